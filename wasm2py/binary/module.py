@@ -1,0 +1,189 @@
+"""The decoded form of a WebAssembly module: plain, immutable data.
+
+The decoder (:mod:`wasm2py.binary.decoder`) produces a :class:`Module`; function bodies are kept as
+instruction lists (see :class:`Code`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from ..types import FuncType, GlobalType, MemoryType, TableType, ValType
+
+
+class Instr(NamedTuple):
+    """One instruction: opcode (see :class:`~wasm2py.binary.opcodes.Op`), decoded immediate
+    (see :class:`~wasm2py.binary.opcodes.Imm`) and the byte offset of the opcode in the module."""
+
+    op: int
+    imm: object
+    offset: int
+
+
+class ExternKind(enum.IntEnum):
+    """Kinds of imports and exports (the binary encoding byte)."""
+
+    FUNC = 0
+    TABLE = 1
+    MEMORY = 2
+    GLOBAL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Import:
+    """An import: ``type`` is a type index (int) for functions, else a Table/Memory/GlobalType."""
+
+    module: str
+    name: str
+    kind: ExternKind
+    type: int | TableType | MemoryType | GlobalType
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    """An export of the item ``index`` in the index space of ``kind``."""
+
+    name: str
+    kind: ExternKind
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Global:
+    """A global definition with its constant initialiser expression (without the final ``end``)."""
+
+    type: GlobalType
+    init: tuple[Instr, ...]
+
+
+class SegmentMode(enum.Enum):
+    """Mode of an element or data segment."""
+
+    ACTIVE = "active"
+    PASSIVE = "passive"
+    DECLARATIVE = "declarative"
+
+
+@dataclass(frozen=True, slots=True)
+class Elem:
+    """An element segment. ``items`` holds one constant expression per element; segments encoded as
+    function-index vectors are normalised to ``ref.func`` expressions. ``offset`` is the constant
+    offset expression of an active segment (else None)."""
+
+    mode: SegmentMode
+    type: ValType
+    items: tuple[tuple[Instr, ...], ...]
+    table: int = 0
+    offset: tuple[Instr, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Data:
+    """A data segment; ``offset`` is the constant offset expression of an active one."""
+
+    mode: SegmentMode
+    data: bytes
+    memory: int = 0
+    offset: tuple[Instr, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """A function body: its local declarations (expanded to one ValType per local, params
+    excluded), its decoded instructions (ending with the function's final ``end``) and the byte
+    range ``[start, end)`` of the body in the module bytes."""
+
+    locals: tuple[ValType, ...]
+    body: list[Instr]
+    start: int
+    end: int
+
+
+@dataclass(slots=True)
+class Names:
+    """Contents of the ``name`` custom section (all optional)."""
+
+    module: str | None = None
+    functions: dict[int, str] = field(default_factory=dict)
+    locals: dict[int, dict[int, str]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Module:
+    """A decoded module. Index spaces (functions, tables, memories, globals) start with imports.
+
+    Attributes:
+        types: the type section.
+        imports: the import section, in order.
+        funcs: type index of every function *defined* in the module (not imported).
+        tables, memories: types of defined tables and memories.
+        globals: defined globals.
+        exports: the export section.
+        start: index of the start function, or None.
+        elems, datas: element and data segments.
+        data_count: the data count section value, or None if absent.
+        codes: one Code per defined function.
+        customs: (name, payload) for every custom section.
+        names: the parsed ``name`` section (empty if absent or malformed).
+        raw: the module bytes (function bodies are decoded from it on demand).
+    """
+
+    types: list[FuncType] = field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    funcs: list[int] = field(default_factory=list)
+    tables: list[TableType] = field(default_factory=list)
+    memories: list[MemoryType] = field(default_factory=list)
+    globals: list[Global] = field(default_factory=list)
+    exports: list[Export] = field(default_factory=list)
+    start: int | None = None
+    elems: list[Elem] = field(default_factory=list)
+    datas: list[Data] = field(default_factory=list)
+    data_count: int | None = None
+    codes: list[Code] = field(default_factory=list)
+    customs: list[tuple[str, bytes]] = field(default_factory=list)
+    names: Names = field(default_factory=Names)
+    raw: bytes = b""
+
+    # -- index spaces -------------------------------------------------------------------------
+    def imported(self, kind: ExternKind) -> list[Import]:
+        """The imports of one kind, in order."""
+        return [i for i in self.imports if i.kind == kind]
+
+    @property
+    def num_imported_funcs(self) -> int:
+        """How many functions are imported (defined functions are numbered after them)."""
+        return sum(1 for i in self.imports if i.kind == ExternKind.FUNC)
+
+    def func_type_indices(self) -> list[int]:
+        """Type index of every function in the function index space (imports first)."""
+        out = [i.type for i in self.imports if i.kind == ExternKind.FUNC]
+        out.extend(self.funcs)
+        return out  # type: ignore[return-value]
+
+    def func_types(self) -> list[FuncType]:
+        """Type of every function in the function index space."""
+        return [self.types[i] for i in self.func_type_indices()]
+
+    def table_types(self) -> list[TableType]:
+        """Type of every table in the table index space."""
+        return [i.type for i in self.imports if i.kind == ExternKind.TABLE] + list(self.tables)  # type: ignore[misc]
+
+    def memory_types(self) -> list[MemoryType]:
+        """Type of every memory in the memory index space."""
+        return [i.type for i in self.imports if i.kind == ExternKind.MEMORY] + list(self.memories)  # type: ignore[misc]
+
+    def global_types(self) -> list[GlobalType]:
+        """Type of every global in the global index space."""
+        imported = [i.type for i in self.imports if i.kind == ExternKind.GLOBAL]
+        return imported + [g.type for g in self.globals]  # type: ignore[operator]
+
+    def func_name(self, index: int) -> str | None:
+        """The name-section name of a function, if any."""
+        return self.names.functions.get(index)
+
+    def body(self, defined_index: int) -> list[Instr]:
+        """The instructions of defined function ``defined_index`` (0 = first non-imported one),
+        including its final ``end``."""
+        return self.codes[defined_index].body

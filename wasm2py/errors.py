@@ -1,0 +1,116 @@
+"""The exception hierarchy of wasm2py.
+
+Every error wasm2py raises on purpose derives from :class:`Error`. Malformed binaries raise
+:class:`DecodeError`, ill-typed modules :class:`ValidationError`, modules that use a feature the
+engine does not implement :class:`UnsupportedFeature`, import resolution :class:`LinkError`, and
+runtime faults :class:`Trap` (with a :class:`TrapCode`).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Error(Exception):
+    """Base class of every error raised by wasm2py."""
+
+
+class DecodeError(Error):
+    """The binary is malformed.
+
+    Attributes:
+        offset: byte offset in the module where decoding failed (or ``None``).
+        reason: the message without the offset.
+    """
+
+    def __init__(self, reason: str, offset: int | None = None):
+        self.reason = reason
+        self.offset = offset
+        where = f" at byte offset {offset:#x}" if offset is not None else ""
+        super().__init__(f"{reason}{where}")
+
+
+class ValidationError(Error):
+    """The module is well-formed but not valid (a type error or a bad index).
+
+    Attributes:
+        reason: what was expected / what was wrong.
+        func_index: index (in the function index space) of the offending function, if any.
+        offset: byte offset of the offending instruction, if any.
+    """
+
+    def __init__(self, reason: str, func_index: int | None = None, offset: int | None = None):
+        self.reason = reason
+        self.func_index = func_index
+        self.offset = offset
+        parts = []
+        if func_index is not None:
+            parts.append(f"in function {func_index}")
+        if offset is not None:
+            parts.append(f"at byte offset {offset:#x}")
+        where = f" ({', '.join(parts)})" if parts else ""
+        super().__init__(f"{reason}{where}")
+
+
+class UnsupportedFeature(ValidationError):
+    """The module uses a WebAssembly feature this engine does not implement (e.g. SIMD)."""
+
+
+class LinkError(Error):
+    """An import could not be resolved, or resolved to something of the wrong type."""
+
+
+class InstantiationError(Error):
+    """Instantiation failed for a reason other than a trap or a link error."""
+
+
+class TrapCode(enum.Enum):
+    """The kinds of trap, mirroring the WebAssembly specification's trap conditions."""
+
+    UNREACHABLE = "unreachable"
+    MEMORY_OUT_OF_BOUNDS = "out of bounds memory access"
+    TABLE_OUT_OF_BOUNDS = "out of bounds table access"
+    INDIRECT_CALL_TYPE_MISMATCH = "indirect call type mismatch"
+    UNINITIALIZED_ELEMENT = "uninitialized element"
+    INTEGER_DIVIDE_BY_ZERO = "integer divide by zero"
+    INTEGER_OVERFLOW = "integer overflow"
+    INVALID_CONVERSION_TO_INTEGER = "invalid conversion to integer"
+    CALL_STACK_EXHAUSTED = "call stack exhausted"
+    OUT_OF_FUEL = "all fuel consumed"
+    ELEMENT_SEGMENT_DROPPED = "element segment dropped"
+    DATA_SEGMENT_DROPPED = "data segment dropped"
+
+
+class Trap(Error):
+    """A WebAssembly trap.
+
+    Attributes:
+        code: the :class:`TrapCode`.
+        frames: the wasm backtrace, innermost frame first, as a list of
+            ``(func_index, func_name_or_None, byte_offset_or_None)`` tuples.
+    """
+
+    def __init__(self, code: TrapCode, message: str | None = None):
+        self.code = code
+        self.frames: list[tuple[int, str | None, int | None]] = []
+        super().__init__(message or code.value)
+
+    @property
+    def message(self) -> str:
+        """The trap message (the spec's wording for the trap kind, unless overridden)."""
+        return self.args[0]
+
+    def backtrace(self) -> str:
+        """Render the wasm backtrace, one frame per line, innermost first."""
+        lines = []
+        for i, (index, name, offset) in enumerate(self.frames):
+            label = name if name is not None else f"<func {index}>"
+            at = f" @ {offset:#x}" if offset is not None else ""
+            lines.append(f"  {i}: {label} (func {index}){at}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        text = self.args[0]
+        if self.frames:
+            text += "\nwasm backtrace:\n" + self.backtrace()
+        return text
