@@ -305,12 +305,139 @@ NATURAL_ALIGN: dict[int, int] = {
     Op.I32_STORE8: 0, Op.I32_STORE16: 1, Op.I64_STORE8: 0, Op.I64_STORE16: 1, Op.I64_STORE32: 2,
 }  # fmt: skip
 
-#: Immediate kind of every SIMD opcode (key: ``SIMD_BASE | sub``), filled in by the SIMD table.
-SIMD_IMM: dict[int, Imm] = {}
+# The Wasm 2.0 vector instructions (``0xFD`` prefix), as (sub-opcode, name, immediate kind), in
+# the order of the spec's binary format. Sub-opcodes missing here (154, 162, 165, 166, 175, 176,
+# 178-180, 187, 194, 197, 198, 207, 208, 210-212, 226, 238) are reserved and illegal.
+_M, _ML, _L = Imm.MEMARG, Imm.MEMARG_LANE, Imm.LANE
+_SIMD_TABLE: list[tuple[int, str, Imm]] = [
+    (0, "v128.load", _M), (1, "v128.load8x8_s", _M), (2, "v128.load8x8_u", _M),
+    (3, "v128.load16x4_s", _M), (4, "v128.load16x4_u", _M), (5, "v128.load32x2_s", _M),
+    (6, "v128.load32x2_u", _M), (7, "v128.load8_splat", _M), (8, "v128.load16_splat", _M),
+    (9, "v128.load32_splat", _M), (10, "v128.load64_splat", _M), (11, "v128.store", _M),
+    (12, "v128.const", Imm.V128), (13, "i8x16.shuffle", Imm.SHUFFLE),
+    (14, "i8x16.swizzle", Imm.NONE), (15, "i8x16.splat", Imm.NONE), (16, "i16x8.splat", Imm.NONE),
+    (17, "i32x4.splat", Imm.NONE), (18, "i64x2.splat", Imm.NONE), (19, "f32x4.splat", Imm.NONE),
+    (20, "f64x2.splat", Imm.NONE),
+    (21, "i8x16.extract_lane_s", _L), (22, "i8x16.extract_lane_u", _L),
+    (23, "i8x16.replace_lane", _L), (24, "i16x8.extract_lane_s", _L),
+    (25, "i16x8.extract_lane_u", _L), (26, "i16x8.replace_lane", _L),
+    (27, "i32x4.extract_lane", _L), (28, "i32x4.replace_lane", _L),
+    (29, "i64x2.extract_lane", _L), (30, "i64x2.replace_lane", _L),
+    (31, "f32x4.extract_lane", _L), (32, "f32x4.replace_lane", _L),
+    (33, "f64x2.extract_lane", _L), (34, "f64x2.replace_lane", _L),
+    (35, "i8x16.eq", Imm.NONE), (36, "i8x16.ne", Imm.NONE), (37, "i8x16.lt_s", Imm.NONE),
+    (38, "i8x16.lt_u", Imm.NONE), (39, "i8x16.gt_s", Imm.NONE), (40, "i8x16.gt_u", Imm.NONE),
+    (41, "i8x16.le_s", Imm.NONE), (42, "i8x16.le_u", Imm.NONE), (43, "i8x16.ge_s", Imm.NONE),
+    (44, "i8x16.ge_u", Imm.NONE),
+    (45, "i16x8.eq", Imm.NONE), (46, "i16x8.ne", Imm.NONE), (47, "i16x8.lt_s", Imm.NONE),
+    (48, "i16x8.lt_u", Imm.NONE), (49, "i16x8.gt_s", Imm.NONE), (50, "i16x8.gt_u", Imm.NONE),
+    (51, "i16x8.le_s", Imm.NONE), (52, "i16x8.le_u", Imm.NONE), (53, "i16x8.ge_s", Imm.NONE),
+    (54, "i16x8.ge_u", Imm.NONE),
+    (55, "i32x4.eq", Imm.NONE), (56, "i32x4.ne", Imm.NONE), (57, "i32x4.lt_s", Imm.NONE),
+    (58, "i32x4.lt_u", Imm.NONE), (59, "i32x4.gt_s", Imm.NONE), (60, "i32x4.gt_u", Imm.NONE),
+    (61, "i32x4.le_s", Imm.NONE), (62, "i32x4.le_u", Imm.NONE), (63, "i32x4.ge_s", Imm.NONE),
+    (64, "i32x4.ge_u", Imm.NONE),
+    (65, "f32x4.eq", Imm.NONE), (66, "f32x4.ne", Imm.NONE), (67, "f32x4.lt", Imm.NONE),
+    (68, "f32x4.gt", Imm.NONE), (69, "f32x4.le", Imm.NONE), (70, "f32x4.ge", Imm.NONE),
+    (71, "f64x2.eq", Imm.NONE), (72, "f64x2.ne", Imm.NONE), (73, "f64x2.lt", Imm.NONE),
+    (74, "f64x2.gt", Imm.NONE), (75, "f64x2.le", Imm.NONE), (76, "f64x2.ge", Imm.NONE),
+    (77, "v128.not", Imm.NONE), (78, "v128.and", Imm.NONE), (79, "v128.andnot", Imm.NONE),
+    (80, "v128.or", Imm.NONE), (81, "v128.xor", Imm.NONE), (82, "v128.bitselect", Imm.NONE),
+    (83, "v128.any_true", Imm.NONE),
+    (84, "v128.load8_lane", _ML), (85, "v128.load16_lane", _ML), (86, "v128.load32_lane", _ML),
+    (87, "v128.load64_lane", _ML), (88, "v128.store8_lane", _ML),
+    (89, "v128.store16_lane", _ML), (90, "v128.store32_lane", _ML),
+    (91, "v128.store64_lane", _ML), (92, "v128.load32_zero", _M), (93, "v128.load64_zero", _M),
+    (94, "f32x4.demote_f64x2_zero", Imm.NONE), (95, "f64x2.promote_low_f32x4", Imm.NONE),
+    (96, "i8x16.abs", Imm.NONE), (97, "i8x16.neg", Imm.NONE), (98, "i8x16.popcnt", Imm.NONE),
+    (99, "i8x16.all_true", Imm.NONE), (100, "i8x16.bitmask", Imm.NONE),
+    (101, "i8x16.narrow_i16x8_s", Imm.NONE), (102, "i8x16.narrow_i16x8_u", Imm.NONE),
+    (103, "f32x4.ceil", Imm.NONE), (104, "f32x4.floor", Imm.NONE), (105, "f32x4.trunc", Imm.NONE),
+    (106, "f32x4.nearest", Imm.NONE), (107, "i8x16.shl", Imm.NONE),
+    (108, "i8x16.shr_s", Imm.NONE), (109, "i8x16.shr_u", Imm.NONE), (110, "i8x16.add", Imm.NONE),
+    (111, "i8x16.add_sat_s", Imm.NONE), (112, "i8x16.add_sat_u", Imm.NONE),
+    (113, "i8x16.sub", Imm.NONE), (114, "i8x16.sub_sat_s", Imm.NONE),
+    (115, "i8x16.sub_sat_u", Imm.NONE), (116, "f64x2.ceil", Imm.NONE),
+    (117, "f64x2.floor", Imm.NONE), (118, "i8x16.min_s", Imm.NONE),
+    (119, "i8x16.min_u", Imm.NONE), (120, "i8x16.max_s", Imm.NONE),
+    (121, "i8x16.max_u", Imm.NONE), (122, "f64x2.trunc", Imm.NONE),
+    (123, "i8x16.avgr_u", Imm.NONE), (124, "i16x8.extadd_pairwise_i8x16_s", Imm.NONE),
+    (125, "i16x8.extadd_pairwise_i8x16_u", Imm.NONE),
+    (126, "i32x4.extadd_pairwise_i16x8_s", Imm.NONE),
+    (127, "i32x4.extadd_pairwise_i16x8_u", Imm.NONE),
+    (128, "i16x8.abs", Imm.NONE), (129, "i16x8.neg", Imm.NONE),
+    (130, "i16x8.q15mulr_sat_s", Imm.NONE), (131, "i16x8.all_true", Imm.NONE),
+    (132, "i16x8.bitmask", Imm.NONE), (133, "i16x8.narrow_i32x4_s", Imm.NONE),
+    (134, "i16x8.narrow_i32x4_u", Imm.NONE), (135, "i16x8.extend_low_i8x16_s", Imm.NONE),
+    (136, "i16x8.extend_high_i8x16_s", Imm.NONE), (137, "i16x8.extend_low_i8x16_u", Imm.NONE),
+    (138, "i16x8.extend_high_i8x16_u", Imm.NONE), (139, "i16x8.shl", Imm.NONE),
+    (140, "i16x8.shr_s", Imm.NONE), (141, "i16x8.shr_u", Imm.NONE), (142, "i16x8.add", Imm.NONE),
+    (143, "i16x8.add_sat_s", Imm.NONE), (144, "i16x8.add_sat_u", Imm.NONE),
+    (145, "i16x8.sub", Imm.NONE), (146, "i16x8.sub_sat_s", Imm.NONE),
+    (147, "i16x8.sub_sat_u", Imm.NONE), (148, "f64x2.nearest", Imm.NONE),
+    (149, "i16x8.mul", Imm.NONE), (150, "i16x8.min_s", Imm.NONE), (151, "i16x8.min_u", Imm.NONE),
+    (152, "i16x8.max_s", Imm.NONE), (153, "i16x8.max_u", Imm.NONE),
+    (155, "i16x8.avgr_u", Imm.NONE), (156, "i16x8.extmul_low_i8x16_s", Imm.NONE),
+    (157, "i16x8.extmul_high_i8x16_s", Imm.NONE), (158, "i16x8.extmul_low_i8x16_u", Imm.NONE),
+    (159, "i16x8.extmul_high_i8x16_u", Imm.NONE),
+    (160, "i32x4.abs", Imm.NONE), (161, "i32x4.neg", Imm.NONE),
+    (163, "i32x4.all_true", Imm.NONE), (164, "i32x4.bitmask", Imm.NONE),
+    (167, "i32x4.extend_low_i16x8_s", Imm.NONE), (168, "i32x4.extend_high_i16x8_s", Imm.NONE),
+    (169, "i32x4.extend_low_i16x8_u", Imm.NONE), (170, "i32x4.extend_high_i16x8_u", Imm.NONE),
+    (171, "i32x4.shl", Imm.NONE), (172, "i32x4.shr_s", Imm.NONE), (173, "i32x4.shr_u", Imm.NONE),
+    (174, "i32x4.add", Imm.NONE), (177, "i32x4.sub", Imm.NONE), (181, "i32x4.mul", Imm.NONE),
+    (182, "i32x4.min_s", Imm.NONE), (183, "i32x4.min_u", Imm.NONE),
+    (184, "i32x4.max_s", Imm.NONE), (185, "i32x4.max_u", Imm.NONE),
+    (186, "i32x4.dot_i16x8_s", Imm.NONE), (188, "i32x4.extmul_low_i16x8_s", Imm.NONE),
+    (189, "i32x4.extmul_high_i16x8_s", Imm.NONE), (190, "i32x4.extmul_low_i16x8_u", Imm.NONE),
+    (191, "i32x4.extmul_high_i16x8_u", Imm.NONE),
+    (192, "i64x2.abs", Imm.NONE), (193, "i64x2.neg", Imm.NONE),
+    (195, "i64x2.all_true", Imm.NONE), (196, "i64x2.bitmask", Imm.NONE),
+    (199, "i64x2.extend_low_i32x4_s", Imm.NONE), (200, "i64x2.extend_high_i32x4_s", Imm.NONE),
+    (201, "i64x2.extend_low_i32x4_u", Imm.NONE), (202, "i64x2.extend_high_i32x4_u", Imm.NONE),
+    (203, "i64x2.shl", Imm.NONE), (204, "i64x2.shr_s", Imm.NONE), (205, "i64x2.shr_u", Imm.NONE),
+    (206, "i64x2.add", Imm.NONE), (209, "i64x2.sub", Imm.NONE), (213, "i64x2.mul", Imm.NONE),
+    (214, "i64x2.eq", Imm.NONE), (215, "i64x2.ne", Imm.NONE), (216, "i64x2.lt_s", Imm.NONE),
+    (217, "i64x2.gt_s", Imm.NONE), (218, "i64x2.le_s", Imm.NONE), (219, "i64x2.ge_s", Imm.NONE),
+    (220, "i64x2.extmul_low_i32x4_s", Imm.NONE), (221, "i64x2.extmul_high_i32x4_s", Imm.NONE),
+    (222, "i64x2.extmul_low_i32x4_u", Imm.NONE), (223, "i64x2.extmul_high_i32x4_u", Imm.NONE),
+    (224, "f32x4.abs", Imm.NONE), (225, "f32x4.neg", Imm.NONE), (227, "f32x4.sqrt", Imm.NONE),
+    (228, "f32x4.add", Imm.NONE), (229, "f32x4.sub", Imm.NONE), (230, "f32x4.mul", Imm.NONE),
+    (231, "f32x4.div", Imm.NONE), (232, "f32x4.min", Imm.NONE), (233, "f32x4.max", Imm.NONE),
+    (234, "f32x4.pmin", Imm.NONE), (235, "f32x4.pmax", Imm.NONE),
+    (236, "f64x2.abs", Imm.NONE), (237, "f64x2.neg", Imm.NONE), (239, "f64x2.sqrt", Imm.NONE),
+    (240, "f64x2.add", Imm.NONE), (241, "f64x2.sub", Imm.NONE), (242, "f64x2.mul", Imm.NONE),
+    (243, "f64x2.div", Imm.NONE), (244, "f64x2.min", Imm.NONE), (245, "f64x2.max", Imm.NONE),
+    (246, "f64x2.pmin", Imm.NONE), (247, "f64x2.pmax", Imm.NONE),
+    (248, "i32x4.trunc_sat_f32x4_s", Imm.NONE), (249, "i32x4.trunc_sat_f32x4_u", Imm.NONE),
+    (250, "f32x4.convert_i32x4_s", Imm.NONE), (251, "f32x4.convert_i32x4_u", Imm.NONE),
+    (252, "i32x4.trunc_sat_f64x2_s_zero", Imm.NONE),
+    (253, "i32x4.trunc_sat_f64x2_u_zero", Imm.NONE),
+    (254, "f64x2.convert_low_i32x4_s", Imm.NONE), (255, "f64x2.convert_low_i32x4_u", Imm.NONE),
+]  # fmt: skip
+
+#: Immediate kind of every SIMD opcode (key: ``SIMD_BASE | sub``).
+SIMD_IMM: dict[int, Imm] = {SIMD_BASE | sub: kind for sub, _, kind in _SIMD_TABLE}
+
+#: Text-format name of every SIMD opcode (key: ``SIMD_BASE | sub``), e.g. ``"i8x16.add"``.
+SIMD_NAMES: dict[int, str] = {SIMD_BASE | sub: name for sub, name, _ in _SIMD_TABLE}
+
+#: Natural alignment exponent of every SIMD memory access (key: ``SIMD_BASE | sub``): 4 for full
+#: 128-bit accesses, 3 for the 64-bit extending/zero/lane forms, and so on.
+SIMD_NATURAL_ALIGN: dict[int, int] = {
+    SIMD_BASE | sub: align
+    for sub, align in (
+        (0, 4), (1, 3), (2, 3), (3, 3), (4, 3), (5, 3), (6, 3), (7, 0), (8, 1), (9, 2), (10, 3),
+        (11, 4), (84, 0), (85, 1), (86, 2), (87, 3), (88, 0), (89, 1), (90, 2), (91, 3),
+        (92, 2), (93, 3),
+    )
+}  # fmt: skip
 
 
 def opcode_name(op: int) -> str:
     """The text-format name of an opcode, e.g. ``i32.add`` (best effort for unknown ones)."""
+    if op in SIMD_NAMES:
+        return SIMD_NAMES[op]
     try:
         name = Op(op).name.lower()
     except ValueError:
