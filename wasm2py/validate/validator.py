@@ -1,0 +1,864 @@
+"""Validation of decoded modules (WebAssembly 2.0).
+
+:func:`validate_module` checks the module-level rules (limits, constant expressions, segments,
+exports, the start function) and type-checks every function body with the specification's
+validation algorithm (appendix "Validation Algorithm"): an operand stack whose entries are value
+types or *Unknown* (``None`` here, produced by polymorphic, unreachable code) and a control stack
+of frames holding each block's parameter, result and label types.
+
+The per-instruction loop is written for CPython speed: the ~150 simple numeric instructions are
+type-checked through dicts of precomputed signatures with a fast path that only compares the top
+of the stack, everything lives in local variables, and control frames are plain lists. Block
+nesting is handled iteratively, so deeply nested code cannot exhaust the Python stack.
+
+SIMD is not implemented by this engine: any SIMD instruction or ``v128`` type raises
+:class:`~wasm2py.errors.UnsupportedFeature` (a subclass of :class:`~wasm2py.errors.ValidationError`).
+"""
+
+from __future__ import annotations
+
+from ..binary.module import Code, ExternKind, Instr, Module, SegmentMode
+from ..binary.opcodes import NATURAL_ALIGN, SIMD_BASE, Op, opcode_name
+from ..errors import UnsupportedFeature, ValidationError
+from ..types import MAX_PAGES, FuncType, Limits, ValType
+
+__all__ = ["validate_module"]
+
+I32 = ValType.I32
+I64 = ValType.I64
+F32 = ValType.F32
+F64 = ValType.F64
+V128 = ValType.V128
+FUNCREF = ValType.FUNCREF
+EXTERNREF = ValType.EXTERNREF
+
+_SIMD_MSG = "SIMD (v128) is not supported yet"
+
+# Plain-int opcode constants: comparing against these is cheaper than against IntEnum members.
+_UNREACHABLE = int(Op.UNREACHABLE)
+_NOP = int(Op.NOP)
+_BLOCK = int(Op.BLOCK)
+_LOOP = int(Op.LOOP)
+_IF = int(Op.IF)
+_ELSE = int(Op.ELSE)
+_END = int(Op.END)
+_BR = int(Op.BR)
+_BR_IF = int(Op.BR_IF)
+_BR_TABLE = int(Op.BR_TABLE)
+_RETURN = int(Op.RETURN)
+_CALL = int(Op.CALL)
+_CALL_INDIRECT = int(Op.CALL_INDIRECT)
+_DROP = int(Op.DROP)
+_SELECT = int(Op.SELECT)
+_SELECT_T = int(Op.SELECT_T)
+_LOCAL_GET = int(Op.LOCAL_GET)
+_LOCAL_SET = int(Op.LOCAL_SET)
+_LOCAL_TEE = int(Op.LOCAL_TEE)
+_GLOBAL_GET = int(Op.GLOBAL_GET)
+_GLOBAL_SET = int(Op.GLOBAL_SET)
+_TABLE_GET = int(Op.TABLE_GET)
+_TABLE_SET = int(Op.TABLE_SET)
+_MEMORY_SIZE = int(Op.MEMORY_SIZE)
+_MEMORY_GROW = int(Op.MEMORY_GROW)
+_I32_CONST = int(Op.I32_CONST)
+_I64_CONST = int(Op.I64_CONST)
+_F32_CONST = int(Op.F32_CONST)
+_F64_CONST = int(Op.F64_CONST)
+_REF_NULL = int(Op.REF_NULL)
+_REF_IS_NULL = int(Op.REF_IS_NULL)
+_REF_FUNC = int(Op.REF_FUNC)
+_MEMORY_INIT = int(Op.MEMORY_INIT)
+_DATA_DROP = int(Op.DATA_DROP)
+_MEMORY_COPY = int(Op.MEMORY_COPY)
+_MEMORY_FILL = int(Op.MEMORY_FILL)
+_TABLE_INIT = int(Op.TABLE_INIT)
+_ELEM_DROP = int(Op.ELEM_DROP)
+_TABLE_COPY = int(Op.TABLE_COPY)
+_TABLE_GROW = int(Op.TABLE_GROW)
+_TABLE_SIZE = int(Op.TABLE_SIZE)
+_TABLE_FILL = int(Op.TABLE_FILL)
+
+# Frame kind of the function's outermost frame (its label types are the function results).
+_FUNC = -1
+
+
+def _build_tables() -> tuple[dict, dict, dict, dict]:
+    """Signature tables for the simple instructions.
+
+    Returns (binary, unary, loads, stores): ``binary[op] = (operand type, result type)`` for
+    ``[t t] -> [r]`` instructions, ``unary[op] = (operand type, result type)`` for ``[t] -> [r]``,
+    ``loads[op] = (natural alignment, result type)`` and ``stores[op] = (natural alignment,
+    value type)``.
+    """
+    binary: dict[int, tuple[ValType, ValType]] = {}
+    unary: dict[int, tuple[ValType, ValType]] = {}
+
+    def span(first: int, last: int, table: dict, sig: tuple[ValType, ValType]) -> None:
+        for op in range(first, last + 1):
+            table[op] = sig
+
+    span(0x46, 0x4F, binary, (I32, I32))  # i32 comparisons
+    span(0x51, 0x5A, binary, (I64, I32))  # i64 comparisons
+    span(0x5B, 0x60, binary, (F32, I32))  # f32 comparisons
+    span(0x61, 0x66, binary, (F64, I32))  # f64 comparisons
+    span(0x6A, 0x78, binary, (I32, I32))  # i32 arithmetic
+    span(0x7C, 0x8A, binary, (I64, I64))  # i64 arithmetic
+    span(0x92, 0x98, binary, (F32, F32))  # f32 arithmetic
+    span(0xA0, 0xA6, binary, (F64, F64))  # f64 arithmetic
+
+    unary[0x45] = (I32, I32)  # i32.eqz
+    unary[0x50] = (I64, I32)  # i64.eqz
+    span(0x67, 0x69, unary, (I32, I32))  # i32.clz/ctz/popcnt
+    span(0x79, 0x7B, unary, (I64, I64))  # i64.clz/ctz/popcnt
+    span(0x8B, 0x91, unary, (F32, F32))  # f32.abs .. sqrt
+    span(0x99, 0x9F, unary, (F64, F64))  # f64.abs .. sqrt
+    conversions = {
+        0xA7: (I64, I32),
+        0xA8: (F32, I32), 0xA9: (F32, I32), 0xAA: (F64, I32), 0xAB: (F64, I32),
+        0xAC: (I32, I64), 0xAD: (I32, I64),
+        0xAE: (F32, I64), 0xAF: (F32, I64), 0xB0: (F64, I64), 0xB1: (F64, I64),
+        0xB2: (I32, F32), 0xB3: (I32, F32), 0xB4: (I64, F32), 0xB5: (I64, F32),
+        0xB6: (F64, F32),
+        0xB7: (I32, F64), 0xB8: (I32, F64), 0xB9: (I64, F64), 0xBA: (I64, F64),
+        0xBB: (F32, F64),
+        0xBC: (F32, I32), 0xBD: (F64, I64), 0xBE: (I32, F32), 0xBF: (I64, F64),
+        0xC0: (I32, I32), 0xC1: (I32, I32),  # sign extension
+        0xC2: (I64, I64), 0xC3: (I64, I64), 0xC4: (I64, I64),
+        0xFC00: (F32, I32), 0xFC01: (F32, I32), 0xFC02: (F64, I32), 0xFC03: (F64, I32),
+        0xFC04: (F32, I64), 0xFC05: (F32, I64), 0xFC06: (F64, I64), 0xFC07: (F64, I64),
+    }  # fmt: skip
+    unary.update(conversions)
+
+    load_types = [I32, I64, F32, F64, I32, I32, I32, I32, I64, I64, I64, I64, I64, I64]
+    store_types = [I32, I64, F32, F64, I32, I32, I64, I64, I64]
+    loads = {
+        op: (NATURAL_ALIGN[op], t)
+        for op, t in zip(range(Op.I32_LOAD, Op.I64_LOAD32_U + 1), load_types, strict=True)
+    }
+    stores = {
+        op: (NATURAL_ALIGN[op], t)
+        for op, t in zip(range(Op.I32_STORE, Op.I64_STORE32 + 1), store_types, strict=True)
+    }
+    return binary, unary, loads, stores
+
+
+_BINARY, _UNARY, _LOADS, _STORES = _build_tables()
+_MEM_FIRST = int(Op.I32_LOAD)
+_LOAD_LAST = int(Op.I64_LOAD32_U)
+_MEM_LAST = int(Op.I64_STORE32)
+
+
+# -- operand-stack helpers (the slow paths of the main loop) ------------------------------------
+#
+# A control frame is a list [kind, params, results, height, unreachable, label_types]; the helpers
+# raise ValidationError without a location, which _validate_function fills in.
+
+
+def _name(t: ValType | None) -> str:
+    return "unknown" if t is None else str(t)
+
+
+def _pop(stack: list, frame: list, expect: ValType | None, op: int) -> ValType | None:
+    """Pop one operand that must have type ``expect`` (None: any); returns the popped type."""
+    if len(stack) == frame[3]:
+        if frame[4]:
+            return expect
+        raise ValidationError(
+            f"type mismatch: expected {_name(expect)}, found nothing ({opcode_name(op)})"
+        )
+    actual = stack.pop()
+    if actual is not expect and actual is not None and expect is not None:
+        raise ValidationError(
+            f"type mismatch: expected {expect}, found {actual} ({opcode_name(op)})"
+        )
+    return actual if actual is not None else expect
+
+
+def _pop_any(stack: list, frame: list, op: int) -> ValType | None:
+    """Pop one operand of any type; None (Unknown) when popping from a polymorphic stack."""
+    if len(stack) == frame[3]:
+        if frame[4]:
+            return None
+        raise ValidationError(f"type mismatch: expected a value, found nothing ({opcode_name(op)})")
+    return stack.pop()
+
+
+def _pop_vals(stack: list, frame: list, types: tuple, op: int) -> list:
+    """Pop operands of the given types (the last one is on top); returns the popped types,
+    bottom first (Unknown where the stack was polymorphic)."""
+    n = len(types)
+    if not n:
+        return []
+    if len(stack) - n >= frame[3]:
+        tail = stack[-n:]
+        if tuple(tail) == types:
+            del stack[-n:]
+            return tail
+    popped = [None] * n
+    for i in range(n - 1, -1, -1):
+        t = types[i]
+        if len(stack) == frame[3]:
+            if frame[4]:
+                popped[i] = None
+                continue
+            raise ValidationError(
+                f"type mismatch: expected {_types_str(types)}, found {_types_str(stack[frame[3] :])}"
+                f" ({opcode_name(op)})"
+            )
+        actual = stack.pop()
+        if actual is not t and actual is not None:
+            raise ValidationError(
+                f"type mismatch: expected {t}, found {actual} ({opcode_name(op)})"
+            )
+        popped[i] = actual
+    return popped
+
+
+def _types_str(types) -> str:
+    return "[" + " ".join(_name(t) for t in types) + "]"
+
+
+def _end_block(stack: list, frame: list, results: tuple, op: int) -> None:
+    """Pop a block's results at ``end``/``else`` and require nothing else above the frame."""
+    _pop_vals(stack, frame, results, op)
+    if len(stack) != frame[3]:
+        raise ValidationError(
+            f"type mismatch: expected {_types_str(results)} at end of block, found "
+            f"{_types_str(stack[frame[3] :] + list(results))}"
+        )
+
+
+# -- function bodies ----------------------------------------------------------------------------
+
+
+class _Ctx:
+    """The validation context C of the spec, flattened into lists for fast indexing."""
+
+    __slots__ = (
+        "types", "funcs", "tables", "globals", "global_mut", "nmems", "nelems_types",
+        "data_count", "refs", "n_imported_globals",
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self.types: list[tuple[tuple, tuple]] = []  # (params, results) per type index
+        self.funcs: list[tuple[tuple, tuple]] = []  # signature per function index
+        self.tables: list[ValType] = []  # element type per table index
+        self.globals: list[ValType] = []  # value type per global index
+        self.global_mut: list[bool] = []
+        self.nmems = 0
+        self.nelems_types: list[ValType] = []  # element type per element segment
+        self.data_count: int | None = None
+        self.refs: set[int] = set()
+        self.n_imported_globals = 0
+
+
+def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code) -> None:
+    """Type-check one function body (the spec's validation algorithm, iteratively)."""
+    params, results = sig
+    for t in code.locals:
+        if t is V128:
+            raise UnsupportedFeature(_SIMD_MSG, func_index, code.start)
+    locals_ = params + tuple(code.locals)
+    nlocals = len(locals_)
+    body = code.body
+
+    # Hot names as locals.
+    bin_get = _BINARY.get
+    un_get = _UNARY.get
+    loads = _LOADS
+    stores = _STORES
+    pop = _pop
+    pop_vals = _pop_vals
+    types = ctx.types
+    ntypes = len(types)
+    funcs = ctx.funcs
+    nfuncs = len(funcs)
+    tables = ctx.tables
+    ntables = len(tables)
+    globals_ = ctx.globals
+    nglobals = len(globals_)
+    has_mem = ctx.nmems > 0
+    i32 = I32
+
+    stack: list = []
+    frame: list = [_FUNC, (), results, 0, False, results]
+    ctrl: list = [frame]
+    height = 0
+    off = code.start
+    finished = False
+
+    try:
+        for op, imm, off in body:  # noqa: B007 (off locates errors after the loop)
+            sig2 = bin_get(op)
+            if sig2 is not None:
+                t, r = sig2
+                if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is t:
+                    del stack[-1]
+                    stack[-1] = r
+                else:
+                    pop(stack, frame, t, op)
+                    pop(stack, frame, t, op)
+                    stack.append(r)
+                continue
+            sig1 = un_get(op)
+            if sig1 is not None:
+                t, r = sig1
+                if len(stack) > height and stack[-1] is t:
+                    stack[-1] = r
+                else:
+                    pop(stack, frame, t, op)
+                    stack.append(r)
+                continue
+
+            if op == _LOCAL_GET:
+                if imm >= nlocals:
+                    raise ValidationError(f"unknown local {imm}")
+                stack.append(locals_[imm])
+            elif op == _LOCAL_SET:
+                if imm >= nlocals:
+                    raise ValidationError(f"unknown local {imm}")
+                t = locals_[imm]
+                if len(stack) > height and stack[-1] is t:
+                    del stack[-1]
+                else:
+                    pop(stack, frame, t, op)
+            elif op == _LOCAL_TEE:
+                if imm >= nlocals:
+                    raise ValidationError(f"unknown local {imm}")
+                t = locals_[imm]
+                if not (len(stack) > height and stack[-1] is t):
+                    pop(stack, frame, t, op)
+                    stack.append(t)
+            elif op == _I32_CONST:
+                stack.append(i32)
+            elif _MEM_FIRST <= op <= _MEM_LAST:
+                if not has_mem:
+                    raise ValidationError("unknown memory 0")
+                if op <= _LOAD_LAST:
+                    natural, t = loads[op]
+                    if imm[0] > natural:
+                        raise ValidationError("alignment must not be larger than natural")
+                    if len(stack) > height and stack[-1] is i32:
+                        stack[-1] = t
+                    else:
+                        pop(stack, frame, i32, op)
+                        stack.append(t)
+                else:
+                    natural, t = stores[op]
+                    if imm[0] > natural:
+                        raise ValidationError("alignment must not be larger than natural")
+                    if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is i32:
+                        del stack[-2:]
+                    else:
+                        pop(stack, frame, t, op)
+                        pop(stack, frame, i32, op)
+            elif op == _END or op == _ELSE:
+                res = frame[2]
+                n = len(res)
+                if not (
+                    len(stack) == height + n
+                    and (n == 0 or (n == 1 and stack[-1] is res[0]) or tuple(stack[height:]) == res)
+                ):
+                    _end_block(stack, frame, res, op)
+                kind = frame[0]
+                if op == _ELSE:
+                    if kind != _IF:
+                        raise ValidationError("else found outside of an `if` block")
+                    bp = frame[1]
+                    frame = [_ELSE, bp, res, height, False, res]
+                    ctrl[-1] = frame
+                    stack.extend(bp)
+                    continue
+                if kind == _IF and frame[1] != res:
+                    # An `if` without `else` has an implicit empty else branch, which must turn
+                    # the block parameters into its results.
+                    raise ValidationError(
+                        f"type mismatch: if without else must have matching param and result "
+                        f"types, found {_types_str(frame[1])} -> {_types_str(res)}"
+                    )
+                del ctrl[-1]
+                if not ctrl:
+                    finished = True
+                    break
+                stack.extend(res)
+                frame = ctrl[-1]
+                height = frame[3]
+            elif op == _BR_IF:
+                if imm >= len(ctrl):
+                    raise ValidationError(f"unknown label {imm}")
+                if len(stack) > height and stack[-1] is i32:
+                    del stack[-1]
+                else:
+                    pop(stack, frame, i32, op)
+                lt = ctrl[-1 - imm][5]
+                n = len(lt)
+                if n and not (len(stack) - n >= height and tuple(stack[-n:]) == lt):
+                    pop_vals(stack, frame, lt, op)
+                    stack.extend(lt)
+            elif op == _BLOCK or op == _LOOP or op == _IF:
+                if imm is None:
+                    bp = br = ()
+                elif isinstance(imm, int):
+                    if imm >= ntypes:
+                        raise ValidationError(f"unknown type {imm}")
+                    bp, br = types[imm]
+                else:
+                    if imm is V128:
+                        raise UnsupportedFeature(_SIMD_MSG)
+                    bp = ()
+                    br = (imm,)
+                if op == _IF:
+                    if len(stack) > height and stack[-1] is i32:
+                        del stack[-1]
+                    else:
+                        pop(stack, frame, i32, op)
+                if bp:
+                    pop_vals(stack, frame, bp, op)
+                height = len(stack)
+                frame = [op, bp, br, height, False, bp if op == _LOOP else br]
+                ctrl.append(frame)
+                stack.extend(bp)
+            elif op == _BR:
+                if imm >= len(ctrl):
+                    raise ValidationError(f"unknown label {imm}")
+                pop_vals(stack, frame, ctrl[-1 - imm][5], op)
+                del stack[height:]
+                frame[4] = True
+            elif op == _CALL:
+                if imm >= nfuncs:
+                    raise ValidationError(f"unknown function {imm}")
+                fp, fr = funcs[imm]
+                if fp:
+                    pop_vals(stack, frame, fp, op)
+                stack.extend(fr)
+            elif op == _GLOBAL_GET:
+                if imm >= nglobals:
+                    raise ValidationError(f"unknown global {imm}")
+                stack.append(globals_[imm])
+            elif op == _GLOBAL_SET:
+                if imm >= nglobals:
+                    raise ValidationError(f"unknown global {imm}")
+                if not ctx.global_mut[imm]:
+                    raise ValidationError("global is immutable")
+                pop(stack, frame, globals_[imm], op)
+            elif op == _I64_CONST:
+                stack.append(I64)
+            elif op == _F32_CONST:
+                stack.append(F32)
+            elif op == _F64_CONST:
+                stack.append(F64)
+            elif op == _DROP:
+                if len(stack) > height:
+                    del stack[-1]
+                else:
+                    _pop_any(stack, frame, op)
+            elif op == _SELECT:
+                pop(stack, frame, i32, op)
+                t1 = _pop_any(stack, frame, op)
+                t2 = _pop_any(stack, frame, op)
+                if (t1 is not None and not t1.is_num) or (t2 is not None and not t2.is_num):
+                    bad = t1 if t1 is not None and not t1.is_num else t2
+                    raise ValidationError(
+                        f"type mismatch: select without a type annotation requires numeric "
+                        f"operands, found {bad}"
+                    )
+                if t1 is not t2 and t1 is not None and t2 is not None:
+                    raise ValidationError(
+                        f"type mismatch: select operands must have the same type, found "
+                        f"{t2} and {t1}"
+                    )
+                stack.append(t2 if t1 is None else t1)
+            elif op == _RETURN:
+                pop_vals(stack, frame, results, op)
+                del stack[height:]
+                frame[4] = True
+            elif op == _BR_TABLE:
+                labels, default = imm
+                pop(stack, frame, i32, op)
+                depth = len(ctrl)
+                if default >= depth:
+                    raise ValidationError(f"unknown label {default}")
+                dt = ctrl[-1 - default][5]
+                arity = len(dt)
+                seen: set = set()
+                for lab in labels:
+                    if lab >= depth:
+                        raise ValidationError(f"unknown label {lab}")
+                    lt = ctrl[-1 - lab][5]
+                    if lt in seen:
+                        # Re-checking the same label types against the same stack is a no-op.
+                        continue
+                    if len(lt) != arity:
+                        raise ValidationError(
+                            f"type mismatch: br_table targets have different arities "
+                            f"({len(lt)} for label {lab}, {arity} for the default)"
+                        )
+                    stack.extend(pop_vals(stack, frame, lt, op))
+                    seen.add(lt)
+                pop_vals(stack, frame, dt, op)
+                del stack[height:]
+                frame[4] = True
+            elif op == _CALL_INDIRECT:
+                tidx, table = imm
+                if table >= ntables:
+                    raise ValidationError(f"unknown table {table}")
+                if tables[table] is not FUNCREF:
+                    raise ValidationError(
+                        f"type mismatch: call_indirect table must have type funcref, "
+                        f"found {tables[table]}"
+                    )
+                if tidx >= ntypes:
+                    raise ValidationError(f"unknown type {tidx}")
+                pop(stack, frame, i32, op)
+                fp, fr = types[tidx]
+                if fp:
+                    pop_vals(stack, frame, fp, op)
+                stack.extend(fr)
+            elif op == _UNREACHABLE:
+                del stack[height:]
+                frame[4] = True
+            elif op == _NOP:
+                pass
+            elif op == _SELECT_T:
+                if len(imm) != 1:
+                    raise ValidationError("invalid result arity")
+                t = imm[0]
+                if t is V128:
+                    raise UnsupportedFeature(_SIMD_MSG)
+                pop(stack, frame, i32, op)
+                pop(stack, frame, t, op)
+                pop(stack, frame, t, op)
+                stack.append(t)
+            elif op == _MEMORY_SIZE or op == _MEMORY_GROW:
+                if imm >= ctx.nmems:
+                    raise ValidationError(f"unknown memory {imm}")
+                if op == _MEMORY_GROW:
+                    pop(stack, frame, i32, op)
+                stack.append(i32)
+            elif op == _REF_NULL:
+                stack.append(imm)
+            elif op == _REF_IS_NULL:
+                t = _pop_any(stack, frame, op)
+                if t is not None and not t.is_ref:
+                    raise ValidationError(
+                        f"type mismatch: expected a reference type, found {t} ({opcode_name(op)})"
+                    )
+                stack.append(i32)
+            elif op == _REF_FUNC:
+                if imm >= nfuncs:
+                    raise ValidationError(f"unknown function {imm}")
+                if imm not in ctx.refs:
+                    raise ValidationError(f"undeclared function reference {imm}")
+                stack.append(FUNCREF)
+            elif op == _TABLE_GET or op == _TABLE_SET:
+                if imm >= ntables:
+                    raise ValidationError(f"unknown table {imm}")
+                t = tables[imm]
+                if op == _TABLE_GET:
+                    pop(stack, frame, i32, op)
+                    stack.append(t)
+                else:
+                    pop(stack, frame, t, op)
+                    pop(stack, frame, i32, op)
+            elif op == _MEMORY_INIT or op == _DATA_DROP:
+                if op == _MEMORY_INIT:
+                    data, mem = imm
+                    if mem >= ctx.nmems:
+                        raise ValidationError(f"unknown memory {mem}")
+                else:
+                    data = imm
+                if ctx.data_count is None:
+                    raise ValidationError(f"data count section required ({opcode_name(op)})")
+                if data >= ctx.data_count:
+                    raise ValidationError(f"unknown data segment {data}")
+                if op == _MEMORY_INIT:
+                    _pop3_i32(stack, frame, op)
+            elif op == _MEMORY_COPY or op == _MEMORY_FILL:
+                for mem in imm if op == _MEMORY_COPY else (imm,):
+                    if mem >= ctx.nmems:
+                        raise ValidationError(f"unknown memory {mem}")
+                _pop3_i32(stack, frame, op)
+            elif op == _TABLE_INIT or op == _ELEM_DROP:
+                elem = imm[0] if op == _TABLE_INIT else imm
+                if op == _TABLE_INIT:
+                    table = imm[1]
+                    if table >= ntables:
+                        raise ValidationError(f"unknown table {table}")
+                if elem >= len(ctx.nelems_types):
+                    raise ValidationError(f"unknown elem segment {elem}")
+                if op == _TABLE_INIT:
+                    et = ctx.nelems_types[elem]
+                    if et is not tables[table]:
+                        raise ValidationError(
+                            f"type mismatch: element segment {elem} has type {et}, "
+                            f"table {table} has type {tables[table]}"
+                        )
+                    _pop3_i32(stack, frame, op)
+            elif op == _TABLE_COPY:
+                dst, src = imm
+                for table in (dst, src):
+                    if table >= ntables:
+                        raise ValidationError(f"unknown table {table}")
+                if tables[src] is not tables[dst]:
+                    raise ValidationError(
+                        f"type mismatch: table.copy from table {src} of type {tables[src]} to "
+                        f"table {dst} of type {tables[dst]}"
+                    )
+                _pop3_i32(stack, frame, op)
+            elif op == _TABLE_SIZE or op == _TABLE_GROW or op == _TABLE_FILL:
+                if imm >= ntables:
+                    raise ValidationError(f"unknown table {imm}")
+                t = tables[imm]
+                if op == _TABLE_GROW:
+                    pop(stack, frame, i32, op)
+                    pop(stack, frame, t, op)
+                elif op == _TABLE_FILL:
+                    pop(stack, frame, i32, op)
+                    pop(stack, frame, t, op)
+                    pop(stack, frame, i32, op)
+                    continue
+                stack.append(i32)
+            elif op >= SIMD_BASE:
+                raise UnsupportedFeature(_SIMD_MSG)
+            else:
+                raise ValidationError(f"unknown operator {op:#x}")
+    except ValidationError as e:
+        if e.func_index is None and e.offset is None:
+            raise type(e)(e.reason, func_index, off) from None
+        raise
+    if not finished:
+        raise ValidationError("function body must end with an `end`", func_index, code.end)
+    if body[-1][2] != off:
+        raise ValidationError("operators remaining after end of function", func_index, off)
+
+
+def _pop3_i32(stack: list, frame: list, op: int) -> None:
+    """Pop the three i32 operands of the bulk memory/table instructions."""
+    if len(stack) - 3 >= frame[3] and stack[-1] is I32 and stack[-2] is I32 and stack[-3] is I32:
+        del stack[-3:]
+    else:
+        _pop(stack, frame, I32, op)
+        _pop(stack, frame, I32, op)
+        _pop(stack, frame, I32, op)
+
+
+# -- module-level rules -------------------------------------------------------------------------
+
+
+def _check_valtype(t: ValType, where: str) -> None:
+    if t is V128:
+        raise UnsupportedFeature(f"{_SIMD_MSG} ({where})")
+
+
+def _check_limits(limits: Limits, bound: int, too_big: str, what: str) -> None:
+    if limits.min > bound or (limits.max is not None and limits.max > bound):
+        raise ValidationError(f"{too_big} ({what})")
+    if limits.max is not None and limits.min > limits.max:
+        raise ValidationError(f"size minimum must not be greater than maximum ({what})")
+
+
+def _check_table_limits(limits: Limits, what: str) -> None:
+    _check_limits(limits, 0xFFFFFFFF, "table size must be at most 2^32-1 elements", what)
+
+
+def _check_memory_limits(limits: Limits, what: str) -> None:
+    _check_limits(limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", what)
+
+
+def _const_expr(ctx: _Ctx, expr: tuple[Instr, ...], expected: ValType, what: str) -> None:
+    """Check a constant expression (under the spec's context C', whose globals are only the
+    imported ones) and that it produces exactly one value of type ``expected``."""
+    stack: list[ValType] = []
+    nfuncs = len(ctx.funcs)
+    for op, imm, off in expr:
+        if op == _I32_CONST:
+            stack.append(I32)
+        elif op == _I64_CONST:
+            stack.append(I64)
+        elif op == _F32_CONST:
+            stack.append(F32)
+        elif op == _F64_CONST:
+            stack.append(F64)
+        elif op == _REF_NULL:
+            stack.append(imm)
+        elif op == _REF_FUNC:
+            if imm >= nfuncs:
+                raise ValidationError(f"unknown function {imm} ({what})", None, off)
+            stack.append(FUNCREF)
+        elif op == _GLOBAL_GET:
+            if imm >= ctx.n_imported_globals:
+                raise ValidationError(f"unknown global {imm} ({what})", None, off)
+            if ctx.global_mut[imm]:
+                raise ValidationError(
+                    f"constant expression required: global.get of mutable global {imm} ({what})",
+                    None,
+                    off,
+                )
+            stack.append(ctx.globals[imm])
+        elif op >= SIMD_BASE:
+            raise UnsupportedFeature(f"{_SIMD_MSG} ({what})", None, off)
+        else:
+            raise ValidationError(
+                f"constant expression required: {opcode_name(op)} is not constant ({what})",
+                None,
+                off,
+            )
+    if len(stack) != 1 or stack[0] is not expected:
+        raise ValidationError(
+            f"type mismatch: {what} must produce [{expected}], found {_types_str(stack)}",
+            None,
+            expr[-1].offset if expr else None,
+        )
+
+
+def _collect_refs(module: Module) -> set[int]:
+    """C.refs: the functions a ``ref.func`` in a function body may name, i.e. those referenced
+    anywhere in the module outside function bodies and the start function."""
+    refs: set[int] = set()
+    exprs: list[tuple[Instr, ...]] = [g.init for g in module.globals]
+    for e in module.elems:
+        exprs.extend(e.items)
+        if e.offset is not None:
+            exprs.append(e.offset)
+    for d in module.datas:
+        if d.offset is not None:
+            exprs.append(d.offset)
+    for expr in exprs:
+        for op, imm, _off in expr:
+            if op == _REF_FUNC:
+                refs.add(imm)
+    for ex in module.exports:
+        if ex.kind == ExternKind.FUNC:
+            refs.add(ex.index)
+    return refs
+
+
+def _sig(ft: FuncType) -> tuple[tuple, tuple]:
+    return (tuple(ft.params), tuple(ft.results))
+
+
+def validate_module(module: Module) -> None:
+    """Validate a decoded module against the WebAssembly 2.0 rules.
+
+    Raises:
+        ValidationError: the module is invalid; ``reason`` uses the specification's wording
+            (e.g. ``"type mismatch: ..."``, ``"unknown local 3"``) and, for errors inside a
+            function body, ``func_index`` (function index space, imports included) and
+            ``offset`` (byte offset of the offending instruction) say where.
+        UnsupportedFeature: the module uses SIMD (a ``v128`` type or a SIMD instruction).
+    """
+    ctx = _Ctx()
+
+    for i, ft in enumerate(module.types):
+        for t in ft.params + ft.results:
+            _check_valtype(t, f"type {i}")
+        ctx.types.append(_sig(ft))
+    ntypes = len(ctx.types)
+
+    # Imports come first in every index space.
+    for imp in module.imports:
+        what = f"import {imp.module!r} {imp.name!r}"
+        if imp.kind == ExternKind.FUNC:
+            if imp.type >= ntypes:
+                raise ValidationError(f"unknown type {imp.type} ({what})")
+            ctx.funcs.append(ctx.types[imp.type])
+        elif imp.kind == ExternKind.TABLE:
+            _check_table_limits(imp.type.limits, what)
+            ctx.tables.append(imp.type.elem)
+        elif imp.kind == ExternKind.MEMORY:
+            _check_memory_limits(imp.type.limits, what)
+            ctx.nmems += 1
+        else:
+            _check_valtype(imp.type.valtype, what)
+            ctx.globals.append(imp.type.valtype)
+            ctx.global_mut.append(imp.type.mutable)
+    ctx.n_imported_globals = len(ctx.globals)
+    n_imported_funcs = len(ctx.funcs)
+
+    for i, tidx in enumerate(module.funcs):
+        if tidx >= ntypes:
+            raise ValidationError(f"unknown type {tidx} (function {n_imported_funcs + i})")
+        ctx.funcs.append(ctx.types[tidx])
+    nfuncs = len(ctx.funcs)
+
+    for tt in module.tables:
+        _check_table_limits(tt.limits, f"table {len(ctx.tables)}")
+        ctx.tables.append(tt.elem)
+    for mt in module.memories:
+        _check_memory_limits(mt.limits, f"memory {ctx.nmems}")
+        ctx.nmems += 1
+    if ctx.nmems > 1:
+        raise ValidationError("multiple memories")
+
+    ctx.refs = _collect_refs(module)
+
+    # Global initialisers see only imported globals (context C'), so check them before the
+    # defined globals are added to the context.
+    for i, g in enumerate(module.globals):
+        what = f"global {ctx.n_imported_globals + i}"
+        _check_valtype(g.type.valtype, what)
+        _const_expr(ctx, g.init, g.type.valtype, f"initializer of {what}")
+    for g in module.globals:
+        ctx.globals.append(g.type.valtype)
+        ctx.global_mut.append(g.type.mutable)
+
+    for i, e in enumerate(module.elems):
+        what = f"element segment {i}"
+        if not e.type.is_ref:
+            _check_valtype(e.type, what)
+            raise ValidationError(f"type mismatch: {what} has non-reference type {e.type}")
+        for item in e.items:
+            _const_expr(ctx, item, e.type, f"item of {what}")
+        if e.mode is SegmentMode.ACTIVE:
+            if e.table >= len(ctx.tables):
+                raise ValidationError(f"unknown table {e.table} ({what})")
+            if ctx.tables[e.table] is not e.type:
+                raise ValidationError(
+                    f"type mismatch: {what} has type {e.type}, table {e.table} has type "
+                    f"{ctx.tables[e.table]}"
+                )
+            if e.offset is None:
+                raise ValidationError(f"type mismatch: active {what} has no offset")
+            _const_expr(ctx, e.offset, I32, f"offset of {what}")
+        ctx.nelems_types.append(e.type)
+
+    for i, d in enumerate(module.datas):
+        what = f"data segment {i}"
+        if d.mode is SegmentMode.ACTIVE:
+            if d.memory >= ctx.nmems:
+                raise ValidationError(f"unknown memory {d.memory} ({what})")
+            if d.offset is None:
+                raise ValidationError(f"type mismatch: active {what} has no offset")
+            _const_expr(ctx, d.offset, I32, f"offset of {what}")
+    ctx.data_count = module.data_count
+
+    if module.start is not None:
+        if module.start >= nfuncs:
+            raise ValidationError(f"unknown function {module.start} (start function)")
+        params, results = ctx.funcs[module.start]
+        if params or results:
+            raise ValidationError(
+                f"start function must have type [] -> [], found "
+                f"{_types_str(params)} -> {_types_str(results)}"
+            )
+
+    limits = {
+        ExternKind.FUNC: (nfuncs, "function"),
+        ExternKind.TABLE: (len(ctx.tables), "table"),
+        ExternKind.MEMORY: (ctx.nmems, "memory"),
+        ExternKind.GLOBAL: (len(ctx.globals), "global"),
+    }
+    names: set[str] = set()
+    for ex in module.exports:
+        count, noun = limits[ex.kind]
+        if ex.index >= count:
+            raise ValidationError(f"unknown {noun} {ex.index} (export {ex.name!r})")
+        if ex.name in names:
+            raise ValidationError(f"duplicate export name {ex.name!r}")
+        names.add(ex.name)
+
+    if len(module.codes) != len(module.funcs):
+        raise ValidationError("function and code section have inconsistent lengths")
+    for i, code in enumerate(module.codes):
+        func_index = n_imported_funcs + i
+        _validate_function(ctx, func_index, ctx.funcs[func_index], code)
