@@ -1,0 +1,1164 @@
+"""Exact-semantics numeric helpers called by generated Python code.
+
+Value representation (shared with the translator):
+
+* ``i32``: ``int`` in ``[0, 2**32)`` (unsigned canonical form); ``i64``: ``int`` in ``[0, 2**64)``.
+* ``f64``: a Python ``float``, bit-exact (NaN payloads and signalling NaNs included).
+* ``f32``: a Python ``float`` whose value is exactly an f32 value.  An f32 NaN with sign ``s``
+  and 23-bit payload ``p`` is the double with sign ``s``, exponent all ones and mantissa
+  ``p << 29``; this is what the hardware f32->f64 conversion produces for quiet NaNs, and
+  :func:`f32_from_bits` builds it from bits for signalling NaNs too (a C ``float -> double``
+  cast would quiet them), so every f32 bit pattern round-trips through
+  :func:`f32_from_bits` / :func:`f32_to_bits`.
+
+All helpers take and return values in those forms; traps raise
+:class:`wasm2py.errors.Trap` with the matching :class:`~wasm2py.errors.TrapCode`.
+
+f32 arithmetic
+--------------
+``f32_round(a op b)`` for ``op`` in ``+ - * /`` and ``f32_round(sqrt(a))``, computed in double
+precision on f32 operands, is *exactly* the correctly rounded f32 result: double rounding
+through a p-bit format is innocuous for these operations when ``p >= 2q + 2`` (Figueroa, "When
+is double rounding innocuous?", 1995); here ``p = 53 >= 2*24 + 2 = 50``.  The exponent range
+of f64 is wide enough that f32 overflow, underflow and subnormal results are not affected
+(``tests/test_numeric.py`` checks this against numpy float32 arithmetic).  So the translator
+emits ``f32.add`` as ``f32_round(a + b)`` (better: the inline form below), ``f32.div`` as
+:func:`f32_div` (Python raises on ``/ 0.0``) and ``f32.sqrt`` as :func:`f32_sqrt`.
+
+NaN results: CPython float arithmetic is plain C double arithmetic, so on x86-64 (SSE2) a NaN
+operand is propagated with the quiet bit set and the payload kept, and an invalid operation
+yields the default NaN -- both are valid wasm results (``nan:canonical`` when all NaN inputs are
+canonical, ``nan:arithmetic`` otherwise; the sign of a NaN result is unspecified).  A quieted
+f32-representation NaN keeps its low 29 mantissa bits zero, so it stays an f32 representation.
+
+f32 rounding (``f32_round``), measured
+--------------------------------------
+CPython 3.11.7, x86-64; ns per evaluation, operand a local, helpers module globals
+(``python -m wasm2py.runtime.numeric`` re-measures all the figures of this docstring)::
+
+    f32_unpack(f32_pack(x))[0]        ~52 ns  Struct('f') (native): C cast, no overflow check
+    _up_le(_pk_le(x))[0]              ~52 ns  Struct('<f'): raises OverflowError past FLT_MAX,
+                                              needs try/except -> 64 ns as a function
+    _aset(0, x) or _a[0]              ~56 ns  array('f') setitem/getitem (shared buffer)
+    _a[0] = x; y = _a[0]              ~33 ns  two *statements*, shared buffer
+    _mset(0, x) or _m[0]              ~48 ns  memoryview(bytearray(4)).cast('f'), shared buffer
+    c_float(x).value                  ~66 ns  ctypes
+    float(np.float32(x))             ~118 ns  numpy scalar
+    f32_round(x)                      ~65 ns  function call around the Struct('f') form
+
+The native-format ``struct.Struct('f')`` is the fastest *expression* that is also thread-safe,
+so ``f32_round`` uses it and the translator should inline ``f32_unpack(f32_pack(EXPR))[0]``
+(``f32_pack``/``f32_unpack`` are public globals of this module).  Native ``'f'`` packing is a
+plain C ``(float)`` cast (round to nearest even, ``inf`` on overflow, NaN stays NaN), unlike
+the standard ``'<f'`` format, which raises ``OverflowError``.  The array/memoryview tricks
+reuse one shared buffer between the store and the load, so they are only safe when no other
+thread can run in between (the statement form is the fastest of all and may be worth using in
+straight-line single-threaded code where a temporary statement is acceptable).
+
+Inline forms
+------------
+Expression forms for ops a translator should inline instead of calling a helper; the table is
+also available programmatically as :data:`INLINE` (templates with ``{a}``/``{b}`` operand
+slots, valid expressions referencing only public globals of this module).  Operands must be
+side-effect-free atoms (locals or constants): some templates mention an operand twice.
+Figures: ns per evaluation, CPython 3.11.7 x86-64, including the loop's local store, from
+``python -m wasm2py.runtime.numeric``; baseline ``r = a`` is ~4 ns, ``a + b`` (small ints) ~9 ns.
+
+=================  ========================================================  ==========================
+op                 fastest form (ns)                                         slower alternatives (ns)
+=================  ========================================================  ==========================
+i32.add            ``(a + b) & 0xFFFFFFFF`` (15)
+i32.sub            ``(a - b) & 0xFFFFFFFF`` (16)
+i32.mul            ``(a * b) & 0xFFFFFFFF`` (19)
+i64.add            ``(a + b) & 0xFFFFFFFFFFFFFFFF`` (20)
+i64.mul            ``(a * b) & 0xFFFFFFFFFFFFFFFF`` (37)
+i32.shl            ``(a << (b & 31)) & 0xFFFFFFFF`` (21)
+i32.shr_u          ``a >> (b & 31)`` (12)
+i32.shr_s          ``((a ^ 0x80000000) - 0x80000000 >> (b & 31)) & 0xFFFFFFFF``  ``i32_shr_s(a, b)`` (60)
+                   (28)
+i32.rotl           ``((a << (b & 31)) | (a >> (-b & 31))) & 0xFFFFFFFF``     ``i32_rotl(a, b)`` (67)
+                   (36)
+i32.lt_s           ``(a ^ 0x80000000) < (b ^ 0x80000000)`` (15, bool)        ``s32(a) < s32(b)`` (78)
+i32.lt_u           ``a < b`` (7, bool)
+i32.eqz            ``a == 0`` (7, bool)
+bool -> i32        ``1 if c else 0`` (~4 on top of c)                        ``int(c)`` (+30),
+                                                                             ``c + 0`` (+8)
+i32.clz            ``32 - a.bit_length()`` (25)                              ``i32_clz(a)`` (50)
+i32.ctz            ``(a & -a).bit_length() - 1 if a else 32`` (34)           ``i32_ctz(a)`` (62)
+i32.popcnt         ``a.bit_count()`` (18)
+i32.extend8_s      ``((a & 0xFF) ^ 0x80) - 0x80 & 0xFFFFFFFF`` (18)
+i64.extend_i32_s   ``(a ^ 0x80000000) - 0x80000000 & 0xFFFFFFFFFFFFFFFF`` (19)
+i32.wrap_i64       ``a & 0xFFFFFFFF`` (9)
+f32.add            ``f32_unpack(f32_pack(a + b))[0]`` (55)                   ``f32_round(a + b)`` (69)
+f64.add            ``a + b`` (8)
+f32/f64.neg        ``-a`` (8, bit-exact)                                     ``fneg(a)`` (36)
+f32/f64.abs        ``abs(a)`` (17, bit-exact)                                ``fabs(a)`` (40)
+f32/f64.copysign   ``copysign(a, b)`` (21, bit-exact; math.copysign)         ``fcopysign(a, b)`` (44)
+f64.lt             ``a < b`` (8, bool; IEEE: False on NaN)
+f32.convert_i32_u  ``f32_unpack(f32_pack(a))[0]`` (50)                        ``f32_convert_u32(a)`` (65)
+f64.convert_i32_u  ``float(a)`` (20)
+=================  ========================================================  ==========================
+
+(Exact figures vary by a few ns from run to run; the measured numbers of the latest run are in
+the report of the ``__main__`` benchmark.)  Not inlined, because Python's own semantics differ
+from wasm's: integer division/remainder (trap + truncation), float division (Python raises on
+zero divisors), sqrt (``math.sqrt`` raises on negatives), min/max (NaN, signed zeros),
+ceil/floor/trunc/nearest (Python returns ints, loses ``-0.0``), float->int truncation (traps,
+boundaries), int->f32 from 64-bit values (double rounding).
+
+Sign-bit operations
+-------------------
+On x86-64 CPython, ``-x`` (``xorpd``), ``abs(x)`` (``fabs`` -> ``andpd``) and
+``math.copysign(x, y)`` only touch the sign bit and keep every other bit of a NaN, including
+signalling NaNs (doubles move through SSE registers, never through the x87 stack).
+:func:`fneg`, :func:`fabs` and :func:`fcopysign` use those operators when an import-time probe
+(:data:`SIGN_OPS_BIT_EXACT`) confirms they are bit-exact on this platform, and a struct-based
+bit manipulation otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from struct import Struct
+
+from wasm2py.errors import Trap, TrapCode
+
+__all__ = [
+    "INLINE",
+    "INLINE_BOOL",
+    "SIGN_OPS_BIT_EXACT",
+    "f32_pack",
+    "f32_unpack",
+    "f32_from_bits",
+    "f32_to_bits",
+    "f64_from_bits",
+    "f64_to_bits",
+    "f32_round",
+    "fdiv",
+    "f32_div",
+    "fsqrt",
+    "f32_sqrt",
+    "fmin",
+    "fmax",
+    "fceil",
+    "ffloor",
+    "ftrunc",
+    "fnearest",
+    "f32_ceil",
+    "f32_floor",
+    "f32_trunc",
+    "f32_nearest",
+    "f64_ceil",
+    "f64_floor",
+    "f64_trunc",
+    "f64_nearest",
+    "fcopysign",
+    "fabs",
+    "fneg",
+    "f32_add",
+    "f32_sub",
+    "f32_mul",
+    "trunc_s32",
+    "trunc_u32",
+    "trunc_s64",
+    "trunc_u64",
+    "trunc_sat_s32",
+    "trunc_sat_u32",
+    "trunc_sat_s64",
+    "trunc_sat_u64",
+    "f32_convert_s32",
+    "f32_convert_u32",
+    "f32_convert_s64",
+    "f32_convert_u64",
+    "f64_convert_s32",
+    "f64_convert_u32",
+    "f64_convert_s64",
+    "f64_convert_u64",
+    "f32_demote",
+    "f64_promote",
+    "i32_div_s",
+    "i32_div_u",
+    "i32_rem_s",
+    "i32_rem_u",
+    "i64_div_s",
+    "i64_div_u",
+    "i64_rem_s",
+    "i64_rem_u",
+    "i32_clz",
+    "i32_ctz",
+    "i32_popcnt",
+    "i64_clz",
+    "i64_ctz",
+    "i64_popcnt",
+    "i32_rotl",
+    "i32_rotr",
+    "i64_rotl",
+    "i64_rotr",
+    "i32_shr_s",
+    "i64_shr_s",
+    "i32_extend8_s",
+    "i32_extend16_s",
+    "i64_extend8_s",
+    "i64_extend16_s",
+    "i64_extend32_s",
+    "i64_extend_i32_s",
+    "i32_wrap_i64",
+    "s32",
+    "s64",
+    "copysign",
+]
+
+# --------------------------------------------------------------------------------------------
+# Constants and pre-bound struct methods (module globals: no attribute lookups in hot bodies)
+# --------------------------------------------------------------------------------------------
+
+_M32 = 0xFFFFFFFF
+_M64 = 0xFFFFFFFFFFFFFFFF
+
+_F32 = Struct("f")  # native format: packing is a plain C (float) cast, no overflow check
+_U32 = Struct("I")  # native, same byte order as _F32
+_F64 = Struct("<d")
+_U64 = Struct("<Q")
+
+#: ``f32_pack(x)``: the 4 native-order bytes of ``(float)x`` (rounds to nearest even,
+#: ``inf`` on overflow).  Public so that generated code can inline ``f32_unpack(f32_pack(x))[0]``.
+f32_pack = _F32.pack
+#: ``f32_unpack(b)``: ``(x,)`` for 4 native-order f32 bytes (a ``float -> double`` cast).
+f32_unpack = _F32.unpack
+_u32_pack = _U32.pack
+_u32_unpack = _U32.unpack
+_f64_pack = _F64.pack
+_f64_unpack = _F64.unpack
+_u64_pack = _U64.pack
+_u64_unpack = _U64.unpack
+
+#: ``math.copysign``, re-exported for generated code (bit-exact on NaNs on x86-64).
+copysign = math.copysign
+_ceil = math.ceil
+_floor = math.floor
+_sqrt = math.sqrt
+_isnan = math.isnan
+
+_INF = math.inf
+_NAN = _f64_unpack(_u64_pack(0x7FF8000000000000))[0]  # positive canonical NaN
+_TWO52 = 4503599627370496.0  # 2**52: doubles at least this large are integers
+
+_DIV0 = TrapCode.INTEGER_DIVIDE_BY_ZERO
+_OVERFLOW = TrapCode.INTEGER_OVERFLOW
+_INVALID = TrapCode.INVALID_CONVERSION_TO_INTEGER
+
+# --------------------------------------------------------------------------------------------
+# Bit patterns
+# --------------------------------------------------------------------------------------------
+
+
+def f64_from_bits(u: int) -> float:
+    """Return the double whose IEEE 754 bit pattern is the u64 ``u`` (exact, sNaN included)."""
+    return _f64_unpack(_u64_pack(u))[0]
+
+
+def f64_to_bits(x: float) -> int:
+    """Return the IEEE 754 bit pattern of the double ``x`` as a u64 (exact, sNaN included)."""
+    return _u64_unpack(_f64_pack(x))[0]
+
+
+def f32_from_bits(u: int) -> float:
+    """Return the f32 representation (a float) of the f32 bit pattern ``u`` (a u32).
+
+    Exact for every pattern: NaNs (signalling ones included) become the double with the same
+    sign, exponent all ones and mantissa ``payload << 29``, built from bits rather than with a
+    C ``float -> double`` cast, which would quiet a signalling NaN.
+    """
+    if (u & 0x7F800000) != 0x7F800000 or not (u & 0x7FFFFF):
+        return f32_unpack(_u32_pack(u))[0]
+    return _f64_unpack(
+        _u64_pack(((u & 0x80000000) << 32) | 0x7FF0000000000000 | ((u & 0x7FFFFF) << 29))
+    )[0]
+
+
+def f32_to_bits(x: float) -> int:
+    """Return the f32 bit pattern (a u32) of the f32 representation ``x``.
+
+    Inverse of :func:`f32_from_bits`.  A NaN maps to sign and ``mantissa >> 29`` (exact for
+    f32 representations); a foreign double NaN whose payload lives only in the low 29 bits
+    maps to a quiet NaN rather than to infinity.  A non-NaN that is not an f32 value is
+    rounded to nearest (ties to even).
+    """
+    if x == x:
+        return _u32_unpack(f32_pack(x))[0]
+    b = _u64_unpack(_f64_pack(x))[0]
+    p = (b >> 29) & 0x7FFFFF
+    return ((b >> 32) & 0x80000000) | 0x7F800000 | (p if p else 0x400000)
+
+
+# --------------------------------------------------------------------------------------------
+# f32 rounding and arithmetic
+# --------------------------------------------------------------------------------------------
+
+
+def f32_round(x: float) -> float:
+    """Round the double ``x`` to the nearest f32 value (ties to even), ``±inf`` on overflow.
+
+    A NaN gives a NaN (payload unspecified; on x86-64 the top 23 payload bits, quieted).
+    Inline form: ``f32_unpack(f32_pack(x))[0]``.
+    """
+    return f32_unpack(f32_pack(x))[0]
+
+
+def f32_add(a: float, b: float) -> float:
+    """f32.add: ``f32_round(a + b)`` (exact: double rounding is innocuous, see module doc)."""
+    return f32_unpack(f32_pack(a + b))[0]
+
+
+def f32_sub(a: float, b: float) -> float:
+    """f32.sub: ``f32_round(a - b)`` (exact: double rounding is innocuous, see module doc)."""
+    return f32_unpack(f32_pack(a - b))[0]
+
+
+def f32_mul(a: float, b: float) -> float:
+    """f32.mul: ``f32_round(a * b)`` (exact: the product of two f32 values fits in a double)."""
+    return f32_unpack(f32_pack(a * b))[0]
+
+
+def fdiv(a: float, b: float) -> float:
+    """IEEE division (f64.div): ``x / ±0`` is a signed infinity, ``0 / 0`` and ``NaN / 0`` NaN.
+
+    Python raises ``ZeroDivisionError`` for a zero divisor; this returns what the hardware
+    would.  Valid for f32 representations too, but f32.div needs :func:`f32_div`.
+    """
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a != a:
+            return a + b  # propagate the NaN operand, quieted
+        if a == 0.0:
+            return _NAN
+        return copysign(_INF, a) * copysign(1.0, b)
+
+
+def f32_div(a: float, b: float) -> float:
+    """f32.div on f32 representations: correctly rounded f32 quotient, IEEE zero divisors."""
+    try:
+        return f32_unpack(f32_pack(a / b))[0]
+    except ZeroDivisionError:
+        if a != a:
+            return a + b
+        if a == 0.0:
+            return _NAN
+        return copysign(_INF, a) * copysign(1.0, b)
+
+
+def fsqrt(x: float) -> float:
+    """f64.sqrt: correctly rounded square root; negative (and ``-inf``) gives NaN, ``-0.0`` itself."""
+    try:
+        return _sqrt(x)
+    except ValueError:
+        return _NAN
+
+
+def f32_sqrt(x: float) -> float:
+    """f32.sqrt on an f32 representation (correctly rounded: double rounding is innocuous)."""
+    try:
+        return f32_unpack(f32_pack(_sqrt(x)))[0]
+    except ValueError:
+        return _NAN
+
+
+def fmin(a: float, b: float) -> float:
+    """wasm ``fN.min``: NaN if either operand is NaN (quiet), and ``-0.0 < +0.0``.
+
+    Valid for f32 and f64 representations (the result of f32 inputs is an f32 representation:
+    one of the operands, or a NaN operand quieted).
+    """
+    if a < b:
+        return a
+    if b < a:
+        return b
+    if a == b:
+        if a:
+            return a
+        return -(-a - b)  # zeros: -0.0 unless both are +0.0
+    return a + b  # a NaN operand: propagate it, quieted
+
+
+def fmax(a: float, b: float) -> float:
+    """wasm ``fN.max``: NaN if either operand is NaN (quiet), and ``-0.0 < +0.0``.
+
+    Valid for f32 and f64 representations (see :func:`fmin`).
+    """
+    if a > b:
+        return a
+    if b > a:
+        return b
+    if a == b:
+        if a:
+            return a
+        return a + b  # zeros: +0.0 unless both are -0.0
+    return a + b
+
+
+def fceil(x: float) -> float:
+    """wasm ``fN.ceil`` for both widths: keeps the sign of zero (``ceil(-0.5) == -0.0``).
+
+    ``±inf``, zeros and values with ``|x| >= 2**52`` (already integral) are returned unchanged;
+    a NaN is returned quieted (payload kept).  Negative inputs go through ``-floor(-x)`` so that
+    a zero result is ``-0.0``.
+    """
+    if 0.0 < x < _TWO52:
+        return float(_ceil(x))
+    if -_TWO52 < x < 0.0:
+        return -float(_floor(-x))  # -0.0 for -1 < x < 0
+    return x + 0.0 if x != x else x
+
+
+def ffloor(x: float) -> float:
+    """wasm ``fN.floor`` for both widths: keeps the sign of zero, inf/NaN as in :func:`fceil`."""
+    if 0.0 < x < _TWO52:
+        return float(_floor(x))
+    if -_TWO52 < x < 0.0:
+        return -float(_ceil(-x))
+    return x + 0.0 if x != x else x
+
+
+def ftrunc(x: float) -> float:
+    """wasm ``fN.trunc`` for both widths: keeps the sign of zero, inf/NaN as in :func:`fceil`."""
+    if 0.0 < x < _TWO52:
+        return float(_floor(x))
+    if -_TWO52 < x < 0.0:
+        return -float(_floor(-x))  # -0.0 for -1 < x < 0
+    return x + 0.0 if x != x else x
+
+
+def fnearest(x: float) -> float:
+    """wasm ``fN.nearest`` (round half to even) for both widths; keeps the sign of zero.
+
+    Uses ``(x + 2**52) - 2**52``, which rounds to an integer in the default rounding mode.
+    inf/NaN as in :func:`fceil`.
+    """
+    if 0.0 < x < _TWO52:
+        return (x + _TWO52) - _TWO52
+    if -_TWO52 < x < 0.0:
+        return -((_TWO52 - x) - _TWO52)
+    return x + 0.0 if x != x else x
+
+
+# The rounding operations are exact and width-agnostic: an integer-valued result of an f32
+# value is an f32 value, and a quieted f32-representation NaN is an f32 representation.
+f32_ceil = f64_ceil = fceil
+f32_floor = f64_floor = ffloor
+f32_trunc = f64_trunc = ftrunc
+f32_nearest = f64_nearest = fnearest
+
+
+def _fneg_bits(x: float) -> float:
+    """Negate by flipping the sign bit (portable fallback for :func:`fneg`)."""
+    return _f64_unpack(_u64_pack(_u64_unpack(_f64_pack(x))[0] ^ 0x8000000000000000))[0]
+
+
+def _fabs_bits(x: float) -> float:
+    """Clear the sign bit (portable fallback for :func:`fabs`)."""
+    return _f64_unpack(_u64_pack(_u64_unpack(_f64_pack(x))[0] & 0x7FFFFFFFFFFFFFFF))[0]
+
+
+def _fcopysign_bits(a: float, b: float) -> float:
+    """Copy the sign bit of ``b`` onto ``a`` (portable fallback for :func:`fcopysign`)."""
+    return _f64_unpack(
+        _u64_pack(
+            (_u64_unpack(_f64_pack(a))[0] & 0x7FFFFFFFFFFFFFFF)
+            | (_u64_unpack(_f64_pack(b))[0] & 0x8000000000000000)
+        )
+    )[0]
+
+
+def _probe_sign_ops() -> bool:
+    """Check that ``-x``, ``abs(x)`` and ``math.copysign`` keep NaN payloads bit-exactly."""
+    patterns = (
+        0x7FF0000000000001,  # sNaN, minimal payload
+        0xFFF4000000000000,  # negative sNaN
+        0x7FF8000000000000,  # canonical qNaN
+        0x7FFA5A5A5A5A5A5A,  # qNaN with payload
+        0x7FF4000020000001,  # sNaN with high and low payload bits
+        f64_to_bits(f32_from_bits(0x7FA00000)),  # f32 sNaN representation
+    )
+    for bits in patterns:
+        x = f64_from_bits(bits)
+        if f64_to_bits(-x) != bits ^ 0x8000000000000000:
+            return False
+        if f64_to_bits(abs(x)) != bits & 0x7FFFFFFFFFFFFFFF:
+            return False
+        if f64_to_bits(copysign(x, -1.0)) != bits | 0x8000000000000000:
+            return False
+        if f64_to_bits(copysign(x, 1.0)) != bits & 0x7FFFFFFFFFFFFFFF:
+            return False
+        if f64_to_bits(copysign(1.0, x)) != (bits & 0x8000000000000000) | 0x3FF0000000000000:
+            return False
+    return True
+
+
+#: ``True`` when plain ``-x``, ``abs(x)`` and ``math.copysign`` are bit-exact on NaNs here
+#: (they are on x86-64); generated code may then inline them for neg/abs/copysign.
+SIGN_OPS_BIT_EXACT: bool = _probe_sign_ops()
+
+if SIGN_OPS_BIT_EXACT:
+
+    def fneg(x: float) -> float:
+        """wasm ``fN.neg``: flip the sign bit only (bit-exact on NaNs, both widths)."""
+        return -x
+
+    def fabs(x: float) -> float:
+        """wasm ``fN.abs``: clear the sign bit only (bit-exact on NaNs, both widths)."""
+        return abs(x)
+
+    def fcopysign(a: float, b: float) -> float:
+        """wasm ``fN.copysign``: ``a`` with the sign bit of ``b`` (bit-exact, both widths)."""
+        return copysign(a, b)
+
+else:  # pragma: no cover - not reached on x86-64
+    fneg = _fneg_bits
+    fabs = _fabs_bits
+    fcopysign = _fcopysign_bits
+
+
+# --------------------------------------------------------------------------------------------
+# Float -> integer truncation (f32 or f64 inputs; results canonical unsigned)
+# --------------------------------------------------------------------------------------------
+
+
+def trunc_s32(x: float) -> int:
+    """i32.trunc_fN_s: truncate toward zero to a signed i32 (canonical unsigned result).
+
+    Traps with INVALID_CONVERSION_TO_INTEGER on NaN and INTEGER_OVERFLOW unless
+    ``-2**31 - 1 < x < 2**31``.
+    """
+    if -2147483649.0 < x < 2147483648.0:
+        return int(x) & 0xFFFFFFFF
+    if x != x:
+        raise Trap(_INVALID)
+    raise Trap(_OVERFLOW)
+
+
+def trunc_u32(x: float) -> int:
+    """i32.trunc_fN_u: truncate toward zero to an unsigned i32; valid for ``-1 < x < 2**32``."""
+    if -1.0 < x < 4294967296.0:
+        return int(x)
+    if x != x:
+        raise Trap(_INVALID)
+    raise Trap(_OVERFLOW)
+
+
+def trunc_s64(x: float) -> int:
+    """i64.trunc_fN_s: truncate toward zero to a signed i64; valid for ``-2**63 <= x < 2**63``.
+
+    (No double lies strictly between ``-2**63 - 1`` and ``-2**63``.)
+    """
+    if -9223372036854775808.0 <= x < 9223372036854775808.0:
+        return int(x) & 0xFFFFFFFFFFFFFFFF
+    if x != x:
+        raise Trap(_INVALID)
+    raise Trap(_OVERFLOW)
+
+
+def trunc_u64(x: float) -> int:
+    """i64.trunc_fN_u: truncate toward zero to an unsigned i64; valid for ``-1 < x < 2**64``."""
+    if -1.0 < x < 18446744073709551616.0:
+        return int(x)
+    if x != x:
+        raise Trap(_INVALID)
+    raise Trap(_OVERFLOW)
+
+
+def trunc_sat_s32(x: float) -> int:
+    """i32.trunc_sat_fN_s: like :func:`trunc_s32` but saturating; NaN gives 0."""
+    if -2147483649.0 < x < 2147483648.0:
+        return int(x) & 0xFFFFFFFF
+    if x > 0.0:
+        return 0x7FFFFFFF
+    if x < 0.0:
+        return 0x80000000
+    return 0
+
+
+def trunc_sat_u32(x: float) -> int:
+    """i32.trunc_sat_fN_u: like :func:`trunc_u32` but saturating; NaN gives 0."""
+    if -1.0 < x < 4294967296.0:
+        return int(x)
+    if x > 0.0:
+        return 0xFFFFFFFF
+    return 0
+
+
+def trunc_sat_s64(x: float) -> int:
+    """i64.trunc_sat_fN_s: like :func:`trunc_s64` but saturating; NaN gives 0."""
+    if -9223372036854775808.0 <= x < 9223372036854775808.0:
+        return int(x) & 0xFFFFFFFFFFFFFFFF
+    if x > 0.0:
+        return 0x7FFFFFFFFFFFFFFF
+    if x < 0.0:
+        return 0x8000000000000000
+    return 0
+
+
+def trunc_sat_u64(x: float) -> int:
+    """i64.trunc_sat_fN_u: like :func:`trunc_u64` but saturating; NaN gives 0."""
+    if -1.0 < x < 18446744073709551616.0:
+        return int(x)
+    if x > 0.0:
+        return 0xFFFFFFFFFFFFFFFF
+    return 0
+
+
+# --------------------------------------------------------------------------------------------
+# Integer -> float conversions (inputs canonical unsigned)
+# --------------------------------------------------------------------------------------------
+
+
+def _int_to_f32(v: int) -> float:
+    """Round the integer ``v`` (any sign, ``|v| < 2**64``) to the nearest f32, ties to even.
+
+    Rounds once, directly from the integer: ``float(v)`` would first round to 53 bits, and
+    rounding that again to 24 bits can differ from rounding ``v`` (double rounding).
+    """
+    if -9007199254740992 <= v <= 9007199254740992:  # |v| <= 2**53: float(v) is exact
+        return f32_unpack(f32_pack(float(v)))[0]
+    a = -v if v < 0 else v
+    s = a.bit_length() - 26
+    # Keep 26 bits (24 significant + round bit + one more) and fold everything below into
+    # the last one (sticky): rounding that 26-bit value to 24 bits rounds like ``a`` does.
+    w = (a >> s) | ((a & ((1 << s) - 1)) != 0)
+    r = f32_unpack(f32_pack(float(w << s)))[0]
+    return -r if v < 0 else r
+
+
+def f32_convert_s32(u: int) -> float:
+    """f32.convert_i32_s: the i32 ``u`` (canonical unsigned) read as signed, to nearest f32."""
+    return f32_unpack(f32_pack(float((u ^ 0x80000000) - 0x80000000)))[0]
+
+
+def f32_convert_u32(u: int) -> float:
+    """f32.convert_i32_u: the i32 ``u`` read as unsigned, rounded to the nearest f32."""
+    return f32_unpack(f32_pack(float(u)))[0]
+
+
+def f32_convert_s64(u: int) -> float:
+    """f32.convert_i64_s: the i64 ``u`` read as signed, correctly rounded (no double rounding)."""
+    return _int_to_f32((u ^ 0x8000000000000000) - 0x8000000000000000)
+
+
+def f32_convert_u64(u: int) -> float:
+    """f32.convert_i64_u: the i64 ``u`` read as unsigned, correctly rounded (no double rounding)."""
+    return _int_to_f32(u)
+
+
+def f64_convert_s32(u: int) -> float:
+    """f64.convert_i32_s: the i32 ``u`` read as signed (exact)."""
+    return float((u ^ 0x80000000) - 0x80000000)
+
+
+def f64_convert_u32(u: int) -> float:
+    """f64.convert_i32_u: the i32 ``u`` read as unsigned (exact)."""
+    return float(u)
+
+
+def f64_convert_s64(u: int) -> float:
+    """f64.convert_i64_s: the i64 ``u`` read as signed (``float(int)`` rounds correctly)."""
+    return float((u ^ 0x8000000000000000) - 0x8000000000000000)
+
+
+def f64_convert_u64(u: int) -> float:
+    """f64.convert_i64_u: the i64 ``u`` read as unsigned (``float(int)`` rounds correctly)."""
+    return float(u)
+
+
+def f32_demote(x: float) -> float:
+    """f32.demote_f64: round to the nearest f32; a NaN gives a quiet NaN.
+
+    The NaN keeps its sign and the top 22 payload bits below the quiet bit, so a canonical NaN
+    stays canonical and any other NaN gives an arithmetic NaN, independently of the platform.
+    """
+    if x == x:
+        return f32_unpack(f32_pack(x))[0]
+    return _f64_unpack(
+        _u64_pack((_u64_unpack(_f64_pack(x))[0] & 0xFFFFFFFFE0000000) | 0x0008000000000000)
+    )[0]
+
+
+def f64_promote(x: float) -> float:
+    """f64.promote_f32: the f32 representation as an f64 (exact); a NaN gets its quiet bit set.
+
+    (The f32 representation of a NaN is already the payload-preserving promotion.)
+    """
+    if x == x:
+        return x
+    return _f64_unpack(_u64_pack(_u64_unpack(_f64_pack(x))[0] | 0x0008000000000000))[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Integers (inputs and outputs canonical unsigned)
+# --------------------------------------------------------------------------------------------
+
+
+def s32(u: int) -> int:
+    """The i32 ``u`` (canonical unsigned) as a signed int in ``[-2**31, 2**31)``."""
+    return (u ^ 0x80000000) - 0x80000000
+
+
+def s64(u: int) -> int:
+    """The i64 ``u`` (canonical unsigned) as a signed int in ``[-2**63, 2**63)``."""
+    return (u ^ 0x8000000000000000) - 0x8000000000000000
+
+
+def i32_wrap_i64(u: int) -> int:
+    """i32.wrap_i64: the low 32 bits."""
+    return u & 0xFFFFFFFF
+
+
+def i32_div_s(a: int, b: int) -> int:
+    """i32.div_s: signed division truncating toward zero.
+
+    Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0`` and INTEGER_OVERFLOW for ``-2**31 / -1``.
+    """
+    if a < 0x80000000 and 0 < b < 0x80000000:  # both non-negative: floor == trunc
+        return a // b
+    if not b:
+        raise Trap(_DIV0)
+    a = (a ^ 0x80000000) - 0x80000000
+    b = (b ^ 0x80000000) - 0x80000000
+    q = a // b
+    if q < 0 and q * b != a:
+        q += 1  # floor -> truncation
+    elif q == 0x80000000:
+        raise Trap(_OVERFLOW)
+    return q & 0xFFFFFFFF
+
+
+def i32_rem_s(a: int, b: int) -> int:
+    """i32.rem_s: signed remainder with the sign of the dividend (``-2**31 % -1 == 0``).
+
+    Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0``.
+    """
+    if a < 0x80000000 and 0 < b < 0x80000000:
+        return a % b
+    if not b:
+        raise Trap(_DIV0)
+    a = (a ^ 0x80000000) - 0x80000000
+    b = (b ^ 0x80000000) - 0x80000000
+    r = a % b
+    if r and (r ^ a) < 0:
+        r -= b  # floor remainder (sign of b) -> truncated remainder (sign of a)
+    return r & 0xFFFFFFFF
+
+
+def i32_div_u(a: int, b: int) -> int:
+    """i32.div_u: unsigned division; traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0``."""
+    if not b:
+        raise Trap(_DIV0)
+    return a // b
+
+
+def i32_rem_u(a: int, b: int) -> int:
+    """i32.rem_u: unsigned remainder; traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0``."""
+    if not b:
+        raise Trap(_DIV0)
+    return a % b
+
+
+def i64_div_s(a: int, b: int) -> int:
+    """i64.div_s: signed division truncating toward zero.
+
+    Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0`` and INTEGER_OVERFLOW for ``-2**63 / -1``.
+    """
+    if a < 0x8000000000000000 and 0 < b < 0x8000000000000000:
+        return a // b
+    if not b:
+        raise Trap(_DIV0)
+    a = (a ^ 0x8000000000000000) - 0x8000000000000000
+    b = (b ^ 0x8000000000000000) - 0x8000000000000000
+    q = a // b
+    if q < 0 and q * b != a:
+        q += 1
+    elif q == 0x8000000000000000:
+        raise Trap(_OVERFLOW)
+    return q & 0xFFFFFFFFFFFFFFFF
+
+
+def i64_rem_s(a: int, b: int) -> int:
+    """i64.rem_s: signed remainder with the sign of the dividend (``-2**63 % -1 == 0``).
+
+    Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0``.
+    """
+    if a < 0x8000000000000000 and 0 < b < 0x8000000000000000:
+        return a % b
+    if not b:
+        raise Trap(_DIV0)
+    a = (a ^ 0x8000000000000000) - 0x8000000000000000
+    b = (b ^ 0x8000000000000000) - 0x8000000000000000
+    r = a % b
+    if r and (r ^ a) < 0:
+        r -= b
+    return r & 0xFFFFFFFFFFFFFFFF
+
+
+def i64_div_u(a: int, b: int) -> int:
+    """i64.div_u: unsigned division; traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0``."""
+    if not b:
+        raise Trap(_DIV0)
+    return a // b
+
+
+def i64_rem_u(a: int, b: int) -> int:
+    """i64.rem_u: unsigned remainder; traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0``."""
+    if not b:
+        raise Trap(_DIV0)
+    return a % b
+
+
+def i32_clz(a: int) -> int:
+    """i32.clz: number of leading zero bits (32 for 0)."""
+    return 32 - a.bit_length()
+
+
+def i32_ctz(a: int) -> int:
+    """i32.ctz: number of trailing zero bits (32 for 0)."""
+    return (a & -a).bit_length() - 1 if a else 32
+
+
+def i32_popcnt(a: int) -> int:
+    """i32.popcnt: number of one bits."""
+    return a.bit_count()
+
+
+def i64_clz(a: int) -> int:
+    """i64.clz: number of leading zero bits (64 for 0)."""
+    return 64 - a.bit_length()
+
+
+def i64_ctz(a: int) -> int:
+    """i64.ctz: number of trailing zero bits (64 for 0)."""
+    return (a & -a).bit_length() - 1 if a else 64
+
+
+def i64_popcnt(a: int) -> int:
+    """i64.popcnt: number of one bits."""
+    return a.bit_count()
+
+
+def i32_rotl(a: int, b: int) -> int:
+    """i32.rotl: rotate left by ``b mod 32``."""
+    return ((a << (b & 31)) | (a >> (-b & 31))) & 0xFFFFFFFF
+
+
+def i32_rotr(a: int, b: int) -> int:
+    """i32.rotr: rotate right by ``b mod 32``."""
+    return ((a >> (b & 31)) | (a << (-b & 31))) & 0xFFFFFFFF
+
+
+def i64_rotl(a: int, b: int) -> int:
+    """i64.rotl: rotate left by ``b mod 64``."""
+    return ((a << (b & 63)) | (a >> (-b & 63))) & 0xFFFFFFFFFFFFFFFF
+
+
+def i64_rotr(a: int, b: int) -> int:
+    """i64.rotr: rotate right by ``b mod 64``."""
+    return ((a >> (b & 63)) | (a << (-b & 63))) & 0xFFFFFFFFFFFFFFFF
+
+
+def i32_shr_s(a: int, b: int) -> int:
+    """i32.shr_s: arithmetic shift right by ``b mod 32``."""
+    return ((a ^ 0x80000000) - 0x80000000 >> (b & 31)) & 0xFFFFFFFF
+
+
+def i64_shr_s(a: int, b: int) -> int:
+    """i64.shr_s: arithmetic shift right by ``b mod 64``."""
+    return ((a ^ 0x8000000000000000) - 0x8000000000000000 >> (b & 63)) & 0xFFFFFFFFFFFFFFFF
+
+
+def i32_extend8_s(a: int) -> int:
+    """i32.extend8_s: sign-extend the low 8 bits to 32 bits."""
+    return (((a & 0xFF) ^ 0x80) - 0x80) & 0xFFFFFFFF
+
+
+def i32_extend16_s(a: int) -> int:
+    """i32.extend16_s: sign-extend the low 16 bits to 32 bits."""
+    return (((a & 0xFFFF) ^ 0x8000) - 0x8000) & 0xFFFFFFFF
+
+
+def i64_extend8_s(a: int) -> int:
+    """i64.extend8_s: sign-extend the low 8 bits to 64 bits."""
+    return (((a & 0xFF) ^ 0x80) - 0x80) & 0xFFFFFFFFFFFFFFFF
+
+
+def i64_extend16_s(a: int) -> int:
+    """i64.extend16_s: sign-extend the low 16 bits to 64 bits."""
+    return (((a & 0xFFFF) ^ 0x8000) - 0x8000) & 0xFFFFFFFFFFFFFFFF
+
+
+def i64_extend32_s(a: int) -> int:
+    """i64.extend32_s: sign-extend the low 32 bits to 64 bits."""
+    return (((a & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000) & 0xFFFFFFFFFFFFFFFF
+
+
+def i64_extend_i32_s(a: int) -> int:
+    """i64.extend_i32_s: sign-extend the i32 ``a`` (canonical unsigned) to an i64."""
+    return ((a ^ 0x80000000) - 0x80000000) & 0xFFFFFFFFFFFFFFFF
+
+
+# --------------------------------------------------------------------------------------------
+# Inline forms for the translator
+# --------------------------------------------------------------------------------------------
+
+
+def _build_inline() -> tuple[dict[str, str], dict[str, str]]:
+    """Build :data:`INLINE` and :data:`INLINE_BOOL` (see the module docstring)."""
+    forms: dict[str, str] = {}
+    tests: dict[str, str] = {}
+    for w, m, sign, sh in ((32, "0xFFFFFFFF", "0x80000000", 31),
+                           (64, "0xFFFFFFFFFFFFFFFF", "0x8000000000000000", 63)):
+        t = f"i{w}"
+        forms[f"{t}.add"] = f"(({{a}} + {{b}}) & {m})"
+        forms[f"{t}.sub"] = f"(({{a}} - {{b}}) & {m})"
+        forms[f"{t}.mul"] = f"(({{a}} * {{b}}) & {m})"
+        forms[f"{t}.and"] = "({a} & {b})"
+        forms[f"{t}.or"] = "({a} | {b})"
+        forms[f"{t}.xor"] = "({a} ^ {b})"
+        forms[f"{t}.shl"] = f"(({{a}} << ({{b}} & {sh})) & {m})"
+        forms[f"{t}.shr_u"] = f"({{a}} >> ({{b}} & {sh}))"
+        forms[f"{t}.shr_s"] = f"((({{a}} ^ {sign}) - {sign} >> ({{b}} & {sh})) & {m})"
+        forms[f"{t}.rotl"] = f"((({{a}} << ({{b}} & {sh})) | ({{a}} >> (-{{b}} & {sh}))) & {m})"
+        forms[f"{t}.rotr"] = f"((({{a}} >> ({{b}} & {sh})) | ({{a}} << (-{{b}} & {sh}))) & {m})"
+        forms[f"{t}.clz"] = f"({w} - {{a}}.bit_length())"
+        forms[f"{t}.ctz"] = f"(({{a}} & -{{a}}).bit_length() - 1 if {{a}} else {w})"
+        forms[f"{t}.popcnt"] = "{a}.bit_count()"
+        for op in ("div_s", "div_u", "rem_s", "rem_u"):
+            forms[f"{t}.{op}"] = f"{t}_{op}({{a}}, {{b}})"
+        forms[f"{t}.extend8_s"] = f"((({{a}} & 0xFF) ^ 0x80) - 0x80 & {m})"
+        forms[f"{t}.extend16_s"] = f"((({{a}} & 0xFFFF) ^ 0x8000) - 0x8000 & {m})"
+        tests[f"{t}.eqz"] = "({a} == 0)"
+        tests[f"{t}.eq"] = "({a} == {b})"
+        tests[f"{t}.ne"] = "({a} != {b})"
+        for op, py in (("lt", "<"), ("gt", ">"), ("le", "<="), ("ge", ">=")):
+            tests[f"{t}.{op}_u"] = f"({{a}} {py} {{b}})"
+            tests[f"{t}.{op}_s"] = f"(({{a}} ^ {sign}) {py} ({{b}} ^ {sign}))"
+    forms["i64.extend32_s"] = "((({a} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000 & 0xFFFFFFFFFFFFFFFF)"
+    forms["i32.wrap_i64"] = "({a} & 0xFFFFFFFF)"
+    forms["i64.extend_i32_u"] = "{a}"
+    forms["i64.extend_i32_s"] = "(({a} ^ 0x80000000) - 0x80000000 & 0xFFFFFFFFFFFFFFFF)"
+
+    for t in ("f32", "f64"):
+        forms[f"{t}.neg"] = "(-{a})" if SIGN_OPS_BIT_EXACT else "fneg({a})"
+        forms[f"{t}.abs"] = "abs({a})" if SIGN_OPS_BIT_EXACT else "fabs({a})"
+        forms[f"{t}.copysign"] = "copysign({a}, {b})" if SIGN_OPS_BIT_EXACT else "fcopysign({a}, {b})"
+        for op in ("ceil", "floor", "trunc", "nearest"):
+            forms[f"{t}.{op}"] = f"f{op}({{a}})"
+        forms[f"{t}.min"] = "fmin({a}, {b})"
+        forms[f"{t}.max"] = "fmax({a}, {b})"
+        for op, py in (("eq", "=="), ("ne", "!="), ("lt", "<"), ("gt", ">"), ("le", "<="),
+                       ("ge", ">=")):
+            tests[f"{t}.{op}"] = f"({{a}} {py} {{b}})"
+        for it, iw in (("i32", 32), ("i64", 64)):
+            for sx in ("s", "u"):
+                forms[f"{it}.trunc_{t}_{sx}"] = f"trunc_{sx}{iw}({{a}})"
+                forms[f"{it}.trunc_sat_{t}_{sx}"] = f"trunc_sat_{sx}{iw}({{a}})"
+                forms[f"{t}.convert_{it}_{sx}"] = f"{t}_convert_{sx}{iw}({{a}})"
+    forms["f64.add"] = "({a} + {b})"
+    forms["f64.sub"] = "({a} - {b})"
+    forms["f64.mul"] = "({a} * {b})"
+    forms["f64.div"] = "({a} / {b} if {b} else fdiv({a}, {b}))"
+    forms["f64.sqrt"] = "fsqrt({a})"
+    forms["f32.add"] = "f32_unpack(f32_pack({a} + {b}))[0]"
+    forms["f32.sub"] = "f32_unpack(f32_pack({a} - {b}))[0]"
+    forms["f32.mul"] = "f32_unpack(f32_pack({a} * {b}))[0]"
+    forms["f32.div"] = "(f32_unpack(f32_pack({a} / {b}))[0] if {b} else f32_div({a}, {b}))"
+    forms["f32.sqrt"] = "f32_sqrt({a})"
+    forms["f32.convert_i32_u"] = "f32_unpack(f32_pack({a}))[0]"
+    forms["f64.convert_i32_u"] = "float({a})"
+    forms["f64.convert_i64_u"] = "float({a})"
+    forms["f32.demote_f64"] = "f32_demote({a})"
+    forms["f64.promote_f32"] = "f64_promote({a})"
+    forms["i32.reinterpret_f32"] = "f32_to_bits({a})"
+    forms["i64.reinterpret_f64"] = "f64_to_bits({a})"
+    forms["f32.reinterpret_i32"] = "f32_from_bits({a})"
+    forms["f64.reinterpret_i64"] = "f64_from_bits({a})"
+    for op, cond in tests.items():
+        forms[op] = f"(1 if {cond} else 0)"
+    return forms, tests
+
+
+#: ``INLINE[op]``: a Python expression template for every wasm numeric instruction ``op``
+#: (``"i32.add"``, ``"f32.convert_i64_s"``, ``"f64.reinterpret_i64"``, ...), with operand slots
+#: ``{a}`` and ``{b}`` (fill with ``str.format``), computing the result in canonical form (i32
+#: results of tests are ``1``/``0``).  Either an inline expression or a call of a helper of this
+#: module; names used are all in ``__all__``.  Operands must be side-effect-free atoms.
+#: ``INLINE_BOOL[op]``: for the test/compare instructions, the same as a ``bool`` (for ``if``,
+#: ``br_if``, ``select`` conditions, which do not need the ``1 if ... else 0`` wrapping).
+INLINE, INLINE_BOOL = _build_inline()
+
+
+# --------------------------------------------------------------------------------------------
+# Benchmark (``python -m wasm2py.runtime.numeric``): re-measures the module docstring figures
+# --------------------------------------------------------------------------------------------
+
+
+def _bench_ns(expr: str, a: object, b: object, extra: dict | None = None,
+              number: int = 20_000, repeat: int = 40) -> float:
+    """ns per evaluation of ``expr`` minus the ``r = a`` loop baseline (min over repeats).
+
+    ``expr`` is an expression (run as ``r = expr``) or, if it contains ``;``, statements.  It
+    runs in a function whose operands ``a``/``b`` are locals and whose globals are this
+    module's (plus ``extra``), as in generated code.  The 10x-unrolled loop body and the
+    minimum over many short repeats keep the figure stable on a shared machine.
+    """
+    import time
+
+    ns = dict(globals())
+    if extra:
+        ns.update(extra)
+
+    def timed(body: str) -> float:
+        src = "def _f(a, b, n):\n    for _ in range(n):\n" + f"        {body}\n" * 10
+        exec(compile(src, "<bench>", "exec"), ns)
+        f = ns["_f"]
+        best = math.inf
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            f(a, b, number)
+            best = min(best, time.perf_counter() - t0)
+        return best / number / 10 * 1e9
+
+    body = expr if ";" in expr else f"r = {expr}"
+    return timed(body) - timed("r = a")
+
+
+_BENCH_INT_ROWS = (
+    # (op, candidate expressions; the first is the form INLINE uses)
+    ("i32.add", "(a + b) & 0xFFFFFFFF", "a + b"),
+    ("i32.sub", "(a - b) & 0xFFFFFFFF"),
+    ("i32.mul", "(a * b) & 0xFFFFFFFF"),
+    ("i32.shl", "(a << (b & 31)) & 0xFFFFFFFF"),
+    ("i32.shr_u", "a >> (b & 31)"),
+    ("i32.shr_s", "a >> (b & 31) if a < 0x80000000 else (a - 0x100000000 >> (b & 31)) & 0xFFFFFFFF",
+     "((a ^ 0x80000000) - 0x80000000 >> (b & 31)) & 0xFFFFFFFF",
+     "(s32(a) >> (b & 31)) & 0xFFFFFFFF", "i32_shr_s(a, b)"),
+    ("i32.rotl", "((a << (b & 31)) | (a >> (-b & 31))) & 0xFFFFFFFF",
+     "((a << (b & 31)) | (a >> (32 - (b & 31)))) & 0xFFFFFFFF", "i32_rotl(a, b)"),
+    ("i32.lt_u", "a < b"),
+    ("i32.lt_s", "(a ^ 0x80000000) < (b ^ 0x80000000)",
+     "((a < b) != (a > 0x7FFFFFFF)) != (b > 0x7FFFFFFF)", "s32(a) < s32(b)"),
+    ("bool->i32", "1 if a < b else 0", "(a < b) + 0", "int(a < b)"),
+    ("i32.eqz", "a == 0", "not a"),
+    ("i32.clz", "32 - a.bit_length()", "i32_clz(a)"),
+    ("i32.ctz", "(a & -a).bit_length() - 1 if a else 32", "i32_ctz(a)"),
+    ("i32.popcnt", "a.bit_count()", "bin(a).count('1')"),
+    ("i32.extend8_s", "a & 0xFF | 0xFFFFFF00 if a & 0x80 else a & 0xFF",
+     "((a & 0xFF) ^ 0x80) - 0x80 & 0xFFFFFFFF", "i32_extend8_s(a)"),
+    ("i64.extend_i32_s", "a | 0xFFFFFFFF00000000 if a > 0x7FFFFFFF else a",
+     "(a ^ 0x80000000) - 0x80000000 & 0xFFFFFFFFFFFFFFFF", "i64_extend_i32_s(a)"),
+    ("i32.div_u", "a // b if b else i32_div_u(a, b)", "i32_div_u(a, b)"),
+    ("i32.div_s", "i32_div_s(a, b)"),
+    ("i32.rem_s", "i32_rem_s(a, b)"),
+)
+
+_BENCH_I64_ROWS = (
+    ("i64.add", "(a + b) & 0xFFFFFFFFFFFFFFFF"),
+    ("i64.mul", "(a * b) & 0xFFFFFFFFFFFFFFFF"),
+    ("i32.wrap_i64", "a & 0xFFFFFFFF"),
+    ("i64.div_s", "i64_div_s(a, b)"),
+    ("f32.convert_i64_u", "f32_convert_u64(a)"),
+    ("f64.convert_i64_s", "f64_convert_s64(a)"),
+    ("f64.reinterpret_i64", "f64_from_bits(a)"),
+)
+
+_BENCH_FLOAT_ROWS = (
+    ("f64.add", "a + b"),
+    ("f32.add", "f32_unpack(f32_pack(a + b))[0]", "f32_round(a + b)", "f32_add(a, b)"),
+    ("f64.div", "a / b if b else fdiv(a, b)", "fdiv(a, b)"),
+    ("f32.div", "f32_unpack(f32_pack(a / b))[0] if b else f32_div(a, b)", "f32_div(a, b)"),
+    ("f64.sqrt", "fsqrt(a)"),
+    ("f32.sqrt", "f32_sqrt(a)"),
+    ("fN.neg", "-a", "fneg(a)"),
+    ("fN.abs", "abs(a)", "fabs(a)"),
+    ("fN.copysign", "copysign(a, b)", "fcopysign(a, b)"),
+    ("fN.min", "fmin(a, b)"),
+    ("fN.ceil", "fceil(a)"),
+    ("fN.floor", "ffloor(a)"),
+    ("fN.trunc", "ftrunc(a)"),
+    ("fN.nearest", "fnearest(a)"),
+    ("fN.lt", "a < b"),
+    ("i32.trunc_fN_s", "trunc_s32(a)"),
+    ("i64.trunc_fN_u", "trunc_u64(a)"),
+    ("f32.demote_f64", "f32_demote(a)"),
+    ("i32.reinterpret_f32", "f32_to_bits(a)"),
+    ("i64.reinterpret_f64", "f64_to_bits(a)"),
+)
+
+
+def _benchmark() -> None:  # pragma: no cover - manual tool
+    """Print the f32 rounding and inline-form timings quoted in the module docstring."""
+    import ctypes
+    from array import array
+
+    arr = array("f", [0.0])
+    mv = memoryview(bytearray(4)).cast("f")
+    le = Struct("<f")
+    pk_le, up_le = le.pack, le.unpack
+
+    def round_le(x: float) -> float:
+        try:
+            return up_le(pk_le(x))[0]
+        except OverflowError:
+            return copysign(_INF, x)
+
+    extra: dict = {"_a": arr, "_aset": arr.__setitem__, "_m": mv, "_mset": mv.__setitem__,
+                   "_pk_le": pk_le, "_up_le": up_le, "c_float": ctypes.c_float,
+                   "round_le": round_le}
+    rounding = [
+        "f32_unpack(f32_pack(a))[0]",
+        "f32_round(a)",
+        "_up_le(_pk_le(a))[0]",
+        "round_le(a)",
+        "_aset(0, a) or _a[0]",
+        "_a[0] = a; r = _a[0]",
+        "_mset(0, a) or _m[0]",
+        "c_float(a).value",
+    ]
+    try:
+        import numpy
+
+        extra["np"] = numpy
+        rounding.append("float(np.float32(a))")
+    except ImportError:
+        pass
+    x = 1.2345678901234567
+    print("ns per evaluation, net of the `r = a` loop baseline; min over repeats\n")
+    print("f32 rounding of a double (x = 1.2345678901234567):")
+    for e in rounding:
+        print(f"  {e:40s} {_bench_ns(e, x, x, extra):6.1f}")
+
+    print("\ni32 ops: columns a=123456789,b=5 | a=0xFEDCBA98 ('negative'),b=5 | "
+          "a=5,b=0xFFFFFFFD ('negative')")
+    for op, *cands in _BENCH_INT_ROWS:
+        for i, e in enumerate(cands):
+            t1 = _bench_ns(e, 123456789, 5)
+            t2 = _bench_ns(e, 0xFEDCBA98, 5)
+            t3 = _bench_ns(e, 5, 0xFFFFFFFD)
+            label = op if i == 0 else ""
+            print(f"  {label:18s} {e:82s} {t1:6.1f} {t2:6.1f} {t3:6.1f}")
+    print("\ni64 ops: a=0x123456789ABCDEF0, b=7")
+    for op, *cands in _BENCH_I64_ROWS:
+        for i, e in enumerate(cands):
+            label = op if i == 0 else ""
+            print(f"  {label:18s} {e:82s} {_bench_ns(e, 0x123456789ABCDEF0, 7):6.1f}")
+    print("\nfloat ops: a=1.5, b=2.25 | a=-0.75, b=3.0")
+    for op, *cands in _BENCH_FLOAT_ROWS:
+        for i, e in enumerate(cands):
+            label = op if i == 0 else ""
+            t1 = _bench_ns(e, 1.5, 2.25)
+            t2 = _bench_ns(e, -0.75, 3.0)
+            print(f"  {label:18s} {e:82s} {t1:6.1f} {t2:6.1f}")
+    print("\nother:")
+    for e, a, b in (("f32_convert_u32(a)", 123456789, 0), ("f32_from_bits(a)", 0x3FC00000, 0),
+                    ("float(a)", 123456789, 0)):
+        print(f"  {'':18s} {e:82s} {_bench_ns(e, a, b):6.1f}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _benchmark()
