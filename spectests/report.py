@@ -18,6 +18,8 @@ BAD_STATUSES = (FAILED, FIXED)
 
 #: The ``user_properties`` key under which a spec test hands its summary to conftest.py.
 SUMMARY_PROPERTY = "spectest_summary"
+#: At most this many failing (or known-failing) commands are described per summary.
+MAX_DESCRIBED = 500
 
 
 @dataclass
@@ -61,12 +63,22 @@ class FileSummary:
                 problems.append(r.describe(file))
             elif r.status == KNOWN:
                 known.append(r.describe(file))
+        for listing in (problems, known):
+            if len(listing) > MAX_DESCRIBED:
+                extra = len(listing) - MAX_DESCRIBED
+                del listing[MAX_DESCRIBED:]
+                listing.append(f"{file}: ... and {extra} more")
         return cls(file, tier, check, counts, problems, known, None, seconds)
 
     @property
     def ok(self) -> bool:
         """True if nothing failed unexpectedly and no known failure was fixed."""
         return self.error is None and not self.problems
+
+    @property
+    def n_problems(self) -> int:
+        """The number of commands that fail the test (failed, or known failures now passing)."""
+        return self.total(FAILED) + self.total(FIXED)
 
     def total(self, status: str) -> int:
         return sum(c.get(status, 0) for c in self.counts.values())

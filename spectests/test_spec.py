@@ -47,10 +47,10 @@ def _run_and_check(wast, tier: str, check: str, record_property) -> None:
         pytest.fail(f"{wast.name} could not be run: {summary.error}", pytrace=False)
     if summary.problems:
         shown = summary.problems[:MAX_LISTED]
-        more = len(summary.problems) - len(shown)
+        more = summary.n_problems - len(shown)
         text = "\n".join(shown) + (f"\n... and {more} more" if more > 0 else "")
         pytest.fail(
-            f"{wast.name} [{tier}, {check}]: {len(summary.problems)} command(s) failed "
+            f"{wast.name} [{tier}, {check}]: {summary.n_problems} command(s) failed "
             f"(or known failures that now pass):\n{text}",
             pytrace=False,
         )
