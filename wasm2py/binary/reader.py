@@ -234,14 +234,11 @@ class Reader:
         self.pos = self._check(p)
         return v
 
-    def length(self, min_item_size: int = 1) -> int:
-        """Read a u32 length/count of items each at least ``min_item_size`` bytes long, failing
-        fast (before anything is allocated) when they cannot fit in the rest of the section."""
-        start = self.pos
+    def length(self) -> int:
+        """Read a u32 count of items (or bytes), failing fast (before anything is allocated)
+        when that many items of at least one byte cannot fit in the rest of the section."""
         n = self.u32()
-        if n * min_item_size > self.end - self.pos:
-            if n * min_item_size > self.size - self.pos:
-                raise DecodeError("length out of bounds", start)
+        if n > self.end - self.pos:
             raise self.eof_error()
         return n
 
