@@ -289,6 +289,15 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
 
     try:
         for op, imm, off in body:  # noqa: B007 (off locates errors after the loop)
+            # The two most frequent instructions first, then the signature tables.
+            if op == _LOCAL_GET:
+                if imm >= nlocals:
+                    raise ValidationError(f"unknown local {imm}")
+                stack.append(locals_[imm])
+                continue
+            if op == _I32_CONST:
+                stack.append(i32)
+                continue
             sig2 = bin_get(op)
             if sig2 is not None:
                 t, r = sig2
@@ -310,11 +319,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     stack.append(r)
                 continue
 
-            if op == _LOCAL_GET:
-                if imm >= nlocals:
-                    raise ValidationError(f"unknown local {imm}")
-                stack.append(locals_[imm])
-            elif op == _LOCAL_SET:
+            if op == _LOCAL_SET:
                 if imm >= nlocals:
                     raise ValidationError(f"unknown local {imm}")
                 t = locals_[imm]
@@ -329,8 +334,6 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 if not (len(stack) > height and stack[-1] is t):
                     pop(stack, frame, t, op)
                     stack.append(t)
-            elif op == _I32_CONST:
-                stack.append(i32)
             elif _MEM_FIRST <= op <= _MEM_LAST:
                 if not has_mem:
                     raise ValidationError("unknown memory 0")
@@ -360,6 +363,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     and (n == 0 or (n == 1 and stack[-1] is res[0]) or tuple(stack[height:]) == res)
                 ):
                     _end_block(stack, frame, res, op)
+                del stack[height:]
                 kind = frame[0]
                 if op == _ELSE:
                     if kind != _IF:
