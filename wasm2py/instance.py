@@ -1,0 +1,116 @@
+"""The embedder's :class:`Instance` and its :class:`Exports` mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from .binary.module import ExternKind
+from .errors import LinkError
+from .externs import Global, to_handle, to_runtime
+from .runtime.func import Func
+from .runtime.instance import instantiate
+from .types import GlobalType
+
+
+class Exports(Mapping):
+    """An instance's exports by name; also reachable as attributes (``exports.add``)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: dict):
+        object.__setattr__(self, "_items", items)
+
+    def __getitem__(self, name: str):
+        return self._items[name]
+
+    def __getattr__(self, name: str):
+        try:
+            return self._items[name]
+        except KeyError:
+            raise AttributeError(f"no export named {name!r}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __dir__(self):
+        return [n for n in self._items if n.isidentifier()]
+
+    def __repr__(self) -> str:
+        return f"<wasm2py.Exports {list(self._items)}>"
+
+
+def _import_value(store, imp, value, module):
+    """Turn what the embedder supplied for an import into a runtime object."""
+    if imp.kind == ExternKind.FUNC and not isinstance(value, Func):
+        if callable(value):
+            return Func(store, module.types[imp.type], value)
+    if imp.kind == ExternKind.GLOBAL and isinstance(value, int | float) and not isinstance(
+        value, bool
+    ):
+        gt: GlobalType = imp.type
+        if not gt.mutable:
+            return to_runtime(Global(store, gt, value))
+    return to_runtime(value)
+
+
+class Instance:
+    """An instantiated module.
+
+    ``Instance(store, module, imports)`` where ``imports`` is either a list with one item per
+    import (in order) or a mapping ``{"module": {"name": item}}``. Items are :class:`Func`,
+    :class:`Memory`, :class:`Table`, :class:`Global`, or, as shortcuts, a plain Python callable
+    (typed by the import's declaration) or a number for an immutable global.
+
+    Raises:
+        LinkError: an import is missing or has the wrong type.
+        Trap: initialisation or the start function trapped.
+    """
+
+    def __init__(self, store, module, imports=None):
+        self.store = store
+        self.module = module
+        decoded = module._module
+        if imports is None:
+            imports = {}
+        if isinstance(imports, Mapping):
+            values = []
+            for imp in decoded.imports:
+                try:
+                    item = imports[imp.module][imp.name]
+                except (KeyError, TypeError):
+                    raise LinkError(f"unknown import: {imp.module!r} {imp.name!r}") from None
+                values.append(item)
+        else:
+            values = list(imports)
+        if len(values) != len(decoded.imports):
+            raise LinkError(f"module has {len(decoded.imports)} imports, {len(values)} given")
+        rt = [_import_value(store, imp, v, decoded) for imp, v in zip(decoded.imports, values)]
+        self._state = None
+
+        def wrap(state):
+            self._state = state
+            return self
+
+        instantiate(store, decoded, module._compiled, rt, wrap)
+        self.exports = Exports({name: to_handle(store, item)
+                                for name, item in self._state.exports.items()})  # fmt: skip
+
+    def memory(self):
+        """Memory 0 of the instance (exported or not), or None."""
+        mems = self._state.memories
+        return to_handle(self.store, mems[0]) if mems else None
+
+    def __getattr__(self, name: str) -> Callable:
+        # Convenience: instance.add(1, 2) for exported functions.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self.exports[name]
+        except KeyError:
+            raise AttributeError(f"instance has no export {name!r}") from None
+
+    def __repr__(self) -> str:
+        return f"<wasm2py.Instance exports={list(self.exports)}>"

@@ -1,0 +1,195 @@
+"""Functions: wasm functions of an instance and host functions written in Python.
+
+A :class:`Func` is both the embedder's handle (call it with Python values) and the runtime's
+function reference (the value stored in tables and produced by ``ref.func``). Internally every
+function has a *raw* callable with the generated-code calling convention::
+
+    raw(arg0, ..., argN-1, depth) -> None | value | tuple of values
+
+with arguments and results in the canonical internal representation (see :mod:`.values`) and
+``depth`` the wasm call depth of the callee.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+
+from ..errors import Trap, TrapCode
+from ..types import FuncType
+from .trap import HostError, to_embedder
+from .values import TO_EXTERNAL, TO_INTERNAL
+
+#: how many host-function calls may be nested (each costs C stack, unlike wasm-to-wasm calls)
+MAX_HOST_NESTING = 200
+
+_TYPE_IDS: dict[FuncType, int] = {}
+
+
+def type_id(t: FuncType) -> int:
+    """A process-wide small integer identifying a function type structurally."""
+    tid = _TYPE_IDS.get(t)
+    if tid is None:
+        tid = _TYPE_IDS[t] = len(_TYPE_IDS) + 1
+    return tid
+
+
+class Caller:
+    """Passed as first argument to host functions that ask for it: the calling instance.
+
+    Attributes:
+        instance: the :class:`~wasm2py.Instance` whose code made the call (None if unknown).
+    """
+
+    __slots__ = ("instance",)
+
+    def __init__(self, instance):
+        self.instance = instance
+
+    @property
+    def memory(self):
+        """The calling instance's memory 0, as a :class:`~wasm2py.Memory` (or None)."""
+        return None if self.instance is None else self.instance.memory()
+
+    def get(self, name: str):
+        """An export of the calling instance by name (None if absent)."""
+        if self.instance is None:
+            return None
+        return self.instance.exports.get(name)
+
+
+def _wants_caller(fn: Callable) -> bool:
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if not params:
+        return False
+    ann = params[0].annotation
+    return ann is Caller or ann == "Caller" or getattr(ann, "__name__", None) == "Caller"
+
+
+def make_host_raw(fn: Callable, ftype: FuncType, store, caller: Caller | None) -> Callable:
+    """Wrap a Python callable into a raw function of the given type."""
+    to_ext = [TO_EXTERNAL[t] for t in ftype.params]
+    to_int = [TO_INTERNAL[t] for t in ftype.results]
+    n = len(to_ext)
+    nres = len(to_int)
+    conv0 = to_int[0] if nres == 1 else None
+    lead = () if caller is None else (caller,)
+
+    def raw(*a):
+        args = [c(v) for c, v in zip(to_ext, a)]
+        saved = store.depth
+        store.depth = a[n]
+        nesting = store.host_nesting = store.host_nesting + 1
+        try:
+            if nesting > MAX_HOST_NESTING:
+                raise Trap(TrapCode.CALL_STACK_EXHAUSTED)
+            r = fn(*lead, *args)
+        except Trap:
+            raise
+        except Exception as e:
+            raise HostError(e) from e
+        finally:
+            store.depth = saved
+            store.host_nesting = nesting - 1
+        try:
+            if nres == 1:
+                return conv0(r)
+            if nres == 0:
+                if r is not None:
+                    raise TypeError(f"host function {fn!r} returned a value but has no results")
+                return None
+            vals = tuple(r)
+            if len(vals) != nres:
+                raise TypeError(f"host function {fn!r} returned {len(vals)} values, expected {nres}")
+            return tuple(c(v) for c, v in zip(to_int, vals))
+        except (TypeError, ValueError, OverflowError) as e:
+            raise HostError(e) from e
+
+    return raw
+
+
+class Func:
+    """A function: call it like a Python function.
+
+    ``Func(store, functype, callable, access_caller=None)`` makes a host function. If
+    ``access_caller`` is true (or the callable's first parameter is annotated ``Caller``), the
+    callable receives a :class:`Caller` first.
+
+    Calling: i32/i64 arguments accept signed or unsigned ints (``OverflowError`` when out of
+    range), f32/f64 accept floats or ints; results are ``None``, one value, or a tuple; i32/i64
+    results are signed.
+
+    Raises (when called):
+        Trap: the wasm code trapped.
+        Exception: whatever a host function raised propagates unchanged.
+    """
+
+    __slots__ = ("store", "type", "type_id", "raw", "name", "index", "host", "instance",
+                 "_pconv", "_rconv", "__weakref__")  # fmt: skip
+
+    def __init__(self, store, type: FuncType, fn: Callable, access_caller: bool | None = None):
+        if not isinstance(type, FuncType):
+            raise TypeError("Func(store, functype, callable): functype must be a FuncType")
+        if not callable(fn):
+            raise TypeError("Func(store, functype, callable): callable expected")
+        if access_caller is None:
+            access_caller = _wants_caller(fn)
+        self._setup(store, type)
+        self.host = fn
+        self.name = getattr(fn, "__name__", None)
+        self.index = None
+        self.instance = None
+        self.raw = make_host_raw(fn, type, store, Caller(None) if access_caller else None)
+
+    def _setup(self, store, type: FuncType) -> None:
+        self.store = store
+        self.type = type
+        self.type_id = type_id(type)
+        self._pconv = [TO_INTERNAL[t] for t in type.params]
+        self._rconv = [TO_EXTERNAL[t] for t in type.results]
+
+    @classmethod
+    def _wasm(cls, store, type: FuncType, raw: Callable, index: int, name: str | None, instance):
+        """A function defined by wasm code (internal)."""
+        self = cls.__new__(cls)
+        self._setup(store, type)
+        self.raw = raw
+        self.host = None
+        self.index = index
+        self.name = name
+        self.instance = instance
+        return self
+
+    def __call__(self, *args):
+        pconv = self._pconv
+        if len(args) != len(pconv):
+            raise TypeError(
+                f"{self._label()} expects {len(pconv)} argument(s) {self.type}, got {len(args)}"
+            )
+        store = self.store
+        try:
+            r = self.raw(*[c(v) for c, v in zip(pconv, args)], store.depth)
+        except BaseException as e:
+            err = to_embedder(e)
+            if err is e:
+                raise
+        else:
+            rconv = self._rconv
+            if len(rconv) == 1:
+                return rconv[0](r)
+            if not rconv:
+                return None
+            return tuple(c(v) for c, v in zip(rconv, r))
+        # Raised outside the except block so the internal exception is not chained as context.
+        raise err
+
+    def _label(self) -> str:
+        if self.name:
+            return f"function {self.name!r}"
+        return f"function {self.index}" if self.index is not None else "host function"
+
+    def __repr__(self) -> str:
+        return f"<wasm2py.Func {self._label()} {self.type}>"

@@ -1,0 +1,247 @@
+"""Instantiation: resolve imports, build runtime objects and the namespace of generated code,
+initialise tables and memories from segments, and run the start function.
+
+The namespace of an instance maps the names generated code uses to this instance's objects:
+
+==============  ===============================================================
+``f<i>``        raw callable of function ``i`` (imports included)
+``R<i>``        the :class:`Func` of function ``i`` (for ``ref.func``)
+``M``, ``MEM``  byte view of memory 0 (rebound on growth), and the memory object
+``T<i>``        element list of table ``i``; ``TB<i>`` the table object
+``G<i>``        value of immutable global ``i``, or the 1-element list cell of a mutable one
+``TY<i>``       process-wide type id of type index ``i``
+``ELEMS``       element segments (lists of references; ``()`` once dropped)
+``DATAS``       data segments (``b""`` once dropped)
+``MAXD``        the call-depth limit
+==============  ===============================================================
+"""
+
+from __future__ import annotations
+
+from ..binary.module import ExternKind, Module, SegmentMode
+from ..binary.opcodes import Op
+from ..errors import LinkError, Trap, TrapCode
+from ..types import FuncType, GlobalType, Limits, MemoryType, TableType
+from .func import Func, type_id
+from .globals import GlobalInstance
+from .memory import LinearMemory
+from .ops import base_namespace
+from .table import TableInstance
+from .trap import MODULE_NAMES, to_embedder
+from .values import f32_from_bits, f64_from_bits
+
+_BASE_NS: dict | None = None
+
+
+def _base() -> dict:
+    global _BASE_NS
+    if _BASE_NS is None:
+        _BASE_NS = base_namespace()
+    return _BASE_NS
+
+
+class InstanceState:
+    """The runtime side of an instance: its namespace and its objects in each index space."""
+
+    __slots__ = ("ns", "funcs", "memories", "tables", "globals", "exports", "module",
+                 "__weakref__")  # fmt: skip
+
+    def __init__(self):
+        self.ns: dict = {}
+        self.funcs: list[Func] = []
+        self.memories: list[LinearMemory] = []
+        self.tables: list[TableInstance] = []
+        self.globals: list[GlobalInstance] = []
+        self.exports: dict[str, object] = {}
+        self.module: Module | None = None
+
+
+def _limits_match(actual: Limits, required: Limits) -> bool:
+    if actual.min < required.min:
+        return False
+    if required.max is None:
+        return True
+    return actual.max is not None and actual.max <= required.max
+
+
+def check_import(imp, value, module: Module) -> None:
+    """Raise LinkError unless ``value`` (a runtime object) can satisfy import ``imp``."""
+    where = f"import {imp.module!r} {imp.name!r}"
+    if imp.kind == ExternKind.FUNC:
+        if not isinstance(value, Func):
+            raise LinkError(f"{where}: expected a function, got {type(value).__name__}")
+        want = module.types[imp.type]
+        if value.type != want:
+            raise LinkError(f"{where}: incompatible import type: expected {want}, got {value.type}")
+    elif imp.kind == ExternKind.TABLE:
+        if not isinstance(value, TableInstance):
+            raise LinkError(f"{where}: expected a table, got {type(value).__name__}")
+        tt: TableType = imp.type  # type: ignore[assignment]
+        if value.type.elem != tt.elem or not _limits_match(value.limits(), tt.limits):
+            raise LinkError(f"{where}: incompatible import type for table")
+    elif imp.kind == ExternKind.MEMORY:
+        if not isinstance(value, LinearMemory):
+            raise LinkError(f"{where}: expected a memory, got {type(value).__name__}")
+        mt: MemoryType = imp.type  # type: ignore[assignment]
+        if not _limits_match(value.limits(), mt.limits):
+            raise LinkError(f"{where}: incompatible import type for memory")
+    else:
+        if not isinstance(value, GlobalInstance):
+            raise LinkError(f"{where}: expected a global, got {type(value).__name__}")
+        gt: GlobalType = imp.type  # type: ignore[assignment]
+        if value.type != gt:
+            raise LinkError(f"{where}: incompatible import type for global")
+
+
+def eval_const(expr, state: InstanceState, module: Module):
+    """Evaluate a constant expression (the instructions allowed in Wasm 2.0)."""
+    stack: list = []
+    for ins in expr:
+        op = ins.op
+        if op == Op.I32_CONST:
+            stack.append(ins.imm & 0xFFFFFFFF)
+        elif op == Op.I64_CONST:
+            stack.append(ins.imm & 0xFFFFFFFFFFFFFFFF)
+        elif op == Op.F32_CONST:
+            stack.append(f32_from_bits(ins.imm))
+        elif op == Op.F64_CONST:
+            stack.append(f64_from_bits(ins.imm))
+        elif op == Op.REF_NULL:
+            stack.append(None)
+        elif op == Op.REF_FUNC:
+            stack.append(state.funcs[ins.imm])
+        elif op == Op.GLOBAL_GET:
+            stack.append(state.globals[ins.imm].value)
+        elif op == Op.END:
+            break
+        else:  # validation rules this out
+            raise LinkError(f"unsupported constant instruction {op:#x}")
+    return stack[-1]
+
+
+def instantiate(store, module: Module, compiled, imports: list, wrap_instance=None) -> InstanceState:
+    """Instantiate ``module`` (with its Python-tier translation ``compiled``) in ``store``.
+
+    Args:
+        imports: one runtime object per import, in import order (Func, TableInstance,
+            LinearMemory, GlobalInstance).
+        wrap_instance: called with the new state before any code runs; its result is what
+            ``Caller.instance`` reports for host calls from this instance.
+
+    Raises:
+        LinkError: an import is missing or has the wrong type.
+        Trap: a segment does not fit, or the start function trapped.
+    """
+    if len(imports) != len(module.imports):
+        raise LinkError(f"expected {len(module.imports)} imports, got {len(imports)}")
+    for imp, value in zip(module.imports, imports):
+        check_import(imp, value, module)
+    state = InstanceState()
+    state.module = module
+    ns = dict(_base())
+    state.ns = ns
+    ns["MAXD"] = store.max_depth
+    for i, t in enumerate(module.types):
+        ns[f"TY{i}"] = type_id(t)
+    # Imports, per index space.
+    for imp, value in zip(module.imports, imports):
+        if imp.kind == ExternKind.FUNC:
+            state.funcs.append(value)
+        elif imp.kind == ExternKind.TABLE:
+            state.tables.append(value)
+        elif imp.kind == ExternKind.MEMORY:
+            state.memories.append(value)
+        else:
+            state.globals.append(value)
+    owner = wrap_instance(state) if wrap_instance is not None else state
+    # Defined functions: running the compiled module body defines them in this namespace.
+    exec(compiled.code, ns)  # noqa: S102 - our own generated code, compiled once per module
+    MODULE_NAMES.setdefault(compiled.filename, _names(module))
+    nimp = module.num_imported_funcs
+    ftypes = module.func_types()
+    for k, pyname in enumerate(compiled.func_names):
+        fn = ns[pyname]
+        index = nimp + k
+        ns[f"f{index}"] = fn
+        state.funcs.append(Func._wasm(store, ftypes[index], fn, index,
+                                      display_name(module, index), owner))  # fmt: skip
+    for i, f in enumerate(state.funcs):
+        ns[f"R{i}"] = f
+        if i < nimp:
+            ns[f"f{i}"] = f.raw
+    # Tables and memories.
+    for t in module.tables:
+        state.tables.append(TableInstance(t))
+    for m in module.memories:
+        state.memories.append(LinearMemory(m))
+    for i, t in enumerate(state.tables):
+        ns[f"T{i}"] = t.elements
+        ns[f"TB{i}"] = t
+    if state.memories:
+        mem = state.memories[0]
+        ns["MEM"] = mem
+        mem.bind(ns, "M")
+    # Globals (initialisers may read imported globals and take function references).
+    for g in module.globals:
+        state.globals.append(GlobalInstance(g.type, eval_const(g.init, state, module)))
+    for i, g in enumerate(state.globals):
+        ns[f"G{i}"] = g.cell if g.type.mutable else g.cell[0]
+    # Exports.
+    spaces = {ExternKind.FUNC: state.funcs, ExternKind.TABLE: state.tables,
+              ExternKind.MEMORY: state.memories, ExternKind.GLOBAL: state.globals}  # fmt: skip
+    for e in module.exports:
+        state.exports[e.name] = spaces[e.kind][e.index]
+    # Segments: evaluate element items, then initialise in order (a trap leaves earlier
+    # writes in place, as the spec requires).
+    elems = [[eval_const(item, state, module) for item in seg.items] for seg in module.elems]
+    datas = [seg.data for seg in module.datas]
+    ns["ELEMS"] = elems
+    ns["DATAS"] = datas
+    try:
+        for k, seg in enumerate(module.elems):
+            if seg.mode == SegmentMode.ACTIVE:
+                offset = eval_const(seg.offset, state, module)
+                table = state.tables[seg.table].elements
+                items = elems[k]
+                if offset + len(items) > len(table):
+                    raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+                table[offset : offset + len(items)] = items
+                elems[k] = ()
+            elif seg.mode == SegmentMode.DECLARATIVE:
+                elems[k] = ()
+        for k, seg in enumerate(module.datas):
+            if seg.mode == SegmentMode.ACTIVE:
+                offset = eval_const(seg.offset, state, module)
+                view = state.memories[seg.memory].view
+                if offset + len(seg.data) > len(view):
+                    raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+                view[offset : offset + len(seg.data)] = seg.data
+                datas[k] = b""
+        if module.start is not None:
+            state.funcs[module.start]()
+    except Trap as e:
+        raise to_embedder(e) from None
+    return state
+
+
+def display_name(module: Module, index: int) -> str | None:
+    """The name of function ``index`` from the name section, or its export name."""
+    name = module.names.functions.get(index)
+    if name is not None:
+        return name
+    for e in module.exports:
+        if e.kind == ExternKind.FUNC and e.index == index:
+            return e.name
+    return None
+
+
+def _names(module: Module) -> dict[int, str]:
+    out = {}
+    for i in range(len(module.func_types())):
+        n = display_name(module, i)
+        if n is not None:
+            out[i] = n
+    return out
+
+
+__all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "FuncType"]

@@ -1,0 +1,161 @@
+"""Runtime helpers that generated code calls for the less frequent instructions.
+
+Generated code reaches these by plain names in its namespace (see :func:`base_namespace`). They
+take runtime objects (memory views, element lists) and canonical values, and raise
+:class:`~wasm2py.Trap` on failure.
+"""
+
+from __future__ import annotations
+
+import builtins
+import struct
+
+from ..errors import Trap, TrapCode
+from ..types import PAGE_SIZE
+from . import numeric
+from .values import f32_from_bits, f32_to_bits
+
+_U32 = struct.Struct("<I")
+_F32 = struct.Struct("<f")
+
+
+def unreachable() -> Trap:
+    """The trap for the ``unreachable`` instruction."""
+    return Trap(TrapCode.UNREACHABLE)
+
+
+def exhausted() -> Trap:
+    """The trap for a call nested deeper than the configured limit."""
+    return Trap(TrapCode.CALL_STACK_EXHAUSTED)
+
+
+# -- memory ------------------------------------------------------------------------------------
+def f32_load(m: memoryview, a: int) -> float:
+    """Load an f32 bit-exactly (a plain struct '<f' unpack would quiet signalling NaNs)."""
+    x = _F32.unpack_from(m, a)[0]
+    if x != x:
+        return f32_from_bits(_U32.unpack_from(m, a)[0])
+    return x
+
+
+def f32_store(m: memoryview, a: int, x: float) -> None:
+    """Store an f32 bit-exactly."""
+    if x != x:
+        _U32.pack_into(m, a, f32_to_bits(x))
+    else:
+        _F32.pack_into(m, a, x)
+
+
+def mem_grow(mem, delta: int) -> int:
+    """memory.grow: old size in pages, or 0xFFFFFFFF (-1 as i32) on failure."""
+    r = mem.grow(delta)
+    return r & 0xFFFFFFFF
+
+
+def mem_fill(mem, d: int, v: int, n: int) -> None:
+    """memory.fill (bounds-checked before any write)."""
+    view = mem.view
+    if d + n > len(view):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        view[d : d + n] = bytes([v & 0xFF]) * n
+
+
+def mem_copy(mem, d: int, s: int, n: int) -> None:
+    """memory.copy with memmove semantics (bounds-checked before any write)."""
+    view = mem.view
+    size = len(view)
+    if s + n > size or d + n > size:
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        view[d : d + n] = view[s : s + n].tobytes()
+
+
+def mem_init(mem, datas: list, seg: int, d: int, s: int, n: int) -> None:
+    """memory.init from data segment ``seg`` (a dropped segment has length 0)."""
+    data = datas[seg]
+    view = mem.view
+    if s + n > len(data) or d + n > len(view):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        view[d : d + n] = data[s : s + n]
+
+
+# -- tables ------------------------------------------------------------------------------------
+def call_target(elems: list, i: int, tid: int):
+    """Resolve ``call_indirect``: the raw callable at ``elems[i]`` if its type id is ``tid``."""
+    if i >= len(elems):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS, "undefined element")
+    f = elems[i]
+    if f is None:
+        raise Trap(TrapCode.UNINITIALIZED_ELEMENT)
+    if f.type_id != tid:
+        raise Trap(TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
+    return f.raw
+
+
+def table_get(elems: list, i: int):
+    """table.get."""
+    if i >= len(elems):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    return elems[i]
+
+
+def table_set(elems: list, i: int, v) -> None:
+    """table.set."""
+    if i >= len(elems):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    elems[i] = v
+
+
+def table_grow(table, init, n: int) -> int:
+    """table.grow: old size, or 0xFFFFFFFF on failure."""
+    return table.grow(n, init) & 0xFFFFFFFF
+
+
+def table_fill(elems: list, i: int, v, n: int) -> None:
+    """table.fill."""
+    if i + n > len(elems):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    elems[i : i + n] = [v] * n
+
+
+def table_copy(dst: list, src: list, d: int, s: int, n: int) -> None:
+    """table.copy (overlap-safe)."""
+    if s + n > len(src) or d + n > len(dst):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    if n:
+        dst[d : d + n] = src[s : s + n]
+
+
+def table_init(elems: list, segs: list, seg: int, d: int, s: int, n: int) -> None:
+    """table.init from element segment ``seg`` (a dropped segment has length 0)."""
+    items = segs[seg]
+    if s + n > len(items) or d + n > len(elems):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
+    if n:
+        elems[d : d + n] = items[s : s + n]
+
+
+_STRUCTS = {
+    "U8": "<B", "S8": "<b", "U16": "<H", "S16": "<h", "U32": "<I", "S32": "<i",
+    "U64": "<Q", "S64": "<q", "F64": "<d",
+}  # fmt: skip
+
+
+def base_namespace() -> dict:
+    """The names every generated module body can use (helpers, struct accessors, constants)."""
+    ns: dict = {"__builtins__": builtins}
+    for name in dir(numeric):
+        if not name.startswith("_"):
+            ns[name] = getattr(numeric, name)
+    for name, fmt in _STRUCTS.items():
+        st = struct.Struct(fmt)
+        ns["L" + name] = st.unpack_from
+        ns["P" + name] = st.pack_into
+    for f in (unreachable, exhausted, f32_load, f32_store, mem_grow, mem_fill, mem_copy,
+              mem_init, call_target, table_get, table_set, table_grow, table_fill, table_copy,
+              table_init):  # fmt: skip
+        ns[f.__name__] = f
+    ns["PAGE_SIZE"] = PAGE_SIZE
+    return ns

@@ -1,0 +1,43 @@
+"""Tables: growable vectors of references (``None`` is the null reference)."""
+
+from __future__ import annotations
+
+from ..types import Limits, TableType
+
+MAX_TABLE_SIZE = 10_000_000  # a sanity cap so a hostile table.grow cannot exhaust memory
+
+
+class TableInstance:
+    """One table instance.
+
+    Attributes:
+        type: the (original) :class:`TableType`.
+        elements: the list of references; generated code indexes it directly, and growth
+            extends it in place, so its identity never changes.
+    """
+
+    __slots__ = ("type", "elements", "max", "__weakref__")
+
+    def __init__(self, type: TableType, init: object = None):
+        self.type = type
+        self.elements: list = [init] * type.limits.min
+        limit = type.limits.max
+        self.max = MAX_TABLE_SIZE if limit is None else min(limit, MAX_TABLE_SIZE)
+
+    @property
+    def size(self) -> int:
+        """Current number of elements."""
+        return len(self.elements)
+
+    def grow(self, delta: int, init: object) -> int:
+        """Grow by ``delta`` elements set to ``init``. Returns the old size or -1."""
+        old = len(self.elements)
+        if delta < 0 or old + delta > self.max:
+            return -1
+        if delta:
+            self.elements.extend([init] * delta)
+        return old
+
+    def limits(self) -> Limits:
+        """The current limits (current size as minimum)."""
+        return Limits(len(self.elements), self.type.limits.max)

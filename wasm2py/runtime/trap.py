@@ -1,0 +1,72 @@
+"""Turning what escapes generated code into the exceptions the embedder sees.
+
+Generated code lets Python report some traps for free: an out-of-range ``struct`` access is an
+out-of-bounds memory access, ``ZeroDivisionError`` from ``//``/``%`` is an integer division by
+zero. Host-function exceptions travel through wasm frames wrapped in :class:`HostError`, so they
+are never mistaken for traps, and are unwrapped at the boundary. The backtrace is read off the
+Python traceback: generated functions have ``co_filename`` ``wasm://<module>`` and their statements
+carry the wasm byte offset as line number.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from ..errors import Trap, TrapCode
+
+#: co_filename of generated code -> {function index: display name}
+MODULE_NAMES: dict[str, dict[int, str]] = {}
+
+_SIMPLE = {
+    struct.error: TrapCode.MEMORY_OUT_OF_BOUNDS,
+    ZeroDivisionError: TrapCode.INTEGER_DIVIDE_BY_ZERO,
+    RecursionError: TrapCode.CALL_STACK_EXHAUSTED,
+}
+
+
+class HostError(Exception):
+    """Carries an exception raised by a host function through wasm frames (internal)."""
+
+    def __init__(self, exc: BaseException):
+        super().__init__(exc)
+        self.exc = exc
+
+
+def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
+    """The wasm frames of a traceback, innermost first."""
+    frames = []
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        fname = code.co_filename
+        if fname.startswith("wasm://"):
+            name = code.co_name
+            try:
+                index = int(name[1:].partition("_")[0])
+            except ValueError:
+                index = -1
+            names = MODULE_NAMES.get(fname, {})
+            frames.append((index, names.get(index), tb.tb_lineno))
+        tb = tb.tb_next
+    frames.reverse()
+    return frames
+
+
+def to_embedder(e: BaseException) -> BaseException:
+    """Map an exception that escaped wasm code to what the embedder should see."""
+    if isinstance(e, Trap):
+        if not e.frames:
+            e.frames = backtrace(e.__traceback__)
+        return e
+    if isinstance(e, HostError):
+        return e.exc
+    code = _SIMPLE.get(type(e))
+    if code is None:
+        return e
+    t = Trap(code)
+    t.frames = backtrace(e.__traceback__)
+    return t
+
+
+def trap(code: TrapCode, message: str | None = None) -> Trap:
+    """Make a Trap (generated code raises the result)."""
+    return Trap(code, message)

@@ -1,0 +1,1201 @@
+"""Translate one validated wasm function body into a Python ``ast.FunctionDef``.
+
+No interpreter loop and no emulated operand stack: wasm locals are Python locals ``l0, l1, ...``,
+and the operand stack is tracked *symbolically* during translation. Pushing a value records an
+expression; instructions combine expressions, so ``local.get 0; i32.const 1; i32.add; local.set 0``
+becomes ``l0 = (l0 + 1) & 0xFFFFFFFF``. A stack entry is written to a Python local named after its
+stack height (``s3``) only when it must be: before a statement that could change what it reads,
+before anything with a side effect if the entry itself can trap, at control-flow merges, and when
+an expression grows too deep.
+
+Values (see :mod:`wasm2py.runtime.values`): i32/i64 are unsigned ints; an entry may be held
+*unnormalised* (any int congruent modulo 2**N) inside an expression and is masked only where the
+exact value matters, so ``a + b * 4 + 8`` masks once. Locals, slots and results are always
+canonical. Comparisons stay Python bools (they are ints 0/1).
+
+Each statement's ``lineno`` is the byte offset of the wasm instruction it comes from, so
+tracebacks of generated code point into the wasm binary.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+
+from ..binary.opcodes import NATURAL_ALIGN, Op  # noqa: F401  (NATURAL_ALIGN: docs)
+from ..errors import UnsupportedFeature
+from ..types import FuncType, ValType
+from .control import Construct, analyze
+
+I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
+FUNCREF, EXTERNREF = ValType.FUNCREF, ValType.EXTERNREF
+M32 = 0xFFFFFFFF
+M64 = 0xFFFFFFFFFFFFFFFF
+MASK = {I32: M32, I64: M64}
+SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
+MAX_EXPR_DEPTH = 24
+MAX_LOOP_NESTING = 19
+
+_LOAD = ast.Load()
+_STORE = ast.Store()
+_EMPTY: frozenset = frozenset()
+
+
+def _name(n: str) -> ast.Name:
+    return ast.Name(n, _LOAD)
+
+
+def _sname(n: str) -> ast.Name:
+    return ast.Name(n, _STORE)
+
+
+def _const(v) -> ast.Constant:
+    return ast.Constant(v)
+
+
+def _call(fn: str, *args: ast.expr) -> ast.Call:
+    return ast.Call(_name(fn), list(args), [])
+
+
+def _bin(a: ast.expr, op: ast.operator, b: ast.expr) -> ast.BinOp:
+    return ast.BinOp(a, op, b)
+
+
+def _cmp(a: ast.expr, op: ast.cmpop, b: ast.expr) -> ast.Compare:
+    return ast.Compare(a, [op], [b])
+
+
+def _sub0(e: ast.expr) -> ast.Subscript:
+    return ast.Subscript(e, _const(0), _LOAD)
+
+
+class V:
+    """A symbolic operand-stack entry."""
+
+    __slots__ = ("e", "t", "reads", "impure", "state", "norm", "depth", "const")
+
+    def __init__(self, e, t, reads=_EMPTY, impure=False, state=False, norm=True, depth=0,
+                 const=None):  # fmt: skip
+        self.e = e  # the Python expression
+        self.t = t  # its ValType
+        self.reads = reads  # Python locals / state keys it reads
+        self.impure = impure  # may trap or has effects: evaluate in order, exactly once
+        self.state = state  # reads globals/memory/tables (invalidated by calls and stores)
+        self.norm = norm  # canonical (ints in [0, 2**N))
+        self.depth = depth
+        self.const = const  # the Python value when a constant
+
+
+class Frame:
+    """A control frame during translation."""
+
+    __slots__ = ("c", "kind", "height", "params", "results", "entry_out", "below",
+                 "unreachable", "reached", "ifnode", "then_live")  # fmt: skip
+
+    def __init__(self, c: Construct, kind, height, params, results, entry_out, below):
+        self.c = c
+        self.kind = kind
+        self.height = height  # operand height below the params
+        self.params = params
+        self.results = results
+        self.entry_out = entry_out  # statement list the construct starts in
+        self.below = below  # the stack entries below the params at entry (all stable)
+        self.unreachable = False
+        self.reached = False  # some branch goes to this construct's end
+        self.ifnode: ast.If | None = None
+        self.then_live = False
+
+
+_BINOPS = {"+": ast.Add(), "-": ast.Sub(), "*": ast.Mult(), "&": ast.BitAnd(), "|": ast.BitOr(),
+           "^": ast.BitXor(), "<<": ast.LShift(), ">>": ast.RShift(), "//": ast.FloorDiv(),
+           "%": ast.Mod()}  # fmt: skip
+_CMPOPS = {"==": ast.Eq(), "!=": ast.NotEq(), "<": ast.Lt(), ">": ast.Gt(), "<=": ast.LtE(),
+           ">=": ast.GtE()}  # fmt: skip
+
+# Integer comparisons: op -> (type, python operator, signed)
+_INT_CMP = {}
+for _t, _base in ((I32, Op.I32_EQ), (I64, Op.I64_EQ)):
+    for _k, (_py, _signed) in enumerate([("==", False), ("!=", False), ("<", True), ("<", False),
+                                          (">", True), (">", False), ("<=", True), ("<=", False),
+                                          (">=", True), (">=", False)]):  # fmt: skip
+        _INT_CMP[_base + _k] = (_t, _py, _signed)
+_FLOAT_CMP = {}
+for _t, _base in ((F32, Op.F32_EQ), (F64, Op.F64_EQ)):
+    for _k, _py in enumerate(["==", "!=", "<", ">", "<=", ">="]):
+        _FLOAT_CMP[_base + _k] = (_t, _py)
+
+# Integer arithmetic that tolerates unnormalised operands: op -> (type, python operator)
+_INT_WRAP = {Op.I32_ADD: (I32, "+"), Op.I32_SUB: (I32, "-"), Op.I32_MUL: (I32, "*"),
+             Op.I64_ADD: (I64, "+"), Op.I64_SUB: (I64, "-"), Op.I64_MUL: (I64, "*")}  # fmt: skip
+_INT_BITS = {Op.I32_AND: (I32, "&"), Op.I32_OR: (I32, "|"), Op.I32_XOR: (I32, "^"),
+             Op.I64_AND: (I64, "&"), Op.I64_OR: (I64, "|"), Op.I64_XOR: (I64, "^")}  # fmt: skip
+
+# Operations done by a helper call: op -> (helper, arg types, result type, impure)
+_HELPERS = {
+    Op.I32_DIV_S: ("i32_div_s", (I32, I32), I32, True),
+    Op.I32_REM_S: ("i32_rem_s", (I32, I32), I32, True),
+    Op.I64_DIV_S: ("i64_div_s", (I64, I64), I64, True),
+    Op.I64_REM_S: ("i64_rem_s", (I64, I64), I64, True),
+    Op.I32_CTZ: ("i32_ctz", (I32,), I32, False),
+    Op.I64_CTZ: ("i64_ctz", (I64,), I64, False),
+    Op.I32_ROTL: ("i32_rotl", (I32, I32), I32, False),
+    Op.I32_ROTR: ("i32_rotr", (I32, I32), I32, False),
+    Op.I64_ROTL: ("i64_rotl", (I64, I64), I64, False),
+    Op.I64_ROTR: ("i64_rotr", (I64, I64), I64, False),
+    Op.F32_SQRT: ("f32_sqrt", (F32,), F32, False),
+    Op.F64_SQRT: ("fsqrt", (F64,), F64, False),
+    Op.F32_CEIL: ("fceil", (F32,), F32, False),
+    Op.F32_FLOOR: ("ffloor", (F32,), F32, False),
+    Op.F32_TRUNC: ("ftrunc", (F32,), F32, False),
+    Op.F32_NEAREST: ("fnearest", (F32,), F32, False),
+    Op.F64_CEIL: ("fceil", (F64,), F64, False),
+    Op.F64_FLOOR: ("ffloor", (F64,), F64, False),
+    Op.F64_TRUNC: ("ftrunc", (F64,), F64, False),
+    Op.F64_NEAREST: ("fnearest", (F64,), F64, False),
+    Op.F32_MIN: ("fmin", (F32, F32), F32, False),
+    Op.F32_MAX: ("fmax", (F32, F32), F32, False),
+    Op.F64_MIN: ("fmin", (F64, F64), F64, False),
+    Op.F64_MAX: ("fmax", (F64, F64), F64, False),
+    Op.F32_DIV: ("f32_div", (F32, F32), F32, False),
+    Op.F64_DIV: ("fdiv", (F64, F64), F64, False),
+    Op.F32_COPYSIGN: ("fcopysign", (F32, F32), F32, False),
+    Op.F64_COPYSIGN: ("fcopysign", (F64, F64), F64, False),
+    Op.F32_ABS: ("fabs", (F32,), F32, False),
+    Op.F64_ABS: ("fabs", (F64,), F64, False),
+    Op.F32_NEG: ("fneg", (F32,), F32, False),
+    Op.F64_NEG: ("fneg", (F64,), F64, False),
+    Op.I32_TRUNC_F32_S: ("trunc_s32", (F32,), I32, True),
+    Op.I32_TRUNC_F32_U: ("trunc_u32", (F32,), I32, True),
+    Op.I32_TRUNC_F64_S: ("trunc_s32", (F64,), I32, True),
+    Op.I32_TRUNC_F64_U: ("trunc_u32", (F64,), I32, True),
+    Op.I64_TRUNC_F32_S: ("trunc_s64", (F32,), I64, True),
+    Op.I64_TRUNC_F32_U: ("trunc_u64", (F32,), I64, True),
+    Op.I64_TRUNC_F64_S: ("trunc_s64", (F64,), I64, True),
+    Op.I64_TRUNC_F64_U: ("trunc_u64", (F64,), I64, True),
+    Op.I32_TRUNC_SAT_F32_S: ("trunc_sat_s32", (F32,), I32, False),
+    Op.I32_TRUNC_SAT_F32_U: ("trunc_sat_u32", (F32,), I32, False),
+    Op.I32_TRUNC_SAT_F64_S: ("trunc_sat_s32", (F64,), I32, False),
+    Op.I32_TRUNC_SAT_F64_U: ("trunc_sat_u32", (F64,), I32, False),
+    Op.I64_TRUNC_SAT_F32_S: ("trunc_sat_s64", (F32,), I64, False),
+    Op.I64_TRUNC_SAT_F32_U: ("trunc_sat_u64", (F32,), I64, False),
+    Op.I64_TRUNC_SAT_F64_S: ("trunc_sat_s64", (F64,), I64, False),
+    Op.I64_TRUNC_SAT_F64_U: ("trunc_sat_u64", (F64,), I64, False),
+    Op.F32_CONVERT_I32_S: ("f32_convert_s32", (I32,), F32, False),
+    Op.F32_CONVERT_I32_U: ("f32_convert_u32", (I32,), F32, False),
+    Op.F32_CONVERT_I64_S: ("f32_convert_s64", (I64,), F32, False),
+    Op.F32_CONVERT_I64_U: ("f32_convert_u64", (I64,), F32, False),
+    Op.F64_CONVERT_I32_S: ("f64_convert_s32", (I32,), F64, False),
+    Op.F64_CONVERT_I64_S: ("f64_convert_s64", (I64,), F64, False),
+    Op.F64_CONVERT_I64_U: ("f64_convert_u64", (I64,), F64, False),
+    Op.F32_DEMOTE_F64: ("f32_demote", (F64,), F32, False),
+    Op.F64_PROMOTE_F32: ("f64_promote", (F32,), F64, False),
+    Op.I32_REINTERPRET_F32: ("f32_to_bits", (F32,), I32, False),
+    Op.I64_REINTERPRET_F64: ("f64_to_bits", (F64,), I64, False),
+    Op.F32_REINTERPRET_I32: ("f32_from_bits", (I32,), F32, False),
+    Op.F64_REINTERPRET_I64: ("f64_from_bits", (I64,), F64, False),
+}
+
+# Loads: op -> (struct accessor, result type, result canonical?)
+_LOADS = {
+    Op.I32_LOAD: ("LU32", I32, True), Op.I64_LOAD: ("LU64", I64, True),
+    Op.F64_LOAD: ("LF64", F64, True),
+    Op.I32_LOAD8_S: ("LS8", I32, False), Op.I32_LOAD8_U: ("LU8", I32, True),
+    Op.I32_LOAD16_S: ("LS16", I32, False), Op.I32_LOAD16_U: ("LU16", I32, True),
+    Op.I64_LOAD8_S: ("LS8", I64, False), Op.I64_LOAD8_U: ("LU8", I64, True),
+    Op.I64_LOAD16_S: ("LS16", I64, False), Op.I64_LOAD16_U: ("LU16", I64, True),
+    Op.I64_LOAD32_S: ("LS32", I64, False), Op.I64_LOAD32_U: ("LU32", I64, True),
+}  # fmt: skip
+# Stores: op -> (struct packer, value type, mask applied to the value or None)
+_STORES = {
+    Op.I32_STORE: ("PU32", I32, None), Op.I64_STORE: ("PU64", I64, None),
+    Op.F64_STORE: ("PF64", F64, None),
+    Op.I32_STORE8: ("PU8", I32, 0xFF), Op.I32_STORE16: ("PU16", I32, 0xFFFF),
+    Op.I64_STORE8: ("PU8", I64, 0xFF), Op.I64_STORE16: ("PU16", I64, 0xFFFF),
+    Op.I64_STORE32: ("PU32", I64, M32),
+}  # fmt: skip
+
+
+class FuncGen:
+    """Translates one function. Use :func:`translate_function`."""
+
+    def __init__(self, mod, index: int, ftype: FuncType, local_types, body, name: str):
+        self.mod = mod  # ModuleGen: types, function types, globals, constants
+        self.index = index
+        self.ftype = ftype
+        self.local_types = list(ftype.params) + list(local_types)
+        self.body = body
+        self.name = name
+        self.info = analyze(body)
+        if self.info.max_loop_depth > MAX_LOOP_NESTING:
+            raise UnsupportedFeature(
+                f"loops nested {self.info.max_loop_depth} deep (the Python tier supports "
+                f"{MAX_LOOP_NESTING})",
+                index,
+            )
+        self.stack: list[V] = []
+        self.ctrl: list[Frame] = []
+        self.out: list[ast.stmt] = []
+        self.branchy = False  # ``brk`` may be set: guard what follows
+        self.lineno = body[0].offset if body else 1
+        self.uses_depth = False
+
+    # -- emission ----------------------------------------------------------------------------
+    def emit(self, stmt: ast.stmt) -> None:
+        if self.branchy:
+            self.branchy = False
+            guard = ast.If(ast.UnaryOp(ast.Not(), _name("brk")), [], [])
+            guard.lineno = self.lineno
+            self.out.append(guard)
+            self.out = guard.body
+        stmt.lineno = self.lineno
+        self.out.append(stmt)
+
+    def assign(self, target: str, e: ast.expr) -> None:
+        self.emit(ast.Assign([_sname(target)], e))
+
+    # -- stack discipline -------------------------------------------------------------------
+    def push(self, v: V) -> None:
+        self.stack.append(v)
+        if v.depth > MAX_EXPR_DEPTH:
+            self.materialize(len(self.stack) - 1)
+
+    def pop(self) -> V:
+        return self.stack.pop()
+
+    def canon(self, v: V) -> ast.expr:
+        if v.norm:
+            return v.e
+        return _bin(v.e, ast.BitAnd(), _const(MASK[v.t]))
+
+    def slot_value(self, i: int, t: ValType) -> V:
+        n = f"s{i}"
+        return V(_name(n), t, frozenset((n,)))
+
+    def materialize(self, i: int, force: bool = False) -> None:
+        """Write stack entry ``i`` to its slot variable ``s{i}``."""
+        v = self.stack[i]
+        n = f"s{i}"
+        if isinstance(v.e, ast.Name) and v.e.id == n:
+            return
+        if v.const is not None and not force:
+            return
+        # Entries below that still read the old s{i} must be written out first.
+        for j in range(i):
+            if n in self.stack[j].reads:
+                self.materialize(j, True)
+        self.assign(n, self.canon(v))
+        self.stack[i] = self.slot_value(i, v.t)
+
+    def before_stmt(self, writes=(), effects: bool = False) -> None:
+        """Prepare for a statement: earlier impure entries are evaluated first, and entries that
+        read what the statement writes are saved."""
+        stack = self.stack
+        for i, v in enumerate(stack):
+            if v.impure or (effects and v.state) or (writes and not v.reads.isdisjoint(writes)):
+                self.materialize(i, True)
+
+    def stabilize(self) -> None:
+        """Before control flow: every non-constant entry goes to its slot."""
+        for i in range(len(self.stack)):
+            self.materialize(i)
+
+    # -- helpers for building values --------------------------------------------------------
+    @staticmethod
+    def combine(e, t, *vs: V, impure=False, state=False, norm=True, const=None) -> V:
+        reads = _EMPTY
+        depth = 0
+        for v in vs:
+            if v.reads:
+                reads = reads | v.reads
+            impure = impure or v.impure
+            state = state or v.state
+            if v.depth > depth:
+                depth = v.depth
+        return V(e, t, reads, impure, state, norm, depth + 1, const)
+
+    def const_v(self, value, t: ValType) -> V:
+        if isinstance(value, float) and (value != value or math.isinf(value)):
+            return V(_name(self.mod.float_const(value)), t, const=value)
+        return V(_const(value), t, const=value)
+
+    # -- translation --------------------------------------------------------------------------
+    def run(self) -> ast.FunctionDef:
+        nparams = len(self.ftype.params)
+        args = [ast.arg(f"l{i}") for i in range(nparams)] + [ast.arg("d")]
+        root = Frame(self.info.func, "func", 0, (), self.ftype.results, self.out, [])
+        self.ctrl.append(root)
+        prologue: list[ast.stmt] = []
+        # Depth check first: a runaway recursion traps instead of exhausting Python's stack.
+        chk = ast.If(_cmp(_name("d"), ast.Gt(), _name("MAXD")),
+                     [ast.Raise(_call("exhausted"), None)], [])  # fmt: skip
+        prologue.append(chk)
+        groups: dict[object, list[str]] = {}
+        for i, t in enumerate(self.local_types[nparams:], nparams):
+            default = 0 if t in (I32, I64) else 0.0 if t in (F32, F64) else None
+            groups.setdefault((type(default), default), []).append(f"l{i}")
+        for (_, default), names in groups.items():
+            for k in range(0, len(names), 64):
+                chunk = names[k : k + 64]
+                prologue.append(ast.Assign([_sname(n) for n in chunk], _const(default)))
+        if self.info.uses_brk:
+            prologue.append(ast.Assign([_sname("brk")], _const(0)))
+        for st in prologue:
+            st.lineno = self.lineno
+        body = self.body
+        dispatch = self.DISPATCH
+        skip_depth = 0
+        for ins in body:
+            op = ins.op
+            frame = self.ctrl[-1]
+            if frame.unreachable:
+                # Dead code: skip to the end/else of the current construct.
+                if op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+                    skip_depth += 1
+                    continue
+                if skip_depth:
+                    if op == Op.END:
+                        skip_depth -= 1
+                    continue
+                if op != Op.END and op != Op.ELSE:
+                    continue
+            self.lineno = ins.offset
+            handler = dispatch.get(op)
+            if handler is None:
+                raise UnsupportedFeature(
+                    f"instruction {op:#x} is not supported by the Python tier", self.index,
+                    ins.offset,
+                )
+            handler(self, ins)
+            if not self.ctrl:
+                break
+        fn = ast.FunctionDef(
+            name=self.name,
+            args=ast.arguments([], args, None, [], [], None, []),
+            body=prologue + (root.entry_out or [ast.Pass()]),
+            decorator_list=[],
+            returns=None,
+            type_params=[],
+        )
+        fn.lineno = self.lineno
+        return fn
+
+    # -- control ------------------------------------------------------------------------------
+    def block_type(self, imm) -> tuple[tuple, tuple]:
+        if imm is None:
+            return (), ()
+        if isinstance(imm, ValType):
+            return (), (imm,)
+        ft = self.mod.types[imm]
+        return ft.params, ft.results
+
+    def enter(self, ins, kind: str) -> Frame:
+        params, results = self.block_type(ins.imm)
+        self.stabilize()
+        for i in range(len(self.stack) - len(params), len(self.stack)):
+            self.materialize(i, True)
+        c = self.info.by_start[self.index_of(ins)]
+        height = len(self.stack) - len(params)
+        frame = Frame(c, kind, height, params, results, self.out, self.stack[:height])
+        self.ctrl.append(frame)
+        return frame
+
+    def index_of(self, ins) -> int:
+        # Instructions are unique objects; map them to their position once.
+        pos = self.__dict__.get("_pos")
+        if pos is None:
+            pos = self._pos = {id(x): i for i, x in enumerate(self.body)}
+        return pos[id(ins)]
+
+    def op_block(self, ins) -> None:
+        self.enter(ins, "block")
+
+    def op_loop(self, ins) -> None:
+        frame = self.enter(ins, "loop")
+        if frame.c.materialized:
+            loop = ast.While(_const(True), [], [])
+            self.emit(loop)
+            self.out = loop.body
+
+    def op_if(self, ins) -> None:
+        cond = self.pop()
+        self.before_stmt()
+        frame = self.enter(ins, "if")
+        node = ast.If(self.cond_expr(cond), [], [])
+        self.emit(node)
+        frame.ifnode = node
+        self.out = node.body
+
+    def op_else(self, ins) -> None:
+        frame = self.ctrl[-1]
+        if not frame.unreachable:
+            self.land_results(frame)
+            frame.then_live = True
+        self.restore_out(frame)
+        self.out = frame.ifnode.orelse  # type: ignore[union-attr]
+        self.branchy = False
+        frame.unreachable = False
+        self.stack = frame.below + [self.slot_value(frame.height + i, t)
+                                    for i, t in enumerate(frame.params)]  # fmt: skip
+
+    def restore_out(self, frame: Frame) -> None:
+        """Leave any ``if not brk`` guards opened inside the current arm."""
+
+    def land_results(self, frame: Frame) -> None:
+        """Fallthrough to a construct's end: its results go to their slots."""
+        n = len(frame.results)
+        base = len(self.stack) - n
+        for i in range(base, len(self.stack)):
+            if not (isinstance(self.stack[i].e, ast.Name) and self.stack[i].e.id == f"s{frame.height + i - base}"):
+                break
+        else:
+            # Already in place; drop anything below them that would be discarded.
+            self.flush_dropped(frame.height, base)
+            return
+        vals = self.stack[base:]
+        self.stack[base:] = []
+        self.flush_dropped(frame.height, base)
+        self.assign_label(frame.height, vals)
+
+    def flush_dropped(self, height: int, base: int) -> None:
+        """Entries between the frame height and ``base`` are being discarded; impure ones still
+        have to be evaluated."""
+        for i in range(height, base):
+            v = self.stack[i]
+            if v.impure:
+                self.materialize(i, True)
+
+    def op_end(self, ins) -> None:
+        frame = self.ctrl.pop()
+        c = frame.c
+        live = not frame.unreachable
+        if frame.kind == "func":
+            if live:
+                self.do_return()
+            return
+        if live:
+            self.land_results(frame)
+        # Leave the construct's Python structure.
+        if frame.kind == "loop" and c.materialized:
+            if live:
+                self.emit(ast.Break())
+            self.out = frame.entry_out
+            self.branchy = False
+            if c.passthrough:
+                self.emit_pending_check(c)
+        else:
+            self.out = frame.entry_out
+            self.branchy = False
+            if frame.kind == "if" and frame.ifnode is not None:
+                if not frame.ifnode.body:
+                    frame.ifnode.body.append(ast.Pass())
+            if c.guarded:
+                self.emit(ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
+                                 [ast.Assign([_sname("brk")], _const(0))], []))  # fmt: skip
+            if c.leaks:
+                self.branchy = True
+        then_live = frame.kind == "if" and frame.then_live
+        if frame.kind == "if" and frame.c.else_at < 0:
+            # An if without else: the (implicit, empty) else arm passes the params through.
+            then_live = then_live or live
+            live = True
+            if frame.params != frame.results:
+                live = False  # validation guarantees params == results for a missing else
+        reachable = live or then_live or frame.reached
+        parent = self.ctrl[-1]
+        self.stack = frame.below + [self.slot_value(frame.height + i, t)
+                                    for i, t in enumerate(frame.results)]  # fmt: skip
+        if not reachable:
+            parent.unreachable = True
+
+    def emit_pending_check(self, loop: Construct) -> None:
+        """After a Python loop that a ``brk`` branch can leave: continue or leave outer loops."""
+        q = loop.parent
+        while q is not None and not q.materialized:
+            q = q.parent
+        body: list[ast.stmt] = []
+        outer = []
+        for t in loop.brk_targeted:
+            if t is q:
+                body.append(ast.If(_cmp(_name("brk"), ast.Eq(), _const(t.id)),
+                                   [ast.Assign([_sname("brk")], _const(0)), ast.Continue()],
+                                   []))  # fmt: skip
+            elif q is not None and self.encloses(t, q):
+                outer.append(t.id)
+        if outer:
+            test = (_cmp(_name("brk"), ast.Eq(), _const(outer[0])) if len(outer) == 1 else
+                    _cmp(_name("brk"), ast.In(), ast.Tuple([_const(x) for x in outer], _LOAD)))
+            body.append(ast.If(test, [ast.Break()], []))
+        if body:
+            self.emit(ast.If(_name("brk"), body, []))
+        self.branchy = True
+
+    @staticmethod
+    def encloses(outer: Construct, inner: Construct) -> bool:
+        """True if ``outer`` strictly encloses ``inner``."""
+        x = inner.parent
+        while x is not None:
+            if x is outer:
+                return True
+            x = x.parent
+        return False
+
+    def label_types(self, frame: Frame) -> tuple:
+        return frame.params if frame.kind == "loop" else frame.results
+
+    def assign_label(self, height: int, vals: list[V]) -> None:
+        """Assign values to the slots ``s{height}...`` (a branch or a fallthrough)."""
+        targets = []
+        exprs = []
+        for k, v in enumerate(vals):
+            n = f"s{height + k}"
+            if isinstance(v.e, ast.Name) and v.e.id == n:
+                continue
+            targets.append(n)
+            exprs.append(self.canon(v))
+        if not targets:
+            return
+        if len(targets) == 1:
+            self.assign(targets[0], exprs[0])
+        else:
+            self.emit(ast.Assign([ast.Tuple([_sname(n) for n in targets], _STORE)],
+                                 ast.Tuple(exprs, _LOAD)))  # fmt: skip
+
+    def branch(self, depth: int, vals: list[V], site: int) -> None:
+        """Emit the jump part of a branch to label ``depth`` (values already evaluated)."""
+        frame = self.ctrl[-1 - depth]
+        c = frame.c
+        if frame.kind == "func":
+            self.emit_return(vals)
+            return
+        frame.reached = True
+        self.assign_label(frame.height, vals)
+        p = self.info.inner_loop(self.ctrl[-1].c, c)
+        if frame.kind == "loop":
+            if p is None:
+                self.emit(ast.Continue())
+                return
+        elif p is None:
+            if not c.guarded or self.info.tail(site + 1, c):
+                return  # nothing but ends in between: falling through is the jump
+            self.emit(ast.Assign([_sname("brk")], _const(c.id)))
+            return
+        elif self.info.tail(p.end + 1, c):
+            self.emit(ast.Break())
+            return
+        self.emit(ast.Assign([_sname("brk")], _const(c.id)))
+        self.emit(ast.Break())
+
+    def op_br(self, ins) -> None:
+        frame = self.ctrl[-1 - ins.imm]
+        n = len(self.label_types(frame)) if frame.kind != "func" else len(frame.results)
+        self.branch(ins.imm, self.take(n), self.index_of(ins))
+        self.ctrl[-1].unreachable = True
+
+    def op_br_if(self, ins) -> None:
+        cond = self.pop()
+        frame = self.ctrl[-1 - ins.imm]
+        n = len(self.label_types(frame)) if frame.kind != "func" else len(frame.results)
+        self.before_stmt()
+        site = self.index_of(ins)
+        c = frame.c
+        if (frame.kind in ("block", "if") and not c.guarded
+                and self.info.inner_loop(self.ctrl[-1].c, c) is None):  # fmt: skip
+            # Tail position: both ways lead to the same place with the same values.
+            frame.reached = True
+            if cond.impure:
+                self.emit(ast.Expr(cond.e))
+            return
+        vals = self.stack[len(self.stack) - n :] if n else []
+        node = ast.If(self.cond_expr(cond), [], [])
+        self.emit(node)
+        saved_out, saved_branchy = self.out, self.branchy
+        self.out = node.body
+        self.branchy = False
+        self.branch(ins.imm, vals, site)
+        self.out = saved_out
+        self.branchy = saved_branchy or self.arm_sets_brk(frame)
+
+    def arm_sets_brk(self, frame: Frame) -> bool:
+        """Did the branch just emitted leave ``brk`` set without leaving the current list?"""
+        c = frame.c
+        if frame.kind != "block" and frame.kind != "if":
+            return False
+        return c.guarded and self.info.inner_loop(self.ctrl[-1].c, c) is None
+
+    def op_br_table(self, ins) -> None:
+        labels, default = ins.imm
+        idx = self.pop()
+        frame = self.ctrl[-1 - default]
+        n = len(self.label_types(frame)) if frame.kind != "func" else len(frame.results)
+        self.before_stmt()
+        vals = self.stack[len(self.stack) - n :] if n else []
+        site = self.index_of(ins)
+        if not labels:
+            if idx.impure:
+                self.emit(ast.Expr(idx.e))
+            self.branch(default, vals, site)
+            self.ctrl[-1].unreachable = True
+            return
+        # Evaluate the index once.
+        if not (isinstance(idx.e, ast.Name) or idx.const is not None):
+            self.assign("brt", self.canon(idx))
+            ie = _name("brt")
+        else:
+            ie = self.canon(idx)
+        targets = list(labels)
+        sets_brk = False
+
+        def arm(depth: int) -> list[ast.stmt]:
+            nonlocal sets_brk
+            saved = self.out
+            self.out = []
+            self.branchy = False
+            self.branch(depth, vals, site)
+            sets_brk = sets_brk or self.arm_sets_brk(self.ctrl[-1 - depth])
+            body = self.out or [ast.Pass()]
+            self.out = saved
+            return body
+
+        # Group consecutive equal targets into ranges, then binary-search the ranges.
+        ranges: list[tuple[int, int, int]] = []
+        for i, t in enumerate(targets):
+            if ranges and ranges[-1][2] == t and ranges[-1][1] == i:
+                ranges[-1] = (ranges[-1][0], i + 1, t)
+            else:
+                ranges.append((i, i + 1, t))
+        arms = {}
+
+        def arm_for(t: int) -> list[ast.stmt]:
+            if t not in arms:
+                arms[t] = arm(t)
+            return [self.copy_stmt(s) for s in arms[t]]
+
+        def build(lo: int, hi: int, lo_known: int) -> list[ast.stmt]:
+            # ranges[lo:hi] cover [ranges[lo][0], ranges[hi-1][1]); below that is known false.
+            if hi - lo == 1:
+                a, b, t = ranges[lo]
+                if b == len(targets):
+                    # the last range: anything >= a and < len is t, beyond is default
+                    if t == default:
+                        return arm_for(t)
+                    node = ast.If(_cmp(ie, ast.Lt(), _const(b)), arm_for(t), arm_for(default))
+                    return [node]
+                return arm_for(t)
+            mid = (lo + hi) // 2
+            pivot = ranges[mid][0]
+            node = ast.If(_cmp(ie, ast.Lt(), _const(pivot)), build(lo, mid, lo_known),
+                          build(mid, hi, pivot))  # fmt: skip
+            return [node]
+
+        # Only the top range check needs the default: indexes past the table.
+        tree = build(0, len(ranges), 0)
+        for st in tree:
+            self.emit(st)
+        if sets_brk:
+            self.branchy = True
+        self.ctrl[-1].unreachable = True
+
+    def copy_stmt(self, st: ast.stmt) -> ast.stmt:
+        """A fresh copy of a (small) statement tree, so one AST node is never shared."""
+        import copy
+
+        return copy.deepcopy(st)
+
+    def emit_return(self, vals: list[V]) -> None:
+        results = self.ftype.results
+        if not results:
+            self.emit(ast.Return(None))
+        elif len(results) == 1:
+            self.emit(ast.Return(self.canon(vals[-1])))
+        else:
+            self.emit(ast.Return(ast.Tuple([self.canon(v) for v in vals[-len(results):]],
+                                           _LOAD)))  # fmt: skip
+
+    def take(self, n: int) -> list[V]:
+        """Pop the top ``n`` entries, having evaluated the impure entries below them."""
+        vals = self.stack[len(self.stack) - n :] if n else []
+        if n:
+            del self.stack[-n:]
+        self.before_stmt()
+        return vals
+
+    def do_return(self) -> None:
+        self.emit_return(self.take(len(self.ftype.results)))
+
+    def op_return(self, ins) -> None:
+        self.do_return()
+        self.ctrl[-1].unreachable = True
+
+    def op_unreachable(self, ins) -> None:
+        self.before_stmt()
+        self.emit(ast.Raise(_call("unreachable"), None))
+        self.ctrl[-1].unreachable = True
+
+    def op_nop(self, ins) -> None:
+        pass
+
+    def cond_expr(self, v: V) -> ast.expr:
+        # Any int is a valid truth value; unnormalised ones must be masked first.
+        if v.norm:
+            return v.e
+        return _bin(v.e, ast.BitAnd(), _const(MASK[v.t]))
+
+    # -- calls --------------------------------------------------------------------------------
+    def call_args(self, n: int) -> list[ast.expr]:
+        args = self.stack[len(self.stack) - n :] if n else []
+        if n:
+            del self.stack[-n:]
+        return [self.canon(v) for v in args]
+
+    def finish_call(self, call: ast.expr, results: tuple) -> None:
+        h = len(self.stack)
+        if not results:
+            self.emit(ast.Expr(call))
+            return
+        names = [f"s{h + i}" for i in range(len(results))]
+        self.before_stmt(writes=frozenset(names))
+        if len(names) == 1:
+            self.assign(names[0], call)
+        else:
+            self.emit(ast.Assign([ast.Tuple([_sname(n) for n in names], _STORE)], call))
+        for i, t in enumerate(results):
+            self.stack.append(self.slot_value(h + i, t))
+
+    def depth_arg(self) -> ast.expr:
+        return _bin(_name("d"), ast.Add(), _const(1))
+
+    def op_call(self, ins) -> None:
+        ft = self.mod.func_types[ins.imm]
+        self.before_stmt(effects=True)
+        args = self.call_args(len(ft.params))
+        call = ast.Call(_name(f"f{ins.imm}"), args + [self.depth_arg()], [])
+        self.finish_call(call, ft.results)
+
+    def op_call_indirect(self, ins) -> None:
+        type_index, table = ins.imm
+        ft = self.mod.types[type_index]
+        idx = self.pop()
+        self.before_stmt(effects=True)  # arguments are evaluated before the table lookup
+        args = self.call_args(len(ft.params))
+        target = _call("call_target", _name(f"T{table}"), self.canon(idx), _name(f"TY{type_index}"))
+        call = ast.Call(target, args + [self.depth_arg()], [])
+        self.finish_call(call, ft.results)
+
+    # -- parametric -----------------------------------------------------------------------------
+    def op_drop(self, ins) -> None:
+        v = self.pop()
+        if v.impure:
+            self.stack.append(v)
+            self.before_stmt()
+            self.stack.pop()
+            self.emit(ast.Expr(v.e))
+
+    def op_select(self, ins) -> None:
+        c = self.pop()
+        # Both operands are evaluated in wasm; a Python conditional evaluates one: make sure
+        # neither can trap before choosing.
+        n = len(self.stack)
+        for i in (n - 2, n - 1):
+            if self.stack[i].impure:
+                self.materialize(i, True)
+        b = self.pop()
+        a = self.pop()
+        e = ast.IfExp(self.cond_expr(c), self.canon(a) if not a.norm or not b.norm else a.e,
+                      self.canon(b) if not a.norm or not b.norm else b.e)  # fmt: skip
+        self.push(self.combine(e, a.t, a, b, c))
+
+    # -- variables ------------------------------------------------------------------------------
+    def op_local_get(self, ins) -> None:
+        n = f"l{ins.imm}"
+        self.push(V(_name(n), self.local_types[ins.imm], frozenset((n,))))
+
+    def op_local_set(self, ins) -> None:
+        v = self.pop()
+        n = f"l{ins.imm}"
+        self.before_stmt(writes=(n,))
+        self.assign(n, self.canon(v))
+
+    def op_local_tee(self, ins) -> None:
+        v = self.pop()
+        n = f"l{ins.imm}"
+        self.before_stmt(writes=(n,))
+        self.assign(n, self.canon(v))
+        self.push(V(_name(n), v.t, frozenset((n,))))
+
+    def op_global_get(self, ins) -> None:
+        gt = self.mod.global_types[ins.imm]
+        n = f"G{ins.imm}"
+        if gt.mutable:
+            self.push(V(_sub0(_name(n)), gt.valtype, frozenset((n,)), state=True))
+        else:
+            self.push(V(_name(n), gt.valtype))
+
+    def op_global_set(self, ins) -> None:
+        v = self.pop()
+        n = f"G{ins.imm}"
+        self.before_stmt(writes=(n,))
+        self.emit(ast.Assign([ast.Subscript(_name(n), _const(0), _STORE)], self.canon(v)))
+
+    # -- memory -----------------------------------------------------------------------------------
+    def address(self, v: V, offset: int) -> ast.expr:
+        a = self.canon(v)
+        if offset:
+            if v.const is not None:
+                return _const(v.const + offset)
+            return _bin(a, ast.Add(), _const(offset))
+        return a
+
+    def op_load(self, ins) -> None:
+        addr = self.pop()
+        _, offset = ins.imm
+        a = self.address(addr, offset)
+        op = ins.op
+        if op == Op.F32_LOAD:
+            e = _call("f32_load", _name("M"), a)
+            self.push(self.combine(e, F32, addr, impure=True, state=True))
+            return
+        fn, t, norm = _LOADS[op]
+        e = _sub0(_call(fn, _name("M"), a))
+        v = self.combine(e, t, addr, impure=True, state=True, norm=norm)
+        v.reads = v.reads | {"MEM"}
+        self.push(v)
+
+    def op_store(self, ins) -> None:
+        val = self.pop()
+        addr = self.pop()
+        _, offset = ins.imm
+        self.before_stmt(writes=("MEM",))
+        a = self.address(addr, offset)
+        if ins.op == Op.F32_STORE:
+            self.emit(ast.Expr(_call("f32_store", _name("M"), a, val.e)))
+            return
+        fn, t, mask = _STORES[ins.op]
+        if mask is None:
+            ve = self.canon(val)
+        elif val.const is not None:
+            ve = _const(val.const & mask)
+        else:
+            ve = _bin(val.e, ast.BitAnd(), _const(mask))
+        self.emit(ast.Expr(_call(fn, _name("M"), a, ve)))
+
+    def op_memory_size(self, ins) -> None:
+        e = _bin(_call("len", _name("M")), ast.RShift(), _const(16))
+        self.push(V(e, I32, frozenset(("MEM",)), state=True))
+
+    def op_memory_grow(self, ins) -> None:
+        n = self.pop()
+        self.before_stmt(writes=("MEM",), effects=True)
+        h = len(self.stack)
+        self.before_stmt(writes=(f"s{h}",))
+        self.assign(f"s{h}", _call("mem_grow", _name("MEM"), self.canon(n)))
+        self.stack.append(self.slot_value(h, I32))
+
+    def helper_stmt(self, fn: str, nargs: int, *lead: ast.expr) -> None:
+        vals = self.stack[len(self.stack) - nargs :]
+        self.before_stmt(effects=True)
+        del self.stack[-nargs:]
+        self.emit(ast.Expr(_call(fn, *lead, *[self.canon(v) for v in vals])))
+
+    def op_memory_fill(self, ins) -> None:
+        self.helper_stmt("mem_fill", 3, _name("MEM"))
+
+    def op_memory_copy(self, ins) -> None:
+        self.helper_stmt("mem_copy", 3, _name("MEM"))
+
+    def op_memory_init(self, ins) -> None:
+        seg, _ = ins.imm
+        self.helper_stmt("mem_init", 3, _name("MEM"), _name("DATAS"), _const(seg))
+
+    def op_data_drop(self, ins) -> None:
+        self.before_stmt(effects=True)
+        self.emit(ast.Assign([ast.Subscript(_name("DATAS"), _const(ins.imm), _STORE)],
+                             _const(b"")))  # fmt: skip
+
+    # -- tables -----------------------------------------------------------------------------------
+    def op_table_get(self, ins) -> None:
+        i = self.pop()
+        t = self.mod.table_types[ins.imm].elem
+        e = _call("table_get", _name(f"T{ins.imm}"), self.canon(i))
+        self.push(self.combine(e, t, i, impure=True, state=True))
+
+    def op_table_set(self, ins) -> None:
+        self.helper_stmt("table_set", 2, _name(f"T{ins.imm}"))
+
+    def op_table_size(self, ins) -> None:
+        n = f"T{ins.imm}"
+        self.push(V(_call("len", _name(n)), I32, frozenset((n,)), state=True))
+
+    def op_table_grow(self, ins) -> None:
+        n = self.pop()
+        init = self.pop()
+        self.before_stmt(effects=True)
+        h = len(self.stack)
+        self.before_stmt(writes=(f"s{h}",))
+        self.assign(f"s{h}", _call("table_grow", _name(f"TB{ins.imm}"), init.e, self.canon(n)))
+        self.stack.append(self.slot_value(h, I32))
+
+    def op_table_fill(self, ins) -> None:
+        self.helper_stmt("table_fill", 3, _name(f"T{ins.imm}"))
+
+    def op_table_copy(self, ins) -> None:
+        dst, src = ins.imm
+        self.helper_stmt("table_copy", 3, _name(f"T{dst}"), _name(f"T{src}"))
+
+    def op_table_init(self, ins) -> None:
+        seg, table = ins.imm
+        self.helper_stmt("table_init", 3, _name(f"T{table}"), _name("ELEMS"), _const(seg))
+
+    def op_elem_drop(self, ins) -> None:
+        self.before_stmt(effects=True)
+        self.emit(ast.Assign([ast.Subscript(_name("ELEMS"), _const(ins.imm), _STORE)],
+                             ast.Tuple([], _LOAD)))  # fmt: skip
+
+    # -- references -------------------------------------------------------------------------------
+    def op_ref_null(self, ins) -> None:
+        self.push(V(_const(None), ins.imm))
+
+    def op_ref_is_null(self, ins) -> None:
+        v = self.pop()
+        self.push(self.combine(ast.Compare(v.e, [ast.Is()], [_const(None)]), I32, v))
+
+    def op_ref_func(self, ins) -> None:
+        self.push(V(_name(f"R{ins.imm}"), FUNCREF))
+
+    # -- constants ----------------------------------------------------------------------------------
+    def op_i32_const(self, ins) -> None:
+        self.push(self.const_v(ins.imm & M32, I32))
+
+    def op_i64_const(self, ins) -> None:
+        self.push(self.const_v(ins.imm & M64, I64))
+
+    def op_f32_const(self, ins) -> None:
+        self.push(self.const_v(self.mod.f32_value(ins.imm), F32))
+
+    def op_f64_const(self, ins) -> None:
+        self.push(self.const_v(self.mod.f64_value(ins.imm), F64))
+
+    # -- numeric --------------------------------------------------------------------------------------
+    def op_int_wrap(self, ins) -> None:
+        t, py = _INT_WRAP[ins.op]
+        b = self.pop()
+        a = self.pop()
+        if a.const is not None and b.const is not None:
+            r = {"+": a.const + b.const, "-": a.const - b.const, "*": a.const * b.const}[py]
+            self.push(self.const_v(r & MASK[t], t))
+            return
+        if py == "-" and b.const is not None:
+            # x - c == x + (-c mod 2**N): keeps the expression small and positive-friendly
+            e = _bin(a.e, ast.Sub(), b.e)
+        else:
+            e = _bin(a.e, _BINOPS[py], b.e)
+        self.push(self.combine(e, t, a, b, norm=False))
+
+    def op_int_bits(self, ins) -> None:
+        t, py = _INT_BITS[ins.op]
+        b = self.pop()
+        a = self.pop()
+        if py == "&":
+            if a.norm or b.norm:
+                e = _bin(a.e, ast.BitAnd(), b.e)
+                norm = True
+            else:
+                e = _bin(self.canon(a), ast.BitAnd(), b.e)
+                norm = True
+        else:
+            e = _bin(a.e, _BINOPS[py], b.e)
+            norm = a.norm and b.norm
+        self.push(self.combine(e, t, a, b, norm=norm))
+
+    def shift_amount(self, v: V, t: ValType) -> ast.expr:
+        bits = 31 if t is I32 else 63
+        if v.const is not None:
+            return _const(v.const & bits)
+        return _bin(v.e, ast.BitAnd(), _const(bits))
+
+    def op_shl(self, ins) -> None:
+        t = I32 if ins.op == Op.I32_SHL else I64
+        b = self.pop()
+        a = self.pop()
+        e = _bin(a.e, ast.LShift(), self.shift_amount(b, t))
+        self.push(self.combine(e, t, a, b, norm=False))
+
+    def op_shr_u(self, ins) -> None:
+        t = I32 if ins.op == Op.I32_SHR_U else I64
+        b = self.pop()
+        a = self.pop()
+        e = _bin(self.canon(a), ast.RShift(), self.shift_amount(b, t))
+        self.push(self.combine(e, t, a, b))
+
+    def op_shr_s(self, ins) -> None:
+        t = I32 if ins.op == Op.I32_SHR_S else I64
+        b = self.pop()
+        a = self.pop()
+        s = SIGN[t]
+        signed = _bin(_bin(self.canon(a), ast.BitXor(), _const(s)), ast.Sub(), _const(s))
+        e = _bin(signed, ast.RShift(), self.shift_amount(b, t))
+        self.push(self.combine(e, t, a, b, norm=False))
+
+    def op_int_cmp(self, ins) -> None:
+        t, py, signed = _INT_CMP[ins.op]
+        b = self.pop()
+        a = self.pop()
+        ea = self.canon(a)
+        eb = self.canon(b)
+        if signed:
+            s = SIGN[t]
+            ea = _bin(ea, ast.BitXor(), _const(s)) if a.const is None else _const(a.const ^ s)
+            eb = _bin(eb, ast.BitXor(), _const(s)) if b.const is None else _const(b.const ^ s)
+        self.push(self.combine(_cmp(ea, _CMPOPS[py], eb), I32, a, b))
+
+    def op_eqz(self, ins) -> None:
+        a = self.pop()
+        self.push(self.combine(_cmp(self.canon(a), ast.Eq(), _const(0)), I32, a))
+
+    def op_float_cmp(self, ins) -> None:
+        t, py = _FLOAT_CMP[ins.op]
+        b = self.pop()
+        a = self.pop()
+        self.push(self.combine(_cmp(a.e, _CMPOPS[py], b.e), I32, a, b))
+
+    def op_f64_arith(self, ins) -> None:
+        py = {Op.F64_ADD: "+", Op.F64_SUB: "-", Op.F64_MUL: "*"}[ins.op]
+        b = self.pop()
+        a = self.pop()
+        self.push(self.combine(_bin(a.e, _BINOPS[py], b.e), F64, a, b))
+
+    def op_f32_arith(self, ins) -> None:
+        py = {Op.F32_ADD: "+", Op.F32_SUB: "-", Op.F32_MUL: "*"}[ins.op]
+        b = self.pop()
+        a = self.pop()
+        # Exact: the double result rounded once to f32 equals the correctly rounded f32 result.
+        e = _call("f32_round", _bin(a.e, _BINOPS[py], b.e))
+        self.push(self.combine(e, F32, a, b))
+
+    def op_div_u(self, ins) -> None:
+        t = I32 if ins.op in (Op.I32_DIV_U, Op.I32_REM_U) else I64
+        op = ast.FloorDiv() if ins.op in (Op.I32_DIV_U, Op.I64_DIV_U) else ast.Mod()
+        b = self.pop()
+        a = self.pop()
+        # ZeroDivisionError is turned into the integer-divide-by-zero trap at the boundary.
+        self.push(self.combine(_bin(self.canon(a), op, self.canon(b)), t, a, b,
+                               impure=b.const is None or b.const == 0))  # fmt: skip
+
+    def op_clz(self, ins) -> None:
+        t = I32 if ins.op == Op.I32_CLZ else I64
+        a = self.pop()
+        bits = 32 if t is I32 else 64
+        e = _bin(_const(bits), ast.Sub(), ast.Call(ast.Attribute(self.canon(a), "bit_length",
+                                                                   _LOAD), [], []))  # fmt: skip
+        self.push(self.combine(e, t, a))
+
+    def op_popcnt(self, ins) -> None:
+        t = I32 if ins.op == Op.I32_POPCNT else I64
+        a = self.pop()
+        e = ast.Call(ast.Attribute(self.canon(a), "bit_count", _LOAD), [], [])
+        self.push(self.combine(e, t, a))
+
+    def op_helper(self, ins) -> None:
+        fn, argtypes, rt, impure = _HELPERS[ins.op]
+        n = len(argtypes)
+        vals = self.stack[len(self.stack) - n :]
+        del self.stack[-n:]
+        e = _call(fn, *[self.canon(v) for v in vals])
+        self.push(self.combine(e, rt, *vals, impure=impure))
+
+    def op_wrap(self, ins) -> None:
+        a = self.pop()
+        self.push(self.combine(_bin(a.e, ast.BitAnd(), _const(M32)), I32, a))
+
+    def op_extend_u(self, ins) -> None:
+        a = self.pop()
+        v = self.combine(self.canon(a), I64, a)
+        v.depth = a.depth
+        self.push(v)
+
+    def op_extend_s(self, ins) -> None:
+        # Sign-extension: ((x & m) ^ s) - s is the signed value (unnormalised result).
+        spec = {Op.I64_EXTEND_I32_S: (I64, M32, 0x80000000),
+                Op.I32_EXTEND8_S: (I32, 0xFF, 0x80), Op.I32_EXTEND16_S: (I32, 0xFFFF, 0x8000),
+                Op.I64_EXTEND8_S: (I64, 0xFF, 0x80), Op.I64_EXTEND16_S: (I64, 0xFFFF, 0x8000),
+                Op.I64_EXTEND32_S: (I64, M32, 0x80000000)}  # fmt: skip
+        t, m, s = spec[ins.op]
+        a = self.pop()
+        e = _bin(_bin(_bin(a.e, ast.BitAnd(), _const(m)), ast.BitXor(), _const(s)), ast.Sub(),
+                 _const(s))  # fmt: skip
+        self.push(self.combine(e, t, a, norm=False))
+
+    def op_f64_convert_u32(self, ins) -> None:
+        a = self.pop()
+        self.push(self.combine(_call("float", self.canon(a)), F64, a))
+
+    DISPATCH: dict = {}
+
+
+def _fill_dispatch() -> None:
+    d = FuncGen.DISPATCH
+    d.update({
+        Op.UNREACHABLE: FuncGen.op_unreachable, Op.NOP: FuncGen.op_nop,
+        Op.BLOCK: FuncGen.op_block, Op.LOOP: FuncGen.op_loop, Op.IF: FuncGen.op_if,
+        Op.ELSE: FuncGen.op_else, Op.END: FuncGen.op_end, Op.BR: FuncGen.op_br,
+        Op.BR_IF: FuncGen.op_br_if, Op.BR_TABLE: FuncGen.op_br_table,
+        Op.RETURN: FuncGen.op_return, Op.CALL: FuncGen.op_call,
+        Op.CALL_INDIRECT: FuncGen.op_call_indirect, Op.DROP: FuncGen.op_drop,
+        Op.SELECT: FuncGen.op_select, Op.SELECT_T: FuncGen.op_select,
+        Op.LOCAL_GET: FuncGen.op_local_get, Op.LOCAL_SET: FuncGen.op_local_set,
+        Op.LOCAL_TEE: FuncGen.op_local_tee, Op.GLOBAL_GET: FuncGen.op_global_get,
+        Op.GLOBAL_SET: FuncGen.op_global_set, Op.TABLE_GET: FuncGen.op_table_get,
+        Op.TABLE_SET: FuncGen.op_table_set, Op.TABLE_SIZE: FuncGen.op_table_size,
+        Op.TABLE_GROW: FuncGen.op_table_grow, Op.TABLE_FILL: FuncGen.op_table_fill,
+        Op.TABLE_COPY: FuncGen.op_table_copy, Op.TABLE_INIT: FuncGen.op_table_init,
+        Op.ELEM_DROP: FuncGen.op_elem_drop, Op.MEMORY_SIZE: FuncGen.op_memory_size,
+        Op.MEMORY_GROW: FuncGen.op_memory_grow, Op.MEMORY_FILL: FuncGen.op_memory_fill,
+        Op.MEMORY_COPY: FuncGen.op_memory_copy, Op.MEMORY_INIT: FuncGen.op_memory_init,
+        Op.DATA_DROP: FuncGen.op_data_drop, Op.I32_CONST: FuncGen.op_i32_const,
+        Op.I64_CONST: FuncGen.op_i64_const, Op.F32_CONST: FuncGen.op_f32_const,
+        Op.F64_CONST: FuncGen.op_f64_const, Op.REF_NULL: FuncGen.op_ref_null,
+        Op.REF_IS_NULL: FuncGen.op_ref_is_null, Op.REF_FUNC: FuncGen.op_ref_func,
+        Op.I32_EQZ: FuncGen.op_eqz, Op.I64_EQZ: FuncGen.op_eqz,
+        Op.I32_SHL: FuncGen.op_shl, Op.I64_SHL: FuncGen.op_shl,
+        Op.I32_SHR_U: FuncGen.op_shr_u, Op.I64_SHR_U: FuncGen.op_shr_u,
+        Op.I32_SHR_S: FuncGen.op_shr_s, Op.I64_SHR_S: FuncGen.op_shr_s,
+        Op.I32_DIV_U: FuncGen.op_div_u, Op.I32_REM_U: FuncGen.op_div_u,
+        Op.I64_DIV_U: FuncGen.op_div_u, Op.I64_REM_U: FuncGen.op_div_u,
+        Op.I32_CLZ: FuncGen.op_clz, Op.I64_CLZ: FuncGen.op_clz,
+        Op.I32_POPCNT: FuncGen.op_popcnt, Op.I64_POPCNT: FuncGen.op_popcnt,
+        Op.I32_WRAP_I64: FuncGen.op_wrap, Op.I64_EXTEND_I32_U: FuncGen.op_extend_u,
+        Op.F64_CONVERT_I32_U: FuncGen.op_f64_convert_u32,
+        Op.F64_ADD: FuncGen.op_f64_arith, Op.F64_SUB: FuncGen.op_f64_arith,
+        Op.F64_MUL: FuncGen.op_f64_arith, Op.F32_ADD: FuncGen.op_f32_arith,
+        Op.F32_SUB: FuncGen.op_f32_arith, Op.F32_MUL: FuncGen.op_f32_arith,
+    })  # fmt: skip
+    for op in _INT_CMP:
+        d[op] = FuncGen.op_int_cmp
+    for op in _FLOAT_CMP:
+        d[op] = FuncGen.op_float_cmp
+    for op in _INT_WRAP:
+        d[op] = FuncGen.op_int_wrap
+    for op in _INT_BITS:
+        d[op] = FuncGen.op_int_bits
+    for op in _HELPERS:
+        d[op] = FuncGen.op_helper
+    for op in _LOADS:
+        d[op] = FuncGen.op_load
+    d[Op.F32_LOAD] = FuncGen.op_load
+    for op in _STORES:
+        d[op] = FuncGen.op_store
+    d[Op.F32_STORE] = FuncGen.op_store
+    for op in (Op.I64_EXTEND_I32_S, Op.I32_EXTEND8_S, Op.I32_EXTEND16_S, Op.I64_EXTEND8_S,
+               Op.I64_EXTEND16_S, Op.I64_EXTEND32_S):  # fmt: skip
+        d[op] = FuncGen.op_extend_s
+
+
+_fill_dispatch()
+
+
+def translate_function(mod, index: int, ftype: FuncType, local_types, body, name: str):
+    """Translate one function body into an ``ast.FunctionDef`` named ``name``.
+
+    ``mod`` provides ``types``, ``func_types``, ``global_types``, ``table_types``,
+    ``float_const(value) -> name`` and ``f32_value``/``f64_value`` (bits -> float).
+    """
+    return FuncGen(mod, index, ftype, local_types, body, name).run()

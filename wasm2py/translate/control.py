@@ -1,0 +1,168 @@
+"""Control-flow analysis of a function body, done before translation.
+
+Python has no ``goto``; wasm's structured branches map onto it as follows:
+
+* a ``loop`` that some branch targets becomes ``while True:`` (a branch to it is ``continue``,
+  falling off its end is ``break``). Loops are the only constructs that become Python loops, so
+  Python's limit of 20 nested loops is only reached by wasm code that nests 20 loops.
+* ``block``/``if`` stay inline. A branch to one needs no jump when nothing but ``end``/``else``
+  lies between it and the target's end ("tail position"), and it is a plain ``break`` of the
+  innermost Python loop when that loop's end is in tail position of the target (the usual
+  ``block { loop { br_if 1 } }``).
+* any other branch to a block is a forward skip: it sets the local ``brk`` to the target's id and,
+  if Python loops lie in between, breaks out of them. Statements that follow a place where
+  ``brk`` may have been set are guarded by ``if not brk:``; the target's end resets ``brk``.
+  After a Python loop that such a branch can leave, a check continues an outer loop or breaks
+  further as needed.
+"""
+
+from __future__ import annotations
+
+from ..binary.opcodes import Op
+
+_BLOCK, _LOOP, _IF, _ELSE, _END = Op.BLOCK, Op.LOOP, Op.IF, Op.ELSE, Op.END
+_BR, _BR_IF, _BR_TABLE, _NOP = Op.BR, Op.BR_IF, Op.BR_TABLE, Op.NOP
+
+
+class Construct:
+    """One structured construct (or the function body itself, kind ``"func"``)."""
+
+    __slots__ = ("kind", "start", "end", "else_at", "parent", "materialized", "guarded", "id",
+                 "passthrough", "leaks", "brk_targeted", "sites")  # fmt: skip
+
+    def __init__(self, kind: str, start: int, parent: Construct | None):
+        self.kind = kind
+        self.start = start
+        self.end = -1
+        self.else_at = -1
+        self.parent = parent
+        #: a loop that becomes ``while True:``
+        self.materialized = False
+        #: a block/if that some branch reaches by setting ``brk``
+        self.guarded = False
+        self.id = 0
+        #: a ``brk``-carrying branch leaves this loop's Python ``while`` (needs a check after it)
+        self.passthrough = False
+        #: a ``brk``-carrying branch passes this construct's end (code after it needs guards)
+        self.leaks = False
+        #: ids of the ``brk`` targets of branches that leave this loop
+        self.brk_targeted: set[Construct] = set()
+        #: (instruction index, innermost enclosing construct) of every branch targeting it
+        self.sites: list[tuple[int, Construct]] = []
+
+
+class ControlInfo:
+    """The result of :func:`analyze`: constructs by start index and helpers for branch lowering."""
+
+    def __init__(self, body: list):
+        self.body = body
+        self.by_start: dict[int, Construct] = {}
+        self.end_owner: dict[int, Construct] = {}
+        self.else_owner: dict[int, Construct] = {}
+        self.func = Construct("func", -1, None)
+        self.func.end = len(body) - 1
+        self.uses_brk = False
+        self.max_loop_depth = 0
+
+    def tail(self, j: int, target: Construct) -> bool:
+        """True if execution from instruction ``j`` reaches the end of ``target`` without
+        executing any instruction (only ``end``/``else``/``nop`` in between)."""
+        body = self.body
+        end_owner = self.end_owner
+        while True:
+            op = body[j].op
+            if op == _END:
+                c = end_owner.get(j)
+                if c is target or c is None:
+                    return c is target
+                j += 1
+            elif op == _ELSE:
+                j = self.else_owner[j].end
+            elif op == _NOP:
+                j += 1
+            else:
+                return False
+
+    @staticmethod
+    def inner_loop(site_parent: Construct, target: Construct) -> Construct | None:
+        """The innermost Python loop enclosing a branch site strictly inside ``target``."""
+        c = site_parent
+        while c is not target:
+            if c.materialized:
+                return c
+            c = c.parent  # type: ignore[assignment]
+        return None
+
+
+def analyze(body: list) -> ControlInfo:
+    """Build the construct tree of ``body`` and decide how each branch is lowered."""
+    info = ControlInfo(body)
+    stack = [info.func]
+    constructs: list[Construct] = []
+    for i, ins in enumerate(body):
+        op = ins.op
+        if op == _BLOCK or op == _LOOP or op == _IF:
+            kind = "block" if op == _BLOCK else "loop" if op == _LOOP else "if"
+            c = Construct(kind, i, stack[-1])
+            info.by_start[i] = c
+            constructs.append(c)
+            stack.append(c)
+        elif op == _ELSE:
+            c = stack[-1]
+            c.else_at = i
+            info.else_owner[i] = c
+        elif op == _END:
+            c = stack.pop()
+            c.end = i
+            if c is not info.func:
+                info.end_owner[i] = c
+            if not stack:  # the function's own end
+                break
+        elif op == _BR or op == _BR_IF:
+            stack[-1 - ins.imm].sites.append((i, stack[-1]))
+        elif op == _BR_TABLE:
+            labels, default = ins.imm
+            seen = set()
+            for k in (*labels, default):
+                if k not in seen:
+                    seen.add(k)
+                    stack[-1 - k].sites.append((i, stack[-1]))
+    for c in constructs:
+        if c.kind == "loop":
+            c.materialized = bool(c.sites)
+    next_id = 1
+    for c in constructs:
+        for i, parent in c.sites:
+            p = info.inner_loop(parent, c)
+            if c.kind == "loop":
+                uses_brk = p is not None
+            elif p is None:
+                uses_brk = not info.tail(i + 1, c)
+            else:
+                uses_brk = not info.tail(p.end + 1, c)
+            if not uses_brk:
+                continue
+            info.uses_brk = True
+            if c.kind != "loop":
+                c.guarded = True
+            if not c.id:
+                c.id = next_id
+                next_id += 1
+            # The branch leaves every construct between the site and the target.
+            x = parent
+            while x is not c:
+                x.leaks = True
+                if x.materialized:
+                    x.passthrough = True
+                    x.brk_targeted.add(c)
+                x = x.parent  # type: ignore[assignment]
+    # Python refuses more than 20 statically nested loops.
+    for c in constructs:
+        if c.materialized:
+            depth = 0
+            x: Construct | None = c
+            while x is not None:
+                depth += x.materialized
+                x = x.parent
+            info.max_loop_depth = max(info.max_loop_depth, depth)
+    return info

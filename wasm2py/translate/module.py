@@ -1,0 +1,138 @@
+"""Translate a whole validated module into one Python module body (an ``ast.Module``).
+
+The generated module defines one function per wasm function, named ``f<index>`` (plus the
+sanitised wasm name, for readers), and a few constants (``K<n>`` for floats that have no literal,
+such as NaNs with payloads). Everything else the functions use — memory views, tables, globals,
+other functions, helpers — is looked up in the module namespace, which the runtime fills per
+instance (:mod:`wasm2py.runtime.instance`). One compiled code object therefore serves every
+instance: instantiation only re-binds the function objects to a fresh namespace.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+import struct
+from dataclasses import dataclass
+
+from ..binary.module import Module
+from ..runtime.instance import display_name
+from ..runtime.values import f32_from_bits, f64_from_bits
+from ..types import FuncType
+from .codegen import translate_function
+
+_IDENT = re.compile(r"[^0-9A-Za-z_]")
+
+
+def python_name(index: int, name: str | None) -> str:
+    """The Python identifier of a function: ``f<index>`` plus a sanitised, bounded name suffix.
+
+    Only ASCII letters, digits and underscores survive, so nothing from the binary can change
+    the meaning of generated source.
+    """
+    if not name:
+        return f"f{index}"
+    clean = _IDENT.sub("_", name)[:40].strip("_")
+    return f"f{index}_{clean}" if clean else f"f{index}"
+
+
+class ModuleGen:
+    """Module-level facts the function translator needs, plus the constant pool."""
+
+    def __init__(self, module: Module):
+        self.module = module
+        self.types = module.types
+        self.func_types: list[FuncType] = module.func_types()
+        self.global_types = module.global_types()
+        self.table_types = module.table_types()
+        self.consts: dict[bytes, str] = {}
+        self.const_values: dict[str, float] = {}
+
+    def float_const(self, value: float) -> str:
+        """A module-level name holding ``value`` bit-exactly."""
+        key = struct.pack("<d", value)
+        name = self.consts.get(key)
+        if name is None:
+            name = self.consts[key] = f"K{len(self.consts)}"
+            self.const_values[name] = value
+        return name
+
+    @staticmethod
+    def f32_value(bits: int) -> float:
+        """The f32 constant with these bits."""
+        return f32_from_bits(bits)
+
+    @staticmethod
+    def f64_value(bits: int) -> float:
+        """The f64 constant with these bits."""
+        return f64_from_bits(bits)
+
+
+@dataclass(slots=True)
+class CompiledModule:
+    """The Python-tier translation of a module.
+
+    Attributes:
+        code: the compiled module body (defines the functions and constants).
+        func_names: Python name of every *defined* function, in order.
+        filename: ``co_filename`` of the generated code (``wasm://<sha256 prefix>``).
+    """
+
+    code: object
+    func_names: list[str]
+    filename: str
+
+
+def translate_module(module: Module, filename: str | None = None) -> tuple[ast.Module, list[str]]:
+    """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names."""
+    gen = ModuleGen(module)
+    nimp = module.num_imported_funcs
+    body: list[ast.stmt] = []
+    names = []
+    for k, code in enumerate(module.codes):
+        index = nimp + k
+        pyname = python_name(index, display_name(module, index))
+        names.append(pyname)
+        fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body, pyname)
+        body.append(fn)
+    # Float constants without a literal form, defined up front.
+    consts = [
+        ast.Assign([ast.Name(n, ast.Store())],
+                   ast.Call(ast.Name("f64_from_bits", ast.Load()),
+                            [ast.Constant(struct.unpack("<Q", struct.pack("<d", v))[0])], []))
+        for n, v in gen.const_values.items()
+    ]  # fmt: skip
+    for st in consts:
+        st.lineno = 1
+    tree = ast.Module(consts + body, [])
+    set_locations(tree)
+    return tree, names
+
+
+def set_locations(tree: ast.AST) -> None:
+    """Give every node a location: statements keep the wasm offset set as their ``lineno``
+    (a one-line range), everything else inherits its statement's line."""
+    todo = [(tree, 1)]
+    pop = todo.pop
+    push = todo.append
+    iter_child_nodes = ast.iter_child_nodes
+    while todo:
+        node, line = pop()
+        if "lineno" in node._attributes:
+            line = getattr(node, "lineno", None) or line
+            node.lineno = line
+            node.end_lineno = line
+            node.col_offset = 0
+            node.end_col_offset = 0
+        for child in iter_child_nodes(node):
+            push((child, line))
+
+
+def compile_module(module: Module) -> CompiledModule:
+    """Translate and compile ``module`` into a :class:`CompiledModule`."""
+    digest = hashlib.sha256(module.raw).hexdigest()[:16]
+    filename = f"wasm://{digest}"
+    tree, names = translate_module(module, filename)
+    code = compile(tree, filename, "exec", dont_inherit=True, optimize=2)
+    return CompiledModule(code, names, filename)
