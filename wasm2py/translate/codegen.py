@@ -242,13 +242,17 @@ class FuncGen:
     # -- emission ----------------------------------------------------------------------------
     def emit(self, stmt: ast.stmt) -> None:
         if self.branchy:
-            self.branchy = False
-            guard = ast.If(ast.UnaryOp(ast.Not(), _name("brk")), [], [])
-            guard.lineno = self.lineno
-            self.out.append(guard)
-            self.out = guard.body
+            self.open_guard()
         stmt.lineno = self.lineno
         self.out.append(stmt)
+
+    def open_guard(self) -> None:
+        """``brk`` may be set here: what follows runs only if it is not."""
+        self.branchy = False
+        guard = ast.If(ast.UnaryOp(ast.Not(), _name("brk")), [], [])
+        guard.lineno = self.lineno
+        self.out.append(guard)
+        self.out = guard.body
 
     def assign(self, target: str, e: ast.expr) -> None:
         self.emit(ast.Assign([_sname(target)], e))
@@ -391,6 +395,8 @@ class FuncGen:
     def enter(self, ins, kind: str) -> Frame:
         params, results = self.block_type(ins.imm)
         self.stabilize()
+        if self.branchy:
+            self.open_guard()  # the construct starts inside the guard
         for i in range(len(self.stack) - len(params), len(self.stack)):
             self.materialize(i, True)
         c = self.info.by_start[self.index_of(ins)]
@@ -612,6 +618,8 @@ class FuncGen:
         self.out = node.body
         self.branchy = False
         self.branch(ins.imm, vals, site)
+        if not node.body:
+            node.body.append(ast.Pass())
         self.out = saved_out
         self.branchy = saved_branchy or self.arm_sets_brk(frame)
 
@@ -647,13 +655,13 @@ class FuncGen:
 
         def arm(depth: int) -> list[ast.stmt]:
             nonlocal sets_brk
-            saved = self.out
+            saved, saved_branchy = self.out, self.branchy
             self.out = []
             self.branchy = False
             self.branch(depth, vals, site)
             sets_brk = sets_brk or self.arm_sets_brk(self.ctrl[-1 - depth])
             body = self.out or [ast.Pass()]
-            self.out = saved
+            self.out, self.branchy = saved, saved_branchy
             return body
 
         # Group consecutive equal targets into ranges, then binary-search the ranges.
