@@ -23,14 +23,15 @@ class Engine:
 
     def compiled(self, module) -> object:
         """The Python-tier translation of a decoded, validated module (cached)."""
-        key = hashlib.sha256(module.raw).digest()
+        counting = self.config.count_instructions
+        key = hashlib.sha256(module.raw).digest() + bytes([counting])
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None:
             return hit
         from .translate.module import compile_module
 
-        compiled = compile_module(module)
+        compiled = compile_module(module, count_instructions=counting)
         with self._lock:
             self._cache.setdefault(key, compiled)
         return compiled

@@ -141,6 +141,7 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     ns = dict(_base())
     state.ns = ns
     ns["MAXD"] = store.max_depth
+    ns["IC"] = store.counter
     for i, t in enumerate(module.types):
         ns[f"TY{i}"] = type_id(t)
     # Imports, per index space.

@@ -14,7 +14,8 @@ class Store:
         engine: the :class:`~wasm2py.Engine` whose configuration applies (default: a new one).
     """
 
-    __slots__ = ("engine", "config", "depth", "max_depth", "host_nesting", "data", "__weakref__")
+    __slots__ = ("engine", "config", "depth", "max_depth", "host_nesting", "data", "counter",
+                 "__weakref__")  # fmt: skip
 
     def __init__(self, engine=None):
         if engine is None:
@@ -28,6 +29,8 @@ class Store:
         self.max_depth = self.config.max_call_depth
         #: how many host functions are running nested in each other
         self.host_nesting = 0
+        #: executed-instruction counter cell (used when ``Config.count_instructions`` is on)
+        self.counter = [0]
         #: free slot for the embedder's own data
         self.data = None
         # Each wasm call is one Python frame (plus a few for host calls in between): make sure
@@ -35,3 +38,12 @@ class Store:
         needed = self.max_depth + 2000
         if sys.getrecursionlimit() < needed:
             sys.setrecursionlimit(needed)
+
+    @property
+    def instructions(self) -> int:
+        """Wasm instructions executed so far (needs ``Config(count_instructions=True)``)."""
+        return self.counter[0]
+
+    @instructions.setter
+    def instructions(self, value: int) -> None:
+        self.counter[0] = value

@@ -237,7 +237,10 @@ class FuncGen:
         self.out: list[ast.stmt] = []
         self.branchy = False  # ``brk`` may be set: guard what follows
         self.lineno = body[0].offset if body else 1
-        self.uses_depth = False
+        #: instruction counting: each straight-line segment adds its length to ``IC[0]``
+        self.counting = getattr(mod, "count_instructions", False)
+        self.seg: tuple[ast.AugAssign, list] | None = None
+        self.seg_n = 0
 
     # -- emission ----------------------------------------------------------------------------
     def emit(self, stmt: ast.stmt) -> None:
@@ -256,6 +259,29 @@ class FuncGen:
 
     def assign(self, target: str, e: ast.expr) -> None:
         self.emit(ast.Assign([_sname(target)], e))
+
+    def start_segment(self) -> None:
+        """Start a straight-line segment: with counting on, it adds its length to ``IC[0]``."""
+        if not self.counting:
+            return
+        self.close_segment()
+        stmt = ast.AugAssign(ast.Subscript(_name("IC"), _const(0), _STORE), ast.Add(), _const(0))
+        self.emit(stmt)
+        self.seg = (stmt, self.out)
+        self.seg_n = 0
+
+    def close_segment(self) -> None:
+        if self.seg is None:
+            return
+        stmt, where = self.seg
+        self.seg = None
+        if self.seg_n:
+            stmt.value.value = self.seg_n  # type: ignore[attr-defined]
+        else:
+            for k, st in enumerate(where):
+                if st is stmt:
+                    where[k] = ast.Pass()
+                    break
 
     # -- stack discipline -------------------------------------------------------------------
     def push(self, v: V) -> None:
@@ -348,6 +374,7 @@ class FuncGen:
         body = self.body
         dispatch = self.DISPATCH
         skip_depth = 0
+        self.start_segment()
         for ins in body:
             op = ins.op
             frame = self.ctrl[-1]
@@ -363,6 +390,8 @@ class FuncGen:
                 if op != Op.END and op != Op.ELSE:
                     continue
             self.lineno = ins.offset
+            if op != Op.END and op != Op.ELSE:
+                self.seg_n += 1
             handler = dispatch.get(op)
             if handler is None:
                 raise UnsupportedFeature(
@@ -421,6 +450,7 @@ class FuncGen:
             loop = ast.While(_const(True), [], [])
             self.emit(loop)
             self.out = loop.body
+            self.start_segment()
 
     def op_if(self, ins) -> None:
         cond = self.pop()
@@ -430,6 +460,7 @@ class FuncGen:
         self.emit(node)
         frame.ifnode = node
         self.out = node.body
+        self.start_segment()
 
     def op_else(self, ins) -> None:
         frame = self.ctrl[-1]
@@ -442,6 +473,7 @@ class FuncGen:
         frame.unreachable = False
         self.stack = frame.below + [self.slot_value(frame.height + i, t)
                                     for i, t in enumerate(frame.params)]  # fmt: skip
+        self.start_segment()
 
     def restore_out(self, frame: Frame) -> None:
         """Leave any ``if not brk`` guards opened inside the current arm."""
@@ -477,6 +509,7 @@ class FuncGen:
         if frame.kind == "func":
             if live:
                 self.do_return()
+            self.close_segment()
             return
         if live:
             self.land_results(frame)
@@ -512,6 +545,9 @@ class FuncGen:
                                     for i, t in enumerate(frame.results)]  # fmt: skip
         if not reachable:
             parent.unreachable = True
+        elif self.counting:
+            self.close_segment()
+            self.start_segment()
 
     def emit_pending_check(self, loop: Construct) -> None:
         """After a Python loop that a ``brk`` branch can leave: continue or leave outer loops."""
@@ -622,6 +658,7 @@ class FuncGen:
             node.body.append(ast.Pass())
         self.out = saved_out
         self.branchy = saved_branchy or self.arm_sets_brk(frame)
+        self.start_segment()
 
     def arm_sets_brk(self, frame: Frame) -> bool:
         """Did the branch just emitted leave ``brk`` set without leaving the current list?"""

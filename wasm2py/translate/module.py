@@ -40,8 +40,9 @@ def python_name(index: int, name: str | None) -> str:
 class ModuleGen:
     """Module-level facts the function translator needs, plus the constant pool."""
 
-    def __init__(self, module: Module):
+    def __init__(self, module: Module, count_instructions: bool = False):
         self.module = module
+        self.count_instructions = count_instructions
         self.types = module.types
         self.func_types: list[FuncType] = module.func_types()
         self.global_types = module.global_types()
@@ -84,9 +85,13 @@ class CompiledModule:
     filename: str
 
 
-def translate_module(module: Module, filename: str | None = None) -> tuple[ast.Module, list[str]]:
-    """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names."""
-    gen = ModuleGen(module)
+def translate_module(module: Module, count_instructions: bool = False
+                     ) -> tuple[ast.Module, list[str]]:  # fmt: skip
+    """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
+
+    With ``count_instructions``, every straight-line segment adds its number of wasm
+    instructions to ``IC[0]`` (a cell the runtime binds to the store's counter)."""
+    gen = ModuleGen(module, count_instructions)
     nimp = module.num_imported_funcs
     body: list[ast.stmt] = []
     names = []
@@ -129,10 +134,10 @@ def set_locations(tree: ast.AST) -> None:
             push((child, line))
 
 
-def compile_module(module: Module) -> CompiledModule:
+def compile_module(module: Module, count_instructions: bool = False) -> CompiledModule:
     """Translate and compile ``module`` into a :class:`CompiledModule`."""
     digest = hashlib.sha256(module.raw).hexdigest()[:16]
     filename = f"wasm://{digest}"
-    tree, names = translate_module(module, filename)
+    tree, names = translate_module(module, count_instructions)
     code = compile(tree, filename, "exec", dont_inherit=True, optimize=2)
     return CompiledModule(code, names, filename)
