@@ -13,7 +13,12 @@ from .types import GlobalType
 
 
 class Exports(Mapping):
-    """An instance's exports by name; also reachable as attributes (``exports.add``)."""
+    """An instance's exports by name; also reachable as attributes (``exports.add``).
+
+    Note:
+        An export whose name is also a mapping method (``get``, ``keys``, ``items``,
+        ``values``) wins over the method for attribute access; item access always works.
+    """
 
     __slots__ = ("_items",)
 
@@ -23,11 +28,15 @@ class Exports(Mapping):
     def __getitem__(self, name: str):
         return self._items[name]
 
+    def __getattribute__(self, name: str):
+        if not name.startswith("_"):
+            items = object.__getattribute__(self, "_items")
+            if name in items:
+                return items[name]
+        return object.__getattribute__(self, name)
+
     def __getattr__(self, name: str):
-        try:
-            return self._items[name]
-        except KeyError:
-            raise AttributeError(f"no export named {name!r}") from None
+        raise AttributeError(f"no export named {name!r}")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)

@@ -55,7 +55,8 @@ class Caller:
         """An export of the calling instance by name (None if absent)."""
         if self.instance is None:
             return None
-        return self.instance.exports.get(name)
+        exports = self.instance.exports
+        return exports[name] if name in exports else None
 
 
 def _wants_caller(fn: Callable) -> bool:
@@ -128,7 +129,7 @@ class Func:
     """
 
     __slots__ = ("store", "type", "type_id", "raw", "name", "index", "host", "instance",
-                 "_pconv", "_rconv", "__weakref__")  # fmt: skip
+                 "_pconv", "_rconv", "_caller", "__weakref__")  # fmt: skip
 
     def __init__(self, store, type: FuncType, fn: Callable, access_caller: bool | None = None):
         if not isinstance(type, FuncType):
@@ -142,7 +143,19 @@ class Func:
         self.name = getattr(fn, "__name__", None)
         self.index = None
         self.instance = None
-        self.raw = make_host_raw(fn, type, store, Caller(None) if access_caller else None)
+        self._caller = Caller(None) if access_caller else None
+        self.raw = make_host_raw(fn, type, store, self._caller)
+
+    def raw_for(self, instance) -> Callable:
+        """The raw callable to use for direct calls from ``instance``'s code: host functions
+        that take a :class:`Caller` see that instance. (Calls through a table see the first
+        instance that imported the function.)"""
+        caller = self._caller
+        if caller is None:
+            return self.raw
+        if caller.instance is None:
+            caller.instance = instance
+        return make_host_raw(self.host, self.type, self.store, Caller(instance))
 
     def _setup(self, store, type: FuncType) -> None:
         self.store = store
@@ -158,6 +171,7 @@ class Func:
         self._setup(store, type)
         self.raw = raw
         self.host = None
+        self._caller = None
         self.index = index
         self.name = name
         self.instance = instance

@@ -169,7 +169,7 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     for i, f in enumerate(state.funcs):
         ns[f"R{i}"] = f
         if i < nimp:
-            ns[f"f{i}"] = f.raw
+            ns[f"f{i}"] = f.raw_for(owner)
     # Tables and memories.
     for t in module.tables:
         state.tables.append(TableInstance(t))

