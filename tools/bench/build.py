@@ -87,13 +87,13 @@ class Kernel:
 KERNELS: dict[str, Kernel] = {
     k.name: k
     for k in (
-        Kernel("fib", "i64", 30, 18, 15, "recursion: naive fib(n)"),
-        Kernel("memloops", "i64", 30, 2, 1, "i32 array loops: prefix sum, copy, strided sum"),
-        Kernel("nbody", "f64", 60_000, 1_000, 200, "f64: n-body, n steps"),
-        Kernel("mandel", "i64", 170, 30, 12, "f64: mandelbrot on an n x n grid"),
-        Kernel("hash", "i64", 60, 4, 2, "i32/i64 hashing: FNV-1a, murmur mixes, n KiB"),
-        Kernel("sort", "i64", 16_000, 1_000, 300, "quicksort + heapsort of n random i32"),
-        Kernel("calls", "i64", 120_000, 5_000, 1_000, "direct + call_indirect calls"),
+        Kernel("fib", "i64", 31, 18, 15, "recursion: naive fib(n)"),
+        Kernel("memloops", "i64", 180, 2, 1, "i32 array loops: prefix sum, copy, strided sum"),
+        Kernel("nbody", "f64", 40_000, 1_000, 200, "f64: n-body, n steps"),
+        Kernel("mandel", "i64", 450, 30, 12, "f64: mandelbrot on an n x n grid"),
+        Kernel("hash", "i64", 1_200, 4, 2, "i32/i64 hashing: FNV-1a, murmur mixes, n KiB"),
+        Kernel("sort", "i64", 40_000, 1_000, 300, "quicksort + heapsort of n random i32"),
+        Kernel("calls", "i64", 600_000, 5_000, 1_000, "direct + call_indirect calls"),
     )
 }
 
@@ -268,7 +268,9 @@ def run_native(name: str, ns: list[int] | tuple[int, ...]) -> list[int | float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("names", nargs="*", metavar="NAME", help=f"kernels (default: all of {', '.join(KERNELS)})")
+    ap.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"kernels (default: all of {', '.join(KERNELS)})"
+    )
     ap.add_argument("--native", action="store_true", help="also build the native (gcc) harnesses")
     ap.add_argument("--force", action="store_true", help="rebuild even if cached")
     args = ap.parse_args(argv)
