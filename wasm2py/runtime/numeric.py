@@ -119,6 +119,7 @@ bit manipulation otherwise.
 from __future__ import annotations
 
 import math
+import sys
 from struct import Struct
 
 from wasm2py.errors import Trap, TrapCode
@@ -216,7 +217,6 @@ _M32 = 0xFFFFFFFF
 _M64 = 0xFFFFFFFFFFFFFFFF
 
 _F32 = Struct("f")  # native format: packing is a plain C (float) cast, no overflow check
-_U32 = Struct("I")  # native, same byte order as _F32
 _F64 = Struct("<d")
 _U64 = Struct("<Q")
 
@@ -225,12 +225,12 @@ _U64 = Struct("<Q")
 f32_pack = _F32.pack
 #: ``f32_unpack(b)``: ``(x,)`` for 4 native-order f32 bytes (a ``float -> double`` cast).
 f32_unpack = _F32.unpack
-_u32_pack = _U32.pack
-_u32_unpack = _U32.unpack
 _f64_pack = _F64.pack
 _f64_unpack = _F64.unpack
 _u64_pack = _U64.pack
 _u64_unpack = _U64.unpack
+_from_bytes = int.from_bytes
+_NATIVE = sys.byteorder  # byte order of the native-format f32_pack/f32_unpack
 
 #: ``math.copysign``, re-exported for generated code (bit-exact on NaNs on x86-64).
 copysign = math.copysign
@@ -254,12 +254,12 @@ _INVALID = TrapCode.INVALID_CONVERSION_TO_INTEGER
 
 def f64_from_bits(u: int) -> float:
     """Return the double whose IEEE 754 bit pattern is the u64 ``u`` (exact, sNaN included)."""
-    return _f64_unpack(_u64_pack(u))[0]
+    return _f64_unpack(u.to_bytes(8, "little"))[0]
 
 
 def f64_to_bits(x: float) -> int:
     """Return the IEEE 754 bit pattern of the double ``x`` as a u64 (exact, sNaN included)."""
-    return _u64_unpack(_f64_pack(x))[0]
+    return _from_bytes(_f64_pack(x), "little")
 
 
 def f32_from_bits(u: int) -> float:
@@ -269,8 +269,9 @@ def f32_from_bits(u: int) -> float:
     sign, exponent all ones and mantissa ``payload << 29``, built from bits rather than with a
     C ``float -> double`` cast, which would quiet a signalling NaN.
     """
-    if (u & 0x7F800000) != 0x7F800000 or not (u & 0x7FFFFF):
-        return f32_unpack(_u32_pack(u))[0]
+    x = f32_unpack(u.to_bytes(4, _NATIVE))[0]  # float -> double cast: exact unless NaN
+    if x == x:
+        return x
     return _f64_unpack(
         _u64_pack(((u & 0x80000000) << 32) | 0x7FF0000000000000 | ((u & 0x7FFFFF) << 29))
     )[0]
@@ -285,8 +286,8 @@ def f32_to_bits(x: float) -> int:
     rounded to nearest (ties to even).
     """
     if x == x:
-        return _u32_unpack(f32_pack(x))[0]
-    b = _u64_unpack(_f64_pack(x))[0]
+        return _from_bytes(f32_pack(x), _NATIVE)
+    b = _from_bytes(_f64_pack(x), "little")
     p = (b >> 29) & 0x7FFFFF
     return ((b >> 32) & 0x80000000) | 0x7F800000 | (p if p else 0x400000)
 
@@ -530,8 +531,10 @@ def trunc_s32(x: float) -> int:
     Traps with INVALID_CONVERSION_TO_INTEGER on NaN and INTEGER_OVERFLOW unless
     ``-2**31 - 1 < x < 2**31``.
     """
-    if -2147483649.0 < x < 2147483648.0:
-        return int(x) & 0xFFFFFFFF
+    if -1.0 < x < 2147483648.0:
+        return int(x)
+    if -2147483649.0 < x <= -1.0:
+        return int(x) + 0x100000000
     if x != x:
         raise Trap(_INVALID)
     raise Trap(_OVERFLOW)
@@ -551,8 +554,10 @@ def trunc_s64(x: float) -> int:
 
     (No double lies strictly between ``-2**63 - 1`` and ``-2**63``.)
     """
-    if -9223372036854775808.0 <= x < 9223372036854775808.0:
-        return int(x) & 0xFFFFFFFFFFFFFFFF
+    if -1.0 < x < 9223372036854775808.0:
+        return int(x)
+    if -9223372036854775808.0 <= x <= -1.0:
+        return int(x) + 0x10000000000000000
     if x != x:
         raise Trap(_INVALID)
     raise Trap(_OVERFLOW)
@@ -569,8 +574,10 @@ def trunc_u64(x: float) -> int:
 
 def trunc_sat_s32(x: float) -> int:
     """i32.trunc_sat_fN_s: like :func:`trunc_s32` but saturating; NaN gives 0."""
-    if -2147483649.0 < x < 2147483648.0:
-        return int(x) & 0xFFFFFFFF
+    if -1.0 < x < 2147483648.0:
+        return int(x)
+    if -2147483649.0 < x <= -1.0:
+        return int(x) + 0x100000000
     if x > 0.0:
         return 0x7FFFFFFF
     if x < 0.0:
@@ -589,8 +596,10 @@ def trunc_sat_u32(x: float) -> int:
 
 def trunc_sat_s64(x: float) -> int:
     """i64.trunc_sat_fN_s: like :func:`trunc_s64` but saturating; NaN gives 0."""
-    if -9223372036854775808.0 <= x < 9223372036854775808.0:
-        return int(x) & 0xFFFFFFFFFFFFFFFF
+    if -1.0 < x < 9223372036854775808.0:
+        return int(x)
+    if -9223372036854775808.0 <= x <= -1.0:
+        return int(x) + 0x10000000000000000
     if x > 0.0:
         return 0x7FFFFFFFFFFFFFFF
     if x < 0.0:
@@ -612,21 +621,22 @@ def trunc_sat_u64(x: float) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _int_to_f32(v: int) -> float:
-    """Round the integer ``v`` (any sign, ``|v| < 2**64``) to the nearest f32, ties to even.
+def _u64_to_f32(a: int) -> float:
+    """Round the integer ``0 <= a < 2**64`` to the nearest f32, ties to even.
 
-    Rounds once, directly from the integer: ``float(v)`` would first round to 53 bits, and
-    rounding that again to 24 bits can differ from rounding ``v`` (double rounding).
+    Rounds once, directly from the integer: ``float(a)`` would first round to 53 bits, and
+    rounding that again to 24 bits can differ from rounding ``a`` (double rounding).
     """
-    if -9007199254740992 <= v <= 9007199254740992:  # |v| <= 2**53: float(v) is exact
-        return f32_unpack(f32_pack(float(v)))[0]
-    a = -v if v < 0 else v
+    if a <= 9007199254740992:  # 2**53: float(a) is exact
+        return f32_unpack(f32_pack(float(a)))[0]
     s = a.bit_length() - 26
-    # Keep 26 bits (24 significant + round bit + one more) and fold everything below into
-    # the last one (sticky): rounding that 26-bit value to 24 bits rounds like ``a`` does.
-    w = (a >> s) | ((a & ((1 << s) - 1)) != 0)
-    r = f32_unpack(f32_pack(float(w << s)))[0]
-    return -r if v < 0 else r
+    # Keep 26 bits (24 significant + the round bit + one more) and fold every lower bit into
+    # the last one (sticky): rounding that exactly representable value to 24 bits gives the
+    # same result as rounding ``a``.
+    w = a >> s
+    if (w << s) != a:
+        w |= 1
+    return f32_unpack(f32_pack(float(w << s)))[0]
 
 
 def f32_convert_s32(u: int) -> float:
@@ -641,12 +651,14 @@ def f32_convert_u32(u: int) -> float:
 
 def f32_convert_s64(u: int) -> float:
     """f32.convert_i64_s: the i64 ``u`` read as signed, correctly rounded (no double rounding)."""
-    return _int_to_f32((u ^ 0x8000000000000000) - 0x8000000000000000)
+    if u < 0x8000000000000000:
+        return _u64_to_f32(u)
+    return -_u64_to_f32(0x10000000000000000 - u)
 
 
 def f32_convert_u64(u: int) -> float:
     """f32.convert_i64_u: the i64 ``u`` read as unsigned, correctly rounded (no double rounding)."""
-    return _int_to_f32(u)
+    return _u64_to_f32(u)
 
 
 def f64_convert_s32(u: int) -> float:
@@ -715,20 +727,25 @@ def i32_wrap_i64(u: int) -> int:
 def i32_div_s(a: int, b: int) -> int:
     """i32.div_s: signed division truncating toward zero.
 
-    Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0`` and INTEGER_OVERFLOW for ``-2**31 / -1``.
+    Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0`` and INTEGER_OVERFLOW for
+    ``-2**31 / -1``.  Works on magnitudes, with non-negative Python ints only (negative
+    ints are slower in CPython).
     """
-    if a < 0x80000000 and 0 < b < 0x80000000:  # both non-negative: floor == trunc
-        return a // b
-    if not b:
-        raise Trap(_DIV0)
-    a = (a ^ 0x80000000) - 0x80000000
-    b = (b ^ 0x80000000) - 0x80000000
-    q = a // b
-    if q < 0 and q * b != a:
-        q += 1  # floor -> truncation
-    elif q == 0x80000000:
+    if a < 0x80000000:
+        if 0 < b < 0x80000000:
+            return a // b
+        if not b:
+            raise Trap(_DIV0)
+        return (0x100000000 - a // (0x100000000 - b)) & 0xFFFFFFFF
+    a = 0x100000000 - a  # |a|
+    if b < 0x80000000:
+        if not b:
+            raise Trap(_DIV0)
+        return (0x100000000 - a // b) & 0xFFFFFFFF
+    q = a // (0x100000000 - b)
+    if q == 0x80000000:
         raise Trap(_OVERFLOW)
-    return q & 0xFFFFFFFF
+    return q
 
 
 def i32_rem_s(a: int, b: int) -> int:
@@ -736,16 +753,16 @@ def i32_rem_s(a: int, b: int) -> int:
 
     Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0``.
     """
-    if a < 0x80000000 and 0 < b < 0x80000000:
-        return a % b
-    if not b:
+    if 0 < b < 0x80000000:
+        if a < 0x80000000:
+            return a % b
+    elif b:
+        b = 0x100000000 - b  # |b|
+    else:
         raise Trap(_DIV0)
-    a = (a ^ 0x80000000) - 0x80000000
-    b = (b ^ 0x80000000) - 0x80000000
-    r = a % b
-    if r and (r ^ a) < 0:
-        r -= b  # floor remainder (sign of b) -> truncated remainder (sign of a)
-    return r & 0xFFFFFFFF
+    if a < 0x80000000:
+        return a % b
+    return (0x100000000 - (0x100000000 - a) % b) & 0xFFFFFFFF
 
 
 def i32_div_u(a: int, b: int) -> int:
@@ -765,20 +782,25 @@ def i32_rem_u(a: int, b: int) -> int:
 def i64_div_s(a: int, b: int) -> int:
     """i64.div_s: signed division truncating toward zero.
 
-    Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0`` and INTEGER_OVERFLOW for ``-2**63 / -1``.
+    Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0`` and INTEGER_OVERFLOW for
+    ``-2**63 / -1``.  Works on magnitudes, with non-negative Python ints only (negative
+    ints are slower in CPython).
     """
-    if a < 0x8000000000000000 and 0 < b < 0x8000000000000000:
-        return a // b
-    if not b:
-        raise Trap(_DIV0)
-    a = (a ^ 0x8000000000000000) - 0x8000000000000000
-    b = (b ^ 0x8000000000000000) - 0x8000000000000000
-    q = a // b
-    if q < 0 and q * b != a:
-        q += 1
-    elif q == 0x8000000000000000:
+    if a < 0x8000000000000000:
+        if 0 < b < 0x8000000000000000:
+            return a // b
+        if not b:
+            raise Trap(_DIV0)
+        return (0x10000000000000000 - a // (0x10000000000000000 - b)) & 0xFFFFFFFFFFFFFFFF
+    a = 0x10000000000000000 - a  # |a|
+    if b < 0x8000000000000000:
+        if not b:
+            raise Trap(_DIV0)
+        return (0x10000000000000000 - a // b) & 0xFFFFFFFFFFFFFFFF
+    q = a // (0x10000000000000000 - b)
+    if q == 0x8000000000000000:
         raise Trap(_OVERFLOW)
-    return q & 0xFFFFFFFFFFFFFFFF
+    return q
 
 
 def i64_rem_s(a: int, b: int) -> int:
@@ -786,16 +808,16 @@ def i64_rem_s(a: int, b: int) -> int:
 
     Traps with INTEGER_DIVIDE_BY_ZERO if ``b == 0``.
     """
-    if a < 0x8000000000000000 and 0 < b < 0x8000000000000000:
-        return a % b
-    if not b:
+    if 0 < b < 0x8000000000000000:
+        if a < 0x8000000000000000:
+            return a % b
+    elif b:
+        b = 0x10000000000000000 - b  # |b|
+    else:
         raise Trap(_DIV0)
-    a = (a ^ 0x8000000000000000) - 0x8000000000000000
-    b = (b ^ 0x8000000000000000) - 0x8000000000000000
-    r = a % b
-    if r and (r ^ a) < 0:
-        r -= b
-    return r & 0xFFFFFFFFFFFFFFFF
+    if a < 0x8000000000000000:
+        return a % b
+    return (0x10000000000000000 - (0x10000000000000000 - a) % b) & 0xFFFFFFFFFFFFFFFF
 
 
 def i64_div_u(a: int, b: int) -> int:
@@ -819,7 +841,7 @@ def i32_clz(a: int) -> int:
 
 def i32_ctz(a: int) -> int:
     """i32.ctz: number of trailing zero bits (32 for 0)."""
-    return (a & -a).bit_length() - 1 if a else 32
+    return (a ^ (a - 1)).bit_length() - 1 if a else 32
 
 
 def i32_popcnt(a: int) -> int:
@@ -834,7 +856,7 @@ def i64_clz(a: int) -> int:
 
 def i64_ctz(a: int) -> int:
     """i64.ctz: number of trailing zero bits (64 for 0)."""
-    return (a & -a).bit_length() - 1 if a else 64
+    return (a ^ (a - 1)).bit_length() - 1 if a else 64
 
 
 def i64_popcnt(a: int) -> int:
@@ -864,42 +886,46 @@ def i64_rotr(a: int, b: int) -> int:
 
 def i32_shr_s(a: int, b: int) -> int:
     """i32.shr_s: arithmetic shift right by ``b mod 32``."""
-    return ((a ^ 0x80000000) - 0x80000000 >> (b & 31)) & 0xFFFFFFFF
+    if a < 0x80000000:
+        return a >> (b & 31)
+    return (a - 0x100000000 >> (b & 31)) & 0xFFFFFFFF
 
 
 def i64_shr_s(a: int, b: int) -> int:
     """i64.shr_s: arithmetic shift right by ``b mod 64``."""
-    return ((a ^ 0x8000000000000000) - 0x8000000000000000 >> (b & 63)) & 0xFFFFFFFFFFFFFFFF
+    if a < 0x8000000000000000:
+        return a >> (b & 63)
+    return (a - 0x10000000000000000 >> (b & 63)) & 0xFFFFFFFFFFFFFFFF
 
 
 def i32_extend8_s(a: int) -> int:
     """i32.extend8_s: sign-extend the low 8 bits to 32 bits."""
-    return (((a & 0xFF) ^ 0x80) - 0x80) & 0xFFFFFFFF
+    return (a & 0xFF) | 0xFFFFFF00 if a & 0x80 else a & 0xFF
 
 
 def i32_extend16_s(a: int) -> int:
     """i32.extend16_s: sign-extend the low 16 bits to 32 bits."""
-    return (((a & 0xFFFF) ^ 0x8000) - 0x8000) & 0xFFFFFFFF
+    return (a & 0xFFFF) | 0xFFFF0000 if a & 0x8000 else a & 0xFFFF
 
 
 def i64_extend8_s(a: int) -> int:
     """i64.extend8_s: sign-extend the low 8 bits to 64 bits."""
-    return (((a & 0xFF) ^ 0x80) - 0x80) & 0xFFFFFFFFFFFFFFFF
+    return (a & 0xFF) | 0xFFFFFFFFFFFFFF00 if a & 0x80 else a & 0xFF
 
 
 def i64_extend16_s(a: int) -> int:
     """i64.extend16_s: sign-extend the low 16 bits to 64 bits."""
-    return (((a & 0xFFFF) ^ 0x8000) - 0x8000) & 0xFFFFFFFFFFFFFFFF
+    return (a & 0xFFFF) | 0xFFFFFFFFFFFF0000 if a & 0x8000 else a & 0xFFFF
 
 
 def i64_extend32_s(a: int) -> int:
     """i64.extend32_s: sign-extend the low 32 bits to 64 bits."""
-    return (((a & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000) & 0xFFFFFFFFFFFFFFFF
+    return (a & 0xFFFFFFFF) | 0xFFFFFFFF00000000 if a & 0x80000000 else a & 0xFFFFFFFF
 
 
 def i64_extend_i32_s(a: int) -> int:
     """i64.extend_i32_s: sign-extend the i32 ``a`` (canonical unsigned) to an i64."""
-    return ((a ^ 0x80000000) - 0x80000000) & 0xFFFFFFFFFFFFFFFF
+    return a | 0xFFFFFFFF00000000 if a & 0x80000000 else a
 
 
 # --------------------------------------------------------------------------------------------
@@ -911,8 +937,10 @@ def _build_inline() -> tuple[dict[str, str], dict[str, str]]:
     """Build :data:`INLINE` and :data:`INLINE_BOOL` (see the module docstring)."""
     forms: dict[str, str] = {}
     tests: dict[str, str] = {}
-    for w, m, sign, sh in ((32, "0xFFFFFFFF", "0x80000000", 31),
-                           (64, "0xFFFFFFFFFFFFFFFF", "0x8000000000000000", 63)):
+    for w, m, sign, two, sh in (
+        (32, "0xFFFFFFFF", "0x80000000", "0x100000000", 31),
+        (64, "0xFFFFFFFFFFFFFFFF", "0x8000000000000000", "0x10000000000000000", 63),
+    ):
         t = f"i{w}"
         forms[f"{t}.add"] = f"(({{a}} + {{b}}) & {m})"
         forms[f"{t}.sub"] = f"(({{a}} - {{b}}) & {m})"
@@ -922,26 +950,33 @@ def _build_inline() -> tuple[dict[str, str], dict[str, str]]:
         forms[f"{t}.xor"] = "({a} ^ {b})"
         forms[f"{t}.shl"] = f"(({{a}} << ({{b}} & {sh})) & {m})"
         forms[f"{t}.shr_u"] = f"({{a}} >> ({{b}} & {sh}))"
-        forms[f"{t}.shr_s"] = f"((({{a}} ^ {sign}) - {sign} >> ({{b}} & {sh})) & {m})"
+        forms[f"{t}.shr_s"] = (f"({{a}} >> ({{b}} & {sh}) if {{a}} < {sign} "
+                               f"else ({{a}} - {two} >> ({{b}} & {sh})) & {m})")
         forms[f"{t}.rotl"] = f"((({{a}} << ({{b}} & {sh})) | ({{a}} >> (-{{b}} & {sh}))) & {m})"
         forms[f"{t}.rotr"] = f"((({{a}} >> ({{b}} & {sh})) | ({{a}} << (-{{b}} & {sh}))) & {m})"
         forms[f"{t}.clz"] = f"({w} - {{a}}.bit_length())"
-        forms[f"{t}.ctz"] = f"(({{a}} & -{{a}}).bit_length() - 1 if {{a}} else {w})"
+        forms[f"{t}.ctz"] = f"(({{a}} ^ ({{a}} - 1)).bit_length() - 1 if {{a}} else {w})"
         forms[f"{t}.popcnt"] = "{a}.bit_count()"
         for op in ("div_s", "div_u", "rem_s", "rem_u"):
             forms[f"{t}.{op}"] = f"{t}_{op}({{a}}, {{b}})"
-        forms[f"{t}.extend8_s"] = f"((({{a}} & 0xFF) ^ 0x80) - 0x80 & {m})"
-        forms[f"{t}.extend16_s"] = f"((({{a}} & 0xFFFF) ^ 0x8000) - 0x8000 & {m})"
+        hi8, hi16 = f"{m}"[:-2] + "00", f"{m}"[:-4] + "0000"
+        forms[f"{t}.extend8_s"] = f"(({{a}} & 0xFF) | {hi8} if {{a}} & 0x80 else {{a}} & 0xFF)"
+        forms[f"{t}.extend16_s"] = (f"(({{a}} & 0xFFFF) | {hi16} if {{a}} & 0x8000 "
+                                    f"else {{a}} & 0xFFFF)")
         tests[f"{t}.eqz"] = "({a} == 0)"
         tests[f"{t}.eq"] = "({a} == {b})"
         tests[f"{t}.ne"] = "({a} != {b})"
-        for op, py in (("lt", "<"), ("gt", ">"), ("le", "<="), ("ge", ">=")):
+        for op, py, flip in (("lt", "<", ">"), ("gt", ">", "<"), ("le", "<=", ">"),
+                             ("ge", ">=", "<")):
             tests[f"{t}.{op}_u"] = f"({{a}} {py} {{b}})"
-            tests[f"{t}.{op}_s"] = f"(({{a}} ^ {sign}) {py} ({{b}} ^ {sign}))"
-    forms["i64.extend32_s"] = "((({a} & 0xFFFFFFFF) ^ 0x80000000) - 0x80000000 & 0xFFFFFFFFFFFFFFFF)"
+            # same sign: the unsigned order is the signed order; signs differ: it is reversed
+            tests[f"{t}.{op}_s"] = (f"({{a}} {py} {{b}} if ({{a}} ^ {{b}}) < {sign} "
+                                    f"else {{a}} {flip} {{b}})")
+    forms["i64.extend32_s"] = ("(({a} & 0xFFFFFFFF) | 0xFFFFFFFF00000000 if {a} & 0x80000000 "
+                              "else {a} & 0xFFFFFFFF)")
     forms["i32.wrap_i64"] = "({a} & 0xFFFFFFFF)"
     forms["i64.extend_i32_u"] = "{a}"
-    forms["i64.extend_i32_s"] = "(({a} ^ 0x80000000) - 0x80000000 & 0xFFFFFFFFFFFFFFFF)"
+    forms["i64.extend_i32_s"] = "({a} | 0xFFFFFFFF00000000 if {a} & 0x80000000 else {a})"
 
     for t in ("f32", "f64"):
         forms[f"{t}.neg"] = "(-{a})" if SIGN_OPS_BIT_EXACT else "fneg({a})"
