@@ -3,7 +3,7 @@
 Each kernel is freestanding C (no libc). It is compiled
 
 * to wasm32 with clang (``build_kernel``), for running in wasm2py, and
-* natively with gcc together with a tiny ``main`` that prints ``run(n)`` for each ``n`` on its
+* natively with gcc (or ``$CC``; clang if gcc is missing) together with a tiny ``main`` that prints ``run(n)`` for each ``n`` on its
   command line (``build_native``/``run_native``), as an independent check of the checksums.
 
 Outputs go to ``.cache/bench/`` at the project root (gitignored). The file name carries a
@@ -123,11 +123,23 @@ def clang_missing() -> str | None:
     return None
 
 
-def gcc_missing() -> str | None:
+def native_cc() -> str | None:
+    """The native C compiler for the cross-check: ``$CC`` or gcc; clang (native target) if
+    gcc is missing; None if neither is installed."""
+    return _find_tool("gcc", "CC") or clang_path()
+
+
+def native_missing() -> str | None:
     """Why the native harness cannot be built, or None if it can."""
-    if _find_tool("gcc", "CC") is None:
-        return "gcc not found; install it with `apt-get install gcc`"
+    if native_cc() is None:
+        return "no native C compiler; install one with `apt-get install gcc`"
     return None
+
+
+def native_label() -> str:
+    """Short name of the native compiler and flags, e.g. ``gcc -O2``."""
+    cc = native_cc()
+    return f"{Path(cc).name if cc else 'cc'} -O2"
 
 
 @cache
@@ -228,13 +240,13 @@ int main(int argc, char **argv) {{
 def build_native(
     name: str, *, force: bool = False, cache_dir: Path = CACHE_DIR
 ) -> Path:  # fmt: skip
-    """Compile kernel ``name`` natively with gcc plus a harness printing ``run(n)`` for each
+    """Compile kernel ``name`` natively (``native_cc()``: gcc) plus a harness printing ``run(n)`` for each
     command-line argument; return the executable's path (cached like ``build_kernel``)."""
     kernel = _kernel(name)
-    reason = gcc_missing()
+    reason = native_missing()
     if reason:
         raise ToolMissing(reason)
-    gcc = _find_tool("gcc", "CC")
+    gcc = native_cc()
     assert gcc is not None
     ctype, fmt = _C_TYPES[kernel.result]
     harness = _HARNESS.format(ctype=ctype, fmt=fmt)
@@ -271,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "names", nargs="*", metavar="NAME", help=f"kernels (default: all of {', '.join(KERNELS)})"
     )
-    ap.add_argument("--native", action="store_true", help="also build the native (gcc) harnesses")
+    ap.add_argument("--native", action="store_true", help="also build the native harnesses")
     ap.add_argument("--force", action="store_true", help="rebuild even if cached")
     args = ap.parse_args(argv)
     reason = clang_missing()

@@ -32,7 +32,14 @@ if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importabl
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 import wasm2py
-from tools.bench.build import KERNELS, ToolMissing, build_kernel, clang_missing, run_native
+from tools.bench.build import (
+    KERNELS,
+    ToolMissing,
+    build_kernel,
+    clang_missing,
+    native_label,
+    run_native,
+)
 
 
 @dataclass
@@ -125,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     ap.add_argument("--repeat", type=int, default=None, help="timed runs per kernel (best of)")
     ap.add_argument("--n", type=int, default=None, help="override n (with --kernel)")
-    ap.add_argument("--no-native", action="store_true", help="skip the gcc cross-check")
+    ap.add_argument("--no-native", action="store_true", help="skip the native (gcc) cross-check")
     args = ap.parse_args(argv)
 
     reason = clang_missing()
@@ -162,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "instructions",
         "ns/instr",
         "checksum",
-        "gcc -O2",
+        native_label(),
         "check",
     ]
     rows = []
