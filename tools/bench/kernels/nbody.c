@@ -85,8 +85,13 @@ static NOINLINE void advance(double dt) {
 }
 
 EXPORT("run") double run(int32_t n) {
+    /* field by field: a struct assignment may become a call to memcpy (there is no libc) */
     for (int i = 0; i < NBODIES; i++) {
-        bodies[i] = initial[i];
+        struct body *b = &bodies[i];
+        const struct body *s = &initial[i];
+        b->x = s->x, b->y = s->y, b->z = s->z;
+        b->vx = s->vx, b->vy = s->vy, b->vz = s->vz;
+        b->mass = s->mass;
     }
     offset_momentum();
     for (int32_t i = 0; i < n; i++) {
