@@ -32,7 +32,7 @@ from .module import (
 from .opcodes import IMM, SIMD_BASE, SIMD_IMM, Imm, Op
 from .reader import TOO_LARGE, TOO_LONG, Reader, read_s32, read_s33, read_s64, read_u32
 
-__all__ = ["decode_module", "decode_instrs", "MAX_LOCALS", "MAGIC", "VERSION"]
+__all__ = ["decode_module", "decode_instrs", "parse_name_section", "MAX_LOCALS", "MAGIC", "VERSION"]
 
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
