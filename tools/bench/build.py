@@ -90,10 +90,10 @@ KERNELS: dict[str, Kernel] = {
         Kernel("fib", "i64", 31, 18, 15, "recursion: naive fib(n)"),
         Kernel("memloops", "i64", 180, 2, 1, "i32 array loops: prefix sum, copy, strided sum"),
         Kernel("nbody", "f64", 40_000, 1_000, 200, "f64: n-body, n steps"),
-        Kernel("mandel", "i64", 450, 30, 12, "f64: mandelbrot on an n x n grid"),
-        Kernel("hash", "i64", 1_200, 4, 2, "i32/i64 hashing: FNV-1a, murmur mixes, n KiB"),
-        Kernel("sort", "i64", 40_000, 1_000, 300, "quicksort + heapsort of n random i32"),
-        Kernel("calls", "i64", 600_000, 5_000, 1_000, "direct + call_indirect calls"),
+        Kernel("mandel", "i64", 500, 30, 12, "f64: mandelbrot on an n x n grid"),
+        Kernel("hash", "i64", 1_600, 4, 2, "i32/i64 hashing: FNV-1a, murmur mixes, n KiB"),
+        Kernel("sort", "i64", 50_000, 1_000, 300, "quicksort + heapsort of n random i32"),
+        Kernel("calls", "i64", 800_000, 5_000, 1_000, "direct + call_indirect calls"),
     )
 }
 
