@@ -1126,8 +1126,12 @@ _BENCH_FLOAT_ROWS = (
 )
 
 
-def _benchmark() -> None:  # pragma: no cover - manual tool
-    """Print the f32 rounding and inline-form timings quoted in the module docstring."""
+def _benchmark(rounds: int = 3) -> None:  # pragma: no cover - manual tool
+    """Print the f32 rounding and inline-form timings quoted in the module docstring.
+
+    Every figure is the minimum over ``rounds`` passes over the whole table (spread in time,
+    which filters out bursts of load from other processes).
+    """
     import ctypes
     from array import array
 
@@ -1163,37 +1167,42 @@ def _benchmark() -> None:  # pragma: no cover - manual tool
     except ImportError:
         pass
     x = 1.2345678901234567
-    print("ns per evaluation, net of the `r = a` loop baseline; min over repeats\n")
-    print("f32 rounding of a double (x = 1.2345678901234567):")
-    for e in rounding:
-        print(f"  {e:40s} {_bench_ns(e, x, x, extra):6.1f}")
-
-    print("\ni32 ops: columns a=123456789,b=5 | a=0xFEDCBA98 ('negative'),b=5 | "
-          "a=5,b=0xFFFFFFFD ('negative')")
-    for op, *cands in _BENCH_INT_ROWS:
-        for i, e in enumerate(cands):
-            t1 = _bench_ns(e, 123456789, 5)
-            t2 = _bench_ns(e, 0xFEDCBA98, 5)
-            t3 = _bench_ns(e, 5, 0xFFFFFFFD)
-            label = op if i == 0 else ""
-            print(f"  {label:18s} {e:82s} {t1:6.1f} {t2:6.1f} {t3:6.1f}")
-    print("\ni64 ops: a=0x123456789ABCDEF0, b=7")
-    for op, *cands in _BENCH_I64_ROWS:
-        for i, e in enumerate(cands):
-            label = op if i == 0 else ""
-            print(f"  {label:18s} {e:82s} {_bench_ns(e, 0x123456789ABCDEF0, 7):6.1f}")
-    print("\nfloat ops: a=1.5, b=2.25 | a=-0.75, b=3.0")
-    for op, *cands in _BENCH_FLOAT_ROWS:
-        for i, e in enumerate(cands):
-            label = op if i == 0 else ""
-            t1 = _bench_ns(e, 1.5, 2.25)
-            t2 = _bench_ns(e, -0.75, 3.0)
-            print(f"  {label:18s} {e:82s} {t1:6.1f} {t2:6.1f}")
-    print("\nother:")
-    for e, a, b in (("f32_convert_u32(a)", 123456789, 0), ("f32_from_bits(a)", 0x3FC00000, 0),
-                    ("float(a)", 123456789, 0)):
-        print(f"  {'':18s} {e:82s} {_bench_ns(e, a, b):6.1f}")
+    i32_args = ((123456789, 5), (0xFEDCBA98, 5), (5, 0xFFFFFFFD))
+    float_args = ((1.5, 2.25), (-0.75, 3.0))
+    # (section title, [(label, expr, [(a, b), ...])])
+    sections = [
+        ("f32 rounding of a double (x = 1.2345678901234567)",
+         [("", e, [(x, x)]) for e in rounding]),
+        ("i32 ops; columns: a=123456789,b=5 | a=0xFEDCBA98 ('negative'),b=5 | "
+         "a=5,b=0xFFFFFFFD ('negative')",
+         [(op if i == 0 else "", e, list(i32_args))
+          for op, *cands in _BENCH_INT_ROWS for i, e in enumerate(cands)]),
+        ("i64 ops; a=0x123456789ABCDEF0, b=7",
+         [(op if i == 0 else "", e, [(0x123456789ABCDEF0, 7)])
+          for op, *cands in _BENCH_I64_ROWS for i, e in enumerate(cands)]),
+        ("float ops; columns: a=1.5,b=2.25 | a=-0.75,b=3.0",
+         [(op if i == 0 else "", e, list(float_args))
+          for op, *cands in _BENCH_FLOAT_ROWS for i, e in enumerate(cands)]),
+        ("other", [("", "f32_convert_u32(a)", [(123456789, 0)]),
+                   ("", "f32_from_bits(a)", [(0x3FC00000, 0)]),
+                   ("", "float(a)", [(123456789, 0)])]),
+    ]
+    best: dict = {}
+    for _ in range(rounds):
+        for _title, rows in sections:
+            for _label, e, args in rows:
+                for a, b in args:
+                    t = _bench_ns(e, a, b, extra)
+                    key = (e, a, b)
+                    best[key] = min(best.get(key, math.inf), t)
+    print(f"ns per evaluation, net of the `r = a` loop baseline; min over repeats and {rounds} "
+          "rounds")
+    for title, rows in sections:
+        print(f"\n{title}:")
+        for label, e, args in rows:
+            figures = " ".join(f"{best[(e, a, b)]:6.1f}" for a, b in args)
+            print(f"  {label:18s} {e:82s} {figures}")
 
 
 if __name__ == "__main__":  # pragma: no cover
-    _benchmark()
+    _benchmark(int(sys.argv[1]) if len(sys.argv) > 1 else 3)
