@@ -1,6 +1,6 @@
 """The decoded form of a WebAssembly module: plain, immutable data.
 
-The decoder (:mod:`wasm2py.binary.decoder`) produces a :class:`Module`; function bodies are kept as
+The decoder (:mod:`wasm2py.binary.decoder`) produces a :class:`Module`; function bodies are decoded to
 instruction lists (see :class:`Code`).
 """
 
@@ -127,7 +127,7 @@ class Module:
         codes: one Code per defined function.
         customs: (name, payload) for every custom section.
         names: the parsed ``name`` section (empty if absent or malformed).
-        raw: the module bytes (function bodies are decoded from it on demand).
+        raw: the module bytes.
     """
 
     types: list[FuncType] = field(default_factory=list)
