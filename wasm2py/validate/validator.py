@@ -235,7 +235,7 @@ class _Ctx:
     """The validation context C of the spec, flattened into lists for fast indexing."""
 
     __slots__ = (
-        "types", "funcs", "tables", "globals", "global_mut", "nmems", "nelems_types",
+        "types", "funcs", "tables", "globals", "global_mut", "nmems", "elem_types",
         "data_count", "refs", "n_imported_globals",
     )  # fmt: skip
 
@@ -246,7 +246,7 @@ class _Ctx:
         self.globals: list[ValType] = []  # value type per global index
         self.global_mut: list[bool] = []
         self.nmems = 0
-        self.nelems_types: list[ValType] = []  # element type per element segment
+        self.elem_types: list[ValType] = []  # element type per element segment
         self.data_count: int | None = None
         self.refs: set[int] = set()
         self.n_imported_globals = 0
@@ -588,10 +588,10 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     table = imm[1]
                     if table >= ntables:
                         raise ValidationError(f"unknown table {table}")
-                if elem >= len(ctx.nelems_types):
+                if elem >= len(ctx.elem_types):
                     raise ValidationError(f"unknown elem segment {elem}")
                 if op == _TABLE_INIT:
-                    et = ctx.nelems_types[elem]
+                    et = ctx.elem_types[elem]
                     if et is not tables[table]:
                         raise ValidationError(
                             f"type mismatch: element segment {elem} has type {et}, "
@@ -824,7 +824,7 @@ def validate_module(module: Module) -> None:
             if e.offset is None:
                 raise ValidationError(f"type mismatch: active {what} has no offset")
             _const_expr(ctx, e.offset, I32, f"offset of {what}")
-        ctx.nelems_types.append(e.type)
+        ctx.elem_types.append(e.type)
 
     for i, d in enumerate(module.datas):
         what = f"data segment {i}"
