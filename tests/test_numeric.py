@@ -1119,3 +1119,14 @@ def test_inline_float_forms_random(a, b):
         want = {"lt": a < b, "le": a <= b, "eq": a == b, "ne": a != b, "gt": a > b,
                 "ge": a >= b}[op]
         assert inline_callable(f"f64.{op}")(a, b) == int(want)
+
+
+def test_native_f32_pack_rounds_and_saturates_to_infinity():
+    """The property f32_round (and the inline form) relies on: no OverflowError, ties to even."""
+    up = N.f32_unpack
+    assert up(N.f32_pack(1e300))[0] == math.inf
+    assert up(N.f32_pack(-1e300))[0] == -math.inf
+    assert up(N.f32_pack(3.4028235677973366e38))[0] == math.inf  # the tie above FLT_MAX
+    assert up(N.f32_pack(3.4028235677973362e38))[0] == 3.4028234663852886e38
+    assert up(N.f32_pack(2.0**-150))[0] == 0.0
+    assert up(N.f32_pack(7))[0] == 7.0  # ints are accepted (f32.convert_i32_u inline form)

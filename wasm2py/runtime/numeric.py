@@ -33,78 +33,101 @@ f32-representation NaN keeps its low 29 mantissa bits zero, so it stays an f32 r
 
 f32 rounding (``f32_round``), measured
 --------------------------------------
-CPython 3.11.7, x86-64; ns per evaluation, operand a local, helpers module globals
-(``python -m wasm2py.runtime.numeric`` re-measures all the figures of this docstring)::
+How the figures were taken (here and in "Inline forms"): CPython 3.11.7 on x86-64 (a shared
+2-vCPU VM), ``python -m wasm2py.runtime.numeric``, which re-measures everything quoted in
+this docstring.  Each expression runs as ``r = EXPR`` in a 10x-unrolled loop inside a function
+whose operands are locals and whose helper names are module globals (as in generated code);
+figures are ns per evaluation *net of* the ``r = a`` loop overhead, minimum over 150 repeats
+and 3 passes.  Expect +-10 % between runs; the ranking is what matters.  Rounding
+``x = 1.2345678901234567``::
 
-    f32_unpack(f32_pack(x))[0]        ~52 ns  Struct('f') (native): C cast, no overflow check
-    _up_le(_pk_le(x))[0]              ~52 ns  Struct('<f'): raises OverflowError past FLT_MAX,
-                                              needs try/except -> 64 ns as a function
-    _aset(0, x) or _a[0]              ~56 ns  array('f') setitem/getitem (shared buffer)
-    _a[0] = x; y = _a[0]              ~33 ns  two *statements*, shared buffer
-    _mset(0, x) or _m[0]              ~48 ns  memoryview(bytearray(4)).cast('f'), shared buffer
-    c_float(x).value                  ~66 ns  ctypes
-    float(np.float32(x))             ~118 ns  numpy scalar
-    f32_round(x)                      ~65 ns  function call around the Struct('f') form
+    f32_unpack(f32_pack(x))[0]   50 ns  native Struct('f'): plain C (float) cast, inf on
+                                        overflow, thread-safe  <- f32_round uses this
+    f32_round(x)                 64 ns  the same behind a function call
+    _up_le(_pk_le(x))[0]         53 ns  Struct('<f'): raises OverflowError past FLT_MAX
+    round_le(x)                  69 ns  ... wrapped in try/except OverflowError -> +-inf
+    _a[0] = x; r = _a[0]         35 ns  array('f') store + load: two *statements*, one
+                                        shared buffer
+    _aset(0, x) or _a[0]         58 ns  array('f') as an expression (bound __setitem__)
+    _mset(0, x) or _m[0]         48 ns  memoryview(bytearray(4)).cast('f') as an expression
+    c_float(x).value             69 ns  ctypes
+    float(np.float32(x))        167 ns  numpy scalar
 
-The native-format ``struct.Struct('f')`` is the fastest *expression* that is also thread-safe,
-so ``f32_round`` uses it and the translator should inline ``f32_unpack(f32_pack(EXPR))[0]``
-(``f32_pack``/``f32_unpack`` are public globals of this module).  Native ``'f'`` packing is a
-plain C ``(float)`` cast (round to nearest even, ``inf`` on overflow, NaN stays NaN), unlike
-the standard ``'<f'`` format, which raises ``OverflowError``.  The array/memoryview tricks
-reuse one shared buffer between the store and the load, so they are only safe when no other
-thread can run in between (the statement form is the fastest of all and may be worth using in
-straight-line single-threaded code where a temporary statement is acceptable).
+``f32_pack``/``f32_unpack`` are public globals of this module (``Struct('f').pack/.unpack``),
+so the translator should inline ``f32_unpack(f32_pack(EXPR))[0]``: the fastest *expression*
+that is also thread-safe.  The native ``'f'`` format packs with a C ``(float)`` cast (round to
+nearest even, ``inf`` on overflow, NaN stays NaN); the standard ``'<f'`` format checks the
+range and raises ``OverflowError``.  The array statement pair is faster still, but it reuses
+one module-wide buffer between the store and the load: it is correct under the GIL of CPython
+3.11 only because no eval-breaker check (thread switch) falls between a ``STORE_SUBSCR`` and
+the next ``BINARY_SUBSCR`` -- an implementation detail, and a data race on free-threaded
+builds -- so it is not the recommended form.
 
 Inline forms
 ------------
-Expression forms for ops a translator should inline instead of calling a helper; the table is
-also available programmatically as :data:`INLINE` (templates with ``{a}``/``{b}`` operand
-slots, valid expressions referencing only public globals of this module).  Operands must be
-side-effect-free atoms (locals or constants): some templates mention an operand twice.
-Figures: ns per evaluation, CPython 3.11.7 x86-64, including the loop's local store, from
-``python -m wasm2py.runtime.numeric``; baseline ``r = a`` is ~4 ns, ``a + b`` (small ints) ~9 ns.
+Forms for the ops a translator should emit inline instead of calling a helper.  The complete
+per-instruction table is :data:`INLINE` (every wasm 2.0 numeric instruction -> a template with
+``{a}``/``{b}`` slots, either an inline expression or a helper call; all names it uses are in
+``__all__``), and :data:`INLINE_BOOL` gives tests/comparisons as ``bool`` for ``if``/``br_if``/
+``select`` conditions.  Operands must be side-effect-free atoms (locals, constants): several
+templates mention an operand twice.  Figures as above (ns); for i32 ops three operand sets:
+``a=123456789, b=5`` / ``a=0xFEDCBA98, b=5`` (a "negative") / ``a=5, b=0xFFFFFFFD`` ("negative"
+b; CPython ints >= 2**30 take two digits and negative ints are slower, hence the spread)::
 
-=================  ========================================================  ==========================
-op                 fastest form (ns)                                         slower alternatives (ns)
-=================  ========================================================  ==========================
-i32.add            ``(a + b) & 0xFFFFFFFF`` (15)
-i32.sub            ``(a - b) & 0xFFFFFFFF`` (16)
-i32.mul            ``(a * b) & 0xFFFFFFFF`` (19)
-i64.add            ``(a + b) & 0xFFFFFFFFFFFFFFFF`` (20)
-i64.mul            ``(a * b) & 0xFFFFFFFFFFFFFFFF`` (37)
-i32.shl            ``(a << (b & 31)) & 0xFFFFFFFF`` (21)
-i32.shr_u          ``a >> (b & 31)`` (12)
-i32.shr_s          ``((a ^ 0x80000000) - 0x80000000 >> (b & 31)) & 0xFFFFFFFF``  ``i32_shr_s(a, b)`` (60)
-                   (28)
-i32.rotl           ``((a << (b & 31)) | (a >> (-b & 31))) & 0xFFFFFFFF``     ``i32_rotl(a, b)`` (67)
-                   (36)
-i32.lt_s           ``(a ^ 0x80000000) < (b ^ 0x80000000)`` (15, bool)        ``s32(a) < s32(b)`` (78)
-i32.lt_u           ``a < b`` (7, bool)
-i32.eqz            ``a == 0`` (7, bool)
-bool -> i32        ``1 if c else 0`` (~4 on top of c)                        ``int(c)`` (+30),
-                                                                             ``c + 0`` (+8)
-i32.clz            ``32 - a.bit_length()`` (25)                              ``i32_clz(a)`` (50)
-i32.ctz            ``(a & -a).bit_length() - 1 if a else 32`` (34)           ``i32_ctz(a)`` (62)
-i32.popcnt         ``a.bit_count()`` (18)
-i32.extend8_s      ``((a & 0xFF) ^ 0x80) - 0x80 & 0xFFFFFFFF`` (18)
-i64.extend_i32_s   ``(a ^ 0x80000000) - 0x80000000 & 0xFFFFFFFFFFFFFFFF`` (19)
-i32.wrap_i64       ``a & 0xFFFFFFFF`` (9)
-f32.add            ``f32_unpack(f32_pack(a + b))[0]`` (55)                   ``f32_round(a + b)`` (69)
-f64.add            ``a + b`` (8)
-f32/f64.neg        ``-a`` (8, bit-exact)                                     ``fneg(a)`` (36)
-f32/f64.abs        ``abs(a)`` (17, bit-exact)                                ``fabs(a)`` (40)
-f32/f64.copysign   ``copysign(a, b)`` (21, bit-exact; math.copysign)         ``fcopysign(a, b)`` (44)
-f64.lt             ``a < b`` (8, bool; IEEE: False on NaN)
-f32.convert_i32_u  ``f32_unpack(f32_pack(a))[0]`` (50)                        ``f32_convert_u32(a)`` (65)
-f64.convert_i32_u  ``float(a)`` (20)
-=================  ========================================================  ==========================
+    op               chosen form                                          ns          alternatives (ns)
+    i32.add          (a + b) & 0xFFFFFFFF                                 22/23/29    a + b if a + b < 2**32 else a + b - 2**32: 22/28/41
+    i32.sub          (a - b) & 0xFFFFFFFF                                 21/22/31
+    i32.mul          (a * b) & 0xFFFFFFFF                                 20/29/29
+    i32.shl          (a << (b & 31)) & 0xFFFFFFFF                         32/32/39    (a & (0xFFFFFFFF >> (b & 31))) << (b & 31): 47/55/58
+    i32.shr_u        a >> (b & 31)                                        17/20/20
+    i32.shr_s        a >> (b & 31) if a < 0x80000000                      25/59/27    ((a ^ 0x80000000) - 0x80000000 >> (b & 31)) & M: 59/67/62
+                       else (a - 0x100000000 >> (b & 31)) & 0xFFFFFFFF                (s32(a) >> (b & 31)) & M: 79/81/81; i32_shr_s(a, b): 37/74/41
+    i32.rotl         ((a << (b & 31)) | (a >> (-b & 31))) & 0xFFFFFFFF    64/76/94    ... (a >> (32 - (b & 31))) ...: 65/74/81; i32_rotl: 85/98/110
+    i32.lt_u         a < b                                                6/6/7
+    i32.lt_s         a < b if (a ^ b) < 0x80000000 else a > b             21/26/28    (a ^ 0x80000000) < (b ^ 0x80000000): 36/33/34
+                                                                                      ((a < b) != (a > 0x7FFFFFFF)) != (b > 0x7FFFFFFF): 25/26/27
+                                                                                      s32(a) < s32(b): 83/84/86
+    bool -> i32      1 if COND else 0                                     +5/+7/+8    (COND) + 0: +12; int(COND): +33
+    i32.eqz          a == 0                                               6           not a: 2-3 (bool, for conditions)
+    i32.clz          32 - a.bit_length()                                  11          i32_clz(a): 25
+    i32.ctz          (a ^ (a - 1)).bit_length() - 1 if a else 32          28/38/25    (a & -a).bit_length() - 1 if a else 32: 27/46/24
+                                                                                      ((a ^ (a - 1)) & 0x1FFFFFFFF).bit_length() - 1: 41/50/37
+    i32.popcnt       a.bit_count()                                        10          bin(a).count('1'): 59-79
+    i32.extend8_s    (a & 0xFF) | 0xFFFFFF00 if a & 0x80 else a & 0xFF    14/46/16    ((a & 0xFF) ^ 0x80) - 0x80 & M: 28/47/28; helper: 26/62/28
+    i64.extend_i32_s a | 0xFFFFFFFF00000000 if a & 0x80000000 else a      19/33/18    (a ^ 0x80000000) - 0x80000000 & M64: 40/47/43
+    i32.div_u        a // b if b else i32_div_u(a, b)                     16/21/14    i32_div_u(a, b): 29/34/25
+    i32.div_s        i32_div_s(a, b)  (helper)                            46/83/86
+    i32.rem_s        i32_rem_s(a, b)  (helper)                            46/90/67
+    i64.add          (a + b) & 0xFFFFFFFFFFFFFFFF                         24          (a = 0x123456789ABCDEF0, b = 7)
+    i64.mul          (a * b) & 0xFFFFFFFFFFFFFFFF                         31
+    i32.wrap_i64     a & 0xFFFFFFFF                                       14
+    i64.div_s        i64_div_s(a, b)  (helper)                            60
+    f64.add          a + b                                                7           (floats: a=1.5, b=2.25 / a=-0.75, b=3.0)
+    f32.add          f32_unpack(f32_pack(a + b))[0]                       56          f32_round(a + b): 71; f32_add(a, b): 71
+    f64.div          a / b if b else fdiv(a, b)                           13          fdiv(a, b): 24
+    f32.div          f32_unpack(f32_pack(a / b))[0] if b else f32_div(a, b)  60       f32_div(a, b): 74
+    f64.sqrt         fsqrt(a)                                             25-28
+    f32.sqrt         f32_sqrt(a)                                          76 (22 for a < 0)
+    fN.neg           -a                                                   7           fneg(a): 19
+    fN.abs           abs(a)                                               9           fabs(a): 22
+    fN.copysign      copysign(a, b)  (math.copysign)                      14          fcopysign(a, b): 29
+    fN.min / max     fmin(a, b) / fmax(a, b)                              21
+    fN.ceil/floor/trunc  fceil(a) etc.                                    49-58
+    fN.nearest       fnearest(a)                                          39/55
+    fN.lt etc.       a < b  (IEEE: False with a NaN; ne: True)            7
+    f32.convert_i32_u  f32_unpack(f32_pack(a))[0]                         ~50         f32_convert_u32(a): 75
+    f64.convert_i32_u  float(a)                                           13
+    f64.convert_i64_s  f64_convert_s64(a)                                 63
+    f32.convert_i64_u  f32_convert_u64(a)                                 221 (a >= 2**53: sticky-bit path)
+    i32.trunc_fN_s   trunc_s32(a)                                         50          (other truncations alike)
+    f32.demote_f64   f32_demote(a)                                        67
+    reinterpret      f32_to_bits 67, f64_to_bits 61, f32_from_bits 76, f64_from_bits 67
 
-(Exact figures vary by a few ns from run to run; the measured numbers of the latest run are in
-the report of the ``__main__`` benchmark.)  Not inlined, because Python's own semantics differ
-from wasm's: integer division/remainder (trap + truncation), float division (Python raises on
-zero divisors), sqrt (``math.sqrt`` raises on negatives), min/max (NaN, signed zeros),
-ceil/floor/trunc/nearest (Python returns ints, loses ``-0.0``), float->int truncation (traps,
-boundaries), int->f32 from 64-bit values (double rounding).
+``M``/``M64`` above abbreviate the 32-/64-bit masks.  Kept as helpers because Python's own
+semantics differ from wasm's: signed division/remainder (truncation, traps), float division
+(Python raises on a zero divisor), sqrt (``math.sqrt`` raises on negatives), min/max (NaN,
+signed zeros), ceil/floor/trunc/nearest (Python returns ints and loses ``-0.0``), float->int
+truncation (traps, exact boundaries) and 64-bit int->f32 (double rounding).
 
 Sign-bit operations
 -------------------
@@ -230,6 +253,17 @@ _f64_unpack = _F64.unpack
 _u64_pack = _U64.pack
 _u64_unpack = _U64.unpack
 _from_bytes = int.from_bytes
+try:
+    f32_pack(1e300)
+except OverflowError:  # pragma: no cover - CPython 3.11-3.13 cast without a range check
+    _f32_pack_checked = _F32.pack
+
+    def f32_pack(x: float) -> bytes:
+        """Native f32 bytes of ``(float)x``: ``±inf`` past the f32 range instead of raising."""
+        try:
+            return _f32_pack_checked(x)
+        except OverflowError:
+            return _f32_pack_checked(math.copysign(math.inf, x))
 _NATIVE = sys.byteorder  # byte order of the native-format f32_pack/f32_unpack
 
 #: ``math.copysign``, re-exported for generated code (bit-exact on NaNs on x86-64).
@@ -1183,7 +1217,8 @@ def _benchmark(rounds: int = 3) -> None:  # pragma: no cover - manual tool
         ("float ops; columns: a=1.5,b=2.25 | a=-0.75,b=3.0",
          [(op if i == 0 else "", e, list(float_args))
           for op, *cands in _BENCH_FLOAT_ROWS for i, e in enumerate(cands)]),
-        ("other", [("", "f32_convert_u32(a)", [(123456789, 0)]),
+        ("other", [("", "f32_unpack(f32_pack(a))[0]", [(123456789, 0)]),
+                   ("", "f32_convert_u32(a)", [(123456789, 0)]),
                    ("", "f32_from_bits(a)", [(0x3FC00000, 0)]),
                    ("", "float(a)", [(123456789, 0)])]),
     ]
