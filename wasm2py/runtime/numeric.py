@@ -236,9 +236,6 @@ __all__ = [
 # Constants and pre-bound struct methods (module globals: no attribute lookups in hot bodies)
 # --------------------------------------------------------------------------------------------
 
-_M32 = 0xFFFFFFFF
-_M64 = 0xFFFFFFFFFFFFFFFF
-
 _F32 = Struct("f")  # native format: packing is a plain C (float) cast, no overflow check
 _F64 = Struct("<d")
 _U64 = Struct("<Q")
@@ -255,7 +252,7 @@ _u64_unpack = _U64.unpack
 _from_bytes = int.from_bytes
 try:
     f32_pack(1e300)
-except OverflowError:  # pragma: no cover - CPython 3.11-3.13 cast without a range check
+except OverflowError:  # pragma: no cover - CPython 3.11's native 'f' packing has no check
     _f32_pack_checked = _F32.pack
 
     def f32_pack(x: float) -> bytes:
@@ -264,6 +261,8 @@ except OverflowError:  # pragma: no cover - CPython 3.11-3.13 cast without a ran
             return _f32_pack_checked(x)
         except OverflowError:
             return _f32_pack_checked(math.copysign(math.inf, x))
+
+
 _NATIVE = sys.byteorder  # byte order of the native-format f32_pack/f32_unpack
 
 #: ``math.copysign``, re-exported for generated code (bit-exact on NaNs on x86-64).
@@ -272,7 +271,6 @@ _ceil = math.ceil
 _floor = math.floor
 _trunc = math.trunc
 _sqrt = math.sqrt
-_isnan = math.isnan
 
 _INF = math.inf
 _NAN = _f64_unpack(_u64_pack(0x7FF8000000000000))[0]  # positive canonical NaN
