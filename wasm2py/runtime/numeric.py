@@ -115,7 +115,7 @@ b; CPython ints >= 2**30 take two digits and negative ints are slower, hence the
     fN.ceil/floor/trunc  fceil(a) etc.                                    49-58
     fN.nearest       fnearest(a)                                          39/55
     fN.lt etc.       a < b  (IEEE: False with a NaN; ne: True)            7
-    f32.convert_i32_u  f32_unpack(f32_pack(a))[0]                         ~50         f32_convert_u32(a): 75
+    f32.convert_i32_u  f32_unpack(f32_pack(a))[0]                         59          f32_convert_u32(a): 72
     f64.convert_i32_u  float(a)                                           13
     f64.convert_i64_s  f64_convert_s64(a)                                 63
     f32.convert_i64_u  f32_convert_u64(a)                                 221 (a >= 2**53: sticky-bit path)
