@@ -20,35 +20,32 @@ class Exports(Mapping):
         ``values``) wins over the method for attribute access; item access always works.
     """
 
-    __slots__ = ("_items",)
+    # Exports live in the instance __dict__, so attribute access is a plain (fast) lookup.
+    __slots__ = ("__dict__",)
 
     def __init__(self, items: dict):
-        object.__setattr__(self, "_items", items)
+        self.__dict__.update(items)
 
     def __getitem__(self, name: str):
-        return self._items[name]
-
-    def __getattribute__(self, name: str):
-        if not name.startswith("_"):
-            items = object.__getattribute__(self, "_items")
-            if name in items:
-                return items[name]
-        return object.__getattribute__(self, name)
+        return self.__dict__[name]
 
     def __getattr__(self, name: str):
         raise AttributeError(f"no export named {name!r}")
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
+        return iter(self.__dict__)
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.__dict__)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.__dict__
 
     def __dir__(self):
-        return [n for n in self._items if n.isidentifier()]
+        return [n for n in self.__dict__ if isinstance(n, str) and n.isidentifier()]
 
     def __repr__(self) -> str:
-        return f"<wasm2py.Exports {list(self._items)}>"
+        return f"<wasm2py.Exports {list(self.__dict__)}>"
 
 
 def _import_value(store, imp, value, module):

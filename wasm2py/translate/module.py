@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass
 
 from ..binary.module import Module
+from ..errors import UnsupportedFeature
 from ..runtime.instance import display_name
 from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType
@@ -100,6 +101,11 @@ def translate_module(module: Module, count_instructions: bool = False
         pyname = python_name(index, display_name(module, index))
         names.append(pyname)
         fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body, pyname)
+        depth = nesting_depth(fn)
+        if depth > MAX_NESTING:
+            raise UnsupportedFeature(
+                f"control flow nested {depth} levels deep; the Python tier supports "
+                f"{MAX_NESTING}", index)
         body.append(fn)
     # Float constants without a literal form, defined up front.
     consts = [
@@ -113,6 +119,26 @@ def translate_module(module: Module, count_instructions: bool = False
     tree = ast.Module(consts + body, [])
     set_locations(tree)
     return tree, names
+
+
+#: Python's compiler recurses on nested statements; deeper code is refused up front, with a clear
+#: error, rather than risking a RecursionError (or worse) inside ``compile``.
+MAX_NESTING = 1000
+
+
+def nesting_depth(fn: ast.FunctionDef) -> int:
+    """How deeply statements nest in ``fn`` (iteratively)."""
+    deepest = 0
+    todo = [(fn.body, 1)]
+    while todo:
+        stmts, depth = todo.pop()
+        deepest = max(deepest, depth)
+        for st in stmts:
+            for field in ("body", "orelse"):
+                inner = getattr(st, field, None)
+                if inner:
+                    todo.append((inner, depth + 1))
+    return deepest
 
 
 def set_locations(tree: ast.AST) -> None:
@@ -139,5 +165,8 @@ def compile_module(module: Module, count_instructions: bool = False) -> Compiled
     digest = hashlib.sha256(module.raw).hexdigest()[:16]
     filename = f"wasm://{digest}"
     tree, names = translate_module(module, count_instructions)
-    code = compile(tree, filename, "exec", dont_inherit=True, optimize=2)
+    try:
+        code = compile(tree, filename, "exec", dont_inherit=True, optimize=2)
+    except (RecursionError, MemoryError, SyntaxError) as e:
+        raise UnsupportedFeature(f"the generated Python code could not be compiled: {e}") from e
     return CompiledModule(code, names, filename)
