@@ -505,3 +505,29 @@ def test_project_paths():
     assert (wast.PROJECT_ROOT / "spectests" / "wast.py").is_file()
     assert wast.DEFAULT_SPEC_DIR == wast.PROJECT_ROOT.parent / "shared" / "spec" / "wasm-2.0"
     assert isinstance(wast.cache_dir(), Path)
+
+
+def test_module_definitions_and_either(tmp_path):
+    """Newer converter output: module definitions instantiated by name, ``either`` results."""
+    modules = {"m.wasm": {"exports": {"one": {"result": 1}}}, "bad.wasm": {"compile": "invalid"}}
+    either = {"type": "either", "values": [_i32(2), _i32(1)]}
+    commands = [
+        {"type": "module_definition", "line": 1, "name": "D", "filename": "m.wasm",
+         "module_type": "binary"},
+        {"type": "module_instance", "line": 2, "instance": "I", "module": "D"},
+        {"type": "assert_return", "line": 3, "action": _invoke("one", module="I"),
+         "expected": [either]},
+        {"type": "module_instance", "line": 4, "module": "D"},
+        {"type": "assert_return", "line": 5, "action": _invoke("one"), "expected": [_i32(1)]},
+        {"type": "module_definition", "line": 6, "name": "B", "filename": "bad.wasm",
+         "module_type": "binary"},
+        {"type": "module_instance", "line": 7, "instance": "J", "module": "B"},
+        {"type": "assert_return", "line": 8, "action": _invoke("one", module="J"),
+         "expected": [_i32(1)]},
+        {"type": "module_instance", "line": 9, "module": "nope"},
+    ]  # fmt: skip
+    script = _script(tmp_path, "d.wast", commands, modules)
+    results = run_script(script, "python", CHECK_RUN, wasm=_fake_api())
+    assert [r.status for r in results] == [
+        PASSED, PASSED, PASSED, PASSED, PASSED, FAILED, FAILED, FAILED, FAILED,
+    ]  # fmt: skip
