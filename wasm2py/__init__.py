@@ -10,7 +10,7 @@ wasmtime-py's vocabulary::
     instance.exports.add(1, 2)
 """
 
-from .config import Config
+from .config import Config, FuelCosts
 from .engine import Engine
 from .errors import (
     DecodeError,
@@ -27,6 +27,7 @@ from .instance import Exports, Instance
 from .linker import Linker
 from .module import ExportType, ImportType, Module
 from .runtime.func import Caller, Func
+from .runtime.resumable import Finished, HostTrap, OutOfFuel, ResumableCall
 from .runtime.store import Store
 from .runtime.values import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from .types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
@@ -38,7 +39,7 @@ i32, i64, f32, f64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 funcref, externref = ValType.FUNCREF, ValType.EXTERNREF
 
 __all__ = [
-    "Caller", "Config", "DecodeError", "Engine", "Error", "ExportType", "Exports", "Func",
+    "Caller", "Config", "Finished", "FuelCosts", "HostTrap", "OutOfFuel", "ResumableCall", "DecodeError", "Engine", "Error", "ExportType", "Exports", "Func",
     "FuncType", "Global", "GlobalType", "ImportType", "Instance", "InstantiationError",
     "Limits", "LinkError", "Linker", "Memory", "MemoryType", "Module", "Store", "Table",
     "TableType", "Trap", "TrapCode", "UnsupportedFeature", "ValType", "ValidationError",

@@ -23,15 +23,14 @@ class Engine:
 
     def compiled(self, module) -> object:
         """The Python-tier translation of a decoded, validated module (cached)."""
-        counting = self.config.count_instructions
-        key = hashlib.sha256(module.raw).digest() + bytes([counting])
+        key = hashlib.sha256(module.raw).digest() + self.config.translation_key()
         with self._lock:
             hit = self._cache.get(key)
         if hit is not None:
             return hit
         from .translate.module import compile_module
 
-        compiled = compile_module(module, count_instructions=counting)
+        compiled = compile_module(module, self.config)
         with self._lock:
             self._cache.setdefault(key, compiled)
         return compiled

@@ -39,12 +39,26 @@ class Caller:
 
     Attributes:
         instance: the :class:`~wasm2py.Instance` whose code made the call (None if unknown).
+        store: the store the call runs in.
     """
 
-    __slots__ = ("instance",)
+    __slots__ = ("instance", "store")
 
-    def __init__(self, instance):
+    def __init__(self, instance, store=None):
         self.instance = instance
+        self.store = store
+
+    def get_fuel(self) -> int:
+        """The fuel left (fuel metering must be on)."""
+        return self.store.get_fuel()
+
+    def consume_fuel(self, amount: int) -> None:
+        """Charge ``amount`` fuel for the host function's work.
+
+        Raises:
+            Trap: OUT_OF_FUEL if not enough is left.
+        """
+        self.store.consume_fuel(amount)
 
     @property
     def memory(self):
@@ -70,8 +84,9 @@ def _wants_caller(fn: Callable) -> bool:
     return ann is Caller or ann == "Caller" or getattr(ann, "__name__", None) == "Caller"
 
 
-def make_host_raw(fn: Callable, ftype: FuncType, store, caller: Caller | None) -> Callable:
-    """Wrap a Python callable into a raw function of the given type."""
+def make_host_raw(fn: Callable, ftype: FuncType, store, caller: Caller | None,
+                  owner=None) -> Callable:  # fmt: skip
+    """Wrap a Python callable into a raw function of the given type (``owner``: its Func)."""
     to_ext = [TO_EXTERNAL[t] for t in ftype.params]
     to_int = [TO_INTERNAL[t] for t in ftype.results]
     n = len(to_ext)
@@ -91,7 +106,7 @@ def make_host_raw(fn: Callable, ftype: FuncType, store, caller: Caller | None) -
         except Trap:
             raise
         except Exception as e:
-            raise HostError(e) from e
+            raise HostError(e, owner) from e
         finally:
             store.depth = saved
             store.host_nesting = nesting - 1
@@ -143,8 +158,8 @@ class Func:
         self.name = getattr(fn, "__name__", None)
         self.index = None
         self.instance = None
-        self._caller = Caller(None) if access_caller else None
-        self.raw = make_host_raw(fn, type, store, self._caller)
+        self._caller = Caller(None, store) if access_caller else None
+        self.raw = make_host_raw(fn, type, store, self._caller, self)
 
     def raw_for(self, instance) -> Callable:
         """The raw callable to use for direct calls from ``instance``'s code: host functions
@@ -155,7 +170,7 @@ class Func:
             return self.raw
         if caller.instance is None:
             caller.instance = instance
-        return make_host_raw(self.host, self.type, self.store, Caller(instance))
+        return make_host_raw(self.host, self.type, self.store, Caller(instance, self.store), self)
 
     def _setup(self, store, type: FuncType) -> None:
         self.store = store
@@ -199,6 +214,33 @@ class Func:
             return tuple(c(v) for c, v in zip(rconv, r))
         # Raised outside the except block so the internal exception is not chained as context.
         raise err
+
+    def call_resumable(self, *args):
+        """Call so that the call can pause instead of failing when a host function raises or
+        fuel runs out.
+
+        Returns:
+            :class:`~wasm2py.Finished` (``.results``), :class:`~wasm2py.HostTrap`
+            (``.host_func``, ``.host_error``, ``.resume(*host_results)``) or
+            :class:`~wasm2py.OutOfFuel` (``.required_fuel``, ``.resume()``).
+
+        Raises:
+            Trap: a genuine wasm trap (not resumable).
+
+        Note:
+            A host function called directly (as the root) is not resumable: its errors
+            propagate as from a plain call.
+        """
+        from .resumable import Finished, call_resumable
+
+        if self.host is not None:
+            return Finished(self(*args))
+        pconv = self._pconv
+        if len(args) != len(pconv):
+            raise TypeError(
+                f"{self._label()} expects {len(pconv)} argument(s) {self.type}, got {len(args)}"
+            )
+        return call_resumable(self, [c(v) for c, v in zip(pconv, args)])
 
     def _label(self) -> str:
         if self.name:

@@ -142,6 +142,9 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     state.ns = ns
     ns["MAXD"] = store.max_depth
     ns["IC"] = store.counter
+    ns["F"] = store.fuel
+    # what resumption needs to regenerate a function (see wasm2py.runtime.resumable)
+    ns["__wasm2py__"] = (module, compiled)
     for i, t in enumerate(module.types):
         ns[f"TY{i}"] = type_id(t)
     # Imports, per index space.

@@ -24,6 +24,29 @@ def unreachable() -> Trap:
     return Trap(TrapCode.UNREACHABLE)
 
 
+class FuelExhausted(Exception):
+    """Raised by generated code when the fuel does not cover the next segment (internal: it
+    becomes ``Trap(OUT_OF_FUEL)``, or an :class:`~wasm2py.OutOfFuel` pause)."""
+
+    def __init__(self, required: int, bulk: bool = False):
+        super().__init__(required)
+        self.required = required
+        #: raised by a bulk instruction's charge rather than a segment's
+        self.bulk = bulk
+
+
+def out_of_fuel(required: int) -> None:
+    """Called by a segment whose cost the fuel does not cover."""
+    raise FuelExhausted(required)
+
+
+def charge_fuel(fuel: list, amount: int) -> None:
+    """Charge a bulk instruction's variable cost (a suspension point like a segment check)."""
+    if fuel[0] < amount:
+        raise FuelExhausted(amount, bulk=True)
+    fuel[0] -= amount
+
+
 def exhausted() -> Trap:
     """The trap for a call nested deeper than the configured limit."""
     return Trap(TrapCode.CALL_STACK_EXHAUSTED)
@@ -153,7 +176,7 @@ def base_namespace() -> dict:
         st = struct.Struct(fmt)
         ns["L" + name] = st.unpack_from
         ns["P" + name] = st.pack_into
-    for f in (unreachable, exhausted, f32_load, f32_store, mem_grow, mem_fill, mem_copy,
+    for f in (unreachable, exhausted, out_of_fuel, charge_fuel, f32_load, f32_store, mem_grow, mem_fill, mem_copy,
               mem_init, call_target, table_get, table_set, table_grow, table_fill, table_copy,
               table_init):  # fmt: skip
         ns[f.__name__] = f

@@ -15,7 +15,7 @@ class Store:
     """
 
     __slots__ = ("engine", "config", "depth", "max_depth", "host_nesting", "data", "counter",
-                 "__weakref__")  # fmt: skip
+                 "fuel", "__weakref__")  # fmt: skip
 
     def __init__(self, engine=None):
         if engine is None:
@@ -31,6 +31,8 @@ class Store:
         self.host_nesting = 0
         #: executed-instruction counter cell (used when ``Config.count_instructions`` is on)
         self.counter = [0]
+        #: remaining fuel (a cell generated code reads and charges directly)
+        self.fuel = [0]
         #: free slot for the embedder's own data
         self.data = None
         # Each wasm call is one Python frame (plus a few for host calls in between): make sure
@@ -47,3 +49,43 @@ class Store:
     @instructions.setter
     def instructions(self, value: int) -> None:
         self.counter[0] = value
+
+    def set_fuel(self, fuel: int) -> None:
+        """Set the fuel available to code running in this store.
+
+        Raises:
+            Error: fuel metering is not enabled (``Config(consume_fuel=True)``).
+            ValueError: ``fuel`` is negative.
+        """
+        self._check_fuel()
+        if not isinstance(fuel, int) or fuel < 0:
+            raise ValueError("fuel must be a non-negative int")
+        self.fuel[0] = fuel
+
+    def get_fuel(self) -> int:
+        """The fuel left.
+
+        Raises:
+            Error: fuel metering is not enabled.
+        """
+        self._check_fuel()
+        return self.fuel[0]
+
+    def consume_fuel(self, amount: int) -> None:
+        """Take ``amount`` fuel (for host functions that want to charge for their work).
+
+        Raises:
+            Trap: OUT_OF_FUEL if not enough is left (nothing is taken then).
+        """
+        self._check_fuel()
+        if amount > self.fuel[0]:
+            from ..errors import Trap, TrapCode
+
+            raise Trap(TrapCode.OUT_OF_FUEL)
+        self.fuel[0] -= amount
+
+    def _check_fuel(self) -> None:
+        if not self.config.consume_fuel:
+            from ..errors import Error
+
+            raise Error("fuel metering is off: create the engine with Config(consume_fuel=True)")

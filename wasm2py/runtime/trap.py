@@ -27,9 +27,11 @@ _SIMPLE = {
 class HostError(Exception):
     """Carries an exception raised by a host function through wasm frames (internal)."""
 
-    def __init__(self, exc: BaseException):
+    def __init__(self, exc: BaseException, func=None):
         super().__init__(exc)
         self.exc = exc
+        #: the host Func that raised (for resumable calls)
+        self.func = func
 
 
 def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
@@ -60,6 +62,8 @@ def to_embedder(e: BaseException) -> BaseException:
     if isinstance(e, HostError):
         return e.exc
     code = _SIMPLE.get(type(e))
+    if code is None and type(e).__name__ == "FuelExhausted":
+        code = TrapCode.OUT_OF_FUEL
     if code is None:
         return e
     t = Trap(code)

@@ -239,7 +239,9 @@ class FuncGen:
         self.lineno = body[0].offset if body else 1
         #: instruction counting: each straight-line segment adds its length to ``IC[0]``
         self.counting = getattr(mod, "count_instructions", False)
-        self.seg: tuple[ast.AugAssign, list] | None = None
+        #: fuel metering: each segment first checks and then takes its cost from ``F[0]``
+        self.fuel = getattr(mod, "fuel_costs", None)
+        self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
 
     # -- emission ----------------------------------------------------------------------------
@@ -261,27 +263,54 @@ class FuncGen:
         self.emit(ast.Assign([_sname(target)], e))
 
     def start_segment(self) -> None:
-        """Start a straight-line segment: with counting on, it adds its length to ``IC[0]``."""
-        if not self.counting:
+        """Start a straight-line segment. With counting on, it adds its length to ``IC[0]``;
+        with fuel on, it checks ``F[0]`` covers its cost (else ``out_of_fuel``, a suspension
+        point) and takes it. The cost constants are filled in when the segment closes."""
+        if not self.counting and self.fuel is None:
             return
         self.close_segment()
-        stmt = ast.AugAssign(ast.Subscript(_name("IC"), _const(0), _STORE), ast.Add(), _const(0))
-        self.emit(stmt)
-        self.seg = (stmt, self.out)
+        if self.counting:
+            n = _const(0)
+            stmt = ast.AugAssign(ast.Subscript(_name("IC"), _const(0), _STORE), ast.Add(), n)
+            self.emit(stmt)
+            self.seg = ([n], stmt, self.out)
+        else:
+            n1, n2, n3 = _const(0), _const(0), _const(0)
+            check = ast.If(_cmp(_sub0(_name("F")), ast.Lt(), n1),
+                           [ast.Expr(_call("out_of_fuel", n2))], [])  # fmt: skip
+            self.emit(check)
+            self.emit(ast.AugAssign(ast.Subscript(_name("F"), _const(0), _STORE), ast.Sub(), n3))
+            self.seg = ([n1, n2, n3], check, self.out)
         self.seg_n = 0
 
     def close_segment(self) -> None:
         if self.seg is None:
             return
-        stmt, where = self.seg
+        consts, stmt, where = self.seg
         self.seg = None
         if self.seg_n:
-            stmt.value.value = self.seg_n  # type: ignore[attr-defined]
+            for c in consts:
+                c.value = self.seg_n
         else:
             for k, st in enumerate(where):
                 if st is stmt:
-                    where[k] = ast.Pass()
+                    del where[k : k + len(consts) // 2 + 1]
+                    if not where:
+                        where.append(ast.Pass())
                     break
+
+    def charge_bulk(self) -> None:
+        """Fuel for a bulk instruction: its count operand (top of stack) in units of 64."""
+        if self.fuel is None or not self.fuel.bulk_per_64:
+            return
+        self.materialize(len(self.stack) - 1, True)
+        n = self.stack[-1].e
+        self.before_stmt(effects=True)
+        per = self.fuel.bulk_per_64
+        amount = _bin(n, ast.RShift(), _const(6))
+        if per != 1:
+            amount = _bin(amount, ast.Mult(), _const(per))
+        self.emit(ast.Expr(_call("charge_fuel", _name("F"), amount)))
 
     # -- stack discipline -------------------------------------------------------------------
     def push(self, v: V) -> None:
@@ -374,6 +403,7 @@ class FuncGen:
         body = self.body
         dispatch = self.DISPATCH
         skip_depth = 0
+        fuel = self.fuel
         self.start_segment()
         for ins in body:
             op = ins.op
@@ -391,7 +421,7 @@ class FuncGen:
                     continue
             self.lineno = ins.offset
             if op != Op.END and op != Op.ELSE:
-                self.seg_n += 1
+                self.seg_n += 1 if fuel is None else fuel.cost(op)
             handler = dispatch.get(op)
             if handler is None:
                 raise UnsupportedFeature(
@@ -410,6 +440,8 @@ class FuncGen:
             type_params=[],
         )
         fn.lineno = self.lineno
+        #: how many leading statements are the prologue (depth check, local initialisation)
+        fn.prologue_len = len(prologue)  # type: ignore[attr-defined]
         return fn
 
     # -- control ------------------------------------------------------------------------------
@@ -545,8 +577,7 @@ class FuncGen:
                                     for i, t in enumerate(frame.results)]  # fmt: skip
         if not reachable:
             parent.unreachable = True
-        elif self.counting:
-            self.close_segment()
+        elif self.counting or self.fuel is not None:
             self.start_segment()
 
     def emit_pending_check(self, loop: Construct) -> None:
@@ -942,13 +973,16 @@ class FuncGen:
         self.emit(ast.Expr(_call(fn, *lead, *[self.canon(v) for v in vals])))
 
     def op_memory_fill(self, ins) -> None:
+        self.charge_bulk()
         self.helper_stmt("mem_fill", 3, _name("MEM"))
 
     def op_memory_copy(self, ins) -> None:
+        self.charge_bulk()
         self.helper_stmt("mem_copy", 3, _name("MEM"))
 
     def op_memory_init(self, ins) -> None:
         seg, _ = ins.imm
+        self.charge_bulk()
         self.helper_stmt("mem_init", 3, _name("MEM"), _name("DATAS"), _const(seg))
 
     def op_data_drop(self, ins) -> None:
@@ -980,14 +1014,17 @@ class FuncGen:
         self.stack.append(self.slot_value(h, I32))
 
     def op_table_fill(self, ins) -> None:
+        self.charge_bulk()
         self.helper_stmt("table_fill", 3, _name(f"T{ins.imm}"))
 
     def op_table_copy(self, ins) -> None:
         dst, src = ins.imm
+        self.charge_bulk()
         self.helper_stmt("table_copy", 3, _name(f"T{dst}"), _name(f"T{src}"))
 
     def op_table_init(self, ins) -> None:
         seg, table = ins.imm
+        self.charge_bulk()
         self.helper_stmt("table_init", 3, _name(f"T{table}"), _name("ELEMS"), _const(seg))
 
     def op_elem_drop(self, ins) -> None:

@@ -14,7 +14,7 @@ import ast
 import hashlib
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..binary.module import Module
 from ..errors import UnsupportedFeature
@@ -41,9 +41,11 @@ def python_name(index: int, name: str | None) -> str:
 class ModuleGen:
     """Module-level facts the function translator needs, plus the constant pool."""
 
-    def __init__(self, module: Module, count_instructions: bool = False):
+    def __init__(self, module: Module, count_instructions: bool = False, fuel_costs=None):
         self.module = module
         self.count_instructions = count_instructions
+        #: FuelCosts when fuel metering is on, else None
+        self.fuel_costs = fuel_costs
         self.types = module.types
         self.func_types: list[FuncType] = module.func_types()
         self.global_types = module.global_types()
@@ -84,15 +86,20 @@ class CompiledModule:
     code: object
     func_names: list[str]
     filename: str
+    #: the Config the code was generated for (resume variants must match it)
+    config: object = None
+    #: (function index, line, kind) -> compiled resume variant (see wasm2py.translate.resume)
+    resume_cache: dict = field(default_factory=dict)
 
 
-def translate_module(module: Module, count_instructions: bool = False
-                     ) -> tuple[ast.Module, list[str]]:  # fmt: skip
+def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]]:
     """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
 
-    With ``count_instructions``, every straight-line segment adds its number of wasm
-    instructions to ``IC[0]`` (a cell the runtime binds to the store's counter)."""
-    gen = ModuleGen(module, count_instructions)
+    ``config`` (a :class:`~wasm2py.Config`) selects the variant: with ``count_instructions``
+    every straight-line segment adds its number of wasm instructions to ``IC[0]``; with
+    ``consume_fuel`` it is charged against ``F[0]`` before it runs (cells the runtime binds to
+    the store)."""
+    gen = module_gen(module, config)
     nimp = module.num_imported_funcs
     body: list[ast.stmt] = []
     names = []
@@ -134,8 +141,8 @@ def nesting_depth(fn: ast.FunctionDef) -> int:
         stmts, depth = todo.pop()
         deepest = max(deepest, depth)
         for st in stmts:
-            for field in ("body", "orelse"):
-                inner = getattr(st, field, None)
+            for attr in ("body", "orelse"):
+                inner = getattr(st, attr, None)
                 if inner:
                     todo.append((inner, depth + 1))
     return deepest
@@ -160,13 +167,20 @@ def set_locations(tree: ast.AST) -> None:
             push((child, line))
 
 
-def compile_module(module: Module, count_instructions: bool = False) -> CompiledModule:
+def module_gen(module: Module, config=None) -> ModuleGen:
+    """The ModuleGen for a module and a configuration."""
+    counting = bool(config is not None and config.count_instructions)
+    fuel = config.fuel_costs if config is not None and config.consume_fuel else None
+    return ModuleGen(module, counting, fuel)
+
+
+def compile_module(module: Module, config=None) -> CompiledModule:
     """Translate and compile ``module`` into a :class:`CompiledModule`."""
     digest = hashlib.sha256(module.raw).hexdigest()[:16]
     filename = f"wasm://{digest}"
-    tree, names = translate_module(module, count_instructions)
+    tree, names = translate_module(module, config)
     try:
         code = compile(tree, filename, "exec", dont_inherit=True, optimize=2)
     except (RecursionError, MemoryError, SyntaxError) as e:
         raise UnsupportedFeature(f"the generated Python code could not be compiled: {e}") from e
-    return CompiledModule(code, names, filename)
+    return CompiledModule(code, names, filename, config)
