@@ -1,18 +1,53 @@
-"""``wasm2py run``: instantiate a module and call an export."""
+"""``wasm2py run``: run a WASI program, or instantiate a module and call an export.
+
+::
+
+    wasm2py run prog.wasm [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--tier TIER]
+                          [--fuel N] [--invoke NAME] [--] [ARGS...]
+
+A module that imports ``wasi_snapshot_preview1`` (or ``wasi_unstable``) runs as a WASI program:
+``ARGS`` become its ``argv[1:]`` (``argv[0]`` is the module path), ``--dir`` preopens host
+directories (the guest sees nothing else), ``--env`` sets environment variables (``NAME`` alone
+copies the host's value), stdio is inherited, and the exit status is the program's. A command
+runs ``_start``; a reactor runs ``_initialize``. With ``--invoke NAME`` the export ``NAME`` is
+called instead, after ``_initialize`` if the module has one, with ``ARGS`` parsed by its
+signature, and its results are printed. Modules without WASI imports work the same way,
+``_start`` or ``main`` being called by default.
+
+A trap prints the trap and the wasm backtrace on stderr and exits with status 1 (see
+:mod:`wasm2py.cli`); mistakes on the command line print one line and exit with status 2.
+"""
 
 from __future__ import annotations
 
-from .. import Engine, Instance, Store
+import dataclasses
+import os
+import sys
+
+from .. import Config, Engine, Instance, Store
+from ..config import TIERS
 from ..types import FuncType, ValType
 from .common import UsageError, load_module
 
 
 def add_parser(sub) -> None:
     """Register the ``run`` subcommand."""
-    r = sub.add_parser("run", help="instantiate a module and call an export")
+    r = sub.add_parser(
+        "run",
+        help="run a WASI program, or call an export of a module",
+        description="Run a WASI program (exit status is the program's), or call an export.",
+    )
     r.add_argument("module", help="path to a .wasm file")
-    r.add_argument("--invoke", metavar="NAME", help="export to call (default: _start or main)")
-    r.add_argument("args", nargs="*", help="arguments, parsed by the export's signature")
+    r.add_argument("--invoke", metavar="NAME",
+                   help="export to call (default: _start, then _initialize/main)")  # fmt: skip
+    r.add_argument("--dir", metavar="HOST[::GUEST]", action="append", default=[],
+                   help="preopen a host directory for the program (as GUEST, default HOST)")  # fmt: skip
+    r.add_argument("--env", metavar="NAME[=VALUE]", action="append", default=[],
+                   help="set an environment variable (NAME alone: the host's value)")  # fmt: skip
+    r.add_argument("--tier", choices=TIERS, default=None, help="execution tier")
+    r.add_argument("--fuel", metavar="N", type=int, default=None,
+                   help="run with N units of fuel; running out traps")  # fmt: skip
+    r.add_argument("args", nargs="*", help="program arguments (WASI) or export arguments")
     r.set_defaults(func=cmd_run)
 
 
@@ -31,16 +66,117 @@ def _format(v) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
+def _engine(args) -> tuple[Engine, int | None]:
+    options = {}
+    if args.tier is not None:
+        options["tier"] = args.tier
+    if args.fuel is not None:
+        if args.fuel < 0:
+            raise UsageError("--fuel must not be negative")
+        names = {f.name for f in dataclasses.fields(Config)}
+        if "consume_fuel" not in names:
+            raise UsageError("--fuel: this wasm2py has no fuel support")
+        options["consume_fuel"] = True
+    return Engine(Config(**options)), args.fuel
+
+
+def _store(engine: Engine, fuel: int | None) -> Store:
+    store = Store(engine)
+    if fuel is not None:
+        store.set_fuel(fuel)
+    return store
+
+
+def _invoke(instance: Instance, name: str, argv: list[str]) -> int:
+    try:
+        func = instance.exports[name]
+    except KeyError:
+        raise UsageError(f"unknown export {name!r}") from None
+    ftype = getattr(func, "type", None)
+    if not isinstance(ftype, FuncType):
+        raise UsageError(f"export {name!r} is not a function")
+    if len(argv) != len(ftype.params):
+        raise UsageError(
+            f"{name} expects {len(ftype.params)} argument(s) {ftype}, got {len(argv)}"
+        )
+    values = [_parse_arg(a, t) for a, t in zip(argv, ftype.params)]
+    result = func(*values)
+    if result is not None:
+        results = result if isinstance(result, tuple) else (result,)
+        print(" ".join(_format(r) for r in results), flush=True)
+    return 0
+
+
+def _wasi_config(args):
+    from ..wasi import WasiConfig
+
+    preopens: dict[str, str] = {}
+    for spec in args.dir:
+        host, sep, guest = spec.partition("::")
+        if not host:
+            raise UsageError(f"--dir {spec!r}: empty host directory")
+        if not os.path.isdir(host):
+            what = "not a directory" if os.path.exists(host) else "no such directory"
+            raise UsageError(f"--dir {spec!r}: {what}: {host}")
+        preopens[guest if sep and guest else host] = host
+    env: dict[str, str] = {}
+    for spec in args.env:
+        name, sep, value = spec.partition("=")
+        if not name:
+            raise UsageError(f"--env {spec!r}: expected NAME=VALUE")
+        if not sep:
+            if name not in os.environ:
+                continue
+            value = os.environ[name]
+        env[name] = value
+    return WasiConfig(argv=[args.module, *args.args], env=env, preopens=preopens)
+
+
+def _run_wasi(args, engine: Engine, fuel: int | None, module) -> int:
+    from ..wasi import Wasi, WasiExit, call_entry, instantiate
+
+    config = _wasi_config(args)
+    store = _store(engine, fuel)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with Wasi(config) as wasi:
+        try:
+            instance = instantiate(store, module, wasi)
+            exports = instance.exports
+            if args.invoke is not None:
+                if "_initialize" in exports and args.invoke != "_initialize":
+                    status = call_entry(instance, "_initialize")
+                    if status:
+                        return status & 0xFF
+                wasi.flush()
+                return _invoke(instance, args.invoke, args.args)
+            if "_start" in exports:
+                return call_entry(instance, "_start") & 0xFF
+            if "_initialize" in exports:
+                return call_entry(instance, "_initialize") & 0xFF
+            raise UsageError("the module exports neither _start nor _initialize; use --invoke")
+        except WasiExit as e:
+            return e.code & 0xFF
+
+
 def cmd_run(args) -> int:
-    engine = Engine()
+    if args.args and args.args[0] == "--":
+        args.args = args.args[1:]
+    engine, fuel = _engine(args)
     module = load_module(args.module, engine)
+    from ..wasi import is_wasi
+
+    if is_wasi(module):
+        return _run_wasi(args, engine, fuel, module)
+    if args.dir or args.env:
+        raise UsageError("--dir and --env apply to WASI programs; this module imports no WASI")
     missing = [f"{i.module}.{i.name}" for i in module.imports]
     if missing:
         raise UsageError(
             f"{args.module} needs imports this command cannot provide: {', '.join(missing[:5])}"
             + (" ..." if len(missing) > 5 else "")
         )
-    store = Store(engine)
+    store = _store(engine, fuel)
     instance = Instance(store, module, {})
     name = args.invoke
     if name is None:
@@ -52,22 +188,5 @@ def cmd_run(args) -> int:
             if module._module.start is not None:
                 return 0  # the start function already ran
             raise UsageError("no --invoke given and the module exports no _start or main")
-    try:
-        func = instance.exports[name]
-    except KeyError:
-        raise UsageError(f"unknown export {name!r}") from None
-    ftype = getattr(func, "type", None)
-    if not isinstance(ftype, FuncType):
-        raise UsageError(f"export {name!r} is not a function")
-    if len(args.args) != len(ftype.params):
-        raise UsageError(
-            f"{name} expects {len(ftype.params)} argument(s) {ftype}, got {len(args.args)}"
-        )
-    values = [_parse_arg(a, t) for a, t in zip(args.args, ftype.params)]
-    result = func(*values)
-    if result is not None:
-        results = result if isinstance(result, tuple) else (result,)
-        print(" ".join(_format(r) for r in results))
-    return 0
-
+    return _invoke(instance, name, args.args)
 
