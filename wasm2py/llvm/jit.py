@@ -1,0 +1,149 @@
+"""Optimise LLVM IR with the new pass manager, jit it for the host (MCJIT), or emit an object
+file for another target (e.g. AArch64)."""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+import time
+from dataclasses import dataclass, field
+
+import llvmlite.binding as llvm
+
+from ..binary.module import Module
+from . import abi
+from .lower import build_module
+
+AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
+
+_lock = threading.Lock()
+_initialized = False
+
+
+def _init() -> None:
+    global _initialized
+    with _lock:
+        if _initialized:
+            return
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        llvm.initialize_all_targets()
+        llvm.initialize_all_asmprinters()
+        _initialized = True
+
+
+def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
+    """A target machine for the host CPU (all its features), for jitting."""
+    _init()
+    target = llvm.Target.from_default_triple()
+    return target.create_target_machine(
+        cpu=llvm.get_host_cpu_name(),
+        features=llvm.get_host_cpu_features().flatten(),
+        opt=min(opt_level, 3),
+        jit=True,
+    )
+
+
+def target_machine(triple: str, opt_level: int = 2, cpu: str = "", features: str = ""):
+    """A target machine for ``triple`` (object-file emission, e.g. :data:`AARCH64_TRIPLE`)."""
+    _init()
+    target = llvm.Target.from_triple(triple)
+    return target.create_target_machine(cpu=cpu, features=features, opt=min(opt_level, 3),
+                                        reloc="pic")  # fmt: skip
+
+
+def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
+    """Run LLVM's default ``O<opt_level>`` pipeline (new pass manager) over ``mod``."""
+    if opt_level <= 0:
+        return
+    pto = llvm.create_pipeline_tuning_options(speed_level=min(opt_level, 3))
+    pb = llvm.create_pass_builder(tm, pto)
+    mpm = pb.getModulePassManager()
+    mpm.run(mod, pb)
+
+
+def parse(text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
+    mod = llvm.parse_assembly(text)
+    mod.triple = tm.triple
+    mod.data_layout = str(tm.target_data)
+    mod.verify()
+    return mod
+
+
+@dataclass
+class CompiledModule:
+    """A module compiled by the LLVM tier: machine code in memory, shared by all instances.
+
+    Attributes:
+        module: the decoded module.
+        opt_level: the optimisation level used.
+        layout: the context layout.
+        funcs: native address of every defined function (by function index).
+        trampolines: native address of the host trampoline of every type index.
+        entries: native address of the Python entry wrapper of some functions (by index).
+        timings: seconds spent in each phase (``lower``, ``parse``, ``optimize``, ``codegen``).
+    """
+
+    module: Module
+    opt_level: int
+    layout: abi.Layout
+    funcs: dict[int, int]
+    trampolines: list[int]
+    entries: dict[int, int]
+    engine: object = None
+    timings: dict[str, float] = field(default_factory=dict)
+    ir_text: str = ""
+
+    @property
+    def compile_seconds(self) -> float:
+        return sum(self.timings.values())
+
+
+def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False) -> CompiledModule:
+    """Lower, optimise and jit a decoded, validated module for the host.
+
+    Raises:
+        UnsupportedFeature: the module uses something the LLVM tier does not implement.
+    """
+    t0 = time.perf_counter()
+    tm = host_target_machine(opt_level)
+    text = str(build_module(module))
+    t1 = time.perf_counter()
+    mod = parse(text, tm)
+    t2 = time.perf_counter()
+    optimize(mod, tm, opt_level)
+    t3 = time.perf_counter()
+    engine = llvm.create_mcjit_compiler(mod, tm)
+    engine.finalize_object()
+    t4 = time.perf_counter()
+    nimp = module.num_imported_funcs
+    ndef = len(module.funcs)
+    table = engine.get_global_value_address(abi.FUNCTABLE)
+    addrs = (ctypes.c_void_p * max(ndef, 1)).from_address(table) if ndef else []
+    funcs = {nimp + k: addrs[k] for k in range(ndef)}
+    ntypes = len(module.types)
+    tt = engine.get_global_value_address(abi.TRAMPTABLE)
+    tramps = list((ctypes.c_void_p * ntypes).from_address(tt)) if ntypes else []
+    entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
+    return CompiledModule(
+        module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
+        trampolines=tramps, entries=entries, engine=engine,
+        timings={"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2, "codegen": t4 - t3},
+        ir_text=text if keep_ir else "",
+    )  # fmt: skip
+
+
+def optimized_ir(module: Module, opt_level: int = 2) -> str:
+    """The optimised IR of a module for the host (for reading and debugging)."""
+    tm = host_target_machine(opt_level)
+    mod = parse(str(build_module(module)), tm)
+    optimize(mod, tm, opt_level)
+    return str(mod)
+
+
+def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2) -> bytes:
+    """Compile a module to a relocatable object file for ``triple`` (ELF for Linux triples)."""
+    tm = target_machine(triple, opt_level)
+    mod = parse(str(build_module(module)), tm)
+    optimize(mod, tm, opt_level)
+    return tm.emit_object(mod)

@@ -1,0 +1,1038 @@
+"""Lower validated wasm function bodies to LLVM IR (``llvmlite.ir``).
+
+One :class:`FunctionLowerer` per defined function walks the instruction list once, keeping the
+operand stack *symbolically* as a Python list of SSA values (as the Python tier does with
+expressions). Structured control flow becomes basic blocks:
+
+* every ``block``/``if``/function body has an end block, every ``loop`` a header block; values
+  carried by branches go through allocas (one per result, or per loop parameter), which
+  ``mem2reg``/SROA turn into phis, so no phi bookkeeping is needed here;
+* wasm locals are allocas too; all allocas sit in the entry block;
+* code after ``br``/``br_table``/``return``/``unreachable`` is skipped up to the matching
+  ``else``/``end``.
+
+Exact wasm semantics where LLVM's differ (see the helpers below): integer division traps and
+``INT_MIN / -1``, shift counts masked, rotates via funnel shifts, trapping float-to-int
+conversions with exact boundary checks and saturating ones with ``llvm.fpto[su]i.sat``, min/max
+with ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0), ``nearest`` with
+``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
+constants built from their bit patterns (NaN payloads exact). Every memory and table access is
+bounds-checked against the current size; every trap stores a status and returns (see
+:mod:`.abi`).
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..binary.module import Module
+from ..binary.opcodes import Op
+from ..errors import TrapCode, UnsupportedFeature
+from ..types import FuncType, ValType
+from . import abi
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I16 = ir.IntType(16)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+F32 = ir.FloatType()
+F64 = ir.DoubleType()
+PTR = ir.PointerType()
+VOID = ir.VoidType()
+
+LL = {ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64: F64,
+      ValType.FUNCREF: I64, ValType.EXTERNREF: I64}  # fmt: skip
+
+
+def c32(v: int) -> ir.Constant:
+    return ir.Constant(I32, v & 0xFFFFFFFF)
+
+
+def c64(v: int) -> ir.Constant:
+    return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF)
+
+
+def f32_bits(bits: int) -> ir.Constant:
+    """An f32 constant with an exact bit pattern (NaN payloads included)."""
+    return c32(bits).bitcast(F32)
+
+
+def f64_bits(bits: int) -> ir.Constant:
+    """An f64 constant with an exact bit pattern."""
+    return c64(bits).bitcast(F64)
+
+
+def ret_type(results) -> ir.Type:
+    res = [LL[t] for t in results]
+    if not res:
+        return VOID
+    return res[0] if len(res) == 1 else ir.LiteralStructType(res)
+
+
+def signature(ft: FuncType) -> ir.FunctionType:
+    """The native signature of a function of wasm type ``ft`` (see :mod:`.abi`)."""
+    return ir.FunctionType(ret_type(ft.results), [PTR, I32] + [LL[t] for t in ft.params])
+
+
+def zero(t: ir.Type) -> ir.Constant:
+    if isinstance(t, ir.IntType):
+        return ir.Constant(t, 0)
+    if t is F32 or t is F64 or isinstance(t, ir.FloatType | ir.DoubleType):
+        return ir.Constant(t, 0.0)
+    return ir.Constant(t, None)
+
+
+# -- instruction tables -----------------------------------------------------------------------
+
+_IBIN = {Op.I32_ADD: "add", Op.I32_SUB: "sub", Op.I32_MUL: "mul", Op.I32_AND: "and_",
+         Op.I32_OR: "or_", Op.I32_XOR: "xor",
+         Op.I64_ADD: "add", Op.I64_SUB: "sub", Op.I64_MUL: "mul", Op.I64_AND: "and_",
+         Op.I64_OR: "or_", Op.I64_XOR: "xor"}  # fmt: skip
+_ISHIFT = {Op.I32_SHL: ("shl", 31), Op.I32_SHR_S: ("ashr", 31), Op.I32_SHR_U: ("lshr", 31),
+           Op.I64_SHL: ("shl", 63), Op.I64_SHR_S: ("ashr", 63), Op.I64_SHR_U: ("lshr", 63)}  # fmt: skip
+_IROT = {Op.I32_ROTL: ("fshl", I32), Op.I32_ROTR: ("fshr", I32),
+         Op.I64_ROTL: ("fshl", I64), Op.I64_ROTR: ("fshr", I64)}  # fmt: skip
+_IDIV = {Op.I32_DIV_S: (I32, True, False), Op.I32_DIV_U: (I32, False, False),
+         Op.I32_REM_S: (I32, True, True), Op.I32_REM_U: (I32, False, True),
+         Op.I64_DIV_S: (I64, True, False), Op.I64_DIV_U: (I64, False, False),
+         Op.I64_REM_S: (I64, True, True), Op.I64_REM_U: (I64, False, True)}  # fmt: skip
+_ICMP = {}
+for _base, _t in ((Op.I32_EQ, I32), (Op.I64_EQ, I64)):
+    for _k, (_op, _signed) in enumerate([("==", False), ("!=", False), ("<", True), ("<", False),
+                                          (">", True), (">", False), ("<=", True), ("<=", False),
+                                          (">=", True), (">=", False)]):  # fmt: skip
+        _ICMP[_base + _k] = (_op, _signed)
+_FCMP = {}
+for _base in (Op.F32_EQ, Op.F64_EQ):
+    for _k, _op in enumerate(["==", "!=", "<", ">", "<=", ">="]):
+        _FCMP[_base + _k] = _op
+_IUN = {Op.I32_CLZ: ("llvm.ctlz", I32), Op.I32_CTZ: ("llvm.cttz", I32),
+        Op.I32_POPCNT: ("llvm.ctpop", I32), Op.I64_CLZ: ("llvm.ctlz", I64),
+        Op.I64_CTZ: ("llvm.cttz", I64), Op.I64_POPCNT: ("llvm.ctpop", I64)}  # fmt: skip
+_FBIN = {Op.F32_ADD: "fadd", Op.F32_SUB: "fsub", Op.F32_MUL: "fmul", Op.F32_DIV: "fdiv",
+         Op.F64_ADD: "fadd", Op.F64_SUB: "fsub", Op.F64_MUL: "fmul", Op.F64_DIV: "fdiv"}  # fmt: skip
+_FBIN_INTR = {Op.F32_MIN: ("llvm.minimum", F32), Op.F32_MAX: ("llvm.maximum", F32),
+              Op.F32_COPYSIGN: ("llvm.copysign", F32), Op.F64_MIN: ("llvm.minimum", F64),
+              Op.F64_MAX: ("llvm.maximum", F64), Op.F64_COPYSIGN: ("llvm.copysign", F64)}  # fmt: skip
+_FUN = {Op.F32_ABS: ("llvm.fabs", F32), Op.F32_CEIL: ("llvm.ceil", F32),
+        Op.F32_FLOOR: ("llvm.floor", F32), Op.F32_TRUNC: ("llvm.trunc", F32),
+        Op.F32_NEAREST: ("llvm.roundeven", F32), Op.F32_SQRT: ("llvm.sqrt", F32),
+        Op.F64_ABS: ("llvm.fabs", F64), Op.F64_CEIL: ("llvm.ceil", F64),
+        Op.F64_FLOOR: ("llvm.floor", F64), Op.F64_TRUNC: ("llvm.trunc", F64),
+        Op.F64_NEAREST: ("llvm.roundeven", F64), Op.F64_SQRT: ("llvm.sqrt", F64)}  # fmt: skip
+# trapping float -> int: op -> (int type, signed, float type)
+_TRUNC = {Op.I32_TRUNC_F32_S: (I32, True, F32), Op.I32_TRUNC_F32_U: (I32, False, F32),
+          Op.I32_TRUNC_F64_S: (I32, True, F64), Op.I32_TRUNC_F64_U: (I32, False, F64),
+          Op.I64_TRUNC_F32_S: (I64, True, F32), Op.I64_TRUNC_F32_U: (I64, False, F32),
+          Op.I64_TRUNC_F64_S: (I64, True, F64), Op.I64_TRUNC_F64_U: (I64, False, F64)}  # fmt: skip
+_TRUNC_SAT = {Op.I32_TRUNC_SAT_F32_S: (I32, True, F32), Op.I32_TRUNC_SAT_F32_U: (I32, False, F32),
+              Op.I32_TRUNC_SAT_F64_S: (I32, True, F64), Op.I32_TRUNC_SAT_F64_U: (I32, False, F64),
+              Op.I64_TRUNC_SAT_F32_S: (I64, True, F32), Op.I64_TRUNC_SAT_F32_U: (I64, False, F32),
+              Op.I64_TRUNC_SAT_F64_S: (I64, True, F64),
+              Op.I64_TRUNC_SAT_F64_U: (I64, False, F64)}  # fmt: skip
+# simple casts: op -> (builder method, target type)
+_CAST = {Op.I32_WRAP_I64: ("trunc", I32), Op.I64_EXTEND_I32_S: ("sext", I64),
+         Op.I64_EXTEND_I32_U: ("zext", I64),
+         Op.F32_CONVERT_I32_S: ("sitofp", F32), Op.F32_CONVERT_I32_U: ("uitofp", F32),
+         Op.F32_CONVERT_I64_S: ("sitofp", F32), Op.F32_CONVERT_I64_U: ("uitofp", F32),
+         Op.F64_CONVERT_I32_S: ("sitofp", F64), Op.F64_CONVERT_I32_U: ("uitofp", F64),
+         Op.F64_CONVERT_I64_S: ("sitofp", F64), Op.F64_CONVERT_I64_U: ("uitofp", F64),
+         Op.F32_DEMOTE_F64: ("fptrunc", F32), Op.F64_PROMOTE_F32: ("fpext", F64),
+         Op.I32_REINTERPRET_F32: ("bitcast", I32), Op.I64_REINTERPRET_F64: ("bitcast", I64),
+         Op.F32_REINTERPRET_I32: ("bitcast", F32),
+         Op.F64_REINTERPRET_I64: ("bitcast", F64)}  # fmt: skip
+# sign extension in place: op -> (narrow type, full type)
+_SEXT = {Op.I32_EXTEND8_S: (I8, I32), Op.I32_EXTEND16_S: (I16, I32), Op.I64_EXTEND8_S: (I8, I64),
+         Op.I64_EXTEND16_S: (I16, I64), Op.I64_EXTEND32_S: (I32, I64)}  # fmt: skip
+# loads: op -> (memory type, bytes, extension or None, result type)
+_LOAD = {Op.I32_LOAD: (I32, 4, None, I32), Op.I64_LOAD: (I64, 8, None, I64),
+         Op.F32_LOAD: (F32, 4, None, F32), Op.F64_LOAD: (F64, 8, None, F64),
+         Op.I32_LOAD8_S: (I8, 1, "sext", I32), Op.I32_LOAD8_U: (I8, 1, "zext", I32),
+         Op.I32_LOAD16_S: (I16, 2, "sext", I32), Op.I32_LOAD16_U: (I16, 2, "zext", I32),
+         Op.I64_LOAD8_S: (I8, 1, "sext", I64), Op.I64_LOAD8_U: (I8, 1, "zext", I64),
+         Op.I64_LOAD16_S: (I16, 2, "sext", I64), Op.I64_LOAD16_U: (I16, 2, "zext", I64),
+         Op.I64_LOAD32_S: (I32, 4, "sext", I64), Op.I64_LOAD32_U: (I32, 4, "zext", I64)}  # fmt: skip
+# stores: op -> (memory type, bytes, truncate?)
+_STORE = {Op.I32_STORE: (I32, 4, False), Op.I64_STORE: (I64, 8, False),
+          Op.F32_STORE: (F32, 4, False), Op.F64_STORE: (F64, 8, False),
+          Op.I32_STORE8: (I8, 1, True), Op.I32_STORE16: (I16, 2, True),
+          Op.I64_STORE8: (I8, 1, True), Op.I64_STORE16: (I16, 2, True),
+          Op.I64_STORE32: (I32, 4, True)}  # fmt: skip
+
+_CALLS = frozenset({Op.CALL, Op.CALL_INDIRECT})
+_MEMORY_OPS = frozenset(_LOAD) | frozenset(_STORE) | {
+    Op.MEMORY_SIZE, Op.MEMORY_GROW, Op.MEMORY_FILL, Op.MEMORY_COPY, Op.MEMORY_INIT}
+#: functions with more locals than this check the native stack even when they make no calls
+BIG_FRAME_LOCALS = 256
+
+
+def _fname(t: ir.Type) -> str:
+    return "f32" if t is F32 else "f64" if t is F64 else str(t)
+
+
+def _float_bound(x: float, t: ir.Type) -> ir.Constant:
+    import struct
+
+    if t is F32:
+        return f32_bits(struct.unpack("<I", struct.pack("<f", x))[0])
+    return f64_bits(struct.unpack("<Q", struct.pack("<d", x))[0])
+
+
+def _exact_in(x: int, t: ir.Type) -> bool:
+    import struct
+
+    if t is F32:
+        return struct.unpack("<f", struct.pack("<f", float(x)))[0] == x
+    return float(x) == x
+
+
+class ModuleBuilder:
+    """Holds the ``ir.Module`` being built and the declarations shared by all functions."""
+
+    def __init__(self, module: Module, triple: str = "", datalayout: str = ""):
+        self.decoded = module
+        self.ir = ir.Module(name="wasm")
+        if triple:
+            self.ir.triple = triple
+        if datalayout:
+            self.ir.data_layout = datalayout
+        self.layout = abi.Layout(module)
+        self.func_types = module.func_types()
+        self.type_indices = module.func_type_indices()
+        self.nimp = module.num_imported_funcs
+        self.global_types = module.global_types()
+        self.table_types = module.table_types()
+        self.funcs: dict[int, ir.Function] = {}
+        self._intrinsics: dict[str, ir.Function] = {}
+        for k in range(len(module.funcs)):
+            index = self.nimp + k
+            f = ir.Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
+            f.linkage = "internal"
+            self.funcs[index] = f
+
+    def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        fn = self._intrinsics.get(name)
+        if fn is None:
+            fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
+            self._intrinsics[name] = fn
+        return fn
+
+    def build(self) -> ir.Module:
+        """Lower every function, the trampolines, the entry wrappers and the tables of
+        function addresses."""
+        m = self.decoded
+        for k, code in enumerate(m.codes):
+            FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
+        tramps = [self._trampoline(i, t) for i, t in enumerate(m.types)]
+        for index in abi.entry_funcs(m):
+            self._entry(index)
+        arr = ir.ArrayType(PTR, len(self.funcs))
+        g = ir.GlobalVariable(self.ir, arr, abi.FUNCTABLE)
+        g.initializer = ir.Constant(arr, [self.funcs[i] for i in sorted(self.funcs)])
+        g.global_constant = True
+        arr = ir.ArrayType(PTR, len(tramps))
+        g = ir.GlobalVariable(self.ir, arr, abi.TRAMPTABLE)
+        g.initializer = ir.Constant(arr, tramps)
+        g.global_constant = True
+        return self.ir
+
+    # -- glue functions ---------------------------------------------------------------------
+    def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
+        f = ir.Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
+        b = ir.IRBuilder(f.append_basic_block("entry"))
+        n = max(len(ft.params), len(ft.results), 1)
+        slots = b.alloca(ir.ArrayType(I64, n))
+        for k, t in enumerate(ft.params):
+            b.store(to_slot(b, f.args[2 + k], t), b.gep(slots, [c32(0), c32(k)]))
+        cb_type = ir.FunctionType(VOID, [PTR, I32, PTR])
+        env = f.args[0]
+        cb = b.load(b.gep(env, [c64(abi.ENV_CALLBACK)], source_etype=I64), typ=PTR)
+        b.call(_Callee(cb, cb_type), [env, f.args[1], slots])
+        vals = [from_slot(b, b.load(b.gep(slots, [c32(0), c32(k)])), t)
+                for k, t in enumerate(ft.results)]  # fmt: skip
+        _ret(b, f.function_type.return_type, vals)
+        return f
+
+    def _entry(self, index: int) -> None:
+        ft = self.func_types[index]
+        f = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
+        b = ir.IRBuilder(f.append_basic_block("entry"))
+        ctx, rem, slots = f.args
+        args = [from_slot(b, b.load(b.gep(slots, [c64(k)], source_etype=I64), typ=I64), t)
+                for k, t in enumerate(ft.params)]  # fmt: skip
+        r = b.call(self.funcs[index], [ctx, rem, *args])
+        vals = _unpack(b, r, len(ft.results))
+        for k, (v, t) in enumerate(zip(vals, ft.results)):
+            b.store(to_slot(b, v, t), b.gep(slots, [c64(k)], source_etype=I64))
+        b.ret_void()
+
+
+def to_slot(b: ir.IRBuilder, v, t: ValType):
+    """A value as the i64 of a slot (f32: its bits, zero-extended)."""
+    if t is ValType.I32:
+        return b.zext(v, I64)
+    if t is ValType.F32:
+        return b.zext(b.bitcast(v, I32), I64)
+    if t is ValType.F64:
+        return b.bitcast(v, I64)
+    return v
+
+
+def from_slot(b: ir.IRBuilder, v, t: ValType):
+    if t is ValType.I32:
+        return b.trunc(v, I32)
+    if t is ValType.F32:
+        return b.bitcast(b.trunc(v, I32), F32)
+    if t is ValType.F64:
+        return b.bitcast(v, F64)
+    return v
+
+
+def _unpack(b: ir.IRBuilder, r, n: int) -> list:
+    if n == 0:
+        return []
+    if n == 1:
+        return [r]
+    return [b.extract_value(r, k) for k in range(n)]
+
+
+def _ret(b: ir.IRBuilder, rt: ir.Type, vals: list) -> None:
+    if not vals:
+        b.ret_void()
+    elif len(vals) == 1:
+        b.ret(vals[0])
+    else:
+        agg = ir.Constant(rt, ir.Undefined)
+        for k, v in enumerate(vals):
+            agg = b.insert_value(agg, v, k)
+        b.ret(agg)
+
+
+class Ctl:
+    """A control frame during lowering."""
+
+    __slots__ = ("kind", "params", "results", "height", "end", "header", "slots", "else_bb",
+                 "if_params", "unreachable", "reached", "has_else")  # fmt: skip
+
+    def __init__(self, kind, params, results, height):
+        self.kind = kind
+        self.params = params
+        self.results = results
+        self.height = height  # stack height below the params
+        self.end: ir.Block | None = None
+        self.header: ir.Block | None = None
+        self.slots: list = []  # allocas: results (block/if/func) or params (loop)
+        self.else_bb: ir.Block | None = None
+        self.if_params: list = []
+        self.unreachable = False
+        self.reached = False
+        self.has_else = False
+
+    @property
+    def label_types(self):
+        return self.params if self.kind == "loop" else self.results
+
+
+class FunctionLowerer:
+    """Lowers one defined function."""
+
+    def __init__(self, mb: ModuleBuilder, index: int, local_types, body):
+        self.mb = mb
+        self.index = index
+        self.ftype: FuncType = mb.func_types[index]
+        self.fn: ir.Function = mb.funcs[index]
+        self.local_types = list(self.ftype.params) + list(local_types)
+        self.body = body
+        self.layout = mb.layout
+        entry = self.fn.append_basic_block("entry")
+        self.ab = ir.IRBuilder(entry)  # allocas and cached context loads
+        self.start = self.fn.append_basic_block("start")
+        self.b = ir.IRBuilder(self.start)
+        self.ctx = self.fn.args[0]
+        self.rem = self.fn.args[1]
+        self._cache: dict = {}
+        self._traps: dict[TrapCode, ir.Block] = {}
+        self._propagate: ir.Block | None = None
+        self.msz = None  # alloca caching the memory size
+        self.stack: list = []
+        self.ctl: list[Ctl] = []
+
+    # -- helpers ----------------------------------------------------------------------------
+    def ctx_load(self, slot: int, typ=I64, cached=True):
+        """Load context slot ``slot`` (once, in the entry block, when ``cached``)."""
+        key = (slot, typ)
+        if cached and key in self._cache:
+            return self._cache[key]
+        b = self.ab if cached else self.b
+        v = b.load(b.gep(self.ctx, [c64(slot)], source_etype=I64), typ=typ)
+        if cached:
+            self._cache[key] = v
+        return v
+
+    def rt(self):
+        return self.ctx_load(abi.CTX_RT, PTR)
+
+    def trap_block(self, code: TrapCode) -> ir.Block:
+        bb = self._traps.get(code)
+        if bb is None:
+            bb = self.fn.append_basic_block(f"trap_{code.name.lower()}")
+            b = ir.IRBuilder(bb)
+            rt = self.rt()
+            b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
+            self._ret_undef(b)
+            self._traps[code] = bb
+        return bb
+
+    def _ret_undef(self, b: ir.IRBuilder) -> None:
+        rt = self.fn.function_type.return_type
+        if rt is VOID:
+            b.ret_void()
+        else:
+            b.ret(ir.Constant(rt, ir.Undefined))
+
+    def trap_if(self, cond, code: TrapCode) -> None:
+        """Branch to the trap block of ``code`` when ``cond`` (an i1) holds."""
+        ok = self.fn.append_basic_block()
+        br = self.b.cbranch(cond, self.trap_block(code), ok)
+        br.set_weights([1, 1 << 20])
+        self.b.position_at_end(ok)
+
+    def check_status(self) -> None:
+        """After a call: return at once if the callee trapped."""
+        if self._propagate is None:
+            self._propagate = self.fn.append_basic_block("propagate")
+            self._ret_undef(ir.IRBuilder(self._propagate))
+        rt = self.rt()
+        st = self.b.load(self.b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64), typ=I64)
+        ok = self.fn.append_basic_block()
+        br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), self._propagate, ok)
+        br.set_weights([1, 1 << 20])
+        self.b.position_at_end(ok)
+
+    def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        return self.mb.intrinsic(name, ret, args)
+
+    def pop(self):
+        return self.stack.pop()
+
+    def popn(self, n: int) -> list:
+        if n == 0:
+            return []
+        vals = self.stack[-n:]
+        del self.stack[-n:]
+        return vals
+
+    def push(self, v) -> None:
+        self.stack.append(v)
+
+    def block_type(self, imm):
+        if imm is None:
+            return (), ()
+        if isinstance(imm, ValType):
+            return (), (imm,)
+        t = self.mb.decoded.types[imm]
+        return t.params, t.results
+
+    # -- the walk ---------------------------------------------------------------------------
+    def lower(self) -> None:
+        body = self.body
+        ops = {ins.op for ins in body}
+        # locals
+        self.locals = []
+        for k, t in enumerate(self.local_types):
+            a = self.ab.alloca(LL[t], name=f"l{k}")
+            self.locals.append(a)
+            if k < len(self.ftype.params):
+                self.ab.store(self.fn.args[2 + k], a)
+            else:
+                self.ab.store(zero(LL[t]), a)
+        if ops & _MEMORY_OPS:
+            self.msz = self.ab.alloca(I64, name="msz")
+            ab = self.ab
+            size = ab.load(ab.gep(self.ctx, [c64(abi.CTX_MEM_SIZE)], source_etype=I64), typ=I64)
+            ab.store(size, self.msz)
+            self.mem_base = self.ctx_load(abi.CTX_MEM_BASE, PTR)
+        # call depth, and the native stack for functions that call or have big frames
+        self.trap_if(self.b.icmp_signed("<", self.rem, c32(0)), TrapCode.CALL_STACK_EXHAUSTED)
+        if ops & _CALLS or len(self.local_types) > BIG_FRAME_LOCALS:
+            fa = self.b.call(self.intr("llvm.frameaddress.p0", PTR, [I32]), [c32(0)])
+            limit = self.b.load(
+                self.b.gep(self.rt(), [c64(abi.RT_STACK_LIMIT)], source_etype=I64), typ=I64
+            )
+            low = self.b.icmp_unsigned("<", self.b.ptrtoint(fa, I64), limit)
+            self.trap_if(low, TrapCode.CALL_STACK_EXHAUSTED)
+        func = Ctl("func", (), self.ftype.results, 0)
+        func.end = self.fn.append_basic_block("return")
+        func.slots = [self.ab.alloca(LL[t]) for t in func.results]
+        self.ctl.append(func)
+        skip = 0
+        for ins in body:
+            op = ins.op
+            frame = self.ctl[-1]
+            if frame.unreachable:
+                if op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+                    skip += 1
+                    continue
+                if op == Op.END:
+                    if skip:
+                        skip -= 1
+                        continue
+                elif op == Op.ELSE:
+                    if skip:
+                        continue
+                else:
+                    continue
+            try:
+                self.op(ins)
+            except UnsupportedFeature:
+                raise
+            except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
+                raise UnsupportedFeature(
+                    f"LLVM tier cannot lower {Op(op).name if op in Op._value2member_map_ else op}"
+                    f": {e}", self.index, ins.offset) from e
+            if not self.ctl:
+                break
+
+    def op(self, ins) -> None:  # noqa: C901 - one case per instruction group
+        op = ins.op
+        b = self.b
+        imm = ins.imm
+        if op in _IBIN:
+            y = self.pop()
+            x = self.pop()
+            self.push(getattr(b, _IBIN[op])(x, y))
+        elif op in _ICMP:
+            y = self.pop()
+            x = self.pop()
+            pyop, signed = _ICMP[op]
+            c = b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y)
+            self.push(b.zext(c, I32))
+        elif op == Op.LOCAL_GET:
+            self.push(b.load(self.locals[imm]))
+        elif op == Op.LOCAL_SET:
+            b.store(self.pop(), self.locals[imm])
+        elif op == Op.LOCAL_TEE:
+            b.store(self.stack[-1], self.locals[imm])
+        elif op == Op.I32_CONST:
+            self.push(c32(imm))
+        elif op == Op.I64_CONST:
+            self.push(c64(imm))
+        elif op == Op.F32_CONST:
+            self.push(f32_bits(imm))
+        elif op == Op.F64_CONST:
+            self.push(f64_bits(imm))
+        elif op in _LOAD:
+            self.load(op, imm[1])
+        elif op in _STORE:
+            self.store(op, imm[1])
+        elif op == Op.BR_IF:
+            cond = b.icmp_unsigned("!=", self.pop(), c32(0))
+            cont = self.fn.append_basic_block()
+            taken = self.fn.append_basic_block()
+            b.cbranch(cond, taken, cont)
+            b.position_at_end(taken)
+            self.branch(imm, keep=True)
+            b.position_at_end(cont)
+        elif op == Op.BR:
+            self.branch(imm)
+            self.set_unreachable()
+        elif op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+            self.begin(op, imm)
+        elif op == Op.ELSE:
+            self.do_else()
+        elif op == Op.END:
+            self.end()
+        elif op == Op.CALL:
+            self.call(imm)
+        elif op in _IDIV:
+            self.divrem(op)
+        elif op in _ISHIFT:
+            name, mask = _ISHIFT[op]
+            y = self.pop()
+            x = self.pop()
+            self.push(getattr(b, name)(x, b.and_(y, ir.Constant(y.type, mask))))
+        elif op in _IROT:
+            name, t = _IROT[op]
+            y = self.pop()
+            x = self.pop()
+            self.push(b.call(self.intr(f"llvm.{name}.{t}", t, [t, t, t]), [x, x, y]))
+        elif op in _IUN:
+            name, t = _IUN[op]
+            x = self.pop()
+            if name == "llvm.ctpop":
+                self.push(b.call(self.intr(f"{name}.{t}", t, [t]), [x]))
+            else:
+                self.push(b.call(self.intr(f"{name}.{t}", t, [t, I1]), [x, ir.Constant(I1, 0)]))
+        elif op == Op.I32_EQZ or op == Op.I64_EQZ:
+            x = self.pop()
+            self.push(b.zext(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)), I32))
+        elif op in _FBIN:
+            y = self.pop()
+            x = self.pop()
+            self.push(getattr(b, _FBIN[op])(x, y))
+        elif op in _FCMP:
+            y = self.pop()
+            x = self.pop()
+            pyop = _FCMP[op]
+            c = b.fcmp_unordered(pyop, x, y) if pyop == "!=" else b.fcmp_ordered(pyop, x, y)
+            self.push(b.zext(c, I32))
+        elif op in _FUN:
+            name, t = _FUN[op]
+            self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t]), [self.pop()]))
+        elif op == Op.F32_NEG or op == Op.F64_NEG:
+            self.push(b.fneg(self.pop()))
+        elif op in _FBIN_INTR:
+            name, t = _FBIN_INTR[op]
+            y = self.pop()
+            x = self.pop()
+            self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y]))
+        elif op in _CAST:
+            name, t = _CAST[op]
+            self.push(getattr(b, name)(self.pop(), t))
+        elif op in _SEXT:
+            narrow, full = _SEXT[op]
+            self.push(b.sext(b.trunc(self.pop(), narrow), full))
+        elif op in _TRUNC:
+            self.trunc(*_TRUNC[op])
+        elif op in _TRUNC_SAT:
+            it, signed, ft = _TRUNC_SAT[op]
+            name = f"llvm.fpto{'s' if signed else 'u'}i.sat.{it}.{_fname(ft)}"
+            self.push(b.call(self.intr(name, it, [ft]), [self.pop()]))
+        elif op == Op.DROP:
+            self.pop()
+        elif op == Op.SELECT or op == Op.SELECT_T:
+            c = self.pop()
+            y = self.pop()
+            x = self.pop()
+            self.push(b.select(b.icmp_unsigned("!=", c, c32(0)), x, y))
+        elif op == Op.GLOBAL_GET:
+            p = self.ctx_load(self.layout.global_slot(imm), PTR)
+            self.push(b.load(p, typ=LL[self.mb.global_types[imm].type]))
+        elif op == Op.GLOBAL_SET:
+            p = self.ctx_load(self.layout.global_slot(imm), PTR)
+            b.store(self.pop(), p)
+        elif op == Op.BR_TABLE:
+            self.br_table(*imm)
+        elif op == Op.RETURN:
+            self.ret(self.popn(len(self.ftype.results)))
+            self.set_unreachable()
+        elif op == Op.UNREACHABLE:
+            b.branch(self.trap_block(TrapCode.UNREACHABLE))
+            self.set_unreachable()
+        elif op == Op.NOP:
+            pass
+        elif op == Op.CALL_INDIRECT:
+            self.call_indirect(*imm)
+        elif op == Op.MEMORY_SIZE:
+            self.push(b.trunc(b.lshr(b.load(self.msz), c64(16)), I32))
+        elif op == Op.MEMORY_GROW:
+            grow = self.ctx_load(abi.CTX_MEM_GROW, PTR)
+            fty = ir.FunctionType(I32, [PTR, I32])
+            self.push(self._call_ptr(grow, fty, [self.ctx, self.pop()]))
+            self.reload_memsize()
+        elif op == Op.MEMORY_FILL:
+            n = b.zext(self.pop(), I64)
+            val = b.trunc(self.pop(), I8)
+            d = b.zext(self.pop(), I64)
+            self.mem_check(d, n)
+            b.call(self.intr("llvm.memset.p0.i64", VOID, [PTR, I8, I64, I1]),
+                   [self.mem_ptr(d), val, n, ir.Constant(I1, 0)])  # fmt: skip
+        elif op == Op.MEMORY_COPY:
+            n = b.zext(self.pop(), I64)
+            s = b.zext(self.pop(), I64)
+            d = b.zext(self.pop(), I64)
+            self.mem_check(s, n)
+            self.mem_check(d, n)
+            b.call(self.intr("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
+                   [self.mem_ptr(d), self.mem_ptr(s), n, ir.Constant(I1, 0)])  # fmt: skip
+        elif op == Op.MEMORY_INIT:
+            seg = imm[0]
+            n = b.zext(self.pop(), I64)
+            s = b.zext(self.pop(), I64)
+            d = b.zext(self.pop(), I64)
+            pslot, lslot = self.layout.data_slots(seg)
+            seglen = self.ctx_load(lslot, I64, cached=False)
+            self.trap_if(b.icmp_unsigned(">", b.add(s, n), seglen), TrapCode.MEMORY_OUT_OF_BOUNDS)
+            self.mem_check(d, n)
+            src = b.gep(self.ctx_load(pslot, PTR), [s], source_etype=I8)
+            b.call(self.intr("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
+                   [self.mem_ptr(d), src, n, ir.Constant(I1, 0)])  # fmt: skip
+        elif op == Op.DATA_DROP:
+            _, lslot = self.layout.data_slots(imm)
+            b.store(c64(0), b.gep(self.ctx, [c64(lslot)], source_etype=I64))
+        elif op == Op.ELEM_DROP:
+            _, lslot = self.layout.elem_slots(imm)
+            b.store(c64(0), b.gep(self.ctx, [c64(lslot)], source_etype=I64))
+        elif op == Op.REF_NULL:
+            self.push(c64(0))
+        elif op == Op.REF_IS_NULL:
+            self.push(b.zext(b.icmp_unsigned("==", self.pop(), c64(0)), I32))
+        elif op == Op.REF_FUNC:
+            base = self.ctx_load(abi.CTX_FUNCREFS, I64)
+            self.push(b.add(base, c64(abi.REC_SIZE * imm)))
+        elif op == Op.TABLE_GET:
+            i = b.zext(self.pop(), I64)
+            self.push(b.load(self.table_entry(imm, i), typ=I64))
+        elif op == Op.TABLE_SET:
+            v = self.pop()
+            i = b.zext(self.pop(), I64)
+            b.store(v, self.table_entry(imm, i))
+        elif op == Op.TABLE_SIZE:
+            desc = self.ctx_load(self.layout.table_slot(imm), PTR)
+            size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
+            self.push(b.trunc(size, I32))
+        elif op == Op.TABLE_GROW:
+            delta = self.pop()
+            init = self.pop()
+            grow = self.ctx_load(abi.CTX_TABLE_GROW, PTR)
+            fty = ir.FunctionType(I32, [PTR, I32, I64, I32])
+            self.push(self._call_ptr(grow, fty, [self.ctx, c32(imm), init, delta]))
+        elif op == Op.TABLE_FILL:
+            n = b.zext(self.pop(), I64)
+            v = self.pop()
+            i = b.zext(self.pop(), I64)
+            entries = self.table_range(imm, i, n)
+            self.fill_loop(entries, i, n, v)
+        elif op == Op.TABLE_COPY:
+            dt, st = imm
+            n = b.zext(self.pop(), I64)
+            s = b.zext(self.pop(), I64)
+            d = b.zext(self.pop(), I64)
+            src = self.table_range(st, s, n)
+            dst = self.table_range(dt, d, n)
+            b.call(self.intr("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
+                   [b.gep(dst, [d], source_etype=I64), b.gep(src, [s], source_etype=I64),
+                    b.mul(n, c64(8)), ir.Constant(I1, 0)])  # fmt: skip
+        elif op == Op.TABLE_INIT:
+            seg, t = imm
+            n = b.zext(self.pop(), I64)
+            s = b.zext(self.pop(), I64)
+            d = b.zext(self.pop(), I64)
+            pslot, lslot = self.layout.elem_slots(seg)
+            seglen = self.ctx_load(lslot, I64, cached=False)
+            self.trap_if(b.icmp_unsigned(">", b.add(s, n), seglen), TrapCode.TABLE_OUT_OF_BOUNDS)
+            dst = self.table_range(t, d, n)
+            src = b.gep(self.ctx_load(pslot, PTR), [s], source_etype=I64)
+            b.call(self.intr("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
+                   [b.gep(dst, [d], source_etype=I64), src, b.mul(n, c64(8)),
+                    ir.Constant(I1, 0)])  # fmt: skip
+        else:
+            raise UnsupportedFeature(
+                f"LLVM tier: instruction {op:#x} is not supported", self.index, ins.offset
+            )
+
+    # -- control ----------------------------------------------------------------------------
+    def set_unreachable(self) -> None:
+        self.ctl[-1].unreachable = True
+        # Anything after a terminator goes into a fresh block with no predecessors.
+        self.b.position_at_end(self.fn.append_basic_block("dead"))
+
+    def branch(self, depth: int, keep: bool = False) -> None:
+        """Jump to label ``depth`` carrying its values (``keep``: leave them on the stack)."""
+        target = self.ctl[-1 - depth]
+        types = target.label_types
+        vals = self.stack[len(self.stack) - len(types):] if types else []
+        if target.kind == "func":
+            self.ret(list(vals))
+        else:
+            for v, slot in zip(vals, target.slots):
+                self.b.store(v, slot)
+            self.b.branch(target.header if target.kind == "loop" else target.end)
+            if target.kind != "loop":
+                target.reached = True
+        if not keep and types:
+            del self.stack[-len(types):]
+
+    def ret(self, vals: list) -> None:
+        _ret(self.b, self.fn.function_type.return_type, vals)
+
+    def br_table(self, labels, default) -> None:
+        b = self.b
+        idx = self.pop()
+        blocks: dict[int, ir.Block] = {}
+        here = b.block
+
+        def edge(depth: int) -> ir.Block:
+            bb = blocks.get(depth)
+            if bb is None:
+                bb = blocks[depth] = self.fn.append_basic_block(f"brt{depth}")
+                b.position_at_end(bb)
+                self.branch(depth, keep=True)
+            return bb
+
+        targets = [edge(d) for d in labels]
+        dflt = edge(default)
+        b.position_at_end(here)
+        sw = b.switch(idx, dflt)
+        for k, bb in enumerate(targets):
+            if bb is not dflt:
+                sw.add_case(c32(k), bb)
+        self.set_unreachable()
+
+    def begin(self, op, imm) -> None:
+        b = self.b
+        params, results = self.block_type(imm)
+        if op == Op.IF:
+            cond = b.icmp_unsigned("!=", self.pop(), c32(0))
+        frame = Ctl("block" if op == Op.BLOCK else "loop" if op == Op.LOOP else "if",
+                    params, results, len(self.stack) - len(params))  # fmt: skip
+        if op == Op.LOOP:
+            frame.slots = [self.ab.alloca(LL[t]) for t in params]
+            frame.header = self.fn.append_basic_block("loop")
+            for v, slot in zip(self.popn(len(params)), frame.slots):
+                b.store(v, slot)
+            b.branch(frame.header)
+            b.position_at_end(frame.header)
+            for slot in frame.slots:
+                self.push(b.load(slot))
+            frame.end = None
+        else:
+            frame.slots = [self.ab.alloca(LL[t]) for t in results]
+            frame.end = self.fn.append_basic_block("end")
+            if op == Op.IF:
+                then = self.fn.append_basic_block("then")
+                frame.else_bb = self.fn.append_basic_block("else")
+                frame.if_params = self.stack[len(self.stack) - len(params):] if params else []
+                b.cbranch(cond, then, frame.else_bb)
+                b.position_at_end(then)
+        self.ctl.append(frame)
+
+    def do_else(self) -> None:
+        frame = self.ctl[-1]
+        if not frame.unreachable:
+            self.branch(0)
+        del self.stack[frame.height:]
+        frame.has_else = True
+        frame.unreachable = False
+        self.b.position_at_end(frame.else_bb)
+        self.stack.extend(frame.if_params)
+
+    def end(self) -> None:
+        frame = self.ctl[-1]
+        b = self.b
+        if frame.kind == "func":
+            if not frame.unreachable:
+                self.ret(self.popn(len(frame.results)))
+            if frame.reached:
+                b.position_at_end(frame.end)
+                self.ret([b.load(s) for s in frame.slots])
+            else:
+                frame.end.parent.blocks.remove(frame.end)
+            self.ctl.pop()
+            self._finish()
+            return
+        if frame.kind == "loop":
+            # Falling off a loop's end just continues with its results.
+            self.ctl.pop()
+            if frame.unreachable:
+                del self.stack[frame.height:]
+                self.set_unreachable()
+            return
+        if not frame.unreachable:
+            self.branch(0)
+        if frame.kind == "if" and not frame.has_else:
+            # The implicit else passes the params through (validation: params == results).
+            b.position_at_end(frame.else_bb)
+            for v, slot in zip(frame.if_params, frame.slots):
+                b.store(v, slot)
+            b.branch(frame.end)
+            frame.reached = True
+        del self.stack[frame.height:]
+        self.ctl.pop()
+        b.position_at_end(frame.end)
+        if frame.reached:
+            for slot in frame.slots:
+                self.push(b.load(slot))
+        else:
+            b.unreachable()
+            self.set_unreachable()
+            # The values a validator expects after the construct: never used at run time.
+            for t in frame.results:
+                self.push(ir.Constant(LL[t], ir.Undefined))
+
+    def _finish(self) -> None:
+        self.ab.branch(self.start)
+        # Blocks with no terminator (fresh "dead" blocks) are unreachable.
+        for bb in self.fn.blocks:
+            if not bb.is_terminated:
+                ir.IRBuilder(bb).unreachable()
+
+    # -- calls ------------------------------------------------------------------------------
+    def _call_ptr(self, fnptr, fty: ir.FunctionType, args):
+        return self.b.call(_Callee(fnptr, fty), args)
+
+    def after_call(self) -> None:
+        self.check_status()
+        self.reload_memsize()
+
+    def reload_memsize(self) -> None:
+        if self.msz is not None:
+            self.b.store(self.ctx_load(abi.CTX_MEM_SIZE, I64, cached=False), self.msz)
+
+    def call(self, funcidx: int) -> None:
+        ft = self.mb.func_types[funcidx]
+        args = self.popn(len(ft.params))
+        rem = self.b.sub(self.rem, c32(1))
+        if funcidx < self.mb.nimp:
+            fslot, eslot = self.layout.import_slots(funcidx)
+            fn = self.ctx_load(fslot, PTR)
+            env = self.ctx_load(eslot, PTR)
+            r = self._call_ptr(fn, signature(ft), [env, rem, *args])
+        else:
+            r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args])
+        self.after_call()
+        self.stack.extend(_unpack(self.b, r, len(ft.results)))
+
+    def call_indirect(self, typeidx: int, table: int) -> None:
+        b = self.b
+        ft = self.mb.decoded.types[typeidx]
+        i = b.zext(self.pop(), I64)
+        args = self.popn(len(ft.params))
+        rec = b.load(self.table_entry(table, i), typ=I64)
+        self.trap_if(b.icmp_unsigned("==", rec, c64(0)), TrapCode.UNINITIALIZED_ELEMENT)
+        recp = b.inttoptr(rec, PTR)
+        tid = b.load(recp, typ=I64)
+        want = self.ctx_load(self.layout.type_slot(typeidx), I64)
+        self.trap_if(b.icmp_unsigned("!=", tid, want), TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
+        fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
+        env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
+        r = self._call_ptr(fn, signature(ft), [env, b.sub(self.rem, c32(1)), *args])
+        self.after_call()
+        self.stack.extend(_unpack(b, r, len(ft.results)))
+
+    # -- memory -----------------------------------------------------------------------------
+    def effective(self, offset: int, nbytes: int):
+        """Pop an address, bounds-check ``[addr+offset, +nbytes)``, return the pointer."""
+        b = self.b
+        ea = b.zext(self.pop(), I64)
+        if offset:
+            ea = b.add(ea, c64(offset))
+        end = b.add(ea, c64(nbytes))
+        self.trap_if(b.icmp_unsigned(">", end, b.load(self.msz)), TrapCode.MEMORY_OUT_OF_BOUNDS)
+        return b.gep(self.mem_base, [ea], source_etype=I8)
+
+    def mem_check(self, start, n) -> None:
+        b = self.b
+        self.trap_if(b.icmp_unsigned(">", b.add(start, n), b.load(self.msz)),
+                     TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
+
+    def mem_ptr(self, ea):
+        return self.b.gep(self.mem_base, [ea], source_etype=I8)
+
+    def load(self, op, offset: int) -> None:
+        mt, n, ext, rt = _LOAD[op]
+        p = self.effective(offset, n)
+        v = self.b.load(p, typ=mt, align=1)
+        if ext is not None:
+            v = getattr(self.b, ext)(v, rt)
+        self.push(v)
+
+    def store(self, op, offset: int) -> None:
+        mt, n, trunc = _STORE[op]
+        v = self.pop()
+        p = self.effective(offset, n)
+        if trunc:
+            v = self.b.trunc(v, mt)
+        self.b.store(v, p, align=1)
+
+    # -- tables -----------------------------------------------------------------------------
+    def table_entry(self, t: int, i):
+        """Bounds-check index ``i`` (i64) of table ``t``; the entry's address."""
+        b = self.b
+        desc = self.ctx_load(self.layout.table_slot(t), PTR)
+        size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
+        self.trap_if(b.icmp_unsigned(">=", i, size), TrapCode.TABLE_OUT_OF_BOUNDS)
+        entries = b.load(b.gep(desc, [c64(abi.TAB_ENTRIES)], source_etype=I64), typ=PTR)
+        return b.gep(entries, [i], source_etype=I64)
+
+    def table_range(self, t: int, start, n):
+        """Bounds-check ``[start, start+n)`` of table ``t``; its entries pointer."""
+        b = self.b
+        desc = self.ctx_load(self.layout.table_slot(t), PTR)
+        size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
+        self.trap_if(b.icmp_unsigned(">", b.add(start, n), size), TrapCode.TABLE_OUT_OF_BOUNDS)
+        return b.load(b.gep(desc, [c64(abi.TAB_ENTRIES)], source_etype=I64), typ=PTR)
+
+    def fill_loop(self, entries, start, n, v) -> None:
+        b = self.b
+        head = self.fn.append_basic_block("fill")
+        body = self.fn.append_basic_block("fill_body")
+        done = self.fn.append_basic_block("fill_done")
+        pre = b.block
+        b.branch(head)
+        b.position_at_end(head)
+        k = b.phi(I64)
+        k.add_incoming(c64(0), pre)
+        b.cbranch(b.icmp_unsigned("<", k, n), body, done)
+        b.position_at_end(body)
+        b.store(v, b.gep(entries, [b.add(start, k)], source_etype=I64))
+        k.add_incoming(b.add(k, c64(1)), body)
+        b.branch(head)
+        b.position_at_end(done)
+
+    # -- arithmetic that traps ----------------------------------------------------------------
+    def divrem(self, op) -> None:
+        b = self.b
+        t, signed, rem = _IDIV[op]
+        y = self.pop()
+        x = self.pop()
+        zero_ = ir.Constant(t, 0)
+        self.trap_if(b.icmp_unsigned("==", y, zero_), TrapCode.INTEGER_DIVIDE_BY_ZERO)
+        if not signed:
+            self.push(b.urem(x, y) if rem else b.udiv(x, y))
+            return
+        minus1 = ir.Constant(t, -1)
+        if rem:
+            # x rem -1 is 0; LLVM's srem INT_MIN, -1 is undefined: divide by 1 instead.
+            y1 = b.select(b.icmp_unsigned("==", y, minus1), ir.Constant(t, 1), y)
+            self.push(b.srem(x, y1))
+            return
+        int_min = ir.Constant(t, 1 << (t.width - 1))
+        ovf = b.and_(b.icmp_unsigned("==", x, int_min), b.icmp_unsigned("==", y, minus1))
+        self.trap_if(ovf, TrapCode.INTEGER_OVERFLOW)
+        self.push(b.sdiv(x, y))
+
+    def trunc(self, it: ir.IntType, signed: bool, ft: ir.Type) -> None:
+        b = self.b
+        x = self.pop()
+        self.trap_if(b.fcmp_unordered("uno", x, x), TrapCode.INVALID_CONVERSION_TO_INTEGER)
+        n = it.width
+        if signed:
+            hi = 1 << (n - 1)
+            lo = -hi - 1
+            if _exact_in(lo, ft):
+                lo_ok = b.fcmp_ordered(">", x, _float_bound(float(lo), ft))
+            else:
+                lo_ok = b.fcmp_ordered(">=", x, _float_bound(float(-hi), ft))
+        else:
+            hi = 1 << n
+            lo_ok = b.fcmp_ordered(">", x, _float_bound(-1.0, ft))
+        hi_ok = b.fcmp_ordered("<", x, _float_bound(float(hi), ft))
+        self.trap_if(b.not_(b.and_(lo_ok, hi_ok)), TrapCode.INTEGER_OVERFLOW)
+        self.push(b.fptosi(x, it) if signed else b.fptoui(x, it))
+
+
+class _Callee:
+    """An indirect callee for ``IRBuilder.call``: a pointer value with a known function type
+    (opaque pointers carry none)."""
+
+    def __init__(self, ptr, fty: ir.FunctionType):
+        self.ptr = ptr
+        self.function_type = fty
+        self.type = PTR
+
+    def get_reference(self) -> str:
+        return self.ptr.get_reference()
+
+    def __getattr__(self, name):
+        return getattr(self.ptr, name)
+
+
+def build_module(module: Module, triple: str = "", datalayout: str = "") -> ir.Module:
+    """The LLVM IR of a whole (validated) module."""
+    if any(t.elem not in (ValType.FUNCREF, ValType.EXTERNREF) for t in module.table_types()):
+        raise UnsupportedFeature("LLVM tier: unknown table element type")
+    if len(module.memory_types()) > 1:
+        raise UnsupportedFeature("LLVM tier: more than one memory")
+    return ModuleBuilder(module, triple, datalayout).build()
