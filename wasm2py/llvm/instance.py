@@ -369,7 +369,7 @@ def _import_list(store, m: Module, imports) -> list:
         elif imp.kind == ExternKind.GLOBAL and isinstance(v, int | float) and not isinstance(
             v, bool
         ):
-            v = GlobalInstance(imp.type, _to_internal_value(imp.type.type, v))
+            v = GlobalInstance(imp.type, _to_internal_value(imp.type.valtype, v))
         out.append(to_runtime(v))
     return out
 
@@ -397,7 +397,7 @@ class LLVMGlobal:
     def value(self):
         from ..runtime.values import TO_EXTERNAL
 
-        return TO_EXTERNAL[self._rt.type.type](self._rt.value)
+        return TO_EXTERNAL[self._rt.type.valtype](self._rt.value)
 
     @value.setter
     def value(self, v) -> None:
@@ -405,7 +405,7 @@ class LLVMGlobal:
 
         if not self._rt.type.mutable:
             raise AttributeError("global is immutable")
-        self._rt.value = TO_INTERNAL[self._rt.type.type](v)
+        self._rt.value = TO_INTERNAL[self._rt.type.valtype](v)
 
     def __repr__(self) -> str:
         return f"<wasm2py.llvm.LLVMGlobal {self._rt.type} = {self.value!r}>"

@@ -413,6 +413,11 @@ class FunctionLowerer:
     def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return self.mb.intrinsic(name, ret, args)
 
+    def canonicalize(self, v):
+        """``llvm.canonicalize``: quiets a signalling NaN, keeps every other value."""
+        t = v.type
+        return self.b.call(self.intr(f"llvm.canonicalize.{_fname(t)}", t, [t]), [v])
+
     def pop(self):
         return self.stack.pop()
 
@@ -570,7 +575,12 @@ class FunctionLowerer:
         elif op in _FBIN:
             y = self.pop()
             x = self.pop()
-            self.push(getattr(b, _FBIN[op])(x, y))
+            r = getattr(b, _FBIN[op])(x, y)
+            if isinstance(x, ir.Constant) or isinstance(y, ir.Constant):
+                # LLVM folds x*1, x-0, x/-1... to x or -x, which keeps a signalling NaN
+                # signalling; wasm requires the quiet NaN the hardware operation gives.
+                r = self.canonicalize(r)
+            self.push(r)
         elif op in _FCMP:
             y = self.pop()
             x = self.pop()
@@ -586,10 +596,18 @@ class FunctionLowerer:
             name, t = _FBIN_INTR[op]
             y = self.pop()
             x = self.pop()
-            self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y]))
+            r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y])
+            if name != "llvm.copysign":
+                # llvm.minimum may return a signalling NaN operand as is; wasm wants an
+                # arithmetic (quiet) NaN: x + y of a NaN operand is one.
+                r = b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r)
+            self.push(r)
         elif op in _CAST:
             name, t = _CAST[op]
-            self.push(getattr(b, name)(self.pop(), t))
+            r = getattr(b, name)(self.pop(), t)
+            if op == Op.F32_DEMOTE_F64:
+                r = self.canonicalize(r)  # demote(promote x) folds to x: quiet NaNs anyway
+            self.push(r)
         elif op in _SEXT:
             narrow, full = _SEXT[op]
             self.push(b.sext(b.trunc(self.pop(), narrow), full))
@@ -608,7 +626,7 @@ class FunctionLowerer:
             self.push(b.select(b.icmp_unsigned("!=", c, c32(0)), x, y))
         elif op == Op.GLOBAL_GET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
-            self.push(b.load(p, typ=LL[self.mb.global_types[imm].type]))
+            self.push(b.load(p, typ=LL[self.mb.global_types[imm].valtype]))
         elif op == Op.GLOBAL_SET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
             b.store(self.pop(), p)

@@ -267,8 +267,8 @@ class NativeGlobal:
         self.rt = rt
         self.cell = (U64 * 1)()
         self.address = ctypes.addressof(self.cell)
-        self._get = _to_internal(type.type, rt)
-        self._set = _to_slot(type.type, rt)
+        self._get = _to_internal(type.valtype, rt)
+        self._set = _to_slot(type.valtype, rt)
         self.value = value
 
     @property
