@@ -6,9 +6,10 @@ returns a WASI errno:
 
 - :class:`~wasm2py.wasi.sandbox.WasiError` raised inside carries the errno directly;
 - a host ``OSError`` is mapped by its ``errno`` (:func:`~wasm2py.wasi.constants.from_host`);
-- a guest pointer or length outside linear memory gives ``Errno.FAULT``, as in wasmtime
-  (``struct`` raises for out-of-range packing; slices are bounds-checked explicitly, since a
-  ``memoryview`` slice would silently truncate).
+- a guest pointer or length outside linear memory traps with ``MEMORY_OUT_OF_BOUNDS``, as in
+  wasmtime (``struct`` raises for out-of-range packing; slices are bounds-checked explicitly,
+  since a ``memoryview`` slice would silently truncate). Invalid enum values (a clock id, a
+  ``whence``, an ``advice``) give ``Errno.INVAL`` (wasmtime traps there too).
 
 ``proc_exit`` raises :class:`WasiExit`, which travels through the wasm frames unchanged to
 whoever called the export (see :func:`wasm2py.wasi.run`).
@@ -26,6 +27,7 @@ import struct
 import time
 from collections.abc import Callable
 
+from ..errors import Trap, TrapCode
 from ..runtime.func import Func
 from ..types import FuncType, ValType
 from .config import WasiConfig, encode, open_stdio
@@ -113,6 +115,12 @@ class WasiExit(Exception):
     def __init__(self, code: int):
         super().__init__(f"exit status {code}")
         self.code = code
+
+
+def _fault(name: str) -> Trap:
+    # wasmtime traps ("pointer out of bounds") rather than returning EFAULT: so do we.
+    return Trap(TrapCode.MEMORY_OUT_OF_BOUNDS,
+                f"out of bounds memory access (a pointer passed to WASI {name})")  # fmt: skip
 
 
 # -- linear-memory helpers --------------------------------------------------------------------
@@ -302,11 +310,13 @@ class Wasi:
             try:
                 return impl(caller.memory.buffer, *args)
             except WasiError as e:
+                if e.errno == Errno.FAULT:
+                    raise _fault(name) from None
                 return e.errno
             except OSError as e:
                 return from_host(e.errno)
             except struct.error:
-                return Errno.FAULT
+                raise _fault(name) from None
 
         host.__name__ = name
         return host
@@ -784,8 +794,8 @@ class Wasi:
         base = self._dir(fd)
         name = _get_bytes(mem, path, path_len)
         with resolve(base, name, False) as r:
-            if r.must_be_dir:
-                return Errno.ISDIR  # "dir/": resolve() checked it is a directory
+            if r.must_be_dir:  # "x/": resolve() checked that x, if it exists, is a directory
+                return Errno.ISDIR if _exists(r) else Errno.NOENT
             os.unlink(r.name, dir_fd=r.fd)
         return 0
 
@@ -844,7 +854,7 @@ class Wasi:
         size = 56 if old else 48
         clock_s = _SUB_CLOCK0 if old else _SUB_CLOCK
         if in_ptr + size * nsubs > len(mem) or out_ptr + 32 * nsubs > len(mem):
-            return Errno.FAULT
+            raise WasiError(Errno.FAULT)
         events: list[tuple[int, int, int, int, int]] = []  # userdata, error, type, nbytes, flags
         timers: list[tuple[int, int]] = []  # (deadline in monotonic ns, userdata)
         readers: dict[int, list[int]] = {}
@@ -866,11 +876,7 @@ class Wasi:
                 timers.append((now + max(delta, 0), userdata))
             elif tag in (EventType.FD_READ, EventType.FD_WRITE):
                 (fd,) = _SUB_FD.unpack_from(mem, p + 16)
-                try:
-                    desc = self.table.get(fd)
-                except WasiError as e:
-                    events.append((userdata, e.errno, tag, 0, 0))
-                    continue
+                desc = self.table.get(fd)  # a bad descriptor fails the call (as in wasmtime)
                 reading = tag == EventType.FD_READ
                 if desc.host_fd is not None and (desc.is_stdio or desc.filetype not in (
                         Filetype.REGULAR_FILE, Filetype.DIRECTORY)):  # fmt: skip
