@@ -54,7 +54,7 @@ def toolchain() -> tuple[str, str]:
     version = version.splitlines()[0] if version else "unknown"
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "probe.c"
-        src.write_text("#include <stdio.h>\nint main(void) { puts(\"x\"); return 0; }\n")
+        src.write_text('#include <stdio.h>\nint main(void) { puts("x"); return 0; }\n')
         proc = subprocess.run([clang, *FLAGS, str(src), "-o", str(Path(tmp) / "probe.wasm")],
                               capture_output=True, text=True)  # fmt: skip
         if proc.returncode:

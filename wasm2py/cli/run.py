@@ -96,9 +96,7 @@ def _invoke(instance: Instance, name: str, argv: list[str]) -> int:
     if not isinstance(ftype, FuncType):
         raise UsageError(f"export {name!r} is not a function")
     if len(argv) != len(ftype.params):
-        raise UsageError(
-            f"{name} expects {len(ftype.params)} argument(s) {ftype}, got {len(argv)}"
-        )
+        raise UsageError(f"{name} expects {len(ftype.params)} argument(s) {ftype}, got {len(argv)}")
     values = [_parse_arg(a, t) for a, t in zip(argv, ftype.params)]
     result = func(*values)
     if result is not None:
@@ -189,4 +187,3 @@ def cmd_run(args) -> int:
                 return 0  # the start function already ran
             raise UsageError("no --invoke given and the module exports no _start or main")
     return _invoke(instance, name, args.args)
-

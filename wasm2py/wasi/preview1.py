@@ -945,5 +945,3 @@ def _exists(r) -> bool:
         return True
     except OSError:
         return False
-
-
