@@ -20,6 +20,7 @@ A trap prints the trap and the wasm backtrace on stderr and exits with status 1 
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import os
 import sys
@@ -30,13 +31,39 @@ from ..types import FuncType, ValType
 from .common import UsageError, load_module
 
 
+class _RunParser(argparse.ArgumentParser):
+    """Everything after the first ``--`` belongs to the program, whatever it looks like.
+
+    (Plain argparse would match the ``args`` positional before the options that follow the
+    module path, leaving ``-- ARGS`` over as unrecognized.)
+    """
+
+    def parse_known_args(self, args=None, namespace=None):
+        args = list(sys.argv[1:] if args is None else args)
+        tail: list[str] = []
+        if "--" in args:
+            i = args.index("--")
+            args, tail = args[:i], args[i + 1 :]
+        ns, extra = super().parse_known_args(args, namespace)
+        if tail:
+            ns.args = [*getattr(ns, "args", []), *extra, *tail]
+            extra = []
+        return ns, extra
+
+
 def add_parser(sub) -> None:
     """Register the ``run`` subcommand."""
-    r = sub.add_parser(
-        "run",
-        help="run a WASI program, or call an export of a module",
-        description="Run a WASI program (exit status is the program's), or call an export.",
-    )
+    # Subparsers are created by the action's parser class: use ours for this one only.
+    saved = sub._parser_class
+    sub._parser_class = _RunParser
+    try:
+        r = sub.add_parser(
+            "run",
+            help="run a WASI program, or call an export of a module",
+            description="Run a WASI program (exit status is the program's), or call an export.",
+        )
+    finally:
+        sub._parser_class = saved
     r.add_argument("module", help="path to a .wasm file")
     r.add_argument("--invoke", metavar="NAME",
                    help="export to call (default: _start, then _initialize/main)")  # fmt: skip
@@ -158,8 +185,6 @@ def _run_wasi(args, engine: Engine, fuel: int | None, module) -> int:
 
 
 def cmd_run(args) -> int:
-    if args.args and args.args[0] == "--":
-        args.args = args.args[1:]
     engine, fuel = _engine(args)
     module = load_module(args.module, engine)
     from ..wasi import is_wasi
