@@ -9,7 +9,8 @@
 """
 
 #: The execution tiers the spec tests run on (a pytest parameter). Add a tier here to test it.
-TIERS: tuple[str, ...] = ("python",)
+#: "<tier>-fuel" runs every invoke from fuel 0, resuming with the required fuel at each pause.
+TIERS: tuple[str, ...] = ("python", "python-fuel")
 
 #: The two checks: the full run of a script, and the rejection-only check.
 CHECK_RUN = "run"

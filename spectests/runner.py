@@ -66,6 +66,10 @@ class CommandUnsupported(Exception):
     """Rejection check: the module uses a feature the engine does not implement."""
 
 
+#: fuel for everything but invokes in the fuel mode (instantiation runs start functions)
+PLENTY_OF_FUEL = 10**15
+
+
 def api():
     """The :mod:`wasm2py` module, checked to have the public API the harness needs."""
     import wasm2py
@@ -144,8 +148,20 @@ class ScriptRunner:
         self.tier = tier
         self.check = check
         self.w = wasm if wasm is not None else api()
-        self.engine = self.w.Engine(self.w.Config(tier=tier))
+        base_tier, _, variant = tier.partition("-")
+        #: "fuel": every invoke starts at fuel 0 and is resumed with the required fuel
+        #: each time it pauses (call_resumable), which must not change any result
+        self.fuel_mode = variant == "fuel"
+        if self.fuel_mode:
+            # A smaller depth limit keeps assert_exhaustion affordable: every segment of the
+            # runaway recursion pauses and resumes the whole stack.
+            config = self.w.Config(tier=base_tier, consume_fuel=True, max_call_depth=300)
+        else:
+            config = self.w.Config(tier=base_tier)
+        self.engine = self.w.Engine(config)
         self.store = self.w.Store(self.engine)
+        if self.fuel_mode:
+            self.store.set_fuel(PLENTY_OF_FUEL)  # start functions run at instantiation
         self.linker = self.w.Linker(self.engine)
         if check == CHECK_RUN:
             define_spectest(self.w, self.store, self.linker)
@@ -341,10 +357,27 @@ class ScriptRunner:
                 args = [self.arg_value(v) for v in action.get("args", [])]
             except UnsupportedValue as exc:
                 raise CommandFailed(str(exc)) from exc
+            if self.fuel_mode:
+                return self.invoke_with_fuel_pauses(export, args)
             return export(*args)
         if kind == "get":
             return export.value
         raise CommandSkipped(f"action type {kind!r} is not supported by the harness")
+
+    def invoke_with_fuel_pauses(self, export, args):
+        """Start at fuel 0; on every pause add exactly the required fuel and resume."""
+        store = self.store
+        store.set_fuel(0)
+        try:
+            result = export.call_resumable(*args)
+            while isinstance(result, self.w.OutOfFuel):
+                store.set_fuel(store.get_fuel() + result.required_fuel)
+                result = result.resume()
+        finally:
+            store.set_fuel(PLENTY_OF_FUEL)
+        if not isinstance(result, self.w.Finished):
+            raise CommandFailed(f"unexpected pause {result!r}")
+        return result.results
 
     def _action_text(self, action: dict) -> str:
         if action.get("type") == "invoke":

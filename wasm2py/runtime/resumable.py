@@ -184,13 +184,19 @@ def _results(func, r):
     return tuple(c(v) for c, v in zip(rconv, r))
 
 
+_build = None
+
+
 def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
+    global _build
     rec = frames[i]
     ns = rec.namespace
     module, compiled = ns["__wasm2py__"]
-    from ..translate.resume import build_resume_function  # the translator, only when resuming
+    if _build is None:
+        from ..translate.resume import build_resume_function  # the translator, when resuming
 
-    code = build_resume_function(module, compiled, rec.func_index, rec.line, rec.kind)
+        _build = build_resume_function
+    code = _build(module, compiled, rec.func_index, rec.line, rec.kind)
     fn = types.FunctionType(code, ns)
     if i + 1 < len(frames):
 
@@ -226,7 +232,9 @@ def _pause(func, e: BaseException):
         code = frame.f_code
         if code.co_filename.startswith("wasm://"):
             index = int(code.co_name[1:].partition("_")[0])
-            saved = {k: v for k, v in frame.f_locals.items() if k not in _DROP}
+            saved = frame.f_locals  # a dict owned by the (finished) frame: no copy needed
+            for k in _DROP:
+                saved.pop(k, None)
             frames.append(FrameRecord(index, tb.tb_lineno, "call", saved, frame.f_globals))
         elif code in _MACHINERY or code.co_name == "next_frame":
             pass

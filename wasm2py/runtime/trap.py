@@ -11,6 +11,7 @@ carry the wasm byte offset as line number.
 from __future__ import annotations
 
 import struct
+from collections import deque
 
 from ..errors import Trap, TrapCode
 
@@ -34,22 +35,26 @@ class HostError(Exception):
         self.func = func
 
 
+#: a backtrace keeps at most this many (innermost) frames
+MAX_BACKTRACE = 200
+
+
 def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
-    """The wasm frames of a traceback, innermost first."""
-    frames = []
+    """The wasm frames of a traceback, innermost first (at most MAX_BACKTRACE of them)."""
+    raw: deque = deque(maxlen=MAX_BACKTRACE)
     while tb is not None:
         code = tb.tb_frame.f_code
-        fname = code.co_filename
-        if fname.startswith("wasm://"):
-            name = code.co_name
-            try:
-                index = int(name[1:].partition("_")[0])
-            except ValueError:
-                index = -1
-            names = MODULE_NAMES.get(fname, {})
-            frames.append((index, names.get(index), tb.tb_lineno))
+        if code.co_filename.startswith("wasm://"):
+            raw.append((code, tb.tb_lineno))
         tb = tb.tb_next
-    frames.reverse()
+    frames = []
+    for code, line in reversed(raw):
+        try:
+            index = int(code.co_name[1:].partition("_")[0])
+        except ValueError:
+            index = -1
+        names = MODULE_NAMES.get(code.co_filename, {})
+        frames.append((index, names.get(index), line))
     return frames
 
 

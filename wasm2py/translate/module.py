@@ -54,11 +54,12 @@ class ModuleGen:
         self.const_values: dict[str, float] = {}
 
     def float_const(self, value: float) -> str:
-        """A module-level name holding ``value`` bit-exactly."""
+        """A module-level name holding ``value`` bit-exactly. The name is derived from the bits,
+        so separately generated code (resume variants) refers to the same constants."""
         key = struct.pack("<d", value)
         name = self.consts.get(key)
         if name is None:
-            name = self.consts[key] = f"K{len(self.consts)}"
+            name = self.consts[key] = f"K{struct.unpack('<Q', key)[0]:016x}"
             self.const_values[name] = value
         return name
 

@@ -136,9 +136,11 @@ def build_resume_function(module, compiled, index: int, line: int, kind: str):
         raise Error(f"no resume point {kind!r} at offset {line:#x} in function {index}")
     _rewind(path, kind)
     names = sorted({a.arg for a in fn.args.args} | _assigned(fn))
-    restore = [ast.Assign([ast.Name(n, _STORE)],
-                          ast.Call(ast.Attribute(_name("S"), "get", _LOAD), [ast.Constant(n)], []))
-               for n in names]  # fmt: skip
+    # One unpacking statement restores every local (a name unbound at the pause gets None).
+    restore = [ast.Assign([ast.Tuple([ast.Name(n, _STORE) for n in names], _STORE)],
+                          ast.Call(_name("tuple"), [ast.Call(_name("map"), [
+                              ast.Attribute(_name("S"), "get", _LOAD),
+                              ast.Tuple([ast.Constant(n) for n in names], _LOAD)], [])], []))]  # fmt: skip
     restore.append(ast.Assign([ast.Name("rw", _STORE)], ast.Constant(True)))
     for st in restore:
         st.lineno = fn.lineno
