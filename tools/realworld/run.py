@@ -1,0 +1,217 @@
+"""Run the real-world programs built by ``build.py`` natively, under ``wasm2py run``, and (if
+the ``wasmtime`` PyPI package is installed) under wasmtime; check that every run gives the
+native build's output and exit status, and print the times as a table.
+
+    python tools/realworld/build.py            # once (apt-get source, clang, cc)
+    python tools/realworld/run.py [--tier python] [--repeat N] [NAME ...]
+
+Columns: ``native`` is the natively built program; ``wasm2py run`` is the wall time of the
+``wasm2py run`` command (a fresh process: Python start-up, decoding, validating, translating
+the whole module to Python, running); ``translate`` is the part of that spent creating the
+``Module`` (decode + validate + translate, measured in-process); ``wasmtime`` is the wasmtime
+PyPI package on the same ``.wasm`` (compiling with Cranelift + running, in-process). Times are
+the best of ``--repeat`` runs. Exit status 1 if any output differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tools.realworld.build import BIN, PROGRAMS, count_lines, fetch  # noqa: E402
+
+WORKLOADS = HERE / "workloads"
+CLI = [sys.executable, "-c", "import sys; from wasm2py.cli import main; sys.exit(main())"]
+
+
+@dataclass
+class Case:
+    """One run of a program: ``{dir}`` in ``argv`` is a scratch directory (the host path
+    natively, ``/work`` inside wasm, where it is preopened); ``{workloads}`` likewise."""
+
+    program: str
+    label: str
+    argv: list[str]
+    stdin: bytes | Path = b""
+    files: dict[str, bytes] = field(default_factory=dict)
+
+
+def corpus() -> bytes:
+    """About 1 MB of text: Lua's C sources, in a fixed order."""
+    src = fetch(PROGRAMS["lua"].package)
+    files = sorted(glob.glob(str(src / "src" / "*.[ch]")))
+    return b"".join(Path(f).read_bytes() for f in files)
+
+
+def cases() -> list[Case]:
+    text = corpus()
+    gz = subprocess.run([BIN / "minigzip.native"], input=text, capture_output=True,
+                        check=True).stdout  # fmt: skip
+    return [
+        Case("minigzip", f"compress {len(text) // 1024} KiB", [], text),
+        Case("minigzip", "decompress", ["-d"], gz),
+        Case("minigzip", "gzip a file in place", ["{dir}/data.txt"],
+             files={"data.txt": text[:200_000]}),  # fmt: skip
+        Case("lua", "bench.lua", ["{workloads}/bench.lua"]),
+        Case("sqlite3", "in-memory SQL", ["-batch"], WORKLOADS / "memory.sql"),
+        Case("sqlite3", "database file", ["-batch", "{dir}/test.db"], WORKLOADS / "file.sql"),
+    ]
+
+
+def _argv(case: Case, scratch: str, workloads: str) -> list[str]:
+    return [a.format(dir=scratch, workloads=workloads) for a in case.argv]
+
+
+def _stdin(case: Case) -> bytes:
+    return case.stdin.read_bytes() if isinstance(case.stdin, Path) else case.stdin
+
+
+def _scratch(case: Case) -> str:
+    d = tempfile.mkdtemp(prefix=f"rw-{case.program}-")
+    for name, data in case.files.items():
+        Path(d, name).write_bytes(data)
+    return d
+
+
+def _snapshot(d: str) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(Path(d).iterdir()) if p.is_file()}
+
+
+def run_native(case: Case):
+    d = _scratch(case)
+    try:
+        t = time.perf_counter()
+        p = subprocess.run([BIN / f"{case.program}.native", *_argv(case, d, str(WORKLOADS))],
+                           input=_stdin(case), capture_output=True)  # fmt: skip
+        return time.perf_counter() - t, p.returncode, p.stdout, _snapshot(d)
+    finally:
+        shutil.rmtree(d)
+
+
+def run_wasm2py(case: Case, tier: str):
+    d = _scratch(case)
+    try:
+        cmd = [*CLI, "run", "--tier", tier, "--dir", f"{d}::/work", "--dir",
+               f"{WORKLOADS}::/workloads", BIN / f"{case.program}.wasm", "--",
+               *_argv(case, "/work", "/workloads")]  # fmt: skip
+        t = time.perf_counter()
+        p = subprocess.run(list(map(str, cmd)), input=_stdin(case), capture_output=True)
+        return time.perf_counter() - t, p.returncode, p.stdout, _snapshot(d), p.stderr
+    finally:
+        shutil.rmtree(d)
+
+
+def run_wasmtime(case: Case):
+    import wasmtime
+
+    d = _scratch(case)
+    tmp = tempfile.mkdtemp(prefix="rw-io-")
+    try:
+        stdin, stdout = Path(tmp, "stdin"), Path(tmp, "stdout")
+        stdin.write_bytes(_stdin(case))
+        t = time.perf_counter()
+        engine = wasmtime.Engine()
+        module = wasmtime.Module.from_file(engine, str(BIN / f"{case.program}.wasm"))
+        linker = wasmtime.Linker(engine)
+        linker.define_wasi()
+        store = wasmtime.Store(engine)
+        config = wasmtime.WasiConfig()
+        config.argv = [case.program, *_argv(case, "/work", "/workloads")]
+        config.preopen_dir(d, "/work")
+        config.preopen_dir(str(WORKLOADS), "/workloads")
+        config.stdin_file = str(stdin)
+        config.stdout_file = str(stdout)
+        store.set_wasi(config)
+        instance = linker.instantiate(store, module)
+        status = 0
+        try:
+            instance.exports(store)["_start"](store)
+        except wasmtime.ExitTrap as e:
+            status = e.code
+        elapsed = time.perf_counter() - t
+        return elapsed, status, stdout.read_bytes(), _snapshot(d)
+    finally:
+        shutil.rmtree(d)
+        shutil.rmtree(tmp)
+
+
+def translate_time(program: str, tier: str) -> float:
+    import wasm2py
+
+    engine = wasm2py.Engine(wasm2py.Config(tier=tier))
+    t = time.perf_counter()
+    wasm2py.Module.from_file(engine, BIN / f"{program}.wasm")
+    return time.perf_counter() - t
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="check and time the real-world WASI programs")
+    p.add_argument("--tier", default="python")
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("names", nargs="*", help="programs (default: all built)")
+    args = p.parse_args(argv)
+    try:
+        import wasmtime  # noqa: F401
+
+        have_wasmtime = True
+    except ImportError:
+        have_wasmtime = False
+        print("(wasmtime not installed: `pip install wasmtime` adds its column)")
+    names = args.names or [n for n in PROGRAMS if (BIN / f"{n}.wasm").exists()]
+    if not names:
+        print("nothing built: run tools/realworld/build.py first", file=sys.stderr)
+        return 2
+    for n in names:
+        wasm = BIN / f"{n}.wasm"
+        print(f"{n}: {count_lines(n)} lines of C, {wasm.stat().st_size} bytes of wasm, "
+              f"{len(__import__('wasm2py').Module.from_file(__import__('wasm2py').Engine(), wasm)._module.funcs)} functions")  # fmt: skip
+    translate = {n: translate_time(n, args.tier) for n in names}
+    header = ["program", "workload", "native", f"wasm2py run ({args.tier})", "of which translate"]
+    if have_wasmtime:
+        header.append("wasmtime (py)")
+    header.append("output")
+    rows, failed = [], False
+    for case in cases():
+        if case.program not in names:
+            continue
+        nat = min((run_native(case) for _ in range(args.repeat)), key=lambda r: r[0])
+        w2p = min((run_wasm2py(case, args.tier) for _ in range(args.repeat)),
+                  key=lambda r: r[0])  # fmt: skip
+        ok = w2p[1:4] == nat[1:4]
+        row = [case.program, case.label, f"{nat[0]:.3f} s", f"{w2p[0]:.2f} s",
+               f"{translate[case.program]:.2f} s"]  # fmt: skip
+        if have_wasmtime:
+            try:
+                wt = min((run_wasmtime(case) for _ in range(args.repeat)), key=lambda r: r[0])
+            except Exception as e:  # a trap in wasmtime: report it, keep going
+                print(f"--- wasmtime failed on {case.program} {case.label}: {str(e)[-300:]}")
+                wt = (float("nan"), None, b"", {})
+            ok = ok and wt[1:4] == nat[1:4]
+            row.append(f"{wt[0]:.2f} s")
+        row.append("same as native" if ok else "DIFFERENT")
+        if not ok:
+            failed = True
+            print(f"--- {case.program} {case.label}: native status {nat[1]}, wasm2py {w2p[1]}; "
+                  f"stderr: {w2p[4][-500:].decode(errors='replace')}")  # fmt: skip
+        rows.append(row)
+        print("  ".join(row), flush=True)
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    print()
+    for r in [header, ["-" * w for w in widths], *rows]:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
