@@ -80,7 +80,7 @@ def _exercise(data: bytes, call: bool = True) -> None:
         return
     if not call:
         return
-    for name, item in instance.exports.items():
+    for _name, item in instance.exports.items():
         if isinstance(item, wasm2py.Func) and all(
             t in (wasm2py.ValType.I32, wasm2py.ValType.I64) for t in item.type.params
         ):

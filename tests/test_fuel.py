@@ -109,8 +109,9 @@ def test_fuel_api_needs_fuel_enabled_and_no_fuel_code_otherwise():
     with pytest.raises(wasm2py.Error):
         store.get_fuel()
     # the plain translation contains no fuel code at all
-    from wasm2py.translate.module import translate_module
     import ast
+
+    from wasm2py.translate.module import translate_module
 
     plain = ast.unparse(translate_module(Module(LOOP)._module, Config())[0])
     metered = ast.unparse(translate_module(Module(LOOP)._module, Config(consume_fuel=True))[0])

@@ -35,8 +35,10 @@ class FuelExhausted(Exception):
         self.bulk = bulk
 
 
-def out_of_fuel(required: int) -> None:
-    """Called by a segment whose cost the fuel does not cover."""
+def out_of_fuel(fuel_cell: list, fuel: int, required: int) -> None:
+    """Called by a segment whose cost the fuel (``fuel``, the function's local copy) does not
+    cover: the local is written back to the store, then the call stops."""
+    fuel_cell[0] = fuel
     raise FuelExhausted(required)
 
 

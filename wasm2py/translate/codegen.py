@@ -275,11 +275,14 @@ class FuncGen:
             self.emit(stmt)
             self.seg = ([n], stmt, self.out)
         else:
+            # The fuel lives in the local ``fuel`` (cheaper than the store's cell); it is
+            # written back to F[0] around calls, at returns, and when an exception leaves.
             n1, n2, n3 = _const(0), _const(0), _const(0)
-            check = ast.If(_cmp(_sub0(_name("F")), ast.Lt(), n1),
-                           [ast.Expr(_call("out_of_fuel", n2))], [])  # fmt: skip
+            check = ast.If(_cmp(_name("fuel"), ast.Lt(), n1),
+                           [ast.Expr(_call("out_of_fuel", _name("F"), _name("fuel"), n2))],
+                           [])  # fmt: skip
             self.emit(check)
-            self.emit(ast.AugAssign(ast.Subscript(_name("F"), _const(0), _STORE), ast.Sub(), n3))
+            self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), n3))
             self.seg = ([n1, n2, n3], check, self.out)
         self.seg_n = 0
 
@@ -294,7 +297,7 @@ class FuncGen:
         else:
             for k, st in enumerate(where):
                 if st is stmt:
-                    del where[k : k + len(consts) // 2 + 1]
+                    del where[k : k + 2 if self.fuel is not None else k + 1]
                     if not where:
                         where.append(ast.Pass())
                     break
@@ -310,7 +313,24 @@ class FuncGen:
         amount = _bin(n, ast.RShift(), _const(6))
         if per != 1:
             amount = _bin(amount, ast.Mult(), _const(per))
+        self.sync_fuel_out()
         self.emit(ast.Expr(_call("charge_fuel", _name("F"), amount)))
+        self.sync_fuel_in()
+
+    def sync_fuel_out(self) -> None:
+        """Before code that reads or charges the store's fuel: write the local back."""
+        if self.fuel is not None:
+            last = self.out[-1] if self.out and not self.branchy else None
+            if getattr(last, "fuel_reload", False):
+                return  # F[0] was just read into the local: nothing to write back
+            self.emit(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel")))
+
+    def sync_fuel_in(self) -> None:
+        """After such code: reload the local."""
+        if self.fuel is not None:
+            reload = ast.Assign([_sname("fuel")], _sub0(_name("F")))
+            reload.fuel_reload = True  # type: ignore[attr-defined]
+            self.emit(reload)
 
     # -- stack discipline -------------------------------------------------------------------
     def push(self, v: V) -> None:
@@ -398,6 +418,8 @@ class FuncGen:
                 prologue.append(ast.Assign([_sname(n) for n in chunk], _const(default)))
         if self.info.uses_brk:
             prologue.append(ast.Assign([_sname("brk")], _const(0)))
+        if self.fuel is not None:
+            prologue.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
         for st in prologue:
             st.lineno = self.lineno
         body = self.body
@@ -434,7 +456,7 @@ class FuncGen:
         fn = ast.FunctionDef(
             name=self.name,
             args=ast.arguments([], args, None, [], [], None, []),
-            body=prologue + (root.entry_out or [ast.Pass()]),
+            body=prologue + self.wrap_body(root.entry_out or [ast.Pass()]),
             decorator_list=[],
             returns=None,
             type_params=[],
@@ -443,6 +465,20 @@ class FuncGen:
         #: how many leading statements are the prologue (depth check, local initialisation)
         fn.prologue_len = len(prologue)  # type: ignore[attr-defined]
         return fn
+
+    def wrap_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        """With fuel, an exception leaving the function writes the fuel it used back. (A caller
+        that sees the exception go by holds an older, larger value: keep the smaller.) In
+        CPython 3.11 an unused ``try`` costs nothing."""
+        if self.fuel is None:
+            return body
+        sync = ast.If(_cmp(_name("fuel"), ast.Lt(), _sub0(_name("F"))),
+                      [ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel"))],
+                      [])  # fmt: skip
+        handler = ast.ExceptHandler(_name("BaseException"), None, [sync, ast.Raise(None, None)])
+        tr = ast.Try(body, [handler], [], [])
+        tr.lineno = body[0].lineno if hasattr(body[0], "lineno") else self.lineno
+        return [tr]
 
     # -- control ------------------------------------------------------------------------------
     def block_type(self, imm) -> tuple[tuple, tuple]:
@@ -778,6 +814,7 @@ class FuncGen:
         return copy.deepcopy(st)
 
     def emit_return(self, vals: list[V]) -> None:
+        self.sync_fuel_out()
         results = self.ftype.results
         if not results:
             self.emit(ast.Return(None))
@@ -826,14 +863,18 @@ class FuncGen:
     def finish_call(self, call: ast.expr, results: tuple) -> None:
         h = len(self.stack)
         if not results:
+            self.sync_fuel_out()
             self.emit(ast.Expr(call))
+            self.sync_fuel_in()
             return
         names = [f"s{h + i}" for i in range(len(results))]
         self.before_stmt(writes=frozenset(names))
+        self.sync_fuel_out()
         if len(names) == 1:
             self.assign(names[0], call)
         else:
             self.emit(ast.Assign([ast.Tuple([_sname(n) for n in names], _STORE)], call))
+        self.sync_fuel_in()
         for i, t in enumerate(results):
             self.stack.append(self.slot_value(h + i, t))
 

@@ -66,8 +66,8 @@ def _find(stmts: list, line: int, kind: str) -> list[tuple[list, int]] | None:
             here = path + [(lst, i)]
             if getattr(st, "lineno", None) == line and match(st):
                 return here
-            for field in ("body", "orelse"):
-                inner = getattr(st, field, None)
+            for attr in ("body", "orelse"):
+                inner = getattr(st, attr, None)
                 if inner:
                     todo.append((inner, here))
     return None
@@ -96,7 +96,11 @@ def _rewind(path: list[tuple[list, int]], kind: str) -> None:
                 branch.lineno = node.lineno
                 lst[k] = branch
             else:
-                lst[k : k + 1] = [clear, node]
+                # fuel was added while paused: reload the local copy before checking again
+                reload = ast.Assign([ast.Name("fuel", _STORE)],
+                                    ast.Subscript(_name("F"), ast.Constant(0), _LOAD))  # fmt: skip
+                reload.lineno = node.lineno
+                lst[k : k + 1] = [clear, reload, node]
         else:
             nxt_list = path[depth + 1][0]
             if isinstance(node, ast.If):

@@ -1,0 +1,93 @@
+"""What fuel metering and resumability cost: per kernel, the wall time of ``run(n)``
+
+* plain: default configuration, a normal call;
+* fuel: ``Config(consume_fuel=True)`` with plenty of fuel, a normal call;
+* resumable: default configuration, ``call_resumable`` (nothing pauses);
+* fuel+resumable: both;
+
+each the best of ``--repeat`` runs, and the ratios to plain. Targets (issue 5): fuel <= 1.25x,
+resumable <= 1.05x.
+
+Usage::
+
+    python tools/bench/fuel_overhead.py [--quick] [--kernel NAME ...] [--repeat K]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import wasm2py
+from tools.bench.build import KERNELS, build_kernel
+
+PLENTY = 10**15
+
+
+def _instance(wasm: Path, fuel: bool):
+    engine = wasm2py.Engine(wasm2py.Config(consume_fuel=fuel))
+    store = wasm2py.Store(engine)
+    inst = wasm2py.Instance(store, wasm2py.Module.from_file(engine, wasm), {})
+    return store, inst.exports["run"]
+
+
+def _best(fn, arg, repeat: int, store=None) -> tuple[float, object]:
+    best = math.inf
+    result = None
+    for _ in range(repeat):
+        if store is not None:
+            store.set_fuel(PLENTY)
+        gc.disable()
+        try:
+            t = time.perf_counter()
+            result = fn(arg)
+            best = min(best, time.perf_counter() - t)
+        finally:
+            gc.enable()
+    return best, result
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small n")
+    ap.add_argument("--kernel", action="append", choices=list(KERNELS), metavar="NAME")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args(argv)
+    rows = []
+    for name in args.kernel or list(KERNELS):
+        k = KERNELS[name]
+        n = k.quick_n if args.quick else k.n
+        wasm = build_kernel(name)
+        _, plain = _instance(wasm, False)
+        fstore, fueled = _instance(wasm, True)
+        t_plain, r0 = _best(plain, n, args.repeat)
+        t_fuel, r1 = _best(fueled, n, args.repeat, fstore)
+        t_res, r2 = _best(plain.call_resumable, n, args.repeat)
+        t_both, r3 = _best(fueled.call_resumable, n, args.repeat, fstore)
+        assert r0 == r1 == r2.results == r3.results, (name, r0, r1, r2, r3)
+        rows.append((name, n, t_plain, t_fuel, t_res, t_both))
+        print(f"  {name:<9} done", file=sys.stderr, flush=True)
+    print(f"wasm2py {wasm2py.__version__}, Python tier, Python {sys.version.split()[0]}; "
+          f"best of {args.repeat}")  # fmt: skip
+    print(f"{'kernel':<9} {'n':>7} {'plain s':>8} {'fuel s':>8} {'fuel x':>7} "
+          f"{'resum. s':>8} {'resum. x':>8} {'both s':>8} {'both x':>7}")  # fmt: skip
+    fx, rx = [], []
+    for name, n, tp, tf, tr, tb in rows:
+        fx.append(tf / tp)
+        rx.append(tr / tp)
+        print(f"{name:<9} {n:>7} {tp:8.3f} {tf:8.3f} {tf / tp:6.2f}x {tr:8.3f} {tr / tp:7.3f}x "
+              f"{tb:8.3f} {tb / tp:6.2f}x")  # fmt: skip
+    geo = lambda xs: math.exp(sum(map(math.log, xs)) / len(xs))  # noqa: E731
+    print(f"geomean: fuel {geo(fx):.3f}x, resumable {geo(rx):.3f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
