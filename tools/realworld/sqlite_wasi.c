@@ -4,12 +4,20 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+/* This file is compiled with the same flags, sqlite_wasi.h force-included: undo its renames. */
+#undef fchmod
+#undef fchown
+#undef geteuid
+#undef fcntl
+
+#ifndef F_RDLCK
 #define F_RDLCK 0
 #define F_WRLCK 1
 #define F_UNLCK 2
 #define F_GETLK 5
 #define F_SETLK 6
 #define F_SETLKW 7
+#endif
 
 int sqlite_wasi_fchmod(int fd, mode_t mode) { (void)fd; (void)mode; return 0; }
 int sqlite_wasi_fchown(int fd, uid_t uid, gid_t gid) { (void)fd; (void)uid; (void)gid; return 0; }
