@@ -7,10 +7,12 @@ native build's output and exit status, and print the times as a table.
 
 Columns: ``native`` is the natively built program; ``wasm2py run`` is the wall time of the
 ``wasm2py run`` command (a fresh process: Python start-up, decoding, validating, translating
-the whole module to Python, running); ``translate`` is the part of that spent creating the
-``Module`` (decode + validate + translate, measured in-process); ``wasmtime`` is the wasmtime
-PyPI package on the same ``.wasm`` (compiling with Cranelift + running, in-process). Times are
-the best of ``--repeat`` runs. Exit status 1 if any output differs.
+the whole module to Python, running); ``translate`` is creating the ``Module`` in-process
+(decode + validate + translate) and ``execute`` running it in-process with
+``wasm2py.wasi.run`` (instantiate + ``_start``), which together are most of ``wasm2py run``;
+``wasmtime (py)`` is the wasmtime PyPI package on the same ``.wasm`` (Cranelift compilation +
+run, in-process). Times are the best of ``--repeat`` runs. Every run's stdout, exit status and
+resulting files must equal the native run's; exit status 1 if any differs.
 """
 
 from __future__ import annotations
@@ -61,8 +63,12 @@ def cases() -> list[Case]:
     return [
         Case("minigzip", f"compress {len(text) // 1024} KiB", [], text),
         Case("minigzip", "decompress", ["-d"], gz),
-        Case("minigzip", "gzip a file in place", ["{dir}/data.txt"],
-             files={"data.txt": text[:200_000]}),  # fmt: skip
+        Case(
+            "minigzip",
+            "gzip a file in place",
+            ["{dir}/data.txt"],
+            files={"data.txt": text[:200_000]},
+        ),  # fmt: skip
         Case("lua", "bench.lua", ["{workloads}/bench.lua"]),
         Case("sqlite3", "in-memory SQL", ["-batch"], WORKLOADS / "memory.sql"),
         Case("sqlite3", "database file", ["-batch", "{dir}/test.db"], WORKLOADS / "file.sql"),
@@ -146,13 +152,39 @@ def run_wasmtime(case: Case):
         shutil.rmtree(tmp)
 
 
-def translate_time(program: str, tier: str) -> float:
+_MODULES: dict = {}
+
+
+def translate(program: str, tier: str) -> float:
+    """Seconds to create the Module (decode, validate, translate); keeps it for run_inprocess."""
     import wasm2py
 
     engine = wasm2py.Engine(wasm2py.Config(tier=tier))
     t = time.perf_counter()
-    wasm2py.Module.from_file(engine, BIN / f"{program}.wasm")
+    _MODULES[program] = wasm2py.Module.from_file(engine, BIN / f"{program}.wasm")
     return time.perf_counter() - t
+
+
+def run_inprocess(case: Case):
+    """Execution only: the already translated module, run with wasm2py.wasi.run."""
+    import io
+
+    import wasm2py
+    from wasm2py.wasi import WasiConfig, run
+
+    module = _MODULES[case.program]
+    d = _scratch(case)
+    try:
+        out = io.BytesIO()
+        config = WasiConfig(argv=[case.program, *_argv(case, "/work", "/workloads")],
+                            preopens={"/work": d, "/workloads": WORKLOADS},
+                            stdin=io.BytesIO(_stdin(case)), stdout=out,
+                            stderr=io.BytesIO())  # fmt: skip
+        t = time.perf_counter()
+        status = run(module, config, wasm2py.Store(module.engine))
+        return time.perf_counter() - t, status, out.getvalue(), _snapshot(d)
+    finally:
+        shutil.rmtree(d)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,10 +208,11 @@ def main(argv: list[str] | None = None) -> int:
         wasm = BIN / f"{n}.wasm"
         print(f"{n}: {count_lines(n)} lines of C, {wasm.stat().st_size} bytes of wasm, "
               f"{len(__import__('wasm2py').Module.from_file(__import__('wasm2py').Engine(), wasm)._module.funcs)} functions")  # fmt: skip
-    translate = {n: translate_time(n, args.tier) for n in names}
-    header = ["program", "workload", "native", f"wasm2py run ({args.tier})", "of which translate"]
-    if have_wasmtime:
-        header.append("wasmtime (py)")
+    translated = {n: translate(n, args.tier) for n in names}
+    header = ["program", "workload", "native", f"wasm2py run ({args.tier})", "translate",
+              "execute", "wasmtime (py)"]  # fmt: skip
+    if not have_wasmtime:
+        header.pop()
     header.append("output")
     rows, failed = [], False
     for case in cases():
@@ -188,9 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         nat = min((run_native(case) for _ in range(args.repeat)), key=lambda r: r[0])
         w2p = min((run_wasm2py(case, args.tier) for _ in range(args.repeat)),
                   key=lambda r: r[0])  # fmt: skip
-        ok = w2p[1:4] == nat[1:4]
+        ex = min((run_inprocess(case) for _ in range(args.repeat)), key=lambda r: r[0])
+        ok = w2p[1:4] == nat[1:4] and ex[1:4] == nat[1:4]
         row = [case.program, case.label, f"{nat[0]:.3f} s", f"{w2p[0]:.2f} s",
-               f"{translate[case.program]:.2f} s"]  # fmt: skip
+               f"{translated[case.program]:.2f} s", f"{ex[0]:.2f} s"]  # fmt: skip
         if have_wasmtime:
             try:
                 wt = min((run_wasmtime(case) for _ in range(args.repeat)), key=lambda r: r[0])
