@@ -385,3 +385,17 @@ def test_config_errors(tmp_path):
         Wasi(WasiConfig(preopens={"/x": tmp_path / "missing"}))
     with pytest.raises(TypeError):
         Wasi(WasiConfig(stdout=object()))
+
+
+def test_module_without_memory_traps(tier):
+    engine = wasm2py.Engine(wasm2py.Config(tier=tier))
+    module = wasm2py.Module(
+        engine,
+        wat("""(module
+      (import "wasi_snapshot_preview1" "args_sizes_get" (func $f (param i32 i32) (result i32)))
+      (func (export "go") (result i32) (call $f (i32.const 0) (i32.const 4))))"""),
+    )
+    with Wasi() as wasi:
+        instance = instantiate(wasm2py.Store(engine), module, wasi)
+        with pytest.raises(wasm2py.Trap, match="without memory"):
+            instance.exports.go()

@@ -308,7 +308,12 @@ class Wasi:
 
         def host(caller, *args):
             try:
-                return impl(caller.memory.buffer, *args)
+                try:
+                    mem = caller.memory.buffer
+                except AttributeError:  # caller.memory is None
+                    raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS,
+                               f"WASI {name} called by a module without memory") from None  # fmt: skip
+                return impl(mem, *args)
             except WasiError as e:
                 if e.errno == Errno.FAULT:
                     raise _fault(name) from None
