@@ -164,7 +164,11 @@ def _run_wasi(args, engine: Engine, fuel: int | None, module) -> int:
     store = _store(engine, fuel)
     sys.stdout.flush()
     sys.stderr.flush()
-    with Wasi(config) as wasi:
+    try:
+        wasi = Wasi(config)
+    except OSError as e:
+        raise UsageError(f"cannot open {e.filename}: {e.strerror}") from None
+    with wasi:
         try:
             instance = instantiate(store, module, wasi)
             exports = instance.exports
