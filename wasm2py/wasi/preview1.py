@@ -497,7 +497,7 @@ class Wasi:
         return 0
 
     def fd_renumber(self, mem, fd, to):
-        desc = self.table.get(fd)
+        self.table.get(fd)  # both must be open (BADF otherwise), as in wasmtime
         self.table.get(to)
         if fd == to:
             return 0
@@ -505,7 +505,6 @@ class Wasi:
         old.flush()
         old.close()
         self.table.insert(self.table.pop(fd), to)
-        del desc
         return 0
 
     def fd_sync(self, mem, fd):
