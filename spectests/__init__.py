@@ -1,17 +1,10 @@
-"""The WebAssembly spec testsuite runner for wasm2py.
+"""The WebAssembly spec testsuite for wasm2py.
 
-* :mod:`spectests.wast` finds the suite and converts ``.wast`` scripts (cached);
-* :mod:`spectests.runner` executes a converted script against wasm2py's public API;
-* :mod:`spectests.report` summarises results;
-* :mod:`spectests.known_failures` is the one list of known failures;
-* ``python -m spectests`` is the command-line entry point, ``spectests/test_spec.py`` the pytest
-  one.
+The harness lives in :mod:`wasm2py.wast` (it also backs ``wasm2py wast``); here are the suite's
+pytest entry (``spectests/test_spec.py``), its command line (``python -m spectests``) and
+:mod:`spectests.known_failures`, the one list of known failures.
 """
 
-#: The execution tiers the spec tests run on (a pytest parameter). Add a tier here to test it.
-#: "<tier>-fuel" runs every invoke from fuel 0, resuming with the required fuel at each pause.
-TIERS: tuple[str, ...] = ("python", "python-fuel")
+from wasm2py.wast import CHECK_REJECT, CHECK_RUN, TIERS
 
-#: The two checks: the full run of a script, and the rejection-only check.
-CHECK_RUN = "run"
-CHECK_REJECT = "reject"
+__all__ = ["CHECK_REJECT", "CHECK_RUN", "TIERS"]

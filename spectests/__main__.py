@@ -12,10 +12,11 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from wasm2py.wast.report import FileSummary, format_summary
+from wasm2py.wast.runner import run_file
+from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files, resolve_wast_files
+
 from . import CHECK_REJECT, CHECK_RUN, TIERS
-from .report import FileSummary, format_summary
-from .runner import run_file
-from .wast import SpecSuiteMissing, list_wast_files, resolve_wast_files
 
 
 def _run(job: tuple[Path, str, str]) -> FileSummary:

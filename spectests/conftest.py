@@ -1,6 +1,6 @@
 """pytest hooks of the spec tests: collect each script's summary and print the tables at the end.
 
-Each spec test attaches its :class:`~spectests.report.FileSummary` (as JSON) to its report's
+Each spec test attaches its :class:`~wasm2py.wast.report.FileSummary` (as JSON) to its report's
 ``user_properties``. Those travel with the report from pytest-xdist workers to the controller,
 where :func:`pytest_runtest_logreport` collects them into a module-level registry, so the same
 code works with and without xdist.
@@ -8,7 +8,7 @@ code works with and without xdist.
 
 from __future__ import annotations
 
-from spectests.report import SUMMARY_PROPERTY, FileSummary, format_summary
+from wasm2py.wast.report import SUMMARY_PROPERTY, FileSummary, format_summary
 
 #: The summaries collected in this (controller) process.
 SUMMARIES: list[FileSummary] = []

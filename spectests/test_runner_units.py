@@ -15,8 +15,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from spectests import CHECK_REJECT, CHECK_RUN, known_failures, wast
-from spectests.report import (
+from spectests import CHECK_REJECT, CHECK_RUN, known_failures
+from wasm2py import errors as werrors
+from wasm2py.wast import wast
+from wasm2py.wast.report import (
     FAILED,
     FIXED,
     KNOWN,
@@ -26,8 +28,8 @@ from spectests.report import (
     FileSummary,
     format_summary,
 )
-from spectests.runner import run_script
-from spectests.values import (
+from wasm2py.wast.runner import run_script
+from wasm2py.wast.values import (
     ExternRef,
     float_bits_match,
     int_match,
@@ -38,7 +40,6 @@ from spectests.values import (
     to_signed,
     trap_message_matches,
 )
-from wasm2py import errors as werrors
 
 # --- values -----------------------------------------------------------------------------------
 
@@ -467,7 +468,7 @@ def test_reject_check(tmp_path):
 
 
 def test_summary_tables():
-    from spectests.report import CommandResult
+    from wasm2py.wast.report import CommandResult
 
     results = [
         CommandResult("module", 1, PASSED),
@@ -488,7 +489,7 @@ def test_summary_tables():
 
 def test_spectest_names_are_complete():
     """The spectest module provides what the suite imports (checked on the fake)."""
-    from spectests.runner import define_spectest
+    from wasm2py.wast.runner import define_spectest
 
     fake = _fake_api()
     linker = fake.Linker(None)
@@ -502,7 +503,7 @@ def test_spectest_names_are_complete():
 
 
 def test_project_paths():
-    assert (wast.PROJECT_ROOT / "spectests" / "wast.py").is_file()
+    assert (wast.PROJECT_ROOT / "wasm2py" / "wast" / "wast.py").is_file()
     assert wast.DEFAULT_SPEC_DIR == wast.PROJECT_ROOT.parent / "shared" / "spec" / "wasm-2.0"
     assert isinstance(wast.cache_dir(), Path)
 

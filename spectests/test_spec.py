@@ -20,9 +20,9 @@ from __future__ import annotations
 import pytest
 
 from spectests import CHECK_REJECT, CHECK_RUN, TIERS
-from spectests.report import SUMMARY_PROPERTY
-from spectests.runner import run_file
-from spectests.wast import SpecSuiteMissing, list_wast_files, missing_suite_message, spec_dir
+from wasm2py.wast.report import SUMMARY_PROPERTY
+from wasm2py.wast.runner import run_file
+from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files, missing_suite_message, spec_dir
 
 #: Per-script time limit (seconds), honoured when pytest-timeout is installed.
 SCRIPT_TIMEOUT = 1800

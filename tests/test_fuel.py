@@ -111,10 +111,12 @@ def test_fuel_api_needs_fuel_enabled_and_no_fuel_code_otherwise():
     # the plain translation contains no fuel code at all
     import ast
 
+    from wasm2py.binary.decoder import decode_module
     from wasm2py.translate.module import translate_module
 
-    plain = ast.unparse(translate_module(Module(LOOP)._module, Config())[0])
-    metered = ast.unparse(translate_module(Module(LOOP)._module, Config(consume_fuel=True))[0])
+    decoded = decode_module(LOOP)
+    plain = ast.unparse(translate_module(decoded, Config())[0])
+    metered = ast.unparse(translate_module(decoded, Config(consume_fuel=True))[0])
     assert "F[0]" not in plain and "F[0]" in metered
     with pytest.raises(ValueError):
         Config(consume_fuel=True, count_instructions=True)

@@ -8,41 +8,57 @@ wasmtime-py's vocabulary::
     module = wasm2py.Module.from_file(store.engine, "add.wasm")
     instance = wasm2py.Instance(store, module, {})
     instance.exports.add(1, 2)
+
+Names are loaded on first use, so that ``import wasm2py.runtime`` (all that ahead-of-time
+compiled modules need) does not load the decoder, the validator or the translator.
 """
 
-from .config import Config, FuelCosts
-from .engine import Engine
-from .errors import (
-    DecodeError,
-    Error,
-    InstantiationError,
-    LinkError,
-    Trap,
-    TrapCode,
-    UnsupportedFeature,
-    ValidationError,
-)
-from .externs import Global, Memory, Table
-from .instance import Exports, Instance
-from .linker import Linker
-from .module import ExportType, ImportType, Module
-from .runtime.func import Caller, Func
-from .runtime.resumable import Finished, HostTrap, OutOfFuel, ResumableCall
-from .runtime.store import Store
-from .runtime.values import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
-from .types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-#: value-type shorthands for annotating host functions: ``def f(x: i32) -> i64``
-i32, i64, f32, f64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
-funcref, externref = ValType.FUNCREF, ValType.EXTERNREF
+# public name -> module that defines it
+_EXPORTS = {
+    "Config": "config", "FuelCosts": "config", "Engine": "engine",
+    "DecodeError": "errors", "Error": "errors", "InstantiationError": "errors",
+    "LinkError": "errors", "Trap": "errors", "TrapCode": "errors",
+    "UnsupportedFeature": "errors", "ValidationError": "errors",
+    "Global": "externs", "Memory": "externs", "Table": "externs",
+    "Exports": "instance", "Instance": "instance", "Linker": "linker",
+    "ExportType": "types", "ImportType": "types", "Module": "module",
+    "Caller": "runtime.func", "Func": "runtime.func",
+    "Finished": "runtime.resumable", "HostTrap": "runtime.resumable",
+    "OutOfFuel": "runtime.resumable", "ResumableCall": "runtime.resumable",
+    "Store": "runtime.store",
+    "f32_from_bits": "runtime.values", "f32_to_bits": "runtime.values",
+    "f64_from_bits": "runtime.values", "f64_to_bits": "runtime.values",
+    "FuncType": "types", "GlobalType": "types", "Limits": "types", "MemoryType": "types",
+    "TableType": "types", "ValType": "types",
+    "compile": "aot", "install_import_hook": "hook", "uninstall_import_hook": "hook",
+}  # fmt: skip
 
-__all__ = [
-    "Caller", "Config", "Finished", "FuelCosts", "HostTrap", "OutOfFuel", "ResumableCall", "DecodeError", "Engine", "Error", "ExportType", "Exports", "Func",
-    "FuncType", "Global", "GlobalType", "ImportType", "Instance", "InstantiationError",
-    "Limits", "LinkError", "Linker", "Memory", "MemoryType", "Module", "Store", "Table",
-    "TableType", "Trap", "TrapCode", "UnsupportedFeature", "ValType", "ValidationError",
-    "__version__", "externref", "f32", "f32_from_bits", "f32_to_bits", "f64", "f64_from_bits",
-    "f64_to_bits", "funcref", "i32", "i64",
-]  # fmt: skip
+#: value-type shorthands for annotating host functions: ``def f(x: i32) -> i64``
+_VALTYPE_ALIASES = {"i32": "I32", "i64": "I64", "f32": "F32", "f64": "F64",
+                    "funcref": "FUNCREF", "externref": "EXTERNREF"}  # fmt: skip
+
+__all__ = sorted([*_EXPORTS, *_VALTYPE_ALIASES, "__version__"])
+
+
+def __getattr__(name: str):
+    target = _EXPORTS.get(name)
+    if target is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{target}"), name)
+    elif name in _VALTYPE_ALIASES:
+        from .types import ValType
+
+        value = ValType[_VALTYPE_ALIASES[name]]
+    else:
+        raise AttributeError(f"module 'wasm2py' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

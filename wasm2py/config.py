@@ -50,6 +50,7 @@ class Config:
             :meth:`Func.call_resumable` — when the store's fuel does not cover the next
             segment. Set fuel with :meth:`Store.set_fuel`. Off: no fuel code is generated.
         fuel_costs: the :class:`FuelCosts` (default: 1 per instruction, 1 per 64 bulk items).
+        cache: keep translations in the on-disk cache (:mod:`wasm2py.cache`) and reuse them.
     """
 
     tier: str = "python"
@@ -57,6 +58,7 @@ class Config:
     count_instructions: bool = False
     consume_fuel: bool = False
     fuel_costs: FuelCosts = field(default_factory=FuelCosts)
+    cache: bool = True
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:

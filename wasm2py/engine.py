@@ -1,16 +1,18 @@
-"""The engine: configuration plus the in-memory cache of translations."""
+"""The engine: configuration plus the caches of translations (in memory and on disk)."""
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import threading
 
+from . import cache
 from .config import Config
 
 
 class Engine:
-    """Compiles modules according to a :class:`Config` and caches the translations in memory,
-    so creating a :class:`~wasm2py.Module` twice from the same bytes translates once.
+    """Compiles modules according to a :class:`Config` and caches the translations, so creating
+    a :class:`~wasm2py.Module` twice from the same bytes translates once: in memory for this
+    engine, and on disk (see :mod:`wasm2py.cache`) across processes when ``Config.cache``.
 
     Args:
         config: the configuration (default: ``Config()``).
@@ -18,19 +20,45 @@ class Engine:
 
     def __init__(self, config: Config | None = None):
         self.config = config if config is not None else Config()
-        self._cache: dict[bytes, object] = {}
+        self._memory: dict[str, tuple] = {}
         self._lock = threading.Lock()
 
-    def compiled(self, module) -> object:
-        """The Python-tier translation of a decoded, validated module (cached)."""
-        key = hashlib.sha256(module.raw).digest() + self.config.translation_key()
+    def load(self, wasm: bytes):
+        """Decode, validate and translate ``wasm`` (or fetch the result from a cache).
+
+        Returns:
+            (decoded module, compiled translation).
+
+        Raises:
+            DecodeError, ValidationError: the module is malformed or invalid.
+        """
+        key = cache.entry_key(wasm, self.config.translation_key())
         with self._lock:
-            hit = self._cache.get(key)
+            hit = self._memory.get(key)
         if hit is not None:
             return hit
-        from .translate.module import compile_module
+        from .translate.module import CompiledModule
 
-        compiled = compile_module(module, self.config)
+        entry = cache.load(key) if self.config.cache else None
+        if entry is not None:
+            module = entry.module
+            module.raw = wasm
+            result = (module, CompiledModule(entry.code, entry.func_names, entry.filename,
+                                             self.config))  # fmt: skip
+        else:
+            from .binary.decoder import decode_module
+            from .translate.module import compile_module
+            from .validate.validator import validate_module
+
+            module = decode_module(wasm)
+            validate_module(module)
+            compiled = compile_module(module, self.config)
+            if self.config.cache:
+                # function bodies are not needed to instantiate; resuming re-decodes them
+                lean = dataclasses.replace(module, codes=[], raw=b"")
+                cache.store(key, cache.Entry(lean, compiled.code, compiled.func_names,
+                                             compiled.filename))  # fmt: skip
+            result = (module, compiled)
         with self._lock:
-            self._cache.setdefault(key, compiled)
-        return compiled
+            self._memory.setdefault(key, result)
+        return result

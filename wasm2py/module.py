@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from .binary.decoder import decode_module
 from .binary.module import ExternKind
 from .binary.module import Module as DecodedModule
 from .engine import Engine
-from .types import FuncType, GlobalType, MemoryType, TableType
+from .types import ExportType, ImportType
 from .validate.validator import validate_module
-
-
-@dataclass(frozen=True, slots=True)
-class ImportType:
-    """An import of a module: where it comes from and its type."""
-
-    module: str
-    name: str
-    type: FuncType | TableType | MemoryType | GlobalType
-
-
-@dataclass(frozen=True, slots=True)
-class ExportType:
-    """An export of a module: its name and type."""
-
-    name: str
-    type: FuncType | TableType | MemoryType | GlobalType
 
 
 def _coerce_bytes(wasm) -> bytes:
@@ -54,9 +36,8 @@ class Module:
         data = _coerce_bytes(wasm)
         self.engine: Engine = engine
         self.name = name
-        self._module: DecodedModule = decode_module(data)
-        validate_module(self._module)
-        self._compiled = engine.compiled(self._module)
+        self._module: DecodedModule
+        self._module, self._compiled = engine.load(data)
 
     @classmethod
     def from_file(cls, engine_or_path, path: str | os.PathLike | None = None) -> Module:

@@ -121,3 +121,20 @@ ExternType = FuncType | TableType | MemoryType | GlobalType
 
 PAGE_SIZE = 65536
 MAX_PAGES = 65536
+
+
+@dataclass(frozen=True, slots=True)
+class ImportType:
+    """An import of a module: where it comes from and its type."""
+
+    module: str
+    name: str
+    type: FuncType | TableType | MemoryType | GlobalType
+
+
+@dataclass(frozen=True, slots=True)
+class ExportType:
+    """An export of a module: its name and type."""
+
+    name: str
+    type: FuncType | TableType | MemoryType | GlobalType

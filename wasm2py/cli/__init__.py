@@ -56,9 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wasm2py`` command."""
     p = argparse.ArgumentParser(prog="wasm2py", description="Run WebAssembly modules in Python.")
     sub = p.add_subparsers(dest="command", required=True)
-    from . import run
+    from . import cachecmd, compile, run, wast
 
     run.add_parser(sub)
+    compile.add_parser(sub)
+    cachecmd.add_parser(sub)
+    wast.add_parser(sub)
     v = sub.add_parser("validate", help="check that a module is well-formed and valid")
     v.add_argument("module", help="path to a .wasm file")
     v.set_defaults(func=cmd_validate)

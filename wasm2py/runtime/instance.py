@@ -159,20 +159,19 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
             state.globals.append(value)
     owner = wrap_instance(state) if wrap_instance is not None else state
     # Defined functions: running the compiled module body defines them in this namespace.
-    exec(compiled.code, ns)  # noqa: S102 - our own generated code, compiled once per module
+    compiled.define(ns)
     MODULE_NAMES.setdefault(compiled.filename, _names(module))
     nimp = module.num_imported_funcs
     ftypes = module.func_types()
-    for k, pyname in enumerate(compiled.func_names):
-        fn = ns[pyname]
-        index = nimp + k
-        ns[f"f{index}"] = fn
+    pynames = compiled.func_names
+    for index in range(nimp, len(pynames)):
+        fn = ns[pynames[index]]
         state.funcs.append(Func._wasm(store, ftypes[index], fn, index,
                                       display_name(module, index), owner))  # fmt: skip
     for i, f in enumerate(state.funcs):
         ns[f"R{i}"] = f
         if i < nimp:
-            ns[f"f{i}"] = f.raw_for(owner)
+            ns[pynames[i]] = f.raw_for(owner)
     # Tables and memories.
     for t in module.tables:
         state.tables.append(TableInstance(t))

@@ -238,6 +238,7 @@ class FuncGen:
         self.branchy = False  # ``brk`` may be set: guard what follows
         self.lineno = body[0].offset if body else 1
         #: instruction counting: each straight-line segment adds its length to ``IC[0]``
+        self.cur_op = -1  # opcode being translated (statements record it for AOT comments)
         self.counting = getattr(mod, "count_instructions", False)
         #: fuel metering: each segment first checks and then takes its cost from ``F[0]``
         self.fuel = getattr(mod, "fuel_costs", None)
@@ -249,6 +250,7 @@ class FuncGen:
         if self.branchy:
             self.open_guard()
         stmt.lineno = self.lineno
+        stmt.wasm_op = self.cur_op  # type: ignore[attr-defined]  # for comments in AOT source
         self.out.append(stmt)
 
     def open_guard(self) -> None:
@@ -442,6 +444,7 @@ class FuncGen:
                 if op != Op.END and op != Op.ELSE:
                     continue
             self.lineno = ins.offset
+            self.cur_op = op
             if op != Op.END and op != Op.ELSE:
                 self.seg_n += 1 if fuel is None else fuel.cost(op)
             handler = dispatch.get(op)
@@ -885,7 +888,7 @@ class FuncGen:
         ft = self.mod.func_types[ins.imm]
         self.before_stmt(effects=True)
         args = self.call_args(len(ft.params))
-        call = ast.Call(_name(f"f{ins.imm}"), args + [self.depth_arg()], [])
+        call = ast.Call(_name(self.mod.func_names[ins.imm]), args + [self.depth_arg()], [])
         self.finish_call(call, ft.results)
 
     def op_call_indirect(self, ins) -> None:

@@ -50,6 +50,9 @@ class ModuleGen:
         self.func_types: list[FuncType] = module.func_types()
         self.global_types = module.global_types()
         self.table_types = module.table_types()
+        #: the Python name of every function (imports included): ``f<index>_<wasm name>``
+        self.func_names = [python_name(i, display_name(module, i))
+                           for i in range(len(self.func_types))]  # fmt: skip
         self.consts: dict[bytes, str] = {}
         self.const_values: dict[str, float] = {}
 
@@ -80,7 +83,7 @@ class CompiledModule:
 
     Attributes:
         code: the compiled module body (defines the functions and constants).
-        func_names: Python name of every *defined* function, in order.
+        func_names: Python name of every function (imports first), in index order.
         filename: ``co_filename`` of the generated code (``wasm://<sha256 prefix>``).
     """
 
@@ -92,6 +95,9 @@ class CompiledModule:
     #: (function index, line, kind) -> compiled resume variant (see wasm2py.translate.resume)
     resume_cache: dict = field(default_factory=dict)
 
+    def define(self, ns: dict) -> None:
+        """Define the module's functions and constants in an instance namespace."""
+        exec(self.code, ns)  # noqa: S102 - our own generated code
 
 def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]]:
     """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
@@ -103,11 +109,10 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
     gen = module_gen(module, config)
     nimp = module.num_imported_funcs
     body: list[ast.stmt] = []
-    names = []
+    names = list(gen.func_names)
     for k, code in enumerate(module.codes):
         index = nimp + k
-        pyname = python_name(index, display_name(module, index))
-        names.append(pyname)
+        pyname = names[index]
         fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body, pyname)
         depth = nesting_depth(fn)
         if depth > MAX_NESTING:

@@ -129,6 +129,17 @@ def build_resume_function(module, compiled, index: int, line: int, kind: str):
     cached = compiled.resume_cache.get(key)
     if cached is not None:
         return cached
+    if not module.codes:
+        # Loaded from the disk cache (bodies left out) or ahead of time: decode them again.
+        full = compiled.resume_cache.get("module")
+        if full is None:
+            if not module.raw:
+                raise Error("pausing is supported, but resuming a paused call of an ahead-of-"
+                            "time compiled module is not: instantiate it from its .wasm instead")
+            from ..binary.decoder import decode_module
+
+            full = compiled.resume_cache["module"] = decode_module(module.raw)
+        module = full
     gen = module_gen(module, compiled.config)
     nimp = module.num_imported_funcs
     code = module.codes[index - nimp]

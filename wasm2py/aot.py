@@ -1,0 +1,43 @@
+"""``wasm2py.compile``: ahead-of-time compilation of a module to one importable ``.py`` file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .binary.decoder import decode_module
+from .validate.validator import validate_module
+
+
+def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = None,
+            *, name: str | None = None) -> str:  # fmt: skip
+    """Compile a module ahead of time.
+
+    Args:
+        wasm: the module's bytes, or the path of a ``.wasm`` file.
+        output: where to write the ``.py`` file (written atomically); None to only return it.
+        name: the module name shown in the generated file (default: the file name).
+
+    Returns:
+        The generated Python source.
+
+    Raises:
+        DecodeError, ValidationError: the module is malformed or invalid.
+    """
+    from .translate.aot import generate_source
+
+    if isinstance(wasm, bytes | bytearray | memoryview):
+        data = bytes(wasm)
+        source_name = name or "module.wasm"
+    else:
+        data = Path(wasm).read_bytes()
+        source_name = name or Path(wasm).name
+    module = decode_module(data)
+    validate_module(module)
+    text = generate_source(module, source_name)
+    if output is not None:
+        out = Path(output)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="ascii")
+        os.replace(tmp, out)
+    return text

@@ -1,0 +1,178 @@
+"""The on-disk cache of translations, so a second ``Module(...)`` of the same bytes is instant.
+
+An entry holds the module's instantiation metadata (decoded sections without function bodies)
+and the compiled Python code object, keyed by sha256 of the wasm bytes, the wasm2py version, the
+Python version and every option that changes the generated code.
+
+Location: ``$WASM2PY_CACHE_DIR``, else the platform's user cache directory
+(``$XDG_CACHE_HOME/wasm2py`` or ``~/.cache/wasm2py`` on Linux, ``~/Library/Caches/wasm2py`` on
+macOS, ``%LOCALAPPDATA%\\wasm2py\\Cache`` on Windows).
+
+Integrity: writes are atomic (a temporary file renamed into place), and every entry carries an
+HMAC-SHA256 of its contents under a random key kept *outside* the cache directory
+(``$WASM2PY_CONFIG_DIR`` or the user config directory, mode 0600). An entry that is truncated,
+corrupted, or modified by someone who cannot read that key fails the check and is rebuilt; it is
+never unpickled or executed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import marshal
+import os
+import pickle
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+
+_MAGIC = b"W2PYCACHE1\n"
+_SUFFIX = ".w2p"
+
+
+def _user_dir(kind: str) -> Path:
+    home = Path.home()
+    if sys.platform == "darwin":
+        base = home / "Library" / ("Caches" if kind == "cache" else "Application Support")
+        return base / "wasm2py"
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", home / "AppData" / "Local")) / "wasm2py"
+        return base / ("Cache" if kind == "cache" else "Config")
+    env = "XDG_CACHE_HOME" if kind == "cache" else "XDG_CONFIG_HOME"
+    default = home / (".cache" if kind == "cache" else ".config")
+    return Path(os.environ.get(env) or default) / "wasm2py"
+
+
+def cache_dir() -> Path:
+    """The cache directory in use."""
+    env = os.environ.get("WASM2PY_CACHE_DIR")
+    return Path(env) if env else _user_dir("cache")
+
+
+def _key_file() -> Path:
+    env = os.environ.get("WASM2PY_CONFIG_DIR")
+    return (Path(env) if env else _user_dir("config")) / "cache.key"
+
+
+def _secret() -> bytes:
+    path = _key_file()
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = os.urandom(32)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key.")
+    try:
+        os.write(fd, key)
+        os.fchmod(fd, 0o600) if hasattr(os, "fchmod") else None
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)  # first writer wins; others use its key
+    except FileExistsError:
+        pass
+    except OSError:
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path.read_bytes()
+
+
+def entry_key(wasm: bytes, options: bytes) -> str:
+    """The cache key of a translation."""
+    h = hashlib.sha256()
+    for part in (hashlib.sha256(wasm).digest(), __version__.encode(),
+                 sys.version.encode(), options):  # fmt: skip
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.hexdigest()
+
+
+@dataclass(slots=True)
+class Entry:
+    """A cached translation."""
+
+    module: object  # the decoded Module without function bodies
+    code: object  # the compiled module body
+    func_names: list[str]
+    filename: str
+
+
+def load(key: str) -> Entry | None:
+    """The entry for ``key``, or None if absent or failing the integrity check (then removed)."""
+    path = cache_dir() / (key + _SUFFIX)
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_MAGIC)
+    if not blob.startswith(_MAGIC) or len(blob) < head + 32:
+        _discard(path)
+        return None
+    tag, payload = blob[head : head + 32], blob[head + 32 :]
+    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
+        _discard(path)
+        return None
+    try:
+        stored_key, meta, code, names, filename = marshal.loads(payload)
+        if stored_key != key:
+            raise ValueError("key mismatch")
+        return Entry(pickle.loads(meta), marshal.loads(code), list(names), filename)
+    except Exception:  # noqa: BLE001 - authentic but unreadable (e.g. another Python): rebuild
+        _discard(path)
+        return None
+
+
+def store(key: str, entry: Entry) -> None:
+    """Write an entry atomically (errors are ignored: the cache is an optimisation)."""
+    try:
+        directory = cache_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        payload = marshal.dumps((key, pickle.dumps(entry.module, protocol=5),
+                                 marshal.dumps(entry.code), tuple(entry.func_names),
+                                 entry.filename))  # fmt: skip
+        tag = hmac.new(_secret(), payload, hashlib.sha256).digest()
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp.", suffix=_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(_MAGIC + tag + payload)
+            os.replace(tmp, directory / (key + _SUFFIX))
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def info() -> dict:
+    """Where the cache is, how many entries it has and their total size in bytes."""
+    directory = cache_dir()
+    files = list(directory.glob("*" + _SUFFIX)) if directory.is_dir() else []
+    return {"directory": str(directory), "entries": len(files),
+            "bytes": sum(f.stat().st_size for f in files)}  # fmt: skip
+
+
+def clear() -> int:
+    """Remove every entry; returns how many were removed."""
+    directory = cache_dir()
+    n = 0
+    if directory.is_dir():
+        for f in directory.glob("*" + _SUFFIX):
+            _discard(f)
+            n += 1
+    return n

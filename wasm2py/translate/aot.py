@@ -1,0 +1,166 @@
+"""Ahead-of-time compilation: one readable, importable ``.py`` file per module.
+
+The file contains the module's metadata as Python literals, one ``def`` per wasm function (with a
+docstring giving its index, name and signature, and ``# @offset opcode`` comments that let a
+reader follow the wasm instruction stream), and an ``instantiate(imports=None, **limits)``
+function. It imports only :mod:`wasm2py.runtime`.
+
+Safety: nothing from the binary reaches the source except through ``ascii()`` literals (names,
+bytes) and identifiers reduced to ``[A-Za-z0-9_]`` behind a ``f<index>_`` prefix, so no name can
+change the meaning of the code, and importing the file runs nothing but definitions and the
+construction of the metadata.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+
+from .. import __version__
+from ..binary.module import ExternKind, Module
+from ..binary.opcodes import opcode_name
+from ..runtime.aot import AOT_FORMAT
+from ..runtime.instance import display_name
+from ..types import FuncType, GlobalType, MemoryType, TableType, ValType
+from .module import translate_module
+
+
+class _Unparser(ast._Unparser):  # type: ignore[name-defined]
+    """ast.unparse plus a ``# @offset opcode`` comment where the wasm instruction changes."""
+
+    def __init__(self):
+        super().__init__()
+        self._note = None
+
+    def traverse(self, node):
+        if isinstance(node, ast.stmt):
+            op = getattr(node, "wasm_op", None)
+            line = getattr(node, "lineno", None)
+            note = (line, op)
+            if op is not None and op >= 0 and note != self._note:
+                self._note = note
+                self.fill(f"# @{line:#06x} {opcode_name(op)}")
+        super().traverse(node)
+
+
+def _lit(value) -> str:
+    """A Python literal for plain data; strings via ascii() so the source stays ASCII."""
+    if isinstance(value, str):
+        return ascii(value)
+    if isinstance(value, bool) or value is None or isinstance(value, int):
+        return repr(value)
+    if isinstance(value, bytes):
+        return repr(value)
+    if isinstance(value, ValType):
+        return repr(value.value)
+    if isinstance(value, tuple | list):
+        inner = ", ".join(_lit(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_lit(k)}: {_lit(v)}" for k, v in value.items()) + "}"
+    raise TypeError(f"cannot write {type(value).__name__} as a literal")
+
+
+def _expr(instrs) -> tuple:
+    return tuple((i.op, i.imm.value if isinstance(i.imm, ValType) else i.imm, i.offset)
+                 for i in instrs)  # fmt: skip
+
+
+def _type_lit(t) -> tuple:
+    if isinstance(t, int):
+        return ("func", t)
+    if isinstance(t, TableType):
+        return ("table", t.elem.value, t.limits.min, t.limits.max)
+    if isinstance(t, MemoryType):
+        return ("memory", t.limits.min, t.limits.max)
+    assert isinstance(t, GlobalType)
+    return ("global", t.valtype.value, t.mutable)
+
+
+def metadata(m: Module) -> dict:
+    """The module's instantiation data as plain literals (see ``wasm2py.runtime.aot.meta``)."""
+    return {
+        "types": [(tuple(v.value for v in t.params), tuple(v.value for v in t.results))
+                  for t in m.types],
+        "imports": [(i.module, i.name, int(i.kind), _type_lit(i.type)) for i in m.imports],
+        "funcs": list(m.funcs),
+        "tables": [_type_lit(t) for t in m.tables],
+        "memories": [_type_lit(t) for t in m.memories],
+        "globals": [(_type_lit(g.type), _expr(g.init)) for g in m.globals],
+        "exports": [(e.name, int(e.kind), e.index) for e in m.exports],
+        "start": m.start,
+        "elems": [(e.mode.value, e.type.value, tuple(_expr(x) for x in e.items), e.table,
+                   None if e.offset is None else _expr(e.offset)) for e in m.elems],
+        "datas": [(d.mode.value, d.data, d.memory, None if d.offset is None else _expr(d.offset))
+                  for d in m.datas],
+        "names": (m.names.module, dict(m.names.functions)),
+    }  # fmt: skip
+
+
+def _signature(t) -> str:
+    if isinstance(t, FuncType):
+        return str(t)
+    return str(_type_lit(t))
+
+
+def generate_source(module: Module, source_name: str = "module.wasm") -> str:
+    """The text of the ahead-of-time compiled ``.py`` file for a decoded, validated module."""
+    tree, names = translate_module(module)
+    ftypes = module.func_types()
+    nimp = module.num_imported_funcs
+    digest = hashlib.sha256(module.raw).hexdigest()
+    defs = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            index = int(node.name[1:].partition("_")[0])
+            wasm_name = display_name(module, index)
+            label = f" {ascii(wasm_name)[:120]}" if wasm_name else ""
+            doc = f"wasm function {index}{label}: {ftypes[index]}"
+            node.body.insert(0, ast.Expr(ast.Constant(doc)))
+            defs.append(node)
+    consts = [n for n in tree.body if not isinstance(n, ast.FunctionDef)]
+    unparser = _Unparser()
+    body = unparser.visit(ast.Module(consts + defs, []))
+    imports = [(i.module, i.name, ExternKind(i.kind).name.lower(),
+                _signature(module.types[i.type] if i.kind == ExternKind.FUNC else i.type))
+               for i in module.imports]  # fmt: skip
+    spaces = {ExternKind.FUNC: ftypes, ExternKind.TABLE: module.table_types(),
+              ExternKind.MEMORY: module.memory_types(), ExternKind.GLOBAL: module.global_types()}  # fmt: skip
+    exports = [(e.name, ExternKind(e.kind).name.lower(), _signature(spaces[e.kind][e.index]))
+               for e in module.exports]  # fmt: skip
+    out = [
+        f"# Generated by wasm2py {__version__} from {ascii(source_name)} "
+        f"(sha256 {digest}). Do not edit: regenerate with `wasm2py compile`.",
+        f'"""WebAssembly module {ascii(source_name)}, compiled ahead of time by wasm2py.',
+        "",
+        "    import <this module> as m",
+        "    instance = m.instantiate({'env': {...}})   # imports, as for wasm2py.Instance",
+        "    instance.exports.<name>(...)",
+        "",
+        f"{len(module.funcs)} functions defined, {nimp} imported. IMPORTS and EXPORTS list",
+        'the signatures.\n"""',
+        "",
+        "from wasm2py.runtime import aot as _aot",
+        "",
+        f"_aot.check_format({AOT_FORMAT!r}, {__version__!r}, __name__)",
+        "",
+        "#: (module, name, kind, type) of every import",
+        f"IMPORTS = {_lit(imports)}",
+        "#: (name, kind, type) of every export",
+        f"EXPORTS = {_lit(exports)}",
+        "",
+        f"_META = _aot.meta({_lit(metadata(module))})",
+        f"_FUNC_NAMES = {_lit(names)}",
+        f"_SHA256 = {digest!r}",
+        "",
+        "",
+        "def instantiate(imports=None, *, store=None, **limits):",
+        '    """Instantiate the module; ``limits`` are Config settings (e.g. max_call_depth)."""',
+        "    return _aot.instantiate(globals(), imports, store, limits)",
+        "",
+        "",
+        "# -- the functions (they run with each instance's namespace as globals) --",
+        body,
+        "",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,17 @@
+"""Running WebAssembly spec-style ``.wast`` scripts (converted with ``wasm-tools
+json-from-wast``) against wasm2py's public API: the harness behind ``wasm2py wast`` and the
+project's spec testsuite (``spectests/``).
+
+* :mod:`.wast` converts scripts (cached) and finds the official suite;
+* :mod:`.runner` executes the commands of a converted script on one tier;
+* :mod:`.values` decodes and compares the scripts' values;
+* :mod:`.report` summarises results.
+"""
+
+#: The execution tiers scripts can run on. ``"<tier>-fuel"`` runs every invoke from fuel 0,
+#: resuming with the required fuel at each pause.
+TIERS: tuple[str, ...] = ("python", "python-fuel")
+
+#: The two checks: the full run of a script, and the rejection-only check.
+CHECK_RUN = "run"
+CHECK_REJECT = "reject"
