@@ -14,6 +14,7 @@ import ast
 import hashlib
 import re
 import struct
+import sys
 from dataclasses import dataclass, field
 
 from ..binary.module import Module
@@ -110,7 +111,10 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
     nimp = module.num_imported_funcs
     body: list[ast.stmt] = []
     names = list(gen.func_names)
+    progress = _progress(len(module.codes))
     for k, code in enumerate(module.codes):
+        if progress is not None:
+            progress.update(1)
         index = nimp + k
         pyname = names[index]
         fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body, pyname)
@@ -121,6 +125,8 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
                 f"{MAX_NESTING}", index)
         body.append(fn)
     # Float constants without a literal form, defined up front.
+    if progress is not None:
+        progress.close()
     consts = [
         ast.Assign([ast.Name(n, ast.Store())],
                    ast.Call(ast.Name("f64_from_bits", ast.Load()),
@@ -132,6 +138,21 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
     tree = ast.Module(consts + body, [])
     set_locations(tree)
     return tree, names
+
+
+#: show a progress bar when translating at least this many functions on a terminal
+PROGRESS_MIN_FUNCTIONS = 200
+
+
+def _progress(total: int):
+    """A tqdm progress bar on stderr for large modules, when stderr is a terminal; else None."""
+    if total < PROGRESS_MIN_FUNCTIONS or not sys.stderr.isatty():
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # progress is a nicety
+        return None
+    return tqdm(total=total, desc="wasm2py: translating", unit="fn", leave=False)
 
 
 #: Python's compiler recurses on nested statements; deeper code is refused up front, with a clear
