@@ -106,6 +106,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False) ->
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
     """
     t0 = time.perf_counter()
+    module = with_bodies(module)
     tm = host_target_machine(opt_level)
     text = str(build_module(module))
     t1 = time.perf_counter()
@@ -133,10 +134,20 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False) ->
     )  # fmt: skip
 
 
+def with_bodies(module: Module) -> Module:
+    """``module`` with its function bodies (a decoded module restored from the Python tier's
+    disk cache has none: decode its bytes again; they were validated when first loaded)."""
+    if len(module.codes) == len(module.funcs) or not module.raw:
+        return module
+    from ..binary.decoder import decode_module
+
+    return decode_module(module.raw)
+
+
 def optimized_ir(module: Module, opt_level: int = 2) -> str:
     """The optimised IR of a module for the host (for reading and debugging)."""
     tm = host_target_machine(opt_level)
-    mod = parse(str(build_module(module)), tm)
+    mod = parse(str(build_module(with_bodies(module))), tm)
     optimize(mod, tm, opt_level)
     return str(mod)
 
@@ -144,6 +155,6 @@ def optimized_ir(module: Module, opt_level: int = 2) -> str:
 def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2) -> bytes:
     """Compile a module to a relocatable object file for ``triple`` (ELF for Linux triples)."""
     tm = target_machine(triple, opt_level)
-    mod = parse(str(build_module(module)), tm)
+    mod = parse(str(build_module(with_bodies(module))), tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

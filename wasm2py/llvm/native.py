@@ -201,7 +201,7 @@ class NativeRuntime:
         writers = [_to_slot(t, self) for t in ft.results]
         n = max(len(readers), len(writers), 1)
         raw = f.raw_for(caller) if caller is not None else f.raw
-        maxd = self.max_depth
+        maxd = self.max_depth - 1
         rt = self.rt
         arr = U64 * n
         nres = len(writers)
