@@ -14,9 +14,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from spectests.report import FAILED, PASSED
-from spectests.runner import CommandFailed, ScriptRunner, _describe_exception
-from spectests.wast import list_wast_files, load_script
+from wasm2py.wast.report import FAILED, PASSED
+from wasm2py.wast.runner import CommandFailed, ScriptRunner, _describe_exception
+from wasm2py.wast.wast import list_wast_files, load_script
 
 TIER = "llvm"
 
