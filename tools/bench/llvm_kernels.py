@@ -1,0 +1,180 @@
+"""The LLVM tier on the compute kernels, next to native gcc -O2 and wasmtime.
+
+For each kernel in ``kernels/``: compile time of the LLVM tier (lower to IR, parse, optimise,
+machine code) and of wasmtime, then compute time of ``run(n)`` (best of ``--repeat``; compile
+time excluded) in the LLVM tier, in wasmtime (the ``wasmtime`` PyPI package, if installed) and
+natively (gcc -O2; the process is timed with ``n`` repeated ``--repeat`` times, minus an empty
+run). Checksums are compared with the native ones. Last, the cost of one call of an exported
+function (``add(a, b)`` of ``kernels/calls.c``) from Python.
+
+Usage::
+
+    python tools/bench/llvm_kernels.py                 # full size, default -O2
+    python tools/bench/llvm_kernels.py --quick         # smoke test
+    python tools/bench/llvm_kernels.py --opt 3 --kernel nbody --repeat 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import subprocess
+import sys
+import time
+import timeit
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import wasm2py
+from tools.bench.build import KERNELS, build_kernel, build_native, native_missing
+from tools.bench.run_kernels import format_table, time_call
+from wasm2py.binary.decoder import decode_module
+from wasm2py.validate.validator import validate_module
+
+#: full size for compiled code (about 0.1-0.5 s natively); the kernels' own ``n`` is sized for
+#: the Python tier
+BIG_N = {"fib": 36, "memloops": 9_000, "nbody": 2_000_000, "mandel": 2_000, "hash": 80_000,
+         "sort": 1_000_000, "calls": 20_000_000}  # fmt: skip
+
+
+def llvm_kernel(name: str, n: int, repeat: int, opt: int):
+    from wasm2py import llvm
+
+    data = build_kernel(name).read_bytes()
+    m = decode_module(data)
+    validate_module(m)
+    t = time.perf_counter()
+    cm = llvm.compile_module(m, opt)
+    compile_s = time.perf_counter() - t
+    store = wasm2py.Store()
+    inst = llvm.instantiate(store, cm)
+    seconds, checksum = time_call(inst.exports["run"], n, repeat)
+    return compile_s, cm.timings, seconds, checksum
+
+
+def wasmtime_kernel(name: str, n: int, repeat: int):
+    try:
+        import wasmtime
+    except ImportError:
+        return None
+    data = build_kernel(name).read_bytes()
+    engine = wasmtime.Engine()
+    t = time.perf_counter()
+    module = wasmtime.Module(engine, data)
+    compile_s = time.perf_counter() - t
+    store = wasmtime.Store(engine)
+    inst = wasmtime.Instance(store, module, [])
+    run = inst.exports(store)["run"]
+    seconds, checksum = time_call(lambda a: run(store, a), n, repeat)
+    return compile_s, seconds, checksum
+
+
+def native_kernel(name: str, n: int, repeat: int):
+    if native_missing():
+        return None
+    exe = str(build_native(name))
+
+    def wall(args):
+        best = float("inf")
+        out = ""
+        for _ in range(3):
+            t = time.perf_counter()
+            out = subprocess.run([exe, *args], capture_output=True, text=True, check=True).stdout
+            best = min(best, time.perf_counter() - t)
+        return best, out
+
+    empty, _ = wall([])
+    total, out = wall([str(n)] * repeat)
+    first = out.split()[0]
+    checksum = float.fromhex(first) if KERNELS[name].result == "f64" else int(first)
+    return max(total - empty, 0.0) / repeat, checksum
+
+
+def call_overhead(number: int = 200_000) -> dict[str, float]:
+    from wasm2py import llvm
+
+    data = build_kernel("calls").read_bytes()
+    store = wasm2py.Store()
+    inst = llvm.instantiate(store, wasm2py.Module(store.engine, data))
+    add = inst.exports["add"]
+    assert add(1, 2) == 3
+    out = {"llvm tier": min(timeit.repeat(lambda: add(1, 2), number=number, repeat=5)) / number}
+    py = wasm2py.Instance(store, wasm2py.Module(store.engine, data), {}).exports["add"]
+    out["python tier"] = min(timeit.repeat(lambda: py(1, 2), number=number, repeat=5)) / number
+    try:
+        import wasmtime
+    except ImportError:
+        return out
+    engine = wasmtime.Engine()
+    wstore = wasmtime.Store(engine)
+    winst = wasmtime.Instance(wstore, wasmtime.Module(engine, data), [])
+    wadd = winst.exports(wstore)["add"]
+    k = max(number // 20, 1000)
+    out["wasmtime-py"] = min(timeit.repeat(lambda: wadd(wstore, 1, 2), number=k, repeat=5)) / k
+    return out
+
+
+def geomean(xs: list[float]) -> float:
+    xs = [x for x in xs if x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kernel", action="append", help="only this kernel (repeatable)")
+    ap.add_argument("--quick", action="store_true", help="small n (smoke test)")
+    ap.add_argument("--n", type=int, help="argument of run(n) (one kernel)")
+    ap.add_argument("--repeat", type=int, default=3, help="best of this many runs")
+    ap.add_argument("--python-size", action="store_true",
+                    help="the Python tier's full size (milliseconds here) instead of BIG_N")
+    ap.add_argument("--opt", type=int, default=2, help="LLVM optimisation level (0-3)")
+    ap.add_argument("--no-calls", action="store_true", help="skip the call-overhead table")
+    args = ap.parse_args(argv)
+    names = args.kernel or list(KERNELS)
+    rows = []
+    ratios_wt, ratios_native = [], []
+    for name in names:
+        k = KERNELS[name]
+        if args.n is not None:
+            n = args.n
+        elif args.quick:
+            n = k.quick_n
+        else:
+            n = k.n if args.python_size else BIG_N.get(name, k.n)
+        c_s, timings, l_s, l_sum = llvm_kernel(name, n, args.repeat, args.opt)
+        wt = wasmtime_kernel(name, n, args.repeat)
+        nat = native_kernel(name, n, args.repeat)
+        ok = "ok"
+        if nat is not None and nat[1] != l_sum:
+            ok = "MISMATCH native"
+        if wt is not None and wt[2] != l_sum:
+            ok = "MISMATCH wasmtime"
+        if wt is not None:
+            ratios_wt.append(l_s / wt[1])
+        if nat is not None and nat[0] > 0:
+            ratios_native.append(l_s / nat[0])
+        rows.append([
+            name, str(n), f"{c_s * 1e3:.0f}", f"{timings['optimize'] * 1e3:.0f}",
+            "-" if wt is None else f"{wt[0] * 1e3:.0f}", f"{l_s:.4f}",
+            "-" if wt is None else f"{wt[1]:.4f}", "-" if nat is None else f"{nat[0]:.4f}",
+            "-" if wt is None else f"{l_s / wt[1]:.2f}",
+            "-" if nat is None or nat[0] <= 0 else f"{l_s / nat[0]:.2f}", ok,
+        ])  # fmt: skip
+    headers = ["kernel", "n", "llvm compile ms", "(optimize)", "wasmtime compile ms", "llvm s",
+               "wasmtime s", "gcc -O2 s", "llvm/wasmtime", "llvm/native", "check"]  # fmt: skip
+    print(f"LLVM tier at -O{args.opt}; compute times best of {args.repeat}")
+    print(format_table(headers, rows, right=set(range(1, 10))))
+    print(f"geomean llvm/wasmtime: {geomean(ratios_wt):.2f}   "
+          f"geomean llvm/native: {geomean(ratios_native):.2f}")  # fmt: skip
+    if not args.no_calls:
+        print()
+        costs = call_overhead()
+        print(format_table(["exported add(1, 2) from Python", "us per call"],
+                           [[k, f"{v * 1e6:.2f}"] for k, v in costs.items()], right={1}))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
