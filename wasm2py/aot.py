@@ -25,6 +25,7 @@ def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = 
         DecodeError, ValidationError: the module is malformed or invalid.
     """
     from .translate.aot import generate_source
+    from .translate.module import gc_paused
 
     if isinstance(wasm, bytes | bytearray | memoryview):
         data = bytes(wasm)
@@ -34,7 +35,8 @@ def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = 
         source_name = name or Path(wasm).name
     module = decode_module(data)
     validate_module(module)
-    text = generate_source(module, source_name)
+    with gc_paused():
+        text = generate_source(module, source_name)
     if output is not None:
         out = Path(output)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")

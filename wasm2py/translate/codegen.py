@@ -781,9 +781,11 @@ class FuncGen:
         arms = {}
 
         def arm_for(t: int) -> list[ast.stmt]:
+            # Leaves with the same target share one statement list: compile() only reads the
+            # tree, and the resume rewrite's changes are no-ops off its own path.
             if t not in arms:
                 arms[t] = arm(t)
-            return [self.copy_stmt(s) for s in arms[t]]
+            return arms[t]
 
         def build(lo: int, hi: int, lo_known: int) -> list[ast.stmt]:
             # ranges[lo:hi] cover [ranges[lo][0], ranges[hi-1][1]); below that is known false.
@@ -809,12 +811,6 @@ class FuncGen:
         if sets_brk:
             self.branchy = True
         self.ctrl[-1].unreachable = True
-
-    def copy_stmt(self, st: ast.stmt) -> ast.stmt:
-        """A fresh copy of a (small) statement tree, so one AST node is never shared."""
-        import copy
-
-        return copy.deepcopy(st)
 
     def emit_return(self, vals: list[V]) -> None:
         self.sync_fuel_out()
