@@ -93,10 +93,19 @@ class AotCompiled:
         self.filename = "wasm://" + file_globals["_SHA256"][:16]
         self.config = None
         self.resume_cache: dict = {}
-        self._functions = [v for v in file_globals.values() if isinstance(v, pytypes.FunctionType)
-                           and v.__code__.co_name[:1] == "f" and v.__code__.co_name[1:2].isdigit()]
+        wanted = set(self.func_names)
+        self._functions = [v for k, v in file_globals.items() if k in wanted
+                           and isinstance(v, pytypes.FunctionType)
+                           and v.__globals__ is file_globals]  # fmt: skip
         self._consts = {k: v for k, v in file_globals.items()
                         if k[:1] == "K" and isinstance(v, float)}  # fmt: skip
+        from .trap import LINE_MAPS, MODULE_NAMES
+
+        for f in self._functions:
+            source = f.__code__.co_filename
+            LINE_MAPS[source] = file_globals.get("_LINES", {})
+            MODULE_NAMES[source] = dict(file_globals["_META"].names.functions)
+            break
 
     def define(self, ns: dict) -> None:
         """Define the functions and constants in an instance namespace."""

@@ -20,7 +20,7 @@ import types
 from dataclasses import dataclass
 
 from ..errors import Error
-from .trap import HostError, to_embedder
+from .trap import HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
 
@@ -230,12 +230,13 @@ def _pause(func, e: BaseException):
     while tb is not None:
         frame = tb.tb_frame
         code = frame.f_code
-        if code.co_filename.startswith("wasm://"):
+        line = wasm_line(code, tb.tb_lineno)
+        if line is not None:
             index = int(code.co_name[1:].partition("_")[0])
             saved = frame.f_locals  # a dict owned by the (finished) frame: no copy needed
             for k in _DROP:
                 saved.pop(k, None)
-            frames.append(FrameRecord(index, tb.tb_lineno, "call", saved, frame.f_globals))
+            frames.append(FrameRecord(index, line, "call", saved, frame.f_globals))
         elif code in _MACHINERY or code.co_name == "next_frame":
             pass
         else:

@@ -18,6 +18,21 @@ from ..errors import Trap, TrapCode
 #: co_filename of generated code -> {function index: display name}
 MODULE_NAMES: dict[str, dict[int, str]] = {}
 
+#: co_filename of ahead-of-time compiled files -> {source line: wasm offset}. (In-memory code
+#: uses the wasm offset as line number directly, under a ``wasm://`` file name.)
+LINE_MAPS: dict[str, dict[int, int]] = {}
+
+
+def wasm_line(code, line: int) -> int | None:
+    """The wasm offset of ``line`` in generated ``code``, or None if it is not generated code."""
+    fname = code.co_filename
+    if fname.startswith("wasm://"):
+        return line
+    lines = LINE_MAPS.get(fname)
+    if lines is None:
+        return None
+    return lines.get(line, 0)
+
 _SIMPLE = {
     struct.error: TrapCode.MEMORY_OUT_OF_BOUNDS,
     ZeroDivisionError: TrapCode.INTEGER_DIVIDE_BY_ZERO,
@@ -44,8 +59,9 @@ def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
     raw: deque = deque(maxlen=MAX_BACKTRACE)
     while tb is not None:
         code = tb.tb_frame.f_code
-        if code.co_filename.startswith("wasm://"):
-            raw.append((code, tb.tb_lineno))
+        offset = wasm_line(code, tb.tb_lineno)
+        if offset is not None:
+            raw.append((code, offset))
         tb = tb.tb_next
     frames = []
     for code, line in reversed(raw):

@@ -141,6 +141,7 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
         'the signatures.\n"""',
         "",
         "from wasm2py.runtime import aot as _aot",
+        "from wasm2py.runtime.values import f64_from_bits",
         "",
         f"_aot.check_format({AOT_FORMAT!r}, {__version__!r}, __name__)",
         "",
@@ -163,4 +164,16 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
         body,
         "",
     ]
-    return "\n".join(out)
+    text = "\n".join(out)
+    # Tracebacks of this file report source lines: map them back to wasm offsets.
+    lines = {}
+    current = None
+    for number, line in enumerate(text.split("\n"), 1):
+        stripped = line.lstrip()
+        if stripped.startswith("# @0x"):
+            current = int(stripped[3:].split()[0], 16)
+        elif stripped.startswith("def "):
+            current = None
+        elif current is not None and stripped:
+            lines[number] = current
+    return text + f"\n#: source line -> wasm byte offset (for backtraces)\n_LINES = {lines!r}\n"

@@ -1,0 +1,174 @@
+"""Ahead-of-time modules, the on-disk translation cache and the import hook."""
+
+from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import sys
+from pathlib import Path
+
+import pytest
+
+import wasm2py
+from wasm2py import cache
+
+from .wat import wat
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = (ROOT / "examples" / "demo.wasm").read_bytes()
+
+NAN_AND_TABLES = wat("""
+(module
+  (type $t (func (param i32) (result i32)))
+  (table 2 funcref) (elem (i32.const 0) $dbl $sq)
+  (global $g (mut i64) (i64.const -5))
+  (memory 1) (data (i32.const 3) "\\01\\02")
+  (func $dbl (type $t) local.get 0 i32.const 2 i32.mul)
+  (func $sq (type $t) local.get 0 local.get 0 i32.mul)
+  (func (export "pick") (param i32 i32) (result i32) local.get 1 local.get 0 call_indirect (type $t))
+  (func (export "nan") (result f64) f64.const nan:0x4000000000001)
+  (func (export "g") (result i64) global.get $g)
+  (func (export "byte") (result i32) i32.const 4 i32.load8_u))
+""")
+
+
+@pytest.fixture
+def isolated_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("WASM2PY_CONFIG_DIR", str(tmp_path / "config"))
+    return tmp_path / "cache"
+
+
+def _import_file(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_aot_module_behaves_like_the_in_memory_one(tmp_path):
+    out = tmp_path / "nt.py"
+    wasm2py.compile(NAN_AND_TABLES, out, name="nt.wasm")
+    aot = _import_file(out, "nt_aot")
+    inst = aot.instantiate()
+    live = wasm2py.Instance(wasm2py.Store(), wasm2py.Module(NAN_AND_TABLES), {})
+    for ex in (inst.exports, live.exports):
+        assert ex.pick(0, 21) == 42 and ex.pick(1, 9) == 81
+        assert wasm2py.f64_to_bits(ex.nan()) == 0x7FF4000000000001
+        assert ex.g() == -5 and ex.byte() == 2
+    with pytest.raises(wasm2py.Trap) as e:
+        inst.exports.pick(5, 1)
+    assert e.value.code is wasm2py.TrapCode.TABLE_OUT_OF_BOUNDS
+    # two instances do not share state
+    assert aot.instantiate(max_call_depth=50).exports.g() == -5
+
+
+def test_aot_file_is_readable_and_self_describing(tmp_path):
+    text = wasm2py.compile(DEMO, name="demo.wasm")
+    assert text.isascii()
+    assert "def f2_fib(l0, d):" in text
+    assert "wasm function 2 'fib': [i32] -> [i32]" in text
+    assert "# @0x" in text  # offsets tie the code to the wasm
+    assert "from wasm2py.runtime import aot as _aot" in text
+    out = tmp_path / "demo_aot.py"
+    out.write_text(text)
+    mod = _import_file(out, "demo_aot_mod")
+    assert ("env", "log", "func", "[i32] -> []") in mod.IMPORTS
+    assert ("fib", "func", "[i32] -> [i32]") in mod.EXPORTS
+    seen = []
+    inst = mod.instantiate({"env": {"log": seen.append}})
+    assert inst.exports.fib(15) == 610
+    assert inst.exports.checksum(16, 16) == 1473 and seen == [1473]
+
+
+def test_aot_pauses_are_reported_but_not_resumable(tmp_path):
+    out = tmp_path / "demo_pause.py"
+    wasm2py.compile(DEMO, out)
+    mod = _import_file(out, "demo_pause_mod")
+
+    def log(v):
+        raise RuntimeError("stop")
+
+    inst = mod.instantiate({"env": {"log": log}})
+    paused = inst.exports.checksum.call_resumable(16, 4)
+    assert isinstance(paused, wasm2py.HostTrap)
+    with pytest.raises(wasm2py.Error, match="ahead-of-time"):
+        paused.resume()
+
+
+def test_cache_hit_after_first_translation(isolated_cache):
+    first = wasm2py.Module(wasm2py.Engine(), DEMO)
+    entries = list(isolated_cache.glob("*.w2p"))
+    assert len(entries) == 1
+    second = wasm2py.Module(wasm2py.Engine(), DEMO)  # a new engine: no memory cache
+    assert second._compiled.code is not first._compiled.code  # loaded, not shared
+    inst = wasm2py.Instance(wasm2py.Store(), second, {"env": {"log": lambda v: None}})
+    assert inst.exports.fib(10) == 55
+    # options that change the generated code get their own entries
+    wasm2py.Module(wasm2py.Engine(wasm2py.Config(consume_fuel=True)), DEMO)
+    assert len(list(isolated_cache.glob("*.w2p"))) == 2
+    assert cache.info()["entries"] == 2
+    assert cache.clear() == 2
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+def test_damaged_entries_are_rebuilt_never_executed(isolated_cache, damage):
+    wasm2py.Module(wasm2py.Engine(), DEMO)
+    (entry,) = isolated_cache.glob("*.w2p")
+    blob = entry.read_bytes()
+    if damage == "truncate":
+        entry.write_bytes(blob[: len(blob) // 2])
+    elif damage == "flip":
+        entry.write_bytes(blob[:-10] + bytes([blob[-10] ^ 1]) + blob[-9:])
+    else:
+        # a well-formed entry without the right key: code that would raise if ever run
+        import marshal
+
+        evil = compile("raise SystemExit('tampered code ran')", "x", "exec")
+        payload = marshal.dumps(("k", b"", marshal.dumps(evil), (), "wasm://x"))
+        entry.write_bytes(blob[: len(cache._MAGIC)] + b"\0" * 32 + payload)
+    module = wasm2py.Module(wasm2py.Engine(), DEMO)
+    inst = wasm2py.Instance(wasm2py.Store(), module, {"env": {"log": lambda v: None}})
+    assert inst.exports.fib(12) == 144
+    # the entry was replaced by a good one
+    assert cache.load(entry.stem) is not None
+
+
+def _compile_in_child(args):
+    cache_dir, config_dir = args
+    import os
+
+    os.environ["WASM2PY_CACHE_DIR"] = cache_dir
+    os.environ["WASM2PY_CONFIG_DIR"] = config_dir
+    import wasm2py as w
+
+    m = w.Module(w.Engine(), DEMO)
+    return w.Instance(w.Store(), m, {"env": {"log": lambda v: None}}).exports.fib(11)
+
+
+def test_concurrent_writers_leave_a_valid_entry(isolated_cache, tmp_path):
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_compile_in_child,
+                           [(str(isolated_cache), str(tmp_path / "config"))] * 4)  # fmt: skip
+    assert results == [89] * 4
+    (entry,) = isolated_cache.glob("*.w2p")
+    assert cache.load(entry.stem) is not None
+    assert not list(isolated_cache.glob(".tmp*"))
+
+
+def test_import_hook_loads_wasm_from_sys_path(tmp_path, monkeypatch, isolated_cache):
+    (tmp_path / "hooked_demo.wasm").write_bytes(DEMO)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    wasm2py.install_import_hook()
+    try:
+        import hooked_demo  # type: ignore[import-not-found]
+
+        assert ("fib", wasm2py.FuncType([wasm2py.i32], [wasm2py.i32])) in hooked_demo.EXPORTS
+        inst = hooked_demo.instantiate({"env": {"log": lambda v: None}})
+        assert inst.exports.fib(9) == 34
+        # nothing is instantiated at import time; each call gives a new instance
+        assert hooked_demo.instantiate({"env": {"log": print}}) is not inst
+    finally:
+        wasm2py.uninstall_import_hook()
+        sys.modules.pop("hooked_demo", None)
