@@ -1,0 +1,284 @@
+"""Differential test: hypothesis generates valid modules and both tiers must agree.
+
+The strategy builds modules in the text format, valid by construction: four functions (each
+calls only later ones, so every call terminates; the last two are leaves reachable through a
+table with a null slot), typed expression trees over all four number types with edge-value
+constants (NaN payloads, +-0, +-inf, min/max ints), locals and ``local.tee``, globals,
+``select``, ``if``/``else``, blocks with ``br_if``, ``br_table``, loops with a bounded counter,
+memory loads/stores (in and out of bounds), ``memory.size``/``grow``/``fill``, direct and
+indirect calls, and traps (division, conversions, ``unreachable``, bounds, bad indirect calls).
+Both tiers run the same call sequence; results, trap codes, final memory and globals must match.
+
+Floats: the spec leaves the NaN produced by arithmetic open (any arithmetic NaN), so values are
+canonicalised (``select`` with a fixed NaN) wherever their bits become observable as integers
+(reinterpret, stores, copysign's sign source, global writes); float results compare as "both
+NaN" or bit-exact.
+
+Examples: 25 by default; ``WASM2PY_LLVM_DIFF_EXAMPLES=2000 pytest tests/test_llvm_diff.py``
+runs more (``-p no:cacheprovider`` to skip hypothesis' database).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+pytest.importorskip(
+    "llvmlite",
+    reason="llvmlite is not installed: the LLVM tier tests need it (pip install llvmlite; "
+    "it belongs in the project's test extra)",
+)
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+import wasm2py  # noqa: E402
+from wasm2py import llvm as L  # noqa: E402
+
+from .llvm_util import outcome, same  # noqa: E402
+from .wat import wat  # noqa: E402
+
+EXAMPLES = int(os.environ.get("WASM2PY_LLVM_DIFF_EXAMPLES", "25"))
+wasm2py.Store()  # raises Python's recursion limit once, before hypothesis watches it
+
+TYPES = ("i32", "i64", "f32", "f64")
+NFUNCS = 4
+LEAVES = (2, 3)  # functions without calls (table targets)
+PARAMS = "(param $p0 i32) (param $p1 i64) (param $p2 f32) (param $p3 f64)"
+LOCALS = ("(local $a i32) (local $b i64) (local $c f32) (local $d f64) (local $n i32) "
+          "(local $m i32) (local $t32 f32) (local $t64 f64)")  # fmt: skip
+VARS = {"i32": ["$p0", "$a"], "i64": ["$p1", "$b"], "f32": ["$p2", "$c"], "f64": ["$p3", "$d"]}
+GLOBALS = {"i32": "$g0", "i64": "$g1", "f32": "$g2", "f64": "$g3"}
+
+INT_CONSTS = {
+    "i32": ["0", "1", "-1", "2", "7", "31", "32", "0x7fffffff", "0x80000000", "0xffff", "100"],
+    "i64": ["0", "1", "-1", "63", "64", "0x7fffffffffffffff", "0x8000000000000000",
+            "0xffffffff", "0x100000000", "-4096"],
+}  # fmt: skip
+FLOAT_CONSTS = ["0", "-0", "1", "-1", "0.5", "-2.5", "inf", "-inf", "nan", "-nan", "nan:0x1",
+                "0x1p-149", "0x1p127", "-0x1.fffffep127", "2147483648", "-2147483649",
+                "4294967296", "9223372036854775808", "1e10", "-0.75"]  # fmt: skip
+
+UN = {"i32": ["i32.clz", "i32.ctz", "i32.popcnt", "i32.extend8_s", "i32.extend16_s"],
+      "i64": ["i64.clz", "i64.ctz", "i64.popcnt", "i64.extend8_s", "i64.extend16_s",
+              "i64.extend32_s"],
+      "f32": ["f32.abs", "f32.neg", "f32.ceil", "f32.floor", "f32.trunc", "f32.nearest",
+              "f32.sqrt"],
+      "f64": ["f64.abs", "f64.neg", "f64.ceil", "f64.floor", "f64.trunc", "f64.nearest",
+              "f64.sqrt"]}  # fmt: skip
+_IB = ["add", "sub", "mul", "div_s", "div_u", "rem_s", "rem_u", "and", "or", "xor", "shl",
+       "shr_s", "shr_u", "rotl", "rotr"]  # fmt: skip
+BIN = {"i32": [f"i32.{o}" for o in _IB], "i64": [f"i64.{o}" for o in _IB],
+       "f32": [f"f32.{o}" for o in ("add", "sub", "mul", "div", "min", "max")],
+       "f64": [f"f64.{o}" for o in ("add", "sub", "mul", "div", "min", "max")]}  # fmt: skip
+CMP = [(f"{t}.{o}", t) for t in ("i32", "i64") for o in ("eq", "ne", "lt_s", "lt_u", "gt_s",
+       "gt_u", "le_s", "le_u", "ge_s", "ge_u")] + [
+       (f"{t}.{o}", t) for t in ("f32", "f64") for o in ("eq", "ne", "lt", "gt", "le", "ge")]  # fmt: skip
+# conversions: (instruction, operand type) by result type
+CONV = {
+    "i32": [("i32.wrap_i64", "i64"), ("i32.trunc_f32_s", "f32"), ("i32.trunc_f64_u", "f64"),
+            ("i32.trunc_sat_f32_u", "f32"), ("i32.trunc_sat_f64_s", "f64"),
+            ("i32.reinterpret_f32", "f32"), ("i64.eqz", "i64")],
+    "i64": [("i64.extend_i32_s", "i32"), ("i64.extend_i32_u", "i32"), ("i64.trunc_f64_s", "f64"),
+            ("i64.trunc_f32_u", "f32"), ("i64.trunc_sat_f64_u", "f64"),
+            ("i64.reinterpret_f64", "f64")],
+    "f32": [("f32.convert_i32_s", "i32"), ("f32.convert_i64_u", "i64"), ("f32.demote_f64", "f64"),
+            ("f32.reinterpret_i32", "i32")],
+    "f64": [("f64.convert_i64_s", "i64"), ("f64.convert_i32_u", "i32"),
+            ("f64.promote_f32", "f32"), ("f64.reinterpret_i64", "i64")],
+}  # fmt: skip
+LOADS = {"i32": ["i32.load", "i32.load8_s", "i32.load16_u"],
+         "i64": ["i64.load", "i64.load32_s", "i64.load8_u"],
+         "f32": ["f32.load"], "f64": ["f64.load"]}  # fmt: skip
+STORES = {"i32": ["i32.store", "i32.store8"], "i64": ["i64.store", "i64.store16"],
+          "f32": ["f32.store"], "f64": ["f64.store"]}  # fmt: skip
+ADDRS = ["0", "4", "8", "100", "1000", "65528", "65532", "65535", "65536", "-1", "-8"]
+
+
+class Gen:
+    """Draws one function body (text format) at a time."""
+
+    def __init__(self, draw, results: list[str]):
+        self.draw = draw
+        self.results = results
+        self.func = 0
+        self.labels = 0
+
+    def choice(self, xs):
+        return xs[self.draw(st.integers(0, len(xs) - 1))]
+
+    def chance(self, p_in_8: int) -> bool:
+        return self.draw(st.integers(0, 7)) < p_in_8
+
+    def const(self, t: str) -> str:
+        if t in ("i32", "i64"):
+            if self.chance(2):
+                bits = 32 if t == "i32" else 64
+                return f"({t}.const {self.draw(st.integers(-(2 ** (bits - 1)), 2**bits - 1))})"
+            return f"({t}.const {self.choice(INT_CONSTS[t])})"
+        return f"({t}.const {self.choice(FLOAT_CONSTS)})"
+
+    def canon(self, t: str, e: str) -> str:
+        """``e`` with any NaN replaced by the canonical positive one."""
+        if t not in ("f32", "f64"):
+            return e
+        tmp = "$t32" if t == "f32" else "$t64"
+        return (f"(select (local.tee {tmp} {e}) ({t}.const nan) "
+                f"({t}.eq (local.get {tmp}) (local.get {tmp})))")  # fmt: skip
+
+    def addr(self, depth: int) -> str:
+        if self.chance(6):
+            return f"(i32.const {self.choice(ADDRS)})"
+        return f"(i32.and {self.expr('i32', depth)} (i32.const 0xfffc))"
+
+    def expr(self, t: str, depth: int) -> str:
+        if depth <= 0 or self.chance(2):
+            k = self.draw(st.integers(0, 2))
+            if k == 0:
+                return self.const(t)
+            if k == 1:
+                return f"(local.get {self.choice(VARS[t])})"
+            return f"(global.get {GLOBALS[t]})"
+        d = depth - 1
+        k = self.draw(st.integers(0, 13))
+        if k == 0:
+            return f"({self.choice(UN[t])} {self.expr(t, d)})"
+        if k in (1, 2):
+            op = self.choice(BIN[t])
+            return f"({op} {self.expr(t, d)} {self.expr(t, d)})"
+        if k == 3 and t == "i32":
+            op, ot = self.choice(CMP)
+            return f"({op} {self.expr(ot, d)} {self.expr(ot, d)})"
+        if k == 4:
+            op, ot = self.choice(CONV[t])
+            arg = self.expr(ot, d)
+            if "reinterpret" in op:
+                arg = self.canon(ot, arg)
+            return f"({op} {arg})"
+        if k == 5:
+            return f"({self.choice(LOADS[t])} offset={self.choice([0, 0, 3, 65535])} {self.addr(d)})"
+        if k == 6:
+            return f"(select {self.expr(t, d)} {self.expr(t, d)} {self.expr('i32', d)})"
+        if k == 7:
+            return (f"(if (result {t}) {self.expr('i32', d)} (then {self.expr(t, d)}) "
+                    f"(else {self.expr(t, d)}))")  # fmt: skip
+        if k == 8:
+            return (f"(block (result {t}) (br_if 0 {self.expr(t, d)} {self.expr('i32', d)}) "
+                    f"(drop) {self.expr(t, d)})")  # fmt: skip
+        if k == 9 and self.func < NFUNCS - 1:
+            callees = [j for j in range(self.func + 1, NFUNCS) if self.results[j] == t]
+            if callees:
+                j = self.choice(callees)
+                args = " ".join(self.expr(pt, d) for pt in TYPES)
+                return f"(call $f{j} {args})"
+        if k == 10 and self.func not in LEAVES:
+            # through the table: slots 0,1 hold the leaves, 2 is null, 3+ is out of bounds
+            args = " ".join(self.expr(pt, d) for pt in TYPES)
+            idx = self.choice(["0", "1", "1", "0", "2", "3", "-1"])
+            return f"(call_indirect (type $sig_{t}) {args} (i32.const {idx}))"
+        if k == 11:
+            v = self.choice(VARS[t][1:])
+            return f"(local.tee {v} {self.expr(t, d)})"
+        if k == 12 and t in ("f32", "f64"):
+            return f"({t}.copysign {self.expr(t, d)} {self.canon(t, self.expr(t, d))})"
+        if k == 13 and t == "i32":
+            return self.choice(["(memory.size)", "(memory.grow (i32.const 0))",
+                                "(memory.grow (i32.const 1))"])  # fmt: skip
+        return self.const(t)
+
+    def stmt(self, depth: int) -> str:
+        d = depth - 1
+        t = self.choice(TYPES)
+        k = self.draw(st.integers(0, 8))
+        if k == 0:
+            return f"(local.set {self.choice(VARS[t][1:])} {self.expr(t, d)})"
+        if k == 1:
+            return f"(global.set {GLOBALS[t]} {self.canon(t, self.expr(t, d))})"
+        if k == 2:
+            op = self.choice(STORES[t])
+            return (f"({op} offset={self.choice([0, 0, 5])} {self.addr(d)} "
+                    f"{self.canon(t, self.expr(t, d))})")  # fmt: skip
+        if k == 3:
+            return f"(drop {self.expr(t, d)})"
+        if k == 4 and depth > 0:
+            return (f"(if {self.expr('i32', d)} (then {self.stmt(d)}) "
+                    f"(else {self.stmt(d)} {self.stmt(d)}))")  # fmt: skip
+        if k == 5 and depth > 0:
+            # a loop with a bounded counter ($n is only used here, nesting reuses $m)
+            cnt = "$n" if depth % 2 else "$m"
+            iters = self.draw(st.integers(0, 6))
+            body = " ".join(self.stmt(d) for _ in range(self.draw(st.integers(1, 3))))
+            return (f"(local.set {cnt} (i32.const 0)) (block $x{depth} (loop $l{depth} {body} "
+                    f"(br_if $l{depth} (i32.lt_u (local.tee {cnt} (i32.add (local.get {cnt}) "
+                    f"(i32.const 1))) (i32.const {iters})))))")  # fmt: skip
+        if k == 6 and depth > 0:
+            a, b = self.stmt(d), self.stmt(d)
+            idx = self.expr("i32", d)
+            return f"(block (block (block (br_table 0 1 2 1 {idx})) {a}) {b})"
+        if k == 7 and self.chance(1):
+            return f"(if {self.expr('i32', d)} (then (unreachable)))"
+        if k == 8:
+            return (f"(memory.fill {self.addr(d)} {self.expr('i32', d)} "
+                    f"(i32.and {self.expr('i32', d)} (i32.const 0xff)))")  # fmt: skip
+        return f"(drop {self.expr(t, d)})"
+
+    def function(self, i: int) -> str:
+        self.func = i
+        t = self.results[i]
+        n = self.draw(st.integers(0, 4))
+        body = " ".join(self.stmt(3) for _ in range(n))
+        return (f'(func $f{i} (export "f{i}") (type $sig_{t}) {PARAMS} (result {t}) {LOCALS} '
+                f"{body} {self.expr(t, 4)})")  # fmt: skip
+
+
+@st.composite
+def modules(draw):
+    results = [draw(st.sampled_from(TYPES)) for _ in range(NFUNCS)]
+    results[LEAVES[1]] = results[LEAVES[0]]  # both table slots share a type...
+    if draw(st.booleans()):
+        results[LEAVES[1]] = draw(st.sampled_from(TYPES))  # ...or not: a type mismatch
+    g = Gen(draw, results)
+    funcs = [g.function(i) for i in range(NFUNCS)]
+    types = " ".join(f"(type $sig_{t} (func {PARAMS.replace('$p0 ', '').replace('$p1 ', '').replace('$p2 ', '').replace('$p3 ', '')} (result {t})))"
+                     for t in TYPES)  # fmt: skip
+    text = f"""(module {types}
+      (memory (export "mem") 1 2)
+      (data (i32.const 0) "\\01\\02\\03\\04\\fe\\ff\\00\\80wasm2py-llvm\\7f\\80\\00\\00")
+      (global $g0 (mut i32) (i32.const 7)) (global $g1 (mut i64) (i64.const -9))
+      (global $g2 (mut f32) (f32.const 1.5)) (global $g3 (mut f64) (f64.const -0.25))
+      (func (export "globals") (result i32 i64 i32 i64) (global.get $g0) (global.get $g1)
+        (i32.reinterpret_f32 (global.get $g2)) (i64.reinterpret_f64 (global.get $g3)))
+      (table 3 funcref) (elem (i32.const 0) $f{LEAVES[0]} $f{LEAVES[1]})
+      {" ".join(funcs)})"""
+    args = draw(st.lists(st.tuples(
+        st.sampled_from([0, 1, -1, 5, 0x7FFFFFFF, -0x80000000, 65536, 12345]),
+        st.sampled_from([0, 1, -1, 2**63 - 1, -(2**63), 99]),
+        st.sampled_from([0.0, -0.0, 1.5, float("inf"), float("nan"), -3.25e38]),
+        st.sampled_from([0.0, -0.0, 2.5, float("-inf"), float("nan"), 1e300])),
+        min_size=1, max_size=3))  # fmt: skip
+    return text, args
+
+
+def run_both(text: str, calls):
+    data = wat(text)
+    store = wasm2py.Store()
+    mod = wasm2py.Module(store.engine, data)
+    py = wasm2py.Instance(store, mod, {})
+    ll = L.instantiate(store, mod)
+    for args in calls:
+        for i in range(NFUNCS):
+            a = outcome(py.exports[f"f{i}"], args)
+            b = outcome(ll.exports[f"f{i}"], args)
+            assert same(a, b, loose_nan=True), (i, args, a, b)
+    assert outcome(py.exports.globals, ()) == outcome(ll.exports.globals, ())
+    assert bytes(py.exports.mem.read(0, len(py.exports.mem.buffer))) == bytes(
+        ll.exports.mem.read(0, len(ll.exports.mem.buffer)))
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(modules())
+def test_tiers_agree_on_generated_modules(case):
+    text, calls = case
+    run_both(text, calls)
