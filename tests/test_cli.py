@@ -46,7 +46,7 @@ CALC = wat("""
 """)
 
 INVALID = wat("(module (func (result i32) i64.const 1))")
-NEEDS_IMPORT = wat('(module (import "env" "f" (func)) (func (export "g")))')
+NEEDS_IMPORT = wat('(module (import "env" "f" (func)) (func (export "g") call 0))')  # calls the import
 START_TRAPS = wat('(module (func $boom unreachable) (start $boom) (func (export "x")))')
 
 

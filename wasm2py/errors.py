@@ -64,6 +64,11 @@ class InstantiationError(Error):
     """Instantiation failed for a reason other than a trap or a link error."""
 
 
+def _printable(name: str) -> str:
+    text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in name[:200])
+    return text + ("..." if len(name) > 200 else "")
+
+
 class TrapCode(enum.Enum):
     """The kinds of trap, mirroring the WebAssembly specification's trap conditions."""
 
@@ -104,7 +109,8 @@ class Trap(Error):
         """Render the wasm backtrace, one frame per line, innermost first."""
         lines = []
         for i, (index, name, offset) in enumerate(self.frames):
-            label = name if name is not None else f"<func {index}>"
+            # names come from the binary: escape what could fake or hide lines
+            label = _printable(name) if name is not None else f"<func {index}>"
             at = f" @ {offset:#x}" if offset is not None else ""
             lines.append(f"  {i}: {label} (func {index}){at}")
         return "\n".join(lines)

@@ -10,7 +10,8 @@ import argparse
 import sys
 
 from .. import DecodeError, Engine, Error, Module, Trap, ValidationError
-from ..binary.module import ExternKind
+from ..errors import _printable as _shown
+from ..types import FuncType, MemoryType, TableType
 from .common import UsageError, load_module
 
 
@@ -30,16 +31,56 @@ def cmd_validate(args) -> int:
     return 0
 
 
+_SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory",
+                  6: "global", 7: "export", 8: "start", 9: "element", 10: "code", 11: "data",
+                  12: "data count"}  # fmt: skip
+
+
+def _describe(t) -> str:
+    if isinstance(t, FuncType):
+        return f"func {t}"
+    if isinstance(t, MemoryType):
+        lim = t.limits
+        return f"memory {lim.min}..{lim.max if lim.max is not None else ''} pages"
+    if isinstance(t, TableType):
+        lim = t.limits
+        return f"table {t.elem} {lim.min}..{lim.max if lim.max is not None else ''}"
+    return f"global {'mut ' if t.mutable else ''}{t.valtype}"
+
+
+def _sections(data: bytes) -> list[tuple[str, int]]:
+    from ..binary.reader import read_u32
+
+    out = []
+    p = 8
+    while p < len(data):
+        sid = data[p]
+        size, q = read_u32(data, p + 1)
+        label = _SECTION_NAMES.get(sid, f"unknown {sid}")
+        if sid == 0:
+            n, r = read_u32(data, q)
+            label = f"custom {_shown(data[r : r + n].decode('utf-8', 'replace'))!s}"
+        out.append((label, size))
+        p = q + size
+    return out
+
+
 def cmd_inspect(args) -> int:
     module = _load(args.module, Engine())
     m = module._module
+    with _open(args.module) as f:
+        data = f.read()
+    print(f"size: {len(data)} bytes")
     print(f"functions: {len(m.funcs)} defined, {m.num_imported_funcs} imported")
+    print("sections:")
+    for label, size in _sections(data):
+        print(f"  {label:<24} {size:>10} bytes")
     print(f"imports ({len(m.imports)}):")
     for imp in module.imports:
-        print(f"  {imp.module}.{imp.name}: {imp.type}")
+        print(f"  {_shown(imp.module)}.{_shown(imp.name)}: {_describe(imp.type)}")
     print(f"exports ({len(m.exports)}):")
-    for exp, e in zip(module.exports, m.exports):
-        print(f"  {exp.name}: {ExternKind(e.kind).name.lower()} {exp.type}")
+    for exp in module.exports:
+        print(f"  {_shown(exp.name)}: {_describe(exp.type)}")
     return 0
 
 

@@ -74,7 +74,8 @@ def add_parser(sub) -> None:
     r.add_argument("--tier", choices=TIERS, default=None, help="execution tier")
     r.add_argument("--fuel", metavar="N", type=int, default=None,
                    help="run with N units of fuel; running out traps")  # fmt: skip
-    r.add_argument("args", nargs="*", help="program arguments (WASI) or export arguments")
+    r.add_argument("args", nargs="*", default=[],
+                   help="program arguments (WASI) or export arguments")  # fmt: skip
     r.set_defaults(func=cmd_run)
 
 
@@ -188,6 +189,15 @@ def _run_wasi(args, engine: Engine, fuel: int | None, module) -> int:
             return e.code & 0xFF
 
 
+def _placeholder(module: str, name: str):
+    def unprovided(*args):
+        shown = ascii(f"{module}.{name}")[1:-1]
+        raise UsageError(f"the module called the import {shown}, which `wasm2py run` cannot "
+                         "provide (embed the module from Python to supply it)")  # fmt: skip
+
+    return unprovided
+
+
 def cmd_run(args) -> int:
     engine, fuel = _engine(args)
     module = load_module(args.module, engine)
@@ -197,14 +207,19 @@ def cmd_run(args) -> int:
         return _run_wasi(args, engine, fuel, module)
     if args.dir or args.env:
         raise UsageError("--dir and --env apply to WASI programs; this module imports no WASI")
-    missing = [f"{i.module}.{i.name}" for i in module.imports]
+    # Function imports get placeholders that stop the run (one clear line) only if called;
+    # other imports cannot be made up.
+    missing = [f"{i.module}.{i.name}" for i in module.imports if not isinstance(i.type, FuncType)]
     if missing:
         raise UsageError(
             f"{args.module} needs imports this command cannot provide: {', '.join(missing[:5])}"
             + (" ..." if len(missing) > 5 else "")
         )
+    imports: dict = {}
+    for imp in module.imports:
+        imports.setdefault(imp.module, {})[imp.name] = _placeholder(imp.module, imp.name)
     store = _store(engine, fuel)
-    instance = Instance(store, module, {})
+    instance = Instance(store, module, imports)
     name = args.invoke
     if name is None:
         for cand in ("_start", "main"):
