@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import math
 
-from ..binary.opcodes import NATURAL_ALIGN, Op  # noqa: F401  (NATURAL_ALIGN: docs)
+from ..binary.opcodes import Op
 from ..errors import UnsupportedFeature
 from ..types import FuncType, ValType
 from .control import Construct, analyze
@@ -226,6 +226,7 @@ class FuncGen:
         self.body = body
         self.name = name
         self.info = analyze(body)
+        self.positions = {id(x): i for i, x in enumerate(body)}
         if self.info.max_loop_depth > MAX_LOOP_NESTING:
             raise UnsupportedFeature(
                 f"loops nested {self.info.max_loop_depth} deep (the Python tier supports "
@@ -506,11 +507,8 @@ class FuncGen:
         return frame
 
     def index_of(self, ins) -> int:
-        # Instructions are unique objects; map them to their position once.
-        pos = self.__dict__.get("_pos")
-        if pos is None:
-            pos = self._pos = {id(x): i for i, x in enumerate(self.body)}
-        return pos[id(ins)]
+        """The position of an instruction in the body (instructions are distinct objects)."""
+        return self.positions[id(ins)]
 
     def op_block(self, ins) -> None:
         self.enter(ins, "block")
@@ -538,16 +536,12 @@ class FuncGen:
         if not frame.unreachable:
             self.land_results(frame)
             frame.then_live = True
-        self.restore_out(frame)
         self.out = frame.ifnode.orelse  # type: ignore[union-attr]
         self.branchy = False
         frame.unreachable = False
         self.stack = frame.below + [self.slot_value(frame.height + i, t)
                                     for i, t in enumerate(frame.params)]  # fmt: skip
         self.start_segment()
-
-    def restore_out(self, frame: Frame) -> None:
-        """Leave any ``if not brk`` guards opened inside the current arm."""
 
     def land_results(self, frame: Frame) -> None:
         """Fallthrough to a construct's end: its results go to their slots."""
