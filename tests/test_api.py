@@ -306,3 +306,17 @@ def test_instruction_counting():
 def test_recursion_limit_is_raised_for_deep_configs():
     Store(Engine(Config(max_call_depth=50_000)))
     assert sys.getrecursionlimit() >= 50_000
+
+
+def test_operands_spilled_before_a_bulk_call_are_read_from_their_slots():
+    # Regression (found by the LLVM tier's differential test): memory.fill's operands were taken
+    # before the stack was flushed, so a spilled operand was evaluated again after its inputs
+    # had been overwritten.
+    ex = inst(wat("""(module (memory 1 2) (global $g0 (mut i32) (i32.const 7))
+      (func (export "a") (param i32) (result i32)
+        (memory.fill (i32.const 0) (i32.div_s (local.get 0) (memory.grow (i32.const 0)))
+          (i32.and (i32.eq (global.get $g0) (i32.const 0)) (i32.const 0xff)))
+        (i32.const 0))
+      (func (export "peek") (result i32) (i32.load8_u (i32.const 0))))""")).exports
+    assert ex.a(5) == 0  # fills 0 bytes (the fill count is (7 == 0) & 0xff == 0) with 5 / 1
+    assert ex.peek() == 0

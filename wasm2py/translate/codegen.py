@@ -1001,8 +1001,9 @@ class FuncGen:
         self.stack.append(self.slot_value(h, I32))
 
     def helper_stmt(self, fn: str, nargs: int, *lead: ast.expr) -> None:
-        vals = self.stack[len(self.stack) - nargs :]
+        # Flush first, then take the operands: flushing may replace them with their slots.
         self.before_stmt(effects=True)
+        vals = self.stack[len(self.stack) - nargs :]
         del self.stack[-nargs:]
         self.emit(ast.Expr(_call(fn, *lead, *[self.canon(v) for v in vals])))
 
