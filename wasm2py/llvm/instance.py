@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 from collections.abc import Mapping
+from threading import get_ident
 
 from ..binary.module import ExternKind, Module, SegmentMode
 from ..binary.opcodes import Op
@@ -315,7 +316,8 @@ def _entry_raw(inst: LLVMInstance, index: int):
 
         def raw(*a):
             slots[:nparams] = a[:nparams]
-            enter()
+            if get_ident() != rt.thread:
+                enter()
             cfn(ctx_addr, maxd - a[nparams], slots_addr)
             if status[0]:
                 rt.raise_status()
@@ -330,7 +332,8 @@ def _entry_raw(inst: LLVMInstance, index: int):
         def raw(*a):
             for k, w in enumerate(writers):
                 slots[k] = w(a[k])
-            enter()
+            if get_ident() != rt.thread:
+                enter()
             cfn(ctx_addr, maxd - a[nparams], slots_addr)
             if status[0]:
                 rt.raise_status()

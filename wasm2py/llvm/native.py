@@ -126,15 +126,19 @@ class NativeRuntime:
         self.keep: list = []
         self._tramps: dict[FuncType, int] = {}
         self._thread = _ThreadLimit()
+        #: the thread whose stack limit ``rt`` holds (0: none yet)
+        self.thread = 0
 
     # -- the boundary -----------------------------------------------------------------------
     def enter(self) -> None:
-        """Set the native stack limit of the calling thread (once per thread)."""
+        """Set the native stack limit for the calling thread. Entries call this only when the
+        thread differs from the last one that entered (``self.thread``)."""
         t = self._thread
         if t.limit < 0:
             bounds = thread_stack_bounds()
             t.limit = 0 if bounds is None else bounds[0] + STACK_MARGIN
         self.rt[abi.RT_STACK_LIMIT] = t.limit
+        self.thread = threading.get_ident()
 
     def raise_status(self) -> None:
         """Turn the trap status into the exception (and clear it)."""
