@@ -12,6 +12,16 @@ from wasm2py.types import ValType
 NONDETERMINISTIC_NAN = True
 
 
+def fresh_store(**config) -> wasm2py.Store:
+    """A store whose engine translates afresh (no on-disk cache: a translation cached by an
+    older translator must not stand in for the Python tier under test)."""
+    try:
+        cfg = wasm2py.Config(cache=False, **config)
+    except TypeError:
+        cfg = wasm2py.Config(**config)
+    return wasm2py.Store(wasm2py.Engine(cfg))
+
+
 def outcome(func, args, ftype=None):
     """``("ok", values as bit-exact tuples)`` or ``("trap", code)`` of calling ``func``."""
     ftype = ftype if ftype is not None else func.type

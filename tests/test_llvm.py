@@ -21,7 +21,7 @@ from wasm2py import Caller  # noqa: E402
 from wasm2py import llvm as L  # noqa: E402
 from wasm2py.types import FuncType, ValType  # noqa: E402
 
-from .llvm_util import edges, outcome, same  # noqa: E402
+from .llvm_util import edges, fresh_store, outcome, same  # noqa: E402
 from .wat import wat  # noqa: E402
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
@@ -31,7 +31,7 @@ T = {"i32": I32, "i64": I64, "f32": F32, "f64": F64}
 def both(text: str, imports=None, store=None):
     """(Python-tier instance, LLVM-tier instance) of one module."""
     data = wat(text)
-    store = store or wasm2py.Store()
+    store = store or fresh_store()
     mod = wasm2py.Module(store.engine, data)
     py = wasm2py.Instance(store, mod, imports or {})
     ll = L.instantiate(store, mod, imports or {})
@@ -619,3 +619,18 @@ def test_python_tier_spill_of_grow():
         (i32.const 0)))""")
     assert outcome(ll.exports.a, (5,)) == ("ok", (0,))
     assert outcome(py.exports.a, (5,)) == outcome(ll.exports.a, (5,))
+
+
+@pytest.mark.xfail(reason="Python-tier bug (translate/codegen.py): a dropped load whose address "
+                   "was spilled is emitted twice, the second time from the overwritten slot",
+                   strict=False)  # fmt: skip
+def test_python_tier_dropped_load_after_if():
+    # Found by tests/test_llvm_diff.py. The Python tier generates
+    #   s0 = LF64(M, s0 & 65532)[0]; LF64(M, s0 & 65532)[0]      <- s0 is a float by then
+    py, ll = both("""(module (memory 1) (global $g0 (mut i32) (i32.const 7))
+      (func (export "f") (result i32)
+        (drop (f64.load (i32.and (if (result i32) (i32.const 227) (then (global.get $g0))
+                                   (else (i32.const 32))) (i32.const 0xfffc))))
+        (i32.const 1)))""")
+    assert outcome(ll.exports.f, ()) == ("ok", (1,))
+    assert outcome(py.exports.f, ()) == outcome(ll.exports.f, ())
