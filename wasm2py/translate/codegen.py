@@ -895,9 +895,8 @@ class FuncGen:
     def op_drop(self, ins) -> None:
         v = self.pop()
         if v.impure:
-            self.stack.append(v)
+            # it may trap: evaluate it, after the impure entries below it
             self.before_stmt()
-            self.stack.pop()
             self.emit(ast.Expr(v.e))
 
     def op_select(self, ins) -> None:
