@@ -278,9 +278,24 @@ def test_module_metadata_and_validation():
     assert e.value.func_index == 0
 
 
-def test_simd_is_rejected_clearly():
-    with pytest.raises(wasm2py.UnsupportedFeature):
-        Module(Engine(), wat('(module (func (result v128) v128.const i32x4 1 2 3 4))'))
+def test_v128_values_at_the_api():
+    # v128 goes in as an int (unsigned, or negative two's complement) or 16 bytes, comes out as
+    # the unsigned int (lane 0 in the low bits).
+    engine = Engine()
+    module = Module(engine, wat("""(module
+      (func (export "add") (param v128 v128) (result v128)
+        local.get 0 local.get 1 i32x4.add)
+      (func (export "lane") (param v128) (result i32) local.get 0 i8x16.extract_lane_s 15)
+      (func (export "const") (result v128) v128.const i32x4 1 2 3 -1))"""))
+    ex = Instance(Store(engine), module, {}).exports
+    assert ex.add(-1, bytes(range(16))) == 0x0F0E0D0B_0B0A0907_07060503_030200FF
+    assert ex.add(1 << 127, 0) == 1 << 127
+    assert ex.lane(-1) == -1
+    assert ex.const() == (0xFFFFFFFF << 96) | (3 << 64) | (2 << 32) | 1
+    with pytest.raises(OverflowError):
+        ex.lane(1 << 128)
+    with pytest.raises(ValueError):
+        ex.lane(b"short")
 
 
 def test_start_function_trap_is_raised_at_instantiation():

@@ -25,7 +25,7 @@ class Module:
 
     Raises:
         DecodeError: the binary is malformed.
-        ValidationError: the module is not valid (``UnsupportedFeature`` for SIMD for now).
+        ValidationError: the module is not valid.
     """
 
     def __init__(self, engine_or_wasm, wasm=None, *, name: str | None = None):

@@ -106,6 +106,8 @@ def eval_const(expr, state: InstanceState, module: Module):
             stack.append(f32_from_bits(ins.imm))
         elif op == Op.F64_CONST:
             stack.append(f64_from_bits(ins.imm))
+        elif op == 0xFD00C:  # v128.const
+            stack.append(int.from_bytes(ins.imm, "little"))
         elif op == Op.REF_NULL:
             stack.append(None)
         elif op == Op.REF_FUNC:

@@ -12,7 +12,7 @@ import struct
 
 from ..errors import Trap, TrapCode
 from ..types import PAGE_SIZE
-from . import numeric
+from . import numeric, simd
 from .values import f32_from_bits, f32_to_bits
 
 _U32 = struct.Struct("<I")
@@ -182,5 +182,6 @@ def base_namespace() -> dict:
               mem_init, call_target, table_get, table_set, table_grow, table_fill, table_copy,
               table_init):  # fmt: skip
         ns[f.__name__] = f
+    ns.update(simd.HELPERS)  # the v128 helpers, by instruction name (i32x4_add, ...)
     ns["PAGE_SIZE"] = PAGE_SIZE
     return ns

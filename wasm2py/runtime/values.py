@@ -5,7 +5,13 @@ float; f32 is a float holding an exact f32 value (an f32 NaN with payload ``p`` 
 with payload ``p << 29``, so every f32 bit pattern round-trips); references are ``None`` (null), a
 :class:`~wasm2py.runtime.func.Func`, or any Python object (externref).
 
+v128 is an unsigned int in ``[0, 2**128)`` (lane 0 in the low bits: the little-endian reading of
+its 16 bytes).
+
 Externally: i32/i64 are accepted signed or unsigned and returned signed; floats as Python floats.
+v128 is accepted as an ``int`` (``0 <= v < 2**128``, or negative down to ``-2**127``, taken as
+two's complement) or as 16 little-endian ``bytes`` (``bytes``/``bytearray``/``memoryview``), and
+returned as the unsigned ``int``.
 """
 
 from __future__ import annotations
@@ -88,6 +94,21 @@ def _arg_i64(v: object) -> int:
     raise OverflowError(f"{v} does not fit in i64")
 
 
+def _arg_v128(v: object) -> int:
+    if isinstance(v, bytes | bytearray | memoryview):
+        b = bytes(v)
+        if len(b) != 16:
+            raise ValueError(f"a v128 needs 16 bytes, got {len(b)}")
+        return int.from_bytes(b, "little")
+    if type(v) is not int:
+        v = operator.index(v)  # type: ignore[arg-type]
+    if 0 <= v < 1 << 128:
+        return v
+    if -(1 << 127) <= v < 0:
+        return v + (1 << 128)
+    raise OverflowError(f"{v} does not fit in v128")
+
+
 def _arg_f64(v: object) -> float:
     if type(v) is float:
         return v
@@ -133,6 +154,7 @@ TO_INTERNAL: dict[ValType, Callable[[object], object]] = {
     ValType.I64: _arg_i64,
     ValType.F32: _arg_f32,
     ValType.F64: _arg_f64,
+    ValType.V128: _arg_v128,
     ValType.FUNCREF: _arg_funcref,
     ValType.EXTERNREF: _arg_externref,
 }
@@ -143,14 +165,15 @@ TO_EXTERNAL: dict[ValType, Callable[[object], object]] = {
     ValType.I64: _ret_i64,
     ValType.F32: _ret_same,
     ValType.F64: _ret_same,
+    ValType.V128: _ret_same,
     ValType.FUNCREF: _ret_same,
     ValType.EXTERNREF: _ret_same,
 }
 
 
 def default_value(t: ValType) -> object:
-    """The zero value of a type (0, 0.0 or null)."""
-    if t is ValType.I32 or t is ValType.I64:
+    """The zero value of a type (0, 0.0 or null; 0 for v128)."""
+    if t is ValType.I32 or t is ValType.I64 or t is ValType.V128:
         return 0
     if t is ValType.F32 or t is ValType.F64:
         return 0.0

@@ -413,7 +413,7 @@ class FuncGen:
         prologue.append(chk)
         groups: dict[object, list[str]] = {}
         for i, t in enumerate(self.local_types[nparams:], nparams):
-            default = 0 if t in (I32, I64) else 0.0 if t in (F32, F64) else None
+            default = 0 if t in (I32, I64, ValType.V128) else 0.0 if t in (F32, F64) else None
             groups.setdefault((type(default), default), []).append(f"l{i}")
         for (_, default), names in groups.items():
             for k in range(0, len(names), 64):
@@ -1306,6 +1306,7 @@ def _fill_dispatch() -> None:
 
 
 _fill_dispatch()
+from . import simd as _simd  # noqa: E402,F401  (registers the SIMD handlers)
 
 
 def translate_function(mod, index: int, ftype: FuncType, local_types, body, name: str):

@@ -11,16 +11,17 @@ type-checked through dicts of precomputed signatures with a fast path that only 
 of the stack, everything lives in local variables, and control frames are plain lists. Block
 nesting is handled iteratively, so deeply nested code cannot exhaust the Python stack.
 
-SIMD is not implemented by this engine: any SIMD instruction or ``v128`` type raises
-:class:`~wasm2py.errors.UnsupportedFeature` (a subclass of :class:`~wasm2py.errors.ValidationError`).
+SIMD instructions are typed from :mod:`wasm2py.validate.simd_types` (lane-index immediates below
+the lane count, shuffle lanes below 32, memarg alignment at most natural).
 """
 
 from __future__ import annotations
 
 from ..binary.module import Code, ExternKind, Instr, Module, SegmentMode
-from ..binary.opcodes import NATURAL_ALIGN, SIMD_BASE, Op, opcode_name
-from ..errors import UnsupportedFeature, ValidationError
+from ..binary.opcodes import NATURAL_ALIGN, SIMD_BASE, SIMD_NATURAL_ALIGN, Op, opcode_name
+from ..errors import ValidationError
 from ..types import MAX_PAGES, FuncType, Limits, ValType
+from .simd_types import SIMD_LANES, SIMD_SIGS
 
 __all__ = ["validate_module"]
 
@@ -32,7 +33,8 @@ V128 = ValType.V128
 FUNCREF = ValType.FUNCREF
 EXTERNREF = ValType.EXTERNREF
 
-_SIMD_MSG = "SIMD (v128) is not supported yet"
+_V128_CONST = SIMD_BASE | 12
+_SHUFFLE = SIMD_BASE | 13
 
 # Plain-int opcode constants: comparing against these is cheaper than against IntEnum members.
 _UNREACHABLE = int(Op.UNREACHABLE)
@@ -255,9 +257,6 @@ class _Ctx:
 def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code) -> None:
     """Type-check one function body (the spec's validation algorithm, iteratively)."""
     params, results = sig
-    for t in code.locals:
-        if t is V128:
-            raise UnsupportedFeature(_SIMD_MSG, func_index, code.start)
     locals_ = params + tuple(code.locals)
     nlocals = len(locals_)
     body = code.body
@@ -407,8 +406,6 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                         raise ValidationError(f"unknown type {imm}")
                     bp, br = types[imm]
                 else:
-                    if imm is V128:
-                        raise UnsupportedFeature(_SIMD_MSG)
                     bp = ()
                     br = (imm,)
                 if op == _IF:
@@ -460,8 +457,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 pop(stack, frame, i32, op)
                 t1 = _pop_any(stack, frame, op)
                 t2 = _pop_any(stack, frame, op)
-                if (t1 is not None and not t1.is_num) or (t2 is not None and not t2.is_num):
-                    bad = t1 if t1 is not None and not t1.is_num else t2
+                if (t1 is not None and t1.is_ref) or (t2 is not None and t2.is_ref):
+                    bad = t1 if t1 is not None and t1.is_ref else t2
                     raise ValidationError(
                         f"type mismatch: select without a type annotation requires numeric "
                         f"operands, found {bad}"
@@ -527,8 +524,6 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 if len(imm) != 1:
                     raise ValidationError("invalid result arity")
                 t = imm[0]
-                if t is V128:
-                    raise UnsupportedFeature(_SIMD_MSG)
                 pop(stack, frame, i32, op)
                 pop(stack, frame, t, op)
                 pop(stack, frame, t, op)
@@ -623,7 +618,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     continue
                 stack.append(i32)
             elif op >= SIMD_BASE:
-                raise UnsupportedFeature(_SIMD_MSG)
+                _simd(stack, frame, op, imm, ctx.nmems)
             else:
                 raise ValidationError(f"unknown operator {op:#x}")
     except ValidationError as e:
@@ -649,9 +644,32 @@ def _pop3_i32(stack: list, frame: list, op: int) -> None:
 # -- module-level rules -------------------------------------------------------------------------
 
 
+def _simd(stack: list, frame: list, op: int, imm, nmems: int) -> None:
+    """Type-check one SIMD instruction."""
+    sig = SIMD_SIGS.get(op)
+    if sig is None:
+        raise ValidationError(f"unknown operator {op:#x}")
+    natural = SIMD_NATURAL_ALIGN.get(op)
+    if natural is not None:
+        if not nmems:
+            raise ValidationError("unknown memory 0")
+        if imm[0] > natural:
+            raise ValidationError("alignment must not be larger than natural")
+    lanes = SIMD_LANES.get(op)
+    if lanes is not None:
+        lane = imm[2] if natural is not None else imm
+        if lane >= lanes:
+            raise ValidationError("invalid lane index")
+    if op == _SHUFFLE and any(b >= 32 for b in imm):
+        raise ValidationError("invalid lane index")
+    params, results = sig
+    for t in reversed(params):
+        _pop(stack, frame, t, op)
+    stack.extend(results)
+
+
 def _check_valtype(t: ValType, where: str) -> None:
-    if t is V128:
-        raise UnsupportedFeature(f"{_SIMD_MSG} ({where})")
+    """Every value type is supported (``v128`` included)."""
 
 
 def _check_limits(limits: Limits, bound: int, too_big: str, what: str) -> None:
@@ -699,8 +717,8 @@ def _const_expr(ctx: _Ctx, expr: tuple[Instr, ...], expected: ValType, what: str
                     off,
                 )
             stack.append(ctx.globals[imm])
-        elif op >= SIMD_BASE:
-            raise UnsupportedFeature(f"{_SIMD_MSG} ({what})", None, off)
+        elif op == _V128_CONST:
+            stack.append(V128)
         else:
             raise ValidationError(
                 f"constant expression required: {opcode_name(op)} is not constant ({what})",
@@ -749,7 +767,6 @@ def validate_module(module: Module) -> None:
             (e.g. ``"type mismatch: ..."``, ``"unknown local 3"``) and, for errors inside a
             function body, ``func_index`` (function index space, imports included) and
             ``offset`` (byte offset of the offending instruction) say where.
-        UnsupportedFeature: the module uses SIMD (a ``v128`` type or a SIMD instruction).
     """
     ctx = _Ctx()
 

@@ -8,7 +8,7 @@ module itself was skipped, e.g. a text ``module quote``).
 
 Two checks:
 
-* ``run`` (:func:`run_script`): every command, for the default (non-SIMD) files;
+* ``run`` (:func:`run_script`): every command (SIMD scripts included);
 * ``reject`` (:func:`run_script` with ``check="reject"``): for every file, SIMD included, only
   ``assert_invalid`` / ``assert_malformed`` (must be rejected) and ``module`` commands (compiled
   only; a module rejected as ``UnsupportedFeature`` is recorded as ``unsupported``).
@@ -45,7 +45,9 @@ from .values import (
     int_match,
     parse_float_bits,
     parse_int,
+    parse_v128,
     trap_message_matches,
+    v128_match,
 )
 from .wast import Script, load_script
 
@@ -343,6 +345,8 @@ class ScriptRunner:
             return self.w.f32_from_bits(parse_float_bits(text, 32))
         if typ == "f64":
             return self.w.f64_from_bits(parse_float_bits(text, 64))
+        if typ == "v128" and isinstance(text, list):
+            return parse_v128(value)
         if typ in ("funcref", "externref"):
             if text == "null":
                 return None
@@ -461,6 +465,11 @@ class ScriptRunner:
             if float_bits_match(bits, text, width):
                 return None
             return f"got {describe_float_bits(bits, width)}, expected {describe_expected(want)}"
+        if typ == "v128" and isinstance(text, list):
+            if v128_match(got, want):
+                return None
+            shown = f"{got:#034x}" if isinstance(got, int) else repr(got)
+            return f"got v128 {shown}, expected {describe_expected(want)}"
         if typ in ("funcref", "externref"):
             if text == "null":
                 return None if got is None else f"got {got!r}, expected ref.null"

@@ -36,7 +36,7 @@ REF_TYPES = ("funcref", "externref")
 
 
 class UnsupportedValue(Exception):
-    """A value whose type the harness (or the runtime's API) cannot handle, e.g. v128."""
+    """A value whose type the harness (or the runtime's API) cannot handle."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +125,43 @@ def describe_float_bits(bits: int, width: int) -> str:
     return f"{value!r} ({bits:#018x})"
 
 
+#: lane type of a v128 value -> lane width in bits
+V128_LANE_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64, "f32": 32, "f64": 64}
+
+
+def parse_v128(value: dict) -> int:
+    """A JSON v128 argument (``lane_type`` and a list of lane strings) as an unsigned 128-bit int
+    (lane 0 in the low bits)."""
+    lt = value.get("lane_type")
+    w = V128_LANE_BITS[lt]
+    out = 0
+    for i, text in enumerate(value["value"]):
+        if lt in FLOAT_TYPES:
+            lane = parse_float_bits(text, w)
+        else:
+            lane = to_unsigned(int(text, 10), w)
+        out |= lane << (i * w)
+    return out
+
+
+def v128_match(actual: object, value: dict) -> bool:
+    """Compare a v128 result (an int) with an expected JSON v128 value, lane by lane (NaN
+    patterns per float lane)."""
+    if not isinstance(actual, int) or isinstance(actual, bool):
+        return False
+    lt = value.get("lane_type")
+    w = V128_LANE_BITS[lt]
+    mask = (1 << w) - 1
+    for i, text in enumerate(value["value"]):
+        lane = (actual >> (i * w)) & mask
+        if lt in FLOAT_TYPES:
+            if not float_bits_match(lane, text, w):
+                return False
+        elif lane != to_unsigned(int(text, 10), w):
+            return False
+    return True
+
+
 def describe_expected(value: dict) -> str:
     """Render an expected JSON value for failure messages."""
     typ = value.get("type")
@@ -137,6 +174,8 @@ def describe_expected(value: dict) -> str:
             return f"{typ}:{text}"
         width = 32 if typ == "f32" else 64
         return f"{typ}:{describe_float_bits(parse_float_bits(text, width), width)}"
+    if typ == "v128" and isinstance(text, list):
+        return f"v128:{value.get('lane_type')}x[{' '.join(text)}]"
     if typ in REF_TYPES:
         if text is None:
             return f"{typ}:<non-null>"
