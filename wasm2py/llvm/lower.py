@@ -923,11 +923,13 @@ class FunctionLowerer:
     def effective(self, offset: int, nbytes: int):
         """Pop an address, bounds-check ``[addr+offset, +nbytes)``, return the pointer."""
         b = self.b
-        ea = b.zext(self.pop(), I64)
-        if offset:
-            ea = b.add(ea, c64(offset))
-        end = b.add(ea, c64(nbytes))
-        self.trap_if(b.icmp_unsigned(">", end, b.load(self.msz)), TrapCode.MEMORY_OUT_OF_BOUNDS)
+        addr = b.zext(self.pop(), I64)
+        # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
+        # signed 64-bit arithmetic (size <= 2**32, offset + nbytes <= 2**32 + 8); the right
+        # side is loop-invariant, so each access costs one compare.
+        limit = b.sub(b.load(self.msz), c64(offset + nbytes))
+        self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
+        ea = b.add(addr, c64(offset)) if offset else addr
         return b.gep(self.mem_base, [ea], source_etype=I8)
 
     def mem_check(self, start, n) -> None:
