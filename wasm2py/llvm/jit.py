@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 import llvmlite.binding as llvm
 
 from ..binary.module import Module
+from ..errors import UnsupportedFeature
+from ..types import GlobalType, ValType
 from . import abi
 from .lower import build_module
 
@@ -99,6 +101,17 @@ class CompiledModule:
         return sum(self.timings.values())
 
 
+def _reject_v128(module: Module) -> None:
+    """The LLVM tier has no SIMD yet: a v128 anywhere (signatures, globals, locals) is
+    unsupported, like the SIMD instructions themselves (rejected while lowering)."""
+    types = [t for ft in module.types for t in ft.params + ft.results]
+    types += [g.type.valtype for g in module.globals]
+    types += [i.type.valtype for i in module.imports if isinstance(i.type, GlobalType)]
+    types += [t for code in module.codes for t in code.locals]
+    if ValType.V128 in types:
+        raise UnsupportedFeature("LLVM tier: SIMD (v128) is not supported yet")
+
+
 def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False) -> CompiledModule:
     """Lower, optimise and jit a decoded, validated module for the host.
 
@@ -107,6 +120,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False) ->
     """
     t0 = time.perf_counter()
     module = with_bodies(module)
+    _reject_v128(module)
     tm = host_target_machine(opt_level)
     text = str(build_module(module))
     t1 = time.perf_counter()
