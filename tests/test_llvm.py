@@ -648,3 +648,17 @@ def test_simd_is_unsupported_in_the_llvm_tier(text):
     module = wasm2py.Module(store.engine, wat(text))
     with pytest.raises(wasm2py.UnsupportedFeature):
         L.instantiate(store, module, {})
+
+
+def test_object_cache_reload(tmp_path):
+    store = wasm2py.Store()
+    mod = wasm2py.Module(store.engine, wat(CONTROL))
+    first = L.compile_module(mod._module, cache_dir=tmp_path)
+    assert "optimize" in first.timings and len(list(tmp_path.glob("llvm-*.o"))) == 1
+    again = L.compile_module(mod._module, cache_dir=tmp_path)
+    assert set(again.timings) == {"load"} and again.timings["load"] < 0.5
+    a, b = L.instantiate(store, first), L.instantiate(store, again)
+    for name, args in [("classify", (3,)), ("loop_sum", (99,)), ("multi", (4, 5))]:
+        assert outcome(a.exports[name], args) == outcome(b.exports[name], args)
+    other = L.compile_module(mod._module, opt_level=1, cache_dir=tmp_path)
+    assert "optimize" in other.timings  # another level is another entry

@@ -20,9 +20,16 @@ from __future__ import annotations
 import llvmlite  # noqa: F401 - fail early with a clear ImportError
 
 from .instance import LLVMGlobal, LLVMInstance, LLVMTable, instantiate
-from .jit import AARCH64_TRIPLE, CompiledModule, compile_module, emit_object, optimized_ir
+from .jit import (
+    AARCH64_TRIPLE,
+    CompiledModule,
+    cache_key,
+    compile_module,
+    emit_object,
+    optimized_ir,
+)
 
 __all__ = [
-    "AARCH64_TRIPLE", "CompiledModule", "LLVMGlobal", "LLVMInstance", "LLVMTable",
+    "AARCH64_TRIPLE", "CompiledModule", "LLVMGlobal", "LLVMInstance", "LLVMTable", "cache_key",
     "compile_module", "emit_object", "instantiate", "optimized_ir",
 ]  # fmt: skip

@@ -4,10 +4,14 @@ file for another target (e.g. AArch64)."""
 from __future__ import annotations
 
 import ctypes
+import hashlib
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import llvmlite
 import llvmlite.binding as llvm
 
 from ..binary.module import Module
@@ -83,7 +87,8 @@ class CompiledModule:
         funcs: native address of every defined function (by function index).
         trampolines: native address of the host trampoline of every type index.
         entries: native address of the Python entry wrapper of some functions (by index).
-        timings: seconds spent in each phase (``lower``, ``parse``, ``optimize``, ``codegen``).
+        timings: seconds spent in each phase (``lower``, ``parse``, ``optimize``, ``codegen``;
+            or ``load`` for machine code read from the cache).
     """
 
     module: Module
@@ -112,25 +117,68 @@ def _reject_v128(module: Module) -> None:
         raise UnsupportedFeature("LLVM tier: SIMD (v128) is not supported yet")
 
 
-def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False) -> CompiledModule:
+def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine) -> str | None:
+    """The object-cache key of a module: its bytes, the optimisation level, the host target
+    (triple, CPU, features), the LLVM and llvmlite versions and the source of this tier (so a
+    changed lowering never reuses stale code). None when the module has no bytes."""
+    if not module.raw:
+        return None
+    h = hashlib.sha256()
+    h.update(hashlib.sha256(module.raw).digest())
+    for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
+                 llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
+                 llvmlite.__version__):  # fmt: skip
+        h.update(part.encode() + b"\0")
+    here = Path(__file__).resolve().parent
+    for name in ("abi.py", "lower.py", "jit.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
+def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
+                   cache_dir: str | os.PathLike | None = None) -> CompiledModule:  # fmt: skip
     """Lower, optimise and jit a decoded, validated module for the host.
+
+    Args:
+        opt_level: LLVM's pipeline level (0-3).
+        keep_ir: keep the unoptimised IR text in ``CompiledModule.ir_text``.
+        cache_dir: a directory for machine code: a module compiled before (same bytes, level,
+            host and compiler, see :func:`cache_key`) is loaded from its object file in a few
+            milliseconds instead of compiled.
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
     """
     t0 = time.perf_counter()
     module = with_bodies(module)
-    _reject_v128(module)
     tm = host_target_machine(opt_level)
-    text = str(build_module(module))
-    t1 = time.perf_counter()
-    mod = parse(text, tm)
-    t2 = time.perf_counter()
-    optimize(mod, tm, opt_level)
-    t3 = time.perf_counter()
-    engine = llvm.create_mcjit_compiler(mod, tm)
-    engine.finalize_object()
-    t4 = time.perf_counter()
+    key = cache_key(module, opt_level, tm) if cache_dir is not None else None
+    path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
+    if path is not None and path.exists():
+        engine = llvm.create_mcjit_compiler(parse("", tm), tm)
+        engine.add_object_file(llvm.ObjectFileRef.from_data(path.read_bytes()))
+        engine.finalize_object()
+        timings = {"load": time.perf_counter() - t0}
+        text = ""
+    else:
+        text = str(build_module(module))
+        t1 = time.perf_counter()
+        mod = parse(text, tm)
+        t2 = time.perf_counter()
+        optimize(mod, tm, opt_level)
+        t3 = time.perf_counter()
+        engine = llvm.create_mcjit_compiler(mod, tm)
+        objects: list[bytes] = []
+        if path is not None:
+            engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
+        engine.finalize_object()
+        t4 = time.perf_counter()
+        if objects:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(objects[0])
+            os.replace(tmp, path)
+        timings = {"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2, "codegen": t4 - t3}
     nimp = module.num_imported_funcs
     ndef = len(module.funcs)
     table = engine.get_global_value_address(abi.FUNCTABLE)
@@ -142,20 +190,24 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False) ->
     entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
-        trampolines=tramps, entries=entries, engine=engine,
-        timings={"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2, "codegen": t4 - t3},
+        trampolines=tramps, entries=entries, engine=engine, timings=timings,
         ir_text=text if keep_ir else "",
     )  # fmt: skip
 
 
 def with_bodies(module: Module) -> Module:
     """``module`` with its function bodies (a decoded module restored from the Python tier's
-    disk cache has none: decode its bytes again; they were validated when first loaded)."""
-    if len(module.codes) == len(module.funcs) or not module.raw:
-        return module
-    from ..binary.decoder import decode_module
+    disk cache has none: decode its bytes again; they were validated when first loaded).
 
-    return decode_module(module.raw)
+    Raises:
+        UnsupportedFeature: the module uses v128.
+    """
+    if len(module.codes) != len(module.funcs) and module.raw:
+        from ..binary.decoder import decode_module
+
+        module = decode_module(module.raw)
+    _reject_v128(module)
+    return module
 
 
 def optimized_ir(module: Module, opt_level: int = 2) -> str:
