@@ -655,6 +655,7 @@ def test_object_cache_reload(tmp_path):
     mod = wasm2py.Module(store.engine, wat(CONTROL))
     first = L.compile_module(mod._module, cache_dir=tmp_path)
     assert "optimize" in first.timings and len(list(tmp_path.glob("llvm-*.o"))) == 1
+    assert len(list(tmp_path.glob("llvm-*.entries"))) == 1
     again = L.compile_module(mod._module, cache_dir=tmp_path)
     assert set(again.timings) == {"load"} and again.timings["load"] < 0.5
     a, b = L.instantiate(store, first), L.instantiate(store, again)

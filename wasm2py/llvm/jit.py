@@ -154,10 +154,14 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     tm = host_target_machine(opt_level)
     key = cache_key(module, opt_level, tm) if cache_dir is not None else None
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
-    if path is not None and path.exists():
+    index = path.with_suffix(".entries") if path is not None else None
+    entry_list = None
+    if path is not None and path.exists() and index.exists():
         engine = llvm.create_mcjit_compiler(parse("", tm), tm)
         engine.add_object_file(llvm.ObjectFileRef.from_data(path.read_bytes()))
         engine.finalize_object()
+        # which functions have entry wrappers (finding them again scans every body)
+        entry_list = [int(x) for x in index.read_text().split()]
         timings = {"load": time.perf_counter() - t0}
         text = ""
     else:
@@ -175,9 +179,11 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         t4 = time.perf_counter()
         if objects:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(objects[0])
-            os.replace(tmp, path)
+            for target, payload in ((path, objects[0]),
+                                    (index, " ".join(map(str, abi.entry_funcs(module))).encode())):  # fmt: skip
+                tmp = target.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_bytes(payload)
+                os.replace(tmp, target)
         timings = {"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2, "codegen": t4 - t3}
     nimp = module.num_imported_funcs
     ndef = len(module.funcs)
@@ -187,7 +193,9 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     ntypes = len(module.types)
     tt = engine.get_global_value_address(abi.TRAMPTABLE)
     tramps = list((ctypes.c_void_p * ntypes).from_address(tt)) if ntypes else []
-    entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
+    if entry_list is None:
+        entry_list = abi.entry_funcs(module)
+    entries = {i: engine.get_function_address(abi.entry_name(i)) for i in entry_list}
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
         trampolines=tramps, entries=entries, engine=engine, timings=timings,
