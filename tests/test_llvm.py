@@ -606,8 +606,6 @@ def test_reentrant_calls_through_the_host():
     assert py.exports.tri(50) == holder["inst"].exports.tri(50)
 
 
-@pytest.mark.xfail(reason="Python-tier bug (translate/codegen.py): a spilled operand that "
-                   "contains memory.grow is re-emitted instead of its spill slot", strict=False)
 def test_python_tier_spill_of_grow():
     # Found by tests/test_llvm_diff.py. The Python tier generates
     #   s2 = mem_grow(MEM, 0); s1 = i32_div_s(l0, s2); s2 = (G0[0] == 0) & 255
@@ -621,9 +619,6 @@ def test_python_tier_spill_of_grow():
     assert outcome(py.exports.a, (5,)) == outcome(ll.exports.a, (5,))
 
 
-@pytest.mark.xfail(reason="Python-tier bug (translate/codegen.py): a dropped load whose address "
-                   "was spilled is emitted twice, the second time from the overwritten slot",
-                   strict=False)  # fmt: skip
 def test_python_tier_dropped_load_after_if():
     # Found by tests/test_llvm_diff.py. The Python tier generates
     #   s0 = LF64(M, s0 & 65532)[0]; LF64(M, s0 & 65532)[0]      <- s0 is a float by then
