@@ -34,6 +34,7 @@ back with another; f32 lanes round by being packed (see ``_float_ops``).
 from __future__ import annotations
 
 import struct
+from operator import itemgetter as _itemgetter
 
 from . import numeric as _n
 
@@ -260,9 +261,14 @@ def i8x16_swizzle(a: int, s: int) -> int:
     return _frm(bytes([b[i] if i < 16 else 0 for i in s.to_bytes(16, "little")]), "little")
 
 
+_SHUFFLES: dict[bytes, object] = {}  # pattern -> itemgetter picking its 16 bytes
+
+
 def i8x16_shuffle(a: int, b: int, lanes: bytes) -> int:
-    ab = a.to_bytes(16, "little") + b.to_bytes(16, "little")
-    return _frm(bytes([ab[i] for i in lanes]), "little")
+    pick = _SHUFFLES.get(lanes)
+    if pick is None:
+        pick = _SHUFFLES[lanes] = _itemgetter(*lanes)
+    return _frm(bytes(pick(a.to_bytes(16, "little") + b.to_bytes(16, "little"))), "little")
 
 
 def i32x4_dot_i16x8_s(a: int, b: int) -> int:

@@ -2,7 +2,8 @@
 
 A v128 stack entry is an expression for a canonical unsigned 128-bit int (see
 :mod:`wasm2py.runtime.simd`); it is always canonical (``V.norm`` true). The bitwise
-instructions become single Python operators and ``v128.const`` a constant; every other
+instructions become single Python operators, ``v128.const`` a constant, integer splats and
+unsigned lane extractions a multiplication or a shift and mask; every other
 instruction becomes one call of the runtime helper named after it (``i32x4.add`` ->
 ``i32x4_add(a, b)``), with the lane index or shuffle pattern as a trailing constant argument.
 Memory accesses read or write ``M`` like the scalar loads and stores (out of bounds raises
@@ -72,6 +73,31 @@ def op_simd_call(self: FuncGen, ins) -> None:
     self.push(self.combine(_call(_helper(ins.op), *args), results[0], *vals, norm=norm))
 
 
+_LANE_BITS = {"i8x16": 8, "i16x8": 16, "i32x4": 32, "i64x2": 64}
+
+
+def op_extract_lane_u(self: FuncGen, ins) -> None:
+    """Unsigned integer lane extraction, inline: ``(v >> shift) & mask``."""
+    w = _LANE_BITS[SIMD_NAMES[ins.op].partition(".")[0]]
+    v = self.pop()
+    s = ins.imm * w
+    e = _bin(v.e, ast.RShift(), _const(s)) if s else v.e
+    if s + w < 128:
+        e = _bin(e, ast.BitAnd(), _const((1 << w) - 1))
+    self.push(self.combine(e, SIMD_SIGS[ins.op][1][0], v))
+
+
+def op_int_splat(self: FuncGen, ins) -> None:
+    """Integer splat, inline: the lane value times ``0x...0001_0001`` (lanes of width w)."""
+    w = _LANE_BITS[SIMD_NAMES[ins.op].partition(".")[0]]
+    x = self.pop()
+    rep = sum(1 << (i * w) for i in range(128 // w))
+    lane = self.canon(x)
+    if w < 32:
+        lane = _bin(lane, ast.BitAnd(), _const((1 << w) - 1))
+    self.push(self.combine(_bin(lane, ast.Mult(), _const(rep)), V128, x))
+
+
 def op_simd_load(self: FuncGen, ins) -> None:
     params, _ = SIMD_SIGS[ins.op]
     vec = self.pop() if len(params) == 2 else None
@@ -105,6 +131,15 @@ def _fill() -> None:
             d[op] = op_v128_const
         elif name in ("v128.and", "v128.or", "v128.xor", "v128.not", "v128.andnot"):
             d[op] = op_v128_bitwise
+        elif (
+            name.endswith(
+                ("x16.extract_lane_u", "x8.extract_lane_u", "x4.extract_lane", "x2.extract_lane")
+            )
+            and name[0] == "i"
+        ):
+            d[op] = op_extract_lane_u
+        elif name in ("i8x16.splat", "i16x8.splat", "i32x4.splat", "i64x2.splat"):
+            d[op] = op_int_splat
         elif _helper(op) not in HELPERS:
             continue  # not implemented: the translator raises UnsupportedFeature
         elif name.startswith("v128.store"):
