@@ -1,8 +1,9 @@
 """The on-disk cache of translations, so a second ``Module(...)`` of the same bytes is instant.
 
 An entry holds the module's instantiation metadata (decoded sections without function bodies)
-and the compiled Python code object, keyed by sha256 of the wasm bytes, the wasm2py version, the
-Python version and every option that changes the generated code.
+and the compiled Python code object, keyed by sha256 of the wasm bytes, the wasm2py version, a
+digest of wasm2py's decoder/translator/runtime sources, the Python version and every option
+that changes the generated code.
 
 Location: ``$WASM2PY_CACHE_DIR``, else the platform's user cache directory
 (``$XDG_CACHE_HOME/wasm2py`` or ``~/.cache/wasm2py`` on Linux, ``~/Library/Caches/wasm2py`` on
@@ -17,6 +18,7 @@ never unpickled or executed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import marshal
@@ -85,11 +87,27 @@ def _secret() -> bytes:
     return path.read_bytes()
 
 
+@functools.cache
+def code_fingerprint() -> bytes:
+    """A digest of the sources that decide what a cached entry contains (decoder, translator,
+    runtime namespace): a changed wasm2py, even one with the same version number (a
+    development checkout), never reuses translations made by another."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for sub in ("binary", "translate", "runtime"):
+        for path in sorted((root / sub).glob("*.py")):
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    for name in ("config.py", "types.py", "errors.py", "cache.py"):
+        h.update((root / name).read_bytes())
+    return h.digest()
+
+
 def entry_key(wasm: bytes, options: bytes) -> str:
     """The cache key of a translation."""
     h = hashlib.sha256()
     for part in (hashlib.sha256(wasm).digest(), __version__.encode(),
-                 sys.version.encode(), options):  # fmt: skip
+                 sys.version.encode(), code_fingerprint(), options):  # fmt: skip
         h.update(len(part).to_bytes(8, "little"))
         h.update(part)
     return h.hexdigest()
