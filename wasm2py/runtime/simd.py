@@ -111,9 +111,6 @@ def _int_ops(w: int) -> None:
     def neg(a):
         return sub(0, a)
 
-    def mul(a, b):
-        return put([(x * y) & m for x, y in zip(gu(a), gu(b))])
-
     def abs_(a):
         return put([(x if x >= 0 else -x) & m for x in gs(a)])
 
@@ -142,40 +139,39 @@ def _int_ops(w: int) -> None:
                 r |= 1 << i
         return r
 
-    for nm, f in (("add", add), ("sub", sub), ("neg", neg), ("mul", mul), ("abs", abs_),
+    for nm, f in (("add", add), ("sub", sub), ("neg", neg), ("abs", abs_),
                   ("shl", shl), ("shr_s", shr_s), ("shr_u", shr_u), ("splat", splat),
                   ("all_true", all_true), ("bitmask", bitmask)):  # fmt: skip
         _reg(f"{sh}_{nm}", f)
 
-    def cmp(get, test):
-        def f(a, b):
-            return put([m if test(x, y) else 0 for x, y in zip(get(a), get(b))])
-
-        return f
-
-    import operator as o
-
-    for nm, get, test in (("eq", gu, o.eq), ("ne", gu, o.ne), ("lt_s", gs, o.lt),
-                          ("lt_u", gu, o.lt), ("gt_s", gs, o.gt), ("gt_u", gu, o.gt),
-                          ("le_s", gs, o.le), ("le_u", gu, o.le), ("ge_s", gs, o.ge),
-                          ("ge_u", gu, o.ge)):  # fmt: skip
-        _reg(f"{sh}_{nm}", cmp(get, test))
-
-    def lanewise(get, fn):
-        def f(a, b):
-            return put([fn(x, y) for x, y in zip(get(a), get(b))])
-
-        return f
-
-    _reg(f"{sh}_min_s", lanewise(gs, lambda x, y: min(x, y) & m))
-    _reg(f"{sh}_min_u", lanewise(gu, min))
-    _reg(f"{sh}_max_s", lanewise(gs, lambda x, y: max(x, y) & m))
-    _reg(f"{sh}_max_u", lanewise(gu, max))
-    _reg(f"{sh}_avgr_u", lanewise(gu, lambda x, y: (x + y + 1) >> 1))
-    _reg(f"{sh}_add_sat_s", lanewise(gs, lambda x, y: min(max(x + y, smin), smax) & m))
-    _reg(f"{sh}_add_sat_u", lanewise(gu, lambda x, y: min(x + y, m)))
-    _reg(f"{sh}_sub_sat_s", lanewise(gs, lambda x, y: min(max(x - y, smin), smax) & m))
-    _reg(f"{sh}_sub_sat_u", lanewise(gu, lambda x, y: max(x - y, 0)))
+    # Binary lane-wise operations: generated source with the lane expression inline (no call
+    # per lane), one unpack per operand and one pack.
+    fmt = f"<{128 // w}"
+    env = {"_frm": _frm, "_pack": struct.Struct(fmt + _UF[w]).pack, "m": m, "smin": smin,
+           "smax": smax, "_u": struct.Struct(fmt + _UF[w]).unpack,
+           "_s": struct.Struct(fmt + _SF[w]).unpack}  # fmt: skip
+    lanewise = {
+        "eq": ("_u", "m if x == y else 0"), "ne": ("_u", "m if x != y else 0"),
+        "lt_s": ("_s", "m if x < y else 0"), "lt_u": ("_u", "m if x < y else 0"),
+        "gt_s": ("_s", "m if x > y else 0"), "gt_u": ("_u", "m if x > y else 0"),
+        "le_s": ("_s", "m if x <= y else 0"), "le_u": ("_u", "m if x <= y else 0"),
+        "ge_s": ("_s", "m if x >= y else 0"), "ge_u": ("_u", "m if x >= y else 0"),
+        "min_s": ("_s", "(x if x < y else y) & m"), "min_u": ("_u", "x if x < y else y"),
+        "max_s": ("_s", "(x if x > y else y) & m"), "max_u": ("_u", "x if x > y else y"),
+        "avgr_u": ("_u", "(x + y + 1) >> 1"),
+        "add_sat_s": ("_s", "min(max(x + y, smin), smax) & m"),
+        "add_sat_u": ("_u", "min(x + y, m)"),
+        "sub_sat_s": ("_s", "min(max(x - y, smin), smax) & m"),
+        "sub_sat_u": ("_u", "x - y if x > y else 0"),
+        "mul": ("_u", "(x * y) & m"),
+    }  # fmt: skip
+    for nm, (unpack, expr) in lanewise.items():
+        name = f"{sh}_{nm}"
+        src = (f"def {name}(a, b):\n"
+               f"    return _frm(_pack(*[{expr} for x, y in zip({unpack}(a.to_bytes(16, 'little')),"
+               f" {unpack}(b.to_bytes(16, 'little')))]), 'little')\n")  # fmt: skip
+        exec(src, env)  # noqa: S102 - source built from the fixed table above
+        _reg(name, env[name])
 
     def extract_s(v, k):
         x = (v >> (k * w)) & m
