@@ -10,25 +10,28 @@ rounded once (exact for + - * / sqrt), min/max follow the wasm NaN and signed-ze
 choice, lane moves) never go through a float, so NaN payloads are preserved.
 
 Why an int: ``python -m wasm2py.runtime.simd`` (:func:`_benchmark`; CPython 3.11.7, x86-64)
-times each operation with the best plain-Python code for each representation, in ns::
+times each operation with the best plain-Python code for each representation. Figures in ns,
+the minimum over several runs (the machine was shared, so about +-30%)::
 
     operation              int    bytes    tuple (lanes of the op's shape)
-    v128.and                19      105      101
-    i32x4.add              117      688      178   (int: carry-free SWAR, no unpacking)
-    i8x16.shuffle          787      945      415
-    f32x4.mul              853      894      639
-    v128.load               82      119       47
-    v128.store             118      181      136
-    i32x4.extract_lane      35       73        8
+    v128.and                21      107      106
+    i32x4.add              111      700      188   (int: carry-free SWAR, no unpacking)
+    i8x16.shuffle          488      482      313   (all three: a cached itemgetter)
+    f32x4.mul              853      890      639
+    v128.load               79       96       46
+    v128.store             117      177      141
+    i32x4.extract_lane      34       71        8
 
-``bytes`` never wins. Lane tuples win the lane-wise rows, but only while consecutive
-instructions use the same shape: a tuple of four u32 lanes must be repacked (~200 ns) before
-an i8x16 or f32x4 instruction reads it, and wasm code mixes shapes freely (any v128 value is
-reinterpreted by every instruction). The int has no shape, makes every bitwise instruction a
-single Python operator (5x faster than the alternatives), adds and subtracts integer lanes
-without unpacking, is the zero-cost value at the API and in ``v128.const``, and a v128 local
+``bytes`` never wins (it ties on shuffle). Lane tuples win the lane-wise rows, but only while
+consecutive instructions use the same shape: a tuple of four u32 lanes must be repacked
+(~150-200 ns) before an i8x16 or f32x4 instruction reads it, and wasm code mixes shapes freely
+(any v128 value is reinterpreted by every instruction). The int has no shape, makes every
+bitwise instruction a single Python operator (5x faster than the alternatives), adds and
+subtracts integer lanes without unpacking, makes integer splats and unsigned lane extractions
+inline expressions, is the zero-cost value at the API and in ``v128.const``, and a v128 local
 is initialised to 0 like an i32. Lane-wise operations unpack with one ``struct`` call and pack
-back with another; f32 lanes round by being packed (see ``_float_ops``).
+back with another (their helpers are generated with the lane expression inline); f32 lanes
+round by being packed (see ``_float_ops``).
 """
 
 from __future__ import annotations
@@ -537,7 +540,7 @@ def _benchmark(number: int = 200_000) -> None:  # pragma: no cover - manual tool
     pat = bytes(range(0, 32, 2))
     mem = bytearray(65536)
     g = dict(globals(), **HELPERS, a=a, b=b, ab=ab, bb=bb, at=at, bt=bt, fa=fa, fb=fb, u4=u4, f4=f4,
-             pat=pat, mem=mem, a8=tuple(ab), b8=tuple(bb), frm=int.from_bytes, r=_n.f32_round, M=0xFFFFFFFF)  # fmt: skip
+             pat=pat, pick=_itemgetter(*pat), mem=mem, a8=tuple(ab), b8=tuple(bb), frm=int.from_bytes, r=_n.f32_round, M=0xFFFFFFFF)  # fmt: skip
     rows = [
         (
             "v128.and",
@@ -554,8 +557,8 @@ def _benchmark(number: int = 200_000) -> None:  # pragma: no cover - manual tool
         (
             "i8x16.shuffle",
             "i8x16_shuffle(a, b, pat)",
-            "bytes([(ab + bb)[i] for i in pat])",
-            "(lambda t: tuple([t[i] for i in pat]))(a8 + b8)",
+            "bytes(pick(ab + bb))",
+            "pick(a8 + b8)",
         ),
         (
             "f32x4.mul",
@@ -574,7 +577,7 @@ def _benchmark(number: int = 200_000) -> None:  # pragma: no cover - manual tool
     ]
     print(f"{'operation':22} {'int':>8} {'bytes':>8} {'tuple':>8}   (ns per operation)")
     for name, *exprs in rows:
-        ns = [min(timeit.repeat(e, globals=g, number=number, repeat=3)) / number * 1e9
+        ns = [min(timeit.repeat(e, globals=g, number=number, repeat=7)) / number * 1e9
               for e in exprs]  # fmt: skip
         print(f"{name:22} " + " ".join(f"{x:8.0f}" for x in ns))
 
