@@ -176,6 +176,16 @@ def test_run_invoke(capsys, files, args, expected):
     assert out.strip() == expected
 
 
+def test_run_invoke_v128(capsys, tmp_path):
+    # v128 arguments are int literals (hex, or negative two's complement); results print in hex.
+    path = tmp_path / "simd.wasm"
+    path.write_bytes(wat("""(module (func (export "add") (param v128 v128) (result v128 i32)
+        (i32x4.add (local.get 0) (local.get 1)) (i32x4.extract_lane 3 (local.get 1))))"""))
+    status, out, err = run_main(capsys, "run", path, "--invoke", "add", "0x1_00000001", "-1")
+    assert (status, err) == (0, "")
+    assert out.strip() == "0xffffffffffffffff0000000000000000 -1"
+
+
 def test_run_invoke_in_a_subprocess(files):
     p = run_cli("run", files / "calc.wasm", "--invoke", "add", "-5", "3")
     assert (p.returncode, p.stdout, p.stderr) == (0, "-2\n", "")

@@ -81,7 +81,7 @@ def add_parser(sub) -> None:
 
 def _parse_arg(text: str, t: ValType):
     try:
-        if t in (ValType.I32, ValType.I64):
+        if t in (ValType.I32, ValType.I64, ValType.V128):
             return int(text, 0)
         if t in (ValType.F32, ValType.F64):
             return float(text)
@@ -90,7 +90,9 @@ def _parse_arg(text: str, t: ValType):
     raise UsageError(f"cannot pass a {t} argument from the command line")
 
 
-def _format(v) -> str:
+def _format(v, t: ValType | None = None) -> str:
+    if t is ValType.V128:
+        return f"{v:#034x}"  # the 128-bit pattern, lane 0 in the low bits
     return repr(v) if isinstance(v, float) else str(v)
 
 
@@ -129,7 +131,7 @@ def _invoke(instance: Instance, name: str, argv: list[str]) -> int:
     result = func(*values)
     if result is not None:
         results = result if isinstance(result, tuple) else (result,)
-        print(" ".join(_format(r) for r in results), flush=True)
+        print(" ".join(_format(r, t) for r, t in zip(results, ftype.results)), flush=True)
     return 0
 
 
