@@ -13,16 +13,14 @@ from collections.abc import Mapping
 from threading import get_ident
 
 from ..binary.module import ExternKind, Module, SegmentMode
-from ..binary.opcodes import Op
 from ..errors import LinkError, Trap, TrapCode
 from ..externs import Global, Memory, Table, to_runtime
 from ..instance import Exports
 from ..runtime.func import Func, type_id
 from ..runtime.globals import GlobalInstance
-from ..runtime.instance import display_name
+from ..runtime.instance import display_name, eval_const
 from ..runtime.memory import LinearMemory
 from ..runtime.table import TableInstance
-from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import Limits, MemoryType, ValType
 from . import abi
 from .jit import CompiledModule, compile_module
@@ -241,29 +239,9 @@ class LLVMInstance:
             self.funcs[m.start]()
 
     def eval_const(self, expr):
-        """Evaluate a constant expression (internal representation)."""
-        stack: list = []
-        for ins in expr:
-            op = ins.op
-            if op == Op.I32_CONST:
-                stack.append(ins.imm & 0xFFFFFFFF)
-            elif op == Op.I64_CONST:
-                stack.append(ins.imm & 0xFFFFFFFFFFFFFFFF)
-            elif op == Op.F32_CONST:
-                stack.append(f32_from_bits(ins.imm))
-            elif op == Op.F64_CONST:
-                stack.append(f64_from_bits(ins.imm))
-            elif op == Op.REF_NULL:
-                stack.append(None)
-            elif op == Op.REF_FUNC:
-                stack.append(self.funcs[ins.imm])
-            elif op == Op.GLOBAL_GET:
-                stack.append(self.globals[ins.imm].value)
-            elif op == Op.END:
-                break
-            else:
-                raise LinkError(f"unsupported constant instruction {op:#x}")
-        return stack[-1]
+        """Evaluate a constant expression (internal representation); this instance has the
+        ``funcs`` and ``globals`` index spaces the runtime's evaluator reads."""
+        return eval_const(expr, self, self.module)
 
     def memory(self):
         """Memory 0 as a :class:`~wasm2py.Memory` (or None); host functions that take a
