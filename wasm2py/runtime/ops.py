@@ -13,6 +13,7 @@ import struct
 from ..errors import Trap, TrapCode
 from ..types import PAGE_SIZE
 from . import numeric, simd
+from .trap import FuelExhausted
 from .values import f32_from_bits, f32_to_bits
 
 _U32 = struct.Struct("<I")
@@ -22,17 +23,6 @@ _F32 = struct.Struct("<f")
 def unreachable() -> Trap:
     """The trap for the ``unreachable`` instruction."""
     return Trap(TrapCode.UNREACHABLE)
-
-
-class FuelExhausted(Exception):
-    """Raised by generated code when the fuel does not cover the next segment (internal: it
-    becomes ``Trap(OUT_OF_FUEL)``, or an :class:`~wasm2py.OutOfFuel` pause)."""
-
-    def __init__(self, required: int, bulk: bool = False):
-        super().__init__(required)
-        self.required = required
-        #: raised by a bulk instruction's charge rather than a segment's
-        self.bulk = bulk
 
 
 def out_of_fuel(fuel_cell: list, fuel: int, required: int) -> None:

@@ -20,7 +20,7 @@ import types
 from dataclasses import dataclass
 
 from ..errors import Error
-from .trap import HostError, to_embedder, wasm_line
+from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
 
@@ -221,7 +221,7 @@ def _pause(func, e: BaseException):
     kind = None
     if isinstance(e, HostError) and e.func is not None:
         kind = "host"
-    elif type(e).__name__ == "FuelExhausted":
+    elif isinstance(e, FuelExhausted):
         kind = "bulk" if e.bulk else "fuel"  # type: ignore[attr-defined]
     if kind is None:
         return None

@@ -40,6 +40,20 @@ _SIMPLE = {
 }
 
 
+class FuelExhausted(Exception):
+    """Raised by generated code when the fuel does not cover the next segment (internal: it
+    becomes ``Trap(OUT_OF_FUEL)``, or an :class:`~wasm2py.OutOfFuel` pause)."""
+
+    def __init__(self, required: int, bulk: bool = False):
+        super().__init__(required)
+        self.required = required
+        #: raised by a bulk instruction's charge rather than a segment's
+        self.bulk = bulk
+
+
+_SIMPLE[FuelExhausted] = TrapCode.OUT_OF_FUEL
+
+
 class HostError(Exception):
     """Carries an exception raised by a host function through wasm frames (internal)."""
 
@@ -83,8 +97,6 @@ def to_embedder(e: BaseException) -> BaseException:
     if isinstance(e, HostError):
         return e.exc
     code = _SIMPLE.get(type(e))
-    if code is None and type(e).__name__ == "FuelExhausted":
-        code = TrapCode.OUT_OF_FUEL
     if code is None:
         return e
     t = Trap(code)
