@@ -650,7 +650,6 @@ def test_object_cache_reload(tmp_path):
     mod = wasm2py.Module(store.engine, wat(CONTROL))
     first = L.compile_module(mod._module, cache_dir=tmp_path)
     assert "optimize" in first.timings and len(list(tmp_path.glob("llvm-*.o"))) == 1
-    assert len(list(tmp_path.glob("llvm-*.entries"))) == 1
     again = L.compile_module(mod._module, cache_dir=tmp_path)
     assert set(again.timings) == {"load"} and again.timings["load"] < 0.5
     a, b = L.instantiate(store, first), L.instantiate(store, again)
@@ -658,3 +657,22 @@ def test_object_cache_reload(tmp_path):
         assert outcome(a.exports[name], args) == outcome(b.exports[name], args)
     other = L.compile_module(mod._module, opt_level=1, cache_dir=tmp_path)
     assert "optimize" in other.timings  # another level is another entry
+
+
+def test_object_cache_never_loads_foreign_machine_code(tmp_path, monkeypatch):
+    # The object file is machine code run in-process: like the Python tier's cache, an entry
+    # this wasm2py did not write (or one damaged later) is discarded and rebuilt, never loaded.
+    monkeypatch.setenv("WASM2PY_CONFIG_DIR", str(tmp_path / "config"))
+    store = wasm2py.Store()
+    mod = wasm2py.Module(store.engine, wat(CONTROL))
+    L.compile_module(mod._module, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("llvm-*.o")
+    blob = bytearray(path.read_bytes())
+    blob[-100] ^= 0xFF  # a flipped byte in the code
+    path.write_bytes(bytes(blob))
+    again = L.compile_module(mod._module, cache_dir=tmp_path)
+    assert "optimize" in again.timings  # compiled afresh
+    assert outcome(L.instantiate(store, again).exports["classify"], (3,)) == \
+        outcome(wasm2py.Instance(store, mod).exports["classify"], (3,))
+    path.write_bytes(b"\x7fELF" + b"\0" * 200)  # a plausible object without our tag
+    assert "optimize" in L.compile_module(mod._module, cache_dir=tmp_path).timings

@@ -170,6 +170,46 @@ def store(key: str, entry: Entry) -> None:
         pass
 
 
+_BLOB_MAGIC = b"W2PYBLOB1\n"
+
+
+def store_blob(path: Path, payload: bytes) -> None:
+    """Write ``payload`` (e.g. the LLVM tier's machine code) to ``path`` atomically, with an
+    HMAC tag so :func:`load_blob` never hands back bytes someone else wrote or damaged."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tag = hmac.new(_secret(), payload, hashlib.sha256).digest()
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp.")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(_BLOB_MAGIC + tag + payload)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+    except OSError:
+        pass
+
+
+def load_blob(path: Path) -> bytes | None:
+    """The payload :func:`store_blob` wrote to ``path``, or None if absent or not authentic
+    (then the file is removed)."""
+    try:
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    head = len(_BLOB_MAGIC)
+    if not blob.startswith(_BLOB_MAGIC) or len(blob) < head + 32:
+        _discard(path)
+        return None
+    tag, payload = blob[head : head + 32], blob[head + 32 :]
+    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
+        _discard(path)
+        return None
+    return payload
+
+
 def _discard(path: Path) -> None:
     try:
         path.unlink()

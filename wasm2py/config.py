@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TIERS = ("python",)
+#: ``python``: generated Python code; ``llvm``: jitted with LLVM at compile time; ``auto``: start
+#: in the Python tier, move to the LLVM tier once hot (see :attr:`Config.tier_up_threshold`).
+TIERS = ("python", "llvm", "auto")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +41,17 @@ class Config:
     """Settings shared by everything created from one :class:`~wasm2py.Engine`.
 
     Attributes:
-        tier: which back end compiles function bodies: ``"python"`` (generated Python code).
+        tier: which back end runs function bodies: ``"python"`` (generated Python code),
+            ``"llvm"`` (LLVM IR jitted with llvmlite when the module is compiled; needs the
+            ``llvm`` extra) or ``"auto"`` (start in the Python tier; once an instance's code
+            has made ``tier_up_threshold`` function calls and loop iterations, its module is
+            compiled by LLVM in a background thread and later calls run jitted).
+            Instances of every tier share memories, tables and globals, and resumable calls
+            (:meth:`Func.call_resumable`) always run in the Python tier, whose frames can be
+            suspended.
+        tier_up_threshold: for ``tier="auto"``: calls + loop iterations (summed over a store's
+            instances of one module) before the module is compiled with LLVM.
+        llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
         max_call_depth: how many wasm calls may be nested before a call traps with
             ``CALL_STACK_EXHAUSTED`` (default 10,000). Host frames in between count too.
         count_instructions: translate with instruction counting: every executed wasm
@@ -54,6 +66,8 @@ class Config:
     """
 
     tier: str = "python"
+    tier_up_threshold: int = 100_000
+    llvm_opt_level: int = 2
     max_call_depth: int = 10_000
     count_instructions: bool = False
     consume_fuel: bool = False
@@ -65,11 +79,20 @@ class Config:
             raise ValueError(f"unknown tier {self.tier!r}; expected one of {', '.join(TIERS)}")
         if not isinstance(self.max_call_depth, int) or self.max_call_depth < 1:
             raise ValueError("max_call_depth must be a positive int")
+        if self.llvm_opt_level not in (0, 1, 2, 3):
+            raise ValueError("llvm_opt_level must be 0, 1, 2 or 3")
+        if not isinstance(self.tier_up_threshold, int) or self.tier_up_threshold < 0:
+            raise ValueError("tier_up_threshold must be a non-negative int")
+        if self.count_instructions and self.tier != "python":
+            raise ValueError("count_instructions needs tier='python' (only it counts)")
         if self.count_instructions and self.consume_fuel:
             raise ValueError("count_instructions and consume_fuel cannot be combined")
 
     def translation_key(self) -> bytes:
-        """The options that change the generated code (part of every cache key)."""
+        """The options that change the generated Python code (part of every cache key)."""
         if self.consume_fuel:
-            return b"fuel:" + self.fuel_costs.key()
-        return b"count" if self.count_instructions else b"plain"
+            key = b"fuel:" + self.fuel_costs.key()
+        else:
+            key = b"count" if self.count_instructions else b"plain"
+        # "auto" code also counts calls and loop iterations towards tier-up
+        return key + b":hot" if self.tier == "auto" else key

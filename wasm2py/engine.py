@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
+from concurrent.futures import Future
 
 from . import cache
 from .config import Config
@@ -21,6 +23,7 @@ class Engine:
     def __init__(self, config: Config | None = None):
         self.config = config if config is not None else Config()
         self._memory: dict[str, tuple] = {}
+        self._llvm: dict[tuple, Future] = {}
         self._lock = threading.Lock()
 
     def load(self, wasm: bytes):
@@ -62,3 +65,33 @@ class Engine:
         with self._lock:
             self._memory.setdefault(key, result)
         return result
+
+    def load_llvm(self, module, opt_level: int | None = None):
+        """The LLVM tier's compilation of a decoded, validated module (``wasm2py.llvm``),
+        made once per engine (concurrent callers wait for the first) and, with
+        ``Config.cache``, kept as machine code in the on-disk cache.
+
+        Raises:
+            UnsupportedFeature: the module uses something the LLVM tier does not implement.
+            ImportError: llvmlite is not installed (``pip install 'wasm2py[llvm]'``).
+        """
+        level = self.config.llvm_opt_level if opt_level is None else opt_level
+        key = (hashlib.sha256(module.raw).digest(), level)
+        with self._lock:
+            fut = self._llvm.get(key)
+            owner = fut is None
+            if owner:
+                fut = self._llvm[key] = Future()
+        if not owner:
+            return fut.result()
+        try:
+            from .llvm.jit import compile_module
+
+            directory = cache.cache_dir() if self.config.cache else None
+            fut.set_result(compile_module(module, level, cache_dir=directory))
+        except BaseException as e:
+            fut.set_exception(e)
+            with self._lock:
+                self._llvm.pop(key, None)  # a later call tries again
+            raise
+        return fut.result()

@@ -163,6 +163,7 @@ class Table:
         if not 0 <= index < self.size:
             raise IndexError(f"table index {index} out of bounds (size {self.size})")
         self._rt.elements[index] = TO_INTERNAL[self._rt.type.elem](value)
+        self._rt.changed(index, 1)
 
     def grow(self, delta: int, init=None) -> int:
         """Grow by ``delta`` elements set to ``init``; returns the old size.
@@ -195,7 +196,7 @@ class Global:
         if not isinstance(type, GlobalType):
             raise TypeError("Global(store, GlobalType(...), value)")
         self.store = store
-        self._rt = GlobalInstance(type, TO_INTERNAL[type.valtype](value))
+        self._rt = GlobalInstance(type, TO_INTERNAL[type.valtype](value), store.native)
 
     @classmethod
     def _wrap(cls, store, rt: GlobalInstance) -> Global:

@@ -76,8 +76,25 @@ class Instance:
     """
 
     def __init__(self, store, module, imports=None):
+        tier = store.config.tier
+        compiled = store.engine.load_llvm(module._module) if tier == "llvm" else None
+        self._setup(store, module, imports, compiled)
+
+    @classmethod
+    def _create(cls, store, module, imports, llvm_compiled) -> Instance:
+        """An instance whose code runs in the LLVM tier (``llvm_compiled``) whatever the
+        store's tier (for :func:`wasm2py.llvm.instantiate`)."""
+        self = cls.__new__(cls)
+        self._setup(store, module, imports, llvm_compiled)
+        return self
+
+    def _setup(self, store, module, imports, llvm_compiled) -> None:
         self.store = store
         self.module = module
+        #: the tier running this instance's code now: "python" or "llvm"
+        self.tier = "python"
+        #: the LLVM tier's side of the instance once it runs jitted (else None)
+        self._llvm = None
         decoded = module._module
         if imports is None:
             imports = {}
@@ -100,9 +117,34 @@ class Instance:
             self._state = state
             return self
 
-        instantiate(store, decoded, module._compiled, rt, wrap)
+        if llvm_compiled is not None:
+            if store.native is None:
+                from .llvm.native import runtime_for
+
+                runtime_for(store)
+
+            def attach(state, owner):
+                self._attach_llvm(llvm_compiled)
+
+        elif store.config.tier == "auto":
+
+            def attach(state, owner):
+                from .tierup import TierUp
+
+                state.ns["HOT"] = TierUp(self, store.config.tier_up_threshold).events
+
+        else:
+            attach = None
+        instantiate(store, decoded, module._compiled, rt, wrap, attach)
         self.exports = Exports({name: to_handle(store, item)
                                 for name, item in self._state.exports.items()})  # fmt: skip
+
+    def _attach_llvm(self, compiled) -> None:
+        """Move the instance's code to the LLVM tier (at a call boundary; shared state)."""
+        from .llvm.instance import LLVMInstance
+
+        self._llvm = LLVMInstance(self.store, compiled, self._state, self)
+        self.tier = "llvm"
 
     def memory(self):
         """Memory 0 of the instance (exported or not), or None."""

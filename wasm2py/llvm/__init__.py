@@ -1,16 +1,16 @@
 """The LLVM tier: wasm function bodies lowered to LLVM IR with ``llvmlite``, optimised with
 LLVM's new pass manager and jitted for the host.
 
-Usage (not yet wired into :class:`wasm2py.Config`)::
+Usually reached through the configuration::
 
-    import wasm2py, wasm2py.llvm
-    store = wasm2py.Store()
-    module = wasm2py.Module(store.engine, wasm_bytes)      # decode + validate
-    inst = wasm2py.llvm.instantiate(store, module, {"env": {"log": print}})
-    inst.exports.fib(20)
+    import wasm2py
+    engine = wasm2py.Engine(wasm2py.Config(tier="llvm"))     # or tier="auto"
+    store = wasm2py.Store(engine)
+    inst = wasm2py.Instance(store, wasm2py.Module(engine, wasm_bytes), {"env": {"log": print}})
+    inst.exports.fib(20)                                      # runs jitted code
 
-:func:`compile_module` compiles once; :func:`instantiate` accepts the result any number of
-times. See ``README.md`` beside this file for the design (ABI, traps, call depth, state).
+:func:`compile_module` compiles a decoded module; :func:`instantiate` runs a module in this
+tier whatever the store's configured tier. See ``README.md`` beside this file for the design (ABI, traps, call depth, state).
 
 Raises ``ImportError`` on import when ``llvmlite`` is not installed.
 """
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import llvmlite  # noqa: F401 - fail early with a clear ImportError
 
-from .instance import LLVMGlobal, LLVMInstance, LLVMTable, instantiate
+from .instance import LLVMInstance, instantiate
 from .jit import (
     AARCH64_TRIPLE,
     CompiledModule,
@@ -30,6 +30,6 @@ from .jit import (
 )
 
 __all__ = [
-    "AARCH64_TRIPLE", "CompiledModule", "LLVMGlobal", "LLVMInstance", "LLVMTable", "cache_key",
+    "AARCH64_TRIPLE", "CompiledModule", "LLVMInstance", "cache_key",
     "compile_module", "emit_object", "instantiate", "optimized_ir",
 ]  # fmt: skip

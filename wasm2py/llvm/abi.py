@@ -6,8 +6,10 @@ Everything jitted code touches is reached from two small arrays of 64-bit slots:
   native stack limit of the running thread;
 * the **context** ``ctx`` (one per instance): the memory base and current byte size, pointers
   to the instance's globals, tables, segments, the (function, environment) pair of every
-  imported function, the type ids of the module's types, and two Python callbacks
-  (``memory.grow``, ``table.grow``). Slot 0 is always the ``rt`` pointer.
+  imported function, the type ids of the module's types, and three Python callbacks
+  (``memory.grow``, ``table.grow``, and ``table sync``, which jitted code calls after it wrote
+  table entries so the Python tier's element list follows). Slot 0 is always the ``rt``
+  pointer.
 
 Every function, defined or imported, has the native signature::
 
@@ -34,13 +36,19 @@ results back into the slots (f32 as its bit pattern in the low 32 bits, f64 as i
 
 from __future__ import annotations
 
-from ..binary.module import ExternKind, Module
+from ..binary.module import Module
 from ..errors import TrapCode
 
 # -- the runtime struct ---------------------------------------------------------------------
 RT_TRAP = 0
 RT_STACK_LIMIT = 1
+#: pointer to the trap trace: ``[n, _, (env, index << 32 | offset) * TRACE_FRAMES, scratch]``.
+#: A trapping function and every caller it returns through append one frame (only on the trap
+#: path: nothing is recorded while code runs normally), so the boundary can build the wasm
+#: backtrace (innermost first) of a trap in jitted code.
+RT_TRACE = 3
 RT_SLOTS = 4
+TRACE_FRAMES = 64
 
 #: status of a Python exception kept by the runtime (re-raised at the boundary)
 HOST_EXCEPTION = 255
@@ -62,7 +70,8 @@ CTX_MEM_SIZE = 2
 CTX_MEM_GROW = 3
 CTX_TABLE_GROW = 4
 CTX_FUNCREFS = 5
-_CTX_FIXED = 6
+CTX_TABLE_SYNC = 6
+_CTX_FIXED = 7
 
 
 class Layout:
@@ -127,28 +136,8 @@ TRAMPTABLE = "tramptable"
 
 
 def entry_funcs(module: Module) -> list[int]:
-    """Functions that get a Python entry wrapper: exported, start, and every function that can
-    become a funcref (element segments, ``ref.func``, global initialisers)."""
-    from ..binary.opcodes import Op
-
-    out = set()
+    """Functions that get a Python entry wrapper: all defined ones, because Python-tier code
+    calls any function through its namespace slot ``f<i>``, which the LLVM tier rebinds to the
+    entry (that is how ``tier="auto"`` moves running code over at call boundaries)."""
     nimp = module.num_imported_funcs
-    for e in module.exports:
-        if e.kind == ExternKind.FUNC:
-            out.add(e.index)
-    if module.start is not None:
-        out.add(module.start)
-    for el in module.elems:
-        for expr in el.items:
-            for ins in expr:
-                if ins.op == Op.REF_FUNC:
-                    out.add(ins.imm)
-    for g in module.globals:
-        for ins in g.init:
-            if ins.op == Op.REF_FUNC:
-                out.add(ins.imm)
-    for code in module.codes:
-        for ins in code.body:
-            if ins.op == Op.REF_FUNC:
-                out.add(ins.imm)
-    return sorted(i for i in out if i >= nimp)
+    return list(range(nimp, nimp + len(module.funcs)))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ..binary.module import Module
+from ..cache import load_blob, store_blob
 from ..errors import UnsupportedFeature
 from ..types import GlobalType, ValType
 from . import abi
@@ -154,14 +156,17 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     tm = host_target_machine(opt_level)
     key = cache_key(module, opt_level, tm) if cache_dir is not None else None
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
-    index = path.with_suffix(".entries") if path is not None else None
     entry_list = None
-    if path is not None and path.exists() and index.exists():
-        engine = llvm.create_mcjit_compiler(parse("", tm), tm)
-        engine.add_object_file(llvm.ObjectFileRef.from_data(path.read_bytes()))
-        engine.finalize_object()
+    # authenticated like the Python tier's cache: machine code is only ever loaded from a
+    # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
+    cached = load_blob(path) if path is not None else None
+    if cached is not None:
+        n = int.from_bytes(cached[:4], "little")
         # which functions have entry wrappers (finding them again scans every body)
-        entry_list = [int(x) for x in index.read_text().split()]
+        entry_list = list(struct.unpack(f"<{n}I", cached[4 : 4 + 4 * n]))
+        engine = llvm.create_mcjit_compiler(parse("", tm), tm)
+        engine.add_object_file(llvm.ObjectFileRef.from_data(cached[4 + 4 * n :]))
+        engine.finalize_object()
         timings = {"load": time.perf_counter() - t0}
         text = ""
     else:
@@ -178,12 +183,9 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         engine.finalize_object()
         t4 = time.perf_counter()
         if objects:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            for target, payload in ((path, objects[0]),
-                                    (index, " ".join(map(str, abi.entry_funcs(module))).encode())):  # fmt: skip
-                tmp = target.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_bytes(payload)
-                os.replace(tmp, target)
+            ents = abi.entry_funcs(module)
+            store_blob(path, len(ents).to_bytes(4, "little") + struct.pack(f"<{len(ents)}I", *ents)
+                       + objects[0])  # fmt: skip
         timings = {"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2, "codegen": t4 - t3}
     nimp = module.num_imported_funcs
     ndef = len(module.funcs)

@@ -354,6 +354,7 @@ class FunctionLowerer:
         self._cache: dict = {}
         self._traps: dict[TrapCode, ir.Block] = {}
         self._propagate: ir.Block | None = None
+        self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
         self.msz = None  # alloca caching the memory size
         self.stack: list = []
         self.ctl: list[Ctl] = []
@@ -374,14 +375,35 @@ class FunctionLowerer:
         return self.ctx_load(abi.CTX_RT, PTR)
 
     def trap_block(self, code: TrapCode) -> ir.Block:
+        """The block that stores trap ``code`` and returns (one per code and function; its
+        phi ``offset`` receives the wasm offset of each branch's instruction)."""
         bb = self._traps.get(code)
         if bb is None:
             bb = self.fn.append_basic_block(f"trap_{code.name.lower()}")
             b = ir.IRBuilder(bb)
+            bb.offset = b.phi(I32, "offset")
             rt = self.rt()
             b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
+            self.record_frame(b, bb.offset)
             self._ret_undef(b)
             self._traps[code] = bb
+        return bb
+
+    def record_frame(self, b: ir.IRBuilder, offset) -> None:
+        """Append this function and ``offset`` to the trap trace (see ``abi.RT_TRACE``)."""
+        trace = b.load(b.gep(self.rt(), [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
+        n = b.load(trace, typ=I64)
+        k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
+        slot = b.add(c64(2), b.mul(k, c64(2)))
+        b.store(b.ptrtoint(self.ctx, I64), b.gep(trace, [slot], source_etype=I64))
+        where = b.or_(c64(self.index << 32), b.zext(offset, I64))
+        b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
+        b.store(b.add(n, c64(1)), trace)
+
+    def _to_trap(self, code: TrapCode) -> ir.Block:
+        """The trap block of ``code``, told that the current block branches to it."""
+        bb = self.trap_block(code)
+        bb.offset.add_incoming(c32(self.offset), self.b.block)
         return bb
 
     def _ret_undef(self, b: ir.IRBuilder) -> None:
@@ -394,7 +416,7 @@ class FunctionLowerer:
     def trap_if(self, cond, code: TrapCode) -> None:
         """Branch to the trap block of ``code`` when ``cond`` (an i1) holds."""
         ok = self.fn.append_basic_block()
-        br = self.b.cbranch(cond, self.trap_block(code), ok)
+        br = self.b.cbranch(cond, self._to_trap(code), ok)
         br.set_weights([1, 1 << 20])
         self.b.position_at_end(ok)
 
@@ -402,10 +424,14 @@ class FunctionLowerer:
         """After a call: return at once if the callee trapped."""
         if self._propagate is None:
             self._propagate = self.fn.append_basic_block("propagate")
-            self._ret_undef(ir.IRBuilder(self._propagate))
+            pb = ir.IRBuilder(self._propagate)
+            self._propagate.offset = pb.phi(I32, "offset")
+            self.record_frame(pb, self._propagate.offset)
+            self._ret_undef(pb)
         rt = self.rt()
         st = self.b.load(self.b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64), typ=I64)
         ok = self.fn.append_basic_block()
+        self._propagate.offset.add_incoming(c32(self.offset), self.b.block)
         br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), self._propagate, ok)
         br.set_weights([1, 1 << 20])
         self.b.position_at_end(ok)
@@ -488,6 +514,7 @@ class FunctionLowerer:
                         continue
                 else:
                     continue
+            self.offset = ins.offset
             try:
                 self.op(ins)
             except UnsupportedFeature:
@@ -636,7 +663,7 @@ class FunctionLowerer:
             self.ret(self.popn(len(self.ftype.results)))
             self.set_unreachable()
         elif op == Op.UNREACHABLE:
-            b.branch(self.trap_block(TrapCode.UNREACHABLE))
+            b.branch(self._to_trap(TrapCode.UNREACHABLE))
             self.set_unreachable()
         elif op == Op.NOP:
             pass
@@ -696,6 +723,7 @@ class FunctionLowerer:
             v = self.pop()
             i = b.zext(self.pop(), I64)
             b.store(v, self.table_entry(imm, i))
+            self.table_changed(imm, i, c64(1))
         elif op == Op.TABLE_SIZE:
             desc = self.ctx_load(self.layout.table_slot(imm), PTR)
             size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
@@ -712,6 +740,7 @@ class FunctionLowerer:
             i = b.zext(self.pop(), I64)
             entries = self.table_range(imm, i, n)
             self.fill_loop(entries, i, n, v)
+            self.table_changed(imm, i, n)
         elif op == Op.TABLE_COPY:
             dt, st = imm
             n = b.zext(self.pop(), I64)
@@ -722,6 +751,7 @@ class FunctionLowerer:
             b.call(self.intr("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
                    [b.gep(dst, [d], source_etype=I64), b.gep(src, [s], source_etype=I64),
                     b.mul(n, c64(8)), ir.Constant(I1, 0)])  # fmt: skip
+            self.table_changed(dt, d, n)
         elif op == Op.TABLE_INIT:
             seg, t = imm
             n = b.zext(self.pop(), I64)
@@ -735,6 +765,7 @@ class FunctionLowerer:
             b.call(self.intr("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
                    [b.gep(dst, [d], source_etype=I64), src, b.mul(n, c64(8)),
                     ir.Constant(I1, 0)])  # fmt: skip
+            self.table_changed(t, d, n)
         else:
             raise UnsupportedFeature(
                 f"LLVM tier: instruction {op:#x} is not supported", self.index, ins.offset
@@ -957,6 +988,13 @@ class FunctionLowerer:
         self.b.store(v, p, align=1)
 
     # -- tables -----------------------------------------------------------------------------
+    def table_changed(self, t: int, start, n) -> None:
+        """After jitted code wrote entries ``[start, start+n)`` of table ``t``: let the Python
+        side update the table's element list (tables are shared with the Python tier)."""
+        sync = self.ctx_load(abi.CTX_TABLE_SYNC, PTR)
+        fty = ir.FunctionType(VOID, [PTR, I32, I64, I64])
+        self._call_ptr(sync, fty, [self.ctx, c32(t), start, n])
+
     def table_entry(self, t: int, i):
         """Bounds-check index ``i`` (i64) of table ``t``; the entry's address."""
         b = self.b

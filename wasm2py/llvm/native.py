@@ -1,14 +1,10 @@
 """The LLVM tier's native runtime state: the per-store runtime struct, funcref records, host
 callbacks, native globals and tables.
 
-For this first version the LLVM tier keeps its *own* native storage for globals and tables
-(see ``README.md`` in this package for how both tiers will share it): an instance running in the
-LLVM tier owns :class:`NativeGlobal` cells and :class:`NativeTable` arrays; a Python-tier
-:class:`~wasm2py.runtime.table.TableInstance` or mutable
-:class:`~wasm2py.runtime.globals.GlobalInstance` imported by an LLVM instance is *adopted*: the
-runtime makes one native copy that every LLVM instance of the store then shares (the Python
-object does not see later native writes). Linear memory is shared for real: jitted code uses
-the memory's fixed base address and a byte size that a growth hook keeps current.
+Both tiers share one state: jitted code uses the linear memory's fixed base address and a
+byte size that a growth hook keeps current; mutable globals keep their value in native memory
+(:mod:`wasm2py.runtime.globals`); a table's element list has a native :class:`TableMirror`
+that both sides keep current.
 """
 
 from __future__ import annotations
@@ -17,12 +13,13 @@ import ctypes
 import threading
 import weakref
 
-from ..errors import Trap
+from ..errors import LinkError, Trap
 from ..runtime.func import Func, type_id
 from ..runtime.globals import GlobalInstance
-from ..runtime.table import MAX_TABLE_SIZE, TableInstance
+from ..runtime.table import TableInstance
+from ..runtime.trap import backtrace
 from ..runtime.values import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
-from ..types import FuncType, GlobalType, Limits, TableType, ValType
+from ..types import FuncType, GlobalType, ValType
 from . import abi
 
 U64 = ctypes.c_uint64
@@ -36,6 +33,9 @@ ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)
 MEMORY_GROW = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32)
 TABLE_GROW = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64,
                               ctypes.c_uint32)  # fmt: skip
+#: (ctx, table, start, n): jitted code wrote entries [start, start+n) of a table
+TABLE_SYNC = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64,
+                              ctypes.c_uint64)  # fmt: skip
 
 #: native stack kept free below the lowest jitted frame (for host callbacks and Python)
 STACK_MARGIN = 256 * 1024
@@ -115,6 +115,10 @@ class NativeRuntime:
         self.max_depth = store.max_depth
         self.rt = (U64 * abi.RT_SLOTS)()
         self.addr = ctypes.addressof(self.rt)
+        self.trace = (U64 * (2 + 2 * (abi.TRACE_FRAMES + 1)))()
+        self.rt[abi.RT_TRACE] = ctypes.addressof(self.trace)
+        #: context address -> function names of its module (for backtraces)
+        self.names: dict[int, dict[int, str]] = {}
         self.pending: BaseException | None = None
         #: record address -> Func, and id(Func) -> record address
         self.funcs_by_record: dict[int, Func] = {}
@@ -122,7 +126,6 @@ class NativeRuntime:
         #: externref handle -> object, id(object) -> handle
         self.externs: dict[int, object] = {}
         self.handles: dict[int, int] = {}
-        self.adopted: dict[int, object] = {}
         self.keep: list = []
         self._tramps: dict[FuncType, int] = {}
         self._thread = _ThreadLimit()
@@ -147,10 +150,31 @@ class NativeRuntime:
         rt = self.rt
         code = rt[abi.RT_TRAP]
         rt[abi.RT_TRAP] = 0
+        frames = self.take_trace()
         if code == abi.HOST_EXCEPTION:
             e, self.pending = self.pending, None
+            if isinstance(e, Trap):
+                # frames of Python code below the callback, then the jitted ones above it
+                if not e.frames:
+                    e.frames = backtrace(e.__traceback__)
+                e.frames.extend(frames)
             raise e
-        raise Trap(abi.STATUS_TRAP.get(code, TrapCode.UNREACHABLE))
+        t = Trap(abi.STATUS_TRAP.get(code, TrapCode.UNREACHABLE))
+        t.frames = frames
+        raise t
+
+    def take_trace(self) -> list[tuple[int, str | None, int | None]]:
+        """The wasm frames jitted code recorded on its way out of a trap (innermost first:
+        (function index, name, wasm offset)), and reset the trace."""
+        tr = self.trace
+        n = min(tr[0], abi.TRACE_FRAMES)
+        tr[0] = 0
+        out = []
+        for k in range(n):
+            ctx, where = tr[2 + 2 * k], tr[3 + 2 * k]
+            index = where >> 32
+            out.append((index, self.names.get(ctx, {}).get(index), where & 0xFFFFFFFF))
+        return out
 
     # -- references -------------------------------------------------------------------------
     def func_of(self, v: int):
@@ -177,9 +201,14 @@ class NativeRuntime:
             self.handles[id(obj)] = h
         return h
 
-    def register_record(self, addr: int, f: Func) -> None:
+    def register_record(self, addr: int, f: Func, prefer: bool = False) -> None:
+        """Record ``addr`` is ``f``'s; ``prefer``: use it for ``f`` from now on (a jitted
+        record, better than a trampoline into Python made earlier)."""
         self.funcs_by_record[addr] = f
-        self.records_by_func.setdefault(id(f), addr)
+        if prefer:
+            self.records_by_func[id(f)] = addr
+        else:
+            self.records_by_func.setdefault(id(f), addr)
         self.keep.append(f)
 
     def foreign_record(self, f: Func, caller=None, tramp: int | None = None) -> int:
@@ -204,7 +233,13 @@ class NativeRuntime:
         readers = [_to_internal(t, self) for t in ft.params]
         writers = [_to_slot(t, self) for t in ft.results]
         n = max(len(readers), len(writers), 1)
-        raw = f.raw_for(caller) if caller is not None else f.raw
+        if f.host is not None:
+            raw = f.raw_for(caller) if caller is not None else f.raw
+        else:
+            # a wasm function of the Python tier: look its raw up at each call, so a later
+            # tier-up of its instance (which rebinds ``raw``) is followed
+            def raw(*a):
+                return f.raw(*a)
         maxd = self.max_depth - 1
         rt = self.rt
         arr = U64 * n
@@ -240,159 +275,114 @@ class NativeRuntime:
         return addr
 
 
-_RUNTIMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _RT_LOCK = threading.Lock()
 
 
 def runtime_for(store) -> NativeRuntime:
-    """The native runtime of a store (created on first use)."""
-    with _RT_LOCK:
-        rt = _RUNTIMES.get(store)
-        if rt is None:
-            rt = _RUNTIMES[store] = NativeRuntime(store)
-        return rt
+    """The native runtime of a store (created on first use and kept as ``store.native``)."""
+    rt = store.native
+    if rt is None:
+        with _RT_LOCK:
+            rt = store.native
+            if rt is None:
+                rt = store.native = NativeRuntime(store)
+    return rt
 
 
 # -- globals --------------------------------------------------------------------------------
 
 
-class NativeGlobal:
-    """A global whose value lives in an 8-byte native cell (f32 in the low 4 bytes).
+def global_cell(rt: NativeRuntime, g: GlobalInstance, keep: list) -> int:
+    """Address of the native value of global ``g`` for jitted code. A mutable global already
+    keeps its value in native memory (see :mod:`wasm2py.runtime.globals`), shared with the
+    Python tier; an immutable one gets a native copy (appended to ``keep``).
 
-    Attributes:
-        type: the :class:`GlobalType`.
-        address: address of the cell.
+    Raises:
+        LinkError: ``g`` is a mutable global of a store without the LLVM tier (its value is in
+            a Python list that jitted code cannot share).
     """
-
-    __slots__ = ("type", "cell", "address", "rt", "_get", "_set", "__weakref__")
-
-    def __init__(self, rt: NativeRuntime, type: GlobalType, value: object):
-        self.type = type
-        self.rt = rt
-        self.cell = (U64 * 1)()
-        self.address = ctypes.addressof(self.cell)
-        self._get = _to_internal(type.valtype, rt)
-        self._set = _to_slot(type.valtype, rt)
-        self.value = value
-
-    @property
-    def value(self) -> object:
-        """The value (internal representation, as :attr:`GlobalInstance.value`)."""
-        return self._get(self.cell[0])
-
-    @value.setter
-    def value(self, v: object) -> None:
-        self.cell[0] = self._set(v) & M64
-
-
-def adopt_global(rt: NativeRuntime, g) -> NativeGlobal:
-    """The native global to use for an imported global object."""
-    if isinstance(g, NativeGlobal):
-        return g
-    if not isinstance(g, GlobalInstance):
-        raise TypeError(f"not a global: {type(g).__name__}")
-    if not g.type.mutable:
-        return NativeGlobal(rt, g.type, g.value)
-    ng = rt.adopted.get(id(g))
-    if ng is None:
-        ng = rt.adopted[id(g)] = NativeGlobal(rt, g.type, g.value)
-        rt.keep.append(g)
-    return ng
+    if g.address:
+        return g.address
+    if g.type.mutable:
+        raise LinkError("a mutable global created in a store without the LLVM tier cannot be "
+                        "shared with jitted code: use Config(tier='llvm' or 'auto')")  # fmt: skip
+    copy = GlobalInstance(GlobalType(g.type.valtype, True), g.value, rt)
+    keep.append(copy)
+    return copy.address
 
 
 # -- tables ---------------------------------------------------------------------------------
 
 
-class NativeTable:
-    """A table of references as a native array of 8-byte entries (0 is null; a funcref is a
-    record address, an externref a handle) with a descriptor ``[entries, size, max]`` that
-    jitted code reads."""
+class TableMirror:
+    """The native copy of a :class:`TableInstance` that jitted code reads: an array of 8-byte
+    entries (0 is null; a funcref is a record address, an externref a handle) and a descriptor
+    ``[entries, size, max]``.
 
-    __slots__ = ("type", "rt", "desc", "buf", "max", "__weakref__")
+    The Python tier keeps using the table's element list; :class:`TableInstance` passes every
+    change on (:meth:`changed`, :meth:`resized`), and jitted code reports its own writes through
+    the context's table-sync callback (:meth:`pull`), so both tiers see one table.
+    """
 
-    def __init__(self, rt: NativeRuntime, type: TableType, init: object = None):
-        self.type = type
+    __slots__ = ("table", "rt", "desc", "buf", "encode", "decode", "__weakref__")
+
+    def __init__(self, rt: NativeRuntime, table: TableInstance):
+        self.table = table
         self.rt = rt
-        limit = type.limits.max
-        self.max = MAX_TABLE_SIZE if limit is None else min(limit, MAX_TABLE_SIZE)
-        n = type.limits.min
+        funcref = table.type.elem is ValType.FUNCREF
+        self.encode = rt.ref_of if funcref else rt.handle_of
+        self.decode = rt.func_of if funcref else rt.extern_of
+        n = table.size
         self.buf = (U64 * max(n, 1))()
-        self.desc = (U64 * 3)(ctypes.addressof(self.buf), n, self.max)
-        if init is not None and n:
-            v = self.encode(init)
-            for i in range(n):
-                self.buf[i] = v
+        self.desc = (U64 * 3)(ctypes.addressof(self.buf), n, table.max)
+        self.changed(0, n)
+        table.mirror = self
 
     @property
     def address(self) -> int:
+        """Address of the descriptor (what the context holds)."""
         return ctypes.addressof(self.desc)
 
-    @property
-    def size(self) -> int:
-        return self.desc[abi.TAB_SIZE]
+    def changed(self, start: int, n: int) -> None:
+        """Copy elements ``[start, start+n)`` of the table into the native array."""
+        enc = self.encode
+        buf = self.buf
+        elems = self.table.elements
+        for i in range(start, start + n):
+            buf[i] = enc(elems[i])
 
-    def encode(self, v: object) -> int:
-        if self.type.elem is ValType.FUNCREF:
-            return self.rt.ref_of(v)
-        return self.rt.handle_of(v)
-
-    def decode(self, raw: int) -> object:
-        if self.type.elem is ValType.FUNCREF:
-            return self.rt.func_of(raw)
-        return self.rt.extern_of(raw)
-
-    def get(self, i: int) -> object:
-        if not 0 <= i < self.size:
-            raise IndexError("table index out of bounds")
-        return self.decode(self.buf[i])
-
-    def set(self, i: int, v: object) -> None:
-        if not 0 <= i < self.size:
-            raise IndexError("table index out of bounds")
-        self.buf[i] = self.encode(v)
-
-    @property
-    def elements(self) -> list:
-        """A snapshot of the elements as Python objects."""
-        return [self.decode(self.buf[i]) for i in range(self.size)]
-
-    def grow_raw(self, delta: int, init: int) -> int:
-        """Grow by ``delta`` entries set to the raw value ``init``; the old size or -1."""
-        old = self.size
-        new = old + delta
-        if new > self.max:
-            return -1
+    def resized(self, old: int) -> None:
+        """The table grew from ``old`` elements: make room and copy the new ones."""
+        new = self.table.size
         if new > len(self.buf):
             buf = (U64 * max(new, 2 * len(self.buf)))()
             ctypes.memmove(buf, self.buf, old * 8)
             self.rt.keep.append(self.buf)  # a running call may still hold the old pointer
             self.buf = buf
             self.desc[abi.TAB_ENTRIES] = ctypes.addressof(buf)
-        for i in range(old, new):
-            self.buf[i] = init
+        self.changed(old, new - old)
         self.desc[abi.TAB_SIZE] = new
-        return old
 
-    def grow(self, delta: int, init: object = None) -> int:
-        if delta < 0:
-            return -1
-        return self.grow_raw(delta, self.encode(init))
+    def pull(self, start: int, n: int) -> None:
+        """Jitted code wrote entries ``[start, start+n)``: update the element list."""
+        dec = self.decode
+        buf = self.buf
+        self.table.elements[start : start + n] = [dec(buf[i]) for i in range(start, start + n)]
 
-    def limits(self) -> Limits:
-        return Limits(self.size, self.type.limits.max)
+    def grow_raw(self, delta: int, init: int) -> int:
+        """``table.grow`` from jitted code (``init`` encoded): the old size or -1."""
+        return self.table.grow(delta, self.decode(init))
 
 
-def adopt_table(rt: NativeRuntime, t) -> NativeTable:
-    """The native table to use for an imported table object (one shared copy per store)."""
-    if isinstance(t, NativeTable):
-        return t
-    if not isinstance(t, TableInstance):
-        raise TypeError(f"not a table: {type(t).__name__}")
-    nt = rt.adopted.get(id(t))
-    if nt is None:
-        nt = NativeTable(rt, TableType(t.type.elem, Limits(t.size, t.type.limits.max)))
-        for i, v in enumerate(t.elements):
-            nt.buf[i] = nt.encode(v)
-        rt.adopted[id(t)] = nt
-        rt.keep.append(t)
-    return nt
+def mirror_of(rt: NativeRuntime, table: TableInstance) -> TableMirror:
+    """The table's native mirror (made on first use).
+
+    Raises:
+        LinkError: the table is already mirrored for another store.
+    """
+    m = table.mirror
+    if m is None:
+        return TableMirror(rt, table)
+    if m.rt is not rt:
+        raise LinkError("a table cannot be shared between stores")
+    return m

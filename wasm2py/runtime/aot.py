@@ -25,7 +25,7 @@ from ..binary.opcodes import Op
 from ..types import FuncType, GlobalType, ImportType, Limits, MemoryType, TableType, ValType
 
 #: bumped whenever generated files would need different runtime support
-AOT_FORMAT = 1
+AOT_FORMAT = 2  # 2: table helpers take the table object
 
 
 def check_format(fmt: int, version: str, name: str) -> None:

@@ -121,7 +121,8 @@ def eval_const(expr, state: InstanceState, module: Module):
     return stack[-1]
 
 
-def instantiate(store, module: Module, compiled, imports: list, wrap_instance=None) -> InstanceState:
+def instantiate(store, module: Module, compiled, imports: list, wrap_instance=None,
+                attach=None) -> InstanceState:  # fmt: skip
     """Instantiate ``module`` (with its Python-tier translation ``compiled``) in ``store``.
 
     Args:
@@ -129,6 +130,8 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
             LinearMemory, GlobalInstance).
         wrap_instance: called with the new state before any code runs; its result is what
             ``Caller.instance`` reports for host calls from this instance.
+        attach: called as ``attach(state, owner)`` once the segments are in place, before the
+            start function runs (the LLVM tier attaches its jitted code there).
 
     Raises:
         LinkError: an import is missing or has the wrong type.
@@ -188,7 +191,8 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
         mem.bind(ns, "M")
     # Globals (initialisers may read imported globals and take function references).
     for g in module.globals:
-        state.globals.append(GlobalInstance(g.type, eval_const(g.init, state, module)))
+        state.globals.append(GlobalInstance(g.type, eval_const(g.init, state, module),
+                                            store.native))  # fmt: skip
     for i, g in enumerate(state.globals):
         ns[f"G{i}"] = g.cell if g.type.mutable else g.cell[0]
     # Exports.
@@ -206,11 +210,12 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
         for k, seg in enumerate(module.elems):
             if seg.mode == SegmentMode.ACTIVE:
                 offset = eval_const(seg.offset, state, module)
-                table = state.tables[seg.table].elements
+                table = state.tables[seg.table]
                 items = elems[k]
-                if offset + len(items) > len(table):
+                if offset + len(items) > table.size:
                     raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
-                table[offset : offset + len(items)] = items
+                table.elements[offset : offset + len(items)] = items
+                table.changed(offset, len(items))
                 elems[k] = ()
             elif seg.mode == SegmentMode.DECLARATIVE:
                 elems[k] = ()
@@ -222,6 +227,8 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
                     raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
                 view[offset : offset + len(seg.data)] = seg.data
                 datas[k] = b""
+        if attach is not None:
+            attach(state, owner)
         if module.start is not None:
             state.funcs[module.start]()
     except Trap as e:

@@ -116,11 +116,14 @@ def table_get(elems: list, i: int):
     return elems[i]
 
 
-def table_set(elems: list, i: int, v) -> None:
+def table_set(table, i: int, v) -> None:
     """table.set."""
+    elems = table.elements
     if i >= len(elems):
         raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
     elems[i] = v
+    if table.mirror is not None:
+        table.changed(i, 1)
 
 
 def table_grow(table, init, n: int) -> int:
@@ -128,28 +131,34 @@ def table_grow(table, init, n: int) -> int:
     return table.grow(n, init) & 0xFFFFFFFF
 
 
-def table_fill(elems: list, i: int, v, n: int) -> None:
+def table_fill(table, i: int, v, n: int) -> None:
     """table.fill."""
+    elems = table.elements
     if i + n > len(elems):
         raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
     elems[i : i + n] = [v] * n
+    table.changed(i, n)
 
 
-def table_copy(dst: list, src: list, d: int, s: int, n: int) -> None:
+def table_copy(dst, src, d: int, s: int, n: int) -> None:
     """table.copy (overlap-safe)."""
-    if s + n > len(src) or d + n > len(dst):
+    to, frm = dst.elements, src.elements
+    if s + n > len(frm) or d + n > len(to):
         raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
     if n:
-        dst[d : d + n] = src[s : s + n]
+        to[d : d + n] = frm[s : s + n]
+        dst.changed(d, n)
 
 
-def table_init(elems: list, segs: list, seg: int, d: int, s: int, n: int) -> None:
+def table_init(table, segs: list, seg: int, d: int, s: int, n: int) -> None:
     """table.init from element segment ``seg`` (a dropped segment has length 0)."""
     items = segs[seg]
+    elems = table.elements
     if s + n > len(items) or d + n > len(elems):
         raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS)
     if n:
         elems[d : d + n] = items[s : s + n]
+        table.changed(d, n)
 
 
 _STRUCTS = {

@@ -143,25 +143,21 @@ class OutOfFuel(ResumableCall):
 # -- running and pausing -------------------------------------------------------------------------
 def call_resumable(func, raw_args: list):
     """Call ``func`` (a wasm Func) so that it can pause; see :meth:`Func.call_resumable`."""
-    store = func.store
-    try:
-        r = func.raw(*raw_args, store.depth)
-    except BaseException as e:
-        paused = _pause(func, e)
-        if paused is None:
-            err = to_embedder(e)
-            if err is e:
-                raise
-        else:
-            return paused
-    else:
-        return Finished(_results(func, r))
-    raise err
+    return _outcome(func, func.raw, *raw_args, func.store.depth)
 
 
 def _run(func, frames: list[FrameRecord], host_raw):
+    return _outcome(func, _resume_frame, frames, 0, host_raw)
+
+
+def _outcome(func, run, *args):
+    """Run ``run(*args)`` (a call or a resumption) in resumable mode: Finished, a pause, or
+    raise. (``run`` is called directly: the traceback of a pause must start at wasm frames.)"""
+    store = func.store
+    # Jitted entries defer to the Python tier meanwhile: only Python frames can be suspended.
+    store.resumable += 1
     try:
-        r = _resume_frame(frames, 0, host_raw)
+        r = run(*args)
     except BaseException as e:
         paused = _pause(func, e)
         if paused is None:
@@ -172,6 +168,8 @@ def _run(func, frames: list[FrameRecord], host_raw):
             return paused
     else:
         return Finished(_results(func, r))
+    finally:
+        store.resumable -= 1
     raise err
 
 

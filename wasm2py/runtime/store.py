@@ -15,7 +15,7 @@ class Store:
     """
 
     __slots__ = ("engine", "config", "depth", "max_depth", "host_nesting", "data", "counter",
-                 "fuel", "__weakref__")  # fmt: skip
+                 "fuel", "native", "resumable", "__weakref__")  # fmt: skip
 
     def __init__(self, engine=None):
         if engine is None:
@@ -33,6 +33,16 @@ class Store:
         self.counter = [0]
         #: remaining fuel (a cell generated code reads and charges directly)
         self.fuel = [0]
+        #: the LLVM tier's native runtime of this store (``wasm2py.llvm.native``), set when the
+        #: store first runs jitted code; it also encodes references for native global cells
+        self.native = None
+        #: how many resumable calls are running: jitted entries then defer to the Python tier,
+        #: whose frames can be suspended (native frames cannot)
+        self.resumable = 0
+        if self.config.tier != "python":
+            from ..llvm.native import runtime_for  # needs llvmlite: only for these tiers
+
+            runtime_for(self)
         #: free slot for the embedder's own data
         self.data = None
         # Each wasm call is one Python frame (plus a few for host calls in between): make sure

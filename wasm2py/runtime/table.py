@@ -14,15 +14,20 @@ class TableInstance:
         type: the (original) :class:`TableType`.
         elements: the list of references; generated code indexes it directly, and growth
             extends it in place, so its identity never changes.
+        mirror: None, or the native copy jitted code reads (``wasm2py.llvm.native``): every
+            change made here is passed on through :meth:`changed`, and the LLVM tier passes its
+            own writes back, so both tiers see one table. (Python-tier code keeps indexing the
+            list, which is faster than decoding native entries.)
     """
 
-    __slots__ = ("type", "elements", "max", "__weakref__")
+    __slots__ = ("type", "elements", "max", "mirror", "__weakref__")
 
     def __init__(self, type: TableType, init: object = None):
         self.type = type
         self.elements: list = [init] * type.limits.min
         limit = type.limits.max
         self.max = MAX_TABLE_SIZE if limit is None else min(limit, MAX_TABLE_SIZE)
+        self.mirror = None
 
     @property
     def size(self) -> int:
@@ -36,7 +41,14 @@ class TableInstance:
             return -1
         if delta:
             self.elements.extend([init] * delta)
+            if self.mirror is not None:
+                self.mirror.resized(old)
         return old
+
+    def changed(self, start: int, n: int) -> None:
+        """Elements ``[start, start+n)`` of :attr:`elements` were written: update the mirror."""
+        if self.mirror is not None and n:
+            self.mirror.changed(start, n)
 
     def limits(self) -> Limits:
         """The current limits (current size as minimum)."""

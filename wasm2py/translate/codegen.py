@@ -243,6 +243,9 @@ class FuncGen:
         self.counting = getattr(mod, "count_instructions", False)
         #: fuel metering: each segment first checks and then takes its cost from ``F[0]``
         self.fuel = getattr(mod, "fuel_costs", None)
+        #: tier="auto": every call and loop iteration calls ``HOT()`` (a C-level iterator's
+        #: ``__next__``, ~12 ns) that triggers the move to the LLVM tier once hot
+        self.hot = getattr(mod, "hot", False)
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
 
@@ -421,6 +424,8 @@ class FuncGen:
                 prologue.append(ast.Assign([_sname(n) for n in chunk], _const(default)))
         if self.info.uses_brk:
             prologue.append(ast.Assign([_sname("brk")], _const(0)))
+        if self.hot:
+            prologue.append(ast.Expr(_call("HOT")))
         if self.fuel is not None:
             prologue.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
         for st in prologue:
@@ -519,6 +524,8 @@ class FuncGen:
             loop = ast.While(_const(True), [], [])
             self.emit(loop)
             self.out = loop.body
+            if self.hot:
+                self.emit(ast.Expr(_call("HOT")))
             self.start_segment()
 
     def op_if(self, ins) -> None:
@@ -1032,7 +1039,7 @@ class FuncGen:
         self.push(self.combine(e, t, i, impure=True, state=True))
 
     def op_table_set(self, ins) -> None:
-        self.helper_stmt("table_set", 2, _name(f"T{ins.imm}"))
+        self.helper_stmt("table_set", 2, _name(f"TB{ins.imm}"))
 
     def op_table_size(self, ins) -> None:
         n = f"T{ins.imm}"
@@ -1049,17 +1056,17 @@ class FuncGen:
 
     def op_table_fill(self, ins) -> None:
         self.charge_bulk()
-        self.helper_stmt("table_fill", 3, _name(f"T{ins.imm}"))
+        self.helper_stmt("table_fill", 3, _name(f"TB{ins.imm}"))
 
     def op_table_copy(self, ins) -> None:
         dst, src = ins.imm
         self.charge_bulk()
-        self.helper_stmt("table_copy", 3, _name(f"T{dst}"), _name(f"T{src}"))
+        self.helper_stmt("table_copy", 3, _name(f"TB{dst}"), _name(f"TB{src}"))
 
     def op_table_init(self, ins) -> None:
         seg, table = ins.imm
         self.charge_bulk()
-        self.helper_stmt("table_init", 3, _name(f"T{table}"), _name("ELEMS"), _const(seg))
+        self.helper_stmt("table_init", 3, _name(f"TB{table}"), _name("ELEMS"), _const(seg))
 
     def op_elem_drop(self, ins) -> None:
         self.before_stmt(effects=True)

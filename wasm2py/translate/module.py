@@ -44,9 +44,12 @@ def python_name(index: int, name: str | None) -> str:
 class ModuleGen:
     """Module-level facts the function translator needs, plus the constant pool."""
 
-    def __init__(self, module: Module, count_instructions: bool = False, fuel_costs=None):
+    def __init__(self, module: Module, count_instructions: bool = False, fuel_costs=None,
+                 hot: bool = False):  # fmt: skip
         self.module = module
         self.count_instructions = count_instructions
+        #: count calls and loop iterations towards tier-up (``Config(tier="auto")``)
+        self.hot = hot
         #: FuelCosts when fuel metering is on, else None
         self.fuel_costs = fuel_costs
         self.types = module.types
@@ -212,7 +215,7 @@ def module_gen(module: Module, config=None) -> ModuleGen:
     """The ModuleGen for a module and a configuration."""
     counting = bool(config is not None and config.count_instructions)
     fuel = config.fuel_costs if config is not None and config.consume_fuel else None
-    return ModuleGen(module, counting, fuel)
+    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto")
 
 
 @contextlib.contextmanager
