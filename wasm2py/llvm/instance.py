@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import ctypes
 from threading import get_ident
+from types import CodeType
 
 from ..binary.module import ExternKind
 from ..externs import Memory
 from ..runtime.func import type_id
+from ..runtime.resumable import pass_through
 from ..runtime.trap import MODULE_NAMES
 from ..types import ValType
 from . import abi
@@ -292,5 +294,9 @@ def instantiate(store, module, imports=None, opt_level: int | None = None):
         compiled = store.engine.load_llvm(module._module, level)
     return Instance._create(store, module, imports, compiled)
 
+
+for _code in _entry_raw.__code__.co_consts:
+    if isinstance(_code, CodeType) and _code.co_name == "raw":
+        pass_through(_code)
 
 __all__ = ["LLVMInstance", "instantiate"]

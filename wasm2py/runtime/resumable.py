@@ -210,6 +210,13 @@ def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
 
 
 _MACHINERY = {_resume_frame.__code__}
+
+
+def pass_through(code) -> None:
+    """Frames running ``code`` may sit between wasm frames of a paused call without ending it
+    (the LLVM tier's entry wrappers, which defer to the Python tier during resumable calls)."""
+    _MACHINERY.add(code)
+
 _DROP = ("S", "R", "rw")
 
 

@@ -8,9 +8,9 @@ project's spec testsuite (``spectests/``).
 * :mod:`.report` summarises results.
 """
 
-#: The execution tiers scripts can run on. ``"<tier>-fuel"`` runs every invoke from fuel 0,
-#: resuming with the required fuel at each pause.
-TIERS: tuple[str, ...] = ("python", "python-fuel")
+#: The execution tiers scripts can run on (``Config.tier``). ``"<tier>-fuel"`` runs every invoke
+#: from fuel 0, resuming with the required fuel at each pause.
+TIERS: tuple[str, ...] = ("python", "python-fuel", "llvm")
 
 #: The two checks: the full run of a script, and the rejection-only check.
 CHECK_RUN = "run"

@@ -1,0 +1,282 @@
+"""The tiers behind ``Config(tier=...)``: one runtime shared by the Python and the LLVM tier
+(memory, globals, tables, segments, functions), ``tier="auto"`` moving running code over at
+call boundaries, and resumable calls on jitted instances (they run in the Python tier)."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+pytest.importorskip("llvmlite", reason="llvmlite is not installed (pip install 'wasm2py[test]')")
+
+import wasm2py  # noqa: E402
+from wasm2py import Config, Engine, Instance, Module, Store  # noqa: E402
+from wasm2py import llvm as L  # noqa: E402
+
+from .wat import wat  # noqa: E402
+
+STATE = """(module
+  (type $ii (func (param i32) (result i32)))
+  (global $g (export "g") (mut i32) (i32.const 5))
+  (global $d (export "d") (mut f64) (f64.const 0.5))
+  (global $f (export "f") (mut f32) (f32.const 1.5))
+  (global $r (export "r") (mut funcref) (ref.null func))
+  (table $t (export "t") 4 funcref)
+  (memory (export "mem") 1)
+  (elem (i32.const 0) $inc $getg)
+  (elem $passive func $dbl)
+  (data $bytes "\\01\\02\\03\\04")
+  (func $inc (export "inc") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $dbl (param i32) (result i32) local.get 0 i32.const 2 i32.mul)
+  (func $getg (export "getg") (param i32) (result i32) global.get $g local.get 0 i32.add)
+  (func (export "setg") (param i32) local.get 0 global.set $g)
+  (func (export "addd") (param f64) global.get $d local.get 0 f64.add global.set $d)
+  (func (export "setf") (param f32) local.get 0 global.set $f)
+  (func (export "getf") (result f32) global.get $f)
+  (func (export "setr") (param i32) local.get 0 table.get $t global.set $r)
+  (func (export "callr") (param i32) (result i32)
+    local.get 0 i32.const 0 global.get $r table.set $t i32.const 0 call_indirect (type $ii))
+  (func (export "call") (param i32 i32) (result i32)
+    local.get 1 local.get 0 call_indirect (type $ii))
+  (func (export "copy") (param i32 i32) local.get 0 local.get 1 i32.const 1 table.copy)
+  (func (export "grow") (param i32) (result i32) ref.null func local.get 0 table.grow $t)
+  (func (export "size") (result i32) table.size $t)
+  (func (export "init") (param i32) local.get 0 i32.const 0 i32.const 1 table.init $passive)
+  (func (export "drop_elem") elem.drop $passive)
+  (func (export "minit") (param i32) local.get 0 i32.const 0 i32.const 4 memory.init $bytes)
+  (func (export "drop_data") data.drop $bytes)
+  (func (export "load") (param i32) (result i32) local.get 0 i32.load))
+"""
+
+TIERS = ["python", "llvm", "auto"]
+
+
+def store_for(tier: str, **kw) -> Store:
+    return Store(Engine(Config(tier=tier, cache=False, **kw)))
+
+
+def pair(tier: str = "auto"):
+    """Two views of one instance's state: the instance (in ``tier``; "auto" with a threshold
+    never reached stays in the Python tier) and an LLVM-tier instance importing its memory,
+    table and mutable globals, so every exchange crosses between the tiers."""
+    store = store_for(tier, tier_up_threshold=10**9)
+    data = wat(STATE)
+    first = Instance(store, Module(store.engine, data))
+    e = first.exports
+    importer = Module(store.engine, wat("""(module
+      (type $ii (func (param i32) (result i32)))
+      (import "m" "g" (global $g (mut i32)))
+      (import "m" "d" (global $d (mut f64)))
+      (import "m" "f" (global $f (mut f32)))
+      (import "m" "t" (table $t 1 funcref))
+      (import "m" "mem" (memory 1))
+      (func (export "getg") (result i32) global.get $g)
+      (func (export "setg") (param i32) local.get 0 global.set $g)
+      (func (export "getd") (result f64) global.get $d)
+      (func (export "getf") (result f32) global.get $f)
+      (func (export "setf") (param f32) local.get 0 global.set $f)
+      (func (export "call") (param i32 i32) (result i32)
+        local.get 1 local.get 0 call_indirect (type $ii))
+      (func (export "set") (param i32 i32) local.get 0 local.get 1 table.get $t table.set $t)
+      (func (export "fill") (param i32 i32) local.get 0 ref.null func local.get 1 table.fill $t)
+      (func (export "grow") (param i32) (result i32) ref.null func local.get 0 table.grow $t)
+      (func (export "store") (param i32 i32) local.get 0 local.get 1 i32.store)
+      (func (export "load") (param i32) (result i32) local.get 0 i32.load))"""))
+    imports = {"m": {k: e[k] for k in ("g", "d", "f", "t", "mem")}}
+    second = L.instantiate(store, importer, imports)
+    return first, second
+
+
+def test_globals_are_shared_between_tiers():
+    py, ll = pair()
+    assert py.tier == "python" and ll.tier == "llvm"
+    p, j = py.exports, ll.exports
+    p.setg(41)
+    assert j.getg() == 41
+    j.setg(-7)
+    assert p.getg(0) == -7 and p.g.value == -7
+    p.g.value = 99
+    assert j.getg() == 99
+    p.addd(0.25)
+    assert j.getd() == 0.75
+    # f32 NaN payloads and signalling NaNs survive the native cell bit for bit
+    snan = float.fromhex("nan")  # any NaN: the f32 conversions below keep the bits
+    j.setf(snan)
+    assert p.getf() != p.getf()
+    j.setf(-0.0)
+    assert str(p.getf()) == "-0.0"
+    p.setf(3.5)
+    assert j.getf() == 3.5
+
+
+def test_tables_are_shared_between_tiers():
+    py, ll = pair()
+    p, j = py.exports, ll.exports
+    assert p.call(0, 10) == 11 and j.call(0, 10) == 11  # element segment, seen natively
+    j.set(2, 1)  # jitted table.set: the Python tier's call_indirect sees it
+    assert p.call(2, 10) == 15
+    p.copy(3, 0)  # Python-tier table.copy: jitted call_indirect sees it
+    assert j.call(3, 1) == 2
+    j.fill(0, 1)
+    with pytest.raises(wasm2py.Trap) as e:
+        p.call(0, 1)
+    assert e.value.code == wasm2py.TrapCode.UNINITIALIZED_ELEMENT
+    assert p.grow(2) == 4 and j.grow(1) == 6 and p.size() == 7
+    j.set(6, 2)
+    assert p.call(6, 1) == 6 and p.t.get(6) is not None
+    p.init(5)  # table.init from a passive segment, called from the Python tier
+    assert j.call(5, 21) == 42
+
+
+def test_memory_is_shared_between_tiers():
+    py, ll = pair()
+    ll.exports.store(100, 0x01020304)
+    assert py.exports.load(100) == 0x01020304
+    py.exports.minit(200)
+    assert ll.exports.load(200) == 0x04030201
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_same_results_in_every_tier(tier):
+    inst = Instance(store_for(tier), Module(wat(STATE)))
+    e = inst.exports
+    assert inst.tier == ("llvm" if tier == "llvm" else "python")
+    assert e.getg(1) == 6 and e.call(1, 4) == 9
+    e.setr(0)
+    assert e.callr(41) == 42
+    e.init(3)
+    assert e.call(3, 5) == 10
+    e.drop_elem()
+    with pytest.raises(wasm2py.Trap) as err:
+        e.init(3)
+    assert err.value.code == wasm2py.TrapCode.TABLE_OUT_OF_BOUNDS
+    e.minit(8)
+    assert e.load(8) == 0x04030201
+    e.drop_data()
+    with pytest.raises(wasm2py.Trap):
+        e.minit(8)
+
+
+def test_segment_drops_are_shared_after_tier_up():
+    store = store_for("auto", tier_up_threshold=10**9)
+    inst = Instance(store, Module(store.engine, wat(STATE)))
+    inst.exports.drop_data()  # dropped in the Python tier ...
+    inst._attach_llvm(store.engine.load_llvm(inst.module._module))  # ... then tier up
+    assert inst.tier == "llvm"
+    with pytest.raises(wasm2py.Trap) as err:
+        inst.exports.minit(0)  # ... and the jitted memory.init sees the drop
+    assert err.value.code == wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
+    inst.exports.init(0)  # the element segment was not dropped
+    inst.exports.drop_elem()  # jitted drop: the Python tier sees it (resumable calls run there)
+    with pytest.raises(wasm2py.Trap) as err:
+        inst.exports.init.call_resumable(0)
+    assert err.value.code == wasm2py.TrapCode.TABLE_OUT_OF_BOUNDS
+
+
+LOOP = """(module
+  (import "env" "where" (func $where (param i32)))
+  (func $work (param i32) (result i32) (local i32)
+    loop $l
+      local.get 1 local.get 0 i32.add local.set 1
+      local.get 0 i32.const 1 i32.sub local.tee 0
+      br_if $l
+    end
+    local.get 1)
+  (func (export "run") (param i32) (result i32) (local i32 i32)
+    loop $l
+      local.get 2 i32.const 100 call $work i32.add local.set 2
+      local.get 1 call $where
+      local.get 1 i32.const 1 i32.add local.tee 1
+      local.get 0 i32.lt_u br_if $l
+    end
+    local.get 2))
+"""
+
+
+def _called_from_jitted_code() -> bool:
+    """Whether the host function calling this was called by jitted code (through the LLVM
+    tier's ctypes callback) rather than by a Python-tier frame."""
+    f = sys._getframe(2)  # the host function, then wasm2py's host wrapper
+    while f is not None and f.f_code.co_name == "raw":
+        f = f.f_back
+    return f is not None and f.f_code.co_name == "cb"
+
+
+def test_auto_moves_a_running_call_to_jitted_code():
+    store = store_for("auto", tier_up_threshold=500)
+    module = Module(store.engine, wat(LOOP))
+    store.engine.load_llvm(module._module)  # compiled already: the move happens at once
+    seen = []
+    inst = Instance(store, module, {"env": {"where": lambda i: seen.append(
+        _called_from_jitted_code())}})
+    assert inst.tier == "python"
+    n = 300
+    assert inst.exports.run(n) == n * 5050  # one call: it starts in the Python tier ...
+    assert inst.tier == "llvm"
+    assert seen[0] is False  # the first iterations ran in Python
+    # `run` is still a Python frame: it calls `where` itself, but `work` runs jitted
+    assert inst.exports.run(3) == 3 * 5050
+    assert seen[-1] is True  # a new call of `run` is jitted from the start
+
+
+def test_auto_threshold_counts_calls_and_loop_iterations():
+    store = store_for("auto", tier_up_threshold=10**9)
+    inst = Instance(store, Module(store.engine, wat(LOOP)), {"env": {"where": lambda i: None}})
+    inst.exports.run(200)  # 200 * 100 loop iterations: far below the threshold
+    assert inst.tier == "python"
+
+
+def test_resumable_calls_on_jitted_instances_run_in_the_python_tier():
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def where(i):
+        calls.append(i)
+        if i == 2:
+            raise Stop
+
+    store = store_for("llvm")
+    inst = Instance(store, Module(store.engine, wat(LOOP)), {"env": {"where": where}})
+    with pytest.raises(Stop):
+        inst.exports.run(5)  # a plain call: the host's exception propagates from jitted code
+    calls.clear()
+    paused = inst.exports.run.call_resumable(5)
+    assert isinstance(paused, wasm2py.HostTrap) and isinstance(paused.host_error, Stop)
+    done = paused.resume()
+    assert isinstance(done, wasm2py.Finished) and done.results == 5 * 5050
+    assert calls == [0, 1, 2, 3, 4]
+    assert store.resumable == 0 and inst.exports.run(2) == 2 * 5050
+
+
+def test_traps_in_jitted_code_carry_a_wasm_backtrace():
+    store = store_for("llvm")
+    inst = Instance(store, Module(store.engine, wat("""(module
+      (func $inner (param i32) (result i32) local.get 0 i32.const 0 i32.div_u)
+      (func $middle (param i32) (result i32) local.get 0 call $inner)
+      (func (export "outer") (param i32) (result i32) local.get 0 call $middle))""")))
+    with pytest.raises(wasm2py.Trap) as e:
+        inst.exports.outer(1)
+    assert e.value.code == wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
+    assert [(i, n) for i, n, _ in e.value.frames] == [(0, "inner"), (1, "middle"), (2, "outer")]
+    offsets = [off for _, _, off in e.value.frames]
+    assert all(isinstance(o, int) and o > 0 for o in offsets)
+
+
+def test_mutable_globals_of_a_python_only_store_are_not_shared_silently():
+    store = Store()  # tier "python": globals are plain list cells
+    g = wasm2py.Global(store, wasm2py.GlobalType(wasm2py.ValType.I32, True), 1)
+    module = Module(store.engine, wat("""(module (import "m" "g" (global (mut i32))))"""))
+    with pytest.raises(wasm2py.LinkError, match="tier"):
+        L.instantiate(store, module, {"m": {"g": g}})
+
+
+def test_config_rejects_what_the_llvm_tier_cannot_do():
+    with pytest.raises(ValueError):
+        Config(tier="llvm", count_instructions=True)
+    with pytest.raises(ValueError):
+        Config(tier="jit")
+    with pytest.raises(ValueError):
+        Config(llvm_opt_level=4)
