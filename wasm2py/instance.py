@@ -77,7 +77,9 @@ class Instance:
 
     def __init__(self, store, module, imports=None):
         tier = store.config.tier
-        compiled = store.engine.load_llvm(module._module) if tier == "llvm" else None
+        compiled = None
+        if tier == "llvm":
+            compiled = module._llvm or store.engine.load_llvm(module._module)
         self._setup(store, module, imports, compiled)
 
     @classmethod

@@ -38,6 +38,8 @@ class Module:
         self.name = name
         self._module: DecodedModule
         self._module, self._compiled = engine.load(data)
+        #: the LLVM tier's compilation (tier "llvm": made here; "auto": when hot)
+        self._llvm = engine.load_llvm(self._module) if engine.config.tier == "llvm" else None
 
     @classmethod
     def from_file(cls, engine_or_path, path: str | os.PathLike | None = None) -> Module:

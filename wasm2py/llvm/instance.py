@@ -13,6 +13,7 @@ from threading import get_ident
 from types import CodeType
 
 from ..binary.module import ExternKind
+from ..binary.opcodes import Op
 from ..externs import Memory
 from ..runtime.func import type_id
 from ..runtime.resumable import pass_through
@@ -113,8 +114,10 @@ class LLVMInstance:
         import_types = [imp.type for imp in m.imports if imp.kind == ExternKind.FUNC]
         for k in range(nimp):
             value = funcs[k]
-            rec = getattr(value.raw, "_llvm_record", None)
-            if rec is None or getattr(value.raw, "_llvm_rt", None) is not rt:
+            # a wasm function of this store has a record already (jitted, or a trampoline);
+            # a host function gets one per importing instance (its Caller sees that instance)
+            rec = rt.records_by_func.get(id(value)) if value.host is None else None
+            if rec is None:
                 rec = rt.foreign_record(value, owner, compiled.trampolines[import_types[k]])
             src = (U64 * 3).from_address(rec)
             fslot, eslot = layout.import_slots(k)
@@ -187,11 +190,17 @@ class LLVMInstance:
                                                    for k in range(len(m.elems))], ())  # fmt: skip
         ns["DATAS"] = _SharedSegments(datas, ctx, [layout.data_slots(k)[1]
                                                    for k in range(len(m.datas))], b"")  # fmt: skip
-        # -- switch the defined functions over to jitted code
+        # -- switch the defined functions over to jitted code: for the embedder's calls at
+        # once (``raw``); for calls from Python-tier frames still running (tier "auto":
+        # ``pyraw`` and the namespace slot) only functions with loops or calls: a
+        # straight-line one (bounded, usually tiny) runs faster in Python than through a
+        # ctypes entry (jitted callers call it natively either way)
         names = ns["__wasm2py__"][1].func_names
         for index in range(nimp, len(funcs)):
             f = funcs[index]
-            f.raw = ns[names[index]] = _entry_raw(self, index, f.raw)
+            f.raw = _entry_raw(self, index, f.pyraw)
+            if _runs_long(m.codes[index - nimp].body):
+                f.pyraw = ns[names[index]] = f.raw
 
     def memory(self):
         """Memory 0 as a :class:`~wasm2py.Memory` (or None)."""
@@ -200,6 +209,14 @@ class LLVMInstance:
 
     def __repr__(self) -> str:
         return f"<wasm2py.llvm.LLVMInstance of {len(self.state.funcs)} functions>"
+
+
+_LONG = frozenset((Op.LOOP, Op.CALL, Op.CALL_INDIRECT))
+
+
+def _runs_long(body) -> bool:
+    """Whether a function body may run for long (it has a loop or makes calls)."""
+    return any(ins.op in _LONG for ins in body)
 
 
 def _entry_raw(inst: LLVMInstance, index: int, py):
@@ -260,8 +277,6 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
                 return None
             return tuple(r(slots[k]) for k, r in enumerate(readers))
 
-    raw._llvm_record = ctypes.addressof(inst.records) + 24 * index
-    raw._llvm_rt = rt
     return raw
 
 

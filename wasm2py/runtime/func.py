@@ -143,7 +143,7 @@ class Func:
         Exception: whatever a host function raised propagates unchanged.
     """
 
-    __slots__ = ("store", "type", "type_id", "raw", "name", "index", "host", "instance",
+    __slots__ = ("store", "type", "type_id", "raw", "pyraw", "name", "index", "host", "instance",
                  "_pconv", "_rconv", "_caller", "__weakref__")  # fmt: skip
 
     def __init__(self, store, type: FuncType, fn: Callable, access_caller: bool | None = None):
@@ -159,7 +159,7 @@ class Func:
         self.index = None
         self.instance = None
         self._caller = Caller(None, store) if access_caller else None
-        self.raw = make_host_raw(fn, type, store, self._caller, self)
+        self.raw = self.pyraw = make_host_raw(fn, type, store, self._caller, self)
 
     def raw_for(self, instance) -> Callable:
         """The raw callable to use for direct calls from ``instance``'s code: host functions
@@ -167,7 +167,7 @@ class Func:
         instance that imported the function.)"""
         caller = self._caller
         if caller is None:
-            return self.raw
+            return self.pyraw
         if caller.instance is None:
             caller.instance = instance
         return make_host_raw(self.host, self.type, self.store, Caller(instance, self.store), self)
@@ -184,7 +184,10 @@ class Func:
         """A function defined by wasm code (internal)."""
         self = cls.__new__(cls)
         self._setup(store, type)
-        self.raw = raw
+        #: ``raw`` is what the embedder's calls and jitted code use, ``pyraw`` what calls from
+        #: Python-tier code use (they differ once the LLVM tier runs the function but calling
+        #: it from Python through ctypes would cost more than running it in Python)
+        self.raw = self.pyraw = raw
         self.host = None
         self._caller = None
         self.index = index

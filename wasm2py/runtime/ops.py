@@ -106,7 +106,7 @@ def call_target(elems: list, i: int, tid: int):
         raise Trap(TrapCode.UNINITIALIZED_ELEMENT)
     if f.type_id != tid:
         raise Trap(TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
-    return f.raw
+    return f.pyraw
 
 
 def table_get(elems: list, i: int):
