@@ -13,7 +13,6 @@ from threading import get_ident
 from types import CodeType
 
 from ..binary.module import ExternKind
-from ..binary.opcodes import Op
 from ..externs import Memory
 from ..runtime.func import type_id
 from ..runtime.resumable import pass_through
@@ -199,7 +198,7 @@ class LLVMInstance:
         for index in range(nimp, len(funcs)):
             f = funcs[index]
             f.raw = _entry_raw(self, index, f.pyraw)
-            if _runs_long(m.codes[index - nimp].body):
+            if index in compiled.long_funcs:
                 f.pyraw = ns[names[index]] = f.raw
 
     def memory(self):
@@ -209,14 +208,6 @@ class LLVMInstance:
 
     def __repr__(self) -> str:
         return f"<wasm2py.llvm.LLVMInstance of {len(self.state.funcs)} functions>"
-
-
-_LONG = frozenset((Op.LOOP, Op.CALL, Op.CALL_INDIRECT))
-
-
-def _runs_long(body) -> bool:
-    """Whether a function body may run for long (it has a loop or makes calls)."""
-    return any(ins.op in _LONG for ins in body)
 
 
 def _entry_raw(inst: LLVMInstance, index: int, py):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
-import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ..binary.module import Module
+from ..binary.opcodes import Op
 from ..cache import load_blob, store_blob
 from ..errors import UnsupportedFeature
 from ..types import GlobalType, ValType
@@ -88,7 +88,7 @@ class CompiledModule:
         layout: the context layout.
         funcs: native address of every defined function (by function index).
         trampolines: native address of the host trampoline of every type index.
-        entries: native address of the Python entry wrapper of some functions (by index).
+        entries: native address of the Python entry wrapper of every defined function.
         timings: seconds spent in each phase (``lower``, ``parse``, ``optimize``, ``codegen``;
             or ``load`` for machine code read from the cache).
     """
@@ -102,6 +102,9 @@ class CompiledModule:
     engine: object = None
     timings: dict[str, float] = field(default_factory=dict)
     ir_text: str = ""
+    #: defined functions with a loop or a call (see ``LLVMInstance``: the others stay in the
+    #: Python tier for callers in Python)
+    long_funcs: frozenset[int] = frozenset()
 
     @property
     def compile_seconds(self) -> float:
@@ -152,24 +155,24 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
     """
     t0 = time.perf_counter()
-    module = with_bodies(module)
     tm = host_target_machine(opt_level)
     key = cache_key(module, opt_level, tm) if cache_dir is not None else None
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
-    entry_list = None
     # authenticated like the Python tier's cache: machine code is only ever loaded from a
     # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
     cached = load_blob(path) if path is not None else None
     if cached is not None:
+        # [n][n flags: has loops or calls][object]: no need to decode the bodies again
         n = int.from_bytes(cached[:4], "little")
-        # which functions have entry wrappers (finding them again scans every body)
-        entry_list = list(struct.unpack(f"<{n}I", cached[4 : 4 + 4 * n]))
+        flags = cached[4 : 4 + n]
         engine = llvm.create_mcjit_compiler(parse("", tm), tm)
-        engine.add_object_file(llvm.ObjectFileRef.from_data(cached[4 + 4 * n :]))
+        engine.add_object_file(llvm.ObjectFileRef.from_data(cached[4 + n :]))
         engine.finalize_object()
         timings = {"load": time.perf_counter() - t0}
         text = ""
     else:
+        module = with_bodies(module)
+        flags = bytes(runs_long(code.body) for code in module.codes)
         text = str(build_module(module))
         t1 = time.perf_counter()
         mod = parse(text, tm)
@@ -183,9 +186,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         engine.finalize_object()
         t4 = time.perf_counter()
         if objects:
-            ents = abi.entry_funcs(module)
-            store_blob(path, len(ents).to_bytes(4, "little") + struct.pack(f"<{len(ents)}I", *ents)
-                       + objects[0])  # fmt: skip
+            store_blob(path, len(flags).to_bytes(4, "little") + flags + objects[0])
         timings = {"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2, "codegen": t4 - t3}
     nimp = module.num_imported_funcs
     ndef = len(module.funcs)
@@ -195,14 +196,21 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     ntypes = len(module.types)
     tt = engine.get_global_value_address(abi.TRAMPTABLE)
     tramps = list((ctypes.c_void_p * ntypes).from_address(tt)) if ntypes else []
-    if entry_list is None:
-        entry_list = abi.entry_funcs(module)
-    entries = {i: engine.get_function_address(abi.entry_name(i)) for i in entry_list}
+    entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
         trampolines=tramps, entries=entries, engine=engine, timings=timings,
         ir_text=text if keep_ir else "",
+        long_funcs=frozenset(nimp + k for k, f in enumerate(flags) if f),
     )  # fmt: skip
+
+
+_LONG = frozenset((Op.LOOP, Op.CALL, Op.CALL_INDIRECT))
+
+
+def runs_long(body) -> bool:
+    """Whether a function body may run for long (it has a loop or makes calls)."""
+    return any(ins.op in _LONG for ins in body)
 
 
 def with_bodies(module: Module) -> Module:
