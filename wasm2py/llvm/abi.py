@@ -2,8 +2,8 @@
 
 Everything jitted code touches is reached from two small arrays of 64-bit slots:
 
-* the **runtime struct** ``rt`` (one per :class:`~wasm2py.Store`): the trap status and the
-  native stack limit of the running thread;
+* the **runtime struct** ``rt`` (one per :class:`~wasm2py.Store`): the trap status, the
+  native stack limit of the running thread and (with fuel metering) the fuel left;
 * the **context** ``ctx`` (one per instance): the memory base and current byte size, pointers
   to the instance's globals, tables, segments, the (function, environment) pair of every
   imported function, the type ids of the module's types, and two Python callbacks
@@ -40,6 +40,8 @@ from ..errors import TrapCode
 # -- the runtime struct ---------------------------------------------------------------------
 RT_TRAP = 0
 RT_STACK_LIMIT = 1
+#: the fuel left, while jitted code of a store with fuel metering runs (see ``NativeRuntime``)
+RT_FUEL = 2
 RT_SLOTS = 4
 
 #: status of a Python exception kept by the runtime (re-raised at the boundary)

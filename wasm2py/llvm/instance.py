@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from threading import get_ident
 
 from ..binary.module import ExternKind, Module, SegmentMode
-from ..errors import LinkError, Trap, TrapCode
+from ..errors import Error, LinkError, Trap, TrapCode
 from ..externs import Global, Memory, Table, to_runtime
 from ..instance import Exports
 from ..runtime.func import Func, type_id
@@ -79,6 +79,9 @@ class LLVMInstance:
         self.module = m
         rt = runtime_for(store)
         self.rt = rt
+        if compiled.fuel_costs is not None and not rt.fuel_on:
+            raise Error("the module was compiled with fuel metering: instantiate it in a store "
+                        "with Config(consume_fuel=True)")  # fmt: skip
         values = _import_list(store, m, imports)
         layout = compiled.layout
         ctx = (U64 * layout.size)()
@@ -287,6 +290,11 @@ def _entry_raw(inst: LLVMInstance, index: int):
     nparams = len(writers)
     nres = len(readers)
     simple = all(t is ValType.I32 or t is ValType.I64 for t in ft.params)
+    if rt.fuel_on:
+        raw = _fuel_entry(rt, cfn, ctx_addr, slots, writers, readers, maxd)
+        raw._llvm_record = ctypes.addressof(inst.records) + 24 * index
+        raw._llvm_rt = rt
+        return raw
 
     if nres == 1:
         r0 = readers[0]
@@ -323,6 +331,37 @@ def _entry_raw(inst: LLVMInstance, index: int):
 
     raw._llvm_record = ctypes.addressof(inst.records) + 24 * index
     raw._llvm_rt = rt
+    return raw
+
+
+def _fuel_entry(rt: NativeRuntime, cfn, ctx_addr: int, slots, writers, readers, maxd: int):
+    """The raw callable of an entry in a store with fuel metering: the store's fuel goes into
+    the native counter before the call and back after it (also when it traps)."""
+    slots_addr = ctypes.addressof(slots)
+    status = rt.rt
+    enter = rt.enter
+    to_native = rt.fuel_to_native
+    to_store = rt.fuel_to_store
+    nparams = len(writers)
+    nres = len(readers)
+    r0 = readers[0] if nres == 1 else None
+
+    def raw(*a):
+        for k, w in enumerate(writers):
+            slots[k] = w(a[k])
+        if get_ident() != rt.thread:
+            enter()
+        to_native()
+        cfn(ctx_addr, maxd - a[nparams], slots_addr)
+        to_store()
+        if status[0]:
+            rt.raise_status()
+        if nres == 1:
+            return r0(slots[0])
+        if nres == 0:
+            return None
+        return tuple(r(slots[k]) for k, r in enumerate(readers))
+
     return raw
 
 
