@@ -6,6 +6,8 @@ from the runner's linker). Decoding, validation and the rejection commands are s
 Python tier.
 
     python -m tests.llvm_spec [FILE.wast ...] [-v]     # pass/fail counts per file and in total
+    python -m tests.llvm_spec --fuel [FILE.wast ...]   # the same with fuel metering on (default
+                                                       # costs, a budget no script exhausts)
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from collections import Counter
 from pathlib import Path
 
 from wasm2py.wast.report import FAILED, PASSED
-from wasm2py.wast.runner import CommandFailed, ScriptRunner, _describe_exception
+from wasm2py.wast.runner import (
+    PLENTY_OF_FUEL,
+    CommandFailed,
+    ScriptRunner,
+    _describe_exception,
+    define_spectest,
+)
 from wasm2py.wast.wast import list_wast_files, load_script
 
 TIER = "llvm"
@@ -24,10 +32,21 @@ TIER = "llvm"
 class LLVMScriptRunner(ScriptRunner):
     """The spec runner with modules compiled and instantiated by the LLVM tier."""
 
-    def __init__(self, script, opt_level: int = 2):
+    def __init__(self, script, opt_level: int = 2, fuel: bool = False):
         super().__init__(script, "python")
         self.tier = TIER
         self.opt_level = opt_level
+        #: with ``fuel``: modules meter fuel (the store's default costs) in a store with
+        #: ``consume_fuel``, started with a budget no script uses up, so every command must
+        #: still pass (invokes are plain calls: the LLVM tier does not pause)
+        self.fuel_costs = None
+        if fuel:
+            self.engine = self.w.Engine(self.w.Config(consume_fuel=True, cache=False))
+            self.store = self.w.Store(self.engine)
+            self.store.set_fuel(PLENTY_OF_FUEL)
+            self.linker = self.w.Linker(self.engine)
+            define_spectest(self.w, self.store, self.linker)
+            self.fuel_costs = self.engine.config.fuel_costs
 
     def compile(self, command: dict):
         from wasm2py.binary.decoder import decode_module
@@ -38,7 +57,7 @@ class LLVMScriptRunner(ScriptRunner):
         try:
             m = decode_module(data)
             validate_module(m)
-            return compile_module(m, self.opt_level)
+            return compile_module(m, self.opt_level, fuel_costs=self.fuel_costs)
         except Exception as exc:  # noqa: BLE001
             raise CommandFailed(f"compiling the module raised {_describe_exception(exc)}") from exc
 
@@ -81,9 +100,9 @@ class LLVMScriptRunner(ScriptRunner):
         raise CommandFailed(f"instantiation succeeded, expected LinkError ({text!r})")
 
 
-def run_llvm_file(wast: Path, opt_level: int = 2):
-    """The command results of one script in the LLVM tier."""
-    return LLVMScriptRunner(load_script(wast), opt_level).run()
+def run_llvm_file(wast: Path, opt_level: int = 2, fuel: bool = False):
+    """The command results of one script in the LLVM tier (``fuel``: with fuel metering)."""
+    return LLVMScriptRunner(load_script(wast), opt_level, fuel).run()
 
 
 #: command kinds whose outcome depends on execution (the ones compared across tiers)
@@ -93,11 +112,12 @@ EXEC_KINDS = ("assert_return", "assert_trap", "assert_exhaustion", "action", "mo
 
 def main(argv: list[str]) -> int:
     verbose = "-v" in argv
+    fuel = "--fuel" in argv
     names = [a for a in argv if not a.startswith("-")]
     files = [f for f in list_wast_files(include_simd=False) if not names or f.name in names]
     total: Counter = Counter()
     for f in files:
-        results = run_llvm_file(f)
+        results = run_llvm_file(f, fuel=fuel)
         c = Counter((r.kind, r.status) for r in results)
         total.update(c)
         passed = sum(v for (k, s), v in c.items() if s == PASSED)

@@ -37,3 +37,22 @@ def test_spec_script_in_llvm_tier(wast):
     assert not failed, f"{wast.name}: {len(failed)} failed in the LLVM tier:\n" + "\n".join(
         r.describe(wast.name) for r in failed[:40]
     )
+
+
+#: scripts run again with fuel metering on (the whole suite: ``python -m tests.llvm_spec --fuel``)
+FUEL_FILES = ("block.wast", "br_if.wast", "br_table.wast", "call_indirect.wast", "fac.wast",
+              "loop.wast", "memory_copy.wast", "memory_fill.wast", "table_init.wast")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", FUEL_FILES)
+def test_spec_script_in_llvm_tier_with_fuel(name):
+    """Fuel metering on and a budget no script uses up: every command still passes."""
+    try:
+        files = {p.name: p for p in list_wast_files(include_simd=False)}
+    except SpecSuiteMissing:
+        pytest.skip(missing_suite_message(spec_dir()))
+    results = run_llvm_file(files[name], fuel=True)
+    failed = [r for r in results if r.status == FAILED]
+    assert not failed, f"{name}: {len(failed)} failed with fuel:\n" + "\n".join(
+        r.describe(name) for r in failed[:40]
+    )
