@@ -403,3 +403,18 @@ def test_fuel_module_needs_a_fuel_store():
     store.set_fuel(3)
     assert L.instantiate(store, L.compile_module(m)).exports["count"](10) == 55
     assert store.get_fuel() == 3
+
+
+def test_host_function_sets_fuel_beyond_64_bits():
+    data = wat("""
+      (module (import "env" "big" (func $big))
+        (func (export "f") (result i32) (call $big) (i32.const 1)))""")
+
+    def imports(store):
+        return {"env": {"big": Func(store, FuncType((), ()), lambda: store.set_fuel(2**70))}}
+
+    p = Pair(data, FuelCosts(), imports)
+    for ex in (p.py, p.ll):
+        p.store.set_fuel(100)
+        assert ex["f"]() == 1
+        assert p.store.get_fuel() == 2**70  # the i32.const after the call was prepaid

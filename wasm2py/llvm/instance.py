@@ -26,6 +26,7 @@ from . import abi
 from .jit import CompiledModule, compile_module
 from .native import (
     ENTRY,
+    FUEL_CAP,
     MEMORY_GROW,
     TABLE_GROW,
     U64,
@@ -291,7 +292,7 @@ def _entry_raw(inst: LLVMInstance, index: int):
     nres = len(readers)
     simple = all(t is ValType.I32 or t is ValType.I64 for t in ft.params)
     if rt.fuel_on:
-        raw = _fuel_entry(rt, cfn, ctx_addr, slots, writers, readers, maxd)
+        raw = _fuel_entry(rt, cfn, ctx_addr, slots, writers, readers, maxd, simple)
         raw._llvm_record = ctypes.addressof(inst.records) + 24 * index
         raw._llvm_rt = rt
         return raw
@@ -334,26 +335,40 @@ def _entry_raw(inst: LLVMInstance, index: int):
     return raw
 
 
-def _fuel_entry(rt: NativeRuntime, cfn, ctx_addr: int, slots, writers, readers, maxd: int):
+def _fuel_entry(rt: NativeRuntime, cfn, ctx_addr: int, slots, writers, readers, maxd: int,
+                simple: bool):  # fmt: skip
     """The raw callable of an entry in a store with fuel metering: the store's fuel goes into
-    the native counter before the call and back after it (also when it traps)."""
+    the native counter before the call and back after it (also when it traps). The moves are
+    :meth:`NativeRuntime.fuel_to_native`/``fuel_to_store`` inlined (a call from Python is a
+    hot path)."""
     slots_addr = ctypes.addressof(slots)
     status = rt.rt
     enter = rt.enter
     to_native = rt.fuel_to_native
-    to_store = rt.fuel_to_store
+    cell = rt.fuel_cell
+    cap = FUEL_CAP
+    slot = abi.RT_FUEL
     nparams = len(writers)
     nres = len(readers)
     r0 = readers[0] if nres == 1 else None
 
     def raw(*a):
-        for k, w in enumerate(writers):
-            slots[k] = w(a[k])
+        if simple:
+            slots[:nparams] = a[:nparams]
+        else:
+            for k, w in enumerate(writers):
+                slots[k] = w(a[k])
         if get_ident() != rt.thread:
             enter()
-        to_native()
-        cfn(ctx_addr, maxd - a[nparams], slots_addr)
-        to_store()
+        f = cell[0]
+        if f <= cap and not rt.fuel_extra:
+            status[slot] = f
+            cfn(ctx_addr, maxd - a[nparams], slots_addr)
+            cell[0] = status[slot] + rt.fuel_extra  # a host function may have set more
+        else:
+            to_native()
+            cfn(ctx_addr, maxd - a[nparams], slots_addr)
+            rt.fuel_to_store()
         if status[0]:
             rt.raise_status()
         if nres == 1:
