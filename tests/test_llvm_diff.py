@@ -290,6 +290,36 @@ def run_both(text: str, calls):
         ll.exports.mem.read(0, len(ll.exports.mem.buffer)))
 
 
+def run_both_fuel(text: str, calls, fuel: int, costs) -> None:
+    """Both tiers with fuel metering: from the same starting fuel each call must give the same
+    result or trap code, and leave the same fuel (so both stopped at the same instruction)."""
+    data = wat(text)
+    store = fresh_store(consume_fuel=True, fuel_costs=costs)
+    mod = wasm2py.Module(store.engine, data)
+    py = wasm2py.Instance(store, mod, {})
+    ll = L.instantiate(store, L.compile_module(mod._module, fuel_costs=costs))
+    for args in calls:
+        for i in range(NFUNCS):
+            store.set_fuel(fuel)
+            a = outcome(py.exports[f"f{i}"], args)
+            fa = store.get_fuel()
+            store.set_fuel(fuel)
+            b = outcome(ll.exports[f"f{i}"], args)
+            fb = store.get_fuel()
+            assert same(a, b, loose_nan=True) and fa == fb, (i, args, fuel, a, fa, b, fb)
+    store.set_fuel(10**9)  # enough for both reads
+    assert outcome(py.exports.globals, ()) == outcome(ll.exports.globals, ())
+    assert bytes(py.exports.mem.read(0, len(py.exports.mem.buffer))) == bytes(
+        ll.exports.mem.read(0, len(ll.exports.mem.buffer)))
+
+
+FUEL_COSTS = [
+    wasm2py.FuelCosts(),
+    wasm2py.FuelCosts(instruction=3, bulk_per_64=5,
+                      per_opcode=((0x0D, 0), (0x10, 9), (0x11, 4), (0x20, 1), (0x6A, 2))),
+]  # fmt: skip
+
+
 # The default run is derandomized (the same examples every time, so CI is deterministic); with
 # WASM2PY_LLVM_DIFF_EXAMPLES set, every run explores new ones.
 @settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES_FROM_ENV is None,
@@ -298,3 +328,12 @@ def run_both(text: str, calls):
 def test_tiers_agree_on_generated_modules(case):
     text, calls = case
     run_both(text, calls)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES_FROM_ENV is None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(modules(), st.integers(0, 600), st.sampled_from(range(len(FUEL_COSTS))))
+def test_tiers_agree_on_fuel(case, fuel, k):
+    """Fuel variant: a random starting fuel (often running out mid-call) and cost table."""
+    text, calls = case
+    run_both_fuel(text, calls, fuel, FUEL_COSTS[k])

@@ -76,6 +76,8 @@ class Engine:
             ImportError: llvmlite is not installed (``pip install 'wasm2py[llvm]'``).
         """
         level = self.config.llvm_opt_level if opt_level is None else opt_level
+        # fuel metering is compiled in, with the same costs as the Python tier's code
+        costs = self.config.fuel_costs if self.config.consume_fuel else None
         key = (hashlib.sha256(module.raw).digest(), level)
         with self._lock:
             fut = self._llvm.get(key)
@@ -88,7 +90,7 @@ class Engine:
             from .llvm.jit import compile_module
 
             directory = cache.cache_dir() if self.config.cache else None
-            fut.set_result(compile_module(module, level, cache_dir=directory))
+            fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs))
         except BaseException as e:
             fut.set_exception(e)
             with self._lock:

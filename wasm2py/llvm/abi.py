@@ -2,8 +2,8 @@
 
 Everything jitted code touches is reached from two small arrays of 64-bit slots:
 
-* the **runtime struct** ``rt`` (one per :class:`~wasm2py.Store`): the trap status and the
-  native stack limit of the running thread;
+* the **runtime struct** ``rt`` (one per :class:`~wasm2py.Store`): the trap status, the
+  native stack limit of the running thread and (with fuel metering) the fuel left;
 * the **context** ``ctx`` (one per instance): the memory base and current byte size, pointers
   to the instance's globals, tables, segments, the (function, environment) pair of every
   imported function, the type ids of the module's types, and three Python callbacks
@@ -42,6 +42,8 @@ from ..errors import TrapCode
 # -- the runtime struct ---------------------------------------------------------------------
 RT_TRAP = 0
 RT_STACK_LIMIT = 1
+#: the fuel left, while jitted code of a store with fuel metering runs (see ``NativeRuntime``)
+RT_FUEL = 2
 #: pointer to the trap trace: ``[n, _, (env, index << 32 | offset) * TRACE_FRAMES, scratch]``.
 #: A trapping function and every caller it returns through append one frame (only on the trap
 #: path: nothing is recorded while code runs normally), so the boundary can build the wasm

@@ -13,6 +13,7 @@ from threading import get_ident
 from types import CodeType
 
 from ..binary.module import ExternKind
+from ..errors import Error
 from ..externs import Memory
 from ..runtime.func import type_id
 from ..runtime.resumable import pass_through
@@ -22,6 +23,7 @@ from . import abi
 from .jit import CompiledModule
 from .native import (
     ENTRY,
+    FUEL_CAP,
     MEMORY_GROW,
     TABLE_GROW,
     TABLE_SYNC,
@@ -91,6 +93,9 @@ class LLVMInstance:
         self.module = m
         rt = runtime_for(store)
         self.rt = rt
+        if compiled.fuel_costs is not None and not rt.fuel_on:
+            raise Error("the module was compiled with fuel metering: instantiate it in a store "
+                        "with Config(consume_fuel=True)")  # fmt: skip
         layout = compiled.layout
         ctx = (U64 * layout.size)()
         self.ctx = ctx
@@ -230,6 +235,8 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
     nparams = len(writers)
     nres = len(readers)
     simple = all(t is ValType.I32 or t is ValType.I64 for t in ft.params)
+    if rt.fuel_on:
+        return _fuel_entry(rt, cfn, ctx_addr, slots, writers, readers, maxd, simple, store, py)
 
     if nres == 1:
         r0 = readers[0]
@@ -271,6 +278,53 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
     return raw
 
 
+def _fuel_entry(rt: NativeRuntime, cfn, ctx_addr: int, slots, writers, readers, maxd: int,
+                simple: bool, store, py):  # fmt: skip
+    """The raw callable of an entry in a store with fuel metering: the store's fuel goes into
+    the native counter before the call and back after it (also when it traps). The moves are
+    :meth:`NativeRuntime.fuel_to_native`/``fuel_to_store`` inlined (a call from Python is a
+    hot path)."""
+    slots_addr = ctypes.addressof(slots)
+    status = rt.rt
+    enter = rt.enter
+    to_native = rt.fuel_to_native
+    cell = rt.fuel_cell
+    cap = FUEL_CAP
+    slot = abi.RT_FUEL
+    nparams = len(writers)
+    nres = len(readers)
+    r0 = readers[0] if nres == 1 else None
+
+    def raw(*a):
+        if store.resumable:
+            return py(*a)
+        if simple:
+            slots[:nparams] = a[:nparams]
+        else:
+            for k, w in enumerate(writers):
+                slots[k] = w(a[k])
+        if get_ident() != rt.thread:
+            enter()
+        f = cell[0]
+        if f <= cap and not rt.fuel_extra:
+            status[slot] = f
+            cfn(ctx_addr, maxd - a[nparams], slots_addr)
+            cell[0] = status[slot] + rt.fuel_extra  # a host function may have set more
+        else:
+            to_native()
+            cfn(ctx_addr, maxd - a[nparams], slots_addr)
+            rt.fuel_to_store()
+        if status[0]:
+            rt.raise_status()
+        if nres == 1:
+            return r0(slots[0])
+        if nres == 0:
+            return None
+        return tuple(r(slots[k]) for k, r in enumerate(readers))
+
+    return raw
+
+
 def instantiate(store, module, imports=None, opt_level: int | None = None):
     """Instantiate ``module`` with its code running in the LLVM tier, whatever the store's
     configured tier (``Config(tier="llvm")`` and :class:`wasm2py.Instance` is the usual way).
@@ -301,7 +355,7 @@ def instantiate(store, module, imports=None, opt_level: int | None = None):
     return Instance._create(store, module, imports, compiled)
 
 
-for _code in _entry_raw.__code__.co_consts:
+for _code in (*_entry_raw.__code__.co_consts, *_fuel_entry.__code__.co_consts):
     if isinstance(_code, CodeType) and _code.co_name == "raw":
         pass_through(_code)
 

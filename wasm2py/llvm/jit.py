@@ -91,6 +91,8 @@ class CompiledModule:
         entries: native address of the Python entry wrapper of every defined function.
         timings: seconds spent in each phase (``lower``, ``parse``, ``optimize``, ``codegen``;
             or ``load`` for machine code read from the cache).
+        fuel_costs: the :class:`~wasm2py.config.FuelCosts` the code meters fuel with (None:
+            no fuel code).
     """
 
     module: Module
@@ -105,6 +107,7 @@ class CompiledModule:
     #: defined functions with a loop or a call (see ``LLVMInstance``: the others stay in the
     #: Python tier for callers in Python)
     long_funcs: frozenset[int] = frozenset()
+    fuel_costs: object = None
 
     @property
     def compile_seconds(self) -> float:
@@ -122,14 +125,18 @@ def _reject_v128(module: Module) -> None:
         raise UnsupportedFeature("LLVM tier: SIMD (v128) is not supported yet")
 
 
-def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine) -> str | None:
-    """The object-cache key of a module: its bytes, the optimisation level, the host target
-    (triple, CPU, features), the LLVM and llvmlite versions and the source of this tier (so a
-    changed lowering never reuses stale code). None when the module has no bytes."""
+def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
+              fuel_costs=None) -> str | None:  # fmt: skip
+    """The object-cache key of a module: its bytes, the optimisation level, the fuel costs (if
+    any), the host target (triple, CPU, features), the LLVM and llvmlite versions and the source
+    of this tier and of the fuel rule (so a changed lowering never reuses stale code). None when
+    the module has no bytes."""
     if not module.raw:
         return None
     h = hashlib.sha256()
     h.update(hashlib.sha256(module.raw).digest())
+    h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
+    h.update(b"\0")
     for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
                  llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
                  llvmlite.__version__):  # fmt: skip
@@ -137,26 +144,32 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine) -> str | N
     here = Path(__file__).resolve().parent
     for name in ("abi.py", "lower.py", "jit.py"):
         h.update((here / name).read_bytes())
+    h.update((here.parent / "fuel.py").read_bytes())
     return h.hexdigest()
 
 
 def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
-                   cache_dir: str | os.PathLike | None = None) -> CompiledModule:  # fmt: skip
+                   cache_dir: str | os.PathLike | None = None,
+                   fuel_costs=None) -> CompiledModule:  # fmt: skip
     """Lower, optimise and jit a decoded, validated module for the host.
 
     Args:
         opt_level: LLVM's pipeline level (0-3).
         keep_ir: keep the unoptimised IR text in ``CompiledModule.ir_text``.
         cache_dir: a directory for machine code: a module compiled before (same bytes, level,
-            host and compiler, see :func:`cache_key`) is loaded from its object file in a few
-            milliseconds instead of compiled.
+            fuel costs, host and compiler, see :func:`cache_key`) is loaded from its object
+            file in a few milliseconds instead of compiled.
+        fuel_costs: a :class:`~wasm2py.config.FuelCosts`: the code meters fuel exactly like the
+            Python tier with these costs (same segments, same charges: see
+            :mod:`wasm2py.fuel`); instantiate it only in stores with
+            ``Config(consume_fuel=True)``. None: no fuel code at all.
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
     """
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
-    key = cache_key(module, opt_level, tm) if cache_dir is not None else None
+    key = cache_key(module, opt_level, tm, fuel_costs) if cache_dir is not None else None
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
     # authenticated like the Python tier's cache: machine code is only ever loaded from a
     # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
@@ -173,7 +186,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     else:
         module = with_bodies(module)
         flags = bytes(runs_long(code.body) for code in module.codes)
-        text = str(build_module(module))
+        text = str(build_module(module, fuel_costs=fuel_costs))
         t1 = time.perf_counter()
         mod = parse(text, tm)
         t2 = time.perf_counter()
@@ -202,6 +215,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         trampolines=tramps, entries=entries, engine=engine, timings=timings,
         ir_text=text if keep_ir else "",
         long_funcs=frozenset(nimp + k for k, f in enumerate(flags) if f),
+        fuel_costs=fuel_costs,
     )  # fmt: skip
 
 
@@ -228,17 +242,18 @@ def with_bodies(module: Module) -> Module:
     return module
 
 
-def optimized_ir(module: Module, opt_level: int = 2) -> str:
+def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None) -> str:
     """The optimised IR of a module for the host (for reading and debugging)."""
     tm = host_target_machine(opt_level)
-    mod = parse(str(build_module(with_bodies(module))), tm)
+    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs)), tm)
     optimize(mod, tm, opt_level)
     return str(mod)
 
 
-def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2) -> bytes:
+def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2,
+                fuel_costs=None) -> bytes:  # fmt: skip
     """Compile a module to a relocatable object file for ``triple`` (ELF for Linux triples)."""
     tm = target_machine(triple, opt_level)
-    mod = parse(str(build_module(with_bodies(module))), tm)
+    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs)), tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

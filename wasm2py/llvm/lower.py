@@ -28,6 +28,7 @@ from llvmlite import ir
 from ..binary.module import Module
 from ..binary.opcodes import Op
 from ..errors import TrapCode, UnsupportedFeature
+from ..fuel import BULK_OPS, segment_costs
 from ..types import FuncType, ValType
 from . import abi
 
@@ -190,8 +191,10 @@ def _exact_in(x: int, t: ir.Type) -> bool:
 class ModuleBuilder:
     """Holds the ``ir.Module`` being built and the declarations shared by all functions."""
 
-    def __init__(self, module: Module, triple: str = "", datalayout: str = ""):
+    def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None):
         self.decoded = module
+        #: a FuelCosts: meter fuel exactly like the Python tier (see :mod:`wasm2py.fuel`)
+        self.fuel_costs = fuel_costs
         self.ir = ir.Module(name="wasm")
         if triple:
             self.ir.triple = triple
@@ -356,6 +359,7 @@ class FunctionLowerer:
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
         self.msz = None  # alloca caching the memory size
+        self.fuel = None  # alloca holding the fuel left (fuel metering only)
         self.stack: list = []
         self.ctl: list[Ctl] = []
 
@@ -383,6 +387,7 @@ class FunctionLowerer:
             b = ir.IRBuilder(bb)
             bb.offset = b.phi(I32, "offset")
             rt = self.rt()
+            self.fuel_out(b)
             b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
             self.record_frame(b, bb.offset)
             self._ret_undef(b)
@@ -484,6 +489,17 @@ class FunctionLowerer:
             size = ab.load(ab.gep(self.ctx, [c64(abi.CTX_MEM_SIZE)], source_etype=I64), typ=I64)
             ab.store(size, self.msz)
             self.mem_base = self.ctx_load(abi.CTX_MEM_BASE, PTR)
+        costs = self.mb.fuel_costs
+        segs: dict[int, int] = {}
+        bulk = False
+        if costs is not None:
+            # The fuel lives in a local (a register after mem2reg) loaded from rt[RT_FUEL] on
+            # entry and written back around calls and on every exit: a counter in memory would
+            # be reloaded and stored per segment (wasm stores may alias it).
+            segs = segment_costs(body, costs)
+            bulk = costs.bulk_per_64 != 0
+            self.fuel = self.ab.alloca(I64, name="fuel")
+            self.ab.store(self.ab.load(self.rt_slot(self.ab, abi.RT_FUEL), typ=I64), self.fuel)
         # call depth, and the native stack for functions that call or have big frames
         self.trap_if(self.b.icmp_signed("<", self.rem, c32(0)), TrapCode.CALL_STACK_EXHAUSTED)
         if ops & _CALLS or len(self.local_types) > BIG_FRAME_LOCALS:
@@ -498,7 +514,7 @@ class FunctionLowerer:
         func.slots = [self.ab.alloca(LL[t]) for t in func.results]
         self.ctl.append(func)
         skip = 0
-        for ins in body:
+        for pos, ins in enumerate(body):
             op = ins.op
             frame = self.ctl[-1]
             if frame.unreachable:
@@ -515,6 +531,12 @@ class FunctionLowerer:
                 else:
                     continue
             self.offset = ins.offset
+            if segs:
+                cost = segs.get(pos)
+                if cost is not None:
+                    self.charge(c64(cost))
+            if bulk and op in BULK_OPS:
+                self.charge_bulk(costs.bulk_per_64)
             try:
                 self.op(ins)
             except UnsupportedFeature:
@@ -794,7 +816,47 @@ class FunctionLowerer:
             del self.stack[-len(types):]
 
     def ret(self, vals: list) -> None:
+        self.fuel_out(self.b)
         _ret(self.b, self.fn.function_type.return_type, vals)
+
+    # -- fuel -------------------------------------------------------------------------------
+    def rt_slot(self, b: ir.IRBuilder, slot: int):
+        """The address of slot ``slot`` of the runtime struct."""
+        return b.gep(self.rt(), [c64(slot)], source_etype=I64)
+
+    def fuel_out(self, b: ir.IRBuilder) -> None:
+        """Before a call or an exit: the fuel local goes back to ``rt[RT_FUEL]``."""
+        if self.fuel is not None:
+            b.store(b.load(self.fuel), self.rt_slot(b, abi.RT_FUEL))
+
+    def fuel_in(self) -> None:
+        """After a call: the callee (or a host function) may have changed the fuel."""
+        if self.fuel is not None:
+            b = self.b
+            b.store(b.load(self.rt_slot(b, abi.RT_FUEL), typ=I64), self.fuel)
+
+    def charge(self, amount) -> None:
+        """Take ``amount`` (an i64) from the fuel, or trap with ``OUT_OF_FUEL`` leaving the fuel
+        as it was (the trap block writes the local back)."""
+        b = self.b
+        f = b.load(self.fuel)
+        self.trap_if(b.icmp_unsigned("<", f, amount), TrapCode.OUT_OF_FUEL)
+        b.store(b.sub(f, amount), self.fuel)
+
+    def charge_bulk(self, per: int) -> None:
+        """A bulk instruction's variable cost: ``per`` per 64 items of its count operand (the
+        top of the stack), charged before the instruction checks its bounds."""
+        b = self.b
+        units = b.lshr(b.zext(self.stack[-1], I64), c64(6))  # < 2**26
+        if per < 1 << 36:
+            self.charge(b.mul(units, c64(per)))  # < 2**62: no overflow
+            return
+        # A huge cost: compare in 128 bits (fuel is < 2**64, so any overflow means "too much").
+        i128 = ir.IntType(128)
+        wide = b.mul(b.zext(units, i128), ir.Constant(i128, per))
+        f = b.load(self.fuel)
+        self.trap_if(b.icmp_unsigned("<", b.zext(f, i128), wide), TrapCode.OUT_OF_FUEL)
+        b.store(b.sub(f, b.trunc(wide, I64)), self.fuel)
 
     def br_table(self, labels, default) -> None:
         b = self.b
@@ -912,6 +974,7 @@ class FunctionLowerer:
         return self.b.call(_Callee(fnptr, fty), args)
 
     def after_call(self) -> None:
+        self.fuel_in()
         self.check_status()
         self.reload_memsize()
 
@@ -923,6 +986,7 @@ class FunctionLowerer:
         ft = self.mb.func_types[funcidx]
         args = self.popn(len(ft.params))
         rem = self.b.sub(self.rem, c32(1))
+        self.fuel_out(self.b)
         if funcidx < self.mb.nimp:
             fslot, eslot = self.layout.import_slots(funcidx)
             fn = self.ctx_load(fslot, PTR)
@@ -946,6 +1010,7 @@ class FunctionLowerer:
         self.trap_if(b.icmp_unsigned("!=", tid, want), TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
         fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
         env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
+        self.fuel_out(b)
         r = self._call_ptr(fn, signature(ft), [env, b.sub(self.rem, c32(1)), *args])
         self.after_call()
         self.stack.extend(_unpack(b, r, len(ft.results)))
@@ -1087,10 +1152,12 @@ class _Callee:
         return getattr(self.ptr, name)
 
 
-def build_module(module: Module, triple: str = "", datalayout: str = "") -> ir.Module:
-    """The LLVM IR of a whole (validated) module."""
+def build_module(module: Module, triple: str = "", datalayout: str = "",
+                 fuel_costs=None) -> ir.Module:  # fmt: skip
+    """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
+    :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier."""
     if any(t.elem not in (ValType.FUNCREF, ValType.EXTERNREF) for t in module.table_types()):
         raise UnsupportedFeature("LLVM tier: unknown table element type")
     if len(module.memory_types()) > 1:
         raise UnsupportedFeature("LLVM tier: more than one memory")
-    return ModuleBuilder(module, triple, datalayout).build()
+    return ModuleBuilder(module, triple, datalayout, fuel_costs).build()

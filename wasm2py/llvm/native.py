@@ -39,6 +39,8 @@ TABLE_SYNC = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_u
 
 #: native stack kept free below the lowest jitted frame (for host callbacks and Python)
 STACK_MARGIN = 256 * 1024
+#: the most fuel the native counter holds; more is kept aside in ``NativeRuntime.fuel_extra``
+FUEL_CAP = (1 << 63) - 1
 
 
 def _libc():
@@ -131,6 +133,12 @@ class NativeRuntime:
         self._thread = _ThreadLimit()
         #: the thread whose stack limit ``rt`` holds (0: none yet)
         self.thread = 0
+        #: fuel metering (``Config.consume_fuel``): while jitted code runs, the fuel left is
+        #: ``rt[RT_FUEL] + fuel_extra`` and ``store.fuel[0]`` is stale; entries and callbacks
+        #: move it between the two (see :meth:`fuel_to_native`, :meth:`fuel_to_store`)
+        self.fuel_on = bool(store.config.consume_fuel)
+        self.fuel_cell: list = store.fuel
+        self.fuel_extra = 0
 
     # -- the boundary -----------------------------------------------------------------------
     def enter(self) -> None:
@@ -142,6 +150,22 @@ class NativeRuntime:
             t.limit = 0 if bounds is None else bounds[0] + STACK_MARGIN
         self.rt[abi.RT_STACK_LIMIT] = t.limit
         self.thread = threading.get_ident()
+
+    def fuel_to_native(self) -> None:
+        """Entering jitted code: the store's fuel goes to ``rt[RT_FUEL]`` (the part above
+        :data:`FUEL_CAP`, which no call can use up, waits in ``fuel_extra``)."""
+        f = self.fuel_cell[0]
+        if f > FUEL_CAP:
+            self.fuel_extra = f - FUEL_CAP
+            f = FUEL_CAP
+        else:
+            self.fuel_extra = 0
+        self.rt[abi.RT_FUEL] = f
+
+    def fuel_to_store(self) -> None:
+        """Leaving jitted code (return, trap, or a call into Python): the fuel goes back to
+        ``store.fuel[0]``, where host functions and the Python tier read and change it."""
+        self.fuel_cell[0] = self.rt[abi.RT_FUEL] + self.fuel_extra
 
     def raise_status(self) -> None:
         """Turn the trap status into the exception (and clear it)."""
@@ -245,8 +269,13 @@ class NativeRuntime:
         arr = U64 * n
         nres = len(writers)
         w0 = writers[0] if nres == 1 else None
+        fuel_on = self.fuel_on
+        to_store = self.fuel_to_store
+        to_native = self.fuel_to_native
 
         def cb(env, rem, slots):
+            if fuel_on:
+                to_store()  # host code and the Python tier see (and may change) the fuel
             try:
                 s = arr.from_address(slots)
                 r = raw(*[rd(s[k]) for k, rd in enumerate(readers)], maxd - rem)
@@ -258,6 +287,8 @@ class NativeRuntime:
             except BaseException as e:  # noqa: BLE001 - re-raised unchanged at the boundary
                 self.pending = e
                 rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
+            if fuel_on:
+                to_native()
 
         return CALLBACK(cb)
 

@@ -248,6 +248,9 @@ class FuncGen:
         self.hot = getattr(mod, "hot", False)
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
+        self.seg_pos = 0
+        #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
+        self.fuel_segments: dict[int, int] = {}
 
     # -- emission ----------------------------------------------------------------------------
     def emit(self, stmt: ast.stmt) -> None:
@@ -268,13 +271,15 @@ class FuncGen:
     def assign(self, target: str, e: ast.expr) -> None:
         self.emit(ast.Assign([_sname(target)], e))
 
-    def start_segment(self) -> None:
-        """Start a straight-line segment. With counting on, it adds its length to ``IC[0]``;
-        with fuel on, it checks ``F[0]`` covers its cost (else ``out_of_fuel``, a suspension
-        point) and takes it. The cost constants are filled in when the segment closes."""
+    def start_segment(self, pos: int) -> None:
+        """Start a straight-line segment before ``body[pos]``. With counting on, it adds its
+        length to ``IC[0]``; with fuel on, it checks ``F[0]`` covers its cost (else
+        ``out_of_fuel``, a suspension point) and takes it. The cost constants are filled in
+        when the segment closes (the rule is stated on its own in :mod:`wasm2py.fuel`)."""
         if not self.counting and self.fuel is None:
             return
         self.close_segment()
+        self.seg_pos = pos
         if self.counting:
             n = _const(0)
             stmt = ast.AugAssign(ast.Subscript(_name("IC"), _const(0), _STORE), ast.Add(), n)
@@ -297,6 +302,8 @@ class FuncGen:
             return
         consts, stmt, where = self.seg
         self.seg = None
+        if self.seg_n and self.fuel is not None:
+            self.fuel_segments[self.seg_pos] = self.seg_n
         if self.seg_n:
             for c in consts:
                 c.value = self.seg_n
@@ -434,7 +441,7 @@ class FuncGen:
         dispatch = self.DISPATCH
         skip_depth = 0
         fuel = self.fuel
-        self.start_segment()
+        self.start_segment(0)
         for ins in body:
             op = ins.op
             frame = self.ctrl[-1]
@@ -526,7 +533,7 @@ class FuncGen:
             self.out = loop.body
             if self.hot:
                 self.emit(ast.Expr(_call("HOT")))
-            self.start_segment()
+            self.start_segment(self.index_of(ins) + 1)
 
     def op_if(self, ins) -> None:
         cond = self.pop()
@@ -536,7 +543,7 @@ class FuncGen:
         self.emit(node)
         frame.ifnode = node
         self.out = node.body
-        self.start_segment()
+        self.start_segment(self.index_of(ins) + 1)
 
     def op_else(self, ins) -> None:
         frame = self.ctrl[-1]
@@ -548,7 +555,7 @@ class FuncGen:
         frame.unreachable = False
         self.stack = frame.below + [self.slot_value(frame.height + i, t)
                                     for i, t in enumerate(frame.params)]  # fmt: skip
-        self.start_segment()
+        self.start_segment(self.index_of(ins) + 1)
 
     def land_results(self, frame: Frame) -> None:
         """Fallthrough to a construct's end: its results go to their slots."""
@@ -618,7 +625,7 @@ class FuncGen:
         if not reachable:
             parent.unreachable = True
         elif self.counting or self.fuel is not None:
-            self.start_segment()
+            self.start_segment(self.index_of(ins) + 1)
 
     def emit_pending_check(self, loop: Construct) -> None:
         """After a Python loop that a ``brk`` branch can leave: continue or leave outer loops."""
@@ -729,7 +736,7 @@ class FuncGen:
             node.body.append(ast.Pass())
         self.out = saved_out
         self.branchy = saved_branchy or self.arm_sets_brk(frame)
-        self.start_segment()
+        self.start_segment(self.index_of(ins) + 1)
 
     def arm_sets_brk(self, frame: Frame) -> bool:
         """Did the branch just emitted leave ``brk`` set without leaving the current list?"""
