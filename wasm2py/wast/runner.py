@@ -162,7 +162,12 @@ class ScriptRunner:
         #: "fuel": every invoke starts at fuel 0 and is resumed with the required fuel
         #: each time it pauses (call_resumable), which must not change any result
         self.fuel_mode = variant == "fuel"
-        if self.fuel_mode:
+        #: "metered": fuel metering on with a budget no script exhausts, plain calls (the LLVM
+        #: tier's fuel code must not change any result; its resumable calls run in Python)
+        metered = variant == "metered"
+        if metered:
+            config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False)
+        elif self.fuel_mode:
             # A smaller depth limit keeps assert_exhaustion affordable: every segment of the
             # runaway recursion pauses and resumes the whole stack.
             config = self.w.Config(tier=base_tier, consume_fuel=True, max_call_depth=300,
@@ -171,7 +176,7 @@ class ScriptRunner:
             config = self.w.Config(tier=base_tier, cache=False)  # always exercise the translator
         self.engine = self.w.Engine(config)
         self.store = self.w.Store(self.engine)
-        if self.fuel_mode:
+        if self.fuel_mode or metered:
             self.store.set_fuel(PLENTY_OF_FUEL)  # start functions run at instantiation
         self.linker = self.w.Linker(self.engine)
         if check == CHECK_RUN:
