@@ -6,6 +6,8 @@ from the runner's linker). Decoding, validation and the rejection commands are s
 Python tier.
 
     python -m tests.llvm_spec [FILE.wast ...] [-v]     # pass/fail counts per file and in total
+    python -m tests.llvm_spec --simd [-v]             # the 58 simd_*.wast files only
+    python -m tests.llvm_spec --all [-v]              # every file, SIMD included
 """
 
 from __future__ import annotations
@@ -94,7 +96,10 @@ EXEC_KINDS = ("assert_return", "assert_trap", "assert_exhaustion", "action", "mo
 def main(argv: list[str]) -> int:
     verbose = "-v" in argv
     names = [a for a in argv if not a.startswith("-")]
-    files = [f for f in list_wast_files(include_simd=False) if not names or f.name in names]
+    simd_only = "--simd" in argv
+    every = "--all" in argv or simd_only or any(n.startswith("simd_") for n in names)
+    files = [f for f in list_wast_files(include_simd=every)
+             if (not names or f.name in names) and (not simd_only or f.name.startswith("simd_"))]  # fmt: skip
     total: Counter = Counter()
     for f in files:
         results = run_llvm_file(f)

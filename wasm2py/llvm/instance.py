@@ -36,7 +36,10 @@ from .native import (
     _to_slot,
     adopt_global,
     adopt_table,
+    new_global,
     runtime_for,
+    slot_readers,
+    slot_writers,
 )
 
 
@@ -187,7 +190,7 @@ class LLVMInstance:
         for tt in m.tables:
             self.tables.append(NativeTable(rt, tt))
         for g in m.globals:
-            self.globals.append(NativeGlobal(rt, g.type, self.eval_const(g.init)))
+            self.globals.append(new_global(rt, g.type, self.eval_const(g.init)))
         for i, t in enumerate(self.tables):
             ctx[layout.table_slot(i)] = t.address
         for i, g in enumerate(self.globals):
@@ -274,6 +277,8 @@ def _entry_raw(inst: LLVMInstance, index: int):
         missing._llvm_record = ctypes.addressof(inst.records) + 24 * index
         missing._llvm_rt = rt
         return missing
+    if ValType.V128 in ft.params or ValType.V128 in ft.results:
+        return _entry_raw_wide(inst, index, addr)
     cfn = ENTRY(addr)
     writers = [_to_slot(t, rt) for t in ft.params]
     readers = [_to_internal(t, rt) for t in ft.results]
@@ -320,6 +325,43 @@ def _entry_raw(inst: LLVMInstance, index: int):
             if nres == 0:
                 return None
             return tuple(r(slots[k]) for k, r in enumerate(readers))
+
+    raw._llvm_record = ctypes.addressof(inst.records) + 24 * index
+    raw._llvm_rt = rt
+    return raw
+
+
+def _entry_raw_wide(inst: LLVMInstance, index: int, addr: int):
+    """:func:`_entry_raw` for a type with v128 values (two slots each, see
+    :func:`.abi.slot_offsets`)."""
+    rt: NativeRuntime = inst.rt
+    ft = inst.module.func_types()[index]
+    cfn = ENTRY(addr)
+    writers = slot_writers(ft.params, rt)
+    readers = slot_readers(ft.results, rt)
+    n = max(abi.slot_offsets(ft.params)[1], abi.slot_offsets(ft.results)[1], 1)
+    slots = (U64 * n)()
+    slots_addr = ctypes.addressof(slots)
+    ctx_addr = inst.ctx_addr
+    maxd = rt.max_depth - 1
+    status = rt.rt
+    enter = rt.enter
+    nparams = len(writers)
+    nres = len(readers)
+
+    def raw(*a):
+        for k, w in enumerate(writers):
+            w(slots, a[k])
+        if get_ident() != rt.thread:
+            enter()
+        cfn(ctx_addr, maxd - a[nparams], slots_addr)
+        if status[0]:
+            rt.raise_status()
+        if nres == 1:
+            return readers[0](slots)
+        if nres == 0:
+            return None
+        return tuple(r(slots) for r in readers)
 
     raw._llvm_record = ctypes.addressof(inst.records) + 24 * index
     raw._llvm_rt = rt

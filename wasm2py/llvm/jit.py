@@ -15,8 +15,6 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ..binary.module import Module
-from ..errors import UnsupportedFeature
-from ..types import GlobalType, ValType
 from . import abi
 from .lower import build_module
 
@@ -106,17 +104,6 @@ class CompiledModule:
         return sum(self.timings.values())
 
 
-def _reject_v128(module: Module) -> None:
-    """The LLVM tier has no SIMD yet: a v128 anywhere (signatures, globals, locals) is
-    unsupported, like the SIMD instructions themselves (rejected while lowering)."""
-    types = [t for ft in module.types for t in ft.params + ft.results]
-    types += [g.type.valtype for g in module.globals]
-    types += [i.type.valtype for i in module.imports if isinstance(i.type, GlobalType)]
-    types += [t for code in module.codes for t in code.locals]
-    if ValType.V128 in types:
-        raise UnsupportedFeature("LLVM tier: SIMD (v128) is not supported yet")
-
-
 def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine) -> str | None:
     """The object-cache key of a module: its bytes, the optimisation level, the host target
     (triple, CPU, features), the LLVM and llvmlite versions and the source of this tier (so a
@@ -130,7 +117,7 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine) -> str | N
                  llvmlite.__version__):  # fmt: skip
         h.update(part.encode() + b"\0")
     here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "jit.py"):
+    for name in ("abi.py", "lower.py", "simd.py", "jit.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()
 
@@ -206,15 +193,11 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
 def with_bodies(module: Module) -> Module:
     """``module`` with its function bodies (a decoded module restored from the Python tier's
     disk cache has none: decode its bytes again; they were validated when first loaded).
-
-    Raises:
-        UnsupportedFeature: the module uses v128.
     """
     if len(module.codes) != len(module.funcs) and module.raw:
         from ..binary.decoder import decode_module
 
         module = decode_module(module.raw)
-    _reject_v128(module)
     return module
 
 

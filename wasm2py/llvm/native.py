@@ -106,6 +106,40 @@ def _to_slot(t: ValType, rt: NativeRuntime):
     return rt.handle_of
 
 
+def slot_readers(types, rt: NativeRuntime) -> list:
+    """For each of ``types``, a function reading that value (internal representation) from a
+    slot array (a v128 from two slots, low first: see :func:`.abi.slot_offsets`)."""
+    out = []
+    for off, t in zip(abi.slot_offsets(types)[0], types):
+        if t is ValType.V128:
+            out.append(lambda s, k=off: s[k] | (s[k + 1] << 64))
+        else:
+            rd = _to_internal(t, rt)
+            out.append(lambda s, k=off, rd=rd: rd(s[k]))
+    return out
+
+
+def slot_writers(types, rt: NativeRuntime) -> list:
+    """For each of ``types``, a function ``w(slots, value)`` storing an internal value."""
+    out = []
+    for off, t in zip(abi.slot_offsets(types)[0], types):
+        if t is ValType.V128:
+
+            def w(s, v, k=off):
+                s[k] = v & M64
+                s[k + 1] = v >> 64
+
+        else:
+
+            wr = _to_slot(t, rt)
+
+            def w(s, v, k=off, wr=wr):
+                s[k] = wr(v)
+
+        out.append(w)
+    return out
+
+
 class NativeRuntime:
     """Per-store native state: the ``rt`` struct, the pending host exception, funcref records of
     functions and the handles of externrefs, and everything native that must stay alive."""
@@ -201,6 +235,8 @@ class NativeRuntime:
     def callback(self, f: Func, caller=None):
         """The ctypes callback that runs ``f`` for jitted code (exceptions become a status)."""
         ft = f.type
+        if ValType.V128 in ft.params or ValType.V128 in ft.results:
+            return self._callback_wide(f, caller)
         readers = [_to_internal(t, self) for t in ft.params]
         writers = [_to_slot(t, self) for t in ft.results]
         n = max(len(readers), len(writers), 1)
@@ -220,6 +256,30 @@ class NativeRuntime:
                 elif nres:
                     for k, w in enumerate(writers):
                         s[k] = w(r[k])
+            except BaseException as e:  # noqa: BLE001 - re-raised unchanged at the boundary
+                self.pending = e
+                rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
+
+        return CALLBACK(cb)
+
+    def _callback_wide(self, f: Func, caller=None):
+        """:meth:`callback` for a type with v128 values (two slots each)."""
+        ft = f.type
+        readers = slot_readers(ft.params, self)
+        writers = slot_writers(ft.results, self)
+        n = max(abi.slot_offsets(ft.params)[1], abi.slot_offsets(ft.results)[1], 1)
+        raw = f.raw_for(caller) if caller is not None else f.raw
+        maxd = self.max_depth - 1
+        rt = self.rt
+        arr = U64 * n
+        single = len(ft.results) == 1
+
+        def cb(env, rem, slots):
+            try:
+                s = arr.from_address(slots)
+                r = raw(*[rd(s) for rd in readers], maxd - rem)
+                for w, v in zip(writers, (r,) if single else r or ()):
+                    w(s, v)
             except BaseException as e:  # noqa: BLE001 - re-raised unchanged at the boundary
                 self.pending = e
                 rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
@@ -285,6 +345,36 @@ class NativeGlobal:
         self.cell[0] = self._set(v) & M64
 
 
+class NativeV128Global(NativeGlobal):
+    """A v128 global: a 16-byte native cell (two 64-bit words, low first); its value is the
+    unsigned 128-bit int of the Python tier."""
+
+    __slots__ = ()
+
+    def __init__(self, rt: NativeRuntime, type: GlobalType, value: object):
+        self.type = type
+        self.rt = rt
+        self.cell = (U64 * 2)()
+        self.address = ctypes.addressof(self.cell)
+        self.value = value
+
+    @property
+    def value(self) -> int:
+        """The value as an unsigned 128-bit int."""
+        return self.cell[0] | (self.cell[1] << 64)
+
+    @value.setter
+    def value(self, v: int) -> None:
+        self.cell[0] = v & M64
+        self.cell[1] = (v >> 64) & M64
+
+
+def new_global(rt: NativeRuntime, type: GlobalType, value: object) -> NativeGlobal:
+    """A native global of ``type`` holding ``value`` (a 16-byte cell for v128)."""
+    cls = NativeV128Global if type.valtype is ValType.V128 else NativeGlobal
+    return cls(rt, type, value)
+
+
 def adopt_global(rt: NativeRuntime, g) -> NativeGlobal:
     """The native global to use for an imported global object."""
     if isinstance(g, NativeGlobal):
@@ -292,10 +382,10 @@ def adopt_global(rt: NativeRuntime, g) -> NativeGlobal:
     if not isinstance(g, GlobalInstance):
         raise TypeError(f"not a global: {type(g).__name__}")
     if not g.type.mutable:
-        return NativeGlobal(rt, g.type, g.value)
+        return new_global(rt, g.type, g.value)
     ng = rt.adopted.get(id(g))
     if ng is None:
-        ng = rt.adopted[id(g)] = NativeGlobal(rt, g.type, g.value)
+        ng = rt.adopted[id(g)] = new_global(rt, g.type, g.value)
         rt.keep.append(g)
     return ng
 
