@@ -436,9 +436,10 @@ class SimdLowerer:
             self.push(b.sitofp(x, F64X2) if op.endswith("_s") else b.uitofp(x, F64X2))
         elif op == "demote_f64x2_zero":
             x = b.fptrunc(self.pop(F64X2), _vec(F32, 2))
-            # demote(promote x) folds to x: always quiet a signalling NaN
-            x = self.canon(x)
-            self.push(b.shuffle_vector(x, ir.Constant(x.type, None), _mask(range(4))))
+            x = b.shuffle_vector(x, ir.Constant(x.type, None), _mask(range(4)))
+            # demote(promote x) folds to x: always quiet a signalling NaN (on all four lanes:
+            # x86 cannot legalize llvm.canonicalize.v2f32)
+            self.push(self.canon(x))
         elif op == "promote_low_f32x4":
             x = self.half(self.pop(F32X4), False)
             r = b.fpext(x, F64X2)
