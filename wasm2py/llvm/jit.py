@@ -40,20 +40,25 @@ def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
     """A target machine for the host CPU (all its features), for jitting."""
     _init()
     target = llvm.Target.from_default_triple()
-    return target.create_target_machine(
+    features = llvm.get_host_cpu_features().flatten()
+    tm = target.create_target_machine(
         cpu=llvm.get_host_cpu_name(),
-        features=llvm.get_host_cpu_features().flatten(),
+        features=features,
         opt=min(opt_level, 3),
         jit=True,
     )
+    tm._wasm2py_features = features  # (llvmlite cannot read them back; see simd_isa)
+    return tm
 
 
 def target_machine(triple: str, opt_level: int = 2, cpu: str = "", features: str = ""):
     """A target machine for ``triple`` (object-file emission, e.g. :data:`AARCH64_TRIPLE`)."""
     _init()
     target = llvm.Target.from_triple(triple)
-    return target.create_target_machine(cpu=cpu, features=features, opt=min(opt_level, 3),
-                                        reloc="pic")  # fmt: skip
+    tm = target.create_target_machine(cpu=cpu, features=features, opt=min(opt_level, 3),
+                                      reloc="pic")  # fmt: skip
+    tm._wasm2py_features = features
+    return tm
 
 
 def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
@@ -64,6 +69,20 @@ def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> Non
     pb = llvm.create_pass_builder(tm, pto)
     mpm = pb.getModulePassManager()
     mpm.run(mod, pb)
+
+
+def simd_isa(tm: llvm.TargetMachine) -> str:
+    """Which target-specific SIMD intrinsics the lowering may use for ``tm``: ``"aarch64"``
+    (NEON is always there), ``"x86"`` (the target has SSSE3: every x86-64 CPU since 2006, but
+    not the baseline ``x86-64``) or ``""`` (portable IR only)."""
+    triple = tm.triple
+    if triple.startswith(("aarch64", "arm64")):
+        return "aarch64"
+    if triple.startswith("x86_64"):
+        features = getattr(tm, "_wasm2py_features", "")
+        if "+ssse3" in features.split(","):
+            return "x86"
+    return ""
 
 
 def parse(text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
@@ -152,7 +171,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         timings = {"load": time.perf_counter() - t0}
         text = ""
     else:
-        text = str(build_module(module))
+        text = str(build_module(module, simd_isa=simd_isa(tm)))
         t1 = time.perf_counter()
         mod = parse(text, tm)
         t2 = time.perf_counter()
@@ -204,7 +223,7 @@ def with_bodies(module: Module) -> Module:
 def optimized_ir(module: Module, opt_level: int = 2) -> str:
     """The optimised IR of a module for the host (for reading and debugging)."""
     tm = host_target_machine(opt_level)
-    mod = parse(str(build_module(with_bodies(module))), tm)
+    mod = parse(str(build_module(with_bodies(module), simd_isa=simd_isa(tm))), tm)
     optimize(mod, tm, opt_level)
     return str(mod)
 
@@ -212,6 +231,6 @@ def optimized_ir(module: Module, opt_level: int = 2) -> str:
 def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2) -> bytes:
     """Compile a module to a relocatable object file for ``triple`` (ELF for Linux triples)."""
     tm = target_machine(triple, opt_level)
-    mod = parse(str(build_module(with_bodies(module))), tm)
+    mod = parse(str(build_module(with_bodies(module), simd_isa=simd_isa(tm))), tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

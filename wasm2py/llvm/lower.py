@@ -207,6 +207,7 @@ class ModuleBuilder:
         self.global_types = module.global_types()
         self.table_types = module.table_types()
         self.funcs: dict[int, ir.Function] = {}
+        self.simd_isa = ""  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
         for k in range(len(module.funcs)):
             index = self.nimp + k
@@ -1081,10 +1082,18 @@ class _Callee:
         return getattr(self.ptr, name)
 
 
-def build_module(module: Module, triple: str = "", datalayout: str = "") -> ir.Module:
-    """The LLVM IR of a whole (validated) module."""
+def build_module(module: Module, triple: str = "", datalayout: str = "",
+                 simd_isa: str = "") -> ir.Module:  # fmt: skip
+    """The LLVM IR of a whole (validated) module.
+
+    ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
+    few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
+    instruction; see :func:`.jit.simd_isa`.
+    """
     if any(t.elem not in (ValType.FUNCREF, ValType.EXTERNREF) for t in module.table_types()):
         raise UnsupportedFeature("LLVM tier: unknown table element type")
     if len(module.memory_types()) > 1:
         raise UnsupportedFeature("LLVM tier: more than one memory")
-    return ModuleBuilder(module, triple, datalayout).build()
+    mb = ModuleBuilder(module, triple, datalayout)
+    mb.simd_isa = simd_isa
+    return mb.build()

@@ -241,11 +241,23 @@ class SimdLowerer:
         self.push(self.b.shuffle_vector(x, y, _mask(list(lanes))))
 
     def swizzle(self) -> None:
-        # Out-of-range indices (>= 16) select 0. Written lane by lane: LLVM's x86 back end
-        # recognises the extract-by-variable-index pattern as a variable permute (pshufb).
+        # Out-of-range indices (>= 16) select 0. LLVM has no generic variable byte shuffle:
+        # AArch64's tbl has exactly these semantics; x86's pshufb zeroes a lane whose index
+        # has bit 7 set and otherwise uses its low 4 bits, so indices are first mapped with
+        # a saturating + 0x70 (0..15 -> 0x70..0x7F, 16..255 -> >= 0x80). Elsewhere: lane by lane.
         b = self.b
         s = self.pop(I8X16)
         x = self.pop(I8X16)
+        isa = self.fl.mb.simd_isa
+        if isa == "aarch64":
+            fn = self.fl.intr("llvm.aarch64.neon.tbl1.v16i8", I8X16, [I8X16, I8X16])
+            self.push(b.call(fn, [x, s]))
+            return
+        if isa == "x86":
+            s = self.call("llvm.uadd.sat", I8X16, [s, self.const_splat(0x70, I8X16)])
+            fn = self.fl.intr("llvm.x86.ssse3.pshuf.b.128", I8X16, [I8X16, I8X16])
+            self.push(b.call(fn, [x, s]))
+            return
         sel = []
         for i in range(16):
             k = b.extract_element(s, ir.Constant(I32, i))
