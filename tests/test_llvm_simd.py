@@ -419,18 +419,17 @@ def test_v128_calls_between_llvm_instances():
 def test_aarch64_object_uses_neon():
     from tools.bench.build import KERNEL_DIR, WASM_FLAGS, ToolMissing, build_kernel
     from wasm2py.binary.decoder import decode_module
-    from wasm2py.llvm.jit import optimize, parse, target_machine
+    from wasm2py.llvm.jit import optimize, parse, simd_isa, target_machine
     from wasm2py.llvm.lower import build_module
     from wasm2py.validate.validator import validate_module
 
     src = """(module (memory 1)
-      (func (export "k") (param i32 i32) (result v128) (local v128)
-        (loop (local.set 2 (f32x4.add (local.get 2)
+      (func (export "k") (param i32 i32 v128) (result v128) (local v128)
+        (loop (local.set 3 (f32x4.add (local.get 3)
                  (f32x4.mul (v128.load (local.get 0)) (v128.load offset=16 (local.get 0)))))
-              (local.set 2 (v128.xor (local.get 2) (i8x16.swizzle (local.get 2)
-                 (v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 40))))
+              (local.set 3 (v128.xor (local.get 3) (i8x16.swizzle (local.get 3) (local.get 2))))
               (br_if 0 (local.tee 1 (i32.sub (local.get 1) (i32.const 1)))))
-        (local.get 2)))"""
+        (local.get 3)))"""
     datas = [wat(src)]
     try:
         datas.append(build_kernel(KERNEL_DIR / "simd_filter.c",
@@ -443,8 +442,33 @@ def test_aarch64_object_uses_neon():
         obj = L.emit_object(m, L.AARCH64_TRIPLE)
         assert obj[:4] == b"\x7fELF" and struct.unpack_from("<H", obj, 18)[0] == 183
     tm = target_machine(L.AARCH64_TRIPLE, 2)
-    mod = parse(str(build_module(decode_module(datas[0]))), tm)
+    assert simd_isa(tm) == "aarch64"
+    mod = parse(str(build_module(decode_module(datas[0]), simd_isa="aarch64")), tm)
     optimize(mod, tm, 2)
     asm = tm.emit_assembly(mod)
     assert "fmul\tv" in asm and ".4s" in asm  # NEON vector multiply on four f32 lanes
-    assert "tbl\tv" in asm or ".16b" in asm
+    assert "tbl\tv" in asm  # swizzle: one NEON table lookup
+
+
+@pytest.mark.parametrize("isa", ["", "x86", "aarch64"])
+def test_swizzle_forms(isa, monkeypatch):
+    import llvmlite.binding as llvm
+
+    from wasm2py.llvm import jit
+
+    host = jit.simd_isa(jit.host_target_machine())
+    if isa and isa != host:
+        pytest.skip(f"the {isa} form needs a {isa} host (object emission is tested above)")
+    if isa == "x86":
+        assert "+ssse3" in llvm.get_host_cpu_features().flatten().split(",")
+    monkeypatch.setattr(jit, "simd_isa", lambda tm: isa)
+    src = """(module (func (export "sw") (param v128 v128) (result v128)
+      (i8x16.swizzle (local.get 0) (local.get 1))))"""
+    store = fresh_store()
+    mod = wasm2py.Module(store.engine, wat(src))
+    py = wasm2py.Instance(store, mod, {})
+    ll = L.instantiate(store, L.compile_module(mod._module))
+    a = 0xF0E0D0C0B0A090807060504030201000 | 0x0F0E0D0C0B0A09080706050403020100
+    for s in [join(range(16), 8), join(range(15, -1, -1), 8), join([16, 17, 0x7F, 0x80, 0x8F,
+              0xF0, 0xFF, 15, 0x70, 0x0F, 0x10, 0x90, 1, 2, 3, 0xEF], 8), M128, 0] + VECTORS[8]:  # fmt: skip
+        assert py.exports["sw"](a, s) == ll.exports["sw"](a, s), hex(s)
