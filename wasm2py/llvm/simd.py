@@ -391,9 +391,31 @@ class SimdLowerer:
             x = self.pop(F64X2)
             r = self.b.call(self.fl.intr(f"{kind}.v2i32.v2f64", _vec(I32, 2), [F64X2]), [x])
             self.push(self.b.shuffle_vector(r, ir.Constant(r.type, None), _mask(range(4))))
+        elif self.fl.mb.simd_isa == "x86":
+            self.push(self.trunc_sat_x86(self.pop(F32X4), signed))
         else:
             x = self.pop(F32X4)
             self.push(self.b.call(self.fl.intr(f"{kind}.v4i32.v4f32", I32X4, [F32X4]), [x]))
+
+    def trunc_sat_x86(self, x, signed: bool):
+        """f32x4 -> i32x4 saturating on x86: LLVM scalarises ``llvm.fpto[su]i.sat`` there (four
+        conversions, compares and inserts); ``cvttps2dq`` gives 0x80000000 for NaN and any
+        out-of-range lane, which a few compares and selects correct."""
+        b = self.b
+        cvt = self.fl.intr("llvm.x86.sse2.cvttps2dq", I32X4, [F32X4])
+        two31 = b.bitcast(self.const_splat(0x4F000000, I32X4), F32X4)  # 2**31
+        if signed:
+            r = b.call(cvt, [x])
+            r = b.select(b.fcmp_ordered(">=", x, two31), self.const_splat(0x7FFFFFFF, I32X4), r)
+            return b.select(b.fcmp_unordered("uno", x, x), ir.Constant(I32X4, None), r)
+        zero = ir.Constant(F32X4, None)
+        x = b.select(b.fcmp_ordered(">", x, zero), x, zero)  # NaN and negatives -> 0
+        big = b.fcmp_ordered(">=", x, two31)
+        # lanes >= 2**31: convert x - 2**31 (exact there) and set the top bit
+        hi = b.xor(b.call(cvt, [b.fsub(x, two31)]), self.const_splat(0x80000000, I32X4))
+        r = b.select(big, hi, b.call(cvt, [x]))
+        two32 = b.bitcast(self.const_splat(0x4F800000, I32X4), F32X4)
+        return b.select(b.fcmp_ordered(">=", x, two32), self.const_splat(0xFFFFFFFF, I32X4), r)
 
     # -- float shapes -----------------------------------------------------------------------
     def floating(self, t: ir.VectorType, op: str, ins) -> None:  # noqa: C901 - one case per op
