@@ -18,7 +18,7 @@ with ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0), ``nearest`` w
 ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
 constants built from their bit patterns (NaN payloads exact). Every memory and table access is
 bounds-checked against the current size; every trap stores a status and returns (see
-:mod:`.abi`).
+:mod:`.abi`). SIMD instructions are lowered by :mod:`.simd` (a v128 is ``<2 x i64>`` here).
 """
 
 from __future__ import annotations
