@@ -393,6 +393,7 @@ def test_v128_at_the_boundary():
         assert seen[-1] == (7, a, -0.5)
         assert e["swap"](a, b) == (b, a)
         assert e["swap"](a.to_bytes(16, "little"), b) == (b, a)  # bytes are accepted
+        assert e["swap"](-1, -(1 << 127)) == (1 << 127, M128)  # so are negative ints
         assert e["sel"](a, b, 1) == a and e["sel"](a, b, 0) == b
         assert e["selt"](a, b, 2) == a and e["selt"](a, b, 0) == b
         assert e["getg"]() == join([1, 2, 3, 4], 32)
