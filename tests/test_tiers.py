@@ -280,3 +280,22 @@ def test_config_rejects_what_the_llvm_tier_cannot_do():
         Config(tier="jit")
     with pytest.raises(ValueError):
         Config(llvm_opt_level=4)
+
+
+def test_v128_globals_are_shared_between_tiers():
+    store = store_for("auto", tier_up_threshold=10**9)
+    first = Instance(store, Module(store.engine, wat("""(module
+      (global (export "v") (mut v128) (v128.const i64x2 1 2))
+      (func (export "get") (result v128) global.get 0)
+      (func (export "set") (param v128) local.get 0 global.set 0))""")))
+    second = L.instantiate(store, Module(store.engine, wat("""(module
+      (import "m" "v" (global $v (mut v128)))
+      (func (export "get") (result v128) global.get $v)
+      (func (export "set") (param v128) local.get 0 global.set $v))""")),
+                           {"m": {"v": first.exports.v}})  # fmt: skip
+    assert second.exports.get() == 1 | 2 << 64
+    big = (1 << 128) - 3
+    second.exports.set(big)  # jitted store
+    assert first.exports.get() == big and first.exports.v.value == big
+    first.exports.set(7)
+    assert second.exports.get() == 7

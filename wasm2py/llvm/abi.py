@@ -31,7 +31,9 @@ kept by the runtime and re-raised unchanged). No longjmp, no unwinding through P
 Host functions and Python-tier functions are called through a per-type *trampoline* generated
 in the module (``tramp_<type>``): it spills the arguments into a slot array on its stack and
 calls the ctypes callback stored in its environment ``[rt, callback]``; the callback writes the
-results back into the slots (f32 as its bit pattern in the low 32 bits, f64 as its bits).
+results back into the slots (f32 as its bit pattern in the low 32 bits, f64 as its bits). Entry
+wrappers take their arguments and return their results the same way. A v128 is the LLVM type
+``<2 x i64>`` and takes two consecutive slots, low 64 bits first (:func:`slot_offsets`).
 """
 
 from __future__ import annotations
@@ -116,6 +118,19 @@ class Layout:
 
     def elem_slots(self, e: int) -> tuple[int, int]:
         return self.elems + 2 * e, self.elems + 2 * e + 1
+
+
+def slot_offsets(types) -> tuple[list[int], int]:
+    """Slot index of each value of ``types`` in a slot array, and the slot count: a v128 takes
+    two slots (low 64 bits first), every other value one."""
+    from ..types import ValType
+
+    offs = []
+    n = 0
+    for t in types:
+        offs.append(n)
+        n += 2 if t is ValType.V128 else 1
+    return offs, n
 
 
 def entry_name(funcidx: int) -> str:

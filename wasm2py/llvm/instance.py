@@ -34,6 +34,8 @@ from .native import (
     global_cell,
     mirror_of,
     runtime_for,
+    slot_readers,
+    slot_writers,
 )
 
 
@@ -223,6 +225,8 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
     store = inst.store
     ft = inst.module.func_types()[index]
     cfn = ENTRY(inst.compiled.entries[index])
+    if rt.fuel_on or ValType.V128 in ft.params or ValType.V128 in ft.results:
+        return _general_entry(inst, ft, cfn, py)
     writers = [_to_slot(t, rt) for t in ft.params]
     readers = [_to_internal(t, rt) for t in ft.results]
     n = max(len(writers), len(readers), 1)
@@ -235,8 +239,6 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
     nparams = len(writers)
     nres = len(readers)
     simple = all(t is ValType.I32 or t is ValType.I64 for t in ft.params)
-    if rt.fuel_on:
-        return _fuel_entry(rt, cfn, ctx_addr, slots, writers, readers, maxd, simple, store, py)
 
     if nres == 1:
         r0 = readers[0]
@@ -278,15 +280,23 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
     return raw
 
 
-def _fuel_entry(rt: NativeRuntime, cfn, ctx_addr: int, slots, writers, readers, maxd: int,
-                simple: bool, store, py):  # fmt: skip
-    """The raw callable of an entry in a store with fuel metering: the store's fuel goes into
-    the native counter before the call and back after it (also when it traps). The moves are
+def _general_entry(inst: LLVMInstance, ft, cfn, py):
+    """:func:`_entry_raw` for a store with fuel metering or a type with v128 values (two slots
+    each, see :func:`.abi.slot_offsets`). With fuel, the store's fuel goes into the native
+    counter before the call and back after it (also when it traps); the moves are
     :meth:`NativeRuntime.fuel_to_native`/``fuel_to_store`` inlined (a call from Python is a
     hot path)."""
+    rt: NativeRuntime = inst.rt
+    store = inst.store
+    writers = slot_writers(ft.params, rt)
+    readers = slot_readers(ft.results, rt)
+    slots = (U64 * max(abi.slot_offsets(ft.params)[1], abi.slot_offsets(ft.results)[1], 1))()
     slots_addr = ctypes.addressof(slots)
+    ctx_addr = inst.ctx_addr
+    maxd = rt.max_depth - 1
     status = rt.rt
     enter = rt.enter
+    fuel_on = rt.fuel_on
     to_native = rt.fuel_to_native
     cell = rt.fuel_cell
     cap = FUEL_CAP
@@ -298,29 +308,29 @@ def _fuel_entry(rt: NativeRuntime, cfn, ctx_addr: int, slots, writers, readers, 
     def raw(*a):
         if store.resumable:
             return py(*a)
-        if simple:
-            slots[:nparams] = a[:nparams]
-        else:
-            for k, w in enumerate(writers):
-                slots[k] = w(a[k])
+        for k, w in enumerate(writers):
+            w(slots, a[k])
         if get_ident() != rt.thread:
             enter()
-        f = cell[0]
-        if f <= cap and not rt.fuel_extra:
-            status[slot] = f
+        if not fuel_on:
             cfn(ctx_addr, maxd - a[nparams], slots_addr)
-            cell[0] = status[slot] + rt.fuel_extra  # a host function may have set more
         else:
-            to_native()
-            cfn(ctx_addr, maxd - a[nparams], slots_addr)
-            rt.fuel_to_store()
+            f = cell[0]
+            if f <= cap and not rt.fuel_extra:
+                status[slot] = f
+                cfn(ctx_addr, maxd - a[nparams], slots_addr)
+                cell[0] = status[slot] + rt.fuel_extra  # a host function may have set more
+            else:
+                to_native()
+                cfn(ctx_addr, maxd - a[nparams], slots_addr)
+                rt.fuel_to_store()
         if status[0]:
             rt.raise_status()
         if nres == 1:
-            return r0(slots[0])
+            return r0(slots)
         if nres == 0:
             return None
-        return tuple(r(slots[k]) for k, r in enumerate(readers))
+        return tuple(r(slots) for r in readers)
 
     return raw
 
@@ -355,7 +365,7 @@ def instantiate(store, module, imports=None, opt_level: int | None = None):
     return Instance._create(store, module, imports, compiled)
 
 
-for _code in (*_entry_raw.__code__.co_consts, *_fuel_entry.__code__.co_consts):
+for _code in (*_entry_raw.__code__.co_consts, *_general_entry.__code__.co_consts):
     if isinstance(_code, CodeType) and _code.co_name == "raw":
         pass_through(_code)
 

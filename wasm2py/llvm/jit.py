@@ -17,8 +17,6 @@ import llvmlite.binding as llvm
 from ..binary.module import Module
 from ..binary.opcodes import Op
 from ..cache import load_blob, store_blob
-from ..errors import UnsupportedFeature
-from ..types import GlobalType, ValType
 from . import abi
 from .lower import build_module
 
@@ -44,20 +42,25 @@ def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
     """A target machine for the host CPU (all its features), for jitting."""
     _init()
     target = llvm.Target.from_default_triple()
-    return target.create_target_machine(
+    features = llvm.get_host_cpu_features().flatten()
+    tm = target.create_target_machine(
         cpu=llvm.get_host_cpu_name(),
-        features=llvm.get_host_cpu_features().flatten(),
+        features=features,
         opt=min(opt_level, 3),
         jit=True,
     )
+    tm._wasm2py_features = features  # (llvmlite cannot read them back; see simd_isa)
+    return tm
 
 
 def target_machine(triple: str, opt_level: int = 2, cpu: str = "", features: str = ""):
     """A target machine for ``triple`` (object-file emission, e.g. :data:`AARCH64_TRIPLE`)."""
     _init()
     target = llvm.Target.from_triple(triple)
-    return target.create_target_machine(cpu=cpu, features=features, opt=min(opt_level, 3),
-                                        reloc="pic")  # fmt: skip
+    tm = target.create_target_machine(cpu=cpu, features=features, opt=min(opt_level, 3),
+                                      reloc="pic")  # fmt: skip
+    tm._wasm2py_features = features
+    return tm
 
 
 def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
@@ -68,6 +71,20 @@ def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> Non
     pb = llvm.create_pass_builder(tm, pto)
     mpm = pb.getModulePassManager()
     mpm.run(mod, pb)
+
+
+def simd_isa(tm: llvm.TargetMachine) -> str:
+    """Which target-specific SIMD intrinsics the lowering may use for ``tm``: ``"aarch64"``
+    (NEON is always there), ``"x86"`` (the target has SSSE3: every x86-64 CPU since 2006, but
+    not the baseline ``x86-64``) or ``""`` (portable IR only)."""
+    triple = tm.triple
+    if triple.startswith(("aarch64", "arm64")):
+        return "aarch64"
+    if triple.startswith("x86_64"):
+        features = getattr(tm, "_wasm2py_features", "")
+        if "+ssse3" in features.split(","):
+            return "x86"
+    return ""
 
 
 def parse(text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
@@ -114,17 +131,6 @@ class CompiledModule:
         return sum(self.timings.values())
 
 
-def _reject_v128(module: Module) -> None:
-    """The LLVM tier has no SIMD yet: a v128 anywhere (signatures, globals, locals) is
-    unsupported, like the SIMD instructions themselves (rejected while lowering)."""
-    types = [t for ft in module.types for t in ft.params + ft.results]
-    types += [g.type.valtype for g in module.globals]
-    types += [i.type.valtype for i in module.imports if isinstance(i.type, GlobalType)]
-    types += [t for code in module.codes for t in code.locals]
-    if ValType.V128 in types:
-        raise UnsupportedFeature("LLVM tier: SIMD (v128) is not supported yet")
-
-
 def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
               fuel_costs=None) -> str | None:  # fmt: skip
     """The object-cache key of a module: its bytes, the optimisation level, the fuel costs (if
@@ -142,7 +148,7 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
                  llvmlite.__version__):  # fmt: skip
         h.update(part.encode() + b"\0")
     here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "jit.py"):
+    for name in ("abi.py", "lower.py", "simd.py", "jit.py"):
         h.update((here / name).read_bytes())
     h.update((here.parent / "fuel.py").read_bytes())
     return h.hexdigest()
@@ -186,7 +192,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     else:
         module = with_bodies(module)
         flags = bytes(runs_long(code.body) for code in module.codes)
-        text = str(build_module(module, fuel_costs=fuel_costs))
+        text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm)))
         t1 = time.perf_counter()
         mod = parse(text, tm)
         t2 = time.perf_counter()
@@ -230,22 +236,19 @@ def runs_long(body) -> bool:
 def with_bodies(module: Module) -> Module:
     """``module`` with its function bodies (a decoded module restored from the Python tier's
     disk cache has none: decode its bytes again; they were validated when first loaded).
-
-    Raises:
-        UnsupportedFeature: the module uses v128.
     """
     if len(module.codes) != len(module.funcs) and module.raw:
         from ..binary.decoder import decode_module
 
         module = decode_module(module.raw)
-    _reject_v128(module)
     return module
 
 
 def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None) -> str:
     """The optimised IR of a module for the host (for reading and debugging)."""
     tm = host_target_machine(opt_level)
-    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs)), tm)
+    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs,
+                                 simd_isa=simd_isa(tm))), tm)  # fmt: skip
     optimize(mod, tm, opt_level)
     return str(mod)
 
@@ -254,6 +257,7 @@ def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2
                 fuel_costs=None) -> bytes:  # fmt: skip
     """Compile a module to a relocatable object file for ``triple`` (ELF for Linux triples)."""
     tm = target_machine(triple, opt_level)
-    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs)), tm)
+    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs,
+                                 simd_isa=simd_isa(tm))), tm)  # fmt: skip
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

@@ -18,7 +18,7 @@ with ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0), ``nearest`` w
 ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
 constants built from their bit patterns (NaN payloads exact). Every memory and table access is
 bounds-checked against the current size; every trap stores a status and returns (see
-:mod:`.abi`).
+:mod:`.abi`). SIMD instructions are lowered by :mod:`.simd` (a v128 is ``<2 x i64>`` here).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..binary.module import Module
-from ..binary.opcodes import Op
+from ..binary.opcodes import SIMD_BASE, SIMD_NAMES, Op
 from ..errors import TrapCode, UnsupportedFeature
 from ..fuel import BULK_OPS, segment_costs
 from ..types import FuncType, ValType
@@ -41,9 +41,11 @@ F32 = ir.FloatType()
 F64 = ir.DoubleType()
 PTR = ir.PointerType()
 VOID = ir.VoidType()
+#: the one type of a v128 value outside SIMD instructions (see :mod:`.simd`)
+V128 = ir.VectorType(I64, 2)
 
 LL = {ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64: F64,
-      ValType.FUNCREF: I64, ValType.EXTERNREF: I64}  # fmt: skip
+      ValType.FUNCREF: I64, ValType.EXTERNREF: I64, ValType.V128: V128}  # fmt: skip
 
 
 def c32(v: int) -> ir.Constant:
@@ -164,6 +166,7 @@ _STORE = {Op.I32_STORE: (I32, 4, False), Op.I64_STORE: (I64, 8, False),
 _CALLS = frozenset({Op.CALL, Op.CALL_INDIRECT})
 _MEMORY_OPS = frozenset(_LOAD) | frozenset(_STORE) | {
     Op.MEMORY_SIZE, Op.MEMORY_GROW, Op.MEMORY_FILL, Op.MEMORY_COPY, Op.MEMORY_INIT}
+_MEMORY_OPS |= {op for op, n in SIMD_NAMES.items() if n.startswith(("v128.load", "v128.store"))}
 #: functions with more locals than this check the native stack even when they make no calls
 BIG_FRAME_LOCALS = 256
 
@@ -207,6 +210,7 @@ class ModuleBuilder:
         self.global_types = module.global_types()
         self.table_types = module.table_types()
         self.funcs: dict[int, ir.Function] = {}
+        self.simd_isa = ""  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
         for k in range(len(module.funcs)):
             index = self.nimp + k
@@ -244,15 +248,16 @@ class ModuleBuilder:
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
         f = ir.Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
         b = ir.IRBuilder(f.append_basic_block("entry"))
-        n = max(len(ft.params), len(ft.results), 1)
-        slots = b.alloca(ir.ArrayType(I64, n))
+        pofs, np_ = abi.slot_offsets(ft.params)
+        rofs, nr = abi.slot_offsets(ft.results)
+        slots = b.alloca(ir.ArrayType(I64, max(np_, nr, 1)))
         for k, t in enumerate(ft.params):
-            b.store(to_slot(b, f.args[2 + k], t), b.gep(slots, [c32(0), c32(k)]))
+            store_slot(b, f.args[2 + k], b.gep(slots, [c32(0), c32(pofs[k])]), t)
         cb_type = ir.FunctionType(VOID, [PTR, I32, PTR])
         env = f.args[0]
         cb = b.load(b.gep(env, [c64(abi.ENV_CALLBACK)], source_etype=I64), typ=PTR)
         b.call(_Callee(cb, cb_type), [env, f.args[1], slots])
-        vals = [from_slot(b, b.load(b.gep(slots, [c32(0), c32(k)])), t)
+        vals = [load_slot(b, b.gep(slots, [c32(0), c32(rofs[k])]), t)
                 for k, t in enumerate(ft.results)]  # fmt: skip
         _ret(b, f.function_type.return_type, vals)
         return f
@@ -262,13 +267,36 @@ class ModuleBuilder:
         f = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
         b = ir.IRBuilder(f.append_basic_block("entry"))
         ctx, rem, slots = f.args
-        args = [from_slot(b, b.load(b.gep(slots, [c64(k)], source_etype=I64), typ=I64), t)
+        pofs, _ = abi.slot_offsets(ft.params)
+        rofs, _ = abi.slot_offsets(ft.results)
+        args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
         r = b.call(self.funcs[index], [ctx, rem, *args])
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
-            b.store(to_slot(b, v, t), b.gep(slots, [c64(k)], source_etype=I64))
+            store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
         b.ret_void()
+
+
+def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
+    """Store value ``v`` of type ``t`` into the slot(s) at ``p``."""
+    if t is ValType.V128:
+        # two i64 stores (``p`` may be a typed i64 pointer to llvmlite); LLVM merges them
+        for k in range(2):
+            b.store(b.extract_element(v, c32(k)), b.gep(p, [c64(k)], source_etype=I64), align=8)
+    else:
+        b.store(to_slot(b, v, t), p, align=8)
+
+
+def load_slot(b: ir.IRBuilder, p, t: ValType):
+    """Load a value of type ``t`` from the slot(s) at ``p``."""
+    if t is ValType.V128:
+        v = ir.Constant(V128, ir.Undefined)
+        for k in range(2):
+            x = b.load(b.gep(p, [c64(k)], source_etype=I64), typ=I64, align=8)
+            v = b.insert_element(v, x, c32(k))
+        return v
+    return from_slot(b, b.load(p, typ=I64, align=8), t)
 
 
 def to_slot(b: ir.IRBuilder, v, t: ValType):
@@ -675,10 +703,11 @@ class FunctionLowerer:
             self.push(b.select(b.icmp_unsigned("!=", c, c32(0)), x, y))
         elif op == Op.GLOBAL_GET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
-            self.push(b.load(p, typ=LL[self.mb.global_types[imm].valtype]))
+            # align 8: cells are 8-byte aligned, a v128 (16 bytes) too
+            self.push(b.load(p, typ=LL[self.mb.global_types[imm].valtype], align=8))
         elif op == Op.GLOBAL_SET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
-            b.store(self.pop(), p)
+            b.store(self.pop(), p, align=8)
         elif op == Op.BR_TABLE:
             self.br_table(*imm)
         elif op == Op.RETURN:
@@ -788,6 +817,10 @@ class FunctionLowerer:
                    [b.gep(dst, [d], source_etype=I64), src, b.mul(n, c64(8)),
                     ir.Constant(I1, 0)])  # fmt: skip
             self.table_changed(t, d, n)
+        elif op >= SIMD_BASE:
+            from .simd import lower_simd  # (imports this module)
+
+            lower_simd(self, ins)
         else:
             raise UnsupportedFeature(
                 f"LLVM tier: instruction {op:#x} is not supported", self.index, ins.offset
@@ -1153,11 +1186,18 @@ class _Callee:
 
 
 def build_module(module: Module, triple: str = "", datalayout: str = "",
-                 fuel_costs=None) -> ir.Module:  # fmt: skip
+                 fuel_costs=None, simd_isa: str = "") -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
-    :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier."""
+    :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier.
+
+    ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
+    few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
+    instruction; see :func:`.jit.simd_isa`.
+    """
     if any(t.elem not in (ValType.FUNCREF, ValType.EXTERNREF) for t in module.table_types()):
         raise UnsupportedFeature("LLVM tier: unknown table element type")
     if len(module.memory_types()) > 1:
         raise UnsupportedFeature("LLVM tier: more than one memory")
-    return ModuleBuilder(module, triple, datalayout, fuel_costs).build()
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs)
+    mb.simd_isa = simd_isa
+    return mb.build()

@@ -108,6 +108,40 @@ def _to_slot(t: ValType, rt: NativeRuntime):
     return rt.handle_of
 
 
+def slot_readers(types, rt: NativeRuntime) -> list:
+    """For each of ``types``, a function reading that value (internal representation) from a
+    slot array (a v128 from two slots, low first: see :func:`.abi.slot_offsets`)."""
+    out = []
+    for off, t in zip(abi.slot_offsets(types)[0], types):
+        if t is ValType.V128:
+            out.append(lambda s, k=off: s[k] | (s[k + 1] << 64))
+        else:
+            rd = _to_internal(t, rt)
+            out.append(lambda s, k=off, rd=rd: rd(s[k]))
+    return out
+
+
+def slot_writers(types, rt: NativeRuntime) -> list:
+    """For each of ``types``, a function ``w(slots, value)`` storing an internal value."""
+    out = []
+    for off, t in zip(abi.slot_offsets(types)[0], types):
+        if t is ValType.V128:
+
+            def w(s, v, k=off):
+                s[k] = v & M64
+                s[k + 1] = v >> 64
+
+        else:
+
+            wr = _to_slot(t, rt)
+
+            def w(s, v, k=off, wr=wr):
+                s[k] = wr(v)
+
+        out.append(w)
+    return out
+
+
 class NativeRuntime:
     """Per-store native state: the ``rt`` struct, the pending host exception, funcref records of
     functions and the handles of externrefs, and everything native that must stay alive."""
@@ -254,9 +288,9 @@ class NativeRuntime:
     def callback(self, f: Func, caller=None):
         """The ctypes callback that runs ``f`` for jitted code (exceptions become a status)."""
         ft = f.type
-        readers = [_to_internal(t, self) for t in ft.params]
-        writers = [_to_slot(t, self) for t in ft.results]
-        n = max(len(readers), len(writers), 1)
+        readers = slot_readers(ft.params, self)
+        writers = slot_writers(ft.results, self)
+        n = max(abi.slot_offsets(ft.params)[1], abi.slot_offsets(ft.results)[1], 1)
         if f.host is not None:
             raw = f.raw_for(caller) if caller is not None else f.raw
         else:
@@ -267,8 +301,7 @@ class NativeRuntime:
         maxd = self.max_depth - 1
         rt = self.rt
         arr = U64 * n
-        nres = len(writers)
-        w0 = writers[0] if nres == 1 else None
+        single = len(writers) == 1
         fuel_on = self.fuel_on
         to_store = self.fuel_to_store
         to_native = self.fuel_to_native
@@ -278,12 +311,12 @@ class NativeRuntime:
                 to_store()  # host code and the Python tier see (and may change) the fuel
             try:
                 s = arr.from_address(slots)
-                r = raw(*[rd(s[k]) for k, rd in enumerate(readers)], maxd - rem)
-                if nres == 1:
-                    s[0] = w0(r)
-                elif nres:
-                    for k, w in enumerate(writers):
-                        s[k] = w(r[k])
+                r = raw(*[rd(s) for rd in readers], maxd - rem)
+                if single:
+                    writers[0](s, r)
+                elif writers:
+                    for w, v in zip(writers, r):
+                        w(s, v)
             except BaseException as e:  # noqa: BLE001 - re-raised unchanged at the boundary
                 self.pending = e
                 rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
