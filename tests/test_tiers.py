@@ -5,6 +5,7 @@ call boundaries, and resumable calls on jitted instances (they run in the Python
 from __future__ import annotations
 
 import sys
+import time
 
 import pytest
 
@@ -299,3 +300,21 @@ def test_v128_globals_are_shared_between_tiers():
     assert first.exports.get() == big and first.exports.v.value == big
     first.exports.set(7)
     assert second.exports.get() == 7
+
+
+def test_auto_compiles_in_a_child_process_and_switches():
+    # No compile in this process: the child writes machine code, the running code loads it.
+    store = store_for("auto", tier_up_threshold=1000)
+    module = Module(store.engine, wat(LOOP))
+    inst = Instance(store, module, {"env": {"where": lambda i: None}})
+    deadline = time.monotonic() + 120
+    while inst.tier == "python" and time.monotonic() < deadline:
+        assert inst.exports.run(50) == 50 * 5050
+    assert inst.tier == "llvm", inst.exports  # compiled and attached within the deadline
+    assert inst.exports.run(50) == 50 * 5050
+    assert store.engine.has_llvm(module._module)
+    # a second instance of the module tiers up without compiling again
+    again = Instance(store, module, {"env": {"where": lambda i: None}})
+    while again.tier == "python" and time.monotonic() < deadline:
+        again.exports.run(50)
+    assert again.tier == "llvm"

@@ -66,10 +66,18 @@ class Engine:
             self._memory.setdefault(key, result)
         return result
 
-    def load_llvm(self, module, opt_level: int | None = None):
+    def has_llvm(self, module) -> bool:
+        """Whether :meth:`load_llvm` has the module compiled in memory already."""
+        key = (hashlib.sha256(module.raw).digest(), self.config.llvm_opt_level)
+        with self._lock:
+            fut = self._llvm.get(key)
+        return fut is not None and fut.done() and fut.exception() is None
+
+    def load_llvm(self, module, opt_level: int | None = None, cache_dir=None):
         """The LLVM tier's compilation of a decoded, validated module (``wasm2py.llvm``),
         made once per engine (concurrent callers wait for the first) and, with
-        ``Config.cache``, kept as machine code in the on-disk cache.
+        ``Config.cache``, kept as machine code in the on-disk cache (``cache_dir``: another
+        directory of machine code to read and write, used by tier-up).
 
         Raises:
             UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -89,7 +97,9 @@ class Engine:
         try:
             from .llvm.jit import compile_module
 
-            directory = cache.cache_dir() if self.config.cache else None
+            directory = cache_dir
+            if directory is None and self.config.cache:
+                directory = cache.cache_dir()
             fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs))
         except BaseException as e:
             fut.set_exception(e)

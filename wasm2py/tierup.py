@@ -7,12 +7,15 @@ every loop iteration. ``HOT`` is the ``__next__`` of a C-level iterator chain
 (~12 ns) and no Python code runs until a run is exhausted. The stages:
 
 1. ``threshold`` events (calls + loop iterations) in the Python tier;
-2. the module is compiled by LLVM in a background thread (:meth:`Engine.load_llvm`, shared
-   by every instance of the module in the engine, and cached on disk): meanwhile the code keeps
-   running in the Python tier, checking every :data:`POLL` events whether the compile is done;
-3. at the first check after it is done, on the thread running the code, the instance attaches
-   the jitted code (:class:`wasm2py.llvm.instance.LLVMInstance`): functions called from then on,
-   by the embedder, through tables or by Python-tier frames still running, run jitted.
+2. the module is compiled by LLVM in a child process (:mod:`wasm2py.llvm.worker`: on another
+   core, without the GIL, and killed if the program exits first) into the machine-code cache
+   (or a private directory when ``Config(cache=False)``); meanwhile the code keeps running in
+   the Python tier, checking every :data:`POLL` events whether the compile is done. A module
+   the engine has compiled already (another instance tiered up) skips this stage;
+3. at the first check after it is done, on the thread running the code, the machine code is
+   loaded (:meth:`Engine.load_llvm`, milliseconds) and the instance attaches it
+   (:class:`wasm2py.llvm.instance.LLVMInstance`): functions called from then on, by the
+   embedder, through tables or by Python-tier frames still running, run jitted.
 
 If the LLVM tier cannot compile the module (llvmlite missing, an unsupported feature), the
 instance stays in the Python tier; the reason is kept in :attr:`TierUp.error`.
@@ -20,9 +23,13 @@ instance stays in the Python tier; the reason is kept in :attr:`TierUp.error`.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
 import weakref
 from itertools import chain, repeat
+
+from . import cache
 
 #: events between two checks whether the background compile has finished
 POLL = 10_000
@@ -48,23 +55,39 @@ class TierUp:
         if inst is None:
             yield repeat(None)
             return
-        threading.Thread(target=self._compile, args=(inst.store.engine, inst.module._module),
-                         name="wasm2py-llvm-compile", daemon=True).start()  # fmt: skip
+        engine, module = inst.store.engine, inst.module._module
         del inst
-        while not self.done.is_set():
-            yield repeat(None, POLL)
-        inst = self.instance()
-        if inst is not None and self.result is not None:
-            try:
-                inst._attach_llvm(self.result)
-            except Exception as e:  # noqa: BLE001 - never disturb the running wasm code
-                self.error = e
-        del inst
+        # machine code travels from the child through the cache directory (a private one
+        # when the engine does not cache)
+        tmp = None if engine.config.cache else tempfile.mkdtemp(prefix="wasm2py-llvm-")
+        directory = tmp if tmp is not None else str(cache.cache_dir())
+        if not engine.has_llvm(module):
+            threading.Thread(target=self._compile, args=(engine, module, directory),
+                             name="wasm2py-llvm-compile", daemon=True).start()  # fmt: skip
+            while not self.done.is_set():
+                yield repeat(None, POLL)
+        try:
+            if self.error is None:
+                # on the thread running the code: LLVM is never busy when the process exits
+                compiled = engine.load_llvm(module, cache_dir=directory)
+                inst = self.instance()
+                if inst is not None:
+                    inst._attach_llvm(compiled)
+                del inst
+        except Exception as e:  # noqa: BLE001 - never disturb the running wasm code
+            self.error = e
+        finally:
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
         yield repeat(None)
 
-    def _compile(self, engine, module) -> None:
+    def _compile(self, engine, module, directory: str) -> None:
         try:
-            self.result = engine.load_llvm(module)
+            from .llvm.worker import compile_in_subprocess
+
+            config = engine.config
+            compile_in_subprocess(module.raw, directory, config.llvm_opt_level,
+                                  config.fuel_costs if config.consume_fuel else None)  # fmt: skip
         except BaseException as e:  # noqa: BLE001 - the instance stays in the Python tier
             self.error = e
         finally:
