@@ -38,23 +38,21 @@ POLL = 10_000
 class TierUp:
     """The tier-up state of one instance; :attr:`events` is what generated code calls."""
 
-    __slots__ = ("instance", "threshold", "events", "done", "result", "error", "__weakref__")
+    __slots__ = ("instance", "threshold", "events", "done", "error", "__weakref__")
 
     def __init__(self, instance, threshold: int):
         # weak: the namespace holding ``events`` belongs to the instance (no cycle through it)
         self.instance = weakref.ref(instance)
         self.threshold = threshold
         self.done = threading.Event()
-        self.result = None
         self.error: BaseException | None = None
         self.events = chain.from_iterable(self._stages()).__next__
 
     def _stages(self):
         yield repeat(None, self.threshold)
         inst = self.instance()
-        if inst is None:
+        if inst is None:  # (the instance is gone: nothing to move)
             yield repeat(None)
-            return
         engine, module = inst.store.engine, inst.module._module
         del inst
         # machine code travels from the child through the cache directory (a private one

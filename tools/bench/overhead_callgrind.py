@@ -1,7 +1,8 @@
-"""Fuel and resumable-call overhead in CPU instructions (valgrind callgrind), which unlike wall
-time does not depend on what else the machine is doing.
+"""Fuel, resumable-call and tier-up-counting overhead in CPU instructions (valgrind callgrind),
+which unlike wall time does not depend on what else the machine is doing.
 
-For each kernel and mode (plain call, fuel, call_resumable), runs ``run(n)`` ``k`` and ``0``
+For each kernel and mode (plain call, fuel, call_resumable, and ``tier="auto"`` with a threshold
+never reached: the Python tier with its call/loop counting), runs ``run(n)`` ``k`` and ``0``
 times in a child process under callgrind and takes the difference, so process start-up and
 translation cancel out. Prints instructions per ``run(n)`` and the ratios to plain.
 
@@ -30,7 +31,9 @@ from tools.bench.build import KERNELS, build_kernel
 CHILD = r"""
 import sys, wasm2py
 path, mode, n, reps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-engine = wasm2py.Engine(wasm2py.Config(consume_fuel=(mode == "fuel"), cache=False))
+engine = wasm2py.Engine(wasm2py.Config(consume_fuel=(mode == "fuel"), cache=False,
+                                       tier="auto" if mode == "auto" else "python",
+                                       tier_up_threshold=10**18))
 store = wasm2py.Store(engine)
 run = wasm2py.Instance(store, wasm2py.Module.from_file(engine, path), {}).exports["run"]
 if mode == "fuel":
@@ -64,19 +67,20 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(CHILD)
         child = f.name
-    print(f"{'kernel':<9} {'n':>6} {'plain Ir/run':>14} {'fuel x':>7} {'resumable x':>11}")
+    print(f"{'kernel':<9} {'n':>6} {'plain Ir/run':>14} {'fuel x':>7} {'resumable x':>11} "
+          f"{'auto x':>7}")  # fmt: skip
     for name in args.kernel or list(KERNELS):
         k = KERNELS[name]
         n = args.n or k.test_n
         wasm = str(build_kernel(name))
         per = {}
-        for mode in ("plain", "fuel", "resumable"):
+        for mode in ("plain", "fuel", "resumable", "auto"):
             base = instructions([sys.executable, child, wasm, mode, str(n), "0"])
             full = instructions([sys.executable, child, wasm, mode, str(n), str(args.reps)])
             per[mode] = (full - base) / args.reps
         p = per["plain"]
-        print(f"{name:<9} {n:>6} {p:14,.0f} {per['fuel'] / p:6.3f}x {per['resumable'] / p:10.3f}x",
-              flush=True)  # fmt: skip
+        print(f"{name:<9} {n:>6} {p:14,.0f} {per['fuel'] / p:6.3f}x {per['resumable'] / p:10.3f}x "
+              f"{per['auto'] / p:6.3f}x", flush=True)  # fmt: skip
     return 0
 
 
