@@ -45,12 +45,15 @@ class Config:
             ``"llvm"`` (LLVM IR jitted with llvmlite when the module is compiled; needs the
             ``llvm`` extra) or ``"auto"`` (start in the Python tier; once an instance's code
             has made ``tier_up_threshold`` function calls and loop iterations, its module is
-            compiled by LLVM in a background thread and later calls run jitted).
+            compiled by LLVM in a child process and later calls run jitted; see
+            :mod:`wasm2py.tierup`).
             Instances of every tier share memories, tables and globals, and resumable calls
             (:meth:`Func.call_resumable`) always run in the Python tier, whose frames can be
             suspended.
-        tier_up_threshold: for ``tier="auto"``: calls + loop iterations (summed over a store's
-            instances of one module) before the module is compiled with LLVM.
+        tier_up_threshold: for ``tier="auto"``: function calls + loop iterations an instance's
+            code makes in the Python tier before its module is compiled with LLVM (0: at the
+            first call). Default 100,000: about 10-50 ms of Python-tier execution, so short
+            runs never pay for a compile.
         llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
         max_call_depth: how many wasm calls may be nested before a call traps with
             ``CALL_STACK_EXHAUSTED`` (default 10,000). Host frames in between count too.

@@ -58,12 +58,56 @@ def c64(v: int) -> ir.Constant:
 
 def f32_bits(bits: int) -> ir.Constant:
     """An f32 constant with an exact bit pattern (NaN payloads included)."""
-    return c32(bits).bitcast(F32)
+    c = c32(bits).bitcast(F32)
+    c.wasm_class = _fold_class(bits, 32)
+    return c
 
 
 def f64_bits(bits: int) -> ir.Constant:
     """An f64 constant with an exact bit pattern."""
-    return c64(bits).bitcast(F64)
+    c = c64(bits).bitcast(F64)
+    c.wasm_class = _fold_class(bits, 64)
+    return c
+
+
+def _fold_class(bits: int, width: int) -> str:
+    """What LLVM's folds care about in a float constant: "zero" (±0), "one" (±1), "nan", or
+    "" (anything else)."""
+    exp_bits, mant_bits = (8, 23) if width == 32 else (11, 52)
+    mag = bits & ((1 << (width - 1)) - 1)
+    if mag == 0:
+        return "zero"
+    if mag == ((1 << (exp_bits - 1)) - 1) << mant_bits:
+        return "one"
+    if mag >> mant_bits == (1 << exp_bits) - 1 and mag & ((1 << mant_bits) - 1):
+        return "nan"
+    return ""
+
+
+#: constant operands with which LLVM folds a float operation to ``x`` or ``-x`` (which keeps a
+#: signalling NaN signalling: ``x*±1``, ``x/±1``, ``x±0``, ``±0-x``), or to a NaN constant
+_FOLDS = {"fadd": ({"zero", "nan"}, {"zero", "nan"}), "fsub": ({"zero", "nan"}, {"zero", "nan"}),
+          "fmul": ({"one", "nan"}, {"one", "nan"}), "fdiv": ({"nan"}, {"one", "nan"})}  # fmt: skip
+
+
+def _may_fold(name: str, x, y) -> bool:
+    """Whether LLVM may fold ``name x, y`` so that a signalling NaN stays signalling (a constant
+    of unknown value counts as foldable)."""
+    kx, ky = _const_class(x), _const_class(y)
+    if kx is None and ky is None:
+        return False
+    if kx is not None and ky is not None:
+        return True
+    left, right = _FOLDS[name]
+    k, folds = (kx, left) if kx is not None else (ky, right)
+    return k == "?" or k in folds
+
+
+def _const_class(v) -> str | None:
+    """None for a non-constant, else the constant's :func:`_fold_class` ("?" if unknown)."""
+    if not isinstance(v, ir.Constant):
+        return None
+    return getattr(v, "wasm_class", "?")
 
 
 def ret_type(results) -> ir.Type:
@@ -652,10 +696,13 @@ class FunctionLowerer:
         elif op in _FBIN:
             y = self.pop()
             x = self.pop()
-            r = getattr(b, _FBIN[op])(x, y)
-            if isinstance(x, ir.Constant) or isinstance(y, ir.Constant):
+            name = _FBIN[op]
+            r = getattr(b, name)(x, y)
+            if _may_fold(name, x, y):
                 # LLVM folds x*1, x-0, x/-1... to x or -x, which keeps a signalling NaN
                 # signalling; wasm requires the quiet NaN the hardware operation gives.
+                # (Other constants, like x*0.01, are not folded: no canonicalize, which costs
+                # an instruction.)
                 r = self.canonicalize(r)
             self.push(r)
         elif op in _FCMP:
