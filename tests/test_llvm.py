@@ -134,6 +134,28 @@ def test_constants_and_float_identities_keep_nan_rules():
     assert ll.exports.k64() == py.exports.k64()
 
 
+@pytest.mark.parametrize("t", ["f32", "f64"])
+@pytest.mark.parametrize("expr", [
+    "(T.mul (local.get 0) (T.const 1))", "(T.mul (T.const -1) (local.get 0))",
+    "(T.div (local.get 0) (T.const 1))", "(T.div (local.get 0) (T.const -1))",
+    "(T.add (local.get 0) (T.const -0))", "(T.add (T.const 0) (local.get 0))",
+    "(T.sub (local.get 0) (T.const 0))", "(T.sub (T.const -0) (local.get 0))",
+    "(T.mul (local.get 0) (T.const 0.5))", "(T.add (local.get 0) (T.const 3))",
+    "(T.div (T.const 1) (local.get 0))", "(T.mul (local.get 0) (T.const nan:0x1))",
+])  # fmt: skip
+def test_arithmetic_on_a_signalling_nan_gives_a_quiet_nan(t, expr):
+    # Whether or not LLVM can fold the operation with its constant (x*1 -> x, -0-x -> -x...),
+    # the result of arithmetic on a signalling NaN must be quiet (an arithmetic NaN).
+    ity, bits = ("i32", 0x7FA00000) if t == "f32" else ("i64", 0x7FF4000000000000)
+    body = expr.replace("T.", f"{t}.")
+    _, ll = both(f"""(module (func (export "f") (param {t}) (result {ity})
+      ({ity}.reinterpret_{t} {body})))""")
+    conv = wasm2py.f32_from_bits if t == "f32" else wasm2py.f64_from_bits
+    quiet = 0x00400000 if t == "f32" else 1 << 51
+    r = ll.exports.f(conv(bits)) & ((1 << (32 if t == "f32" else 64)) - 1)
+    assert r & quiet, hex(r)
+
+
 # -- control flow -----------------------------------------------------------------------------
 
 CONTROL = """(module
