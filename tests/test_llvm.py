@@ -697,3 +697,45 @@ def test_object_cache_never_loads_foreign_machine_code(tmp_path, monkeypatch):
         outcome(wasm2py.Instance(store, mod).exports["classify"], (3,))
     path.write_bytes(b"\x7fELF" + b"\0" * 200)  # a plausible object without our tag
     assert "optimize" in L.compile_module(mod._module, cache_dir=tmp_path).timings
+
+
+SPLIT = """(module
+  (type $ii (func (param i32) (result i32)))
+  (table 2 funcref)
+  (elem (i32.const 0) $twice $fails)
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $add2 (local.get 0))))))
+  (func $add2 (param i32) (result i32)
+    (call $fib (i32.sub (local.get 0) (i32.const 2))))
+  (func $twice (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+  (func $fails (param i32) (result i32) (i32.div_u (local.get 0) (i32.const 0)))
+  (func (export "indirect") (param i32 i32) (result i32)
+    (call_indirect (type $ii) (local.get 1) (local.get 0))))"""
+
+
+def test_big_modules_compile_in_parallel_parts(monkeypatch, tmp_path):
+    # Parts are compiled in child processes and linked when loaded: same behaviour as one
+    # module (calls across parts, recursion, tables, trap backtraces, the cache), checked on a
+    # small module split into a part per function.
+    from wasm2py.llvm import jit
+
+    monkeypatch.setattr(jit, "PART_INSTRUCTIONS", 1)
+    monkeypatch.setattr(jit.os, "cpu_count", lambda: 5)
+    store = wasm2py.Store()
+    mod = wasm2py.Module(store.engine, wat(SPLIT))
+    assert len(jit.plan_parts(mod._module)) == 5
+    split = L.compile_module(mod._module, cache_dir=tmp_path)
+    assert set(split.timings) == {"parallel", "link"}
+    again = L.compile_module(mod._module, cache_dir=tmp_path)  # the five objects, cached
+    assert set(again.timings) == {"load"}
+    for cm in (split, again):
+        ll = L.instantiate(store, cm).exports
+        assert ll.fib(20) == 6765
+        assert ll.indirect(0, 21) == 42
+        with pytest.raises(wasm2py.Trap) as e:
+            ll.indirect(1, 5)
+        assert e.value.code == wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
+        assert [name for _, name, _ in e.value.frames] == ["fails", "indirect"]

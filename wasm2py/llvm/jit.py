@@ -181,32 +181,40 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
     cached = load_blob(path) if path is not None else None
     if cached is not None:
-        # [n][n flags: has loops or calls][object]: no need to decode the bodies again
-        n = int.from_bytes(cached[:4], "little")
-        flags = cached[4 : 4 + n]
-        engine = llvm.create_mcjit_compiler(parse("", tm), tm)
-        engine.add_object_file(llvm.ObjectFileRef.from_data(cached[4 + n :]))
-        engine.finalize_object()
+        # no need to decode the bodies again: the flags (has loops or calls) are stored too
+        flags, objects = _unpack_blob(cached)
+        engine = _load_objects(objects, tm)
         timings = {"load": time.perf_counter() - t0}
         text = ""
     else:
         module = with_bodies(module)
         flags = bytes(runs_long(code.body) for code in module.codes)
-        text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm)))
-        t1 = time.perf_counter()
-        mod = parse(text, tm)
-        t2 = time.perf_counter()
-        optimize(mod, tm, opt_level)
-        t3 = time.perf_counter()
-        engine = llvm.create_mcjit_compiler(mod, tm)
-        objects: list[bytes] = []
-        if path is not None:
-            engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
-        engine.finalize_object()
-        t4 = time.perf_counter()
-        if objects:
-            store_blob(path, len(flags).to_bytes(4, "little") + flags + objects[0])
-        timings = {"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2, "codegen": t4 - t3}
+        parts = plan_parts(module)
+        text = ""
+        if len(parts) > 1:
+            from .worker import compile_parts
+
+            objects = compile_parts(module.raw, opt_level, fuel_costs, parts)
+            t1 = time.perf_counter()
+            engine = _load_objects(objects, tm)
+            timings = {"parallel": t1 - t0, "link": time.perf_counter() - t1}
+        else:
+            text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm)))
+            t1 = time.perf_counter()
+            mod = parse(text, tm)
+            t2 = time.perf_counter()
+            optimize(mod, tm, opt_level)
+            t3 = time.perf_counter()
+            engine = llvm.create_mcjit_compiler(mod, tm)
+            objects = []
+            if path is not None:
+                engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
+            engine.finalize_object()
+            t4 = time.perf_counter()
+            timings = {"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2,
+                       "codegen": t4 - t3}  # fmt: skip
+        if path is not None and objects:
+            store_blob(path, _pack_blob(flags, objects))
     nimp = module.num_imported_funcs
     ndef = len(module.funcs)
     table = engine.get_global_value_address(abi.FUNCTABLE)
@@ -223,6 +231,74 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         long_funcs=frozenset(nimp + k for k, f in enumerate(flags) if f),
         fuel_costs=fuel_costs,
     )  # fmt: skip
+
+
+#: modules with more instructions than this are compiled in parallel parts (a part per core,
+#: at most ``MAX_PARTS``, each of at least ``PART_INSTRUCTIONS``): LLVM's work is per module, so
+#: a big module otherwise uses one core. The price: no inlining across parts.
+PART_INSTRUCTIONS = 40_000
+MAX_PARTS = 8
+
+
+def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bool]]:
+    """How to split ``module`` for a parallel compile: contiguous ranges of defined functions
+    of about equal instruction counts, the first with the shell (trampolines, entries, address
+    tables). One part (the whole module) when it is small or there is one core."""
+    nimp = module.num_imported_funcs
+    sizes = [len(code.body) for code in module.codes]
+    total = sum(sizes)
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    n = max(1, min(cores, MAX_PARTS, total // PART_INSTRUCTIONS))
+    if n == 1:
+        return [(range(nimp, nimp + len(sizes)), True)]
+    parts, start, acc = [], 0, 0
+    for k, size in enumerate(sizes):
+        acc += size
+        if acc >= total * (len(parts) + 1) / n and len(parts) < n - 1:
+            parts.append((range(nimp + start, nimp + k + 1), not parts))
+            start = k + 1
+    parts.append((range(nimp + start, nimp + len(sizes)), not parts))
+    return parts
+
+
+def compile_part(module: Module, opt_level: int, fuel_costs, part) -> bytes:
+    """The relocatable object of one part of a module (see :func:`plan_parts`)."""
+    tm = host_target_machine(opt_level)
+    text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part))
+    mod = parse(text, tm)
+    optimize(mod, tm, opt_level)
+    return tm.emit_object(mod)
+
+
+def _load_objects(objects: list[bytes], tm: llvm.TargetMachine):
+    """An execution engine with ``objects`` loaded and linked to each other."""
+    engine = llvm.create_mcjit_compiler(parse("", tm), tm)
+    for obj in objects:
+        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+    engine.finalize_object()
+    return engine
+
+
+def _pack_blob(flags: bytes, objects: list[bytes]) -> bytes:
+    """``[n][n flags][count][(size, object)...]`` (little-endian u32 and u64)."""
+    out = [len(flags).to_bytes(4, "little"), flags, len(objects).to_bytes(4, "little")]
+    for obj in objects:
+        out += [len(obj).to_bytes(8, "little"), obj]
+    return b"".join(out)
+
+
+def _unpack_blob(blob: bytes) -> tuple[bytes, list[bytes]]:
+    n = int.from_bytes(blob[:4], "little")
+    flags = blob[4 : 4 + n]
+    pos = 4 + n
+    count = int.from_bytes(blob[pos : pos + 4], "little")
+    pos += 4
+    objects = []
+    for _ in range(count):
+        size = int.from_bytes(blob[pos : pos + 8], "little")
+        objects.append(blob[pos + 8 : pos + 8 + size])
+        pos += 8 + size
+    return flags, objects
 
 
 _LONG = frozenset((Op.LOOP, Op.CALL, Op.CALL_INDIRECT))

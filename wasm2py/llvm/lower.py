@@ -238,8 +238,13 @@ def _exact_in(x: int, t: ir.Type) -> bool:
 class ModuleBuilder:
     """Holds the ``ir.Module`` being built and the declarations shared by all functions."""
 
-    def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None):
+    def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
+                 part: tuple[range, bool] | None = None):  # fmt: skip
         self.decoded = module
+        #: None: the whole module; else (defined function indices, with the shell: the
+        #: trampolines, entries and address tables), one of the parts compiled in parallel
+        #: (the other functions are declared; the parts' objects are linked when loaded)
+        self.part = part
         #: a FuelCosts: meter fuel exactly like the Python tier (see :mod:`wasm2py.fuel`)
         self.fuel_costs = fuel_costs
         self.ir = ir.Module(name="wasm")
@@ -259,7 +264,8 @@ class ModuleBuilder:
         for k in range(len(module.funcs)):
             index = self.nimp + k
             f = ir.Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
-            f.linkage = "internal"
+            if part is None:
+                f.linkage = "internal"
             self.funcs[index] = f
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -273,8 +279,12 @@ class ModuleBuilder:
         """Lower every function, the trampolines, the entry wrappers and the tables of
         function addresses."""
         m = self.decoded
+        defined, shell = self.part if self.part is not None else (None, True)
         for k, code in enumerate(m.codes):
-            FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
+            if defined is None or self.nimp + k in defined:
+                FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
+        if not shell:
+            return self.ir
         tramps = [self._trampoline(i, t) for i, t in enumerate(m.types)]
         for index in abi.entry_funcs(m):
             self._entry(index)
@@ -1233,18 +1243,20 @@ class _Callee:
 
 
 def build_module(module: Module, triple: str = "", datalayout: str = "",
-                 fuel_costs=None, simd_isa: str = "") -> ir.Module:  # fmt: skip
+                 fuel_costs=None, simd_isa: str = "",
+                 part: tuple[range, bool] | None = None) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier.
 
     ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
-    instruction; see :func:`.jit.simd_isa`.
+    instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
+    flag is set, the shell); see :class:`ModuleBuilder`.
     """
     if any(t.elem not in (ValType.FUNCREF, ValType.EXTERNREF) for t in module.table_types()):
         raise UnsupportedFeature("LLVM tier: unknown table element type")
     if len(module.memory_types()) > 1:
         raise UnsupportedFeature("LLVM tier: more than one memory")
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part)
     mb.simd_isa = simd_isa
     return mb.build()
