@@ -318,3 +318,63 @@ def test_auto_compiles_in_a_child_process_and_switches():
     while again.tier == "python" and time.monotonic() < deadline:
         again.exports.run(50)
     assert again.tier == "llvm"
+
+
+EXIT_SCRIPT = r"""
+import sys, time
+import wasm2py
+from wasm2py.llvm import worker
+data = open(sys.argv[1], "rb").read()
+eng = wasm2py.Engine(wasm2py.Config(tier="auto", tier_up_threshold=0, cache=False))
+inst = wasm2py.Instance(wasm2py.Store(eng), wasm2py.Module(eng, data))
+inst.exports["f0"](1)  # reaches the threshold: the compile starts in a child
+deadline = time.monotonic() + 30
+while not worker._CHILDREN and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(*[p.pid for p in worker._CHILDREN], flush=True)
+time.sleep(0.5)  # the child (and the parts it started) are busy in LLVM: exit now
+"""
+
+
+def test_exiting_during_a_tier_up_compile_leaves_nothing_running(tmp_path):
+    import os
+    import subprocess
+
+    # a module big enough to be compiled in parts, and to take a while
+    funcs = "\n".join(
+        f'(func (export "f{i}") (param i32) (result i32) (local.get 0) '
+        + "(i32.const 3) (i32.mul) (i32.const 1) (i32.add) " * 120 + ")" for i in range(1200))
+    wasm = tmp_path / "big.wasm"
+    wasm.write_bytes(wat(f"(module {funcs})"))
+    script = tmp_path / "exit.py"
+    script.write_text(EXIT_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(wasm)], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    pids = [int(p) for p in proc.stdout.split()]
+    assert pids, "the compile did not start"
+    # (the compile itself would take 10-20 s more here)
+    deadline = time.monotonic() + 3
+    while _running_in_groups(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    # the worker's process group (it and the part workers it started) is gone
+    assert not _running_in_groups(pids)
+
+
+def _running_in_groups(groups: list[int]) -> list[int]:
+    """Processes (not zombies) whose process group is one of ``groups`` (Linux /proc)."""
+    import os
+
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp in groups and state != "Z":
+            out.append(int(entry))
+    return out

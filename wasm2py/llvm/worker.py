@@ -21,6 +21,7 @@ from __future__ import annotations
 import ast
 import atexit
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -37,13 +38,19 @@ def _costs_arg(fuel_costs) -> str:
 
 
 def _spawn(args: list[str], wasm: bytes, stderr) -> subprocess.Popen:
-    """Start a worker with ``args``, feed it the module's bytes, keep it for the exit hook."""
+    """Start a worker with ``args``, feed it the module's bytes, keep it for the exit hook.
+    A worker started from a program leads a process group of its own, so killing it also kills
+    the workers it started for the parts of a big module."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ)
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    # only a worker started outside a worker leads a group: the parts it starts join it
+    group = os.name == "posix" and not os.environ.get("WASM2PY_WORKER")
+    env["WASM2PY_WORKER"] = "1"
     proc = subprocess.Popen([sys.executable, "-m", "wasm2py.llvm.worker", *args],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
-                            env=env)  # fmt: skip
+                            env=env, start_new_session=group)  # fmt: skip
+    proc.group = group  # type: ignore[attr-defined]
     with _LOCK:
         _CHILDREN.add(proc)
     try:
@@ -103,7 +110,7 @@ def compile_parts(wasm: bytes, opt_level: int, fuel_costs, parts) -> list[bytes]
         finally:
             for proc, err, _ in jobs:
                 if proc.poll() is None:
-                    proc.kill()
+                    _kill(proc)
                 err.close()
         return objects
 
@@ -113,7 +120,18 @@ def _kill_children() -> None:
     with _LOCK:
         children = list(_CHILDREN)
     for proc in children:
-        proc.kill()
+        _kill(proc)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill a worker and whatever it started."""
+    try:
+        if getattr(proc, "group", False):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except OSError:
+        pass  # gone already
 
 
 def main(argv: list[str]) -> int:
