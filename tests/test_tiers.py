@@ -337,7 +337,6 @@ time.sleep(0.5)  # the child (and the parts it started) are busy in LLVM: exit n
 
 
 def test_exiting_during_a_tier_up_compile_leaves_nothing_running(tmp_path):
-    import os
     import subprocess
 
     # a module big enough to be compiled in parts, and to take a while
