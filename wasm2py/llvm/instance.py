@@ -80,8 +80,9 @@ class LLVMInstance:
     InstanceState`) and shares it: the same memories, globals (native cells), tables (native
     mirrors), segments and :class:`~wasm2py.Func` objects. Attaching builds the context (see
     :mod:`.abi`) and the funcref records, then rebinds each defined function's ``Func.raw``
-    and its namespace slot ``f<i>`` to the jitted entry, so embedder calls, calls through
-    tables and calls from Python-tier frames still running all go to jitted code from then on.
+    (and, for functions with loops or calls, ``Func.pyraw`` and the namespace slot ``f<i>``)
+    to the jitted entry, so embedder calls, calls through tables and calls from Python-tier
+    frames still running go to jitted code from then on.
 
     Attributes:
         compiled: the :class:`CompiledModule`; state: the shared instance state.
