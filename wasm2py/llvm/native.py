@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ctypes
 import threading
-import weakref
 
 from ..errors import LinkError, Trap
 from ..runtime.func import Func, type_id
@@ -147,7 +146,6 @@ class NativeRuntime:
     functions and the handles of externrefs, and everything native that must stay alive."""
 
     def __init__(self, store):
-        self.store_ref = weakref.ref(store)
         self.max_depth = store.max_depth
         self.rt = (U64 * abi.RT_SLOTS)()
         self.addr = ctypes.addressof(self.rt)
