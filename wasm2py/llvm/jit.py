@@ -241,9 +241,10 @@ MAX_PARTS = 8
 
 
 def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bool]]:
-    """How to split ``module`` for a parallel compile: contiguous ranges of defined functions
-    of about equal instruction counts, the first with the shell (trampolines, entries, address
-    tables). One part (the whole module) when it is small or there is one core."""
+    """How to split ``module`` (with its bodies: see :func:`with_bodies`) for a parallel
+    compile: contiguous ranges of defined functions of about equal instruction counts, the
+    first with the shell (trampolines, entries, address tables). One part (the whole module)
+    when it is small or there is one core."""
     nimp = module.num_imported_funcs
     sizes = [len(code.body) for code in module.codes]
     total = sum(sizes)
