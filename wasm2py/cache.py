@@ -126,17 +126,8 @@ class Entry:
 def load(key: str) -> Entry | None:
     """The entry for ``key``, or None if absent or failing the integrity check (then removed)."""
     path = cache_dir() / (key + _SUFFIX)
-    try:
-        blob = path.read_bytes()
-    except OSError:
-        return None
-    head = len(_MAGIC)
-    if not blob.startswith(_MAGIC) or len(blob) < head + 32:
-        _discard(path)
-        return None
-    tag, payload = blob[head : head + 32], blob[head + 32 :]
-    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
-        _discard(path)
+    payload = _load_tagged(path, _MAGIC)
+    if payload is None:
         return None
     try:
         stored_key, meta, code, names, filename = marshal.loads(payload)
@@ -150,24 +141,10 @@ def load(key: str) -> Entry | None:
 
 def store(key: str, entry: Entry) -> None:
     """Write an entry atomically (errors are ignored: the cache is an optimisation)."""
-    try:
-        directory = cache_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        payload = marshal.dumps((key, pickle.dumps(entry.module, protocol=5),
-                                 marshal.dumps(entry.code), tuple(entry.func_names),
-                                 entry.filename))  # fmt: skip
-        tag = hmac.new(_secret(), payload, hashlib.sha256).digest()
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp.", suffix=_SUFFIX)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(_MAGIC + tag + payload)
-            os.replace(tmp, directory / (key + _SUFFIX))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-    except OSError:
-        pass
+    payload = marshal.dumps((key, pickle.dumps(entry.module, protocol=5),
+                             marshal.dumps(entry.code), tuple(entry.func_names),
+                             entry.filename))  # fmt: skip
+    _store_tagged(cache_dir() / (key + _SUFFIX), _MAGIC, payload)
 
 
 _BLOB_MAGIC = b"W2PYBLOB1\n"
@@ -176,13 +153,25 @@ _BLOB_MAGIC = b"W2PYBLOB1\n"
 def store_blob(path: Path, payload: bytes) -> None:
     """Write ``payload`` (e.g. the LLVM tier's machine code) to ``path`` atomically, with an
     HMAC tag so :func:`load_blob` never hands back bytes someone else wrote or damaged."""
+    _store_tagged(path, _BLOB_MAGIC, payload)
+
+
+def load_blob(path: Path) -> bytes | None:
+    """The payload :func:`store_blob` wrote to ``path``, or None if absent or not authentic
+    (then the file is removed)."""
+    return _load_tagged(path, _BLOB_MAGIC)
+
+
+def _store_tagged(path: Path, magic: bytes, payload: bytes) -> None:
+    """Write ``magic + HMAC(payload) + payload`` to ``path`` atomically (errors are ignored:
+    the cache is an optimisation)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tag = hmac.new(_secret(), payload, hashlib.sha256).digest()
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp.")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp.", suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(_BLOB_MAGIC + tag + payload)
+                f.write(magic + tag + payload)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
@@ -192,15 +181,15 @@ def store_blob(path: Path, payload: bytes) -> None:
         pass
 
 
-def load_blob(path: Path) -> bytes | None:
-    """The payload :func:`store_blob` wrote to ``path``, or None if absent or not authentic
+def _load_tagged(path: Path, magic: bytes) -> bytes | None:
+    """The payload :func:`_store_tagged` wrote to ``path``, or None if absent or not authentic
     (then the file is removed)."""
     try:
         blob = path.read_bytes()
     except OSError:
         return None
-    head = len(_BLOB_MAGIC)
-    if not blob.startswith(_BLOB_MAGIC) or len(blob) < head + 32:
+    head = len(magic)
+    if not blob.startswith(magic) or len(blob) < head + 32:
         _discard(path)
         return None
     tag, payload = blob[head : head + 32], blob[head + 32 :]

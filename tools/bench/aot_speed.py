@@ -12,12 +12,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib.util
 import math
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -25,19 +23,7 @@ if __package__ in (None, ""):
 
 import wasm2py
 from tools.bench.build import KERNELS, build_kernel
-
-
-def _best(fn, n: int, repeat: int) -> tuple[float, object]:
-    best, result = math.inf, None
-    for _ in range(repeat):
-        gc.disable()
-        try:
-            t = time.perf_counter()
-            result = fn(n)
-            best = min(best, time.perf_counter() - t)
-        finally:
-            gc.enable()
-    return best, result
+from tools.bench.run_kernels import time_call
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,8 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             mod = importlib.util.module_from_spec(spec)
             spec.loader.exec_module(mod)
             aot = mod.instantiate()
-            t_live, r_live = _best(live.exports["run"], n, args.repeat)
-            t_aot, r_aot = _best(aot.exports["run"], n, args.repeat)
+            t_live, r_live = time_call(live.exports["run"], n, args.repeat)
+            t_aot, r_aot = time_call(aot.exports["run"], n, args.repeat)
             assert r_live == r_aot, (name, r_live, r_aot)
             rows.append((name, n, t_live, t_aot))
     print(f"wasm2py {wasm2py.__version__}, Python {sys.version.split()[0]}; best of {args.repeat}")

@@ -16,10 +16,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import sys
-import time
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importable
@@ -27,6 +26,7 @@ if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importabl
 
 import wasm2py
 from tools.bench.build import KERNELS, build_kernel
+from tools.bench.run_kernels import time_call
 
 PLENTY = 10**15
 
@@ -36,22 +36,6 @@ def _instance(wasm: Path, fuel: bool):
     store = wasm2py.Store(engine)
     inst = wasm2py.Instance(store, wasm2py.Module.from_file(engine, wasm), {})
     return store, inst.exports["run"]
-
-
-def _best(fn, arg, repeat: int, store=None) -> tuple[float, object]:
-    best = math.inf
-    result = None
-    for _ in range(repeat):
-        if store is not None:
-            store.set_fuel(PLENTY)
-        gc.disable()
-        try:
-            t = time.perf_counter()
-            result = fn(arg)
-            best = min(best, time.perf_counter() - t)
-        finally:
-            gc.enable()
-    return best, result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,10 +51,11 @@ def main(argv: list[str] | None = None) -> int:
         wasm = build_kernel(name)
         _, plain = _instance(wasm, False)
         fstore, fueled = _instance(wasm, True)
-        t_plain, r0 = _best(plain, n, args.repeat)
-        t_fuel, r1 = _best(fueled, n, args.repeat, fstore)
-        t_res, r2 = _best(plain.call_resumable, n, args.repeat)
-        t_both, r3 = _best(fueled.call_resumable, n, args.repeat, fstore)
+        refill = partial(fstore.set_fuel, PLENTY)
+        t_plain, r0 = time_call(plain, n, args.repeat)
+        t_fuel, r1 = time_call(fueled, n, args.repeat, refill)
+        t_res, r2 = time_call(plain.call_resumable, n, args.repeat)
+        t_both, r3 = time_call(fueled.call_resumable, n, args.repeat, refill)
         assert r0 == r1 == r2.results == r3.results, (name, r0, r1, r2, r3)
         rows.append((name, n, t_plain, t_fuel, t_res, t_both))
         print(f"  {name:<9} done", file=sys.stderr, flush=True)

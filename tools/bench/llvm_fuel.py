@@ -13,11 +13,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import sys
-import time
 import timeit
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importable
@@ -26,7 +25,7 @@ if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importabl
 import wasm2py
 from tools.bench.build import KERNELS, build_kernel
 from tools.bench.llvm_kernels import BIG_N
-from tools.bench.run_kernels import format_table
+from tools.bench.run_kernels import format_table, time_call
 from wasm2py.binary.decoder import decode_module
 from wasm2py.validate.validator import validate_module
 
@@ -42,25 +41,6 @@ def _instance(data: bytes, fuel: bool, opt: int):
     store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(consume_fuel=fuel, cache=False)))
     cm = llvm.compile_module(m, opt, fuel_costs=costs)
     return store, llvm.instantiate(store, cm).exports
-
-
-def _best(fn, arg, repeat: int, store, fuel: bool) -> tuple[float, object, int]:
-    best = math.inf
-    result = None
-    used = 0
-    for _ in range(repeat):
-        if fuel:
-            store.set_fuel(PLENTY)
-        gc.disable()
-        try:
-            t = time.perf_counter()
-            result = fn(arg)
-            best = min(best, time.perf_counter() - t)
-        finally:
-            gc.enable()
-        if fuel:
-            used = PLENTY - store.get_fuel()
-    return best, result, used
 
 
 def call_cost(opt: int, fuel: bool, number: int = 200_000) -> float:
@@ -87,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         data = build_kernel(name).read_bytes()
         store0, ex0 = _instance(data, False, args.opt)
         store1, ex1 = _instance(data, True, args.opt)
-        t0, r0, _ = _best(ex0["run"], n, args.repeat, store0, False)
-        t1, r1, used = _best(ex1["run"], n, args.repeat, store1, True)
+        t0, r0 = time_call(ex0["run"], n, args.repeat)
+        t1, r1 = time_call(ex1["run"], n, args.repeat, partial(store1.set_fuel, PLENTY))
+        used = PLENTY - store1.get_fuel()  # by the last run
         ratio = t1 / t0 if t0 > 0 else float("nan")
         ratios.append(ratio)
         rows.append([name, str(n), f"{t0:.4f}", f"{t1:.4f}", f"{ratio:.2f}", f"{used:,}",

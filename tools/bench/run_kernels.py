@@ -66,11 +66,14 @@ def instantiate(wasm: Path, count: bool):
     return store, wasm2py.Instance(store, module, {})
 
 
-def time_call(fn, arg, repeat: int) -> tuple[float, object]:
-    """Best wall time of ``fn(arg)`` over ``repeat`` calls, and the (last) result."""
+def time_call(fn, arg, repeat: int, before=None) -> tuple[float, object]:
+    """Best wall time of ``fn(arg)`` over ``repeat`` calls, and the (last) result; ``before()``
+    (e.g. refilling fuel) runs ahead of each call, untimed."""
     best = float("inf")
     result = None
     for _ in range(repeat):
+        if before is not None:
+            before()
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:

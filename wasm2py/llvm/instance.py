@@ -243,6 +243,8 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
 
     if nres == 1:
         r0 = readers[0]
+    # two copies of the hot path: all-integer arguments go into the slots with one slice
+    # assignment instead of a converter call each
     if simple:
 
         def raw(*a):
