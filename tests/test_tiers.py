@@ -222,10 +222,16 @@ def test_auto_moves_a_running_call_to_jitted_code():
 
 
 def test_auto_threshold_counts_calls_and_loop_iterations():
-    store = store_for("auto", tier_up_threshold=10**9)
-    inst = Instance(store, Module(store.engine, wat(LOOP)), {"env": {"where": lambda i: None}})
-    inst.exports.run(200)  # 200 * 100 loop iterations: far below the threshold
-    assert inst.tier == "python"
+    # run(5) makes 1 + 5 + 5 + 500 = 511 counted events: the call of run, its 5 loop
+    # iterations, 5 calls of work and their 100 iterations each.
+    store = store_for("auto", tier_up_threshold=600)
+    module = Module(store.engine, wat(LOOP))
+    store.engine.load_llvm(module._module)  # compiled already: tier-up follows the threshold
+    inst = Instance(store, module, {"env": {"where": lambda i: None}})
+    inst.exports.run(5)
+    assert inst.tier == "python"  # 511 events: below the threshold
+    inst.exports.run(5)
+    assert inst.tier == "llvm"  # 1022: crossed during this call
 
 
 def test_resumable_calls_on_jitted_instances_run_in_the_python_tier():
