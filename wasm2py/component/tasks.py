@@ -1,0 +1,520 @@
+"""Component instances' run-time state, threads, tasks, subtasks, waitables and the store's
+scheduler (``CanonicalABI.md``: *Component Instances*, *Concurrency*, *Waitable State*,
+*Subtask State*, *Embedding*).
+
+Each component-model thread runs on a :class:`~.fibers.Fiber`; exactly one runs at a time.
+Where the spec leaves a choice to the embedder (which ready thread runs next, which pending
+event a waitable set reports first), this implementation picks the oldest, which keeps runs
+reproducible.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+
+from ..errors import TrapCode
+from .fibers import Fiber, current_fiber
+from .handles import HandleTable, trap
+
+
+class Cancelled(enum.IntEnum):
+    FALSE = 0
+    TRUE = 1
+
+
+class EventCode(enum.IntEnum):
+    """The events ``waitable-set.wait``/``poll`` and callbacks report."""
+
+    NONE = 0
+    SUBTASK = 1
+    STREAM_READ = 2
+    STREAM_WRITE = 3
+    FUTURE_READ = 4
+    FUTURE_WRITE = 5
+    TASK_CANCELLED = 6
+
+
+def _state_trap(msg: str):
+    return trap(TrapCode.INVALID_ASYNC_STATE, msg)
+
+
+class InstanceState:
+    """The canonical ABI state of one component instance: its handle and thread tables and the
+    flags guarding entry (``may_enter``), exit (``may_leave``) and backpressure."""
+
+    __slots__ = ("store", "parent", "handles", "threads", "may_enter", "may_leave",
+                 "backpressure", "num_waiting_to_enter", "exclusive_thread", "name",
+                 "__weakref__")  # fmt: skip
+
+    def __init__(self, store: Scheduler, parent: InstanceState | None = None, name: str = ""):
+        self.store = store
+        self.parent = parent
+        self.handles = HandleTable()
+        self.threads = HandleTable()
+        self.may_enter = True
+        self.may_leave = True
+        self.backpressure = 0
+        self.num_waiting_to_enter = 0
+        self.exclusive_thread: Thread | None = None
+        self.name = name
+
+    def self_and_ancestors(self) -> list[InstanceState]:
+        out = [self]
+        p = self.parent
+        while p is not None:
+            out.append(p)
+            p = p.parent
+        return out
+
+    def entering_set(self, caller: InstanceState | None) -> list[InstanceState]:
+        mine = self.self_and_ancestors()
+        if caller is None:
+            return mine
+        theirs = set(map(id, caller.self_and_ancestors()))
+        return [i for i in mine if id(i) not in theirs]
+
+    def may_enter_from(self, caller) -> bool:
+        return all(i.may_enter for i in self.entering_set(caller))
+
+    def enter_from(self, caller) -> None:
+        for i in self.entering_set(caller):
+            i.may_enter = False
+
+    def leave_to(self, caller) -> None:
+        for i in self.entering_set(caller):
+            i.may_enter = True
+
+    def __repr__(self) -> str:
+        return f"<component instance {self.name}>"
+
+
+# --- threads ----------------------------------------------------------------------------------
+
+
+def current_thread() -> Thread:
+    """The component-model thread running now.
+
+    Raises:
+        Trap: called outside any component thread (a host function called directly).
+    """
+    f = current_fiber()
+    if f is None or not isinstance(f.data, Thread):
+        raise trap(TrapCode.CANNOT_LEAVE, "no component task is running")
+    return f.data
+
+
+class Thread:
+    """A component-model thread of a task (the implicit thread of a call, or one made by
+    ``thread.new-indirect``)."""
+
+    __slots__ = ("fiber", "ready_func", "task", "cancellable", "index", "storage", "is_running",
+                 "done")  # fmt: skip
+
+    def __init__(self, task: Task, thread_func):
+        def body(cancelled):
+            thread_func()
+
+        self.fiber = Fiber(body, data=self, on_wake=task.inst.store.on_wake)
+        self.ready_func = None
+        self.task = task
+        self.cancellable = False
+        self.index: int | None = None
+        self.storage = [0, 0]
+        self.is_running = False
+        self.done = False
+
+    def running(self) -> bool:
+        return self.is_running
+
+    def suspended(self) -> bool:
+        return not self.is_running and not self.done and self.ready_func is None
+
+    def waiting(self) -> bool:
+        return not self.is_running and self.ready_func is not None
+
+    def ready(self) -> bool:
+        return self.waiting() and self.ready_func()
+
+    def start_waiting_internal(self, ready_func) -> None:
+        self.ready_func = ready_func
+        self.task.inst.store.waiting.append(self)
+
+    def stop_waiting_internal(self) -> None:
+        self.ready_func = None
+        self.task.inst.store.waiting.remove(self)
+
+    def resume_later(self) -> None:
+        self.start_waiting_internal(_always)
+
+    def resume(self, cancelled: Cancelled = Cancelled.FALSE) -> None:
+        """Run this thread (and whatever it switches to) until it blocks or finishes."""
+        if self.waiting():
+            self.stop_waiting_internal()
+        thread: Thread | None = self
+        while thread is not None:
+            thread.is_running = True
+            try:
+                kind, arg = thread.fiber.resume(cancelled)
+            except BaseException:
+                thread.done = True
+                raise
+            if kind == "block":
+                thread.is_running = False
+                thread = arg
+            else:
+                thread.is_running = False
+                thread.done = True
+                thread = None
+            cancelled = Cancelled.FALSE
+
+    def _block(self, cancellable: bool, switch_to: Thread | None = None) -> Cancelled:
+        self.cancellable = cancellable
+        return Cancelled(self.fiber.block(switch_to) or 0)
+
+    def suspend(self, cancellable: bool) -> Cancelled:
+        if self.task.deliver_pending_cancel(cancellable):
+            return Cancelled.TRUE
+        return self._block(cancellable)
+
+    def wait_until(self, ready_func, cancellable: bool = False) -> Cancelled:
+        if self.task.deliver_pending_cancel(cancellable):
+            return Cancelled.TRUE
+        self.start_waiting_internal(ready_func)
+        return self._block(cancellable)
+
+    def yield_(self, cancellable: bool) -> Cancelled:
+        return self.wait_until(_always, cancellable)
+
+    def suspend_then_resume(self, cancellable: bool, other: Thread) -> Cancelled:
+        if self.task.deliver_pending_cancel(cancellable):
+            return Cancelled.TRUE
+        return self._block(cancellable, other)
+
+    def yield_then_resume(self, cancellable: bool, other: Thread) -> Cancelled:
+        if self.task.deliver_pending_cancel(cancellable):
+            return Cancelled.TRUE
+        self.start_waiting_internal(_always)
+        return self._block(cancellable, other)
+
+    def suspend_then_promote(self, cancellable: bool, other: Thread) -> Cancelled:
+        if self.task.deliver_pending_cancel(cancellable):
+            return Cancelled.TRUE
+        if other.ready():
+            other.stop_waiting_internal()
+            return self._block(cancellable, other)
+        return self.suspend(cancellable)
+
+    def yield_then_promote(self, cancellable: bool, other: Thread) -> Cancelled:
+        if self.task.deliver_pending_cancel(cancellable):
+            return Cancelled.TRUE
+        if other.ready():
+            other.stop_waiting_internal()
+            return self.yield_then_resume(cancellable, other)
+        return self.yield_(cancellable)
+
+
+def _always() -> bool:
+    return True
+
+
+# --- tasks ------------------------------------------------------------------------------------
+
+
+class TaskState(enum.Enum):
+    INITIAL = 1
+    STARTED = 2
+    PENDING_CANCEL = 3
+    CANCEL_DELIVERED = 4
+    RESOLVED = 5
+
+
+class Task:
+    """One call of a lifted function: its state, the borrows lent to it and its threads."""
+
+    __slots__ = ("ft", "opts", "inst", "on_start", "on_resolve", "state", "num_borrows",
+                 "implicit_thread", "threads")  # fmt: skip
+
+    def __init__(self, ft, opts, inst: InstanceState, on_start, on_resolve):
+        self.ft = ft
+        self.opts = opts
+        self.inst = inst
+        self.on_start = on_start
+        self.on_resolve = on_resolve
+        self.state = TaskState.INITIAL
+        self.num_borrows = 0
+        self.implicit_thread: Thread | None = None
+        self.threads: list[Thread] = []
+
+    def needs_exclusive(self) -> bool:
+        return not self.opts.is_async or self.opts.callback is not None
+
+    def enter_implicit_thread(self) -> bool:
+        thread = self.implicit_thread = current_thread()
+        inst = self.inst
+        if self.ft.is_async:
+            def has_backpressure():
+                return inst.backpressure > 0 or (self.needs_exclusive()
+                                                 and inst.exclusive_thread is not None)  # fmt: skip
+
+            if has_backpressure() or inst.num_waiting_to_enter > 0:
+                inst.num_waiting_to_enter += 1
+                cancelled = thread.wait_until(lambda: not has_backpressure(), cancellable=True)
+                inst.num_waiting_to_enter -= 1
+                if cancelled:
+                    self.cancel()
+                    return False
+            if self.needs_exclusive():
+                inst.exclusive_thread = thread
+        self.register_thread(thread)
+        return True
+
+    def register_thread(self, thread: Thread) -> None:
+        self.threads.append(thread)
+        thread.index = self.inst.threads.add(thread)
+
+    def exit_implicit_thread(self) -> None:
+        self.unregister_thread(self.implicit_thread)
+        if self.ft.is_async and self.needs_exclusive():
+            self.inst.exclusive_thread = None
+
+    def unregister_thread(self, thread: Thread) -> None:
+        self.threads.remove(thread)
+        if not self.threads:
+            if self.state is not TaskState.RESOLVED:
+                raise _state_trap("cannot block a synchronous task before returning"
+                                  if not self.opts.is_async
+                                  else "async-lifted export failed to produce a result")  # fmt: skip
+        self.inst.threads.remove(thread.index)
+
+    def request_cancellation(self, caller: InstanceState | None) -> None:
+        if self.state is TaskState.INITIAL:
+            self.state = TaskState.CANCEL_DELIVERED
+            self.implicit_thread.resume(Cancelled.TRUE)
+            return
+        candidates = [t for t in self.threads if t.cancellable and t.waiting() or
+                      (t.cancellable and t.suspended())]  # fmt: skip
+        if self.needs_exclusive() and self.inst.exclusive_thread not in (None,
+                                                                          self.implicit_thread):  # fmt: skip
+            candidates = [t for t in candidates if t is not self.implicit_thread]
+        if candidates and self.inst.may_enter_from(caller):
+            self.state = TaskState.CANCEL_DELIVERED
+            self.inst.enter_from(caller)
+            try:
+                candidates[0].resume(Cancelled.TRUE)
+            finally:
+                self.inst.leave_to(caller)
+        else:
+            self.state = TaskState.PENDING_CANCEL
+
+    def deliver_pending_cancel(self, cancellable: bool) -> bool:
+        if cancellable and self.state is TaskState.PENDING_CANCEL:
+            self.state = TaskState.CANCEL_DELIVERED
+            return True
+        return False
+
+    def start(self) -> list:
+        self.state = TaskState.STARTED
+        return self.on_start()
+
+    def return_(self, result: list) -> None:
+        if self.state is TaskState.RESOLVED:
+            raise _state_trap("task already returned a result or was cancelled")
+        if self.num_borrows > 0:
+            raise _state_trap("borrow handles still remain at the end of the call")
+        self.on_resolve(result)
+        self.state = TaskState.RESOLVED
+
+    def cancel(self) -> None:
+        if self.state is not TaskState.CANCEL_DELIVERED:
+            raise _state_trap("`task.cancel` called by a task that was not cancelled")
+        if self.num_borrows > 0:
+            raise _state_trap("borrow handles still remain at the end of the call")
+        self.on_resolve(None)
+        self.state = TaskState.RESOLVED
+
+
+# --- waitables --------------------------------------------------------------------------------
+
+
+class Waitable:
+    """Something a thread can wait on: it has at most one pending event at a time."""
+
+    __slots__ = ("pending_event", "wset", "has_sync_waiter")
+
+    def __init__(self):
+        self.pending_event = None
+        self.wset: WaitableSet | None = None
+        self.has_sync_waiter = False
+
+    def set_pending_event(self, fn) -> None:
+        self.pending_event = fn
+
+    def has_pending_event(self) -> bool:
+        return self.pending_event is not None
+
+    def in_waitable_set(self) -> bool:
+        return self.wset is not None
+
+    def wait_for_pending_event(self) -> None:
+        self.has_sync_waiter = True
+        try:
+            current_thread().wait_until(self.has_pending_event, cancellable=False)
+        finally:
+            self.has_sync_waiter = False
+
+    def get_pending_event(self) -> tuple[int, int, int]:
+        fn = self.pending_event
+        self.pending_event = None
+        return fn()
+
+    def join(self, wset: WaitableSet | None) -> None:
+        if self.wset is not None:
+            self.wset.elems.remove(self)
+        self.wset = wset
+        if wset is not None:
+            wset.elems.append(self)
+
+    def drop(self) -> None:
+        self.join(None)
+
+
+class WaitableSet:
+    """A set of waitables a thread can wait on together."""
+
+    __slots__ = ("elems", "num_waiting")
+
+    def __init__(self):
+        self.elems: list[Waitable] = []
+        self.num_waiting = 0
+
+    def has_pending_event(self) -> bool:
+        return any(w.pending_event is not None for w in self.elems)
+
+    def get_pending_event(self) -> tuple[int, int, int]:
+        for w in self.elems:
+            if w.pending_event is not None:
+                return w.get_pending_event()
+        raise AssertionError("no pending event")
+
+    def wait_for_event_and(self, ready_func, cancellable: bool) -> tuple[int, int, int]:
+        self.num_waiting += 1
+        try:
+            cancelled = current_thread().wait_until(
+                lambda: ready_func() and self.has_pending_event(), cancellable)
+            if cancelled:
+                return (EventCode.TASK_CANCELLED, 0, 0)
+            return self.get_pending_event()
+        finally:
+            self.num_waiting -= 1
+
+    def wait_for_event(self, cancellable: bool) -> tuple[int, int, int]:
+        return self.wait_for_event_and(_always, cancellable)
+
+    def poll(self, cancellable: bool) -> tuple[int, int, int]:
+        if current_thread().task.deliver_pending_cancel(cancellable):
+            return (EventCode.TASK_CANCELLED, 0, 0)
+        if not self.has_pending_event():
+            return (EventCode.NONE, 0, 0)
+        return self.get_pending_event()
+
+    def drop(self) -> None:
+        if self.elems:
+            raise _state_trap("cannot drop waitable set with elements")
+        if self.num_waiting > 0:
+            raise _state_trap("cannot drop waitable set with waiters")
+
+
+# --- subtasks ---------------------------------------------------------------------------------
+
+
+class SubtaskState(enum.IntEnum):
+    STARTING = 0
+    STARTED = 1
+    RETURNED = 2
+    CANCELLED_BEFORE_STARTED = 3
+    CANCELLED_BEFORE_RETURNED = 4
+
+
+class Subtask(Waitable):
+    """A call made by a task (through a lowered import), as the caller sees it."""
+
+    __slots__ = ("state", "on_cancel", "lenders", "cancellation_requested", "flat_results")
+
+    def __init__(self):
+        super().__init__()
+        self.state = SubtaskState.STARTING
+        self.on_cancel = None
+        self.lenders: list | None = []
+        self.cancellation_requested = False
+        self.flat_results: list = []
+
+    def resolved(self) -> bool:
+        return self.state >= SubtaskState.RETURNED
+
+    def add_lender(self, handle) -> None:
+        handle.num_lends += 1
+        self.lenders.append(handle)
+
+    def resolve(self, state: SubtaskState, flat_results: list) -> None:
+        self.state = state
+        self.flat_results = flat_results
+
+    def deliver_resolve(self) -> None:
+        for h in self.lenders:
+            h.num_lends -= 1
+        self.lenders = None
+
+    def resolve_delivered(self) -> bool:
+        return self.lenders is None
+
+    def drop(self) -> None:
+        if not self.resolve_delivered():
+            raise _state_trap("cannot drop a subtask which has not yet resolved")
+        Waitable.drop(self)
+
+
+# --- the scheduler ----------------------------------------------------------------------------
+
+
+class Scheduler:
+    """The store-wide concurrency state (the spec's ``Store``): threads waiting to run.
+
+    Args:
+        on_wake: called whenever a fiber continues (see :attr:`.fibers.Fiber.on_wake`).
+    """
+
+    def __init__(self, on_wake=None):
+        self.waiting: list[Thread] = []
+        self.nesting_depth = 0
+        self.on_wake = on_wake
+        self.lock = threading.RLock()
+
+    def invoke(self, f, on_start, on_resolve):
+        """Call component function ``f`` from the host."""
+        self.nesting_depth += 1
+        try:
+            return f(on_start, on_resolve, None)
+        finally:
+            self.nesting_depth -= 1
+
+    def tick(self) -> bool:
+        """Run one ready thread (the oldest); False if none was ready."""
+        for thread in list(self.waiting):
+            if thread.ready():
+                inst = thread.task.inst
+                self.nesting_depth += 1
+                inst.enter_from(None)
+                try:
+                    thread.resume()
+                finally:
+                    inst.leave_to(None)
+                    self.nesting_depth -= 1
+                return True
+        return False
+
+    def abort_all(self) -> None:
+        """Discard every blocked thread (after a trap: the store's component state is lost)."""
+        threads, self.waiting = self.waiting, []
+        for t in threads:
+            t.fiber.abort()
