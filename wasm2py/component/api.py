@@ -187,8 +187,10 @@ def _has_handles(t) -> bool:
 
 def to_host(v, t, sched: Scheduler):
     """A value lifted by the canonical ABI (handles as representations) in host form."""
-    if t is None or not _has_handles(t):
+    if t is None:
         return v
+    if not _has_handles(t):
+        return _maps_to_dicts(v, t) if contains(t, lambda u: isinstance(u, MapType)) else v
     if isinstance(t, OwnType | BorrowType):
         rt = t.resource
         own = isinstance(t, OwnType)
@@ -215,7 +217,32 @@ def to_host(v, t, sched: Scheduler):
             return Ok(to_host(v.value, t.ok, sched))
         return Err(to_host(v.value, t.err, sched))
     if isinstance(t, MapType):
-        return {to_host(k, t.key, sched): to_host(x, t.value, sched) for k, x in v.items()}
+        return {to_host(k, t.key, sched): to_host(x, t.value, sched) for k, x in v}
+    return v
+
+
+def _maps_to_dicts(v, t):
+    """Lifted maps (lists of pairs) as dicts, in a value without handles."""
+    if isinstance(t, MapType):
+        return {_maps_to_dicts(k, t.key): _maps_to_dicts(x, t.value) for k, x in v}
+    if isinstance(t, ListType):
+        return [_maps_to_dicts(x, t.elem) for x in v]
+    if isinstance(t, RecordType):
+        return {n: _maps_to_dicts(v[n], u) for n, u in t.fields}
+    if isinstance(t, TupleType):
+        return tuple(_maps_to_dicts(x, u) for x, u in zip(v, t.types))
+    if isinstance(t, VariantType):
+        u = dict(t.cases)[v.case]
+        return v if u is None else Variant(v.case, _maps_to_dicts(v.value, u))
+    if isinstance(t, OptionType):
+        if v is None:
+            return None
+        if isinstance(v, Some):
+            return Some(_maps_to_dicts(v.value, t.type))
+        return _maps_to_dicts(v, t.type)
+    if isinstance(t, ResultType):
+        u = t.ok if isinstance(v, Ok) else t.err
+        return v if u is None else type(v)(_maps_to_dicts(v.value, u))
     return v
 
 

@@ -240,12 +240,14 @@ class SharedFuture:
 class CopyEnd(Waitable):
     """One end of a stream or future in a handle table."""
 
-    __slots__ = ("state", "shared")
+    __slots__ = ("state", "shared", "buffer")
 
     def __init__(self, shared):
         super().__init__()
         self.state = CopyState.IDLE
         self.shared = shared
+        #: the buffer of the current (or last) copy
+        self.buffer = None
 
     def copying(self) -> bool:
         return self.state in (CopyState.COPYING, CopyState.CANCELLING_COPY)

@@ -17,6 +17,8 @@ option<T>          ``None`` or the value; :class:`Some` wraps it when ``T`` is i
                    option (``Some(None)`` is "some none")
 result<T, E>       :class:`Ok` or :class:`Err` (``.value`` None without payload)
 flags              ``frozenset`` of the labels that are set (any iterable accepted)
+map<K, V>          ``dict`` (a list of (key, value) pairs is accepted too; between components
+                   duplicate keys are preserved, toward Python the last one wins)
 own<R>, borrow<R>  :class:`~wasm2py.component.Resource`
 stream, future     :class:`~wasm2py.component.HostStream` / ``HostFuture``
 error-context      :class:`ErrorContext`
