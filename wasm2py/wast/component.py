@@ -33,7 +33,7 @@ from pathlib import Path
 from .report import FAILED, FIXED, KNOWN, PASSED, SKIPPED, CommandResult, FileSummary
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-SUITE_ENV = "WASM2PY_SPEC_DIR"
+SUITE_ENV = "WASM2PY_COMPONENT_SPEC_DIR"
 DEFAULT_SUITE = PROJECT_ROOT.parent / "shared" / "spec" / "component-model"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "spectests-component"
 CHECK = "component"
@@ -50,17 +50,38 @@ class ConversionFailed(Exception):
 
 
 def suite_dir() -> Path:
-    """``$WASM2PY_SPEC_DIR/component-model`` or ``<root>/../shared/spec/component-model``."""
+    """``$WASM2PY_COMPONENT_SPEC_DIR`` or ``<root>/../shared/spec/component-model``."""
     env = os.environ.get(SUITE_ENV)
-    return Path(env).expanduser().resolve() / "component-model" if env else DEFAULT_SUITE
+    return Path(env).expanduser().resolve() if env else DEFAULT_SUITE
 
 
 def list_files(directory: Path | None = None) -> list[Path]:
-    """Every ``.wast`` script of the suite, sorted by relative path."""
+    """Every ``.wast`` script of the suite, sorted by relative path.
+
+    Raises:
+        SuiteMissing: the directory does not exist.
+    """
     directory = directory or suite_dir()
     if not directory.is_dir():
-        raise SuiteMissing(f"component-model reference tests not found at {directory}")
+        raise SuiteMissing(f"component-model reference tests not found at {directory}: put the "
+                           f"Component Model repository's test/ folder there, or point "
+                           f"${SUITE_ENV} at it")  # fmt: skip
     return sorted(directory.rglob("*.wast"))
+
+
+def resolve_files(names: list[str]) -> list[Path]:
+    """Script arguments: paths, or paths relative to the suite (``async/zero-length``)."""
+    out = []
+    for name in names:
+        p = Path(name)
+        if p.is_file():
+            out.append(p.resolve())
+            continue
+        cand = suite_dir() / (name if name.endswith(".wast") else f"{name}.wast")
+        if not cand.is_file():
+            raise FileNotFoundError(f"no such component-model script: {name}")
+        out.append(cand)
+    return out
 
 
 def nyi_files(directory: Path | None = None) -> set[str]:
@@ -485,3 +506,20 @@ def totals_line(summaries: list[FileSummary]) -> str:
         if s.error is not None:
             failed += 1
     return f"{passed} passed, {failed} failed, {skipped} skipped"
+
+
+def pass_rate_line(summaries: list[FileSummary]) -> str:
+    """The share of the commands of the scripts not in ``nyi.txt`` that pass (a script that
+    cannot be converted counts as one failed command)."""
+    nyi = nyi_files()
+    passed = total = 0
+    for s in summaries:
+        if s.file in nyi:
+            continue
+        for counts in s.counts.values():
+            total += sum(counts.values())
+        passed += s.total(PASSED)
+        if s.error is not None:
+            total += 1
+    rate = 100.0 * passed / total if total else 0.0
+    return f"commands of the scripts not in nyi.txt: {passed}/{total} passed ({rate:.1f}%)"
