@@ -97,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wasm2py`` command."""
     p = argparse.ArgumentParser(prog="wasm2py", description="Run WebAssembly modules in Python.")
     sub = p.add_subparsers(dest="command", required=True)
-    from . import cachecmd, compile, run, wast
+    from . import bindgen, cachecmd, compile, run, wast
 
     run.add_parser(sub)
+    bindgen.add_parser(sub)
     compile.add_parser(sub)
     cachecmd.add_parser(sub)
     wast.add_parser(sub)

@@ -448,7 +448,7 @@ class Linker(LinkerInstance):
         if isinstance(t, InstanceType):
             if item is not None and item[0] == "value":
                 return item[1]
-            if item is None and not self.allow_unknown_imports:
+            if item is None and not self.allow_unknown_imports and _needs_host(t):
                 raise LinkError(f"import `{name}` (an instance) is not defined")
             ns = item[1]._items if item is not None and item[0] == "instance" else {}
             if item is not None and item[0] != "instance":
@@ -480,6 +480,16 @@ class Linker(LinkerInstance):
                 return item[1]
             raise LinkError(f"import `{name}` (a value) is not defined")
         raise LinkError(f"import `{name}` cannot be supplied")
+
+
+def _needs_host(t) -> bool:
+    """Whether an import of type ``t`` needs a definition (types that are not resources are
+    supplied by themselves)."""
+    if isinstance(t, TypeExtern):
+        return isinstance(t.type, ResourceType)
+    if isinstance(t, InstanceType):
+        return any(_needs_host(u) for u in t.exports.values())
+    return True
 
 
 def _empty_component():
