@@ -25,6 +25,8 @@ from .tasks import Scheduler
 from .types import (
     BorrowType,
     ComponentType,
+    EnumType,
+    FlagsType,
     FuncType,
     FutureType,
     InstanceType,
@@ -43,6 +45,7 @@ from .types import (
     ValueExtern,
     VariantType,
     contains,
+    despecialize,
 )
 from .values import Err, Ok, Some, Variant
 
@@ -283,6 +286,60 @@ def from_host(v, t):
         items = v.items() if isinstance(v, dict) else v
         return {from_host(k, t.key): from_host(x, t.value) for k, x in items}
     return v
+
+
+def check_value(v, t) -> None:
+    """Raise TypeError/ValueError/OverflowError unless host value ``v`` fits type ``t`` (called
+    before a call starts, so that a bad argument does not leave the instance half-entered)."""
+    from .canonical import char_to_i32, check_int, match_case, pack_flags, record_field
+
+    if isinstance(t, Prim):
+        if t is Prim.BOOL:
+            if not isinstance(v, bool):
+                raise TypeError(f"expected a bool, got {v!r}")
+        elif t in (Prim.F32, Prim.F64):
+            if isinstance(v, bool) or not isinstance(v, int | float):
+                raise TypeError(f"expected a float, got {v!r}")
+        elif t is Prim.CHAR:
+            char_to_i32(v)
+        elif t is Prim.STRING:
+            if not isinstance(v, str):
+                raise TypeError(f"expected a str, got {type(v).__name__}")
+            v.encode("utf-8")
+        elif t is not Prim.ERROR_CONTEXT:
+            check_int(v, t)
+    elif isinstance(t, ListType):
+        if isinstance(v, bytes | bytearray) and t.elem is Prim.U8:
+            items = list(v)
+        elif isinstance(v, str | dict):
+            raise TypeError(f"expected a list, got {type(v).__name__}")
+        else:
+            items = list(v)
+        if t.length is not None and len(items) != t.length:
+            raise ValueError(f"expected {t.length} elements, got {len(items)}")
+        for x in items:
+            check_value(x, t.elem)
+    elif isinstance(t, RecordType):
+        for n, u in t.fields:
+            check_value(record_field(v, n), u)
+    elif isinstance(t, TupleType):
+        items = list(v)
+        if len(items) != len(t.types):
+            raise ValueError(f"expected a tuple of {len(t.types)}, got {len(items)} values")
+        for x, u in zip(items, t.types):
+            check_value(x, u)
+    elif isinstance(t, VariantType | OptionType | ResultType | EnumType):
+        case, payload = match_case(v, t)
+        u = despecialize(t).cases[case][1]
+        if u is not None:
+            check_value(payload, u)
+    elif isinstance(t, FlagsType):
+        pack_flags(v, t.labels)
+    elif isinstance(t, MapType):
+        items = v.items() if isinstance(v, dict) else v
+        for k, x in items:
+            check_value(k, t.key)
+            check_value(x, t.value)
 
 
 # --- host functions ---------------------------------------------------------------------------
@@ -533,6 +590,8 @@ class ExportedFunc:
         if len(args) != len(ft.params):
             raise TypeError(f"{self.name} expects {len(ft.params)} argument(s) ({ft}), got "
                             f"{len(args)}")  # fmt: skip
+        for a, t in zip(args, ft.param_types):
+            check_value(a, t)
         lowered = [from_host(a, t) for a, t in zip(args, ft.param_types)]
         out = []
         _run_toplevel(lambda: run_host_call(self._sched, self._func, lowered, out.append),
