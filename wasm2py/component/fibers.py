@@ -3,8 +3,9 @@
 The component model's threads (``CanonicalABI.md``, *Stack Switching*) need to suspend a running
 wasm call (``waitable-set.wait`` deep inside a core function) and resume it later. wasm2py runs
 core code as ordinary Python (or native, jitted) calls, so each fiber runs on an operating-system
-thread of its own; a handoff protocol makes sure exactly one fiber (or the embedder's thread)
-runs at any time, so the runtime never sees two things happening at once. Both tiers work
+thread of its own (threads are pooled: a finished fiber's thread runs the next one); a handoff
+protocol makes sure exactly one fiber (or the embedder's thread) runs at any time, so the
+runtime never sees two things happening at once. Both tiers work
 unchanged: a blocked fiber is just a thread waiting on a semaphore.
 
 A fiber is started or continued with :meth:`Fiber.resume`, which returns when the fiber blocks
@@ -23,6 +24,51 @@ STACK_SIZE = 16 * 1024 * 1024
 
 _local = threading.local()
 _stack_lock = threading.Lock()
+#: idle worker threads kept for reuse (starting an OS thread costs more than a whole call)
+MAX_IDLE_WORKERS = 16
+_idle: list[_Worker] = []
+_idle_lock = threading.Lock()
+
+
+class _Worker:
+    """An OS thread that runs fibers one after another."""
+
+    __slots__ = ("go", "fiber", "thread")
+
+    def __init__(self):
+        self.go = threading.Semaphore(0)
+        self.fiber: Fiber | None = None
+        with _stack_lock:
+            old = threading.stack_size()
+            try:
+                threading.stack_size(STACK_SIZE)
+            except (ValueError, RuntimeError):  # pragma: no cover - platform limits
+                pass
+            try:
+                self.thread = threading.Thread(target=self._loop, daemon=True,
+                                               name="wasm2py-fiber")  # fmt: skip
+                self.thread.start()
+            finally:
+                threading.stack_size(old)
+
+    def _loop(self) -> None:
+        while True:
+            self.go.acquire()
+            fiber, self.fiber = self.fiber, None
+            fiber._main()
+            with _idle_lock:
+                if len(_idle) >= MAX_IDLE_WORKERS:
+                    return
+                _idle.append(self)
+
+
+def _start(fiber: Fiber) -> None:
+    with _idle_lock:
+        worker = _idle.pop() if _idle else None
+    if worker is None:
+        worker = _Worker()
+    worker.fiber = fiber
+    worker.go.release()
 
 
 class FiberAbort(BaseException):
@@ -54,7 +100,7 @@ class Fiber:
         self._back: threading.Semaphore | None = None
         self._value = None
         self._out: tuple = ("", None)
-        self._thread: threading.Thread | None = None
+        self._thread: bool | None = None
         self.finished = False
         self.aborted = False
         self.data = data
@@ -80,18 +126,8 @@ class Fiber:
         self._back = back
         self._value = value
         if self._thread is None:
-            with _stack_lock:
-                old = threading.stack_size()
-                try:
-                    threading.stack_size(STACK_SIZE)
-                except (ValueError, RuntimeError):  # pragma: no cover - platform limits
-                    pass
-                try:
-                    self._thread = threading.Thread(target=self._main, daemon=True,
-                                                    name="wasm2py-fiber")  # fmt: skip
-                    self._thread.start()
-                finally:
-                    threading.stack_size(old)
+            self._thread = True
+            _start(self)
         else:
             self._wake.release()
         back.acquire()
