@@ -6,7 +6,9 @@ The generated package holds the component binary and one ``__init__.py`` with:
   variant one dataclass per case plus a union alias; named after the component's type exports
   and imports (kebab case becomes ``PascalCase`` for types, ``snake_case`` for fields and
   functions);
-* a ``Protocol`` for the imports (one per imported interface) the host implements;
+* a ``Protocol`` for the imports (one per imported interface) the host implements; a resource
+  type the component imports is implemented by the host's own objects (an optional
+  ``<resource>_drop(obj)`` method runs when the component drops one);
 * a class named after the component: ``Greeter(imports)`` instantiates it, and its methods call
   the exports, converting arguments and results between the typed forms and the runtime's forms
   (:mod:`wasm2py.component.values`);
@@ -70,6 +72,12 @@ def snake(label: str) -> str:
 
 def upper(label: str) -> str:
     return snake(label).rstrip("_").upper() or "_"
+
+
+def param_name(label: str) -> str:
+    """A parameter's identifier (``self`` is taken by the method)."""
+    n = snake(label)
+    return "self_" if n == "self" else n
 
 
 def method_name(name: str) -> str:
@@ -148,7 +156,8 @@ class _Gen:
         if isinstance(t, MapType):
             return f"dict[{self.annot(t.key)}, {self.annot(t.value)}]"
         if isinstance(t, OwnType | BorrowType):
-            return "Resource" if t.resource.origin.host is None else "object"
+            # resources the host defines are the host's own objects
+            return "object" if t.resource.origin in self.ct.imported else "Resource"
         return "object"
 
     def named(self, t) -> str:
@@ -358,7 +367,7 @@ class _Gen:
 
     # -- functions ----------------------------------------------------------------------------
     def signature(self, ft: FuncType) -> tuple[str, list[str]]:
-        params = [f"{snake(n)}: {self.annot(t)}" for n, t in ft.params]
+        params = [f"{param_name(n)}: {self.annot(t)}" for n, t in ft.params]
         ret = self.annot(ft.result) if ft.result is not None else "None"
         return ret, params
 
@@ -366,7 +375,7 @@ class _Gen:
         """A method calling export ``name`` (``target``: the expression of the exports)."""
         meth = method_name(name)
         ret, params = self.signature(ft)
-        args = ", ".join(self._call(self.lower(t), snake(n)) for n, t in ft.params)
+        args = ", ".join(self._call(self.lower(t), param_name(n)) for n, t in ft.params)
         doc = self.doc(scope, name) or self._member_doc(scope, name) or \
             f"Call the export `{name}`: {ft}."  # fmt: skip
         lines = [f"def {meth}(self{''.join(', ' + p for p in params)}) -> {ret}:",
@@ -400,13 +409,17 @@ class _Gen:
         out = [f"class {cls}(Protocol):", f"    {_docstring(doc)}"]
         if not funcs:
             out.append("    pass")
+        else:
+            out.append("")
         for name, ft in funcs:
             meth = method_name(name)
             ret, params = self.signature(ft)
             fdoc = self.doc(scope, name) or self._member_doc(scope, name) or \
                 f"Implements the import `{name}`: {ft}."  # fmt: skip
             out += [f"    def {meth}(self{''.join(', ' + p for p in params)}) -> {ret}:",
-                    f"        {_docstring(fdoc)}", "        ..."]  # fmt: skip
+                    f"        {_docstring(fdoc)}", "        ...", ""]  # fmt: skip
+        if out[-1] == "":
+            out.pop()
         return out
 
 
@@ -462,13 +475,15 @@ def generate(component: Component, class_name: str | None = None, docs: Docs | N
             import_attrs.append(f"    {snake(scope)}: {pcls}")
             link.append(f"        ns = linker.instance({name!r})")
             for r in resources:
-                link.append(f"        ns.define_resource({r!r})")
+                link.append(f"        ns.define_resource({r!r}, destructor=getattr("
+                            f"imports.{snake(scope)}, {snake(r) + '_drop'!r}, None))")  # fmt: skip
             for fname, ft in funcs:
                 link.append("        " + "\n        ".join(
                     g.import_wrapper(fname, ft, f"imports.{snake(scope)}")))
                 link.append(f"        ns.define_func({fname!r}, _)")
         elif isinstance(t, TypeExtern) and isinstance(t.type, ResourceType):
-            link.append(f"        linker.define_resource({name!r})")
+            link.append(f"        linker.define_resource({name!r}, destructor=getattr("
+                        f"imports, {snake(name) + '_drop'!r}, None))")  # fmt: skip
     for fname, ft in top_funcs:
         link.append("        " + "\n        ".join(g.import_wrapper(fname, ft, "imports")))
         link.append(f"        linker.define_func({fname!r}, _)")
