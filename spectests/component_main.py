@@ -23,6 +23,7 @@ from wasm2py.wast.report import format_summary
 
 
 def main(files: list[str], tiers: list[str] | None, quiet: bool, max_failures: int) -> int:
+    """Run the scripts ``files`` (default: all) on ``tiers`` and print the summary."""
     try:
         paths = resolve_files(files) if files else list_files()
     except (SuiteMissing, FileNotFoundError) as exc:

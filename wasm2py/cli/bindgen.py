@@ -25,6 +25,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_bindgen(args) -> int:
+    """Write the bindings package."""
     from ..component.bindgen import write_package
 
     src = Path(args.component)

@@ -90,24 +90,28 @@ class HostResourceImpl:
         self.next_rep = 1
 
     def rep_of(self, obj) -> int:
+        """A new representation number for host object ``obj``."""
         rep = self.next_rep
         self.next_rep += 1
         self.objects[rep] = obj
         return rep
 
     def take(self, rep: int):
+        """The object of ``rep``, taken out (ownership moves to Python)."""
         try:
             return self.objects.pop(rep)
         except KeyError:
             raise trap(TrapCode.INVALID_HANDLE, f"unknown host resource {rep}") from None
 
     def get(self, rep: int):
+        """The object of ``rep`` (borrowed)."""
         try:
             return self.objects[rep]
         except KeyError:
             raise trap(TrapCode.INVALID_HANDLE, f"unknown host resource {rep}") from None
 
     def destroy(self, rep: int) -> None:
+        """Forget ``rep`` and run the destructor on its object."""
         obj = self.objects.pop(rep, None)
         if self.destructor is not None and obj is not None:
             self.destructor(obj)

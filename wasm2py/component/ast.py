@@ -75,69 +75,82 @@ class PrimDesc:
 
 @dataclass(frozen=True, slots=True)
 class RecordDesc:
+    """``(record (field l t)+)``."""
     fields: tuple[tuple[str, TypeRef], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class VariantDesc:
+    """``(variant (case l t?)+)``."""
     cases: tuple[tuple[str, TypeRef | None], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class ListDesc:
+    """``(list t)``, or ``(list t n)`` with a fixed length."""
     elem: TypeRef
     length: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TupleDesc:
+    """``(tuple t+)``."""
     types: tuple[TypeRef, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class FlagsDesc:
+    """``(flags l+)``."""
     labels: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class EnumDesc:
+    """``(enum l+)``."""
     labels: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class OptionDesc:
+    """``(option t)``."""
     type: TypeRef
 
 
 @dataclass(frozen=True, slots=True)
 class ResultDesc:
+    """``(result t? (error u)?)``."""
     ok: TypeRef | None
     err: TypeRef | None
 
 
 @dataclass(frozen=True, slots=True)
 class MapDesc:
+    """``(map k v)``."""
     key: TypeRef
     value: TypeRef
 
 
 @dataclass(frozen=True, slots=True)
 class OwnDesc:
+    """``(own i)``: an owning handle to resource type ``i``."""
     resource: int
 
 
 @dataclass(frozen=True, slots=True)
 class BorrowDesc:
+    """``(borrow i)``: a borrowed handle to resource type ``i``."""
     resource: int
 
 
 @dataclass(frozen=True, slots=True)
 class StreamDesc:
+    """``(stream t?)``."""
     elem: TypeRef | None
 
 
 @dataclass(frozen=True, slots=True)
 class FutureDesc:
+    """``(future t?)``."""
     elem: TypeRef | None
 
 
@@ -160,12 +173,14 @@ class ResourceDesc:
 
 @dataclass(frozen=True, slots=True)
 class ComponentTypeDesc:
+    """``(component decl*)``: a component type."""
     decls: tuple[Decl, ...]
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class InstanceTypeDesc:
+    """``(instance decl*)``: an instance type."""
     decls: tuple[Decl, ...]
     offset: int = 0
 
@@ -209,24 +224,28 @@ class ExternDesc:
 
 @dataclass(frozen=True, slots=True)
 class CoreTypeDecl:
+    """A core type declarator."""
     type: CoreTypeDesc
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class TypeDecl:
+    """A type declarator."""
     type: DefTypeDesc
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class AliasDecl:
+    """An alias declarator."""
     alias: Alias
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ImportDecl:
+    """An import declarator (component types only)."""
     name: ExternName
     desc: ExternDesc
     offset: int = 0
@@ -234,6 +253,7 @@ class ImportDecl:
 
 @dataclass(frozen=True, slots=True)
 class ExportDecl:
+    """An export declarator."""
     name: ExternName
     desc: ExternDesc
     offset: int = 0
@@ -264,6 +284,7 @@ class CoreImportDesc:
 
 @dataclass(frozen=True, slots=True)
 class CoreExportDesc:
+    """A core export declaration of a module type."""
     name: str
     kind: str
     type: int | TableType | MemoryType | GlobalType
@@ -271,6 +292,7 @@ class CoreExportDesc:
 
 @dataclass(frozen=True, slots=True)
 class CoreOuterAlias:
+    """``(alias outer ct idx (type))`` in a module type."""
     count: int
     index: int
 
@@ -346,12 +368,14 @@ class Canon:
 
 @dataclass(frozen=True, slots=True)
 class CoreModuleDef:
+    """A core module, kept as its bytes."""
     data: bytes
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class CoreInstantiate:
+    """``(core instance (instantiate m (with name (instance i))*))``."""
     module: int
     args: tuple[tuple[str, int], ...]
     offset: int = 0
@@ -359,24 +383,28 @@ class CoreInstantiate:
 
 @dataclass(frozen=True, slots=True)
 class CoreInlineExports:
+    """A core instance made of exports of existing core items."""
     exports: tuple[tuple[str, Sort, int], ...]
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class CoreTypeDef:
+    """A core type definition (function, GC or module type)."""
     type: CoreTypeDesc
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class ComponentDef:
+    """A nested component."""
     component: Component
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Instantiate:
+    """``(instance (instantiate c (with name item)*))``."""
     component: int
     args: tuple[tuple[str, Sort, int], ...]
     offset: int = 0
@@ -384,30 +412,35 @@ class Instantiate:
 
 @dataclass(frozen=True, slots=True)
 class InlineExports:
+    """A component instance made of exports of existing items."""
     exports: tuple[tuple[ExternName, Sort, int], ...]
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class AliasDef:
+    """An alias definition."""
     alias: Alias
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class TypeDef:
+    """A type definition."""
     type: DefTypeDesc
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class CanonDef:
+    """A canonical definition."""
     canon: Canon
     offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class StartDef:
+    """🪙 a component start function: function, argument values, number of results."""
     func: int
     args: tuple[int, ...]
     results: int
@@ -416,6 +449,7 @@ class StartDef:
 
 @dataclass(frozen=True, slots=True)
 class ImportDef:
+    """An import."""
     name: ExternName
     desc: ExternDesc
     offset: int = 0
@@ -423,6 +457,7 @@ class ImportDef:
 
 @dataclass(frozen=True, slots=True)
 class ExportDef:
+    """An export, with an optional ascribed type."""
     name: ExternName
     sort: Sort
     index: int
@@ -432,6 +467,7 @@ class ExportDef:
 
 @dataclass(frozen=True, slots=True)
 class ValueDef:
+    """🪙 a value definition (its type and encoded bytes)."""
     type: TypeRef
     data: bytes
     offset: int = 0

@@ -71,6 +71,7 @@ def snake(label: str) -> str:
 
 
 def upper(label: str) -> str:
+    """``get-json`` -> ``GET_JSON``."""
     return snake(label).rstrip("_").upper() or "_"
 
 

@@ -65,11 +65,13 @@ def _inst_may_leave(inst):
 
 
 def resource_new(inst, rt, rep: int) -> int:
+    """``resource.new``: a new owning handle for representation ``rep``."""
     _, inst = _inst_may_leave(inst)
     return inst.handles.add(ResourceHandle(rt, rep, True))
 
 
 def resource_drop(inst, rt, i: int) -> None:
+    """``resource.drop``: remove a handle; dropping an owning one runs the destructor."""
     thread, inst = _inst_may_leave(inst)
     i &= M32
     h = inst.handles.get(i)
@@ -114,6 +116,7 @@ def _no_dtor(rep):
 
 
 def resource_rep(inst, rt, i: int) -> int:
+    """``resource.rep``: the representation behind a handle."""
     i &= M32
     h = inst.handles.get(i)
     if not isinstance(h, ResourceHandle):
@@ -128,26 +131,31 @@ def resource_rep(inst, rt, i: int) -> int:
 
 
 def context_get(inst, slot: int) -> int:
+    """``context.get``: a slot of the current thread's storage."""
     return current_thread().storage[slot]
 
 
 def context_set(inst, slot: int, v: int) -> None:
+    """``context.set``: set a slot of the current thread's storage."""
     current_thread().storage[slot] = v & 0xFFFFFFFFFFFFFFFF
 
 
 def backpressure_inc(inst) -> None:
+    """``backpressure.inc``: delay new async calls into the instance."""
     inst.backpressure += 1
     if inst.backpressure == 1 << 16:
         raise _state("backpressure counter overflow")
 
 
 def backpressure_dec(inst) -> None:
+    """``backpressure.dec``: undo one ``backpressure.inc``."""
     inst.backpressure -= 1
     if inst.backpressure < 0:
         raise _state("backpressure counter underflow")
 
 
 def task_return(inst, result_type, opts: Options, *args) -> None:
+    """``task.return``: lift the result of the current async task and deliver it."""
     _check_leave(inst)
     task = current_thread().task
     if not task.opts.is_async:
@@ -182,6 +190,7 @@ def _unsigned_args(args, types) -> list:
 
 
 def task_cancel(inst) -> None:
+    """``task.cancel``: confirm the cancellation of the current task."""
     _check_leave(inst)
     task = current_thread().task
     if not task.opts.is_async:
@@ -193,6 +202,7 @@ def task_cancel(inst) -> None:
 
 
 def waitable_set_new(inst) -> int:
+    """``waitable-set.new``."""
     _, inst = _inst_may_leave(inst)
     return inst.handles.add(WaitableSet())
 
@@ -215,6 +225,7 @@ def _store_event(memory, ptr: int, event) -> int:
 
 
 def waitable_set_wait(inst, cancellable: bool, memory, si: int, ptr: int) -> int:
+    """``waitable-set.wait``: block until a waitable of the set has an event; store its payload at ``ptr``."""
     _, inst = _inst_may_leave(inst)
     wset = _wset(inst, si & M32)
     event = wset.wait_for_event(cancellable)
@@ -222,12 +233,14 @@ def waitable_set_wait(inst, cancellable: bool, memory, si: int, ptr: int) -> int
 
 
 def waitable_set_poll(inst, cancellable: bool, memory, si: int, ptr: int) -> int:
+    """``waitable-set.poll``: the next event of the set, or NONE."""
     _, inst = _inst_may_leave(inst)
     wset = _wset(inst, si & M32)
     return _store_event(memory, ptr & M32, wset.poll(cancellable))
 
 
 def waitable_set_drop(inst, si: int) -> None:
+    """``waitable-set.drop``."""
     _, inst = _inst_may_leave(inst)
     si &= M32
     w = inst.handles.get(si)
@@ -238,6 +251,7 @@ def waitable_set_drop(inst, si: int) -> None:
 
 
 def waitable_join(inst, wi: int, si: int) -> None:
+    """``waitable.join``: move a waitable into a set (set 0: out of any set)."""
     _, inst = _inst_may_leave(inst)
     wi &= M32
     si &= M32
@@ -253,6 +267,7 @@ def waitable_join(inst, wi: int, si: int) -> None:
 
 
 def subtask_cancel(inst, is_async: bool, i: int) -> int:
+    """``subtask.cancel``: ask a subtask to stop; its final state (or BLOCKED)."""
     thread, inst = _inst_may_leave(inst)
     i &= M32
     s = inst.handles.get(i)
@@ -277,6 +292,7 @@ def subtask_cancel(inst, is_async: bool, i: int) -> int:
 
 
 def subtask_drop(inst, i: int) -> None:
+    """``subtask.drop``: forget a resolved subtask."""
     _, inst = _inst_may_leave(inst)
     i &= M32
     s = inst.handles.get(i)
@@ -290,6 +306,7 @@ def subtask_drop(inst, i: int) -> None:
 
 
 def stream_new(inst, t) -> int:
+    """``stream.new``: both ends of a new stream, packed (readable low, writable high)."""
     _, inst = _inst_may_leave(inst)
     shared = SharedStream(t.elem)
     ri = inst.handles.add(ReadableStreamEnd(shared))
@@ -298,6 +315,7 @@ def stream_new(inst, t) -> int:
 
 
 def future_new(inst, t) -> int:
+    """``future.new``: both ends of a new future, packed."""
     _, inst = _inst_may_leave(inst)
     shared = SharedFuture(t.elem)
     ri = inst.handles.add(ReadableFutureEnd(shared))
@@ -329,6 +347,7 @@ def _check_idle(e, is_async: bool, what: str, verb: str) -> None:
 
 def stream_copy(inst, end_type, buffer_type, event_code, t, opts: Options, i: int, ptr: int,
                 n: int) -> int:  # fmt: skip
+    """``stream.read``/``stream.write``: copy up to ``n`` values; the packed result (or BLOCKED)."""
     thread, inst = _inst_may_leave(inst)
     i &= M32
     e = _end(inst, i, end_type, t)
@@ -364,6 +383,7 @@ def _noop():
 
 def future_copy(inst, end_type, buffer_type, event_code, t, opts: Options, i: int,
                 ptr: int) -> int:  # fmt: skip
+    """``future.read``/``future.write``; the result code (or BLOCKED)."""
     thread, inst = _inst_may_leave(inst)
     i &= M32
     e = _end(inst, i, end_type, t)
@@ -393,6 +413,7 @@ def future_copy(inst, end_type, buffer_type, event_code, t, opts: Options, i: in
 
 
 def cancel_copy(inst, end_type, t, is_async: bool, i: int) -> int:
+    """``{stream,future}.cancel-{read,write}``: stop a pending copy; its final result (or BLOCKED)."""
     thread, inst = _inst_may_leave(inst)
     i &= M32
     e = _end(inst, i, end_type, t)
@@ -415,6 +436,7 @@ def cancel_copy(inst, end_type, t, is_async: bool, i: int) -> int:
 
 
 def drop_end(inst, end_type, t, i: int) -> None:
+    """``{stream,future}.drop-{readable,writable}``."""
     _, inst = _inst_may_leave(inst)
     i &= M32
     e = _end(inst, i, end_type, t)
@@ -426,11 +448,13 @@ def drop_end(inst, end_type, t, i: int) -> None:
 
 
 def thread_index(inst) -> int:
+    """``thread.index``: the current thread's index."""
     thread, _ = _inst_may_leave(inst)
     return thread.index
 
 
 def thread_new_indirect(inst, ft, table, fi: int, c: int) -> int:
+    """``thread.new-indirect``: a suspended thread that will call table entry ``fi`` with ``c``."""
     thread, inst = _inst_may_leave(inst)
     task = thread.task
     fi &= M32
@@ -457,6 +481,7 @@ def _thread_at(inst, i: int) -> Thread:
 
 
 def thread_resume_later(inst, i: int) -> None:
+    """``thread.resume-later``: make a suspended thread ready."""
     _, inst = _inst_may_leave(inst)
     other = _thread_at(inst, i)
     if not other.suspended():
@@ -465,16 +490,19 @@ def thread_resume_later(inst, i: int) -> None:
 
 
 def thread_suspend(inst, cancellable: bool) -> int:
+    """``thread.suspend``."""
     thread, _ = _inst_may_leave(inst)
     return int(thread.suspend(cancellable))
 
 
 def thread_yield(inst, cancellable: bool) -> int:
+    """``thread.yield``: let other ready threads run."""
     thread, _ = _inst_may_leave(inst)
     return int(thread.yield_(cancellable))
 
 
 def thread_switch(inst, kind: str, cancellable: bool, i: int) -> int:
+    """``thread.{suspend,yield}-then-{resume,promote}``."""
     thread, inst = _inst_may_leave(inst)
     other = _thread_at(inst, i)
     if kind in ("suspend-then-resume", "yield-then-resume") and not other.suspended():
@@ -490,6 +518,7 @@ def thread_switch(inst, kind: str, cancellable: bool, i: int) -> int:
 
 
 def error_context_new(inst, opts: Options, ptr: int, units: int) -> int:
+    """``error-context.new``: an error context with the given debug message."""
     _, inst = _inst_may_leave(inst)
     cx = Context(opts, inst)
     s = load_string_from_range(cx, ptr & M32, units & M32)
@@ -497,6 +526,7 @@ def error_context_new(inst, opts: Options, ptr: int, units: int) -> int:
 
 
 def error_context_debug_message(inst, opts: Options, i: int, ptr: int) -> None:
+    """``error-context.debug-message``: store the message as a string at ``ptr``."""
     _, inst = _inst_may_leave(inst)
     i &= M32
     e = inst.handles.get(i)
@@ -514,6 +544,7 @@ def error_context_debug_message(inst, opts: Options, i: int, ptr: int) -> None:
 
 
 def error_context_drop(inst, i: int) -> None:
+    """``error-context.drop``."""
     _, inst = _inst_may_leave(inst)
     i &= M32
     e = inst.handles.get(i)

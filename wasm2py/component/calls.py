@@ -39,6 +39,7 @@ from .tasks import (
 
 
 class CallbackCode(enum.IntEnum):
+    """What a callback-lifted function returns (low 4 bits of its result)."""
     EXIT = 0
     YIELD = 1
     WAIT = 2
@@ -149,6 +150,7 @@ def canon_lift(f: LiftedFunc, on_start, on_resolve):
 
 
 def unpack_callback_result(packed: int) -> tuple[CallbackCode, int]:
+    """(code, waitable set index) of a callback result; traps on an unknown code."""
     code = packed & 0xF
     if code > CallbackCode.WAIT:
         raise trap(TrapCode.INVALID_ASYNC_STATE, "unsupported callback code")

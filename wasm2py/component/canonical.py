@@ -100,6 +100,7 @@ class Context:
             inst.may_leave = True
 
     def allocate(self, align: int, size: int) -> int:
+        """Allocate ``size`` bytes aligned to ``align`` with ``realloc``."""
         return self.reallocate(0, 0, align, size)
 
 
@@ -122,10 +123,12 @@ _PRIM_RANGE = {p: ((-(1 << (8 * n - 1)), 1 << (8 * n - 1)) if s else (0, 1 << (8
 
 
 def load_int(cx: Context, ptr: int, n: int, signed: bool = False) -> int:
+    """An integer of ``n`` bytes at ``ptr``."""
     return _STRUCTS[(n, signed)].unpack_from(cx.opts.memory.view, ptr)[0]
 
 
 def store_int(cx: Context, v: int, ptr: int, n: int, signed: bool = False) -> None:
+    """Store integer ``v`` in ``n`` bytes at ``ptr``."""
     _STRUCTS[(n, signed)].pack_into(cx.opts.memory.view, ptr, v)
 
 
@@ -137,6 +140,7 @@ def canonical_f32(bits: int) -> float:
 
 
 def canonical_f64(bits: int) -> float:
+    """An f64 from its bits, with every NaN made the canonical NaN."""
     if (bits & 0x7FF0000000000000) == 0x7FF0000000000000 and bits & 0xFFFFFFFFFFFFF:
         bits = CANONICAL_NAN64
     return f64_from_bits(bits)
@@ -150,6 +154,7 @@ def f32_bits(v: float) -> int:
 
 
 def f64_bits(v: float) -> int:
+    """The bits an f64 value is stored as (NaN: canonical)."""
     if v != v:
         return CANONICAL_NAN64
     return f64_to_bits(float(v))
@@ -162,12 +167,14 @@ def _to_f32(v) -> float:
 
 
 def char_from_i32(i: int) -> str:
+    """A ``char`` from its code point; traps on surrogates and values past U+10FFFF."""
     if i >= 0x110000 or 0xD800 <= i <= 0xDFFF:
         raise _invalid("invalid `char` bit pattern")
     return chr(i)
 
 
 def char_to_i32(c) -> int:
+    """The code point of a ``char`` value."""
     if not isinstance(c, str) or len(c) != 1:
         raise TypeError(f"expected a single character, got {c!r}")
     i = ord(c)
@@ -265,6 +272,7 @@ def _needs_some(t: OptionType) -> bool:
 
 
 def load_list(cx: Context, ptr: int, length: int, elem) -> list:
+    """The list at (``ptr``, ``length``), after checking bounds and alignment."""
     p = cx.opts.ptr
     size = elem_size(elem, p)
     if length * size > MAX_LIST_BYTE_LENGTH:
@@ -289,10 +297,12 @@ def load_list_valid(cx: Context, ptr: int, length: int, elem) -> list:
 
 
 def unpack_flags(i: int, labels) -> frozenset:
+    """The set of labels whose bit is set in ``i``."""
     return frozenset(label for k, label in enumerate(labels) if i >> k & 1)
 
 
 def lift_error_context(cx: Context, i: int) -> ErrorContext:
+    """The error context at handle ``i``."""
     e = cx.inst.handles.get(i)
     if not isinstance(e, ErrorContext):
         raise wrong_type(i, "error-context")
@@ -300,6 +310,7 @@ def lift_error_context(cx: Context, i: int) -> ErrorContext:
 
 
 def lift_own(cx: Context, i: int, t: OwnType) -> int:
+    """Take the owning handle ``i`` out of the table; its representation."""
     h = cx.inst.handles.get(i)
     if not isinstance(h, ResourceHandle):
         raise wrong_type(i, "resource")
@@ -315,6 +326,7 @@ def lift_own(cx: Context, i: int, t: OwnType) -> int:
 
 
 def lift_borrow(cx: Context, i: int, t: BorrowType) -> int:
+    """The representation behind handle ``i``, lent for the current call."""
     h = cx.inst.handles.get(i)
     if not isinstance(h, ResourceHandle):
         raise wrong_type(i, "resource")
@@ -460,6 +472,7 @@ def match_case(v, t) -> tuple[int, object]:
 
 
 def pack_flags(v, labels) -> int:
+    """The bits of a flags value (a set of labels, or a dict of label -> bool)."""
     if isinstance(v, dict):
         v = [k for k, b in v.items() if b]
     out = 0
@@ -492,6 +505,7 @@ def store_list(cx: Context, v, elem) -> tuple[int, int]:
 
 
 def store_list_valid(cx: Context, items, ptr: int, elem) -> None:
+    """Store list elements at ``ptr`` (bounds already checked)."""
     if elem is Prim.U8:
         data = bytes(check_int(x, Prim.U8) for x in items) if not isinstance(
             items, bytes | bytearray) else bytes(items)  # fmt: skip
@@ -503,16 +517,19 @@ def store_list_valid(cx: Context, items, ptr: int, elem) -> None:
 
 
 def lower_error_context(cx: Context, v) -> int:
+    """Put an error context into the table; its index."""
     if not isinstance(v, ErrorContext):
         raise TypeError(f"expected an ErrorContext, got {v!r}")
     return cx.inst.handles.add(v)
 
 
 def lower_own(cx: Context, rep: int, t: OwnType) -> int:
+    """Put an owning handle for ``rep`` into the table; its index."""
     return cx.inst.handles.add(ResourceHandle(t.resource, rep, True))
 
 
 def lower_borrow(cx: Context, rep: int, t: BorrowType) -> int:
+    """A borrowed handle for ``rep`` (the representation itself in the defining instance)."""
     if cx.inst is t.resource.instance:
         return rep
     h = ResourceHandle(t.resource, rep, False, cx.borrow_scope)
@@ -533,6 +550,7 @@ class CoreValues:
         self.i = 0
 
     def next(self, t=None):
+        """The next flat value."""
         v = self.values[self.i]
         self.i += 1
         return v

@@ -108,6 +108,7 @@ class Fiber:
 
     @property
     def started(self) -> bool:
+        """Whether the fiber has been resumed once."""
         return self._thread is not None
 
     def resume(self, value=None) -> tuple[str, object]:

@@ -112,6 +112,7 @@ class Scope:
 
     # -- driving ------------------------------------------------------------------------------
     def run(self, definitions, args: dict) -> None:
+        """Build the index spaces from the definitions (``args``: the imports)."""
         for d in definitions:
             if isinstance(d, ast.ImportDef):
                 name = d.name.name
@@ -132,6 +133,7 @@ class Scope:
         }[sort].append(value)  # fmt: skip
 
     def item(self, sort: Sort, index: int):
+        """The item at ``index`` of a sort's index space."""
         return {
             Sort.FUNC: self.funcs, Sort.VALUE: self.values, Sort.TYPE: self.types,
             Sort.COMPONENT: self.components, Sort.INSTANCE: self.instances,
@@ -140,9 +142,11 @@ class Scope:
 
     # -- core ---------------------------------------------------------------------------------
     def core_module_def(self, d: ast.CoreModuleDef) -> None:
+        """A nested core module, compiled for the engine's tier."""
         self.core_modules.append(self.owner.core_module(d))
 
     def core_instantiate(self, d: ast.CoreInstantiate) -> None:
+        """Instantiate a core module with core instances as arguments."""
         module = self.core_modules[d.module]
         args = {name: self.core_instances[idx] for name, idx in d.args}
         if isinstance(module, StubModule):
@@ -154,12 +158,14 @@ class Scope:
         self.core_instances.append(dict(inst.exports))
 
     def core_inline_exports(self, d: ast.CoreInlineExports) -> None:
+        """A core instance of existing core items."""
         spaces = {Sort.CORE_FUNC: self.core_funcs, Sort.CORE_TABLE: self.core_tables,
                   Sort.CORE_MEMORY: self.core_memories, Sort.CORE_GLOBAL: self.core_globals,
                   Sort.CORE_TAG: self.core_tags}  # fmt: skip
         self.core_instances.append({n: spaces[s][i] for n, s, i in d.exports})
 
     def core_type_def(self, d: ast.CoreTypeDef) -> None:
+        """A core type."""
         t = d.type
         if isinstance(t, ast.CoreFuncDesc):
             self.core_types.append(t.type)
@@ -170,19 +176,23 @@ class Scope:
 
     # -- components ---------------------------------------------------------------------------
     def component_def(self, d: ast.ComponentDef) -> None:
+        """A nested component, closed over this scope."""
         self.components.append(ComponentClosure(d.component, self, self.owner))
 
     def instantiate(self, d: ast.Instantiate) -> None:
+        """Instantiate a nested component."""
         closure = self.components[d.component]
         args = {name: self.item(sort, idx) for name, sort, idx in d.args}
         self.instances.append(instantiate_closure(closure, self.store, self.sched, args,
                                                   self.state))  # fmt: skip
 
     def inline_exports(self, d: ast.InlineExports) -> None:
+        """An instance of existing items."""
         self.instances.append(RuntimeInstance({n.name: self.item(s, i)
                                                for n, s, i in d.exports}))  # fmt: skip
 
     def alias_def(self, d: ast.AliasDef) -> None:
+        """An alias."""
         a = d.alias
         if a.target == "export":
             inst = self.instances[a.index if False else a.instance]
@@ -199,9 +209,11 @@ class Scope:
 
     # -- types --------------------------------------------------------------------------------
     def type_def(self, d: ast.TypeDef) -> None:
+        """A type, resolved with this instance's resources."""
         self.types.append(self.def_type(d.type, len(self.types)))
 
     def def_type(self, t, index: int):
+        """The run-time type a definition denotes."""
         if isinstance(t, ast.ResourceDesc):
             dtor = None if t.dtor is None else self.core_funcs[t.dtor]
             name = f"{self.state.name}#{index}"
@@ -214,9 +226,11 @@ class Scope:
         return self.val_type(t)
 
     def valtype(self, ref):
+        """The value type a type reference denotes."""
         return ref if isinstance(ref, Prim) else self.types[ref]
 
     def val_type(self, t):
+        """A defined value type."""
         v = self.valtype
         if isinstance(t, ast.PrimDesc):
             return t.prim
@@ -251,6 +265,7 @@ class Scope:
 
     # -- canonical definitions ----------------------------------------------------------------
     def options(self, opts: tuple[ast.CanonOpt, ...]) -> Options:
+        """Canonical options with their core items."""
         o = Options()
         for opt in opts:
             k = opt.kind
@@ -269,6 +284,7 @@ class Scope:
         return o
 
     def canon_def(self, d: ast.CanonDef) -> None:
+        """A canonical definition: a lifted function or a core function."""
         c = d.canon
         op = c.op
         st = self.state
@@ -385,12 +401,15 @@ class Scope:
 
     # -- the rest -----------------------------------------------------------------------------
     def start_def(self, d: ast.StartDef) -> None:
+        """🪙 start functions are not run."""
         raise trap(TrapCode.UNREACHABLE, "component start functions are not supported")
 
     def value_def(self, d: ast.ValueDef) -> None:
+        """🪙 value definitions are not run."""
         raise trap(TrapCode.UNREACHABLE, "component value definitions are not supported")
 
     def export_def(self, d: ast.ExportDef) -> None:
+        """An export."""
         v = self.item(d.sort, d.index)
         self.exports[d.name.name] = v
         self._push(d.sort, v)

@@ -20,12 +20,14 @@ from .types import NUMBER_PRIMS, FutureType, StreamType, same_type
 
 
 class CopyResult(enum.IntEnum):
+    """How a copy ended."""
     COMPLETED = 0
     DROPPED = 1
     CANCELLED = 2
 
 
 class CopyState(enum.Enum):
+    """The state of a stream or future end."""
     IDLE = 1
     COPYING = 2
     CANCELLING_COPY = 3
@@ -61,9 +63,11 @@ class GuestBuffer:
         self.length = length
 
     def remain(self) -> int:
+        """Elements left to copy."""
         return self.length - self.progress
 
     def is_zero_length(self) -> bool:
+        """Whether the buffer has no room at all."""
         return self.length == 0
 
 
@@ -73,6 +77,7 @@ class ReadableGuestBuffer(GuestBuffer):
     __slots__ = ()
 
     def read(self, n: int) -> list:
+        """Take the next ``n`` values."""
         from .canonical import load_list_valid
 
         if self.t is not None:
@@ -90,6 +95,7 @@ class WritableGuestBuffer(GuestBuffer):
     __slots__ = ()
 
     def write(self, vs: list) -> None:
+        """Store values at the next free elements."""
         from .canonical import store_list_valid
 
         if self.t is not None:
@@ -128,9 +134,11 @@ class SharedStream:
         done(result)
 
     def cancel(self) -> None:
+        """End the pending copy as cancelled."""
         self._reset_and_notify(CopyResult.CANCELLED)
 
     def drop(self) -> None:
+        """One end is dropped: a pending copy ends as dropped."""
         if not self.dropped:
             self.dropped = True
             if self.pending_buffer is not None:
@@ -142,6 +150,7 @@ class SharedStream:
                               "non-numeric types")  # fmt: skip
 
     def read(self, inst, dst, on_copy, on_copy_done) -> None:
+        """A reader offers ``dst``: copy from a pending write, or wait for one."""
         if self.dropped:
             on_copy_done(CopyResult.DROPPED)
         elif self.pending_buffer is None:
@@ -160,6 +169,7 @@ class SharedStream:
                 self._set(inst, dst, on_copy, on_copy_done)
 
     def write(self, inst, src, on_copy, on_copy_done) -> None:
+        """A writer offers ``src``: copy into a pending read, or wait for one."""
         if self.dropped:
             on_copy_done(CopyResult.DROPPED)
         elif self.pending_buffer is None:
@@ -204,9 +214,11 @@ class SharedFuture:
         done(result)
 
     def cancel(self) -> None:
+        """End the pending copy as cancelled."""
         self._reset_and_notify(CopyResult.CANCELLED)
 
     def drop(self) -> None:
+        """One end is dropped."""
         if not self.dropped:
             self.dropped = True
             if self.pending_buffer is not None:
@@ -217,6 +229,7 @@ class SharedFuture:
             raise _state_trap("cannot read from and write to intra-component future")
 
     def read(self, inst, dst, on_copy_done) -> None:
+        """A reader offers a one-value buffer."""
         if self.pending_buffer is None:
             self._set(inst, dst, on_copy_done)
         else:
@@ -226,6 +239,7 @@ class SharedFuture:
             on_copy_done(CopyResult.COMPLETED)
 
     def write(self, inst, src, on_copy_done) -> None:
+        """A writer offers its value."""
         if self.dropped:
             on_copy_done(CopyResult.DROPPED)
         elif self.pending_buffer is None:
@@ -250,9 +264,11 @@ class CopyEnd(Waitable):
         self.buffer = None
 
     def copying(self) -> bool:
+        """Whether a copy is in progress."""
         return self.state in (CopyState.COPYING, CopyState.CANCELLING_COPY)
 
     def drop(self) -> None:
+        """Drop the end (not while copying)."""
         if self.copying():
             raise _state_trap("cannot drop busy stream or future")
         self.shared.drop()
@@ -260,37 +276,46 @@ class CopyEnd(Waitable):
 
 
 class ReadableStreamEnd(CopyEnd):
+    """The readable end of a stream."""
     __slots__ = ()
     kind = "readable stream end"
 
     def copy(self, inst, buffer, on_copy, on_copy_done) -> None:
+        """Start a read."""
         self.shared.read(inst, buffer, on_copy, on_copy_done)
 
 
 class WritableStreamEnd(CopyEnd):
+    """The writable end of a stream."""
     __slots__ = ()
     kind = "writable stream end"
 
     def copy(self, inst, buffer, on_copy, on_copy_done) -> None:
+        """Start a write."""
         self.shared.write(inst, buffer, on_copy, on_copy_done)
 
 
 class ReadableFutureEnd(CopyEnd):
+    """The readable end of a future."""
     __slots__ = ()
     kind = "readable future end"
 
     def copy(self, inst, buffer, on_copy_done) -> None:
+        """Start a read."""
         self.shared.read(inst, buffer, on_copy_done)
 
 
 class WritableFutureEnd(CopyEnd):
+    """The writable end of a future."""
     __slots__ = ()
     kind = "writable future end"
 
     def copy(self, inst, buffer, on_copy_done) -> None:
+        """Start a write."""
         self.shared.write(inst, buffer, on_copy_done)
 
     def drop(self) -> None:
+        """Drop the end (only once its value was written or the reader left)."""
         if self.state is not CopyState.DONE:
             raise _state_trap("cannot drop future write end without first writing a value")
         CopyEnd.drop(self)

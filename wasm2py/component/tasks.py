@@ -19,6 +19,7 @@ from .handles import HandleTable, trap
 
 
 class Cancelled(enum.IntEnum):
+    """Whether a blocked thread was resumed by a cancellation."""
     FALSE = 0
     TRUE = 1
 
@@ -60,6 +61,7 @@ class InstanceState:
         self.name = name
 
     def self_and_ancestors(self) -> list[InstanceState]:
+        """This instance and the instances containing it."""
         out = [self]
         p = self.parent
         while p is not None:
@@ -68,6 +70,7 @@ class InstanceState:
         return out
 
     def entering_set(self, caller: InstanceState | None) -> list[InstanceState]:
+        """The instances a call from ``caller`` enters anew."""
         mine = self.self_and_ancestors()
         if caller is None:
             return mine
@@ -75,13 +78,16 @@ class InstanceState:
         return [i for i in mine if id(i) not in theirs]
 
     def may_enter_from(self, caller) -> bool:
+        """Whether a call from ``caller`` may enter."""
         return all(i.may_enter for i in self.entering_set(caller))
 
     def enter_from(self, caller) -> None:
+        """Mark the instances a call from ``caller`` enters."""
         for i in self.entering_set(caller):
             i.may_enter = False
 
     def leave_to(self, caller) -> None:
+        """Undo :meth:`enter_from`."""
         for i in self.entering_set(caller):
             i.may_enter = True
 
@@ -125,26 +131,33 @@ class Thread:
         self.done = False
 
     def running(self) -> bool:
+        """Whether the thread is running now."""
         return self.is_running
 
     def suspended(self) -> bool:
+        """Blocked with no condition: only an explicit resume continues it."""
         return not self.is_running and not self.done and self.ready_func is None
 
     def waiting(self) -> bool:
+        """Blocked until a condition holds."""
         return not self.is_running and self.ready_func is not None
 
     def ready(self) -> bool:
+        """Waiting, and its condition holds."""
         return self.waiting() and self.ready_func()
 
     def start_waiting_internal(self, ready_func) -> None:
+        """Wait for ``ready_func`` (the scheduler resumes the thread once it holds)."""
         self.ready_func = ready_func
         self.task.inst.store.waiting.append(self)
 
     def stop_waiting_internal(self) -> None:
+        """No longer wait."""
         self.ready_func = None
         self.task.inst.store.waiting.remove(self)
 
     def resume_later(self) -> None:
+        """Make a suspended thread ready."""
         self.start_waiting_internal(_always)
 
     def resume(self, cancelled: Cancelled = Cancelled.FALSE) -> None:
@@ -173,11 +186,13 @@ class Thread:
         return Cancelled(self.fiber.block(switch_to) or 0)
 
     def suspend(self, cancellable: bool) -> Cancelled:
+        """Block until explicitly resumed."""
         if self.task.deliver_pending_cancel(cancellable):
             return Cancelled.TRUE
         return self._block(cancellable)
 
     def wait_until(self, ready_func, cancellable: bool = False) -> Cancelled:
+        """Block until ``ready_func()`` holds (at once if it already does)."""
         if self.task.deliver_pending_cancel(cancellable):
             return Cancelled.TRUE
         # The spec lets a wait for something already ready either continue at once or let
@@ -196,17 +211,20 @@ class Thread:
         return self._block(cancellable)
 
     def suspend_then_resume(self, cancellable: bool, other: Thread) -> Cancelled:
+        """Block, switching straight to thread ``other``."""
         if self.task.deliver_pending_cancel(cancellable):
             return Cancelled.TRUE
         return self._block(cancellable, other)
 
     def yield_then_resume(self, cancellable: bool, other: Thread) -> Cancelled:
+        """Stay ready, switching straight to thread ``other``."""
         if self.task.deliver_pending_cancel(cancellable):
             return Cancelled.TRUE
         self.start_waiting_internal(_always)
         return self._block(cancellable, other)
 
     def suspend_then_promote(self, cancellable: bool, other: Thread) -> Cancelled:
+        """Block, switching to ``other`` if it is ready."""
         if self.task.deliver_pending_cancel(cancellable):
             return Cancelled.TRUE
         if other.ready():
@@ -215,6 +233,7 @@ class Thread:
         return self.suspend(cancellable)
 
     def yield_then_promote(self, cancellable: bool, other: Thread) -> Cancelled:
+        """Stay ready, switching to ``other`` if it is ready."""
         if self.task.deliver_pending_cancel(cancellable):
             return Cancelled.TRUE
         if other.ready():
@@ -231,6 +250,7 @@ def _always() -> bool:
 
 
 class TaskState(enum.Enum):
+    """The life cycle of a task."""
     INITIAL = 1
     STARTED = 2
     PENDING_CANCEL = 3
@@ -256,9 +276,11 @@ class Task:
         self.threads: list[Thread] = []
 
     def needs_exclusive(self) -> bool:
+        """Whether the task keeps other such tasks out of its instance (sync, or async with a callback)."""
         return not self.opts.is_async or self.opts.callback is not None
 
     def enter_implicit_thread(self) -> bool:
+        """Wait for backpressure to clear, then start; False if cancelled first."""
         thread = self.implicit_thread = current_thread()
         inst = self.inst
         if self.ft.is_async:
@@ -279,16 +301,19 @@ class Task:
         return True
 
     def register_thread(self, thread: Thread) -> None:
+        """Add a thread to the task and the instance's thread table."""
         self.threads.append(thread)
         thread.index = self.inst.threads.add(thread)
 
     def exit_implicit_thread(self) -> None:
+        """The implicit thread is done."""
         self.unregister_thread(self.implicit_thread)
         if self.ft.is_async and self.needs_exclusive():
             if self.inst.exclusive_thread is self.implicit_thread:
                 self.inst.exclusive_thread = None
 
     def unregister_thread(self, thread: Thread) -> None:
+        """Remove a finished thread; the last one must leave the task resolved."""
         self.threads.remove(thread)
         if not self.threads:
             if self.state is not TaskState.RESOLVED:
@@ -298,6 +323,7 @@ class Task:
         self.inst.threads.remove(thread.index)
 
     def request_cancellation(self, caller: InstanceState | None) -> None:
+        """The caller asks the task to stop: deliver now or leave pending."""
         if self.state is TaskState.INITIAL:
             self.state = TaskState.CANCEL_DELIVERED
             self.implicit_thread.resume(Cancelled.TRUE)
@@ -318,16 +344,19 @@ class Task:
             self.state = TaskState.PENDING_CANCEL
 
     def deliver_pending_cancel(self, cancellable: bool) -> bool:
+        """Deliver a pending cancellation to a cancellable block."""
         if cancellable and self.state is TaskState.PENDING_CANCEL:
             self.state = TaskState.CANCEL_DELIVERED
             return True
         return False
 
     def start(self) -> list:
+        """The task starts: take the arguments."""
         self.state = TaskState.STARTED
         return self.on_start()
 
     def return_(self, result: list) -> None:
+        """Deliver the result (once, with no outstanding borrows)."""
         if self.state is TaskState.RESOLVED:
             raise _state_trap("task already returned a result or was cancelled")
         if self.num_borrows > 0:
@@ -343,6 +372,7 @@ class Task:
             self.inst.exclusive_thread = None
 
     def cancel(self) -> None:
+        """Confirm a delivered cancellation."""
         if self.state is not TaskState.CANCEL_DELIVERED:
             raise _state_trap("`task.cancel` called by a task that was not cancelled")
         if self.num_borrows > 0:
@@ -365,15 +395,19 @@ class Waitable:
         self.has_sync_waiter = False
 
     def set_pending_event(self, fn) -> None:
+        """Set the event the next wait/poll reports."""
         self.pending_event = fn
 
     def has_pending_event(self) -> bool:
+        """Whether an event is pending."""
         return self.pending_event is not None
 
     def in_waitable_set(self) -> bool:
+        """Whether the waitable is in a set."""
         return self.wset is not None
 
     def wait_for_pending_event(self) -> None:
+        """Block the current thread until an event is pending (a synchronous wait)."""
         self.has_sync_waiter = True
         try:
             current_thread().wait_until(self.has_pending_event, cancellable=False)
@@ -381,11 +415,13 @@ class Waitable:
             self.has_sync_waiter = False
 
     def get_pending_event(self) -> tuple[int, int, int]:
+        """Take the pending event: (code, index, payload)."""
         fn = self.pending_event
         self.pending_event = None
         return fn()
 
     def join(self, wset: WaitableSet | None) -> None:
+        """Move into ``wset`` (None: out of any set)."""
         if self.wset is not None:
             self.wset.elems.remove(self)
         self.wset = wset
@@ -393,6 +429,7 @@ class Waitable:
             wset.elems.append(self)
 
     def drop(self) -> None:
+        """Leave any set."""
         self.join(None)
 
 
@@ -406,15 +443,18 @@ class WaitableSet:
         self.num_waiting = 0
 
     def has_pending_event(self) -> bool:
+        """Whether a member has an event."""
         return any(w.pending_event is not None for w in self.elems)
 
     def get_pending_event(self) -> tuple[int, int, int]:
+        """Take the event of the oldest member that has one."""
         for w in self.elems:
             if w.pending_event is not None:
                 return w.get_pending_event()
         raise AssertionError("no pending event")
 
     def wait_for_event_and(self, ready_func, cancellable: bool) -> tuple[int, int, int]:
+        """Block until ``ready_func()`` holds and a member has an event; that event."""
         self.num_waiting += 1
         try:
             cancelled = current_thread().wait_until(
@@ -426,9 +466,11 @@ class WaitableSet:
             self.num_waiting -= 1
 
     def wait_for_event(self, cancellable: bool) -> tuple[int, int, int]:
+        """Block until a member has an event; that event."""
         return self.wait_for_event_and(_always, cancellable)
 
     def poll(self, cancellable: bool) -> tuple[int, int, int]:
+        """A pending event, TASK_CANCELLED, or NONE, without blocking."""
         if current_thread().task.deliver_pending_cancel(cancellable):
             return (EventCode.TASK_CANCELLED, 0, 0)
         if not self.has_pending_event():
@@ -436,6 +478,7 @@ class WaitableSet:
         return self.get_pending_event()
 
     def drop(self) -> None:
+        """Check the set may be dropped (empty, nobody waiting)."""
         if self.elems:
             raise _state_trap("cannot drop waitable set with elements")
         if self.num_waiting > 0:
@@ -446,6 +489,7 @@ class WaitableSet:
 
 
 class SubtaskState(enum.IntEnum):
+    """The states a subtask reports."""
     STARTING = 0
     STARTED = 1
     RETURNED = 2
@@ -467,25 +511,31 @@ class Subtask(Waitable):
         self.flat_results: list = []
 
     def resolved(self) -> bool:
+        """Whether the callee returned or was cancelled."""
         return self.state >= SubtaskState.RETURNED
 
     def add_lender(self, handle) -> None:
+        """A handle lent to the callee for the duration of the call."""
         handle.num_lends += 1
         self.lenders.append(handle)
 
     def resolve(self, state: SubtaskState, flat_results: list) -> None:
+        """Record the final state and results."""
         self.state = state
         self.flat_results = flat_results
 
     def deliver_resolve(self) -> None:
+        """The caller learned the resolution: end the lends."""
         for h in self.lenders:
             h.num_lends -= 1
         self.lenders = None
 
     def resolve_delivered(self) -> bool:
+        """Whether the caller learned the resolution."""
         return self.lenders is None
 
     def drop(self) -> None:
+        """Check the subtask may be dropped, and leave any set."""
         if not self.resolve_delivered():
             raise _state_trap("cannot drop a subtask which has not yet resolved")
         Waitable.drop(self)

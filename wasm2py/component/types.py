@@ -99,6 +99,7 @@ class ResourceType:
 
 @dataclass(eq=False, slots=True)
 class ListType:
+    """``list<T>`` (``length``: a fixed-length list)."""
     elem: ValueType
     length: int | None = None
 
@@ -108,6 +109,7 @@ class ListType:
 
 @dataclass(eq=False, slots=True)
 class RecordType:
+    """A record: labelled fields in order."""
     fields: tuple[tuple[str, ValueType], ...]
 
     def __str__(self) -> str:
@@ -116,6 +118,7 @@ class RecordType:
 
 @dataclass(eq=False, slots=True)
 class TupleType:
+    """A tuple of types."""
     types: tuple[ValueType, ...]
 
     def __str__(self) -> str:
@@ -124,6 +127,7 @@ class TupleType:
 
 @dataclass(eq=False, slots=True)
 class VariantType:
+    """A variant: labelled cases, each with an optional payload type."""
     cases: tuple[tuple[str, ValueType | None], ...]
 
     def __str__(self) -> str:
@@ -133,6 +137,7 @@ class VariantType:
 
 @dataclass(eq=False, slots=True)
 class EnumType:
+    """An enum: case labels."""
     labels: tuple[str, ...]
 
     def __str__(self) -> str:
@@ -141,6 +146,7 @@ class EnumType:
 
 @dataclass(eq=False, slots=True)
 class OptionType:
+    """``option<T>``."""
     type: ValueType
 
     def __str__(self) -> str:
@@ -149,6 +155,7 @@ class OptionType:
 
 @dataclass(eq=False, slots=True)
 class ResultType:
+    """``result<T, E>`` (either may be absent)."""
     ok: ValueType | None
     err: ValueType | None
 
@@ -158,6 +165,7 @@ class ResultType:
 
 @dataclass(eq=False, slots=True)
 class FlagsType:
+    """Flags: up to 32 labels."""
     labels: tuple[str, ...]
 
     def __str__(self) -> str:
@@ -166,6 +174,7 @@ class FlagsType:
 
 @dataclass(eq=False, slots=True)
 class MapType:
+    """``map<K, V>``."""
     key: ValueType
     value: ValueType
 
@@ -175,6 +184,7 @@ class MapType:
 
 @dataclass(eq=False, slots=True)
 class OwnType:
+    """An owning handle to a resource."""
     resource: ResourceType
 
     def __str__(self) -> str:
@@ -183,6 +193,7 @@ class OwnType:
 
 @dataclass(eq=False, slots=True)
 class BorrowType:
+    """A borrowed handle to a resource."""
     resource: ResourceType
 
     def __str__(self) -> str:
@@ -191,6 +202,7 @@ class BorrowType:
 
 @dataclass(eq=False, slots=True)
 class StreamType:
+    """``stream<T>`` (``elem`` None: a stream of units)."""
     elem: ValueType | None
 
     def __str__(self) -> str:
@@ -199,6 +211,7 @@ class StreamType:
 
 @dataclass(eq=False, slots=True)
 class FutureType:
+    """``future<T>`` (``elem`` None: a future of a unit)."""
     elem: ValueType | None
 
     def __str__(self) -> str:
@@ -219,10 +232,12 @@ class FuncType:
 
     @property
     def param_types(self) -> list[ValueType]:
+        """The parameter types, in order."""
         return [t for _, t in self.params]
 
     @property
     def result_types(self) -> list[ValueType]:
+        """The result type as a list (empty or one)."""
         return [] if self.result is None else [self.result]
 
     def __str__(self) -> str:

@@ -117,10 +117,12 @@ class NameContext:
         self.names: set[str] = set()
 
     def register(self, name: str, r: ResourceType) -> None:
+        """Record a top-level resource import/export name."""
         self.by_resource[r] = name
         self.names.add(name)
 
     def check(self, parsed: ParsedName, ext, offset) -> None:
+        """Check an annotated name against the function type and the known resource names."""
         if parsed.kind not in ("constructor", "method", "static"):
             return
         if not isinstance(ext, FuncType):
@@ -342,6 +344,7 @@ class Scope:
 
     # -- driver -------------------------------------------------------------------------------
     def run(self, definitions) -> None:
+        """Validate definitions in order."""
         for d in definitions:
             self.offset = d.offset
             handler = self._HANDLERS[type(d)]
@@ -354,29 +357,35 @@ class Scope:
         return space[index]
 
     def type_at(self, index: int):
+        """The type at ``index`` of the type index space."""
         if not 0 <= index < len(self.types):
             raise _err(f"unknown type {index}: type index out of bounds", self.offset)
         return self.types[index]
 
     def core_func(self, index: int) -> CoreFuncType:
+        """The type of core function ``index``."""
         return self._get(self.core_funcs, index, "core func")
 
     def core_memory(self, index: int) -> MemoryType:
+        """The type of core memory ``index``."""
         return self._get(self.core_memories, index, "memory")
 
     def func_type_at(self, index: int) -> FuncType:
+        """The function type at type index ``index``."""
         t = self.type_at(index)
         if not isinstance(t, FuncType):
             raise _err(f"type index {index} is not a function type", self.offset)
         return t
 
     def resource_at(self, index: int) -> ResourceType:
+        """The resource type at type index ``index``."""
         t = self.type_at(index)
         if not isinstance(t, ResourceType):
             raise _err(f"type index {index} is not a resource type", self.offset)
         return t
 
     def valtype(self, ref: ast.TypeRef):
+        """The value type a type reference denotes."""
         if isinstance(ref, Prim):
             return ref
         t = self.type_at(ref)
@@ -402,6 +411,7 @@ class Scope:
         raise _err(f"`{sort}` items cannot be used here", self.offset)
 
     def use_value(self, index: int) -> None:
+        """🪙 consume a value (each is used exactly once)."""
         entry = self._get(self.values, index, "value")
         if entry[1]:
             raise _err(f"value {index} cannot be used more than once", self.offset)
@@ -409,6 +419,7 @@ class Scope:
 
     # -- core modules, instances and types -----------------------------------------------------
     def core_module_def(self, d: ast.CoreModuleDef) -> None:
+        """Decode and validate a nested core module; record its module type."""
         self._require_component("core modules")
         try:
             m = decode_module(d.data)
@@ -435,6 +446,7 @@ class Scope:
         self.core_modules.append(mt)
 
     def core_instantiate(self, d: ast.CoreInstantiate) -> None:
+        """Check a core instantiation's arguments against the module's imports."""
         self._require_component("core instances")
         mt = self._get(self.core_modules, d.module, "module")
         args: dict[str, CoreInstanceType] = {}
@@ -454,6 +466,7 @@ class Scope:
         self.core_instances.append(CoreInstanceType(dict(mt.exports)))
 
     def core_inline_exports(self, d: ast.CoreInlineExports) -> None:
+        """A core instance of existing core items."""
         self._require_component("core instances")
         exports: dict[str, object] = {}
         for name, sort, idx in d.exports:
@@ -463,6 +476,7 @@ class Scope:
         self.core_instances.append(CoreInstanceType(exports))
 
     def core_item(self, sort: Sort, idx: int):
+        """The type of a core item."""
         if sort is Sort.CORE_FUNC:
             return self._get(self.core_funcs, idx, "core func")
         if sort is Sort.CORE_TABLE:
@@ -476,9 +490,11 @@ class Scope:
         raise _err(f"core instance exports cannot be of sort `{sort}`", self.offset)
 
     def core_type_def(self, d: ast.CoreTypeDef) -> None:
+        """A core type definition."""
         self.add_core_type(d.type, d.offset)
 
     def add_core_type(self, t, offset) -> None:
+        """Add core types to the core type index space."""
         if isinstance(t, ast.CoreFuncDesc):
             self.core_types.append(t.type)
         elif isinstance(t, ast.CoreRecDesc):
@@ -488,6 +504,7 @@ class Scope:
             self.core_types.append(self.module_type(t, offset))
 
     def module_type(self, t: ast.ModuleTypeDesc, offset) -> ModuleType:
+        """Validate a core module type."""
         types: list = []
         mt = ModuleType()
         for decl in t.decls:
@@ -548,12 +565,14 @@ class Scope:
 
     # -- components and instances -------------------------------------------------------------
     def component_def(self, d: ast.ComponentDef) -> None:
+        """Validate a nested component; record its component type."""
         self._require_component("nested components")
         inner = Scope(COMPONENT, self, self.modules)
         inner.run(d.component.definitions)
         self.components.append(inner.finish_component(d.offset))
 
     def instantiate(self, d: ast.Instantiate) -> None:
+        """Check an instantiation's arguments; the instance type with resources substituted."""
         self._require_component("instances")
         ct = self._get(self.components, d.component, "component")
         args: dict[str, object] = {}
@@ -574,6 +593,7 @@ class Scope:
         self.instances.append(InstanceType(exports, {}, explicit))
 
     def inline_exports(self, d: ast.InlineExports) -> None:
+        """An instance of existing items."""
         self._require_component("instances")
         exports: dict[str, object] = {}
         explicit: dict[ResourceType, tuple[str, ...]] = {}
@@ -594,9 +614,11 @@ class Scope:
 
     # -- aliases ------------------------------------------------------------------------------
     def alias_def(self, d: ast.AliasDef) -> None:
+        """An alias definition."""
         self.add_alias(d.alias, d.offset)
 
     def add_alias(self, a: ast.Alias, offset) -> None:
+        """Validate an alias and add the aliased item."""
         if a.target == "export":
             if self.kind != COMPONENT and a.sort not in (Sort.TYPE, Sort.INSTANCE):
                 raise _err("export aliases in type declarations may only refer to types or "
@@ -678,9 +700,11 @@ class Scope:
 
     # -- types --------------------------------------------------------------------------------
     def type_def(self, d: ast.TypeDef) -> None:
+        """A type definition."""
         self.types.append(self.def_type(d.type, d.offset))
 
     def def_type(self, t, offset):
+        """The type a definition denotes."""
         if isinstance(t, ast.ResourceDesc):
             if self.kind != COMPONENT:
                 raise _err("resources can only be defined within a concrete component", offset)
@@ -716,6 +740,7 @@ class Scope:
         return vt
 
     def func_type(self, t: ast.FuncDesc, offset) -> FuncType:
+        """A function type: labelled parameters, no borrow in the result."""
         seen: dict[str, str] = {}
         params = []
         for name, ref in t.params:
@@ -742,6 +767,7 @@ class Scope:
             seen[low] = label
 
     def def_val_type(self, t, offset):
+        """A defined value type, with its well-formedness rules."""
         v = self.valtype
         if isinstance(t, ast.PrimDesc):
             return t.prim
@@ -800,6 +826,7 @@ class Scope:
 
     # -- declarators (component and instance types) -------------------------------------------
     def decl(self, d) -> None:
+        """A declarator of a component or instance type."""
         if isinstance(d, ast.CoreTypeDecl):
             self.add_core_type(d.type, d.offset)
         elif isinstance(d, ast.TypeDecl):
@@ -843,9 +870,11 @@ class Scope:
         return TypeExtern(ResourceType(fresh_kind or ""))
 
     def import_def(self, d: ast.ImportDef) -> None:
+        """An import definition."""
         self.add_import(d.name, d.desc, d.offset)
 
     def add_import(self, name: ast.ExternName, desc: ast.ExternDesc, offset) -> None:
+        """Add an import (names, visibility, resources)."""
         t = self.extern_type(desc, offset, fresh_kind=name.name)
         n = name.name
         if isinstance(t, TypeExtern) and isinstance(t.type, ResourceType) and desc.bound.eq is None:
@@ -920,6 +949,7 @@ class Scope:
         return True
 
     def export_def(self, d: ast.ExportDef) -> None:
+        """An export definition (with an optional ascribed type)."""
         if d.sort.is_core and d.sort is not Sort.CORE_MODULE:
             raise _err(f"cannot export items of sort `{d.sort}`", d.offset)
         if d.sort is Sort.VALUE:
@@ -944,6 +974,7 @@ class Scope:
         self.add_export(d.name, t, d.offset, None)
 
     def add_export(self, name: ast.ExternName, t, offset, desc) -> None:
+        """Add an export (names, visibility, resources)."""
         n = name.name
         if desc is not None and isinstance(t, TypeExtern) and isinstance(t.type, ResourceType):
             if desc.bound.eq is None:
@@ -961,6 +992,7 @@ class Scope:
 
     # -- start and values ---------------------------------------------------------------------
     def start_def(self, d: ast.StartDef) -> None:
+        """🪙 a start function."""
         ft = self._get(self.funcs, d.func, "func")
         if len(d.args) != len(ft.params):
             raise _err("start function arity mismatch", d.offset)
@@ -974,10 +1006,12 @@ class Scope:
             self.values.append([t, False])
 
     def value_def(self, d: ast.ValueDef) -> None:
+        """🪙 a value definition."""
         self.values.append([self.valtype(d.type), False])
 
     # -- canonical definitions ----------------------------------------------------------------
     def canon_def(self, d: ast.CanonDef) -> None:
+        """A canonical definition."""
         self._require_component("canonical definitions")
         from .canon_check import check_canon
 
@@ -989,6 +1023,7 @@ class Scope:
             raise _err(f"{what} are not allowed in type declarations", self.offset)
 
     def finish_component(self, offset) -> ComponentType:
+        """The type of the component (or component type) validated."""
         for i, (_t, used) in enumerate(self.values):
             if not used and self.kind == COMPONENT:
                 raise _err(f"value index {i} was not used as part of an instantiation, start "
@@ -1015,6 +1050,7 @@ class Scope:
                              dict(self.explicit_resources))  # fmt: skip
 
     def finish_instance_type(self) -> InstanceType:
+        """The instance type validated."""
         defined = {r: self.explicit_resources.get(r, ()) for r in self.defined_resources}
         return InstanceType(dict(self.exports), defined, dict(self.explicit_resources))
 

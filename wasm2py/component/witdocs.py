@@ -44,6 +44,7 @@ class Docs:
         return None
 
     def update(self, other: Docs) -> None:
+        """Add the docs of ``other``."""
         self.items.update(other.items)
         self.worlds += [w for w in other.worlds if w not in self.worlds]
 

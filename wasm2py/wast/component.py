@@ -99,6 +99,7 @@ def nyi_files(directory: Path | None = None) -> set[str]:
 
 
 def relative_name(wast: Path, directory: Path | None = None) -> str:
+    """The path of a script in the suite (its name elsewhere)."""
     directory = directory or suite_dir()
     try:
         return Path(wast).resolve().relative_to(directory.resolve()).as_posix()
@@ -296,6 +297,7 @@ class ComponentScriptRunner:
         self.definitions: dict[str, object] = {}
 
     def component(self, command: dict):
+        """Compile the component of a command."""
         from ..component import Component
 
         data = (self.directory / command["filename"]).read_bytes()
@@ -305,12 +307,14 @@ class ComponentScriptRunner:
             raise CommandFailed(f"compiling the component raised {_describe(exc)}") from exc
 
     def instantiate(self, comp):
+        """Instantiate a component (unknown imports trap when called)."""
         try:
             return self.linker.instantiate(self.store, comp)
         except Exception as exc:  # noqa: BLE001
             raise CommandFailed(f"instantiation raised {_describe(exc)}") from exc
 
     def run(self) -> list[CommandResult]:
+        """Run every command; one result each."""
         out = []
         for command in self.commands:
             kind = command.get("type", "?")
@@ -332,12 +336,14 @@ class ComponentScriptRunner:
 
     # -- modules ------------------------------------------------------------------------------
     def cmd_module(self, command: dict) -> None:
+        """Compile and instantiate a component."""
         self.current = None
         self.failed_current = f"the component of line {command.get('line')} failed"
         self.current = self.instantiate(self.component(command))
         self.failed_current = None
 
     def cmd_module_definition(self, command: dict) -> None:
+        """Compile a named component."""
         name = command.get("name")
         if name:
             self.definitions[name] = None
@@ -346,6 +352,7 @@ class ComponentScriptRunner:
             self.definitions[name] = comp
 
     def cmd_module_instance(self, command: dict) -> None:
+        """Instantiate a named component."""
         self.current = None
         self.failed_current = f"the instance of line {command.get('line')} failed"
         comp = self.definitions.get(command.get("module") or "")
@@ -355,9 +362,11 @@ class ComponentScriptRunner:
         self.failed_current = None
 
     def cmd_assert_invalid(self, command: dict) -> None:
+        """The component must be rejected."""
         self._expect_rejected(command)
 
     def cmd_assert_malformed(self, command: dict) -> None:
+        """The (binary) component must be rejected."""
         if command.get("module_type") != "binary":
             raise CommandSkipped("text-format component (`component quote`): wasm2py reads "
                                  "binaries only")  # fmt: skip
@@ -378,6 +387,7 @@ class ComponentScriptRunner:
         raise CommandFailed(f"component was accepted, expected it rejected ({command.get('text')!r})")
 
     def cmd_assert_uninstantiable(self, command: dict) -> None:
+        """Instantiation must trap."""
         from .. import Trap
 
         comp = self.component(command)
@@ -400,6 +410,7 @@ class ComponentScriptRunner:
             raise CommandFailed(f"no export {field!r}") from None
 
     def perform(self, action: dict):
+        """Invoke an export with arguments converted from the script; (export, result)."""
         if action.get("type") != "invoke":
             raise CommandFailed(f"action {action.get('type')!r} is not supported")
         f = self._export(action)
@@ -414,6 +425,7 @@ class ComponentScriptRunner:
         return f, f(*args)
 
     def cmd_action(self, command: dict) -> None:
+        """Invoke, ignoring the result."""
         try:
             self.perform(command["action"])
         except CommandFailed:
@@ -422,6 +434,7 @@ class ComponentScriptRunner:
             raise CommandFailed(f"invoke raised {_describe(exc)}") from exc
 
     def cmd_assert_return(self, command: dict) -> None:
+        """Invoke and compare the result."""
         action = command["action"]
         try:
             f, result = self.perform(action)
@@ -440,6 +453,7 @@ class ComponentScriptRunner:
             raise CommandFailed(f"invoke {action.get('field')!r}: {problem}")
 
     def cmd_assert_trap(self, command: dict) -> None:
+        """Invoke; it must trap."""
         from .. import Trap
 
         action = command["action"]
