@@ -74,3 +74,19 @@ def test_handle_table_reference_component_through_the_api():
     comp = Component(engine, (directory / first["filename"]).read_bytes())
     instance = Linker(engine).instantiate(Store(engine), comp)
     assert instance.exports["run"]() == 42
+
+
+def test_cli_validate_and_inspect_components(tmp_path, capsys):
+    from wasm2py.cli import main
+
+    p = tmp_path / "nested.wasm"
+    p.write_bytes(wat(NESTED))
+    assert main(["validate", str(p)]) == 0
+    assert "valid component" in capsys.readouterr().out
+    assert main(["inspect", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert "math: instance { double: func(x: u32) -> u32 }" in out
+    assert "double: func(x: u32) -> u32" in out
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(wat(NESTED)[:-3])
+    assert main(["validate", str(bad)]) == 2

@@ -92,6 +92,9 @@ class ResourceType:
     def __repr__(self) -> str:
         return f"<resource {self.name or '?'}#{self.id}>"
 
+    def __str__(self) -> str:
+        return f"resource {self.name or '?'}"
+
 
 # --- compound value types ---------------------------------------------------------------------
 # eq=False: identity hashing (for caches and naming); structure is compared by same_type.
@@ -303,6 +306,16 @@ class InstanceType:
     defined: dict[ResourceType, tuple[str, ...]] = field(default_factory=dict)
     explicit: dict[ResourceType, tuple[str, ...]] = field(default_factory=dict)
 
+    def __str__(self) -> str:
+        return "instance { " + "; ".join(f"{n}: {_extern_str(t)}"
+                                          for n, t in self.exports.items()) + " }"  # fmt: skip
+
+
+def _extern_str(t) -> str:
+    if isinstance(t, TypeExtern | ValueExtern):
+        return f"type {t.type}" if isinstance(t, TypeExtern) else f"value {t.type}"
+    return str(t)
+
 
 @dataclass(eq=False, slots=True)
 class ComponentType:
@@ -318,6 +331,11 @@ class ComponentType:
     imported: dict[ResourceType, tuple[str, ...]] = field(default_factory=dict)
     defined: dict[ResourceType, tuple[str, ...]] = field(default_factory=dict)
     explicit: dict[ResourceType, tuple[str, ...]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        imports = "; ".join(f"import {n}: {_extern_str(t)}" for n, t in self.imports.items())
+        exports = "; ".join(f"export {n}: {_extern_str(t)}" for n, t in self.exports.items())
+        return "component { " + "; ".join(x for x in (imports, exports) if x) + " }"
 
 
 ExternType = (FuncType | ValueExtern | TypeExtern | ComponentType | InstanceType | ModuleType)

@@ -982,6 +982,8 @@ class Scope:
                 self.defined_resources[t.type] = None
         if isinstance(t, TypeExtern) and isinstance(t.type, ResourceType):
             self.explicit_resources[t.type.origin] = (n,)
+            if t.type is not t.type.origin:
+                t.type.name = n  # the alias this export made: name it for messages
         if isinstance(t, InstanceType):
             t = self._prepare_instance_export(t, n)
         self._push_entity(t, offset)
