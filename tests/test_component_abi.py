@@ -328,3 +328,23 @@ def test_decoding_each_encoding():
         s = lift_flat(cx, CoreValues([64, units]), Prim.STRING)
         assert s == text
         assert isinstance(s, WasmString)
+
+
+# --- handle tables ----------------------------------------------------------------------------
+
+
+def test_handle_table_order_and_limits(monkeypatch):
+    from wasm2py.component.handles import HandleTable
+
+    t = HandleTable()
+    assert [t.add(x) for x in "abc"] == [1, 2, 3]  # sequential from 1
+    assert t.remove(1) == "a" and t.remove(3) == "c"
+    assert [t.add("d"), t.add("e"), t.add("f")] == [3, 1, 4]  # last freed first
+    for bad in (0, 5, 2**32 - 1):
+        with pytest.raises(Trap) as info:
+            t.get(bad)
+        assert info.value.code is TrapCode.INVALID_HANDLE
+    monkeypatch.setattr(HandleTable, "MAX_LENGTH", 5)
+    t.add("g")
+    with pytest.raises(Trap):
+        t.add("h")
