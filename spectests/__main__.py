@@ -1,6 +1,8 @@
-"""``python -m spectests [--tier python] [--simd] [--reject] [-j N] [FILES...]``
+"""``python -m spectests [--suite 2.0|3.0|component-model] [--tier python] [--simd] [--reject]
+[-j N] [FILES...]``
 
-Runs spec scripts (default: every non-SIMD script of the suite) and prints the summary tables.
+Runs spec scripts (default: every non-SIMD script of the suite) and prints the summary tables;
+for the 3.0 suite also a table per proposal (the GC scripts are left out unless ``--gc``).
 Exit status: 0 if nothing failed unexpectedly, 1 otherwise, 2 if the suite or a file is missing.
 """
 
@@ -19,9 +21,9 @@ from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files, resolve_wast_fi
 from . import CHECK_REJECT, CHECK_RUN, TIERS
 
 
-def _run(job: tuple[Path, str, str]) -> FileSummary:
-    wast, tier, check = job
-    return run_file(wast, tier, check)
+def _run(job: tuple[Path, str, str, str]) -> FileSummary:
+    wast, tier, check, suite = job
+    return run_file(wast, tier, check, suite)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +36,13 @@ def main(argv: list[str] | None = None) -> int:
         "default: every script (non-SIMD unless --simd)",
     )  # fmt: skip
     parser.add_argument(
-        "--suite", choices=("wasm-2.0", "component-model"), default="wasm-2.0",
-        help="which suite: the core spec tests (default) or the Component Model reference tests",
+        "--suite", choices=("2.0", "wasm-2.0", "3.0", "wasm-3.0", "component-model"),
+        default="2.0",
+        help="which suite: the Wasm 2.0 core spec tests (default; run with the 3.0 proposals "
+        "switched off), the Wasm 3.0 ones, or the Component Model reference tests",
     )  # fmt: skip
+    parser.add_argument("--gc", action="store_true",
+                        help="3.0 suite: include the GC scripts (GC is not implemented)")
     parser.add_argument(
         "--tier", action="append", choices=sorted({*TIERS, "auto"}),
         help=f"execution tier (repeatable; default: {TIERS[0]})",
@@ -61,18 +67,20 @@ def main(argv: list[str] | None = None) -> int:
 
         return component_main(args.files, args.tier, args.quiet, args.max_failures)
 
+    suite = args.suite.removeprefix("wasm-")
     check = CHECK_REJECT if args.reject else CHECK_RUN
     tiers = args.tier or [TIERS[0]]
     try:
         if args.files:
-            files = resolve_wast_files(args.files)
+            files = resolve_wast_files(args.files, suite=suite)
         else:
-            files = list_wast_files(include_simd=args.simd or args.reject)
+            files = list_wast_files(include_simd=args.simd or args.reject, suite=suite,
+                                    include_gc=args.gc)  # fmt: skip
     except (SpecSuiteMissing, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
-    jobs = [(f, tier, check) for tier in tiers for f in files]
+    jobs = [(f, tier, check, suite) for tier in tiers for f in files]
     summaries: list[FileSummary] = []
     workers = max(1, args.jobs if args.jobs > 0 else (os.cpu_count() or 1))
     if workers == 1 or len(jobs) == 1:

@@ -15,7 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wasm2py.binary.decoder import MAX_LOCALS, decode_instrs, decode_module
+from wasm2py.binary.decoder import MAX_LOCALS, decode_instrs
+from wasm2py.binary.decoder import decode_module as _decode_module
 from wasm2py.binary.module import ExternKind, Instr, SegmentMode
 from wasm2py.binary.opcodes import (
     _SIMD_TABLE,
@@ -28,6 +29,7 @@ from wasm2py.binary.opcodes import (
 )
 from wasm2py.binary.reader import read_s32, read_s33, read_s64, read_u32, read_u64
 from wasm2py.errors import DecodeError
+from wasm2py.features import Features
 from wasm2py.types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
 
 SPEC_DIR = Path("/work/shared/spec/wasm-2.0")
@@ -86,6 +88,16 @@ TYPE_VOID = section(1, vec([b"\x60\x00\x00"]))  # one type: [] -> []
 
 def module(*sections: bytes) -> bytes:
     return HEADER + b"".join(sections)
+
+
+#: this file tests the Wasm 2.0 binary format: the 3.0 proposals are off (tests/test_wasm3.py
+#: covers their encodings)
+WASM2 = Features.wasm2()
+
+
+def decode_module(data, features: Features = WASM2):
+    """The decoder, with the Wasm 3.0 proposals switched off unless ``features`` says."""
+    return _decode_module(data, features)
 
 
 def body(code: bytes, local_decls: bytes = b"\x00") -> bytes:
@@ -819,7 +831,8 @@ class TestCode:
             (Op.SELECT, None), (Op.SELECT_T, (I32,)), (Op.SELECT_T, (FUNCREF, EXTERNREF)),
             (Op.LOCAL_GET, 5), (Op.LOCAL_SET, 2**32 - 1), (Op.LOCAL_TEE, 0),
             (Op.GLOBAL_GET, 1), (Op.GLOBAL_SET, 2), (Op.TABLE_GET, 0), (Op.TABLE_SET, 3),
-            (Op.I32_LOAD, (2, 0)), (Op.I64_LOAD, (3, 2**32 - 1)), (Op.I32_STORE, (0, 128)),
+            (Op.I32_LOAD, (2, 0, 0)), (Op.I64_LOAD, (3, 2**32 - 1, 0)),
+            (Op.I32_STORE, (0, 128, 0)),
             (Op.MEMORY_SIZE, 0), (Op.MEMORY_GROW, 0),
             (Op.I32_CONST, -(2**31)), (Op.I32_CONST, 2**31 - 1), (Op.I32_CONST, -64),
             (Op.I32_CONST, 63),
@@ -847,11 +860,11 @@ class TestCode:
         ])  # fmt: skip
         got = ops_imms(decode_body(code))
         assert got == [
-            (SIMD_BASE | 0, (4, 16)), (SIMD_BASE | 11, (4, 2**20)),
+            (SIMD_BASE | 0, (4, 16, 0)), (SIMD_BASE | 11, (4, 2**20, 0)),
             (SIMD_BASE | 12, v), (SIMD_BASE | 13, bytes(range(31, 15, -1))),
             (SIMD_BASE | 21, 15), (SIMD_BASE | 34, 1),
-            (SIMD_BASE | 84, (0, 0, 15)), (SIMD_BASE | 91, (3, 8, 1)),
-            (SIMD_BASE | 92, (2, 0)), (SIMD_BASE | 110, None), (SIMD_BASE | 255, None),
+            (SIMD_BASE | 84, (0, 0, 15, 0)), (SIMD_BASE | 91, (3, 8, 1, 0)),
+            (SIMD_BASE | 92, (2, 0, 0)), (SIMD_BASE | 110, None), (SIMD_BASE | 255, None),
             (Op.END, None),
         ]  # fmt: skip
         assert opcode_name(got[-2][0]) == "f64x2.convert_low_i32x4_u"
@@ -970,10 +983,12 @@ def _simd_wat_line(name_: str, kind: Imm) -> str:
 
 class TestSimdTable:
     def test_shape(self):
-        assert len(SIMD_IMM) == len(SIMD_NAMES) == 236
+        # the 236 of Wasm 2.0 and the 20 of relaxed SIMD (0x100-0x113)
+        assert len(SIMD_IMM) == len(SIMD_NAMES) == 256
         assert set(SIMD_IMM) == set(SIMD_NAMES)
-        assert len(set(SIMD_NAMES.values())) == 236
-        assert all(SIMD_BASE <= op <= SIMD_BASE | 0xFF for op in SIMD_IMM)
+        assert len(set(SIMD_NAMES.values())) == 256
+        assert all(SIMD_BASE <= op <= SIMD_BASE | 0x113 for op in SIMD_IMM)
+        assert sum(op > SIMD_BASE | 0xFF for op in SIMD_IMM) == 20
         assert SIMD_NAMES[SIMD_BASE | 12] == "v128.const"
         assert SIMD_NAMES[SIMD_BASE | 13] == "i8x16.shuffle"
         assert SIMD_IMM[SIMD_BASE | 84] is Imm.MEMARG_LANE
@@ -984,14 +999,14 @@ class TestSimdTable:
         the sub-opcode and immediate kind of our table."""
         lines = [_simd_wat_line(n, k) for _, n, k in _SIMD_TABLE]
         data = wat("(module (memory 1) (func\n" + "\n".join(lines) + "))")
-        instrs = decode_module(data).codes[0].body[:-1]
+        instrs = decode_module(data, Features()).codes[0].body[:-1]
         assert [i.op for i in instrs] == [SIMD_BASE | sub for sub, _, _ in _SIMD_TABLE]
         for i in instrs:
             kind = SIMD_IMM[i.op]
             if kind is Imm.MEMARG:
                 assert i.imm[1] == 3
             elif kind is Imm.MEMARG_LANE:
-                assert i.imm[1:] == (3, 1)
+                assert i.imm[1:] == (3, 1, 0)
             elif kind is Imm.V128:
                 assert i.imm == b"\x01\0\0\0\x02\0\0\0\x03\0\0\0\x04\0\0\0"
             elif kind is Imm.SHUFFLE:

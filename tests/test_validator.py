@@ -24,14 +24,15 @@ import pytest
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from wasm2py.binary.decoder import decode_module
+from wasm2py.binary.decoder import decode_module as _decode_module
 from wasm2py.binary.module import Code, Export, ExternKind, Instr, Module
 from wasm2py.binary.opcodes import Op, opcode_name
 from wasm2py.errors import DecodeError, UnsupportedFeature, ValidationError
+from wasm2py.features import Features
 from wasm2py.types import FuncType, Limits, MemoryType, ValType
 from wasm2py.validate.validator import _BINARY as _BINARY_SIGS
 from wasm2py.validate.validator import _UNARY as _UNARY_SIGS
-from wasm2py.validate.validator import validate_module
+from wasm2py.validate.validator import validate_module as _validate_module
 
 
 def _find_wasm_tools() -> str | None:
@@ -45,6 +46,21 @@ def _find_wasm_tools() -> str | None:
     if binary.is_file() and os.access(binary, os.X_OK):
         return str(binary)
     return shutil.which("wasm-tools")
+
+
+#: this file tests Wasm 2.0 validation: the 3.0 proposals are off (tests/test_wasm3.py covers
+#: them)
+WASM2 = Features.wasm2()
+
+
+def decode_module(data, features: Features = WASM2):
+    """The decoder, with the Wasm 3.0 proposals switched off unless ``features`` says."""
+    return _decode_module(data, features)
+
+
+def validate_module(module, features: Features = WASM2):
+    """The validator, with the Wasm 3.0 proposals switched off unless ``features`` says."""
+    return _validate_module(module, features)
 
 
 WASM_TOOLS = _find_wasm_tools()
@@ -435,7 +451,7 @@ def test_large_module_is_fast():
     """~600 functions and ~250k instructions (the size of a 450 KB module)."""
     chunk = [
         (Op.LOCAL_GET, 0), (Op.I32_CONST, 4), (Op.I32_ADD, None), (Op.LOCAL_TEE, 1),
-        (Op.I32_LOAD, (2, 0)), (Op.BLOCK, I32), (Op.LOCAL_GET, 1), (Op.LOCAL_GET, 0),
+        (Op.I32_LOAD, (2, 0, 0)), (Op.BLOCK, I32), (Op.LOCAL_GET, 1), (Op.LOCAL_GET, 0),
         (Op.BR_IF, 0), (Op.I32_EQZ, None), (Op.END, None), (Op.I32_XOR, None),
         (Op.LOCAL_SET, 1), (Op.F64_CONST, 0), (Op.F64_CONST, 0), (Op.F64_MUL, None),
         (Op.LOCAL_GET, 0), (Op.CALL, 0), (Op.DROP, None), (Op.DROP, None),

@@ -25,7 +25,8 @@ _EXPORTS = {
     "DecodeError": "errors", "Error": "errors", "InstantiationError": "errors",
     "LinkError": "errors", "Trap": "errors", "TrapCode": "errors",
     "UnsupportedFeature": "errors", "ValidationError": "errors",
-    "Global": "externs", "Memory": "externs", "Table": "externs",
+    "Global": "externs", "Memory": "externs", "Table": "externs", "Tag": "externs",
+    "ExnRef": "runtime.exceptions", "WasmException": "runtime.exceptions",
     "Exports": "instance", "Instance": "instance", "Linker": "linker",
     "ExportType": "types", "ImportType": "types", "Module": "module",
     "Caller": "runtime.func", "Func": "runtime.func",
@@ -35,13 +36,14 @@ _EXPORTS = {
     "f32_from_bits": "runtime.values", "f32_to_bits": "runtime.values",
     "f64_from_bits": "runtime.values", "f64_to_bits": "runtime.values",
     "FuncType": "types", "GlobalType": "types", "Limits": "types", "MemoryType": "types",
-    "TableType": "types", "ValType": "types",
+    "TableType": "types", "ValType": "types", "RefType": "types", "HeapType": "types",
+    "TagType": "types",
     "compile": "aot", "install_import_hook": "hook", "uninstall_import_hook": "hook",
 }  # fmt: skip
 
 #: value-type shorthands for annotating host functions: ``def f(x: i32) -> i64``
-_VALTYPE_ALIASES = {"i32": "I32", "i64": "I64", "f32": "F32", "f64": "F64",
-                    "funcref": "FUNCREF", "externref": "EXTERNREF"}  # fmt: skip
+_VALTYPE_ALIASES = {"i32": "I32", "i64": "I64", "f32": "F32", "f64": "F64", "v128": "V128",
+                    "funcref": "FUNCREF", "externref": "EXTERNREF", "exnref": "EXNREF"}  # fmt: skip
 
 __all__ = sorted([*_EXPORTS, *_VALTYPE_ALIASES, "__version__"])
 

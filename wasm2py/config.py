@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .features import Features
+
 #: ``python``: generated Python code; ``llvm``: jitted with LLVM at compile time; ``auto``: start
 #: in the Python tier, move to the LLVM tier once hot (see :attr:`Config.tier_up_threshold`).
 TIERS = ("python", "llvm", "auto")
@@ -66,6 +68,15 @@ class Config:
             segment. Set fuel with :meth:`Store.set_fuel`. Off: no fuel code is generated.
         fuel_costs: the :class:`FuelCosts` (default: 1 per instruction, 1 per 64 bulk items).
         cache: keep translations in the on-disk cache (:mod:`wasm2py.cache`) and reuse them.
+        wasm_tail_call, wasm_memory64, wasm_multi_memory, wasm_exceptions,
+        wasm_function_references, wasm_relaxed_simd, wasm_extended_const, wasm_gc: the Wasm 3.0
+            proposals (names as in wasmtime-py), all on by default. A module using a
+            switched-off one is refused (:class:`~wasm2py.DecodeError` or
+            :class:`~wasm2py.ValidationError`, naming the switch); with all of them off the
+            engine accepts exactly Wasm 2.0. ``wasm_gc`` covers the GC proposal's types only:
+            its instructions are not implemented (:class:`~wasm2py.UnsupportedFeature`).
+            Relaxed SIMD is deterministic: each instruction gives one result, the same in every
+            tier (see :mod:`wasm2py.runtime.simd`).
     """
 
     tier: str = "python"
@@ -76,6 +87,24 @@ class Config:
     consume_fuel: bool = False
     fuel_costs: FuelCosts = field(default_factory=FuelCosts)
     cache: bool = True
+    wasm_tail_call: bool = True
+    wasm_memory64: bool = True
+    wasm_multi_memory: bool = True
+    wasm_exceptions: bool = True
+    wasm_function_references: bool = True
+    wasm_relaxed_simd: bool = True
+    wasm_extended_const: bool = True
+    wasm_gc: bool = True
+
+    def features(self) -> Features:
+        """The proposals the switches enable."""
+        return Features(
+            tail_call=self.wasm_tail_call, memory64=self.wasm_memory64,
+            multi_memory=self.wasm_multi_memory, exceptions=self.wasm_exceptions,
+            function_references=self.wasm_function_references,
+            relaxed_simd=self.wasm_relaxed_simd, extended_const=self.wasm_extended_const,
+            gc=self.wasm_gc,
+        )  # fmt: skip
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
@@ -98,4 +127,5 @@ class Config:
         else:
             key = b"count" if self.count_instructions else b"plain"
         # "auto" code also counts calls and loop iterations towards tier-up
+        key += b":f" + self.features().key()
         return key + b":hot" if self.tier == "auto" else key

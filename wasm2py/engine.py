@@ -53,12 +53,13 @@ class Engine:
             from .translate.module import compile_module
             from .validate.validator import validate_module
 
-            module = decode_module(wasm)
-            validate_module(module)
+            features = self.config.features()
+            module = decode_module(wasm, features)
+            validate_module(module, features)
             compiled = compile_module(module, self.config)
             if self.config.cache:
                 # function bodies are not needed to instantiate; resuming re-decodes them
-                lean = dataclasses.replace(module, codes=[], raw=b"")
+                lean = dataclasses.replace(module, codes=[], raw=b"", derived={})
                 cache.store(key, cache.Entry(lean, compiled.code, compiled.func_names,
                                              compiled.filename))  # fmt: skip
             result = (module, compiled)

@@ -92,6 +92,10 @@ class TrapCode(enum.Enum):
     BAD_POINTER = "pointer out of bounds or unaligned"
     INVALID_ASYNC_STATE = "invalid task, subtask, stream, future or waitable state"
     DEADLOCK = "deadlock detected: event loop cannot make further progress"
+    # Wasm 3.0: typed references and exceptions
+    NULL_REFERENCE = "null reference"
+    NULL_FUNCTION_REFERENCE = "null function reference"
+    NULL_EXCEPTION_REFERENCE = "null exception reference"
 
 
 class Trap(Error):

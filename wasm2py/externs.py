@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 
+from .runtime.exceptions import TagInstance
 from .runtime.globals import GlobalInstance
 from .runtime.memory import LinearMemory
 from .runtime.table import TableInstance
 from .runtime.values import TO_EXTERNAL, TO_INTERNAL
-from .types import PAGE_SIZE, GlobalType, MemoryType, TableType
+from .types import PAGE_SIZE, FuncType, GlobalType, MemoryType, TableType, TagType
 
 
 class Memory:
@@ -38,7 +39,7 @@ class Memory:
     @property
     def type(self) -> MemoryType:
         """The memory's type, with its current size as minimum."""
-        return MemoryType(self._rt.limits())
+        return MemoryType(self._rt.limits(), self._rt.type.is_64)
 
     @property
     def size(self) -> int:
@@ -137,7 +138,7 @@ class Table:
     @property
     def type(self) -> TableType:
         """The table's type, with its current size as minimum."""
-        return TableType(self._rt.type.elem, self._rt.limits())
+        return TableType(self._rt.type.elem, self._rt.limits(), self._rt.type.is_64)
 
     @property
     def size(self) -> int:
@@ -231,9 +232,48 @@ class Global:
         return f"<wasm2py.Global {self._rt.type.valtype} = {self.value!r}>"
 
 
+class Tag:
+    """An exception tag (Wasm 3.0 exception handling): ``Tag(store, TagType(FuncType([i32])))``.
+
+    A wasm exception carries a tag and one value per parameter of the tag's type; ``catch``
+    clauses compare tags by identity. Raise ``wasm2py.WasmException(tag, [values])`` in a host
+    function to throw one into the calling wasm code; catch ``wasm2py.WasmException`` (its
+    ``.tag`` and ``.values``) when one leaves wasm code.
+    """
+
+    __slots__ = ("_rt", "store")
+
+    def __init__(self, store, type: TagType | FuncType):
+        if not isinstance(type, TagType | FuncType):
+            raise TypeError("Tag(store, TagType(FuncType([...])))")
+        self.store = store
+        self._rt = TagInstance(type.type if isinstance(type, TagType) else type)
+
+    @classmethod
+    def _wrap(cls, store, rt: TagInstance) -> Tag:
+        self = cls.__new__(cls)
+        self.store = store
+        self._rt = rt
+        return self
+
+    @property
+    def type(self) -> TagType:
+        """The tag's type."""
+        return TagType(self._rt.type)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Tag) and other._rt is self._rt
+
+    def __hash__(self) -> int:
+        return id(self._rt)
+
+    def __repr__(self) -> str:
+        return f"<wasm2py.Tag {self._rt.type}>"
+
+
 def to_runtime(item):
     """The runtime object behind an embedder handle (Func passes through)."""
-    if isinstance(item, Memory | Table | Global):
+    if isinstance(item, Memory | Table | Global | Tag):
         return item._rt
     return item
 
@@ -246,4 +286,6 @@ def to_handle(store, rt):
         return Table._wrap(store, rt)
     if isinstance(rt, GlobalInstance):
         return Global._wrap(store, rt)
+    if isinstance(rt, TagInstance):
+        return Tag._wrap(store, rt)
     return rt

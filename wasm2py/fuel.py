@@ -17,7 +17,12 @@ A segment starts (the cut lies *before* the instruction at the given position):
 * after a ``br_if``, unless the branch is in *tail position*: its target is a ``block``/``if``
   that the Python tier's control analysis (:mod:`wasm2py.translate.control`) lowers without a
   ``brk`` flag and with no Python loop in between (then both ways continue at the same place and
-  only ``end``/``else``/``nop`` lie in between, so the ``nop``\\ s are paid with the segment).
+  only ``end``/``else``/``nop`` lie in between, so the ``nop``\\ s are paid with the segment);
+* after a ``br_on_null`` or ``br_on_non_null`` (always).
+
+A ``try_table`` is a block here; its catch clauses make their labels reachable (a caught
+exception continues at the label, which starts a segment). ``throw``, ``throw_ref`` and the tail
+calls end their block's reachable code like ``return``.
 
 Code after ``br``/``br_table``/``return``/``unreachable`` is skipped up to the matching
 ``else``/``end`` (it is never charged). Calls are no boundary: a caller's segment is paid before
@@ -39,6 +44,10 @@ BULK_OPS = frozenset({Op.MEMORY_FILL, Op.MEMORY_COPY, Op.MEMORY_INIT, Op.TABLE_F
                       Op.TABLE_COPY, Op.TABLE_INIT})  # fmt: skip
 
 _BLOCK, _LOOP, _IF, _ELSE, _END = Op.BLOCK, Op.LOOP, Op.IF, Op.ELSE, Op.END
+_TRY_TABLE = Op.TRY_TABLE
+#: instructions after which the rest of their block is unreachable
+_NO_FALLTHROUGH = frozenset({Op.RETURN, Op.UNREACHABLE, Op.RETURN_CALL, Op.RETURN_CALL_INDIRECT,
+                             Op.RETURN_CALL_REF, Op.THROW, Op.THROW_REF})  # fmt: skip
 
 
 class _Frame:
@@ -76,7 +85,7 @@ def segment_costs(body: list, costs, info=None) -> dict[int, int]:
         frame = frames[-1]
         if frame.unreachable:
             # Dead code: skipped up to the end/else of the current construct.
-            if op == _BLOCK or op == _LOOP or op == _IF:
+            if op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
                 skip += 1
                 continue
             if skip:
@@ -112,7 +121,11 @@ def segment_costs(body: list, costs, info=None) -> dict[int, int]:
         if c is None:
             c = per_op[op] = cost(op)
         segs[cur] += c
-        if op == _BLOCK or op == _LOOP or op == _IF:
+        if op == _TRY_TABLE:
+            for catch in ins.imm[1]:
+                _reach(frames, catch.label)
+            frames.append(_Frame("block", info.by_start[i]))
+        elif op == _BLOCK or op == _LOOP or op == _IF:
             construct = info.by_start[i]
             frames.append(_Frame("block" if op == _BLOCK else "loop" if op == _LOOP else "if",
                                  construct))  # fmt: skip
@@ -135,7 +148,11 @@ def segment_costs(body: list, costs, info=None) -> dict[int, int]:
             for depth in (*labels, default):
                 _reach(frames, depth)
             frame.unreachable = True
-        elif op == Op.RETURN or op == Op.UNREACHABLE:
+        elif op == Op.BR_ON_NULL or op == Op.BR_ON_NON_NULL:
+            _reach(frames, ins.imm)
+            cur = i + 1
+            segs[cur] = 0
+        elif op in _NO_FALLTHROUGH:
             frame.unreachable = True
     return {pos: c for pos, c in segs.items() if c}
 

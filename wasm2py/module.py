@@ -62,7 +62,9 @@ class Module:
             DecodeError, ValidationError: as for the constructor.
         """
         data = _coerce_bytes(engine_or_wasm if wasm is None else wasm)
-        validate_module(decode_module(data))
+        features = engine_or_wasm.config.features() if isinstance(engine_or_wasm, Engine) \
+            else None
+        validate_module(decode_module(data, features), features)
 
     @property
     def imports(self) -> list[ImportType]:

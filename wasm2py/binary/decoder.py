@@ -1,6 +1,7 @@
-"""Decoding of the WebAssembly 2.0 binary format into a :class:`~wasm2py.binary.module.Module`.
+"""Decoding of the WebAssembly binary format (Wasm 3.0) into a
+:class:`~wasm2py.binary.module.Module`.
 
-Entry point: :func:`decode_module`. Every section of Wasm 2.0 is decoded, function bodies
+Entry point: :func:`decode_module`. Every section is decoded, function bodies
 included (eagerly, into lists of :class:`~wasm2py.binary.module.Instr`). Malformed input always
 raises :class:`~wasm2py.errors.DecodeError` with the byte offset of the problem; the messages
 follow the wording of the spec's reference interpreter (``assert_malformed`` in the spec tests).
@@ -14,8 +15,22 @@ from __future__ import annotations
 
 import gc
 
-from ..errors import DecodeError
-from ..types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..errors import DecodeError, UnsupportedFeature
+from ..features import ALL, Features
+from ..types import (
+    ArrayType,
+    FieldType,
+    FuncType,
+    GlobalType,
+    HeapType,
+    Limits,
+    MemoryType,
+    PackedType,
+    RefType,
+    StructType,
+    TableType,
+    ValType,
+)
 from .module import (
     Code,
     Data,
@@ -29,8 +44,17 @@ from .module import (
     Names,
     SegmentMode,
 )
-from .opcodes import IMM, SIMD_BASE, SIMD_IMM, Imm, Op
-from .reader import TOO_LARGE, TOO_LONG, Reader, read_s32, read_s33, read_s64, read_u32
+from .opcodes import IMM, PROPOSAL_OPS, SIMD_BASE, SIMD_IMM, Catch, CatchKind, Imm, Op
+from .reader import (
+    TOO_LARGE,
+    TOO_LONG,
+    Reader,
+    read_s32,
+    read_s33,
+    read_s64,
+    read_u32,
+    read_u64,
+)
 
 __all__ = ["decode_module", "decode_instrs", "parse_name_section", "MAX_LOCALS", "MAGIC", "VERSION"]
 
@@ -42,21 +66,13 @@ VERSION = b"\x01\x00\x00\x00"
 #: embedding and of wasm-tools/wasmtime, so no real module exceeds it.
 MAX_LOCALS = 50_000
 
-_VALTYPES: dict[int, ValType] = {t.value: t for t in ValType}
-_REFTYPES: dict[int, ValType] = {0x70: ValType.FUNCREF, 0x6F: ValType.EXTERNREF}
+# Order of the non-custom sections (id -> rank): the tag section (13) sits between the memory
+# (5) and global (6) sections, the data count section (12) between the element (9) and code (10)
+# sections.
+_SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 13: 6, 6: 7, 7: 8, 8: 9, 9: 10, 12: 11, 10: 12,
+                 11: 13}  # fmt: skip
 
-# Block types that fit in one byte: the empty type and the value types. Anything else is an s33
-# type index.
 _MISSING = object()
-_BLOCKTYPE1: dict[int, object] = {0x40: None, **_VALTYPES}
-
-# Order of the non-custom sections (id -> rank): the data count section (12) sits between the
-# element (9) and code (10) sections.
-_SECTION_RANK = {1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 6, 7: 7, 8: 8, 9: 9, 12: 10, 10: 11, 11: 12}
-
-# ---------------------------------------------------------------------------------------------
-# Instruction decoding
-# ---------------------------------------------------------------------------------------------
 
 # Fast-dispatch class of every single-byte opcode, for the hot loop in decode_instrs.
 _F_NONE = 0  # no immediate
@@ -66,28 +82,82 @@ _F_MEMARG = 3  # loads and stores
 _F_END = 4
 _F_BLOCK = 5  # block, loop, if
 _F_ELSE = 6
-_F_SLOW = 7  # everything else, including the 0xFC and 0xFD prefixes: see _decode_slow
+_F_SLOW = 7  # everything else, including the prefixes: see _decode_slow
 _F_ILLEGAL = 8
+_F_TRY = 9  # try_table: a block with catch clauses
 
-_FAST: list[int] = [_F_ILLEGAL] * 256
-for _op, _kind in IMM.items():
-    if _op > 0xFF:
-        continue
-    if _kind is Imm.NONE:
-        _FAST[_op] = _F_NONE
-    elif _kind in (Imm.LABEL, Imm.FUNC, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE):
-        _FAST[_op] = _F_IDX
-    elif _kind is Imm.MEMARG:
-        _FAST[_op] = _F_MEMARG
-    elif _kind is Imm.BLOCK:
-        _FAST[_op] = _F_BLOCK
-    else:
-        _FAST[_op] = _F_SLOW
-_FAST[Op.I32_CONST] = _F_I32
-_FAST[Op.END] = _F_END
-_FAST[Op.ELSE] = _F_ELSE
-_FAST[0xFC] = _F_SLOW
-_FAST[0xFD] = _F_SLOW
+_WASM2_VALTYPES = (0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F)
+_GC_HEAPS = frozenset({HeapType.ANY, HeapType.EQ, HeapType.I31, HeapType.STRUCT, HeapType.ARRAY,
+                       HeapType.NONE, HeapType.NOFUNC, HeapType.NOEXTERN})  # fmt: skip
+_EXN_HEAPS = frozenset({HeapType.EXN, HeapType.NOEXN})
+
+
+class _Tables:
+    """The decoding tables of one feature set (see :mod:`wasm2py.features`)."""
+
+    __slots__ = ("feats", "valtypes", "heaps", "blocktype1", "fast", "fc", "simd_limit")
+
+    def __init__(self, feats: Features):
+        self.feats = feats
+        heaps = {HeapType.FUNC, HeapType.EXTERN}
+        if feats.gc:
+            heaps |= _GC_HEAPS
+        elif feats.function_references:
+            heaps |= {HeapType.NOFUNC, HeapType.NOEXTERN}
+        if feats.exceptions:
+            heaps |= _EXN_HEAPS
+        #: abstract heap types by encoding byte
+        self.heaps: dict[int, HeapType] = {h.value: h for h in heaps}
+        #: one-byte value types by encoding byte
+        self.valtypes: dict[int, ValType] = {b: ValType(b) for b in _WASM2_VALTYPES}
+        if feats.function_references or feats.gc or feats.exceptions:
+            self.valtypes.update({h.value: ValType(h.value) for h in heaps})
+        # Block types that fit in one byte: the empty type and the one-byte value types.
+        self.blocktype1: dict[int, object] = {0x40: None, **self.valtypes}
+        fast = [_F_ILLEGAL] * 256
+        for op, kind in IMM.items():
+            if op > 0xFF:
+                continue
+            need = PROPOSAL_OPS.get(op)
+            if need is not None and not getattr(feats, need):
+                continue
+            if kind is Imm.NONE:
+                fast[op] = _F_NONE
+            elif kind in (Imm.LABEL, Imm.FUNC, Imm.LOCAL, Imm.GLOBAL, Imm.TABLE, Imm.TAG,
+                          Imm.TYPE):  # fmt: skip
+                fast[op] = _F_IDX
+            elif kind is Imm.MEMARG:
+                fast[op] = _F_MEMARG
+            elif kind is Imm.BLOCK:
+                fast[op] = _F_BLOCK
+            else:
+                fast[op] = _F_SLOW
+        fast[Op.I32_CONST] = _F_I32
+        fast[Op.END] = _F_END
+        fast[Op.ELSE] = _F_ELSE
+        if feats.exceptions:
+            fast[Op.TRY_TABLE] = _F_TRY
+        fast[0xFC] = _F_SLOW
+        fast[0xFD] = _F_SLOW
+        if feats.gc:
+            fast[0xFB] = _F_SLOW
+        self.fast = fast
+        #: the 0xFC sub-opcodes: all of Wasm 2.0
+        self.fc = 0x12
+        #: SIMD sub-opcodes below this exist
+        self.simd_limit = 0x114 if feats.relaxed_simd else 0x100
+
+
+_TABLES: dict[Features, _Tables] = {}
+
+
+def _tables(feats: Features | None) -> _Tables:
+    feats = ALL if feats is None else feats
+    t = _TABLES.get(feats)
+    if t is None:
+        t = _TABLES[feats] = _Tables(feats)
+    return t
+
 
 _MEMORY_INIT = int(Op.MEMORY_INIT)
 _DATA_DROP = int(Op.DATA_DROP)
@@ -100,34 +170,77 @@ def _eof(data: bytes) -> DecodeError:
     return DecodeError("unexpected end of section or function", len(data))
 
 
-def _memarg(data: bytes, p: int) -> tuple[tuple[int, int], int]:
-    """Decode a memarg (align exponent, offset) at ``data[p]``."""
-    align = data[p]
-    if align < 0x80:
+def _memarg(data: bytes, p: int, feats: Features) -> tuple[tuple[int, int, int], int]:
+    """Decode a memarg (align exponent, offset, memory index) at ``data[p]``."""
+    at = p
+    flags = data[p]
+    if flags < 0x80:
         p += 1
     else:
-        align, p = read_u32(data, p)
-    # Wasm 2.0 has a single memory and 32-bit offsets: an alignment exponent of 32 or more (in
-    # particular bit 6, the multi-memory flag) is malformed.
-    if align >= 32:
+        flags, p = read_u32(data, p)
+    memory = 0
+    if feats.multi_memory:
+        # bit 6 of the flags says a memory index follows; larger flags are malformed
+        if flags >= 0x80:
+            raise DecodeError("malformed memop flags", at)
+        if flags & 0x40:
+            flags -= 0x40
+            memory, p = _u32(data, p)
+    elif flags >= 32:
+        # Wasm 2.0 has a single memory: an alignment exponent of 32 or more (in particular bit
+        # 6, the multi-memory flag) is malformed.
         raise DecodeError("malformed memop flags", p - 1)
     offset = data[p]
     if offset < 0x80:
         p += 1
+    elif feats.memory64:
+        offset, p = read_u64(data, p)
     else:
         offset, p = read_u32(data, p)
-    return (align, offset), p
+    return (flags, offset, memory), p
 
 
-def _zero_byte(data: bytes, p: int) -> int:
-    """Check the reserved 0x00 memory-index byte at ``data[p]`` and skip it."""
+def _memory_index(data: bytes, p: int, feats: Features) -> tuple[int, int]:
+    """A memory index immediate: any u32 with multiple memories, else the zero byte."""
+    if feats.multi_memory:
+        return _u32(data, p)
     if data[p] != 0:
         raise DecodeError("zero byte expected", p)
-    return p + 1
+    return 0, p + 1
 
 
-def _block_type(data: bytes, p: int) -> tuple[object, int]:
-    """Decode a block type that is not a single-byte value type: an s33 type index."""
+def _heap_type(data: bytes, p: int, tables: _Tables) -> tuple[object, int]:
+    """Decode a heap type: an abstract one (one byte) or a type index (a non-negative s33)."""
+    b = data[p]
+    h = tables.heaps.get(b)
+    if h is not None:
+        return h, p + 1
+    index, p2 = read_s33(data, p)
+    if index < 0:
+        raise DecodeError("malformed heap type", p)
+    return index, p2
+
+
+def _val_type(data: bytes, p: int, tables: _Tables, what: str = "value") -> tuple[object, int]:
+    """Decode a value type (``what``: "value" or "reference", for the message)."""
+    b = data[p]
+    t = tables.valtypes.get(b)
+    if t is not None:
+        if what == "reference" and not t.is_ref:
+            raise DecodeError("malformed reference type", p)
+        return t, p + 1
+    if (b == 0x63 or b == 0x64) and tables.feats.function_references:
+        heap, p2 = _heap_type(data, p + 1, tables)
+        return RefType(b == 0x63, heap), p2
+    raise DecodeError(f"malformed {what} type", p)
+
+
+def _block_type(data: bytes, p: int, tables: _Tables) -> tuple[object, int]:
+    """Decode a block type that is not a single-byte value type: a reference type or an s33
+    type index."""
+    b = data[p]
+    if b == 0x63 or b == 0x64:
+        return _val_type(data, p, tables)
     index, p2 = read_s33(data, p)
     if index < 0:
         raise DecodeError("malformed block type", p)
@@ -141,14 +254,35 @@ def _u32(data: bytes, p: int) -> tuple[int, int]:
     return read_u32(data, p)
 
 
-def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool) -> tuple[int, object, int]:
+def _catches(data: bytes, p: int) -> tuple[tuple[Catch, ...], int]:
+    n, p = _u32(data, p)
+    if n > len(data) - p:
+        raise DecodeError("length out of bounds", p)
+    out = []
+    for _ in range(n):
+        at = p
+        kind = data[p]
+        p += 1
+        if kind > 3:
+            raise DecodeError("malformed catch clause", at)
+        tag = None
+        if kind < 2:
+            tag, p = _u32(data, p)
+        label, p = _u32(data, p)
+        out.append(Catch(CatchKind(kind), tag, label))
+    return tuple(out), p
+
+
+def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool,
+                 tables: _Tables) -> tuple[int, object, int]:  # fmt: skip
     """Decode an instruction outside the hot loop's fast classes. ``b`` is the opcode byte at
     ``data[at]``. Returns (opcode, immediate, position after the instruction)."""
     p = at + 1
     op = b
+    feats = tables.feats
     if b == 0xFC:
         sub, p = _u32(data, p)
-        kind = IMM.get(0xFC00 | sub) if sub < 0x100 else None
+        kind = IMM.get(0xFC00 | sub) if sub < tables.fc else None
         if kind is None:
             raise DecodeError("illegal opcode", at)
         op = 0xFC00 | sub
@@ -156,10 +290,14 @@ def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool) -> tuple[in
             raise DecodeError("data count section required", at)
     elif b == 0xFD:
         sub, p = _u32(data, p)
-        kind = SIMD_IMM.get(SIMD_BASE | sub) if sub < 0x100 else None
+        kind = SIMD_IMM.get(SIMD_BASE | sub) if sub < tables.simd_limit else None
         if kind is None:
             raise DecodeError("illegal opcode", at)
         op = SIMD_BASE | sub
+    elif b == 0xFB:
+        sub, p = _u32(data, p)
+        raise UnsupportedFeature(f"GC instruction 0xfb {sub:#x}: the GC proposal's instructions "
+                                 f"are not implemented", None, at)  # fmt: skip
     else:
         kind = IMM[b]
 
@@ -196,10 +334,13 @@ def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool) -> tuple[in
         table_index, p = _u32(data, p)
         return op, (type_index, table_index), p
     if kind is Imm.MEMORY:  # memory.size, memory.grow, memory.fill
-        return op, 0, _zero_byte(data, p)
+        return (op, *_memory_index(data, p, feats))
     if kind is Imm.REFTYPE:
-        t = _REFTYPES.get(data[p])
-        if t is None:
+        if feats.function_references or feats.exceptions or feats.gc:
+            heap, p2 = _heap_type(data, p, tables)
+            return op, RefType(True, heap), p2
+        t = tables.valtypes.get(data[p])
+        if t is None or not t.is_ref:
             raise DecodeError("malformed reference type", p)
         return op, t, p + 1
     if kind is Imm.SELECT_T:
@@ -208,18 +349,17 @@ def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool) -> tuple[in
             raise DecodeError("length out of bounds", p)
         types = []
         for _ in range(n):
-            t = _VALTYPES.get(data[p])
-            if t is None:
-                raise DecodeError("malformed value type", p)
+            t, p = _val_type(data, p, tables)
             types.append(t)
-            p += 1
         return op, tuple(types), p
     if kind is Imm.MEMORY_INIT:
         index, p = _u32(data, p)
-        return op, (index, 0), _zero_byte(data, p)
+        memory, p = _memory_index(data, p, feats)
+        return op, (index, memory), p
     if kind is Imm.MEMORY_COPY:
-        p = _zero_byte(data, p)
-        return op, (0, 0), _zero_byte(data, p)
+        dst, p = _memory_index(data, p, feats)
+        src, p = _memory_index(data, p, feats)
+        return op, (dst, src), p
     if kind is Imm.TABLE_INIT or kind is Imm.TABLE_COPY:
         a, p = _u32(data, p)
         c, p = _u32(data, p)
@@ -228,21 +368,30 @@ def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool) -> tuple[in
         v, p = _u32(data, p)
         return op, v, p
     if kind is Imm.MEMARG:
-        m, p = _memarg(data, p)
+        m, p = _memarg(data, p, feats)
         return op, m, p
     if kind is Imm.MEMARG_LANE:
-        (align, offset), p = _memarg(data, p)
-        return op, (align, offset, data[p]), p + 1
+        (align, offset, memory), p = _memarg(data, p, feats)
+        return op, (align, offset, data[p], memory), p + 1
     if kind is Imm.V128 or kind is Imm.SHUFFLE:
         if p + 16 > len(data):
             raise _eof(data)
         return op, data[p : p + 16], p + 16
     if kind is Imm.LANE:
         return op, data[p], p + 1
+    if kind is Imm.TRY_TABLE:
+        bt = tables.blocktype1.get(data[p], _MISSING)
+        if bt is _MISSING:
+            bt, p = _block_type(data, p, tables)
+        else:
+            p += 1
+        catches, p = _catches(data, p)
+        return op, (bt, catches), p
     raise AssertionError(f"unhandled immediate kind {kind}")  # pragma: no cover
 
 
-def decode_instrs(data: bytes, pos: int, has_data_count: bool = True) -> tuple[list[Instr], int]:
+def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
+                  feats: Features | None = None) -> tuple[list[Instr], int]:  # fmt: skip
     """Decode the instruction sequence starting at ``data[pos]`` up to and including the ``end``
     that closes it (the function's or the constant expression's final ``end``).
 
@@ -258,6 +407,8 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True) -> tuple[l
         pos: offset of the first instruction.
         has_data_count: whether the module has a data count section; ``memory.init`` and
             ``data.drop`` are malformed without one.
+        feats: the enabled proposals (default: all); instructions of the others are
+            malformed.
 
     Returns:
         The instructions (each with the module offset of its opcode, the final ``end``
@@ -270,8 +421,9 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True) -> tuple[l
     append = out.append
     new = tuple.__new__
     I = Instr  # local alias: cheaper than a global lookup per instruction
-    fast = _FAST
-    blocktype1 = _BLOCKTYPE1
+    tables = _tables(feats)
+    fast = tables.fast
+    blocktype1 = tables.blocktype1
     missing = _MISSING
     # One entry per open block: True for an ``if`` still without its ``else``.
     stack: list[bool] = []
@@ -309,10 +461,10 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True) -> tuple[l
                 align = data[pos + 1]
                 offset = data[pos + 2]
                 if align < 32 and offset < 0x80:
-                    append(new(I, (b, (align, offset), pos)))
+                    append(new(I, (b, (align, offset, 0), pos)))
                     pos += 3
                 else:
-                    m, p = _memarg(data, pos + 1)
+                    m, p = _memarg(data, pos + 1, tables.feats)
                     append(new(I, (b, m, pos)))
                     pos = p
             elif f == 4:  # _F_END
@@ -324,7 +476,7 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True) -> tuple[l
             elif f == 5:  # _F_BLOCK
                 bt = blocktype1.get(data[pos + 1], missing)
                 if bt is missing:
-                    bt, p = _block_type(data, pos + 1)
+                    bt, p = _block_type(data, pos + 1, tables)
                 else:
                     p = pos + 2
                 append(new(I, (b, bt, pos)))
@@ -337,8 +489,13 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True) -> tuple[l
                 append(new(I, (b, None, pos)))
                 pos += 1
             elif f == 7:  # _F_SLOW
-                op, imm, p = _decode_slow(b, data, pos, has_data_count)
+                op, imm, p = _decode_slow(b, data, pos, has_data_count, tables)
                 append(new(I, (op, imm, pos)))
+                pos = p
+            elif f == 9:  # _F_TRY
+                op, imm, p = _decode_slow(b, data, pos, has_data_count, tables)
+                append(new(I, (op, imm, pos)))
+                push(False)
                 pos = p
             else:
                 raise DecodeError("illegal opcode", pos)
@@ -351,41 +508,70 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True) -> tuple[l
 # ---------------------------------------------------------------------------------------------
 
 
-def _valtype(r: Reader) -> ValType:
+class _Reader(Reader):
+    """A section reader that also knows the decoding tables of the enabled proposals."""
+
+    __slots__ = ("t",)
+
+    def __init__(self, data: bytes, pos: int, tables: _Tables):
+        super().__init__(data, pos)
+        self.t = tables
+
+    def typed(self, decode, *args):
+        """Run a position-based decoder (``decode(data, pos, *args) -> (value, pos)``) here."""
+        try:
+            v, p = decode(self.data, self.pos, *args)
+        except IndexError:
+            raise self.eof_error() from None
+        if p > self.end:
+            raise self.eof_error()
+        self.pos = p
+        return v
+
+
+def _valtype(r: _Reader):
+    if r.pos >= r.end:
+        raise r.eof_error()
+    return r.typed(_val_type, r.t)
+
+
+def _reftype(r: _Reader):
+    if r.pos >= r.end:
+        raise r.eof_error()
+    return r.typed(_val_type, r.t, "reference")
+
+
+def _limits(r: _Reader, what: str) -> tuple[Limits, bool]:
+    """Limits and whether they are 64-bit (memory64's flag 0x04)."""
     at = r.pos
-    t = _VALTYPES.get(r.byte())
-    if t is None:
-        raise DecodeError("malformed value type", at)
-    return t
-
-
-def _reftype(r: Reader) -> ValType:
-    at = r.pos
-    t = _REFTYPES.get(r.byte())
-    if t is None:
-        raise DecodeError("malformed reference type", at)
-    return t
-
-
-def _limits(r: Reader) -> Limits:
-    at = r.pos
-    # The flags field is a 1-bit LEB128 integer in Wasm 2.0 (0: min only, 1: min and max).
+    # The flags field is a 1-bit LEB128 integer in Wasm 2.0 (0: min only, 1: min and max);
+    # memory64 adds bit 2 (64-bit limits).
     flags = r.byte()
     if flags & 0x80:
         raise DecodeError(TOO_LONG, at)
-    if flags > 1:
+    allowed = (0, 1, 4, 5) if r.t.feats.memory64 else (0, 1)
+    if flags not in allowed:
         raise DecodeError(TOO_LARGE, at)
-    lo = r.u32()
-    hi = r.u32() if flags else None
-    return Limits(lo, hi)
+    is64 = bool(flags & 4)
+    # Wasm 3.0 reads every limit as a u64: a 32-bit one beyond 2**32 is invalid, not malformed
+    read = r.u64 if r.t.feats.memory64 else r.u32
+    lo = read()
+    hi = read() if flags & 1 else None
+    return Limits(lo, hi), is64
 
 
-def _table_type(r: Reader) -> TableType:
+def _table_type(r: _Reader) -> TableType:
     elem = _reftype(r)
-    return TableType(elem, _limits(r))
+    limits, is64 = _limits(r, "table")
+    return TableType(elem, limits, is64)
 
 
-def _global_type(r: Reader) -> GlobalType:
+def _memory_type(r: _Reader) -> MemoryType:
+    limits, is64 = _limits(r, "memory")
+    return MemoryType(limits, is64)
+
+
+def _global_type(r: _Reader) -> GlobalType:
     t = _valtype(r)
     at = r.pos
     mut = r.byte()
@@ -394,10 +580,21 @@ def _global_type(r: Reader) -> GlobalType:
     return GlobalType(t, bool(mut))
 
 
-def _const_expr(r: Reader) -> tuple[Instr, ...]:
+def _tag_type(r: _Reader) -> int:
+    """A tag's type index (after the attribute byte, which must be 0: an exception)."""
+    at = r.pos
+    if r.byte() != 0:
+        raise DecodeError("malformed tag attribute", at)
+    return r.u32()
+
+
+def _const_expr(r: _Reader) -> tuple[Instr, ...]:
     """Decode a constant expression (any instruction sequence; the validator checks constness)
     and return it without its final ``end``."""
-    instrs, p = decode_instrs(r.data, r.pos)
+    try:
+        instrs, p = decode_instrs(r.data, r.pos, True, r.t.feats)
+    except IndexError:  # pragma: no cover - decode_instrs reports running off the data
+        raise r.eof_error() from None
     if p > r.end:
         raise r.eof_error()
     r.pos = p
@@ -405,7 +602,7 @@ def _const_expr(r: Reader) -> tuple[Instr, ...]:
     return tuple(instrs)
 
 
-def _func_indices_as_exprs(r: Reader) -> tuple[tuple[Instr, ...], ...]:
+def _func_indices_as_exprs(r: _Reader) -> tuple[tuple[Instr, ...], ...]:
     """Read a vector of function indices as ``ref.func`` constant expressions."""
     items = []
     for _ in range(r.length()):
@@ -414,14 +611,18 @@ def _func_indices_as_exprs(r: Reader) -> tuple[tuple[Instr, ...], ...]:
     return tuple(items)
 
 
-def _elem_kind(r: Reader) -> ValType:
+def _elem_kind(r: _Reader):
     at = r.pos
     if r.byte() != 0x00:
         raise DecodeError("malformed element kind", at)
-    return ValType.FUNCREF
+    return _FUNC_INDEX_TYPE if r.t.feats.function_references else ValType.FUNCREF
 
 
-def _elem(r: Reader) -> Elem:
+#: the type of element segments given as function indices (Wasm 3.0: not null)
+_FUNC_INDEX_TYPE = RefType(False, HeapType.FUNC)
+
+
+def _elem(r: _Reader) -> Elem:
     at = r.pos
     flags = r.u32()
     if flags > 7:
@@ -442,12 +643,15 @@ def _elem(r: Reader) -> Elem:
         etype = _reftype(r) if flags & 3 else ValType.FUNCREF
         items = tuple(_const_expr(r) for _ in range(r.length()))
     else:
-        etype = _elem_kind(r) if flags & 3 else ValType.FUNCREF
+        if flags & 3:
+            etype = _elem_kind(r)
+        else:
+            etype = _FUNC_INDEX_TYPE if r.t.feats.function_references else ValType.FUNCREF
         items = _func_indices_as_exprs(r)
     return Elem(mode, etype, items, table, offset)
 
 
-def _data(r: Reader) -> Data:
+def _data(r: _Reader) -> Data:
     at = r.pos
     flags = r.u32()
     if flags == 1:
@@ -462,7 +666,7 @@ def _data(r: Reader) -> Data:
     return Data(SegmentMode.ACTIVE, r.vec_bytes(), memory, offset)
 
 
-def _code(r: Reader, has_data_count: bool) -> Code:
+def _code(r: _Reader, has_data_count: bool) -> Code:
     size = r.u32()
     start = r.pos
     end = start + size
@@ -482,10 +686,10 @@ def _code(r: Reader, has_data_count: bool) -> Code:
         decls.append((count, _valtype(r)))
     if total > MAX_LOCALS:
         raise DecodeError("too many locals", start)
-    locals_: list[ValType] = []
+    locals_: list = []
     for count, t in decls:
         locals_.extend([t] * count)
-    body, p = decode_instrs(r.data, r.pos, has_data_count)
+    body, p = decode_instrs(r.data, r.pos, has_data_count, r.t.feats)
     # The body may run past its declared size (a missing final ``end``) or stop short of it
     # (trailing bytes after the final ``end``); both are a size mismatch, as in the spec.
     if p != end:
@@ -495,7 +699,19 @@ def _code(r: Reader, has_data_count: bool) -> Code:
     return Code(tuple(locals_), body, start, end)
 
 
-def _import(r: Reader) -> Import:
+def _table(r: _Reader) -> tuple[TableType, tuple[Instr, ...] | None]:
+    """A table definition: its type and, in the 0x40 0x00 form, its initialiser expression."""
+    if r.pos < r.end and r.data[r.pos] == 0x40 and r.t.feats.function_references:
+        r.pos += 1
+        at = r.pos
+        if r.byte() != 0:
+            raise DecodeError("malformed table", at)
+        tt = _table_type(r)
+        return tt, _const_expr(r)
+    return _table_type(r), None
+
+
+def _import(r: _Reader) -> Import:
     module = r.name()
     name = r.name()
     at = r.pos
@@ -505,33 +721,85 @@ def _import(r: Reader) -> Import:
     elif kind == 1:
         desc = _table_type(r)
     elif kind == 2:
-        desc = MemoryType(_limits(r))
+        desc = _memory_type(r)
     elif kind == 3:
         desc = _global_type(r)
+    elif kind == 4 and r.t.feats.exceptions:
+        desc = _tag_type(r)
     else:
         raise DecodeError("malformed import kind", at)
     return Import(module, name, ExternKind(kind), desc)  # type: ignore[arg-type]
 
 
-def _export(r: Reader) -> Export:
+def _export(r: _Reader) -> Export:
     name = r.name()
     at = r.pos
     kind = r.byte()
-    if kind > 3:
+    if kind > (4 if r.t.feats.exceptions else 3):
         raise DecodeError("malformed export kind", at)
     return Export(name, ExternKind(kind), r.u32())
 
 
-def _func_type(r: Reader) -> FuncType:
+def _storage_type(r: _Reader):
+    b = r.data[r.pos] if r.pos < r.end else None
+    if b == 0x78 or b == 0x77:
+        r.pos += 1
+        return PackedType(b)
+    return _valtype(r)
+
+
+def _field_type(r: _Reader) -> FieldType:
+    t = _storage_type(r)
+    at = r.pos
+    mut = r.byte()
+    if mut > 1:
+        raise DecodeError("malformed mutability", at)
+    return FieldType(t, bool(mut))
+
+
+def _comp_type(r: _Reader):
     at = r.pos
     tag = r.byte()
-    if tag != 0x60:
-        # The tag is an s7 LEB128 integer in the reference interpreter: a continuation bit
-        # makes it over-long rather than an unknown type constructor.
-        raise DecodeError(TOO_LONG if tag & 0x80 else "malformed function type", at)
-    params = tuple(_valtype(r) for _ in range(r.length()))
-    results = tuple(_valtype(r) for _ in range(r.length()))
-    return FuncType(params, results)
+    if tag == 0x60:
+        params = tuple(_valtype(r) for _ in range(r.length()))
+        results = tuple(_valtype(r) for _ in range(r.length()))
+        return FuncType(params, results)
+    if r.t.feats.gc:
+        if tag == 0x5F:
+            return StructType(tuple(_field_type(r) for _ in range(r.length())))
+        if tag == 0x5E:
+            return ArrayType(_field_type(r))
+    # The tag is an s7 LEB128 integer in the reference interpreter: a continuation bit
+    # makes it over-long rather than an unknown type constructor.
+    raise DecodeError(TOO_LONG if tag & 0x80 else "malformed function type", at)
+
+
+def _sub_type(r: _Reader, m: Module) -> None:
+    """One type definition, with its ``sub``/``sub final`` header if it has one."""
+    b = r.data[r.pos] if r.pos < r.end else None
+    if (b == 0x50 or b == 0x4F) and r.t.feats.gc:
+        r.pos += 1
+        supers = tuple(r.u32() for _ in range(r.length()))
+        m.subtypes.append((b == 0x4F, supers))
+    else:
+        m.subtypes.append((True, ()))
+    m.types.append(_comp_type(r))
+
+
+def _type_section(r: _Reader, m: Module) -> None:
+    m.types = []
+    m.subtypes = []
+    m.rec_sizes = []
+    for _ in range(r.length()):
+        if r.pos < r.end and r.data[r.pos] == 0x4E and r.t.feats.gc:
+            r.pos += 1
+            n = r.length()
+            for _ in range(n):
+                _sub_type(r, m)
+            m.rec_sizes.append(n)
+        else:
+            _sub_type(r, m)
+            m.rec_sizes.append(1)
 
 
 def _name_map(r: Reader) -> dict[int, str]:
@@ -584,17 +852,21 @@ def parse_name_section(data: bytes, pos: int, end: int) -> Names:
     return names
 
 
-def decode_module(data: bytes | bytearray | memoryview) -> Module:
-    """Decode a WebAssembly 2.0 binary module.
+def decode_module(data: bytes | bytearray | memoryview,
+                  features: Features | None = None) -> Module:  # fmt: skip
+    """Decode a WebAssembly binary module (Wasm 3.0, or less: see ``features``).
 
     Args:
         data: the module bytes.
+        features: the enabled proposals (default: all); modules using others are malformed
+            where Wasm 2.0 would say so (the validator refuses the rest).
 
     Returns:
         The decoded :class:`Module` (function bodies decoded; ``raw`` holds the bytes).
 
     Raises:
         DecodeError: the binary is malformed (``offset`` says where).
+        UnsupportedFeature: the module uses GC instructions (not implemented).
         TypeError: ``data`` is not bytes-like.
     """
     if not isinstance(data, bytes):
@@ -608,7 +880,7 @@ def decode_module(data: bytes | bytearray | memoryview) -> Module:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _decode_module(data)
+        return _decode_module(data, _tables(features))
     except IndexError:  # pragma: no cover - every read is guarded; this is a safety net
         raise DecodeError("unexpected end", len(data)) from None
     finally:
@@ -616,7 +888,7 @@ def decode_module(data: bytes | bytearray | memoryview) -> Module:
             gc.enable()
 
 
-def _decode_module(data: bytes) -> Module:
+def _decode_module(data: bytes, tables: _Tables) -> Module:
     n = len(data)
     if n < 4:
         raise DecodeError("unexpected end", n)
@@ -628,8 +900,9 @@ def _decode_module(data: bytes) -> Module:
         raise DecodeError("unknown binary version", 4)
 
     m = Module(raw=data)
-    r = Reader(data, 8)
+    r = _Reader(data, 8, tables)
     last_rank = 0
+    exceptions = tables.feats.exceptions
     while r.pos < n:
         id_at = r.pos
         section_id = r.byte()
@@ -647,7 +920,7 @@ def _decode_module(data: bytes) -> Module:
             r.pos = end
         else:
             rank = _SECTION_RANK.get(section_id)
-            if rank is None:
+            if rank is None or (section_id == 13 and not exceptions):
                 raise DecodeError("malformed section id", id_at)
             if rank <= last_rank:
                 raise DecodeError("unexpected content after last section", id_at)
@@ -664,17 +937,21 @@ def _decode_module(data: bytes) -> Module:
     return m
 
 
-def _decode_section(section_id: int, r: Reader, m: Module) -> None:
+def _decode_section(section_id: int, r: _Reader, m: Module) -> None:
     if section_id == 1:
-        m.types = [_func_type(r) for _ in range(r.length())]
+        _type_section(r, m)
     elif section_id == 2:
         m.imports = [_import(r) for _ in range(r.length())]
     elif section_id == 3:
         m.funcs = [r.u32() for _ in range(r.length())]
     elif section_id == 4:
-        m.tables = [_table_type(r) for _ in range(r.length())]
+        tables = [_table(r) for _ in range(r.length())]
+        m.tables = [t for t, _ in tables]
+        m.table_inits = [init for _, init in tables]
     elif section_id == 5:
-        m.memories = [MemoryType(_limits(r)) for _ in range(r.length())]
+        m.memories = [_memory_type(r) for _ in range(r.length())]
+    elif section_id == 13:
+        m.tags = [_tag_type(r) for _ in range(r.length())]
     elif section_id == 6:
         m.globals = [Global(_global_type(r), _const_expr(r)) for _ in range(r.length())]
     elif section_id == 7:

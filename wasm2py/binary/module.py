@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..types import FuncType, GlobalType, MemoryType, TableType, ValType
+from ..types import FuncType, GlobalType, MemoryType, RefType, TableType, ValType
 
 
 class Instr(NamedTuple):
@@ -29,11 +29,13 @@ class ExternKind(enum.IntEnum):
     TABLE = 1
     MEMORY = 2
     GLOBAL = 3
+    TAG = 4
 
 
 @dataclass(frozen=True, slots=True)
 class Import:
-    """An import: ``type`` is a type index (int) for functions, else a Table/Memory/GlobalType."""
+    """An import: ``type`` is a type index (int) for functions and tags, else a
+    Table/Memory/GlobalType."""
 
     module: str
     name: str
@@ -73,7 +75,7 @@ class Elem:
     offset expression of an active segment (else None)."""
 
     mode: SegmentMode
-    type: ValType
+    type: ValType | RefType
     items: tuple[tuple[Instr, ...], ...]
     table: int = 0
     offset: tuple[Instr, ...] | None = None
@@ -95,7 +97,7 @@ class Code:
     excluded), its decoded instructions (ending with the function's final ``end``) and the byte
     range ``[start, end)`` of the body in the module bytes."""
 
-    locals: tuple[ValType, ...]
+    locals: tuple[ValType | RefType, ...]
     body: list[Instr]
     start: int
     end: int
@@ -115,10 +117,16 @@ class Module:
     """A decoded module. Index spaces (functions, tables, memories, globals) start with imports.
 
     Attributes:
-        types: the type section.
+        types: the type section: the composite type of every type index (a FuncType, or a GC
+            StructType/ArrayType), with module-relative references (type indices).
+        subtypes: ``(final, supertype indices)`` of every type index (empty: all final, none).
+        rec_sizes: the size of every recursion group, in order (empty: one per type).
         imports: the import section, in order.
         funcs: type index of every function *defined* in the module (not imported).
         tables, memories: types of defined tables and memories.
+        table_inits: the initialiser expression of every defined table (None: null), or
+            empty when no table has one.
+        tags: type index of every tag *defined* in the module.
         globals: defined globals.
         exports: the export section.
         start: index of the start function, or None.
@@ -131,10 +139,14 @@ class Module:
     """
 
     types: list[FuncType] = field(default_factory=list)
+    subtypes: list[tuple[bool, tuple[int, ...]]] = field(default_factory=list)
+    rec_sizes: list[int] = field(default_factory=list)
     imports: list[Import] = field(default_factory=list)
     funcs: list[int] = field(default_factory=list)
     tables: list[TableType] = field(default_factory=list)
+    table_inits: list[tuple[Instr, ...] | None] = field(default_factory=list)
     memories: list[MemoryType] = field(default_factory=list)
+    tags: list[int] = field(default_factory=list)
     globals: list[Global] = field(default_factory=list)
     exports: list[Export] = field(default_factory=list)
     start: int | None = None
@@ -145,6 +157,17 @@ class Module:
     customs: list[tuple[str, bytes]] = field(default_factory=list)
     names: Names = field(default_factory=Names)
     raw: bytes = b""
+    #: facts derived from the module once, by whoever needs them (e.g. its defined types)
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self):
+        # ``derived`` holds process-local facts (canonical types): never pickled
+        return {f: getattr(self, f) for f in self.__dataclass_fields__ if f != "derived"}
+
+    def __setstate__(self, state) -> None:
+        for f, v in state.items():
+            object.__setattr__(self, f, v)
+        self.derived = {}
 
     # -- index spaces -------------------------------------------------------------------------
     def imported(self, kind: ExternKind) -> list[Import]:
@@ -173,6 +196,10 @@ class Module:
     def memory_types(self) -> list[MemoryType]:
         """Type of every memory in the memory index space."""
         return [i.type for i in self.imports if i.kind == ExternKind.MEMORY] + list(self.memories)  # type: ignore[misc]
+
+    def tag_type_indices(self) -> list[int]:
+        """Type index of every tag in the tag index space (imports first)."""
+        return [i.type for i in self.imports if i.kind == ExternKind.TAG] + list(self.tags)  # type: ignore[misc]
 
     def global_types(self) -> list[GlobalType]:
         """Type of every global in the global index space."""

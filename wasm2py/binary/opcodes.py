@@ -7,6 +7,7 @@ Single-byte opcodes keep their byte value; ``0xFC``-prefixed opcodes are ``0xFC0
 from __future__ import annotations
 
 import enum
+from typing import NamedTuple
 
 
 class Imm(enum.Enum):
@@ -21,14 +22,14 @@ class Imm(enum.Enum):
     LOCAL = 6  # int local index
     GLOBAL = 7  # int global index
     TABLE = 8  # int table index
-    MEMARG = 9  # (align exponent, offset)
-    MEMORY = 10  # int memory index (always 0 in Wasm 2.0)
+    MEMARG = 9  # (align exponent, offset, memory index)
+    MEMORY = 10  # int memory index
     I32 = 11  # int, signed
     I64 = 12  # int, signed
     F32 = 13  # int, the raw 32 bits
     F64 = 14  # int, the raw 64 bits
-    REFTYPE = 15  # ValType (funcref / externref)
-    SELECT_T = 16  # tuple[ValType, ...]
+    REFTYPE = 15  # the nullable reference type of ``ref.null ht``: ValType | RefType
+    SELECT_T = 16  # tuple[ValType | RefType, ...]
     MEMORY_INIT = 17  # (data index, memory index)
     DATA = 18  # int data segment index
     MEMORY_COPY = 19  # (dst memory, src memory)
@@ -38,7 +39,10 @@ class Imm(enum.Enum):
     V128 = 23  # bytes, 16 bytes little-endian
     SHUFFLE = 24  # bytes, 16 lane indices
     LANE = 25  # int lane index
-    MEMARG_LANE = 26  # (align exponent, offset, lane)
+    MEMARG_LANE = 26  # (align exponent, offset, lane, memory index)
+    TAG = 27  # int tag index
+    TYPE = 28  # int type index (call_ref, return_call_ref)
+    TRY_TABLE = 29  # (block type, tuple of Catch)
 
 
 class Op(enum.IntEnum):
@@ -50,6 +54,8 @@ class Op(enum.IntEnum):
     LOOP = 0x03
     IF = 0x04
     ELSE = 0x05
+    THROW = 0x08
+    THROW_REF = 0x0A
     END = 0x0B
     BR = 0x0C
     BR_IF = 0x0D
@@ -57,9 +63,14 @@ class Op(enum.IntEnum):
     RETURN = 0x0F
     CALL = 0x10
     CALL_INDIRECT = 0x11
+    RETURN_CALL = 0x12
+    RETURN_CALL_INDIRECT = 0x13
+    CALL_REF = 0x14
+    RETURN_CALL_REF = 0x15
     DROP = 0x1A
     SELECT = 0x1B
     SELECT_T = 0x1C
+    TRY_TABLE = 0x1F
     LOCAL_GET = 0x20
     LOCAL_SET = 0x21
     LOCAL_TEE = 0x22
@@ -227,6 +238,10 @@ class Op(enum.IntEnum):
     REF_NULL = 0xD0
     REF_IS_NULL = 0xD1
     REF_FUNC = 0xD2
+    REF_EQ = 0xD3
+    REF_AS_NON_NULL = 0xD4
+    BR_ON_NULL = 0xD5
+    BR_ON_NON_NULL = 0xD6
     # 0xFC prefix
     I32_TRUNC_SAT_F32_S = 0xFC00
     I32_TRUNC_SAT_F32_U = 0xFC01
@@ -250,6 +265,36 @@ class Op(enum.IntEnum):
 
 SIMD_BASE = 0xFD000
 
+
+class CatchKind(enum.IntEnum):
+    """The kinds of ``try_table`` catch clauses (their binary encoding)."""
+
+    CATCH = 0
+    CATCH_REF = 1
+    CATCH_ALL = 2
+    CATCH_ALL_REF = 3
+
+
+class Catch(NamedTuple):
+    """A ``try_table`` catch clause: its kind, the tag (None for ``catch_all``) and the label
+    it branches to."""
+
+    kind: CatchKind
+    tag: int | None
+    label: int
+
+
+#: the instructions each proposal adds (opcode -> proposal field of :class:`~wasm2py.features.
+#: Features`), refused when the proposal is switched off
+PROPOSAL_OPS: dict[int, str] = {
+    Op.RETURN_CALL: "tail_call", Op.RETURN_CALL_INDIRECT: "tail_call",
+    Op.RETURN_CALL_REF: "tail_call",
+    Op.CALL_REF: "function_references", Op.REF_AS_NON_NULL: "function_references",
+    Op.BR_ON_NULL: "function_references", Op.BR_ON_NON_NULL: "function_references",
+    Op.THROW: "exceptions", Op.THROW_REF: "exceptions", Op.TRY_TABLE: "exceptions",
+    Op.REF_EQ: "gc",
+}  # fmt: skip
+
 _LOADS_STORES = range(Op.I32_LOAD, Op.I64_STORE32 + 1)
 
 #: Immediate kind of every non-SIMD opcode. SIMD opcodes are listed in ``SIMD_IMM``.
@@ -264,6 +309,14 @@ IMM.update(
         Op.BR_TABLE: Imm.BR_TABLE,
         Op.CALL: Imm.FUNC,
         Op.CALL_INDIRECT: Imm.CALL_INDIRECT,
+        Op.RETURN_CALL: Imm.FUNC,
+        Op.RETURN_CALL_INDIRECT: Imm.CALL_INDIRECT,
+        Op.CALL_REF: Imm.TYPE,
+        Op.RETURN_CALL_REF: Imm.TYPE,
+        Op.THROW: Imm.TAG,
+        Op.TRY_TABLE: Imm.TRY_TABLE,
+        Op.BR_ON_NULL: Imm.LABEL,
+        Op.BR_ON_NON_NULL: Imm.LABEL,
         Op.SELECT_T: Imm.SELECT_T,
         Op.LOCAL_GET: Imm.LOCAL,
         Op.LOCAL_SET: Imm.LOCAL,
@@ -414,7 +467,25 @@ _SIMD_TABLE: list[tuple[int, str, Imm]] = [
     (252, "i32x4.trunc_sat_f64x2_s_zero", Imm.NONE),
     (253, "i32x4.trunc_sat_f64x2_u_zero", Imm.NONE),
     (254, "f64x2.convert_low_i32x4_s", Imm.NONE), (255, "f64x2.convert_low_i32x4_u", Imm.NONE),
+    # relaxed SIMD (Wasm 3.0)
+    (0x100, "i8x16.relaxed_swizzle", Imm.NONE),
+    (0x101, "i32x4.relaxed_trunc_f32x4_s", Imm.NONE),
+    (0x102, "i32x4.relaxed_trunc_f32x4_u", Imm.NONE),
+    (0x103, "i32x4.relaxed_trunc_f64x2_s_zero", Imm.NONE),
+    (0x104, "i32x4.relaxed_trunc_f64x2_u_zero", Imm.NONE),
+    (0x105, "f32x4.relaxed_madd", Imm.NONE), (0x106, "f32x4.relaxed_nmadd", Imm.NONE),
+    (0x107, "f64x2.relaxed_madd", Imm.NONE), (0x108, "f64x2.relaxed_nmadd", Imm.NONE),
+    (0x109, "i8x16.relaxed_laneselect", Imm.NONE), (0x10A, "i16x8.relaxed_laneselect", Imm.NONE),
+    (0x10B, "i32x4.relaxed_laneselect", Imm.NONE), (0x10C, "i64x2.relaxed_laneselect", Imm.NONE),
+    (0x10D, "f32x4.relaxed_min", Imm.NONE), (0x10E, "f32x4.relaxed_max", Imm.NONE),
+    (0x10F, "f64x2.relaxed_min", Imm.NONE), (0x110, "f64x2.relaxed_max", Imm.NONE),
+    (0x111, "i16x8.relaxed_q15mulr_s", Imm.NONE),
+    (0x112, "i16x8.relaxed_dot_i8x16_i7x16_s", Imm.NONE),
+    (0x113, "i32x4.relaxed_dot_i8x16_i7x16_add_s", Imm.NONE),
 ]  # fmt: skip
+
+#: the first relaxed SIMD sub-opcode (every one from here is relaxed SIMD)
+RELAXED_SIMD_FIRST = 0x100
 
 #: Immediate kind of every SIMD opcode (key: ``SIMD_BASE | sub``).
 SIMD_IMM: dict[int, Imm] = {SIMD_BASE | sub: kind for sub, _, kind in _SIMD_TABLE}

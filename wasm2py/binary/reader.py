@@ -141,8 +141,8 @@ def read_s64(data: bytes, p: int) -> tuple[int, int]:
 
 
 def read_u64(data: bytes, p: int) -> tuple[int, int]:
-    """Decode an unsigned 64-bit LEB128 integer at ``data[p]`` (unused by Wasm 2.0 itself;
-    provided for memory64-style extensions and tools).
+    """Decode an unsigned 64-bit LEB128 integer at ``data[p]`` (memory64's limits and
+    offsets).
 
     Raises:
         DecodeError: more than 10 bytes, or bits beyond 64 set in the 10th byte.
@@ -211,6 +211,15 @@ class Reader:
         """Read an unsigned 32-bit LEB128 integer."""
         try:
             v, p = read_u32(self.data, self.pos)
+        except IndexError:
+            raise self.eof_error() from None
+        self.pos = self._check(p)
+        return v
+
+    def u64(self) -> int:
+        """Read an unsigned 64-bit LEB128 integer."""
+        try:
+            v, p = read_u64(self.data, self.pos)
         except IndexError:
             raise self.eof_error() from None
         self.pos = self._check(p)

@@ -15,23 +15,21 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
+from ..deftypes import DefType, deftype_of
 from ..errors import Trap, TrapCode
 from ..types import FuncType
+from .exceptions import WasmException
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
 
 #: how many host-function calls may be nested (each costs C stack, unlike wasm-to-wasm calls)
 MAX_HOST_NESTING = 200
 
-_TYPE_IDS: dict[FuncType, int] = {}
-
-
 def type_id(t: FuncType) -> int:
-    """A process-wide small integer identifying a function type structurally."""
-    tid = _TYPE_IDS.get(t)
-    if tid is None:
-        tid = _TYPE_IDS[t] = len(_TYPE_IDS) + 1
-    return tid
+    """The process-wide id of a (closed) function type as a final type of its own recursion
+    group: what a host function of that type has, and what equals the id of any module's
+    plain ``(type (func ...))`` with the same signature (see :mod:`wasm2py.deftypes`)."""
+    return deftype_of(t).id
 
 
 class Caller:
@@ -103,7 +101,7 @@ def make_host_raw(fn: Callable, ftype: FuncType, store, caller: Caller | None,
             if nesting > MAX_HOST_NESTING:
                 raise Trap(TrapCode.CALL_STACK_EXHAUSTED)
             r = fn(*lead, *args)
-        except Trap:
+        except (Trap, WasmException):  # a wasm exception thrown by the host is wasm's to catch
             raise
         except Exception as e:
             raise HostError(e, owner) from e
@@ -143,8 +141,8 @@ class Func:
         Exception: whatever a host function raised propagates unchanged.
     """
 
-    __slots__ = ("store", "type", "type_id", "raw", "pyraw", "name", "index", "host", "instance",
-                 "_pconv", "_rconv", "_caller", "__weakref__")  # fmt: skip
+    __slots__ = ("store", "type", "type_id", "raw", "pyraw", "tailraw", "name", "index", "host",
+                 "instance", "_pconv", "_rconv", "_caller", "__weakref__")  # fmt: skip
 
     def __init__(self, store, type: FuncType, fn: Callable, access_caller: bool | None = None):
         if not isinstance(type, FuncType):
@@ -159,7 +157,7 @@ class Func:
         self.index = None
         self.instance = None
         self._caller = Caller(None, store) if access_caller else None
-        self.raw = self.pyraw = make_host_raw(fn, type, store, self._caller, self)
+        self.raw = self.pyraw = self.tailraw = make_host_raw(fn, type, store, self._caller, self)
 
     def raw_for(self, instance) -> Callable:
         """The raw callable to use for direct calls from ``instance``'s code: host functions
@@ -172,22 +170,29 @@ class Func:
             caller.instance = instance
         return make_host_raw(self.host, self.type, self.store, Caller(instance, self.store), self)
 
-    def _setup(self, store, type: FuncType) -> None:
+    def _setup(self, store, type: FuncType, deftype: DefType | None = None) -> None:
+        if deftype is None:
+            if any(t.is_ref and isinstance(t.heap, int) for t in (*type.params, *type.results)):
+                raise TypeError(f"{type}: a host function's type cannot name module types by "
+                                f"index")  # fmt: skip
+            deftype = deftype_of(type)
         self.store = store
-        self.type = type
-        self.type_id = type_id(type)
+        self.type = deftype.comp
+        self.type_id = deftype.id
         self._pconv = [TO_INTERNAL[t] for t in type.params]
         self._rconv = [TO_EXTERNAL[t] for t in type.results]
 
     @classmethod
-    def _wasm(cls, store, type: FuncType, raw: Callable, index: int, name: str | None, instance):
-        """A function defined by wasm code (internal)."""
+    def _wasm(cls, store, type: DefType, raw: Callable, index: int, name: str | None, instance):
+        """A function defined by wasm code, of defined type ``type`` (internal)."""
         self = cls.__new__(cls)
-        self._setup(store, type)
+        self._setup(store, type.comp, type)
         #: ``raw`` is what the embedder's calls and jitted code use, ``pyraw`` what calls from
         #: Python-tier code use (they differ once the LLVM tier runs the function but calling
-        #: it from Python through ctypes would cost more than running it in Python)
+        #: it from Python through ctypes would cost more than running it in Python);
+        #: ``tailraw`` what tail calls from Python-tier code use (see runtime.tailcall)
         self.raw = self.pyraw = raw
+        self.tailraw = getattr(raw, "tail_variant", raw)
         self.host = None
         self._caller = None
         self.index = index

@@ -7,9 +7,11 @@ The namespace of an instance maps the names generated code uses to this instance
 ``f<i>``        raw callable of function ``i`` (imports included)
 ``R<i>``        the :class:`Func` of function ``i`` (for ``ref.func``)
 ``M``, ``MEM``  byte view of memory 0 (rebound on growth), and the memory object
+``M<i>``        ``MEM<i>``: the same for memory ``i`` > 0 (multiple memories)
 ``T<i>``        element list of table ``i``; ``TB<i>`` the table object
+``TG<i>``       tag ``i`` (exception handling)
 ``G<i>``        value of immutable global ``i``, or the 1-element list cell of a mutable one
-``TY<i>``       process-wide type id of type index ``i``
+``TY<i>``       process-wide type id of type index ``i`` (its canonical DefType's id)
 ``ELEMS``       element segments (lists of references; ``()`` once dropped)
 ``DATAS``       data segments (``b""`` once dropped)
 ``MAXD``        the call-depth limit
@@ -20,9 +22,11 @@ from __future__ import annotations
 
 from ..binary.module import ExternKind, Module, SegmentMode
 from ..binary.opcodes import Op
+from ..deftypes import close_valtype, matches, module_deftypes, type_id_sub
 from ..errors import LinkError, Trap, TrapCode
 from ..types import FuncType, GlobalType, Limits, MemoryType, TableType
-from .func import Func, type_id
+from .exceptions import TagInstance
+from .func import Func
 from .globals import GlobalInstance
 from .memory import LinearMemory
 from .ops import base_namespace
@@ -43,7 +47,7 @@ def _base() -> dict:
 class InstanceState:
     """The runtime side of an instance: its namespace and its objects in each index space."""
 
-    __slots__ = ("ns", "funcs", "memories", "tables", "globals", "exports", "module",
+    __slots__ = ("ns", "funcs", "memories", "tables", "globals", "tags", "exports", "module",
                  "__weakref__")  # fmt: skip
 
     def __init__(self):
@@ -52,6 +56,7 @@ class InstanceState:
         self.memories: list[LinearMemory] = []
         self.tables: list[TableInstance] = []
         self.globals: list[GlobalInstance] = []
+        self.tags: list[TagInstance] = []
         self.exports: dict[str, object] = {}
         self.module: Module | None = None
 
@@ -65,36 +70,58 @@ def _limits_match(actual: Limits, required: Limits) -> bool:
 
 
 def check_import(imp, value, module: Module) -> None:
-    """Raise LinkError unless ``value`` (a runtime object) can satisfy import ``imp``."""
+    """Raise LinkError unless ``value`` (a runtime object) can satisfy import ``imp``
+    (Wasm 3.0 matching: a function of a subtype, a global of a subtype if immutable, tables
+    with equal element types, memories and tables of the same address type)."""
     where = f"import {imp.module!r} {imp.name!r}"
+    deftypes = module_deftypes(module)
     if imp.kind == ExternKind.FUNC:
         if not isinstance(value, Func):
             raise LinkError(f"{where}: expected a function, got {type(value).__name__}")
-        want = module.types[imp.type]
-        if value.type != want:
-            raise LinkError(f"{where}: incompatible import type: expected {want}, got {value.type}")
+        want = deftypes[imp.type]
+        if not type_id_sub(value.type_id, want.id):
+            raise LinkError(f"{where}: incompatible import type: expected {want.comp}, "
+                            f"got {value.type}")  # fmt: skip
     elif imp.kind == ExternKind.TABLE:
         if not isinstance(value, TableInstance):
             raise LinkError(f"{where}: expected a table, got {type(value).__name__}")
         tt: TableType = imp.type  # type: ignore[assignment]
-        if value.type.elem != tt.elem or not _limits_match(value.limits(), tt.limits):
+        if (value.type.elem is not close_valtype(tt.elem, deftypes)
+                or value.type.is_64 != tt.is_64
+                or not _limits_match(value.limits(), tt.limits)):  # fmt: skip
             raise LinkError(f"{where}: incompatible import type for table")
     elif imp.kind == ExternKind.MEMORY:
         if not isinstance(value, LinearMemory):
             raise LinkError(f"{where}: expected a memory, got {type(value).__name__}")
         mt: MemoryType = imp.type  # type: ignore[assignment]
-        if not _limits_match(value.limits(), mt.limits):
+        if value.type.is_64 != mt.is_64 or not _limits_match(value.limits(), mt.limits):
             raise LinkError(f"{where}: incompatible import type for memory")
+    elif imp.kind == ExternKind.TAG:
+        if not isinstance(value, TagInstance):
+            raise LinkError(f"{where}: expected a tag, got {type(value).__name__}")
+        if value.type_id != deftypes[imp.type].id:
+            raise LinkError(f"{where}: incompatible import type for tag: expected "
+                            f"{deftypes[imp.type].comp}, got {value.type}")  # fmt: skip
     else:
         if not isinstance(value, GlobalInstance):
             raise LinkError(f"{where}: expected a global, got {type(value).__name__}")
         gt: GlobalType = imp.type  # type: ignore[assignment]
-        if value.type != gt:
+        have = value.type.valtype
+        want_t = close_valtype(gt.valtype, deftypes)
+        ok = value.type.mutable == gt.mutable and (
+            have is want_t if gt.mutable else matches(have, want_t))
+        if not ok:
             raise LinkError(f"{where}: incompatible import type for global")
 
 
+_MASK = {Op.I32_ADD: 0xFFFFFFFF, Op.I32_SUB: 0xFFFFFFFF, Op.I32_MUL: 0xFFFFFFFF,
+         Op.I64_ADD: 0xFFFFFFFFFFFFFFFF, Op.I64_SUB: 0xFFFFFFFFFFFFFFFF,
+         Op.I64_MUL: 0xFFFFFFFFFFFFFFFF}  # fmt: skip
+
+
 def eval_const(expr, state: InstanceState, module: Module):
-    """Evaluate a constant expression (the instructions allowed in Wasm 2.0)."""
+    """Evaluate a constant expression (Wasm 3.0's constant instructions, extended constant
+    arithmetic included)."""
     stack: list = []
     for ins in expr:
         op = ins.op
@@ -114,6 +141,12 @@ def eval_const(expr, state: InstanceState, module: Module):
             stack.append(state.funcs[ins.imm])
         elif op == Op.GLOBAL_GET:
             stack.append(state.globals[ins.imm].value)
+        elif op in _MASK:
+            b = stack.pop()
+            a = stack.pop()
+            r = a + b if op in (Op.I32_ADD, Op.I64_ADD) else a - b if op in (
+                Op.I32_SUB, Op.I64_SUB) else a * b  # fmt: skip
+            stack.append(r & _MASK[op])
         elif op == Op.END:
             break
         else:  # validation rules this out
@@ -150,8 +183,9 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     ns["F"] = store.fuel
     # what resumption needs to regenerate a function (see wasm2py.runtime.resumable)
     ns["__wasm2py__"] = (module, compiled)
-    for i, t in enumerate(module.types):
-        ns[f"TY{i}"] = type_id(t)
+    deftypes = module_deftypes(module)
+    for i, d in enumerate(deftypes):
+        ns[f"TY{i}"] = d.id
     # Imports, per index space.
     for imp, value in zip(module.imports, imports):
         if imp.kind == ExternKind.FUNC:
@@ -160,6 +194,8 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
             state.tables.append(value)
         elif imp.kind == ExternKind.MEMORY:
             state.memories.append(value)
+        elif imp.kind == ExternKind.TAG:
+            state.tags.append(value)
         else:
             state.globals.append(value)
     owner = wrap_instance(state) if wrap_instance is not None else state
@@ -167,7 +203,7 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     compiled.define(ns)
     MODULE_NAMES.setdefault(compiled.filename, _names(module))
     nimp = module.num_imported_funcs
-    ftypes = module.func_types()
+    ftypes = [deftypes[t] for t in module.func_type_indices()]
     pynames = compiled.func_names
     for index in range(nimp, len(pynames)):
         fn = ns[pynames[index]]
@@ -177,27 +213,38 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
         ns[f"R{i}"] = f
         if i < nimp:
             ns[pynames[i]] = f.raw_for(owner)
-    # Tables and memories.
-    for t in module.tables:
-        state.tables.append(TableInstance(t))
+            # what tail calls name (see runtime.tailcall)
+            ns[pynames[i] + "_t"] = ns[pynames[i]] if f.host is not None else f.tailraw
+    # Tags, memories and tables (table initialisers may read imported globals).
+    for tidx in module.tags:
+        state.tags.append(TagInstance(deftypes[tidx].comp, f"tag {len(state.tags)}",
+                                      deftypes[tidx].id))  # fmt: skip
+    for i, tag in enumerate(state.tags):
+        ns[f"TG{i}"] = tag
     for m in module.memories:
         state.memories.append(LinearMemory(m))
+    for k, t in enumerate(module.tables):
+        init = module.table_inits[k] if k < len(module.table_inits) else None
+        value = None if init is None else eval_const(init, state, module)
+        state.tables.append(TableInstance(_closed_table(t, deftypes), value))
     for i, t in enumerate(state.tables):
         ns[f"T{i}"] = t.elements
         ns[f"TB{i}"] = t
-    if state.memories:
-        mem = state.memories[0]
-        ns["MEM"] = mem
-        mem.bind(ns, "M")
-    # Globals (initialisers may read imported globals and take function references).
+    for i, mem in enumerate(state.memories):
+        suffix = str(i) if i else ""
+        ns["MEM" + suffix] = mem
+        mem.bind(ns, "M" + suffix)
+    # Globals (initialisers may read earlier globals and take function references).
     for g in module.globals:
-        state.globals.append(GlobalInstance(g.type, eval_const(g.init, state, module),
+        gt = GlobalType(close_valtype(g.type.valtype, deftypes), g.type.mutable)
+        state.globals.append(GlobalInstance(gt, eval_const(g.init, state, module),
                                             store.native))  # fmt: skip
     for i, g in enumerate(state.globals):
         ns[f"G{i}"] = g.cell if g.type.mutable else g.cell[0]
     # Exports.
     spaces = {ExternKind.FUNC: state.funcs, ExternKind.TABLE: state.tables,
-              ExternKind.MEMORY: state.memories, ExternKind.GLOBAL: state.globals}  # fmt: skip
+              ExternKind.MEMORY: state.memories, ExternKind.GLOBAL: state.globals,
+              ExternKind.TAG: state.tags}  # fmt: skip
     for e in module.exports:
         state.exports[e.name] = spaces[e.kind][e.index]
     # Segments: evaluate element items, then initialise in order (a trap leaves earlier
@@ -234,6 +281,11 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     except Trap as e:
         raise to_embedder(e) from None
     return state
+
+
+def _closed_table(t: TableType, deftypes) -> TableType:
+    elem = close_valtype(t.elem, deftypes)
+    return t if elem is t.elem else TableType(elem, t.limits, t.is_64)
 
 
 def display_name(module: Module, index: int) -> str | None:

@@ -12,9 +12,12 @@ import ctypes
 import mmap
 
 from ..errors import Trap, TrapCode
-from ..types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
+from ..types import MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, Limits, MemoryType
 
 _MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)
+#: the most address space one memory reserves (a 64-bit memory may declare up to 2**64 bytes;
+#: beyond its reservation a memory cannot grow, which the spec allows: memory.grow returns -1)
+MAX_RESERVATION = 1 << 34
 
 
 class LinearMemory:
@@ -23,7 +26,9 @@ class LinearMemory:
     Attributes:
         type: the (original) :class:`MemoryType`.
         pages: current size in pages.
-        max_pages: the effective maximum in pages (the type's maximum, or 65536).
+        max_pages: the effective maximum in pages: the type's maximum (else 65536, or 2**48
+            for a 64-bit memory), bounded by the address space reserved (see
+            :data:`MAX_RESERVATION`).
         view: a byte ``memoryview`` of exactly the current size (replaced on growth).
     """
 
@@ -34,13 +39,16 @@ class LinearMemory:
         limits = type.limits
         self.type = type
         self.pages = limits.min
-        self.max_pages = limits.max if limits.max is not None else MAX_PAGES
-        reserve = max(self.max_pages * PAGE_SIZE, mmap.PAGESIZE)
+        self.max_pages = limits.max if limits.max is not None else (
+            MAX_PAGES_64 if type.is_64 else MAX_PAGES)
+        reserve = max(min(self.max_pages * PAGE_SIZE, MAX_RESERVATION), mmap.PAGESIZE,
+                      self.pages * PAGE_SIZE)  # fmt: skip
+        self.max_pages = min(self.max_pages, reserve // PAGE_SIZE)
         try:
             self._mmap = mmap.mmap(
                 -1, reserve, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
             )
-        except OSError:
+        except (OSError, OverflowError):
             # The address space could not be reserved (e.g. strict overcommit): fall back to
             # reserving only the initial size; growth beyond it then fails like a full memory.
             self.max_pages = self.pages

@@ -10,10 +10,13 @@ from __future__ import annotations
 import builtins
 import struct
 
+from ..deftypes import type_id_sub
 from ..errors import Trap, TrapCode
 from ..types import PAGE_SIZE
 from . import numeric, simd
-from .trap import FuelExhausted
+from .exceptions import ExnRef, WasmException, throw, throw_ref
+from .tailcall import TailCall, trampoline
+from .trap import MEMORY_HELPERS, FuelExhausted
 from .values import f32_from_bits, f32_to_bits
 
 _U32 = struct.Struct("<I")
@@ -61,10 +64,18 @@ def f32_store(m: memoryview, a: int, x: float) -> None:
         _F32.pack_into(m, a, x)
 
 
+MEMORY_HELPERS.update((f32_load.__code__, f32_store.__code__))
+
+
 def mem_grow(mem, delta: int) -> int:
     """memory.grow: old size in pages, or 0xFFFFFFFF (-1 as i32) on failure."""
     r = mem.grow(delta)
     return r & 0xFFFFFFFF
+
+
+def mem_grow64(mem, delta: int) -> int:
+    """memory.grow of a 64-bit memory: old size in pages, or 2**64-1 (-1 as i64) on failure."""
+    return mem.grow(delta) & 0xFFFFFFFFFFFFFFFF
 
 
 def mem_fill(mem, d: int, v: int, n: int) -> None:
@@ -86,6 +97,15 @@ def mem_copy(mem, d: int, s: int, n: int) -> None:
         view[d : d + n] = view[s : s + n].tobytes()
 
 
+def mem_copy2(dst, src, d: int, s: int, n: int) -> None:
+    """memory.copy between two memories (bounds-checked before any write)."""
+    to, frm = dst.view, src.view
+    if s + n > len(frm) or d + n > len(to):
+        raise Trap(TrapCode.MEMORY_OUT_OF_BOUNDS)
+    if n:
+        to[d : d + n] = frm[s : s + n]
+
+
 def mem_init(mem, datas: list, seg: int, d: int, s: int, n: int) -> None:
     """memory.init from data segment ``seg`` (a dropped segment has length 0)."""
     data = datas[seg]
@@ -104,9 +124,44 @@ def call_target(elems: list, i: int, tid: int):
     f = elems[i]
     if f is None:
         raise Trap(TrapCode.UNINITIALIZED_ELEMENT)
-    if f.type_id != tid:
+    if f.type_id != tid and not type_id_sub(f.type_id, tid):
         raise Trap(TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
     return f.pyraw
+
+
+def tail_target(elems: list, i: int, tid: int):
+    """Resolve ``return_call_indirect``: like :func:`call_target`, but the callee's tail entry
+    (see :mod:`.tailcall`)."""
+    if i >= len(elems):
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS, "undefined element")
+    f = elems[i]
+    if f is None:
+        raise Trap(TrapCode.UNINITIALIZED_ELEMENT)
+    if f.type_id != tid and not type_id_sub(f.type_id, tid):
+        raise Trap(TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
+    return f.tailraw
+
+
+def ref_tail_target(f):
+    """Resolve ``return_call_ref``: the tail entry of a function reference."""
+    if f is None:
+        raise Trap(TrapCode.NULL_FUNCTION_REFERENCE)
+    return f.tailraw
+
+
+def ref_target(f):
+    """Resolve ``call_ref``: the raw callable of a function reference (validation guarantees
+    its type)."""
+    if f is None:
+        raise Trap(TrapCode.NULL_FUNCTION_REFERENCE)
+    return f.pyraw
+
+
+def non_null(v):
+    """ref.as_non_null: the reference, or a trap for null."""
+    if v is None:
+        raise Trap(TrapCode.NULL_REFERENCE)
+    return v
 
 
 def table_get(elems: list, i: int):
@@ -129,6 +184,11 @@ def table_set(table, i: int, v) -> None:
 def table_grow(table, init, n: int) -> int:
     """table.grow: old size, or 0xFFFFFFFF on failure."""
     return table.grow(n, init) & 0xFFFFFFFF
+
+
+def table_grow64(table, init, n: int) -> int:
+    """table.grow of a 64-bit table: old size, or 2**64-1 on failure."""
+    return table.grow(n, init) & 0xFFFFFFFFFFFFFFFF
 
 
 def table_fill(table, i: int, v, n: int) -> None:
@@ -177,10 +237,15 @@ def base_namespace() -> dict:
         st = struct.Struct(fmt)
         ns["L" + name] = st.unpack_from
         ns["P" + name] = st.pack_into
-    for f in (unreachable, exhausted, out_of_fuel, charge_fuel, f32_load, f32_store, mem_grow, mem_fill, mem_copy,
-              mem_init, call_target, table_get, table_set, table_grow, table_fill, table_copy,
-              table_init):  # fmt: skip
+    for f in (unreachable, exhausted, out_of_fuel, charge_fuel, f32_load, f32_store, mem_grow,
+              mem_grow64, mem_fill, mem_copy, mem_copy2, mem_init, call_target, ref_target,
+              non_null, table_get, table_set, table_grow, table_grow64, table_fill, table_copy,
+              table_init, throw, throw_ref, tail_target, ref_tail_target,
+              trampoline):  # fmt: skip
         ns[f.__name__] = f
+    ns["TailCall"] = TailCall
+    ns["WasmException"] = WasmException
+    ns["ExnRef"] = ExnRef
     ns.update(simd.HELPERS)  # the v128 helpers, by instruction name (i32x4_add, ...)
     ns["PAGE_SIZE"] = PAGE_SIZE
     return ns

@@ -20,6 +20,7 @@ import types
 from dataclasses import dataclass
 
 from ..errors import Error
+from .tailcall import TRAMPOLINE_CODE, finish
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
@@ -206,10 +207,11 @@ def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
         def next_frame():
             return host_raw
 
-    return fn(rec.locals, next_frame)
+    # a resumed tail variant may end in a tail call: run it, at the frame's depth
+    return finish(fn(rec.locals, next_frame), rec.locals.get("d", 0))
 
 
-_MACHINERY = {_resume_frame.__code__}
+_MACHINERY = {_resume_frame.__code__, TRAMPOLINE_CODE}
 
 
 def pass_through(code) -> None:

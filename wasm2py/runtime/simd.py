@@ -243,6 +243,7 @@ for _w in (8, 16, 32, 64):
     _int_ops(_w)
 
 _g8u = _lanes(8, False)
+_g8s = _lanes(8, True)
 _g16s = _lanes(16, True)
 _g32s = _lanes(32, True)
 _g32u = _lanes(32, False)
@@ -385,6 +386,17 @@ for _w in (8, 16, 32, 64):
         _reg(f"v128_load{_w}_zero", _load_zero(_w))
 
 
+def _register_memory_helpers() -> None:
+    from .trap import MEMORY_HELPERS
+
+    for name, fn in HELPERS.items():
+        if name.startswith(("v128_load", "v128_store")):
+            MEMORY_HELPERS.add(fn.__code__)
+
+
+_register_memory_helpers()
+
+
 # -- float lanes -------------------------------------------------------------------------------
 
 
@@ -523,6 +535,65 @@ for _f in (i8x16_popcnt, i8x16_swizzle, i8x16_shuffle, i32x4_dot_i16x8_s, i16x8_
            f64x2_promote_low_f32x4):  # fmt: skip
     HELPERS[_f.__name__] = _f
 del _f, _w, _nm, _fmt, _w2, _ld, _st
+
+
+# -- relaxed SIMD (Wasm 3.0) ----------------------------------------------------------------------
+#
+# Each relaxed instruction gives one result, the spec's *deterministic profile* (every choice
+# parameter 0), in both tiers: swizzle, truncation, min/max, q15mulr and lane select behave like
+# their strict counterparts; madd/nmadd are unfused (multiply, round, add, round: exactly
+# ``f32x4.mul`` then ``f32x4.add``); the dot products multiply signed by signed, the i16x8 one
+# adding each pair with signed saturation, the i32x4 one adding its four products exactly and the
+# accumulator with wrap-around.
+
+
+def i16x8_relaxed_dot_i8x16_i7x16_s(a: int, b: int) -> int:
+    x = _g8s(a)
+    y = _g8s(b)
+    return _p16([max(-0x8000, min(0x7FFF, x[i] * y[i] + x[i + 1] * y[i + 1])) & 0xFFFF
+                 for i in range(0, 16, 2)])  # fmt: skip
+
+
+def i32x4_relaxed_dot_i8x16_i7x16_add_s(a: int, b: int, c: int) -> int:
+    x = _g8s(a)
+    y = _g8s(b)
+    acc = _g32u(c)
+    return _p32([(acc[k] + sum(x[i] * y[i] for i in range(4 * k, 4 * k + 4))) & 0xFFFFFFFF
+                 for k in range(4)])  # fmt: skip
+
+
+def _relaxed_ops() -> None:
+    h = HELPERS
+    same = {
+        "i8x16_relaxed_swizzle": "i8x16_swizzle",
+        "i32x4_relaxed_trunc_f32x4_s": "i32x4_trunc_sat_f32x4_s",
+        "i32x4_relaxed_trunc_f32x4_u": "i32x4_trunc_sat_f32x4_u",
+        "i32x4_relaxed_trunc_f64x2_s_zero": "i32x4_trunc_sat_f64x2_s_zero",
+        "i32x4_relaxed_trunc_f64x2_u_zero": "i32x4_trunc_sat_f64x2_u_zero",
+        "f32x4_relaxed_min": "f32x4_min", "f32x4_relaxed_max": "f32x4_max",
+        "f64x2_relaxed_min": "f64x2_min", "f64x2_relaxed_max": "f64x2_max",
+        "i16x8_relaxed_q15mulr_s": "i16x8_q15mulr_sat_s",
+        "i8x16_relaxed_laneselect": "v128_bitselect", "i16x8_relaxed_laneselect": "v128_bitselect",
+        "i32x4_relaxed_laneselect": "v128_bitselect", "i64x2_relaxed_laneselect": "v128_bitselect",
+    }  # fmt: skip
+    for name, strict in same.items():
+        h[name] = h[strict]
+    for shape in ("f32x4", "f64x2"):
+        mul, add, neg = h[f"{shape}_mul"], h[f"{shape}_add"], h[f"{shape}_neg"]
+
+        def madd(a, b, c, mul=mul, add=add):
+            return add(mul(a, b), c)
+
+        def nmadd(a, b, c, mul=mul, add=add, neg=neg):
+            return add(mul(neg(a), b), c)
+
+        h[f"{shape}_relaxed_madd"] = madd
+        h[f"{shape}_relaxed_nmadd"] = nmadd
+    h["i16x8_relaxed_dot_i8x16_i7x16_s"] = i16x8_relaxed_dot_i8x16_i7x16_s
+    h["i32x4_relaxed_dot_i8x16_i7x16_add_s"] = i32x4_relaxed_dot_i8x16_i7x16_add_s
+
+
+_relaxed_ops()
 
 
 def _benchmark(number: int = 200_000) -> None:  # pragma: no cover - manual tool

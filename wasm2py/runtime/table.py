@@ -23,6 +23,12 @@ class TableInstance:
     __slots__ = ("type", "elements", "max", "mirror", "__weakref__")
 
     def __init__(self, type: TableType, init: object = None):
+        if type.limits.min > MAX_TABLE_SIZE:
+            from ..errors import Trap, TrapCode
+
+            raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS,
+                       f"table of {type.limits.min} elements exceeds the limit of "
+                       f"{MAX_TABLE_SIZE}")  # fmt: skip
         self.type = type
         self.elements: list = [init] * type.limits.min
         limit = type.limits.max

@@ -53,6 +53,25 @@ class FuelExhausted(Exception):
 
 _SIMPLE[FuelExhausted] = TrapCode.OUT_OF_FUEL
 
+#: raised by generated code itself (not by a helper it calls) only for a 64-bit memory's address
+#: beyond what a Python index holds: out of bounds
+_FROM_WASM = {IndexError: TrapCode.MEMORY_OUT_OF_BOUNDS, OverflowError: TrapCode.MEMORY_OUT_OF_BOUNDS}
+
+
+#: code of the runtime's memory-access helpers (f32 and v128 loads and stores), which count as
+#: generated code for :data:`_FROM_WASM`
+MEMORY_HELPERS: set = set()
+
+
+def _raised_by_wasm(tb) -> bool:
+    """Whether the innermost frame of a traceback is generated code (or a memory helper)."""
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    return code in MEMORY_HELPERS or wasm_line(code, tb.tb_lineno) is not None
+
 
 class HostError(Exception):
     """Carries an exception raised by a host function through wasm frames (internal)."""
@@ -98,7 +117,9 @@ def to_embedder(e: BaseException) -> BaseException:
         return e.exc
     code = _SIMPLE.get(type(e))
     if code is None:
-        return e
+        code = _FROM_WASM.get(type(e))
+        if code is None or not _raised_by_wasm(e.__traceback__):
+            return e
     t = Trap(code)
     t.frames = backtrace(e.__traceback__)
     return t

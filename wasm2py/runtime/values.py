@@ -6,7 +6,8 @@ with payload ``p << 29``, so every f32 bit pattern round-trips); references are 
 :class:`~wasm2py.runtime.func.Func`, or any Python object (externref).
 
 v128 is an unsigned int in ``[0, 2**128)`` (lane 0 in the low bits: the little-endian reading of
-its 16 bytes).
+its 16 bytes). An exnref is an :class:`~wasm2py.runtime.exceptions.ExnRef` (the same object
+outside). The GC hierarchy (anyref...) has only its null value: no instruction makes others yet.
 
 Externally: i32/i64 are accepted signed or unsigned and returned signed; floats as Python floats.
 v128 is accepted as an ``int`` (``0 <= v < 2**128``, or negative down to ``-2**127``, taken as
@@ -21,7 +22,7 @@ import struct
 from array import array
 from collections.abc import Callable
 
-from ..types import ValType
+from ..types import HeapType, RefType, ValType
 
 _pack_d = struct.Struct("<d").pack
 _unpack_d = struct.Struct("<d").unpack
@@ -136,6 +137,61 @@ def _arg_externref(v: object) -> object:
     return v
 
 
+def _arg_exnref(v: object) -> object:
+    from .exceptions import ExnRef
+
+    if v is None or isinstance(v, ExnRef):
+        return v
+    raise TypeError(f"expected an ExnRef or None for exnref, got {type(v).__name__}")
+
+
+def _arg_anyref(v: object) -> object:
+    if v is None:
+        return v
+    raise TypeError(f"expected None: the only {type(v).__name__} values wasm2py has are null "
+                    f"(GC references are not implemented)")  # fmt: skip
+
+
+def _ref_arg(t: RefType) -> Callable[[object], object]:
+    """The argument converter of a reference type without a shorthand."""
+    base = TO_INTERNAL[t.storage]
+    heap = t.heap
+    want = None if isinstance(heap, HeapType) else heap
+    if heap in (HeapType.NOFUNC, HeapType.NOEXTERN, HeapType.NOEXN, HeapType.NONE):
+        base = _arg_anyref
+    nullable = t.nullable
+
+    def conv(v):
+        v = base(v)
+        if v is None:
+            if not nullable:
+                raise TypeError(f"null is not a value of {t}")
+            return v
+        if want is not None:
+            from ..deftypes import type_id_sub
+
+            if not type_id_sub(v.type_id, want.id):
+                raise TypeError(f"{v!r} is not a value of {t}")
+        return v
+
+    return conv
+
+
+class _ByType(dict):
+    """A converter table keyed by value type: the :class:`ValType` entries are fixed, the
+    converters of other reference types are made on first use."""
+
+    def __init__(self, items, make):
+        super().__init__(items)
+        self._make = make
+
+    def __missing__(self, t):
+        if not isinstance(t, RefType):
+            raise KeyError(t)
+        conv = self[t] = self._make(t)
+        return conv
+
+
 def _ret_i32(v: int) -> int:
     return v - 0x100000000 if v & 0x80000000 else +v
 
@@ -148,8 +204,8 @@ def _ret_same(v: object) -> object:
     return v
 
 
-#: ValType -> converter from an external Python value to the internal representation.
-TO_INTERNAL: dict[ValType, Callable[[object], object]] = {
+#: value type -> converter from an external Python value to the internal representation.
+TO_INTERNAL: dict = _ByType({
     ValType.I32: _arg_i32,
     ValType.I64: _arg_i64,
     ValType.F32: _arg_f32,
@@ -157,18 +213,20 @@ TO_INTERNAL: dict[ValType, Callable[[object], object]] = {
     ValType.V128: _arg_v128,
     ValType.FUNCREF: _arg_funcref,
     ValType.EXTERNREF: _arg_externref,
-}
+    ValType.EXNREF: _arg_exnref,
+    ValType.NULLFUNCREF: _arg_anyref,
+    ValType.NULLEXTERNREF: _arg_anyref,
+    ValType.NULLEXNREF: _arg_anyref,
+    **{t: _arg_anyref for t in (ValType.ANYREF, ValType.EQREF, ValType.I31REF,
+                                ValType.STRUCTREF, ValType.ARRAYREF, ValType.NULLREF)},
+}, _ref_arg)  # fmt: skip
 
-#: ValType -> converter from the internal representation to the external Python value.
-TO_EXTERNAL: dict[ValType, Callable[[object], object]] = {
+#: value type -> converter from the internal representation to the external Python value.
+TO_EXTERNAL: dict = _ByType({
     ValType.I32: _ret_i32,
     ValType.I64: _ret_i64,
-    ValType.F32: _ret_same,
-    ValType.F64: _ret_same,
-    ValType.V128: _ret_same,
-    ValType.FUNCREF: _ret_same,
-    ValType.EXTERNREF: _ret_same,
-}
+    **{t: _ret_same for t in ValType if t is not ValType.I32 and t is not ValType.I64},
+}, lambda t: _ret_same)  # fmt: skip
 
 
 def default_value(t: ValType) -> object:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import math
 
-from ..binary.opcodes import Op
+from ..binary.opcodes import CatchKind, Op
 from ..errors import UnsupportedFeature
 from ..types import FuncType, ValType
 from .control import Construct, analyze
@@ -249,6 +249,8 @@ class FuncGen:
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
         self.seg_pos = 0
+        #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
+        self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
         self.fuel_segments: dict[int, int] = {}
 
@@ -480,6 +482,7 @@ class FuncGen:
         fn.lineno = self.lineno
         #: how many leading statements are the prologue (depth check, local initialisation)
         fn.prologue_len = len(prologue)  # type: ignore[attr-defined]
+        fn.tail_calls = self.tail_calls  # type: ignore[attr-defined]
         return fn
 
     def wrap_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
@@ -500,13 +503,13 @@ class FuncGen:
     def block_type(self, imm) -> tuple[tuple, tuple]:
         if imm is None:
             return (), ()
-        if isinstance(imm, ValType):
+        if not isinstance(imm, int):
             return (), (imm,)
         ft = self.mod.types[imm]
         return ft.params, ft.results
 
     def enter(self, ins, kind: str) -> Frame:
-        params, results = self.block_type(ins.imm)
+        params, results = self.block_type(ins.imm[0] if ins.op == Op.TRY_TABLE else ins.imm)
         self.stabilize()
         if self.branchy:
             self.open_guard()  # the construct starts inside the guard
@@ -603,7 +606,7 @@ class FuncGen:
         else:
             self.out = frame.entry_out
             self.branchy = False
-            if frame.kind == "if" and frame.ifnode is not None:
+            if frame.kind in ("if", "try") and frame.ifnode is not None:
                 if not frame.ifnode.body:
                     frame.ifnode.body.append(ast.Pass())
             if c.guarded:
@@ -905,6 +908,161 @@ class FuncGen:
         call = ast.Call(target, args + [self.depth_arg()], [])
         self.finish_call(call, ft.results)
 
+    def op_call_ref(self, ins) -> None:
+        ft = self.mod.types[ins.imm]
+        ref = self.pop()
+        self.before_stmt(effects=True)
+        args = self.call_args(len(ft.params))
+        call = ast.Call(_call("ref_target", self.canon(ref)), args + [self.depth_arg()], [])
+        self.finish_call(call, ft.results)
+
+    # -- tail calls (see wasm2py.runtime.tailcall) ------------------------------------------------
+    def tail_call(self, callee: ast.expr, nargs: int, lead=()) -> None:
+        """``return TailCall((callee, (args...)))``: the trampoline makes the call."""
+        self.before_stmt(effects=True)
+        args = self.call_args(nargs)
+        self.sync_fuel_out()
+        marker = _call("TailCall", ast.Tuple([callee, ast.Tuple(args, _LOAD)], _LOAD))
+        self.emit(ast.Return(marker))
+        self.tail_calls = True
+        self.ctrl[-1].unreachable = True
+
+    def op_return_call(self, ins) -> None:
+        ft = self.mod.func_types[ins.imm]
+        self.mod.tail_targets.add(ins.imm)
+        self.tail_call(_name(self.mod.func_names[ins.imm] + "_t"), len(ft.params))
+
+    def op_return_call_indirect(self, ins) -> None:
+        type_index, table = ins.imm
+        ft = self.mod.types[type_index]
+        idx = self.pop()
+        self.before_stmt(effects=True)
+        # the index (evaluated last) goes to a slot, so the callee lookup after the arguments
+        # sees it
+        self.stack.append(idx)
+        self.materialize(len(self.stack) - 1, True)
+        idx = self.pop()
+        target = _call("tail_target", _name(f"T{table}"), idx.e, _name(f"TY{type_index}"))
+        self.tail_call(target, len(ft.params))
+
+    def op_return_call_ref(self, ins) -> None:
+        ft = self.mod.types[ins.imm]
+        ref = self.pop()
+        self.before_stmt(effects=True)
+        self.stack.append(ref)
+        self.materialize(len(self.stack) - 1, True)
+        ref = self.pop()
+        self.tail_call(_call("ref_tail_target", ref.e), len(ft.params))
+
+    # -- typed references -------------------------------------------------------------------------
+    def op_ref_as_non_null(self, ins) -> None:
+        v = self.pop()
+        self.push(self.combine(_call("non_null", v.e), v.t, v, impure=True))
+
+    def op_br_on_null(self, ins) -> None:
+        """Branch if the reference is null (dropping it), else keep it."""
+        self.br_on(ins, null=True)
+
+    def op_br_on_non_null(self, ins) -> None:
+        """Branch with the reference if it is not null, else drop it."""
+        self.br_on(ins, null=False)
+
+    def br_on(self, ins, null: bool) -> None:
+        # evaluate the reference once, into its slot
+        self.materialize(len(self.stack) - 1, True)
+        ref = self.pop()
+        frame = self.ctrl[-1 - ins.imm]
+        n = len(self.label_types(frame)) if frame.kind != "func" else len(frame.results)
+        self.before_stmt()
+        if null:
+            vals = self.stack[len(self.stack) - n :] if n else []
+            test = ast.Compare(ref.e, [ast.Is()], [_const(None)])
+        else:
+            rest = n - 1
+            vals = (self.stack[len(self.stack) - rest :] if rest else []) + [ref]
+            test = ast.Compare(ref.e, [ast.IsNot()], [_const(None)])
+        node = ast.If(test, [], [])
+        self.emit(node)
+        saved_out, saved_branchy = self.out, self.branchy
+        self.out = node.body
+        self.branchy = False
+        self.branch(ins.imm, vals, self.index_of(ins))
+        if not node.body:
+            node.body.append(ast.Pass())
+        self.out = saved_out
+        self.branchy = saved_branchy or self.arm_sets_brk(frame)
+        if null:
+            self.stack.append(ref)
+        self.start_segment(self.index_of(ins) + 1)
+
+    # -- exceptions (see wasm2py.runtime.exceptions) ----------------------------------------------
+    def op_throw(self, ins) -> None:
+        params = self.mod.tag_params(ins.imm)
+        self.before_stmt(effects=True)
+        args = self.call_args(len(params))
+        self.sync_fuel_out()
+        self.emit(ast.Raise(_call("throw", _name(f"TG{ins.imm}"), ast.Tuple(args, _LOAD)), None))
+        self.ctrl[-1].unreachable = True
+
+    def op_throw_ref(self, ins) -> None:
+        v = self.pop()
+        self.before_stmt(effects=True)
+        self.sync_fuel_out()
+        self.emit(ast.Raise(_call("throw_ref", v.e), None))
+        self.ctrl[-1].unreachable = True
+
+    def op_try_table(self, ins) -> None:
+        """``try: <body> except WasmException as xe: <catch clauses>``: each clause that
+        matches the tag branches to its label with the exception's values (and the exnref)."""
+        bt, catches = ins.imm
+        self.before_stmt()
+        site = self.index_of(ins)
+        # the handler branches from the try_table's place, to labels outside it
+        end = self.info.by_start[site].end
+        self.stabilize()
+        if self.branchy:
+            self.open_guard()
+        handler_body: list[ast.stmt] = []
+        saved_out, saved_branchy = self.out, self.branchy
+        chain = handler_body
+        exn = ast.Attribute(_name("xe"), "exn", _LOAD)
+        for catch in catches:
+            self.out = []
+            self.branchy = False
+            target = self.ctrl[-1 - catch.label]
+            h = target.height if target.kind != "func" else len(self.stack)
+            carried = []
+            if catch.tag is not None:
+                carried = [f"s{h + k}" for k in range(len(self.mod.tag_params(catch.tag)))]
+                if carried:
+                    values = ast.Attribute(exn, "raw_values", _LOAD)
+                    self.emit(ast.Assign([ast.Tuple([_sname(x) for x in carried], _STORE)],
+                                         values))  # fmt: skip
+            if catch.kind in (CatchKind.CATCH_REF, CatchKind.CATCH_ALL_REF):
+                name = f"s{h + len(carried)}"
+                self.emit(ast.Assign([_sname(name)], exn))
+                carried.append(name)
+            vals = [V(_name(x), None, frozenset((x,))) for x in carried]
+            self.branch(catch.label, vals, end)
+            arm = self.out or [ast.Pass()]
+            if catch.tag is None:
+                chain.extend(arm)
+                break
+            test = ast.Compare(ast.Attribute(exn, "tag", _LOAD), [ast.Is()],
+                               [_name(f"TG{catch.tag}")])  # fmt: skip
+            node = ast.If(test, arm, [])
+            node.lineno = self.lineno
+            chain.append(node)
+            chain = node.orelse
+        else:
+            chain.append(ast.Raise(None, None))
+        self.out, self.branchy = saved_out, saved_branchy
+        frame = self.enter(ins, "try")
+        tr = ast.Try([], [ast.ExceptHandler(_name("WasmException"), "xe", handler_body)], [], [])
+        self.emit(tr)
+        frame.ifnode = tr
+        self.out = tr.body
+
     # -- parametric -----------------------------------------------------------------------------
     def op_drop(self, ins) -> None:
         v = self.pop()
@@ -960,6 +1118,16 @@ class FuncGen:
         self.emit(ast.Assign([ast.Subscript(_name(n), _const(0), _STORE)], self.canon(v)))
 
     # -- memory -----------------------------------------------------------------------------------
+    @staticmethod
+    def memory_names(k: int) -> tuple[str, str]:
+        """The namespace names of memory ``k``: its byte view and its object (``M``/``MEM`` for
+        memory 0, ``M1``/``MEM1``... for the others)."""
+        return ("M", "MEM") if k == 0 else (f"M{k}", f"MEM{k}")
+
+    def memory64(self, k: int) -> bool:
+        """Whether memory ``k`` has i64 addresses."""
+        return self.mod.memory_types[k].is_64
+
     def address(self, v: V, offset: int) -> ast.expr:
         a = self.canon(v)
         if offset:
@@ -970,27 +1138,31 @@ class FuncGen:
 
     def op_load(self, ins) -> None:
         addr = self.pop()
-        _, offset = ins.imm
+        _, offset, k = ins.imm
+        view, mem = self.memory_names(k)
         a = self.address(addr, offset)
         op = ins.op
         if op == Op.F32_LOAD:
-            e = _call("f32_load", _name("M"), a)
-            self.push(self.combine(e, F32, addr, impure=True, state=True))
+            e = _call("f32_load", _name(view), a)
+            v = self.combine(e, F32, addr, impure=True, state=True)
+            v.reads = v.reads | {mem}
+            self.push(v)
             return
         fn, t, norm = _LOADS[op]
-        e = _sub0(_call(fn, _name("M"), a))
+        e = _sub0(_call(fn, _name(view), a))
         v = self.combine(e, t, addr, impure=True, state=True, norm=norm)
-        v.reads = v.reads | {"MEM"}
+        v.reads = v.reads | {mem}
         self.push(v)
 
     def op_store(self, ins) -> None:
         val = self.pop()
         addr = self.pop()
-        _, offset = ins.imm
-        self.before_stmt(writes=("MEM",))
+        _, offset, k = ins.imm
+        view, mem = self.memory_names(k)
+        self.before_stmt(writes=(mem,))
         a = self.address(addr, offset)
         if ins.op == Op.F32_STORE:
-            self.emit(ast.Expr(_call("f32_store", _name("M"), a, val.e)))
+            self.emit(ast.Expr(_call("f32_store", _name(view), a, val.e)))
             return
         fn, t, mask = _STORES[ins.op]
         if mask is None:
@@ -999,19 +1171,23 @@ class FuncGen:
             ve = _const(val.const & mask)
         else:
             ve = _bin(val.e, ast.BitAnd(), _const(mask))
-        self.emit(ast.Expr(_call(fn, _name("M"), a, ve)))
+        self.emit(ast.Expr(_call(fn, _name(view), a, ve)))
 
     def op_memory_size(self, ins) -> None:
-        e = _bin(_call("len", _name("M")), ast.RShift(), _const(16))
-        self.push(V(e, I32, frozenset(("MEM",)), state=True))
+        view, mem = self.memory_names(ins.imm)
+        e = _bin(_call("len", _name(view)), ast.RShift(), _const(16))
+        self.push(V(e, I64 if self.memory64(ins.imm) else I32, frozenset((mem,)), state=True))
 
     def op_memory_grow(self, ins) -> None:
         n = self.pop()
-        self.before_stmt(writes=("MEM",), effects=True)
+        _, mem = self.memory_names(ins.imm)
+        self.before_stmt(writes=(mem,), effects=True)
         h = len(self.stack)
         self.before_stmt(writes=(f"s{h}",))
-        self.assign(f"s{h}", _call("mem_grow", _name("MEM"), self.canon(n)))
-        self.stack.append(self.slot_value(h, I32))
+        is64 = self.memory64(ins.imm)
+        self.assign(f"s{h}", _call("mem_grow64" if is64 else "mem_grow", _name(mem),
+                                   self.canon(n)))  # fmt: skip
+        self.stack.append(self.slot_value(h, I64 if is64 else I32))
 
     def helper_stmt(self, fn: str, nargs: int, *lead: ast.expr) -> None:
         # Flush first, then take the operands: flushing may replace them with their slots.
@@ -1022,16 +1198,22 @@ class FuncGen:
 
     def op_memory_fill(self, ins) -> None:
         self.charge_bulk()
-        self.helper_stmt("mem_fill", 3, _name("MEM"))
+        self.helper_stmt("mem_fill", 3, _name(self.memory_names(ins.imm)[1]))
 
     def op_memory_copy(self, ins) -> None:
+        dst, src = ins.imm
         self.charge_bulk()
-        self.helper_stmt("mem_copy", 3, _name("MEM"))
+        if dst == src:
+            self.helper_stmt("mem_copy", 3, _name(self.memory_names(dst)[1]))
+        else:
+            self.helper_stmt("mem_copy2", 3, _name(self.memory_names(dst)[1]),
+                             _name(self.memory_names(src)[1]))  # fmt: skip
 
     def op_memory_init(self, ins) -> None:
-        seg, _ = ins.imm
+        seg, k = ins.imm
         self.charge_bulk()
-        self.helper_stmt("mem_init", 3, _name("MEM"), _name("DATAS"), _const(seg))
+        self.helper_stmt("mem_init", 3, _name(self.memory_names(k)[1]), _name("DATAS"),
+                         _const(seg))  # fmt: skip
 
     def op_data_drop(self, ins) -> None:
         self.before_stmt(effects=True)
@@ -1050,7 +1232,8 @@ class FuncGen:
 
     def op_table_size(self, ins) -> None:
         n = f"T{ins.imm}"
-        self.push(V(_call("len", _name(n)), I32, frozenset((n,)), state=True))
+        t = I64 if self.mod.table_types[ins.imm].is_64 else I32
+        self.push(V(_call("len", _name(n)), t, frozenset((n,)), state=True))
 
     def op_table_grow(self, ins) -> None:
         n = self.pop()
@@ -1058,8 +1241,10 @@ class FuncGen:
         self.before_stmt(effects=True)
         h = len(self.stack)
         self.before_stmt(writes=(f"s{h}",))
-        self.assign(f"s{h}", _call("table_grow", _name(f"TB{ins.imm}"), init.e, self.canon(n)))
-        self.stack.append(self.slot_value(h, I32))
+        is64 = self.mod.table_types[ins.imm].is_64
+        self.assign(f"s{h}", _call("table_grow64" if is64 else "table_grow",
+                                   _name(f"TB{ins.imm}"), init.e, self.canon(n)))  # fmt: skip
+        self.stack.append(self.slot_value(h, I64 if is64 else I32))
 
     def op_table_fill(self, ins) -> None:
         self.charge_bulk()
@@ -1270,6 +1455,12 @@ def _fill_dispatch() -> None:
         Op.BR_IF: FuncGen.op_br_if, Op.BR_TABLE: FuncGen.op_br_table,
         Op.RETURN: FuncGen.op_return, Op.CALL: FuncGen.op_call,
         Op.CALL_INDIRECT: FuncGen.op_call_indirect, Op.DROP: FuncGen.op_drop,
+        Op.CALL_REF: FuncGen.op_call_ref, Op.RETURN_CALL: FuncGen.op_return_call,
+        Op.RETURN_CALL_INDIRECT: FuncGen.op_return_call_indirect,
+        Op.RETURN_CALL_REF: FuncGen.op_return_call_ref,
+        Op.REF_AS_NON_NULL: FuncGen.op_ref_as_non_null, Op.BR_ON_NULL: FuncGen.op_br_on_null,
+        Op.BR_ON_NON_NULL: FuncGen.op_br_on_non_null, Op.THROW: FuncGen.op_throw,
+        Op.THROW_REF: FuncGen.op_throw_ref, Op.TRY_TABLE: FuncGen.op_try_table,
         Op.SELECT: FuncGen.op_select, Op.SELECT_T: FuncGen.op_select,
         Op.LOCAL_GET: FuncGen.op_local_get, Op.LOCAL_SET: FuncGen.op_local_set,
         Op.LOCAL_TEE: FuncGen.op_local_tee, Op.GLOBAL_GET: FuncGen.op_global_get,

@@ -9,6 +9,8 @@ Python has no ``goto``; wasm's structured branches map onto it as follows:
   lies between it and the target's end ("tail position"), and it is a plain ``break`` of the
   innermost Python loop when that loop's end is in tail position of the target (the usual
   ``block { loop { br_if 1 } }``).
+* a ``try_table`` is a block whose body becomes a Python ``try``; its catch clauses are branches
+  made from the ``try_table`` instruction (the handler code sits next to the ``try``);
 * any other branch to a block is a forward skip: it sets the local ``brk`` to the target's id and,
   if Python loops lie in between, breaks out of them. Statements that follow a place where
   ``brk`` may have been set are guarded by ``if not brk:``; the target's end resets ``brk``.
@@ -22,10 +24,12 @@ from ..binary.opcodes import Op
 
 _BLOCK, _LOOP, _IF, _ELSE, _END = Op.BLOCK, Op.LOOP, Op.IF, Op.ELSE, Op.END
 _BR, _BR_IF, _BR_TABLE, _NOP = Op.BR, Op.BR_IF, Op.BR_TABLE, Op.NOP
+_TRY_TABLE, _BR_ON_NULL, _BR_ON_NON_NULL = Op.TRY_TABLE, Op.BR_ON_NULL, Op.BR_ON_NON_NULL
 
 
 class Construct:
-    """One structured construct (or the function body itself, kind ``"func"``)."""
+    """One structured construct (or the function body itself, kind ``"func"``); kinds
+    ``"block"``, ``"loop"``, ``"if"`` and ``"try"`` (a ``try_table``, a block for branches)."""
 
     __slots__ = ("kind", "start", "end", "else_at", "parent", "materialized", "guarded", "id",
                  "passthrough", "leaks", "brk_targeted", "sites")  # fmt: skip
@@ -83,6 +87,14 @@ class ControlInfo:
             else:
                 return False
 
+    def after_site(self, i: int) -> int:
+        """Where execution continues after a branch site does not branch: the next
+        instruction, or after the ``end`` of a ``try_table`` (whose catch clauses branch from
+        the handler placed after the Python ``try``)."""
+        if self.body[i].op == _TRY_TABLE:
+            return self.by_start[i].end + 1
+        return i + 1
+
     @staticmethod
     def inner_loop(site_parent: Construct, target: Construct) -> Construct | None:
         """The innermost Python loop enclosing a branch site strictly inside ``target``."""
@@ -101,9 +113,16 @@ def analyze(body: list) -> ControlInfo:
     constructs: list[Construct] = []
     for i, ins in enumerate(body):
         op = ins.op
-        if op == _BLOCK or op == _LOOP or op == _IF:
-            kind = "block" if op == _BLOCK else "loop" if op == _LOOP else "if"
+        if op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
+            kind = ("block" if op == _BLOCK else "loop" if op == _LOOP else "if" if op == _IF
+                    else "try")  # fmt: skip
             c = Construct(kind, i, stack[-1])
+            if op == _TRY_TABLE:
+                # The catch clauses branch to labels outside the try_table, from the handler
+                # that follows the Python ``try``: as if from inside the construct, so that
+                # what follows it is guarded when a catch sets ``brk``.
+                for catch in ins.imm[1]:
+                    stack[-1 - catch.label].sites.append((i, c))
             info.by_start[i] = c
             constructs.append(c)
             stack.append(c)
@@ -118,7 +137,7 @@ def analyze(body: list) -> ControlInfo:
                 info.end_owner[i] = c
             if not stack:  # the function's own end
                 break
-        elif op == _BR or op == _BR_IF:
+        elif op == _BR or op == _BR_IF or op == _BR_ON_NULL or op == _BR_ON_NON_NULL:
             stack[-1 - ins.imm].sites.append((i, stack[-1]))
         elif op == _BR_TABLE:
             labels, default = ins.imm
@@ -137,7 +156,7 @@ def analyze(body: list) -> ControlInfo:
             if c.kind == "loop":
                 uses_brk = p is not None
             elif p is None:
-                uses_brk = not info.tail(i + 1, c)
+                uses_brk = not info.tail(info.after_site(i), c)
             else:
                 uses_brk = not info.tail(p.end + 1, c)
             if not uses_brk:
@@ -156,13 +175,13 @@ def analyze(body: list) -> ControlInfo:
                     x.passthrough = True
                     x.brk_targeted.add(c)
                 x = x.parent  # type: ignore[assignment]
-    # Python refuses more than 20 statically nested loops.
+    # Python refuses more than 20 statically nested loops and try statements.
     for c in constructs:
-        if c.materialized:
+        if c.materialized or c.kind == "try":
             depth = 0
             x: Construct | None = c
             while x is not None:
-                depth += x.materialized
+                depth += x.materialized or x.kind == "try"
                 x = x.parent
             info.max_loop_depth = max(info.max_loop_depth, depth)
     return info

@@ -56,11 +56,19 @@ class ModuleGen:
         self.func_types: list[FuncType] = module.func_types()
         self.global_types = module.global_types()
         self.table_types = module.table_types()
+        self.memory_types = module.memory_types()
         #: the Python name of every function (imports included): ``f<index>_<wasm name>``
         self.func_names = [python_name(i, display_name(module, i))
                            for i in range(len(self.func_types))]  # fmt: skip
         self.consts: dict[bytes, str] = {}
         self.const_values: dict[str, float] = {}
+        #: functions some ``return_call`` names (they need an ``f<i>_t``)
+        self.tail_targets: set[int] = set()
+        self._tag_types = module.tag_type_indices()
+
+    def tag_params(self, tag: int) -> tuple:
+        """The value types an exception of tag ``tag`` carries."""
+        return self.types[self._tag_types[tag]].params
 
     def float_const(self, value: float) -> str:
         """A module-level name holding ``value`` bit-exactly. The name is derived from the bits,
@@ -116,6 +124,7 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
     nimp = module.num_imported_funcs
     body: list[ast.stmt] = []
     names = list(gen.func_names)
+    tail_funcs: list[int] = []
     progress = _progress(len(module.codes))
     for k, code in enumerate(module.codes):
         if progress is not None:
@@ -129,6 +138,8 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
                 f"control flow nested {depth} levels deep; the Python tier supports "
                 f"{MAX_NESTING}", index)
         body.append(fn)
+        if fn.tail_calls:
+            tail_funcs.append(index)
     # Float constants without a literal form, defined up front.
     if progress is not None:
         progress.close()
@@ -140,9 +151,29 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
     ]  # fmt: skip
     for st in consts:
         st.lineno = 1
+    body.extend(tail_epilogue(names, tail_funcs, gen.tail_targets, nimp))
     tree = ast.Module(consts + body, [])
     set_locations(tree)
     return tree, names
+
+
+def tail_epilogue(names: list[str], tail_funcs, tail_targets, nimp: int) -> list[ast.stmt]:
+    """Module statements after the function definitions, for tail calls (see
+    :mod:`wasm2py.runtime.tailcall`): each function that makes tail calls becomes
+    ``f<i>_t`` (its tail variant) and ``f<i> = trampoline(f<i>_t)``; a function that is only
+    tail-called is its own ``f<i>_t``. (Imported functions get theirs at instantiation.)"""
+    out: list[ast.stmt] = []
+    tails = set(tail_funcs)
+    for i in sorted(tails | {t for t in tail_targets if t >= nimp}):
+        n = names[i]
+        out.append(ast.Assign([ast.Name(n + "_t", ast.Store())], ast.Name(n, ast.Load())))
+        if i in tails:
+            out.append(ast.Assign([ast.Name(n, ast.Store())],
+                                  ast.Call(ast.Name("trampoline", ast.Load()),
+                                           [ast.Name(n + "_t", ast.Load())], [])))  # fmt: skip
+    for st in out:
+        st.lineno = 1
+    return out
 
 
 #: show a progress bar when translating at least this many functions on a terminal

@@ -37,7 +37,8 @@ def _is_call_stmt(st: ast.stmt) -> bool:
     fn = value.func
     if isinstance(fn, ast.Name):
         return fn.id[:1] == "f" and fn.id[1:2].isdigit()
-    return isinstance(fn, ast.Call) and isinstance(fn.func, ast.Name) and fn.func.id == "call_target"
+    return (isinstance(fn, ast.Call) and isinstance(fn.func, ast.Name)
+            and fn.func.id in ("call_target", "ref_target"))
 
 
 def _is_fuel_check(st: ast.stmt) -> bool:

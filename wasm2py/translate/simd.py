@@ -103,13 +103,14 @@ def op_simd_load(self: FuncGen, ins) -> None:
     vec = self.pop() if len(params) == 2 else None
     addr = self.pop()
     offset = ins.imm[1]
-    args = [_name("M"), self.address(addr, offset)]
+    view, mem = self.memory_names(ins.imm[-1])
+    args = [_name(view), self.address(addr, offset)]
     deps = [addr]
     if vec is not None:
         args += [vec.e, _const(ins.imm[2])]
         deps.append(vec)
     v = self.combine(_call(_helper(ins.op), *args), V128, *deps, impure=True, state=True)
-    v.reads = v.reads | {"MEM"}
+    v.reads = v.reads | {mem}
     self.push(v)
 
 
@@ -117,9 +118,10 @@ def op_simd_store(self: FuncGen, ins) -> None:
     val = self.pop()
     addr = self.pop()
     offset = ins.imm[1]
-    self.before_stmt(writes=("MEM",))
-    args = [_name("M"), self.address(addr, offset), val.e]
-    if len(ins.imm) == 3:
+    view, mem = self.memory_names(ins.imm[-1])
+    self.before_stmt(writes=(mem,))
+    args = [_name(view), self.address(addr, offset), val.e]
+    if len(ins.imm) == 4:  # a lane store
         args.append(_const(ins.imm[2]))
     self.emit(ast.Expr(_call(_helper(ins.op), *args)))
 

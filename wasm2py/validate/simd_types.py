@@ -42,6 +42,12 @@ def _sig(name: str) -> tuple[tuple, tuple]:
         return (V128, I32), (V128,)
     if op == "bitselect":
         return (V128, V128, V128), (V128,)
+    if op.startswith("relaxed_"):  # relaxed SIMD (Wasm 3.0)
+        if op.startswith("relaxed_trunc"):
+            return (V128,), (V128,)
+        if op.endswith(("madd", "nmadd", "laneselect", "add_s")):
+            return (V128, V128, V128), (V128,)
+        return (V128, V128), (V128,)
     if op.startswith(_UNARY):
         return (V128,), (V128,)
     return (V128, V128), (V128,)
@@ -49,7 +55,7 @@ def _sig(name: str) -> tuple[tuple, tuple]:
 
 def _lanes(name: str) -> int | None:
     shape, _, op = name.partition(".")
-    if "_lane" not in op:
+    if "_lane" not in op or "laneselect" in op:
         return None
     if shape == "v128":  # load8_lane ... store64_lane
         bits = int("".join(c for c in op if c.isdigit()))

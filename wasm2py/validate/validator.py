@@ -1,4 +1,4 @@
-"""Validation of decoded modules (WebAssembly 2.0).
+"""Validation of decoded modules (WebAssembly 3.0, without the GC instructions).
 
 :func:`validate_module` checks the module-level rules (limits, constant expressions, segments,
 exports, the start function) and type-checks every function body with the specification's
@@ -13,14 +13,42 @@ nesting is handled iteratively, so deeply nested code cannot exhaust the Python 
 
 SIMD instructions are typed from :mod:`wasm2py.validate.simd_types` (lane-index immediates below
 the lane count, shuffle lanes below 32, memarg alignment at most natural).
+
+Wasm 3.0: value types are compared with ``is`` on the fast paths (types are canonical objects,
+and references over type indices are *closed* first: a type index becomes its canonical
+:class:`~wasm2py.deftypes.DefType`, so equivalent indices give the same type); the slow paths
+use the subtype relation (:func:`~wasm2py.deftypes.matches`). Non-defaultable locals (non-null
+references) are tracked as the spec requires: each must be set before it is read, and what a
+block sets is forgotten at its end. Proposals switched off in the :class:`~wasm2py.features.
+Features` are refused with a message naming their ``Config`` switch.
 """
 
 from __future__ import annotations
 
 from ..binary.module import Code, ExternKind, Instr, Module, SegmentMode
-from ..binary.opcodes import NATURAL_ALIGN, SIMD_BASE, SIMD_NATURAL_ALIGN, Op, opcode_name
-from ..errors import ValidationError
-from ..types import MAX_PAGES, FuncType, Limits, ValType
+from ..binary.opcodes import (
+    NATURAL_ALIGN,
+    SIMD_BASE,
+    SIMD_NATURAL_ALIGN,
+    CatchKind,
+    Op,
+    opcode_name,
+)
+from ..deftypes import DefType, canonicalize, matches
+from ..errors import UnsupportedFeature, ValidationError
+from ..features import ALL, Features, disabled
+from ..types import (
+    MAX_PAGES,
+    MAX_PAGES_64,
+    ArrayType,
+    FuncType,
+    HeapType,
+    Limits,
+    PackedType,
+    RefType,
+    StructType,
+    ValType,
+)
 from .simd_types import SIMD_LANES, SIMD_SIGS
 
 __all__ = ["validate_module"]
@@ -32,6 +60,11 @@ F64 = ValType.F64
 V128 = ValType.V128
 FUNCREF = ValType.FUNCREF
 EXTERNREF = ValType.EXTERNREF
+EXNREF = ValType.EXNREF
+#: what catch_ref and catch_all_ref pass to their label, besides the values
+_EXN = RefType(False, HeapType.EXN)
+#: the result of ref.as_non_null & co. on an operand of unknown type
+_BOT_REF = RefType(False, HeapType.BOT)
 
 _V128_CONST = SIMD_BASE | 12
 _SHUFFLE = SIMD_BASE | 13
@@ -79,6 +112,19 @@ _TABLE_COPY = int(Op.TABLE_COPY)
 _TABLE_GROW = int(Op.TABLE_GROW)
 _TABLE_SIZE = int(Op.TABLE_SIZE)
 _TABLE_FILL = int(Op.TABLE_FILL)
+_RETURN_CALL = int(Op.RETURN_CALL)
+_RETURN_CALL_INDIRECT = int(Op.RETURN_CALL_INDIRECT)
+_CALL_REF = int(Op.CALL_REF)
+_RETURN_CALL_REF = int(Op.RETURN_CALL_REF)
+_THROW = int(Op.THROW)
+_THROW_REF = int(Op.THROW_REF)
+_TRY_TABLE = int(Op.TRY_TABLE)
+_REF_AS_NON_NULL = int(Op.REF_AS_NON_NULL)
+_BR_ON_NULL = int(Op.BR_ON_NULL)
+_BR_ON_NON_NULL = int(Op.BR_ON_NON_NULL)
+_REF_EQ = int(Op.REF_EQ)
+_I32_ADD, _I32_SUB, _I32_MUL = int(Op.I32_ADD), int(Op.I32_SUB), int(Op.I32_MUL)
+_I64_ADD, _I64_SUB, _I64_MUL = int(Op.I64_ADD), int(Op.I64_SUB), int(Op.I64_MUL)
 
 # Frame kind of the function's outermost frame (its label types are the function results).
 _FUNC = -1
@@ -152,8 +198,9 @@ _MEM_LAST = int(Op.I64_STORE32)
 
 # -- operand-stack helpers (the slow paths of the main loop) ------------------------------------
 #
-# A control frame is a list [kind, params, results, height, unreachable, label_types]; the helpers
-# raise ValidationError without a location, which _validate_function fills in.
+# A control frame is a list [kind, params, results, height, unreachable, label_types, inits]
+# (inits: the non-defaultable locals the frame set, forgotten at its end; None if none); the
+# helpers raise ValidationError without a location, which _validate_function fills in.
 
 
 def _name(t: ValType | None) -> str:
@@ -169,7 +216,7 @@ def _pop(stack: list, frame: list, expect: ValType | None, op: int) -> ValType |
             f"type mismatch: expected {_name(expect)}, found nothing ({opcode_name(op)})"
         )
     actual = stack.pop()
-    if actual is not expect and actual is not None and expect is not None:
+    if actual is not expect and expect is not None and not matches(actual, expect):
         raise ValidationError(
             f"type mismatch: expected {expect}, found {actual} ({opcode_name(op)})"
         )
@@ -208,12 +255,24 @@ def _pop_vals(stack: list, frame: list, types: tuple, op: int) -> list:
                 f" ({opcode_name(op)})"
             )
         actual = stack.pop()
-        if actual is not t and actual is not None:
+        if actual is not t and not matches(actual, t):
             raise ValidationError(
                 f"type mismatch: expected {t}, found {actual} ({opcode_name(op)})"
             )
         popped[i] = actual
     return popped
+
+
+def _pop_ref(stack: list, frame: list, op: int):
+    """Pop a reference of any type; an unknown operand counts as ``(ref bot)``."""
+    t = _pop_any(stack, frame, op)
+    if t is None:
+        return _BOT_REF
+    if not t.is_ref:
+        raise ValidationError(
+            f"type mismatch: expected a reference type, found {t} ({opcode_name(op)})"
+        )
+    return t
 
 
 def _types_str(types) -> str:
@@ -234,32 +293,71 @@ def _end_block(stack: list, frame: list, results: tuple, op: int) -> None:
 
 
 class _Ctx:
-    """The validation context C of the spec, flattened into lists for fast indexing."""
+    """The validation context C of the spec, flattened into lists for fast indexing. Value types
+    here are closed (type indices replaced by their canonical DefTypes)."""
 
     __slots__ = (
-        "types", "funcs", "tables", "globals", "global_mut", "nmems", "elem_types",
-        "data_count", "refs", "n_imported_globals",
+        "types", "deftypes", "funcs", "func_types", "tables", "table64", "globals",
+        "global_mut", "mems64", "elem_types", "data_count", "refs", "n_imported_globals",
+        "n_const_globals", "tags", "feats",
     )  # fmt: skip
 
-    def __init__(self) -> None:
-        self.types: list[tuple[tuple, tuple]] = []  # (params, results) per type index
+    def __init__(self, feats: Features) -> None:
+        self.feats = feats
+        #: (params, results) per type index; None for a struct or array type
+        self.types: list[tuple[tuple, tuple] | None] = []
+        self.deftypes: list[DefType] = []
         self.funcs: list[tuple[tuple, tuple]] = []  # signature per function index
-        self.tables: list[ValType] = []  # element type per table index
-        self.globals: list[ValType] = []  # value type per global index
+        self.func_types: list[int] = []  # type index per function index
+        self.tables: list = []  # element type per table index
+        self.table64: list[bool] = []  # whether each table is indexed with i64
+        self.globals: list = []  # value type per global index
         self.global_mut: list[bool] = []
-        self.nmems = 0
-        self.elem_types: list[ValType] = []  # element type per element segment
+        self.mems64: list[bool] = []  # whether each memory's addresses are i64
+        self.elem_types: list = []  # element type per element segment
         self.data_count: int | None = None
         self.refs: set[int] = set()
         self.n_imported_globals = 0
+        #: globals a constant expression may read (3.0: imported and earlier defined ones)
+        self.n_const_globals = 0
+        self.tags: list[tuple] = []  # parameter types per tag index
+
+    def close(self, t):
+        """The closed form of a module-relative value type (raises for a bad type index)."""
+        if isinstance(t, RefType) and isinstance(t.heap, int):
+            if t.heap >= len(self.deftypes):
+                raise ValidationError(f"unknown type {t.heap}")
+            return RefType(t.nullable, self.deftypes[t.heap])
+        return t
+
+    def func_type(self, index: int) -> tuple[tuple, tuple]:
+        """The signature of type ``index``, which must be a function type."""
+        if index >= len(self.types):
+            raise ValidationError(f"unknown type {index}")
+        sig = self.types[index]
+        if sig is None:
+            raise ValidationError(f"type mismatch: type {index} is not a function type")
+        return sig
+
+
+def _addr(is64: bool) -> ValType:
+    return I64 if is64 else I32
+
+
+def _min_addr(a64: bool, b64: bool) -> ValType:
+    return I64 if a64 and b64 else I32
 
 
 def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code) -> None:
     """Type-check one function body (the spec's validation algorithm, iteratively)."""
     params, results = sig
-    locals_ = params + tuple(code.locals)
+    close = ctx.close
+    declared = tuple(close(t) for t in code.locals)
+    locals_ = params + declared
     nlocals = len(locals_)
     body = code.body
+    # Non-defaultable locals (non-null references) not set yet: must be set before a read.
+    uninit = {len(params) + k for k, t in enumerate(declared) if not t.defaultable}
 
     # Hot names as locals.
     bin_get = _BINARY.get
@@ -276,15 +374,54 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
     ntables = len(tables)
     globals_ = ctx.globals
     nglobals = len(globals_)
-    has_mem = ctx.nmems > 0
+    mems64 = ctx.mems64
+    nmems = len(mems64)
+    typed_refs = ctx.feats.function_references
     i32 = I32
 
     stack: list = []
-    frame: list = [_FUNC, (), results, 0, False, results]
+    frame: list = [_FUNC, (), results, 0, False, results, None]
     ctrl: list = [frame]
     height = 0
     off = code.start
     finished = False
+
+    def set_local(k: int) -> None:
+        uninit.discard(k)
+        f = ctrl[-1]
+        if f[6] is None:
+            f[6] = []
+        f[6].append(k)
+
+    def tail_results(callee: tuple, what: str) -> None:
+        """A tail call's results must match the function's own."""
+        if len(callee) != len(results) or not all(map(matches, callee, results)):
+            raise ValidationError(
+                f"type mismatch: {what} returns {_types_str(callee)}, the function returns "
+                f"{_types_str(results)}"
+            )
+
+    def label(depth: int) -> tuple:
+        if depth >= len(ctrl):
+            raise ValidationError(f"unknown label {depth}")
+        return ctrl[-1 - depth][5]
+
+    def block_sig(imm) -> tuple[tuple, tuple]:
+        if imm is None:
+            return (), ()
+        if isinstance(imm, int):
+            return ctx.func_type(imm)
+        return (), (close(imm),)
+
+    def push_frame(op: int, imm) -> list:
+        bp, br = block_sig(imm)
+        if bp:
+            pop_vals(stack, ctrl[-1], bp, op)
+        h = len(stack)
+        f = [op, bp, br, h, False, bp if op == _LOOP else br, None]
+        ctrl.append(f)
+        stack.extend(bp)
+        return f
 
     try:
         for op, imm, off in body:  # noqa: B007 (off locates errors after the loop)
@@ -292,6 +429,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             if op == _LOCAL_GET:
                 if imm >= nlocals:
                     raise ValidationError(f"unknown local {imm}")
+                if uninit and imm in uninit:
+                    raise ValidationError(f"uninitialized local {imm}")
                 stack.append(locals_[imm])
                 continue
             if op == _I32_CONST:
@@ -326,6 +465,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     del stack[-1]
                 else:
                     pop(stack, frame, t, op)
+                if uninit and imm in uninit:
+                    set_local(imm)
             elif op == _LOCAL_TEE:
                 if imm >= nlocals:
                     raise ValidationError(f"unknown local {imm}")
@@ -333,27 +474,33 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 if not (len(stack) > height and stack[-1] is t):
                     pop(stack, frame, t, op)
                     stack.append(t)
+                if uninit and imm in uninit:
+                    set_local(imm)
             elif _MEM_FIRST <= op <= _MEM_LAST:
-                if not has_mem:
-                    raise ValidationError("unknown memory 0")
+                mem = imm[2]
+                if mem >= nmems:
+                    raise ValidationError(f"unknown memory {mem}")
+                at = I64 if mems64[mem] else i32
+                if at is i32 and imm[1] > 0xFFFFFFFF:
+                    raise ValidationError("offset out of range")
                 if op <= _LOAD_LAST:
                     natural, t = loads[op]
                     if imm[0] > natural:
                         raise ValidationError("alignment must not be larger than natural")
-                    if len(stack) > height and stack[-1] is i32:
+                    if len(stack) > height and stack[-1] is at:
                         stack[-1] = t
                     else:
-                        pop(stack, frame, i32, op)
+                        pop(stack, frame, at, op)
                         stack.append(t)
                 else:
                     natural, t = stores[op]
                     if imm[0] > natural:
                         raise ValidationError("alignment must not be larger than natural")
-                    if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is i32:
+                    if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is at:
                         del stack[-2:]
                     else:
                         pop(stack, frame, t, op)
-                        pop(stack, frame, i32, op)
+                        pop(stack, frame, at, op)
             elif op == _END or op == _ELSE:
                 res = frame[2]
                 n = len(res)
@@ -364,15 +511,18 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     _end_block(stack, frame, res, op)
                 del stack[height:]
                 kind = frame[0]
+                if frame[6] is not None:
+                    uninit.update(frame[6])  # what the block initialised is forgotten
                 if op == _ELSE:
                     if kind != _IF:
                         raise ValidationError("else found outside of an `if` block")
                     bp = frame[1]
-                    frame = [_ELSE, bp, res, height, False, res]
+                    frame = [_ELSE, bp, res, height, False, res, None]
                     ctrl[-1] = frame
                     stack.extend(bp)
                     continue
-                if kind == _IF and frame[1] != res:
+                if kind == _IF and not (len(frame[1]) == n
+                                        and all(map(matches, frame[1], res))):  # fmt: skip
                     # An `if` without `else` has an implicit empty else branch, which must turn
                     # the block parameters into its results.
                     raise ValidationError(
@@ -399,26 +549,15 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     pop_vals(stack, frame, lt, op)
                     stack.extend(lt)
             elif op == _BLOCK or op == _LOOP or op == _IF:
-                if imm is None:
-                    bp = br = ()
-                elif isinstance(imm, int):
-                    if imm >= ntypes:
-                        raise ValidationError(f"unknown type {imm}")
-                    bp, br = types[imm]
-                else:
-                    bp = ()
-                    br = (imm,)
                 if op == _IF:
                     if len(stack) > height and stack[-1] is i32:
                         del stack[-1]
                     else:
                         pop(stack, frame, i32, op)
-                if bp:
-                    pop_vals(stack, frame, bp, op)
-                height = len(stack)
-                frame = [op, bp, br, height, False, bp if op == _LOOP else br]
-                ctrl.append(frame)
-                stack.extend(bp)
+                if isinstance(imm, int) and imm >= ntypes:
+                    raise ValidationError(f"unknown type {imm}")
+                frame = push_frame(op, imm)
+                height = frame[3]
             elif op == _BR:
                 if imm >= len(ctrl):
                     raise ValidationError(f"unknown label {imm}")
@@ -499,22 +638,25 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 pop_vals(stack, frame, dt, op)
                 del stack[height:]
                 frame[4] = True
-            elif op == _CALL_INDIRECT:
+            elif op == _CALL_INDIRECT or op == _RETURN_CALL_INDIRECT:
                 tidx, table = imm
                 if table >= ntables:
                     raise ValidationError(f"unknown table {table}")
-                if tables[table] is not FUNCREF:
+                if not matches(tables[table], FUNCREF):
                     raise ValidationError(
                         f"type mismatch: call_indirect table must have type funcref, "
                         f"found {tables[table]}"
                     )
-                if tidx >= ntypes:
-                    raise ValidationError(f"unknown type {tidx}")
-                pop(stack, frame, i32, op)
-                fp, fr = types[tidx]
+                fp, fr = ctx.func_type(tidx)
+                pop(stack, frame, _addr(ctx.table64[table]), op)
                 if fp:
                     pop_vals(stack, frame, fp, op)
-                stack.extend(fr)
+                if op == _CALL_INDIRECT:
+                    stack.extend(fr)
+                else:
+                    tail_results(fr, "return_call_indirect's callee")
+                    del stack[height:]
+                    frame[4] = True
             elif op == _UNREACHABLE:
                 del stack[height:]
                 frame[4] = True
@@ -523,46 +665,45 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             elif op == _SELECT_T:
                 if len(imm) != 1:
                     raise ValidationError("invalid result arity")
-                t = imm[0]
+                t = close(imm[0])
                 pop(stack, frame, i32, op)
                 pop(stack, frame, t, op)
                 pop(stack, frame, t, op)
                 stack.append(t)
             elif op == _MEMORY_SIZE or op == _MEMORY_GROW:
-                if imm >= ctx.nmems:
+                if imm >= nmems:
                     raise ValidationError(f"unknown memory {imm}")
+                at = _addr(mems64[imm])
                 if op == _MEMORY_GROW:
-                    pop(stack, frame, i32, op)
-                stack.append(i32)
+                    pop(stack, frame, at, op)
+                stack.append(at)
             elif op == _REF_NULL:
-                stack.append(imm)
+                stack.append(close(imm))
             elif op == _REF_IS_NULL:
-                t = _pop_any(stack, frame, op)
-                if t is not None and not t.is_ref:
-                    raise ValidationError(
-                        f"type mismatch: expected a reference type, found {t} ({opcode_name(op)})"
-                    )
+                _pop_ref(stack, frame, op)
                 stack.append(i32)
             elif op == _REF_FUNC:
                 if imm >= nfuncs:
                     raise ValidationError(f"unknown function {imm}")
                 if imm not in ctx.refs:
                     raise ValidationError(f"undeclared function reference {imm}")
-                stack.append(FUNCREF)
+                stack.append(RefType(False, ctx.deftypes[ctx.func_types[imm]])
+                             if typed_refs else FUNCREF)  # fmt: skip
             elif op == _TABLE_GET or op == _TABLE_SET:
                 if imm >= ntables:
                     raise ValidationError(f"unknown table {imm}")
                 t = tables[imm]
+                at = _addr(ctx.table64[imm])
                 if op == _TABLE_GET:
-                    pop(stack, frame, i32, op)
+                    pop(stack, frame, at, op)
                     stack.append(t)
                 else:
                     pop(stack, frame, t, op)
-                    pop(stack, frame, i32, op)
+                    pop(stack, frame, at, op)
             elif op == _MEMORY_INIT or op == _DATA_DROP:
                 if op == _MEMORY_INIT:
                     data, mem = imm
-                    if mem >= ctx.nmems:
+                    if mem >= nmems:
                         raise ValidationError(f"unknown memory {mem}")
                 else:
                     data = imm
@@ -571,12 +712,17 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 if data >= ctx.data_count:
                     raise ValidationError(f"unknown data segment {data}")
                 if op == _MEMORY_INIT:
-                    _pop3_i32(stack, frame, op)
+                    _pop3(stack, frame, op, i32, i32, _addr(mems64[mem]))
             elif op == _MEMORY_COPY or op == _MEMORY_FILL:
                 for mem in imm if op == _MEMORY_COPY else (imm,):
-                    if mem >= ctx.nmems:
+                    if mem >= nmems:
                         raise ValidationError(f"unknown memory {mem}")
-                _pop3_i32(stack, frame, op)
+                if op == _MEMORY_FILL:
+                    at = _addr(mems64[imm])
+                    _pop3(stack, frame, op, at, i32, at)
+                else:
+                    d64, s64 = mems64[imm[0]], mems64[imm[1]]
+                    _pop3(stack, frame, op, _min_addr(d64, s64), _addr(s64), _addr(d64))
             elif op == _TABLE_INIT or op == _ELEM_DROP:
                 elem = imm[0] if op == _TABLE_INIT else imm
                 if op == _TABLE_INIT:
@@ -587,38 +733,122 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     raise ValidationError(f"unknown elem segment {elem}")
                 if op == _TABLE_INIT:
                     et = ctx.elem_types[elem]
-                    if et is not tables[table]:
+                    if not matches(et, tables[table]):
                         raise ValidationError(
                             f"type mismatch: element segment {elem} has type {et}, "
                             f"table {table} has type {tables[table]}"
                         )
-                    _pop3_i32(stack, frame, op)
+                    _pop3(stack, frame, op, i32, i32, _addr(ctx.table64[table]))
             elif op == _TABLE_COPY:
                 dst, src = imm
                 for table in (dst, src):
                     if table >= ntables:
                         raise ValidationError(f"unknown table {table}")
-                if tables[src] is not tables[dst]:
+                if not matches(tables[src], tables[dst]):
                     raise ValidationError(
                         f"type mismatch: table.copy from table {src} of type {tables[src]} to "
                         f"table {dst} of type {tables[dst]}"
                     )
-                _pop3_i32(stack, frame, op)
+                d64, s64 = ctx.table64[dst], ctx.table64[src]
+                _pop3(stack, frame, op, _min_addr(d64, s64), _addr(s64), _addr(d64))
             elif op == _TABLE_SIZE or op == _TABLE_GROW or op == _TABLE_FILL:
                 if imm >= ntables:
                     raise ValidationError(f"unknown table {imm}")
                 t = tables[imm]
+                at = _addr(ctx.table64[imm])
                 if op == _TABLE_GROW:
-                    pop(stack, frame, i32, op)
+                    pop(stack, frame, at, op)
                     pop(stack, frame, t, op)
                 elif op == _TABLE_FILL:
-                    pop(stack, frame, i32, op)
+                    pop(stack, frame, at, op)
                     pop(stack, frame, t, op)
-                    pop(stack, frame, i32, op)
+                    pop(stack, frame, at, op)
                     continue
-                stack.append(i32)
+                stack.append(at)
+            elif op == _RETURN_CALL:
+                if imm >= nfuncs:
+                    raise ValidationError(f"unknown function {imm}")
+                fp, fr = funcs[imm]
+                if fp:
+                    pop_vals(stack, frame, fp, op)
+                tail_results(fr, "return_call's callee")
+                del stack[height:]
+                frame[4] = True
+            elif op == _CALL_REF or op == _RETURN_CALL_REF:
+                fp, fr = ctx.func_type(imm)
+                pop(stack, frame, RefType(True, ctx.deftypes[imm]), op)
+                if fp:
+                    pop_vals(stack, frame, fp, op)
+                if op == _CALL_REF:
+                    stack.extend(fr)
+                else:
+                    tail_results(fr, "return_call_ref's callee")
+                    del stack[height:]
+                    frame[4] = True
+            elif op == _REF_AS_NON_NULL:
+                t = _pop_ref(stack, frame, op)
+                stack.append(RefType(False, t.heap))
+            elif op == _BR_ON_NULL:
+                lt = label(imm)
+                t = _pop_ref(stack, frame, op)
+                if lt:
+                    pop_vals(stack, frame, lt, op)
+                    stack.extend(lt)
+                stack.append(RefType(False, t.heap))
+            elif op == _BR_ON_NON_NULL:
+                lt = label(imm)
+                if not lt or not lt[-1].is_ref:
+                    raise ValidationError(
+                        f"type mismatch: br_on_non_null's label must take a reference last, "
+                        f"found {_types_str(lt)}"
+                    )
+                t = _pop_ref(stack, frame, op)
+                if not matches(RefType(False, t.heap), lt[-1]):
+                    raise ValidationError(
+                        f"type mismatch: expected {lt[-1]}, found {t} (br_on_non_null)"
+                    )
+                rest = lt[:-1]
+                if rest:
+                    pop_vals(stack, frame, rest, op)
+                    stack.extend(rest)
+            elif op == _THROW:
+                if imm >= len(ctx.tags):
+                    raise ValidationError(f"unknown tag {imm}")
+                tp = ctx.tags[imm]
+                if tp:
+                    pop_vals(stack, frame, tp, op)
+                del stack[height:]
+                frame[4] = True
+            elif op == _THROW_REF:
+                pop(stack, frame, EXNREF, op)
+                del stack[height:]
+                frame[4] = True
+            elif op == _TRY_TABLE:
+                bt, catches = imm
+                if isinstance(bt, int) and bt >= ntypes:
+                    raise ValidationError(f"unknown type {bt}")
+                for kind, tag, lab in catches:
+                    if kind <= CatchKind.CATCH_REF:
+                        if tag >= len(ctx.tags):
+                            raise ValidationError(f"unknown tag {tag}")
+                        carried = ctx.tags[tag]
+                    else:
+                        carried = ()
+                    if kind == CatchKind.CATCH_REF or kind == CatchKind.CATCH_ALL_REF:
+                        carried = (*carried, _EXN)
+                    lt = label(lab)
+                    if len(lt) != len(carried) or not all(map(matches, carried, lt)):
+                        raise ValidationError(
+                            f"type mismatch: catch clause passes {_types_str(carried)} to a "
+                            f"label of type {_types_str(lt)}"
+                        )
+                frame = push_frame(op, bt)
+                height = frame[3]
             elif op >= SIMD_BASE:
-                _simd(stack, frame, op, imm, ctx.nmems)
+                _simd(stack, frame, op, imm, mems64)
+            elif op == _REF_EQ:
+                raise UnsupportedFeature("ref.eq: the GC proposal's instructions are not "
+                                         "implemented")  # fmt: skip
             else:
                 raise ValidationError(f"unknown operator {op:#x}")
     except ValidationError as e:
@@ -631,30 +861,36 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
         raise ValidationError("operators remaining after end of function", func_index, off)
 
 
-def _pop3_i32(stack: list, frame: list, op: int) -> None:
-    """Pop the three i32 operands of the bulk memory/table instructions."""
-    if len(stack) - 3 >= frame[3] and stack[-1] is I32 and stack[-2] is I32 and stack[-3] is I32:
+def _pop3(stack: list, frame: list, op: int, t3, t2, t1) -> None:
+    """Pop the three operands of a bulk memory/table instruction (``t3`` on top)."""
+    if len(stack) - 3 >= frame[3] and stack[-1] is t3 and stack[-2] is t2 and stack[-3] is t1:
         del stack[-3:]
     else:
-        _pop(stack, frame, I32, op)
-        _pop(stack, frame, I32, op)
-        _pop(stack, frame, I32, op)
+        _pop(stack, frame, t3, op)
+        _pop(stack, frame, t2, op)
+        _pop(stack, frame, t1, op)
 
 
 # -- module-level rules -------------------------------------------------------------------------
 
 
-def _simd(stack: list, frame: list, op: int, imm, nmems: int) -> None:
+def _simd(stack: list, frame: list, op: int, imm, mems64: list[bool]) -> None:
     """Type-check one SIMD instruction."""
     sig = SIMD_SIGS.get(op)
     if sig is None:
         raise ValidationError(f"unknown operator {op:#x}")
+    params, results = sig
     natural = SIMD_NATURAL_ALIGN.get(op)
     if natural is not None:
-        if not nmems:
-            raise ValidationError("unknown memory 0")
+        mem = imm[-1]
+        if mem >= len(mems64):
+            raise ValidationError(f"unknown memory {mem}")
         if imm[0] > natural:
             raise ValidationError("alignment must not be larger than natural")
+        if mems64[mem]:
+            params = (I64, *params[1:])  # the address
+        elif imm[1] > 0xFFFFFFFF:
+            raise ValidationError("offset out of range")
     lanes = SIMD_LANES.get(op)
     if lanes is not None:
         lane = imm[2] if natural is not None else imm
@@ -662,14 +898,9 @@ def _simd(stack: list, frame: list, op: int, imm, nmems: int) -> None:
             raise ValidationError("invalid lane index")
     if op == _SHUFFLE and any(b >= 32 for b in imm):
         raise ValidationError("invalid lane index")
-    params, results = sig
     for t in reversed(params):
         _pop(stack, frame, t, op)
     stack.extend(results)
-
-
-def _check_valtype(t: ValType, where: str) -> None:
-    """Every value type is supported (``v128`` included)."""
 
 
 def _check_limits(limits: Limits, bound: int, too_big: str, what: str) -> None:
@@ -679,19 +910,30 @@ def _check_limits(limits: Limits, bound: int, too_big: str, what: str) -> None:
         raise ValidationError(f"size minimum must not be greater than maximum ({what})")
 
 
-def _check_table_limits(limits: Limits, what: str) -> None:
-    _check_limits(limits, 0xFFFFFFFF, "table size must be at most 2^32-1 elements", what)
+def _check_table_limits(limits: Limits, is64: bool, what: str) -> None:
+    if is64:
+        _check_limits(limits, 0xFFFF_FFFF_FFFF_FFFF, "table size must be at most 2^64-1", what)
+    else:
+        _check_limits(limits, 0xFFFFFFFF, "table size must be at most 2^32-1 elements", what)
 
 
-def _check_memory_limits(limits: Limits, what: str) -> None:
-    _check_limits(limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", what)
+def _check_memory_limits(limits: Limits, is64: bool, what: str) -> None:
+    if is64:
+        _check_limits(limits, MAX_PAGES_64, "memory size must be at most 2^48 pages", what)
+    else:
+        _check_limits(limits, MAX_PAGES, "memory size must be at most 65536 pages (4GiB)", what)
 
 
-def _const_expr(ctx: _Ctx, expr: tuple[Instr, ...], expected: ValType, what: str) -> None:
-    """Check a constant expression (under the spec's context C', whose globals are only the
-    imported ones) and that it produces exactly one value of type ``expected``."""
-    stack: list[ValType] = []
+_EXTENDED = frozenset({_I32_ADD, _I32_SUB, _I32_MUL, _I64_ADD, _I64_SUB, _I64_MUL})
+
+
+def _const_expr(ctx: _Ctx, expr: tuple[Instr, ...], expected, what: str) -> None:
+    """Check a constant expression and that it produces exactly one value of a subtype of
+    ``expected``. It may read the immutable globals of ``ctx.n_const_globals`` (Wasm 2.0: the
+    imported ones; 3.0: also the ones defined before)."""
+    stack: list = []
     nfuncs = len(ctx.funcs)
+    feats = ctx.feats
     for op, imm, off in expr:
         if op == _I32_CONST:
             stack.append(I32)
@@ -702,13 +944,17 @@ def _const_expr(ctx: _Ctx, expr: tuple[Instr, ...], expected: ValType, what: str
         elif op == _F64_CONST:
             stack.append(F64)
         elif op == _REF_NULL:
-            stack.append(imm)
+            try:
+                stack.append(ctx.close(imm))
+            except ValidationError as e:
+                raise ValidationError(f"{e.reason} ({what})", None, off) from None
         elif op == _REF_FUNC:
             if imm >= nfuncs:
                 raise ValidationError(f"unknown function {imm} ({what})", None, off)
-            stack.append(FUNCREF)
+            stack.append(RefType(False, ctx.deftypes[ctx.func_types[imm]])
+                         if feats.function_references else FUNCREF)  # fmt: skip
         elif op == _GLOBAL_GET:
-            if imm >= ctx.n_imported_globals:
+            if imm >= ctx.n_const_globals:
                 raise ValidationError(f"unknown global {imm} ({what})", None, off)
             if ctx.global_mut[imm]:
                 raise ValidationError(
@@ -719,13 +965,23 @@ def _const_expr(ctx: _Ctx, expr: tuple[Instr, ...], expected: ValType, what: str
             stack.append(ctx.globals[imm])
         elif op == _V128_CONST:
             stack.append(V128)
+        elif op in _EXTENDED and feats.extended_const:
+            t = I32 if op <= _I32_MUL else I64
+            if len(stack) < 2 or not (stack[-1] is t and stack[-2] is t):
+                raise ValidationError(
+                    f"type mismatch: {opcode_name(op)} expects [{t} {t}] ({what})", None, off
+                )
+            del stack[-1]
         else:
+            why = ""
+            if op in _EXTENDED:
+                why = f": {disabled('extended_const')}"
             raise ValidationError(
-                f"constant expression required: {opcode_name(op)} is not constant ({what})",
+                f"constant expression required: {opcode_name(op)} is not constant{why} ({what})",
                 None,
                 off,
             )
-    if len(stack) != 1 or stack[0] is not expected:
+    if len(stack) != 1 or not matches(stack[0], expected):
         raise ValidationError(
             f"type mismatch: {what} must produce [{expected}], found {_types_str(stack)}",
             None,
@@ -738,6 +994,7 @@ def _collect_refs(module: Module) -> set[int]:
     anywhere in the module outside function bodies and the start function."""
     refs: set[int] = set()
     exprs: list[tuple[Instr, ...]] = [g.init for g in module.globals]
+    exprs.extend(e for e in module.table_inits if e is not None)
     for e in module.elems:
         exprs.extend(e.items)
         if e.offset is not None:
@@ -755,102 +1012,211 @@ def _collect_refs(module: Module) -> set[int]:
     return refs
 
 
-def _sig(ft: FuncType) -> tuple[tuple, tuple]:
-    return (tuple(ft.params), tuple(ft.results))
+def _check_type_refs(t, limit: int, what: str) -> None:
+    """A module-relative value type may only name types below ``limit``."""
+    if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= limit:
+        raise ValidationError(f"unknown type {t.heap} ({what})")
 
 
-def validate_module(module: Module) -> None:
-    """Validate a decoded module against the WebAssembly 2.0 rules.
+def _comp_valtypes(c) -> list:
+    if isinstance(c, FuncType):
+        return [*c.params, *c.results]
+    if isinstance(c, StructType):
+        return [f.storage for f in c.fields if not isinstance(f.storage, PackedType)]
+    st = c.element.storage
+    return [] if isinstance(st, PackedType) else [st]
+
+
+def _field_matches(f1, f2) -> bool:
+    if f1.mutable != f2.mutable:
+        return False
+    if isinstance(f1.storage, PackedType) or isinstance(f2.storage, PackedType):
+        return f1.storage is f2.storage
+    if f1.mutable:  # invariant
+        return f1.storage is f2.storage
+    return matches(f1.storage, f2.storage)
+
+
+def _comp_matches(c1, c2) -> bool:
+    """Whether closed composite type ``c1`` may be declared a subtype of ``c2``."""
+    if isinstance(c1, FuncType) and isinstance(c2, FuncType):
+        return (len(c1.params) == len(c2.params) and len(c1.results) == len(c2.results)
+                and all(map(matches, c2.params, c1.params))
+                and all(map(matches, c1.results, c2.results)))  # fmt: skip
+    if isinstance(c1, StructType) and isinstance(c2, StructType):
+        return len(c1.fields) >= len(c2.fields) and all(map(_field_matches, c1.fields, c2.fields))
+    if isinstance(c1, ArrayType) and isinstance(c2, ArrayType):
+        return _field_matches(c1.element, c2.element)
+    return False
+
+
+def _check_types(module: Module, feats: Features) -> list[DefType]:
+    """Check the type section (references within reach, declared supertypes) and return the
+    canonical DefType of every type index."""
+    types = module.types
+    n = len(types)
+    subtypes = module.subtypes or [(True, ())] * n
+    rec_sizes = module.rec_sizes or [1] * n
+    if len(subtypes) != n or sum(rec_sizes) != n:
+        raise ValidationError("type section: inconsistent recursion groups")
+    start = 0
+    for size in rec_sizes:
+        end = start + size
+        for i in range(start, end):
+            what = f"type {i}"
+            for t in _comp_valtypes(types[i]):
+                _check_type_refs(t, end, what)
+            final, supers = subtypes[i]
+            if len(supers) > 1:
+                raise ValidationError(f"type {i} declares {len(supers)} supertypes: at most 1")
+            for s in supers:
+                if s >= i:
+                    raise ValidationError(f"unknown type {s} (supertype of type {i})")
+        start = end
+    deftypes = canonicalize(types, subtypes, rec_sizes)
+    for i, d in enumerate(deftypes):
+        s = d.super
+        if s is None:
+            continue
+        if s.final:
+            raise ValidationError(f"type mismatch: type {i} extends a final type")
+        if not _comp_matches(d.comp, s.comp):
+            raise ValidationError(f"type mismatch: type {i} does not match its supertype")
+    return deftypes
+
+
+def validate_module(module: Module, features: Features | None = None) -> None:
+    """Validate a decoded module (Wasm 3.0 without the GC instructions; ``features`` switches
+    proposals off, default: all on).
 
     Raises:
         ValidationError: the module is invalid; ``reason`` uses the specification's wording
             (e.g. ``"type mismatch: ..."``, ``"unknown local 3"``) and, for errors inside a
             function body, ``func_index`` (function index space, imports included) and
             ``offset`` (byte offset of the offending instruction) say where.
+        UnsupportedFeature: the module uses a GC instruction (not implemented).
     """
-    ctx = _Ctx()
-
-    for i, ft in enumerate(module.types):
-        for t in ft.params + ft.results:
-            _check_valtype(t, f"type {i}")
-        ctx.types.append(_sig(ft))
+    feats = ALL if features is None else features
+    ctx = _Ctx(feats)
+    ctx.deftypes = _check_types(module, feats)
+    for d in ctx.deftypes:
+        ctx.types.append((d.comp.params, d.comp.results) if d.kind == "func" else None)
     ntypes = len(ctx.types)
+    close = ctx.close
+
+    def func_sig(tidx: int, what: str) -> tuple[tuple, tuple]:
+        if tidx >= ntypes:
+            raise ValidationError(f"unknown type {tidx} ({what})")
+        sig = ctx.types[tidx]
+        if sig is None:
+            raise ValidationError(f"type mismatch: type {tidx} of {what} is not a function type")
+        return sig
+
+    def tag_params(tidx: int, what: str) -> tuple:
+        tp, tr = func_sig(tidx, what)
+        if tr:
+            raise ValidationError(f"non-empty tag result type ({what})")
+        return tp
+
+    def closed(t, what: str):
+        try:
+            return close(t)
+        except ValidationError as e:
+            raise ValidationError(f"{e.reason} ({what})") from None
 
     # Imports come first in every index space.
     for imp in module.imports:
         what = f"import {imp.module!r} {imp.name!r}"
         if imp.kind == ExternKind.FUNC:
-            if imp.type >= ntypes:
-                raise ValidationError(f"unknown type {imp.type} ({what})")
-            ctx.funcs.append(ctx.types[imp.type])
+            ctx.funcs.append(func_sig(imp.type, what))
+            ctx.func_types.append(imp.type)
         elif imp.kind == ExternKind.TABLE:
-            _check_table_limits(imp.type.limits, what)
-            ctx.tables.append(imp.type.elem)
+            _check_table_limits(imp.type.limits, imp.type.is_64, what)
+            ctx.tables.append(closed(imp.type.elem, what))
+            ctx.table64.append(imp.type.is_64)
         elif imp.kind == ExternKind.MEMORY:
-            _check_memory_limits(imp.type.limits, what)
-            ctx.nmems += 1
+            _check_memory_limits(imp.type.limits, imp.type.is_64, what)
+            ctx.mems64.append(imp.type.is_64)
+        elif imp.kind == ExternKind.TAG:
+            ctx.tags.append(tag_params(imp.type, what))
         else:
-            _check_valtype(imp.type.valtype, what)
-            ctx.globals.append(imp.type.valtype)
+            ctx.globals.append(closed(imp.type.valtype, what))
             ctx.global_mut.append(imp.type.mutable)
-    ctx.n_imported_globals = len(ctx.globals)
+    ctx.n_imported_globals = ctx.n_const_globals = len(ctx.globals)
     n_imported_funcs = len(ctx.funcs)
 
     for i, tidx in enumerate(module.funcs):
-        if tidx >= ntypes:
-            raise ValidationError(f"unknown type {tidx} (function {n_imported_funcs + i})")
-        ctx.funcs.append(ctx.types[tidx])
+        ctx.funcs.append(func_sig(tidx, f"function {n_imported_funcs + i}"))
+        ctx.func_types.append(tidx)
     nfuncs = len(ctx.funcs)
-
-    for tt in module.tables:
-        _check_table_limits(tt.limits, f"table {len(ctx.tables)}")
-        ctx.tables.append(tt.elem)
-    for mt in module.memories:
-        _check_memory_limits(mt.limits, f"memory {ctx.nmems}")
-        ctx.nmems += 1
-    if ctx.nmems > 1:
-        raise ValidationError("multiple memories")
+    for tidx in module.tags:
+        ctx.tags.append(tag_params(tidx, f"tag {len(ctx.tags)}"))
 
     ctx.refs = _collect_refs(module)
 
-    # Global initialisers see only imported globals (context C'), so check them before the
-    # defined globals are added to the context.
+    n_imported_tables = len(ctx.tables)
+    for tt in module.tables:
+        what = f"table {len(ctx.tables)}"
+        _check_table_limits(tt.limits, tt.is_64, what)
+        ctx.tables.append(closed(tt.elem, what))
+        ctx.table64.append(tt.is_64)
+    for mt in module.memories:
+        _check_memory_limits(mt.limits, mt.is_64, f"memory {len(ctx.mems64)}")
+        ctx.mems64.append(mt.is_64)
+    if len(ctx.mems64) > 1 and not feats.multi_memory:
+        raise ValidationError(f"multiple memories: {disabled('multi_memory')}")
+
+    # Table initialisers see the imported globals only (the global section comes later).
+    for k in range(len(module.tables)):
+        index = n_imported_tables + k
+        init = module.table_inits[k] if k < len(module.table_inits) else None
+        t = ctx.tables[index]
+        if init is not None:
+            _const_expr(ctx, init, t, f"initializer of table {index}")
+        elif not t.defaultable:
+            raise ValidationError(f"type mismatch: table {index} of non-nullable type {t} needs "
+                                  f"an initializer")  # fmt: skip
+
+    # Global initialisers see the imported globals (Wasm 2.0's context C') and, in Wasm 3.0,
+    # the globals defined before them.
+    later_globals = feats.function_references or feats.gc
     for i, g in enumerate(module.globals):
         what = f"global {ctx.n_imported_globals + i}"
-        _check_valtype(g.type.valtype, what)
-        _const_expr(ctx, g.init, g.type.valtype, f"initializer of {what}")
-    for g in module.globals:
-        ctx.globals.append(g.type.valtype)
+        t = closed(g.type.valtype, what)
+        _const_expr(ctx, g.init, t, f"initializer of {what}")
+        ctx.globals.append(t)
         ctx.global_mut.append(g.type.mutable)
+        if later_globals:
+            ctx.n_const_globals = len(ctx.globals)
 
     for i, e in enumerate(module.elems):
         what = f"element segment {i}"
         if not e.type.is_ref:
-            _check_valtype(e.type, what)
             raise ValidationError(f"type mismatch: {what} has non-reference type {e.type}")
+        et = closed(e.type, what)
         for item in e.items:
-            _const_expr(ctx, item, e.type, f"item of {what}")
+            _const_expr(ctx, item, et, f"item of {what}")
         if e.mode is SegmentMode.ACTIVE:
             if e.table >= len(ctx.tables):
                 raise ValidationError(f"unknown table {e.table} ({what})")
-            if ctx.tables[e.table] is not e.type:
+            if not matches(et, ctx.tables[e.table]):
                 raise ValidationError(
-                    f"type mismatch: {what} has type {e.type}, table {e.table} has type "
+                    f"type mismatch: {what} has type {et}, table {e.table} has type "
                     f"{ctx.tables[e.table]}"
                 )
             if e.offset is None:
                 raise ValidationError(f"type mismatch: active {what} has no offset")
-            _const_expr(ctx, e.offset, I32, f"offset of {what}")
-        ctx.elem_types.append(e.type)
+            _const_expr(ctx, e.offset, _addr(ctx.table64[e.table]), f"offset of {what}")
+        ctx.elem_types.append(et)
 
     for i, d in enumerate(module.datas):
         what = f"data segment {i}"
         if d.mode is SegmentMode.ACTIVE:
-            if d.memory >= ctx.nmems:
+            if d.memory >= len(ctx.mems64):
                 raise ValidationError(f"unknown memory {d.memory} ({what})")
             if d.offset is None:
                 raise ValidationError(f"type mismatch: active {what} has no offset")
-            _const_expr(ctx, d.offset, I32, f"offset of {what}")
+            _const_expr(ctx, d.offset, _addr(ctx.mems64[d.memory]), f"offset of {what}")
     ctx.data_count = module.data_count
 
     if module.start is not None:
@@ -866,8 +1232,9 @@ def validate_module(module: Module) -> None:
     limits = {
         ExternKind.FUNC: (nfuncs, "function"),
         ExternKind.TABLE: (len(ctx.tables), "table"),
-        ExternKind.MEMORY: (ctx.nmems, "memory"),
+        ExternKind.MEMORY: (len(ctx.mems64), "memory"),
         ExternKind.GLOBAL: (len(ctx.globals), "global"),
+        ExternKind.TAG: (len(ctx.tags), "tag"),
     }
     names: set[str] = set()
     for ex in module.exports:
@@ -882,4 +1249,9 @@ def validate_module(module: Module) -> None:
         raise ValidationError("function and code section have inconsistent lengths")
     for i, code in enumerate(module.codes):
         func_index = n_imported_funcs + i
+        for t in code.locals:
+            if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= ntypes:
+                raise ValidationError(f"unknown type {t.heap} (local of function {func_index})",
+                                      func_index, code.start)  # fmt: skip
         _validate_function(ctx, func_index, ctx.funcs[func_index], code)
+    module.derived["deftypes"] = ctx.deftypes

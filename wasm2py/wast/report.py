@@ -140,6 +140,8 @@ def format_summary(summaries: list[FileSummary], *, per_file: bool = True) -> st
                 grand[st] += row.get(st, 0)
             lines.append("  " + f"{kind:<{kw}}" + "".join(f"{row.get(st, 0):>12}" for st in shown))
         lines.append("  " + f"{'total':<{kw}}" + "".join(f"{grand.get(st, 0):>12}" for st in shown))
+        if any(s.file.startswith("3.0/") for s in group):
+            lines.extend(format_proposals(group))
         errors = [s for s in group if s.error is not None]
         bad = [s for s in group if not s.ok]
         lines.append(
@@ -148,3 +150,43 @@ def format_summary(summaries: list[FileSummary], *, per_file: bool = True) -> st
         )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def format_proposals(group: list[FileSummary]) -> list[str]:
+    """The per-proposal table of the 3.0 suite's summaries (one tier and check): commands
+    passed/failed (known failures included)/skipped per proposal group (see
+    :func:`wasm2py.wast.wast.proposal_of`), and the share of the commands that pass."""
+    from .wast import PROPOSALS, proposal_of
+
+    rows: dict[str, dict[str, int]] = {p: defaultdict(int) for p in PROPOSALS}
+    files: dict[str, int] = defaultdict(int)
+    for s in group:
+        row = rows[proposal_of(s.file)]
+        files[proposal_of(s.file)] += 1
+        for counts in s.counts.values():
+            for status, n in counts.items():
+                row[status] += n
+    lines = ["per proposal (known failures count as failed; pass rate over all commands):",
+             f"  {'proposal':<20}{'files':>7}{'passed':>10}{'failed':>10}{'skipped':>10}"
+             f"{'rate':>9}"]  # fmt: skip
+    grand: dict[str, int] = defaultdict(int)
+    for p in PROPOSALS:
+        if not files[p]:
+            continue
+        row = rows[p]
+        passed = row.get(PASSED, 0)
+        failed = sum(row.get(st, 0) for st in (FAILED, KNOWN, FIXED, UNSUPPORTED))
+        skipped = row.get(SKIPPED, 0)
+        for k, v in (("files", files[p]), ("passed", passed), ("failed", failed),
+                     ("skipped", skipped)):  # fmt: skip
+            grand[k] += v
+        lines.append(f"  {p:<20}{files[p]:>7}{passed:>10}{failed:>10}{skipped:>10}"
+                     f"{_rate(passed, passed + failed + skipped):>9}")  # fmt: skip
+    total = grand["passed"] + grand["failed"] + grand["skipped"]
+    lines.append(f"  {'total':<20}{grand['files']:>7}{grand['passed']:>10}{grand['failed']:>10}"
+                 f"{grand['skipped']:>10}{_rate(grand['passed'], total):>9}")  # fmt: skip
+    return lines
+
+
+def _rate(passed: int, total: int) -> str:
+    return f"{100 * passed / total:.2f}%" if total else "-"

@@ -37,6 +37,7 @@ from .report import (
 from .values import (
     FLOAT_TYPES,
     INT_BITS,
+    REF_TYPES,
     ExternRef,
     UnsupportedValue,
     describe_expected,
@@ -49,7 +50,7 @@ from .values import (
     trap_message_matches,
     v128_match,
 )
-from .wast import Script, load_script
+from .wast import Script, load_script, script_label, suite_of
 
 
 def lookup_known_failure(check: str, tier: str, file: str, line: int):
@@ -78,6 +79,12 @@ class CommandUnsupported(Exception):
 
 #: fuel for everything but invokes in the fuel mode (instantiation runs start functions)
 PLENTY_OF_FUEL = 10**15
+#: the Config switches of the Wasm 3.0 proposals (all off for the 2.0 suite)
+WASM3_SWITCHES = ("wasm_tail_call", "wasm_memory64", "wasm_multi_memory", "wasm_exceptions",
+                  "wasm_function_references", "wasm_relaxed_simd", "wasm_extended_const",
+                  "wasm_gc")  # fmt: skip
+#: reference types of the JSON whose values are always null (``ref.null`` of a bottom type)
+NULL_ONLY_TYPES = ("refnull", "nullref", "nullfuncref", "nullexternref", "nullexnref")
 
 
 def api():
@@ -127,6 +134,9 @@ def define_spectest(w, store, linker) -> None:
     linker.define(store, "spectest", "table", table)
     memory = w.Memory(store, w.MemoryType(w.Limits(1, 2)))
     linker.define(store, "spectest", "memory", memory)
+    if getattr(store.engine.config, "wasm_memory64", False):
+        table64 = w.Table(store, w.TableType(V.FUNCREF, w.Limits(10, 20), is_64=True), None)
+        linker.define(store, "spectest", "table64", table64)
 
 
 @dataclass
@@ -153,10 +163,14 @@ def _short_traceback(exc: BaseException, limit: int = 3) -> str:
 class ScriptRunner:
     """Runs the commands of one converted script on one tier."""
 
-    def __init__(self, script: Script, tier: str, check: str = CHECK_RUN, *, wasm=None):
+    def __init__(self, script: Script, tier: str, check: str = CHECK_RUN, *, wasm=None,
+                 suite: str = "2.0"):  # fmt: skip
         self.script = script
         self.tier = tier
         self.check = check
+        self.suite = suite
+        #: the script's name in results and known failures (``3.0/`` prefix in the 3.0 suite)
+        self.label = script_label(script.wast, suite)
         self.w = wasm if wasm is not None else api()
         base_tier, _, variant = tier.partition("-")
         #: "fuel": every invoke starts at fuel 0 and is resumed with the required fuel
@@ -165,15 +179,19 @@ class ScriptRunner:
         #: "metered": fuel metering on with a budget no script exhausts, plain calls (the LLVM
         #: tier's fuel code must not change any result; its resumable calls run in Python)
         metered = variant == "metered"
+        # the 2.0 suite runs with every Wasm 3.0 proposal off (some 2.0 scripts expect what
+        # 3.0 allows to be malformed or invalid)
+        features = {} if suite == "3.0" else {name: False for name in WASM3_SWITCHES}
         if metered:
-            config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False)
+            config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False, **features)
         elif self.fuel_mode:
             # A smaller depth limit keeps assert_exhaustion affordable: every segment of the
             # runaway recursion pauses and resumes the whole stack.
             config = self.w.Config(tier=base_tier, consume_fuel=True, max_call_depth=300,
-                                   cache=False)
+                                   cache=False, **features)  # fmt: skip
         else:
-            config = self.w.Config(tier=base_tier, cache=False)  # always exercise the translator
+            # always exercise the translator
+            config = self.w.Config(tier=base_tier, cache=False, **features)
         self.engine = self.w.Engine(config)
         self.store = self.w.Store(self.engine)
         if self.fuel_mode or metered:
@@ -218,7 +236,7 @@ class ScriptRunner:
         except Exception as exc:  # noqa: BLE001 - any escape is this command's failure
             status = FAILED
             message = f"harness error {_describe_exception(exc)} at {_short_traceback(exc)}"
-        known = lookup_known_failure(self.check, self.tier, self.script.name, line)
+        known = lookup_known_failure(self.check, self.tier, self.label, line)
         if known is not None:
             if status == FAILED:
                 status, message = KNOWN, f"{message} [known: {known}]"
@@ -352,8 +370,8 @@ class ScriptRunner:
             return self.w.f64_from_bits(parse_float_bits(text, 64))
         if typ == "v128" and isinstance(text, list):
             return parse_v128(value)
-        if typ in ("funcref", "externref"):
-            if text == "null":
+        if typ in REF_TYPES or typ in NULL_ONLY_TYPES:
+            if text == "null" or typ in NULL_ONLY_TYPES:
                 return None
             if typ == "externref" and text is not None:
                 return ExternRef(int(text))
@@ -475,8 +493,8 @@ class ScriptRunner:
                 return None
             shown = f"{got:#034x}" if isinstance(got, int) else repr(got)
             return f"got v128 {shown}, expected {describe_expected(want)}"
-        if typ in ("funcref", "externref"):
-            if text == "null":
+        if typ in REF_TYPES or typ in NULL_ONLY_TYPES:
+            if text == "null" or typ in NULL_ONLY_TYPES:
                 return None if got is None else f"got {got!r}, expected ref.null"
             if text is None:
                 return None if got is not None else f"got null, expected a non-null {typ}"
@@ -525,6 +543,22 @@ class ScriptRunner:
             code=self.w.TrapCode.CALL_STACK_EXHAUSTED,
         )
 
+    def cmd_assert_exception(self, command: dict) -> str:
+        """The action must raise a wasm exception (:class:`wasm2py.WasmException`)."""
+        action = command["action"]
+        what = self._action_text(action)
+        try:
+            result = self.perform(action)
+        except Exception as exc:  # noqa: BLE001
+            if isinstance(exc, getattr(self.w, "WasmException", ())):
+                return ""
+            if isinstance(exc, CommandFailed | CommandSkipped):
+                raise
+            raise CommandFailed(
+                f"{what}: raised {_describe_exception(exc)}, expected a wasm exception"
+            ) from exc
+        raise CommandFailed(f"{what}: returned {result!r}, expected a wasm exception")
+
     def cmd_assert_uninstantiable(self, command: dict) -> str:
         module = self.compile(command)
         return self._expect_trap(
@@ -569,29 +603,33 @@ class ScriptRunner:
 
 
 def run_script(
-    script: Script, tier: str, check: str = CHECK_RUN, *, wasm=None
+    script: Script, tier: str, check: str = CHECK_RUN, *, wasm=None, suite: str = "2.0"
 ) -> list[CommandResult]:
     """Run every command of a converted script; never raises for a command's failure.
 
-    ``wasm`` replaces the :mod:`wasm2py` module (the harness's own tests pass a fake)."""
-    return ScriptRunner(script, tier, check, wasm=wasm).run()
+    ``wasm`` replaces the :mod:`wasm2py` module (the harness's own tests pass a fake);
+    ``suite``: "2.0" runs with the Wasm 3.0 proposals switched off, "3.0" with them on."""
+    return ScriptRunner(script, tier, check, wasm=wasm, suite=suite).run()
 
 
-def run_file(wast: Path, tier: str, check: str = CHECK_RUN) -> FileSummary:
+def run_file(wast: Path, tier: str, check: str = CHECK_RUN, suite: str | None = None
+             ) -> FileSummary:  # fmt: skip
     """Convert (cached) and run one script, summarised. Errors that prevent running the script
-    at all (conversion, missing API) are recorded in ``FileSummary.error``."""
+    at all (conversion, missing API) are recorded in ``FileSummary.error``. ``suite``: as for
+    :func:`run_script` (default: the suite whose directory holds the script)."""
     start = time.perf_counter()
+    if suite is None:
+        suite = suite_of(wast)
+    label = script_label(wast, suite)
     try:
         script = load_script(wast)
-        results = run_script(script, tier, check)
+        results = run_script(script, tier, check, suite=suite)
     except Exception as exc:  # noqa: BLE001
-        summary = FileSummary(Path(wast).name, tier, check)
+        summary = FileSummary(label, tier, check)
         summary.error = f"{_describe_exception(exc)}"
         summary.seconds = time.perf_counter() - start
         return summary
-    return FileSummary.from_results(
-        Path(wast).name, tier, check, results, time.perf_counter() - start
-    )
+    return FileSummary.from_results(label, tier, check, results, time.perf_counter() - start)
 
 
 __all__ = [

@@ -32,7 +32,8 @@ NAN_ARITHMETIC = "nan:arithmetic"
 
 INT_BITS = {"i32": 32, "i64": 64}
 FLOAT_TYPES = ("f32", "f64")
-REF_TYPES = ("funcref", "externref")
+REF_TYPES = ("funcref", "externref", "exnref", "anyref", "eqref", "i31ref", "structref",
+             "arrayref")  # fmt: skip
 
 
 class UnsupportedValue(Exception):

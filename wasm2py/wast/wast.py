@@ -22,8 +22,63 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR_ENV = "WASM2PY_SPEC_DIR"
+SPEC3_DIR_ENV = "WASM2PY_SPEC3_DIR"
 SPEC_CACHE_ENV = "WASM2PY_SPEC_CACHE"
 DEFAULT_SPEC_DIR = PROJECT_ROOT.parent / "shared" / "spec" / "wasm-2.0"
+DEFAULT_SPEC3_DIR = PROJECT_ROOT.parent / "shared" / "spec" / "wasm-3.0"
+#: the core suites: "2.0" runs with every Wasm 3.0 proposal switched off, "3.0" with all on
+SUITES = ("2.0", "3.0")
+
+#: scripts of the 3.0 suite that test the GC proposal (not implemented: left out of the suite's
+#: runs unless asked for)
+GC_FILES = frozenset({
+    "array", "array_copy", "array_fill", "array_init_data", "array_init_elem", "array_new_data",
+    "array_new_elem", "binary-gc", "br_on_cast", "br_on_cast_fail", "extern", "i31", "ref_cast",
+    "ref_eq", "ref_test", "struct", "type-canon", "type-equivalence", "type-rec",
+    "type-subtyping",
+})  # fmt: skip
+_EXCEPTIONS = {"tag", "throw", "throw_ref", "try_table"}
+_FUNCTION_REFERENCES = {"br_on_non_null", "br_on_null", "call_ref", "ref_as_non_null",
+                        "local_init", "ref", "type"}  # fmt: skip
+_MULTI_MEMORY = {"memory-multi", "simd_memory-multi", "memory_size_import"}
+#: the proposal groups of the 3.0 suite, in the order the summary lists them
+PROPOSALS = ("core", "simd", "tail-call", "memory64", "multi-memory", "exceptions",
+             "function-references", "relaxed-simd", "gc")  # fmt: skip
+
+
+def proposal_of(name: str) -> str:
+    """The proposal a script of the 3.0 suite tests (by its file name): one of
+    :data:`PROPOSALS`; "core" for the scripts of Wasm 2.0's features (updated for 3.0)."""
+    stem = Path(name).name.removesuffix(".wast")
+    if stem in GC_FILES:
+        return "gc"
+    if stem.startswith("return_call"):
+        return "tail-call"
+    if stem in _EXCEPTIONS:
+        return "exceptions"
+    if "relaxed" in stem:
+        return "relaxed-simd"
+    if stem.endswith("64") or stem in ("memory64-imports", "table_copy_mixed"):
+        return "memory64"
+    if stem in _MULTI_MEMORY or stem[-1:].isdigit():
+        return "multi-memory"
+    if stem in _FUNCTION_REFERENCES:
+        return "function-references"
+    if stem.startswith("simd_"):
+        return "simd"
+    return "core"
+
+
+def suite_of(path: Path | str) -> str:
+    """The suite a script belongs to: "3.0" if it lives in the 3.0 suite's directory."""
+    return "3.0" if Path(path).resolve().parent == spec_dir("3.0").resolve() else "2.0"
+
+
+def script_label(path: Path | str, suite: str) -> str:
+    """How results name a script: its file name, prefixed with ``3.0/`` in the 3.0 suite
+    (the suites share file names)."""
+    name = Path(path).name
+    return f"3.0/{name}" if suite == "3.0" else name
 DEFAULT_CACHE_DIR = PROJECT_ROOT / ".cache" / "spectests"
 SCRIPT_JSON = "script.json"
 #: Bump to invalidate every cached conversion (e.g. if the layout of a cache entry changes).
@@ -38,19 +93,24 @@ class ConversionError(Exception):
     """``wasm-tools json-from-wast`` is missing or failed on a script."""
 
 
-def spec_dir() -> Path:
-    """Where the ``.wast`` files are: ``$WASM2PY_SPEC_DIR`` or ``<root>/../shared/spec/wasm-2.0``."""
+def spec_dir(suite: str = "2.0") -> Path:
+    """Where the ``.wast`` files are: ``$WASM2PY_SPEC_DIR`` or ``<root>/../shared/spec/wasm-2.0``
+    (suite "3.0": ``$WASM2PY_SPEC3_DIR`` or ``<root>/../shared/spec/wasm-3.0``)."""
+    if suite == "3.0":
+        env = os.environ.get(SPEC3_DIR_ENV)
+        return Path(env).expanduser().resolve() if env else DEFAULT_SPEC3_DIR
     env = os.environ.get(SPEC_DIR_ENV)
     return Path(env).expanduser().resolve() if env else DEFAULT_SPEC_DIR
 
 
-def missing_suite_message(directory: Path | None = None) -> str:
+def missing_suite_message(directory: Path | None = None, suite: str = "2.0") -> str:
     """Explain where the suite is expected when it is absent."""
-    directory = directory or spec_dir()
+    directory = directory or spec_dir(suite)
+    folder, env = ("wasm-3.0", SPEC3_DIR_ENV) if suite == "3.0" else ("wasm-2.0", SPEC_DIR_ENV)
     return (
-        f"WebAssembly spec suite not found at {directory}: put the wasm-2.0 .wast files of the "
-        f"official testsuite there (default location: <project root>/../shared/spec/wasm-2.0), "
-        f"or point ${SPEC_DIR_ENV} at a directory holding them"
+        f"WebAssembly spec suite not found at {directory}: put the {folder} .wast files of the "
+        f"official testsuite there (default location: <project root>/../shared/spec/{folder}), "
+        f"or point ${env} at a directory holding them"
     )
 
 
@@ -59,23 +119,28 @@ def is_simd(path: Path | str) -> bool:
     return Path(path).name.startswith("simd_")
 
 
-def list_wast_files(directory: Path | None = None, *, include_simd: bool = False) -> list[Path]:
-    """The suite's ``.wast`` files, sorted by name; SIMD files only with ``include_simd``.
+def list_wast_files(directory: Path | None = None, *, include_simd: bool = False,
+                    suite: str = "2.0", include_gc: bool = False) -> list[Path]:  # fmt: skip
+    """The suite's ``.wast`` files, sorted by name; SIMD files only with ``include_simd``; in
+    the 3.0 suite, the GC scripts (:data:`GC_FILES`) only with ``include_gc``.
 
     Raises :class:`SpecSuiteMissing` if the directory does not exist or holds no ``.wast`` file.
     """
-    directory = directory or spec_dir()
+    directory = directory or spec_dir(suite)
     if not directory.is_dir():
-        raise SpecSuiteMissing(missing_suite_message(directory))
+        raise SpecSuiteMissing(missing_suite_message(directory, suite))
     files = sorted(p for p in directory.glob("*.wast") if p.is_file())
     if not files:
-        raise SpecSuiteMissing(missing_suite_message(directory))
+        raise SpecSuiteMissing(missing_suite_message(directory, suite))
     if not include_simd:
         files = [p for p in files if not is_simd(p)]
+    if suite == "3.0" and not include_gc:
+        files = [p for p in files if p.stem not in GC_FILES]
     return files
 
 
-def resolve_wast_files(names: list[str], directory: Path | None = None) -> list[Path]:
+def resolve_wast_files(names: list[str], directory: Path | None = None,
+                       suite: str = "2.0") -> list[Path]:  # fmt: skip
     """Resolve CLI arguments: an existing path, or a name (with or without ``.wast``) in the
     suite directory."""
     out = []
@@ -84,7 +149,7 @@ def resolve_wast_files(names: list[str], directory: Path | None = None) -> list[
         if path.is_file():
             out.append(path.resolve())
             continue
-        directory = directory or spec_dir()
+        directory = directory or spec_dir(suite)
         candidate = directory / (name if name.endswith(".wast") else f"{name}.wast")
         if not candidate.is_file():
             raise FileNotFoundError(f"no such .wast file: {name} (looked in {directory})")
