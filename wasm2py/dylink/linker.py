@@ -299,12 +299,16 @@ class DynamicLinker:
     def allocate_slots(self, n: int) -> int:
         """Grow the table by ``n`` null slots; returns the first (for host code that places
         functions itself, such as :mod:`wasm2py.dylink.closures`)."""
-        if self.memory is None:
-            self._create_shared([])
         return self._grow_table(n)
 
     def set_slot(self, slot: int, func: Func | None) -> None:
-        """Put ``func`` (or null) in table slot ``slot`` (both tiers see it at once)."""
+        """Put ``func`` (or null) in table slot ``slot`` (both tiers see it at once).
+
+        Raises:
+            IndexError: no such slot.
+        """
+        if self.table is None:
+            self._create_shared([])
         old = self.table.get(slot)
         if old is not None and self._slots.get(id(old), (None, -1))[1] == slot:
             del self._slots[id(old)]
@@ -610,6 +614,8 @@ class DynamicLinker:
         self.stack_pointer = Global(self.store, _I32_MUT, stack_top)
 
     def _grow_table(self, n: int) -> int:
+        if self.table is None:  # nothing loaded yet
+            self._create_shared([])
         try:
             return self.table.grow(n, None)
         except ValueError:
