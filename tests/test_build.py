@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -45,6 +46,15 @@ def wasm_tools(*args: str, data: bytes | None = None) -> str:
 
 def printed(wasm: bytes) -> str:
     return wasm_tools("print", "-", data=wasm)
+
+
+def test_builder_loads_nothing_of_the_runtime_or_the_translators():
+    code = ("import sys, wasm2py.build; print(sorted(m for m in sys.modules "
+            "if m.startswith('wasm2py.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout  # fmt: skip
+    for heavy in ("runtime", "translate", "validate", "decoder", "llvm", "dylink.linker"):
+        assert heavy not in out, out
 
 
 def test_readme_example_runs_and_validates():

@@ -98,7 +98,8 @@ class Library:
     table_base: int = 0
     is_main: bool = False
     global_scope: bool = True
-    #: symbol name -> ("func", function index) or ("data", offset from memory_base)
+    #: symbol name -> ("func", function index), ("data", offset from memory_base) or
+    #: ("abs", address) for an export-info ``ABSOLUTE`` symbol
     symbols: dict[str, tuple[str, int]] = field(default_factory=dict)
     #: function index -> table slot its own element segments give it (relative to table_base)
     own_slots: dict[int, int] = field(default_factory=dict)
@@ -117,9 +118,9 @@ class Library:
             KeyError: it defines no data symbol of that name.
         """
         kind, value = self.symbols[symbol]
-        if kind != "data":
+        if kind == "func":
             raise KeyError(symbol)
-        return self.memory_base + value
+        return value if kind == "abs" else self.memory_base + value
 
     def __repr__(self) -> str:
         return (f"<wasm2py.dylink.Library {self.name!r} memory_base={self.memory_base} "
@@ -402,7 +403,7 @@ class DynamicLinker:
         else:
             path = os.fspath(item)
             with open(path, "rb") as f:
-                module = Module(self.store.engine, f.read())
+                module = Module(self.store.engine, f.read(), name=os.path.basename(path))
         if name is None:
             if path is not None:
                 name = os.path.basename(path)
