@@ -373,6 +373,25 @@ def test_circular_needs_and_forward_references(tier, tmp_path):
             assert state.ns[state.ns["__wasm2py__"][1].func_names[0]] is dl.dlsym(target).pyraw
 
 
+def test_a_main_with_its_own_memory_is_refused():
+    dl = DynamicLinker(store_for("python"))
+    with pytest.raises(DylinkError, match="--import-memory"):
+        dl.load(wat('(module (@dylink.0 (mem-info)) (memory 1) (func (export "_start")))'))
+
+
+def test_impossible_sizes_are_link_errors():
+    dl = DynamicLinker(store_for("python"))
+    with pytest.raises(LinkError, match="65536"):
+        dl.dlopen(side("", "(mem-info (memory 0xffffff00 0))"))
+    assert dl.memory is None
+    dl.dlopen(side(""), name="ok.so")
+    with pytest.raises(LinkError, match="out of memory"):
+        dl.dlopen(side("", "(mem-info (memory 0xffffff00 0))"))
+    with pytest.raises(LinkError, match="table cannot grow"):
+        dl.dlopen(side("", "(mem-info (table 0xffffff00 0))"))
+    assert [lib.name for lib in dl.libraries] == ["ok.so"]
+
+
 def test_trap_in_a_constructor_leaves_the_library_unloaded(tier):
     dl = DynamicLinker(store_for(tier))
     with pytest.raises(wasm2py.Trap):

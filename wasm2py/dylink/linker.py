@@ -51,7 +51,16 @@ from ..instance import Instance
 from ..module import Module
 from ..runtime.func import Func
 from ..runtime.trap import HostError
-from ..types import PAGE_SIZE, FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..types import (
+    MAX_PAGES,
+    PAGE_SIZE,
+    FuncType,
+    GlobalType,
+    Limits,
+    MemoryType,
+    TableType,
+    ValType,
+)
 from .section import DylinkInfo, SymbolFlags, dylink_info
 
 #: where the first module's data starts (addresses below stay unused, so that small integers
@@ -496,6 +505,10 @@ class DynamicLinker:
             UndefinedSymbol, LinkError, DylinkError: as :meth:`load` explains.
         """
         m = lib.module._module
+        if m.memories:
+            raise DylinkError(f"{lib.name}: defines its own memory, but the modules of a "
+                              "dynamically linked program share env.memory (link a main with "
+                              "wasm-ld --import-memory)")  # fmt: skip
         out = []
         for imp in m.imports:
             weak = lib.info.is_weak(imp.module, imp.name)
@@ -610,6 +623,10 @@ class DynamicLinker:
                 if imp.type.limits.max is not None:
                     maxes.append(imp.type.limits.max)
         pages = max([-(-self.heap_base // PAGE_SIZE), *mins])
+        limit = min(maxes) if maxes else MAX_PAGES
+        if pages > limit:
+            raise LinkError(f"the modules' data and stack need {pages} pages of memory; at "
+                            f"most {limit} are possible")  # fmt: skip
         self.memory = Memory(self.store, MemoryType(Limits(pages, min(maxes) if maxes else None)))
         self.table = Table(self.store, TableType(ValType.FUNCREF, Limits(1, None)), None)
         self.stack_pointer = Global(self.store, _I32_MUT, stack_top)
