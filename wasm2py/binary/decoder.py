@@ -529,19 +529,44 @@ class _Reader(Reader):
         return v
 
 
-def _valtype(r: _Reader):
+def _tables_of(r: Reader) -> _Tables:
+    """The decoding tables of a reader (every proposal for a plain :class:`Reader`, as the
+    component decoder uses)."""
+    t = getattr(r, "t", None)
+    return t if t is not None else _tables(None)
+
+
+def _typed(r: Reader, decode, *args):
+    """Run a position-based decoder (``decode(data, pos, *args) -> (value, pos)``) at ``r``."""
+    try:
+        v, p = decode(r.data, r.pos, *args)
+    except IndexError:
+        raise r.eof_error() from None
+    if p > r.end:
+        raise r.eof_error()
+    r.pos = p
+    return v
+
+
+def _valtype(r: Reader):
     if r.pos >= r.end:
         raise r.eof_error()
-    return r.typed(_val_type, r.t)
+    return _typed(r, _val_type, _tables_of(r))
 
 
-def _reftype(r: _Reader):
+def _reftype(r: Reader):
     if r.pos >= r.end:
         raise r.eof_error()
-    return r.typed(_val_type, r.t, "reference")
+    return _typed(r, _val_type, _tables_of(r), "reference")
 
 
-def _limits(r: _Reader, what: str) -> tuple[Limits, bool]:
+def _limits(r: Reader) -> Limits:
+    """32-bit limits (the component decoder's core memory types)."""
+    limits, is64 = _limits64(r, "memory")
+    return limits
+
+
+def _limits64(r: Reader, what: str) -> tuple[Limits, bool]:
     """Limits and whether they are 64-bit (memory64's flag 0x04)."""
     at = r.pos
     # The flags field is a 1-bit LEB128 integer in Wasm 2.0 (0: min only, 1: min and max);
@@ -549,29 +574,30 @@ def _limits(r: _Reader, what: str) -> tuple[Limits, bool]:
     flags = r.byte()
     if flags & 0x80:
         raise DecodeError(TOO_LONG, at)
-    allowed = (0, 1, 4, 5) if r.t.feats.memory64 else (0, 1)
+    memory64 = _tables_of(r).feats.memory64
+    allowed = (0, 1, 4, 5) if memory64 else (0, 1)
     if flags not in allowed:
         raise DecodeError(TOO_LARGE, at)
     is64 = bool(flags & 4)
     # Wasm 3.0 reads every limit as a u64: a 32-bit one beyond 2**32 is invalid, not malformed
-    read = r.u64 if r.t.feats.memory64 else r.u32
+    read = r.u64 if memory64 else r.u32
     lo = read()
     hi = read() if flags & 1 else None
     return Limits(lo, hi), is64
 
 
-def _table_type(r: _Reader) -> TableType:
+def _table_type(r: Reader) -> TableType:
     elem = _reftype(r)
-    limits, is64 = _limits(r, "table")
+    limits, is64 = _limits64(r, "table")
     return TableType(elem, limits, is64)
 
 
-def _memory_type(r: _Reader) -> MemoryType:
-    limits, is64 = _limits(r, "memory")
+def _memory_type(r: Reader) -> MemoryType:
+    limits, is64 = _limits64(r, "memory")
     return MemoryType(limits, is64)
 
 
-def _global_type(r: _Reader) -> GlobalType:
+def _global_type(r: Reader) -> GlobalType:
     t = _valtype(r)
     at = r.pos
     mut = r.byte()
@@ -755,6 +781,17 @@ def _field_type(r: _Reader) -> FieldType:
     if mut > 1:
         raise DecodeError("malformed mutability", at)
     return FieldType(t, bool(mut))
+
+
+def _func_type(r: Reader) -> FuncType:
+    """A function type (0x60 and its parameter and result types)."""
+    at = r.pos
+    tag = r.byte()
+    if tag != 0x60:
+        raise DecodeError(TOO_LONG if tag & 0x80 else "malformed function type", at)
+    params = tuple(_valtype(r) for _ in range(r.length()))
+    results = tuple(_valtype(r) for _ in range(r.length()))
+    return FuncType(params, results)
 
 
 def _comp_type(r: _Reader):

@@ -450,7 +450,7 @@ def check_core_extern(a, b, offset=None) -> None:
         sb = getattr(b.limits, "shared", False)
         if sa != sb:
             raise _fail("mismatch in the shared flag for memories", offset)
-        if getattr(a.limits, "is64", False) != getattr(b.limits, "is64", False):
+        if getattr(a, "is_64", False) != getattr(b, "is_64", False):
             raise _fail("mismatch in index type used for memories", offset)
         if not _limits_ok(a.limits, b.limits):
             raise _fail("mismatch in memory limits", offset)

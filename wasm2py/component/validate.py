@@ -434,13 +434,19 @@ class Scope:
         self.modules[id(d)] = m
         mt = ModuleType()
         for imp in m.imports:
-            t = m.types[imp.type] if imp.kind is ExternKind.FUNC else imp.type
+            if imp.kind is ExternKind.FUNC:
+                t = m.types[imp.type]
+            elif imp.kind is ExternKind.TAG:
+                t = CoreTagType(m.types[imp.type])
+            else:
+                t = imp.type
             key = (imp.module, imp.name)
             if key in mt.imports:
                 raise _err(f"duplicate import name `{imp.module}:{imp.name}`", d.offset)
             mt.imports[key] = t
         spaces = {ExternKind.FUNC: m.func_types(), ExternKind.TABLE: m.table_types(),
-                  ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types()}  # fmt: skip
+                  ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types(),
+                  ExternKind.TAG: [CoreTagType(m.types[t]) for t in m.tag_type_indices()]}  # fmt: skip
         for e in m.exports:
             mt.exports[e.name] = spaces[e.kind][e.index]
         self.core_modules.append(mt)

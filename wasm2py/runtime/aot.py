@@ -22,10 +22,19 @@ from ..binary.module import (
     SegmentMode,
 )
 from ..binary.opcodes import Op
-from ..types import FuncType, GlobalType, ImportType, Limits, MemoryType, TableType, ValType
+from ..types import (
+    FuncType,
+    GlobalType,
+    ImportType,
+    Limits,
+    MemoryType,
+    TableType,
+    valtype_from_code,
+)
+from .tailcall import trampoline
 
 #: bumped whenever generated files would need different runtime support
-AOT_FORMAT = 2  # 2: table helpers take the table object
+AOT_FORMAT = 3  # 2: table helpers take the table object; 3: Wasm 3.0 metadata, _TAIL
 
 
 def check_format(fmt: int, version: str, name: str) -> None:
@@ -45,20 +54,20 @@ def check_format(fmt: int, version: str, name: str) -> None:
 
 def _type(t):
     kind = t[0]
-    if kind == "func":
+    if kind == "func" or kind == "tag":
         return t[1]
     if kind == "table":
-        return TableType(ValType(t[1]), Limits(t[2], t[3]))
+        return TableType(valtype_from_code(t[1]), Limits(t[2], t[3]), t[4])
     if kind == "memory":
-        return MemoryType(Limits(t[1], t[2]))
-    return GlobalType(ValType(t[1]), t[2])
+        return MemoryType(Limits(t[1], t[2]), t[3])
+    return GlobalType(valtype_from_code(t[1]), t[2])
 
 
 def _expr(items) -> tuple:
     out = []
     for op, imm, offset in items:
         if op == Op.REF_NULL:
-            imm = ValType(imm)
+            imm = valtype_from_code(imm)
         out.append(Instr(op, imm, offset))
     return tuple(out)
 
@@ -66,15 +75,20 @@ def _expr(items) -> tuple:
 def meta(d: dict) -> Module:
     """Rebuild the instantiation data of a module from the literals in a generated file."""
     m = Module()
-    m.types = [FuncType([ValType(v) for v in p], [ValType(v) for v in r]) for p, r in d["types"]]
+    m.types = [FuncType(map(valtype_from_code, p), map(valtype_from_code, r))
+               for p, r in d["types"]]  # fmt: skip
+    m.subtypes = [(final, tuple(supers)) for final, supers in d["subtypes"]]
+    m.rec_sizes = list(d["rec_sizes"])
     m.imports = [Import(mod, name, ExternKind(kind), _type(t)) for mod, name, kind, t in d["imports"]]
     m.funcs = list(d["funcs"])
     m.tables = [_type(t) for t in d["tables"]]
+    m.table_inits = [None if e is None else _expr(e) for e in d["table_inits"]]
     m.memories = [_type(t) for t in d["memories"]]
+    m.tags = list(d["tags"])
     m.globals = [Global(_type(t), _expr(init)) for t, init in d["globals"]]
     m.exports = [Export(name, ExternKind(kind), index) for name, kind, index in d["exports"]]
     m.start = d["start"]
-    m.elems = [Elem(SegmentMode(mode), ValType(t), tuple(_expr(x) for x in items), table,
+    m.elems = [Elem(SegmentMode(mode), valtype_from_code(t), tuple(_expr(x) for x in items), table,
                     None if off is None else _expr(off))
                for mode, t, items, table, off in d["elems"]]  # fmt: skip
     m.datas = [Data(SegmentMode(mode), data, mem, None if off is None else _expr(off))
@@ -90,6 +104,7 @@ class AotCompiled:
 
     def __init__(self, file_globals: dict):
         self.func_names = file_globals["_FUNC_NAMES"]
+        self._tail = file_globals.get("_TAIL", ((), ()))
         self.filename = "wasm://" + file_globals["_SHA256"][:16]
         self.config = None
         self.resume_cache: dict = {}
@@ -108,10 +123,19 @@ class AotCompiled:
             break
 
     def define(self, ns: dict) -> None:
-        """Define the functions and constants in an instance namespace."""
+        """Define the functions and constants in an instance namespace (functions with tail
+        calls behind their trampolines, see :mod:`.tailcall`)."""
         ns.update(self._consts)
         for f in self._functions:
             ns[f.__name__] = pytypes.FunctionType(f.__code__, ns, f.__name__)
+        tails, targets = self._tail
+        for i in tails:
+            name = self.func_names[i]
+            ns[name + "_t"] = ns[name]
+            ns[name] = trampoline(ns[name])
+        for i in targets:
+            name = self.func_names[i]
+            ns[name + "_t"] = ns[name]
 
 
 class AotModule:

@@ -20,9 +20,10 @@ import re
 from .. import __version__
 from ..binary.module import ExternKind, Module
 from ..binary.opcodes import opcode_name
+from ..errors import UnsupportedFeature
 from ..runtime.aot import AOT_FORMAT
 from ..runtime.instance import display_name
-from ..types import FuncType, GlobalType, MemoryType, TableType, ValType
+from ..types import FuncType, GlobalType, MemoryType, RefType, TableType, ValType, valtype_code
 from .module import translate_module
 
 
@@ -52,8 +53,8 @@ def _lit(value) -> str:
         return repr(value)
     if isinstance(value, bytes):
         return repr(value)
-    if isinstance(value, ValType):
-        return repr(value.value)
+    if isinstance(value, ValType | RefType):
+        return _lit(valtype_code(value))
     if isinstance(value, tuple | list):
         inner = ", ".join(_lit(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"
@@ -63,35 +64,46 @@ def _lit(value) -> str:
 
 
 def _expr(instrs) -> tuple:
-    return tuple((i.op, i.imm.value if isinstance(i.imm, ValType) else i.imm, i.offset)
-                 for i in instrs)  # fmt: skip
+    return tuple((i.op, valtype_code(i.imm) if isinstance(i.imm, ValType | RefType) else i.imm,
+                  i.offset) for i in instrs)  # fmt: skip
 
 
 def _type_lit(t) -> tuple:
     if isinstance(t, int):
         return ("func", t)
     if isinstance(t, TableType):
-        return ("table", t.elem.value, t.limits.min, t.limits.max)
+        return ("table", valtype_code(t.elem), t.limits.min, t.limits.max, t.is_64)
     if isinstance(t, MemoryType):
-        return ("memory", t.limits.min, t.limits.max)
+        return ("memory", t.limits.min, t.limits.max, t.is_64)
     assert isinstance(t, GlobalType)
-    return ("global", t.valtype.value, t.mutable)
+    return ("global", valtype_code(t.valtype), t.mutable)
+
+
+def _comp_lit(c) -> tuple:
+    if not isinstance(c, FuncType):
+        raise UnsupportedFeature("ahead-of-time compilation of GC struct/array types")
+    return (tuple(map(valtype_code, c.params)), tuple(map(valtype_code, c.results)))
 
 
 def metadata(m: Module) -> dict:
     """The module's instantiation data as plain literals (see ``wasm2py.runtime.aot.meta``)."""
     return {
-        "types": [(tuple(v.value for v in t.params), tuple(v.value for v in t.results))
-                  for t in m.types],
-        "imports": [(i.module, i.name, int(i.kind), _type_lit(i.type)) for i in m.imports],
+        "types": [_comp_lit(t) for t in m.types],
+        "subtypes": [(final, tuple(supers)) for final, supers in m.subtypes],
+        "rec_sizes": list(m.rec_sizes),
+        "imports": [(i.module, i.name, int(i.kind),
+                     ("tag", i.type) if i.kind == ExternKind.TAG else _type_lit(i.type))
+                    for i in m.imports],  # fmt: skip
         "funcs": list(m.funcs),
         "tables": [_type_lit(t) for t in m.tables],
+        "table_inits": [None if e is None else _expr(e) for e in m.table_inits],
         "memories": [_type_lit(t) for t in m.memories],
+        "tags": list(m.tags),
         "globals": [(_type_lit(g.type), _expr(g.init)) for g in m.globals],
         "exports": [(e.name, int(e.kind), e.index) for e in m.exports],
         "start": m.start,
-        "elems": [(e.mode.value, e.type.value, tuple(_expr(x) for x in e.items), e.table,
-                   None if e.offset is None else _expr(e.offset)) for e in m.elems],
+        "elems": [(e.mode.value, valtype_code(e.type), tuple(_expr(x) for x in e.items),
+                   e.table, None if e.offset is None else _expr(e.offset)) for e in m.elems],
         "datas": [(d.mode.value, d.data, d.memory, None if d.offset is None else _expr(d.offset))
                   for d in m.datas],
         "names": (m.names.module, dict(m.names.functions)),
@@ -111,6 +123,8 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
     nimp = module.num_imported_funcs
     digest = hashlib.sha256(module.raw).hexdigest()
     defs = []
+    first_def = next((k for k, n in enumerate(tree.body) if isinstance(n, ast.FunctionDef)),
+                     len(tree.body))  # fmt: skip
     for node in tree.body:
         if isinstance(node, ast.FunctionDef):
             index = int(node.name[1:].partition("_")[0])
@@ -119,7 +133,9 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
             doc = f"wasm function {index}{label}: {ftypes[index]}"
             node.body.insert(0, ast.Expr(ast.Constant(doc)))
             defs.append(node)
-    consts = [n for n in tree.body if not isinstance(n, ast.FunctionDef)]
+    # constants come before the functions; the tail-call epilogue after them is replaced by
+    # _TAIL, which the runtime applies per instance
+    consts = [n for n in tree.body[:first_def] if not isinstance(n, ast.FunctionDef)]
     unparser = _Unparser()
     body = unparser.visit(ast.Module(consts + defs, []))
     imports = [(i.module, i.name, ExternKind(i.kind).name.lower(),
@@ -155,6 +171,7 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
         "",
         f"_META = _aot.meta({_lit(metadata(module))})",
         f"_FUNC_NAMES = {_lit(names)}",
+        f"_TAIL = {_lit(tree.tail)}",
         f"_SHA256 = {digest!r}",
         "",
         "",

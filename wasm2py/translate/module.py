@@ -151,8 +151,12 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
     ]  # fmt: skip
     for st in consts:
         st.lineno = 1
-    body.extend(tail_epilogue(names, tail_funcs, gen.tail_targets, nimp))
-    tree = ast.Module(consts + body, [])
+    epilogue = tail_epilogue(names, tail_funcs, gen.tail_targets, nimp)
+    tree = ast.Module(consts + body + epilogue, [])
+    #: (functions with tail calls, defined functions only tail-called): for ahead-of-time files,
+    #: which bind them at instantiation instead of running the epilogue
+    tree.tail = (sorted(tail_funcs), sorted(t for t in gen.tail_targets  # type: ignore[attr-defined]
+                                            if t >= nimp and t not in tail_funcs))
     set_locations(tree)
     return tree, names
 
