@@ -13,7 +13,10 @@ Everything jitted code touches is reached from two small arrays of 64-bit slots:
 
 Every function, defined or imported, has the native signature::
 
-    result fn(ptr env, i32 rem, param0, ..., paramN-1)
+    result tailcc fn(ptr env, i32 rem, param0, ..., paramN-1)
+
+in LLVM's ``tailcc`` calling convention, which guarantees that a call in tail position marked
+``tail`` reuses the caller's frame: ``return_call`` & co. run in constant native stack.
 
 ``env`` is the callee's context (a host function's *environment*, see below, starts with the
 ``rt`` pointer too), ``rem`` how many more nested wasm calls are allowed (the call traps with
@@ -27,6 +30,9 @@ Traps: the trapping code stores a status in ``rt[TRAP]`` and returns; every call
 status after each call and returns too, so the status reaches the Python boundary, which turns
 it into :class:`~wasm2py.Trap` (``HOST_EXCEPTION``: a Python exception raised in a callback,
 kept by the runtime and re-raised unchanged). No longjmp, no unwinding through Python frames.
+A wasm exception unwinds the same way with status ``EXCEPTION`` (its exnref handle and tag uid
+in ``rt``), except that a call inside a ``try_table`` branches to the try's catch clauses, which
+compare the tag uid with the context's and clear the status when one matches.
 
 Host functions and Python-tier functions are called through a per-type *trampoline* generated
 in the module (``tramp_<type>``): it spills the arguments into a slot array on its stack and
@@ -51,11 +57,16 @@ RT_FUEL = 2
 #: path: nothing is recorded while code runs normally), so the boundary can build the wasm
 #: backtrace (innermost first) of a trap in jitted code.
 RT_TRACE = 3
-RT_SLOTS = 4
+#: while a wasm exception unwinds (status ``EXCEPTION``): its exnref handle and its tag's uid
+RT_EXN = 4
+RT_EXN_TAG = 5
+RT_SLOTS = 6
 TRACE_FRAMES = 64
 
 #: status of a Python exception kept by the runtime (re-raised at the boundary)
 HOST_EXCEPTION = 255
+#: status of a wasm exception unwinding (``try_table`` catches it; see ``RT_EXN``)
+EXCEPTION = 254
 
 _CODES = list(TrapCode)
 TRAP_STATUS: dict[TrapCode, int] = {c: i + 1 for i, c in enumerate(_CODES)}
@@ -69,20 +80,32 @@ ENV_RT, ENV_CALLBACK = 0, 1
 
 # -- the context ----------------------------------------------------------------------------
 CTX_RT = 0
+#: base and byte size of memory 0 (the others: :meth:`Layout.memory_slots`)
 CTX_MEM_BASE = 1
 CTX_MEM_SIZE = 2
+#: ``i64 grow(ctx, i32 memory, i64 delta)``: the old size in pages or -1
 CTX_MEM_GROW = 3
+#: ``i64 grow(ctx, i32 table, i64 init, i64 delta)``: the old size or -1
 CTX_TABLE_GROW = 4
 CTX_FUNCREFS = 5
 CTX_TABLE_SYNC = 6
-_CTX_FIXED = 7
+#: ``void throw(ctx, i32 tag, ptr slots)``: start unwinding a new exception of tag ``tag`` with
+#: the values in ``slots`` (tag -1: rethrow the exnref handle in ``slots[0]``); sets ``EXCEPTION``
+CTX_THROW = 7
+#: ``void catch(ctx, i64 exnref, ptr slots)``: write the caught exception's values to ``slots``
+CTX_CATCH = 8
+#: ``i32 sub(i64 type_id, i64 type_id)``: whether a defined type is a subtype of another (for
+#: ``call_indirect`` in modules with non-final types)
+CTX_TYPE_SUB = 9
+_CTX_FIXED = 10
 
 
 class Layout:
     """Slot numbers of one module's context (a function of the module only, so compiled code
     can be shared by every instance)."""
 
-    __slots__ = ("types", "imports", "globals", "tables", "datas", "elems", "size")
+    __slots__ = ("types", "imports", "globals", "tables", "datas", "elems", "memories", "tags",
+                 "size")  # fmt: skip
 
     def __init__(self, module: Module):
         n = _CTX_FIXED
@@ -98,6 +121,10 @@ class Layout:
         n += 2 * len(module.datas)
         self.elems = n
         n += 2 * len(module.elems)
+        self.memories = n
+        n += 2 * max(len(module.memory_types()) - 1, 0)
+        self.tags = n
+        n += len(module.tag_type_indices())
         self.size = n
 
     def type_slot(self, typeidx: int) -> int:
@@ -118,6 +145,16 @@ class Layout:
 
     def elem_slots(self, e: int) -> tuple[int, int]:
         return self.elems + 2 * e, self.elems + 2 * e + 1
+
+    def memory_slots(self, k: int) -> tuple[int, int]:
+        """(base, byte size) slots of memory ``k``."""
+        if k == 0:
+            return CTX_MEM_BASE, CTX_MEM_SIZE
+        return self.memories + 2 * (k - 1), self.memories + 2 * (k - 1) + 1
+
+    def tag_slot(self, k: int) -> int:
+        """The slot holding the uid of tag ``k`` (what a catch compares)."""
+        return self.tags + k
 
 
 def slot_offsets(types) -> tuple[list[int], int]:

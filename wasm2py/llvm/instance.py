@@ -13,20 +13,24 @@ from threading import get_ident
 from types import CodeType
 
 from ..binary.module import ExternKind
+from ..deftypes import close_valtype, module_deftypes, type_id_sub
 from ..errors import Error
 from ..externs import Memory
-from ..runtime.func import type_id
+from ..runtime.exceptions import ExnRef
 from ..runtime.resumable import pass_through
 from ..runtime.trap import MODULE_NAMES
 from ..types import ValType
 from . import abi
 from .jit import CompiledModule
 from .native import (
+    CATCH,
     ENTRY,
     FUEL_CAP,
     MEMORY_GROW,
     TABLE_GROW,
     TABLE_SYNC,
+    THROW,
+    TYPE_SUB,
     U64,
     NativeRuntime,
     _to_internal,
@@ -108,8 +112,8 @@ class LLVMInstance:
         rt.keep.append(self)
         rt.names[ctx_addr] = MODULE_NAMES.get(state.ns["__wasm2py__"][1].filename, {})
         ctx[abi.CTX_RT] = rt.addr
-        for i, t in enumerate(m.types):
-            ctx[layout.type_slot(i)] = type_id(t)
+        for i, d in enumerate(module_deftypes(m)):
+            ctx[layout.type_slot(i)] = d.id
         funcs = state.funcs
         records = (U64 * (3 * max(len(funcs), 1)))()
         self.records = records
@@ -127,21 +131,52 @@ class LLVMInstance:
             records[base + 1] = compiled.funcs[index]
             records[base + 2] = ctx_addr
             rt.register_record(rec_base + 24 * index, funcs[index], prefer=True)
-        # -- memory
-        if state.memories:
-            mem = state.memories[0]
-            ctx[abi.CTX_MEM_BASE] = mem.address()
-            ctx[abi.CTX_MEM_SIZE] = mem.size_bytes
-            mem.bind(_SizeHook(ctx, abi.CTX_MEM_SIZE), "size")
+        # -- memories
+        memories = state.memories
+        for k, mem in enumerate(memories):
+            base_slot, size_slot = layout.memory_slots(k)
+            ctx[base_slot] = mem.address()
+            ctx[size_slot] = mem.size_bytes
+            mem.bind(_SizeHook(ctx, size_slot), "size")
 
-            def grow(_ctx, delta, mem=mem):
-                try:
-                    return mem.grow(delta)
-                except Exception:  # noqa: BLE001 - growth failure is -1, never an exception
-                    return -1
+        def grow(_ctx, k, delta):
+            try:
+                return memories[k].grow(delta)
+            except Exception:  # noqa: BLE001 - growth failure is -1, never an exception
+                return -1
 
-            self._grow_cb = MEMORY_GROW(grow)
-            ctx[abi.CTX_MEM_GROW] = ctypes.cast(self._grow_cb, ctypes.c_void_p).value
+        self._grow_cb = MEMORY_GROW(grow)
+        ctx[abi.CTX_MEM_GROW] = ctypes.cast(self._grow_cb, ctypes.c_void_p).value
+        # -- exceptions: the throw and catch callbacks, the tags' uids
+        tag_types = [t.type.params for t in state.tags]
+        tag_writers = [slot_writers(p, rt) for p in tag_types]
+        tag_readers = [slot_readers(p, rt) for p in tag_types]
+        nslots = max([abi.slot_offsets(p)[1] for p in tag_types] + [1])
+        exn_slots = U64 * nslots
+
+        def throw(_ctx, tag, slots):
+            s = exn_slots.from_address(slots)
+            if tag < 0:  # throw_ref: the exnref handle in slot 0
+                rt.start_unwinding(rt.extern_of(s[0]))
+                return
+            values = tuple(read(s) for read in tag_readers[tag])
+            rt.start_unwinding(ExnRef(state.tags[tag], values))
+
+        def catch(_ctx, handle, slots):
+            exn = rt.extern_of(handle)
+            s = exn_slots.from_address(slots)
+            k = state.tags.index(exn.tag)
+            for w, v in zip(tag_writers[k], exn.raw_values):
+                w(s, v)
+
+        self._throw_cb = THROW(throw)
+        self._catch_cb = CATCH(catch)
+        self._sub_cb = TYPE_SUB(lambda a, b: int(type_id_sub(a, b)))
+        ctx[abi.CTX_THROW] = ctypes.cast(self._throw_cb, ctypes.c_void_p).value
+        ctx[abi.CTX_CATCH] = ctypes.cast(self._catch_cb, ctypes.c_void_p).value
+        ctx[abi.CTX_TYPE_SUB] = ctypes.cast(self._sub_cb, ctypes.c_void_p).value
+        for k, tag in enumerate(state.tags):
+            ctx[layout.tag_slot(k)] = tag.uid
         # -- tables and globals
         mirrors = [mirror_of(rt, t) for t in state.tables]
         self.mirrors = mirrors
@@ -167,8 +202,8 @@ class LLVMInstance:
         ns = state.ns
         elems = ns["ELEMS"]
         for k, seg in enumerate(m.elems):
-            enc = [rt.ref_of(v) if seg.type is ValType.FUNCREF else rt.handle_of(v)
-                   for v in elems[k]]  # fmt: skip
+            funcref = close_valtype(seg.type, module_deftypes(m)).storage is ValType.FUNCREF
+            enc = [rt.ref_of(v) if funcref else rt.handle_of(v) for v in elems[k]]
             arr = (U64 * max(len(enc), 1))(*enc)
             self.keep.append(arr)
             pslot, lslot = layout.elem_slots(k)
@@ -232,7 +267,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
     resumable call runs in the store (only Python frames can be suspended)."""
     rt: NativeRuntime = inst.rt
     store = inst.store
-    ft = inst.module.func_types()[index]
+    ft = inst.state.funcs[index].type  # closed: typed references name DefTypes
     cfn = ENTRY(inst.compiled.entries[index])
     if rt.fuel_on or ValType.V128 in ft.params or ValType.V128 in ft.results:
         return _general_entry(inst, ft, cfn, py)

@@ -26,7 +26,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..binary.module import Module
-from ..binary.opcodes import SIMD_BASE, SIMD_NAMES, Op
+from ..binary.opcodes import SIMD_BASE, SIMD_NAMES, CatchKind, Op
 from ..errors import TrapCode, UnsupportedFeature
 from ..fuel import BULK_OPS, segment_costs
 from ..types import FuncType, ValType
@@ -44,8 +44,22 @@ VOID = ir.VoidType()
 #: the one type of a v128 value outside SIMD instructions (see :mod:`.simd`)
 V128 = ir.VectorType(I64, 2)
 
-LL = {ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64: F64,
-      ValType.FUNCREF: I64, ValType.EXTERNREF: I64, ValType.V128: V128}  # fmt: skip
+class _LLTypes(dict):
+    """Value type -> LLVM type; every reference type is an i64 (0: null; a funcref is a record
+    address, every other reference a handle of the store's runtime)."""
+
+    def __missing__(self, t):
+        if t.is_ref:
+            self[t] = I64
+            return I64
+        raise KeyError(t)
+
+
+LL = _LLTypes({ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64: F64,
+               ValType.V128: V128})  # fmt: skip
+#: the calling convention of every function with the wasm signature (tail calls are guaranteed
+#: in it: see :mod:`.abi`)
+TAILCC = "tailcc"
 
 
 def c32(v: int) -> ir.Constant:
@@ -207,10 +221,29 @@ _STORE = {Op.I32_STORE: (I32, 4, False), Op.I64_STORE: (I64, 8, False),
           Op.I64_STORE8: (I8, 1, True), Op.I64_STORE16: (I16, 2, True),
           Op.I64_STORE32: (I32, 4, True)}  # fmt: skip
 
-_CALLS = frozenset({Op.CALL, Op.CALL_INDIRECT})
+_CALLS = frozenset({Op.CALL, Op.CALL_INDIRECT, Op.CALL_REF, Op.RETURN_CALL,
+                    Op.RETURN_CALL_INDIRECT, Op.RETURN_CALL_REF, Op.THROW})  # fmt: skip
+_SIMD_MEMORY = frozenset(op for op, n in SIMD_NAMES.items()
+                         if n.startswith(("v128.load", "v128.store")))  # fmt: skip
 _MEMORY_OPS = frozenset(_LOAD) | frozenset(_STORE) | {
     Op.MEMORY_SIZE, Op.MEMORY_GROW, Op.MEMORY_FILL, Op.MEMORY_COPY, Op.MEMORY_INIT}
-_MEMORY_OPS |= {op for op, n in SIMD_NAMES.items() if n.startswith(("v128.load", "v128.store"))}
+_MEMORY_OPS |= _SIMD_MEMORY
+
+
+def memories_used(body) -> set[int]:
+    """The indices of the memories a function body accesses."""
+    out = set()
+    for op, imm, _ in body:
+        if op in _MEMORY_OPS:
+            if op == Op.MEMORY_SIZE or op == Op.MEMORY_GROW or op == Op.MEMORY_FILL:
+                out.add(imm)
+            elif op == Op.MEMORY_COPY:
+                out.update(imm)
+            elif op == Op.MEMORY_INIT:
+                out.add(imm[1])
+            else:
+                out.add(imm[-1])  # a memarg: (align, offset, [lane,] memory)
+    return out
 #: functions with more locals than this check the native stack even when they make no calls
 BIG_FRAME_LOCALS = 256
 
@@ -261,9 +294,14 @@ class ModuleBuilder:
         self.funcs: dict[int, ir.Function] = {}
         self.simd_isa = ""  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
+        self.memory_types = module.memory_types()
+        self.tag_types = module.tag_type_indices()
+        #: the module declares non-final types: call_indirect checks subtyping on a mismatch
+        self.subtyping = any(not final for final, _ in module.subtypes)
         for k in range(len(module.funcs)):
             index = self.nimp + k
             f = ir.Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
+            f.calling_convention = TAILCC
             if part is None:
                 f.linkage = "internal"
             self.funcs[index] = f
@@ -285,7 +323,8 @@ class ModuleBuilder:
                 FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
         if not shell:
             return self.ir
-        tramps = [self._trampoline(i, t) for i, t in enumerate(m.types)]
+        tramps = [self._trampoline(i, t) if isinstance(t, FuncType) else ir.Constant(PTR, None)
+                  for i, t in enumerate(m.types)]  # fmt: skip
         for index in abi.entry_funcs(m):
             self._entry(index)
         arr = ir.ArrayType(PTR, len(self.funcs))
@@ -301,6 +340,7 @@ class ModuleBuilder:
     # -- glue functions ---------------------------------------------------------------------
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
         f = ir.Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
+        f.calling_convention = TAILCC
         b = ir.IRBuilder(f.append_basic_block("entry"))
         pofs, np_ = abi.slot_offsets(ft.params)
         rofs, nr = abi.slot_offsets(ft.results)
@@ -325,11 +365,16 @@ class ModuleBuilder:
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
-        r = b.call(self.funcs[index], [ctx, rem, *args])
+        r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
         b.ret_void()
+
+
+def b_load(b: ir.IRBuilder, p):
+    """Load an alloca's value."""
+    return b.load(p)
 
 
 def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
@@ -440,8 +485,11 @@ class FunctionLowerer:
         self._traps: dict[TrapCode, ir.Block] = {}
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
-        self.msz = None  # alloca caching the memory size
+        self.msz: dict[int, object] = {}  # memory index -> alloca caching its byte size
+        self.mem_base: dict[int, object] = {}  # memory index -> its base pointer
         self.fuel = None  # alloca holding the fuel left (fuel metering only)
+        #: the dispatch blocks of the try_tables around the code being lowered, innermost last
+        self.handlers: list[ir.Block] = []
         self.stack: list = []
         self.ctl: list[Ctl] = []
 
@@ -507,21 +555,47 @@ class FunctionLowerer:
         br.set_weights([1, 1 << 20])
         self.b.position_at_end(ok)
 
-    def check_status(self) -> None:
-        """After a call: return at once if the callee trapped."""
+    def propagate_block(self) -> ir.Block:
+        """The block that records this frame in the trap trace and returns (the status set by
+        a callee, or by this function's ``throw``, stays for the caller to see)."""
         if self._propagate is None:
             self._propagate = self.fn.append_basic_block("propagate")
             pb = ir.IRBuilder(self._propagate)
             self._propagate.offset = pb.phi(I32, "offset")
             self.record_frame(pb, self._propagate.offset)
             self._ret_undef(pb)
+        return self._propagate
+
+    def check_status(self) -> None:
+        """After a call: return at once if the callee trapped, or unwind to the innermost
+        ``try_table`` around the call if it threw a wasm exception."""
+        prop = self.propagate_block()
         rt = self.rt()
         st = self.b.load(self.b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64), typ=I64)
         ok = self.fn.append_basic_block()
-        self._propagate.offset.add_incoming(c32(self.offset), self.b.block)
-        br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), self._propagate, ok)
+        if not self.handlers:
+            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), prop, ok)
+            br.set_weights([1, 1 << 20])
+            self.b.position_at_end(ok)
+            return
+        failed = self.fn.append_basic_block("failed")
+        br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), failed, ok)
         br.set_weights([1, 1 << 20])
+        self.b.position_at_end(failed)
+        prop.offset.add_incoming(c32(self.offset), failed)
+        self.b.cbranch(self.b.icmp_unsigned("==", st, c64(abi.EXCEPTION)), self.handlers[-1],
+                       prop)  # fmt: skip
         self.b.position_at_end(ok)
+
+    def unwind(self) -> None:
+        """This function threw: go to the innermost ``try_table``'s catch clauses, or return."""
+        if self.handlers:
+            self.b.branch(self.handlers[-1])
+        else:
+            prop = self.propagate_block()
+            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            self.b.branch(prop)
 
     def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return self.mb.intrinsic(name, ret, args)
@@ -547,7 +621,7 @@ class FunctionLowerer:
     def block_type(self, imm):
         if imm is None:
             return (), ()
-        if isinstance(imm, ValType):
+        if not isinstance(imm, int):
             return (), (imm,)
         t = self.mb.decoded.types[imm]
         return t.params, t.results
@@ -566,11 +640,13 @@ class FunctionLowerer:
             else:
                 self.ab.store(zero(LL[t]), a)
         if ops & _MEMORY_OPS:
-            self.msz = self.ab.alloca(I64, name="msz")
             ab = self.ab
-            size = ab.load(ab.gep(self.ctx, [c64(abi.CTX_MEM_SIZE)], source_etype=I64), typ=I64)
-            ab.store(size, self.msz)
-            self.mem_base = self.ctx_load(abi.CTX_MEM_BASE, PTR)
+            for k in sorted(memories_used(body)):
+                base_slot, size_slot = self.layout.memory_slots(k)
+                self.msz[k] = ab.alloca(I64, name=f"msz{k}")
+                size = ab.load(ab.gep(self.ctx, [c64(size_slot)], source_etype=I64), typ=I64)
+                ab.store(size, self.msz[k])
+                self.mem_base[k] = self.ctx_load(base_slot, PTR)
         costs = self.mb.fuel_costs
         segs: dict[int, int] = {}
         bulk = False
@@ -600,7 +676,7 @@ class FunctionLowerer:
             op = ins.op
             frame = self.ctl[-1]
             if frame.unreachable:
-                if op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+                if op == Op.BLOCK or op == Op.LOOP or op == Op.IF or op == Op.TRY_TABLE:
                     skip += 1
                     continue
                 if op == Op.END:
@@ -659,9 +735,9 @@ class FunctionLowerer:
         elif op == Op.F64_CONST:
             self.push(f64_bits(imm))
         elif op in _LOAD:
-            self.load(op, imm[1])
+            self.load(op, imm[1], imm[2])
         elif op in _STORE:
-            self.store(op, imm[1])
+            self.store(op, imm[1], imm[2])
         elif op == Op.BR_IF:
             cond = b.icmp_unsigned("!=", self.pop(), c32(0))
             cont = self.fn.append_basic_block()
@@ -778,39 +854,42 @@ class FunctionLowerer:
         elif op == Op.CALL_INDIRECT:
             self.call_indirect(*imm)
         elif op == Op.MEMORY_SIZE:
-            self.push(b.trunc(b.lshr(b.load(self.msz), c64(16)), I32))
+            pages = b.lshr(b.load(self.msz[imm]), c64(16))
+            self.push(pages if self.memory64(imm) else b.trunc(pages, I32))
         elif op == Op.MEMORY_GROW:
             grow = self.ctx_load(abi.CTX_MEM_GROW, PTR)
-            fty = ir.FunctionType(I32, [PTR, I32])
-            self.push(self._call_ptr(grow, fty, [self.ctx, self.pop()]))
+            fty = ir.FunctionType(I64, [PTR, I32, I64])
+            r = self._call_ptr(grow, fty, [self.ctx, c32(imm), self.to64(self.pop())])
+            self.push(r if self.memory64(imm) else b.trunc(r, I32))
             self.reload_memsize()
         elif op == Op.MEMORY_FILL:
-            n = b.zext(self.pop(), I64)
+            n = self.to64(self.pop())
             val = b.trunc(self.pop(), I8)
-            d = b.zext(self.pop(), I64)
-            self.mem_check(d, n)
+            d = self.to64(self.pop())
+            self.mem_check(d, n, imm)
             b.call(self.intr("llvm.memset.p0.i64", VOID, [PTR, I8, I64, I1]),
-                   [self.mem_ptr(d), val, n, ir.Constant(I1, 0)])  # fmt: skip
+                   [self.mem_ptr(d, imm), val, n, ir.Constant(I1, 0)])  # fmt: skip
         elif op == Op.MEMORY_COPY:
-            n = b.zext(self.pop(), I64)
-            s = b.zext(self.pop(), I64)
-            d = b.zext(self.pop(), I64)
-            self.mem_check(s, n)
-            self.mem_check(d, n)
+            dk, sk = imm
+            n = self.to64(self.pop())
+            s = self.to64(self.pop())
+            d = self.to64(self.pop())
+            self.mem_check(s, n, sk)
+            self.mem_check(d, n, dk)
             b.call(self.intr("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
-                   [self.mem_ptr(d), self.mem_ptr(s), n, ir.Constant(I1, 0)])  # fmt: skip
+                   [self.mem_ptr(d, dk), self.mem_ptr(s, sk), n, ir.Constant(I1, 0)])  # fmt: skip
         elif op == Op.MEMORY_INIT:
-            seg = imm[0]
+            seg, k = imm
             n = b.zext(self.pop(), I64)
             s = b.zext(self.pop(), I64)
-            d = b.zext(self.pop(), I64)
+            d = self.to64(self.pop())
             pslot, lslot = self.layout.data_slots(seg)
             seglen = self.ctx_load(lslot, I64, cached=False)
             self.trap_if(b.icmp_unsigned(">", b.add(s, n), seglen), TrapCode.MEMORY_OUT_OF_BOUNDS)
-            self.mem_check(d, n)
+            self.mem_check(d, n, k)
             src = b.gep(self.ctx_load(pslot, PTR), [s], source_etype=I8)
             b.call(self.intr("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
-                   [self.mem_ptr(d), src, n, ir.Constant(I1, 0)])  # fmt: skip
+                   [self.mem_ptr(d, k), src, n, ir.Constant(I1, 0)])  # fmt: skip
         elif op == Op.DATA_DROP:
             _, lslot = self.layout.data_slots(imm)
             b.store(c64(0), b.gep(self.ctx, [c64(lslot)], source_etype=I64))
@@ -825,35 +904,36 @@ class FunctionLowerer:
             base = self.ctx_load(abi.CTX_FUNCREFS, I64)
             self.push(b.add(base, c64(abi.REC_SIZE * imm)))
         elif op == Op.TABLE_GET:
-            i = b.zext(self.pop(), I64)
+            i = self.to64(self.pop())
             self.push(b.load(self.table_entry(imm, i), typ=I64))
         elif op == Op.TABLE_SET:
             v = self.pop()
-            i = b.zext(self.pop(), I64)
+            i = self.to64(self.pop())
             b.store(v, self.table_entry(imm, i))
             self.table_changed(imm, i, c64(1))
         elif op == Op.TABLE_SIZE:
             desc = self.ctx_load(self.layout.table_slot(imm), PTR)
             size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
-            self.push(b.trunc(size, I32))
+            self.push(size if self.table64(imm) else b.trunc(size, I32))
         elif op == Op.TABLE_GROW:
-            delta = self.pop()
+            delta = self.to64(self.pop())
             init = self.pop()
             grow = self.ctx_load(abi.CTX_TABLE_GROW, PTR)
-            fty = ir.FunctionType(I32, [PTR, I32, I64, I32])
-            self.push(self._call_ptr(grow, fty, [self.ctx, c32(imm), init, delta]))
+            fty = ir.FunctionType(I64, [PTR, I32, I64, I64])
+            r = self._call_ptr(grow, fty, [self.ctx, c32(imm), init, delta])
+            self.push(r if self.table64(imm) else b.trunc(r, I32))
         elif op == Op.TABLE_FILL:
-            n = b.zext(self.pop(), I64)
+            n = self.to64(self.pop())
             v = self.pop()
-            i = b.zext(self.pop(), I64)
+            i = self.to64(self.pop())
             entries = self.table_range(imm, i, n)
             self.fill_loop(entries, i, n, v)
             self.table_changed(imm, i, n)
         elif op == Op.TABLE_COPY:
             dt, st = imm
-            n = b.zext(self.pop(), I64)
-            s = b.zext(self.pop(), I64)
-            d = b.zext(self.pop(), I64)
+            n = self.to64(self.pop())
+            s = self.to64(self.pop())
+            d = self.to64(self.pop())
             src = self.table_range(st, s, n)
             dst = self.table_range(dt, d, n)
             b.call(self.intr("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
@@ -864,7 +944,7 @@ class FunctionLowerer:
             seg, t = imm
             n = b.zext(self.pop(), I64)
             s = b.zext(self.pop(), I64)
-            d = b.zext(self.pop(), I64)
+            d = self.to64(self.pop())
             pslot, lslot = self.layout.elem_slots(seg)
             seglen = self.ctx_load(lslot, I64, cached=False)
             self.trap_if(b.icmp_unsigned(">", b.add(s, n), seglen), TrapCode.TABLE_OUT_OF_BOUNDS)
@@ -874,6 +954,23 @@ class FunctionLowerer:
                    [b.gep(dst, [d], source_etype=I64), src, b.mul(n, c64(8)),
                     ir.Constant(I1, 0)])  # fmt: skip
             self.table_changed(t, d, n)
+        elif op == Op.RETURN_CALL:
+            self.call(imm, tail=True)
+        elif op == Op.RETURN_CALL_INDIRECT:
+            self.call_indirect(*imm, tail=True)
+        elif op == Op.CALL_REF or op == Op.RETURN_CALL_REF:
+            self.call_ref(imm, tail=op == Op.RETURN_CALL_REF)
+        elif op == Op.REF_AS_NON_NULL:
+            v = self.stack[-1]
+            self.trap_if(b.icmp_unsigned("==", v, c64(0)), TrapCode.NULL_REFERENCE)
+        elif op == Op.BR_ON_NULL or op == Op.BR_ON_NON_NULL:
+            self.br_on_null(imm, op == Op.BR_ON_NULL)
+        elif op == Op.THROW:
+            self.throw(imm)
+        elif op == Op.THROW_REF:
+            self.throw_ref()
+        elif op == Op.TRY_TABLE:
+            self.try_table(*imm)
         elif op >= SIMD_BASE:
             from .simd import lower_simd  # (imports this module)
 
@@ -1030,6 +1127,8 @@ class FunctionLowerer:
                 del self.stack[frame.height:]
                 self.set_unreachable()
             return
+        if frame.kind == "try":
+            self.handlers.pop()  # what follows unwinds to the try_tables further out
         if not frame.unreachable:
             self.branch(0)
         if frame.kind == "if" and not frame.has_else:
@@ -1060,8 +1159,10 @@ class FunctionLowerer:
                 ir.IRBuilder(bb).unreachable()
 
     # -- calls ------------------------------------------------------------------------------
-    def _call_ptr(self, fnptr, fty: ir.FunctionType, args):
-        return self.b.call(_Callee(fnptr, fty), args)
+    def _call_ptr(self, fnptr, fty: ir.FunctionType, args, cconv=None, tail=False):
+        """Call through a pointer (``cconv``: :data:`TAILCC` for wasm functions, else the C
+        convention of the runtime's callbacks)."""
+        return self.b.call(_Callee(fnptr, fty), args, cconv=cconv, tail="tail" if tail else False)
 
     def after_call(self) -> None:
         self.fuel_in()
@@ -1069,75 +1170,247 @@ class FunctionLowerer:
         self.reload_memsize()
 
     def reload_memsize(self) -> None:
-        if self.msz is not None:
-            self.b.store(self.ctx_load(abi.CTX_MEM_SIZE, I64, cached=False), self.msz)
+        for k, msz in self.msz.items():
+            _, size_slot = self.layout.memory_slots(k)
+            self.b.store(self.ctx_load(size_slot, I64, cached=False), msz)
 
-    def call(self, funcidx: int) -> None:
+    def finish_call(self, r, ft: FuncType, tail: bool) -> None:
+        """After a call: a tail call returns its result as is; else check, reload, push."""
+        if tail:
+            if ft.results:
+                self.b.ret(r)
+            else:
+                self.b.ret_void()
+            self.set_unreachable()
+            return
+        self.after_call()
+        self.stack.extend(_unpack(self.b, r, len(ft.results)))
+
+    def call(self, funcidx: int, tail: bool = False) -> None:
+        """``call`` (or ``return_call``: a tail call, at the same depth, frame reused)."""
         ft = self.mb.func_types[funcidx]
         args = self.popn(len(ft.params))
-        rem = self.b.sub(self.rem, c32(1))
+        rem = self.rem if tail else self.b.sub(self.rem, c32(1))
         self.fuel_out(self.b)
         if funcidx < self.mb.nimp:
             fslot, eslot = self.layout.import_slots(funcidx)
             fn = self.ctx_load(fslot, PTR)
             env = self.ctx_load(eslot, PTR)
-            r = self._call_ptr(fn, signature(ft), [env, rem, *args])
+            r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
         else:
-            r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args])
-        self.after_call()
-        self.stack.extend(_unpack(self.b, r, len(ft.results)))
+            r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args], cconv=TAILCC,
+                            tail="tail" if tail else False)  # fmt: skip
+        self.finish_call(r, ft, tail)
 
-    def call_indirect(self, typeidx: int, table: int) -> None:
+    def call_indirect(self, typeidx: int, table: int, tail: bool = False) -> None:
         b = self.b
         ft = self.mb.decoded.types[typeidx]
-        i = b.zext(self.pop(), I64)
+        i = self.to64(self.pop())
         args = self.popn(len(ft.params))
         rec = b.load(self.table_entry(table, i), typ=I64)
         self.trap_if(b.icmp_unsigned("==", rec, c64(0)), TrapCode.UNINITIALIZED_ELEMENT)
         recp = b.inttoptr(rec, PTR)
         tid = b.load(recp, typ=I64)
         want = self.ctx_load(self.layout.type_slot(typeidx), I64)
-        self.trap_if(b.icmp_unsigned("!=", tid, want), TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
+        same = b.icmp_unsigned("==", tid, want)
+        if not self.mb.subtyping:
+            self.trap_if(b.not_(same), TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
+        else:
+            # the callee's type may be a declared subtype: ask the runtime (rare)
+            slow = self.fn.append_basic_block("subtype")
+            done = self.fn.append_basic_block("typed")
+            b.cbranch(same, done, slow)
+            b.position_at_end(slow)
+            sub = self.ctx_load(abi.CTX_TYPE_SUB, PTR)
+            ok = self._call_ptr(sub, ir.FunctionType(I32, [I64, I64]), [tid, want])
+            self.trap_if(b.icmp_unsigned("==", ok, c32(0)), TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
+            b.branch(done)
+            b.position_at_end(done)
         fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
         env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
         self.fuel_out(b)
-        r = self._call_ptr(fn, signature(ft), [env, b.sub(self.rem, c32(1)), *args])
-        self.after_call()
-        self.stack.extend(_unpack(b, r, len(ft.results)))
+        rem = self.rem if tail else b.sub(self.rem, c32(1))
+        r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
+        self.finish_call(r, ft, tail)
+
+    def call_ref(self, typeidx: int, tail: bool = False) -> None:
+        """``call_ref`` / ``return_call_ref``: the reference is a funcref record address."""
+        b = self.b
+        ft = self.mb.decoded.types[typeidx]
+        ref = self.pop()
+        args = self.popn(len(ft.params))
+        self.trap_if(b.icmp_unsigned("==", ref, c64(0)), TrapCode.NULL_FUNCTION_REFERENCE)
+        recp = b.inttoptr(ref, PTR)
+        fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
+        env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
+        self.fuel_out(b)
+        rem = self.rem if tail else b.sub(self.rem, c32(1))
+        r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
+        self.finish_call(r, ft, tail)
+
+    # -- typed references and exceptions -----------------------------------------------------
+    def br_on_null(self, depth: int, null: bool) -> None:
+        """``br_on_null`` (branch without the reference when it is null) and
+        ``br_on_non_null`` (branch with it when it is not)."""
+        b = self.b
+        ref = self.stack[-1]
+        cond = b.icmp_unsigned("==" if null else "!=", ref, c64(0))
+        taken = self.fn.append_basic_block()
+        cont = self.fn.append_basic_block()
+        b.cbranch(cond, taken, cont)
+        b.position_at_end(taken)
+        if null:
+            self.pop()
+            self.branch(depth, keep=True)
+            self.push(ref)
+        else:
+            self.branch(depth, keep=True)
+        b.position_at_end(cont)
+        if not null:
+            self.pop()
+
+    def exn_slots(self, types) -> tuple:
+        """An alloca of i64 slots for ``types`` (at least one) and their slot offsets."""
+        offs, n = abi.slot_offsets(types)
+        return self.ab.alloca(ir.ArrayType(I64, max(n, 1))), offs
+
+    def throw(self, tag: int) -> None:
+        """Hand the values to the runtime's throw callback, then unwind."""
+        b = self.b
+        params = self.mb.decoded.types[self.mb.tag_types[tag]].params
+        vals = self.popn(len(params))
+        slots, offs = self.exn_slots(params)
+        for v, t, k in zip(vals, params, offs):
+            store_slot(b, v, b.gep(slots, [c32(0), c32(k)]), t)
+        self.fuel_out(b)
+        cb = self.ctx_load(abi.CTX_THROW, PTR)
+        self._call_ptr(cb, ir.FunctionType(VOID, [PTR, I32, PTR]), [self.ctx, c32(tag), slots])
+        self.unwind()
+        self.set_unreachable()
+
+    def throw_ref(self) -> None:
+        b = self.b
+        v = self.pop()
+        self.trap_if(b.icmp_unsigned("==", v, c64(0)), TrapCode.NULL_EXCEPTION_REFERENCE)
+        slots, _ = self.exn_slots((ValType.EXNREF,))
+        b.store(v, b.gep(slots, [c32(0), c32(0)]))
+        self.fuel_out(b)
+        cb = self.ctx_load(abi.CTX_THROW, PTR)
+        self._call_ptr(cb, ir.FunctionType(VOID, [PTR, I32, PTR]), [self.ctx, c32(-1), slots])
+        self.unwind()
+        self.set_unreachable()
+
+    def try_table(self, bt, catches) -> None:
+        """A block whose calls and throws unwind to a dispatch block made here: each catch
+        clause compares the exception's tag uid (``rt[RT_EXN_TAG]``) with its tag's, and on a
+        match clears the status and branches to its label with the values (and the exnref);
+        without a match the exception unwinds further."""
+        b = self.b
+        here = b.block
+        dispatch = self.fn.append_basic_block("catch")
+        b.position_at_end(dispatch)
+        rt = self.rt()
+        uid = b.load(b.gep(rt, [c64(abi.RT_EXN_TAG)], source_etype=I64), typ=I64)
+        ended = False
+        for catch in catches:
+            if catch.tag is not None:
+                want = self.ctx_load(self.layout.tag_slot(catch.tag), I64)
+                hit = self.fn.append_basic_block("caught")
+                miss = self.fn.append_basic_block("next_catch")
+                b.cbranch(b.icmp_unsigned("==", uid, want), hit, miss)
+                b.position_at_end(hit)
+            handle = b.load(b.gep(rt, [c64(abi.RT_EXN)], source_etype=I64), typ=I64)
+            b.store(c64(0), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
+            trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
+            b.store(c64(0), trace)  # the frames recorded while unwinding
+            vals = []
+            if catch.tag is not None:
+                params = self.mb.decoded.types[self.mb.tag_types[catch.tag]].params
+                if params:
+                    slots, offs = self.exn_slots(params)
+                    cb = self.ctx_load(abi.CTX_CATCH, PTR)
+                    self._call_ptr(cb, ir.FunctionType(VOID, [PTR, I64, PTR]),
+                                   [self.ctx, handle, slots])  # fmt: skip
+                    vals = [load_slot(b, b.gep(slots, [c32(0), c32(k)]), t)
+                            for t, k in zip(params, offs)]  # fmt: skip
+            if catch.kind == CatchKind.CATCH_REF or catch.kind == CatchKind.CATCH_ALL_REF:
+                vals.append(handle)
+            self.stack.extend(vals)
+            self.branch(catch.label)
+            if catch.tag is None:
+                ended = True
+                break
+            b.position_at_end(miss)
+        if not ended:
+            self.unwind()  # to the try_table around this one, or out of the function
+        b.position_at_end(here)
+        self.begin(Op.BLOCK, bt)
+        self.ctl[-1].kind = "try"
+        self.handlers.append(dispatch)
 
     # -- memory -----------------------------------------------------------------------------
-    def effective(self, offset: int, nbytes: int):
-        """Pop an address, bounds-check ``[addr+offset, +nbytes)``, return the pointer."""
+    def memory64(self, k: int) -> bool:
+        """Whether memory ``k`` has i64 addresses."""
+        return self.mb.memory_types[k].is_64
+
+    def table64(self, t: int) -> bool:
+        """Whether table ``t`` has i64 indices."""
+        return self.mb.table_types[t].is_64
+
+    def to64(self, v):
+        """An address, index or count as an i64 (i32 ones are zero-extended)."""
+        return v if v.type == I64 else self.b.zext(v, I64)
+
+    def effective(self, offset: int, nbytes: int, k: int = 0):
+        """Pop an address of memory ``k``, bounds-check ``[addr+offset, +nbytes)``, return the
+        pointer."""
         b = self.b
-        addr = b.zext(self.pop(), I64)
-        # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
-        # signed 64-bit arithmetic (size <= 2**32, offset + nbytes <= 2**32 + 8); the right
-        # side is loop-invariant, so each access costs one compare.
-        limit = b.sub(b.load(self.msz), c64(offset + nbytes))
-        self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
+        v = self.pop()
+        if not self.memory64(k):
+            addr = b.zext(v, I64)
+            # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
+            # signed 64-bit arithmetic (size <= 2**32, offset + nbytes <= 2**32 + 8); the right
+            # side is loop-invariant, so each access costs one compare.
+            limit = b.sub(b.load(self.msz[k]), c64(offset + nbytes))
+            self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
+        else:
+            addr = v
+            total = offset + nbytes
+            if total >= 1 << 62:  # beyond any memory (sizes stay far below 2**62)
+                self.trap_if(ir.Constant(I1, 1), TrapCode.MEMORY_OUT_OF_BOUNDS)
+                total = 0
+            # an unsigned address: out of bounds when the limit is negative or it is above
+            limit = b.sub(b.load(self.msz[k]), c64(total))
+            oob = b.or_(b.icmp_signed("<", limit, c64(0)), b.icmp_unsigned(">", addr, limit))
+            self.trap_if(oob, TrapCode.MEMORY_OUT_OF_BOUNDS)
         ea = b.add(addr, c64(offset)) if offset else addr
-        return b.gep(self.mem_base, [ea], source_etype=I8)
+        return b.gep(self.mem_base[k], [ea], source_etype=I8)
 
-    def mem_check(self, start, n) -> None:
+    def range_check(self, start, n, size, code: TrapCode) -> None:
+        """Trap with ``code`` unless ``[start, start+n)`` lies within ``[0, size)`` (i64
+        operands; no overflow even for 64-bit ones)."""
         b = self.b
-        self.trap_if(b.icmp_unsigned(">", b.add(start, n), b.load(self.msz)),
-                     TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
+        self.trap_if(b.or_(b.icmp_unsigned(">", n, size), b.icmp_unsigned(">", start, b.sub(size, n))),
+                     code)  # fmt: skip
 
-    def mem_ptr(self, ea):
-        return self.b.gep(self.mem_base, [ea], source_etype=I8)
+    def mem_check(self, start, n, k: int = 0) -> None:
+        self.range_check(start, n, b_load(self.b, self.msz[k]), TrapCode.MEMORY_OUT_OF_BOUNDS)
 
-    def load(self, op, offset: int) -> None:
+    def mem_ptr(self, ea, k: int = 0):
+        return self.b.gep(self.mem_base[k], [ea], source_etype=I8)
+
+    def load(self, op, offset: int, k: int = 0) -> None:
         mt, n, ext, rt = _LOAD[op]
-        p = self.effective(offset, n)
+        p = self.effective(offset, n, k)
         v = self.b.load(p, typ=mt, align=1)
         if ext is not None:
             v = getattr(self.b, ext)(v, rt)
         self.push(v)
 
-    def store(self, op, offset: int) -> None:
+    def store(self, op, offset: int, k: int = 0) -> None:
         mt, n, trunc = _STORE[op]
         v = self.pop()
-        p = self.effective(offset, n)
+        p = self.effective(offset, n, k)
         if trunc:
             v = self.b.trunc(v, mt)
         self.b.store(v, p, align=1)
@@ -1164,7 +1437,7 @@ class FunctionLowerer:
         b = self.b
         desc = self.ctx_load(self.layout.table_slot(t), PTR)
         size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
-        self.trap_if(b.icmp_unsigned(">", b.add(start, n), size), TrapCode.TABLE_OUT_OF_BOUNDS)
+        self.range_check(start, n, size, TrapCode.TABLE_OUT_OF_BOUNDS)
         return b.load(b.gep(desc, [c64(abi.TAB_ENTRIES)], source_etype=I64), typ=PTR)
 
     def fill_loop(self, entries, start, n, v) -> None:
@@ -1253,10 +1526,6 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
     flag is set, the shell); see :class:`ModuleBuilder`.
     """
-    if any(t.elem not in (ValType.FUNCREF, ValType.EXTERNREF) for t in module.table_types()):
-        raise UnsupportedFeature("LLVM tier: unknown table element type")
-    if len(module.memory_types()) > 1:
-        raise UnsupportedFeature("LLVM tier: more than one memory")
     mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part)
     mb.simd_isa = simd_isa
     return mb.build()

@@ -13,7 +13,8 @@ import ctypes
 import threading
 
 from ..errors import LinkError, Trap
-from ..runtime.func import Func, type_id
+from ..runtime.exceptions import WasmException
+from ..runtime.func import Func
 from ..runtime.globals import GlobalInstance
 from ..runtime.table import TableInstance
 from ..runtime.trap import backtrace
@@ -29,9 +30,17 @@ M64 = 0xFFFFFFFFFFFFFFFF
 CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)
 #: entry wrappers: (ctx, rem, slots) -> None
 ENTRY = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)
-MEMORY_GROW = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32)
-TABLE_GROW = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64,
-                              ctypes.c_uint32)  # fmt: skip
+#: (ctx, memory, delta) -> old size in pages, or -1
+MEMORY_GROW = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64)
+#: (ctx, table, init, delta) -> old size, or -1
+TABLE_GROW = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64,
+                              ctypes.c_uint64)  # fmt: skip
+#: (ctx, tag or -1, slots): start unwinding a wasm exception (see abi.CTX_THROW)
+THROW = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int32, ctypes.c_void_p)
+#: (ctx, exnref handle, slots): the caught exception's values
+CATCH = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p)
+#: (type id, type id) -> whether the first is a subtype of the second
+TYPE_SUB = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_uint64, ctypes.c_uint64)
 #: (ctx, table, start, n): jitted code wrote entries [start, start+n) of a table
 TABLE_SYNC = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint64,
                               ctypes.c_uint64)  # fmt: skip
@@ -90,9 +99,9 @@ def _to_internal(t: ValType, rt: NativeRuntime):
         return lambda v: f32_from_bits(v & M32)
     if t is ValType.F64:
         return f64_from_bits
-    if t is ValType.FUNCREF:
+    if t.storage is ValType.FUNCREF:
         return rt.func_of
-    return rt.extern_of
+    return rt.extern_of  # externref, exnref (and the GC references' null)
 
 
 def _to_slot(t: ValType, rt: NativeRuntime):
@@ -102,7 +111,7 @@ def _to_slot(t: ValType, rt: NativeRuntime):
         return f32_to_bits
     if t is ValType.F64:
         return f64_to_bits
-    if t is ValType.FUNCREF:
+    if t.storage is ValType.FUNCREF:
         return rt.ref_of
     return rt.handle_of
 
@@ -207,6 +216,8 @@ class NativeRuntime:
         code = rt[abi.RT_TRAP]
         rt[abi.RT_TRAP] = 0
         frames = self.take_trace()
+        if code == abi.EXCEPTION:
+            raise WasmException.of(self.extern_of(rt[abi.RT_EXN]))
         if code == abi.HOST_EXCEPTION:
             e, self.pending = self.pending, None
             if isinstance(e, Trap):
@@ -231,6 +242,13 @@ class NativeRuntime:
             index = where >> 32
             out.append((index, self.names.get(ctx, {}).get(index), where & 0xFFFFFFFF))
         return out
+
+    def start_unwinding(self, exn) -> None:
+        """Set the ``EXCEPTION`` status for the wasm exception ``exn`` (an ExnRef)."""
+        rt = self.rt
+        rt[abi.RT_EXN] = self.handle_of(exn)
+        rt[abi.RT_EXN_TAG] = exn.tag.uid
+        rt[abi.RT_TRAP] = abi.EXCEPTION
 
     # -- references -------------------------------------------------------------------------
     def func_of(self, v: int):
@@ -274,7 +292,7 @@ class NativeRuntime:
             tramp = self.trampoline(f.type)
         cb = self.callback(f, caller)
         env = (U64 * 2)(self.addr, ctypes.cast(cb, ctypes.c_void_p).value)
-        rec = (U64 * 3)(type_id(f.type), tramp, ctypes.addressof(env))
+        rec = (U64 * 3)(f.type_id, tramp, ctypes.addressof(env))
         self.keep.extend((cb, env, rec))
         addr = ctypes.addressof(rec)
         if caller is None:
@@ -315,6 +333,8 @@ class NativeRuntime:
                 elif writers:
                     for w, v in zip(writers, r):
                         w(s, v)
+            except WasmException as e:  # a wasm exception: jitted try_tables may catch it
+                self.start_unwinding(e.exn)
             except BaseException as e:  # noqa: BLE001 - re-raised unchanged at the boundary
                 self.pending = e
                 rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
@@ -391,7 +411,7 @@ class TableMirror:
     def __init__(self, rt: NativeRuntime, table: TableInstance):
         self.table = table
         self.rt = rt
-        funcref = table.type.elem is ValType.FUNCREF
+        funcref = table.type.elem.storage is ValType.FUNCREF
         self.encode = rt.ref_of if funcref else rt.handle_of
         self.decode = rt.func_of if funcref else rt.extern_of
         n = table.size

@@ -146,6 +146,9 @@ class SimdLowerer:
     def op(self, ins) -> None:
         name = SIMD_NAMES[ins.op]
         shape, _, rest = name.partition(".")
+        if rest.startswith("relaxed_"):
+            self.relaxed(shape, rest[8:])
+            return
         if shape == "v128":
             self.v128(rest, ins)
         elif shape[0] == "i":
@@ -195,30 +198,30 @@ class SimdLowerer:
         fl = self.fl
         offset = imm[1]
         if op == "load":
-            self.push(b.load(fl.effective(offset, 16), typ=V128, align=1))
+            self.push(b.load(fl.effective(offset, 16, imm[-1]), typ=V128, align=1))
             return
         body = op[4:]  # "8x8_s", "32_splat", "64_zero", "16_lane"
         if body.endswith("_lane"):
             bits = int(body[:-5])
             t = _vec(_INT_OF[bits], 128 // bits)
             v = self.pop(t)
-            x = b.load(fl.effective(offset, bits // 8), typ=_INT_OF[bits], align=1)
+            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1)
             self.push(b.insert_element(v, x, ir.Constant(I32, imm[2])))
             return
         if body.endswith("_splat"):
             bits = int(body[:-6])
-            x = b.load(fl.effective(offset, bits // 8), typ=_INT_OF[bits], align=1)
+            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1)
             self.push(self.splat(x, _vec(_INT_OF[bits], 128 // bits)))
             return
         if body.endswith("_zero"):
             bits = int(body[:-5])
-            x = b.load(fl.effective(offset, bits // 8), typ=_INT_OF[bits], align=1)
+            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1)
             t = _vec(_INT_OF[bits], 128 // bits)
             self.push(b.insert_element(ir.Constant(t, None), x, ir.Constant(I32, 0)))
             return
         kind, _, sign = body.partition("_")
         narrow, n, wide = _LOAD_EXT[kind]
-        x = b.load(fl.effective(offset, 8), typ=_vec(narrow, n), align=1)
+        x = b.load(fl.effective(offset, 8, imm[-1]), typ=_vec(narrow, n), align=1)
         self.push(self.widen(x, sign == "s", wide))
 
     def store(self, op: str, imm) -> None:
@@ -227,12 +230,12 @@ class SimdLowerer:
         offset = imm[1]
         if op == "store":
             v = self.pop()
-            b.store(v, fl.effective(offset, 16), align=1)
+            b.store(v, fl.effective(offset, 16, imm[-1]), align=1)
             return
         bits = int(op[5:-5])  # store<bits>_lane
         v = self.pop(_vec(_INT_OF[bits], 128 // bits))
         x = b.extract_element(v, ir.Constant(I32, imm[2]))
-        b.store(x, fl.effective(offset, bits // 8), align=1)
+        b.store(x, fl.effective(offset, bits // 8, imm[-1]), align=1)
 
     # -- shuffles ---------------------------------------------------------------------------
     def shuffle(self, lanes: bytes) -> None:
@@ -480,6 +483,59 @@ class SimdLowerer:
             self.push(self.canon(r) if constish(x) else r)
         else:
             raise UnsupportedFeature(f"LLVM tier: SIMD float op {op}")
+
+
+    # -- relaxed SIMD (Wasm 3.0) --------------------------------------------------------------
+    def relaxed(self, shape: str, op: str) -> None:
+        """The relaxed instructions, with the Python tier's deterministic choices (see
+        :mod:`wasm2py.runtime.simd`): the strict counterparts, unfused madd/nmadd, and
+        signed-by-signed dot products (the i16x8 one adding pairs with saturation)."""
+        b = self.b
+        t = SHAPES[shape]
+        if op == "swizzle":
+            self.swizzle()
+        elif op.startswith("trunc_"):
+            self.trunc_sat("trunc_sat_" + op[6:])
+        elif op in ("min", "max", "q15mulr_s"):
+            if op == "q15mulr_s":
+                self.integer(t, "q15mulr_sat_s", None)
+            else:
+                self.floating(t, op, None)
+        elif op == "laneselect":
+            self.v128("bitselect", None)
+        elif op in ("madd", "nmadd"):
+            z = self.pop(t)
+            y = self.pop(t)
+            x = self.pop(t)
+            if op == "nmadd":
+                x = b.fneg(x)
+            m = b.fmul(x, y)
+            if constish(x) or constish(y):
+                m = self.canon(m)
+            r = b.fadd(m, z)
+            if constish(m) or constish(z):
+                r = self.canon(r)
+            self.push(r)
+        elif op == "dot_i8x16_i7x16_s":
+            wide = _vec(I16, 16)
+            y = b.sext(self.pop(I8X16), wide)
+            x = b.sext(self.pop(I8X16), wide)
+            p = b.mul(x, y)  # |x * y| <= 2**14: exact in i16
+            even = b.shuffle_vector(p, p, _mask(range(0, 16, 2)))
+            odd = b.shuffle_vector(p, p, _mask(range(1, 16, 2)))
+            self.push(self.call("llvm.sadd.sat", I16X8, [even, odd]))
+        elif op == "dot_i8x16_i7x16_add_s":
+            acc = self.pop(I32X4)
+            wide = _vec(I32, 16)
+            y = b.sext(self.pop(I8X16), wide)
+            x = b.sext(self.pop(I8X16), wide)
+            p = b.mul(x, y)
+            total = acc
+            for k in range(4):
+                total = b.add(total, b.shuffle_vector(p, p, _mask(range(k, 16, 4))))
+            self.push(total)
+        else:
+            raise UnsupportedFeature(f"LLVM tier: relaxed SIMD op {op}")
 
 
 def lower_simd(fl, ins) -> None:

@@ -11,6 +11,8 @@ into the calling wasm code (``raise WasmException(tag, [1, 2])``). Traps are nev
 
 from __future__ import annotations
 
+import itertools
+
 from ..errors import Error, Trap, TrapCode
 from ..types import FuncType, TagType
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -23,9 +25,10 @@ class TagInstance:
         type: the closed :class:`~wasm2py.types.FuncType` of its values (no results).
         type_id: the id of its canonical type (imports match when equal).
         name: a name for messages (the defining module's export name or index).
+        uid: a process-wide number of the tag (what jitted code compares).
     """
 
-    __slots__ = ("type", "type_id", "name", "__weakref__")
+    __slots__ = ("type", "type_id", "name", "uid", "__weakref__")
 
     def __init__(self, type: FuncType, name: str | None = None, type_id: int | None = None):
         from ..deftypes import deftype_of
@@ -38,10 +41,14 @@ class TagInstance:
         #: a module's tag has its declared type's id (its recursion group counts)
         self.type_id = deftype_of(type).id if type_id is None else type_id
         self.name = name
+        self.uid = next(_UIDS)
 
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
         return f"<tag{label} {self.type}>"
+
+
+_UIDS = itertools.count(1)
 
 
 class ExnRef:

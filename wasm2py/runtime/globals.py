@@ -101,7 +101,7 @@ class GlobalInstance:
             self.cell = _F32Cell(buf)
         elif t is ValType.V128:
             self.cell = _V128Cell(buf)
-        elif t is ValType.FUNCREF:
+        elif t.storage is ValType.FUNCREF:
             self.cell = _RefCell(buf, native.ref_of, native.func_of)
         else:
             self.cell = _RefCell(buf, native.handle_of, native.extern_of)
