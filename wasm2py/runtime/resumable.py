@@ -211,7 +211,7 @@ def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
     return finish(fn(rec.locals, next_frame), rec.locals.get("d", 0))
 
 
-_MACHINERY = {_resume_frame.__code__, TRAMPOLINE_CODE}
+_MACHINERY = {_resume_frame.__code__, TRAMPOLINE_CODE, finish.__code__}
 
 
 def pass_through(code) -> None:

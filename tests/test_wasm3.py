@@ -1,0 +1,340 @@
+"""Wasm 3.0 through the embedding API, in every tier: tail calls (constant stack, fuel,
+resumable calls), exceptions crossing host frames, typed function references, memory64, multiple
+memories, extended constant expressions, relaxed SIMD's deterministic results and the Config
+switch of each proposal.
+
+Expected values come from the spec's semantics (worked out by hand in the comments) or from
+running the same computation in plain Python.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import wasm2py
+from wasm2py import Config, Engine, Store, ValType, WasmException
+from wasm2py.features import Features
+
+from .wat import wat
+
+pytest.importorskip("llvmlite", reason="the LLVM tier tests need llvmlite")
+
+TIERS = ("python", "llvm", "auto")
+
+
+def instance(tier: str, text: str, imports=None, **config) -> wasm2py.Instance:
+    engine = Engine(Config(tier=tier, cache=False, **config))
+    store = Store(engine)
+    return wasm2py.Instance(store, wasm2py.Module(engine, wat(text)), imports or {})
+
+
+# -- tail calls ---------------------------------------------------------------------------------
+
+EVEN_ODD = """(module
+  (func $even (export "even") (param i64) (result i32)
+    (if (result i32) (i64.eqz (local.get 0))
+      (then (i32.const 1))
+      (else (return_call $odd (i64.sub (local.get 0) (i64.const 1))))))
+  (func $odd (export "odd") (param i64) (result i32)
+    (if (result i32) (i64.eqz (local.get 0))
+      (then (i32.const 0))
+      (else (return_call_indirect (param i64) (result i32)
+              (i64.sub (local.get 0) (i64.const 1)) (i32.const 0)))))
+  (table 1 funcref) (elem (i32.const 0) $even)
+  (type $t (func (param i64) (result i32)))
+  (func $count (export "count") (param i64 i64) (result i64)
+    (if (result i64) (i64.eqz (local.get 0))
+      (then (local.get 1))
+      (else (return_call_ref $t2 (i64.sub (local.get 0) (i64.const 1))
+                                 (i64.add (local.get 1) (i64.const 2))
+                                 (ref.func $count)))))
+  (type $t2 (func (param i64 i64) (result i64)))
+  (elem declare func $count)
+)"""
+
+
+@pytest.mark.parametrize("tier", ("python", "llvm"))
+def test_mutual_tail_recursion_runs_in_constant_stack(tier):
+    """10**7 tail calls alternating between a direct and an indirect one: far beyond the call
+    depth limit (10,000) and the native stack, so each must reuse its caller's frame."""
+    ex = instance(tier, EVEN_ODD).exports
+    assert ex.even(10**7) == 1  # 10**7 is even
+    assert ex.odd(10**5 + 1) == 1
+    assert ex.count(300_000, 0) == 600_000  # return_call_ref, adding 2 each time
+
+
+@pytest.mark.parametrize("tier", ("python", "llvm"))
+def test_tail_calls_with_fuel(tier):
+    """Fuel is charged per executed segment across tail calls: even(n) runs the segment of the
+    ``if`` (3 instructions: local.get, i64.eqz, if) and then the else arm (local.get,
+    i64.const, i64.sub, return_call: 4) n times, and (3 + the then arm's i32.const) once."""
+    inst = instance(tier, EVEN_ODD, consume_fuel=True)
+    store = inst.store
+    n = 1000
+    odd_arm = 4 + 1  # odd's else arm also pushes the table index (i32.const 0)
+    expected = (n // 2) * (3 + 4) + (n // 2) * (3 + odd_arm) + 3 + 1
+    store.set_fuel(10**9)
+    assert inst.exports.even(n) == 1
+    assert 10**9 - store.get_fuel() == expected
+    store.set_fuel(expected - 1)
+    with pytest.raises(wasm2py.Trap) as e:
+        inst.exports.even(n)
+    assert e.value.code is wasm2py.TrapCode.OUT_OF_FUEL
+
+
+def test_resumable_call_through_tail_calls():
+    """A tail-call chain pauses when fuel runs out and resumes where it stopped (resumable
+    calls run in the Python tier); the total fuel equals the plain run's."""
+    inst = instance("python", EVEN_ODD, consume_fuel=True)
+    store = inst.store
+    store.set_fuel(100)
+    result = inst.exports.even.call_resumable(5001)
+    pauses = 0
+    while isinstance(result, wasm2py.OutOfFuel):
+        pauses += 1
+        store.set_fuel(store.get_fuel() + 100)
+        result = result.resume()
+    assert isinstance(result, wasm2py.Finished) and result.results == 0
+    assert pauses > 300
+
+
+def test_host_function_tail_called():
+    """A tail call to an imported host function returns its result."""
+    text = """(module (import "env" "h" (func $h (param i32) (result i32)))
+      (func (export "f") (param i32) (result i32) (return_call $h (local.get 0))))"""
+    for tier in TIERS:
+        inst = instance(tier, text, {"env": {"h": lambda x: x * 3}})
+        assert inst.exports.f(14) == 42
+
+
+# -- exceptions ---------------------------------------------------------------------------------
+
+EXN = """(module
+  (import "env" "host" (func $host (param i32)))
+  (tag $e (export "e") (param i32 i64))
+  (tag $e0 (export "e0"))
+  (func (export "throw") (param i32) (throw $e (local.get 0) (i64.const -5)))
+  (func (export "catch-host") (param i32) (result i32)
+    (block $h (result i32 i64)
+      (try_table (catch $e $h) (call $host (local.get 0)))
+      (return (i32.const -1)))
+    (drop))
+  (func (export "catch-all") (param i32) (result i32)
+    (block $h
+      (try_table (catch_all $h) (call $host (local.get 0)))
+      (return (i32.const 0)))
+    (i32.const 1))
+  (func (export "rethrow") (param i32)
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (call $host (local.get 0)))
+      (return))
+    (throw_ref))
+)"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_wasm_exception_reaches_the_host_with_tag_and_values(tier):
+    inst = instance(tier, EXN, {"env": {"host": lambda x: None}})
+    ex = inst.exports
+    with pytest.raises(WasmException) as info:
+        ex.throw(7)
+    assert info.value.tag == ex.e
+    assert info.value.values == (7, -5)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_host_throws_a_wasm_exception_that_wasm_catches(tier):
+    tags = {}
+
+    def host(x):
+        if x == 1:
+            raise WasmException(tags["e"], [x * 10, 2])
+        if x == 2:
+            raise WasmException(tags["e0"], [])
+        if x == 3:
+            raise ValueError("a host error is not a wasm exception")
+
+    inst = instance(tier, EXN, {"env": {"host": host}})
+    ex = inst.exports
+    tags["e"], tags["e0"] = ex.e, ex.e0
+    assert ex["catch-host"](1) == 10  # caught by its tag: the first value
+    assert ex["catch-host"](0) == -1  # nothing thrown
+    with pytest.raises(WasmException) as info:  # another tag passes through
+        ex["catch-host"](2)
+    assert info.value.tag == ex.e0
+    assert ex["catch-all"](2) == 1
+    with pytest.raises(ValueError):  # host exceptions are not caught by wasm
+        ex["catch-all"](3)
+    with pytest.raises(WasmException) as info:  # rethrown: the same exception reference
+        ex.rethrow(1)
+    assert info.value.values == (10, 2)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_traps_are_not_caught(tier):
+    text = """(module
+      (func (export "f") (result i32)
+        (block $h (try_table (catch_all $h) (unreachable))) (i32.const 1)))"""
+    with pytest.raises(wasm2py.Trap) as info:
+        instance(tier, text).exports.f()
+    assert info.value.code is wasm2py.TrapCode.UNREACHABLE
+
+
+def test_host_tag_and_wasm_exception_api():
+    store = Store()
+    tag = wasm2py.Tag(store, wasm2py.TagType(wasm2py.FuncType([ValType.I32, ValType.F64])))
+    exc = WasmException(tag, [-1, 0.5])
+    assert exc.tag == tag and exc.values == (-1, 0.5)
+    assert exc.exn.raw_values == (0xFFFFFFFF, 0.5)  # i32 stored unsigned inside
+    with pytest.raises(TypeError):
+        WasmException(tag, [1])
+    with pytest.raises(ValueError):
+        wasm2py.Tag(store, wasm2py.FuncType([], [ValType.I32]))  # tags have no results
+    # an imported tag is the same tag: an exception thrown with it is caught by the importer
+    text = """(module (import "env" "t" (tag $t (param i32 f64)))
+      (func (export "f") (param i32) (result i32)
+        (block $h (result i32 f64)
+          (try_table (catch $t $h) (throw $t (local.get 0) (f64.const 1)))
+          (unreachable))
+        (drop)))"""
+    for tier in TIERS:
+        assert instance(tier, text, {"env": {"t": tag}}).exports.f(5) == 5
+
+
+# -- typed function references --------------------------------------------------------------------
+
+REFS = """(module
+  (type $ii (func (param i32) (result i32)))
+  (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (elem declare func $inc)
+  (func (export "apply") (param i32) (result i32)
+    (call_ref $ii (local.get 0) (ref.func $inc)))
+  (func (export "null-call") (result i32)
+    (call_ref $ii (i32.const 0) (ref.null $ii)))
+  (func (export "non-null") (param funcref) (result i32)
+    (drop (ref.as_non_null (local.get 0))) (i32.const 1))
+  (func (export "is-null") (param funcref) (result i32)
+    (block $null (br_on_null $null (local.get 0)) (drop) (return (i32.const 0)))
+    (i32.const 1))
+  (func (export "local") (result i32)
+    (local $f (ref $ii))
+    (local.set $f (ref.func $inc))
+    (call_ref $ii (i32.const 41) (local.get $f)))
+)"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_typed_function_references(tier):
+    ex = instance(tier, REFS).exports
+    assert ex.apply(41) == 42
+    assert ex.local() == 42
+    with pytest.raises(wasm2py.Trap) as info:
+        ex["null-call"]()
+    assert info.value.code is wasm2py.TrapCode.NULL_FUNCTION_REFERENCE
+    with pytest.raises(wasm2py.Trap) as info:
+        ex["non-null"](None)
+    assert info.value.code is wasm2py.TrapCode.NULL_REFERENCE
+    assert ex["non-null"](ex.apply) == 1
+    assert ex["is-null"](None) == 1 and ex["is-null"](ex.apply) == 0
+
+
+def test_non_null_local_must_be_set_before_use():
+    text = """(module (type $t (func)) (func (local (ref $t)) (drop (local.get 0))))"""
+    with pytest.raises(wasm2py.ValidationError, match="uninitialized local"):
+        wasm2py.Module(wat(text))
+
+
+# -- memory64, multiple memories, extended constants ---------------------------------------------
+
+MEMS = """(module
+  (memory $a 1)
+  (memory $b i64 1 3)
+  (global $base i64 (i64.add (i64.const 65530) (i64.mul (i64.const 2) (i64.const 1))))
+  (data (memory $b) (global.get $base) "\\01\\02\\03\\04")
+  (func (export "load-b") (param i64) (result i32) (i32.load $b (local.get 0)))
+  (func (export "copy") (param i32 i64 i32)
+    (memory.copy $a $b (local.get 0) (local.get 1) (local.get 2)))
+  (func (export "load-a") (param i32) (result i32) (i32.load $a (local.get 0)))
+  (func (export "grow-b") (param i64) (result i64) (memory.grow $b (local.get 0)))
+  (func (export "size-b") (result i64) (memory.size $b))
+  (export "b" (memory $b))
+)"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_multiple_memories_and_memory64(tier):
+    ex = instance(tier, MEMS).exports
+    assert ex["load-b"](65532) == 0x04030201  # the data segment at 65530 + 2 * 1
+    with pytest.raises(wasm2py.Trap) as info:
+        ex["load-b"](65533)  # 4 bytes from 65533 leave the 65536-byte memory
+    assert info.value.code is wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
+    with pytest.raises(wasm2py.Trap):
+        ex["load-b"](2**64 - 2)  # an address near 2**64: out of bounds, no wrap-around
+    ex.copy(100, 65532, 4)
+    assert ex["load-a"](100) == 0x04030201
+    assert ex["grow-b"](2) == 1 and ex["size-b"]() == 3
+    assert ex["grow-b"](1) == -1  # beyond the maximum of 3: -1 as i64
+    mem = ex.b
+    assert mem.type.is_64 and mem.size == 3
+
+
+# -- relaxed SIMD: one deterministic result, the same in every tier --------------------------------
+
+RELAXED = """(module
+  (func (export "madd") (param f32 f32 f32) (result f32)
+    (f32x4.extract_lane 0 (f32x4.relaxed_madd (f32x4.splat (local.get 0))
+      (f32x4.splat (local.get 1)) (f32x4.splat (local.get 2)))))
+  (func (export "dot") (param i32 i32) (result i32)
+    (i16x8.extract_lane_s 0 (i16x8.relaxed_dot_i8x16_i7x16_s (i8x16.splat (local.get 0))
+      (i8x16.splat (local.get 1)))))
+  (func (export "swizzle") (param i32) (result i32)
+    (i8x16.extract_lane_u 0 (i8x16.relaxed_swizzle (v128.const i8x16 9 8 7 6 5 4 3 2 1 0 1 2 3 4 5 6)
+      (i8x16.splat (local.get 0)))))
+  (func (export "trunc") (param f32) (result i32)
+    (i32x4.extract_lane 0 (i32x4.relaxed_trunc_f32x4_s (f32x4.splat (local.get 0)))))
+)"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_relaxed_simd_deterministic_choices(tier):
+    ex = instance(tier, RELAXED).exports
+    # unfused: 1 + 2**-23 squared rounds to 1 + 2**-22 before subtracting 1 + 2**-22, giving 0
+    # (a fused multiply-add would keep the 2**-46 of the exact square)
+    x = 1 + 2**-23
+    assert ex.madd(x, x, -(1 + 2**-22)) == 0.0
+    # signed x signed, pairs added with saturation: (-128 * -128) * 2 = 32768 -> 32767
+    assert ex.dot(-128, -128) == 32767
+    assert ex.dot(-128, 127) == -32512
+    assert ex.swizzle(200) == 0  # like i8x16.swizzle: out of range gives 0
+    assert ex.trunc(float("nan")) == 0 and ex.trunc(3e9) == 2**31 - 1  # like trunc_sat
+
+
+# -- Config switches -------------------------------------------------------------------------------
+
+SWITCHED = {
+    "wasm_tail_call": """(module (func $f (return_call $f)))""",
+    "wasm_memory64": """(module (memory i64 1))""",
+    "wasm_multi_memory": """(module (memory 1) (memory 1))""",
+    "wasm_exceptions": """(module (tag))""",
+    "wasm_function_references": """(module (type $t (func)) (func (param (ref $t))))""",
+    "wasm_relaxed_simd": """(module (func (result v128)
+        (i8x16.relaxed_swizzle (v128.const i64x2 0 0) (v128.const i64x2 0 0))))""",
+    "wasm_extended_const": """(module (global i32 (i32.add (i32.const 1) (i32.const 2))))""",
+    "wasm_gc": """(module (type (struct)))""",
+}
+
+
+@pytest.mark.parametrize("switch", sorted(SWITCHED))
+def test_switched_off_proposal_is_refused(switch):
+    data = wat(SWITCHED[switch])
+    wasm2py.Module(Engine(Config(cache=False)), data)  # on by default
+    with pytest.raises((wasm2py.DecodeError, wasm2py.ValidationError)) as info:
+        wasm2py.Module(Engine(Config(cache=False, **{switch: False})), data)
+    if isinstance(info.value, wasm2py.ValidationError):
+        assert switch in str(info.value)
+
+
+def test_wasm2_features_are_all_off():
+    f = Config(**{name: False for name in SWITCHED}).features()
+    assert f == Features.wasm2()
+    assert Config().features() == Features()
