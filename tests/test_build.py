@@ -340,3 +340,36 @@ def test_rebuilt_spec_modules_print_like_the_originals(suite):
     with ThreadPoolExecutor(2) as pool:
         failures = [f for f in pool.map(check, chosen) if f]
     assert failures == []
+
+
+def test_wasm3_immediates_encode_like_wasm_tools():
+    """Tail calls, call_ref, exceptions, typed references and multi-memory/memory64 memargs:
+    the sink's bytes are the function body wasm-tools encodes from the same text."""
+    from wasm2py.binary.opcodes import CatchKind
+    from wasm2py.types import HeapType, RefType
+
+    text = """(module
+      (type (func (param i32) (result i32)))
+      (tag (param i32))
+      (memory 1) (memory i64 1)
+      (func (param i32) (result i32) (local (ref null 0))
+        (block (result i32)
+          (try_table (result i32) (catch 0 0) (catch_all_ref 1)
+            (throw 0 (i32.load 1 offset=70000 (i64.const 8)))))
+        (i64.store8 0 offset=3 (i32.const 0) (i64.const 1))
+        (v128.store8_lane 1 offset=5 2 (i64.const 0) (v128.const i64x2 0 0))
+        (drop (ref.as_non_null (ref.null 0)))
+        (local.get 1) (br_on_null 0) (drop)
+        (return_call_ref 0 (i32.const 1) (local.get 1))))"""
+    sink = InstructionSink()
+    sink.block(I32).try_table(I32, [(CatchKind.CATCH, 0, 0), (CatchKind.CATCH_ALL_REF, None, 1)])
+    sink.i64_const(8).i32_load(offset=70000, memory=1).throw(0).end().end()
+    sink.i32_const(0).i64_const(1).i64_store8(offset=3)
+    sink.i64_const(0).v128_const(0).v128_store8_lane(2, offset=5, memory=1)
+    sink.ref_null(RefType(True, 0)).ref_as_non_null().drop()
+    sink.local_get(1).br_on_null(0).drop()
+    sink.i32_const(1).local_get(1).return_call_ref(0).end()
+    local = b"\x01\x01" + b"\x63\x00"  # one local of type (ref null 0)
+    assert wat(text).endswith(local + sink.encode())
+    assert InstructionSink().ref_null(ValType.EXNREF).encode() == b"\xd0\x69"
+    assert InstructionSink().ref_null(RefType(True, HeapType.NOFUNC)).encode() == b"\xd0\x73"

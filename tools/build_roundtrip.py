@@ -48,8 +48,10 @@ from wasm2py.build import (  # noqa: E402
     encode_module,
 )
 from wasm2py.build.instructions import method_name  # noqa: E402
+from wasm2py.types import HeapType, RefType  # noqa: E402
 
 _KINDS = {**IMM, **SIMD_IMM}
+_INDEX_VECTOR = RefType(False, HeapType.FUNC)
 _PAIRS = (Imm.BR_TABLE, Imm.CALL_INDIRECT, Imm.MEMORY_INIT, Imm.TABLE_INIT, Imm.MEMORY_COPY,
           Imm.TABLE_COPY)  # fmt: skip
 
@@ -64,9 +66,9 @@ def emit(sink: InstructionSink, instrs) -> InstructionSink:
         elif kind in _PAIRS:
             method(*imm)
         elif kind is Imm.MEMARG:
-            method(offset=imm[1], align=imm[0])
+            method(offset=imm[1], align=imm[0], memory=imm[2])
         elif kind is Imm.MEMARG_LANE:
-            method(imm[2], offset=imm[1], align=imm[0])
+            method(imm[2], offset=imm[1], align=imm[0], memory=imm[3])
         elif kind in (Imm.F32, Imm.F64):
             method(bits=imm)
         else:
@@ -75,9 +77,11 @@ def emit(sink: InstructionSink, instrs) -> InstructionSink:
 
 
 def _items(seg) -> list:
-    """Element items: function indices when every item is a lone ``ref.func`` (the decoder
-    turns index vectors into such expressions), else constant expressions."""
-    if all(len(it) == 1 and it[0].op == Op.REF_FUNC for it in seg.items):
+    """Element items: function indices when the segment was an index vector (the decoder
+    turns those into lone ``ref.func`` expressions and types them ``(ref func)``), else
+    constant expressions."""
+    if seg.type is _INDEX_VECTOR and all(len(it) == 1 and it[0].op == Op.REF_FUNC
+                                          for it in seg.items):  # fmt: skip
         return [it[0].imm for it in seg.items]
     return [emit(ConstExpr(), it) for it in seg.items]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..errors import BuildError
-from ..types import FuncType, GlobalType, Limits, MemoryType, TableType, ValType
+from ..types import FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType
 
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
@@ -101,11 +101,28 @@ def vec(items: Iterable[bytes]) -> bytes:
     return u32(len(items)) + b"".join(items)
 
 
-def valtype(t: ValType) -> bytes:
-    """One value type."""
-    if not isinstance(t, ValType):
-        raise BuildError(f"expected a ValType, got {t!r}")
-    return bytes((t.value,))
+def valtype(t: ValType | RefType) -> bytes:
+    """One value type: a :class:`ValType` byte, or ``0x63``/``0x64`` and the heap type of a
+    :class:`RefType` whose heap type is abstract or a type index."""
+    if isinstance(t, ValType):
+        return bytes((t.value,))
+    if isinstance(t, RefType):
+        return (b"\x63" if t.nullable else b"\x64") + heaptype(t.heap)
+    raise BuildError(f"expected a ValType or RefType, got {t!r}")
+
+
+def heaptype(h) -> bytes:
+    """A heap type: an abstract one's byte, or a type index (s33); a reference type's
+    shorthand (``ValType.FUNCREF``) stands for its heap type."""
+    if isinstance(h, ValType) and h.is_ref:
+        return bytes((h.value,))
+    if isinstance(h, RefType):
+        h = h.heap
+    if isinstance(h, HeapType) and h is not HeapType.BOT:
+        return bytes((h.value,))
+    if isinstance(h, int) and not isinstance(h, bool) and h >= 0:
+        return s33(h)
+    raise BuildError(f"expected a heap type (HeapType or type index), got {h!r}")
 
 
 def functype(ft: FuncType) -> bytes:
@@ -115,23 +132,24 @@ def functype(ft: FuncType) -> bytes:
     return b"\x60" + vec(map(valtype, ft.params)) + vec(map(valtype, ft.results))
 
 
-def limits(lim: Limits) -> bytes:
-    """Limits: ``0x00 min`` or ``0x01 min max``."""
+def limits(lim: Limits, is_64: bool = False) -> bytes:
+    """Limits: ``0x00 min`` or ``0x01 min max``; flag bit 2 and u64 bounds when 64-bit."""
+    flag, n = (0x04, u64) if is_64 else (0x00, u32)
     if lim.max is None:
-        return b"\x00" + u32(lim.min)
-    return b"\x01" + u32(lim.min) + u32(lim.max)
+        return bytes((flag,)) + n(lim.min)
+    return bytes((flag | 1,)) + n(lim.min) + n(lim.max)
 
 
 def tabletype(tt: TableType) -> bytes:
     """A table type (reference type, limits)."""
     if not tt.elem.is_ref:
         raise BuildError(f"a table holds references, not {tt.elem}")
-    return valtype(tt.elem) + limits(tt.limits)
+    return valtype(tt.elem) + limits(tt.limits, tt.is_64)
 
 
 def memtype(mt: MemoryType) -> bytes:
     """A memory type (limits in pages)."""
-    return limits(mt.limits)
+    return limits(mt.limits, mt.is_64)
 
 
 def globaltype(gt: GlobalType) -> bytes:

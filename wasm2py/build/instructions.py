@@ -9,7 +9,7 @@
     sink.encode()                                     # the bytes, as in a code section body
 
 The methods are made from the decoder's opcode table (:mod:`wasm2py.binary.opcodes`), so the
-builder knows exactly the instructions the decoder does (Wasm 2.0, SIMD included). A method is
+builder knows exactly the instructions the decoder does (Wasm 2.0 and 3.0 without GC). A method is
 named after the instruction's text name with ``.`` and ``/`` turned into ``_``: ``i32.add`` is
 :meth:`i32_add`, ``v128.load8x8_s`` is ``v128_load8x8_s``, the typed ``select`` is
 ``select_t``. Immediates are the method's arguments:
@@ -27,6 +27,9 @@ memory access          ``i32_load(offset=0, align=None)``: ``align`` is the expo
 constants              ``i32_const(v)`` / ``i64_const(v)`` (signed or unsigned),
                        ``f32_const(x)`` / ``f64_const(x)`` (or ``bits=`` for exact patterns),
                        ``v128_const(v)`` (a 128-bit int, lane 0 low, or 16 bytes)
+Wasm 3.0               ``throw(tag)``, ``call_ref(type)``, ``try_table(type=None, catches=())``
+                       with ``(CatchKind, tag or None, label)`` clauses; memory accesses take
+                       ``memory=`` (multiple memories); ``ref_null`` also takes a RefType
 others                 ``call_indirect(type, table=0)``, ``ref_null(ValType.FUNCREF)``,
                        ``select_t(types)``, ``memory_init(data, memory=0)``,
                        ``table_init(elem, table=0)``, ``table_copy(dst=0, src=0)``,
@@ -49,13 +52,14 @@ from ..binary.opcodes import (
     SIMD_BASE,
     SIMD_IMM,
     SIMD_NATURAL_ALIGN,
+    CatchKind,
     Imm,
     Op,
     opcode_name,
 )
 from ..errors import BuildError
-from ..types import FuncType, ValType
-from .encoding import s32, s33, s64, u32, valtype, vec, wrap_i32, wrap_i64
+from ..types import FuncType, RefType, ValType
+from .encoding import heaptype, s32, s33, s64, u32, u64, valtype, vec, wrap_i32, wrap_i64
 
 
 def index_of(item) -> int:
@@ -126,17 +130,30 @@ class InstructionSink:
     def _block_type(self, t) -> bytes:
         if t is None:
             return b"\x40"
-        if isinstance(t, ValType):
+        if isinstance(t, ValType | RefType):
             return valtype(t)
         if isinstance(t, FuncType) and not t.params and len(t.results) <= 1:
             return valtype(t.results[0]) if t.results else b"\x40"
         return s33(self._type_index(t))
 
 
-def _memarg(op: int, offset: int, align: int | None) -> bytes:
+def _memarg(op: int, offset: int, align: int | None, memory=0) -> bytes:
     if align is None:
         align = NATURAL_ALIGN[op] if op in NATURAL_ALIGN else SIMD_NATURAL_ALIGN[op]
-    return u32(align) + u32(offset)
+    memory = index_of(memory)
+    if not 0 <= offset < 1 << 64:
+        raise BuildError(f"memory offset {offset!r} out of range")
+    # multiple memories: bit 6 of the flags says a memory index follows
+    flags = u32(align) if memory == 0 else u32(align | 0x40) + u32(memory)
+    return flags + u64(offset)
+
+
+def _catch(c) -> bytes:
+    kind, tag, label = c
+    kind = CatchKind(kind)
+    if kind in (CatchKind.CATCH, CatchKind.CATCH_REF):
+        return bytes((kind,)) + u32(index_of(tag)) + u32(label)
+    return bytes((kind,)) + u32(label)
 
 
 def _f32(value, bits) -> bytes:
@@ -235,14 +252,14 @@ def _make(op: int, kind: Imm) -> Callable:
 
     elif kind is Imm.MEMARG:
 
-        def m(self, offset=0, align=None):
-            self._code += code + _memarg(op, offset, align)
+        def m(self, offset=0, align=None, memory=0):
+            self._code += code + _memarg(op, offset, align, memory)
             return self
 
     elif kind is Imm.MEMARG_LANE:
 
-        def m(self, lane, offset=0, align=None):
-            self._code += code + _memarg(op, offset, align) + _lane(lane)
+        def m(self, lane, offset=0, align=None, memory=0):
+            self._code += code + _memarg(op, offset, align, memory) + _lane(lane)
             return self
 
     elif kind is Imm.I32:
@@ -272,9 +289,28 @@ def _make(op: int, kind: Imm) -> Callable:
     elif kind is Imm.REFTYPE:
 
         def m(self, type):
-            if not isinstance(type, ValType) or not type.is_ref:
+            if not getattr(type, "is_ref", False):
                 raise BuildError(f"ref.null takes a reference type, got {type!r}")
-            self._code += code + valtype(type)
+            self._code += code + heaptype(type)
+            return self
+
+    elif kind is Imm.TAG:
+
+        def m(self, tag):
+            self._code += code + u32(index_of(tag))
+            return self
+
+    elif kind is Imm.TYPE:
+
+        def m(self, type):
+            self._code += code + u32(self._type_index(type))
+            return self
+
+    elif kind is Imm.TRY_TABLE:
+
+        def m(self, type=None, catches=()):
+            self._code += code + self._block_type(type) + vec(map(_catch, catches))
+            self.depth += 1
             return self
 
     elif kind is Imm.SELECT_T:

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 from ..binary.module import ExternKind
 from ..errors import BuildError
-from ..types import FuncType, GlobalType, MemoryType, TableType, ValType
+from ..types import FuncType, GlobalType, HeapType, MemoryType, RefType, TableType, ValType
 from .encoding import (
     MAGIC,
     VERSION,
@@ -339,10 +339,14 @@ def _typed(value, cls):
     return value
 
 
+_FUNC_NON_NULL = RefType(False, HeapType.FUNC)
+
+
 def _func_indices(items: Sequence, type: ValType) -> bytes | None:
-    """The index-vector encoding when every item is a function index (else None)."""
-    if type is not ValType.FUNCREF:
-        return None
+    """The index-vector encoding when every item is a function index (else None). Such a
+    segment's type is ``funcref`` in Wasm 2.0 and ``(ref func)`` in Wasm 3.0."""
+    if type is not _FUNC_NON_NULL and (type is not ValType.FUNCREF or not items):
+        return None  # (an empty funcref segment keeps its type: expressions)
     if not all(isinstance(i, int) or hasattr(i, "index") for i in items):
         return None
     return vec(u32(index_of(i)) for i in items)
