@@ -38,10 +38,11 @@ def _wast_params(include_simd: bool) -> list:
     return [pytest.param(p, id=p.name) for p in files]
 
 
-def _run_and_check(wast, tier: str, check: str, record_property) -> None:
+def _run_and_check(wast, tier: str, check: str, record_property, suite: str | None = None
+                   ) -> None:  # fmt: skip
     if wast is None:
-        pytest.skip(missing_suite_message(spec_dir()))
-    summary = run_file(wast, tier, check)
+        pytest.skip(missing_suite_message(spec_dir(suite or "2.0"), suite or "2.0"))
+    summary = run_file(wast, tier, check, suite)
     record_property(SUMMARY_PROPERTY, summary.to_json())
     if summary.error is not None:
         pytest.fail(f"{wast.name} could not be run: {summary.error}", pytrace=False)

@@ -23,12 +23,16 @@ def fresh_store(**config) -> wasm2py.Store:
 
 
 def outcome(func, args, ftype=None):
-    """``("ok", values as bit-exact tuples)`` or ``("trap", code)`` of calling ``func``."""
+    """``("ok", values as bit-exact tuples)``, ``("trap", code)`` or, for an uncaught wasm
+    exception, ``("exn", tag's parameter types, values)`` of calling ``func``."""
     ftype = ftype if ftype is not None else func.type
     try:
         r = func(*args)
     except wasm2py.Trap as t:
         return ("trap", t.code)
+    except wasm2py.WasmException as e:
+        params = e.tag.type.params
+        return ("exn", params, tuple(encode(v, t) for v, t in zip(e.values, params)))
     if len(ftype.results) == 0:
         vals = ()
     elif len(ftype.results) == 1:

@@ -7,7 +7,13 @@ constants (NaN payloads, +-0, +-inf, min/max ints), locals and ``local.tee``, gl
 ``select``, ``if``/``else``, blocks with ``br_if``, ``br_table``, loops with a bounded counter,
 memory loads/stores (in and out of bounds), ``memory.size``/``grow``/``fill``, direct and
 indirect calls, and traps (division, conversions, ``unreachable``, bounds, bad indirect calls).
-Both tiers run the same call sequence; results, trap codes, final memory and globals must match.
+Wasm 3.0: a second, 64-bit memory (loads, stores, ``memory.size``/``grow``/``fill``/``copy``
+between the memories, addresses near 2**64), an extended constant global, ``call_ref``,
+``ref.as_non_null``, ``br_on_null``/``br_on_non_null``, tail calls (``return_call``,
+``return_call_indirect``, ``return_call_ref``), exceptions (``throw`` across calls, ``try_table``
+with every catch kind, ``throw_ref``; uncaught ones reach the host) and relaxed SIMD.
+Both tiers run the same call sequence; results, trap codes, uncaught exceptions, final memories
+and globals must match.
 
 Floats: the spec leaves the NaN produced by arithmetic open (any arithmetic NaN), so values are
 canonicalised (``select`` with a fixed NaN) wherever their bits become observable as integers
@@ -100,6 +106,56 @@ LOADS = {"i32": ["i32.load", "i32.load8_s", "i32.load16_u"],
 STORES = {"i32": ["i32.store", "i32.store8"], "i64": ["i64.store", "i64.store16"],
           "f32": ["f32.store"], "f64": ["f64.store"]}  # fmt: skip
 ADDRS = ["0", "4", "8", "100", "1000", "65528", "65532", "65535", "65536", "-1", "-8"]
+ADDRS64 = ["0", "8", "65528", "65532", "65535", "65536", "-1", "-8", "0x100000000",
+           "0x7fffffffffffffff"]  # fmt: skip
+LOADS64 = {"i32": ["i32.load", "i32.load16_s"], "i64": ["i64.load", "i64.load32_u"],
+           "f32": ["f32.load"], "f64": ["f64.load"]}  # fmt: skip
+RELAXED = {
+    "i32": ["(i32x4.extract_lane 0 (i32x4.relaxed_trunc_f32x4_s (f32x4.splat {f32})))",
+            "(i32x4.extract_lane 1 (i32x4.relaxed_trunc_f32x4_u (f32x4.splat {f32})))",
+            "(i32x4.extract_lane 0 (i32x4.relaxed_trunc_f64x2_s_zero (f64x2.splat {f64})))",
+            "(i32x4.extract_lane 2 (i32x4.relaxed_trunc_f64x2_u_zero (f64x2.splat {f64})))",
+            "(i16x8.extract_lane_s 0 (i16x8.relaxed_dot_i8x16_i7x16_s (i8x16.splat {i32}) "
+            "(i8x16.splat {i32b})))",
+            "(i32x4.extract_lane 3 (i32x4.relaxed_dot_i8x16_i7x16_add_s (i8x16.splat {i32}) "
+            "(i8x16.splat {i32b}) (i32x4.splat {i32c})))",
+            "(i16x8.extract_lane_u 1 (i16x8.relaxed_q15mulr_s (i16x8.splat {i32}) "
+            "(i16x8.splat {i32b})))",
+            "(i8x16.extract_lane_u 3 (i8x16.relaxed_swizzle "
+            "(v128.const i8x16 0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15) (i8x16.splat {i32})))",
+            "(i32x4.extract_lane 0 (i32x4.relaxed_laneselect (i32x4.splat {i32}) "
+            "(i32x4.splat {i32b}) (i32x4.splat {i32c})))",
+            "(i8x16.extract_lane_s 5 (i8x16.relaxed_laneselect (i8x16.splat {i32}) "
+            "(i8x16.splat {i32b}) (i8x16.splat {i32c})))",
+            "(i16x8.extract_lane_s 2 (i16x8.relaxed_laneselect (i16x8.splat {i32}) "
+            "(i16x8.splat {i32b}) (i16x8.splat {i32c})))"],
+    "i64": ["(i64x2.extract_lane 1 (i64x2.relaxed_laneselect (i64x2.splat {i64}) "
+            "(i64x2.splat {i64b}) (i64x2.splat {i64c})))"],
+    "f32": ["(f32x4.extract_lane 0 (f32x4.relaxed_madd (f32x4.splat {f32}) (f32x4.splat {f32b}) "
+            "(f32x4.splat {f32c})))",
+            "(f32x4.extract_lane 1 (f32x4.relaxed_nmadd (f32x4.splat {f32}) (f32x4.splat {f32b}) "
+            "(f32x4.splat {f32c})))",
+            "(f32x4.extract_lane 2 (f32x4.relaxed_min (f32x4.splat {f32}) (f32x4.splat {f32b})))",
+            "(f32x4.extract_lane 3 (f32x4.relaxed_max (f32x4.splat {f32}) (f32x4.splat {f32b})))"],
+    "f64": ["(f64x2.extract_lane 0 (f64x2.relaxed_madd (f64x2.splat {f64}) (f64x2.splat {f64b}) "
+            "(f64x2.splat {f64c})))",
+            "(f64x2.extract_lane 1 (f64x2.relaxed_nmadd (f64x2.splat {f64}) (f64x2.splat {f64b}) "
+            "(f64x2.splat {f64c})))",
+            "(f64x2.extract_lane 0 (f64x2.relaxed_min (f64x2.splat {f64}) (f64x2.splat {f64b})))",
+            "(f64x2.extract_lane 1 (f64x2.relaxed_max (f64x2.splat {f64}) (f64x2.splat {f64b})))"],
+}  # fmt: skip
+
+
+class _Operands(dict):
+    """Relaxed SIMD operands (``{f32}``, ``{i32b}`` ...), each drawn when first used."""
+
+    def __init__(self, gen, depth: int):
+        super().__init__()
+        self.gen, self.depth = gen, depth
+
+    def __missing__(self, key: str) -> str:
+        self[key] = value = self.gen.expr(key[:3], self.depth)
+        return value
 
 
 class Gen:
@@ -138,6 +194,28 @@ class Gen:
             return f"(i32.const {self.choice(ADDRS)})"
         return f"(i32.and {self.expr('i32', depth)} (i32.const 0xfffc))"
 
+    def addr64(self, depth: int) -> str:
+        if self.chance(6):
+            return f"(i64.const {self.choice(ADDRS64)})"
+        return f"(i64.extend_i32_u (i32.and {self.expr('i32', depth)} (i32.const 0xfffc)))"
+
+    def label(self) -> str:
+        self.labels += 1
+        return f"$L{self.labels}"
+
+    def funcref(self) -> str:
+        """A (possibly null) function reference."""
+        if self.chance(2):
+            return "(ref.null func)"
+        return f"(ref.func $f{self.draw(st.integers(0, NFUNCS - 1))})"
+
+    def args(self, d: int) -> str:
+        return " ".join(self.expr(pt, d) for pt in TYPES)
+
+    def later_callees(self, t: str) -> list[int]:
+        """Functions after this one that return ``t`` (calls go forward only: they end)."""
+        return [j for j in range(self.func + 1, NFUNCS) if self.results[j] == t]
+
     def expr(self, t: str, depth: int) -> str:
         if depth <= 0 or self.chance(2):
             k = self.draw(st.integers(0, 2))
@@ -147,7 +225,9 @@ class Gen:
                 return f"(local.get {self.choice(VARS[t])})"
             return f"(global.get {GLOBALS[t]})"
         d = depth - 1
-        k = self.draw(st.integers(0, 13))
+        k = self.draw(st.integers(0, 21))
+        if k >= 14:
+            return self.expr3(t, k, d)
         if k == 0:
             return f"({self.choice(UN[t])} {self.expr(t, d)})"
         if k in (1, 2):
@@ -194,10 +274,106 @@ class Gen:
             return self.choice(["(memory.size)", "(memory.size)"])
         return self.const(t)
 
+    def expr3(self, t: str, k: int, d: int) -> str:
+        """The Wasm 3.0 expressions."""
+        if k == 14:
+            offset = self.choice([0, 0, 3, 65535, 0xFFFFFFFFFFFFFFF0])
+            return f"({self.choice(LOADS64[t])} $m64 offset={offset} {self.addr64(d)})"
+        if k == 15:
+            if t == "i64":
+                return self.choice(["(memory.size $m64)", "(global.get $g5)"])
+            if t == "i32":
+                return self.choice(["(memory.size $m0)", "(global.get $g4)"])
+        if k == 16:
+            callees = self.later_callees(t)
+            ref = f"(ref.func $f{self.choice(callees)})" if callees and self.chance(6) else (
+                f"(ref.null $sig_{t})")  # fmt: skip
+            return f"(call_ref $sig_{t} {self.args(d)} {ref})"
+        if k == 17:
+            if self.chance(5):
+                thrown = f"(throw $e {self.expr('i32', d)})"
+            else:
+                thrown = f"(throw $e64 {self.expr('i64', d)})"
+            return f"(if (result {t}) {self.expr('i32', d)} (then {thrown}) (else {self.expr(t, d)}))"
+        if k == 18:
+            return self.catching(t, d)
+        if k == 19:
+            o, n = self.label(), self.label()
+            v = self.draw(st.integers(0, 2))
+            if v == 0 and t == "i32":
+                return f"(ref.is_null (ref.as_non_null {self.funcref()}))"
+            if v == 1:
+                return (f"(block {o} (result {t}) (block {n} (br_on_null {n} {self.funcref()}) "
+                        f"(drop) (br {o} {self.expr(t, d)})) {self.expr(t, d)})")  # fmt: skip
+            return (f"(block {o} (result {t}) (drop (block {n} (result (ref func)) "
+                    f"(br_on_non_null {n} {self.funcref()}) (br {o} {self.expr(t, d)}))) "
+                    f"{self.expr(t, d)})")  # fmt: skip
+        if k == 20:
+            return (f"(if (result {t}) {self.expr('i32', d)} (then {self.tail_call(d)}) "
+                    f"(else {self.expr(t, d)}))")  # fmt: skip
+        if k == 21:
+            return self.choice(RELAXED[t]).format_map(_Operands(self, d))
+        return self.const(t)
+
+    def catching(self, t: str, d: int) -> str:
+        """A ``try_table`` around an expression that may throw (itself or in a callee), with
+        one of the catch kinds; caught values land in locals, where results observe them."""
+        o, h = self.label(), self.label()
+        body = self.expr(t, d)
+        v = self.draw(st.integers(0, 4))
+        if v == 0:
+            return (f"(block {o} (result {t}) (local.set $a (block {h} (result i32) "
+                    f"(br {o} (try_table (result {t}) (catch $e {h}) {body})))) "
+                    f"{self.expr(t, d)})")  # fmt: skip
+        if v == 1:
+            return (f"(block {o} (result {t}) (local.set $b (block {h} (result i64) "
+                    f"(br {o} (try_table (result {t}) (catch $e64 {h}) {body})))) "
+                    f"{self.expr(t, d)})")  # fmt: skip
+        if v == 2:
+            return (f"(block {o} (result {t}) (block {h} (br {o} (try_table (result {t}) "
+                    f"(catch_all {h}) {body}))) {self.expr(t, d)})")  # fmt: skip
+        if v == 3:
+            # caught with its reference and rethrown: an outer handler or the host sees it
+            return (f"(block {o} (result {t}) (throw_ref (block {h} (result exnref) "
+                    f"(br {o} (try_table (result {t}) (catch_all_ref {h}) {body})))))")  # fmt: skip
+        return (f"(block {o} (result {t}) (block {h} (result i32 exnref) (br {o} (try_table "
+                f"(result {t}) (catch_ref $e {h}) {body}))) (drop) (local.set $a) "
+                f"{self.expr(t, d)})")  # fmt: skip
+
+    def tail_call(self, d: int) -> str:
+        """A tail call returning this function's result type."""
+        r = self.results[self.func]
+        v = self.draw(st.integers(0, 2))
+        callees = self.later_callees(r)
+        if v == 0 and callees:
+            return f"(return_call $f{self.choice(callees)} {self.args(d)})"
+        if v == 1 and self.func not in LEAVES:
+            idx = self.choice(["0", "1", "2", "3"])
+            return f"(return_call_indirect (type $sig_{r}) {self.args(d)} (i32.const {idx}))"
+        ref = f"(ref.func $f{self.choice(callees)})" if callees else f"(ref.null $sig_{r})"
+        return f"(return_call_ref $sig_{r} {self.args(d)} {ref})"
+
     def stmt(self, depth: int) -> str:
         d = depth - 1
         t = self.choice(TYPES)
-        k = self.draw(st.integers(0, 8))
+        k = self.draw(st.integers(0, 11))
+        if k == 9:
+            op = self.choice(STORES[t])
+            return (f"({op} $m64 offset={self.choice([0, 5, 0x100000000])} {self.addr64(d)} "
+                    f"{self.canon(t, self.expr(t, d))})")  # fmt: skip
+        if k == 10:
+            n32 = f"(i32.and {self.expr('i32', d)} (i32.const 0x1ff))"
+            n64 = f"(i64.extend_i32_u {n32})" if self.chance(6) else "(i64.const -1)"
+            v = self.draw(st.integers(0, 3))
+            if v == 0:
+                return f"(memory.copy $m64 $m0 {self.addr64(d)} {self.addr(d)} {n32})"
+            if v == 1:
+                return f"(memory.copy $m0 $m64 {self.addr(d)} {self.addr64(d)} {n32})"
+            if v == 2:
+                return f"(memory.copy $m64 $m64 {self.addr64(d)} {self.addr64(d)} {n64})"
+            return f"(memory.fill $m64 {self.addr64(d)} {self.expr('i32', d)} {n64})"
+        if k == 11:
+            return f"(drop (memory.grow $m64 (i64.const {self.choice([0, 0, 1])})))"
         if k == 0:
             return f"(local.set {self.choice(VARS[t][1:])} {self.expr(t, d)})"
         if k == 1:
@@ -252,10 +428,17 @@ def modules(draw):
     types = " ".join(f"(type $sig_{t} (func {PARAMS.replace('$p0 ', '').replace('$p1 ', '').replace('$p2 ', '').replace('$p3 ', '')} (result {t})))"
                      for t in TYPES)  # fmt: skip
     text = f"""(module {types}
-      (memory (export "mem") 1 2)
+      (memory $m0 (export "mem") 1 2)
       (data (i32.const 0) "\\01\\02\\03\\04\\fe\\ff\\00\\80wasm2py-llvm\\7f\\80\\00\\00")
+      (memory $m64 (export "mem64") i64 1 2)
+      (data (memory $m64) (i64.const 65528) "\\01\\02\\03\\04\\05\\06\\07\\08")
+      (tag $e (param i32)) (tag $e64 (param i64))
+      (elem declare func {" ".join(f"$f{i}" for i in range(NFUNCS))})
+      (global $g0i i32 (i32.const 3))
       (global $g0 (mut i32) (i32.const 7)) (global $g1 (mut i64) (i64.const -9))
       (global $g2 (mut f32) (f32.const 1.5)) (global $g3 (mut f64) (f64.const -0.25))
+      (global $g4 i32 (i32.sub (i32.mul (i32.const 7) (i32.const 6)) (global.get $g0i)))
+      (global $g5 i64 (i64.add (i64.const 0x100000000) (i64.const -1)))
       (func (export "globals") (result i32 i64 i32 i64) (global.get $g0) (global.get $g1)
         (i32.reinterpret_f32 (global.get $g2)) (i64.reinterpret_f64 (global.get $g3)))
       (table 3 funcref) (elem (i32.const 0) $f{LEAVES[0]} $f{LEAVES[1]})
@@ -286,8 +469,12 @@ def run_both(text: str, calls):
             b = outcome(ll.exports[f"f{i}"], args)
             assert same(a, b, loose_nan=True), (i, args, a, b)
     assert outcome(py.exports.globals, ()) == outcome(ll.exports.globals, ())
-    assert bytes(py.exports.mem.read(0, len(py.exports.mem.buffer))) == bytes(
-        ll.exports.mem.read(0, len(ll.exports.mem.buffer)))
+    for mem in ("mem", "mem64"):
+        assert memory_bytes(py.exports[mem]) == memory_bytes(ll.exports[mem]), mem
+
+
+def memory_bytes(mem) -> bytes:
+    return bytes(mem.read(0, len(mem.buffer)))
 
 
 def run_both_fuel(text: str, calls, fuel: int, costs) -> None:
@@ -309,8 +496,8 @@ def run_both_fuel(text: str, calls, fuel: int, costs) -> None:
             assert same(a, b, loose_nan=True) and fa == fb, (i, args, fuel, a, fa, b, fb)
     store.set_fuel(10**9)  # enough for both reads
     assert outcome(py.exports.globals, ()) == outcome(ll.exports.globals, ())
-    assert bytes(py.exports.mem.read(0, len(py.exports.mem.buffer))) == bytes(
-        ll.exports.mem.read(0, len(ll.exports.mem.buffer)))
+    for mem in ("mem", "mem64"):
+        assert memory_bytes(py.exports[mem]) == memory_bytes(ll.exports[mem]), mem
 
 
 FUEL_COSTS = [
