@@ -137,9 +137,16 @@ class Instance:
 
         else:
             attach = None
-        instantiate(store, decoded, module._compiled, rt, wrap, attach)
-        self.exports = Exports({name: to_handle(store, item)
-                                for name, item in self._state.exports.items()})  # fmt: skip
+
+        def ready(state, owner):
+            # The exports exist before the start function runs (host functions it calls may
+            # look them up through their Caller), as in wasmtime.
+            self.exports = Exports({name: to_handle(store, item)
+                                    for name, item in state.exports.items()})  # fmt: skip
+            if attach is not None:
+                attach(state, owner)
+
+        instantiate(store, decoded, module._compiled, rt, wrap, ready)
 
     def _attach_llvm(self, compiled) -> None:
         """Move the instance's code to the LLVM tier (at a call boundary; shared state)."""
@@ -154,8 +161,9 @@ class Instance:
         return to_handle(self.store, mems[0]) if mems else None
 
     def __getattr__(self, name: str) -> Callable:
-        # Convenience: instance.add(1, 2) for exported functions.
-        if name.startswith("_"):
+        # Convenience: instance.add(1, 2) for exported functions. (``exports`` itself is only
+        # missing while the instance is being set up: no lookup through it then.)
+        if name.startswith("_") or name == "exports":
             raise AttributeError(name)
         try:
             return self.exports[name]
@@ -163,4 +171,4 @@ class Instance:
             raise AttributeError(f"instance has no export {name!r}") from None
 
     def __repr__(self) -> str:
-        return f"<wasm2py.Instance exports={list(self.exports)}>"
+        return f"<wasm2py.Instance exports={list(getattr(self, 'exports', ()))}>"

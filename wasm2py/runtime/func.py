@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from sys import _getframe
 
 from ..errors import Trap, TrapCode
 from ..types import FuncType
+from .pystack import DEEP, entry, leave
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
 
@@ -205,10 +207,14 @@ class Func:
         try:
             r = self.raw(*[c(v) for c, v in zip(pconv, args)], store.depth)
         except BaseException as e:
+            if DEEP:
+                leave(_getframe())
             err = to_embedder(e)
             if err is e:
                 raise
         else:
+            if DEEP:
+                leave(_getframe())
             rconv = self._rconv
             if len(rconv) == 1:
                 return rconv[0](r)
@@ -252,3 +258,6 @@ class Func:
 
     def __repr__(self) -> str:
         return f"<wasm2py.Func {self._label()} {self.type}>"
+
+
+entry(Func.__call__.__code__)

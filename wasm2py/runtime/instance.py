@@ -12,11 +12,14 @@ The namespace of an instance maps the names generated code uses to this instance
 ``TY<i>``       process-wide type id of type index ``i``
 ``ELEMS``       element segments (lists of references; ``()`` once dropped)
 ``DATAS``       data segments (``b""`` once dropped)
-``MAXD``        the call-depth limit
+``MAXD``        the call depth at which ``DEEP(d)`` is called
+``DEEP``        traps at the call-depth limit, else makes room for deep calls (see :mod:`.pystack`)
 ==============  ===============================================================
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 from ..binary.module import ExternKind, Module, SegmentMode
 from ..binary.opcodes import Op
@@ -26,6 +29,7 @@ from .func import Func, type_id
 from .globals import GlobalInstance
 from .memory import LinearMemory
 from .ops import base_namespace
+from .pystack import deeper, shallow_bound
 from .table import TableInstance
 from .trap import MODULE_NAMES, to_embedder
 from .values import f32_from_bits, f64_from_bits
@@ -145,7 +149,8 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     state.module = module
     ns = dict(_base())
     state.ns = ns
-    ns["MAXD"] = store.max_depth
+    ns["MAXD"] = shallow_bound(store.max_depth)
+    ns["DEEP"] = partial(deeper, store, ns)
     ns["IC"] = store.counter
     ns["F"] = store.fuel
     # what resumption needs to regenerate a function (see wasm2py.runtime.resumable)

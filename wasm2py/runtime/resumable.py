@@ -16,10 +16,12 @@ host results or re-checks its fuel.
 
 from __future__ import annotations
 
+import sys
 import types
 from dataclasses import dataclass
 
 from ..errors import Error
+from .pystack import DEEP, SHALLOW_FRAMES, ensure_deep, entry, leave
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
@@ -156,6 +158,9 @@ def _outcome(func, run, *args):
     store = func.store
     # Jitted entries defer to the Python tier meanwhile: only Python frames can be suspended.
     store.resumable += 1
+    if run is _resume_frame and len(args[0]) > SHALLOW_FRAMES // 3:
+        # rewinding takes three Python frames per paused wasm frame
+        ensure_deep(store.max_depth, sys._getframe())
     try:
         r = run(*args)
     except BaseException as e:
@@ -170,6 +175,8 @@ def _outcome(func, run, *args):
         return Finished(_results(func, r))
     finally:
         store.resumable -= 1
+        if DEEP:
+            leave(sys._getframe())
     raise err
 
 
@@ -210,6 +217,7 @@ def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
 
 
 _MACHINERY = {_resume_frame.__code__}
+entry(_outcome.__code__)
 
 
 def pass_through(code) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..config import Config
 
 
@@ -45,11 +43,6 @@ class Store:
             runtime_for(self)
         #: free slot for the embedder's own data
         self.data = None
-        # Each wasm call is one Python frame (plus a few for host calls in between): make sure
-        # Python's own limit is not what stops a legal call depth.
-        needed = self.max_depth + 2000
-        if sys.getrecursionlimit() < needed:
-            sys.setrecursionlimit(needed)
 
     @property
     def instructions(self) -> int:

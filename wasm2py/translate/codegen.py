@@ -417,9 +417,11 @@ class FuncGen:
         root = Frame(self.info.func, "func", 0, (), self.ftype.results, self.out, [])
         self.ctrl.append(root)
         prologue: list[ast.stmt] = []
-        # Depth check first: a runaway recursion traps instead of exhausting Python's stack.
+        # Depth check first: a runaway recursion traps instead of exhausting Python's stack
+        # (``DEEP`` traps at the limit, or makes room for calls deeper than a shallow bound:
+        # see wasm2py.runtime.pystack).
         chk = ast.If(_cmp(_name("d"), ast.GtE(), _name("MAXD")),
-                     [ast.Raise(_call("exhausted"), None)], [])  # fmt: skip
+                     [ast.Expr(_call("DEEP", _name("d")))], [])  # fmt: skip
         prologue.append(chk)
         groups: dict[object, list[str]] = {}
         for i, t in enumerate(self.local_types[nparams:], nparams):

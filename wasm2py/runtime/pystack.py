@@ -1,0 +1,128 @@
+"""Python's recursion limit while wasm calls nest deeply in the Python tier.
+
+Each wasm call in the Python tier is one Python frame, so a legal wasm call depth (up to
+``Config.max_call_depth``) can exceed Python's recursion limit. The limit is process-wide, and on
+CPython 3.11 it also bounds recursion through C code: raised for good, it lets any runaway
+recursion (in a host function, or anywhere in the program) overflow the C stack and kill the
+process instead of raising ``RecursionError``. So it is raised only while it is needed, lazily:
+
+* Generated code compares the call depth with ``MAXD`` at every function entry. ``MAXD`` starts
+  as a *shallow* bound (:func:`shallow_bound`: :data:`SHALLOW_FRAMES` frames, well within the
+  default limit); a call that reaches it calls ``DEEP(d)`` (:func:`deeper`), which traps if the
+  real limit is reached and otherwise raises Python's limit for the thread's outermost running
+  wasm call (its *owner*: the outermost ``Func.__call__`` or resumable call on the stack) and
+  lifts the instance's ``MAXD`` to the real limit, so deeper calls pay nothing more.
+* When the owner returns (or raises), it calls :func:`leave`: the limit and every lifted
+  ``MAXD`` go back. Calls that stay shallow (almost all) never touch the limit; code outside
+  wasm calls, and host functions called from shallow wasm code, run under the program's own
+  limit.
+
+Threads: the limit is raised while any thread has a deep call running (each thread's raise is
+recorded; the last one to leave restores the program's limit).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from ..errors import Trap, TrapCode
+
+#: wasm frames a call may nest under the program's own recursion limit (the default, 1000,
+#: leaves room for the embedder's frames below and host functions above)
+SHALLOW_FRAMES = 200
+#: Python frames above the wasm frames that a raised limit leaves room for (host functions,
+#: entries and the three frames per wasm frame that rewinding a resumed call uses)
+_SLACK = 2000
+
+#: thread id -> its raise, while the thread runs a wasm call deeper than the shallow bound;
+#: entries test this dict for emptiness on their way out (nothing to do in the common case)
+DEEP: dict[int, _Raise] = {}
+_lock = threading.Lock()
+#: the program's recursion limit, saved while raised
+_saved = 0
+
+
+class _Raise:
+    __slots__ = ("owner", "limit", "namespaces")
+
+    def __init__(self, owner, limit: int):
+        self.owner = owner  # the frame of the outermost entry, or None if there is none
+        self.limit = limit
+        self.namespaces: list[tuple[dict, int]] = []  # (namespace, its MAXD before)
+
+
+def shallow_bound(max_depth: int) -> int:
+    """The ``MAXD`` an instance starts with: the call depth limit, or the shallow bound."""
+    return min(max_depth, SHALLOW_FRAMES)
+
+
+def deeper(store, ns: dict, d: int) -> None:
+    """A call at depth ``d`` reached the instance's ``MAXD`` (generated code's ``DEEP(d)``).
+
+    Raises:
+        Trap: CALL_STACK_EXHAUSTED if ``d`` reached the real limit.
+    """
+    limit = store.max_depth
+    if d >= limit:
+        raise Trap(TrapCode.CALL_STACK_EXHAUSTED)
+    ensure_deep(limit, sys._getframe(1), ns)
+
+
+def ensure_deep(max_frames: int, frame, ns: dict | None = None) -> None:
+    """Make room for ``max_frames`` more wasm frames above ``frame`` on this thread, until the
+    outermost entry below ``frame`` leaves; ``ns``: an instance namespace whose ``MAXD`` is
+    lifted to ``max_frames`` meanwhile."""
+    global _saved
+    tid = threading.get_ident()
+    with _lock:
+        rec = DEEP.get(tid)
+        if rec is None:
+            if not DEEP:
+                _saved = sys.getrecursionlimit()
+            rec = DEEP[tid] = _Raise(_outermost_entry(frame), _saved + 3 * max_frames + _SLACK)
+            _apply()
+        if ns is not None:
+            rec.namespaces.append((ns, ns["MAXD"]))
+            ns["MAXD"] = max_frames
+
+
+def leave(frame) -> None:
+    """An entry's frame is leaving: if it owns its thread's raise, undo it."""
+    tid = threading.get_ident()
+    with _lock:
+        rec = DEEP.get(tid)
+        if rec is None or rec.owner is not frame:
+            return
+        del DEEP[tid]
+        for ns, bound in reversed(rec.namespaces):
+            ns["MAXD"] = bound
+        _apply()
+
+
+def _apply() -> None:
+    """Set the limit for the recorded raises (the program's own if none is left)."""
+    want = max((r.limit for r in DEEP.values()), default=_saved)
+    try:
+        sys.setrecursionlimit(want)
+    except RecursionError:
+        # Lowering below the current depth (another thread still deep in code that is not
+        # wasm): leave it raised; a later leave() lowers it.
+        pass
+
+
+_ENTRY_CODES: set = set()
+
+
+def entry(code) -> None:
+    """Frames running ``code`` enter wasm from Python (``Func.__call__``, resumable calls)."""
+    _ENTRY_CODES.add(code)
+
+
+def _outermost_entry(frame):
+    owner = None
+    while frame is not None:
+        if frame.f_code in _ENTRY_CODES:
+            owner = frame
+        frame = frame.f_back
+    return owner
