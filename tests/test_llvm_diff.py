@@ -46,7 +46,6 @@ EXAMPLES = int(EXAMPLES_FROM_ENV or "25")
 #: WASM2PY_LLVM_DIFF_IGNORE_PY_CRASH=1: discard examples where the Python tier itself crashes
 #: (raises something other than a Trap), to look for LLVM-tier bugs past a Python-tier one
 IGNORE_PY_CRASH = os.environ.get("WASM2PY_LLVM_DIFF_IGNORE_PY_CRASH") == "1"
-wasm2py.Store()  # raises Python's recursion limit once, before hypothesis watches it
 
 TYPES = ("i32", "i64", "f32", "f64")
 NFUNCS = 4

@@ -443,6 +443,11 @@ class FuncGen:
         dispatch = self.DISPATCH
         skip_depth = 0
         fuel = self.fuel
+        if body:
+            # The entry segment's check gets a line of its own, the byte before the first
+            # instruction (in the local declarations): a loop or if there starts a segment
+            # whose check has that instruction's offset, and a pause must name one resume point.
+            self.lineno = body[0].offset - 1
         self.start_segment(0)
         for ins in body:
             op = ins.op

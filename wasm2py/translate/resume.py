@@ -96,11 +96,15 @@ def _rewind(path: list[tuple[list, int]], kind: str) -> None:
                 branch.lineno = node.lineno
                 lst[k] = branch
             else:
-                # fuel was added while paused: reload the local copy before checking again
+                # Fuel was added while paused: reload the local copy before checking again. Only
+                # when rewinding: in a loop the check runs again every iteration, and a reload
+                # there would drop what the iterations since the last reload were charged.
                 reload = ast.Assign([ast.Name("fuel", _STORE)],
                                     ast.Subscript(_name("F"), ast.Constant(0), _LOAD))  # fmt: skip
                 reload.lineno = node.lineno
-                lst[k : k + 1] = [clear, reload, node]
+                rewound = ast.If(_name("rw"), [clear, reload], [])
+                rewound.lineno = node.lineno
+                lst[k : k + 1] = [rewound, node]
         else:
             nxt_list = path[depth + 1][0]
             if isinstance(node, ast.If):
