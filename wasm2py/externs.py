@@ -52,7 +52,9 @@ class Memory:
 
     @property
     def buffer(self) -> memoryview:
-        """A writable view of the current contents (invalid for new pages after growth)."""
+        """A writable view of the current contents. Take a new one after growth: an older view
+        does not cover new pages, and if the memory had to move to grow (only when its maximum
+        could not be reserved as address space), it shows the old bytes."""
         return self._rt.view
 
     def grow(self, delta: int) -> int:

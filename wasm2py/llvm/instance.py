@@ -41,15 +41,17 @@ from .native import (
 
 class _SizeHook(dict):
     """Registered with :meth:`LinearMemory.bind`: growth assigns the new view, and this keeps
-    the context's byte-size slot equal to its length."""
+    the context's byte-size slot equal to its length and its base slot equal to the memory's
+    base (which changes if the memory had to move to grow)."""
 
-    def __init__(self, ctx, slot: int):
+    def __init__(self, ctx, mem):
         super().__init__()
         self.ctx = ctx
-        self.slot = slot
+        self.mem = mem
 
     def __setitem__(self, key, view) -> None:
-        self.ctx[self.slot] = len(view)
+        self.ctx[abi.CTX_MEM_SIZE] = len(view)
+        self.ctx[abi.CTX_MEM_BASE] = self.mem.address()
 
 
 class _SharedSegments(list):
@@ -143,7 +145,7 @@ class LLVMInstance:
             mem = state.memories[0]
             ctx[abi.CTX_MEM_BASE] = mem.address()
             ctx[abi.CTX_MEM_SIZE] = mem.size_bytes
-            mem.bind(_SizeHook(ctx, abi.CTX_MEM_SIZE), "size")
+            mem.bind(_SizeHook(ctx, mem), "size")
 
             def grow(_ctx, delta, mem=mem):
                 try:

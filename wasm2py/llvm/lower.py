@@ -441,6 +441,7 @@ class FunctionLowerer:
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
         self.msz = None  # alloca caching the memory size
+        self.mbase = None  # alloca caching the memory's base address
         self.fuel = None  # alloca holding the fuel left (fuel metering only)
         self.stack: list = []
         self.ctl: list[Ctl] = []
@@ -570,7 +571,11 @@ class FunctionLowerer:
             ab = self.ab
             size = ab.load(ab.gep(self.ctx, [c64(abi.CTX_MEM_SIZE)], source_etype=I64), typ=I64)
             ab.store(size, self.msz)
-            self.mem_base = self.ctx_load(abi.CTX_MEM_BASE, PTR)
+            # the base too: a memory that had to move to grow has a new one (see
+            # wasm2py.runtime.memory), so it is reloaded with the size
+            self.mbase = self.ab.alloca(PTR, name="mbase")
+            ab.store(ab.load(ab.gep(self.ctx, [c64(abi.CTX_MEM_BASE)], source_etype=I64),
+                             typ=PTR), self.mbase)  # fmt: skip
         costs = self.mb.fuel_costs
         segs: dict[int, int] = {}
         bulk = False
@@ -1071,6 +1076,7 @@ class FunctionLowerer:
     def reload_memsize(self) -> None:
         if self.msz is not None:
             self.b.store(self.ctx_load(abi.CTX_MEM_SIZE, I64, cached=False), self.msz)
+            self.b.store(self.ctx_load(abi.CTX_MEM_BASE, PTR, cached=False), self.mbase)
 
     def call(self, funcidx: int) -> None:
         ft = self.mb.func_types[funcidx]
@@ -1116,7 +1122,7 @@ class FunctionLowerer:
         limit = b.sub(b.load(self.msz), c64(offset + nbytes))
         self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
         ea = b.add(addr, c64(offset)) if offset else addr
-        return b.gep(self.mem_base, [ea], source_etype=I8)
+        return b.gep(b.load(self.mbase), [ea], source_etype=I8)
 
     def mem_check(self, start, n) -> None:
         b = self.b
@@ -1124,7 +1130,7 @@ class FunctionLowerer:
                      TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
 
     def mem_ptr(self, ea):
-        return self.b.gep(self.mem_base, [ea], source_etype=I8)
+        return self.b.gep(self.b.load(self.mbase), [ea], source_etype=I8)
 
     def load(self, op, offset: int) -> None:
         mt, n, ext, rt = _LOAD[op]
