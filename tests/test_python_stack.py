@@ -5,7 +5,7 @@ A host function called from the start function that looked up an export through 
 Python's recursion limit for the whole process, that recursion overflowed the C stack and
 killed the process (exit 139) instead of raising. The exports now exist before the start
 function runs (as in wasmtime), and the limit is raised only while a wasm call nests deeper
-than a shallow bound (``wasm2py.runtime.pystack``).
+than a shallow bound (``wasm2py.runtime.callstack``).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def test_creating_a_store_leaves_the_recursion_limit_alone():
 
 @pytest.mark.parametrize("tier", ["python", "auto"])
 def test_deep_calls_work_and_the_limit_is_restored_after(tier):
-    engine = Engine(Config(tier=tier, max_call_depth=20_000))
+    engine = Engine(Config(tier=tier, max_call_depth=20_000, max_wasm_stack=64 << 20))
     limits = []
     h = lambda _: limits.append(sys.getrecursionlimit())  # noqa: E731
     r = Instance(Store(engine), Module(engine, REC), {"env": {"h": h}}).exports.r

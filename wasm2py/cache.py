@@ -94,7 +94,7 @@ def code_fingerprint() -> bytes:
     development checkout), never reuses translations made by another."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent
-    for sub in ("binary", "translate", "runtime"):
+    for sub in ("binary", "validate", "translate", "runtime"):
         for path in sorted((root / sub).glob("*.py")):
             h.update(path.name.encode())
             h.update(path.read_bytes())

@@ -56,7 +56,15 @@ class Config:
             runs never pay for a compile.
         llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
         max_call_depth: how many wasm calls may be nested before a call traps with
-            ``CALL_STACK_EXHAUSTED`` (default 10,000). Host frames in between count too.
+            ``CALL_STACK_EXHAUSTED`` (default 10,000; at most 2**24). Host frames in between
+            count too.
+        max_wasm_stack: how many bytes the nested wasm frames may take in total before a call
+            traps with ``CALL_STACK_EXHAUSTED`` (default 16 MiB), as wasmtime's setting of the
+            same name. A frame's size is the same in every tier, derived from its function
+            (:mod:`wasm2py.validate.frames`: 8 bytes per parameter, local and operand slot, plus
+            64), and counts at least 1 KiB, so that frames of up to 1 KiB are bounded by
+            ``max_call_depth`` exactly: the frames may take ``min(max_wasm_stack,
+            max_call_depth * 1 KiB)`` bytes (10,000 KiB with the defaults).
         count_instructions: translate with instruction counting: every executed wasm
             instruction adds 1 to ``Store.instructions`` (for benchmarks and profiling; a
             separate translation, slower than the plain one).
@@ -72,6 +80,7 @@ class Config:
     tier_up_threshold: int = 100_000
     llvm_opt_level: int = 2
     max_call_depth: int = 10_000
+    max_wasm_stack: int = 16 << 20
     count_instructions: bool = False
     consume_fuel: bool = False
     fuel_costs: FuelCosts = field(default_factory=FuelCosts)
@@ -80,8 +89,10 @@ class Config:
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
             raise ValueError(f"unknown tier {self.tier!r}; expected one of {', '.join(TIERS)}")
-        if not isinstance(self.max_call_depth, int) or self.max_call_depth < 1:
-            raise ValueError("max_call_depth must be a positive int")
+        if not isinstance(self.max_call_depth, int) or not 1 <= self.max_call_depth <= 1 << 24:
+            raise ValueError("max_call_depth must be an int from 1 to 2**24")
+        if not isinstance(self.max_wasm_stack, int) or self.max_wasm_stack < 1024:
+            raise ValueError("max_wasm_stack must be an int of at least 1024 (bytes)")
         if self.llvm_opt_level not in (0, 1, 2, 3):
             raise ValueError("llvm_opt_level must be 0, 1, 2 or 3")
         if not isinstance(self.tier_up_threshold, int) or self.tier_up_threshold < 0:

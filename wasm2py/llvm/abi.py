@@ -16,9 +16,11 @@ Every function, defined or imported, has the native signature::
     result fn(ptr env, i32 rem, param0, ..., paramN-1)
 
 ``env`` is the callee's context (a host function's *environment*, see below, starts with the
-``rt`` pointer too), ``rem`` how many more nested wasm calls are allowed (the call traps with
-``CALL_STACK_EXHAUSTED`` when it is negative; the Python tier's depth ``d`` is
-``max_call_depth - 1 - rem``, which traps when ``d >= max_call_depth``). Results: ``void``, the single value, or a literal struct for several.
+``rt`` pointer too), ``rem`` the call depth left (the call traps with ``CALL_STACK_EXHAUSTED``
+when it is negative; a caller passes its own ``rem`` minus its frame's cost, and the Python
+tier's depth ``d`` is ``budget - 1 - rem``, which traps when ``d >= budget``: see
+:mod:`wasm2py.runtime.callstack`). Results: ``void``, the single value, or a literal struct for
+several.
 refs (funcref/externref) are ``i64``: 0 is null, a funcref is the address of a *record*
 ``[type id, fn, env]`` (three slots), an externref a handle the :class:`NativeRuntime` maps back
 to the Python object.

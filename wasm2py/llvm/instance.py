@@ -236,7 +236,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
     slots = (U64 * n)()
     slots_addr = ctypes.addressof(slots)
     ctx_addr = inst.ctx_addr
-    maxd = rt.max_depth - 1  # rem = max_call_depth - 1 - depth: trap when depth >= max
+    maxd = rt.max_depth - 1  # rem = budget - 1 - depth: trap when depth >= budget
     status = rt.rt
     enter = rt.enter
     nparams = len(writers)

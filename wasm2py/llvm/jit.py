@@ -135,8 +135,8 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
               fuel_costs=None) -> str | None:  # fmt: skip
     """The object-cache key of a module: its bytes, the optimisation level, the fuel costs (if
     any), the host target (triple, CPU, features), the LLVM and llvmlite versions and the source
-    of this tier and of the fuel rule (so a changed lowering never reuses stale code). None when
-    the module has no bytes."""
+    of this tier, of the fuel rule and of the frame costs (so a changed lowering never reuses
+    stale code). None when the module has no bytes."""
     if not module.raw:
         return None
     h = hashlib.sha256()
@@ -151,6 +151,8 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
     for name in ("abi.py", "lower.py", "simd.py", "jit.py"):
         h.update((here / name).read_bytes())
     h.update((here.parent / "fuel.py").read_bytes())
+    for path in sorted((here.parent / "validate").glob("*.py")):  # frame costs
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 

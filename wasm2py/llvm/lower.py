@@ -30,6 +30,7 @@ from ..binary.opcodes import SIMD_BASE, SIMD_NAMES, Op
 from ..errors import TrapCode, UnsupportedFeature
 from ..fuel import BULK_OPS, segment_costs
 from ..types import FuncType, ValType
+from ..validate.frames import frame_words
 from . import abi
 
 I1 = ir.IntType(1)
@@ -429,6 +430,9 @@ class FunctionLowerer:
         self.fn: ir.Function = mb.funcs[index]
         self.local_types = list(self.ftype.params) + list(local_types)
         self.body = body
+        #: what this function's frame takes from the depth left to its callees (the same
+        #: frame cost as in the Python tier: see wasm2py.validate.frames)
+        self.frame_words = frame_words(mb.decoded, self.ftype, local_types, body)
         self.layout = mb.layout
         entry = self.fn.append_basic_block("entry")
         self.ab = ir.IRBuilder(entry)  # allocas and cached context loads
@@ -1081,7 +1085,7 @@ class FunctionLowerer:
     def call(self, funcidx: int) -> None:
         ft = self.mb.func_types[funcidx]
         args = self.popn(len(ft.params))
-        rem = self.b.sub(self.rem, c32(1))
+        rem = self.b.sub(self.rem, c32(self.frame_words))
         self.fuel_out(self.b)
         if funcidx < self.mb.nimp:
             fslot, eslot = self.layout.import_slots(funcidx)
@@ -1107,7 +1111,8 @@ class FunctionLowerer:
         fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
         env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
         self.fuel_out(b)
-        r = self._call_ptr(fn, signature(ft), [env, b.sub(self.rem, c32(1)), *args])
+        r = self._call_ptr(fn, signature(ft), [env, b.sub(self.rem, c32(self.frame_words)),
+                                               *args])  # fmt: skip
         self.after_call()
         self.stack.extend(_unpack(b, r, len(ft.results)))
 

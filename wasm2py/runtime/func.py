@@ -18,7 +18,7 @@ from sys import _getframe
 
 from ..errors import Trap, TrapCode
 from ..types import FuncType
-from .pystack import DEEP, entry, leave
+from .callstack import DEEP, entry, leave
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
 

@@ -13,7 +13,7 @@ The namespace of an instance maps the names generated code uses to this instance
 ``ELEMS``       element segments (lists of references; ``()`` once dropped)
 ``DATAS``       data segments (``b""`` once dropped)
 ``MAXD``        the call depth at which ``DEEP(d)`` is called
-``DEEP``        traps at the call-depth limit, else makes room for deep calls (see :mod:`.pystack`)
+``DEEP``        traps at the call-depth limit, else makes room for deep calls (see :mod:`.callstack`)
 ==============  ===============================================================
 """
 
@@ -25,11 +25,11 @@ from ..binary.module import ExternKind, Module, SegmentMode
 from ..binary.opcodes import Op
 from ..errors import LinkError, Trap, TrapCode
 from ..types import FuncType, GlobalType, Limits, MemoryType, TableType
+from .callstack import deeper, shallow_bound
 from .func import Func, type_id
 from .globals import GlobalInstance
 from .memory import LinearMemory
 from .ops import base_namespace
-from .pystack import deeper, shallow_bound
 from .table import TableInstance
 from .trap import MODULE_NAMES, to_embedder
 from .values import f32_from_bits, f64_from_bits

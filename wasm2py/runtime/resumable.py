@@ -21,7 +21,7 @@ import types
 from dataclasses import dataclass
 
 from ..errors import Error
-from .pystack import DEEP, SHALLOW_FRAMES, ensure_deep, entry, leave
+from .callstack import DEEP, SHALLOW_FRAMES, ensure_deep, entry, leave
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
@@ -160,7 +160,7 @@ def _outcome(func, run, *args):
     store.resumable += 1
     if run is _resume_frame and len(args[0]) > SHALLOW_FRAMES // 3:
         # rewinding takes three Python frames per paused wasm frame
-        ensure_deep(store.max_depth, sys._getframe())
+        ensure_deep(store, sys._getframe())
     try:
         r = run(*args)
     except BaseException as e:

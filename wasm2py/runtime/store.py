@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..config import Config
+from .callstack import stack_budget
 
 
 class Store:
@@ -22,9 +23,12 @@ class Store:
             engine = Engine()
         self.engine = engine
         self.config: Config = engine.config
-        #: current wasm call depth (set while a host function runs, so nested calls continue it)
+        #: current wasm call depth: the summed frame costs, in words (see
+        #: :mod:`wasm2py.validate.frames`; set while a host function runs, so nested calls
+        #: continue it)
         self.depth = 0
-        self.max_depth = self.config.max_call_depth
+        #: the depth at which a call traps (``Config.max_call_depth`` and ``max_wasm_stack``)
+        self.max_depth = stack_budget(self.config.max_call_depth, self.config.max_wasm_stack)
         #: how many host functions are running nested in each other
         self.host_nesting = 0
         #: executed-instruction counter cell (used when ``Config.count_instructions`` is on)

@@ -25,6 +25,7 @@ import math
 from ..binary.opcodes import Op
 from ..errors import UnsupportedFeature
 from ..types import FuncType, ValType
+from ..validate.frames import frame_words
 from .control import Construct, analyze
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
@@ -224,6 +225,8 @@ class FuncGen:
         self.ftype = ftype
         self.local_types = list(ftype.params) + list(local_types)
         self.body = body
+        #: what this function's frame adds to the call depth of its callees
+        self.frame_words = frame_words(mod.module, ftype, local_types, body)
         self.name = name
         self.info = analyze(body)
         self.positions = {id(x): i for i, x in enumerate(body)}
@@ -419,7 +422,7 @@ class FuncGen:
         prologue: list[ast.stmt] = []
         # Depth check first: a runaway recursion traps instead of exhausting Python's stack
         # (``DEEP`` traps at the limit, or makes room for calls deeper than a shallow bound:
-        # see wasm2py.runtime.pystack).
+        # see wasm2py.runtime.callstack).
         chk = ast.If(_cmp(_name("d"), ast.GtE(), _name("MAXD")),
                      [ast.Expr(_call("DEEP", _name("d")))], [])  # fmt: skip
         prologue.append(chk)
@@ -893,7 +896,8 @@ class FuncGen:
             self.stack.append(self.slot_value(h + i, t))
 
     def depth_arg(self) -> ast.expr:
-        return _bin(_name("d"), ast.Add(), _const(1))
+        # the callee's depth: this frame's cost on top (see wasm2py.validate.frames)
+        return _bin(_name("d"), ast.Add(), _const(self.frame_words))
 
     def op_call(self, ins) -> None:
         ft = self.mod.func_types[ins.imm]

@@ -1,10 +1,19 @@
-"""Python's recursion limit while wasm calls nest deeply in the Python tier.
+"""The bounds on the wasm call stack, and Python's recursion limit while calls nest deeply.
 
-Each wasm call in the Python tier is one Python frame, so a legal wasm call depth (up to
-``Config.max_call_depth``) can exceed Python's recursion limit. The limit is process-wide, and on
-CPython 3.11 it also bounds recursion through C code: raised for good, it lets any runaway
-recursion (in a host function, or anywhere in the program) overflow the C stack and kill the
-process instead of raising ``RecursionError``. So it is raised only while it is needed, lazily:
+**The bound.** Every call passes on the call depth ``d``: the sum of the *costs* of the wasm
+frames below the callee, in 8-byte words. A function's cost is derived from the function alone
+(:func:`wasm2py.validate.frames.frame_words`: its parameters, locals and highest operand stack,
+at least :data:`FRAME_MIN_WORDS`), the same in both tiers, and a call traps with
+``CALL_STACK_EXHAUSTED`` when ``d`` reaches the store's budget (:func:`stack_budget`). So the
+stack is bounded by size (``Config.max_wasm_stack``) as well as by count
+(``Config.max_call_depth``, exact for frames of at most 1 KiB), both tiers trap at the same call,
+and a call costs what it did: the caller adds a constant instead of 1.
+
+**Python's recursion limit.** Each wasm call in the Python tier is one Python frame, so a legal
+call depth can exceed Python's recursion limit. The limit is process-wide, and on CPython 3.11
+it also bounds recursion through C code: raised for good, it lets any runaway recursion (in a
+host function, or anywhere in the program) overflow the C stack and kill the process instead of
+raising ``RecursionError``. So it is raised only while it is needed, lazily:
 
 * Generated code compares the call depth with ``MAXD`` at every function entry. ``MAXD`` starts
   as a *shallow* bound (:func:`shallow_bound`: :data:`SHALLOW_FRAMES` frames, well within the
@@ -27,6 +36,13 @@ import sys
 import threading
 
 from ..errors import Trap, TrapCode
+
+#: the unit of frame costs and of the call depth, in bytes
+WORD = 8
+#: the least a frame costs, in words (1 KiB)
+FRAME_MIN_WORDS = 128
+#: the largest budget (the LLVM tier passes the depth left as a signed 32-bit int)
+MAX_BUDGET = (1 << 31) - 1
 
 #: wasm frames a call may nest under the program's own recursion limit (the default, 1000,
 #: leaves room for the embedder's frames below and host functions above)
@@ -52,27 +68,34 @@ class _Raise:
         self.namespaces: list[tuple[dict, int]] = []  # (namespace, its MAXD before)
 
 
-def shallow_bound(max_depth: int) -> int:
-    """The ``MAXD`` an instance starts with: the call depth limit, or the shallow bound."""
-    return min(max_depth, SHALLOW_FRAMES)
+def stack_budget(max_call_depth: int, max_wasm_stack: int) -> int:
+    """The call depth (in words) at which a call traps: ``max_wasm_stack`` bytes, or
+    ``max_call_depth`` frames of the least cost, whichever is less."""
+    return min(max_wasm_stack // WORD, max_call_depth * FRAME_MIN_WORDS, MAX_BUDGET)
+
+
+def shallow_bound(budget: int) -> int:
+    """The ``MAXD`` an instance starts with: the budget, or the depth that :data:`SHALLOW_FRAMES`
+    frames of the least cost reach (so fewer frames than that are below it)."""
+    return min(budget, SHALLOW_FRAMES * FRAME_MIN_WORDS)
 
 
 def deeper(store, ns: dict, d: int) -> None:
     """A call at depth ``d`` reached the instance's ``MAXD`` (generated code's ``DEEP(d)``).
 
     Raises:
-        Trap: CALL_STACK_EXHAUSTED if ``d`` reached the real limit.
+        Trap: CALL_STACK_EXHAUSTED if ``d`` reached the budget.
     """
-    limit = store.max_depth
-    if d >= limit:
+    budget = store.max_depth
+    if d >= budget:
         raise Trap(TrapCode.CALL_STACK_EXHAUSTED)
-    ensure_deep(limit, sys._getframe(1), ns)
+    ensure_deep(store, sys._getframe(1), ns)
 
 
-def ensure_deep(max_frames: int, frame, ns: dict | None = None) -> None:
-    """Make room for ``max_frames`` more wasm frames above ``frame`` on this thread, until the
-    outermost entry below ``frame`` leaves; ``ns``: an instance namespace whose ``MAXD`` is
-    lifted to ``max_frames`` meanwhile."""
+def ensure_deep(store, frame, ns: dict | None = None) -> None:
+    """Make room for as many wasm frames as ``store`` allows above ``frame`` on this thread,
+    until the outermost entry below ``frame`` leaves; ``ns``: an instance namespace whose
+    ``MAXD`` is lifted to the store's budget meanwhile."""
     global _saved
     tid = threading.get_ident()
     with _lock:
@@ -80,11 +103,13 @@ def ensure_deep(max_frames: int, frame, ns: dict | None = None) -> None:
         if rec is None:
             if not DEEP:
                 _saved = sys.getrecursionlimit()
-            rec = DEEP[tid] = _Raise(_outermost_entry(frame), _saved + 3 * max_frames + _SLACK)
+            # frames: at most max_call_depth (each costs at least FRAME_MIN_WORDS)
+            frames = store.config.max_call_depth
+            rec = DEEP[tid] = _Raise(_outermost_entry(frame), _saved + 3 * frames + _SLACK)
             _apply()
         if ns is not None:
             rec.namespaces.append((ns, ns["MAXD"]))
-            ns["MAXD"] = max_frames
+            ns["MAXD"] = store.max_depth
 
 
 def leave(frame) -> None:
