@@ -29,7 +29,7 @@ if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importabl
 
 import wasm2py
 from tools.bench.build import KERNELS, build_kernel, build_native, native_missing
-from tools.bench.run_kernels import format_table, time_call
+from tools.bench.run_kernels import format_table, time_call, use_cpu_clock
 from wasm2py.binary.decoder import decode_module
 from wasm2py.validate.validator import validate_module
 
@@ -131,7 +131,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="the Python tier's full size (milliseconds here) instead of BIG_N")
     ap.add_argument("--opt", type=int, default=2, help="LLVM optimisation level (0-3)")
     ap.add_argument("--no-calls", action="store_true", help="skip the call-overhead table")
+    ap.add_argument("--cpu", action="store_true",
+                    help="time runs with the process's CPU time instead of wall time")  # fmt: skip
     args = ap.parse_args(argv)
+    if args.cpu:
+        use_cpu_clock()  # the native column stays wall time (a child process)
     names = args.kernel or list(KERNELS)
     rows = []
     ratios_wt, ratios_native = [], []
