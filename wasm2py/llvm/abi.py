@@ -53,7 +53,16 @@ RT_FUEL = 2
 #: path: nothing is recorded while code runs normally), so the boundary can build the wasm
 #: backtrace (innermost first) of a trap in jitted code.
 RT_TRACE = 3
-RT_SLOTS = 4
+#: the canonical NaNs (f32 in the low 32 bits), which every NaN result of float arithmetic
+#: becomes: read from here rather than written as constants, so that LLVM cannot fold the NaN
+#: check away (its optimizations treat NaN constants as interchangeable with any NaN, e.g.
+#: ``select(x < 0, NaN, sqrt(x))`` becomes ``sqrt(x)`` and keeps the hardware's NaN)
+RT_NAN_F32 = 4
+RT_NAN_F64 = 5
+RT_SLOTS = 6
+#: the positive canonical NaNs (the NaN rule: see ``README.md``, "NaN results")
+CANON_NAN_F32 = 0x7FC00000
+CANON_NAN_F64 = 0x7FF8000000000000
 TRACE_FRAMES = 64
 
 #: status of a Python exception kept by the runtime (re-raised at the boundary)

@@ -16,7 +16,9 @@ Exact wasm semantics where LLVM's differ (see the helpers below): integer divisi
 conversions with exact boundary checks and saturating ones with ``llvm.fpto[su]i.sat``, min/max
 with ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0), ``nearest`` with
 ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
-constants built from their bit patterns (NaN payloads exact). Every memory and table access is
+constants built from their bit patterns (NaN payloads exact), and the NaN rule: a NaN result of
+float arithmetic is the positive canonical NaN (:meth:`FunctionLowerer.canonical_nan`, checked
+where an arithmetic expression's value leaves the arithmetic). Every memory and table access is
 bounds-checked against the current size; every trap stores a status and returns (see
 :mod:`.abi`). SIMD instructions are lowered by :mod:`.simd` (a v128 is ``<2 x i64>`` here).
 """
@@ -59,56 +61,12 @@ def c64(v: int) -> ir.Constant:
 
 def f32_bits(bits: int) -> ir.Constant:
     """An f32 constant with an exact bit pattern (NaN payloads included)."""
-    c = c32(bits).bitcast(F32)
-    c.wasm_class = _fold_class(bits, 32)
-    return c
+    return c32(bits).bitcast(F32)
 
 
 def f64_bits(bits: int) -> ir.Constant:
     """An f64 constant with an exact bit pattern."""
-    c = c64(bits).bitcast(F64)
-    c.wasm_class = _fold_class(bits, 64)
-    return c
-
-
-def _fold_class(bits: int, width: int) -> str:
-    """What LLVM's folds care about in a float constant: "zero" (±0), "one" (±1), "nan", or
-    "" (anything else)."""
-    exp_bits, mant_bits = (8, 23) if width == 32 else (11, 52)
-    mag = bits & ((1 << (width - 1)) - 1)
-    if mag == 0:
-        return "zero"
-    if mag == ((1 << (exp_bits - 1)) - 1) << mant_bits:
-        return "one"
-    if mag >> mant_bits == (1 << exp_bits) - 1 and mag & ((1 << mant_bits) - 1):
-        return "nan"
-    return ""
-
-
-#: constant operands with which LLVM folds a float operation to ``x`` or ``-x`` (which keeps a
-#: signalling NaN signalling: ``x*±1``, ``x/±1``, ``x±0``, ``±0-x``), or to a NaN constant
-_FOLDS = {"fadd": ({"zero", "nan"}, {"zero", "nan"}), "fsub": ({"zero", "nan"}, {"zero", "nan"}),
-          "fmul": ({"one", "nan"}, {"one", "nan"}), "fdiv": ({"nan"}, {"one", "nan"})}  # fmt: skip
-
-
-def _may_fold(name: str, x, y) -> bool:
-    """Whether LLVM may fold ``name x, y`` so that a signalling NaN stays signalling (a constant
-    of unknown value counts as foldable)."""
-    kx, ky = _const_class(x), _const_class(y)
-    if kx is None and ky is None:
-        return False
-    if kx is not None and ky is not None:
-        return True
-    left, right = _FOLDS[name]
-    k, folds = (kx, left) if kx is not None else (ky, right)
-    return k == "?" or k in folds
-
-
-def _const_class(v) -> str | None:
-    """None for a non-constant, else the constant's :func:`_fold_class` ("?" if unknown)."""
-    if not isinstance(v, ir.Constant):
-        return None
-    return getattr(v, "wasm_class", "?")
+    return c64(bits).bitcast(F64)
 
 
 def ret_type(results) -> ir.Type:
@@ -445,6 +403,8 @@ class FunctionLowerer:
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
         self.msz = None  # alloca caching the memory size
+        #: id(checked value) -> (checked value, the float result before its NaN check)
+        self._nan_raw: dict[int, tuple] = {}
         self.mbase = None  # alloca caching the memory's base address
         self.fuel = None  # alloca holding the fuel left (fuel metering only)
         self.stack: list = []
@@ -531,10 +491,35 @@ class FunctionLowerer:
     def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return self.mb.intrinsic(name, ret, args)
 
-    def canonicalize(self, v):
-        """``llvm.canonicalize``: quiets a signalling NaN, keeps every other value."""
-        t = v.type
-        return self.b.call(self.intr(f"llvm.canonicalize.{_fname(t)}", t, [t]), [v])
+    def canonical_nan(self, r):
+        """The NaN rule (see ``README.md``, "NaN results"): a NaN result of float arithmetic is
+        the positive canonical NaN. Returns ``r`` checked; consumers for which any NaN will do
+        (arithmetic, comparisons, float->int conversions) take ``r`` itself through
+        :meth:`pop_nan_any`, so an arithmetic expression is checked once, where its value
+        leaves the arithmetic (unused checks are deleted by LLVM)."""
+        b = self.b
+        c = b.select(b.fcmp_unordered("uno", r, r), self.canon_nan(r.type), r)
+        self._nan_raw[id(c)] = (c, r)
+        return c
+
+    def canon_nan(self, t: ir.Type):
+        """The canonical NaN of float type ``t``, loaded once per function from the runtime
+        struct (see ``abi.RT_NAN_F32``: as a constant, LLVM would fold the check away)."""
+        key = ("nan", str(t))
+        v = self._cache.get(key)
+        if v is None:
+            ab = self.ab
+            slot = abi.RT_NAN_F32 if t == F32 else abi.RT_NAN_F64
+            v = ab.load(ab.gep(self.rt(), [c64(slot)], source_etype=I64), typ=t)
+            self._cache[key] = v
+        return v
+
+    def pop_nan_any(self):
+        """Pop a float operand for a consumer that treats every NaN alike (its unchecked form
+        if it is an arithmetic result: see :meth:`canonical_nan`)."""
+        v = self.stack.pop()
+        raw = self._nan_raw.get(id(v))
+        return raw[1] if raw is not None and raw[0] is v else v
 
     def pop(self):
         return self.stack.pop()
@@ -713,44 +698,41 @@ class FunctionLowerer:
             x = self.pop()
             self.push(b.zext(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)), I32))
         elif op in _FBIN:
-            y = self.pop()
-            x = self.pop()
-            name = _FBIN[op]
-            r = getattr(b, name)(x, y)
-            if _may_fold(name, x, y):
-                # LLVM folds x*1, x-0, x/-1... to x or -x, which keeps a signalling NaN
-                # signalling; wasm requires the quiet NaN the hardware operation gives.
-                # (Other constants, like x*0.01, are not folded: no canonicalize, which costs
-                # an instruction.)
-                r = self.canonicalize(r)
-            self.push(r)
+            y = self.pop_nan_any()
+            x = self.pop_nan_any()
+            self.push(self.canonical_nan(getattr(b, _FBIN[op])(x, y)))
         elif op in _FCMP:
-            y = self.pop()
-            x = self.pop()
+            y = self.pop_nan_any()
+            x = self.pop_nan_any()
             pyop = _FCMP[op]
             c = b.fcmp_unordered(pyop, x, y) if pyop == "!=" else b.fcmp_ordered(pyop, x, y)
             self.push(b.zext(c, I32))
         elif op in _FUN:
             name, t = _FUN[op]
-            self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t]), [self.pop()]))
+            if name == "llvm.fabs":  # bitwise
+                self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t]), [self.pop()]))
+            else:
+                r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t]), [self.pop_nan_any()])
+                self.push(self.canonical_nan(r))
         elif op == Op.F32_NEG or op == Op.F64_NEG:
             self.push(b.fneg(self.pop()))
         elif op in _FBIN_INTR:
             name, t = _FBIN_INTR[op]
-            y = self.pop()
-            x = self.pop()
-            r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y])
-            if name != "llvm.copysign":
-                # llvm.minimum may return a signalling NaN operand as is; wasm wants an
-                # arithmetic (quiet) NaN: x + y of a NaN operand is one.
-                r = b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r)
-            self.push(r)
+            if name == "llvm.copysign":  # bitwise
+                y = self.pop()
+                x = self.pop()
+                self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y]))
+            else:  # llvm.minimum/maximum: a NaN if either operand is one, -0 < +0
+                y = self.pop_nan_any()
+                x = self.pop_nan_any()
+                r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y])
+                self.push(self.canonical_nan(r))
+        elif op == Op.F32_DEMOTE_F64 or op == Op.F64_PROMOTE_F32:
+            name, t = _CAST[op]
+            self.push(self.canonical_nan(getattr(b, name)(self.pop_nan_any(), t)))
         elif op in _CAST:
             name, t = _CAST[op]
-            r = getattr(b, name)(self.pop(), t)
-            if op == Op.F32_DEMOTE_F64:
-                r = self.canonicalize(r)  # demote(promote x) folds to x: quiet NaNs anyway
-            self.push(r)
+            self.push(getattr(b, name)(self.pop(), t))
         elif op in _SEXT:
             narrow, full = _SEXT[op]
             self.push(b.sext(b.trunc(self.pop(), narrow), full))
@@ -759,7 +741,7 @@ class FunctionLowerer:
         elif op in _TRUNC_SAT:
             it, signed, ft = _TRUNC_SAT[op]
             name = f"llvm.fpto{'s' if signed else 'u'}i.sat.{it}.{_fname(ft)}"
-            self.push(b.call(self.intr(name, it, [ft]), [self.pop()]))
+            self.push(b.call(self.intr(name, it, [ft]), [self.pop_nan_any()]))
         elif op == Op.DROP:
             self.pop()
         elif op == Op.SELECT or op == Op.SELECT_T:
@@ -1219,7 +1201,7 @@ class FunctionLowerer:
 
     def trunc(self, it: ir.IntType, signed: bool, ft: ir.Type) -> None:
         b = self.b
-        x = self.pop()
+        x = self.pop_nan_any()
         self.trap_if(b.fcmp_unordered("uno", x, x), TrapCode.INVALID_CONVERSION_TO_INTEGER)
         n = it.width
         if signed:

@@ -151,6 +151,8 @@ class NativeRuntime:
         self.addr = ctypes.addressof(self.rt)
         self.trace = (U64 * (2 + 2 * (abi.TRACE_FRAMES + 1)))()
         self.rt[abi.RT_TRACE] = ctypes.addressof(self.trace)
+        self.rt[abi.RT_NAN_F32] = abi.CANON_NAN_F32
+        self.rt[abi.RT_NAN_F64] = abi.CANON_NAN_F64
         #: context address -> function names of its module (for backtraces)
         self.names: dict[int, dict[int, str]] = {}
         self.pending: BaseException | None = None

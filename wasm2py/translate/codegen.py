@@ -70,10 +70,22 @@ def _sub0(e: ast.expr) -> ast.Subscript:
     return ast.Subscript(e, _const(0), _LOAD)
 
 
+def _canonical_nan(e: ast.expr) -> ast.expr:
+    """``e``, or NAN if it is a NaN: ``(nan_t if (nan_t := e) == nan_t else NAN)``."""
+    t = ast.NamedExpr(ast.Name("nan_t", _STORE), e)
+    return ast.IfExp(_cmp(t, ast.Eq(), _name("nan_t")), _name("nan_t"), _name("NAN"))
+
+
+def _nan_any(v: V) -> ast.expr:
+    """The expression of ``v`` for a consumer that treats every NaN alike (arithmetic,
+    comparisons, float->int conversions): without the NaN check of an f64 arithmetic result."""
+    return v.e if v.raw is None else v.raw
+
+
 class V:
     """A symbolic operand-stack entry."""
 
-    __slots__ = ("e", "t", "reads", "impure", "state", "norm", "depth", "const")
+    __slots__ = ("e", "t", "reads", "impure", "state", "norm", "depth", "const", "raw")
 
     def __init__(self, e, t, reads=_EMPTY, impure=False, state=False, norm=True, depth=0,
                  const=None):  # fmt: skip
@@ -85,6 +97,9 @@ class V:
         self.norm = norm  # canonical (ints in [0, 2**N))
         self.depth = depth
         self.const = const  # the Python value when a constant
+        #: for f64 arithmetic: the expression without the NaN check that ``e`` wraps it in
+        #: (see ``op_f64_arith``); consumers for which any NaN will do may use it
+        self.raw = None
 
 
 class Frame:
@@ -195,6 +210,12 @@ _HELPERS = {
     Op.F32_REINTERPRET_I32: ("f32_from_bits", (I32,), F32, False),
     Op.F64_REINTERPRET_I64: ("f64_from_bits", (I64,), F64, False),
 }
+
+#: helpers whose result is the same for every NaN operand (they compute; NaN results are NAN)
+_NAN_ANY_HELPERS = frozenset({"fsqrt", "f32_sqrt", "fceil", "ffloor", "ftrunc", "fnearest", "fmin",
+                              "fmax", "fdiv", "f32_div", "trunc_s32", "trunc_u32", "trunc_s64",
+                              "trunc_u64", "trunc_sat_s32", "trunc_sat_u32", "trunc_sat_s64",
+                              "trunc_sat_u64", "f32_demote", "f64_promote"})  # fmt: skip
 
 # Loads: op -> (struct accessor, result type, result canonical?)
 _LOADS = {
@@ -1196,21 +1217,29 @@ class FuncGen:
         t, py = _FLOAT_CMP[ins.op]
         b = self.pop()
         a = self.pop()
-        self.push(self.combine(_cmp(a.e, _CMPOPS[py], b.e), I32, a, b))
+        self.push(self.combine(_cmp(_nan_any(a), _CMPOPS[py], _nan_any(b)), I32, a, b))
 
     def op_f64_arith(self, ins) -> None:
         py = {Op.F64_ADD: "+", Op.F64_SUB: "-", Op.F64_MUL: "*"}[ins.op]
         b = self.pop()
         a = self.pop()
-        self.push(self.combine(_bin(a.e, _BINOPS[py], b.e), F64, a, b))
+        # A NaN result must be the canonical NAN (the NaN rule, see wasm2py.runtime.numeric),
+        # which costs a check. Inside an arithmetic expression any NaN will do (the next
+        # operation gives a NaN too), so only where the value leaves the arithmetic is it
+        # checked: ``e`` is the checked form, ``raw`` the plain one that arithmetic,
+        # comparisons and float->int conversions use.
+        raw = _bin(_nan_any(a), _BINOPS[py], _nan_any(b))
+        v = self.combine(_canonical_nan(raw), F64, a, b)
+        v.raw = raw
+        self.push(v)
 
     def op_f32_arith(self, ins) -> None:
-        py = {Op.F32_ADD: "+", Op.F32_SUB: "-", Op.F32_MUL: "*"}[ins.op]
+        fn = {Op.F32_ADD: "f32_add", Op.F32_SUB: "f32_sub", Op.F32_MUL: "f32_mul"}[ins.op]
         b = self.pop()
         a = self.pop()
-        # Exact: the double result rounded once to f32 equals the correctly rounded f32 result.
-        e = _call("f32_round", _bin(a.e, _BINOPS[py], b.e))
-        self.push(self.combine(e, F32, a, b))
+        # Exact: the double result rounded once to f32 equals the correctly rounded f32 result
+        # (and a NaN result is NAN).
+        self.push(self.combine(_call(fn, a.e, b.e), F32, a, b))
 
     def op_div_u(self, ins) -> None:
         t = I32 if ins.op in (Op.I32_DIV_U, Op.I32_REM_U) else I64
@@ -1240,7 +1269,10 @@ class FuncGen:
         n = len(argtypes)
         vals = self.stack[len(self.stack) - n :]
         del self.stack[-n:]
-        e = _call(fn, *[self.canon(v) for v in vals])
+        if fn in _NAN_ANY_HELPERS:
+            e = _call(fn, *[_nan_any(v) for v in vals])
+        else:
+            e = _call(fn, *[self.canon(v) for v in vals])
         self.push(self.combine(e, rt, *vals, impure=impure))
 
     def op_wrap(self, ins) -> None:
