@@ -68,7 +68,8 @@ class Caller:
         return None if self.instance is None else self.instance.memory()
 
     def get(self, name: str):
-        """An export of the calling instance by name (None if absent)."""
+        """An export of the calling instance by name (None if absent). The exports exist from
+        the start function on (as in wasmtime), so host functions it calls can use them."""
         if self.instance is None:
             return None
         exports = self.instance.exports
