@@ -25,7 +25,7 @@ from ..binary.opcodes import Op
 from ..types import FuncType, GlobalType, ImportType, Limits, MemoryType, TableType, ValType
 
 #: bumped whenever generated files would need different runtime support
-AOT_FORMAT = 2  # 2: table helpers take the table object
+AOT_FORMAT = 3  # 2: table helpers take the table object; 3: DEEP(d), frame costs, NAN
 
 
 def check_format(fmt: int, version: str, name: str) -> None:
