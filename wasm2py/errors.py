@@ -64,6 +64,34 @@ class InstantiationError(Error):
     """Instantiation failed for a reason other than a trap or a link error."""
 
 
+class DylinkError(DecodeError):
+    """A ``dylink.0`` (or legacy ``dylink``) section is malformed, or a module meant for dynamic
+    linking breaks its conventions (see :mod:`wasm2py.dylink`). ``offset`` is relative to the
+    start of the section's payload when the error is inside it."""
+
+
+class UndefinedSymbol(LinkError):
+    """A symbol a dynamically linked module needs is defined by no loaded module and no host
+    import (see :mod:`wasm2py.dylink`).
+
+    Attributes:
+        symbol: the symbol's name; library: the module that needs it; kind: ``"function"``,
+        ``"data"`` (a ``GOT.mem`` import) or ``"function address"`` (a ``GOT.func`` import).
+    """
+
+    def __init__(self, symbol: str, library: str, kind: str):
+        self.symbol = symbol
+        self.library = library
+        self.kind = kind
+        super().__init__(f"undefined symbol: {kind} {_printable(symbol)!r} needed by "
+                         f"{_printable(library)!r}")  # fmt: skip
+
+
+class BuildError(Error):
+    """The module builder (:mod:`wasm2py.build`) was asked for something the binary format
+    cannot express (a value out of range, imports after definitions, unclosed blocks)."""
+
+
 def _printable(name: str) -> str:
     text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in name[:200])
     return text + ("..." if len(name) > 200 else "")
@@ -84,6 +112,14 @@ class TrapCode(enum.Enum):
     OUT_OF_FUEL = "all fuel consumed"
     ELEMENT_SEGMENT_DROPPED = "element segment dropped"
     DATA_SEGMENT_DROPPED = "data segment dropped"
+    # component model (the canonical ABI's traps; the message says which check failed)
+    CANNOT_ENTER = "cannot enter component instance"
+    CANNOT_LEAVE = "cannot leave component instance"
+    INVALID_HANDLE = "invalid handle"
+    INVALID_VALUE = "invalid value lifted from linear memory"
+    BAD_POINTER = "pointer out of bounds or unaligned"
+    INVALID_ASYNC_STATE = "invalid task, subtask, stream, future or waitable state"
+    DEADLOCK = "deadlock detected: event loop cannot make further progress"
 
 
 class Trap(Error):
