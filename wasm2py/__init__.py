@@ -22,9 +22,12 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "Config": "config", "FuelCosts": "config", "Engine": "engine",
-    "DecodeError": "errors", "Error": "errors", "InstantiationError": "errors",
-    "LinkError": "errors", "Trap": "errors", "TrapCode": "errors",
-    "UnsupportedFeature": "errors", "ValidationError": "errors",
+    "ArgumentError": "errors", "ConfigError": "errors", "DecodeError": "errors",
+    "Error": "errors", "Frame": "errors", "GrowError": "errors",
+    "ImmutableGlobalError": "errors", "InstantiationError": "errors", "LinkError": "errors",
+    "OutOfBoundsError": "errors", "ResourceLimitError": "errors", "SignatureError": "errors",
+    "Trap": "errors", "TrapCode": "errors", "UnsupportedFeature": "errors",
+    "ValidationError": "errors", "ValueRangeError": "errors",
     "Global": "externs", "Memory": "externs", "Table": "externs",
     "Exports": "instance", "Instance": "instance", "Linker": "linker",
     "ExportType": "types", "ImportType": "types", "Module": "module",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import ConfigError
+
 #: ``python``: generated Python code; ``llvm``: jitted with LLVM at compile time; ``auto``: start
 #: in the Python tier, move to the LLVM tier once hot (see :attr:`Config.tier_up_threshold`).
 TIERS = ("python", "llvm", "auto")
@@ -79,17 +81,17 @@ class Config:
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
-            raise ValueError(f"unknown tier {self.tier!r}; expected one of {', '.join(TIERS)}")
+            raise ConfigError(f"unknown tier {self.tier!r}; expected one of {', '.join(TIERS)}")
         if not isinstance(self.max_call_depth, int) or self.max_call_depth < 1:
-            raise ValueError("max_call_depth must be a positive int")
+            raise ConfigError("max_call_depth must be a positive int")
         if self.llvm_opt_level not in (0, 1, 2, 3):
-            raise ValueError("llvm_opt_level must be 0, 1, 2 or 3")
+            raise ConfigError("llvm_opt_level must be 0, 1, 2 or 3")
         if not isinstance(self.tier_up_threshold, int) or self.tier_up_threshold < 0:
-            raise ValueError("tier_up_threshold must be a non-negative int")
+            raise ConfigError("tier_up_threshold must be a non-negative int")
         if self.count_instructions and self.tier != "python":
-            raise ValueError("count_instructions needs tier='python' (only it counts)")
+            raise ConfigError("count_instructions needs tier='python' (only it counts)")
         if self.count_instructions and self.consume_fuel:
-            raise ValueError("count_instructions and consume_fuel cannot be combined")
+            raise ConfigError("count_instructions and consume_fuel cannot be combined")
 
     def translation_key(self) -> bytes:
         """The options that change the generated Python code (part of every cache key)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from .errors import ArgumentError, GrowError, ImmutableGlobalError, OutOfBoundsError
 from .runtime.globals import GlobalInstance
 from .runtime.memory import LinearMemory
 from .runtime.table import TableInstance
@@ -24,7 +25,7 @@ class Memory:
 
     def __init__(self, store, type: MemoryType):
         if not isinstance(type, MemoryType):
-            raise TypeError("Memory(store, MemoryType(...))")
+            raise ArgumentError("Memory(store, MemoryType(...))")
         self.store = store
         self._rt = LinearMemory(type)
 
@@ -59,36 +60,36 @@ class Memory:
         """Grow by ``delta`` pages; returns the old size.
 
         Raises:
-            ValueError: the memory cannot grow that much.
+            GrowError: the memory cannot grow that much (a ``ValueError`` too).
         """
         r = self._rt.grow(delta)
         if r < 0:
-            raise ValueError(f"cannot grow memory by {delta} pages")
+            raise GrowError(f"cannot grow memory by {delta} pages")
         return r
 
     def read(self, start: int = 0, stop: int | None = None) -> bytes:
         """Bytes ``[start, stop)`` of the memory.
 
         Raises:
-            IndexError: the range is outside the memory.
+            OutOfBoundsError: the range is outside the memory (an ``IndexError`` too).
         """
         size = self.data_len
         if stop is None:
             stop = size
         if not 0 <= start <= stop <= size:
-            raise IndexError(f"range [{start}, {stop}) outside memory of {size} bytes")
+            raise OutOfBoundsError(f"range [{start}, {stop}) outside memory of {size} bytes")
         return self._rt.view[start:stop].tobytes()
 
     def write(self, data, start: int = 0) -> int:
         """Write bytes at ``start``; returns the number written.
 
         Raises:
-            IndexError: the data does not fit.
+            OutOfBoundsError: the data does not fit (an ``IndexError`` too).
         """
         data = bytes(data)
         end = start + len(data)
         if start < 0 or end > self.data_len:
-            raise IndexError(f"writing {len(data)} bytes at {start} overflows the memory")
+            raise OutOfBoundsError(f"writing {len(data)} bytes at {start} overflows the memory")
         self._rt.view[start:end] = data
         return len(data)
 
@@ -123,7 +124,7 @@ class Table:
 
     def __init__(self, store, type: TableType, init=None):
         if not isinstance(type, TableType):
-            raise TypeError("Table(store, TableType(...), init)")
+            raise ArgumentError("Table(store, TableType(...), init)")
         self.store = store
         self._rt = TableInstance(type, TO_INTERNAL[type.elem](init))
 
@@ -148,20 +149,20 @@ class Table:
         """Element ``index`` (a Func, an extern object, or None).
 
         Raises:
-            IndexError: out of bounds.
+            OutOfBoundsError: out of bounds (an ``IndexError`` too).
         """
         if not 0 <= index < self.size:
-            raise IndexError(f"table index {index} out of bounds (size {self.size})")
+            raise OutOfBoundsError(f"table index {index} out of bounds (size {self.size})")
         return self._rt.elements[index]
 
     def set(self, index: int, value) -> None:
         """Set element ``index``.
 
         Raises:
-            IndexError: out of bounds.
+            OutOfBoundsError: out of bounds (an ``IndexError`` too).
         """
         if not 0 <= index < self.size:
-            raise IndexError(f"table index {index} out of bounds (size {self.size})")
+            raise OutOfBoundsError(f"table index {index} out of bounds (size {self.size})")
         self._rt.elements[index] = TO_INTERNAL[self._rt.type.elem](value)
         self._rt.changed(index, 1)
 
@@ -169,11 +170,11 @@ class Table:
         """Grow by ``delta`` elements set to ``init``; returns the old size.
 
         Raises:
-            ValueError: the table cannot grow that much.
+            GrowError: the table cannot grow that much (a ``ValueError`` too).
         """
         r = self._rt.grow(delta, TO_INTERNAL[self._rt.type.elem](init))
         if r < 0:
-            raise ValueError(f"cannot grow table by {delta}")
+            raise GrowError(f"cannot grow table by {delta}")
         return r
 
     def __eq__(self, other) -> bool:
@@ -194,7 +195,7 @@ class Global:
 
     def __init__(self, store, type: GlobalType, value):
         if not isinstance(type, GlobalType):
-            raise TypeError("Global(store, GlobalType(...), value)")
+            raise ArgumentError("Global(store, GlobalType(...), value)")
         self.store = store
         self._rt = GlobalInstance(type, TO_INTERNAL[type.valtype](value), store.native)
 
@@ -218,7 +219,7 @@ class Global:
     @value.setter
     def value(self, v) -> None:
         if not self._rt.type.mutable:
-            raise AttributeError("cannot set an immutable global")
+            raise ImmutableGlobalError("cannot set an immutable global")
         self._rt.cell[0] = TO_INTERNAL[self._rt.type.valtype](v)
 
     def __eq__(self, other) -> bool:

@@ -17,7 +17,7 @@ from ..errors import Error
 from ..externs import Memory
 from ..runtime.func import type_id
 from ..runtime.resumable import pass_through
-from ..runtime.trap import MODULE_NAMES
+from ..runtime.trap import MODULE_NAMES, FrameNames
 from ..types import ValType
 from . import abi
 from .jit import CompiledModule
@@ -106,7 +106,7 @@ class LLVMInstance:
         self.ctx_addr = ctx_addr
         self.keep: list = []
         rt.keep.append(self)
-        rt.names[ctx_addr] = MODULE_NAMES.get(state.ns["__wasm2py__"][1].filename, {})
+        rt.names[ctx_addr] = MODULE_NAMES.get(state.ns["__wasm2py__"][1].filename, FrameNames())
         ctx[abi.CTX_RT] = rt.addr
         for i, t in enumerate(m.types):
             ctx[layout.type_slot(i)] = type_id(t)

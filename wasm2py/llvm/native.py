@@ -16,7 +16,7 @@ from ..errors import LinkError, Trap
 from ..runtime.func import Func, type_id
 from ..runtime.globals import GlobalInstance
 from ..runtime.table import TableInstance
-from ..runtime.trap import backtrace
+from ..runtime.trap import NO_NAMES, FrameNames, backtrace
 from ..runtime.values import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..types import FuncType, GlobalType, ValType
 from . import abi
@@ -152,7 +152,7 @@ class NativeRuntime:
         self.trace = (U64 * (2 + 2 * (abi.TRACE_FRAMES + 1)))()
         self.rt[abi.RT_TRACE] = ctypes.addressof(self.trace)
         #: context address -> function names of its module (for backtraces)
-        self.names: dict[int, dict[int, str]] = {}
+        self.names: dict[int, FrameNames] = {}
         self.pending: BaseException | None = None
         #: record address -> Func, and id(Func) -> record address
         self.funcs_by_record: dict[int, Func] = {}
@@ -229,7 +229,7 @@ class NativeRuntime:
         for k in range(n):
             ctx, where = tr[2 + 2 * k], tr[3 + 2 * k]
             index = where >> 32
-            out.append((index, self.names.get(ctx, {}).get(index), where & 0xFFFFFFFF))
+            out.append(self.names.get(ctx, NO_NAMES).frame(index, where & 0xFFFFFFFF))
         return out
 
     # -- references -------------------------------------------------------------------------

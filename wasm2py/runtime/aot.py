@@ -99,12 +99,13 @@ class AotCompiled:
                            and v.__globals__ is file_globals]  # fmt: skip
         self._consts = {k: v for k, v in file_globals.items()
                         if k[:1] == "K" and isinstance(v, float)}  # fmt: skip
-        from .trap import LINE_MAPS, MODULE_NAMES
+        from .trap import LINE_MAPS, MODULE_NAMES, FrameNames
 
         for f in self._functions:
             source = f.__code__.co_filename
             LINE_MAPS[source] = file_globals.get("_LINES", {})
-            MODULE_NAMES[source] = dict(file_globals["_META"].names.functions)
+            names = file_globals["_META"].names
+            MODULE_NAMES[source] = FrameNames(names.functions, names.module, names.functions)
             break
 
     def define(self, ns: dict) -> None:

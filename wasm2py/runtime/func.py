@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from ..errors import Trap, TrapCode
+from ..errors import ArgumentError, SignatureError, Trap, TrapCode
 from ..types import FuncType
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -115,11 +115,12 @@ def make_host_raw(fn: Callable, ftype: FuncType, store, caller: Caller | None,
                 return conv0(r)
             if nres == 0:
                 if r is not None:
-                    raise TypeError(f"host function {fn!r} returned a value but has no results")
+                    raise SignatureError(f"host function {fn!r} returned a value but has no results")
                 return None
             vals = tuple(r)
             if len(vals) != nres:
-                raise TypeError(f"host function {fn!r} returned {len(vals)} values, expected {nres}")
+                raise SignatureError(f"host function {fn!r} returned {len(vals)} values, "
+                                     f"expected {nres}")
             return tuple(c(v) for c, v in zip(to_int, vals))
         except (TypeError, ValueError, OverflowError) as e:
             raise HostError(e) from e
@@ -148,9 +149,9 @@ class Func:
 
     def __init__(self, store, type: FuncType, fn: Callable, access_caller: bool | None = None):
         if not isinstance(type, FuncType):
-            raise TypeError("Func(store, functype, callable): functype must be a FuncType")
+            raise ArgumentError("Func(store, functype, callable): functype must be a FuncType")
         if not callable(fn):
-            raise TypeError("Func(store, functype, callable): callable expected")
+            raise ArgumentError("Func(store, functype, callable): callable expected")
         if access_caller is None:
             access_caller = _wants_caller(fn)
         self._setup(store, type)
@@ -198,7 +199,7 @@ class Func:
     def __call__(self, *args):
         pconv = self._pconv
         if len(args) != len(pconv):
-            raise TypeError(
+            raise SignatureError(
                 f"{self._label()} expects {len(pconv)} argument(s) {self.type}, got {len(args)}"
             )
         store = self.store
@@ -240,7 +241,7 @@ class Func:
             return Finished(self(*args))
         pconv = self._pconv
         if len(args) != len(pconv):
-            raise TypeError(
+            raise SignatureError(
                 f"{self._label()} expects {len(pconv)} argument(s) {self.type}, got {len(args)}"
             )
         return call_resumable(self, [c(v) for c, v in zip(pconv, args)])

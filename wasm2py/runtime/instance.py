@@ -27,7 +27,7 @@ from .globals import GlobalInstance
 from .memory import LinearMemory
 from .ops import base_namespace
 from .table import TableInstance
-from .trap import MODULE_NAMES, to_embedder
+from .trap import MODULE_NAMES, FrameNames, to_embedder
 from .values import f32_from_bits, f64_from_bits
 
 _BASE_NS: dict | None = None
@@ -247,13 +247,13 @@ def display_name(module: Module, index: int) -> str | None:
     return None
 
 
-def _names(module: Module) -> dict[int, str]:
+def _names(module: Module) -> FrameNames:
     out = {}
     for i in range(len(module.func_types())):
         n = display_name(module, i)
         if n is not None:
             out[i] = n
-    return out
+    return FrameNames(out, module.names.module, module.names.functions)
 
 
 __all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "FuncType"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import types
 from dataclasses import dataclass
 
-from ..errors import Error
+from ..errors import Error, SignatureError
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
@@ -98,13 +98,14 @@ class HostTrap(ResumableCall):
         """Continue as if the host function had returned ``host_results``.
 
         Raises:
-            TypeError, OverflowError: the values do not match the host function's result types.
+            SignatureError, ArgumentError, ValueRangeError: the values do not match the host
+                function's result types.
             Error: the call was already resumed.
             Trap: the wasm code trapped after resuming.
         """
         rtypes = self.host_func.type.results
         if len(host_results) != len(rtypes):
-            raise TypeError(f"{self.host_func!r} returns {len(rtypes)} value(s), "
+            raise SignatureError(f"{self.host_func!r} returns {len(rtypes)} value(s), "
                             f"{len(host_results)} given")  # fmt: skip
         vals = [TO_INTERNAL[t](v) for t, v in zip(rtypes, host_results)]
         raw = None if not vals else vals[0] if len(vals) == 1 else tuple(vals)

@@ -65,11 +65,13 @@ class Store:
 
         Raises:
             Error: fuel metering is not enabled (``Config(consume_fuel=True)``).
-            ValueError: ``fuel`` is negative.
+            ConfigError: ``fuel`` is negative (a ``ValueError`` too).
         """
         self._check_fuel()
         if not isinstance(fuel, int) or fuel < 0:
-            raise ValueError("fuel must be a non-negative int")
+            from ..errors import ConfigError
+
+            raise ConfigError("fuel must be a non-negative int")
         self.fuel[0] = fuel
 
     def get_fuel(self) -> int:
