@@ -68,6 +68,10 @@ class Config:
             segment. Set fuel with :meth:`Store.set_fuel`. Off: no fuel code is generated.
         fuel_costs: the :class:`FuelCosts` (default: 1 per instruction, 1 per 64 bulk items).
         cache: keep translations in the on-disk cache (:mod:`wasm2py.cache`) and reuse them.
+        epoch_interruption: code checks at every function entry and loop iteration whether
+            the store's epoch deadline has passed (:meth:`Engine.increment_epoch`,
+            :meth:`Store.set_epoch_deadline`) and traps with ``TrapCode.INTERRUPT`` if so: a
+            way to stop a running call from another thread. Off: no checks are generated.
     """
 
     tier: str = "python"
@@ -78,6 +82,7 @@ class Config:
     consume_fuel: bool = False
     fuel_costs: FuelCosts = field(default_factory=FuelCosts)
     cache: bool = True
+    epoch_interruption: bool = False
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
@@ -99,5 +104,7 @@ class Config:
             key = b"fuel:" + self.fuel_costs.key()
         else:
             key = b"count" if self.count_instructions else b"plain"
+        if self.epoch_interruption:
+            key += b":epoch"
         # "auto" code also counts calls and loop iterations towards tier-up
         return key + b":hot" if self.tier == "auto" else key

@@ -9,6 +9,7 @@ from concurrent.futures import Future
 
 from . import cache
 from .config import Config
+from .runtime.epoch import EpochClock
 
 
 class Engine:
@@ -25,6 +26,16 @@ class Engine:
         self._memory: dict[str, tuple] = {}
         self._llvm: dict[tuple, Future] = {}
         self._lock = threading.Lock()
+        #: the epoch counter and its stores' deadlines (``Config.epoch_interruption``)
+        self.epoch_clock = EpochClock()
+
+    def increment_epoch(self) -> None:
+        """Advance the epoch by one: code running in a store of this engine whose deadline
+        (:meth:`Store.set_epoch_deadline`) it reaches traps with ``TrapCode.INTERRUPT`` at its
+        next function entry or loop iteration. Safe to call from any thread (a watchdog or
+        timer) while wasm code runs; does nothing useful unless the engine was made with
+        ``Config(epoch_interruption=True)``."""
+        self.epoch_clock.increment()
 
     def load(self, wasm: bytes):
         """Decode, validate and translate ``wasm`` (or fetch the result from a cache).
@@ -86,6 +97,7 @@ class Engine:
         level = self.config.llvm_opt_level if opt_level is None else opt_level
         # fuel metering is compiled in, with the same costs as the Python tier's code
         costs = self.config.fuel_costs if self.config.consume_fuel else None
+        epoch = self.config.epoch_interruption
         key = (hashlib.sha256(module.raw).digest(), level)
         with self._lock:
             fut = self._llvm.get(key)
@@ -100,7 +112,8 @@ class Engine:
             directory = cache_dir
             if directory is None and self.config.cache:
                 directory = cache.cache_dir()
-            fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs))
+            fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs,
+                                          epoch=epoch))  # fmt: skip
         except BaseException as e:
             fut.set_exception(e)
             with self._lock:

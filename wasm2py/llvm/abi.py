@@ -51,7 +51,10 @@ RT_FUEL = 2
 #: path: nothing is recorded while code runs normally), so the boundary can build the wasm
 #: backtrace (innermost first) of a trap in jitted code.
 RT_TRACE = 3
-RT_SLOTS = 4
+#: non-zero once the store's epoch deadline has passed (``Config.epoch_interruption``): code
+#: compiled with epoch checks reads it (atomically) at function entries and loop headers
+RT_EPOCH = 4
+RT_SLOTS = 5
 TRACE_FRAMES = 64
 
 #: status of a Python exception kept by the runtime (re-raised at the boundary)

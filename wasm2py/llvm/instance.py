@@ -99,6 +99,9 @@ class LLVMInstance:
         if compiled.fuel_costs is not None and not rt.fuel_on:
             raise Error("the module was compiled with fuel metering: instantiate it in a store "
                         "with Config(consume_fuel=True)")  # fmt: skip
+        if store.epoch is not None and not compiled.epoch:
+            raise Error("the store interrupts code at its epoch deadline, but the module was "
+                        "compiled without epoch checks (compile_module(..., epoch=True))")  # fmt: skip
         layout = compiled.layout
         ctx = (U64 * layout.size)()
         self.ctx = ctx

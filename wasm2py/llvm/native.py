@@ -171,6 +171,14 @@ class NativeRuntime:
         self.fuel_on = bool(store.config.consume_fuel)
         self.fuel_cell: list = store.fuel
         self.fuel_extra = 0
+        epoch = store.epoch
+        if epoch is not None and epoch.interrupted:
+            self.rt[abi.RT_EPOCH] = 1
+
+    def set_interrupted(self, on: bool) -> None:
+        """The store's epoch deadline passed (or was moved ahead): jitted code compiled with
+        epoch checks traps (or stops trapping) at its next check."""
+        self.rt[abi.RT_EPOCH] = 1 if on else 0
 
     # -- the boundary -----------------------------------------------------------------------
     def enter(self) -> None:

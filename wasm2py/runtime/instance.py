@@ -12,7 +12,8 @@ The namespace of an instance maps the names generated code uses to this instance
 ``TY<i>``       process-wide type id of type index ``i``
 ``ELEMS``       element segments (lists of references; ``()`` once dropped)
 ``DATAS``       data segments (``b""`` once dropped)
-``MAXD``        the call-depth limit
+``MAXD``        the call-depth limit (-1 while the store's epoch deadline has passed)
+``RUN``         with epoch interruption: False while the store's deadline has passed
 ==============  ===============================================================
 """
 
@@ -148,6 +149,9 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     ns["MAXD"] = store.max_depth
     ns["IC"] = store.counter
     ns["F"] = store.fuel
+    if store.epoch is not None:
+        # RUN, MAXD and exhausted follow the store's epoch deadline (wasm2py.runtime.epoch)
+        store.engine.epoch_clock.attach(store.epoch, state)
     # what resumption needs to regenerate a function (see wasm2py.runtime.resumable)
     ns["__wasm2py__"] = (module, compiled)
     for i, t in enumerate(module.types):

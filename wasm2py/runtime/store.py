@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 
 from ..config import Config
+from ..errors import ConfigError, Error
+from .epoch import EpochState
 
 
 class Store:
@@ -15,7 +17,7 @@ class Store:
     """
 
     __slots__ = ("engine", "config", "depth", "max_depth", "host_nesting", "data", "counter",
-                 "fuel", "native", "resumable", "__weakref__")  # fmt: skip
+                 "fuel", "native", "resumable", "epoch", "__weakref__")  # fmt: skip
 
     def __init__(self, engine=None):
         if engine is None:
@@ -39,6 +41,11 @@ class Store:
         #: how many resumable calls are running: jitted entries then defer to the Python tier,
         #: whose frames can be suspended (native frames cannot)
         self.resumable = 0
+        #: the epoch deadline (``Config.epoch_interruption``; see :mod:`wasm2py.runtime.epoch`)
+        self.epoch: EpochState | None = None
+        if self.config.epoch_interruption:
+            self.epoch = EpochState(self)
+            engine.epoch_clock.register(self.epoch)
         if self.config.tier != "python":
             from ..llvm.native import runtime_for  # needs llvmlite: only for these tiers
 
@@ -69,8 +76,6 @@ class Store:
         """
         self._check_fuel()
         if not isinstance(fuel, int) or fuel < 0:
-            from ..errors import ConfigError
-
             raise ConfigError("fuel must be a non-negative int")
         self.fuel[0] = fuel
 
@@ -98,6 +103,21 @@ class Store:
 
     def _check_fuel(self) -> None:
         if not self.config.consume_fuel:
-            from ..errors import Error
-
             raise Error("fuel metering is off: create the engine with Config(consume_fuel=True)")
+
+    def set_epoch_deadline(self, ticks: int) -> None:
+        """Let code in this store run until the engine's epoch has advanced ``ticks`` more times
+        (:meth:`Engine.increment_epoch`); then it traps with ``TrapCode.INTERRUPT`` at its next
+        function entry or loop iteration. ``0``: at once. A new store's deadline is the epoch
+        it was created at.
+
+        Raises:
+            Error: epoch interruption is off (``Config(epoch_interruption=True)``).
+            ConfigError: ``ticks`` is not a non-negative int.
+        """
+        if self.epoch is None:
+            raise Error("epoch interruption is off: create the engine with "
+                        "Config(epoch_interruption=True)")  # fmt: skip
+        if not isinstance(ticks, int) or isinstance(ticks, bool) or ticks < 0:
+            raise ConfigError("the epoch deadline must be a non-negative int")
+        self.engine.epoch_clock.set_deadline(self.epoch, ticks)

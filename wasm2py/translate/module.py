@@ -45,9 +45,11 @@ class ModuleGen:
     """Module-level facts the function translator needs, plus the constant pool."""
 
     def __init__(self, module: Module, count_instructions: bool = False, fuel_costs=None,
-                 hot: bool = False):  # fmt: skip
+                 hot: bool = False, epoch: bool = False):  # fmt: skip
         self.module = module
         self.count_instructions = count_instructions
+        #: loops check ``RUN`` (epoch interruption, see wasm2py.runtime.epoch)
+        self.epoch = epoch
         #: count calls and loop iterations towards tier-up (``Config(tier="auto")``)
         self.hot = hot
         #: FuelCosts when fuel metering is on, else None
@@ -215,7 +217,8 @@ def module_gen(module: Module, config=None) -> ModuleGen:
     """The ModuleGen for a module and a configuration."""
     counting = bool(config is not None and config.count_instructions)
     fuel = config.fuel_costs if config is not None and config.consume_fuel else None
-    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto")
+    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto",
+                     config is not None and config.epoch_interruption)
 
 
 @contextlib.contextmanager
