@@ -5,13 +5,16 @@ machine code) and of wasmtime, then compute time of ``run(n)`` (best of ``--repe
 time excluded) in the LLVM tier, in wasmtime (the ``wasmtime`` PyPI package, if installed) and
 natively (gcc -O2; the process is timed with ``n`` repeated ``--repeat`` times, minus an empty
 run). Checksums are compared with the native ones. Last, the cost of one call of an exported
-function (``add(a, b)`` of ``kernels/calls.c``) from Python.
+function (``add(a, b)`` of ``kernels/calls.c``) from Python. With ``--epoch``, the compute time
+again with epoch checks compiled in (``Config(epoch_interruption=True)``, a deadline never hit),
+in the LLVM tier and in wasmtime, and the ratios to the plain times (same run).
 
 Usage::
 
     python tools/bench/llvm_kernels.py                 # full size, default -O2
     python tools/bench/llvm_kernels.py --quick         # smoke test
     python tools/bench/llvm_kernels.py --opt 3 --kernel nbody --repeat 5
+    python tools/bench/llvm_kernels.py --epoch --no-calls      # cost of epoch checks
 """
 
 from __future__ import annotations
@@ -39,32 +42,38 @@ BIG_N = {"fib": 36, "memloops": 9_000, "nbody": 2_000_000, "mandel": 2_000, "has
          "sort": 1_000_000, "calls": 20_000_000}  # fmt: skip
 
 
-def llvm_kernel(name: str, n: int, repeat: int, opt: int):
+def llvm_kernel(name: str, n: int, repeat: int, opt: int, epoch: bool = False):
     from wasm2py import llvm
 
     data = build_kernel(name).read_bytes()
     m = decode_module(data)
     validate_module(m)
     t = time.perf_counter()
-    cm = llvm.compile_module(m, opt)
+    cm = llvm.compile_module(m, opt, epoch=epoch)
     compile_s = time.perf_counter() - t
-    store = wasm2py.Store()
+    store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(epoch_interruption=epoch)))
+    if epoch:
+        store.set_epoch_deadline(1 << 62)  # checked at every entry and loop header, never hit
     inst = llvm.instantiate(store, cm)
     seconds, checksum = time_call(inst.exports["run"], n, repeat)
     return compile_s, cm.timings, seconds, checksum
 
 
-def wasmtime_kernel(name: str, n: int, repeat: int):
+def wasmtime_kernel(name: str, n: int, repeat: int, epoch: bool = False):
     try:
         import wasmtime
     except ImportError:
         return None
     data = build_kernel(name).read_bytes()
-    engine = wasmtime.Engine()
+    config = wasmtime.Config()
+    config.epoch_interruption = epoch
+    engine = wasmtime.Engine(config)
     t = time.perf_counter()
     module = wasmtime.Module(engine, data)
     compile_s = time.perf_counter() - t
     store = wasmtime.Store(engine)
+    if epoch:
+        store.set_epoch_deadline(1 << 62)
     inst = wasmtime.Instance(store, module, [])
     run = inst.exports(store)["run"]
     seconds, checksum = time_call(lambda a: run(store, a), n, repeat)
@@ -131,10 +140,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="the Python tier's full size (milliseconds here) instead of BIG_N")
     ap.add_argument("--opt", type=int, default=2, help="LLVM optimisation level (0-3)")
     ap.add_argument("--no-calls", action="store_true", help="skip the call-overhead table")
+    ap.add_argument("--epoch", action="store_true",
+                    help="also time with epoch checks compiled in (LLVM tier and wasmtime)")
     args = ap.parse_args(argv)
     names = args.kernel or list(KERNELS)
     rows = []
+    epoch_rows = []
     ratios_wt, ratios_native = [], []
+    epoch_llvm, epoch_wt = [], []
     for name in names:
         k = KERNELS[name]
         if args.n is not None:
@@ -155,6 +168,19 @@ def main(argv: list[str] | None = None) -> int:
             ratios_wt.append(l_s / wt[1])
         if nat is not None and nat[0] > 0:
             ratios_native.append(l_s / nat[0])
+        if args.epoch:
+            e_s, e_sum = llvm_kernel(name, n, args.repeat, args.opt, epoch=True)[2:]
+            wte = wasmtime_kernel(name, n, args.repeat, epoch=True)
+            if e_sum != l_sum or (wte is not None and wte[2] != l_sum):
+                ok = "MISMATCH epoch"
+            epoch_llvm.append(e_s / l_s)
+            if wt is not None and wte is not None:
+                epoch_wt.append(wte[1] / wt[1])
+            epoch_rows.append([
+                name, str(n), f"{l_s:.4f}", f"{e_s:.4f}", f"{e_s / l_s:.3f}",
+                "-" if wt is None else f"{wt[1]:.4f}", "-" if wte is None else f"{wte[1]:.4f}",
+                "-" if wt is None or wte is None else f"{wte[1] / wt[1]:.3f}",
+            ])  # fmt: skip
         rows.append([
             name, str(n), f"{c_s * 1e3:.0f}", f"{timings['optimize'] * 1e3:.0f}",
             "-" if wt is None else f"{wt[0] * 1e3:.0f}", f"{l_s:.4f}",
@@ -168,6 +194,13 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(headers, rows, right=set(range(1, 10))))
     print(f"geomean llvm/wasmtime: {geomean(ratios_wt):.2f}   "
           f"geomean llvm/native: {geomean(ratios_native):.2f}")  # fmt: skip
+    if args.epoch:
+        print()
+        print("epoch interruption (checks compiled in, deadline never hit):")
+        print(format_table(["kernel", "n", "llvm s", "llvm+epoch s", "ratio", "wasmtime s",
+                            "wasmtime+epoch s", "ratio"], epoch_rows, right=set(range(1, 8))))  # fmt: skip
+        print(f"geomean epoch/plain: llvm {geomean(epoch_llvm):.3f}   "
+              f"wasmtime {geomean(epoch_wt):.3f}")  # fmt: skip
     if not args.no_calls:
         print()
         costs = call_overhead()
