@@ -15,8 +15,8 @@ from .types import PAGE_SIZE, GlobalType, MemoryType, TableType
 class Memory:
     """A linear memory.
 
-    ``Memory(store, MemoryType(Limits(min, max)))`` makes a new one; instances' memories come
-    from ``instance.exports``. The bytes are reachable as :attr:`buffer` (a ``memoryview`` of the
+    ``Memory(store, MemoryType(Limits(min, max)))`` makes a new one (``ResourceLimitError`` if
+    its minimum exceeds the store's limit); instances' memories come from ``instance.exports``. The bytes are reachable as :attr:`buffer` (a ``memoryview`` of the
     current size), through ``numpy.asarray(memory)`` (``__array_interface__``), and on Python
     3.12+ through ``memoryview(memory)`` directly.
     """
@@ -27,7 +27,7 @@ class Memory:
         if not isinstance(type, MemoryType):
             raise ArgumentError("Memory(store, MemoryType(...))")
         self.store = store
-        self._rt = LinearMemory(type)
+        self._rt = LinearMemory(type, store.limits)
 
     @classmethod
     def _wrap(cls, store, rt: LinearMemory) -> Memory:
@@ -126,7 +126,7 @@ class Table:
         if not isinstance(type, TableType):
             raise ArgumentError("Table(store, TableType(...), init)")
         self.store = store
-        self._rt = TableInstance(type, TO_INTERNAL[type.elem](init))
+        self._rt = TableInstance(type, TO_INTERNAL[type.elem](init), store.limits)
 
     @classmethod
     def _wrap(cls, store, rt: TableInstance) -> Table:

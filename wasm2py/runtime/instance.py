@@ -142,6 +142,7 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
         raise LinkError(f"expected {len(module.imports)} imports, got {len(imports)}")
     for imp, value in zip(module.imports, imports):
         check_import(imp, value, module)
+    store.limits.count_instance(len(module.tables), len(module.memories))
     state = InstanceState()
     state.module = module
     ns = dict(_base())
@@ -183,9 +184,9 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
             ns[pynames[i]] = f.raw_for(owner)
     # Tables and memories.
     for t in module.tables:
-        state.tables.append(TableInstance(t))
+        state.tables.append(TableInstance(t, None, store.limits))
     for m in module.memories:
-        state.memories.append(LinearMemory(m))
+        state.memories.append(LinearMemory(m, store.limits))
     for i, t in enumerate(state.tables):
         ns[f"T{i}"] = t.elements
         ns[f"TB{i}"] = t

@@ -7,6 +7,7 @@ import sys
 from ..config import Config
 from ..errors import ConfigError, Error
 from .epoch import EpochState
+from .limits import StoreLimits
 
 
 class Store:
@@ -17,7 +18,7 @@ class Store:
     """
 
     __slots__ = ("engine", "config", "depth", "max_depth", "host_nesting", "data", "counter",
-                 "fuel", "native", "resumable", "epoch", "__weakref__")  # fmt: skip
+                 "fuel", "native", "resumable", "epoch", "limits", "__weakref__")  # fmt: skip
 
     def __init__(self, engine=None):
         if engine is None:
@@ -41,6 +42,8 @@ class Store:
         #: how many resumable calls are running: jitted entries then defer to the Python tier,
         #: whose frames can be suspended (native frames cannot)
         self.resumable = 0
+        #: the resource limits (:meth:`set_limits`) and what the store created so far
+        self.limits = StoreLimits()
         #: the epoch deadline (``Config.epoch_interruption``; see :mod:`wasm2py.runtime.epoch`)
         self.epoch: EpochState | None = None
         if self.config.epoch_interruption:
@@ -104,6 +107,27 @@ class Store:
     def _check_fuel(self) -> None:
         if not self.config.consume_fuel:
             raise Error("fuel metering is off: create the engine with Config(consume_fuel=True)")
+
+    def set_limits(self, memory_size: int | None = None, table_elements: int | None = None,
+                   instances: int | None = None, tables: int | None = None,
+                   memories: int | None = None) -> None:  # fmt: skip
+        """Limit the resources of this store (wasmtime's ``StoreLimits``); every call replaces
+        all limits, ``None`` meaning unlimited.
+
+        Args:
+            memory_size: bytes each linear memory may have: a memory whose minimum is larger
+                cannot be created (``ResourceLimitError``), and growing past it fails
+                (``memory.grow`` returns -1; ``Memory.grow`` raises ``GrowError``).
+            table_elements: elements each table may have (likewise).
+            instances: instances the store may create over its lifetime.
+            tables, memories: tables and memories that instantiated modules may define (imports
+                do not count), over the store's lifetime. Past a count, instantiation raises
+                ``ResourceLimitError`` before creating anything.
+
+        Raises:
+            ConfigError: a limit is not a non-negative int or None.
+        """
+        self.limits.set(memory_size, table_elements, instances, tables, memories)
 
     def set_epoch_deadline(self, ticks: int) -> None:
         """Let code in this store run until the engine's epoch has advanced ``ticks`` more times
