@@ -162,16 +162,34 @@ def load_blob(path: Path) -> bytes | None:
     return _load_tagged(path, _BLOB_MAGIC)
 
 
+def seal(magic: bytes, payload: bytes) -> bytes:
+    """``magic + HMAC(payload) + payload``, the HMAC under this user's cache key: bytes that
+    :func:`unseal` accepts only if this user's wasm2py made them and nobody changed them."""
+    return magic + hmac.new(_secret(), payload, hashlib.sha256).digest() + payload
+
+
+def unseal(magic: bytes, blob: bytes) -> bytes | None:
+    """The payload of bytes :func:`seal` made with ``magic``, or None if they are not
+    authentic (wrong magic, truncated, changed, or sealed under another key)."""
+    head = len(magic)
+    if not blob.startswith(magic) or len(blob) < head + 32:
+        return None
+    tag, payload = blob[head : head + 32], blob[head + 32 :]
+    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
+        return None
+    return payload
+
+
 def _store_tagged(path: Path, magic: bytes, payload: bytes) -> None:
-    """Write ``magic + HMAC(payload) + payload`` to ``path`` atomically (errors are ignored:
-    the cache is an optimisation)."""
+    """Write ``seal(magic, payload)`` to ``path`` atomically (errors are ignored: the cache is
+    an optimisation)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tag = hmac.new(_secret(), payload, hashlib.sha256).digest()
+        sealed = seal(magic, payload)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp.", suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(magic + tag + payload)
+                f.write(sealed)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
@@ -188,14 +206,9 @@ def _load_tagged(path: Path, magic: bytes) -> bytes | None:
         blob = path.read_bytes()
     except OSError:
         return None
-    head = len(magic)
-    if not blob.startswith(magic) or len(blob) < head + 32:
+    payload = unseal(magic, blob)
+    if payload is None:
         _discard(path)
-        return None
-    tag, payload = blob[head : head + 32], blob[head + 32 :]
-    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
-        _discard(path)
-        return None
     return payload
 
 

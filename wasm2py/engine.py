@@ -77,6 +77,61 @@ class Engine:
             self._memory.setdefault(key, result)
         return result
 
+    def compiled_code(self, module) -> dict[str, tuple[str, bytes]]:
+        """What this engine has compiled for ``module`` (an embedder's
+        :class:`~wasm2py.Module`), as ``{tier: (key, code)}``: ``"python"`` (the translation)
+        and ``"llvm"`` (machine code, if the LLVM tier compiled the module), each with the key
+        that says which options, sources and host it is valid for. See :meth:`adopt`."""
+        out: dict[str, tuple[str, bytes]] = {}
+        raw = module._module.raw
+        compiled = module._compiled
+        if compiled is not None:
+            out["python"] = (cache.entry_key(raw, self.config.translation_key()),
+                             compiled.to_bytes())  # fmt: skip
+        llvm_code = module._llvm
+        if llvm_code is None and self.has_llvm(module._module):
+            llvm_code = self.load_llvm(module._module)
+        if llvm_code is not None:
+            out["llvm"] = (self._llvm_key(module._module, llvm_code.opt_level,
+                                          llvm_code.fuel_costs, llvm_code.epoch),
+                           llvm_code.to_bytes())  # fmt: skip
+        return out
+
+    def adopt(self, decoded, code: dict[str, tuple[str, bytes]]) -> None:
+        """Take compiled code of ``decoded`` (validated) from a trusted source, as
+        :meth:`compiled_code` gave it: what was compiled for this engine's options, this
+        wasm2py and this host is used by the next ``Module(engine, decoded.raw)`` instead of
+        compiling again; the rest is ignored (it will be compiled when needed)."""
+        from .translate.module import CompiledModule
+
+        raw = decoded.raw
+        python = code.get("python")
+        key = cache.entry_key(raw, self.config.translation_key())
+        if python is not None and python[0] == key:
+            with self._lock:
+                self._memory.setdefault(key, (decoded, CompiledModule.from_bytes(python[1],
+                                                                                 self.config)))  # fmt: skip
+        llvm_code = code.get("llvm")
+        config = self.config
+        costs = config.fuel_costs if config.consume_fuel else None
+        level, epoch = config.llvm_opt_level, config.epoch_interruption
+        if llvm_code is not None and llvm_code[0] == self._llvm_key(decoded, level, costs, epoch):
+            from .llvm.jit import load_compiled
+
+            compiled = load_compiled(decoded, llvm_code[1], level, costs, epoch)
+            fut: Future = Future()
+            fut.set_result(compiled)
+            with self._lock:
+                self._llvm.setdefault((hashlib.sha256(raw).digest(), config.llvm_opt_level), fut)
+
+    @staticmethod
+    def _llvm_key(decoded, level: int, costs, epoch: bool) -> str:
+        """The key of an LLVM compilation of ``decoded`` with these options on this host (see
+        ``jit.cache_key``)."""
+        from .llvm.jit import cache_key, host_target_machine
+
+        return cache_key(decoded, level, host_target_machine(level), costs, epoch) or ""
+
     def has_llvm(self, module) -> bool:
         """Whether :meth:`load_llvm` has the module compiled in memory already."""
         key = (hashlib.sha256(module.raw).digest(), self.config.llvm_opt_level)

@@ -64,6 +64,34 @@ class Module:
         data = _coerce_bytes(engine_or_wasm if wasm is None else wasm)
         validate_module(decode_module(data))
 
+    def serialize(self) -> bytes:
+        """The module as bytes: its wasm, decoded sections and the code its engine compiled for
+        it (Python translation, LLVM machine code), authenticated like the on-disk cache, so
+        :meth:`deserialize` skips decoding, validation and compilation. Valid only for this
+        user of this machine (see :mod:`wasm2py.serialize`)."""
+        from .serialize import dumps
+
+        return dumps(self)
+
+    @classmethod
+    def deserialize(cls, engine: Engine, data: bytes | bytearray | memoryview) -> Module:
+        """The module :meth:`serialize` made ``data`` from, for ``engine``: compiled code that
+        fits the engine's options is used as is, the rest is compiled when needed.
+
+        Raises:
+            Error: ``data`` is not a module this user's wasm2py serialized (or was changed).
+        """
+        from .serialize import loads
+
+        return loads(engine, data, cls)
+
+    @classmethod
+    def deserialize_file(cls, engine: Engine, path: str | os.PathLike) -> Module:
+        """:meth:`deserialize` of a file's contents."""
+        from .serialize import load_file
+
+        return load_file(engine, path, cls)
+
     @property
     def imports(self) -> list[ImportType]:
         """The module's imports, in order."""

@@ -14,6 +14,7 @@ import ast
 import contextlib
 import gc
 import hashlib
+import marshal
 import re
 import struct
 import sys
@@ -106,6 +107,17 @@ class CompiledModule:
     def define(self, ns: dict) -> None:
         """Define the module's functions and constants in an instance namespace."""
         exec(self.code, ns)  # noqa: S102 - our own generated code
+
+    def to_bytes(self) -> bytes:
+        """The translation as bytes, for :meth:`from_bytes` (the same Python version and
+        wasm2py sources only: see :func:`wasm2py.cache.entry_key`)."""
+        return marshal.dumps((marshal.dumps(self.code), tuple(self.func_names), self.filename))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, config=None) -> CompiledModule:
+        """A translation from :meth:`to_bytes` (of a trusted source: its code runs as is)."""
+        code, names, filename = marshal.loads(data)
+        return cls(marshal.loads(code), list(names), filename, config)
 
 def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]]:
     """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
