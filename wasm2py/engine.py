@@ -147,7 +147,7 @@ class Engine:
 
         Raises:
             UnsupportedFeature: the module uses something the LLVM tier does not implement.
-            ImportError: llvmlite is not installed (``pip install 'wasm2py[llvm]'``).
+            ImportError: llvmlite (a dependency of wasm2py) is missing or broken.
         """
         level = self.config.llvm_opt_level if opt_level is None else opt_level
         # fuel metering is compiled in, with the same costs as the Python tier's code
