@@ -157,7 +157,8 @@ def load(key: str) -> Entry | None:
 def store(key: str, entry: Entry) -> None:
     """Write an entry atomically (errors are ignored: the cache is an optimisation)."""
     payload = marshal.dumps((key, pickle.dumps(entry.module, protocol=5),
-                             marshal.dumps(entry.code), tuple(entry.func_names),
+                             marshal.dumps(entry.code),  # type: ignore[arg-type]
+                             tuple(entry.func_names),
                              entry.filename))  # fmt: skip
     _store_tagged(cache_dir() / (key + _SUFFIX), _MAGIC, payload)
 

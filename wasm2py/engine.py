@@ -56,7 +56,7 @@ class Engine:
         entry = cache.load(key) if self.config.cache else None
         if entry is not None:
             module = entry.module
-            module.raw = wasm
+            module.raw = wasm  # type: ignore[attr-defined]
             result = (module, CompiledModule(entry.code, entry.func_names, entry.filename,
                                              self.config))  # fmt: skip
         else:
@@ -155,10 +155,11 @@ class Engine:
         epoch = self.config.epoch_interruption
         key = (hashlib.sha256(module.raw).digest(), level)
         with self._lock:
-            fut = self._llvm.get(key)
-            owner = fut is None
+            found = self._llvm.get(key)
+            owner = found is None
+            fut: Future = Future() if found is None else found
             if owner:
-                fut = self._llvm[key] = Future()
+                self._llvm[key] = fut
         if not owner:
             return fut.result()
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 from .errors import ArgumentError, GrowError, ImmutableGlobalError, OutOfBoundsError
 from .runtime.globals import GlobalInstance
@@ -10,6 +11,9 @@ from .runtime.memory import LinearMemory
 from .runtime.table import TableInstance
 from .runtime.values import TO_EXTERNAL, TO_INTERNAL
 from .types import PAGE_SIZE, GlobalType, MemoryType, TableType
+
+if TYPE_CHECKING:
+    from .runtime.store import Store
 
 
 class Memory:
@@ -23,7 +27,7 @@ class Memory:
 
     __slots__ = ("_rt", "store")
 
-    def __init__(self, store, type: MemoryType):
+    def __init__(self, store: Store, type: MemoryType) -> None:
         if not isinstance(type, MemoryType):
             raise ArgumentError("Memory(store, MemoryType(...))")
         self.store = store
@@ -122,7 +126,7 @@ class Table:
 
     __slots__ = ("_rt", "store")
 
-    def __init__(self, store, type: TableType, init=None):
+    def __init__(self, store: Store, type: TableType, init: Any = None) -> None:
         if not isinstance(type, TableType):
             raise ArgumentError("Table(store, TableType(...), init)")
         self.store = store
@@ -145,7 +149,7 @@ class Table:
         """Current number of elements."""
         return len(self._rt.elements)
 
-    def get(self, index: int):
+    def get(self, index: int) -> Any:
         """Element ``index`` (a Func, an extern object, or None).
 
         Raises:
@@ -155,7 +159,7 @@ class Table:
             raise OutOfBoundsError(f"table index {index} out of bounds (size {self.size})")
         return self._rt.elements[index]
 
-    def set(self, index: int, value) -> None:
+    def set(self, index: int, value: Any) -> None:
         """Set element ``index``.
 
         Raises:
@@ -166,7 +170,7 @@ class Table:
         self._rt.elements[index] = TO_INTERNAL[self._rt.type.elem](value)
         self._rt.changed(index, 1)
 
-    def grow(self, delta: int, init=None) -> int:
+    def grow(self, delta: int, init: Any = None) -> int:
         """Grow by ``delta`` elements set to ``init``; returns the old size.
 
         Raises:
@@ -193,7 +197,7 @@ class Global:
 
     __slots__ = ("_rt", "store")
 
-    def __init__(self, store, type: GlobalType, value):
+    def __init__(self, store: Store, type: GlobalType, value: Any) -> None:
         if not isinstance(type, GlobalType):
             raise ArgumentError("Global(store, GlobalType(...), value)")
         self.store = store
@@ -212,12 +216,12 @@ class Global:
         return self._rt.type
 
     @property
-    def value(self):
+    def value(self) -> Any:
         """The current value (i32/i64 signed)."""
         return TO_EXTERNAL[self._rt.type.valtype](self._rt.cell[0])
 
     @value.setter
-    def value(self, v) -> None:
+    def value(self, v: Any) -> None:
         if not self._rt.type.mutable:
             raise ImmutableGlobalError("cannot set an immutable global")
         self._rt.cell[0] = TO_INTERNAL[self._rt.type.valtype](v)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .binary.module import ExternKind
 from .errors import LinkError
@@ -10,6 +11,10 @@ from .externs import Global, to_handle, to_runtime
 from .runtime.func import Func
 from .runtime.instance import instantiate
 from .types import GlobalType
+
+if TYPE_CHECKING:
+    from .module import Module
+    from .runtime.store import Store
 
 
 class Exports(Mapping):
@@ -29,7 +34,7 @@ class Exports(Mapping):
     def __getitem__(self, name: str):
         return self.__dict__[name]
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"no export named {name!r}")
 
     def __iter__(self) -> Iterator[str]:
@@ -75,7 +80,8 @@ class Instance:
         Trap: initialisation or the start function trapped.
     """
 
-    def __init__(self, store, module, imports=None):
+    def __init__(self, store: Store, module: Module,
+                 imports: Mapping[str, Mapping[str, Any]] | Sequence[Any] | None = None) -> None:  # fmt: skip
         tier = store.config.tier
         compiled = None
         if tier == "llvm":
@@ -136,16 +142,16 @@ class Instance:
                 state.ns["HOT"] = TierUp(self, store.config.tier_up_threshold).events
 
         else:
-            attach = None
+            attach = None  # type: ignore[assignment]
         instantiate(store, decoded, module._compiled, rt, wrap, attach)
         self.exports = Exports({name: to_handle(store, item)
-                                for name, item in self._state.exports.items()})  # fmt: skip
+                                for name, item in self._state.exports.items()})  # type: ignore[attr-defined]  # fmt: skip
 
     def _attach_llvm(self, compiled) -> None:
         """Move the instance's code to the LLVM tier (at a call boundary; shared state)."""
         from .llvm.instance import LLVMInstance
 
-        self._llvm = LLVMInstance(self.store, compiled, self._state, self)
+        self._llvm = LLVMInstance(self.store, compiled, self._state, self)  # type: ignore[assignment]
         self.tier = "llvm"
 
     def memory(self):

@@ -153,4 +153,4 @@ def instantiate(file_globals: dict, imports, store, limits: dict):
         store = Store(Engine(Config(**limits)))
     elif limits:
         raise ValueError("pass either a store or limits for a new one, not both")
-    return Instance(store, module, imports)
+    return Instance(store, module, imports)  # type: ignore[arg-type]  # (duck-typed module)

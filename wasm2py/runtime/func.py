@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ArgumentError, SignatureError, Trap, TrapCode
 from ..types import FuncType
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
+
+if TYPE_CHECKING:
+    from .store import Store
 
 #: how many host-function calls may be nested (each costs C stack, unlike wasm-to-wasm calls)
 MAX_HOST_NESTING = 200
@@ -65,7 +69,7 @@ class Caller:
         """The calling instance's memory 0, as a :class:`~wasm2py.Memory` (or None)."""
         return None if self.instance is None else self.instance.memory()
 
-    def get(self, name: str):
+    def get(self, name: str) -> Any:
         """An export of the calling instance by name (None if absent)."""
         if self.instance is None:
             return None
@@ -147,7 +151,8 @@ class Func:
     __slots__ = ("store", "type", "type_id", "raw", "pyraw", "name", "index", "host", "instance",
                  "_pconv", "_rconv", "_caller", "__weakref__")  # fmt: skip
 
-    def __init__(self, store, type: FuncType, fn: Callable, access_caller: bool | None = None):
+    def __init__(self, store: Store, type: FuncType, fn: Callable,
+                 access_caller: bool | None = None) -> None:  # fmt: skip
         if not isinstance(type, FuncType):
             raise ArgumentError("Func(store, functype, callable): functype must be a FuncType")
         if not callable(fn):
@@ -155,9 +160,9 @@ class Func:
         if access_caller is None:
             access_caller = _wants_caller(fn)
         self._setup(store, type)
-        self.host = fn
+        self.host: Callable | None = fn
         self.name = getattr(fn, "__name__", None)
-        self.index = None
+        self.index: int | None = None
         self.instance = None
         self._caller = Caller(None, store) if access_caller else None
         self.raw = self.pyraw = make_host_raw(fn, type, store, self._caller, self)
@@ -171,7 +176,9 @@ class Func:
             return self.pyraw
         if caller.instance is None:
             caller.instance = instance
-        return make_host_raw(self.host, self.type, self.store, Caller(instance, self.store), self)
+        host = self.host
+        assert host is not None  # (only host functions have a Caller)
+        return make_host_raw(host, self.type, self.store, Caller(instance, self.store), self)
 
     def _setup(self, store, type: FuncType) -> None:
         self.store = store
@@ -196,7 +203,7 @@ class Func:
         self.instance = instance
         return self
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         pconv = self._pconv
         if len(args) != len(pconv):
             raise SignatureError(
@@ -219,7 +226,7 @@ class Func:
         # Raised outside the except block so the internal exception is not chained as context.
         raise err
 
-    def call_resumable(self, *args):
+    def call_resumable(self, *args: Any) -> Any:
         """Call so that the call can pause instead of failing when a host function raises or
         fuel runs out.
 

@@ -252,6 +252,6 @@ def _pause(func, e: BaseException):
         return None
     if kind == "host":
         frames[-1].kind = "call"
-        return HostTrap(func, frames, e.func, e.exc)
+        return HostTrap(func, frames, e.func, e.exc)  # type: ignore[attr-defined]
     frames[-1].kind = kind
     return OutOfFuel(func, frames, e.required)  # type: ignore[attr-defined]

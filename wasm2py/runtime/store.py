@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..errors import ConfigError, Error
 from .epoch import EpochState
 from .limits import StoreLimits
+
+if TYPE_CHECKING:
+    from ..engine import Engine
 
 
 class Store:
@@ -20,7 +24,7 @@ class Store:
     __slots__ = ("engine", "config", "depth", "max_depth", "host_nesting", "data", "counter",
                  "fuel", "native", "resumable", "epoch", "limits", "__weakref__")  # fmt: skip
 
-    def __init__(self, engine=None):
+    def __init__(self, engine: Engine | None = None) -> None:
         if engine is None:
             from ..engine import Engine
 
@@ -54,7 +58,7 @@ class Store:
 
             runtime_for(self)
         #: free slot for the embedder's own data
-        self.data = None
+        self.data: Any = None
         # Each wasm call is one Python frame (plus a few for host calls in between): make sure
         # Python's own limit is not what stops a legal call depth.
         needed = self.max_depth + 2000

@@ -57,7 +57,7 @@ def wasm_line(code, line: int) -> int | None:
         return None
     return lines.get(line, 0)
 
-_SIMPLE = {
+_SIMPLE: dict[type[BaseException], TrapCode] = {
     struct.error: TrapCode.MEMORY_OUT_OF_BOUNDS,
     ZeroDivisionError: TrapCode.INTEGER_DIVIDE_BY_ZERO,
     RecursionError: TrapCode.CALL_STACK_EXHAUSTED,
@@ -92,8 +92,9 @@ class HostError(Exception):
 MAX_BACKTRACE = 200
 
 
-def backtrace(tb) -> list[tuple[int, str | None, int | None]]:  # (Frame tuples)
-    """The wasm frames of a traceback, innermost first (at most MAX_BACKTRACE of them)."""
+def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
+    """The wasm frames of a traceback (:class:`~wasm2py.Frame` tuples), innermost first (at
+    most MAX_BACKTRACE of them)."""
     raw: deque = deque(maxlen=MAX_BACKTRACE)
     while tb is not None:
         code = tb.tb_frame.f_code
@@ -101,7 +102,7 @@ def backtrace(tb) -> list[tuple[int, str | None, int | None]]:  # (Frame tuples)
         if offset is not None:
             raw.append((code, offset))
         tb = tb.tb_next
-    frames = []
+    frames: list[tuple[int, str | None, int | None]] = []
     for code, line in reversed(raw):
         try:
             index = int(code.co_name[1:].partition("_")[0])

@@ -20,6 +20,7 @@ import operator
 import struct
 from array import array
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import ArgumentError, ValueRangeError
 from ..types import ValType
@@ -168,7 +169,7 @@ TO_INTERNAL: dict[ValType, Callable[[object], object]] = {
 }
 
 #: ValType -> converter from the internal representation to the external Python value.
-TO_EXTERNAL: dict[ValType, Callable[[object], object]] = {
+TO_EXTERNAL: dict[ValType, Callable[[Any], object]] = {
     ValType.I32: _ret_i32,
     ValType.I64: _ret_i64,
     ValType.F32: _ret_same,

@@ -678,12 +678,13 @@ class Wasi:
     @staticmethod
     def _list_dir(host: int) -> list[tuple[bytes, int, int]]:
         ino = os.fstat(host).st_ino
-        entries = [(b".", ino, Filetype.DIRECTORY), (b"..", ino, Filetype.DIRECTORY)]
+        entries: list[tuple[bytes, int, int]] = [(b".", ino, Filetype.DIRECTORY),
+                                                 (b"..", ino, Filetype.DIRECTORY)]  # fmt: skip
         with os.scandir(host) as it:
             for e in it:
                 try:
                     if e.is_symlink():
-                        ft = Filetype.SYMBOLIC_LINK
+                        ft: int = Filetype.SYMBOLIC_LINK
                     elif e.is_dir(follow_symlinks=False):
                         ft = Filetype.DIRECTORY
                     elif e.is_file(follow_symlinks=False):

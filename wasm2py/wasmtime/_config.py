@@ -73,6 +73,8 @@ class Config(_Closable):
     """Settings for an :class:`Engine` (wasmtime-py's ``Config``; properties can only be set).
     An engine takes the config over: it cannot be used twice."""
 
+    _settings: dict[str, Any]
+
     def __init__(self) -> None:
         object.__setattr__(self, "_settings", {"tier": "auto"})
 

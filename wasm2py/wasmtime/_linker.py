@@ -45,6 +45,10 @@ def _wasi_func(name: str, namespace: str) -> _PerStore:
     return _PerStore(make)
 
 
+def _per_store_func(ty: Any, func: Callable[..., Any]) -> _PerStore:
+    return _PerStore(lambda store: Func(store, ty, func))
+
+
 def _default(t: ValType) -> Any:
     return None if t.is_ref else 0.0 if t in (ValType.F32, ValType.F64) else 0
 
@@ -211,8 +215,7 @@ class Linker(_Closable):
             def trap(*args: Any, _message: str = message) -> Any:
                 raise Trap(_message)
 
-            self._define(imp.module, imp.name, _PerStore(
-                lambda s, t=imp.type, f=trap: Func(s, t, f)))  # fmt: skip
+            self._define(imp.module, imp.name, _per_store_func(imp.type, trap))
 
     def define_unknown_imports_as_default_values(self, store: Any, module: Module) -> None:
         """Define every function ``module`` imports and this linker lacks as one that returns

@@ -55,6 +55,11 @@ class WasiConfig(_Closable):
     empty stdin, and its output is discarded (``inherit_stdout()`` etc. to pass this process's
     streams)."""
 
+    _argv: list[str]
+    _env: list[tuple[str, str]]
+    _stdio: list[Any]
+    _preopens: dict[str, str]
+
     def __init__(self) -> None:
         object.__setattr__(self, "_argv", [])
         object.__setattr__(self, "_env", [])
