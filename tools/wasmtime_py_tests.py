@@ -77,10 +77,11 @@ def run(checkout: Path, component: bool, verbose: bool, extra: list[str]) -> int
             return 2
         report = alias_dir / "report.xml"
         # -P: the current directory (the checkout, with its own wasmtime/ package) is not put
-        # first on sys.path; --import-mode=append: neither is the tests' rootdir
+        # first on sys.path; --import-mode=importlib: neither is the tests' rootdir (and a `tests`
+        # package elsewhere on the path cannot shadow theirs)
         cmd = [sys.executable, "-P", "-m", "pytest", "-p", "w2p_alias_check",
-               "-p", "no:cacheprovider", "-o", "addopts=", "--import-mode=append", "-q",
-               f"--junitxml={report}", *[str(t.relative_to(checkout)) for t in tests], *extra]  # fmt: skip
+               "-p", "no:cacheprovider", "-o", "addopts=", "--import-mode=importlib", "-q",
+               "-o", "junit_family=xunit1", f"--junitxml={report}", *[str(t.relative_to(checkout)) for t in tests], *extra]  # fmt: skip
         proc = subprocess.run(cmd, cwd=checkout, env=env, capture_output=not verbose, text=True)
         if not report.exists():
             if not verbose:
@@ -94,7 +95,7 @@ def summarize(root: ET.Element) -> int:
     counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     failures: list[tuple[str, str, str]] = []
     for case in root.iter("testcase"):
-        path = (case.get("classname") or "").rsplit(".", 1)[0].replace(".", "/") + ".py"
+        path = case.get("file") or "?"
         outcome = "passed"
         message = ""
         for tag in ("failure", "error", "skipped"):
