@@ -107,6 +107,7 @@ class GlobalInstance:
             self.cell = _RefCell(buf, native.ref_of, native.func_of)
         else:
             self.cell = _RefCell(buf, native.handle_of, native.extern_of)
+            native.track_extern_cell(self)  # its handle keeps an object alive: see Store.gc
         self.cell[0] = value
 
     @property

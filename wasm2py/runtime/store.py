@@ -112,6 +112,16 @@ class Store:
         if not self.config.consume_fuel:
             raise Error("fuel metering is off: create the engine with Config(consume_fuel=True)")
 
+    def gc(self) -> int:
+        """Release what the store keeps only for jitted code (the LLVM and auto tiers): objects
+        passed to jitted code as externrefs stay referenced by the store while a global or
+        table holds them, or until this runs. Does nothing while wasm code of the store is
+        running (its frames may hold references). Returns how many objects were released.
+        (Python frees everything else by itself.)"""
+        if self.native is None or self.depth or self.host_nesting:
+            return 0
+        return self.native.collect_externs()
+
     def set_limits(self, memory_size: int | None = None, table_elements: int | None = None,
                    instances: int | None = None, tables: int | None = None,
                    memories: int | None = None) -> None:  # fmt: skip

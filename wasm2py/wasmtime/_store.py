@@ -44,8 +44,9 @@ class Store(_Closable):
         return self._data
 
     def gc(self) -> None:
-        """Collect garbage: externref values no longer referenced are released. (Python frees
-        them by reference counting; this runs the cycle collector.)"""
+        """Release externref values no longer referenced (see :meth:`wasm2py.Store.gc`), and run
+        Python's cycle collector."""
+        self._context().gc()
         gc.collect()
 
     def set_fuel(self, fuel: int) -> None:
