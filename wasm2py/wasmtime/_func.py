@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import Trap as _NativeTrap
 from ..runtime.func import Func as _NativeFunc
-from ._errors import WasmtimeError, boundary
-from ._store import Store, native_store
-from ._types import FuncType
-from ._value import from_native, to_native
+from ..wasi.preview1 import WasiExit
+from ._errors import WasmtimeError, convert
+from ._store import Store
+from ._types import FuncType, ValType
+from ._value import CONVERTERS, from_native, to_native
 
 
 class Caller:
@@ -99,7 +101,7 @@ class Func:
     """A function (wasmtime-py's ``Func``): ``Func(store, FuncType(...), callable,
     access_caller=False)`` makes a host function; call any function as ``f(store, *args)``."""
 
-    __slots__ = ("_native", "_params", "_results")
+    __slots__ = ("_native", "_params", "_results", "_pconv", "_wrap_results")
 
     def __init__(self, store: Store, ty: FuncType, func: Callable, access_caller: bool = False):
         if not isinstance(store, Store):
@@ -113,6 +115,9 @@ class Func:
         self._native = native
         self._params = native.type.params
         self._results = native.type.results
+        self._pconv = [CONVERTERS[t] for t in self._params]
+        # only funcref results need converting (to drop-in Func objects)
+        self._wrap_results = any(t is ValType.FUNCREF for t in self._results)
 
     @classmethod
     def _wrap(cls, native: _NativeFunc) -> Func:
@@ -132,21 +137,27 @@ class Func:
             TypeError: an argument does not fit its parameter type.
             Trap: the wasm code trapped.
         """
-        native_store(store)
-        types = self._params
-        if len(params) != len(types):
-            few = "few" if len(params) < len(types) else "many"
+        store._context()  # (a closed store raises ValueError, a non-store AttributeError)
+        conv = self._pconv
+        if len(params) != len(conv):
+            few = "few" if len(params) < len(conv) else "many"
             raise WasmtimeError(f"too {few} parameters provided: given {len(params)}, "
-                                f"expected {len(types)}")  # fmt: skip
-        args = [to_native(t, v) for t, v in zip(types, params)]
-        with boundary():
-            r = self._native(*args)
+                                f"expected {len(conv)}")  # fmt: skip
+        try:
+            r = self._native(*[c(v) for c, v in zip(conv, params)])
+        except (_NativeTrap, WasiExit) as e:
+            x = convert(e)
+            if x is e:
+                raise
+            raise x from None
         results = self._results
         if len(results) == 1:
-            return from_native(results[0], r)
+            return from_native(results[0], r) if self._wrap_results else r
         if not results:
             return None
-        return [from_native(t, v) for t, v in zip(results, r)]
+        if self._wrap_results:
+            return [from_native(t, v) for t, v in zip(results, r)]
+        return list(r)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Func) and other._native is self._native

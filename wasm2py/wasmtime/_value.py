@@ -5,6 +5,7 @@ externref), and wasm2py's values come back with drop-in ``Func`` objects for fun
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..runtime.func import Func as _NativeFunc
@@ -158,6 +159,36 @@ def to_native(ty: ValType, val: Any) -> Any:
     elif ty is _V128 and isinstance(val, bytes | bytearray) and len(val) == 16:
         return bytes(val)
     raise TypeError(f"don't know how to convert {val!r} to {ty}")
+
+
+def _int_converter(ty: ValType, mask: int) -> Callable[[Any], Any]:
+    def conv(v: Any) -> Any:
+        if type(v) is int:  # the common case first
+            return v & mask
+        return to_native(ty, v)
+
+    return conv
+
+
+def _float_converter(ty: ValType) -> Callable[[Any], Any]:
+    def conv(v: Any) -> Any:
+        if type(v) is float:
+            return v
+        return to_native(ty, v)
+
+    return conv
+
+
+#: ValType -> a fast :func:`to_native` for that type
+CONVERTERS: dict[ValType, Callable[[Any], Any]] = {
+    _I32: _int_converter(_I32, 0xFFFFFFFF),
+    _I64: _int_converter(_I64, 0xFFFFFFFFFFFFFFFF),
+    _F32: _float_converter(_F32),
+    _F64: _float_converter(_F64),
+    _V128: lambda v: to_native(_V128, v),
+    _FUNCREF: lambda v: to_native(_FUNCREF, v),
+    _EXTERNREF: lambda v: to_native(_EXTERNREF, v),
+}
 
 
 def from_native(ty: ValType, val: Any) -> Any:
