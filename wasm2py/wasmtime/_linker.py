@@ -34,15 +34,22 @@ class _PerStore:
         return item
 
 
-def _wasi_func(name: str, namespace: str) -> _PerStore:
-    def make(store: Store) -> AsExtern:
+class _WasiFunc(_PerStore):
+    """A WASI function: made from the store's current WASI context (``Store.set_wasi``)."""
+
+    def __init__(self, name: str, namespace: str):
+        super().__init__(lambda store: self._make(store, name, namespace))
+
+    @staticmethod
+    def _make(store: Store, name: str, namespace: str) -> AsExtern:
         wasi = store._wasi
         if wasi is None:
             raise WasmtimeError("the store has no WASI context: call store.set_wasi(WasiConfig())"
                                 " before instantiating a module that imports WASI")  # fmt: skip
         return Func._wrap(wasi.func(store._context(), name, namespace))
 
-    return _PerStore(make)
+    def get(self, store: Store) -> AsExtern:
+        return self.make(store)  # not kept: set_wasi may give the store another context
 
 
 def _per_store_func(ty: Any, func: Callable[..., Any]) -> _PerStore:
@@ -117,7 +124,7 @@ class Linker(_Closable):
             for fname in SIGNATURES:
                 if namespace == UNSTABLE and fname == "sock_accept":
                     continue
-                self._define(namespace, fname, _wasi_func(fname, namespace))
+                self._define(namespace, fname, _WasiFunc(fname, namespace))
 
     def define_module(self, store: Any, name: str, module: Module) -> None:
         """Define the exports of ``module`` under ``name``: a command (exporting ``_start``)
