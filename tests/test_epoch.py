@@ -197,3 +197,18 @@ def test_bad_deadline():
     store = Store(Engine(Config(epoch_interruption=True)))
     with pytest.raises(wasm2py.ConfigError):
         store.set_epoch_deadline(-1)
+
+
+def test_ahead_of_time_modules_refuse_epoch_stores(tmp_path, monkeypatch):
+    """AOT code has no loop checks: it must not pretend to be interruptible."""
+    import importlib
+
+    wasm2py.compile(SPIN, tmp_path / "spin_aot.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("spin_aot")
+    with pytest.raises(ValueError):
+        mod.instantiate({"env": {"tick": lambda: None}}, epoch_interruption=True)
+    store = Store(Engine(Config(epoch_interruption=True)))
+    with pytest.raises(ValueError):
+        mod.instantiate({"env": {"tick": lambda: None}}, store=store)
+    assert mod.instantiate({"env": {"tick": lambda: None}}).exports.add(1, 2) == 3
