@@ -144,9 +144,10 @@ class CompiledModule:
 def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
               fuel_costs=None, epoch: bool = False) -> str | None:  # fmt: skip
     """The object-cache key of a module: its bytes, the optimisation level, the fuel costs (if
-    any), epoch checks, the host target (triple, CPU, features), the LLVM and llvmlite versions and the source
-    of this tier and of the fuel rule (so a changed lowering never reuses stale code). None when
-    the module has no bytes."""
+    any), epoch checks, the host target (triple, CPU, features), the LLVM and llvmlite versions
+    and the source of this tier, of the fuel rule and of the trap codes (compiled code holds
+    their status numbers), so a changed lowering never reuses stale code. None when the module
+    has no bytes."""
     if not module.raw:
         return None
     h = hashlib.sha256()
@@ -160,7 +161,8 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
     here = Path(__file__).resolve().parent
     for name in ("abi.py", "lower.py", "simd.py", "jit.py"):
         h.update((here / name).read_bytes())
-    h.update((here.parent / "fuel.py").read_bytes())
+    for name in ("fuel.py", "errors.py"):
+        h.update((here.parent / name).read_bytes())
     return h.hexdigest()
 
 
