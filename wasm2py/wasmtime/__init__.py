@@ -11,8 +11,8 @@ results return lists, errors are ``WasmtimeError`` (which is :class:`wasm2py.Err
 
 What wasm2py does not implement raises ``WasmtimeError`` when used: modules of the
 exception-handling proposal (tags), threads (shared memories exist only on the host side),
-memory64, custom page sizes, the component model. Read-only WASI preopens are refused rather
-than granted read-write. ``Config`` accepts every wasmtime-py setting; which ones act is
+memory64, custom page sizes. Read-only WASI preopens are refused rather than granted
+read-write. wasmtime-py's ``wasmtime.component`` is not provided (see :mod:`wasm2py.component`). ``Config`` accepts every wasmtime-py setting; which ones act is
 documented in :mod:`wasm2py.wasmtime._config`.
 """
 
