@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from .config import FuelCosts as FuelCosts
     from .engine import Engine as Engine
     from .errors import ArgumentError as ArgumentError
+    from .errors import BuildError as BuildError
     from .errors import ConfigError as ConfigError
     from .errors import DecodeError as DecodeError
+    from .errors import DylinkError as DylinkError
     from .errors import Error as Error
     from .errors import Frame as Frame
     from .errors import GrowError as GrowError
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from .errors import SignatureError as SignatureError
     from .errors import Trap as Trap
     from .errors import TrapCode as TrapCode
+    from .errors import UndefinedSymbol as UndefinedSymbol
     from .errors import UnsupportedFeature as UnsupportedFeature
     from .errors import ValidationError as ValidationError
     from .errors import ValueRangeError as ValueRangeError
@@ -80,12 +83,13 @@ if TYPE_CHECKING:
 # public name -> module that defines it
 _EXPORTS = {
     "Config": "config", "FuelCosts": "config", "Engine": "engine",
-    "ArgumentError": "errors", "ConfigError": "errors", "DecodeError": "errors",
-    "Error": "errors", "Frame": "errors", "GrowError": "errors",
-    "ImmutableGlobalError": "errors", "InstantiationError": "errors", "LinkError": "errors",
-    "OutOfBoundsError": "errors", "ResourceLimitError": "errors", "SignatureError": "errors",
-    "Trap": "errors", "TrapCode": "errors", "UnsupportedFeature": "errors",
-    "ValidationError": "errors", "ValueRangeError": "errors",
+    "ArgumentError": "errors", "BuildError": "errors", "ConfigError": "errors",
+    "DecodeError": "errors", "DylinkError": "errors", "Error": "errors", "Frame": "errors",
+    "GrowError": "errors", "ImmutableGlobalError": "errors", "InstantiationError": "errors",
+    "LinkError": "errors", "OutOfBoundsError": "errors", "ResourceLimitError": "errors",
+    "SignatureError": "errors", "Trap": "errors", "TrapCode": "errors",
+    "UndefinedSymbol": "errors", "UnsupportedFeature": "errors", "ValidationError": "errors",
+    "ValueRangeError": "errors",
     "Global": "externs", "Memory": "externs", "Table": "externs",
     "Exports": "instance", "Instance": "instance", "Linker": "linker",
     "ExportType": "types", "ImportType": "types", "Module": "module",
