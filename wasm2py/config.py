@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import ConfigError
+
 #: ``python``: generated Python code; ``llvm``: jitted with LLVM at compile time; ``auto``: start
 #: in the Python tier, move to the LLVM tier once hot (see :attr:`Config.tier_up_threshold`).
 TIERS = ("python", "llvm", "auto")
@@ -74,6 +76,10 @@ class Config:
             segment. Set fuel with :meth:`Store.set_fuel`. Off: no fuel code is generated.
         fuel_costs: the :class:`FuelCosts` (default: 1 per instruction, 1 per 64 bulk items).
         cache: keep translations in the on-disk cache (:mod:`wasm2py.cache`) and reuse them.
+        epoch_interruption: code checks at every function entry and loop iteration whether
+            the store's epoch deadline has passed (:meth:`Engine.increment_epoch`,
+            :meth:`Store.set_epoch_deadline`) and traps with ``TrapCode.INTERRUPT`` if so: a
+            way to stop a running call from another thread. Off: no checks are generated.
     """
 
     tier: str = "python"
@@ -85,22 +91,23 @@ class Config:
     consume_fuel: bool = False
     fuel_costs: FuelCosts = field(default_factory=FuelCosts)
     cache: bool = True
+    epoch_interruption: bool = False
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
-            raise ValueError(f"unknown tier {self.tier!r}; expected one of {', '.join(TIERS)}")
+            raise ConfigError(f"unknown tier {self.tier!r}; expected one of {', '.join(TIERS)}")
         if not isinstance(self.max_call_depth, int) or not 1 <= self.max_call_depth <= 1 << 24:
-            raise ValueError("max_call_depth must be an int from 1 to 2**24")
+            raise ConfigError("max_call_depth must be an int from 1 to 2**24")
         if not isinstance(self.max_wasm_stack, int) or self.max_wasm_stack < 1024:
-            raise ValueError("max_wasm_stack must be an int of at least 1024 (bytes)")
+            raise ConfigError("max_wasm_stack must be an int of at least 1024 (bytes)")
         if self.llvm_opt_level not in (0, 1, 2, 3):
-            raise ValueError("llvm_opt_level must be 0, 1, 2 or 3")
+            raise ConfigError("llvm_opt_level must be 0, 1, 2 or 3")
         if not isinstance(self.tier_up_threshold, int) or self.tier_up_threshold < 0:
-            raise ValueError("tier_up_threshold must be a non-negative int")
+            raise ConfigError("tier_up_threshold must be a non-negative int")
         if self.count_instructions and self.tier != "python":
-            raise ValueError("count_instructions needs tier='python' (only it counts)")
+            raise ConfigError("count_instructions needs tier='python' (only it counts)")
         if self.count_instructions and self.consume_fuel:
-            raise ValueError("count_instructions and consume_fuel cannot be combined")
+            raise ConfigError("count_instructions and consume_fuel cannot be combined")
 
     def translation_key(self) -> bytes:
         """The options that change the generated Python code (part of every cache key)."""
@@ -108,5 +115,7 @@ class Config:
             key = b"fuel:" + self.fuel_costs.key()
         else:
             key = b"count" if self.count_instructions else b"plain"
+        if self.epoch_interruption:
+            key += b":epoch"
         # "auto" code also counts calls and loop iterations towards tier-up
         return key + b":hot" if self.tier == "auto" else key

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .binary.module import ExternKind
 from .errors import LinkError
@@ -10,6 +11,10 @@ from .externs import Global, to_handle, to_runtime
 from .runtime.func import Func
 from .runtime.instance import instantiate, rebind_import
 from .types import GlobalType
+
+if TYPE_CHECKING:
+    from .module import Module
+    from .runtime.store import Store
 
 
 class Exports(Mapping):
@@ -29,7 +34,7 @@ class Exports(Mapping):
     def __getitem__(self, name: str):
         return self.__dict__[name]
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"no export named {name!r}")
 
     def __iter__(self) -> Iterator[str]:
@@ -75,7 +80,8 @@ class Instance:
         Trap: initialisation or the start function trapped.
     """
 
-    def __init__(self, store, module, imports=None):
+    def __init__(self, store: Store, module: Module,
+                 imports: Mapping[str, Mapping[str, Any]] | Sequence[Any] | None = None) -> None:  # fmt: skip
         tier = store.config.tier
         compiled = None
         if tier == "llvm":
@@ -136,7 +142,7 @@ class Instance:
                 state.ns["HOT"] = TierUp(self, store.config.tier_up_threshold).events
 
         else:
-            attach = None
+            attach = None  # type: ignore[assignment]
 
         def ready(state, owner):
             # The exports exist before the start function runs (host functions it calls may
@@ -152,13 +158,13 @@ class Instance:
         """Move the instance's code to the LLVM tier (at a call boundary; shared state)."""
         from .llvm.instance import LLVMInstance
 
-        self._llvm = LLVMInstance(self.store, compiled, self._state, self)
+        self._llvm = LLVMInstance(self.store, compiled, self._state, self)  # type: ignore[assignment]
         self.tier = "llvm"
 
     def _rebind_import(self, index: int, func: Func) -> None:
         """Call ``func`` for imported function ``index`` from now on, in whichever tier runs
         the instance (see :func:`wasm2py.runtime.instance.rebind_import`)."""
-        rebind_import(self._state, index, func, self)
+        rebind_import(self._state, index, func, self)  # type: ignore[arg-type]
         if self._llvm is not None:
             self._llvm.bind_import(index, func)
 

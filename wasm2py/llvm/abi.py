@@ -59,7 +59,10 @@ RT_TRACE = 3
 #: ``select(x < 0, NaN, sqrt(x))`` becomes ``sqrt(x)`` and keeps the hardware's NaN)
 RT_NAN_F32 = 4
 RT_NAN_F64 = 5
-RT_SLOTS = 6
+#: non-zero once the store's epoch deadline has passed (``Config.epoch_interruption``): code
+#: compiled with epoch checks reads it (atomically) at function entries and loop headers
+RT_EPOCH = 6
+RT_SLOTS = 7
 #: the positive canonical NaNs (the NaN rule: see ``README.md``, "NaN results")
 CANON_NAN_F32 = 0x7FC00000
 CANON_NAN_F64 = 0x7FF8000000000000

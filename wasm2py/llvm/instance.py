@@ -17,7 +17,7 @@ from ..errors import Error
 from ..externs import Memory
 from ..runtime.func import type_id
 from ..runtime.resumable import pass_through
-from ..runtime.trap import MODULE_NAMES
+from ..runtime.trap import MODULE_NAMES, FrameNames
 from ..types import ValType
 from . import abi
 from .jit import CompiledModule
@@ -101,6 +101,9 @@ class LLVMInstance:
         if compiled.fuel_costs is not None and not rt.fuel_on:
             raise Error("the module was compiled with fuel metering: instantiate it in a store "
                         "with Config(consume_fuel=True)")  # fmt: skip
+        if store.epoch is not None and not compiled.epoch:
+            raise Error("the store interrupts code at its epoch deadline, but the module was "
+                        "compiled without epoch checks (compile_module(..., epoch=True))")  # fmt: skip
         layout = compiled.layout
         ctx = (U64 * layout.size)()
         self.ctx = ctx
@@ -108,7 +111,7 @@ class LLVMInstance:
         self.ctx_addr = ctx_addr
         self.keep: list = []
         rt.keep.append(self)
-        rt.names[ctx_addr] = MODULE_NAMES.get(state.ns["__wasm2py__"][1].filename, {})
+        rt.names[ctx_addr] = MODULE_NAMES.get(state.ns["__wasm2py__"][1].filename, FrameNames())
         ctx[abi.CTX_RT] = rt.addr
         for i, t in enumerate(m.types):
             ctx[layout.type_slot(i)] = type_id(t)

@@ -198,8 +198,10 @@ class ModuleBuilder:
     """Holds the ``ir.Module`` being built and the declarations shared by all functions."""
 
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
-                 part: tuple[range, bool] | None = None):  # fmt: skip
+                 part: tuple[range, bool] | None = None, epoch: bool = False):  # fmt: skip
         self.decoded = module
+        #: check ``rt[RT_EPOCH]`` at function entries and loop headers (epoch interruption)
+        self.epoch = epoch
         #: None: the whole module; else (defined function indices, with the shell: the
         #: trampolines, entries and address tables), one of the parts compiled in parallel
         #: (the other functions are declared; the parts' objects are linked when loaded)
@@ -585,6 +587,7 @@ class FunctionLowerer:
             )
             low = self.b.icmp_unsigned("<", self.b.ptrtoint(fa, I64), limit)
             self.trap_if(low, TrapCode.CALL_STACK_EXHAUSTED)
+        self.epoch_check()
         func = Ctl("func", (), self.ftype.results, 0)
         func.end = self.fn.append_basic_block("return")
         func.slots = [self.ab.alloca(LL[t]) for t in func.results]
@@ -900,6 +903,17 @@ class FunctionLowerer:
         self.fuel_out(self.b)
         _ret(self.b, self.fn.function_type.return_type, vals)
 
+    # -- epoch interruption -----------------------------------------------------------------
+    def epoch_check(self) -> None:
+        """With epoch checks: trap with ``INTERRUPT`` if ``rt[RT_EPOCH]`` is set. The load is
+        atomic (monotonic) so LLVM reloads it every time: another thread sets it while this
+        code runs, and a plain load could be hoisted out of a loop that stores nothing."""
+        if not self.mb.epoch:
+            return
+        b = self.b
+        flag = b.load_atomic(self.rt_slot(b, abi.RT_EPOCH), "monotonic", 8, typ=I64)
+        self.trap_if(b.icmp_unsigned("!=", flag, c64(0)), TrapCode.INTERRUPT)
+
     # -- fuel -------------------------------------------------------------------------------
     def rt_slot(self, b: ir.IRBuilder, slot: int):
         """The address of slot ``slot`` of the runtime struct."""
@@ -976,6 +990,7 @@ class FunctionLowerer:
                 b.store(v, slot)
             b.branch(frame.header)
             b.position_at_end(frame.header)
+            self.epoch_check()
             for slot in frame.slots:
                 self.push(b.load(slot))
             frame.end = None
@@ -1237,9 +1252,10 @@ class _Callee:
 
 def build_module(module: Module, triple: str = "", datalayout: str = "",
                  fuel_costs=None, simd_isa: str = "",
-                 part: tuple[range, bool] | None = None) -> ir.Module:  # fmt: skip
+                 part: tuple[range, bool] | None = None, epoch: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
-    :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier.
+    :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
+    ``epoch`` every function entry and loop header checks the store's epoch deadline.
 
     ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
@@ -1250,6 +1266,6 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
         raise UnsupportedFeature("LLVM tier: unknown table element type")
     if len(module.memory_types()) > 1:
         raise UnsupportedFeature("LLVM tier: more than one memory")
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, epoch)
     mb.simd_isa = simd_isa
     return mb.build()

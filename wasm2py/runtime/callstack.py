@@ -84,8 +84,12 @@ def deeper(store, ns: dict, d: int) -> None:
     """A call at depth ``d`` reached the instance's ``MAXD`` (generated code's ``DEEP(d)``).
 
     Raises:
-        Trap: CALL_STACK_EXHAUSTED if ``d`` reached the budget.
+        Trap: INTERRUPT if the store's epoch deadline has passed (``RUN`` is False:
+            :mod:`.epoch` sets ``MAXD`` to -1 then, so every entry comes here);
+            CALL_STACK_EXHAUSTED if ``d`` reached the budget.
     """
+    if not ns.get("RUN", True):
+        raise Trap(TrapCode.INTERRUPT)
     budget = store.max_depth
     if d >= budget:
         raise Trap(TrapCode.CALL_STACK_EXHAUSTED)
@@ -121,7 +125,8 @@ def leave(frame) -> None:
             return
         del DEEP[tid]
         for ns, bound in reversed(rec.namespaces):
-            ns["MAXD"] = bound
+            if ns.get("RUN", True):  # an interrupted store keeps MAXD at -1 (see .epoch)
+                ns["MAXD"] = bound
         _apply()
 
 

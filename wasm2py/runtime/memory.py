@@ -113,9 +113,18 @@ class LinearMemory:
     """
 
     __slots__ = ("type", "pages", "max_pages", "_map", "_full", "view", "_bindings",
-                 "__weakref__")  # fmt: skip
+                 "store_limits", "__weakref__")  # fmt: skip
 
-    def __init__(self, type: MemoryType):
+    def __init__(self, type: MemoryType, store_limits=None):
+        """``store_limits``: the :class:`~wasm2py.runtime.limits.StoreLimits` of the owning
+        store (its ``memory_size`` bounds this memory).
+
+        Raises:
+            ResourceLimitError: the minimum size exceeds the store's limit.
+        """
+        if store_limits is not None:
+            store_limits.check_memory(type.limits.min)
+        self.store_limits = store_limits
         limits = type.limits
         self.type = type
         self.pages = limits.min
@@ -171,6 +180,9 @@ class LinearMemory:
         old = self.pages
         new = old + delta
         if delta < 0 or new > self.max_pages:
+            return -1
+        lim = self.store_limits
+        if lim is not None and not lim.memory_fits(new):
             return -1
         if delta:
             m = self._map

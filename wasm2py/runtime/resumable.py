@@ -20,7 +20,7 @@ import sys
 import types
 from dataclasses import dataclass
 
-from ..errors import Error
+from ..errors import Error, SignatureError
 from .callstack import DEEP, SHALLOW_FRAMES, ensure_deep, entry, leave
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -100,13 +100,14 @@ class HostTrap(ResumableCall):
         """Continue as if the host function had returned ``host_results``.
 
         Raises:
-            TypeError, OverflowError: the values do not match the host function's result types.
+            SignatureError, ArgumentError, ValueRangeError: the values do not match the host
+                function's result types.
             Error: the call was already resumed.
             Trap: the wasm code trapped after resuming.
         """
         rtypes = self.host_func.type.results
         if len(host_results) != len(rtypes):
-            raise TypeError(f"{self.host_func!r} returns {len(rtypes)} value(s), "
+            raise SignatureError(f"{self.host_func!r} returns {len(rtypes)} value(s), "
                             f"{len(host_results)} given")  # fmt: skip
         vals = [TO_INTERNAL[t](v) for t, v in zip(rtypes, host_results)]
         raw = None if not vals else vals[0] if len(vals) == 1 else tuple(vals)
@@ -259,6 +260,6 @@ def _pause(func, e: BaseException):
         return None
     if kind == "host":
         frames[-1].kind = "call"
-        return HostTrap(func, frames, e.func, e.exc)
+        return HostTrap(func, frames, e.func, e.exc)  # type: ignore[attr-defined]
     frames[-1].kind = kind
     return OutOfFuel(func, frames, e.required)  # type: ignore[attr-defined]

@@ -270,6 +270,9 @@ class FuncGen:
         #: tier="auto": every call and loop iteration calls ``HOT()`` (a C-level iterator's
         #: ``__next__``, ~12 ns) that triggers the move to the LLVM tier once hot
         self.hot = getattr(mod, "hot", False)
+        #: epoch interruption: loops run ``while RUN`` (function entries are covered by the
+        #: depth check, see wasm2py.runtime.epoch)
+        self.epoch = getattr(mod, "epoch", False)
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
         self.seg_pos = 0
@@ -559,7 +562,12 @@ class FuncGen:
     def op_loop(self, ins) -> None:
         frame = self.enter(ins, "loop")
         if frame.c.materialized:
-            loop = ast.While(_const(True), [], [])
+            if self.epoch:
+                stop = ast.Raise(_call("interrupted"), None)
+                stop.lineno = self.lineno
+                loop = ast.While(_name("RUN"), [], [stop])
+            else:
+                loop = ast.While(_const(True), [], [])
             self.emit(loop)
             self.out = loop.body
             if self.hot:
