@@ -18,7 +18,7 @@ from ..errors import Error
 from ..externs import Memory
 from ..runtime.exceptions import ExnRef
 from ..runtime.resumable import pass_through
-from ..runtime.trap import MODULE_NAMES
+from ..runtime.trap import MODULE_NAMES, FrameNames
 from ..types import ValType
 from . import abi
 from .jit import CompiledModule
@@ -45,15 +45,19 @@ from .native import (
 
 class _SizeHook(dict):
     """Registered with :meth:`LinearMemory.bind`: growth assigns the new view, and this keeps
-    the context's byte-size slot equal to its length."""
+    the context's byte-size slot equal to its length and its base slot equal to the memory's
+    base (which changes if the memory had to move to grow)."""
 
-    def __init__(self, ctx, slot: int):
+    def __init__(self, ctx, mem, base_slot: int, size_slot: int):
         super().__init__()
         self.ctx = ctx
-        self.slot = slot
+        self.mem = mem
+        self.base_slot = base_slot
+        self.size_slot = size_slot
 
     def __setitem__(self, key, view) -> None:
-        self.ctx[self.slot] = len(view)
+        self.ctx[self.size_slot] = len(view)
+        self.ctx[self.base_slot] = self.mem.address()
 
 
 class _SharedSegments(list):
@@ -103,6 +107,9 @@ class LLVMInstance:
         if compiled.fuel_costs is not None and not rt.fuel_on:
             raise Error("the module was compiled with fuel metering: instantiate it in a store "
                         "with Config(consume_fuel=True)")  # fmt: skip
+        if store.epoch is not None and not compiled.epoch:
+            raise Error("the store interrupts code at its epoch deadline, but the module was "
+                        "compiled without epoch checks (compile_module(..., epoch=True))")  # fmt: skip
         layout = compiled.layout
         ctx = (U64 * layout.size)()
         self.ctx = ctx
@@ -110,7 +117,7 @@ class LLVMInstance:
         self.ctx_addr = ctx_addr
         self.keep: list = []
         rt.keep.append(self)
-        rt.names[ctx_addr] = MODULE_NAMES.get(state.ns["__wasm2py__"][1].filename, {})
+        rt.names[ctx_addr] = MODULE_NAMES.get(state.ns["__wasm2py__"][1].filename, FrameNames())
         ctx[abi.CTX_RT] = rt.addr
         for i, d in enumerate(module_deftypes(m)):
             ctx[layout.type_slot(i)] = d.id
@@ -137,7 +144,7 @@ class LLVMInstance:
             base_slot, size_slot = layout.memory_slots(k)
             ctx[base_slot] = mem.address()
             ctx[size_slot] = mem.size_bytes
-            mem.bind(_SizeHook(ctx, size_slot), "size")
+            mem.bind(_SizeHook(ctx, mem, base_slot, size_slot), "size")
 
         def grow(_ctx, k, delta):
             try:
@@ -277,7 +284,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py):
     slots = (U64 * n)()
     slots_addr = ctypes.addressof(slots)
     ctx_addr = inst.ctx_addr
-    maxd = rt.max_depth - 1  # rem = max_call_depth - 1 - depth: trap when depth >= max
+    maxd = rt.max_depth - 1  # rem = budget - 1 - depth: trap when depth >= budget
     status = rt.rt
     enter = rt.enter
     nparams = len(writers)
