@@ -41,6 +41,7 @@ _FIXED: dict[int, tuple[int, int]] = {
     Op.MEMORY_FILL: (3, 0), Op.TABLE_INIT: (3, 0), Op.ELEM_DROP: (0, 0),
     Op.TABLE_COPY: (3, 0), Op.TABLE_GROW: (2, 1), Op.TABLE_SIZE: (0, 1),
     Op.TABLE_FILL: (3, 0), Op.BR_IF: (1, 0),
+    Op.REF_AS_NON_NULL: (1, 1), Op.BR_ON_NULL: (1, 1), Op.BR_ON_NON_NULL: (1, 0),
 }  # fmt: skip
 _EFFECT: dict[int, tuple[int, int]] = {int(op): e for op, e in _FIXED.items()}
 _EFFECT.update({op: (2, 1) for op in _BINARY})
@@ -50,8 +51,11 @@ _EFFECT.update({op: (2, 0) for op in _STORES})
 _EFFECT.update({op: (len(p), len(r)) for op, (p, r) in SIMD_SIGS.items()})
 
 _BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
-_ENDS_CODE = frozenset({int(Op.BR), int(Op.BR_TABLE), int(Op.RETURN), int(Op.UNREACHABLE)})
+_ENDS_CODE = frozenset({int(Op.BR), int(Op.BR_TABLE), int(Op.RETURN), int(Op.UNREACHABLE),
+                        int(Op.RETURN_CALL), int(Op.RETURN_CALL_INDIRECT),
+                        int(Op.RETURN_CALL_REF), int(Op.THROW), int(Op.THROW_REF)})  # fmt: skip
 _CALL, _CALL_INDIRECT = int(Op.CALL), int(Op.CALL_INDIRECT)
+_CALL_REF, _TRY_TABLE = int(Op.CALL_REF), int(Op.TRY_TABLE)
 
 
 def frame_words(module: Module, ftype: FuncType, local_types, body: list) -> int:
@@ -64,7 +68,7 @@ def frame_words(module: Module, ftype: FuncType, local_types, body: list) -> int
 def _block_arity(module: Module, bt) -> tuple[int, int]:
     if bt is None:
         return 0, 0
-    if isinstance(bt, ValType):
+    if not isinstance(bt, int):  # a value type (a RefType included)
         return 0, 1
     t = module.types[bt]
     return len(t.params), len(t.results)
@@ -82,7 +86,7 @@ def max_operand_height(module: Module, body: list) -> int:
         op = ins.op
         frame = frames[-1]
         if frame[3]:
-            if op == _BLOCK or op == _LOOP or op == _IF:
+            if op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
                 skip += 1
                 continue
             if skip:
@@ -94,10 +98,11 @@ def max_operand_height(module: Module, body: list) -> int:
         effect = _EFFECT.get(op)
         if effect is not None:
             height += effect[1] - effect[0]
-        elif op == _BLOCK or op == _LOOP or op == _IF:
+        elif op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
             if op == _IF:
                 height -= 1
-            params, results = _block_arity(module, ins.imm)
+            bt = ins.imm[0] if op == _TRY_TABLE else ins.imm
+            params, results = _block_arity(module, bt)
             frames.append([height - params, params, results, False])
         elif op == _ELSE:
             height = frame[0] + frame[1]
@@ -114,6 +119,9 @@ def max_operand_height(module: Module, body: list) -> int:
             height += len(t.results) - len(t.params)
         elif op == _CALL_INDIRECT:
             t = types[ins.imm[0]]
+            height += len(t.results) - len(t.params) - 1
+        elif op == _CALL_REF:
+            t = types[ins.imm]
             height += len(t.results) - len(t.params) - 1
         elif op in _ENDS_CODE:
             frame[3] = True
