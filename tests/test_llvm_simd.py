@@ -118,7 +118,7 @@ def _pure_ops():
         if shape == "v128" and (rest.startswith(("load", "store")) or rest == "const"):
             continue
         params, _ = SIMD_SIGS[op]
-        if "lane" in rest:
+        if "lane" in rest and "laneselect" not in rest:
             n = {"i8x16": 16, "i16x8": 8, "i32x4": 4, "i64x2": 2, "f32x4": 4, "f64x2": 2}[shape]
             for k in sorted({0, (n // 2 + 1) % n, n - 1}):
                 out.append((f"{name} {k}", params))
