@@ -194,9 +194,13 @@ class Func:
         self._rconv = [TO_EXTERNAL[t] for t in type.results]
 
     @classmethod
-    def _wasm(cls, store, type: DefType, raw: Callable, index: int, name: str | None, instance):
-        """A function defined by wasm code, of defined type ``type`` (internal)."""
+    def _wasm(cls, store, type: DefType | FuncType, raw: Callable, index: int | None,
+              name: str | None, instance):  # fmt: skip
+        """A function defined by wasm code, of defined type ``type`` (internal; a plain
+        FuncType stands for its canonical defined type)."""
         self = cls.__new__(cls)
+        if isinstance(type, FuncType):
+            type = deftype_of(type)
         self._setup(store, type.comp, type)
         #: ``raw`` is what the embedder's calls and jitted code use, ``pyraw`` what calls from
         #: Python-tier code use (they differ once the LLVM tier runs the function but calling
