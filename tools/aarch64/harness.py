@@ -125,6 +125,7 @@ def _clang_version(clang: str) -> str:
     return subprocess.run([clang, "--version"], capture_output=True, text=True).stdout
 
 
+@cache
 def driver_object(tc: Toolchain) -> Path:
     """``driver.c`` compiled for AArch64 (cached under ``.cache/aarch64`` by a hash of the
     source, the generated header and the compiler version)."""
@@ -321,7 +322,7 @@ def func_types_of_exports(module) -> dict[str, tuple[int, FuncType]]:
 
 
 def _config(case: Case, tier: str) -> wasm2py.Config:
-    kw = {"tier": tier, "cache": False}
+    kw = {"tier": tier, "cache": False, "llvm_opt_level": case.opt_level}
     if case.fuel_costs is not None:
         kw.update(consume_fuel=True, fuel_costs=case.fuel_costs)
     return wasm2py.Config(**kw)
@@ -403,14 +404,16 @@ def initial_state(case: Case):
     return module._module, seen[0]
 
 
-def driver_input(case: Case, decoded, state) -> bytes:
-    """The words ``driver.c`` reads (see the module docstring)."""
+def driver_input(case: Case, decoded, state, stack_size: int = STACK_SIZE,
+                 max_call_depth: int | None = None) -> bytes:  # fmt: skip
+    """The words ``driver.c`` reads (see the module docstring); ``max_call_depth``: instead of
+    the store's."""
     from wasm2py.llvm import abi
     from wasm2py.runtime.func import type_id
 
     layout = abi.Layout(decoded)
     funcs = {id(f): i for i, f in enumerate(state.funcs)}
-    w: list[int] = [layout.size, STACK_SIZE]
+    w: list[int] = [layout.size, stack_size]
     w += [len(decoded.types)]
     for i, t in enumerate(decoded.types):
         w += [layout.type_slot(i), type_id(t)]
@@ -466,7 +469,7 @@ def driver_input(case: Case, decoded, state) -> bytes:
         args = [s for a, t in zip(call.args, ft.params) for s in _slots(_arg(a, t), t, funcs)]
         calls.append((index, call.fuel if call.fuel is not None else NO_FUEL, args,
                       _nslots(ft.results)))  # fmt: skip
-    w += [state.ns["MAXD"] - 1, len(calls)]
+    w += [(max_call_depth or state.ns["MAXD"]) - 1, len(calls)]
     for index, fuel, args, nres in calls:
         w += [index, fuel, len(args), *args, nres]
     return struct.pack(f"<{len(w) + 2}Q", IN_MAGIC, len(w), *(x & M64 for x in w))
@@ -541,10 +544,11 @@ def glue_object(decoded) -> bytes:
     return tm.emit_object(parse(str(m), tm))
 
 
-def execute(exe: Path, data: bytes, tc: Toolchain | None = None, timeout: float = 300) -> bytes:
+def execute(exe: Path, data: bytes, tc: Toolchain | None = None, timeout: float = 300,
+            stack_size: int = STACK_SIZE) -> bytes:  # fmt: skip
     """Run the program under qemu-aarch64 with ``data`` on stdin; its stdout."""
     tc = tc or toolchain()
-    proc = subprocess.run([tc.qemu, "-s", str(STACK_SIZE), str(exe)], input=data,
+    proc = subprocess.run([tc.qemu, "-s", str(stack_size), str(exe)], input=data,
                           capture_output=True, timeout=timeout)  # fmt: skip
     if proc.returncode != 0:
         raise RuntimeError(f"{exe.name} exited with {proc.returncode} under qemu-aarch64: "
@@ -650,15 +654,17 @@ def decode_output(out: bytes, case: Case, decoded, state) -> Observation:
     return Observation(calls, start_hosts, memory, glob, tables)
 
 
-def run_aarch64(case: Case, tc: Toolchain | None = None) -> Observation:
+def run_aarch64(case: Case, tc: Toolchain | None = None, stack_size: int = STACK_SIZE,
+                max_call_depth: int | None = None) -> Observation:  # fmt: skip
     """Compile, link and run ``case`` as AArch64 machine code under qemu (one program, one
-    process, every call)."""
+    process, every call) with a guest stack of ``stack_size`` bytes and, if given, a call-depth
+    limit other than the store's."""
     tc = tc or toolchain()
     decoded, state = initial_state(case)
-    data = driver_input(case, decoded, state)
+    data = driver_input(case, decoded, state, stack_size, max_call_depth)
     with tempfile.TemporaryDirectory(prefix="w2p-aarch64-") as tmp:
         b = build(case, decoded, Path(tmp), tc)
-        out = execute(b.exe, data, tc)
+        out = execute(b.exe, data, tc, stack_size=stack_size)
     return decode_output(out, case, decoded, state)
 
 
@@ -768,3 +774,49 @@ def _args(args) -> str:
         else:
             out.append(repr(a))
     return "(" + ", ".join(out) + ")"
+
+
+# -- all three ------------------------------------------------------------------------------------
+
+#: whether NaN bits must agree between AArch64 and x86-64 (see :func:`check`)
+NAN_BITS_EXACT = False
+
+
+@dataclass
+class Report:
+    """The outcome of :func:`check`: what ran as AArch64 machine code and what differed."""
+
+    case: str
+    functions: int
+    calls: int
+    #: differences from the x86-64 LLVM tier and from the Python tier
+    vs_x86: list[str]
+    vs_python: list[str]
+    #: results that differ from the x86-64 LLVM tier only in NaN bits
+    nan_bits: list[str]
+    seconds: dict
+
+    @property
+    def agreed(self) -> bool:
+        return not self.vs_x86 and not self.vs_python
+
+
+def check(case: Case, tc: Toolchain | None = None) -> Report:
+    """Run ``case`` as AArch64 code, in the host's LLVM tier and in the Python tier, and
+    compare: with the x86-64 LLVM tier everything must be equal, trap traces included (NaN bits
+    only when :data:`NAN_BITS_EXACT`: x86's default NaN is negative, AArch64's positive); with
+    the Python tier everything but trap traces, a NaN matching any NaN (the spec leaves the
+    bits of most NaN results open)."""
+    import time
+
+    t0 = time.perf_counter()
+    arm = run_aarch64(case, tc)
+    t1 = time.perf_counter()
+    x86 = run_reference(case, "llvm")
+    t2 = time.perf_counter()
+    py = run_reference(case, "python")
+    t3 = time.perf_counter()
+    vs_x86, nans = compare(case, arm, x86, nan_bits=NAN_BITS_EXACT, frames=True)
+    vs_py, _ = compare(case, arm, py, nan_bits=False)
+    return Report(case.name, len({c.name for c in case.calls}), len(case.calls), vs_x86, vs_py,
+                  nans, {"aarch64": t1 - t0, "x86": t2 - t1, "python": t3 - t2})  # fmt: skip

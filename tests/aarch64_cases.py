@@ -1,0 +1,166 @@
+"""The cases ``tests/test_aarch64.py`` (and ``python -m tools.aarch64``) run as AArch64 machine
+code: the LLVM tier's instruction-level differential tests (``test_llvm.py``'s instruction
+groups and modules, ``test_llvm_fuel.py``'s fuel modules, ``test_llvm_simd.py``'s SIMD groups),
+each made into a :class:`~tools.aarch64.harness.Case` with the same modules and arguments."""
+
+from __future__ import annotations
+
+import itertools
+
+import wasm2py
+from tools.aarch64.harness import Call, Case, Extern
+
+from . import test_fuel, test_llvm, test_llvm_fuel, test_llvm_simd
+from .llvm_util import edges
+from .wat import wat
+
+
+def numeric_case() -> Case:
+    """Every numeric instruction (``test_llvm.CASES``) on every combination of edge values."""
+    funcs, calls = [], []
+    for k, (name, params, result) in enumerate(test_llvm.CASES):
+        ps = " ".join(params)
+        gets = " ".join(f"(local.get {i})" for i in range(len(params)))
+        funcs.append(f'(func (export "f{k}") (param {ps}) (result {result}) ({name} {gets}))')
+        domains = [edges(test_llvm.T[p]) for p in params]
+        calls += [Call(f"f{k}", args) for args in itertools.product(*domains)]
+    return Case("numeric", wat("(module " + "\n".join(funcs) + ")"), calls)
+
+
+def numeric_names() -> dict[str, str]:
+    """Export name -> instruction of :func:`numeric_case`."""
+    return {f"f{k}": name for k, (name, _, _) in enumerate(test_llvm.CASES)}
+
+
+def module_cases() -> list[Case]:
+    """``test_llvm.py``'s control-flow, memory, table/global and recursion modules, with the
+    calls its tests make."""
+    control = [("classify", (k,)) for k in range(-1, 6)]
+    control += [("loop_sum", (n,)) for n in (0, 1, 10, 1000)]
+    control += [("multi", (1, 2)), ("ifelse", (0, 1.5)), ("ifelse", (1, 1.5)),
+                ("sel", (1, 2, 0)), ("sel", (1, 2, 5)), ("brvalue", (0,)), ("brvalue", (1,)),
+                ("loopparams", (10,)), ("deadcode", (4,)), ("unreach", ()),
+                ("nested", (0,)), ("nested", (2,)), ("nested", (5,))]  # fmt: skip
+    memory = []
+    loads = ["i32.load", "i64.load", "f32.load", "f64.load", "i32.load8_s", "i32.load8_u",
+             "i32.load16_s", "i32.load16_u", "i64.load8_s", "i64.load16_u", "i64.load32_s",
+             "i64.load32_u", "far"]  # fmt: skip
+    stores = [("store", 0x1122334455667788), ("store8", 0x1FF), ("store16", 0xABCDEF),
+              ("store32", 0x8765432112345678), ("fstore", wasm2py.f32_from_bits(0x7FA00001)),
+              ("dstore", wasm2py.f64_from_bits(0x7FF4000000000001))]  # fmt: skip
+    for addr in test_llvm.ADDRS:
+        memory += [(name, (addr, v)) for name, v in stores]
+        memory += [(name, (addr,)) for name in loads]
+    memory += [("fill", a) for a in [(0, 0x55, 10), (65530, 1, 6), (65530, 1, 7), (65536, 0, 0),
+                                     (65537, 0, 0)]]  # fmt: skip
+    memory += [("copy", a) for a in [(0, 4, 20), (4, 0, 20), (65500, 0, 36), (65500, 0, 37),
+                                     (0, 65536, 0)]]  # fmt: skip
+    memory += [("init", a) for a in [(100, 0, 15), (100, 1, 15), (65530, 0, 7), (0, 15, 0),
+                                     (0, 16, 0)]]  # fmt: skip
+    memory += [("drop", ()), ("init", (0, 0, 1)), ("init", (0, 0, 0))]
+    for delta in (0, 1, 5, 1):
+        memory += [("grow", (delta,)), ("size", ()), ("i32.load", (65536 * 2,))]
+    tables = [("ci", (5, 0)), ("ci", (5, 1)), ("ci", (5, 2)), ("ci", (5, 3)), ("ci", (5, 4)),
+              ("ci", (5, -1)), ("gget", ()), ("gset", (2**63 - 1,)), ("gget", ()), ("fbits", ()),
+              ("c", ()), ("size", ()), ("grow", (2,)), ("size", ()), ("ci", (3, 5)),
+              ("grow", (100,)), ("fill", (1, 2)), ("ci", (1, 1)), ("fill", (5, 2)),
+              ("copy", (0, 4, 2)), ("ci", (1, 0)), ("copy", (5, 0, 2)), ("init", (2, 0, 2)),
+              ("ci", (7, 2)), ("isnull", (3,)), ("init", (0, 1, 2)), ("edrop", ()),
+              ("init", (0, 0, 1)), ("init", (0, 0, 0)), ("isnull", (9,)),
+              ("xset", (1, Extern(7))), ("xget", (1,)), ("xget", (0,)), ("xset", (0, None)),
+              ("xset", (2, Extern(1))), ("xget", (0,))]  # fmt: skip
+    recursion = [("down", (n,)) for n in (0, 100, 5000, 9999, 10000, 10001, 10_000_000)]
+    recursion += [("inf", (0,)), ("down", (9999,)), ("fat", (9000,)), ("fat", (20000,))]
+    out = []
+    for name, text, calls in (("control", test_llvm.CONTROL, control),
+                              ("memory", test_llvm.MEMORY, memory),
+                              ("tables", test_llvm.TABLES, tables),
+                              ("recursion", test_llvm.RECURSION, recursion)):  # fmt: skip
+        out.append(Case(name, wat(text), [Call(n, a) for n, a in calls]))
+    return out
+
+
+#: starting fuels for every call of the fuel cases: running out at many points, and enough
+FUELS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 4181, 10946,
+         10**5, 10**7)  # fmt: skip
+
+
+def fuel_cases() -> list[Case]:
+    """``test_llvm_fuel.py``'s modules with each of its cost tables: every call from each of
+    :data:`FUELS`, so the AArch64 code must stop at the same instruction with the same fuel
+    left as both other tiers."""
+    scripts = {
+        "loop": (test_fuel.LOOP, [("count", (10,)), ("spin", ())]
+                 + [("fill", (n,)) for n in (0, 1, 63, 64, 200, 4096, 70000)]),
+        "control": (test_llvm_fuel.CONTROL,
+                    [("fib", (12,)), ("dispatch", (0, 9)), ("dispatch", (1, 9)),
+                     ("dispatch", (0, 3)), ("deep", (50,)), ("deep", (20_000,)),
+                     ("divtrap", (0,)), ("divtrap", (3,))]
+                    + [("indirect", (k,)) for k in range(5)]
+                    + [("switch", (n,)) for n in (1, 2, 3, 4, 11)]
+                    + [("tails", (n,)) for n in range(4)]),
+        "bulk": (test_llvm_fuel.BULK,
+                 [("fill", (0, n)) for n in (0, 63, 64, 65, 128, 1000, 65536, 70000)]
+                 + [("copy", (100, 0, n)) for n in (0, 64, 1000, 70000)]
+                 + [("fill", (65536, 0)), ("fill", (65000, 1000)), ("many", (12,))]
+                 + [("init", a) for a in ((0, 0, 64), (10, 5, 70), (0, 60, 20), (65530, 0, 10))]
+                 + [("tfill", a) for a in ((0, 64), (10, 200), (0, 300), (100, 250))]
+                 + [("tcopy", a) for a in ((0, 0, 64), (5, 100, 195), (250, 0, 64))]
+                 + [("tinit", a) for a in ((0, 0, 64), (0, 10, 65), (250, 0, 75))]),
+        "host": (test_llvm_fuel.HOST, [("work", (n,)) for n in (0, 3, 40)]
+                 + [("refilled", (1000,)), ("refilled", (0,))]),
+    }  # fmt: skip
+    out = []
+    for cname, costs in test_llvm_fuel.COSTS.items():
+        for name, (data, calls) in scripts.items():
+            # (spin never ends: the largest fuels would take seconds in the Python tier)
+            script = [Call(n, a, fuel) for n, a in calls
+                      for fuel in (FUELS[:-2] if n == "spin" else FUELS)]  # fmt: skip
+            out.append(Case(f"fuel-{name}-{cname}", data, script, fuel_costs=costs))
+    return out
+
+
+def simd_cases() -> list[Case]:
+    """``test_llvm_simd.py``'s instruction groups (one module per shape, every instruction on
+    its edge lanes) and its memory module (every load and store form in and out of bounds)."""
+    out = []
+    for shape, group in sorted(test_llvm_simd.GROUPS.items()):
+        calls = [Call(f"f{k}", args) for k, (text, params) in enumerate(group)
+                 for args in test_llvm_simd._arg_lists(text, params)]  # fmt: skip
+        out.append(Case(f"simd-{shape}", wat(test_llvm_simd._module_for(group)), calls))
+    size = 65536
+    v = 0xF0E0D0C0B0A090807060504030201000 ^ 0x0123456789ABCDEF0123456789ABCDEF
+    calls = []
+    for k, (_name, (kind, _)) in enumerate(sorted(test_llvm_simd.MEMORY_TEXT.items())):
+        for off in (0, 7):
+            for addr in (0, 1, 100, size - 40, size - 23, size - 17, size - 16, size - 15,
+                         size - 9, size - 8, size - 4, size - 2, size - 1, size,
+                         0xFFFFFFF0, 0xFFFFFFFF):  # fmt: skip
+                calls.append(Call(f"m{k}_{off}", (addr,) if kind == "load" else (addr, v)))
+    out.append(Case("simd-memory", _simd_memory_module(), calls))
+    a = 0x0123456789ABCDEF_FEDCBA9876543210
+    b = (1 << 127) | 5
+    calls = [("callh", (a,)), ("callh", (b,)), ("swap", (a, b)), ("swap", (a.to_bytes(16, "little"), b)),
+             ("swap", (-1, -(1 << 127))), ("sel", (a, b, 1)), ("sel", (a, b, 0)),
+             ("selt", (a, b, 2)), ("selt", (a, b, 0)), ("getg", ()), ("setg", ((1 << 128) - 1,)),
+             ("getg", ()), ("getc", ()), ("loop", ((1 << 128) - 1, 3)), ("zero", ())]  # fmt: skip
+    out.append(Case("simd-boundary", wat(test_llvm_simd.BOUNDARY),
+                    [Call(n, args) for n, args in calls]))  # fmt: skip
+    return out
+
+
+def _simd_memory_module() -> bytes:
+    """``test_llvm_simd``'s memory module with its memory filled with a pattern (a data segment
+    instead of the test's write from Python)."""
+    pattern = bytes((i * 37 + 11) & 0xFF for i in range(65536))
+    text = test_llvm_simd._memory_module()
+    data = "".join(f"\\{b:02x}" for b in pattern)
+    return wat(text.replace('(memory (export "mem") 1 2)',
+                            f'(memory (export "mem") 1 2) (data (i32.const 0) "{data}")'))  # fmt: skip
+
+
+def simd_names(case: Case) -> dict[str, str]:
+    """Export name -> instruction text of a SIMD group case."""
+    shape = case.name.removeprefix("simd-")
+    group = test_llvm_simd.GROUPS.get(shape, [])
+    return {f"f{k}": text for k, (text, _) in enumerate(group)}
