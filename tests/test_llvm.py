@@ -142,6 +142,8 @@ def test_constants_and_float_identities_keep_nan_rules():
     "(T.sub (local.get 0) (T.const 0))", "(T.sub (T.const -0) (local.get 0))",
     "(T.mul (local.get 0) (T.const 0.5))", "(T.add (local.get 0) (T.const 3))",
     "(T.div (T.const 1) (local.get 0))", "(T.mul (local.get 0) (T.const nan:0x1))",
+    "(T.max (T.const -0) (local.get 0))", "(T.min (local.get 0) (T.const -0))",
+    "(T.min (local.get 0) (T.const 1))",
 ])  # fmt: skip
 def test_arithmetic_on_a_signalling_nan_gives_a_quiet_nan(t, expr):
     # Whether or not LLVM can fold the operation with its constant (x*1 -> x, -0-x -> -x...),

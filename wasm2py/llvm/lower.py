@@ -733,8 +733,12 @@ class FunctionLowerer:
             r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y])
             if name != "llvm.copysign":
                 # llvm.minimum may return a signalling NaN operand as is; wasm wants an
-                # arithmetic (quiet) NaN: x + y of a NaN operand is one.
-                r = b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r)
+                # arithmetic (quiet) NaN: x + y of a NaN operand is one, unless LLVM folds it
+                # (x + -0 is x, so max(-0, sNaN) would stay signalling)
+                nan = b.fadd(x, y)
+                if _may_fold("fadd", x, y):
+                    nan = self.canonicalize(nan)
+                r = b.select(b.fcmp_unordered("uno", x, y), nan, r)
             self.push(r)
         elif op in _CAST:
             name, t = _CAST[op]

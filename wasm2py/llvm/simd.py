@@ -432,8 +432,12 @@ class SimdLowerer:
             y = self.pop(t)
             x = self.pop(t)
             r = self.call("llvm.minimum" if op == "min" else "llvm.maximum", t, [x, y])
-            # llvm.minimum may return a signalling NaN operand as is: x + y is a quiet NaN.
-            self.push(b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r))
+            # llvm.minimum may return a signalling NaN operand as is: x + y is a quiet NaN
+            # (canonicalized when LLVM can fold it: x + -0 is x)
+            nan = b.fadd(x, y)
+            if constish(x) or constish(y):
+                nan = self.canon(nan)
+            self.push(b.select(b.fcmp_unordered("uno", x, y), nan, r))
         elif op in ("pmin", "pmax"):
             y = self.pop(t)
             x = self.pop(t)
