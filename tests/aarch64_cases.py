@@ -80,6 +80,87 @@ def module_cases() -> list[Case]:
     return out
 
 
+#: float expressions LLVM may fold with their constant (``x*1 -> x``...), which must still quiet
+#: a signalling NaN (``test_llvm.py``'s NaN-rule tests); T is f32 or f64
+NAN_RULE_EXPRS = [
+    "(T.mul (local.get 0) (T.const 1))", "(T.mul (T.const -1) (local.get 0))",
+    "(T.div (local.get 0) (T.const 1))", "(T.div (local.get 0) (T.const -1))",
+    "(T.add (local.get 0) (T.const -0))", "(T.add (T.const 0) (local.get 0))",
+    "(T.sub (local.get 0) (T.const 0))", "(T.sub (T.const -0) (local.get 0))",
+    "(T.mul (local.get 0) (T.const 0.5))", "(T.add (local.get 0) (T.const 3))",
+    "(T.div (T.const 1) (local.get 0))", "(T.mul (local.get 0) (T.const nan:0x1))",
+    "(T.min (local.get 0) (T.const 1))", "(T.max (T.const -0) (local.get 0))",
+    "(T.sqrt (local.get 0))", "(T.nearest (local.get 0))", "(T.ceil (local.get 0))",
+    "(T.neg (local.get 0))", "(T.abs (local.get 0))", "(T.copysign (local.get 0) (T.const -1))",
+]  # fmt: skip
+
+
+#: the same for SIMD float shapes (S: f32x4 or f64x2; Z: its -0 constant, O: its 1 constant)
+SIMD_NAN_RULE_EXPRS = [
+    "(S.max (v128.const Z) (local.get 0))", "(S.min (local.get 0) (v128.const Z))",
+    "(S.add (local.get 0) (v128.const Z))", "(S.mul (v128.const O) (local.get 0))",
+    "(S.div (local.get 0) (S.splat (T.const -1)))", "(S.sqrt (local.get 0))",
+    "(S.min (local.get 0) (v128.const O))", "(S.neg (local.get 0))",
+]  # fmt: skip
+
+
+def nan_rule_case() -> Case:
+    """Each of :data:`NAN_RULE_EXPRS` and :data:`SIMD_NAN_RULE_EXPRS`, and demote/promote round
+    trips, with the result's bits as an integer (so they compare exactly) on signalling and
+    quiet NaNs and ordinary values."""
+    funcs, calls = [], []
+    for t, it, bits in (("f32", "i32", (0x7FA00000, 0xFFA00001, 0x7F800001, 0x7FC00000,
+                                        0xFFC12345, 0x3FC00000, 0x80000000, 0x7F800000)),
+                        ("f64", "i64", (0x7FF4000000000000, 0xFFF4000000000001,
+                                        0x7FF0000000000001, 0x7FF8000000000000,
+                                        0xFFF8000000000123, 0x3FF8000000000000,
+                                        0x8000000000000000, 0x7FF0000000000000))):  # fmt: skip
+        conv = wasm2py.f32_from_bits if t == "f32" else wasm2py.f64_from_bits
+        for e in nan_rule_names(t).values():
+            k = len(funcs)
+            funcs.append(f'(func (export "f{k}") (param {t}) (result {it}) '
+                         f"({it}.reinterpret_{t} {e}))")  # fmt: skip
+            calls += [Call(f"f{k}", (conv(b),)) for b in bits]
+        shape, w = ("f32x4", 32) if t == "f32" else ("f64x2", 64)
+        lanes = 128 // w
+        vectors = [sum(bits[(i + j) % len(bits)] << (w * j) for j in range(lanes))
+                   for i in range(len(bits))]  # fmt: skip
+        for e in simd_nan_rule_names(shape).values():
+            k = len(funcs)
+            funcs.append(f'(func (export "f{k}") (param v128) (result v128) {e})')
+            calls += [Call(f"f{k}", (v,)) for v in vectors]
+    return Case("nan-rules", wat("(module " + "\n".join(funcs) + ")"), calls)
+
+
+def nan_rule_names(t: str) -> dict[int, str]:
+    """Position -> expression of the scalar functions of :func:`nan_rule_case` for ``t``."""
+    exprs = [e.replace("T.", f"{t}.") for e in NAN_RULE_EXPRS]
+    if t == "f32":
+        exprs.append("(f32.demote_f64 (f64.promote_f32 (local.get 0)))")
+    else:
+        exprs.append("(f64.promote_f32 (f32.demote_f64 (local.get 0)))")
+    return dict(enumerate(exprs))
+
+
+def simd_nan_rule_names(shape: str) -> dict[int, str]:
+    """Position -> expression of the SIMD functions of :func:`nan_rule_case` for ``shape``."""
+    t, n = ("f32", 4) if shape == "f32x4" else ("f64", 2)
+    zero = f"{shape} " + " ".join(["-0"] * n)
+    one = f"{shape} " + " ".join(["1"] * n)
+    return {k: e.replace("S.", f"{shape}.").replace("T.", f"{t}.").replace("Z", zero)
+            .replace("O", one) for k, e in enumerate(SIMD_NAN_RULE_EXPRS)}  # fmt: skip
+
+
+def nan_rule_exprs() -> list[tuple[str, str]]:
+    """(expression, result kind: f32, f64, f32x4 or f64x2) of each function of
+    :func:`nan_rule_case`, in order."""
+    out = []
+    for t, shape in (("f32", "f32x4"), ("f64", "f64x2")):
+        out += [(e, t) for e in nan_rule_names(t).values()]
+        out += [(e, shape) for e in simd_nan_rule_names(shape).values()]
+    return out
+
+
 #: starting fuels for every call of the fuel cases: running out at many points, and enough
 FUELS = (0, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 610, 987, 1597, 4181, 10946,
          10**5, 10**7)  # fmt: skip
