@@ -34,10 +34,9 @@ pytest.importorskip(
 )
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
-
-import wasm2py  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+import wasm2py  # noqa: E402
 from tools.aarch64 import harness as H  # noqa: E402
 from tools.aarch64 import spec  # noqa: E402
 
