@@ -32,9 +32,18 @@ def numeric_names() -> dict[str, str]:
     return {f"f{k}": name for k, (name, _, _) in enumerate(test_llvm.CASES)}
 
 
+#: ``test_llvm.py``'s modules run by :func:`module_case`
+MODULE_CASES = ("control", "memory", "tables", "recursion")
+
+
 def module_cases() -> list[Case]:
-    """``test_llvm.py``'s control-flow, memory, table/global and recursion modules, with the
-    calls its tests make."""
+    """All of :data:`MODULE_CASES`."""
+    return [module_case(name) for name in MODULE_CASES]
+
+
+def module_case(name: str) -> Case:
+    """One of ``test_llvm.py``'s control-flow, memory, table/global and recursion modules, with
+    the calls its tests make."""
     control = [("classify", (k,)) for k in range(-1, 6)]
     control += [("loop_sum", (n,)) for n in (0, 1, 10, 1000)]
     control += [("multi", (1, 2)), ("ifelse", (0, 1.5)), ("ifelse", (1, 1.5)),
@@ -71,13 +80,10 @@ def module_cases() -> list[Case]:
               ("xset", (2, Extern(1))), ("xget", (0,))]  # fmt: skip
     recursion = [("down", (n,)) for n in (0, 100, 5000, 9999, 10000, 10001, 10_000_000)]
     recursion += [("inf", (0,)), ("down", (9999,)), ("fat", (9000,)), ("fat", (20000,))]
-    out = []
-    for name, text, calls in (("control", test_llvm.CONTROL, control),
-                              ("memory", test_llvm.MEMORY, memory),
-                              ("tables", test_llvm.TABLES, tables),
-                              ("recursion", test_llvm.RECURSION, recursion)):  # fmt: skip
-        out.append(Case(name, wat(text), [Call(n, a) for n, a in calls]))
-    return out
+    text, calls = {"control": (test_llvm.CONTROL, control), "memory": (test_llvm.MEMORY, memory),
+                   "tables": (test_llvm.TABLES, tables),
+                   "recursion": (test_llvm.RECURSION, recursion)}[name]  # fmt: skip
+    return Case(name, wat(text), [Call(n, a) for n, a in calls])
 
 
 #: float expressions LLVM may fold with their constant (``x*1 -> x``...), which must still quiet
@@ -201,33 +207,45 @@ def fuel_cases() -> list[Case]:
     return out
 
 
+#: the SIMD cases of :func:`simd_case`: a group per shape, the memory and boundary modules
+SIMD_CASES = tuple(f"simd-{shape}" for shape in sorted(test_llvm_simd.GROUPS)) + (
+    "simd-memory", "simd-boundary")  # fmt: skip
+
+
 def simd_cases() -> list[Case]:
-    """``test_llvm_simd.py``'s instruction groups (one module per shape, every instruction on
-    its edge lanes) and its memory module (every load and store form in and out of bounds)."""
-    out = []
-    for shape, group in sorted(test_llvm_simd.GROUPS.items()):
+    """All of :data:`SIMD_CASES`."""
+    return [simd_case(name) for name in SIMD_CASES]
+
+
+def simd_case(name: str) -> Case:
+    """One of ``test_llvm_simd.py``'s instruction groups (one module per shape, every
+    instruction on its edge lanes), its memory module (every load and store form in and out of
+    bounds) or its boundary module (v128 parameters, results, globals, host calls)."""
+    shape = name.removeprefix("simd-")
+    if shape in test_llvm_simd.GROUPS:
+        group = test_llvm_simd.GROUPS[shape]
         calls = [Call(f"f{k}", args) for k, (text, params) in enumerate(group)
                  for args in test_llvm_simd._arg_lists(text, params)]  # fmt: skip
-        out.append(Case(f"simd-{shape}", wat(test_llvm_simd._module_for(group)), calls))
-    size = 65536
-    v = 0xF0E0D0C0B0A090807060504030201000 ^ 0x0123456789ABCDEF0123456789ABCDEF
-    calls = []
-    for k, (_name, (kind, _)) in enumerate(sorted(test_llvm_simd.MEMORY_TEXT.items())):
-        for off in (0, 7):
-            for addr in (0, 1, 100, size - 40, size - 23, size - 17, size - 16, size - 15,
-                         size - 9, size - 8, size - 4, size - 2, size - 1, size,
-                         0xFFFFFFF0, 0xFFFFFFFF):  # fmt: skip
-                calls.append(Call(f"m{k}_{off}", (addr,) if kind == "load" else (addr, v)))
-    out.append(Case("simd-memory", _simd_memory_module(), calls))
+        return Case(name, wat(test_llvm_simd._module_for(group)), calls)
+    if shape == "memory":
+        size = 65536
+        v = 0xF0E0D0C0B0A090807060504030201000 ^ 0x0123456789ABCDEF0123456789ABCDEF
+        calls = []
+        for k, (_name, (kind, _)) in enumerate(sorted(test_llvm_simd.MEMORY_TEXT.items())):
+            for off in (0, 7):
+                for addr in (0, 1, 100, size - 40, size - 23, size - 17, size - 16, size - 15,
+                             size - 9, size - 8, size - 4, size - 2, size - 1, size,
+                             0xFFFFFFF0, 0xFFFFFFFF):  # fmt: skip
+                    calls.append(Call(f"m{k}_{off}", (addr,) if kind == "load" else (addr, v)))
+        return Case(name, _simd_memory_module(), calls)
     a = 0x0123456789ABCDEF_FEDCBA9876543210
     b = (1 << 127) | 5
-    calls = [("callh", (a,)), ("callh", (b,)), ("swap", (a, b)), ("swap", (a.to_bytes(16, "little"), b)),
-             ("swap", (-1, -(1 << 127))), ("sel", (a, b, 1)), ("sel", (a, b, 0)),
-             ("selt", (a, b, 2)), ("selt", (a, b, 0)), ("getg", ()), ("setg", ((1 << 128) - 1,)),
-             ("getg", ()), ("getc", ()), ("loop", ((1 << 128) - 1, 3)), ("zero", ())]  # fmt: skip
-    out.append(Case("simd-boundary", wat(test_llvm_simd.BOUNDARY),
-                    [Call(n, args) for n, args in calls]))  # fmt: skip
-    return out
+    calls = [("callh", (a,)), ("callh", (b,)), ("swap", (a, b)),
+             ("swap", (a.to_bytes(16, "little"), b)), ("swap", (-1, -(1 << 127))),
+             ("sel", (a, b, 1)), ("sel", (a, b, 0)), ("selt", (a, b, 2)), ("selt", (a, b, 0)),
+             ("getg", ()), ("setg", ((1 << 128) - 1,)), ("getg", ()), ("getc", ()),
+             ("loop", ((1 << 128) - 1, 3)), ("zero", ())]  # fmt: skip
+    return Case(name, wat(test_llvm_simd.BOUNDARY), [Call(n, args) for n, args in calls])
 
 
 def _simd_memory_module() -> bytes:
