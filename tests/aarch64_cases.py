@@ -33,7 +33,26 @@ def numeric_names() -> dict[str, str]:
 
 
 #: ``test_llvm.py``'s modules run by :func:`module_case`
-MODULE_CASES = ("control", "memory", "tables", "recursion")
+MODULE_CASES = ("control", "memory", "tables", "recursion", "hostcalls")
+
+#: imported functions of every value type, called with and returning several values
+HOSTCALLS = """(module
+  (import "env" "r" (func $r (param funcref externref i32) (result externref funcref)))
+  (import "env" "f" (func $f (param f32 f64 i64 v128) (result f64 i32 f32 v128)))
+  (import "env" "n" (func $n))
+  (elem declare func $g)
+  (func $g (export "g") (param i32) (result i32) (local.get 0))
+  (func (export "callr") (param externref) (result externref i32)
+    (call $r (ref.func $g) (local.get 0) (i32.const 5)) (ref.is_null))
+  (func (export "callf") (param f32 f64) (result f64 i32 f32 v128)
+    (call $n)
+    (call $f (local.get 0) (local.get 1) (i64.const -1) (v128.const i32x4 1 2 3 4)))
+  (func (export "loop") (param i32) (result i32) (local i32)
+    (loop $l (local.set 1 (i32.add (local.get 1)
+                (i32.wrap_i64 (i64.trunc_sat_f64_s (call $f (f32.const 1) (f64.const 2)
+                  (i64.extend_i32_u (local.get 0)) (v128.const i64x2 0 0)) (drop) (drop) (drop)))))
+             (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+    (local.get 1)))"""
 
 
 def module_cases() -> list[Case]:
@@ -80,9 +99,13 @@ def module_case(name: str) -> Case:
               ("xset", (2, Extern(1))), ("xget", (0,))]  # fmt: skip
     recursion = [("down", (n,)) for n in (0, 100, 5000, 9999, 10000, 10001, 10_000_000)]
     recursion += [("inf", (0,)), ("down", (9999,)), ("fat", (9000,)), ("fat", (20000,))]
+    hostcalls = [("callr", (Extern(3),)), ("callr", (None,)), ("callf", (1.5, -2.0)),
+                 ("callf", (wasm2py.f32_from_bits(0x7FA00001), float("inf"))), ("loop", (5,)),
+                 ("callf", (0.0, -0.0))]  # fmt: skip
     text, calls = {"control": (test_llvm.CONTROL, control), "memory": (test_llvm.MEMORY, memory),
                    "tables": (test_llvm.TABLES, tables),
-                   "recursion": (test_llvm.RECURSION, recursion)}[name]  # fmt: skip
+                   "recursion": (test_llvm.RECURSION, recursion),
+                   "hostcalls": (HOSTCALLS, hostcalls)}[name]  # fmt: skip
     return Case(name, wat(text), [Call(n, a) for n, a in calls])
 
 

@@ -277,8 +277,8 @@ def _default_global(t: ValType):
 
 def make_imports(store, module, log: list) -> list:
     """One value per import of ``module`` (decoded): every function a recording stub
-    (appending ``(import index, encoded arguments)`` to ``log``), globals with the spectest
-    values (null references), memories and tables of the imported type."""
+    (appending ``(import index, arguments, parameter types)`` to ``log``), globals with the
+    spectest values (null references), memories and tables of the imported type."""
     out = []
     k = 0
     for imp in module.imports:
@@ -302,7 +302,7 @@ def _stub(k: int, ft: FuncType, log: list):
     calls = [0]
 
     def stub(*args):
-        log.append((k, tuple(encode(a, t, {}) for a, t in zip(args, ft.params))))
+        log.append((k, args, ft.params))
         r = host_results(k, calls[0], ft.results)
         calls[0] += 1
         if not r:
@@ -342,12 +342,18 @@ def run_reference(case: Case, tier: str) -> Observation:
         store.set_fuel(1 << 40)
     inst = wasm2py.Instance(store, module, make_imports(store, decoded, log))
     funcs = {id(f): i for i, f in enumerate(inst._state.funcs)}
-    start_hosts = list(log)
+
+    def hosts() -> list:
+        out = [(k, tuple(encode(a, t, funcs) for a, t in zip(args, params)))
+               for k, args, params in log]  # fmt: skip
+        del log[:]
+        return out
+
+    start_hosts = hosts()
     calls = []
     exports = func_types_of_exports(decoded)
     for call in case.calls:
         _, ft = exports[call.name]
-        del log[:]
         if call.fuel is not None:
             store.set_fuel(call.fuel)
         frames = None
@@ -361,7 +367,7 @@ def run_reference(case: Case, tier: str) -> Observation:
             vals = () if not ft.results else (r,) if len(ft.results) == 1 else tuple(r)
             result = ("ok", tuple(encode(v, t, funcs) for v, t in zip(vals, ft.results)))
         fuel = store.get_fuel() if call.fuel is not None else None
-        calls.append(Outcome(result, fuel, frames, list(log)))
+        calls.append(Outcome(result, fuel, frames, hosts()))
     state = inst._state
     if case.fuel_costs is not None:
         store.set_fuel(1 << 40)
