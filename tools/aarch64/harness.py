@@ -18,7 +18,7 @@ copied) and the state is read where the LLVM tier attaches its code, before the 
 which the driver then calls first.
 
 Driver protocol (64-bit little-endian words; ``driver.c`` reads them in this order): magic,
-context size, stack size; types ``n, (slot, id)*``; ``nfuncs, nimports``, per import
+the number of words that follow, context size, stack size; types ``n, (slot, id)*``; ``nfuncs, nimports``, per import
 ``typeidx, type id, fn slot, env slot, argument slots, nresults, result kinds*``, per defined
 function its type id; memory ``present [pages, max, nchunks, (page4k, 512 words)*]``; globals
 ``n, (slot, kind, lo, hi)*``; tables ``n, (slot, kind, size, max, entries*)*``; data segments
