@@ -287,6 +287,9 @@ static void setup(u64 sp) {
     ctx = reserve(ctx_size * 8);
     ctx[W2P_CTX_RT] = (u64)rt;
     rt[W2P_RT_TRACE] = (u64)trace;
+    /* the NaN rule: jitted code loads the canonical NaNs from here (see abi.RT_NAN_F32) */
+    rt[W2P_RT_NAN_F32] = W2P_CANON_NAN_F32;
+    rt[W2P_RT_NAN_F64] = W2P_CANON_NAN_F64;
     u64 stack_size = next();
     rt[W2P_RT_STACK_LIMIT] = sp - stack_size + W2P_STACK_MARGIN;
     ctx[W2P_CTX_MEM_GROW] = (u64)memory_grow;

@@ -106,7 +106,9 @@ def abi_header() -> str:
 
     values = {
         "RT_TRAP": abi.RT_TRAP, "RT_STACK_LIMIT": abi.RT_STACK_LIMIT, "RT_FUEL": abi.RT_FUEL,
-        "RT_TRACE": abi.RT_TRACE, "RT_SLOTS": abi.RT_SLOTS, "TRACE_FRAMES": abi.TRACE_FRAMES,
+        "RT_TRACE": abi.RT_TRACE, "RT_NAN_F32": abi.RT_NAN_F32, "RT_NAN_F64": abi.RT_NAN_F64,
+        "CANON_NAN_F32": abi.CANON_NAN_F32, "CANON_NAN_F64": abi.CANON_NAN_F64,
+        "RT_SLOTS": abi.RT_SLOTS, "TRACE_FRAMES": abi.TRACE_FRAMES,
         "REC_TYPE": abi.REC_TYPE, "REC_FN": abi.REC_FN, "REC_ENV": abi.REC_ENV,
         "REC_WORDS": abi.REC_SIZE // 8, "TAB_ENTRIES": abi.TAB_ENTRIES,
         "TAB_SIZE": abi.TAB_SIZE, "TAB_MAX": abi.TAB_MAX, "ENV_RT": abi.ENV_RT,
@@ -412,8 +414,9 @@ def initial_state(case: Case):
 
 def driver_input(case: Case, decoded, state, stack_size: int = STACK_SIZE,
                  max_call_depth: int | None = None) -> bytes:  # fmt: skip
-    """The words ``driver.c`` reads (see the module docstring); ``max_call_depth``: instead of
-    the store's."""
+    """The words ``driver.c`` reads (see the module docstring); ``max_call_depth``: the
+    call-depth budget (in frame-cost words, :mod:`wasm2py.runtime.callstack`) instead of the
+    store's."""
     from wasm2py.llvm import abi
     from wasm2py.runtime.func import type_id
 
@@ -475,7 +478,13 @@ def driver_input(case: Case, decoded, state, stack_size: int = STACK_SIZE,
         args = [s for a, t in zip(call.args, ft.params) for s in _slots(_arg(a, t), t, funcs)]
         calls.append((index, call.fuel if call.fuel is not None else NO_FUEL, args,
                       _nslots(ft.results)))  # fmt: skip
-    w += [(max_call_depth or state.ns["MAXD"]) - 1, len(calls)]
+    if max_call_depth is None:
+        # the store's call-depth budget, in frame-cost words (wasm2py.runtime.callstack)
+        from wasm2py.runtime.callstack import stack_budget
+
+        cfg = _config(case, "llvm")
+        max_call_depth = stack_budget(cfg.max_call_depth, cfg.max_wasm_stack)
+    w += [max_call_depth - 1, len(calls)]
     for index, fuel, args, nres in calls:
         w += [index, fuel, len(args), *args, nres]
     return struct.pack(f"<{len(w) + 2}Q", IN_MAGIC, len(w), *(x & M64 for x in w))
@@ -784,8 +793,10 @@ def _args(args) -> str:
 
 # -- all three ------------------------------------------------------------------------------------
 
-#: whether NaN bits must agree between AArch64 and x86-64 (see :func:`check`)
-NAN_BITS_EXACT = False
+#: whether NaN bits must agree between AArch64, x86-64 and the Python tier (see :func:`check`):
+#: true since the NaN rule (README, "NaN results") makes every NaN result of float arithmetic
+#: the positive canonical NaN in both tiers, whatever the hardware's default NaN
+NAN_BITS_EXACT = True
 
 
 @dataclass
@@ -809,10 +820,9 @@ class Report:
 
 def check(case: Case, tc: Toolchain | None = None) -> Report:
     """Run ``case`` as AArch64 code, in the host's LLVM tier and in the Python tier, and
-    compare: with the x86-64 LLVM tier everything must be equal, trap traces included (NaN bits
-    only when :data:`NAN_BITS_EXACT`: x86's default NaN is negative, AArch64's positive); with
-    the Python tier everything but trap traces, a NaN matching any NaN (the spec leaves the
-    bits of most NaN results open)."""
+    compare: with the x86-64 LLVM tier everything must be equal, trap traces included; with
+    the Python tier everything but trap traces (NaN bits in both only when
+    :data:`NAN_BITS_EXACT`; otherwise a NaN matches any NaN, as the spec allows)."""
     import time
 
     t0 = time.perf_counter()
@@ -823,6 +833,6 @@ def check(case: Case, tc: Toolchain | None = None) -> Report:
     py = run_reference(case, "python")
     t3 = time.perf_counter()
     vs_x86, nans = compare(case, arm, x86, nan_bits=NAN_BITS_EXACT, frames=True)
-    vs_py, _ = compare(case, arm, py, nan_bits=False)
+    vs_py, _ = compare(case, arm, py, nan_bits=NAN_BITS_EXACT)
     return Report(case.name, len({c.name for c in case.calls}), len(case.calls), vs_x86, vs_py,
                   nans, {"aarch64": t1 - t0, "x86": t2 - t1, "python": t3 - t2})  # fmt: skip
