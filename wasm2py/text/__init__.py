@@ -1,0 +1,49 @@
+"""The WebAssembly text format: from ``.wat`` text to the binary format, in pure Python.
+
+``wat2wasm(text)`` accepts the whole Wasm 3.0 text syntax: ``(module ...)`` or bare module
+fields, folded and plain instructions, every abbreviation (inline imports, exports, ``elem`` and
+``data``, type uses with implicit types), identifiers for every index space, every literal form,
+``(module binary ...)`` and ``(module quote ...)``, and the ``@custom`` / ``@name`` annotations
+(other annotations are ignored, as the spec says). Malformed text raises :class:`ParseError`
+with the line and column of the offending token and what was expected.
+
+* :mod:`.lexer` splits text into tokens;
+* :mod:`.literals` decodes strings and numbers;
+* :mod:`.instructions` is the table of instruction names, opcodes and immediates;
+* :mod:`.parser` parses modules and encodes their sections;
+* :mod:`.body` parses instruction sequences.
+"""
+
+from __future__ import annotations
+
+from ..errors import ParseError
+
+__all__ = ["ParseError", "wat2wasm", "looks_like_text"]
+
+
+def wat2wasm(text: str | bytes, *, source: str | None = None, version: int = 3) -> bytes:
+    """Encode a module written in the text format.
+
+    ``text`` is a ``str``, or UTF-8 ``bytes``. ``source`` (e.g. a file name) prefixes error
+    messages. ``version=2`` reads the Wasm 2.0 text format, whose limits and memory offsets are
+    32-bit numbers (larger ones are malformed); the default, 3, allows 64-bit ones (too large
+    for a 32-bit memory is then a validation error).
+
+    Raises:
+        ParseError: the text is malformed (with ``line``, ``column`` and ``reason``).
+    """
+    from .parser import parse_wat, wat_bytes_to_wasm
+
+    if isinstance(text, bytes | bytearray | memoryview):
+        return wat_bytes_to_wasm(bytes(text), source=source, version=version)
+    if not isinstance(text, str):
+        raise TypeError(f"expected the module's text, got {type(text).__name__}")
+    return parse_wat(text, source=source, version=version)
+
+
+def looks_like_text(data: bytes | str) -> bool:
+    """True if ``data`` is not a binary module (a binary starts with ``\\0asm``): the rule
+    wasmtime-py applies to decide whether to parse bytes as text."""
+    if isinstance(data, str):
+        return len(data) > 0 and data[0] != "\0"
+    return len(data) > 0 and data[0] != 0

@@ -1,0 +1,568 @@
+"""Instruction sequences: plain (``i32.add``) and folded (``(i32.add (...) (...))``)
+instructions, structured blocks with labels, and every immediate form, written straight into
+the binary encoding.
+
+:func:`parse_instrs` is the parser's hot loop: it keeps the token list and the output in locals
+and dispatches on the immediate kind of :data:`~.instructions.INSTRUCTIONS`.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from typing import TYPE_CHECKING
+
+from . import instructions as I
+from .encode import sleb, uleb
+from .lexer import STRING
+from .literals import parse_float, parse_int, parse_lane_int, parse_nat
+
+if TYPE_CHECKING:
+    from .parser import ModuleParser
+
+_STRING_FULL = re.compile(STRING + r"\Z")
+_INSTRUCTIONS = I.INSTRUCTIONS
+_pack_f32 = struct.Struct("<I").pack
+_pack_f64 = struct.Struct("<Q").pack
+# block type of a block without type use: empty
+_EMPTY_BLOCK = b"\x40"
+_BLOCK_KINDS = frozenset({I.BLOCK, I.IF, I.TRY_TABLE})
+_CATCH_KINDS = {"catch": 0, "catch_ref": 1, "catch_all": 2, "catch_all_ref": 3}
+
+
+def is_string(tok: str) -> bool:
+    """True if ``tok`` is exactly one string literal (not a reserved run like ``"a""b"``)."""
+    return _STRING_FULL.match(tok) is not None
+
+
+class FuncContext:
+    """What the instructions of one function (or constant expression) resolve names against:
+    locals and the label stack."""
+
+    __slots__ = ("m", "func_index", "locals", "nlocals", "shown_locals", "labels",
+                 "shown_labels", "label_count", "nparams_unknown")
+
+    def __init__(self, m: ModuleParser, func_index: int | None):
+        self.m = m
+        self.func_index = func_index
+        self.locals: dict[str, int] = {}
+        self.nlocals = 0
+        self.shown_locals: dict[int, str] = {}
+        # the function body is itself an (unnamed) label
+        self.labels: list[str | None] = [None]
+        self.shown_labels: dict[int, str] = {}
+        self.label_count = 0
+        self.nparams_unknown = False
+
+
+def _label(ctx: FuncContext, i: int) -> tuple[int, int]:
+    """A label reference (numeric depth or identifier) -> (depth, next index)."""
+    m = ctx.m
+    tok = m.toks[i]
+    if tok.startswith("$"):
+        name = m.ident(i)
+        labels = ctx.labels
+        for k in range(len(labels) - 1, -1, -1):
+            if labels[k] == name:
+                return len(labels) - 1 - k, i + 1
+        raise m.error(i, f"unknown label {tok}")
+    n = parse_nat(tok)
+    if n is None:
+        raise m.unexpected(i, "a label")
+    if n >> 32:
+        raise m.error(i, "i32 constant out of range")
+    return n, i + 1
+
+
+def _local(ctx: FuncContext, i: int) -> tuple[int, int]:
+    m = ctx.m
+    tok = m.toks[i]
+    if tok.startswith("$"):
+        n = ctx.locals.get(m.ident(i))  # type: ignore[arg-type]
+        if n is None:
+            raise m.error(i, f"unknown local {tok}")
+        return n, i + 1
+    n = parse_nat(tok)
+    if n is None:
+        raise m.unexpected(i, "a local index")
+    if n >> 32:
+        raise m.error(i, "i32 constant out of range")
+    return n, i + 1
+
+
+def _opt_index(m: ModuleParser, i: int, space) -> tuple[int, int, bool]:
+    """An optional index: (index or 0, next index, whether one was given)."""
+    if m.is_index(i):
+        n, i = m.index(i, space)
+        return n, i, True
+    return 0, i, False
+
+
+def _memarg(m: ModuleParser, i: int, name: str, lane: bool) -> tuple[bytes, int]:
+    """``memory? offset=n? align=n?`` (and a lane index for lane accesses)."""
+    toks = m.toks
+    memory = 0
+    tok = toks[i]
+    if tok.startswith("$"):
+        memory, i = m.index(i, m.memories)
+    elif tok[:1].isdigit():
+        nxt = toks[i + 1]
+        if not lane or nxt[:1].isdigit() or nxt.startswith(("offset=", "align=")):
+            memory, i = m.index(i, m.memories)
+    offset = 0
+    tok = toks[i]
+    if tok.startswith("offset="):
+        n = parse_nat(tok[7:])
+        if n is None:
+            raise m.unexpected(i, "offset=<natural number>")
+        if n >> (64 if m.version >= 3 else 32):
+            raise m.error(i, f"i{64 if m.version >= 3 else 32} constant out of range")
+        offset = n
+        i += 1
+        tok = toks[i]
+    align = I.NATURAL_ALIGN[name]
+    if tok.startswith("align="):
+        n = parse_nat(tok[6:])
+        if n is None:
+            raise m.unexpected(i, "align=<natural number>")
+        if n == 0 or n & (n - 1):
+            raise m.error(i, "alignment must be a power of two")
+        if n >> 64:
+            raise m.error(i, "i64 constant out of range")
+        align = n
+        i += 1
+    log2 = align.bit_length() - 1
+    if memory:
+        out = uleb(log2 | 0x40) + uleb(memory) + uleb(offset)
+    else:
+        out = uleb(log2) + uleb(offset)
+    if lane:
+        n = parse_nat(toks[i])
+        if n is None:
+            raise m.unexpected(i, "a lane index")
+        if n > 255:
+            raise m.error(i, "i8 constant out of range")
+        out += bytes([n])
+        i += 1
+    return out, i
+
+
+def _v128(m: ModuleParser, i: int) -> tuple[bytes, int]:
+    toks = m.toks
+    shape = toks[i]
+    info = I.SHAPES.get(shape)
+    if info is None:
+        raise m.unexpected(i, "a vector shape (i8x16, i16x8, i32x4, i64x2, f32x4, f64x2)")
+    lanes, bits = info
+    start = i
+    i += 1
+    value = 0
+    for k in range(lanes):
+        tok = toks[i]
+        if tok in ("", ")", "("):
+            raise m.error(start, f"wrong number of lane literals: {shape} needs {lanes}")
+        try:
+            if shape[0] == "f":
+                lane = parse_float(tok, bits)
+            else:
+                lane = parse_lane_int(tok, bits)
+        except ValueError as e:
+            raise m.error(i, str(e)) from None
+        value |= lane << (k * bits)
+        i += 1
+    return value.to_bytes(16, "little"), i
+
+
+def blocktype(ctx: FuncContext, i: int) -> tuple[bytes, int]:
+    """``(type x)? (param t*)* (result t*)*`` of a block: the empty type byte, one value type,
+    or a type index."""
+    m = ctx.m
+    toks = m.toks
+    if toks[i] != "(":
+        return _EMPTY_BLOCK, i
+    kw = toks[i + 1]
+    if kw == "result" and toks[i + 2] != ")" and toks[i + 3] == ")" and not (
+            toks[i + 4] == "(" and toks[i + 5] in ("result", "param")):
+        # the common case: one result
+        t, j = m.valtype(i + 2)
+        return t, j + 1
+    if kw not in ("type", "param", "result"):
+        return _EMPTY_BLOCK, i
+    idx, params, results, _, explicit, i = m.typeuse(i)
+    if not explicit and not params and len(results) <= 1:
+        return (results[0] if results else _EMPTY_BLOCK), i
+    return sleb(idx), i
+
+
+def _push_label(ctx: FuncContext, i: int) -> int:
+    """Bind the optional label identifier at ``i``; return the index after it."""
+    m = ctx.m
+    name = m.ident(i) if m.toks[i].startswith("$") else None
+    ctx.labels.append(name)
+    if name is not None:
+        ctx.shown_labels[ctx.label_count] = name
+        i += 1
+    ctx.label_count += 1
+    return i
+
+
+def _end_label(ctx: FuncContext, i: int, name: str | None) -> int:
+    """An optional identifier after ``end``/``else``: must repeat the block's label."""
+    m = ctx.m
+    if m.toks[i].startswith("$"):
+        if m.ident(i) != name:
+            raise m.error(i, f"mismatching label {m.toks[i]}")
+        return i + 1
+    return i
+
+
+def _catches(ctx: FuncContext, i: int) -> tuple[bytes, int]:
+    """The ``(catch ...)`` clauses of a ``try_table`` (labels resolved outside the block)."""
+    m = ctx.m
+    toks = m.toks
+    out = []
+    while toks[i] == "(" and toks[i + 1] in _CATCH_KINDS:
+        flag = _CATCH_KINDS[toks[i + 1]]
+        i += 2
+        clause = bytes([flag])
+        if flag < 2:
+            tag, i = m.index(i, m.tags)
+            clause += uleb(tag)
+        depth, i = _label(ctx, i)
+        out.append(clause + uleb(depth))
+        i = m.expect(i, ")")
+    return uleb(len(out)) + b"".join(out), i
+
+
+def _select(ctx: FuncContext, i: int) -> tuple[bytes, int]:
+    m = ctx.m
+    toks = m.toks
+    types: list[bytes] = []
+    typed = False
+    while toks[i] == "(" and toks[i + 1] == "result":
+        typed = True
+        ts, i = m.valtypes(i + 2)
+        types += ts
+        i += 1
+    if typed:
+        return b"\x1c" + uleb(len(types)) + b"".join(types), i
+    return b"\x1b", i
+
+
+def immediates(ctx: FuncContext, name: str, kind: int, i: int) -> tuple[bytes, int]:
+    """The immediates of a non-block instruction starting at token ``i``."""
+    m = ctx.m
+    toks = m.toks
+    if kind == I.LOCAL:
+        n, i = _local(ctx, i)
+        return uleb(n), i
+    if kind == I.I32 or kind == I.I64:
+        try:
+            v = parse_int(toks[i], 32 if kind == I.I32 else 64)
+        except ValueError as e:
+            if toks[i] in ("", ")", "("):
+                raise m.unexpected(i, "an integer") from None
+            raise m.error(i, str(e)) from None
+        return sleb(v), i + 1
+    if kind == I.GLOBAL:
+        n, i = m.index(i, m.globals)
+        return uleb(n), i
+    if kind == I.MEMARG:
+        return _memarg(m, i, name, False)
+    if kind == I.FUNC:
+        n, i = m.index(i, m.funcs)
+        return uleb(n), i
+    if kind == I.LABEL:
+        n, i = _label(ctx, i)
+        return uleb(n), i
+    if kind == I.F32 or kind == I.F64:
+        try:
+            if kind == I.F32:
+                return _pack_f32(parse_float(toks[i], 32)), i + 1
+            return _pack_f64(parse_float(toks[i], 64)), i + 1
+        except ValueError as e:
+            if toks[i] in ("", ")", "("):
+                raise m.unexpected(i, "a float") from None
+            raise m.error(i, str(e)) from None
+    if kind == I.BR_TABLE:
+        depths = []
+        while True:
+            tok = toks[i]
+            if not (tok.startswith("$") or tok[:1].isdigit()):
+                break
+            n, i = _label(ctx, i)
+            depths.append(uleb(n))
+        if not depths:
+            raise m.unexpected(i, "a label")
+        return uleb(len(depths) - 1) + b"".join(depths), i
+    if kind == I.CALL_INDIRECT:
+        table, i, _ = _opt_index(m, i, m.tables)
+        idx, _, _, _, _, i = m.typeuse(i)
+        return uleb(idx) + uleb(table), i
+    if kind == I.TYPE:
+        n, i = m.index(i, m.types)
+        return uleb(n), i
+    if kind == I.TABLE or kind == I.MEMORY:
+        n, i, _ = _opt_index(m, i, m.tables if kind == I.TABLE else m.memories)
+        return uleb(n), i
+    if kind == I.SELECT:
+        raise AssertionError("select is handled by the caller")
+    if kind == I.HEAPTYPE:
+        ht, i = m.heaptype(i)
+        return ht, i
+    if kind == I.V128:
+        return _v128(m, i)
+    if kind == I.LANE:
+        n = parse_nat(toks[i])
+        if n is None:
+            raise m.unexpected(i, "a lane index")
+        if n > 255:
+            raise m.error(i, "i8 constant out of range")
+        return bytes([n]), i + 1
+    if kind == I.MEMARG_LANE:
+        return _memarg(m, i, name, True)
+    if kind == I.SHUFFLE:
+        lanes = bytearray()
+        start = i
+        while parse_nat(toks[i]) is not None:
+            n = parse_nat(toks[i])
+            if n > 255:  # type: ignore[operator]
+                raise m.error(i, "i8 constant out of range")
+            lanes.append(n)  # type: ignore[arg-type]
+            i += 1
+        if len(lanes) != 16:
+            raise m.error(start, f"invalid lane length: i8x16.shuffle needs 16 lane indices, "
+                                 f"found {len(lanes)}")
+        return bytes(lanes), i
+    if kind == I.STRUCT_FIELD:
+        t, i = m.index(i, m.types)
+        tok = toks[i]
+        if tok.startswith("$"):
+            fields = m.field_names.get(t, {})
+            fld = fields.get(m.ident(i))  # type: ignore[arg-type]
+            if fld is None:
+                raise m.error(i, f"unknown field {tok}")
+            i += 1
+        else:
+            fld, i = m.nat(i, "a field index")
+        return uleb(t) + uleb(fld), i
+    if kind == I.TYPE_TYPE:
+        a, i = m.index(i, m.types)
+        b, i = m.index(i, m.types)
+        return uleb(a) + uleb(b), i
+    if kind == I.TYPE_DATA or kind == I.TYPE_ELEM:
+        a, i = m.index(i, m.types)
+        b, i = m.index(i, m.datas if kind == I.TYPE_DATA else m.elems)
+        if kind == I.TYPE_DATA:
+            m.uses_data_count = True
+        return uleb(a) + uleb(b), i
+    if kind == I.TYPE_U32:
+        a, i = m.index(i, m.types)
+        n, i = m.nat(i, "an array length")
+        return uleb(a) + uleb(n), i
+    if kind == I.TAG:
+        n, i = m.index(i, m.tags)
+        return uleb(n), i
+    if kind == I.TABLE_COPY:
+        if m.is_index(i):
+            a, i = m.index(i, m.tables)
+            b, i = m.index(i, m.tables)
+            return uleb(a) + uleb(b), i
+        return b"\x00\x00", i
+    if kind == I.MEMORY_COPY:
+        if m.is_index(i):
+            a, i = m.index(i, m.memories)
+            b, i = m.index(i, m.memories)
+            return uleb(a) + uleb(b), i
+        return b"\x00\x00", i
+    if kind == I.TABLE_INIT:
+        # table.init table? elem: two indices mean table then elem
+        if m.is_index(i + 1):
+            a, i = m.index(i, m.tables)
+            b, i = m.index(i, m.elems)
+            return uleb(b) + uleb(a), i
+        b, i = m.index(i, m.elems)
+        return uleb(b) + b"\x00", i
+    if kind == I.MEMORY_INIT:
+        m.uses_data_count = True
+        if m.is_index(i + 1):
+            a, i = m.index(i, m.memories)
+            b, i = m.index(i, m.datas)
+            return uleb(b) + uleb(a), i
+        b, i = m.index(i, m.datas)
+        return uleb(b) + b"\x00", i
+    if kind == I.DATA:
+        m.uses_data_count = True
+        n, i = m.index(i, m.datas)
+        return uleb(n), i
+    if kind == I.ELEM:
+        n, i = m.index(i, m.elems)
+        return uleb(n), i
+    if kind == I.BR_ON_CAST:
+        depth, i = _label(ctx, i)
+        null1, ht1, i = m.reftype(i)
+        null2, ht2, i = m.reftype(i)
+        return bytes([null1 | (null2 << 1)]) + uleb(depth) + ht1 + ht2, i
+    raise AssertionError(f"unhandled immediate kind {kind} of {name}")
+
+
+def _ref_test(ctx: FuncContext, code: bytes, i: int) -> tuple[bytes, int]:
+    """ref.test / ref.cast: the nullable form is the next sub-opcode."""
+    nullable, ht, i = ctx.m.reftype(i)
+    if nullable:
+        code = code[:-1] + bytes([code[-1] + 1])
+    return code + ht, i
+
+
+def parse_instrs(ctx: FuncContext, i: int, out: bytearray, stop: str) -> int:
+    """Parse instructions from token ``i`` into ``out`` until a token that cannot start one
+    (``)``, ``end``, ``else``, the end of input); return its index."""
+    m = ctx.m
+    toks = m.toks
+    table = _INSTRUCTIONS
+    none = I.NONE
+    local = I.LOCAL
+    while True:
+        tok = toks[i]
+        if tok == "(":
+            i = parse_folded(ctx, i, out)
+            continue
+        info = table.get(tok)
+        if info is None:
+            if tok == ")" or tok == "" or tok == "end" or tok == "else" or tok == stop:
+                return i
+            raise m.error(i, f"unknown operator {tok!r}")
+        code, kind = info
+        if kind == none:
+            out += code
+            i += 1
+        elif kind == local:
+            n, i = _local(ctx, i + 1)
+            out += code
+            out += uleb(n)
+        elif kind in _BLOCK_KINDS or kind == I.ELSE or kind == I.END:
+            if kind == I.ELSE or kind == I.END:
+                return i
+            i = _plain_block(ctx, tok, code, kind, i + 1, out)
+        elif kind == I.SELECT:
+            sel, i = _select(ctx, i + 1)
+            out += sel
+        elif kind == I.REF_TEST:
+            imm, i = _ref_test(ctx, code, i + 1)
+            out += imm
+        else:
+            imm, i = immediates(ctx, tok, kind, i + 1)
+            out += code
+            out += imm
+
+
+def _plain_block(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
+                 out: bytearray) -> int:
+    """``block``/``loop``/``if``/``try_table`` ... ``end`` in the plain syntax."""
+    m = ctx.m
+    toks = m.toks
+    outer_labels = len(ctx.labels)
+    label_tok = i
+    label_name = m.ident(i) if toks[i].startswith("$") else None
+    j = i + 1 if label_name is not None else i
+    bt, j = blocktype(ctx, j)
+    catches = b""
+    if kind == I.TRY_TABLE:
+        catches, j = _catches(ctx, j)
+    _push_label(ctx, label_tok)
+    out += code
+    out += bt
+    out += catches
+    j = parse_instrs(ctx, j, out, "")
+    if kind == I.IF and toks[j] == "else":
+        j = _end_label(ctx, j + 1, label_name)
+        out.append(0x05)
+        j = parse_instrs(ctx, j, out, "")
+    if toks[j] != "end":
+        raise m.unexpected(j, f"'end' closing the {name}")
+    j = _end_label(ctx, j + 1, label_name)
+    out.append(0x0B)
+    del ctx.labels[outer_labels:]
+    return j
+
+
+def parse_folded(ctx: FuncContext, i: int, out: bytearray) -> int:
+    """One folded instruction ``( ... )`` at token ``i``: operands first, then the
+    instruction. Returns the index after its ``)``."""
+    m = ctx.m
+    toks = m.toks
+    tok = toks[i + 1]
+    info = _INSTRUCTIONS.get(tok)
+    if info is None:
+        if tok in ("", ")", "("):
+            raise m.unexpected(i + 1, "an instruction")
+        raise m.error(i + 1, f"unknown operator {tok!r}")
+    code, kind = info
+    i += 2
+    if kind == I.NONE:
+        while toks[i] == "(":
+            i = parse_folded(ctx, i, out)
+        if toks[i] != ")":
+            raise m.unexpected(i, "')' or a folded operand")
+        out += code
+        return i + 1
+    if kind == I.BLOCK or kind == I.IF or kind == I.TRY_TABLE:
+        return _folded_block(ctx, tok, code, kind, i, out)
+    if kind == I.ELSE or kind == I.END:
+        raise m.error(i - 1, f"unexpected {tok!r} in a folded instruction")
+    if kind == I.SELECT:
+        imm, i = _select(ctx, i)
+        code = b""
+    elif kind == I.REF_TEST:
+        imm, i = _ref_test(ctx, code, i)
+        code = b""
+    else:
+        imm, i = immediates(ctx, tok, kind, i)
+    while toks[i] == "(":
+        i = parse_folded(ctx, i, out)
+    if toks[i] != ")":
+        raise m.unexpected(i, "')' or a folded operand")
+    out += code
+    out += imm
+    return i + 1
+
+
+def _folded_block(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
+                  out: bytearray) -> int:
+    m = ctx.m
+    toks = m.toks
+    outer_labels = len(ctx.labels)
+    label_tok = i
+    if toks[i].startswith("$"):
+        m.ident(i)
+        i += 1
+    bt, i = blocktype(ctx, i)
+    if kind == I.IF:
+        # conditions: folded instructions before (then ...)
+        while toks[i] == "(" and toks[i + 1] != "then":
+            i = parse_folded(ctx, i, out)
+        if not (toks[i] == "(" and toks[i + 1] == "then"):
+            raise m.unexpected(i, "(then ...)")
+        _push_label(ctx, label_tok)
+        out += code
+        out += bt
+        i = parse_instrs(ctx, i + 2, out, "")
+        i = m.expect(i, ")")
+        if toks[i] == "(" and toks[i + 1] == "else":
+            out.append(0x05)
+            i = parse_instrs(ctx, i + 2, out, "")
+            i = m.expect(i, ")")
+    else:
+        catches = b""
+        if kind == I.TRY_TABLE:
+            catches, i = _catches(ctx, i)
+        _push_label(ctx, label_tok)
+        out += code
+        out += bt
+        out += catches
+        i = parse_instrs(ctx, i, out, "")
+    if toks[i] != ")":
+        raise m.unexpected(i, f"')' closing the {name}")
+    out.append(0x0B)
+    del ctx.labels[outer_labels:]
+    return i + 1
