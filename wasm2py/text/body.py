@@ -186,12 +186,15 @@ def blocktype(ctx: FuncContext, i: int) -> tuple[bytes, int]:
         # the common case: one result
         t, j = m.valtype(i + 2)
         return t, j + 1
-    if kw not in ("type", "param", "result"):
+    if kw == "type":
+        idx, _, _, _, _, i = m.typeuse(i)
+        return sleb(idx), i
+    if kw != "param" and kw != "result":
         return _EMPTY_BLOCK, i
-    idx, params, results, _, explicit, i = m.typeuse(i)
-    if not explicit and not params and len(results) <= 1:
+    params, results, _, i = m.functype_body(i, False)
+    if not params and len(results) <= 1:
         return (results[0] if results else _EMPTY_BLOCK), i
-    return sleb(idx), i
+    return sleb(m.implicit_type(params, results)), i
 
 
 def _push_label(ctx: FuncContext, i: int) -> int:
@@ -353,7 +356,8 @@ def immediates(ctx: FuncContext, name: str, kind: int, i: int) -> tuple[bytes, i
     if kind == I.TYPE_DATA or kind == I.TYPE_ELEM:
         a, i = m.index(i, m.types)
         b, i = m.index(i, m.datas if kind == I.TYPE_DATA else m.elems)
-        if kind == I.TYPE_DATA:
+        if kind == I.TYPE_DATA and ctx.func_index is not None:
+            # as wasm-tools: constant expressions do not ask for a data count section
             m.uses_data_count = True
         return uleb(a) + uleb(b), i
     if kind == I.TYPE_U32:
@@ -384,7 +388,8 @@ def immediates(ctx: FuncContext, name: str, kind: int, i: int) -> tuple[bytes, i
         b, i = m.index(i, m.elems)
         return uleb(b) + b"\x00", i
     if kind == I.MEMORY_INIT:
-        m.uses_data_count = True
+        if ctx.func_index is not None:
+            m.uses_data_count = True
         if m.is_index(i + 1):
             a, i = m.index(i, m.memories)
             b, i = m.index(i, m.datas)
@@ -392,7 +397,8 @@ def immediates(ctx: FuncContext, name: str, kind: int, i: int) -> tuple[bytes, i
         b, i = m.index(i, m.datas)
         return uleb(b) + b"\x00", i
     if kind == I.DATA:
-        m.uses_data_count = True
+        if ctx.func_index is not None:
+            m.uses_data_count = True
         n, i = m.index(i, m.datas)
         return uleb(n), i
     if kind == I.ELEM:

@@ -175,8 +175,34 @@ def _is_f32_midpoint(x: float) -> bool:
     return scaled.is_integer() and int(scaled) & 1 == 1
 
 
+def _f32_bits(x: float, sign_bit: int) -> int | None:
+    """The f32 bits of the (non-negative) double ``x`` when rounding it again gives the right
+    answer, i.e. ``x`` is not exactly halfway between two floats; ``None`` otherwise.
+
+    Raises:
+        ValueError: ``x`` rounds to infinity.
+    """
+    if x != 0.0 and _is_f32_midpoint(x):
+        return None
+    try:
+        return _unpack_u32(_pack_f32(x))[0] | sign_bit
+    except OverflowError:
+        raise ValueError(OUT_OF_RANGE) from None
+
+
+_pack_f32 = struct.Struct("<f").pack
+_pack_f64 = struct.Struct("<d").pack
+_unpack_u32 = struct.Struct("<I").unpack
+_unpack_u64 = struct.Struct("<Q").unpack
+
+
 def parse_float(tok: str, bits: int) -> int:
     """An ``f32``/``f64`` literal as its bit pattern (integers are accepted too).
+
+    Decimal and hexadecimal literals are first rounded to a double by ``float`` /
+    ``float.fromhex`` (both round correctly); for ``f32`` that double is rounded again, which
+    is exact unless the double lies exactly halfway between two ``f32`` values: those (rare)
+    literals are rounded from their exact value.
 
     Raises:
         ValueError: not a float literal, a NaN payload out of range, or a value that rounds to
@@ -189,29 +215,29 @@ def parse_float(tok: str, bits: int) -> int:
     fmt = _F32 if bits == 32 else _F64
     mant, expw = fmt
     sign_bit = (1 << (bits - 1)) if sign == "-" else 0
-    if dint is not None:
+    clean = tok.replace("_", "") if "_" in tok else tok
+    if dint is not None or hint is not None:
+        if sign:
+            clean = clean[1:]
+        try:
+            x = float(clean) if dint is not None else float.fromhex(clean)
+        except OverflowError:
+            raise ValueError(OUT_OF_RANGE) from None
+        if x == math.inf:
+            raise ValueError(OUT_OF_RANGE)
         if bits == 64:
-            x = float(tok.replace("_", "")) if "_" in tok else float(tok)
-            if math.isinf(x):
-                raise ValueError(OUT_OF_RANGE)
-            return struct.unpack("<Q", struct.pack("<d", x))[0]
-        x = abs(float(tok.replace("_", "")))
-        if not math.isinf(x) and (x == 0.0 or not _is_f32_midpoint(x)):
-            try:
-                return struct.unpack("<I", struct.pack("<f", x))[0] | sign_bit
-            except OverflowError:
-                raise ValueError(OUT_OF_RANGE) from None
-        frac = (dfrac or "").replace("_", "")
-        exp10 = int(dexp.replace("_", "")) if dexp else 0
-        return _decimal_bits(dint.replace("_", "") + frac, exp10 - len(frac), fmt) | sign_bit
-    if hint is not None:
+            return _unpack_u64(_pack_f64(x))[0] | sign_bit
+        out = _f32_bits(x, sign_bit)
+        if out is not None:
+            return out
+        # exactly halfway after the first rounding: round the exact value instead
+        if dint is not None:
+            frac = (dfrac or "").replace("_", "")
+            exp10 = int(dexp.replace("_", "")) if dexp else 0
+            return _decimal_bits(dint.replace("_", "") + frac, exp10 - len(frac), fmt) | sign_bit
         frac = (hfrac or "").replace("_", "")
         n = int(hint.replace("_", "") + frac, 16)
         exp2 = (int(hexp.replace("_", "")) if hexp else 0) - 4 * len(frac)
-        if n and exp2 + n.bit_length() > 2000:
-            raise ValueError(OUT_OF_RANGE)
-        if n and exp2 + n.bit_length() < -2000:
-            return sign_bit
         return _round_to_bits(n, 1, exp2, fmt) | sign_bit
     all_ones = ((1 << expw) - 1) << mant
     if inf is not None:

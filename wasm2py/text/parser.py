@@ -904,7 +904,10 @@ class ModuleParser:
                     k, j = self.index(j, self.funcs)
                     idxs.append(k)
                 n = len(idxs)
-                payload = ("funcs", rt, idxs)
+                if rt == b"\x70":
+                    payload = ("funcs", rt, idxs)
+                else:  # only funcref tables take a plain index list in the binary format
+                    payload = ("exprs", rt, [b"\xd2" + uleb(k) + b"\x0b" for k in idxs])
             j = self.expect(j, ")")
             self.expect(j, ")")
             limits = bytes([0x05 if is64 else 0x01]) + uleb(n) + uleb(n)
