@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Config": "config", "FuelCosts": "config", "Engine": "engine",
     "DecodeError": "errors", "Error": "errors", "InstantiationError": "errors",
-    "LinkError": "errors", "Trap": "errors", "TrapCode": "errors",
+    "LinkError": "errors", "ParseError": "errors", "Trap": "errors", "TrapCode": "errors",
     "UnsupportedFeature": "errors", "ValidationError": "errors",
     "Global": "externs", "Memory": "externs", "Table": "externs",
     "Exports": "instance", "Instance": "instance", "Linker": "linker",
@@ -37,6 +37,7 @@ _EXPORTS = {
     "FuncType": "types", "GlobalType": "types", "Limits": "types", "MemoryType": "types",
     "TableType": "types", "ValType": "types",
     "compile": "aot", "install_import_hook": "hook", "uninstall_import_hook": "hook",
+    "wat2wasm": "text",
 }  # fmt: skip
 
 #: value-type shorthands for annotating host functions: ``def f(x: i32) -> i64``

@@ -12,28 +12,34 @@ from .types import ExportType, ImportType
 from .validate.validator import validate_module
 
 
-def _coerce_bytes(wasm) -> bytes:
-    if isinstance(wasm, bytes | bytearray | memoryview):
-        return bytes(wasm)
-    raise TypeError(f"expected the module's bytes, got {type(wasm).__name__}")
+def _coerce_bytes(wasm, source: str | None = None) -> bytes:
+    """The binary of a module given as bytes or as text (as wasmtime-py: a ``str``, or bytes
+    not starting with ``\\0``, is the text format)."""
+    from .text import as_binary
+
+    return as_binary(wasm, source=source)
 
 
 class Module:
     """A compiled WebAssembly module, ready to be instantiated any number of times.
 
-    ``Module(engine, wasm_bytes)`` or ``Module(wasm_bytes)`` (a default engine).
+    ``Module(engine, wasm)`` or ``Module(wasm)`` (a default engine), where ``wasm`` is the
+    binary, or the text format as a ``str`` (or bytes not starting with ``\\0``), as in
+    wasmtime-py.
 
     Raises:
+        ParseError: the text is malformed.
         DecodeError: the binary is malformed.
         ValidationError: the module is not valid.
     """
 
-    def __init__(self, engine_or_wasm, wasm=None, *, name: str | None = None):
+    def __init__(self, engine_or_wasm, wasm=None, *, name: str | None = None,
+                 _source: str | None = None):
         if wasm is None and not isinstance(engine_or_wasm, Engine):
             engine, wasm = Engine(), engine_or_wasm
         else:
             engine = engine_or_wasm if engine_or_wasm is not None else Engine()
-        data = _coerce_bytes(wasm)
+        data = _coerce_bytes(wasm, _source)
         self.engine: Engine = engine
         self.name = name
         self._module: DecodedModule
@@ -43,8 +49,8 @@ class Module:
 
     @classmethod
     def from_file(cls, engine_or_path, path: str | os.PathLike | None = None) -> Module:
-        """Load a module from a ``.wasm`` file: ``Module.from_file(engine, path)`` or
-        ``Module.from_file(path)``."""
+        """Load a module from a ``.wasm`` (or ``.wat``) file: ``Module.from_file(engine, path)``
+        or ``Module.from_file(path)``."""
         if path is None:
             engine, path = None, engine_or_path
         else:
@@ -52,14 +58,15 @@ class Module:
         with open(path, "rb") as f:
             data = f.read()
         return cls(engine if engine is not None else Engine(), data,
-                   name=os.path.splitext(os.path.basename(path))[0])  # fmt: skip
+                   name=os.path.splitext(os.path.basename(path))[0],
+                   _source=os.fspath(path))  # fmt: skip
 
     @staticmethod
     def validate(engine_or_wasm, wasm=None) -> None:
-        """Check that bytes are a valid module without translating it.
+        """Check that a module (bytes or text) is valid without translating it.
 
         Raises:
-            DecodeError, ValidationError: as for the constructor.
+            ParseError, DecodeError, ValidationError: as for the constructor.
         """
         data = _coerce_bytes(engine_or_wasm if wasm is None else wasm)
         validate_module(decode_module(data))

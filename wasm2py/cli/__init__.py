@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import DecodeError, Engine, Error, Module, Trap, ValidationError
+from .. import DecodeError, Engine, Error, Module, ParseError, Trap, ValidationError
 from ..errors import _printable as _shown
 from ..types import FuncType, MemoryType, TableType
 from .common import UsageError, load_module
@@ -24,8 +24,8 @@ def cmd_validate(args) -> int:
     with _open(args.module) as f:
         data = f.read()
     try:
-        Module.validate(engine, data)
-    except (DecodeError, ValidationError) as e:
+        Module.validate(engine, _binary(data, args.module))
+    except (ParseError, DecodeError, ValidationError) as e:
         raise UsageError(f"{args.module}: {type(e).__name__}: {e}") from None
     print(f"{args.module}: valid")
     return 0
@@ -69,7 +69,7 @@ def cmd_inspect(args) -> int:
     module = _load(args.module, Engine())
     m = module._module
     with _open(args.module) as f:
-        data = f.read()
+        data = _binary(f.read(), args.module)
     print(f"size: {len(data)} bytes")
     print(f"functions: {len(m.funcs)} defined, {m.num_imported_funcs} imported")
     print("sections:")
@@ -82,6 +82,16 @@ def cmd_inspect(args) -> int:
     for exp in module.exports:
         print(f"  {_shown(exp.name)}: {_describe(exp.type)}")
     return 0
+
+
+def _binary(data: bytes, path: str) -> bytes:
+    """The binary of a module file's contents (``.wat`` text is parsed)."""
+    from ..text import as_binary
+
+    try:
+        return as_binary(data, source=path)
+    except ParseError as e:
+        raise UsageError(f"ParseError: {e}") from None
 
 
 def _open(path: str):
@@ -104,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     cachecmd.add_parser(sub)
     wast.add_parser(sub)
     v = sub.add_parser("validate", help="check that a module is well-formed and valid")
-    v.add_argument("module", help="path to a .wasm file")
+    v.add_argument("module", help="path to a .wasm or .wat file")
     v.set_defaults(func=cmd_validate)
     i = sub.add_parser("inspect", help="list a module's imports and exports")
-    i.add_argument("module", help="path to a .wasm file")
+    i.add_argument("module", help="path to a .wasm or .wat file")
     i.set_defaults(func=cmd_inspect)
     return p
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from ..errors import ParseError
 
-__all__ = ["ParseError", "wat2wasm", "looks_like_text"]
+__all__ = ["ParseError", "as_binary", "looks_like_text", "wat2wasm"]
 
 
 def wat2wasm(text: str | bytes, *, source: str | None = None, version: int = 3) -> bytes:
@@ -47,3 +47,28 @@ def looks_like_text(data: bytes | str) -> bool:
     if isinstance(data, str):
         return len(data) > 0 and data[0] != "\0"
     return len(data) > 0 and data[0] != 0
+
+
+def as_binary(wasm: bytes | bytearray | memoryview | str, *, source: str | None = None) -> bytes:
+    """A module's binary from what a user handed over: a ``str`` or bytes that do not start
+    with ``\\0`` are text (parsed with :func:`wat2wasm`), other bytes are returned as they are.
+
+    Raises:
+        ParseError: text that is malformed.
+        TypeError: neither bytes nor text.
+    """
+    if isinstance(wasm, str):
+        return wat2wasm(wasm, source=source)
+    if isinstance(wasm, bytes | bytearray | memoryview):
+        data = bytes(wasm)
+        if not looks_like_text(data):
+            return data
+        try:
+            return wat2wasm(data, source=source)
+        except ParseError as e:
+            if data.lstrip().startswith((b"(", b";")):
+                raise
+            # neither format: say so (a damaged .wasm file is the likelier story)
+            raise ParseError("not a WebAssembly module: no binary magic header (\\0asm), and "
+                             f"as text: {e.reason}", e.line, e.column, e.source) from None
+    raise TypeError(f"expected the module's bytes or text, got {type(wasm).__name__}")

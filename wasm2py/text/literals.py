@@ -100,10 +100,10 @@ def parse_int(tok: str, bits: int) -> int:
     n = int(dec.replace("_", "")) if dec is not None else int(hexa.replace("_", ""), 16)
     if sign == "-":
         if n > 1 << (bits - 1):
-            raise ValueError(OUT_OF_RANGE)
+            raise ValueError(f"i{bits} constant out of range: {tok}")
         return -n
     if n >> bits:
-        raise ValueError(OUT_OF_RANGE)
+        raise ValueError(f"i{bits} constant out of range: {tok}")
     return n - (1 << bits) if n >> (bits - 1) else n
 
 
@@ -222,23 +222,30 @@ def parse_float(tok: str, bits: int) -> int:
         try:
             x = float(clean) if dint is not None else float.fromhex(clean)
         except OverflowError:
-            raise ValueError(OUT_OF_RANGE) from None
+            raise ValueError(f"f{bits} constant out of range: {tok}") from None
         if x == math.inf:
-            raise ValueError(OUT_OF_RANGE)
+            raise ValueError(f"f{bits} constant out of range: {tok}")
         if bits == 64:
             return _unpack_u64(_pack_f64(x))[0] | sign_bit
-        out = _f32_bits(x, sign_bit)
+        try:
+            out = _f32_bits(x, sign_bit)
+        except ValueError:
+            raise ValueError(f"f32 constant out of range: {tok}") from None
         if out is not None:
             return out
         # exactly halfway after the first rounding: round the exact value instead
-        if dint is not None:
-            frac = (dfrac or "").replace("_", "")
-            exp10 = int(dexp.replace("_", "")) if dexp else 0
-            return _decimal_bits(dint.replace("_", "") + frac, exp10 - len(frac), fmt) | sign_bit
-        frac = (hfrac or "").replace("_", "")
-        n = int(hint.replace("_", "") + frac, 16)
-        exp2 = (int(hexp.replace("_", "")) if hexp else 0) - 4 * len(frac)
-        return _round_to_bits(n, 1, exp2, fmt) | sign_bit
+        try:
+            if dint is not None:
+                frac = (dfrac or "").replace("_", "")
+                exp10 = int(dexp.replace("_", "")) if dexp else 0
+                return (_decimal_bits(dint.replace("_", "") + frac, exp10 - len(frac), fmt)
+                        | sign_bit)
+            frac = (hfrac or "").replace("_", "")
+            n = int(hint.replace("_", "") + frac, 16)
+            exp2 = (int(hexp.replace("_", "")) if hexp else 0) - 4 * len(frac)
+            return _round_to_bits(n, 1, exp2, fmt) | sign_bit
+        except ValueError:
+            raise ValueError(f"f32 constant out of range: {tok}") from None
     all_ones = ((1 << expw) - 1) << mant
     if inf is not None:
         return all_ones | sign_bit
@@ -246,5 +253,5 @@ def parse_float(tok: str, bits: int) -> int:
         return all_ones | (1 << (mant - 1)) | sign_bit
     p = int(payload.replace("_", ""), 16)
     if p == 0 or p >> mant:
-        raise ValueError(OUT_OF_RANGE)
+        raise ValueError(f"NaN payload out of range for f{bits} (1 to 2**{mant}-1): {tok}")
     return all_ones | p | sign_bit

@@ -1180,13 +1180,12 @@ def module_from_tokens(tokens: Tokens, i: int, version: int = 3) -> tuple[bytes,
 
 
 def wat_bytes_to_wasm(text: bytes, source: str | None = None, version: int = 3) -> bytes:
-    """A module quoted in a script: its bytes must be UTF-8 text of module fields (or a whole
-    ``(module ...)``)."""
+    """Text given as bytes (a file, a module quoted in a script): they must be UTF-8 text of a
+    module or of module fields."""
     try:
         decoded = text.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ParseError(f"malformed UTF-8 encoding at byte {e.start} of the quoted module",
-                         source=source) from None
+        raise ParseError(f"malformed UTF-8 encoding at byte {e.start}", source=source) from None
     return parse_wat(decoded, source=source, version=version)
 
 
