@@ -7,7 +7,8 @@ For each script:
   writes null references of the ``any`` hierarchy and of the bottom types without their
   ``"null"`` value, which is normalised away);
 * every module (``module`` commands, definitions, ``assert_invalid``/``assert_unlinkable``/
-  ``assert_uninstantiable`` modules, valid ``module quote``) must encode to the same bytes as
+  ``assert_uninstantiable`` modules, valid ``module quote``, the ``module binary`` of binary
+  ``assert_malformed``) must encode to the same bytes as
   wasm-tools' encoding, or, for the few modules listed in :data:`IMPLICIT_TYPE_DIFFERENCES`, to
   a binary whose ``wasm-tools print`` differs only in the function types that implicit type
   uses pick;
@@ -152,7 +153,7 @@ def check_file(path: Path, version: int, *, decode: bool = False) -> FileResult:
             else:
                 problems.append(f"line {line}: malformed text accepted ({ours['text']!r})")
             continue
-        if ours["type"] not in _MODULE_COMMANDS:
+        if ours["type"] not in _MODULE_COMMANDS and ours["type"] != "assert_malformed":
             continue
         ref_name = theirs.get("binary_filename") or (
             theirs["filename"] if theirs.get("module_type") == "binary" else None)

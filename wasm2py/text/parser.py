@@ -148,7 +148,11 @@ class ModuleParser:
 
     def describe(self, i: int) -> str:
         tok = self.toks[i]
-        return "end of input" if tok == "" else repr(tok)
+        if tok == "":
+            return "end of input"
+        if tok == '"':
+            return "an unclosed string"
+        return repr(tok)
 
     def unexpected(self, i: int, expected: str) -> ParseError:
         return self.error(i, f"expected {expected}, found {self.describe(i)}")
@@ -161,6 +165,7 @@ class ModuleParser:
     def skip(self, i: int) -> int:
         """The index after the parenthesised group that starts at ``i`` (``toks[i] == "("``)."""
         toks = self.toks
+        start = i
         depth = 0
         while True:
             t = toks[i]
@@ -172,7 +177,7 @@ class ModuleParser:
                 if depth == 0:
                     return i
             elif t == "":
-                raise self.error(i - 1, "unexpected end of input: unclosed '('")
+                raise self.error(start, "unclosed '(': the input ends before its ')'")
 
     def ident(self, i: int) -> str | None:
         """The identifier at token ``i`` (without ``$``), or ``None`` if it is not one."""
@@ -195,6 +200,8 @@ class ModuleParser:
 
     def string(self, i: int) -> tuple[bytes, int]:
         tok = self.toks[i]
+        if tok == '"':
+            raise self.error(i, "unclosed string literal (or a control character in it)")
         if not tok.startswith('"'):
             raise self.unexpected(i, "a string")
         if not body.is_string(tok):
@@ -379,7 +386,7 @@ class ModuleParser:
             if toks[i].startswith("$"):
                 if not allow_names:
                     raise self.error(i, "unexpected token: identifiers are not allowed here")
-                name = self.ident(i)
+                name = self.annotation_name(i + 1) or self.ident(i)
                 t, i = self.valtype(i + 1)
                 params.append(t)
                 names.append(name)
@@ -824,13 +831,14 @@ class ModuleParser:
             i += 2
             if toks[i].startswith("$"):
                 lname = self.ident(i)
+                shown_name = self.annotation_name(i + 1) or lname
                 if ctx.nparams_unknown:
                     raise self.error(i, f"unknown type {idx}: cannot number local ${lname}")
                 if lname in ctx.locals:
                     raise self.error(i, f"duplicate local ${lname}")
                 t, i = self.valtype(i + 1)
                 ctx.locals[lname] = ctx.nlocals  # type: ignore[index]
-                ctx.shown_locals[ctx.nlocals] = lname  # type: ignore[assignment]
+                ctx.shown_locals[ctx.nlocals] = shown_name  # type: ignore[assignment]
                 local_types.append(t)
                 ctx.nlocals += 1
             else:
@@ -965,6 +973,7 @@ class ModuleParser:
         i = f.body
         self.name_entry("elem", f)
         table_given = False
+        bare_indices = False  # a list of function indices without "func" is allowed
         if toks[i] == "declare":
             mode = ("declare",)
             i += 1
@@ -976,12 +985,13 @@ class ModuleParser:
                 table_given = True
             offset, i = self.offset_expr(i)
             mode = ("active", table if table_given else None, offset)
+            bare_indices = not table_given
         elif self.is_index(i) and toks[i + 1] == "(":
             # legacy: (elem 0 (offset ...) ...) with a bare table index
             table, i = self.index(i, self.tables)
             offset, i = self.offset_expr(i)
             mode = ("active", table, offset)
-            table_given = True
+            bare_indices = True
         else:
             mode = ("passive",)
         if toks[i] == "func":
@@ -991,8 +1001,7 @@ class ModuleParser:
                 k, i = self.index(i, self.funcs)
                 idxs.append(k)
             payload = ("funcs", None, idxs)
-        elif mode[0] == "active" and not table_given and (toks[i] == ")" or
-                                                          self.is_index(i)):
+        elif bare_indices and (toks[i] == ")" or self.is_index(i)):
             idxs = []
             while toks[i] != ")":
                 k, i = self.index(i, self.funcs)
