@@ -204,6 +204,8 @@ CASES = {
       (@custom "last" "5")
       (@custom "after-data" (after data) "6")
       (func) (data "d"))""",
+    "producers": """(module (@producers (language "C" "99") (processed-by "clang" "14")
+      (sdk "wasi" "1") (processed-by "wasm2py" "0.1")) (func))""",
     "unknown-annotations": """(@a) (module (@b x y (z) "s") (func (@c) $f (@d) (nop (@e))))""",
     "comments": """(module ;; line comment
       (; block (; nested ;) comment ;) (func (;0;) ;; more

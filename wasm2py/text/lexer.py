@@ -5,8 +5,8 @@ input), so the parser can look ahead without bounds checks. The parser tells tok
 their first character: ``(`` and ``)``, ``"`` (a string), ``$`` (an identifier), anything else an
 *atom* (a keyword, a number, or a reserved token that only becomes an error if the parser gets to
 it). White space, comments and annotations are dropped: annotations the parser understands
-(``@custom``, ``@name``) are kept aside in :attr:`Tokens.annotations`, keyed by the index of the
-token that follows them.
+(``@custom``, ``@name``, ``@producers``) are kept aside in :attr:`Tokens.annotations`, keyed by
+the index of the token that follows them.
 
 Most text (all that ``wasm-tools print`` writes, for instance) is split by one
 ``re.findall`` call. Text with nested block comments or annotations, which no regular expression
@@ -37,7 +37,7 @@ _ANNOT_ID_RE = re.compile(r"[" + IDCHARS + r"]+|" + STRING)
 _COMMENT_DELIM_RE = re.compile(r"\(;|;\)")
 
 #: Annotations whose contents the parser uses; all others are white space.
-KEPT_ANNOTATIONS = frozenset({"custom", "name"})
+KEPT_ANNOTATIONS = frozenset({"custom", "name", "producers"})
 
 
 class Annotation:

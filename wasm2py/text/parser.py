@@ -458,7 +458,7 @@ class ModuleParser:
                 raise self.unexpected(i + 1, "a module field")
             end = self.skip(i)
             f = Field(kind, i, end)
-            if anns and any(a.name == "custom" for a in anns.get(i, ())):
+            if anns and i in anns:
                 self._custom(i)
             handler = _SCANNERS.get(kind)
             if handler is None:
@@ -473,7 +473,7 @@ class ModuleParser:
                 raise self.error(i, f"import after {seen_definition} definition")
             fields.append(f)
             i = end
-        if anns and any(a.name == "custom" for a in anns.get(i, ())):
+        if anns and i in anns:
             self._custom(i)
         if toks[i] != closing:
             raise self.unexpected(i, "a module field or ')'" if closing == ")" else
@@ -1058,7 +1058,11 @@ class ModuleParser:
     # --- custom sections and names ------------------------------------------------------------
 
     def _custom(self, i: int) -> None:
+        """The ``@custom`` and ``@producers`` annotations between module fields."""
         for ann in self.tokens.annotations.get(i, ()):
+            if ann.name == "producers":
+                self._producers(ann)
+                continue
             if ann.name != "custom":
                 continue
             items = ann.tokens
@@ -1099,6 +1103,31 @@ class ModuleParser:
                     raise bad(str(e)) from None
                 k += 1
             self.customs.append((place, sid, section(SEC_CUSTOM, enc_name(nm) + b"".join(data))))
+
+    def _producers(self, ann) -> None:
+        """``(@producers (language|sdk|processed-by "name" "version")*)``: the ``producers``
+        custom section, its fields in the order language, sdk, processed-by."""
+        items = ann.tokens
+        fields: dict[str, list[bytes]] = {"language": [], "sdk": [], "processed-by": []}
+        k = 0
+        while items[k] == "(":
+            kind = items[k + 1]
+            value = items[k + 2:k + 4]
+            if kind not in fields or items[k + 4] != ")" or not all(
+                    v.startswith('"') and body.is_string(v) for v in value):
+                raise self.tokens.error_at_offset(
+                    ann.offset, "malformed @producers annotation: expected "
+                    '(language|sdk|processed-by "name" "version")')
+            try:
+                fields[kind].append(b"".join(enc_name(decode_name(v)) for v in value))
+            except ValueError as e:
+                raise self.tokens.error_at_offset(ann.offset, str(e)) from None
+            k += 5
+        if items[k] != "":
+            raise self.tokens.error_at_offset(ann.offset, "malformed @producers annotation")
+        payload = vec([enc_name(kind) + vec(entries) for kind, entries in fields.items()
+                       if entries])
+        self.customs.append(("last", 0, section(SEC_CUSTOM, enc_name("producers") + payload)))
 
     def name_section(self) -> bytes:
         subs = []
