@@ -264,11 +264,11 @@ class ModuleParser:
             if ann.name == "name":
                 items = ann.tokens
                 if len(items) != 2 or not items[0].startswith('"'):
-                    raise self.tokens.error_at_offset(ann.offset, "malformed @name annotation")
+                    raise self.tokens.annotation_error(ann, "malformed @name annotation")
                 try:
                     return decode_name(items[0])
                 except ValueError as e:
-                    raise self.tokens.error_at_offset(ann.offset, str(e)) from None
+                    raise self.tokens.annotation_error(ann, str(e)) from None
         return None
 
     # --- types --------------------------------------------------------------------------------
@@ -1066,11 +1066,10 @@ class ModuleParser:
             if ann.name != "custom":
                 continue
             items = ann.tokens
-            where = ann.offset
             k = 0
 
-            def bad(reason: str, where=where) -> ParseError:
-                return self.tokens.error_at_offset(where, f"malformed @custom annotation: {reason}")
+            def bad(reason: str, ann=ann) -> ParseError:
+                return self.tokens.annotation_error(ann, f"malformed @custom annotation: {reason}")
 
             if not items[k].startswith('"'):
                 raise bad("expected the section name")
@@ -1115,16 +1114,16 @@ class ModuleParser:
             value = items[k + 2:k + 4]
             if kind not in fields or items[k + 4] != ")" or not all(
                     v.startswith('"') and body.is_string(v) for v in value):
-                raise self.tokens.error_at_offset(
-                    ann.offset, "malformed @producers annotation: expected "
+                raise self.tokens.annotation_error(
+                    ann, "malformed @producers annotation: expected "
                     '(language|sdk|processed-by "name" "version")')
             try:
                 fields[kind].append(b"".join(enc_name(decode_name(v)) for v in value))
             except ValueError as e:
-                raise self.tokens.error_at_offset(ann.offset, str(e)) from None
+                raise self.tokens.annotation_error(ann, str(e)) from None
             k += 5
         if items[k] != "":
-            raise self.tokens.error_at_offset(ann.offset, "malformed @producers annotation")
+            raise self.tokens.annotation_error(ann, "malformed @producers annotation")
         payload = vec([enc_name(kind) + vec(entries) for kind, entries in fields.items()
                        if entries])
         self.customs.append(("last", 0, section(SEC_CUSTOM, enc_name("producers") + payload)))
