@@ -30,6 +30,12 @@ _BLOCK_KINDS = frozenset({I.BLOCK, I.IF, I.TRY_TABLE})
 _CATCH_KINDS = {"catch": 0, "catch_ref": 1, "catch_all": 2, "catch_all_ref": 3}
 
 
+_SMALL = [bytes([n]) for n in range(128)]
+# memory 0, offset 0, natural alignment
+_DEFAULT_MEMARG = {name: bytes([align.bit_length() - 1, 0])
+                   for name, align in I.NATURAL_ALIGN.items()}
+
+
 def is_string(tok: str) -> bool:
     """True if ``tok`` is exactly one string literal (not a reserved run like ``"a""b"``)."""
     return _STRING_FULL.match(tok) is not None
@@ -39,13 +45,15 @@ class FuncContext:
     """What the instructions of one function (or constant expression) resolve names against:
     locals and the label stack."""
 
-    __slots__ = ("m", "func_index", "locals", "nlocals", "shown_locals", "labels",
-                 "shown_labels", "label_count", "nparams_unknown")
+    __slots__ = ("m", "func_index", "locals", "local_tokens", "nlocals", "shown_locals",
+                 "labels", "shown_labels", "label_count", "nparams_unknown")
 
     def __init__(self, m: ModuleParser, func_index: int | None):
         self.m = m
         self.func_index = func_index
         self.locals: dict[str, int] = {}
+        #: the same by the token that names them (``$x``): one dict lookup per use
+        self.local_tokens: dict[str, int] = {}
         self.nlocals = 0
         self.shown_locals: dict[int, str] = {}
         # the function body is itself an (unnamed) label
@@ -103,6 +111,9 @@ def _memarg(m: ModuleParser, i: int, name: str, lane: bool) -> tuple[bytes, int]
     toks = m.toks
     memory = 0
     tok = toks[i]
+    if not lane and not (tok[:1] == "$" or tok[:1].isdigit() or tok[:7] == "offset=" or
+                         tok[:6] == "align="):
+        return _DEFAULT_MEMARG[name], i
     if tok.startswith("$"):
         memory, i = m.index(i, m.memories)
     elif tok[:1].isdigit():
@@ -428,6 +439,9 @@ def parse_instrs(ctx: FuncContext, i: int, out: bytearray, stop: str) -> int:
     table = _INSTRUCTIONS
     none = I.NONE
     local = I.LOCAL
+    i32 = I.I32
+    local_tokens = ctx.local_tokens
+    small = _SMALL
     while True:
         tok = toks[i]
         if tok == "(":
@@ -443,9 +457,17 @@ def parse_instrs(ctx: FuncContext, i: int, out: bytearray, stop: str) -> int:
             out += code
             i += 1
         elif kind == local:
-            n, i = _local(ctx, i + 1)
+            n = local_tokens.get(toks[i + 1])
+            if n is None:
+                n, _ = _local(ctx, i + 1)
             out += code
-            out += uleb(n)
+            out += small[n] if n < 128 else uleb(n)
+            i += 2
+        elif kind == i32 and toks[i + 1].isdigit() and len(toks[i + 1]) < 10:
+            # common case: a small decimal constant (below 10**9 < 2**31)
+            out += code
+            out += sleb(int(toks[i + 1]))
+            i += 2
         elif kind in _BLOCK_KINDS or kind == I.ELSE or kind == I.END:
             if kind == I.ELSE or kind == I.END:
                 return i

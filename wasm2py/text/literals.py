@@ -8,6 +8,7 @@ and hexadecimal mantissas, ``inf``, ``nan`` and ``nan:0x...`` payloads.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 import struct
@@ -34,6 +35,10 @@ OUT_OF_RANGE = "constant out of range"
 # --- strings ---------------------------------------------------------------------------------
 
 
+_HEX_ESCAPE = re.compile(r"\\([0-9a-fA-F]{2})")
+_OTHER_ESCAPE = re.compile(r"\\(?![0-9a-fA-F]{2}|[nrt'\"])")
+
+
 def decode_string(tok: str) -> bytes:
     """The bytes a string token (quotes included) stands for.
 
@@ -43,6 +48,18 @@ def decode_string(tok: str) -> bytes:
     inner = tok[1:-1]
     if "\\" not in inner:
         return inner.encode("utf-8")
+    # Escaped backslashes become NUL (never raw in a string token), so that each remaining
+    # backslash starts an escape; byte escapes become Python's \\xhh, and the codec that reads
+    # Python's escapes does the rest (n, r, t, quotes; UTF-8 bytes pass through).
+    s = inner.replace("\\\\", "\0")
+    if _OTHER_ESCAPE.search(s) is None:
+        s = _HEX_ESCAPE.sub(r"\\x\1", s).replace("\0", "\\x5c")
+        return codecs.escape_decode(s.encode("utf-8"))[0]
+    return _decode_escapes(inner)
+
+
+def _decode_escapes(inner: str) -> bytes:
+    """String escapes one by one (``\\u{...}``, and errors)."""
     out = bytearray()
     for m in _ESCAPE_RE.finditer(inner):
         hexbyte, code, simple, plain, bad = m.groups()
@@ -77,6 +94,8 @@ def decode_name(tok: str) -> str:
 def parse_nat(tok: str) -> int | None:
     """An unsigned literal (``123``, ``0x7b``, underscores between digits), or ``None`` if
     ``tok`` is not one."""
+    if tok.isdigit():  # tokens are ASCII: plain decimal digits
+        return int(tok)
     m = _NAT_RE.match(tok)
     if m is None:
         return None

@@ -70,6 +70,10 @@ _SECTION_ORDER = (SEC_TYPE, SEC_IMPORT, SEC_FUNC, SEC_TABLE, SEC_MEMORY, SEC_TAG
                   SEC_EXPORT, SEC_START, SEC_ELEM, SEC_DATACOUNT, SEC_CODE, SEC_DATA)
 
 
+# token -> identifier, for the (valid, unquoted) identifiers seen: saves a regex match per use
+_IDENT_CACHE: dict[str, str] = {}
+
+
 class Space:
     """One index space: the identifiers bound in it and how many entries it has."""
 
@@ -184,7 +188,13 @@ class ModuleParser:
         tok = self.toks[i]
         if not tok.startswith("$"):
             return None
+        name = _IDENT_CACHE.get(tok)
+        if name is not None:
+            return name
         if _ID_RE.match(tok):
+            if len(_IDENT_CACHE) > 100_000:
+                _IDENT_CACHE.clear()
+            _IDENT_CACHE[tok] = tok[1:]
             return tok[1:]
         if _QUOTED_ID_RE.match(tok):
             try:
@@ -373,23 +383,23 @@ class ModuleParser:
         lim, _, i = self.limits(i, is64)
         return lim, i
 
-    def functype_body(self, i: int, allow_names: bool) -> tuple[list[bytes], list[bytes],
-                                                                 list[str | None], int]:
-        """``(param ...)* (result ...)*``: (params, results, param identifiers, next index)."""
+    def functype_body(self, i: int, allow_names: bool):
+        """``(param ...)* (result ...)*``: (params, results, (identifier, name shown) or None
+        per parameter, next index)."""
         toks = self.toks
         params: list[bytes] = []
-        names: list[str | None] = []
+        names: list[tuple[str, str] | None] = []  # (identifier, name shown) of each parameter
         results: list[bytes] = []
         while toks[i] == "(" and toks[i + 1] == "param":
-            start = i
             i += 2
             if toks[i].startswith("$"):
                 if not allow_names:
                     raise self.error(i, "unexpected token: identifiers are not allowed here")
-                name = self.annotation_name(i + 1) or self.ident(i)
+                ident = self.ident(i)
+                shown = self.annotation_name(i + 1) or ident
                 t, i = self.valtype(i + 1)
                 params.append(t)
-                names.append(name)
+                names.append((ident, shown))
                 if toks[i] != ")":
                     raise self.unexpected(i, "')' after a named parameter")
             else:
@@ -397,7 +407,6 @@ class ModuleParser:
                 params += ts
                 names += [None] * len(ts)
             i = self.expect(i, ")")
-            del start
         while toks[i] == "(" and toks[i + 1] == "result":
             i += 2
             if toks[i].startswith("$"):
@@ -639,7 +648,7 @@ class ModuleParser:
         i += 2
         if kind == "func":
             params, results, pnames, i = self.functype_body(i, True)
-            shown = {k: n for k, n in enumerate(pnames) if n is not None}
+            shown = {k: n[1] for k, n in enumerate(pnames) if n is not None}
             if shown:
                 self.type_param_names[index] = shown
             sig = (tuple(params), tuple(results))
@@ -801,7 +810,7 @@ class ModuleParser:
 
     @staticmethod
     def _record_params(table: dict[int, dict[int, str]], index: int, pnames) -> None:
-        shown = {k: n for k, n in enumerate(pnames) if n is not None}
+        shown = {k: n[1] for k, n in enumerate(pnames) if n is not None}
         if shown:
             table[index] = shown
 
@@ -820,10 +829,12 @@ class ModuleParser:
         else:
             for k, pname in enumerate(pnames):
                 if pname is not None:
-                    if pname in ctx.locals:
-                        raise self.error(f.body, f"duplicate local ${pname}")
-                    ctx.locals[pname] = k
-                    ctx.shown_locals[k] = pname
+                    ident, shown = pname
+                    if ident in ctx.locals:
+                        raise self.error(f.body, f"duplicate local ${ident}")
+                    ctx.locals[ident] = k
+                    ctx.local_tokens["$" + ident] = k
+                    ctx.shown_locals[k] = shown
             ctx.nlocals = len(params)
         toks = self.toks
         local_types: list[bytes] = []
@@ -838,6 +849,7 @@ class ModuleParser:
                     raise self.error(i, f"duplicate local ${lname}")
                 t, i = self.valtype(i + 1)
                 ctx.locals[lname] = ctx.nlocals  # type: ignore[index]
+                ctx.local_tokens["$" + lname] = ctx.nlocals  # type: ignore[operator]
                 ctx.shown_locals[ctx.nlocals] = shown_name  # type: ignore[assignment]
                 local_types.append(t)
                 ctx.nlocals += 1
