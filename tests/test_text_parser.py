@@ -4,6 +4,9 @@ one per syntax form of Wasm 2.0 and 3.0, must encode to the same bytes as ``wasm
 
 from __future__ import annotations
 
+import subprocess
+from pathlib import Path
+
 import pytest
 
 import wasm2py
@@ -299,3 +302,17 @@ def test_error_in_quoted_module():
 def test_not_text():
     with pytest.raises(TypeError):
         wat2wasm(42)  # type: ignore[arg-type]
+
+
+def test_parse_speed_benchmark_short(tmp_path, capsys):
+    """The short version of ``tools/bench/wat_parse.py``: a printed program (the demo) parses to
+    wasm-tools' bytes; the table is printed."""
+    from tools.bench.wat_parse import main
+
+    root = Path(__file__).resolve().parent.parent
+    text = tmp_path / "demo.wat"
+    text.write_bytes(subprocess.run(["wasm-tools", "print", str(root / "examples" / "demo.wasm")],
+                                    capture_output=True, check=True).stdout)
+    assert main(["--repeat", "1", str(text)]) == 0
+    out = capsys.readouterr().out
+    assert "KB/s" in out and out.splitlines()[-1].split()[-1] == "yes"
