@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
 from typing import TYPE_CHECKING
 
 from . import instructions as I
@@ -30,7 +31,19 @@ _BLOCK_KINDS = frozenset({I.BLOCK, I.IF, I.TRY_TABLE})
 _CATCH_KINDS = {"catch": 0, "catch_ref": 1, "catch_all": 2, "catch_all_ref": 3}
 
 
+#: How deep blocks and folded instructions may nest. Parsing recurses once per level (a few
+#: Python frames each): :func:`ensure_recursion_limit` makes room for that.
+MAX_NESTING = 10_000
+
 _SMALL = [bytes([n]) for n in range(128)]
+
+
+def ensure_recursion_limit() -> None:
+    """Raise Python's recursion limit so that :data:`MAX_NESTING` levels fit (Python-to-Python
+    calls do not use the C stack in CPython 3.11+, so this is safe)."""
+    needed = 4 * MAX_NESTING + 2000
+    if sys.getrecursionlimit() < needed:
+        sys.setrecursionlimit(needed)
 # memory 0, offset 0, natural alignment
 _DEFAULT_MEMARG = {name: bytes([align.bit_length() - 1, 0])
                    for name, align in I.NATURAL_ALIGN.items()}
@@ -46,7 +59,7 @@ class FuncContext:
     locals and the label stack."""
 
     __slots__ = ("m", "func_index", "locals", "local_tokens", "nlocals", "shown_locals",
-                 "labels", "shown_labels", "label_count", "nparams_unknown")
+                 "labels", "shown_labels", "label_count", "nparams_unknown", "depth")
 
     def __init__(self, m: ModuleParser, func_index: int | None):
         self.m = m
@@ -61,6 +74,7 @@ class FuncContext:
         self.shown_labels: dict[int, str] = {}
         self.label_count = 0
         self.nparams_unknown = False
+        self.depth = 0  # folded instructions being parsed
 
 
 def _label(ctx: FuncContext, i: int) -> tuple[int, int]:
@@ -490,6 +504,8 @@ def _plain_block(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
     m = ctx.m
     toks = m.toks
     outer_labels = len(ctx.labels)
+    if outer_labels > MAX_NESTING:
+        raise m.error(i - 1, f"blocks nested more than {MAX_NESTING} deep")
     label_tok = i
     label_name = m.ident(i) if toks[i].startswith("$") else None
     j = i + 1 if label_name is not None else i
@@ -517,6 +533,15 @@ def _plain_block(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
 def parse_folded(ctx: FuncContext, i: int, out: bytearray) -> int:
     """One folded instruction ``( ... )`` at token ``i``: operands first, then the
     instruction. Returns the index after its ``)``."""
+    ctx.depth += 1
+    if ctx.depth > MAX_NESTING:
+        raise ctx.m.error(i, f"instructions nested more than {MAX_NESTING} deep")
+    i = _folded(ctx, i, out)
+    ctx.depth -= 1
+    return i
+
+
+def _folded(ctx: FuncContext, i: int, out: bytearray) -> int:
     m = ctx.m
     toks = m.toks
     tok = toks[i + 1]

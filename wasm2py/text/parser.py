@@ -1197,6 +1197,7 @@ def parse_module_fields(tokens: Tokens, i: int, closing: str, ident: str | None,
                         name_at: int, version: int = 3) -> tuple[bytes, int]:
     """Encode the module whose fields start at token ``i`` and end at ``closing``; return the
     binary and the index of ``closing``."""
+    body.ensure_recursion_limit()
     p = ModuleParser(tokens, version)
     end = p.scan(i, closing)
     _type_names(p)
@@ -1240,6 +1241,13 @@ def wat_bytes_to_wasm(text: bytes, source: str | None = None, version: int = 3) 
 
 def parse_wat(text: str, source: str | None = None, version: int = 3) -> bytes:
     """Encode a text module: ``(module ...)``, or bare module fields."""
+    try:
+        return _parse_wat(text, source, version)
+    except RecursionError:  # a safety net: nesting is bounded by body.MAX_NESTING
+        raise ParseError("nesting too deep", source=source) from None
+
+
+def _parse_wat(text: str, source: str | None, version: int) -> bytes:
     tokens = tokenize(text, source)
     toks = tokens.toks
     if toks[0] == "(" and toks[1] == "module":
