@@ -454,7 +454,7 @@ def test_runner_commands(tmp_path):
     }  # fmt: skip
     by_line = {r.line: r for r in results}
     assert by_line[17].kind == "assert_malformed (text)"
-    assert "ParseError" in by_line[17].message and "1:6" in by_line[17].message
+    assert "ParseError" in by_line[17].message and "x.wat:1:1" in by_line[17].message
     assert "text parser accepted" in by_line[33].message
     assert "ParseError" in by_line[34].message and by_line[34].kind == "module (text)"
     assert "line 34" in by_line[35].message

@@ -16,7 +16,9 @@ For each script:
 * with ``decode=True`` (the 2.0 suite), every ``module`` command's binary must also be decoded
   and validated by wasm2py's decoder and validator.
 
-``python -m spectests.text_roundtrip [--suite wasm-2.0|wasm-3.0] [FILES...]`` prints the table.
+``python -m spectests.text_roundtrip [--suite wasm-2.0|wasm-3.0] [--printed] [FILES...]`` prints
+the table; ``--printed`` also parses ``wasm-tools print`` of every module and compares the result
+with ``wasm-tools parse`` of the same text (plain instruction syntax; two processes per module).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wasm2py.errors import ParseError
+from wasm2py.text import wat2wasm
 from wasm2py.wast import wast
 from wasm2py.wast.script import read_script
 
@@ -83,6 +86,7 @@ class FileResult:
     equivalent: int = 0
     decoded: int = 0
     malformed_rejected: int = 0
+    printed: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -125,8 +129,28 @@ def differs_only_in_implicit_types(ours: bytes, theirs: bytes) -> bool:
     return all(_TYPE_DEF.match(x) or _FUNC_HEAD.match(x) for x in only_a + only_b)
 
 
-def check_file(path: Path, version: int, *, decode: bool = False) -> FileResult:
-    """Compare wasm2py's reading of one script with wasm-tools'."""
+def _printed_roundtrip(binary: bytes, version: int) -> str | None:
+    """Parse ``wasm-tools print`` of a binary; compare with ``wasm-tools parse`` of the text."""
+    try:
+        text = "\n".join(_printed(binary))
+    except RuntimeError:
+        return None  # not printable (a malformed binary): nothing to compare
+    proc = subprocess.run([wast.wasm_tools_path(), "parse", "-"], input=text.encode(),
+                          capture_output=True, check=False)  # fmt: skip
+    try:
+        ours = wat2wasm(text, version=version)
+    except ParseError as exc:
+        return None if proc.returncode else f"ParseError {exc}"
+    if proc.returncode:
+        return "accepted text that wasm-tools rejects"
+    return None if ours == proc.stdout else "the binary differs from wasm-tools'"
+
+
+def check_file(path: Path, version: int, *, decode: bool = False,
+               printed: bool = False) -> FileResult:
+    """Compare wasm2py's reading of one script with wasm-tools'. With ``printed``, also parse
+    ``wasm-tools print`` of every module (plain instructions, the printer's conventions) and
+    compare with ``wasm-tools parse`` of that text (two processes per module: slow)."""
     start = time.perf_counter()
     result = FileResult(path.name)
     problems = result.problems
@@ -172,6 +196,12 @@ def check_file(path: Path, version: int, *, decode: bool = False) -> FileResult:
                 result.equivalent += 1
             else:
                 problems.append(f"line {line}: the binary differs from wasm-tools' ({ref_name})")
+        if printed and ref_name is not None:
+            problem = _printed_roundtrip(converted.module_bytes(ref_name), version)
+            if problem:
+                problems.append(f"line {line}: printed: {problem}")
+            else:
+                result.printed += 1
         if decode and ours["type"] in ("module", "module_definition"):
             from wasm2py.binary.decoder import decode_module
             from wasm2py.validate.validator import validate_module
@@ -186,12 +216,13 @@ def check_file(path: Path, version: int, *, decode: bool = False) -> FileResult:
 
 
 def format_table(title: str, results: list[FileResult]) -> str:
-    keys = ("commands", "modules", "identical", "equivalent", "decoded", "malformed_rejected")
+    keys = ("commands", "modules", "identical", "equivalent", "decoded", "malformed_rejected",
+            "printed")
     totals = {k: sum(getattr(r, k) for r in results) for k in keys}
     bad = [r for r in results if r.problems]
     lines = [f"== {title}: {len(results)} scripts ==",
-             "  " + "".join(f"{k:>20}" for k in keys),
-             "  " + "".join(f"{totals[k]:>20}" for k in keys),
+             "  " + "".join(f"{k:>19}" for k in keys),
+             "  " + "".join(f"{totals[k]:>19}" for k in keys),
              f"scripts with problems: {len(bad)}"]  # fmt: skip
     for r in bad:
         lines += [f"  {r.file}: {p}" for p in r.problems[:10]]
@@ -202,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m spectests.text_roundtrip",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--suite", action="append", choices=("wasm-2.0", "wasm-3.0"))
+    parser.add_argument("--printed", action="store_true",
+                        help="also parse wasm-tools print of every module (slow)")
     parser.add_argument("files", nargs="*", help="script names (default: all)")
     args = parser.parse_args(argv)
     status = 0
@@ -213,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             wanted = {f if f.endswith(".wast") else f + ".wast" for f in args.files}
             paths = [p for p in paths if p.name in wanted]
         start = time.process_time()
-        results = [check_file(p, version, decode=version == 2) for p in paths]
+        results = [check_file(p, version, decode=version == 2, printed=args.printed)
+                   for p in paths]
         print(format_table(f"{name} (text version {version})", results))
         print(f"CPU time: {time.process_time() - start:.1f} s\n")
         status |= any(r.problems for r in results)

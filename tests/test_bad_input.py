@@ -1,6 +1,6 @@
 """Bad input through the whole pipeline: truncated, bit-flipped and random binaries given to
-``wasm2py.Module`` raise only DecodeError or ValidationError (or ParseError: bytes that do not start
-with ``\\0`` are read as text, as wasmtime-py does); whatever does load instantiates and
+``wasm2py.Module`` raise only DecodeError or ValidationError (or ParseError: bytes that start with
+``(`` are read as text); whatever does load instantiates and
 runs without anything but wasm2py's own errors escaping.
 
 A mutated module can legitimately loop forever, so the tests that *run* mutated code use a fixed

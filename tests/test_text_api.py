@@ -74,8 +74,12 @@ def test_binary_still_binary():
 
 
 def test_neither_format():
-    with pytest.raises(wasm2py.ParseError, match="not a WebAssembly module"):
+    """Bytes that do not start (after white space) with "(" or ";" are a binary."""
+    with pytest.raises(wasm2py.DecodeError, match="magic"):
         wasm2py.Module(b"\x7fELF not wasm")
+    with pytest.raises(wasm2py.DecodeError):
+        wasm2py.Module(b"")
+    assert _call_add(wasm2py.Module(b"\n\t ;; a comment first\n" + ADDER.encode())) == 42
     with pytest.raises(TypeError):
         wasm2py.Module(wasm2py.Engine(), 42)
 

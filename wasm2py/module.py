@@ -13,8 +13,8 @@ from .validate.validator import validate_module
 
 
 def _coerce_bytes(wasm, source: str | None = None) -> bytes:
-    """The binary of a module given as bytes or as text (as wasmtime-py: a ``str``, or bytes
-    not starting with ``\\0``, is the text format)."""
+    """The binary of a module given as bytes or as text (a ``str``, or bytes starting with
+    ``(`` or ``;`` after white space, is the text format)."""
     from .text import as_binary
 
     return as_binary(wasm, source=source)
@@ -24,8 +24,8 @@ class Module:
     """A compiled WebAssembly module, ready to be instantiated any number of times.
 
     ``Module(engine, wasm)`` or ``Module(wasm)`` (a default engine), where ``wasm`` is the
-    binary, or the text format as a ``str`` (or bytes not starting with ``\\0``), as in
-    wasmtime-py.
+    binary, or the text format as a ``str`` (or bytes that start with ``(`` or ``;`` after
+    white space), as in wasmtime-py.
 
     Raises:
         ParseError: the text is malformed.

@@ -16,6 +16,8 @@ with the line and column of the offending token and what was expected.
 
 from __future__ import annotations
 
+import re
+
 from ..errors import ParseError
 
 __all__ = ["ParseError", "as_binary", "looks_like_text", "wat2wasm"]
@@ -42,16 +44,21 @@ def wat2wasm(text: str | bytes, *, source: str | None = None, version: int = 3) 
 
 
 def looks_like_text(data: bytes | str) -> bool:
-    """True if ``data`` is not a binary module (a binary starts with ``\\0asm``): the rule
-    wasmtime-py applies to decide whether to parse bytes as text."""
+    """True if ``data`` is to be read as the text format: any ``str``; bytes that, after white
+    space, start with ``(`` or ``;`` (a module, a field or a comment). Anything else is a
+    binary, which the decoder accepts or rejects (a damaged ``.wasm`` file says "magic header
+    not detected" rather than reporting a text syntax error)."""
     if isinstance(data, str):
-        return len(data) > 0 and data[0] != "\0"
-    return len(data) > 0 and data[0] != 0
+        return True
+    return _TEXT_START.match(data) is not None
+
+
+_TEXT_START = re.compile(rb"[ \t\r\n]*[(;]")
 
 
 def as_binary(wasm: bytes | bytearray | memoryview | str, *, source: str | None = None) -> bytes:
-    """A module's binary from what a user handed over: a ``str`` or bytes that do not start
-    with ``\\0`` are text (parsed with :func:`wat2wasm`), other bytes are returned as they are.
+    """A module's binary from what a user handed over: text (see :func:`looks_like_text`) is
+    parsed with :func:`wat2wasm`, other bytes are returned as they are.
 
     Raises:
         ParseError: text that is malformed.
@@ -61,14 +68,5 @@ def as_binary(wasm: bytes | bytearray | memoryview | str, *, source: str | None 
         return wat2wasm(wasm, source=source)
     if isinstance(wasm, bytes | bytearray | memoryview):
         data = bytes(wasm)
-        if not looks_like_text(data):
-            return data
-        try:
-            return wat2wasm(data, source=source)
-        except ParseError as e:
-            if data.lstrip().startswith((b"(", b";")):
-                raise
-            # neither format: say so (a damaged .wasm file is the likelier story)
-            raise ParseError("not a WebAssembly module: no binary magic header (\\0asm), and "
-                             f"as text: {e.reason}", e.line, e.column, e.source) from None
+        return wat2wasm(data, source=source) if looks_like_text(data) else data
     raise TypeError(f"expected the module's bytes or text, got {type(wasm).__name__}")
