@@ -9,9 +9,13 @@ with the line and column of the offending token and what was expected.
 
 * :mod:`.lexer` splits text into tokens;
 * :mod:`.literals` decodes strings and numbers;
+* :mod:`.cursor` reads tokens (identifiers, indices, errors by line and column);
+* :mod:`.types` parses types and type uses;
 * :mod:`.instructions` is the table of instruction names, opcodes and immediates;
+* :mod:`.body` parses instruction sequences;
 * :mod:`.parser` parses modules and encodes their sections;
-* :mod:`.body` parses instruction sequences.
+* :mod:`.custom` encodes custom sections and the name section;
+* :mod:`.encode` writes LEB128 integers, vectors, names and sections.
 """
 
 from __future__ import annotations

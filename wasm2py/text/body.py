@@ -8,20 +8,17 @@ and dispatches on the immediate kind of :data:`~.instructions.INSTRUCTIONS`.
 
 from __future__ import annotations
 
-import re
 import struct
 import sys
 from typing import TYPE_CHECKING
 
 from . import instructions as I
 from .encode import sleb, uleb
-from .lexer import STRING
 from .literals import parse_float, parse_int, parse_lane_int, parse_nat
 
 if TYPE_CHECKING:
     from .parser import ModuleParser
 
-_STRING_FULL = re.compile(STRING + r"\Z")
 _INSTRUCTIONS = I.INSTRUCTIONS
 _pack_f32 = struct.Struct("<I").pack
 _pack_f64 = struct.Struct("<Q").pack
@@ -47,11 +44,6 @@ def ensure_recursion_limit() -> None:
 # memory 0, offset 0, natural alignment
 _DEFAULT_MEMARG = {name: bytes([align.bit_length() - 1, 0])
                    for name, align in I.NATURAL_ALIGN.items()}
-
-
-def is_string(tok: str) -> bool:
-    """True if ``tok`` is exactly one string literal (not a reserved run like ``"a""b"``)."""
-    return _STRING_FULL.match(tok) is not None
 
 
 class FuncContext:

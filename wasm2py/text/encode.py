@@ -3,6 +3,10 @@ sections."""
 
 from __future__ import annotations
 
+# section ids
+SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNC, SEC_TABLE, SEC_MEMORY, SEC_GLOBAL = range(7)
+SEC_EXPORT, SEC_START, SEC_ELEM, SEC_CODE, SEC_DATA, SEC_DATACOUNT, SEC_TAG = range(7, 14)
+
 _SMALL = [bytes([n]) for n in range(128)]
 
 

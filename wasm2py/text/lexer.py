@@ -51,12 +51,17 @@ _TOKEN_RE = re.compile(
     _SKIP + r"(\((?![@;])|\)|" + _ATOM + "|" + _annotation_pattern(3) + r"|\(@|\(;|"
     + _PUNCT + r'|"|.|\Z)', re.S
 )
-_STRING_RE = re.compile(STRING)
+_STRING_RE = re.compile(STRING + r"\Z")
 _ANNOT_ID_RE = re.compile(r"[" + IDCHARS + r"]+|" + STRING)
 _COMMENT_DELIM_RE = re.compile(r"\(;|;\)")
 
 #: Annotations whose contents the parser uses; all others are white space.
 KEPT_ANNOTATIONS = frozenset({"custom", "name", "producers"})
+
+
+def is_string(tok: str) -> bool:
+    """True if ``tok`` is exactly one string literal (not a reserved run like ``"a""b"``)."""
+    return _STRING_RE.match(tok) is not None
 
 
 class Annotation:

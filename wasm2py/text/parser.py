@@ -20,69 +20,42 @@ count section when a function uses ``memory.init``/``data.drop``/``array.*_data`
 
 from __future__ import annotations
 
-import re
-
 from ..errors import ParseError
 from . import body
+from .cursor import Space
+from .custom import CustomSections
+from .encode import (
+    SEC_CODE,
+    SEC_CUSTOM,
+    SEC_DATA,
+    SEC_DATACOUNT,
+    SEC_ELEM,
+    SEC_EXPORT,
+    SEC_FUNC,
+    SEC_GLOBAL,
+    SEC_IMPORT,
+    SEC_MEMORY,
+    SEC_START,
+    SEC_TABLE,
+    SEC_TAG,
+    SEC_TYPE,
+    section,
+    uleb,
+    vec,
+)
 from .encode import name as enc_name
-from .encode import section, sleb, uleb, vec
 from .lexer import Tokens, tokenize
-from .literals import decode_name, decode_string, parse_nat
-
-# value types: keyword -> encoding
-NUM_TYPES = {"i32": b"\x7f", "i64": b"\x7e", "f32": b"\x7d", "f64": b"\x7c", "v128": b"\x7b"}
-PACKED_TYPES = {"i8": b"\x78", "i16": b"\x77"}
-# abstract heap types: keyword -> encoding byte
-HEAP_TYPES = {
-    "func": 0x70, "extern": 0x6F, "any": 0x6E, "eq": 0x6D, "i31": 0x6C, "struct": 0x6B,
-    "array": 0x6A, "exn": 0x69, "noexn": 0x74, "none": 0x71, "nofunc": 0x73, "noextern": 0x72,
-}  # fmt: skip
-# reference type abbreviations: keyword -> heap type (always nullable)
-REF_ABBREVIATIONS = {
-    "funcref": "func", "externref": "extern", "anyref": "any", "eqref": "eq", "i31ref": "i31",
-    "structref": "struct", "arrayref": "array", "exnref": "exn", "nullexnref": "noexn",
-    "nullref": "none", "nullfuncref": "nofunc", "nullexternref": "noextern",
-}  # fmt: skip
-VALTYPE_TOKENS: dict[str, bytes] = dict(NUM_TYPES)
-VALTYPE_TOKENS.update({k: bytes([HEAP_TYPES[v]]) for k, v in REF_ABBREVIATIONS.items()})
-
-_ID_RE = re.compile(r"\$[0-9A-Za-z!#$%&'*+\-./:<=>?@\\^_`|~]+\Z")
-_QUOTED_ID_RE = re.compile(r'\$"(?:[^"\\]|\\.)*"\Z', re.S)
-
-# section ids
-SEC_CUSTOM, SEC_TYPE, SEC_IMPORT, SEC_FUNC, SEC_TABLE, SEC_MEMORY, SEC_GLOBAL = range(7)
-SEC_EXPORT, SEC_START, SEC_ELEM, SEC_CODE, SEC_DATA, SEC_DATACOUNT, SEC_TAG = range(7, 14)
+from .types import REF_ABBREVIATIONS, TypeParser
 
 # external kinds (import/export descriptors)
 KIND_FUNC, KIND_TABLE, KIND_MEMORY, KIND_GLOBAL, KIND_TAG = range(5)
 _KIND_OF = {"func": KIND_FUNC, "table": KIND_TABLE, "memory": KIND_MEMORY, "global": KIND_GLOBAL,
             "tag": KIND_TAG}  # fmt: skip
-# what each space is called in "unknown ..." / "duplicate ..." messages
-SPACE_NAMES = ("function", "table", "memory", "global", "tag")
 
-# anchors of @custom placement -> the section id they stand for
-_CUSTOM_ANCHORS = {"type": SEC_TYPE, "import": SEC_IMPORT, "func": SEC_FUNC,
-                   "table": SEC_TABLE, "memory": SEC_MEMORY, "global": SEC_GLOBAL,
-                   "export": SEC_EXPORT, "start": SEC_START, "elem": SEC_ELEM,
-                   "code": SEC_CODE, "data": SEC_DATA, "tag": SEC_TAG}  # fmt: skip
 # binary section order (tags between memories and globals; data count before code)
 _SECTION_ORDER = (SEC_TYPE, SEC_IMPORT, SEC_FUNC, SEC_TABLE, SEC_MEMORY, SEC_TAG, SEC_GLOBAL,
                   SEC_EXPORT, SEC_START, SEC_ELEM, SEC_DATACOUNT, SEC_CODE, SEC_DATA)
 
-
-# token -> identifier, for the (valid, unquoted) identifiers seen: saves a regex match per use
-_IDENT_CACHE: dict[str, str] = {}
-
-
-class Space:
-    """One index space: the identifiers bound in it and how many entries it has."""
-
-    __slots__ = ("what", "names", "count")
-
-    def __init__(self, what: str):
-        self.what = what
-        self.names: dict[str, int] = {}
-        self.count = 0
 
 
 class Field:
@@ -106,17 +79,12 @@ class Field:
         self.inner: list[Field] = []  # the types of a recursion group
 
 
-class ModuleParser:
+class ModuleParser(TypeParser, CustomSections):
     """Parses the fields of one module (tokens ``start`` up to the closing ``)`` of the module,
     or the end of input for a module without ``(module ...)``) and encodes the binary."""
 
     def __init__(self, tokens: Tokens, version: int = 3):
-        self.tokens = tokens
-        self.toks = tokens.toks
-        #: 2 or 3: Wasm 2.0 text has 32-bit limits and memory offsets; 3.0 widens them to 64
-        #: bits (values too large for a 32-bit memory or table are then validation errors)
-        self.version = version
-        self.types = Space("type")
+        super().__init__(tokens, version)
         self.funcs = Space("function")
         self.tables = Space("table")
         self.memories = Space("memory")
@@ -125,13 +93,8 @@ class ModuleParser:
         self.elems = Space("elem segment")
         self.datas = Space("data segment")
         self.spaces = (self.funcs, self.tables, self.memories, self.globals, self.tags)
-        #: type index -> (param types, result types) of every function type
-        self.func_sigs: dict[int, tuple[tuple[bytes, ...], tuple[bytes, ...]]] = {}
-        #: (params, results) -> index of the first plain function type with that signature
-        self.implicit_types: dict[tuple[tuple[bytes, ...], tuple[bytes, ...]], int] = {}
         #: type index -> field names of a struct type
         self.field_names: dict[int, dict[str, int]] = {}
-        self.type_entries: list[bytes] = []  # encoded recursion groups / types, in order
         self.uses_data_count = False
         self.fields: list[Field] = []
         self.module_name: str | None = None
@@ -143,314 +106,6 @@ class ModuleParser:
         self.struct_field_names: dict[int, dict[int, str]] = {}
         self.type_param_names: dict[int, dict[int, str]] = {}
         self.tag_param_names: dict[int, dict[int, str]] = {}
-
-    # --- token helpers ------------------------------------------------------------------------
-
-    def error(self, i: int, reason: str) -> ParseError:
-        """A :class:`ParseError` at token ``i``."""
-        return self.tokens.error(i, reason)
-
-    def describe(self, i: int) -> str:
-        tok = self.toks[i]
-        if tok == "":
-            return "end of input"
-        if tok == '"':
-            return "an unclosed string"
-        return repr(tok)
-
-    def unexpected(self, i: int, expected: str) -> ParseError:
-        return self.error(i, f"expected {expected}, found {self.describe(i)}")
-
-    def expect(self, i: int, tok: str) -> int:
-        if self.toks[i] != tok:
-            raise self.unexpected(i, repr(tok))
-        return i + 1
-
-    def skip(self, i: int) -> int:
-        """The index after the parenthesised group that starts at ``i`` (``toks[i] == "("``)."""
-        toks = self.toks
-        start = i
-        depth = 0
-        while True:
-            t = toks[i]
-            i += 1
-            if t == "(":
-                depth += 1
-            elif t == ")":
-                depth -= 1
-                if depth == 0:
-                    return i
-            elif t == "":
-                raise self.error(start, "unclosed '(': the input ends before its ')'")
-
-    def ident(self, i: int) -> str | None:
-        """The identifier at token ``i`` (without ``$``), or ``None`` if it is not one."""
-        tok = self.toks[i]
-        if not tok.startswith("$"):
-            return None
-        name = _IDENT_CACHE.get(tok)
-        if name is not None:
-            return name
-        if _ID_RE.match(tok):
-            if len(_IDENT_CACHE) > 100_000:
-                _IDENT_CACHE.clear()
-            _IDENT_CACHE[tok] = tok[1:]
-            return tok[1:]
-        if _QUOTED_ID_RE.match(tok):
-            try:
-                text = decode_name(tok[1:])
-            except ValueError as e:
-                raise self.error(i, str(e)) from None
-            if not text:
-                raise self.error(i, "empty identifier")
-            return text
-        if tok == "$":
-            raise self.error(i, "empty identifier")
-        raise self.error(i, f"unknown operator {tok!r}")
-
-    def string(self, i: int) -> tuple[bytes, int]:
-        tok = self.toks[i]
-        if tok == '"':
-            raise self.error(i, "unclosed string literal (or a control character in it)")
-        if not tok.startswith('"'):
-            raise self.unexpected(i, "a string")
-        if not body.is_string(tok):
-            raise self.error(i, f"unknown operator {tok!r}")
-        try:
-            return decode_string(tok), i + 1
-        except ValueError as e:
-            raise self.error(i, str(e)) from None
-
-    def utf8_name(self, i: int) -> tuple[str, int]:
-        raw, j = self.string(i)
-        try:
-            return raw.decode("utf-8"), j
-        except UnicodeDecodeError:
-            raise self.error(i, "malformed UTF-8 encoding") from None
-
-    def strings(self, i: int) -> tuple[bytes, int]:
-        """Zero or more strings, concatenated."""
-        parts = []
-        while self.toks[i].startswith('"'):
-            raw, i = self.string(i)
-            parts.append(raw)
-        return b"".join(parts), i
-
-    def nat(self, i: int, what: str = "a natural number", bits: int = 32) -> tuple[int, int]:
-        tok = self.toks[i]
-        n = parse_nat(tok)
-        if n is None:
-            raise self.unexpected(i, what)
-        if n >> bits:
-            raise self.error(i, f"i{bits} constant out of range")
-        return n, i + 1
-
-    def index(self, i: int, space: Space) -> tuple[int, int]:
-        """A numeric or symbolic index into ``space``."""
-        tok = self.toks[i]
-        if tok.startswith("$"):
-            name = self.ident(i)
-            n = space.names.get(name)  # type: ignore[arg-type]
-            if n is None:
-                raise self.error(i, f"unknown {space.what} {tok}")
-            return n, i + 1
-        n = parse_nat(tok)
-        if n is None:
-            raise self.unexpected(i, f"a {space.what} index")
-        if n >> 32:
-            raise self.error(i, "i32 constant out of range")
-        return n, i + 1
-
-    def is_index(self, i: int) -> bool:
-        tok = self.toks[i]
-        return tok.startswith("$") or (tok[:1].isdigit() and parse_nat(tok) is not None)
-
-    def annotation_name(self, i: int) -> str | None:
-        """The string of an ``(@name "...")`` annotation just before token ``i``."""
-        anns = self.tokens.annotations.get(i)
-        if not anns:
-            return None
-        for ann in anns:
-            if ann.name == "name":
-                items = ann.tokens
-                if len(items) != 2 or not items[0].startswith('"'):
-                    raise self.tokens.annotation_error(ann, "malformed @name annotation")
-                try:
-                    return decode_name(items[0])
-                except ValueError as e:
-                    raise self.tokens.annotation_error(ann, str(e)) from None
-        return None
-
-    # --- types --------------------------------------------------------------------------------
-
-    def heaptype(self, i: int) -> tuple[bytes, int]:
-        tok = self.toks[i]
-        code = HEAP_TYPES.get(tok)
-        if code is not None:
-            return bytes([code]), i + 1
-        if self.is_index(i):
-            n, i = self.index(i, self.types)
-            return sleb(n), i
-        raise self.unexpected(i, "a heap type")
-
-    def reftype(self, i: int) -> tuple[bool, bytes, int]:
-        """A reference type: (nullable, heap type encoding, next index)."""
-        toks = self.toks
-        tok = toks[i]
-        abbrev = REF_ABBREVIATIONS.get(tok)
-        if abbrev is not None:
-            return True, bytes([HEAP_TYPES[abbrev]]), i + 1
-        if tok == "(" and toks[i + 1] == "ref":
-            i += 2
-            nullable = toks[i] == "null"
-            if nullable:
-                i += 1
-            ht, i = self.heaptype(i)
-            return nullable, ht, self.expect(i, ")")
-        raise self.unexpected(i, "a reference type")
-
-    @staticmethod
-    def encode_reftype(nullable: bool, ht: bytes) -> bytes:
-        if nullable:
-            return ht if len(ht) == 1 and ht[0] >= 0x69 else b"\x63" + ht
-        return b"\x64" + ht
-
-    def valtype(self, i: int) -> tuple[bytes, int]:
-        t = VALTYPE_TOKENS.get(self.toks[i])
-        if t is not None:
-            return t, i + 1
-        if self.toks[i] == "(" and self.toks[i + 1] == "ref":
-            nullable, ht, i = self.reftype(i)
-            return self.encode_reftype(nullable, ht), i
-        raise self.unexpected(i, "a value type")
-
-    def valtypes(self, i: int, end_tok: str = ")") -> tuple[list[bytes], int]:
-        out = []
-        toks = self.toks
-        while toks[i] != end_tok:
-            t, i = self.valtype(i)
-            out.append(t)
-        return out, i
-
-    def storagetype(self, i: int) -> tuple[bytes, int]:
-        t = PACKED_TYPES.get(self.toks[i])
-        if t is not None:
-            return t, i + 1
-        return self.valtype(i)
-
-    def fieldtype(self, i: int) -> tuple[bytes, int]:
-        toks = self.toks
-        if toks[i] == "(" and toks[i + 1] == "mut":
-            t, i = self.storagetype(i + 2)
-            return t + b"\x01", self.expect(i, ")")
-        t, i = self.storagetype(i)
-        return t + b"\x00", i
-
-    def globaltype(self, i: int) -> tuple[bytes, int]:
-        toks = self.toks
-        if toks[i] == "(" and toks[i + 1] == "mut":
-            t, i = self.valtype(i + 2)
-            return t + b"\x01", self.expect(i, ")")
-        t, i = self.valtype(i)
-        return t + b"\x00", i
-
-    def limits(self, i: int, is64: bool) -> tuple[bytes, int, int]:
-        """``min max?``: (flags & encoded bounds, the minimum, next index)."""
-        bits = 64 if is64 or self.version >= 3 else 32
-        lo, i = self.nat(i, "the limits' minimum", bits)
-        flags = 0x04 if is64 else 0
-        if parse_nat(self.toks[i]) is not None:
-            hi, i = self.nat(i, "the limits' maximum", bits)
-            return bytes([flags | 1]) + uleb(lo) + uleb(hi), lo, i
-        return bytes([flags]) + uleb(lo), lo, i
-
-    def address_type(self, i: int) -> tuple[bool, int]:
-        tok = self.toks[i]
-        if tok == "i64":
-            return True, i + 1
-        if tok == "i32":
-            return False, i + 1
-        return False, i
-
-    def tabletype(self, i: int) -> tuple[bytes, int]:
-        is64, i = self.address_type(i)
-        lim, _, i = self.limits(i, is64)
-        nullable, ht, i = self.reftype(i)
-        return self.encode_reftype(nullable, ht) + lim, i
-
-    def memtype(self, i: int) -> tuple[bytes, int]:
-        is64, i = self.address_type(i)
-        lim, _, i = self.limits(i, is64)
-        return lim, i
-
-    def functype_body(self, i: int, allow_names: bool):
-        """``(param ...)* (result ...)*``: (params, results, (identifier, name shown) or None
-        per parameter, next index)."""
-        toks = self.toks
-        params: list[bytes] = []
-        names: list[tuple[str, str] | None] = []  # (identifier, name shown) of each parameter
-        results: list[bytes] = []
-        while toks[i] == "(" and toks[i + 1] == "param":
-            i += 2
-            if toks[i].startswith("$"):
-                if not allow_names:
-                    raise self.error(i, "unexpected token: identifiers are not allowed here")
-                ident = self.ident(i)
-                shown = self.annotation_name(i + 1) or ident
-                t, i = self.valtype(i + 1)
-                params.append(t)
-                names.append((ident, shown))
-                if toks[i] != ")":
-                    raise self.unexpected(i, "')' after a named parameter")
-            else:
-                ts, i = self.valtypes(i)
-                params += ts
-                names += [None] * len(ts)
-            i = self.expect(i, ")")
-        while toks[i] == "(" and toks[i + 1] == "result":
-            i += 2
-            if toks[i].startswith("$"):
-                raise self.error(i, "unexpected token: results have no identifiers")
-            ts, i = self.valtypes(i)
-            results += ts
-            i += 1
-        if toks[i] == "(" and toks[i + 1] == "param":
-            raise self.error(i, "unexpected token: (param) after (result)")
-        return params, results, names, i
-
-    def typeuse(self, i: int, allow_names: bool = False):
-        """``(type x)? (param ...)* (result ...)*`` -> (type index, params, results, param
-        identifiers, explicit, next index). Without ``(type x)`` the first matching function
-        type is used or a new one appended."""
-        toks = self.toks
-        explicit = toks[i] == "(" and toks[i + 1] == "type"
-        if explicit:
-            start = i
-            idx, i = self.index(i + 2, self.types)
-            i = self.expect(i, ")")
-        params, results, names, i = self.functype_body(i, allow_names)
-        if explicit:
-            if params or results:
-                sig = self.func_sigs.get(idx)
-                if sig is None or sig != (tuple(params), tuple(results)):
-                    raise self.error(start, "inline function type does not match explicit type")
-            return idx, params, results, names, True, i
-        return self.implicit_type(params, results), params, results, names, False, i
-
-    def implicit_type(self, params, results) -> int:
-        key = (tuple(params), tuple(results))
-        idx = self.implicit_types.get(key)
-        if idx is None:
-            idx = self.types.count
-            self.types.count += 1
-            self.type_entries.append(b"\x60" + vec(list(params)) + vec(list(results)))
-            self.implicit_types[key] = idx
-            self.func_sigs[idx] = key
-        return idx
-
-    def type_params(self, idx: int) -> tuple[bytes, ...] | None:
-        sig = self.func_sigs.get(idx)
-        return None if sig is None else sig[0]
 
     # --- pass 1: scan -------------------------------------------------------------------------
 
@@ -1066,113 +721,6 @@ class ModuleParser:
             head = b"\x01"
         self.expect(i, ")")
         self.out["datas"].append(head + uleb(len(data)) + data)
-
-    # --- custom sections and names ------------------------------------------------------------
-
-    def _custom(self, i: int) -> None:
-        """The ``@custom`` and ``@producers`` annotations between module fields."""
-        for ann in self.tokens.annotations.get(i, ()):
-            if ann.name == "producers":
-                self._producers(ann)
-                continue
-            if ann.name != "custom":
-                continue
-            items = ann.tokens
-            k = 0
-
-            def bad(reason: str, ann=ann) -> ParseError:
-                return self.tokens.annotation_error(ann, f"malformed @custom annotation: {reason}")
-
-            if not items[k].startswith('"'):
-                raise bad("expected the section name")
-            try:
-                nm = decode_name(items[k])
-            except ValueError as e:
-                raise bad(str(e)) from None
-            k += 1
-            place, sid = "last", 0
-            if items[k] == "(":
-                word, anchor = items[k + 1], items[k + 2]
-                if word == "before" and anchor == "first":
-                    place = "first"
-                elif word == "after" and anchor == "last":
-                    place = "last"
-                elif word in ("before", "after") and anchor in _CUSTOM_ANCHORS:
-                    place, sid = word, _CUSTOM_ANCHORS[anchor]
-                else:
-                    raise bad("expected (before|after section)")
-                if items[k + 3] != ")":
-                    raise bad("expected ')'")
-                k += 4
-            data = []
-            while items[k] != "":
-                if not items[k].startswith('"') or not body.is_string(items[k]):
-                    raise bad("expected a string")
-                try:
-                    data.append(decode_string(items[k]))
-                except ValueError as e:
-                    raise bad(str(e)) from None
-                k += 1
-            self.customs.append((place, sid, section(SEC_CUSTOM, enc_name(nm) + b"".join(data))))
-
-    def _producers(self, ann) -> None:
-        """``(@producers (language|sdk|processed-by "name" "version")*)``: the ``producers``
-        custom section, its fields in the order language, sdk, processed-by."""
-        items = ann.tokens
-        fields: dict[str, list[bytes]] = {"language": [], "sdk": [], "processed-by": []}
-        k = 0
-        while items[k] == "(":
-            kind = items[k + 1]
-            value = items[k + 2:k + 4]
-            if kind not in fields or items[k + 4] != ")" or not all(
-                    v.startswith('"') and body.is_string(v) for v in value):
-                raise self.tokens.annotation_error(
-                    ann, "malformed @producers annotation: expected "
-                    '(language|sdk|processed-by "name" "version")')
-            try:
-                fields[kind].append(b"".join(enc_name(decode_name(v)) for v in value))
-            except ValueError as e:
-                raise self.tokens.annotation_error(ann, str(e)) from None
-            k += 5
-        if items[k] != "":
-            raise self.tokens.annotation_error(ann, "malformed @producers annotation")
-        payload = vec([enc_name(kind) + vec(entries) for kind, entries in fields.items()
-                       if entries])
-        self.customs.append(("last", 0, section(SEC_CUSTOM, enc_name("producers") + payload)))
-
-    def name_section(self) -> bytes:
-        subs = []
-
-        def name_map(m: dict[int, str]) -> bytes:
-            return vec([uleb(k) + enc_name(v) for k, v in sorted(m.items())])
-
-        def indirect(m: dict[int, dict[int, str]]) -> bytes:
-            return vec([uleb(k) + name_map(v) for k, v in sorted(m.items()) if v])
-
-        if self.module_name is not None:
-            subs.append((0, enc_name(self.module_name)))
-        for sid, key in ((1, "func"),):
-            if self.names.get(key):
-                subs.append((sid, name_map(self.names[key])))
-        if self.local_names:
-            subs.append((2, indirect(self.local_names)))
-        if self.label_names:
-            subs.append((3, indirect(self.label_names)))
-        for sid, key in ((4, "type"), (5, "table"), (6, "memory"), (7, "global"), (8, "elem"),
-                         (9, "data")):
-            if self.names.get(key):
-                subs.append((sid, name_map(self.names[key])))
-        if self.struct_field_names:
-            subs.append((10, indirect(self.struct_field_names)))
-        if self.names.get("tag"):
-            subs.append((11, name_map(self.names["tag"])))
-        # wasm-tools' extension: parameter names of function types and of tags
-        if self.type_param_names:
-            subs.append((12, indirect(self.type_param_names)))
-        if self.tag_param_names:
-            subs.append((13, indirect(self.tag_param_names)))
-        return b"".join(bytes([sid]) + uleb(len(p)) + p for sid, p in subs)
-
 
 _SCANNERS = {
     "type": ModuleParser._scan_type, "rec": ModuleParser._scan_rec,

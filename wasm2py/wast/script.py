@@ -18,15 +18,11 @@ is ``{"type": <abbreviation>, "value": "null"}`` (``wasm-tools`` drops the value
 from __future__ import annotations
 
 from ..errors import ParseError
+from ..text.cursor import Cursor
 from ..text.instructions import SHAPES
 from ..text.lexer import Tokens, tokenize
 from ..text.literals import decode_name, parse_float, parse_int
-from ..text.parser import (
-    ModuleParser,
-    module_from_tokens,
-    parse_module_fields,
-    wat_bytes_to_wasm,
-)
+from ..text.parser import module_from_tokens, parse_module_fields, wat_bytes_to_wasm
 
 # keywords that start a module field: a script made of them is one inline module
 _FIELD_KEYWORDS = frozenset({"type", "rec", "import", "func", "table", "memory", "global",
@@ -87,7 +83,7 @@ class _ScriptParser:
         self.version = version
         self.tokens = tokenize(text, source)
         self.toks = self.tokens.toks
-        self.m = ModuleParser(self.tokens)  # for its token helpers
+        self.m = Cursor(self.tokens)
         self.modules = ScriptModules()
 
     def error(self, i: int, reason: str) -> ParseError:
