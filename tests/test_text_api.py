@@ -120,3 +120,16 @@ def test_cli_reports_parse_errors_on_one_line(tmp_path):
         lines = p.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in p.stderr
         assert f"{path}:1:25: duplicate function $f" in lines[0]
+
+
+def test_import_hook_finds_wat(tmp_path, monkeypatch):
+    (tmp_path / "hooked_adder.wat").write_text(ADDER)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    wasm2py.install_import_hook()
+    try:
+        import hooked_adder  # type: ignore[import-not-found]
+
+        assert hooked_adder.instantiate().exports.add(1, 2) == 3
+    finally:
+        wasm2py.uninstall_import_hook()
+        sys.modules.pop("hooked_adder", None)
