@@ -14,7 +14,8 @@ For each script:
   uses pick;
 * every text ``assert_malformed`` must be rejected by the text parser (:class:`ParseError`);
 * with ``decode=True`` (the 2.0 suite), every ``module`` command's binary must also be decoded
-  and validated by wasm2py's decoder and validator.
+  and validated by wasm2py's decoder and validator, and printed by ``wasm2wat`` to text that
+  parses back to the same module (:func:`printer_roundtrip`).
 
 ``python -m spectests.text_roundtrip [--suite wasm-2.0|wasm-3.0] [--printed] [FILES...]`` prints
 the table; ``--printed`` also parses ``wasm-tools print`` of every module and compares the result
@@ -87,6 +88,7 @@ class FileResult:
     decoded: int = 0
     malformed_rejected: int = 0
     printed: int = 0
+    reprinted: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -144,6 +146,41 @@ def _printed_roundtrip(binary: bytes, version: int) -> str | None:
     if proc.returncode:
         return "accepted text that wasm-tools rejects"
     return None if ours == proc.stdout else "the binary differs from wasm-tools'"
+
+
+def _decoded(m) -> tuple:
+    """A decoded module as plain data, without byte offsets, the name section and the data
+    count section (present or not depending on the encoder)."""
+    def ops(instrs):
+        return tuple((i.op, i.imm) for i in instrs)
+
+    return (m.types, m.imports, m.funcs, m.tables, m.memories,
+            [(g.type, ops(g.init)) for g in m.globals], m.exports, m.start,
+            [(e.mode, e.type, tuple(ops(i) for i in e.items), e.table,
+              ops(e.offset or ())) for e in m.elems],
+            [(d.mode, d.data, d.memory, ops(d.offset or ())) for d in m.datas],
+            [(c.locals, ops(c.body)) for c in m.codes],
+            [c for c in m.customs if c[0] != "name"])  # fmt: skip
+
+
+def printer_roundtrip(binary: bytes) -> str | None:
+    """``wasm2wat`` then ``wat2wasm``: the module must decode as before (None if so)."""
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.text import wasm2wat
+
+    before = decode_module(binary)
+    text = wasm2wat(binary)
+    try:
+        after = decode_module(wat2wasm(text))
+    except Exception as exc:  # noqa: BLE001
+        return f"re-parsing the printed text raised {exc!r}"
+    if _decoded(after) != _decoded(before):
+        return "the re-parsed module differs"
+    unique = {k: v for k, v in before.names.functions.items()
+              if list(before.names.functions.values()).count(v) == 1}
+    if any(after.names.functions.get(k) != v for k, v in unique.items()):
+        return "function names were not kept"
+    return None
 
 
 def check_file(path: Path, version: int, *, decode: bool = False,
@@ -211,13 +248,18 @@ def check_file(path: Path, version: int, *, decode: bool = False,
                 result.decoded += 1
             except Exception as exc:  # noqa: BLE001
                 problems.append(f"line {line}: decoding/validating raised {exc!r}")
+            problem = printer_roundtrip(data)
+            if problem:
+                problems.append(f"line {line}: wasm2wat: {problem}")
+            else:
+                result.reprinted += 1
     result.seconds = time.perf_counter() - start
     return result
 
 
 def format_table(title: str, results: list[FileResult]) -> str:
     keys = ("commands", "modules", "identical", "equivalent", "decoded", "malformed_rejected",
-            "printed")
+            "reprinted", "printed")
     totals = {k: sum(getattr(r, k) for r in results) for k in keys}
     bad = [r for r in results if r.problems]
     lines = [f"== {title}: {len(results)} scripts ==",

@@ -37,7 +37,7 @@ _EXPORTS = {
     "FuncType": "types", "GlobalType": "types", "Limits": "types", "MemoryType": "types",
     "TableType": "types", "ValType": "types",
     "compile": "aot", "install_import_hook": "hook", "uninstall_import_hook": "hook",
-    "wat2wasm": "text",
+    "wasm2wat": "text", "wat2wasm": "text",
 }  # fmt: skip
 
 #: value-type shorthands for annotating host functions: ``def f(x: i32) -> i64``

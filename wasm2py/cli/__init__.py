@@ -66,6 +66,16 @@ def _sections(data: bytes) -> list[tuple[str, int]]:
 
 
 def cmd_inspect(args) -> int:
+    if args.wat:
+        from ..text import wasm2wat
+
+        with _open(args.module) as f:
+            data = _binary(f.read(), args.module)
+        try:
+            print(wasm2wat(data), end="")
+        except DecodeError as e:
+            raise UsageError(f"{args.module}: DecodeError: {e}") from None
+        return 0
     module = _load(args.module, Engine())
     m = module._module
     with _open(args.module) as f:
@@ -118,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.set_defaults(func=cmd_validate)
     i = sub.add_parser("inspect", help="list a module's imports and exports")
     i.add_argument("module", help="path to a .wasm or .wat file")
+    i.add_argument("--wat", action="store_true", help="print the module in the text format")
     i.set_defaults(func=cmd_inspect)
     return p
 

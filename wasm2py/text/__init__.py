@@ -15,6 +15,7 @@ with the line and column of the offending token and what was expected.
 * :mod:`.body` parses instruction sequences;
 * :mod:`.parser` parses modules and encodes their sections;
 * :mod:`.custom` encodes custom sections and the name section;
+* :mod:`.printer` prints a binary module as text (``wasm2wat``);
 * :mod:`.encode` writes LEB128 integers, vectors, names and sections.
 """
 
@@ -24,7 +25,7 @@ import re
 
 from ..errors import ParseError
 
-__all__ = ["ParseError", "as_binary", "looks_like_text", "wat2wasm"]
+__all__ = ["ParseError", "as_binary", "looks_like_text", "wasm2wat", "wat2wasm"]
 
 
 def wat2wasm(text: str | bytes, *, source: str | None = None, version: int = 3) -> bytes:
@@ -45,6 +46,18 @@ def wat2wasm(text: str | bytes, *, source: str | None = None, version: int = 3) 
     if not isinstance(text, str):
         raise TypeError(f"expected the module's text, got {type(text).__name__}")
     return parse_wat(text, source=source, version=version)
+
+
+def wasm2wat(wasm: bytes) -> str:
+    """Print a binary module in the text format (the Wasm 2.0 feature set that wasm2py's
+    decoder reads; see :mod:`.printer`).
+
+    Raises:
+        DecodeError: the binary is malformed.
+    """
+    from .printer import wasm2wat as _print
+
+    return _print(bytes(wasm))
 
 
 def looks_like_text(data: bytes | str) -> bool:
