@@ -7,13 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wasm2py.text import ParseError, wat2wasm
-from wasm2py.text.body import ensure_recursion_limit
 from wasm2py.text.lexer import tokenize
 
 from .test_text_parser import CASES
-
-# the parser raises Python's recursion limit on first use: do it before hypothesis records it
-ensure_recursion_limit()
 
 SEEDS = [CASES[name] for name in sorted(CASES)]
 VOCABULARY = ["(", ")", "$x", "0", "-1", "0x1p3", "nan:0x1", '"s"', "func", "param", "result",

@@ -4,7 +4,9 @@ one per syntax form of Wasm 2.0 and 3.0, must encode to the same bytes as ``wasm
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -316,3 +318,73 @@ def test_parse_speed_benchmark_short(tmp_path, capsys):
     assert main(["--repeat", "1", str(text)]) == 0
     out = capsys.readouterr().out
     assert "KB/s" in out and out.splitlines()[-1].split()[-1] == "yes"
+
+
+# --- deep nesting -----------------------------------------------------------------------------
+
+# one unit opens four levels: a folded block and if, a plain block in its else, a folded loop
+_OPEN = "(block $b (if (local.get 0) (then nop) (else block (loop (br_if $b (local.get 0)) "
+_CLOSE = ") end)))"
+_DEEP_CHILD = """
+import hashlib, sys
+sys.setrecursionlimit(1000)  # Python's default: the parser must not need more, nor raise it
+from wasm2py.text import ParseError, wat2wasm
+src = sys.stdin.read()
+try:
+    print(hashlib.sha256(wat2wasm(src)).hexdigest())
+except ParseError as e:
+    print("ParseError", e.reason)
+print(sys.getrecursionlimit())
+"""
+
+
+def _parse_in_child(src: str) -> list[str]:
+    proc = subprocess.run([sys.executable, "-c", _DEEP_CHILD], input=src, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+def test_deep_nesting_parses_within_the_default_recursion_limit():
+    """Nesting is kept on a list, not on Python's stack: 9,600 levels of every block form parse
+    to wasm-tools' bytes with Python's default recursion limit, which is left as it was."""
+    n = 2400
+    src = f"(module (func (param i32) {_OPEN * n}{_CLOSE * n}))"
+    digest, limit = _parse_in_child(src)
+    assert digest == hashlib.sha256(wat(src)).hexdigest()
+    assert limit == "1000"
+
+
+@pytest.mark.parametrize("body", [
+    "block " * 10_001 + "end " * 10_001,
+    "(i32.eqz " * 10_001 + "(i32.const 0)" + ")" * 10_001 + " drop",
+    "(block " * 5_000 + "block " * 5_001 + "end " * 5_001 + ")" * 5_000,
+])
+def test_nesting_beyond_the_bound_is_a_parse_error(body):
+    out = _parse_in_child(f"(module (func {body}))")
+    assert out[0].startswith("ParseError") and "nested more than 10000 deep" in out[0]
+    assert out[1] == "1000"
+
+
+@pytest.mark.parametrize("src, message", [
+    ("(module (func block nop))", "expected 'end' closing the block, found ')'"),
+    ("(module (func (block nop end)))", "expected ')' closing the block, found 'end'"),
+    ("(module (func (if (i32.const 1) nop)))", "expected (then ...), found 'nop'"),
+    ("(module (func (if (i32.const 1) (then) (else) nop)))", "expected ')' closing the if"),
+    ("(module (func block else end))", "expected 'end' closing the block, found 'else'"),
+    ("(module (func if else else end))", "expected 'end' closing the if, found 'else'"),
+    ("(module (func (then)))", "unknown operator 'then'"),
+])
+def test_unbalanced_blocks(src, message):
+    with pytest.raises(ParseError) as info:
+        wat2wasm(src)
+    assert message in info.value.reason
+    with pytest.raises(ValueError):  # wasm-tools rejects them too
+        wat(src)
+
+
+def test_folded_operands_are_folded_instructions():
+    """The spec's grammar: ``( plaininstr foldedinstr* )``. wasm-tools also reads plain
+    instructions there; the spec (and so this parser) does not."""
+    with pytest.raises(ParseError, match="expected '\\)' or a folded operand, found 'nop'"):
+        wat2wasm("(module (func (i32.eqz nop)))")

@@ -2,14 +2,14 @@
 instructions, structured blocks with labels, and every immediate form, written straight into
 the binary encoding.
 
-:func:`parse_instrs` is the parser's hot loop: it keeps the token list and the output in locals
-and dispatches on the immediate kind of :data:`~.instructions.INSTRUCTIONS`.
+:func:`parse_instrs` and :func:`parse_folded` run the parser's hot loop: it keeps the token list
+and the output in locals, the open blocks on a list (not on Python's stack), and dispatches on
+the immediate kind of :data:`~.instructions.INSTRUCTIONS`.
 """
 
 from __future__ import annotations
 
 import struct
-import sys
 from typing import TYPE_CHECKING
 
 from . import instructions as I
@@ -28,19 +28,12 @@ _BLOCK_KINDS = frozenset({I.BLOCK, I.IF, I.TRY_TABLE})
 _CATCH_KINDS = {"catch": 0, "catch_ref": 1, "catch_all": 2, "catch_all_ref": 3}
 
 
-#: How deep blocks and folded instructions may nest. Parsing recurses once per level (a few
-#: Python frames each): :func:`ensure_recursion_limit` makes room for that.
+#: How deep blocks and folded instructions may nest. The parser keeps open constructs on a
+#: list rather than the Python stack, so this bounds memory, not recursion.
 MAX_NESTING = 10_000
 
 _SMALL = [bytes([n]) for n in range(128)]
 
-
-def ensure_recursion_limit() -> None:
-    """Raise Python's recursion limit so that :data:`MAX_NESTING` levels fit (Python-to-Python
-    calls do not use the C stack in CPython 3.11+, so this is safe)."""
-    needed = 4 * MAX_NESTING + 2000
-    if sys.getrecursionlimit() < needed:
-        sys.setrecursionlimit(needed)
 # memory 0, offset 0, natural alignment
 _DEFAULT_MEMARG = {name: bytes([align.bit_length() - 1, 0])
                    for name, align in I.NATURAL_ALIGN.items()}
@@ -51,7 +44,7 @@ class FuncContext:
     locals and the label stack."""
 
     __slots__ = ("m", "func_index", "locals", "local_tokens", "nlocals", "shown_locals",
-                 "labels", "shown_labels", "label_count", "nparams_unknown", "depth")
+                 "labels", "shown_labels", "label_count", "nparams_unknown")
 
     def __init__(self, m: ModuleParser, func_index: int | None):
         self.m = m
@@ -66,7 +59,6 @@ class FuncContext:
         self.shown_labels: dict[int, str] = {}
         self.label_count = 0
         self.nparams_unknown = False
-        self.depth = 0  # folded instructions being parsed
 
 
 def _label(ctx: FuncContext, i: int) -> tuple[int, int]:
@@ -437,9 +429,32 @@ def _ref_test(ctx: FuncContext, code: bytes, i: int) -> tuple[bytes, int]:
     return code + ht, i
 
 
+# What an open construct on the parser's stack is. The first two take only folded operands
+# ``( ... )`` before their ``)``; the others hold instruction sequences.
+_OPERANDS = 0  # [_OPERANDS, bytes emitted at ')']: a folded plain instruction
+_CONDITION = 1  # [_CONDITION, name, label token, opcode + block type, outer labels]: (if ...
+_PLAIN = 2  # [_PLAIN, name, kind, label, outer labels, else seen]: block ... end
+_FOLDED = 3  # [_FOLDED, name, outer labels]: (block ...), (loop ...), (try_table ...)
+_THEN = 4  # [_THEN, name, outer labels]: (then ...) of a folded if
+_ELSE = 5  # [_ELSE, name, outer labels]: (else ...) of a folded if
+
+
 def parse_instrs(ctx: FuncContext, i: int, out: bytearray, stop: str) -> int:
     """Parse instructions from token ``i`` into ``out`` until a token that cannot start one
-    (``)``, ``end``, ``else``, the end of input); return its index."""
+    (``)``, ``end``, ``else``, ``stop``, the end of input); return its index."""
+    return _parse(ctx, i, out, stop, False)
+
+
+def parse_folded(ctx: FuncContext, i: int, out: bytearray) -> int:
+    """One folded instruction ``( ... )`` at token ``i``: operands first, then the
+    instruction. Returns the index after its ``)``."""
+    return _parse(ctx, i, out, "", True)
+
+
+def _parse(ctx: FuncContext, i: int, out: bytearray, stop: str, single: bool) -> int:
+    """The parser's hot loop. Nesting lives on ``stack`` (innermost last), not in Python
+    frames, so a deep program cannot exhaust the interpreter's recursion limit. ``single``:
+    stop after the one folded instruction at ``i``."""
     m = ctx.m
     toks = m.toks
     table = _INSTRUCTIONS
@@ -448,16 +463,75 @@ def parse_instrs(ctx: FuncContext, i: int, out: bytearray, stop: str) -> int:
     i32 = I.I32
     local_tokens = ctx.local_tokens
     small = _SMALL
+    stack: list[list] = []
+    operands = False  # the innermost construct takes only folded operands
     while True:
         tok = toks[i]
         if tok == "(":
-            i = parse_folded(ctx, i, out)
+            if operands and toks[i + 1] == "then" and stack[-1][0] == _CONDITION:
+                frame = stack[-1]
+                _push_label(ctx, frame[2])
+                out += frame[3]
+                stack[-1] = [_THEN, frame[1], frame[4]]
+                operands = False
+                i += 2
+                continue
+            if len(stack) >= MAX_NESTING:
+                raise m.error(i, f"instructions nested more than {MAX_NESTING} deep")
+            frame, i = _open_folded(ctx, i, out)
+            stack.append(frame)
+            operands = frame[0] <= _CONDITION
+            continue
+        if operands:
+            frame = stack[-1]
+            if frame[0] == _CONDITION:
+                raise m.unexpected(i, "(then ...)")
+            if tok != ")":
+                raise m.unexpected(i, "')' or a folded operand")
+            out += frame[1]
+            i += 1
+            stack.pop()
+            if not stack:
+                if single:
+                    return i
+                operands = False
+            else:
+                operands = stack[-1][0] <= _CONDITION
             continue
         info = table.get(tok)
         if info is None:
-            if tok == ")" or tok == "" or tok == "end" or tok == "else" or tok == stop:
-                return i
-            raise m.error(i, f"unknown operator {tok!r}")
+            if not stack:
+                if tok == ")" or tok == "" or tok == stop:
+                    return i
+                raise m.error(i, f"unknown operator {tok!r}")
+            frame = stack[-1]
+            if tok != ")" and tok != "":
+                raise m.error(i, f"unknown operator {tok!r}")
+            tag = frame[0]
+            if tag == _PLAIN:
+                raise m.unexpected(i, f"'end' closing the {frame[1]}")
+            if tok == "":
+                raise m.unexpected(i, f"')' closing the {frame[1]}")
+            i += 1
+            if tag == _THEN and toks[i] == "(" and toks[i + 1] == "else":
+                out.append(0x05)
+                stack[-1] = [_ELSE, frame[1], frame[2]]
+                i += 2
+                continue
+            if tag != _FOLDED:  # then or else: the if's own ')' follows
+                if toks[i] != ")":
+                    raise m.unexpected(i, f"')' closing the {frame[1]}")
+                i += 1
+            out.append(0x0B)
+            del ctx.labels[frame[2]:]
+            stack.pop()
+            if not stack:
+                if single:
+                    return i
+                operands = False
+            else:
+                operands = stack[-1][0] <= _CONDITION
+            continue
         code, kind = info
         if kind == none:
             out += code
@@ -474,10 +548,28 @@ def parse_instrs(ctx: FuncContext, i: int, out: bytearray, stop: str) -> int:
             out += code
             out += sleb(int(toks[i + 1]))
             i += 2
-        elif kind in _BLOCK_KINDS or kind == I.ELSE or kind == I.END:
-            if kind == I.ELSE or kind == I.END:
+        elif kind in _BLOCK_KINDS:
+            if len(stack) >= MAX_NESTING:
+                raise m.error(i, f"blocks nested more than {MAX_NESTING} deep")
+            frame, i = _open_plain(ctx, tok, code, kind, i + 1, out)
+            stack.append(frame)
+        elif kind == I.ELSE or kind == I.END:
+            if not stack:
                 return i
-            i = _plain_block(ctx, tok, code, kind, i + 1, out)
+            frame = stack[-1]
+            if frame[0] != _PLAIN:
+                raise m.unexpected(i, f"')' closing the {frame[1]}")
+            if kind == I.ELSE:
+                if frame[2] != I.IF or frame[5]:
+                    raise m.unexpected(i, f"'end' closing the {frame[1]}")
+                frame[5] = True
+                i = _end_label(ctx, i + 1, frame[3])
+                out.append(0x05)
+                continue
+            i = _end_label(ctx, i + 1, frame[3])
+            out.append(0x0B)
+            del ctx.labels[frame[4]:]
+            stack.pop()  # a plain block sits only in a sequence: operands stays False
         elif kind == I.SELECT:
             sel, i = _select(ctx, i + 1)
             out += sel
@@ -490,16 +582,14 @@ def parse_instrs(ctx: FuncContext, i: int, out: bytearray, stop: str) -> int:
             out += imm
 
 
-def _plain_block(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
-                 out: bytearray) -> int:
-    """``block``/``loop``/``if``/``try_table`` ... ``end`` in the plain syntax."""
+def _open_plain(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
+                out: bytearray) -> tuple[list, int]:
+    """The head of ``block``/``loop``/``if``/``try_table`` in the plain syntax (label, block
+    type, catches): write it and return the open construct."""
     m = ctx.m
-    toks = m.toks
     outer_labels = len(ctx.labels)
-    if outer_labels > MAX_NESTING:
-        raise m.error(i - 1, f"blocks nested more than {MAX_NESTING} deep")
     label_tok = i
-    label_name = m.ident(i) if toks[i].startswith("$") else None
+    label_name = m.ident(i) if m.toks[i].startswith("$") else None
     j = i + 1 if label_name is not None else i
     bt, j = blocktype(ctx, j)
     catches = b""
@@ -509,31 +599,12 @@ def _plain_block(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
     out += code
     out += bt
     out += catches
-    j = parse_instrs(ctx, j, out, "")
-    if kind == I.IF and toks[j] == "else":
-        j = _end_label(ctx, j + 1, label_name)
-        out.append(0x05)
-        j = parse_instrs(ctx, j, out, "")
-    if toks[j] != "end":
-        raise m.unexpected(j, f"'end' closing the {name}")
-    j = _end_label(ctx, j + 1, label_name)
-    out.append(0x0B)
-    del ctx.labels[outer_labels:]
-    return j
+    return [_PLAIN, name, kind, label_name, outer_labels, False], j
 
 
-def parse_folded(ctx: FuncContext, i: int, out: bytearray) -> int:
-    """One folded instruction ``( ... )`` at token ``i``: operands first, then the
-    instruction. Returns the index after its ``)``."""
-    ctx.depth += 1
-    if ctx.depth > MAX_NESTING:
-        raise ctx.m.error(i, f"instructions nested more than {MAX_NESTING} deep")
-    i = _folded(ctx, i, out)
-    ctx.depth -= 1
-    return i
-
-
-def _folded(ctx: FuncContext, i: int, out: bytearray) -> int:
+def _open_folded(ctx: FuncContext, i: int, out: bytearray) -> tuple[list, int]:
+    """The head of the folded instruction at token ``i`` (its ``(``): write what comes
+    before its operands or body and return the open construct."""
     m = ctx.m
     toks = m.toks
     tok = toks[i + 1]
@@ -545,59 +616,17 @@ def _folded(ctx: FuncContext, i: int, out: bytearray) -> int:
     code, kind = info
     i += 2
     if kind == I.NONE:
-        while toks[i] == "(":
-            i = parse_folded(ctx, i, out)
-        if toks[i] != ")":
-            raise m.unexpected(i, "')' or a folded operand")
-        out += code
-        return i + 1
+        return [_OPERANDS, code], i
     if kind == I.BLOCK or kind == I.IF or kind == I.TRY_TABLE:
-        return _folded_block(ctx, tok, code, kind, i, out)
-    if kind == I.ELSE or kind == I.END:
-        raise m.error(i - 1, f"unexpected {tok!r} in a folded instruction")
-    if kind == I.SELECT:
-        imm, i = _select(ctx, i)
-        code = b""
-    elif kind == I.REF_TEST:
-        imm, i = _ref_test(ctx, code, i)
-        code = b""
-    else:
-        imm, i = immediates(ctx, tok, kind, i)
-    while toks[i] == "(":
-        i = parse_folded(ctx, i, out)
-    if toks[i] != ")":
-        raise m.unexpected(i, "')' or a folded operand")
-    out += code
-    out += imm
-    return i + 1
-
-
-def _folded_block(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
-                  out: bytearray) -> int:
-    m = ctx.m
-    toks = m.toks
-    outer_labels = len(ctx.labels)
-    label_tok = i
-    if toks[i].startswith("$"):
-        m.ident(i)
-        i += 1
-    bt, i = blocktype(ctx, i)
-    if kind == I.IF:
-        # conditions: folded instructions before (then ...)
-        while toks[i] == "(" and toks[i + 1] != "then":
-            i = parse_folded(ctx, i, out)
-        if not (toks[i] == "(" and toks[i + 1] == "then"):
-            raise m.unexpected(i, "(then ...)")
-        _push_label(ctx, label_tok)
-        out += code
-        out += bt
-        i = parse_instrs(ctx, i + 2, out, "")
-        i = m.expect(i, ")")
-        if toks[i] == "(" and toks[i + 1] == "else":
-            out.append(0x05)
-            i = parse_instrs(ctx, i + 2, out, "")
-            i = m.expect(i, ")")
-    else:
+        outer_labels = len(ctx.labels)
+        label_tok = i
+        if toks[i].startswith("$"):
+            m.ident(i)
+            i += 1
+        bt, i = blocktype(ctx, i)
+        if kind == I.IF:
+            # the conditions (folded operands before (then ...)) are outside the if's label
+            return [_CONDITION, tok, label_tok, code + bt, outer_labels], i
         catches = b""
         if kind == I.TRY_TABLE:
             catches, i = _catches(ctx, i)
@@ -605,9 +634,14 @@ def _folded_block(ctx: FuncContext, name: str, code: bytes, kind: int, i: int,
         out += code
         out += bt
         out += catches
-        i = parse_instrs(ctx, i, out, "")
-    if toks[i] != ")":
-        raise m.unexpected(i, f"')' closing the {name}")
-    out.append(0x0B)
-    del ctx.labels[outer_labels:]
-    return i + 1
+        return [_FOLDED, tok, outer_labels], i
+    if kind == I.ELSE or kind == I.END:
+        raise m.error(i - 1, f"unexpected {tok!r} in a folded instruction")
+    if kind == I.SELECT:
+        imm, i = _select(ctx, i)
+        return [_OPERANDS, imm], i
+    if kind == I.REF_TEST:
+        imm, i = _ref_test(ctx, code, i)
+        return [_OPERANDS, imm], i
+    imm, i = immediates(ctx, tok, kind, i)
+    return [_OPERANDS, code + imm], i

@@ -745,7 +745,6 @@ def parse_module_fields(tokens: Tokens, i: int, closing: str, ident: str | None,
                         name_at: int, version: int = 3) -> tuple[bytes, int]:
     """Encode the module whose fields start at token ``i`` and end at ``closing``; return the
     binary and the index of ``closing``."""
-    body.ensure_recursion_limit()
     p = ModuleParser(tokens, version)
     end = p.scan(i, closing)
     _type_names(p)
@@ -791,7 +790,7 @@ def parse_wat(text: str, source: str | None = None, version: int = 3) -> bytes:
     """Encode a text module: ``(module ...)``, or bare module fields."""
     try:
         return _parse_wat(text, source, version)
-    except RecursionError:  # a safety net: nesting is bounded by body.MAX_NESTING
+    except RecursionError:  # a safety net: the parser nests no deeper than the text's quotes
         raise ParseError("nesting too deep", source=source) from None
 
 
