@@ -86,7 +86,8 @@ _EXPORTS = {
     "ArgumentError": "errors", "BuildError": "errors", "ConfigError": "errors",
     "DecodeError": "errors", "DylinkError": "errors", "Error": "errors", "Frame": "errors",
     "GrowError": "errors", "ImmutableGlobalError": "errors", "InstantiationError": "errors",
-    "LinkError": "errors", "OutOfBoundsError": "errors", "ResourceLimitError": "errors",
+    "LinkError": "errors", "OutOfBoundsError": "errors", "ParseError": "errors",
+    "ResourceLimitError": "errors",
     "SignatureError": "errors", "Trap": "errors", "TrapCode": "errors",
     "UndefinedSymbol": "errors", "UnsupportedFeature": "errors", "ValidationError": "errors",
     "ValueRangeError": "errors",
@@ -102,6 +103,7 @@ _EXPORTS = {
     "FuncType": "types", "GlobalType": "types", "Limits": "types", "MemoryType": "types",
     "TableType": "types", "ValType": "types",
     "compile": "aot", "install_import_hook": "hook", "uninstall_import_hook": "hook",
+    "wasm2wat": "text", "wat2wasm": "text",
 }  # fmt: skip
 
 #: value-type shorthands for annotating host functions: ``def f(x: i32) -> i64``

@@ -1,7 +1,7 @@
 """The exception hierarchy of wasm2py.
 
 Every error wasm2py raises on purpose derives from :class:`Error`. Malformed binaries raise
-:class:`DecodeError`, ill-typed modules :class:`ValidationError`, modules that use a feature the
+:class:`DecodeError`, malformed WebAssembly text :class:`ParseError`, ill-typed modules :class:`ValidationError`, modules that use a feature the
 engine does not implement :class:`UnsupportedFeature`, import resolution :class:`LinkError`, and
 runtime faults :class:`Trap` (with a :class:`TrapCode`).
 
@@ -35,6 +35,30 @@ class DecodeError(Error):
         self.offset = offset
         where = f" at byte offset {offset:#x}" if offset is not None else ""
         super().__init__(f"{reason}{where}")
+
+
+class ParseError(Error):
+    """The WebAssembly text (``.wat`` / ``.wast``) is malformed.
+
+    Attributes:
+        reason: what was expected / what was wrong, without the position.
+        line: 1-based line of the offending token (or ``None``).
+        column: 1-based column of the offending token (or ``None``).
+        source: the file name or a description of the text (or ``None``).
+    """
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None,
+                 source: str | None = None):
+        self.reason = reason
+        self.line = line
+        self.column = column
+        self.source = source
+        where = ""
+        if line is not None:
+            where = f"{source}:{line}:{column}: " if source else f"{line}:{column}: "
+        elif source:
+            where = f"{source}: "
+        super().__init__(f"{where}{reason}")
 
 
 class ValidationError(Error):
