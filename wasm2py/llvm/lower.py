@@ -526,10 +526,27 @@ class FunctionLowerer:
     def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return self.mb.intrinsic(name, ret, args)
 
-    def canonicalize(self, v):
-        """``llvm.canonicalize``: quiets a signalling NaN, keeps every other value."""
+    def quiet(self, v):
+        """``v`` (a float or a float vector) with every signalling NaN made quiet (quiet bit
+        set, sign and payload kept) and every other value unchanged.
+
+        Not ``llvm.canonicalize``, which means the same: LLVM narrows it to vector types the
+        x86 backend cannot legalize (``<2 x float>`` after a shuffle of its result), an
+        abort inside LLVM on valid code. A NaN test, an ``or`` and a ``select`` are legal
+        for every type and LLVM cannot fold them away."""
+        b = self.b
         t = v.type
-        return self.b.call(self.intr(f"llvm.canonicalize.{_fname(t)}", t, [t]), [v])
+        vec = isinstance(t, ir.VectorType)
+        ft = t.element if vec else t
+        width, qbit = (64, 1 << 51) if isinstance(ft, ir.DoubleType) else (32, 1 << 22)
+        it = ir.IntType(width)
+        if vec:
+            it = ir.VectorType(it, t.count)
+            q = ir.Constant(it, [qbit] * t.count)
+        else:
+            q = ir.Constant(it, qbit)
+        quieted = b.bitcast(b.or_(b.bitcast(v, it), q), t)
+        return b.select(b.fcmp_unordered("uno", v, v), quieted, v)
 
     def pop(self):
         return self.stack.pop()
@@ -713,7 +730,7 @@ class FunctionLowerer:
                 # signalling; wasm requires the quiet NaN the hardware operation gives.
                 # (Other constants, like x*0.01, are not folded: no canonicalize, which costs
                 # an instruction.)
-                r = self.canonicalize(r)
+                r = self.quiet(r)
             self.push(r)
         elif op in _FCMP:
             y = self.pop()
@@ -740,7 +757,7 @@ class FunctionLowerer:
             name, t = _CAST[op]
             r = getattr(b, name)(self.pop(), t)
             if op == Op.F32_DEMOTE_F64:
-                r = self.canonicalize(r)  # demote(promote x) folds to x: quiet NaNs anyway
+                r = self.quiet(r)  # demote(promote x) folds to x: quiet NaNs anyway
             self.push(r)
         elif op in _SEXT:
             narrow, full = _SEXT[op]
