@@ -22,7 +22,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "Config": "config", "FuelCosts": "config", "Engine": "engine",
-    "DecodeError": "errors", "Error": "errors", "InstantiationError": "errors",
+    "CompileError": "errors", "DecodeError": "errors", "Error": "errors", "InstantiationError": "errors",
     "LinkError": "errors", "Trap": "errors", "TrapCode": "errors",
     "UnsupportedFeature": "errors", "ValidationError": "errors",
     "Global": "externs", "Memory": "externs", "Table": "externs",
