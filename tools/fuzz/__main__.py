@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 from .harness import ROOT, run_campaign
+from .minimize import minimize_finding
 
 DEFAULT_OUT = ROOT / ".cache" / "fuzz"
 
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--nice", type=int, default=0, help="niceness of the children")
     r.add_argument("--out", type=Path, default=DEFAULT_OUT)
     r.add_argument("--no-minimize", action="store_true")
+    r.add_argument("--minimize-each", type=int, default=2,
+                   help="shrink at most this many findings of one signature")
     r.add_argument("-o", "--option", action="append", type=_option, default=[],
                    help="target option key=value (JSON), e.g. nan=exact, wasmtime=false")
     rep = sub.add_parser("report", help="totals of the summaries in OUT")
@@ -54,12 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     options = dict(args.option)
     total = 0
     found = 0
+    shrunk: dict = {}
     for a in range(start, stop, args.segment):
         b = min(stop, a + args.segment)
         t0 = time.time()
         run = run_campaign(args.target, list(range(a, b)), options=options, jobs=args.jobs,
                            timeout=args.timeout, chunk=args.chunk, nice=args.nice,
-                           out=args.out, minimize=not args.no_minimize, progress=True)  # fmt: skip
+                           out=args.out, progress=True)  # fmt: skip
         runs = args.out / args.target / "runs"
         runs.mkdir(parents=True, exist_ok=True)
         summary = {"target": args.target, "seeds": [a, b], "options": options,
@@ -70,6 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         print(run.summary(), flush=True)
         total += run.inputs
         found += len(run.findings)
+        if not args.no_minimize:
+            for f in run.findings:
+                sig = (f["kind"], json.loads(Path(f["saved"], "finding.json").read_text())
+                       ["signature"])  # fmt: skip
+                shrunk[sig] = shrunk.get(sig, 0) + 1
+                if shrunk[sig] <= args.minimize_each:
+                    size = minimize_finding(Path(f["saved"]))
+                    print(f"  shrunk {f['saved']}: {size} bytes", flush=True)
     print(f"total: {total} inputs, {found} findings", flush=True)
     return 1 if found else 0
 

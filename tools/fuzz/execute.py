@@ -313,10 +313,13 @@ class Wasm2pySide:
         if fuel is not None:
             store.set_fuel(fuel)
         try:
-            self.instance = wasm2py.Instance(store, self.module, values)
+            self.instance = self._instance(values)
         except Exception as e:  # noqa: BLE001
             return _classify(e)
         return ("ok",)
+
+    def _instance(self, imports: list):
+        return wasm2py.Instance(self.store, self.module, imports)
 
     def exports(self):
         return self.instance.exports
@@ -395,16 +398,7 @@ class WasmtimeSide:
         import wasmtime
 
         self.wt = wasmtime
-        cfg = wasmtime.Config()
-        for feature in ("wasm_tail_call", "wasm_gc", "wasm_function_references",
-                        "wasm_exceptions", "wasm_relaxed_simd", "wasm_threads",
-                        "wasm_memory64", "wasm_multi_memory"):  # fmt: skip
-            try:
-                setattr(cfg, feature, False)
-            except Exception:  # noqa: BLE001 - a binding without that switch
-                pass
-        cfg.cache = False
-        self.engine = wasmtime.Engine(cfg)
+        self.engine = _wasmtime_engine()
         self.store = wasmtime.Store(self.engine)
         self.log: list = []
         self.externs: dict = {}
@@ -497,6 +491,27 @@ class WasmtimeSide:
         return mems, globs, tables
 
 
+_WT_ENGINE = None
+
+
+def _wasmtime_engine():
+    """One wasmtime engine per process, with the Wasm 2.0 features only."""
+    global _WT_ENGINE
+    if _WT_ENGINE is None:
+        import wasmtime
+
+        cfg = wasmtime.Config()
+        for feature in ("wasm_tail_call", "wasm_gc", "wasm_function_references",
+                        "wasm_exceptions", "wasm_relaxed_simd", "wasm_threads",
+                        "wasm_memory64", "wasm_multi_memory"):  # fmt: skip
+            try:
+                setattr(cfg, feature, False)
+            except Exception:  # noqa: BLE001 - a binding without that switch
+                pass
+        _WT_ENGINE = wasmtime.Engine(cfg)
+    return _WT_ENGINE
+
+
 def _from_wt(t) -> ValType:
     import wasmtime as wt
 
@@ -517,4 +532,6 @@ def _wt_val(wt, t: ValType, v):
 
 
 def _wt_out(v):
-    return v.value if hasattr(v, "value") and hasattr(v, "type") else v
+    import wasmtime
+
+    return v.value if isinstance(v, wasmtime.Val) else v

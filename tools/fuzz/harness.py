@@ -9,9 +9,9 @@ the parent knows which seed it was on: it records a finding, re-runs that seed a
 child to confirm it (a crash that does not reproduce alone is recorded as ``unconfirmed`` with
 the seeds the child ran before it), and starts a new child at the next seed.
 
-Findings are written to ``OUT/<target>/<kind>-<seed>/`` with the input (``input.wasm``), the
-minimised input when :mod:`.minimize` could shrink it (``min.wasm``) and ``finding.json`` (the
-verdict, the command that reproduces it).
+Findings are written to ``OUT/<target>/<kind>-<seed>/`` with the input (``input.wasm``) and
+``finding.json`` (the verdict, the command that reproduces it); :mod:`.minimize` shrinks them
+afterwards (``min.wasm``).
 """
 
 from __future__ import annotations
@@ -103,8 +103,7 @@ def _chunks(seeds: list[int], size: int) -> list[list[int]]:
 
 def run_campaign(target: str, seeds: list[int], *, options: dict | None = None, jobs: int = 2,
                  timeout: float = 60.0, chunk: int = 200, nice: int = 0,
-                 out: Path | None = None, minimize: bool = True, progress: bool = False,
-                 ) -> Run:  # fmt: skip
+                 out: Path | None = None, progress: bool = False) -> Run:  # fmt: skip
     """Check every seed of ``seeds`` with ``target`` in ``jobs`` parallel children.
 
     Args:
@@ -112,8 +111,7 @@ def run_campaign(target: str, seeds: list[int], *, options: dict | None = None, 
         timeout: seconds one input may take before it counts as a hang.
         chunk: seeds per child process (a child that crashes is replaced at the next seed).
         nice: niceness of the children (``19`` for long campaigns on a shared machine).
-        out: where findings are written (None: not written).
-        minimize: shrink the input of each finding (see :mod:`.minimize`).
+        out: where findings are written (None: not written; see :mod:`.minimize`).
     """
     options = options or {}
     run = Run(target)
@@ -142,7 +140,7 @@ def run_campaign(target: str, seeds: list[int], *, options: dict | None = None, 
         if out is not None:
             from .minimize import save_finding
 
-            save_finding(out, finding, minimize=minimize)
+            finding["saved"] = str(save_finding(out, finding))
         run.findings.append(finding)
 
     try:

@@ -42,6 +42,10 @@ def run_lockstep(sides: list, wasm: bytes, seed: int, *, calls: int = 12, nan: s
     rng = random.Random(seed * 7919 + 17)
     active = []
     for side in sides:
+        if side.name == "wasmtime" and active and _has_v128_boundary(active[0].module):
+            # wasmtime's Python binding aborts the process on v128 at the boundary
+            stats["wasmtime-v128-skipped"] = stats.get("wasmtime-v128-skipped", 0) + 1
+            continue
         try:
             side.load(wasm)
         except Exception as e:  # noqa: BLE001
@@ -102,6 +106,19 @@ def run_lockstep(sides: list, wasm: bytes, seed: int, *, calls: int = 12, nan: s
         if stop_wasmtime:
             active = [s for s in active if s.name != "wasmtime"]
         _compare_state(active, loose, f"after {where}")
+
+
+def _has_v128_boundary(module) -> bool:
+    """Whether a v128 crosses the boundary: in an imported or exported function's type or
+    an imported or exported global."""
+    V128 = wasm2py.ValType.V128
+    for item in [*module.imports, *module.exports]:
+        t = item.type
+        if isinstance(t, wasm2py.FuncType) and V128 in (*t.params, *t.results):
+            return True
+        if isinstance(t, wasm2py.GlobalType) and t.valtype is V128:
+            return True
+    return False
 
 
 def _compare_state(sides: list, loose: bool, where: str) -> None:

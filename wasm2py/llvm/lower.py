@@ -14,7 +14,7 @@ expressions). Structured control flow becomes basic blocks:
 Exact wasm semantics where LLVM's differ (see the helpers below): integer division traps and
 ``INT_MIN / -1``, shift counts masked, rotates via funnel shifts, trapping float-to-int
 conversions with exact boundary checks and saturating ones with ``llvm.fpto[su]i.sat``, min/max
-with ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0), ``nearest`` with
+with compares and selects (NaN-propagating, -0 < +0: :meth:`FunctionLowerer.min_max`), ``nearest`` with
 ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
 constants built from their bit patterns (NaN payloads exact). Every memory and table access is
 bounds-checked against the current size; every trap stores a status and returns (see
@@ -548,6 +548,31 @@ class FunctionLowerer:
         quieted = b.bitcast(b.or_(b.bitcast(v, it), q), t)
         return b.select(b.fcmp_unordered("uno", v, v), quieted, v)
 
+    def min_max(self, x, y, is_min: bool):
+        """Wasm's ``min``/``max`` of two floats or float vectors: a NaN operand gives a quiet
+        NaN (the first NaN operand quieted, as x86's arithmetic does), -0 < +0.
+
+        Compares and selects rather than ``llvm.minimum``/``llvm.maximum``: on vectors whose
+        operands the code generator sees as constants of another lane width (a bitcast
+        ``<4 x i32>``) the x86 backend asserts (APInt widths) at -O0; and the NaN case is
+        not ``x + y``, which LLVM folds to ``x`` (a signalling NaN) when ``y`` is ``-0``."""
+        b = self.b
+        t = x.type
+        vec = isinstance(t, ir.VectorType)
+        ft = t.element if vec else t
+        it = ir.IntType(64 if isinstance(ft, ir.DoubleType) else 32)
+        if vec:
+            it = ir.VectorType(it, t.count)
+        xi = b.bitcast(x, it)
+        yi = b.bitcast(y, it)
+        first, second = ("<", ">") if is_min else (">", "<")
+        # equal operands are bit-identical except for the signs of zeros: or/and picks -0/+0
+        tie = b.or_(xi, yi) if is_min else b.and_(xi, yi)
+        r = b.select(b.fcmp_ordered(first, x, y), xi,
+                     b.select(b.fcmp_ordered(second, x, y), yi, tie))  # fmt: skip
+        nan = self.quiet(b.select(b.fcmp_unordered("uno", x, x), x, y))
+        return b.select(b.fcmp_unordered("uno", x, y), nan, b.bitcast(r, t))
+
     def pop(self):
         return self.stack.pop()
 
@@ -747,12 +772,10 @@ class FunctionLowerer:
             name, t = _FBIN_INTR[op]
             y = self.pop()
             x = self.pop()
-            r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y])
-            if name != "llvm.copysign":
-                # llvm.minimum may return a signalling NaN operand as is; wasm wants an
-                # arithmetic (quiet) NaN: x + y of a NaN operand is one.
-                r = b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r)
-            self.push(r)
+            if name == "llvm.copysign":
+                self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y]))
+            else:
+                self.push(self.min_max(x, y, name == "llvm.minimum"))
         elif op in _CAST:
             name, t = _CAST[op]
             r = getattr(b, name)(self.pop(), t)

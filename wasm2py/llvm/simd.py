@@ -10,8 +10,9 @@ Exact wasm semantics where LLVM's differ (the same rules as the scalar instructi
 :mod:`.lower`):
 
 * shift counts are taken modulo the lane width (LLVM's vector shifts by >= width are poison);
-* ``min``/``max`` are ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0) with a NaN
-  lane giving ``x + y`` (a quiet NaN); ``pmin``/``pmax`` are compare + select (bitwise);
+* ``min``/``max`` are compares and selects, as for scalars (NaN-propagating, -0 < +0, a NaN
+  lane quieted: :meth:`~.lower.FunctionLowerer.min_max`); ``pmin``/``pmax`` are compare +
+  select (bitwise);
 * float-to-int truncations are ``llvm.fpto[su]i.sat``; ``nearest`` is ``llvm.roundeven``;
   ``abs``/``neg`` are the bitwise ``fabs``/``fneg`` (NaN payloads kept);
 * float arithmetic, rounding, ``sqrt`` and ``promote`` with an operand LLVM can see is constant,
@@ -429,9 +430,7 @@ class SimdLowerer:
         elif op in ("min", "max"):
             y = self.pop(t)
             x = self.pop(t)
-            r = self.call("llvm.minimum" if op == "min" else "llvm.maximum", t, [x, y])
-            # llvm.minimum may return a signalling NaN operand as is: x + y is a quiet NaN.
-            self.push(b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r))
+            self.push(self.fl.min_max(x, y, op == "min"))
         elif op in ("pmin", "pmax"):
             y = self.pop(t)
             x = self.pop(t)
