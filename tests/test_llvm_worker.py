@@ -11,7 +11,6 @@ from __future__ import annotations
 import platform
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
