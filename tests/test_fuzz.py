@@ -69,3 +69,53 @@ def test_short_mutation_run(llvm):
     _no_findings(run)
     assert run.inputs == 600
     assert run.stats["valid"] > 0 and run.stats["rejected:DecodeError"] > 0
+
+
+_COUNTER = """(module
+  (memory (export "mem") 1 1)
+  (global $g (export "g") (mut i32) (i32.const 0))
+  (func (export "bump") (param i32) (result i32)
+    (global.set $g (i32.add (global.get $g) (local.get 0)))
+    (i32.store (i32.const 8) (global.get $g))
+    (global.get $g)))"""
+
+
+def _faulty(kind: str):
+    """A Python-tier side that misbehaves in one way after its first call."""
+    from tools.fuzz.execute import Wasm2pySide
+
+    class Faulty(Wasm2pySide):
+        calls = 0
+
+        def call(self, name, args, fuel=None):
+            out, used = super().call(name, args, fuel)
+            self.calls += 1
+            if self.calls > 1:
+                if kind == "result":
+                    out = ("ok", ((out[1][0] + 1) & 0xFFFFFFFF,))
+                elif kind == "memory":
+                    self.instance.exports.mem.write(b"\1", 100)
+                elif kind == "global":
+                    self.instance.exports.g.value = 12345
+                elif kind == "fuel":
+                    used += 1
+            return out, used
+
+    return Faulty("python", fuel=kind == "fuel")
+
+
+@pytest.mark.parametrize("kind", ["result", "memory", "global", "fuel"])
+def test_lockstep_notices_every_kind_of_disagreement(kind):
+    from tests.wat import wat
+    from tools.fuzz.execute import Wasm2pySide
+    from tools.fuzz.lockstep import Mismatch, run_lockstep
+
+    fuel = kind == "fuel"
+    sides = [Wasm2pySide("python", fuel=fuel), _faulty(kind)]
+    choices = (lambda rng: 1000,) if fuel else ()
+    with pytest.raises(Mismatch, match={"result": "vs", "memory": "memory 'mem' differs at 0x64",
+                                        "global": "global 'g'", "fuel": "fuel used"}[kind]):
+        run_lockstep(sides, wat(_COUNTER), 1, calls=4, fuel_choices=choices)
+    # and two honest sides agree
+    run_lockstep([Wasm2pySide("python", fuel=fuel), Wasm2pySide("python", fuel=fuel)],
+                 wat(_COUNTER), 1, calls=4, fuel_choices=choices)

@@ -270,6 +270,7 @@ class Wasm2pySide:
         self.log: list = []
         self.externs: dict = {}
         self.instance = None
+        self.imports: list = []
 
     def load(self, wasm: bytes):
         """Compile (raises wasm2py errors for invalid modules)."""
@@ -301,7 +302,7 @@ class Wasm2pySide:
         for imp in self.module.imports:
             t = imp.type
             if isinstance(t, FuncType):
-                known = imp.module == "host" and any(n == imp.name for n, *_ in HOST_FUNCS)
+                known = _is_host_func(imp.module, imp.name, t)
                 fn = self._host(imp.name, t) if known else self._generic(imp.name, t)
                 values.append(wasm2py.Func(store, t, fn))
             elif isinstance(t, MemoryType):
@@ -310,6 +311,7 @@ class Wasm2pySide:
                 values.append(wasm2py.Table(store, t, None))
             else:
                 values.append(wasm2py.Global(store, t, _global_init(imp.name, t, self.externs)))
+        self.imports = values
         if fuel is not None:
             store.set_fuel(fuel)
         try:
@@ -341,9 +343,13 @@ class Wasm2pySide:
         return out, used
 
     def snapshot(self):
-        """(memories, globals, tables) of the exports, in export order."""
+        """(memories, globals, tables) of the imports (in import order, named ``import:N``;
+        they show what a failed instantiation left behind) and of the exports."""
+        items = [(f"import:{k}", v) for k, v in enumerate(self.imports)]
+        if self.instance is not None:
+            items += list(self.instance.exports.items())
         mems, globs, tables = [], [], []
-        for name, item in self.instance.exports.items():
+        for name, item in items:
             if isinstance(item, wasm2py.Memory):
                 mems.append((name, item.read()))
             elif isinstance(item, wasm2py.Global):
@@ -353,6 +359,12 @@ class Wasm2pySide:
                 tables.append((name, n, tuple(encode_value(item.get(i), item.type.elem)
                                               for i in range(min(n, 512)))))  # fmt: skip
         return mems, globs, tables
+
+
+def _is_host_func(module: str, name: str, ft: FuncType) -> bool:
+    """Whether an import is one of :data:`HOST_FUNCS` (same name and type)."""
+    return module == "host" and any(n == name and tuple(p) == ft.params and tuple(r) == ft.results
+                                    for n, p, r in HOST_FUNCS)  # fmt: skip
 
 
 def _zero(t: ValType):
@@ -403,6 +415,7 @@ class WasmtimeSide:
         self.log: list = []
         self.externs: dict = {}
         self.instance = None
+        self.imports: list = []
 
     def _vt(self, t: ValType):
         if t is V128:
@@ -437,7 +450,7 @@ class WasmtimeSide:
             t = imp.type
             if isinstance(t, wt.FuncType):
                 ft = FuncType([_from_wt(p) for p in t.params], [_from_wt(r) for r in t.results])
-                known = imp.module == "host" and any(n == imp.name for n, *_ in HOST_FUNCS)
+                known = _is_host_func(imp.module, imp.name, ft)
                 values.append(wt.Func(self.store, t, self._fn(imp.name, ft, known)))
             elif isinstance(t, wt.MemoryType):
                 values.append(wt.Memory(self.store, t))
@@ -448,6 +461,7 @@ class WasmtimeSide:
                 gt = GlobalType(vt, t.mutable)
                 v = _global_init(imp.name, gt, self.externs)
                 values.append(wt.Global(self.store, t, _wt_val(wt, vt, v)))
+        self.imports = values
         try:
             self.instance = wt.Instance(self.store, self.module, values)
         except wt.Trap as e:
@@ -474,20 +488,22 @@ class WasmtimeSide:
 
     def snapshot(self):
         wt = self.wt
+        items = [(f"import:{k}", v) for k, v in enumerate(self.imports)]
+        if self.instance is not None:
+            exports = self.instance.exports(self.store)
+            items += [(et.name, exports[et.name]) for et in self.module.exports]
         mems, globs, tables = [], [], []
-        exports = self.instance.exports(self.store)
-        for et in self.module.exports:
-            item = exports[et.name]
+        for name, item in items:
             if isinstance(item, wt.Memory):
-                mems.append((et.name, bytes(item.read(self.store, 0, item.data_len(self.store)))))
+                mems.append((name, bytes(item.read(self.store, 0, item.data_len(self.store)))))
             elif isinstance(item, wt.Global):
                 vt = _from_wt(item.type(self.store).content)
-                globs.append((et.name, encode_value(_wt_out(item.value(self.store)), vt)))
+                globs.append((name, encode_value(_wt_out(item.value(self.store)), vt)))
             elif isinstance(item, wt.Table):
                 n = item.size(self.store)
                 vt = _from_wt(item.type(self.store).element)
-                tables.append((et.name, n, tuple(encode_value(_wt_out(item.get(self.store, i)), vt)
-                                                 for i in range(min(n, 512)))))  # fmt: skip
+                tables.append((name, n, tuple(encode_value(_wt_out(item.get(self.store, i)), vt)
+                                              for i in range(min(n, 512)))))  # fmt: skip
         return mems, globs, tables
 
 

@@ -12,8 +12,9 @@ instantiation and up to three exported calls in the Python tier and in the LLVM 
 metered, so every call ends), with generic host imports. Allowed outcomes: success, a
 ``wasm2py.Error`` (DecodeError, ValidationError, LinkError, Trap, ...) and the host's own
 exception. Anything else is a finding (``exception``), as is a crash or a hang (the harness).
-wasmtime, when installed, validates every input too: a module one accepts and the other
-rejects is a finding (``validation``).
+wasmtime, when installed, validates every input too; when it disagrees with wasm2py,
+``wasm-tools validate --features=wasm2`` decides, and a module wasm2py judges differently from
+both is a finding (``validation``).
 """
 
 from __future__ import annotations
@@ -277,8 +278,21 @@ class MutateTarget:
             return None
         if not theirs and _wasmtime_limit(why):
             return None  # an implementation limit of wasmtime's, not a validity rule
-        return (f"wasm2py says {'valid' if valid else 'invalid'}, wasmtime says "
-                f"{'valid' if theirs else 'invalid: ' + why}")  # fmt: skip
+        # wasmtime's reader is lenient in places (e.g. it reads memory limits as u64 even
+        # without memory64): wasm-tools with exactly the Wasm 2.0 features decides
+        ref = _wasm_tools_valid(data)
+        if ref == valid:
+            return None
+        return (f"wasm2py says {'valid' if valid else 'invalid'}, wasmtime and wasm-tools "
+                f"(Wasm 2.0 features) say {'valid' if theirs else 'invalid: ' + why}")  # fmt: skip
+
+
+def _wasm_tools_valid(data: bytes) -> bool:
+    import subprocess
+
+    proc = subprocess.run(["wasm-tools", "validate", "--features=wasm2", "-"], input=data,
+                          capture_output=True)  # fmt: skip
+    return proc.returncode == 0
 
 
 def _wasmtime_limit(message: str) -> bool:
@@ -298,6 +312,7 @@ class _LLVMSide(Wasm2pySide):
         self.log = []
         self.externs = {}
         self.instance = None
+        self.imports = []
 
     def compile(self) -> None:
         self.engine.load_llvm(self.module._module)  # kept by the engine for instantiate

@@ -91,7 +91,10 @@ class Smith:
         "simd-enabled": True, "multi-value-enabled": True, "reference-types-enabled": True,
         "bulk-memory-enabled": True, "saturating-float-to-int-enabled": True,
         "sign-extension-ops-enabled": True, "max-memories": 1, "max-tables": 3,
+        # memories and tables have a maximum (4 MiB, 1000 elements), so that comparing their
+        # contents after every call stays cheap
         "export-everything": True, "max-memory32-bytes": 4 << 20, "max-table-elements": 1000,
+        "memory-max-size-required": True, "table-max-size-required": True,
         "max-funcs": 40, "max-data-segments": 20, "max-element-segments": 20,
     }  # fmt: skip
 
