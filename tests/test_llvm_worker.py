@@ -21,6 +21,7 @@ pytest.importorskip(
 )
 
 import wasm2py  # noqa: E402
+from wasm2py import llvm as L  # noqa: E402
 from wasm2py.llvm import worker  # noqa: E402
 
 from .wat import wat  # noqa: E402
@@ -110,3 +111,22 @@ def test_worker_errors_are_typed():
     # a Python failure in the worker comes back as CompileError with its message
     with pytest.raises(wasm2py.CompileError, match="DecodeError"):
         worker.pool().run(worker.Job(b"\0asm\1\0\0\0\1\5"))
+
+
+def test_a_batch_of_functions_compiles_into_objects_that_link():
+    # two jobs: functions {0, 2} with the shell, function {1} alone; loaded together they make
+    # the module (the per-function batches of a background compile work the same way)
+    from wasm2py.llvm import jit
+
+    data = wat("""(module
+      (func $a (export "a") (param i32) (result i32) local.get 0 call $b i32.const 1 i32.add)
+      (func $b (param i32) (result i32) local.get 0 i32.const 10 i32.mul)
+      (func $c (export "c") (param i32) (result i32) local.get 0 call $a call $a))""")
+    store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(tier="python", cache=False)))
+    module = wasm2py.Module(store.engine, data)
+    objs = worker.pool().run_all([worker.Job(data, funcs=frozenset({0, 2}), shell=True),
+                                  worker.Job(data, funcs=(1,), shell=False)])  # fmt: skip
+    flags = bytes(jit.runs_long(c.body) for c in jit.with_bodies(module._module).codes)
+    compiled = jit.compile_module(module._module, objects=(flags, objs))
+    inst = L.instantiate(store, compiled)
+    assert inst.exports.a(4) == 41 and inst.exports.c(1) == (1 * 10 + 1) * 10 + 1

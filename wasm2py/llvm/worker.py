@@ -46,15 +46,17 @@ _LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class Job:
-    """What a worker compiles: ``funcs`` (defined functions, function index space) of the
-    validated module ``wasm``, with the shell (trampolines, entries, address tables) if
-    ``shell``; ``funcs=None``: the whole module as one unit (functions internal, as in-process).
+    """What a worker compiles: ``funcs`` (defined functions, in the function index space: a
+    range, or any collection, e.g. a batch of hot functions) of the validated module ``wasm``,
+    with the shell (trampolines, entries, address tables) if ``shell``; ``funcs=None``: the
+    whole module as one unit (functions internal, as in process). The other functions are
+    declared: objects of jobs that cover the module together link when loaded together.
     """
 
     wasm: bytes
     opt_level: int = 2
     fuel_costs: object = None
-    funcs: range | None = None
+    funcs: range | frozenset | tuple | None = None
     shell: bool = True
 
     def header(self) -> bytes:
@@ -62,7 +64,13 @@ class Job:
         if self.fuel_costs is not None:
             c = self.fuel_costs
             costs = [c.instruction, [list(p) for p in c.per_opcode], c.bulk_per_64]
-        funcs = None if self.funcs is None else [self.funcs.start, self.funcs.stop]
+        f = self.funcs
+        if f is None:
+            funcs = None
+        elif isinstance(f, range) and f.step == 1:
+            funcs = {"range": [f.start, f.stop]}
+        else:
+            funcs = {"list": sorted(f)}
         return json.dumps({"level": self.opt_level, "costs": costs, "funcs": funcs,
                            "shell": self.shell}).encode()  # fmt: skip
 
@@ -334,7 +342,12 @@ def serve() -> int:
             if costs is not None:
                 fuel = FuelCosts(costs[0], tuple(tuple(p) for p in costs[1]), costs[2])
             funcs = header["funcs"]
-            part = None if funcs is None else (range(*funcs), header["shell"])
+            if funcs is None:
+                part = None
+            elif "range" in funcs:
+                part = (range(*funcs["range"]), header["shell"])
+            else:
+                part = (frozenset(funcs["list"]), header["shell"])
             status, payload = b"O", compile_part(module, header["level"], fuel, part)
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
