@@ -53,21 +53,21 @@ def llvm():
 
 def test_short_simd_run(llvm):
     # generated SIMD modules: compiled by LLVM at every level, run in both tiers
-    _no_findings(run_campaign("simd", list(range(40)), jobs=2, timeout=300))
+    _no_findings(run_campaign("simd", list(range(80)), jobs=2, timeout=300))
 
 
 def test_short_differential_run(llvm):
     # wasm-tools smith modules in both tiers, plain and metered (wasmtime is not part of
     # the test suite's run: its presence must not change the test)
-    _no_findings(run_campaign("diff", list(range(40)), options={"wasmtime": False}, jobs=2,
+    _no_findings(run_campaign("diff", list(range(80)), options={"wasmtime": False}, jobs=2,
                               timeout=300))  # fmt: skip
 
 
 def test_short_mutation_run(llvm):
     opts = {"wasmtime": False, "smith_modules": 40, "spec_files": 12}
-    run = run_campaign("mutate", list(range(600)), options=opts, jobs=2, timeout=300)
+    run = run_campaign("mutate", list(range(2000)), options=opts, jobs=2, timeout=300)
     _no_findings(run)
-    assert run.inputs == 600
+    assert run.inputs == 2000
     assert run.stats["valid"] > 0 and run.stats["rejected:DecodeError"] > 0
 
 
