@@ -42,6 +42,8 @@ from ..errors import CompileError, UnsupportedFeature
 
 _CHILDREN: set[subprocess.Popen] = set()
 _LOCK = threading.Lock()
+#: jobs a worker does before it is replaced (see ``Worker.jobs``)
+MAX_JOBS = 500
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,9 @@ class Worker:
                                      stderr=self._err, env=env, start_new_session=True)  # fmt: skip
         with _LOCK:
             _CHILDREN.add(self.proc)
+        #: jobs done (a worker is replaced after MAX_JOBS: LLVM's context keeps some of what
+        #: every module created, so a worker's memory grows with the modules it compiled)
+        self.jobs = 0
 
     @property
     def alive(self) -> bool:
@@ -111,6 +116,7 @@ class Worker:
             CompileError: the compile failed with a Python exception in the worker.
         """
         header = job.header()
+        self.jobs += 1
         try:
             self._err.seek(0)
             self._err.truncate()
@@ -190,7 +196,7 @@ class Pool:
 
     def _release(self, w: Worker) -> None:
         with self._lock:
-            if w.alive and len(self._idle) < self.max_idle:
+            if w.alive and w.jobs < MAX_JOBS and len(self._idle) < self.max_idle:
                 self._idle.append(w)
                 return
         w.close()
