@@ -14,8 +14,8 @@ expressions). Structured control flow becomes basic blocks:
 Exact wasm semantics where LLVM's differ (see the helpers below): integer division traps and
 ``INT_MIN / -1``, shift counts masked, rotates via funnel shifts, trapping float-to-int
 conversions with exact boundary checks and saturating ones with ``llvm.fpto[su]i.sat``, min/max
-with compares and selects (NaN-propagating, -0 < +0: :meth:`FunctionLowerer.min_max`), ``nearest`` with
-``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
+with compares and selects (NaN-propagating, -0 < +0: :meth:`FunctionLowerer.min_max`),
+``nearest`` with ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
 constants built from their bit patterns (NaN payloads exact). Every memory and table access is
 bounds-checked against the current size; every trap stores a status and returns (see
 :mod:`.abi`). SIMD instructions are lowered by :mod:`.simd` (a v128 is ``<2 x i64>`` here).
