@@ -236,6 +236,27 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     return state
 
 
+def rebind_import(state: InstanceState, index: int, func: Func, owner) -> None:
+    """Make the instance's code call ``func`` for imported function ``index`` from now on
+    (its type must be the import's): direct calls and ``ref.func`` of the import. Frames
+    already running keep the function they started with. For dynamic linking, where an
+    import is satisfied by a stand-in until the module defining it is instantiated.
+
+    Raises:
+        LinkError: ``index`` is not an imported function, or ``func`` has another type.
+    """
+    module = state.module
+    if not 0 <= index < module.num_imported_funcs:
+        raise LinkError(f"function {index} is not an imported function")
+    if func.type != state.funcs[index].type:
+        raise LinkError(f"incompatible import type: expected {state.funcs[index].type}, "
+                        f"got {func.type}")  # fmt: skip
+    state.funcs[index] = func
+    ns = state.ns
+    ns[f"R{index}"] = func
+    ns[ns["__wasm2py__"][1].func_names[index]] = func.raw_for(owner)
+
+
 def display_name(module: Module, index: int) -> str | None:
     """The name of function ``index`` from the name section, or its export name."""
     name = module.names.functions.get(index)
@@ -256,4 +277,5 @@ def _names(module: Module) -> dict[int, str]:
     return out
 
 
-__all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "FuncType"]
+__all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "rebind_import",
+           "FuncType"]
