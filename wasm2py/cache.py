@@ -9,6 +9,13 @@ Location: ``$WASM2PY_CACHE_DIR``, else the platform's user cache directory
 (``$XDG_CACHE_HOME/wasm2py`` or ``~/.cache/wasm2py`` on Linux, ``~/Library/Caches/wasm2py`` on
 macOS, ``%LOCALAPPDATA%\\wasm2py\\Cache`` on Windows).
 
+Size: the cache holds the Python tier's entries (``*.w2p``) and the LLVM tier's machine code
+(``llvm-*.o``). After every write, if together they exceed the cap (``$WASM2PY_CACHE_MAX_BYTES``,
+default :data:`DEFAULT_MAX_BYTES`; ``0`` or less: no cap), the least recently used files are
+removed until they take at most 90% of it (a hit refreshes a file's modification time).
+``wasm2py cache`` shows the cache, ``wasm2py cache trim`` trims it, ``wasm2py cache clear``
+empties it.
+
 Integrity: writes are atomic (a temporary file renamed into place), and every entry carries an
 HMAC-SHA256 of its contents under a random key kept *outside* the cache directory
 (``$WASM2PY_CONFIG_DIR`` or the user config directory, mode 0600). An entry that is truncated,
@@ -33,6 +40,14 @@ from . import __version__
 
 _MAGIC = b"W2PYCACHE1\n"
 _SUFFIX = ".w2p"
+#: the LLVM tier's machine code: ``llvm-<key>.o`` (see ``wasm2py.llvm.jit``)
+_LLVM_GLOB = "llvm-*.o"
+
+#: the default size cap of the cache directory: 1 GiB
+DEFAULT_MAX_BYTES = 1 << 30
+#: after trimming, the cache takes at most this share of the cap (so a full cache is not
+#: trimmed again at every write)
+TRIM_TO = 0.9
 
 
 def _user_dir(kind: str) -> Path:
@@ -94,7 +109,7 @@ def code_fingerprint() -> bytes:
     development checkout), never reuses translations made by another."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent
-    for sub in ("binary", "translate", "runtime"):
+    for sub in ("binary", "validate", "translate", "runtime"):
         for path in sorted((root / sub).glob("*.py")):
             h.update(path.name.encode())
             h.update(path.read_bytes())
@@ -142,7 +157,8 @@ def load(key: str) -> Entry | None:
 def store(key: str, entry: Entry) -> None:
     """Write an entry atomically (errors are ignored: the cache is an optimisation)."""
     payload = marshal.dumps((key, pickle.dumps(entry.module, protocol=5),
-                             marshal.dumps(entry.code), tuple(entry.func_names),
+                             marshal.dumps(entry.code),  # type: ignore[arg-type]
+                             tuple(entry.func_names),
                              entry.filename))  # fmt: skip
     _store_tagged(cache_dir() / (key + _SUFFIX), _MAGIC, payload)
 
@@ -162,21 +178,41 @@ def load_blob(path: Path) -> bytes | None:
     return _load_tagged(path, _BLOB_MAGIC)
 
 
+def seal(magic: bytes, payload: bytes) -> bytes:
+    """``magic + HMAC(payload) + payload``, the HMAC under this user's cache key: bytes that
+    :func:`unseal` accepts only if this user's wasm2py made them and nobody changed them."""
+    return magic + hmac.new(_secret(), payload, hashlib.sha256).digest() + payload
+
+
+def unseal(magic: bytes, blob: bytes) -> bytes | None:
+    """The payload of bytes :func:`seal` made with ``magic``, or None if they are not
+    authentic (wrong magic, truncated, changed, or sealed under another key)."""
+    head = len(magic)
+    if not blob.startswith(magic) or len(blob) < head + 32:
+        return None
+    tag, payload = blob[head : head + 32], blob[head + 32 :]
+    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
+        return None
+    return payload
+
+
 def _store_tagged(path: Path, magic: bytes, payload: bytes) -> None:
-    """Write ``magic + HMAC(payload) + payload`` to ``path`` atomically (errors are ignored:
-    the cache is an optimisation)."""
+    """Write ``seal(magic, payload)`` to ``path`` atomically (errors are ignored: the cache is
+    an optimisation)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tag = hmac.new(_secret(), payload, hashlib.sha256).digest()
+        sealed = seal(magic, payload)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp.", suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(magic + tag + payload)
+                f.write(sealed)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+        if path.parent == cache_dir():
+            trim(keep=path)
     except OSError:
         pass
 
@@ -188,14 +224,14 @@ def _load_tagged(path: Path, magic: bytes) -> bytes | None:
         blob = path.read_bytes()
     except OSError:
         return None
-    head = len(magic)
-    if not blob.startswith(magic) or len(blob) < head + 32:
+    payload = unseal(magic, blob)
+    if payload is None:
         _discard(path)
-        return None
-    tag, payload = blob[head : head + 32], blob[head + 32 :]
-    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
-        _discard(path)
-        return None
+    else:
+        try:
+            os.utime(path)  # recently used: evicted last
+        except OSError:
+            pass
     return payload
 
 
@@ -206,20 +242,84 @@ def _discard(path: Path) -> None:
         pass
 
 
-def info() -> dict:
-    """Where the cache is, how many entries it has and their total size in bytes."""
+def max_bytes() -> int:
+    """The size cap: ``$WASM2PY_CACHE_MAX_BYTES`` (bytes, or with a K/M/G suffix), else
+    :data:`DEFAULT_MAX_BYTES`; 0 or less means no cap."""
+    env = os.environ.get("WASM2PY_CACHE_MAX_BYTES")
+    if env:
+        try:
+            return parse_size(env)
+        except ValueError:
+            pass
+    return DEFAULT_MAX_BYTES
+
+
+def parse_size(text: str) -> int:
+    """``"500000"``, ``"100K"``, ``"64M"``, ``"2G"`` (powers of 1024) as a number of bytes.
+
+    Raises:
+        ValueError: not a size.
+    """
+    t = text.strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(t[-1:], 1)
+    if scale != 1:
+        t = t[:-1]
+    return int(float(t) * scale)
+
+
+def _files() -> list[tuple[Path, os.stat_result, str]]:
+    """The cache's files with their stat and kind (``python`` or ``llvm``)."""
     directory = cache_dir()
-    files = list(directory.glob("*" + _SUFFIX)) if directory.is_dir() else []
-    return {"directory": str(directory), "entries": len(files),
-            "bytes": sum(f.stat().st_size for f in files)}  # fmt: skip
+    if not directory.is_dir():
+        return []
+    out = []
+    for kind, pattern in (("python", "*" + _SUFFIX), ("llvm", _LLVM_GLOB)):
+        for f in directory.glob(pattern):
+            try:
+                out.append((f, f.stat(), kind))
+            except OSError:
+                pass  # removed meanwhile
+    return out
+
+
+def info() -> dict:
+    """Where the cache is, its size cap, how many entries of each tier it has and their total
+    size in bytes (``entries``/``bytes``: the Python tier's; ``llvm_entries``/``llvm_bytes``:
+    machine code; ``total_bytes``: both)."""
+    files = _files()
+    py = [st.st_size for _, st, kind in files if kind == "python"]
+    ll = [st.st_size for _, st, kind in files if kind == "llvm"]
+    return {"directory": str(cache_dir()), "entries": len(py), "bytes": sum(py),
+            "llvm_entries": len(ll), "llvm_bytes": sum(ll), "total_bytes": sum(py) + sum(ll),
+            "max_bytes": max_bytes()}  # fmt: skip
+
+
+def trim(limit: int | None = None, keep: Path | None = None) -> int:
+    """Remove least recently used files until the cache takes at most ``TRIM_TO`` of
+    ``limit`` (default: :func:`max_bytes`), if it takes more than ``limit``; ``keep`` (the file
+    just written) goes last. Returns how many files were removed."""
+    cap = max_bytes() if limit is None else limit
+    if cap <= 0:
+        return 0
+    files = _files()
+    total = sum(st.st_size for _, st, _ in files)
+    if total <= cap:
+        return 0
+    files.sort(key=lambda e: (e[0] == keep, e[1].st_mtime))
+    n = 0
+    for f, st, _ in files:
+        if total <= cap * TRIM_TO:
+            break
+        _discard(f)
+        total -= st.st_size
+        n += 1
+    return n
 
 
 def clear() -> int:
-    """Remove every entry; returns how many were removed."""
-    directory = cache_dir()
+    """Remove every entry (machine code included); returns how many were removed."""
     n = 0
-    if directory.is_dir():
-        for f in directory.glob("*" + _SUFFIX):
-            _discard(f)
-            n += 1
+    for f, _, _ in _files():
+        _discard(f)
+        n += 1
     return n

@@ -81,7 +81,7 @@ class TierUp:
             config = engine.config
             self.objects = compile_objects(module, config.llvm_opt_level,
                                            config.fuel_costs if config.consume_fuel else None,
-                                           name)  # fmt: skip
+                                           name, config.epoch_interruption)  # fmt: skip
         except BaseException as e:  # noqa: BLE001 - the instance stays in the Python tier
             self.error = e
         finally:

@@ -12,22 +12,29 @@ The namespace of an instance maps the names generated code uses to this instance
 ``TY<i>``       process-wide type id of type index ``i``
 ``ELEMS``       element segments (lists of references; ``()`` once dropped)
 ``DATAS``       data segments (``b""`` once dropped)
-``MAXD``        the call-depth limit
+``MAXD``        the call depth at which ``DEEP(d)`` is called (-1 while the store's epoch
+                deadline has passed, so that every entry calls it)
+``DEEP``        traps at the call-depth limit or on an interrupt, else makes room for deep calls
+                (see :mod:`.callstack`)
+``RUN``         with epoch interruption: False while the store's deadline has passed
 ==============  ===============================================================
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..binary.module import ExternKind, Module, SegmentMode
 from ..binary.opcodes import Op
 from ..errors import LinkError, Trap, TrapCode
 from ..types import FuncType, GlobalType, Limits, MemoryType, TableType
+from .callstack import deeper, shallow_bound
 from .func import Func, type_id
 from .globals import GlobalInstance
 from .memory import LinearMemory
 from .ops import base_namespace
 from .table import TableInstance
-from .trap import MODULE_NAMES, to_embedder
+from .trap import MODULE_NAMES, FrameNames, to_embedder
 from .values import f32_from_bits, f64_from_bits
 
 _BASE_NS: dict | None = None
@@ -141,13 +148,18 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
         raise LinkError(f"expected {len(module.imports)} imports, got {len(imports)}")
     for imp, value in zip(module.imports, imports):
         check_import(imp, value, module)
+    store.limits.count_instance(len(module.tables), len(module.memories))
     state = InstanceState()
     state.module = module
     ns = dict(_base())
     state.ns = ns
-    ns["MAXD"] = store.max_depth
+    ns["MAXD"] = shallow_bound(store.max_depth)
+    ns["DEEP"] = partial(deeper, store, ns)
     ns["IC"] = store.counter
     ns["F"] = store.fuel
+    if store.epoch is not None:
+        # RUN, MAXD and exhausted follow the store's epoch deadline (wasm2py.runtime.epoch)
+        store.engine.epoch_clock.attach(store.epoch, state)
     # what resumption needs to regenerate a function (see wasm2py.runtime.resumable)
     ns["__wasm2py__"] = (module, compiled)
     for i, t in enumerate(module.types):
@@ -179,9 +191,9 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
             ns[pynames[i]] = f.raw_for(owner)
     # Tables and memories.
     for t in module.tables:
-        state.tables.append(TableInstance(t))
+        state.tables.append(TableInstance(t, None, store.limits))
     for m in module.memories:
-        state.memories.append(LinearMemory(m))
+        state.memories.append(LinearMemory(m, store.limits))
     for i, t in enumerate(state.tables):
         ns[f"T{i}"] = t.elements
         ns[f"TB{i}"] = t
@@ -268,13 +280,13 @@ def display_name(module: Module, index: int) -> str | None:
     return None
 
 
-def _names(module: Module) -> dict[int, str]:
+def _names(module: Module) -> FrameNames:
     out = {}
     for i in range(len(module.func_types())):
         n = display_name(module, i)
         if n is not None:
             out[i] = n
-    return out
+    return FrameNames(out, module.names.module, module.names.functions)
 
 
 __all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "rebind_import",

@@ -14,6 +14,7 @@ import ast
 import contextlib
 import gc
 import hashlib
+import marshal
 import re
 import struct
 import sys
@@ -45,9 +46,11 @@ class ModuleGen:
     """Module-level facts the function translator needs, plus the constant pool."""
 
     def __init__(self, module: Module, count_instructions: bool = False, fuel_costs=None,
-                 hot: bool = False):  # fmt: skip
+                 hot: bool = False, epoch: bool = False):  # fmt: skip
         self.module = module
         self.count_instructions = count_instructions
+        #: loops check ``RUN`` (epoch interruption, see wasm2py.runtime.epoch)
+        self.epoch = epoch
         #: count calls and loop iterations towards tier-up (``Config(tier="auto")``)
         self.hot = hot
         #: FuelCosts when fuel metering is on, else None
@@ -104,6 +107,17 @@ class CompiledModule:
     def define(self, ns: dict) -> None:
         """Define the module's functions and constants in an instance namespace."""
         exec(self.code, ns)  # noqa: S102 - our own generated code
+
+    def to_bytes(self) -> bytes:
+        """The translation as bytes, for :meth:`from_bytes` (the same Python version and
+        wasm2py sources only: see :func:`wasm2py.cache.entry_key`)."""
+        return marshal.dumps((marshal.dumps(self.code), tuple(self.func_names), self.filename))
+
+    @classmethod
+    def from_bytes(cls, data: bytes, config=None) -> CompiledModule:
+        """A translation from :meth:`to_bytes` (of a trusted source: its code runs as is)."""
+        code, names, filename = marshal.loads(data)
+        return cls(marshal.loads(code), list(names), filename, config)
 
 def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]]:
     """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
@@ -215,7 +229,8 @@ def module_gen(module: Module, config=None) -> ModuleGen:
     """The ModuleGen for a module and a configuration."""
     counting = bool(config is not None and config.count_instructions)
     fuel = config.fuel_costs if config is not None and config.consume_fuel else None
-    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto")
+    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto",
+                     config is not None and config.epoch_interruption)
 
 
 @contextlib.contextmanager
