@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .engine import Engine as Engine
     from .errors import ArgumentError as ArgumentError
     from .errors import BuildError as BuildError
+    from .errors import CompileError as CompileError
     from .errors import ConfigError as ConfigError
     from .errors import DecodeError as DecodeError
     from .errors import DylinkError as DylinkError
@@ -83,7 +84,8 @@ if TYPE_CHECKING:
 # public name -> module that defines it
 _EXPORTS = {
     "Config": "config", "FuelCosts": "config", "Engine": "engine",
-    "ArgumentError": "errors", "BuildError": "errors", "ConfigError": "errors",
+    "ArgumentError": "errors", "BuildError": "errors", "CompileError": "errors",
+    "ConfigError": "errors",
     "DecodeError": "errors", "DylinkError": "errors", "Error": "errors", "Frame": "errors",
     "GrowError": "errors", "ImmutableGlobalError": "errors", "InstantiationError": "errors",
     "LinkError": "errors", "OutOfBoundsError": "errors", "ParseError": "errors",

@@ -46,7 +46,8 @@ class Module:
         self._module: DecodedModule
         self._module, self._compiled = engine.load(data)
         #: the LLVM tier's compilation (tier "llvm": made here; "auto": when hot)
-        self._llvm = engine.load_llvm(self._module) if engine.config.tier == "llvm" else None
+        self._llvm = (engine.load_llvm(self._module, name=name)
+                      if engine.config.tier == "llvm" else None)  # fmt: skip
 
     @classmethod
     def from_file(cls, engine_or_path: Engine | str | os.PathLike,
