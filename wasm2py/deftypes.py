@@ -21,6 +21,7 @@ This module is shared by the validator and the runtime (it imports neither).
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from .types import (
     ArrayType,
@@ -51,7 +52,7 @@ class DefType:
 
     def __init__(self, kind: str):
         self.kind = kind
-        self.comp = None
+        self.comp: Any = None  # set once the recursion group is closed
         self.final = True
         self.super: DefType | None = None
         self.id = 0

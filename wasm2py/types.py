@@ -16,6 +16,10 @@ an equivalent type: what the runtime and the embedding API use).
 from __future__ import annotations
 
 import enum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # deftypes imports this module
+    from .deftypes import DefType
 from dataclasses import dataclass
 
 
@@ -189,7 +193,7 @@ class RefType:
     _cache: dict = {}
 
     nullable: bool
-    heap: HeapType | int | object
+    heap: HeapType | int | DefType
 
     def __new__(cls, nullable: bool, heap) -> RefType | ValType:  # type: ignore[misc]
         key = (bool(nullable), heap)

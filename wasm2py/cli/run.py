@@ -33,7 +33,7 @@ import sys
 
 from .. import Config, Engine, Instance, Store
 from ..config import TIERS
-from ..types import FuncType, ValType
+from ..types import AnyValType, FuncType, ValType
 from .common import UsageError, load_module
 
 
@@ -90,7 +90,7 @@ def add_parser(sub) -> None:
     r.set_defaults(func=cmd_run)
 
 
-def _parse_arg(text: str, t: ValType):
+def _parse_arg(text: str, t: AnyValType):
     try:
         if t in (ValType.I32, ValType.I64, ValType.V128):
             return int(text, 0)
@@ -101,7 +101,7 @@ def _parse_arg(text: str, t: ValType):
     raise UsageError(f"cannot pass a {t} argument from the command line")
 
 
-def _format(v, t: ValType | None = None) -> str:
+def _format(v, t: AnyValType | None = None) -> str:
     if t is ValType.V128:
         return f"{v:#034x}"  # the 128-bit pattern, lane 0 in the low bits
     return repr(v) if isinstance(v, float) else str(v)

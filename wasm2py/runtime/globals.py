@@ -18,7 +18,7 @@ from ..types import GlobalType, ValType
 from .values import f32_from_bits, f32_to_bits
 
 #: memoryview formats of the numeric types whose internal value maps 1:1 onto native memory
-_FORMATS = {ValType.I32: "I", ValType.I64: "Q", ValType.F64: "d"}
+_FORMATS: dict[Any, str] = {ValType.I32: "I", ValType.I64: "Q", ValType.F64: "d"}
 
 
 class _F32Cell:

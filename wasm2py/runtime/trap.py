@@ -79,7 +79,10 @@ _SIMPLE[FuelExhausted] = TrapCode.OUT_OF_FUEL
 
 #: raised by generated code itself (not by a helper it calls) only for a 64-bit memory's address
 #: beyond what a Python index holds: out of bounds
-_FROM_WASM = {IndexError: TrapCode.MEMORY_OUT_OF_BOUNDS, OverflowError: TrapCode.MEMORY_OUT_OF_BOUNDS}
+_FROM_WASM: dict[type[BaseException], TrapCode] = {
+    IndexError: TrapCode.MEMORY_OUT_OF_BOUNDS,
+    OverflowError: TrapCode.MEMORY_OUT_OF_BOUNDS,
+}
 
 
 #: code of the runtime's memory-access helpers (f32 and v128 loads and stores), which count as

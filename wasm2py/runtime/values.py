@@ -231,7 +231,7 @@ TO_INTERNAL: dict = _ByType({
 }, _ref_arg)  # fmt: skip
 
 #: value type -> converter from the internal representation to the external Python value.
-TO_EXTERNAL: dict[ValType, Callable[[Any], object]] = _ByType({
+TO_EXTERNAL: dict[Any, Callable[[Any], object]] = _ByType({
     ValType.I32: _ret_i32,
     ValType.I64: _ret_i64,
     **{t: _ret_same for t in ValType if t is not ValType.I32 and t is not ValType.I64},

@@ -17,7 +17,7 @@ from ._func import Func
 from ._instance import Instance
 from ._module import Module
 from ._store import Store, native_store
-from ._types import FuncType, ValType
+from ._types import AnyValType, FuncType, ValType
 
 
 class _PerStore:
@@ -56,7 +56,7 @@ def _per_store_func(ty: Any, func: Callable[..., Any]) -> _PerStore:
     return _PerStore(lambda store: Func(store, ty, func))
 
 
-def _default(t: ValType) -> Any:
+def _default(t: AnyValType) -> Any:
     return None if t.is_ref else 0.0 if t in (ValType.F32, ValType.F64) else 0
 
 

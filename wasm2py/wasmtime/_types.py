@@ -10,6 +10,8 @@ from .. import types as _t
 from ._errors import WasmtimeError
 
 ValType = _t.ValType
+#: a value type, reference types included (Wasm 3.0's ``(ref null? ht)``)
+AnyValType = _t.AnyValType
 Limits = _t.Limits
 
 
@@ -36,12 +38,12 @@ class FuncType:
         return self
 
     @property
-    def params(self) -> list[ValType]:
+    def params(self) -> list[AnyValType]:
         """The parameter types."""
         return list(self._native.params)
 
     @property
-    def results(self) -> list[ValType]:
+    def results(self) -> list[AnyValType]:
         """The result types."""
         return list(self._native.results)
 
@@ -72,7 +74,7 @@ class GlobalType:
         return self
 
     @property
-    def content(self) -> ValType:
+    def content(self) -> AnyValType:
         """The value type."""
         return self._native.valtype
 
@@ -107,7 +109,7 @@ class TableType:
         return self
 
     @property
-    def element(self) -> ValType:
+    def element(self) -> AnyValType:
         """The element (reference) type."""
         return self._native.elem
 

@@ -11,7 +11,7 @@ from typing import Any
 from ..runtime.func import Func as _NativeFunc
 from ..runtime.values import to_f32
 from ._errors import WasmtimeError
-from ._types import ValType
+from ._types import AnyValType, ValType
 
 _I32, _I64, _F32, _F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 _FUNCREF, _EXTERNREF, _V128 = ValType.FUNCREF, ValType.EXTERNREF, ValType.V128
@@ -128,7 +128,7 @@ class Val:
         return self._as(_FUNCREF)
 
 
-def to_native(ty: ValType, val: Any) -> Any:
+def to_native(ty: AnyValType, val: Any) -> Any:
     """A wasmtime-py value of type ``ty`` as wasm2py wants it.
 
     Raises:
@@ -191,7 +191,7 @@ CONVERTERS: dict[ValType, Callable[[Any], Any]] = {
 }
 
 
-def from_native(ty: ValType, val: Any) -> Any:
+def from_native(ty: AnyValType, val: Any) -> Any:
     """A wasm2py value (as the embedding API returns it) as wasmtime-py returns it."""
     if ty is _FUNCREF and val is not None:
         from ._func import Func
