@@ -31,6 +31,7 @@ from wasm2py import (
     OutOfFuel,
     Store,
     Trap,
+    WasmException,
 )
 from wasm2py.binary.opcodes import Op
 from wasm2py.config import TIERS
@@ -357,6 +358,9 @@ def _run_calls(module: Module, calls, seed: int | None, slice_max: int = 0):
                                        zip(_as_tuple(r.results), f.type.results)))  # fmt: skip
                 except Trap as t:
                     got = ("trap", t.code)
+                except WasmException as e:  # uncaught: as ``outcome`` reports it
+                    params = e.tag.type.params
+                    got = ("exn", params, tuple(encode(v, t) for v, t in zip(e.values, params)))
             out.append((got, given - store.get_fuel()))
     store.set_fuel(10**9)
     out.append(outcome(ex.globals, ()))
