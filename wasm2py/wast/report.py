@@ -156,7 +156,8 @@ def format_proposals(group: list[FileSummary]) -> list[str]:
     """The per-proposal table of the 3.0 suite's summaries (one tier and check): commands
     passed/failed (known failures included)/skipped per proposal group (see
     :func:`wasm2py.wast.wast.proposal_of`), and the share of the commands that pass: of all, and
-    of those run (the skipped ones are text-format modules: wasm2py reads binaries only)."""
+    of those run (skipped: commands the harness cannot run, such as those using a skipped
+    module)."""
     from .wast import PROPOSALS, proposal_of
 
     rows: dict[str, dict[str, int]] = {p: defaultdict(int) for p in PROPOSALS}
