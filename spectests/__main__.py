@@ -34,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
         "default: every script (non-SIMD unless --simd)",
     )  # fmt: skip
     parser.add_argument(
-        "--tier", action="append", choices=TIERS,
+        "--suite", choices=("wasm-2.0", "component-model"), default="wasm-2.0",
+        help="which suite: the core spec tests (default) or the Component Model reference tests",
+    )  # fmt: skip
+    parser.add_argument(
+        "--tier", action="append", choices=sorted({*TIERS, "auto"}),
         help=f"execution tier (repeatable; default: {TIERS[0]})",
     )  # fmt: skip
     parser.add_argument("--simd", action="store_true", help="include the simd_*.wast scripts")
@@ -52,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
         help="list at most N failing commands per script (default 20; -1: all)",
     )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.suite == "component-model":
+        from .component_main import main as component_main
+
+        return component_main(args.files, args.tier, args.quiet, args.max_failures)
 
     check = CHECK_REJECT if args.reject else CHECK_RUN
     tiers = args.tier or [TIERS[0]]

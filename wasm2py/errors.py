@@ -84,6 +84,14 @@ class TrapCode(enum.Enum):
     OUT_OF_FUEL = "all fuel consumed"
     ELEMENT_SEGMENT_DROPPED = "element segment dropped"
     DATA_SEGMENT_DROPPED = "data segment dropped"
+    # component model (the canonical ABI's traps; the message says which check failed)
+    CANNOT_ENTER = "cannot enter component instance"
+    CANNOT_LEAVE = "cannot leave component instance"
+    INVALID_HANDLE = "invalid handle"
+    INVALID_VALUE = "invalid value lifted from linear memory"
+    BAD_POINTER = "pointer out of bounds or unaligned"
+    INVALID_ASYNC_STATE = "invalid task, subtask, stream, future or waitable state"
+    DEADLOCK = "deadlock detected: event loop cannot make further progress"
 
 
 class Trap(Error):

@@ -24,6 +24,15 @@ def cmd_validate(args) -> int:
     with _open(args.module) as f:
         data = f.read()
     try:
+        from ..component.binary import is_component
+
+        if is_component(data):
+            from ..component.binary import decode_component
+            from ..component.validate import validate_component
+
+            validate_component(decode_component(data))
+            print(f"{args.module}: valid component")
+            return 0
         Module.validate(engine, data)
     except (DecodeError, ValidationError) as e:
         raise UsageError(f"{args.module}: {type(e).__name__}: {e}") from None
@@ -65,7 +74,28 @@ def _sections(data: bytes) -> list[tuple[str, int]]:
     return out
 
 
+def _inspect_component(path: str, data: bytes) -> int:
+    from ..component import Component
+
+    try:
+        comp = Component(data)
+    except (DecodeError, ValidationError) as e:
+        raise UsageError(f"{path}: {type(e).__name__}: {e}") from None
+    print(f"component, size: {len(data)} bytes")
+    for title, items in (("imports", comp.imports), ("exports", comp.exports)):
+        print(f"{title} ({len(items)}):")
+        for name, t in items.items():
+            print(f"  {_shown(name)}: {_shown(str(t.type) if hasattr(t, 'type') else str(t))}")
+    return 0
+
+
 def cmd_inspect(args) -> int:
+    with _open(args.module) as f:
+        head = f.read()
+    from ..component.binary import is_component
+
+    if is_component(head):
+        return _inspect_component(args.module, head)
     module = _load(args.module, Engine())
     m = module._module
     with _open(args.module) as f:
@@ -97,9 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wasm2py`` command."""
     p = argparse.ArgumentParser(prog="wasm2py", description="Run WebAssembly modules in Python.")
     sub = p.add_subparsers(dest="command", required=True)
-    from . import cachecmd, compile, run, wast
+    from . import bindgen, cachecmd, compile, run, wast
 
     run.add_parser(sub)
+    bindgen.add_parser(sub)
     compile.add_parser(sub)
     cachecmd.add_parser(sub)
     wast.add_parser(sub)

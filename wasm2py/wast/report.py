@@ -107,7 +107,8 @@ def format_summary(summaries: list[FileSummary], *, per_file: bool = True) -> st
         groups[(s.check, s.tier)].append(s)
     for (check, tier), group in sorted(groups.items()):
         group.sort(key=lambda s: s.file)
-        title = "spec tests" if check == "run" else "spec rejection check"
+        title = {"run": "spec tests", "reject": "spec rejection check",
+                 "component": "component-model reference tests"}.get(check, check)  # fmt: skip
         lines.append(f"== {title}, tier {tier}: {len(group)} files ==")
         if per_file:
             lines.append("per file, per command kind: passed/failed/skipped")
