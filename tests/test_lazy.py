@@ -217,3 +217,27 @@ def _resolve(package: str, dots: str, module: str) -> str:
     parts = package.split(".")
     base = parts[: len(parts) - (len(dots) - 1)]
     return ".".join(base + ([module] if module else []))
+
+
+def test_a_first_call_deep_in_a_recursion_translates():
+    """Translating (CPython's compiler recurses on nested statements) at the bottom of a deep
+    wasm recursion, i.e. a deep Python stack: the compiler still has room."""
+    nest = 90  # close to the structured shape's limit: the compiler recurses the deepest
+    ifs = "".join(f"local.get 0 i32.const {k} i32.gt_u if " for k in range(nest))
+    ends = "i32.const 1 global.set $g " + "end " * nest
+    data = wat(f"""
+    (module
+      (global $g (mut i32) (i32.const 0))
+      (func $deep (param i32) {ifs} {ends})
+      (func $rec (export "rec") (param i32) (result i32)
+        local.get 0 i32.eqz
+        if (result i32)
+          i32.const 1000 call $deep global.get $g
+        else
+          local.get 0 i32.const 1 i32.sub call $rec
+        end))
+    """)
+    m = load(data, max_call_depth=20_000)
+    inst = Instance(Store(m.engine), m)
+    assert inst.exports.rec(15_000) == 1
+    assert not inst._state.slots.python[0].__code__.co_varnames.count("L")  # structured
