@@ -35,7 +35,7 @@ SCHEME = """\
 (define (count i acc) (if (= i 0) acc (count (- i 1) (+ acc i))))
 (display (list (fib 12) (count 2000 0) (map (lambda (x) (* x x)) '(1 2 3))))
 (newline)
-(display (apply string-append (map symbol->string '(wasm 2 py))))
+(display (apply string-append (map symbol->string '(wasm two py))))
 (newline)
 """
 
