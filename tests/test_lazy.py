@@ -101,6 +101,28 @@ def test_imports_have_slots_too():
     assert slots.stubs[0] is None and callable(slots.get(0))
 
 
+def test_an_import_from_another_instance_is_repointed_once_its_exporter_binds_it():
+    """An importer's slot starts with the exporter's stub; the exporter's first call of the
+    function (from either instance) repoints it, so later calls go straight to the code."""
+    m = load()
+    exporter = instance(m)
+    importer_module = load(wat("""
+    (module
+      (import "m" "direct" (func $direct (param i32) (result i32)))
+      (func (export "twice") (param i32) (result i32)
+        local.get 0 call $direct call $direct))
+    """))
+    store = exporter._state.funcs[0].store
+    importer = Instance(store, importer_module, {"m": {"direct": exporter.exports.direct}})
+    slots, stub = importer._state.slots, exporter._state.slots.stub(4)
+    assert slots.get(0) is stub
+    assert importer.exports.twice(1) == 7  # (1 + 3) + 3
+    assert slots.get(0) is exporter._state.slots.python[4] is not None
+    # bound before the importer is instantiated: it gets the code at once
+    late = Instance(store, importer_module, {"m": {"direct": exporter.exports.direct}})
+    assert late._state.slots.get(0) is exporter._state.slots.python[4]
+
+
 def test_a_pause_during_a_first_call_resumes():
     """The stub sits between the caller's and the callee's frames on a first call; a pause
     there must still record both wasm frames."""

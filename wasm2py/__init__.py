@@ -22,7 +22,8 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "Config": "config", "FuelCosts": "config", "Engine": "engine",
-    "DecodeError": "errors", "Error": "errors", "InstantiationError": "errors",
+    "BuildError": "errors", "DecodeError": "errors", "DylinkError": "errors", "Error": "errors",
+    "InstantiationError": "errors", "UndefinedSymbol": "errors",
     "LinkError": "errors", "Trap": "errors", "TrapCode": "errors",
     "UnsupportedFeature": "errors", "ValidationError": "errors",
     "Global": "externs", "Memory": "externs", "Table": "externs",

@@ -64,6 +64,34 @@ class InstantiationError(Error):
     """Instantiation failed for a reason other than a trap or a link error."""
 
 
+class DylinkError(DecodeError):
+    """A ``dylink.0`` (or legacy ``dylink``) section is malformed, or a module meant for dynamic
+    linking breaks its conventions (see :mod:`wasm2py.dylink`). ``offset`` is relative to the
+    start of the section's payload when the error is inside it."""
+
+
+class UndefinedSymbol(LinkError):
+    """A symbol a dynamically linked module needs is defined by no loaded module and no host
+    import (see :mod:`wasm2py.dylink`).
+
+    Attributes:
+        symbol: the symbol's name; library: the module that needs it; kind: ``"function"``,
+        ``"data"`` (a ``GOT.mem`` import) or ``"function address"`` (a ``GOT.func`` import).
+    """
+
+    def __init__(self, symbol: str, library: str, kind: str):
+        self.symbol = symbol
+        self.library = library
+        self.kind = kind
+        super().__init__(f"undefined symbol: {kind} {_printable(symbol)!r} needed by "
+                         f"{_printable(library)!r}")  # fmt: skip
+
+
+class BuildError(Error):
+    """The module builder (:mod:`wasm2py.build`) was asked for something the binary format
+    cannot express (a value out of range, imports after definitions, unclosed blocks)."""
+
+
 def _printable(name: str) -> str:
     text = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in name[:200])
     return text + ("..." if len(name) > 200 else "")

@@ -8,7 +8,7 @@ from .binary.module import ExternKind
 from .errors import LinkError
 from .externs import Global, to_handle, to_runtime
 from .runtime.func import Func
-from .runtime.instance import instantiate
+from .runtime.instance import instantiate, rebind_import
 from .types import GlobalType
 
 
@@ -147,6 +147,13 @@ class Instance:
 
         self._llvm = LLVMInstance(self.store, compiled, self._state, self)
         self.tier = "llvm"
+
+    def _rebind_import(self, index: int, func: Func) -> None:
+        """Call ``func`` for imported function ``index`` from now on, in whichever tier runs
+        the instance (see :func:`wasm2py.runtime.instance.rebind_import`)."""
+        rebind_import(self._state, index, func, self)
+        if self._llvm is not None:
+            self._llvm.bind_import(index, func)
 
     def memory(self):
         """Memory 0 of the instance (exported or not), or None."""

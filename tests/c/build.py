@@ -7,6 +7,7 @@ sha256 over the source, the flags and the compiler version: a changed input give
 an unchanged one is reused (also across pytest-xdist workers: files appear atomically).
 
     python tests/c/build.py [NAME ...]      # build (all by default) and print the paths
+    python tests/c/build.py dylink          # the dynamic-linking programs (tests/c/dylink)
 """
 
 from __future__ import annotations
@@ -100,11 +101,81 @@ def build(name: str) -> Path:
     return out
 
 
+DYLINK_DIR = C_DIR / "dylink"
+#: compile flags of the dynamic-linking programs: position-independent code for the Emscripten
+#: conventions, freestanding (no Emscripten sysroot: ``tiny.c`` is their C library), symbols
+#: visible by default (the target hides them otherwise, and a side module exports nothing)
+DYLINK_CFLAGS = ("--target=wasm32-unknown-emscripten", "-fPIC", "-fvisibility=default", "-O2",
+                 "-ffreestanding", "-nostdlib", "-Wall", "-Werror")  # fmt: skip
+_PIE = ("--experimental-pic", "-pie", "--import-memory", "--export-dynamic")
+_SHARED = ("--experimental-pic", "-shared")
+#: output -> (C sources in tests/c/dylink, wasm-ld flags, libraries it links against)
+DYLINK_OUTPUTS = {
+    "liba.so": (("liba.c",), _SHARED, ()),
+    "libb.so": (("libb.c",), _SHARED, ("liba.so",)),
+    "main.wasm": (("main.c", "tiny.c"), _PIE, ("liba.so",)),
+    "closures.wasm": (("closures.c", "tiny.c"), _PIE, ()),
+}
+
+
+def build_dylink() -> Path:
+    """Build the dynamic-linking test programs of ``tests/c/dylink`` (a PIE main, side modules,
+    the closures program) into one directory (cached by a hash of every input) and return it.
+    Libraries are linked by file name from inside that directory, so the ``needed`` entries
+    of their ``dylink.0`` sections are plain names (``liba.so``).
+
+    Raises:
+        ToolchainMissing: clang or wasm-ld is not installed.
+        RuntimeError: a program does not compile or link.
+    """
+    clang = shutil.which(os.environ.get("WASI_CC", "clang"))
+    if clang is None or shutil.which("wasm-ld") is None:
+        raise ToolchainMissing(f"clang and wasm-ld are needed: {INSTALL}")
+    version = subprocess.run([clang, "--version"], capture_output=True, text=True).stdout
+    h = hashlib.sha256()
+    for src in sorted(DYLINK_DIR.glob("*.[ch]")):
+        h.update(src.name.encode() + b"\0" + src.read_bytes() + b"\0")
+    h.update(repr((DYLINK_CFLAGS, DYLINK_OUTPUTS, version)).encode())
+    out = ROOT / ".cache" / "dylink-tests" / h.hexdigest()[:16]
+    if (out / "done").exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=".tmp-"))
+    try:
+        def run(cmd):
+            proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+            if proc.returncode:
+                raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+
+        for target, (sources, ldflags, libs) in DYLINK_OUTPUTS.items():
+            objs = []
+            for src in sources:
+                obj = f"{target}-{Path(src).stem}.o"
+                run([clang, *DYLINK_CFLAGS, "-c", str(DYLINK_DIR / src), "-o", obj])
+                objs.append(obj)
+            run(["wasm-ld", *ldflags, *objs, *libs, "-o", target])
+        for obj in tmp.glob("*.o"):
+            obj.unlink()
+        (tmp / "done").write_text("")
+        try:
+            os.rename(tmp, out)
+        except OSError:  # another process built it first
+            if not (out / "done").exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
 def programs() -> list[str]:
     """The names of the C test programs."""
     return sorted(p.stem for p in C_DIR.glob("*.c"))
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["dylink"]:
+        print(build_dylink())
+        sys.exit()
     for n in sys.argv[1:] or programs():
         print(build(n))

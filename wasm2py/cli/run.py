@@ -3,7 +3,8 @@
 ::
 
     wasm2py run prog.wasm [--dir HOST[::GUEST]]... [--env NAME[=VALUE]]... [--tier TIER]
-                          [--fuel N] [--invoke NAME] [--] [ARGS...]
+                          [--fuel N] [--invoke NAME] [--lib-path DIR]... [--preload LIB]...
+                          [--] [ARGS...]
 
 A module that imports ``wasi_snapshot_preview1`` (or ``wasi_unstable``) runs as a WASI program:
 ``ARGS`` become its ``argv[1:]`` (``argv[0]`` is the module path), ``--dir`` preopens host
@@ -13,6 +14,11 @@ runs ``_start``; a reactor runs ``_initialize``. With ``--invoke NAME`` the expo
 called instead, after ``_initialize`` if the module has one, with ``ARGS`` parsed by its
 signature, and its results are printed. Modules without WASI imports work the same way,
 ``_start`` or ``main`` being called by default.
+
+A dynamically linked main program (``wasm-ld --experimental-pic -pie``: it has a ``dylink.0``
+section) is loaded by :class:`wasm2py.dylink.DynamicLinker` with the libraries it needs, found
+in the ``--lib-path`` directories or beside it, and the ``--preload`` ones; WASI and WASIX's
+closure functions are provided to every module.
 
 A trap prints the trap and the wasm backtrace on stderr and exits with status 1 (see
 :mod:`wasm2py.cli`); mistakes on the command line print one line and exit with status 2.
@@ -74,6 +80,11 @@ def add_parser(sub) -> None:
     r.add_argument("--tier", choices=TIERS, default=None, help="execution tier")
     r.add_argument("--fuel", metavar="N", type=int, default=None,
                    help="run with N units of fuel; running out traps")  # fmt: skip
+    r.add_argument("--lib-path", metavar="DIR", action="append", default=[],
+                   help="where to find the shared libraries a dynamically linked program "
+                        "needs (also searched: the program's directory)")  # fmt: skip
+    r.add_argument("--preload", metavar="LIB", action="append", default=[],
+                   help="load this shared library (name or path) with the program")  # fmt: skip
     r.add_argument("args", nargs="*", default=[],
                    help="program arguments (WASI) or export arguments")  # fmt: skip
     r.set_defaults(func=cmd_run)
@@ -118,8 +129,12 @@ def _store(engine: Engine, fuel: int | None) -> Store:
 
 
 def _invoke(instance: Instance, name: str, argv: list[str]) -> int:
+    return _invoke_export(instance.exports, name, argv)
+
+
+def _invoke_export(exports, name: str, argv: list[str]) -> int:
     try:
-        func = instance.exports[name]
+        func = exports[name]
     except KeyError:
         raise UsageError(f"unknown export {name!r}") from None
     ftype = getattr(func, "type", None)
@@ -191,6 +206,37 @@ def _run_wasi(args, engine: Engine, fuel: int | None, module) -> int:
             return e.code & 0xFF
 
 
+def _run_dylink(args, engine: Engine, fuel: int | None) -> int:
+    from ..dylink import Closures, DynamicLinker
+    from ..wasi import Wasi, WasiExit, call_entry
+
+    for d in args.lib_path:
+        if not os.path.isdir(d):
+            raise UsageError(f"--lib-path {d!r}: no such directory")
+    config = _wasi_config(args)
+    store = _store(engine, fuel)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        wasi = Wasi(config)
+    except OSError as e:
+        raise UsageError(f"cannot open {e.filename}: {e.strerror}") from None
+    with wasi:
+        try:
+            dl = DynamicLinker(store, imports=wasi.imports(store), lib_path=args.lib_path)
+            Closures(dl).install()
+            exports = dl.load(args.module, preload=args.preload).exports
+            if args.invoke is not None:
+                wasi.flush()
+                return _invoke_export(exports, args.invoke, args.args)
+            for entry in ("_start", "_initialize"):
+                if entry in exports:
+                    return call_entry(dl.main.instance, entry) & 0xFF
+            raise UsageError("the program exports neither _start nor _initialize; use --invoke")
+        except WasiExit as e:
+            return e.code & 0xFF
+
+
 def _placeholder(module: str, name: str):
     def unprovided(*args):
         shown = ascii(f"{module}.{name}")[1:-1]
@@ -203,7 +249,12 @@ def _placeholder(module: str, name: str):
 def cmd_run(args) -> int:
     engine, fuel = _engine(args)
     module = load_module(args.module, engine)
+    from ..dylink.section import LEGACY_SECTION, SECTION
     from ..wasi import is_wasi
+
+    if args.preload or args.lib_path or any(name in (SECTION, LEGACY_SECTION)
+                                            for name, _ in module._module.customs):  # fmt: skip
+        return _run_dylink(args, engine, fuel)
 
     if is_wasi(module):
         return _run_wasi(args, engine, fuel, module)

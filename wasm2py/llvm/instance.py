@@ -118,20 +118,9 @@ class LLVMInstance:
         # -- functions: imports are called through their own records (a direct native call
         # for jitted functions of this store, a trampoline into Python otherwise)
         nimp = m.num_imported_funcs
-        import_types = [imp.type for imp in m.imports if imp.kind == ExternKind.FUNC]
+        self.owner = owner
         for k in range(nimp):
-            value = funcs[k]
-            # a wasm function of this store has a record already (jitted, or a trampoline);
-            # a host function gets one per importing instance (its Caller sees that instance)
-            rec = rt.records_by_func.get(id(value)) if value.host is None else None
-            if rec is None:
-                rec = rt.foreign_record(value, owner, compiled.trampolines[import_types[k]])
-            src = (U64 * 3).from_address(rec)
-            fslot, eslot = layout.import_slots(k)
-            ctx[fslot] = src[abi.REC_FN]
-            ctx[eslot] = src[abi.REC_ENV]
-            records[3 * k : 3 * k + 3] = list(src)
-            rt.funcs_by_record[rec_base + 24 * k] = value
+            self.bind_import(k, funcs[k])
         for index in range(nimp, len(funcs)):
             base = 3 * index
             records[base] = funcs[index].type_id
@@ -211,6 +200,25 @@ class LLVMInstance:
             f.raw = _entry_raw(self, index, py)
             if index in compiled.long_funcs:
                 slots.set(index, f.raw)
+
+    def bind_import(self, k: int, value) -> None:
+        """Make jitted code call ``value`` (a :class:`~wasm2py.Func` of the import's type) for
+        imported function ``k``: at attach time, and again when a dynamic linker binds an
+        import that a stand-in satisfied until its module was instantiated."""
+        rt = self.rt
+        m = self.module
+        # a wasm function of this store has a record already (jitted, or a trampoline);
+        # a host function gets one per importing instance (its Caller sees that instance)
+        rec = rt.records_by_func.get(id(value)) if value.host is None else None
+        if rec is None:
+            ft_index = [imp.type for imp in m.imports if imp.kind == ExternKind.FUNC][k]
+            rec = rt.foreign_record(value, self.owner, self.compiled.trampolines[ft_index])
+        src = (U64 * 3).from_address(rec)
+        fslot, eslot = self.compiled.layout.import_slots(k)
+        self.ctx[fslot] = src[abi.REC_FN]
+        self.ctx[eslot] = src[abi.REC_ENV]
+        self.records[3 * k : 3 * k + 3] = list(src)
+        rt.funcs_by_record[ctypes.addressof(self.records) + 24 * k] = value
 
     def memory(self):
         """Memory 0 as a :class:`~wasm2py.Memory` (or None)."""

@@ -182,7 +182,7 @@ def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_i
     for i, f in enumerate(state.funcs):
         ns[f"R{i}"] = f
         if i < nimp:
-            ns[pynames[i]] = f.raw_for(owner)
+            slots.set_import(i, f.raw_for(owner))
     if source.eager:
         for index in range(nimp, len(pynames)):
             slots.python_function(index)
@@ -245,6 +245,26 @@ def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_i
     return state
 
 
+def rebind_import(state: InstanceState, index: int, func: Func, owner) -> None:
+    """Make the instance's code call ``func`` for imported function ``index`` from now on
+    (its type must be the import's): direct calls and ``ref.func`` of the import. Frames
+    already running keep the function they started with. For dynamic linking, where an
+    import is satisfied by a stand-in until the module defining it is instantiated.
+
+    Raises:
+        LinkError: ``index`` is not an imported function, or ``func`` has another type.
+    """
+    module = state.module
+    if not 0 <= index < module.num_imported_funcs:
+        raise LinkError(f"function {index} is not an imported function")
+    if func.type != state.funcs[index].type:
+        raise LinkError(f"incompatible import type: expected {state.funcs[index].type}, "
+                        f"got {func.type}")  # fmt: skip
+    state.funcs[index] = func
+    state.ns[f"R{index}"] = func
+    state.slots.set_import(index, func.raw_for(owner))
+
+
 def display_name(module: Module, index: int) -> str | None:
     """The name of function ``index`` from the name section, or its export name."""
     return display_names(module).get(index)
@@ -265,4 +285,5 @@ def display_names(module: Module) -> dict[int, str]:
     return names
 
 
-__all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "FuncType"]
+__all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "rebind_import",
+           "FuncType"]
