@@ -263,3 +263,15 @@ def test_a_first_call_deep_in_a_recursion_translates():
     inst = Instance(Store(m.engine), m)
     assert inst.exports.rec(15_000) == 1
     assert not inst._state.slots.python[0].__code__.co_varnames.count("L")  # structured
+
+
+def test_ahead_of_time_files_hold_every_function(tmp_path):
+    """Lazy translation is for loading; ``compile`` still writes every defined function, those
+    no run has called included."""
+    m = load()
+    instance(m).exports.direct(1)  # only some functions translated in memory
+    out = tmp_path / "prog_aot.py"
+    wasm2py.compile(PROG, out)
+    tree = ast.parse(out.read_text())
+    defined = {n.name.split("_")[0] for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert {f"f{i}" for i in range(1, 7)} <= defined
