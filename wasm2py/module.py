@@ -32,11 +32,13 @@ class Module:
             structure is checked here, function bodies at their first call).
     """
 
-    def __init__(self, engine_or_wasm, wasm=None, *, name: str | None = None):
+    def __init__(self, engine_or_wasm: Engine | bytes | bytearray | memoryview,
+                 wasm: bytes | bytearray | memoryview | None = None, *,
+                 name: str | None = None) -> None:  # fmt: skip
         if wasm is None and not isinstance(engine_or_wasm, Engine):
             engine, wasm = Engine(), engine_or_wasm
         else:
-            engine = engine_or_wasm if engine_or_wasm is not None else Engine()
+            engine = engine_or_wasm if engine_or_wasm is not None else Engine()  # type: ignore[assignment]
         data = _coerce_bytes(wasm)
         self.engine: Engine = engine
         self.name = name
@@ -47,20 +49,21 @@ class Module:
         self._llvm = engine.load_llvm(self._module) if engine.config.tier == "llvm" else None
 
     @classmethod
-    def from_file(cls, engine_or_path, path: str | os.PathLike | None = None) -> Module:
+    def from_file(cls, engine_or_path: Engine | str | os.PathLike,
+                  path: str | os.PathLike | None = None) -> Module:  # fmt: skip
         """Load a module from a ``.wasm`` file: ``Module.from_file(engine, path)`` or
         ``Module.from_file(path)``."""
         if path is None:
-            engine, path = None, engine_or_path
+            engine, file = Engine(), engine_or_path
         else:
-            engine = engine_or_path
-        with open(path, "rb") as f:
+            engine, file = engine_or_path, path  # type: ignore[assignment]
+        with open(file, "rb") as f:  # type: ignore[arg-type]
             data = f.read()
-        return cls(engine if engine is not None else Engine(), data,
-                   name=os.path.splitext(os.path.basename(path))[0])  # fmt: skip
+        return cls(engine, data, name=os.path.splitext(os.path.basename(file))[0])  # type: ignore[arg-type, type-var]
 
     @staticmethod
-    def validate(engine_or_wasm, wasm=None) -> None:
+    def validate(engine_or_wasm: Engine | bytes | bytearray | memoryview,
+                 wasm: bytes | bytearray | memoryview | None = None) -> None:  # fmt: skip
         """Check that bytes are a valid module (every function body included).
 
         Raises:
@@ -69,13 +72,41 @@ class Module:
         data = _coerce_bytes(engine_or_wasm if wasm is None else wasm)
         validate_module(decode_module(data, check_bodies=False))
 
+    def serialize(self) -> bytes:
+        """The module as bytes: its wasm, decoded sections and the code its engine compiled for
+        it (Python translation, LLVM machine code), authenticated like the on-disk cache, so
+        :meth:`deserialize` skips decoding, validation and compilation. Valid only for this
+        user of this machine (see :mod:`wasm2py.serialize`)."""
+        from .serialize import dumps
+
+        return dumps(self)
+
+    @classmethod
+    def deserialize(cls, engine: Engine, data: bytes | bytearray | memoryview) -> Module:
+        """The module :meth:`serialize` made ``data`` from, for ``engine``: compiled code that
+        fits the engine's options is used as is, the rest is compiled when needed.
+
+        Raises:
+            Error: ``data`` is not a module this user's wasm2py serialized (or was changed).
+        """
+        from .serialize import loads
+
+        return loads(engine, data, cls)
+
+    @classmethod
+    def deserialize_file(cls, engine: Engine, path: str | os.PathLike) -> Module:
+        """:meth:`deserialize` of a file's contents."""
+        from .serialize import load_file
+
+        return load_file(engine, path, cls)
+
     @property
     def imports(self) -> list[ImportType]:
         """The module's imports, in order."""
         m = self._module
         out = []
         for imp in m.imports:
-            t = m.types[imp.type] if imp.kind == ExternKind.FUNC else imp.type
+            t = m.types[imp.type] if imp.kind == ExternKind.FUNC else imp.type  # type: ignore[index]
             out.append(ImportType(imp.module, imp.name, t))  # type: ignore[arg-type]
         return out
 
@@ -83,8 +114,9 @@ class Module:
     def exports(self) -> list[ExportType]:
         """The module's exports, in order."""
         m = self._module
-        spaces = {ExternKind.FUNC: m.func_types(), ExternKind.TABLE: m.table_types(),
-                  ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types()}  # fmt: skip
+        spaces: dict[ExternKind, list] = {
+            ExternKind.FUNC: m.func_types(), ExternKind.TABLE: m.table_types(),
+            ExternKind.MEMORY: m.memory_types(), ExternKind.GLOBAL: m.global_types()}  # fmt: skip
         return [ExportType(e.name, spaces[e.kind][e.index]) for e in m.exports]
 
     def __repr__(self) -> str:

@@ -85,7 +85,8 @@ class TierUp:
 
             config = engine.config
             compile_in_subprocess(module.raw, directory, config.llvm_opt_level,
-                                  config.fuel_costs if config.consume_fuel else None)  # fmt: skip
+                                  config.fuel_costs if config.consume_fuel else None,
+                                  config.epoch_interruption)  # fmt: skip
         except BaseException as e:  # noqa: BLE001 - the instance stays in the Python tier
             self.error = e
         finally:

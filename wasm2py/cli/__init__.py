@@ -125,7 +125,11 @@ def _open(path: str):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wasm2py`` command."""
+    from .. import __version__
+
     p = argparse.ArgumentParser(prog="wasm2py", description="Run WebAssembly modules in Python.")
+    p.add_argument("--version", action="version",
+                   version=f"wasm2py {__version__} (Python {sys.version.split()[0]})")  # fmt: skip
     sub = p.add_subparsers(dest="command", required=True)
     from . import bindgen, cachecmd, compile, run, wast
 

@@ -110,6 +110,9 @@ class CompiledModule:
             or ``load`` for machine code read from the cache).
         fuel_costs: the :class:`~wasm2py.config.FuelCosts` the code meters fuel with (None:
             no fuel code).
+        epoch: the code checks the store's epoch deadline (``Config.epoch_interruption``).
+        machine_code: the machine code (flags and relocatable objects, the format of the
+            machine-code cache), to save it elsewhere: :meth:`to_bytes`.
     """
 
     module: Module
@@ -125,6 +128,13 @@ class CompiledModule:
     #: Python tier for callers in Python)
     long_funcs: frozenset[int] = frozenset()
     fuel_costs: object = None
+    epoch: bool = False
+    machine_code: bytes = b""
+
+    def to_bytes(self) -> bytes:
+        """The machine code, to load again with :func:`load_compiled` (same host, compiler
+        and options; see :func:`cache_key`)."""
+        return self.machine_code
 
     @property
     def compile_seconds(self) -> float:
@@ -132,17 +142,18 @@ class CompiledModule:
 
 
 def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
-              fuel_costs=None) -> str | None:  # fmt: skip
+              fuel_costs=None, epoch: bool = False) -> str | None:  # fmt: skip
     """The object-cache key of a module: its bytes, the optimisation level, the fuel costs (if
-    any), the host target (triple, CPU, features), the LLVM and llvmlite versions and the source
-    of this tier and of the fuel rule (so a changed lowering never reuses stale code). None when
-    the module has no bytes."""
+    any), epoch checks, the host target (triple, CPU, features), the LLVM and llvmlite versions
+    and the source of this tier, of the fuel rule, of the frame costs and of the trap codes
+    (compiled code holds their status numbers), so a changed lowering never reuses stale code.
+    None when the module has no bytes."""
     if not module.raw:
         return None
     h = hashlib.sha256()
     h.update(hashlib.sha256(module.raw).digest())
     h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
-    h.update(b"\0")
+    h.update(b":epoch\0" if epoch else b"\0")
     for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
                  llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
                  llvmlite.__version__):  # fmt: skip
@@ -150,13 +161,16 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
     here = Path(__file__).resolve().parent
     for name in ("abi.py", "lower.py", "simd.py", "jit.py"):
         h.update((here / name).read_bytes())
-    h.update((here.parent / "fuel.py").read_bytes())
+    for name in ("fuel.py", "errors.py"):
+        h.update((here.parent / name).read_bytes())
+    for path in sorted((here.parent / "validate").glob("*.py")):  # frame costs
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
 def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
                    cache_dir: str | os.PathLike | None = None,
-                   fuel_costs=None) -> CompiledModule:  # fmt: skip
+                   fuel_costs=None, epoch: bool = False) -> CompiledModule:  # fmt: skip
     """Lower, optimise and jit a decoded, validated module for the host.
 
     Args:
@@ -169,13 +183,15 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             Python tier with these costs (same segments, same charges: see
             :mod:`wasm2py.fuel`); instantiate it only in stores with
             ``Config(consume_fuel=True)``. None: no fuel code at all.
+        epoch: check the store's epoch deadline at function entries and loop headers
+            (:mod:`wasm2py.runtime.epoch`).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
     """
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
-    key = cache_key(module, opt_level, tm, fuel_costs) if cache_dir is not None else None
+    key = cache_key(module, opt_level, tm, fuel_costs, epoch) if cache_dir is not None else None
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
     # authenticated like the Python tier's cache: machine code is only ever loaded from a
     # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
@@ -194,12 +210,13 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if len(parts) > 1:
             from .worker import compile_parts
 
-            objects = compile_parts(module.raw, opt_level, fuel_costs, parts)
+            objects = compile_parts(module.raw, opt_level, fuel_costs, parts, epoch)
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
             timings = {"parallel": t1 - t0, "link": time.perf_counter() - t1}
         else:
-            text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm)))
+            text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+                                    epoch=epoch))  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -207,14 +224,33 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             t3 = time.perf_counter()
             engine = llvm.create_mcjit_compiler(mod, tm)
             objects = []
-            if path is not None:
-                engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
+            # kept for the cache and for Module.serialize (objects are small next to the IR)
+            engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
             engine.finalize_object()
             t4 = time.perf_counter()
             timings = {"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2,
                        "codegen": t4 - t3}  # fmt: skip
         if path is not None and objects:
             store_blob(path, _pack_blob(flags, objects))
+    return _finish(module, opt_level, engine, flags, objects, timings, text if keep_ir else "",
+                   fuel_costs, epoch)  # fmt: skip
+
+
+def load_compiled(module: Module, machine_code: bytes, opt_level: int, fuel_costs=None,
+                  epoch: bool = False) -> CompiledModule:  # fmt: skip
+    """A :class:`CompiledModule` from machine code :meth:`CompiledModule.to_bytes` returned
+    (the caller vouches for it: it runs as is), for ``module`` compiled with the same options.
+    """
+    t0 = time.perf_counter()
+    tm = host_target_machine(opt_level)
+    flags, objects = _unpack_blob(machine_code)
+    engine = _load_objects(objects, tm)
+    return _finish(module, opt_level, engine, flags, objects,
+                   {"load": time.perf_counter() - t0}, "", fuel_costs, epoch)  # fmt: skip
+
+
+def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[bytes],
+            timings: dict, text: str, fuel_costs, epoch: bool) -> CompiledModule:  # fmt: skip
     nimp = module.num_imported_funcs
     ndef = len(module.funcs)
     table = engine.get_global_value_address(abi.FUNCTABLE)
@@ -226,10 +262,9 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
-        trampolines=tramps, entries=entries, engine=engine, timings=timings,
-        ir_text=text if keep_ir else "",
+        trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,
         long_funcs=frozenset(nimp + k for k, f in enumerate(flags) if f),
-        fuel_costs=fuel_costs,
+        fuel_costs=fuel_costs, epoch=epoch, machine_code=_pack_blob(flags, objects),
     )  # fmt: skip
 
 
@@ -262,10 +297,11 @@ def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bo
     return parts
 
 
-def compile_part(module: Module, opt_level: int, fuel_costs, part) -> bytes:
+def compile_part(module: Module, opt_level: int, fuel_costs, part, epoch: bool = False) -> bytes:
     """The relocatable object of one part of a module (see :func:`plan_parts`)."""
     tm = host_target_machine(opt_level)
-    text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part))
+    text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
+                            epoch=epoch))  # fmt: skip
     mod = parse(text, tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

@@ -13,7 +13,7 @@ The same workers compile the parts of a big module in parallel (:func:`compile_p
 
 ``python -m wasm2py.llvm.worker cache|part ...`` (see :func:`main`) reads the module's bytes from
 stdin; ``COSTS`` is ``-`` or ``repr((instruction, per_opcode, bulk_per_64))`` of the fuel
-costs.
+costs, ``EPOCH`` ``1`` for epoch checks (else ``0``).
 """
 
 from __future__ import annotations
@@ -74,7 +74,8 @@ def _wait(proc: subprocess.Popen, stderr) -> None:
                            f"{lines[-1] if lines else 'no message'}")  # fmt: skip
 
 
-def compile_in_subprocess(wasm: bytes, directory: str, opt_level: int, fuel_costs) -> None:
+def compile_in_subprocess(wasm: bytes, directory: str, opt_level: int, fuel_costs,
+                          epoch: bool = False) -> None:  # fmt: skip
     """Compile the (validated) module ``wasm`` in a child process into the machine-code cache
     in ``directory``; returns when it is done.
 
@@ -82,11 +83,13 @@ def compile_in_subprocess(wasm: bytes, directory: str, opt_level: int, fuel_cost
         RuntimeError: the child failed (its last error line is in the message).
     """
     with tempfile.TemporaryFile() as err:
-        proc = _spawn(["cache", directory, str(opt_level), _costs_arg(fuel_costs)], wasm, err)
+        proc = _spawn(["cache", directory, str(opt_level), _costs_arg(fuel_costs),
+                       "1" if epoch else "0"], wasm, err)  # fmt: skip
         _wait(proc, err)
 
 
-def compile_parts(wasm: bytes, opt_level: int, fuel_costs, parts) -> list[bytes]:
+def compile_parts(wasm: bytes, opt_level: int, fuel_costs, parts,
+                  epoch: bool = False) -> list[bytes]:  # fmt: skip
     """Compile the parts of a module (:func:`.jit.plan_parts`) in parallel child processes;
     their relocatable objects, in part order.
 
@@ -98,8 +101,8 @@ def compile_parts(wasm: bytes, opt_level: int, fuel_costs, parts) -> list[bytes]
         for k, (funcs, shell) in enumerate(parts):
             out = os.path.join(tmp, f"part{k}.o")
             err = tempfile.TemporaryFile()
-            args = ["part", out, str(opt_level), _costs_arg(fuel_costs), str(funcs.start),
-                    str(funcs.stop), "1" if shell else "0"]  # fmt: skip
+            args = ["part", out, str(opt_level), _costs_arg(fuel_costs), "1" if epoch else "0",
+                    str(funcs.start), str(funcs.stop), "1" if shell else "0"]  # fmt: skip
             jobs.append((_spawn(args, wasm, err), err, out))
         objects = []
         try:
@@ -135,24 +138,26 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """The child: decode the module from stdin, then ``cache DIR LEVEL COSTS`` compiles it into
-    the machine-code cache in DIR, ``part OUT LEVEL COSTS START STOP SHELL`` writes the object
-    of one part (:func:`.jit.plan_parts`) to OUT."""
+    """The child: decode the module from stdin, then ``cache DIR LEVEL COSTS EPOCH`` compiles it
+    into the machine-code cache in DIR, ``part OUT LEVEL COSTS EPOCH START STOP SHELL`` writes
+    the object of one part (:func:`.jit.plan_parts`) to OUT."""
     from ..binary.decoder import decode_module
     from ..config import FuelCosts
     from .jit import compile_module, compile_part
 
-    mode, target, level, costs, *rest = argv
+    mode, target, level, costs, epoch_arg, *rest = argv
+    epoch = epoch_arg == "1"
     fuel = None
     if costs != "-":
         instruction, per_opcode, bulk = ast.literal_eval(costs)
         fuel = FuelCosts(instruction, tuple(per_opcode), bulk)
     module = decode_module(sys.stdin.buffer.read(), check_bodies=False)  # validated by the parent
     if mode == "cache":
-        compile_module(module, int(level), cache_dir=target, fuel_costs=fuel)
+        compile_module(module, int(level), cache_dir=target, fuel_costs=fuel, epoch=epoch)
         return 0
     start, stop, shell = rest
-    obj = compile_part(module, int(level), fuel, (range(int(start), int(stop)), shell == "1"))
+    obj = compile_part(module, int(level), fuel, (range(int(start), int(stop)), shell == "1"),
+                       epoch)  # fmt: skip
     with open(target, "wb") as f:
         f.write(obj)
     return 0
