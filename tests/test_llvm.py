@@ -139,6 +139,8 @@ def test_constants_and_float_identities_keep_nan_rules():
     "(T.sub (local.get 0) (T.const 0))", "(T.sub (T.const -0) (local.get 0))",
     "(T.mul (local.get 0) (T.const 0.5))", "(T.add (local.get 0) (T.const 3))",
     "(T.div (T.const 1) (local.get 0))", "(T.mul (local.get 0) (T.const nan:0x1))",
+    "(T.max (T.const -0) (local.get 0))", "(T.min (local.get 0) (T.const -0))",
+    "(T.min (local.get 0) (T.const 1))",
 ])  # fmt: skip
 def test_arithmetic_on_a_signalling_nan_gives_a_quiet_nan(t, expr):
     # Whether or not LLVM can fold the operation with its constant (x*1 -> x, -0-x -> -x...),
@@ -575,25 +577,34 @@ def test_aarch64_objects():
 
 
 def test_call_from_python_is_cheap():
-    import time
-
+    """A call from Python into jitted code (argument checks, ctypes, result) costs a few plain
+    Python calls' worth, not a slow path: measured against a plain Python function of the same
+    arity in the same run, in CPU time and interleaved, so a loaded machine slows both alike
+    (~25x here; a Python-level function call is ~0.07 us, ours ~1.9 us)."""
     store = wasm2py.Store()
     ll = L.instantiate(store, wasm2py.Module(store.engine, wat(
         '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))')))  # fmt: skip
     add = ll.exports.add
+
+    def plain(a, b):
+        return (a + b) & 0xFFFFFFFF
+
     n = 20000
-    best = min(_timed(add, n) for _ in range(3))
-    assert best / n < 20e-6, f"{best / n * 1e6:.2f} us per call"  # generous: shared CI hosts
-    del time
+    ours, ref = [], []
+    for _ in range(5):
+        ours.append(_cpu_timed(add, n))
+        ref.append(_cpu_timed(plain, n))
+    ratio = min(ours) / max(min(ref), 1e-9)
+    assert ratio < 100, f"{min(ours) / n * 1e6:.2f} us per call, {ratio:.0f}x a Python call"
 
 
-def _timed(f, n):
+def _cpu_timed(f, n):
     import time
 
-    t = time.perf_counter()
+    t = time.process_time()
     for _ in range(n):
         f(1, 2)
-    return time.perf_counter() - t
+    return time.process_time() - t
 
 
 def test_unsupported_input_types_are_rejected_clearly():
@@ -736,3 +747,25 @@ def test_big_modules_compile_in_parallel_parts(monkeypatch, tmp_path):
             ll.indirect(1, 5)
         assert e.value.code == wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
         assert [name for _, name, _ in e.value.frames] == ["fails", "indirect"]
+
+
+def test_min_max_of_a_signalling_nan_and_minus_zero_is_quiet():
+    # the spec: min/max with a NaN operand give an arithmetic NaN (quiet bit set). The LLVM
+    # tier once returned x + y for it, which LLVM folds to x when y is -0: the signalling NaN
+    store = fresh_store(tier="llvm")
+    inst = wasm2py.Instance(store, wasm2py.Module(store.engine, wat("""(module
+      (func (export "f32min") (param f32) (result f32) local.get 0 f32.const -0 f32.min)
+      (func (export "f32max") (param f32) (result f32) local.get 0 f32.const -0 f32.max)
+      (func (export "f64min") (param f64) (result f64) local.get 0 f64.const -0 f64.min)
+      (func (export "f32x4min") (param v128) (result v128)
+        local.get 0 v128.const f32x4 -0 -0 -0 -0 f32x4.min))""")))
+    ex = inst.exports
+    snan32 = wasm2py.f32_from_bits(0x7FA00001)
+    for name in ("f32min", "f32max"):
+        bits = wasm2py.f32_to_bits(ex[name](snan32))
+        assert bits & 0x7FC00000 == 0x7FC00000, (name, hex(bits))
+    bits = wasm2py.f64_to_bits(ex.f64min(wasm2py.f64_from_bits(0x7FF4000000000001)))
+    assert bits & 0x7FF8000000000000 == 0x7FF8000000000000, hex(bits)
+    lanes = ex.f32x4min(0x7FA00001)
+    assert lanes & 0x7FC00000 == 0x7FC00000, hex(lanes)
+    assert lanes >> 32 == 0x800000008000000080000000  # min(+0, -0) = -0 in the other lanes

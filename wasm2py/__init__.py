@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .engine import Engine as Engine
     from .errors import ArgumentError as ArgumentError
     from .errors import BuildError as BuildError
+    from .errors import CompileError as CompileError
     from .errors import ConfigError as ConfigError
     from .errors import DecodeError as DecodeError
     from .errors import DylinkError as DylinkError
@@ -83,10 +84,12 @@ if TYPE_CHECKING:
 # public name -> module that defines it
 _EXPORTS = {
     "Config": "config", "FuelCosts": "config", "Engine": "engine",
-    "ArgumentError": "errors", "BuildError": "errors", "ConfigError": "errors",
+    "ArgumentError": "errors", "BuildError": "errors", "CompileError": "errors",
+    "ConfigError": "errors",
     "DecodeError": "errors", "DylinkError": "errors", "Error": "errors", "Frame": "errors",
     "GrowError": "errors", "ImmutableGlobalError": "errors", "InstantiationError": "errors",
-    "LinkError": "errors", "OutOfBoundsError": "errors", "ResourceLimitError": "errors",
+    "LinkError": "errors", "OutOfBoundsError": "errors", "ParseError": "errors",
+    "ResourceLimitError": "errors",
     "SignatureError": "errors", "Trap": "errors", "TrapCode": "errors",
     "UndefinedSymbol": "errors", "UnsupportedFeature": "errors", "ValidationError": "errors",
     "ValueRangeError": "errors",
@@ -102,6 +105,7 @@ _EXPORTS = {
     "FuncType": "types", "GlobalType": "types", "Limits": "types", "MemoryType": "types",
     "TableType": "types", "ValType": "types",
     "compile": "aot", "install_import_hook": "hook", "uninstall_import_hook": "hook",
+    "wasm2wat": "text", "wat2wasm": "text",
 }  # fmt: skip
 
 #: value-type shorthands for annotating host functions: ``def f(x: i32) -> i64``

@@ -12,62 +12,70 @@ from .types import ExportType, ImportType
 from .validate.validator import validate_module
 
 
-def _coerce_bytes(wasm) -> bytes:
-    if isinstance(wasm, bytes | bytearray | memoryview):
-        return bytes(wasm)
-    raise TypeError(f"expected the module's bytes, got {type(wasm).__name__}")
+def _coerce_bytes(wasm, source: str | None = None) -> bytes:
+    """The binary of a module given as bytes or as text (a ``str``, or bytes starting with
+    ``(`` or ``;`` after white space, is the text format)."""
+    from .text import as_binary
+
+    return as_binary(wasm, source=source)
 
 
 class Module:
     """A WebAssembly module, decoded and validated, ready to be instantiated any number of
     times.
 
-    ``Module(engine, wasm_bytes)`` or ``Module(wasm_bytes)`` (a default engine). The Python tier
-    translates each function when it is first called (see ``Config.compilation_mode``);
-    ``Config(tier="llvm")`` compiles the module to machine code here.
+    ``Module(engine, wasm)`` or ``Module(wasm)`` (a default engine), where ``wasm`` is the
+    binary, or the text format as a ``str`` (or bytes that start with ``(`` or ``;`` after
+    white space), as in wasmtime-py. The Python tier translates each function when it is first
+    called (see ``Config.compilation_mode``); ``Config(tier="llvm")`` compiles the module to
+    machine code here.
 
     Raises:
+        ParseError: the text is malformed.
         DecodeError: the binary is malformed.
         ValidationError: the module is not valid (with ``compilation_mode="lazy"``, only its
             structure is checked here, function bodies at their first call).
     """
 
-    def __init__(self, engine_or_wasm: Engine | bytes | bytearray | memoryview,
-                 wasm: bytes | bytearray | memoryview | None = None, *,
-                 name: str | None = None) -> None:  # fmt: skip
+    def __init__(self, engine_or_wasm: Engine | bytes | bytearray | memoryview | str,
+                 wasm: bytes | bytearray | memoryview | str | None = None, *,
+                 name: str | None = None, _source: str | None = None) -> None:  # fmt: skip
         if wasm is None and not isinstance(engine_or_wasm, Engine):
             engine, wasm = Engine(), engine_or_wasm
         else:
             engine = engine_or_wasm if engine_or_wasm is not None else Engine()  # type: ignore[assignment]
-        data = _coerce_bytes(wasm)
+        data = _coerce_bytes(wasm, _source)
         self.engine: Engine = engine
         self.name = name
         self._module: DecodedModule
         #: the decoded module, and its Python-tier code (a runtime CodeSource)
         self._module, self._code = engine.load(data)
         #: the LLVM tier's compilation (tier "llvm": made here; "auto": when hot)
-        self._llvm = engine.load_llvm(self._module) if engine.config.tier == "llvm" else None
+        self._llvm = (engine.load_llvm(self._module, name=name)
+                      if engine.config.tier == "llvm" else None)  # fmt: skip
 
     @classmethod
     def from_file(cls, engine_or_path: Engine | str | os.PathLike,
                   path: str | os.PathLike | None = None) -> Module:  # fmt: skip
-        """Load a module from a ``.wasm`` file: ``Module.from_file(engine, path)`` or
-        ``Module.from_file(path)``."""
+        """Load a module from a ``.wasm`` (or ``.wat``) file: ``Module.from_file(engine, path)``
+        or ``Module.from_file(path)``."""
         if path is None:
             engine, file = Engine(), engine_or_path
         else:
             engine, file = engine_or_path, path  # type: ignore[assignment]
         with open(file, "rb") as f:  # type: ignore[arg-type]
             data = f.read()
-        return cls(engine, data, name=os.path.splitext(os.path.basename(file))[0])  # type: ignore[arg-type, type-var]
+        return cls(engine, data, name=os.path.splitext(os.path.basename(file))[0],  # type: ignore[arg-type, type-var]
+                   _source=os.fspath(file))  # type: ignore[arg-type]
 
     @staticmethod
-    def validate(engine_or_wasm: Engine | bytes | bytearray | memoryview,
-                 wasm: bytes | bytearray | memoryview | None = None) -> None:  # fmt: skip
-        """Check that bytes are a valid module (every function body included).
+    def validate(engine_or_wasm: Engine | bytes | bytearray | memoryview | str,
+                 wasm: bytes | bytearray | memoryview | str | None = None) -> None:  # fmt: skip
+        """Check that a module (bytes or text) is valid (every function body included) without
+        translating it.
 
         Raises:
-            DecodeError, ValidationError: as for the constructor.
+            ParseError, DecodeError, ValidationError: as for the constructor.
         """
         data = _coerce_bytes(engine_or_wasm if wasm is None else wasm)
         validate_module(decode_module(data, check_bodies=False))

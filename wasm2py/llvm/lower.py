@@ -14,8 +14,8 @@ expressions). Structured control flow becomes basic blocks:
 Exact wasm semantics where LLVM's differ (see the helpers below): integer division traps and
 ``INT_MIN / -1``, shift counts masked, rotates via funnel shifts, trapping float-to-int
 conversions with exact boundary checks and saturating ones with ``llvm.fpto[su]i.sat``, min/max
-with ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0), ``nearest`` with
-``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
+with compares and selects (NaN-propagating, -0 < +0: :meth:`FunctionLowerer.min_max`), ``nearest``
+with ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
 constants built from their bit patterns (NaN payloads exact), and the NaN rule: a NaN result of
 float arithmetic is the positive canonical NaN (:meth:`FunctionLowerer.canonical_nan`, checked
 where an arithmetic expression's value leaves the arithmetic). Every memory and table access is
@@ -516,6 +516,31 @@ class FunctionLowerer:
             self._cache[key] = v
         return v
 
+    def min_max(self, x, y, is_min: bool):
+        """Wasm's ``min``/``max`` of two floats or float vectors, before the NaN rule: a NaN
+        operand gives a NaN (an operand; :meth:`canonical_nan` makes it the canonical one),
+        -0 < +0.
+
+        Compares and selects rather than ``llvm.minimum``/``llvm.maximum``: on vectors whose
+        operands the code generator sees as constants of another lane width (a bitcast
+        ``<4 x i32>``) the x86 backend asserts (APInt widths) at -O0."""
+        b = self.b
+        t = x.type
+        vec = isinstance(t, ir.VectorType)
+        ft = t.element if vec else t
+        it = ir.IntType(64 if isinstance(ft, ir.DoubleType) else 32)
+        if vec:
+            it = ir.VectorType(it, t.count)
+        xi = b.bitcast(x, it)
+        yi = b.bitcast(y, it)
+        first, second = ("<", ">") if is_min else (">", "<")
+        # equal operands are bit-identical except for the signs of zeros: or/and picks -0/+0
+        tie = b.or_(xi, yi) if is_min else b.and_(xi, yi)
+        r = b.select(b.fcmp_ordered(first, x, y), xi,
+                     b.select(b.fcmp_ordered(second, x, y), yi, tie))  # fmt: skip
+        nan = b.select(b.fcmp_unordered("uno", x, x), x, y)
+        return b.select(b.fcmp_unordered("uno", x, y), nan, b.bitcast(r, t))
+
     def pop_nan_any(self):
         """Pop a float operand for a consumer that treats every NaN alike (its unchecked form
         if it is an arithmetic result: see :meth:`canonical_nan`)."""
@@ -725,11 +750,10 @@ class FunctionLowerer:
                 y = self.pop()
                 x = self.pop()
                 self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y]))
-            else:  # llvm.minimum/maximum: a NaN if either operand is one, -0 < +0
+            else:  # min/max: a NaN if either operand is one, -0 < +0
                 y = self.pop_nan_any()
                 x = self.pop_nan_any()
-                r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y])
-                self.push(self.canonical_nan(r))
+                self.push(self.canonical_nan(self.min_max(x, y, name == "llvm.minimum")))
         elif op == Op.F32_DEMOTE_F64 or op == Op.F64_PROMOTE_F32:
             name, t = _CAST[op]
             self.push(self.canonical_nan(getattr(b, name)(self.pop_nan_any(), t)))

@@ -10,8 +10,8 @@ Exact wasm semantics where LLVM's differ (the same rules as the scalar instructi
 :mod:`.lower`):
 
 * shift counts are taken modulo the lane width (LLVM's vector shifts by >= width are poison);
-* ``min``/``max`` are ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0);
-  ``pmin``/``pmax`` are compare + select (bitwise);
+* ``min``/``max`` are compares and selects, as for scalars (NaN-propagating, -0 < +0:
+  :meth:`~.lower.FunctionLowerer.min_max`); ``pmin``/``pmax`` are compare + select (bitwise);
 * float-to-int truncations are ``llvm.fpto[su]i.sat``; ``nearest`` is ``llvm.roundeven``;
   ``abs``/``neg`` are the bitwise ``fabs``/``fneg`` (NaN payloads kept);
 * the NaN rule (as for scalars): every NaN lane of a float arithmetic, rounding, ``sqrt``,
@@ -427,8 +427,7 @@ class SimdLowerer:
         elif op in ("min", "max"):
             y = self.pop(t)
             x = self.pop(t)
-            r = self.call("llvm.minimum" if op == "min" else "llvm.maximum", t, [x, y])
-            self.push(self.canonical_nan(r))
+            self.push(self.canonical_nan(self.fl.min_max(x, y, op == "min")))
         elif op in ("pmin", "pmax"):
             y = self.pop(t)
             x = self.pop(t)

@@ -93,7 +93,7 @@ def _buffer(mapping: _Mapping, nbytes: int) -> memoryview:
     cls = _BUFFER_TYPES.get(nbytes)
     if cls is None:
         cls = _BUFFER_TYPES[nbytes] = type("_Pages", (ctypes.c_ubyte * nbytes,), {})
-    arr = cls.from_address(mapping.addr)
+    arr = cls.from_address(mapping.addr)  # type: ignore[attr-defined]
     arr.owner = mapping
     # A 'B'-cast view makes struct's unpack_from/pack_into take their fastest path.
     return memoryview(arr).cast("B")
@@ -190,7 +190,7 @@ class LinearMemory:
             if m is not None:
                 if nbytes > m.size and not self._enlarge(nbytes):
                     return -1
-                if not self._map.commit(old * PAGE_SIZE, nbytes):
+                if not self._map.commit(old * PAGE_SIZE, nbytes):  # type: ignore[union-attr]
                     return -1
             self.pages = new
             self.view = view = self._full[:nbytes]
@@ -201,6 +201,7 @@ class LinearMemory:
     def _enlarge(self, nbytes: int) -> bool:
         """Make the reservation hold ``nbytes``: extend it in place, or move to a larger one."""
         m = self._map
+        assert m is not None  # only memories with a reservation grow through it
         end = _round_up(self.max_pages * PAGE_SIZE)
         # In place: reserve what follows it (as much as possible, at least what is needed).
         size = end - m.size

