@@ -45,7 +45,7 @@ class TierUp:
         self.done = threading.Event()
         self.error: BaseException | None = None
         #: (flags, objects) from the compile worker, until loaded
-        self.objects = None
+        self.objects: tuple[bytes, list[bytes]] | None = None
         self.events = chain.from_iterable(self._stages()).__next__
 
     def _stages(self):
