@@ -471,19 +471,20 @@ def test_cache_info_and_clear(capsys, files, tmp_path):
     status, out, err = run_main(capsys, "cache", "info")
     assert (status, err) == (0, "")
     assert str(cache) in out and "python:    0 entries" in out
-    # a run translates the module and leaves one entry
+    # a run validates the module and translates what it calls: two entries (the module's
+    # validated mark, the log of its translated functions)
     assert run_main(capsys, "run", files / "calc.wasm", "--invoke", "add", "1", "2")[:2] == (
         0,
         "3\n",
     )
     status, out, err = run_main(capsys, "cache", "info")
-    assert status == 0 and "python:    1 entries" in out
+    assert status == 0 and "python:    2 entries" in out
     assert any(cache.iterdir())
     assert not (cache / "cache.key").exists()  # the HMAC key is kept outside the cache
     assert (tmp_path / "config" / "cache.key").is_file()
     status, out, err = run_main(capsys, "cache", "clear")
     assert (status, err) == (0, "")
-    assert "removed 1" in out
+    assert "removed 2" in out
     assert not [p for p in cache.iterdir() if p.is_file()]
     status, out, err = run_main(capsys, "cache", "info")
     assert status == 0 and "python:    0 entries" in out
@@ -493,9 +494,9 @@ def test_cache_in_a_subprocess(files, tmp_path):
     cache = tmp_path / "cache"
     assert run_cli("run", files / "calc.wasm", "--invoke", "fib", "10").stdout == "55\n"
     p = run_cli("cache", "info")
-    assert p.returncode == 0 and str(cache) in p.stdout and "python:    1 entries" in p.stdout
+    assert p.returncode == 0 and str(cache) in p.stdout and "python:    2 entries" in p.stdout
     p = run_cli("cache", "clear")
-    assert p.returncode == 0 and "removed 1" in p.stdout and p.stderr == ""
+    assert p.returncode == 0 and "removed 2" in p.stdout and p.stderr == ""
 
 
 def test_cache_clear_when_missing(capsys, tmp_path):
@@ -528,32 +529,41 @@ def test_cache_counts_trims_and_clears_machine_code(capsys, files, tmp_path, mon
 
 
 def test_cache_cap_evicts_least_recently_used(tmp_path, monkeypatch):
-    """Writes beyond the cap remove the oldest entries: the cache never grows without bound."""
-    from wasm2py import Engine, Module, cache
+    """Writes beyond the cap remove the oldest entries (validated marks and function logs
+    alike): the cache never grows without bound."""
+    from wasm2py import Engine, Instance, Module, Store, cache
 
     mods = [wat(f"(module (func (export \"f\") (result i32) i32.const {i}))") for i in range(6)]
-    Module(Engine(), mods[0])
-    one = cache.info()["bytes"]
+
+    def use(wasm):
+        engine = Engine()
+        assert Instance(Store(engine), Module(engine, wasm)).exports.f() == mods.index(wasm)
+
+    use(mods[0])
+    one = cache.info()["bytes"]  # the module's validated mark and the log of its function
+    assert cache.info()["entries"] == 2
     monkeypatch.setenv("WASM2PY_CACHE_MAX_BYTES", str(3 * one))
     for m in mods[1:]:
-        Module(Engine(), m)
+        use(m)
         assert cache.info()["total_bytes"] <= 3 * one
-    # the newest entry survives; the first (least recently used) is gone
-    assert cache.info()["entries"] < 6
-    hits = []
-    import wasm2py.cache as c
+    # the newest entries survive; the first (least recently used) are gone
+    assert cache.info()["entries"] < 12
+    validated, logged = [], []
+    real_valid, real_read = cache.is_validated, cache.FunctionLog.read
 
-    real = c.load
+    def spy_valid(wasm):
+        validated.append(real_valid(wasm))
+        return validated[-1]
 
-    def spy(key):
-        r = real(key)
-        hits.append(r is not None)
-        return r
+    def spy_read(log):
+        logged.append(len(real_read(log)))
+        return real_read(log)
 
-    monkeypatch.setattr(c, "load", spy)
-    Module(Engine(), mods[-1])
-    Module(Engine(), mods[0])
-    assert hits == [True, False]
+    monkeypatch.setattr(cache, "is_validated", spy_valid)
+    monkeypatch.setattr(cache.FunctionLog, "read", spy_read)
+    use(mods[-1])
+    use(mods[0])
+    assert validated == [True, False] and logged == [1, 0]
 
 
 def test_cache_size_parsing():

@@ -152,7 +152,11 @@ _EXPORTS: dict[str, object] = {}
 
 def exports(tier: str):
     if tier not in _EXPORTS:
-        engine = wasm2py.Engine(wasm2py.Config(tier=tier, cache=False))
+        if tier == "python-flat":  # the Python tier's flat shape (same expressions)
+            config = wasm2py.Config(python_shape="flat", cache=False)
+        else:
+            config = wasm2py.Config(tier=tier, cache=False)
+        engine = wasm2py.Engine(config)
         inst = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, _module()))
         _EXPORTS[tier] = inst.exports
     return _EXPORTS[tier]
@@ -170,7 +174,8 @@ def _split(v: int, w: int) -> list[int]:
     return [(v >> (k * w)) & ((1 << w) - 1) for k in range(128 // w)]
 
 
-@pytest.fixture(params=[t for t in TIERS if t != "auto"])  # auto runs the Python tier's code
+# auto runs the Python tier's code
+@pytest.fixture(params=[*(t for t in TIERS if t != "auto"), "python-flat"])
 def ex(request):
     return exports(request.param)
 

@@ -27,7 +27,7 @@ def no_compiling(monkeypatch, python: bool = True) -> None:
         raise AssertionError("compiled again")
 
     if python:
-        monkeypatch.setattr(wasm2py.translate.module, "compile_module", refuse)
+        monkeypatch.setattr(wasm2py.translate.module, "compile_function", refuse)
     monkeypatch.setattr(wasm2py.llvm.jit, "compile_module", refuse)
 
 

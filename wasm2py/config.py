@@ -10,6 +10,11 @@ from .features import Features
 #: ``python``: generated Python code; ``llvm``: jitted with LLVM at compile time; ``auto``: start
 #: in the Python tier, move to the LLVM tier once hot (see :attr:`Config.tier_up_threshold`).
 TIERS = ("python", "llvm", "auto")
+#: when the Python tier translates functions, and when function bodies are validated (wasmi's
+#: ``CompilationMode``): see :attr:`Config.compilation_mode`
+COMPILATION_MODES = ("lazy_translation", "lazy", "eager")
+#: see :attr:`Config.python_shape`
+PYTHON_SHAPES = ("auto", "flat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,25 @@ class Config:
             its instructions are not implemented (:class:`~wasm2py.UnsupportedFeature`).
             Relaxed SIMD is deterministic: each instruction gives one result, the same in every
             tier (see :mod:`wasm2py.runtime.simd`).
+        compilation_mode: when work happens (wasmi's compilation modes):
+
+            * ``"lazy_translation"`` (default): ``Module()`` decodes and validates the whole
+              module; the Python tier translates each function when it is first called (and
+              the disk cache keeps it for later runs). Loading costs only what is used.
+            * ``"lazy"``: validation of function bodies is deferred too: ``Module()`` only
+              checks the module's structure (sections, types, imports, exports, segments),
+              and a function's body is checked just before its first call, which raises
+              :class:`~wasm2py.DecodeError` / :class:`~wasm2py.ValidationError` then. The
+              fastest start for big modules, at a price: an invalid module is not refused up
+              front, it may run partly and fail later (in the middle of a computation). A
+              module the disk cache knows to be valid is not checked again. Python tier only
+              (the LLVM tier compiles, hence validates, every function).
+            * ``"eager"``: ``Module()`` also translates every function (everything up front, as
+              ahead-of-time compilation does).
+        python_shape: ``"auto"`` (default): the Python tier gives each function the structured
+            shape (nested Python statements) when CPython accepts it and a flat dispatch loop
+            over basic blocks when it does not; ``"flat"``: every function gets the flat shape
+            (slower; for testing it).
         epoch_interruption: code checks at every function entry and loop iteration whether
             the store's epoch deadline has passed (:meth:`Engine.increment_epoch`,
             :meth:`Store.set_epoch_deadline`) and traps with ``TrapCode.INTERRUPT`` if so: a
@@ -116,6 +140,9 @@ class Config:
     wasm_relaxed_simd: bool = True
     wasm_extended_const: bool = True
     wasm_gc: bool = True
+    compilation_mode: str = "lazy_translation"
+    python_shape: str = "auto"
+    epoch_interruption: bool = False
 
     def features(self) -> Features:
         """The proposals the switches enable."""
@@ -126,7 +153,6 @@ class Config:
             relaxed_simd=self.wasm_relaxed_simd, extended_const=self.wasm_extended_const,
             gc=self.wasm_gc,
         )  # fmt: skip
-    epoch_interruption: bool = False
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
@@ -143,6 +169,15 @@ class Config:
             raise ConfigError("count_instructions needs tier='python' (only it counts)")
         if self.count_instructions and self.consume_fuel:
             raise ConfigError("count_instructions and consume_fuel cannot be combined")
+        if self.compilation_mode not in COMPILATION_MODES:
+            raise ConfigError(f"unknown compilation_mode {self.compilation_mode!r}; expected one "
+                             f"of {', '.join(COMPILATION_MODES)}")  # fmt: skip
+        if self.compilation_mode == "lazy" and self.tier != "python":
+            raise ConfigError("compilation_mode='lazy' needs tier='python' (the LLVM tier "
+                             "validates every function when it compiles them)")  # fmt: skip
+        if self.python_shape not in PYTHON_SHAPES:
+            raise ConfigError(f"unknown python_shape {self.python_shape!r}; expected one of "
+                             f"{', '.join(PYTHON_SHAPES)}")  # fmt: skip
 
     def translation_key(self) -> bytes:
         """The options that change the generated Python code (part of every cache key)."""
@@ -154,4 +189,6 @@ class Config:
             key += b":epoch"
         # "auto" code also counts calls and loop iterations towards tier-up
         key += b":f" + self.features().key()
-        return key + b":hot" if self.tier == "auto" else key
+        if self.tier == "auto":
+            key += b":hot"
+        return key + b":flat" if self.python_shape == "flat" else key

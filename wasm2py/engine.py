@@ -1,8 +1,7 @@
-"""The engine: configuration plus the caches of translations (in memory and on disk)."""
+"""The engine: configuration plus the caches of what loading made (in memory and on disk)."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import threading
 from concurrent.futures import Future
@@ -13,9 +12,15 @@ from .runtime.epoch import EpochClock
 
 
 class Engine:
-    """Compiles modules according to a :class:`Config` and caches the translations, so creating
-    a :class:`~wasm2py.Module` twice from the same bytes translates once: in memory for this
-    engine, and on disk (see :mod:`wasm2py.cache`) across processes when ``Config.cache``.
+    """Loads modules according to a :class:`Config` and keeps what loading made, so creating a
+    :class:`~wasm2py.Module` twice from the same bytes decodes and validates once: in memory
+    for this engine, and on disk (see :mod:`wasm2py.cache`) across processes when
+    ``Config.cache``.
+
+    Loading is function-granular: the decoded, validated module is the one artefact the tiers
+    share; the Python tier translates a function on its first call (its
+    :class:`~wasm2py.translate.module.ModuleCode`), the LLVM tier compiles machine code
+    (:meth:`load_llvm`).
 
     Args:
         config: the configuration (default: ``Config()``).
@@ -45,57 +50,61 @@ class Engine:
         self.epoch_clock.increment()
 
     def load(self, wasm: bytes):
-        """Decode, validate and translate ``wasm`` (or fetch the result from a cache).
+        """Decode and validate ``wasm`` (as ``Config.compilation_mode`` says), or take it
+        from a cache.
 
         Returns:
-            (decoded module, compiled translation).
+            (decoded module, its Python-tier :class:`~wasm2py.translate.module.ModuleCode`,
+            which translates functions as they are first called).
 
         Raises:
             DecodeError, ValidationError: the module is malformed or invalid.
         """
-        key = cache.entry_key(wasm, self.config.translation_key())
+        config = self.config
+        key = cache.entry_key(wasm, config.translation_key())
         with self._lock:
             hit = self._memory.get(key)
         if hit is not None:
             return hit
-        from .translate.module import CompiledModule
+        from .binary.decoder import decode_module
+        from .translate.module import ModuleCode
+        from .validate.validator import FunctionValidator, validate_module
 
-        entry = cache.load(key) if self.config.cache else None
-        if entry is not None:
-            module = entry.module
-            module.raw = wasm  # type: ignore[attr-defined]
-            result = (module, CompiledModule(entry.code, entry.func_names, entry.filename,
-                                             self.config))  # fmt: skip
-        else:
-            from .binary.decoder import decode_module
-            from .translate.module import compile_module
-            from .validate.validator import validate_module
-
-            features = self.config.features()
-            module = decode_module(wasm, features)
+        features = config.features()
+        module = decode_module(wasm, features, check_bodies=False)
+        known = config.cache and cache.is_validated(wasm, features)
+        validator = None
+        if config.compilation_mode == "lazy":
+            if not known:
+                # checks the module-level rules now
+                validator = FunctionValidator(module, features)
+        elif not known:
             validate_module(module, features)
-            compiled = compile_module(module, self.config)
-            if self.config.cache:
-                # function bodies are not needed to instantiate; resuming re-decodes them
-                lean = dataclasses.replace(module, codes=[], raw=b"", derived={})
-                cache.store(key, cache.Entry(lean, compiled.code, compiled.func_names,
-                                             compiled.filename))  # fmt: skip
-            result = (module, compiled)
+            if config.cache:
+                cache.mark_validated(wasm, features)
+        log = cache.FunctionLog(key) if config.cache else None
+        code = ModuleCode(module, config, log, validator)
+        if config.compilation_mode == "eager" and config.tier != "llvm":
+            code.translate_all()
+        result = (module, code)
         with self._lock:
-            self._memory.setdefault(key, result)
+            result = self._memory.setdefault(key, result)
         return result
 
     def compiled_code(self, module) -> dict[str, tuple[str, bytes]]:
         """What this engine has compiled for ``module`` (an embedder's
-        :class:`~wasm2py.Module`), as ``{tier: (key, code)}``: ``"python"`` (the translation)
-        and ``"llvm"`` (machine code, if the LLVM tier compiled the module), each with the key
-        that says which options, sources and host it is valid for. See :meth:`adopt`."""
+        :class:`~wasm2py.Module`), as ``{tier: (key, code)}``: ``"python"`` (the translated
+        functions: every one, translated now if need be, unless the engine's tier is
+        ``"llvm"``, which runs no Python code; then those translated so far) and ``"llvm"``
+        (machine code, if the LLVM tier compiled the module), each with the key that says which
+        options, sources and host it is valid for. See :meth:`adopt`."""
         out: dict[str, tuple[str, bytes]] = {}
         raw = module._module.raw
-        compiled = module._compiled
-        if compiled is not None:
-            out["python"] = (cache.entry_key(raw, self.config.translation_key()),
-                             compiled.to_bytes())  # fmt: skip
+        code = module._code
+        if self.config.tier != "llvm":
+            # a serialized module holds its whole translation, as an ahead-of-time file does
+            code.translate_all()
+        out["python"] = (cache.entry_key(raw, self.config.translation_key()), code.to_bytes())
         llvm_code = module._llvm
         if llvm_code is None and self.has_llvm(module._module):
             llvm_code = self.load_llvm(module._module)
@@ -110,15 +119,24 @@ class Engine:
         :meth:`compiled_code` gave it: what was compiled for this engine's options, this
         wasm2py and this host is used by the next ``Module(engine, decoded.raw)`` instead of
         compiling again; the rest is ignored (it will be compiled when needed)."""
-        from .translate.module import CompiledModule
+        from .translate.module import ModuleCode
 
         raw = decoded.raw
         python = code.get("python")
         key = cache.entry_key(raw, self.config.translation_key())
-        if python is not None and python[0] == key:
+        with self._lock:
+            known = key in self._memory
+        if not known:
+            # validated where it was serialized: no validator; functions the bytes lack are
+            # translated on first call (and logged to the disk cache as usual)
+            log = cache.FunctionLog(key) if self.config.cache else None
+            module_code = ModuleCode(decoded, self.config, log)
+            if python is not None and python[0] == key:
+                module_code.add_translations(python[1])
+            if self.config.compilation_mode == "eager" and self.config.tier != "llvm":
+                module_code.translate_all()
             with self._lock:
-                self._memory.setdefault(key, (decoded, CompiledModule.from_bytes(python[1],
-                                                                                 self.config)))  # fmt: skip
+                self._memory.setdefault(key, (decoded, module_code))
         llvm_code = code.get("llvm")
         config = self.config
         costs = config.fuel_costs if config.consume_fuel else None

@@ -152,7 +152,7 @@ class Instance:
             if attach is not None:
                 attach(state, owner)
 
-        instantiate(store, decoded, module._compiled, rt, wrap, ready)
+        instantiate(store, decoded, module._code, rt, wrap, ready)
 
     def _attach_llvm(self, compiled) -> None:
         """Move the instance's code to the LLVM tier (at a call boundary; shared state)."""

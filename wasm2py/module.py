@@ -1,4 +1,4 @@
-"""The embedder's :class:`Module`: a decoded, validated and translated WebAssembly module."""
+"""The embedder's :class:`Module`: a decoded and validated WebAssembly module."""
 
 from __future__ import annotations
 
@@ -21,16 +21,20 @@ def _coerce_bytes(wasm, source: str | None = None) -> bytes:
 
 
 class Module:
-    """A compiled WebAssembly module, ready to be instantiated any number of times.
+    """A WebAssembly module, decoded and validated, ready to be instantiated any number of
+    times.
 
     ``Module(engine, wasm)`` or ``Module(wasm)`` (a default engine), where ``wasm`` is the
     binary, or the text format as a ``str`` (or bytes that start with ``(`` or ``;`` after
-    white space), as in wasmtime-py.
+    white space), as in wasmtime-py. The Python tier translates each function when it is first
+    called (see ``Config.compilation_mode``); ``Config(tier="llvm")`` compiles the module to
+    machine code here.
 
     Raises:
         ParseError: the text is malformed.
         DecodeError: the binary is malformed.
-        ValidationError: the module is not valid.
+        ValidationError: the module is not valid (with ``compilation_mode="lazy"``, only its
+            structure is checked here, function bodies at their first call).
     """
 
     def __init__(self, engine_or_wasm: Engine | bytes | bytearray | memoryview | str,
@@ -44,7 +48,8 @@ class Module:
         self.engine: Engine = engine
         self.name = name
         self._module: DecodedModule
-        self._module, self._compiled = engine.load(data)
+        #: the decoded module, and its Python-tier code (a runtime CodeSource)
+        self._module, self._code = engine.load(data)
         #: the LLVM tier's compilation (tier "llvm": made here; "auto": when hot)
         self._llvm = (engine.load_llvm(self._module, name=name)
                       if engine.config.tier == "llvm" else None)  # fmt: skip
@@ -66,7 +71,8 @@ class Module:
     @staticmethod
     def validate(engine_or_wasm: Engine | bytes | bytearray | memoryview | str,
                  wasm: bytes | bytearray | memoryview | str | None = None) -> None:  # fmt: skip
-        """Check that a module (bytes or text) is valid without translating it.
+        """Check that a module (bytes or text) is valid (every function body included) without
+        translating it.
 
         Raises:
             ParseError, DecodeError, ValidationError: as for the constructor.
@@ -74,7 +80,7 @@ class Module:
         data = _coerce_bytes(engine_or_wasm if wasm is None else wasm)
         features = engine_or_wasm.config.features() if isinstance(engine_or_wasm, Engine) \
             else None
-        validate_module(decode_module(data, features), features)
+        validate_module(decode_module(data, features, check_bodies=False), features)
 
     def serialize(self) -> bytes:
         """The module as bytes: its wasm, decoded sections and the code its engine compiled for

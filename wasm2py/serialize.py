@@ -1,9 +1,10 @@
 """``Module.serialize()`` / ``Module.deserialize()``: a compiled module as bytes, to load again
 without decoding, validating or compiling.
 
-The bytes hold the module's wasm, its decoded sections (without function bodies, as in the
-on-disk cache) and whatever compiled code its engine has for it (:meth:`Engine.compiled_code`:
-the Python tier's translation, the LLVM tier's machine code), each with the key saying which
+The bytes hold the module's wasm, its decoded sections (function bodies only as where they lie
+in the wasm: they are decoded again if a function must be translated or a paused call resumed)
+and whatever compiled code its engine has for it (:meth:`Engine.compiled_code`: the Python
+tier's translated functions, the LLVM tier's machine code), each with the key saying which
 options, wasm2py sources, Python and host it is valid for. Loading uses the code whose key
 matches the loading engine and compiles the rest when needed (:meth:`Engine.adopt`).
 
@@ -20,16 +21,19 @@ import os
 import pickle
 
 from . import cache
+from .binary.module import Code
 from .errors import Error
 
-_MAGIC = b"W2PYMOD1\n"
+_MAGIC = b"W2PYMOD2\n"
 
 
 def dumps(module) -> bytes:
     """The bytes of an embedder's :class:`~wasm2py.Module` (see the module docstring)."""
     decoded = module._module
-    lean = dataclasses.replace(decoded, codes=[], raw=b"")
-    payload = marshal.dumps((decoded.raw, pickle.dumps(lean, protocol=5), module.name or "",
+    lean = dataclasses.replace(decoded, codes=[], raw=b"", derived={})
+    bodies = tuple((c.start, c.end) for c in decoded.codes)
+    payload = marshal.dumps((decoded.raw, pickle.dumps(lean, protocol=5), bodies,
+                             decoded.data_count is not None, module.name or "",
                              module.engine.compiled_code(module)))  # fmt: skip
     return cache.seal(_MAGIC, payload)
 
@@ -47,11 +51,12 @@ def loads(engine, data, cls=None):
         raise Error("not a module serialized by this user's wasm2py (or it was damaged); "
                     "serialized modules are only valid where they were made")  # fmt: skip
     try:
-        raw, meta, name, code = marshal.loads(payload)
+        raw, meta, bodies, has_data_count, name, code = marshal.loads(payload)
         decoded = pickle.loads(meta)  # noqa: S301 - authenticated above
     except Exception as e:  # noqa: BLE001 - authentic but unreadable (another Python)
         raise Error(f"cannot read this serialized module: {e}") from None
     decoded.raw = raw
+    decoded.codes = [Code.framed(raw, start, end, has_data_count) for start, end in bodies]
     engine.adopt(decoded, code)
     return (cls or Module)(engine, raw, name=name or None)
 

@@ -31,11 +31,10 @@ from ..types import (
     TableType,
     valtype_from_code,
 )
-from .tailcall import trampoline
 
 #: bumped whenever generated files would need different runtime support
 AOT_FORMAT = 4  # 2: table helpers take the table object; 3: DEEP(d), frame costs, NAN;
-#: 4: Wasm 3.0 metadata, _TAIL
+#: 4: Wasm 3.0 metadata
 
 
 def check_format(fmt: int, version: str, name: str) -> None:
@@ -100,44 +99,44 @@ def meta(d: dict) -> Module:
 
 
 class AotCompiled:
-    """Plays the role of a CompiledModule for a generated file: its functions are the file's
-    ``def``s, rebound to each instance's namespace."""
+    """The :class:`~.slots.CodeSource` of a generated file: its functions are the file's
+    ``def`` statements, bound to each instance's namespace when it is created."""
+
+    eager = True
 
     def __init__(self, file_globals: dict):
         self.func_names = file_globals["_FUNC_NAMES"]
-        self._tail = file_globals.get("_TAIL", ((), ()))
         self.filename = "wasm://" + file_globals["_SHA256"][:16]
-        self.config = None
-        self.resume_cache: dict = {}
         wanted = set(self.func_names)
-        self._functions = [v for k, v in file_globals.items() if k in wanted
-                           and isinstance(v, pytypes.FunctionType)
-                           and v.__globals__ is file_globals]  # fmt: skip
+        self._functions = {self.func_names.index(k): v for k, v in file_globals.items()
+                           if k in wanted and isinstance(v, pytypes.FunctionType)
+                           and v.__globals__ is file_globals}  # fmt: skip
         self._consts = {k: v for k, v in file_globals.items()
                         if k[:1] == "K" and isinstance(v, float)}  # fmt: skip
         from .trap import LINE_MAPS, MODULE_NAMES, FrameNames
 
-        for f in self._functions:
+        for f in self._functions.values():
             source = f.__code__.co_filename
+            self.filename = source
             LINE_MAPS[source] = file_globals.get("_LINES", {})
             names = file_globals["_META"].names
             MODULE_NAMES[source] = FrameNames(names.functions, names.module, names.functions)
             break
 
-    def define(self, ns: dict) -> None:
-        """Define the functions and constants in an instance namespace (functions with tail
-        calls behind their trampolines, see :mod:`.tailcall`)."""
-        ns.update(self._consts)
-        for f in self._functions:
-            ns[f.__name__] = pytypes.FunctionType(f.__code__, ns, f.__name__)
-        tails, targets = self._tail
-        for i in tails:
-            name = self.func_names[i]
-            ns[name + "_t"] = ns[name]
-            ns[name] = trampoline(ns[name])
-        for i in targets:
-            name = self.func_names[i]
-            ns[name + "_t"] = ns[name]
+    def function(self, index: int):
+        """The code of the file's ``def`` of function ``index`` (every constant with it)."""
+        return self._functions[index].__code__, self._consts
+
+    def resume(self, index: int, line: int, kind: str):
+        """Not available: resuming needs the translator (see :mod:`.resumable`).
+
+        Raises:
+            Error: always.
+        """
+        from ..errors import Error
+
+        raise Error("pausing is supported, but resuming a paused call of an ahead-of-time "
+                    "compiled module is not: instantiate it from its .wasm instead")  # fmt: skip
 
 
 class AotModule:
@@ -145,7 +144,7 @@ class AotModule:
 
     def __init__(self, file_globals: dict):
         self._module: Module = file_globals["_META"]
-        self._compiled = AotCompiled(file_globals)
+        self._code = AotCompiled(file_globals)
         self.name = file_globals.get("__name__")
 
     @property

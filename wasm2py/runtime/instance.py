@@ -4,7 +4,7 @@ initialise tables and memories from segments, and run the start function.
 The namespace of an instance maps the names generated code uses to this instance's objects:
 
 ==============  ===============================================================
-``f<i>``        raw callable of function ``i`` (imports included)
+``f<i>``        the slot of function ``i`` (imports included; see :mod:`.slots`)
 ``R<i>``        the :class:`Func` of function ``i`` (for ``ref.func``)
 ``M``, ``MEM``  byte view of memory 0 (rebound on growth), and the memory object
 ``M<i>``        ``MEM<i>``: the same for memory ``i`` > 0 (multiple memories)
@@ -19,6 +19,7 @@ The namespace of an instance maps the names generated code uses to this instance
 ``DEEP``        traps at the call-depth limit or on an interrupt, else makes room for deep calls
                 (see :mod:`.callstack`)
 ``RUN``         with epoch interruption: False while the store's deadline has passed
+``__wasm2py__`` the instance's :class:`~.slots.Slots`
 ==============  ===============================================================
 """
 
@@ -37,6 +38,7 @@ from .func import Func
 from .globals import GlobalInstance
 from .memory import LinearMemory
 from .ops import base_namespace
+from .slots import CodeSource, Slots
 from .table import TableInstance
 from .trap import MODULE_NAMES, FrameNames, to_embedder
 from .values import f32_from_bits, f64_from_bits
@@ -54,7 +56,7 @@ def _base() -> dict:
 class InstanceState:
     """The runtime side of an instance: its namespace and its objects in each index space."""
 
-    __slots__ = ("ns", "funcs", "memories", "tables", "globals", "tags", "exports", "module",
+    __slots__ = ("ns", "funcs", "memories", "tables", "globals", "tags", "exports", "module", "slots",
                  "__weakref__")  # fmt: skip
 
     def __init__(self):
@@ -66,6 +68,8 @@ class InstanceState:
         self.tags: list[TagInstance] = []
         self.exports: dict[str, object] = {}
         self.module: Module | None = None
+        #: the code slots of the instance's functions
+        self.slots: Slots | None = None
 
 
 def _limits_match(actual: Limits, required: Limits) -> bool:
@@ -161,9 +165,10 @@ def eval_const(expr, state: InstanceState, module: Module):
     return stack[-1]
 
 
-def instantiate(store, module: Module, compiled, imports: list, wrap_instance=None,
+def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_instance=None,
                 attach=None) -> InstanceState:  # fmt: skip
-    """Instantiate ``module`` (with its Python-tier translation ``compiled``) in ``store``.
+    """Instantiate ``module`` in ``store``; its functions' code comes from ``source``
+    (see :mod:`.slots`: in general a function is only translated when it is first called).
 
     Args:
         imports: one runtime object per import, in import order (Func, TableInstance,
@@ -193,8 +198,6 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     if store.epoch is not None:
         # RUN, MAXD and exhausted follow the store's epoch deadline (wasm2py.runtime.epoch)
         store.engine.epoch_clock.attach(store.epoch, state)
-    # what resumption needs to regenerate a function (see wasm2py.runtime.resumable)
-    ns["__wasm2py__"] = (module, compiled)
     deftypes = module_deftypes(module)
     for i, d in enumerate(deftypes):
         ns[f"TY{i}"] = d.id
@@ -211,22 +214,30 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
         else:
             state.globals.append(value)
     owner = wrap_instance(state) if wrap_instance is not None else state
-    # Defined functions: running the compiled module body defines them in this namespace.
-    compiled.define(ns)
-    MODULE_NAMES.setdefault(compiled.filename, _names(module))
+    # Defined functions start as stubs that fetch their code on first call (see .slots).
     nimp = module.num_imported_funcs
+    slots = state.slots = Slots(ns, source, state.funcs, nimp)
+    ns["__wasm2py__"] = slots
+    names = display_names(module)
+    MODULE_NAMES.setdefault(source.filename,
+                            FrameNames(names, module.names.module, module.names.functions))
     ftypes = [deftypes[t] for t in module.func_type_indices()]
-    pynames = compiled.func_names
+    pynames = source.func_names
+    wasm = Func._wasm
     for index in range(nimp, len(pynames)):
-        fn = ns[pynames[index]]
-        state.funcs.append(Func._wasm(store, ftypes[index], fn, index,
-                                      display_name(module, index), owner))  # fmt: skip
+        stub = slots.stub(index)
+        # the slot and the tail-call entry (see .tailcall) until the function is bound
+        ns[pynames[index]] = ns[pynames[index] + "_t"] = stub
+        state.funcs.append(wasm(store, ftypes[index], stub, index, names.get(index), owner))
     for i, f in enumerate(state.funcs):
         ns[f"R{i}"] = f
         if i < nimp:
-            ns[pynames[i]] = f.raw_for(owner)
+            raw = f.raw_for(owner)
             # what tail calls name (see runtime.tailcall)
-            ns[pynames[i] + "_t"] = ns[pynames[i]] if f.host is not None else f.tailraw
+            slots.set_import(i, raw, raw if f.host is not None else f.tailraw)
+    if source.eager:
+        for index in range(nimp, len(pynames)):
+            slots.python_function(index)
     # Tags, memories and tables (table initialisers may read imported globals).
     for tidx in module.tags:
         state.tags.append(TagInstance(deftypes[tidx].comp, f"tag {len(state.tags)}",
@@ -316,31 +327,29 @@ def rebind_import(state: InstanceState, index: int, func: Func, owner) -> None:
         raise LinkError(f"incompatible import type: expected {state.funcs[index].type}, "
                         f"got {func.type}")  # fmt: skip
     state.funcs[index] = func
-    ns = state.ns
-    ns[f"R{index}"] = func
-    name = ns["__wasm2py__"][1].func_names[index]
-    ns[name] = func.raw_for(owner)
-    ns[name + "_t"] = ns[name] if func.host is not None else func.tailraw
+    state.ns[f"R{index}"] = func
+    raw = func.raw_for(owner)
+    state.slots.set_import(index, raw, raw if func.host is not None else func.tailraw)
 
 
 def display_name(module: Module, index: int) -> str | None:
     """The name of function ``index`` from the name section, or its export name."""
-    name = module.names.functions.get(index)
-    if name is not None:
-        return name
-    for e in module.exports:
-        if e.kind == ExternKind.FUNC and e.index == index:
-            return e.name
-    return None
+    return display_names(module).get(index)
 
 
-def _names(module: Module) -> FrameNames:
-    out = {}
-    for i in range(len(module.func_types())):
-        n = display_name(module, i)
-        if n is not None:
-            out[i] = n
-    return FrameNames(out, module.names.module, module.names.functions)
+def display_names(module: Module) -> dict[int, str]:
+    """The name of every function that has one (see :func:`display_name`), computed once per
+    module."""
+    names = module.derived.get("display_names")
+    if names is None:
+        nfuncs = module.num_imported_funcs + len(module.funcs)
+        names = {}
+        for e in module.exports:  # the first export of a function names it
+            if e.kind == ExternKind.FUNC and e.index not in names:
+                names[e.index] = e.name
+        names.update((i, n) for i, n in module.names.functions.items() if i < nfuncs)
+        module.derived["display_names"] = names
+    return names
 
 
 __all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "rebind_import",

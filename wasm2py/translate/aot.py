@@ -133,8 +133,7 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
             doc = f"wasm function {index}{label}: {ftypes[index]}"
             node.body.insert(0, ast.Expr(ast.Constant(doc)))
             defs.append(node)
-    # constants come before the functions; the tail-call epilogue after them is replaced by
-    # _TAIL, which the runtime applies per instance
+    # constants come before the functions
     consts = [n for n in tree.body[:first_def] if not isinstance(n, ast.FunctionDef)]
     unparser = _Unparser()
     body = unparser.visit(ast.Module(consts + defs, []))
@@ -171,7 +170,6 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
         "",
         f"_META = _aot.meta({_lit(metadata(module))})",
         f"_FUNC_NAMES = {_lit(names)}",
-        f"_TAIL = {_lit(tree.tail)}",
         f"_SHA256 = {digest!r}",
         "",
         "",

@@ -25,6 +25,8 @@ Features` are refused with a message naming their ``Config`` switch.
 
 from __future__ import annotations
 
+import gc
+
 from ..binary.module import Code, ExternKind, Instr, Module, SegmentMode
 from ..binary.opcodes import (
     NATURAL_ALIGN,
@@ -51,7 +53,7 @@ from ..types import (
 )
 from .simd_types import SIMD_LANES, SIMD_SIGS
 
-__all__ = ["validate_module"]
+__all__ = ["validate_module", "FunctionValidator"]
 
 I32 = ValType.I32
 I64 = ValType.I64
@@ -348,14 +350,19 @@ def _min_addr(a64: bool, b64: bool) -> ValType:
     return I64 if a64 and b64 else I32
 
 
-def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code) -> None:
-    """Type-check one function body (the spec's validation algorithm, iteratively)."""
+def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code,
+                       declared: tuple, body: list) -> None:  # fmt: skip
+    """Type-check one function body (the spec's validation algorithm, iteratively);
+    ``declared`` and ``body`` are ``code``'s locals and instructions."""
     params, results = sig
     close = ctx.close
-    declared = tuple(close(t) for t in code.locals)
+    for t in declared:
+        if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= len(ctx.types):
+            raise ValidationError(f"unknown type {t.heap} (local of function {func_index})",
+                                  func_index, code.start)  # fmt: skip
+    declared = tuple(close(t) for t in declared)
     locals_ = params + declared
     nlocals = len(locals_)
-    body = code.body
     # Non-defaultable locals (non-null references) not set yet: must be set before a read.
     uninit = {len(params) + k for k, t in enumerate(declared) if not t.defaultable}
 
@@ -1085,17 +1092,84 @@ def _check_types(module: Module, feats: Features) -> list[DefType]:
     return deftypes
 
 
-def validate_module(module: Module, features: Features | None = None) -> None:
+def validate_module(module: Module, features: Features | None = None,
+                    bodies: bool = True) -> None:  # fmt: skip
     """Validate a decoded module (Wasm 3.0 without the GC instructions; ``features`` switches
     proposals off, default: all on).
 
+    Function bodies are decoded here (see :class:`~wasm2py.binary.module.Code`), one at a time,
+    so validating a large module needs little more memory than its bytes. A malformed body
+    is reported before anything invalid, as if the module had been decoded completely first.
+
+    Args:
+        features: the enabled proposals (default: all).
+        bodies: also decode and type-check every function body. False: only the module-level
+            rules (then check each body with :class:`FunctionValidator` before running it).
+
     Raises:
+        DecodeError: a function body is malformed.
         ValidationError: the module is invalid; ``reason`` uses the specification's wording
             (e.g. ``"type mismatch: ..."``, ``"unknown local 3"``) and, for errors inside a
             function body, ``func_index`` (function index space, imports included) and
             ``offset`` (byte offset of the offending instruction) say where.
         UnsupportedFeature: the module uses a GC instruction (not implemented).
     """
+    pending: ValidationError | None = None
+    try:
+        ctx = _module_context(module, features)
+    except ValidationError as e:
+        if not bodies:
+            raise
+        pending, ctx = e, None
+    if not bodies:
+        return
+    nimp = len(ctx.funcs) - len(module.funcs) if ctx is not None else 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # one small tuple per instruction, none of them in a cycle (see the decoder)
+    try:
+        for i, code in enumerate(module.codes):
+            declared, body = code.locals, code.body
+            if pending is None:
+                try:
+                    _validate_function(ctx, nimp + i, ctx.funcs[nimp + i], code, declared, body)
+                except ValidationError as e:
+                    pending = e  # the remaining bodies are still decoded: malformed wins
+            del body
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if pending is not None:
+        raise pending
+
+
+class FunctionValidator:
+    """Checks function bodies one at a time, after :func:`validate_module` checked the
+    module-level rules with ``bodies=False`` (the lazy mode: a body is checked before it
+    first runs).
+
+    Raises (constructor):
+        ValidationError: the module-level rules do not hold.
+    """
+
+    def __init__(self, module: Module, features: Features | None = None):
+        self.module = module
+        self._ctx = _module_context(module, features)
+        self._nimp = len(self._ctx.funcs) - len(module.funcs)
+
+    def check(self, func_index: int) -> None:
+        """Decode and type-check the body of function ``func_index`` (a defined function).
+
+        Raises:
+            DecodeError: the body is malformed.
+            ValidationError: the body is invalid.
+        """
+        code = self.module.codes[func_index - self._nimp]
+        _validate_function(self._ctx, func_index, self._ctx.funcs[func_index], code,
+                           code.locals, code.body)  # fmt: skip
+
+
+def _module_context(module: Module, features: Features | None) -> _Ctx:
+    """Check the module-level rules; the context function bodies are checked in."""
     feats = ALL if features is None else features
     ctx = _Ctx(feats)
     ctx.deftypes = _check_types(module, feats)
@@ -1247,11 +1321,5 @@ def validate_module(module: Module, features: Features | None = None) -> None:
 
     if len(module.codes) != len(module.funcs):
         raise ValidationError("function and code section have inconsistent lengths")
-    for i, code in enumerate(module.codes):
-        func_index = n_imported_funcs + i
-        for t in code.locals:
-            if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= ntypes:
-                raise ValidationError(f"unknown type {t.heap} (local of function {func_index})",
-                                      func_index, code.start)  # fmt: skip
-        _validate_function(ctx, func_index, ctx.funcs[func_index], code)
     module.derived["deftypes"] = ctx.deftypes
+    return ctx
