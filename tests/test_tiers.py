@@ -221,6 +221,40 @@ def test_auto_moves_a_running_call_to_jitted_code():
     assert seen[-1] is True  # a new call of `run` is jitted from the start
 
 
+TAIL = """(module
+  (import "env" "where" (func $where (param i32)))
+  (func $work (param i32) (result i32) (local i32)
+    loop $l
+      local.get 1 local.get 0 i32.add local.set 1
+      local.get 0 i32.const 1 i32.sub local.tee 0
+      br_if $l
+    end
+    i32.const -1 call $where
+    local.get 1)
+  (func (export "run") (param i32) (result i32) (local i32)
+    loop $l
+      i32.const 100 call $work drop
+      local.get 1 i32.const 1 i32.add local.tee 1
+      local.get 0 i32.lt_u br_if $l
+    end
+    local.get 0 return_call $work))
+"""
+
+
+def test_tail_call_from_a_python_frame_reaches_jitted_code_after_tier_up():
+    # `run` tiers up during its loop and stays a Python frame; its final tail call goes
+    # through the tail-call entry, which tier-up repoints like the call slot
+    store = store_for("auto", tier_up_threshold=500)
+    module = Module(store.engine, wat(TAIL))
+    store.engine.load_llvm(module._module)  # compiled already: the move happens at once
+    seen = []
+    inst = Instance(store, module, {"env": {"where": lambda i: seen.append(
+        _called_from_jitted_code())}})
+    assert inst.exports.run(300) == 300 * 301 // 2
+    assert inst.tier == "llvm"
+    assert seen[0] is False and seen[-1] is True
+
+
 def test_auto_threshold_counts_calls_and_loop_iterations():
     # run(5) makes 1 + 5 + 5 + 500 = 511 counted events: the call of run, its 5 loop
     # iterations, 5 calls of work and their 100 iterations each.

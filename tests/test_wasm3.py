@@ -107,6 +107,18 @@ def test_host_function_tail_called():
         assert inst.exports.f(14) == 42
 
 
+def test_tail_calls_through_functions_not_yet_translated_keep_constant_stack():
+    """A chain of tail calls through 3,000 distinct functions, each translated on its first
+    call (lazy mode): the chain stays in the first trampoline however many functions are new.
+    f_i(x) tail-calls f_{i+1}(x + 1) and the last returns x, so f_0(0) is 2999."""
+    n = 3000
+    body = " ".join(f"(func $f{i} (param i32) (result i32) local.get 0 i32.const 1 i32.add "
+                    f"return_call $f{i + 1})" for i in range(n - 1))
+    text = (f'(module {body} (func $f{n - 1} (param i32) (result i32) local.get 0) '
+            f'(export "run" (func $f0)))')
+    assert instance("python", text, compilation_mode="lazy").exports.run(0) == n - 1
+
+
 # -- exceptions ---------------------------------------------------------------------------------
 
 EXN = """(module

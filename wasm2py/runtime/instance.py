@@ -225,10 +225,13 @@ def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_i
     pynames = source.func_names
     wasm = Func._wasm
     for index in range(nimp, len(pynames)):
-        stub = slots.stub(index)
+        stub, tail_stub = slots.stub(index), slots.tail_stub(index)
         # the slot and the tail-call entry (see .tailcall) until the function is bound
-        ns[pynames[index]] = ns[pynames[index] + "_t"] = stub
-        state.funcs.append(wasm(store, ftypes[index], stub, index, names.get(index), owner))
+        ns[pynames[index]] = stub
+        ns[pynames[index] + "_t"] = tail_stub
+        f = wasm(store, ftypes[index], stub, index, names.get(index), owner)
+        f.tailraw = tail_stub
+        state.funcs.append(f)
     for i, f in enumerate(state.funcs):
         ns[f"R{i}"] = f
         if i < nimp:

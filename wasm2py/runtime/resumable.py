@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from ..errors import Error, SignatureError
 from .callstack import DEEP, SHALLOW_FRAMES, ensure_deep, entry, leave
-from .slots import STUB_CODE
+from .slots import STUB_CODE, TAIL_STUB_CODE
 from .tailcall import TRAMPOLINE_CODE, finish
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -212,7 +212,8 @@ def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
     return finish(fn(rec.locals, next_frame), rec.locals.get("d", 0))
 
 
-_MACHINERY = {_resume_frame.__code__, TRAMPOLINE_CODE, finish.__code__, STUB_CODE}
+_MACHINERY = {_resume_frame.__code__, TRAMPOLINE_CODE, finish.__code__, STUB_CODE,
+              TAIL_STUB_CODE}
 entry(_outcome.__code__)
 
 

@@ -17,9 +17,11 @@ callers. A defined function's slot goes through these states:
 
 The calling convention of every slot is the raw one (:mod:`.func`):
 ``slot(arg0, ..., argN-1, depth) -> None | value | tuple``, with canonical internal values.
-Beside each slot, ``f<i>_t`` is what tail calls name (:mod:`.tailcall`): the stub too until the
-function is bound, then the function itself, or for a function that makes tail calls its tail
-variant (the slot then holds the trampoline that runs it).
+Beside each slot, ``f<i>_t`` is what tail calls name (:mod:`.tailcall`): a *tail stub* until the
+function is bound (it binds the function like the stub, then runs its tail variant, so that a
+chain of tail calls through functions not yet translated stays in its caller's trampoline and
+keeps a constant stack), then the function itself, or for a function that makes tail calls its
+tail variant (the slot then holds the trampoline that runs it). :meth:`Slots.set` repoints both.
 
 Besides the slot, a :class:`~.func.Func` has ``raw``, the entry the embedder's calls use, and
 ``pyraw``, the callable Python-tier code gets from a table (``call_indirect``); for a function
@@ -89,8 +91,8 @@ class Slots:
         nimp: how many functions are imported (their slots are set with :meth:`set`).
     """
 
-    __slots__ = ("ns", "source", "funcs", "nimp", "names", "python", "stubs", "importers",
-                 "_lock", "__weakref__")
+    __slots__ = ("ns", "source", "funcs", "nimp", "names", "python", "stubs", "tail_stubs",
+                 "importers", "_lock", "__weakref__")
 
     def __init__(self, ns: dict, source: CodeSource, funcs: list, nimp: int):
         self.ns = ns
@@ -102,8 +104,11 @@ class Slots:
         self.python: list = [None] * len(self.names)
         #: the stub of every defined function (None for imports)
         self.stubs: list = [None] * len(self.names)
-        #: defined function -> the import slots of other instances that hold its stub (weak
-        #: references to their Slots, and the import's index there), repointed once it is bound
+        #: the tail stub of every defined function (None for imports)
+        self.tail_stubs: list = [None] * len(self.names)
+        #: defined function -> the import slots of other instances that hold its stubs (weak
+        #: references to their Slots, the import's index there, and the stub and tail entry the
+        #: import's slots held), repointed once it is bound
         self.importers: dict[int, list] = {}
         self._lock = threading.RLock()
 
@@ -116,12 +121,16 @@ class Slots:
         return self.ns[self.names[index]]
 
     def set(self, index: int, fn) -> None:
-        """Repoint the slot of function ``index`` (and its ``Func.pyraw``) at ``fn``: every
-        later call from Python-tier code, direct or through a table, goes to ``fn``. Frames
-        already running keep running what they run."""
-        self.ns[self.names[index]] = fn
+        """Repoint the slot of function ``index``, its tail-call entry ``f<i>_t`` (and its
+        ``Func.pyraw`` and ``Func.tailraw``) at ``fn``: every later call from Python-tier code,
+        direct, through a table or a tail call, goes to ``fn``. (A callable that returns plain
+        results is a valid tail-call entry: the caller's trampoline just gets no further tail
+        call back.) Frames already running keep running what they run."""
+        name = self.names[index]
+        self.ns[name] = self.ns[name + "_t"] = fn
         if index >= self.nimp:  # (an imported Func belongs to its exporter)
-            self.funcs[index].pyraw = fn
+            f = self.funcs[index]
+            f.pyraw = f.tailraw = fn
 
     def set_import(self, index: int, fn, tail=None) -> None:
         """Fill the slot of imported function ``index`` with ``fn`` (the raw callable of the
@@ -129,13 +138,15 @@ class Slots:
         :mod:`.tailcall`). When ``fn`` is the *translate me* stub of another instance's
         function, that instance repoints this slot too once the function is bound, so calls
         across instances do not keep going through the stub."""
+        tail = fn if tail is None else tail
         self.ns[self.names[index]] = fn
-        self.ns[self.names[index] + "_t"] = fn if tail is None else tail
+        self.ns[self.names[index] + "_t"] = tail
         if getattr(fn, "__code__", None) is STUB_CODE:
             owner, at = fn.slots, fn.index
             with owner._lock:
                 if owner.python[at] is None:
-                    owner.importers.setdefault(at, []).append((weakref.ref(self), index, fn))
+                    owner.importers.setdefault(at, []).append(
+                        (weakref.ref(self), index, fn, tail))
                     return
             self.ns[self.names[index]] = owner.funcs[at].pyraw
             self.ns[self.names[index] + "_t"] = owner.funcs[at].tailraw
@@ -145,6 +156,15 @@ class Slots:
         stub = self.stubs[index]
         if stub is None:
             stub = self.stubs[index] = _make_stub(self, index)
+        return stub
+
+    def tail_stub(self, index: int):
+        """The *translate me* tail-call entry of defined function ``index`` (made once): it
+        binds the function, then runs its tail variant, whose pending tail call (if any) goes
+        back to the calling trampoline."""
+        stub = self.tail_stubs[index]
+        if stub is None:
+            stub = self.tail_stubs[index] = _make_tail_stub(self, index)
         return stub
 
     def python_function(self, index: int):
@@ -172,10 +192,11 @@ class Slots:
             fn = trampoline(tail) if "TailCall" in code.co_names else tail
             self.python[index] = fn
             stub = self.stubs[index]
+            tail_stub = self.tail_stubs[index]
             name = self.names[index]
             if stub is None or ns.get(name) is stub:
                 ns[name] = fn
-            if stub is None or ns.get(name + "_t") is stub:
+            if tail_stub is None or ns.get(name + "_t") is tail_stub:
                 ns[name + "_t"] = tail
             if index < len(self.funcs):
                 f = self.funcs[index]
@@ -183,15 +204,15 @@ class Slots:
                     f.pyraw = fn
                 if stub is None or f.raw is stub:
                     f.raw = fn
-                if stub is None or f.tailraw is stub:
+                if tail_stub is None or f.tailraw is tail_stub:
                     f.tailraw = tail
             target = self.funcs[index].pyraw if index < len(self.funcs) else fn
             target_tail = self.funcs[index].tailraw if index < len(self.funcs) else tail
-            for ref, at, old in self.importers.pop(index, ()):
+            for ref, at, old, old_tail in self.importers.pop(index, ()):
                 importer = ref()
                 if importer is not None and importer.get(at) is old:
                     importer.ns[importer.names[at]] = target
-                    if importer.ns.get(importer.names[at] + "_t") is old:
+                    if importer.ns.get(importer.names[at] + "_t") is old_tail:
                         importer.ns[importer.names[at] + "_t"] = target_tail
         return fn
 
@@ -211,6 +232,19 @@ def _make_stub(slots: Slots, index: int):
     return stub
 
 
+def _make_tail_stub(slots: Slots, index: int):
+    bind = slots.python_function
+
+    def tail_stub(*args):
+        fn = bind(index)
+        return getattr(fn, "tail_variant", fn)(*args)
+
+    return tail_stub
+
+
 #: the code of every stub (frames running it sit between wasm frames: see ``resumable``)
 STUB_CODE = next(c for c in _make_stub.__code__.co_consts
                  if isinstance(c, CodeType) and c.co_name == "stub")  # fmt: skip
+#: the code of every tail stub (likewise)
+TAIL_STUB_CODE = next(c for c in _make_tail_stub.__code__.co_consts
+                      if isinstance(c, CodeType) and c.co_name == "tail_stub")  # fmt: skip
