@@ -44,6 +44,7 @@ import tempfile
 from pathlib import Path
 
 from . import __version__
+from .features import ALL
 
 _SUFFIX = ".w2p"
 _LOG_SUFFIX = ".w2pf"
@@ -152,8 +153,10 @@ _VALID_MAGIC = b"W2PYVALID1\n"
 
 
 def _validated_key(wasm: bytes, features) -> str:
-    # validity depends on the enabled proposals (Config's wasm_* switches)
-    return entry_key(wasm, b"validated" if features is None else b"validated:" + features.key())
+    # validity depends on the enabled proposals (Config's wasm_* switches); all of them (the
+    # default) is the same mark as None
+    plain = features is None or features == ALL
+    return entry_key(wasm, b"validated" if plain else b"validated:" + features.key())
 
 
 def is_validated(wasm: bytes, features=None) -> bool:
