@@ -220,25 +220,27 @@ static u64 ref_in(u64 kind, u64 v) {
     return v;
 }
 
-static i32 memory_grow(u64 *c, u32 delta) {
+/* Memory 0 is the only one a case has (the LLVM tier passes the memory index). */
+static i64 memory_grow(u64 *c, u32 k, u64 delta) {
+    (void)k;
     u64 old = mem_pages;
-    if (old + delta > mem_max) return -1;
+    if (delta > mem_max || old + delta > mem_max) return -1;
     area_fit(&memory, (old + delta) * 65536);
     mem_pages = old + delta;
     c[W2P_CTX_MEM_SIZE] = mem_pages * 65536;
-    return (i32)old;
+    return (i64)old;
 }
 
-static i32 table_grow(u64 *c, u32 t, u64 init, u32 delta) {
+static i64 table_grow(u64 *c, u32 t, u64 init, u64 delta) {
     (void)c;
     u64 *d = tdesc[t];
     u64 old = d[W2P_TAB_SIZE];
-    if (old + delta > d[W2P_TAB_MAX]) return -1;
+    if (delta > d[W2P_TAB_MAX] || old + delta > d[W2P_TAB_MAX]) return -1;
     area_fit(&tarea[t], (old + delta) * 8);
     u64 *e = (u64 *)d[W2P_TAB_ENTRIES];
     for (u64 k = 0; k < delta; k++) e[old + k] = init;
     d[W2P_TAB_SIZE] = old + delta;
-    return (i32)old;
+    return (i64)old;
 }
 
 /* Jitted code wrote table entries: the runtime copies them to the Python tier's list; here the

@@ -61,6 +61,14 @@ IN_MAGIC = OUT_MAGIC = 0x3436686372616177  # "waarch64"
 OUT_HOST, OUT_CALL, OUT_END = 1, 2, 3
 KINDS = {ValType.I32: 0, ValType.I64: 1, ValType.F32: 2, ValType.F64: 3, ValType.V128: 4,
          ValType.FUNCREF: 5, ValType.EXTERNREF: 6}  # fmt: skip
+
+
+def _kind(t) -> int:
+    """The driver's kind code of value type ``t`` (a reference type by its storage: 3.0
+    decoding gives element segments and tables :class:`~wasm2py.types.RefType` objects)."""
+    return KINDS[t] if t in KINDS else KINDS[t.storage]
+
+
 #: fuel given to calls of a case without fuel metering, and to start functions
 NO_FUEL = 0
 
@@ -434,7 +442,7 @@ def driver_input(case: Case, decoded, state, stack_size: int = STACK_SIZE,
             continue
         ft = decoded.types[imp.type]
         w += [imp.type, type_id(ft), *layout.import_slots(k), _nslots(ft.params),
-              len(ft.results), *(KINDS[t] for t in ft.results)]  # fmt: skip
+              len(ft.results), *(_kind(t) for t in ft.results)]  # fmt: skip
         k += 1
     w += [state.funcs[i].type_id for i in range(nimp, len(state.funcs))]
     if state.memories:
@@ -450,11 +458,11 @@ def driver_input(case: Case, decoded, state, stack_size: int = STACK_SIZE,
     for g, gi in enumerate(state.globals):
         t = gi.type.valtype
         s = _slots(gi.value, t, funcs)
-        w += [layout.global_slot(g), KINDS[t], s[0], s[1] if len(s) > 1 else 0]
+        w += [layout.global_slot(g), _kind(t), s[0], s[1] if len(s) > 1 else 0]
     w += [len(state.tables)]
     for i, tab in enumerate(state.tables):
         t = tab.type.elem
-        w += [layout.table_slot(i), KINDS[t], tab.size, tab.max]
+        w += [layout.table_slot(i), _kind(t), tab.size, tab.max]
         w += [_slots(e, t, funcs)[0] for e in tab.elements]
     datas = state.ns["DATAS"]
     w += [len(decoded.datas)]
@@ -466,7 +474,7 @@ def driver_input(case: Case, decoded, state, stack_size: int = STACK_SIZE,
     w += [len(decoded.elems)]
     for e, seg in enumerate(decoded.elems):
         items = list(elems[e])
-        w += [*layout.elem_slots(e), KINDS[seg.type], len(items)]
+        w += [*layout.elem_slots(e), _kind(seg.type), len(items)]
         w += [_slots(v, seg.type, funcs)[0] for v in items]
     # the calls: the start function first, then the case's
     exports = func_types_of_exports(decoded)
