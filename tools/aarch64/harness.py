@@ -220,6 +220,8 @@ def encode(v, t: ValType, funcs: dict[int, int]):
     """A value as ``(type name, integer)``: integers unsigned, floats as bits, v128 as its
     128-bit integer, a funcref as function index + 1, an externref as its handle (0: null).
     ``funcs`` maps ``id(Func)`` to its index."""
+    if not isinstance(t, ValType):
+        t = t.storage  # a 3.0 reference type is stored as its hierarchy's top
     name = t.name.lower()
     if t is ValType.I32:
         return name, v & M32
@@ -604,6 +606,8 @@ def decode_output(out: bytes, case: Case, decoded, state) -> Observation:
     def values(slots: list[int], types) -> tuple:
         out, k = [], 0
         for t in types:
+            if not isinstance(t, ValType):
+                t = t.storage
             if t is ValType.V128:
                 out.append((t.name.lower(), slots[k] | (slots[k + 1] << 64)))
                 k += 2
