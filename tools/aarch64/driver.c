@@ -148,7 +148,7 @@ enum { OUT_MAGIC = 0x3436686372616177UL, OUT_HOST = 1, OUT_CALL = 2, OUT_END = 3
 
 static u64 rt[W2P_RT_SLOTS];
 static u64 trace[2 + 2 * (W2P_TRACE_FRAMES + 1)];
-static u64 *ctx;
+static u64 *ctx, ctx_size;
 static u64 *records;
 static u64 nfuncs;
 
@@ -189,9 +189,12 @@ static void area_fit(struct area *a, u64 bytes) {
     a->reserved += more;
 }
 
-static struct area memory;
-static u8 *mem;
-static u64 mem_pages, mem_max;
+/* Memories: memory k's (base, byte size) live in the context slots the input names
+ * (abi.Layout.memory_slots), so the driver follows the ABI's slot assignment without knowing it. */
+#define MAX_MEMORIES 16
+static u64 nmems;
+static struct area marea[MAX_MEMORIES];
+static u64 mem_pages[MAX_MEMORIES], mem_max[MAX_MEMORIES], mem_size_slot[MAX_MEMORIES];
 
 #define MAX_TABLES 64
 static u64 ntables;
@@ -220,14 +223,15 @@ static u64 ref_in(u64 kind, u64 v) {
     return v;
 }
 
-/* Memory 0 is the only one a case has (the LLVM tier passes the memory index). */
+/* memory.grow of memory k (delta in pages, i64 for memory64 and zero-extended for memory32):
+ * the old size in pages, or -1. */
 static i64 memory_grow(u64 *c, u32 k, u64 delta) {
-    (void)k;
-    u64 old = mem_pages;
-    if (delta > mem_max || old + delta > mem_max) return -1;
-    area_fit(&memory, (old + delta) * 65536);
-    mem_pages = old + delta;
-    c[W2P_CTX_MEM_SIZE] = mem_pages * 65536;
+    if (k >= nmems) fail("memory.grow of a memory the input did not give");
+    u64 old = mem_pages[k];
+    if (delta > mem_max[k] || old + delta > mem_max[k]) return -1;
+    area_fit(&marea[k], (old + delta) * 65536);
+    mem_pages[k] = old + delta;
+    c[mem_size_slot[k]] = mem_pages[k] * 65536;
     return (i64)old;
 }
 
@@ -247,6 +251,55 @@ static i64 table_grow(u64 *c, u32 t, u64 init, u64 delta) {
  * native table is the only one. */
 static void table_sync(u64 *c, u32 t, u64 start, u64 n) {
     (void)c; (void)t; (void)start; (void)n;
+}
+
+/* Exceptions. An exnref is the address of a record [tag index, slot count, slots*] in a bump
+ * area (never freed: a run is short). Per tag of the module: its uid (what try_table compares,
+ * the runtime's, so an imported tag matches its exporter's) and its parameters' slot count. */
+#define MAX_TAGS 256
+static u64 ntags, tag_uid[MAX_TAGS], tag_nslots[MAX_TAGS];
+static struct area exn_area;
+static u64 exn_used;
+
+/* throw (tag >= 0: a new exception with the values in slots) and throw_ref (tag -1: the exnref
+ * in slots[0]): start unwinding, as NativeRuntime.start_unwinding does. */
+static void throw_exn(u64 *c, i32 tag, u64 *s) {
+    u64 *rec;
+    if (tag < 0) {
+        rec = (u64 *)s[0];
+    } else {
+        if ((u64)tag >= ntags) fail("throw of a tag the input did not give");
+        u64 n = tag_nslots[tag];
+        area_fit(&exn_area, exn_used + (2 + n) * 8);
+        rec = (u64 *)(exn_area.base + exn_used);
+        exn_used += (2 + n) * 8;
+        rec[0] = (u64)tag;
+        rec[1] = n;
+        for (u64 j = 0; j < n; j++) rec[2 + j] = s[j];
+    }
+    u64 *r = (u64 *)c[W2P_CTX_RT];
+    r[W2P_RT_EXN] = (u64)rec;
+    r[W2P_RT_EXN_TAG] = tag_uid[rec[0]];
+    r[W2P_RT_TRAP] = W2P_EXCEPTION;
+}
+
+/* A catch clause with values: the caught exception's values into slots. */
+static void catch_exn(u64 *c, u64 handle, u64 *s) {
+    (void)c;
+    u64 *rec = (u64 *)handle;
+    for (u64 j = 0; j < rec[1]; j++) s[j] = rec[2 + j];
+}
+
+/* Declared subtyping between the module's types (call_indirect of a non-final type): the pairs
+ * (sub, super) of distinct type ids, from the input. */
+#define MAX_SUBS 65536
+static u64 nsubs, subs[MAX_SUBS][2];
+
+static i32 type_sub(u64 a, u64 b) {
+    if (a == b) return 1;
+    for (u64 k = 0; k < nsubs; k++)
+        if (subs[k][0] == a && subs[k][1] == b) return 1;
+    return 0;
 }
 
 /* The result generator of host functions, shared with harness.host_result (splitmix64). */
@@ -285,7 +338,7 @@ static void host_call(u64 *env, i32 rem, u64 *slots) {
 }
 
 static void setup(u64 sp) {
-    u64 ctx_size = next();
+    ctx_size = next();
     ctx = reserve(ctx_size * 8);
     ctx[W2P_CTX_RT] = (u64)rt;
     rt[W2P_RT_TRACE] = (u64)trace;
@@ -297,6 +350,9 @@ static void setup(u64 sp) {
     ctx[W2P_CTX_MEM_GROW] = (u64)memory_grow;
     ctx[W2P_CTX_TABLE_GROW] = (u64)table_grow;
     ctx[W2P_CTX_TABLE_SYNC] = (u64)table_sync;
+    ctx[W2P_CTX_THROW] = (u64)throw_exn;
+    ctx[W2P_CTX_CATCH] = (u64)catch_exn;
+    ctx[W2P_CTX_TYPE_SUB] = (u64)type_sub;
     /* types */
     for (u64 n = next(); n; n--) {
         u64 slot = next();
@@ -331,20 +387,26 @@ static void setup(u64 sp) {
         rec[W2P_REC_FN] = (u64)w2p_functable[i - nimp];
         rec[W2P_REC_ENV] = (u64)ctx;
     }
-    /* memory: size, maximum, then the non-zero 4 KiB pages */
-    if (next()) {
-        mem_pages = next();
-        mem_max = next();
-        memory.limit = mem_max * 65536;
-        memory.hint = 0x4000000000UL;
-        area_fit(&memory, mem_pages * 65536);
-        mem = memory.base;
+    /* memories: per memory its (base, size) slots, size, maximum, then the non-zero 4 KiB
+     * pages. Each reserves at an address of its own: memory 0 at 256 GiB, below the tables'
+     * (320 GiB on), memory k > 0 at k TiB, above them. */
+    nmems = next();
+    if (nmems > MAX_MEMORIES) fail("too many memories");
+    for (u64 k = 0; k < nmems; k++) {
+        u64 base_slot = next(), size_slot = next();
+        mem_pages[k] = next();
+        mem_max[k] = next();
+        mem_size_slot[k] = size_slot;
+        marea[k].limit = mem_max[k] * 65536;
+        marea[k].hint = k ? 0x10000000000UL * k : 0x4000000000UL;
+        area_fit(&marea[k], mem_pages[k] * 65536);
+        u8 *mem = marea[k].base;
         for (u64 n = next(); n; n--) {
             u64 *page = (u64 *)(mem + 4096 * next());
             for (int w = 0; w < 512; w++) page[w] = next();
         }
-        ctx[W2P_CTX_MEM_BASE] = (u64)mem;
-        ctx[W2P_CTX_MEM_SIZE] = mem_pages * 65536;
+        ctx[base_slot] = (u64)mem;
+        ctx[size_slot] = mem_pages[k] * 65536;
     }
     /* globals: 16-byte cells */
     nglobals = next();
@@ -390,12 +452,31 @@ static void setup(u64 sp) {
         ctx[pslot] = (u64)p;
         ctx[lslot] = len;
     }
+    /* tags: (uid slot, uid, parameter slots) */
+    ntags = next();
+    if (ntags > MAX_TAGS) fail("too many tags");
+    for (u64 k = 0; k < ntags; k++) {
+        u64 slot = next();
+        tag_uid[k] = next();
+        tag_nslots[k] = next();
+        ctx[slot] = tag_uid[k];
+    }
+    exn_area.limit = 1UL << 30;
+    exn_area.hint = 0xF000000000UL; /* between the tables and memory 1 */
+    /* subtyping: (sub, super) pairs */
+    nsubs = next();
+    if (nsubs > MAX_SUBS) fail("too many subtype pairs");
+    for (u64 k = 0; k < nsubs; k++) {
+        subs[k][0] = next();
+        subs[k][1] = next();
+    }
 }
 
 static u64 slots[4096];
 
 /* The calls: (function index, fuel, argument slots, result slot count) each; every call is
- * reported with its trap status, the fuel left, its result slots and its trap trace. */
+ * reported with its trap status, the fuel left, its result slots and its trap trace, and an
+ * uncaught exception with its tag index and values. */
 static void run_calls(void) {
     i32 rem = (i32)next();
     for (u64 n = next(); n; n--) {
@@ -417,18 +498,25 @@ static void run_calls(void) {
             put(trace[2 + 2 * f] == (u64)ctx);
             put(trace[3 + 2 * f]);
         }
+        if (rt[W2P_RT_TRAP] == W2P_EXCEPTION) {
+            u64 *rec = (u64 *)rt[W2P_RT_EXN];
+            put(rec[0]);
+            put(rec[1]);
+            for (u64 j = 0; j < rec[1]; j++) put(rec[2 + j]);
+        }
         rt[W2P_RT_TRAP] = 0;
         trace[0] = 0;
     }
 }
 
-/* The final state: memory (size and non-zero 4 KiB pages), globals, tables. */
+/* The final state: memories (size and non-zero 4 KiB pages each), globals, tables, context. */
 static void report_state(void) {
     put(OUT_END);
-    put(mem != 0);
-    if (mem) {
-        put(mem_pages);
-        u64 pages = mem_pages * 16, nonzero = 0;
+    put(nmems);
+    for (u64 m = 0; m < nmems; m++) {
+        u8 *mem = marea[m].base;
+        put(mem_pages[m]);
+        u64 pages = mem_pages[m] * 16, nonzero = 0;
         for (u64 p = 0; p < pages; p++) {
             u64 *w = (u64 *)(mem + 4096 * p);
             for (int k = 0; k < 512; k++)
@@ -457,6 +545,9 @@ static void report_state(void) {
         u64 *e = (u64 *)d[W2P_TAB_ENTRIES];
         for (u64 i = 0; i < d[W2P_TAB_SIZE]; i++) put(e[i]);
     }
+    /* the context, so the harness can check that every slot the ABI fills is filled here */
+    put(ctx_size);
+    for (u64 k = 0; k < ctx_size; k++) put(ctx[k]);
 }
 
 __attribute__((used)) void w2p_main(u64 sp) {
