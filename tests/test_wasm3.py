@@ -82,6 +82,31 @@ def test_tail_calls_with_fuel(tier):
     assert e.value.code is wasm2py.TrapCode.OUT_OF_FUEL
 
 
+CAUGHT_WITH_FUEL = """(module (tag $e (param i32))
+  (func $thrower (param i32) (result i32)
+    (if (result i32) (local.get 0) (then (throw $e (local.get 0))) (else (i32.const 0))))
+  (func (export "f") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (call $thrower (local.get 0))))
+    (i32.const 1) (i32.add)))"""
+
+
+@pytest.mark.parametrize("tier", ("python", "llvm"))
+def test_fuel_of_an_exception_caught_from_a_callee(tier):
+    """The callee's fuel counts when its exception is caught by the caller (the fuel segment
+    rule, ``wasm2py/fuel.py``). f(5): f's first segment (block, try_table, local.get, call: 4;
+    the try_table's end is reached only by falling through) is paid before the call; the callee
+    pays local.get, if (2) and then local.get, throw (2); the caught exception continues after
+    the block's end: i32.const, i32.add (2). 10 in all. f(0): 4, the callee 2 + i32.const (1),
+    then the try_table's end (a new segment, empty of cost), the block's end, 2: 9."""
+    inst = instance(tier, CAUGHT_WITH_FUEL, consume_fuel=True)
+    store = inst.store
+    for arg, result, expected in ((5, 6, 10), (0, 1, 9)):
+        store.set_fuel(1000)
+        assert inst.exports.f(arg) == result
+        assert 1000 - store.get_fuel() == expected, arg
+
+
 def test_resumable_call_through_tail_calls():
     """A tail-call chain pauses when fuel runs out and resumes where it stopped (resumable
     calls run in the Python tier); the total fuel equals the plain run's."""

@@ -1068,6 +1068,10 @@ class FuncGen:
         if self.branchy:
             self.open_guard()
         handler_body: list[ast.stmt] = []
+        if self.fuel is not None:
+            # the callee that raised wrote the fuel it used back to the store (wrap_body): the
+            # local still holds what this function had before the call
+            handler_body.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
         saved_out, saved_branchy = self.out, self.branchy
         chain = handler_body
         exn = ast.Attribute(_name("xe"), "exn", _LOAD)
