@@ -96,42 +96,101 @@ def test_aot_pauses_are_reported_but_not_resumable(tmp_path):
         paused.resume()
 
 
-def test_cache_hit_after_first_translation(isolated_cache):
+def _no_translation(monkeypatch):
+    """Make translating a function fail (so a test sees what came from the cache)."""
+    from wasm2py.translate import module as tm
+
+    def refuse(*args):
+        raise AssertionError("translated again")
+
+    monkeypatch.setattr(tm, "compile_function", refuse)
+
+
+def _no_validation(monkeypatch):
+    from wasm2py.validate import validator
+
+    def refuse(*args, **kw):
+        raise AssertionError("validated again")
+
+    monkeypatch.setattr(validator, "validate_module", refuse)
+
+
+def test_cache_keeps_what_earlier_runs_translated(isolated_cache, monkeypatch):
     first = wasm2py.Module(wasm2py.Engine(), DEMO)
-    entries = list(isolated_cache.glob("*.w2p"))
-    assert len(entries) == 1
-    second = wasm2py.Module(wasm2py.Engine(), DEMO)  # a new engine: no memory cache
-    assert second._compiled.code is not first._compiled.code  # loaded, not shared
-    inst = wasm2py.Instance(wasm2py.Store(), second, {"env": {"log": lambda v: None}})
+    assert not list(isolated_cache.glob("*.w2pf"))  # nothing translated yet
+    inst = wasm2py.Instance(wasm2py.Store(), first, {"env": {"log": lambda v: None}})
     assert inst.exports.fib(10) == 55
-    # options that change the generated code get their own entries
-    wasm2py.Module(wasm2py.Engine(wasm2py.Config(consume_fuel=True)), DEMO)
-    assert len(list(isolated_cache.glob("*.w2p"))) == 2
-    assert cache.info()["entries"] == 2
-    assert cache.clear() == 2
+    (log,) = isolated_cache.glob("*.w2pf")
+    fib = next(e.index for e in first._module.exports if e.name == "fib")
+    assert set(cache.FunctionLog(log.stem).read()) == {fib}  # only what ran
+    # a new engine (no memory cache), as in a later run: neither validated nor translated again
+    with monkeypatch.context() as mp:
+        _no_translation(mp)
+        _no_validation(mp)
+        second = wasm2py.Module(wasm2py.Engine(), DEMO)
+        assert second._code is not first._code
+        inst = wasm2py.Instance(wasm2py.Store(), second, {"env": {"log": lambda v: None}})
+        assert inst.exports.fib(12) == 144
+        with pytest.raises(AssertionError, match="translated again"):
+            inst.exports.add(1, 2)  # never translated before
+    # options that change the generated code get their own log
+    fuel = wasm2py.Engine(wasm2py.Config(consume_fuel=True))
+    store = wasm2py.Store(fuel)
+    store.set_fuel(10_000)
+    inst = wasm2py.Instance(store, wasm2py.Module(fuel, DEMO), {"env": {"log": lambda v: None}})
+    assert inst.exports.fib(5) == 5
+    assert len(list(isolated_cache.glob("*.w2pf"))) == 2
+    assert cache.info()["entries"] == 3  # two logs and the validated mark
+    assert cache.clear() == 3
+
+
+def test_functions_translated_later_are_appended(isolated_cache):
+    for name, args in (("fib", (7,)), ("add", (1, 2))):
+        m = wasm2py.Module(wasm2py.Engine(), DEMO)
+        inst = wasm2py.Instance(wasm2py.Store(), m, {"env": {"log": lambda v: None}})
+        inst.exports[name](*args)
+    (log,) = isolated_cache.glob("*.w2pf")
+    indexes = {e.name: e.index for e in m._module.exports}
+    assert set(cache.FunctionLog(log.stem).read()) == {indexes["fib"], indexes["add"]}
 
 
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
 def test_damaged_entries_are_rebuilt_never_executed(isolated_cache, damage):
-    wasm2py.Module(wasm2py.Engine(), DEMO)
-    (entry,) = isolated_cache.glob("*.w2p")
-    blob = entry.read_bytes()
-    if damage == "truncate":
-        entry.write_bytes(blob[: len(blob) // 2])
-    elif damage == "flip":
-        entry.write_bytes(blob[:-10] + bytes([blob[-10] ^ 1]) + blob[-9:])
-    else:
-        # a well-formed entry without the right key: code that would raise if ever run
-        import marshal
+    m = wasm2py.Module(wasm2py.Engine(), DEMO)
+    wasm2py.Instance(wasm2py.Store(), m, {"env": {"log": lambda v: None}}).exports.fib(3)
+    (log,) = isolated_cache.glob("*.w2pf")
+    (mark,) = isolated_cache.glob("*.w2p")
+    for entry in (log, mark):
+        blob = entry.read_bytes()
+        if damage == "truncate":
+            entry.write_bytes(blob[: len(blob) // 2])
+        elif damage == "flip":
+            entry.write_bytes(blob[:-10] + bytes([blob[-10] ^ 1]) + blob[-9:])
+        elif entry is log:
+            # a well-formed record without the right key: code that would raise if ever run
+            import marshal
 
-        evil = compile("raise SystemExit('tampered code ran')", "x", "exec")
-        payload = marshal.dumps(("k", b"", marshal.dumps(evil), (), "wasm://x"))
-        entry.write_bytes(blob[: len(cache._MAGIC)] + b"\0" * 32 + payload)
+            evil = compile("raise SystemExit('tampered code ran')", "x", "exec")
+            payload = marshal.dumps((evil, {}))
+            fib = next(e.index for e in m._module.exports if e.name == "fib")
+            head = b"W2F1" + fib.to_bytes(4, "little") + len(payload).to_bytes(4, "little")
+            entry.write_bytes(head + b"\0" * 32 + payload)
+        else:
+            entry.write_bytes(b"W2PYVALID1\n" + b"\0" * 32 + entry.stem.encode())
     module = wasm2py.Module(wasm2py.Engine(), DEMO)
     inst = wasm2py.Instance(wasm2py.Store(), module, {"env": {"log": lambda v: None}})
     assert inst.exports.fib(12) == 144
-    # the entry was replaced by a good one
-    assert cache.load(entry.stem) is not None
+    # the damaged entries were replaced by good ones
+    assert cache.is_validated(DEMO)
+    assert len(cache.FunctionLog(log.stem).read()) == 1
+
+
+def test_an_invalid_module_is_never_marked_valid(isolated_cache):
+    bad = wat("(module (func (result i32) i32.const 1 i32.const 2))")
+    for _ in range(2):
+        with pytest.raises(wasm2py.ValidationError):
+            wasm2py.Module(wasm2py.Engine(), bad)
+    assert not cache.is_validated(bad)
 
 
 def _compile_in_child(args):
@@ -143,7 +202,8 @@ def _compile_in_child(args):
     import wasm2py as w
 
     m = w.Module(w.Engine(), DEMO)
-    return w.Instance(w.Store(), m, {"env": {"log": lambda v: None}}).exports.fib(11)
+    inst = w.Instance(w.Store(), m, {"env": {"log": lambda v: None}})
+    return inst.exports.fib(11), inst.exports.add(2, 3)
 
 
 def test_concurrent_writers_leave_a_valid_entry(isolated_cache, tmp_path):
@@ -151,9 +211,12 @@ def test_concurrent_writers_leave_a_valid_entry(isolated_cache, tmp_path):
     with ctx.Pool(4) as pool:
         results = pool.map(_compile_in_child,
                            [(str(isolated_cache), str(tmp_path / "config"))] * 4)  # fmt: skip
-    assert results == [89] * 4
-    (entry,) = isolated_cache.glob("*.w2p")
-    assert cache.load(entry.stem) is not None
+    assert results == [(89, 5)] * 4
+    (log,) = isolated_cache.glob("*.w2pf")
+    records = log.read_bytes()
+    assert len(cache.FunctionLog(log.stem).read()) == 2
+    assert log.read_bytes() == records  # every record was whole: nothing to repair
+    assert cache.is_validated(DEMO)
     assert not list(isolated_cache.glob(".tmp*"))
 
 

@@ -471,19 +471,20 @@ def test_cache_info_and_clear(capsys, files, tmp_path):
     status, out, err = run_main(capsys, "cache", "info")
     assert (status, err) == (0, "")
     assert str(cache) in out and "entries:   0" in out
-    # a run translates the module and leaves one entry
+    # a run validates the module and translates what it calls: two entries (the module's
+    # validated mark, the log of its translated functions)
     assert run_main(capsys, "run", files / "calc.wasm", "--invoke", "add", "1", "2")[:2] == (
         0,
         "3\n",
     )
     status, out, err = run_main(capsys, "cache", "info")
-    assert status == 0 and "entries:   1" in out
+    assert status == 0 and "entries:   2" in out
     assert any(cache.iterdir())
     assert not (cache / "cache.key").exists()  # the HMAC key is kept outside the cache
     assert (tmp_path / "config" / "cache.key").is_file()
     status, out, err = run_main(capsys, "cache", "clear")
     assert (status, err) == (0, "")
-    assert "removed 1" in out
+    assert "removed 2" in out
     assert not [p for p in cache.iterdir() if p.is_file()]
     status, out, err = run_main(capsys, "cache", "info")
     assert status == 0 and "entries:   0" in out
@@ -493,9 +494,9 @@ def test_cache_in_a_subprocess(files, tmp_path):
     cache = tmp_path / "cache"
     assert run_cli("run", files / "calc.wasm", "--invoke", "fib", "10").stdout == "55\n"
     p = run_cli("cache", "info")
-    assert p.returncode == 0 and str(cache) in p.stdout and "entries:   1" in p.stdout
+    assert p.returncode == 0 and str(cache) in p.stdout and "entries:   2" in p.stdout
     p = run_cli("cache", "clear")
-    assert p.returncode == 0 and "removed 1" in p.stdout and p.stderr == ""
+    assert p.returncode == 0 and "removed 2" in p.stdout and p.stderr == ""
 
 
 def test_cache_clear_when_missing(capsys, tmp_path):

@@ -761,7 +761,7 @@ class TestCode:
         assert code.locals == (I32, I32, V128, EXTERNREF, EXTERNREF, EXTERNREF)
         assert ops_imms(code.body) == [(Op.END, None)]
         assert m.raw[code.start : code.end] == decls + b"\x0b"
-        assert m.body(0) is code.body
+        assert m.body(0) == code.body  # decoded anew each time (see Code)
 
     def test_too_many_locals(self):
         decls = vec([b"\xff\xff\xff\xff\x0f\x7f", b"\x02\x7e"])

@@ -336,9 +336,11 @@ def test_fuel_beyond_64_bits():
 
 
 def test_segment_rule_matches_the_python_tier_on_the_spec_suite():
-    """``wasm2py.fuel.segment_costs`` against the segments the Python tier's generator emits."""
+    """``wasm2py.fuel.segment_costs`` against the segments the Python tier's generator emits,
+    in both of its shapes (structured, and the flat fallback)."""
     from wasm2py.binary.decoder import decode_module
     from wasm2py.translate.codegen import FuncGen
+    from wasm2py.translate.flat import FlatGen
     from wasm2py.translate.module import ModuleGen
     from wasm2py.validate.validator import validate_module
     from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files, load_script
@@ -364,9 +366,12 @@ def test_segment_rule_matches_the_python_tier_on_the_spec_suite():
             gen = ModuleGen(m, False, costs)
             for k, code in enumerate(m.codes):
                 index = m.num_imported_funcs + k
-                g = FuncGen(gen, index, gen.func_types[index], code.locals, code.body, "f")
-                g.run()
-                assert g.fuel_segments == segment_costs(code.body, costs), (f.name, index)
+                body = code.body
+                expected = segment_costs(body, costs)
+                for shape in (FuncGen, FlatGen):
+                    g = shape(gen, index, gen.func_types[index], code.locals, body, "f")
+                    g.run()
+                    assert g.fuel_segments == expected, (f.name, index, shape.__name__)
                 checked += 1
     assert checked > 1000
 

@@ -33,7 +33,7 @@ def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = 
     else:
         data = Path(wasm).read_bytes()
         source_name = name or Path(wasm).name
-    module = decode_module(data)
+    module = decode_module(data, check_bodies=False)
     validate_module(module)
     with gc_paused():
         text = generate_source(module, source_name)

@@ -1,9 +1,17 @@
-"""The on-disk cache of translations, so a second ``Module(...)`` of the same bytes is instant.
+"""The on-disk cache, so that later runs of a module start with what earlier runs did.
 
-An entry holds the module's instantiation metadata (decoded sections without function bodies)
-and the compiled Python code object, keyed by sha256 of the wasm bytes, the wasm2py version, a
-digest of wasm2py's decoder/translator/runtime sources, the Python version and every option
-that changes the generated code.
+It holds, for a module's bytes:
+
+* a *validated* mark (:func:`is_validated`, :func:`mark_validated`): a module validated once is
+  only decoded by later loads;
+* a :class:`FunctionLog` per configuration of the Python tier: the compiled code of each
+  function, appended as the function is translated (on its first call), so the next run
+  starts with every function earlier runs used;
+* the LLVM tier's machine code (:func:`store_blob`, written by :mod:`wasm2py.llvm.jit`).
+
+Keys are derived from sha256 of the wasm bytes, the wasm2py version, a digest of wasm2py's
+decoder/validator/translator/runtime sources, the Python version and every option that changes
+the generated code.
 
 Location: ``$WASM2PY_CACHE_DIR``, else the platform's user cache directory
 (``$XDG_CACHE_HOME/wasm2py`` or ``~/.cache/wasm2py`` on Linux, ``~/Library/Caches/wasm2py`` on
@@ -21,18 +29,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import marshal
 import os
-import pickle
 import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
 
-_MAGIC = b"W2PYCACHE1\n"
 _SUFFIX = ".w2p"
+_LOG_SUFFIX = ".w2pf"
 
 
 def _user_dir(kind: str) -> Path:
@@ -59,8 +64,18 @@ def _key_file() -> Path:
     return (Path(env) if env else _user_dir("config")) / "cache.key"
 
 
+_SECRETS: dict[Path, bytes] = {}
+
+
 def _secret() -> bytes:
     path = _key_file()
+    key = _SECRETS.get(path)
+    if key is None:
+        key = _SECRETS[path] = _read_or_make_secret(path)
+    return key
+
+
+def _read_or_make_secret(path: Path) -> bytes:
     try:
         key = path.read_bytes()
         if len(key) >= 32:
@@ -94,7 +109,7 @@ def code_fingerprint() -> bytes:
     development checkout), never reuses translations made by another."""
     h = hashlib.sha256()
     root = Path(__file__).resolve().parent
-    for sub in ("binary", "translate", "runtime"):
+    for sub in ("binary", "validate", "translate", "runtime"):
         for path in sorted((root / sub).glob("*.py")):
             h.update(path.name.encode())
             h.update(path.read_bytes())
@@ -104,7 +119,7 @@ def code_fingerprint() -> bytes:
 
 
 def entry_key(wasm: bytes, options: bytes) -> str:
-    """The cache key of a translation."""
+    """The cache key of a module's bytes with ``options`` (e.g. a translation variant)."""
     h = hashlib.sha256()
     for part in (hashlib.sha256(wasm).digest(), __version__.encode(),
                  sys.version.encode(), code_fingerprint(), options):  # fmt: skip
@@ -113,38 +128,87 @@ def entry_key(wasm: bytes, options: bytes) -> str:
     return h.hexdigest()
 
 
-@dataclass(slots=True)
-class Entry:
-    """A cached translation."""
-
-    module: object  # the decoded Module without function bodies
-    code: object  # the compiled module body
-    func_names: list[str]
-    filename: str
+_VALID_MAGIC = b"W2PYVALID1\n"
 
 
-def load(key: str) -> Entry | None:
-    """The entry for ``key``, or None if absent or failing the integrity check (then removed)."""
-    path = cache_dir() / (key + _SUFFIX)
-    payload = _load_tagged(path, _MAGIC)
-    if payload is None:
-        return None
-    try:
-        stored_key, meta, code, names, filename = marshal.loads(payload)
-        if stored_key != key:
-            raise ValueError("key mismatch")
-        return Entry(pickle.loads(meta), marshal.loads(code), list(names), filename)
-    except Exception:  # noqa: BLE001 - authentic but unreadable (e.g. another Python): rebuild
-        _discard(path)
-        return None
+def is_validated(wasm: bytes) -> bool:
+    """Whether this wasm2py validated these bytes before (and found them valid)."""
+    key = entry_key(wasm, b"validated")
+    return _load_tagged(cache_dir() / (key + _SUFFIX), _VALID_MAGIC) == key.encode()
 
 
-def store(key: str, entry: Entry) -> None:
-    """Write an entry atomically (errors are ignored: the cache is an optimisation)."""
-    payload = marshal.dumps((key, pickle.dumps(entry.module, protocol=5),
-                             marshal.dumps(entry.code), tuple(entry.func_names),
-                             entry.filename))  # fmt: skip
-    _store_tagged(cache_dir() / (key + _SUFFIX), _MAGIC, payload)
+def mark_validated(wasm: bytes) -> None:
+    """Remember that these bytes are a valid module."""
+    key = entry_key(wasm, b"validated")
+    _store_tagged(cache_dir() / (key + _SUFFIX), _VALID_MAGIC, key.encode())
+
+
+class FunctionLog:
+    """An append-only file of per-function payloads (the Python tier's compiled functions of
+    one module and configuration, ``key``: see :func:`entry_key`).
+
+    A record is ``magic, function index (u32), length (u32), HMAC-SHA256, payload``, written
+    with one ``write`` in append mode, so processes that translate the same module at the same
+    time only ever add whole records. Reading checks every record; a damaged or foreign one
+    ends the readable part, and the file is rewritten with the records before it.
+    """
+
+    _RECORD = b"W2F1"
+
+    def __init__(self, key: str):
+        self.path = cache_dir() / (key + _LOG_SUFFIX)
+
+    def read(self) -> dict[int, bytes]:
+        """Every function's payload (the last one written wins)."""
+        try:
+            blob = self.path.read_bytes()
+        except OSError:
+            return {}
+        secret = _secret()
+        out: dict[int, bytes] = {}
+        pos, n = 0, len(blob)
+        magic = self._RECORD
+        while pos < n:
+            head = blob[pos : pos + 12]
+            if len(head) < 12 or head[:4] != magic:
+                break
+            index = int.from_bytes(head[4:8], "little")
+            size = int.from_bytes(head[8:12], "little")
+            tag = blob[pos + 12 : pos + 44]
+            payload = blob[pos + 44 : pos + 44 + size]
+            if len(payload) != size or not hmac.compare_digest(
+                    tag, hmac.new(secret, head + payload, hashlib.sha256).digest()):  # fmt: skip
+                break
+            out[index] = payload
+            pos += 44 + size
+        if pos < n:  # damaged or foreign: keep what was good
+            self._rewrite(out)
+        return out
+
+    def append(self, index: int, payload: bytes) -> None:
+        """Add a function's payload (errors are ignored: the cache is an optimisation)."""
+        head = self._RECORD + index.to_bytes(4, "little") + len(payload).to_bytes(4, "little")
+        tag = hmac.new(_secret(), head + payload, hashlib.sha256).digest()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "ab") as f:
+                f.write(head + tag + payload)
+        except OSError:
+            pass
+
+    def _rewrite(self, records: dict[int, bytes]) -> None:
+        secret = _secret()
+        parts = []
+        for index, payload in records.items():
+            head = self._RECORD + index.to_bytes(4, "little") + len(payload).to_bytes(4, "little")
+            parts += [head, hmac.new(secret, head + payload, hashlib.sha256).digest(), payload]
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp.", suffix=_LOG_SUFFIX)
+            with os.fdopen(fd, "wb") as f:
+                f.write(b"".join(parts))
+            os.replace(tmp, self.path)
+        except OSError:
+            pass
 
 
 _BLOB_MAGIC = b"W2PYBLOB1\n"
@@ -206,20 +270,24 @@ def _discard(path: Path) -> None:
         pass
 
 
+def _entries(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return [*directory.glob("*" + _SUFFIX), *directory.glob("*" + _LOG_SUFFIX)]
+
+
 def info() -> dict:
     """Where the cache is, how many entries it has and their total size in bytes."""
     directory = cache_dir()
-    files = list(directory.glob("*" + _SUFFIX)) if directory.is_dir() else []
+    files = _entries(directory)
     return {"directory": str(directory), "entries": len(files),
             "bytes": sum(f.stat().st_size for f in files)}  # fmt: skip
 
 
 def clear() -> int:
     """Remove every entry; returns how many were removed."""
-    directory = cache_dir()
     n = 0
-    if directory.is_dir():
-        for f in directory.glob("*" + _SUFFIX):
-            _discard(f)
-            n += 1
+    for f in _entries(cache_dir()):
+        _discard(f)
+        n += 1
     return n

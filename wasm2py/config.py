@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 #: ``python``: generated Python code; ``llvm``: jitted with LLVM at compile time; ``auto``: start
 #: in the Python tier, move to the LLVM tier once hot (see :attr:`Config.tier_up_threshold`).
 TIERS = ("python", "llvm", "auto")
+#: when the Python tier translates functions, and when function bodies are validated (wasmi's
+#: ``CompilationMode``): see :attr:`Config.compilation_mode`
+COMPILATION_MODES = ("lazy_translation", "lazy", "eager")
+#: see :attr:`Config.python_shape`
+PYTHON_SHAPES = ("auto", "flat")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +71,25 @@ class Config:
             segment. Set fuel with :meth:`Store.set_fuel`. Off: no fuel code is generated.
         fuel_costs: the :class:`FuelCosts` (default: 1 per instruction, 1 per 64 bulk items).
         cache: keep translations in the on-disk cache (:mod:`wasm2py.cache`) and reuse them.
+        compilation_mode: when work happens (wasmi's compilation modes):
+
+            * ``"lazy_translation"`` (default): ``Module()`` decodes and validates the whole
+              module; the Python tier translates each function when it is first called (and
+              the disk cache keeps it for later runs). Loading costs only what is used.
+            * ``"lazy"``: validation of function bodies is deferred too: ``Module()`` only
+              checks the module's structure (sections, types, imports, exports, segments),
+              and a function's body is checked just before its first call, which raises
+              :class:`~wasm2py.DecodeError` / :class:`~wasm2py.ValidationError` then. The
+              fastest start for big modules, at a price: an invalid module is not refused up
+              front, it may run partly and fail later (in the middle of a computation). A
+              module the disk cache knows to be valid is not checked again. Python tier only
+              (the LLVM tier compiles, hence validates, every function).
+            * ``"eager"``: ``Module()`` also translates every function (everything up front, as
+              ahead-of-time compilation does).
+        python_shape: ``"auto"`` (default): the Python tier gives each function the structured
+            shape (nested Python statements) when CPython accepts it and a flat dispatch loop
+            over basic blocks when it does not; ``"flat"``: every function gets the flat shape
+            (slower; for testing it).
     """
 
     tier: str = "python"
@@ -76,6 +100,8 @@ class Config:
     consume_fuel: bool = False
     fuel_costs: FuelCosts = field(default_factory=FuelCosts)
     cache: bool = True
+    compilation_mode: str = "lazy_translation"
+    python_shape: str = "auto"
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
@@ -90,6 +116,15 @@ class Config:
             raise ValueError("count_instructions needs tier='python' (only it counts)")
         if self.count_instructions and self.consume_fuel:
             raise ValueError("count_instructions and consume_fuel cannot be combined")
+        if self.compilation_mode not in COMPILATION_MODES:
+            raise ValueError(f"unknown compilation_mode {self.compilation_mode!r}; expected one "
+                             f"of {', '.join(COMPILATION_MODES)}")  # fmt: skip
+        if self.compilation_mode == "lazy" and self.tier != "python":
+            raise ValueError("compilation_mode='lazy' needs tier='python' (the LLVM tier "
+                             "validates every function when it compiles them)")  # fmt: skip
+        if self.python_shape not in PYTHON_SHAPES:
+            raise ValueError(f"unknown python_shape {self.python_shape!r}; expected one of "
+                             f"{', '.join(PYTHON_SHAPES)}")  # fmt: skip
 
     def translation_key(self) -> bytes:
         """The options that change the generated Python code (part of every cache key)."""
@@ -98,4 +133,6 @@ class Config:
         else:
             key = b"count" if self.count_instructions else b"plain"
         # "auto" code also counts calls and loop iterations towards tier-up
-        return key + b":hot" if self.tier == "auto" else key
+        if self.tier == "auto":
+            key += b":hot"
+        return key + b":flat" if self.python_shape == "flat" else key

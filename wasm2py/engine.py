@@ -1,8 +1,7 @@
-"""The engine: configuration plus the caches of translations (in memory and on disk)."""
+"""The engine: configuration plus the caches of what loading made (in memory and on disk)."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import threading
 from concurrent.futures import Future
@@ -12,9 +11,15 @@ from .config import Config
 
 
 class Engine:
-    """Compiles modules according to a :class:`Config` and caches the translations, so creating
-    a :class:`~wasm2py.Module` twice from the same bytes translates once: in memory for this
-    engine, and on disk (see :mod:`wasm2py.cache`) across processes when ``Config.cache``.
+    """Loads modules according to a :class:`Config` and keeps what loading made, so creating a
+    :class:`~wasm2py.Module` twice from the same bytes decodes and validates once: in memory
+    for this engine, and on disk (see :mod:`wasm2py.cache`) across processes when
+    ``Config.cache``.
+
+    Loading is function-granular: the decoded, validated module is the one artefact the tiers
+    share; the Python tier translates a function on its first call (its
+    :class:`~wasm2py.translate.module.ModuleCode`), the LLVM tier compiles machine code
+    (:meth:`load_llvm`).
 
     Args:
         config: the configuration (default: ``Config()``).
@@ -27,43 +32,43 @@ class Engine:
         self._lock = threading.Lock()
 
     def load(self, wasm: bytes):
-        """Decode, validate and translate ``wasm`` (or fetch the result from a cache).
+        """Decode and validate ``wasm`` (as ``Config.compilation_mode`` says), or take it
+        from a cache.
 
         Returns:
-            (decoded module, compiled translation).
+            (decoded module, its Python-tier :class:`~wasm2py.translate.module.ModuleCode`,
+            which translates functions as they are first called).
 
         Raises:
             DecodeError, ValidationError: the module is malformed or invalid.
         """
-        key = cache.entry_key(wasm, self.config.translation_key())
+        config = self.config
+        key = cache.entry_key(wasm, config.translation_key())
         with self._lock:
             hit = self._memory.get(key)
         if hit is not None:
             return hit
-        from .translate.module import CompiledModule
+        from .binary.decoder import decode_module
+        from .translate.module import ModuleCode
+        from .validate.validator import FunctionValidator, validate_module
 
-        entry = cache.load(key) if self.config.cache else None
-        if entry is not None:
-            module = entry.module
-            module.raw = wasm
-            result = (module, CompiledModule(entry.code, entry.func_names, entry.filename,
-                                             self.config))  # fmt: skip
-        else:
-            from .binary.decoder import decode_module
-            from .translate.module import compile_module
-            from .validate.validator import validate_module
-
-            module = decode_module(wasm)
+        module = decode_module(wasm, check_bodies=False)
+        known = config.cache and cache.is_validated(wasm)
+        validator = None
+        if config.compilation_mode == "lazy":
+            if not known:
+                validator = FunctionValidator(module)  # checks the module-level rules now
+        elif not known:
             validate_module(module)
-            compiled = compile_module(module, self.config)
-            if self.config.cache:
-                # function bodies are not needed to instantiate; resuming re-decodes them
-                lean = dataclasses.replace(module, codes=[], raw=b"")
-                cache.store(key, cache.Entry(lean, compiled.code, compiled.func_names,
-                                             compiled.filename))  # fmt: skip
-            result = (module, compiled)
+            if config.cache:
+                cache.mark_validated(wasm)
+        log = cache.FunctionLog(key) if config.cache else None
+        code = ModuleCode(module, config, log, validator)
+        if config.compilation_mode == "eager" and config.tier != "llvm":
+            code.translate_all()
+        result = (module, code)
         with self._lock:
-            self._memory.setdefault(key, result)
+            result = self._memory.setdefault(key, result)
         return result
 
     def has_llvm(self, module) -> bool:

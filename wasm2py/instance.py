@@ -137,7 +137,7 @@ class Instance:
 
         else:
             attach = None
-        instantiate(store, decoded, module._compiled, rt, wrap, attach)
+        instantiate(store, decoded, module._code, rt, wrap, attach)
         self.exports = Exports({name: to_handle(store, item)
                                 for name, item in self._state.exports.items()})  # fmt: skip
 

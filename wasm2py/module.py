@@ -1,4 +1,4 @@
-"""The embedder's :class:`Module`: a decoded, validated and translated WebAssembly module."""
+"""The embedder's :class:`Module`: a decoded and validated WebAssembly module."""
 
 from __future__ import annotations
 
@@ -19,13 +19,17 @@ def _coerce_bytes(wasm) -> bytes:
 
 
 class Module:
-    """A compiled WebAssembly module, ready to be instantiated any number of times.
+    """A WebAssembly module, decoded and validated, ready to be instantiated any number of
+    times.
 
-    ``Module(engine, wasm_bytes)`` or ``Module(wasm_bytes)`` (a default engine).
+    ``Module(engine, wasm_bytes)`` or ``Module(wasm_bytes)`` (a default engine). The Python tier
+    translates each function when it is first called (see ``Config.compilation_mode``);
+    ``Config(tier="llvm")`` compiles the module to machine code here.
 
     Raises:
         DecodeError: the binary is malformed.
-        ValidationError: the module is not valid.
+        ValidationError: the module is not valid (with ``compilation_mode="lazy"``, only its
+            structure is checked here, function bodies at their first call).
     """
 
     def __init__(self, engine_or_wasm, wasm=None, *, name: str | None = None):
@@ -37,7 +41,8 @@ class Module:
         self.engine: Engine = engine
         self.name = name
         self._module: DecodedModule
-        self._module, self._compiled = engine.load(data)
+        #: the decoded module, and its Python-tier code (a runtime CodeSource)
+        self._module, self._code = engine.load(data)
         #: the LLVM tier's compilation (tier "llvm": made here; "auto": when hot)
         self._llvm = engine.load_llvm(self._module) if engine.config.tier == "llvm" else None
 
@@ -56,13 +61,13 @@ class Module:
 
     @staticmethod
     def validate(engine_or_wasm, wasm=None) -> None:
-        """Check that bytes are a valid module without translating it.
+        """Check that bytes are a valid module (every function body included).
 
         Raises:
             DecodeError, ValidationError: as for the constructor.
         """
         data = _coerce_bytes(engine_or_wasm if wasm is None else wasm)
-        validate_module(decode_module(data))
+        validate_module(decode_module(data, check_bodies=False))
 
     @property
     def imports(self) -> list[ImportType]:

@@ -15,6 +15,11 @@ Programs (all from bookworm's source packages, fetched with ``apt-get source``):
   that raise no Lua error run unchanged, an error aborts (a trap) instead of being caught.
   ``lua_wasi.c`` stands in for ``system``/``tmpfile``/``tmpnam``.
 - ``minigzip`` (package ``zlib``): zlib's gzip-compatible test program, on the whole library.
+- ``duk`` (package ``duktape``): Duktape's command-line JavaScript interpreter (``print`` and
+  ``console`` extras). Duktape throws with ``longjmp``: ``DUK_SETJMP`` runs the body directly
+  and ``DUK_LONGJMP`` aborts, so scripts that throw nothing run unchanged.
+- ``tinyscheme`` (package ``tinyscheme``): the stand-alone Scheme interpreter, without dynamic
+  loading.
 
 Outputs and sources live under ``.cache/realworld/`` (``src/`` and ``bin/NAME.wasm``,
 ``bin/NAME.native``). Needs root for ``apt-get`` (deb-src entries are added by ``debsrc.sh``)
@@ -73,7 +78,21 @@ def fetch(package: str) -> Path:
     if found:
         return found[-1]
     sh(["bash", HERE / "debsrc.sh"])
-    sh(["apt-get", "source", "-qq", package], cwd=SRC)
+    try:
+        sh(["apt-get", "source", "-qq", package], cwd=SRC)
+    except subprocess.CalledProcessError:
+        # the newest version may be missing from the mirror (e.g. a security update whose
+        # sources it lacks): try the other versions it lists, newest first
+        listed = subprocess.run(["apt-cache", "showsrc", package], capture_output=True,
+                                text=True).stdout  # fmt: skip
+        versions = [ln.split(":", 1)[1].strip() for ln in listed.splitlines()
+                    if ln.startswith("Version:")]  # fmt: skip
+        for version in sorted(set(versions), reverse=True)[1:]:
+            try:
+                sh(["apt-get", "source", "-qq", f"{package}={version}"], cwd=SRC)
+                break
+            except subprocess.CalledProcessError:
+                continue
     found = sorted(d for d in SRC.glob(f"{package}-*") if d.is_dir())
     if not found:
         raise RuntimeError(f"apt-get source {package} left no {package}-* directory in {SRC}")
@@ -114,6 +133,9 @@ LUA = ["lapi.c", "lcode.c", "lctype.c", "ldebug.c", "ldo.c", "ldump.c", "lfunc.c
        "lcorolib.c", "ldblib.c", "liolib.c", "lmathlib.c", "loadlib.c", "loslib.c",
        "lstrlib.c", "ltablib.c", "lutf8lib.c", "linit.c", "lua.c"]  # fmt: skip
 
+DUK_CMDLINE = ["examples/cmdline/duk_cmdline.c", "extras/print-alert/duk_print_alert.c",
+               "extras/console/duk_console.c"]  # fmt: skip
+
 PROGRAMS: dict[str, Program] = {
     "sqlite3": Program(
         package="sqlite3",
@@ -136,7 +158,7 @@ PROGRAMS: dict[str, Program] = {
         sources=[f"src/{f}" for f in LUA],
         cflags=["-O2", "-Isrc", f"-I{HERE / 'include' / 'lua-common'}"],
         wasm_flags=[
-            f"-I{HERE / 'include' / 'lua-wasi'}",
+            f"-I{HERE / 'include' / 'no-setjmp'}",
             "-D_WASI_EMULATED_SIGNAL",
             "-D_WASI_EMULATED_PROCESS_CLOCKS",
             "-DLUAI_THROW(L,c)=abort()",
@@ -155,6 +177,31 @@ PROGRAMS: dict[str, Program] = {
         sources=[*ZLIB, "test/minigzip.c"],
         cflags=["-O2", "-I.", "-DHAVE_UNISTD_H", "-DHAVE_STDARG_H"],
         counted=[*ZLIB, "*.h", "test/minigzip.c"],
+    ),
+    "duk": Program(
+        package="duktape",
+        sources=["src/duktape.c", *DUK_CMDLINE],
+        cflags=["-O2", "-std=c99", "-Isrc", "-Iexamples/cmdline", "-Iextras/print-alert",
+                "-Iextras/console", "-DDUK_CMDLINE_PRINTALERT_SUPPORT",
+                "-DDUK_CMDLINE_CONSOLE_SUPPORT"],  # fmt: skip
+        wasm_flags=[
+            f"-I{HERE / 'include' / 'no-setjmp'}",
+            "-DDUK_JMPBUF_TYPE=int",
+            "-DDUK_SETJMP(jb)=0",
+            "-DDUK_LONGJMP(jb)=abort()",
+        ],  # fmt: skip
+        libs_wasm=["-lm"],
+        libs_native=["-lm"],
+        counted=["src/duktape.c", "src/duktape.h", "src/duk_config.h", *DUK_CMDLINE],
+    ),
+    "tinyscheme": Program(
+        package="tinyscheme",
+        sources=["scheme.c"],
+        cflags=["-O2", "-I.", "-DSTANDALONE=1", "-DUSE_DL=0", "-DUSE_MATH=1",
+                "-DUSE_ASCII_NAMES=0", "-w"],  # fmt: skip
+        libs_wasm=["-lm"],
+        libs_native=["-lm"],
+        counted=["scheme.c", "scheme.h", "scheme-private.h", "opdefines.h"],
     ),
 }
 

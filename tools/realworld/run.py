@@ -3,18 +3,20 @@ the ``wasmtime`` PyPI package is installed) under wasmtime; check that every run
 native build's output and exit status, and print the times as a table.
 
     python tools/realworld/build.py            # once (apt-get source, clang, cc)
-    python tools/realworld/run.py [--tier python] [--repeat N] [NAME ...]
+    python tools/realworld/run.py [--tier python|llvm] [--repeat N] [NAME ...]
 
-Columns: ``native`` is the natively built program; ``wasm2py run, cold`` is the wall time of
-the ``wasm2py run`` command in a fresh process with an empty translation cache (Python
-start-up, decoding, validating, translating the whole module to Python, running), ``warm`` the
-same with the translation cached on disk (``$WASM2PY_CACHE_DIR`` points at a private temporary
-cache); ``translate`` is creating the ``Module`` in-process without the cache (decode + validate
-+ translate) and ``execute`` running it in-process with ``wasm2py.wasi.run`` (instantiate +
-``_start``);
+Times are CPU seconds (user + system, child processes included), the best of ``--repeat``
+runs. Columns: ``native`` is the natively built program; ``wasm2py run, cold`` is the
+``wasm2py run`` command in a fresh process with an empty cache (Python start-up, decoding,
+validating, translating each function at its first call — or, with ``--tier llvm``, compiling
+the module — and running), ``warm`` the same with the cache of earlier runs
+(``$WASM2PY_CACHE_DIR`` points at a private temporary cache); in-process and without the cache,
+``load`` is creating the ``Module`` (decode + validate; the LLVM tier compiles here), ``first
+run`` instantiating and running it with ``wasm2py.wasi.run`` (the Python tier translates what
+runs) and ``run again`` the same once more (everything it uses is translated: execution alone);
 ``wasmtime (py)`` is the wasmtime PyPI package on the same ``.wasm`` (Cranelift compilation +
-run, in-process). Times are the best of ``--repeat`` runs. Every run's stdout, exit status and
-resulting files must equal the native run's; exit status 1 if any differs.
+run, in-process). Every run's stdout, exit status and resulting files must equal the native
+run's; exit status 1 if any differs.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,15 @@ sys.path.insert(0, str(ROOT))
 
 from tools.realworld.build import BIN, PROGRAMS, count_lines, fetch  # noqa: E402
 
+
+def cpu() -> float:
+    """CPU seconds of this process and its finished children so far."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
 WORKLOADS = HERE / "workloads"
 CLI = [sys.executable, "-c", "import sys; from wasm2py.cli import main; sys.exit(main())"]
 
@@ -44,13 +54,16 @@ CLI = [sys.executable, "-c", "import sys; from wasm2py.cli import main; sys.exit
 @dataclass
 class Case:
     """One run of a program: ``{dir}`` in ``argv`` is a scratch directory (the host path
-    natively, ``/work`` inside wasm, where it is preopened); ``{workloads}`` likewise."""
+    natively, ``/work`` inside wasm, where it is preopened); ``{workloads}`` likewise. With
+    ``in_source``, the program runs in its package's source directory (natively its working
+    directory, in wasm preopened as ``.``), where it finds its data files."""
 
     program: str
     label: str
     argv: list[str]
     stdin: bytes | Path = b""
     files: dict[str, bytes] = field(default_factory=dict)
+    in_source: bool = False
 
 
 def corpus() -> bytes:
@@ -61,22 +74,34 @@ def corpus() -> bytes:
 
 
 def cases() -> list[Case]:
-    text = corpus()
-    gz = subprocess.run([BIN / "minigzip.native"], input=text, capture_output=True,
-                        check=True).stdout  # fmt: skip
-    return [
-        Case("minigzip", f"compress {len(text) // 1024} KiB", [], text),
-        Case("minigzip", "decompress", ["-d"], gz),
-        Case(
-            "minigzip",
-            "gzip a file in place",
-            ["{dir}/data.txt"],
-            files={"data.txt": text[:200_000]},
-        ),  # fmt: skip
+    out = []
+    if (BIN / "minigzip.native").exists():
+        text = corpus()
+        gz = subprocess.run([BIN / "minigzip.native"], input=text, capture_output=True,
+                            check=True).stdout  # fmt: skip
+        out += [
+            Case("minigzip", f"compress {len(text) // 1024} KiB", [], text),
+            Case("minigzip", "decompress", ["-d"], gz),
+            Case(
+                "minigzip",
+                "gzip a file in place",
+                ["{dir}/data.txt"],
+                files={"data.txt": text[:200_000]},
+            ),  # fmt: skip
+        ]
+    return out + [
         Case("lua", "bench.lua", ["{workloads}/bench.lua"]),
         Case("sqlite3", "in-memory SQL", ["-batch"], WORKLOADS / "memory.sql"),
         Case("sqlite3", "database file", ["-batch", "{dir}/test.db"], WORKLOADS / "file.sql"),
+        Case("duk", "bench.js", ["{workloads}/bench.js"]),
+        # tinyscheme reads init.scm (its prelude) from the working directory
+        Case("tinyscheme", "bench.scm", ["{workloads}/bench.scm"], in_source=True),
     ]
+
+
+def source_dir(case: Case) -> str | None:
+    """The package's source directory, for ``in_source`` cases."""
+    return str(fetch(PROGRAMS[case.program].package)) if case.in_source else None
 
 
 def _argv(case: Case, scratch: str, workloads: str) -> list[str]:
@@ -101,10 +126,10 @@ def _snapshot(d: str) -> dict[str, bytes]:
 def run_native(case: Case):
     d = _scratch(case)
     try:
-        t = time.perf_counter()
+        t = cpu()
         p = subprocess.run([BIN / f"{case.program}.native", *_argv(case, d, str(WORKLOADS))],
-                           input=_stdin(case), capture_output=True)  # fmt: skip
-        return time.perf_counter() - t, p.returncode, p.stdout, _snapshot(d)
+                           input=_stdin(case), capture_output=True, cwd=source_dir(case))  # fmt: skip
+        return cpu() - t, p.returncode, p.stdout, _snapshot(d)
     finally:
         shutil.rmtree(d)
 
@@ -113,13 +138,15 @@ def run_wasm2py(case: Case, tier: str, cache_dir: str):
     """``wasm2py run`` in a fresh process, with its translation cache in ``cache_dir``."""
     d = _scratch(case)
     try:
+        src = source_dir(case)
+        dirs = ["--dir", f"{src}::."] if src else []
         cmd = [*CLI, "run", "--tier", tier, "--dir", f"{d}::/work", "--dir",
-               f"{WORKLOADS}::/workloads", BIN / f"{case.program}.wasm", "--",
+               f"{WORKLOADS}::/workloads", *dirs, BIN / f"{case.program}.wasm", "--",
                *_argv(case, "/work", "/workloads")]  # fmt: skip
         env = {**os.environ, "WASM2PY_CACHE_DIR": cache_dir}
-        t = time.perf_counter()
+        t = cpu()
         p = subprocess.run(list(map(str, cmd)), input=_stdin(case), capture_output=True, env=env)
-        return time.perf_counter() - t, p.returncode, p.stdout, _snapshot(d), p.stderr
+        return cpu() - t, p.returncode, p.stdout, _snapshot(d), p.stderr
 
     finally:
         shutil.rmtree(d)
@@ -133,7 +160,7 @@ def run_wasmtime(case: Case):
     try:
         stdin, stdout = Path(tmp, "stdin"), Path(tmp, "stdout")
         stdin.write_bytes(_stdin(case))
-        t = time.perf_counter()
+        t = cpu()
         engine = wasmtime.Engine()
         module = wasmtime.Module.from_file(engine, str(BIN / f"{case.program}.wasm"))
         linker = wasmtime.Linker(engine)
@@ -143,6 +170,8 @@ def run_wasmtime(case: Case):
         config.argv = [case.program, *_argv(case, "/work", "/workloads")]
         config.preopen_dir(d, "/work")
         config.preopen_dir(str(WORKLOADS), "/workloads")
+        if case.in_source:
+            config.preopen_dir(source_dir(case), ".")
         config.stdin_file = str(stdin)
         config.stdout_file = str(stdout)
         store.set_wasi(config)
@@ -152,7 +181,7 @@ def run_wasmtime(case: Case):
             instance.exports(store)["_start"](store)
         except wasmtime.ExitTrap as e:
             status = e.code
-        elapsed = time.perf_counter() - t
+        elapsed = cpu() - t
         return elapsed, status, stdout.read_bytes(), _snapshot(d)
     finally:
         shutil.rmtree(d)
@@ -162,21 +191,23 @@ def run_wasmtime(case: Case):
 _MODULES: dict = {}
 
 
-def translate(program: str, tier: str) -> float:
-    """Seconds to create the Module (decode, validate, translate); keeps it for run_inprocess."""
+def load(program: str, tier: str) -> float:
+    """CPU seconds to create the Module (decode, validate; the LLVM tier compiles); keeps it
+    for run_inprocess."""
     import wasm2py
 
     options = {"tier": tier}
     if "cache" in {f.name for f in dataclasses.fields(wasm2py.Config)}:
-        options["cache"] = False  # measure the translation itself
+        options["cache"] = False  # measure the work itself
     engine = wasm2py.Engine(wasm2py.Config(**options))
-    t = time.perf_counter()
+    t = cpu()
     _MODULES[program] = wasm2py.Module.from_file(engine, BIN / f"{program}.wasm")
-    return time.perf_counter() - t
+    return cpu() - t
 
 
 def run_inprocess(case: Case):
-    """Execution only: the already translated module, run with wasm2py.wasi.run."""
+    """The loaded module, instantiated and run with wasm2py.wasi.run (the Python tier translates
+    what the run calls for the first time)."""
     import io
 
     import wasm2py
@@ -186,20 +217,22 @@ def run_inprocess(case: Case):
     d = _scratch(case)
     try:
         out = io.BytesIO()
+        preopens = {"/work": d, "/workloads": WORKLOADS}
+        if case.in_source:
+            preopens["."] = source_dir(case)
         config = WasiConfig(argv=[case.program, *_argv(case, "/work", "/workloads")],
-                            preopens={"/work": d, "/workloads": WORKLOADS},
-                            stdin=io.BytesIO(_stdin(case)), stdout=out,
+                            preopens=preopens, stdin=io.BytesIO(_stdin(case)), stdout=out,
                             stderr=io.BytesIO())  # fmt: skip
-        t = time.perf_counter()
+        t = cpu()
         status = run(module, config, wasm2py.Store(module.engine))
-        return time.perf_counter() - t, status, out.getvalue(), _snapshot(d)
+        return cpu() - t, status, out.getvalue(), _snapshot(d)
     finally:
         shutil.rmtree(d)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description="check and time the real-world WASI programs")
-    p.add_argument("--tier", default="python")
+    p.add_argument("--tier", default="python", choices=["python", "llvm", "auto"])
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("names", nargs="*", help="programs (default: all built)")
     args = p.parse_args(argv)
@@ -218,9 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         wasm = BIN / f"{n}.wasm"
         print(f"{n}: {count_lines(n)} lines of C, {wasm.stat().st_size} bytes of wasm, "
               f"{len(__import__('wasm2py').Module.from_file(__import__('wasm2py').Engine(), wasm)._module.funcs)} functions")  # fmt: skip
-    translated = {n: translate(n, args.tier) for n in names}
+    loaded = {n: load(n, args.tier) for n in names}
     header = ["program", "workload", "native", "wasm2py run, cold", "wasm2py run, warm",
-              "translate", "execute", "wasmtime (py)"]  # fmt: skip
+              "load", "first run", "run again", "wasmtime (py)"]  # fmt: skip
     cache_dir = tempfile.mkdtemp(prefix="rw-cache-")  # a private, initially empty cache
     if not have_wasmtime:
         header.pop()
@@ -231,15 +264,16 @@ def main(argv: list[str] | None = None) -> int:
             continue
         nat = min((run_native(case) for _ in range(args.repeat)), key=lambda r: r[0])
         cold_dir = tempfile.mkdtemp(prefix="rw-cold-")
-        cold = run_wasm2py(case, args.tier, cold_dir)  # translates the whole module
+        cold = run_wasm2py(case, args.tier, cold_dir)  # translates what runs
         shutil.rmtree(cold_dir)
         run_wasm2py(case, args.tier, cache_dir)  # fills the warm cache
         w2p = min((run_wasm2py(case, args.tier, cache_dir) for _ in range(args.repeat)),
                   key=lambda r: r[0])  # fmt: skip
+        first = run_inprocess(case)
         ex = min((run_inprocess(case) for _ in range(args.repeat)), key=lambda r: r[0])
-        ok = w2p[1:4] == nat[1:4] and ex[1:4] == nat[1:4] and cold[1:4] == nat[1:4]
+        ok = all(r[1:4] == nat[1:4] for r in (w2p, first, ex, cold))
         row = [case.program, case.label, f"{nat[0]:.3f} s", f"{cold[0]:.2f} s", f"{w2p[0]:.2f} s",
-               f"{translated[case.program]:.2f} s", f"{ex[0]:.2f} s"]  # fmt: skip
+               f"{loaded[case.program]:.2f} s", f"{first[0]:.2f} s", f"{ex[0]:.2f} s"]  # fmt: skip
         if have_wasmtime:
             try:
                 wt = min((run_wasmtime(case) for _ in range(args.repeat)), key=lambda r: r[0])
@@ -253,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             failed = True
             print(f"--- {case.program} {case.label}: native status {nat[1]}, wasm2py {w2p[1]}; "
                   f"stderr: {w2p[4][-500:].decode(errors='replace')}")  # fmt: skip
+        sys.stdout.flush()
         rows.append(row)
         print("  ".join(row), flush=True)
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]

@@ -1,7 +1,9 @@
 """Decoding of the WebAssembly 2.0 binary format into a :class:`~wasm2py.binary.module.Module`.
 
-Entry point: :func:`decode_module`. Every section of Wasm 2.0 is decoded, function bodies
-included (eagerly, into lists of :class:`~wasm2py.binary.module.Instr`). Malformed input always
+Entry point: :func:`decode_module`. Every section of Wasm 2.0 is decoded; function bodies are
+only framed (their byte ranges), and decoded on demand into lists of
+:class:`~wasm2py.binary.module.Instr` (:func:`decode_locals`, :func:`decode_body`; validation
+decodes every body once). Malformed input always
 raises :class:`~wasm2py.errors.DecodeError` with the byte offset of the problem; the messages
 follow the wording of the spec's reference interpreter (``assert_malformed`` in the spec tests).
 
@@ -32,7 +34,7 @@ from .module import (
 from .opcodes import IMM, SIMD_BASE, SIMD_IMM, Imm, Op
 from .reader import TOO_LARGE, TOO_LONG, Reader, read_s32, read_s33, read_s64, read_u32
 
-__all__ = ["decode_module", "decode_instrs", "parse_name_section", "MAX_LOCALS", "MAGIC", "VERSION"]
+__all__ = ["decode_module", "decode_instrs", "decode_locals", "decode_body", "parse_name_section", "MAX_LOCALS", "MAGIC", "VERSION"]
 
 MAGIC = b"\x00asm"
 VERSION = b"\x01\x00\x00\x00"
@@ -463,36 +465,58 @@ def _data(r: Reader) -> Data:
 
 
 def _code(r: Reader, has_data_count: bool) -> Code:
+    """Frame one code section entry; its locals and instructions are decoded on demand."""
     size = r.u32()
     start = r.pos
     end = start + size
     if end > r.end:
         raise r.eof_error()
-    section_end = r.end
-    r.end = end
-    # Local declarations: (count, type) pairs.
+    r.pos = end
+    return Code.framed(r.data, start, end, has_data_count)
+
+
+def decode_locals(data: bytes, start: int, end: int) -> tuple[tuple[ValType, ...], int]:
+    """The local declarations of the body framed at ``data[start:end]``: one ValType per
+    local, and the position of the first instruction.
+
+    Raises:
+        DecodeError: malformed declarations, or more than :data:`MAX_LOCALS` locals.
+    """
+    r = Reader(data, start, end)
     total = 0
     decls = []
-    for _ in range(r.length()):
-        at = r.pos
-        count = r.u32()
-        total += count
-        if total > 0xFFFF_FFFF:
-            raise DecodeError("too many locals", at)
-        decls.append((count, _valtype(r)))
+    try:
+        for _ in range(r.length()):
+            at = r.pos
+            count = r.u32()
+            total += count
+            if total > 0xFFFF_FFFF:
+                raise DecodeError("too many locals", at)
+            decls.append((count, _valtype(r)))
+    except IndexError:  # pragma: no cover - every read is guarded; this is a safety net
+        raise DecodeError("unexpected end", len(data)) from None
     if total > MAX_LOCALS:
         raise DecodeError("too many locals", start)
     locals_: list[ValType] = []
     for count, t in decls:
         locals_.extend([t] * count)
-    body, p = decode_instrs(r.data, r.pos, has_data_count)
+    return tuple(locals_), r.pos
+
+
+def decode_body(data: bytes, pos: int, end: int, has_data_count: bool = True) -> list[Instr]:
+    """The instructions of a function body from ``data[pos]`` (after its locals) to its final
+    ``end``, which must be the last byte before ``end``.
+
+    Raises:
+        DecodeError: malformed instructions, or a body that runs past ``end`` (a missing final
+            ``end``) or stops short of it (trailing bytes).
+    """
+    body, p = decode_instrs(data, pos, has_data_count)
     # The body may run past its declared size (a missing final ``end``) or stop short of it
     # (trailing bytes after the final ``end``); both are a size mismatch, as in the spec.
     if p != end:
         raise DecodeError("section size mismatch", min(p, end))
-    r.pos = end
-    r.end = section_end
-    return Code(tuple(locals_), body, start, end)
+    return body
 
 
 def _import(r: Reader) -> Import:
@@ -584,14 +608,19 @@ def parse_name_section(data: bytes, pos: int, end: int) -> Names:
     return names
 
 
-def decode_module(data: bytes | bytearray | memoryview) -> Module:
+def decode_module(data: bytes | bytearray | memoryview, check_bodies: bool = True) -> Module:
     """Decode a WebAssembly 2.0 binary module.
 
     Args:
         data: the module bytes.
+        check_bodies: decode every function body once, so that a malformed one raises here
+            (the bodies are not kept: :class:`~wasm2py.binary.module.Code` decodes them again
+            on demand). False: bodies are only framed, and a malformed one raises when it is
+            first decoded (:func:`~wasm2py.validate.validator.validate_module` decodes them
+            all, and reports malformed bodies before invalid ones).
 
     Returns:
-        The decoded :class:`Module` (function bodies decoded; ``raw`` holds the bytes).
+        The decoded :class:`Module` (``raw`` holds the bytes).
 
     Raises:
         DecodeError: the binary is malformed (``offset`` says where).
@@ -603,12 +632,16 @@ def decode_module(data: bytes | bytearray | memoryview) -> Module:
         else:
             raise TypeError(f"expected bytes, got {type(data).__name__}")
     # Decoding allocates one small tuple per instruction, none of which can be part of a cycle.
-    # Left on, the cyclic GC would keep rescanning the growing instruction lists (it made
-    # decoding four to five times slower), so it is paused for the duration.
+    # Left on, the cyclic GC would keep rescanning the instruction lists (it made decoding four
+    # to five times slower), so it is paused for the duration.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _decode_module(data)
+        m = _decode_module(data)
+        if check_bodies:
+            for code in m.codes:
+                code.body  # noqa: B018 - decoded to check it, then dropped
+        return m
     except IndexError:  # pragma: no cover - every read is guarded; this is a safety net
         raise DecodeError("unexpected end", len(data)) from None
     finally:

@@ -1,7 +1,7 @@
 """The decoded form of a WebAssembly module: plain, immutable data.
 
 The decoder (:mod:`wasm2py.binary.decoder`) produces a :class:`Module`; function bodies are decoded to
-instruction lists (see :class:`Code`).
+instruction lists on demand (see :class:`Code`).
 """
 
 from __future__ import annotations
@@ -89,16 +89,74 @@ class Data:
     offset: tuple[Instr, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True)
 class Code:
     """A function body: its local declarations (expanded to one ValType per local, params
-    excluded), its decoded instructions (ending with the function's final ``end``) and the byte
-    range ``[start, end)`` of the body in the module bytes."""
+    excluded), its instructions (ending with the function's final ``end``) and the byte range
+    ``[start, end)`` of the body in the module bytes.
 
-    locals: tuple[ValType, ...]
-    body: list[Instr]
-    start: int
-    end: int
+    The decoder frames bodies without decoding them (:func:`~wasm2py.binary.decoder.
+    decode_module`): ``locals`` is decoded on first use and kept, ``body`` is decoded from the
+    module bytes *each time* it is read (instruction lists are large; whoever needs one keeps
+    it while working on it), so a decoded module costs little more memory than its bytes.
+    ``Code(locals, body, start, end)`` makes a body from instructions already in hand.
+
+    Raises (when ``locals`` or ``body`` is read):
+        DecodeError: the body is malformed.
+    """
+
+    __slots__ = ("start", "end", "_locals", "_body", "_data", "_at", "_has_data_count")
+
+    def __init__(self, locals: tuple[ValType, ...], body: list[Instr], start: int, end: int):
+        self.start = start
+        self.end = end
+        self._locals = tuple(locals)
+        self._body = body
+        self._data = None
+        self._at = start
+        self._has_data_count = True
+
+    @classmethod
+    def framed(cls, data: bytes, start: int, end: int, has_data_count: bool) -> Code:
+        """A body that is decoded from ``data[start:end]`` on demand."""
+        self = cls.__new__(cls)
+        self.start = start
+        self.end = end
+        self._locals = None
+        self._body = None
+        self._data = data
+        self._at = start
+        self._has_data_count = has_data_count
+        return self
+
+    @property
+    def locals(self) -> tuple[ValType, ...]:
+        """One ValType per declared local (parameters excluded)."""
+        if self._locals is None:
+            from .decoder import decode_locals
+
+            self._locals, self._at = decode_locals(self._data, self.start, self.end)
+        return self._locals
+
+    @property
+    def body(self) -> list[Instr]:
+        """The instructions, the final ``end`` included (decoded anew unless given)."""
+        if self._body is not None:
+            return self._body
+        from .decoder import decode_body
+
+        self.locals  # noqa: B018 - finds where the instructions start
+        return decode_body(self._data, self._at, self.end, self._has_data_count)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Code):
+            return NotImplemented
+        return (self.start, self.end, self.locals, self.body) == (
+            other.start, other.end, other.locals, other.body)  # fmt: skip
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Code(start={self.start}, end={self.end})"
 
 
 @dataclass(slots=True)
@@ -145,6 +203,8 @@ class Module:
     customs: list[tuple[str, bytes]] = field(default_factory=list)
     names: Names = field(default_factory=Names)
     raw: bytes = b""
+    #: facts derived from the module once, by whoever needs them (e.g. display names)
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- index spaces -------------------------------------------------------------------------
     def imported(self, kind: ExternKind) -> list[Import]:

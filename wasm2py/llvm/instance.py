@@ -106,7 +106,7 @@ class LLVMInstance:
         self.ctx_addr = ctx_addr
         self.keep: list = []
         rt.keep.append(self)
-        rt.names[ctx_addr] = MODULE_NAMES.get(state.ns["__wasm2py__"][1].filename, {})
+        rt.names[ctx_addr] = MODULE_NAMES.get(state.slots.source.filename, {})
         ctx[abi.CTX_RT] = rt.addr
         for i, t in enumerate(m.types):
             ctx[layout.type_slot(i)] = type_id(t)
@@ -187,16 +187,19 @@ class LLVMInstance:
         ns["DATAS"] = _SharedSegments(datas, ctx, [layout.data_slots(k)[1]
                                                    for k in range(len(m.datas))], b"")  # fmt: skip
         # -- switch the defined functions over to jitted code: for the embedder's calls at
-        # once (``raw``); for calls from Python-tier frames still running (tier "auto":
-        # ``pyraw`` and the namespace slot) only functions with loops or calls: a
-        # straight-line one (bounded, usually tiny) runs faster in Python than through a
-        # ctypes entry (jitted callers call it natively either way)
-        names = ns["__wasm2py__"][1].func_names
+        # once (``raw``); for calls from Python-tier code (tier "auto": frames still running;
+        # the function's slot, see wasm2py.runtime.slots) only functions with loops or calls:
+        # a straight-line one (bounded, usually tiny) runs faster in Python than through a
+        # ctypes entry (jitted callers call it natively either way). ``py`` is what the entry
+        # runs while a resumable call needs Python frames: the function's Python-tier code,
+        # translated on first use
+        slots = state.slots
         for index in range(nimp, len(funcs)):
             f = funcs[index]
-            f.raw = _entry_raw(self, index, f.pyraw)
+            py = slots.python[index] or slots.stub(index)
+            f.raw = _entry_raw(self, index, py)
             if index in compiled.long_funcs:
-                f.pyraw = ns[names[index]] = f.raw
+                slots.set(index, f.raw)
 
     def bind_import(self, k: int, value) -> None:
         """Make jitted code call ``value`` (a :class:`~wasm2py.Func` of the import's type) for

@@ -85,33 +85,43 @@ def meta(d: dict) -> Module:
 
 
 class AotCompiled:
-    """Plays the role of a CompiledModule for a generated file: its functions are the file's
-    ``def``s, rebound to each instance's namespace."""
+    """The :class:`~.slots.CodeSource` of a generated file: its functions are the file's
+    ``def`` statements, bound to each instance's namespace when it is created."""
+
+    eager = True
 
     def __init__(self, file_globals: dict):
         self.func_names = file_globals["_FUNC_NAMES"]
         self.filename = "wasm://" + file_globals["_SHA256"][:16]
-        self.config = None
-        self.resume_cache: dict = {}
         wanted = set(self.func_names)
-        self._functions = [v for k, v in file_globals.items() if k in wanted
-                           and isinstance(v, pytypes.FunctionType)
-                           and v.__globals__ is file_globals]  # fmt: skip
+        self._functions = {self.func_names.index(k): v for k, v in file_globals.items()
+                           if k in wanted and isinstance(v, pytypes.FunctionType)
+                           and v.__globals__ is file_globals}  # fmt: skip
         self._consts = {k: v for k, v in file_globals.items()
                         if k[:1] == "K" and isinstance(v, float)}  # fmt: skip
         from .trap import LINE_MAPS, MODULE_NAMES
 
-        for f in self._functions:
+        for f in self._functions.values():
             source = f.__code__.co_filename
+            self.filename = source
             LINE_MAPS[source] = file_globals.get("_LINES", {})
             MODULE_NAMES[source] = dict(file_globals["_META"].names.functions)
             break
 
-    def define(self, ns: dict) -> None:
-        """Define the functions and constants in an instance namespace."""
-        ns.update(self._consts)
-        for f in self._functions:
-            ns[f.__name__] = pytypes.FunctionType(f.__code__, ns, f.__name__)
+    def function(self, index: int):
+        """The code of the file's ``def`` of function ``index`` (every constant with it)."""
+        return self._functions[index].__code__, self._consts
+
+    def resume(self, index: int, line: int, kind: str):
+        """Not available: resuming needs the translator (see :mod:`.resumable`).
+
+        Raises:
+            Error: always.
+        """
+        from ..errors import Error
+
+        raise Error("pausing is supported, but resuming a paused call of an ahead-of-time "
+                    "compiled module is not: instantiate it from its .wasm instead")  # fmt: skip
 
 
 class AotModule:
@@ -119,7 +129,7 @@ class AotModule:
 
     def __init__(self, file_globals: dict):
         self._module: Module = file_globals["_META"]
-        self._compiled = AotCompiled(file_globals)
+        self._code = AotCompiled(file_globals)
         self.name = file_globals.get("__name__")
 
     @property

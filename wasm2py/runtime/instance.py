@@ -4,7 +4,7 @@ initialise tables and memories from segments, and run the start function.
 The namespace of an instance maps the names generated code uses to this instance's objects:
 
 ==============  ===============================================================
-``f<i>``        raw callable of function ``i`` (imports included)
+``f<i>``        the slot of function ``i`` (imports included; see :mod:`.slots`)
 ``R<i>``        the :class:`Func` of function ``i`` (for ``ref.func``)
 ``M``, ``MEM``  byte view of memory 0 (rebound on growth), and the memory object
 ``T<i>``        element list of table ``i``; ``TB<i>`` the table object
@@ -13,6 +13,7 @@ The namespace of an instance maps the names generated code uses to this instance
 ``ELEMS``       element segments (lists of references; ``()`` once dropped)
 ``DATAS``       data segments (``b""`` once dropped)
 ``MAXD``        the call-depth limit
+``__wasm2py__`` the instance's :class:`~.slots.Slots`
 ==============  ===============================================================
 """
 
@@ -26,6 +27,7 @@ from .func import Func, type_id
 from .globals import GlobalInstance
 from .memory import LinearMemory
 from .ops import base_namespace
+from .slots import CodeSource, Slots
 from .table import TableInstance
 from .trap import MODULE_NAMES, to_embedder
 from .values import f32_from_bits, f64_from_bits
@@ -43,7 +45,7 @@ def _base() -> dict:
 class InstanceState:
     """The runtime side of an instance: its namespace and its objects in each index space."""
 
-    __slots__ = ("ns", "funcs", "memories", "tables", "globals", "exports", "module",
+    __slots__ = ("ns", "funcs", "memories", "tables", "globals", "exports", "module", "slots",
                  "__weakref__")  # fmt: skip
 
     def __init__(self):
@@ -54,6 +56,8 @@ class InstanceState:
         self.globals: list[GlobalInstance] = []
         self.exports: dict[str, object] = {}
         self.module: Module | None = None
+        #: the code slots of the instance's functions
+        self.slots: Slots | None = None
 
 
 def _limits_match(actual: Limits, required: Limits) -> bool:
@@ -121,9 +125,10 @@ def eval_const(expr, state: InstanceState, module: Module):
     return stack[-1]
 
 
-def instantiate(store, module: Module, compiled, imports: list, wrap_instance=None,
+def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_instance=None,
                 attach=None) -> InstanceState:  # fmt: skip
-    """Instantiate ``module`` (with its Python-tier translation ``compiled``) in ``store``.
+    """Instantiate ``module`` in ``store``; its functions' code comes from ``source``
+    (see :mod:`.slots`: in general a function is only translated when it is first called).
 
     Args:
         imports: one runtime object per import, in import order (Func, TableInstance,
@@ -148,8 +153,6 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
     ns["MAXD"] = store.max_depth
     ns["IC"] = store.counter
     ns["F"] = store.fuel
-    # what resumption needs to regenerate a function (see wasm2py.runtime.resumable)
-    ns["__wasm2py__"] = (module, compiled)
     for i, t in enumerate(module.types):
         ns[f"TY{i}"] = type_id(t)
     # Imports, per index space.
@@ -163,20 +166,26 @@ def instantiate(store, module: Module, compiled, imports: list, wrap_instance=No
         else:
             state.globals.append(value)
     owner = wrap_instance(state) if wrap_instance is not None else state
-    # Defined functions: running the compiled module body defines them in this namespace.
-    compiled.define(ns)
-    MODULE_NAMES.setdefault(compiled.filename, _names(module))
+    # Defined functions start as stubs that fetch their code on first call (see .slots).
     nimp = module.num_imported_funcs
+    slots = state.slots = Slots(ns, source, state.funcs, nimp)
+    ns["__wasm2py__"] = slots
+    names = display_names(module)
+    MODULE_NAMES.setdefault(source.filename, names)
     ftypes = module.func_types()
-    pynames = compiled.func_names
+    pynames = source.func_names
+    wasm = Func._wasm
     for index in range(nimp, len(pynames)):
-        fn = ns[pynames[index]]
-        state.funcs.append(Func._wasm(store, ftypes[index], fn, index,
-                                      display_name(module, index), owner))  # fmt: skip
+        stub = slots.stub(index)
+        ns[pynames[index]] = stub
+        state.funcs.append(wasm(store, ftypes[index], stub, index, names.get(index), owner))
     for i, f in enumerate(state.funcs):
         ns[f"R{i}"] = f
         if i < nimp:
             ns[pynames[i]] = f.raw_for(owner)
+    if source.eager:
+        for index in range(nimp, len(pynames)):
+            slots.python_function(index)
     # Tables and memories.
     for t in module.tables:
         state.tables.append(TableInstance(t))
@@ -259,22 +268,22 @@ def rebind_import(state: InstanceState, index: int, func: Func, owner) -> None:
 
 def display_name(module: Module, index: int) -> str | None:
     """The name of function ``index`` from the name section, or its export name."""
-    name = module.names.functions.get(index)
-    if name is not None:
-        return name
-    for e in module.exports:
-        if e.kind == ExternKind.FUNC and e.index == index:
-            return e.name
-    return None
+    return display_names(module).get(index)
 
 
-def _names(module: Module) -> dict[int, str]:
-    out = {}
-    for i in range(len(module.func_types())):
-        n = display_name(module, i)
-        if n is not None:
-            out[i] = n
-    return out
+def display_names(module: Module) -> dict[int, str]:
+    """The name of every function that has one (see :func:`display_name`), computed once per
+    module."""
+    names = module.derived.get("display_names")
+    if names is None:
+        nfuncs = module.num_imported_funcs + len(module.funcs)
+        names = {}
+        for e in module.exports:  # the first export of a function names it
+            if e.kind == ExternKind.FUNC and e.index not in names:
+                names[e.index] = e.name
+        names.update((i, n) for i, n in module.names.functions.items() if i < nfuncs)
+        module.derived["display_names"] = names
+    return names
 
 
 __all__ = ["InstanceState", "instantiate", "check_import", "eval_const", "rebind_import",

@@ -9,9 +9,10 @@ number) and a copy of its Python locals (wasm locals and operand-stack slots). T
 the explicit call stack of the paused call; no Python frame, generator or thread is kept.
 
 Resumption rebuilds the Python stack from the records: each frame runs a *resume variant* of its
-function (see :mod:`wasm2py.translate.resume`) that restores the locals and rewinds to the resume
-point, where it continues the next inner frame, down to the innermost one, which receives the
-host results or re-checks its fuel.
+function that restores the locals and rewinds to the resume point, where it continues the next
+inner frame, down to the innermost one, which receives the host results or re-checks its fuel.
+The variants come from the instance's code source (:meth:`.slots.CodeSource.resume`; the Python
+tier builds them with :mod:`wasm2py.translate.resume`): the runtime never imports a translator.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import types
 from dataclasses import dataclass
 
 from ..errors import Error
+from .slots import STUB_CODE
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
@@ -182,19 +184,10 @@ def _results(func, r):
     return tuple(c(v) for c, v in zip(rconv, r))
 
 
-_build = None
-
-
 def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
-    global _build
     rec = frames[i]
     ns = rec.namespace
-    module, compiled = ns["__wasm2py__"]
-    if _build is None:
-        from ..translate.resume import build_resume_function  # the translator, when resuming
-
-        _build = build_resume_function
-    code = _build(module, compiled, rec.func_index, rec.line, rec.kind)
+    code = ns["__wasm2py__"].source.resume(rec.func_index, rec.line, rec.kind)
     fn = types.FunctionType(code, ns)
     if i + 1 < len(frames):
 
@@ -209,7 +202,7 @@ def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
     return fn(rec.locals, next_frame)
 
 
-_MACHINERY = {_resume_frame.__code__}
+_MACHINERY = {_resume_frame.__code__, STUB_CODE}
 
 
 def pass_through(code) -> None:

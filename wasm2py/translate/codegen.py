@@ -34,7 +34,6 @@ M64 = 0xFFFFFFFFFFFFFFFF
 MASK = {I32: M32, I64: M64}
 SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
 MAX_EXPR_DEPTH = 24
-MAX_LOOP_NESTING = 19
 
 _LOAD = ast.Load()
 _STORE = ast.Store()
@@ -218,21 +217,16 @@ _STORES = {
 class FuncGen:
     """Translates one function. Use :func:`translate_function`."""
 
-    def __init__(self, mod, index: int, ftype: FuncType, local_types, body, name: str):
+    def __init__(self, mod, index: int, ftype: FuncType, local_types, body, name: str,
+                 info=None):  # fmt: skip
         self.mod = mod  # ModuleGen: types, function types, globals, constants
         self.index = index
         self.ftype = ftype
         self.local_types = list(ftype.params) + list(local_types)
         self.body = body
         self.name = name
-        self.info = analyze(body)
-        self.positions = {id(x): i for i, x in enumerate(body)}
-        if self.info.max_loop_depth > MAX_LOOP_NESTING:
-            raise UnsupportedFeature(
-                f"loops nested {self.info.max_loop_depth} deep (the Python tier supports "
-                f"{MAX_LOOP_NESTING})",
-                index,
-            )
+        self.info = info if info is not None else analyze(body)
+        self.pos = 0  # the position of the instruction being translated
         self.stack: list[V] = []
         self.ctrl: list[Frame] = []
         self.out: list[ast.stmt] = []
@@ -259,6 +253,12 @@ class FuncGen:
         stmt.lineno = self.lineno
         stmt.wasm_op = self.cur_op  # type: ignore[attr-defined]  # for comments in AOT source
         self.out.append(stmt)
+
+    def pass_stmt(self) -> ast.Pass:
+        """A ``pass`` (located: the resume rewrite reads the line of a list's first statement)."""
+        st = ast.Pass()
+        st.lineno = self.lineno
+        return st
 
     def open_guard(self) -> None:
         """``brk`` may be set here: what follows runs only if it is not."""
@@ -312,7 +312,7 @@ class FuncGen:
                 if st is stmt:
                     del where[k : k + 2 if self.fuel is not None else k + 1]
                     if not where:
-                        where.append(ast.Pass())
+                        where.append(self.pass_stmt())
                     break
 
     def charge_bulk(self) -> None:
@@ -442,7 +442,7 @@ class FuncGen:
         skip_depth = 0
         fuel = self.fuel
         self.start_segment(0)
-        for ins in body:
+        for pos, ins in enumerate(body):
             op = ins.op
             frame = self.ctrl[-1]
             if frame.unreachable:
@@ -458,6 +458,7 @@ class FuncGen:
                     continue
             self.lineno = ins.offset
             self.cur_op = op
+            self.pos = pos
             if op != Op.END and op != Op.ELSE:
                 self.seg_n += 1 if fuel is None else fuel.cost(op)
             handler = dispatch.get(op)
@@ -472,7 +473,7 @@ class FuncGen:
         fn = ast.FunctionDef(
             name=self.name,
             args=ast.arguments([], args, None, [], [], None, []),
-            body=prologue + self.wrap_body(root.entry_out or [ast.Pass()]),
+            body=prologue + self.wrap_body(self.assemble(root.entry_out)),
             decorator_list=[],
             returns=None,
             type_params=[],
@@ -481,6 +482,10 @@ class FuncGen:
         #: how many leading statements are the prologue (depth check, local initialisation)
         fn.prologue_len = len(prologue)  # type: ignore[attr-defined]
         return fn
+
+    def assemble(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        """The function's statements after the prologue, from what the instructions emitted."""
+        return body or [self.pass_stmt()]
 
     def wrap_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
         """With fuel, an exception leaving the function writes the fuel it used back. (A caller
@@ -519,8 +524,8 @@ class FuncGen:
         return frame
 
     def index_of(self, ins) -> int:
-        """The position of an instruction in the body (instructions are distinct objects)."""
-        return self.positions[id(ins)]
+        """The position of ``ins``, the instruction being translated, in the body."""
+        return self.pos
 
     def op_block(self, ins) -> None:
         self.enter(ins, "block")
@@ -605,7 +610,7 @@ class FuncGen:
             self.branchy = False
             if frame.kind == "if" and frame.ifnode is not None:
                 if not frame.ifnode.body:
-                    frame.ifnode.body.append(ast.Pass())
+                    frame.ifnode.body.append(self.pass_stmt())
             if c.guarded:
                 self.emit(ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
                                  [ast.Assign([_sname("brk")], _const(0))], []))  # fmt: skip
@@ -634,7 +639,7 @@ class FuncGen:
             q = q.parent
         body: list[ast.stmt] = []
         outer = []
-        for t in loop.brk_targeted:
+        for t in sorted(loop.brk_targeted, key=lambda t: t.id):
             if t is q:
                 body.append(ast.If(_cmp(_name("brk"), ast.Eq(), _const(t.id)),
                                    [ast.Assign([_sname("brk")], _const(0)), ast.Continue()],
@@ -733,7 +738,7 @@ class FuncGen:
         self.branchy = False
         self.branch(ins.imm, vals, site)
         if not node.body:
-            node.body.append(ast.Pass())
+            node.body.append(self.pass_stmt())
         self.out = saved_out
         self.branchy = saved_branchy or self.arm_sets_brk(frame)
         self.start_segment(self.index_of(ins) + 1)
@@ -775,7 +780,7 @@ class FuncGen:
             self.branchy = False
             self.branch(depth, vals, site)
             sets_brk = sets_brk or self.arm_sets_brk(self.ctrl[-1 - depth])
-            body = self.out or [ast.Pass()]
+            body = self.out or [self.pass_stmt()]
             self.out, self.branchy = saved, saved_branchy
             return body
 
@@ -1324,9 +1329,24 @@ from . import simd as _simd  # noqa: E402,F401  (registers the SIMD handlers)
 
 
 def translate_function(mod, index: int, ftype: FuncType, local_types, body, name: str):
-    """Translate one function body into an ``ast.FunctionDef`` named ``name``.
+    """Translate one function body into an ``ast.FunctionDef`` named ``name``, in the
+    structured shape when CPython accepts it, else in the flat shape (:mod:`.flat`); the
+    result's ``shape`` attribute says which.
 
     ``mod`` provides ``types``, ``func_types``, ``global_types``, ``table_types``,
-    ``float_const(value) -> name`` and ``f32_value``/``f64_value`` (bits -> float).
+    ``float_const(value) -> name`` and ``f32_value``/``f64_value`` (bits -> float); its
+    ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
     """
-    return FuncGen(mod, index, ftype, local_types, body, name).run()
+    from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
+
+    info = analyze(body)
+    if (getattr(mod, "shape", "auto") != "flat" and info.max_loop_depth <= MAX_LOOPS
+            and info.max_nesting <= MAX_NESTING):  # fmt: skip
+        fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
+        # ``brk`` guards nest too: only the finished tree tells
+        if nesting_depth(fn) <= MAX_NESTING:
+            fn.shape = "structured"  # type: ignore[attr-defined]
+            return fn
+    fn = FlatGen(mod, index, ftype, local_types, body, name, info).run()
+    fn.shape = "flat"  # type: ignore[attr-defined]
+    return fn

@@ -28,7 +28,8 @@ class Construct:
     """One structured construct (or the function body itself, kind ``"func"``)."""
 
     __slots__ = ("kind", "start", "end", "else_at", "parent", "materialized", "guarded", "id",
-                 "passthrough", "leaks", "brk_targeted", "sites")  # fmt: skip
+                 "passthrough", "leaks", "brk_targeted", "sites", "level", "loop",
+                 "loop_depth")  # fmt: skip
 
     def __init__(self, kind: str, start: int, parent: Construct | None):
         self.kind = kind
@@ -49,6 +50,12 @@ class Construct:
         self.brk_targeted: set[Construct] = set()
         #: (instruction index, innermost enclosing construct) of every branch targeting it
         self.sites: list[tuple[int, Construct]] = []
+        #: how many constructs enclose it (the function body: 0)
+        self.level = 0 if parent is None else parent.level + 1
+        #: the innermost materialized loop enclosing it or itself (None: none)
+        self.loop: Construct | None = None
+        #: how many materialized loops enclose it or are itself
+        self.loop_depth = 0
 
 
 class ControlInfo:
@@ -62,7 +69,11 @@ class ControlInfo:
         self.func = Construct("func", -1, None)
         self.func.end = len(body) - 1
         self.uses_brk = False
+        #: the most materialized loops (Python ``while`` statements) nested in each other
         self.max_loop_depth = 0
+        #: the most ``if``\ s and materialized loops nested in each other (each one nests a
+        #: Python statement list in the structured shape)
+        self.max_nesting = 0
 
     def tail(self, j: int, target: Construct) -> bool:
         """True if execution from instruction ``j`` reaches the end of ``target`` without
@@ -85,12 +96,11 @@ class ControlInfo:
 
     @staticmethod
     def inner_loop(site_parent: Construct, target: Construct) -> Construct | None:
-        """The innermost Python loop enclosing a branch site strictly inside ``target``."""
-        c = site_parent
-        while c is not target:
-            if c.materialized:
-                return c
-            c = c.parent  # type: ignore[assignment]
+        """The innermost Python loop enclosing a branch site strictly inside ``target`` (which
+        encloses the site too)."""
+        loop = site_parent.loop
+        if loop is not None and loop.level > target.level:
+            return loop
         return None
 
 
@@ -127,10 +137,20 @@ def analyze(body: list) -> ControlInfo:
                 if k not in seen:
                     seen.add(k)
                     stack[-1 - k].sites.append((i, stack[-1]))
-    for c in constructs:
+    nesting: dict[Construct, int] = {info.func: 0}
+    for c in constructs:  # in order of their start: parents first
+        parent = c.parent
         if c.kind == "loop":
             c.materialized = bool(c.sites)
+        c.loop = c if c.materialized else parent.loop  # type: ignore[union-attr]
+        c.loop_depth = parent.loop_depth + c.materialized  # type: ignore[union-attr]
+        info.max_loop_depth = max(info.max_loop_depth, c.loop_depth)
+        depth = nesting[parent] + (c.materialized or c.kind == "if")  # type: ignore[index]
+        nesting[c] = depth
+        info.max_nesting = max(info.max_nesting, depth)
     next_id = 1
+    # branches that set ``brk``, by the innermost construct around their site
+    leaving: dict[Construct, list[Construct]] = {}
     for c in constructs:
         for i, parent in c.sites:
             p = info.inner_loop(parent, c)
@@ -148,21 +168,16 @@ def analyze(body: list) -> ControlInfo:
             if not c.id:
                 c.id = next_id
                 next_id += 1
-            # The branch leaves every construct between the site and the target.
-            x = parent
-            while x is not c:
-                x.leaks = True
-                if x.materialized:
-                    x.passthrough = True
-                    x.brk_targeted.add(c)
-                x = x.parent  # type: ignore[assignment]
-    # Python refuses more than 20 statically nested loops.
-    for c in constructs:
-        if c.materialized:
-            depth = 0
-            x: Construct | None = c
-            while x is not None:
-                depth += x.materialized
-                x = x.parent
-            info.max_loop_depth = max(info.max_loop_depth, depth)
+            leaving.setdefault(parent, []).append(c)
+    # Each such branch leaves every construct between its site and its target: walk up once
+    # per site (to the outermost target), not once per branch (a br_table has thousands).
+    for parent, targets in leaving.items():
+        top = min(t.level for t in targets)
+        x = parent
+        while x.level > top:
+            x.leaks = True
+            if x.materialized:
+                x.passthrough = True
+                x.brk_targeted.update(t for t in targets if t.level < x.level)
+            x = x.parent  # type: ignore[assignment]
     return info

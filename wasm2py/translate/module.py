@@ -1,11 +1,17 @@
-"""Translate a whole validated module into one Python module body (an ``ast.Module``).
+"""The Python tier's code of a validated module: functions translated one at a time, on demand.
 
-The generated module defines one function per wasm function, named ``f<index>`` (plus the
-sanitised wasm name, for readers), and a few constants (``K<n>`` for floats that have no literal,
-such as NaNs with payloads). Everything else the functions use — memory views, tables, globals,
-other functions, helpers — is looked up in the module namespace, which the runtime fills per
-instance (:mod:`wasm2py.runtime.instance`). One compiled code object therefore serves every
-instance: instantiation only re-binds the function objects to a fresh namespace.
+Each wasm function becomes one Python function, named ``f<index>`` (plus the sanitised wasm
+name, for readers), that reads a few module-level constants (``K<n>`` for floats that have no
+literal, such as NaNs with payloads). Everything else the functions use — memory views, tables,
+globals, other functions (through their slots), helpers — is looked up in the namespace the
+runtime fills per instance (:mod:`wasm2py.runtime.instance`). One code object therefore serves
+every instance: an instance only binds it to its namespace.
+
+:class:`ModuleCode` is the runtime's :class:`~wasm2py.runtime.slots.CodeSource` for the Python
+tier: it translates and compiles a function the first time some instance calls it (or takes it
+from the disk cache, which keeps each function's code as it is made: see
+:class:`wasm2py.cache.FunctionLog`). :func:`translate_module` translates every function into one
+``ast.Module`` (ahead-of-time files, ``python -m wasm2py.translate``).
 """
 
 from __future__ import annotations
@@ -14,14 +20,16 @@ import ast
 import contextlib
 import gc
 import hashlib
+import marshal
 import re
 import struct
 import sys
-from dataclasses import dataclass, field
+import threading
+from types import CodeType
 
 from ..binary.module import Module
-from ..errors import UnsupportedFeature
-from ..runtime.instance import display_name
+from ..errors import Error
+from ..runtime.instance import display_names
 from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType
 from .codegen import translate_function
@@ -45,8 +53,10 @@ class ModuleGen:
     """Module-level facts the function translator needs, plus the constant pool."""
 
     def __init__(self, module: Module, count_instructions: bool = False, fuel_costs=None,
-                 hot: bool = False):  # fmt: skip
+                 hot: bool = False, shape: str = "auto"):  # fmt: skip
         self.module = module
+        #: ``"flat"`` forces the flat shape on every function (see :mod:`.flat`)
+        self.shape = shape
         self.count_instructions = count_instructions
         #: count calls and loop iterations towards tier-up (``Config(tier="auto")``)
         self.hot = hot
@@ -57,8 +67,8 @@ class ModuleGen:
         self.global_types = module.global_types()
         self.table_types = module.table_types()
         #: the Python name of every function (imports included): ``f<index>_<wasm name>``
-        self.func_names = [python_name(i, display_name(module, i))
-                           for i in range(len(self.func_types))]  # fmt: skip
+        names = display_names(module)
+        self.func_names = [python_name(i, names.get(i)) for i in range(len(self.func_types))]
         self.consts: dict[bytes, str] = {}
         self.const_values: dict[str, float] = {}
 
@@ -83,27 +93,138 @@ class ModuleGen:
         return f64_from_bits(bits)
 
 
-@dataclass(slots=True)
-class CompiledModule:
-    """The Python-tier translation of a module.
+class ModuleCode:
+    """The Python tier's code of one module under one configuration, translated function by
+    function on first use (the runtime's :class:`~wasm2py.runtime.slots.CodeSource`).
 
-    Attributes:
-        code: the compiled module body (defines the functions and constants).
-        func_names: Python name of every function (imports first), in index order.
-        filename: ``co_filename`` of the generated code (``wasm://<sha256 prefix>``).
+    Args:
+        module: the decoded module (validated, or with ``validator`` to check bodies first).
+        config: the :class:`~wasm2py.Config` the code is generated for (variant, shape).
+        log: a :class:`wasm2py.cache.FunctionLog` to read translations made by earlier runs
+            from and append new ones to (None: no disk cache).
+        validator: a :class:`~wasm2py.validate.validator.FunctionValidator` that checks each
+            body before its translation (validation deferred to first use), or None.
     """
 
-    code: object
-    func_names: list[str]
-    filename: str
-    #: the Config the code was generated for (resume variants must match it)
-    config: object = None
-    #: (function index, line, kind) -> compiled resume variant (see wasm2py.translate.resume)
-    resume_cache: dict = field(default_factory=dict)
+    eager = False
 
-    def define(self, ns: dict) -> None:
-        """Define the module's functions and constants in an instance namespace."""
-        exec(self.code, ns)  # noqa: S102 - our own generated code
+    def __init__(self, module: Module, config=None, log=None, validator=None):
+        self.module = module
+        self.config = config
+        self.gen = module_gen(module, config)
+        #: the slot name of every function
+        self.func_names: list[str] = self.gen.func_names
+        #: ``co_filename`` of the generated code
+        self.filename = f"wasm://{hashlib.sha256(module.raw).hexdigest()[:16]}"
+        self.log = log
+        self.validator = validator
+        #: function index -> (code object, constants) of the functions translated so far
+        self.codes: dict[int, tuple[CodeType, dict]] = {}
+        #: function index -> marshalled (code, constants) read from the disk cache
+        self.stored: dict[int, bytes] = log.read() if log is not None else {}
+        #: (function index, line, kind) -> compiled resume variant (see .resume)
+        self.resume_cache: dict = {}
+        self._lock = threading.RLock()
+
+    def function(self, index: int) -> tuple[CodeType, dict]:
+        """The code of defined function ``index`` and the constants it reads (translated and
+        compiled now unless done before, in this process or, with a disk cache, an earlier one).
+
+        Raises:
+            DecodeError, ValidationError: the body is malformed or invalid (validation
+                deferred to first use only).
+        """
+        hit = self.codes.get(index)
+        if hit is not None:
+            return hit
+        with self._lock:
+            hit = self.codes.get(index)
+            if hit is not None:
+                return hit
+            payload = self.stored.pop(index, None)
+            if payload is not None:
+                code, consts = marshal.loads(payload)
+            else:
+                if self.validator is not None:
+                    self.validator.check(index)
+                code, consts = compile_function(self.gen, index, self.filename)
+                if self.log is not None:
+                    self.log.append(index, marshal.dumps((code, consts)))
+            self.codes[index] = hit = (code, consts)
+        return hit
+
+    def resume(self, index: int, line: int, kind: str) -> CodeType:
+        """The resume variant of function ``index`` for a resume point (see :mod:`.resume`)."""
+        from .resume import build_resume_function
+
+        with self._lock:
+            return build_resume_function(self, index, line, kind)
+
+    def translate_all(self) -> None:
+        """Translate every function now (``Config(compilation_mode="eager")``)."""
+        nimp = self.module.num_imported_funcs
+        progress = _progress(len(self.module.codes))
+        for k in range(len(self.module.codes)):
+            self.function(nimp + k)
+            if progress is not None:
+                progress.update(1)
+        if progress is not None:
+            progress.close()
+
+
+def compile_function(gen: ModuleGen, index: int, filename: str) -> tuple[CodeType, dict]:
+    """Translate defined function ``index`` of ``gen.module`` and compile it: its code object
+    (``co_filename`` ``filename``, wasm offsets as line numbers) and the constants it reads."""
+    module = gen.module
+    code = module.codes[index - module.num_imported_funcs]
+    with gc_paused():
+        gen.consts = {}
+        gen.const_values = {}
+        fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body,
+                                gen.func_names[index])  # fmt: skip
+        tree = ast.Module([fn], [])
+        set_locations(tree)
+        module_code = compile_tree(tree, filename)
+        del fn, tree  # freed while the collector is paused: it would scan them all otherwise
+    fcode = next(c for c in module_code.co_consts if isinstance(c, CodeType))
+    return fcode, dict(gen.const_values)
+
+
+#: CPython's compiler recurses about this many times per nested statement (with room for the
+#: expressions in it)
+_COMPILER_FRAMES_PER_LEVEL = 8
+
+
+def compile_tree(tree: ast.Module, filename: str) -> CodeType:
+    """``compile`` generated code. Its statements nest at most :data:`.flat.MAX_NESTING`
+    deep, which the compiler accepts however deep the Python stack already is (a function can
+    be first called deep in a recursion): the recursion limit is raised for the duration.
+
+    Raises:
+        Error: the compiler refused the code anyway (a bug of the translator).
+    """
+    from .flat import MAX_NESTING
+
+    limit = sys.getrecursionlimit()
+    need = _depth() + MAX_NESTING * _COMPILER_FRAMES_PER_LEVEL
+    if need > limit:
+        sys.setrecursionlimit(need)
+    try:
+        return compile(tree, filename, "exec", dont_inherit=True, optimize=2)
+    except (RecursionError, MemoryError, SyntaxError) as e:  # pragma: no cover - a bug
+        raise Error(f"the generated Python code could not be compiled: {e}") from e
+    finally:
+        if need > limit:
+            sys.setrecursionlimit(limit)
+
+
+def _depth() -> int:
+    """How many Python frames are on the stack."""
+    frame, n = sys._getframe(), 0
+    while frame is not None:
+        frame, n = frame.f_back, n + 1
+    return n
+
 
 def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]]:
     """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
@@ -122,13 +243,8 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
             progress.update(1)
         index = nimp + k
         pyname = names[index]
-        fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body, pyname)
-        depth = nesting_depth(fn)
-        if depth > MAX_NESTING:
-            raise UnsupportedFeature(
-                f"control flow nested {depth} levels deep; the Python tier supports "
-                f"{MAX_NESTING}", index)
-        body.append(fn)
+        body.append(translate_function(gen, index, gen.func_types[index], code.locals,
+                                       code.body, pyname))  # fmt: skip
     # Float constants without a literal form, defined up front.
     if progress is not None:
         progress.close()
@@ -158,26 +274,6 @@ def _progress(total: int):
     except ImportError:  # progress is a nicety
         return None
     return tqdm(total=total, desc="wasm2py: translating", unit="fn", leave=False)
-
-
-#: Python's compiler recurses on nested statements; deeper code is refused up front, with a clear
-#: error, rather than risking a RecursionError (or worse) inside ``compile``.
-MAX_NESTING = 1000
-
-
-def nesting_depth(fn: ast.FunctionDef) -> int:
-    """How deeply statements nest in ``fn`` (iteratively)."""
-    deepest = 0
-    todo = [(fn.body, 1)]
-    while todo:
-        stmts, depth = todo.pop()
-        deepest = max(deepest, depth)
-        for st in stmts:
-            for attr in ("body", "orelse"):
-                inner = getattr(st, attr, None)
-                if inner:
-                    todo.append((inner, depth + 1))
-    return deepest
 
 
 def set_locations(tree: ast.AST) -> None:
@@ -215,7 +311,8 @@ def module_gen(module: Module, config=None) -> ModuleGen:
     """The ModuleGen for a module and a configuration."""
     counting = bool(config is not None and config.count_instructions)
     fuel = config.fuel_costs if config is not None and config.consume_fuel else None
-    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto")
+    shape = config.python_shape if config is not None else "auto"
+    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto", shape)
 
 
 @contextlib.contextmanager
@@ -229,17 +326,3 @@ def gc_paused():
     finally:
         if enabled:
             gc.enable()
-
-
-def compile_module(module: Module, config=None) -> CompiledModule:
-    """Translate and compile ``module`` into a :class:`CompiledModule`."""
-    digest = hashlib.sha256(module.raw).hexdigest()[:16]
-    filename = f"wasm://{digest}"
-    with gc_paused():
-        tree, names = translate_module(module, config)
-        try:
-            code = compile(tree, filename, "exec", dont_inherit=True, optimize=2)
-        except (RecursionError, MemoryError, SyntaxError) as e:
-            raise UnsupportedFeature(f"the generated Python code could not be compiled: {e}") from e
-        del tree
-    return CompiledModule(code, names, filename, config)

@@ -24,7 +24,7 @@ import ast
 
 from ..errors import Error
 from .codegen import translate_function
-from .module import module_gen, python_name, set_locations
+from .module import compile_tree, python_name, set_locations
 
 _LOAD = ast.Load()
 _STORE = ast.Store()
@@ -115,34 +115,27 @@ def _rewind(path: list[tuple[list, int]], kind: str) -> None:
             lst[0:k] = [guard]
 
 
-def build_resume_function(module, compiled, index: int, line: int, kind: str):
+def build_resume_function(source, index: int, line: int, kind: str):
     """Compile the resume variant of function ``index`` for the resume point (line, kind).
 
-    The variant is ``def f<index>_r(S, R)``: ``S`` is the dict of saved locals and ``R`` the
-    callable that continues the next inner frame. It must be bound to the instance namespace
+    ``source`` is the module's :class:`~.module.ModuleCode` (the variant is translated exactly
+    as the function was: same configuration, same shape). The variant is
+    ``def f<index>_r(S, R)``: ``S`` is the dict of saved locals and ``R`` the callable that
+    continues the next inner frame. It must be bound to the instance namespace
     (``types.FunctionType(code, ns)``); this returns the code object.
 
     Raises:
         Error: the resume point does not exist (a bug, or a frame from another translation).
     """
     key = (index, line, kind)
-    cached = compiled.resume_cache.get(key)
+    cached = source.resume_cache.get(key)
     if cached is not None:
         return cached
-    if not module.codes:
-        # Loaded from the disk cache (bodies left out) or ahead of time: decode them again.
-        full = compiled.resume_cache.get("module")
-        if full is None:
-            if not module.raw:
-                raise Error("pausing is supported, but resuming a paused call of an ahead-of-"
-                            "time compiled module is not: instantiate it from its .wasm instead")
-            from ..binary.decoder import decode_module
-
-            full = compiled.resume_cache["module"] = decode_module(module.raw)
-        module = full
-    gen = module_gen(module, compiled.config)
-    nimp = module.num_imported_funcs
-    code = module.codes[index - nimp]
+    gen = source.gen
+    module = gen.module
+    code = module.codes[index - module.num_imported_funcs]
+    gen.consts = {}
+    gen.const_values = {}
     fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body,
                             python_name(index, None))  # fmt: skip
     main = fn.body[fn.prologue_len :]
@@ -170,9 +163,9 @@ def build_resume_function(module, compiled, index: int, line: int, kind: str):
     variant.lineno = fn.lineno
     tree = ast.Module([variant], [])
     set_locations(tree)
-    module_code = compile(tree, compiled.filename, "exec", dont_inherit=True, optimize=2)
+    module_code = compile_tree(tree, source.filename)
     fcode = next(c for c in module_code.co_consts if hasattr(c, "co_code"))
-    compiled.resume_cache[key] = fcode
+    source.resume_cache[key] = fcode
     return fcode
 
 

@@ -17,13 +17,15 @@ the lane count, shuffle lanes below 32, memarg alignment at most natural).
 
 from __future__ import annotations
 
+import gc
+
 from ..binary.module import Code, ExternKind, Instr, Module, SegmentMode
 from ..binary.opcodes import NATURAL_ALIGN, SIMD_BASE, SIMD_NATURAL_ALIGN, Op, opcode_name
 from ..errors import ValidationError
 from ..types import MAX_PAGES, FuncType, Limits, ValType
 from .simd_types import SIMD_LANES, SIMD_SIGS
 
-__all__ = ["validate_module"]
+__all__ = ["validate_module", "FunctionValidator"]
 
 I32 = ValType.I32
 I64 = ValType.I64
@@ -254,12 +256,13 @@ class _Ctx:
         self.n_imported_globals = 0
 
 
-def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code) -> None:
-    """Type-check one function body (the spec's validation algorithm, iteratively)."""
+def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code,
+                       declared: tuple, body: list) -> None:  # fmt: skip
+    """Type-check one function body (the spec's validation algorithm, iteratively);
+    ``declared`` and ``body`` are ``code``'s locals and instructions."""
     params, results = sig
-    locals_ = params + tuple(code.locals)
+    locals_ = params + declared
     nlocals = len(locals_)
-    body = code.body
 
     # Hot names as locals.
     bin_get = _BINARY.get
@@ -759,15 +762,80 @@ def _sig(ft: FuncType) -> tuple[tuple, tuple]:
     return (tuple(ft.params), tuple(ft.results))
 
 
-def validate_module(module: Module) -> None:
+def validate_module(module: Module, bodies: bool = True) -> None:
     """Validate a decoded module against the WebAssembly 2.0 rules.
 
+    Function bodies are decoded here (see :class:`~wasm2py.binary.module.Code`), one at a time,
+    so validating a large module needs little more memory than its bytes. A malformed body
+    is reported before anything invalid, as if the module had been decoded completely first.
+
+    Args:
+        bodies: also decode and type-check every function body. False: only the module-level
+            rules (then check each body with :class:`FunctionValidator` before running it).
+
     Raises:
+        DecodeError: a function body is malformed.
         ValidationError: the module is invalid; ``reason`` uses the specification's wording
             (e.g. ``"type mismatch: ..."``, ``"unknown local 3"``) and, for errors inside a
             function body, ``func_index`` (function index space, imports included) and
             ``offset`` (byte offset of the offending instruction) say where.
     """
+    pending: ValidationError | None = None
+    try:
+        ctx = _module_context(module)
+    except ValidationError as e:
+        if not bodies:
+            raise
+        pending, ctx = e, None
+    if not bodies:
+        return
+    nimp = len(ctx.funcs) - len(module.funcs) if ctx is not None else 0
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # one small tuple per instruction, none of them in a cycle (see the decoder)
+    try:
+        for i, code in enumerate(module.codes):
+            declared, body = code.locals, code.body
+            if pending is None:
+                try:
+                    _validate_function(ctx, nimp + i, ctx.funcs[nimp + i], code, declared, body)
+                except ValidationError as e:
+                    pending = e  # the remaining bodies are still decoded: malformed wins
+            del body
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    if pending is not None:
+        raise pending
+
+
+class FunctionValidator:
+    """Checks function bodies one at a time, after :func:`validate_module` checked the
+    module-level rules with ``bodies=False`` (the lazy mode: a body is checked before it
+    first runs).
+
+    Raises (constructor):
+        ValidationError: the module-level rules do not hold.
+    """
+
+    def __init__(self, module: Module):
+        self.module = module
+        self._ctx = _module_context(module)
+        self._nimp = len(self._ctx.funcs) - len(module.funcs)
+
+    def check(self, func_index: int) -> None:
+        """Decode and type-check the body of function ``func_index`` (a defined function).
+
+        Raises:
+            DecodeError: the body is malformed.
+            ValidationError: the body is invalid.
+        """
+        code = self.module.codes[func_index - self._nimp]
+        _validate_function(self._ctx, func_index, self._ctx.funcs[func_index], code,
+                           code.locals, code.body)  # fmt: skip
+
+
+def _module_context(module: Module) -> _Ctx:
+    """Check the module-level rules; the context function bodies are checked in."""
     ctx = _Ctx()
 
     for i, ft in enumerate(module.types):
@@ -880,6 +948,4 @@ def validate_module(module: Module) -> None:
 
     if len(module.codes) != len(module.funcs):
         raise ValidationError("function and code section have inconsistent lengths")
-    for i, code in enumerate(module.codes):
-        func_index = n_imported_funcs + i
-        _validate_function(ctx, func_index, ctx.funcs[func_index], code)
+    return ctx

@@ -11,8 +11,10 @@ project's spec testsuite (``spectests/``).
 #: The execution tiers scripts can run on (``Config.tier``). ``"<tier>-fuel"`` runs every invoke
 #: from fuel 0, resuming with the required fuel at each pause (resumable calls run in the Python
 #: tier, so there is no ``llvm-fuel``); ``"<tier>-metered"`` runs with fuel metering on and a
-#: budget no script exhausts.
-TIERS: tuple[str, ...] = ("python", "python-fuel", "llvm", "llvm-metered")
+#: budget no script exhausts; ``"python-flat..."`` gives every function the Python tier's fallback
+#: shape (a dispatch loop over basic blocks) instead of the structured one.
+TIERS: tuple[str, ...] = ("python", "python-fuel", "llvm", "llvm-metered", "python-flat",
+                          "python-flat-fuel")
 
 #: The two checks: the full run of a script, and the rejection-only check.
 CHECK_RUN = "run"

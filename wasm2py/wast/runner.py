@@ -158,22 +158,26 @@ class ScriptRunner:
         self.tier = tier
         self.check = check
         self.w = wasm if wasm is not None else api()
-        base_tier, _, variant = tier.partition("-")
+        base_tier, *variants = tier.split("-")
         #: "fuel": every invoke starts at fuel 0 and is resumed with the required fuel
         #: each time it pauses (call_resumable), which must not change any result
-        self.fuel_mode = variant == "fuel"
+        self.fuel_mode = "fuel" in variants
         #: "metered": fuel metering on with a budget no script exhausts, plain calls (the LLVM
         #: tier's fuel code must not change any result; its resumable calls run in Python)
-        metered = variant == "metered"
+        metered = "metered" in variants
+        #: "flat": the Python tier gives every function its fallback shape (see
+        #: wasm2py.translate.flat), which must not change any result either
+        shape = "flat" if "flat" in variants else "auto"
         if metered:
             config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False)
         elif self.fuel_mode:
             # A smaller depth limit keeps assert_exhaustion affordable: every segment of the
             # runaway recursion pauses and resumes the whole stack.
             config = self.w.Config(tier=base_tier, consume_fuel=True, max_call_depth=300,
-                                   cache=False)
+                                   cache=False, python_shape=shape)  # fmt: skip
         else:
-            config = self.w.Config(tier=base_tier, cache=False)  # always exercise the translator
+            # always exercise the translator
+            config = self.w.Config(tier=base_tier, cache=False, python_shape=shape)
         self.engine = self.w.Engine(config)
         self.store = self.w.Store(self.engine)
         if self.fuel_mode or metered:

@@ -1,0 +1,172 @@
+"""Per-function code slots: what an instance calls when its code calls one of its functions.
+
+Every function of an instance has a *slot*: the entry ``f<i>...`` of the instance namespace
+(:mod:`.instance`) under the function's Python name. Generated code calls functions by that name
+(``s0 = f3_fib(l0, d + 1)``), so a call always goes to whatever the slot holds at that moment,
+and repointing the slot redirects every later call, from any frame, without touching the
+callers. A defined function's slot goes through these states:
+
+1. *translate me*: a stub. The first call (from generated code, from a table, from the
+   embedder) asks the module's :class:`CodeSource` for the function's code — translated and
+   compiled to a code object then, or taken from memory or the disk cache — binds it to the
+   instance namespace, repoints the slot (and the other places that held the stub: the
+   :class:`~.func.Func`'s ``raw`` and ``pyraw``) at it, and runs it.
+2. *Python code*: the generated function itself. Calls cost nothing extra.
+3. *jitted*: another back end (the LLVM tier) repoints the slot with :meth:`Slots.set` at a
+   callable with the same calling convention that enters its machine code.
+
+The calling convention of every slot is the raw one (:mod:`.func`):
+``slot(arg0, ..., argN-1, depth) -> None | value | tuple``, with canonical internal values.
+
+Besides the slot, a :class:`~.func.Func` has ``raw``, the entry the embedder's calls use, and
+``pyraw``, the callable Python-tier code gets from a table (``call_indirect``); for a function
+running in the Python tier all three are the same object. :meth:`Slots.set` keeps the slot and
+``pyraw`` together; a back end sets ``raw`` itself (its entry from Python may differ from what
+Python-tier callers should call). Imported functions have slots too (the host function's raw
+callable, or the exporting instance's function); they are never stubs.
+
+The runtime never imports a translator: the code comes from a :class:`CodeSource` that the
+module's loader supplies (the Python tier's lazy translation, or an ahead-of-time file), which
+is also what builds resume variants for paused calls (:mod:`.resumable`).
+"""
+
+from __future__ import annotations
+
+import threading
+from types import CodeType, FunctionType
+from typing import Protocol
+
+
+class CodeSource(Protocol):
+    """Where an instance's Python-tier code comes from (one per module and configuration,
+    shared by all its instances).
+
+    Attributes:
+        filename: the ``co_filename`` of the generated code (``wasm://<sha256 prefix>``, or the
+            path of an ahead-of-time file); backtraces find wasm frames by it.
+        func_names: the slot name of every function, imports first.
+        eager: bind every function at instantiation (its code is at hand) instead of stubs.
+    """
+
+    filename: str
+    func_names: list[str]
+    eager: bool
+
+    def function(self, index: int) -> tuple[CodeType, dict]:
+        """The code object of defined function ``index`` and the module-level constants it
+        reads (names to values, to define in the namespace before it runs).
+
+        Raises:
+            DecodeError, ValidationError: the body is malformed or invalid (only when the
+                module was loaded with validation deferred to first use).
+        """
+        ...
+
+    def resume(self, index: int, line: int, kind: str) -> CodeType:
+        """The code of the resume variant of function ``index`` for the resume point
+        (``line``, ``kind``): see :mod:`.resumable`.
+
+        Raises:
+            Error: this source cannot build resume variants.
+        """
+        ...
+
+
+class Slots:
+    """The code slots of one instance (see the module docstring).
+
+    Args:
+        ns: the instance namespace (it holds the slots).
+        source: the :class:`CodeSource` of the instance's module.
+        funcs: the instance's :class:`~.func.Func` objects, by function index (filled in by the
+            caller as it creates them).
+        nimp: how many functions are imported (their slots are set with :meth:`set`).
+    """
+
+    __slots__ = ("ns", "source", "funcs", "nimp", "names", "python", "stubs", "_lock")
+
+    def __init__(self, ns: dict, source: CodeSource, funcs: list, nimp: int):
+        self.ns = ns
+        self.source = source
+        self.funcs = funcs
+        self.nimp = nimp
+        self.names: list[str] = source.func_names
+        #: the Python-tier function of every defined function bound so far (else None)
+        self.python: list = [None] * len(self.names)
+        #: the stub of every defined function (None for imports)
+        self.stubs: list = [None] * len(self.names)
+        self._lock = threading.RLock()
+
+    def name(self, index: int) -> str:
+        """The namespace key of function ``index``'s slot."""
+        return self.names[index]
+
+    def get(self, index: int):
+        """What the slot of function ``index`` holds now."""
+        return self.ns[self.names[index]]
+
+    def set(self, index: int, fn) -> None:
+        """Repoint the slot of function ``index`` (and its ``Func.pyraw``) at ``fn``: every
+        later call from Python-tier code, direct or through a table, goes to ``fn``. Frames
+        already running keep running what they run."""
+        self.ns[self.names[index]] = fn
+        if index >= self.nimp:  # (an imported Func belongs to its exporter)
+            self.funcs[index].pyraw = fn
+
+    def stub(self, index: int):
+        """The *translate me* callable of defined function ``index`` (made once)."""
+        stub = self.stubs[index]
+        if stub is None:
+            stub = self.stubs[index] = _make_stub(self, index)
+        return stub
+
+    def python_function(self, index: int):
+        """The Python-tier function of defined function ``index``, bound to the instance
+        namespace (its code is fetched from the source the first time). Where the stub still
+        sits — the slot, ``Func.raw``, ``Func.pyraw`` — this function replaces it.
+
+        Raises:
+            DecodeError, ValidationError: see :meth:`CodeSource.function`.
+        """
+        fn = self.python[index]
+        if fn is not None:
+            return fn
+        with self._lock:
+            fn = self.python[index]
+            if fn is not None:
+                return fn
+            code, consts = self.source.function(index)
+            ns = self.ns
+            for k, v in consts.items():
+                ns.setdefault(k, v)
+            fn = FunctionType(code, ns, code.co_name)
+            self.python[index] = fn
+            stub = self.stubs[index]
+            name = self.names[index]
+            if stub is None or ns.get(name) is stub:
+                ns[name] = fn
+            if index < len(self.funcs):
+                f = self.funcs[index]
+                if stub is None or f.pyraw is stub:
+                    f.pyraw = fn
+                if stub is None or f.raw is stub:
+                    f.raw = fn
+        return fn
+
+    def translated(self, index: int) -> bool:
+        """Whether defined function ``index`` has its Python-tier function bound yet."""
+        return self.python[index] is not None
+
+
+def _make_stub(slots: Slots, index: int):
+    bind = slots.python_function
+
+    def stub(*args):
+        return bind(index)(*args)
+
+    return stub
+
+
+#: the code of every stub (frames running it sit between wasm frames: see ``resumable``)
+STUB_CODE = next(c for c in _make_stub.__code__.co_consts
+                 if isinstance(c, CodeType) and c.co_name == "stub")  # fmt: skip
