@@ -739,3 +739,25 @@ def test_big_modules_compile_in_parallel_parts(monkeypatch, tmp_path):
             ll.indirect(1, 5)
         assert e.value.code == wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
         assert [name for _, name, _ in e.value.frames] == ["fails", "indirect"]
+
+
+def test_min_max_of_a_signalling_nan_and_minus_zero_is_quiet():
+    # the spec: min/max with a NaN operand give an arithmetic NaN (quiet bit set). The LLVM
+    # tier once returned x + y for it, which LLVM folds to x when y is -0: the signalling NaN
+    store = fresh_store(tier="llvm")
+    inst = wasm2py.Instance(store, wasm2py.Module(store.engine, wat("""(module
+      (func (export "f32min") (param f32) (result f32) local.get 0 f32.const -0 f32.min)
+      (func (export "f32max") (param f32) (result f32) local.get 0 f32.const -0 f32.max)
+      (func (export "f64min") (param f64) (result f64) local.get 0 f64.const -0 f64.min)
+      (func (export "f32x4min") (param v128) (result v128)
+        local.get 0 v128.const f32x4 -0 -0 -0 -0 f32x4.min))""")))
+    ex = inst.exports
+    snan32 = wasm2py.f32_from_bits(0x7FA00001)
+    for name in ("f32min", "f32max"):
+        bits = wasm2py.f32_to_bits(ex[name](snan32))
+        assert bits & 0x7FC00000 == 0x7FC00000, (name, hex(bits))
+    bits = wasm2py.f64_to_bits(ex.f64min(wasm2py.f64_from_bits(0x7FF4000000000001)))
+    assert bits & 0x7FF8000000000000 == 0x7FF8000000000000, hex(bits)
+    lanes = ex.f32x4min(0x7FA00001)
+    assert lanes & 0x7FC00000 == 0x7FC00000, hex(lanes)
+    assert lanes >> 32 == 0x800000008000000080000000  # min(+0, -0) = -0 in the other lanes

@@ -22,8 +22,9 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _EXPORTS = {
     "Config": "config", "FuelCosts": "config", "Engine": "engine",
-    "BuildError": "errors", "DecodeError": "errors", "DylinkError": "errors", "Error": "errors",
-    "InstantiationError": "errors", "UndefinedSymbol": "errors",
+    "BuildError": "errors", "CompileError": "errors", "DecodeError": "errors",
+    "DylinkError": "errors", "Error": "errors", "InstantiationError": "errors",
+    "UndefinedSymbol": "errors",
     "LinkError": "errors", "Trap": "errors", "TrapCode": "errors",
     "UnsupportedFeature": "errors", "ValidationError": "errors",
     "Global": "externs", "Memory": "externs", "Table": "externs",

@@ -60,6 +60,12 @@ class Config:
             first call). Default 100,000: about 10-50 ms of Python-tier execution, so short
             runs never pay for a compile.
         llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
+        llvm_isolated: compile LLVM-tier code in a worker process (default True), so that a
+            crash inside LLVM (an assertion on code it cannot handle) is a
+            :class:`~wasm2py.errors.CompileError` instead of the end of this process. The
+            machine code comes back through a pipe and is loaded here; a warm worker is kept
+            for the next compile (see :mod:`wasm2py.llvm.worker`). False compiles in this
+            process: a little faster for many small modules, for trusted code only.
         max_call_depth: how many wasm calls may be nested before a call traps with
             ``CALL_STACK_EXHAUSTED`` (default 10,000). Host frames in between count too.
         count_instructions: translate with instruction counting: every executed wasm
@@ -95,6 +101,7 @@ class Config:
     tier: str = "python"
     tier_up_threshold: int = 100_000
     llvm_opt_level: int = 2
+    llvm_isolated: bool = True
     max_call_depth: int = 10_000
     count_instructions: bool = False
     consume_fuel: bool = False

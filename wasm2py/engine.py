@@ -30,6 +30,13 @@ class Engine:
         self._memory: dict[str, tuple] = {}
         self._llvm: dict[tuple, Future] = {}
         self._lock = threading.Lock()
+        if self.config.tier == "llvm" and self.config.llvm_isolated:
+            try:
+                from .llvm.worker import pool
+            except ImportError:  # no llvmlite: Module() says so
+                pass
+            else:
+                pool().prestart()  # it warms up while the first module is decoded
 
     def load(self, wasm: bytes):
         """Decode and validate ``wasm`` (as ``Config.compilation_mode`` says), or take it
@@ -78,14 +85,18 @@ class Engine:
             fut = self._llvm.get(key)
         return fut is not None and fut.done() and fut.exception() is None
 
-    def load_llvm(self, module, opt_level: int | None = None, cache_dir=None):
+    def load_llvm(self, module, opt_level: int | None = None, cache_dir=None,
+                  name: str | None = None, objects=None):  # fmt: skip
         """The LLVM tier's compilation of a decoded, validated module (``wasm2py.llvm``),
         made once per engine (concurrent callers wait for the first) and, with
         ``Config.cache``, kept as machine code in the on-disk cache (``cache_dir``: another
-        directory of machine code to read and write, used by tier-up).
+        directory of machine code to read and write). With ``Config.llvm_isolated`` LLVM runs
+        in a worker process (:mod:`wasm2py.llvm.worker`). ``name``: the module's name for
+        errors; ``objects``: machine code compiled already (``jit.compile_objects``).
 
         Raises:
             UnsupportedFeature: the module uses something the LLVM tier does not implement.
+            CompileError: LLVM crashed in its worker process (``Config.llvm_isolated``).
             ImportError: llvmlite is not installed (``pip install 'wasm2py[llvm]'``).
         """
         level = self.config.llvm_opt_level if opt_level is None else opt_level
@@ -105,7 +116,9 @@ class Engine:
             directory = cache_dir
             if directory is None and self.config.cache:
                 directory = cache.cache_dir()
-            fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs))
+            fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs,
+                                          isolated=self.config.llvm_isolated,
+                                          module_name=name, objects=objects))  # fmt: skip
         except BaseException as e:
             fut.set_exception(e)
             with self._lock:

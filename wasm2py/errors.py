@@ -2,7 +2,8 @@
 
 Every error wasm2py raises on purpose derives from :class:`Error`. Malformed binaries raise
 :class:`DecodeError`, ill-typed modules :class:`ValidationError`, modules that use a feature the
-engine does not implement :class:`UnsupportedFeature`, import resolution :class:`LinkError`, and
+engine does not implement :class:`UnsupportedFeature`, a valid module the LLVM tier fails to
+compile :class:`CompileError`, import resolution :class:`LinkError`, and
 runtime faults :class:`Trap` (with a :class:`TrapCode`).
 """
 
@@ -54,6 +55,32 @@ class ValidationError(Error):
 
 class UnsupportedFeature(ValidationError):
     """The module uses a WebAssembly feature this engine does not implement (e.g. SIMD)."""
+
+
+class CompileError(Error):
+    """The LLVM tier failed to compile a valid module: LLVM itself crashed (an internal
+    assertion) or failed in its worker process. The module still runs in the Python tier.
+
+    Attributes:
+        module_name: the module's name (``Module(name=...)``, the file name or the name
+            section's), or None.
+        func_index: the function (in the function index space) whose compile fails alone,
+            when it could be found, else None.
+        func_name: that function's name-section name, if any.
+        reason: what happened (the worker's exit signal and LLVM's last message).
+    """
+
+    def __init__(self, reason: str, module_name: str | None = None,
+                 func_index: int | None = None, func_name: str | None = None):  # fmt: skip
+        self.reason = reason
+        self.module_name = module_name
+        self.func_index = func_index
+        self.func_name = func_name
+        what = f"module {_printable(module_name)!r}" if module_name else "the module"
+        if func_index is not None:
+            label = f" {_printable(func_name)!r}" if func_name else ""
+            what = f"function {func_index}{label} of {what}"
+        super().__init__(f"LLVM tier cannot compile {what}: {reason}")
 
 
 class LinkError(Error):

@@ -44,7 +44,8 @@ class Module:
         #: the decoded module, and its Python-tier code (a runtime CodeSource)
         self._module, self._code = engine.load(data)
         #: the LLVM tier's compilation (tier "llvm": made here; "auto": when hot)
-        self._llvm = engine.load_llvm(self._module) if engine.config.tier == "llvm" else None
+        self._llvm = (engine.load_llvm(self._module, name=name)
+                      if engine.config.tier == "llvm" else None)  # fmt: skip
 
     @classmethod
     def from_file(cls, engine_or_path, path: str | os.PathLike | None = None) -> Module:

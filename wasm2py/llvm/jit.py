@@ -156,12 +156,15 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
 
 def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
                    cache_dir: str | os.PathLike | None = None,
-                   fuel_costs=None) -> CompiledModule:  # fmt: skip
+                   fuel_costs=None, isolated: bool = False, module_name: str | None = None,
+                   objects: tuple[bytes, list[bytes]] | None = None,
+                   ) -> CompiledModule:  # fmt: skip
     """Lower, optimise and jit a decoded, validated module for the host.
 
     Args:
         opt_level: LLVM's pipeline level (0-3).
-        keep_ir: keep the unoptimised IR text in ``CompiledModule.ir_text``.
+        keep_ir: keep the unoptimised IR text in ``CompiledModule.ir_text`` (of a compile in
+            this process).
         cache_dir: a directory for machine code: a module compiled before (same bytes, level,
             fuel costs, host and compiler, see :func:`cache_key`) is loaded from its object
             file in a few milliseconds instead of compiled.
@@ -169,9 +172,16 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             Python tier with these costs (same segments, same charges: see
             :mod:`wasm2py.fuel`); instantiate it only in stores with
             ``Config(consume_fuel=True)``. None: no fuel code at all.
+        isolated: compile in a worker process (:mod:`.worker`): a crash inside LLVM raises
+            :class:`~wasm2py.errors.CompileError` (naming ``module_name`` and the function)
+            instead of ending this process. Big modules (:func:`plan_parts`) always compile
+            in workers.
+        objects: ``(flags, objects)`` from :func:`compile_objects` (made earlier, e.g. in the
+            background by tier-up): only loaded (and cached).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
+        CompileError: LLVM failed in a worker process.
     """
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
@@ -179,25 +189,28 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
     # authenticated like the Python tier's cache: machine code is only ever loaded from a
     # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
-    cached = load_blob(path) if path is not None else None
-    if cached is not None:
+    cached = load_blob(path) if path is not None and objects is None else None
+    if cached is not None or objects is not None:
         # no need to decode the bodies again: the flags (has loops or calls) are stored too
-        flags, objects = _unpack_blob(cached)
-        engine = _load_objects(objects, tm)
+        flags, objs = _unpack_blob(cached) if cached is not None else objects
+        engine = _load_objects(objs, tm)
         timings = {"load": time.perf_counter() - t0}
         text = ""
+        if cached is None and path is not None:
+            store_blob(path, _pack_blob(flags, objs))
     else:
         module = with_bodies(module)
         flags = bytes(runs_long(code.body) for code in module.codes)
         parts = plan_parts(module)
         text = ""
-        if len(parts) > 1:
-            from .worker import compile_parts
+        if isolated or len(parts) > 1:
+            from .worker import compile_objects as in_workers
 
-            objects = compile_parts(module.raw, opt_level, fuel_costs, parts)
+            objects = in_workers(module, opt_level, fuel_costs, parts, module_name)
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
-            timings = {"parallel": t1 - t0, "link": time.perf_counter() - t1}
+            phase = "parallel" if len(parts) > 1 else "worker"
+            timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
             text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm)))
             t1 = time.perf_counter()
@@ -262,8 +275,24 @@ def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bo
     return parts
 
 
+def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
+                    module_name: str | None = None) -> tuple[bytes, list[bytes]]:  # fmt: skip
+    """Compile a decoded, validated module in worker processes (:mod:`.worker`): ``(flags,
+    objects)`` for :func:`compile_module`'s ``objects``.
+
+    Raises:
+        UnsupportedFeature, CompileError: as for :func:`compile_module`.
+    """
+    from .worker import compile_objects as in_workers
+
+    module = with_bodies(module)
+    flags = bytes(runs_long(code.body) for code in module.codes)
+    return flags, in_workers(module, opt_level, fuel_costs, plan_parts(module), module_name)
+
+
 def compile_part(module: Module, opt_level: int, fuel_costs, part) -> bytes:
-    """The relocatable object of one part of a module (see :func:`plan_parts`)."""
+    """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
+    whole module (``part=None``)."""
     tm = host_target_machine(opt_level)
     text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part))
     mod = parse(text, tm)

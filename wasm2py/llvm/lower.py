@@ -14,8 +14,8 @@ expressions). Structured control flow becomes basic blocks:
 Exact wasm semantics where LLVM's differ (see the helpers below): integer division traps and
 ``INT_MIN / -1``, shift counts masked, rotates via funnel shifts, trapping float-to-int
 conversions with exact boundary checks and saturating ones with ``llvm.fpto[su]i.sat``, min/max
-with ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0), ``nearest`` with
-``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
+with compares and selects (NaN-propagating, -0 < +0: :meth:`FunctionLowerer.min_max`),
+``nearest`` with ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
 constants built from their bit patterns (NaN payloads exact). Every memory and table access is
 bounds-checked against the current size; every trap stores a status and returns (see
 :mod:`.abi`). SIMD instructions are lowered by :mod:`.simd` (a v128 is ``<2 x i64>`` here).
@@ -526,10 +526,52 @@ class FunctionLowerer:
     def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return self.mb.intrinsic(name, ret, args)
 
-    def canonicalize(self, v):
-        """``llvm.canonicalize``: quiets a signalling NaN, keeps every other value."""
+    def quiet(self, v):
+        """``v`` (a float or a float vector) with every signalling NaN made quiet (quiet bit
+        set, sign and payload kept) and every other value unchanged.
+
+        Not ``llvm.canonicalize``, which means the same: LLVM narrows it to vector types the
+        x86 backend cannot legalize (``<2 x float>`` after a shuffle of its result), an
+        abort inside LLVM on valid code. A NaN test, an ``or`` and a ``select`` are legal
+        for every type and LLVM cannot fold them away."""
+        b = self.b
         t = v.type
-        return self.b.call(self.intr(f"llvm.canonicalize.{_fname(t)}", t, [t]), [v])
+        vec = isinstance(t, ir.VectorType)
+        ft = t.element if vec else t
+        width, qbit = (64, 1 << 51) if isinstance(ft, ir.DoubleType) else (32, 1 << 22)
+        it = ir.IntType(width)
+        if vec:
+            it = ir.VectorType(it, t.count)
+            q = ir.Constant(it, [qbit] * t.count)
+        else:
+            q = ir.Constant(it, qbit)
+        quieted = b.bitcast(b.or_(b.bitcast(v, it), q), t)
+        return b.select(b.fcmp_unordered("uno", v, v), quieted, v)
+
+    def min_max(self, x, y, is_min: bool):
+        """Wasm's ``min``/``max`` of two floats or float vectors: a NaN operand gives a quiet
+        NaN (the first NaN operand quieted, as x86's arithmetic does), -0 < +0.
+
+        Compares and selects rather than ``llvm.minimum``/``llvm.maximum``: on vectors whose
+        operands the code generator sees as constants of another lane width (a bitcast
+        ``<4 x i32>``) the x86 backend asserts (APInt widths) at -O0; and the NaN case is
+        not ``x + y``, which LLVM folds to ``x`` (a signalling NaN) when ``y`` is ``-0``."""
+        b = self.b
+        t = x.type
+        vec = isinstance(t, ir.VectorType)
+        ft = t.element if vec else t
+        it = ir.IntType(64 if isinstance(ft, ir.DoubleType) else 32)
+        if vec:
+            it = ir.VectorType(it, t.count)
+        xi = b.bitcast(x, it)
+        yi = b.bitcast(y, it)
+        first, second = ("<", ">") if is_min else (">", "<")
+        # equal operands are bit-identical except for the signs of zeros: or/and picks -0/+0
+        tie = b.or_(xi, yi) if is_min else b.and_(xi, yi)
+        r = b.select(b.fcmp_ordered(first, x, y), xi,
+                     b.select(b.fcmp_ordered(second, x, y), yi, tie))  # fmt: skip
+        nan = self.quiet(b.select(b.fcmp_unordered("uno", x, x), x, y))
+        return b.select(b.fcmp_unordered("uno", x, y), nan, b.bitcast(r, t))
 
     def pop(self):
         return self.stack.pop()
@@ -713,7 +755,7 @@ class FunctionLowerer:
                 # signalling; wasm requires the quiet NaN the hardware operation gives.
                 # (Other constants, like x*0.01, are not folded: no canonicalize, which costs
                 # an instruction.)
-                r = self.canonicalize(r)
+                r = self.quiet(r)
             self.push(r)
         elif op in _FCMP:
             y = self.pop()
@@ -730,17 +772,15 @@ class FunctionLowerer:
             name, t = _FBIN_INTR[op]
             y = self.pop()
             x = self.pop()
-            r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y])
-            if name != "llvm.copysign":
-                # llvm.minimum may return a signalling NaN operand as is; wasm wants an
-                # arithmetic (quiet) NaN: x + y of a NaN operand is one.
-                r = b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r)
-            self.push(r)
+            if name == "llvm.copysign":
+                self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y]))
+            else:
+                self.push(self.min_max(x, y, name == "llvm.minimum"))
         elif op in _CAST:
             name, t = _CAST[op]
             r = getattr(b, name)(self.pop(), t)
             if op == Op.F32_DEMOTE_F64:
-                r = self.canonicalize(r)  # demote(promote x) folds to x: quiet NaNs anyway
+                r = self.quiet(r)  # demote(promote x) folds to x: quiet NaNs anyway
             self.push(r)
         elif op in _SEXT:
             narrow, full = _SEXT[op]

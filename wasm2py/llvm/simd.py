@@ -10,13 +10,15 @@ Exact wasm semantics where LLVM's differ (the same rules as the scalar instructi
 :mod:`.lower`):
 
 * shift counts are taken modulo the lane width (LLVM's vector shifts by >= width are poison);
-* ``min``/``max`` are ``llvm.minimum``/``llvm.maximum`` (NaN-propagating, -0 < +0) with a NaN
-  lane giving ``x + y`` (a quiet NaN); ``pmin``/``pmax`` are compare + select (bitwise);
+* ``min``/``max`` are compares and selects, as for scalars (NaN-propagating, -0 < +0, a NaN
+  lane quieted: :meth:`~.lower.FunctionLowerer.min_max`); ``pmin``/``pmax`` are compare +
+  select (bitwise);
 * float-to-int truncations are ``llvm.fpto[su]i.sat``; ``nearest`` is ``llvm.roundeven``;
   ``abs``/``neg`` are the bitwise ``fabs``/``fneg`` (NaN payloads kept);
 * float arithmetic, rounding, ``sqrt`` and ``promote`` with an operand LLVM can see is constant,
-  and every ``demote``, go through ``llvm.canonicalize``: LLVM folds ``x*1``, ``x+-0``,
-  ``demote(promote x)``... to ``x``, which would leave a signalling NaN signalling;
+  and every ``demote``, are quieted (:meth:`~.lower.FunctionLowerer.quiet`): LLVM folds
+  ``x*1``, ``x+-0``, ``demote(promote x)``... to ``x``, which would leave a signalling NaN
+  signalling;
 * narrowing clamps then truncates; ``q15mulr_sat_s`` widens to i32; ``avgr_u`` widens by one
   size; ``swizzle`` gives 0 for an index >= 16; ``bitmask`` is a sign compare bitcast to an
   integer;
@@ -87,7 +89,7 @@ def _int_vec(t: ir.VectorType) -> ir.VectorType:
 
 def constish(v, depth: int = 6) -> bool:
     """Whether LLVM can see ``v`` is a constant (a constant, or casts, splats and shuffles of
-    constants): float operations on such values are canonicalized (see the module doc)."""
+    constants): float operations on such values are quieted (see the module doc)."""
     if isinstance(v, ir.Constant):
         return True
     if depth <= 0 or not isinstance(v, ir.Instruction):
@@ -129,9 +131,6 @@ class SimdLowerer:
 
     def const_splat(self, x: int, t: ir.VectorType) -> ir.Constant:
         return ir.Constant(t, [x] * t.count)
-
-    def canon(self, v):
-        return self.call("llvm.canonicalize", v.type, [v])
 
     def half(self, v, high: bool):
         """The low or high half of a vector's lanes."""
@@ -426,14 +425,12 @@ class SimdLowerer:
             x = self.pop(t)
             r = getattr(b, "f" + op)(x, y)
             if constish(x) or constish(y):
-                r = self.canon(r)
+                r = self.fl.quiet(r)
             self.push(r)
         elif op in ("min", "max"):
             y = self.pop(t)
             x = self.pop(t)
-            r = self.call("llvm.minimum" if op == "min" else "llvm.maximum", t, [x, y])
-            # llvm.minimum may return a signalling NaN operand as is: x + y is a quiet NaN.
-            self.push(b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), r))
+            self.push(self.fl.min_max(x, y, op == "min"))
         elif op in ("pmin", "pmax"):
             y = self.pop(t)
             x = self.pop(t)
@@ -453,7 +450,7 @@ class SimdLowerer:
         elif op in _FUN:
             x = self.pop(t)
             r = self.call(_FUN[op], t, [x])
-            self.push(self.canon(r) if constish(x) else r)
+            self.push(self.fl.quiet(r) if constish(x) else r)
         elif op == "splat":
             self.push(self.splat(self.fl.pop(), t))
         elif op == "extract_lane":
@@ -471,13 +468,12 @@ class SimdLowerer:
         elif op == "demote_f64x2_zero":
             x = b.fptrunc(self.pop(F64X2), _vec(F32, 2))
             x = b.shuffle_vector(x, ir.Constant(x.type, None), _mask(range(4)))
-            # demote(promote x) folds to x: always quiet a signalling NaN (on all four lanes:
-            # x86 cannot legalize llvm.canonicalize.v2f32)
-            self.push(self.canon(x))
+            # demote(promote x) folds to x: always quiet a signalling NaN
+            self.push(self.fl.quiet(x))
         elif op == "promote_low_f32x4":
             x = self.half(self.pop(F32X4), False)
             r = b.fpext(x, F64X2)
-            self.push(self.canon(r) if constish(x) else r)
+            self.push(self.fl.quiet(r) if constish(x) else r)
         else:
             raise UnsupportedFeature(f"LLVM tier: SIMD float op {op}")
 

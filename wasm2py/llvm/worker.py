@@ -1,118 +1,296 @@
-"""Compiling a module with LLVM in a child process (for ``tier="auto"``).
+"""LLVM compiles in worker processes: a crash inside LLVM becomes a :class:`CompileError`.
 
-Tier-up compiles while the Python tier keeps running the program. Doing that in a thread of the
-same process would hold the GIL through the lowering (pure Python, about a third of the compile)
-and, worse, leave LLVM running in a thread when the interpreter exits, which aborts the process
-inside LLVM (seen: an assertion in the optimiser at exit). A child process runs on another
-core, never blocks the parent, and is simply killed at exit. It writes the machine code into the
-authenticated machine-code cache format (:func:`wasm2py.cache.store_blob`), from which the
-parent loads it in milliseconds.
+LLVM reports some internal failures by aborting the process (an assertion, or
+``llvm_unreachable`` in a backend that cannot legalize an operation): nothing a Python caller
+can catch. So the LLVM tier compiles out of process by default (``Config(llvm_isolated=True)``):
+a :class:`Worker` is a child process that takes :class:`Job` s (a module's bytes, the options,
+which functions) over a pipe and answers with a relocatable object, which the parent loads
+with MCJIT (:func:`.jit.compile_module`). A worker that dies mid-job is replaced;
+:func:`compile_objects` then recompiles halves of the functions in fresh workers to name the
+function that fails alone, and raises :class:`~wasm2py.errors.CompileError`.
 
-The same workers compile the parts of a big module in parallel (:func:`compile_parts`, used by
-:func:`.jit.compile_module`).
+Workers are kept warm in a :class:`Pool` (:func:`pool`): the first compile of a process starts
+one (importing llvmlite and wasm2py takes a few hundred milliseconds; ``Engine`` starts it ahead
+for ``tier="llvm"``), later compiles reuse it, so a small module pays only the pipe and the
+object load. Independent jobs run in parallel workers (the parts of a big module,
+:func:`.jit.plan_parts`; tier-up compiles in the background for ``tier="auto"``).
 
-``python -m wasm2py.llvm.worker cache|part ...`` (see :func:`main`) reads the module's bytes from
-stdin; ``COSTS`` is ``-`` or ``repr((instruction, per_opcode, bulk_per_64))`` of the fuel
-costs.
+A worker never outlives its parent for long: it is killed at exit (``atexit``) and exits when
+its pipe closes (the parent died), at the latest when the job at hand is done.
+
+Protocol (``python -m wasm2py.llvm.worker serve``): each request is a u32 length and a JSON
+header, then a u64 length and the module's bytes; each answer a status byte (``O`` object,
+``U`` unsupported feature, ``E`` other error), a u64 length and the object or the message.
 """
 
 from __future__ import annotations
 
-import ast
 import atexit
+import hashlib
+import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ..errors import CompileError, UnsupportedFeature
 
 _CHILDREN: set[subprocess.Popen] = set()
 _LOCK = threading.Lock()
+#: jobs a worker does before it is replaced (see ``Worker.jobs``)
+MAX_JOBS = 500
 
 
-def _costs_arg(fuel_costs) -> str:
-    if fuel_costs is None:
-        return "-"
-    return repr((fuel_costs.instruction, tuple(fuel_costs.per_opcode), fuel_costs.bulk_per_64))
+@dataclass(frozen=True)
+class Job:
+    """What a worker compiles: ``funcs`` (defined functions, in the function index space: a
+    range, or any collection, e.g. a batch of hot functions) of the validated module ``wasm``,
+    with the shell (trampolines, entries, address tables) if ``shell``; ``funcs=None``: the
+    whole module as one unit (functions internal, as in process). The other functions are
+    declared: objects of jobs that cover the module together link when loaded together.
+    """
+
+    wasm: bytes
+    opt_level: int = 2
+    fuel_costs: object = None
+    funcs: range | frozenset | tuple | None = None
+    shell: bool = True
+
+    def header(self) -> bytes:
+        costs = None
+        if self.fuel_costs is not None:
+            c = self.fuel_costs
+            costs = [c.instruction, [list(p) for p in c.per_opcode], c.bulk_per_64]
+        f = self.funcs
+        if f is None:
+            funcs = None
+        elif isinstance(f, range) and f.step == 1:
+            funcs = {"range": [f.start, f.stop]}
+        else:
+            funcs = {"list": sorted(f)}
+        return json.dumps({"level": self.opt_level, "costs": costs, "funcs": funcs,
+                           "shell": self.shell}).encode()  # fmt: skip
 
 
-def _spawn(args: list[str], wasm: bytes, stderr) -> subprocess.Popen:
-    """Start a worker with ``args``, feed it the module's bytes, keep it for the exit hook.
-    A worker started from a program leads a process group of its own, so killing it also kills
-    the workers it started for the parts of a big module."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    # only a worker started outside a worker leads a group: the parts it starts join it
-    group = os.name == "posix" and not os.environ.get("WASM2PY_WORKER")
-    env["WASM2PY_WORKER"] = "1"
-    proc = subprocess.Popen([sys.executable, "-m", "wasm2py.llvm.worker", *args],
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
-                            env=env, start_new_session=group)  # fmt: skip
-    proc.group = group  # type: ignore[attr-defined]
-    with _LOCK:
-        _CHILDREN.add(proc)
-    try:
-        proc.stdin.write(wasm)
-        proc.stdin.close()
-    except OSError:
-        pass  # it died already: its exit status tells
-    return proc
+class WorkerDied(Exception):
+    """The worker process ended during a job (``reason``: its signal and last messages)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
 
 
-def _wait(proc: subprocess.Popen, stderr) -> None:
-    try:
-        proc.wait()
-    finally:
+class Worker:
+    """One compile worker process (see the module doc); one job at a time."""
+
+    def __init__(self):
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ)
+        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        self._err = tempfile.TemporaryFile()
+        # a session of its own: a terminal's Ctrl-C goes to the parent, which ends the worker
+        self.proc = subprocess.Popen([sys.executable, "-m", "wasm2py.llvm.worker", "serve"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._err, env=env, start_new_session=True)  # fmt: skip
         with _LOCK:
-            _CHILDREN.discard(proc)
-    if proc.returncode != 0:
-        stderr.seek(0)
-        lines = stderr.read().decode(errors="replace").strip().splitlines()
-        raise RuntimeError(f"LLVM compile failed ({proc.returncode}): "
-                           f"{lines[-1] if lines else 'no message'}")  # fmt: skip
+            _CHILDREN.add(self.proc)
+        #: jobs done (a worker is replaced after MAX_JOBS: LLVM's context keeps some of what
+        #: every module created, so a worker's memory grows with the modules it compiled)
+        self.jobs = 0
 
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
 
-def compile_in_subprocess(wasm: bytes, directory: str, opt_level: int, fuel_costs) -> None:
-    """Compile the (validated) module ``wasm`` in a child process into the machine-code cache
-    in ``directory``; returns when it is done.
+    def compile(self, job: Job) -> bytes:
+        """The relocatable object of ``job``.
 
-    Raises:
-        RuntimeError: the child failed (its last error line is in the message).
-    """
-    with tempfile.TemporaryFile() as err:
-        proc = _spawn(["cache", directory, str(opt_level), _costs_arg(fuel_costs)], wasm, err)
-        _wait(proc, err)
-
-
-def compile_parts(wasm: bytes, opt_level: int, fuel_costs, parts) -> list[bytes]:
-    """Compile the parts of a module (:func:`.jit.plan_parts`) in parallel child processes;
-    their relocatable objects, in part order.
-
-    Raises:
-        RuntimeError: a child failed.
-    """
-    with tempfile.TemporaryDirectory(prefix="wasm2py-parts-") as tmp:
-        jobs = []
-        for k, (funcs, shell) in enumerate(parts):
-            out = os.path.join(tmp, f"part{k}.o")
-            err = tempfile.TemporaryFile()
-            args = ["part", out, str(opt_level), _costs_arg(fuel_costs), str(funcs.start),
-                    str(funcs.stop), "1" if shell else "0"]  # fmt: skip
-            jobs.append((_spawn(args, wasm, err), err, out))
-        objects = []
+        Raises:
+            WorkerDied: the worker ended (crashed inside LLVM, was killed).
+            UnsupportedFeature: the module uses something the LLVM tier does not implement.
+            CompileError: the compile failed with a Python exception in the worker.
+        """
+        header = job.header()
+        self.jobs += 1
         try:
-            for proc, err, out in jobs:
-                _wait(proc, err)
-                with open(out, "rb") as f:
-                    objects.append(f.read())
-        finally:
-            for proc, err, _ in jobs:
-                if proc.poll() is None:
-                    _kill(proc)
-                err.close()
-        return objects
+            self._err.seek(0)
+            self._err.truncate()
+            out = self.proc.stdin
+            out.write(struct.pack("<I", len(header)) + header)
+            out.write(struct.pack("<Q", len(job.wasm)))
+            out.write(job.wasm)
+            out.flush()
+            head = self._read(9)
+            status, size = head[:1], struct.unpack("<Q", head[1:])[0]
+            payload = self._read(size)
+        except (OSError, EOFError):
+            raise WorkerDied(self._death()) from None
+        if status == b"O":
+            return payload
+        message = payload.decode(errors="replace")
+        if status == b"U":
+            raise UnsupportedFeature(message)
+        raise CompileError(message)
+
+    def _read(self, n: int) -> bytes:
+        data = self.proc.stdout.read(n)
+        if len(data) != n:
+            raise EOFError
+        return data
+
+    def _death(self) -> str:
+        self.close()
+        rc = self.proc.returncode
+        try:
+            how = f"signal {signal.Signals(-rc).name}" if rc < 0 else f"exit status {rc}"
+        except ValueError:
+            how = f"signal {-rc}"
+        self._err.seek(0)
+        lines = [ln.strip() for ln in self._err.read().decode(errors="replace").splitlines()
+                 if ln.strip()]  # fmt: skip
+        last = " | ".join(lines[-3:])
+        return f"the LLVM worker process died ({how})" + (f": {last}" if last else "")
+
+    def close(self) -> None:
+        """End the worker (at once: it holds no state worth keeping)."""
+        _kill(self.proc)
+        with _LOCK:
+            _CHILDREN.discard(self.proc)
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+class Pool:
+    """Warm workers: :meth:`run` takes an idle one (or starts one), and keeps it afterwards
+    (up to ``max_idle``). Thread-safe."""
+
+    def __init__(self, max_idle: int = 2):
+        self.max_idle = max_idle
+        self._idle: list[Worker] = []
+        self._lock = threading.Lock()
+
+    def prestart(self) -> None:
+        """Start a worker now if none is idle (it warms up while the caller works)."""
+        with self._lock:
+            if self._idle:
+                return
+        w = Worker()
+        self._release(w)
+
+    def _acquire(self) -> Worker:
+        with self._lock:
+            while self._idle:
+                w = self._idle.pop()
+                if w.alive:
+                    return w
+                w.close()
+        return Worker()
+
+    def _release(self, w: Worker) -> None:
+        with self._lock:
+            if w.alive and w.jobs < MAX_JOBS and len(self._idle) < self.max_idle:
+                self._idle.append(w)
+                return
+        w.close()
+
+    def run(self, job: Job) -> bytes:
+        """Compile ``job`` in a worker (see :meth:`Worker.compile`)."""
+        w = self._acquire()
+        try:
+            obj = w.compile(job)
+        except WorkerDied:
+            w.close()
+            raise
+        except BaseException:
+            self._release(w)
+            raise
+        self._release(w)
+        return obj
+
+    def run_all(self, jobs: list[Job]) -> list[bytes]:
+        """Compile ``jobs`` in parallel workers; their objects in order (the first failure
+        is raised once all are done)."""
+        if len(jobs) == 1:
+            return [self.run(jobs[0])]
+        with ThreadPoolExecutor(max_workers=len(jobs)) as ex:
+            futures = [ex.submit(self.run, j) for j in jobs]
+            return [f.result() for f in futures]
+
+    def shutdown(self) -> None:
+        """End every idle worker."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for w in idle:
+            w.close()
+
+
+_POOL: Pool | None = None
+
+
+def pool() -> Pool:
+    """The process's pool of compile workers."""
+    global _POOL
+    with _LOCK:
+        if _POOL is None:
+            _POOL = Pool(max_idle=max(1, min(2, os.cpu_count() or 1)))
+        return _POOL
+
+
+def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str | None = None,
+                    ) -> list[bytes]:  # fmt: skip
+    """The objects of a decoded, validated ``module`` (with its ``raw`` bytes), compiled in
+    workers: one per part (``parts`` from :func:`.jit.plan_parts`; one part is compiled as a
+    whole module).
+
+    Raises:
+        CompileError: a worker died (LLVM crashed): names the function that fails alone, when
+            there is one.
+        UnsupportedFeature: the module uses something the LLVM tier does not implement.
+    """
+    wasm = module.raw
+    if len(parts) == 1:
+        jobs = [Job(wasm, opt_level, fuel_costs)]
+    else:
+        jobs = [Job(wasm, opt_level, fuel_costs, funcs, shell) for funcs, shell in parts]
+    try:
+        return pool().run_all(jobs)
+    except WorkerDied as e:
+        reason = e.reason
+    index = _culprit(wasm, opt_level, fuel_costs, module)
+    name = module.func_name(index) if index is not None else None
+    if module_name is None:
+        module_name = module.names.module
+    raise CompileError(reason, module_name, index, name)
+
+
+def _culprit(wasm: bytes, opt_level: int, fuel_costs, module) -> int | None:
+    """The defined function whose compile (alone, without the shell) kills a worker, found by
+    halving; None if no single function does (the crash needs several, or the shell)."""
+    nimp = module.num_imported_funcs
+    funcs = range(nimp, nimp + len(module.funcs))
+    for _ in range(64):
+        if len(funcs) == 1:
+            return funcs.start
+        mid = funcs.start + len(funcs) // 2
+        for half in (range(funcs.start, mid), range(mid, funcs.stop)):
+            try:
+                pool().run(Job(wasm, opt_level, fuel_costs, half, False))
+            except WorkerDied:
+                funcs = half
+                break
+            except Exception:  # noqa: BLE001 - not the crash we look for
+                continue
+        else:
+            return None
+    return None
 
 
 @atexit.register
@@ -124,39 +302,68 @@ def _kill_children() -> None:
 
 
 def _kill(proc: subprocess.Popen) -> None:
-    """Kill a worker and whatever it started."""
     try:
-        if getattr(proc, "group", False):
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:
-            proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
-        pass  # gone already
+        try:
+            proc.kill()
+        except OSError:
+            pass  # gone already
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
 
 
-def main(argv: list[str]) -> int:
-    """The child: decode the module from stdin, then ``cache DIR LEVEL COSTS`` compiles it into
-    the machine-code cache in DIR, ``part OUT LEVEL COSTS START STOP SHELL`` writes the object
-    of one part (:func:`.jit.plan_parts`) to OUT."""
+# -- the worker process ---------------------------------------------------------------------
+def serve() -> int:
+    """The worker's loop: read a job, write its object, until the pipe closes (the parent
+    exited or died: then this process ends too)."""
     from ..binary.decoder import decode_module
     from ..config import FuelCosts
-    from .jit import compile_module, compile_part
+    from .jit import compile_part
 
-    mode, target, level, costs, *rest = argv
-    fuel = None
-    if costs != "-":
-        instruction, per_opcode, bulk = ast.literal_eval(costs)
-        fuel = FuelCosts(instruction, tuple(per_opcode), bulk)
-    module = decode_module(sys.stdin.buffer.read(), check_bodies=False)  # validated by the parent
-    if mode == "cache":
-        compile_module(module, int(level), cache_dir=target, fuel_costs=fuel)
-        return 0
-    start, stop, shell = rest
-    obj = compile_part(module, int(level), fuel, (range(int(start), int(stop)), shell == "1"))
-    with open(target, "wb") as f:
-        f.write(obj)
-    return 0
+    # the protocol owns the real standard output; stray prints go to stderr
+    inp = sys.stdin.buffer
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    modules: dict[bytes, object] = {}
+    while True:
+        raw = inp.read(4)
+        if len(raw) < 4:
+            return 0
+        header = json.loads(inp.read(struct.unpack("<I", raw)[0]))
+        size = struct.unpack("<Q", inp.read(8))[0]
+        wasm = inp.read(size)
+        try:
+            key = hashlib.sha256(wasm).digest()
+            module = modules.get(key)
+            if module is None:
+                module = decode_module(wasm, check_bodies=False)  # validated by the parent
+                modules.clear()  # one module at a time is what jobs come in
+                modules[key] = module
+            costs = header["costs"]
+            fuel = None
+            if costs is not None:
+                fuel = FuelCosts(costs[0], tuple(tuple(p) for p in costs[1]), costs[2])
+            funcs = header["funcs"]
+            if funcs is None:
+                part = None
+            elif "range" in funcs:
+                part = (range(*funcs["range"]), header["shell"])
+            else:
+                part = (frozenset(funcs["list"]), header["shell"])
+            status, payload = b"O", compile_part(module, header["level"], fuel, part)
+        except UnsupportedFeature as e:
+            status, payload = b"U", str(e).encode()
+        except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError
+            status, payload = b"E", f"{type(e).__name__}: {e}".encode()
+        out.write(status + struct.pack("<Q", len(payload)) + payload)
+        out.flush()
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    if sys.argv[1:] == ["serve"]:
+        sys.exit(serve())
+    sys.exit("usage: python -m wasm2py.llvm.worker serve")

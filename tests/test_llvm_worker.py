@@ -1,0 +1,132 @@
+"""The LLVM tier compiles in worker processes (``Config(llvm_isolated=True)``, the default): a
+crash inside LLVM is a ``CompileError`` naming the function, not the end of the process.
+
+To make LLVM really abort, the workers of these tests load a ``sitecustomize`` that puts back
+a lowering LLVM cannot handle: ``llvm.canonicalize`` to quiet NaNs, which LLVM narrows to
+``<2 x float>`` after ``f32x4.demote_f64x2_zero`` + ``i64x2.extend_low_i32x4_u``, a type the
+x86 backend cannot legalize ("Do not know how to custom type legalize this operation!")."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+
+import pytest
+
+pytest.importorskip(
+    "llvmlite",
+    reason="llvmlite is not installed: the LLVM tier tests need it (pip install llvmlite; "
+    "it belongs in the project's test extra)",
+)
+
+import wasm2py  # noqa: E402
+from wasm2py import llvm as L  # noqa: E402
+from wasm2py.llvm import worker  # noqa: E402
+
+from .wat import wat  # noqa: E402
+
+x86 = pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
+                         reason="the LLVM crash reproduced here is in the x86 backend")  # fmt: skip
+
+BAD = """(module $mod
+  (func $ok1 (export "ok1") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+  (func $bad (export "bad") (param v128) (result v128)
+    local.get 0 f32x4.demote_f64x2_zero i64x2.extend_low_i32x4_u)
+  (func $ok2 (export "ok2") (param f64) (result f64) local.get 0 f64.sqrt))"""
+
+SITECUSTOMIZE = """
+import os
+if os.environ.get("WASM2PY_TEST_OLD_QUIET") == "1":
+    from wasm2py.llvm import lower
+
+    def quiet(self, v):  # the lowering before the fix: llvm.canonicalize
+        t = v.type
+        fn = self.intr(f"llvm.canonicalize.{lower.mangle_for_test(t)}", t, [t])
+        return self.b.call(fn, [v])
+
+    def mangle_for_test(t):
+        from wasm2py.llvm.simd import mangle
+        return mangle(t)
+
+    lower.mangle_for_test = mangle_for_test
+    lower.FunctionLowerer.quiet = quiet
+"""
+
+CHILD = r"""
+import os, sys
+import wasm2py
+data = open(sys.argv[1], "rb").read()
+# only the workers (started from here on) load the old lowering
+os.environ["PYTHONPATH"] = sys.argv[2] + os.pathsep + os.environ.get("PYTHONPATH", "")
+os.environ["WASM2PY_TEST_OLD_QUIET"] = "1"
+engine = wasm2py.Engine(wasm2py.Config(tier="llvm", cache=False))
+try:
+    wasm2py.Module(engine, data)
+except wasm2py.CompileError as e:
+    print("CompileError", e.func_index, e.func_name, e.module_name, sep="|")
+    print(e)
+# the process goes on: the Python tier still runs the module
+m = wasm2py.Module(wasm2py.Engine(wasm2py.Config(cache=False)), data)
+print("python tier", wasm2py.Instance(wasm2py.Store(m.engine), m).exports.ok1(41))
+"""
+
+
+@x86
+def test_llvm_abort_in_a_worker_is_a_compile_error_naming_the_function(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    mod = tmp_path / "bad.wasm"
+    mod.write_bytes(wat(BAD))
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(mod), str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.splitlines()
+    # function 1 ($bad) fails alone; the message carries LLVM's own last words
+    assert lines[0] == "CompileError|1|bad|mod", proc.stdout
+    assert "SIGABRT" in lines[1] and "legalize" in lines[1], lines[1]
+    assert lines[-1] == "python tier 42"
+
+
+def test_worker_compiles_and_is_reused():
+    engine = wasm2py.Engine(wasm2py.Config(tier="llvm", cache=False))
+    store = wasm2py.Store(engine)
+    first = wasm2py.Module(engine, wat(BAD))  # (fixed lowering: compiles)
+    pids = {p.pid for p in worker._CHILDREN}
+    second = wasm2py.Module(engine, wat(BAD.replace("i32.const 1", "i32.const 2")))
+    assert {p.pid for p in worker._CHILDREN} & pids  # the warm worker compiled the second
+    assert wasm2py.Instance(store, first).exports.ok1(1) == 2
+    assert wasm2py.Instance(store, second).exports.ok1(1) == 3
+    # demote(1.5, -2.0) = f32 [1.5, -2.0, 0, 0]; extend the low two i32 lanes unsigned
+    arg = 0x3FF8000000000000 | 0xC000000000000000 << 64
+    assert wasm2py.Instance(store, first).exports.bad(arg) == 0x3FC00000 | 0xC0000000 << 64
+
+
+def test_worker_errors_are_typed():
+    # a worker that dies (here: killed) raises WorkerDied (compile_objects makes it a
+    # CompileError after looking for the function)
+    w = worker.Worker()
+    w.proc.kill()
+    with pytest.raises(worker.WorkerDied, match="SIGKILL"):
+        w.compile(worker.Job(wat("(module)")))
+    # a Python failure in the worker comes back as CompileError with its message
+    with pytest.raises(wasm2py.CompileError, match="DecodeError"):
+        worker.pool().run(worker.Job(b"\0asm\1\0\0\0\1\5"))
+
+
+def test_a_batch_of_functions_compiles_into_objects_that_link():
+    # two jobs: functions {0, 2} with the shell, function {1} alone; loaded together they make
+    # the module (the per-function batches of a background compile work the same way)
+    from wasm2py.llvm import jit
+
+    data = wat("""(module
+      (func $a (export "a") (param i32) (result i32) local.get 0 call $b i32.const 1 i32.add)
+      (func $b (param i32) (result i32) local.get 0 i32.const 10 i32.mul)
+      (func $c (export "c") (param i32) (result i32) local.get 0 call $a call $a))""")
+    store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(tier="python", cache=False)))
+    module = wasm2py.Module(store.engine, data)
+    objs = worker.pool().run_all([worker.Job(data, funcs=frozenset({0, 2}), shell=True),
+                                  worker.Job(data, funcs=(1,), shell=False)])  # fmt: skip
+    flags = bytes(jit.runs_long(c.body) for c in jit.with_bodies(module._module).codes)
+    compiled = jit.compile_module(module._module, objects=(flags, objs))
+    inst = L.instantiate(store, compiled)
+    assert inst.exports.a(4) == 41 and inst.exports.c(1) == (1 * 10 + 1) * 10 + 1
