@@ -150,7 +150,9 @@ def _hot_events(st: gen.Stress, shape: str) -> int:
     engine = Engine(Config(tier="auto", tier_up_threshold=10**9, cache=False, python_shape=shape))
     inst = Instance(Store(engine), Module(engine, st.wasm))
     events = []
-    inst._state.ns["HOT"] = lambda: events.append(None)  # what counts calls and iterations
+    ns = inst._state.ns
+    # what counts each function's calls and iterations (set as its code is bound)
+    inst._state.slots.on_bind = lambda i: ns.__setitem__(f"HOT{i}", lambda: events.append(i))
     assert inst.exports.run(5) & 0xFFFFFFFF == st.calls[-1][2]
     assert is_flat(inst, 0) == (shape == "flat")
     return len(events)

@@ -290,11 +290,13 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     return flags, in_workers(module, opt_level, fuel_costs, plan_parts(module), module_name)
 
 
-def compile_part(module: Module, opt_level: int, fuel_costs, part) -> bytes:
+def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None) -> bytes:
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
-    whole module (``part=None``)."""
+    whole module (``part=None``), or of a compilation unit of some functions (``batch``:
+    ``(functions, with trampolines)``, see :mod:`.units`)."""
     tm = host_target_machine(opt_level)
-    text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part))
+    text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
+                            batch=batch))  # fmt: skip
     mod = parse(text, tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

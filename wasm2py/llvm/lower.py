@@ -239,12 +239,18 @@ class ModuleBuilder:
     """Holds the ``ir.Module`` being built and the declarations shared by all functions."""
 
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
-                 part: tuple[range, bool] | None = None):  # fmt: skip
+                 part: tuple[range, bool] | None = None,
+                 batch: tuple[frozenset, bool] | None = None):  # fmt: skip
         self.decoded = module
         #: None: the whole module; else (defined function indices, with the shell: the
         #: trampolines, entries and address tables), one of the parts compiled in parallel
         #: (the other functions are declared; the parts' objects are linked when loaded)
         self.part = part
+        #: a compilation unit of its own (tier-up): (defined function indices, with the
+        #: trampolines). Only these functions exist in the unit: calls between them are
+        #: direct, calls to any other defined function go through its funcref record in the
+        #: context (which the runtime repoints when a later unit jits the callee)
+        self.batch = batch
         #: a FuelCosts: meter fuel exactly like the Python tier (see :mod:`wasm2py.fuel`)
         self.fuel_costs = fuel_costs
         self.ir = ir.Module(name="wasm")
@@ -263,8 +269,10 @@ class ModuleBuilder:
         self._intrinsics: dict[str, ir.Function] = {}
         for k in range(len(module.funcs)):
             index = self.nimp + k
+            if batch is not None and index not in batch[0]:
+                continue
             f = ir.Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
-            if part is None:
+            if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
 
@@ -279,24 +287,39 @@ class ModuleBuilder:
         """Lower every function, the trampolines, the entry wrappers and the tables of
         function addresses."""
         m = self.decoded
-        defined, shell = self.part if self.part is not None else (None, True)
-        for k, code in enumerate(m.codes):
-            if defined is None or self.nimp + k in defined:
-                FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
+        if self.batch is not None:
+            defined, shell = self.batch
+            for index in sorted(defined):
+                code = m.codes[index - self.nimp]
+                FunctionLowerer(self, index, code.locals, code.body).lower()
+                self._entry(index)
+        else:
+            defined, shell = self.part if self.part is not None else (None, True)
+            for k, code in enumerate(m.codes):
+                if defined is None or self.nimp + k in defined:
+                    FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
         if not shell:
+            if self.batch is not None:
+                self._functable()
             return self.ir
         tramps = [self._trampoline(i, t) for i, t in enumerate(m.types)]
-        for index in abi.entry_funcs(m):
-            self._entry(index)
-        arr = ir.ArrayType(PTR, len(self.funcs))
-        g = ir.GlobalVariable(self.ir, arr, abi.FUNCTABLE)
-        g.initializer = ir.Constant(arr, [self.funcs[i] for i in sorted(self.funcs)])
-        g.global_constant = True
+        if self.batch is None:
+            for index in abi.entry_funcs(m):
+                self._entry(index)
+        self._functable()
         arr = ir.ArrayType(PTR, len(tramps))
         g = ir.GlobalVariable(self.ir, arr, abi.TRAMPTABLE)
         g.initializer = ir.Constant(arr, tramps)
         g.global_constant = True
         return self.ir
+
+    def _functable(self) -> None:
+        """The addresses of the unit's functions, by index (in a batch: its functions only,
+        in index order)."""
+        arr = ir.ArrayType(PTR, len(self.funcs))
+        g = ir.GlobalVariable(self.ir, arr, abi.FUNCTABLE)
+        g.initializer = ir.Constant(arr, [self.funcs[i] for i in sorted(self.funcs)])
+        g.global_constant = True
 
     # -- glue functions ---------------------------------------------------------------------
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
@@ -1122,8 +1145,16 @@ class FunctionLowerer:
             fn = self.ctx_load(fslot, PTR)
             env = self.ctx_load(eslot, PTR)
             r = self._call_ptr(fn, signature(ft), [env, rem, *args])
-        else:
+        elif funcidx in self.mb.funcs:
             r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args])
+        else:
+            # another compilation unit's (or the Python tier's) function: through its record,
+            # read at each call (a later unit may repoint it at jitted code)
+            b = self.b
+            rec = b.add(self.ctx_load(abi.CTX_FUNCREFS, I64), c64(abi.REC_SIZE * funcidx))
+            fn = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_FN)), PTR), typ=PTR)
+            env = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_ENV)), PTR), typ=PTR)
+            r = self._call_ptr(fn, signature(ft), [env, rem, *args])
         self.after_call()
         self.stack.extend(_unpack(self.b, r, len(ft.results)))
 
@@ -1284,19 +1315,21 @@ class _Callee:
 
 def build_module(module: Module, triple: str = "", datalayout: str = "",
                  fuel_costs=None, simd_isa: str = "",
-                 part: tuple[range, bool] | None = None) -> ir.Module:  # fmt: skip
+                 part: tuple[range, bool] | None = None,
+                 batch: tuple[frozenset, bool] | None = None) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier.
 
     ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
-    flag is set, the shell); see :class:`ModuleBuilder`.
+    flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
+    its flag is set, the trampolines); see :class:`ModuleBuilder`.
     """
     if any(t.elem not in (ValType.FUNCREF, ValType.EXTERNREF) for t in module.table_types()):
         raise UnsupportedFeature("LLVM tier: unknown table element type")
     if len(module.memory_types()) > 1:
         raise UnsupportedFeature("LLVM tier: more than one memory")
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch)
     mb.simd_isa = simd_isa
     return mb.build()

@@ -83,7 +83,8 @@ class Slots:
         nimp: how many functions are imported (their slots are set with :meth:`set`).
     """
 
-    __slots__ = ("ns", "source", "funcs", "nimp", "names", "python", "stubs", "_lock")
+    __slots__ = ("ns", "source", "funcs", "nimp", "names", "python", "stubs", "on_bind",
+                 "_lock")
 
     def __init__(self, ns: dict, source: CodeSource, funcs: list, nimp: int):
         self.ns = ns
@@ -95,6 +96,9 @@ class Slots:
         self.python: list = [None] * len(self.names)
         #: the stub of every defined function (None for imports)
         self.stubs: list = [None] * len(self.names)
+        #: called with the index of each defined function as its Python-tier code is bound,
+        #: before it first runs (``tier="auto"`` gives the function its counter then)
+        self.on_bind = None
         self._lock = threading.RLock()
 
     def name(self, index: int) -> str:
@@ -139,6 +143,8 @@ class Slots:
             ns = self.ns
             for k, v in consts.items():
                 ns.setdefault(k, v)
+            if self.on_bind is not None:
+                self.on_bind(index)
             fn = FunctionType(code, ns, code.co_name)
             self.python[index] = fn
             stub = self.stubs[index]

@@ -237,8 +237,9 @@ class FuncGen:
         self.counting = getattr(mod, "count_instructions", False)
         #: fuel metering: each segment first checks and then takes its cost from ``F[0]``
         self.fuel = getattr(mod, "fuel_costs", None)
-        #: tier="auto": every call and loop iteration calls ``HOT()`` (a C-level iterator's
-        #: ``__next__``, ~12 ns) that triggers the move to the LLVM tier once hot
+        #: tier="auto": every call and loop iteration calls ``HOT<index>()``, the function's
+        #: own counter (a C-level iterator's ``__next__``, ~12 ns; see wasm2py.tierup) that
+        #: queues the function for the LLVM tier once it is hot
         self.hot = getattr(mod, "hot", False)
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
@@ -432,7 +433,7 @@ class FuncGen:
         if self.info.uses_brk:
             prologue.append(ast.Assign([_sname("brk")], _const(0)))
         if self.hot:
-            prologue.append(ast.Expr(_call("HOT")))
+            prologue.append(ast.Expr(_call(f"HOT{self.index}")))
         if self.fuel is not None:
             prologue.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
         for st in prologue:
@@ -537,7 +538,7 @@ class FuncGen:
             self.emit(loop)
             self.out = loop.body
             if self.hot:
-                self.emit(ast.Expr(_call("HOT")))
+                self.emit(ast.Expr(_call(f"HOT{self.index}")))
             self.start_segment(self.index_of(ins) + 1)
 
     def op_if(self, ins) -> None:

@@ -92,7 +92,7 @@ class FlatGen(FuncGen):
             self.jump(head)
             self.begin(head)
             if self.hot:
-                self.emit(ast.Expr(ast.Call(_name("HOT"), [], [])))
+                self.emit(ast.Expr(ast.Call(_name(f"HOT{self.index}"), [], [])))
             self.start_segment(self.index_of(ins) + 1)
 
     def op_if(self, ins) -> None:
