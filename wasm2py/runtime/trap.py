@@ -52,6 +52,8 @@ class FuelExhausted(Exception):
 
 
 _SIMPLE[FuelExhausted] = TrapCode.OUT_OF_FUEL
+#: the Python exceptions generated code raises for traps (each becomes a Trap at a boundary)
+TRAP_EXCEPTIONS = _SIMPLE
 
 
 class HostError(Exception):
@@ -68,10 +70,11 @@ class HostError(Exception):
 MAX_BACKTRACE = 200
 
 
-def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
-    """The wasm frames of a traceback, innermost first (at most MAX_BACKTRACE of them)."""
+def backtrace(tb, stop=None) -> list[tuple[int, str | None, int | None]]:
+    """The wasm frames of a traceback, innermost first (at most MAX_BACKTRACE of them);
+    ``stop``: a frame where the walk ends (the entries from there on are accounted for)."""
     raw: deque = deque(maxlen=MAX_BACKTRACE)
-    while tb is not None:
+    while tb is not None and tb.tb_frame is not stop:
         code = tb.tb_frame.f_code
         offset = wasm_line(code, tb.tb_lineno)
         if offset is not None:
@@ -88,11 +91,23 @@ def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
     return frames
 
 
+def settle_frames(e: Trap) -> None:
+    """Complete ``e.frames`` with the Python-tier frames of its traceback it does not hold
+    yet: all of them, or those the trap went through after leaving jitted code (a jitted
+    entry raising it sets ``e.boundary``, its own frame: the traceback entries from there on
+    are in ``frames`` already, with the jitted frames after them)."""
+    boundary = getattr(e, "boundary", None)
+    if not e.frames:
+        e.frames = backtrace(e.__traceback__)
+    elif boundary is not None:
+        e.frames.extend(backtrace(e.__traceback__, boundary))
+    e.boundary = None
+
+
 def to_embedder(e: BaseException) -> BaseException:
     """Map an exception that escaped wasm code to what the embedder should see."""
     if isinstance(e, Trap):
-        if not e.frames:
-            e.frames = backtrace(e.__traceback__)
+        settle_frames(e)
         return e
     if isinstance(e, HostError):
         return e.exc
