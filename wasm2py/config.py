@@ -62,7 +62,8 @@ class Config:
         tier_up_batch: for ``tier="auto"``: at most this many hot functions are compiled
             together as one unit (calls between them are direct; LLVM may inline them).
         tier_up_workers: for ``tier="auto"``: how many units an instance compiles at a time
-            (each in a worker process).
+            (each in a worker process; default 2, so a big function does not hold back the
+            small hot ones).
         llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
         llvm_isolated: compile LLVM-tier code in a worker process (default True), so that a
             crash inside LLVM (an assertion on code it cannot handle) is a
@@ -105,7 +106,7 @@ class Config:
     tier: str = "python"
     tier_up_threshold: int = 2_000
     tier_up_batch: int = 16
-    tier_up_workers: int = 1
+    tier_up_workers: int = 2
     llvm_opt_level: int = 2
     llvm_isolated: bool = True
     max_call_depth: int = 10_000
