@@ -12,6 +12,7 @@ pytest.importorskip("llvmlite", reason="llvmlite is not installed (pip install '
 
 import wasm2py  # noqa: E402
 from wasm2py import Config, Engine, Instance, Module, Store  # noqa: E402
+from wasm2py.llvm.jit import QUICK  # noqa: E402
 
 from .wat import wat  # noqa: E402
 
@@ -51,23 +52,24 @@ def store_for(**config) -> Store:
     return Store(Engine(Config(tier="auto", cache=False, **config)))
 
 
-def jit(inst, *units) -> None:
+def jit(inst, *units, level=None) -> None:
     """Attach the shell and ``units`` (lists of function indices) to ``inst``."""
     engine = inst.store.engine
     m = inst.module._module
     if inst._llvm is None:
         inst._attach_units(engine.load_unit(m, (), shell=True))
     for funcs in units:
-        inst._add_unit(engine.load_unit(m, funcs))
+        inst._add_unit(engine.load_unit(m, funcs, opt_level=level))
 
 
-def test_mixed_instances_compute_what_the_python_tier_computes():
+@pytest.mark.parametrize("level", [None, QUICK], ids=["O2", "quick"])
+def test_mixed_instances_compute_what_the_python_tier_computes(level):
     store = store_for(tier_up_threshold=10**9)
     module = Module(store.engine, wat(CHAIN))
     for units in ([[SUM]], [[SQ]], [[SUM, SQ]], [[FIB]], [[VIA], [SQ]], [[HOST, DIV]],
                   [[OUTER], [DIV]]):  # fmt: skip
         inst = Instance(store, module, {"env": {"host": lambda x: x + 1}})
-        jit(inst, *units)
+        jit(inst, *units, level=level)
         assert inst.tier == "mixed"
         e = inst.exports
         assert e.sum(100) == sum(k * k for k in range(1, 101)), units

@@ -129,12 +129,13 @@ class Engine:
         return fut.result()
 
     def load_unit(self, module, funcs, shell: bool = False, name: str | None = None,
-                  cached_only: bool = False):  # fmt: skip
+                  cached_only: bool = False, opt_level: int | None = None):  # fmt: skip
         """A compilation unit of some functions of a decoded, validated module
         (:mod:`wasm2py.llvm.units`; ``shell``: the trampolines), compiled in a worker process
         with this engine's options, loaded once per engine and, with ``Config.cache``, kept
         in the machine-code cache. ``cached_only``: only load it from memory or the cache
-        (None if it is in neither).
+        (None if it is in neither). ``opt_level``: instead of ``Config.llvm_opt_level``
+        (e.g. ``wasm2py.llvm.jit.QUICK``).
 
         Raises:
             UnsupportedFeature, CompileError: as for :meth:`load_llvm`.
@@ -142,7 +143,7 @@ class Engine:
         from .llvm.jit import host_target_machine
         from .llvm.units import compile_unit, unit_key
 
-        level = self.config.llvm_opt_level
+        level = self.config.llvm_opt_level if opt_level is None else opt_level
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         key = unit_key(module, funcs, shell, level, costs, host_target_machine(level))
         with self._lock:

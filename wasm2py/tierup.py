@@ -46,6 +46,9 @@ POLL = 1_000
 #: at most this many bytes of function bodies in one batch (unless one function has more;
 #: about 2.5 bytes per instruction, and LLVM's -O2 costs ~0.3 CPU s per 1,000 instructions)
 BATCH_BYTES = 8_000
+#: a unit with more bytes of code than this (one big function) is compiled with the quick
+#: pipeline (``wasm2py.llvm.jit.QUICK``): LLVM's full one takes ~1 CPU s per 2,500 bytes there
+QUICK_BYTES = 12_000
 
 
 class TierUp:
@@ -195,15 +198,20 @@ class TierUp:
                     self._ready.insert(0, self._shell)
 
     def _compile(self, funcs, shell: bool = False):
+        from .llvm.jit import QUICK
         from .llvm.units import record_unit
 
-        unit = self.engine.load_unit(self.module, funcs, shell, self.name)
+        codes = self.module.codes
+        nimp = self.module.num_imported_funcs
+        size = sum(codes[i - nimp].end - codes[i - nimp].start for i in funcs)
+        level = QUICK if size > QUICK_BYTES else None
+        unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level)
         config = self.engine.config
         if config.cache:
             from .cache import cache_dir
 
             costs = config.fuel_costs if config.consume_fuel else None
-            record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs)
+            record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level)
         return unit
 
     def _start_cached(self) -> None:
@@ -218,10 +226,11 @@ class TierUp:
 
             costs = config.fuel_costs if config.consume_fuel else None
             listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs)
-            if not listed or listed[0]:
+            if not listed or listed[0][1]:
                 return
-            units = [self.engine.load_unit(self.module, f, not f, self.name, cached_only=True)
-                     for f in listed]  # fmt: skip
+            units = [self.engine.load_unit(self.module, f, not f, self.name, cached_only=True,
+                                           opt_level=level)
+                     for level, f in listed]  # fmt: skip
         except Exception as e:  # noqa: BLE001 - start in the Python tier then
             self.error = e
             return

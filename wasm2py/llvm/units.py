@@ -247,9 +247,10 @@ def _manifest_path(module: Module, cache_dir, opt_level: int, fuel_costs) -> Pat
     return Path(cache_dir) / f"llvm-units-{h.hexdigest()}.txt"
 
 
-def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs) -> list[frozenset]:
-    """The function sets of the units compiled for this module (same options) in earlier runs,
-    in the order they were compiled (the shell unit, ``frozenset()``, first)."""
+def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs) -> list[tuple]:
+    """The units compiled for this module (same options) in earlier runs, in the order they
+    were compiled (the shell unit first): ``(level, functions)`` pairs (the level a unit was
+    compiled at: ``opt_level``, or :data:`.jit.QUICK` for big functions)."""
     if cache_dir is None or not module.raw:
         return []
     blob = load_blob(_manifest_path(module, cache_dir, opt_level, fuel_costs))
@@ -257,18 +258,22 @@ def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs) -> list[
         return []
     units = []
     for line in blob.decode().splitlines():
-        units.append(frozenset(int(x) for x in line.split()))
+        level, _, funcs = line.partition(":")
+        units.append((int(level), frozenset(int(x) for x in funcs.split())))
     return units
 
 
-def record_unit(module: Module, cache_dir, opt_level: int, fuel_costs, funcs) -> None:
-    """Add the unit of ``funcs`` to the module's manifest (see :func:`cached_units`)."""
+def record_unit(module: Module, cache_dir, opt_level: int, fuel_costs, funcs,
+                level: int | None = None) -> None:  # fmt: skip
+    """Add the unit of ``funcs`` (compiled at ``level``, default ``opt_level``) to the
+    module's manifest (see :func:`cached_units`)."""
     if cache_dir is None or not module.raw:
         return
+    level = opt_level if level is None else level
     with _MANIFEST_LOCK:
         path = _manifest_path(module, cache_dir, opt_level, fuel_costs)
         blob = load_blob(path) or b""
-        line = " ".join(str(i) for i in sorted(funcs)).encode() + b"\n"
-        if line in blob.splitlines(keepends=True):
+        line = f"{level}:" + " ".join(str(i) for i in sorted(funcs)) + "\n"
+        if line.encode() in blob.splitlines(keepends=True):
             return
-        store_blob(path, blob + line)
+        store_blob(path, blob + line.encode())
