@@ -49,6 +49,8 @@ BATCH_BYTES = 8_000
 #: a unit with more bytes of code than this (one big function) is compiled with the quick
 #: pipeline (``wasm2py.llvm.jit.QUICK``): LLVM's full one takes ~1 CPU s per 2,500 bytes there
 QUICK_BYTES = 12_000
+#: direct callees up to this size join their caller's batch (see ``TierUp._with_callees``)
+SMALL_BYTES = 300
 
 
 class TierUp:
@@ -158,6 +160,7 @@ class TierUp:
                 self._inflight += 1
             try:
                 self._ensure_shell()
+                batch = self._with_callees(batch)
                 units = [self._compile(batch)]
             except Exception as e:  # noqa: BLE001 - try the functions one by one
                 self.error = e
@@ -189,6 +192,34 @@ class TierUp:
         taken = set(batch)
         self._queue = [i for i in self._queue if i not in taken]
         return batch
+
+    def _with_callees(self, batch: list[int]) -> list[int]:
+        """``batch`` and the small functions its functions call directly that are neither
+        jitted nor queued: compiled with their callers, they are called (and inlined) natively
+        instead of through a callback into the Python tier, the costliest crossing (several
+        microseconds) while a program moves over."""
+        from .binary.opcodes import Op
+
+        m = self.module
+        nimp = m.num_imported_funcs
+        codes = m.codes
+        chosen = set(batch)
+        extra: list[int] = []
+        for index in batch:
+            code = codes[index - nimp]
+            if code.end - code.start > QUICK_BYTES:
+                continue  # (decoding it here would cost more than it finds)
+            for ins in code.body:
+                if ins.op != Op.CALL or ins.imm < nimp or ins.imm in chosen:
+                    continue
+                callee = codes[ins.imm - nimp]
+                if callee.end - callee.start <= SMALL_BYTES and len(extra) < self.batch:
+                    chosen.add(ins.imm)
+                    extra.append(ins.imm)
+        with self._cond:
+            extra = [i for i in extra if i not in self._seen]
+            self._seen.update(extra)
+        return batch + extra
 
     def _ensure_shell(self) -> None:
         with self._shell_lock:
