@@ -11,8 +11,12 @@ gets its counter when its Python-tier code is bound (``Slots.on_bind``). The sta
 1. ``Config.tier_up_threshold`` events of one function in the Python tier make it *hot*: it
    is queued;
 2. a background thread (``Config.tier_up_workers`` of them) takes up to
-   ``Config.tier_up_batch`` queued functions at a time and has them compiled as one
-   compilation unit (:mod:`wasm2py.llvm.units`) in a worker process
+   ``Config.tier_up_batch`` queued functions at a time (at most :data:`BATCH_BYTES` of code,
+   unless one function alone is bigger), adds the small functions they call directly that
+   are not jitted yet (:data:`SMALL_BYTES`), and has them compiled as one compilation unit
+   (:mod:`wasm2py.llvm.units`; LLVM's full pipeline at ``Config.llvm_opt_level``, or the
+   quick one for a unit bigger than :data:`QUICK_BYTES`: ``wasm2py.llvm.jit.QUICK``) in a
+   worker process
    (:mod:`wasm2py.llvm.worker`: on another core, without the GIL; a crash inside LLVM only
    ends the worker). The first unit of an instance is the *shell* (the module's
    trampolines). Calls between the functions of a unit are direct; calls to other functions
