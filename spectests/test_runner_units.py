@@ -143,12 +143,50 @@ def test_cache_key_depends_on_script_and_version():
     assert a != wast.cache_key(b"(module)", "wasm-tools 1.1")
 
 
+def test_load_script_with_our_parser(tmp_path):
+    """The default loader reads scripts itself: no conversion, nothing cached."""
+    source = tmp_path / "small.wast"
+    source.write_text(WAST)
+    cache = tmp_path / "cache"
+    script = wast.load_script(source, cache=cache)
+    assert script.directory is None and not cache.exists()
+    assert [c["type"] for c in script.commands] == ["module", "assert_return", "assert_malformed"]
+    (expected,) = script.commands[1]["expected"]
+    assert expected == {"type": "i32", "value": "-1"}
+    module = script.module_bytes(script.commands[0]["filename"])
+    assert module.startswith(b"\0asm")
+    malformed = script.commands[2]
+    assert malformed["module_type"] == "text" and malformed["text"] == "unexpected end"
+    with pytest.raises(werrors.ParseError):
+        script.text_module_bytes(malformed["filename"])
+
+
+def test_text_version_of_suite_scripts(tmp_path):
+    old = tmp_path / "wasm-2.0"
+    old.mkdir()
+    assert wast.text_version(old / "a.wast") == 2
+    assert wast.text_version(tmp_path / "a.wast") == 3
+
+
+@needs_wasm_tools
+def test_component_scripts_are_converted(tmp_path):
+    """Scripts in component-model syntax go to wasm-tools json-from-wast (cached)."""
+    source = tmp_path / "c.wast"
+    source.write_text('(component)\n(assert_invalid (component (core module (func (result i32))))'
+                      ' "type mismatch")\n')
+    cache = tmp_path / "cache"
+    script = wast.load_script(source, cache=cache)
+    assert script.directory is not None and script.modules is None
+    assert [c["type"] for c in script.commands] == ["module", "assert_invalid"]
+    assert len(list(cache.iterdir())) == 1
+
+
 @needs_wasm_tools
 def test_convert_and_cache(tmp_path):
     source = tmp_path / "small.wast"
     source.write_text(WAST)
     cache = tmp_path / "cache"
-    script = wast.load_script(source, cache=cache)
+    script = wast.load_converted_script(source, cache=cache)
     kinds = [c["type"] for c in script.commands]
     assert kinds == ["module", "assert_return", "assert_malformed"]
     (expected,) = script.commands[1]["expected"]
@@ -158,7 +196,7 @@ def test_convert_and_cache(tmp_path):
     assert len(entries) == 1 and not entries[0].name.startswith(".tmp")
     # A second load reuses the entry (even if the tool would now fail).
     mtime = (entries[0] / wast.SCRIPT_JSON).stat().st_mtime_ns
-    assert wast.load_script(source, cache=cache).commands == script.commands
+    assert wast.load_converted_script(source, cache=cache).commands == script.commands
     assert (entries[0] / wast.SCRIPT_JSON).stat().st_mtime_ns == mtime
 
 
@@ -226,7 +264,13 @@ def _fake_api():
 
     class Module:
         def __init__(self, engine, data):
-            desc = json.loads(data)
+            if data.startswith(b"\0asm"):  # a text module, encoded by wasm2py's parser
+                from wasm2py.binary.decoder import decode_module
+
+                names = [e.name for e in decode_module(data).exports]
+                desc = {"exports": {name: {"result": 1} for name in names}}
+            else:
+                desc = json.loads(data)
             kind = desc.get("compile", "ok")
             if kind == "decode":
                 raise werrors.DecodeError("malformed")
@@ -296,7 +340,8 @@ def _fake_api():
 
 def _script(tmp_path, name, commands, modules):
     for filename, desc in modules.items():
-        (tmp_path / filename).write_text(json.dumps(desc))
+        text = desc if isinstance(desc, str) else json.dumps(desc)  # .wat files: text
+        (tmp_path / filename).write_text(text)
     return wast.Script(wast=tmp_path / name, directory=tmp_path, commands=commands)
 
 
@@ -338,6 +383,9 @@ def test_runner_commands(tmp_path):
         "crash.wasm": {"compile": "crash"},
         "needs.wasm": {"imports": [["M", "one"]], "exports": {"x": {"result": 7}}},
         "oob.wasm": {"link": "trap:out of bounds memory access"},
+        "x.wat": "(func",
+        "q.wat": '(func (export "one") (result i32) (i32.const 1))',
+        "fine.wat": "(func)",
     }
     f32_one = {"type": "f32", "value": str(0x3F800000)}
     commands = [
@@ -389,6 +437,10 @@ def test_runner_commands(tmp_path):
         {"type": "assert_return", "line": 31, "action": _invoke("one"), "expected": [_i32(1)]},
         {"type": "assert_return", "line": 32, "action": _invoke("one", module="M"),
          "expected": [_i32(1)]},
+        {"type": "assert_malformed", "line": 33, "filename": "fine.wat", "module_type": "text",
+         "text": "accepted by the parser"},
+        {"type": "module", "line": 34, "filename": "x.wat", "module_type": "text"},
+        {"type": "assert_return", "line": 35, "action": _invoke("one"), "expected": [_i32(1)]},
     ]  # fmt: skip
     script = _script(tmp_path, "t.wast", commands, modules)
     results = run_script(script, "python", CHECK_RUN, wasm=_fake_api())
@@ -396,12 +448,16 @@ def test_runner_commands(tmp_path):
     assert got == {
         1: PASSED, 2: PASSED, 3: PASSED, 4: FAILED, 5: PASSED, 6: PASSED, 7: PASSED,
         8: FAILED, 9: PASSED, 10: FAILED, 11: FAILED, 12: PASSED, 13: PASSED, 14: PASSED,
-        15: PASSED, 16: FAILED, 17: SKIPPED, 18: PASSED, 19: PASSED, 20: PASSED, 21: PASSED,
+        15: PASSED, 16: FAILED, 17: PASSED, 18: PASSED, 19: PASSED, 20: PASSED, 21: PASSED,
         22: PASSED, 23: PASSED, 24: FAILED, 25: FAILED, 26: FAILED, 27: SKIPPED, 28: FAILED,
-        29: FAILED, 30: SKIPPED, 31: SKIPPED, 32: PASSED,
+        29: FAILED, 30: PASSED, 31: PASSED, 32: PASSED, 33: FAILED, 34: FAILED, 35: FAILED,
     }  # fmt: skip
     by_line = {r.line: r for r in results}
     assert by_line[17].kind == "assert_malformed (text)"
+    assert "ParseError" in by_line[17].message and "x.wat:1:1" in by_line[17].message
+    assert "text parser accepted" in by_line[33].message
+    assert "ParseError" in by_line[34].message and by_line[34].kind == "module (text)"
+    assert "line 34" in by_line[35].message
     assert "ValidationError" in by_line[16].message
     assert "RuntimeError" in by_line[24].message
     assert "line 28" in by_line[29].message
@@ -439,6 +495,8 @@ def test_reject_check(tmp_path):
         "uns.wasm": {"compile": "unsupported"},
         "bad.wasm": {"compile": "invalid"},
         "mal.wasm": {"compile": "decode"},
+        "m.wat": "(module (func (i32.const 0x1_0000_0000) drop))",
+        "q.wat": "(func)",
     }
     commands = [
         _mod(1, "ok.wasm"),
@@ -462,8 +520,8 @@ def test_reject_check(tmp_path):
         (4, "assert_invalid", PASSED),
         (5, "assert_invalid", FAILED),
         (6, "assert_malformed", PASSED),
-        (7, "assert_malformed (text)", SKIPPED),
-        (8, "module (text)", SKIPPED),
+        (7, "assert_malformed (text)", PASSED),
+        (8, "module (text)", PASSED),
     ]
 
 

@@ -8,9 +8,6 @@ import wasm2py
 from wasm2py.runtime.values import f32_to_bits, f64_to_bits
 from wasm2py.types import ValType
 
-#: ops whose NaN results the spec leaves open (any arithmetic NaN); compared as "a NaN"
-NONDETERMINISTIC_NAN = True
-
 
 def fresh_store(**config) -> wasm2py.Store:
     """A store whose engine translates afresh (no on-disk cache: a translation cached by an

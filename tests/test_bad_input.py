@@ -1,5 +1,6 @@
 """Bad input through the whole pipeline: truncated, bit-flipped and random binaries given to
-``wasm2py.Module`` raise only DecodeError or ValidationError; whatever does load instantiates and
+``wasm2py.Module`` raise only DecodeError or ValidationError (or ParseError: bytes that start with
+``(`` are read as text); whatever does load instantiates and
 runs without anything but wasm2py's own errors escaping.
 
 A mutated module can legitimately loop forever, so the tests that *run* mutated code use a fixed
@@ -64,7 +65,7 @@ def _mutate(data: bytes, kind: int, pos: int, value: int) -> bytes:
 def _exercise(data: bytes, call: bool = True) -> None:
     try:
         module = wasm2py.Module(data)
-    except (wasm2py.DecodeError, wasm2py.ValidationError):
+    except (wasm2py.DecodeError, wasm2py.ValidationError, wasm2py.ParseError):
         return
     store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(max_call_depth=200)))
     imports = {}

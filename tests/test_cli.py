@@ -1,6 +1,6 @@
 """The ``wasm2py`` command: ``--help`` everywhere, ``run --invoke`` with parsed arguments, one-line
 user errors, traps with a wasm backtrace, ``compile``, ``validate``, ``inspect``, ``wast`` and
-``cache info|clear``.
+``cache info|trim|clear``.
 
 Most cases call :func:`wasm2py.cli.main` in-process (an exception escaping it would be the
 traceback a user sees); a few run the real command in a subprocess.
@@ -470,7 +470,7 @@ def test_cache_info_and_clear(capsys, files, tmp_path):
     cache = tmp_path / "cache"
     status, out, err = run_main(capsys, "cache", "info")
     assert (status, err) == (0, "")
-    assert str(cache) in out and "entries:   0" in out
+    assert str(cache) in out and "python:    0 entries" in out
     # a run validates the module and translates what it calls: two entries (the module's
     # validated mark, the log of its translated functions)
     assert run_main(capsys, "run", files / "calc.wasm", "--invoke", "add", "1", "2")[:2] == (
@@ -478,7 +478,7 @@ def test_cache_info_and_clear(capsys, files, tmp_path):
         "3\n",
     )
     status, out, err = run_main(capsys, "cache", "info")
-    assert status == 0 and "entries:   2" in out
+    assert status == 0 and "python:    2 entries" in out
     assert any(cache.iterdir())
     assert not (cache / "cache.key").exists()  # the HMAC key is kept outside the cache
     assert (tmp_path / "config" / "cache.key").is_file()
@@ -487,14 +487,14 @@ def test_cache_info_and_clear(capsys, files, tmp_path):
     assert "removed 2" in out
     assert not [p for p in cache.iterdir() if p.is_file()]
     status, out, err = run_main(capsys, "cache", "info")
-    assert status == 0 and "entries:   0" in out
+    assert status == 0 and "python:    0 entries" in out
 
 
 def test_cache_in_a_subprocess(files, tmp_path):
     cache = tmp_path / "cache"
     assert run_cli("run", files / "calc.wasm", "--invoke", "fib", "10").stdout == "55\n"
     p = run_cli("cache", "info")
-    assert p.returncode == 0 and str(cache) in p.stdout and "entries:   2" in p.stdout
+    assert p.returncode == 0 and str(cache) in p.stdout and "python:    2 entries" in p.stdout
     p = run_cli("cache", "clear")
     assert p.returncode == 0 and "removed 2" in p.stdout and p.stderr == ""
 
@@ -504,9 +504,90 @@ def test_cache_clear_when_missing(capsys, tmp_path):
     status, out, err = run_main(capsys, "cache", "clear")
     assert (status, err) == (0, "")
     status, out, err = run_main(capsys, "cache", "info")
-    assert status == 0 and "entries:   0" in out
+    assert status == 0 and "python:    0 entries" in out
+
+
+def test_cache_counts_trims_and_clears_machine_code(capsys, files, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    assert run_main(capsys, "run", files / "calc.wasm", "--tier", "llvm", "--invoke", "fib",
+                    "10")[:2] == (0, "55\n")  # fmt: skip
+    machine = list(cache.glob("llvm-*.o"))
+    assert len(machine) == 1
+    status, out, _ = run_main(capsys, "cache")  # info is the default
+    assert status == 0 and "llvm:      1 entries" in out and "python:    1 entries" in out
+    # trimming to a cap smaller than both files removes the least recently used first
+    os.utime(machine[0], (1, 1))
+    status, out, _ = run_main(capsys, "cache", "trim", "--max-size", "1")
+    assert status == 0 and "removed 2 entries" in out
+    assert not list(cache.glob("llvm-*.o")) and not list(cache.glob("*.w2p"))
+    assert run_main(capsys, "run", files / "calc.wasm", "--tier", "llvm", "--invoke", "fib",
+                    "10")[:2] == (0, "55\n")  # fmt: skip
+    status, out, _ = run_main(capsys, "cache", "clear")
+    assert status == 0 and "removed 2 entries" in out
+    status, out, err = run_main(capsys, "cache", "info", "--max-size", "1")
+    assert status == 2 and "trim" in err
+
+
+def test_cache_cap_evicts_least_recently_used(tmp_path, monkeypatch):
+    """Writes beyond the cap remove the oldest entries (validated marks and function logs
+    alike): the cache never grows without bound."""
+    from wasm2py import Engine, Instance, Module, Store, cache
+
+    mods = [wat(f"(module (func (export \"f\") (result i32) i32.const {i}))") for i in range(6)]
+
+    def use(wasm):
+        engine = Engine()
+        assert Instance(Store(engine), Module(engine, wasm)).exports.f() == mods.index(wasm)
+
+    use(mods[0])
+    one = cache.info()["bytes"]  # the module's validated mark and the log of its function
+    assert cache.info()["entries"] == 2
+    monkeypatch.setenv("WASM2PY_CACHE_MAX_BYTES", str(3 * one))
+    for m in mods[1:]:
+        use(m)
+        assert cache.info()["total_bytes"] <= 3 * one
+    # the newest entries survive; the first (least recently used) are gone
+    assert cache.info()["entries"] < 12
+    validated, logged = [], []
+    real_valid, real_read = cache.is_validated, cache.FunctionLog.read
+
+    def spy_valid(wasm):
+        validated.append(real_valid(wasm))
+        return validated[-1]
+
+    def spy_read(log):
+        logged.append(len(real_read(log)))
+        return real_read(log)
+
+    monkeypatch.setattr(cache, "is_validated", spy_valid)
+    monkeypatch.setattr(cache.FunctionLog, "read", spy_read)
+    use(mods[-1])
+    use(mods[0])
+    assert validated == [True, False] and logged == [1, 0]
+
+
+def test_cache_size_parsing():
+    from wasm2py.cache import parse_size
+
+    assert parse_size("512") == 512
+    assert parse_size("100K") == 102400
+    assert parse_size("64M") == 64 << 20
+    assert parse_size("2g") == 2 << 30
+    with pytest.raises(ValueError):
+        parse_size("lots")
 
 
 def test_cache_bad_action(capsys):
     status, out, err = run_main(capsys, "cache", "bogus")
     assert status == 2 and "Traceback" not in err and "bogus" in err
+
+
+def test_version_and_module_entry_point():
+    import wasm2py
+
+    for cmd in ([sys.executable, "-m", "wasm2py", "--version"],
+                [sys.executable, "-m", "wasm2py.cli", "--version"]):  # fmt: skip
+        p = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+        assert p.returncode == 0 and p.stdout.startswith(f"wasm2py {wasm2py.__version__} ")
+    p = subprocess.run([sys.executable, "-m", "wasm2py"], capture_output=True, text=True)
+    assert p.returncode == 2 and "usage: wasm2py" in p.stderr

@@ -5,6 +5,7 @@ tools.fuzz run ...`` (tools/fuzz/README.md)."""
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -36,6 +37,23 @@ def test_harness_records_crashes_hangs_and_findings_and_goes_on(tmp_path):
     info = json.loads((saved / "finding.json").read_text())
     assert (saved / "input.wasm").read_bytes() == b"3" and "@" in info["reproduce"]
     assert signature(info["verdict"]) == "crash:signal SIGABRT"
+
+
+def test_a_stopped_campaign_keeps_its_verdicts():
+    # SIGINT/SIGTERM (here an alarm) while a child hangs on seed 5: seeds 0-4 are counted, and
+    # the children (own sessions) are killed, not mistaken for crashes
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 8.0)
+    try:
+        run = run_campaign("selftest", list(range(10)), options={"hang": [5]}, jobs=1,
+                           timeout=600, chunk=10)  # fmt: skip
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert run.stopped and run.inputs == 5 and not run.findings
 
 
 def test_shrinking_keeps_the_finding(tmp_path):

@@ -101,6 +101,28 @@ def test_imports_have_slots_too():
     assert slots.stubs[0] is None and callable(slots.get(0))
 
 
+def test_an_import_from_another_instance_is_repointed_once_its_exporter_binds_it():
+    """An importer's slot starts with the exporter's stub; the exporter's first call of the
+    function (from either instance) repoints it, so later calls go straight to the code."""
+    m = load()
+    exporter = instance(m)
+    importer_module = load(wat("""
+    (module
+      (import "m" "direct" (func $direct (param i32) (result i32)))
+      (func (export "twice") (param i32) (result i32)
+        local.get 0 call $direct call $direct))
+    """))
+    store = exporter._state.funcs[0].store
+    importer = Instance(store, importer_module, {"m": {"direct": exporter.exports.direct}})
+    slots, stub = importer._state.slots, exporter._state.slots.stub(4)
+    assert slots.get(0) is stub
+    assert importer.exports.twice(1) == 7  # (1 + 3) + 3
+    assert slots.get(0) is exporter._state.slots.python[4] is not None
+    # bound before the importer is instantiated: it gets the code at once
+    late = Instance(store, importer_module, {"m": {"direct": exporter.exports.direct}})
+    assert late._state.slots.get(0) is exporter._state.slots.python[4]
+
+
 def test_a_pause_during_a_first_call_resumes():
     """The stub sits between the caller's and the callee's frames on a first call; a pause
     there must still record both wasm frames."""
@@ -241,3 +263,15 @@ def test_a_first_call_deep_in_a_recursion_translates():
     inst = Instance(Store(m.engine), m)
     assert inst.exports.rec(15_000) == 1
     assert not inst._state.slots.python[0].__code__.co_varnames.count("L")  # structured
+
+
+def test_ahead_of_time_files_hold_every_function(tmp_path):
+    """Lazy translation is for loading; ``compile`` still writes every defined function, those
+    no run has called included."""
+    m = load()
+    instance(m).exports.direct(1)  # only some functions translated in memory
+    out = tmp_path / "prog_aot.py"
+    wasm2py.compile(PROG, out)
+    tree = ast.parse(out.read_text())
+    defined = {n.name.split("_")[0] for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+    assert {f"f{i}" for i in range(1, 7)} <= defined

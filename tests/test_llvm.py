@@ -47,9 +47,6 @@ INT_UN = ["clz", "ctz", "popcnt", "extend8_s", "extend16_s"]
 FLOAT_BIN = ["add", "sub", "mul", "div", "min", "max", "copysign"]
 FLOAT_CMP = ["eq", "ne", "lt", "gt", "le", "ge"]
 FLOAT_UN = ["abs", "neg", "ceil", "floor", "trunc", "nearest", "sqrt"]
-#: results of these are NaN-nondeterministic in the spec (any arithmetic NaN)
-LOOSE = {"add", "sub", "mul", "div", "min", "max", "ceil", "floor", "trunc", "nearest", "sqrt",
-         "demote_f64", "promote_f32"}  # fmt: skip
 
 CONVERSIONS = [
     ("i32.wrap_i64", "i64", "i32"), ("i64.extend_i32_s", "i32", "i64"),
@@ -104,12 +101,12 @@ def test_numeric_instruction(numeric_pair, k):
     py, ll = numeric_pair
     name, params, result = CASES[k]
     fp, fl = py.exports[f"f{k}"], ll.exports[f"f{k}"]
-    loose = name.split(".")[1] in LOOSE
     domains = [edges(T[p]) for p in params]
     bad = []
     for args in itertools.product(*domains):
         a, b = outcome(fp, args), outcome(fl, args)
-        if not same(a, b, loose):
+        # bit for bit, NaNs included (the NaN rule: see tests/test_nan_bits.py)
+        if not same(a, b):
             bad.append((args, a, b))
     assert not bad, f"{name}: {len(bad)} mismatches, e.g. {bad[:3]}"
 
@@ -142,6 +139,8 @@ def test_constants_and_float_identities_keep_nan_rules():
     "(T.sub (local.get 0) (T.const 0))", "(T.sub (T.const -0) (local.get 0))",
     "(T.mul (local.get 0) (T.const 0.5))", "(T.add (local.get 0) (T.const 3))",
     "(T.div (T.const 1) (local.get 0))", "(T.mul (local.get 0) (T.const nan:0x1))",
+    "(T.max (T.const -0) (local.get 0))", "(T.min (local.get 0) (T.const -0))",
+    "(T.min (local.get 0) (T.const 1))",
 ])  # fmt: skip
 def test_arithmetic_on_a_signalling_nan_gives_a_quiet_nan(t, expr):
     # Whether or not LLVM can fold the operation with its constant (x*1 -> x, -0-x -> -x...),
@@ -578,25 +577,34 @@ def test_aarch64_objects():
 
 
 def test_call_from_python_is_cheap():
-    import time
-
+    """A call from Python into jitted code (argument checks, ctypes, result) costs a few plain
+    Python calls' worth, not a slow path: measured against a plain Python function of the same
+    arity in the same run, in CPU time and interleaved, so a loaded machine slows both alike
+    (~25x here; a Python-level function call is ~0.07 us, ours ~1.9 us)."""
     store = wasm2py.Store()
     ll = L.instantiate(store, wasm2py.Module(store.engine, wat(
         '(module (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1))))')))  # fmt: skip
     add = ll.exports.add
+
+    def plain(a, b):
+        return (a + b) & 0xFFFFFFFF
+
     n = 20000
-    best = min(_timed(add, n) for _ in range(3))
-    assert best / n < 20e-6, f"{best / n * 1e6:.2f} us per call"  # generous: shared CI hosts
-    del time
+    ours, ref = [], []
+    for _ in range(5):
+        ours.append(_cpu_timed(add, n))
+        ref.append(_cpu_timed(plain, n))
+    ratio = min(ours) / max(min(ref), 1e-9)
+    assert ratio < 100, f"{min(ours) / n * 1e6:.2f} us per call, {ratio:.0f}x a Python call"
 
 
-def _timed(f, n):
+def _cpu_timed(f, n):
     import time
 
-    t = time.perf_counter()
+    t = time.process_time()
     for _ in range(n):
         f(1, 2)
-    return time.perf_counter() - t
+    return time.process_time() - t
 
 
 def test_unsupported_input_types_are_rejected_clearly():

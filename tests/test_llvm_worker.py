@@ -38,19 +38,12 @@ BAD = """(module $mod
 SITECUSTOMIZE = """
 import os
 if os.environ.get("WASM2PY_TEST_OLD_QUIET") == "1":
-    from wasm2py.llvm import lower
+    from wasm2py.llvm import simd
 
-    def quiet(self, v):  # the lowering before the fix: llvm.canonicalize
-        t = v.type
-        fn = self.intr(f"llvm.canonicalize.{lower.mangle_for_test(t)}", t, [t])
-        return self.b.call(fn, [v])
+    def canonical_nan(self, v):  # the lowering before the fix: llvm.canonicalize
+        return self.call("llvm.canonicalize", v.type, [v])
 
-    def mangle_for_test(t):
-        from wasm2py.llvm.simd import mangle
-        return mangle(t)
-
-    lower.mangle_for_test = mangle_for_test
-    lower.FunctionLowerer.quiet = quiet
+    simd.SimdLowerer.canonical_nan = canonical_nan
 """
 
 CHILD = r"""

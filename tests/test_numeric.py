@@ -410,7 +410,8 @@ def test_inline_table_covers_all_numeric_ops_and_only_public_names():
                    "eq ne lt gt le ge").split():
             assert f"{t}.{op}" in ops
     assert len(ops) == 136
-    allowed = set(N.__all__) | set(dir(builtins)) | {"bit_length", "bit_count"}
+    # nan_t: the temporary of the NaN check (a local of generated code)
+    allowed = set(N.__all__) | set(dir(builtins)) | {"bit_length", "bit_count", "nan_t"}
     for op, template in N.INLINE.items():
         code = compile(template.format(a="a", b="b"), op, "eval")
         assert set(code.co_names) - {"a", "b"} <= allowed, (op, code.co_names)
@@ -752,10 +753,8 @@ def test_rounding_f64_matches_numpy(x):
         got = fn(x)
         with np.errstate(all="ignore"):
             want = ref(np.float64(x))
-        if np.isnan(want):
-            assert got != got and is_quiet_f64(d2b(got))
-            if x != x:  # payload kept
-                assert d2b(got) & ~(1 << 51) == d2b(x) & ~(1 << 51)
+        if np.isnan(want):  # the NaN rule: the positive canonical NaN
+            assert d2b(got) == 0x7FF8000000000000
         else:
             assert d2b(got) == d2b(float(want)), (fn.__name__, x)
 
@@ -771,9 +770,8 @@ def test_rounding_f32_matches_numpy(x):
         got = fn(x)
         with np.errstate(all="ignore"):
             want = ref(np.float32(x))
-        if np.isnan(want):
-            assert got != got
-            assert f32bits(got) & 0x400000
+        if np.isnan(want):  # the NaN rule: the positive canonical NaN
+            assert f32bits(got) == 0x7FC00000
         else:
             assert f32bits(got) == np_f32_bits(want), (fn.__name__, x)
 
@@ -920,11 +918,7 @@ def test_convert_32bit(u):
 def test_demote(x):
     got = N.f32_demote(x)
     if x != x:
-        b = f32bits(got)
-        assert b & 0x400000  # quiet
-        assert b >> 31 == d2b(x) >> 63  # sign kept
-        if d2b(x) & 0x000FFFFFFFFFFFFF == 1 << 51:
-            assert b & 0x7FFFFF == 0x400000  # canonical stays canonical
+        assert f32bits(got) == 0x7FC00000  # the NaN rule: the positive canonical NaN
         return
     with np.errstate(all="ignore"):
         assert f32bits(got) == np_f32_bits(np.float64(x).astype(np.float32))
@@ -936,11 +930,7 @@ def test_promote(u):
     got = N.f64_promote(x)
     f = np_f32(u)
     if np.isnan(f):
-        b = d2b(got)
-        assert is_quiet_f64(b)
-        # payload kept (shifted into the top of the f64 mantissa), sign kept
-        assert (b >> 29) & 0x3FFFFF == u & 0x3FFFFF
-        assert b >> 63 == u >> 31
+        assert d2b(got) == 0x7FF8000000000000  # the NaN rule: the positive canonical NaN
     else:
         assert d2b(got) == d2b(float(f.astype(np.float64)))
 

@@ -1,6 +1,11 @@
-"""The call-depth limit: exact, configurable, and a million frames deep without harm."""
+"""The bounds on the wasm call stack, by count and by size: exact, the same in every tier,
+configurable, and a million frames deep without harm."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -17,9 +22,9 @@ REC = wat("""
 """)
 
 
-def _r(config: Config):
+def _r(config: Config, module: bytes = REC):
     engine = Engine(config)
-    return Instance(Store(engine), Module(engine, REC), {}).exports.r
+    return Instance(Store(engine), Module(engine, module), {}).exports.r
 
 
 def test_default_limit_is_documented_and_exact():
@@ -32,7 +37,8 @@ def test_default_limit_is_documented_and_exact():
 
 
 def test_a_million_frames_deep_and_the_process_survives():
-    r = _r(Config(max_call_depth=1_000_000))
+    # each frame counts at least 1 KiB against max_wasm_stack: a million need ~1 GiB of it
+    r = _r(Config(max_call_depth=1_000_000, max_wasm_stack=1 << 30))
     assert r(999_999) == 999_999
     with pytest.raises(Trap) as e:
         r(2_000_000)
@@ -50,3 +56,130 @@ def test_limit_applies_with_fuel_and_resumable_calls():
         r.call_resumable(100)
     assert e.value.code is TrapCode.CALL_STACK_EXHAUSTED
     assert r.call_resumable(99).results == 99
+
+
+# -- the bound by size ------------------------------------------------------------------------
+# A frame counts 8 bytes per parameter, local and operand slot (the highest operand stack the
+# body reaches) plus 64, and at least 1 KiB (wasm2py.validate.frames); the frames below a call
+# may take min(max_wasm_stack, max_call_depth * 1 KiB). The expected depths below are worked
+# out by hand from that rule.
+
+
+def _big(nlocals: int) -> bytes:
+    """$r of REC with ``nlocals`` i64 locals; its highest operand stack holds 2 values
+    (``local.get 0 i32.const 1`` in the else arm, ``call`` then ``i32.const 1``)."""
+    return wat(f"""
+(module
+  (func $r (export "r") (param i32) (result i32) {"(local i64) " * nlocals}
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else local.get 0 i32.const 1 i32.sub call $r i32.const 1 i32.add end))
+""")
+
+
+def _deepest(frame_bytes: int, budget_bytes: int) -> int:
+    """The largest n for which r(n) (n + 1 nested frames) runs: frame k is entered with k - 1
+    frames below it and traps once they take the whole budget."""
+    return -(-budget_bytes // frame_bytes) - 1
+
+
+TIERS = ("python", "llvm", "auto")
+
+
+def test_defaults_are_documented():
+    c = Config()
+    assert (c.max_call_depth, c.max_wasm_stack) == (10_000, 16 << 20)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_big_frames_are_bounded_by_size_identically_in_every_tier(tier):
+    frame = 8 * (1 + 1500 + 2) + 64  # 12,088 bytes
+    budget = min(16 << 20, 10_000 * 1024)  # the defaults: the count bound, 10,000 KiB
+    n = _deepest(frame, budget)
+    assert n == 847
+    r = _r(Config(tier=tier), _big(1500))
+    assert r(n) == n
+    with pytest.raises(Trap) as e:
+        r(n + 1)
+    assert e.value.code is TrapCode.CALL_STACK_EXHAUSTED
+    # a raised count alone leaves the size bound (16 MiB) in force
+    r = _r(Config(tier=tier, max_call_depth=1_000_000), _big(1500))
+    n = _deepest(frame, 16 << 20)
+    assert n == 1387
+    assert r(n) == n
+    with pytest.raises(Trap):
+        r(n + 1)
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_small_frames_keep_the_exact_count(tier):
+    # REC's frame: 8 * (1 + 0 + 2) + 64 = 88 bytes, counted as 1 KiB
+    r = _r(Config(tier=tier, max_call_depth=3_000, max_wasm_stack=64 << 20))
+    assert r(2_999) == 2_999
+    with pytest.raises(Trap):
+        r(3_000)
+    # and the size bound when it is the smaller one: 1 MiB / 1 KiB = 1,024 frames
+    r = _r(Config(tier=tier, max_call_depth=3_000, max_wasm_stack=1 << 20))
+    assert r(1_023) == 1_023
+    with pytest.raises(Trap):
+        r(1_024)
+
+
+MIXED = wat(f"""
+(module
+  (type $t (func (param i32) (result i32)))
+  (table 2 funcref)
+  (elem (i32.const 0) $small $big)
+  ;; a small frame and a big one (300 f64 locals) alternate, calling each other through the table
+  (func $small (param i32) (result i32)
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else local.get 0 i32.const 1 i32.sub i32.const 1 call_indirect (type $t) i32.const 1 i32.add end)
+  (func $big (param i32) (result i32) (local {" f64" * 300})
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else local.get 0 i32.const 1 i32.sub i32.const 0 call_indirect (type $t) i32.const 1 i32.add end)
+  (func (export "r") (param i32) (result i32) local.get 0 call $small))
+""")
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_mixed_frames_trap_at_the_same_call_in_every_tier(tier):
+    # The export's frame: 8 * (1 + 0 + 1) + 64 bytes -> 1 KiB; $small's: 8 * (1 + 0 + 2) + 64
+    # -> 1 KiB; $big's: 8 * (1 + 300 + 2) + 64 = 2,488 bytes (highest operand stacks: 1, 2, 2).
+    # r(n) runs the export, then n + 1 frames alternating $small, $big, ... The budget is 1 MiB
+    # (max_wasm_stack 1 MiB < 10,000 KiB).
+    sizes = [1024]  # the frames' sizes until they take the whole budget
+    while sum(sizes) < 1 << 20:
+        sizes.append(1024 if len(sizes) % 2 else 2488)
+    # a frame with all of ``sizes`` below it traps; r(n) enters n + 2 frames
+    deepest = len(sizes) - 2
+    assert deepest == 596
+    r = _r(Config(tier=tier, max_wasm_stack=1 << 20), MIXED)
+    assert r(deepest) == deepest
+    with pytest.raises(Trap) as e:
+        r(deepest + 1)
+    assert e.value.code is TrapCode.CALL_STACK_EXHAUSTED
+
+
+def test_runaway_recursion_of_big_frames_stays_small_in_memory():
+    # The issue's case: max_call_depth=10**6 and 1,500-local frames grew the Python tier past
+    # 10 GB. Now the size bound stops it near 16 MiB of frames. (Under a 2 GiB data limit, so
+    # that a regression fails instead of exhausting the machine.)
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+        import resource
+        resource.setrlimit(resource.RLIMIT_DATA, (2 << 30, 2 << 30))
+        import wasm2py
+        from tests.test_stack_limits import _big
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        engine = wasm2py.Engine(wasm2py.Config(max_call_depth=1_000_000))
+        r = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, _big(1500))).exports.r
+        try:
+            r(1_000_000)
+        except wasm2py.Trap as t:
+            print(t.code.name)
+        grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        print(grown < 200 * 1024)  # KiB
+    """)], capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ["CALL_STACK_EXHAUSTED", "True"]

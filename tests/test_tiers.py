@@ -392,3 +392,46 @@ def _running_in_groups(groups: list[int]) -> list[int]:
         if pgrp in groups and state != "Z":
             out.append(int(entry))
     return out
+
+
+@pytest.mark.parametrize("tier", ["llvm", "auto"])
+def test_store_gc_releases_externrefs_jitted_code_no_longer_holds(tier):
+    """Objects that reached jitted code as externrefs are referenced by the store (native code
+    holds handles); Store.gc forgets those no global or table holds, so they can be freed."""
+    import gc
+    import weakref
+
+    class Obj:
+        pass
+
+    store = store_for(tier, tier_up_threshold=0)
+    inst = Instance(store, Module(store.engine, wat("""(module
+      (global $g (export "g") (mut externref) (ref.null extern))
+      (table $t (export "t") 2 externref)
+      (func (export "keep") (param externref) local.get 0 global.set $g)
+      (func (export "put") (param externref) i32.const 0 local.get 0 table.set $t)
+      (func (export "id") (param externref) (result externref) local.get 0)
+      (func (export "count") (param i32) (loop local.get 0 i32.const 1 i32.sub local.tee 0
+                                                br_if 0)))""")))
+    ex = inst.exports
+    deadline = time.monotonic() + 120  # (tier="auto": the compile runs in a child process)
+    while inst.tier != "llvm":
+        assert time.monotonic() < deadline, "no tier-up"
+        ex.count(20_000)  # loop iterations count towards tier-up (and its checks)
+        time.sleep(0.05)
+    passed, kept, tabled = Obj(), Obj(), Obj()
+    refs = [weakref.ref(o) for o in (passed, kept, tabled)]
+    assert ex.id(passed) is passed
+    ex.keep(kept)
+    ex.put(tabled)
+    del passed, kept, tabled
+    gc.collect()
+    assert all(r() is not None for r in refs)  # the store still has their handles
+    store.gc()
+    gc.collect()
+    assert [r() is None for r in refs] == [True, False, False]  # the global and table hold two
+    ex.keep(None)
+    ex.t.set(0, None)
+    assert store.gc() == 2
+    gc.collect()
+    assert all(r() is None for r in refs)

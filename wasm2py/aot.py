@@ -14,7 +14,7 @@ def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = 
     """Compile a module ahead of time.
 
     Args:
-        wasm: the module's bytes, or the path of a ``.wasm`` file.
+        wasm: the module's bytes (or text), or the path of a ``.wasm`` (or ``.wat``) file.
         output: where to write the ``.py`` file (written atomically); None to only return it.
         name: the module name shown in the generated file (default: the file name).
 
@@ -22,16 +22,17 @@ def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = 
         The generated Python source.
 
     Raises:
-        DecodeError, ValidationError: the module is malformed or invalid.
+        ParseError, DecodeError, ValidationError: the module is malformed or invalid.
     """
+    from .text import as_binary
     from .translate.aot import generate_source
     from .translate.module import gc_paused
 
     if isinstance(wasm, bytes | bytearray | memoryview):
-        data = bytes(wasm)
+        data = as_binary(wasm)
         source_name = name or "module.wasm"
     else:
-        data = Path(wasm).read_bytes()
+        data = as_binary(Path(wasm).read_bytes(), source=os.fspath(wasm))
         source_name = name or Path(wasm).name
     module = decode_module(data, check_bodies=False)
     validate_module(module)

@@ -17,6 +17,15 @@ Location: ``$WASM2PY_CACHE_DIR``, else the platform's user cache directory
 (``$XDG_CACHE_HOME/wasm2py`` or ``~/.cache/wasm2py`` on Linux, ``~/Library/Caches/wasm2py`` on
 macOS, ``%LOCALAPPDATA%\\wasm2py\\Cache`` on Windows).
 
+Size: the cache holds the Python tier's entries (validated marks ``*.w2p`` and function logs
+``*.w2pf``) and the LLVM tier's machine code (``llvm-*.o``). After every write (for a function
+log: its first append in a process, then every :data:`TRIM_EVERY` bytes appended), if together
+they exceed the cap (``$WASM2PY_CACHE_MAX_BYTES``, default :data:`DEFAULT_MAX_BYTES`; ``0`` or
+less: no cap), the least recently used files are removed until they take at most 90% of it (a
+hit, or reading a function log, refreshes a file's modification time).
+``wasm2py cache`` shows the cache, ``wasm2py cache trim`` trims it, ``wasm2py cache clear``
+empties it.
+
 Integrity: writes are atomic (a temporary file renamed into place), and every entry carries an
 HMAC-SHA256 of its contents under a random key kept *outside* the cache directory
 (``$WASM2PY_CONFIG_DIR`` or the user config directory, mode 0600). An entry that is truncated,
@@ -38,6 +47,17 @@ from . import __version__
 
 _SUFFIX = ".w2p"
 _LOG_SUFFIX = ".w2pf"
+#: the LLVM tier's machine code: ``llvm-<key>.o`` (see ``wasm2py.llvm.jit``)
+_LLVM_GLOB = "llvm-*.o"
+
+#: the default size cap of the cache directory: 1 GiB
+DEFAULT_MAX_BYTES = 1 << 30
+#: after trimming, the cache takes at most this share of the cap (so a full cache is not
+#: trimmed again at every write)
+TRIM_TO = 0.9
+#: a function log checks the cap after its first append and then after this many bytes
+#: (appends come one function at a time: checking at each would list the directory each time)
+TRIM_EVERY = 1 << 20
 
 
 def _user_dir(kind: str) -> Path:
@@ -157,6 +177,8 @@ class FunctionLog:
 
     def __init__(self, key: str):
         self.path = cache_dir() / (key + _LOG_SUFFIX)
+        #: bytes appended since the cap was last checked (None: not yet checked)
+        self._unchecked: int | None = None
 
     def read(self) -> dict[int, bytes]:
         """Every function's payload (the last one written wins)."""
@@ -183,6 +205,11 @@ class FunctionLog:
             pos += 44 + size
         if pos < n:  # damaged or foreign: keep what was good
             self._rewrite(out)
+        else:
+            try:
+                os.utime(self.path)  # recently used: evicted last
+            except OSError:
+                pass
         return out
 
     def append(self, index: int, payload: bytes) -> None:
@@ -193,6 +220,12 @@ class FunctionLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "ab") as f:
                 f.write(head + tag + payload)
+            unchecked = self._unchecked
+            if unchecked is None or unchecked + len(payload) >= TRIM_EVERY:
+                self._unchecked = 0
+                trim(keep=self.path)
+            else:
+                self._unchecked = unchecked + len(payload)
         except OSError:
             pass
 
@@ -226,21 +259,41 @@ def load_blob(path: Path) -> bytes | None:
     return _load_tagged(path, _BLOB_MAGIC)
 
 
+def seal(magic: bytes, payload: bytes) -> bytes:
+    """``magic + HMAC(payload) + payload``, the HMAC under this user's cache key: bytes that
+    :func:`unseal` accepts only if this user's wasm2py made them and nobody changed them."""
+    return magic + hmac.new(_secret(), payload, hashlib.sha256).digest() + payload
+
+
+def unseal(magic: bytes, blob: bytes) -> bytes | None:
+    """The payload of bytes :func:`seal` made with ``magic``, or None if they are not
+    authentic (wrong magic, truncated, changed, or sealed under another key)."""
+    head = len(magic)
+    if not blob.startswith(magic) or len(blob) < head + 32:
+        return None
+    tag, payload = blob[head : head + 32], blob[head + 32 :]
+    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
+        return None
+    return payload
+
+
 def _store_tagged(path: Path, magic: bytes, payload: bytes) -> None:
-    """Write ``magic + HMAC(payload) + payload`` to ``path`` atomically (errors are ignored:
-    the cache is an optimisation)."""
+    """Write ``seal(magic, payload)`` to ``path`` atomically (errors are ignored: the cache is
+    an optimisation)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tag = hmac.new(_secret(), payload, hashlib.sha256).digest()
+        sealed = seal(magic, payload)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp.", suffix=path.suffix)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(magic + tag + payload)
+                f.write(sealed)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
             raise
+        if path.parent == cache_dir():
+            trim(keep=path)
     except OSError:
         pass
 
@@ -252,14 +305,14 @@ def _load_tagged(path: Path, magic: bytes) -> bytes | None:
         blob = path.read_bytes()
     except OSError:
         return None
-    head = len(magic)
-    if not blob.startswith(magic) or len(blob) < head + 32:
+    payload = unseal(magic, blob)
+    if payload is None:
         _discard(path)
-        return None
-    tag, payload = blob[head : head + 32], blob[head + 32 :]
-    if not hmac.compare_digest(tag, hmac.new(_secret(), payload, hashlib.sha256).digest()):
-        _discard(path)
-        return None
+    else:
+        try:
+            os.utime(path)  # recently used: evicted last
+        except OSError:
+            pass
     return payload
 
 
@@ -270,24 +323,85 @@ def _discard(path: Path) -> None:
         pass
 
 
-def _entries(directory: Path) -> list[Path]:
+def max_bytes() -> int:
+    """The size cap: ``$WASM2PY_CACHE_MAX_BYTES`` (bytes, or with a K/M/G suffix), else
+    :data:`DEFAULT_MAX_BYTES`; 0 or less means no cap."""
+    env = os.environ.get("WASM2PY_CACHE_MAX_BYTES")
+    if env:
+        try:
+            return parse_size(env)
+        except ValueError:
+            pass
+    return DEFAULT_MAX_BYTES
+
+
+def parse_size(text: str) -> int:
+    """``"500000"``, ``"100K"``, ``"64M"``, ``"2G"`` (powers of 1024) as a number of bytes.
+
+    Raises:
+        ValueError: not a size.
+    """
+    t = text.strip().upper().removesuffix("B")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(t[-1:], 1)
+    if scale != 1:
+        t = t[:-1]
+    return int(float(t) * scale)
+
+
+def _files() -> list[tuple[Path, os.stat_result, str]]:
+    """The cache's files with their stat and kind (``python`` or ``llvm``)."""
+    directory = cache_dir()
     if not directory.is_dir():
         return []
-    return [*directory.glob("*" + _SUFFIX), *directory.glob("*" + _LOG_SUFFIX)]
+    out = []
+    patterns = (("python", "*" + _SUFFIX), ("python", "*" + _LOG_SUFFIX), ("llvm", _LLVM_GLOB))
+    for kind, pattern in patterns:
+        for f in directory.glob(pattern):
+            try:
+                out.append((f, f.stat(), kind))
+            except OSError:
+                pass  # removed meanwhile
+    return out
 
 
 def info() -> dict:
-    """Where the cache is, how many entries it has and their total size in bytes."""
-    directory = cache_dir()
-    files = _entries(directory)
-    return {"directory": str(directory), "entries": len(files),
-            "bytes": sum(f.stat().st_size for f in files)}  # fmt: skip
+    """Where the cache is, its size cap, how many entries of each tier it has and their total
+    size in bytes (``entries``/``bytes``: the Python tier's; ``llvm_entries``/``llvm_bytes``:
+    machine code; ``total_bytes``: both)."""
+    files = _files()
+    py = [st.st_size for _, st, kind in files if kind == "python"]
+    ll = [st.st_size for _, st, kind in files if kind == "llvm"]
+    return {"directory": str(cache_dir()), "entries": len(py), "bytes": sum(py),
+            "llvm_entries": len(ll), "llvm_bytes": sum(ll), "total_bytes": sum(py) + sum(ll),
+            "max_bytes": max_bytes()}  # fmt: skip
+
+
+def trim(limit: int | None = None, keep: Path | None = None) -> int:
+    """Remove least recently used files until the cache takes at most ``TRIM_TO`` of
+    ``limit`` (default: :func:`max_bytes`), if it takes more than ``limit``; ``keep`` (the file
+    just written) goes last. Returns how many files were removed."""
+    cap = max_bytes() if limit is None else limit
+    if cap <= 0:
+        return 0
+    files = _files()
+    total = sum(st.st_size for _, st, _ in files)
+    if total <= cap:
+        return 0
+    files.sort(key=lambda e: (e[0] == keep, e[1].st_mtime))
+    n = 0
+    for f, st, _ in files:
+        if total <= cap * TRIM_TO:
+            break
+        _discard(f)
+        total -= st.st_size
+        n += 1
+    return n
 
 
 def clear() -> int:
-    """Remove every entry; returns how many were removed."""
+    """Remove every entry (machine code included); returns how many were removed."""
     n = 0
-    for f in _entries(cache_dir()):
+    for f, _, _ in _files():
         _discard(f)
         n += 1
     return n

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .errors import ConfigError
+
 #: ``python``: generated Python code; ``llvm``: jitted with LLVM at compile time; ``auto``: start
 #: in the Python tier, move to the LLVM tier once hot (see :attr:`Config.tier_up_threshold`).
 TIERS = ("python", "llvm", "auto")
@@ -72,7 +74,15 @@ class Config:
             for the next compile (see :mod:`wasm2py.llvm.worker`). False compiles in this
             process: a little faster for many small modules, for trusted code only.
         max_call_depth: how many wasm calls may be nested before a call traps with
-            ``CALL_STACK_EXHAUSTED`` (default 10,000). Host frames in between count too.
+            ``CALL_STACK_EXHAUSTED`` (default 10,000; at most 2**24). Host frames in between
+            count too.
+        max_wasm_stack: how many bytes the nested wasm frames may take in total before a call
+            traps with ``CALL_STACK_EXHAUSTED`` (default 16 MiB), as wasmtime's setting of the
+            same name. A frame's size is the same in every tier, derived from its function
+            (:mod:`wasm2py.validate.frames`: 8 bytes per parameter, local and operand slot, plus
+            64), and counts at least 1 KiB, so that frames of up to 1 KiB are bounded by
+            ``max_call_depth`` exactly: the frames may take ``min(max_wasm_stack,
+            max_call_depth * 1 KiB)`` bytes (10,000 KiB with the defaults).
         count_instructions: translate with instruction counting: every executed wasm
             instruction adds 1 to ``Store.instructions`` (for benchmarks and profiling; a
             separate translation, slower than the plain one).
@@ -101,6 +111,10 @@ class Config:
             shape (nested Python statements) when CPython accepts it and a flat dispatch loop
             over basic blocks when it does not; ``"flat"``: every function gets the flat shape
             (slower; for testing it).
+        epoch_interruption: code checks at every function entry and loop iteration whether
+            the store's epoch deadline has passed (:meth:`Engine.increment_epoch`,
+            :meth:`Store.set_epoch_deadline`) and traps with ``TrapCode.INTERRUPT`` if so: a
+            way to stop a running call from another thread. Off: no checks are generated.
     """
 
     tier: str = "python"
@@ -110,38 +124,42 @@ class Config:
     llvm_opt_level: int = 2
     llvm_isolated: bool = True
     max_call_depth: int = 10_000
+    max_wasm_stack: int = 16 << 20
     count_instructions: bool = False
     consume_fuel: bool = False
     fuel_costs: FuelCosts = field(default_factory=FuelCosts)
     cache: bool = True
     compilation_mode: str = "lazy_translation"
     python_shape: str = "auto"
+    epoch_interruption: bool = False
 
     def __post_init__(self) -> None:
         if self.tier not in TIERS:
-            raise ValueError(f"unknown tier {self.tier!r}; expected one of {', '.join(TIERS)}")
-        if not isinstance(self.max_call_depth, int) or self.max_call_depth < 1:
-            raise ValueError("max_call_depth must be a positive int")
+            raise ConfigError(f"unknown tier {self.tier!r}; expected one of {', '.join(TIERS)}")
+        if not isinstance(self.max_call_depth, int) or not 1 <= self.max_call_depth <= 1 << 24:
+            raise ConfigError("max_call_depth must be an int from 1 to 2**24")
+        if not isinstance(self.max_wasm_stack, int) or self.max_wasm_stack < 1024:
+            raise ConfigError("max_wasm_stack must be an int of at least 1024 (bytes)")
         if self.llvm_opt_level not in (0, 1, 2, 3):
-            raise ValueError("llvm_opt_level must be 0, 1, 2 or 3")
+            raise ConfigError("llvm_opt_level must be 0, 1, 2 or 3")
         if not isinstance(self.tier_up_threshold, int) or self.tier_up_threshold < 0:
-            raise ValueError("tier_up_threshold must be a non-negative int")
+            raise ConfigError("tier_up_threshold must be a non-negative int")
         for name in ("tier_up_batch", "tier_up_workers"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int")
+                raise ConfigError(f"{name} must be a positive int")
         if self.count_instructions and self.tier != "python":
-            raise ValueError("count_instructions needs tier='python' (only it counts)")
+            raise ConfigError("count_instructions needs tier='python' (only it counts)")
         if self.count_instructions and self.consume_fuel:
-            raise ValueError("count_instructions and consume_fuel cannot be combined")
+            raise ConfigError("count_instructions and consume_fuel cannot be combined")
         if self.compilation_mode not in COMPILATION_MODES:
-            raise ValueError(f"unknown compilation_mode {self.compilation_mode!r}; expected one "
+            raise ConfigError(f"unknown compilation_mode {self.compilation_mode!r}; expected one "
                              f"of {', '.join(COMPILATION_MODES)}")  # fmt: skip
         if self.compilation_mode == "lazy" and self.tier != "python":
-            raise ValueError("compilation_mode='lazy' needs tier='python' (the LLVM tier "
+            raise ConfigError("compilation_mode='lazy' needs tier='python' (the LLVM tier "
                              "validates every function when it compiles them)")  # fmt: skip
         if self.python_shape not in PYTHON_SHAPES:
-            raise ValueError(f"unknown python_shape {self.python_shape!r}; expected one of "
+            raise ConfigError(f"unknown python_shape {self.python_shape!r}; expected one of "
                              f"{', '.join(PYTHON_SHAPES)}")  # fmt: skip
 
     def translation_key(self) -> bytes:
@@ -150,6 +168,8 @@ class Config:
             key = b"fuel:" + self.fuel_costs.key()
         else:
             key = b"count" if self.count_instructions else b"plain"
+        if self.epoch_interruption:
+            key += b":epoch"
         # "auto" code also counts calls and loop iterations towards tier-up (per function)
         if self.tier == "auto":
             key += b":hotf"

@@ -8,6 +8,7 @@ from concurrent.futures import Future
 
 from . import cache
 from .config import Config
+from .runtime.epoch import EpochClock
 
 
 class Engine:
@@ -39,6 +40,16 @@ class Engine:
                 pass
             else:
                 pool().prestart()  # it warms up while the first module is decoded
+        #: the epoch counter and its stores' deadlines (``Config.epoch_interruption``)
+        self.epoch_clock = EpochClock()
+
+    def increment_epoch(self) -> None:
+        """Advance the epoch by one: code running in a store of this engine whose deadline
+        (:meth:`Store.set_epoch_deadline`) it reaches traps with ``TrapCode.INTERRUPT`` at its
+        next function entry or loop iteration. Safe to call from any thread (a watchdog or
+        timer) while wasm code runs; does nothing useful unless the engine was made with
+        ``Config(epoch_interruption=True)``."""
+        self.epoch_clock.increment()
 
     def load(self, wasm: bytes):
         """Decode and validate ``wasm`` (as ``Config.compilation_mode`` says), or take it
@@ -80,6 +91,73 @@ class Engine:
             result = self._memory.setdefault(key, result)
         return result
 
+    def compiled_code(self, module) -> dict[str, tuple[str, bytes]]:
+        """What this engine has compiled for ``module`` (an embedder's
+        :class:`~wasm2py.Module`), as ``{tier: (key, code)}``: ``"python"`` (the translated
+        functions: every one, translated now if need be, unless the engine's tier is
+        ``"llvm"``, which runs no Python code; then those translated so far) and ``"llvm"``
+        (machine code, if the LLVM tier compiled the module), each with the key that says which
+        options, sources and host it is valid for. See :meth:`adopt`."""
+        out: dict[str, tuple[str, bytes]] = {}
+        raw = module._module.raw
+        code = module._code
+        if self.config.tier != "llvm":
+            # a serialized module holds its whole translation, as an ahead-of-time file does
+            code.translate_all()
+        out["python"] = (cache.entry_key(raw, self.config.translation_key()), code.to_bytes())
+        llvm_code = module._llvm
+        if llvm_code is None and self.has_llvm(module._module):
+            llvm_code = self.load_llvm(module._module)
+        if llvm_code is not None:
+            out["llvm"] = (self._llvm_key(module._module, llvm_code.opt_level,
+                                          llvm_code.fuel_costs, llvm_code.epoch),
+                           llvm_code.to_bytes())  # fmt: skip
+        return out
+
+    def adopt(self, decoded, code: dict[str, tuple[str, bytes]]) -> None:
+        """Take compiled code of ``decoded`` (validated) from a trusted source, as
+        :meth:`compiled_code` gave it: what was compiled for this engine's options, this
+        wasm2py and this host is used by the next ``Module(engine, decoded.raw)`` instead of
+        compiling again; the rest is ignored (it will be compiled when needed)."""
+        from .translate.module import ModuleCode
+
+        raw = decoded.raw
+        python = code.get("python")
+        key = cache.entry_key(raw, self.config.translation_key())
+        with self._lock:
+            known = key in self._memory
+        if not known:
+            # validated where it was serialized: no validator; functions the bytes lack are
+            # translated on first call (and logged to the disk cache as usual)
+            log = cache.FunctionLog(key) if self.config.cache else None
+            module_code = ModuleCode(decoded, self.config, log)
+            if python is not None and python[0] == key:
+                module_code.add_translations(python[1])
+            if self.config.compilation_mode == "eager" and self.config.tier != "llvm":
+                module_code.translate_all()
+            with self._lock:
+                self._memory.setdefault(key, (decoded, module_code))
+        llvm_code = code.get("llvm")
+        config = self.config
+        costs = config.fuel_costs if config.consume_fuel else None
+        level, epoch = config.llvm_opt_level, config.epoch_interruption
+        if llvm_code is not None and llvm_code[0] == self._llvm_key(decoded, level, costs, epoch):
+            from .llvm.jit import load_compiled
+
+            compiled = load_compiled(decoded, llvm_code[1], level, costs, epoch)
+            fut: Future = Future()
+            fut.set_result(compiled)
+            with self._lock:
+                self._llvm.setdefault((hashlib.sha256(raw).digest(), config.llvm_opt_level), fut)
+
+    @staticmethod
+    def _llvm_key(decoded, level: int, costs, epoch: bool) -> str:
+        """The key of an LLVM compilation of ``decoded`` with these options on this host (see
+        ``jit.cache_key``)."""
+        from .llvm.jit import cache_key, host_target_machine
+
+        return cache_key(decoded, level, host_target_machine(level), costs, epoch) or ""
+
     def has_llvm(self, module) -> bool:
         """Whether :meth:`load_llvm` has the module compiled in memory already."""
         key = (hashlib.sha256(module.raw).digest(), self.config.llvm_opt_level)
@@ -99,17 +177,19 @@ class Engine:
         Raises:
             UnsupportedFeature: the module uses something the LLVM tier does not implement.
             CompileError: LLVM crashed in its worker process (``Config.llvm_isolated``).
-            ImportError: llvmlite is not installed (``pip install 'wasm2py[llvm]'``).
+            ImportError: llvmlite (a dependency of wasm2py) is missing or broken.
         """
         level = self.config.llvm_opt_level if opt_level is None else opt_level
         # fuel metering is compiled in, with the same costs as the Python tier's code
         costs = self.config.fuel_costs if self.config.consume_fuel else None
+        epoch = self.config.epoch_interruption
         key = (hashlib.sha256(module.raw).digest(), level)
         with self._lock:
-            fut = self._llvm.get(key)
-            owner = fut is None
+            found = self._llvm.get(key)
+            owner = found is None
+            fut: Future = Future() if found is None else found
             if owner:
-                fut = self._llvm[key] = Future()
+                self._llvm[key] = fut
         if not owner:
             return fut.result()
         try:
@@ -119,7 +199,7 @@ class Engine:
             if directory is None and self.config.cache:
                 directory = cache.cache_dir()
             fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs,
-                                          isolated=self.config.llvm_isolated,
+                                          isolated=self.config.llvm_isolated, epoch=epoch,
                                           module_name=name, objects=objects))  # fmt: skip
         except BaseException as e:
             fut.set_exception(e)
@@ -145,7 +225,8 @@ class Engine:
 
         level = self.config.llvm_opt_level if opt_level is None else opt_level
         costs = self.config.fuel_costs if self.config.consume_fuel else None
-        key = unit_key(module, funcs, shell, level, costs, host_target_machine(level))
+        epoch = self.config.epoch_interruption
+        key = unit_key(module, funcs, shell, level, costs, host_target_machine(level), epoch)
         with self._lock:
             unit = self._units.get(key)
         if unit is not None:
@@ -154,7 +235,7 @@ class Engine:
         if cached_only and directory is None:
             return None
         unit = compile_unit(module, funcs, shell, level, costs, True, directory, name,
-                            cached_only)  # fmt: skip
+                            cached_only, epoch)  # fmt: skip
         if unit is not None:
             with self._lock:
                 unit = self._units.setdefault(key, unit)

@@ -1,10 +1,18 @@
 """The exception hierarchy of wasm2py.
 
 Every error wasm2py raises on purpose derives from :class:`Error`. Malformed binaries raise
-:class:`DecodeError`, ill-typed modules :class:`ValidationError`, modules that use a feature the
-engine does not implement :class:`UnsupportedFeature`, a valid module the LLVM tier fails to
-compile :class:`CompileError`, import resolution :class:`LinkError`, and
+:class:`DecodeError`, malformed WebAssembly text :class:`ParseError`, ill-typed modules
+:class:`ValidationError`, modules that use a feature the engine does not implement
+:class:`UnsupportedFeature`, a valid module the LLVM tier fails to compile :class:`CompileError`,
+import resolution :class:`LinkError`, and
 runtime faults :class:`Trap` (with a :class:`TrapCode`).
+
+Misuse of the embedding API raises an :class:`Error` that also derives from the built-in
+exception Python code would expect (so ``except IndexError`` keeps working):
+:class:`OutOfBoundsError` (``IndexError``), :class:`GrowError` and :class:`ConfigError`
+(``ValueError``), :class:`ImmutableGlobalError` (``AttributeError``), :class:`ArgumentError`
+and :class:`SignatureError` (``TypeError``), :class:`ValueRangeError` (``OverflowError`` and ``ValueError``).
+Exceeding a store's limits (:meth:`Store.set_limits`) raises :class:`ResourceLimitError`.
 """
 
 from __future__ import annotations
@@ -29,6 +37,30 @@ class DecodeError(Error):
         self.offset = offset
         where = f" at byte offset {offset:#x}" if offset is not None else ""
         super().__init__(f"{reason}{where}")
+
+
+class ParseError(Error):
+    """The WebAssembly text (``.wat`` / ``.wast``) is malformed.
+
+    Attributes:
+        reason: what was expected / what was wrong, without the position.
+        line: 1-based line of the offending token (or ``None``).
+        column: 1-based column of the offending token (or ``None``).
+        source: the file name or a description of the text (or ``None``).
+    """
+
+    def __init__(self, reason: str, line: int | None = None, column: int | None = None,
+                 source: str | None = None):
+        self.reason = reason
+        self.line = line
+        self.column = column
+        self.source = source
+        where = ""
+        if line is not None:
+            where = f"{source}:{line}:{column}: " if source else f"{line}:{column}: "
+        elif source:
+            where = f"{source}: "
+        super().__init__(f"{where}{reason}")
 
 
 class ValidationError(Error):
@@ -91,6 +123,41 @@ class InstantiationError(Error):
     """Instantiation failed for a reason other than a trap or a link error."""
 
 
+class ResourceLimitError(InstantiationError):
+    """Creating an instance, memory or table (or growing one from the host) would exceed a
+    limit set with :meth:`Store.set_limits`."""
+
+
+class OutOfBoundsError(Error, IndexError):
+    """The embedder accessed a memory or table outside its current size."""
+
+
+class GrowError(Error, ValueError):
+    """A memory or table cannot grow by the requested amount (its maximum, or a store limit)."""
+
+
+class ImmutableGlobalError(Error, AttributeError):
+    """The embedder tried to set an immutable global."""
+
+
+class ArgumentError(Error, TypeError):
+    """An API call got an argument of the wrong kind (e.g. a ``str`` for an ``i32``)."""
+
+
+class SignatureError(Error, TypeError):
+    """Values do not fit a function type: a call with the wrong number of arguments, or a host
+    function returning the wrong number of results."""
+
+
+class ValueRangeError(Error, OverflowError, ValueError):
+    """A Python value does not fit the wasm value type it is converted to (an int out of range,
+    a ``bytes`` v128 of the wrong length)."""
+
+
+class ConfigError(Error, ValueError):
+    """An invalid configuration value (:class:`~wasm2py.Config`, fuel, limits, deadlines)."""
+
+
 class DylinkError(DecodeError):
     """A ``dylink.0`` (or legacy ``dylink``) section is malformed, or a module meant for dynamic
     linking breaks its conventions (see :mod:`wasm2py.dylink`). ``offset`` is relative to the
@@ -137,6 +204,8 @@ class TrapCode(enum.Enum):
     INVALID_CONVERSION_TO_INTEGER = "invalid conversion to integer"
     CALL_STACK_EXHAUSTED = "call stack exhausted"
     OUT_OF_FUEL = "all fuel consumed"
+    #: the store's epoch deadline passed (see :meth:`Engine.increment_epoch`)
+    INTERRUPT = "interrupt"
     ELEMENT_SEGMENT_DROPPED = "element segment dropped"
     DATA_SEGMENT_DROPPED = "data segment dropped"
     # component model (the canonical ABI's traps; the message says which check failed)
@@ -149,19 +218,61 @@ class TrapCode(enum.Enum):
     DEADLOCK = "deadlock detected: event loop cannot make further progress"
 
 
+class Frame(tuple):
+    """One frame of a wasm backtrace: the tuple ``(func_index, name, offset)`` (``name`` from the
+    name section, else an export name, else None; ``offset`` the byte offset in the module),
+    with where the function comes from.
+
+    Attributes:
+        module_name: the module's name from its name section (or None).
+        section_name: the function's name from the name section only (or None).
+    """
+
+    module_name: str | None
+    section_name: str | None
+
+    def __new__(cls, index: int, name: str | None, offset: int | None,
+                module_name: str | None = None, section_name: str | None = None) -> Frame:  # fmt: skip
+        self = super().__new__(cls, (index, name, offset))
+        self.module_name = module_name
+        self.section_name = section_name
+        return self
+
+    @property
+    def func_index(self) -> int:
+        """The function's index in its module's function index space."""
+        return self[0]
+
+    @property
+    def func_name(self) -> str | None:
+        """The function's name (name section, else export name), or None."""
+        return self[1]
+
+    @property
+    def offset(self) -> int | None:
+        """Byte offset of the instruction in the module, or None."""
+        return self[2]
+
+
 class Trap(Error):
     """A WebAssembly trap.
 
+    ``Trap(TrapCode.X)`` or ``Trap(TrapCode.X, "message")`` for a trap kind; ``Trap("message")``
+    for a trap of no particular kind (``code`` None), e.g. raised by a host function to stop
+    the wasm code calling it.
+
     Attributes:
-        code: the :class:`TrapCode`.
-        frames: the wasm backtrace, innermost frame first, as a list of
-            ``(func_index, func_name_or_None, byte_offset_or_None)`` tuples.
+        code: the :class:`TrapCode`, or None for a trap made from a message only.
+        frames: the wasm backtrace, innermost frame first: :class:`Frame` tuples
+            ``(func_index, func_name_or_None, byte_offset_or_None)``.
     """
 
-    def __init__(self, code: TrapCode, message: str | None = None):
-        self.code = code
+    def __init__(self, code: TrapCode | str | None = None, message: str | None = None):
+        if isinstance(code, str):
+            code, message = None, code
+        self.code: TrapCode | None = code
         self.frames: list[tuple[int, str | None, int | None]] = []
-        super().__init__(message or code.value)
+        super().__init__(message or (code.value if code is not None else "trap"))
 
     @property
     def message(self) -> str:

@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING, Any
 
+from .errors import ArgumentError, GrowError, ImmutableGlobalError, OutOfBoundsError
 from .runtime.globals import GlobalInstance
 from .runtime.memory import LinearMemory
 from .runtime.table import TableInstance
 from .runtime.values import TO_EXTERNAL, TO_INTERNAL
 from .types import PAGE_SIZE, GlobalType, MemoryType, TableType
 
+if TYPE_CHECKING:
+    from .runtime.store import Store
+
 
 class Memory:
     """A linear memory.
 
-    ``Memory(store, MemoryType(Limits(min, max)))`` makes a new one; instances' memories come
-    from ``instance.exports``. The bytes are reachable as :attr:`buffer` (a ``memoryview`` of the
+    ``Memory(store, MemoryType(Limits(min, max)))`` makes a new one (``ResourceLimitError`` if
+    its minimum exceeds the store's limit); instances' memories come from ``instance.exports``. The bytes are reachable as :attr:`buffer` (a ``memoryview`` of the
     current size), through ``numpy.asarray(memory)`` (``__array_interface__``), and on Python
     3.12+ through ``memoryview(memory)`` directly.
     """
 
     __slots__ = ("_rt", "store")
 
-    def __init__(self, store, type: MemoryType):
+    def __init__(self, store: Store, type: MemoryType) -> None:
         if not isinstance(type, MemoryType):
-            raise TypeError("Memory(store, MemoryType(...))")
+            raise ArgumentError("Memory(store, MemoryType(...))")
         self.store = store
-        self._rt = LinearMemory(type)
+        self._rt = LinearMemory(type, store.limits)
 
     @classmethod
     def _wrap(cls, store, rt: LinearMemory) -> Memory:
@@ -52,43 +57,45 @@ class Memory:
 
     @property
     def buffer(self) -> memoryview:
-        """A writable view of the current contents (invalid for new pages after growth)."""
+        """A writable view of the current contents. Take a new one after growth: an older view
+        does not cover new pages, and if the memory had to move to grow (only when its maximum
+        could not be reserved as address space), it shows the old bytes."""
         return self._rt.view
 
     def grow(self, delta: int) -> int:
         """Grow by ``delta`` pages; returns the old size.
 
         Raises:
-            ValueError: the memory cannot grow that much.
+            GrowError: the memory cannot grow that much (a ``ValueError`` too).
         """
         r = self._rt.grow(delta)
         if r < 0:
-            raise ValueError(f"cannot grow memory by {delta} pages")
+            raise GrowError(f"cannot grow memory by {delta} pages")
         return r
 
     def read(self, start: int = 0, stop: int | None = None) -> bytes:
         """Bytes ``[start, stop)`` of the memory.
 
         Raises:
-            IndexError: the range is outside the memory.
+            OutOfBoundsError: the range is outside the memory (an ``IndexError`` too).
         """
         size = self.data_len
         if stop is None:
             stop = size
         if not 0 <= start <= stop <= size:
-            raise IndexError(f"range [{start}, {stop}) outside memory of {size} bytes")
+            raise OutOfBoundsError(f"range [{start}, {stop}) outside memory of {size} bytes")
         return self._rt.view[start:stop].tobytes()
 
     def write(self, data, start: int = 0) -> int:
         """Write bytes at ``start``; returns the number written.
 
         Raises:
-            IndexError: the data does not fit.
+            OutOfBoundsError: the data does not fit (an ``IndexError`` too).
         """
         data = bytes(data)
         end = start + len(data)
         if start < 0 or end > self.data_len:
-            raise IndexError(f"writing {len(data)} bytes at {start} overflows the memory")
+            raise OutOfBoundsError(f"writing {len(data)} bytes at {start} overflows the memory")
         self._rt.view[start:end] = data
         return len(data)
 
@@ -121,11 +128,11 @@ class Table:
 
     __slots__ = ("_rt", "store")
 
-    def __init__(self, store, type: TableType, init=None):
+    def __init__(self, store: Store, type: TableType, init: Any = None) -> None:
         if not isinstance(type, TableType):
-            raise TypeError("Table(store, TableType(...), init)")
+            raise ArgumentError("Table(store, TableType(...), init)")
         self.store = store
-        self._rt = TableInstance(type, TO_INTERNAL[type.elem](init))
+        self._rt = TableInstance(type, TO_INTERNAL[type.elem](init), store.limits)
 
     @classmethod
     def _wrap(cls, store, rt: TableInstance) -> Table:
@@ -144,36 +151,36 @@ class Table:
         """Current number of elements."""
         return len(self._rt.elements)
 
-    def get(self, index: int):
+    def get(self, index: int) -> Any:
         """Element ``index`` (a Func, an extern object, or None).
 
         Raises:
-            IndexError: out of bounds.
+            OutOfBoundsError: out of bounds (an ``IndexError`` too).
         """
         if not 0 <= index < self.size:
-            raise IndexError(f"table index {index} out of bounds (size {self.size})")
+            raise OutOfBoundsError(f"table index {index} out of bounds (size {self.size})")
         return self._rt.elements[index]
 
-    def set(self, index: int, value) -> None:
+    def set(self, index: int, value: Any) -> None:
         """Set element ``index``.
 
         Raises:
-            IndexError: out of bounds.
+            OutOfBoundsError: out of bounds (an ``IndexError`` too).
         """
         if not 0 <= index < self.size:
-            raise IndexError(f"table index {index} out of bounds (size {self.size})")
+            raise OutOfBoundsError(f"table index {index} out of bounds (size {self.size})")
         self._rt.elements[index] = TO_INTERNAL[self._rt.type.elem](value)
         self._rt.changed(index, 1)
 
-    def grow(self, delta: int, init=None) -> int:
+    def grow(self, delta: int, init: Any = None) -> int:
         """Grow by ``delta`` elements set to ``init``; returns the old size.
 
         Raises:
-            ValueError: the table cannot grow that much.
+            GrowError: the table cannot grow that much (a ``ValueError`` too).
         """
         r = self._rt.grow(delta, TO_INTERNAL[self._rt.type.elem](init))
         if r < 0:
-            raise ValueError(f"cannot grow table by {delta}")
+            raise GrowError(f"cannot grow table by {delta}")
         return r
 
     def __eq__(self, other) -> bool:
@@ -192,9 +199,9 @@ class Global:
 
     __slots__ = ("_rt", "store")
 
-    def __init__(self, store, type: GlobalType, value):
+    def __init__(self, store: Store, type: GlobalType, value: Any) -> None:
         if not isinstance(type, GlobalType):
-            raise TypeError("Global(store, GlobalType(...), value)")
+            raise ArgumentError("Global(store, GlobalType(...), value)")
         self.store = store
         self._rt = GlobalInstance(type, TO_INTERNAL[type.valtype](value), store.native)
 
@@ -211,14 +218,14 @@ class Global:
         return self._rt.type
 
     @property
-    def value(self):
+    def value(self) -> Any:
         """The current value (i32/i64 signed)."""
         return TO_EXTERNAL[self._rt.type.valtype](self._rt.cell[0])
 
     @value.setter
-    def value(self, v) -> None:
+    def value(self, v: Any) -> None:
         if not self._rt.type.mutable:
-            raise AttributeError("cannot set an immutable global")
+            raise ImmutableGlobalError("cannot set an immutable global")
         self._rt.cell[0] = TO_INTERNAL[self._rt.type.valtype](v)
 
     def __eq__(self, other) -> bool:

@@ -1,5 +1,5 @@
-"""An import hook: ``import m`` finds ``m.wasm`` on ``sys.path`` and loads it through the
-translation cache.
+"""An import hook: ``import m`` finds ``m.wasm`` (or ``m.wat``, the text format) on
+``sys.path`` and loads it through the translation cache.
 
 ``import wasm2py.hook`` (or :func:`install_import_hook`) installs it. Importing gives a module
 definition — nothing is instantiated at import time and there is no global store::
@@ -23,7 +23,7 @@ from pathlib import Path
 
 
 class WasmLoader(importlib.abc.Loader):
-    """Loads one ``.wasm`` file as a Python module."""
+    """Loads one ``.wasm`` (or ``.wat``) file as a Python module."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -59,19 +59,20 @@ class WasmLoader(importlib.abc.Loader):
 
 
 class WasmFinder(importlib.abc.MetaPathFinder):
-    """Finds ``<name>.wasm`` in the directories of the import path."""
+    """Finds ``<name>.wasm``, else ``<name>.wat``, in the directories of the import path."""
 
     def find_spec(self, fullname, path=None, target=None):
         name = fullname.rpartition(".")[2]
         for entry in path if path is not None else sys.path:
-            candidate = Path(entry or ".") / f"{name}.wasm"
-            try:
-                if candidate.is_file():
-                    return importlib.util.spec_from_loader(
-                        fullname, WasmLoader(candidate), origin=str(candidate)
-                    )
-            except OSError:
-                continue
+            for suffix in (".wasm", ".wat"):
+                candidate = Path(entry or ".") / f"{name}{suffix}"
+                try:
+                    if candidate.is_file():
+                        return importlib.util.spec_from_loader(
+                            fullname, WasmLoader(candidate), origin=str(candidate)
+                        )
+                except OSError:
+                    continue
         return None
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from .binary.module import ExternKind
 from .errors import LinkError
@@ -10,6 +11,10 @@ from .externs import Global, to_handle, to_runtime
 from .runtime.func import Func
 from .runtime.instance import instantiate, rebind_import
 from .types import GlobalType
+
+if TYPE_CHECKING:
+    from .module import Module
+    from .runtime.store import Store
 
 
 class Exports(Mapping):
@@ -29,7 +34,7 @@ class Exports(Mapping):
     def __getitem__(self, name: str):
         return self.__dict__[name]
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"no export named {name!r}")
 
     def __iter__(self) -> Iterator[str]:
@@ -75,7 +80,8 @@ class Instance:
         Trap: initialisation or the start function trapped.
     """
 
-    def __init__(self, store, module, imports=None):
+    def __init__(self, store: Store, module: Module,
+                 imports: Mapping[str, Mapping[str, Any]] | Sequence[Any] | None = None) -> None:  # fmt: skip
         tier = store.config.tier
         compiled = None
         if tier == "llvm":
@@ -139,16 +145,23 @@ class Instance:
                 self._tierup = TierUp(self, state)
 
         else:
-            attach = None
-        instantiate(store, decoded, module._code, rt, wrap, attach)
-        self.exports = Exports({name: to_handle(store, item)
-                                for name, item in self._state.exports.items()})  # fmt: skip
+            attach = None  # type: ignore[assignment]
+
+        def ready(state, owner):
+            # The exports exist before the start function runs (host functions it calls may
+            # look them up through their Caller), as in wasmtime.
+            self.exports = Exports({name: to_handle(store, item)
+                                    for name, item in state.exports.items()})  # fmt: skip
+            if attach is not None:
+                attach(state, owner)
+
+        instantiate(store, decoded, module._code, rt, wrap, ready)
 
     def _attach_llvm(self, compiled) -> None:
         """Move the instance's code to the LLVM tier (at a call boundary; shared state)."""
         from .llvm.instance import LLVMInstance
 
-        self._llvm = LLVMInstance(self.store, compiled, self._state, self)
+        self._llvm = LLVMInstance(self.store, compiled, self._state, self)  # type: ignore[assignment]
         self.tier = "llvm"
 
     def _attach_units(self, shell, units=()) -> None:
@@ -164,7 +177,8 @@ class Instance:
         compiled = CompiledModule(module=m, opt_level=self.store.config.llvm_opt_level,
                                   layout=abi.Layout(m), funcs={},
                                   trampolines=shell.trampolines, entries={}, engine=shell,
-                                  fuel_costs=costs)  # fmt: skip
+                                  fuel_costs=costs,
+                                  epoch=self.store.config.epoch_interruption)  # fmt: skip
         self._llvm = LLVMInstance(self.store, compiled, self._state, self)
         for unit in units:
             self._add_unit(unit)
@@ -187,7 +201,7 @@ class Instance:
     def _rebind_import(self, index: int, func: Func) -> None:
         """Call ``func`` for imported function ``index`` from now on, in whichever tier runs
         the instance (see :func:`wasm2py.runtime.instance.rebind_import`)."""
-        rebind_import(self._state, index, func, self)
+        rebind_import(self._state, index, func, self)  # type: ignore[arg-type]
         if self._llvm is not None:
             self._llvm.bind_import(index, func)
 
@@ -197,8 +211,9 @@ class Instance:
         return to_handle(self.store, mems[0]) if mems else None
 
     def __getattr__(self, name: str) -> Callable:
-        # Convenience: instance.add(1, 2) for exported functions.
-        if name.startswith("_"):
+        # Convenience: instance.add(1, 2) for exported functions. (``exports`` itself is only
+        # missing while the instance is being set up: no lookup through it then.)
+        if name.startswith("_") or name == "exports":
             raise AttributeError(name)
         try:
             return self.exports[name]
@@ -206,4 +221,4 @@ class Instance:
             raise AttributeError(f"instance has no export {name!r}") from None
 
     def __repr__(self) -> str:
-        return f"<wasm2py.Instance exports={list(self.exports)}>"
+        return f"<wasm2py.Instance exports={list(getattr(self, 'exports', ()))}>"

@@ -246,7 +246,8 @@ class TierUp:
             from .cache import cache_dir
 
             costs = config.fuel_costs if config.consume_fuel else None
-            record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level)
+            record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level,
+                        config.epoch_interruption)  # fmt: skip
         return unit
 
     def _start_cached(self) -> None:
@@ -260,7 +261,8 @@ class TierUp:
             from .llvm.units import cached_units
 
             costs = config.fuel_costs if config.consume_fuel else None
-            listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs)
+            listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs,
+                                  config.epoch_interruption)  # fmt: skip
             if not listed or listed[0][1]:
                 return
             units = [self.engine.load_unit(self.module, f, not f, self.name, cached_only=True,

@@ -25,6 +25,11 @@ C_DIR = Path(__file__).resolve().parent
 ROOT = C_DIR.parents[1]
 CACHE_DIR = ROOT / ".cache" / "wasi-tests"
 
+if __name__ == "__main__":  # run as a script: make the project's ``tools`` importable
+    sys.path.insert(0, str(ROOT))
+
+from tools.wasm_cc import RECIPE, build_wasm  # noqa: E402
+
 #: flags for every program; per-program extras in EXTRA_FLAGS
 FLAGS = ("--target=wasm32-wasi", "-O2", "-Wall", "-Werror")
 EXTRA_FLAGS = {
@@ -56,19 +61,20 @@ def toolchain() -> tuple[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "probe.c"
         src.write_text('#include <stdio.h>\nint main(void) { puts("x"); return 0; }\n')
-        proc = subprocess.run([clang, *FLAGS, str(src), "-o", str(Path(tmp) / "probe.wasm")],
-                              capture_output=True, text=True)  # fmt: skip
-        if proc.returncode:
-            err = proc.stderr.strip().splitlines()
+        try:
+            build_wasm(clang, FLAGS, [src], Path(tmp) / "probe.wasm")
+        except RuntimeError as e:
+            err = str(e).strip().splitlines()
             raise ToolchainMissing(
                 "clang cannot build wasm32-wasi programs (missing wasi-libc or "
                 f"libclang-rt-14-dev-wasm32?): {err[-1] if err else '?'}; install: {INSTALL}"
-            )
+            ) from None
     return clang, version
 
 
-def build(name: str) -> Path:
-    """The path of ``tests/c/<name>.c`` compiled to wasm32-wasi (built if not cached).
+def build(name: str, cache_dir: Path = CACHE_DIR) -> Path:
+    """The path of ``tests/c/<name>.c`` compiled to wasm32-wasi (built if not cached in
+    ``cache_dir``).
 
     Raises:
         ToolchainMissing: the toolchain is not installed.
@@ -78,22 +84,22 @@ def build(name: str) -> Path:
     src = C_DIR / f"{name}.c"
     flags = (*FLAGS, *EXTRA_FLAGS.get(name, ()))
     h = hashlib.sha256()
-    for part in (src.read_bytes(), "\0".join(flags).encode(), version.encode()):
+    for part in (src.read_bytes(), "\0".join(flags).encode(), version.encode(), RECIPE.encode()):
         h.update(part)
         h.update(b"\0")
-    out = CACHE_DIR / f"{name}-{h.hexdigest()[:16]}.wasm"
+    out = cache_dir / f"{name}-{h.hexdigest()[:16]}.wasm"
     if out.exists():
         return out
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=CACHE_DIR, suffix=".tmp")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
     os.close(fd)
     try:
         cflags = [f for f in flags if not f.startswith("-l")]
         libs = [f for f in flags if f.startswith("-l")]
-        proc = subprocess.run([clang, *cflags, str(src), *libs, "-o", tmp],
-                              capture_output=True, text=True)  # fmt: skip
-        if proc.returncode:
-            raise RuntimeError(f"compiling {src.name} failed:\n{proc.stderr}")
+        try:
+            build_wasm(clang, cflags, [src], tmp, libs=libs)
+        except RuntimeError as e:
+            raise RuntimeError(f"compiling {src.name} failed:\n{e}") from None
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):

@@ -32,6 +32,11 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+if __package__ in (None, ""):  # run as a script: make ``tools`` importable
+    sys.path.insert(0, str(ROOT))
+
+from tools.wasm_cc import RECIPE, build_wasm  # noqa: E402
+
 KERNEL_DIR = Path(__file__).resolve().parent / "kernels"
 CACHE_DIR = ROOT / ".cache" / "bench"
 
@@ -174,16 +179,26 @@ def _sources_digest_parts(source: Path) -> list[bytes | str]:
 def _compile(cmd: list[str], out: Path, what: str) -> None:
     """Run a compiler writing to a temporary file next to ``out``, then rename it into place
     (so concurrent builds, e.g. under pytest-xdist, never see a half-written file)."""
+
+    def run(tmp: str) -> None:
+        proc = subprocess.run([*cmd, "-o", tmp], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}\nfailed with exit code {proc.returncode}:\n"
+                               f"{proc.stderr}{proc.stdout}")  # fmt: skip
+
+    _build_into(out, run, what)
+
+
+def _build_into(out: Path, make, what: str) -> None:
+    """``make(tmp)`` writes a temporary file next to ``out``, which is then renamed into place."""
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
     os.close(fd)
     try:
-        proc = subprocess.run([*cmd, "-o", tmp], capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(
-                f"building {what} failed (exit {proc.returncode}):\n  {' '.join(cmd)}\n"
-                f"{proc.stderr}{proc.stdout}"
-            )
+        try:
+            make(tmp)
+        except RuntimeError as e:
+            raise RuntimeError(f"building {what} failed:\n{e}") from None
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
@@ -212,11 +227,11 @@ def build_kernel(
         raise ToolMissing(reason)
     clang = clang_path()
     assert clang is not None
-    key = _cache_key(["wasm", *_sources_digest_parts(source), *flags, _version(clang)])
+    key = _cache_key(["wasm", *_sources_digest_parts(source), *flags, _version(clang), RECIPE])
     out = Path(cache_dir) / f"{source.stem}-{key[:16]}.wasm"
     if force or not out.exists():
-        cmd = [clang, *flags, f"-I{KERNEL_DIR}", str(source)]
-        _compile(cmd, out, f"{source.name} for wasm32")
+        _build_into(out, lambda tmp: build_wasm(clang, [*flags, f"-I{KERNEL_DIR}"], [source], tmp),
+                    f"{source.name} for wasm32")  # fmt: skip
     return out
 
 

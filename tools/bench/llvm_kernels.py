@@ -5,13 +5,16 @@ machine code) and of wasmtime, then compute time of ``run(n)`` (best of ``--repe
 time excluded) in the LLVM tier, in wasmtime (the ``wasmtime`` PyPI package, if installed) and
 natively (gcc -O2; the process is timed with ``n`` repeated ``--repeat`` times, minus an empty
 run). Checksums are compared with the native ones. Last, the cost of one call of an exported
-function (``add(a, b)`` of ``kernels/calls.c``) from Python.
+function (``add(a, b)`` of ``kernels/calls.c``) from Python. With ``--epoch``, the CPU time of
+``run(n)`` without and with epoch checks compiled in (``Config(epoch_interruption=True)``, a
+deadline never hit), timed in turns, in the LLVM tier and in wasmtime, and the ratios.
 
 Usage::
 
     python tools/bench/llvm_kernels.py                 # full size, default -O2
     python tools/bench/llvm_kernels.py --quick         # smoke test
     python tools/bench/llvm_kernels.py --opt 3 --kernel nbody --repeat 5
+    python tools/bench/llvm_kernels.py --epoch --no-calls      # cost of epoch checks
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importabl
 
 import wasm2py
 from tools.bench.build import KERNELS, build_kernel, build_native, native_missing
-from tools.bench.run_kernels import format_table, time_call
+from tools.bench.run_kernels import format_table, time_call, time_pair, use_cpu_clock
 from wasm2py.binary.decoder import decode_module
 from wasm2py.validate.validator import validate_module
 
@@ -39,19 +42,44 @@ BIG_N = {"fib": 36, "memloops": 9_000, "nbody": 2_000_000, "mandel": 2_000, "has
          "sort": 1_000_000, "calls": 20_000_000}  # fmt: skip
 
 
-def llvm_kernel(name: str, n: int, repeat: int, opt: int):
+def llvm_run(name: str, opt: int, epoch: bool = False):
+    """Compile seconds, phase timings and ``run`` of a kernel in the LLVM tier."""
     from wasm2py import llvm
 
     data = build_kernel(name).read_bytes()
     m = decode_module(data)
     validate_module(m)
     t = time.perf_counter()
-    cm = llvm.compile_module(m, opt)
+    cm = llvm.compile_module(m, opt, epoch=epoch)
     compile_s = time.perf_counter() - t
-    store = wasm2py.Store()
+    store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(epoch_interruption=epoch)))
+    if epoch:
+        store.set_epoch_deadline(1 << 62)  # checked at every entry and loop header, never hit
     inst = llvm.instantiate(store, cm)
-    seconds, checksum = time_call(inst.exports["run"], n, repeat)
-    return compile_s, cm.timings, seconds, checksum
+    return compile_s, cm.timings, inst.exports["run"]
+
+
+def llvm_kernel(name: str, n: int, repeat: int, opt: int):
+    compile_s, timings, run = llvm_run(name, opt)
+    seconds, checksum = time_call(run, n, repeat)
+    return compile_s, timings, seconds, checksum
+
+
+def wasmtime_run(name: str, epoch: bool):
+    """``run`` of a kernel in wasmtime (with epoch checks: a deadline never hit), or None."""
+    try:
+        import wasmtime
+    except ImportError:
+        return None
+    config = wasmtime.Config()
+    config.epoch_interruption = epoch
+    engine = wasmtime.Engine(config)
+    store = wasmtime.Store(engine)
+    if epoch:
+        store.set_epoch_deadline(1 << 62)
+    inst = wasmtime.Instance(store, wasmtime.Module(engine, build_kernel(name).read_bytes()), [])
+    run = inst.exports(store)["run"]
+    return lambda a: run(store, a)
 
 
 def wasmtime_kernel(name: str, n: int, repeat: int):
@@ -131,10 +159,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="the Python tier's full size (milliseconds here) instead of BIG_N")
     ap.add_argument("--opt", type=int, default=2, help="LLVM optimisation level (0-3)")
     ap.add_argument("--no-calls", action="store_true", help="skip the call-overhead table")
+    ap.add_argument("--cpu", action="store_true",
+                    help="time runs with the process's CPU time instead of wall time")  # fmt: skip
+    ap.add_argument("--epoch", action="store_true",
+                    help="also time with epoch checks compiled in (LLVM tier and wasmtime)")
     args = ap.parse_args(argv)
+    if args.cpu:
+        use_cpu_clock()  # the native column stays wall time (a child process)
     names = args.kernel or list(KERNELS)
     rows = []
+    epoch_rows = []
     ratios_wt, ratios_native = [], []
+    epoch_llvm, epoch_wt = [], []
     for name in names:
         k = KERNELS[name]
         if args.n is not None:
@@ -155,6 +191,21 @@ def main(argv: list[str] | None = None) -> int:
             ratios_wt.append(l_s / wt[1])
         if nat is not None and nat[0] > 0:
             ratios_native.append(l_s / nat[0])
+        if args.epoch:
+            lp, le, _, e_sum = time_pair(llvm_run(name, args.opt)[2],
+                                         llvm_run(name, args.opt, epoch=True)[2], n, args.repeat)  # fmt: skip
+            wtp, wte = wasmtime_run(name, False), wasmtime_run(name, True)
+            w = None if wtp is None or wte is None else time_pair(wtp, wte, n, args.repeat)
+            if e_sum != l_sum or (w is not None and w[3] != l_sum):
+                ok = "MISMATCH epoch"
+            epoch_llvm.append(le / lp)
+            if w is not None:
+                epoch_wt.append(w[1] / w[0])
+            epoch_rows.append([
+                name, str(n), f"{lp:.4f}", f"{le:.4f}", f"{le / lp:.3f}",
+                "-" if w is None else f"{w[0]:.4f}", "-" if w is None else f"{w[1]:.4f}",
+                "-" if w is None else f"{w[1] / w[0]:.3f}",
+            ])  # fmt: skip
         rows.append([
             name, str(n), f"{c_s * 1e3:.0f}", f"{timings['optimize'] * 1e3:.0f}",
             "-" if wt is None else f"{wt[0] * 1e3:.0f}", f"{l_s:.4f}",
@@ -168,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(headers, rows, right=set(range(1, 10))))
     print(f"geomean llvm/wasmtime: {geomean(ratios_wt):.2f}   "
           f"geomean llvm/native: {geomean(ratios_native):.2f}")  # fmt: skip
+    if args.epoch:
+        print()
+        print("epoch interruption (checks compiled in, deadline never hit; CPU s, timed in turns):")
+        print(format_table(["kernel", "n", "llvm", "llvm+epoch", "ratio", "wasmtime",
+                            "wasmtime+epoch", "ratio"], epoch_rows, right=set(range(1, 8))))  # fmt: skip
+        print(f"geomean epoch/plain: llvm {geomean(epoch_llvm):.3f}   "
+              f"wasmtime {geomean(epoch_wt):.3f}")  # fmt: skip
     if not args.no_calls:
         print()
         costs = call_overhead()

@@ -3,7 +3,9 @@
 
 Default module: the ~450 KB, 600-function module of ``tools/bigmodule/generate.py`` (its
 ``run(1)`` is the first call). Others with ``--wasm PATH [--invoke NAME ARG...]`` (an export
-taking i32 arguments; without ``--invoke``, the first call is not measured).
+taking i32 arguments) or ``--wasm PATH --wasi ARG... [--dir HOST::GUEST]`` (the first call runs
+a WASI command to completion, its output captured); without either, the first call is not
+measured.
 
 Each measurement runs in a fresh process (CPU time of that process: ``time.process_time``),
 with an empty private cache unless it says "warm":
@@ -22,6 +24,8 @@ with an empty private cache unless it says "warm":
 Usage::
 
     python tools/bench/load_speed.py [--functions N] [--wasm PATH [--invoke NAME ARG...]]
+    python tools/bench/load_speed.py --wasm python.wasm --dir Lib::/usr/local/lib/python3.11 \
+        --wasi -S -c "print(6*7)"
 """
 
 from __future__ import annotations
@@ -67,7 +71,14 @@ elif what in ("module", "first"):
     import wasm2py
     t0 = time.process_time()
     m = wasm2py.Module(wasm2py.Engine(), data)
-    if what == "first":
+    if what == "first" and "argv" in invoke:
+        import io
+        from wasm2py.wasi import WasiConfig, run
+        stdout = io.BytesIO()
+        cfg = WasiConfig(argv=invoke["argv"], preopens=invoke["dirs"], stdout=stdout)
+        status = run(m, cfg, wasm2py.Store(m.engine))
+        out["result"] = f"exit {status}, stdout {stdout.getvalue()[:60]!r}"
+    elif what == "first":
         inst = wasm2py.Instance(wasm2py.Store(m.engine), m, {})
         name, args = invoke
         out["result"] = inst.exports[name](*args)
@@ -112,7 +123,10 @@ def measure(path: Path, invoke=None) -> list[tuple[str, str]]:
             fresh = str(Path(tmp) / "first")
             f1 = child(path, "first", fresh, invoke)
             f2 = child(path, "first", fresh, invoke)
-            call = f"{invoke[0]}({', '.join(map(str, invoke[1]))})"
+            if isinstance(invoke, dict):
+                call = "_start " + " ".join(invoke["argv"][1:])
+            else:
+                call = f"{invoke[0]}({', '.join(map(str, invoke[1]))})"
             rows.append((f"first call cold: Module+Instance+{call}",
                          f"{f1['cpu']:.3f} s  (result {f1['result']})"))  # fmt: skip
             rows.append(("first call warm", f"{f2['cpu']:.3f} s"))
@@ -124,6 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--functions", type=int, default=600, help="size of the generated module")
     ap.add_argument("--wasm", type=Path, help="measure this module instead")
     ap.add_argument("--invoke", nargs="+", metavar="NAME_ARGS", help="export and i32 arguments")
+    ap.add_argument("--wasi", nargs=argparse.REMAINDER, metavar="ARG",
+                    help="(last) the first call runs the module as a WASI command with the arguments after it")
+    ap.add_argument("--dir", action="append", default=[], metavar="HOST::GUEST",
+                    help="a directory to preopen for --wasi")  # fmt: skip
     args = ap.parse_args(argv)
     if args.wasm is None:
         from tools.bigmodule.generate import build
@@ -132,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         path = args.wasm
         invoke = [args.invoke[0], [int(a, 0) for a in args.invoke[1:]]] if args.invoke else None
+        if args.wasi:
+            dirs = dict(reversed(d.split("::", 1)) if "::" in d else (d, d) for d in args.dir)
+            invoke = {"argv": [path.name, *args.wasi], "dirs": dirs}
     rows = measure(path, invoke)
     print(f"module: {path} ({path.stat().st_size / 1024:,.0f} KiB); CPU time per process")
     width = max(len(r[0]) for r in rows)

@@ -14,12 +14,16 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+if __package__ in (None, ""):  # run as a script: make ``tools`` importable
+    sys.path.insert(0, str(ROOT))
+
+from tools.wasm_cc import build_wasm  # noqa: E402
+
 DEFAULT_OUT = ROOT / ".cache" / "bigmodule" / "big.wasm"
 
 
@@ -92,8 +96,8 @@ def build(functions: int = 600, out: Path = DEFAULT_OUT) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         c = Path(tmp) / "big.c"
         c.write_text(src)
-        subprocess.run([clang, "--target=wasm32", "-O1", "-nostdlib", "-Wl,--no-entry",
-                        "-Wl,--export=run", "-o", str(out), str(c)], check=True)  # fmt: skip
+        build_wasm(clang, ["--target=wasm32", "-O1", "-nostdlib", "-Wl,--no-entry",
+                           "-Wl,--export=run"], [c], out)  # fmt: skip
     stamp.write_text(src)
     return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from collections import Counter
@@ -53,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.cmd == "report":
         return report(args.out, args.target)
+    # SIGTERM stops a campaign like Ctrl-C: the segment under way is summarised with what it did
+    signal.signal(signal.SIGTERM, _interrupt)
     start, stop = (int(x) for x in args.seeds.split(":"))
     options = dict(args.option)
     total = 0
@@ -70,10 +73,16 @@ def main(argv: list[str] | None = None) -> int:
                    "inputs": run.inputs, "cpu_seconds": run.seconds_cpu,
                    "wall_seconds": time.time() - t0, "stats": dict(run.stats),
                    "findings": run.findings}  # fmt: skip
+        if run.stopped:
+            summary["stopped"] = True
         (runs / f"{a}-{b}.json").write_text(json.dumps(summary, indent=1, default=str))
         print(run.summary(), flush=True)
         total += run.inputs
         found += len(run.findings)
+        if run.stopped:
+            print(f"stopped in segment {a}:{b}: {run.inputs} of its inputs checked; to finish, "
+                  f"run --seeds {a}:{stop} again", flush=True)  # fmt: skip
+            break
         if not args.no_minimize:
             for f in run.findings:
                 sig = (f["kind"], json.loads(Path(f["saved"], "finding.json").read_text())
@@ -84,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  shrunk {f['saved']}: {size} bytes", flush=True)
     print(f"total: {total} inputs, {found} findings", flush=True)
     return 1 if found else 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def report(out: Path, target: str | None) -> int:

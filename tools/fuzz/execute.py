@@ -11,7 +11,8 @@ NaNs: the spec lets an arithmetic instruction return any NaN of a class, so with
 ``nan="loose"`` two NaNs of the same width compare equal (in results, globals, and in memory
 where both sides hold a NaN at the differing bytes); ``nan="exact"`` compares bits. wasmtime is
 always compared loosely on NaNs (its Python binding converts f32 values through C ``float``,
-which quiets signalling NaNs).
+which quiets signalling NaNs); it runs with ``cranelift_nan_canonicalization``, so NaN bits that
+reach integers (``reinterpret``, stores) follow wasm2py's NaN rule there too.
 """
 
 from __future__ import annotations
@@ -524,6 +525,10 @@ def _wasmtime_engine():
                 setattr(cfg, feature, False)
             except Exception:  # noqa: BLE001 - a binding without that switch
                 pass
+        # wasmtime's NaN results are otherwise the hardware's (negative on x86-64), which
+        # reinterpret/store make visible as integers: its canonicalization follows the same
+        # NaN rule as wasm2py (README, "NaN results")
+        cfg.cranelift_nan_canonicalization = True
         _WT_ENGINE = wasmtime.Engine(cfg)
     return _WT_ENGINE
 

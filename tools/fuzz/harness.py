@@ -51,6 +51,8 @@ class Run:
     seconds_cpu: float = 0.0
     stats: Counter = field(default_factory=Counter)
     findings: list[dict] = field(default_factory=list)
+    #: interrupted (SIGINT/SIGTERM) before every seed was checked: ``inputs`` counts those that were
+    stopped: bool = False
 
     def summary(self) -> str:
         lines = [f"{self.target}: {self.inputs} inputs, {len(self.findings)} findings, "
@@ -207,6 +209,10 @@ def run_campaign(target: str, seeds: list[int], *, options: dict | None = None, 
                 last_report = now
                 print(f"[{time.strftime('%H:%M:%S')}] {target}: {run.inputs}/{len(seeds)} "
                       f"inputs, {len(run.findings)} findings", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        # a stopped campaign keeps the verdicts it has; the children are in their own
+        # sessions, so none of them died of the signal and was taken for a crash
+        run.stopped = True
     finally:
         for c in children:
             c.kill()

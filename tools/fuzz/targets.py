@@ -53,7 +53,7 @@ class SimdTarget:
 
     def __init__(self, options: dict):
         self.run = options.get("run", True)
-        self.nan = options.get("nan", "loose")
+        self.nan = options.get("nan", "exact")
 
     def make_input(self, seed: int) -> bytes:
         from .simdgen import generate
@@ -148,7 +148,7 @@ class DiffTarget:
     """smith modules in both tiers (and wasmtime), plain and metered."""
 
     def __init__(self, options: dict):
-        self.nan = options.get("nan", "loose")
+        self.nan = options.get("nan", "exact")
         self.wasmtime = options.get("wasmtime", True)
         self.calls = options.get("calls", 12)
         self.smith = Smith(canonicalize_nans=self.nan == "loose")

@@ -43,6 +43,11 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+if __package__ in (None, ""):  # run as a script: make ``tools`` importable
+    sys.path.insert(0, str(ROOT))
+
+from tools.wasm_cc import build_wasm  # noqa: E402
+
 CACHE = ROOT / ".cache" / "realworld"
 SRC = CACHE / "src"
 BIN = CACHE / "bin"
@@ -236,8 +241,9 @@ def build(name: str, force: bool = False) -> tuple[Path, Path]:
         globals()[prog.prepare](src)
     BIN.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    sh([*WASM_CC, *prog.cflags, *prog.wasm_flags, *prog.sources, *prog.wasm_extra,
-        *prog.libs_wasm, "-o", wasm], cwd=src)  # fmt: skip
+    print(f"+ {' '.join(WASM_CC[1:])} ... -o {wasm} (compile, then link without wasm-opt)")
+    build_wasm(WASM_CC[0], [*WASM_CC[1:], *prog.cflags, *prog.wasm_flags],
+               [*prog.sources, *prog.wasm_extra], wasm, cwd=src, libs=prog.libs_wasm)  # fmt: skip
     sh([*NATIVE_CC, *prog.cflags, *prog.native_flags, *prog.sources, *prog.libs_native,
         "-o", native], cwd=src)  # fmt: skip
     print(f"built {name} in {time.perf_counter() - t0:.1f}s: {wasm} ({wasm.stat().st_size} bytes)")

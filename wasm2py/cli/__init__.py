@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import DecodeError, Engine, Error, Module, Trap, ValidationError
+from .. import DecodeError, Engine, Error, Module, ParseError, Trap, ValidationError
 from ..errors import _printable as _shown
 from ..types import FuncType, MemoryType, TableType
 from .common import UsageError, load_module
@@ -33,8 +33,8 @@ def cmd_validate(args) -> int:
             validate_component(decode_component(data))
             print(f"{args.module}: valid component")
             return 0
-        Module.validate(engine, data)
-    except (DecodeError, ValidationError) as e:
+        Module.validate(engine, _binary(data, args.module))
+    except (ParseError, DecodeError, ValidationError) as e:
         raise UsageError(f"{args.module}: {type(e).__name__}: {e}") from None
     print(f"{args.module}: valid")
     return 0
@@ -96,10 +96,17 @@ def cmd_inspect(args) -> int:
 
     if is_component(head):
         return _inspect_component(args.module, head)
+    if args.wat:
+        from ..text import wasm2wat
+
+        try:
+            print(wasm2wat(_binary(head, args.module)), end="")
+        except DecodeError as e:
+            raise UsageError(f"{args.module}: DecodeError: {e}") from None
+        return 0
     module = _load(args.module, Engine())
     m = module._module
-    with _open(args.module) as f:
-        data = f.read()
+    data = _binary(head, args.module)
     print(f"size: {len(data)} bytes")
     print(f"functions: {len(m.funcs)} defined, {m.num_imported_funcs} imported")
     print("sections:")
@@ -114,6 +121,16 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def _binary(data: bytes, path: str) -> bytes:
+    """The binary of a module file's contents (``.wat`` text is parsed)."""
+    from ..text import as_binary
+
+    try:
+        return as_binary(data, source=path)
+    except ParseError as e:
+        raise UsageError(f"ParseError: {e}") from None
+
+
 def _open(path: str):
     try:
         return open(path, "rb")
@@ -125,7 +142,11 @@ def _open(path: str):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wasm2py`` command."""
+    from .. import __version__
+
     p = argparse.ArgumentParser(prog="wasm2py", description="Run WebAssembly modules in Python.")
+    p.add_argument("--version", action="version",
+                   version=f"wasm2py {__version__} (Python {sys.version.split()[0]})")  # fmt: skip
     sub = p.add_subparsers(dest="command", required=True)
     from . import bindgen, cachecmd, compile, run, wast
 
@@ -135,10 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     cachecmd.add_parser(sub)
     wast.add_parser(sub)
     v = sub.add_parser("validate", help="check that a module is well-formed and valid")
-    v.add_argument("module", help="path to a .wasm file")
+    v.add_argument("module", help="path to a .wasm or .wat file")
     v.set_defaults(func=cmd_validate)
     i = sub.add_parser("inspect", help="list a module's imports and exports")
-    i.add_argument("module", help="path to a .wasm file")
+    i.add_argument("module", help="path to a .wasm or .wat file")
+    i.add_argument("--wat", action="store_true", help="print the module in the text format")
     i.set_defaults(func=cmd_inspect)
     return p
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import DecodeError, Engine, Module, ValidationError
+from .. import DecodeError, Engine, Module, ParseError, ValidationError
 
 
 class UsageError(Exception):
@@ -17,5 +17,7 @@ def load_module(path: str, engine: Engine) -> Module:
         raise UsageError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise UsageError(f"is a directory: {path}") from None
+    except ParseError as e:  # names the file and the line already
+        raise UsageError(f"ParseError: {e}") from None
     except (DecodeError, ValidationError) as e:
         raise UsageError(f"{path}: {type(e).__name__}: {e}") from None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import DecodeError, ValidationError
+from .. import DecodeError, ParseError, ValidationError
 from .common import UsageError
 
 
@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("compile", help="compile a module ahead of time into an importable .py",
                        description="Write one readable Python file that imports only "
                        "wasm2py.runtime and exposes instantiate(imports=None, **limits).")  # fmt: skip
-    p.add_argument("module", help="path to a .wasm file")
+    p.add_argument("module", help="path to a .wasm or .wat file")
     p.add_argument("-o", "--output", metavar="FILE.py",
                    help="where to write it (default: the module's name with .py)")  # fmt: skip
     p.set_defaults(func=cmd_compile)
@@ -32,6 +32,8 @@ def cmd_compile(args) -> int:
         raise UsageError(f"no such file: {src}") from None
     except IsADirectoryError:
         raise UsageError(f"is a directory: {src}") from None
+    except ParseError as e:  # names the file and the line already
+        raise UsageError(f"ParseError: {e}") from None
     except (DecodeError, ValidationError) as e:
         raise UsageError(f"{src}: {type(e).__name__}: {e}") from None
     print(f"wrote {out}")

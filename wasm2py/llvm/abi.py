@@ -16,9 +16,11 @@ Every function, defined or imported, has the native signature::
     result fn(ptr env, i32 rem, param0, ..., paramN-1)
 
 ``env`` is the callee's context (a host function's *environment*, see below, starts with the
-``rt`` pointer too), ``rem`` how many more nested wasm calls are allowed (the call traps with
-``CALL_STACK_EXHAUSTED`` when it is negative; the Python tier's depth ``d`` is
-``max_call_depth - 1 - rem``, which traps when ``d >= max_call_depth``). Results: ``void``, the single value, or a literal struct for several.
+``rt`` pointer too), ``rem`` the call depth left (the call traps with ``CALL_STACK_EXHAUSTED``
+when it is negative; a caller passes its own ``rem`` minus its frame's cost, and the Python
+tier's depth ``d`` is ``budget - 1 - rem``, which traps when ``d >= budget``: see
+:mod:`wasm2py.runtime.callstack`). Results: ``void``, the single value, or a literal struct for
+several.
 refs (funcref/externref) are ``i64``: 0 is null, a funcref is the address of a *record*
 ``[type id, fn, env]`` (three slots), an externref a handle the :class:`NativeRuntime` maps back
 to the Python object.
@@ -51,7 +53,19 @@ RT_FUEL = 2
 #: path: nothing is recorded while code runs normally), so the boundary can build the wasm
 #: backtrace (innermost first) of a trap in jitted code.
 RT_TRACE = 3
-RT_SLOTS = 4
+#: the canonical NaNs (f32 in the low 32 bits), which every NaN result of float arithmetic
+#: becomes: read from here rather than written as constants, so that LLVM cannot fold the NaN
+#: check away (its optimizations treat NaN constants as interchangeable with any NaN, e.g.
+#: ``select(x < 0, NaN, sqrt(x))`` becomes ``sqrt(x)`` and keeps the hardware's NaN)
+RT_NAN_F32 = 4
+RT_NAN_F64 = 5
+#: non-zero once the store's epoch deadline has passed (``Config.epoch_interruption``): code
+#: compiled with epoch checks reads it (atomically) at function entries and loop headers
+RT_EPOCH = 6
+RT_SLOTS = 7
+#: the positive canonical NaNs (the NaN rule: see ``README.md``, "NaN results")
+CANON_NAN_F32 = 0x7FC00000
+CANON_NAN_F64 = 0x7FF8000000000000
 TRACE_FRAMES = 64
 
 #: status of a Python exception kept by the runtime (re-raised at the boundary)

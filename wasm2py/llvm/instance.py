@@ -17,7 +17,7 @@ from ..errors import Error
 from ..externs import Memory
 from ..runtime.func import type_id
 from ..runtime.resumable import pass_through
-from ..runtime.trap import MODULE_NAMES
+from ..runtime.trap import MODULE_NAMES, FrameNames
 from ..types import ValType
 from . import abi
 from .jit import CompiledModule
@@ -41,15 +41,17 @@ from .native import (
 
 class _SizeHook(dict):
     """Registered with :meth:`LinearMemory.bind`: growth assigns the new view, and this keeps
-    the context's byte-size slot equal to its length."""
+    the context's byte-size slot equal to its length and its base slot equal to the memory's
+    base (which changes if the memory had to move to grow)."""
 
-    def __init__(self, ctx, slot: int):
+    def __init__(self, ctx, mem):
         super().__init__()
         self.ctx = ctx
-        self.slot = slot
+        self.mem = mem
 
     def __setitem__(self, key, view) -> None:
-        self.ctx[self.slot] = len(view)
+        self.ctx[abi.CTX_MEM_SIZE] = len(view)
+        self.ctx[abi.CTX_MEM_BASE] = self.mem.address()
 
 
 class _SharedSegments(list):
@@ -99,6 +101,9 @@ class LLVMInstance:
         if compiled.fuel_costs is not None and not rt.fuel_on:
             raise Error("the module was compiled with fuel metering: instantiate it in a store "
                         "with Config(consume_fuel=True)")  # fmt: skip
+        if store.epoch is not None and not compiled.epoch:
+            raise Error("the store interrupts code at its epoch deadline, but the module was "
+                        "compiled without epoch checks (compile_module(..., epoch=True))")  # fmt: skip
         layout = compiled.layout
         ctx = (U64 * layout.size)()
         self.ctx = ctx
@@ -106,7 +111,7 @@ class LLVMInstance:
         self.ctx_addr = ctx_addr
         self.keep: list = []
         rt.keep.append(self)
-        rt.names[ctx_addr] = MODULE_NAMES.get(state.slots.source.filename, {})
+        rt.names[ctx_addr] = MODULE_NAMES.get(state.slots.source.filename, FrameNames())
         ctx[abi.CTX_RT] = rt.addr
         for i, t in enumerate(m.types):
             ctx[layout.type_slot(i)] = type_id(t)
@@ -145,7 +150,7 @@ class LLVMInstance:
             mem = state.memories[0]
             ctx[abi.CTX_MEM_BASE] = mem.address()
             ctx[abi.CTX_MEM_SIZE] = mem.size_bytes
-            mem.bind(_SizeHook(ctx, abi.CTX_MEM_SIZE), "size")
+            mem.bind(_SizeHook(ctx, mem), "size")
 
             def grow(_ctx, delta, mem=mem):
                 try:
@@ -282,7 +287,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     slots = (U64 * n)()
     slots_addr = ctypes.addressof(slots)
     ctx_addr = inst.ctx_addr
-    maxd = rt.max_depth - 1  # rem = max_call_depth - 1 - depth: trap when depth >= max
+    maxd = rt.max_depth - 1  # rem = budget - 1 - depth: trap when depth >= budget
     status = rt.rt
     enter = rt.enter
     nparams = len(writers)

@@ -128,6 +128,9 @@ class CompiledModule:
             or ``load`` for machine code read from the cache).
         fuel_costs: the :class:`~wasm2py.config.FuelCosts` the code meters fuel with (None:
             no fuel code).
+        epoch: the code checks the store's epoch deadline (``Config.epoch_interruption``).
+        machine_code: the machine code (flags and relocatable objects, the format of the
+            machine-code cache), to save it elsewhere: :meth:`to_bytes`.
     """
 
     module: Module
@@ -143,6 +146,13 @@ class CompiledModule:
     #: Python tier for callers in Python)
     long_funcs: frozenset[int] = frozenset()
     fuel_costs: object = None
+    epoch: bool = False
+    machine_code: bytes = b""
+
+    def to_bytes(self) -> bytes:
+        """The machine code, to load again with :func:`load_compiled` (same host, compiler
+        and options; see :func:`cache_key`)."""
+        return self.machine_code
 
     @property
     def compile_seconds(self) -> float:
@@ -150,31 +160,43 @@ class CompiledModule:
 
 
 def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
-              fuel_costs=None) -> str | None:  # fmt: skip
+              fuel_costs=None, epoch: bool = False) -> str | None:  # fmt: skip
     """The object-cache key of a module: its bytes, the optimisation level, the fuel costs (if
-    any), the host target (triple, CPU, features), the LLVM and llvmlite versions and the source
-    of this tier and of the fuel rule (so a changed lowering never reuses stale code). None when
-    the module has no bytes."""
+    any), epoch checks, the host target (triple, CPU, features), the LLVM and llvmlite versions
+    and the source of this tier, of the fuel rule, of the frame costs and of the trap codes
+    (compiled code holds their status numbers), so a changed lowering never reuses stale code.
+    None when the module has no bytes."""
     if not module.raw:
         return None
     h = hashlib.sha256()
     h.update(hashlib.sha256(module.raw).digest())
     h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
-    h.update(b"\0")
+    h.update(b":epoch\0" if epoch else b"\0")
     for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
                  llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
                  llvmlite.__version__):  # fmt: skip
         h.update(part.encode() + b"\0")
-    here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "simd.py", "jit.py"):
-        h.update((here / name).read_bytes())
-    h.update((here.parent / "fuel.py").read_bytes())
+    hash_sources(h)
     return h.hexdigest()
+
+
+def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
+    """Feed ``h`` the source machine code depends on besides the module: this tier's lowering
+    (and the modules of this package named in ``extra``), the fuel rule, the trap codes and the
+    frame costs."""
+    here = Path(__file__).resolve().parent
+    for name in ("abi.py", "lower.py", "simd.py", "jit.py", *extra):
+        h.update((here / name).read_bytes())
+    for name in ("fuel.py", "errors.py"):
+        h.update((here.parent / name).read_bytes())
+    for path in sorted((here.parent / "validate").glob("*.py")):  # frame costs
+        h.update(path.read_bytes())
 
 
 def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
                    cache_dir: str | os.PathLike | None = None,
-                   fuel_costs=None, isolated: bool = False, module_name: str | None = None,
+                   fuel_costs=None, isolated: bool = False, epoch: bool = False,
+                   module_name: str | None = None,
                    objects: tuple[bytes, list[bytes]] | None = None,
                    ) -> CompiledModule:  # fmt: skip
     """Lower, optimise and jit a decoded, validated module for the host.
@@ -194,8 +216,11 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             :class:`~wasm2py.errors.CompileError` (naming ``module_name`` and the function)
             instead of ending this process. Big modules (:func:`plan_parts`) always compile
             in workers.
+        epoch: check the store's epoch deadline at function entries and loop headers
+            (:mod:`wasm2py.runtime.epoch`).
         objects: ``(flags, objects)`` from :func:`compile_objects` (made earlier, e.g. in the
-            background by tier-up): only loaded (and cached).
+            background by tier-up, with the same ``fuel_costs`` and ``epoch``): only loaded
+            (and cached).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -203,19 +228,19 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     """
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
-    key = cache_key(module, opt_level, tm, fuel_costs) if cache_dir is not None else None
+    key = cache_key(module, opt_level, tm, fuel_costs, epoch) if cache_dir is not None else None
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
     # authenticated like the Python tier's cache: machine code is only ever loaded from a
     # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
     cached = load_blob(path) if path is not None and objects is None else None
     if cached is not None or objects is not None:
         # no need to decode the bodies again: the flags (has loops or calls) are stored too
-        flags, objs = _unpack_blob(cached) if cached is not None else objects
-        engine = _load_objects(objs, tm)
+        flags, objects = _unpack_blob(cached) if cached is not None else objects
+        engine = _load_objects(objects, tm)
         timings = {"load": time.perf_counter() - t0}
         text = ""
         if cached is None and path is not None:
-            store_blob(path, _pack_blob(flags, objs))
+            store_blob(path, _pack_blob(flags, objects))
     else:
         module = with_bodies(module)
         flags = bytes(runs_long(code.body) for code in module.codes)
@@ -224,13 +249,14 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if isolated or len(parts) > 1:
             from .worker import compile_objects as in_workers
 
-            objects = in_workers(module, opt_level, fuel_costs, parts, module_name)
+            objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch)
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
             phase = "parallel" if len(parts) > 1 else "worker"
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
-            text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm)))
+            text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+                                    epoch=epoch))  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -238,14 +264,33 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             t3 = time.perf_counter()
             engine = llvm.create_mcjit_compiler(mod, tm)
             objects = []
-            if path is not None:
-                engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
+            # kept for the cache and for Module.serialize (objects are small next to the IR)
+            engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
             engine.finalize_object()
             t4 = time.perf_counter()
             timings = {"lower": t1 - t0, "parse": t2 - t1, "optimize": t3 - t2,
                        "codegen": t4 - t3}  # fmt: skip
         if path is not None and objects:
             store_blob(path, _pack_blob(flags, objects))
+    return _finish(module, opt_level, engine, flags, objects, timings, text if keep_ir else "",
+                   fuel_costs, epoch)  # fmt: skip
+
+
+def load_compiled(module: Module, machine_code: bytes, opt_level: int, fuel_costs=None,
+                  epoch: bool = False) -> CompiledModule:  # fmt: skip
+    """A :class:`CompiledModule` from machine code :meth:`CompiledModule.to_bytes` returned
+    (the caller vouches for it: it runs as is), for ``module`` compiled with the same options.
+    """
+    t0 = time.perf_counter()
+    tm = host_target_machine(opt_level)
+    flags, objects = _unpack_blob(machine_code)
+    engine = _load_objects(objects, tm)
+    return _finish(module, opt_level, engine, flags, objects,
+                   {"load": time.perf_counter() - t0}, "", fuel_costs, epoch)  # fmt: skip
+
+
+def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[bytes],
+            timings: dict, text: str, fuel_costs, epoch: bool) -> CompiledModule:  # fmt: skip
     nimp = module.num_imported_funcs
     ndef = len(module.funcs)
     table = engine.get_global_value_address(abi.FUNCTABLE)
@@ -257,10 +302,9 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
-        trampolines=tramps, entries=entries, engine=engine, timings=timings,
-        ir_text=text if keep_ir else "",
+        trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,
         long_funcs=frozenset(nimp + k for k, f in enumerate(flags) if f),
-        fuel_costs=fuel_costs,
+        fuel_costs=fuel_costs, epoch=epoch, machine_code=_pack_blob(flags, objects),
     )  # fmt: skip
 
 
@@ -294,7 +338,8 @@ def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bo
 
 
 def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
-                    module_name: str | None = None) -> tuple[bytes, list[bytes]]:  # fmt: skip
+                    module_name: str | None = None,
+                    epoch: bool = False) -> tuple[bytes, list[bytes]]:  # fmt: skip
     """Compile a decoded, validated module in worker processes (:mod:`.worker`): ``(flags,
     objects)`` for :func:`compile_module`'s ``objects``.
 
@@ -305,16 +350,18 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
 
     module = with_bodies(module)
     flags = bytes(runs_long(code.body) for code in module.codes)
-    return flags, in_workers(module, opt_level, fuel_costs, plan_parts(module), module_name)
+    return flags, in_workers(module, opt_level, fuel_costs, plan_parts(module), module_name,
+                             epoch)  # fmt: skip
 
 
-def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None) -> bytes:
+def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
+                 epoch: bool = False) -> bytes:
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`)."""
     tm = host_target_machine(opt_level)
     text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
-                            batch=batch))  # fmt: skip
+                            batch=batch, epoch=epoch))  # fmt: skip
     mod = parse(text, tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

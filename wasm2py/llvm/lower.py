@@ -14,9 +14,11 @@ expressions). Structured control flow becomes basic blocks:
 Exact wasm semantics where LLVM's differ (see the helpers below): integer division traps and
 ``INT_MIN / -1``, shift counts masked, rotates via funnel shifts, trapping float-to-int
 conversions with exact boundary checks and saturating ones with ``llvm.fpto[su]i.sat``, min/max
-with compares and selects (NaN-propagating, -0 < +0: :meth:`FunctionLowerer.min_max`),
-``nearest`` with ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
-constants built from their bit patterns (NaN payloads exact). Every memory and table access is
+with compares and selects (NaN-propagating, -0 < +0: :meth:`FunctionLowerer.min_max`), ``nearest``
+with ``llvm.roundeven``, abs/neg/copysign with the bitwise ``fabs``/``fneg``/``copysign``, float
+constants built from their bit patterns (NaN payloads exact), and the NaN rule: a NaN result of
+float arithmetic is the positive canonical NaN (:meth:`FunctionLowerer.canonical_nan`, checked
+where an arithmetic expression's value leaves the arithmetic). Every memory and table access is
 bounds-checked against the current size; every trap stores a status and returns (see
 :mod:`.abi`). SIMD instructions are lowered by :mod:`.simd` (a v128 is ``<2 x i64>`` here).
 """
@@ -30,6 +32,7 @@ from ..binary.opcodes import SIMD_BASE, SIMD_NAMES, Op
 from ..errors import TrapCode, UnsupportedFeature
 from ..fuel import BULK_OPS, segment_costs
 from ..types import FuncType, ValType
+from ..validate.frames import frame_words
 from . import abi
 
 I1 = ir.IntType(1)
@@ -58,56 +61,12 @@ def c64(v: int) -> ir.Constant:
 
 def f32_bits(bits: int) -> ir.Constant:
     """An f32 constant with an exact bit pattern (NaN payloads included)."""
-    c = c32(bits).bitcast(F32)
-    c.wasm_class = _fold_class(bits, 32)
-    return c
+    return c32(bits).bitcast(F32)
 
 
 def f64_bits(bits: int) -> ir.Constant:
     """An f64 constant with an exact bit pattern."""
-    c = c64(bits).bitcast(F64)
-    c.wasm_class = _fold_class(bits, 64)
-    return c
-
-
-def _fold_class(bits: int, width: int) -> str:
-    """What LLVM's folds care about in a float constant: "zero" (±0), "one" (±1), "nan", or
-    "" (anything else)."""
-    exp_bits, mant_bits = (8, 23) if width == 32 else (11, 52)
-    mag = bits & ((1 << (width - 1)) - 1)
-    if mag == 0:
-        return "zero"
-    if mag == ((1 << (exp_bits - 1)) - 1) << mant_bits:
-        return "one"
-    if mag >> mant_bits == (1 << exp_bits) - 1 and mag & ((1 << mant_bits) - 1):
-        return "nan"
-    return ""
-
-
-#: constant operands with which LLVM folds a float operation to ``x`` or ``-x`` (which keeps a
-#: signalling NaN signalling: ``x*±1``, ``x/±1``, ``x±0``, ``±0-x``), or to a NaN constant
-_FOLDS = {"fadd": ({"zero", "nan"}, {"zero", "nan"}), "fsub": ({"zero", "nan"}, {"zero", "nan"}),
-          "fmul": ({"one", "nan"}, {"one", "nan"}), "fdiv": ({"nan"}, {"one", "nan"})}  # fmt: skip
-
-
-def _may_fold(name: str, x, y) -> bool:
-    """Whether LLVM may fold ``name x, y`` so that a signalling NaN stays signalling (a constant
-    of unknown value counts as foldable)."""
-    kx, ky = _const_class(x), _const_class(y)
-    if kx is None and ky is None:
-        return False
-    if kx is not None and ky is not None:
-        return True
-    left, right = _FOLDS[name]
-    k, folds = (kx, left) if kx is not None else (ky, right)
-    return k == "?" or k in folds
-
-
-def _const_class(v) -> str | None:
-    """None for a non-constant, else the constant's :func:`_fold_class` ("?" if unknown)."""
-    if not isinstance(v, ir.Constant):
-        return None
-    return getattr(v, "wasm_class", "?")
+    return c64(bits).bitcast(F64)
 
 
 def ret_type(results) -> ir.Type:
@@ -240,8 +199,10 @@ class ModuleBuilder:
 
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
                  part: tuple[range, bool] | None = None,
-                 batch: tuple[frozenset, bool] | None = None):  # fmt: skip
+                 batch: tuple[frozenset, bool] | None = None, epoch: bool = False):  # fmt: skip
         self.decoded = module
+        #: check ``rt[RT_EPOCH]`` at function entries and loop headers (epoch interruption)
+        self.epoch = epoch
         #: None: the whole module; else (defined function indices, with the shell: the
         #: trampolines, entries and address tables), one of the parts compiled in parallel
         #: (the other functions are declared; the parts' objects are linked when loaded)
@@ -452,6 +413,9 @@ class FunctionLowerer:
         self.fn: ir.Function = mb.funcs[index]
         self.local_types = list(self.ftype.params) + list(local_types)
         self.body = body
+        #: what this function's frame takes from the depth left to its callees (the same
+        #: frame cost as in the Python tier: see wasm2py.validate.frames)
+        self.frame_words = frame_words(mb.decoded, self.ftype, local_types, body)
         self.layout = mb.layout
         entry = self.fn.append_basic_block("entry")
         self.ab = ir.IRBuilder(entry)  # allocas and cached context loads
@@ -464,6 +428,9 @@ class FunctionLowerer:
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
         self.msz = None  # alloca caching the memory size
+        #: id(checked value) -> (checked value, the float result before its NaN check)
+        self._nan_raw: dict[int, tuple] = {}
+        self.mbase = None  # alloca caching the memory's base address
         self.fuel = None  # alloca holding the fuel left (fuel metering only)
         self.stack: list = []
         self.ctl: list[Ctl] = []
@@ -549,36 +516,37 @@ class FunctionLowerer:
     def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         return self.mb.intrinsic(name, ret, args)
 
-    def quiet(self, v):
-        """``v`` (a float or a float vector) with every signalling NaN made quiet (quiet bit
-        set, sign and payload kept) and every other value unchanged.
-
-        Not ``llvm.canonicalize``, which means the same: LLVM narrows it to vector types the
-        x86 backend cannot legalize (``<2 x float>`` after a shuffle of its result), an
-        abort inside LLVM on valid code. A NaN test, an ``or`` and a ``select`` are legal
-        for every type and LLVM cannot fold them away."""
+    def canonical_nan(self, r):
+        """The NaN rule (see ``README.md``, "NaN results"): a NaN result of float arithmetic is
+        the positive canonical NaN. Returns ``r`` checked; consumers for which any NaN will do
+        (arithmetic, comparisons, float->int conversions) take ``r`` itself through
+        :meth:`pop_nan_any`, so an arithmetic expression is checked once, where its value
+        leaves the arithmetic (unused checks are deleted by LLVM)."""
         b = self.b
-        t = v.type
-        vec = isinstance(t, ir.VectorType)
-        ft = t.element if vec else t
-        width, qbit = (64, 1 << 51) if isinstance(ft, ir.DoubleType) else (32, 1 << 22)
-        it = ir.IntType(width)
-        if vec:
-            it = ir.VectorType(it, t.count)
-            q = ir.Constant(it, [qbit] * t.count)
-        else:
-            q = ir.Constant(it, qbit)
-        quieted = b.bitcast(b.or_(b.bitcast(v, it), q), t)
-        return b.select(b.fcmp_unordered("uno", v, v), quieted, v)
+        c = b.select(b.fcmp_unordered("uno", r, r), self.canon_nan(r.type), r)
+        self._nan_raw[id(c)] = (c, r)
+        return c
+
+    def canon_nan(self, t: ir.Type):
+        """The canonical NaN of float type ``t``, loaded once per function from the runtime
+        struct (see ``abi.RT_NAN_F32``: as a constant, LLVM would fold the check away)."""
+        key = ("nan", str(t))
+        v = self._cache.get(key)
+        if v is None:
+            ab = self.ab
+            slot = abi.RT_NAN_F32 if t == F32 else abi.RT_NAN_F64
+            v = ab.load(ab.gep(self.rt(), [c64(slot)], source_etype=I64), typ=t)
+            self._cache[key] = v
+        return v
 
     def min_max(self, x, y, is_min: bool):
-        """Wasm's ``min``/``max`` of two floats or float vectors: a NaN operand gives a quiet
-        NaN (the first NaN operand quieted, as x86's arithmetic does), -0 < +0.
+        """Wasm's ``min``/``max`` of two floats or float vectors, before the NaN rule: a NaN
+        operand gives a NaN (an operand; :meth:`canonical_nan` makes it the canonical one),
+        -0 < +0.
 
         Compares and selects rather than ``llvm.minimum``/``llvm.maximum``: on vectors whose
         operands the code generator sees as constants of another lane width (a bitcast
-        ``<4 x i32>``) the x86 backend asserts (APInt widths) at -O0; and the NaN case is
-        not ``x + y``, which LLVM folds to ``x`` (a signalling NaN) when ``y`` is ``-0``."""
+        ``<4 x i32>``) the x86 backend asserts (APInt widths) at -O0."""
         b = self.b
         t = x.type
         vec = isinstance(t, ir.VectorType)
@@ -593,8 +561,15 @@ class FunctionLowerer:
         tie = b.or_(xi, yi) if is_min else b.and_(xi, yi)
         r = b.select(b.fcmp_ordered(first, x, y), xi,
                      b.select(b.fcmp_ordered(second, x, y), yi, tie))  # fmt: skip
-        nan = self.quiet(b.select(b.fcmp_unordered("uno", x, x), x, y))
+        nan = b.select(b.fcmp_unordered("uno", x, x), x, y)
         return b.select(b.fcmp_unordered("uno", x, y), nan, b.bitcast(r, t))
+
+    def pop_nan_any(self):
+        """Pop a float operand for a consumer that treats every NaN alike (its unchecked form
+        if it is an arithmetic result: see :meth:`canonical_nan`)."""
+        v = self.stack.pop()
+        raw = self._nan_raw.get(id(v))
+        return raw[1] if raw is not None and raw[0] is v else v
 
     def pop(self):
         return self.stack.pop()
@@ -635,7 +610,11 @@ class FunctionLowerer:
             ab = self.ab
             size = ab.load(ab.gep(self.ctx, [c64(abi.CTX_MEM_SIZE)], source_etype=I64), typ=I64)
             ab.store(size, self.msz)
-            self.mem_base = self.ctx_load(abi.CTX_MEM_BASE, PTR)
+            # the base too: a memory that had to move to grow has a new one (see
+            # wasm2py.runtime.memory), so it is reloaded with the size
+            self.mbase = self.ab.alloca(PTR, name="mbase")
+            ab.store(ab.load(ab.gep(self.ctx, [c64(abi.CTX_MEM_BASE)], source_etype=I64),
+                             typ=PTR), self.mbase)  # fmt: skip
         costs = self.mb.fuel_costs
         segs: dict[int, int] = {}
         bulk = False
@@ -656,6 +635,7 @@ class FunctionLowerer:
             )
             low = self.b.icmp_unsigned("<", self.b.ptrtoint(fa, I64), limit)
             self.trap_if(low, TrapCode.CALL_STACK_EXHAUSTED)
+        self.epoch_check()
         func = Ctl("func", (), self.ftype.results, 0)
         func.end = self.fn.append_basic_block("return")
         func.slots = [self.ab.alloca(LL[t]) for t in func.results]
@@ -769,42 +749,40 @@ class FunctionLowerer:
             x = self.pop()
             self.push(b.zext(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)), I32))
         elif op in _FBIN:
-            y = self.pop()
-            x = self.pop()
-            name = _FBIN[op]
-            r = getattr(b, name)(x, y)
-            if _may_fold(name, x, y):
-                # LLVM folds x*1, x-0, x/-1... to x or -x, which keeps a signalling NaN
-                # signalling; wasm requires the quiet NaN the hardware operation gives.
-                # (Other constants, like x*0.01, are not folded: no canonicalize, which costs
-                # an instruction.)
-                r = self.quiet(r)
-            self.push(r)
+            y = self.pop_nan_any()
+            x = self.pop_nan_any()
+            self.push(self.canonical_nan(getattr(b, _FBIN[op])(x, y)))
         elif op in _FCMP:
-            y = self.pop()
-            x = self.pop()
+            y = self.pop_nan_any()
+            x = self.pop_nan_any()
             pyop = _FCMP[op]
             c = b.fcmp_unordered(pyop, x, y) if pyop == "!=" else b.fcmp_ordered(pyop, x, y)
             self.push(b.zext(c, I32))
         elif op in _FUN:
             name, t = _FUN[op]
-            self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t]), [self.pop()]))
+            if name == "llvm.fabs":  # bitwise
+                self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t]), [self.pop()]))
+            else:
+                r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t]), [self.pop_nan_any()])
+                self.push(self.canonical_nan(r))
         elif op == Op.F32_NEG or op == Op.F64_NEG:
             self.push(b.fneg(self.pop()))
         elif op in _FBIN_INTR:
             name, t = _FBIN_INTR[op]
-            y = self.pop()
-            x = self.pop()
-            if name == "llvm.copysign":
+            if name == "llvm.copysign":  # bitwise
+                y = self.pop()
+                x = self.pop()
                 self.push(b.call(self.intr(f"{name}.{_fname(t)}", t, [t, t]), [x, y]))
-            else:
-                self.push(self.min_max(x, y, name == "llvm.minimum"))
+            else:  # min/max: a NaN if either operand is one, -0 < +0
+                y = self.pop_nan_any()
+                x = self.pop_nan_any()
+                self.push(self.canonical_nan(self.min_max(x, y, name == "llvm.minimum")))
+        elif op == Op.F32_DEMOTE_F64 or op == Op.F64_PROMOTE_F32:
+            name, t = _CAST[op]
+            self.push(self.canonical_nan(getattr(b, name)(self.pop_nan_any(), t)))
         elif op in _CAST:
             name, t = _CAST[op]
-            r = getattr(b, name)(self.pop(), t)
-            if op == Op.F32_DEMOTE_F64:
-                r = self.quiet(r)  # demote(promote x) folds to x: quiet NaNs anyway
-            self.push(r)
+            self.push(getattr(b, name)(self.pop(), t))
         elif op in _SEXT:
             narrow, full = _SEXT[op]
             self.push(b.sext(b.trunc(self.pop(), narrow), full))
@@ -813,7 +791,7 @@ class FunctionLowerer:
         elif op in _TRUNC_SAT:
             it, signed, ft = _TRUNC_SAT[op]
             name = f"llvm.fpto{'s' if signed else 'u'}i.sat.{it}.{_fname(ft)}"
-            self.push(b.call(self.intr(name, it, [ft]), [self.pop()]))
+            self.push(b.call(self.intr(name, it, [ft]), [self.pop_nan_any()]))
         elif op == Op.DROP:
             self.pop()
         elif op == Op.SELECT or op == Op.SELECT_T:
@@ -972,6 +950,17 @@ class FunctionLowerer:
         self.fuel_out(self.b)
         _ret(self.b, self.fn.function_type.return_type, vals)
 
+    # -- epoch interruption -----------------------------------------------------------------
+    def epoch_check(self) -> None:
+        """With epoch checks: trap with ``INTERRUPT`` if ``rt[RT_EPOCH]`` is set. The load is
+        atomic (monotonic) so LLVM reloads it every time: another thread sets it while this
+        code runs, and a plain load could be hoisted out of a loop that stores nothing."""
+        if not self.mb.epoch:
+            return
+        b = self.b
+        flag = b.load_atomic(self.rt_slot(b, abi.RT_EPOCH), "monotonic", 8, typ=I64)
+        self.trap_if(b.icmp_unsigned("!=", flag, c64(0)), TrapCode.INTERRUPT)
+
     # -- fuel -------------------------------------------------------------------------------
     def rt_slot(self, b: ir.IRBuilder, slot: int):
         """The address of slot ``slot`` of the runtime struct."""
@@ -1048,6 +1037,7 @@ class FunctionLowerer:
                 b.store(v, slot)
             b.branch(frame.header)
             b.position_at_end(frame.header)
+            self.epoch_check()
             for slot in frame.slots:
                 self.push(b.load(slot))
             frame.end = None
@@ -1134,11 +1124,12 @@ class FunctionLowerer:
     def reload_memsize(self) -> None:
         if self.msz is not None:
             self.b.store(self.ctx_load(abi.CTX_MEM_SIZE, I64, cached=False), self.msz)
+            self.b.store(self.ctx_load(abi.CTX_MEM_BASE, PTR, cached=False), self.mbase)
 
     def call(self, funcidx: int) -> None:
         ft = self.mb.func_types[funcidx]
         args = self.popn(len(ft.params))
-        rem = self.b.sub(self.rem, c32(1))
+        rem = self.b.sub(self.rem, c32(self.frame_words))
         self.fuel_out(self.b)
         if funcidx < self.mb.nimp:
             fslot, eslot = self.layout.import_slots(funcidx)
@@ -1172,7 +1163,8 @@ class FunctionLowerer:
         fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
         env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
         self.fuel_out(b)
-        r = self._call_ptr(fn, signature(ft), [env, b.sub(self.rem, c32(1)), *args])
+        r = self._call_ptr(fn, signature(ft), [env, b.sub(self.rem, c32(self.frame_words)),
+                                               *args])  # fmt: skip
         self.after_call()
         self.stack.extend(_unpack(b, r, len(ft.results)))
 
@@ -1187,7 +1179,7 @@ class FunctionLowerer:
         limit = b.sub(b.load(self.msz), c64(offset + nbytes))
         self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
         ea = b.add(addr, c64(offset)) if offset else addr
-        return b.gep(self.mem_base, [ea], source_etype=I8)
+        return b.gep(b.load(self.mbase), [ea], source_etype=I8)
 
     def mem_check(self, start, n) -> None:
         b = self.b
@@ -1195,7 +1187,7 @@ class FunctionLowerer:
                      TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
 
     def mem_ptr(self, ea):
-        return self.b.gep(self.mem_base, [ea], source_etype=I8)
+        return self.b.gep(self.b.load(self.mbase), [ea], source_etype=I8)
 
     def load(self, op, offset: int) -> None:
         mt, n, ext, rt = _LOAD[op]
@@ -1279,7 +1271,7 @@ class FunctionLowerer:
 
     def trunc(self, it: ir.IntType, signed: bool, ft: ir.Type) -> None:
         b = self.b
-        x = self.pop()
+        x = self.pop_nan_any()
         self.trap_if(b.fcmp_unordered("uno", x, x), TrapCode.INVALID_CONVERSION_TO_INTEGER)
         n = it.width
         if signed:
@@ -1316,9 +1308,11 @@ class _Callee:
 def build_module(module: Module, triple: str = "", datalayout: str = "",
                  fuel_costs=None, simd_isa: str = "",
                  part: tuple[range, bool] | None = None,
-                 batch: tuple[frozenset, bool] | None = None) -> ir.Module:  # fmt: skip
+                 batch: tuple[frozenset, bool] | None = None,
+                 epoch: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
-    :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier.
+    :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
+    ``epoch`` every function entry and loop header checks the store's epoch deadline.
 
     ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
@@ -1330,6 +1324,6 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
         raise UnsupportedFeature("LLVM tier: unknown table element type")
     if len(module.memory_types()) > 1:
         raise UnsupportedFeature("LLVM tier: more than one memory")
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch)
     mb.simd_isa = simd_isa
     return mb.build()

@@ -12,12 +12,13 @@ from __future__ import annotations
 import ctypes
 import sys
 import threading
+import weakref
 
 from ..errors import LinkError, Trap
 from ..runtime.func import Func, type_id
 from ..runtime.globals import GlobalInstance
 from ..runtime.table import TableInstance
-from ..runtime.trap import TRAP_EXCEPTIONS, settle_frames, to_embedder
+from ..runtime.trap import NO_NAMES, TRAP_EXCEPTIONS, FrameNames, settle_frames, to_embedder
 from ..runtime.values import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..types import FuncType, GlobalType, ValType
 from . import abi
@@ -152,15 +153,22 @@ class NativeRuntime:
         self.addr = ctypes.addressof(self.rt)
         self.trace = (U64 * (2 + 2 * (abi.TRACE_FRAMES + 1)))()
         self.rt[abi.RT_TRACE] = ctypes.addressof(self.trace)
+        self.rt[abi.RT_NAN_F32] = abi.CANON_NAN_F32
+        self.rt[abi.RT_NAN_F64] = abi.CANON_NAN_F64
         #: context address -> function names of its module (for backtraces)
-        self.names: dict[int, dict[int, str]] = {}
+        self.names: dict[int, FrameNames] = {}
         self.pending: BaseException | None = None
         #: record address -> Func, and id(Func) -> record address
         self.funcs_by_record: dict[int, Func] = {}
         self.records_by_func: dict[int, int] = {}
-        #: externref handle -> object, id(object) -> handle
+        #: externref handle -> object, id(object) -> handle; handles are never reused
         self.externs: dict[int, object] = {}
         self.handles: dict[int, int] = {}
+        self.next_handle = 1
+        #: what holds handles outside running code: externref globals' native cells, tables'
+        #: native mirrors (see :meth:`collect_externs`)
+        self.extern_cells: weakref.WeakSet = weakref.WeakSet()
+        self.mirrors: weakref.WeakSet = weakref.WeakSet()
         self.keep: list = []
         self._tramps: dict[FuncType, int] = {}
         self._thread = _ThreadLimit()
@@ -172,6 +180,14 @@ class NativeRuntime:
         self.fuel_on = bool(store.config.consume_fuel)
         self.fuel_cell: list = store.fuel
         self.fuel_extra = 0
+        epoch = store.epoch
+        if epoch is not None and epoch.interrupted:
+            self.rt[abi.RT_EPOCH] = 1
+
+    def set_interrupted(self, on: bool) -> None:
+        """The store's epoch deadline passed (or was moved ahead): jitted code compiled with
+        epoch checks traps (or stops trapping) at its next check."""
+        self.rt[abi.RT_EPOCH] = 1 if on else 0
 
     # -- the boundary -----------------------------------------------------------------------
     def enter(self) -> None:
@@ -236,7 +252,7 @@ class NativeRuntime:
         for k in range(n):
             ctx, where = tr[2 + 2 * k], tr[3 + 2 * k]
             index = where >> 32
-            out.append((index, self.names.get(ctx, {}).get(index), where & 0xFFFFFFFF))
+            out.append(self.names.get(ctx, NO_NAMES).frame(index, where & 0xFFFFFFFF))
         return out
 
     # -- references -------------------------------------------------------------------------
@@ -259,10 +275,31 @@ class NativeRuntime:
             return 0
         h = self.handles.get(id(obj))
         if h is None:
-            h = len(self.externs) + 1
+            h = self.next_handle
+            self.next_handle = h + 1
             self.externs[h] = obj
             self.handles[id(obj)] = h
         return h
+
+    def track_extern_cell(self, g) -> None:
+        """``g`` (a :class:`GlobalInstance`) keeps an externref handle in native memory."""
+        self.extern_cells.add(g)
+
+    def collect_externs(self) -> int:
+        """Forget the externref handles no global or table of this store holds any more, so
+        their objects can be freed; returns how many. Only when no jitted code of the store
+        is running (its frames may hold handles in registers): see :meth:`Store.gc`."""
+        live = {0}
+        for g in list(self.extern_cells):
+            live.add(g.cell.slot[0])
+        for m in list(self.mirrors):
+            if m.table.type.elem is ValType.EXTERNREF:
+                live.update(m.buf[: m.table.size])
+        dead = [h for h in self.externs if h not in live]
+        for h in dead:
+            obj = self.externs.pop(h)
+            self.handles.pop(id(obj), None)
+        return len(dead)
 
     def register_record(self, addr: int, f: Func, prefer: bool = False) -> None:
         """Record ``addr`` is ``f``'s; ``prefer``: use it for ``f`` from now on (a jitted
@@ -406,6 +443,7 @@ class TableMirror:
         self.desc = (U64 * 3)(ctypes.addressof(self.buf), n, table.max)
         self.changed(0, n)
         table.mirror = self
+        rt.mirrors.add(self)
 
     @property
     def address(self) -> int:

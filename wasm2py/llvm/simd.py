@@ -10,15 +10,13 @@ Exact wasm semantics where LLVM's differ (the same rules as the scalar instructi
 :mod:`.lower`):
 
 * shift counts are taken modulo the lane width (LLVM's vector shifts by >= width are poison);
-* ``min``/``max`` are compares and selects, as for scalars (NaN-propagating, -0 < +0, a NaN
-  lane quieted: :meth:`~.lower.FunctionLowerer.min_max`); ``pmin``/``pmax`` are compare +
-  select (bitwise);
+* ``min``/``max`` are compares and selects, as for scalars (NaN-propagating, -0 < +0:
+  :meth:`~.lower.FunctionLowerer.min_max`); ``pmin``/``pmax`` are compare + select (bitwise);
 * float-to-int truncations are ``llvm.fpto[su]i.sat``; ``nearest`` is ``llvm.roundeven``;
   ``abs``/``neg`` are the bitwise ``fabs``/``fneg`` (NaN payloads kept);
-* float arithmetic, rounding, ``sqrt`` and ``promote`` with an operand LLVM can see is constant,
-  and every ``demote``, are quieted (:meth:`~.lower.FunctionLowerer.quiet`): LLVM folds
-  ``x*1``, ``x+-0``, ``demote(promote x)``... to ``x``, which would leave a signalling NaN
-  signalling;
+* the NaN rule (as for scalars): every NaN lane of a float arithmetic, rounding, ``sqrt``,
+  ``min``/``max``, ``demote`` or ``promote`` result is the positive canonical NaN (a compare and
+  a select per instruction: whatever LLVM folds or the hardware's default NaN is);
 * narrowing clamps then truncates; ``q15mulr_sat_s`` widens to i32; ``avgr_u`` widens by one
   size; ``swizzle`` gives 0 for an index >= 16; ``bitmask`` is a sign compare bitcast to an
   integer;
@@ -87,19 +85,6 @@ def _int_vec(t: ir.VectorType) -> ir.VectorType:
     return _vec(_INT_OF[_lane_bits(t)], t.count)
 
 
-def constish(v, depth: int = 6) -> bool:
-    """Whether LLVM can see ``v`` is a constant (a constant, or casts, splats and shuffles of
-    constants): float operations on such values are quieted (see the module doc)."""
-    if isinstance(v, ir.Constant):
-        return True
-    if depth <= 0 or not isinstance(v, ir.Instruction):
-        return False
-    if v.opname not in ("bitcast", "insertelement", "shufflevector", "extractelement", "trunc",
-                        "zext", "sext", "fpext", "fptrunc"):  # fmt: skip
-        return False
-    return all(constish(o, depth - 1) for o in v.operands)
-
-
 class SimdLowerer:
     """Lowers the SIMD instructions of one function (a companion of
     :class:`~wasm2py.llvm.lower.FunctionLowerer`, which owns the stack and the builder)."""
@@ -131,6 +116,21 @@ class SimdLowerer:
 
     def const_splat(self, x: int, t: ir.VectorType) -> ir.Constant:
         return ir.Constant(t, [x] * t.count)
+
+    def canonical_nan(self, v):
+        """The NaN rule: NaN lanes of ``v`` (a float arithmetic result) become the positive
+        canonical NaN."""
+        t = v.type
+        key = ("nan", str(t))
+        canon = self.fl._cache.get(key)
+        if canon is None:  # a splat of the loaded scalar, once per function (in its entry)
+            fl = self.fl
+            ab = fl.ab
+            x = fl.canon_nan(t.element)
+            one = ab.insert_element(ir.Constant(t, ir.Undefined), x, ir.Constant(I32, 0))
+            canon = ab.shuffle_vector(one, ir.Constant(t, ir.Undefined), _mask([0] * t.count))
+            fl._cache[key] = canon
+        return self.b.select(self.b.fcmp_unordered("uno", v, v), canon, v)
 
     def half(self, v, high: bool):
         """The low or high half of a vector's lanes."""
@@ -423,14 +423,11 @@ class SimdLowerer:
         if op in ("add", "sub", "mul", "div"):
             y = self.pop(t)
             x = self.pop(t)
-            r = getattr(b, "f" + op)(x, y)
-            if constish(x) or constish(y):
-                r = self.fl.quiet(r)
-            self.push(r)
+            self.push(self.canonical_nan(getattr(b, "f" + op)(x, y)))
         elif op in ("min", "max"):
             y = self.pop(t)
             x = self.pop(t)
-            self.push(self.fl.min_max(x, y, op == "min"))
+            self.push(self.canonical_nan(self.fl.min_max(x, y, op == "min")))
         elif op in ("pmin", "pmax"):
             y = self.pop(t)
             x = self.pop(t)
@@ -449,8 +446,7 @@ class SimdLowerer:
             self.push(b.fneg(self.pop(t)))
         elif op in _FUN:
             x = self.pop(t)
-            r = self.call(_FUN[op], t, [x])
-            self.push(self.fl.quiet(r) if constish(x) else r)
+            self.push(self.canonical_nan(self.call(_FUN[op], t, [x])))
         elif op == "splat":
             self.push(self.splat(self.fl.pop(), t))
         elif op == "extract_lane":
@@ -468,12 +464,10 @@ class SimdLowerer:
         elif op == "demote_f64x2_zero":
             x = b.fptrunc(self.pop(F64X2), _vec(F32, 2))
             x = b.shuffle_vector(x, ir.Constant(x.type, None), _mask(range(4)))
-            # demote(promote x) folds to x: always quiet a signalling NaN
-            self.push(self.fl.quiet(x))
+            self.push(self.canonical_nan(x))  # the zero lanes stay zero
         elif op == "promote_low_f32x4":
             x = self.half(self.pop(F32X4), False)
-            r = b.fpext(x, F64X2)
-            self.push(self.fl.quiet(r) if constish(x) else r)
+            self.push(self.canonical_nan(b.fpext(x, F64X2)))
         else:
             raise UnsupportedFeature(f"LLVM tier: SIMD float op {op}")
 

@@ -32,7 +32,7 @@ import llvmlite.binding as llvm
 from ..binary.module import Module
 from ..cache import load_blob, store_blob
 from . import abi
-from .jit import _load_objects, compile_part, host_target_machine, runs_long
+from .jit import _load_objects, compile_part, hash_sources, host_target_machine, runs_long
 
 
 @dataclass
@@ -93,38 +93,38 @@ def interface_digest(module: Module) -> bytes:
     return digest
 
 
-def _compiler_digest(opt_level: int, fuel_costs, tm) -> bytes:
+def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool) -> bytes:
     h = hashlib.sha256()
     h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
+    h.update(b":epoch\0" if epoch else b"\0")
     for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
                  llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
                  llvmlite.__version__):  # fmt: skip
         h.update(part.encode() + b"\0")
-    here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "simd.py", "jit.py", "units.py"):
-        h.update((here / name).read_bytes())
-    h.update((here.parent / "fuel.py").read_bytes())
+    hash_sources(h, ("units.py",))  # (what the whole module's cache key reads, and this)
     return h.digest()
 
 
 _COMPILER: dict[tuple, bytes] = {}
 
 
-def compiler_digest(opt_level: int, fuel_costs, tm) -> bytes:
-    """The options and the compiler (host target, LLVM, the lowering's source) in a digest."""
-    key = (opt_level, fuel_costs.key() if fuel_costs is not None else None)
+def compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool = False) -> bytes:
+    """The options (epoch checks included) and the compiler (host target, LLVM, the
+    lowering's source) in a digest."""
+    key = (opt_level, fuel_costs.key() if fuel_costs is not None else None, epoch)
     d = _COMPILER.get(key)
     if d is None:
-        d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm)
+        d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm, epoch)
     return d
 
 
-def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs, tm) -> str:
+def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs, tm,
+             epoch: bool = False) -> str:  # fmt: skip
     """The machine-code cache key of the unit of ``funcs`` (and the trampolines if
     ``shell``): the functions' indices and body bytes, the module's interface
     (:func:`interface_digest`), the options and the compiler."""
     h = hashlib.sha256(interface_digest(module))
-    h.update(compiler_digest(opt_level, fuel_costs, tm))
+    h.update(compiler_digest(opt_level, fuel_costs, tm, epoch))
     h.update(b"shell" if shell else b"funcs")
     raw = module.raw
     nimp = module.num_imported_funcs
@@ -147,10 +147,11 @@ def _unpack(blob: bytes) -> tuple[bytes, bytes]:
 def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
                  fuel_costs=None, isolated: bool = True, cache_dir=None,
                  module_name: str | None = None, cached_only: bool = False,
-                 ) -> Unit | None:  # fmt: skip
+                 epoch: bool = False) -> Unit | None:  # fmt: skip
     """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
     the decoded, validated ``module``, which has its ``raw`` bytes) and load it
-    (``cached_only``: None when it is not in the cache).
+    (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
+    (``Config.epoch_interruption``).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -162,7 +163,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     tm = host_target_machine(opt_level)
     path = None
     if cache_dir is not None and module.raw:
-        key = unit_key(module, funcs, shell, opt_level, fuel_costs, tm)
+        key = unit_key(module, funcs, shell, opt_level, fuel_costs, tm, epoch)
         path = Path(cache_dir) / f"llvm-unit-{key}.o"
         blob = load_blob(path)
         if blob is not None:
@@ -178,19 +179,19 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     if isolated:
         from .worker import Job, WorkerDied, pool
 
-        job = Job(module.raw, opt_level, fuel_costs, funcs, shell, unit=True)
+        job = Job(module.raw, opt_level, fuel_costs, funcs, shell, unit=True, epoch=epoch)
         try:
             obj, cpu = pool().run_timed(job)
         except WorkerDied as e:
             from ..errors import CompileError
 
-            index = _culprit(module, order, opt_level, fuel_costs) if len(order) > 1 else (
+            index = _culprit(module, order, opt_level, fuel_costs, epoch) if len(order) > 1 else (
                 order[0] if order else None)  # fmt: skip
             name = module.func_name(index) if index is not None else None
             raise CompileError(e.reason, module_name or module.names.module, index,
                                name) from None  # fmt: skip
     else:
-        obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell))
+        obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell), epoch)
         cpu = time.process_time() - c0
     if path is not None:
         store_blob(path, _pack(flags, obj))
@@ -199,14 +200,15 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     return unit
 
 
-def _culprit(module: Module, order: list[int], opt_level: int, fuel_costs) -> int | None:
+def _culprit(module: Module, order: list[int], opt_level: int, fuel_costs,
+             epoch: bool) -> int | None:  # fmt: skip
     """The function of a unit whose compile alone kills a worker (one unit per function)."""
     from .worker import Job, WorkerDied, pool
 
     for index in order:
         try:
             pool().run(Job(module.raw, opt_level, fuel_costs, frozenset((index,)), False,
-                           unit=True))  # fmt: skip
+                           unit=True, epoch=epoch))  # fmt: skip
         except WorkerDied:
             return index
         except Exception:  # noqa: BLE001, S112 - not the crash we look for
@@ -240,20 +242,21 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
 _MANIFEST_LOCK = threading.Lock()
 
 
-def _manifest_path(module: Module, cache_dir, opt_level: int, fuel_costs) -> Path:
+def _manifest_path(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool) -> Path:
     tm = host_target_machine(opt_level)
     h = hashlib.sha256(hashlib.sha256(module.raw).digest())
-    h.update(compiler_digest(opt_level, fuel_costs, tm))
+    h.update(compiler_digest(opt_level, fuel_costs, tm, epoch))
     return Path(cache_dir) / f"llvm-units-{h.hexdigest()}.txt"
 
 
-def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs) -> list[tuple]:
+def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
+                 epoch: bool = False) -> list[tuple]:  # fmt: skip
     """The units compiled for this module (same options) in earlier runs, in the order they
     were compiled (the shell unit first): ``(level, functions)`` pairs (the level a unit was
     compiled at: ``opt_level``, or :data:`.jit.QUICK` for big functions)."""
     if cache_dir is None or not module.raw:
         return []
-    blob = load_blob(_manifest_path(module, cache_dir, opt_level, fuel_costs))
+    blob = load_blob(_manifest_path(module, cache_dir, opt_level, fuel_costs, epoch))
     if not blob:
         return []
     units = []
@@ -264,14 +267,14 @@ def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs) -> list[
 
 
 def record_unit(module: Module, cache_dir, opt_level: int, fuel_costs, funcs,
-                level: int | None = None) -> None:  # fmt: skip
+                level: int | None = None, epoch: bool = False) -> None:  # fmt: skip
     """Add the unit of ``funcs`` (compiled at ``level``, default ``opt_level``) to the
     module's manifest (see :func:`cached_units`)."""
     if cache_dir is None or not module.raw:
         return
     level = opt_level if level is None else level
     with _MANIFEST_LOCK:
-        path = _manifest_path(module, cache_dir, opt_level, fuel_costs)
+        path = _manifest_path(module, cache_dir, opt_level, fuel_costs, epoch)
         blob = load_blob(path) or b""
         line = f"{level}:" + " ".join(str(i) for i in sorted(funcs)) + "\n"
         if line.encode() in blob.splitlines(keepends=True):

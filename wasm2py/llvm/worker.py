@@ -65,6 +65,8 @@ class Job:
     funcs: range | frozenset | tuple | None = None
     shell: bool = True
     unit: bool = False
+    #: compile epoch checks (``Config.epoch_interruption``)
+    epoch: bool = False
 
     def header(self) -> bytes:
         costs = None
@@ -79,7 +81,8 @@ class Job:
         else:
             funcs = {"list": sorted(f)}
         return json.dumps({"level": self.opt_level, "costs": costs, "funcs": funcs,
-                           "shell": self.shell, "unit": self.unit}).encode()  # fmt: skip
+                           "shell": self.shell, "unit": self.unit,
+                           "epoch": self.epoch}).encode()  # fmt: skip
 
 
 class WorkerDied(Exception):
@@ -258,7 +261,7 @@ def pool() -> Pool:
 
 
 def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str | None = None,
-                    ) -> list[bytes]:  # fmt: skip
+                    epoch: bool = False) -> list[bytes]:  # fmt: skip
     """The objects of a decoded, validated ``module`` (with its ``raw`` bytes), compiled in
     workers: one per part (``parts`` from :func:`.jit.plan_parts`; one part is compiled as a
     whole module).
@@ -270,21 +273,21 @@ def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str 
     """
     wasm = module.raw
     if len(parts) == 1:
-        jobs = [Job(wasm, opt_level, fuel_costs)]
+        jobs = [Job(wasm, opt_level, fuel_costs, epoch=epoch)]
     else:
-        jobs = [Job(wasm, opt_level, fuel_costs, funcs, shell) for funcs, shell in parts]
+        jobs = [Job(wasm, opt_level, fuel_costs, funcs, shell, epoch) for funcs, shell in parts]
     try:
         return pool().run_all(jobs)
     except WorkerDied as e:
         reason = e.reason
-    index = _culprit(wasm, opt_level, fuel_costs, module)
+    index = _culprit(wasm, opt_level, fuel_costs, module, epoch)
     name = module.func_name(index) if index is not None else None
     if module_name is None:
         module_name = module.names.module
     raise CompileError(reason, module_name, index, name)
 
 
-def _culprit(wasm: bytes, opt_level: int, fuel_costs, module) -> int | None:
+def _culprit(wasm: bytes, opt_level: int, fuel_costs, module, epoch: bool) -> int | None:
     """The defined function whose compile (alone, without the shell) kills a worker, found by
     halving; None if no single function does (the crash needs several, or the shell)."""
     nimp = module.num_imported_funcs
@@ -295,7 +298,7 @@ def _culprit(wasm: bytes, opt_level: int, fuel_costs, module) -> int | None:
         mid = funcs.start + len(funcs) // 2
         for half in (range(funcs.start, mid), range(mid, funcs.stop)):
             try:
-                pool().run(Job(wasm, opt_level, fuel_costs, half, False))
+                pool().run(Job(wasm, opt_level, fuel_costs, half, False, epoch))
             except WorkerDied:
                 funcs = half
                 break
@@ -371,7 +374,8 @@ def serve() -> int:
                 part = (frozenset(funcs["list"]), header["shell"])
             if header.get("unit"):
                 part, batch = None, (frozenset(part[0]), header["shell"])
-            status, payload = b"O", compile_part(module, header["level"], fuel, part, batch)
+            status, payload = b"O", compile_part(module, header["level"], fuel, part, batch,
+                                                 header["epoch"])  # fmt: skip
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
         except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError

@@ -25,7 +25,7 @@ from ..binary.opcodes import Op
 from ..types import FuncType, GlobalType, ImportType, Limits, MemoryType, TableType, ValType
 
 #: bumped whenever generated files would need different runtime support
-AOT_FORMAT = 2  # 2: table helpers take the table object
+AOT_FORMAT = 3  # 2: table helpers take the table object; 3: DEEP(d), frame costs, NAN
 
 
 def check_format(fmt: int, version: str, name: str) -> None:
@@ -99,13 +99,14 @@ class AotCompiled:
                            and v.__globals__ is file_globals}  # fmt: skip
         self._consts = {k: v for k, v in file_globals.items()
                         if k[:1] == "K" and isinstance(v, float)}  # fmt: skip
-        from .trap import LINE_MAPS, MODULE_NAMES
+        from .trap import LINE_MAPS, MODULE_NAMES, FrameNames
 
         for f in self._functions.values():
             source = f.__code__.co_filename
             self.filename = source
             LINE_MAPS[source] = file_globals.get("_LINES", {})
-            MODULE_NAMES[source] = dict(file_globals["_META"].names.functions)
+            names = file_globals["_META"].names
+            MODULE_NAMES[source] = FrameNames(names.functions, names.module, names.functions)
             break
 
     def function(self, index: int):
@@ -157,9 +158,15 @@ def instantiate(file_globals: dict, imports, store, limits: dict):
     if module is None:
         module = file_globals["_AOT_MODULE"] = AotModule(file_globals)
     if store is None:
-        if limits.get("consume_fuel") or limits.get("count_instructions"):
-            raise ValueError("ahead-of-time modules are compiled without fuel or counting code")
+        if (limits.get("consume_fuel") or limits.get("count_instructions")
+                or limits.get("epoch_interruption")):  # fmt: skip
+            raise ValueError("ahead-of-time modules are compiled without fuel, counting or "
+                             "epoch code")  # fmt: skip
         store = Store(Engine(Config(**limits)))
     elif limits:
         raise ValueError("pass either a store or limits for a new one, not both")
-    return Instance(store, module, imports)
+    elif store.epoch is not None:
+        # (their loops have no epoch checks: they could not be interrupted)
+        raise ValueError("ahead-of-time modules are compiled without epoch checks: use a store "
+                         "without Config(epoch_interruption=True)")  # fmt: skip
+    return Instance(store, module, imports)  # type: ignore[arg-type]  # (duck-typed module)

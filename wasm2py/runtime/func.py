@@ -14,11 +14,17 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from sys import _getframe
+from typing import TYPE_CHECKING, Any
 
-from ..errors import Trap, TrapCode
+from ..errors import ArgumentError, SignatureError, Trap, TrapCode
 from ..types import FuncType
+from .callstack import DEEP, entry, leave
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
+
+if TYPE_CHECKING:
+    from .store import Store
 
 #: how many host-function calls may be nested (each costs C stack, unlike wasm-to-wasm calls)
 MAX_HOST_NESTING = 200
@@ -65,8 +71,9 @@ class Caller:
         """The calling instance's memory 0, as a :class:`~wasm2py.Memory` (or None)."""
         return None if self.instance is None else self.instance.memory()
 
-    def get(self, name: str):
-        """An export of the calling instance by name (None if absent)."""
+    def get(self, name: str) -> Any:
+        """An export of the calling instance by name (None if absent). The exports exist from
+        the start function on (as in wasmtime), so host functions it calls can use them."""
         if self.instance is None:
             return None
         exports = self.instance.exports
@@ -115,11 +122,12 @@ def make_host_raw(fn: Callable, ftype: FuncType, store, caller: Caller | None,
                 return conv0(r)
             if nres == 0:
                 if r is not None:
-                    raise TypeError(f"host function {fn!r} returned a value but has no results")
+                    raise SignatureError(f"host function {fn!r} returned a value but has no results")
                 return None
             vals = tuple(r)
             if len(vals) != nres:
-                raise TypeError(f"host function {fn!r} returned {len(vals)} values, expected {nres}")
+                raise SignatureError(f"host function {fn!r} returned {len(vals)} values, "
+                                     f"expected {nres}")
             return tuple(c(v) for c, v in zip(to_int, vals))
         except (TypeError, ValueError, OverflowError) as e:
             raise HostError(e) from e
@@ -146,17 +154,18 @@ class Func:
     __slots__ = ("store", "type", "type_id", "raw", "pyraw", "name", "index", "host", "instance",
                  "_pconv", "_rconv", "_caller", "__weakref__")  # fmt: skip
 
-    def __init__(self, store, type: FuncType, fn: Callable, access_caller: bool | None = None):
+    def __init__(self, store: Store, type: FuncType, fn: Callable,
+                 access_caller: bool | None = None) -> None:  # fmt: skip
         if not isinstance(type, FuncType):
-            raise TypeError("Func(store, functype, callable): functype must be a FuncType")
+            raise ArgumentError("Func(store, functype, callable): functype must be a FuncType")
         if not callable(fn):
-            raise TypeError("Func(store, functype, callable): callable expected")
+            raise ArgumentError("Func(store, functype, callable): callable expected")
         if access_caller is None:
             access_caller = _wants_caller(fn)
         self._setup(store, type)
-        self.host = fn
+        self.host: Callable | None = fn
         self.name = getattr(fn, "__name__", None)
-        self.index = None
+        self.index: int | None = None
         self.instance = None
         self._caller = Caller(None, store) if access_caller else None
         self.raw = self.pyraw = make_host_raw(fn, type, store, self._caller, self)
@@ -170,7 +179,9 @@ class Func:
             return self.pyraw
         if caller.instance is None:
             caller.instance = instance
-        return make_host_raw(self.host, self.type, self.store, Caller(instance, self.store), self)
+        host = self.host
+        assert host is not None  # (only host functions have a Caller)
+        return make_host_raw(host, self.type, self.store, Caller(instance, self.store), self)
 
     def _setup(self, store, type: FuncType) -> None:
         self.store = store
@@ -195,20 +206,24 @@ class Func:
         self.instance = instance
         return self
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         pconv = self._pconv
         if len(args) != len(pconv):
-            raise TypeError(
+            raise SignatureError(
                 f"{self._label()} expects {len(pconv)} argument(s) {self.type}, got {len(args)}"
             )
         store = self.store
         try:
             r = self.raw(*[c(v) for c, v in zip(pconv, args)], store.depth)
         except BaseException as e:
+            if DEEP:
+                leave(_getframe())
             err = to_embedder(e)
             if err is e:
                 raise
         else:
+            if DEEP:
+                leave(_getframe())
             rconv = self._rconv
             if len(rconv) == 1:
                 return rconv[0](r)
@@ -218,7 +233,7 @@ class Func:
         # Raised outside the except block so the internal exception is not chained as context.
         raise err
 
-    def call_resumable(self, *args):
+    def call_resumable(self, *args: Any) -> Any:
         """Call so that the call can pause instead of failing when a host function raises or
         fuel runs out.
 
@@ -240,7 +255,7 @@ class Func:
             return Finished(self(*args))
         pconv = self._pconv
         if len(args) != len(pconv):
-            raise TypeError(
+            raise SignatureError(
                 f"{self._label()} expects {len(pconv)} argument(s) {self.type}, got {len(args)}"
             )
         return call_resumable(self, [c(v) for c, v in zip(pconv, args)])
@@ -252,3 +267,6 @@ class Func:
 
     def __repr__(self) -> str:
         return f"<wasm2py.Func {self._label()} {self.type}>"
+
+
+entry(Func.__call__.__code__)

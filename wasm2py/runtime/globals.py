@@ -12,6 +12,7 @@ native cells are used only where the LLVM tier needs them.
 from __future__ import annotations
 
 import ctypes
+from typing import Any
 
 from ..types import GlobalType, ValType
 from .values import f32_from_bits, f32_to_bits
@@ -88,6 +89,7 @@ class GlobalInstance:
         self.type = type
         self._buf = None
         self.address = 0
+        self.cell: Any
         if native is None or not type.mutable:
             self.cell = [value]
             return
@@ -96,7 +98,7 @@ class GlobalInstance:
         t = type.valtype
         fmt = _FORMATS.get(t)
         if fmt is not None:
-            self.cell = memoryview(buf).cast("B").cast(fmt)
+            self.cell = memoryview(buf).cast("B").cast(fmt)  # type: ignore[call-overload]
         elif t is ValType.F32:
             self.cell = _F32Cell(buf)
         elif t is ValType.V128:
@@ -105,6 +107,7 @@ class GlobalInstance:
             self.cell = _RefCell(buf, native.ref_of, native.func_of)
         else:
             self.cell = _RefCell(buf, native.handle_of, native.extern_of)
+            native.track_extern_cell(self)  # its handle keeps an object alive: see Store.gc
         self.cell[0] = value
 
     @property

@@ -12,24 +12,31 @@ The namespace of an instance maps the names generated code uses to this instance
 ``TY<i>``       process-wide type id of type index ``i``
 ``ELEMS``       element segments (lists of references; ``()`` once dropped)
 ``DATAS``       data segments (``b""`` once dropped)
-``MAXD``        the call-depth limit
+``MAXD``        the call depth at which ``DEEP(d)`` is called (-1 while the store's epoch
+                deadline has passed, so that every entry calls it)
+``DEEP``        traps at the call-depth limit or on an interrupt, else makes room for deep calls
+                (see :mod:`.callstack`)
+``RUN``         with epoch interruption: False while the store's deadline has passed
 ``__wasm2py__`` the instance's :class:`~.slots.Slots`
 ==============  ===============================================================
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..binary.module import ExternKind, Module, SegmentMode
 from ..binary.opcodes import Op
 from ..errors import LinkError, Trap, TrapCode
 from ..types import FuncType, GlobalType, Limits, MemoryType, TableType
+from .callstack import deeper, shallow_bound
 from .func import Func, type_id
 from .globals import GlobalInstance
 from .memory import LinearMemory
 from .ops import base_namespace
 from .slots import CodeSource, Slots
 from .table import TableInstance
-from .trap import MODULE_NAMES, to_embedder
+from .trap import MODULE_NAMES, FrameNames, to_embedder
 from .values import f32_from_bits, f64_from_bits
 
 _BASE_NS: dict | None = None
@@ -146,13 +153,18 @@ def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_i
         raise LinkError(f"expected {len(module.imports)} imports, got {len(imports)}")
     for imp, value in zip(module.imports, imports):
         check_import(imp, value, module)
+    store.limits.count_instance(len(module.tables), len(module.memories))
     state = InstanceState()
     state.module = module
     ns = dict(_base())
     state.ns = ns
-    ns["MAXD"] = store.max_depth
+    ns["MAXD"] = shallow_bound(store.max_depth)
+    ns["DEEP"] = partial(deeper, store, ns)
     ns["IC"] = store.counter
     ns["F"] = store.fuel
+    if store.epoch is not None:
+        # RUN, MAXD and exhausted follow the store's epoch deadline (wasm2py.runtime.epoch)
+        store.engine.epoch_clock.attach(store.epoch, state)
     for i, t in enumerate(module.types):
         ns[f"TY{i}"] = type_id(t)
     # Imports, per index space.
@@ -171,7 +183,8 @@ def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_i
     slots = state.slots = Slots(ns, source, state.funcs, nimp)
     ns["__wasm2py__"] = slots
     names = display_names(module)
-    MODULE_NAMES.setdefault(source.filename, names)
+    MODULE_NAMES.setdefault(source.filename,
+                            FrameNames(names, module.names.module, module.names.functions))
     ftypes = module.func_types()
     pynames = source.func_names
     wasm = Func._wasm
@@ -182,15 +195,15 @@ def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_i
     for i, f in enumerate(state.funcs):
         ns[f"R{i}"] = f
         if i < nimp:
-            ns[pynames[i]] = f.raw_for(owner)
+            slots.set_import(i, f.raw_for(owner))
     if source.eager:
         for index in range(nimp, len(pynames)):
             slots.python_function(index)
     # Tables and memories.
     for t in module.tables:
-        state.tables.append(TableInstance(t))
+        state.tables.append(TableInstance(t, None, store.limits))
     for m in module.memories:
-        state.memories.append(LinearMemory(m))
+        state.memories.append(LinearMemory(m, store.limits))
     for i, t in enumerate(state.tables):
         ns[f"T{i}"] = t.elements
         ns[f"TB{i}"] = t
@@ -261,9 +274,8 @@ def rebind_import(state: InstanceState, index: int, func: Func, owner) -> None:
         raise LinkError(f"incompatible import type: expected {state.funcs[index].type}, "
                         f"got {func.type}")  # fmt: skip
     state.funcs[index] = func
-    ns = state.ns
-    ns[f"R{index}"] = func
-    ns[ns["__wasm2py__"][1].func_names[index]] = func.raw_for(owner)
+    state.ns[f"R{index}"] = func
+    state.slots.set_import(index, func.raw_for(owner))
 
 
 def display_name(module: Module, index: int) -> str | None:

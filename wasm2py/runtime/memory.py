@@ -1,9 +1,19 @@
-"""Linear memory: a fixed-address reservation whose accessible prefix grows in 64 KiB pages.
+"""Linear memory: a reservation of address space whose accessible prefix grows in 64 KiB pages.
 
-The whole maximum size is reserved once with an anonymous ``mmap`` (virtual address space only;
-untouched pages cost nothing and read as zero), so the base address never moves: jitted code can
-hold a raw pointer, and Python code a ``memoryview`` over the accessible prefix. Growing bumps
-the accessible size and rebinds that view in every namespace that uses the memory.
+The memory's maximum (4 GiB when it has none) is reserved as address space only: an anonymous
+private mapping without access (``PROT_NONE``). Such a mapping uses no memory and does not count
+toward ``RLIMIT_DATA`` (only toward ``RLIMIT_AS``). Growing makes the next pages readable and
+writable (``mprotect``): only those count, so under a resource limit it is ``memory.grow`` that
+fails (-1), when the limit is really reached. Python's ``mmap`` cannot map without access, so the
+mapping is made through libc with ``ctypes`` (without a libc, e.g. on Windows, the whole
+maximum is mapped with ``mmap`` instead).
+
+If the full reservation cannot be made (``RLIMIT_AS``, a small address space), smaller ones are
+tried, down to the size needed now. Growth past a reservation first tries to extend it in place,
+else maps a larger one and moves the contents there: only then does the base address change.
+Python code reaches the bytes through :attr:`LinearMemory.view`, which every namespace bound
+with :meth:`LinearMemory.bind` follows; jitted code reloads the base after every call and
+``memory.grow`` (a view taken before a move keeps the old, no longer used bytes alive).
 """
 
 from __future__ import annotations
@@ -11,10 +21,82 @@ from __future__ import annotations
 import ctypes
 import mmap
 
-from ..errors import Trap, TrapCode
+from ..errors import InstantiationError, Trap, TrapCode
 from ..types import MAX_PAGES, PAGE_SIZE, Limits, MemoryType
 
 _MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)
+_MAP_FIXED_NOREPLACE = 0x100000  # Linux >= 4.17; older kernels take the address as a hint
+_PROT_NONE = 0
+_PROT_RW = mmap.PROT_READ | mmap.PROT_WRITE
+_FLAGS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
+_MAP_FAILED = ctypes.c_void_p(-1).value
+
+
+def _load_libc():
+    try:
+        lib = ctypes.CDLL(None, use_errno=True)
+        lib.mmap.restype = ctypes.c_void_p
+        lib.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+                             ctypes.c_int, ctypes.c_long]  # fmt: skip
+        lib.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        lib.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        return lib
+    except (OSError, AttributeError):
+        return None
+
+
+_LIBC = _load_libc()
+
+
+def _round_up(n: int) -> int:
+    page = mmap.PAGESIZE
+    return max(page, (n + page - 1) // page * page)
+
+
+class _Mapping:
+    """Owns a reserved range of address space; unmapped when nothing uses it any more (the
+    views of :class:`LinearMemory` keep it alive through their buffer object)."""
+
+    __slots__ = ("addr", "size", "__weakref__")
+
+    def __init__(self, addr: int, size: int):
+        self.addr = addr
+        self.size = size
+
+    @classmethod
+    def reserve(cls, size: int, hint: int | None = None) -> _Mapping | None:
+        """A new reservation of ``size`` bytes (at ``hint`` exactly, if given), or None."""
+        flags = _FLAGS if hint is None else _FLAGS | _MAP_FIXED_NOREPLACE
+        addr = _LIBC.mmap(hint, size, _PROT_NONE, flags, -1, 0)
+        if addr is None or addr == _MAP_FAILED:
+            return None
+        if hint is not None and addr != hint:  # a kernel that took the address as a hint
+            _LIBC.munmap(addr, size)
+            return None
+        return cls(addr, size)
+
+    def commit(self, start: int, end: int) -> bool:
+        """Make bytes ``[start, end)`` readable and writable (False if the kernel refuses)."""
+        return _LIBC.mprotect(self.addr + start, end - start, _PROT_RW) == 0
+
+    def __del__(self):
+        if _LIBC is not None and self.size:
+            _LIBC.munmap(self.addr, self.size)
+            self.size = 0
+
+
+_BUFFER_TYPES: dict[int, type] = {}
+
+
+def _buffer(mapping: _Mapping, nbytes: int) -> memoryview:
+    """A byte view of the first ``nbytes`` of ``mapping`` that keeps it alive."""
+    cls = _BUFFER_TYPES.get(nbytes)
+    if cls is None:
+        cls = _BUFFER_TYPES[nbytes] = type("_Pages", (ctypes.c_ubyte * nbytes,), {})
+    arr = cls.from_address(mapping.addr)  # type: ignore[attr-defined]
+    arr.owner = mapping
+    # A 'B'-cast view makes struct's unpack_from/pack_into take their fastest path.
+    return memoryview(arr).cast("B")
 
 
 class LinearMemory:
@@ -25,31 +107,66 @@ class LinearMemory:
         pages: current size in pages.
         max_pages: the effective maximum in pages (the type's maximum, or 65536).
         view: a byte ``memoryview`` of exactly the current size (replaced on growth).
+
+    Raises:
+        InstantiationError: not even the initial size could be mapped.
     """
 
-    __slots__ = ("type", "pages", "max_pages", "_mmap", "_full", "view", "_bindings",
-                 "__weakref__")  # fmt: skip
+    __slots__ = ("type", "pages", "max_pages", "_map", "_full", "view", "_bindings",
+                 "store_limits", "__weakref__")  # fmt: skip
 
-    def __init__(self, type: MemoryType):
+    def __init__(self, type: MemoryType, store_limits=None):
+        """``store_limits``: the :class:`~wasm2py.runtime.limits.StoreLimits` of the owning
+        store (its ``memory_size`` bounds this memory).
+
+        Raises:
+            ResourceLimitError: the minimum size exceeds the store's limit.
+        """
+        if store_limits is not None:
+            store_limits.check_memory(type.limits.min)
+        self.store_limits = store_limits
         limits = type.limits
         self.type = type
         self.pages = limits.min
         self.max_pages = limits.max if limits.max is not None else MAX_PAGES
-        reserve = max(self.max_pages * PAGE_SIZE, mmap.PAGESIZE)
-        try:
-            self._mmap = mmap.mmap(
-                -1, reserve, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE
-            )
-        except OSError:
-            # The address space could not be reserved (e.g. strict overcommit): fall back to
-            # reserving only the initial size; growth beyond it then fails like a full memory.
-            self.max_pages = self.pages
-            self._mmap = mmap.mmap(-1, max(self.pages * PAGE_SIZE, mmap.PAGESIZE))
-        # A 'B'-cast view makes struct's unpack_from/pack_into take their fastest path.
-        self._full = memoryview(self._mmap).cast("B")
-        self.view = self._full[: self.pages * PAGE_SIZE]
         # (namespace dict, key) pairs whose value must follow ``view`` when it is replaced.
         self._bindings: list[tuple[dict, str]] = []
+        need = self.pages * PAGE_SIZE
+        if _LIBC is None:
+            self._map = None
+            self._full = self._plain_mmap(need)
+        else:
+            self._map = self._reserve(need)
+            if self._map is None or not self._map.commit(0, need):
+                raise InstantiationError(f"cannot map a memory of {self.pages} pages")
+            self._full = _buffer(self._map, self._map.size)
+        self.view = self._full[:need]
+
+    def _plain_mmap(self, need: int) -> memoryview:
+        try:
+            m = mmap.mmap(-1, _round_up(self.max_pages * PAGE_SIZE),
+                          flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | _MAP_NORESERVE)  # fmt: skip
+        except OSError:
+            # growth beyond the initial size then fails like a full memory
+            self.max_pages = self.pages
+            try:
+                m = mmap.mmap(-1, _round_up(need))
+            except OSError:
+                raise InstantiationError(f"cannot map a memory of {self.pages} pages") from None
+        return memoryview(m).cast("B")
+
+    def _reserve(self, need: int) -> _Mapping | None:
+        """The largest reservation up to the maximum that the system grants (halving from the
+        maximum), at least ``need`` bytes; None if not even that."""
+        size = _round_up(self.max_pages * PAGE_SIZE)
+        need = _round_up(need)
+        while True:
+            m = _Mapping.reserve(size)
+            if m is not None:
+                return m
+            if size <= need:
+                return None
+            size = max(need, size // 2 // mmap.PAGESIZE * mmap.PAGESIZE)
 
     # -- for generated code and the embedding API ---------------------------------------------
     def bind(self, namespace: dict, key: str) -> None:
@@ -58,17 +175,55 @@ class LinearMemory:
         self._bindings.append((namespace, key))
 
     def grow(self, delta: int) -> int:
-        """Grow by ``delta`` pages. Returns the old size in pages, or -1 if it cannot grow."""
+        """Grow by ``delta`` pages. Returns the old size in pages, or -1 if it cannot grow (the
+        maximum, or the system refuses the memory)."""
         old = self.pages
         new = old + delta
         if delta < 0 or new > self.max_pages:
             return -1
+        lim = self.store_limits
+        if lim is not None and not lim.memory_fits(new):
+            return -1
         if delta:
+            m = self._map
+            nbytes = new * PAGE_SIZE
+            if m is not None:
+                if nbytes > m.size and not self._enlarge(nbytes):
+                    return -1
+                if not self._map.commit(old * PAGE_SIZE, nbytes):  # type: ignore[union-attr]
+                    return -1
             self.pages = new
-            self.view = view = self._full[: new * PAGE_SIZE]
+            self.view = view = self._full[:nbytes]
             for ns, key in self._bindings:
                 ns[key] = view
         return old
+
+    def _enlarge(self, nbytes: int) -> bool:
+        """Make the reservation hold ``nbytes``: extend it in place, or move to a larger one."""
+        m = self._map
+        assert m is not None  # only memories with a reservation grow through it
+        end = _round_up(self.max_pages * PAGE_SIZE)
+        # In place: reserve what follows it (as much as possible, at least what is needed).
+        size = end - m.size
+        while size >= nbytes - m.size:
+            extra = _Mapping.reserve(size, hint=m.addr + m.size)
+            if extra is not None:
+                extra.size = 0  # now part of ``m``, unmapped with it
+                m.size += size
+                self._full = _buffer(m, m.size)
+                return True
+            size = size // 2 // mmap.PAGESIZE * mmap.PAGESIZE
+        # Elsewhere: a new reservation; the committed bytes move there.
+        new = self._reserve(nbytes)
+        if new is None:
+            return False
+        used = self.pages * PAGE_SIZE
+        if used and not new.commit(0, used):
+            return False
+        ctypes.memmove(new.addr, m.addr, used)
+        self._map = new
+        self._full = _buffer(new, new.size)
+        return True
 
     @property
     def size_bytes(self) -> int:
@@ -76,8 +231,11 @@ class LinearMemory:
         return self.pages * PAGE_SIZE
 
     def address(self) -> int:
-        """The fixed base address of the memory (for jitted code)."""
-        return ctypes.addressof(ctypes.c_char.from_buffer(self._mmap))
+        """The base address of the memory (for jitted code). It changes only if the memory
+        had to move to grow (see the module docstring)."""
+        if self._map is not None:
+            return self._map.addr
+        return ctypes.addressof(ctypes.c_char.from_buffer(self._full))
 
     def limits(self) -> Limits:
         """The current limits (current size as minimum)."""

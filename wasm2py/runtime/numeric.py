@@ -25,11 +25,15 @@ of f64 is wide enough that f32 overflow, underflow and subnormal results are not
 emits ``f32.add`` as ``f32_round(a + b)`` (better: the inline form below), ``f32.div`` as
 :func:`f32_div` (Python raises on ``/ 0.0``) and ``f32.sqrt`` as :func:`f32_sqrt`.
 
-NaN results: CPython float arithmetic is plain C double arithmetic, so on x86-64 (SSE2) a NaN
-operand is propagated with the quiet bit set and the payload kept, and an invalid operation
-yields the default NaN -- both are valid wasm results (``nan:canonical`` when all NaN inputs are
-canonical, ``nan:arithmetic`` otherwise; the sign of a NaN result is unspecified).  A quieted
-f32-representation NaN keeps its low 29 mantissa bits zero, so it stays an f32 representation.
+NaN results: CPython float arithmetic is plain C double arithmetic, whose NaN results depend on
+the hardware (x86-64 propagates a NaN operand's payload and gives a *negative* default NaN for
+an invalid operation; AArch64's default NaN is positive). wasm2py's rule, the same in both tiers
+and on every host (see ``README.md``, "NaN results"): every arithmetic float instruction whose
+result is a NaN returns the positive canonical NaN, :data:`NAN` -- the f64 ``0x7ff8000000000000``,
+which is also the f32 representation of ``0x7fc00000``. The helpers here return it for every NaN
+result; the translator emits ``f64.add/sub/mul`` inline and canonicalises where the value
+leaves the arithmetic (see ``wasm2py.translate.codegen``). ``abs``, ``neg``, ``copysign``,
+loads, stores and ``reinterpret`` are bitwise and keep every bit.
 
 f32 rounding (``f32_round``), measured
 --------------------------------------
@@ -102,10 +106,11 @@ b; CPython ints >= 2**30 take two digits and negative ints are slower, hence the
     i64.mul          (a * b) & 0xFFFFFFFFFFFFFFFF                         31
     i32.wrap_i64     a & 0xFFFFFFFF                                       14
     i64.div_s        i64_div_s(a, b)  (helper)                            60
-    f64.add          a + b                                                7           (floats: a=1.5, b=2.25 / a=-0.75, b=3.0)
-    f32.add          f32_unpack(f32_pack(a + b))[0]                       56          f32_round(a + b): 71; f32_add(a, b): 71
-    f64.div          a / b if b else fdiv(a, b)                           13          fdiv(a, b): 24
-    f32.div          f32_unpack(f32_pack(a / b))[0] if b else f32_div(a, b)  60       f32_div(a, b): 74
+    f64.add          nan_t if (nan_t := a + b) == nan_t else NAN          17          a + b: 7 (floats: a=1.5, b=2.25 / a=-0.75, b=3.0);
+                                                                                      the translator checks once per arithmetic expression
+    f32.add          f32_add(a, b)                                        71          f32_unpack(f32_pack(a + b))[0]: 56 (no NaN rule)
+    f64.div          fdiv(a, b)                                           24          a / b if b else fdiv(a, b): 13 (no NaN rule)
+    f32.div          f32_div(a, b)                                        74
     f64.sqrt         fsqrt(a)                                             25-28
     f32.sqrt         f32_sqrt(a)                                          76 (22 for a < 0)
     fN.neg           -a                                                   7           fneg(a): 19
@@ -158,6 +163,7 @@ __all__ = [
     "f64_from_bits",
     "f64_to_bits",
     "f32_round",
+    "NAN",
     "fdiv",
     "f32_div",
     "fsqrt",
@@ -274,6 +280,9 @@ _sqrt = math.sqrt
 
 _INF = math.inf
 _NAN = _f64_unpack(_u64_pack(0x7FF8000000000000))[0]  # positive canonical NaN
+#: the positive canonical NaN: every NaN result of float arithmetic (f64 ``0x7ff8000000000000``,
+#: which is also the f32 representation of ``0x7fc00000``)
+NAN = _NAN
 _TWO52 = 4503599627370496.0  # 2**52: doubles at least this large are integers
 
 _DIV0 = TrapCode.INTEGER_DIVIDE_BY_ZERO
@@ -340,71 +349,73 @@ def f32_round(x: float) -> float:
 
 
 def f32_add(a: float, b: float) -> float:
-    """f32.add: ``f32_round(a + b)`` (exact: double rounding is innocuous, see module doc)."""
-    return f32_unpack(f32_pack(a + b))[0]
+    """f32.add: ``f32_round(a + b)`` (exact: double rounding is innocuous, see module doc); a
+    NaN result is :data:`NAN`."""
+    r = a + b
+    return f32_unpack(f32_pack(r))[0] if r == r else _NAN
 
 
 def f32_sub(a: float, b: float) -> float:
-    """f32.sub: ``f32_round(a - b)`` (exact: double rounding is innocuous, see module doc)."""
-    return f32_unpack(f32_pack(a - b))[0]
+    """f32.sub: ``f32_round(a - b)`` (exact: double rounding is innocuous, see module doc); a
+    NaN result is :data:`NAN`."""
+    r = a - b
+    return f32_unpack(f32_pack(r))[0] if r == r else _NAN
 
 
 def f32_mul(a: float, b: float) -> float:
-    """f32.mul: ``f32_round(a * b)`` (exact: the product of two f32 values fits in a double)."""
-    return f32_unpack(f32_pack(a * b))[0]
+    """f32.mul: ``f32_round(a * b)`` (exact: the product of two f32 values fits in a double); a
+    NaN result is :data:`NAN`."""
+    r = a * b
+    return f32_unpack(f32_pack(r))[0] if r == r else _NAN
 
 
 def fdiv(a: float, b: float) -> float:
-    """IEEE division (f64.div): ``x / ±0`` is a signed infinity, ``0 / 0`` and ``NaN / 0`` NaN.
+    """IEEE division (f64.div): ``x / ±0`` is a signed infinity; a NaN result (``0 / 0``,
+    ``inf / inf``, a NaN operand) is :data:`NAN`.
 
     Python raises ``ZeroDivisionError`` for a zero divisor; this returns what the hardware
     would.  Valid for f32 representations too, but f32.div needs :func:`f32_div`.
     """
     try:
-        return a / b
+        r = a / b
     except ZeroDivisionError:
-        if a != a:
-            return a + b  # propagate the NaN operand, quieted
-        if a == 0.0:
+        if a != a or a == 0.0:
             return _NAN
         return copysign(_INF, a) * copysign(1.0, b)
+    return r if r == r else _NAN
 
 
 def f32_div(a: float, b: float) -> float:
-    """f32.div on f32 representations: correctly rounded f32 quotient, IEEE zero divisors."""
+    """f32.div on f32 representations: correctly rounded f32 quotient, IEEE zero divisors; a
+    NaN result is :data:`NAN`."""
     try:
-        return f32_unpack(f32_pack(a / b))[0]
+        r = a / b
     except ZeroDivisionError:
-        if a != a:
-            return a + b
-        if a == 0.0:
+        if a != a or a == 0.0:
             return _NAN
         return copysign(_INF, a) * copysign(1.0, b)
+    return f32_unpack(f32_pack(r))[0] if r == r else _NAN
 
 
 def fsqrt(x: float) -> float:
-    """f64.sqrt: correctly rounded square root; negative (and ``-inf``) gives NaN, ``-0.0`` itself."""
+    """f64.sqrt: correctly rounded square root, ``-0.0`` itself; a negative number (``-inf``
+    included) or a NaN gives :data:`NAN`."""
     if x >= 0.0:  # -0.0 included: sqrt(-0.0) == -0.0
         return _sqrt(x)
-    if x < 0.0:
-        return _NAN
-    return x + x  # NaN: quieted, payload kept
+    return _NAN
 
 
 def f32_sqrt(x: float) -> float:
     """f32.sqrt on an f32 representation (correctly rounded: double rounding is innocuous)."""
     if x >= 0.0:
         return f32_unpack(f32_pack(_sqrt(x)))[0]
-    if x < 0.0:
-        return _NAN
-    return x + x
+    return _NAN
 
 
 def fmin(a: float, b: float) -> float:
-    """wasm ``fN.min``: NaN if either operand is NaN (quiet), and ``-0.0 < +0.0``.
+    """wasm ``fN.min``: :data:`NAN` if either operand is NaN, and ``-0.0 < +0.0``.
 
-    Valid for f32 and f64 representations (the result of f32 inputs is an f32 representation:
-    one of the operands, or a NaN operand quieted).
+    Valid for f32 and f64 representations (the result of f32 inputs is an f32 representation).
     """
     if a < b:
         return a
@@ -414,11 +425,11 @@ def fmin(a: float, b: float) -> float:
         if a:
             return a
         return -(-a - b)  # zeros: -0.0 unless both are +0.0
-    return a + b  # a NaN operand: propagate it, quieted
+    return _NAN
 
 
 def fmax(a: float, b: float) -> float:
-    """wasm ``fN.max``: NaN if either operand is NaN (quiet), and ``-0.0 < +0.0``.
+    """wasm ``fN.max``: :data:`NAN` if either operand is NaN, and ``-0.0 < +0.0``.
 
     Valid for f32 and f64 representations (see :func:`fmin`).
     """
@@ -430,32 +441,32 @@ def fmax(a: float, b: float) -> float:
         if a:
             return a
         return a + b  # zeros: +0.0 unless both are -0.0
-    return a + b
+    return _NAN
 
 
 def fceil(x: float) -> float:
     """wasm ``fN.ceil`` for both widths: keeps the sign of zero (``ceil(-0.5) == -0.0``).
 
     ``±inf`` and values with ``|x| >= 2**52`` (already integral) are returned unchanged; a NaN
-    is returned quieted (payload kept).  A zero result takes the sign of ``x`` (``x * 0.0``).
+    gives :data:`NAN`.  A zero result takes the sign of ``x`` (``x * 0.0``).
     """
     if -_TWO52 < x < _TWO52:
         return float(_ceil(x)) or x * 0.0
-    return x + 0.0 if x != x else x
+    return _NAN if x != x else x
 
 
 def ffloor(x: float) -> float:
     """wasm ``fN.floor`` for both widths: keeps the sign of zero, inf/NaN as in :func:`fceil`."""
     if -_TWO52 < x < _TWO52:
         return float(_floor(x)) or x * 0.0
-    return x + 0.0 if x != x else x
+    return _NAN if x != x else x
 
 
 def ftrunc(x: float) -> float:
     """wasm ``fN.trunc`` for both widths: keeps the sign of zero, inf/NaN as in :func:`fceil`."""
     if -_TWO52 < x < _TWO52:
         return float(_trunc(x)) or x * 0.0
-    return x + 0.0 if x != x else x
+    return _NAN if x != x else x
 
 
 def fnearest(x: float) -> float:
@@ -468,11 +479,11 @@ def fnearest(x: float) -> float:
         return (x + _TWO52) - _TWO52
     if -_TWO52 < x < 0.0:
         return (x - _TWO52) + _TWO52 or -0.0
-    return x + 0.0 if x != x else x
+    return _NAN if x != x else x
 
 
 # The rounding operations are exact and width-agnostic: an integer-valued result of an f32
-# value is an f32 value, and a quieted f32-representation NaN is an f32 representation.
+# value is an f32 value, and NAN is an f32 representation.
 f32_ceil = f64_ceil = fceil
 f32_floor = f64_floor = ffloor
 f32_trunc = f64_trunc = ftrunc
@@ -710,26 +721,17 @@ def f64_convert_u64(u: int) -> float:
 
 
 def f32_demote(x: float) -> float:
-    """f32.demote_f64: round to the nearest f32; a NaN gives a quiet NaN.
-
-    The NaN keeps its sign and the top 22 payload bits below the quiet bit, so a canonical NaN
-    stays canonical and any other NaN gives an arithmetic NaN, independently of the platform.
-    """
+    """f32.demote_f64: round to the nearest f32; a NaN gives :data:`NAN`."""
     if x == x:
         return f32_unpack(f32_pack(x))[0]
-    return _f64_unpack(
-        _u64_pack((_u64_unpack(_f64_pack(x))[0] & 0xFFFFFFFFE0000000) | 0x0008000000000000)
-    )[0]
+    return _NAN
 
 
 def f64_promote(x: float) -> float:
-    """f64.promote_f32: the f32 representation as an f64 (exact); a NaN gets its quiet bit set.
-
-    (The f32 representation of a NaN is already the payload-preserving promotion.)
-    """
+    """f64.promote_f32: the f32 representation as an f64 (exact); a NaN gives :data:`NAN`."""
     if x == x:
         return x
-    return _f64_unpack(_u64_pack(_u64_unpack(_f64_pack(x))[0] | 0x0008000000000000))[0]
+    return _NAN
 
 
 # --------------------------------------------------------------------------------------------
@@ -1022,15 +1024,16 @@ def _build_inline() -> tuple[dict[str, str], dict[str, str]]:
                 forms[f"{it}.trunc_{t}_{sx}"] = f"trunc_{sx}{iw}({{a}})"
                 forms[f"{it}.trunc_sat_{t}_{sx}"] = f"trunc_sat_{sx}{iw}({{a}})"
                 forms[f"{t}.convert_{it}_{sx}"] = f"{t}_convert_{sx}{iw}({{a}})"
-    forms["f64.add"] = "({a} + {b})"
-    forms["f64.sub"] = "({a} - {b})"
-    forms["f64.mul"] = "({a} * {b})"
-    forms["f64.div"] = "({a} / {b} if {b} else fdiv({a}, {b}))"
+    # a NaN result is NAN (the translator checks once where an arithmetic expression ends)
+    forms["f64.add"] = "(nan_t if (nan_t := {a} + {b}) == nan_t else NAN)"
+    forms["f64.sub"] = "(nan_t if (nan_t := {a} - {b}) == nan_t else NAN)"
+    forms["f64.mul"] = "(nan_t if (nan_t := {a} * {b}) == nan_t else NAN)"
+    forms["f64.div"] = "fdiv({a}, {b})"
     forms["f64.sqrt"] = "fsqrt({a})"
-    forms["f32.add"] = "f32_unpack(f32_pack({a} + {b}))[0]"
-    forms["f32.sub"] = "f32_unpack(f32_pack({a} - {b}))[0]"
-    forms["f32.mul"] = "f32_unpack(f32_pack({a} * {b}))[0]"
-    forms["f32.div"] = "(f32_unpack(f32_pack({a} / {b}))[0] if {b} else f32_div({a}, {b}))"
+    forms["f32.add"] = "f32_add({a}, {b})"
+    forms["f32.sub"] = "f32_sub({a}, {b})"
+    forms["f32.mul"] = "f32_mul({a}, {b})"
+    forms["f32.div"] = "f32_div({a}, {b})"
     forms["f32.sqrt"] = "f32_sqrt({a})"
     forms["f32.convert_i32_u"] = "f32_unpack(f32_pack({a}))[0]"
     forms["f64.convert_i32_u"] = "float({a})"
@@ -1135,10 +1138,10 @@ _BENCH_I64_ROWS = (
 )
 
 _BENCH_FLOAT_ROWS = (
-    ("f64.add", "a + b"),
-    ("f32.add", "f32_unpack(f32_pack(a + b))[0]", "f32_round(a + b)", "f32_add(a, b)"),
-    ("f64.div", "a / b if b else fdiv(a, b)", "fdiv(a, b)"),
-    ("f32.div", "f32_unpack(f32_pack(a / b))[0] if b else f32_div(a, b)", "f32_div(a, b)"),
+    ("f64.add", "nan_t if (nan_t := a + b) == nan_t else NAN", "a + b"),
+    ("f32.add", "f32_add(a, b)", "f32_unpack(f32_pack(a + b))[0]", "f32_round(a + b)"),
+    ("f64.div", "fdiv(a, b)", "a / b if b else fdiv(a, b)"),
+    ("f32.div", "f32_div(a, b)"),
     ("f64.sqrt", "fsqrt(a)"),
     ("f32.sqrt", "f32_sqrt(a)"),
     ("fN.neg", "-a", "fneg(a)"),

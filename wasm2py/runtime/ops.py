@@ -39,6 +39,11 @@ def charge_fuel(fuel: list, amount: int) -> None:
     fuel[0] -= amount
 
 
+def interrupted() -> Trap:
+    """The trap of a loop that finds its store's epoch deadline passed."""
+    return Trap(TrapCode.INTERRUPT)
+
+
 def exhausted() -> Trap:
     """The trap for a call nested deeper than the configured limit."""
     return Trap(TrapCode.CALL_STACK_EXHAUSTED)
@@ -177,8 +182,8 @@ def base_namespace() -> dict:
         st = struct.Struct(fmt)
         ns["L" + name] = st.unpack_from
         ns["P" + name] = st.pack_into
-    for f in (unreachable, exhausted, out_of_fuel, charge_fuel, f32_load, f32_store, mem_grow, mem_fill, mem_copy,
-              mem_init, call_target, table_get, table_set, table_grow, table_fill, table_copy,
+    for f in (unreachable, exhausted, interrupted, out_of_fuel, charge_fuel, f32_load, f32_store,
+              mem_grow, mem_fill, mem_copy, mem_init, call_target, table_get, table_set, table_grow, table_fill, table_copy,
               table_init):  # fmt: skip
         ns[f.__name__] = f
     ns.update(simd.HELPERS)  # the v128 helpers, by instruction name (i32x4_add, ...)

@@ -17,10 +17,12 @@ tier builds them with :mod:`wasm2py.translate.resume`): the runtime never import
 
 from __future__ import annotations
 
+import sys
 import types
 from dataclasses import dataclass
 
-from ..errors import Error
+from ..errors import Error, SignatureError
+from .callstack import DEEP, SHALLOW_FRAMES, ensure_deep, entry, leave
 from .slots import STUB_CODE
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -100,13 +102,14 @@ class HostTrap(ResumableCall):
         """Continue as if the host function had returned ``host_results``.
 
         Raises:
-            TypeError, OverflowError: the values do not match the host function's result types.
+            SignatureError, ArgumentError, ValueRangeError: the values do not match the host
+                function's result types.
             Error: the call was already resumed.
             Trap: the wasm code trapped after resuming.
         """
         rtypes = self.host_func.type.results
         if len(host_results) != len(rtypes):
-            raise TypeError(f"{self.host_func!r} returns {len(rtypes)} value(s), "
+            raise SignatureError(f"{self.host_func!r} returns {len(rtypes)} value(s), "
                             f"{len(host_results)} given")  # fmt: skip
         vals = [TO_INTERNAL[t](v) for t, v in zip(rtypes, host_results)]
         raw = None if not vals else vals[0] if len(vals) == 1 else tuple(vals)
@@ -158,6 +161,9 @@ def _outcome(func, run, *args):
     store = func.store
     # Jitted entries defer to the Python tier meanwhile: only Python frames can be suspended.
     store.resumable += 1
+    if run is _resume_frame and len(args[0]) > SHALLOW_FRAMES // 3:
+        # rewinding takes three Python frames per paused wasm frame
+        ensure_deep(store, sys._getframe())
     try:
         r = run(*args)
     except BaseException as e:
@@ -172,6 +178,8 @@ def _outcome(func, run, *args):
         return Finished(_results(func, r))
     finally:
         store.resumable -= 1
+        if DEEP:
+            leave(sys._getframe())
     raise err
 
 
@@ -203,6 +211,7 @@ def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
 
 
 _MACHINERY = {_resume_frame.__code__, STUB_CODE}
+entry(_outcome.__code__)
 
 
 def pass_through(code) -> None:
@@ -244,6 +253,6 @@ def _pause(func, e: BaseException):
         return None
     if kind == "host":
         frames[-1].kind = "call"
-        return HostTrap(func, frames, e.func, e.exc)
+        return HostTrap(func, frames, e.func, e.exc)  # type: ignore[attr-defined]
     frames[-1].kind = kind
     return OutOfFuel(func, frames, e.required)  # type: ignore[attr-defined]

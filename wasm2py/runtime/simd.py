@@ -414,16 +414,19 @@ def _float_ops(w: int) -> None:
     signs = _rep(w, sign)
     put_u = _packer(w)
     rnd = _n.f32_round if w == 32 else None
+    nan = _n.NAN
 
+    # A NaN lane result is the canonical NaN (the NaN rule: see wasm2py.runtime.numeric).
     def bin_(fn):
         if rnd is None:
-            return lambda a, b: put([fn(x, y) for x, y in zip(get(a), get(b))])
+            return lambda a, b: put([r if (r := fn(x, y)) == r else nan
+                                     for x, y in zip(get(a), get(b))])  # fmt: skip
 
         # Packing a double into an f32 lane rounds it once to nearest (exact for + - * /:
         # double rounding is innocuous at these widths); only a finite double beyond the f32
         # range makes struct raise, and then each lane is rounded to ±inf explicitly.
         def f(a, b):
-            xs = [fn(x, y) for x, y in zip(get(a), get(b))]
+            xs = [r if (r := fn(x, y)) == r else nan for x, y in zip(get(a), get(b))]
             try:
                 return put(xs)
             except OverflowError:
@@ -431,7 +434,7 @@ def _float_ops(w: int) -> None:
 
         return f
 
-    def un(fn):
+    def un(fn):  # the helpers give NAN for a NaN result
         return lambda a: put([fn(x) for x in get(a)])
 
     import operator as o

@@ -33,6 +33,7 @@ is also what builds resume variants for paused calls (:mod:`.resumable`).
 from __future__ import annotations
 
 import threading
+import weakref
 from types import CodeType, FunctionType
 from typing import Protocol
 
@@ -84,7 +85,7 @@ class Slots:
     """
 
     __slots__ = ("ns", "source", "funcs", "nimp", "names", "python", "stubs", "on_bind",
-                 "_lock")
+                 "importers", "_lock", "__weakref__")
 
     def __init__(self, ns: dict, source: CodeSource, funcs: list, nimp: int):
         self.ns = ns
@@ -99,6 +100,9 @@ class Slots:
         #: called with the index of each defined function as its Python-tier code is bound,
         #: before it first runs (``tier="auto"`` gives the function its counter then)
         self.on_bind = None
+        #: defined function -> the import slots of other instances that hold its stub (weak
+        #: references to their Slots, and the import's index there), repointed once it is bound
+        self.importers: dict[int, list] = {}
         self._lock = threading.RLock()
 
     def name(self, index: int) -> str:
@@ -116,6 +120,20 @@ class Slots:
         self.ns[self.names[index]] = fn
         if index >= self.nimp:  # (an imported Func belongs to its exporter)
             self.funcs[index].pyraw = fn
+
+    def set_import(self, index: int, fn) -> None:
+        """Fill the slot of imported function ``index`` with ``fn`` (the raw callable of the
+        import). When ``fn`` is the *translate me* stub of another instance's function, that
+        instance repoints this slot too once the function is bound, so calls across instances
+        do not keep going through the stub."""
+        self.ns[self.names[index]] = fn
+        if getattr(fn, "__code__", None) is STUB_CODE:
+            owner, at = fn.slots, fn.index
+            with owner._lock:
+                if owner.python[at] is None:
+                    owner.importers.setdefault(at, []).append((weakref.ref(self), index, fn))
+                    return
+            self.ns[self.names[index]] = owner.funcs[at].pyraw
 
     def stub(self, index: int):
         """The *translate me* callable of defined function ``index`` (made once)."""
@@ -157,6 +175,11 @@ class Slots:
                     f.pyraw = fn
                 if stub is None or f.raw is stub:
                     f.raw = fn
+            target = self.funcs[index].pyraw if index < len(self.funcs) else fn
+            for ref, at, old in self.importers.pop(index, ()):
+                importer = ref()
+                if importer is not None and importer.get(at) is old:
+                    importer.ns[importer.names[at]] = target
         return fn
 
     def translated(self, index: int) -> bool:
@@ -170,6 +193,8 @@ def _make_stub(slots: Slots, index: int):
     def stub(*args):
         return bind(index)(*args)
 
+    stub.slots = slots  # (for Slots.set_import)
+    stub.index = index
     return stub
 
 

@@ -20,9 +20,18 @@ class TableInstance:
             list, which is faster than decoding native entries.)
     """
 
-    __slots__ = ("type", "elements", "max", "mirror", "__weakref__")
+    __slots__ = ("type", "elements", "max", "mirror", "store_limits", "__weakref__")
 
-    def __init__(self, type: TableType, init: object = None):
+    def __init__(self, type: TableType, init: object = None, store_limits=None):
+        """``store_limits``: the :class:`~wasm2py.runtime.limits.StoreLimits` of the owning
+        store (its ``table_elements`` bounds this table).
+
+        Raises:
+            ResourceLimitError: the minimum size exceeds the store's limit.
+        """
+        if store_limits is not None:
+            store_limits.check_table(type.limits.min)
+        self.store_limits = store_limits
         self.type = type
         self.elements: list = [init] * type.limits.min
         limit = type.limits.max
@@ -38,6 +47,9 @@ class TableInstance:
         """Grow by ``delta`` elements set to ``init``. Returns the old size or -1."""
         old = len(self.elements)
         if delta < 0 or old + delta > self.max:
+            return -1
+        lim = self.store_limits
+        if lim is not None and not lim.table_fits(old + delta):
             return -1
         if delta:
             self.elements.extend([init] * delta)

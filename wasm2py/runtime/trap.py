@@ -13,10 +13,34 @@ from __future__ import annotations
 import struct
 from collections import deque
 
-from ..errors import Trap, TrapCode
+from ..errors import Frame, Trap, TrapCode
 
-#: co_filename of generated code -> {function index: display name}
-MODULE_NAMES: dict[str, dict[int, str]] = {}
+
+class FrameNames(dict):
+    """``{function index: display name}`` of one module (name section, else export name), with
+    what a backtrace frame reports besides.
+
+    Attributes:
+        module: the module's name from its name section (or None).
+        section: ``{function index: name}`` from the name section only.
+    """
+
+    __slots__ = ("module", "section")
+
+    def __init__(self, names=(), module: str | None = None, section=None):
+        super().__init__(names)
+        self.module = module
+        self.section: dict[int, str] = dict(section or {})
+
+    def frame(self, index: int, offset: int | None) -> Frame:
+        """The backtrace frame of function ``index`` at ``offset``."""
+        return Frame(index, self.get(index), offset, self.module, self.section.get(index))
+
+
+NO_NAMES = FrameNames()
+
+#: co_filename of generated code -> its module's FrameNames
+MODULE_NAMES: dict[str, FrameNames] = {}
 
 #: co_filename of ahead-of-time compiled files -> {source line: wasm offset}. (In-memory code
 #: uses the wasm offset as line number directly, under a ``wasm://`` file name.)
@@ -33,7 +57,7 @@ def wasm_line(code, line: int) -> int | None:
         return None
     return lines.get(line, 0)
 
-_SIMPLE = {
+_SIMPLE: dict[type[BaseException], TrapCode] = {
     struct.error: TrapCode.MEMORY_OUT_OF_BOUNDS,
     ZeroDivisionError: TrapCode.INTEGER_DIVIDE_BY_ZERO,
     RecursionError: TrapCode.CALL_STACK_EXHAUSTED,
@@ -71,8 +95,9 @@ MAX_BACKTRACE = 200
 
 
 def backtrace(tb, stop=None) -> list[tuple[int, str | None, int | None]]:
-    """The wasm frames of a traceback, innermost first (at most MAX_BACKTRACE of them);
-    ``stop``: a frame where the walk ends (the entries from there on are accounted for)."""
+    """The wasm frames of a traceback (:class:`~wasm2py.Frame` tuples), innermost first (at
+    most MAX_BACKTRACE of them); ``stop``: a frame where the walk ends (the entries from there
+    on are accounted for)."""
     raw: deque = deque(maxlen=MAX_BACKTRACE)
     while tb is not None and tb.tb_frame is not stop:
         code = tb.tb_frame.f_code
@@ -80,14 +105,13 @@ def backtrace(tb, stop=None) -> list[tuple[int, str | None, int | None]]:
         if offset is not None:
             raw.append((code, offset))
         tb = tb.tb_next
-    frames = []
+    frames: list[tuple[int, str | None, int | None]] = []
     for code, line in reversed(raw):
         try:
             index = int(code.co_name[1:].partition("_")[0])
         except ValueError:
             index = -1
-        names = MODULE_NAMES.get(code.co_filename, {})
-        frames.append((index, names.get(index), line))
+        frames.append(MODULE_NAMES.get(code.co_filename, NO_NAMES).frame(index, line))
     return frames
 
 

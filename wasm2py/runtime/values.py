@@ -20,7 +20,9 @@ import operator
 import struct
 from array import array
 from collections.abc import Callable
+from typing import Any
 
+from ..errors import ArgumentError, ValueRangeError
 from ..types import ValType
 
 _pack_d = struct.Struct("<d").pack
@@ -74,39 +76,46 @@ def to_f32(v: object) -> float:
     return _f32[0]
 
 
+def _index(v: object, what: str) -> int:
+    try:
+        return operator.index(v)  # type: ignore[arg-type]
+    except TypeError:
+        raise ArgumentError(f"expected an int for {what}, got {type(v).__name__}") from None
+
+
 def _arg_i32(v: object) -> int:
     if type(v) is not int:
-        v = operator.index(v)  # type: ignore[arg-type]
-    if 0 <= v <= M32:
-        return v
-    if -0x80000000 <= v < 0:
-        return v + 0x100000000
-    raise OverflowError(f"{v} does not fit in i32")
+        v = _index(v, "i32")
+    if 0 <= v <= M32:  # type: ignore[operator]
+        return v  # type: ignore[return-value]
+    if -0x80000000 <= v < 0:  # type: ignore[operator]
+        return v + 0x100000000  # type: ignore[operator]
+    raise ValueRangeError(f"{v} does not fit in i32")
 
 
 def _arg_i64(v: object) -> int:
     if type(v) is not int:
-        v = operator.index(v)  # type: ignore[arg-type]
-    if 0 <= v <= M64:
-        return v
-    if -0x8000000000000000 <= v < 0:
-        return v + 0x10000000000000000
-    raise OverflowError(f"{v} does not fit in i64")
+        v = _index(v, "i64")
+    if 0 <= v <= M64:  # type: ignore[operator]
+        return v  # type: ignore[return-value]
+    if -0x8000000000000000 <= v < 0:  # type: ignore[operator]
+        return v + 0x10000000000000000  # type: ignore[operator]
+    raise ValueRangeError(f"{v} does not fit in i64")
 
 
 def _arg_v128(v: object) -> int:
     if isinstance(v, bytes | bytearray | memoryview):
         b = bytes(v)
         if len(b) != 16:
-            raise ValueError(f"a v128 needs 16 bytes, got {len(b)}")
+            raise ValueRangeError(f"a v128 needs 16 bytes, got {len(b)}")
         return int.from_bytes(b, "little")
     if type(v) is not int:
-        v = operator.index(v)  # type: ignore[arg-type]
-    if 0 <= v < 1 << 128:
-        return v
-    if -(1 << 127) <= v < 0:
-        return v + (1 << 128)
-    raise OverflowError(f"{v} does not fit in v128")
+        v = _index(v, "v128")
+    if 0 <= v < 1 << 128:  # type: ignore[operator]
+        return v  # type: ignore[return-value]
+    if -(1 << 127) <= v < 0:  # type: ignore[operator]
+        return v + (1 << 128)  # type: ignore[operator]
+    raise ValueRangeError(f"{v} does not fit in v128")
 
 
 def _arg_f64(v: object) -> float:
@@ -114,13 +123,13 @@ def _arg_f64(v: object) -> float:
         return v
     if isinstance(v, bool) or not isinstance(v, int | float):
         if not hasattr(v, "__float__"):
-            raise TypeError(f"expected a float, got {type(v).__name__}")
+            raise ArgumentError(f"expected a float, got {type(v).__name__}")
     return float(v)  # type: ignore[arg-type]
 
 
 def _arg_f32(v: object) -> float:
     if not isinstance(v, int | float) and not hasattr(v, "__float__"):
-        raise TypeError(f"expected a float, got {type(v).__name__}")
+        raise ArgumentError(f"expected a float, got {type(v).__name__}")
     return to_f32(v)
 
 
@@ -129,7 +138,7 @@ def _arg_funcref(v: object) -> object:
 
     if v is None or isinstance(v, Func):
         return v
-    raise TypeError(f"expected a Func or None for funcref, got {type(v).__name__}")
+    raise ArgumentError(f"expected a Func or None for funcref, got {type(v).__name__}")
 
 
 def _arg_externref(v: object) -> object:
@@ -160,7 +169,7 @@ TO_INTERNAL: dict[ValType, Callable[[object], object]] = {
 }
 
 #: ValType -> converter from the internal representation to the external Python value.
-TO_EXTERNAL: dict[ValType, Callable[[object], object]] = {
+TO_EXTERNAL: dict[ValType, Callable[[Any], object]] = {
     ValType.I32: _ret_i32,
     ValType.I64: _ret_i64,
     ValType.F32: _ret_same,

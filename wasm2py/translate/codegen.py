@@ -25,6 +25,7 @@ import math
 from ..binary.opcodes import Op
 from ..errors import UnsupportedFeature
 from ..types import FuncType, ValType
+from ..validate.frames import frame_words
 from .control import Construct, analyze
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
@@ -68,10 +69,22 @@ def _sub0(e: ast.expr) -> ast.Subscript:
     return ast.Subscript(e, _const(0), _LOAD)
 
 
+def _canonical_nan(e: ast.expr) -> ast.expr:
+    """``e``, or NAN if it is a NaN: ``(nan_t if (nan_t := e) == nan_t else NAN)``."""
+    t = ast.NamedExpr(ast.Name("nan_t", _STORE), e)
+    return ast.IfExp(_cmp(t, ast.Eq(), _name("nan_t")), _name("nan_t"), _name("NAN"))
+
+
+def _nan_any(v: V) -> ast.expr:
+    """The expression of ``v`` for a consumer that treats every NaN alike (arithmetic,
+    comparisons, float->int conversions): without the NaN check of an f64 arithmetic result."""
+    return v.e if v.raw is None else v.raw
+
+
 class V:
     """A symbolic operand-stack entry."""
 
-    __slots__ = ("e", "t", "reads", "impure", "state", "norm", "depth", "const")
+    __slots__ = ("e", "t", "reads", "impure", "state", "norm", "depth", "const", "raw")
 
     def __init__(self, e, t, reads=_EMPTY, impure=False, state=False, norm=True, depth=0,
                  const=None):  # fmt: skip
@@ -83,6 +96,9 @@ class V:
         self.norm = norm  # canonical (ints in [0, 2**N))
         self.depth = depth
         self.const = const  # the Python value when a constant
+        #: for f64 arithmetic: the expression without the NaN check that ``e`` wraps it in
+        #: (see ``op_f64_arith``); consumers for which any NaN will do may use it
+        self.raw = None
 
 
 class Frame:
@@ -194,6 +210,12 @@ _HELPERS = {
     Op.F64_REINTERPRET_I64: ("f64_from_bits", (I64,), F64, False),
 }
 
+#: helpers whose result is the same for every NaN operand (they compute; NaN results are NAN)
+_NAN_ANY_HELPERS = frozenset({"fsqrt", "f32_sqrt", "fceil", "ffloor", "ftrunc", "fnearest", "fmin",
+                              "fmax", "fdiv", "f32_div", "trunc_s32", "trunc_u32", "trunc_s64",
+                              "trunc_u64", "trunc_sat_s32", "trunc_sat_u32", "trunc_sat_s64",
+                              "trunc_sat_u64", "f32_demote", "f64_promote"})  # fmt: skip
+
 # Loads: op -> (struct accessor, result type, result canonical?)
 _LOADS = {
     Op.I32_LOAD: ("LU32", I32, True), Op.I64_LOAD: ("LU64", I64, True),
@@ -224,6 +246,8 @@ class FuncGen:
         self.ftype = ftype
         self.local_types = list(ftype.params) + list(local_types)
         self.body = body
+        #: what this function's frame adds to the call depth of its callees
+        self.frame_words = frame_words(mod.module, ftype, local_types, body)
         self.name = name
         self.info = info if info is not None else analyze(body)
         self.pos = 0  # the position of the instruction being translated
@@ -241,6 +265,9 @@ class FuncGen:
         #: own counter (a C-level iterator's ``__next__``, ~12 ns; see wasm2py.tierup) that
         #: queues the function for the LLVM tier once it is hot
         self.hot = getattr(mod, "hot", False)
+        #: epoch interruption: loops run ``while RUN`` (function entries are covered by the
+        #: depth check, see wasm2py.runtime.epoch)
+        self.epoch = getattr(mod, "epoch", False)
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
         self.seg_pos = 0
@@ -418,9 +445,11 @@ class FuncGen:
         root = Frame(self.info.func, "func", 0, (), self.ftype.results, self.out, [])
         self.ctrl.append(root)
         prologue: list[ast.stmt] = []
-        # Depth check first: a runaway recursion traps instead of exhausting Python's stack.
+        # Depth check first: a runaway recursion traps instead of exhausting Python's stack
+        # (``DEEP`` traps at the limit, or makes room for calls deeper than a shallow bound:
+        # see wasm2py.runtime.callstack).
         chk = ast.If(_cmp(_name("d"), ast.GtE(), _name("MAXD")),
-                     [ast.Raise(_call("exhausted"), None)], [])  # fmt: skip
+                     [ast.Expr(_call("DEEP", _name("d")))], [])  # fmt: skip
         prologue.append(chk)
         groups: dict[object, list[str]] = {}
         for i, t in enumerate(self.local_types[nparams:], nparams):
@@ -442,6 +471,11 @@ class FuncGen:
         dispatch = self.DISPATCH
         skip_depth = 0
         fuel = self.fuel
+        if body:
+            # The entry segment's check gets a line of its own, the byte before the first
+            # instruction (in the local declarations): a loop or if there starts a segment
+            # whose check has that instruction's offset, and a pause must name one resume point.
+            self.lineno = body[0].offset - 1
         self.start_segment(0)
         for pos, ins in enumerate(body):
             op = ins.op
@@ -534,7 +568,12 @@ class FuncGen:
     def op_loop(self, ins) -> None:
         frame = self.enter(ins, "loop")
         if frame.c.materialized:
-            loop = ast.While(_const(True), [], [])
+            if self.epoch:
+                stop = ast.Raise(_call("interrupted"), None)
+                stop.lineno = self.lineno
+                loop = ast.While(_name("RUN"), [], [stop])
+            else:
+                loop = ast.While(_const(True), [], [])
             self.emit(loop)
             self.out = loop.body
             if self.hot:
@@ -892,7 +931,8 @@ class FuncGen:
             self.stack.append(self.slot_value(h + i, t))
 
     def depth_arg(self) -> ast.expr:
-        return _bin(_name("d"), ast.Add(), _const(1))
+        # the callee's depth: this frame's cost on top (see wasm2py.validate.frames)
+        return _bin(_name("d"), ast.Add(), _const(self.frame_words))
 
     def op_call(self, ins) -> None:
         ft = self.mod.func_types[ins.imm]
@@ -1191,21 +1231,29 @@ class FuncGen:
         t, py = _FLOAT_CMP[ins.op]
         b = self.pop()
         a = self.pop()
-        self.push(self.combine(_cmp(a.e, _CMPOPS[py], b.e), I32, a, b))
+        self.push(self.combine(_cmp(_nan_any(a), _CMPOPS[py], _nan_any(b)), I32, a, b))
 
     def op_f64_arith(self, ins) -> None:
         py = {Op.F64_ADD: "+", Op.F64_SUB: "-", Op.F64_MUL: "*"}[ins.op]
         b = self.pop()
         a = self.pop()
-        self.push(self.combine(_bin(a.e, _BINOPS[py], b.e), F64, a, b))
+        # A NaN result must be the canonical NAN (the NaN rule, see wasm2py.runtime.numeric),
+        # which costs a check. Inside an arithmetic expression any NaN will do (the next
+        # operation gives a NaN too), so only where the value leaves the arithmetic is it
+        # checked: ``e`` is the checked form, ``raw`` the plain one that arithmetic,
+        # comparisons and float->int conversions use.
+        raw = _bin(_nan_any(a), _BINOPS[py], _nan_any(b))
+        v = self.combine(_canonical_nan(raw), F64, a, b)
+        v.raw = raw
+        self.push(v)
 
     def op_f32_arith(self, ins) -> None:
-        py = {Op.F32_ADD: "+", Op.F32_SUB: "-", Op.F32_MUL: "*"}[ins.op]
+        fn = {Op.F32_ADD: "f32_add", Op.F32_SUB: "f32_sub", Op.F32_MUL: "f32_mul"}[ins.op]
         b = self.pop()
         a = self.pop()
-        # Exact: the double result rounded once to f32 equals the correctly rounded f32 result.
-        e = _call("f32_round", _bin(a.e, _BINOPS[py], b.e))
-        self.push(self.combine(e, F32, a, b))
+        # Exact: the double result rounded once to f32 equals the correctly rounded f32 result
+        # (and a NaN result is NAN).
+        self.push(self.combine(_call(fn, a.e, b.e), F32, a, b))
 
     def op_div_u(self, ins) -> None:
         t = I32 if ins.op in (Op.I32_DIV_U, Op.I32_REM_U) else I64
@@ -1235,7 +1283,10 @@ class FuncGen:
         n = len(argtypes)
         vals = self.stack[len(self.stack) - n :]
         del self.stack[-n:]
-        e = _call(fn, *[self.canon(v) for v in vals])
+        if fn in _NAN_ANY_HELPERS:
+            e = _call(fn, *[_nan_any(v) for v in vals])
+        else:
+            e = _call(fn, *[self.canon(v) for v in vals])
         self.push(self.combine(e, rt, *vals, impure=impure))
 
     def op_wrap(self, ins) -> None:

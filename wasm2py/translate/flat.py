@@ -26,8 +26,11 @@ loop some branch targets, the ``else`` arm of an ``if``, and the end of a constr
 reached other than by falling into it. A jump is ``L = <label>; continue``; the dispatch is a
 binary search over the labels, so the nesting is logarithmic in their number and a jump costs a
 few comparisons. Everything else — the symbolic operand stack, stack slots ``s<i>`` at labels,
-calls, traps, fuel segments, instruction counting, tier-up counting, the ``# @offset`` lines —
-is the structured translator's, unchanged: the flat shape only lowers control flow differently.
+calls, the call-depth check (``DEEP(d)``), the NaN rule, traps, fuel segments, instruction
+counting, tier-up counting, the ``# @offset`` lines — is the structured translator's, unchanged:
+the flat shape only lowers control flow differently. With epoch interruption, a loop's header
+block starts with the check the structured shape's ``while RUN`` makes (``if not RUN: raise
+interrupted()``), so every jump back to it checks the deadline.
 
 Fuel segments are cut exactly where the structured shape cuts them (see :mod:`wasm2py.fuel`):
 every basic block starts a segment, and segments also start where the structured shape would
@@ -91,6 +94,11 @@ class FlatGen(FuncGen):
             head = self.label(frame.c, "head")
             self.jump(head)
             self.begin(head)
+            if self.epoch:
+                # every entry to the loop, back-jumps included, checks the deadline as the
+                # structured shape's ``while RUN`` does
+                stop = ast.Raise(ast.Call(_name("interrupted"), [], []), None)
+                self.emit(ast.If(ast.UnaryOp(ast.Not(), _name("RUN")), [stop], []))
             if self.hot:
                 self.emit(ast.Expr(ast.Call(_name(f"HOT{self.index}"), [], [])))
             self.start_segment(self.index_of(ins) + 1)

@@ -53,11 +53,13 @@ class ModuleGen:
     """Module-level facts the function translator needs, plus the constant pool."""
 
     def __init__(self, module: Module, count_instructions: bool = False, fuel_costs=None,
-                 hot: bool = False, shape: str = "auto"):  # fmt: skip
+                 hot: bool = False, shape: str = "auto", epoch: bool = False):  # fmt: skip
         self.module = module
         #: ``"flat"`` forces the flat shape on every function (see :mod:`.flat`)
         self.shape = shape
         self.count_instructions = count_instructions
+        #: loops check ``RUN`` (epoch interruption, see wasm2py.runtime.epoch)
+        self.epoch = epoch
         #: count calls and loop iterations towards tier-up (``Config(tier="auto")``)
         self.hot = hot
         #: FuelCosts when fuel metering is on, else None
@@ -159,6 +161,25 @@ class ModuleCode:
 
         with self._lock:
             return build_resume_function(self, index, line, kind)
+
+    def to_bytes(self) -> bytes:
+        """The functions translated so far (in this process or found in the disk cache), as
+        bytes for :meth:`add_translations` (the same Python version and wasm2py sources only:
+        see :func:`wasm2py.cache.entry_key`)."""
+        with self._lock:
+            payloads = dict(self.stored)
+            for index, pair in self.codes.items():
+                payloads[index] = marshal.dumps(pair)
+        return marshal.dumps(payloads)
+
+    def add_translations(self, data: bytes) -> None:
+        """Use the translations in ``data`` (from :meth:`to_bytes`, of a trusted source: the
+        code runs as is) for the functions not translated yet."""
+        payloads = marshal.loads(data)
+        with self._lock:
+            for index, payload in payloads.items():
+                if index not in self.codes:
+                    self.stored[index] = payload
 
     def translate_all(self) -> None:
         """Translate every function now (``Config(compilation_mode="eager")``)."""
@@ -312,7 +333,8 @@ def module_gen(module: Module, config=None) -> ModuleGen:
     counting = bool(config is not None and config.count_instructions)
     fuel = config.fuel_costs if config is not None and config.consume_fuel else None
     shape = config.python_shape if config is not None else "auto"
-    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto", shape)
+    return ModuleGen(module, counting, fuel, config is not None and config.tier == "auto", shape,
+                     config is not None and config.epoch_interruption)
 
 
 @contextlib.contextmanager

@@ -77,8 +77,9 @@ def _name(n: str) -> ast.Name:
     return ast.Name(n, _LOAD)
 
 
-def _rewind(path: list[tuple[list, int]], kind: str) -> None:
-    """Transform the statement lists along ``path`` in place (see the module docstring)."""
+def _rewind(path: list[tuple[list, int]], kind: str, fuel: bool) -> None:
+    """Transform the statement lists along ``path`` in place (see the module docstring);
+    ``fuel``: the function meters fuel (keeps it in the local ``fuel``)."""
     not_rw = ast.UnaryOp(ast.Not(), _name("rw"))
     for depth, (lst, k) in enumerate(path):
         node = lst[k]
@@ -86,21 +87,28 @@ def _rewind(path: list[tuple[list, int]], kind: str) -> None:
         if last:
             clear = ast.Assign([ast.Name("rw", _STORE)], ast.Constant(False))
             clear.lineno = node.lineno
+            # Fuel may have been added while paused: the restored local is stale. Reload it
+            # when rewinding (only then: in a loop a reload at every iteration would drop what
+            # the iterations since were charged). A frame rewound to a call needs it too: if
+            # the callee pauses again, the exception handler keeps the smaller of the local
+            # and the store's fuel, which a stale local must not undercut.
+            reload = ast.Assign([ast.Name("fuel", _STORE)],
+                                ast.Subscript(_name("F"), ast.Constant(0), _LOAD))  # fmt: skip
+            reload.lineno = node.lineno
             if kind == "call":
                 resumed = ast.Assign(node.targets, ast.Call(_name("R"), [], [])) if isinstance(
                     node, ast.Assign) else ast.Expr(ast.Call(_name("R"), [], []))  # fmt: skip
                 # The resumed call keeps the original's line: a later pause inside it must
                 # name the same resume point.
                 resumed.lineno = node.lineno
-                branch = ast.If(_name("rw"), [clear, resumed], [node])
+                branch = ast.If(_name("rw"), [clear, reload, resumed] if fuel else
+                                [clear, resumed], [node])  # fmt: skip
                 branch.lineno = node.lineno
                 lst[k] = branch
             else:
-                # fuel was added while paused: reload the local copy before checking again
-                reload = ast.Assign([ast.Name("fuel", _STORE)],
-                                    ast.Subscript(_name("F"), ast.Constant(0), _LOAD))  # fmt: skip
-                reload.lineno = node.lineno
-                lst[k : k + 1] = [clear, reload, node]
+                rewound = ast.If(_name("rw"), [clear, reload], [])
+                rewound.lineno = node.lineno
+                lst[k : k + 1] = [rewound, node]
         else:
             nxt_list = path[depth + 1][0]
             if isinstance(node, ast.If):
@@ -142,7 +150,7 @@ def build_resume_function(source, index: int, line: int, kind: str):
     path = _find(main, line, kind)
     if path is None:
         raise Error(f"no resume point {kind!r} at offset {line:#x} in function {index}")
-    _rewind(path, kind)
+    _rewind(path, kind, gen.fuel_costs is not None)
     names = sorted({a.arg for a in fn.args.args} | _assigned(fn))
     # One unpacking statement restores every local (a name unbound at the pause gets None).
     restore = [ast.Assign([ast.Tuple([ast.Name(n, _STORE) for n in names], _STORE)],

@@ -35,7 +35,7 @@ def instantiate(store: Store, module: Module, wasi: Wasi,
             neither WASI nor ``imports`` provides.
         Trap: the start function trapped.
     """
-    provided = wasi.imports(store, module)
+    provided: dict[str, dict[str, object]] = dict(wasi.imports(store, module))  # type: ignore[arg-type]
     extra = imports or {}
     for imp in module.imports:
         if imp.module in (PREVIEW1, UNSTABLE):

@@ -43,7 +43,7 @@ class WasiConfig:
         env = self.env
         if isinstance(env, Mapping):
             return list(env.items())
-        return [tuple(kv) for kv in env]
+        return [(k, v) for k, v in env]
 
 
 def encode(s: str | bytes) -> bytes:

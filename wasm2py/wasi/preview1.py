@@ -27,7 +27,7 @@ import struct
 import time
 from collections.abc import Callable
 
-from ..errors import Trap, TrapCode
+from ..errors import Error, Trap, TrapCode
 from ..runtime.func import Func
 from ..types import FuncType, ValType
 from .config import WasiConfig, encode, open_stdio
@@ -105,8 +105,9 @@ _WRITE_RIGHTS = (Rights.FD_WRITE | Rights.FD_ALLOCATE | Rights.FD_FILESTAT_SET_S
                  | Rights.FD_DATASYNC)  # fmt: skip
 
 
-class WasiExit(Exception):
-    """Raised by ``proc_exit``: the program asked to exit.
+class WasiExit(Error):
+    """Raised by ``proc_exit``: the program asked to exit (a :class:`wasm2py.Error`, not a
+    :class:`~wasm2py.Trap`: catch it before ``Error`` to read the status).
 
     Attributes:
         code: the exit status (0..2**32-1; the host's exit status keeps its low 8 bits).
@@ -677,12 +678,13 @@ class Wasi:
     @staticmethod
     def _list_dir(host: int) -> list[tuple[bytes, int, int]]:
         ino = os.fstat(host).st_ino
-        entries = [(b".", ino, Filetype.DIRECTORY), (b"..", ino, Filetype.DIRECTORY)]
+        entries: list[tuple[bytes, int, int]] = [(b".", ino, Filetype.DIRECTORY),
+                                                 (b"..", ino, Filetype.DIRECTORY)]  # fmt: skip
         with os.scandir(host) as it:
             for e in it:
                 try:
                     if e.is_symlink():
-                        ft = Filetype.SYMBOLIC_LINK
+                        ft: int = Filetype.SYMBOLIC_LINK
                     elif e.is_dir(follow_symlinks=False):
                         ft = Filetype.DIRECTORY
                     elif e.is_file(follow_symlinks=False):

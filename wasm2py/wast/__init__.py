@@ -1,8 +1,9 @@
-"""Running WebAssembly spec-style ``.wast`` scripts (converted with ``wasm-tools
-json-from-wast``) against wasm2py's public API: the harness behind ``wasm2py wast`` and the
-project's spec testsuite (``spectests/``).
+"""Running WebAssembly spec-style ``.wast`` scripts against wasm2py's public API: the harness
+behind ``wasm2py wast`` and the project's spec testsuite (``spectests/``).
 
-* :mod:`.wast` converts scripts (cached) and finds the official suite;
+* :mod:`.script` reads scripts with wasm2py's text parser (no external tool);
+* :mod:`.wast` loads scripts (component-model ones converted by ``wasm-tools json-from-wast``,
+  cached) and finds the official suite;
 * :mod:`.runner` executes the commands of a converted script on one tier;
 * :mod:`.values` decodes and compares the scripts' values;
 * :mod:`.report` summarises results.

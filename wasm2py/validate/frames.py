@@ -1,0 +1,122 @@
+"""Frame sizes: what each wasm function's frame counts against the bound on the wasm stack.
+
+Both tiers bound the wasm call stack by the number of frames (``Config.max_call_depth``) and by
+their total size (``Config.max_wasm_stack``, as wasmtime's ``max_wasm_stack``), with one counter:
+the call depth ``d`` that every call passes on is the sum of the *costs* of the frames below the
+callee, in 8-byte words, and a call traps with ``CALL_STACK_EXHAUSTED`` when it reaches the
+*budget* (:func:`wasm2py.runtime.callstack.stack_budget`). A function's cost is derived from
+the function alone (:func:`frame_words`), so both tiers trap at exactly the same call:
+
+* 8 bytes per parameter, per local and per slot of the highest operand stack the body reaches
+  (16 for ``v128`` parameters and locals), plus 64 bytes;
+* at least :data:`FRAME_MIN_WORDS` words (1 KiB): the budget is ``min(max_wasm_stack,
+  max_call_depth * 1 KiB)``, so frames of up to 1 KiB are bounded by the count exactly, bigger
+  ones by their size as well.
+
+The operand height is measured over the reachable code (as the translators see it: code after
+``br``, ``br_table``, ``return`` and ``unreachable`` is skipped to the matching ``else``/``end``).
+"""
+
+from __future__ import annotations
+
+from ..binary.module import Module
+from ..binary.opcodes import Op
+from ..runtime.callstack import FRAME_MIN_WORDS
+from ..types import FuncType, ValType
+from .simd_types import SIMD_SIGS
+from .validator import _BINARY, _LOADS, _STORES, _UNARY
+
+#: a frame's fixed part (return address, saved registers, Python's frame header...), in words
+FRAME_OVERHEAD_WORDS = 8
+
+# (pops, pushes) of the instructions with a fixed effect that are not in the validator's tables
+_FIXED: dict[int, tuple[int, int]] = {
+    Op.NOP: (0, 0), Op.DROP: (1, 0), Op.SELECT: (3, 1), Op.SELECT_T: (3, 1),
+    Op.LOCAL_GET: (0, 1), Op.LOCAL_SET: (1, 0), Op.LOCAL_TEE: (1, 1),
+    Op.GLOBAL_GET: (0, 1), Op.GLOBAL_SET: (1, 0), Op.TABLE_GET: (1, 1), Op.TABLE_SET: (2, 0),
+    Op.MEMORY_SIZE: (0, 1), Op.MEMORY_GROW: (1, 1),
+    Op.I32_CONST: (0, 1), Op.I64_CONST: (0, 1), Op.F32_CONST: (0, 1), Op.F64_CONST: (0, 1),
+    Op.REF_NULL: (0, 1), Op.REF_IS_NULL: (1, 1), Op.REF_FUNC: (0, 1),
+    Op.MEMORY_INIT: (3, 0), Op.DATA_DROP: (0, 0), Op.MEMORY_COPY: (3, 0),
+    Op.MEMORY_FILL: (3, 0), Op.TABLE_INIT: (3, 0), Op.ELEM_DROP: (0, 0),
+    Op.TABLE_COPY: (3, 0), Op.TABLE_GROW: (2, 1), Op.TABLE_SIZE: (0, 1),
+    Op.TABLE_FILL: (3, 0), Op.BR_IF: (1, 0),
+}  # fmt: skip
+_EFFECT: dict[int, tuple[int, int]] = {int(op): e for op, e in _FIXED.items()}
+_EFFECT.update({op: (2, 1) for op in _BINARY})
+_EFFECT.update({op: (1, 1) for op in _UNARY})
+_EFFECT.update({op: (1, 1) for op in _LOADS})
+_EFFECT.update({op: (2, 0) for op in _STORES})
+_EFFECT.update({op: (len(p), len(r)) for op, (p, r) in SIMD_SIGS.items()})
+
+_BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
+_ENDS_CODE = frozenset({int(Op.BR), int(Op.BR_TABLE), int(Op.RETURN), int(Op.UNREACHABLE)})
+_CALL, _CALL_INDIRECT = int(Op.CALL), int(Op.CALL_INDIRECT)
+
+
+def frame_words(module: Module, ftype: FuncType, local_types, body: list) -> int:
+    """The cost of a frame of a function (its type, declared locals and body), in words."""
+    slots = sum(2 if t is ValType.V128 else 1 for t in (*ftype.params, *local_types))
+    words = FRAME_OVERHEAD_WORDS + slots + max_operand_height(module, body)
+    return max(words, FRAME_MIN_WORDS)
+
+
+def _block_arity(module: Module, bt) -> tuple[int, int]:
+    if bt is None:
+        return 0, 0
+    if isinstance(bt, ValType):
+        return 0, 1
+    t = module.types[bt]
+    return len(t.params), len(t.results)
+
+
+def max_operand_height(module: Module, body: list) -> int:
+    """The highest the operand stack gets in the reachable code of a (valid) body."""
+    types = module.types
+    ftypes = None
+    height = top = 0
+    # per open construct: [height below its params, params, results, unreachable]
+    frames: list[list] = [[0, 0, 0, False]]
+    skip = 0
+    for ins in body:
+        op = ins.op
+        frame = frames[-1]
+        if frame[3]:
+            if op == _BLOCK or op == _LOOP or op == _IF:
+                skip += 1
+                continue
+            if skip:
+                if op == _END:
+                    skip -= 1
+                continue
+            if op != _END and op != _ELSE:
+                continue
+        effect = _EFFECT.get(op)
+        if effect is not None:
+            height += effect[1] - effect[0]
+        elif op == _BLOCK or op == _LOOP or op == _IF:
+            if op == _IF:
+                height -= 1
+            params, results = _block_arity(module, ins.imm)
+            frames.append([height - params, params, results, False])
+        elif op == _ELSE:
+            height = frame[0] + frame[1]
+            frame[3] = False
+        elif op == _END:
+            frames.pop()
+            height = frame[0] + frame[2]
+            if not frames:
+                break
+        elif op == _CALL:
+            if ftypes is None:
+                ftypes = module.func_types()
+            t = ftypes[ins.imm]
+            height += len(t.results) - len(t.params)
+        elif op == _CALL_INDIRECT:
+            t = types[ins.imm[0]]
+            height += len(t.results) - len(t.params) - 1
+        elif op in _ENDS_CODE:
+            frame[3] = True
+        if height > top:
+            top = height
+    return top
