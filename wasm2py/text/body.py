@@ -389,22 +389,11 @@ def immediates(ctx: FuncContext, name: str, kind: int, i: int) -> tuple[bytes, i
             return uleb(a) + uleb(b), i
         return b"\x00\x00", i
     if kind == I.TABLE_INIT:
-        # table.init table? elem: two indices mean table then elem
-        if m.is_index(i + 1):
-            a, i = m.index(i, m.tables)
-            b, i = m.index(i, m.elems)
-            return uleb(b) + uleb(a), i
-        b, i = m.index(i, m.elems)
-        return uleb(b) + b"\x00", i
+        return _space_then_segment(m, i, m.tables, m.elems)
     if kind == I.MEMORY_INIT:
         if ctx.func_index is not None:
             m.uses_data_count = True
-        if m.is_index(i + 1):
-            a, i = m.index(i, m.memories)
-            b, i = m.index(i, m.datas)
-            return uleb(b) + uleb(a), i
-        b, i = m.index(i, m.datas)
-        return uleb(b) + b"\x00", i
+        return _space_then_segment(m, i, m.memories, m.datas)
     if kind == I.DATA:
         if ctx.func_index is not None:
             m.uses_data_count = True
@@ -645,3 +634,15 @@ def _open_folded(ctx: FuncContext, i: int, out: bytearray) -> tuple[list, int]:
         return [_OPERANDS, imm], i
     imm, i = immediates(ctx, tok, kind, i)
     return [_OPERANDS, code + imm], i
+
+
+def _space_then_segment(m, i: int, spaces, segments):
+    """``table.init``/``memory.init`` immediates: an optional table or memory index (present when
+    two indices follow), then a segment index; encoded segment first, then the space (0 if
+    omitted)."""
+    if m.is_index(i + 1):
+        a, i = m.index(i, spaces)
+        b, i = m.index(i, segments)
+        return uleb(b) + uleb(a), i
+    b, i = m.index(i, segments)
+    return uleb(b) + b"\x00", i
