@@ -406,7 +406,7 @@ def initial_state(case: Case):
         raise _Snapshot
 
     try:
-        instantiate(store, module._module, module._compiled, imports, None, attach)
+        instantiate(store, module._module, module._code, imports, None, attach)
     except _Snapshot:
         pass
     return module._module, seen[0]

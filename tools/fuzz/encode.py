@@ -5,41 +5,13 @@ from __future__ import annotations
 
 import struct
 
+# the generators import these from here too
+from wasm2py.text.encode import name as name
+from wasm2py.text.encode import sleb as sleb
+from wasm2py.text.encode import uleb as uleb
+from wasm2py.text.encode import vec as vec
+
 MAGIC = b"\0asm\1\0\0\0"
-
-
-def uleb(n: int) -> bytes:
-    """Unsigned LEB128."""
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def sleb(n: int) -> bytes:
-    """Signed LEB128."""
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if (n == 0 and not byte & 0x40) or (n == -1 and byte & 0x40):
-            out.append(byte)
-            return bytes(out)
-        out.append(byte | 0x80)
-
-
-def vec(items: list[bytes]) -> bytes:
-    return uleb(len(items)) + b"".join(items)
-
-
-def name(s: str) -> bytes:
-    data = s.encode()
-    return uleb(len(data)) + data
 
 
 def section(sid: int, payload: bytes) -> bytes:
