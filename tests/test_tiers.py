@@ -319,7 +319,8 @@ def test_auto_compiles_hot_functions_in_a_child_process_and_switches():
     assert inst.exports.run(50) == 50 * 5050
     while inst.tier == "python" and time.monotonic() < deadline:
         assert inst.exports.run(50) == 50 * 5050
-    assert inst.tier == "mixed" and inst.function_tiers() == {1: "llvm", 2: "python"}
+    # (two units compile at a time, so which lands first depends on the machine's load)
+    assert inst.tier in ("mixed", "llvm")
     while inst.tier != "llvm" and time.monotonic() < deadline:
         assert inst.exports.run(50) == 50 * 5050
     assert inst.function_tiers() == {1: "llvm", 2: "llvm"}
@@ -418,6 +419,10 @@ def test_store_gc_releases_externrefs_jitted_code_no_longer_holds(tier):
     while inst.tier != "llvm":
         assert time.monotonic() < deadline, "no tier-up"
         ex.count(20_000)  # loop iterations count towards tier-up (and its checks)
+        # tier-up is per function: each must run to be queued (threshold 0: at its first call)
+        ex.keep(None)
+        ex.put(None)
+        ex.id(None)
         time.sleep(0.05)
     passed, kept, tabled = Obj(), Obj(), Obj()
     refs = [weakref.ref(o) for o in (passed, kept, tabled)]
