@@ -103,7 +103,7 @@ class Instance:
         #: ``tier="auto"``: some functions jitted, see :meth:`function_tiers`)
         self.tier = "python"
         #: the LLVM tier's side of the instance once (some of) its code runs jitted
-        self._llvm = None
+        self._llvm: Any = None
         #: tier-up state (``tier="auto"``, see :mod:`wasm2py.tierup`)
         self._tierup = None
         decoded = module._module

@@ -185,7 +185,8 @@ class TierUp:
         function goes alone, so small hot functions are not kept waiting behind it)."""
         codes = self.module.codes
         nimp = self.module.num_imported_funcs
-        batch, size = [], 0
+        batch: list[int] = []
+        size = 0
         for index in self._queue:
             code = codes[index - nimp]
             n = code.end - code.start

@@ -193,8 +193,8 @@ def _make_stub(slots: Slots, index: int):
     def stub(*args):
         return bind(index)(*args)
 
-    stub.slots = slots  # (for Slots.set_import)
-    stub.index = index
+    stub.slots = slots  # type: ignore[attr-defined]  # (for Slots.set_import)
+    stub.index = index  # type: ignore[attr-defined]
     return stub
 
 

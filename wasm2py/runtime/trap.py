@@ -125,7 +125,7 @@ def settle_frames(e: Trap) -> None:
         e.frames = backtrace(e.__traceback__)
     elif boundary is not None:
         e.frames.extend(backtrace(e.__traceback__, boundary))
-    e.boundary = None
+    e.boundary = None  # type: ignore[attr-defined]
 
 
 def to_embedder(e: BaseException) -> BaseException:
