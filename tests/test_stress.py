@@ -104,7 +104,8 @@ def test_pausing_and_resuming_inside_a_flat_function(st):
         pauses = 0
         while isinstance(r, OutOfFuel):
             pauses += 1
-            more = r.required_fuel + rng.randrange(0, 200)
+            # a dozen pauses or so: each resume re-translates the whole function
+            more = r.required_fuel + rng.randrange(0, max(200, total // 6))
             given += more
             store.set_fuel(store.get_fuel() + more)
             r = r.resume()
