@@ -210,6 +210,10 @@ _HELPERS = {
     Op.F64_REINTERPRET_I64: ("f64_from_bits", (I64,), F64, False),
 }
 
+#: rotations: op -> (type, to the left?); by a constant they are inlined (``rotate_by_const``)
+_ROTATES = {Op.I32_ROTL: (I32, True), Op.I32_ROTR: (I32, False), Op.I64_ROTL: (I64, True),
+            Op.I64_ROTR: (I64, False)}  # fmt: skip
+
 #: helpers whose result is the same for every NaN operand (they compute; NaN results are NAN)
 _NAN_ANY_HELPERS = frozenset({"fsqrt", "f32_sqrt", "fceil", "ffloor", "ftrunc", "fnearest", "fmin",
                               "fmax", "fdiv", "f32_div", "trunc_s32", "trunc_u32", "trunc_s64",
@@ -1023,7 +1027,13 @@ class FuncGen:
             self.push(self.combine(e, F32, addr, impure=True, state=True))
             return
         fn, t, norm = _LOADS[op]
-        e = _sub0(_call(fn, _name("M"), a))
+        if fn == "LU8":  # a byte needs no struct: index the byte view (IndexError: the trap)
+            e = ast.Subscript(_name("M"), a, _LOAD)
+        elif fn == "LS8":
+            e = _bin(_bin(ast.Subscript(_name("M"), a, _LOAD), ast.BitXor(), _const(0x80)),
+                     ast.Sub(), _const(0x80))  # fmt: skip
+        else:
+            e = _sub0(_call(fn, _name("M"), a))
         v = self.combine(e, t, addr, impure=True, state=True, norm=norm)
         v.reads = v.reads | {"MEM"}
         self.push(v)
@@ -1044,6 +1054,10 @@ class FuncGen:
             ve = _const(val.const & mask)
         else:
             ve = _bin(val.e, ast.BitAnd(), _const(mask))
+        if fn == "PU8" and not (addr.impure and val.impure):
+            # ``M[a] = v`` evaluates v before a: only when at most one of them can trap
+            self.emit(ast.Assign([ast.Subscript(_name("M"), a, _STORE)], ve))
+            return
         self.emit(ast.Expr(_call(fn, _name("M"), a, ve)))
 
     def op_memory_size(self, ins) -> None:
@@ -1279,6 +1293,9 @@ class FuncGen:
 
     def op_helper(self, ins) -> None:
         fn, argtypes, rt, impure = _HELPERS[ins.op]
+        if ins.op in _ROTATES and self.stack[-1].const is not None:
+            self.rotate_by_const(ins.op)
+            return
         n = len(argtypes)
         vals = self.stack[len(self.stack) - n :]
         del self.stack[-n:]
@@ -1287,6 +1304,27 @@ class FuncGen:
         else:
             e = _call(fn, *[self.canon(v) for v in vals])
         self.push(self.combine(e, rt, *vals, impure=impure))
+
+    def rotate_by_const(self, op) -> None:
+        """A rotation by a constant as an expression, ``x << k | x >> (N - k)`` (congruent to
+        the result; ``x`` canonical, bound to ``rot_t`` unless it is a plain name)."""
+        t, left = _ROTATES[op]
+        bits = 32 if t is I32 else 64
+        k = self.stack.pop().const % bits
+        x = self.pop()
+        if not left:
+            k = (bits - k) % bits
+        if k == 0:
+            self.push(x)
+            return
+        xe = self.canon(x)
+        if isinstance(xe, ast.Name | ast.Constant):
+            first, again = xe, xe
+        else:
+            first, again = ast.NamedExpr(_sname("rot_t"), xe), _name("rot_t")
+        e = _bin(_bin(first, ast.LShift(), _const(k)), ast.BitOr(),
+                 _bin(again, ast.RShift(), _const(bits - k)))  # fmt: skip
+        self.push(self.combine(e, t, x, norm=False))
 
     def op_wrap(self, ins) -> None:
         a = self.pop()
