@@ -1427,6 +1427,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
+    from .peephole import fold_skips
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat" and info.max_loop_depth <= MAX_LOOPS
@@ -1434,6 +1435,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
         # ``brk`` guards nest too: only the finished tree tells
         if nesting_depth(fn) <= MAX_NESTING:
+            fold_skips(fn.body)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
     fn = FlatGen(mod, index, ftype, local_types, body, name, info).run()
