@@ -1172,9 +1172,18 @@ class FuncGen:
             r = {"+": a.const + b.const, "-": a.const - b.const, "*": a.const * b.const}[py]
             self.push(self.const_v(r & MASK[t], t))
             return
-        if py == "-" and b.const is not None:
-            # x - c == x + (-c mod 2**N): keeps the expression small and positive-friendly
-            e = _bin(a.e, ast.Sub(), b.e)
+        if py == "+" and a.const is not None:
+            a, b = b, a
+        if py in "+-" and b.const is not None:
+            # x + c with c "negative" is x - (2**N - c): small ints stay small (no big int
+            # to allocate); x + 0 is x
+            c = b.const
+            if c == 0:
+                self.push(a)
+                return
+            if c >= SIGN[t]:
+                py, c = ("-" if py == "+" else "+"), MASK[t] + 1 - c
+            e = _bin(a.e, _BINOPS[py], _const(c))
         else:
             e = _bin(a.e, _BINOPS[py], b.e)
         self.push(self.combine(e, t, a, b, norm=False))
@@ -1230,11 +1239,32 @@ class FuncGen:
         a = self.pop()
         ea = self.canon(a)
         eb = self.canon(b)
+        if signed and (a.const is None) != (b.const is None):
+            chain = self.signed_cmp_const(t, py, a, b)
+            if chain is not None:
+                self.push(self.combine(chain, I32, a, b))
+                return
         if signed:
             s = SIGN[t]
             ea = _bin(ea, ast.BitXor(), _const(s)) if a.const is None else _const(a.const ^ s)
             eb = _bin(eb, ast.BitXor(), _const(s)) if b.const is None else _const(b.const ^ s)
         self.push(self.combine(_cmp(ea, _CMPOPS[py], eb), I32, a, b))
+
+    def signed_cmp_const(self, t, py: str, a: V, b: V) -> ast.expr | None:
+        """A signed comparison of a value with a non-negative constant ``c`` as a chained
+        comparison of the unsigned value, without flipping the sign bit (which makes a big
+        int): ``x >s c`` is ``c < x < 2**(N-1)``, ``x <s c`` is ``not c <= x < 2**(N-1)``.
+        None when the constant is negative."""
+        if a.const is not None:  # c OP x -> x OP' c
+            a, b = b, a
+            py = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}[py]
+        c, half = b.const, SIGN[t]
+        if c >= half:
+            return None
+        x = self.canon(a)
+        low = {">": ast.Lt(), "<=": ast.Lt(), ">=": ast.LtE(), "<": ast.LtE()}[py]
+        chain = ast.Compare(_const(c), [low, ast.Lt()], [x, _const(half)])
+        return chain if py in (">", ">=") else ast.UnaryOp(ast.Not(), chain)
 
     def op_eqz(self, ins) -> None:
         a = self.pop()
@@ -1427,7 +1457,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import fold_skips
+    from .peephole import drop_unused_flag, fold_skips
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat" and info.max_loop_depth <= MAX_LOOPS
@@ -1436,6 +1466,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         # ``brk`` guards nest too: only the finished tree tells
         if nesting_depth(fn) <= MAX_NESTING:
             fold_skips(fn.body)
+            drop_unused_flag(fn)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
     fn = FlatGen(mod, index, ftype, local_types, body, name, info).run()

@@ -105,3 +105,16 @@ def fold_skips(stmts: list[ast.stmt]) -> None:
             if inner:
                 fold_skips(inner)
         i += 1
+
+
+def drop_unused_flag(fn: ast.FunctionDef) -> None:
+    """Remove the prologue's ``brk = 0`` when :func:`fold_skips` left no other use of ``brk``
+    (keeping ``fn.prologue_len`` right)."""
+    n = fn.prologue_len  # type: ignore[attr-defined]
+    init = [i for i, st in enumerate(fn.body[:n]) if _is_brk_set(st, 0)]
+    if not init:
+        return
+    uses = sum(1 for node in ast.walk(fn) if isinstance(node, ast.Name) and node.id == "brk")
+    if uses == 1:
+        del fn.body[init[0]]
+        fn.prologue_len = n - 1  # type: ignore[attr-defined]
