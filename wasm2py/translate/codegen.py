@@ -1457,7 +1457,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import drop_unused_flag, fold_skips
+    from .peephole import fold_skips
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat" and info.max_loop_depth <= MAX_LOOPS
@@ -1465,8 +1465,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
         # ``brk`` guards nest too: only the finished tree tells
         if nesting_depth(fn) <= MAX_NESTING:
-            fold_skips(fn.body)
-            drop_unused_flag(fn)
+            fold_skips(fn)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
     fn = FlatGen(mod, index, ftype, local_types, body, name, info).run()

@@ -45,11 +45,6 @@ def _is_reset(st: ast.stmt, k: int) -> bool:
             and _is_brk_set(st.body[0], 0))  # fmt: skip
 
 
-def _sets(stmts: list[ast.stmt], k: int) -> bool:
-    return any(isinstance(n, ast.stmt) and _is_brk_set(n, k)
-               for st in stmts for n in ast.walk(st))  # fmt: skip
-
-
 def _is_plain(st: ast.stmt) -> bool:
     """An assignment to a local other than ``brk`` (what a branch writes before it jumps)."""
     return (isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) and t.id != "brk"
@@ -72,7 +67,22 @@ def _is_site(st: ast.stmt, k: int) -> bool:
             and _is_brk_set(st.body[-1], k) and all(_is_plain(p) for p in st.body[:-1]))  # fmt: skip
 
 
-def _fold_tail(stmts: list[ast.stmt], k: int) -> None:
+class _Counts:
+    """How many ``brk = K`` statements there are for each K, and ``brk`` names in all (one
+    walk of the function; kept up to date as branches are folded)."""
+
+    def __init__(self, fn: ast.FunctionDef):
+        self.sets: dict[int, int] = {}
+        self.names = 0
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Name) and node.id == "brk":
+                self.names += 1
+            elif isinstance(node, ast.Assign) and _is_brk_set(node):
+                k = node.value.value  # type: ignore[attr-defined]
+                self.sets[k] = self.sets.get(k, 0) + 1
+
+
+def _fold_tail(stmts: list[ast.stmt], k: int, counts: _Counts) -> None:
     """``stmts`` ends where block K's ``brk`` reset follows: a branch to K followed by its
     guard at the very end of it is folded (``brk`` is reset right after anyway), and so on
     into the folded body."""
@@ -80,12 +90,26 @@ def _fold_tail(stmts: list[ast.stmt], k: int) -> None:
         site, guard = stmts[-2], stmts[-1]
         del stmts[-1]
         _fold(site, guard)  # type: ignore[arg-type]
+        counts.sets[k] -= 1
+        counts.names -= 2
         stmts = guard.body
 
 
-def fold_skips(stmts: list[ast.stmt]) -> None:
-    """Apply the rewrite of the module docstring to ``stmts`` and every list nested in it, in
-    place."""
+def fold_skips(fn: ast.FunctionDef) -> None:
+    """Apply the rewrite of the module docstring to the statements of ``fn``, then drop the
+    prologue's ``brk = 0`` if no other use of ``brk`` is left (keeping ``fn.prologue_len``
+    right)."""
+    if not any(_is_brk_set(st, 0) for st in fn.body[: fn.prologue_len]):  # type: ignore[attr-defined]
+        return
+    counts = _Counts(fn)
+    _fold_list(fn.body, counts)
+    if counts.names == 1:
+        n = fn.prologue_len  # type: ignore[attr-defined]
+        del fn.body[next(i for i, st in enumerate(fn.body[:n]) if _is_brk_set(st, 0))]
+        fn.prologue_len = n - 1  # type: ignore[attr-defined]
+
+
+def _fold_list(stmts: list[ast.stmt], counts: _Counts) -> None:
     i = 0
     while i < len(stmts):
         st = stmts[i]
@@ -93,28 +117,15 @@ def fold_skips(stmts: list[ast.stmt]) -> None:
                 and i + 2 < len(stmts) and _is_guard(stmts[i + 1])):  # fmt: skip
             k = st.body[-1].value.value  # type: ignore[attr-defined]
             guard = stmts[i + 1]
-            pre = st.body[:-1]
             if k and _is_reset(stmts[i + 2], k):
-                _fold_tail(guard.body, k)
-            if (k and _is_reset(stmts[i + 2], k) and not _sets(guard.body, k)
-                    and all(_is_plain(p) for p in pre)):  # fmt: skip
-                _fold(st, guard)  # type: ignore[arg-type]
-                del stmts[i + 1 : i + 3]
+                _fold_tail(guard.body, k, counts)  # type: ignore[attr-defined]
+                if counts.sets[k] == 1 and all(_is_plain(p) for p in st.body[:-1]):
+                    _fold(st, guard)  # type: ignore[arg-type]
+                    del stmts[i + 1 : i + 3]
+                    counts.sets[k] = 0
+                    counts.names -= 4  # the site's, the guard's and the reset's two
         for attr in ("body", "orelse"):
             inner = getattr(st, attr, None)
             if inner:
-                fold_skips(inner)
+                _fold_list(inner, counts)
         i += 1
-
-
-def drop_unused_flag(fn: ast.FunctionDef) -> None:
-    """Remove the prologue's ``brk = 0`` when :func:`fold_skips` left no other use of ``brk``
-    (keeping ``fn.prologue_len`` right)."""
-    n = fn.prologue_len  # type: ignore[attr-defined]
-    init = [i for i, st in enumerate(fn.body[:n]) if _is_brk_set(st, 0)]
-    if not init:
-        return
-    uses = sum(1 for node in ast.walk(fn) if isinstance(node, ast.Name) and node.id == "brk")
-    if uses == 1:
-        del fn.body[init[0]]
-        fn.prologue_len = n - 1  # type: ignore[attr-defined]
