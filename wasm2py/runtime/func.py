@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import ArgumentError, SignatureError, Trap, TrapCode
 from ..types import FuncType
 from .callstack import DEEP, entry, leave
+from .entry import fast_class
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
 
@@ -192,8 +193,10 @@ class Func:
 
     @classmethod
     def _wasm(cls, store, type: FuncType, raw: Callable, index: int, name: str | None, instance):
-        """A function defined by wasm code (internal)."""
-        self = cls.__new__(cls)
+        """A function defined by wasm code (internal): an instance of the subclass whose
+        ``__call__`` is specialised for ``type`` (see :mod:`.entry`)."""
+        sub = fast_class(cls, type)
+        self = sub.__new__(sub)
         self._setup(store, type)
         #: ``raw`` is what the embedder's calls and jitted code use, ``pyraw`` what calls from
         #: Python-tier code use (they differ once the LLVM tier runs the function but calling

@@ -128,6 +128,15 @@ def settle_frames(e: Trap) -> None:
     e.boundary = None  # type: ignore[attr-defined]
 
 
+def _raised_by_wasm(tb) -> bool:
+    """Whether the innermost frame of traceback ``tb`` runs generated code."""
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return wasm_line(tb.tb_frame.f_code, tb.tb_lineno) is not None
+
+
 def to_embedder(e: BaseException) -> BaseException:
     """Map an exception that escaped wasm code to what the embedder should see."""
     if isinstance(e, Trap):
@@ -137,7 +146,10 @@ def to_embedder(e: BaseException) -> BaseException:
         return e.exc
     code = _SIMPLE.get(type(e))
     if code is None:
-        return e
+        if type(e) is IndexError and _raised_by_wasm(e.__traceback__):
+            code = TrapCode.MEMORY_OUT_OF_BOUNDS  # a byte access indexes the memory's view
+        else:
+            return e
     t = Trap(code)
     t.frames = backtrace(e.__traceback__)
     return t
