@@ -228,3 +228,20 @@ def test_a_unit_that_fails_to_compile_leaves_its_functions_in_python(monkeypatch
     assert tiers[FIB] == "python" and tiers[SQ] == "llvm"
     assert isinstance(inst._tierup.error, wasm2py.CompileError)
     assert inst.exports.fib(10) == 55 and inst.exports.sum(100) == 338350
+
+
+def test_functions_of_a_failed_instantiation_run_from_a_shared_table():
+    # The spec (linking.wast): an active segment written before a later one fails stays in
+    # the table; the function it holds is callable although its instance never finished.
+    store = store_for()
+    owner = Instance(store, Module(store.engine, wat(
+        """(module (table (export "tab") 10 funcref)
+             (func (export "call") (param i32) (result i32)
+               local.get 0 call_indirect (result i32)))""")))
+    failing = Module(store.engine, wat(
+        """(module (table (import "m" "tab") 10 funcref)
+             (func $f (result i32) i32.const 42)
+             (elem (i32.const 7) $f) (elem (i32.const 8) $f $f $f $f $f))"""))
+    with pytest.raises(wasm2py.Trap):
+        Instance(store, failing, {"m": {"tab": owner.exports["tab"]}})
+    assert owner.exports["call"](7) == 42

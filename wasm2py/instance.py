@@ -155,7 +155,16 @@ class Instance:
             if attach is not None:
                 attach(state, owner)
 
-        instantiate(store, decoded, module._code, rt, wrap, ready)
+        try:
+            instantiate(store, decoded, module._code, rt, wrap, ready)
+        except BaseException:
+            state = self._state
+            if store.config.tier == "auto" and self._tierup is None and state is not None \
+                    and state.slots is not None:
+                from .tierup import count_nothing
+
+                count_nothing(state)
+            raise
 
     def _attach_llvm(self, compiled) -> None:
         """Move the instance's code to the LLVM tier (at a call boundary; shared state)."""

@@ -57,6 +57,23 @@ QUICK_BYTES = 12_000
 SMALL_BYTES = 300
 
 
+def count_nothing(state) -> None:
+    """Give the functions of an instance whose instantiation failed counters that never fire.
+
+    A segment that does not fit fails instantiation after earlier segments were written, so
+    the instance's functions can live on in a shared table and still be called; they stay in
+    the Python tier (as in ``tier="llvm"``, where a failed instance is never attached)."""
+    ns = state.ns
+
+    def bind(index: int) -> None:
+        ns[f"HOT{index}"] = repeat(None).__next__
+
+    state.slots.on_bind = bind
+    for index, fn in enumerate(state.slots.python):
+        if fn is not None:
+            bind(index)
+
+
 class TierUp:
     """The tier-up state of one instance (see the module docstring).
 
