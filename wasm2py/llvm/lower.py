@@ -172,6 +172,12 @@ _MEMORY_OPS = frozenset(_LOAD) | frozenset(_STORE) | {
 _MEMORY_OPS |= {op for op, n in SIMD_NAMES.items() if n.startswith(("v128.load", "v128.store"))}
 #: functions with more locals than this check the native stack even when they make no calls
 BIG_FRAME_LOCALS = 256
+#: a function with a ``br_table`` of more labels than this is not optimised by LLVM
+#: (``optnone``): SimplifyCFG takes time quadratic in the cases of such a switch (a
+#: 5,000-case one: ~16 CPU s at ``O2`` instead of ~0.2 s for the whole compile; see
+#: ``tests/test_stress.py``). Its code is slower (locals stay in memory), but such functions
+#: are parsers' action tables and dispatchers, not loops.
+HUGE_BR_TABLE = 1000
 
 
 def _fname(t: ir.Type) -> str:
@@ -596,6 +602,10 @@ class FunctionLowerer:
     def lower(self) -> None:
         body = self.body
         ops = {ins.op for ins in body}
+        if Op.BR_TABLE in ops and any(ins.op == Op.BR_TABLE and len(ins.imm[0]) > HUGE_BR_TABLE
+                                      for ins in body):  # fmt: skip
+            self.fn.attributes.add("optnone")
+            self.fn.attributes.add("noinline")  # (LLVM requires it with optnone)
         # locals
         self.locals = []
         for k, t in enumerate(self.local_types):
