@@ -13,6 +13,7 @@ are converted inline too. The classes are cached per signature.
 from __future__ import annotations
 
 from sys import _getframe
+from typing import TypeVar
 
 from ..errors import SignatureError
 from ..types import FuncType, ValType
@@ -72,7 +73,11 @@ def _source(ftype: FuncType) -> str:
     return "\n".join(lines) + "\n"
 
 
-def fast_class(base: type, ftype: FuncType) -> type:
+#: the class specialised (``Func``)
+_F = TypeVar("_F")
+
+
+def fast_class(base: type[_F], ftype: FuncType) -> type[_F]:
     """The subclass of ``base`` (``Func``) whose ``__call__`` is specialised for ``ftype``
     (``base`` itself when the signature has too many parameters)."""
     key = (base, ftype)
