@@ -31,6 +31,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR_ENV = "WASM2PY_SPEC_DIR"
 SPEC_CACHE_ENV = "WASM2PY_SPEC_CACHE"
 DEFAULT_SPEC_DIR = PROJECT_ROOT.parent / "shared" / "spec" / "wasm-2.0"
+#: the suites of the spec data folder (``shared/spec``)
+SUITES = ("wasm-2.0", "wasm-3.0", "component-model")
 DEFAULT_CACHE_DIR = PROJECT_ROOT / ".cache" / "spectests"
 SCRIPT_JSON = "script.json"
 #: Bump to invalidate every cached conversion (e.g. if the layout of a cache entry changes).
@@ -45,10 +47,27 @@ class ConversionError(Exception):
     """``wasm-tools json-from-wast`` is missing or failed on a script."""
 
 
-def spec_dir() -> Path:
-    """Where the ``.wast`` files are: ``$WASM2PY_SPEC_DIR`` or ``<root>/../shared/spec/wasm-2.0``."""
+def suite_path(suite: str = "wasm-2.0") -> Path:
+    """The folder of one suite of the spec data (``wasm-2.0``, ``wasm-3.0`` or
+    ``component-model``), the one place that reads ``$WASM2PY_SPEC_DIR``.
+
+    The variable names the folder that holds the suites (``shared/spec``, as its README says);
+    an older meaning, the ``wasm-2.0`` folder itself (it holds ``.wast`` files, no suite
+    folders), is still accepted: the other suites are then its siblings. Unset, the data is
+    ``<project root>/../shared/spec``.
+    """
     env = os.environ.get(SPEC_DIR_ENV)
-    return Path(env).expanduser().resolve() if env else DEFAULT_SPEC_DIR
+    if not env:
+        return DEFAULT_SPEC_DIR.parent / suite
+    given = Path(env).expanduser().resolve()
+    if any((given / name).is_dir() for name in SUITES):
+        return given / suite
+    return given if suite == "wasm-2.0" else given.parent / suite
+
+
+def spec_dir() -> Path:
+    """Where the Wasm 2.0 ``.wast`` files are (see :func:`suite_path`)."""
+    return suite_path("wasm-2.0")
 
 
 def missing_suite_message(directory: Path | None = None) -> str:
@@ -57,7 +76,7 @@ def missing_suite_message(directory: Path | None = None) -> str:
     return (
         f"WebAssembly spec suite not found at {directory}: put the wasm-2.0 .wast files of the "
         f"official testsuite there (default location: <project root>/../shared/spec/wasm-2.0), "
-        f"or point ${SPEC_DIR_ENV} at a directory holding them"
+        f"or point ${SPEC_DIR_ENV} at the folder that holds wasm-2.0/ (or at wasm-2.0/ itself)"
     )
 
 
