@@ -560,6 +560,27 @@ def test_spectest_names_are_complete():
     }  # fmt: skip
 
 
+def test_spec_dir_names_the_data_folder_or_the_wasm2_folder(tmp_path, monkeypatch):
+    """$WASM2PY_SPEC_DIR: the folder holding the suites (shared/spec/README.md), or the older
+    meaning, the wasm-2.0 folder itself (the other suites are then its siblings)."""
+    from wasm2py.wast import component
+
+    monkeypatch.delenv(component.SUITE_ENV, raising=False)
+    root = tmp_path / "spec"
+    for name in ("wasm-2.0", "wasm-3.0", "component-model"):
+        (root / name).mkdir(parents=True)
+    monkeypatch.setenv(wast.SPEC_DIR_ENV, str(root))
+    assert wast.spec_dir() == root / "wasm-2.0"
+    assert wast.suite_path("wasm-3.0") == root / "wasm-3.0"
+    assert component.suite_dir() == root / "component-model"
+    monkeypatch.setenv(wast.SPEC_DIR_ENV, str(root / "wasm-2.0"))
+    assert wast.spec_dir() == root / "wasm-2.0"
+    assert wast.suite_path("wasm-3.0") == root / "wasm-3.0"
+    assert component.suite_dir() == root / "component-model"
+    monkeypatch.delenv(wast.SPEC_DIR_ENV)
+    assert wast.suite_path("wasm-3.0") == wast.PROJECT_ROOT.parent / "shared" / "spec" / "wasm-3.0"
+
+
 def test_project_paths():
     assert (wast.PROJECT_ROOT / "wasm2py" / "wast" / "wast.py").is_file()
     assert wast.DEFAULT_SPEC_DIR == wast.PROJECT_ROOT.parent / "shared" / "spec" / "wasm-2.0"

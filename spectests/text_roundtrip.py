@@ -68,11 +68,11 @@ _MODULE_COMMANDS = ("module", "module_definition", "assert_invalid", "assert_unl
 
 def suite_dirs() -> list[tuple[str, Path, int]]:
     """(name, directory, text version) of the suites to check: wasm-2.0 (``$WASM2PY_SPEC_DIR``
-    or ``../shared/spec/wasm-2.0``) and wasm-3.0 (``$WASM2PY_SPEC3_DIR`` or
-    ``../shared/spec/wasm-3.0``)."""
+    or ``../shared/spec/wasm-2.0``) and wasm-3.0 (``$WASM2PY_SPEC3_DIR``, else beside it in
+    the spec data folder: :func:`wasm2py.wast.wast.suite_path`)."""
     two = wast.spec_dir()
     env3 = os.environ.get(SPEC3_DIR_ENV)
-    three = Path(env3).expanduser().resolve() if env3 else wast.DEFAULT_SPEC_DIR.parent / "wasm-3.0"
+    three = Path(env3).expanduser().resolve() if env3 else wast.suite_path("wasm-3.0")
     return [("wasm-2.0", two, 2), ("wasm-3.0", three, 3)]
 
 

@@ -523,3 +523,73 @@ def test_tiers_agree_on_fuel(case, fuel, k):
     """Fuel variant: a random starting fuel (often running out mid-call) and cost table."""
     text, calls = case
     run_both_fuel(text, calls, fuel, FUEL_COSTS[k])
+
+
+# -- partly jitted instances (tier="auto": some functions in compilation units of their own,
+# the others in the Python tier, calls crossing between them both ways) ------------------------
+def partly_jitted(store, mod, jit: list[int], split: bool, quick: bool = False):
+    """An instance of ``mod`` whose functions ``jit`` run jitted (one unit each if ``split``,
+    else one unit together; with the quick pipeline if ``quick``) and the others in the
+    Python tier."""
+    from wasm2py.llvm.jit import QUICK
+
+    inst = wasm2py.Instance(store, mod, {})
+    engine = store.engine
+    inst._attach_units(engine.load_unit(mod._module, (), shell=True))
+    for unit in ([[i] for i in jit] if split else [jit] if jit else []):
+        inst._add_unit(engine.load_unit(mod._module, unit, opt_level=QUICK if quick else None))
+    assert {i for i, t in inst.function_tiers().items() if t == "llvm"} == set(jit)
+    return inst
+
+
+def _auto_store(**config):
+    return fresh_store(tier="auto", tier_up_threshold=10**9, **config)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES_FROM_ENV is None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(modules(), st.lists(st.integers(1, NFUNCS), unique=True), st.booleans(), st.booleans())
+def test_partly_jitted_instances_agree_with_both_tiers(case, jit, split, quick):
+    text, calls = case
+    data = wat(text)
+    store = _auto_store()
+    mod = wasm2py.Module(store.engine, data)
+    py = wasm2py.Instance(store, mod, {})
+    ll = L.instantiate(store, mod)
+    mixed = partly_jitted(store, mod, jit, split, quick)
+    for args in calls:
+        for i in range(NFUNCS):
+            a = outcome(py.exports[f"f{i}"], args)
+            b = outcome(ll.exports[f"f{i}"], args)
+            c = outcome(mixed.exports[f"f{i}"], args)
+            assert same(a, c, loose_nan=True) and same(b, c, loose_nan=True), (
+                i, jit, args, a, b, c)
+    for other in (py, ll):
+        assert outcome(other.exports.globals, ()) == outcome(mixed.exports.globals, ())
+        assert bytes(other.exports.mem.read(0, len(other.exports.mem.buffer))) == bytes(
+            mixed.exports.mem.read(0, len(mixed.exports.mem.buffer)))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=EXAMPLES_FROM_ENV is None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(modules(), st.lists(st.integers(1, NFUNCS), unique=True), st.integers(0, 600),
+       st.sampled_from(range(len(FUEL_COSTS))), st.booleans())  # fmt: skip
+def test_partly_jitted_instances_meter_fuel_like_both_tiers(case, jit, fuel, k, quick):
+    """Each call from the same starting fuel: same result or trap, same fuel left, in the
+    Python tier, the LLVM tier and an instance with the functions ``jit`` jitted."""
+    text, calls = case
+    costs = FUEL_COSTS[k]
+    store = _auto_store(consume_fuel=True, fuel_costs=costs)
+    mod = wasm2py.Module(store.engine, wat(text))
+    py = wasm2py.Instance(store, mod, {})
+    ll = L.instantiate(store, L.compile_module(mod._module, fuel_costs=costs))
+    mixed = partly_jitted(store, mod, jit, False, quick)
+    for args in calls:
+        for i in range(NFUNCS):
+            seen = []
+            for inst in (py, ll, mixed):
+                store.set_fuel(fuel)
+                seen.append((outcome(inst.exports[f"f{i}"], args), store.get_fuel()))
+            (a, fa), (b, fb), (c, fc) = seen
+            assert same(a, c, loose_nan=True) and same(b, c, loose_nan=True), (i, jit, seen)
+            assert fa == fb == fc, (i, jit, fuel, seen)

@@ -33,6 +33,7 @@ from wasm2py.types import FuncType, Limits, MemoryType, ValType
 from wasm2py.validate.validator import _BINARY as _BINARY_SIGS
 from wasm2py.validate.validator import _UNARY as _UNARY_SIGS
 from wasm2py.validate.validator import validate_module as _validate_module
+from wasm2py.wast.wast import spec_dir
 
 
 def _find_wasm_tools() -> str | None:
@@ -64,7 +65,7 @@ def validate_module(module, features: Features = WASM2):
 
 
 WASM_TOOLS = _find_wasm_tools()
-SPEC_DIR = Path(os.environ.get("WASM2PY_SPEC_DIR", "/work/shared/spec/wasm-2.0"))
+SPEC_DIR = spec_dir()  # not a fixed path: CI checks out elsewhere
 
 needs_wasm_tools = pytest.mark.skipif(WASM_TOOLS is None, reason="wasm-tools CLI not installed")
 

@@ -51,17 +51,22 @@ class Config:
     Attributes:
         tier: which back end runs function bodies: ``"python"`` (generated Python code),
             ``"llvm"`` (LLVM IR jitted with llvmlite when the module is compiled; needs the
-            ``llvm`` extra) or ``"auto"`` (start in the Python tier; once an instance's code
-            has made ``tier_up_threshold`` function calls and loop iterations, its module is
-            compiled by LLVM in a child process and later calls run jitted; see
+            ``llvm`` extra) or ``"auto"`` (start in the Python tier; once a function has made
+            ``tier_up_threshold`` calls and loop iterations, it is compiled by LLVM in a
+            child process, with other hot functions, and later calls run jitted; see
             :mod:`wasm2py.tierup`).
             Instances of every tier share memories, tables and globals, and resumable calls
             (:meth:`Func.call_resumable`) always run in the Python tier, whose frames can be
             suspended.
-        tier_up_threshold: for ``tier="auto"``: function calls + loop iterations an instance's
-            code makes in the Python tier before its module is compiled with LLVM (0: at the
-            first call). Default 100,000: about 10-50 ms of Python-tier execution, so short
-            runs never pay for a compile.
+        tier_up_threshold: for ``tier="auto"``: calls + loop iterations one function makes
+            in the Python tier before it is queued for the LLVM tier (0: at its first call).
+            Default 2,000: a few milliseconds of Python-tier execution, so code that runs
+            briefly never pays for a compile (see :mod:`wasm2py.tierup`).
+        tier_up_batch: for ``tier="auto"``: at most this many hot functions are compiled
+            together as one unit (calls between them are direct; LLVM may inline them).
+        tier_up_workers: for ``tier="auto"``: how many units an instance compiles at a time
+            (each in a worker process; default 2, so a big function does not hold back the
+            small hot ones).
         llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
         llvm_isolated: compile LLVM-tier code in a worker process (default True), so that a
             crash inside LLVM (an assertion on code it cannot handle) is a
@@ -123,7 +128,9 @@ class Config:
     """
 
     tier: str = "python"
-    tier_up_threshold: int = 100_000
+    tier_up_threshold: int = 2_000
+    tier_up_batch: int = 16
+    tier_up_workers: int = 2
     llvm_opt_level: int = 2
     llvm_isolated: bool = True
     max_call_depth: int = 10_000
@@ -165,6 +172,10 @@ class Config:
             raise ConfigError("llvm_opt_level must be 0, 1, 2 or 3")
         if not isinstance(self.tier_up_threshold, int) or self.tier_up_threshold < 0:
             raise ConfigError("tier_up_threshold must be a non-negative int")
+        for name in ("tier_up_batch", "tier_up_workers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive int")
         if self.count_instructions and self.tier != "python":
             raise ConfigError("count_instructions needs tier='python' (only it counts)")
         if self.count_instructions and self.consume_fuel:
@@ -187,8 +198,8 @@ class Config:
             key = b"count" if self.count_instructions else b"plain"
         if self.epoch_interruption:
             key += b":epoch"
-        # "auto" code also counts calls and loop iterations towards tier-up
         key += b":f" + self.features().key()
+        # "auto" code also counts calls and loop iterations towards tier-up (per function)
         if self.tier == "auto":
-            key += b":hot"
+            key += b":hotf"
         return key + b":flat" if self.python_shape == "flat" else key

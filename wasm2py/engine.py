@@ -30,6 +30,8 @@ class Engine:
         self.config = config if config is not None else Config()
         self._memory: dict[str, tuple] = {}
         self._llvm: dict[tuple, Future] = {}
+        #: compilation units loaded (``tier="auto"``), by cache key: shared by the instances
+        self._units: dict[str, object] = {}
         self._lock = threading.Lock()
         if self.config.tier == "llvm" and self.config.llvm_isolated:
             try:
@@ -207,3 +209,36 @@ class Engine:
                 self._llvm.pop(key, None)  # a later call tries again
             raise
         return fut.result()
+
+    def load_unit(self, module, funcs, shell: bool = False, name: str | None = None,
+                  cached_only: bool = False, opt_level: int | None = None):  # fmt: skip
+        """A compilation unit of some functions of a decoded, validated module
+        (:mod:`wasm2py.llvm.units`; ``shell``: the trampolines), compiled in a worker process
+        with this engine's options, loaded once per engine and, with ``Config.cache``, kept
+        in the machine-code cache. ``cached_only``: only load it from memory or the cache
+        (None if it is in neither). ``opt_level``: instead of ``Config.llvm_opt_level``
+        (e.g. ``wasm2py.llvm.jit.QUICK``).
+
+        Raises:
+            UnsupportedFeature, CompileError: as for :meth:`load_llvm`.
+        """
+        from .llvm.jit import host_target_machine
+        from .llvm.units import compile_unit, unit_key
+
+        level = self.config.llvm_opt_level if opt_level is None else opt_level
+        costs = self.config.fuel_costs if self.config.consume_fuel else None
+        epoch = self.config.epoch_interruption
+        key = unit_key(module, funcs, shell, level, costs, host_target_machine(level), epoch)
+        with self._lock:
+            unit = self._units.get(key)
+        if unit is not None:
+            return unit
+        directory = cache.cache_dir() if self.config.cache else None
+        if cached_only and directory is None:
+            return None
+        unit = compile_unit(module, funcs, shell, level, costs, True, directory, name,
+                            cached_only, epoch)  # fmt: skip
+        if unit is not None:
+            with self._lock:
+                unit = self._units.setdefault(key, unit)
+        return unit

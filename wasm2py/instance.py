@@ -99,10 +99,13 @@ class Instance:
     def _setup(self, store, module, imports, llvm_compiled) -> None:
         self.store = store
         self.module = module
-        #: the tier running this instance's code now: "python" or "llvm"
+        #: the tier running this instance's code now: "python", "llvm", or "mixed" (with
+        #: ``tier="auto"``: some functions jitted, see :meth:`function_tiers`)
         self.tier = "python"
-        #: the LLVM tier's side of the instance once it runs jitted (else None)
-        self._llvm = None
+        #: the LLVM tier's side of the instance once (some of) its code runs jitted
+        self._llvm: Any = None
+        #: tier-up state (``tier="auto"``, see :mod:`wasm2py.tierup`)
+        self._tierup = None
         decoded = module._module
         if imports is None:
             imports = {}
@@ -139,7 +142,7 @@ class Instance:
             def attach(state, owner):
                 from .tierup import TierUp
 
-                state.ns["HOT"] = TierUp(self, store.config.tier_up_threshold).events
+                self._tierup = TierUp(self, state)
 
         else:
             attach = None  # type: ignore[assignment]
@@ -152,7 +155,16 @@ class Instance:
             if attach is not None:
                 attach(state, owner)
 
-        instantiate(store, decoded, module._code, rt, wrap, ready)
+        try:
+            instantiate(store, decoded, module._code, rt, wrap, ready)
+        except BaseException:
+            state = self._state
+            if store.config.tier == "auto" and self._tierup is None and state is not None \
+                    and state.slots is not None:
+                from .tierup import count_nothing
+
+                count_nothing(state)
+            raise
 
     def _attach_llvm(self, compiled) -> None:
         """Move the instance's code to the LLVM tier (at a call boundary; shared state)."""
@@ -160,6 +172,40 @@ class Instance:
 
         self._llvm = LLVMInstance(self.store, compiled, self._state, self)  # type: ignore[assignment]
         self.tier = "llvm"
+
+    def _attach_units(self, shell, units=()) -> None:
+        """Start running some functions jitted (``tier="auto"``): ``shell`` is the module's
+        trampoline unit, ``units`` :class:`~wasm2py.llvm.units.Unit` s of its functions (more
+        come with :meth:`_add_unit`). The other functions stay in the Python tier."""
+        from .llvm import abi
+        from .llvm.instance import LLVMInstance
+        from .llvm.jit import CompiledModule
+
+        m = self.module._module
+        costs = self.store.config.fuel_costs if self.store.config.consume_fuel else None
+        compiled = CompiledModule(module=m, opt_level=self.store.config.llvm_opt_level,
+                                  layout=abi.Layout(m), funcs={},
+                                  trampolines=shell.trampolines, entries={}, engine=shell,
+                                  fuel_costs=costs,
+                                  epoch=self.store.config.epoch_interruption)  # fmt: skip
+        self._llvm = LLVMInstance(self.store, compiled, self._state, self)
+        for unit in units:
+            self._add_unit(unit)
+
+    def _add_unit(self, unit) -> None:
+        """Run the functions of ``unit`` jitted from now on (see :meth:`_attach_units`)."""
+        self._llvm.add_unit(unit)
+        n = len(self._llvm.jitted)
+        self.tier = "llvm" if n == len(self.module._module.funcs) else "mixed" if n else "python"
+
+    def function_tiers(self) -> dict[int, str]:
+        """Where each defined function runs now, by function index: ``"llvm"`` (jitted) or
+        ``"python"``."""
+        m = self.module._module
+        jitted = self._llvm.jitted if self._llvm is not None else ()
+        nimp = m.num_imported_funcs
+        return {i: "llvm" if i in jitted else "python"
+                for i in range(nimp, nimp + len(m.funcs))}  # fmt: skip
 
     def _rebind_import(self, index: int, func: Func) -> None:
         """Call ``func`` for imported function ``index`` from now on, in whichever tier runs

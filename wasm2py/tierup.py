@@ -1,88 +1,312 @@
-"""Tier-up for ``Config(tier="auto")``: when an instance's Python-tier code gets hot, compile
-its module with LLVM in the background and move the instance over.
+"""Tier-up for ``Config(tier="auto")``, function by function: the Python tier counts each
+function's calls and loop iterations, hot functions are compiled by LLVM in the background in
+small batches, and each batch is patched into the running instance as soon as it is ready.
 
-Code translated for the ``auto`` tier calls ``HOT()`` at every function entry and at the top of
-every loop iteration. ``HOT`` is the ``__next__`` of a C-level iterator chain
-(``itertools.chain.from_iterable`` over ``itertools.repeat`` runs), so counting costs one C call
-(~12 ns) and no Python code runs until a run is exhausted. The stages:
+Code translated for the ``auto`` tier calls ``HOT<index>()`` at every entry of function
+``index`` and at the top of every loop iteration in it. ``HOT<index>`` is the ``__next__`` of a
+C-level iterator chain (``itertools.chain.from_iterable`` over ``itertools.repeat`` runs), so
+counting costs one C call (~12 ns) and no Python code runs until a run is exhausted. A function
+gets its counter when its Python-tier code is bound (``Slots.on_bind``). The stages:
 
-1. ``threshold`` events (calls + loop iterations) in the Python tier;
-2. the module is compiled by LLVM in a worker process (:mod:`wasm2py.llvm.worker`: on another
-   core, without the GIL, and killed if the program exits first; a crash inside LLVM only
-   ends the worker); a thread waits for the machine code to come back through the worker's
-   pipe; meanwhile the code keeps running in the Python tier, checking every :data:`POLL`
-   events whether the compile is done. A module the engine has compiled already (another
-   instance tiered up) skips this stage;
-3. at the first check after it is done, on the thread running the code, the machine code is
-   loaded (:meth:`Engine.load_llvm`, milliseconds; with ``Config(cache=True)`` it is also
-   written to the machine-code cache) and the instance attaches it
-   (:class:`wasm2py.llvm.instance.LLVMInstance`): functions called from then on, by the
-   embedder, through tables or by Python-tier frames still running, run jitted.
+1. ``Config.tier_up_threshold`` events of one function in the Python tier make it *hot*: it
+   is queued;
+2. a background thread (``Config.tier_up_workers`` of them) takes up to
+   ``Config.tier_up_batch`` queued functions at a time (at most :data:`BATCH_BYTES` of code,
+   unless one function alone is bigger), adds the small functions they call directly that
+   are not jitted yet (:data:`SMALL_BYTES`), and has them compiled as one compilation unit
+   (:mod:`wasm2py.llvm.units`; LLVM's full pipeline at ``Config.llvm_opt_level``, or the
+   quick one for a unit bigger than :data:`QUICK_BYTES`: ``wasm2py.llvm.jit.QUICK``) in a
+   worker process
+   (:mod:`wasm2py.llvm.worker`: on another core, without the GIL; a crash inside LLVM only
+   ends the worker). The first unit of an instance is the *shell* (the module's
+   trampolines). Calls between the functions of a unit are direct; calls to other functions
+   go through the instance's funcref records, which later units repoint;
+3. the code keeps running in the Python tier; every hot function's counter checks every
+   :data:`POLL` events whether units are ready and, on the thread running the code, loads
+   and attaches them (``Instance._add_unit``): from then on the embedder, tables, jitted
+   code and Python-tier callers (for functions with loops or calls: see
+   :class:`wasm2py.llvm.instance.LLVMInstance`) call the jitted functions.
 
-If the LLVM tier cannot compile the module (llvmlite missing, an unsupported feature), the
-instance stays in the Python tier; the reason is kept in :attr:`TierUp.error`.
+Machine code is cached per unit (``Config.cache``), and the units a module had compiled are
+listed in a manifest: a later run loads them at instantiation, so it starts native where the
+previous run ended. If the engine already holds a whole-module compile
+(:meth:`Engine.load_llvm`), the first hot function moves the whole instance over instead.
+
+A Python frame that is running stays in the Python tier until it returns (no on-stack
+replacement: that needs the shared frame format of suspendable frames). Functions whose unit
+fails to compile (an unsupported feature, an LLVM crash) stay in the Python tier; the last
+error is kept in :attr:`TierUp.error`.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from itertools import chain, repeat
 
-#: events between two checks whether the background compile has finished
-POLL = 10_000
+#: events of a hot function between two checks whether compiled units are waiting
+POLL = 1_000
+#: at most this many bytes of function bodies in one batch (unless one function has more;
+#: about 2.5 bytes per instruction, and LLVM's -O2 costs ~0.3 CPU s per 1,000 instructions)
+BATCH_BYTES = 8_000
+#: a unit with more bytes of code than this (one big function) is compiled with the quick
+#: pipeline (``wasm2py.llvm.jit.QUICK``): LLVM's full one takes ~1 CPU s per 2,500 bytes there
+QUICK_BYTES = 12_000
+#: direct callees up to this size join their caller's batch (see ``TierUp._with_callees``)
+SMALL_BYTES = 300
+
+
+def count_nothing(state) -> None:
+    """Give the functions of an instance whose instantiation failed counters that never fire.
+
+    A segment that does not fit fails instantiation after earlier segments were written, so
+    the instance's functions can live on in a shared table and still be called; they stay in
+    the Python tier (as in ``tier="llvm"``, where a failed instance is never attached)."""
+    ns = state.ns
+
+    def bind(index: int) -> None:
+        ns[f"HOT{index}"] = repeat(None).__next__
+
+    state.slots.on_bind = bind
+    for index, fn in enumerate(state.slots.python):
+        if fn is not None:
+            bind(index)
 
 
 class TierUp:
-    """The tier-up state of one instance; :attr:`events` is what generated code calls."""
+    """The tier-up state of one instance (see the module docstring).
 
-    __slots__ = ("instance", "threshold", "events", "done", "error", "objects", "__weakref__")
+    Attributes:
+        error: the last exception a compile raised (those functions stay in Python).
+        units: the units attached, with their functions and how they were made
+            (``Unit.seconds``), in order.
+    """
 
-    def __init__(self, instance, threshold: int):
-        # weak: the namespace holding ``events`` belongs to the instance (no cycle through it)
+    def __init__(self, instance, state):
+        config = instance.store.config
+        # weak: the counters live in the instance's namespace (no cycle through threads)
         self.instance = weakref.ref(instance)
-        self.threshold = threshold
-        self.done = threading.Event()
+        self.engine = instance.store.engine
+        self.module = instance.module._module
+        self.name = instance.module.name
+        self.ns = state.ns
+        self.threshold = config.tier_up_threshold
+        self.batch = config.tier_up_batch
+        self.nworkers = config.tier_up_workers
         self.error: BaseException | None = None
-        #: (flags, objects) from the compile worker, until loaded
-        self.objects: tuple[bytes, list[bytes]] | None = None
-        self.events = chain.from_iterable(self._stages()).__next__
+        self.units: list = []
+        self._cond = threading.Condition()
+        self._queue: list[int] = []
+        self._ready: list = []
+        self._threads: list[threading.Thread] = []
+        self._shell = None
+        self._shell_lock = threading.Lock()
+        self._seen: set[int] = set()
+        self._whole = False
+        self._inflight = 0
+        slots = state.slots
+        self._start_cached()
+        slots.on_bind = self._counter
+        for index, fn in enumerate(slots.python):
+            if fn is not None:  # bound before (eager translation, the start function)
+                self._counter(index)
 
-    def _stages(self):
+    # -- counting (on the thread running the code) -------------------------------------------
+    def _counter(self, index: int) -> None:
+        self.ns[f"HOT{index}"] = chain.from_iterable(self._stages(index)).__next__
+
+    def _stages(self, index: int):
         yield repeat(None, self.threshold)
-        inst = self.instance()
-        if inst is None:  # (the instance is gone: nothing to move)
-            yield repeat(None)
-        engine, module = inst.store.engine, inst.module._module
-        name = inst.module.name
-        del inst
-        if not engine.has_llvm(module):
-            threading.Thread(target=self._compile, args=(engine, module, name),
-                             name="wasm2py-llvm-compile", daemon=True).start()  # fmt: skip
-            while not self.done.is_set():
-                yield repeat(None, POLL)
         try:
-            if self.error is None:
-                # on the thread running the code: LLVM is never busy when the process exits
-                compiled = engine.load_llvm(module, name=name, objects=self.objects)
-                inst = self.instance()
-                if inst is not None:
-                    inst._attach_llvm(compiled)
-                del inst
+            self._hot(index)
         except Exception as e:  # noqa: BLE001 - never disturb the running wasm code
             self.error = e
-        self.objects = None
-        yield repeat(None)
+        while True:
+            if self._ready:
+                self.attach_ready()
+            yield repeat(None, POLL)
 
-    def _compile(self, engine, module, name) -> None:
+    def _hot(self, index: int) -> None:
+        inst = self.instance()
+        if inst is None or self._whole:
+            return
+        if inst._llvm is None and self.engine.has_llvm(self.module):
+            # the whole module is compiled already (another instance, the embedder)
+            self._whole = True
+            inst._attach_llvm(self.engine.load_llvm(self.module, name=self.name))
+            return
+        if inst._llvm is not None and index in inst._llvm.jitted:
+            return
+        with self._cond:
+            if index in self._seen:
+                return
+            self._seen.add(index)
+            self._queue.append(index)
+            self._cond.notify()
+            if len(self._threads) < self.nworkers:
+                t = threading.Thread(target=self._serve, name="wasm2py-tier-up", daemon=True)
+                self._threads.append(t)
+                t.start()
+
+    def attach_ready(self) -> None:
+        """Attach the units compiled so far (on the thread running the instance's code)."""
+        inst = self.instance()
+        if inst is None:
+            return
+        with self._cond:
+            ready, self._ready = self._ready, []
+        for unit in ready:
+            try:
+                if self._whole:
+                    pass  # the whole module runs jitted already
+                elif unit.trampolines is not None:
+                    if inst._llvm is None:
+                        inst._attach_units(unit)
+                else:
+                    inst._add_unit(unit)
+                self.units.append(unit)
+            except Exception as e:  # noqa: BLE001 - those functions stay in Python
+                self.error = e
+
+    # -- compiling (background threads) ------------------------------------------------------
+    def _serve(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    if self.instance() is None:
+                        return
+                    self._cond.wait(1.0)
+                batch = self._take()
+                self._inflight += 1
+            try:
+                self._ensure_shell()
+                batch = self._with_callees(batch)
+                units = [self._compile(batch)]
+            except Exception as e:  # noqa: BLE001 - try the functions one by one
+                self.error = e
+                units = []
+                if len(batch) > 1:
+                    for index in batch:
+                        try:
+                            units.append(self._compile([index]))
+                        except Exception as e1:  # noqa: BLE001 - it stays in Python
+                            self.error = e1
+            with self._cond:
+                self._ready.extend(units)
+                self._inflight -= 1
+
+    def _take(self) -> list[int]:
+        """The next batch (under ``_cond``): queued functions in the order they got hot, up to
+        ``Config.tier_up_batch`` of them and :data:`BATCH_BYTES` bytes of code (a big
+        function goes alone, so small hot functions are not kept waiting behind it)."""
+        codes = self.module.codes
+        nimp = self.module.num_imported_funcs
+        batch: list[int] = []
+        size = 0
+        for index in self._queue:
+            code = codes[index - nimp]
+            n = code.end - code.start
+            if batch and (size + n > BATCH_BYTES or len(batch) >= self.batch):
+                continue
+            batch.append(index)
+            size += n
+        taken = set(batch)
+        self._queue = [i for i in self._queue if i not in taken]
+        return batch
+
+    def _with_callees(self, batch: list[int]) -> list[int]:
+        """``batch`` and the small functions its functions call directly that are neither
+        jitted nor queued: compiled with their callers, they are called (and inlined) natively
+        instead of through a callback into the Python tier, the costliest crossing (several
+        microseconds) while a program moves over."""
+        from .binary.opcodes import Op
+
+        m = self.module
+        nimp = m.num_imported_funcs
+        codes = m.codes
+        chosen = set(batch)
+        extra: list[int] = []
+        for index in batch:
+            code = codes[index - nimp]
+            if code.end - code.start > QUICK_BYTES:
+                continue  # (decoding it here would cost more than it finds)
+            for ins in code.body:
+                if ins.op != Op.CALL or ins.imm < nimp or ins.imm in chosen:
+                    continue
+                callee = codes[ins.imm - nimp]
+                if callee.end - callee.start <= SMALL_BYTES and len(extra) < self.batch:
+                    chosen.add(ins.imm)
+                    extra.append(ins.imm)
+        with self._cond:
+            extra = [i for i in extra if i not in self._seen]
+            self._seen.update(extra)
+        return batch + extra
+
+    def _ensure_shell(self) -> None:
+        with self._shell_lock:
+            if self._shell is None:
+                self._shell = self._compile([], shell=True)
+                with self._cond:
+                    self._ready.insert(0, self._shell)
+
+    def _compile(self, funcs, shell: bool = False):
+        from .llvm.jit import QUICK
+        from .llvm.units import record_unit
+
+        codes = self.module.codes
+        nimp = self.module.num_imported_funcs
+        size = sum(codes[i - nimp].end - codes[i - nimp].start for i in funcs)
+        level = QUICK if size > QUICK_BYTES else None
+        unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level)
+        config = self.engine.config
+        if config.cache:
+            from .cache import cache_dir
+
+            costs = config.fuel_costs if config.consume_fuel else None
+            record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level,
+                        config.epoch_interruption)  # fmt: skip
+        return unit
+
+    def _start_cached(self) -> None:
+        """Attach the units earlier runs compiled for this module (see ``units.cached_units``),
+        at instantiation: the run starts where the last one ended."""
+        config = self.engine.config
+        if not config.cache:
+            return
         try:
-            from .llvm.jit import compile_objects
+            from .cache import cache_dir
+            from .llvm.units import cached_units
 
-            config = engine.config
-            self.objects = compile_objects(module, config.llvm_opt_level,
-                                           config.fuel_costs if config.consume_fuel else None,
-                                           name, config.epoch_interruption)  # fmt: skip
-        except BaseException as e:  # noqa: BLE001 - the instance stays in the Python tier
+            costs = config.fuel_costs if config.consume_fuel else None
+            listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs,
+                                  config.epoch_interruption)  # fmt: skip
+            if not listed or listed[0][1]:
+                return
+            units = [self.engine.load_unit(self.module, f, not f, self.name, cached_only=True,
+                                           opt_level=level)
+                     for level, f in listed]  # fmt: skip
+        except Exception as e:  # noqa: BLE001 - start in the Python tier then
             self.error = e
-        finally:
-            self.done.set()
+            return
+        if units[0] is None:
+            return
+        self._shell = units[0]
+        inst = self.instance()
+        inst._attach_units(units[0], [u for u in units[1:] if u is not None])
+        self.units.extend(u for u in units if u is not None)
+        for u in units[1:]:
+            if u is not None:
+                self._seen.update(u.funcs)
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Wait until every queued function is compiled (for tests and benchmarks; the
+        units are attached at the code's next check, or by :meth:`attach_ready`). True if
+        nothing is left in flight."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._cond:
+                if not self._queue and not self._inflight:
+                    return True
+            time.sleep(0.005)
+        return False

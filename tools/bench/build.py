@@ -99,6 +99,7 @@ KERNELS: dict[str, Kernel] = {
         Kernel("hash", "i64", 1_600, 4, 2, "i32/i64 hashing: FNV-1a, murmur mixes, n KiB"),
         Kernel("sort", "i64", 50_000, 1_000, 300, "quicksort + heapsort of n random i32"),
         Kernel("calls", "i64", 800_000, 5_000, 1_000, "direct + call_indirect calls"),
+        Kernel("sieve", "i64", 300_000, 5_000, 1_000, "byte arrays: sieve of Eratosthenes to n"),
     )
 }
 

@@ -132,11 +132,24 @@ class LLVMInstance:
         self.owner = owner
         for k in range(nimp):
             self.bind_import(k, funcs[k])
+        #: defined functions running jitted (all of them, unless the instance is jitted
+        #: unit by unit: see add_unit)
+        self.jitted: set[int] = set()
+        type_indices = m.func_type_indices()
         for index in range(nimp, len(funcs)):
             base = 3 * index
             records[base] = funcs[index].type_id
-            records[base + 1] = compiled.funcs[index]
-            records[base + 2] = ctx_addr
+            if index in compiled.funcs:
+                records[base + 1] = compiled.funcs[index]
+                records[base + 2] = ctx_addr
+            else:
+                # not jitted (yet): the record calls the Python tier through the type's
+                # trampoline until a unit with the function is added
+                cb = rt.callback(funcs[index])
+                env = (U64 * 2)(rt.addr, ctypes.cast(cb, ctypes.c_void_p).value)
+                self.keep.extend((cb, env))
+                records[base + 1] = compiled.trampolines[type_indices[index]]
+                records[base + 2] = ctypes.addressof(env)
             rt.register_record(rec_base + 24 * index, funcs[index], prefer=True)
         # -- memories
         memories = state.memories
@@ -235,13 +248,36 @@ class LLVMInstance:
         # ctypes entry (jitted callers call it natively either way). ``py`` is what the entry
         # runs while a resumable call needs Python frames: the function's Python-tier code,
         # translated on first use
-        slots = state.slots
         for index in range(nimp, len(funcs)):
-            f = funcs[index]
-            py = slots.python[index] or slots.stub(index)
-            f.raw = _entry_raw(self, index, py)
-            if index in compiled.long_funcs:
-                slots.set(index, f.raw)
+            if index in compiled.funcs:
+                self._switch(index, compiled.entries[index], index in compiled.long_funcs)
+
+    def _switch(self, index: int, entry: int, long: bool) -> None:
+        slots = self.state.slots
+        f = self.state.funcs[index]
+        py = slots.python[index] or slots.stub(index)
+        f.raw = _entry_raw(self, index, py, entry)
+        if long:
+            slots.set(index, f.raw)
+        self.jitted.add(index)
+
+    def add_unit(self, unit) -> None:
+        """Run the functions of ``unit`` (a :class:`~.units.Unit` of this module) jitted from
+        now on: their records (what jitted callers of other units and tables call) point at
+        their machine code, and their entries replace them for the embedder and, for
+        functions with loops or calls, in their slots (Python-tier callers). Call it on the
+        thread running the instance's code (the record's two words change one after the
+        other)."""
+        self.keep.append(unit)
+        records = self.records
+        ctx_addr = self.ctx_addr
+        for index, addr in unit.funcs.items():
+            if index in self.jitted:
+                continue
+            base = 3 * index
+            records[base + 2] = ctx_addr
+            records[base + 1] = addr
+            self._switch(index, unit.entries[index], index in unit.long_funcs)
 
     def bind_import(self, k: int, value) -> None:
         """Make jitted code call ``value`` (a :class:`~wasm2py.Func` of the import's type) for
@@ -271,14 +307,15 @@ class LLVMInstance:
         return f"<wasm2py.llvm.LLVMInstance of {len(self.state.funcs)} functions>"
 
 
-def _entry_raw(inst: LLVMInstance, index: int, py):
+def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     """The raw callable (``raw(*args, depth)``) of defined function ``index``: enters jitted
-    code through the function's entry wrapper, or calls ``py`` (its Python-tier raw) while a
-    resumable call runs in the store (only Python frames can be suspended)."""
+    code through the function's entry wrapper (at native address ``entry``), or calls ``py``
+    (its Python-tier raw) while a resumable call runs in the store (only Python frames can be
+    suspended)."""
     rt: NativeRuntime = inst.rt
     store = inst.store
     ft = inst.state.funcs[index].type  # closed: typed references name DefTypes
-    cfn = ENTRY(inst.compiled.entries[index])
+    cfn = ENTRY(entry)
     if rt.fuel_on or ValType.V128 in ft.params or ValType.V128 in ft.results:
         return _general_entry(inst, ft, cfn, py)
     writers = [_to_slot(t, rt) for t in ft.params]

@@ -205,6 +205,12 @@ def memories_used(body) -> set[int]:
     return out
 #: functions with more locals than this check the native stack even when they make no calls
 BIG_FRAME_LOCALS = 256
+#: a function with a ``br_table`` of more labels than this is not optimised by LLVM
+#: (``optnone``): SimplifyCFG takes time quadratic in the cases of such a switch (a
+#: 5,000-case one: ~16 CPU s at ``O2`` instead of ~0.2 s for the whole compile; see
+#: ``tests/test_stress.py``). Its code is slower (locals stay in memory), but such functions
+#: are parsers' action tables and dispatchers, not loops.
+HUGE_BR_TABLE = 1000
 
 
 def _fname(t: ir.Type) -> str:
@@ -231,7 +237,8 @@ class ModuleBuilder:
     """Holds the ``ir.Module`` being built and the declarations shared by all functions."""
 
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
-                 part: tuple[range, bool] | None = None, epoch: bool = False):  # fmt: skip
+                 part: tuple[range, bool] | None = None,
+                 batch: tuple[frozenset, bool] | None = None, epoch: bool = False):  # fmt: skip
         self.decoded = module
         #: check ``rt[RT_EPOCH]`` at function entries and loop headers (epoch interruption)
         self.epoch = epoch
@@ -239,6 +246,11 @@ class ModuleBuilder:
         #: trampolines, entries and address tables), one of the parts compiled in parallel
         #: (the other functions are declared; the parts' objects are linked when loaded)
         self.part = part
+        #: a compilation unit of its own (tier-up): (defined function indices, with the
+        #: trampolines). Only these functions exist in the unit: calls between them are
+        #: direct, calls to any other defined function go through its funcref record in the
+        #: context (which the runtime repoints when a later unit jits the callee)
+        self.batch = batch
         #: a FuelCosts: meter fuel exactly like the Python tier (see :mod:`wasm2py.fuel`)
         self.fuel_costs = fuel_costs
         self.ir = ir.Module(name="wasm")
@@ -261,9 +273,11 @@ class ModuleBuilder:
         self.subtyping = any(not final for final, _ in module.subtypes)
         for k in range(len(module.funcs)):
             index = self.nimp + k
+            if batch is not None and index not in batch[0]:
+                continue
             f = ir.Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
             f.calling_convention = TAILCC
-            if part is None:
+            if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
 
@@ -278,25 +292,40 @@ class ModuleBuilder:
         """Lower every function, the trampolines, the entry wrappers and the tables of
         function addresses."""
         m = self.decoded
-        defined, shell = self.part if self.part is not None else (None, True)
-        for k, code in enumerate(m.codes):
-            if defined is None or self.nimp + k in defined:
-                FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
+        if self.batch is not None:
+            defined, shell = self.batch
+            for index in sorted(defined):
+                code = m.codes[index - self.nimp]
+                FunctionLowerer(self, index, code.locals, code.body).lower()
+                self._entry(index)
+        else:
+            defined, shell = self.part if self.part is not None else (None, True)
+            for k, code in enumerate(m.codes):
+                if defined is None or self.nimp + k in defined:
+                    FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
         if not shell:
+            if self.batch is not None:
+                self._functable()
             return self.ir
         tramps = [self._trampoline(i, t) if isinstance(t, FuncType) else ir.Constant(PTR, None)
                   for i, t in enumerate(m.types)]  # fmt: skip
-        for index in abi.entry_funcs(m):
-            self._entry(index)
-        arr = ir.ArrayType(PTR, len(self.funcs))
-        g = ir.GlobalVariable(self.ir, arr, abi.FUNCTABLE)
-        g.initializer = ir.Constant(arr, [self.funcs[i] for i in sorted(self.funcs)])
-        g.global_constant = True
+        if self.batch is None:
+            for index in abi.entry_funcs(m):
+                self._entry(index)
+        self._functable()
         arr = ir.ArrayType(PTR, len(tramps))
         g = ir.GlobalVariable(self.ir, arr, abi.TRAMPTABLE)
         g.initializer = ir.Constant(arr, tramps)
         g.global_constant = True
         return self.ir
+
+    def _functable(self) -> None:
+        """The addresses of the unit's functions, by index (in a batch: its functions only,
+        in index order)."""
+        arr = ir.ArrayType(PTR, len(self.funcs))
+        g = ir.GlobalVariable(self.ir, arr, abi.FUNCTABLE)
+        g.initializer = ir.Constant(arr, [self.funcs[i] for i in sorted(self.funcs)])
+        g.global_constant = True
 
     # -- glue functions ---------------------------------------------------------------------
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
@@ -648,6 +677,10 @@ class FunctionLowerer:
     def lower(self) -> None:
         body = self.body
         ops = {ins.op for ins in body}
+        if Op.BR_TABLE in ops and any(ins.op == Op.BR_TABLE and len(ins.imm[0]) > HUGE_BR_TABLE
+                                      for ins in body):  # fmt: skip
+            self.fn.attributes.add("optnone")
+            self.fn.attributes.add("noinline")  # (LLVM requires it with optnone)
         # locals
         self.locals = []
         for k, t in enumerate(self.local_types):
@@ -1227,9 +1260,19 @@ class FunctionLowerer:
             fn = self.ctx_load(fslot, PTR)
             env = self.ctx_load(eslot, PTR)
             r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
-        else:
+        elif funcidx in self.mb.funcs:
             r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args], cconv=TAILCC,
                             tail="tail" if tail else False)  # fmt: skip
+        else:
+            # another compilation unit's (or the Python tier's) function: through its record,
+            # read at each call (a later unit may repoint it at jitted code); records hold
+            # tailcc functions (jitted ones, or the type's trampoline), so a tail call through
+            # one reuses the frame too
+            b = self.b
+            rec = b.add(self.ctx_load(abi.CTX_FUNCREFS, I64), c64(abi.REC_SIZE * funcidx))
+            fn = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_FN)), PTR), typ=PTR)
+            env = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_ENV)), PTR), typ=PTR)
+            r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
         self.finish_call(r, ft, tail)
 
     def call_indirect(self, typeidx: int, table: int, tail: bool = False) -> None:
@@ -1547,7 +1590,9 @@ class _Callee:
 
 def build_module(module: Module, triple: str = "", datalayout: str = "",
                  fuel_costs=None, simd_isa: str = "",
-                 part: tuple[range, bool] | None = None, epoch: bool = False) -> ir.Module:  # fmt: skip
+                 part: tuple[range, bool] | None = None,
+                 batch: tuple[frozenset, bool] | None = None,
+                 epoch: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline.
@@ -1555,8 +1600,9 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
-    flag is set, the shell); see :class:`ModuleBuilder`.
+    flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
+    its flag is set, the trampolines); see :class:`ModuleBuilder`.
     """
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, epoch)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch)
     mb.simd_isa = simd_isa
     return mb.build()

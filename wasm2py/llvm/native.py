@@ -10,6 +10,7 @@ that both sides keep current.
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 import weakref
 
@@ -18,7 +19,7 @@ from ..runtime.exceptions import WasmException
 from ..runtime.func import Func
 from ..runtime.globals import GlobalInstance
 from ..runtime.table import TableInstance
-from ..runtime.trap import NO_NAMES, FrameNames, backtrace
+from ..runtime.trap import NO_NAMES, TRAP_EXCEPTIONS, FrameNames, settle_frames, to_embedder
 from ..runtime.values import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
 from ..types import FuncType, GlobalType, ValType
 from . import abi
@@ -232,18 +233,24 @@ class NativeRuntime:
         code = rt[abi.RT_TRAP]
         rt[abi.RT_TRAP] = 0
         frames = self.take_trace()
+        # (the entry wrapper calling this: Python-tier frames above it come later, see
+        # wasm2py.runtime.trap.settle_frames)
+        entry = sys._getframe(1)
         if code == abi.EXCEPTION:
             raise WasmException.of(self.extern_of(rt[abi.RT_EXN]))
         if code == abi.HOST_EXCEPTION:
             e, self.pending = self.pending, None
+            if type(e) in TRAP_EXCEPTIONS:  # a trap of Python-tier code below the callback
+                e = to_embedder(e)
             if isinstance(e, Trap):
                 # frames of Python code below the callback, then the jitted ones above it
-                if not e.frames:
-                    e.frames = backtrace(e.__traceback__)
+                settle_frames(e)
                 e.frames.extend(frames)
+                e.boundary = entry
             raise e
         t = Trap(abi.STATUS_TRAP.get(code, TrapCode.UNREACHABLE))
         t.frames = frames
+        t.boundary = entry
         raise t
 
     def take_trace(self) -> list[tuple[int, str | None, int | None]]:

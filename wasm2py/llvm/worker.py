@@ -20,7 +20,8 @@ its pipe closes (the parent died), at the latest when the job at hand is done.
 
 Protocol (``python -m wasm2py.llvm.worker serve``): each request is a u32 length and a JSON
 header, then a u64 length and the module's bytes; each answer a status byte (``O`` object,
-``U`` unsupported feature, ``E`` other error), a u64 length and the object or the message.
+``U`` unsupported feature, ``E`` other error), the job's CPU seconds (f64), a u64 length and
+the object or the message.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -53,6 +55,8 @@ class Job:
     with the shell (trampolines, entries, address tables) if ``shell``; ``funcs=None``: the
     whole module as one unit (functions internal, as in process). The other functions are
     declared: objects of jobs that cover the module together link when loaded together.
+    ``unit``: ``funcs`` is a compilation unit of its own (:mod:`.units`: the other functions
+    are called through their records; ``shell`` then means the trampolines only).
     """
 
     wasm: bytes
@@ -60,6 +64,7 @@ class Job:
     fuel_costs: object = None
     funcs: range | frozenset | tuple | None = None
     shell: bool = True
+    unit: bool = False
     #: compile epoch checks (``Config.epoch_interruption``)
     epoch: bool = False
 
@@ -76,7 +81,8 @@ class Job:
         else:
             funcs = {"list": sorted(f)}
         return json.dumps({"level": self.opt_level, "costs": costs, "funcs": funcs,
-                           "shell": self.shell, "epoch": self.epoch}).encode()  # fmt: skip
+                           "shell": self.shell, "unit": self.unit,
+                           "epoch": self.epoch}).encode()  # fmt: skip
 
 
 class WorkerDied(Exception):
@@ -104,6 +110,8 @@ class Worker:
         #: jobs done (a worker is replaced after MAX_JOBS: LLVM's context keeps some of what
         #: every module created, so a worker's memory grows with the modules it compiled)
         self.jobs = 0
+        #: CPU seconds the worker spent on its last job
+        self.last_cpu = 0.0
 
     @property
     def alive(self) -> bool:
@@ -127,8 +135,9 @@ class Worker:
             out.write(struct.pack("<Q", len(job.wasm)))
             out.write(job.wasm)
             out.flush()
-            head = self._read(9)
-            status, size = head[:1], struct.unpack("<Q", head[1:])[0]
+            head = self._read(17)
+            status = head[:1]
+            self.last_cpu, size = struct.unpack("<dQ", head[1:])
             payload = self._read(size)
         except (OSError, EOFError):
             raise WorkerDied(self._death()) from None
@@ -205,6 +214,10 @@ class Pool:
 
     def run(self, job: Job) -> bytes:
         """Compile ``job`` in a worker (see :meth:`Worker.compile`)."""
+        return self.run_timed(job)[0]
+
+    def run_timed(self, job: Job) -> tuple[bytes, float]:
+        """:meth:`run`, and the CPU seconds the worker spent on the job."""
         w = self._acquire()
         try:
             obj = w.compile(job)
@@ -214,8 +227,9 @@ class Pool:
         except BaseException:
             self._release(w)
             raise
+        cpu = w.last_cpu
         self._release(w)
-        return obj
+        return obj, cpu
 
     def run_all(self, jobs: list[Job]) -> list[bytes]:
         """Compile ``jobs`` in parallel workers; their objects in order (the first failure
@@ -338,6 +352,7 @@ def serve() -> int:
         header = json.loads(inp.read(struct.unpack("<I", raw)[0]))
         size = struct.unpack("<Q", inp.read(8))[0]
         wasm = inp.read(size)
+        cpu = time.process_time()
         try:
             key = hashlib.sha256(wasm).digest()
             module = modules.get(key)
@@ -350,19 +365,23 @@ def serve() -> int:
             if costs is not None:
                 fuel = FuelCosts(costs[0], tuple(tuple(p) for p in costs[1]), costs[2])
             funcs = header["funcs"]
+            batch = None
             if funcs is None:
                 part = None
             elif "range" in funcs:
                 part = (range(*funcs["range"]), header["shell"])
             else:
                 part = (frozenset(funcs["list"]), header["shell"])
-            status, payload = b"O", compile_part(module, header["level"], fuel, part,
+            if header.get("unit"):
+                part, batch = None, (frozenset(part[0]), header["shell"])
+            status, payload = b"O", compile_part(module, header["level"], fuel, part, batch,
                                                  header["epoch"])  # fmt: skip
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
         except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError
             status, payload = b"E", f"{type(e).__name__}: {e}".encode()
-        out.write(status + struct.pack("<Q", len(payload)) + payload)
+        cpu = time.process_time() - cpu
+        out.write(status + struct.pack("<dQ", cpu, len(payload)) + payload)
         out.flush()
 
 

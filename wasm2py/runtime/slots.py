@@ -92,7 +92,7 @@ class Slots:
     """
 
     __slots__ = ("ns", "source", "funcs", "nimp", "names", "python", "stubs", "tail_stubs",
-                 "importers", "_lock", "__weakref__")
+                 "on_bind", "importers", "_lock", "__weakref__")
 
     def __init__(self, ns: dict, source: CodeSource, funcs: list, nimp: int):
         self.ns = ns
@@ -106,6 +106,9 @@ class Slots:
         self.stubs: list = [None] * len(self.names)
         #: the tail stub of every defined function (None for imports)
         self.tail_stubs: list = [None] * len(self.names)
+        #: called with the index of each defined function as its Python-tier code is bound,
+        #: before it first runs (``tier="auto"`` gives the function its counter then)
+        self.on_bind = None
         #: defined function -> the import slots of other instances that hold its stubs (weak
         #: references to their Slots, the import's index there, and the stub and tail entry the
         #: import's slots held), repointed once it is bound
@@ -186,6 +189,8 @@ class Slots:
             ns = self.ns
             for k, v in consts.items():
                 ns.setdefault(k, v)
+            if self.on_bind is not None:
+                self.on_bind(index)
             tail = FunctionType(code, ns, code.co_name)
             # a function that makes tail calls is its tail variant, run by a trampoline
             # everywhere but in tail calls (see .tailcall)

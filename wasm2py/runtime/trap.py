@@ -76,9 +76,11 @@ class FuelExhausted(Exception):
 
 
 _SIMPLE[FuelExhausted] = TrapCode.OUT_OF_FUEL
+#: the Python exceptions generated code raises for traps (each becomes a Trap at a boundary)
+TRAP_EXCEPTIONS = _SIMPLE
 
-#: raised by generated code itself (not by a helper it calls) only for a 64-bit memory's address
-#: beyond what a Python index holds: out of bounds
+#: raised by generated code itself (not by a helper it calls) only out of bounds: a byte access
+#: ``M[a]`` past the memory's view, or a 64-bit memory's address beyond what a Python index holds
 _FROM_WASM: dict[type[BaseException], TrapCode] = {
     IndexError: TrapCode.MEMORY_OUT_OF_BOUNDS,
     OverflowError: TrapCode.MEMORY_OUT_OF_BOUNDS,
@@ -114,11 +116,12 @@ class HostError(Exception):
 MAX_BACKTRACE = 200
 
 
-def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
+def backtrace(tb, stop=None) -> list[tuple[int, str | None, int | None]]:
     """The wasm frames of a traceback (:class:`~wasm2py.Frame` tuples), innermost first (at
-    most MAX_BACKTRACE of them)."""
+    most MAX_BACKTRACE of them); ``stop``: a frame where the walk ends (the entries from there
+    on are accounted for)."""
     raw: deque = deque(maxlen=MAX_BACKTRACE)
-    while tb is not None:
+    while tb is not None and tb.tb_frame is not stop:
         code = tb.tb_frame.f_code
         offset = wasm_line(code, tb.tb_lineno)
         if offset is not None:
@@ -134,16 +137,31 @@ def backtrace(tb) -> list[tuple[int, str | None, int | None]]:
     return frames
 
 
+def settle_frames(e: Trap) -> None:
+    """Complete ``e.frames`` with the Python-tier frames of its traceback it does not hold
+    yet: all of them, or those the trap went through after leaving jitted code (a jitted
+    entry raising it sets ``e.boundary``, its own frame: the traceback entries from there on
+    are in ``frames`` already, with the jitted frames after them)."""
+    boundary = getattr(e, "boundary", None)
+    if not e.frames:
+        e.frames = backtrace(e.__traceback__)
+    elif boundary is not None:
+        e.frames.extend(backtrace(e.__traceback__, boundary))
+    e.boundary = None  # type: ignore[attr-defined]
+
+
 def to_embedder(e: BaseException) -> BaseException:
     """Map an exception that escaped wasm code to what the embedder should see."""
     if isinstance(e, Trap):
-        if not e.frames:
-            e.frames = backtrace(e.__traceback__)
+        settle_frames(e)
         return e
     if isinstance(e, HostError):
         return e.exc
     code = _SIMPLE.get(type(e))
     if code is None:
+        # a byte access indexes the memory's view (main's IndexError rule); an i64 address
+        # beyond a Python index overflows: both are out of bounds only when generated code
+        # (or a memory helper) raised them itself
         code = _FROM_WASM.get(type(e))
         if code is None or not _raised_by_wasm(e.__traceback__):
             return e

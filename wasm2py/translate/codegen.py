@@ -210,6 +210,10 @@ _HELPERS = {
     Op.F64_REINTERPRET_I64: ("f64_from_bits", (I64,), F64, False),
 }
 
+#: rotations: op -> (type, to the left?); by a constant they are inlined (``rotate_by_const``)
+_ROTATES = {Op.I32_ROTL: (I32, True), Op.I32_ROTR: (I32, False), Op.I64_ROTL: (I64, True),
+            Op.I64_ROTR: (I64, False)}  # fmt: skip
+
 #: helpers whose result is the same for every NaN operand (they compute; NaN results are NAN)
 _NAN_ANY_HELPERS = frozenset({"fsqrt", "f32_sqrt", "fceil", "ffloor", "ftrunc", "fnearest", "fmin",
                               "fmax", "fdiv", "f32_div", "trunc_s32", "trunc_u32", "trunc_s64",
@@ -261,8 +265,9 @@ class FuncGen:
         self.counting = getattr(mod, "count_instructions", False)
         #: fuel metering: each segment first checks and then takes its cost from ``F[0]``
         self.fuel = getattr(mod, "fuel_costs", None)
-        #: tier="auto": every call and loop iteration calls ``HOT()`` (a C-level iterator's
-        #: ``__next__``, ~12 ns) that triggers the move to the LLVM tier once hot
+        #: tier="auto": every call and loop iteration calls ``HOT<index>()``, the function's
+        #: own counter (a C-level iterator's ``__next__``, ~12 ns; see wasm2py.tierup) that
+        #: queues the function for the LLVM tier once it is hot
         self.hot = getattr(mod, "hot", False)
         #: epoch interruption: loops run ``while RUN`` (function entries are covered by the
         #: depth check, see wasm2py.runtime.epoch)
@@ -463,7 +468,7 @@ class FuncGen:
         if self.info.uses_brk:
             prologue.append(ast.Assign([_sname("brk")], _const(0)))
         if self.hot:
-            prologue.append(ast.Expr(_call("HOT")))
+            prologue.append(ast.Expr(_call(f"HOT{self.index}")))
         if self.fuel is not None:
             prologue.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
         for st in prologue:
@@ -579,7 +584,7 @@ class FuncGen:
             self.emit(loop)
             self.out = loop.body
             if self.hot:
-                self.emit(ast.Expr(_call("HOT")))
+                self.emit(ast.Expr(_call(f"HOT{self.index}")))
             self.start_segment(self.index_of(ins) + 1)
 
     def op_if(self, ins) -> None:
@@ -1198,7 +1203,13 @@ class FuncGen:
             self.push(v)
             return
         fn, t, norm = _LOADS[op]
-        e = _sub0(_call(fn, _name(view), a))
+        if fn == "LU8":  # a byte needs no struct: index the byte view (IndexError: the trap)
+            e = ast.Subscript(_name(view), a, _LOAD)
+        elif fn == "LS8":
+            e = _bin(_bin(ast.Subscript(_name(view), a, _LOAD), ast.BitXor(), _const(0x80)),
+                     ast.Sub(), _const(0x80))  # fmt: skip
+        else:
+            e = _sub0(_call(fn, _name(view), a))
         v = self.combine(e, t, addr, impure=True, state=True, norm=norm)
         v.reads = v.reads | {mem}
         self.push(v)
@@ -1220,6 +1231,10 @@ class FuncGen:
             ve = _const(val.const & mask)
         else:
             ve = _bin(val.e, ast.BitAnd(), _const(mask))
+        if fn == "PU8" and not (addr.impure and val.impure):
+            # ``M[a] = v`` evaluates v before a: only when at most one of them can trap
+            self.emit(ast.Assign([ast.Subscript(_name(view), a, _STORE)], ve))
+            return
         self.emit(ast.Expr(_call(fn, _name(view), a, ve)))
 
     def op_memory_size(self, ins) -> None:
@@ -1347,9 +1362,18 @@ class FuncGen:
             r = {"+": a.const + b.const, "-": a.const - b.const, "*": a.const * b.const}[py]
             self.push(self.const_v(r & MASK[t], t))
             return
-        if py == "-" and b.const is not None:
-            # x - c == x + (-c mod 2**N): keeps the expression small and positive-friendly
-            e = _bin(a.e, ast.Sub(), b.e)
+        if py == "+" and a.const is not None:
+            a, b = b, a
+        if py in "+-" and b.const is not None:
+            # x + c with c "negative" is x - (2**N - c): small ints stay small (no big int
+            # to allocate); x + 0 is x
+            c = b.const
+            if c == 0:
+                self.push(a)
+                return
+            if c >= SIGN[t]:
+                py, c = ("-" if py == "+" else "+"), MASK[t] + 1 - c
+            e = _bin(a.e, _BINOPS[py], _const(c))
         else:
             e = _bin(a.e, _BINOPS[py], b.e)
         self.push(self.combine(e, t, a, b, norm=False))
@@ -1405,11 +1429,32 @@ class FuncGen:
         a = self.pop()
         ea = self.canon(a)
         eb = self.canon(b)
+        if signed and (a.const is None) != (b.const is None):
+            chain = self.signed_cmp_const(t, py, a, b)
+            if chain is not None:
+                self.push(self.combine(chain, I32, a, b))
+                return
         if signed:
             s = SIGN[t]
             ea = _bin(ea, ast.BitXor(), _const(s)) if a.const is None else _const(a.const ^ s)
             eb = _bin(eb, ast.BitXor(), _const(s)) if b.const is None else _const(b.const ^ s)
         self.push(self.combine(_cmp(ea, _CMPOPS[py], eb), I32, a, b))
+
+    def signed_cmp_const(self, t, py: str, a: V, b: V) -> ast.expr | None:
+        """A signed comparison of a value with a non-negative constant ``c`` as a chained
+        comparison of the unsigned value, without flipping the sign bit (which makes a big
+        int): ``x >s c`` is ``c < x < 2**(N-1)``, ``x <s c`` is ``not c <= x < 2**(N-1)``.
+        None when the constant is negative."""
+        if a.const is not None:  # c OP x -> x OP' c
+            a, b = b, a
+            py = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}[py]
+        c, half = b.const, SIGN[t]
+        if c >= half:
+            return None
+        x = self.canon(a)
+        low = {">": ast.Lt(), "<=": ast.Lt(), ">=": ast.LtE(), "<": ast.LtE()}[py]
+        chain = ast.Compare(_const(c), [low, ast.Lt()], [x, _const(half)])
+        return chain if py in (">", ">=") else ast.UnaryOp(ast.Not(), chain)
 
     def op_eqz(self, ins) -> None:
         a = self.pop()
@@ -1468,6 +1513,9 @@ class FuncGen:
 
     def op_helper(self, ins) -> None:
         fn, argtypes, rt, impure = _HELPERS[ins.op]
+        if ins.op in _ROTATES and self.stack[-1].const is not None:
+            self.rotate_by_const(ins.op)
+            return
         n = len(argtypes)
         vals = self.stack[len(self.stack) - n :]
         del self.stack[-n:]
@@ -1476,6 +1524,27 @@ class FuncGen:
         else:
             e = _call(fn, *[self.canon(v) for v in vals])
         self.push(self.combine(e, rt, *vals, impure=impure))
+
+    def rotate_by_const(self, op) -> None:
+        """A rotation by a constant as an expression, ``x << k | x >> (N - k)`` (congruent to
+        the result; ``x`` canonical, bound to ``rot_t`` unless it is a plain name)."""
+        t, left = _ROTATES[op]
+        bits = 32 if t is I32 else 64
+        k = self.stack.pop().const % bits
+        x = self.pop()
+        if not left:
+            k = (bits - k) % bits
+        if k == 0:
+            self.push(x)
+            return
+        xe = self.canon(x)
+        if isinstance(xe, ast.Name | ast.Constant):
+            first, again = xe, xe
+        else:
+            first, again = ast.NamedExpr(_sname("rot_t"), xe), _name("rot_t")
+        e = _bin(_bin(first, ast.LShift(), _const(k)), ast.BitOr(),
+                 _bin(again, ast.RShift(), _const(bits - k)))  # fmt: skip
+        self.push(self.combine(e, t, x, norm=False))
 
     def op_wrap(self, ins) -> None:
         a = self.pop()
@@ -1587,6 +1656,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
+    from .peephole import fold_skips
 
     info = analyze(body)
     # the flat shape has no ``try_table`` (a Python ``try`` cannot span its basic blocks): a
@@ -1597,6 +1667,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
         # ``brk`` guards nest too: only the finished tree tells
         if nesting_depth(fn) <= MAX_NESTING:
+            fold_skips(fn)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
     if not flat_ok:

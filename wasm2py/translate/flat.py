@@ -100,7 +100,7 @@ class FlatGen(FuncGen):
                 stop = ast.Raise(ast.Call(_name("interrupted"), [], []), None)
                 self.emit(ast.If(ast.UnaryOp(ast.Not(), _name("RUN")), [stop], []))
             if self.hot:
-                self.emit(ast.Expr(ast.Call(_name("HOT"), [], [])))
+                self.emit(ast.Expr(ast.Call(_name(f"HOT{self.index}"), [], [])))
             self.start_segment(self.index_of(ins) + 1)
 
     def op_if(self, ins) -> None:

@@ -50,9 +50,12 @@ class ConversionFailed(Exception):
 
 
 def suite_dir() -> Path:
-    """``$WASM2PY_COMPONENT_SPEC_DIR`` or ``<root>/../shared/spec/component-model``."""
+    """``$WASM2PY_COMPONENT_SPEC_DIR``, else ``component-model`` in the spec data folder
+    (``$WASM2PY_SPEC_DIR`` or ``<root>/../shared/spec``: :func:`.wast.suite_path`)."""
+    from .wast import suite_path
+
     env = os.environ.get(SUITE_ENV)
-    return Path(env).expanduser().resolve() if env else DEFAULT_SUITE
+    return Path(env).expanduser().resolve() if env else suite_path("component-model")
 
 
 def list_files(directory: Path | None = None) -> list[Path]:

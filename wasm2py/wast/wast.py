@@ -32,7 +32,6 @@ SPEC_DIR_ENV = "WASM2PY_SPEC_DIR"
 SPEC3_DIR_ENV = "WASM2PY_SPEC3_DIR"
 SPEC_CACHE_ENV = "WASM2PY_SPEC_CACHE"
 DEFAULT_SPEC_DIR = PROJECT_ROOT.parent / "shared" / "spec" / "wasm-2.0"
-DEFAULT_SPEC3_DIR = PROJECT_ROOT.parent / "shared" / "spec" / "wasm-3.0"
 #: the core suites: "2.0" runs with every Wasm 3.0 proposal switched off, "3.0" with all on
 SUITES = ("2.0", "3.0")
 
@@ -86,6 +85,8 @@ def script_label(path: Path | str, suite: str) -> str:
     (the suites share file names)."""
     name = Path(path).name
     return f"3.0/{name}" if suite == "3.0" else name
+#: the suites of the spec data folder (``shared/spec``)
+DATA_SUITES = ("wasm-2.0", "wasm-3.0", "component-model")
 DEFAULT_CACHE_DIR = PROJECT_ROOT / ".cache" / "spectests"
 SCRIPT_JSON = "script.json"
 #: Bump to invalidate every cached conversion (e.g. if the layout of a cache entry changes).
@@ -100,14 +101,31 @@ class ConversionError(Exception):
     """``wasm-tools json-from-wast`` is missing or failed on a script."""
 
 
+def suite_path(suite: str = "wasm-2.0") -> Path:
+    """The folder of one suite of the spec data (``wasm-2.0``, ``wasm-3.0`` or
+    ``component-model``), the one place that reads ``$WASM2PY_SPEC_DIR``.
+
+    The variable names the folder that holds the suites (``shared/spec``, as its README says);
+    an older meaning, the ``wasm-2.0`` folder itself (it holds ``.wast`` files, no suite
+    folders), is still accepted: the other suites are then its siblings. Unset, the data is
+    ``<project root>/../shared/spec``.
+    """
+    env = os.environ.get(SPEC_DIR_ENV)
+    if not env:
+        return DEFAULT_SPEC_DIR.parent / suite
+    given = Path(env).expanduser().resolve()
+    if any((given / name).is_dir() for name in DATA_SUITES):
+        return given / suite
+    return given if suite == "wasm-2.0" else given.parent / suite
+
+
 def spec_dir(suite: str = "2.0") -> Path:
-    """Where the ``.wast`` files are: ``$WASM2PY_SPEC_DIR`` or ``<root>/../shared/spec/wasm-2.0``
-    (suite "3.0": ``$WASM2PY_SPEC3_DIR`` or ``<root>/../shared/spec/wasm-3.0``)."""
+    """Where the ``.wast`` files of core suite ``suite`` ("2.0" or "3.0") are (see
+    :func:`suite_path`; ``$WASM2PY_SPEC3_DIR``, if set, names the 3.0 folder itself)."""
     if suite == "3.0":
         env = os.environ.get(SPEC3_DIR_ENV)
-        return Path(env).expanduser().resolve() if env else DEFAULT_SPEC3_DIR
-    env = os.environ.get(SPEC_DIR_ENV)
-    return Path(env).expanduser().resolve() if env else DEFAULT_SPEC_DIR
+        return Path(env).expanduser().resolve() if env else suite_path("wasm-3.0")
+    return suite_path("wasm-2.0")
 
 
 def missing_suite_message(directory: Path | None = None, suite: str = "2.0") -> str:
@@ -117,7 +135,8 @@ def missing_suite_message(directory: Path | None = None, suite: str = "2.0") -> 
     return (
         f"WebAssembly spec suite not found at {directory}: put the {folder} .wast files of the "
         f"official testsuite there (default location: <project root>/../shared/spec/{folder}), "
-        f"or point ${env} at a directory holding them"
+        f"or point ${SPEC_DIR_ENV} at the folder that holds {folder}/"
+        + (f" (or ${env} at {folder}/ itself)" if suite == "3.0" else " (or at wasm-2.0/ itself)")
     )
 
 

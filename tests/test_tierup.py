@@ -1,0 +1,247 @@
+"""``tier="auto"`` function by function: per-function counters, compilation units of hot
+functions patched into running instances, calls crossing between jitted and Python-tier
+functions (traps, resumable calls, fuel), the per-unit machine-code cache."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("llvmlite", reason="llvmlite is not installed (pip install 'wasm2py[test]')")
+
+import wasm2py  # noqa: E402
+from wasm2py import Config, Engine, Instance, Module, Store  # noqa: E402
+from wasm2py.llvm.jit import QUICK  # noqa: E402
+
+from .wat import wat  # noqa: E402
+
+# $fib is recursive (calls itself: a unit calls itself directly), $sum loops and calls $sq
+# (possibly in another unit, or in the Python tier), $div traps on zero, $host calls the host
+CHAIN = """(module
+  (import "env" "host" (func $h (param i32) (result i32)))
+  (table 3 funcref) (elem (i32.const 0) $sq $div)
+  (func $sq (param i32) (result i32) local.get 0 local.get 0 i32.mul)
+  (func $div (param i32) (result i32) i32.const 1000 local.get 0 i32.div_u)
+  (func $sum (export "sum") (param i32) (result i32) (local i32)
+    block $out loop $l
+      local.get 0 i32.eqz br_if $out
+      local.get 1 local.get 0 call $sq i32.add local.set 1
+      local.get 0 i32.const 1 i32.sub local.set 0
+      br $l
+    end end
+    local.get 1)
+  (func $fib (export "fib") (param i32) (result i32)
+    local.get 0 i32.const 2 i32.lt_u if (result i32) local.get 0 else
+      local.get 0 i32.const 1 i32.sub call $fib
+      local.get 0 i32.const 2 i32.sub call $fib i32.add end)
+  (func $via (export "via") (param i32 i32) (result i32)
+    local.get 1 local.get 0 call_indirect (param i32) (result i32))
+  (func $host (export "host") (param i32) (result i32)
+    local.get 0 call $div local.get 0 call $h i32.add)
+  (func (export "outer") (param i32) (result i32) local.get 0 call $host))
+"""
+SQ, DIV, SUM, FIB, VIA, HOST, OUTER = range(1, 8)
+
+
+def _fib(n: int) -> int:
+    return n if n < 2 else _fib(n - 1) + _fib(n - 2)
+
+
+def store_for(**config) -> Store:
+    return Store(Engine(Config(tier="auto", cache=False, **config)))
+
+
+def jit(inst, *units, level=None) -> None:
+    """Attach the shell and ``units`` (lists of function indices) to ``inst``."""
+    engine = inst.store.engine
+    m = inst.module._module
+    if inst._llvm is None:
+        inst._attach_units(engine.load_unit(m, (), shell=True))
+    for funcs in units:
+        inst._add_unit(engine.load_unit(m, funcs, opt_level=level))
+
+
+@pytest.mark.parametrize("level", [None, QUICK], ids=["O2", "quick"])
+def test_mixed_instances_compute_what_the_python_tier_computes(level):
+    store = store_for(tier_up_threshold=10**9)
+    module = Module(store.engine, wat(CHAIN))
+    for units in ([[SUM]], [[SQ]], [[SUM, SQ]], [[FIB]], [[VIA], [SQ]], [[HOST, DIV]],
+                  [[OUTER], [DIV]]):  # fmt: skip
+        inst = Instance(store, module, {"env": {"host": lambda x: x + 1}})
+        jit(inst, *units, level=level)
+        assert inst.tier == "mixed"
+        e = inst.exports
+        assert e.sum(100) == sum(k * k for k in range(1, 101)), units
+        assert e.fib(15) == _fib(15)
+        assert e.via(0, 12) == 144 and e.via(1, 8) == 125
+        assert e.host(10) == 100 + 11 and e.outer(7) == 142 + 8
+        with pytest.raises(wasm2py.Trap) as err:
+            e.via(2, 1)  # null slot
+        assert err.value.code is wasm2py.TrapCode.UNINITIALIZED_ELEMENT
+
+
+def test_traps_cross_the_boundary_with_their_backtrace():
+    # division by zero in $div, called by $host, called by `outer`: every split of the three
+    # between the tiers traps with the same code and the same wasm frames
+    store = store_for(tier_up_threshold=10**9)
+    module = Module(store.engine, wat(CHAIN))
+    expected = [DIV, HOST, OUTER]
+    for units in ([], [[DIV]], [[HOST]], [[OUTER]], [[DIV], [OUTER]], [[HOST, OUTER]],
+                  [[DIV, HOST, OUTER]]):  # fmt: skip
+        inst = Instance(store, module, {"env": {"host": lambda x: x}})
+        jit(inst, *units)
+        with pytest.raises(wasm2py.Trap) as err:
+            inst.exports.outer(0)
+        assert err.value.code is wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
+        assert [i for i, _, _ in err.value.frames] == expected, units
+
+
+def test_host_exceptions_cross_the_boundary_unchanged():
+    class Boom(Exception):
+        pass
+
+    def host(x):
+        raise Boom(x)
+
+    store = store_for(tier_up_threshold=10**9)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": host}})
+    jit(inst, [OUTER])  # jitted `outer` -> Python-tier $host -> host function
+    with pytest.raises(Boom) as err:
+        inst.exports.outer(5)
+    assert err.value.args == (5,)
+
+
+def test_resumable_calls_on_mixed_instances_run_in_the_python_tier():
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def host(x):
+        calls.append(x)
+        if len(calls) == 1:
+            raise Stop
+        return 1
+
+    store = store_for(tier_up_threshold=10**9)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": host}})
+    jit(inst, [OUTER, DIV])
+    paused = inst.exports.outer.call_resumable(4)  # jitted `outer` runs in Python now
+    assert isinstance(paused, wasm2py.HostTrap) and isinstance(paused.host_error, Stop)
+    assert paused.depth == 2  # `outer` and $host are paused Python frames
+    done = paused.resume(6)
+    assert isinstance(done, wasm2py.Finished) and done.results == 250 + 6
+    assert store.resumable == 0 and inst.exports.outer(4) == 250 + 1  # jitted again
+
+
+def test_fuel_runs_out_at_the_same_place_in_every_split():
+    costs = wasm2py.FuelCosts()
+    results = {}
+    for units in ([], [[SUM]], [[SQ]], [[SUM, SQ]], [[SUM], [SQ]]):
+        store = store_for(tier_up_threshold=10**9, consume_fuel=True, fuel_costs=costs)
+        inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": abs}})
+        jit(inst, *units)
+        seen = []
+        for fuel in (0, 7, 100, 333, 10_000):
+            store.set_fuel(fuel)
+            try:
+                seen.append((inst.exports.sum(20), store.get_fuel()))
+            except wasm2py.Trap as t:
+                seen.append((t.code, store.get_fuel()))
+        results[str(units)] = seen
+    first = results["[]"]  # the Python tier alone
+    assert all(r == first for r in results.values()), results
+    assert first[-1] == (2870, first[-1][1]) and first[0][0] is wasm2py.TrapCode.OUT_OF_FUEL
+
+
+def test_hot_functions_are_compiled_and_patched_into_the_running_instance():
+    store = store_for(tier_up_threshold=300, tier_up_batch=4)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": abs}})
+    e = inst.exports
+    assert e.fib(12) == _fib(12)  # 465 calls of $fib: hot, queued
+    assert inst.tier == "python"
+    assert inst._tierup.wait(120)
+    deadline = time.monotonic() + 120
+    while inst.function_tiers()[FIB] == "python" and time.monotonic() < deadline:
+        assert e.fib(12) == _fib(12)  # a check every 1,000 events attaches the unit
+    tiers = inst.function_tiers()
+    assert tiers[FIB] == "llvm" and tiers[SUM] == tiers[SQ] == "python"
+    assert inst.tier == "mixed"
+    assert e.sum(10) == 385  # 11 iterations and 10 calls: below the threshold
+    assert inst.function_tiers()[SUM] == "python"
+    assert [sorted(u.funcs) for u in inst._tierup.units] == [[], [FIB]]
+    assert inst._tierup.error is None
+
+
+def test_counters_count_each_function_separately():
+    store = store_for(tier_up_threshold=10**9)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": abs}})
+    counts: dict[int, int] = {}
+    ns = inst._state.ns
+    inst._state.slots.on_bind = lambda i: ns.__setitem__(
+        f"HOT{i}", lambda: counts.__setitem__(i, counts.get(i, 0) + 1))
+    inst.exports.sum(10)
+    # $sum: its call and 11 loop iterations; $sq: 10 calls (no loop)
+    assert counts == {SUM: 1 + 11, SQ: 10}
+
+
+def test_a_second_run_starts_with_the_units_of_the_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    data = wat(CHAIN)
+
+    def run():
+        engine = Engine(Config(tier="auto", tier_up_threshold=300))
+        inst = Instance(Store(engine), Module(engine, data), {"env": {"host": abs}})
+        return inst
+
+    first = run()
+    assert first.tier == "python"
+    first.exports.fib(12)
+    assert first._tierup.wait(120)
+    first._tierup.attach_ready()
+    assert first.function_tiers()[FIB] == "llvm"
+    second = run()  # a new engine (as a new process would have): from the cache
+    assert second.function_tiers()[FIB] == "llvm" and second.tier == "mixed"
+    assert all("load" in u.seconds for u in second._tierup.units)
+    assert second.exports.fib(20) == _fib(20)
+
+
+def test_a_unit_that_fails_to_compile_leaves_its_functions_in_python(monkeypatch):
+    from wasm2py.llvm import units as U
+
+    real = U.compile_unit
+
+    def failing(module, funcs, *a, **kw):
+        if FIB in funcs:
+            raise wasm2py.CompileError("no")
+        return real(module, funcs, *a, **kw)
+
+    monkeypatch.setattr(U, "compile_unit", failing)
+    store = store_for(tier_up_threshold=50, tier_up_batch=8)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": abs}})
+    for _ in range(3):
+        assert inst.exports.fib(10) == 55 and inst.exports.sum(100) == 338350
+    assert inst._tierup.wait(120)
+    inst._tierup.attach_ready()
+    tiers = inst.function_tiers()
+    assert tiers[FIB] == "python" and tiers[SQ] == "llvm"
+    assert isinstance(inst._tierup.error, wasm2py.CompileError)
+    assert inst.exports.fib(10) == 55 and inst.exports.sum(100) == 338350
+
+
+def test_functions_of_a_failed_instantiation_run_from_a_shared_table():
+    # The spec (linking.wast): an active segment written before a later one fails stays in
+    # the table; the function it holds is callable although its instance never finished.
+    store = store_for()
+    owner = Instance(store, Module(store.engine, wat(
+        """(module (table (export "tab") 10 funcref)
+             (func (export "call") (param i32) (result i32)
+               local.get 0 call_indirect (result i32)))""")))
+    failing = Module(store.engine, wat(
+        """(module (table (import "m" "tab") 10 funcref)
+             (func $f (result i32) i32.const 42)
+             (elem (i32.const 7) $f) (elem (i32.const 8) $f $f $f $f $f))"""))
+    with pytest.raises(wasm2py.Trap):
+        Instance(store, failing, {"m": {"tab": owner.exports["tab"]}})
+    assert owner.exports["call"](7) == 42

@@ -1,0 +1,81 @@
+"""``tier="auto"`` on the real programs of ``tools/realworld`` (built with its ``build.py``):
+``wasm2py run --tier auto`` in a fresh process with an empty cache (*cold*: Python start-up,
+decoding, translating functions as they are first called, running, compiling hot functions
+in the worker process) and again with the cache of that run (*warm*), against wasmtime (PyPI,
+Cranelift compile + run in process) on the same ``.wasm``. CPU seconds, children included;
+output and exit status checked against wasmtime's (else the native build's).
+
+    python tools/bench/tier_up_realworld.py [LABEL ...] [--wasm2py PATH]
+
+``LABEL``: cases by label (``bench.lua``, ``bench.scm``, ``bench.js``, ``in-memory SQL``...;
+default all built); ``--wasm2py PATH``: run the wasm2py checkout at PATH instead (e.g. an
+older commit, for before/after figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tools.realworld.build import BIN  # noqa: E402
+from tools.realworld.run import cases, run_native, run_wasm2py, run_wasmtime  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("labels", nargs="*")
+    ap.add_argument("--wasm2py", help="checkout of wasm2py to run (default: this one)")
+    ap.add_argument("--no-wasmtime", action="store_true")
+    args = ap.parse_args(argv)
+    if args.wasm2py:
+        os.environ["PYTHONPATH"] = args.wasm2py + os.pathsep + os.environ.get("PYTHONPATH", "")
+    rows, ratios = [], {"cold": [], "warm": []}
+    for case in cases():
+        if args.labels and case.label not in args.labels:
+            continue
+        if not (BIN / f"{case.program}.wasm").exists():
+            continue
+        native = run_native(case)
+        wt = None if args.no_wasmtime else run_wasmtime(case)
+        cache = tempfile.mkdtemp(prefix="tierup-rw-")
+        try:
+            cold = run_wasm2py(case, "auto", cache)
+            warm = run_wasm2py(case, "auto", cache)
+        finally:
+            shutil.rmtree(cache)
+        # (checked against wasmtime when it ran: the same wasm build; tinyscheme's wasm and
+        # native builds differ on their own, a 32-bit long in its random generator)
+        ref = wt if wt else native
+        ok = all(r[1:3] == ref[1:3] for r in (cold, warm))
+        row = [f"{case.program} {case.label}", f"{native[0]:.2f}",
+               f"{wt[0]:.2f}" if wt else "-", f"{cold[0]:.2f}", f"{warm[0]:.2f}"]  # fmt: skip
+        if wt:
+            for name, r in (("cold", cold), ("warm", warm)):
+                ratios[name].append(r[0] / wt[0])
+            row += [f"{cold[0] / wt[0]:.1f}x", f"{warm[0] / wt[0]:.1f}x"]
+        else:
+            row += ["-", "-"]
+        rows.append(row + ["ok" if ok else "MISMATCH"])
+        print(*row, "ok" if ok else "MISMATCH", sep=" | ", flush=True)
+    head = ["case", "native", "wasmtime", "auto cold", "auto warm", "cold/wt", "warm/wt", "check"]
+    widths = [max(len(str(r[k])) for r in [head, *rows]) for k in range(len(head))]
+    print()
+    for r in [head, *rows]:
+        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths)))
+    for name, vals in ratios.items():
+        if vals:
+            geo = math.exp(sum(math.log(v) for v in vals) / len(vals))
+            print(f"geomean {name}/wasmtime: {geo:.1f}x")
+    return 0 if all(r[-1] == "ok" for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

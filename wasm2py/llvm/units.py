@@ -1,0 +1,282 @@
+"""Compilation units of a few functions: what ``tier="auto"`` compiles as functions get hot.
+
+A *unit* is an LLVM module holding some of a module's defined functions (a batch of hot
+functions), their entry wrappers and a table of their addresses; optionally (the *shell*
+unit) the host trampolines of every type. Calls between the functions of a unit are direct
+(LLVM may inline them); a call to any other defined function loads the callee's funcref record
+from the instance's context and calls through it (see ``FunctionLowerer.call``). The record
+starts as a trampoline into the Python tier; when a later unit jits the callee, the instance
+repoints it (:meth:`~.instance.LLVMInstance.add_unit`), so units never need relinking.
+
+Each unit's object is compiled in a worker process (``Config.llvm_isolated``, :mod:`.worker`)
+or in this process, loaded with MCJIT into an engine of its own, and kept in the machine-code
+cache under a key made of the functions' bodies and indices, the module's *interface* (every
+section except code, data and custom sections, plus the data segment count: what the lowering
+of a body reads), the options and the compiler (:func:`unit_key`). A per-module *manifest*
+lists the units compiled so far, so a later run of the same module loads them at
+instantiation and starts native where the previous run ended (:func:`cached_units`).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import llvmlite
+import llvmlite.binding as llvm
+
+from ..binary.module import Module
+from ..cache import load_blob, store_blob
+from . import abi
+from .jit import _load_objects, compile_part, hash_sources, host_target_machine, runs_long
+
+
+@dataclass
+class Unit:
+    """The loaded machine code of one compilation unit.
+
+    Attributes:
+        funcs: native address of each of its functions (by function index).
+        entries: native address of each function's Python entry wrapper.
+        long_funcs: its functions with a loop or a call.
+        trampolines: the host trampoline of every type index (the shell unit), else None.
+        seconds: how the unit was made: ``compile`` (CPU seconds of the compile, in the worker
+            or here) or ``load`` (seconds to load it from the cache).
+    """
+
+    funcs: dict[int, int]
+    entries: dict[int, int]
+    long_funcs: frozenset
+    trampolines: list[int] | None = None
+    engine: object = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+_IFACE_LOCK = threading.Lock()
+_IFACE: dict[int, tuple[bytes, bytes]] = {}
+
+
+def interface_digest(module: Module) -> bytes:
+    """A digest of what the lowering of one body reads besides the body itself: every section
+    of the module except custom (0), code (10) and data (11) sections, and the number of data
+    segments."""
+    raw = module.raw
+    with _IFACE_LOCK:
+        hit = _IFACE.get(id(raw))
+        if hit is not None and hit[0] is raw:
+            return hit[1]
+    h = hashlib.sha256()
+    pos = 8
+    while pos < len(raw):
+        sid = raw[pos]
+        size, shift, p = 0, 0, pos + 1
+        while True:
+            byte = raw[p]
+            p += 1
+            size |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        if sid not in (0, 10, 11):
+            h.update(raw[pos : p + size])
+        pos = p + size
+    h.update(b"datas:%d" % len(module.datas))
+    digest = h.digest()
+    with _IFACE_LOCK:
+        if len(_IFACE) > 64:
+            _IFACE.clear()
+        _IFACE[id(raw)] = (raw, digest)
+    return digest
+
+
+def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool) -> bytes:
+    h = hashlib.sha256()
+    h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
+    h.update(b":epoch\0" if epoch else b"\0")
+    for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
+                 llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
+                 llvmlite.__version__):  # fmt: skip
+        h.update(part.encode() + b"\0")
+    hash_sources(h, ("units.py",))  # (what the whole module's cache key reads, and this)
+    return h.digest()
+
+
+_COMPILER: dict[tuple, bytes] = {}
+
+
+def compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool = False) -> bytes:
+    """The options (epoch checks included) and the compiler (host target, LLVM, the
+    lowering's source) in a digest."""
+    key = (opt_level, fuel_costs.key() if fuel_costs is not None else None, epoch)
+    d = _COMPILER.get(key)
+    if d is None:
+        d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm, epoch)
+    return d
+
+
+def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs, tm,
+             epoch: bool = False) -> str:  # fmt: skip
+    """The machine-code cache key of the unit of ``funcs`` (and the trampolines if
+    ``shell``): the functions' indices and body bytes, the module's interface
+    (:func:`interface_digest`), the options and the compiler."""
+    h = hashlib.sha256(interface_digest(module))
+    h.update(compiler_digest(opt_level, fuel_costs, tm, epoch))
+    h.update(b"shell" if shell else b"funcs")
+    raw = module.raw
+    nimp = module.num_imported_funcs
+    for index in sorted(funcs):
+        code = module.codes[index - nimp]
+        h.update(b"%d:%d:" % (index, code.end - code.start))
+        h.update(raw[code.start : code.end])
+    return h.hexdigest()
+
+
+def _pack(flags: bytes, obj: bytes) -> bytes:
+    return len(flags).to_bytes(4, "little") + flags + obj
+
+
+def _unpack(blob: bytes) -> tuple[bytes, bytes]:
+    n = int.from_bytes(blob[:4], "little")
+    return blob[4 : 4 + n], blob[4 + n :]
+
+
+def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
+                 fuel_costs=None, isolated: bool = True, cache_dir=None,
+                 module_name: str | None = None, cached_only: bool = False,
+                 epoch: bool = False) -> Unit | None:  # fmt: skip
+    """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
+    the decoded, validated ``module``, which has its ``raw`` bytes) and load it
+    (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
+    (``Config.epoch_interruption``).
+
+    Raises:
+        UnsupportedFeature: the module uses something the LLVM tier does not implement.
+        CompileError: LLVM failed (in a worker: names the function that fails alone).
+    """
+    funcs = frozenset(funcs)
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    tm = host_target_machine(opt_level)
+    path = None
+    if cache_dir is not None and module.raw:
+        key = unit_key(module, funcs, shell, opt_level, fuel_costs, tm, epoch)
+        path = Path(cache_dir) / f"llvm-unit-{key}.o"
+        blob = load_blob(path)
+        if blob is not None:
+            flags, obj = _unpack(blob)
+            unit = load_unit(module, funcs, shell, flags, obj, tm)
+            unit.seconds = {"load": time.perf_counter() - t0}
+            return unit
+    if cached_only:
+        return None
+    nimp = module.num_imported_funcs
+    order = sorted(funcs)
+    flags = bytes(runs_long(module.codes[i - nimp].body) for i in order)
+    if isolated:
+        from .worker import Job, WorkerDied, pool
+
+        job = Job(module.raw, opt_level, fuel_costs, funcs, shell, unit=True, epoch=epoch)
+        try:
+            obj, cpu = pool().run_timed(job)
+        except WorkerDied as e:
+            from ..errors import CompileError
+
+            index = _culprit(module, order, opt_level, fuel_costs, epoch) if len(order) > 1 else (
+                order[0] if order else None)  # fmt: skip
+            name = module.func_name(index) if index is not None else None
+            raise CompileError(e.reason, module_name or module.names.module, index,
+                               name) from None  # fmt: skip
+    else:
+        obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell), epoch)
+        cpu = time.process_time() - c0
+    if path is not None:
+        store_blob(path, _pack(flags, obj))
+    unit = load_unit(module, funcs, shell, flags, obj, tm)
+    unit.seconds = {"compile": cpu, "wall": time.perf_counter() - t0}
+    return unit
+
+
+def _culprit(module: Module, order: list[int], opt_level: int, fuel_costs,
+             epoch: bool) -> int | None:  # fmt: skip
+    """The function of a unit whose compile alone kills a worker (one unit per function)."""
+    from .worker import Job, WorkerDied, pool
+
+    for index in order:
+        try:
+            pool().run(Job(module.raw, opt_level, fuel_costs, frozenset((index,)), False,
+                           unit=True, epoch=epoch))  # fmt: skip
+        except WorkerDied:
+            return index
+        except Exception:  # noqa: BLE001, S112 - not the crash we look for
+            continue
+    return None
+
+
+def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: bytes,
+              tm=None) -> Unit:  # fmt: skip
+    """Load a unit's object (from :func:`compile_unit`) into an engine of its own."""
+    if tm is None:
+        tm = host_target_machine()
+    engine = _load_objects([obj], tm)
+    order = sorted(funcs)
+    table = engine.get_global_value_address(abi.FUNCTABLE)
+    addrs = (ctypes.c_void_p * max(len(order), 1)).from_address(table) if order else []
+    tramps = None
+    if shell:
+        ntypes = len(module.types)
+        tt = engine.get_global_value_address(abi.TRAMPTABLE)
+        tramps = list((ctypes.c_void_p * ntypes).from_address(tt)) if ntypes else []
+    return Unit(
+        funcs={index: addrs[k] for k, index in enumerate(order)},
+        entries={i: engine.get_function_address(abi.entry_name(i)) for i in order},
+        long_funcs=frozenset(i for i, f in zip(order, flags) if f),
+        trampolines=tramps, engine=engine,
+    )  # fmt: skip
+
+
+# -- the manifest: which units a module had compiled ------------------------------------------
+_MANIFEST_LOCK = threading.Lock()
+
+
+def _manifest_path(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool) -> Path:
+    tm = host_target_machine(opt_level)
+    h = hashlib.sha256(hashlib.sha256(module.raw).digest())
+    h.update(compiler_digest(opt_level, fuel_costs, tm, epoch))
+    return Path(cache_dir) / f"llvm-units-{h.hexdigest()}.txt"
+
+
+def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
+                 epoch: bool = False) -> list[tuple]:  # fmt: skip
+    """The units compiled for this module (same options) in earlier runs, in the order they
+    were compiled (the shell unit first): ``(level, functions)`` pairs (the level a unit was
+    compiled at: ``opt_level``, or :data:`.jit.QUICK` for big functions)."""
+    if cache_dir is None or not module.raw:
+        return []
+    blob = load_blob(_manifest_path(module, cache_dir, opt_level, fuel_costs, epoch))
+    if not blob:
+        return []
+    units = []
+    for line in blob.decode().splitlines():
+        level, _, funcs = line.partition(":")
+        units.append((int(level), frozenset(int(x) for x in funcs.split())))
+    return units
+
+
+def record_unit(module: Module, cache_dir, opt_level: int, fuel_costs, funcs,
+                level: int | None = None, epoch: bool = False) -> None:  # fmt: skip
+    """Add the unit of ``funcs`` (compiled at ``level``, default ``opt_level``) to the
+    module's manifest (see :func:`cached_units`)."""
+    if cache_dir is None or not module.raw:
+        return
+    level = opt_level if level is None else level
+    with _MANIFEST_LOCK:
+        path = _manifest_path(module, cache_dir, opt_level, fuel_costs, epoch)
+        blob = load_blob(path) or b""
+        line = f"{level}:" + " ".join(str(i) for i in sorted(funcs)) + "\n"
+        if line.encode() in blob.splitlines(keepends=True):
+            return
+        store_blob(path, blob + line.encode())

@@ -1,0 +1,131 @@
+"""Rewrites of a translated function's statements that a person would make by hand.
+
+:func:`fold_skips`: a ``br_if`` that skips the rest of its own block is lowered by
+:mod:`.codegen` like any forward branch, with the ``brk`` flag::
+
+    if C:                 # the br_if (PRE: results written to their slots first)
+        PRE
+        brk = K
+    if not brk:           # the rest of the block
+        BODY
+    if brk == K:          # the block's end
+        brk = 0
+
+When no other branch targets that block (no other ``brk = K`` in ``BODY``), the flag carries
+nothing the ``if`` does not: this becomes ``if C: PRE else: BODY`` (``if not C: BODY`` when
+``PRE`` is empty). Both run the same statements in the same order and leave ``brk`` the same,
+so traps, fuel segments and resume points (found by line) are unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+
+
+def _is_brk_set(st: ast.stmt, k: int | None = None) -> bool:
+    return (isinstance(st, ast.Assign) and len(st.targets) == 1
+            and isinstance(st.targets[0], ast.Name) and st.targets[0].id == "brk"
+            and isinstance(st.value, ast.Constant)
+            and (k is None or st.value.value == k))  # fmt: skip
+
+
+def _is_guard(st: ast.stmt) -> bool:
+    t = getattr(st, "test", None)
+    return (isinstance(st, ast.If) and not st.orelse and isinstance(t, ast.UnaryOp)
+            and isinstance(t.op, ast.Not) and isinstance(t.operand, ast.Name)
+            and t.operand.id == "brk")  # fmt: skip
+
+
+def _is_reset(st: ast.stmt, k: int) -> bool:
+    t = getattr(st, "test", None)
+    return (isinstance(st, ast.If) and not st.orelse and isinstance(t, ast.Compare)
+            and isinstance(t.left, ast.Name) and t.left.id == "brk"
+            and isinstance(t.ops[0], ast.Eq) and isinstance(t.comparators[0], ast.Constant)
+            and t.comparators[0].value == k and len(st.body) == 1
+            and _is_brk_set(st.body[0], 0))  # fmt: skip
+
+
+def _is_plain(st: ast.stmt) -> bool:
+    """An assignment to a local other than ``brk`` (what a branch writes before it jumps)."""
+    return (isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) and t.id != "brk"
+                                               for t in st.targets))  # fmt: skip
+
+
+def _fold(site: ast.If, guard: ast.If) -> None:
+    """``if C: PRE; brk = K`` followed by ``if not brk: BODY`` -> ``if C: PRE else: BODY``."""
+    pre = site.body[:-1]
+    if pre:
+        site.body = pre
+        site.orelse = guard.body
+    else:
+        site.test = ast.UnaryOp(ast.Not(), site.test)
+        site.body = guard.body
+
+
+def _is_site(st: ast.stmt, k: int) -> bool:
+    return (isinstance(st, ast.If) and not st.orelse and bool(st.body)
+            and _is_brk_set(st.body[-1], k) and all(_is_plain(p) for p in st.body[:-1]))  # fmt: skip
+
+
+class _Counts:
+    """How many ``brk = K`` statements there are for each K, and ``brk`` names in all (one
+    walk of the function; kept up to date as branches are folded)."""
+
+    def __init__(self, fn: ast.FunctionDef):
+        self.sets: dict[int, int] = {}
+        self.names = 0
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Name) and node.id == "brk":
+                self.names += 1
+            elif isinstance(node, ast.Assign) and _is_brk_set(node):
+                k = node.value.value  # type: ignore[attr-defined]
+                self.sets[k] = self.sets.get(k, 0) + 1
+
+
+def _fold_tail(stmts: list[ast.stmt], k: int, counts: _Counts) -> None:
+    """``stmts`` ends where block K's ``brk`` reset follows: a branch to K followed by its
+    guard at the very end of it is folded (``brk`` is reset right after anyway), and so on
+    into the folded body."""
+    while len(stmts) >= 2 and _is_site(stmts[-2], k) and _is_guard(stmts[-1]):
+        site, guard = stmts[-2], stmts[-1]
+        del stmts[-1]
+        _fold(site, guard)  # type: ignore[arg-type]
+        counts.sets[k] -= 1
+        counts.names -= 2
+        stmts = guard.body
+
+
+def fold_skips(fn: ast.FunctionDef) -> None:
+    """Apply the rewrite of the module docstring to the statements of ``fn``, then drop the
+    prologue's ``brk = 0`` if no other use of ``brk`` is left (keeping ``fn.prologue_len``
+    right)."""
+    if not any(_is_brk_set(st, 0) for st in fn.body[: fn.prologue_len]):  # type: ignore[attr-defined]
+        return
+    counts = _Counts(fn)
+    _fold_list(fn.body, counts)
+    if counts.names == 1:
+        n = fn.prologue_len  # type: ignore[attr-defined]
+        del fn.body[next(i for i, st in enumerate(fn.body[:n]) if _is_brk_set(st, 0))]
+        fn.prologue_len = n - 1  # type: ignore[attr-defined]
+
+
+def _fold_list(stmts: list[ast.stmt], counts: _Counts) -> None:
+    i = 0
+    while i < len(stmts):
+        st = stmts[i]
+        if (isinstance(st, ast.If) and not st.orelse and st.body and _is_brk_set(st.body[-1])
+                and i + 2 < len(stmts) and _is_guard(stmts[i + 1])):  # fmt: skip
+            k = st.body[-1].value.value  # type: ignore[attr-defined]
+            guard = stmts[i + 1]
+            if k and _is_reset(stmts[i + 2], k):
+                _fold_tail(guard.body, k, counts)  # type: ignore[attr-defined]
+                if counts.sets[k] == 1 and all(_is_plain(p) for p in st.body[:-1]):
+                    _fold(st, guard)  # type: ignore[arg-type]
+                    del stmts[i + 1 : i + 3]
+                    counts.sets[k] = 0
+                    counts.names -= 4  # the site's, the guard's and the reset's two
+        for attr in ("body", "orelse"):
+            inner = getattr(st, attr, None)
+            if inner:
+                _fold_list(inner, counts)
+        i += 1
