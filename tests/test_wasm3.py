@@ -144,6 +144,21 @@ def test_tail_calls_through_functions_not_yet_translated_keep_constant_stack():
     assert instance("python", text, compilation_mode="lazy").exports.run(0) == n - 1
 
 
+def test_tail_calls_between_compilation_units_keep_constant_stack():
+    """tier="auto" with $even jitted in one unit and $odd in another (or left in the Python
+    tier): the return_calls between them go through funcref records, and 10**6 of them must
+    still reuse frames. even(n) is 1 exactly when n is even."""
+    engine = Engine(Config(tier="auto", cache=False))
+    module = wasm2py.Module(engine, wat(EVEN_ODD))
+    for units in ([[0], [1]], [[0]]):  # $even is function 0, $odd function 1
+        inst = wasm2py.Instance(Store(engine), module, {})
+        inst._attach_units(engine.load_unit(module._module, (), shell=True))
+        for funcs in units:
+            inst._add_unit(engine.load_unit(module._module, funcs))
+        assert inst.exports.even(10**6) == 1
+        assert inst.exports.even(10**6 + 1) == 0
+
+
 # -- exceptions ---------------------------------------------------------------------------------
 
 EXN = """(module
@@ -313,6 +328,26 @@ def test_multiple_memories_and_memory64(tier):
     assert ex["grow-b"](1) == -1  # beyond the maximum of 3: -1 as i64
     mem = ex.b
     assert mem.type.is_64 and mem.size == 3
+
+
+BYTES = """(module (memory $a 1) (memory $b 1)
+  (data (memory $b) (i32.const 5) "\\ff")
+  (func (export "ld") (param i32) (result i32) (i32.load8_u $b (local.get 0)))
+  (func (export "lds") (param i32) (result i32) (i32.load8_s $b (local.get 0)))
+  (func (export "st") (param i32 i32) (i32.store8 $b (local.get 0) (local.get 1)))
+  (func (export "lda") (param i32) (result i32) (i32.load8_u $a (local.get 0))))"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_byte_access_uses_its_own_memory(tier):
+    """8-bit loads and stores name memory $b: they read and write $b, never $a."""
+    ex = instance(tier, BYTES).exports
+    ex.st(7, 0x1234)  # stores the low byte, 0x34
+    assert (ex.ld(5), ex.lds(5), ex.ld(7)) == (0xFF, -1, 0x34)
+    assert (ex.lda(5), ex.lda(7)) == (0, 0)
+    with pytest.raises(wasm2py.Trap) as info:
+        ex.ld(65536)
+    assert info.value.code is wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
 
 
 # -- relaxed SIMD: one deterministic result, the same in every tier --------------------------------
