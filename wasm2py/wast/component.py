@@ -34,7 +34,6 @@ from .report import FAILED, FIXED, KNOWN, PASSED, SKIPPED, CommandResult, FileSu
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SUITE_ENV = "WASM2PY_COMPONENT_SPEC_DIR"
-DEFAULT_SUITE = PROJECT_ROOT.parent / "shared" / "spec" / "component-model"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "spectests-component"
 CHECK = "component"
 #: the tiers the component suite runs on
