@@ -170,14 +170,20 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
         return None
     h = hashlib.sha256()
     h.update(hashlib.sha256(module.raw).digest())
+    hash_compiler(h, opt_level, fuel_costs, tm, epoch)
+    hash_sources(h)
+    return h.hexdigest()
+
+
+def hash_compiler(h, opt_level: int, fuel_costs, tm: llvm.TargetMachine, epoch: bool) -> None:
+    """Feed ``h`` the options and the compiler that machine code depends on: fuel costs, epoch
+    checks, optimisation level, host target (triple, CPU, features), LLVM and llvmlite versions."""
     h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
     h.update(b":epoch\0" if epoch else b"\0")
     for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
                  llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
                  llvmlite.__version__):  # fmt: skip
         h.update(part.encode() + b"\0")
-    hash_sources(h)
-    return h.hexdigest()
 
 
 def hash_sources(h, extra: tuple[str, ...] = ()) -> None:

@@ -26,13 +26,18 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import llvmlite
-import llvmlite.binding as llvm
-
 from ..binary.module import Module
+from ..binary.reader import read_u32
 from ..cache import load_blob, store_blob
 from . import abi
-from .jit import _load_objects, compile_part, hash_sources, host_target_machine, runs_long
+from .jit import (
+    _load_objects,
+    compile_part,
+    hash_compiler,
+    hash_sources,
+    host_target_machine,
+    runs_long,
+)
 
 
 @dataclass
@@ -73,14 +78,7 @@ def interface_digest(module: Module) -> bytes:
     pos = 8
     while pos < len(raw):
         sid = raw[pos]
-        size, shift, p = 0, 0, pos + 1
-        while True:
-            byte = raw[p]
-            p += 1
-            size |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
+        size, p = read_u32(raw, pos + 1)
         if sid not in (0, 10, 11):
             h.update(raw[pos : p + size])
         pos = p + size
@@ -95,12 +93,7 @@ def interface_digest(module: Module) -> bytes:
 
 def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool) -> bytes:
     h = hashlib.sha256()
-    h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
-    h.update(b":epoch\0" if epoch else b"\0")
-    for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
-                 llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
-                 llvmlite.__version__):  # fmt: skip
-        h.update(part.encode() + b"\0")
+    hash_compiler(h, opt_level, fuel_costs, tm, epoch)
     hash_sources(h, ("units.py",))  # (what the whole module's cache key reads, and this)
     return h.digest()
 
