@@ -551,8 +551,8 @@ def test_cache_cap_evicts_least_recently_used(tmp_path, monkeypatch):
     validated, logged = [], []
     real_valid, real_read = cache.is_validated, cache.FunctionLog.read
 
-    def spy_valid(wasm):
-        validated.append(real_valid(wasm))
+    def spy_valid(wasm, *features):
+        validated.append(real_valid(wasm, *features))
         return validated[-1]
 
     def spy_read(log):

@@ -67,7 +67,7 @@ def test_a_huge_br_table_is_compiled_without_llvm_optimiser():
 
     def head(st):
         ir = str(build_module(decode_module(st.wasm)))
-        return next(line for line in ir.splitlines() if line.startswith('define internal i32 @"w0"'))
+        return next(line for line in ir.splitlines() if line.startswith("define ") and '@"w0"(' in line)
 
     huge = gen.br_table(HUGE_BR_TABLE + 1)
     assert "optnone" in head(huge) and "optnone" not in head(gen.br_table(HUGE_BR_TABLE))

@@ -22,10 +22,10 @@ from .trap import to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
 
 #: the unsigned range an i32/i64 argument is passed on unchanged in
-_UNSIGNED_MAX = {ValType.I32: 0xFFFFFFFF, ValType.I64: 0xFFFFFFFFFFFFFFFF}
+_UNSIGNED_MAX: dict[object, int] = {ValType.I32: 0xFFFFFFFF, ValType.I64: 0xFFFFFFFFFFFFFFFF}
 #: inline conversion of an i32/i64 result to the signed value the embedder gets (``+r``: an
 #: int, not the bool a comparison leaves)
-_SIGNED_RESULT = {ValType.I32: "(+r if r < 0x80000000 else r - 0x100000000)",
+_SIGNED_RESULT: dict[object, str] = {ValType.I32: "(+r if r < 0x80000000 else r - 0x100000000)",
                   ValType.I64: "(+r if r < 0x8000000000000000 else r - 0x10000000000000000)"}  # fmt: skip
 #: parameters beyond this many take the generic path
 MAX_PARAMS = 8
