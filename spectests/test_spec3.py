@@ -6,8 +6,8 @@ LLVM tier those without a 2.0 namesake (memory64, multiple memories, tail calls,
 typed function references, relaxed SIMD...): the changed 2.0 scripts take it ~10 CPU minutes
 (``python -m spectests --suite 3.0 --simd --tier llvm`` runs everything). A test fails on a
 command that fails and is not in :mod:`spectests.known_failures`, or on a listed known failure
-that now passes. The suite is read from ``$WASM2PY_SPEC3_DIR`` or
-``<project root>/../shared/spec/wasm-3.0``; when it is absent the tests are skipped, saying where
+that now passes. The suite is read from ``wasm-3.0/`` in ``$WASM2PY_SPEC_DIR`` or
+``<project root>/../shared/spec``; when it is absent the tests are skipped, saying where
 to put it.
 """
 
