@@ -326,6 +326,28 @@ def test_try_table_in_a_flat_function(shape):
     assert all(used["python", arg] == used["llvm", arg] for arg, _ in cases), used
 
 
+def test_tags_and_a_flat_try_table_in_an_ahead_of_time_file(tmp_path):
+    """AOT files list imported and exported tags with their types, and run a flat function's
+    ``try_table`` (the same cases as above)."""
+    import importlib.util
+
+    text = deep_try_module(120).replace(
+        "(module", '(module (import "env" "t" (tag $t (param i64))) (export "t2" (tag $t))', 1)
+    out = tmp_path / "deep_try.py"
+    wasm2py.compile(wat(text), out)
+    spec = importlib.util.spec_from_file_location("deep_try", out)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert ("env", "t", "tag", "[i64] -> []") in mod.IMPORTS
+    assert ("t2", "tag", "[i64] -> []") in mod.EXPORTS and ("c", "tag", "[] -> []") in mod.EXPORTS
+    store = Store()
+    tag = wasm2py.Tag(store, wasm2py.TagType(wasm2py.FuncType([ValType.I64])))
+    inst = mod.instantiate({"env": {"host": lambda x: 2 if x == 7 else x * 2, "t": tag}},
+                           store=store)
+    assert inst.exports.t2 == tag
+    assert [inst.exports.f(a) for a in (1, 2, 3, 7, 0)] == [1110, 1020, 1106, 1020, 1099]
+
+
 # -- typed function references --------------------------------------------------------------------
 
 REFS = """(module
