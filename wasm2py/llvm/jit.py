@@ -47,6 +47,30 @@ QUICK = -1
 QUICK_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
 
 
+def code_bytes(raw: bytes) -> int:
+    """The size of a module's code section (its function bodies) in bytes, read from the
+    section headers of its binary ``raw`` (0 if it has none)."""
+    from ..binary.reader import read_u32
+
+    pos = 8
+    while pos < len(raw):
+        size, start = read_u32(raw, pos + 1)
+        if raw[pos] == 10:
+            return size
+        pos = start + size
+    return 0
+
+
+def cold_level(raw: bytes, opt_level: int, quick_bytes: int | None) -> int:
+    """The pipeline a whole-module compile uses (``tier="llvm"``): :data:`QUICK` when the
+    module has more than ``quick_bytes`` of code (None: never) and ``opt_level`` asks for more
+    than the cheapest level, else ``opt_level``. At ``O2`` LLVM takes ~65 CPU s per MB of
+    wasm code, the quick pipeline about a tenth of that (``tools/bench/llvm_compile.py``)."""
+    if quick_bytes is None or opt_level < 1 or code_bytes(raw) <= quick_bytes:
+        return opt_level
+    return QUICK
+
+
 def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
     """A target machine for the host CPU (all its features), for jitting (``QUICK``: the
     fast code generator)."""
