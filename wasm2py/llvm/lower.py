@@ -211,6 +211,8 @@ BIG_FRAME_LOCALS = 256
 #: ``tests/test_stress.py``). Its code is slower (locals stay in memory), but such functions
 #: are parsers' action tables and dispatchers, not loops.
 HUGE_BR_TABLE = 1000
+#: the trap trace's recording function of every LLVM module (``ModuleBuilder.recorder``)
+_RECORDER = "w2p_record_frame"
 
 
 def _fname(t: ir.Type) -> str:
@@ -280,6 +282,30 @@ class ModuleBuilder:
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
+
+    def recorder(self) -> ir.Function:
+        """``void record(ctx, rt, index << 32 | offset)``: append a frame to the trap trace
+        (``abi.RT_TRACE``). One cold function per LLVM module rather than its ~15
+        instructions in every trap and propagate block (a sixth of all the IR otherwise)."""
+        fn = self._intrinsics.get(_RECORDER)
+        if fn is not None:
+            return fn
+        fn = self._intrinsics[_RECORDER] = ir.Function(
+            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64]), _RECORDER)
+        fn.linkage = "internal"
+        fn.attributes.add("cold")
+        fn.attributes.add("noinline")
+        ctx, rt, where = fn.args
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
+        n = b.load(trace, typ=I64)
+        k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
+        slot = b.add(c64(2), b.mul(k, c64(2)))
+        b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
+        b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
+        b.store(b.add(n, c64(1)), trace)
+        b.ret_void()
+        return fn
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         fn = self._intrinsics.get(name)
@@ -362,11 +388,6 @@ class ModuleBuilder:
         b.ret_void()
 
 
-def b_load(b: ir.IRBuilder, p):
-    """Load an alloca's value."""
-    return b.load(p)
-
-
 def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
     """Store value ``v`` of type ``t`` into the slot(s) at ``p``."""
     if t is ValType.V128:
@@ -433,7 +454,7 @@ class Ctl:
     """A control frame during lowering."""
 
     __slots__ = ("kind", "params", "results", "height", "end", "header", "slots", "else_bb",
-                 "if_params", "unreachable", "reached", "has_else")  # fmt: skip
+                 "if_params", "unreachable", "reached", "has_else", "known", "merged")  # fmt: skip
 
     def __init__(self, kind, params, results, height):
         self.kind = kind
@@ -448,6 +469,19 @@ class Ctl:
         self.unreachable = False
         self.reached = False
         self.has_else = False
+        #: an ``if``'s :attr:`FunctionLowerer.known` at its condition (what its else sees)
+        self.known: dict = {}
+        #: what every branch to the end so far knew alike (None: no branch yet)
+        self.merged: dict | None = None
+
+    def merge(self, known: dict) -> None:
+        """Note a branch to this frame's end made knowing ``known``: a value every incoming
+        edge knows is defined before all of them, so it dominates the end too."""
+        m = self.merged
+        if m is None:
+            self.merged = dict(known)
+        elif m:
+            self.merged = {k: v for k, v in m.items() if known.get(k) is v}
 
     @property
     def label_types(self):
@@ -489,8 +523,27 @@ class FunctionLowerer:
         self.handlers: list[ir.Block] = []
         self.stack: list = []
         self.ctl: list[Ctl] = []
+        #: id(alloca) -> the value it holds, for the allocas of locals and of the memories'
+        #: sizes and bases: what a store put there or a load read, reused instead of loading
+        #: again as long as it dominates the code being lowered (cleared at loop headers; a
+        #: block's end keeps what all branches to it know alike, see ``Ctl.merge``; an else
+        #: starts from its if's). Fewer loads to build, parse and optimise away (local.get
+        #: is a fifth of all instructions).
+        self.known: dict[int, object] = {}
 
     # -- helpers ----------------------------------------------------------------------------
+    def read(self, alloca):
+        """The value of a local's (or a memory size's or base's) alloca (see :attr:`known`)."""
+        v = self.known.get(id(alloca))
+        if v is None:
+            v = self.known[id(alloca)] = self.b.load(alloca)
+        return v
+
+    def write(self, v, alloca) -> None:
+        """Store ``v`` into a local's (or a memory size's or base's) alloca."""
+        self.b.store(v, alloca)
+        self.known[id(alloca)] = v
+
     def ctx_load(self, slot: int, typ=I64, cached=True):
         """Load context slot ``slot`` (once, in the entry block, when ``cached``)."""
         key = (slot, typ)
@@ -523,14 +576,8 @@ class FunctionLowerer:
 
     def record_frame(self, b: ir.IRBuilder, offset) -> None:
         """Append this function and ``offset`` to the trap trace (see ``abi.RT_TRACE``)."""
-        trace = b.load(b.gep(self.rt(), [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
-        n = b.load(trace, typ=I64)
-        k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
-        slot = b.add(c64(2), b.mul(k, c64(2)))
-        b.store(b.ptrtoint(self.ctx, I64), b.gep(trace, [slot], source_etype=I64))
         where = b.or_(c64(self.index << 32), b.zext(offset, I64))
-        b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
-        b.store(b.add(n, c64(1)), trace)
+        b.call(self.mb.recorder(), [self.ctx, self.rt(), where])
 
     def _to_trap(self, code: TrapCode) -> ir.Block:
         """The trap block of ``code``, told that the current block branches to it."""
@@ -775,11 +822,11 @@ class FunctionLowerer:
             c = b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y)
             self.push(b.zext(c, I32))
         elif op == Op.LOCAL_GET:
-            self.push(b.load(self.locals[imm]))
+            self.push(self.read(self.locals[imm]))
         elif op == Op.LOCAL_SET:
-            b.store(self.pop(), self.locals[imm])
+            self.write(self.pop(), self.locals[imm])
         elif op == Op.LOCAL_TEE:
-            b.store(self.stack[-1], self.locals[imm])
+            self.write(self.stack[-1], self.locals[imm])
         elif op == Op.I32_CONST:
             self.push(c32(imm))
         elif op == Op.I64_CONST:
@@ -904,7 +951,7 @@ class FunctionLowerer:
         elif op == Op.CALL_INDIRECT:
             self.call_indirect(*imm)
         elif op == Op.MEMORY_SIZE:
-            pages = b.lshr(b.load(self.msz[imm]), c64(16))
+            pages = b.lshr(self.read(self.msz[imm]), c64(16))
             self.push(pages if self.memory64(imm) else b.trunc(pages, I32))
         elif op == Op.MEMORY_GROW:
             grow = self.ctx_load(abi.CTX_MEM_GROW, PTR)
@@ -1049,6 +1096,7 @@ class FunctionLowerer:
             self.b.branch(target.header if target.kind == "loop" else target.end)
             if target.kind != "loop":
                 target.reached = True
+                target.merge(self.known)
         if not keep and types:
             del self.stack[-len(types):]
 
@@ -1143,6 +1191,7 @@ class FunctionLowerer:
                 b.store(v, slot)
             b.branch(frame.header)
             b.position_at_end(frame.header)
+            self.known = {}  # (the back edges bring other values)
             self.epoch_check()
             for slot in frame.slots:
                 self.push(b.load(slot))
@@ -1156,6 +1205,7 @@ class FunctionLowerer:
                 frame.if_params = self.stack[len(self.stack) - len(params):] if params else []
                 b.cbranch(cond, then, frame.else_bb)
                 b.position_at_end(then)
+                frame.known = dict(self.known)
         self.ctl.append(frame)
 
     def do_else(self) -> None:
@@ -1166,6 +1216,7 @@ class FunctionLowerer:
         frame.has_else = True
         frame.unreachable = False
         self.b.position_at_end(frame.else_bb)
+        self.known = frame.known
         self.stack.extend(frame.if_params)
 
     def end(self) -> None:
@@ -1196,13 +1247,16 @@ class FunctionLowerer:
         if frame.kind == "if" and not frame.has_else:
             # The implicit else passes the params through (validation: params == results).
             b.position_at_end(frame.else_bb)
+            self.known = frame.known
             for v, slot in zip(frame.if_params, frame.slots):
                 b.store(v, slot)
             b.branch(frame.end)
             frame.reached = True
+            frame.merge(self.known)
         del self.stack[frame.height:]
         self.ctl.pop()
         b.position_at_end(frame.end)
+        self.known = frame.merged or {}
         if frame.reached:
             for slot in frame.slots:
                 self.push(b.load(slot))
@@ -1234,8 +1288,8 @@ class FunctionLowerer:
     def reload_memsize(self) -> None:
         for k, msz in self.msz.items():
             base_slot, size_slot = self.layout.memory_slots(k)
-            self.b.store(self.ctx_load(size_slot, I64, cached=False), msz)
-            self.b.store(self.ctx_load(base_slot, PTR, cached=False), self.mbase[k])
+            self.write(self.ctx_load(size_slot, I64, cached=False), msz)
+            self.write(self.ctx_load(base_slot, PTR, cached=False), self.mbase[k])
 
     def finish_call(self, r, ft: FuncType, tail: bool) -> None:
         """After a call: a tail call returns its result as is; else check, reload, push."""
@@ -1380,6 +1434,8 @@ class FunctionLowerer:
         without a match the exception unwinds further."""
         b = self.b
         here = b.block
+        known = self.known
+        self.known = dict(known)  # (the dispatch code must not leave its values for here)
         dispatch = self.fn.append_basic_block("catch")
         b.position_at_end(dispatch)
         rt = self.rt()
@@ -1417,6 +1473,7 @@ class FunctionLowerer:
         if not ended:
             self.unwind()  # to the try_table around this one, or out of the function
         b.position_at_end(here)
+        self.known = known
         self.begin(Op.BLOCK, bt)
         self.ctl[-1].kind = "try"
         self.handlers.append(dispatch)
@@ -1444,7 +1501,7 @@ class FunctionLowerer:
             # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
             # signed 64-bit arithmetic (size <= 2**32, offset + nbytes <= 2**32 + 8); the right
             # side is loop-invariant, so each access costs one compare.
-            limit = b.sub(b.load(self.msz[k]), c64(offset + nbytes))
+            limit = b.sub(self.read(self.msz[k]), c64(offset + nbytes))
             self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
         else:
             addr = v
@@ -1453,11 +1510,11 @@ class FunctionLowerer:
                 self.trap_if(ir.Constant(I1, 1), TrapCode.MEMORY_OUT_OF_BOUNDS)
                 total = 0
             # an unsigned address: out of bounds when the limit is negative or it is above
-            limit = b.sub(b.load(self.msz[k]), c64(total))
+            limit = b.sub(self.read(self.msz[k]), c64(total))
             oob = b.or_(b.icmp_signed("<", limit, c64(0)), b.icmp_unsigned(">", addr, limit))
             self.trap_if(oob, TrapCode.MEMORY_OUT_OF_BOUNDS)
         ea = b.add(addr, c64(offset)) if offset else addr
-        return b.gep(b.load(self.mbase[k]), [ea], source_etype=I8)
+        return b.gep(self.read(self.mbase[k]), [ea], source_etype=I8)
 
     def range_check(self, start, n, size, code: TrapCode) -> None:
         """Trap with ``code`` unless ``[start, start+n)`` lies within ``[0, size)`` (i64
@@ -1467,10 +1524,10 @@ class FunctionLowerer:
                      code)  # fmt: skip
 
     def mem_check(self, start, n, k: int = 0) -> None:
-        self.range_check(start, n, b_load(self.b, self.msz[k]), TrapCode.MEMORY_OUT_OF_BOUNDS)
+        self.range_check(start, n, self.read(self.msz[k]), TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def mem_ptr(self, ea, k: int = 0):
-        return self.b.gep(self.b.load(self.mbase[k]), [ea], source_etype=I8)
+        return self.b.gep(self.read(self.mbase[k]), [ea], source_etype=I8)
 
     def load(self, op, offset: int, k: int = 0) -> None:
         mt, n, ext, rt = _LOAD[op]
