@@ -518,6 +518,8 @@ class FunctionLowerer:
         self.mbase: dict[int, object] = {}
         #: id(checked value) -> (checked value, the float result before its NaN check)
         self._nan_raw: dict[int, tuple] = {}
+        #: id(i32 0/1) -> (it, the i1 it extends) (see :meth:`push_bool`)
+        self._bools: dict[int, tuple] = {}
         self.fuel = None  # alloca holding the fuel left (fuel metering only)
         #: the dispatch blocks of the try_tables around the code being lowered, innermost last
         self.handlers: list[ir.Block] = []
@@ -702,6 +704,19 @@ class FunctionLowerer:
     def pop(self):
         return self.stack.pop()
 
+    def push_bool(self, c) -> None:
+        """Push an i1 as wasm's i32 0/1, remembering the i1 for :meth:`cond`."""
+        z = self.b.zext(c, I32)
+        self._bools[id(z)] = (z, c)
+        self.push(z)
+
+    def cond(self, v):
+        """An i32 condition as an i1 (a comparison's own i1, without testing its 0/1)."""
+        hit = self._bools.get(id(v))
+        if hit is not None and hit[0] is v:
+            return hit[1]
+        return self.b.icmp_unsigned("!=", v, c32(0))
+
     def popn(self, n: int) -> list:
         if n == 0:
             return []
@@ -819,8 +834,7 @@ class FunctionLowerer:
             y = self.pop()
             x = self.pop()
             pyop, signed = _ICMP[op]
-            c = b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y)
-            self.push(b.zext(c, I32))
+            self.push_bool(b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y))
         elif op == Op.LOCAL_GET:
             self.push(self.read(self.locals[imm]))
         elif op == Op.LOCAL_SET:
@@ -840,12 +854,20 @@ class FunctionLowerer:
         elif op in _STORE:
             self.store(op, imm[1], imm[2])
         elif op == Op.BR_IF:
-            cond = b.icmp_unsigned("!=", self.pop(), c32(0))
+            cond = self.cond(self.pop())
             cont = self.fn.append_basic_block()
-            taken = self.fn.append_basic_block()
-            b.cbranch(cond, taken, cont)
-            b.position_at_end(taken)
-            self.branch(imm, keep=True)
+            target = self.ctl[-1 - imm]
+            if target.kind != "func" and not target.label_types:
+                # nothing to carry: branch to the label's block itself
+                b.cbranch(cond, target.header if target.kind == "loop" else target.end, cont)
+                if target.kind != "loop":
+                    target.reached = True
+                    target.merge(self.known)
+            else:
+                taken = self.fn.append_basic_block()
+                b.cbranch(cond, taken, cont)
+                b.position_at_end(taken)
+                self.branch(imm, keep=True)
             b.position_at_end(cont)
         elif op == Op.BR:
             self.branch(imm)
@@ -879,7 +901,7 @@ class FunctionLowerer:
                 self.push(b.call(self.intr(f"{name}.{t}", t, [t, I1]), [x, ir.Constant(I1, 0)]))
         elif op == Op.I32_EQZ or op == Op.I64_EQZ:
             x = self.pop()
-            self.push(b.zext(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)), I32))
+            self.push_bool(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)))
         elif op in _FBIN:
             y = self.pop_nan_any()
             x = self.pop_nan_any()
@@ -888,8 +910,8 @@ class FunctionLowerer:
             y = self.pop_nan_any()
             x = self.pop_nan_any()
             pyop = _FCMP[op]
-            c = b.fcmp_unordered(pyop, x, y) if pyop == "!=" else b.fcmp_ordered(pyop, x, y)
-            self.push(b.zext(c, I32))
+            self.push_bool(b.fcmp_unordered(pyop, x, y) if pyop == "!=" else
+                           b.fcmp_ordered(pyop, x, y))  # fmt: skip
         elif op in _FUN:
             name, t = _FUN[op]
             if name == "llvm.fabs":  # bitwise
@@ -930,7 +952,7 @@ class FunctionLowerer:
             c = self.pop()
             y = self.pop()
             x = self.pop()
-            self.push(b.select(b.icmp_unsigned("!=", c, c32(0)), x, y))
+            self.push(b.select(self.cond(c), x, y))
         elif op == Op.GLOBAL_GET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
             # align 8: cells are 8-byte aligned, a v128 (16 bytes) too
@@ -1079,9 +1101,9 @@ class FunctionLowerer:
 
     # -- control ----------------------------------------------------------------------------
     def set_unreachable(self) -> None:
+        # what follows up to the matching else/end is skipped: no code is emitted (after the
+        # terminator just emitted, LLVM's verifier would refuse it)
         self.ctl[-1].unreachable = True
-        # Anything after a terminator goes into a fresh block with no predecessors.
-        self.b.position_at_end(self.fn.append_basic_block("dead"))
 
     def branch(self, depth: int, keep: bool = False) -> None:
         """Jump to label ``depth`` carrying its values (``keep``: leave them on the stack)."""
@@ -1181,7 +1203,7 @@ class FunctionLowerer:
         b = self.b
         params, results = self.block_type(imm)
         if op == Op.IF:
-            cond = b.icmp_unsigned("!=", self.pop(), c32(0))
+            cond = self.cond(self.pop())
         frame = Ctl("block" if op == Op.BLOCK else "loop" if op == Op.LOOP else "if",
                     params, results, len(self.stack) - len(params))  # fmt: skip
         if op == Op.LOOP:
