@@ -3,7 +3,9 @@
 Builds the ~450 KB, ~600-function module of ``tools/bigmodule/generate.py`` and prints, per
 optimisation level (default: the engine's default level):
 
-* first ``Module(engine, bytes)`` with ``Config(tier="llvm")`` and an empty cache directory, in
+* first ``Module(engine, bytes)`` with ``Config(tier="llvm")`` (a module this big gets the
+  quick pipeline, see ``Config.llvm_quick_bytes``; ``--full``: the level asked for) and an
+  empty cache directory, in
   CPU seconds: this process (decode, validate, IR, loading the objects) and the compile worker
   processes (their CPU is read from ``RUSAGE_CHILDREN`` once the idle workers have been ended),
   with LLVM's part broken down (``CompiledModule.timings``, wall seconds);
@@ -14,7 +16,7 @@ optimisation level (default: the engine's default level):
 
 Usage::
 
-    python tools/bench/llvm_compile.py [--functions N] [--opt 0 1 2 3]
+    python tools/bench/llvm_compile.py [--functions N] [--opt 0 1 2 3] [--full]
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--functions", type=int, default=600)
     ap.add_argument("--opt", type=int, nargs="*", default=None, help="optimisation levels")
     ap.add_argument("--n", type=int, default=300, help="argument of run(n)")
+    ap.add_argument("--full", action="store_true",
+                    help="every module at --opt (Config(llvm_quick_bytes=None)); default: big "
+                    "modules get the quick pipeline")  # fmt: skip
     args = ap.parse_args(argv)
     data = build(args.functions).read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
@@ -76,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         ok = True
         rows = []
         for level in levels:
-            config = wasm2py.Config(tier="llvm", llvm_opt_level=level)
+            config = wasm2py.Config(tier="llvm", llvm_opt_level=level,
+                                    **({"llvm_quick_bytes": None} if args.full else {}))
             own0, kids0 = cpu()
             module = wasm2py.Module(wasm2py.Engine(config), data)
             own1, kids1 = cpu()
@@ -91,14 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             ok &= same
             print(f"O{level}: LLVM wall: {parts}; cached reload {cached:.3f} s wall; "
                   f"run({args.n}) {'same as' if same else 'DIFFERS from'} the Python tier")
-            rows.append((level, own, kids))
+            used = module._llvm.opt_level
+            rows.append((f"O{level}" if used == level else f"O{level} -> quick", own, kids))
         print()
         print(f"{'cold tier=llvm Module()':24} {'main CPU s':>10} {'workers':>8} "
               f"{'total':>8} {'wasmtime':>9} {'ratio':>7}")
         for level, own, kids in rows:
             ratio = f"{(own + kids) / wt:6.1f}x" if wt else "      -"
             wts = f"{wt:9.2f}" if wt is not None else "        -"
-            print(f"{f'O{level}':24} {own:10.2f} {kids:8.2f} {own + kids:8.2f} {wts} {ratio}")
+            print(f"{level:24} {own:10.2f} {kids:8.2f} {own + kids:8.2f} {wts} {ratio}")
     return 0 if ok else 1
 
 
