@@ -34,6 +34,7 @@ from ..fuel import BULK_OPS, segment_costs
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi
+from .builder import Builder
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -340,7 +341,7 @@ class ModuleBuilder:
         fn.attributes.add("cold")
         fn.attributes.add("noinline")
         ctx, rt, where = fn.args
-        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        b = Builder(fn.append_basic_block("entry"))
         trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
         n = b.load(trace, typ=I64)
         k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
@@ -401,7 +402,7 @@ class ModuleBuilder:
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
         f = ir.Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
         f.calling_convention = TAILCC
-        b = ir.IRBuilder(f.append_basic_block("entry"))
+        b = Builder(f.append_basic_block("entry"))
         pofs, np_ = abi.slot_offsets(ft.params)
         rofs, nr = abi.slot_offsets(ft.results)
         slots = b.alloca(ir.ArrayType(I64, max(np_, nr, 1)))
@@ -419,7 +420,7 @@ class ModuleBuilder:
     def _entry(self, index: int) -> None:
         ft = self.func_types[index]
         f = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
-        b = ir.IRBuilder(f.append_basic_block("entry"))
+        b = Builder(f.append_basic_block("entry"))
         ctx, rem, slots = f.args
         pofs, _ = abi.slot_offsets(ft.params)
         rofs, _ = abi.slot_offsets(ft.results)
@@ -547,9 +548,9 @@ class FunctionLowerer:
         self.frame_words = frame_words(mb.decoded, self.ftype, local_types, body)
         self.layout = mb.layout
         entry = self.fn.append_basic_block("entry")
-        self.ab = ir.IRBuilder(entry)  # allocas and cached context loads
+        self.ab = Builder(entry)  # allocas and cached context loads
         self.start = self.fn.append_basic_block("start")
-        self.b = ir.IRBuilder(self.start)
+        self.b = Builder(self.start)
         self.ctx = self.fn.args[0]
         self.rem = self.fn.args[1]
         self._cache: dict = {}
@@ -610,7 +611,7 @@ class FunctionLowerer:
         bb = self._traps.get(code)
         if bb is None:
             bb = self.fn.append_basic_block(f"trap_{code.name.lower()}")
-            b = ir.IRBuilder(bb)
+            b = Builder(bb)
             bb.offset = b.phi(I32, "offset")
             rt = self.rt()
             self.fuel_out(b)
@@ -650,7 +651,7 @@ class FunctionLowerer:
         a callee, or by this function's ``throw``, stays for the caller to see)."""
         if self._propagate is None:
             self._propagate = self.fn.append_basic_block("propagate")
-            pb = ir.IRBuilder(self._propagate)
+            pb = Builder(self._propagate)
             self._propagate.offset = pb.phi(I32, "offset")
             self.record_frame(pb, self._propagate.offset)
             self._ret_undef(pb)
@@ -1338,7 +1339,7 @@ class FunctionLowerer:
         # Blocks with no terminator (fresh "dead" blocks) are unreachable.
         for bb in self.fn.blocks:
             if not bb.is_terminated:
-                ir.IRBuilder(bb).unreachable()
+                Builder(bb).unreachable()
 
     # -- calls ------------------------------------------------------------------------------
     def _call_ptr(self, fnptr, fty: ir.FunctionType, args, cconv=None, tail=False):
