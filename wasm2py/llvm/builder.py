@@ -124,7 +124,11 @@ class Builder(ir.IRBuilder):
         if source_etype is None:
             return super().gep(ptr, indices, inbounds, name, source_etype)
         op = "getelementptr inbounds" if inbounds else "getelementptr"
-        idx = ", ".join(f"{i.type} {i.get_reference()}" for i in indices)
+        if len(indices) == 1:
+            i = indices[0]
+            idx = f"{i.type} {i.get_reference()}"
+        else:
+            idx = ", ".join([f"{i.type} {i.get_reference()}" for i in indices])
         return self._value(ptr.type, name,
                            f"{op} {source_etype}, {ptr.type} {ptr.get_reference()}, {idx}")
 

@@ -66,12 +66,28 @@ LL = _LLTypes({ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64
 TAILCC = "tailcc"
 
 
+#: integer constants made so far, shared (they are immutable; each keeps its formatted text)
+_CONSTS: dict[tuple, ir.Constant] = {}
+
+
 def c32(v: int) -> ir.Constant:
-    return ir.Constant(I32, v & 0xFFFFFFFF)
+    key = (32, v & 0xFFFFFFFF)
+    c = _CONSTS.get(key)
+    if c is None:
+        if len(_CONSTS) > 8192:
+            _CONSTS.clear()
+        c = _CONSTS[key] = ir.Constant(I32, key[1])
+    return c
 
 
 def c64(v: int) -> ir.Constant:
-    return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF)
+    key = (64, v & 0xFFFFFFFFFFFFFFFF)
+    c = _CONSTS.get(key)
+    if c is None:
+        if len(_CONSTS) > 8192:
+            _CONSTS.clear()
+        c = _CONSTS[key] = ir.Constant(I64, key[1])
+    return c
 
 
 def f32_bits(bits: int) -> ir.Constant:
