@@ -809,5 +809,8 @@ def test_modules_with_more_code_than_llvm_quick_bytes_get_the_quick_pipeline():
         assert inst.exports["sum"](100_000) == 100_000 * 100_001 // 2
         # 0/0 is a NaN: the positive canonical one by the NaN rule (README, "NaN results")
         assert inst.exports["nan"](0.0) == 0x7FC00000
+        # wasm2py.llvm.instantiate takes the same compile (no second one at another level)
+        assert L.instantiate(wasm2py.Store(engine), module).exports["seven"]() == 7
+        assert len(engine._llvm) == 1
     with pytest.raises(wasm2py.ConfigError):
         wasm2py.Config(llvm_quick_bytes=-1)

@@ -68,7 +68,8 @@ class Config:
             (each in a worker process; default 2, so a big function does not hold back the
             small hot ones).
         llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
-        llvm_quick_bytes: for ``tier="llvm"``: a module with more bytes of function bodies
+        llvm_quick_bytes: for whole-module compiles (``tier="llvm"``,
+            ``wasm2py.llvm.instantiate``): a module with more bytes of function bodies
             than this (default 64 KiB) is compiled with LLVM's quick pipeline
             (``wasm2py.llvm.jit.QUICK``: a few passes and the fast code generator: a fraction
             of the CPU of ``O2``, for code that runs 2-5x slower) instead of
