@@ -505,3 +505,20 @@ def test_wasm2_features_are_all_off():
     f = Config(**{name: False for name in SWITCHED}).features()
     assert f == Features.wasm2()
     assert Config().features() == Features()
+
+
+GROW_THEN_THROW = r"""(module
+  (memory 1)
+  (tag $t)
+  (func $grow_then_throw (drop (memory.grow (i32.const 1))) (throw $t))
+  (func (export "f") (result i32)
+    (block $c (try_table (catch $t $c) (call $grow_then_throw)))
+    (i32.store (i32.const 70000) (i32.const 42))
+    (i32.load (i32.const 70000))))"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_memory_grown_by_a_callee_that_throws_is_seen_after_the_catch(tier):
+    """The callee grows the memory to 2 pages, then throws; after catching, address 70000
+    (in the second page) is in bounds (the spec: memory.grow takes effect at once)."""
+    assert instance(tier, GROW_THEN_THROW).exports.f() == 42

@@ -1521,6 +1521,9 @@ class FunctionLowerer:
         self.known = dict(known)  # (the dispatch code must not leave its values for here)
         dispatch = self.fn.append_basic_block("catch")
         b.position_at_end(dispatch)
+        # the call that threw may have grown (or moved) a memory before it threw: the
+        # handlers and what follows them use the current size and base
+        self.reload_memsize()
         rt = self.rt()
         uid = b.load(b.gep(rt, [c64(abi.RT_EXN_TAG)], source_etype=I64), typ=I64)
         ended = False
