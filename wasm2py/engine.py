@@ -178,7 +178,7 @@ class Engine:
             from .llvm.jit import cold_level
         except ImportError:  # no llvmlite: nothing is compiled anyway
             return config.llvm_opt_level
-        return cold_level(module.raw, config.llvm_opt_level, config.llvm_quick_bytes)
+        return cold_level(module, config.llvm_opt_level, config.llvm_quick_bytes)
 
     def load_llvm(self, module, opt_level: int | None = None, cache_dir=None,
                   name: str | None = None, objects=None):  # fmt: skip
