@@ -921,7 +921,12 @@ class FuncGen:
         if not results:
             self.emit(ast.Return(None))
         elif len(results) == 1:
-            self.emit(ast.Return(self.canon(vals[-1])))
+            v = vals[-1]
+            if not v.norm and v.wrap is not None and v.wrap[2] is None:
+                self.assign_value("rv", v)  # a statement instead of a mask (see assign_value)
+                self.emit(ast.Return(_name("rv")))
+            else:
+                self.emit(ast.Return(self.canon(v)))
         else:
             self.emit(ast.Return(ast.Tuple([self.canon(v) for v in vals[-len(results):]],
                                            _LOAD)))  # fmt: skip
