@@ -197,3 +197,21 @@ def test_locals_zeroed_unless_written_first():
     assert (ex.after_branch(1), ex.after_branch(0)) == (0, 7)
     assert (ex.table_branch(0), ex.table_branch(1), ex.table_branch(5)) == (7, 0, 0)
     assert (ex.dominating(1), ex.dominating(0)) == (-1, 20)
+
+
+def test_wrap_i64_feeds_i32_operations():
+    """i32.wrap_i64 keeps the low 32 bits (spec), whatever the i32 instruction that uses it."""
+    _, ex = _exports("""(module (memory 1)
+      (func (export "add") (param i64) (result i32) (i32.add (i32.wrap_i64 (local.get 0)) (i32.const 3)))
+      (func (export "eqz") (param i64) (result i32) (i32.eqz (i32.wrap_i64 (local.get 0))))
+      (func (export "shr") (param i64) (result i32) (i32.shr_u (i32.wrap_i64 (local.get 0)) (i32.const 28)))
+      (func (export "lts") (param i64) (result i32) (i32.lt_s (i32.wrap_i64 (local.get 0)) (i32.const 0)))
+      (func (export "ext") (param i64) (result i64) (i64.extend_i32_u (i32.wrap_i64 (local.get 0))))
+      (func (export "load") (param i64) (result i32) (i32.load8_u (i32.wrap_i64 (local.get 0)))))""")
+    big = 0xFFFFFFFF_00000005
+    assert ex.add(big) == 8
+    assert (ex.eqz(big), ex.eqz(0xABCD_00000000)) == (0, 1)
+    assert ex.shr(0x1_F0000000) == 15
+    assert (ex.lts(0x1_80000000), ex.lts(0xFFFFFFFF_7FFFFFFF)) == (1, 0)
+    assert ex.ext(-1) == 0xFFFFFFFF
+    assert ex.load(0x12345_00000010) == 0  # address 16, in bounds

@@ -1629,8 +1629,11 @@ class FuncGen:
         self.push(self.combine(e, t, x, norm=False))
 
     def op_wrap(self, ins) -> None:
+        # the i64 is congruent to its low 32 bits: an unnormalised i32 (masked once, where used)
         a = self.pop()
-        self.push(self.combine(_bin(a.e, ast.BitAnd(), _const(M32)), I32, a))
+        v = self.combine(a.e, I32, a, norm=False)
+        v.depth = a.depth
+        self.push(v)
 
     def op_extend_u(self, ins) -> None:
         a = self.pop()
