@@ -40,8 +40,6 @@ from wasm2py.text import wat2wasm
 from wasm2py.wast import wast
 from wasm2py.wast.script import read_script
 
-SPEC3_DIR_ENV = "WASM2PY_SPEC3_DIR"
-
 #: Modules whose encoding differs from wasm-tools' because the spec and wasm-tools disagree on
 #: which function type an implicit type use (``(func)`` without ``(type ...)``) picks. The spec
 #: (text format, "type uses") reuses the first type that is a final function type without
@@ -67,13 +65,9 @@ _MODULE_COMMANDS = ("module", "module_definition", "assert_invalid", "assert_unl
 
 
 def suite_dirs() -> list[tuple[str, Path, int]]:
-    """(name, directory, text version) of the suites to check: wasm-2.0 (``$WASM2PY_SPEC_DIR``
-    or ``../shared/spec/wasm-2.0``) and wasm-3.0 (``$WASM2PY_SPEC3_DIR``, else beside it in
-    the spec data folder: :func:`wasm2py.wast.wast.suite_path`)."""
-    two = wast.spec_dir()
-    env3 = os.environ.get(SPEC3_DIR_ENV)
-    three = Path(env3).expanduser().resolve() if env3 else wast.suite_path("wasm-3.0")
-    return [("wasm-2.0", two, 2), ("wasm-3.0", three, 3)]
+    """(name, directory, text version) of the suites to check: wasm-2.0 and wasm-3.0 of the
+    spec data folder (:func:`wasm2py.wast.wast.suite_path`)."""
+    return [("wasm-2.0", wast.spec_dir("2.0"), 2), ("wasm-3.0", wast.spec_dir("3.0"), 3)]
 
 
 @dataclass

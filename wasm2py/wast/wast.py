@@ -29,7 +29,6 @@ from .script import ScriptModules, UnsupportedScript, read_script
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SPEC_DIR_ENV = "WASM2PY_SPEC_DIR"
-SPEC3_DIR_ENV = "WASM2PY_SPEC3_DIR"
 SPEC_CACHE_ENV = "WASM2PY_SPEC_CACHE"
 DEFAULT_SPEC_DIR = PROJECT_ROOT.parent / "shared" / "spec" / "wasm-2.0"
 #: the core suites: "2.0" runs with every Wasm 3.0 proposal switched off, "3.0" with all on
@@ -121,22 +120,19 @@ def suite_path(suite: str = "wasm-2.0") -> Path:
 
 def spec_dir(suite: str = "2.0") -> Path:
     """Where the ``.wast`` files of core suite ``suite`` ("2.0" or "3.0") are (see
-    :func:`suite_path`; ``$WASM2PY_SPEC3_DIR``, if set, names the 3.0 folder itself)."""
-    if suite == "3.0":
-        env = os.environ.get(SPEC3_DIR_ENV)
-        return Path(env).expanduser().resolve() if env else suite_path("wasm-3.0")
-    return suite_path("wasm-2.0")
+    :func:`suite_path`)."""
+    return suite_path("wasm-3.0" if suite == "3.0" else "wasm-2.0")
 
 
 def missing_suite_message(directory: Path | None = None, suite: str = "2.0") -> str:
     """Explain where the suite is expected when it is absent."""
     directory = directory or spec_dir(suite)
-    folder, env = ("wasm-3.0", SPEC3_DIR_ENV) if suite == "3.0" else ("wasm-2.0", SPEC_DIR_ENV)
+    folder = "wasm-3.0" if suite == "3.0" else "wasm-2.0"
     return (
         f"WebAssembly spec suite not found at {directory}: put the {folder} .wast files of the "
         f"official testsuite there (default location: <project root>/../shared/spec/{folder}), "
         f"or point ${SPEC_DIR_ENV} at the folder that holds {folder}/"
-        + (f" (or ${env} at {folder}/ itself)" if suite == "3.0" else " (or at wasm-2.0/ itself)")
+        + (" (or at wasm-2.0/ itself)" if suite == "2.0" else "")
     )
 
 
