@@ -117,3 +117,101 @@ def test_export_entry_converts_like_the_generic_path():
     with pytest.raises(wasm2py.ValueRangeError):
         ex.lt(2**32, 0)
     assert isinstance(ex.lt, wasm2py.Func)
+
+
+def _signed(v: int, bits: int) -> int:
+    return v - (1 << bits) if v >> (bits - 1) else v
+
+
+EDGES32 = [0, 1, 2, 0x7FFFFFFE, 0x7FFFFFFF, 0x80000000, 0x80000001, 0xFFFFFFFE, 0xFFFFFFFF]
+EDGES64 = [0, 1, 2, (1 << 63) - 1, 1 << 63, (1 << 63) + 1, (1 << 64) - 2, (1 << 64) - 1]
+
+
+def test_wrapping_add_and_sub_without_masks():
+    """``x + c``/``x - c`` wrapped by a comparison, and a sum or difference of two locals stored
+    to a local then corrected by a statement: the spec's results modulo 2**N at the edges."""
+    _, ex = _exports("""(module
+      (func (export "add5") (param i32) (result i32) (i32.add (local.get 0) (i32.const 5)))
+      (func (export "sub5") (param i32) (result i32) (i32.sub (local.get 0) (i32.const 5)))
+      (func (export "sub5_is0") (param i32) (result i32)
+        (if (result i32) (i32.sub (local.get 0) (i32.const 5))
+          (then (i32.const 1)) (else (i32.const 0))))
+      (func (export "add_neg_is0") (param i32) (result i32)
+        (if (result i32) (i32.add (local.get 0) (i32.const -3))
+          (then (i32.const 1)) (else (i32.const 0))))
+      (func (export "add2") (param i32 i32) (result i32)
+        (local.set 0 (i32.add (local.get 0) (local.get 1))) (local.get 0))
+      (func (export "sub2") (param i32 i32) (result i32)
+        (local.tee 1 (i32.sub (local.get 0) (local.get 1))))
+      (func (export "add64c") (param i64) (result i64) (i64.add (local.get 0) (i64.const 7)))
+      (func (export "sub64") (param i64 i64) (result i64)
+        (local.set 0 (i64.sub (local.get 0) (local.get 1))) (local.get 0)))""")
+    for x in EDGES32:
+        assert ex.add5(x) == _signed((x + 5) % 2**32, 32)
+        assert ex.sub5(x) == _signed((x - 5) % 2**32, 32)
+        assert ex.sub5_is0(x) == int(x != 5)
+        assert ex.add_neg_is0(x) == int(x != 3)
+        for y in EDGES32:
+            assert ex.add2(x, y) == _signed((x + y) % 2**32, 32)
+            assert ex.sub2(x, y) == _signed((x - y) % 2**32, 32)
+    for x in EDGES64:
+        assert ex.add64c(x) == _signed((x + 7) % 2**64, 64)
+        for y in EDGES64:
+            assert ex.sub64(x, y) == _signed((x - y) % 2**64, 64)
+
+
+@pytest.mark.parametrize("bits,edges", [(32, EDGES32), (64, EDGES64)])
+def test_signed_comparisons_of_two_locals(bits, edges):
+    """lt_s/le_s/gt_s/ge_s of two locals, by cases on the sign: the spec's signed order."""
+    t = f"i{bits}"
+    ops = {"lt_s": int.__lt__, "le_s": int.__le__, "gt_s": int.__gt__, "ge_s": int.__ge__}
+    funcs = "".join(f'(func (export "{op}") (param {t} {t}) (result i32) '
+                    f'({t}.{op} (local.get 0) (local.get 1)))' for op in ops)  # fmt: skip
+    _, ex = _exports(f"(module {funcs})")
+    for x in edges:
+        for y in edges:
+            for op, ref in ops.items():
+                assert ex[op](x, y) == int(ref(_signed(x, bits), _signed(y, bits))), (op, x, y)
+
+
+def test_locals_zeroed_unless_written_first():
+    """Declared locals start at 0 (spec: locals are zero-initialised), also when the prologue
+    leaves out those that every path writes before reading them."""
+    _, ex = _exports("""(module
+      (func (export "in_arm") (param i32) (result i32) (local i32)
+        (if (local.get 0) (then (local.set 1 (i32.const 7))))
+        (local.get 1))
+      (func (export "after_branch") (param i32) (result i32) (local i32)
+        (block (br_if 0 (local.get 0)) (local.set 1 (i32.const 7)))
+        (local.get 1))
+      (func (export "table_branch") (param i32) (result i32) (local i32)
+        (block (block (br_table 0 1 (local.get 0))) (local.set 1 (i32.const 7)))
+        (local.get 1))
+      (func (export "dominating") (param i32) (result i32) (local i32 i64)
+        (block (if (local.get 0) (then (return (i32.const -1)))))
+        (loop (local.set 2 (i64.const 5))
+              (local.set 1 (i32.add (local.get 1) (i32.wrap_i64 (local.get 2))))
+              (br_if 0 (i32.lt_u (local.get 1) (i32.const 20))))
+        (local.get 1)))""")
+    assert (ex.in_arm(0), ex.in_arm(1)) == (0, 7)
+    assert (ex.after_branch(1), ex.after_branch(0)) == (0, 7)
+    assert (ex.table_branch(0), ex.table_branch(1), ex.table_branch(5)) == (7, 0, 0)
+    assert (ex.dominating(1), ex.dominating(0)) == (-1, 20)
+
+
+def test_wrap_i64_feeds_i32_operations():
+    """i32.wrap_i64 keeps the low 32 bits (spec), whatever the i32 instruction that uses it."""
+    _, ex = _exports("""(module (memory 1)
+      (func (export "add") (param i64) (result i32) (i32.add (i32.wrap_i64 (local.get 0)) (i32.const 3)))
+      (func (export "eqz") (param i64) (result i32) (i32.eqz (i32.wrap_i64 (local.get 0))))
+      (func (export "shr") (param i64) (result i32) (i32.shr_u (i32.wrap_i64 (local.get 0)) (i32.const 28)))
+      (func (export "lts") (param i64) (result i32) (i32.lt_s (i32.wrap_i64 (local.get 0)) (i32.const 0)))
+      (func (export "ext") (param i64) (result i64) (i64.extend_i32_u (i32.wrap_i64 (local.get 0))))
+      (func (export "load") (param i64) (result i32) (i32.load8_u (i32.wrap_i64 (local.get 0)))))""")
+    big = 0xFFFFFFFF_00000005
+    assert ex.add(big) == 8
+    assert (ex.eqz(big), ex.eqz(0xABCD_00000000)) == (0, 1)
+    assert ex.shr(0x1_F0000000) == 15
+    assert (ex.lts(0x1_80000000), ex.lts(0xFFFFFFFF_7FFFFFFF)) == (1, 0)
+    assert ex.ext(-1) == 0xFFFFFFFF
+    assert ex.load(0x12345_00000010) == 0  # address 16, in bounds

@@ -124,9 +124,10 @@ def mem_init(mem, datas: list, seg: int, d: int, s: int, n: int) -> None:
 # -- tables ------------------------------------------------------------------------------------
 def call_target(elems: list, i: int, tid: int):
     """Resolve ``call_indirect``: the raw callable at ``elems[i]`` if its type id is ``tid``."""
-    if i >= len(elems):
-        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS, "undefined element")
-    f = elems[i]
+    try:  # (i is unsigned: only an index past the end fails; a try costs less than len())
+        f = elems[i]
+    except IndexError:
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS, "undefined element") from None
     if f is None:
         raise Trap(TrapCode.UNINITIALIZED_ELEMENT)
     if f.type_id != tid and not type_id_sub(f.type_id, tid):
@@ -137,9 +138,10 @@ def call_target(elems: list, i: int, tid: int):
 def tail_target(elems: list, i: int, tid: int):
     """Resolve ``return_call_indirect``: like :func:`call_target`, but the callee's tail entry
     (see :mod:`.tailcall`)."""
-    if i >= len(elems):
-        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS, "undefined element")
-    f = elems[i]
+    try:  # (i is unsigned: only an index past the end fails; a try costs less than len())
+        f = elems[i]
+    except IndexError:
+        raise Trap(TrapCode.TABLE_OUT_OF_BOUNDS, "undefined element") from None
     if f is None:
         raise Trap(TrapCode.UNINITIALIZED_ELEMENT)
     if f.type_id != tid and not type_id_sub(f.type_id, tid):
