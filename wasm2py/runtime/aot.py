@@ -127,8 +127,8 @@ class AotCompiled:
         """The code of the file's ``def`` of function ``index`` (every constant with it)."""
         return self._functions[index].__code__, self._consts
 
-    def resume(self, index: int, line: int, kind: str):
-        """Not available: resuming needs the translator (see :mod:`.resumable`).
+    def resume(self, index: int):
+        """Not available yet: the file has no resume entries (see :mod:`.resumable`).
 
         Raises:
             Error: always.
