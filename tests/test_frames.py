@@ -1,0 +1,148 @@
+"""Paused calls as frame records (issue 14): resuming re-enters only the innermost paused frame
+(a trampoline over the records), exceptions and traps cross the records as they would cross
+frames, and a paused call keeps only its records.
+
+Expected values are worked out by hand (comments) or come from the same call run in one piece
+(a plain call with plenty of fuel), which the spec defines to give the same results.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import wasm2py
+from wasm2py import Config, Engine, Finished, HostTrap, Instance, Module, OutOfFuel, Store, Trap
+from wasm2py.runtime import resumable
+
+from .wat import wat
+
+PLENTY = 10**12
+
+PROG = wat("""
+(module
+  (import "env" "ask" (func $ask (param i32) (result i32)))
+  (tag $boom (param i32))
+  ;; rec(n) = n + rec(n - 1), rec(0) = 0
+  (func $rec (export "rec") (param i32) (result i32)
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else local.get 0 local.get 0 i32.const 1 i32.sub call $rec i32.add end)
+  ;; down(n): recurse n levels, then throw $boom(ask(n) + 7) at the bottom
+  (func $down (param i32) (result i32)
+    local.get 0 i32.eqz
+    if (result i32) local.get 0 call $ask i32.const 7 i32.add throw $boom
+    else local.get 0 i32.const 1 i32.sub call $down i32.const 1 i32.add end)
+  ;; catch(n): 1000 + the thrown value, caught n frames above the throw
+  (func (export "catch") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $boom $h) (call $down (local.get 0))))
+    i32.const 1000 i32.add)
+  ;; trap(n): recurse n levels, then divide by zero
+  (func $trap (export "trap") (param i32) (result i32)
+    local.get 0 i32.eqz
+    if (result i32) i32.const 1 local.get 0 i32.div_u
+    else local.get 0 i32.const 1 i32.sub call $trap end))""")
+
+
+def make(ask=None, fuel=True):
+    store = Store(Engine(Config(consume_fuel=fuel, cache=False)))
+    imports = {"env": {"ask": ask or (lambda x: x * 2)}}
+    return store, Instance(store, Module(store.engine, PROG), imports)
+
+
+def run_from_zero(store, func, *args, added=None):
+    """``func(*args)`` from fuel 0, adding exactly the required fuel at every pause: the result
+    and the number of pauses (``added``: a list that gets the fuel added at each)."""
+    store.set_fuel(0)
+    r = func.call_resumable(*args)
+    pauses = 0
+    while isinstance(r, OutOfFuel):
+        pauses += 1
+        store.set_fuel(store.get_fuel() + r.required_fuel)
+        if added is not None:
+            added.append(r.required_fuel)
+        r = r.resume()
+    assert isinstance(r, Finished)
+    return r.results, pauses
+
+
+def test_resuming_re_enters_only_the_innermost_frame(monkeypatch):
+    """rec(2000) from fuel 0 pauses at every segment; every record is re-entered once (the
+    records of outer frames only when the frame inside returns), so the entries made over the
+    whole run are a small multiple of the pauses: linear, not depth x pauses."""
+    entered = 0
+    real = resumable._entry
+
+    def counting(rec):
+        nonlocal entered
+        entered += 1
+        return real(rec)
+
+    monkeypatch.setattr(resumable, "_entry", counting)
+    store, inst = make()
+    n = 2000
+    results, pauses = run_from_zero(store, inst.exports.rec, n)
+    assert results == n * (n + 1) // 2
+    assert pauses > 2 * n  # (two segments per level: the entry's and the else arm's)
+    assert entered <= 2 * pauses  # each pause leaves the paused callee and at most its caller
+
+
+def test_fuel_used_across_pauses_equals_the_plain_run():
+    store, inst = make()
+    store.set_fuel(PLENTY)
+    assert inst.exports.rec(300) == 300 * 301 // 2
+    plain = PLENTY - store.get_fuel()
+    added: list[int] = []
+    assert run_from_zero(store, inst.exports.rec, 300, added=added)[0] == 300 * 301 // 2
+    assert store.get_fuel() == 0 and sum(added) == plain  # all added was used, nothing more
+
+
+def test_exception_thrown_after_resuming_is_caught_by_a_paused_outer_frame():
+    """catch(50) with a pause at every segment: the throw at the bottom crosses 50 records
+    before the try_table of the outermost catches it: 1000 + (ask(0) + 7) = 1007."""
+    store, inst = make()
+    assert run_from_zero(store, inst.exports.catch, 50)[0] == 1007
+
+
+def test_exception_thrown_after_a_host_pause_is_caught_across_records():
+    """The host function pauses at the bottom of catch(30); resumed with 35, the throw carries
+    35 + 7 to the try_table 31 frames up: 1042."""
+
+    def ask(x):
+        raise RuntimeError("later")
+
+    store, inst = make(ask=ask, fuel=False)
+    paused = inst.exports.catch.call_resumable(30)
+    assert isinstance(paused, HostTrap) and paused.depth == 32  # catch, 31 x down
+    assert paused.resume(35).results == 1042
+
+
+def test_trap_after_resuming_reports_every_frame():
+    """trap(20) paused at every segment traps at the bottom: the backtrace still holds all 21
+    frames of $trap (function 4), innermost first."""
+    store, inst = make()
+    store.set_fuel(0)
+    r = inst.exports.trap.call_resumable(20)
+    with pytest.raises(Trap) as e:
+        while isinstance(r, OutOfFuel):
+            store.set_fuel(store.get_fuel() + r.required_fuel)
+            r = r.resume()
+    assert e.value.code is wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
+    assert [f.func_index for f in e.value.frames] == [4] * 21
+
+
+def test_records_hold_plain_values():
+    """A host pause two frames deep: rec's records hold its wasm local (the argument) and the
+    depth; nothing of the Python frames (or the host function's traceback) is kept."""
+
+    def ask(x):
+        raise RuntimeError("pause")
+
+    store, inst = make(ask=ask, fuel=False)
+    paused = inst.exports.catch.call_resumable(1)
+    records = paused._frames
+    assert [(r.func_index, r.kind) for r in records] == [(3, "call"), (2, "call"), (2, "call")]
+    assert [r.locals for r in records] == [(1,), (1,), (0,)]
+    assert [r.depth for r in records] == sorted(r.depth for r in records)
+    assert paused.host_error.__traceback__ is None
+    assert paused.resume(1).results == 1008
