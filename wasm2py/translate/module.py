@@ -221,11 +221,11 @@ def compile_function(gen: ModuleGen, index: int,
         tree = ast.Module([fn], [])
         set_locations(tree)
         module_code = compile_tree(tree, filename)
-        tree = ast.Module([resume_entry(fn, index, gen.fuel_costs is not None)], [])
-        set_locations(tree)
+        fcode = next(c for c in module_code.co_consts if isinstance(c, CodeType))
+        entry = resume_entry(fn, fcode.co_varnames, index, gen.fuel_costs is not None)
+        tree = ast.Module([entry], [])
         resume_code = compile_tree(tree, filename)
-        del fn, tree  # freed while the collector is paused: it would scan them all otherwise
-    fcode = next(c for c in module_code.co_consts if isinstance(c, CodeType))
+        del fn, tree, entry  # freed while the collector is paused: it would scan them all
     rcode = next(c for c in resume_code.co_consts if isinstance(c, CodeType))
     return fcode, dict(gen.const_values), rcode
 

@@ -82,8 +82,22 @@ def _name(n: str) -> ast.Name:
     return ast.Name(n, _LOAD)
 
 
-def _at(node: ast.stmt, line: int) -> ast.stmt:
-    node.lineno = line
+def _at(node, line: int):
+    """``node`` with locations (``line``) on it and on every node under it that has none yet:
+    the new nodes, not the translation's (located already). Located here rather than by a walk
+    of the whole entry: that walk would cost as much as compiling it."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        d = n.__dict__
+        if "lineno" in n._attributes:
+            d["lineno"] = d["end_lineno"] = line
+            d["col_offset"] = d["end_col_offset"] = 0
+        for field in n._fields:
+            v = d.get(field)
+            for x in v if isinstance(v, list) else (v,):
+                if isinstance(x, ast.AST) and "lineno" not in x.__dict__:
+                    todo.append(x)
     return node
 
 
@@ -142,7 +156,7 @@ def _rewind(stmts: list, keys: list[int]) -> list:
                 run.append(st)
                 continue
             flush()
-            st.test = ast.IfExp(_name("rw"), _in_range(lo, mid), st.test)
+            st.test = _at(ast.IfExp(_name("rw"), _in_range(lo, mid), st.test), line)
             st.body = body
             if len(keys) > mid:
                 st.orelse = orelse
@@ -172,14 +186,6 @@ def _rewind(stmts: list, keys: list[int]) -> list:
     return out
 
 
-def _assigned(fn: ast.FunctionDef) -> set[str]:
-    out = {a.arg for a in fn.args.args}
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            out.add(node.id)
-    return out
-
-
 def _numbered(names: set[str], prefix: str) -> int:
     """1 + the highest ``<prefix><n>`` in ``names`` (0 if none)."""
     top = -1
@@ -189,13 +195,15 @@ def _numbered(names: set[str], prefix: str) -> int:
     return top + 1
 
 
-def resume_entry(fn: ast.FunctionDef, index: int, fuel: bool) -> ast.FunctionDef:
+def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.FunctionDef:
     """The resume entry of translated function ``fn`` (see the module docstring), built from
-    ``fn``'s own nodes: ``fn`` must not be used afterwards (compile it first).
+    ``fn``'s own nodes, which must have their locations (:func:`.module.set_locations`): ``fn``
+    must not be used afterwards (compile it first). The entry is located too.
 
-    ``index`` is the function's index; ``fuel``: the function meters fuel.
+    ``names``: the function's local variables (its code's ``co_varnames``); ``index``: its
+    index; ``fuel``: it meters fuel.
     """
-    names = _assigned(fn)
+    names = set(names)
     nlocals = _numbered(names, "l")
     nslots = _numbered(names, "s")
     line = fn.lineno
@@ -216,7 +224,7 @@ def resume_entry(fn: ast.FunctionDef, index: int, fuel: bool) -> ast.FunctionDef
     lookup = ast.Call(ast.Attribute(ast.Constant(tuple(keys)), "index", _LOAD), [_name("RP")], [])
     restore.append(ast.Assign([ast.Name("RP", _STORE)], lookup))
     for st in restore:
-        st.lineno = line
+        _at(st, line)
     args = [ast.arg(a) for a in ("RP", "RL", "RS", "R", "d")]
     entry = ast.FunctionDef(
         name=resume_name(index),
@@ -226,5 +234,4 @@ def resume_entry(fn: ast.FunctionDef, index: int, fuel: bool) -> ast.FunctionDef
         returns=None,
         type_params=[],
     )
-    entry.lineno = line
-    return entry
+    return _at(entry, line)
