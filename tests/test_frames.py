@@ -146,3 +146,153 @@ def test_records_hold_plain_values():
     assert [r.depth for r in records] == sorted(r.depth for r in records)
     assert paused.host_error.__traceback__ is None
     assert paused.resume(1).results == 1008
+
+
+# -- pickling paused calls -------------------------------------------------------------------------
+STATEFUL = wat("""
+(module
+  (import "env" "ask" (func $ask (param i32) (result i32)))
+  (memory (export "mem") 1)
+  (global $g (export "g") (mut i32) (i32.const 5))
+  (table $t 2 funcref)
+  (elem (table $t) (i32.const 0) func $sq $ask)
+  (type $ii (func (param i32) (result i32)))
+  (func $sq (param i32) (result i32) local.get 0 local.get 0 i32.mul)
+  ;; for k < n: mem[4k] = g; g = g * 3 + t[k & 1](k) (sq, or ask through the table)
+  (func (export "run") (param $n i32) (result i32) (local $k i32) (local $f funcref)
+    ref.func $sq local.set $f
+    block
+      loop
+        local.get $k local.get $n i32.ge_u br_if 1
+        local.get $k i32.const 4 i32.mul global.get $g i32.store
+        global.get $g i32.const 3 i32.mul
+        local.get $k local.get $k i32.const 1 i32.and call_indirect $t (type $ii)
+        i32.add global.set $g
+        local.get $k i32.const 1 i32.add local.set $k
+        br 0
+      end
+    end
+    global.get $g))""")
+
+
+def triple(x):
+    """The host function of STATEFUL (module level: pickled by reference)."""
+    return x * 3 + 1
+
+
+def stateful(fuel: bool, ask=triple):
+    store = Store(Engine(Config(consume_fuel=fuel, cache=False)))
+    inst = Instance(store, Module(store.engine, STATEFUL), {"env": {"ask": ask}})
+    return store, inst
+
+
+def outcome(inst, result) -> tuple:
+    """What a finished run leaves: its result, the global and a digest of the memory."""
+    import hashlib
+
+    return (result, inst.exports.g.value,
+            hashlib.sha256(inst.exports.mem.read()).hexdigest())  # fmt: skip
+
+
+RESUME_ELSEWHERE = """
+import pickle, sys
+import wasm2py
+paused = pickle.loads(open(sys.argv[1], "rb").read())
+r = paused
+store = paused._func.store
+while not isinstance(r, wasm2py.Finished):
+    if isinstance(r, wasm2py.HostTrap):
+        r = r.resume(int(sys.argv[2]))
+    else:
+        store.set_fuel(store.get_fuel() + 7)
+        r = r.resume()
+inst = paused._func.instance
+import hashlib
+print(r.results, inst.exports.g.value, hashlib.sha256(inst.exports.mem.read()).hexdigest())
+"""
+
+
+def test_paused_call_resumes_in_another_process(tmp_path):
+    """Paused for fuel in the middle of run(40), pickled, resumed by a fresh interpreter: the
+    same result, global and memory as the uninterrupted run."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    store, inst = stateful(True)
+    store.set_fuel(PLENTY)
+    expected = outcome(inst, inst.exports.run(40))
+    store, inst = stateful(True)
+    store.set_fuel(333)
+    paused = inst.exports.run.call_resumable(40)
+    assert isinstance(paused, OutOfFuel) and paused.depth >= 1
+    path = tmp_path / "paused.pickle"
+    path.write_bytes(pickle.dumps(paused))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.run([sys.executable, "-c", RESUME_ELSEWHERE, str(path), "0"],
+                          capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result, g, digest = proc.stdout.split()
+    assert (int(result), int(g), digest) == (expected[0], expected[1], expected[2])
+    # the original is untouched by pickling, and resumes to the same outcome here
+    r = paused
+    while isinstance(r, OutOfFuel):
+        store.set_fuel(store.get_fuel() + 7)
+        r = r.resume()
+    assert outcome(inst, r.results) == expected
+
+
+def test_host_trap_pickled_mid_call_resumes_with_the_host_result():
+    """ask raises at k = 3 (through the table); pickled and loaded, the paused call resumes
+    with what ask would have returned (3 * 3 + 1) and finishes like the uninterrupted run."""
+    import pickle
+
+    store, inst = stateful(False)
+    expected = outcome(inst, inst.exports.run(9))
+
+    def ask(x):
+        if x == 3:
+            raise LookupError(x)
+        return triple(x)
+
+    store, inst = stateful(False, ask)
+    paused = inst.exports.run.call_resumable(9)
+    assert isinstance(paused, HostTrap)
+    # the host function is a closure: pickle's persistent_id hook re-binds it
+    import io
+
+    class Saving(pickle.Pickler):
+        def persistent_id(self, obj):
+            return "ask" if obj is ask else None
+
+    class Loading(pickle.Unpickler):
+        def persistent_load(self, pid):
+            assert pid == "ask"
+            return triple
+
+    buf = io.BytesIO()
+    Saving(buf).dump(paused)
+    loaded = Loading(io.BytesIO(buf.getvalue())).load()
+    assert isinstance(loaded.host_error, LookupError) and loaded.host_error.args == (3,)
+    done = loaded.resume(triple(3))
+    assert outcome(loaded._func.instance, done.results) == expected
+
+
+def test_what_cannot_be_pickled_says_so():
+    import pickle
+
+    store, inst = stateful(False, lambda x: x)
+    paused = inst.exports.run.call_resumable(3)
+    assert isinstance(paused, Finished)
+
+    def ask(x):
+        raise LookupError(x)
+
+    store, inst = stateful(False, ask)
+    paused = inst.exports.run.call_resumable(3)
+    with pytest.raises((pickle.PicklingError, AttributeError)):
+        pickle.dumps(paused)  # a local function: pickle cannot store it by reference
+    paused.resume(0)
+    with pytest.raises(wasm2py.Error, match="already resumed"):
+        pickle.dumps(paused)

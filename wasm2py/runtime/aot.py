@@ -146,6 +146,8 @@ class AotModule:
         self._module: Module = file_globals["_META"]
         self._code = AotCompiled(file_globals)
         self.name = file_globals.get("__name__")
+        #: the sha256 of the .wasm the file was compiled from
+        self.sha256 = file_globals.get("_SHA256")
 
     @property
     def imports(self):

@@ -118,6 +118,13 @@ class ResumableCall:
         """How many wasm frames are paused."""
         return len(self._frames)
 
+    def __reduce__(self):
+        """Pickling: the records, the module's identity and the state the call can reach
+        (see :mod:`.snapshot` for what is and is not captured)."""
+        from .snapshot import capture, restore
+
+        return (restore, (capture(self),))
+
 
 class HostTrap(ResumableCall):
     """Paused because a host function raised.
