@@ -266,13 +266,17 @@ def _depth() -> int:
     return n
 
 
-def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]]:
+def translate_module(module: Module, config=None,
+                     resume_entries: bool = False) -> tuple[ast.Module, list[str]]:  # fmt: skip
     """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
 
     ``config`` (a :class:`~wasm2py.Config`) selects the variant: with ``count_instructions``
     every straight-line segment adds its number of wasm instructions to ``IC[0]``; with
     ``consume_fuel`` it is charged against ``F[0]`` before it runs (cells the runtime binds to
-    the store)."""
+    the store). ``resume_entries``: each function is followed by its resume entry
+    (:mod:`.resume`; ahead-of-time files)."""
+    from .resume import local_names, resume_entry
+
     gen = module_gen(module, config)
     nimp = module.num_imported_funcs
     body: list[ast.stmt] = []
@@ -285,6 +289,12 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
         pyname = names[index]
         body.append(translate_function(gen, index, gen.func_types[index], code.locals,
                                        code.body, pyname))  # fmt: skip
+        if resume_entries:
+            # (from a second translation: the entry is made of its function's nodes)
+            fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body,
+                                    pyname)  # fmt: skip
+            set_locations(fn)
+            body.append(resume_entry(fn, local_names(fn), index, gen.fuel_costs is not None))
     # Float constants without a literal form, defined up front.
     if progress is not None:
         progress.close()

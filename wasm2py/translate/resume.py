@@ -140,6 +140,7 @@ def _rewind(stmts: list, keys: list[int]) -> list:
                 resumed = (ast.Assign(st.targets, call) if isinstance(st, ast.Assign)
                            else ast.Expr(call))  # fmt: skip
                 # (the resumed call keeps the line: a later pause in the callee names it)
+                resumed.wasm_op = getattr(st, "wasm_op", None)  # type: ignore[attr-defined]
                 inner = _at(ast.If(_in_range(k, k + 1), [clear, _at(resumed, line)], []), line)
                 out.append(_at(ast.If(_name("rw"), [inner], [st]), line))
             else:
@@ -183,6 +184,15 @@ def _rewind(stmts: list, keys: list[int]) -> list:
     if len(keys) == start:
         return stmts
     flush()
+    return out
+
+
+def local_names(fn: ast.FunctionDef) -> set[str]:
+    """The local variables of a translated function (what its code's ``co_varnames`` holds)."""
+    out = {a.arg for a in fn.args.args}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            out.add(node.id)
     return out
 
 
