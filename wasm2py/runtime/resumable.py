@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 import sys
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import Error, SignatureError
 from .callstack import DEEP, entry, leave
@@ -67,7 +67,7 @@ class FrameRecord:
     depth: int
     locals: tuple
     stack: tuple
-    namespace: dict
+    namespace: dict = field(repr=False)
 
     @property
     def key(self) -> int:
