@@ -98,7 +98,7 @@ def capture(paused) -> dict:
     decoded = state.module
     store = func.store
     enc = _encoder(state)
-    imports = []
+    imports: list = []
     nfunc = 0
     for imp in decoded.imports:
         if imp.kind != _KIND_FUNC:
@@ -188,7 +188,7 @@ def restore(data: dict):
     store = Store(Engine(data["config"]))
     module = _load_module(store.engine, data["source"])
     decoded = module._module
-    imports = []
+    imports: list = []
     nglobal = 0
     for imp, item in zip(decoded.imports, data["imports"]):
         if imp.kind == _KIND_FUNC:
@@ -213,6 +213,7 @@ def restore(data: dict):
     inst._setup(store, _NoStart(module), imports, None)
     inst.module = module
     state = inst._state
+    assert state is not None
     dec = _decoder(state)
     for mem, (pages, content) in zip(state.memories, data["memories"]):
         if pages > mem.pages and mem.grow(pages - mem.pages) < 0:
