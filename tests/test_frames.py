@@ -11,7 +11,18 @@ from __future__ import annotations
 import pytest
 
 import wasm2py
-from wasm2py import Config, Engine, Finished, HostTrap, Instance, Module, OutOfFuel, Store, Trap
+from wasm2py import (
+    Caller,
+    Config,
+    Engine,
+    Finished,
+    HostTrap,
+    Instance,
+    Module,
+    OutOfFuel,
+    Store,
+    Trap,
+)
 from wasm2py.runtime import resumable
 
 from .wat import wat
@@ -296,3 +307,65 @@ def test_what_cannot_be_pickled_says_so():
     paused.resume(0)
     with pytest.raises(wasm2py.Error, match="already resumed"):
         pickle.dumps(paused)
+
+
+class Short(Exception):
+    """work() pausing: the fuel does not cover its charge."""
+
+
+def work(caller: Caller, k: int) -> int:
+    """test_fuel_pauses' host function (module level: pickled by reference)."""
+    from .test_fuel_pauses import work_cost, work_value
+
+    if caller.get_fuel() < work_cost(k):
+        raise Short(k)
+    caller.consume_fuel(work_cost(k))
+    return work_value(k)
+
+
+@pytest.mark.parametrize("name", ["loops", "calls", "branches", "bulk", "host"])
+def test_pickled_at_every_pause_equals_the_plain_run(name):
+    """test_fuel_pauses' kernels (loops, calls, br_table, bulk memory and table instructions,
+    host calls charging fuel) paused for fuel at random points, and at every pause pickled,
+    loaded (a new store and instance each time) and resumed there: the same result, memory,
+    global and total fuel as the plain run."""
+    import pickle
+    import random
+
+    from .test_fuel_pauses import ARGS, KERNELS, work_cost, work_value
+
+    def instance():
+        store = Store(Engine(Config(consume_fuel=True, cache=False)))
+        return store, Instance(store, Module(store.engine, KERNELS), {"env": {"work": work}})
+
+    store, inst = instance()
+    store.set_fuel(PLENTY)
+    expected = inst.exports[name](ARGS[name])
+    used = PLENTY - store.get_fuel()
+    state = (inst.exports.mem.read(), inst.exports.g.value)
+    rng = random.Random(name)
+    store, inst = instance()
+    given = rng.randint(0, 3000)
+    store.set_fuel(given)
+    r = inst.exports[name].call_resumable(ARGS[name])
+    pauses = 0
+    while not isinstance(r, Finished):
+        pauses += 1
+        r = pickle.loads(pickle.dumps(r))
+        store, inst = r._func.store, r._func.instance
+        if isinstance(r, HostTrap):  # do work()'s work: its charge, then its result
+            k = r.host_error.args[0]
+            short = work_cost(k) - store.get_fuel()
+            given += short
+            store.set_fuel(work_cost(k))
+            store.consume_fuel(work_cost(k))
+            r = r.resume(work_value(k))
+            continue
+        add = r.required_fuel + rng.randint(0, 3000)
+        given += add
+        store.set_fuel(store.get_fuel() + add)
+        r = r.resume()
+    assert isinstance(r, Finished) and pauses >= 2
+    assert r.results == expected
+    assert given - store.get_fuel() == used
+    assert (inst.exports.mem.read(), inst.exports.g.value) == state
