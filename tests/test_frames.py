@@ -369,3 +369,29 @@ def test_pickled_at_every_pause_equals_the_plain_run(name):
     assert r.results == expected
     assert given - store.get_fuel() == used
     assert (inst.exports.mem.read(), inst.exports.g.value) == state
+
+
+def test_a_call_paused_across_two_instances_resumes_and_refuses_pickling():
+    """$outer (instance B) calls $inner, imported from instance A, which asks the host: the
+    paused call holds frames of both instances; resumed with 5: inner gives 5 + 1, outer
+    (6) * 10 = 60. Pickling it is refused with a clear error."""
+    import pickle
+
+    inner = wat("""(module (import "env" "ask" (func $ask (param i32) (result i32)))
+      (func (export "inner") (param i32) (result i32)
+        local.get 0 call $ask i32.const 1 i32.add))""")
+    outer = wat("""(module (import "a" "inner" (func $inner (param i32) (result i32)))
+      (func (export "outer") (param i32) (result i32)
+        local.get 0 call $inner i32.const 10 i32.mul))""")
+
+    def ask(x):
+        raise RuntimeError("later")
+
+    store = Store(Engine(Config(cache=False)))
+    a = Instance(store, Module(store.engine, inner), {"env": {"ask": ask}})
+    b = Instance(store, Module(store.engine, outer), {"a": {"inner": a.exports.inner}})
+    paused = b.exports.outer.call_resumable(3)
+    assert isinstance(paused, HostTrap) and paused.depth == 2
+    with pytest.raises(wasm2py.Error, match="more than one instance"):
+        pickle.dumps(paused)
+    assert paused.resume(5).results == 60
