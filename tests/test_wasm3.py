@@ -253,6 +253,101 @@ def test_host_tag_and_wasm_exception_api():
         assert instance(tier, text, {"env": {"t": tag}}).exports.f(5) == 5
 
 
+def deep_try_module(depth: int) -> str:
+    """Two nested ``try_table``s around a call chain inside ``depth`` nested ``if``s (deeper
+    than the structured shape may nest: the Python tier gives ``f`` its flat shape)."""
+    opened = "(if (result i32) (local.get 0) (then " * depth
+    closed = ") (else (i32.const -1)))" * depth
+    return f"""(module
+  (import "env" "host" (func $host (param i32) (result i32)))
+  (tag $a (export "a") (param i32)) (tag $b (export "b") (param i32)) (tag $c (export "c"))
+  (func $thrower (param i32)
+    (if (i32.eq (local.get 0) (i32.const 1)) (then (throw $a (i32.const 10))))
+    (if (i32.eq (local.get 0) (i32.const 2)) (then (throw $b (i32.const 20)))))
+  (func (export "f") (param i32) (result i32) (local $i i32) (local $r i32)
+    (block $cb (result i32)
+      (try_table (result i32) (catch $b $cb)
+        (block $ca (result i32)
+          (try_table (result i32) (catch $a $ca)
+            {opened}
+              (local.set $i (i32.const 3))
+              (loop $l (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+                       (br_if $l (local.get $i)))
+              (call $thrower (local.get 0))
+              (local.set $r (call $host (local.get 0)))
+              (call $thrower (local.get $r))
+              (local.get $r)
+            {closed}))
+        (i32.const 100) (i32.add)))
+    (i32.const 1000) (i32.add)))"""
+
+
+@pytest.mark.parametrize("shape", ("auto", "flat"))
+def test_try_table_in_a_flat_function(shape):
+    """A function too deep for Python's nested statements gets the flat shape, ``try_table``
+    included: inner clauses first, then the enclosing ones, then the caller; the host throws
+    and pauses inside it; fuel is what the LLVM tier charges."""
+    from .test_stress import is_flat
+
+    tags = {}
+
+    def host(x):
+        if x == 4:
+            raise WasmException(tags["a"], [40])
+        if x == 5:
+            raise WasmException(tags["c"], [])
+        if x == 9:
+            raise RuntimeError("pause here")
+        return 2 if x == 7 else x * 2
+
+    # (argument, result): $a caught inside (+100 +1000), $b by the outer clause (+1000 only),
+    # host results pass through both ends; f(0) takes the else arms (-1)
+    cases = [(1, 1110), (2, 1020), (3, 1106), (4, 1140), (7, 1020), (0, 1099)]
+    used = {}
+    for tier in ("python", "llvm"):
+        config = {"python_shape": shape} if tier == "python" else {}
+        inst = instance(tier, deep_try_module(120), {"env": {"host": host}}, consume_fuel=True,
+                        **config)
+        ex = inst.exports
+        tags.update(a=ex.a, b=ex.b, c=ex.c)
+        for arg, expected in cases:
+            inst.store.set_fuel(10**6)
+            assert ex.f(arg) == expected, (tier, arg)
+            used[tier, arg] = 10**6 - inst.store.get_fuel()
+        with pytest.raises(WasmException) as info:  # no clause matches: to the caller
+            ex.f(5)
+        assert info.value.tag == ex.c
+        paused = ex.f.call_resumable(9)
+        assert isinstance(paused, wasm2py.HostTrap)
+        done = paused.resume(1)  # the host gave 1: $thrower throws $a after the resume
+        assert isinstance(done, wasm2py.Finished) and done.results == 1110
+        if tier == "python":
+            assert is_flat(inst, 2)
+    assert all(used["python", arg] == used["llvm", arg] for arg, _ in cases), used
+
+
+def test_tags_and_a_flat_try_table_in_an_ahead_of_time_file(tmp_path):
+    """AOT files list imported and exported tags with their types, and run a flat function's
+    ``try_table`` (the same cases as above)."""
+    import importlib.util
+
+    text = deep_try_module(120).replace(
+        "(module", '(module (import "env" "t" (tag $t (param i64))) (export "t2" (tag $t))', 1)
+    out = tmp_path / "deep_try.py"
+    wasm2py.compile(wat(text), out)
+    spec = importlib.util.spec_from_file_location("deep_try", out)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert ("env", "t", "tag", "[i64] -> []") in mod.IMPORTS
+    assert ("t2", "tag", "[i64] -> []") in mod.EXPORTS and ("c", "tag", "[] -> []") in mod.EXPORTS
+    store = Store()
+    tag = wasm2py.Tag(store, wasm2py.TagType(wasm2py.FuncType([ValType.I64])))
+    inst = mod.instantiate({"env": {"host": lambda x: 2 if x == 7 else x * 2, "t": tag}},
+                           store=store)
+    assert inst.exports.t2 == tag
+    assert [inst.exports.f(a) for a in (1, 2, 3, 7, 0)] == [1110, 1020, 1106, 1020, 1099]
+
+
 # -- typed function references --------------------------------------------------------------------
 
 REFS = """(module

@@ -150,10 +150,12 @@ def generate_source(module: Module, source_name: str = "module.wasm", fuel: bool
     unparser = _Unparser()
     body = unparser.visit(ast.Module(consts + defs, []))
     imports = [(i.module, i.name, ExternKind(i.kind).name.lower(),
-                _signature(module.types[i.type] if i.kind == ExternKind.FUNC else i.type))
+                _signature(module.types[i.type] if i.kind in (ExternKind.FUNC, ExternKind.TAG)
+                           else i.type))
                for i in module.imports]  # fmt: skip
     spaces = {ExternKind.FUNC: ftypes, ExternKind.TABLE: module.table_types(),
-              ExternKind.MEMORY: module.memory_types(), ExternKind.GLOBAL: module.global_types()}  # fmt: skip
+              ExternKind.MEMORY: module.memory_types(), ExternKind.GLOBAL: module.global_types(),
+              ExternKind.TAG: [module.types[t] for t in module.tag_type_indices()]}  # fmt: skip
     exports = [(e.name, ExternKind(e.kind).name.lower(), _signature(spaces[e.kind][e.index]))
                for e in module.exports]  # fmt: skip
     # The file name appears in a comment and the docstring: keep only harmless characters.

@@ -1066,12 +1066,22 @@ class FuncGen:
         matches the tag branches to its label with the exception's values (and the exnref)."""
         bt, catches = ins.imm
         self.before_stmt()
-        site = self.index_of(ins)
         # the handler branches from the try_table's place, to labels outside it
-        end = self.info.by_start[site].end
+        end = self.info.by_start[self.index_of(ins)].end
         self.stabilize()
         if self.branchy:
             self.open_guard()
+        handler_body = self.catch_chain(catches, end, [ast.Raise(None, None)])
+        frame = self.enter(ins, "try")
+        tr = ast.Try([], [ast.ExceptHandler(_name("WasmException"), "xe", handler_body)], [], [])
+        self.emit(tr)
+        frame.ifnode = tr
+        self.out = tr.body
+
+    def catch_chain(self, catches, end: int, on_miss: list[ast.stmt]) -> list[ast.stmt]:
+        """The statements handling a ``WasmException`` ``xe`` raised inside a ``try_table``
+        (translated at its place, before its frame is entered): the first clause whose tag
+        matches branches to its label; if none does, ``on_miss`` runs."""
         handler_body: list[ast.stmt] = []
         if self.fuel is not None:
             # the callee that raised wrote the fuel it used back to the store (wrap_body): the
@@ -1109,13 +1119,9 @@ class FuncGen:
             chain.append(node)
             chain = node.orelse
         else:
-            chain.append(ast.Raise(None, None))
+            chain.extend(on_miss)
         self.out, self.branchy = saved_out, saved_branchy
-        frame = self.enter(ins, "try")
-        tr = ast.Try([], [ast.ExceptHandler(_name("WasmException"), "xe", handler_body)], [], [])
-        self.emit(tr)
-        frame.ifnode = tr
-        self.out = tr.body
+        return handler_body
 
     # -- parametric -----------------------------------------------------------------------------
     def op_drop(self, ins) -> None:
@@ -1648,9 +1654,6 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     structured shape when CPython accepts it, else in the flat shape (:mod:`.flat`); the
     result's ``shape`` attribute says which.
 
-    A function using ``try_table`` that only the flat shape could hold raises
-    :class:`~wasm2py.UnsupportedFeature` (the flat shape lowers no ``try_table``).
-
     ``mod`` provides ``types``, ``func_types``, ``global_types``, ``table_types``,
     ``float_const(value) -> name`` and ``f32_value``/``f64_value`` (bits -> float); its
     ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
@@ -1659,10 +1662,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     from .peephole import fold_skips
 
     info = analyze(body)
-    # the flat shape has no ``try_table`` (a Python ``try`` cannot span its basic blocks): a
-    # function with one keeps the structured shape even when the flat one is asked for
-    flat_ok = not any(c.kind == "try" for c in info.by_start.values())
-    if ((getattr(mod, "shape", "auto") != "flat" or not flat_ok)
+    if (getattr(mod, "shape", "auto") != "flat"
             and info.max_loop_depth <= MAX_LOOPS and info.max_nesting <= MAX_NESTING):  # fmt: skip
         fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
         # ``brk`` guards nest too: only the finished tree tells
@@ -1670,11 +1670,6 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
             fold_skips(fn)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
-    if not flat_ok:
-        raise UnsupportedFeature(
-            f"function {index}: its control flow nests too deeply for Python's structured "
-            f"statements, and the flat fallback shape does not support try_table (exception "
-            f"handling)", index)
     fn = FlatGen(mod, index, ftype, local_types, body, name, info).run()
     fn.shape = "flat"  # type: ignore[attr-defined]
     return fn

@@ -36,6 +36,12 @@ Fuel segments are cut exactly where the structured shape cuts them (see :mod:`wa
 every basic block starts a segment, and segments also start where the structured shape would
 start one inside a block. A paused call resumes in a flat function like in any other: the label
 ``L`` is a local like the others, restored with them.
+
+A ``try_table`` cannot be a Python ``try`` around its body (the body's blocks are branches of the
+dispatch, not statements nested in one place). Its body and what follows its end start basic
+blocks of their own, so every block lies in one ``try_table`` region, and the dispatch loop runs
+inside a ``try`` whose handler picks the catch clauses by the region of the block that raised
+(:meth:`FlatGen.catching`).
 """
 
 from __future__ import annotations
@@ -64,6 +70,13 @@ class FlatGen(FuncGen):
         self.blocks: list[tuple[int, list[ast.stmt]]] = [(0, self.out)]
         #: (construct, "head"/"else"/"end") -> label, for every label some jump targets
         self.labels: dict[tuple[object, str], int] = {}
+        #: the ``try_table`` regions: (region, enclosing region, handler statements); region 0
+        #: is the function outside any ``try_table``
+        self.handlers: list[tuple[int, int, list[ast.stmt]]] = []
+        #: the regions the translation is inside, innermost last
+        self.regions = [0]
+        #: label -> the region its basic block lies in (the entry block: region 0)
+        self.region_of: dict[int, int] = {0: 0}
 
     # -- labels and jumps ----------------------------------------------------------------------
     def label(self, c, where: str) -> int:
@@ -83,6 +96,7 @@ class FlatGen(FuncGen):
         """Start the basic block ``label``; what came before jumped or returned."""
         self.out = []
         self.blocks.append((label, self.out))
+        self.region_of[label] = self.regions[-1]
 
     def arm_sets_brk(self, frame) -> bool:
         return False
@@ -130,7 +144,34 @@ class FlatGen(FuncGen):
                                     for i, t in enumerate(frame.params)]  # fmt: skip
         self.start_segment(self.index_of(ins) + 1)
 
+    def op_try_table(self, ins) -> None:
+        """A ``try_table`` is a region of basic blocks: its body starts a block of its own and
+        its end starts another, so the label ``L`` of the running block says which handlers
+        apply when a ``WasmException`` reaches the dispatch loop (see :meth:`assemble`)."""
+        bt, catches = ins.imm
+        self.before_stmt()
+        self.stabilize()
+        region, parent = len(self.handlers) + 1, self.regions[-1]
+        # the clauses branch from the try_table's place, to labels outside it; none matching,
+        # the enclosing region's handlers are next
+        handler = self.catch_chain(catches, self.info.by_start[self.index_of(ins)].end,
+                                   [ast.Assign([_sname("T")], _const(parent))])  # fmt: skip
+        self.handlers.append((region, parent, handler))
+        frame = self.enter(ins, "try")
+        head = self.label(frame.c, "head")
+        self.jump(head)
+        self.regions.append(region)
+        self.begin(head)
+
     def op_end(self, ins) -> None:
+        frame = self.ctrl[-1]
+        if frame.kind == "try":
+            self.regions.pop()
+            if not frame.unreachable:
+                self.label(frame.c, "end")  # what follows lies outside: a block of its own
+        self._end(ins)
+
+    def _end(self, ins) -> None:
         frame = self.ctrl.pop()
         c = frame.c
         live = not frame.unreachable
@@ -186,7 +227,40 @@ class FlatGen(FuncGen):
         start = ast.Assign([_sname("L")], _const(0))
         loop = ast.While(_const(True), tree(0, len(blocks)), [])
         start.lineno = loop.lineno = self.body[0].offset if self.body else 1
+        if self.handlers:
+            loop = self.catching(loop)
         return [start, loop]
+
+    def catching(self, loop: ast.While) -> ast.While:
+        """The dispatch loop in a ``try`` whose handler finds the ``try_table`` region of the
+        block that raised (by its label) and runs the region's catch clauses, then those of the
+        enclosing regions; a clause that matches jumps (``continue`` re-enters the loop) or
+        returns, and an exception no clause matches leaves the function::
+
+            while True:
+                try:
+                    while True: <dispatch>
+                except WasmException as xe:
+                    T = (0, 1, 1, 2, ...)[L]
+                    if T == 2: <clauses of region 2, none matching: T = 1>
+                    if T == 1: <clauses of region 1, none matching: T = 0>
+                    raise
+        """
+        table = [self.region_of.get(n, 0) for n in range(max(self.region_of) + 1)]
+        lookup = ast.Subscript(ast.Tuple([_const(r) for r in table], ast.Load()), _name("L"),
+                               ast.Load())  # fmt: skip
+        body: list[ast.stmt] = [ast.Assign([_sname("T")], lookup)]
+        for region, _parent, handler in reversed(self.handlers):  # inner regions first
+            body.append(ast.If(ast.Compare(_name("T"), [ast.Eq()], [_const(region)]),
+                               handler, []))  # fmt: skip
+        body.append(ast.Raise(None, None))
+        for st in body:
+            st.lineno = loop.lineno
+        handler = ast.ExceptHandler(_name("WasmException"), "xe", body)
+        tr = ast.Try([loop], [handler], [], [])
+        outer = ast.While(_const(True), [tr], [])
+        tr.lineno = outer.lineno = loop.lineno
+        return outer
 
 
 def _ends(stmts: list[ast.stmt]) -> bool:
@@ -218,4 +292,5 @@ def nesting_depth(fn: ast.FunctionDef) -> int:
 
 # the instruction dispatch table, with this shape's control instructions
 FlatGen.DISPATCH = {**FuncGen.DISPATCH, Op.LOOP: FlatGen.op_loop, Op.IF: FlatGen.op_if,
-                    Op.ELSE: FlatGen.op_else, Op.END: FlatGen.op_end}  # fmt: skip
+                    Op.ELSE: FlatGen.op_else, Op.END: FlatGen.op_end,
+                    Op.TRY_TABLE: FlatGen.op_try_table}  # fmt: skip
