@@ -115,9 +115,22 @@ def _not_rw() -> ast.expr:
     return ast.UnaryOp(ast.Not(), _name("rw"))
 
 
-def _rewind(stmts: list, keys: list[int]) -> list:
+def _label_split(test) -> int | None:
+    """``k`` if ``test`` is a flat function's dispatch test ``L < k``, else None."""
+    if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "L"
+            and len(test.ops) == 1 and isinstance(test.ops[0], ast.Lt)
+            and isinstance(test.comparators[0], ast.Constant)):  # fmt: skip
+        return test.comparators[0].value
+    return None
+
+
+def _rewind(stmts: list, keys: list[int], label: int | None) -> list:
     """``stmts`` transformed to rewind (see the module docstring), numbering the points it
-    holds from ``len(keys)`` on and appending their keys; ``stmts`` itself if it holds none."""
+    holds from ``len(keys)`` on and appending their keys; ``stmts`` itself if it holds none.
+
+    ``label``: in a flat function (:mod:`.flat`), the least dispatch label the statements can
+    run under (for those of a basic block, its label), which rewinding sets ``L`` to: a
+    ``try_table``'s handler picks its clauses by the label of the block that raised."""
     start = len(keys)
     out: list = []
     run: list = []
@@ -134,7 +147,12 @@ def _rewind(stmts: list, keys: list[int]) -> list:
             k = len(keys)
             keys.append(line * 4 + KIND_CODES[kind])
             flush()
-            clear = _at(ast.Assign([ast.Name("rw", _STORE)], ast.Constant(False)), line)
+            clear = ast.Assign([ast.Name("rw", _STORE)], ast.Constant(False))
+            if label is not None:
+                clear = ast.Assign([ast.Tuple([ast.Name("rw", _STORE), ast.Name("L", _STORE)],
+                                              _STORE)],
+                                   ast.Tuple([ast.Constant(False), ast.Constant(label)], _LOAD))  # fmt: skip
+            clear = _at(clear, line)
             if kind == "call":
                 call = ast.Call(_name("R"), [], [])
                 resumed = (ast.Assign(st.targets, call) if isinstance(st, ast.Assign)
@@ -150,9 +168,11 @@ def _rewind(stmts: list, keys: list[int]) -> list:
             continue
         if isinstance(st, ast.If):
             lo = len(keys)
-            body = _rewind(st.body, keys)
+            split = _label_split(st.test) if label is not None else None
+            body = _rewind(st.body, keys, label)
             mid = len(keys)
-            orelse = _rewind(st.orelse, keys) if st.orelse else st.orelse
+            orelse = (_rewind(st.orelse, keys, label if split is None else split) if st.orelse
+                      else st.orelse)  # fmt: skip
             if len(keys) == lo:
                 run.append(st)
                 continue
@@ -168,7 +188,7 @@ def _rewind(stmts: list, keys: list[int]) -> list:
             continue
         if isinstance(st, ast.While | ast.Try):
             lo = len(keys)
-            body = _rewind(st.body, keys)
+            body = _rewind(st.body, keys, label)
             if len(keys) == lo:
                 run.append(st)
                 continue
@@ -219,7 +239,7 @@ def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.Func
     line = fn.lineno
     main = fn.body[getattr(fn, "prologue_len", 0):]
     keys: list[int] = []
-    body = _rewind(main, keys)
+    body = _rewind(main, keys, 0 if "L" in names else None)
     restore: list[ast.stmt] = []
     for prefix, n, src in (("l", nlocals, "RL"), ("s", nslots, "RS")):
         if n:
