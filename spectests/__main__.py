@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gc", action="store_true",
                         help="3.0 suite: include the GC scripts (GC is not implemented)")
     parser.add_argument(
-        "--tier", action="append", choices=sorted({*TIERS, "auto"}),
+        "--tier", action="append", choices=sorted({*TIERS, "auto", "llvm-quick"}),
         help=f"execution tier (repeatable; default: {TIERS[0]})",
     )  # fmt: skip
     parser.add_argument("--simd", action="store_true", help="include the simd_*.wast scripts")

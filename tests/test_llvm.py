@@ -769,3 +769,48 @@ def test_min_max_of_a_signalling_nan_and_minus_zero_is_quiet():
     lanes = ex.f32x4min(0x7FA00001)
     assert lanes & 0x7FC00000 == 0x7FC00000, hex(lanes)
     assert lanes >> 32 == 0x800000008000000080000000  # min(+0, -0) = -0 in the other lanes
+
+
+QUICK_WAT = """(module
+  (func (export "seven") (result i32) i32.const 7)
+  (func (export "sum") (param i32) (result i64) (local i64)
+    (block (loop
+      (br_if 1 (i32.eqz (local.get 0)))
+      (local.set 1 (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))
+      (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br 0)))
+    local.get 1)
+  (func (export "nan") (param f32) (result i32)
+    (i32.reinterpret_f32 (f32.div (local.get 0) (local.get 0)))))"""
+
+
+def test_code_bytes_reads_the_code_section_size():
+    from wasm2py.llvm.jit import code_bytes
+
+    # one body: count 1, size 4, [0 locals, i32.const 7, end] -> 1 + 1 + 4 bytes
+    assert code_bytes(wat('(module (func (result i32) i32.const 7))')) == 6
+    assert code_bytes(wat("(module)")) == 0
+
+
+def test_modules_with_more_code_than_llvm_quick_bytes_get_the_quick_pipeline():
+    from wasm2py.llvm.jit import QUICK, code_bytes
+
+    data = wat(QUICK_WAT)
+    size = code_bytes(data)
+    cases = [({"llvm_quick_bytes": size - 1}, QUICK), ({"llvm_quick_bytes": size}, 2),
+             ({"llvm_quick_bytes": None}, 2),
+             ({"llvm_quick_bytes": 0, "llvm_opt_level": 0}, 0)]  # (O0 is cheaper still)
+    for options, level in cases:
+        engine = wasm2py.Engine(wasm2py.Config(tier="llvm", cache=False, **options))
+        module = wasm2py.Module(engine, data)
+        assert module._llvm.opt_level == level, options
+        inst = wasm2py.Instance(wasm2py.Store(engine), module)
+        assert inst.exports["seven"]() == 7
+        assert inst.exports["sum"](100_000) == 100_000 * 100_001 // 2
+        # 0/0 is a NaN: the positive canonical one by the NaN rule (README, "NaN results")
+        assert inst.exports["nan"](0.0) == 0x7FC00000
+        # wasm2py.llvm.instantiate takes the same compile (no second one at another level)
+        assert L.instantiate(wasm2py.Store(engine), module).exports["seven"]() == 7
+        assert len(engine._llvm) == 1
+    with pytest.raises(wasm2py.ConfigError):
+        wasm2py.Config(llvm_quick_bytes=-1)

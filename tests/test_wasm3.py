@@ -63,6 +63,19 @@ def test_mutual_tail_recursion_runs_in_constant_stack(tier):
     assert ex.count(300_000, 0) == 600_000  # return_call_ref, adding 2 each time
 
 
+def test_tail_calls_are_not_compiled_with_the_quick_pipeline():
+    """A module bigger than Config.llvm_quick_bytes (0 here) that makes tail calls keeps the
+    full pipeline (the fast instruction selector does not reuse frames), so deep mutual tail
+    recursion still runs in constant stack."""
+    from wasm2py.llvm.jit import has_tail_calls
+
+    engine = Engine(Config(tier="llvm", cache=False, llvm_quick_bytes=0))
+    module = wasm2py.Module(engine, wat(EVEN_ODD))
+    assert has_tail_calls(module._module) and module._llvm.opt_level == 2
+    ex = wasm2py.Instance(Store(engine), module).exports
+    assert ex.even(10**6) == 1
+
+
 @pytest.mark.parametrize("tier", ("python", "llvm"))
 def test_tail_calls_with_fuel(tier):
     """Fuel is charged per executed segment across tail calls: even(n) runs the segment of the
@@ -505,3 +518,20 @@ def test_wasm2_features_are_all_off():
     f = Config(**{name: False for name in SWITCHED}).features()
     assert f == Features.wasm2()
     assert Config().features() == Features()
+
+
+GROW_THEN_THROW = r"""(module
+  (memory 1)
+  (tag $t)
+  (func $grow_then_throw (drop (memory.grow (i32.const 1))) (throw $t))
+  (func (export "f") (result i32)
+    (block $c (try_table (catch $t $c) (call $grow_then_throw)))
+    (i32.store (i32.const 70000) (i32.const 42))
+    (i32.load (i32.const 70000))))"""
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_memory_grown_by_a_callee_that_throws_is_seen_after_the_catch(tier):
+    """The callee grows the memory to 2 pages, then throws; after catching, address 70000
+    (in the second page) is in bounds (the spec: memory.grow takes effect at once)."""
+    assert instance(tier, GROW_THEN_THROW).exports.f() == 42

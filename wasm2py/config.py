@@ -68,6 +68,13 @@ class Config:
             (each in a worker process; default 2, so a big function does not hold back the
             small hot ones).
         llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
+        llvm_quick_bytes: for whole-module compiles (``tier="llvm"``,
+            ``wasm2py.llvm.instantiate``): a module with more bytes of function bodies
+            than this (default 64 KiB) is compiled with LLVM's quick pipeline
+            (``wasm2py.llvm.jit.QUICK``: a few passes and the fast code generator: a fraction
+            of the CPU of ``O2``, for code that runs 2-5x slower) instead of
+            ``llvm_opt_level`` (when that is 1 or more). None: every module at
+            ``llvm_opt_level``, whatever its size.
         llvm_isolated: compile LLVM-tier code in a worker process (default True), so that a
             crash inside LLVM (an assertion on code it cannot handle) is a
             :class:`~wasm2py.errors.CompileError` instead of the end of this process. The
@@ -132,6 +139,7 @@ class Config:
     tier_up_batch: int = 16
     tier_up_workers: int = 2
     llvm_opt_level: int = 2
+    llvm_quick_bytes: int | None = 65_536
     llvm_isolated: bool = True
     max_call_depth: int = 10_000
     max_wasm_stack: int = 16 << 20
@@ -170,6 +178,9 @@ class Config:
             raise ConfigError("max_wasm_stack must be an int of at least 1024 (bytes)")
         if self.llvm_opt_level not in (0, 1, 2, 3):
             raise ConfigError("llvm_opt_level must be 0, 1, 2 or 3")
+        if self.llvm_quick_bytes is not None and (
+                not isinstance(self.llvm_quick_bytes, int) or self.llvm_quick_bytes < 0):
+            raise ConfigError("llvm_quick_bytes must be None or a non-negative int")
         if not isinstance(self.tier_up_threshold, int) or self.tier_up_threshold < 0:
             raise ConfigError("tier_up_threshold must be a non-negative int")
         for name in ("tier_up_batch", "tier_up_workers"):

@@ -142,7 +142,7 @@ class Engine:
         llvm_code = code.get("llvm")
         config = self.config
         costs = config.fuel_costs if config.consume_fuel else None
-        level, epoch = config.llvm_opt_level, config.epoch_interruption
+        level, epoch = self.llvm_level(decoded), config.epoch_interruption
         if llvm_code is not None and llvm_code[0] == self._llvm_key(decoded, level, costs, epoch):
             from .llvm.jit import load_compiled
 
@@ -150,7 +150,7 @@ class Engine:
             fut: Future = Future()
             fut.set_result(compiled)
             with self._lock:
-                self._llvm.setdefault((hashlib.sha256(raw).digest(), config.llvm_opt_level), fut)
+                self._llvm.setdefault((hashlib.sha256(raw).digest(), level), fut)
 
     @staticmethod
     def _llvm_key(decoded, level: int, costs, epoch: bool) -> str:
@@ -162,10 +162,23 @@ class Engine:
 
     def has_llvm(self, module) -> bool:
         """Whether :meth:`load_llvm` has the module compiled in memory already."""
-        key = (hashlib.sha256(module.raw).digest(), self.config.llvm_opt_level)
+        key = (hashlib.sha256(module.raw).digest(), self.llvm_level(module))
         with self._lock:
             fut = self._llvm.get(key)
         return fut is not None and fut.done() and fut.exception() is None
+
+    def llvm_level(self, module) -> int:
+        """The pipeline :meth:`load_llvm` compiles a decoded module with by default:
+        ``Config.llvm_opt_level``, or the quick one for a module with more code than
+        ``Config.llvm_quick_bytes`` (see ``wasm2py.llvm.jit.cold_level``)."""
+        config = self.config
+        if config.llvm_quick_bytes is None or not module.raw:
+            return config.llvm_opt_level
+        try:
+            from .llvm.jit import cold_level
+        except ImportError:  # no llvmlite: nothing is compiled anyway
+            return config.llvm_opt_level
+        return cold_level(module, config.llvm_opt_level, config.llvm_quick_bytes)
 
     def load_llvm(self, module, opt_level: int | None = None, cache_dir=None,
                   name: str | None = None, objects=None):  # fmt: skip
@@ -181,7 +194,7 @@ class Engine:
             CompileError: LLVM crashed in its worker process (``Config.llvm_isolated``).
             ImportError: llvmlite (a dependency of wasm2py) is missing or broken.
         """
-        level = self.config.llvm_opt_level if opt_level is None else opt_level
+        level = self.llvm_level(module) if opt_level is None else opt_level
         # fuel metering is compiled in, with the same costs as the Python tier's code
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         epoch = self.config.epoch_interruption

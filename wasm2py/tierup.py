@@ -251,13 +251,14 @@ class TierUp:
                     self._ready.insert(0, self._shell)
 
     def _compile(self, funcs, shell: bool = False):
-        from .llvm.jit import QUICK
+        from .llvm.jit import QUICK, has_tail_calls
         from .llvm.units import record_unit
 
         codes = self.module.codes
         nimp = self.module.num_imported_funcs
         size = sum(codes[i - nimp].end - codes[i - nimp].start for i in funcs)
-        level = QUICK if size > QUICK_BYTES else None
+        # (tail calls need the full pipeline's instruction selector: see has_tail_calls)
+        level = QUICK if size > QUICK_BYTES and not has_tail_calls(self.module, funcs) else None
         unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level)
         config = self.engine.config
         if config.cache:

@@ -1,23 +1,29 @@
-"""LLVM-tier compile time of a large module, and its cached reload (issue 4).
+"""LLVM-tier compile time of a large module, and its cached reload (issues 4 and 13).
 
 Builds the ~450 KB, ~600-function module of ``tools/bigmodule/generate.py`` and prints, per
 optimisation level (default: the engine's default level):
 
-* first ``Module(engine, bytes)`` with ``Config(tier="llvm")`` and an empty cache directory:
-  decode + validate + Python-tier translation + LLVM lowering, optimisation and code generation,
-  with LLVM's part broken down (``CompiledModule.timings``);
+* first ``Module(engine, bytes)`` with ``Config(tier="llvm")`` (a module this big gets the
+  quick pipeline, see ``Config.llvm_quick_bytes``; ``--full``: the level asked for) and an
+  empty cache directory, in
+  CPU seconds: this process (decode, validate, IR, loading the objects) and the compile worker
+  processes (their CPU is read from ``RUSAGE_CHILDREN`` once the idle workers have been ended),
+  with LLVM's part broken down (``CompiledModule.timings``, wall seconds);
+* wasmtime's ``Module(engine, bytes)`` of the same bytes, CPU seconds (all its threads), and
+  the ratio of the two;
 * cached: a new engine (empty memory cache) loading the same module from the disk cache;
 * that ``run(n)`` gives the same result as the Python tier.
 
 Usage::
 
-    python tools/bench/llvm_compile.py [--functions N] [--opt 0 1 2 3]
+    python tools/bench/llvm_compile.py [--functions N] [--opt 0 1 2 3] [--full]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -29,11 +35,37 @@ if __package__ in (None, ""):
 from tools.bigmodule.generate import build  # noqa: E402
 
 
+def cpu() -> tuple[float, float]:
+    """CPU seconds so far of this process and of its waited-for children (the LLVM tier's idle
+    compile workers are ended first: a child's time only counts once it has been waited for)."""
+    worker = sys.modules.get("wasm2py.llvm.worker")
+    if worker is not None:
+        worker.pool().shutdown()
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
+
+
+def wasmtime_compile(data: bytes) -> float | None:
+    """CPU seconds of wasmtime's ``Module(engine, data)`` (None without wasmtime)."""
+    try:
+        import wasmtime
+    except ImportError:
+        return None
+    engine = wasmtime.Engine()
+    c0 = time.process_time()
+    wasmtime.Module(engine, data)
+    return time.process_time() - c0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--functions", type=int, default=600)
     ap.add_argument("--opt", type=int, nargs="*", default=None, help="optimisation levels")
     ap.add_argument("--n", type=int, default=300, help="argument of run(n)")
+    ap.add_argument("--full", action="store_true",
+                    help="every module at --opt (Config(llvm_quick_bytes=None)); default: big "
+                    "modules get the quick pipeline")  # fmt: skip
     args = ap.parse_args(argv)
     data = build(args.functions).read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
@@ -45,12 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         expect = py.exports["run"](args.n)
         print(f"module: {len(data) / 1024:.0f} KiB, {args.functions} generated functions; "
               f"cache in {tmp}")  # fmt: skip
+        wt = wasmtime_compile(data)
         ok = True
+        rows = []
         for level in levels:
-            config = wasm2py.Config(tier="llvm", llvm_opt_level=level)
-            t0 = time.perf_counter()
+            config = wasm2py.Config(tier="llvm", llvm_opt_level=level,
+                                    **({"llvm_quick_bytes": None} if args.full else {}))
+            own0, kids0 = cpu()
             module = wasm2py.Module(wasm2py.Engine(config), data)
-            first = time.perf_counter() - t0
+            own1, kids1 = cpu()
+            own, kids = own1 - own0, kids1 - kids0
             parts = ", ".join(f"{k} {v:.1f} s" for k, v in module._llvm.timings.items())
             t0 = time.perf_counter()
             again = wasm2py.Module(wasm2py.Engine(config), data)
@@ -59,9 +95,17 @@ def main(argv: list[str] | None = None) -> int:
             got = wasm2py.Instance(store, again).exports["run"](args.n)
             same = got == expect
             ok &= same
-            print(f"O{level}: first Module() {first:.1f} s (LLVM: {parts}); cached reload "
-                  f"{cached:.3f} s; run({args.n}) {'same as' if same else 'DIFFERS from'} "
-                  f"the Python tier")  # fmt: skip
+            print(f"O{level}: LLVM wall: {parts}; cached reload {cached:.3f} s wall; "
+                  f"run({args.n}) {'same as' if same else 'DIFFERS from'} the Python tier")
+            used = module._llvm.opt_level
+            rows.append((f"O{level}" if used == level else f"O{level} -> quick", own, kids))
+        print()
+        print(f"{'cold tier=llvm Module()':24} {'main CPU s':>10} {'workers':>8} "
+              f"{'total':>8} {'wasmtime':>9} {'ratio':>7}")
+        for level, own, kids in rows:
+            ratio = f"{(own + kids) / wt:6.1f}x" if wt else "      -"
+            wts = f"{wt:9.2f}" if wt is not None else "        -"
+            print(f"{level:24} {own:10.2f} {kids:8.2f} {own + kids:8.2f} {wts} {ratio}")
     return 0 if ok else 1
 
 

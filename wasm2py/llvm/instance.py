@@ -436,7 +436,8 @@ def instantiate(store, module, imports=None, opt_level: int | None = None):
         store: the :class:`~wasm2py.Store`.
         module: a :class:`wasm2py.Module`, or a :class:`CompiledModule` of this tier.
         imports: as for :class:`wasm2py.Instance`.
-        opt_level: LLVM optimisation level (default: the engine's ``llvm_opt_level``).
+        opt_level: LLVM optimisation level (default: the engine's, ``llvm_opt_level`` or the
+            quick pipeline for a big module: see ``Config.llvm_quick_bytes``).
 
     Returns:
         a :class:`wasm2py.Instance`.
@@ -453,8 +454,7 @@ def instantiate(store, module, imports=None, opt_level: int | None = None):
         compiled = module
         module = APIModule(store.engine, module.module.raw)
     else:
-        level = store.config.llvm_opt_level if opt_level is None else opt_level
-        compiled = store.engine.load_llvm(module._module, level)
+        compiled = store.engine.load_llvm(module._module, opt_level)
     return Instance._create(store, module, imports, compiled)
 
 

@@ -47,6 +47,45 @@ QUICK = -1
 QUICK_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
 
 
+def code_bytes(raw: bytes) -> int:
+    """The size of a module's code section (its function bodies) in bytes, read from the
+    section headers of its binary ``raw`` (0 if it has none)."""
+    from ..binary.reader import read_u32
+
+    pos = 8
+    while pos < len(raw):
+        size, start = read_u32(raw, pos + 1)
+        if raw[pos] == 10:
+            return size
+        pos = start + size
+    return 0
+
+
+_TAIL_CALLS = frozenset((Op.RETURN_CALL, Op.RETURN_CALL_INDIRECT, Op.RETURN_CALL_REF))
+
+
+def has_tail_calls(module: Module, funcs=None) -> bool:
+    """Whether any of ``funcs`` (defined function indices; default all) makes a tail call.
+    Such code cannot get the quick pipeline: LLVM's fast instruction selector makes a
+    ``tail call`` an ordinary call, so the native stack would grow with every tail call
+    (the 3.0 spec's ``return_call*.wast`` run out of it)."""
+    module = with_bodies(module)
+    nimp = module.num_imported_funcs
+    codes = module.codes if funcs is None else [module.codes[i - nimp] for i in funcs]
+    return any(ins.op in _TAIL_CALLS for code in codes for ins in code.body)
+
+
+def cold_level(module: Module, opt_level: int, quick_bytes: int | None) -> int:
+    """The pipeline a whole-module compile uses (``tier="llvm"``): :data:`QUICK` when the
+    module has more than ``quick_bytes`` of code (None: never), ``opt_level`` asks for more
+    than the cheapest level and the module makes no tail calls (:func:`has_tail_calls`), else
+    ``opt_level``. At ``O2`` LLVM takes ~65 CPU s per MB of wasm code, the quick pipeline
+    about a tenth of that (``tools/bench/llvm_compile.py``)."""
+    if quick_bytes is None or opt_level < 1 or code_bytes(module.raw) <= quick_bytes:
+        return opt_level
+    return opt_level if has_tail_calls(module) else QUICK
+
+
 def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
     """A target machine for the host CPU (all its features), for jitting (``QUICK``: the
     fast code generator)."""

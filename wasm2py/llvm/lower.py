@@ -34,6 +34,7 @@ from ..fuel import BULK_OPS, segment_costs
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi
+from .builder import Builder
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -65,12 +66,28 @@ LL = _LLTypes({ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64
 TAILCC = "tailcc"
 
 
+#: integer constants made so far, shared (they are immutable; each keeps its formatted text)
+_CONSTS: dict[tuple, ir.Constant] = {}
+
+
 def c32(v: int) -> ir.Constant:
-    return ir.Constant(I32, v & 0xFFFFFFFF)
+    key = (32, v & 0xFFFFFFFF)
+    c = _CONSTS.get(key)
+    if c is None:
+        if len(_CONSTS) > 8192:
+            _CONSTS.clear()
+        c = _CONSTS[key] = ir.Constant(I32, key[1])
+    return c
 
 
 def c64(v: int) -> ir.Constant:
-    return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF)
+    key = (64, v & 0xFFFFFFFFFFFFFFFF)
+    c = _CONSTS.get(key)
+    if c is None:
+        if len(_CONSTS) > 8192:
+            _CONSTS.clear()
+        c = _CONSTS[key] = ir.Constant(I64, key[1])
+    return c
 
 
 def f32_bits(bits: int) -> ir.Constant:
@@ -211,6 +228,8 @@ BIG_FRAME_LOCALS = 256
 #: ``tests/test_stress.py``). Its code is slower (locals stay in memory), but such functions
 #: are parsers' action tables and dispatchers, not loops.
 HUGE_BR_TABLE = 1000
+#: the trap trace's recording function of every LLVM module (``ModuleBuilder.recorder``)
+_RECORDER = "w2p_record_frame"
 
 
 def _fname(t: ir.Type) -> str:
@@ -231,6 +250,38 @@ def _exact_in(x: int, t: ir.Type) -> bool:
     if t is F32:
         return struct.unpack("<f", struct.pack("<f", float(x)))[0] == x
     return float(x) == x
+
+
+class _Names:
+    """The names of a function's values (``ir.Function.scope``): what llvmlite's own scope
+    does (unique names; ``deduplicate`` appends ``.N``), but an unnamed value gets the next
+    number at once, where llvmlite's tries ``.1``, ``.2``... (a sixth of the lowering's time
+    went to naming). ``start``: the numbers the function's arguments took already."""
+
+    __slots__ = ("_used", "_next")
+
+    def __init__(self, start: int):
+        self._used: dict[str, int] = {}
+        self._next = start
+
+    def register(self, name: str, deduplicate: bool = False) -> str:
+        if not name:
+            self._next += 1
+            return f".{self._next}"  # (no name given here has this form)
+        n = self._used.get(name)
+        if n is None:
+            self._used[name] = 0
+            return name
+        if not deduplicate:
+            raise NameError(f"duplicate name {name!r}")
+        while True:
+            n += 1
+            unique = f"{name}.{n}"
+            if unique not in self._used:
+                break
+        self._used[name] = n
+        self._used[unique] = 0
+        return unique
 
 
 class ModuleBuilder:
@@ -267,6 +318,7 @@ class ModuleBuilder:
         self.funcs: dict[int, ir.Function] = {}
         self.simd_isa = ""  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
+        self._unlikely = None
         self.memory_types = module.memory_types()
         self.tag_types = module.tag_type_indices()
         #: the module declares non-final types: call_indirect checks subtyping on a mismatch
@@ -276,10 +328,45 @@ class ModuleBuilder:
             if batch is not None and index not in batch[0]:
                 continue
             f = ir.Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
+            f.scope = _Names(len(f.args))
             f.calling_convention = TAILCC
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
+
+    @property
+    def unlikely(self):
+        """The branch weights of a branch to a trap (``!prof``), made once per module
+        (``set_weights`` makes and looks up a new node per branch)."""
+        md = self._unlikely
+        if md is None:
+            md = self._unlikely = self.ir.add_metadata(
+                [ir.MetaDataString(self.ir, "branch_weights"), c32(1), c32(1 << 20)])
+        return md
+
+    def recorder(self) -> ir.Function:
+        """``void record(ctx, rt, index << 32 | offset)``: append a frame to the trap trace
+        (``abi.RT_TRACE``). One cold function per LLVM module rather than its ~15
+        instructions in every trap and propagate block (a sixth of all the IR otherwise)."""
+        fn = self._intrinsics.get(_RECORDER)
+        if fn is not None:
+            return fn
+        fn = self._intrinsics[_RECORDER] = ir.Function(
+            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64]), _RECORDER)
+        fn.linkage = "internal"
+        fn.attributes.add("cold")
+        fn.attributes.add("noinline")
+        ctx, rt, where = fn.args
+        b = Builder(fn.append_basic_block("entry"))
+        trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
+        n = b.load(trace, typ=I64)
+        k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
+        slot = b.add(c64(2), b.mul(k, c64(2)))
+        b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
+        b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
+        b.store(b.add(n, c64(1)), trace)
+        b.ret_void()
+        return fn
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         fn = self._intrinsics.get(name)
@@ -331,7 +418,7 @@ class ModuleBuilder:
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
         f = ir.Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
         f.calling_convention = TAILCC
-        b = ir.IRBuilder(f.append_basic_block("entry"))
+        b = Builder(f.append_basic_block("entry"))
         pofs, np_ = abi.slot_offsets(ft.params)
         rofs, nr = abi.slot_offsets(ft.results)
         slots = b.alloca(ir.ArrayType(I64, max(np_, nr, 1)))
@@ -349,7 +436,7 @@ class ModuleBuilder:
     def _entry(self, index: int) -> None:
         ft = self.func_types[index]
         f = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
-        b = ir.IRBuilder(f.append_basic_block("entry"))
+        b = Builder(f.append_basic_block("entry"))
         ctx, rem, slots = f.args
         pofs, _ = abi.slot_offsets(ft.params)
         rofs, _ = abi.slot_offsets(ft.results)
@@ -360,11 +447,6 @@ class ModuleBuilder:
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
         b.ret_void()
-
-
-def b_load(b: ir.IRBuilder, p):
-    """Load an alloca's value."""
-    return b.load(p)
 
 
 def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
@@ -433,7 +515,7 @@ class Ctl:
     """A control frame during lowering."""
 
     __slots__ = ("kind", "params", "results", "height", "end", "header", "slots", "else_bb",
-                 "if_params", "unreachable", "reached", "has_else")  # fmt: skip
+                 "if_params", "unreachable", "reached", "has_else", "known", "merged")  # fmt: skip
 
     def __init__(self, kind, params, results, height):
         self.kind = kind
@@ -448,6 +530,19 @@ class Ctl:
         self.unreachable = False
         self.reached = False
         self.has_else = False
+        #: an ``if``'s :attr:`FunctionLowerer.known` at its condition (what its else sees)
+        self.known: dict = {}
+        #: what every branch to the end so far knew alike (None: no branch yet)
+        self.merged: dict | None = None
+
+    def merge(self, known: dict) -> None:
+        """Note a branch to this frame's end made knowing ``known``: a value every incoming
+        edge knows is defined before all of them, so it dominates the end too."""
+        m = self.merged
+        if m is None:
+            self.merged = dict(known)
+        elif m:
+            self.merged = {k: v for k, v in m.items() if known.get(k) is v}
 
     @property
     def label_types(self):
@@ -469,9 +564,9 @@ class FunctionLowerer:
         self.frame_words = frame_words(mb.decoded, self.ftype, local_types, body)
         self.layout = mb.layout
         entry = self.fn.append_basic_block("entry")
-        self.ab = ir.IRBuilder(entry)  # allocas and cached context loads
+        self.ab = Builder(entry)  # allocas and cached context loads
         self.start = self.fn.append_basic_block("start")
-        self.b = ir.IRBuilder(self.start)
+        self.b = Builder(self.start)
         self.ctx = self.fn.args[0]
         self.rem = self.fn.args[1]
         self._cache: dict = {}
@@ -484,13 +579,34 @@ class FunctionLowerer:
         self.mbase: dict[int, object] = {}
         #: id(checked value) -> (checked value, the float result before its NaN check)
         self._nan_raw: dict[int, tuple] = {}
+        #: id(i32 0/1) -> (it, the i1 it extends) (see :meth:`push_bool`)
+        self._bools: dict[int, tuple] = {}
         self.fuel = None  # alloca holding the fuel left (fuel metering only)
         #: the dispatch blocks of the try_tables around the code being lowered, innermost last
         self.handlers: list[ir.Block] = []
         self.stack: list = []
         self.ctl: list[Ctl] = []
+        #: id(alloca) -> the value it holds, for the allocas of locals and of the memories'
+        #: sizes and bases: what a store put there or a load read, reused instead of loading
+        #: again as long as it dominates the code being lowered (cleared at loop headers; a
+        #: block's end keeps what all branches to it know alike, see ``Ctl.merge``; an else
+        #: starts from its if's). Fewer loads to build, parse and optimise away (local.get
+        #: is a fifth of all instructions).
+        self.known: dict[int, object] = {}
 
     # -- helpers ----------------------------------------------------------------------------
+    def read(self, alloca):
+        """The value of a local's (or a memory size's or base's) alloca (see :attr:`known`)."""
+        v = self.known.get(id(alloca))
+        if v is None:
+            v = self.known[id(alloca)] = self.b.load(alloca)
+        return v
+
+    def write(self, v, alloca) -> None:
+        """Store ``v`` into a local's (or a memory size's or base's) alloca."""
+        self.b.store(v, alloca)
+        self.known[id(alloca)] = v
+
     def ctx_load(self, slot: int, typ=I64, cached=True):
         """Load context slot ``slot`` (once, in the entry block, when ``cached``)."""
         key = (slot, typ)
@@ -511,7 +627,7 @@ class FunctionLowerer:
         bb = self._traps.get(code)
         if bb is None:
             bb = self.fn.append_basic_block(f"trap_{code.name.lower()}")
-            b = ir.IRBuilder(bb)
+            b = Builder(bb)
             bb.offset = b.phi(I32, "offset")
             rt = self.rt()
             self.fuel_out(b)
@@ -523,14 +639,8 @@ class FunctionLowerer:
 
     def record_frame(self, b: ir.IRBuilder, offset) -> None:
         """Append this function and ``offset`` to the trap trace (see ``abi.RT_TRACE``)."""
-        trace = b.load(b.gep(self.rt(), [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
-        n = b.load(trace, typ=I64)
-        k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
-        slot = b.add(c64(2), b.mul(k, c64(2)))
-        b.store(b.ptrtoint(self.ctx, I64), b.gep(trace, [slot], source_etype=I64))
         where = b.or_(c64(self.index << 32), b.zext(offset, I64))
-        b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
-        b.store(b.add(n, c64(1)), trace)
+        b.call(self.mb.recorder(), [self.ctx, self.rt(), where])
 
     def _to_trap(self, code: TrapCode) -> ir.Block:
         """The trap block of ``code``, told that the current block branches to it."""
@@ -549,7 +659,7 @@ class FunctionLowerer:
         """Branch to the trap block of ``code`` when ``cond`` (an i1) holds."""
         ok = self.fn.append_basic_block()
         br = self.b.cbranch(cond, self._to_trap(code), ok)
-        br.set_weights([1, 1 << 20])
+        br.set_metadata("prof", self.mb.unlikely)
         self.b.position_at_end(ok)
 
     def propagate_block(self) -> ir.Block:
@@ -557,7 +667,7 @@ class FunctionLowerer:
         a callee, or by this function's ``throw``, stays for the caller to see)."""
         if self._propagate is None:
             self._propagate = self.fn.append_basic_block("propagate")
-            pb = ir.IRBuilder(self._propagate)
+            pb = Builder(self._propagate)
             self._propagate.offset = pb.phi(I32, "offset")
             self.record_frame(pb, self._propagate.offset)
             self._ret_undef(pb)
@@ -573,12 +683,12 @@ class FunctionLowerer:
         if not self.handlers:
             prop.offset.add_incoming(c32(self.offset), self.b.block)
             br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), prop, ok)
-            br.set_weights([1, 1 << 20])
+            br.set_metadata("prof", self.mb.unlikely)
             self.b.position_at_end(ok)
             return
         failed = self.fn.append_basic_block("failed")
         br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), failed, ok)
-        br.set_weights([1, 1 << 20])
+        br.set_metadata("prof", self.mb.unlikely)
         self.b.position_at_end(failed)
         prop.offset.add_incoming(c32(self.offset), failed)
         self.b.cbranch(self.b.icmp_unsigned("==", st, c64(abi.EXCEPTION)), self.handlers[-1],
@@ -654,6 +764,19 @@ class FunctionLowerer:
 
     def pop(self):
         return self.stack.pop()
+
+    def push_bool(self, c) -> None:
+        """Push an i1 as wasm's i32 0/1, remembering the i1 for :meth:`cond`."""
+        z = self.b.zext(c, I32)
+        self._bools[id(z)] = (z, c)
+        self.push(z)
+
+    def cond(self, v):
+        """An i32 condition as an i1 (a comparison's own i1, without testing its 0/1)."""
+        hit = self._bools.get(id(v))
+        if hit is not None and hit[0] is v:
+            return hit[1]
+        return self.b.icmp_unsigned("!=", v, c32(0))
 
     def popn(self, n: int) -> list:
         if n == 0:
@@ -772,14 +895,13 @@ class FunctionLowerer:
             y = self.pop()
             x = self.pop()
             pyop, signed = _ICMP[op]
-            c = b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y)
-            self.push(b.zext(c, I32))
+            self.push_bool(b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y))
         elif op == Op.LOCAL_GET:
-            self.push(b.load(self.locals[imm]))
+            self.push(self.read(self.locals[imm]))
         elif op == Op.LOCAL_SET:
-            b.store(self.pop(), self.locals[imm])
+            self.write(self.pop(), self.locals[imm])
         elif op == Op.LOCAL_TEE:
-            b.store(self.stack[-1], self.locals[imm])
+            self.write(self.stack[-1], self.locals[imm])
         elif op == Op.I32_CONST:
             self.push(c32(imm))
         elif op == Op.I64_CONST:
@@ -793,12 +915,20 @@ class FunctionLowerer:
         elif op in _STORE:
             self.store(op, imm[1], imm[2])
         elif op == Op.BR_IF:
-            cond = b.icmp_unsigned("!=", self.pop(), c32(0))
+            cond = self.cond(self.pop())
             cont = self.fn.append_basic_block()
-            taken = self.fn.append_basic_block()
-            b.cbranch(cond, taken, cont)
-            b.position_at_end(taken)
-            self.branch(imm, keep=True)
+            target = self.ctl[-1 - imm]
+            if target.kind != "func" and not target.label_types:
+                # nothing to carry: branch to the label's block itself
+                b.cbranch(cond, target.header if target.kind == "loop" else target.end, cont)
+                if target.kind != "loop":
+                    target.reached = True
+                    target.merge(self.known)
+            else:
+                taken = self.fn.append_basic_block()
+                b.cbranch(cond, taken, cont)
+                b.position_at_end(taken)
+                self.branch(imm, keep=True)
             b.position_at_end(cont)
         elif op == Op.BR:
             self.branch(imm)
@@ -832,7 +962,7 @@ class FunctionLowerer:
                 self.push(b.call(self.intr(f"{name}.{t}", t, [t, I1]), [x, ir.Constant(I1, 0)]))
         elif op == Op.I32_EQZ or op == Op.I64_EQZ:
             x = self.pop()
-            self.push(b.zext(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)), I32))
+            self.push_bool(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)))
         elif op in _FBIN:
             y = self.pop_nan_any()
             x = self.pop_nan_any()
@@ -841,8 +971,8 @@ class FunctionLowerer:
             y = self.pop_nan_any()
             x = self.pop_nan_any()
             pyop = _FCMP[op]
-            c = b.fcmp_unordered(pyop, x, y) if pyop == "!=" else b.fcmp_ordered(pyop, x, y)
-            self.push(b.zext(c, I32))
+            self.push_bool(b.fcmp_unordered(pyop, x, y) if pyop == "!=" else
+                           b.fcmp_ordered(pyop, x, y))  # fmt: skip
         elif op in _FUN:
             name, t = _FUN[op]
             if name == "llvm.fabs":  # bitwise
@@ -883,7 +1013,7 @@ class FunctionLowerer:
             c = self.pop()
             y = self.pop()
             x = self.pop()
-            self.push(b.select(b.icmp_unsigned("!=", c, c32(0)), x, y))
+            self.push(b.select(self.cond(c), x, y))
         elif op == Op.GLOBAL_GET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
             # align 8: cells are 8-byte aligned, a v128 (16 bytes) too
@@ -904,7 +1034,7 @@ class FunctionLowerer:
         elif op == Op.CALL_INDIRECT:
             self.call_indirect(*imm)
         elif op == Op.MEMORY_SIZE:
-            pages = b.lshr(b.load(self.msz[imm]), c64(16))
+            pages = b.lshr(self.read(self.msz[imm]), c64(16))
             self.push(pages if self.memory64(imm) else b.trunc(pages, I32))
         elif op == Op.MEMORY_GROW:
             grow = self.ctx_load(abi.CTX_MEM_GROW, PTR)
@@ -1032,9 +1162,9 @@ class FunctionLowerer:
 
     # -- control ----------------------------------------------------------------------------
     def set_unreachable(self) -> None:
+        # what follows up to the matching else/end is skipped: no code is emitted (after the
+        # terminator just emitted, LLVM's verifier would refuse it)
         self.ctl[-1].unreachable = True
-        # Anything after a terminator goes into a fresh block with no predecessors.
-        self.b.position_at_end(self.fn.append_basic_block("dead"))
 
     def branch(self, depth: int, keep: bool = False) -> None:
         """Jump to label ``depth`` carrying its values (``keep``: leave them on the stack)."""
@@ -1049,6 +1179,7 @@ class FunctionLowerer:
             self.b.branch(target.header if target.kind == "loop" else target.end)
             if target.kind != "loop":
                 target.reached = True
+                target.merge(self.known)
         if not keep and types:
             del self.stack[-len(types):]
 
@@ -1133,7 +1264,7 @@ class FunctionLowerer:
         b = self.b
         params, results = self.block_type(imm)
         if op == Op.IF:
-            cond = b.icmp_unsigned("!=", self.pop(), c32(0))
+            cond = self.cond(self.pop())
         frame = Ctl("block" if op == Op.BLOCK else "loop" if op == Op.LOOP else "if",
                     params, results, len(self.stack) - len(params))  # fmt: skip
         if op == Op.LOOP:
@@ -1143,6 +1274,7 @@ class FunctionLowerer:
                 b.store(v, slot)
             b.branch(frame.header)
             b.position_at_end(frame.header)
+            self.known = {}  # (the back edges bring other values)
             self.epoch_check()
             for slot in frame.slots:
                 self.push(b.load(slot))
@@ -1156,6 +1288,7 @@ class FunctionLowerer:
                 frame.if_params = self.stack[len(self.stack) - len(params):] if params else []
                 b.cbranch(cond, then, frame.else_bb)
                 b.position_at_end(then)
+                frame.known = dict(self.known)
         self.ctl.append(frame)
 
     def do_else(self) -> None:
@@ -1166,6 +1299,7 @@ class FunctionLowerer:
         frame.has_else = True
         frame.unreachable = False
         self.b.position_at_end(frame.else_bb)
+        self.known = frame.known
         self.stack.extend(frame.if_params)
 
     def end(self) -> None:
@@ -1196,13 +1330,16 @@ class FunctionLowerer:
         if frame.kind == "if" and not frame.has_else:
             # The implicit else passes the params through (validation: params == results).
             b.position_at_end(frame.else_bb)
+            self.known = frame.known
             for v, slot in zip(frame.if_params, frame.slots):
                 b.store(v, slot)
             b.branch(frame.end)
             frame.reached = True
+            frame.merge(self.known)
         del self.stack[frame.height:]
         self.ctl.pop()
         b.position_at_end(frame.end)
+        self.known = frame.merged or {}
         if frame.reached:
             for slot in frame.slots:
                 self.push(b.load(slot))
@@ -1218,7 +1355,7 @@ class FunctionLowerer:
         # Blocks with no terminator (fresh "dead" blocks) are unreachable.
         for bb in self.fn.blocks:
             if not bb.is_terminated:
-                ir.IRBuilder(bb).unreachable()
+                Builder(bb).unreachable()
 
     # -- calls ------------------------------------------------------------------------------
     def _call_ptr(self, fnptr, fty: ir.FunctionType, args, cconv=None, tail=False):
@@ -1234,8 +1371,8 @@ class FunctionLowerer:
     def reload_memsize(self) -> None:
         for k, msz in self.msz.items():
             base_slot, size_slot = self.layout.memory_slots(k)
-            self.b.store(self.ctx_load(size_slot, I64, cached=False), msz)
-            self.b.store(self.ctx_load(base_slot, PTR, cached=False), self.mbase[k])
+            self.write(self.ctx_load(size_slot, I64, cached=False), msz)
+            self.write(self.ctx_load(base_slot, PTR, cached=False), self.mbase[k])
 
     def finish_call(self, r, ft: FuncType, tail: bool) -> None:
         """After a call: a tail call returns its result as is; else check, reload, push."""
@@ -1380,8 +1517,13 @@ class FunctionLowerer:
         without a match the exception unwinds further."""
         b = self.b
         here = b.block
+        known = self.known
+        self.known = dict(known)  # (the dispatch code must not leave its values for here)
         dispatch = self.fn.append_basic_block("catch")
         b.position_at_end(dispatch)
+        # the call that threw may have grown (or moved) a memory before it threw: the
+        # handlers and what follows them use the current size and base
+        self.reload_memsize()
         rt = self.rt()
         uid = b.load(b.gep(rt, [c64(abi.RT_EXN_TAG)], source_etype=I64), typ=I64)
         ended = False
@@ -1417,6 +1559,7 @@ class FunctionLowerer:
         if not ended:
             self.unwind()  # to the try_table around this one, or out of the function
         b.position_at_end(here)
+        self.known = known
         self.begin(Op.BLOCK, bt)
         self.ctl[-1].kind = "try"
         self.handlers.append(dispatch)
@@ -1444,7 +1587,7 @@ class FunctionLowerer:
             # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
             # signed 64-bit arithmetic (size <= 2**32, offset + nbytes <= 2**32 + 8); the right
             # side is loop-invariant, so each access costs one compare.
-            limit = b.sub(b.load(self.msz[k]), c64(offset + nbytes))
+            limit = b.sub(self.read(self.msz[k]), c64(offset + nbytes))
             self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
         else:
             addr = v
@@ -1453,11 +1596,11 @@ class FunctionLowerer:
                 self.trap_if(ir.Constant(I1, 1), TrapCode.MEMORY_OUT_OF_BOUNDS)
                 total = 0
             # an unsigned address: out of bounds when the limit is negative or it is above
-            limit = b.sub(b.load(self.msz[k]), c64(total))
+            limit = b.sub(self.read(self.msz[k]), c64(total))
             oob = b.or_(b.icmp_signed("<", limit, c64(0)), b.icmp_unsigned(">", addr, limit))
             self.trap_if(oob, TrapCode.MEMORY_OUT_OF_BOUNDS)
         ea = b.add(addr, c64(offset)) if offset else addr
-        return b.gep(b.load(self.mbase[k]), [ea], source_etype=I8)
+        return b.gep(self.read(self.mbase[k]), [ea], source_etype=I8)
 
     def range_check(self, start, n, size, code: TrapCode) -> None:
         """Trap with ``code`` unless ``[start, start+n)`` lies within ``[0, size)`` (i64
@@ -1467,10 +1610,10 @@ class FunctionLowerer:
                      code)  # fmt: skip
 
     def mem_check(self, start, n, k: int = 0) -> None:
-        self.range_check(start, n, b_load(self.b, self.msz[k]), TrapCode.MEMORY_OUT_OF_BOUNDS)
+        self.range_check(start, n, self.read(self.msz[k]), TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def mem_ptr(self, ea, k: int = 0):
-        return self.b.gep(self.b.load(self.mbase[k]), [ea], source_etype=I8)
+        return self.b.gep(self.read(self.mbase[k]), [ea], source_etype=I8)
 
     def load(self, op, offset: int, k: int = 0) -> None:
         mt, n, ext, rt = _LOAD[op]

@@ -192,6 +192,9 @@ class ScriptRunner:
         #: "flat": the Python tier gives every function its fallback shape (see
         #: wasm2py.translate.flat), which must not change any result either
         shape = "flat" if "flat" in variants else "auto"
+        #: "quick": the LLVM tier compiles every module with its quick pipeline (as it does
+        #: big modules: Config.llvm_quick_bytes), which must not change any result either
+        extra = {"llvm_quick_bytes": 0} if "quick" in variants else {}
         if metered:
             config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False, **features)
         elif self.fuel_mode:
@@ -201,7 +204,8 @@ class ScriptRunner:
                                    python_shape=shape, **features)  # fmt: skip
         else:
             # always exercise the translator
-            config = self.w.Config(tier=base_tier, cache=False, python_shape=shape, **features)
+            config = self.w.Config(tier=base_tier, cache=False, python_shape=shape, **extra,
+                                   **features)  # fmt: skip
         self.engine = self.w.Engine(config)
         self.store = self.w.Store(self.engine)
         if self.fuel_mode or metered:

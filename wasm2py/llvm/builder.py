@@ -1,0 +1,210 @@
+"""A cheaper ``llvmlite.ir.IRBuilder`` for the lowering: the instructions it emits most (loads,
+stores, branches, integer and float arithmetic, compares, casts, ``getelementptr`` with an
+explicit element type, ``select``) are :class:`Fast` values that write their IR text once, when
+they are made, instead of llvmlite's instruction objects, which format it through several
+layers of ``str.format`` when the module is printed (with the objects' construction, about half
+of a cold compile's CPU at the quick pipeline). The text is exactly what llvmlite writes for
+the same call (``tests/test_llvm_builder.py`` compares the two); every other instruction, and
+every call this builder does not recognise (vector compares, flags, typed-pointer loads),
+goes to llvmlite's own methods, so both kinds mix freely in a block.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+_CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
+_I1 = ir.IntType(1)
+_VOID = ir.VoidType()
+
+
+class Fast:
+    """An instruction whose text is written when it is made (a value of ``type`` named
+    ``name`` unless it is void or a terminator). Quacks like an ``llvmlite.ir`` instruction
+    where the lowering and llvmlite's printing look: ``type``, ``name``, ``parent``,
+    ``get_reference()``, ``set_metadata()``, ``str()``."""
+
+    __slots__ = ("parent", "type", "name", "_ref", "_text", "metadata")
+
+    def __init__(self, parent, typ, name: str, ref: str, text: str):
+        self.parent = parent
+        self.type = typ
+        self.name = name
+        self._ref = ref
+        self._text = text
+        self.metadata: dict | None = None
+
+    def get_reference(self) -> str:
+        return self._ref
+
+    def set_metadata(self, name: str, node) -> None:
+        if self.metadata is None:
+            self.metadata = {}
+        self.metadata[name] = node
+
+    def __str__(self) -> str:
+        if not self.metadata:
+            return self._text
+        return self._text + "".join(f", !{k} {v.get_reference()}"
+                                    for k, v in self.metadata.items())  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"<Fast {self._text!r}>"
+
+
+def _binop(opname: str):
+    def method(self, lhs, rhs, name="", flags=()):
+        if flags or lhs.type != rhs.type:
+            return getattr(ir.IRBuilder, _SLOW[opname])(self, lhs, rhs, name, flags)
+        return self._value(lhs.type, name, f"{opname} {lhs.type} {lhs.get_reference()}, "
+                                            f"{rhs.get_reference()}")  # fmt: skip
+
+    method.__name__ = _SLOW[opname]
+    return method
+
+
+def _castop(opname: str):
+    def method(self, val, typ, name=""):
+        if val.type == typ:
+            return val
+        return self._value(typ, name, f"{opname} {val.type} {val.get_reference()} to {typ}")
+
+    method.__name__ = opname
+    return method
+
+
+_SLOW = {"add": "add", "sub": "sub", "mul": "mul", "and": "and_", "or": "or_", "xor": "xor",
+         "shl": "shl", "lshr": "lshr", "ashr": "ashr", "udiv": "udiv", "sdiv": "sdiv",
+         "urem": "urem", "srem": "srem", "fadd": "fadd", "fsub": "fsub", "fmul": "fmul",
+         "fdiv": "fdiv"}  # fmt: skip
+
+
+class Builder(ir.IRBuilder):
+    """``ir.IRBuilder`` with the common instructions made as :class:`Fast` ones."""
+
+    def _value(self, typ, name: str, text: str) -> Fast:
+        block = self._block
+        name = block.scope.register(name, deduplicate=True)
+        ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
+        instr = Fast(block, typ, name, ref, f"{ref} = {text}")
+        block.instructions.insert(self._anchor, instr)
+        self._anchor += 1
+        return instr
+
+    def _void(self, text: str) -> Fast:
+        block = self._block
+        # (llvmlite names void instructions too, unprinted: so do we, for the same text)
+        name = block.scope.register("", deduplicate=True)
+        instr = Fast(block, _VOID, name, "", text)
+        block.instructions.insert(self._anchor, instr)
+        self._anchor += 1
+        return instr
+
+    def _terminate(self, text: str) -> Fast:
+        assert not self._block.is_terminated
+        instr = self._void(text)
+        self._block.terminator = instr
+        return instr
+
+    # -- memory ---------------------------------------------------------------------------
+    def load(self, ptr, name="", align=None, typ=None):
+        if typ is None:
+            if not isinstance(ptr, ir.AllocaInstr):
+                return super().load(ptr, name, align, typ)
+            typ = ptr.allocated_type
+        tail = f", align {align}" if align is not None else ""
+        return self._value(typ, name, f"load {typ}, {ptr.type} {ptr.get_reference()}{tail}")
+
+    def store(self, value, ptr, align=None):
+        tail = f", align {align}" if align is not None else ""
+        return self._void(f"store {value.type} {value.get_reference()}, {ptr.type} "
+                          f"{ptr.get_reference()}{tail}")  # fmt: skip
+
+    def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):
+        if source_etype is None:
+            return super().gep(ptr, indices, inbounds, name, source_etype)
+        op = "getelementptr inbounds" if inbounds else "getelementptr"
+        if len(indices) == 1:
+            i = indices[0]
+            idx = f"{i.type} {i.get_reference()}"
+        else:
+            idx = ", ".join([f"{i.type} {i.get_reference()}" for i in indices])
+        return self._value(ptr.type, name,
+                           f"{op} {source_etype}, {ptr.type} {ptr.get_reference()}, {idx}")
+
+    # -- control --------------------------------------------------------------------------
+    def branch(self, target):
+        return self._terminate(f"br label {target.get_reference()}")
+
+    def cbranch(self, cond, truebr, falsebr):
+        return self._terminate(f"br {cond.type} {cond.get_reference()}, label "
+                               f"{truebr.get_reference()}, label {falsebr.get_reference()}")
+
+    # -- compares and select --------------------------------------------------------------
+    def _cmp(self, opname: str, op: str, lhs, rhs, name: str):
+        return self._value(_I1, name, f"{opname} {op} {lhs.type} {lhs.get_reference()}, "
+                                      f"{rhs.get_reference()}")  # fmt: skip
+
+    def icmp_signed(self, cmpop, lhs, rhs, name=""):
+        if isinstance(lhs.type, ir.VectorType):
+            return super().icmp_signed(cmpop, lhs, rhs, name)
+        op = _CMP[cmpop]
+        return self._cmp("icmp", op if cmpop in ("==", "!=") else "s" + op, lhs, rhs, name)
+
+    def icmp_unsigned(self, cmpop, lhs, rhs, name=""):
+        if isinstance(lhs.type, ir.VectorType):
+            return super().icmp_unsigned(cmpop, lhs, rhs, name)
+        op = _CMP[cmpop]
+        return self._cmp("icmp", op if cmpop in ("==", "!=") else "u" + op, lhs, rhs, name)
+
+    def fcmp_ordered(self, cmpop, lhs, rhs, name="", flags=()):
+        if flags or isinstance(lhs.type, ir.VectorType):
+            return super().fcmp_ordered(cmpop, lhs, rhs, name, flags)
+        return self._cmp("fcmp", "o" + _CMP[cmpop] if cmpop in _CMP else cmpop, lhs, rhs, name)
+
+    def fcmp_unordered(self, cmpop, lhs, rhs, name="", flags=()):
+        if flags or isinstance(lhs.type, ir.VectorType):
+            return super().fcmp_unordered(cmpop, lhs, rhs, name, flags)
+        return self._cmp("fcmp", "u" + _CMP[cmpop] if cmpop in _CMP else cmpop, lhs, rhs, name)
+
+    def select(self, cond, lhs, rhs, name="", flags=()):
+        if flags:
+            return super().select(cond, lhs, rhs, name, flags)
+        return self._value(lhs.type, name, f"select  {cond.type} {cond.get_reference()}, "
+                                           f"{lhs.type} {lhs.get_reference()}, {rhs.type} "
+                                           f"{rhs.get_reference()}")  # fmt: skip
+
+    # -- arithmetic and casts -------------------------------------------------------------
+    add = _binop("add")
+    sub = _binop("sub")
+    mul = _binop("mul")
+    and_ = _binop("and")
+    or_ = _binop("or")
+    xor = _binop("xor")
+    shl = _binop("shl")
+    lshr = _binop("lshr")
+    ashr = _binop("ashr")
+    udiv = _binop("udiv")
+    sdiv = _binop("sdiv")
+    urem = _binop("urem")
+    srem = _binop("srem")
+    fadd = _binop("fadd")
+    fsub = _binop("fsub")
+    fmul = _binop("fmul")
+    fdiv = _binop("fdiv")
+    trunc = _castop("trunc")
+    zext = _castop("zext")
+    sext = _castop("sext")
+    fptrunc = _castop("fptrunc")
+    fpext = _castop("fpext")
+    bitcast = _castop("bitcast")
+    ptrtoint = _castop("ptrtoint")
+    inttoptr = _castop("inttoptr")
+    uitofp = _castop("uitofp")
+    sitofp = _castop("sitofp")
+    fptoui = _castop("fptoui")
+    fptosi = _castop("fptosi")
+
+
+def _quoted(name: str) -> str:
+    return '%"{}"'.format(name.replace("\\", "\\5c").replace('"', "\\22"))
