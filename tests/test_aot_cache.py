@@ -81,7 +81,9 @@ def test_aot_file_is_readable_and_self_describing(tmp_path):
     assert inst.exports.checksum(16, 16) == 1473 and seen == [1473]
 
 
-def test_aot_pauses_are_reported_but_not_resumable(tmp_path):
+def test_aot_pauses_resume(tmp_path):
+    """checksum logs its result, then returns it: paused at the log, resumed, it returns what
+    the in-memory module returns (1473, test_aot_file_is_readable_and_self_describing)."""
     out = tmp_path / "demo_pause.py"
     wasm2py.compile(DEMO, out)
     mod = _import_file(out, "demo_pause_mod")
@@ -90,10 +92,37 @@ def test_aot_pauses_are_reported_but_not_resumable(tmp_path):
         raise RuntimeError("stop")
 
     inst = mod.instantiate({"env": {"log": log}})
-    paused = inst.exports.checksum.call_resumable(16, 4)
+    paused = inst.exports.checksum.call_resumable(16, 16)
     assert isinstance(paused, wasm2py.HostTrap)
-    with pytest.raises(wasm2py.Error, match="ahead-of-time"):
-        paused.resume()
+    assert paused.resume().results == 1473
+
+
+def test_aot_metered_module_pauses_for_fuel_and_resumes(tmp_path):
+    """``compile(fuel=True)``: fib(15) from fuel 0, resumed with 5 more at every pause, uses
+    exactly the fuel of the in-memory module's plain run and returns 610."""
+    out = tmp_path / "demo_fuel.py"
+    wasm2py.compile(DEMO, out, fuel=True)
+    mod = _import_file(out, "demo_fuel_mod")
+    with pytest.raises(ValueError, match="fuel"):
+        mod.instantiate({"env": {"log": print}}, consume_fuel=False)
+    inst = mod.instantiate({"env": {"log": print}})
+    store = inst.store
+    engine = wasm2py.Engine(wasm2py.Config(consume_fuel=True))
+    ref_store = wasm2py.Store(engine)
+    ref = wasm2py.Instance(ref_store, wasm2py.Module(engine, DEMO), {"env": {"log": print}})
+    ref_store.set_fuel(10**9)
+    assert ref.exports.fib(15) == 610
+    plain = 10**9 - ref_store.get_fuel()
+    store.set_fuel(0)
+    r = inst.exports.fib.call_resumable(15)
+    added = pauses = 0
+    while isinstance(r, wasm2py.OutOfFuel):
+        pauses += 1
+        store.set_fuel(store.get_fuel() + 5)
+        added += 5
+        r = r.resume()
+    assert r.results == 610 and pauses > 100
+    assert added - store.get_fuel() == plain
 
 
 def _no_translation(monkeypatch):

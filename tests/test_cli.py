@@ -8,6 +8,7 @@ traceback a user sees); a few run the real command in a subprocess.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import wasm2py
 from tests.wat import wat
 from wasm2py.cli import build_parser, main
 
@@ -305,6 +307,26 @@ def test_compile_then_import(files):
                        env=env, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["42 6765 (3, 0.5) 3", "[]"]
+
+
+def test_compile_fuel_writes_a_metered_module(capsys, files, monkeypatch):
+    """``--fuel``: fib(20) from fuel 0, resumed at every pause, in the file's instance."""
+    monkeypatch.chdir(files)
+    status, out, err = run_main(capsys, "compile", "calc.wasm", "--fuel", "-o", "calc_fuel.py")
+    assert (status, err) == (0, "")
+    spec = importlib.util.spec_from_file_location("calc_fuel", files / "calc_fuel.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod._FUEL is True
+    inst = mod.instantiate()
+    inst.store.set_fuel(0)
+    r = inst.exports.fib.call_resumable(20)
+    pauses = 0
+    while isinstance(r, wasm2py.OutOfFuel):
+        pauses += 1
+        inst.store.set_fuel(r.required_fuel)
+        r = r.resume()
+    assert r.results == 6765 and pauses > 20
 
 
 def test_compile_default_output_name(capsys, files, monkeypatch):

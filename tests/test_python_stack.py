@@ -161,7 +161,7 @@ def test_deep_resumed_calls_work_and_restore_the_limit():
     paused = r.call_resumable(4_000)
     assert isinstance(paused, wasm2py.HostTrap) and paused.depth == 4_001
     assert sys.getrecursionlimit() == before
-    done = paused.resume()  # rewinds 4,001 frames, three Python frames each
+    done = paused.resume()  # re-enters the 4,001 frames one at a time, innermost first
     assert isinstance(done, wasm2py.Finished) and done.results == 4_000
     assert sys.getrecursionlimit() == before
 

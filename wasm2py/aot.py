@@ -10,13 +10,16 @@ from .validate.validator import validate_module
 
 
 def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = None,
-            *, name: str | None = None) -> str:  # fmt: skip
+            *, name: str | None = None, fuel: bool = False) -> str:  # fmt: skip
     """Compile a module ahead of time.
 
     Args:
         wasm: the module's bytes (or text), or the path of a ``.wasm`` (or ``.wat``) file.
         output: where to write the ``.py`` file (written atomically); None to only return it.
         name: the module name shown in the generated file (default: the file name).
+        fuel: write a metered module (default :class:`~wasm2py.FuelCosts`): its instances
+            need a store with ``Config(consume_fuel=True)``, and resumable calls pause when
+            the fuel runs out.
 
     Returns:
         The generated Python source.
@@ -37,7 +40,7 @@ def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = 
     module = decode_module(data, check_bodies=False)
     validate_module(module)
     with gc_paused():
-        text = generate_source(module, source_name)
+        text = generate_source(module, source_name, fuel)
     if output is not None:
         out = Path(output)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")

@@ -16,6 +16,9 @@ def add_parser(sub) -> None:
     p.add_argument("module", help="path to a .wasm or .wat file")
     p.add_argument("-o", "--output", metavar="FILE.py",
                    help="where to write it (default: the module's name with .py)")  # fmt: skip
+    p.add_argument("--fuel", action="store_true",
+                   help="meter fuel (default costs): instances need a store with "
+                        "Config(consume_fuel=True), i.e. instantiate(consume_fuel=True)")  # fmt: skip
     p.set_defaults(func=cmd_compile)
 
 
@@ -27,7 +30,7 @@ def cmd_compile(args) -> int:
     if out.suffix != ".py":
         raise UsageError(f"the output must be a .py file: {out}")
     try:
-        compile_aot(src, out)
+        compile_aot(src, out, fuel=args.fuel)
     except FileNotFoundError:
         raise UsageError(f"no such file: {src}") from None
     except IsADirectoryError:

@@ -33,8 +33,8 @@ from ..types import (
 )
 
 #: bumped whenever generated files would need different runtime support
-AOT_FORMAT = 4  # 2: table helpers take the table object; 3: DEEP(d), frame costs, NAN;
-#: 4: Wasm 3.0 metadata
+AOT_FORMAT = 5  # 2: table helpers take the table object; 3: DEEP(d), frame costs, NAN;
+#: 4: Wasm 3.0 metadata; 5: resume entries, _FUEL
 
 
 def check_format(fmt: int, version: str, name: str) -> None:
@@ -113,6 +113,13 @@ class AotCompiled:
                            and v.__globals__ is file_globals}  # fmt: skip
         self._consts = {k: v for k, v in file_globals.items()
                         if k[:1] == "K" and isinstance(v, float)}  # fmt: skip
+        from .resumable import resume_name
+
+        self._resumes = {}
+        for index in self._functions:
+            entry = file_globals.get(resume_name(index))
+            if isinstance(entry, pytypes.FunctionType):
+                self._resumes[index] = entry.__code__
         from .trap import LINE_MAPS, MODULE_NAMES, FrameNames
 
         for f in self._functions.values():
@@ -127,16 +134,18 @@ class AotCompiled:
         """The code of the file's ``def`` of function ``index`` (every constant with it)."""
         return self._functions[index].__code__, self._consts
 
-    def resume(self, index: int, line: int, kind: str):
-        """Not available: resuming needs the translator (see :mod:`.resumable`).
+    def resume(self, index: int):
+        """The code of the file's resume entry of function ``index`` (see :mod:`.resumable`).
 
         Raises:
-            Error: always.
+            Error: the file has none for it.
         """
-        from ..errors import Error
+        code = self._resumes.get(index)
+        if code is None:
+            from ..errors import Error
 
-        raise Error("pausing is supported, but resuming a paused call of an ahead-of-time "
-                    "compiled module is not: instantiate it from its .wasm instead")  # fmt: skip
+            raise Error(f"the ahead-of-time file has no resume entry for function {index}")
+        return code
 
 
 class AotModule:
@@ -146,6 +155,8 @@ class AotModule:
         self._module: Module = file_globals["_META"]
         self._code = AotCompiled(file_globals)
         self.name = file_globals.get("__name__")
+        #: the sha256 of the .wasm the file was compiled from
+        self.sha256 = file_globals.get("_SHA256")
 
     @property
     def imports(self):
@@ -163,7 +174,7 @@ def instantiate(file_globals: dict, imports, store, limits: dict):
         store: a :class:`wasm2py.Store` to use (default: a new one).
         limits: settings for the new store's :class:`wasm2py.Config` (e.g. ``max_call_depth``).
     """
-    from ..config import Config
+    from ..config import Config, FuelCosts
     from ..engine import Engine
     from ..instance import Instance
     from .store import Store
@@ -171,14 +182,21 @@ def instantiate(file_globals: dict, imports, store, limits: dict):
     module = file_globals.get("_AOT_MODULE")
     if module is None:
         module = file_globals["_AOT_MODULE"] = AotModule(file_globals)
+    fuel = file_globals.get("_FUEL", False)
     if store is None:
-        if (limits.get("consume_fuel") or limits.get("count_instructions")
-                or limits.get("epoch_interruption")):  # fmt: skip
-            raise ValueError("ahead-of-time modules are compiled without fuel, counting or "
-                             "epoch code")  # fmt: skip
-        store = Store(Engine(Config(**limits)))
+        if (limits.get("consume_fuel", fuel) != fuel or limits.get("count_instructions")
+                or limits.get("epoch_interruption") or "fuel_costs" in limits):  # fmt: skip
+            raise ValueError(f"this ahead-of-time module is compiled "
+                             f"{'with' if fuel else 'without'} fuel (default costs), and without "
+                             f"counting or epoch code")  # fmt: skip
+        store = Store(Engine(Config(**{**limits, "consume_fuel": fuel})))
     elif limits:
         raise ValueError("pass either a store or limits for a new one, not both")
+    elif store.config.consume_fuel != fuel or (fuel and store.config.fuel_costs != FuelCosts()):
+        raise ValueError(f"this ahead-of-time module is compiled "
+                         f"{'with fuel (default costs)' if fuel else 'without fuel'}: use a "
+                         f"store whose Config(consume_fuel=...) matches "
+                         f"(`wasm2py compile --fuel` writes a metered module)")  # fmt: skip
     elif store.epoch is not None:
         # (their loops have no epoch checks: they could not be interrupted)
         raise ValueError("ahead-of-time modules are compiled without epoch checks: use a store "

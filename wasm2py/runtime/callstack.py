@@ -48,7 +48,8 @@ MAX_BUDGET = (1 << 31) - 1
 #: leaves room for the embedder's frames below and host functions above)
 SHALLOW_FRAMES = 200
 #: Python frames above the wasm frames that a raised limit leaves room for (host functions,
-#: entries and the three frames per wasm frame that rewinding a resumed call uses)
+#: entries; the raise also allows three Python frames per wasm frame, for the stubs and
+#: trampolines that may sit between them)
 _SLACK = 2000
 
 #: thread id -> its raise, while the thread runs a wasm call deeper than the shallow bound;

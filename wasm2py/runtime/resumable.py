@@ -1,43 +1,78 @@
 """Resumable calls: pausing wasm execution when a host function fails or fuel runs out, and
 continuing it later exactly where it stopped (the semantics of wasmi's ``call_resumable``).
 
-Suspension costs nothing until it happens. Generated code needs no bookkeeping: when a host
+**Pausing** costs nothing until it happens. Generated code needs no bookkeeping: when a host
 function raises (or a fuel check fails), the exception unwinds the Python stack as usual, and
-the boundary reads the wasm frames off its traceback — for each, the function, the resume point
-(the statement it was executing, identified by its wasm offset, which generated code uses as line
-number) and a copy of its Python locals (wasm locals and operand-stack slots). These records form
-the explicit call stack of the paused call; no Python frame, generator or thread is kept.
+the boundary reads the wasm frames off its traceback into :class:`FrameRecord` values — for each,
+the function, the resume point (the wasm offset of the statement it was executing, which
+generated code uses as line number, and its kind), the wasm locals, the operand-stack slots and
+the call depth. These records are the explicit call stack of the paused call: plain data, no
+Python frame, generator, thread or traceback is kept.
 
-Resumption rebuilds the Python stack from the records: each frame runs a *resume variant* of its
-function that restores the locals and rewinds to the resume point, where it continues the next
-inner frame, down to the innermost one, which receives the host results or re-checks its fuel.
-The variants come from the instance's code source (:meth:`.slots.CodeSource.resume`; the Python
-tier builds them with :mod:`wasm2py.translate.resume`): the runtime never imports a translator.
+**Resuming** is a trampoline over the records (as wasmi's explicit call stack): only the
+innermost frame is re-entered, through its function's *resume entry* (emitted by the translator
+with the function: :mod:`wasm2py.translate.resume`), which restores the values and continues at
+the resume point; when it returns, the next record is re-entered with that result as the result
+of its call, and so on outwards. An exception leaving a frame is raised at its caller's call
+instead (a ``try_table`` there may catch it). So a resume costs what the innermost frame does, not
+the depth of the paused stack, and a pause during a resume adds only the frames entered since.
+The runtime never imports a translator: the entries come from the instance's code source
+(:meth:`.slots.CodeSource.resume`).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import Error, SignatureError
-from .callstack import DEEP, SHALLOW_FRAMES, ensure_deep, entry, leave
+from .callstack import DEEP, entry, leave
 from .slots import STUB_CODE, TAIL_STUB_CODE
 from .tailcall import TRAMPOLINE_CODE, finish
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
+#: resume point kinds: a call, a straight-line segment's fuel check, a bulk instruction's charge
+#: (a resume entry keys its points ``offset * 4 + code``)
+KIND_CODES = {"call": 0, "fuel": 1, "bulk": 2}
+
+
+def resume_name(index: int) -> str:
+    """The Python name of function ``index``'s resume entry (no function name can take it:
+    :func:`wasm2py.translate.module.python_name` never puts ``_`` after ``f<index>_``)."""
+    return f"f{index}__resume"
+
 
 @dataclass(slots=True)
 class FrameRecord:
-    """One suspended wasm frame."""
+    """One suspended wasm frame (plain values but ``namespace``).
+
+    Attributes:
+        func_index: the function's index in its module.
+        offset: the wasm offset of the resume point.
+        kind: ``"call"`` (the frame waits for a callee), ``"fuel"`` (a segment's fuel check)
+            or ``"bulk"`` (a bulk instruction's fuel charge).
+        depth: the frame's call depth (see :mod:`.callstack`).
+        locals: the wasm locals, by index, in the runtime's internal representation.
+        stack: the frame's operand-stack slots, by index (None: not live here). An operand
+            that generated code keeps as an expression over locals has no slot of its own.
+        namespace: the namespace of the instance the function runs in.
+    """
 
     func_index: int
-    line: int  # the wasm offset of the resume statement
-    kind: str  # "call", "fuel" or "bulk"
-    locals: dict
-    namespace: dict  # the instance namespace the function runs in
+    offset: int
+    kind: str
+    depth: int
+    locals: tuple
+    stack: tuple
+    namespace: dict = field(repr=False)
+
+    @property
+    def key(self) -> int:
+        """The resume point as its resume entry keys it."""
+        return self.offset * 4 + KIND_CODES[self.kind]
 
 
 class Finished:
@@ -82,6 +117,13 @@ class ResumableCall:
     def depth(self) -> int:
         """How many wasm frames are paused."""
         return len(self._frames)
+
+    def __reduce__(self):
+        """Pickling: the records, the module's identity and the state the call can reach
+        (see :mod:`.snapshot` for what is and is not captured)."""
+        from .snapshot import capture, restore
+
+        return (restore, (capture(self),))
 
 
 class HostTrap(ResumableCall):
@@ -149,26 +191,25 @@ class OutOfFuel(ResumableCall):
 # -- running and pausing -------------------------------------------------------------------------
 def call_resumable(func, raw_args: list):
     """Call ``func`` (a wasm Func) so that it can pause; see :meth:`Func.call_resumable`."""
-    return _outcome(func, func.raw, *raw_args, func.store.depth)
+    return _outcome(func, [], func.raw, *raw_args, func.store.depth)
 
 
 def _run(func, frames: list[FrameRecord], host_raw):
-    return _outcome(func, _resume_frame, frames, 0, host_raw)
+    return _outcome(func, frames, _trampoline, frames, host_raw)
 
 
-def _outcome(func, run, *args):
+def _outcome(func, outer: list[FrameRecord], run, *args):
     """Run ``run(*args)`` (a call or a resumption) in resumable mode: Finished, a pause, or
-    raise. (``run`` is called directly: the traceback of a pause must start at wasm frames.)"""
+    raise. ``outer``: the records not resumed yet when ``run`` raises (the trampoline pops them
+    as it goes); a pause puts the frames it unwound after them. (``run`` is called directly: the
+    traceback of a pause must start at wasm frames.)"""
     store = func.store
     # Jitted entries defer to the Python tier meanwhile: only Python frames can be suspended.
     store.resumable += 1
-    if run is _resume_frame and len(args[0]) > SHALLOW_FRAMES // 3:
-        # rewinding takes three Python frames per paused wasm frame
-        ensure_deep(store, sys._getframe())
     try:
         r = run(*args)
     except BaseException as e:
-        paused = _pause(func, e)
+        paused = _pause(func, e, outer)
         if paused is None:
             err = to_embedder(e)
             if err is e:
@@ -193,27 +234,57 @@ def _results(func, r):
     return tuple(c(v) for c, v in zip(rconv, r))
 
 
-def _resume_frame(frames: list[FrameRecord], i: int, host_raw):
-    rec = frames[i]
+def _returning(value):
+    def R():
+        return value
+
+    return R
+
+
+def _raising(exc: BaseException):
+    def R():
+        raise exc
+
+    return R
+
+
+def _entry(rec: FrameRecord):
+    """The resume entry of a record's function, bound to its instance."""
     ns = rec.namespace
-    code = ns["__wasm2py__"].source.resume(rec.func_index, rec.line, rec.kind)
-    fn = types.FunctionType(code, ns)
-    if i + 1 < len(frames):
-
-        def next_frame():
-            return _resume_frame(frames, i + 1, host_raw)
-
-    else:
-
-        def next_frame():
-            return host_raw
-
-    # a resumed tail variant may end in a tail call: run it, at the frame's depth
-    return finish(fn(rec.locals, next_frame), rec.locals.get("d", 0))
+    return types.FunctionType(ns["__wasm2py__"].source.resume(rec.func_index), ns)
 
 
-_MACHINERY = {_resume_frame.__code__, TRAMPOLINE_CODE, finish.__code__, STUB_CODE,
-              TAIL_STUB_CODE}
+def _trampoline(frames: list[FrameRecord], host_raw):
+    """Resume the innermost record, then each outer one with the result (or the exception) of
+    the one inside it, until none is left: the results of the outermost."""
+    R = _returning(host_raw)
+    while frames:
+        rec = frames.pop()
+        try:
+            fn = _entry(rec)
+            try:
+                r = fn(rec.key, rec.locals, rec.stack, R, rec.depth)
+            except ValueError as e:
+                tb = e.__traceback__.tb_next  # type: ignore[union-attr]
+                if (tb is None or tb.tb_frame.f_code is not fn.__code__ or tb.tb_next is not None
+                        or "tuple.index" not in str(e)):  # fmt: skip
+                    raise
+                raise Error(f"function {rec.func_index} has no resume point {rec.kind!r} at "
+                            f"offset {rec.offset:#x}") from None  # fmt: skip
+            # a resumed tail variant may end in a tail call: run it, at the frame's depth
+            R = _returning(finish(r, rec.depth))
+        except BaseException as e:
+            if _pausing(e):
+                raise  # the frames it unwound join the records left (see _outcome)
+            R = _raising(e)
+    return R()
+
+
+def _pausing(e: BaseException) -> bool:
+    return (isinstance(e, HostError) and e.func is not None) or isinstance(e, FuelExhausted)
+
+
+_MACHINERY = {_trampoline.__code__, TRAMPOLINE_CODE, finish.__code__, STUB_CODE, TAIL_STUB_CODE}
 entry(_outcome.__code__)
 
 
@@ -222,18 +293,29 @@ def pass_through(code) -> None:
     (the LLVM tier's entry wrappers, which defer to the Python tier during resumable calls)."""
     _MACHINERY.add(code)
 
-_DROP = ("S", "R", "rw")
+
+_NUMBERED = re.compile(r"([ls])(\d+)$")
+#: code object -> (names of its wasm locals, names of its operand-stack slots), by index
+_LAYOUTS: dict = {}
 
 
-def _pause(func, e: BaseException):
+def _layout(code) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    layout = _LAYOUTS.get(code)
+    if layout is None:
+        top = {"l": -1, "s": -1}
+        for name in code.co_varnames:
+            m = _NUMBERED.match(name)
+            if m:
+                top[m[1]] = max(top[m[1]], int(m[2]))
+        layout = _LAYOUTS[code] = (tuple(f"l{i}" for i in range(top["l"] + 1)),
+                                   tuple(f"s{i}" for i in range(top["s"] + 1)))  # fmt: skip
+    return layout
+
+
+def _pause(func, e: BaseException, outer: list[FrameRecord]):
     """If ``e`` is a host error or fuel exhaustion raised under wasm frames of this call, the
-    paused call; else None."""
-    kind = None
-    if isinstance(e, HostError) and e.func is not None:
-        kind = "host"
-    elif isinstance(e, FuelExhausted):
-        kind = "bulk" if e.bulk else "fuel"  # type: ignore[attr-defined]
-    if kind is None:
+    paused call (the records ``outer``, then the frames ``e`` unwound); else None."""
+    if not _pausing(e):
         return None
     frames: list[FrameRecord] = []
     tb = e.__traceback__.tb_next if e.__traceback__ is not None else None  # skip our own frame
@@ -243,19 +325,21 @@ def _pause(func, e: BaseException):
         line = wasm_line(code, tb.tb_lineno)
         if line is not None:
             index = int(code.co_name[1:].partition("_")[0])
-            saved = frame.f_locals  # a dict owned by the (finished) frame: no copy needed
-            for k in _DROP:
-                saved.pop(k, None)
-            frames.append(FrameRecord(index, line, "call", saved, frame.f_globals))
-        elif code in _MACHINERY or code.co_name == "next_frame":
-            pass
-        else:
+            saved = frame.f_locals
+            lnames, snames = _layout(code)
+            get = saved.get
+            frames.append(FrameRecord(index, line, "call", get("d", 0), tuple(map(get, lnames)),
+                                      tuple(map(get, snames)), frame.f_globals))  # fmt: skip
+        elif code not in _MACHINERY:
             break  # the host function's thunk, the fuel helper, or a nested plain call
         tb = tb.tb_next
     if not frames:
         return None
-    if kind == "host":
-        frames[-1].kind = "call"
-        return HostTrap(func, frames, e.func, e.exc)  # type: ignore[attr-defined]
-    frames[-1].kind = kind
+    e.__traceback__ = None  # (it holds every frame it went through)
+    frames[:0] = outer
+    if isinstance(e, HostError):
+        exc = e.exc
+        exc.__traceback__ = None  # only the records are kept (the host's frames hold more)
+        return HostTrap(func, frames, e.func, exc)  # type: ignore[attr-defined]
+    frames[-1].kind = "bulk" if e.bulk else "fuel"  # type: ignore[attr-defined]
     return OutOfFuel(func, frames, e.required)  # type: ignore[attr-defined]

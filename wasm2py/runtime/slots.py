@@ -32,7 +32,7 @@ callable, or the exporting instance's function); they are never stubs.
 
 The runtime never imports a translator: the code comes from a :class:`CodeSource` that the
 module's loader supplies (the Python tier's lazy translation, or an ahead-of-time file), which
-is also what builds resume variants for paused calls (:mod:`.resumable`).
+also holds the resume entries of paused calls (:mod:`.resumable`).
 """
 
 from __future__ import annotations
@@ -70,12 +70,12 @@ class CodeSource(Protocol):
         """
         ...
 
-    def resume(self, index: int, line: int, kind: str) -> CodeType:
-        """The code of the resume variant of function ``index`` for the resume point
-        (``line``, ``kind``): see :mod:`.resumable`.
+    def resume(self, index: int) -> CodeType:
+        """The code of the resume entry of defined function ``index`` (made with its code:
+        see :mod:`.resumable`), to bind to the instance namespace like the function.
 
         Raises:
-            Error: this source cannot build resume variants.
+            Error: this source has no resume entries.
         """
         ...
 

@@ -23,6 +23,7 @@ from ..binary.opcodes import opcode_name
 from ..errors import UnsupportedFeature
 from ..runtime.aot import AOT_FORMAT
 from ..runtime.instance import display_name
+from ..runtime.resumable import resume_name
 from ..types import FuncType, GlobalType, MemoryType, RefType, TableType, ValType, valtype_code
 from .module import translate_module
 
@@ -39,9 +40,11 @@ class _Unparser(ast._Unparser):  # type: ignore[name-defined]
             op = getattr(node, "wasm_op", None)
             line = getattr(node, "lineno", None)
             note = (line, op)
-            if op is not None and op >= 0 and note != self._note:
+            if op is not None and line is not None and note != self._note:
                 self._note = note
-                self.fill(f"# @{line:#06x} {opcode_name(op)}")
+                # (a statement before the first instruction — the entry segment's fuel check —
+                # has an offset too: a paused call must find its resume point by it)
+                self.fill(f"# @{line:#06x} {opcode_name(op)}" if op >= 0 else f"# @{line:#06x}")
         super().traverse(node)
 
 
@@ -116,9 +119,16 @@ def _signature(t) -> str:
     return str(_type_lit(t))
 
 
-def generate_source(module: Module, source_name: str = "module.wasm") -> str:
-    """The text of the ahead-of-time compiled ``.py`` file for a decoded, validated module."""
-    tree, names = translate_module(module)
+def generate_source(module: Module, source_name: str = "module.wasm", fuel: bool = False) -> str:
+    """The text of the ahead-of-time compiled ``.py`` file for a decoded, validated module
+    (``fuel``: metered, with the default :class:`~wasm2py.FuelCosts`). Each function is followed
+    by its resume entry, so paused calls of the file's instances resume."""
+    config = None
+    if fuel:
+        from ..config import Config
+
+        config = Config(consume_fuel=True)
+    tree, names = translate_module(module, config, resume_entries=True)
     ftypes = module.func_types()
     nimp = module.num_imported_funcs
     digest = hashlib.sha256(module.raw).hexdigest()
@@ -131,6 +141,8 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
             wasm_name = display_name(module, index)
             label = f" {ascii(wasm_name)[:120]}" if wasm_name else ""
             doc = f"wasm function {index}{label}: {ftypes[index]}"
+            if node.name == resume_name(index):
+                doc = f"resume entry of wasm function {index}{label} (for paused calls)"
             node.body.insert(0, ast.Expr(ast.Constant(doc)))
             defs.append(node)
     # constants come before the functions
@@ -173,6 +185,8 @@ def generate_source(module: Module, source_name: str = "module.wasm") -> str:
         f"_META = _aot.meta({_lit(metadata(module))})",
         f"_FUNC_NAMES = {_lit(names)}",
         f"_SHA256 = {digest!r}",
+        "#: the code charges fuel (default FuelCosts): instances need a store that consumes it",
+        f"_FUEL = {fuel!r}",
         "",
         "",
         "def instantiate(imports=None, *, store=None, **limits):",

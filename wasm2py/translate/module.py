@@ -130,10 +130,10 @@ class ModuleCode:
         self.validator = validator
         #: function index -> (code object, constants) of the functions translated so far
         self.codes: dict[int, tuple[CodeType, dict]] = {}
-        #: function index -> marshalled (code, constants) read from the disk cache
+        #: function index -> the code of its resume entry (see .resume), made with its code
+        self.resumes: dict[int, CodeType] = {}
+        #: function index -> marshalled (code, constants, resume entry) from the disk cache
         self.stored: dict[int, bytes] = log.read() if log is not None else {}
-        #: (function index, line, kind) -> compiled resume variant (see .resume)
-        self.resume_cache: dict = {}
         self._lock = threading.RLock()
 
     def function(self, index: int) -> tuple[CodeType, dict]:
@@ -153,22 +153,25 @@ class ModuleCode:
                 return hit
             payload = self.stored.pop(index, None)
             if payload is not None:
-                code, consts = marshal.loads(payload)
+                code, consts, resume = marshal.loads(payload)
             else:
                 if self.validator is not None:
                     self.validator.check(index)
-                code, consts = compile_function(self.gen, index, self.filename)
+                code, consts, resume = compile_function(self.gen, index, self.filename)
                 if self.log is not None:
-                    self.log.append(index, marshal.dumps((code, consts)))
+                    self.log.append(index, marshal.dumps((code, consts, resume)))
+            self.resumes[index] = resume
             self.codes[index] = hit = (code, consts)
         return hit
 
-    def resume(self, index: int, line: int, kind: str) -> CodeType:
-        """The resume variant of function ``index`` for a resume point (see :mod:`.resume`)."""
-        from .resume import build_resume_function
-
-        with self._lock:
-            return build_resume_function(self, index, line, kind)
+    def resume(self, index: int) -> CodeType:
+        """The code of function ``index``'s resume entry (see :mod:`.resume`), made with the
+        function's code."""
+        code = self.resumes.get(index)
+        if code is None:
+            self.function(index)
+            code = self.resumes[index]
+        return code
 
     def to_bytes(self) -> bytes:
         """The functions translated so far (in this process or found in the disk cache), as
@@ -176,8 +179,8 @@ class ModuleCode:
         see :func:`wasm2py.cache.entry_key`)."""
         with self._lock:
             payloads = dict(self.stored)
-            for index, pair in self.codes.items():
-                payloads[index] = marshal.dumps(pair)
+            for index, (code, consts) in self.codes.items():
+                payloads[index] = marshal.dumps((code, consts, self.resumes[index]))
         return marshal.dumps(payloads)
 
     def add_translations(self, data: bytes) -> None:
@@ -201,9 +204,13 @@ class ModuleCode:
             progress.close()
 
 
-def compile_function(gen: ModuleGen, index: int, filename: str) -> tuple[CodeType, dict]:
+def compile_function(gen: ModuleGen, index: int,
+                     filename: str) -> tuple[CodeType, dict, CodeType]:  # fmt: skip
     """Translate defined function ``index`` of ``gen.module`` and compile it: its code object
-    (``co_filename`` ``filename``, wasm offsets as line numbers) and the constants it reads."""
+    (``co_filename`` ``filename``, wasm offsets as line numbers), the constants it reads and
+    the code of its resume entry (:mod:`.resume`, compiled from the same translation)."""
+    from .resume import resume_entry
+
     module = gen.module
     code = module.codes[index - module.num_imported_funcs]
     with gc_paused():
@@ -214,9 +221,13 @@ def compile_function(gen: ModuleGen, index: int, filename: str) -> tuple[CodeTyp
         tree = ast.Module([fn], [])
         set_locations(tree)
         module_code = compile_tree(tree, filename)
-        del fn, tree  # freed while the collector is paused: it would scan them all otherwise
-    fcode = next(c for c in module_code.co_consts if isinstance(c, CodeType))
-    return fcode, dict(gen.const_values)
+        fcode = next(c for c in module_code.co_consts if isinstance(c, CodeType))
+        entry = resume_entry(fn, fcode.co_varnames, index, gen.fuel_costs is not None)
+        tree = ast.Module([entry], [])
+        resume_code = compile_tree(tree, filename)
+        del fn, tree, entry  # freed while the collector is paused: it would scan them all
+    rcode = next(c for c in resume_code.co_consts if isinstance(c, CodeType))
+    return fcode, dict(gen.const_values), rcode
 
 
 #: CPython's compiler recurses about this many times per nested statement (with room for the
@@ -255,13 +266,17 @@ def _depth() -> int:
     return n
 
 
-def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]]:
+def translate_module(module: Module, config=None,
+                     resume_entries: bool = False) -> tuple[ast.Module, list[str]]:  # fmt: skip
     """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
 
     ``config`` (a :class:`~wasm2py.Config`) selects the variant: with ``count_instructions``
     every straight-line segment adds its number of wasm instructions to ``IC[0]``; with
     ``consume_fuel`` it is charged against ``F[0]`` before it runs (cells the runtime binds to
-    the store)."""
+    the store). ``resume_entries``: each function is followed by its resume entry
+    (:mod:`.resume`; ahead-of-time files)."""
+    from .resume import local_names, resume_entry
+
     gen = module_gen(module, config)
     nimp = module.num_imported_funcs
     body: list[ast.stmt] = []
@@ -274,6 +289,12 @@ def translate_module(module: Module, config=None) -> tuple[ast.Module, list[str]
         pyname = names[index]
         body.append(translate_function(gen, index, gen.func_types[index], code.locals,
                                        code.body, pyname))  # fmt: skip
+        if resume_entries:
+            # (from a second translation: the entry is made of its function's nodes)
+            fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body,
+                                    pyname)  # fmt: skip
+            set_locations(fn)
+            body.append(resume_entry(fn, local_names(fn), index, gen.fuel_costs is not None))
     # Float constants without a literal form, defined up front.
     if progress is not None:
         progress.close()

@@ -1,30 +1,43 @@
-"""Resume variants: re-entering a generated function in the middle, at a suspension point.
+"""Resume entries: re-entering a generated function in the middle, at any of its pause points.
 
-A suspended call is a list of frames, each a function, a *resume point* and the Python locals
-the frame had (see :mod:`wasm2py.runtime.resumable`). To continue a frame, we compile a variant
-of its function that restores those locals and "rewinds" to the resume point: every statement
-list on the path from the function body down to the resume statement is transformed so that,
-while the flag ``rw`` is set, statements before the path are skipped, ``if`` tests on the path
-are forced the right way, and loops are entered; the resume statement clears ``rw``. After that
-the variant runs exactly like the original (later loop iterations execute everything).
+A paused call is a list of frame records (:mod:`wasm2py.runtime.resumable`): per frame, the
+function, its *resume point* (the wasm offset of the statement it was executing and what kind of
+statement: a call, a segment's fuel check or a bulk instruction's fuel charge), the wasm locals,
+the operand-stack slots and the call depth. Every function gets, next to its code and compiled
+with it, one *resume entry* that continues it from a record::
 
-Resume points (``kind``):
+    def f7__resume(RP, RL, RS, R, d):
+        l0, l1, l2 = RL             # the wasm locals
+        s0, s1 = RS                 # the operand-stack slots
+        fuel = F[0]                 # (with fuel: the store's, which may have grown meanwhile)
+        rw = True
+        RP = (412, 433, 469).index(RP)   # the resume point -> its number in this function
+        ...the body, rewinding to point RP...
 
-* ``"call"``: a call statement; in the variant the call expression becomes ``R()``, which
-  continues the callee (or, for a host function, returns the results the embedder supplied).
-* ``"fuel"``: a segment's fuel check, re-executed with the new fuel.
-* ``"bulk"``: a bulk instruction's fuel charge, re-executed likewise.
+The body is the function's own, transformed so that while ``rw`` (rewinding) is set it reaches
+point ``RP`` without running anything before it. The points are numbered in the order a
+depth-first walk of the statements meets them, so those under any statement have consecutive
+numbers and one range test says whether ``RP`` lies under it:
 
-A variant is compiled once per (function, resume point) and cached with the module.
+* a run of statements holding no point is skipped: ``if not rw: <run>``;
+* an ``if`` holding points takes the arm holding ``RP`` while rewinding (``if (lo <= RP < mid)
+  if rw else <test>:``); an arm without points runs only once rewinding is over;
+* a loop holding points is entered; while rewinding to a point elsewhere it breaks at once;
+* a ``try`` holding points is entered (its handlers hold no point: they only branch);
+* at the resume point ``RP`` itself rewinding ends: a call becomes ``R()`` (which returns the
+  callee's results, or raises what the callee raised); a fuel check or bulk charge runs again.
+
+After that the entry runs exactly like the function (later loop iterations run everything, at
+the cost of a test per skipped run). Only paused frames ever run an entry; the function itself is
+unchanged, so nothing is paid when nothing pauses. Resume points are keyed ``offset * 4 + kind``
+(:data:`wasm2py.runtime.resumable.KIND_CODES`), which is what the runtime's records hold.
 """
 
 from __future__ import annotations
 
 import ast
 
-from ..errors import Error
-from .codegen import translate_function
-from .module import compile_tree, python_name, set_locations
+from ..runtime.resumable import KIND_CODES, resume_name
 
 _LOAD = ast.Load()
 _STORE = ast.Store()
@@ -54,23 +67,14 @@ def _is_bulk_charge(st: ast.stmt) -> bool:
             and isinstance(st.value.func, ast.Name) and st.value.func.id == "charge_fuel")  # fmt: skip
 
 
-_MATCH = {"call": _is_call_stmt, "fuel": _is_fuel_check, "bulk": _is_bulk_charge}
-
-
-def _find(stmts: list, line: int, kind: str) -> list[tuple[list, int]] | None:
-    """The path (list, index) pairs from ``stmts`` to the resume statement."""
-    match = _MATCH[kind]
-    todo: list[tuple[list, list[tuple[list, int]]]] = [(stmts, [])]
-    while todo:
-        lst, path = todo.pop()
-        for i, st in enumerate(lst):
-            here = path + [(lst, i)]
-            if getattr(st, "lineno", None) == line and match(st):
-                return here
-            for attr in ("body", "orelse"):
-                inner = getattr(st, attr, None)
-                if inner:
-                    todo.append((inner, here))
+def point_kind(st: ast.stmt) -> str | None:
+    """The kind of resume point ``st`` is (``"call"``, ``"fuel"``, ``"bulk"``), or None."""
+    if _is_call_stmt(st):
+        return "call"
+    if _is_fuel_check(st):
+        return "fuel"
+    if _is_bulk_charge(st):
+        return "bulk"
     return None
 
 
@@ -78,109 +82,186 @@ def _name(n: str) -> ast.Name:
     return ast.Name(n, _LOAD)
 
 
-def _rewind(path: list[tuple[list, int]], kind: str, fuel: bool) -> None:
-    """Transform the statement lists along ``path`` in place (see the module docstring);
-    ``fuel``: the function meters fuel (keeps it in the local ``fuel``)."""
-    not_rw = ast.UnaryOp(ast.Not(), _name("rw"))
-    for depth, (lst, k) in enumerate(path):
-        node = lst[k]
-        last = depth == len(path) - 1
-        if last:
+def _at(node, line: int):
+    """``node`` with locations (``line``) on it and on every node under it that has none yet:
+    the new nodes, not the translation's (located already). Located here rather than by a walk
+    of the whole entry: that walk would cost as much as compiling it."""
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        d = n.__dict__
+        if "lineno" in n._attributes:
+            d["lineno"] = d["end_lineno"] = line
+            d["col_offset"] = d["end_col_offset"] = 0
+        for field in n._fields:
+            v = d.get(field)
+            for x in v if isinstance(v, list) else (v,):
+                if isinstance(x, ast.AST) and "lineno" not in x.__dict__:
+                    todo.append(x)
+    return node
+
+
+def _in_range(lo: int, hi: int) -> ast.expr:
+    """``lo <= RP < hi``."""
+    if hi == lo:
+        return ast.Constant(False)
+    if hi == lo + 1:
+        return ast.Compare(_name("RP"), [ast.Eq()], [ast.Constant(lo)])
+    return ast.Compare(ast.Constant(lo), [ast.LtE(), ast.Lt()],
+                       [_name("RP"), ast.Constant(hi)])  # fmt: skip
+
+
+def _not_rw() -> ast.expr:
+    return ast.UnaryOp(ast.Not(), _name("rw"))
+
+
+def _label_split(test) -> int | None:
+    """``k`` if ``test`` is a flat function's dispatch test ``L < k``, else None."""
+    if (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name) and test.left.id == "L"
+            and len(test.ops) == 1 and isinstance(test.ops[0], ast.Lt)
+            and isinstance(test.comparators[0], ast.Constant)):  # fmt: skip
+        return test.comparators[0].value
+    return None
+
+
+def _rewind(stmts: list, keys: list[int], label: int | None) -> list:
+    """``stmts`` transformed to rewind (see the module docstring), numbering the points it
+    holds from ``len(keys)`` on and appending their keys; ``stmts`` itself if it holds none.
+
+    ``label``: in a flat function (:mod:`.flat`), the least dispatch label the statements can
+    run under (for those of a basic block, its label), which rewinding sets ``L`` to: a
+    ``try_table``'s handler picks its clauses by the label of the block that raised."""
+    start = len(keys)
+    out: list = []
+    run: list = []
+
+    def flush():
+        if run:
+            out.append(_at(ast.If(_not_rw(), list(run), []), getattr(run[0], "lineno", 1)))
+            run.clear()
+
+    for st in stmts:
+        kind = point_kind(st)
+        line = getattr(st, "lineno", 1)
+        if kind is not None:
+            k = len(keys)
+            keys.append(line * 4 + KIND_CODES[kind])
+            flush()
             clear = ast.Assign([ast.Name("rw", _STORE)], ast.Constant(False))
-            clear.lineno = node.lineno
-            # Fuel may have been added while paused: the restored local is stale. Reload it
-            # when rewinding (only then: in a loop a reload at every iteration would drop what
-            # the iterations since were charged). A frame rewound to a call needs it too: if
-            # the callee pauses again, the exception handler keeps the smaller of the local
-            # and the store's fuel, which a stale local must not undercut.
-            reload = ast.Assign([ast.Name("fuel", _STORE)],
-                                ast.Subscript(_name("F"), ast.Constant(0), _LOAD))  # fmt: skip
-            reload.lineno = node.lineno
+            if label is not None:
+                clear = ast.Assign([ast.Tuple([ast.Name("rw", _STORE), ast.Name("L", _STORE)],
+                                              _STORE)],
+                                   ast.Tuple([ast.Constant(False), ast.Constant(label)], _LOAD))  # fmt: skip
+            clear = _at(clear, line)
             if kind == "call":
-                resumed = ast.Assign(node.targets, ast.Call(_name("R"), [], [])) if isinstance(
-                    node, ast.Assign) else ast.Expr(ast.Call(_name("R"), [], []))  # fmt: skip
-                # The resumed call keeps the original's line: a later pause inside it must
-                # name the same resume point.
-                resumed.lineno = node.lineno
-                branch = ast.If(_name("rw"), [clear, reload, resumed] if fuel else
-                                [clear, resumed], [node])  # fmt: skip
-                branch.lineno = node.lineno
-                lst[k] = branch
+                call = ast.Call(_name("R"), [], [])
+                resumed = (ast.Assign(st.targets, call) if isinstance(st, ast.Assign)
+                           else ast.Expr(call))  # fmt: skip
+                # (the resumed call keeps the line: a later pause in the callee names it)
+                resumed.wasm_op = getattr(st, "wasm_op", None)  # type: ignore[attr-defined]
+                inner = _at(ast.If(_in_range(k, k + 1), [clear, _at(resumed, line)], []), line)
+                out.append(_at(ast.If(_name("rw"), [inner], [st]), line))
             else:
-                rewound = ast.If(_name("rw"), [clear, reload], [])
-                rewound.lineno = node.lineno
-                lst[k : k + 1] = [rewound, node]
-        else:
-            nxt_list = path[depth + 1][0]
-            if isinstance(node, ast.If):
-                if nxt_list is node.body:
-                    node.test = ast.BoolOp(ast.Or(), [_name("rw"), node.test])
-                else:
-                    node.test = ast.BoolOp(ast.And(), [not_rw, node.test])
-            # while True: the body is entered anyway
-        if k:
-            guard = ast.If(not_rw, lst[0:k], [])
-            guard.lineno = lst[0].lineno
-            lst[0:k] = [guard]
+                out.append(_at(ast.If(ast.BoolOp(ast.And(), [_name("rw"), _in_range(k, k + 1)]),
+                                      [clear], []), line))  # fmt: skip
+                run.append(st)  # the check (or charge) runs again, with the new fuel
+            continue
+        if isinstance(st, ast.If):
+            lo = len(keys)
+            split = _label_split(st.test) if label is not None else None
+            body = _rewind(st.body, keys, label)
+            mid = len(keys)
+            orelse = (_rewind(st.orelse, keys, label if split is None else split) if st.orelse
+                      else st.orelse)  # fmt: skip
+            if len(keys) == lo:
+                run.append(st)
+                continue
+            flush()
+            st.test = _at(ast.IfExp(_name("rw"), _in_range(lo, mid), st.test), line)
+            st.body = body
+            if len(keys) > mid:
+                st.orelse = orelse
+            elif st.orelse:
+                # reached while rewinding to a point after this statement: skip it
+                st.orelse = [_at(ast.If(_not_rw(), st.orelse, []), getattr(st.orelse[0], "lineno", 1))]
+            out.append(st)
+            continue
+        if isinstance(st, ast.While | ast.Try):
+            lo = len(keys)
+            body = _rewind(st.body, keys, label)
+            if len(keys) == lo:
+                run.append(st)
+                continue
+            flush()
+            if isinstance(st, ast.While):
+                leave = ast.If(ast.BoolOp(ast.And(), [_name("rw"), ast.UnaryOp(
+                    ast.Not(), _in_range(lo, len(keys)))]), [_at(ast.Break(), line)], [])  # fmt: skip
+                body = [_at(leave, line), *body]
+            st.body = body
+            out.append(st)
+            continue
+        run.append(st)
+    if len(keys) == start:
+        return stmts
+    flush()
+    return out
 
 
-def build_resume_function(source, index: int, line: int, kind: str):
-    """Compile the resume variant of function ``index`` for the resume point (line, kind).
-
-    ``source`` is the module's :class:`~.module.ModuleCode` (the variant is translated exactly
-    as the function was: same configuration, same shape). The variant is
-    ``def f<index>_r(S, R)``: ``S`` is the dict of saved locals and ``R`` the callable that
-    continues the next inner frame. It must be bound to the instance namespace
-    (``types.FunctionType(code, ns)``); this returns the code object.
-
-    Raises:
-        Error: the resume point does not exist (a bug, or a frame from another translation).
-    """
-    key = (index, line, kind)
-    cached = source.resume_cache.get(key)
-    if cached is not None:
-        return cached
-    gen = source.gen
-    module = gen.module
-    code = module.codes[index - module.num_imported_funcs]
-    gen.consts = {}
-    gen.const_values = {}
-    fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body,
-                            python_name(index, None))  # fmt: skip
-    main = fn.body[fn.prologue_len :]
-    path = _find(main, line, kind)
-    if path is None:
-        raise Error(f"no resume point {kind!r} at offset {line:#x} in function {index}")
-    _rewind(path, kind, gen.fuel_costs is not None)
-    names = sorted({a.arg for a in fn.args.args} | _assigned(fn))
-    # One unpacking statement restores every local (a name unbound at the pause gets None).
-    restore = [ast.Assign([ast.Tuple([ast.Name(n, _STORE) for n in names], _STORE)],
-                          ast.Call(_name("tuple"), [ast.Call(_name("map"), [
-                              ast.Attribute(_name("S"), "get", _LOAD),
-                              ast.Tuple([ast.Constant(n) for n in names], _LOAD)], [])], []))]  # fmt: skip
-    restore.append(ast.Assign([ast.Name("rw", _STORE)], ast.Constant(True)))
-    for st in restore:
-        st.lineno = fn.lineno
-    variant = ast.FunctionDef(
-        name=f"f{index}_r",
-        args=ast.arguments([], [ast.arg("S"), ast.arg("R")], None, [], [], None, []),
-        body=restore + main,
-        decorator_list=[],
-        returns=None,
-        type_params=[],
-    )
-    variant.lineno = fn.lineno
-    tree = ast.Module([variant], [])
-    set_locations(tree)
-    module_code = compile_tree(tree, source.filename)
-    fcode = next(c for c in module_code.co_consts if hasattr(c, "co_code"))
-    source.resume_cache[key] = fcode
-    return fcode
-
-
-def _assigned(fn: ast.FunctionDef) -> set[str]:
-    out = set()
+def local_names(fn: ast.FunctionDef) -> set[str]:
+    """The local variables of a translated function (what its code's ``co_varnames`` holds)."""
+    out = {a.arg for a in fn.args.args}
     for node in ast.walk(fn):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             out.add(node.id)
     return out
+
+
+def _numbered(names: set[str], prefix: str) -> int:
+    """1 + the highest ``<prefix><n>`` in ``names`` (0 if none)."""
+    top = -1
+    for n in names:
+        if n[:1] == prefix and n[1:].isdigit():
+            top = max(top, int(n[1:]))
+    return top + 1
+
+
+def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.FunctionDef:
+    """The resume entry of translated function ``fn`` (see the module docstring), built from
+    ``fn``'s own nodes, which must have their locations (:func:`.module.set_locations`): ``fn``
+    must not be used afterwards (compile it first). The entry is located too.
+
+    ``names``: the function's local variables (its code's ``co_varnames``); ``index``: its
+    index; ``fuel``: it meters fuel.
+    """
+    names = set(names)
+    nlocals = _numbered(names, "l")
+    nslots = _numbered(names, "s")
+    line = fn.lineno
+    main = fn.body[getattr(fn, "prologue_len", 0):]
+    keys: list[int] = []
+    body = _rewind(main, keys, 0 if "L" in names else None)
+    restore: list[ast.stmt] = []
+    for prefix, n, src in (("l", nlocals, "RL"), ("s", nslots, "RS")):
+        if n:
+            targets = ast.Tuple([ast.Name(f"{prefix}{i}", _STORE) for i in range(n)], _STORE)
+            restore.append(ast.Assign([targets], _name(src)))
+    if "brk" in names:
+        restore.append(ast.Assign([ast.Name("brk", _STORE)], ast.Constant(0)))  # (0 at points)
+    if fuel:
+        restore.append(ast.Assign([ast.Name("fuel", _STORE)],
+                                  ast.Subscript(_name("F"), ast.Constant(0), _LOAD)))  # fmt: skip
+    restore.append(ast.Assign([ast.Name("rw", _STORE)], ast.Constant(True)))
+    lookup = ast.Call(ast.Attribute(ast.Constant(tuple(keys)), "index", _LOAD), [_name("RP")], [])
+    restore.append(ast.Assign([ast.Name("RP", _STORE)], lookup))
+    for st in restore:
+        _at(st, line)
+    args = [ast.arg(a) for a in ("RP", "RL", "RS", "R", "d")]
+    entry = ast.FunctionDef(
+        name=resume_name(index),
+        args=ast.arguments([], args, None, [], [], None, []),
+        body=restore + body,
+        decorator_list=[],
+        returns=None,
+        type_params=[],
+    )
+    return _at(entry, line)

@@ -198,10 +198,10 @@ class ScriptRunner:
         if metered:
             config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False, **features)
         elif self.fuel_mode:
-            # A smaller depth limit keeps assert_exhaustion affordable: every segment of the
-            # runaway recursion pauses and resumes the whole stack.
-            config = self.w.Config(tier=base_tier, consume_fuel=True, max_call_depth=300,
-                                   cache=False, python_shape=shape, **features)  # fmt: skip
+            # (the default depth limit: a resume re-enters only the innermost paused frame, so
+            # assert_exhaustion's runaway recursions pausing at every segment stay linear)
+            config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False,
+                                   python_shape=shape, **features)  # fmt: skip
         else:
             # always exercise the translator
             config = self.w.Config(tier=base_tier, cache=False, python_shape=shape, **extra,
