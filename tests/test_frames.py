@@ -98,6 +98,39 @@ def test_resuming_re_enters_only_the_innermost_frame(monkeypatch):
     assert entered <= 2 * pauses  # each pause leaves the paused callee and at most its caller
 
 
+def test_resume_entries_are_made_at_a_first_pause_and_kept_in_the_disk_cache(tmp_path,
+                                                                           monkeypatch):
+    """A function's resume entry is compiled when one of its frames first pauses (not with
+    every function), then comes from the disk cache: a new engine resumes without translating."""
+    from wasm2py.translate import module as tm
+
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("WASM2PY_CONFIG_DIR", str(tmp_path / "config"))
+    made = []
+    real = tm.compile_function
+
+    def spy(gen, index, filename, *, resume=False):
+        made.append((index, resume))
+        return real(gen, index, filename, resume=resume)
+
+    def run():
+        store = Store(Engine(Config(consume_fuel=True)))
+        inst = Instance(store, Module(store.engine, PROG), {"env": {"ask": lambda x: x}})
+        store.set_fuel(PLENTY)
+        assert inst.exports.rec(5) == 15 and inst.exports.rec(0) == 0  # 5+4+3+2+1
+        return store, inst
+
+    monkeypatch.setattr(tm, "compile_function", spy)
+    store, inst = run()
+    assert made == [(1, False)]  # rec, translated without its entry: nothing paused
+    assert run_from_zero(store, inst.exports.rec, 30)[0] == 465  # 30 * 31 / 2
+    assert made == [(1, False), (1, True)]  # the first pause made it, once
+    made.clear()
+    store, inst = run()
+    assert run_from_zero(store, inst.exports.rec, 30)[0] == 465
+    assert made == []  # code and entry from the disk cache
+
+
 def test_fuel_used_across_pauses_equals_the_plain_run():
     store, inst = make()
     store.set_fuel(PLENTY)

@@ -10,8 +10,8 @@ the call depth. These records are the explicit call stack of the paused call: pl
 Python frame, generator, thread or traceback is kept.
 
 **Resuming** is a trampoline over the records (as wasmi's explicit call stack): only the
-innermost frame is re-entered, through its function's *resume entry* (emitted by the translator
-with the function: :mod:`wasm2py.translate.resume`), which restores the values and continues at
+innermost frame is re-entered, through its function's *resume entry* (emitted by the translator:
+:mod:`wasm2py.translate.resume`), which restores the values and continues at
 the resume point; when it returns, the next record is re-entered with that result as the result
 of its call, and so on outwards. An exception leaving a frame is raised at its caller's call
 instead (a ``try_table`` there may catch it). So a resume costs what the innermost frame does, not

@@ -71,8 +71,8 @@ class CodeSource(Protocol):
         ...
 
     def resume(self, index: int) -> CodeType:
-        """The code of the resume entry of defined function ``index`` (made with its code:
-        see :mod:`.resumable`), to bind to the instance namespace like the function.
+        """The code of the resume entry of defined function ``index`` (see :mod:`.resumable`),
+        to bind to the instance namespace like the function.
 
         Raises:
             Error: this source has no resume entries.

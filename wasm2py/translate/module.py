@@ -130,9 +130,11 @@ class ModuleCode:
         self.validator = validator
         #: function index -> (code object, constants) of the functions translated so far
         self.codes: dict[int, tuple[CodeType, dict]] = {}
-        #: function index -> the code of its resume entry (see .resume), made with its code
+        #: function index -> the code of its resume entry (see .resume), made when a frame of
+        #: the function first pauses
         self.resumes: dict[int, CodeType] = {}
-        #: function index -> marshalled (code, constants, resume entry) from the disk cache
+        #: function index -> marshalled (code, constants, resume entry or None) from the disk
+        #: cache
         self.stored: dict[int, bytes] = log.read() if log is not None else {}
         self._lock = threading.RLock()
 
@@ -160,17 +162,30 @@ class ModuleCode:
                 code, consts, resume = compile_function(self.gen, index, self.filename)
                 if self.log is not None:
                     self.log.append(index, marshal.dumps((code, consts, resume)))
-            self.resumes[index] = resume
+            if resume is not None:
+                self.resumes[index] = resume
             self.codes[index] = hit = (code, consts)
         return hit
 
     def resume(self, index: int) -> CodeType:
-        """The code of function ``index``'s resume entry (see :mod:`.resume`), made with the
-        function's code."""
+        """The code of function ``index``'s resume entry (see :mod:`.resume`).
+
+        It is made when a frame of the function first pauses, from a translation identical to
+        the one the function runs (translation is deterministic), and kept with the function
+        in the disk cache: made with every function, it cost each first translation ~30% more
+        (``python tools/bench/translate_speed.py``) for what only pausing calls use. Ahead-of-time
+        files carry every entry (they run without the translator)."""
         code = self.resumes.get(index)
-        if code is None:
-            self.function(index)
-            code = self.resumes[index]
+        if code is not None:
+            return code
+        fcode, consts = self.function(index)
+        with self._lock:
+            code = self.resumes.get(index)
+            if code is None:
+                code = compile_function(self.gen, index, self.filename, resume=True)[2]
+                self.resumes[index] = code
+                if self.log is not None:
+                    self.log.append(index, marshal.dumps((fcode, consts, code)))
         return code
 
     def to_bytes(self) -> bytes:
@@ -180,7 +195,7 @@ class ModuleCode:
         with self._lock:
             payloads = dict(self.stored)
             for index, (code, consts) in self.codes.items():
-                payloads[index] = marshal.dumps((code, consts, self.resumes[index]))
+                payloads[index] = marshal.dumps((code, consts, self.resumes.get(index)))
         return marshal.dumps(payloads)
 
     def add_translations(self, data: bytes) -> None:
@@ -204,11 +219,12 @@ class ModuleCode:
             progress.close()
 
 
-def compile_function(gen: ModuleGen, index: int,
-                     filename: str) -> tuple[CodeType, dict, CodeType]:  # fmt: skip
+def compile_function(gen: ModuleGen, index: int, filename: str, *,
+                     resume: bool = False) -> tuple[CodeType, dict, CodeType | None]:  # fmt: skip
     """Translate defined function ``index`` of ``gen.module`` and compile it: its code object
-    (``co_filename`` ``filename``, wasm offsets as line numbers), the constants it reads and
-    the code of its resume entry (:mod:`.resume`, compiled from the same translation)."""
+    (``co_filename`` ``filename``, wasm offsets as line numbers), the constants it reads and,
+    with ``resume``, the code of its resume entry (:mod:`.resume`, compiled from the same
+    translation; else None)."""
     from .resume import resume_entry
 
     module = gen.module
@@ -222,11 +238,13 @@ def compile_function(gen: ModuleGen, index: int,
         set_locations(tree)
         module_code = compile_tree(tree, filename)
         fcode = next(c for c in module_code.co_consts if isinstance(c, CodeType))
-        entry = resume_entry(fn, fcode.co_varnames, index, gen.fuel_costs is not None)
-        tree = ast.Module([entry], [])
-        resume_code = compile_tree(tree, filename)
-        del fn, tree, entry  # freed while the collector is paused: it would scan them all
-    rcode = next(c for c in resume_code.co_consts if isinstance(c, CodeType))
+        rcode = None
+        if resume:
+            entry = resume_entry(fn, fcode.co_varnames, index, gen.fuel_costs is not None)
+            resume_code = compile_tree(ast.Module([entry], []), filename)
+            rcode = next(c for c in resume_code.co_consts if isinstance(c, CodeType))
+            del entry
+        del fn, tree  # freed while the collector is paused: it would scan them all
     return fcode, dict(gen.const_values), rcode
 
 

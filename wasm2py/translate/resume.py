@@ -3,8 +3,9 @@
 A paused call is a list of frame records (:mod:`wasm2py.runtime.resumable`): per frame, the
 function, its *resume point* (the wasm offset of the statement it was executing and what kind of
 statement: a call, a segment's fuel check or a bulk instruction's fuel charge), the wasm locals,
-the operand-stack slots and the call depth. Every function gets, next to its code and compiled
-with it, one *resume entry* that continues it from a record::
+the operand-stack slots and the call depth. Every function has one *resume entry*, built from the
+same translation as its code, that continues it from a record (compiled when the function first
+pauses, or with every function in ahead-of-time files)::
 
     def f7__resume(RP, RL, RS, R, d):
         l0, l1, l2 = RL             # the wasm locals
