@@ -247,14 +247,14 @@ import pickle, sys
 import wasm2py
 paused = pickle.loads(open(sys.argv[1], "rb").read())
 r = paused
-store = paused._func.store
+store = paused.store
 while not isinstance(r, wasm2py.Finished):
     if isinstance(r, wasm2py.HostTrap):
         r = r.resume(int(sys.argv[2]))
     else:
         store.set_fuel(store.get_fuel() + 7)
         r = r.resume()
-inst = paused._func.instance
+inst = paused.instance
 import hashlib
 print(r.results, inst.exports.g.value, hashlib.sha256(inst.exports.mem.read()).hexdigest())
 """

@@ -118,6 +118,23 @@ class ResumableCall:
         """How many wasm frames are paused."""
         return len(self._frames)
 
+    @property
+    def func(self):
+        """The :class:`~wasm2py.Func` whose call is paused."""
+        return self._func
+
+    @property
+    def store(self):
+        """The :class:`~wasm2py.Store` the call runs in (its fuel is what a fuel pause waits
+        for; after ``pickle.loads``, the new store)."""
+        return self._func.store
+
+    @property
+    def instance(self):
+        """The :class:`~wasm2py.Instance` of the paused function (after ``pickle.loads``, the
+        new instance, whose memories, tables and globals the call goes on with)."""
+        return self._func.instance
+
     def __reduce__(self):
         """Pickling: the records, the module's identity and the state the call can reach
         (see :mod:`.snapshot` for what is and is not captured)."""
