@@ -37,18 +37,32 @@ _CLASSES: dict[tuple[type, FuncType], type] = {}
 def _source(ftype: FuncType) -> str:
     params = list(ftype.params)
     names = [f"a{i}" for i in range(len(params))]
+    ints = [(n, _UNSIGNED_MAX[t]) for n, t in zip(names, params, strict=True) if t in _UNSIGNED_MAX]
     lines = [f"def __call__(self, {''.join(n + '=_MISSING, ' for n in names)}*more):"]
-    last = names[-1] if names else None
-    check = "more" if last is None else f"more or {last} is _MISSING"
-    lines.append(f"    if {check}:")
-    lines.append(f"        return generic(self, *[a for a in ({', '.join(names)}{',' if names else ''}) "
-                 f"if a is not _MISSING], *more)")
+    # One test for the common case (ints in the unsigned range, none missing, none extra): the
+    # class tests first (comparing a str would raise), then plain compares, which CPython
+    # specialises (a chained ``0 <= a <= top`` costs more). A missing i32/i64 argument fails its
+    # class test, so only another last parameter needs its own test for ``_MISSING``.
+    slow = ["more"]
+    if names and params[-1] not in _UNSIGNED_MAX:
+        slow.append(f"{names[-1]} is _MISSING")
+    slow += [f"{n}.__class__ is not int" for n, _ in ints]
+    slow += [f"{n} < 0 or {n} > {top}" for n, top in ints]
+    generic = (f"return generic(self, *[a for a in ({', '.join(names)}{',' if names else ''}) "
+               f"if a is not _MISSING], *more)")
+    if ints:
+        lines.append(f"    if {' or '.join(slow)}:")
+        lines.append(f"        if more or {names[-1]} is _MISSING:")
+        lines.append(f"            {generic}")
+    else:
+        lines.append(f"    if {' or '.join(slow)}:")
+        lines.append(f"        {generic}")
+    # the generic converters: the signed range, other types and their errors as in Func.__call__
     for i, (n, t) in enumerate(zip(names, params, strict=True)):
-        top = _UNSIGNED_MAX.get(t)
-        if top is not None:
-            lines.append(f"    if {n}.__class__ is not int or not 0 <= {n} <= {top}:")
+        if t in _UNSIGNED_MAX:
             lines.append(f"        {n} = conv{i}({n})")
-        elif t is not ValType.EXTERNREF:
+    for i, (n, t) in enumerate(zip(names, params, strict=True)):
+        if t not in _UNSIGNED_MAX and t is not ValType.EXTERNREF:
             lines.append(f"    {n} = conv{i}({n})")
     lines.append("    try:")
     lines.append(f"        r = self.raw({''.join(n + ', ' for n in names)}self.store.depth)")
