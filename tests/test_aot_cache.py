@@ -97,6 +97,28 @@ def test_aot_pauses_resume(tmp_path):
     assert paused.resume().results == 1473
 
 
+def test_aot_resume_entries_only_where_a_frame_can_pause(tmp_path):
+    """Without fuel only calls pause: NAN_AND_TABLES' $dbl, $sq, nan, g and byte call nothing
+    and get no resume entry, pick (call_indirect) gets one; ``resumable=False`` leaves them all
+    out, and resuming a paused call of such a file says why it cannot."""
+    from wasm2py.runtime.resumable import resume_name
+
+    src = wasm2py.compile(NAN_AND_TABLES)
+    assert [i for i in range(5) if resume_name(i) + "(" in src] == [2]
+    out = tmp_path / "demo_no_resume.py"
+    wasm2py.compile(DEMO, out, resumable=False)
+    assert "__resume(" not in out.read_text()
+    mod = _import_file(out, "demo_no_resume_mod")
+
+    def log(v):
+        raise RuntimeError("stop")
+
+    paused = mod.instantiate({"env": {"log": log}}).exports.checksum.call_resumable(16, 16)
+    assert isinstance(paused, wasm2py.HostTrap)
+    with pytest.raises(wasm2py.Error, match="--no-resume"):
+        paused.resume()
+
+
 def test_aot_metered_module_pauses_for_fuel_and_resumes(tmp_path):
     """``compile(fuel=True)``: fib(15) from fuel 0, resumed with 5 more at every pause, uses
     exactly the fuel of the in-memory module's plain run and returns 610."""

@@ -329,6 +329,17 @@ def test_compile_fuel_writes_a_metered_module(capsys, files, monkeypatch):
     assert r.results == 6765 and pauses > 20
 
 
+def test_compile_no_resume_leaves_the_resume_entries_out(capsys, files, monkeypatch):
+    monkeypatch.chdir(files)
+    for args, name in (((), "calc_r.py"), (("--no-resume",), "calc_nr.py")):
+        status, out, err = run_main(capsys, "compile", "calc.wasm", *args, "-o", name)
+        assert (status, err) == (0, "")
+    with_entries = (files / "calc_r.py").read_text(encoding="ascii")
+    without = (files / "calc_nr.py").read_text(encoding="ascii")
+    assert "__resume(" in with_entries and "__resume(" not in without
+    assert len(without) < len(with_entries)
+
+
 def test_compile_default_output_name(capsys, files, monkeypatch):
     monkeypatch.chdir(files)
     status, out, err = run_main(capsys, "compile", "calc.wasm")

@@ -10,7 +10,7 @@ from .validate.validator import validate_module
 
 
 def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = None,
-            *, name: str | None = None, fuel: bool = False) -> str:  # fmt: skip
+            *, name: str | None = None, fuel: bool = False, resumable: bool = True) -> str:  # fmt: skip
     """Compile a module ahead of time.
 
     Args:
@@ -20,6 +20,8 @@ def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = 
         fuel: write a metered module (default :class:`~wasm2py.FuelCosts`): its instances
             need a store with ``Config(consume_fuel=True)``, and resumable calls pause when
             the fuel runs out.
+        resumable: carry every function's resume entry, so that paused calls resume (False:
+            a file about half the size, whose paused calls cannot resume).
 
     Returns:
         The generated Python source.
@@ -40,7 +42,7 @@ def compile(wasm: bytes | str | os.PathLike, output: str | os.PathLike | None = 
     module = decode_module(data, check_bodies=False)
     validate_module(module)
     with gc_paused():
-        text = generate_source(module, source_name, fuel)
+        text = generate_source(module, source_name, fuel, resumable)
     if output is not None:
         out = Path(output)
         tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")

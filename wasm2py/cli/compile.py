@@ -19,6 +19,9 @@ def add_parser(sub) -> None:
     p.add_argument("--fuel", action="store_true",
                    help="meter fuel (default costs): instances need a store with "
                         "Config(consume_fuel=True), i.e. instantiate(consume_fuel=True)")  # fmt: skip
+    p.add_argument("--no-resume", action="store_true",
+                   help="leave out the resume entries (a file about half the size, whose paused "
+                        "calls cannot resume)")  # fmt: skip
     p.set_defaults(func=cmd_compile)
 
 
@@ -30,7 +33,7 @@ def cmd_compile(args) -> int:
     if out.suffix != ".py":
         raise UsageError(f"the output must be a .py file: {out}")
     try:
-        compile_aot(src, out, fuel=args.fuel)
+        compile_aot(src, out, fuel=args.fuel, resumable=not args.no_resume)
     except FileNotFoundError:
         raise UsageError(f"no such file: {src}") from None
     except IsADirectoryError:

@@ -144,7 +144,8 @@ class AotCompiled:
         if code is None:
             from ..errors import Error
 
-            raise Error(f"the ahead-of-time file has no resume entry for function {index}")
+            raise Error(f"the ahead-of-time file has no resume entry for function {index}: it "
+                        f"was compiled without them (wasm2py compile --no-resume)")
         return code
 
 

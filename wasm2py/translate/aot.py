@@ -119,16 +119,18 @@ def _signature(t) -> str:
     return str(_type_lit(t))
 
 
-def generate_source(module: Module, source_name: str = "module.wasm", fuel: bool = False) -> str:
+def generate_source(module: Module, source_name: str = "module.wasm", fuel: bool = False,
+                    resumable: bool = True) -> str:  # fmt: skip
     """The text of the ahead-of-time compiled ``.py`` file for a decoded, validated module
-    (``fuel``: metered, with the default :class:`~wasm2py.FuelCosts`). Each function is followed
-    by its resume entry, so paused calls of the file's instances resume."""
+    (``fuel``: metered, with the default :class:`~wasm2py.FuelCosts`). With ``resumable``,
+    each function that can pause is followed by its resume entry, so paused calls of the
+    file's instances resume (the file is about twice the size)."""
     config = None
     if fuel:
         from ..config import Config
 
         config = Config(consume_fuel=True)
-    tree, names = translate_module(module, config, resume_entries=True)
+    tree, names = translate_module(module, config, resume_entries=resumable)
     ftypes = module.func_types()
     nimp = module.num_imported_funcs
     digest = hashlib.sha256(module.raw).hexdigest()

@@ -241,6 +241,8 @@ def compile_function(gen: ModuleGen, index: int, filename: str, *,
         rcode = None
         if resume:
             entry = resume_entry(fn, fcode.co_varnames, index, gen.fuel_costs is not None)
+            if entry is None:  # a frame paused where the translation has no pause point
+                raise Error(f"function {index} has no pause point to resume at")
             resume_code = compile_tree(ast.Module([entry], []), filename)
             rcode = next(c for c in resume_code.co_consts if isinstance(c, CodeType))
             del entry
@@ -291,8 +293,8 @@ def translate_module(module: Module, config=None,
     ``config`` (a :class:`~wasm2py.Config`) selects the variant: with ``count_instructions``
     every straight-line segment adds its number of wasm instructions to ``IC[0]``; with
     ``consume_fuel`` it is charged against ``F[0]`` before it runs (cells the runtime binds to
-    the store). ``resume_entries``: each function is followed by its resume entry
-    (:mod:`.resume`; ahead-of-time files)."""
+    the store). ``resume_entries``: each function that can pause is followed by its
+    resume entry (:mod:`.resume`; ahead-of-time files)."""
     from .resume import local_names, resume_entry
 
     gen = module_gen(module, config)
@@ -312,7 +314,9 @@ def translate_module(module: Module, config=None,
             fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body,
                                     pyname)  # fmt: skip
             set_locations(fn)
-            body.append(resume_entry(fn, local_names(fn), index, gen.fuel_costs is not None))
+            entry = resume_entry(fn, local_names(fn), index, gen.fuel_costs is not None)
+            if entry is not None:
+                body.append(entry)
     # Float constants without a literal form, defined up front.
     if progress is not None:
         progress.close()

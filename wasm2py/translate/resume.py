@@ -226,10 +226,11 @@ def _numbered(names: set[str], prefix: str) -> int:
     return top + 1
 
 
-def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.FunctionDef:
+def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.FunctionDef | None:
     """The resume entry of translated function ``fn`` (see the module docstring), built from
     ``fn``'s own nodes, which must have their locations (:func:`.module.set_locations`): ``fn``
-    must not be used afterwards (compile it first). The entry is located too.
+    must not be used afterwards (compile it first). The entry is located too. None if ``fn``
+    has no pause point (no call, and no fuel): no frame of it can pause.
 
     ``names``: the function's local variables (its code's ``co_varnames``); ``index``: its
     index; ``fuel``: it meters fuel.
@@ -241,6 +242,8 @@ def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.Func
     main = fn.body[getattr(fn, "prologue_len", 0):]
     keys: list[int] = []
     body = _rewind(main, keys, 0 if "L" in names else None)
+    if not keys:
+        return None
     restore: list[ast.stmt] = []
     for prefix, n, src in (("l", nlocals, "RL"), ("s", nslots, "RS")):
         if n:
