@@ -70,24 +70,22 @@ TAILCC = "tailcc"
 _CONSTS: dict[tuple, ir.Constant] = {}
 
 
-def c32(v: int) -> ir.Constant:
-    key = (32, v & 0xFFFFFFFF)
+def _int_const(bits: int, ty: ir.Type, v: int) -> ir.Constant:
+    key = (bits, v & ((1 << bits) - 1))
     c = _CONSTS.get(key)
     if c is None:
         if len(_CONSTS) > 8192:
             _CONSTS.clear()
-        c = _CONSTS[key] = ir.Constant(I32, key[1])
+        c = _CONSTS[key] = ir.Constant(ty, key[1])
     return c
+
+
+def c32(v: int) -> ir.Constant:
+    return _int_const(32, I32, v)
 
 
 def c64(v: int) -> ir.Constant:
-    key = (64, v & 0xFFFFFFFFFFFFFFFF)
-    c = _CONSTS.get(key)
-    if c is None:
-        if len(_CONSTS) > 8192:
-            _CONSTS.clear()
-        c = _CONSTS[key] = ir.Constant(I64, key[1])
-    return c
+    return _int_const(64, I64, v)
 
 
 def f32_bits(bits: int) -> ir.Constant:
