@@ -147,7 +147,7 @@ class FlatGen(FuncGen):
     def op_try_table(self, ins) -> None:
         """A ``try_table`` is a region of basic blocks: its body starts a block of its own and
         its end starts another, so the label ``L`` of the running block says which handlers
-        apply when a ``WasmException`` reaches the dispatch loop (see :meth:`assemble`)."""
+        apply when a ``WasmException`` reaches the dispatch loop (see :meth:`catching`)."""
         bt, catches = ins.imm
         self.before_stmt()
         self.stabilize()
