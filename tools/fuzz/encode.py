@@ -5,32 +5,9 @@ from __future__ import annotations
 
 import struct
 
+from wasm2py.binary.leb128 import sleb, uleb
+
 MAGIC = b"\0asm\1\0\0\0"
-
-
-def uleb(n: int) -> bytes:
-    """Unsigned LEB128."""
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(byte | 0x80)
-        else:
-            out.append(byte)
-            return bytes(out)
-
-
-def sleb(n: int) -> bytes:
-    """Signed LEB128."""
-    out = bytearray()
-    while True:
-        byte = n & 0x7F
-        n >>= 7
-        if (n == 0 and not byte & 0x40) or (n == -1 and byte & 0x40):
-            out.append(byte)
-            return bytes(out)
-        out.append(byte | 0x80)
 
 
 def vec(items: list[bytes]) -> bytes:

@@ -27,6 +27,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+if __package__ in (None, ""):  # run as a script: the project root holds wasm2py
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from wasm2py.binary.leb128 import sleb, uleb  # noqa: E402
+
 M32 = 0xFFFFFFFF
 
 # -- encoding ------------------------------------------------------------------------------------
@@ -39,31 +44,6 @@ LOCAL_GET, LOCAL_SET, LOCAL_TEE = 0x20, 0x21, 0x22
 I32_CONST = 0x41
 I32_EQ, I32_GT_U = 0x46, 0x4B
 I32_ADD, I32_SUB, I32_MUL, I32_XOR = 0x6A, 0x6B, 0x6C, 0x73
-
-
-def uleb(n: int) -> bytes:
-    """Unsigned LEB128."""
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def sleb(n: int) -> bytes:
-    """Signed LEB128."""
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if (n == 0 and not b & 0x40) or (n == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
 
 
 def i32c(v: int) -> bytes:

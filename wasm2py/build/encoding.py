@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..binary.leb128 import sleb, uleb
 from ..errors import BuildError
 from ..types import FuncType, GlobalType, HeapType, Limits, MemoryType, RefType, TableType, ValType
 
@@ -18,28 +19,13 @@ VERSION = b"\x01\x00\x00\x00"
 def _unsigned(n: int, bits: int) -> bytes:
     if not isinstance(n, int) or not 0 <= n < (1 << bits):
         raise BuildError(f"{n!r} does not fit an unsigned {bits}-bit integer")
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
+    return uleb(n)
 
 
 def _signed(n: int, bits: int) -> bytes:
     if not isinstance(n, int) or not -(1 << (bits - 1)) <= n < (1 << (bits - 1)):
         raise BuildError(f"{n!r} does not fit a signed {bits}-bit integer")
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7  # arithmetic shift: stays -1 for negative numbers
-        if (n == 0 and not b & 0x40) or (n == -1 and b & 0x40):
-            out.append(b)
-            return bytes(out)
-        out.append(b | 0x80)
+    return sleb(n)
 
 
 def u32(n: int) -> bytes:
