@@ -1434,6 +1434,11 @@ class FunctionLowerer:
             self.trap_if(b.icmp_unsigned("==", ok, c32(0)), TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
             b.branch(done)
             b.position_at_end(done)
+        self.call_record(recp, ft, args, tail)
+
+    def call_record(self, recp, ft, args: list, tail: bool) -> None:
+        """Call (or tail-call) the function of the funcref record at ``recp`` with ``args``."""
+        b = self.b
         fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
         env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
         self.fuel_out(b)
@@ -1449,12 +1454,7 @@ class FunctionLowerer:
         args = self.popn(len(ft.params))
         self.trap_if(b.icmp_unsigned("==", ref, c64(0)), TrapCode.NULL_FUNCTION_REFERENCE)
         recp = b.inttoptr(ref, PTR)
-        fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
-        env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
-        self.fuel_out(b)
-        rem = self.rem if tail else b.sub(self.rem, c32(self.frame_words))
-        r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
-        self.finish_call(r, ft, tail)
+        self.call_record(recp, ft, args, tail)
 
     # -- typed references and exceptions -----------------------------------------------------
     def br_on_null(self, depth: int, null: bool) -> None:

@@ -8,6 +8,8 @@ byte followed by the sub-opcode as an unsigned LEB128.
 
 from __future__ import annotations
 
+from ..binary.leb128 import uleb
+
 # Immediate kinds: what follows the instruction name in the text.
 NONE = 0
 BLOCK = 1  # block, loop: label? blocktype
@@ -51,18 +53,6 @@ REF_TEST = 38  # reftype: ref.test, ref.cast (opcode depends on nullability)
 SELECT = 39  # (result t*)*
 
 
-def _leb(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
 #: name -> (opcode bytes, immediate kind)
 INSTRUCTIONS: dict[str, tuple[bytes, int]] = {}
 #: memory access name -> natural alignment in bytes
@@ -70,7 +60,7 @@ NATURAL_ALIGN: dict[str, int] = {}
 
 
 def _add(name: str, code: int | tuple[int, int], kind: int = NONE) -> None:
-    raw = bytes([code]) if isinstance(code, int) else bytes([code[0]]) + _leb(code[1])
+    raw = bytes([code]) if isinstance(code, int) else bytes([code[0]]) + uleb(code[1])
     INSTRUCTIONS[name] = (raw, kind)
 
 

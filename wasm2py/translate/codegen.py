@@ -1030,7 +1030,6 @@ class FuncGen:
 
     def op_return_call(self, ins) -> None:
         ft = self.mod.func_types[ins.imm]
-        self.mod.tail_targets.add(ins.imm)
         self.tail_call(_name(self.mod.func_names[ins.imm] + "_t"), len(ft.params))
 
     def op_return_call_indirect(self, ins) -> None:

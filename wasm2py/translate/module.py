@@ -74,8 +74,6 @@ class ModuleGen:
         self.func_names = [python_name(i, names.get(i)) for i in range(len(self.func_types))]
         self.consts: dict[bytes, str] = {}
         self.const_values: dict[str, float] = {}
-        #: functions some ``return_call`` names (they need an ``f<i>_t``)
-        self.tail_targets: set[int] = set()
         self._tag_types = module.tag_type_indices()
 
     def tag_params(self, tag: int) -> tuple:
