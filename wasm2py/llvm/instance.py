@@ -41,6 +41,8 @@ from .native import (
     slot_readers,
     slot_writers,
 )
+from .paused import resume_entry
+from .suspend import nosuspend_name, pausable_funcs
 
 
 class _SizeHook(dict):
@@ -118,6 +120,10 @@ class LLVMInstance:
         self.keep: list = []
         rt.keep.append(self)
         rt.names[ctx_addr] = MODULE_NAMES.get(state.slots.source.filename, FrameNames())
+        rt.instances[ctx_addr] = self
+        #: entry wrapper addresses of the jitted functions, and what resumes their frames
+        self.entry_addrs: dict[int, int] = {}
+        self._resume_entries: dict[int, tuple] = {}
         ctx[abi.CTX_RT] = rt.addr
         for i, d in enumerate(module_deftypes(m)):
             ctx[layout.type_slot(i)] = d.id
@@ -248,14 +254,38 @@ class LLVMInstance:
         # ctypes entry (jitted callers call it natively either way). ``py`` is what the entry
         # runs while a resumable call needs Python frames: the function's Python-tier code,
         # translated on first use
+        self._check_suspend(compiled.engine, compiled.funcs)
         for index in range(nimp, len(funcs)):
             if index in compiled.funcs:
                 self._switch(index, compiled.entries[index], index in compiled.long_funcs)
+
+    def _check_suspend(self, engine, funcs) -> None:
+        """Resumable calls run jitted only while every jitted function of the store can
+        resume natively (see :mod:`.suspend`, "Limits")."""
+        rt = self.rt
+        if not rt.suspending:
+            return
+        if engine is None:
+            rt.suspending = False
+            return
+        pausable = pausable_funcs(self.module)
+        for index in funcs:
+            if index in pausable and engine.get_global_value_address(nosuspend_name(index)):
+                rt.suspending = False
+                return
+
+    def resume_entry(self, index: int) -> tuple:
+        """What resumes frames of function ``index`` (see :func:`.paused.resume_entry`)."""
+        r = self._resume_entries.get(index)
+        if r is None:
+            r = self._resume_entries[index] = resume_entry(self, index)
+        return r
 
     def _switch(self, index: int, entry: int, long: bool) -> None:
         slots = self.state.slots
         f = self.state.funcs[index]
         py = slots.python[index] or slots.stub(index)
+        self.entry_addrs[index] = entry
         f.raw = _entry_raw(self, index, py, entry)
         if long:
             slots.set(index, f.raw)
@@ -269,6 +299,7 @@ class LLVMInstance:
         thread running the instance's code (the record's two words change one after the
         other)."""
         self.keep.append(unit)
+        self._check_suspend(unit.engine, unit.funcs)
         records = self.records
         ctx_addr = self.ctx_addr
         for index, addr in unit.funcs.items():
@@ -338,7 +369,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     if simple:
 
         def raw(*a):
-            if store.resumable:
+            if store.resumable and not rt.suspending:
                 return py(*a)
             slots[:nparams] = a[:nparams]
             if get_ident() != rt.thread:
@@ -355,7 +386,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     else:
 
         def raw(*a):
-            if store.resumable:
+            if store.resumable and not rt.suspending:
                 return py(*a)
             for k, w in enumerate(writers):
                 slots[k] = w(a[k])
@@ -399,7 +430,7 @@ def _general_entry(inst: LLVMInstance, ft, cfn, py):
     r0 = readers[0] if nres == 1 else None
 
     def raw(*a):
-        if store.resumable:
+        if store.resumable and not rt.suspending:
             return py(*a)
         for k, w in enumerate(writers):
             w(slots, a[k])

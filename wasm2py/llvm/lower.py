@@ -35,6 +35,7 @@ from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi
 from .builder import Builder
+from .suspend import Suspender, nosuspend_name, pausable_funcs
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -321,6 +322,9 @@ class ModuleBuilder:
         self.tag_types = module.tag_type_indices()
         #: the module declares non-final types: call_indirect checks subtyping on a mismatch
         self.subtyping = any(not final for final, _ in module.subtypes)
+        #: functions with suspend code, and those of them that cannot resume (see .suspend)
+        self.pausable = pausable_funcs(module)
+        self.nosuspend: set[int] = set()
         for k in range(len(module.funcs)):
             index = self.nimp + k
             if batch is not None and index not in batch[0]:
@@ -389,6 +393,7 @@ class ModuleBuilder:
                 if defined is None or self.nimp + k in defined:
                     FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
         if not shell:
+            self._nosuspend_marks()
             if self.batch is not None:
                 self._functable()
             return self.ir
@@ -398,11 +403,18 @@ class ModuleBuilder:
             for index in abi.entry_funcs(m):
                 self._entry(index)
         self._functable()
+        self._nosuspend_marks()
         arr = ir.ArrayType(PTR, len(tramps))
         g = ir.GlobalVariable(self.ir, arr, abi.TRAMPTABLE)
         g.initializer = ir.Constant(arr, tramps)
         g.global_constant = True
         return self.ir
+
+    def _nosuspend_marks(self) -> None:
+        for index in sorted(self.nosuspend):
+            g = ir.GlobalVariable(self.ir, I8, nosuspend_name(index))
+            g.initializer = ir.Constant(I8, 1)
+            g.global_constant = True
 
     def _functable(self) -> None:
         """The addresses of the unit's functions, by index (in a batch: its functions only,
@@ -591,6 +603,7 @@ class FunctionLowerer:
         #: starts from its if's). Fewer loads to build, parse and optimise away (local.get
         #: is a fifth of all instructions).
         self.known: dict[int, object] = {}
+        self.susp = Suspender(self) if index in mb.pausable else None
 
     # -- helpers ----------------------------------------------------------------------------
     def read(self, alloca):
@@ -678,6 +691,20 @@ class FunctionLowerer:
         rt = self.rt()
         st = self.b.load(self.b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64), typ=I64)
         ok = self.fn.append_basic_block()
+        if self.susp is not None and self.susp.site is not None:
+            failed = self.fn.append_basic_block("failed")
+            br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), failed, ok)
+            br.set_metadata("prof", self.mb.unlikely)
+            self.b.position_at_end(failed)
+            self.susp.divert(st)  # a pause spills this frame
+            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            if self.handlers:
+                self.b.cbranch(self.b.icmp_unsigned("==", st, c64(abi.EXCEPTION)),
+                               self.handlers[-1], prop)  # fmt: skip
+            else:
+                self.b.branch(prop)
+            self.b.position_at_end(ok)
+            return
         if not self.handlers:
             prop.offset.add_incoming(c32(self.offset), self.b.block)
             br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), prop, ok)
@@ -1349,7 +1376,10 @@ class FunctionLowerer:
                 self.push(ir.Constant(LL[t], ir.Undefined))
 
     def _finish(self) -> None:
-        self.ab.branch(self.start)
+        if self.susp is None:
+            self.ab.branch(self.start)
+        else:
+            self.susp.finish()
         # Blocks with no terminator (fresh "dead" blocks) are unreachable.
         for bb in self.fn.blocks:
             if not bb.is_terminated:
@@ -1381,8 +1411,10 @@ class FunctionLowerer:
                 self.b.ret_void()
             self.set_unreachable()
             return
+        vals = _unpack(self.b, r, len(ft.results)) if self.susp is None else \
+            self.susp.call_site(r, ft)  # fmt: skip
         self.after_call()
-        self.stack.extend(_unpack(self.b, r, len(ft.results)))
+        self.stack.extend(vals)
 
     def call(self, funcidx: int, tail: bool = False) -> None:
         """``call`` (or ``return_call``: a tail call, at the same depth, frame reused)."""

@@ -68,6 +68,10 @@ class FrameRecord:
     locals: tuple
     stack: tuple
     namespace: dict = field(repr=False)
+    #: a frame that jitted code spilled (``locals`` and ``stack`` are then its raw 64-bit
+    #: words): what resumes it in that tier (see :mod:`wasm2py.llvm.paused`); None: a
+    #: Python-tier frame
+    native: object = field(default=None, repr=False)
 
     @property
     def key(self) -> int:
@@ -277,6 +281,14 @@ def _trampoline(frames: list[FrameRecord], host_raw):
     R = _returning(host_raw)
     while frames:
         rec = frames.pop()
+        if rec.native is not None:
+            try:
+                R = _returning(rec.native.resume(rec, R))
+            except BaseException as e:
+                if pausing(e):
+                    raise
+                R = _raising(e)
+            continue
         try:
             fn = _entry(rec)
             try:
@@ -291,13 +303,14 @@ def _trampoline(frames: list[FrameRecord], host_raw):
             # a resumed tail variant may end in a tail call: run it, at the frame's depth
             R = _returning(finish(r, rec.depth))
         except BaseException as e:
-            if _pausing(e):
+            if pausing(e):
                 raise  # the frames it unwound join the records left (see _outcome)
             R = _raising(e)
     return R()
 
 
-def _pausing(e: BaseException) -> bool:
+def pausing(e: BaseException) -> bool:
+    """Whether ``e`` pauses a resumable call (a host function's error, or fuel running out)."""
     return (isinstance(e, HostError) and e.func is not None) or isinstance(e, FuelExhausted)
 
 
@@ -309,6 +322,54 @@ def pass_through(code) -> None:
     """Frames running ``code`` may sit between wasm frames of a paused call without ending it
     (the LLVM tier's entry wrappers, which defer to the Python tier during resumable calls)."""
     _MACHINERY.add(code)
+
+
+#: code of the functions that raise a pause out of jitted code (the frames it unwound there
+#: travel with the exception: :func:`add_native_frames`)
+_NATIVE_RAISERS: set = set()
+
+
+def native_raiser(code) -> None:
+    """Frames running ``code`` raise pauses out of jitted code (see :func:`add_native_frames`)."""
+    _NATIVE_RAISERS.add(code)
+
+
+def add_native_frames(e: BaseException, records: list[FrameRecord]) -> None:
+    """Attach to pause ``e`` the records of the frames it unwound since it last left Python
+    (outermost first), for :func:`_pause` to take where the traceback enters native code."""
+    groups = e.__dict__.setdefault("_w2p_native", [])
+    groups.append(records)
+
+
+def inner_frames(e: BaseException) -> list[FrameRecord]:
+    """The records of the wasm frames pause ``e`` unwound below the frame that caught it
+    (outermost first): for the LLVM tier's callbacks into Python-tier functions."""
+    tb = e.__traceback__
+    return _walk(e, tb.tb_next if tb is not None else None)
+
+
+def _walk(e: BaseException, tb) -> list[FrameRecord]:
+    frames: list[FrameRecord] = []
+    while tb is not None:
+        frame = tb.tb_frame
+        code = frame.f_code
+        line = wasm_line(code, tb.tb_lineno)
+        if line is not None:
+            index = int(code.co_name[1:].partition("_")[0])
+            saved = frame.f_locals
+            lnames, snames = _layout(code)
+            get = saved.get
+            frames.append(FrameRecord(index, line, "call", get("d", 0), tuple(map(get, lnames)),
+                                      tuple(map(get, snames)), frame.f_globals))  # fmt: skip
+        elif code in _NATIVE_RAISERS:
+            groups = e.__dict__.get("_w2p_native")
+            if groups:
+                frames.extend(groups.pop())
+            break
+        elif code not in _MACHINERY:
+            break  # the host function's thunk, the fuel helper, or a nested plain call
+        tb = tb.tb_next
+    return frames
 
 
 _NUMBERED = re.compile(r"([ls])(\d+)$")
@@ -332,24 +393,9 @@ def _layout(code) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _pause(func, e: BaseException, outer: list[FrameRecord]):
     """If ``e`` is a host error or fuel exhaustion raised under wasm frames of this call, the
     paused call (the records ``outer``, then the frames ``e`` unwound); else None."""
-    if not _pausing(e):
+    if not pausing(e):
         return None
-    frames: list[FrameRecord] = []
-    tb = e.__traceback__.tb_next if e.__traceback__ is not None else None  # skip our own frame
-    while tb is not None:
-        frame = tb.tb_frame
-        code = frame.f_code
-        line = wasm_line(code, tb.tb_lineno)
-        if line is not None:
-            index = int(code.co_name[1:].partition("_")[0])
-            saved = frame.f_locals
-            lnames, snames = _layout(code)
-            get = saved.get
-            frames.append(FrameRecord(index, line, "call", get("d", 0), tuple(map(get, lnames)),
-                                      tuple(map(get, snames)), frame.f_globals))  # fmt: skip
-        elif code not in _MACHINERY:
-            break  # the host function's thunk, the fuel helper, or a nested plain call
-        tb = tb.tb_next
+    frames = inner_frames(e)  # (skipping our own frame)
     if not frames:
         return None
     e.__traceback__ = None  # (it holds every frame it went through)
