@@ -140,22 +140,74 @@ def test_trap_after_resume_and_indirect_calls(tier):
     assert len(seen) == 1 and r.results == 13
 
 
-def test_operands_below_a_block_fall_back_to_the_python_tier():
-    """A call with an operand kept below an enclosing block cannot resume natively (see
-    wasm2py.llvm.suspend): the store's resumable calls run in the Python tier instead, with the
-    same results: 5 + (answer 7 + 1) = 13."""
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_operands_below_blocks_are_restored(tier):
+    """Calls with operands kept below enclosing blocks (and loops) resume with those operands:
+    f() = 5 + (answer 7 + 1) = 13; g(3) = 100 + sum over 3 iterations of (answer k + 2)
+    with answers 1, 2, 3 = 100 + 3 + 4 + 5 = 112."""
     src = wat("""(module (import "env" "h" (func $h (param i32) (result i32)))
       (func (export "f") (result i32)
         i32.const 5
         (block (result i32) (call $h (i32.const 1)) i32.const 1 i32.add)
+        i32.add)
+      (func (export "g") (param i32) (result i32) (local i32)
+        i32.const 100
+        (block (result i32)
+          (loop
+            (local.set 1 (i32.add (local.get 1) (i32.add (call $h (local.get 0)) (i32.const 2))))
+            (br_if 0 (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+          local.get 1)
         i32.add))""")
-    store = Store(Engine(Config(tier="llvm", cache=False)))
+    store = Store(Engine(Config(tier=tier, cache=False)))
 
     def h(x):
         raise RuntimeError
 
     inst = Instance(store, Module(store.engine, src), {"env": {"h": h}})
     p = inst.exports.f.call_resumable()
-    assert not store.native.suspending
-    assert all(rec.native is None for rec in p._frames)
+    assert all((rec.native is not None) == (tier == "llvm") for rec in p._frames)
     assert p.resume(7).results == 13
+    r, seen = run(inst.exports.g, lambda k: k + 1, 3)
+    assert seen == [1, 1, 1] and r.results == 112
+
+
+FUELED = wat("""
+(module
+  ;; rec(n) = n + rec(n - 1), rec(0) = 0
+  (func $rec (export "rec") (param i32) (result i32)
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else local.get 0 local.get 0 i32.const 1 i32.sub call $rec i32.add end)
+  (memory 1)
+  ;; fill(n): memory.fill of n bytes (a bulk charge), then the byte at n - 1
+  (func (export "fill") (param i32) (result i32)
+    (memory.fill (i32.const 0) (i32.const 7) (local.get 0))
+    (i32.load8_u (i32.sub (local.get 0) (i32.const 1)))))""")
+
+
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+@pytest.mark.parametrize("step", [1, 3, 17])
+def test_fuel_pauses_use_the_fuel_of_a_plain_run(tier, step):
+    """rec(40) = 820 and fill(5000) = 7 started with ``step`` fuel and given ``step`` more at
+    each pause (at least what the pause requires) use exactly the fuel of the plain calls; in
+    the LLVM tier the paused frames are jitted ones."""
+    store = Store(Engine(Config(tier=tier, consume_fuel=True, cache=False)))
+    inst = Instance(store, Module(store.engine, FUELED))
+    for name, arg, want in (("rec", 40, 820), ("fill", 5000, 7)):
+        func = getattr(inst.exports, name)
+        store.set_fuel(10**9)
+        assert func(arg) == want
+        plain = 10**9 - store.get_fuel()
+        store.set_fuel(step)
+        given = step
+        r = func.call_resumable(arg)
+        pauses = 0
+        while not isinstance(r, Finished):
+            pauses += 1
+            assert all((rec.native is not None) == (tier == "llvm") for rec in r._frames)
+            add = max(step, r.required_fuel)
+            given += add
+            store.set_fuel(store.get_fuel() + add)
+            r = r.resume()
+        assert r.results == want and pauses > 0
+        assert given - store.get_fuel() == plain

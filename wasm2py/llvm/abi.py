@@ -72,11 +72,12 @@ RT_EPOCH = 6
 RT_EXN = 7
 RT_EXN_TAG = 8
 #: resumable calls (see :mod:`.suspend`): the resume buffer a pausable function's entry takes
-#: its frame from (0: a plain call), and ``void suspend(ctx, buf, words)``, which takes a
-#: spilled frame
+#: its frame from (0: a plain call), ``void suspend(ctx, buf, words)``, which takes a spilled
+#: frame, and how many resumable calls are running (a failed fuel check then pauses)
 RT_RESUME = 9
 RT_SUSPEND_CB = 10
-RT_SLOTS = 11
+RT_RESUMABLE = 11
+RT_SLOTS = 12
 #: the positive canonical NaNs (the NaN rule: see ``README.md``, "NaN results")
 CANON_NAN_F32 = 0x7FC00000
 CANON_NAN_F64 = 0x7FF8000000000000

@@ -42,7 +42,6 @@ from .native import (
     slot_writers,
 )
 from .paused import resume_entry
-from .suspend import nosuspend_name, pausable_funcs
 
 
 class _SizeHook(dict):
@@ -254,25 +253,9 @@ class LLVMInstance:
         # ctypes entry (jitted callers call it natively either way). ``py`` is what the entry
         # runs while a resumable call needs Python frames: the function's Python-tier code,
         # translated on first use
-        self._check_suspend(compiled.engine, compiled.funcs)
         for index in range(nimp, len(funcs)):
             if index in compiled.funcs:
                 self._switch(index, compiled.entries[index], index in compiled.long_funcs)
-
-    def _check_suspend(self, engine, funcs) -> None:
-        """Resumable calls run jitted only while every jitted function of the store can
-        resume natively (see :mod:`.suspend`, "Limits")."""
-        rt = self.rt
-        if not rt.suspending:
-            return
-        if engine is None:
-            rt.suspending = False
-            return
-        pausable = pausable_funcs(self.module)
-        for index in funcs:
-            if index in pausable and engine.get_global_value_address(nosuspend_name(index)):
-                rt.suspending = False
-                return
 
     def resume_entry(self, index: int) -> tuple:
         """What resumes frames of function ``index`` (see :func:`.paused.resume_entry`)."""
@@ -299,7 +282,6 @@ class LLVMInstance:
         thread running the instance's code (the record's two words change one after the
         other)."""
         self.keep.append(unit)
-        self._check_suspend(unit.engine, unit.funcs)
         records = self.records
         ctx_addr = self.ctx_addr
         for index, addr in unit.funcs.items():

@@ -35,7 +35,7 @@ from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi
 from .builder import Builder
-from .suspend import Suspender, nosuspend_name, pausable_funcs
+from .suspend import Suspender, pausable_funcs
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -322,9 +322,8 @@ class ModuleBuilder:
         self.tag_types = module.tag_type_indices()
         #: the module declares non-final types: call_indirect checks subtyping on a mismatch
         self.subtyping = any(not final for final, _ in module.subtypes)
-        #: functions with suspend code, and those of them that cannot resume (see .suspend)
-        self.pausable = pausable_funcs(module)
-        self.nosuspend: set[int] = set()
+        #: the functions with suspend code (see .suspend)
+        self.pausable = pausable_funcs(module, fuel_costs is not None)
         for k in range(len(module.funcs)):
             index = self.nimp + k
             if batch is not None and index not in batch[0]:
@@ -393,7 +392,6 @@ class ModuleBuilder:
                 if defined is None or self.nimp + k in defined:
                     FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
         if not shell:
-            self._nosuspend_marks()
             if self.batch is not None:
                 self._functable()
             return self.ir
@@ -403,18 +401,11 @@ class ModuleBuilder:
             for index in abi.entry_funcs(m):
                 self._entry(index)
         self._functable()
-        self._nosuspend_marks()
         arr = ir.ArrayType(PTR, len(tramps))
         g = ir.GlobalVariable(self.ir, arr, abi.TRAMPTABLE)
         g.initializer = ir.Constant(arr, tramps)
         g.global_constant = True
         return self.ir
-
-    def _nosuspend_marks(self) -> None:
-        for index in sorted(self.nosuspend):
-            g = ir.GlobalVariable(self.ir, I8, nosuspend_name(index))
-            g.initializer = ir.Constant(I8, 1)
-            g.global_constant = True
 
     def _functable(self) -> None:
         """The addresses of the unit's functions, by index (in a batch: its functions only,
@@ -525,7 +516,7 @@ class Ctl:
     """A control frame during lowering."""
 
     __slots__ = ("kind", "params", "results", "height", "end", "header", "slots", "else_bb",
-                 "if_params", "unreachable", "reached", "has_else", "known", "merged")  # fmt: skip
+                 "if_params", "unreachable", "reached", "has_else", "known", "merged", "below")  # fmt: skip
 
     def __init__(self, kind, params, results, height):
         self.kind = kind
@@ -894,8 +885,12 @@ class FunctionLowerer:
             if segs:
                 cost = segs.get(pos)
                 if cost is not None:
+                    if self.susp is not None:
+                        self.susp.fuel_point(1)
                     self.charge(c64(cost))
             if bulk and op in BULK_OPS:
+                if self.susp is not None:
+                    self.susp.fuel_point(2)
                 self.charge_bulk(costs.bulk_per_64)
             try:
                 self.op(ins)
@@ -1244,8 +1239,16 @@ class FunctionLowerer:
         as it was (the trap block writes the local back)."""
         b = self.b
         f = b.load(self.fuel)
-        self.trap_if(b.icmp_unsigned("<", f, amount), TrapCode.OUT_OF_FUEL)
+        self.fuel_trap_if(b.icmp_unsigned("<", f, amount), amount)
         b.store(b.sub(f, amount), self.fuel)
+
+    def fuel_trap_if(self, cond, required) -> None:
+        """Trap with ``OUT_OF_FUEL`` when ``cond`` holds (in a pausable function: or pause,
+        needing ``required``)."""
+        if self.susp is None:
+            self.trap_if(cond, TrapCode.OUT_OF_FUEL)
+        else:
+            self.susp.fuel_check(cond, required)
 
     def charge_bulk(self, per: int) -> None:
         """A bulk instruction's variable cost: ``per`` per 64 items of its count operand (the
@@ -1259,7 +1262,9 @@ class FunctionLowerer:
         i128 = ir.IntType(128)
         wide = b.mul(b.zext(units, i128), ir.Constant(i128, per))
         f = b.load(self.fuel)
-        self.trap_if(b.icmp_unsigned("<", b.zext(f, i128), wide), TrapCode.OUT_OF_FUEL)
+        big = b.icmp_unsigned(">", wide, ir.Constant(i128, (1 << 64) - 1))
+        self.fuel_trap_if(b.icmp_unsigned("<", b.zext(f, i128), wide),
+                          b.select(big, c64(-1), b.trunc(wide, I64)))  # fmt: skip
         b.store(b.sub(f, b.trunc(wide, I64)), self.fuel)
 
     def br_table(self, labels, default) -> None:
@@ -1292,6 +1297,9 @@ class FunctionLowerer:
             cond = self.cond(self.pop())
         frame = Ctl("block" if op == Op.BLOCK else "loop" if op == Op.LOOP else "if",
                     params, results, len(self.stack) - len(params))  # fmt: skip
+        if self.susp is not None:
+            self.susp.keep(frame.height)
+            frame.below = self.stack[: frame.height]
         if op == Op.LOOP:
             frame.slots = [self.ab.alloca(LL[t]) for t in params]
             frame.header = self.fn.append_basic_block("loop")
@@ -1321,6 +1329,8 @@ class FunctionLowerer:
         if not frame.unreachable:
             self.branch(0)
         del self.stack[frame.height:]
+        if self.susp is not None:
+            self.stack[:] = frame.below  # (a pause in the then arm changed them there)
         frame.has_else = True
         frame.unreachable = False
         self.b.position_at_end(frame.else_bb)
@@ -1347,6 +1357,8 @@ class FunctionLowerer:
             if frame.unreachable:
                 del self.stack[frame.height:]
                 self.set_unreachable()
+            elif self.susp is not None:
+                self.susp.reload(frame.height)
             return
         if frame.kind == "try":
             self.handlers.pop()  # what follows unwinds to the try_tables further out
@@ -1366,6 +1378,8 @@ class FunctionLowerer:
         b.position_at_end(frame.end)
         self.known = frame.merged or {}
         if frame.reached:
+            if self.susp is not None:
+                self.susp.reload(frame.height)
             for slot in frame.slots:
                 self.push(b.load(slot))
         else:

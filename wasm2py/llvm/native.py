@@ -205,13 +205,18 @@ class NativeRuntime:
         #: calls run in the Python tier); the records spilled since a pause began (innermost
         #: first); the instances by context address
         self.store = store
-        self.suspending = not self.fuel_on
+        self.suspending = True
+        self.rt[abi.RT_RESUMABLE] = store.resumable
         self.spilled: list = []
         self.instances: dict[int, object] = {}
         from .paused import suspend_callback
 
         self._suspend_cb = suspend_callback(self)
         self.rt[abi.RT_SUSPEND_CB] = ctypes.cast(self._suspend_cb, ctypes.c_void_p).value
+
+    def set_resumable(self, n: int) -> None:
+        """``n`` resumable calls are running in the store (see ``abi.RT_RESUMABLE``)."""
+        self.rt[abi.RT_RESUMABLE] = n
 
     def set_interrupted(self, on: bool) -> None:
         """The store's epoch deadline passed (or was moved ahead): jitted code compiled with

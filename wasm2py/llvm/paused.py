@@ -9,6 +9,7 @@ from threading import get_ident
 
 from ..runtime.exceptions import WasmException
 from ..runtime.resumable import FrameRecord, pass_through
+from ..runtime.trap import FuelExhausted
 from ..types import ValType
 from . import abi
 from .native import ENTRY, U64, _to_slot, slot_readers
@@ -18,7 +19,8 @@ SUSPEND = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint
 #: buffer type codes (:mod:`.suspend`) -> the type a value is converted as
 _CODE_TYPES = (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128, ValType.FUNCREF,
                ValType.EXTERNREF)  # fmt: skip
-_HEAD = 6
+_HEAD = 7
+_KINDS = ("call", "fuel", "bulk")
 
 
 class NativeFrame:
@@ -39,7 +41,7 @@ class NativeFrame:
         inst = self.inst
         rt = inst.rt
         status = rt.rt
-        words = [rec.offset * 4, 0, 0, 0]
+        words = [rec.key, 0, 0, 0]
         try:
             v = R()
         except WasmException as e:
@@ -63,7 +65,12 @@ class NativeFrame:
         status[abi.RT_RESUME] = ctypes.addressof(buf)
         if exn is not None:
             rt.start_unwinding(exn)  # the call's status check hands it to a try_table
-        cfn(inst.ctx_addr, self.rem, ctypes.addressof(slots))
+        if rt.fuel_on:
+            rt.fuel_to_native()
+            cfn(inst.ctx_addr, self.rem, ctypes.addressof(slots))
+            rt.fuel_to_store()
+        else:
+            cfn(inst.ctx_addr, self.rem, ctypes.addressof(slots))
         status[abi.RT_RESUME] = 0
         if status[0]:
             rt.raise_status()
@@ -79,13 +86,17 @@ def suspend_callback(rt):
 
     def suspend(ctx, buf, n):
         w = (U64 * n).from_address(buf)[:]
-        key, rem, index, nlocal, nstack, nres = w[:_HEAD]
+        key, rem, index, nlocal, nstack, nres, required = w[:_HEAD]
         if rem >= 1 << 63:
             rem -= 1 << 64
+        kind = key & 3
+        if kind:  # a failed fuel check: the innermost frame of a new pause
+            rt.pending = FuelExhausted(required, kind == 2)
+            rt.spilled = []
         codes = w[_HEAD : _HEAD + nres + nstack]
         top = _HEAD + nres + nstack + nlocal
         inst = rt.instances[ctx]
-        rec = FrameRecord(index, key >> 2, "call", rt.max_depth - 1 - rem, tuple(w[top - nlocal:top]),
+        rec = FrameRecord(index, key >> 2, _KINDS[kind], rt.max_depth - 1 - rem, tuple(w[top - nlocal:top]),
                           tuple(w[top:]), inst.state.ns,
                           NativeFrame(inst, rem, tuple(codes[:nres]), tuple(codes[nres:])))
         rt.spilled.append(rec)

@@ -15,7 +15,7 @@ runtime's suspend callback (``rt[RT_SUSPEND_CB]``), which turns it into a wasm-l
 :class:`~wasm2py.runtime.resumable.FrameRecord`, and returns with the status kept, so its caller
 spills in turn. Buffer layout (64-bit words)::
 
-    key, rem, function index, local words, stack values, result types,
+    key, rem, function index, local words, stack values, result types, fuel required,
     result type codes..., stack type codes..., local words..., stack words...
 
 **Resuming.** A pausable function's entry tests ``rt[RT_RESUME]`` (one load and a branch that is
@@ -29,10 +29,18 @@ ways in. Resume buffer layout::
 A wasm exception that the resumed callee raised is resumed with the ``EXCEPTION`` status set, so
 the call's status check hands it to the enclosing ``try_table`` as for a plain call.
 
-**Limits.** Operands that stay live across the end of an enclosing block are SSA values from
-before it: the resume block cannot redefine them for the code after that block. A call site
-with such operands below it marks its function (a global ``w2p_nosuspend_<index>``), and
-resumable calls of a module with any such function run in the Python tier, as before.
+**Fuel checks** are pause points too (with fuel metering every function is pausable): when
+a check fails while a resumable call runs (``rt[RT_RESUMABLE]``), the frame spills with the
+fuel it needs and the status ``SUSPEND``, instead of trapping; its resume block restores the
+frame, reloads the fuel and runs the check again.
+
+**Operands below a block.** A resume block can redefine the operands of its own block (phis
+where the resume path joins), but an operand kept below an enclosing block is an SSA value from
+before that block, used after its end, which the resume path does not pass. So in pausable
+functions such operands also live in *homes* (an alloca per stack index and type): every block
+stores the operands below it into their homes as it begins, resume blocks store the restored
+values there, and the code after a block's end reloads them. ``mem2reg`` turns the homes back
+into SSA values and phis: nothing is left of them where nothing pauses.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ from collections import defaultdict
 from llvmlite import ir
 
 from ..binary.opcodes import Op
+from ..errors import TrapCode
 from ..types import ValType
 from . import abi
 
@@ -55,15 +64,12 @@ _INDIRECT = frozenset({Op.CALL_INDIRECT, Op.RETURN_CALL_INDIRECT, Op.CALL_REF,
 _DIRECT = frozenset({Op.CALL, Op.RETURN_CALL})
 
 
-def nosuspend_name(index: int) -> str:
-    """The global that marks function ``index`` as unable to resume natively."""
-    return f"w2p_nosuspend_{index}"
-
-
-def pausable_funcs(module) -> frozenset[int]:
+def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
     """The defined functions that may reach a host call (directly, through a table or a
-    reference, or through other such functions)."""
+    reference, or through other such functions); with fuel metering, all of them."""
     nimp = module.num_imported_funcs
+    if fuel:
+        return frozenset(range(nimp, nimp + len(module.codes)))
     callers: dict[int, set[int]] = defaultdict(set)
     found: set[int] = set()
     for k, code in enumerate(module.codes):
@@ -110,9 +116,11 @@ def width(t: ValType) -> int:
 
 
 class Suspender:
-    """The suspend and resume code of one pausable function (see the module docstring); the
+    """The suspend and resume code of one pausable function (see the module docstring). The
     :class:`~.lower.FunctionLowerer` calls :meth:`call_site` after each call that is not a tail
-    call, :meth:`divert` on its status check's failure path, and :meth:`finish` last."""
+    call and :meth:`divert` on its status check's failure path; :meth:`fuel_point` before a
+    fuel check and :meth:`fuel_check` for its test; :meth:`keep` as a block begins,
+    :meth:`reload` after it ends; :meth:`finish` last."""
 
     def __init__(self, fl):
         from .lower import c64
@@ -124,23 +132,40 @@ class Suspender:
         self.sites: list[tuple[int, ir.Block]] = []
         #: (key, operands, result types) of the call whose status check is being lowered
         self.site = None
+        #: (stack index, LLVM type) -> the alloca homing operands below blocks
+        self.homes: dict = {}
 
-    def call_site(self, r, ft) -> list:
-        """After call result ``r`` of type ``ft``: the results to push, merged with those a
-        resume at this call brings (the operands on the stack are merged likewise)."""
-        from .lower import _unpack, c64, load_slot
+    def home(self, k: int, t: ir.Type):
+        a = self.homes.get((k, str(t)))
+        if a is None:
+            a = self.homes[k, str(t)] = self.fl.ab.alloca(t, name=f"home{k}")
+        return a
+
+    def keep(self, height: int) -> None:
+        """A block begins with ``height`` operands below it: store them in their homes."""
+        fl = self.fl
+        for k in range(height):
+            v = fl.stack[k]
+            fl.b.store(v, self.home(k, v.type))
+
+    def reload(self, height: int) -> None:
+        """After a block's end: the ``height`` operands below it from their homes."""
+        fl = self.fl
+        st = fl.stack
+        for k in range(height):
+            st[k] = fl.b.load(self.home(k, st[k].type))
+
+    def _resume_block(self, results, cont_name: str):
+        """End the current block with a branch to a new join block; make the resume block
+        that restores the frame (and loads ``results``) and joins there. Returns (the block
+        before, the resume block, the loaded results); the builder is at the join block, the
+        operands of the innermost block are phis, those below it reloaded from their homes."""
+        from .lower import c64, load_slot
 
         fl = self.fl
         b = fl.b
-        vals = _unpack(b, r, len(ft.results))
-        key = fl.offset * 4  # resumable.KIND_CODES["call"] == 0
-        live = fl.stack
-        if live and fl.ctl[-1].height > 0:
-            # operands below the innermost block: see "Limits"
-            fl.mb.nosuspend.add(fl.index)
-            return vals
         pre = b.block
-        cont = fl.fn.append_basic_block("resumed")
+        cont = fl.fn.append_basic_block(cont_name)
         b.branch(cont)
         rb = fl.fn.append_basic_block("resume")
         b.position_at_end(rb)
@@ -151,17 +176,22 @@ class Suspender:
             return b.gep(p, [c64(k)], source_etype=I64)
 
         rvals = []
-        for t in ft.results:
+        for t in results:
             rvals.append(load_slot(b, word(off), t))
             off += width(t)
         for a, t in zip(fl.locals, fl.local_types):
             b.store(load_slot(b, word(off), t), a)
             off += width(t)
+        live = fl.stack
+        h = min(fl.ctl[-1].height, len(live))
         svals = []
-        for v in live:
+        for k, v in enumerate(live):
             t = _llvm_valtype(v.type)
-            svals.append(load_slot(b, word(off), t))
+            w = load_slot(b, word(off), t)
             off += width(t)
+            if k < h:
+                b.store(w, self.home(k, v.type))
+            svals.append(w)
         b.branch(cont)
         b.position_at_end(cont)
 
@@ -171,33 +201,99 @@ class Suspender:
             phi.add_incoming(w, rb)
             return phi
 
-        fl.stack[:] = [merge(v, w) for v, w in zip(live, svals)]
-        vals = [merge(v, w) for v, w in zip(vals, rvals)]
+        live[h:] = [merge(v, svals[k]) for k, v in enumerate(live) if k >= h]
+        return pre, rb, rvals, merge, h
+
+    def _rest(self, h: int) -> None:
+        """After the join's phis: the operands below the innermost block from their homes."""
+        fl = self.fl
+        live = fl.stack
+        live[:h] = [fl.b.load(self.home(k, v.type)) for k, v in enumerate(live[:h])]
         fl.known = {}  # the locals were restored on the way in
+
+    def call_site(self, r, ft) -> list:
+        """After call result ``r`` of type ``ft``: the results to push, merged with those a
+        resume at this call brings (the operands on the stack are merged likewise)."""
+        from .lower import _unpack
+
+        fl = self.fl
+        vals = _unpack(fl.b, r, len(ft.results))
+        key = fl.offset * 4  # resumable.KIND_CODES["call"] == 0
+        _, rb, rvals, merge, h = self._resume_block(ft.results, "resumed")
+        vals = [merge(v, w) for v, w in zip(vals, rvals)]
+        self._rest(h)
         self.sites.append((key, rb))
-        self.site = (key, list(fl.stack), ft)
+        self.site = (key, list(fl.stack), ft.results)
         return vals
+
+    def fuel_point(self, code: int) -> None:
+        """A fuel check (``code``: 1 a segment's, 2 a bulk instruction's) follows: make its
+        resume point (it reloads the fuel and checks again)."""
+        from .lower import c64
+
+        fl = self.fl
+        key = fl.offset * 4 + code
+        _, rb, _, _, h = self._resume_block((), "check")
+        self._rest(h)
+        b = fl.b
+        here = b.block
+        # (the resume block's last instruction is its branch: reload the fuel before it)
+        b.position_before(rb.terminator)
+        b.store(b.load(b.gep(fl.rt(), [c64(abi.RT_FUEL)], source_etype=I64), typ=I64), fl.fuel)
+        b.position_at_end(here)
+        self.sites.append((key, rb))
+        self.site = (key, list(fl.stack), ())
+
+    def fuel_check(self, cond, required) -> None:
+        """Branch on ``cond`` (the fuel does not cover ``required``, an i64) to a pause while
+        a resumable call runs, else to the trap."""
+        from .lower import c64
+
+        fl = self.fl
+        b = fl.b
+        out = fl.fn.append_basic_block("out_of_fuel")
+        ok = fl.fn.append_basic_block()
+        br = b.cbranch(cond, out, ok)
+        br.set_metadata("prof", fl.mb.unlikely)
+        b.position_at_end(out)
+        flag = b.load(b.gep(fl.rt(), [c64(abi.RT_RESUMABLE)], source_etype=I64), typ=I64)
+        spill = fl.fn.append_basic_block("fuel_pause")
+        b.cbranch(b.icmp_unsigned("!=", flag, c64(0)), spill,
+                  fl._to_trap(TrapCode.OUT_OF_FUEL))  # fmt: skip
+        sb = type(b)(spill)
+        fl.fuel_out(sb)
+        sb.store(c64(abi.SUSPEND), sb.gep(fl.rt(), [c64(abi.RT_TRAP)], source_etype=I64))
+        self._spill(sb, required)
+        b.position_at_end(ok)
 
     def divert(self, st) -> None:
         """On the failure path of the status check after the current call site: a
         ``SUSPEND`` status spills the frame and returns (the builder continues on the other
         failures' path)."""
-        from .lower import _Callee, c32, c64, store_slot
+        from .lower import c64
 
         fl = self.fl
-        key, live, ft = self.site
-        self.site = None
         b = fl.b
         spill = fl.fn.append_basic_block("spill")
         other = fl.fn.append_basic_block("failed")
         b.cbranch(b.icmp_unsigned("==", st, c64(abi.SUSPEND)), spill, other)
-        sb = type(b)(spill)
+        self._spill(type(b)(spill), c64(0))
+        b.position_at_end(other)
+
+    def _spill(self, sb, required) -> None:
+        """Spill the frame at the current point (:attr:`site`) and return."""
+        from .lower import _Callee, c32, c64, store_slot
+
+        fl = self.fl
+        key, live, results = self.site
+        self.site = None
         ltypes = fl.local_types
         stypes = [_llvm_valtype(v.type) for v in live]
         lwords = sum(map(width, ltypes))
         swords = sum(map(width, stypes))
-        head = [key, None, fl.index, lwords, len(live), len(ft.results)]
-        codes = [value_code(t) for t in ft.results] + [value_code(t) for t in stypes]
+        head = [c64(key), sb.sext(fl.rem, I64), c64(fl.index), c64(lwords), c64(len(live)),
+                c64(len(results)), required]  # fmt: skip
+        codes = [value_code(t) for t in results] + [value_code(t) for t in stypes]
         n = len(head) + len(codes) + lwords + swords
         buf = sb.alloca(ir.ArrayType(I64, n))
 
@@ -205,7 +301,7 @@ class Suspender:
             return sb.gep(buf, [c32(0), c32(k)])
 
         for k, h in enumerate(head):
-            sb.store(sb.sext(fl.rem, I64) if h is None else c64(h), word(k))
+            sb.store(h, word(k))
         off = len(head)
         for c in codes:
             sb.store(c64(c), word(off))
@@ -221,7 +317,6 @@ class Suspender:
         fty = ir.FunctionType(ir.VoidType(), [ir.PointerType(), ir.PointerType(), I64])
         sb.call(_Callee(cb, fty), [fl.ctx, buf, c64(n)])
         fl._ret_undef(sb)
-        b.position_at_end(other)
 
     def finish(self) -> None:
         """End the entry block: to the body, or (resuming) to the resume point's block."""
@@ -240,4 +335,3 @@ class Suspender:
         sw = db.switch(key, bad)
         for k, rb in self.sites:
             sw.add_case(c64(k), rb)
-

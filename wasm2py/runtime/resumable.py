@@ -225,8 +225,10 @@ def _outcome(func, outer: list[FrameRecord], run, *args):
     as it goes); a pause puts the frames it unwound after them. (``run`` is called directly: the
     traceback of a pause must start at wasm frames.)"""
     store = func.store
-    # Jitted entries defer to the Python tier meanwhile: only Python frames can be suspended.
     store.resumable += 1
+    native = store.native  # (the LLVM tier's runtime: its failed fuel checks pause meanwhile)
+    if native is not None:
+        native.set_resumable(store.resumable)
     try:
         r = run(*args)
     except BaseException as e:
@@ -241,6 +243,9 @@ def _outcome(func, outer: list[FrameRecord], run, *args):
         return Finished(_results(func, r))
     finally:
         store.resumable -= 1
+        native = store.native
+        if native is not None:
+            native.set_resumable(store.resumable)
         if DEEP:
             leave(sys._getframe())
     raise err
