@@ -41,7 +41,7 @@ from .native import (
     slot_readers,
     slot_writers,
 )
-from .paused import resume_entry
+from .paused import native_record, resume_entry
 
 
 class _SizeHook(dict):
@@ -256,6 +256,12 @@ class LLVMInstance:
         for index in range(nimp, len(funcs)):
             if index in compiled.funcs:
                 self._switch(index, compiled.entries[index], index in compiled.long_funcs)
+
+    def native_record(self, index: int, offset: int, kind: str, depth: int, locals_, stack,
+                      portable: tuple):  # fmt: skip
+        """A frame record that resumes in jitted code of this instance, from wasm values (see
+        :func:`.paused.native_record`)."""
+        return native_record(self, index, offset, kind, depth, locals_, stack, portable)
 
     def resume_entry(self, index: int) -> tuple:
         """What resumes frames of function ``index`` (see :func:`.paused.resume_entry`)."""

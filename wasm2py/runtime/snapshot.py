@@ -133,8 +133,7 @@ def capture(paused) -> dict:
         "elems": [len(e) == 0 for e in ns["ELEMS"]],
         "fuel": store.get_fuel() if store.config.consume_fuel else None,
         "func": state.funcs.index(func),
-        "frames": [(r.func_index, r.offset, r.kind, r.depth, tuple(map(enc, r.locals)),
-                    tuple(map(enc, r.stack))) for r in paused._frames],  # fmt: skip
+        "frames": [_frame(r, enc) for r in paused._frames],
     }
     if isinstance(paused, HostTrap):
         try:
@@ -145,6 +144,17 @@ def capture(paused) -> dict:
     else:
         data["required"] = paused.required_fuel
     return data
+
+
+def _frame(r, enc) -> tuple:
+    """A record as plain data: a frame that jitted code spilled, as wasm values too (and what
+    its tier needs to resume it: see :meth:`wasm2py.llvm.paused.NativeFrame.portable`)."""
+    if r.native is None:
+        return (r.func_index, r.offset, r.kind, r.depth, tuple(map(enc, r.locals)),
+                tuple(map(enc, r.stack)), None)  # fmt: skip
+    locals_, stack = r.native.values(r)
+    return (r.func_index, r.offset, r.kind, r.depth, tuple(map(enc, locals_)),
+            tuple(map(enc, stack)), r.native.portable())  # fmt: skip
 
 
 class _NoStart:
@@ -210,7 +220,10 @@ def restore(data: dict):
             nglobal += 1
             imports.append(GlobalInstance(imp.type, value, store.native))
     inst = Instance.__new__(Instance)
-    inst._setup(store, _NoStart(module), imports, None)
+    nostart = _NoStart(module)
+    # (the LLVM tier: jitted, so that frames paused in jitted code resume there)
+    compiled = store.engine.load_llvm(nostart._module) if store.config.tier == "llvm" else None
+    inst._setup(store, nostart, imports, compiled)
     inst.module = module
     state = inst._state
     assert state is not None
@@ -234,9 +247,18 @@ def restore(data: dict):
             ns["ELEMS"][k] = ()
     if data["fuel"] is not None:
         store.set_fuel(data["fuel"])
-    frames = [FrameRecord(index, offset, kind, depth, tuple(map(dec, locals_)),
-                          tuple(map(dec, stack)), ns)
-              for index, offset, kind, depth, locals_, stack in data["frames"]]  # fmt: skip
+    frames = []
+    for index, offset, kind, depth, locals_, stack, native in data["frames"]:
+        locals_ = tuple(map(dec, locals_))
+        stack = tuple(map(dec, stack))
+        if native is None:
+            frames.append(FrameRecord(index, offset, kind, depth, locals_, stack, ns))
+        elif inst._llvm is None:
+            raise Error("a paused call of jitted code resumes in the LLVM tier: load it with "
+                        "an engine of that tier")  # fmt: skip
+        else:
+            frames.append(inst._llvm.native_record(index, offset, kind, depth, locals_, stack,
+                                                   native))  # fmt: skip
     func = state.funcs[data["func"]]
     if "host" in data:
         host, error = data["host"]
