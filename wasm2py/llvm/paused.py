@@ -7,11 +7,11 @@ from __future__ import annotations
 import ctypes
 from threading import get_ident
 
+from ..binary.opcodes import Op
 from ..errors import Error
 from ..runtime.exceptions import WasmException
 from ..runtime.resumable import FrameRecord, pass_through
 from ..runtime.trap import FuelExhausted
-from ..binary.opcodes import Op
 from ..types import ValType
 from . import abi
 from .native import ENTRY, U64, _to_internal, _to_slot, slot_readers
