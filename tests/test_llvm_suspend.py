@@ -211,3 +211,125 @@ def test_fuel_pauses_use_the_fuel_of_a_plain_run(tier, step):
             r = r.resume()
         assert r.results == want and pauses > 0
         assert given - store.get_fuel() == plain
+
+
+# -- frames cross tiers (issue 14, item 3) ----------------------------------------------------
+CROSS = wat("""
+(module
+  (import "env" "ask" (func $ask (param i32) (result i32)))
+  (memory (export "memory") 1)
+  ;; f(n) = 100 + (5 n + ask(n)): 100 and 5 n are operands under the call (in the Python tier
+  ;; an expression over the local, in jitted code values)
+  (func (export "f") (param i32) (result i32)
+    i32.const 100
+    local.get 0 i32.const 5 i32.mul
+    (call $ask (local.get 0))
+    i32.add i32.add)
+  ;; rec(n) = n + rec(n - 1) + ask(n) mod 3, rec(0) = 0, storing each level's value at 4 n
+  (func $rec (export "rec") (param i32) (result i32) (local i32)
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else
+      local.get 0
+      local.get 0 i32.const 1 i32.sub call $rec
+      i32.add
+      (i32.rem_u (call $ask (local.get 0)) (i32.const 3))
+      i32.add
+      local.tee 1
+      (i32.store (i32.mul (local.get 0) (i32.const 4)) (local.get 1))
+    end))""")
+
+
+def raising(x):
+    """CROSS's host function while paused runs are wanted (module level: pickled by name)."""
+    raise RuntimeError(x)
+
+
+def cross(tier: str, fuel: bool):
+    store = Store(Engine(Config(tier=tier, consume_fuel=fuel, cache=False)))
+    return store, Instance(store, Module(store.engine, CROSS), {"env": {"ask": raising}})
+
+
+def other(tier: str) -> str:
+    return "llvm" if tier == "python" else "python"
+
+
+@pytest.mark.parametrize("start", ["python", "llvm"])
+def test_host_pause_moves_to_the_other_tier(start):
+    """f(7) paused at ask in one tier, loaded into the other, resumed with 9:
+    100 + 35 + 9 = 144; the frame resumes in the tier it was loaded into."""
+    import pickle
+
+    from wasm2py.runtime import snapshot
+
+    _, inst = cross(start, False)
+    p = inst.exports.f.call_resumable(7)
+    assert [rec.native is not None for rec in p._frames] == [start == "llvm"]
+    to = other(start)
+    q = snapshot.loads(pickle.dumps(p), Config(tier=to, cache=False))
+    assert q.instance.tier == to
+    assert q.resume(9).results == 144
+
+
+@pytest.mark.parametrize("start", ["python", "llvm"])
+def test_pauses_alternating_tiers_use_the_fuel_of_a_plain_run(start):
+    """rec(6) with ask answering n + 1 at each host pause, from fuel 0 plus 5 at each fuel
+    pause, moved to the other tier at every pause (pickled and loaded): the result (hand:
+    sum of n + (n + 1) mod 3 for n = 1..6), memory and total fuel of a plain run."""
+    import pickle
+
+    from wasm2py.runtime import snapshot
+
+    n = 6
+    expected = sum(k + (k + 1) % 3 for k in range(1, n + 1))
+    store = Store(Engine(Config(tier="python", consume_fuel=True, cache=False)))
+    plain = Instance(store, Module(store.engine, CROSS), {"env": {"ask": lambda x: x + 1}})
+    store.set_fuel(10**9)
+    assert plain.exports.rec(n) == expected
+    used = 10**9 - store.get_fuel()
+    memory = plain.exports.memory.read()
+    store, inst = cross(start, True)
+    store.set_fuel(0)
+    given = 0
+    r = inst.exports.rec.call_resumable(n)
+    tier = start
+    seen = set()
+    while not isinstance(r, Finished):
+        seen.update(rec.native is not None for rec in r._frames[-1:])
+        tier = other(tier)
+        fuel = r.store.get_fuel()
+        r = snapshot.loads(pickle.dumps(r), Config(tier=tier, consume_fuel=True, cache=False))
+        assert r.store.get_fuel() == fuel and r.instance.tier == tier
+        store, inst = r.store, r.instance
+        if isinstance(r, HostTrap):
+            r = r.resume(r.host_error.args[0] + 1)
+        else:
+            given += 5
+            r.store.set_fuel(r.store.get_fuel() + 5)
+            r = r.resume()
+    assert r.results == expected
+    assert given - store.get_fuel() == used
+    assert seen == {True, False}  # (frames paused in both tiers)
+    assert inst.exports.memory.read() == memory
+
+
+def test_a_paused_python_frame_continues_jitted_once_its_instance_is(monkeypatch):
+    """A call paused in the Python tier whose instance then moves to the LLVM tier (as tier-up
+    does, at a call boundary) continues in jitted code: f(3) = 100 + 15 + 4."""
+    from wasm2py.llvm import instance as llvm_instance
+
+    moved = []
+    real = llvm_instance.from_python
+
+    def spy(inst, rec):
+        out = real(inst, rec)
+        moved.append(out.native is not None)
+        return out
+
+    monkeypatch.setattr(llvm_instance, "from_python", spy)
+    store, inst = cross("python", False)
+    p = inst.exports.f.call_resumable(3)
+    assert p._frames[0].native is None
+    inst._attach_llvm(store.engine.load_llvm(inst.module._module))
+    assert p.resume(4).results == 119
+    assert moved == [True]

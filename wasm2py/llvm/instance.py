@@ -41,7 +41,7 @@ from .native import (
     slot_readers,
     slot_writers,
 )
-from .paused import native_record, resume_entry
+from .paused import from_python, native_record, resume_entry
 
 
 class _SizeHook(dict):
@@ -120,6 +120,7 @@ class LLVMInstance:
         rt.keep.append(self)
         rt.names[ctx_addr] = MODULE_NAMES.get(state.slots.source.filename, FrameNames())
         rt.instances[ctx_addr] = self
+        state.ns["__llvm__"] = self  # (paused frames of the Python tier move over: place)
         #: entry wrapper addresses of the jitted functions, and what resumes their frames
         self.entry_addrs: dict[int, int] = {}
         self._resume_entries: dict[int, tuple] = {}
@@ -256,6 +257,13 @@ class LLVMInstance:
         for index in range(nimp, len(funcs)):
             if index in compiled.funcs:
                 self._switch(index, compiled.entries[index], index in compiled.long_funcs)
+
+    def place(self, rec):
+        """``rec`` (a Python-tier record of this instance), as a record that resumes jitted if
+        its function runs jitted now (see :func:`.paused.from_python`), else itself."""
+        if rec.func_index not in self.jitted or not self.rt.suspending:
+            return rec
+        return from_python(self, rec)
 
     def native_record(self, index: int, offset: int, kind: str, depth: int, locals_, stack,
                       portable: tuple):  # fmt: skip

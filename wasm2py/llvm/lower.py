@@ -886,11 +886,13 @@ class FunctionLowerer:
                 cost = segs.get(pos)
                 if cost is not None:
                     if self.susp is not None:
-                        self.susp.fuel_point(1)
+                        # (the Python tier's offset for it: the instruction before the
+                        # segment, or the byte before the body: points match across tiers)
+                        self.susp.fuel_point(1, body[pos - 1].offset if pos else ins.offset - 1)
                     self.charge(c64(cost))
             if bulk and op in BULK_OPS:
                 if self.susp is not None:
-                    self.susp.fuel_point(2)
+                    self.susp.fuel_point(2, ins.offset)
                 self.charge_bulk(costs.bulk_per_64)
             try:
                 self.op(ins)

@@ -10,7 +10,7 @@ from threading import get_ident
 from ..binary.opcodes import Op
 from ..errors import Error
 from ..runtime.exceptions import WasmException
-from ..runtime.resumable import FrameRecord, pass_through
+from ..runtime.resumable import FrameRecord, pass_through, python_point
 from ..runtime.trap import FuelExhausted
 from ..types import ValType
 from . import abi
@@ -207,6 +207,24 @@ def _words(values, types, rt) -> tuple:
     return tuple(out)
 
 
+#: :func:`~wasm2py.translate.codegen.type_codes` characters -> buffer type codes
+_CHAR_CODES = {"i": 0, "I": 1, "f": 2, "F": 3, "v": 4, "r": 5, "x": 6}
+
+
+def from_python(inst, rec: FrameRecord) -> FrameRecord:
+    """A Python-tier record of ``inst``'s function as one that resumes in jitted code (the
+    operands the Python tier keeps as expressions computed by its resume entry), or ``rec``
+    itself if its resume entry does not describe the point."""
+    point = python_point(rec)
+    if point is None:
+        return rec
+    types, results, _ = point
+    operands = python_point(rec, values=True)
+    return native_record(inst, rec.func_index, rec.offset, rec.kind, rec.depth, rec.locals,
+                         operands, (tuple(_CHAR_CODES[c] for c in results),
+                                    tuple(_CHAR_CODES[c] for c in types)))  # fmt: skip
+
+
 def native_record(inst, index: int, offset: int, kind: str, depth: int, locals_, stack,
                   portable: tuple) -> FrameRecord:  # fmt: skip
     """A record of a frame of ``inst`` (an :class:`~.instance.LLVMInstance`) that resumes in
@@ -214,8 +232,9 @@ def native_record(inst, index: int, offset: int, kind: str, depth: int, locals_,
     results, operands = portable
     rt = inst.rt
     rem = rt.max_depth - 1 - depth
-    return FrameRecord(index, offset, kind, depth,
-                       _words(locals_, local_types(inst.module, index), rt),
+    ltypes = local_types(inst.module, index)
+    locals_ = tuple(locals_) + (None,) * (len(ltypes) - len(locals_))  # (unused ones)
+    return FrameRecord(index, offset, kind, depth, _words(locals_, ltypes, rt),
                        _words(stack, [_CODE_TYPES[c] for c in operands], rt), inst.state.ns,
                        NativeFrame(inst, rem, tuple(results), tuple(operands)))  # fmt: skip
 

@@ -226,13 +226,13 @@ class Suspender:
         self.site = (key, list(fl.stack), ft.results)
         return vals
 
-    def fuel_point(self, code: int) -> None:
+    def fuel_point(self, code: int, offset: int) -> None:
         """A fuel check (``code``: 1 a segment's, 2 a bulk instruction's) follows: make its
-        resume point (it reloads the fuel and checks again)."""
+        resume point, keyed by ``offset`` (it reloads the fuel and checks again)."""
         from .lower import c64
 
         fl = self.fl
-        key = fl.offset * 4 + code
+        key = offset * 4 + code
         _, rb, _, _, h = self._resume_block((), "check")
         self._rest(h)
         b = fl.b

@@ -286,6 +286,10 @@ def _trampoline(frames: list[FrameRecord], host_raw):
     R = _returning(host_raw)
     while frames:
         rec = frames.pop()
+        if rec.native is None:
+            native = rec.namespace.get("__llvm__")
+            if native is not None:  # the function may run jitted now: continue it there
+                rec = native.place(rec)
         if rec.native is not None:
             try:
                 R = _returning(rec.native.resume(rec, R))
@@ -312,6 +316,38 @@ def _trampoline(frames: list[FrameRecord], host_raw):
                 raise  # the frames it unwound join the records left (see _outcome)
             R = _raising(e)
     return R()
+
+
+def python_point(rec: FrameRecord, values: bool = False):
+    """What the resume entry of ``rec``'s function knows of its resume point: (operand type
+    codes, the callee's result type codes, whether operand values give the slots back) (see
+    :meth:`wasm2py.translate.codegen.FuncGen.operands_here`), or, with ``values``, the wasm
+    operands of a Python-tier record; None if the entry has no such point."""
+    fn = _entry(rec)
+    if values:
+        return fn(rec.key, rec.locals, rec.stack, _returning(None), None)
+    return fn(rec.key, (), (), None, None)
+
+
+def python_record(ns: dict, index: int, offset: int, kind: str, depth: int, locals_: tuple,
+                  operands: tuple) -> FrameRecord:  # fmt: skip
+    """A Python-tier record of function ``index`` of the instance of namespace ``ns`` from wasm
+    values (of a frame paused in another tier).
+
+    Raises:
+        Error: the Python tier keeps an operand at that point as an expression over slots that
+            the operand values do not give back.
+    """
+    rec = FrameRecord(index, offset, kind, depth, (), (), ns)
+    point = python_point(rec)
+    if point is None or not point[2]:
+        raise Error(f"a frame of function {index} paused at offset {offset:#x} ({kind}) cannot "
+                    f"continue in the Python tier")  # fmt: skip
+    lnames, snames = _layout(_entry(rec).__code__)
+    nl = len(lnames)
+    rec.locals = tuple(locals_[:nl]) + (None,) * (nl - len(locals_))
+    rec.stack = tuple(operands[:len(snames)]) + (None,) * (len(snames) - len(operands))
+    return rec
 
 
 def pausing(e: BaseException) -> bool:

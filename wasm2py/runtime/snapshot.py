@@ -31,9 +31,11 @@ picklable themselves, and come back as copies.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import hashlib
 import importlib
+import io
 import pickle
 
 from ..errors import Error
@@ -146,6 +148,26 @@ def capture(paused) -> dict:
     return data
 
 
+_LOAD_CONFIG: contextvars.ContextVar = contextvars.ContextVar("load_config", default=None)
+
+
+def loads(blob: bytes, config=None, unpickler=pickle.Unpickler):
+    """``pickle.loads(blob)`` of a paused call, with an engine of ``config`` (a
+    :class:`~wasm2py.Config`) instead of the one it was paused with: e.g. another tier, which
+    its frames move to (``unpickler``: a :class:`pickle.Unpickler` subclass, for callables
+    re-bound through ``persistent_load``).
+
+    Raises:
+        Error: a frame cannot move to that tier at its pause point (see
+            :func:`.resumable.python_record`).
+    """
+    token = _LOAD_CONFIG.set(config)
+    try:
+        return unpickler(io.BytesIO(blob)).load()
+    finally:
+        _LOAD_CONFIG.reset(token)
+
+
 def _frame(r, enc) -> tuple:
     """A record as plain data: a frame that jitted code spilled, as wasm values too (and what
     its tier needs to resume it: see :meth:`wasm2py.llvm.paused.NativeFrame.portable`)."""
@@ -192,10 +214,10 @@ def restore(data: dict):
     """A paused call from :func:`capture`'s data, in a new engine, store and instance."""
     from ..engine import Engine
     from ..instance import Instance
-    from .resumable import FrameRecord, HostTrap, OutOfFuel
+    from .resumable import FrameRecord, HostTrap, OutOfFuel, python_record
     from .store import Store
 
-    store = Store(Engine(data["config"]))
+    store = Store(Engine(_LOAD_CONFIG.get() or data["config"]))
     module = _load_module(store.engine, data["source"])
     decoded = module._module
     imports: list = []
@@ -252,10 +274,10 @@ def restore(data: dict):
         locals_ = tuple(map(dec, locals_))
         stack = tuple(map(dec, stack))
         if native is None:
+            # (in an instance of the LLVM tier, the trampoline moves it to jitted code)
             frames.append(FrameRecord(index, offset, kind, depth, locals_, stack, ns))
-        elif inst._llvm is None:
-            raise Error("a paused call of jitted code resumes in the LLVM tier: load it with "
-                        "an engine of that tier")  # fmt: skip
+        elif inst._llvm is None:  # paused in jitted code, loaded into the Python tier
+            frames.append(python_record(ns, index, offset, kind, depth, locals_, stack))
         else:
             frames.append(inst._llvm.native_record(index, offset, kind, depth, locals_, stack,
                                                    native))  # fmt: skip
