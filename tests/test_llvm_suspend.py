@@ -333,3 +333,24 @@ def test_a_paused_python_frame_continues_jitted_once_its_instance_is(monkeypatch
     inst._attach_llvm(store.engine.load_llvm(inst.module._module))
     assert p.resume(4).results == 119
     assert moved == [True]
+
+
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_pauses_under_tail_calls(tier):
+    """A frame that tail-called is gone: a pause in its callee resumes the callee, whose
+    result goes to the tail caller's caller. top(n) = 1 + mid(n); mid tail-calls leaf; leaf(n)
+    = 2 * ask(n): answered 21, top(5) = 43; tail(n) tail-calls ask itself: answered 8, 1 + 8."""
+    src = wat("""(module (import "env" "ask" (func $ask (param i32) (result i32)))
+      (func $leaf (param i32) (result i32) (i32.mul (i32.const 2) (call $ask (local.get 0))))
+      (func $mid (param i32) (result i32) (return_call $leaf (local.get 0)))
+      (func (export "top") (param i32) (result i32) (i32.add (i32.const 1) (call $mid (local.get 0))))
+      (func $t (param i32) (result i32) (return_call $ask (local.get 0)))
+      (func (export "tail") (param i32) (result i32) (i32.add (i32.const 1) (call $t (local.get 0)))))""")
+    store = Store(Engine(Config(tier=tier, cache=False)))
+    inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
+    p = inst.exports.top.call_resumable(5)
+    assert isinstance(p, HostTrap) and p.depth == 2  # top and leaf (mid is gone)
+    assert p.resume(21).results == 43
+    p = inst.exports.tail.call_resumable(5)
+    assert isinstance(p, HostTrap)
+    assert p.resume(8).results == 9
