@@ -18,6 +18,14 @@ instead (a ``try_table`` there may catch it). So a resume costs what the innermo
 the depth of the paused stack, and a pause during a resume adds only the frames entered since.
 The runtime never imports a translator: the entries come from the instance's code source
 (:meth:`.slots.CodeSource.resume`).
+
+**Jitted frames** (the LLVM tier, :mod:`wasm2py.llvm.suspend`) spill themselves into records
+whose ``native`` says how to resume them there; the exception of such a pause carries them
+(:func:`add_native_frames`) and :func:`_pause` puts them where its traceback enters native
+code. **Across tiers** a resume point has one key in both tiers, and records convert: a
+Python-tier record continues jitted once its function is (the instance's ``__llvm__``
+places it, computing the operands the Python tier keeps as expressions with the resume
+entry), and :func:`python_record` makes a Python-tier record from wasm values.
 """
 
 from __future__ import annotations

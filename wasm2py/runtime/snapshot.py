@@ -17,6 +17,13 @@ What a pickle holds:
   ``persistent_id`` names it, and a :class:`pickle.Unpickler` subclass whose
   ``persistent_load`` returns the callable for that name.
 
+Frames paused in jitted code (the LLVM tier) are pickled as wasm values, like the Python tier's;
+loaded into an engine of the LLVM tier they resume jitted. :func:`loads` loads with another
+engine configuration: a paused call then moves to that tier (a frame of the Python tier
+continues jitted; a jitted one in the Python tier, except at the rare points where the Python
+tier keeps an operand as an expression over other slots: :class:`~wasm2py.Error` says so). A
+jitted frame whose operands may hold references (64-bit handles there) cannot be pickled.
+
 Loading creates a new engine, store and instance (the start function does not run again: the
 state is the snapshot's). The paused call is its own world from then on: it shares nothing with
 the instance it was taken from.
