@@ -64,7 +64,7 @@ class NativeFrame:
         inst = self.inst
         rt = inst.rt
         status = rt.rt
-        words = [rec.key, 0, 0, 0]
+        words = [rec.key, 0, 0, 0, *rec.locals]
         try:
             v = R()
         except WasmException as e:
@@ -79,7 +79,6 @@ class NativeFrame:
                     words += (x & 0xFFFFFFFFFFFFFFFF, x >> 64)
                 else:
                     words.append(_to_slot(t, rt)(x))
-        words += rec.locals
         words += rec.stack
         buf = (U64 * len(words))(*words)
         cfn, slots, readers = inst.resume_entry(rec.func_index)
@@ -116,11 +115,11 @@ def suspend_callback(rt):
         if kind:  # a failed fuel check: the innermost frame of a new pause
             rt.pending = FuelExhausted(required, kind == 2)
             rt.spilled = []
-        codes = w[_HEAD : _HEAD + nres + nstack]
-        top = _HEAD + nres + nstack + nlocal
+        top = _HEAD + nlocal
+        codes = w[top : top + nres + nstack]
         inst = rt.instances[ctx]
-        rec = FrameRecord(index, key >> 2, _KINDS[kind], rt.max_depth - 1 - rem, tuple(w[top - nlocal:top]),
-                          tuple(w[top:]), inst.state.ns,
+        rec = FrameRecord(index, key >> 2, _KINDS[kind], rt.max_depth - 1 - rem,
+                          tuple(w[_HEAD:top]), tuple(w[top + nres + nstack :]), inst.state.ns,
                           NativeFrame(inst, rem, tuple(codes[:nres]), tuple(codes[nres:])))
         rt.spilled.append(rec)
 

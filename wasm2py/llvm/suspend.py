@@ -9,14 +9,14 @@ the code below; other functions are compiled as before.
 **Pausing.** While a resumable call runs, the runtime reports a pausing host error with the
 status :data:`abi.SUSPEND` instead of ``HOST_EXCEPTION``. A call site that sees it (on the
 failure path its status check already has: nothing is added to the normal path) *spills* its
-frame into a buffer on its stack: the resume point, the remaining depth, the wasm locals and the
+frame into a buffer on its stack (the locals in a block all its points share): the resume point, the remaining depth, the wasm locals and the
 live operands below the call, and the types of the callee's results; it hands the buffer to the
 runtime's suspend callback (``rt[RT_SUSPEND_CB]``), which turns it into a wasm-level
 :class:`~wasm2py.runtime.resumable.FrameRecord`, and returns with the status kept, so its caller
 spills in turn. Buffer layout (64-bit words)::
 
     key, rem, function index, local words, stack values, result types, fuel required,
-    result type codes..., stack type codes..., local words..., stack words...
+    local words..., result type codes..., stack type codes..., stack words...
 
 **Resuming.** A pausable function's entry tests ``rt[RT_RESUME]`` (one load and a branch that is
 never taken in plain calls); when set, it clears it and switches on the buffer's key to the
@@ -24,7 +24,7 @@ resume block of that call site, which restores the locals, takes the callee's re
 buffer and joins the code after the call, where phis merge the operands and results of the two
 ways in. Resume buffer layout::
 
-    key, 0, 0, 0, result words..., local words..., stack words...
+    key, 0, 0, 0, local words..., result words..., stack words...
 
 A wasm exception that the resumed callee raised is resumed with the ``EXCEPTION`` status set, so
 the call's status check hands it to the enclosing ``try_table`` as for a plain call.
@@ -110,6 +110,11 @@ def _llvm_valtype(t: ir.Type) -> ValType:
     return ValType.I32 if t.width == 32 else ValType.I64
 
 
+#: words before the locals in a spill buffer, and in a resume buffer
+_HEAD = 7
+_RESUME_HEAD = 4
+
+
 def width(t: ValType) -> int:
     """Words a value of type ``t`` takes in a buffer."""
     return 2 if t is ValType.V128 else 1
@@ -134,6 +139,7 @@ class Suspender:
         self.site = None
         #: (stack index, LLVM type) -> the alloca homing operands below blocks
         self.homes: dict = {}
+        self._tail: ir.Block | None = None  # the shared spill block
 
     def home(self, k: int, t: ir.Type):
         a = self.homes.get((k, str(t)))
@@ -170,7 +176,7 @@ class Suspender:
         rb = fl.fn.append_basic_block("resume")
         b.position_at_end(rb)
         p = b.inttoptr(self.buf, ir.PointerType())
-        off = 4
+        off = _RESUME_HEAD + self.lwords  # (the dispatch block restored the locals)
 
         def word(k):
             return b.gep(p, [c64(k)], source_etype=I64)
@@ -178,9 +184,6 @@ class Suspender:
         rvals = []
         for t in results:
             rvals.append(load_slot(b, word(off), t))
-            off += width(t)
-        for a, t in zip(fl.locals, fl.local_types):
-            b.store(load_slot(b, word(off), t), a)
             off += width(t)
         live = fl.stack
         h = min(fl.ctl[-1].height, len(live))
@@ -281,46 +284,76 @@ class Suspender:
         b.position_at_end(other)
 
     def _spill(self, sb, required) -> None:
-        """Spill the frame at the current point (:attr:`site`) and return."""
-        from .lower import _Callee, c32, c64, store_slot
+        """Spill the frame at the current point (:attr:`site`) and return: this point's part
+        of the buffer here, then the function's shared spill block (the locals)."""
+        from .lower import c32, c64, store_slot
 
         fl = self.fl
         key, live, results = self.site
         self.site = None
-        ltypes = fl.local_types
         stypes = [_llvm_valtype(v.type) for v in live]
-        lwords = sum(map(width, ltypes))
         swords = sum(map(width, stypes))
-        head = [c64(key), sb.sext(fl.rem, I64), c64(fl.index), c64(lwords), c64(len(live)),
-                c64(len(results)), required]  # fmt: skip
         codes = [value_code(t) for t in results] + [value_code(t) for t in stypes]
-        n = len(head) + len(codes) + lwords + swords
+        n = _HEAD + self.lwords + len(codes) + swords
         buf = sb.alloca(ir.ArrayType(I64, n))
 
         def word(k):
             return sb.gep(buf, [c32(0), c32(k)])
 
-        for k, h in enumerate(head):
-            sb.store(h, word(k))
-        off = len(head)
+        off = _HEAD + self.lwords
         for c in codes:
             sb.store(c64(c), word(off))
             off += 1
-        for a, t in zip(fl.locals, ltypes):
-            store_slot(sb, sb.load(a), word(off), t)
-            off += width(t)
         for v, t in zip(live, stypes):
             store_slot(sb, v, word(off), t)
             off += width(t)
-        cb = sb.load(sb.gep(fl.rt(), [c64(abi.RT_SUSPEND_CB)], source_etype=I64),
+        tail = self._spill_tail()
+        here = sb.block
+        # (the head's words that differ by point come in through phis)
+        for phi, v in zip(tail.phis, (buf, c64(n), c64(key), c64(len(live)), c64(len(results)),
+                                      required)):  # fmt: skip
+            phi.add_incoming(v, here)
+        sb.branch(tail)
+
+    @property
+    def lwords(self) -> int:
+        """Words the locals take in a buffer."""
+        return sum(map(width, self.fl.local_types))
+
+    def _spill_tail(self) -> ir.Block:
+        """The shared end of every spill: the locals into the buffer (after its 7-word head),
+        the suspend callback, return."""
+        from .lower import _Callee, c64, store_slot
+
+        tail = self._tail
+        if tail is not None:
+            return tail
+        fl = self.fl
+        tail = self._tail = fl.fn.append_basic_block("spill_frame")
+        tb = type(fl.b)(tail)
+        tail.phis = [tb.phi(ir.PointerType())] + [tb.phi(I64) for _ in range(5)]
+        buf, n, key, nstack, nres, required = tail.phis
+        head = [key, tb.sext(fl.rem, I64), c64(fl.index), c64(self.lwords), nstack, nres,
+                required]  # fmt: skip
+        for k, h in enumerate(head):
+            tb.store(h, tb.gep(buf, [c64(k)], source_etype=I64))
+        tail.buf = buf
+        tail.n = n
+        off = _HEAD
+        for a, t in zip(fl.locals, fl.local_types):
+            store_slot(tb, tb.load(a), tb.gep(tail.buf, [c64(off)], source_etype=I64), t)
+            off += width(t)
+        cb = tb.load(tb.gep(fl.rt(), [c64(abi.RT_SUSPEND_CB)], source_etype=I64),
                      typ=ir.PointerType())  # fmt: skip
         fty = ir.FunctionType(ir.VoidType(), [ir.PointerType(), ir.PointerType(), I64])
-        sb.call(_Callee(cb, fty), [fl.ctx, buf, c64(n)])
-        fl._ret_undef(sb)
+        tb.call(_Callee(cb, fty), [fl.ctx, tail.buf, tail.n])
+        fl._ret_undef(tb)
+        return tail
 
     def finish(self) -> None:
-        """End the entry block: to the body, or (resuming) to the resume point's block."""
-        from .lower import c64
+        """End the entry block: to the body, or (resuming) through the restoring of the
+        locals to the resume point's block."""
+        from .lower import c64, load_slot
 
         fl = self.fl
         ab = fl.ab
@@ -329,7 +362,12 @@ class Suspender:
         br.set_metadata("prof", fl.mb.unlikely)
         db = type(ab)(dispatch)
         db.store(c64(0), db.gep(fl.rt(), [c64(abi.RT_RESUME)], source_etype=I64))
-        key = db.load(db.inttoptr(self.buf, ir.PointerType()), typ=I64)
+        p = db.inttoptr(self.buf, ir.PointerType())
+        off = _RESUME_HEAD
+        for a, t in zip(fl.locals, fl.local_types):
+            db.store(load_slot(db, db.gep(p, [c64(off)], source_etype=I64), t), a)
+            off += width(t)
+        key = db.load(p, typ=I64)
         bad = fl.fn.append_basic_block("no_point")
         type(ab)(bad).unreachable()
         sw = db.switch(key, bad)
