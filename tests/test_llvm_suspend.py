@@ -354,3 +354,25 @@ def test_pauses_under_tail_calls(tier):
     p = inst.exports.tail.call_resumable(5)
     assert isinstance(p, HostTrap)
     assert p.resume(8).results == 9
+
+
+def test_a_frame_that_cannot_move_to_the_python_tier_says_so():
+    """h() = 2 * (block result 7) + ask(): in the Python tier the operand 2 * 7 is an
+    expression over the block's slot, which the operand value does not give back; a jitted
+    pause there loaded into the Python tier raises Error, into the LLVM tier resumes:
+    14 + 5 = 19."""
+    import pickle
+
+    from wasm2py import Error
+    from wasm2py.runtime import snapshot
+
+    src = wat("""(module (import "env" "ask" (func $ask (result i32)))
+      (func (export "h") (result i32)
+        (i32.add (i32.mul (block (result i32) (i32.const 7)) (i32.const 2)) (call $ask))))""")
+    store = Store(Engine(Config(tier="llvm", cache=False)))
+    inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
+    p = inst.exports.h.call_resumable()
+    blob = pickle.dumps(p)
+    with pytest.raises(Error, match="cannot continue in the Python tier"):
+        snapshot.loads(blob, Config(tier="python", cache=False))
+    assert snapshot.loads(blob, Config(tier="llvm", cache=False)).resume(5).results == 19

@@ -368,8 +368,12 @@ class Suspender:
             db.store(load_slot(db, db.gep(p, [c64(off)], source_etype=I64), t), a)
             off += width(t)
         key = db.load(p, typ=I64)
+        # (a key this function has no point for would be the runtime's mistake: trap, do
+        # not jump into the void)
         bad = fl.fn.append_basic_block("no_point")
-        type(ab)(bad).unreachable()
+        trap = fl.trap_block(TrapCode.UNREACHABLE)
+        trap.offset.add_incoming(ir.Constant(I32, 0), bad)
+        type(ab)(bad).branch(trap)
         sw = db.switch(key, bad)
         for k, rb in self.sites:
             sw.add_case(c64(k), rb)
