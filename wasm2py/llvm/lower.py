@@ -34,7 +34,7 @@ from ..fuel import BULK_OPS, segment_costs
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi
-from .builder import Builder
+from .builder import Builder, Function
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -325,7 +325,7 @@ class ModuleBuilder:
             index = self.nimp + k
             if batch is not None and index not in batch[0]:
                 continue
-            f = ir.Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
+            f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
             f.scope = _Names(len(f.args))
             f.calling_convention = TAILCC
             if part is None:  # (a batch's functions too: its tables give their addresses)
@@ -349,7 +349,7 @@ class ModuleBuilder:
         fn = self._intrinsics.get(_RECORDER)
         if fn is not None:
             return fn
-        fn = self._intrinsics[_RECORDER] = ir.Function(
+        fn = self._intrinsics[_RECORDER] = Function(
             self.ir, ir.FunctionType(VOID, [PTR, PTR, I64]), _RECORDER)
         fn.linkage = "internal"
         fn.attributes.add("cold")
@@ -369,7 +369,7 @@ class ModuleBuilder:
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         fn = self._intrinsics.get(name)
         if fn is None:
-            fn = ir.Function(self.ir, ir.FunctionType(ret, args), name)
+            fn = Function(self.ir, ir.FunctionType(ret, args), name)
             self._intrinsics[name] = fn
         return fn
 
@@ -414,7 +414,7 @@ class ModuleBuilder:
 
     # -- glue functions ---------------------------------------------------------------------
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
-        f = ir.Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
+        f = Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
         f.calling_convention = TAILCC
         b = Builder(f.append_basic_block("entry"))
         pofs, np_ = abi.slot_offsets(ft.params)
@@ -433,7 +433,7 @@ class ModuleBuilder:
 
     def _entry(self, index: int) -> None:
         ft = self.func_types[index]
-        f = ir.Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
+        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
         b = Builder(f.append_basic_block("entry"))
         ctx, rem, slots = f.args
         pofs, _ = abi.slot_offsets(ft.params)
