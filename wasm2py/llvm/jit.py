@@ -39,12 +39,16 @@ def _init() -> None:
 
 
 #: the quick pipeline (an ``opt_level`` for :func:`optimize` and the target machines): SROA
-#: (locals and block values to SSA registers), instcombine and simplifycfg, then LLVM's fast
-#: code generator (``-O0``: fast instruction selection and register allocation). For functions
+#: (locals and block values to SSA registers), simplifycfg and DCE, then LLVM's fast code
+#: generator (``-O0``: fast instruction selection and register allocation). For functions
 #: too big for the full pipeline at tier-up: on sqlite3VdbeExec (22,000 instructions) ~1 CPU s
-#: instead of ~20 s at ``O2``, most of which is the code generator.
+#: instead of ~20 s at ``O2``, most of which is the code generator. No instcombine: it was
+#: two thirds of these passes' time (475 KiB module of ``tools/bench/llvm_compile.py``: ~1.0
+#: of 1.4 CPU s) for quick code of about the same speed (``tools/bench/llvm_kernels.py --opt
+#: -1``: geomean 2.84x -> 2.88x wasmtime); DCE deletes what SROA leaves unused (the NaN
+#: checks no one reads) and saves the code generator a little.
 QUICK = -1
-QUICK_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
+QUICK_PASSES = ("sroa", "simplify_cfg", "dead_code_elimination")
 
 
 def code_bytes(raw: bytes) -> int:
