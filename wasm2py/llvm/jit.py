@@ -234,7 +234,7 @@ def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
     (and the modules of this package named in ``extra``), the fuel rule, the trap codes and the
     frame costs."""
     here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "simd.py", "jit.py", *extra):
+    for name in ("abi.py", "lower.py", "builder.py", "simd.py", "jit.py", *extra):
         h.update((here / name).read_bytes())
     for name in ("fuel.py", "errors.py"):
         h.update((here.parent / name).read_bytes())

@@ -88,6 +88,13 @@ def c64(v: int) -> ir.Constant:
     return _int_const(64, I64, v)
 
 
+def _const_int(v) -> int | None:
+    """The value of an integer constant (None if ``v`` is not one)."""
+    if type(v) is ir.Constant and type(v.constant) is int:
+        return v.constant
+    return None
+
+
 def f32_bits(bits: int) -> ir.Constant:
     """An f32 constant with an exact bit pattern (NaN payloads included)."""
     return c32(bits).bitcast(F32)
@@ -589,8 +596,9 @@ class FunctionLowerer:
         #: again as long as it dominates the code being lowered (cleared at loop headers; a
         #: block's end keeps what all branches to it know alike, see ``Ctl.merge``; an else
         #: starts from its if's). Fewer loads to build, parse and optimise away (local.get
-        #: is a fifth of all instructions).
-        self.known: dict[int, object] = {}
+        #: is a fifth of all instructions). Also ``("limit", memory, bytes)`` -> (size, the
+        #: bound it gives: see :meth:`effective`).
+        self.known: dict = {}
 
     # -- helpers ----------------------------------------------------------------------------
     def read(self, alloca):
@@ -945,7 +953,10 @@ class FunctionLowerer:
             name, mask = _ISHIFT[op]
             y = self.pop()
             x = self.pop()
-            self.push(getattr(b, name)(x, b.and_(y, ir.Constant(y.type, mask))))
+            k = _const_int(y)
+            y = b.and_(y, _int_const(mask + 1, y.type, mask)) if k is None else \
+                _int_const(mask + 1, y.type, k & mask)  # fmt: skip
+            self.push(getattr(b, name)(x, y))
         elif op in _IROT:
             name, t = _IROT[op]
             y = self.pop()
@@ -1581,11 +1592,21 @@ class FunctionLowerer:
         b = self.b
         v = self.pop()
         if not self.memory64(k):
-            addr = b.zext(v, I64)
+            a = _const_int(v)
+            addr = b.zext(v, I64) if a is None else c64(a & 0xFFFFFFFF)
             # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
             # signed 64-bit arithmetic (size <= 2**32, offset + nbytes <= 2**32 + 8); the right
-            # side is loop-invariant, so each access costs one compare.
-            limit = b.sub(self.read(self.msz[k]), c64(offset + nbytes))
+            # side is loop-invariant, so each access costs one compare. It is made once while
+            # the size it was computed from is the one known (a value in ``known``
+            # dominates the code being lowered, and so does what was computed from it then).
+            size = self.read(self.msz[k])
+            key = ("limit", k, offset + nbytes)
+            hit = self.known.get(key)
+            if hit is not None and hit[0] is size:
+                limit = hit[1]
+            else:
+                limit = b.sub(size, c64(offset + nbytes))
+                self.known[key] = (size, limit)
             self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
         else:
             addr = v
@@ -1677,10 +1698,18 @@ class FunctionLowerer:
         t, signed, rem = _IDIV[op]
         y = self.pop()
         x = self.pop()
-        zero_ = ir.Constant(t, 0)
-        self.trap_if(b.icmp_unsigned("==", y, zero_), TrapCode.INTEGER_DIVIDE_BY_ZERO)
+        # a constant divisor needs no checks for the values it cannot be (fewer blocks)
+        k = _const_int(y)
+        if k is not None:
+            k &= (1 << t.width) - 1
+        if k is None or k == 0:
+            zero_ = ir.Constant(t, 0)
+            self.trap_if(b.icmp_unsigned("==", y, zero_), TrapCode.INTEGER_DIVIDE_BY_ZERO)
         if not signed:
             self.push(b.urem(x, y) if rem else b.udiv(x, y))
+            return
+        if k is not None and k != (1 << t.width) - 1:
+            self.push(b.srem(x, y) if rem else b.sdiv(x, y))
             return
         minus1 = ir.Constant(t, -1)
         if rem:
