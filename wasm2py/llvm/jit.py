@@ -18,7 +18,7 @@ from ..binary.module import Module
 from ..binary.opcodes import Op
 from ..cache import load_blob, store_blob
 from . import abi
-from .lower import build_module
+from .lower import build_text
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 
@@ -304,8 +304,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             phase = "parallel" if len(parts) > 1 else "worker"
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
-            text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
-                                    epoch=epoch))  # fmt: skip
+            text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch)
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -409,8 +408,8 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`)."""
     tm = host_target_machine(opt_level)
-    text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
-                            batch=batch, epoch=epoch))  # fmt: skip
+    text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
+                      batch=batch, epoch=epoch)  # fmt: skip
     mod = parse(text, tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)
@@ -469,8 +468,8 @@ def with_bodies(module: Module) -> Module:
 def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None) -> str:
     """The optimised IR of a module for the host (for reading and debugging)."""
     tm = host_target_machine(opt_level)
-    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs,
-                                 simd_isa=simd_isa(tm))), tm)  # fmt: skip
+    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
+                tm)  # fmt: skip
     optimize(mod, tm, opt_level)
     return str(mod)
 
@@ -479,7 +478,7 @@ def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2
                 fuel_costs=None) -> bytes:  # fmt: skip
     """Compile a module to a relocatable object file for ``triple`` (ELF for Linux triples)."""
     tm = target_machine(triple, opt_level)
-    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs,
-                                 simd_isa=simd_isa(tm))), tm)  # fmt: skip
+    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
+                tm)  # fmt: skip
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)
