@@ -1785,7 +1785,25 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
 def build_text(module: Module, **options) -> str:
     """The IR text of :func:`build_module` (same ``options``), built and printed at once."""
     with _no_cycle_collection():
-        return str(build_module(module, **options))
+        irmod = build_module(module, **options)
+        text = str(irmod)
+        _dismantle(irmod)
+        return text
+
+
+def _dismantle(irmod: ir.Module) -> None:
+    """Break the reference cycles of a module's IR (a block and its instructions, a function
+    and its blocks, the module and its functions) so that reference counting frees it at once:
+    left to the cycle collector, freeing it walks all of it (0.2-0.3 CPU s per part of the
+    475 KiB module)."""
+    for g in irmod.globals.values():
+        blocks = getattr(g, "blocks", None)
+        if blocks:
+            for blk in blocks:
+                blk.instructions = []
+                blk.terminator = None
+            g.blocks = []
+    irmod.globals.clear()
 
 
 @contextlib.contextmanager
