@@ -214,6 +214,56 @@ _MEMORY_OPS = frozenset(_LOAD) | frozenset(_STORE) | {
 _MEMORY_OPS |= _SIMD_MEMORY
 
 
+#: the scalar float instructions whose result the lowering checks with the NaN rule
+#: (``FunctionLowerer.canonical_nan``): arithmetic, ``sqrt``, rounding, ``min``/``max``,
+#: ``demote``/``promote`` (not the bitwise ``abs``/``neg``/``copysign``)
+_NAN_CHECKED = (frozenset(_FBIN) | (frozenset(_FUN) - {Op.F32_ABS, Op.F64_ABS})
+                | {Op.F32_MIN, Op.F32_MAX, Op.F64_MIN, Op.F64_MAX, Op.F32_DEMOTE_F64,
+                   Op.F64_PROMOTE_F32})  # fmt: skip
+_FLOATS = frozenset((ValType.F32, ValType.F64))
+
+
+def _is_nan_bits(bits: int, f32: bool) -> bool:
+    """Whether the bits of an f32 (else f64) constant are a NaN's."""
+    if f32:
+        return bits & 0x7F800000 == 0x7F800000 and bits & 0x7FFFFF != 0
+    return bits & 0x7FF0000000000000 == 0x7FF0000000000000 and bits & ((1 << 52) - 1) != 0
+
+
+def raw_float_locals(body, nparams: int, local_types) -> frozenset[int]:
+    """The declared f32/f64 locals (not parameters: an argument's NaN keeps its bits) that
+    only ever receive the result of an instruction of :data:`_NAN_CHECKED`, a constant that
+    is not a NaN, or the value of another such local (``local.get``/``local.tee`` of it right before each
+    ``local.set``/``local.tee``): they hold that result *unchecked*, and a ``local.get``
+    applies the NaN rule instead, where LLVM deletes it unless the value leaves the
+    arithmetic. A loop carrying such a value in a local (``zr = zr*zr - zi*zi + cr``) then
+    has no NaN check on its critical path."""
+    sources: dict[int, set] = {}
+    prev = None
+    for ins in body:
+        op = ins.op
+        if op == Op.LOCAL_SET or op == Op.LOCAL_TEE:
+            k = ins.imm
+            if k >= nparams and local_types[k] in _FLOATS:
+                src = sources.setdefault(k, set())
+                if prev is not None and prev.op in _NAN_CHECKED:
+                    pass
+                elif prev is not None and (prev.op == Op.F32_CONST or prev.op == Op.F64_CONST):
+                    if _is_nan_bits(prev.imm, prev.op == Op.F32_CONST):
+                        src.add(None)
+                elif prev is not None and (prev.op == Op.LOCAL_GET or prev.op == Op.LOCAL_TEE):
+                    src.add(prev.imm)
+                else:
+                    src.add(None)
+        prev = ins
+    raw = {k for k, src in sources.items() if None not in src}
+    while True:  # the greatest set whose copies come from its own locals only
+        drop = {k for k in raw if not sources[k] <= raw}
+        if not drop:
+            return frozenset(raw)
+        raw -= drop
+
+
 def memories_used(body) -> set[int]:
     """The indices of the memories a function body accesses."""
     out = set()
@@ -616,6 +666,32 @@ class FunctionLowerer:
         self.b.store(v, alloca)
         self.known[id(alloca)] = v
 
+    def get_local(self, k: int):
+        """The value of local ``k``: as stored, or for a local of :attr:`raw_locals` its
+        NaN-checked form (made once while the raw value is the one known; consumers that
+        take any NaN use the raw value, see :meth:`pop_nan_any`)."""
+        v = self.read(self.locals[k])
+        if k not in self.raw_locals:
+            return v
+        hit = self.known.get(("canon", k))
+        if hit is not None and hit[0] is v:
+            return hit[1]
+        c = self.canonical_nan(v)
+        self.known[("canon", k)] = (v, c)
+        return c
+
+    def set_local(self, k: int, v) -> None:
+        """Store ``v`` into local ``k`` (the unchecked float of an arithmetic result for a
+        local of :attr:`raw_locals`)."""
+        if k not in self.raw_locals:
+            self.write(v, self.locals[k])
+            return
+        raw = self._nan_raw.get(id(v))
+        if raw is None or raw[0] is not v:  # (raw_float_locals promised an arithmetic result)
+            raise AssertionError(f"local {k} of function {self.index}: not an arithmetic result")
+        self.write(raw[1], self.locals[k])
+        self.known[("canon", k)] = (raw[1], v)
+
     def ctx_load(self, slot: int, typ=I64, cached=True):
         """Load context slot ``slot`` (once, in the entry block, when ``cached``)."""
         key = (slot, typ)
@@ -814,6 +890,7 @@ class FunctionLowerer:
             self.fn.attributes.add("optnone")
             self.fn.attributes.add("noinline")  # (LLVM requires it with optnone)
         # locals
+        self.raw_locals = raw_float_locals(body, len(self.ftype.params), self.local_types)
         self.locals = []
         for k, t in enumerate(self.local_types):
             a = self.ab.alloca(LL[t], name=f"l{k}")
@@ -906,19 +983,20 @@ class FunctionLowerer:
             pyop, signed = _ICMP[op]
             self.push_bool(b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y))
         elif op == Op.LOCAL_GET:
-            self.push(self.read(self.locals[imm]))
+            self.push(self.get_local(imm))
         elif op == Op.LOCAL_SET:
-            self.write(self.pop(), self.locals[imm])
+            self.set_local(imm, self.pop())
         elif op == Op.LOCAL_TEE:
-            self.write(self.stack[-1], self.locals[imm])
+            self.set_local(imm, self.stack[-1])
         elif op == Op.I32_CONST:
             self.push(c32(imm))
         elif op == Op.I64_CONST:
             self.push(c64(imm))
-        elif op == Op.F32_CONST:
-            self.push(f32_bits(imm))
-        elif op == Op.F64_CONST:
-            self.push(f64_bits(imm))
+        elif op == Op.F32_CONST or op == Op.F64_CONST:
+            v = f32_bits(imm) if op == Op.F32_CONST else f64_bits(imm)
+            if not _is_nan_bits(imm, op == Op.F32_CONST):
+                self._nan_raw[id(v)] = (v, v)  # (checked as it is: for set_local)
+            self.push(v)
         elif op in _LOAD:
             self.load(op, imm[1], imm[2])
         elif op in _STORE:
