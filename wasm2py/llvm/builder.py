@@ -1,12 +1,14 @@
 """A cheaper ``llvmlite.ir.IRBuilder`` for the lowering: the instructions it emits most (loads,
 stores, branches, integer and float arithmetic, compares, casts, ``getelementptr`` with an
-explicit element type, ``select``) are :class:`Fast` values that write their IR text once, when
-they are made, instead of llvmlite's instruction objects, which format it through several
-layers of ``str.format`` when the module is printed (with the objects' construction, about half
-of a cold compile's CPU at the quick pipeline). The text is exactly what llvmlite writes for
-the same call (``tests/test_llvm_builder.py`` compares the two); every other instruction, and
-every call this builder does not recognise (vector compares, flags, typed-pointer loads),
-goes to llvmlite's own methods, so both kinds mix freely in a block.
+explicit element type, ``select``, ``alloca``, ``phi``, calls, returns) are :class:`Fast` values
+that write their IR text once, when they are made, instead of llvmlite's instruction objects,
+which format it through several layers of ``str.format`` when the module is printed (with the
+objects' construction, about half of a cold compile's CPU at the quick pipeline); the blocks of
+a :class:`Function` are :class:`Block` s, made and printed the same way. The text is exactly
+what llvmlite writes for the same calls (``tests/test_llvm_builder.py`` compares the two);
+every other instruction, and every call this builder does not recognise (vector compares,
+flags, typed-pointer loads, switches), goes to llvmlite's own methods, so both kinds mix freely
+in a block.
 """
 
 from __future__ import annotations
