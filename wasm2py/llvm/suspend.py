@@ -288,7 +288,6 @@ class Suspender:
         of the buffer here, then the function's shared spill block (the locals)."""
         from .lower import c32, c64, store_slot
 
-        fl = self.fl
         key, live, results = self.site
         self.site = None
         stypes = [_llvm_valtype(v.type) for v in live]
