@@ -140,6 +140,8 @@ class Suspender:
         #: (stack index, LLVM type) -> the alloca homing operands below blocks
         self.homes: dict = {}
         self._tail: ir.Block | None = None  # the shared spill block
+        self._buf = None
+        self._buf_words = 0
 
     def home(self, k: int, t: ir.Type):
         a = self.homes.get((k, str(t)))
@@ -286,7 +288,7 @@ class Suspender:
     def _spill(self, sb, required) -> None:
         """Spill the frame at the current point (:attr:`site`) and return: this point's part
         of the buffer here, then the function's shared spill block (the locals)."""
-        from .lower import c32, c64, store_slot
+        from .lower import c64, store_slot
 
         key, live, results = self.site
         self.site = None
@@ -294,10 +296,10 @@ class Suspender:
         swords = sum(map(width, stypes))
         codes = [value_code(t) for t in results] + [value_code(t) for t in stypes]
         n = _HEAD + self.lwords + len(codes) + swords
-        buf = sb.alloca(ir.ArrayType(I64, n))
+        buf = self._buffer(n)
 
         def word(k):
-            return sb.gep(buf, [c32(0), c32(k)])
+            return sb.gep(buf, [c64(k)], source_etype=I64)
 
         off = _HEAD + self.lwords
         for c in codes:
@@ -313,6 +315,16 @@ class Suspender:
                                       required)):  # fmt: skip
             phi.add_incoming(v, here)
         sb.branch(tail)
+
+    def _buffer(self, n: int):
+        """The function's spill buffer (``n`` words at least): one static alloca in the entry
+        block, sized for the biggest point by :meth:`finish` (an alloca per point, outside the
+        entry block, would make every frame of the function dynamic)."""
+        buf = self._buf
+        if buf is None:
+            buf = self._buf = self.fl.ab.alloca(ir.ArrayType(I64, 1), name="spill_buf")
+        self._buf_words = max(self._buf_words, n)
+        return buf
 
     @property
     def lwords(self) -> int:
@@ -356,6 +368,11 @@ class Suspender:
 
         fl = self.fl
         ab = fl.ab
+        buf = self._buf
+        if buf is not None:  # (its size is known now: see _buffer)
+            t = ir.ArrayType(I64, self._buf_words)
+            buf._text = f"{buf.get_reference()} = alloca {t}"
+            buf.allocated_type = t
         dispatch = fl.fn.append_basic_block("dispatch")
         br = ab.cbranch(ab.icmp_unsigned("!=", self.buf, c64(0)), dispatch, fl.start)
         br.set_metadata("prof", fl.mb.unlikely)
