@@ -376,3 +376,26 @@ def test_a_frame_that_cannot_move_to_the_python_tier_says_so():
     with pytest.raises(Error, match="cannot continue in the Python tier"):
         snapshot.loads(blob, Config(tier="python", cache=False))
     assert snapshot.loads(blob, Config(tier="llvm", cache=False)).resume(5).results == 19
+
+
+@pytest.mark.parametrize("to", ["python", "llvm"])
+def test_a_nan_local_of_a_jitted_frame_moves_as_local_get_reads_it(to):
+    """n(x): local 1 = reinterpret(x) + 0.0, then a paused call, then local 1's bits. The
+    README's NaN rule makes a NaN result of arithmetic the positive canonical NaN,
+    0x7ff8000000000000, whatever the signalling input's payload (0x7ff4000000000001); the
+    jitted frame keeps the unchecked sum in its local, so its record must carry the checked
+    value, or the Python tier would return the payload."""
+    import pickle
+
+    from wasm2py.runtime import snapshot
+
+    src = wat("""(module (import "env" "ask" (func $ask (param i32) (result i32)))
+      (func (export "n") (param i64) (result i64) (local f64)
+        (local.set 1 (f64.add (f64.reinterpret_i64 (local.get 0)) (f64.const 0)))
+        (drop (call $ask (i32.const 0)))
+        (i64.reinterpret_f64 (local.get 1))))""")
+    store = Store(Engine(Config(tier="llvm", cache=False)))
+    inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
+    p = inst.exports.n.call_resumable(0x7FF4000000000001)
+    q = snapshot.loads(pickle.dumps(p), Config(tier=to, cache=False))
+    assert q.resume(1).results & (2**64 - 1) == 0x7FF8000000000000

@@ -351,8 +351,12 @@ class Suspender:
         tail.buf = buf
         tail.n = n
         off = _HEAD
-        for a, t in zip(fl.locals, fl.local_types):
-            store_slot(tb, tb.load(a), tb.gep(tail.buf, [c64(off)], source_etype=I64), t)
+        for k, (a, t) in enumerate(zip(fl.locals, fl.local_types)):
+            v = tb.load(a)
+            if k in fl.raw_locals:  # (it holds an unchecked NaN: a record holds what
+                # local.get would give, which the Python tier and a pickle take as it is)
+                v = tb.select(tb.fcmp_unordered("uno", v, v), fl.canon_nan(v.type), v)
+            store_slot(tb, v, tb.gep(tail.buf, [c64(off)], source_etype=I64), t)
             off += width(t)
         cb = tb.load(tb.gep(fl.rt(), [c64(abi.RT_SUSPEND_CB)], source_etype=I64),
                      typ=ir.PointerType())  # fmt: skip
