@@ -399,3 +399,58 @@ def test_a_nan_local_of_a_jitted_frame_moves_as_local_get_reads_it(to):
     p = inst.exports.n.call_resumable(0x7FF4000000000001)
     q = snapshot.loads(pickle.dumps(p), Config(tier=to, cache=False))
     assert q.resume(1).results & (2**64 - 1) == 0x7FF8000000000000
+
+
+# -- which functions get suspend code: only those that can reach a host function ---------
+
+def _pausable(text: str) -> set[int]:
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm.suspend import pausable_funcs
+
+    return set(pausable_funcs(decode_module(wat(text))))
+
+
+TABLED = """(module {imp}
+  (type $t (func (result i32)))
+  (table {exp} funcref (elem $a $b))
+  (func $a (result i32) {body_a})
+  (func $b (result i32) (i32.const 2))
+  (func $viat (export "viat") (result i32) (call_indirect (type $t) (i32.const 0)))
+  (func (export "top") (result i32) (i32.add (call $viat) (i32.const 1)))
+  (func (export "plain") (result i32) (i32.const 3)) {extra})"""
+ASK = '(import "env" "ask" (func $ask (result i32)))'
+
+
+def test_a_private_table_of_functions_without_host_calls_needs_no_suspend_code():
+    """No import, the table neither imported nor exported: nothing can reach a host."""
+    assert _pausable(TABLED.format(imp="", exp="", body_a="(i32.const 1)", extra="")) == set()
+
+
+def test_a_function_in_the_table_that_calls_the_host_makes_indirect_calls_pausable():
+    """$a (1) calls the import (0), and the table holds $a: $viat (3) and its caller (4)
+    can reach the host; $b (2) and plain (5) cannot. A host call from a function no table
+    holds (h, 6) keeps call_indirect plain."""
+    assert _pausable(TABLED.format(imp=ASK, exp="", body_a="(call $ask)", extra="")) == {1, 3, 4}
+    h = '(func (export "h") (result i32) (call $ask))'
+    assert _pausable(TABLED.format(imp=ASK, exp="", body_a="(i32.const 1)", extra=h)) == {6}
+
+
+def test_an_exported_table_may_hold_host_functions():
+    """The host can put its own functions in an exported table: every call_indirect and its
+    callers get suspend code (here $viat, 2, and top, 3)."""
+    src = TABLED.format(imp="", exp='(export "t")', body_a="(i32.const 1)", extra="")
+    assert _pausable(src) == {2, 3}
+
+
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_a_pause_in_a_function_called_through_a_private_table(tier):
+    """top() = 1 + viat(), viat() calls $a through the table, $a returns ask(): answering
+    the pause with 41 gives 42 in both tiers, with every frame jitted in the LLVM tier."""
+    src = wat(TABLED.format(imp=ASK, exp="", body_a="(call $ask)", extra=""))
+    store = Store(Engine(Config(tier=tier, cache=False)))
+    inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
+    p = inst.exports.top.call_resumable()
+    assert isinstance(p, HostTrap)
+    if tier == "llvm":
+        assert [rec.native is not None for rec in p._frames] == [True, True, True]
+    assert p.resume(41).results == 42

@@ -9,6 +9,7 @@ embedder's :class:`~wasm2py.Func` objects then call through ctypes.
 from __future__ import annotations
 
 import ctypes
+import functools
 from threading import get_ident
 from types import CodeType
 
@@ -258,10 +259,19 @@ class LLVMInstance:
             if index in compiled.funcs:
                 self._switch(index, compiled.entries[index], index in compiled.long_funcs)
 
+    @functools.cached_property
+    def pausable(self) -> frozenset[int]:
+        """The defined functions whose jitted code can suspend (see :func:`.suspend.pausable_funcs`)."""
+        from .suspend import pausable_funcs
+
+        return pausable_funcs(self.module, self.compiled.fuel_costs is not None)
+
     def place(self, rec):
         """``rec`` (a Python-tier record of this instance), as a record that resumes jitted if
         its function runs jitted now (see :func:`.paused.from_python`), else itself."""
         if rec.func_index not in self.jitted or not self.rt.suspending:
+            return rec
+        if rec.func_index not in self.pausable:  # (no suspend code to resume it with)
             return rec
         return from_python(self, rec)
 

@@ -49,6 +49,7 @@ from collections import defaultdict
 
 from llvmlite import ir
 
+from ..binary.module import ExternKind
 from ..binary.opcodes import Op
 from ..errors import TrapCode
 from ..types import ValType
@@ -65,13 +66,18 @@ _DIRECT = frozenset({Op.CALL, Op.RETURN_CALL})
 
 
 def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
-    """The defined functions that may reach a host call (directly, through a table or a
-    reference, or through other such functions); with fuel metering, all of them."""
+    """The defined functions that may reach a host call: directly, through other such
+    functions, or through ``call_indirect``/``call_ref`` when a function reference may lead
+    to one (:func:`_open_to_host_funcs`, or a referenced function that is itself pausable);
+    with fuel metering, all of them. Only these get suspend code, which costs LLVM about as
+    much again as the function itself."""
     nimp = module.num_imported_funcs
     if fuel:
         return frozenset(range(nimp, nimp + len(module.codes)))
     callers: dict[int, set[int]] = defaultdict(set)
     found: set[int] = set()
+    indirect: set[int] = set()  # functions calling through a table or a reference
+    refs = _referenced_funcs(module)
     for k, code in enumerate(module.codes):
         index = nimp + k
         for ins in code.body:
@@ -82,14 +88,68 @@ def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
                 else:
                     callers[ins.imm].add(index)
             elif op in _INDIRECT:
-                found.add(index)
+                indirect.add(index)
+            elif op == Op.REF_FUNC:
+                refs.add(ins.imm)
+    if _open_to_host_funcs(module) or any(i < nimp for i in refs):
+        found |= indirect
+        indirect = set()
     work = list(found)
     while work:
-        for caller in callers.get(work.pop(), ()):
+        f = work.pop()
+        if indirect and f in refs:  # a pausable function may be called indirectly
+            work.extend(indirect - found)
+            found |= indirect
+            indirect = set()
+        for caller in callers.get(f, ()):
             if caller not in found:
                 found.add(caller)
                 work.append(caller)
     return frozenset(found)
+
+
+def _referenced_funcs(module) -> set[int]:
+    """The functions named by ``ref.func`` in element segments and global initialisers (the
+    ones a table or a reference can hold, with those named in function bodies)."""
+    out = set()
+    for expr in [g.init for g in module.globals] + [e for seg in module.elems for e in seg.items]:
+        out.update(ins.imm for ins in expr if ins.op == Op.REF_FUNC)
+    return out
+
+
+def _carries_funcs(t) -> bool:
+    """Whether values of type ``t`` may be function references."""
+    if isinstance(t, ValType):
+        return t.is_ref and t is not ValType.EXTERNREF and t is not ValType.NULLEXTERNREF
+    return True  # (a typed reference: conservatively)
+
+
+def _open_to_host_funcs(module) -> bool:
+    """Whether a function reference from outside the module (a host function's) can reach its
+    ``call_indirect``/``call_ref``: through an imported or exported table, a reference-typed
+    global the host sets, an exported function's reference parameter, an imported function's
+    reference result, or an exception's reference payload."""
+    types = module.types
+    ftypes = module.func_types()
+    for imp in module.imports:
+        kind = imp.kind
+        if kind == ExternKind.TABLE:
+            return True
+        if kind == ExternKind.GLOBAL and _carries_funcs(imp.type.valtype):
+            return True
+        if kind == ExternKind.FUNC and any(map(_carries_funcs, types[imp.type].results)):
+            return True
+    for exp in module.exports:
+        kind = exp.kind
+        if kind == ExternKind.TABLE:
+            return True
+        if kind == ExternKind.GLOBAL:
+            gt = module.global_types()[exp.index]
+            if gt.mutable and _carries_funcs(gt.valtype):
+                return True
+        if kind == ExternKind.FUNC and any(map(_carries_funcs, ftypes[exp.index].params)):
+            return True
+    return any(any(map(_carries_funcs, types[t].params)) for t in module.tag_type_indices())
 
 
 def value_code(t: ValType) -> int:
