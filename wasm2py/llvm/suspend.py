@@ -3,8 +3,11 @@ Asyncify idea, compiled in only where a pause can happen).
 
 **Which functions.** A call pauses when a host function raises (or, with fuel, a check fails).
 :func:`pausable_funcs` finds the functions that can reach such a call: those calling an import,
-``call_indirect`` or ``call_ref``, and their callers, transitively. Only their call sites get
-the code below; other functions are compiled as before.
+and their callers, transitively; ``call_indirect``/``call_ref`` count when a host function can
+get into a table or reference (the module imports or exports a table, takes references from
+the host...) or a function a reference can name is itself pausable. Only these functions get
+the code below (about as much LLVM work again as the function itself); other functions are
+compiled as before.
 
 **Pausing.** While a resumable call runs, the runtime reports a pausing host error with the
 status :data:`abi.SUSPEND` instead of ``HOST_EXCEPTION``. A call site that sees it (on the
