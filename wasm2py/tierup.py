@@ -32,9 +32,14 @@ listed in a manifest: a later run loads them at instantiation, so it starts nati
 previous run ended. If the engine already holds a whole-module compile
 (:meth:`Engine.load_llvm`), the first hot function moves the whole instance over instead.
 
-A Python frame that is running stays in the Python tier until it returns (no on-stack
-replacement: that needs the shared frame format of suspendable frames). Functions whose unit
-fails to compile (an unsupported feature, an LLVM crash) stay in the Python tier; the last
+**On-stack replacement.** A unit's functions with loops have resume points at their loop
+headers (:meth:`wasm2py.llvm.suspend.Suspender.loop_point`). Once such a unit is attached,
+their ``HOT<index>()`` returns true (while jitted code may run: not during a resumable call
+that jitted code cannot pause), and a Python frame of one that is still looping hands its
+locals and operands over at its next loop header (``OSR``: :func:`wasm2py.llvm.paused.move_in`)
+and returns what the jitted frame gives; the move is counted in :attr:`TierUp.moved`. Loops
+inside a ``try_table`` do not move (an exception leaving the jitted frame must leave the
+Python one too). Functions whose unit fails to compile (an unsupported feature, an LLVM crash) stay in the Python tier; the last
 error is kept in :attr:`TierUp.error`.
 """
 
@@ -44,6 +49,8 @@ import threading
 import time
 import weakref
 from itertools import chain, repeat
+
+from .runtime.resumable import moves_frames
 
 #: events of a hot function between two checks whether compiled units are waiting
 POLL = 1_000
@@ -79,6 +86,7 @@ class TierUp:
 
     Attributes:
         error: the last exception a compile raised (those functions stay in Python).
+        moved: how many Python frames moved into jitted code at a loop header.
         units: the units attached, with their functions and how they were made
             (``Unit.seconds``), in order.
     """
@@ -91,6 +99,7 @@ class TierUp:
         self.module = instance.module._module
         self.name = instance.module.name
         self.ns = state.ns
+        self.moved = 0
         self.threshold = config.tier_up_threshold
         self.batch = config.tier_up_batch
         self.nworkers = config.tier_up_workers
@@ -106,6 +115,7 @@ class TierUp:
         self._whole = False
         self._inflight = 0
         slots = state.slots
+        self.ns["OSR"] = self._osr
         self._start_cached()
         slots.on_bind = self._counter
         for index, fn in enumerate(slots.python):
@@ -165,9 +175,34 @@ class TierUp:
                         inst._attach_units(unit)
                 else:
                     inst._add_unit(unit)
+                    self._movable(unit)
                 self.units.append(unit)
             except Exception as e:  # noqa: BLE001 - those functions stay in Python
                 self.error = e
+
+    def _movable(self, unit) -> None:
+        """Running Python frames of ``unit``'s functions with loops move into their jitted
+        code at their next loop header (see the module docstring)."""
+        from .llvm.suspend import osr_funcs
+
+        go = self._go
+        for index in osr_funcs(self.module, unit.funcs):
+            self.ns[f"HOT{index}"] = go
+
+    def _go(self) -> bool:
+        """The loop headers' ``HOT<index>`` once the function runs jitted: whether its frame
+        may move there now (not while a resumable call runs that jitted code cannot pause)."""
+        inst = self.instance()
+        rt = inst._llvm.rt if inst is not None and inst._llvm is not None else None
+        return rt is not None and not (rt.store.resumable and not rt.suspending)
+
+    def _osr(self, index: int, offset: int, depth: int, frame: dict, operands: tuple,
+             codes: str):  # fmt: skip
+        """``OSR`` in generated code: continue its frame jitted (see the module docstring)."""
+        from .llvm.paused import move_in
+
+        self.moved += 1
+        return move_in(self.instance()._llvm, index, offset, depth, frame, operands, codes)
 
     # -- compiling (background threads) ------------------------------------------------------
     def _serve(self) -> None:
@@ -311,3 +346,6 @@ class TierUp:
                     return True
             time.sleep(0.005)
         return False
+
+
+moves_frames(TierUp._osr.__code__)

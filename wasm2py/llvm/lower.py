@@ -38,7 +38,7 @@ from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi
 from .builder import Builder, Function
-from .suspend import Suspender, pausable_funcs
+from .suspend import Suspender, has_loops, pausable_funcs
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -384,6 +384,9 @@ class ModuleBuilder:
         self.subtyping = any(not final for final, _ in module.subtypes)
         #: the functions with suspend code (see .suspend)
         self.pausable = pausable_funcs(module, fuel_costs is not None)
+        #: a tier-up unit's functions with loops get on-stack replacement points at their
+        #: loop headers (see :meth:`.suspend.Suspender.loop_point`)
+        self.osr = batch is not None and not batch[1]
         for k in range(len(module.funcs)):
             index = self.nimp + k
             if batch is not None and index not in batch[0]:
@@ -655,7 +658,11 @@ class FunctionLowerer:
         #: is a fifth of all instructions). Also ``("limit", memory, bytes)`` -> (size, the
         #: bound it gives: see :meth:`effective`).
         self.known: dict = {}
-        self.susp = Suspender(self) if index in mb.pausable else None
+        #: the function has suspend code at its calls and fuel checks
+        self.pauses = index in mb.pausable
+        #: its loop headers are resume points for on-stack replacement (see .suspend)
+        self.osr = mb.osr and has_loops(body)
+        self.susp = Suspender(self) if self.pauses or self.osr else None
 
     # -- helpers ----------------------------------------------------------------------------
     def read(self, alloca):
@@ -973,13 +980,13 @@ class FunctionLowerer:
             if segs:
                 cost = segs.get(pos)
                 if cost is not None:
-                    if self.susp is not None:
+                    if self.pauses:
                         # (the Python tier's offset for it: the instruction before the
                         # segment, or the byte before the body: points match across tiers)
                         self.susp.fuel_point(1, body[pos - 1].offset if pos else ins.offset - 1)
                     self.charge(c64(cost))
             if bulk and op in BULK_OPS:
-                if self.susp is not None:
+                if self.pauses:
                     self.susp.fuel_point(2, ins.offset)
                 self.charge_bulk(costs.bulk_per_64)
             try:
@@ -1339,7 +1346,7 @@ class FunctionLowerer:
     def fuel_trap_if(self, cond, required) -> None:
         """Trap with ``OUT_OF_FUEL`` when ``cond`` holds (in a pausable function: or pause,
         needing ``required``)."""
-        if self.susp is None:
+        if not self.pauses:
             self.trap_if(cond, TrapCode.OUT_OF_FUEL)
         else:
             self.susp.fuel_check(cond, required)
@@ -1400,6 +1407,8 @@ class FunctionLowerer:
             for v, slot in zip(self.popn(len(params)), frame.slots):
                 b.store(v, slot)
             b.branch(frame.header)
+            if self.osr:
+                self.susp.loop_point(frame)
             b.position_at_end(frame.header)
             self.known = {}  # (the back edges bring other values)
             self.epoch_check()
@@ -1519,7 +1528,7 @@ class FunctionLowerer:
                 self.b.ret_void()
             self.set_unreachable()
             return
-        vals = _unpack(self.b, r, len(ft.results)) if self.susp is None else \
+        vals = _unpack(self.b, r, len(ft.results)) if not self.pauses else \
             self.susp.call_site(r, ft)  # fmt: skip
         self.after_call()
         self.stack.extend(vals)

@@ -10,7 +10,7 @@ from threading import get_ident
 from ..binary.opcodes import Op
 from ..errors import Error
 from ..runtime.exceptions import WasmException
-from ..runtime.resumable import FrameRecord, pass_through, python_point
+from ..runtime.resumable import FrameRecord, moves_frames, pass_through, python_point
 from ..runtime.trap import FuelExhausted
 from ..types import ValType
 from . import abi
@@ -224,6 +224,24 @@ def from_python(inst, rec: FrameRecord) -> FrameRecord:
                                     tuple(_CHAR_CODES[c] for c in types)))  # fmt: skip
 
 
+def _nothing():
+    return None
+
+
+def move_in(inst, index: int, offset: int, depth: int, frame: dict, operands: tuple,
+            codes: str):  # fmt: skip
+    """On-stack replacement: continue a Python-tier frame of ``inst``'s function ``index`` (a
+    function of a tier-up unit: see :func:`.suspend.osr_funcs`) in jitted code at the header of
+    the loop at ``offset``, before the iteration's fuel is charged; its results, or raises.
+    ``frame``: the Python frame's variables (``l<k>``: the wasm locals; one not set yet is
+    0), ``operands``: its operands there, of types ``codes`` (``type_codes`` characters)."""
+    ltypes = local_types(inst.module, index)
+    rec = native_record(inst, index, offset, "loop", depth,
+                        [frame.get(f"l{k}") for k in range(len(ltypes))], operands,
+                        ((), tuple(_CHAR_CODES[c] for c in codes)))  # fmt: skip
+    return rec.native.resume(rec, _nothing)
+
+
 def native_record(inst, index: int, offset: int, kind: str, depth: int, locals_, stack,
                   portable: tuple) -> FrameRecord:  # fmt: skip
     """A record of a frame of ``inst`` (an :class:`~.instance.LLVMInstance`) that resumes in
@@ -239,3 +257,4 @@ def native_record(inst, index: int, offset: int, kind: str, depth: int, locals_,
 
 
 pass_through(NativeFrame.resume.__code__)
+moves_frames(move_in.__code__)

@@ -111,6 +111,19 @@ def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
     return frozenset(found)
 
 
+def has_loops(body) -> bool:
+    """Whether a function body has a loop (in a tier-up unit, its loop headers are resume
+    points for on-stack replacement: see :meth:`Suspender.loop_point`)."""
+    return any(ins.op == Op.LOOP for ins in body)
+
+
+def osr_funcs(module, funcs) -> frozenset[int]:
+    """The functions of ``funcs`` (of a tier-up unit of ``module``) that a Python-tier frame can
+    move into at a loop header (:func:`has_loops`)."""
+    nimp = module.num_imported_funcs
+    return frozenset(i for i in funcs if has_loops(module.codes[i - nimp].body))
+
+
 def _referenced_funcs(module) -> set[int]:
     """The functions named by ``ref.func`` in element segments and global initialisers (the
     ones a table or a reference can hold, with those named in function bodies)."""
@@ -427,6 +440,30 @@ class Suspender:
         tb.call(_Callee(cb, fty), [fl.ctx, tail.buf, tail.n])
         fl._ret_undef(tb)
         return tail
+
+    def loop_point(self, frame) -> None:
+        """On-stack replacement at the header of loop ``frame`` (just made; the builder's block
+        has branched to it): a resume point keyed by the loop's offset (kind 3), whose block
+        takes the operands below the loop into their homes and the loop's parameters into
+        its slots, and joins the header. A Python-tier frame hands its locals and operands
+        over here at the top of an iteration, before the iteration's fuel is charged."""
+        from .lower import c64, load_slot
+
+        fl = self.fl
+        rb = fl.fn.append_basic_block("osr")
+        b = type(fl.b)(rb)
+        p = b.inttoptr(self.buf, ir.PointerType())
+        off = _RESUME_HEAD + self.lwords
+        for k, v in enumerate(fl.stack[: frame.height]):
+            w = load_slot(b, b.gep(p, [c64(off)], source_etype=I64), _llvm_valtype(v.type))
+            b.store(w, self.home(k, v.type))
+            off += width(_llvm_valtype(v.type))
+        for slot in frame.slots:
+            t = _llvm_valtype(slot.allocated_type)
+            b.store(load_slot(b, b.gep(p, [c64(off)], source_etype=I64), t), slot)
+            off += width(t)
+        b.branch(frame.header)
+        self.sites.append((fl.offset * 4 + 3, rb))
 
     def finish(self) -> None:
         """End the entry block: to the body, or (resuming) through the restoring of the

@@ -42,9 +42,10 @@ from .tailcall import TRAMPOLINE_CODE, finish
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
 from .values import TO_EXTERNAL, TO_INTERNAL
 
-#: resume point kinds: a call, a straight-line segment's fuel check, a bulk instruction's charge
-#: (a resume entry keys its points ``offset * 4 + code``)
-KIND_CODES = {"call": 0, "fuel": 1, "bulk": 2}
+#: resume point kinds: a call, a straight-line segment's fuel check, a bulk instruction's charge,
+#: a loop header (on-stack replacement into jitted code only; a resume entry keys its points
+#: ``offset * 4 + code``)
+KIND_CODES = {"call": 0, "fuel": 1, "bulk": 2, "loop": 3}
 
 
 def resume_name(index: int) -> str:
@@ -60,8 +61,9 @@ class FrameRecord:
     Attributes:
         func_index: the function's index in its module.
         offset: the wasm offset of the resume point.
-        kind: ``"call"`` (the frame waits for a callee), ``"fuel"`` (a segment's fuel check)
-            or ``"bulk"`` (a bulk instruction's fuel charge).
+        kind: ``"call"`` (the frame waits for a callee), ``"fuel"`` (a segment's fuel check),
+            ``"bulk"`` (a bulk instruction's fuel charge) or ``"loop"`` (a loop header, where
+            a Python-tier frame moves into jitted code: never paused there).
         depth: the frame's call depth (see :mod:`.callstack`).
         locals: the wasm locals, by index, in the runtime's internal representation.
         stack: the frame's operand-stack slots, by index (None: not live here). An operand
@@ -373,6 +375,18 @@ def pass_through(code) -> None:
     _MACHINERY.add(code)
 
 
+#: code of the functions that continue the wasm frame calling them in jitted code (on-stack
+#: replacement): that Python frame only returns what they give, so a pause skips it
+_MOVERS: set = set()
+
+
+def moves_frames(code) -> None:
+    """Frames running ``code`` continue the generated frame that called them elsewhere (see
+    :data:`_MOVERS`): a pause records the frames they run instead of their caller."""
+    _MOVERS.add(code)
+    _MACHINERY.add(code)
+
+
 #: code of the functions that raise a pause out of jitted code (the frames it unwound there
 #: travel with the exception: :func:`add_native_frames`)
 _NATIVE_RAISERS: set = set()
@@ -403,7 +417,9 @@ def _walk(e: BaseException, tb) -> list[FrameRecord]:
         frame = tb.tb_frame
         code = frame.f_code
         line = wasm_line(code, tb.tb_lineno)
-        if line is not None:
+        if line is not None and tb.tb_next is not None and tb.tb_next.tb_frame.f_code in _MOVERS:
+            pass  # (it moved into jitted code, whose frames follow)
+        elif line is not None:
             index = int(code.co_name[1:].partition("_")[0])
             saved = frame.f_locals
             lnames, snames = _layout(code)

@@ -641,8 +641,29 @@ class FuncGen:
             self.emit(loop)
             self.out = loop.body
             if self.hot:
-                self.emit(ast.Expr(_call(f"HOT{self.index}")))
+                self.emit(self.loop_counter(ins, frame))
             self.start_segment(self.index_of(ins) + 1)
+
+    def loop_counter(self, ins, frame: Frame) -> ast.stmt:
+        """tier="auto": the loop header's ``HOT<index>()``. Once the function runs jitted it
+        returns true, and this frame moves there (on-stack replacement, ``wasm2py.tierup``):
+        ``OSR`` continues it at this loop header with its locals and operands (all in
+        slots or constants here: ``enter`` stabilised them) and it returns what that gives.
+        Not inside a ``try_table``: an exception leaving the jitted frame must leave this one."""
+        hot = _call(f"HOT{self.index}")
+        if any(f.kind == "try" for f in self.ctrl):
+            return ast.Expr(hot)
+        ops = ast.Tuple([_name(f"s{i}") if v.const is None else v.e
+                         for i, v in enumerate(self.stack)], ast.Load())  # fmt: skip
+        move: list[ast.stmt] = []
+        if self.fuel is not None:
+            move.append(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel")))
+        codes = _const(type_codes(v.t for v in self.stack))
+        move.append(ast.Return(_call("OSR", _const(self.index), _const(ins.offset), _name("d"),
+                                     _call("locals"), ops, codes)))  # fmt: skip
+        for st in move:
+            st.lineno = self.lineno
+        return ast.If(hot, move, [])
 
     def op_if(self, ins) -> None:
         cond = self.pop()

@@ -114,7 +114,7 @@ class FlatGen(FuncGen):
                 stop = ast.Raise(ast.Call(_name("interrupted"), [], []), None)
                 self.emit(ast.If(ast.UnaryOp(ast.Not(), _name("RUN")), [stop], []))
             if self.hot:
-                self.emit(ast.Expr(ast.Call(_name(f"HOT{self.index}"), [], [])))
+                self.emit(self.loop_counter(ins, frame))
             self.start_segment(self.index_of(ins) + 1)
 
     def op_if(self, ins) -> None:
