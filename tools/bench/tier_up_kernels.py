@@ -9,8 +9,8 @@
 
     python tools/bench/tier_up_kernels.py [--kernel NAME ...] [--calls 3]
 
-A kernel whose work sits in one long-running loop of ``run`` itself stays in the Python tier
-for that call (no on-stack replacement); later calls run jitted.
+A kernel whose work sits in one long-running loop of ``run`` itself moves into jitted code at
+a loop header once its unit is attached (on-stack replacement); later calls run jitted.
 """
 
 from __future__ import annotations
