@@ -651,16 +651,15 @@ class FuncGen:
         slots or constants here: ``enter`` stabilised them) and it returns what that gives.
         Not inside a ``try_table``: an exception leaving the jitted frame must leave this one."""
         hot = _call(f"HOT{self.index}")
-        if any(f.kind == "try" for f in self.ctrl):
+        exprs, codes, _, own = self.operands_here()
+        if not own or any(f.kind == "try" for f in self.ctrl):
             return ast.Expr(hot)
-        ops = ast.Tuple([_name(f"s{i}") if v.const is None else v.e
-                         for i, v in enumerate(self.stack)], ast.Load())  # fmt: skip
         move: list[ast.stmt] = []
-        if self.fuel is not None:
+        if self.fuel is not None:  # (the store's fuel: what jitted code takes)
             move.append(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel")))
-        codes = _const(type_codes(v.t for v in self.stack))
         move.append(ast.Return(_call("OSR", _const(self.index), _const(ins.offset), _name("d"),
-                                     _call("locals"), ops, codes)))  # fmt: skip
+                                     _call("locals"), ast.Tuple(list(exprs), ast.Load()),
+                                     _const(codes))))  # fmt: skip
         for st in move:
             st.lineno = self.lineno
         return ast.If(hot, move, [])
