@@ -454,3 +454,27 @@ def test_a_pause_in_a_function_called_through_a_private_table(tier):
     if tier == "llvm":
         assert [rec.native is not None for rec in p._frames] == [True, True, True]
     assert p.resume(41).results == 42
+
+
+def test_an_externref_held_only_by_a_paused_jitted_frame_survives_store_gc():
+    """keep(x) keeps x in a local across a paused call and returns it: Store.gc() during the
+    pause must not release x (resuming returns the very object); once the paused call is
+    gone, nothing holds x and gc releases it."""
+    import gc
+
+    src = wat("""(module (import "env" "ask" (func $ask (param i32) (result i32)))
+      (func (export "keep") (param externref) (result externref) (local externref)
+        (local.set 1 (local.get 0))
+        (drop (call $ask (i32.const 0)))
+        (local.get 1)))""")
+    store = Store(Engine(Config(tier="llvm", cache=False)))
+    inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
+    obj = object()
+    p = inst.exports.keep.call_resumable(obj)
+    assert [rec.native is not None for rec in p._frames] == [True]
+    assert store.gc() == 0
+    assert p.resume(1).results is obj
+    q = inst.exports.keep.call_resumable(obj)
+    del q
+    gc.collect()
+    assert store.gc() == 1
