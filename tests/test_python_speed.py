@@ -215,3 +215,60 @@ def test_wrap_i64_feeds_i32_operations():
     assert (ex.lts(0x1_80000000), ex.lts(0xFFFFFFFF_7FFFFFFF)) == (1, 0)
     assert ex.ext(-1) == 0xFFFFFFFF
     assert ex.load(0x12345_00000010) == 0  # address 16, in bounds
+
+
+def _switch(n: int) -> str:
+    """A C ``switch`` over ``n`` cases as clang lowers it: a ``br_table`` in the innermost of
+    n nested blocks; case k (after block k's end) adds k + 1 to the result, and odd cases
+    ``break`` (leave the outermost block) while even ones fall through into the next case."""
+    body = "(br_table " + " ".join(f"$b{k}" for k in range(n)) + " $out (local.get 0))"
+    for k in range(n):
+        case = f"(local.set 1 (i32.add (local.get 1) (i32.const {k + 1})))"
+        if k % 2:
+            case += " (br $out)"
+        body = f"(block $b{k} {body}) {case}"
+    return f"""(module (func (export "sw") (param i32) (result i32) (local i32)
+      (block $out {body}) (local.get 1)))"""
+
+
+def _switch_model(n: int, s: int) -> int:
+    r = 0
+    k = s if 0 <= s < n else n  # the default target is $out
+    while k < n:
+        r += k + 1
+        if k % 2:
+            break
+        k += 1
+    return r
+
+
+@pytest.mark.parametrize("fuel", [False, True])
+def test_switch_over_many_blocks(fuel):
+    """Long runs of block ends after a br_table are grouped (wasm2py.translate.peephole)."""
+    n = 41
+    store, ex = _exports(_switch(n), consume_fuel=fuel)
+    for s in [*range(n + 2), 0xFFFFFFFF, 1000]:
+        assert ex.sw(s) == _switch_model(n, s), s
+    if fuel:
+        # the same fuel as the flat shape, which lowers the blocks without the flag
+        fstore, fex = _exports(_switch(n), consume_fuel=True, python_shape="flat")
+        for s in (0, 7, 20, 40, 41):
+            a, b = store.get_fuel(), fstore.get_fuel()
+            ex.sw(s)
+            fex.sw(s)
+            assert a - store.get_fuel() == b - fstore.get_fuel()
+        # paused at every fuel check on the way and resumed
+        store.set_fuel(0)
+        r = ex.sw.call_resumable(12)
+        while isinstance(r, wasm2py.OutOfFuel):
+            store.set_fuel(r.required_fuel)
+            r = r.resume()
+        assert r.results == _switch_model(n, 12)
+
+
+def test_switch_groups_block_ends():
+    """Reaching a case tests a few group guards, not every block end before it."""
+    from wasm2py.aot import compile
+
+    src = compile(wat(_switch(41)))
+    assert src.count("if not brk or brk >= ") >= 4

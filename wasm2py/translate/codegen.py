@@ -1743,15 +1743,17 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import fold_skips
+    from .peephole import fold_skips, group_resets
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
             and info.max_loop_depth <= MAX_LOOPS and info.max_nesting <= MAX_NESTING):  # fmt: skip
         fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
         # ``brk`` guards nest too: only the finished tree tells
-        if nesting_depth(fn) <= MAX_NESTING:
+        depth = nesting_depth(fn)
+        if depth <= MAX_NESTING:
             fold_skips(fn)
+            group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
     fn = FlatGen(mod, index, ftype, local_types, body, name, info).run()
