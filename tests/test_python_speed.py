@@ -272,3 +272,42 @@ def test_switch_groups_block_ends():
 
     src = compile(wat(_switch(41)))
     assert src.count("if not brk or brk >= ") >= 4
+
+
+TYPED = """(module (memory 1)
+  (func (export "st64") (param i32 i64) (i64.store (local.get 0) (local.get 1)))
+  (func (export "ld16") (param i32) (result i32) (i32.load16_u offset=2 (local.get 0)))
+  (func (export "ld32") (param i32) (result i32) (i32.load offset=4 (local.get 0)))
+  (func (export "ld64") (param i32) (result i64) (i64.load (local.get 0)))
+  (func (export "ldf64") (param i32) (result f64) (f64.load (local.get 0)))
+  (func (export "ld32c") (result i32) (i32.load (i32.const 65532)))
+  (func (export "grow") (result i32) (memory.grow (i32.const 1))))"""
+
+
+@pytest.mark.parametrize("fuel", [False, True])
+def test_loads_aligned_and_not(fuel):
+    """Naturally aligned loads read a typed view of the memory, others go through struct."""
+    _, ex = _exports(TYPED, consume_fuel=fuel)
+    ex.st64(8, 0x0102030405060708)  # little-endian: bytes 08 07 06 05 04 03 02 01 at 8..15
+    assert ex.ld32(4) == 0x05060708  # aligned (4 + 4 = 8)
+    assert ex.ld32(5) == 0x04050607  # not aligned
+    assert ex.ld16(8) == 0x0506
+    assert ex.ld16(9) == 0x0405
+    assert ex.ld64(8) == 0x0102030405060708
+    assert ex.ld64(9) == 0x0001020304050607
+    ex.st64(16, 0x3FF8000000000000)  # the bits of 1.5
+    assert ex.ldf64(16) == 1.5
+    assert ex.ld32c() == 0
+    # the last aligned word is in bounds, the one after it (aligned or not) is not
+    ex.st64(65528, -1)
+    assert ex.ld32(65528) == -1
+    for f, a in ((ex.ld32, 65529), (ex.ld32, 65532), (ex.ld64, 65536), (ex.ld16, 65534),
+                 (ex.ldf64, 65529), (ex.ld32, 0xFFFFFFFF)):  # fmt: skip
+        with pytest.raises(wasm2py.Trap) as e:
+            f(a)
+        assert e.value.code is wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
+    # the typed views follow memory.grow
+    assert ex.grow() == 1
+    assert ex.ld32(65532) == 0
+    ex.st64(131064, 7)
+    assert ex.ld64(131064) == 7

@@ -237,6 +237,9 @@ _LOADS = {
     Op.I64_LOAD32_S: ("LS32", I64, False), Op.I64_LOAD32_U: ("LU32", I64, True),
 }  # fmt: skip
 # Stores: op -> (struct packer, value type, mask applied to the value or None)
+#: loads with a typed view of the memory (see wasm2py.runtime.memory.typed_views): the view's
+#: name suffix and log2 of the access size
+_TYPED_LOADS = {"LU16": ("u16", 1), "LU32": ("u32", 2), "LU64": ("u64", 3), "LF64": ("f64", 3)}
 _STORES = {
     Op.I32_STORE: ("PU32", I32, None), Op.I64_STORE: ("PU64", I64, None),
     Op.F64_STORE: ("PF64", F64, None),
@@ -1265,10 +1268,32 @@ class FuncGen:
             e = _bin(_bin(ast.Subscript(_name(view), a, _LOAD), ast.BitXor(), _const(0x80)),
                      ast.Sub(), _const(0x80))  # fmt: skip
         else:
-            e = _sub0(_call(fn, _name(view), a))
+            e = self.typed_load(fn, ins.imm[0], view, a)
         v = self.combine(e, t, addr, impure=True, state=True, norm=norm)
         v.reads = v.reads | {mem}
         self.push(v)
+
+    def typed_load(self, fn: str, align: int, view: str, a: ast.expr) -> ast.expr:
+        """A load of 2 to 8 bytes: through the typed view when the address is aligned (no
+        tuple built: ``Mu32[a >> 2]``), else ``struct`` (``LU32(M, a)[0]``). Only for loads
+        whose alignment hint is natural (the address is then most likely aligned)."""
+        typed = _TYPED_LOADS.get(fn)
+        if typed is None or align != typed[1]:
+            return _sub0(_call(fn, _name(view), a))
+        suffix, shift = typed
+        if isinstance(a, ast.Constant):
+            if a.value & ((1 << shift) - 1):
+                return _sub0(_call(fn, _name(view), a))
+            return ast.Subscript(_name(view + suffix), _const(a.value >> shift), _LOAD)
+        if isinstance(a, ast.Name):
+            first = use = a
+        else:
+            # the address is computed once, into ``ma`` (read only within this expression)
+            first, use = ast.NamedExpr(_sname("ma"), a), _name("ma")
+        return ast.IfExp(ast.UnaryOp(ast.Not(), _bin(first, ast.BitAnd(), _const((1 << shift) - 1))),
+                         ast.Subscript(_name(view + suffix), _bin(use, ast.RShift(), _const(shift)),
+                                       _LOAD),
+                         _sub0(_call(fn, _name(view), use)))  # fmt: skip
 
     def op_store(self, ins) -> None:
         val = self.pop()
