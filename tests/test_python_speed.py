@@ -286,7 +286,8 @@ TYPED = """(module (memory 1)
 
 @pytest.mark.parametrize("fuel", [False, True])
 def test_loads_aligned_and_not(fuel):
-    """Naturally aligned loads read a typed view of the memory, others go through struct."""
+    """Naturally aligned 8-byte loads read a typed view of the memory, others go through
+    struct."""
     _, ex = _exports(TYPED, consume_fuel=fuel)
     ex.st64(8, 0x0102030405060708)  # little-endian: bytes 08 07 06 05 04 03 02 01 at 8..15
     assert ex.ld32(4) == 0x05060708  # aligned (4 + 4 = 8)
@@ -311,3 +312,20 @@ def test_loads_aligned_and_not(fuel):
     assert ex.ld32(65532) == 0
     ex.st64(131064, 7)
     assert ex.ld64(131064) == 7
+
+
+def test_typed_views_on_either_byte_order():
+    """The big-endian hosts' stand-in for a typed view reads little-endian values, like the
+    cast a little-endian host uses."""
+    import struct
+
+    from wasm2py.runtime import memory
+
+    view = memoryview(bytearray(range(1, 33))).cast("B")
+    for fmt in memory.TYPED_VIEWS.values():
+        stand_in = memory._LittleEndian(view, fmt)
+        assert len(stand_in) == 4
+        assert [stand_in[i] for i in range(4)] == list(struct.unpack("<4" + fmt, view))
+        with pytest.raises(struct.error):  # out of bounds (a trap in generated code)
+            stand_in[4]
+    assert memory.typed_views(view)["u64"][1] == 0x100F0E0D0C0B0A09  # bytes 9..16, little-endian

@@ -239,7 +239,7 @@ _LOADS = {
 # Stores: op -> (struct packer, value type, mask applied to the value or None)
 #: loads with a typed view of the memory (see wasm2py.runtime.memory.typed_views): the view's
 #: name suffix and log2 of the access size
-_TYPED_LOADS = {"LU16": ("u16", 1), "LU32": ("u32", 2), "LU64": ("u64", 3), "LF64": ("f64", 3)}
+_TYPED_LOADS = {"LU64": ("u64", 3), "LF64": ("f64", 3)}
 _STORES = {
     Op.I32_STORE: ("PU32", I32, None), Op.I64_STORE: ("PU64", I64, None),
     Op.F64_STORE: ("PF64", F64, None),
@@ -1274,9 +1274,9 @@ class FuncGen:
         self.push(v)
 
     def typed_load(self, fn: str, align: int, view: str, a: ast.expr) -> ast.expr:
-        """A load of 2 to 8 bytes: through the typed view when the address is aligned (no
-        tuple built: ``Mu32[a >> 2]``), else ``struct`` (``LU32(M, a)[0]``). Only for loads
-        whose alignment hint is natural (the address is then most likely aligned)."""
+        """A load of 2 to 8 bytes through ``struct`` (``LU32(M, a)[0]``), or, for 8 bytes with
+        a natural alignment hint (the address is then most likely aligned), through the typed
+        view when the address is aligned (``Mf64[a >> 3]``: no tuple built)."""
         typed = _TYPED_LOADS.get(fn)
         if typed is None or align != typed[1]:
             return _sub0(_call(fn, _name(view), a))
