@@ -272,6 +272,9 @@ def test_switch_groups_block_ends():
 
     src = compile(wat(_switch(41)))
     assert src.count("if not brk or brk >= ") >= 4
+    # the br_table only sets brk: a tuple lookup instead of a search (index 0: the innermost
+    # block, whose end follows, brk stays 0; past the table: $out, the outermost block)
+    assert "brk = (0, " in src and "[l0] if l0 < 41 else " in src
 
 
 TYPED = """(module (memory 1)
@@ -329,3 +332,23 @@ def test_typed_views_on_either_byte_order():
         with pytest.raises(struct.error):  # out of bounds (a trap in generated code)
             stand_in[4]
     assert memory.typed_views(view)["u64"][1] == 0x100F0E0D0C0B0A09  # bytes 9..16, little-endian
+
+
+def test_switch_lookup_and_a_folded_branch_to_the_same_block():
+    """A br_if to block $k followed by a switch whose table also targets $k: the br_if is no
+    longer the only branch to $k, so its flag cannot be folded away."""
+    _, ex = _exports("""(module (func (export "t") (param i32 i32) (result i32) (local i32)
+      (block $out
+        (block $k
+          (br_if $k (local.get 0))
+          (block $a
+            (block $b
+              (br_table $b $a $k $out (local.get 1)))
+            (local.set 2 (i32.const 10)))
+          (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+          (br $out))
+        (local.set 2 (i32.add (local.get 2) (i32.const 100))))
+      (local.get 2)))""")
+    # p0 != 0: straight to after $k; else case 0 falls into case 1, 2 is $k, past the table $out
+    assert [ex.t(1, s) for s in (0, 1, 2, 3)] == [100] * 4
+    assert [ex.t(0, s) for s in (0, 1, 2, 3, 99)] == [11, 1, 100, 0, 0]

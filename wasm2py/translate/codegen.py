@@ -910,6 +910,16 @@ class FuncGen:
                           build(mid, hi, pivot))  # fmt: skip
             return [node]
 
+        # Every target only setting ``brk`` (a C switch over nested blocks): one tuple lookup.
+        flags = self.brk_values([arm_for(t) for t in (*targets, default)])
+        if flags is not None and isinstance(ie, ast.Name):
+            *table, other = flags
+            pick = ast.Subscript(ast.Constant(tuple(table)), ie, _LOAD)
+            self.assign("brk", ast.IfExp(_cmp(ie, ast.Lt(), _const(len(table))), pick,
+                                         _const(other)))  # fmt: skip
+            self.branchy = True
+            self.ctrl[-1].unreachable = True
+            return
         # Only the top range check needs the default: indexes past the table.
         tree = build(0, len(ranges), 0)
         for st in tree:
@@ -917,6 +927,24 @@ class FuncGen:
         if sets_brk:
             self.branchy = True
         self.ctrl[-1].unreachable = True
+
+    @staticmethod
+    def brk_values(arms: list[list[ast.stmt]]) -> list[int] | None:
+        """The values of ``brk`` the branch arms leave, if each is only ``brk = K`` or nothing
+        (``brk`` stays 0: the code right after runs), else None."""
+        out = []
+        for body in arms:
+            if len(body) != 1:
+                return None
+            st = body[0]
+            if isinstance(st, ast.Pass):
+                out.append(0)
+            elif (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)
+                  and st.targets[0].id == "brk" and isinstance(st.value, ast.Constant)):  # fmt: skip
+                out.append(st.value.value)
+            else:
+                return None
+        return out
 
     def emit_return(self, vals: list[V]) -> None:
         self.sync_fuel_out()

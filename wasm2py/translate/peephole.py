@@ -97,6 +97,14 @@ class _Counts:
             elif isinstance(node, ast.Assign) and _is_brk_set(node):
                 k = node.value.value  # type: ignore[attr-defined]
                 self.sets[k] = self.sets.get(k, 0) + 1
+            elif (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                  and node.targets[0].id == "brk"):  # fmt: skip
+                # a br_table's lookup, ``brk = (K1, K2, ...)[i] if i < n else K0``: every
+                # constant in it counts as a branch (too many only keep a fold from happening)
+                for c in ast.walk(node.value):
+                    if isinstance(c, ast.Constant):
+                        for k in c.value if isinstance(c.value, tuple) else (c.value,):
+                            self.sets[k] = self.sets.get(k, 0) + 1
 
 
 def _fold_tail(stmts: list[ast.stmt], k: int, counts: _Counts) -> None:
