@@ -9,10 +9,12 @@ traceback a user sees); a few run the real command in a subprocess.
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -624,3 +626,30 @@ def test_version_and_module_entry_point():
         assert p.returncode == 0 and p.stdout.startswith(f"wasm2py {wasm2py.__version__} ")
     p = subprocess.run([sys.executable, "-m", "wasm2py"], capture_output=True, text=True)
     assert p.returncode == 2 and "usage: wasm2py" in p.stderr
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_line_on_a_terminal_only():
+    """A slow step shows its label and the seconds so far on a terminal, then erases the line;
+    a quick one, or any step on a non-terminal, writes nothing."""
+    from wasm2py.cli.progress import Progress
+
+    term = _Terminal()
+    with Progress("compiling x.wasm", stream=term, delay=0.01, interval=0.01):
+        time.sleep(0.2)
+    out = term.getvalue()
+    assert out.startswith("\rcompiling x.wasm (") and " s)" in out
+    width = max(len(line) for line in out.split("\r") if line.strip())
+    assert out.endswith("\r" + " " * width + "\r")
+    quick = _Terminal()
+    with Progress("compiling", stream=quick, delay=5):
+        pass
+    assert quick.getvalue() == ""
+    pipe = io.StringIO()
+    with Progress("compiling", stream=pipe, delay=0.0, interval=0.01):
+        time.sleep(0.05)
+    assert pipe.getvalue() == ""

@@ -228,8 +228,8 @@ def triple(x):
     return x * 3 + 1
 
 
-def stateful(fuel: bool, ask=triple):
-    store = Store(Engine(Config(consume_fuel=fuel, cache=False)))
+def stateful(fuel: bool, ask=triple, tier: str = "python"):
+    store = Store(Engine(Config(consume_fuel=fuel, cache=False, tier=tier)))
     inst = Instance(store, Module(store.engine, STATEFUL), {"env": {"ask": ask}})
     return store, inst
 
@@ -260,9 +260,11 @@ print(r.results, inst.exports.g.value, hashlib.sha256(inst.exports.mem.read()).h
 """
 
 
-def test_paused_call_resumes_in_another_process(tmp_path):
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_paused_call_resumes_in_another_process(tmp_path, tier):
     """Paused for fuel in the middle of run(40), pickled, resumed by a fresh interpreter: the
-    same result, global and memory as the uninterrupted run."""
+    same result, global and memory as the uninterrupted run (in the LLVM tier: a call paused in
+    jitted code, resumed in jitted code there)."""
     import os
     import pickle
     import subprocess
@@ -271,10 +273,11 @@ def test_paused_call_resumes_in_another_process(tmp_path):
     store, inst = stateful(True)
     store.set_fuel(PLENTY)
     expected = outcome(inst, inst.exports.run(40))
-    store, inst = stateful(True)
+    store, inst = stateful(True, tier=tier)
     store.set_fuel(333)
     paused = inst.exports.run.call_resumable(40)
     assert isinstance(paused, OutOfFuel) and paused.depth >= 1
+    assert all((rec.native is not None) == (tier == "llvm") for rec in paused._frames)
     path = tmp_path / "paused.pickle"
     path.write_bytes(pickle.dumps(paused))
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
@@ -360,8 +363,9 @@ def work(caller: Caller, k: int) -> int:
     return work_value(k)
 
 
+@pytest.mark.parametrize("tier", ["python", "llvm"])
 @pytest.mark.parametrize("name", ["loops", "calls", "branches", "bulk", "host"])
-def test_pickled_at_every_pause_equals_the_plain_run(name):
+def test_pickled_at_every_pause_equals_the_plain_run(name, tier):
     """test_fuel_pauses' kernels (loops, calls, br_table, bulk memory and table instructions,
     host calls charging fuel) paused for fuel at random points, and at every pause pickled,
     loaded (a new store and instance each time) and resumed there: the same result, memory,
@@ -371,8 +375,8 @@ def test_pickled_at_every_pause_equals_the_plain_run(name):
 
     from .test_fuel_pauses import ARGS, KERNELS, work_cost, work_value
 
-    def instance():
-        store = Store(Engine(Config(consume_fuel=True, cache=False)))
+    def instance(tier="python"):
+        store = Store(Engine(Config(consume_fuel=True, cache=False, tier=tier)))
         return store, Instance(store, Module(store.engine, KERNELS), {"env": {"work": work}})
 
     store, inst = instance()
@@ -381,7 +385,7 @@ def test_pickled_at_every_pause_equals_the_plain_run(name):
     used = PLENTY - store.get_fuel()
     state = (inst.exports.mem.read(), inst.exports.g.value)
     rng = random.Random(name)
-    store, inst = instance()
+    store, inst = instance(tier)
     given = rng.randint(0, 3000)
     store.set_fuel(given)
     r = inst.exports[name].call_resumable(ARGS[name])

@@ -253,6 +253,43 @@ def test_simd_demote_and_promote(ex):
     assert not bad, bad
 
 
+_LOCALS = wat("""(module
+  (func (export "via_local") (param i64 i64) (result i64) (local f64)
+    (local.set 2 (f64.add (f64.reinterpret_i64 (local.get 0)) (f64.reinterpret_i64 (local.get 1))))
+    (i64.reinterpret_f64 (f64.neg (f64.neg (local.get 2)))))
+  (func (export "in_loop") (param i64 i64) (result i64) (local f64 i32)
+    (local.set 2 (f64.reinterpret_i64 (local.get 1)))
+    (loop $l
+      (local.set 2 (f64.mul (f64.reinterpret_i64 (local.get 0)) (local.get 2)))
+      (br_if $l (i32.lt_u (local.tee 3 (i32.add (local.get 3) (i32.const 1))) (i32.const 3))))
+    (i64.reinterpret_f64 (local.get 2)))
+  (func (export "mixed") (param i64 i32) (result i64) (local f64)
+    (local.set 2 (f64.reinterpret_i64 (local.get 0)))
+    (if (local.get 1) (then (local.set 2 (f64.add (local.get 2) (f64.const 1)))))
+    (i64.reinterpret_f64 (local.get 2))))""")
+
+
+@pytest.mark.parametrize("tier", [t for t in TIERS if t != "auto"])
+def test_nan_rule_through_locals(tier):
+    """A local that only receives arithmetic results (the LLVM tier keeps them unchecked
+    there and applies the rule where they are read) gives the same bits as the rule; one that
+    also receives a load-like value keeps that value's bits."""
+    engine = wasm2py.Engine(wasm2py.Config(tier=tier, cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, _LOCALS)).exports
+    one = 0x3FF0000000000000
+    bad = []
+    for a, b in itertools.product(EDGES[64], repeat=2):
+        if _u(ex.via_local(a, b), 64) != reference("add", 64, a, b):
+            bad.append(("via_local", hex(a), hex(b)))
+    for a in EDGES[64]:
+        want = reference("mul", 64, a, reference("mul", 64, a, reference("mul", 64, a, one)))
+        if _u(ex.in_loop(a, one), 64) != want:
+            bad.append(("in_loop", hex(a)))
+        if _u(ex.mixed(a, 0), 64) != a or _u(ex.mixed(a, 1), 64) != reference("add", 64, a, one):
+            bad.append(("mixed", hex(a)))
+    assert not bad, bad[:10]
+
+
 def test_aarch64_code_replaces_nan_results():
     # The rule must not depend on the host: AArch64's default NaN is positive, x86's negative,
     # and LLVM's folds treat NaN constants as interchangeable (select(x < 0, NaN, sqrt(x))

@@ -55,9 +55,11 @@ class Config:
             ``tier_up_threshold`` calls and loop iterations, it is compiled by LLVM in a
             child process, with other hot functions, and later calls run jitted; see
             :mod:`wasm2py.tierup`).
-            Instances of every tier share memories, tables and globals, and resumable calls
-            (:meth:`Func.call_resumable`) always run in the Python tier, whose frames can be
-            suspended.
+            Instances of every tier share memories, tables and globals. Resumable calls
+            (:meth:`Func.call_resumable`) run in the tier of the code they call: jitted
+            functions that can reach a host function (or, with fuel, all of them) get
+            suspend code, so their frames pause and resume natively, and a paused call can
+            move to an instance of the other tier (``wasm2py.runtime.snapshot``).
         tier_up_threshold: for ``tier="auto"``: calls + loop iterations one function makes
             in the Python tier before it is queued for the LLVM tier (0: at its first call).
             Default 2,000: a few milliseconds of Python-tier execution, so code that runs

@@ -12,11 +12,14 @@ optimisation level (default: the engine's default level):
 * wasmtime's ``Module(engine, bytes)`` of the same bytes, CPU seconds (all its threads), and
   the ratio of the two;
 * cached: a new engine (empty memory cache) loading the same module from the disk cache;
-* that ``run(n)`` gives the same result as the Python tier.
+* that ``run(n)`` gives the same result as the Python tier;
+* with ``--phases``: where a worker's CPU goes, each part compiled again in this process at
+  the level used, phase by phase (lowering and printing the IR, LLVM's parsing and checking,
+  its passes, its code generator), and the CPU of starting one compile worker.
 
 Usage::
 
-    python tools/bench/llvm_compile.py [--functions N] [--opt 0 1 2 3] [--full]
+    python tools/bench/llvm_compile.py [--functions N] [--opt 0 1 2 3] [--full] [--phases]
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--full", action="store_true",
                     help="every module at --opt (Config(llvm_quick_bytes=None)); default: big "
                     "modules get the quick pipeline")  # fmt: skip
+    ap.add_argument("--phases", action="store_true",
+                    help="also each part's phases, compiled in this process")  # fmt: skip
     args = ap.parse_args(argv)
     data = build(args.functions).read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
@@ -99,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"run({args.n}) {'same as' if same else 'DIFFERS from'} the Python tier")
             used = module._llvm.opt_level
             rows.append((f"O{level}" if used == level else f"O{level} -> quick", own, kids))
+            if args.phases:
+                phases(module._module, used)
         print()
         print(f"{'cold tier=llvm Module()':24} {'main CPU s':>10} {'workers':>8} "
               f"{'total':>8} {'wasmtime':>9} {'ratio':>7}")
@@ -107,6 +114,40 @@ def main(argv: list[str] | None = None) -> int:
             wts = f"{wt:9.2f}" if wt is not None else "        -"
             print(f"{level:24} {own:10.2f} {kids:8.2f} {own + kids:8.2f} {wts} {ratio}")
     return 0 if ok else 1
+
+
+def phases(decoded, level: int) -> None:
+    """Print the CPU seconds of each phase of each part of ``decoded`` at ``level``, compiled
+    in this process as a worker does, and of starting a compile worker."""
+    import subprocess
+
+    from wasm2py.llvm import jit
+    from wasm2py.llvm.lower import build_text
+
+    decoded = jit.with_bodies(decoded)
+    tm = jit.host_target_machine(level)
+    for k, part in enumerate(jit.plan_parts(decoded)):
+        t0 = time.process_time()
+        text = build_text(decoded, simd_isa=jit.simd_isa(tm), part=part)
+        t1 = time.process_time()
+        mod = jit.parse(text, tm)
+        t2 = time.process_time()
+        jit.optimize(mod, tm, level)
+        t3 = time.process_time()
+        tm.emit_object(mod)
+        t4 = time.process_time()
+        print(f"  part {k} ({len(part[0])} functions, {text.count(chr(10))} IR lines): "
+              f"lower+print {t1 - t0:.2f}, parse+verify {t2 - t1:.2f}, passes {t3 - t2:.2f}, "
+              f"codegen {t4 - t3:.2f} CPU s")  # fmt: skip
+    kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    root = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    subprocess.run([sys.executable, "-m", "wasm2py.llvm.worker", "serve"], env=env,
+                   stdin=subprocess.DEVNULL, check=True)  # fmt: skip
+    kids1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = (kids1.ru_utime + kids1.ru_stime) - (kids0.ru_utime + kids0.ru_stime)
+    print(f"  a compile worker's start-up (imports, until it reads its first job): "
+          f"{start:.2f} CPU s")
 
 
 if __name__ == "__main__":

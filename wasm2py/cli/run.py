@@ -20,6 +20,9 @@ section) is loaded by :class:`wasm2py.dylink.DynamicLinker` with the libraries i
 in the ``--lib-path`` directories or beside it, and the ``--preload`` ones; WASI and WASIX's
 closure functions are provided to every module.
 
+On a terminal, loading that takes more than half a second (a cold LLVM compile of a big
+module) shows a progress line on stderr, erased when it is done (:mod:`.progress`).
+
 A trap prints the trap and the wasm backtrace on stderr and exits with status 1 (see
 :mod:`wasm2py.cli`); mistakes on the command line print one line and exit with status 2.
 """
@@ -35,6 +38,7 @@ from .. import Config, Engine, Instance, Store
 from ..config import TIERS
 from ..types import AnyValType, FuncType, ValType
 from .common import UsageError, load_module
+from .progress import Progress
 
 
 class _RunParser(argparse.ArgumentParser):
@@ -248,7 +252,9 @@ def _placeholder(module: str, name: str):
 
 def cmd_run(args) -> int:
     engine, fuel = _engine(args)
-    module = load_module(args.module, engine)
+    # (a cold LLVM compile of a big module takes seconds: say so on a terminal)
+    with Progress(f"wasm2py: compiling {args.module} ({engine.config.tier} tier)"):
+        module = load_module(args.module, engine)
     from ..dylink.section import LEGACY_SECTION, SECTION
     from ..wasi import is_wasi
 

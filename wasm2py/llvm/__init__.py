@@ -17,19 +17,23 @@ Raises ``ImportError`` on import when ``llvmlite`` is not installed.
 
 from __future__ import annotations
 
+import importlib
+
 import llvmlite  # noqa: F401 - fail early with a clear ImportError
 
-from .instance import LLVMInstance, instantiate
-from .jit import (
-    AARCH64_TRIPLE,
-    CompiledModule,
-    cache_key,
-    compile_module,
-    emit_object,
-    optimized_ir,
-)
+#: the public names and the modules they are read from on first use (lazily: a compile worker,
+#: :mod:`.worker`, imports only what compiling needs, not the instance machinery)
+_EXPORTS = {"LLVMInstance": "instance", "instantiate": "instance", "AARCH64_TRIPLE": "jit",
+            "CompiledModule": "jit", "cache_key": "jit", "compile_module": "jit",
+            "emit_object": "jit", "optimized_ir": "jit"}  # fmt: skip
 
-__all__ = [
-    "AARCH64_TRIPLE", "CompiledModule", "LLVMInstance", "cache_key",
-    "compile_module", "emit_object", "instantiate", "optimized_ir",
-]  # fmt: skip
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value

@@ -71,7 +71,13 @@ RT_EPOCH = 6
 #: while a wasm exception unwinds (status ``EXCEPTION``): its exnref handle and its tag's uid
 RT_EXN = 7
 RT_EXN_TAG = 8
-RT_SLOTS = 9
+#: resumable calls (see :mod:`.suspend`): the resume buffer a pausable function's entry takes
+#: its frame from (0: a plain call), ``void suspend(ctx, buf, words)``, which takes a spilled
+#: frame, and how many resumable calls are running (a failed fuel check then pauses)
+RT_RESUME = 9
+RT_SUSPEND_CB = 10
+RT_RESUMABLE = 11
+RT_SLOTS = 12
 #: the positive canonical NaNs (the NaN rule: see ``README.md``, "NaN results")
 CANON_NAN_F32 = 0x7FC00000
 CANON_NAN_F64 = 0x7FF8000000000000
@@ -81,6 +87,8 @@ TRACE_FRAMES = 64
 HOST_EXCEPTION = 255
 #: status of a wasm exception unwinding (``try_table`` catches it; see ``RT_EXN``)
 EXCEPTION = 254
+#: status of a resumable call pausing: each frame spills itself and returns (see :mod:`.suspend`)
+SUSPEND = 253
 
 _CODES = list(TrapCode)
 TRAP_STATUS: dict[TrapCode, int] = {c: i + 1 for i, c in enumerate(_CODES)}

@@ -1,21 +1,29 @@
 """A cheaper ``llvmlite.ir.IRBuilder`` for the lowering: the instructions it emits most (loads,
 stores, branches, integer and float arithmetic, compares, casts, ``getelementptr`` with an
-explicit element type, ``select``) are :class:`Fast` values that write their IR text once, when
-they are made, instead of llvmlite's instruction objects, which format it through several
-layers of ``str.format`` when the module is printed (with the objects' construction, about half
-of a cold compile's CPU at the quick pipeline). The text is exactly what llvmlite writes for
-the same call (``tests/test_llvm_builder.py`` compares the two); every other instruction, and
-every call this builder does not recognise (vector compares, flags, typed-pointer loads),
-goes to llvmlite's own methods, so both kinds mix freely in a block.
+explicit element type, ``select``, ``alloca``, ``phi``, calls, returns) are :class:`Fast` values
+that write their IR text once, when they are made, instead of llvmlite's instruction objects,
+which format it through several layers of ``str.format`` when the module is printed (with the
+objects' construction, about half of a cold compile's CPU at the quick pipeline); the blocks of
+a :class:`Function` are :class:`Block` s, made and printed the same way. The text is exactly
+what llvmlite writes for the same calls (``tests/test_llvm_builder.py`` compares the two);
+every other instruction, and every call this builder does not recognise (vector compares,
+flags, typed-pointer loads, switches), goes to llvmlite's own methods, so both kinds mix freely
+in a block.
 """
 
 from __future__ import annotations
+
+import re
 
 from llvmlite import ir
 
 _CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
 _I1 = ir.IntType(1)
 _VOID = ir.VoidType()
+_LABEL = ir.LabelType()
+#: names LLVM reads without quotes (llvmlite's rule for block labels)
+_SIMPLE = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*$")
+_TAILS = frozenset(("tail", "musttail", "notail"))
 
 
 class Fast:
@@ -52,6 +60,65 @@ class Fast:
         return f"<Fast {self._text!r}>"
 
 
+class Alloca(Fast):
+    """An ``alloca`` of one ``allocated_type`` (what :meth:`Builder.load` reads without being
+    told the type)."""
+
+    __slots__ = ("allocated_type",)
+
+
+class Phi(Fast):
+    """A ``phi`` whose incoming values are added later (:meth:`add_incoming`): its text is
+    written when printed."""
+
+    __slots__ = ("incomings",)
+
+    def add_incoming(self, value, block) -> None:
+        self.incomings.append((value, block))
+
+    def __str__(self) -> str:
+        incs = ", ".join([f"[{v.get_reference()}, {b.get_reference()}]"
+                          for v, b in self.incomings])  # fmt: skip
+        return (f"{self._text} {incs}".rstrip() + "".join(
+            f", !{k} {v.get_reference()}" for k, v in (self.metadata or {}).items()))
+
+
+class Block(ir.Block):
+    """A basic block made and printed without llvmlite's layers (its reference and label are
+    formatted once)."""
+
+    def __init__(self, parent, name=""):  # (llvmlite's checks and name probing skipped)
+        self.parent = parent
+        self.type = _LABEL
+        self.scope = parent.scope
+        self._name = name = self.scope.register(name, deduplicate=True)
+        self._ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
+        self._label = name if _SIMPLE.match(name) else self._ref[1:]
+        self.instructions = []
+        self.terminator = None
+
+    def get_reference(self) -> str:
+        return self._ref
+
+    def descr(self, buf) -> None:
+        buf.append(self._label + ":\n")
+        buf += [f"  {i}\n" for i in self.instructions]
+
+
+class Function(ir.Function):
+    """``ir.Function`` whose blocks are :class:`Block` s."""
+
+    def append_basic_block(self, name=""):
+        blk = Block(self, name)
+        self.blocks.append(blk)
+        return blk
+
+    def insert_basic_block(self, before, name=""):
+        blk = Block(self, name)
+        self.blocks.insert(before, blk)
+        return blk
+
+
 def _binop(opname: str):
     def method(self, lhs, rhs, name="", flags=()):
         if flags or lhs.type != rhs.type:
@@ -82,11 +149,11 @@ _SLOW = {"add": "add", "sub": "sub", "mul": "mul", "and": "and_", "or": "or_", "
 class Builder(ir.IRBuilder):
     """``ir.IRBuilder`` with the common instructions made as :class:`Fast` ones."""
 
-    def _value(self, typ, name: str, text: str) -> Fast:
+    def _value(self, typ, name: str, text: str, kind=Fast) -> Fast:
         block = self._block
         name = block.scope.register(name, deduplicate=True)
         ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
-        instr = Fast(block, typ, name, ref, f"{ref} = {text}")
+        instr = kind(block, typ, name, ref, f"{ref} = {text}")
         block.instructions.insert(self._anchor, instr)
         self._anchor += 1
         return instr
@@ -107,11 +174,21 @@ class Builder(ir.IRBuilder):
         return instr
 
     # -- memory ---------------------------------------------------------------------------
+    def alloca(self, typ, size=None, name=""):
+        if size is not None:
+            return super().alloca(typ, size, name)
+        instr = self._value(typ.as_pointer(), name, f"alloca {typ}", Alloca)
+        instr.allocated_type = typ
+        return instr
+
     def load(self, ptr, name="", align=None, typ=None):
         if typ is None:
-            if not isinstance(ptr, ir.AllocaInstr):
+            if isinstance(ptr, Alloca):
+                typ = ptr.allocated_type
+            elif isinstance(ptr, ir.AllocaInstr):
+                typ = ptr.allocated_type
+            else:
                 return super().load(ptr, name, align, typ)
-            typ = ptr.allocated_type
         tail = f", align {align}" if align is not None else ""
         return self._value(typ, name, f"load {typ}, {ptr.type} {ptr.get_reference()}{tail}")
 
@@ -139,6 +216,35 @@ class Builder(ir.IRBuilder):
     def cbranch(self, cond, truebr, falsebr):
         return self._terminate(f"br {cond.type} {cond.get_reference()}, label "
                                f"{truebr.get_reference()}, label {falsebr.get_reference()}")
+
+    def ret(self, value):
+        return self._terminate(f"ret {value.type} {value.get_reference()}")
+
+    def ret_void(self):
+        return self._terminate("ret void")
+
+    def phi(self, typ, name="", flags=()):
+        if flags:
+            return super().phi(typ, name, flags)
+        instr = self._value(typ, name, f"phi  {typ}", Phi)
+        instr.incomings = []
+        return instr
+
+    def call(self, fn, args, name="", cconv=None, tail=False, fastmath=(), attrs=(),
+             arg_attrs=None):  # fmt: skip
+        fnty = fn.function_type
+        if fastmath or attrs or arg_attrs or fnty.var_arg:
+            return super().call(fn, args, name, cconv, tail, fastmath, attrs, arg_attrs)
+        if cconv is None and isinstance(fn, ir.Function):
+            cconv = fn.calling_convention
+        if not (isinstance(tail, str) and tail in _TAILS):
+            tail = "tail" if tail else ""
+        text = (f"{tail + ' ' if tail else ''}call {cconv + ' ' if cconv else ''}"
+                f"{fnty.return_type} {fn.get_reference()}("
+                + ", ".join([f"{a.type} {a.get_reference()}" for a in args]) + ")")
+        if isinstance(fnty.return_type, ir.VoidType):
+            return self._void(text)
+        return self._value(fnty.return_type, name, text)
 
     # -- compares and select --------------------------------------------------------------
     def _cmp(self, opname: str, op: str, lhs, rhs, name: str):

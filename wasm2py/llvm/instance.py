@@ -9,6 +9,7 @@ embedder's :class:`~wasm2py.Func` objects then call through ctypes.
 from __future__ import annotations
 
 import ctypes
+import functools
 from threading import get_ident
 from types import CodeType
 
@@ -41,6 +42,7 @@ from .native import (
     slot_readers,
     slot_writers,
 )
+from .paused import from_python, native_record, resume_entry
 
 
 class _SizeHook(dict):
@@ -118,6 +120,11 @@ class LLVMInstance:
         self.keep: list = []
         rt.keep.append(self)
         rt.names[ctx_addr] = MODULE_NAMES.get(state.slots.source.filename, FrameNames())
+        rt.instances[ctx_addr] = self
+        state.ns["__llvm__"] = self  # (paused frames of the Python tier move over: place)
+        #: entry wrapper addresses of the jitted functions, and what resumes their frames
+        self.entry_addrs: dict[int, int] = {}
+        self._resume_entries: dict[int, tuple] = {}
         ctx[abi.CTX_RT] = rt.addr
         for i, d in enumerate(module_deftypes(m)):
             ctx[layout.type_slot(i)] = d.id
@@ -252,10 +259,40 @@ class LLVMInstance:
             if index in compiled.funcs:
                 self._switch(index, compiled.entries[index], index in compiled.long_funcs)
 
+    @functools.cached_property
+    def pausable(self) -> frozenset[int]:
+        """The defined functions whose jitted code can suspend (see :func:`.suspend.pausable_funcs`)."""
+        from .suspend import pausable_funcs
+
+        return pausable_funcs(self.module, self.compiled.fuel_costs is not None)
+
+    def place(self, rec):
+        """``rec`` (a Python-tier record of this instance), as a record that resumes jitted if
+        its function runs jitted now (see :func:`.paused.from_python`), else itself."""
+        if rec.func_index not in self.jitted or not self.rt.suspending:
+            return rec
+        if rec.func_index not in self.pausable:  # (no suspend code to resume it with)
+            return rec
+        return from_python(self, rec)
+
+    def native_record(self, index: int, offset: int, kind: str, depth: int, locals_, stack,
+                      portable: tuple):  # fmt: skip
+        """A frame record that resumes in jitted code of this instance, from wasm values (see
+        :func:`.paused.native_record`)."""
+        return native_record(self, index, offset, kind, depth, locals_, stack, portable)
+
+    def resume_entry(self, index: int) -> tuple:
+        """What resumes frames of function ``index`` (see :func:`.paused.resume_entry`)."""
+        r = self._resume_entries.get(index)
+        if r is None:
+            r = self._resume_entries[index] = resume_entry(self, index)
+        return r
+
     def _switch(self, index: int, entry: int, long: bool) -> None:
         slots = self.state.slots
         f = self.state.funcs[index]
         py = slots.python[index] or slots.stub(index)
+        self.entry_addrs[index] = entry
         f.raw = _entry_raw(self, index, py, entry)
         if long:
             slots.set(index, f.raw)
@@ -338,7 +375,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     if simple:
 
         def raw(*a):
-            if store.resumable:
+            if store.resumable and not rt.suspending:
                 return py(*a)
             slots[:nparams] = a[:nparams]
             if get_ident() != rt.thread:
@@ -355,7 +392,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     else:
 
         def raw(*a):
-            if store.resumable:
+            if store.resumable and not rt.suspending:
                 return py(*a)
             for k, w in enumerate(writers):
                 slots[k] = w(a[k])
@@ -399,7 +436,7 @@ def _general_entry(inst: LLVMInstance, ft, cfn, py):
     r0 = readers[0] if nres == 1 else None
 
     def raw(*a):
-        if store.resumable:
+        if store.resumable and not rt.suspending:
             return py(*a)
         for k, w in enumerate(writers):
             w(slots, a[k])

@@ -18,7 +18,7 @@ from ..binary.module import Module
 from ..binary.opcodes import Op
 from ..cache import load_blob, store_blob
 from . import abi
-from .lower import build_module
+from .lower import build_text
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 
@@ -39,12 +39,16 @@ def _init() -> None:
 
 
 #: the quick pipeline (an ``opt_level`` for :func:`optimize` and the target machines): SROA
-#: (locals and block values to SSA registers), instcombine and simplifycfg, then LLVM's fast
-#: code generator (``-O0``: fast instruction selection and register allocation). For functions
+#: (locals and block values to SSA registers), simplifycfg and DCE, then LLVM's fast code
+#: generator (``-O0``: fast instruction selection and register allocation). For functions
 #: too big for the full pipeline at tier-up: on sqlite3VdbeExec (22,000 instructions) ~1 CPU s
-#: instead of ~20 s at ``O2``, most of which is the code generator.
+#: instead of ~20 s at ``O2``, most of which is the code generator. No instcombine: it was
+#: two thirds of these passes' time (475 KiB module of ``tools/bench/llvm_compile.py``: ~1.0
+#: of 1.4 CPU s) for quick code of about the same speed (``tools/bench/llvm_kernels.py --opt
+#: -1``: geomean 2.84x -> 2.88x wasmtime); DCE deletes what SROA leaves unused (the NaN
+#: checks no one reads) and saves the code generator a little.
 QUICK = -1
-QUICK_PASSES = ("sroa", "instruction_combine", "simplify_cfg")
+QUICK_PASSES = ("sroa", "simplify_cfg", "dead_code_elimination")
 
 
 def code_bytes(raw: bytes) -> int:
@@ -230,7 +234,7 @@ def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
     (and the modules of this package named in ``extra``), the fuel rule, the trap codes and the
     frame costs."""
     here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "simd.py", "jit.py", *extra):
+    for name in ("abi.py", "lower.py", "builder.py", "simd.py", "suspend.py", "jit.py", *extra):
         h.update((here / name).read_bytes())
     for name in ("fuel.py", "errors.py"):
         h.update((here.parent / name).read_bytes())
@@ -300,8 +304,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             phase = "parallel" if len(parts) > 1 else "worker"
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
-            text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
-                                    epoch=epoch))  # fmt: skip
+            text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch)
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -405,8 +408,8 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`)."""
     tm = host_target_machine(opt_level)
-    text = str(build_module(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
-                            batch=batch, epoch=epoch))  # fmt: skip
+    text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
+                      batch=batch, epoch=epoch)  # fmt: skip
     mod = parse(text, tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)
@@ -465,8 +468,8 @@ def with_bodies(module: Module) -> Module:
 def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None) -> str:
     """The optimised IR of a module for the host (for reading and debugging)."""
     tm = host_target_machine(opt_level)
-    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs,
-                                 simd_isa=simd_isa(tm))), tm)  # fmt: skip
+    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
+                tm)  # fmt: skip
     optimize(mod, tm, opt_level)
     return str(mod)
 
@@ -475,7 +478,7 @@ def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2
                 fuel_costs=None) -> bytes:  # fmt: skip
     """Compile a module to a relocatable object file for ``triple`` (ELF for Linux triples)."""
     tm = target_machine(triple, opt_level)
-    mod = parse(str(build_module(with_bodies(module), fuel_costs=fuel_costs,
-                                 simd_isa=simd_isa(tm))), tm)  # fmt: skip
+    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
+                tm)  # fmt: skip
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

@@ -13,11 +13,19 @@ import ctypes
 import sys
 import threading
 import weakref
+from types import CodeType
 
 from ..errors import LinkError, Trap
 from ..runtime.exceptions import WasmException
 from ..runtime.func import Func
 from ..runtime.globals import GlobalInstance
+from ..runtime.resumable import (
+    add_native_frames,
+    inner_frames,
+    native_raiser,
+    pass_through,
+    pausing,
+)
 from ..runtime.table import TableInstance
 from ..runtime.trap import NO_NAMES, TRAP_EXCEPTIONS, FrameNames, settle_frames, to_embedder
 from ..runtime.values import f32_from_bits, f32_to_bits, f64_from_bits, f64_to_bits
@@ -192,6 +200,23 @@ class NativeRuntime:
         epoch = store.epoch
         if epoch is not None and epoch.interrupted:
             self.rt[abi.RT_EPOCH] = 1
+        #: resumable calls (see .suspend and .paused): the store (its ``resumable`` count);
+        #: whether every jitted function of the store can suspend natively (else resumable
+        #: calls run in the Python tier); the records spilled since a pause began (innermost
+        #: first); the instances by context address
+        self.store = store
+        self.suspending = True
+        self.rt[abi.RT_RESUMABLE] = store.resumable
+        self.spilled: list = []
+        self.instances: dict[int, object] = {}
+        from .paused import suspend_callback
+
+        self._suspend_cb = suspend_callback(self)
+        self.rt[abi.RT_SUSPEND_CB] = ctypes.cast(self._suspend_cb, ctypes.c_void_p).value
+
+    def set_resumable(self, n: int) -> None:
+        """``n`` resumable calls are running in the store (see ``abi.RT_RESUMABLE``)."""
+        self.rt[abi.RT_RESUMABLE] = n
 
     def set_interrupted(self, on: bool) -> None:
         """The store's epoch deadline passed (or was moved ahead): jitted code compiled with
@@ -236,6 +261,11 @@ class NativeRuntime:
         # (the entry wrapper calling this: Python-tier frames above it come later, see
         # wasm2py.runtime.trap.settle_frames)
         entry = sys._getframe(1)
+        if code == abi.SUSPEND:  # a resumable call pausing: the frames spilled go with it
+            e, self.pending = self.pending, None
+            add_native_frames(e, self.spilled[::-1])
+            self.spilled = []
+            raise e
         if code == abi.EXCEPTION:
             raise WasmException.of(self.extern_of(rt[abi.RT_EXN]))
         if code == abi.HOST_EXCEPTION:
@@ -381,7 +411,12 @@ class NativeRuntime:
                 self.start_unwinding(e.exn)
             except BaseException as e:  # noqa: BLE001 - re-raised unchanged at the boundary
                 self.pending = e
-                rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
+                if self.store.resumable and self.suspending and pausing(e):
+                    # jitted callers spill their frames after those of Python-tier ones
+                    self.spilled = [] if f.host is not None else inner_frames(e)[::-1]
+                    rt[abi.RT_TRAP] = abi.SUSPEND
+                else:
+                    rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
             if fuel_on:
                 to_native()
 
@@ -513,3 +548,9 @@ def mirror_of(rt: NativeRuntime, table: TableInstance) -> TableMirror:
     if m.rt is not rt:
         raise LinkError("a table cannot be shared between stores")
     return m
+
+
+native_raiser(NativeRuntime.raise_status.__code__)
+for _code in NativeRuntime.callback.__code__.co_consts:
+    if isinstance(_code, CodeType) and _code.co_name == "raw":
+        pass_through(_code)  # (between a callback and the Python-tier frames it runs)

@@ -18,6 +18,14 @@ instead (a ``try_table`` there may catch it). So a resume costs what the innermo
 the depth of the paused stack, and a pause during a resume adds only the frames entered since.
 The runtime never imports a translator: the entries come from the instance's code source
 (:meth:`.slots.CodeSource.resume`).
+
+**Jitted frames** (the LLVM tier, :mod:`wasm2py.llvm.suspend`) spill themselves into records
+whose ``native`` says how to resume them there; the exception of such a pause carries them
+(:func:`add_native_frames`) and :func:`_pause` puts them where its traceback enters native
+code. **Across tiers** a resume point has one key in both tiers, and records convert: a
+Python-tier record continues jitted once its function is (the instance's ``__llvm__``
+places it, computing the operands the Python tier keeps as expressions with the resume
+entry), and :func:`python_record` makes a Python-tier record from wasm values.
 """
 
 from __future__ import annotations
@@ -68,6 +76,10 @@ class FrameRecord:
     locals: tuple
     stack: tuple
     namespace: dict = field(repr=False)
+    #: a frame that jitted code spilled (``locals`` and ``stack`` are then its raw 64-bit
+    #: words): what resumes it in that tier (see :mod:`wasm2py.llvm.paused`); None: a
+    #: Python-tier frame
+    native: object = field(default=None, repr=False)
 
     @property
     def key(self) -> int:
@@ -221,8 +233,10 @@ def _outcome(func, outer: list[FrameRecord], run, *args):
     as it goes); a pause puts the frames it unwound after them. (``run`` is called directly: the
     traceback of a pause must start at wasm frames.)"""
     store = func.store
-    # Jitted entries defer to the Python tier meanwhile: only Python frames can be suspended.
     store.resumable += 1
+    native = store.native  # (the LLVM tier's runtime: its failed fuel checks pause meanwhile)
+    if native is not None:
+        native.set_resumable(store.resumable)
     try:
         r = run(*args)
     except BaseException as e:
@@ -237,6 +251,9 @@ def _outcome(func, outer: list[FrameRecord], run, *args):
         return Finished(_results(func, r))
     finally:
         store.resumable -= 1
+        native = store.native
+        if native is not None:
+            native.set_resumable(store.resumable)
         if DEEP:
             leave(sys._getframe())
     raise err
@@ -277,6 +294,18 @@ def _trampoline(frames: list[FrameRecord], host_raw):
     R = _returning(host_raw)
     while frames:
         rec = frames.pop()
+        if rec.native is None:
+            native = rec.namespace.get("__llvm__")
+            if native is not None:  # the function may run jitted now: continue it there
+                rec = native.place(rec)
+        if rec.native is not None:
+            try:
+                R = _returning(rec.native.resume(rec, R))
+            except BaseException as e:
+                if pausing(e):
+                    raise
+                R = _raising(e)
+            continue
         try:
             fn = _entry(rec)
             try:
@@ -291,13 +320,46 @@ def _trampoline(frames: list[FrameRecord], host_raw):
             # a resumed tail variant may end in a tail call: run it, at the frame's depth
             R = _returning(finish(r, rec.depth))
         except BaseException as e:
-            if _pausing(e):
+            if pausing(e):
                 raise  # the frames it unwound join the records left (see _outcome)
             R = _raising(e)
     return R()
 
 
-def _pausing(e: BaseException) -> bool:
+def python_point(rec: FrameRecord, values: bool = False):
+    """What the resume entry of ``rec``'s function knows of its resume point: (operand type
+    codes, the callee's result type codes, whether operand values give the slots back) (see
+    :meth:`wasm2py.translate.codegen.FuncGen.operands_here`), or, with ``values``, the wasm
+    operands of a Python-tier record; None if the entry has no such point."""
+    fn = _entry(rec)
+    if values:
+        return fn(rec.key, rec.locals, rec.stack, _returning(None), None)
+    return fn(rec.key, (), (), None, None)
+
+
+def python_record(ns: dict, index: int, offset: int, kind: str, depth: int, locals_: tuple,
+                  operands: tuple) -> FrameRecord:  # fmt: skip
+    """A Python-tier record of function ``index`` of the instance of namespace ``ns`` from wasm
+    values (of a frame paused in another tier).
+
+    Raises:
+        Error: the Python tier keeps an operand at that point as an expression over slots that
+            the operand values do not give back.
+    """
+    rec = FrameRecord(index, offset, kind, depth, (), (), ns)
+    point = python_point(rec)
+    if point is None or not point[2]:
+        raise Error(f"a frame of function {index} paused at offset {offset:#x} ({kind}) cannot "
+                    f"continue in the Python tier")  # fmt: skip
+    lnames, snames = _layout(_entry(rec).__code__)
+    nl = len(lnames)
+    rec.locals = tuple(locals_[:nl]) + (None,) * (nl - len(locals_))
+    rec.stack = tuple(operands[:len(snames)]) + (None,) * (len(snames) - len(operands))
+    return rec
+
+
+def pausing(e: BaseException) -> bool:
+    """Whether ``e`` pauses a resumable call (a host function's error, or fuel running out)."""
     return (isinstance(e, HostError) and e.func is not None) or isinstance(e, FuelExhausted)
 
 
@@ -309,6 +371,54 @@ def pass_through(code) -> None:
     """Frames running ``code`` may sit between wasm frames of a paused call without ending it
     (the LLVM tier's entry wrappers, which defer to the Python tier during resumable calls)."""
     _MACHINERY.add(code)
+
+
+#: code of the functions that raise a pause out of jitted code (the frames it unwound there
+#: travel with the exception: :func:`add_native_frames`)
+_NATIVE_RAISERS: set = set()
+
+
+def native_raiser(code) -> None:
+    """Frames running ``code`` raise pauses out of jitted code (see :func:`add_native_frames`)."""
+    _NATIVE_RAISERS.add(code)
+
+
+def add_native_frames(e: BaseException, records: list[FrameRecord]) -> None:
+    """Attach to pause ``e`` the records of the frames it unwound since it last left Python
+    (outermost first), for :func:`_pause` to take where the traceback enters native code."""
+    groups = e.__dict__.setdefault("_w2p_native", [])
+    groups.append(records)
+
+
+def inner_frames(e: BaseException) -> list[FrameRecord]:
+    """The records of the wasm frames pause ``e`` unwound below the frame that caught it
+    (outermost first): for the LLVM tier's callbacks into Python-tier functions."""
+    tb = e.__traceback__
+    return _walk(e, tb.tb_next if tb is not None else None)
+
+
+def _walk(e: BaseException, tb) -> list[FrameRecord]:
+    frames: list[FrameRecord] = []
+    while tb is not None:
+        frame = tb.tb_frame
+        code = frame.f_code
+        line = wasm_line(code, tb.tb_lineno)
+        if line is not None:
+            index = int(code.co_name[1:].partition("_")[0])
+            saved = frame.f_locals
+            lnames, snames = _layout(code)
+            get = saved.get
+            frames.append(FrameRecord(index, line, "call", get("d", 0), tuple(map(get, lnames)),
+                                      tuple(map(get, snames)), frame.f_globals))  # fmt: skip
+        elif code in _NATIVE_RAISERS:
+            groups = e.__dict__.get("_w2p_native")
+            if groups:
+                frames.extend(groups.pop())
+            break
+        elif code not in _MACHINERY:
+            break  # the host function's thunk, the fuel helper, or a nested plain call
+        tb = tb.tb_next
+    return frames
 
 
 _NUMBERED = re.compile(r"([ls])(\d+)$")
@@ -332,24 +442,9 @@ def _layout(code) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def _pause(func, e: BaseException, outer: list[FrameRecord]):
     """If ``e`` is a host error or fuel exhaustion raised under wasm frames of this call, the
     paused call (the records ``outer``, then the frames ``e`` unwound); else None."""
-    if not _pausing(e):
+    if not pausing(e):
         return None
-    frames: list[FrameRecord] = []
-    tb = e.__traceback__.tb_next if e.__traceback__ is not None else None  # skip our own frame
-    while tb is not None:
-        frame = tb.tb_frame
-        code = frame.f_code
-        line = wasm_line(code, tb.tb_lineno)
-        if line is not None:
-            index = int(code.co_name[1:].partition("_")[0])
-            saved = frame.f_locals
-            lnames, snames = _layout(code)
-            get = saved.get
-            frames.append(FrameRecord(index, line, "call", get("d", 0), tuple(map(get, lnames)),
-                                      tuple(map(get, snames)), frame.f_globals))  # fmt: skip
-        elif code not in _MACHINERY:
-            break  # the host function's thunk, the fuel helper, or a nested plain call
-        tb = tb.tb_next
+    frames = inner_frames(e)  # (skipping our own frame)
     if not frames:
         return None
     e.__traceback__ = None  # (it holds every frame it went through)

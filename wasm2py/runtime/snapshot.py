@@ -17,6 +17,13 @@ What a pickle holds:
   ``persistent_id`` names it, and a :class:`pickle.Unpickler` subclass whose
   ``persistent_load`` returns the callable for that name.
 
+Frames paused in jitted code (the LLVM tier) are pickled as wasm values, like the Python tier's;
+loaded into an engine of the LLVM tier they resume jitted. :func:`loads` loads with another
+engine configuration: a paused call then moves to that tier (a frame of the Python tier
+continues jitted; a jitted one in the Python tier, except at the rare points where the Python
+tier keeps an operand as an expression over other slots: :class:`~wasm2py.Error` says so). A
+jitted frame whose operands may hold references (64-bit handles there) cannot be pickled.
+
 Loading creates a new engine, store and instance (the start function does not run again: the
 state is the snapshot's). The paused call is its own world from then on: it shares nothing with
 the instance it was taken from.
@@ -31,9 +38,11 @@ picklable themselves, and come back as copies.
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import hashlib
 import importlib
+import io
 import pickle
 
 from ..errors import Error
@@ -133,8 +142,7 @@ def capture(paused) -> dict:
         "elems": [len(e) == 0 for e in ns["ELEMS"]],
         "fuel": store.get_fuel() if store.config.consume_fuel else None,
         "func": state.funcs.index(func),
-        "frames": [(r.func_index, r.offset, r.kind, r.depth, tuple(map(enc, r.locals)),
-                    tuple(map(enc, r.stack))) for r in paused._frames],  # fmt: skip
+        "frames": [_frame(r, enc) for r in paused._frames],
     }
     if isinstance(paused, HostTrap):
         try:
@@ -145,6 +153,37 @@ def capture(paused) -> dict:
     else:
         data["required"] = paused.required_fuel
     return data
+
+
+_LOAD_CONFIG: contextvars.ContextVar = contextvars.ContextVar("load_config", default=None)
+
+
+def loads(blob: bytes, config=None, unpickler=pickle.Unpickler):
+    """``pickle.loads(blob)`` of a paused call, with an engine of ``config`` (a
+    :class:`~wasm2py.Config`) instead of the one it was paused with: e.g. another tier, which
+    its frames move to (``unpickler``: a :class:`pickle.Unpickler` subclass, for callables
+    re-bound through ``persistent_load``).
+
+    Raises:
+        Error: a frame cannot move to that tier at its pause point (see
+            :func:`.resumable.python_record`).
+    """
+    token = _LOAD_CONFIG.set(config)
+    try:
+        return unpickler(io.BytesIO(blob)).load()
+    finally:
+        _LOAD_CONFIG.reset(token)
+
+
+def _frame(r, enc) -> tuple:
+    """A record as plain data: a frame that jitted code spilled, as wasm values too (and what
+    its tier needs to resume it: see :meth:`wasm2py.llvm.paused.NativeFrame.portable`)."""
+    if r.native is None:
+        return (r.func_index, r.offset, r.kind, r.depth, tuple(map(enc, r.locals)),
+                tuple(map(enc, r.stack)), None)  # fmt: skip
+    locals_, stack = r.native.values(r)
+    return (r.func_index, r.offset, r.kind, r.depth, tuple(map(enc, locals_)),
+            tuple(map(enc, stack)), r.native.portable())  # fmt: skip
 
 
 class _NoStart:
@@ -182,10 +221,10 @@ def restore(data: dict):
     """A paused call from :func:`capture`'s data, in a new engine, store and instance."""
     from ..engine import Engine
     from ..instance import Instance
-    from .resumable import FrameRecord, HostTrap, OutOfFuel
+    from .resumable import FrameRecord, HostTrap, OutOfFuel, python_record
     from .store import Store
 
-    store = Store(Engine(data["config"]))
+    store = Store(Engine(_LOAD_CONFIG.get() or data["config"]))
     module = _load_module(store.engine, data["source"])
     decoded = module._module
     imports: list = []
@@ -210,7 +249,10 @@ def restore(data: dict):
             nglobal += 1
             imports.append(GlobalInstance(imp.type, value, store.native))
     inst = Instance.__new__(Instance)
-    inst._setup(store, _NoStart(module), imports, None)
+    nostart = _NoStart(module)
+    # (the LLVM tier: jitted, so that frames paused in jitted code resume there)
+    compiled = store.engine.load_llvm(nostart._module) if store.config.tier == "llvm" else None
+    inst._setup(store, nostart, imports, compiled)
     inst.module = module
     state = inst._state
     assert state is not None
@@ -234,9 +276,18 @@ def restore(data: dict):
             ns["ELEMS"][k] = ()
     if data["fuel"] is not None:
         store.set_fuel(data["fuel"])
-    frames = [FrameRecord(index, offset, kind, depth, tuple(map(dec, locals_)),
-                          tuple(map(dec, stack)), ns)
-              for index, offset, kind, depth, locals_, stack in data["frames"]]  # fmt: skip
+    frames = []
+    for index, offset, kind, depth, locals_, stack, native in data["frames"]:
+        locals_ = tuple(map(dec, locals_))
+        stack = tuple(map(dec, stack))
+        if native is None:
+            # (in an instance of the LLVM tier, the trampoline moves it to jitted code)
+            frames.append(FrameRecord(index, offset, kind, depth, locals_, stack, ns))
+        elif inst._llvm is None:  # paused in jitted code, loaded into the Python tier
+            frames.append(python_record(ns, index, offset, kind, depth, locals_, stack))
+        else:
+            frames.append(inst._llvm.native_record(index, offset, kind, depth, locals_, stack,
+                                                   native))  # fmt: skip
     func = state.funcs[data["func"]]
     if "host" in data:
         host, error = data["host"]

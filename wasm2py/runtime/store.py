@@ -46,8 +46,8 @@ class Store:
         #: the LLVM tier's native runtime of this store (``wasm2py.llvm.native``), set when the
         #: store first runs jitted code; it also encodes references for native global cells
         self.native = None
-        #: how many resumable calls are running: jitted entries then defer to the Python tier,
-        #: whose frames can be suspended (native frames cannot)
+        #: how many resumable calls are running (pausing host errors and failed fuel checks
+        #: then suspend the frames of either tier: see wasm2py.runtime.resumable)
         self.resumable = 0
         #: the resource limits (:meth:`set_limits`) and what the store created so far
         self.limits = StoreLimits()

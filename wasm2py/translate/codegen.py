@@ -107,6 +107,18 @@ class V:
         self.wrap: tuple[str, str, int | None] | None = None
 
 
+#: one character per value type in :meth:`FuncGen.operands_here` (a reference: ``r`` funcref,
+#: ``x`` any other)
+_TYPE_CODES = {ValType.I32: "i", ValType.I64: "I", ValType.F32: "f", ValType.F64: "F",
+               ValType.V128: "v"}  # fmt: skip
+
+
+def type_codes(types) -> str:
+    """Value types as a string of :data:`_TYPE_CODES` characters."""
+    return "".join(_TYPE_CODES.get(t) or ("r" if t.storage is ValType.FUNCREF else "x")
+                   for t in types)  # fmt: skip
+
+
 class Frame:
     """A control frame during translation."""
 
@@ -336,6 +348,7 @@ class FuncGen:
                            [ast.Expr(_call("out_of_fuel", _name("F"), _name("fuel"), n2))],
                            [])  # fmt: skip
             self.emit(check)
+            check.operands = self.operands_here()  # type: ignore[attr-defined]
             self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), n3))
             self.seg = ([n1, n2, n3], check, self.out)
         self.seg_n = 0
@@ -371,6 +384,7 @@ class FuncGen:
             amount = _bin(amount, ast.Mult(), _const(per))
         self.sync_fuel_out()
         self.emit(ast.Expr(_call("charge_fuel", _name("F"), amount)))
+        self.out[-1].operands = self.operands_here()  # type: ignore[attr-defined]
         self.sync_fuel_in()
 
     def sync_fuel_out(self) -> None:
@@ -1001,11 +1015,23 @@ class FuncGen:
             del self.stack[-n:]
         return [self.canon(v) for v in args]
 
+    def operands_here(self, results: tuple = ()) -> tuple:
+        """What a frame record that crosses tiers needs at the pause point being emitted (see
+        :mod:`.resume`): the wasm operands as expressions, their types and the callee's
+        result types (:func:`type_codes`), and whether every operand is its own slot or reads
+        no slot (then operand values give the slots back)."""
+        exprs = tuple(self.canon(v) for v in self.stack)
+        own = all((isinstance(v.e, ast.Name) and v.e.id == f"s{i}")
+                  or not any(n[:1] == "s" and n[1:].isdigit() for n in v.reads)
+                  for i, v in enumerate(self.stack))  # fmt: skip
+        return (exprs, type_codes(v.t for v in self.stack), type_codes(results), own)
+
     def finish_call(self, call: ast.expr, results: tuple) -> None:
         h = len(self.stack)
         if not results:
             self.sync_fuel_out()
             self.emit(ast.Expr(call))
+            self.out[-1].operands = self.operands_here()  # type: ignore[attr-defined]
             self.sync_fuel_in()
             return
         names = [f"s{h + i}" for i in range(len(results))]
@@ -1015,6 +1041,7 @@ class FuncGen:
             self.assign(names[0], call)
         else:
             self.emit(ast.Assign([ast.Tuple([_sname(n) for n in names], _STORE)], call))
+        self.out[-1].operands = self.operands_here(results)  # type: ignore[attr-defined]
         self.sync_fuel_in()
         for i, t in enumerate(results):
             self.stack.append(self.slot_value(h + i, t))

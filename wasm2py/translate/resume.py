@@ -37,6 +37,7 @@ unchanged, so nothing is paid when nothing pauses. Resume points are keyed ``off
 from __future__ import annotations
 
 import ast
+import copy
 
 from ..runtime.resumable import KIND_CODES, resume_name
 
@@ -125,7 +126,7 @@ def _label_split(test) -> int | None:
     return None
 
 
-def _rewind(stmts: list, keys: list[int], label: int | None) -> list:
+def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = None) -> list:
     """``stmts`` transformed to rewind (see the module docstring), numbering the points it
     holds from ``len(keys)`` on and appending their keys; ``stmts`` itself if it holds none.
 
@@ -135,6 +136,8 @@ def _rewind(stmts: list, keys: list[int], label: int | None) -> list:
     start = len(keys)
     out: list = []
     run: list = []
+    if ops is None:
+        ops = {}
 
     def flush():
         if run:
@@ -147,6 +150,9 @@ def _rewind(stmts: list, keys: list[int], label: int | None) -> list:
         if kind is not None:
             k = len(keys)
             keys.append(line * 4 + KIND_CODES[kind])
+            here = getattr(st, "operands", None)
+            if here is not None:
+                ops[keys[-1]] = here
             flush()
             clear = ast.Assign([ast.Name("rw", _STORE)], ast.Constant(False))
             if label is not None:
@@ -170,10 +176,10 @@ def _rewind(stmts: list, keys: list[int], label: int | None) -> list:
         if isinstance(st, ast.If):
             lo = len(keys)
             split = _label_split(st.test) if label is not None else None
-            body = _rewind(st.body, keys, label)
+            body = _rewind(st.body, keys, label, ops)
             mid = len(keys)
-            orelse = (_rewind(st.orelse, keys, label if split is None else split) if st.orelse
-                      else st.orelse)  # fmt: skip
+            orelse = (_rewind(st.orelse, keys, label if split is None else split, ops)
+                      if st.orelse else st.orelse)  # fmt: skip
             if len(keys) == lo:
                 run.append(st)
                 continue
@@ -189,7 +195,7 @@ def _rewind(stmts: list, keys: list[int], label: int | None) -> list:
             continue
         if isinstance(st, ast.While | ast.Try):
             lo = len(keys)
-            body = _rewind(st.body, keys, label)
+            body = _rewind(st.body, keys, label, ops)
             if len(keys) == lo:
                 run.append(st)
                 continue
@@ -226,6 +232,30 @@ def _numbered(names: set[str], prefix: str) -> int:
     return top + 1
 
 
+def _operand_types(ops: dict) -> ast.stmt:
+    """``if d is None and R is None: return {key: (operand types, result types, slots
+    given by operands), ...}.get(RP)``: what a record of this function needs to cross tiers
+    (see :meth:`.codegen.FuncGen.operands_here`)."""
+    table = ast.Dict([ast.Constant(k) for k in ops],
+                     [ast.Constant((t, r, own)) for _, t, r, own in ops.values()])  # fmt: skip
+    get = ast.Call(ast.Attribute(table, "get", _LOAD), [_name("RP")], [])
+    test = ast.BoolOp(ast.And(), [ast.Compare(_name("d"), [ast.Is()], [ast.Constant(None)]),
+                                  ast.Compare(_name("R"), [ast.Is()], [ast.Constant(None)])])
+    return ast.If(test, [ast.Return(get)], [])
+
+
+def _operand_values(ops: dict) -> ast.stmt:
+    """``if d is None:`` the wasm operands at point ``RP``, from the restored locals and slots
+    (a Python-tier record's, to resume in jitted code)."""
+    chain: list[ast.stmt] = []
+    for k, (exprs, *_) in ops.items():
+        values = ast.Tuple([copy.deepcopy(e) for e in exprs], _LOAD)
+        test = ast.Compare(_name("RP"), [ast.Eq()], [ast.Constant(k)])
+        chain.append(ast.If(test, [ast.Return(values)], []))
+    chain.append(ast.Return(ast.Constant(None)))
+    return ast.If(ast.Compare(_name("d"), [ast.Is()], [ast.Constant(None)]), chain, [])
+
+
 def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.FunctionDef | None:
     """The resume entry of translated function ``fn`` (see the module docstring), built from
     ``fn``'s own nodes, which must have their locations (:func:`.module.set_locations`): ``fn``
@@ -241,14 +271,16 @@ def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.Func
     line = fn.lineno
     main = fn.body[getattr(fn, "prologue_len", 0):]
     keys: list[int] = []
-    body = _rewind(main, keys, 0 if "L" in names else None)
+    ops: dict = {}
+    body = _rewind(main, keys, 0 if "L" in names else None, ops)
     if not keys:
         return None
-    restore: list[ast.stmt] = []
+    restore: list[ast.stmt] = [_operand_types(ops)]
     for prefix, n, src in (("l", nlocals, "RL"), ("s", nslots, "RS")):
         if n:
             targets = ast.Tuple([ast.Name(f"{prefix}{i}", _STORE) for i in range(n)], _STORE)
             restore.append(ast.Assign([targets], _name(src)))
+    restore.append(_operand_values(ops))
     if "brk" in names:
         restore.append(ast.Assign([ast.Name("brk", _STORE)], ast.Constant(0)))  # (0 at points)
     if fuel:

@@ -10,12 +10,12 @@ behind ``wasm2py wast`` and the project's spec testsuite (``spectests/``).
 """
 
 #: The execution tiers scripts can run on (``Config.tier``). ``"<tier>-fuel"`` runs every invoke
-#: from fuel 0, resuming with the required fuel at each pause (resumable calls run in the Python
-#: tier, so there is no ``llvm-fuel``); ``"<tier>-metered"`` runs with fuel metering on and a
-#: budget no script exhausts; ``"python-flat..."`` gives every function the Python tier's fallback
-#: shape (a dispatch loop over basic blocks) instead of the structured one.
-TIERS: tuple[str, ...] = ("python", "python-fuel", "llvm", "llvm-metered", "python-flat",
-                          "python-flat-fuel")
+#: from fuel 0, resuming with the required fuel at each pause (in ``llvm-fuel`` the jitted frames
+#: pause and resume natively: see ``wasm2py.llvm.suspend``); ``"<tier>-metered"`` runs with fuel
+#: metering on and a budget no script exhausts; ``"python-flat..."`` gives every function the
+#: Python tier's fallback shape (a dispatch loop over basic blocks) instead of the structured one.
+TIERS: tuple[str, ...] = ("python", "python-fuel", "llvm", "llvm-metered", "llvm-fuel",
+                          "python-flat", "python-flat-fuel")
 
 #: The two checks: the full run of a script, and the rejection-only check.
 CHECK_RUN = "run"
