@@ -132,7 +132,7 @@ def typed_views(view: memoryview) -> dict[str, object]:
     """The views of a memory's bytes as little-endian u64/f64 arrays, by name suffix
     (:data:`TYPED_VIEWS`; index ``i`` is the value at byte ``i * size``)."""
     if sys.byteorder == "little":
-        return {suffix: view.cast(fmt) for suffix, fmt in TYPED_VIEWS.items()}
+        return {suffix: view.cast(fmt) for suffix, fmt in TYPED_VIEWS.items()}  # type: ignore[call-overload]
     return {suffix: _LittleEndian(view, fmt) for suffix, fmt in TYPED_VIEWS.items()}
 
 
