@@ -478,3 +478,23 @@ def test_an_externref_held_only_by_a_paused_jitted_frame_survives_store_gc():
     del q
     gc.collect()
     assert store.gc() == 1
+
+
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_an_operand_below_a_loop_with_a_paused_call_inside(tier):
+    """f(n) keeps 3n below a loop that runs n times and asks inside a block: a resume inside
+    the body reaches the loop header again by its back edge, so the operand below must come
+    from where resumes put it (the fuzzer found IR that LLVM rejected: "Instruction does not
+    dominate all uses"). f(4) answered 10, 20, 30, 40: 12 + 100 = 112."""
+    src = wat("""(module (import "env" "ask" (func $ask (param i32) (result i32)))
+      (func (export "f") (param i32) (result i32) (local i32)
+        (i32.mul (local.get 0) (i32.const 3))
+        (loop $l
+          (block (local.set 1 (i32.add (local.get 1) (call $ask (local.get 0)))))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if $l (local.get 0)))
+        (i32.add (local.get 1))))""")
+    store = Store(Engine(Config(tier=tier, cache=False)))
+    inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
+    r, seen = run(inst.exports.f, lambda n: 10 * (n + 1), 4)
+    assert r.results == 112 and seen == [1, 1, 1, 1]

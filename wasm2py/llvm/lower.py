@@ -1400,6 +1400,8 @@ class FunctionLowerer:
             b.branch(frame.header)
             b.position_at_end(frame.header)
             self.known = {}  # (the back edges bring other values)
+            if self.susp is not None:  # (so do back edges from a resume point in the body)
+                self.susp.reload(frame.height)
             self.epoch_check()
             for slot in frame.slots:
                 self.push(b.load(slot))
