@@ -454,3 +454,47 @@ def test_a_pause_in_a_function_called_through_a_private_table(tier):
     if tier == "llvm":
         assert [rec.native is not None for rec in p._frames] == [True, True, True]
     assert p.resume(41).results == 42
+
+
+def test_an_externref_held_only_by_a_paused_jitted_frame_survives_store_gc():
+    """keep(x) keeps x in a local across a paused call and returns it: Store.gc() during the
+    pause must not release x (resuming returns the very object); once the paused call is
+    gone, nothing holds x and gc releases it."""
+    import gc
+
+    src = wat("""(module (import "env" "ask" (func $ask (param i32) (result i32)))
+      (func (export "keep") (param externref) (result externref) (local externref)
+        (local.set 1 (local.get 0))
+        (drop (call $ask (i32.const 0)))
+        (local.get 1)))""")
+    store = Store(Engine(Config(tier="llvm", cache=False)))
+    inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
+    obj = object()
+    p = inst.exports.keep.call_resumable(obj)
+    assert [rec.native is not None for rec in p._frames] == [True]
+    assert store.gc() == 0
+    assert p.resume(1).results is obj
+    q = inst.exports.keep.call_resumable(obj)
+    del q
+    gc.collect()
+    assert store.gc() == 1
+
+
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_an_operand_below_a_loop_with_a_paused_call_inside(tier):
+    """f(n) keeps 3n below a loop that runs n times and asks inside a block: a resume inside
+    the body reaches the loop header again by its back edge, so the operand below must come
+    from where resumes put it (the fuzzer found IR that LLVM rejected: "Instruction does not
+    dominate all uses"). f(4) answered 10, 20, 30, 40: 12 + 100 = 112."""
+    src = wat("""(module (import "env" "ask" (func $ask (param i32) (result i32)))
+      (func (export "f") (param i32) (result i32) (local i32)
+        (i32.mul (local.get 0) (i32.const 3))
+        (loop $l
+          (block (local.set 1 (i32.add (local.get 1) (call $ask (local.get 0)))))
+          (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+          (br_if $l (local.get 0)))
+        (i32.add (local.get 1))))""")
+    store = Store(Engine(Config(tier=tier, cache=False)))
+    inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
+    r, seen = run(inst.exports.f, lambda n: 10 * (n + 1), 4)
+    assert r.results == 112 and seen == [1, 1, 1, 1]

@@ -215,3 +215,140 @@ def test_wrap_i64_feeds_i32_operations():
     assert (ex.lts(0x1_80000000), ex.lts(0xFFFFFFFF_7FFFFFFF)) == (1, 0)
     assert ex.ext(-1) == 0xFFFFFFFF
     assert ex.load(0x12345_00000010) == 0  # address 16, in bounds
+
+
+def _switch(n: int) -> str:
+    """A C ``switch`` over ``n`` cases as clang lowers it: a ``br_table`` in the innermost of
+    n nested blocks; case k (after block k's end) adds k + 1 to the result, and odd cases
+    ``break`` (leave the outermost block) while even ones fall through into the next case."""
+    body = "(br_table " + " ".join(f"$b{k}" for k in range(n)) + " $out (local.get 0))"
+    for k in range(n):
+        case = f"(local.set 1 (i32.add (local.get 1) (i32.const {k + 1})))"
+        if k % 2:
+            case += " (br $out)"
+        body = f"(block $b{k} {body}) {case}"
+    return f"""(module (func (export "sw") (param i32) (result i32) (local i32)
+      (block $out {body}) (local.get 1)))"""
+
+
+def _switch_model(n: int, s: int) -> int:
+    r = 0
+    k = s if 0 <= s < n else n  # the default target is $out
+    while k < n:
+        r += k + 1
+        if k % 2:
+            break
+        k += 1
+    return r
+
+
+@pytest.mark.parametrize("fuel", [False, True])
+def test_switch_over_many_blocks(fuel):
+    """Long runs of block ends after a br_table are grouped (wasm2py.translate.peephole)."""
+    n = 41
+    store, ex = _exports(_switch(n), consume_fuel=fuel)
+    for s in [*range(n + 2), 0xFFFFFFFF, 1000]:
+        assert ex.sw(s) == _switch_model(n, s), s
+    if fuel:
+        # the same fuel as the flat shape, which lowers the blocks without the flag
+        fstore, fex = _exports(_switch(n), consume_fuel=True, python_shape="flat")
+        for s in (0, 7, 20, 40, 41):
+            a, b = store.get_fuel(), fstore.get_fuel()
+            ex.sw(s)
+            fex.sw(s)
+            assert a - store.get_fuel() == b - fstore.get_fuel()
+        # paused at every fuel check on the way and resumed
+        store.set_fuel(0)
+        r = ex.sw.call_resumable(12)
+        while isinstance(r, wasm2py.OutOfFuel):
+            store.set_fuel(r.required_fuel)
+            r = r.resume()
+        assert r.results == _switch_model(n, 12)
+
+
+def test_switch_groups_block_ends():
+    """Reaching a case tests a few group guards, not every block end before it."""
+    from wasm2py.aot import compile
+
+    src = compile(wat(_switch(41)))
+    assert src.count("if not brk or brk >= ") >= 4
+    # the br_table only sets brk: a tuple lookup instead of a search (index 0: the innermost
+    # block, whose end follows, brk stays 0; past the table: $out, the outermost block)
+    assert "brk = (0, " in src and "[l0] if l0 < 41 else " in src
+
+
+TYPED = """(module (memory 1)
+  (func (export "st64") (param i32 i64) (i64.store (local.get 0) (local.get 1)))
+  (func (export "ld16") (param i32) (result i32) (i32.load16_u offset=2 (local.get 0)))
+  (func (export "ld32") (param i32) (result i32) (i32.load offset=4 (local.get 0)))
+  (func (export "ld64") (param i32) (result i64) (i64.load (local.get 0)))
+  (func (export "ldf64") (param i32) (result f64) (f64.load (local.get 0)))
+  (func (export "ld32c") (result i32) (i32.load (i32.const 65532)))
+  (func (export "grow") (result i32) (memory.grow (i32.const 1))))"""
+
+
+@pytest.mark.parametrize("fuel", [False, True])
+def test_loads_aligned_and_not(fuel):
+    """Naturally aligned 8-byte loads read a typed view of the memory, others go through
+    struct."""
+    _, ex = _exports(TYPED, consume_fuel=fuel)
+    ex.st64(8, 0x0102030405060708)  # little-endian: bytes 08 07 06 05 04 03 02 01 at 8..15
+    assert ex.ld32(4) == 0x05060708  # aligned (4 + 4 = 8)
+    assert ex.ld32(5) == 0x04050607  # not aligned
+    assert ex.ld16(8) == 0x0506
+    assert ex.ld16(9) == 0x0405
+    assert ex.ld64(8) == 0x0102030405060708
+    assert ex.ld64(9) == 0x0001020304050607
+    ex.st64(16, 0x3FF8000000000000)  # the bits of 1.5
+    assert ex.ldf64(16) == 1.5
+    assert ex.ld32c() == 0
+    # the last aligned word is in bounds, the one after it (aligned or not) is not
+    ex.st64(65528, -1)
+    assert ex.ld32(65528) == -1
+    for f, a in ((ex.ld32, 65529), (ex.ld32, 65532), (ex.ld64, 65536), (ex.ld16, 65534),
+                 (ex.ldf64, 65529), (ex.ld32, 0xFFFFFFFF)):  # fmt: skip
+        with pytest.raises(wasm2py.Trap) as e:
+            f(a)
+        assert e.value.code is wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
+    # the typed views follow memory.grow
+    assert ex.grow() == 1
+    assert ex.ld32(65532) == 0
+    ex.st64(131064, 7)
+    assert ex.ld64(131064) == 7
+
+
+def test_typed_views_on_either_byte_order():
+    """The big-endian hosts' stand-in for a typed view reads little-endian values, like the
+    cast a little-endian host uses."""
+    import struct
+
+    from wasm2py.runtime import memory
+
+    view = memoryview(bytearray(range(1, 33))).cast("B")
+    for fmt in memory.TYPED_VIEWS.values():
+        stand_in = memory._LittleEndian(view, fmt)
+        assert len(stand_in) == 4
+        assert [stand_in[i] for i in range(4)] == list(struct.unpack("<4" + fmt, view))
+        with pytest.raises(struct.error):  # out of bounds (a trap in generated code)
+            stand_in[4]
+    assert memory.typed_views(view)["u64"][1] == 0x100F0E0D0C0B0A09  # bytes 9..16, little-endian
+
+
+def test_switch_lookup_and_a_folded_branch_to_the_same_block():
+    """A br_if to block $k followed by a switch whose table also targets $k: the br_if is no
+    longer the only branch to $k, so its flag cannot be folded away."""
+    _, ex = _exports("""(module (func (export "t") (param i32 i32) (result i32) (local i32)
+      (block $out
+        (block $k
+          (br_if $k (local.get 0))
+          (block $a
+            (block $b
+              (br_table $b $a $k $out (local.get 1)))
+            (local.set 2 (i32.const 10)))
+          (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+          (br $out))
+        (local.set 2 (i32.add (local.get 2) (i32.const 100))))
+      (local.get 2)))""")
+    # p0 != 0: straight to after $k; else case 0 falls into case 1, 2 is $k, past the table $out
+    assert [ex.t(1, s) for s in (0, 1, 2, 3)] == [100] * 4
+    assert [ex.t(0, s) for s in (0, 1, 2, 3, 99)] == [11, 1, 100, 0, 0]

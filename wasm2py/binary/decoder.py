@@ -15,10 +15,9 @@ validator.
 
 from __future__ import annotations
 
-import gc
-
 from ..errors import DecodeError, UnsupportedFeature
 from ..features import ALL, Features
+from ..gcpause import gc_paused
 from ..types import (
     ArrayType,
     FieldType,
@@ -945,22 +944,16 @@ def decode_module(data: bytes | bytearray | memoryview, features: Features | Non
             data = bytes(data)
         else:
             raise TypeError(f"expected bytes, got {type(data).__name__}")
-    # Decoding allocates one small tuple per instruction, none of which can be part of a cycle.
-    # Left on, the cyclic GC would keep rescanning the instruction lists (it made decoding four
-    # to five times slower), so it is paused for the duration.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        m = _decode_module(data, _tables(features))
-        if check_bodies:
-            for code in m.codes:
-                code.body  # noqa: B018 - decoded to check it, then dropped
-        return m
-    except IndexError:  # pragma: no cover - every read is guarded; this is a safety net
-        raise DecodeError("unexpected end", len(data)) from None
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    # (one small tuple per instruction, none of them in a cycle: see wasm2py.gcpause)
+    with gc_paused():
+        try:
+            m = _decode_module(data, _tables(features))
+            if check_bodies:
+                for code in m.codes:
+                    code.body  # noqa: B018 - decoded to check it, then dropped
+            return m
+        except IndexError:  # pragma: no cover - every read is guarded; this is a safety net
+            raise DecodeError("unexpected end", len(data)) from None
 
 
 def _decode_module(data: bytes, tables: _Tables) -> Module:

@@ -25,15 +25,13 @@ bounds-checked against the current size; every trap stores a status and returns 
 
 from __future__ import annotations
 
-import contextlib
-import gc
-
 from llvmlite import ir
 
 from ..binary.module import Module
 from ..binary.opcodes import SIMD_BASE, SIMD_NAMES, CatchKind, Op
 from ..errors import TrapCode, UnsupportedFeature
 from ..fuel import BULK_OPS, segment_costs
+from ..gcpause import gc_paused
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi
@@ -1411,6 +1409,8 @@ class FunctionLowerer:
                 self.susp.loop_point(frame)
             b.position_at_end(frame.header)
             self.known = {}  # (the back edges bring other values)
+            if self.susp is not None:  # (so do back edges from a resume point in the body)
+                self.susp.reload(frame.height)
             self.epoch_check()
             for slot in frame.slots:
                 self.push(b.load(slot))
@@ -1913,13 +1913,13 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     """
     mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch)
     mb.simd_isa = simd_isa
-    with _no_cycle_collection():
+    with gc_paused():
         return mb.build()
 
 
 def build_text(module: Module, **options) -> str:
     """The IR text of :func:`build_module` (same ``options``), built and printed at once."""
-    with _no_cycle_collection():
+    with gc_paused():
         irmod = build_module(module, **options)
         text = str(irmod)
         _dismantle(irmod)
@@ -1941,16 +1941,3 @@ def _dismantle(irmod: ir.Module) -> None:
     irmod.globals.clear()
 
 
-@contextlib.contextmanager
-def _no_cycle_collection():
-    """Python's cycle collector off while IR is built and printed: the IR is hundreds of
-    thousands of long-lived objects that every collection walks again, for nothing (they
-    are garbage only once the module is printed); a quarter to a third of the lowering's
-    CPU time otherwise (``tools/bench/llvm_compile.py``)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

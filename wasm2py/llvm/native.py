@@ -208,6 +208,9 @@ class NativeRuntime:
         self.suspending = True
         self.rt[abi.RT_RESUMABLE] = store.resumable
         self.spilled: list = []
+        #: the words of the paused jitted frames still held somewhere (by their NativeFrame):
+        #: externref handles among them stay live (collect_externs)
+        self.paused_words: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.instances: dict[int, object] = {}
         from .paused import suspend_callback
 
@@ -334,8 +337,8 @@ class NativeRuntime:
         self.extern_cells.add(g)
 
     def collect_externs(self) -> int:
-        """Forget the externref handles no global or table of this store holds any more, so
-        their objects can be freed; returns how many. Only when no jitted code of the store
+        """Forget the externref handles no global, table or paused jitted frame of this store
+        holds any more, so their objects can be freed; returns how many. Only when no jitted code of the store
         is running (its frames may hold handles in registers): see :meth:`Store.gc`."""
         live = {0}
         for g in list(self.extern_cells):
@@ -343,6 +346,8 @@ class NativeRuntime:
         for m in list(self.mirrors):
             if m.table.type.elem is ValType.EXTERNREF:
                 live.update(m.buf[: m.table.size])
+        for words in list(self.paused_words.values()):  # (any word may be a handle: keeping
+            live.update(words)  # an object a little longer is harmless, freeing one is not)
         dead = [h for h in self.externs if h not in live]
         for h in dead:
             obj = self.externs.pop(h)

@@ -30,7 +30,7 @@ class NativeFrame:
     """What resumes a spilled frame: its instance's jitted side, the remaining depth it ran
     at, and the buffer codes of its callee's results and of its operands."""
 
-    __slots__ = ("inst", "rem", "results", "operands")
+    __slots__ = ("inst", "rem", "results", "operands", "__weakref__")
 
     def __init__(self, inst, rem: int, results: tuple, operands: tuple):
         self.inst = inst
@@ -121,6 +121,7 @@ def suspend_callback(rt):
         rec = FrameRecord(index, key >> 2, _KINDS[kind], rt.max_depth - 1 - rem,
                           tuple(w[_HEAD:top]), tuple(w[top + nres + nstack :]), inst.state.ns,
                           NativeFrame(inst, rem, tuple(codes[:nres]), tuple(codes[nres:])))
+        rt.paused_words[rec.native] = rec.locals + rec.stack
         rt.spilled.append(rec)
 
     return SUSPEND(suspend)
@@ -251,9 +252,11 @@ def native_record(inst, index: int, offset: int, kind: str, depth: int, locals_,
     rem = rt.max_depth - 1 - depth
     ltypes = local_types(inst.module, index)
     locals_ = tuple(locals_) + (None,) * (len(ltypes) - len(locals_))  # (unused ones)
-    return FrameRecord(index, offset, kind, depth, _words(locals_, ltypes, rt),
-                       _words(stack, [_CODE_TYPES[c] for c in operands], rt), inst.state.ns,
-                       NativeFrame(inst, rem, tuple(results), tuple(operands)))  # fmt: skip
+    rec = FrameRecord(index, offset, kind, depth, _words(locals_, ltypes, rt),
+                      _words(stack, [_CODE_TYPES[c] for c in operands], rt), inst.state.ns,
+                      NativeFrame(inst, rem, tuple(results), tuple(operands)))  # fmt: skip
+    rt.paused_words[rec.native] = rec.locals + rec.stack
+    return rec
 
 
 pass_through(NativeFrame.resume.__code__)

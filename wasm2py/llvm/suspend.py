@@ -398,7 +398,8 @@ class Suspender:
         entry block, would make every frame of the function dynamic)."""
         buf = self._buf
         if buf is None:
-            buf = self._buf = self.fl.ab.alloca(ir.ArrayType(I64, 1), name="spill_buf")
+            # (a pointer to words: the array type is set once its size is known)
+            buf = self._buf = self.fl.ab.alloca(I64, name="spill_buf")
         self._buf_words = max(self._buf_words, n)
         return buf
 

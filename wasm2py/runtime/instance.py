@@ -259,7 +259,7 @@ def instantiate(store, module: Module, source: CodeSource, imports: list, wrap_i
     for i, mem in enumerate(state.memories):
         suffix = str(i) if i else ""
         ns["MEM" + suffix] = mem
-        mem.bind(ns, "M" + suffix)
+        mem.bind(ns, "M" + suffix, typed=True)
     # Globals (initialisers may read earlier globals and take function references).
     for g in module.globals:
         gt = GlobalType(close_valtype(g.type.valtype, deftypes), g.type.mutable)

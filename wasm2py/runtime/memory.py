@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import ctypes
 import mmap
+import struct
+import sys
 
 from ..errors import InstantiationError, Trap, TrapCode
 from ..types import MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, Limits, MemoryType
@@ -103,6 +105,37 @@ def _buffer(mapping: _Mapping, nbytes: int) -> memoryview:
     return memoryview(arr).cast("B")
 
 
+#: the typed views of a memory (suffix of the byte view's name -> struct format): generated
+#: code reads 8 bytes at an aligned address ``a`` as ``Mf64[a >> 3]``, which builds no tuple
+#: (for 2- and 4-byte loads the test of the alignment costs what the tuple does)
+TYPED_VIEWS = {"u64": "Q", "f64": "d"}
+
+
+class _LittleEndian:
+    """A typed view's stand-in on a big-endian host: the same indexing, through ``struct``."""
+
+    __slots__ = ("view", "st", "size")
+
+    def __init__(self, view: memoryview, fmt: str):
+        self.view = view
+        self.st = struct.Struct("<" + fmt)
+        self.size = self.st.size
+
+    def __getitem__(self, i: int):
+        return self.st.unpack_from(self.view, i * self.size)[0]
+
+    def __len__(self) -> int:
+        return len(self.view) // self.size
+
+
+def typed_views(view: memoryview) -> dict[str, object]:
+    """The views of a memory's bytes as little-endian u64/f64 arrays, by name suffix
+    (:data:`TYPED_VIEWS`; index ``i`` is the value at byte ``i * size``)."""
+    if sys.byteorder == "little":
+        return {suffix: view.cast(fmt) for suffix, fmt in TYPED_VIEWS.items()}  # type: ignore[call-overload]
+    return {suffix: _LittleEndian(view, fmt) for suffix, fmt in TYPED_VIEWS.items()}
+
+
 class LinearMemory:
     """One linear memory instance.
 
@@ -138,7 +171,7 @@ class LinearMemory:
             MAX_PAGES_64 if type.is_64 else MAX_PAGES)
         self.max_pages = max(self.pages, min(self.max_pages, MAX_RESERVATION // PAGE_SIZE))
         # (namespace dict, key) pairs whose value must follow ``view`` when it is replaced.
-        self._bindings: list[tuple[dict, str]] = []
+        self._bindings: list[tuple[dict, str, bool]] = []
         need = self.pages * PAGE_SIZE
         if _LIBC is None:
             self._map = None
@@ -177,10 +210,14 @@ class LinearMemory:
             size = max(need, size // 2 // mmap.PAGESIZE * mmap.PAGESIZE)
 
     # -- for generated code and the embedding API ---------------------------------------------
-    def bind(self, namespace: dict, key: str) -> None:
-        """Keep ``namespace[key]`` equal to :attr:`view` across growth."""
+    def bind(self, namespace: dict, key: str, typed: bool = False) -> None:
+        """Keep ``namespace[key]`` equal to :attr:`view` across growth (with ``typed``, also
+        ``key + suffix`` equal to its typed views: :func:`typed_views`)."""
         namespace[key] = self.view
-        self._bindings.append((namespace, key))
+        if typed:
+            for suffix, v in typed_views(self.view).items():
+                namespace[key + suffix] = v
+        self._bindings.append((namespace, key, typed))
 
     def grow(self, delta: int) -> int:
         """Grow by ``delta`` pages. Returns the old size in pages, or -1 if it cannot grow (the
@@ -202,8 +239,13 @@ class LinearMemory:
                     return -1
             self.pages = new
             self.view = view = self._full[:nbytes]
-            for ns, key in self._bindings:
+            views = None
+            for ns, key, typed in self._bindings:
                 ns[key] = view
+                if typed:
+                    views = views or typed_views(view)
+                    for suffix, v in views.items():
+                        ns[key + suffix] = v
         return old
 
     def _enlarge(self, nbytes: int) -> bool:

@@ -34,6 +34,7 @@ import re
 import sys
 import types
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import Error, SignatureError
 from .callstack import DEEP, entry, leave
@@ -81,7 +82,7 @@ class FrameRecord:
     #: a frame that jitted code spilled (``locals`` and ``stack`` are then its raw 64-bit
     #: words): what resumes it in that tier (see :mod:`wasm2py.llvm.paused`); None: a
     #: Python-tier frame
-    native: object = field(default=None, repr=False)
+    native: Any = field(default=None, repr=False)
 
     @property
     def key(self) -> int:

@@ -112,8 +112,8 @@ class Store:
 
     def gc(self) -> int:
         """Release what the store keeps only for jitted code (the LLVM and auto tiers): objects
-        passed to jitted code as externrefs stay referenced by the store while a global or
-        table holds them, or until this runs. Does nothing while wasm code of the store is
+        passed to jitted code as externrefs stay referenced by the store while a global,
+        a table or a paused call's jitted frame holds them, or until this runs. Does nothing while wasm code of the store is
         running (its frames may hold references). Returns how many objects were released.
         (Python frees everything else by itself.)"""
         if self.native is None or self.depth or self.host_nesting:

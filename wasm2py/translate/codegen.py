@@ -249,6 +249,9 @@ _LOADS = {
     Op.I64_LOAD32_S: ("LS32", I64, False), Op.I64_LOAD32_U: ("LU32", I64, True),
 }  # fmt: skip
 # Stores: op -> (struct packer, value type, mask applied to the value or None)
+#: loads with a typed view of the memory (see wasm2py.runtime.memory.typed_views): the view's
+#: name suffix and log2 of the access size
+_TYPED_LOADS = {"LU64": ("u64", 3), "LF64": ("f64", 3)}
 _STORES = {
     Op.I32_STORE: ("PU32", I32, None), Op.I64_STORE: ("PU64", I64, None),
     Op.F64_STORE: ("PF64", F64, None),
@@ -941,6 +944,16 @@ class FuncGen:
                           build(mid, hi, pivot))  # fmt: skip
             return [node]
 
+        # Every target only setting ``brk`` (a C switch over nested blocks): one tuple lookup.
+        flags = self.brk_values([arm_for(t) for t in (*targets, default)])
+        if flags is not None and isinstance(ie, ast.Name):
+            *table, other = flags
+            pick = ast.Subscript(ast.Constant(tuple(table)), ie, _LOAD)
+            self.assign("brk", ast.IfExp(_cmp(ie, ast.Lt(), _const(len(table))), pick,
+                                         _const(other)))  # fmt: skip
+            self.branchy = True
+            self.ctrl[-1].unreachable = True
+            return
         # Only the top range check needs the default: indexes past the table.
         tree = build(0, len(ranges), 0)
         for st in tree:
@@ -948,6 +961,24 @@ class FuncGen:
         if sets_brk:
             self.branchy = True
         self.ctrl[-1].unreachable = True
+
+    @staticmethod
+    def brk_values(arms: list[list[ast.stmt]]) -> list[int] | None:
+        """The values of ``brk`` the branch arms leave, if each is only ``brk = K`` or nothing
+        (``brk`` stays 0: the code right after runs), else None."""
+        out = []
+        for body in arms:
+            if len(body) != 1:
+                return None
+            st = body[0]
+            if isinstance(st, ast.Pass):
+                out.append(0)
+            elif (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)
+                  and st.targets[0].id == "brk" and isinstance(st.value, ast.Constant)):  # fmt: skip
+                out.append(st.value.value)
+            else:
+                return None
+        return out
 
     def emit_return(self, vals: list[V]) -> None:
         self.sync_fuel_out()
@@ -1312,10 +1343,32 @@ class FuncGen:
             e = _bin(_bin(ast.Subscript(_name(view), a, _LOAD), ast.BitXor(), _const(0x80)),
                      ast.Sub(), _const(0x80))  # fmt: skip
         else:
-            e = _sub0(_call(fn, _name(view), a))
+            e = self.typed_load(fn, ins.imm[0], view, a)
         v = self.combine(e, t, addr, impure=True, state=True, norm=norm)
         v.reads = v.reads | {mem}
         self.push(v)
+
+    def typed_load(self, fn: str, align: int, view: str, a: ast.expr) -> ast.expr:
+        """A load of 2 to 8 bytes through ``struct`` (``LU32(M, a)[0]``), or, for 8 bytes with
+        a natural alignment hint (the address is then most likely aligned), through the typed
+        view when the address is aligned (``Mf64[a >> 3]``: no tuple built)."""
+        typed = _TYPED_LOADS.get(fn)
+        if typed is None or align != typed[1]:
+            return _sub0(_call(fn, _name(view), a))
+        suffix, shift = typed
+        if isinstance(a, ast.Constant):
+            if a.value & ((1 << shift) - 1):
+                return _sub0(_call(fn, _name(view), a))
+            return ast.Subscript(_name(view + suffix), _const(a.value >> shift), _LOAD)
+        if isinstance(a, ast.Name):
+            first = use = a
+        else:
+            # the address is computed once, into ``ma`` (read only within this expression)
+            first, use = ast.NamedExpr(_sname("ma"), a), _name("ma")
+        return ast.IfExp(ast.UnaryOp(ast.Not(), _bin(first, ast.BitAnd(), _const((1 << shift) - 1))),
+                         ast.Subscript(_name(view + suffix), _bin(use, ast.RShift(), _const(shift)),
+                                       _LOAD),
+                         _sub0(_call(fn, _name(view), use)))  # fmt: skip
 
     def op_store(self, ins) -> None:
         val = self.pop()
@@ -1790,15 +1843,17 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import fold_skips
+    from .peephole import fold_skips, group_resets
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
             and info.max_loop_depth <= MAX_LOOPS and info.max_nesting <= MAX_NESTING):  # fmt: skip
         fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
         # ``brk`` guards nest too: only the finished tree tells
-        if nesting_depth(fn) <= MAX_NESTING:
+        depth = nesting_depth(fn)
+        if depth <= MAX_NESTING:
             fold_skips(fn)
+            group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
     fn = FlatGen(mod, index, ftype, local_types, body, name, info).run()

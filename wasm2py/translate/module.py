@@ -17,8 +17,6 @@ from the disk cache, which keeps each function's code as it is made: see
 from __future__ import annotations
 
 import ast
-import contextlib
-import gc
 import hashlib
 import marshal
 import re
@@ -29,6 +27,7 @@ from types import CodeType
 
 from ..binary.module import Module
 from ..errors import Error
+from ..gcpause import gc_paused
 from ..runtime.instance import display_names
 from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType
@@ -386,14 +385,3 @@ def module_gen(module: Module, config=None) -> ModuleGen:
                      config is not None and config.epoch_interruption)
 
 
-@contextlib.contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector: translation allocates millions of AST nodes (none of
-    them garbage until the end), and collections over them would dominate the time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -15,6 +15,23 @@ When no other branch targets that block (no other ``brk = K`` in ``BODY``), the 
 nothing the ``if`` does not: this becomes ``if C: PRE else: BODY`` (``if not C: BODY`` when
 ``PRE`` is empty). Both run the same statements in the same order and leave ``brk`` the same,
 so traps, fuel segments and resume points (found by line) are unchanged.
+
+:func:`group_resets`: a ``br_table`` over nested blocks (a C ``switch``) sets ``brk`` to the
+target's id and falls through the ends of every block inside the target, each a reset and a
+guard::
+
+    if brk == 474:        # the innermost block's end
+        brk = 0
+    if not brk:           # the code after it (a case)
+        ...
+    if brk == 473:
+        ...
+
+Reaching case K tests every block end before it: hundreds of tests per dispatch in an
+interpreter loop. A long run of such resets and guards is cut into halves, recursively, each
+under ``if not brk or brk >= LOW:`` (LOW: the lowest id reset in it). When ``brk`` is set to a
+lower id, nothing in the half can run (no reset matches, no guard passes), so skipping it
+changes nothing; reaching a case costs a test per level instead of two per block.
 """
 
 from __future__ import annotations
@@ -80,6 +97,14 @@ class _Counts:
             elif isinstance(node, ast.Assign) and _is_brk_set(node):
                 k = node.value.value  # type: ignore[attr-defined]
                 self.sets[k] = self.sets.get(k, 0) + 1
+            elif (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+                  and node.targets[0].id == "brk"):  # fmt: skip
+                # a br_table's lookup, ``brk = (K1, K2, ...)[i] if i < n else K0``: every
+                # constant in it counts as a branch (too many only keep a fold from happening)
+                for c in ast.walk(node.value):
+                    if isinstance(c, ast.Constant):
+                        for k in c.value if isinstance(c.value, tuple) else (c.value,):
+                            self.sets[k] = self.sets.get(k, 0) + 1
 
 
 def _fold_tail(stmts: list[ast.stmt], k: int, counts: _Counts) -> None:
@@ -129,3 +154,70 @@ def _fold_list(stmts: list[ast.stmt], counts: _Counts) -> None:
             if inner:
                 _fold_list(inner, counts)
         i += 1
+
+
+#: runs of resets and guards at most this long are left as they are
+_GROUP_LEAF = 6
+
+
+def _reset_id(st: ast.stmt) -> int | None:
+    """K if ``st`` is ``if brk == K: brk = 0`` (a block end's reset)."""
+    t = getattr(st, "test", None)
+    if (isinstance(st, ast.If) and not st.orelse and isinstance(t, ast.Compare)
+            and isinstance(t.left, ast.Name) and t.left.id == "brk" and len(t.ops) == 1
+            and isinstance(t.ops[0], ast.Eq) and isinstance(t.comparators[0], ast.Constant)
+            and len(st.body) == 1 and _is_brk_set(st.body[0], 0)):  # fmt: skip
+        return t.comparators[0].value
+    return None
+
+
+def group_resets(fn: ast.FunctionDef, levels: int) -> None:
+    """Apply the second rewrite of the module docstring to ``fn``, nesting no statement more
+    than ``levels`` deeper than it was."""
+    if levels > 0:
+        _group_list(fn.body, levels)
+
+
+def _group_list(stmts: list[ast.stmt], levels: int) -> None:
+    out: list[ast.stmt] = []
+    i = 0
+    while i < len(stmts):
+        j = i
+        while j < len(stmts) and (_reset_id(stmts[j]) is not None or _is_guard(stmts[j])):
+            j += 1
+        if j - i > _GROUP_LEAF:
+            out.extend(_halves(stmts[i:j], levels))
+            i = j
+        else:
+            _group_inner(stmts[i], levels)
+            out.append(stmts[i])
+            i += 1
+    stmts[:] = out
+
+
+def _group_inner(st: ast.stmt, levels: int) -> None:
+    for attr in ("body", "orelse", "handlers"):
+        inner = getattr(st, attr, None)
+        if inner:
+            _group_list(inner, levels)
+
+
+def _halves(run: list[ast.stmt], levels: int) -> list[ast.stmt]:
+    if levels == 0 or len(run) <= _GROUP_LEAF:
+        for st in run:
+            _group_inner(st, levels)
+        return run
+    mid = len(run) // 2
+    return [_wrap(part, _halves(part, levels - 1)) for part in (run[:mid], run[mid:])]
+
+
+def _wrap(part: list[ast.stmt], body: list[ast.stmt]) -> ast.If:
+    ids = [k for k in map(_reset_id, part) if k is not None]
+    test: ast.expr = ast.UnaryOp(ast.Not(), ast.Name("brk", ast.Load()))
+    if ids:
+        low = ast.Compare(ast.Name("brk", ast.Load()), [ast.GtE()], [ast.Constant(min(ids))])
+        test = ast.BoolOp(ast.Or(), [test, low])
+    node = ast.If(test, body, [])
+    node.lineno = part[0].lineno
+    node.wasm_op = None  # type: ignore[attr-defined]  # (the first statement in it has the comment)
+    return node

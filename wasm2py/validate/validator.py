@@ -25,8 +25,6 @@ Features` are refused with a message naming their ``Config`` switch.
 
 from __future__ import annotations
 
-import gc
-
 from ..binary.module import Code, ExternKind, Instr, Module, SegmentMode
 from ..binary.opcodes import (
     NATURAL_ALIGN,
@@ -39,6 +37,7 @@ from ..binary.opcodes import (
 from ..deftypes import DefType, canonicalize, matches
 from ..errors import UnsupportedFeature, ValidationError
 from ..features import ALL, Features, disabled
+from ..gcpause import gc_paused
 from ..types import (
     MAX_PAGES,
     MAX_PAGES_64,
@@ -1124,9 +1123,7 @@ def validate_module(module: Module, features: Features | None = None,
     if not bodies:
         return
     nimp = len(ctx.funcs) - len(module.funcs) if ctx is not None else 0
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # one small tuple per instruction, none of them in a cycle (see the decoder)
-    try:
+    with gc_paused():  # (one small tuple per instruction, none of them in a cycle)
         for i, code in enumerate(module.codes):
             declared, body = code.locals, code.body
             if pending is None:
@@ -1135,9 +1132,6 @@ def validate_module(module: Module, features: Features | None = None,
                 except ValidationError as e:
                     pending = e  # the remaining bodies are still decoded: malformed wins
             del body
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     if pending is not None:
         raise pending
 
