@@ -185,3 +185,18 @@ def test_fuel_is_exact_across_the_move(fuel):
         assert pure[0] is wasm2py.TrapCode.OUT_OF_FUEL
     else:
         assert pure[0] == s32(7 + sum(i * i for i in range(1, 401)))
+
+
+def test_only_tier_up_units_get_loop_resume_points():
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm.lower import build_text
+    from wasm2py.validate.validator import validate_module
+
+    module = decode_module(wat(PROG))
+    validate_module(module)
+    whole = build_text(module)
+    unit = build_text(module, batch=(frozenset({SUM, FIB}), False))
+    # (the resume blocks are named "osr": one per loop of the unit's functions, none in a
+    # whole-module compile, where $sum calls no host function and so has no entry switch)
+    assert "\nosr" not in whole
+    assert unit.count("\nosr") == 2
