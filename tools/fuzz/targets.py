@@ -4,7 +4,9 @@
   chosen by the seed) and run in both tiers in lockstep;
 * ``diff``: a module from ``wasm-tools smith`` (Wasm 2.0 features: SIMD, bulk memory,
   reference types, multi-value; host imports from :mod:`.execute`) run in both tiers and, with
-  ``wasmtime``, in wasmtime too; then again with fuel metering in both tiers;
+  ``wasmtime``, in wasmtime too; then again with fuel metering in both tiers; each time also
+  resumably in the LLVM tier, pausing at every host call and every few dozen instructions
+  (:class:`.execute.PausingSide`);
 * ``mutate``: a mutated, truncated or spliced binary (:mod:`.mutate`) through decode, validate,
   instantiate and a few calls in both tiers: only typed wasm2py errors and traps may come out.
 
