@@ -362,6 +362,77 @@ class Wasm2pySide:
         return mems, globs, tables
 
 
+class _Answer(Exception):
+    """What a pausing side's host function raises: the results it would have returned."""
+
+    def __init__(self, values):
+        super().__init__("pause")
+        self.values = values
+
+
+class PausingSide(Wasm2pySide):
+    """wasm2py with every export called resumably (``call_resumable``): each host function
+    call pauses the wasm frames (natively in the LLVM tier), and the call is resumed with the
+    results the host function would have returned. Metered, a call's fuel is handed out in
+    slices of :attr:`SLICE`, so it pauses every few dozen instructions and is resumed with the
+    next slice; only once the call's whole fuel is spent is a fuel pause the out-of-fuel trap
+    of a plain call. It must match a plain side in everything (outcomes, state, host calls,
+    fuel used)."""
+
+    #: the fuel a metered call gets at a time
+    SLICE = 37
+
+    def __init__(self, tier: str, fuel: bool = False, **kw):
+        super().__init__(tier, fuel, **kw)
+        self.name = tier + ("-fuel" if fuel else "") + "-pausing"
+
+    def _host(self, name: str, ft: FuncType):
+        plain = super()._host(name, ft)
+
+        def fn(*args):
+            vals = plain(*args)  # (logs the call; HostFailure stays an error)
+            if self.store.resumable:
+                n = len(ft.results)
+                raise _Answer(() if n == 0 else (vals,) if n == 1 else tuple(vals))
+            return vals
+
+        return fn
+
+    def call(self, name: str, args: list, fuel: int | None = None):
+        f = self.instance.exports[name]
+        ft = f.type
+        store = self.store
+        left = 0  # fuel not handed out yet
+        if fuel is not None:
+            store.set_fuel(min(fuel, self.SLICE))
+            left = fuel - store.get_fuel()
+        try:
+            r = f.call_resumable(*(decode_value(a, t, self.externs) for a, t in zip(args, ft.params)))
+            while True:
+                if isinstance(r, wasm2py.HostTrap) and isinstance(r.host_error, _Answer):
+                    r = r.resume(*r.host_error.values)
+                elif isinstance(r, wasm2py.OutOfFuel) and left:
+                    more = min(left, self.SLICE)
+                    left -= more
+                    store.set_fuel(store.get_fuel() + more)
+                    r = r.resume()
+                else:
+                    break
+        except Exception as e:  # noqa: BLE001
+            out = _classify(e)
+        else:
+            if isinstance(r, wasm2py.HostTrap):
+                out = _classify(r.host_error)
+            elif isinstance(r, wasm2py.OutOfFuel):
+                out = ("trap", "OUT_OF_FUEL")
+            else:
+                vals = r.results
+                vals = () if not ft.results else (vals,) if len(ft.results) == 1 else tuple(vals)
+                out = ("ok", tuple(encode_value(v, t) for v, t in zip(vals, ft.results)))
+        used = fuel - left - store.get_fuel() if fuel is not None else None
+        return out, used
+
+
 def _is_host_func(module: str, name: str, ft: FuncType) -> bool:
     """Whether an import is one of :data:`HOST_FUNCS` (same name and type)."""
     return module == "host" and any(n == name and tuple(p) == ft.params and tuple(r) == ft.results

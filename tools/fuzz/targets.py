@@ -4,7 +4,9 @@
   chosen by the seed) and run in both tiers in lockstep;
 * ``diff``: a module from ``wasm-tools smith`` (Wasm 2.0 features: SIMD, bulk memory,
   reference types, multi-value; host imports from :mod:`.execute`) run in both tiers and, with
-  ``wasmtime``, in wasmtime too; then again with fuel metering in both tiers;
+  ``wasmtime``, in wasmtime too; then again with fuel metering in both tiers; each time also
+  resumably in the LLVM tier, pausing at every host call and every few dozen instructions
+  (:class:`.execute.PausingSide`);
 * ``mutate``: a mutated, truncated or spliced binary (:mod:`.mutate`) through decode, validate,
   instantiate and a few calls in both tiers: only typed wasm2py errors and traps may come out.
 
@@ -20,7 +22,7 @@ import subprocess
 import tempfile
 import traceback
 
-from .execute import Crash, Wasm2pySide, imports_wat
+from .execute import Crash, PausingSide, Wasm2pySide, imports_wat
 from .lockstep import Mismatch, run_lockstep
 
 #: LLVM optimisation levels, chosen by seed (the default level, 2, most often)
@@ -162,6 +164,8 @@ class DiffTarget:
         stats = {"modules": 1}
         plain = [Wasm2pySide("python", max_call_depth=depth),
                  Wasm2pySide("llvm", max_call_depth=depth, opt_level=level,
+                             llvm_isolated=False),
+                 PausingSide("llvm", max_call_depth=depth, opt_level=level,
                              llvm_isolated=False)]  # fmt: skip
         if self.wasmtime:
             from .execute import WasmtimeSide
@@ -173,6 +177,8 @@ class DiffTarget:
             return verdict
         metered = [Wasm2pySide("python", fuel=True, max_call_depth=depth),
                    Wasm2pySide("llvm", fuel=True, max_call_depth=depth, opt_level=level,
+                               llvm_isolated=False),
+                   PausingSide("llvm", fuel=True, max_call_depth=depth, opt_level=level,
                                llvm_isolated=False)]  # fmt: skip
         verdict = _lockstep_verdict(metered, data, seed, stats, calls=self.calls, nan=self.nan,
                                     fuel_choices=(_fuel_small, _fuel_medium, _fuel_large))  # fmt: skip
