@@ -200,3 +200,23 @@ def test_only_tier_up_units_get_loop_resume_points():
     # whole-module compile, where $sum calls no host function and so has no entry switch)
     assert "\nosr" not in whole
     assert unit.count("\nosr") == 2
+
+
+def test_the_same_body_elsewhere_in_another_module_gets_its_own_code():
+    """Resume points are keyed by wasm offset: a unit compiled for one module does not serve a
+    function with the same body at another offset of another module (before, the move
+    trapped: no point at that key)."""
+    loop = """(func (export "count") (param $n i32) (result i32) (local $k i32)
+      loop $l
+        local.get $k i32.const 1 i32.add local.set $k
+        local.get $k local.get $n i32.lt_u br_if $l
+      end
+      local.get $k)"""
+    engine = Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9))
+    for pad in ("", "i32.const 2 drop i32.const 3 drop"):
+        src = f'(module (func (export "f") i32.const 1 drop {pad}) {loop})'
+        inst = Instance(Store(engine), Module(engine, wat(src)), {})
+        assert inst.exports.count(0) == 1
+        move_at(inst, 1, 4)
+        assert inst.exports.count(1000) == 1000
+        assert inst._tierup.moved == 1

@@ -114,8 +114,10 @@ def compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool = False) -> byte
 def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs, tm,
              epoch: bool = False) -> str:  # fmt: skip
     """The machine-code cache key of the unit of ``funcs`` (and the trampolines if
-    ``shell``): the functions' indices and body bytes, the module's interface
-    (:func:`interface_digest`), the options and the compiler."""
+    ``shell``): the functions' indices, offsets and body bytes, the module's interface
+    (:func:`interface_digest`), the options and the compiler. (The offsets: jitted code keys
+    its resume points by wasm offset, which a frame record carries, so the same body at
+    another place in another module needs code of its own.)"""
     h = hashlib.sha256(interface_digest(module))
     h.update(compiler_digest(opt_level, fuel_costs, tm, epoch))
     h.update(b"shell" if shell else b"funcs")
@@ -123,7 +125,7 @@ def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs, tm,
     nimp = module.num_imported_funcs
     for index in sorted(funcs):
         code = module.codes[index - nimp]
-        h.update(b"%d:%d:" % (index, code.end - code.start))
+        h.update(b"%d:%d:%d:" % (index, code.start, code.end - code.start))
         h.update(raw[code.start : code.end])
     return h.hexdigest()
 
