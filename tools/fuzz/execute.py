@@ -433,6 +433,25 @@ class PausingSide(Wasm2pySide):
         return out, used
 
 
+class OsrSide(Wasm2pySide):
+    """wasm2py in ``tier="auto"`` with every function that has loops moved into jitted code at
+    its ``at``-th loop-header (or entry) counter call: a frame still looping there continues
+    jitted (on-stack replacement; :func:`tools.stress.osr.force_moves`). It must match the
+    plain sides in everything."""
+
+    def __init__(self, at: int, fuel: bool = False, **kw):
+        super().__init__("auto", fuel, tier_up_threshold=10**9, **kw)
+        self.name = "auto-osr" + ("-fuel" if fuel else "")
+        self.at = at
+
+    def _instance(self, imports: list):
+        from tools.stress.osr import force_moves
+
+        inst = wasm2py.Instance(self.store, self.module, imports)
+        force_moves(inst, self.engine, self.at)
+        return inst
+
+
 def _is_host_func(module: str, name: str, ft: FuncType) -> bool:
     """Whether an import is one of :data:`HOST_FUNCS` (same name and type)."""
     return module == "host" and any(n == name and tuple(p) == ft.params and tuple(r) == ft.results

@@ -22,7 +22,7 @@ import subprocess
 import tempfile
 import traceback
 
-from .execute import Crash, PausingSide, Wasm2pySide, imports_wat
+from .execute import Crash, OsrSide, PausingSide, Wasm2pySide, imports_wat
 from .lockstep import Mismatch, run_lockstep
 
 #: LLVM optimisation levels, chosen by seed (the default level, 2, most often)
@@ -153,6 +153,8 @@ class DiffTarget:
         self.nan = options.get("nan", "exact")
         self.wasmtime = options.get("wasmtime", True)
         self.calls = options.get("calls", 12)
+        #: also an on-stack-replacement side (tier auto, moves forced: see OsrSide)
+        self.osr = options.get("osr", False)
         self.smith = Smith(canonicalize_nans=self.nan == "loose")
 
     def make_input(self, seed: int) -> bytes | None:
@@ -167,6 +169,9 @@ class DiffTarget:
                              llvm_isolated=False),
                  PausingSide("llvm", max_call_depth=depth, opt_level=level,
                              llvm_isolated=False)]  # fmt: skip
+        if self.osr:
+            plain.append(OsrSide(2 + seed % 7, max_call_depth=depth, opt_level=level,
+                                 llvm_isolated=False))  # fmt: skip
         if self.wasmtime:
             from .execute import WasmtimeSide
 
@@ -180,6 +185,9 @@ class DiffTarget:
                                llvm_isolated=False),
                    PausingSide("llvm", fuel=True, max_call_depth=depth, opt_level=level,
                                llvm_isolated=False)]  # fmt: skip
+        if self.osr:
+            metered.append(OsrSide(2 + seed % 7, fuel=True, max_call_depth=depth,
+                                   opt_level=level, llvm_isolated=False))  # fmt: skip
         verdict = _lockstep_verdict(metered, data, seed, stats, calls=self.calls, nan=self.nan,
                                     fuel_choices=(_fuel_small, _fuel_medium, _fuel_large))  # fmt: skip
         if verdict is not None:

@@ -32,7 +32,7 @@ def _instance(engine, wasm: bytes, fuel: bool):
     return inst
 
 
-def _force_moves(inst, engine, at: int) -> None:
+def force_moves(inst, engine, at: int) -> None:
     """Attach each looping function's unit at its ``at``-th counter call (as the tier-up would
     once compiled), whenever its Python-tier code gets bound."""
     tu = inst._tierup
@@ -88,7 +88,7 @@ def main(argv=None) -> int:
                                                tier_up_threshold=10**9, **config))  # fmt: skip
         for at in args.at:
             inst = _instance(engine, wasm, args.fuel)
-            _force_moves(inst, engine, at)
+            force_moves(inst, engine, at)
             got = (inst.exports.run(n), FUEL - inst.store.get_fuel() if args.fuel else None)
             ok = got == expect and inst._tierup.error is None
             bad += not ok
