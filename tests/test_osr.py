@@ -220,3 +220,25 @@ def test_the_same_body_elsewhere_in_another_module_gets_its_own_code():
         move_at(inst, 1, 4)
         assert inst.exports.count(1000) == 1000
         assert inst._tierup.moved == 1
+
+
+def test_a_local_not_set_yet_moves_as_zero_whatever_its_type():
+    """v(n) = n + (n-1) + ... + 1, through a v128 local $x that the loop sets before reading
+    (so the Python tier never zeroes it) and an f64 one likewise: at the first loop header
+    neither is set yet, and the move must still go through (the fuzzer found a TypeError
+    for v128). v(100) = 5050."""
+    src = wat("""(module
+      (func (export "v") (param $n i32) (result i32) (local $x v128) (local $y f64) (local $s i32)
+        loop $l
+          (local.set $x (i32x4.splat (local.get $n)))
+          (local.set $y (f64.convert_i32_u (i32x4.extract_lane 0 (local.get $x))))
+          (local.set $s (i32.add (local.get $s) (i32.trunc_f64_u (local.get $y))))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))
+        end
+        local.get $s))""")
+    engine = Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9))
+    inst = Instance(Store(engine), Module(engine, src), {})
+    assert inst.exports.v(1) == 1
+    move_at(inst, 0, 2)  # the entry, then the first loop header
+    assert inst.exports.v(100) == 5050
+    assert inst._tierup.moved == 1

@@ -198,10 +198,10 @@ def _read(words, types, rt) -> tuple:
 def _words(values, types, rt) -> tuple:
     out: list = []
     for v, t in zip(values, types):
-        if t is ValType.V128:
+        if v is None and t in _NUMERIC:  # (a local the Python tier had not set yet)
+            out += (0, 0) if t is ValType.V128 else (0,)
+        elif t is ValType.V128:
             out += (v & 0xFFFFFFFFFFFFFFFF, v >> 64)
-        elif v is None and t in _NUMERIC:
-            out.append(0)  # (a local the Python tier had not set yet)
         else:
             out.append(_to_slot(t, rt)(v))
     return tuple(out)
