@@ -10,20 +10,17 @@ from threading import get_ident
 from ..binary.opcodes import Op
 from ..errors import Error
 from ..runtime.exceptions import WasmException
-from ..runtime.resumable import FrameRecord, moves_frames, pass_through, python_point
+from ..runtime.resumable import KIND_CODES, FrameRecord, moves_frames, pass_through, python_point
 from ..runtime.trap import FuelExhausted
 from ..types import ValType
 from . import abi
 from .native import ENTRY, U64, _to_internal, _to_slot, slot_readers
-from .suspend import CODE_I64
+from .suspend import CODE_I64, CODE_TYPES, RESUME_HEAD, SPILL_HEAD
 
 #: ``void suspend(ctx, buf, words)`` (see ``abi.RT_SUSPEND_CB``)
 SUSPEND = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64)
-#: buffer type codes (:mod:`.suspend`) -> the type a value is converted as
-_CODE_TYPES = (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128, ValType.FUNCREF,
-               ValType.EXTERNREF)  # fmt: skip
-_HEAD = 7
-_KINDS = ("call", "fuel", "bulk")
+#: resume point kinds by their code (a key's low two bits)
+_KINDS = {code: kind for kind, code in KIND_CODES.items()}
 
 
 class NativeFrame:
@@ -52,7 +49,7 @@ class NativeFrame:
             raise Error(f"cannot move a paused jitted frame of function {rec.func_index} out "
                         f"of its instance: its operands may hold references")  # fmt: skip
         return (_read(rec.locals, local_types(inst.module, rec.func_index), rt),
-                _read(rec.stack, [_CODE_TYPES[c] for c in self.operands], rt))
+                _read(rec.stack, [CODE_TYPES[c] for c in self.operands], rt))
 
     def portable(self) -> tuple:
         """What :func:`native_record` needs besides the values."""
@@ -64,7 +61,7 @@ class NativeFrame:
         inst = self.inst
         rt = inst.rt
         status = rt.rt
-        words = [rec.key, 0, 0, 0, *rec.locals]
+        words = [rec.key, *(0,) * (RESUME_HEAD - 1), *rec.locals]
         try:
             v = R()
         except WasmException as e:
@@ -74,7 +71,7 @@ class NativeFrame:
             codes = self.results
             vals = (v,) if len(codes) == 1 else () if not codes else v
             for c, x in zip(codes, vals):
-                t = _CODE_TYPES[c]
+                t = CODE_TYPES[c]
                 if t is ValType.V128:
                     words += (x & 0xFFFFFFFFFFFFFFFF, x >> 64)
                 else:
@@ -108,18 +105,18 @@ def suspend_callback(rt):
 
     def suspend(ctx, buf, n):
         w = (U64 * n).from_address(buf)[:]
-        key, rem, index, nlocal, nstack, nres, required = w[:_HEAD]
+        key, rem, index, nlocal, nstack, nres, required = w[:SPILL_HEAD]
         if rem >= 1 << 63:
             rem -= 1 << 64
         kind = key & 3
         if kind:  # a failed fuel check: the innermost frame of a new pause
             rt.pending = FuelExhausted(required, kind == 2)
             rt.spilled = []
-        top = _HEAD + nlocal
+        top = SPILL_HEAD + nlocal
         codes = w[top : top + nres + nstack]
         inst = rt.instances[ctx]
         rec = FrameRecord(index, key >> 2, _KINDS[kind], rt.max_depth - 1 - rem,
-                          tuple(w[_HEAD:top]), tuple(w[top + nres + nstack :]), inst.state.ns,
+                          tuple(w[SPILL_HEAD:top]), tuple(w[top + nres + nstack :]), inst.state.ns,
                           NativeFrame(inst, rem, tuple(codes[:nres]), tuple(codes[nres:])))
         rt.paused_words[rec.native] = rec.locals + rec.stack
         rt.spilled.append(rec)
@@ -253,7 +250,7 @@ def native_record(inst, index: int, offset: int, kind: str, depth: int, locals_,
     ltypes = local_types(inst.module, index)
     locals_ = tuple(locals_) + (None,) * (len(ltypes) - len(locals_))  # (unused ones)
     rec = FrameRecord(index, offset, kind, depth, _words(locals_, ltypes, rt),
-                      _words(stack, [_CODE_TYPES[c] for c in operands], rt), inst.state.ns,
+                      _words(stack, [CODE_TYPES[c] for c in operands], rt), inst.state.ns,
                       NativeFrame(inst, rem, tuple(results), tuple(operands)))  # fmt: skip
     rt.paused_words[rec.native] = rec.locals + rec.stack
     return rec

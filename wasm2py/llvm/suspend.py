@@ -63,6 +63,9 @@ I64 = ir.IntType(64)
 
 #: the type codes of buffer values (results by wasm type, operands by their LLVM type)
 CODE_I32, CODE_I64, CODE_F32, CODE_F64, CODE_V128, CODE_FUNCREF, CODE_REF = range(7)
+#: buffer type code -> the type its value is read and written as
+CODE_TYPES = (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128, ValType.FUNCREF,
+              ValType.EXTERNREF)  # fmt: skip
 _INDIRECT = frozenset({Op.CALL_INDIRECT, Op.RETURN_CALL_INDIRECT, Op.CALL_REF,
                        Op.RETURN_CALL_REF})  # fmt: skip
 _DIRECT = frozenset({Op.CALL, Op.RETURN_CALL})
@@ -170,8 +173,8 @@ def _open_to_host_funcs(module) -> bool:
 
 def value_code(t: ValType) -> int:
     """A wasm value type's buffer code."""
-    if t in (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128):
-        return (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128).index(t)
+    if t in CODE_TYPES[:CODE_FUNCREF]:
+        return CODE_TYPES.index(t)
     return CODE_FUNCREF if t.storage is ValType.FUNCREF else CODE_REF
 
 
@@ -187,8 +190,8 @@ def _llvm_valtype(t: ir.Type) -> ValType:
 
 
 #: words before the locals in a spill buffer, and in a resume buffer
-_HEAD = 7
-_RESUME_HEAD = 4
+SPILL_HEAD = 7
+RESUME_HEAD = 4
 
 
 def width(t: ValType) -> int:
@@ -254,7 +257,7 @@ class Suspender:
         rb = fl.fn.append_basic_block("resume")
         b.position_at_end(rb)
         p = b.inttoptr(self.buf, ir.PointerType())
-        off = _RESUME_HEAD + self.lwords  # (the dispatch block restored the locals)
+        off = RESUME_HEAD + self.lwords  # (the dispatch block restored the locals)
 
         def word(k):
             return b.gep(p, [c64(k)], source_etype=I64)
@@ -371,13 +374,13 @@ class Suspender:
         stypes = [_llvm_valtype(v.type) for v in live]
         swords = sum(map(width, stypes))
         codes = [value_code(t) for t in results] + [value_code(t) for t in stypes]
-        n = _HEAD + self.lwords + len(codes) + swords
+        n = SPILL_HEAD + self.lwords + len(codes) + swords
         buf = self._buffer(n)
 
         def word(k):
             return sb.gep(buf, [c64(k)], source_etype=I64)
 
-        off = _HEAD + self.lwords
+        off = SPILL_HEAD + self.lwords
         for c in codes:
             sb.store(c64(c), word(off))
             off += 1
@@ -427,7 +430,7 @@ class Suspender:
             tb.store(h, tb.gep(buf, [c64(k)], source_etype=I64))
         tail.buf = buf
         tail.n = n
-        off = _HEAD
+        off = SPILL_HEAD
         for k, (a, t) in enumerate(zip(fl.locals, fl.local_types)):
             v = tb.load(a)
             if k in fl.raw_locals:  # (it holds an unchecked NaN: a record holds what
@@ -454,7 +457,7 @@ class Suspender:
         rb = fl.fn.append_basic_block("osr")
         b = type(fl.b)(rb)
         p = b.inttoptr(self.buf, ir.PointerType())
-        off = _RESUME_HEAD + self.lwords
+        off = RESUME_HEAD + self.lwords
         for k, v in enumerate(fl.stack[: frame.height]):
             w = load_slot(b, b.gep(p, [c64(off)], source_etype=I64), _llvm_valtype(v.type))
             b.store(w, self.home(k, v.type))
@@ -484,7 +487,7 @@ class Suspender:
         db = type(ab)(dispatch)
         db.store(c64(0), db.gep(fl.rt(), [c64(abi.RT_RESUME)], source_etype=I64))
         p = db.inttoptr(self.buf, ir.PointerType())
-        off = _RESUME_HEAD
+        off = RESUME_HEAD
         for a, t in zip(fl.locals, fl.local_types):
             db.store(load_slot(db, db.gep(p, [c64(off)], source_etype=I64), t), a)
             off += width(t)
