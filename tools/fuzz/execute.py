@@ -257,6 +257,12 @@ def _classify(exc: BaseException):
     raise Crash(f"{type(exc).__name__}: {exc}") from exc
 
 
+def _returned(r, ft: FuncType):
+    """The outcome of a call of type ``ft`` that returned ``r`` (as wasm2py returns results)."""
+    vals = () if not ft.results else (r,) if len(ft.results) == 1 else tuple(r)
+    return ("ok", tuple(encode_value(v, t) for v, t in zip(vals, ft.results)))
+
+
 class Wasm2pySide:
     """wasm2py in one tier (``python`` or ``llvm``), metered or not."""
 
@@ -338,8 +344,7 @@ class Wasm2pySide:
         except Exception as e:  # noqa: BLE001
             out = _classify(e)
         else:
-            vals = () if not ft.results else (r,) if len(ft.results) == 1 else tuple(r)
-            out = ("ok", tuple(encode_value(v, t) for v, t in zip(vals, ft.results)))
+            out = _returned(r, ft)
         used = fuel - self.store.get_fuel() if fuel is not None else None
         return out, used
 
@@ -426,9 +431,7 @@ class PausingSide(Wasm2pySide):
             elif isinstance(r, wasm2py.OutOfFuel):
                 out = ("trap", "OUT_OF_FUEL")
             else:
-                vals = r.results
-                vals = () if not ft.results else (vals,) if len(ft.results) == 1 else tuple(vals)
-                out = ("ok", tuple(encode_value(v, t) for v, t in zip(vals, ft.results)))
+                out = _returned(r.results, ft)
         used = fuel - left - store.get_fuel() if fuel is not None else None
         return out, used
 
