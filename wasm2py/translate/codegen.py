@@ -27,6 +27,7 @@ from ..errors import UnsupportedFeature
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from .control import Construct, analyze
+from .counted import CountedLoop, find_counted
 from .definite import written_first
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
@@ -123,7 +124,7 @@ class Frame:
     """A control frame during translation."""
 
     __slots__ = ("c", "kind", "height", "params", "results", "entry_out", "below",
-                 "unreachable", "reached", "ifnode", "then_live")  # fmt: skip
+                 "unreachable", "reached", "ifnode", "then_live", "counted")  # fmt: skip
 
     def __init__(self, c: Construct, kind, height, params, results, entry_out, below):
         self.c = c
@@ -137,6 +138,8 @@ class Frame:
         self.reached = False  # some branch goes to this construct's end
         self.ifnode: ast.If | None = None
         self.then_live = False
+        #: a counted loop (see :mod:`.counted`): (its description, the ``while``, the ``for``)
+        self.counted: tuple[CountedLoop, ast.While, ast.For] | None = None
 
 
 _BINOPS = {"+": ast.Add(), "-": ast.Sub(), "*": ast.Mult(), "&": ast.BitAnd(), "|": ast.BitOr(),
@@ -300,6 +303,12 @@ class FuncGen:
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
         self.fuel_segments: dict[int, int] = {}
+        #: positions of counted loops' latches: the ``for`` does what they do
+        self.skip: set[int] = set()
+        #: counted loops (see :mod:`.counted`) only where no check sits at every iteration,
+        #: and not where one more Python block per loop could pass Python's limit of 20
+        self.count_loops = (self.fuel is None and not self.counting and not self.epoch
+                            and self.info.max_loop_depth <= 9)  # fmt: skip
 
     # -- emission ----------------------------------------------------------------------------
     def emit(self, stmt: ast.stmt) -> None:
@@ -557,6 +566,8 @@ class FuncGen:
                     continue
                 if op != Op.END and op != Op.ELSE:
                     continue
+            if pos in self.skip:
+                continue
             self.lineno = ins.offset
             self.cur_op = op
             self.pos = pos
@@ -643,9 +654,85 @@ class FuncGen:
                 loop = ast.While(_const(True), [], [])
             self.emit(loop)
             self.out = loop.body
+            counted = find_counted(self.body, frame.c) if self.count_loops else None
+            if counted is not None:
+                fr = ast.For(_sname(f"l{counted.iv}"), _call("range", *self.stretch(counted)),
+                             [], [])  # fmt: skip
+                self.emit(fr)
+                self.out = fr.body
+                frame.counted = (counted, loop, fr)
+                self.skip.update(range(counted.latch, frame.c.end))
             if self.hot:
                 self.emit(self.loop_counter(ins, frame))
             self.start_segment(self.index_of(ins) + 1)
+
+    def stretch(self, cl: CountedLoop) -> tuple[ast.expr, ast.expr, ast.expr]:
+        """``range`` arguments of a counted loop's next stretch from the induction local's
+        value ``x``: values that all pass the latch's test ``x REL b`` without wrapping around,
+        ``x`` itself at least (the first iteration runs before any test)."""
+        x = f"l{cl.iv}"
+        t = I32 if cl.bits == 32 else I64
+        half = SIGN[t]
+        b = (_const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}"))
+
+        def plus(e: ast.expr, k: int) -> ast.expr:
+            if isinstance(e, ast.Constant):
+                return _const(e.value + k)
+            return _bin(e, ast.Add() if k > 0 else ast.Sub(), _const(abs(k)))
+
+        rel = cl.rel
+        if cl.up:
+            step: ast.expr = (_const(cl.step) if isinstance(cl.step, int)
+                              else _name(f"l{cl.step[1]}"))  # fmt: skip
+            single = plus(_name(x), 1)
+            op = ast.LtE() if rel[:2] == "le" else ast.Lt()
+            end = plus(b, 1) if rel[:2] == "le" else b
+            if rel == "ne":
+                test: ast.expr = _cmp(_name(x), ast.Lt(), b)
+                stop: ast.expr = ast.IfExp(test, b, _const(MASK[t] + 1))
+            elif rel[-1] == "s":
+                test = ast.Compare(_name(x), [op, ast.Lt()], [b, _const(half)])
+                stop = ast.IfExp(test, end, single)
+            else:
+                stop = ast.IfExp(_cmp(_name(x), op, b), end, single)
+            if isinstance(cl.step, tuple):  # a local: up only while it is in (0, 2**(N-1))
+                ok = ast.Compare(_const(0), [ast.Lt(), ast.Lt()], [step, _const(half)])
+                stop = ast.IfExp(ok, stop, single)
+                step = ast.IfExp(ok, step, _const(1))
+            return _name(x), stop, step
+        single = plus(_name(x), -1)
+        op = ast.GtE() if rel[:2] == "ge" else ast.Gt()
+        end = plus(b, -1) if rel[:2] == "ge" else b
+        if rel == "ne":
+            stop = ast.IfExp(_cmp(_name(x), ast.Gt(), b), b, _const(-1))
+        elif rel[-1] == "s":
+            low = ast.LtE() if rel[:2] == "ge" else ast.Lt()
+            test = ast.Compare(b, [low, ast.Lt()], [_name(x), _const(half)])
+            stop = ast.IfExp(test, end, single)
+        else:
+            stop = ast.IfExp(_cmp(_name(x), op, b), end, single)
+        return _name(x), stop, _const(cl.step - MASK[t] - 1)
+
+    def close_counted(self, frame: Frame) -> None:
+        """A counted loop's end: the ``for`` arm that runs when a stretch is exhausted steps
+        and tests as the wasm latch does, continuing the ``while`` when the loop goes on."""
+        cl, loop, fr = frame.counted  # type: ignore[misc]
+        x = f"l{cl.iv}"
+        t = I32 if cl.bits == 32 else I64
+        step = _const(cl.step) if isinstance(cl.step, int) else _name(f"l{cl.step[1]}")
+        b = _const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}")
+        self.out = fr.orelse
+        self.branchy = False
+        self.assign(x, _bin(_bin(_name(x), ast.Add(), step), ast.BitAnd(), _const(MASK[t])))
+        py = {"ne": ast.NotEq(), "lt": ast.Lt(), "le": ast.LtE(), "gt": ast.Gt(),
+              "ge": ast.GtE()}[cl.rel[:2]]  # fmt: skip
+        if cl.rel[-1] == "s":
+            half = _const(SIGN[t])
+            test = _cmp(_bin(_name(x), ast.BitXor(), half), py, _bin(b, ast.BitXor(), half))
+        else:
+            test = _cmp(_name(x), py, b)
+        self.emit(ast.If(test, [ast.Continue()], []))
+        self.out = loop.body
 
     def loop_counter(self, ins, frame: Frame) -> ast.stmt:
         """tier="auto": the loop header's ``HOT<index>()``. Once the function runs jitted it
@@ -726,7 +813,10 @@ class FuncGen:
             self.land_results(frame)
         # Leave the construct's Python structure.
         if frame.kind == "loop" and c.materialized:
-            if live:
+            if frame.counted is not None:
+                self.close_counted(frame)
+                self.emit(ast.Break())
+            elif live:
                 self.emit(ast.Break())
             self.out = frame.entry_out
             self.branchy = False

@@ -1,0 +1,156 @@
+"""Counted loops in the Python tier (``wasm2py/translate/counted.py``): a loop stepping a local
+by a constant and testing it against a bound at its latch runs as ``range`` stretches. Each
+case's expected value is a direct simulation of the wasm definition (a do-while loop with
+arithmetic modulo 2**N and the latch's comparison), including wrap-arounds, signed bounds,
+downward steps and the loop left early by a branch out."""
+
+from __future__ import annotations
+
+import pytest
+
+import wasm2py
+
+from .wat import wat
+
+#: iterations after which every test loop leaves by a branch out of the loop
+LIMIT = 60
+
+
+def _signed(x: int, bits: int) -> int:
+    return x - (1 << bits) if x >> (bits - 1) else x
+
+
+_TESTS = {
+    "ne": lambda a, b, n: a != b,
+    "lt_u": lambda a, b, n: a < b, "le_u": lambda a, b, n: a <= b,
+    "gt_u": lambda a, b, n: a > b, "ge_u": lambda a, b, n: a >= b,
+    "lt_s": lambda a, b, n: _signed(a, n) < _signed(b, n),
+    "le_s": lambda a, b, n: _signed(a, n) <= _signed(b, n),
+    "gt_s": lambda a, b, n: _signed(a, n) > _signed(b, n),
+    "ge_s": lambda a, b, n: _signed(a, n) >= _signed(b, n),
+}  # fmt: skip
+
+
+def simulate(s: int, n: int, k: int, rel: str, bits: int, swapped: bool = False) -> int:
+    """The digest the wasm functions below compute, by the definition."""
+    mask = (1 << bits) - 1
+    acc, i, count = 0, s & mask, 0
+    while True:
+        acc = (acc * 1000003 + i) & (2**64 - 1)
+        count += 1
+        if count == LIMIT:
+            break
+        i = (i + k) & mask
+        a, b = (n & mask, i) if swapped else (i, n & mask)
+        if not _TESTS[rel](a, b, bits):
+            break
+    return (acc * 1000003 + i) & (2**64 - 1)
+
+
+def _func(name: str, t: str, rel: str, step: str, swapped: bool, sub: bool) -> str:
+    wide = "(i64.extend_i32_u (local.get $i))" if t == "i32" else "(local.get $i)"
+    op = f"{t}.sub" if sub else f"{t}.add"
+    stepped = f"local.get $i {step} {op} local.tee $i"
+    if rel == "bare":
+        latch = f"{stepped} br_if $l"
+    elif swapped:
+        latch = f"local.get $n {stepped} {t}.{rel} br_if $l"
+    else:
+        latch = f"{stepped} local.get $n {t}.{rel} br_if $l"
+    return f"""
+  (func (export "{name}") (param $s {t}) (param $n {t}) (param $k {t}) (result i64)
+    (local $i {t}) (local $acc i64) (local $c i32)
+    (local.set $i (local.get $s))
+    (block $out
+      (loop $l
+        (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                                 {wide}))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $out (i32.eq (local.get $c) (i32.const {LIMIT})))
+        {latch}))
+    (i64.add (i64.mul (local.get $acc) (i64.const 1000003)) {wide}))"""
+
+
+#: (name, type, relation, step: an int constant or "local", swapped, sub)
+CASES = [
+    ("lt_u", "i32", "lt_u", 3, False, False),
+    ("le_u", "i32", "le_u", 1, False, False),
+    ("lt_s", "i32", "lt_s", 2, False, False),
+    ("le_s", "i32", "le_s", 5, False, False),
+    ("ne_up", "i32", "ne", 4, False, False),
+    ("swap_lt_u", "i32", "lt_u", 3, True, True),  # n < i, i counting down
+    ("down_gt_u", "i32", "gt_u", 2, False, True),
+    ("down_ge_s", "i32", "ge_s", 1, False, True),
+    ("down_gt_s", "i32", "gt_s", 3, False, True),
+    ("down_ge_u", "i32", "ge_u", 7, False, True),
+    ("down_ne", "i32", "ne", 1, False, True),
+    ("bare", "i32", "bare", 1, False, True),
+    ("swap_ne", "i32", "ne", 2, True, False),
+    ("local_lt_s", "i32", "lt_s", "local", False, False),
+    ("local_le_u", "i64", "le_u", "local", False, False),
+    ("i64_le_s", "i64", "le_s", 9, False, False),
+    ("i64_ne", "i64", "ne", 1, False, False),
+    ("i64_down_gt_s", "i64", "gt_s", 2, False, True),
+]
+
+MODULE = "(module" + "".join(
+    _func(name, t, rel, "local.get $k" if step == "local" else f"{t}.const {step}", sw, sub)
+    for name, t, rel, step, sw, sub in CASES
+) + ")"
+
+_M32, _M64 = 2**32 - 1, 2**64 - 1
+#: starts and bounds around the interesting edges: zero, the sign boundary, the top
+STARTS = [0, 5, 40, 2**31 - 3, 2**31 + 1, 2**32 - 2, 2**63 - 5, 2**64 - 3]
+BOUNDS = [0, 7, 30, 2**31 - 1, 2**31 + 4, 2**32 - 5, 2**63 + 2, 2**64 - 1]
+
+
+@pytest.fixture(scope="module")
+def exports():
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    return wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(MODULE)), {}).exports
+
+
+def _arg(x: int, t: str) -> int:
+    """``x`` as the embedder passes it (signed)."""
+    return _signed(x & (_M32 if t == "i32" else _M64), 32 if t == "i32" else 64)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_counted_loops_follow_the_latch(exports, case):
+    name, t, rel, step, swapped, sub = case
+    bits = 32 if t == "i32" else 64
+    mask = (1 << bits) - 1
+    steps = [1, 3, 2**(bits - 1) + 1, 0] if step == "local" else [step]
+    for k in steps:
+        delta = (-k if sub else k) & mask
+        for s in STARTS:
+            for n in BOUNDS if rel != "bare" else [0]:
+                want = simulate(s, n, delta, "ne" if rel == "bare" else rel, bits, swapped)
+                got = getattr(exports, name)(_arg(s, t), _arg(n, t),
+                                             _arg(k, t))  # fmt: skip
+                assert got & _M64 == want, (name, s, n, k)
+
+
+def test_the_loop_is_a_range():
+    """The generated code runs these loops as ``for`` over a ``range`` (none is missed)."""
+    from wasm2py.aot import compile
+
+    src = compile(wat(MODULE))
+    assert src.count(" in range(") == len(CASES)
+
+
+def test_a_trap_in_a_counted_loop_comes_at_its_iteration():
+    engine = wasm2py.Engine()
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(
+        """(module (memory 1) (global $g (export "g") (mut i32) (i32.const 0))
+          (func (export "fill") (param $i i32) (param $n i32)
+            (loop $l
+              (i32.store8 (local.get $i) (i32.const 1))
+              (global.set $g (local.get $i))
+              (local.get $i) (i32.const 4096) (i32.add) (local.tee $i)
+              (local.get $n) (i32.lt_u) (br_if $l))))""")), {}).exports
+    with pytest.raises(wasm2py.Trap) as e:
+        ex.fill(100, 200_000)
+    assert e.value.code is wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
+    # the last store that fits: 100 + 15 * 4096 = 61540; the next, 65636, is past 65536
+    assert ex.g.value == 61540
