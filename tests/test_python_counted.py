@@ -154,3 +154,76 @@ def test_a_trap_in_a_counted_loop_comes_at_its_iteration():
     assert e.value.code is wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
     # the last store that fits: 100 + 15 * 4096 = 61540; the next, 65636, is past 65536
     assert ex.g.value == 61540
+
+
+def _secondary(name: str, t: str, step: str, op: str) -> str:
+    """A loop counting i up to n that also steps y by ``step`` as its body's last statement."""
+    wide = (lambda x: f"(i64.extend_i32_u (local.get {x}))") if t == "i32" else (
+        lambda x: f"(local.get {x})")
+    return f"""
+  (func (export "{name}") (param $s i32) (param $n i32) (param $y {t}) (param $k {t})
+    (result i64) (local $i i32) (local $acc i64) (local $c i32)
+    (local.set $i (local.get $s))
+    (block $out
+      (loop $l
+        (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                                 (i64.extend_i32_u (local.get $i))))
+        (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003)) {wide("$y")}))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $out (i32.eq (local.get $c) (i32.const {LIMIT})))
+        local.get $y {step} {t}.{op} local.set $y
+        local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l))
+    (i64.add (i64.mul (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (local.get $i)))
+                      (i64.const 1000003)) {wide("$y")}))"""
+
+
+#: (name, type, step: an int constant or "local", sub)
+SECONDARY = [("y_add", "i32", 5, False), ("y_sub", "i32", 3, True),
+             ("y_local", "i32", "local", False), ("y64_local", "i64", "local", False),
+             ("y64_sub", "i64", 2, True)]  # fmt: skip
+SECONDARY_MODULE = "(module" + "".join(
+    _secondary(name, t, "local.get $k" if k == "local" else f"{t}.const {k}", "sub" if sub else "add")
+    for name, t, k, sub in SECONDARY
+) + ")"
+
+
+def simulate_secondary(s: int, n: int, y: int, k: int, bits: int) -> int:
+    """The digest of the ``_secondary`` functions, by the definition (``k``: what is added)."""
+    m64, ymask = 2**64 - 1, (1 << bits) - 1
+    acc, i, y, count = 0, s & 0xFFFFFFFF, y & ymask, 0
+    while True:
+        acc = ((acc * 1000003 + i) * 1000003 + y) & m64
+        count += 1
+        if count == LIMIT:
+            break
+        y = (y + k) & ymask
+        i = (i + 1) & 0xFFFFFFFF
+        if not i < n:
+            break
+    return ((acc * 1000003 + i) * 1000003 + y) & m64
+
+
+@pytest.mark.parametrize("case", SECONDARY, ids=[c[0] for c in SECONDARY])
+def test_secondary_induction_locals(case):
+    name, t, step, sub = case
+    bits = 32 if t == "i32" else 64
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine),
+                          wasm2py.Module(engine, wat(SECONDARY_MODULE)), {}).exports
+    f = getattr(ex, name)
+    ks = [0, 1, 7, 2**(bits - 1) + 5, 2**bits - 1] if step == "local" else [step]
+    for k in ks:
+        add = (-k if sub else k) & ((1 << bits) - 1)
+        for s, n in ((0, 50), (3, 20), (2**32 - 2, 4), (10, 5)):
+            for y in (0, 9, 2**bits - 3, 2**(bits - 1) - 1, 2**bits - 1):
+                want = simulate_secondary(s, n, y, add, bits)
+                got = f(_arg(s, "i32"), _arg(n, "i32"), _arg(y, t), _arg(k, t))
+                assert got & _M64 == want, (name, s, n, y, k)
+
+
+def test_secondaries_are_taken_from_ranges():
+    from wasm2py.aot import compile
+
+    src = compile(wat(SECONDARY_MODULE))
+    assert src.count(" in zip(range(") == len(SECONDARY)

@@ -656,12 +656,18 @@ class FuncGen:
             self.out = loop.body
             counted = find_counted(self.body, frame.c) if self.count_loops else None
             if counted is not None:
-                fr = ast.For(_sname(f"l{counted.iv}"), _call("range", *self.stretch(counted)),
-                             [], [])  # fmt: skip
+                target: ast.expr = _sname(f"l{counted.iv}")
+                it: ast.expr = _call("range", *self.stretch(counted))
+                if counted.secondaries:
+                    target = ast.Tuple([target, *(_sname(f"l{y}") for y, _, _ in
+                                                  counted.secondaries)], _STORE)  # fmt: skip
+                    it = _call("zip", it, *(self.secondary_range(*y) for y in counted.secondaries))
+                fr = ast.For(target, it, [], [])
                 self.emit(fr)
                 self.out = fr.body
                 frame.counted = (counted, loop, fr)
                 self.skip.update(range(counted.latch, frame.c.end))
+                self.skip.update(counted.skip)
             if self.hot:
                 self.emit(self.loop_counter(ins, frame))
             self.start_segment(self.index_of(ins) + 1)
@@ -713,6 +719,20 @@ class FuncGen:
             stop = ast.IfExp(_cmp(_name(x), op, b), end, single)
         return _name(x), stop, _const(cl.step - MASK[t] - 1)
 
+    @staticmethod
+    def secondary_range(y: int, bits: int, step) -> ast.expr:
+        """The values of a counted loop's secondary induction local ``y`` from its value now
+        up to where it would wrap around (the ``zip`` ends the stretch there: the ``for``'s
+        ``else`` steps it as the wasm code does). A local step is taken as unsigned; when it
+        is 0, ``2**N`` gives the one value ``y``."""
+        top = 1 << bits
+        if isinstance(step, tuple):
+            k = _name(f"l{step[1]}")
+            return _call("range", _name(f"l{y}"), _const(top), ast.BoolOp(ast.Or(), [k, _const(top)]))
+        if step < top >> 1:
+            return _call("range", _name(f"l{y}"), _const(top), _const(step))
+        return _call("range", _name(f"l{y}"), _const(-1), _const(step - top))
+
     def close_counted(self, frame: Frame) -> None:
         """A counted loop's end: the ``for`` arm that runs when a stretch is exhausted steps
         and tests as the wasm latch does, continuing the ``while`` when the loop goes on."""
@@ -724,6 +744,10 @@ class FuncGen:
         self.out = fr.orelse
         self.branchy = False
         self.assign(x, _bin(_bin(_name(x), ast.Add(), step), ast.BitAnd(), _const(MASK[t])))
+        for y, bits, k in cl.secondaries:
+            ky = _const(k) if isinstance(k, int) else _name(f"l{k[1]}")
+            self.assign(f"l{y}", _bin(_bin(_name(f"l{y}"), ast.Add(), ky), ast.BitAnd(),
+                                      _const((1 << bits) - 1)))  # fmt: skip
         py = {"ne": ast.NotEq(), "lt": ast.Lt(), "le": ast.LtE(), "gt": ast.Gt(),
               "ge": ast.GtE()}[cl.rel[:2]]  # fmt: skip
         if cl.rel[-1] == "s":

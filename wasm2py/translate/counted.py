@@ -78,6 +78,12 @@ class CountedLoop:
     #: the position of the latch's first instruction (up to the ``br_if``, the loop's
     #: instructions from there on are the latch)
     latch: int
+    #: secondary induction locals ``(index, bits, step)`` (step as for ``step``): each is
+    #: stepped once per iteration by the body's last statements, which
+    #: :func:`find_counted` lists in ``skip``; the ``for`` takes them from ranges of their own
+    secondaries: tuple = ()
+    #: positions of the secondaries' steps (with the latch: what the ``for`` does)
+    skip: tuple = ()
 
     @property
     def up(self) -> bool:
@@ -168,9 +174,46 @@ def find_counted(body: list, c) -> CountedLoop | None:
     for x in (step, bound):
         if isinstance(x, tuple):
             fixed.add(x[1])
+    written: dict[int, int] = {}  # local -> how many writes in the body
     for k in range(c.start + 1, start):
         ins = body[k]
         op = ins.op
         if op in _REFUSE or ((op == Op.LOCAL_SET or op == Op.LOCAL_TEE) and ins.imm in fixed):
             return None
-    return CountedLoop(iv, bits, step, rel, bound, start)
+        if op == Op.LOCAL_SET or op == Op.LOCAL_TEE:
+            written[ins.imm] = written.get(ins.imm, 0) + 1
+    secondaries, skip = _secondaries(body, c.start, start, written, iv)
+    return CountedLoop(iv, bits, step, rel, bound, start, secondaries, skip)
+
+
+def _secondaries(body: list, loop: int, start: int, written: dict[int, int], iv: int):
+    """The secondary induction locals among the statements that end a counted loop's body
+    (before its latch at ``start``): ``local.get y; K; add|sub; local.set y`` with ``K`` a
+    constant or a local the loop does not write, ``y`` written nowhere else in the loop and
+    read by none of the statements after it (so that the ``for`` may hold ``y``'s value before
+    the step for the whole iteration: nothing after the step reads it or leaves the loop)."""
+    out: list[tuple] = []
+    skip: list[int] = []
+    read_after: set[int] = set()
+    k = start
+    while k - 4 > loop:
+        a, b, arith, st = body[k - 4], body[k - 3], body[k - 2], body[k - 1]
+        bits = _ADD.get(arith.op) or _SUB.get(arith.op)
+        if (bits is None or st.op != Op.LOCAL_SET or a.op != Op.LOCAL_GET
+                or b.op not in (Op.LOCAL_GET, Op.I32_CONST, Op.I64_CONST)):  # fmt: skip
+            break
+        y = st.imm
+        step = _operand(b, bits)
+        ok = (a.imm == y and step is not None and written.get(y) == 1 and y not in read_after
+              and step not in (("local", y), ("local", iv), 0)
+              and not (isinstance(step, tuple) and (written.get(step[1]) or arith.op in _SUB)))  # fmt: skip
+        if ok:
+            if arith.op in _SUB:
+                step = -step & ((1 << bits) - 1)
+            out.append((y, bits, step))
+            skip.extend(range(k - 4, k))
+        read_after.add(a.imm)
+        if b.op == Op.LOCAL_GET:
+            read_after.add(b.imm)
+        k -= 4
+    return tuple(out), tuple(skip)
