@@ -227,3 +227,66 @@ def test_secondaries_are_taken_from_ranges():
 
     src = compile(wat(SECONDARY_MODULE))
     assert src.count(" in zip(range(") == len(SECONDARY)
+
+
+HIDDEN = """(module
+  ;; the body reads y only, and no branch leaves the loop: the for takes y's values alone
+  (func (export "h32") (param $s i32) (param $n i32) (param $y i32) (param $k i32) (result i64)
+    (local $i i32) (local $acc i64)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (local.get $y))))
+      local.get $y local.get $k i32.add local.set $y
+      local.get $i i32.const 3 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (i64.add (i64.mul (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (local.get $i)))
+                      (i64.const 1000003)) (i64.extend_i32_u (local.get $y))))
+  ;; as the sieve's inner loop: an i64 counter stepped by a local against a signed bound
+  (func (export "h64") (param $s i64) (param $n i64) (param $y i32) (param $k i32) (param $j i64)
+    (result i64) (local $i i64) (local $acc i64)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (local.get $y))))
+      local.get $y local.get $k i32.add local.set $y
+      local.get $i local.get $j i64.add local.tee $i local.get $n i64.le_s br_if $l)
+    (i64.add (i64.mul (i64.add (i64.mul (local.get $acc) (i64.const 1000003)) (local.get $i))
+                      (i64.const 1000003)) (i64.extend_i32_u (local.get $y)))))"""
+
+
+def simulate_hidden(s, n, y, k, j, bits, rel) -> int:
+    """The digest of the ``HIDDEN`` functions, by the definition."""
+    m64, mask = 2**64 - 1, (1 << bits) - 1
+    acc, i, y = 0, s & mask, y & 0xFFFFFFFF
+    while True:
+        acc = (acc * 1000003 + y) & m64
+        y = (y + k) & 0xFFFFFFFF
+        i = (i + j) & mask
+        if not _TESTS[rel](i, n & mask, bits):
+            break
+    return ((acc * 1000003 + i) * 1000003 + y) & m64
+
+
+def test_a_counter_the_body_does_not_read():
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(HIDDEN)), {}).exports
+    ks = [0, 1, 7, 2**31 + 5, 2**32 - 1]
+    ys = [0, 9, 2**32 - 3, 2**32 - 1]
+    # (s, n): a few iterations, a wrap-around that goes on (2**32 - 2 + 3 = 1 < 50), none
+    for s, n in ((0, 50), (2**32 - 2, 50), (10, 5), (40, 41)):
+        for k in ks:
+            for y in ys:
+                want = simulate_hidden(s, n, y, k, 3, 32, "lt_u")
+                assert ex.h32(_arg(s, "i32"), _arg(n, "i32"), _arg(y, "i32"), _arg(k, "i32")) \
+                    & _M64 == want, (s, n, y, k)  # fmt: skip
+    for s, n, j in ((4, 100, 7), (2**63 - 20, 2**63 - 9, 6), (-30, 10, 9), (5, 5, 1)):
+        for k in ks:
+            for y in ys:
+                want = simulate_hidden(s, n, y, k, j, 64, "le_s")
+                got = ex.h64(_arg(s, "i64"), _arg(n, "i64"), _arg(y, "i32"), _arg(k, "i32"),
+                             _arg(j, "i64"))  # fmt: skip
+                assert got & _M64 == want, (s, n, y, k, j)
+    from wasm2py.aot import compile
+
+    assert compile(wat(HIDDEN)).count("[:len((n") == 2

@@ -658,7 +658,20 @@ class FuncGen:
             if counted is not None:
                 target: ast.expr = _sname(f"l{counted.iv}")
                 it: ast.expr = _call("range", *self.stretch(counted))
-                if counted.secondaries:
+                if self.counter_hidden(counted):
+                    # for y in (m := range(y, ...)[:len(n := range(x, ...)[:2**62])]): the
+                    # secondary's values as many as the counter's stretch has (at most 2**62:
+                    # len() of a longer range overflows; a shorter stretch only adds one)
+                    x = counted.iv
+                    (y, _, _), = counted.secondaries
+                    target = _sname(f"l{y}")
+                    it = ast.Subscript(_call("range", *self.stretch(counted)), ast.Slice(
+                        None, _const(1 << 62), None), _LOAD)  # fmt: skip
+                    it = ast.NamedExpr(_sname(f"n{x}"), it)
+                    it = ast.Subscript(self.secondary_range(*counted.secondaries[0]), ast.Slice(
+                        None, _call("len", it), None), _LOAD)  # fmt: skip
+                    it = ast.NamedExpr(_sname(f"m{x}"), it)
+                elif counted.secondaries:
                     target = ast.Tuple([target, *(_sname(f"l{y}") for y, _, _ in
                                                   counted.secondaries)], _STORE)  # fmt: skip
                     it = _call("zip", it, *(self.secondary_range(*y) for y in counted.secondaries))
@@ -719,6 +732,12 @@ class FuncGen:
             stop = ast.IfExp(_cmp(_name(x), op, b), end, single)
         return _name(x), stop, _const(cl.step - MASK[t] - 1)
 
+    def counter_hidden(self, cl: CountedLoop) -> bool:
+        """Whether the ``for`` of a counted loop takes its one secondary's values alone (the
+        counter is set where the loop stops; not with ``HOT``: moving a frame takes its
+        locals at the loop header)."""
+        return cl.counter_unseen and len(cl.secondaries) == 1 and not self.hot
+
     @staticmethod
     def secondary_range(y: int, bits: int, step) -> ast.expr:
         """The values of a counted loop's secondary induction local ``y`` from its value now
@@ -743,6 +762,9 @@ class FuncGen:
         b = _const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}")
         self.out = fr.orelse
         self.branchy = False
+        if self.counter_hidden(cl):  # the counter's value in the stretch's last iteration
+            last = _bin(_call("len", _name(f"m{cl.iv}")), ast.Sub(), _const(1))
+            self.assign(x, ast.Subscript(_name(f"n{cl.iv}"), last, _LOAD))
         self.assign(x, _bin(_bin(_name(x), ast.Add(), step), ast.BitAnd(), _const(MASK[t])))
         for y, bits, k in cl.secondaries:
             ky = _const(k) if isinstance(k, int) else _name(f"l{k[1]}")

@@ -84,6 +84,10 @@ class CountedLoop:
     secondaries: tuple = ()
     #: positions of the secondaries' steps (with the latch: what the ``for`` does)
     skip: tuple = ()
+    #: the body does not read the counter and leaves the loop only by ``return`` (or a trap):
+    #: with one secondary, the ``for`` may take only that one's values, and the counter's
+    #: only where the loop stops
+    counter_unseen: bool = False
 
     @property
     def up(self) -> bool:
@@ -183,7 +187,20 @@ def find_counted(body: list, c) -> CountedLoop | None:
         if op == Op.LOCAL_SET or op == Op.LOCAL_TEE:
             written[ins.imm] = written.get(ins.imm, 0) + 1
     secondaries, skip = _secondaries(body, c.start, start, written, iv)
-    return CountedLoop(iv, bits, step, rel, bound, start, secondaries, skip)
+    unseen = not any(body[k].op == Op.LOCAL_GET and body[k].imm == iv
+                     for k in range(c.start + 1, start)) and not _exits(c)  # fmt: skip
+    return CountedLoop(iv, bits, step, rel, bound, start, secondaries, skip, unseen)
+
+
+def _exits(c) -> bool:
+    """Whether a branch inside loop ``c`` leaves it (to an enclosing block or the function's
+    label: the latter is a return, but it is counted too)."""
+    x = c.parent
+    while x is not None:
+        if any(c.start < i < c.end for i, _ in x.sites):
+            return True
+        x = x.parent
+    return False
 
 
 def _secondaries(body: list, loop: int, start: int, written: dict[int, int], iv: int):
