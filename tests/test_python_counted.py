@@ -290,3 +290,59 @@ def test_a_counter_the_body_does_not_read():
     from wasm2py.aot import compile
 
     assert compile(wat(HIDDEN)).count("[:len((n") == 2
+
+
+FAST = """(module
+  ;; i + 20 and i - 5 wrap only near the ends of the i32 range: stretches away from them
+  ;; run a copy of the loop with plain sums
+  (func (export "f32") (param $s i32) (param $n i32) (result i64) (local $i i32) (local $acc i64)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (i32.add (local.get $i) (i32.const 20)))))
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (i32.sub (local.get $i) (i32.const 5)))))
+      local.get $i i32.const 3 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (local.get $acc))
+  ;; an i64 counter wrapped to i32 plus 1000, as an address
+  (func (export "f64") (param $s i64) (param $n i64) (result i64) (local $i i64) (local $acc i64)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003)) (i64.extend_i32_u
+        (i32.add (i32.wrap_i64 (local.get $i)) (i32.const 1000)))))
+      local.get $i i64.const 7 i64.add local.tee $i local.get $n i64.le_s br_if $l)
+    (local.get $acc)))"""
+
+
+def test_stretches_away_from_wrap_arounds_use_plain_sums():
+    from wasm2py.aot import compile
+
+    src = compile(wat(FAST))
+    assert "min(" in src and "M32" not in src  # (the copies' stretches end at their limit)
+    assert src.count("for l2 in range(") == 4  # each loop twice
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(FAST)), {}).exports
+    m32, m64 = 2**32 - 1, 2**64 - 1
+
+    def want32(s, n):
+        acc, i = 0, s
+        while True:
+            acc = (acc * 1000003 + ((i + 20) & m32)) & m64
+            acc = (acc * 1000003 + ((i - 5) & m32)) & m64
+            i = (i + 3) & m32
+            if not i < n:
+                return acc
+
+    def want64(s, n):
+        acc, i = 0, s
+        while True:
+            acc = (acc * 1000003 + ((i + 1000) & m32)) & m64
+            i = (i + 7) & m64
+            if not _signed(i, 64) <= _signed(n, 64):
+                return acc
+
+    # across the low bound (i - 5), the high one (i + 20) and the wrap-around back to 0
+    for s, n in ((0, 40), (2**32 - 60, 30), (2**32 - 23, 2**32 - 2), (100, 130), (7, 8)):
+        assert ex.f32(_arg(s, "i32"), _arg(n, "i32")) & _M64 == want32(s, n), (s, n)
+    for s, n in ((2**32 - 1050, 2**32 + 30), (0, 50), (2**32 + 5, 2**32 + 40)):
+        assert ex.f64(s, n) & _M64 == want64(s, n), (s, n)

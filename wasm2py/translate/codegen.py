@@ -20,6 +20,7 @@ tracebacks of generated code point into the wasm binary.
 from __future__ import annotations
 
 import ast
+import copy
 import math
 
 from ..binary.opcodes import CatchKind, Op
@@ -305,6 +306,8 @@ class FuncGen:
         self.fuel_segments: dict[int, int] = {}
         #: positions of counted loops' latches: the ``for`` does what they do
         self.skip: set[int] = set()
+        #: the counted loops translated: (description, ``while``, ``for``)
+        self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
         #: counted loops (see :mod:`.counted`) only where no check sits at every iteration,
         #: and not where one more Python block per loop could pass Python's limit of 20
         self.count_loops = (self.fuel is None and not self.counting and not self.epoch
@@ -656,26 +659,7 @@ class FuncGen:
             self.out = loop.body
             counted = find_counted(self.body, frame.c) if self.count_loops else None
             if counted is not None:
-                target: ast.expr = _sname(f"l{counted.iv}")
-                it: ast.expr = _call("range", *self.stretch(counted))
-                if self.counter_hidden(counted):
-                    # for y in (m := range(y, ...)[:len(n := range(x, ...)[:2**62])]): the
-                    # secondary's values as many as the counter's stretch has (at most 2**62:
-                    # len() of a longer range overflows; a shorter stretch only adds one)
-                    x = counted.iv
-                    (y, _, _), = counted.secondaries
-                    target = _sname(f"l{y}")
-                    it = ast.Subscript(_call("range", *self.stretch(counted)), ast.Slice(
-                        None, _const(1 << 62), None), _LOAD)  # fmt: skip
-                    it = ast.NamedExpr(_sname(f"n{x}"), it)
-                    it = ast.Subscript(self.secondary_range(*counted.secondaries[0]), ast.Slice(
-                        None, _call("len", it), None), _LOAD)  # fmt: skip
-                    it = ast.NamedExpr(_sname(f"m{x}"), it)
-                elif counted.secondaries:
-                    target = ast.Tuple([target, *(_sname(f"l{y}") for y, _, _ in
-                                                  counted.secondaries)], _STORE)  # fmt: skip
-                    it = _call("zip", it, *(self.secondary_range(*y) for y in counted.secondaries))
-                fr = ast.For(target, it, [], [])
+                fr = ast.For(*self.counted_iter(counted), [], [])
                 self.emit(fr)
                 self.out = fr.body
                 frame.counted = (counted, loop, fr)
@@ -685,7 +669,30 @@ class FuncGen:
                 self.emit(self.loop_counter(ins, frame))
             self.start_segment(self.index_of(ins) + 1)
 
-    def stretch(self, cl: CountedLoop) -> tuple[ast.expr, ast.expr, ast.expr]:
+    def counted_iter(self, cl: CountedLoop, limit: int | None = None):
+        """The target and the iterable of a counted loop's ``for``; ``limit``: its counter
+        stays below it (a stretch ends there)."""
+        target: ast.expr = _sname(f"l{cl.iv}")
+        it: ast.expr = _call("range", *self.stretch(cl, limit))
+        if self.counter_hidden(cl):
+            # for y in (m := range(y, ...)[:len(n := range(x, ...)[:2**62])]): the
+            # secondary's values as many as the counter's stretch has (at most 2**62:
+            # len() of a longer range overflows; a shorter stretch only adds one)
+            x = cl.iv
+            (y, _, _), = cl.secondaries
+            target = _sname(f"l{y}")
+            it = ast.Subscript(it, ast.Slice(None, _const(1 << 62), None), _LOAD)
+            it = ast.NamedExpr(_sname(f"n{x}"), it)
+            it = ast.Subscript(self.secondary_range(*cl.secondaries[0]), ast.Slice(
+                None, _call("len", it), None), _LOAD)  # fmt: skip
+            it = ast.NamedExpr(_sname(f"m{x}"), it)
+        elif cl.secondaries:
+            target = ast.Tuple([target, *(_sname(f"l{y}") for y, _, _ in cl.secondaries)],
+                               _STORE)  # fmt: skip
+            it = _call("zip", it, *(self.secondary_range(*y) for y in cl.secondaries))
+        return target, it
+
+    def stretch(self, cl: CountedLoop, limit: int | None = None) -> tuple[ast.expr, ast.expr, ast.expr]:
         """``range`` arguments of a counted loop's next stretch from the induction local's
         value ``x``: values that all pass the latch's test ``x REL b`` without wrapping around,
         ``x`` itself at least (the first iteration runs before any test)."""
@@ -718,6 +725,8 @@ class FuncGen:
                 ok = ast.Compare(_const(0), [ast.Lt(), ast.Lt()], [step, _const(half)])
                 stop = ast.IfExp(ok, stop, single)
                 step = ast.IfExp(ok, step, _const(1))
+            if limit is not None:
+                stop = _call("min", stop, _const(limit))
             return _name(x), stop, step
         single = plus(_name(x), -1)
         op = ast.GtE() if rel[:2] == "ge" else ast.Gt()
@@ -779,6 +788,29 @@ class FuncGen:
             test = _cmp(_name(x), py, b)
         self.emit(ast.If(test, [ast.Continue()], []))
         self.out = loop.body
+        self.counted_loops.append((cl, loop, fr))
+
+    def fast_stretches(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
+        """A second copy of a counted loop's ``for`` for stretches whose counter stays in a
+        range where the body's wrapped sums of it (``x + c if x < K else x - K``,
+        ``x + c & 0xFFFFFFFF``, ``x - c if x >= c else ...``) need no wrapping: there they are
+        plain sums. The ``while`` picks the copy by the counter's value where each stretch
+        starts (an upward counter only grows within a stretch, which ends at the limit).
+        Made once the function is translated and its skips folded (:mod:`.peephole`)."""
+        if not cl.up or not fr.body:
+            return
+        plain = _PlainSums(f"l{cl.iv}", cl.bits)
+        body = [plain.visit(copy.deepcopy(st)) for st in fr.body]
+        if not plain.found:
+            return
+        target, it = self.counted_iter(cl, plain.high)
+        fast = ast.For(target, it, body, copy.deepcopy(fr.orelse))
+        x = _name(f"l{cl.iv}")
+        test = (_cmp(x, ast.Lt(), _const(plain.high)) if not plain.low else
+                ast.Compare(_const(plain.low), [ast.LtE(), ast.Lt()], [x, _const(plain.high)]))
+        choose = ast.If(test, [fast], [fr])
+        choose.lineno = fast.lineno = fr.lineno  # type: ignore[attr-defined]
+        loop.body[loop.body.index(fr)] = choose
 
     def loop_counter(self, ins, frame: Frame) -> ast.stmt:
         """tier="auto": the loop header's ``HOT<index>()``. Once the function runs jitted it
@@ -1969,6 +2001,58 @@ _fill_dispatch()
 from . import simd as _simd  # noqa: E402,F401  (registers the SIMD handlers)
 
 
+class _PlainSums(ast.NodeTransformer):
+    """Replaces the wrapped sums of one counter ``x`` by plain ones, recording the range
+    ``[low, high)`` of ``x`` where that is exact."""
+
+    def __init__(self, x: str, bits: int):
+        self.x = x
+        self.top = 1 << bits
+        self.low = 0
+        self.high = self.top
+        self.found = False
+
+    def is_x(self, e) -> bool:
+        return isinstance(e, ast.Name) and e.id == self.x
+
+    @staticmethod
+    def const(e):
+        return e.value if isinstance(e, ast.Constant) and type(e.value) is int else None
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        t, b = node.test, node.body
+        if (isinstance(t, ast.Compare) and len(t.ops) == 1 and self.is_x(t.left)
+                and isinstance(b, ast.BinOp) and self.is_x(b.left)):  # fmt: skip
+            k, c = self.const(t.comparators[0]), self.const(b.right)
+            if k is None or c is None:
+                return node
+            if isinstance(t.ops[0], ast.Lt) and isinstance(b.op, ast.Add) and k + c == self.top:
+                self.high = min(self.high, k)
+            elif isinstance(t.ops[0], ast.GtE) and isinstance(b.op, ast.Sub) and k == c:
+                self.low = max(self.low, k)
+            else:
+                return node
+            self.found = True
+            return b
+        return node
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.BitAnd) or self.const(node.right) != M32:
+            return node
+        e = node.left
+        if self.is_x(e):  # an i64 counter wrapped to i32
+            self.high = min(self.high, 1 << 32)
+        elif (isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add) and self.is_x(e.left)
+              and (c := self.const(e.right)) is not None and c >= 0):  # fmt: skip
+            self.high = min(self.high, (1 << 32) - c)
+        else:
+            return node
+        self.found = True
+        return e
+
+
 def translate_function(mod, index: int, ftype: FuncType, local_types, body, name: str):
     """Translate one function body into an ``ast.FunctionDef`` named ``name``, in the
     structured shape when CPython accepts it, else in the flat shape (:mod:`.flat`); the
@@ -1984,11 +2068,16 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
             and info.max_loop_depth <= MAX_LOOPS and info.max_nesting <= MAX_NESTING):  # fmt: skip
-        fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
+        gen = FuncGen(mod, index, ftype, local_types, body, name, info)
+        fn = gen.run()
         # ``brk`` guards nest too: only the finished tree tells
         depth = nesting_depth(fn)
         if depth <= MAX_NESTING:
             fold_skips(fn)
+            if depth + len(gen.counted_loops) <= MAX_NESTING:  # (each adds an ``if`` at most)
+                for counted in gen.counted_loops:
+                    gen.fast_stretches(*counted)
+                depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
