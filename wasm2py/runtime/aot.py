@@ -148,6 +148,10 @@ class AotCompiled:
                         f"was compiled without them (wasm2py compile --no-resume)")
         return code
 
+    def entry(self, index: int) -> None:
+        """None: exports of an ahead-of-time file call their functions (see :mod:`.entry`)."""
+        return None
+
 
 class AotModule:
     """What :class:`wasm2py.Instance` needs of a module, for a generated file."""

@@ -79,6 +79,12 @@ class CodeSource(Protocol):
         """
         ...
 
+    def entry(self, index: int) -> CodeType | None:
+        """The code of the factory of defined function ``index``'s entry from Python with its
+        body inlined (see :mod:`.entry`), or None where the entry calls the function instead.
+        """
+        ...
+
 
 class Slots:
     """The code slots of one instance (see the module docstring).

@@ -26,8 +26,11 @@ import threading
 from types import CodeType
 
 from ..binary.module import Module
+from ..binary.opcodes import Op
 from ..errors import Error
 from ..gcpause import gc_paused
+from ..runtime import entry
+from ..runtime.entry import inlinable
 from ..runtime.instance import display_names
 from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType
@@ -130,6 +133,8 @@ class ModuleCode:
         #: function index -> the code of its resume entry (see .resume), made when a frame of
         #: the function first pauses
         self.resumes: dict[int, CodeType] = {}
+        #: function index -> the code of its inlined entry from Python or None (see .entry)
+        self.entries: dict[int, CodeType | None] = {}
         #: function index -> marshalled (code, constants, resume entry or None) from the disk
         #: cache
         self.stored: dict[int, bytes] = log.read() if log is not None else {}
@@ -183,6 +188,26 @@ class ModuleCode:
                 self.resumes[index] = code
                 if self.log is not None:
                     self.log.append(index, marshal.dumps((fcode, consts, code)))
+        return code
+
+    def entry(self, index: int) -> CodeType | None:
+        """The code of function ``index``'s entry from Python with its body
+        inlined (see :mod:`wasm2py.runtime.entry`), made when the embedder first calls it, or
+        None where the entry should call the function: a body of more than
+        :data:`INLINE_ENTRY_BYTES` (a call costs little next to it), a signature
+        :func:`~wasm2py.runtime.entry.inlinable` refuses, tail calls (the function runs under a
+        trampoline), or ``tier="auto"`` (the function is about to move to jitted code)."""
+        if index in self.entries:
+            return self.entries[index]
+        module = self.module
+        body = module.codes[index - module.num_imported_funcs]
+        code = None
+        if (inlinable(self.gen.func_types[index]) and not self.gen.hot
+                and body.end - body.start <= INLINE_ENTRY_BYTES
+                and "TailCall" not in self.function(index)[0].co_names):  # fmt: skip
+            with self._lock:
+                code = compile_entry(self.gen, index, self.filename)
+        self.entries[index] = code
         return code
 
     def to_bytes(self) -> bytes:
@@ -245,6 +270,83 @@ def compile_function(gen: ModuleGen, index: int, filename: str, *,
             del entry
         del fn, tree  # freed while the collector is paused: it would scan them all
     return fcode, dict(gen.const_values), rcode
+
+
+#: the instructions that call a function
+_CALLS = frozenset({Op.CALL, Op.CALL_INDIRECT, Op.CALL_REF, Op.RETURN_CALL, Op.RETURN_CALL_INDIRECT,
+                    Op.RETURN_CALL_REF})
+#: functions of at most this many bytes of wasm code have their body inlined into their entry
+#: from Python (see :meth:`ModuleCode.entry`)
+INLINE_ENTRY_BYTES = 400
+
+
+def compile_entry(gen: ModuleGen, index: int, filename: str) -> CodeType | None:
+    """The code of defined function ``index``'s entry from Python with the
+    function's translated body in place of :data:`wasm2py.runtime.entry.BODY`, each ``return``
+    converting its value for the embedder; None if CPython refuses the nested result."""
+    module = gen.module
+    code = module.codes[index - module.num_imported_funcs]
+    ftype = gen.func_types[index]
+    name = gen.func_names[index]
+    body = code.body
+    with gc_paused():
+        gen.consts = {}
+        gen.const_values = {}
+        fn = translate_function(gen, index, ftype, code.locals, body, name)
+        leaf = not any(ins.op in _CALLS for ins in body)
+        tree = ast.parse(entry.source(ftype, name, entry.inline_prefix(index), True, leaf))
+        _unlocated(tree)  # the skeleton's lines are the function's first
+        head = tree.body[0]
+        head.lineno = fn.lineno
+        stmts = fn.body
+        if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant):
+            stmts = stmts[1:]  # (the docstring)
+        convert = entry.SIGNED_RESULT.get(ftype.results[0]) if ftype.results else None
+        if convert is not None:
+            for node in _statements(stmts):
+                if isinstance(node, ast.Return) and node.value is not None:
+                    node.value = _converted(convert, node.value)
+        for node in ast.walk(head):
+            if isinstance(node, ast.Try):
+                node.body = stmts
+                break
+        set_locations(tree)
+        try:
+            module_code = compile_tree(tree, filename)
+        except Error:  # nested too deep with the entry's own blocks: the entry calls it
+            return None
+        del fn, tree, head, stmts
+    return next(c for c in module_code.co_consts if isinstance(c, CodeType))
+
+
+def _statements(stmts: list[ast.stmt]):
+    """Every statement in ``stmts``, nested ones included (generated code defines no inner
+    functions, so every ``return`` is the function's)."""
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            todo.extend(getattr(node, field, ()))
+
+
+def _unlocated(tree: ast.AST) -> None:
+    """Drop the locations of parsed nodes (:func:`set_locations` gives them their statement's
+    line: a wasm offset)."""
+    for node in ast.walk(tree):
+        for attr in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
+            node.__dict__.pop(attr, None)
+
+
+def _converted(template: str, value: ast.expr) -> ast.expr:
+    """``template`` (an expression of ``X``) with ``value`` for ``X``."""
+    expr = ast.parse(template, mode="eval").body
+    _unlocated(expr)
+    for node in ast.walk(expr):
+        if isinstance(node, ast.NamedExpr) and isinstance(node.value, ast.Name) \
+                and node.value.id == "X":  # fmt: skip
+            node.value = value
+    return expr
 
 
 #: CPython's compiler recurses about this many times per nested statement (with room for the
