@@ -17,9 +17,9 @@ at its first call from Python, a class of its own (a subclass of ``Func``, so ``
   (:func:`~.trap.to_embedder`), and on the way out the call-depth bookkeeping of an outermost
   entry (:func:`~.callstack.leave`).
 
-The inlined body is valid while ``Func.raw`` is the Python-tier function it was made from: the
-fast test also checks ``self.raw is E_fn``, so a function moved to another tier (``tier="auto"``)
-takes the generic path, which calls whatever ``raw`` is now.
+The inlined body is valid while ``Func.raw`` is the Python-tier function it was made from: a
+back end that moves the function (``tier="auto"``) sets ``raw`` with ``Func.set_raw``, which
+puts the function back in its first class, so that its next call makes its entry anew.
 
 The source is made here for both kinds of body; the Python-tier translator splices a function's
 statements in place of :data:`BODY` (the runtime never imports the translator: the code comes
@@ -42,11 +42,12 @@ from .values import TO_EXTERNAL, TO_INTERNAL
 #: i32/i64 arguments at most this pass the inline test (larger ones, negative ones and other
 #: kinds take the converters): CPython 3.11 specialises compares of ints below 2**30 only
 _FAST_MAX = 0x3FFFFFFF
-#: inline conversion of an i32/i64 result ``X`` to the signed value the embedder gets (``+``:
-#: an int, not the bool a comparison leaves)
+#: inline conversion of an i32/i64 result ``X`` to the signed value the embedder gets: below
+#: 2**30 a specialised compare and ``+`` (an int, not the bool a comparison leaves), above it
+#: the generic converter
 SIGNED_RESULT: dict[object, str] = {
-    ValType.I32: "(+E_r if (E_r := X) < 0x80000000 else E_r - 0x100000000)",
-    ValType.I64: "(+E_r if (E_r := X) < 0x8000000000000000 else E_r - 0x10000000000000000)"}
+    ValType.I32: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_ret_i32(E_r))",
+    ValType.I64: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_ret_i64(E_r))"}
 #: parameters beyond this many take the generic path
 MAX_PARAMS = 8
 #: the statement a translator replaces with the function's body
@@ -76,9 +77,7 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     # class tests first (comparing a str would raise), then plain compares, which CPython
     # specialises (a chained ``0 <= a <= top`` costs more). A missing i32/i64 argument fails
     # its class test, so only another last parameter needs its own test for ``E_missing``.
-    stale = [f"self.raw is not {prefix}fn"] if inline else []
-    if leaf:
-        stale.append("self.store.depth")
+    stale = ["self.store.depth"] if leaf else []
     slow = ["more", *stale]
     if names and params[-1] not in SIGNED_RESULT:
         slow.append(f"{names[-1]} is E_missing")
@@ -133,14 +132,15 @@ def inline_prefix(index: int) -> str:
 def helpers(base: type) -> dict:
     """The names every entry reads (``base``: ``Func``, whose ``__call__`` is the fall-back)."""
     return {"E_generic": base.__call__, "E_missing": _MISSING, "E_to_embedder": to_embedder,
-            "E_leave": leave, "E_deep": DEEP, "E_getframe": _getframe}
+            "E_leave": leave, "E_deep": DEEP, "E_getframe": _getframe,
+            "E_ret_i32": TO_EXTERNAL[ValType.I32], "E_ret_i64": TO_EXTERNAL[ValType.I64]}
 
 
 def own_names(func, prefix: str) -> dict:
-    """The names an entry of ``func`` reads beside :func:`helpers`: the function it inlines,
-    the converters of its parameters and results."""
+    """The names an entry of ``func`` reads beside :func:`helpers`: the converters of its
+    parameters and results."""
     ftype = func.type
-    names = {f"{prefix}fn": func.raw, f"{prefix}rconv": [TO_EXTERNAL[t] for t in ftype.results]}
+    names: dict = {f"{prefix}rconv": [TO_EXTERNAL[t] for t in ftype.results]}
     for i, t in enumerate(ftype.params):
         names[f"{prefix}conv{i}"] = TO_INTERNAL[t]
     return names
@@ -201,7 +201,7 @@ def specialise(func, base: type) -> type:
         call.__doc__ = generic.__doc__
         entry(call.__code__)  # an outermost wasm entry, as the generic one (see .callstack)
         cls = type(base.__name__, (base,), {"__slots__": (), "__call__": call,
-                                            "__module__": base.__module__,
+                                            "_entry_made": True, "__module__": base.__module__,
                                             "__qualname__": base.__qualname__})  # fmt: skip
     func.__class__ = cls
     return cls
@@ -209,6 +209,13 @@ def specialise(func, base: type) -> type:
 
 #: base -> the class its wasm functions start with
 _FIRST: dict[type, type] = {}
+
+
+def public_class(cls: type) -> type:
+    """``Func`` (the base given to :func:`first_class`) of a class this module made."""
+    while getattr(cls, "_entry_made", False) and "_entry_made" in cls.__dict__:
+        cls = cls.__base__
+    return cls
 
 
 def first_class(base: type) -> type:
@@ -224,9 +231,10 @@ def first_class(base: type) -> type:
                 return generic(self, *args)
             return specialise(self, base).__call__(self, *args)
 
+        # (not an entry of .callstack: the call it makes is, and must own a raise it causes)
         __call__.__doc__ = generic.__doc__
-        entry(__call__.__code__)
         cls = _FIRST[base] = type(base.__name__, (base,), {
-            "__slots__": (), "__call__": __call__, "__module__": base.__module__,
+            "__slots__": (), "__call__": __call__, "_entry_made": True,
+            "__module__": base.__module__,
             "__qualname__": base.__qualname__})  # fmt: skip
     return cls

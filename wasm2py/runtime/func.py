@@ -21,7 +21,7 @@ from ..deftypes import DefType, deftype_of
 from ..errors import ArgumentError, SignatureError, Trap, TrapCode
 from ..types import FuncType
 from .callstack import DEEP, entry, leave
-from .entry import first_class
+from .entry import first_class, public_class as _base_of
 from .exceptions import WasmException
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -217,6 +217,14 @@ class Func:
         self.name = name
         self.instance = instance
         return self
+
+    def set_raw(self, raw: Callable) -> None:
+        """Make ``raw`` what the embedder's calls run (a back end taking the function over):
+        the function's own entry (see :mod:`.entry`), which may have inlined the code it ran
+        until now, is made anew at its next call."""
+        self.raw = raw
+        if self.host is None:
+            self.__class__ = first_class(_base_of(type(self)))
 
     def __call__(self, *args: Any) -> Any:
         pconv = self._pconv
