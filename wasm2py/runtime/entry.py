@@ -75,13 +75,14 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     lines = [f"def {name}(self, {''.join(n + '=None, ' for n in names)}*more):"]
     # One test for the common case (ints in the fast range, none missing, none extra): the
     # class tests first (comparing a str would raise), then plain compares, which CPython
-    # specialises (a chained ``0 <= a <= top`` costs more). A missing i32/i64 argument fails
+    # specialises (a chained ``0 <= a <= top`` costs more than two). A missing i32/i64 argument fails
     # its class test, so only another last parameter needs its own test for ``E_missing``.
     stale = ["self.store.depth"] if leaf else []
     slow = ["more", *stale]
     if names and params[-1] not in SIGNED_RESULT:
         slow.append(f"{names[-1]} is E_missing")
-    slow += [f"{n}.__class__ is not int" for n in ints]
+    if ints:  # one chain of ``is`` (each class is loaded once)
+        slow.append(f"not {' is '.join(n + '.__class__' for n in ints)} is int")
     slow += [f"{n} < 0 or {n} > {_FAST_MAX:#x}" for n in ints]
     generic = (f"return E_generic(self, *[a for a in ({', '.join(names)}{',' if names else ''}) "
                f"if a is not E_missing], *more)")
