@@ -21,7 +21,8 @@ from ..deftypes import DefType, deftype_of
 from ..errors import ArgumentError, SignatureError, Trap, TrapCode
 from ..types import FuncType
 from .callstack import DEEP, entry, leave
-from .entry import first_class, public_class as _base_of
+from .entry import first_class
+from .entry import public_class as _base_of
 from .exceptions import WasmException
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
