@@ -167,7 +167,7 @@ def _call_code(ftype: FuncType) -> CodeType:
 
 
 def _code_of(func):
-    """The code of the factory of ``func``'s inlined entry, or None: ``func.raw`` must be the
+    """The code of ``func``'s inlined entry, or None: ``func.raw`` must be the
     Python-tier function of an instance (its globals hold the instance's slots) and the code
     source must have an inlined entry for it."""
     raw = func.raw

@@ -80,7 +80,7 @@ class CodeSource(Protocol):
         ...
 
     def entry(self, index: int) -> CodeType | None:
-        """The code of the factory of defined function ``index``'s entry from Python with its
+        """The code of defined function ``index``'s entry from Python with its
         body inlined (see :mod:`.entry`), or None where the entry calls the function instead.
         """
         ...
