@@ -64,11 +64,12 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     :func:`helpers` and, under names starting with ``prefix``, those of :func:`own_names`.
     ``inline``: the body is the statement :data:`BODY`, to be replaced by the function's
     statements (its parameters ``l<i>`` and call depth ``d`` are set), whose ``return``\\ s
-    give the embedder's value (see :data:`SIGNED_RESULT`); else a call of ``self.raw``. (The
-    parameters' defaults are given when the code is bound: ``_MISSING``.) ``leaf``: the
-    inlined body calls no function, so run at call depth 0 (a call from Python, not from a
-    host function) it can never make room for deep calls (see :mod:`.callstack`) and needs no
-    :func:`~.callstack.leave` on its way out; other depths take the generic path."""
+    give the embedder's value (see :data:`SIGNED_RESULT`), and the fast test compares the
+    depth with ``MAXD`` (so the body's own test, ``DEEP(d)`` at ``MAXD``, can be left out: at
+    or above it the generic path runs); else a call of ``self.raw``. (The parameters' defaults
+    are given when the code is bound: ``_MISSING``.) ``leaf``: the inlined body calls no
+    function, so below ``MAXD`` it never makes room for deep calls (see :mod:`.callstack`) and
+    needs no :func:`~.callstack.leave` on its way out."""
     params = list(ftype.params)
     names = [f"l{i}" for i in range(len(params))]
     ints = [n for n, t in zip(names, params, strict=True) if t in SIGNED_RESULT]
@@ -77,8 +78,8 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     # class tests first (comparing a str would raise), then plain compares, which CPython
     # specialises (a chained ``0 <= a <= top`` costs more than two). A missing i32/i64 argument fails
     # its class test, so only another last parameter needs its own test for ``E_missing``.
-    stale = ["self.store.depth"] if leaf else []
-    slow = ["more", *stale]
+    deep = ["(d := self.store.depth) >= MAXD"] if inline else []
+    slow = ["more", *deep]
     if names and params[-1] not in SIGNED_RESULT:
         slow.append(f"{names[-1]} is E_missing")
     if ints:  # one chain of ``is`` (each class is loaded once)
@@ -88,7 +89,8 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
                f"if a is not E_missing], *more)")
     lines.append(f"    if {' or '.join(slow)}:")
     if ints:
-        lines.append(f"        if {' or '.join(['more', f'{names[-1]} is E_missing', *stale])}:")
+        fallback = ["more", *(["d >= MAXD"] if inline else []), f"{names[-1]} is E_missing"]
+        lines.append(f"        if {' or '.join(fallback)}:")
         lines.append(f"            {generic}")
         # the generic converters: the signed range, other types and their errors as in
         # Func.__call__
@@ -98,7 +100,8 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
         lines.append(f"        {generic}")
     lines += [f"    {n} = {prefix}conv{i}({n})" for i, (n, t) in enumerate(zip(names, params))
               if t not in SIGNED_RESULT and t is not ValType.EXTERNREF]  # fmt: skip
-    lines.append("    d = 0" if leaf else "    d = self.store.depth")
+    if not inline:
+        lines.append("    d = self.store.depth")
     lines.append("    try:")
     if inline:
         lines.append(f"        {BODY}")

@@ -275,6 +275,8 @@ def compile_function(gen: ModuleGen, index: int, filename: str, *,
 #: the instructions that call a function
 _CALLS = frozenset({Op.CALL, Op.CALL_INDIRECT, Op.CALL_REF, Op.RETURN_CALL, Op.RETURN_CALL_INDIRECT,
                     Op.RETURN_CALL_REF})
+#: the depth test every translated function starts with
+_DEPTH_TEST = "if d >= MAXD:\n    DEEP(d)"
 #: functions of at most this many bytes of wasm code have their body inlined into their entry
 #: from Python (see :meth:`ModuleCode.entry`)
 INLINE_ENTRY_BYTES = 400
@@ -301,6 +303,8 @@ def compile_entry(gen: ModuleGen, index: int, filename: str) -> CodeType | None:
         stmts = fn.body
         if stmts and isinstance(stmts[0], ast.Expr) and isinstance(stmts[0].value, ast.Constant):
             stmts = stmts[1:]  # (the docstring)
+        if stmts and ast.unparse(stmts[0]) == _DEPTH_TEST:
+            stmts = stmts[1:]  # (the entry's fast test compares the depth with MAXD)
         convert = entry.SIGNED_RESULT.get(ftype.results[0]) if ftype.results else None
         if convert is not None:
             for node in _statements(stmts):
