@@ -5,6 +5,8 @@ range is an ``OverflowError``, a wrong kind a ``TypeError``, a wrong count a ``S
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
 import wasm2py
@@ -239,3 +241,24 @@ def test_a_function_moved_to_another_raw_gets_a_new_entry():
     assert f(1, 2) == 40
     assert f(-1, 2) == 40 and calls[-1] == (0xFFFFFFFF, 2)  # converted as for any raw
     assert not _inlined(f)
+
+
+def test_ahead_of_time_files_carry_the_inlined_entries(tmp_path):
+    out = tmp_path / "bodies.py"
+    wasm2py.compile(BODIES, out, name="bodies.wasm")
+    spec = importlib.util.spec_from_file_location("bodies_aot", out)
+    aot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(aot)
+    ex = aot.instantiate({"env": {"h": lambda x: x * 2}}).exports
+    for _ in range(2):
+        assert ex.leaf(0x7FFFFFFF, 1) == -0x80000000
+        assert ex.calls(20) == 41
+        with pytest.raises(Trap) as e:
+            ex.boom()
+        # (an ahead-of-time file names frames from the name section only: none here)
+        [(index, name, offset)] = e.value.frames
+        assert (index, name) == (4, None) and BODIES[offset] == 0x00  # the unreachable
+        with pytest.raises(SignatureError):
+            ex.leaf(1)
+    assert type(ex.leaf).__call__.__code__.co_filename == str(out)
+    assert type(ex.boom).__call__.__code__.co_name == "f4__entry"

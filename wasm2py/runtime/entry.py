@@ -127,6 +127,12 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     return "\n".join(lines) + "\n"
 
 
+def entry_name(index: int) -> str:
+    """The name of function ``index``'s inlined entry (in ahead-of-time files: the ``def``;
+    backtraces read the index from it)."""
+    return f"f{index}__entry"
+
+
 def inline_prefix(index: int) -> str:
     """The prefix of the names of function ``index``'s inlined entry in its instance's
     namespace."""
