@@ -13,7 +13,8 @@ hits them alike and the ratios hold even when absolute times drift.
    plenty of fuel: fuel/plain (target <= 1.1x). Checksums are checked against the C compiled
    natively with gcc when it is installed.
 3. Calling the export ``add(i32, i32)`` of ``kernels/calls.c`` from Python against a plain
-   Python function ``add(a, b)`` (target <= 4x).
+   Python function ``add(a, b)`` (target <= 4x), with small arguments and with arguments the
+   export's entry converts (an int of 2**30 or more, a negative one).
 
 Usage::
 
@@ -79,8 +80,8 @@ def warm_up(kernel, *instances) -> None:
         inst.exports["run"](kernel.test_n)
 
 
-def call_pair(fa, fb, number: int, repeat: int) -> tuple[float, float]:
-    """Best CPU seconds per call of ``fa(1, 2)`` and ``fb(1, 2)``, loops of ``number`` calls
+def call_pair(fa, fb, number: int, repeat: int, a: int = 1, b: int = 2) -> tuple[float, float]:
+    """Best CPU seconds per call of ``fa(a, b)`` and ``fb(a, b)``, loops of ``number`` calls
     timed in turns."""
     best = [float("inf"), float("inf")]
     loop = range(number)
@@ -89,7 +90,7 @@ def call_pair(fa, fb, number: int, repeat: int) -> tuple[float, float]:
             gc.disable()
             t0 = time.process_time()
             for _ in loop:
-                f(1, 2)
+                f(a, b)
             dt = time.process_time() - t0
             gc.enable()
             best[k] = min(best[k], dt / number)
@@ -169,10 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     wasm_add = inst.exports["add"]
     assert wasm_add(1, 2) == 3 and wasm_add(0x7FFFFFFF, 1) == -0x80000000
     t_wasm, t_py = call_pair(wasm_add, py_add, args.calls, max(repeat, 5))
+    # ints of 2**30 and more take the generic converters (see wasm2py.runtime.entry)
+    t_big, t_py_big = call_pair(wasm_add, py_add, args.calls, max(repeat, 5), 0x40000000, -1)
     print("\n3. one call from Python (target <= 4x)")
     print(format_table(["call", "ns/call", "vs Python"], [
         ["Python function add(1, 2)", f"{t_py * 1e9:.0f}", "1.0x"],
         ["wasm export add(1, 2)", f"{t_wasm * 1e9:.0f}", f"{t_wasm / t_py:.1f}x"],
+        ["wasm export add(2**30, -1)", f"{t_big * 1e9:.0f}", f"{t_big / t_py_big:.1f}x"],
     ], {1, 2}))  # fmt: skip
     if bad:
         print(f"RESULT MISMATCH: {', '.join(bad)}")
