@@ -48,6 +48,9 @@ _FAST_MAX = 0x3FFFFFFF
 SIGNED_RESULT: dict[object, str] = {
     ValType.I32: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_ret_i32(E_r))",
     ValType.I64: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_ret_i64(E_r))"}
+#: the ints an i32/i64 argument may be (signed or unsigned)
+_ARG_RANGE: dict[object, tuple[int, int]] = {ValType.I32: (-0x80000000, 0xFFFFFFFF),
+                                             ValType.I64: (-(1 << 63), (1 << 64) - 1)}
 #: parameters beyond this many take the generic path
 MAX_PARAMS = 8
 #: the statement a translator replaces with the function's body
@@ -92,10 +95,13 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
         fallback = ["more", *(["d >= MAXD"] if inline else []), f"{names[-1]} is E_missing"]
         lines.append(f"        if {' or '.join(fallback)}:")
         lines.append(f"            {generic}")
-        # the generic converters: the signed range, other types and their errors as in
-        # Func.__call__
-        lines += [f"        {n} = {prefix}conv{i}({n})"
-                  for i, (n, t) in enumerate(zip(names, params)) if t in SIGNED_RESULT]
+        # an int in the type's signed or unsigned range is masked inline; anything else goes
+        # through the generic converter (other kinds and errors as in Func.__call__)
+        for i, (n, t) in enumerate(zip(names, params)):
+            if t in SIGNED_RESULT:
+                low, top = _ARG_RANGE[t]
+                lines.append(f"        {n} = {n} & {top:#x} if {n}.__class__ is int and "
+                             f"{low:#x} <= {n} <= {top:#x} else {prefix}conv{i}({n})")
     else:
         lines.append(f"        {generic}")
     lines += [f"    {n} = {prefix}conv{i}({n})" for i, (n, t) in enumerate(zip(names, params))
