@@ -7,9 +7,10 @@ at its first call from Python, a class of its own (a subclass of ``Func``, so ``
 ``.type`` and every method stay) whose ``__call__`` is generated for it:
 
 * parameters by position; i32/i64 ints in the common range (``0 <= a < 2**30``, where CPython's
-  compares are specialised) pass one inline test, anything else goes through the generic
-  converters (``TO_INTERNAL``), so the signed range, other types and their errors are exactly
-  those of the generic path; a wrong argument count falls back to the generic ``__call__``;
+  compares are specialised) pass one inline test; other ints of the type's signed or unsigned
+  range are masked inline, anything else goes through the generic converters (``TO_INTERNAL``),
+  so other types and their errors are exactly those of the generic path; a wrong argument
+  count, or a call at the call-depth bound, falls back to the generic ``__call__``;
 * then the *body*: for a small function of the Python tier, the function's own translated body,
   inlined (its ``return``\\ s convert the result inline), so the call costs one Python frame;
   otherwise a call of ``Func.raw`` and the result conversion;
@@ -79,8 +80,9 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     lines = [f"def {name}(self, {''.join(n + '=None, ' for n in names)}*more):"]
     # One test for the common case (ints in the fast range, none missing, none extra): the
     # class tests first (comparing a str would raise), then plain compares, which CPython
-    # specialises (a chained ``0 <= a <= top`` costs more than two). A missing i32/i64 argument fails
-    # its class test, so only another last parameter needs its own test for ``E_missing``.
+    # specialises (a chained ``0 <= a <= top`` costs more than two). A missing i32/i64
+    # argument fails its class test, so only another last parameter needs its own test for
+    # ``E_missing``.
     deep = ["(d := self.store.depth) >= MAXD"] if inline else []
     slow = ["more", *deep]
     if names and params[-1] not in SIGNED_RESULT:
