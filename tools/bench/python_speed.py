@@ -170,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     wasm_add = inst.exports["add"]
     assert wasm_add(1, 2) == 3 and wasm_add(0x7FFFFFFF, 1) == -0x80000000
     t_wasm, t_py = call_pair(wasm_add, py_add, args.calls, max(repeat, 5))
-    # ints of 2**30 and more take the generic converters (see wasm2py.runtime.entry)
+    # ints of 2**30 and more, and negative ones, are converted (see wasm2py.runtime.entry)
     t_big, t_py_big = call_pair(wasm_add, py_add, args.calls, max(repeat, 5), 0x40000000, -1)
     print("\n3. one call from Python (target <= 4x)")
     print(format_table(["call", "ns/call", "vs Python"], [
