@@ -256,9 +256,9 @@ def test_ahead_of_time_files_carry_the_inlined_entries(tmp_path):
         assert ex.calls(20) == 41
         with pytest.raises(Trap) as e:
             ex.boom()
-        # (an ahead-of-time file names frames from the name section only: none here)
+        # named by its export, as in-memory code names it (the module has no name section)
         [(index, name, offset)] = e.value.frames
-        assert (index, name) == (4, None) and BODIES[offset] == 0x00  # the unreachable
+        assert (index, name) == (4, "boom") and BODIES[offset] == 0x00  # the unreachable
         with pytest.raises(SignatureError):
             ex.leaf(1)
     assert type(ex.leaf).__call__.__code__.co_filename == str(out)

@@ -125,14 +125,17 @@ class AotCompiled:
             entry = file_globals.get(entry_name(index))
             if isinstance(entry, pytypes.FunctionType):
                 self._entries[index] = entry.__code__
+        from .instance import display_names
         from .trap import LINE_MAPS, MODULE_NAMES, FrameNames
 
         for f in self._functions.values():
             source = f.__code__.co_filename
             self.filename = source
             LINE_MAPS[source] = file_globals.get("_LINES", {})
-            names = file_globals["_META"].names
-            MODULE_NAMES[source] = FrameNames(names.functions, names.module, names.functions)
+            meta = file_globals["_META"]
+            # export names too, as for in-memory code (the name section wins)
+            MODULE_NAMES[source] = FrameNames(display_names(meta), meta.names.module,
+                                              meta.names.functions)  # fmt: skip
             break
 
     def function(self, index: int):
