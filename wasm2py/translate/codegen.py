@@ -38,6 +38,8 @@ M64 = 0xFFFFFFFFFFFFFFFF
 MASK = {I32: M32, I64: M64}
 SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
 MAX_EXPR_DEPTH = 24
+#: a counted loop's stretch shorter than this runs as the plain loop (see FuncGen.short_path)
+SHORT = 8
 
 _LOAD = ast.Load()
 _STORE = ast.Store()
@@ -676,12 +678,13 @@ class FuncGen:
         it: ast.expr = _call("range", *self.stretch(cl, limit))
         if self.counter_hidden(cl):
             # for y in (m := range(y, ...)[:len(n := range(x, ...)[:2**62])]): the
-            # secondary's values as many as the counter's stretch has (at most 2**62:
-            # len() of a longer range overflows; a shorter stretch only adds one)
+            # secondary's values as many as the counter's stretch has (an i64 counter's at
+            # most 2**62: len() of a longer range overflows; a shorter stretch only adds one)
             x = cl.iv
             (y, _, _), = cl.secondaries
             target = _sname(f"l{y}")
-            it = ast.Subscript(it, ast.Slice(None, _const(1 << 62), None), _LOAD)
+            if cl.bits == 64:
+                it = ast.Subscript(it, ast.Slice(None, _const(1 << 62), None), _LOAD)
             it = ast.NamedExpr(_sname(f"n{x}"), it)
             it = ast.Subscript(self.secondary_range(*cl.secondaries[0]), ast.Slice(
                 None, _call("len", it), None), _LOAD)  # fmt: skip
@@ -789,6 +792,27 @@ class FuncGen:
         self.emit(ast.If(test, [ast.Continue()], []))
         self.out = loop.body
         self.counted_loops.append((cl, loop, fr))
+
+    def short_path(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
+        """Setting a stretch up costs a few ``range`` objects: one that would run fewer than
+        :data:`SHORT` iterations runs as the plain loop instead (a ``while`` of the body
+        and the latch's statements, the ``for``'s ``else``), to the loop's end."""
+        x = _name(f"l{cl.iv}")
+        _, stop, _ = self.stretch(cl)
+        if isinstance(cl.step, int):
+            k = cl.step if cl.up else (1 << cl.bits) - cl.step
+            span: ast.expr = _const(SHORT * k)
+        else:
+            span = _bin(_const(SHORT), ast.Mult(), _name(f"l{cl.step[1]}"))
+        test = (_cmp(_bin(stop, ast.Sub(), x), ast.Lt(), span) if cl.up else
+                _cmp(_bin(x, ast.Sub(), stop), ast.Lt(), span))  # fmt: skip
+        latch = copy.deepcopy(fr.orelse)
+        if self.counter_hidden(cl):
+            latch = latch[1:]  # (the counter is stepped at every iteration here)
+        plain = ast.While(_const(True), [*copy.deepcopy(fr.body), *latch, ast.Break()], [])
+        short = ast.If(test, [plain, ast.Break()], [])
+        short.lineno = plain.lineno = fr.lineno  # type: ignore[attr-defined]
+        loop.body.insert(0, short)
 
     def fast_stretches(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
         """A second copy of a counted loop's ``for`` for stretches whose counter stays in a
@@ -2074,8 +2098,9 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         depth = nesting_depth(fn)
         if depth <= MAX_NESTING:
             fold_skips(fn)
-            if depth + len(gen.counted_loops) <= MAX_NESTING:  # (each adds an ``if`` at most)
+            if depth + 2 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 2 at most)
                 for counted in gen.counted_loops:
+                    gen.short_path(*counted)
                     gen.fast_stretches(*counted)
                 depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
