@@ -181,7 +181,11 @@ class Builder(ir.IRBuilder):
         instr.allocated_type = typ
         return instr
 
-    def load(self, ptr, name="", align=None, typ=None):
+    def load(self, ptr, name="", align=None, typ=None, volatile=False):
+        if volatile:  # (only the lowering asks for it, always with the type)
+            tail = f", align {align}" if align is not None else ""
+            return self._value(typ, name,
+                               f"load volatile {typ}, {ptr.type} {ptr.get_reference()}{tail}")
         if typ is None:
             if isinstance(ptr, Alloca):
                 typ = ptr.allocated_type
@@ -192,9 +196,9 @@ class Builder(ir.IRBuilder):
         tail = f", align {align}" if align is not None else ""
         return self._value(typ, name, f"load {typ}, {ptr.type} {ptr.get_reference()}{tail}")
 
-    def store(self, value, ptr, align=None):
+    def store(self, value, ptr, align=None, volatile=False):
         tail = f", align {align}" if align is not None else ""
-        return self._void(f"store {value.type} {value.get_reference()}, {ptr.type} "
+        return self._void(f"store {'volatile ' if volatile else ''}{value.type} {value.get_reference()}, {ptr.type} "
                           f"{ptr.get_reference()}{tail}")  # fmt: skip
 
     def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):

@@ -34,7 +34,7 @@ from ..fuel import BULK_OPS, segment_costs
 from ..gcpause import gc_paused
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
-from . import abi
+from . import abi, guard
 from .builder import Builder, Function
 from .suspend import Suspender, has_loops, pausable_funcs
 
@@ -346,8 +346,15 @@ class ModuleBuilder:
 
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
                  part: tuple[range, bool] | None = None,
-                 batch: tuple[frozenset, bool] | None = None, epoch: bool = False):  # fmt: skip
+                 batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
+                 guard: bool = False):  # fmt: skip
         self.decoded = module
+        #: guard-page mode (see :mod:`.guard`): accesses to 32-bit memories have no bounds
+        #: check (an access beyond the size faults on the memory's guard reservation, which
+        #: the instance checks every such memory has) and are volatile (LLVM must neither
+        #: delete nor merge an access that may trap); entry wrappers are landings for the
+        #: fault and trampolines mark the host's time
+        self.guard = guard
         #: check ``rt[RT_EPOCH]`` at function entries and loop headers (epoch interruption)
         self.epoch = epoch
         #: None: the whole module; else (defined function indices, with the shell: the
@@ -489,7 +496,12 @@ class ModuleBuilder:
         cb_type = ir.FunctionType(VOID, [PTR, I32, PTR])
         env = f.args[0]
         cb = b.load(b.gep(env, [c64(abi.ENV_CALLBACK)], source_etype=I64), typ=PTR)
+        if self.guard:  # a fault while Python runs is never a trap
+            landing = b.alloca(ir.ArrayType(I64, guard.LANDING_BYTES // 8))
+            b.call(self.intrinsic(guard.HOST, PTR, [PTR]), [landing])
         b.call(_Callee(cb, cb_type), [env, f.args[1], slots])
+        if self.guard:
+            b.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         vals = [load_slot(b, b.gep(slots, [c32(0), c32(rofs[k])]), t)
                 for k, t in enumerate(ft.results)]  # fmt: skip
         _ret(b, f.function_type.return_type, vals)
@@ -500,6 +512,9 @@ class ModuleBuilder:
         f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
         b = Builder(f.append_basic_block("entry"))
         ctx, rem, slots = f.args
+        landing = None
+        if self.guard:
+            b, landing = self._landing(f, b, ctx)
         pofs, _ = abi.slot_offsets(ft.params)
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
@@ -508,7 +523,30 @@ class ModuleBuilder:
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
+        if self.guard:
+            b.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         b.ret_void()
+
+    def _landing(self, f: ir.Function, b: Builder, ctx) -> tuple[Builder, object]:
+        """Guard mode: make the entry wrapper ``f`` a landing (see :mod:`.guard`): push a
+        ``_setjmp`` buffer; when the fault handler jumps back, pop it, store the out-of-bounds
+        status and return. Returns the builder where the call runs, and the landing."""
+        landing = b.alloca(ir.ArrayType(I64, guard.LANDING_BYTES // 8))
+        b.call(self.intrinsic(guard.PUSH, VOID, [PTR]), [landing])
+        setjmp = self._intrinsics.get("_setjmp")
+        if setjmp is None:
+            setjmp = self.intrinsic("_setjmp", I32, [PTR])
+            setjmp.attributes.add("returns_twice")
+        r = b.call(setjmp, [landing])
+        run, trapped = f.append_basic_block("run"), f.append_basic_block("trapped")
+        b.cbranch(b.icmp_signed("==", r, c32(0)), run, trapped)
+        t = Builder(trapped)
+        t.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
+        rt = t.load(t.gep(ctx, [c64(abi.CTX_RT)], source_etype=I64), typ=PTR)
+        t.store(c64(abi.TRAP_STATUS[TrapCode.MEMORY_OUT_OF_BOUNDS]),
+                t.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64), volatile=True)
+        t.ret_void()
+        return Builder(run), landing
 
 
 def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
@@ -1724,12 +1762,26 @@ class FunctionLowerer:
         """An address, index or count as an i64 (i32 ones are zero-extended)."""
         return v if v.type == I64 else self.b.zext(v, I64)
 
+    def unchecked(self, k: int) -> bool:
+        """Whether accesses to memory ``k`` rely on its guard reservation instead of a bounds
+        check (guard mode, a 32-bit memory); such accesses are volatile."""
+        return self.mb.guard and not self.mb.memory_types[k].is_64
+
+    def store_fence(self) -> None:
+        """Before a store that may fault (guard mode): a compiler-only fence, so the stores
+        before it stay before it and none is deleted as overwritten later (a fault makes them
+        the last ones: the trap must see them, as after an explicit check's branch)."""
+        self.b._void('fence syncscope("singlethread") release')
+
     def effective(self, offset: int, nbytes: int, k: int = 0):
         """Pop an address of memory ``k``, bounds-check ``[addr+offset, +nbytes)``, return the
-        pointer."""
+        pointer (in guard mode, no check for a 32-bit memory: see :meth:`unchecked`)."""
         b = self.b
         v = self.pop()
-        if not self.memory64(k):
+        if self.unchecked(k):
+            a = _const_int(v)
+            addr = b.zext(v, I64) if a is None else c64(a & 0xFFFFFFFF)
+        elif not self.memory64(k):
             a = _const_int(v)
             addr = b.zext(v, I64) if a is None else c64(a & 0xFFFFFFFF)
             # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
@@ -1775,7 +1827,7 @@ class FunctionLowerer:
     def load(self, op, offset: int, k: int = 0) -> None:
         mt, n, ext, rt = _LOAD[op]
         p = self.effective(offset, n, k)
-        v = self.b.load(p, typ=mt, align=1)
+        v = self.b.load(p, typ=mt, align=1, volatile=self.unchecked(k))
         if ext is not None:
             v = getattr(self.b, ext)(v, rt)
         self.push(v)
@@ -1786,7 +1838,9 @@ class FunctionLowerer:
         p = self.effective(offset, n, k)
         if trunc:
             v = self.b.trunc(v, mt)
-        self.b.store(v, p, align=1)
+        if self.unchecked(k):
+            self.store_fence()
+        self.b.store(v, p, align=1, volatile=self.unchecked(k))
 
     # -- tables -----------------------------------------------------------------------------
     def table_changed(self, t: int, start, n) -> None:
@@ -1900,10 +1954,11 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  fuel_costs=None, simd_isa: str = "",
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None,
-                 epoch: bool = False) -> ir.Module:  # fmt: skip
+                 epoch: bool = False, guard: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
-    ``epoch`` every function entry and loop header checks the store's epoch deadline.
+    ``epoch`` every function entry and loop header checks the store's epoch deadline; with
+    ``guard``, 32-bit memories are accessed without bounds checks (see :mod:`.guard`).
 
     ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
@@ -1911,7 +1966,7 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
     its flag is set, the trampolines); see :class:`ModuleBuilder`.
     """
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard)
     mb.simd_isa = simd_isa
     with gc_paused():
         return mb.build()
