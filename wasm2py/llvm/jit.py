@@ -494,11 +494,13 @@ def with_bodies(module: Module) -> Module:
     return module
 
 
-def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None) -> str:
-    """The optimised IR of a module for the host (for reading and debugging)."""
+def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
+                 guard: bool | None = None) -> str:  # fmt: skip
+    """The optimised IR of a module for the host (for reading and debugging; ``guard`` as for
+    :func:`compile_module`)."""
     tm = host_target_machine(opt_level)
-    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
-                tm)  # fmt: skip
+    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+                           guard=guard_mode(guard, fuel_costs)), tm)  # fmt: skip
     optimize(mod, tm, opt_level)
     return str(mod)
 
