@@ -236,3 +236,25 @@ def test_a_real_crash_still_reaches_faulthandler():
     assert r.stdout == "trap MEMORY_OUT_OF_BOUNDS\n"
     assert "Fatal Python error: Segmentation fault" in r.stderr
     assert r.returncode == -11
+
+
+CALLER = wat("""
+(module
+  (import "a" "load32" (func $load32 (param i32) (result i32)))
+  (func (export "call") (param i32) (result i32) (i32.add (call $load32 (local.get 0)) (i32.const 1))))
+""")
+
+
+def test_guard_code_called_from_explicit_code_of_another_instance():
+    """An instance compiled with explicit checks calls the guard-mode load32 of another one
+    directly: its entry is the landing, so the fault is still this call's trap."""
+    from wasm2py import llvm
+    from wasm2py.binary.decoder import decode_module
+
+    store, a = make()
+    cm = llvm.compile_module(decode_module(CALLER), guard=False)
+    assert not cm.guard and a._llvm.compiled.guard
+    b = llvm.instantiate(store, cm, {"a": {"load32": a.exports.load32}})
+    assert b.exports.call(0) == 1
+    oob(b.exports.call, PAGE)
+    assert b.exports.call(4) == 1

@@ -6,7 +6,7 @@ access in code compiled with ``guard=True``: an access beyond its size touches a
 page and the kernel sends ``SIGSEGV``. This module turns that signal into the trap the explicit
 check would have raised:
 
-* **Landings.** In guard mode every entry wrapper (the functions Python calls through ctypes,
+* **Landings.** Wherever guard pages are available (:func:`available`), every entry wrapper (the functions Python calls through ctypes,
   ``lower.ModuleBuilder._entry``) calls ``_setjmp`` on a buffer in its own frame and pushes it
   on the thread's *landing stack* (:data:`PUSH`; a ``pthread`` key, so each thread has its
   own), and pops it on return (:data:`POP`). Host calls from jitted code (the trampolines) push
@@ -36,6 +36,7 @@ handler installed with ``sigaction`` through ctypes. If something displaced it (
 from __future__ import annotations
 
 import ctypes
+import functools
 import signal
 import threading
 
@@ -71,8 +72,12 @@ _lock = threading.Lock()
 _state: dict = {}
 
 
+@functools.cache
 def available() -> bool:
-    """Whether guard-page checks can be used in this process (Linux on x86-64 with glibc)."""
+    """Whether guard-page checks can be used in this process (Linux on x86-64 with glibc).
+    Then all code compiled for the host has landings (guard mode or not: guard-mode code
+    called directly from another instance's code runs under that code's entry), and the
+    handler is installed before any is loaded (``jit._load_objects``)."""
     return GUARD_PAGES and _libc() is not None
 
 

@@ -218,7 +218,7 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
     h.update(hashlib.sha256(module.raw).digest())
     hash_compiler(h, opt_level, fuel_costs, tm, epoch)
     h.update(b":guard\0" if guard else b"\0")
-    hash_sources(h, ("guard.py",))
+    hash_sources(h)
     return h.hexdigest()
 
 
@@ -238,7 +238,8 @@ def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
     (and the modules of this package named in ``extra``), the fuel rule, the trap codes and the
     frame costs."""
     here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "builder.py", "simd.py", "suspend.py", "jit.py", *extra):
+    for name in ("abi.py", "lower.py", "builder.py", "simd.py", "suspend.py", "jit.py", "guard.py",
+                 *extra):  # fmt: skip
         h.update((here / name).read_bytes())
     for name in ("fuel.py", "errors.py"):
         h.update((here.parent / name).read_bytes())
@@ -295,10 +296,6 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
     guard = guard_mode(guard, fuel_costs)
-    if guard:
-        from .guard import install
-
-        install()  # (the entry wrappers call its helpers: they must exist before linking)
     key = cache_key(module, opt_level, tm, fuel_costs, epoch, guard) if cache_dir is not None else None
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
     # authenticated like the Python tier's cache: machine code is only ever loaded from a
@@ -333,6 +330,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             t2 = time.perf_counter()
             optimize(mod, tm, opt_level)
             t3 = time.perf_counter()
+            _landing_symbols()
             engine = llvm.create_mcjit_compiler(mod, tm)
             objects = []
             # kept for the cache and for Module.serialize (objects are small next to the IR)
@@ -355,10 +353,6 @@ def load_compiled(module: Module, machine_code: bytes, opt_level: int, fuel_cost
     """
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
-    if guard:
-        from .guard import install
-
-        install()
     flags, objects = _unpack_blob(machine_code)
     engine = _load_objects(objects, tm)
     return _finish(module, opt_level, engine, flags, objects,
@@ -444,8 +438,18 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     return tm.emit_object(mod)
 
 
+def _landing_symbols() -> None:
+    """Before host code is loaded: the helpers its entry wrappers and trampolines call, and
+    the fault handler (see :mod:`.guard`), where guard pages are available."""
+    from .guard import available, install
+
+    if available():
+        install()
+
+
 def _load_objects(objects: list[bytes], tm: llvm.TargetMachine):
     """An execution engine with ``objects`` loaded and linked to each other."""
+    _landing_symbols()
     engine = llvm.create_mcjit_compiler(parse("", tm), tm)
     for obj in objects:
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))

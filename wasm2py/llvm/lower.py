@@ -36,6 +36,7 @@ from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi, guard
 from .builder import Builder, Function
+from .guard import available as guard_pages_available
 from .suspend import Suspender, has_loops, pausable_funcs
 
 I1 = ir.IntType(1)
@@ -355,6 +356,10 @@ class ModuleBuilder:
         #: delete nor merge an access that may trap); entry wrappers are landings for the
         #: fault and trampolines mark the host's time
         self.guard = guard
+        #: entry wrappers are landings and trampolines mark the host's time: in all code for
+        #: this host where guard pages exist (guard-mode code may be called directly from
+        #: other code of the store, under that code's entry), never in code for other targets
+        self.landings = guard or (not triple and guard_pages_available())
         #: check ``rt[RT_EPOCH]`` at function entries and loop headers (epoch interruption)
         self.epoch = epoch
         #: None: the whole module; else (defined function indices, with the shell: the
@@ -496,11 +501,11 @@ class ModuleBuilder:
         cb_type = ir.FunctionType(VOID, [PTR, I32, PTR])
         env = f.args[0]
         cb = b.load(b.gep(env, [c64(abi.ENV_CALLBACK)], source_etype=I64), typ=PTR)
-        if self.guard:  # a fault while Python runs is never a trap
+        if self.landings:  # a fault while Python runs is never a trap
             landing = b.alloca(ir.ArrayType(I64, guard.LANDING_BYTES // 8))
             b.call(self.intrinsic(guard.HOST, PTR, [PTR]), [landing])
         b.call(_Callee(cb, cb_type), [env, f.args[1], slots])
-        if self.guard:
+        if self.landings:
             b.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         vals = [load_slot(b, b.gep(slots, [c32(0), c32(rofs[k])]), t)
                 for k, t in enumerate(ft.results)]  # fmt: skip
@@ -513,7 +518,7 @@ class ModuleBuilder:
         b = Builder(f.append_basic_block("entry"))
         ctx, rem, slots = f.args
         landing = None
-        if self.guard:
+        if self.landings:
             b, landing = self._landing(f, b, ctx)
         pofs, _ = abi.slot_offsets(ft.params)
         rofs, _ = abi.slot_offsets(ft.results)
@@ -523,12 +528,12 @@ class ModuleBuilder:
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
-        if self.guard:
+        if landing is not None:
             b.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         b.ret_void()
 
     def _landing(self, f: ir.Function, b: Builder, ctx) -> tuple[Builder, object]:
-        """Guard mode: make the entry wrapper ``f`` a landing (see :mod:`.guard`): push a
+        """Make the entry wrapper ``f`` a landing (see :mod:`.guard`): push a
         ``_setjmp`` buffer; when the fault handler jumps back, pop it, store the out-of-bounds
         status and return. Returns the builder where the call runs, and the landing."""
         landing = b.alloca(ir.ArrayType(I64, guard.LANDING_BYTES // 8))
