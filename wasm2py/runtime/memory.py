@@ -49,8 +49,10 @@ GUARD_RESERVATION = (1 << 33) + (1 << 16)
 #: tier's fault handler is built and tested; a store that faults there writes nothing)
 GUARD_PAGES = sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
 
-#: how many guarded reservations can exist at once (128 TiB of user address space / 8 GiB)
-GUARD_SLOTS = 16384
+#: how many guarded reservations can exist at once: 4096 * 8 GiB is a quarter of x86-64's
+#: 128 TiB of user address space (the rest stays for everything else; later memories reserve
+#: as without guard pages and get code with explicit checks)
+GUARD_SLOTS = 4096
 
 #: base address of each live guarded reservation (0: a free slot), read by the signal handler
 #: of ``wasm2py.llvm.guard`` (without locks: a slot is written whole, as one 64-bit store)
