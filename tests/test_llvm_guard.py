@@ -258,3 +258,28 @@ def test_guard_code_called_from_explicit_code_of_another_instance():
     assert b.exports.call(0) == 1
     oob(b.exports.call, PAGE)
     assert b.exports.call(4) == 1
+
+
+def test_faulthandler_enabled_after_the_handler():
+    """faulthandler enabled after the first instantiation sits on top of our handler: at the
+    next guard fault it reports and re-raises, the re-raised signal is ignored and the access
+    faults again into our handler: still the trap (with faulthandler's report on stderr). A
+    later real crash still ends the process with SIGSEGV."""
+    code = textwrap.dedent(f"""
+        import ctypes, faulthandler
+        from wasm2py import Config, Engine, Instance, Module, Store, Trap
+        store = Store(Engine(Config(tier="llvm", cache=False)))
+        inst = Instance(store, Module(store.engine, {PROG!r}), {{"env": {{"host": abs}}}})
+        faulthandler.enable()
+        for _ in range(2):
+            try:
+                inst.exports.load32(1 << 20)
+            except Trap as t:
+                print("trap", t.code.name, flush=True)
+        print(inst.exports.add(2, 3), flush=True)
+        ctypes.string_at(0)
+        print("survived")
+        """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.stdout == "trap MEMORY_OUT_OF_BOUNDS\n" * 2 + "5\n"
+    assert r.returncode == -11

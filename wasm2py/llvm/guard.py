@@ -21,7 +21,10 @@ check would have raised:
   signal goes to the action that was installed before (Python's ``faulthandler``, or the
   default action: a real crash still crashes). A signal that was *raised* (``si_code <= 0``, as
   ``faulthandler`` does after dumping, to reach the next handler) with no earlier handler of
-  its own gets the default action.
+  its own gets the default action. A raised signal while jitted code runs (``si_code <= 0``
+  with a landing on top) is ignored: only a handler that displaced ours and re-raises does
+  that (``faulthandler`` enabled after ours: it dumps, puts ours back and raises); returning
+  runs the faulting access again, which now reaches this handler as a fault.
 * What the unwound jitted frames leave behind: nothing the boundary does not reset. Their call
   depth is an argument, the trap status is stored by the entry, the trap trace gets no frames
   (``Trap.frames`` lists no jitted frames for such a trap), no exception is in flight at an
@@ -133,8 +136,9 @@ entry:
   %cp = getelementptr i8, ptr %info, i64 8
   %code = load i32, ptr %cp
   %fault = icmp sgt i32 %code, 0
-  %both = and i1 %has, %fault
-  br i1 %both, label %scan, label %chain
+  br i1 %has, label %inside, label %chain
+inside:
+  br i1 %fault, label %scan, label %back
 scan:
   %ap = getelementptr i8, ptr %info, i64 16
   %a = load i64, ptr %ap

@@ -324,7 +324,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
             text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch,
-                              guard=guard)  # fmt: skip
+                              guard=guard, landings=_landings())  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -432,10 +432,17 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     ``(functions, with trampolines)``, see :mod:`.units`)."""
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
-                      batch=batch, epoch=epoch, guard=guard)  # fmt: skip
+                      batch=batch, epoch=epoch, guard=guard, landings=_landings())  # fmt: skip
     mod = parse(text, tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)
+
+
+def _landings() -> bool:
+    """Whether code for this host has landings (see :mod:`.guard`)."""
+    from .guard import available
+
+    return available()
 
 
 def _landing_symbols() -> None:
@@ -504,7 +511,8 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
     :func:`compile_module`)."""
     tm = host_target_machine(opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
-                           guard=guard_mode(guard, fuel_costs)), tm)  # fmt: skip
+                           guard=guard_mode(guard, fuel_costs), landings=_landings()),
+                tm)  # fmt: skip
     optimize(mod, tm, opt_level)
     return str(mod)
 

@@ -36,7 +36,6 @@ from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi, guard
 from .builder import Builder, Function
-from .guard import available as guard_pages_available
 from .suspend import Suspender, has_loops, pausable_funcs
 
 I1 = ir.IntType(1)
@@ -50,6 +49,10 @@ PTR = ir.PointerType()
 VOID = ir.VoidType()
 #: the one type of a v128 value outside SIMD instructions (see :mod:`.simd`)
 V128 = ir.VectorType(I64, 2)
+
+_VOLATILE = {"volatile": True}
+_PLAIN: dict = {}
+
 
 class _LLTypes(dict):
     """Value type -> LLVM type; every reference type is an i64 (0: null; a funcref is a record
@@ -348,7 +351,7 @@ class ModuleBuilder:
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
-                 guard: bool = False):  # fmt: skip
+                 guard: bool = False, landings: bool = False):  # fmt: skip
         self.decoded = module
         #: guard-page mode (see :mod:`.guard`): accesses to 32-bit memories have no bounds
         #: check (an access beyond the size faults on the memory's guard reservation, which
@@ -356,10 +359,11 @@ class ModuleBuilder:
         #: delete nor merge an access that may trap); entry wrappers are landings for the
         #: fault and trampolines mark the host's time
         self.guard = guard
-        #: entry wrappers are landings and trampolines mark the host's time: in all code for
-        #: this host where guard pages exist (guard-mode code may be called directly from
-        #: other code of the store, under that code's entry), never in code for other targets
-        self.landings = guard or (not triple and guard_pages_available())
+        #: entry wrappers are landings and trampolines mark the host's time: in all code the
+        #: host runs where guard pages exist (``landings``; guard-mode code may be called
+        #: directly from other code of the store, under that code's entry), never in code for
+        #: other targets
+        self.landings = guard or landings
         #: check ``rt[RT_EPOCH]`` at function entries and loop headers (epoch interruption)
         self.epoch = epoch
         #: None: the whole module; else (defined function indices, with the shell: the
@@ -549,7 +553,7 @@ class ModuleBuilder:
         t.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         rt = t.load(t.gep(ctx, [c64(abi.CTX_RT)], source_etype=I64), typ=PTR)
         t.store(c64(abi.TRAP_STATUS[TrapCode.MEMORY_OUT_OF_BOUNDS]),
-                t.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64), volatile=True)
+                t.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
         t.ret_void()
         return Builder(run), landing
 
@@ -1772,6 +1776,12 @@ class FunctionLowerer:
         check (guard mode, a 32-bit memory); such accesses are volatile."""
         return self.mb.guard and not self.mb.memory_types[k].is_64
 
+    def access(self, k: int) -> dict:
+        """Keyword arguments of a load or store of memory ``k``: volatile in guard mode
+        (:meth:`unchecked`), else none (the reference builder of the tests has no such
+        argument)."""
+        return _VOLATILE if self.unchecked(k) else _PLAIN
+
     def store_fence(self) -> None:
         """Before a store that may fault (guard mode): a compiler-only fence, so the stores
         before it stay before it and none is deleted as overwritten later (a fault makes them
@@ -1832,7 +1842,7 @@ class FunctionLowerer:
     def load(self, op, offset: int, k: int = 0) -> None:
         mt, n, ext, rt = _LOAD[op]
         p = self.effective(offset, n, k)
-        v = self.b.load(p, typ=mt, align=1, volatile=self.unchecked(k))
+        v = self.b.load(p, typ=mt, align=1, **self.access(k))
         if ext is not None:
             v = getattr(self.b, ext)(v, rt)
         self.push(v)
@@ -1845,7 +1855,7 @@ class FunctionLowerer:
             v = self.b.trunc(v, mt)
         if self.unchecked(k):
             self.store_fence()
-        self.b.store(v, p, align=1, volatile=self.unchecked(k))
+        self.b.store(v, p, align=1, **self.access(k))
 
     # -- tables -----------------------------------------------------------------------------
     def table_changed(self, t: int, start, n) -> None:
@@ -1959,11 +1969,14 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  fuel_costs=None, simd_isa: str = "",
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None,
-                 epoch: bool = False, guard: bool = False) -> ir.Module:  # fmt: skip
+                 epoch: bool = False, guard: bool = False,
+                 landings: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline; with
-    ``guard``, 32-bit memories are accessed without bounds checks (see :mod:`.guard`).
+    ``guard``, 32-bit memories are accessed without bounds checks (see :mod:`.guard`); with
+    ``landings`` (implied by ``guard``), entry wrappers and trampolines take part in turning
+    the faults of guard-mode code into traps (all code the host runs where guard pages exist).
 
     ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
@@ -1971,7 +1984,8 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
     its flag is set, the trampolines); see :class:`ModuleBuilder`.
     """
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard,
+                       landings)  # fmt: skip
     mb.simd_isa = simd_isa
     with gc_paused():
         return mb.build()
