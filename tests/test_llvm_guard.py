@@ -283,3 +283,26 @@ def test_faulthandler_enabled_after_the_handler():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.stdout == "trap MEMORY_OUT_OF_BOUNDS\n" * 2 + "5\n"
     assert r.returncode == -11
+
+
+FRAMES = wat("""
+(module
+  (memory 1)
+  (func $inner (param i32) (result i32) (i32.load (local.get 0)))
+  (func $middle (param i32) (result i32) (i32.add (call $inner (local.get 0)) (i32.const 1)))
+  (func (export "outer") (param i32) (result i32) (i32.mul (call $middle (local.get 0)) (i32.const 3))))
+""")
+
+
+def test_a_guard_trap_has_the_backtrace():
+    """The frames between the fault and the entry, innermost first, as for an explicit check
+    (the function names; a guard-page trap knows no wasm offsets)."""
+    for guarded in (True, False):
+        store = Store(Engine(Config(tier="llvm", cache=False, llvm_guard_pages=guarded,
+                                    llvm_opt_level=0)))  # (O0: no inlining)
+        inst = Instance(store, Module(store.engine, FRAMES))
+        assert inst._llvm.compiled.guard is guarded
+        with pytest.raises(Trap) as e:
+            inst.exports.outer(PAGE)
+        assert [name for _, name, _ in e.value.frames] == ["inner", "middle", "outer"]
+        assert inst.exports.outer(0) == 3

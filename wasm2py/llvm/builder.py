@@ -106,7 +106,15 @@ class Block(ir.Block):
 
 
 class Function(ir.Function):
-    """``ir.Function`` whose blocks are :class:`Block` s."""
+    """``ir.Function`` whose blocks are :class:`Block` s (with ``frame_pointer`` set: keeps a
+    frame pointer, an attribute llvmlite does not know)."""
+
+    frame_pointer = False
+
+    def descr_prototype(self, buf) -> None:
+        super().descr_prototype(buf)
+        if self.frame_pointer:
+            buf[-1] = buf[-1][:-1] + ' "frame-pointer"="all"\n'
 
     def append_basic_block(self, name=""):
         blk = Block(self, name)

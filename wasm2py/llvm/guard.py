@@ -43,7 +43,9 @@ import functools
 import signal
 import threading
 
+from ..errors import TrapCode
 from ..runtime.memory import GUARD_PAGES, GUARD_REGISTRY, GUARD_RESERVATION, GUARD_SLOTS
+from . import abi
 
 #: symbol of ``void *push(void *landing)``: landing.prev = top; top = landing (returns nothing
 #: useful; the entry keeps the landing)
@@ -52,9 +54,19 @@ PUSH = "wasm2py_guard_push"
 POP = "wasm2py_guard_pop"
 #: symbol of ``void *host(void *landing)``: an empty landing above the top (Python runs)
 HOST = "wasm2py_guard_host"
-#: bytes of a landing: a glibc ``jmp_buf`` (200 bytes on x86-64) and the previous top
-LANDING_BYTES = 256
+#: symbol of ``void trapped(void *landing, void *rt)``: after the jump back, in the entry: pop
+#: the landing, append the frames the handler saw to the trap trace, set the trap status
+TRAPPED = "wasm2py_guard_trapped"
+#: a landing: a glibc ``jmp_buf`` (200 bytes on x86-64), the previous top, the entry's frame
+#: address, and the code addresses of the wasm frames at the fault (innermost first)
+LANDING_BYTES = 512
 LANDING_PREV = 248
+LANDING_FRAME = 256
+LANDING_COUNT = 264
+LANDING_PCS = 272
+MAX_PCS = (LANDING_BYTES - LANDING_PCS) // 8
+#: where the kernel's ``ucontext_t`` keeps RBP, RSP and RIP on x86-64 (``uc_mcontext.gregs``)
+_UC_RBP, _UC_RSP, _UC_RIP = 40 + 8 * 10, 40 + 8 * 15, 40 + 8 * 16
 
 _SA_SIGINFO = 4
 _SA_ONSTACK = 0x08000000
@@ -129,6 +141,89 @@ define ptr @{HOST}(ptr %l) {{
   ret ptr %l
 }}
 
+; the wasm frames between the fault and the entry (frame pointers: every function of code
+; with landings keeps one), read while they are still there
+define void @wasm2py_guard_walk(ptr %l, ptr %uc) {{
+entry:
+  %ripp = getelementptr i8, ptr %uc, i64 {_UC_RIP}
+  %rip = load i64, ptr %ripp
+  %rbpp = getelementptr i8, ptr %uc, i64 {_UC_RBP}
+  %rbp = load i64, ptr %rbpp
+  %rspp = getelementptr i8, ptr %uc, i64 {_UC_RSP}
+  %rsp = load i64, ptr %rspp
+  %efpp = getelementptr i8, ptr %l, i64 {LANDING_FRAME}
+  %efp = load i64, ptr %efpp
+  %pcs = getelementptr i8, ptr %l, i64 {LANDING_PCS}
+  store i64 %rip, ptr %pcs
+  br label %loop
+loop:
+  %n = phi i64 [1, %entry], [%n1, %step]
+  %fp = phi i64 [%rbp, %entry], [%next, %step]
+  %room = icmp ult i64 %n, {MAX_PCS}
+  %lo = icmp uge i64 %fp, %rsp
+  %hi = icmp ult i64 %fp, %efp
+  %in = and i1 %lo, %hi
+  %go = and i1 %in, %room
+  br i1 %go, label %read, label %done
+read:
+  %fpp = inttoptr i64 %fp to ptr
+  %next = load i64, ptr %fpp
+  %outer = icmp eq i64 %next, %efp
+  %down = icmp ule i64 %next, %fp
+  %stop = or i1 %outer, %down
+  br i1 %stop, label %done, label %step
+step:
+  %rap = getelementptr i8, ptr %fpp, i64 8
+  %ra = load i64, ptr %rap
+  %slot = getelementptr i64, ptr %pcs, i64 %n
+  store i64 %ra, ptr %slot
+  %n1 = add i64 %n, 1
+  br label %loop
+done:
+  %count = phi i64 [%n, %loop], [%n, %read]
+  %cp = getelementptr i8, ptr %l, i64 {LANDING_COUNT}
+  store i64 %count, ptr %cp
+  ret void
+}}
+
+; in the entry after the jump back: pop, the frames into the trap trace as (0, code address)
+; (see the recorder of lower.py and NativeRuntime.take_trace), the out-of-bounds status
+define void @{TRAPPED}(ptr %l, ptr %rt) {{
+entry:
+  call void @{POP}(ptr %l)
+  %tp = getelementptr i64, ptr %rt, i64 {abi.RT_TRACE}
+  %trace = load ptr, ptr %tp
+  %cp = getelementptr i8, ptr %l, i64 {LANDING_COUNT}
+  %count = load volatile i64, ptr %cp
+  %pcs = getelementptr i8, ptr %l, i64 {LANDING_PCS}
+  br label %loop
+loop:
+  %i = phi i64 [0, %entry], [%i1, %body]
+  %more = icmp ult i64 %i, %count
+  br i1 %more, label %body, label %done
+body:
+  %pp = getelementptr i64, ptr %pcs, i64 %i
+  %pc = load volatile i64, ptr %pp
+  %n = load i64, ptr %trace
+  %full = icmp ult i64 %n, {abi.TRACE_FRAMES}
+  %k = select i1 %full, i64 %n, i64 {abi.TRACE_FRAMES}
+  %k2 = mul i64 %k, 2
+  %s = add i64 %k2, 2
+  %sp = getelementptr i64, ptr %trace, i64 %s
+  store i64 0, ptr %sp
+  %s1 = add i64 %s, 1
+  %wp = getelementptr i64, ptr %trace, i64 %s1
+  store i64 %pc, ptr %wp
+  %n1 = add i64 %n, 1
+  store i64 %n1, ptr %trace
+  %i1 = add i64 %i, 1
+  br label %loop
+done:
+  %st = getelementptr i64, ptr %rt, i64 {abi.RT_TRAP}
+  store i64 {abi.TRAP_STATUS[TrapCode.MEMORY_OUT_OF_BOUNDS]}, ptr %st
+  ret void
+}}
+
 define void @wasm2py_guard_handler(i32 %sig, ptr %info, ptr %uc) {{
 entry:
   %top = call ptr @pthread_getspecific(i32 {key})
@@ -159,6 +254,7 @@ body:
 next:
   br label %loop
 jump:
+  call void @wasm2py_guard_walk(ptr %top, ptr %uc)
   call void @longjmp(ptr %top, i32 1)
   unreachable
 chain:
@@ -219,7 +315,7 @@ def install() -> None:
             mod.verify()
             engine = llvm.create_mcjit_compiler(mod, host_target_machine(2))
             engine.finalize_object()
-            for name in (PUSH, POP, HOST):
+            for name in (PUSH, POP, HOST, TRAPPED):
                 llvm.add_symbol(name, engine.get_function_address(name))
             _state.update(libc=lib, engine=engine, olds=olds, dfl=dfl,
                           handler=engine.get_function_address("wasm2py_guard_handler"))

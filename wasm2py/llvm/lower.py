@@ -406,6 +406,7 @@ class ModuleBuilder:
             if batch is not None and index not in batch[0]:
                 continue
             f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
+            f.frame_pointer = self.landings  # (the fault handler walks the frames)
             f.scope = _Names(len(f.args))
             f.calling_convention = TAILCC
             if part is None:  # (a batch's functions too: its tables give their addresses)
@@ -519,6 +520,7 @@ class ModuleBuilder:
     def _entry(self, index: int) -> None:
         ft = self.func_types[index]
         f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
+        f.frame_pointer = self.landings
         b = Builder(f.append_basic_block("entry"))
         ctx, rem, slots = f.args
         landing = None
@@ -541,6 +543,8 @@ class ModuleBuilder:
         ``_setjmp`` buffer; when the fault handler jumps back, pop it, store the out-of-bounds
         status and return. Returns the builder where the call runs, and the landing."""
         landing = b.alloca(ir.ArrayType(I64, guard.LANDING_BYTES // 8))
+        fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [c32(0)])
+        b.store(fa, b.gep(landing, [c64(guard.LANDING_FRAME // 8)], source_etype=I64))
         b.call(self.intrinsic(guard.PUSH, VOID, [PTR]), [landing])
         setjmp = self._intrinsics.get("_setjmp")
         if setjmp is None:
@@ -550,10 +554,8 @@ class ModuleBuilder:
         run, trapped = f.append_basic_block("run"), f.append_basic_block("trapped")
         b.cbranch(b.icmp_signed("==", r, c32(0)), run, trapped)
         t = Builder(trapped)
-        t.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         rt = t.load(t.gep(ctx, [c64(abi.CTX_RT)], source_etype=I64), typ=PTR)
-        t.store(c64(abi.TRAP_STATUS[TrapCode.MEMORY_OUT_OF_BOUNDS]),
-                t.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
+        t.call(self.intrinsic(guard.TRAPPED, VOID, [PTR, PTR]), [landing, rt])
         t.ret_void()
         return Builder(run), landing
 
