@@ -334,7 +334,7 @@ def func_types_of_exports(module) -> dict[str, tuple[int, FuncType]]:
 
 def _config(case: Case, tier: str) -> wasm2py.Config:
     # explicit bounds checks on x86-64 too: the same lowering as the AArch64 objects (the
-    # trap traces of guard-page traps have no jitted frames, see wasm2py/llvm/guard.py)
+    # frames of guard-page traps have no wasm offsets, see wasm2py/llvm/guard.py)
     kw = {"tier": tier, "cache": False, "llvm_opt_level": case.opt_level,
           "llvm_guard_pages": False}  # fmt: skip
     if case.fuel_costs is not None:

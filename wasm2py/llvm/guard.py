@@ -26,10 +26,13 @@ check would have raised:
   that (``faulthandler`` enabled after ours: it dumps, puts ours back and raises); returning
   runs the faulting access again, which now reaches this handler as a fault.
 * What the unwound jitted frames leave behind: nothing the boundary does not reset. Their call
-  depth is an argument, the trap status is stored by the entry, the trap trace gets no frames
-  (``Trap.frames`` lists no jitted frames for such a trap), no exception is in flight at an
-  access, and code compiled with fuel metering (whose counter lives in a register) or for a
-  resumable call's suspend path keeps explicit checks (see ``jit.guard_mode``).
+  depth is an argument, the trap status is stored by the entry (:data:`TRAPPED`), no exception
+  is in flight at an access, and code compiled with fuel metering (whose counter lives in a
+  register) keeps explicit checks (see ``jit.guard_mode``).
+* **Backtrace.** Code with landings keeps frame pointers; before jumping, the handler walks the
+  frames from the fault to the entry's (its frame address is in the landing) and saves their
+  code addresses in the landing; the entry appends them to the trap trace, and the boundary
+  maps each to its function (``NativeRuntime.code_frame``; no wasm offsets).
 
 The handler and the landing helpers are LLVM IR jitted once per process (:func:`install`), the
 handler installed with ``sigaction`` through ctypes. If something displaced it (a later
