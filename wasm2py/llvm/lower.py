@@ -356,8 +356,7 @@ class ModuleBuilder:
         #: guard-page mode (see :mod:`.guard`): accesses to 32-bit memories have no bounds
         #: check (an access beyond the size faults on the memory's guard reservation, which
         #: the instance checks every such memory has) and are volatile (LLVM must neither
-        #: delete nor merge an access that may trap); entry wrappers are landings for the
-        #: fault and trampolines mark the host's time
+        #: delete nor move an access that may trap)
         self.guard = guard
         #: entry wrappers are landings and trampolines mark the host's time: in all code the
         #: host runs where guard pages exist (``landings``; guard-mode code may be called
@@ -1788,33 +1787,32 @@ class FunctionLowerer:
         """Before a store that may fault (guard mode): a compiler-only fence, so the stores
         before it stay before it and none is deleted as overwritten later (a fault makes them
         the last ones: the trap must see them, as after an explicit check's branch)."""
-        self.b._void('fence syncscope("singlethread") release')
+        self.b.fence("release", "singlethread")
 
     def effective(self, offset: int, nbytes: int, k: int = 0):
         """Pop an address of memory ``k``, bounds-check ``[addr+offset, +nbytes)``, return the
         pointer (in guard mode, no check for a 32-bit memory: see :meth:`unchecked`)."""
         b = self.b
         v = self.pop()
-        if self.unchecked(k):
+        if not self.memory64(k):
             a = _const_int(v)
             addr = b.zext(v, I64) if a is None else c64(a & 0xFFFFFFFF)
-        elif not self.memory64(k):
-            a = _const_int(v)
-            addr = b.zext(v, I64) if a is None else c64(a & 0xFFFFFFFF)
-            # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
-            # signed 64-bit arithmetic (size <= 2**32, offset + nbytes <= 2**32 + 8); the right
-            # side is loop-invariant, so each access costs one compare. It is made once while
-            # the size it was computed from is the one known (a value in ``known``
-            # dominates the code being lowered, and so does what was computed from it then).
-            size = self.read(self.msz[k])
-            key = ("limit", k, offset + nbytes)
-            hit = self.known.get(key)
-            if hit is not None and hit[0] is size:
-                limit = hit[1]
-            else:
-                limit = b.sub(size, c64(offset + nbytes))
-                self.known[key] = (size, limit)
-            self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
+            if not self.unchecked(k):
+                # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes),
+                # exactly, in signed 64-bit arithmetic (size <= 2**32, offset + nbytes <=
+                # 2**32 + 8); the right side is loop-invariant, so each access costs one
+                # compare. It is made once while the size it was computed from is the one
+                # known (a value in ``known`` dominates the code being lowered, and so does
+                # what was computed from it then).
+                size = self.read(self.msz[k])
+                key = ("limit", k, offset + nbytes)
+                hit = self.known.get(key)
+                if hit is not None and hit[0] is size:
+                    limit = hit[1]
+                else:
+                    limit = b.sub(size, c64(offset + nbytes))
+                    self.known[key] = (size, limit)
+                self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
         else:
             addr = v
             total = offset + nbytes
