@@ -306,3 +306,22 @@ def test_a_guard_trap_has_the_backtrace():
             inst.exports.outer(PAGE)
         assert [name for _, name, _ in e.value.frames] == ["inner", "middle", "outer"]
         assert inst.exports.outer(0) == 3
+
+
+TRY = wat("""
+(module
+  (memory 1)
+  (func (export "f") (param i32) (result i32)
+    (block $h
+      (try_table (result i32) (catch_all $h) (i32.load (local.get 0)))
+      (return))
+    (i32.const -1)))
+""")
+
+
+def test_try_table_does_not_catch_the_trap():
+    """catch_all catches wasm exceptions only: the out-of-bounds load traps through it."""
+    store = Store(Engine(Config(tier="llvm", cache=False)))
+    inst = Instance(store, Module(store.engine, TRY))
+    assert inst.exports.f(0) == 0
+    oob(inst.exports.f, PAGE)
