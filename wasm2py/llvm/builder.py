@@ -106,7 +106,15 @@ class Block(ir.Block):
 
 
 class Function(ir.Function):
-    """``ir.Function`` whose blocks are :class:`Block` s."""
+    """``ir.Function`` whose blocks are :class:`Block` s (with ``frame_pointer`` set: keeps a
+    frame pointer, an attribute llvmlite does not know)."""
+
+    frame_pointer = False
+
+    def descr_prototype(self, buf) -> None:
+        super().descr_prototype(buf)
+        if self.frame_pointer:
+            buf[-1] = buf[-1][:-1] + ' "frame-pointer"="all"\n'
 
     def append_basic_block(self, name=""):
         blk = Block(self, name)
@@ -181,7 +189,11 @@ class Builder(ir.IRBuilder):
         instr.allocated_type = typ
         return instr
 
-    def load(self, ptr, name="", align=None, typ=None):
+    def load(self, ptr, name="", align=None, typ=None, volatile=False):
+        if volatile:  # (only the lowering asks for it, always with the type)
+            tail = f", align {align}" if align is not None else ""
+            return self._value(typ, name,
+                               f"load volatile {typ}, {ptr.type} {ptr.get_reference()}{tail}")
         if typ is None:
             if isinstance(ptr, Alloca):
                 typ = ptr.allocated_type
@@ -192,9 +204,9 @@ class Builder(ir.IRBuilder):
         tail = f", align {align}" if align is not None else ""
         return self._value(typ, name, f"load {typ}, {ptr.type} {ptr.get_reference()}{tail}")
 
-    def store(self, value, ptr, align=None):
+    def store(self, value, ptr, align=None, volatile=False):
         tail = f", align {align}" if align is not None else ""
-        return self._void(f"store {value.type} {value.get_reference()}, {ptr.type} "
+        return self._void(f"store {'volatile ' if volatile else ''}{value.type} {value.get_reference()}, {ptr.type} "
                           f"{ptr.get_reference()}{tail}")  # fmt: skip
 
     def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):

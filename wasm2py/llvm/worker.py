@@ -67,6 +67,8 @@ class Job:
     unit: bool = False
     #: compile epoch checks (``Config.epoch_interruption``)
     epoch: bool = False
+    #: guard-page mode (see ``jit.guard_mode``; resolved by the parent)
+    guard: bool = False
 
     def header(self) -> bytes:
         costs = None
@@ -82,7 +84,7 @@ class Job:
             funcs = {"list": sorted(f)}
         return json.dumps({"level": self.opt_level, "costs": costs, "funcs": funcs,
                            "shell": self.shell, "unit": self.unit,
-                           "epoch": self.epoch}).encode()  # fmt: skip
+                           "epoch": self.epoch, "guard": self.guard}).encode()  # fmt: skip
 
 
 class WorkerDied(Exception):
@@ -261,7 +263,7 @@ def pool() -> Pool:
 
 
 def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str | None = None,
-                    epoch: bool = False) -> list[bytes]:  # fmt: skip
+                    epoch: bool = False, guard: bool = False) -> list[bytes]:  # fmt: skip
     """The objects of a decoded, validated ``module`` (with its ``raw`` bytes), compiled in
     workers: one per part (``parts`` from :func:`.jit.plan_parts`; one part is compiled as a
     whole module).
@@ -273,9 +275,10 @@ def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str 
     """
     wasm = module.raw
     if len(parts) == 1:
-        jobs = [Job(wasm, opt_level, fuel_costs, epoch=epoch)]
+        jobs = [Job(wasm, opt_level, fuel_costs, epoch=epoch, guard=guard)]
     else:
-        jobs = [Job(wasm, opt_level, fuel_costs, funcs, shell, epoch) for funcs, shell in parts]
+        jobs = [Job(wasm, opt_level, fuel_costs, funcs, shell, epoch=epoch, guard=guard)
+                for funcs, shell in parts]  # fmt: skip
     try:
         return pool().run_all(jobs)
     except WorkerDied as e:
@@ -375,7 +378,7 @@ def serve() -> int:
             if header.get("unit"):
                 part, batch = None, (frozenset(part[0]), header["shell"])
             status, payload = b"O", compile_part(module, header["level"], fuel, part, batch,
-                                                 header["epoch"])  # fmt: skip
+                                                 header["epoch"], header.get("guard", False))  # fmt: skip
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
         except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError
