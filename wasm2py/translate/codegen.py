@@ -764,24 +764,39 @@ class FuncGen:
             return _call("range", _name(f"l{y}"), _const(top), _const(step))
         return _call("range", _name(f"l{y}"), _const(-1), _const(step - top))
 
+    def step_local(self, y: str, bits: int, k) -> None:
+        """``y += k`` modulo ``2**bits`` (``k``: an int, canonical, or ``("local", i)``), in
+        the forms the translator gives a local plus a constant or a local (a comparison, not
+        a mask: see :meth:`canon`)."""
+        top = 1 << bits
+        if isinstance(k, tuple):
+            self.assign(y, _bin(_name(y), ast.Add(), _name(f"l{k[1]}")))
+            self.emit(ast.If(_cmp(_name(y), ast.GtE(), _const(top)),
+                             [ast.AugAssign(_sname(y), ast.Sub(), _const(top))], []))  # fmt: skip
+        elif k < top >> 1:
+            self.assign(y, ast.IfExp(_cmp(_name(y), ast.Lt(), _const(top - k)),
+                                     _bin(_name(y), ast.Add(), _const(k)),
+                                     _bin(_name(y), ast.Sub(), _const(top - k))))  # fmt: skip
+        else:
+            d = top - k
+            self.assign(y, ast.IfExp(_cmp(_name(y), ast.GtE(), _const(d)),
+                                     _bin(_name(y), ast.Sub(), _const(d)),
+                                     _bin(_name(y), ast.Add(), _const(k))))  # fmt: skip
+
     def close_counted(self, frame: Frame) -> None:
         """A counted loop's end: the ``for`` arm that runs when a stretch is exhausted steps
         and tests as the wasm latch does, continuing the ``while`` when the loop goes on."""
         cl, loop, fr = frame.counted  # type: ignore[misc]
         x = f"l{cl.iv}"
         t = I32 if cl.bits == 32 else I64
-        step = _const(cl.step) if isinstance(cl.step, int) else _name(f"l{cl.step[1]}")
         b = _const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}")
         self.out = fr.orelse
         self.branchy = False
         if self.counter_hidden(cl):  # the counter's value in the stretch's last iteration
             last = _bin(_call("len", _name(f"m{cl.iv}")), ast.Sub(), _const(1))
             self.assign(x, ast.Subscript(_name(f"n{cl.iv}"), last, _LOAD))
-        self.assign(x, _bin(_bin(_name(x), ast.Add(), step), ast.BitAnd(), _const(MASK[t])))
-        for y, bits, k in cl.secondaries:
-            ky = _const(k) if isinstance(k, int) else _name(f"l{k[1]}")
-            self.assign(f"l{y}", _bin(_bin(_name(f"l{y}"), ast.Add(), ky), ast.BitAnd(),
-                                      _const((1 << bits) - 1)))  # fmt: skip
+        for y, bits, k in ((cl.iv, cl.bits, cl.step), *cl.secondaries):
+            self.step_local(f"l{y}", bits, k)
         py = {"ne": ast.NotEq(), "lt": ast.Lt(), "le": ast.LtE(), "gt": ast.Gt(),
               "ge": ast.GtE()}[cl.rel[:2]]  # fmt: skip
         if cl.rel[-1] == "s":
@@ -794,11 +809,13 @@ class FuncGen:
         self.counted_loops.append((cl, loop, fr))
 
     def short_path(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
-        """Setting a stretch up costs a few ``range`` objects: one that would run fewer than
-        :data:`SHORT` iterations runs as the plain loop instead (a ``while`` of the body
+        """Setting a stretch up costs a few ``range`` objects: a loop whose bound is fewer
+        than :data:`SHORT` steps away runs as the plain loop instead (a ``while`` of the body
         and the latch's statements, the ``for``'s ``else``), to the loop's end."""
         x = _name(f"l{cl.iv}")
-        _, stop, _ = self.stretch(cl)
+        # (the distance to the bound: a guess of the stretch's length that costs little; a
+        # bad guess only costs speed)
+        stop = _const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}")
         if isinstance(cl.step, int):
             k = cl.step if cl.up else (1 << cl.bits) - cl.step
             span: ast.expr = _const(SHORT * k)
