@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from sys import _getframe
 from types import CodeType, FunctionType
+from typing import TypeVar
 
 from ..types import FuncType, ValType
 from .callstack import DEEP, entry, leave
@@ -227,16 +228,18 @@ def specialise(func, base: type) -> type:
 
 #: base -> the class its wasm functions start with
 _FIRST: dict[type, type] = {}
+#: the class given to :func:`first_class` (``Func``)
+_F = TypeVar("_F")
 
 
 def public_class(cls: type) -> type:
     """``Func`` (the base given to :func:`first_class`) of a class this module made."""
     while getattr(cls, "_entry_made", False) and "_entry_made" in cls.__dict__:
-        cls = cls.__base__
+        cls = cls.__mro__[1]
     return cls
 
 
-def first_class(base: type) -> type:
+def first_class(base: type[_F]) -> type[_F]:
     """The subclass of ``base`` (``Func``) that wasm functions start with: its ``__call__``
     runs the generic one while the function is not translated yet (the call translates it),
     and otherwise gives the function its own entry (:func:`specialise`) and runs that."""
