@@ -20,6 +20,7 @@ tracebacks of generated code point into the wasm binary.
 from __future__ import annotations
 
 import ast
+import copy
 import math
 
 from ..binary.opcodes import CatchKind, Op
@@ -27,6 +28,7 @@ from ..errors import UnsupportedFeature
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from .control import Construct, analyze
+from .counted import CountedLoop, find_counted
 from .definite import written_first
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
@@ -36,6 +38,8 @@ M64 = 0xFFFFFFFFFFFFFFFF
 MASK = {I32: M32, I64: M64}
 SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
 MAX_EXPR_DEPTH = 24
+#: a counted loop's stretch shorter than this runs as the plain loop (see FuncGen.short_path)
+SHORT = 8
 
 _LOAD = ast.Load()
 _STORE = ast.Store()
@@ -123,7 +127,7 @@ class Frame:
     """A control frame during translation."""
 
     __slots__ = ("c", "kind", "height", "params", "results", "entry_out", "below",
-                 "unreachable", "reached", "ifnode", "then_live")  # fmt: skip
+                 "unreachable", "reached", "ifnode", "then_live", "counted")  # fmt: skip
 
     def __init__(self, c: Construct, kind, height, params, results, entry_out, below):
         self.c = c
@@ -137,6 +141,8 @@ class Frame:
         self.reached = False  # some branch goes to this construct's end
         self.ifnode: ast.If | None = None
         self.then_live = False
+        #: a counted loop (see :mod:`.counted`): (its description, the ``while``, the ``for``)
+        self.counted: tuple[CountedLoop, ast.While, ast.For] | None = None
 
 
 _BINOPS = {"+": ast.Add(), "-": ast.Sub(), "*": ast.Mult(), "&": ast.BitAnd(), "|": ast.BitOr(),
@@ -300,6 +306,14 @@ class FuncGen:
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
         self.fuel_segments: dict[int, int] = {}
+        #: positions of counted loops' latches: the ``for`` does what they do
+        self.skip: set[int] = set()
+        #: the counted loops translated: (description, ``while``, ``for``)
+        self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
+        #: counted loops (see :mod:`.counted`) only where no check sits at every iteration,
+        #: and not where one more Python block per loop could pass Python's limit of 20
+        self.count_loops = (self.fuel is None and not self.counting and not self.epoch
+                            and self.info.max_loop_depth <= 9)  # fmt: skip
 
     # -- emission ----------------------------------------------------------------------------
     def emit(self, stmt: ast.stmt) -> None:
@@ -557,6 +571,8 @@ class FuncGen:
                     continue
                 if op != Op.END and op != Op.ELSE:
                     continue
+            if pos in self.skip:
+                continue
             self.lineno = ins.offset
             self.cur_op = op
             self.pos = pos
@@ -643,9 +659,199 @@ class FuncGen:
                 loop = ast.While(_const(True), [], [])
             self.emit(loop)
             self.out = loop.body
+            counted = find_counted(self.body, frame.c) if self.count_loops else None
+            if counted is not None:
+                fr = ast.For(*self.counted_iter(counted), [], [])
+                self.emit(fr)
+                self.out = fr.body
+                frame.counted = (counted, loop, fr)
+                self.skip.update(range(counted.latch, frame.c.end))
+                self.skip.update(counted.skip)
             if self.hot:
                 self.emit(self.loop_counter(ins, frame))
             self.start_segment(self.index_of(ins) + 1)
+
+    def counted_iter(self, cl: CountedLoop, limit: int | None = None):
+        """The target and the iterable of a counted loop's ``for``; ``limit``: its counter
+        stays below it (a stretch ends there)."""
+        target: ast.expr = _sname(f"l{cl.iv}")
+        it: ast.expr = _call("range", *self.stretch(cl, limit))
+        if self.counter_hidden(cl):
+            # for y in (m := range(y, ...)[:len(n := range(x, ...)[:2**62])]): the
+            # secondary's values as many as the counter's stretch has (an i64 counter's at
+            # most 2**62: len() of a longer range overflows; a shorter stretch only adds one)
+            x = cl.iv
+            (y, _, _), = cl.secondaries
+            target = _sname(f"l{y}")
+            if cl.bits == 64:
+                it = ast.Subscript(it, ast.Slice(None, _const(1 << 62), None), _LOAD)
+            it = ast.NamedExpr(_sname(f"n{x}"), it)
+            it = ast.Subscript(self.secondary_range(*cl.secondaries[0]), ast.Slice(
+                None, _call("len", it), None), _LOAD)  # fmt: skip
+            it = ast.NamedExpr(_sname(f"m{x}"), it)
+        elif cl.secondaries:
+            target = ast.Tuple([target, *(_sname(f"l{y}") for y, _, _ in cl.secondaries)],
+                               _STORE)  # fmt: skip
+            it = _call("zip", it, *(self.secondary_range(*y) for y in cl.secondaries))
+        return target, it
+
+    def stretch(self, cl: CountedLoop, limit: int | None = None) -> tuple[ast.expr, ast.expr, ast.expr]:
+        """``range`` arguments of a counted loop's next stretch from the induction local's
+        value ``x``: values that all pass the latch's test ``x REL b`` without wrapping around,
+        ``x`` itself at least (the first iteration runs before any test)."""
+        x = f"l{cl.iv}"
+        t = I32 if cl.bits == 32 else I64
+        half = SIGN[t]
+        b = (_const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}"))
+
+        def plus(e: ast.expr, k: int) -> ast.expr:
+            if isinstance(e, ast.Constant):
+                return _const(e.value + k)
+            return _bin(e, ast.Add() if k > 0 else ast.Sub(), _const(abs(k)))
+
+        rel = cl.rel
+        if cl.up:
+            step: ast.expr = (_const(cl.step) if isinstance(cl.step, int)
+                              else _name(f"l{cl.step[1]}"))  # fmt: skip
+            single = plus(_name(x), 1)
+            op = ast.LtE() if rel[:2] == "le" else ast.Lt()
+            end = plus(b, 1) if rel[:2] == "le" else b
+            if rel == "ne":
+                test: ast.expr = _cmp(_name(x), ast.Lt(), b)
+                stop: ast.expr = ast.IfExp(test, b, _const(MASK[t] + 1))
+            elif rel[-1] == "s":
+                test = ast.Compare(_name(x), [op, ast.Lt()], [b, _const(half)])
+                stop = ast.IfExp(test, end, single)
+            else:
+                stop = ast.IfExp(_cmp(_name(x), op, b), end, single)
+            if isinstance(cl.step, tuple):  # a local: up only while it is in (0, 2**(N-1))
+                ok = ast.Compare(_const(0), [ast.Lt(), ast.Lt()], [step, _const(half)])
+                stop = ast.IfExp(ok, stop, single)
+                step = ast.IfExp(ok, step, _const(1))
+            if limit is not None:
+                stop = _call("min", stop, _const(limit))
+            return _name(x), stop, step
+        single = plus(_name(x), -1)
+        op = ast.GtE() if rel[:2] == "ge" else ast.Gt()
+        end = plus(b, -1) if rel[:2] == "ge" else b
+        if rel == "ne":
+            stop = ast.IfExp(_cmp(_name(x), ast.Gt(), b), b, _const(-1))
+        elif rel[-1] == "s":
+            low = ast.LtE() if rel[:2] == "ge" else ast.Lt()
+            test = ast.Compare(b, [low, ast.Lt()], [_name(x), _const(half)])
+            stop = ast.IfExp(test, end, single)
+        else:
+            stop = ast.IfExp(_cmp(_name(x), op, b), end, single)
+        return _name(x), stop, _const(cl.step - MASK[t] - 1)
+
+    def counter_hidden(self, cl: CountedLoop) -> bool:
+        """Whether the ``for`` of a counted loop takes its one secondary's values alone (the
+        counter is set where the loop stops; not with ``HOT``: moving a frame takes its
+        locals at the loop header)."""
+        return cl.counter_unseen and len(cl.secondaries) == 1 and not self.hot
+
+    @staticmethod
+    def secondary_range(y: int, bits: int, step) -> ast.expr:
+        """The values of a counted loop's secondary induction local ``y`` from its value now
+        up to where it would wrap around (the ``zip`` ends the stretch there: the ``for``'s
+        ``else`` steps it as the wasm code does). A local step is taken as unsigned; when it
+        is 0, ``2**N`` gives the one value ``y``."""
+        top = 1 << bits
+        if isinstance(step, tuple):
+            k = _name(f"l{step[1]}")
+            return _call("range", _name(f"l{y}"), _const(top), ast.BoolOp(ast.Or(), [k, _const(top)]))
+        if step < top >> 1:
+            return _call("range", _name(f"l{y}"), _const(top), _const(step))
+        return _call("range", _name(f"l{y}"), _const(-1), _const(step - top))
+
+    def step_local(self, y: str, bits: int, k) -> None:
+        """``y += k`` modulo ``2**bits`` (``k``: an int, canonical, or ``("local", i)``), in
+        the forms the translator gives a local plus a constant or a local (a comparison, not
+        a mask: see :meth:`canon`)."""
+        top = 1 << bits
+        if isinstance(k, tuple):
+            self.assign(y, _bin(_name(y), ast.Add(), _name(f"l{k[1]}")))
+            self.emit(ast.If(_cmp(_name(y), ast.GtE(), _const(top)),
+                             [ast.AugAssign(_sname(y), ast.Sub(), _const(top))], []))  # fmt: skip
+        elif k < top >> 1:
+            self.assign(y, ast.IfExp(_cmp(_name(y), ast.Lt(), _const(top - k)),
+                                     _bin(_name(y), ast.Add(), _const(k)),
+                                     _bin(_name(y), ast.Sub(), _const(top - k))))  # fmt: skip
+        else:
+            d = top - k
+            self.assign(y, ast.IfExp(_cmp(_name(y), ast.GtE(), _const(d)),
+                                     _bin(_name(y), ast.Sub(), _const(d)),
+                                     _bin(_name(y), ast.Add(), _const(k))))  # fmt: skip
+
+    def close_counted(self, frame: Frame) -> None:
+        """A counted loop's end: the ``for`` arm that runs when a stretch is exhausted steps
+        and tests as the wasm latch does, continuing the ``while`` when the loop goes on."""
+        cl, loop, fr = frame.counted  # type: ignore[misc]
+        x = f"l{cl.iv}"
+        t = I32 if cl.bits == 32 else I64
+        b = _const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}")
+        self.out = fr.orelse
+        self.branchy = False
+        if self.counter_hidden(cl):  # the counter's value in the stretch's last iteration
+            last = _bin(_call("len", _name(f"m{cl.iv}")), ast.Sub(), _const(1))
+            self.assign(x, ast.Subscript(_name(f"n{cl.iv}"), last, _LOAD))
+        for y, bits, k in ((cl.iv, cl.bits, cl.step), *cl.secondaries):
+            self.step_local(f"l{y}", bits, k)
+        py = {"ne": ast.NotEq(), "lt": ast.Lt(), "le": ast.LtE(), "gt": ast.Gt(),
+              "ge": ast.GtE()}[cl.rel[:2]]  # fmt: skip
+        if cl.rel[-1] == "s":
+            half = _const(SIGN[t])
+            test = _cmp(_bin(_name(x), ast.BitXor(), half), py, _bin(b, ast.BitXor(), half))
+        else:
+            test = _cmp(_name(x), py, b)
+        self.emit(ast.If(test, [ast.Continue()], []))
+        self.out = loop.body
+        self.counted_loops.append((cl, loop, fr))
+
+    def short_path(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
+        """Setting a stretch up costs a few ``range`` objects: a loop whose bound is fewer
+        than :data:`SHORT` steps away runs as the plain loop instead (a ``while`` of the body
+        and the latch's statements, the ``for``'s ``else``), to the loop's end."""
+        x = _name(f"l{cl.iv}")
+        # (the distance to the bound: a guess of the stretch's length that costs little; a
+        # bad guess only costs speed)
+        stop = _const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}")
+        if isinstance(cl.step, int):
+            k = cl.step if cl.up else (1 << cl.bits) - cl.step
+            span: ast.expr = _const(SHORT * k)
+        else:
+            span = _bin(_const(SHORT), ast.Mult(), _name(f"l{cl.step[1]}"))
+        test = (_cmp(_bin(stop, ast.Sub(), x), ast.Lt(), span) if cl.up else
+                _cmp(_bin(x, ast.Sub(), stop), ast.Lt(), span))  # fmt: skip
+        latch = copy.deepcopy(fr.orelse)
+        if self.counter_hidden(cl):
+            latch = latch[1:]  # (the counter is stepped at every iteration here)
+        plain = ast.While(_const(True), [*copy.deepcopy(fr.body), *latch, ast.Break()], [])
+        short = ast.If(test, [plain, ast.Break()], [])
+        short.lineno = plain.lineno = fr.lineno  # type: ignore[attr-defined]
+        loop.body.insert(0, short)
+
+    def fast_stretches(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
+        """A second copy of a counted loop's ``for`` for stretches whose counter stays in a
+        range where the body's wrapped sums of it (``x + c if x < K else x - K``,
+        ``x + c & 0xFFFFFFFF``, ``x - c if x >= c else ...``) need no wrapping: there they are
+        plain sums. The ``while`` picks the copy by the counter's value where each stretch
+        starts (an upward counter only grows within a stretch, which ends at the limit).
+        Made once the function is translated and its skips folded (:mod:`.peephole`)."""
+        if not cl.up or not fr.body:
+            return
+        plain = _PlainSums(f"l{cl.iv}", cl.bits)
+        body = [plain.visit(copy.deepcopy(st)) for st in fr.body]
+        if not plain.found:
+            return
+        target, it = self.counted_iter(cl, plain.high)
+        fast = ast.For(target, it, body, copy.deepcopy(fr.orelse))
+        x = _name(f"l{cl.iv}")
+        test = (_cmp(x, ast.Lt(), _const(plain.high)) if not plain.low else
+                ast.Compare(_const(plain.low), [ast.LtE(), ast.Lt()], [x, _const(plain.high)]))
+        choose = ast.If(test, [fast], [fr])
+        choose.lineno = fast.lineno = fr.lineno  # type: ignore[attr-defined]
+        loop.body[loop.body.index(fr)] = choose
 
     def loop_counter(self, ins, frame: Frame) -> ast.stmt:
         """tier="auto": the loop header's ``HOT<index>()``. Once the function runs jitted it
@@ -726,7 +932,10 @@ class FuncGen:
             self.land_results(frame)
         # Leave the construct's Python structure.
         if frame.kind == "loop" and c.materialized:
-            if live:
+            if frame.counted is not None:
+                self.close_counted(frame)
+                self.emit(ast.Break())
+            elif live:
                 self.emit(ast.Break())
             self.out = frame.entry_out
             self.branchy = False
@@ -1833,6 +2042,58 @@ _fill_dispatch()
 from . import simd as _simd  # noqa: E402,F401  (registers the SIMD handlers)
 
 
+class _PlainSums(ast.NodeTransformer):
+    """Replaces the wrapped sums of one counter ``x`` by plain ones, recording the range
+    ``[low, high)`` of ``x`` where that is exact."""
+
+    def __init__(self, x: str, bits: int):
+        self.x = x
+        self.top = 1 << bits
+        self.low = 0
+        self.high = self.top
+        self.found = False
+
+    def is_x(self, e) -> bool:
+        return isinstance(e, ast.Name) and e.id == self.x
+
+    @staticmethod
+    def const(e):
+        return e.value if isinstance(e, ast.Constant) and type(e.value) is int else None
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        t, b = node.test, node.body
+        if (isinstance(t, ast.Compare) and len(t.ops) == 1 and self.is_x(t.left)
+                and isinstance(b, ast.BinOp) and self.is_x(b.left)):  # fmt: skip
+            k, c = self.const(t.comparators[0]), self.const(b.right)
+            if k is None or c is None:
+                return node
+            if isinstance(t.ops[0], ast.Lt) and isinstance(b.op, ast.Add) and k + c == self.top:
+                self.high = min(self.high, k)
+            elif isinstance(t.ops[0], ast.GtE) and isinstance(b.op, ast.Sub) and k == c:
+                self.low = max(self.low, k)
+            else:
+                return node
+            self.found = True
+            return b
+        return node
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        if not isinstance(node.op, ast.BitAnd) or self.const(node.right) != M32:
+            return node
+        e = node.left
+        if self.is_x(e):  # an i64 counter wrapped to i32
+            self.high = min(self.high, 1 << 32)
+        elif (isinstance(e, ast.BinOp) and isinstance(e.op, ast.Add) and self.is_x(e.left)
+              and (c := self.const(e.right)) is not None and c >= 0):  # fmt: skip
+            self.high = min(self.high, (1 << 32) - c)
+        else:
+            return node
+        self.found = True
+        return e
+
+
 def translate_function(mod, index: int, ftype: FuncType, local_types, body, name: str):
     """Translate one function body into an ``ast.FunctionDef`` named ``name``, in the
     structured shape when CPython accepts it, else in the flat shape (:mod:`.flat`); the
@@ -1848,11 +2109,17 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
             and info.max_loop_depth <= MAX_LOOPS and info.max_nesting <= MAX_NESTING):  # fmt: skip
-        fn = FuncGen(mod, index, ftype, local_types, body, name, info).run()
+        gen = FuncGen(mod, index, ftype, local_types, body, name, info)
+        fn = gen.run()
         # ``brk`` guards nest too: only the finished tree tells
         depth = nesting_depth(fn)
         if depth <= MAX_NESTING:
             fold_skips(fn)
+            if depth + 2 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 2 at most)
+                for counted in gen.counted_loops:
+                    gen.short_path(*counted)
+                    gen.fast_stretches(*counted)
+                depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn

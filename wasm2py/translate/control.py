@@ -191,14 +191,22 @@ def analyze(body: list) -> ControlInfo:
                 next_id += 1
             leaving.setdefault(parent, []).append(c)
     # Each such branch leaves every construct between its site and its target: walk up once
-    # per site (to the outermost target), not once per branch (a br_table has thousands).
+    # per site (to the outermost target), not once per branch (a br_table has thousands). A
+    # branch that leaves the innermost Python loop around its site is a ``break`` of it: the
+    # ends of the constructs inside that loop never see its ``brk`` (no guards after them).
     for parent, targets in leaving.items():
-        top = min(t.level for t in targets)
-        x = parent
-        while x.level > top:
-            x.leaks = True
-            if x.materialized:
-                x.passthrough = True
-                x.brk_targeted.update(t for t in targets if t.level < x.level)
-            x = x.parent  # type: ignore[assignment]
+        p = parent.loop
+        crossing = [t for t in targets if p is not None and p.level > t.level]
+        within = [t for t in targets if p is None or p.level <= t.level]
+        for start, group in ((parent, within), (p, crossing)):
+            if not group:
+                continue
+            top = min(t.level for t in group)
+            x = start
+            while x.level > top:
+                x.leaks = True
+                if x.materialized:
+                    x.passthrough = True
+                    x.brk_targeted.update(t for t in group if t.level < x.level)
+                x = x.parent  # type: ignore[assignment]
     return info

@@ -1,0 +1,348 @@
+"""Counted loops in the Python tier (``wasm2py/translate/counted.py``): a loop stepping a local
+by a constant and testing it against a bound at its latch runs as ``range`` stretches. Each
+case's expected value is a direct simulation of the wasm definition (a do-while loop with
+arithmetic modulo 2**N and the latch's comparison), including wrap-arounds, signed bounds,
+downward steps and the loop left early by a branch out."""
+
+from __future__ import annotations
+
+import pytest
+
+import wasm2py
+
+from .wat import wat
+
+#: iterations after which every test loop leaves by a branch out of the loop
+LIMIT = 60
+
+
+def _signed(x: int, bits: int) -> int:
+    return x - (1 << bits) if x >> (bits - 1) else x
+
+
+_TESTS = {
+    "ne": lambda a, b, n: a != b,
+    "lt_u": lambda a, b, n: a < b, "le_u": lambda a, b, n: a <= b,
+    "gt_u": lambda a, b, n: a > b, "ge_u": lambda a, b, n: a >= b,
+    "lt_s": lambda a, b, n: _signed(a, n) < _signed(b, n),
+    "le_s": lambda a, b, n: _signed(a, n) <= _signed(b, n),
+    "gt_s": lambda a, b, n: _signed(a, n) > _signed(b, n),
+    "ge_s": lambda a, b, n: _signed(a, n) >= _signed(b, n),
+}  # fmt: skip
+
+
+def simulate(s: int, n: int, k: int, rel: str, bits: int, swapped: bool = False) -> int:
+    """The digest the wasm functions below compute, by the definition."""
+    mask = (1 << bits) - 1
+    acc, i, count = 0, s & mask, 0
+    while True:
+        acc = (acc * 1000003 + i) & (2**64 - 1)
+        count += 1
+        if count == LIMIT:
+            break
+        i = (i + k) & mask
+        a, b = (n & mask, i) if swapped else (i, n & mask)
+        if not _TESTS[rel](a, b, bits):
+            break
+    return (acc * 1000003 + i) & (2**64 - 1)
+
+
+def _func(name: str, t: str, rel: str, step: str, swapped: bool, sub: bool) -> str:
+    wide = "(i64.extend_i32_u (local.get $i))" if t == "i32" else "(local.get $i)"
+    op = f"{t}.sub" if sub else f"{t}.add"
+    stepped = f"local.get $i {step} {op} local.tee $i"
+    if rel == "bare":
+        latch = f"{stepped} br_if $l"
+    elif swapped:
+        latch = f"local.get $n {stepped} {t}.{rel} br_if $l"
+    else:
+        latch = f"{stepped} local.get $n {t}.{rel} br_if $l"
+    return f"""
+  (func (export "{name}") (param $s {t}) (param $n {t}) (param $k {t}) (result i64)
+    (local $i {t}) (local $acc i64) (local $c i32)
+    (local.set $i (local.get $s))
+    (block $out
+      (loop $l
+        (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                                 {wide}))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $out (i32.eq (local.get $c) (i32.const {LIMIT})))
+        {latch}))
+    (i64.add (i64.mul (local.get $acc) (i64.const 1000003)) {wide}))"""
+
+
+#: (name, type, relation, step: an int constant or "local", swapped, sub)
+CASES = [
+    ("lt_u", "i32", "lt_u", 3, False, False),
+    ("le_u", "i32", "le_u", 1, False, False),
+    ("lt_s", "i32", "lt_s", 2, False, False),
+    ("le_s", "i32", "le_s", 5, False, False),
+    ("ne_up", "i32", "ne", 4, False, False),
+    ("swap_lt_u", "i32", "lt_u", 3, True, True),  # n < i, i counting down
+    ("down_gt_u", "i32", "gt_u", 2, False, True),
+    ("down_ge_s", "i32", "ge_s", 1, False, True),
+    ("down_gt_s", "i32", "gt_s", 3, False, True),
+    ("down_ge_u", "i32", "ge_u", 7, False, True),
+    ("down_ne", "i32", "ne", 1, False, True),
+    ("bare", "i32", "bare", 1, False, True),
+    ("swap_ne", "i32", "ne", 2, True, False),
+    ("local_lt_s", "i32", "lt_s", "local", False, False),
+    ("local_le_u", "i64", "le_u", "local", False, False),
+    ("i64_le_s", "i64", "le_s", 9, False, False),
+    ("i64_ne", "i64", "ne", 1, False, False),
+    ("i64_down_gt_s", "i64", "gt_s", 2, False, True),
+]
+
+MODULE = "(module" + "".join(
+    _func(name, t, rel, "local.get $k" if step == "local" else f"{t}.const {step}", sw, sub)
+    for name, t, rel, step, sw, sub in CASES
+) + ")"
+
+_M32, _M64 = 2**32 - 1, 2**64 - 1
+#: starts and bounds around the interesting edges: zero, the sign boundary, the top
+STARTS = [0, 5, 40, 2**31 - 3, 2**31 + 1, 2**32 - 2, 2**63 - 5, 2**64 - 3]
+BOUNDS = [0, 7, 30, 2**31 - 1, 2**31 + 4, 2**32 - 5, 2**63 + 2, 2**64 - 1]
+
+
+@pytest.fixture(scope="module")
+def exports():
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    return wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(MODULE)), {}).exports
+
+
+def _translated(module: str) -> str:
+    """The AOT source of ``module``'s functions (without the export entries, which may
+    repeat a small body inline)."""
+    from wasm2py.aot import compile
+
+    parts = compile(wat(module)).split("\ndef ")
+    return "".join(p for p in parts if p.startswith("f") and "_entry(" not in p.split("\n")[0])
+
+
+def _arg(x: int, t: str) -> int:
+    """``x`` as the embedder passes it (signed)."""
+    return _signed(x & (_M32 if t == "i32" else _M64), 32 if t == "i32" else 64)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_counted_loops_follow_the_latch(exports, case):
+    name, t, rel, step, swapped, sub = case
+    bits = 32 if t == "i32" else 64
+    mask = (1 << bits) - 1
+    steps = [1, 3, 2**(bits - 1) + 1, 0] if step == "local" else [step]
+    for k in steps:
+        delta = (-k if sub else k) & mask
+        for s in STARTS:
+            for n in BOUNDS if rel != "bare" else [0]:
+                want = simulate(s, n, delta, "ne" if rel == "bare" else rel, bits, swapped)
+                got = getattr(exports, name)(_arg(s, t), _arg(n, t),
+                                             _arg(k, t))  # fmt: skip
+                assert got & _M64 == want, (name, s, n, k)
+
+
+def test_the_loop_is_a_range():
+    """The generated code runs these loops as ``for`` over a ``range`` (none is missed)."""
+    assert _translated(MODULE).count(" in range(") == len(CASES)
+
+
+def test_a_trap_in_a_counted_loop_comes_at_its_iteration():
+    engine = wasm2py.Engine()
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(
+        """(module (memory 1) (global $g (export "g") (mut i32) (i32.const 0))
+          (func (export "fill") (param $i i32) (param $n i32)
+            (loop $l
+              (i32.store8 (local.get $i) (i32.const 1))
+              (global.set $g (local.get $i))
+              (local.get $i) (i32.const 4096) (i32.add) (local.tee $i)
+              (local.get $n) (i32.lt_u) (br_if $l))))""")), {}).exports
+    with pytest.raises(wasm2py.Trap) as e:
+        ex.fill(100, 200_000)
+    assert e.value.code is wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
+    # the last store that fits: 100 + 15 * 4096 = 61540; the next, 65636, is past 65536
+    assert ex.g.value == 61540
+
+
+def _secondary(name: str, t: str, step: str, op: str) -> str:
+    """A loop counting i up to n that also steps y by ``step`` as its body's last statement."""
+    wide = (lambda x: f"(i64.extend_i32_u (local.get {x}))") if t == "i32" else (
+        lambda x: f"(local.get {x})")
+    return f"""
+  (func (export "{name}") (param $s i32) (param $n i32) (param $y {t}) (param $k {t})
+    (result i64) (local $i i32) (local $acc i64) (local $c i32)
+    (local.set $i (local.get $s))
+    (block $out
+      (loop $l
+        (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                                 (i64.extend_i32_u (local.get $i))))
+        (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003)) {wide("$y")}))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br_if $out (i32.eq (local.get $c) (i32.const {LIMIT})))
+        local.get $y {step} {t}.{op} local.set $y
+        local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l))
+    (i64.add (i64.mul (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (local.get $i)))
+                      (i64.const 1000003)) {wide("$y")}))"""
+
+
+#: (name, type, step: an int constant or "local", sub)
+SECONDARY = [("y_add", "i32", 5, False), ("y_sub", "i32", 3, True),
+             ("y_local", "i32", "local", False), ("y64_local", "i64", "local", False),
+             ("y64_sub", "i64", 2, True)]  # fmt: skip
+SECONDARY_MODULE = "(module" + "".join(
+    _secondary(name, t, "local.get $k" if k == "local" else f"{t}.const {k}", "sub" if sub else "add")
+    for name, t, k, sub in SECONDARY
+) + ")"
+
+
+def simulate_secondary(s: int, n: int, y: int, k: int, bits: int) -> int:
+    """The digest of the ``_secondary`` functions, by the definition (``k``: what is added)."""
+    m64, ymask = 2**64 - 1, (1 << bits) - 1
+    acc, i, y, count = 0, s & 0xFFFFFFFF, y & ymask, 0
+    while True:
+        acc = ((acc * 1000003 + i) * 1000003 + y) & m64
+        count += 1
+        if count == LIMIT:
+            break
+        y = (y + k) & ymask
+        i = (i + 1) & 0xFFFFFFFF
+        if not i < n:
+            break
+    return ((acc * 1000003 + i) * 1000003 + y) & m64
+
+
+@pytest.mark.parametrize("case", SECONDARY, ids=[c[0] for c in SECONDARY])
+def test_secondary_induction_locals(case):
+    name, t, step, sub = case
+    bits = 32 if t == "i32" else 64
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine),
+                          wasm2py.Module(engine, wat(SECONDARY_MODULE)), {}).exports
+    f = getattr(ex, name)
+    ks = [0, 1, 7, 2**(bits - 1) + 5, 2**bits - 1] if step == "local" else [step]
+    for k in ks:
+        add = (-k if sub else k) & ((1 << bits) - 1)
+        for s, n in ((0, 50), (3, 20), (2**32 - 2, 4), (10, 5)):
+            for y in (0, 9, 2**bits - 3, 2**(bits - 1) - 1, 2**bits - 1):
+                want = simulate_secondary(s, n, y, add, bits)
+                got = f(_arg(s, "i32"), _arg(n, "i32"), _arg(y, t), _arg(k, t))
+                assert got & _M64 == want, (name, s, n, y, k)
+
+
+def test_secondaries_are_taken_from_ranges():
+    assert _translated(SECONDARY_MODULE).count(" in zip(range(") == len(SECONDARY)
+
+
+HIDDEN = """(module
+  ;; the body reads y only, and no branch leaves the loop: the for takes y's values alone
+  (func (export "h32") (param $s i32) (param $n i32) (param $y i32) (param $k i32) (result i64)
+    (local $i i32) (local $acc i64)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (local.get $y))))
+      local.get $y local.get $k i32.add local.set $y
+      local.get $i i32.const 3 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (i64.add (i64.mul (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (local.get $i)))
+                      (i64.const 1000003)) (i64.extend_i32_u (local.get $y))))
+  ;; as the sieve's inner loop: an i64 counter stepped by a local against a signed bound
+  (func (export "h64") (param $s i64) (param $n i64) (param $y i32) (param $k i32) (param $j i64)
+    (result i64) (local $i i64) (local $acc i64)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (local.get $y))))
+      local.get $y local.get $k i32.add local.set $y
+      local.get $i local.get $j i64.add local.tee $i local.get $n i64.le_s br_if $l)
+    (i64.add (i64.mul (i64.add (i64.mul (local.get $acc) (i64.const 1000003)) (local.get $i))
+                      (i64.const 1000003)) (i64.extend_i32_u (local.get $y)))))"""
+
+
+def simulate_hidden(s, n, y, k, j, bits, rel) -> int:
+    """The digest of the ``HIDDEN`` functions, by the definition."""
+    m64, mask = 2**64 - 1, (1 << bits) - 1
+    acc, i, y = 0, s & mask, y & 0xFFFFFFFF
+    while True:
+        acc = (acc * 1000003 + y) & m64
+        y = (y + k) & 0xFFFFFFFF
+        i = (i + j) & mask
+        if not _TESTS[rel](i, n & mask, bits):
+            break
+    return ((acc * 1000003 + i) * 1000003 + y) & m64
+
+
+def test_a_counter_the_body_does_not_read():
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(HIDDEN)), {}).exports
+    ks = [0, 1, 7, 2**31 + 5, 2**32 - 1]
+    ys = [0, 9, 2**32 - 3, 2**32 - 1]
+    # (s, n): a few iterations, a wrap-around that goes on (2**32 - 2 + 3 = 1 < 50), none
+    for s, n in ((0, 50), (2**32 - 2, 50), (10, 5), (40, 41)):
+        for k in ks:
+            for y in ys:
+                want = simulate_hidden(s, n, y, k, 3, 32, "lt_u")
+                assert ex.h32(_arg(s, "i32"), _arg(n, "i32"), _arg(y, "i32"), _arg(k, "i32")) \
+                    & _M64 == want, (s, n, y, k)  # fmt: skip
+    for s, n, j in ((4, 100, 7), (2**63 - 20, 2**63 - 9, 6), (-30, 10, 9), (5, 5, 1)):
+        for k in ks:
+            for y in ys:
+                want = simulate_hidden(s, n, y, k, j, 64, "le_s")
+                got = ex.h64(_arg(s, "i64"), _arg(n, "i64"), _arg(y, "i32"), _arg(k, "i32"),
+                             _arg(j, "i64"))  # fmt: skip
+                assert got & _M64 == want, (s, n, y, k, j)
+    assert _translated(HIDDEN).count("[:len((n") == 2
+
+
+FAST = """(module
+  ;; i + 20 and i - 5 wrap only near the ends of the i32 range: stretches away from them
+  ;; run a copy of the loop with plain sums
+  (func (export "f32") (param $s i32) (param $n i32) (result i64) (local $i i32) (local $acc i64)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (i32.add (local.get $i) (i32.const 20)))))
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003))
+                               (i64.extend_i32_u (i32.sub (local.get $i) (i32.const 5)))))
+      local.get $i i32.const 3 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (local.get $acc))
+  ;; an i64 counter wrapped to i32 plus 1000, as an address
+  (func (export "f64") (param $s i64) (param $n i64) (result i64) (local $i i64) (local $acc i64)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i64.add (i64.mul (local.get $acc) (i64.const 1000003)) (i64.extend_i32_u
+        (i32.add (i32.wrap_i64 (local.get $i)) (i32.const 1000)))))
+      local.get $i i64.const 7 i64.add local.tee $i local.get $n i64.le_s br_if $l)
+    (local.get $acc)))"""
+
+
+def test_stretches_away_from_wrap_arounds_use_plain_sums():
+    src = _translated(FAST)
+    # the copies run where i + 20 and i - 5 stay in [0, 2**32), and i + 1000 below 2**32
+    assert "if 5 <= l2 < 4294967276:" in src and "if l2 < 4294966296:" in src
+    assert src.count("for l2 in range(") == 4  # each loop twice
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(FAST)), {}).exports
+    m32, m64 = 2**32 - 1, 2**64 - 1
+
+    def want32(s, n):
+        acc, i = 0, s
+        while True:
+            acc = (acc * 1000003 + ((i + 20) & m32)) & m64
+            acc = (acc * 1000003 + ((i - 5) & m32)) & m64
+            i = (i + 3) & m32
+            if not i < n:
+                return acc
+
+    def want64(s, n):
+        acc, i = 0, s
+        while True:
+            acc = (acc * 1000003 + ((i + 1000) & m32)) & m64
+            i = (i + 7) & m64
+            if not _signed(i, 64) <= _signed(n, 64):
+                return acc
+
+    # across the low bound (i - 5), the high one (i + 20) and the wrap-around back to 0
+    for s, n in ((0, 40), (2**32 - 60, 30), (2**32 - 23, 2**32 - 2), (100, 130), (7, 8)):
+        assert ex.f32(_arg(s, "i32"), _arg(n, "i32")) & _M64 == want32(s, n), (s, n)
+    for s, n in ((2**32 - 1050, 2**32 + 30), (0, 50), (2**32 + 5, 2**32 + 40)):
+        assert ex.f64(s, n) & _M64 == want64(s, n), (s, n)
