@@ -156,6 +156,13 @@ _IUN = {Op.I32_CLZ: ("llvm.ctlz", I32), Op.I32_CTZ: ("llvm.cttz", I32),
         Op.I64_CTZ: ("llvm.cttz", I64), Op.I64_POPCNT: ("llvm.ctpop", I64)}  # fmt: skip
 _FBIN = {Op.F32_ADD: "fadd", Op.F32_SUB: "fsub", Op.F32_MUL: "fmul", Op.F32_DIV: "fdiv",
          Op.F64_ADD: "fadd", Op.F64_SUB: "fsub", Op.F64_MUL: "fmul", Op.F64_DIV: "fdiv"}  # fmt: skip
+#: instructions whose first pop is a condition (:meth:`FunctionLowerer.cond`): a comparison
+#: right before one pushes its i1 as it is (see :meth:`FunctionLowerer.push_bool`)
+_COND_NEXT = frozenset((Op.BR_IF, Op.IF, Op.SELECT, Op.SELECT_T))
+#: instructions that pop their float operands for any NaN (float arithmetic and comparisons):
+#: an arithmetic result right before one is pushed unchecked (see ``_FBIN`` in ``op``)
+_NAN_ANY_NEXT = frozenset((*_FCMP, Op.F32_ADD, Op.F32_SUB, Op.F32_MUL, Op.F32_DIV,
+                           Op.F64_ADD, Op.F64_SUB, Op.F64_MUL, Op.F64_DIV))  # fmt: skip
 _FBIN_INTR = {Op.F32_MIN: ("llvm.minimum", F32), Op.F32_MAX: ("llvm.maximum", F32),
               Op.F32_COPYSIGN: ("llvm.copysign", F32), Op.F64_MIN: ("llvm.minimum", F64),
               Op.F64_MAX: ("llvm.maximum", F64), Op.F64_COPYSIGN: ("llvm.copysign", F64)}  # fmt: skip
@@ -287,6 +294,8 @@ BIG_FRAME_LOCALS = 256
 HUGE_BR_TABLE = 1000
 #: the trap trace's recording function of every LLVM module (``ModuleBuilder.recorder``)
 _RECORDER = "w2p_record_frame"
+#: the trap function of every LLVM module (``ModuleBuilder.trapper``)
+_TRAPPER = "w2p_trap"
 
 
 def _fname(t: ir.Type) -> str:
@@ -427,6 +436,26 @@ class ModuleBuilder:
         b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
         b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
         b.store(b.add(n, c64(1)), trace)
+        b.ret_void()
+        return fn
+
+    def trapper(self) -> ir.Function:
+        """``void trap(ctx, rt, status, index << 32 | offset)``: store a trap status and record
+        the frame (:meth:`recorder`). A trap block is then a phi of where it came from, this
+        call and a return: four instructions fewer per block for LLVM to parse and compile
+        than storing and computing the frame in place (there are several per function)."""
+        fn = self._intrinsics.get(_TRAPPER)
+        if fn is not None:
+            return fn
+        fn = self._intrinsics[_TRAPPER] = Function(
+            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64, I64]), _TRAPPER)
+        fn.linkage = "internal"
+        fn.attributes.add("cold")
+        fn.attributes.add("noinline")
+        ctx, rt, status, where = fn.args
+        b = Builder(fn.append_basic_block("entry"))
+        b.store(status, b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
+        b.call(self.recorder(), [ctx, rt, where])
         b.ret_void()
         return fn
 
@@ -717,29 +746,28 @@ class FunctionLowerer:
 
     def trap_block(self, code: TrapCode) -> ir.Block:
         """The block that stores trap ``code`` and returns (one per code and function; its
-        phi ``offset`` receives the wasm offset of each branch's instruction)."""
+        phi ``offset`` receives :meth:`where` of each branch's instruction)."""
         bb = self._traps.get(code)
         if bb is None:
             bb = self.fn.append_basic_block(f"trap_{code.name.lower()}")
             b = Builder(bb)
-            bb.offset = b.phi(I32, "offset")
+            bb.offset = b.phi(I64, "offset")
             rt = self.rt()
             self.fuel_out(b)
-            b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
-            self.record_frame(b, bb.offset)
+            b.call(self.mb.trapper(), [self.ctx, rt, c64(abi.TRAP_STATUS[code]), bb.offset])
             self._ret_undef(b)
             self._traps[code] = bb
         return bb
 
-    def record_frame(self, b: ir.IRBuilder, offset) -> None:
-        """Append this function and ``offset`` to the trap trace (see ``abi.RT_TRACE``)."""
-        where = b.or_(c64(self.index << 32), b.zext(offset, I64))
-        b.call(self.mb.recorder(), [self.ctx, self.rt(), where])
+    def where(self, offset: int | None = None) -> ir.Constant:
+        """This function and a wasm offset (default: the instruction being lowered) as a
+        trap trace entry (see ``abi.RT_TRACE``): what trap and propagate blocks receive."""
+        return ir.Constant(I64, self.index << 32 | (self.offset if offset is None else offset))
 
     def _to_trap(self, code: TrapCode) -> ir.Block:
         """The trap block of ``code``, told that the current block branches to it."""
         bb = self.trap_block(code)
-        bb.offset.add_incoming(c32(self.offset), self.b.block)
+        bb.offset.add_incoming(self.where(), self.b.block)
         return bb
 
     def _ret_undef(self, b: ir.IRBuilder) -> None:
@@ -762,8 +790,8 @@ class FunctionLowerer:
         if self._propagate is None:
             self._propagate = self.fn.append_basic_block("propagate")
             pb = Builder(self._propagate)
-            self._propagate.offset = pb.phi(I32, "offset")
-            self.record_frame(pb, self._propagate.offset)
+            self._propagate.offset = pb.phi(I64, "offset")
+            pb.call(self.mb.recorder(), [self.ctx, self.rt(), self._propagate.offset])
             self._ret_undef(pb)
         return self._propagate
 
@@ -780,7 +808,7 @@ class FunctionLowerer:
             br.set_metadata("prof", self.mb.unlikely)
             self.b.position_at_end(failed)
             self.susp.divert(st)  # a pause spills this frame
-            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            prop.offset.add_incoming(self.where(), self.b.block)
             if self.handlers:
                 self.b.cbranch(self.b.icmp_unsigned("==", st, c64(abi.EXCEPTION)),
                                self.handlers[-1], prop)  # fmt: skip
@@ -789,7 +817,7 @@ class FunctionLowerer:
             self.b.position_at_end(ok)
             return
         if not self.handlers:
-            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            prop.offset.add_incoming(self.where(), self.b.block)
             br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), prop, ok)
             br.set_metadata("prof", self.mb.unlikely)
             self.b.position_at_end(ok)
@@ -798,7 +826,7 @@ class FunctionLowerer:
         br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), failed, ok)
         br.set_metadata("prof", self.mb.unlikely)
         self.b.position_at_end(failed)
-        prop.offset.add_incoming(c32(self.offset), failed)
+        prop.offset.add_incoming(self.where(), failed)
         self.b.cbranch(self.b.icmp_unsigned("==", st, c64(abi.EXCEPTION)), self.handlers[-1],
                        prop)  # fmt: skip
         self.b.position_at_end(ok)
@@ -809,7 +837,7 @@ class FunctionLowerer:
             self.b.branch(self.handlers[-1])
         else:
             prop = self.propagate_block()
-            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            prop.offset.add_incoming(self.where(), self.b.block)
             self.b.branch(prop)
 
     def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -874,7 +902,13 @@ class FunctionLowerer:
         return self.stack.pop()
 
     def push_bool(self, c) -> None:
-        """Push an i1 as wasm's i32 0/1, remembering the i1 for :meth:`cond`."""
+        """Push an i1 as wasm's i32 0/1, remembering the i1 for :meth:`cond`; the i1 itself
+        when the next instruction pops it as a condition (an extension nothing would use: a
+        comparison is mostly a branch's)."""
+        if self.next_op in _COND_NEXT:
+            self._bools[id(c)] = (c, c)
+            self.push(c)
+            return
         z = self.b.zext(c, I32)
         self._bools[id(z)] = (z, c)
         self.push(z)
@@ -958,6 +992,8 @@ class FunctionLowerer:
         func.slots = [self.ab.alloca(LL[t]) for t in func.results]
         self.ctl.append(func)
         skip = 0
+        self.next_op = None
+        last = len(body) - 1
         for pos, ins in enumerate(body):
             op = ins.op
             frame = self.ctl[-1]
@@ -975,6 +1011,7 @@ class FunctionLowerer:
                 else:
                     continue
             self.offset = ins.offset
+            self.next_op = body[pos + 1].op if pos < last else None
             if segs:
                 cost = segs.get(pos)
                 if cost is not None:
@@ -1085,7 +1122,9 @@ class FunctionLowerer:
         elif op in _FBIN:
             y = self.pop_nan_any()
             x = self.pop_nan_any()
-            self.push(self.canonical_nan(getattr(b, _FBIN[op])(x, y)))
+            r = getattr(b, _FBIN[op])(x, y)
+            # (the next instruction takes any NaN: no check to make, and for LLVM to delete)
+            self.push(r if self.next_op in _NAN_ANY_NEXT else self.canonical_nan(r))
         elif op in _FCMP:
             y = self.pop_nan_any()
             x = self.pop_nan_any()
@@ -1937,7 +1976,12 @@ def _dismantle(irmod: ir.Module) -> None:
             for blk in blocks:
                 blk.instructions = []
                 blk.terminator = None
+                phi = blk.__dict__.pop("offset", None)  # (a trap block and its phi)
+                if phi is not None:
+                    phi.incomings = []
             g.blocks = []
+        if isinstance(g, ir.Function):
+            g.args = ()  # (each argument refers to its function)
     irmod.globals.clear()
 
 
