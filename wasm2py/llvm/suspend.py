@@ -53,7 +53,7 @@ from collections import defaultdict
 from llvmlite import ir
 
 from ..binary.module import ExternKind
-from ..binary.opcodes import Op
+from ..binary.opcodes import OpCode as O
 from ..errors import TrapCode
 from ..types import ValType
 from . import abi
@@ -66,9 +66,9 @@ CODE_I32, CODE_I64, CODE_F32, CODE_F64, CODE_V128, CODE_FUNCREF, CODE_REF = rang
 #: buffer type code -> the type its value is read and written as
 CODE_TYPES = (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128, ValType.FUNCREF,
               ValType.EXTERNREF)  # fmt: skip
-_INDIRECT = frozenset({Op.CALL_INDIRECT, Op.RETURN_CALL_INDIRECT, Op.CALL_REF,
-                       Op.RETURN_CALL_REF})  # fmt: skip
-_DIRECT = frozenset({Op.CALL, Op.RETURN_CALL})
+_INDIRECT = frozenset({O.CALL_INDIRECT, O.RETURN_CALL_INDIRECT, O.CALL_REF,
+                       O.RETURN_CALL_REF})  # fmt: skip
+_DIRECT = frozenset({O.CALL, O.RETURN_CALL})
 
 
 def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
@@ -111,7 +111,7 @@ def _pausable(module) -> frozenset[int]:
                     callers[ins.imm].add(index)
             elif op in _INDIRECT:
                 indirect.add(index)
-            elif op == Op.REF_FUNC:
+            elif op == O.REF_FUNC:
                 refs.add(ins.imm)
     if _open_to_host_funcs(module) or any(i < nimp for i in refs):
         found |= indirect
@@ -133,7 +133,7 @@ def _pausable(module) -> frozenset[int]:
 def has_loops(body) -> bool:
     """Whether a function body has a loop (in a tier-up unit, its loop headers are resume
     points for on-stack replacement: see :meth:`Suspender.loop_point`)."""
-    return any(ins.op == Op.LOOP for ins in body)
+    return any(ins.op == O.LOOP for ins in body)
 
 
 def osr_funcs(module, funcs) -> frozenset[int]:
@@ -148,7 +148,7 @@ def _referenced_funcs(module) -> set[int]:
     ones a table or a reference can hold, with those named in function bodies)."""
     out = set()
     for expr in [g.init for g in module.globals] + [e for seg in module.elems for e in seg.items]:
-        out.update(ins.imm for ins in expr if ins.op == Op.REF_FUNC)
+        out.update(ins.imm for ins in expr if ins.op == O.REF_FUNC)
     return out
 
 
