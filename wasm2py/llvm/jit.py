@@ -73,10 +73,46 @@ def has_tail_calls(module: Module, funcs=None) -> bool:
     Such code cannot get the quick pipeline: LLVM's fast instruction selector makes a
     ``tail call`` an ordinary call, so the native stack would grow with every tail call
     (the 3.0 spec's ``return_call*.wast`` run out of it)."""
-    module = with_bodies(module)
+    tails = body_facts(module).tail_calls
     nimp = module.num_imported_funcs
-    codes = module.codes if funcs is None else [module.codes[i - nimp] for i in funcs]
-    return any(ins.op in _TAIL_CALLS for code in codes for ins in code.body)
+    return any(tails) if funcs is None else any(tails[i - nimp] for i in funcs)
+
+
+@dataclass(frozen=True)
+class BodyFacts:
+    """What compiling a module needs to know of every function body, found in one pass
+    (:func:`body_facts`): decoding the bodies is most of the cost, and a cold compile asked
+    for each fact with a pass of its own (four decodes of every body in the parent)."""
+
+    #: per defined function: its instruction count (:func:`plan_parts`)
+    sizes: tuple[int, ...]
+    #: per defined function: it may run for long (:func:`runs_long`)
+    long: bytes
+    #: per defined function: it makes a tail call (:func:`has_tail_calls`)
+    tail_calls: tuple[bool, ...]
+
+
+#: (module, its BodyFacts) of the last call of body_facts
+_LAST_FACTS: list = [None]
+
+
+def body_facts(module: Module) -> BodyFacts:
+    """The :class:`BodyFacts` of a decoded module (of the same module object as the last call:
+    remembered)."""
+    last = _LAST_FACTS[0]
+    if last is not None and last[0] is module:
+        return last[1]
+    decoded = with_bodies(module)
+    sizes, long, tails = [], [], []
+    for code in decoded.codes:
+        body = code.body
+        ops = {ins.op for ins in body}
+        sizes.append(len(body))
+        long.append(not ops.isdisjoint(_LONG))
+        tails.append(not ops.isdisjoint(_TAIL_CALLS))
+    facts = BodyFacts(tuple(sizes), bytes(long), tuple(tails))
+    _LAST_FACTS[0] = (module, facts)
+    return facts
 
 
 def cold_level(module: Module, opt_level: int, quick_bytes: int | None) -> int:
@@ -291,9 +327,9 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if cached is None and path is not None:
             store_blob(path, _pack_blob(flags, objects))
     else:
-        module = with_bodies(module)
-        flags = bytes(runs_long(code.body) for code in module.codes)
+        flags = body_facts(module).long
         parts = plan_parts(module)
+        module = with_bodies(module)
         text = ""
         if isolated or len(parts) > 1:
             from .worker import compile_objects as in_workers
@@ -369,7 +405,7 @@ def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bo
     first with the shell (trampolines, entries, address tables). One part (the whole module)
     when it is small or there is one core."""
     nimp = module.num_imported_funcs
-    sizes = [len(code.body) for code in module.codes]
+    sizes = body_facts(module).sizes
     total = sum(sizes)
     cores = cores if cores is not None else (os.cpu_count() or 1)
     n = max(1, min(cores, MAX_PARTS, total // PART_INSTRUCTIONS))
@@ -396,9 +432,9 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     """
     from .worker import compile_objects as in_workers
 
-    module = with_bodies(module)
-    flags = bytes(runs_long(code.body) for code in module.codes)
-    return flags, in_workers(module, opt_level, fuel_costs, plan_parts(module), module_name,
+    flags = body_facts(module).long
+    parts = plan_parts(module)
+    return flags, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
                              epoch)  # fmt: skip
 
 
