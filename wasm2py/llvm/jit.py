@@ -90,6 +90,9 @@ class BodyFacts:
     long: bytes
     #: per defined function: it makes a tail call (:func:`has_tail_calls`)
     tail_calls: tuple[bool, ...]
+    #: the functions with suspend code (without fuel metering: :func:`.suspend.pausable_funcs`),
+    #: told to the compile workers, which would decode every body again to find them
+    pausable: frozenset[int]
 
 
 #: (module, its BodyFacts) of the last call of body_facts
@@ -102,15 +105,25 @@ def body_facts(module: Module) -> BodyFacts:
     last = _LAST_FACTS[0]
     if last is not None and last[0] is module:
         return last[1]
+    from .suspend import pausable_funcs
+
     decoded = with_bodies(module)
     sizes, long, tails = [], [], []
-    for code in decoded.codes:
-        body = code.body
-        ops = {ins.op for ins in body}
-        sizes.append(len(body))
-        long.append(not ops.isdisjoint(_LONG))
-        tails.append(not ops.isdisjoint(_TAIL_CALLS))
-    facts = BodyFacts(tuple(sizes), bytes(long), tuple(tails))
+
+    def bodies():
+        for code in decoded.codes:
+            body = code.body
+            ops = {ins.op for ins in body}
+            sizes.append(len(body))
+            long.append(not ops.isdisjoint(_LONG))
+            tails.append(not ops.isdisjoint(_TAIL_CALLS))
+            yield body
+
+    scan = bodies()
+    pausable = pausable_funcs(decoded, bodies=scan)
+    for _ in scan:  # (pausable_funcs may know the module already and not read them)
+        pass
+    facts = BodyFacts(tuple(sizes), bytes(long), tuple(tails), pausable)
     _LAST_FACTS[0] = (module, facts)
     return facts
 
@@ -334,7 +347,8 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if isolated or len(parts) > 1:
             from .worker import compile_objects as in_workers
 
-            objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch)
+            objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch,
+                                 None if fuel_costs else body_facts(module).pausable)
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
             phase = "parallel" if len(parts) > 1 else "worker"
@@ -432,20 +446,21 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     """
     from .worker import compile_objects as in_workers
 
-    flags = body_facts(module).long
+    facts = body_facts(module)
     parts = plan_parts(module)
-    return flags, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
-                             epoch)  # fmt: skip
+    return facts.long, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
+                                  epoch, None if fuel_costs else facts.pausable)  # fmt: skip
 
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
-                 epoch: bool = False) -> bytes:
+                 epoch: bool = False, pausable: frozenset[int] | None = None) -> bytes:
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
-    ``(functions, with trampolines)``, see :mod:`.units`)."""
+    ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
+    :func:`.suspend.pausable_funcs` if known."""
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
-                      batch=batch, epoch=epoch)  # fmt: skip
+                      batch=batch, epoch=epoch, pausable=pausable)  # fmt: skip
     mod = parse(text, tm)
     optimize(mod, tm, opt_level)
     return tm.emit_object(mod)

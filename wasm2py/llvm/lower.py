@@ -356,7 +356,8 @@ class ModuleBuilder:
 
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
                  part: tuple[range, bool] | None = None,
-                 batch: tuple[frozenset, bool] | None = None, epoch: bool = False):  # fmt: skip
+                 batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
+                 pausable: frozenset[int] | None = None):  # fmt: skip
         self.decoded = module
         #: check ``rt[RT_EPOCH]`` at function entries and loop headers (epoch interruption)
         self.epoch = epoch
@@ -391,7 +392,8 @@ class ModuleBuilder:
         #: the module declares non-final types: call_indirect checks subtyping on a mismatch
         self.subtyping = any(not final for final, _ in module.subtypes)
         #: the functions with suspend code (see .suspend)
-        self.pausable = pausable_funcs(module, fuel_costs is not None)
+        self.pausable = pausable if pausable is not None else pausable_funcs(
+            module, fuel_costs is not None)
         #: a tier-up unit's functions with loops get on-stack replacement points at their
         #: loop headers (see :meth:`.suspend.Suspender.loop_point`)
         self.osr = batch is not None and not batch[1]
@@ -1940,7 +1942,8 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  fuel_costs=None, simd_isa: str = "",
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None,
-                 epoch: bool = False) -> ir.Module:  # fmt: skip
+                 epoch: bool = False, pausable: frozenset[int] | None = None,
+                 ) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline.
@@ -1949,9 +1952,10 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
-    its flag is set, the trampolines); see :class:`ModuleBuilder`.
+    its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
+    module's :func:`.suspend.pausable_funcs` when the caller knows them.
     """
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, pausable)
     mb.simd_isa = simd_isa
     with gc_paused():
         return mb.build()

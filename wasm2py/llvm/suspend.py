@@ -71,19 +71,20 @@ _INDIRECT = frozenset({O.CALL_INDIRECT, O.RETURN_CALL_INDIRECT, O.CALL_REF,
 _DIRECT = frozenset({O.CALL, O.RETURN_CALL})
 
 
-def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
+def pausable_funcs(module, fuel: bool = False, bodies=None) -> frozenset[int]:
     """The defined functions that may reach a host call: directly, through other such
     functions, or through ``call_indirect``/``call_ref`` when a function reference may lead
     to one (:func:`_open_to_host_funcs`, or a referenced function that is itself pausable);
     with fuel metering, all of them. Only these get suspend code, which costs LLVM about as
-    much again as the function itself."""
+    much again as the function itself. ``bodies``: an iterable of the defined functions'
+    bodies in order, to scan instead of decoding them from ``module``."""
     nimp = module.num_imported_funcs
     if fuel:
         return frozenset(range(nimp, nimp + len(module.codes)))
     last = _LAST_PAUSABLE[0]
     if last is not None and last[0] is module:
         return last[1]
-    found = _pausable(module)
+    found = _pausable(module, (code.body for code in module.codes) if bodies is None else bodies)
     _LAST_PAUSABLE[0] = (module, found)
     return found
 
@@ -94,15 +95,15 @@ def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
 _LAST_PAUSABLE: list = [None]
 
 
-def _pausable(module) -> frozenset[int]:
+def _pausable(module, bodies) -> frozenset[int]:
     nimp = module.num_imported_funcs
     callers: dict[int, set[int]] = defaultdict(set)
     found: set[int] = set()
     indirect: set[int] = set()  # functions calling through a table or a reference
     refs = _referenced_funcs(module)
-    for k, code in enumerate(module.codes):
+    for k, body in enumerate(bodies):
         index = nimp + k
-        for ins in code.body:
+        for ins in body:
             op = ins.op
             if op in _DIRECT:
                 if ins.imm < nimp:
