@@ -25,6 +25,8 @@ bounds-checked against the current size; every trap stores a status and returns 
 
 from __future__ import annotations
 
+import functools
+
 from llvmlite import ir
 
 from ..binary.module import Module
@@ -319,6 +321,11 @@ def _exact_in(x: int, t: ir.Type) -> bool:
     return float(x) == x
 
 
+#: the names of unnamed values, ``.N`` (made once: formatting them was a twentieth of the
+#: lowering)
+_NUMBERED: list[str] = []
+
+
 class _Names:
     """The names of a function's values (``ir.Function.scope``): what llvmlite's own scope
     does (unique names; ``deduplicate`` appends ``.N``), but an unnamed value gets the next
@@ -333,8 +340,12 @@ class _Names:
 
     def register(self, name: str, deduplicate: bool = False) -> str:
         if not name:
-            self._next += 1
-            return f".{self._next}"  # (no name given here has this form)
+            n = self._next = self._next + 1
+            try:
+                return _NUMBERED[n]  # (no name given here has this form)
+            except IndexError:
+                _NUMBERED.extend([f".{k}" for k in range(len(_NUMBERED), 2 * n)])
+                return _NUMBERED[n]
         n = self._used.get(name)
         if n is None:
             self._used[name] = 0
@@ -653,9 +664,7 @@ class FunctionLowerer:
         self.fn: ir.Function = mb.funcs[index]
         self.local_types = list(self.ftype.params) + list(local_types)
         self.body = body
-        #: what this function's frame takes from the depth left to its callees (the same
-        #: frame cost as in the Python tier: see wasm2py.validate.frames)
-        self.frame_words = frame_words(mb.decoded, self.ftype, local_types, body)
+        self._declared = local_types
         self.layout = mb.layout
         entry = self.fn.append_basic_block("entry")
         self.ab = Builder(entry)  # allocas and cached context loads
@@ -693,6 +702,13 @@ class FunctionLowerer:
         #: its loop headers are resume points for on-stack replacement (see .suspend)
         self.osr = mb.osr and has_loops(body)
         self.susp = Suspender(self) if self.pauses or self.osr else None
+
+    @functools.cached_property
+    def frame_words(self) -> int:
+        """What this function's frame takes from the depth left to its callees (the same
+        frame cost as in the Python tier: see wasm2py.validate.frames); only functions that
+        make calls need it, so it is found on first use (a walk over the body)."""
+        return frame_words(self.mb.decoded, self.ftype, self._declared, self.body)
 
     # -- helpers ----------------------------------------------------------------------------
     def read(self, alloca):
@@ -997,10 +1013,11 @@ class FunctionLowerer:
         skip = 0
         self.next_op = None
         last = len(body) - 1
+        ctl = self.ctl
+        lower_op = self.op
         for pos, ins in enumerate(body):
             op = ins.op
-            frame = self.ctl[-1]
-            if frame.unreachable:
+            if ctl[-1].unreachable:
                 if op == O.BLOCK or op == O.LOOP or op == O.IF or op == O.TRY_TABLE:
                     skip += 1
                     continue
@@ -1028,14 +1045,14 @@ class FunctionLowerer:
                     self.susp.fuel_point(2, ins.offset)
                 self.charge_bulk(costs.bulk_per_64)
             try:
-                self.op(ins)
+                lower_op(ins)
             except UnsupportedFeature:
                 raise
             except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
                 raise UnsupportedFeature(
                     f"LLVM tier cannot lower {Op(op).name if op in Op._value2member_map_ else op}"
                     f": {e}", self.index, ins.offset) from e
-            if not self.ctl:
+            if not ctl:
                 break
 
     def op(self, ins) -> None:  # noqa: C901 - one case per instruction group
