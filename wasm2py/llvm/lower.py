@@ -313,6 +313,20 @@ def _float_bound(x: float, t: ir.Type) -> ir.Constant:
     return f64_bits(struct.unpack("<Q", struct.pack("<d", x))[0])
 
 
+@functools.cache
+def _trunc_bounds(bits: int, signed: bool, f32: bool) -> tuple[str, ir.Constant, ir.Constant]:
+    """``(op, lo, hi)``: a float ``x`` converts to a ``bits``-wide integer without overflow
+    iff ``x op lo`` and ``x < hi`` (ordered compares: both false for a NaN)."""
+    ft = F32 if f32 else F64
+    if signed:
+        hi = 1 << (bits - 1)
+        lo = -hi - 1
+        if _exact_in(lo, ft):
+            return ">", _float_bound(float(lo), ft), _float_bound(float(hi), ft)
+        return ">=", _float_bound(float(-hi), ft), _float_bound(float(hi), ft)
+    return ">", _float_bound(-1.0, ft), _float_bound(float(1 << bits), ft)
+
+
 def _exact_in(x: int, t: ir.Type) -> bool:
     import struct
 
@@ -398,6 +412,7 @@ class ModuleBuilder:
         self.simd_isa = ""  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
         self._unlikely = None
+        self._likely = None
         self.memory_types = module.memory_types()
         self.tag_types = module.tag_type_indices()
         #: the module declares non-final types: call_indirect checks subtyping on a mismatch
@@ -427,6 +442,15 @@ class ModuleBuilder:
         if md is None:
             md = self._unlikely = self.ir.add_metadata(
                 [ir.MetaDataString(self.ir, "branch_weights"), c32(1), c32(1 << 20)])
+        return md
+
+    @property
+    def likely(self):
+        """The branch weights of a branch whose *false* edge goes to a trap (``!prof``)."""
+        md = self._likely
+        if md is None:
+            md = self._likely = self.ir.add_metadata(
+                [ir.MetaDataString(self.ir, "branch_weights"), c32(1 << 20), c32(1)])
         return md
 
     def recorder(self) -> ir.Function:
@@ -801,6 +825,14 @@ class FunctionLowerer:
         ok = self.fn.append_basic_block()
         br = self.b.cbranch(cond, self._to_trap(code), ok)
         br.set_metadata("prof", self.mb.unlikely)
+        self.b.position_at_end(ok)
+
+    def trap_unless(self, cond, code: TrapCode) -> None:
+        """Branch to the trap block of ``code`` unless ``cond`` (an i1) holds (no negation to
+        make)."""
+        ok = self.fn.append_basic_block()
+        br = self.b.cbranch(cond, ok, self._to_trap(code))
+        br.set_metadata("prof", self.mb.likely)
         self.b.position_at_end(ok)
 
     def propagate_block(self) -> ir.Block:
@@ -1630,7 +1662,7 @@ class FunctionLowerer:
         want = self.ctx_load(self.layout.type_slot(typeidx), I64)
         same = b.icmp_unsigned("==", tid, want)
         if not self.mb.subtyping:
-            self.trap_if(b.not_(same), TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
+            self.trap_unless(same, TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
         else:
             # the callee's type may be a declared subtype: ask the runtime (rare)
             slow = self.fn.append_basic_block("subtype")
@@ -1922,20 +1954,18 @@ class FunctionLowerer:
     def trunc(self, it: ir.IntType, signed: bool, ft: ir.Type) -> None:
         b = self.b
         x = self.pop_nan_any()
-        self.trap_if(b.fcmp_unordered("uno", x, x), TrapCode.INVALID_CONVERSION_TO_INTEGER)
-        n = it.width
-        if signed:
-            hi = 1 << (n - 1)
-            lo = -hi - 1
-            if _exact_in(lo, ft):
-                lo_ok = b.fcmp_ordered(">", x, _float_bound(float(lo), ft))
-            else:
-                lo_ok = b.fcmp_ordered(">=", x, _float_bound(float(-hi), ft))
-        else:
-            hi = 1 << n
-            lo_ok = b.fcmp_ordered(">", x, _float_bound(-1.0, ft))
-        hi_ok = b.fcmp_ordered("<", x, _float_bound(float(hi), ft))
-        self.trap_if(b.not_(b.and_(lo_ok, hi_ok)), TrapCode.INTEGER_OVERFLOW)
+        op, lo, hi = _trunc_bounds(it.width, signed, ft is F32)
+        ok = b.and_(b.fcmp_ordered(op, x, lo), b.fcmp_ordered("<", x, hi))
+        # one test on the way through; which trap it is (a NaN, else an overflow) is found
+        # off it
+        cont = self.fn.append_basic_block()
+        bad = self.fn.append_basic_block()
+        b.cbranch(ok, cont, bad).set_metadata("prof", self.mb.likely)
+        b.position_at_end(bad)
+        nan = b.fcmp_unordered("uno", x, x)
+        b.cbranch(nan, self._to_trap(TrapCode.INVALID_CONVERSION_TO_INTEGER),
+                  self._to_trap(TrapCode.INTEGER_OVERFLOW))  # fmt: skip
+        b.position_at_end(cont)
         self.push(b.fptosi(x, it) if signed else b.fptoui(x, it))
 
 
