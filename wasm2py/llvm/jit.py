@@ -73,8 +73,13 @@ def has_tail_calls(module: Module, funcs=None) -> bool:
     Such code cannot get the quick pipeline: LLVM's fast instruction selector makes a
     ``tail call`` an ordinary call, so the native stack would grow with every tail call
     (the 3.0 spec's ``return_call*.wast`` run out of it)."""
-    tails = body_facts(module).tail_calls
     nimp = module.num_imported_funcs
+    last = _LAST_FACTS[0]
+    if funcs is not None and (last is None or last[0] is not module):
+        # (a tier-up unit's few functions: not worth a pass over the whole module)
+        codes = with_bodies(module).codes
+        return any(ins.op in _TAIL_CALLS for i in funcs for ins in codes[i - nimp].body)
+    tails = body_facts(module).tail_calls
     return any(tails) if funcs is None else any(tails[i - nimp] for i in funcs)
 
 
