@@ -49,6 +49,15 @@ def _init() -> None:
 #: checks no one reads) and saves the code generator a little.
 QUICK = -1
 QUICK_PASSES = ("sroa", "simplify_cfg", "dead_code_elimination")
+#: the quick pipeline for code with a function of more than :data:`BIG_FUNCTION_BYTES`:
+#: simplifycfg also before SROA. After SROA alone, simplifycfg takes time superlinear in such
+#: a function's blocks and phis (an interpreter's loop, every local a phi at its header:
+#: duktape's bytecode executor, 78 KB, 1.4 of its 3 CPU s); on the blocks of the lowering,
+#: before its allocas become phis, it is cheap (0.4 s), and the second round after SROA then
+#: has little left to do. Smaller code keeps the one round (the first costs ~10% of the
+#: quick passes of the 475 KiB module of tools/bench/llvm_compile.py).
+QUICK_BIG_PASSES = ("simplify_cfg", "sroa", "simplify_cfg", "dead_code_elimination")
+BIG_FUNCTION_BYTES = 16_384
 
 
 def code_bytes(raw: bytes) -> int:
@@ -170,13 +179,22 @@ def target_machine(triple: str, opt_level: int = 2, cpu: str = "", features: str
     return tm
 
 
-def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
+def has_big_functions(module: Module, funcs=None) -> bool:
+    """Whether any of ``funcs`` (defined function indices; default all) has a body of more
+    than :data:`BIG_FUNCTION_BYTES` (read from the code section's sizes: nothing decoded)."""
+    nimp = module.num_imported_funcs
+    codes = module.codes if funcs is None else [module.codes[i - nimp] for i in funcs]
+    return any(code.end - code.start > BIG_FUNCTION_BYTES for code in codes)
+
+
+def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int,
+             big: bool = False) -> None:  # fmt: skip
     """Run LLVM's default ``O<opt_level>`` pipeline (new pass manager) over ``mod``, or the
-    :data:`QUICK` one."""
+    :data:`QUICK` one (``big``: the module has big functions, :func:`has_big_functions`)."""
     if opt_level == QUICK:
         pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=1))
         mpm = llvm.create_new_module_pass_manager()
-        for name in QUICK_PASSES:
+        for name in QUICK_BIG_PASSES if big else QUICK_PASSES:
             getattr(mpm, f"add_{name}_pass")()
         mpm.run(mod, pb)
         return
@@ -363,7 +381,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
-            optimize(mod, tm, opt_level)
+            optimize(mod, tm, opt_level, has_big_functions(module))
             t3 = time.perf_counter()
             engine = llvm.create_mcjit_compiler(mod, tm)
             objects = []
@@ -467,7 +485,8 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
                       batch=batch, epoch=epoch, pausable=pausable)  # fmt: skip
     mod = parse(text, tm)
-    optimize(mod, tm, opt_level)
+    funcs = batch[0] if batch is not None else part[0] if part is not None else None
+    optimize(mod, tm, opt_level, has_big_functions(module, funcs))
     return tm.emit_object(mod)
 
 
@@ -526,7 +545,7 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None) -> str:
     tm = host_target_machine(opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
                 tm)  # fmt: skip
-    optimize(mod, tm, opt_level)
+    optimize(mod, tm, opt_level, has_big_functions(module))
     return str(mod)
 
 
@@ -536,5 +555,5 @@ def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2
     tm = target_machine(triple, opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
                 tm)  # fmt: skip
-    optimize(mod, tm, opt_level)
+    optimize(mod, tm, opt_level, has_big_functions(module))
     return tm.emit_object(mod)
