@@ -297,8 +297,6 @@ BIG_FRAME_LOCALS = 256
 HUGE_BR_TABLE = 1000
 #: the trap trace's recording function of every LLVM module (``ModuleBuilder.recorder``)
 _RECORDER = "w2p_record_frame"
-#: the trap function of every LLVM module (``ModuleBuilder.trapper``)
-_TRAPPER = "w2p_trap"
 
 
 def _fname(t: ir.Type) -> str:
@@ -454,19 +452,24 @@ class ModuleBuilder:
         return md
 
     def recorder(self) -> ir.Function:
-        """``void record(ctx, rt, index << 32 | offset)``: append a frame to the trap trace
-        (``abi.RT_TRACE``). One cold function per LLVM module rather than its ~15
-        instructions in every trap and propagate block (a sixth of all the IR otherwise)."""
+        """``void record(ctx, rt, index << 32, offset)``: append a frame (the function's
+        index, the i32 wasm offset) to the trap trace (``abi.RT_TRACE``). One cold function
+        per LLVM module rather than its ~15 instructions in every trap and propagate block (a
+        sixth of all the IR otherwise); it makes the frame word itself, which the blocks
+        did (two instructions fewer in each). A trap block stores its status before the call
+        (not in a function of its own: as a store there, LLVM sinks the status into one
+        block for all trap codes, and the sieve kernel's loop at ``O2`` stays as fast)."""
         fn = self._intrinsics.get(_RECORDER)
         if fn is not None:
             return fn
         fn = self._intrinsics[_RECORDER] = Function(
-            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64]), _RECORDER)
+            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64, I32]), _RECORDER)
         fn.linkage = "internal"
         fn.attributes.add("cold")
         fn.attributes.add("noinline")
-        ctx, rt, where = fn.args
+        ctx, rt, frame, offset = fn.args
         b = Builder(fn.append_basic_block("entry"))
+        where = b.or_(frame, b.zext(offset, I64))
         trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
         n = b.load(trace, typ=I64)
         k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
@@ -474,26 +477,6 @@ class ModuleBuilder:
         b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
         b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
         b.store(b.add(n, c64(1)), trace)
-        b.ret_void()
-        return fn
-
-    def trapper(self) -> ir.Function:
-        """``void trap(ctx, rt, status, index << 32 | offset)``: store a trap status and record
-        the frame (:meth:`recorder`). A trap block is then a phi of where it came from, this
-        call and a return: four instructions fewer per block for LLVM to parse and compile
-        than storing and computing the frame in place (there are several per function)."""
-        fn = self._intrinsics.get(_TRAPPER)
-        if fn is not None:
-            return fn
-        fn = self._intrinsics[_TRAPPER] = Function(
-            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64, I64]), _TRAPPER)
-        fn.linkage = "internal"
-        fn.attributes.add("cold")
-        fn.attributes.add("noinline")
-        ctx, rt, status, where = fn.args
-        b = Builder(fn.append_basic_block("entry"))
-        b.store(status, b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
-        b.call(self.recorder(), [ctx, rt, where])
         b.ret_void()
         return fn
 
@@ -794,18 +777,19 @@ class FunctionLowerer:
         if bb is None:
             bb = self.fn.append_basic_block(f"trap_{code.name.lower()}")
             b = Builder(bb)
-            bb.offset = b.phi(I64, "offset")
+            bb.offset = b.phi(I32, "offset")
             rt = self.rt()
             self.fuel_out(b)
-            b.call(self.mb.trapper(), [self.ctx, rt, c64(abi.TRAP_STATUS[code]), bb.offset])
+            b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
+            b.call(self.mb.recorder(), [self.ctx, rt, c64(self.index << 32), bb.offset])
             self._ret_undef(b)
             self._traps[code] = bb
         return bb
 
     def where(self, offset: int | None = None) -> ir.Constant:
-        """This function and a wasm offset (default: the instruction being lowered) as a
-        trap trace entry (see ``abi.RT_TRACE``): what trap and propagate blocks receive."""
-        return ir.Constant(I64, self.index << 32 | (self.offset if offset is None else offset))
+        """A wasm offset (default: the instruction being lowered's) for the trap trace (see
+        ``abi.RT_TRACE``): what trap and propagate blocks receive."""
+        return c32(self.offset if offset is None else offset)
 
     def _to_trap(self, code: TrapCode) -> ir.Block:
         """The trap block of ``code``, told that the current block branches to it."""
@@ -841,8 +825,9 @@ class FunctionLowerer:
         if self._propagate is None:
             self._propagate = self.fn.append_basic_block("propagate")
             pb = Builder(self._propagate)
-            self._propagate.offset = pb.phi(I64, "offset")
-            pb.call(self.mb.recorder(), [self.ctx, self.rt(), self._propagate.offset])
+            self._propagate.offset = pb.phi(I32, "offset")
+            pb.call(self.mb.recorder(), [self.ctx, self.rt(), c64(self.index << 32),
+                                         self._propagate.offset])  # fmt: skip
             self._ret_undef(pb)
         return self._propagate
 
