@@ -1,14 +1,20 @@
-"""The per-signature entry of exported functions (``wasm2py.runtime.entry``): its one-test fast
-path for ints already in the unsigned range, and the fall-backs that must behave as the generic
-``Func.__call__`` (the API docs: i32/i64 arguments accept signed or unsigned ints, a value out of
-range is an ``OverflowError``, a wrong kind a ``TypeError``, a wrong count a ``SignatureError``)."""
+"""Each exported function's own entry (``wasm2py.runtime.entry``): its one-test fast path for
+small ints, the fall-backs that must behave as the generic ``Func.__call__`` (the API docs: i32/i64
+arguments accept signed or unsigned ints, a value out of range is an ``OverflowError``, a wrong
+kind a ``TypeError``, a wrong count a ``SignatureError``), and small bodies inlined into it, which
+must trap, meter fuel and count call depth as the function itself would."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
 
-from wasm2py import Engine, Instance, Module, Store
+import wasm2py
+import wasm2py.translate.module
+from wasm2py import Config, Engine, Instance, Module, Store, Trap, TrapCode
 from wasm2py.errors import ArgumentError, SignatureError, ValueRangeError
+from wasm2py.types import FuncType
 
 from .wat import wat
 
@@ -98,3 +104,162 @@ def test_mixed_signatures(ex):
     assert ex.pick(-1, None, -1) is None
     with pytest.raises(ValueRangeError):
         ex.pick(0, marker, 0x100000000)
+
+
+# -- each export's own entry: small Python-tier bodies inlined, the rest called ---------------
+
+BODIES = wat("""
+(module
+  (import "env" "h" (func $h (param i32) (result i32)))
+  (memory 1)
+  (func $leaf (export "leaf") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "calls") (param i32) (result i32) local.get 0 call $h i32.const 1 i32.add)
+  (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_s)
+  (func (export "boom") unreachable)
+  (func (export "load") (param i32) (result i32) local.get 0 i32.load8_u)
+  (func (export "cmp") (param i32) (result i32) local.get 0 i32.const 5 i32.lt_u)
+  (func (export "big") (param i64) (result i64)
+    (local $i i32)
+    (loop $l
+      local.get 0 i64.const 3 i64.mul i64.const 1 i64.add local.set 0
+      local.get $i i32.const 1 i32.add local.tee $i i32.const 10 i32.lt_u br_if $l)
+    local.get 0)
+)""")
+
+
+def _bodies(config=None, h=lambda x: x * 2):
+    engine = Engine(config or Config())
+    store = Store(engine)
+    return store, Instance(store, Module(engine, BODIES), {"env": {"h": h}}).exports
+
+
+def _inlined(f) -> bool:
+    # white box: an inlined entry runs as generated code (its file is the module's wasm://...)
+    return type(f).__call__.__code__.co_filename.startswith("wasm://")
+
+
+def test_entries_inline_small_bodies_and_call_large_ones(monkeypatch):
+    # (the loop of "big" takes more bytes than this, the others fewer)
+    monkeypatch.setattr(wasm2py.translate.module, "INLINE_ENTRY_BYTES", 24)
+    _, ex = _bodies()
+    for _ in range(2):  # the first call translates, the next ones run the function's own entry
+        assert ex.leaf(2, 3) == 5
+        assert ex.leaf(0x7FFFFFFF, 1) == -0x80000000  # i32.add wraps; the result reads signed
+        assert ex.leaf(0x40000000, 0x40000000) == -0x80000000  # beyond the inline test's range
+        assert ex.calls(20) == 41
+        assert ex.cmp(4) == 1 and ex.cmp(5) == 0
+        assert type(ex.cmp(4)) is int  # not the bool of the comparison
+        # x -> 3x + 1 ten times from 0: (3**10 - 1) / 2
+        assert ex.big(0) == 29524
+    assert _inlined(ex.leaf) and _inlined(ex.calls) and _inlined(ex.cmp)
+    assert not _inlined(ex.big)
+    for f in (ex.leaf, ex.big):
+        assert isinstance(f, wasm2py.Func)
+        assert str(f.type) == str(FuncType(f.type.params, f.type.results))
+
+
+def test_inlined_entries_trap_as_the_function_would():
+    _, ex = _bodies()
+    for _ in range(2):
+        with pytest.raises(Trap) as e:
+            ex.div(1, 0)
+        assert e.value.code == TrapCode.INTEGER_DIVIDE_BY_ZERO
+        with pytest.raises(Trap) as e:
+            ex.div(-0x80000000, -1)
+        assert e.value.code == TrapCode.INTEGER_OVERFLOW
+        with pytest.raises(Trap) as e:
+            ex.boom()
+        assert e.value.code == TrapCode.UNREACHABLE
+        # one wasm frame: function 4 (after the import), at the offset of its unreachable (the
+        # byte before its end)
+        [(index, name, offset)] = e.value.frames
+        assert (
+            (index, name) == (4, "boom") and BODIES[offset] == 0x00 and BODIES[offset + 1] == 0x0B
+        )
+        assert ex.load(65535) == 0
+        with pytest.raises(Trap) as e:
+            ex.load(65536)  # one past the single page
+        assert e.value.code == TrapCode.MEMORY_OUT_OF_BOUNDS
+    assert _inlined(ex.div) and _inlined(ex.boom) and _inlined(ex.load)
+
+
+def test_host_errors_pass_through_inlined_entries_unchanged():
+    class Oops(Exception):
+        pass
+
+    def h(x):
+        raise Oops(x)
+
+    _, ex = _bodies(h=h)
+    for _ in range(2):
+        with pytest.raises(Oops):
+            ex.calls(1)
+
+
+def test_inlined_entries_charge_fuel_exactly():
+    store, ex = _bodies(Config(consume_fuel=True))
+    for _ in range(2):
+        store.set_fuel(100)
+        assert ex.leaf(2, 3) == 5
+        assert store.get_fuel() == 97  # local.get, local.get, i32.add: 1 each (end is free)
+        store.set_fuel(2)
+        with pytest.raises(Trap) as e:
+            ex.leaf(2, 3)
+        assert e.value.code == TrapCode.OUT_OF_FUEL
+        assert store.get_fuel() == 2  # the segment is not started
+    assert _inlined(ex.leaf)
+
+
+def test_entries_from_host_functions_keep_the_call_depth():
+    # a leaf export called from a host function runs at the caller's depth: the generic path
+    engine = Engine(Config(max_call_depth=100))
+    store = Store(engine)
+    seen = []
+
+    def h(x):
+        seen.append(x)
+        return inst.exports.leaf(x, 1) if x < 3 else x
+
+    inst = Instance(store, Module(engine, BODIES), {"env": {"h": h}})
+    for _ in range(2):
+        assert inst.exports.leaf(1, 1) == 2
+        assert inst.exports.calls(1) == 3  # h(1) -> leaf(1, 1) = 2, + 1
+    assert seen == [1, 1]
+
+
+def test_a_function_moved_to_another_raw_gets_a_new_entry():
+    _, ex = _bodies()
+    f = ex.leaf
+    assert f(1, 2) == 3 and f(1, 2) == 3
+    assert _inlined(f)
+    calls = []
+
+    def other(a, b, d):
+        calls.append((a, b))
+        return 40
+
+    f.set_raw(other)
+    assert f(1, 2) == 40
+    assert f(-1, 2) == 40 and calls[-1] == (0xFFFFFFFF, 2)  # converted as for any raw
+    assert not _inlined(f)
+
+
+def test_ahead_of_time_files_carry_the_inlined_entries(tmp_path):
+    out = tmp_path / "bodies.py"
+    wasm2py.compile(BODIES, out, name="bodies.wasm")
+    spec = importlib.util.spec_from_file_location("bodies_aot", out)
+    aot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(aot)
+    ex = aot.instantiate({"env": {"h": lambda x: x * 2}}).exports
+    for _ in range(2):
+        assert ex.leaf(0x7FFFFFFF, 1) == -0x80000000
+        assert ex.calls(20) == 41
+        with pytest.raises(Trap) as e:
+            ex.boom()
+        # named by its export, as in-memory code names it (the module has no name section)
+        [(index, name, offset)] = e.value.frames
+        assert (index, name) == (4, "boom") and BODIES[offset] == 0x00  # the unreachable
+        with pytest.raises(SignatureError):
+            ex.leaf(1)
+    assert type(ex.leaf).__call__.__code__.co_filename == str(out)
+    assert type(ex.boom).__call__.__code__.co_name == "f4__entry"

@@ -23,9 +23,12 @@ class Exports(Mapping):
     Note:
         An export whose name is also a mapping method (``get``, ``keys``, ``items``,
         ``values``) wins over the method for attribute access; item access always works.
+        A missing name raises ``AttributeError`` (``KeyError`` for item access).
     """
 
-    # Exports live in the instance __dict__, so attribute access is a plain (fast) lookup.
+    # Exports live in the instance __dict__, so attribute access is a plain lookup, which
+    # CPython specialises as long as the class defines no ``__getattr__`` (one that only
+    # reworded the error made ``exports.add`` cost ~35 instead of ~17 ns).
     __slots__ = ("__dict__",)
 
     def __init__(self, items: dict):
@@ -33,9 +36,6 @@ class Exports(Mapping):
 
     def __getitem__(self, name: str):
         return self.__dict__[name]
-
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"no export named {name!r}")
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.__dict__)

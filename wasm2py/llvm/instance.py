@@ -293,7 +293,7 @@ class LLVMInstance:
         f = self.state.funcs[index]
         py = slots.python[index] or slots.stub(index)
         self.entry_addrs[index] = entry
-        f.raw = _entry_raw(self, index, py, entry)
+        f.set_raw(_entry_raw(self, index, py, entry))
         if long:
             slots.set(index, f.raw)
         self.jitted.add(index)

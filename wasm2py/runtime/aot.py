@@ -113,21 +113,29 @@ class AotCompiled:
                            and v.__globals__ is file_globals}  # fmt: skip
         self._consts = {k: v for k, v in file_globals.items()
                         if k[:1] == "K" and isinstance(v, float)}  # fmt: skip
+        from .entry import entry_name
         from .resumable import resume_name
 
         self._resumes = {}
+        self._entries = {}
         for index in self._functions:
             entry = file_globals.get(resume_name(index))
             if isinstance(entry, pytypes.FunctionType):
                 self._resumes[index] = entry.__code__
+            entry = file_globals.get(entry_name(index))
+            if isinstance(entry, pytypes.FunctionType):
+                self._entries[index] = entry.__code__
+        from .instance import display_names
         from .trap import LINE_MAPS, MODULE_NAMES, FrameNames
 
         for f in self._functions.values():
             source = f.__code__.co_filename
             self.filename = source
             LINE_MAPS[source] = file_globals.get("_LINES", {})
-            names = file_globals["_META"].names
-            MODULE_NAMES[source] = FrameNames(names.functions, names.module, names.functions)
+            meta = file_globals["_META"]
+            # export names too, as for in-memory code (the name section wins)
+            MODULE_NAMES[source] = FrameNames(display_names(meta), meta.names.module,
+                                              meta.names.functions)  # fmt: skip
             break
 
     def function(self, index: int):
@@ -147,6 +155,11 @@ class AotCompiled:
             raise Error(f"the ahead-of-time file has no resume entry for function {index}: it "
                         f"was compiled without them (wasm2py compile --no-resume)")
         return code
+
+    def entry(self, index: int):
+        """The code of the file's entry from Python of function ``index`` with its body inlined
+        (see :mod:`.entry`), or None if it has none (then the entry calls the function)."""
+        return self._entries.get(index)
 
 
 class AotModule:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 
 from ..errors import Trap, TrapCode
 
@@ -142,7 +143,8 @@ def _apply() -> None:
         pass
 
 
-_ENTRY_CODES: set = set()
+#: (weak: the entries inlining a module's functions go with the module)
+_ENTRY_CODES: weakref.WeakSet = weakref.WeakSet()
 
 
 def entry(code) -> None:

@@ -1,118 +1,258 @@
-"""Fast entries from Python: a ``__call__`` written for one function signature.
+"""Entries from Python: each exported function's own ``__call__``, generated for it.
 
-The generic :meth:`Func.__call__ <wasm2py.runtime.func.Func.__call__>` takes ``*args`` and runs
-a converter per argument and per result: about six Python calls around the one that matters.
-For each signature (:class:`~wasm2py.types.FuncType`) of the wasm functions an embedder calls,
-this module generates a subclass of ``Func`` whose ``__call__`` takes the parameters by
-position, checks i32/i64 ints inline (the common case: an ``int`` already in the unsigned
-range) and falls back to the generic converters (``TO_INTERNAL``) for anything else, so that
-the signed range, other types and their errors stay exactly those of the generic path. Results
-are converted inline too. The classes are cached per signature.
+The generic :meth:`Func.__call__ <wasm2py.runtime.func.Func.__call__>` takes ``*args``, runs a
+converter per argument and per result and then calls the raw function: about six Python calls
+around the one that matters. A wasm function's :class:`~wasm2py.runtime.func.Func` instead gets,
+at its first call from Python, a class of its own (a subclass of ``Func``, so ``isinstance``,
+``.type`` and every method stay) whose ``__call__`` is generated for it:
+
+* parameters by position; i32/i64 ints in the common range (``0 <= a < 2**30``, where CPython's
+  compares are specialised) pass one inline test; other ints of the type's signed or unsigned
+  range are masked inline, anything else goes through the generic converters (``TO_INTERNAL``),
+  so other types and their errors are exactly those of the generic path; a wrong argument
+  count, or a call at the call-depth bound, falls back to the generic ``__call__``;
+* then the *body*: for a small function of the Python tier, the function's own translated body,
+  inlined (its ``return``\\ s convert the result inline), so the call costs one Python frame;
+  otherwise a call of ``Func.raw`` and the result conversion;
+* one ``try`` around the body turning what escapes into what the embedder sees
+  (:func:`~.trap.to_embedder`), and on the way out the call-depth bookkeeping of an outermost
+  entry (:func:`~.callstack.leave`).
+
+The inlined body is valid while ``Func.raw`` is the Python-tier function it was made from: a
+back end that moves the function (``tier="auto"``) sets ``raw`` with ``Func.set_raw``, which
+puts the function back in its first class, so that its next call makes its entry anew.
+
+The source is made here for both kinds of body; the Python-tier translator splices a function's
+statements in place of :data:`BODY` (the runtime never imports the translator: the code comes
+from the module's :class:`~.slots.CodeSource`, ``entry(index)``). An inlined entry runs with the
+instance namespace as globals, which get the names it reads beside those of the body (prefixed
+``E``; globals, not closure variables: a function with a closure costs ~10 ns more per call).
 """
 
 from __future__ import annotations
 
 from sys import _getframe
-from typing import TypeVar
+from types import CodeType, FunctionType
 
-from ..errors import SignatureError
 from ..types import FuncType, ValType
 from .callstack import DEEP, entry, leave
+from .slots import STUB_CODE, TAIL_STUB_CODE
 from .trap import to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
 
-#: the unsigned range an i32/i64 argument is passed on unchanged in
-_UNSIGNED_MAX: dict[object, int] = {ValType.I32: 0xFFFFFFFF, ValType.I64: 0xFFFFFFFFFFFFFFFF}
-#: inline conversion of an i32/i64 result to the signed value the embedder gets (``+r``: an
-#: int, not the bool a comparison leaves)
-_SIGNED_RESULT: dict[object, str] = {ValType.I32: "(+r if r < 0x80000000 else r - 0x100000000)",
-                  ValType.I64: "(+r if r < 0x8000000000000000 else r - 0x10000000000000000)"}  # fmt: skip
+#: i32/i64 arguments at most this pass the inline test (larger ones, negative ones and other
+#: kinds take the converters): CPython 3.11 specialises compares of ints below 2**30 only
+_FAST_MAX = 0x3FFFFFFF
+#: inline conversion of an i32/i64 result ``X`` to the signed value the embedder gets: below
+#: 2**30 a specialised compare and ``+`` (an int, not the bool a comparison leaves), above it
+#: the generic converter
+SIGNED_RESULT: dict[object, str] = {
+    ValType.I32: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_ret_i32(E_r))",
+    ValType.I64: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_ret_i64(E_r))"}
+#: the ints an i32/i64 argument may be (signed or unsigned)
+_ARG_RANGE: dict[object, tuple[int, int]] = {ValType.I32: (-0x80000000, 0xFFFFFFFF),
+                                             ValType.I64: (-(1 << 63), (1 << 64) - 1)}
 #: parameters beyond this many take the generic path
 MAX_PARAMS = 8
+#: the statement a translator replaces with the function's body
+BODY = "E_BODY"
 
 _MISSING = object()
-_CLASSES: dict[tuple[type, FuncType], type] = {}
+#: the code of the *translate me* stubs (see .slots)
+STUBS = (STUB_CODE, TAIL_STUB_CODE)
 
 
-def _source(ftype: FuncType) -> str:
+def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = False) -> str:
+    """The source of an entry for a function of type ``ftype``, named ``name`` (a backtrace
+    reads the function index from an inlined body's frame). It runs with globals holding
+    :func:`helpers` and, under names starting with ``prefix``, those of :func:`own_names`.
+    ``inline``: the body is the statement :data:`BODY`, to be replaced by the function's
+    statements (its parameters ``l<i>`` and call depth ``d`` are set), whose ``return``\\ s
+    give the embedder's value (see :data:`SIGNED_RESULT`), and the fast test compares the
+    depth with ``MAXD`` (so the body's own test, ``DEEP(d)`` at ``MAXD``, can be left out: at
+    or above it the generic path runs); else a call of ``self.raw``. (The parameters' defaults
+    are given when the code is bound: ``_MISSING``.) ``leaf``: the inlined body calls no
+    function, so below ``MAXD`` it never makes room for deep calls (see :mod:`.callstack`) and
+    needs no :func:`~.callstack.leave` on its way out."""
     params = list(ftype.params)
-    names = [f"a{i}" for i in range(len(params))]
-    ints = [(n, _UNSIGNED_MAX[t]) for n, t in zip(names, params, strict=True) if t in _UNSIGNED_MAX]
-    lines = [f"def __call__(self, {''.join(n + '=_MISSING, ' for n in names)}*more):"]
-    # One test for the common case (ints in the unsigned range, none missing, none extra): the
+    names = [f"l{i}" for i in range(len(params))]
+    ints = [n for n, t in zip(names, params, strict=True) if t in SIGNED_RESULT]
+    lines = [f"def {name}(self, {''.join(n + '=None, ' for n in names)}*more):"]
+    # One test for the common case (ints in the fast range, none missing, none extra): the
     # class tests first (comparing a str would raise), then plain compares, which CPython
-    # specialises (a chained ``0 <= a <= top`` costs more). A missing i32/i64 argument fails its
-    # class test, so only another last parameter needs its own test for ``_MISSING``.
-    slow = ["more"]
-    if names and params[-1] not in _UNSIGNED_MAX:
-        slow.append(f"{names[-1]} is _MISSING")
-    slow += [f"{n}.__class__ is not int" for n, _ in ints]
-    slow += [f"{n} < 0 or {n} > {top}" for n, top in ints]
-    generic = (f"return generic(self, *[a for a in ({', '.join(names)}{',' if names else ''}) "
-               f"if a is not _MISSING], *more)")
+    # specialises (a chained ``0 <= a <= top`` costs more than two). A missing i32/i64
+    # argument fails its class test, so only another last parameter needs its own test for
+    # ``E_missing``.
+    deep = ["(d := self.store.depth) >= MAXD"] if inline else []
+    slow = ["more", *deep]
+    if names and params[-1] not in SIGNED_RESULT:
+        slow.append(f"{names[-1]} is E_missing")
+    if ints:  # one chain of ``is`` (each class is loaded once)
+        slow.append(f"not {' is '.join(n + '.__class__' for n in ints)} is int")
+    slow += [f"{n} < 0 or {n} > {_FAST_MAX:#x}" for n in ints]
+    generic = (f"return E_generic(self, *[a for a in ({', '.join(names)}{',' if names else ''}) "
+               f"if a is not E_missing], *more)")
+    lines.append(f"    if {' or '.join(slow)}:")
     if ints:
-        lines.append(f"    if {' or '.join(slow)}:")
-        lines.append(f"        if more or {names[-1]} is _MISSING:")
+        fallback = ["more", *(["d >= MAXD"] if inline else []), f"{names[-1]} is E_missing"]
+        lines.append(f"        if {' or '.join(fallback)}:")
         lines.append(f"            {generic}")
+        # an int in the type's signed or unsigned range is masked inline; anything else goes
+        # through the generic converter (other kinds and errors as in Func.__call__)
+        for i, (n, t) in enumerate(zip(names, params)):
+            if t in SIGNED_RESULT:
+                low, top = _ARG_RANGE[t]
+                lines.append(f"        {n} = {n} & {top:#x} if {n}.__class__ is int and "
+                             f"{low:#x} <= {n} <= {top:#x} else {prefix}conv{i}({n})")
     else:
-        lines.append(f"    if {' or '.join(slow)}:")
         lines.append(f"        {generic}")
-    # the generic converters: the signed range, other types and their errors as in Func.__call__
-    for i, (n, t) in enumerate(zip(names, params, strict=True)):
-        if t in _UNSIGNED_MAX:
-            lines.append(f"        {n} = conv{i}({n})")
-    for i, (n, t) in enumerate(zip(names, params, strict=True)):
-        if t not in _UNSIGNED_MAX and t is not ValType.EXTERNREF:
-            lines.append(f"    {n} = conv{i}({n})")
+    lines += [f"    {n} = {prefix}conv{i}({n})" for i, (n, t) in enumerate(zip(names, params))
+              if t not in SIGNED_RESULT and t is not ValType.EXTERNREF]  # fmt: skip
+    if not inline:
+        lines.append("    d = self.store.depth")
     lines.append("    try:")
-    lines.append(f"        r = self.raw({''.join(n + ', ' for n in names)}self.store.depth)")
+    if inline:
+        lines.append(f"        {BODY}")
+    else:
+        call = f"self.raw({''.join(n + ', ' for n in names)}d)"
+        results = list(ftype.results)
+        if not results:
+            lines.append(f"        {call}")
+            lines.append("        return None")
+        elif len(results) == 1:
+            lines.append(f"        return {SIGNED_RESULT.get(results[0], 'X').replace('X', call)}")
+        else:
+            lines.append(f"        return tuple([c(v) for c, v in zip({prefix}rconv, {call})])")
     lines.append("    except BaseException as e:")
-    lines.append("        if DEEP:")
-    lines.append("            leave(_getframe())")
-    lines.append("        err = to_embedder(e)")
+    lines.append("        err = E_to_embedder(e)")
     lines.append("        if err is e:")
     lines.append("            raise")
-    lines.append("    else:")
-    lines.append("        if DEEP:")
-    lines.append("            leave(_getframe())")
-    results = list(ftype.results)
-    if not results:
-        lines.append("        return None")
-    elif len(results) == 1:
-        inline = _SIGNED_RESULT.get(results[0])
-        lines.append(f"        return {inline if inline else 'r'}")
-    else:
-        lines.append("        return tuple(c(v) for c, v in zip(rconv, r))")
+    if not leaf:
+        lines.append("    finally:")
+        lines.append("        if E_deep:")
+        lines.append("            E_leave(E_getframe())")
     lines.append("    raise err  # outside the except block: no chained internal exception")
     return "\n".join(lines) + "\n"
 
 
-#: the class specialised (``Func``)
-_F = TypeVar("_F")
+def entry_name(index: int) -> str:
+    """The name of function ``index``'s inlined entry (in ahead-of-time files: the ``def``;
+    backtraces read the index from it)."""
+    return f"f{index}__entry"
 
 
-def fast_class(base: type[_F], ftype: FuncType) -> type[_F]:
-    """The subclass of ``base`` (``Func``) whose ``__call__`` is specialised for ``ftype``
-    (``base`` itself when the signature has too many parameters)."""
-    key = (base, ftype)
-    cls = _CLASSES.get(key)
-    if cls is not None:
-        return cls
+def inline_prefix(index: int) -> str:
+    """The prefix of the names of function ``index``'s inlined entry in its instance's
+    namespace."""
+    return f"E{index}_"
+
+
+def helpers(base: type) -> dict:
+    """The names every entry reads (``base``: ``Func``, whose ``__call__`` is the fall-back)."""
+    return {"E_generic": base.__call__, "E_missing": _MISSING, "E_to_embedder": to_embedder,
+            "E_leave": leave, "E_deep": DEEP, "E_getframe": _getframe,
+            "E_ret_i32": TO_EXTERNAL[ValType.I32], "E_ret_i64": TO_EXTERNAL[ValType.I64]}
+
+
+def own_names(func, prefix: str) -> dict:
+    """The names an entry of ``func`` reads beside :func:`helpers`: the converters of its
+    parameters and results."""
+    ftype = func.type
+    names: dict = {f"{prefix}rconv": [TO_EXTERNAL[t] for t in ftype.results]}
+    for i, t in enumerate(ftype.params):
+        names[f"{prefix}conv{i}"] = TO_INTERNAL[t]
+    return names
+
+
+def inlinable(ftype: FuncType) -> bool:
+    """Whether a function of this type can have its body inlined into its entry: at most
+    :data:`MAX_PARAMS` parameters and one result."""
+    return len(ftype.params) <= MAX_PARAMS and len(ftype.results) <= 1
+
+
+#: ftype -> the code of its call entries
+_CALL_CODES: dict[FuncType, CodeType] = {}
+
+
+def _call_code(ftype: FuncType) -> CodeType:
+    code = _CALL_CODES.get(ftype)
+    if code is None:
+        module = compile(source(ftype, "__call__", "E_", False), f"<wasm2py entry {ftype}>",
+                         "exec")  # fmt: skip
+        code = _CALL_CODES[ftype] = next(c for c in module.co_consts if isinstance(c, CodeType))
+    return code
+
+
+def _code_of(func):
+    """The code of ``func``'s inlined entry, or None: ``func.raw`` must be the
+    Python-tier function of an instance (its globals hold the instance's slots) and the code
+    source must have an inlined entry for it."""
+    raw = func.raw
+    ns = getattr(raw, "__globals__", None)
+    slots = None if ns is None or func.index is None else ns.get("__wasm2py__")
+    if slots is None or slots.python[func.index] is not raw:
+        return None
+    return slots.source.entry(func.index)
+
+
+def specialise(func, base: type) -> type:
+    """Give ``func`` (a wasm function's ``Func``, whose ``raw`` is bound) a subclass of ``base``
+    (``Func``) of its own whose ``__call__`` is its entry, and return that class. Signatures
+    with more than :data:`MAX_PARAMS` parameters keep the generic ``__call__``."""
+    ftype = func.type
+    generic = base.__call__
     if len(ftype.params) > MAX_PARAMS:
         cls = base
     else:
-        ns: dict = {"_MISSING": _MISSING, "generic": base.__call__, "DEEP": DEEP, "leave": leave,
-                    "_getframe": _getframe, "to_embedder": to_embedder,
-                    "rconv": [TO_EXTERNAL[t] for t in ftype.results],
-                    "SignatureError": SignatureError}  # fmt: skip
-        for i, t in enumerate(ftype.params):
-            ns[f"conv{i}"] = TO_INTERNAL[t]
-        exec(compile(_source(ftype), f"<wasm2py entry {ftype}>", "exec"), ns)
-        call = ns["__call__"]
-        call.__doc__ = base.__call__.__doc__
+        code = _code_of(func)
+        if code is not None:
+            ns = func.raw.__globals__
+            prefix = inline_prefix(func.index)
+            for k, v in helpers(base).items():
+                ns.setdefault(k, v)
+        else:
+            code = _call_code(ftype)
+            ns = helpers(base)
+            prefix = "E_"
+        ns.update(own_names(func, prefix))
+        call = FunctionType(code, ns, code.co_name, (_MISSING,) * len(ftype.params))
+        call.__doc__ = generic.__doc__
         entry(call.__code__)  # an outermost wasm entry, as the generic one (see .callstack)
         cls = type(base.__name__, (base,), {"__slots__": (), "__call__": call,
-                                            "__module__": base.__module__,
+                                            "_entry_made": True, "__module__": base.__module__,
                                             "__qualname__": base.__qualname__})  # fmt: skip
-    _CLASSES[key] = cls
+    func.__class__ = cls
+    return cls
+
+
+#: base -> the class its wasm functions start with
+_FIRST: dict[type, type] = {}
+
+
+def public_class(cls: type) -> type:
+    """``Func`` (the base given to :func:`first_class`) of a class this module made."""
+    while getattr(cls, "_entry_made", False) and "_entry_made" in cls.__dict__:
+        cls = cls.__base__
+    return cls
+
+
+def first_class(base: type) -> type:
+    """The subclass of ``base`` (``Func``) that wasm functions start with: its ``__call__``
+    runs the generic one while the function is not translated yet (the call translates it),
+    and otherwise gives the function its own entry (:func:`specialise`) and runs that."""
+    cls = _FIRST.get(base)
+    if cls is None:
+        generic = base.__call__
+
+        def __call__(self, *args):
+            if getattr(self.raw, "__code__", None) in STUBS:
+                return generic(self, *args)
+            return specialise(self, base).__call__(self, *args)
+
+        # (not an entry of .callstack: the call it makes is, and must own a raise it causes)
+        __call__.__doc__ = generic.__doc__
+        cls = _FIRST[base] = type(base.__name__, (base,), {
+            "__slots__": (), "__call__": __call__, "_entry_made": True,
+            "__module__": base.__module__,
+            "__qualname__": base.__qualname__})  # fmt: skip
     return cls

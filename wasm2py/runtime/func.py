@@ -21,7 +21,8 @@ from ..deftypes import DefType, deftype_of
 from ..errors import ArgumentError, SignatureError, Trap, TrapCode
 from ..types import FuncType
 from .callstack import DEEP, entry, leave
-from .entry import fast_class
+from .entry import first_class
+from .entry import public_class as _base_of
 from .exceptions import WasmException
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -199,10 +200,10 @@ class Func:
               name: str | None, instance):  # fmt: skip
         """A function defined by wasm code, of defined type ``type`` (internal; a plain
         FuncType stands for its canonical defined type): an instance of the subclass whose
-        ``__call__`` is specialised for the type's (closed) signature (see :mod:`.entry`)."""
+        ``__call__`` gives the function its own entry at its first call (see :mod:`.entry`)."""
         if isinstance(type, FuncType):
             type = deftype_of(type)
-        sub = fast_class(cls, type.comp)
+        sub = first_class(cls)
         self = sub.__new__(sub)
         self._setup(store, type.comp, type)
         #: ``raw`` is what the embedder's calls and jitted code use, ``pyraw`` what calls from
@@ -217,6 +218,14 @@ class Func:
         self.name = name
         self.instance = instance
         return self
+
+    def set_raw(self, raw: Callable) -> None:
+        """Make ``raw`` what the embedder's calls run (a back end taking the function over):
+        the function's own entry (see :mod:`.entry`), which may have inlined the code it ran
+        until now, is made anew at its next call."""
+        self.raw = raw
+        if self.host is None:
+            self.__class__ = first_class(_base_of(type(self)))
 
     def __call__(self, *args: Any) -> Any:
         pconv = self._pconv

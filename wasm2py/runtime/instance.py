@@ -20,6 +20,8 @@ The namespace of an instance maps the names generated code uses to this instance
                 (see :mod:`.callstack`)
 ``RUN``         with epoch interruption: False while the store's deadline has passed
 ``__wasm2py__`` the instance's :class:`~.slots.Slots`
+``E...``        what the entries from Python that inline the instance's functions read
+                (see :mod:`.entry`)
 ==============  ===============================================================
 """
 

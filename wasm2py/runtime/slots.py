@@ -26,8 +26,8 @@ tail variant (the slot then holds the trampoline that runs it). :meth:`Slots.set
 Besides the slot, a :class:`~.func.Func` has ``raw``, the entry the embedder's calls use, and
 ``pyraw``, the callable Python-tier code gets from a table (``call_indirect``); for a function
 running in the Python tier all three are the same object. :meth:`Slots.set` keeps the slot and
-``pyraw`` together; a back end sets ``raw`` itself (its entry from Python may differ from what
-Python-tier callers should call). Imported functions have slots too (the host function's raw
+``pyraw`` together; a back end sets ``raw`` itself, with :meth:`~.func.Func.set_raw` (its entry
+from Python may differ from what Python-tier callers should call). Imported functions have slots too (the host function's raw
 callable, or the exporting instance's function); they are never stubs.
 
 The runtime never imports a translator: the code comes from a :class:`CodeSource` that the
@@ -76,6 +76,12 @@ class CodeSource(Protocol):
 
         Raises:
             Error: this source has no resume entries.
+        """
+        ...
+
+    def entry(self, index: int) -> CodeType | None:
+        """The code of defined function ``index``'s entry from Python with its
+        body inlined (see :mod:`.entry`), or None where the entry calls the function instead.
         """
         ...
 

@@ -22,6 +22,7 @@ from ..binary.module import ExternKind, Module
 from ..binary.opcodes import opcode_name
 from ..errors import UnsupportedFeature
 from ..runtime.aot import AOT_FORMAT
+from ..runtime.entry import entry_name
 from ..runtime.instance import display_name
 from ..runtime.resumable import resume_name
 from ..types import FuncType, GlobalType, MemoryType, RefType, TableType, ValType, valtype_code
@@ -36,6 +37,8 @@ class _Unparser(ast._Unparser):  # type: ignore[name-defined]
         self._note = None
 
     def traverse(self, node):
+        if isinstance(node, ast.FunctionDef):
+            self._note = None  # (each def maps its own lines: see _LINES)
         if isinstance(node, ast.stmt):
             op = getattr(node, "wasm_op", None)
             line = getattr(node, "lineno", None)
@@ -130,7 +133,7 @@ def generate_source(module: Module, source_name: str = "module.wasm", fuel: bool
         from ..config import Config
 
         config = Config(consume_fuel=True)
-    tree, names = translate_module(module, config, resume_entries=resumable)
+    tree, names = translate_module(module, config, resume_entries=resumable, entries=True)
     ftypes = module.func_types()
     nimp = module.num_imported_funcs
     digest = hashlib.sha256(module.raw).hexdigest()
@@ -145,6 +148,9 @@ def generate_source(module: Module, source_name: str = "module.wasm", fuel: bool
             doc = f"wasm function {index}{label}: {ftypes[index]}"
             if node.name == resume_name(index):
                 doc = f"resume entry of wasm function {index}{label} (for paused calls)"
+            elif node.name == entry_name(index):
+                doc = (f"entry from Python of wasm function {index}{label} (its body inlined; "
+                       f"the Func's __call__)")
             node.body.insert(0, ast.Expr(ast.Constant(doc)))
             defs.append(node)
     # constants come before the functions

@@ -25,13 +25,17 @@ import sys
 import threading
 from types import CodeType
 
-from ..binary.module import Module
+from ..binary.module import ExternKind, Module
+from ..binary.opcodes import Op
 from ..errors import Error
 from ..gcpause import gc_paused
+from ..runtime import entry
+from ..runtime.entry import inlinable
 from ..runtime.instance import display_names
 from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType
 from .codegen import translate_function
+from .flat import MAX_NESTING, nesting_depth
 
 _IDENT = re.compile(r"[^0-9A-Za-z_]")
 
@@ -130,6 +134,8 @@ class ModuleCode:
         #: function index -> the code of its resume entry (see .resume), made when a frame of
         #: the function first pauses
         self.resumes: dict[int, CodeType] = {}
+        #: function index -> the code of its inlined entry from Python or None (see .entry)
+        self.entries: dict[int, CodeType | None] = {}
         #: function index -> marshalled (code, constants, resume entry or None) from the disk
         #: cache
         self.stored: dict[int, bytes] = log.read() if log is not None else {}
@@ -183,6 +189,17 @@ class ModuleCode:
                 self.resumes[index] = code
                 if self.log is not None:
                     self.log.append(index, marshal.dumps((fcode, consts, code)))
+        return code
+
+    def entry(self, index: int) -> CodeType | None:
+        """The code of function ``index``'s entry from Python with its body inlined (see
+        :mod:`wasm2py.runtime.entry`), made when the embedder first calls it, or None where the
+        entry should call the function (see :func:`entry_tree`)."""
+        if index in self.entries:
+            return self.entries[index]
+        with self._lock:
+            code = compile_entry(self.gen, index, self.filename)
+        self.entries[index] = code
         return code
 
     def to_bytes(self) -> bytes:
@@ -247,6 +264,117 @@ def compile_function(gen: ModuleGen, index: int, filename: str, *,
     return fcode, dict(gen.const_values), rcode
 
 
+#: the instructions that call a function
+_TAIL_CALLS = frozenset({Op.RETURN_CALL, Op.RETURN_CALL_INDIRECT, Op.RETURN_CALL_REF})
+_CALLS = frozenset({Op.CALL, Op.CALL_INDIRECT, Op.CALL_REF}) | _TAIL_CALLS
+#: the depth test every translated function starts with
+_DEPTH_TEST = "if d >= MAXD:\n    DEEP(d)"
+#: functions of at most this many bytes of wasm code have their body inlined into their entry
+#: from Python (see :meth:`ModuleCode.entry`)
+INLINE_ENTRY_BYTES = 400
+
+
+def entry_tree(gen: ModuleGen, index: int) -> ast.FunctionDef | None:
+    """Defined function ``index``'s entry from Python (named by
+    :func:`~wasm2py.runtime.entry.entry_name`), with the function's translated body in place of
+    :data:`wasm2py.runtime.entry.BODY`, each ``return`` converting its value for the embedder.
+    None where the entry should call the function instead: a body of more than
+    :data:`INLINE_ENTRY_BYTES` (a call costs little next to it), a signature
+    :func:`~wasm2py.runtime.entry.inlinable` refuses, tail calls (the function runs under a
+    trampoline), ``tier="auto"`` (the function is about to move to jitted code), or
+    statements nested too deep with the entry's own. (CPython may still refuse the result:
+    more than 20 nested loops and ``try`` blocks.)"""
+    module = gen.module
+    code = module.codes[index - module.num_imported_funcs]
+    ftype = gen.func_types[index]
+    if not inlinable(ftype) or gen.hot or code.end - code.start > INLINE_ENTRY_BYTES:
+        return None
+    body = code.body
+    if any(ins.op in _TAIL_CALLS for ins in body):
+        return None
+    fn = translate_function(gen, index, ftype, code.locals, body, gen.func_names[index])
+    leaf = not any(ins.op in _CALLS for ins in body)
+    name = entry.entry_name(index)
+    head = ast.parse(entry.source(ftype, name, entry.inline_prefix(index), True, leaf)).body[0]
+    _unlocated(head)  # the skeleton's lines are the function's first
+    head.lineno = fn.lineno
+    stmts = fn.body
+    if stmts and ast.unparse(stmts[0]) == _DEPTH_TEST:
+        stmts = stmts[1:]  # (the entry's fast test compares the depth with MAXD)
+    convert = entry.SIGNED_RESULT.get(ftype.results[0]) if ftype.results else None
+    if convert is not None:
+        for node in _statements(stmts):
+            if isinstance(node, ast.Return) and node.value is not None:
+                node.value = _converted(convert, node.value)
+    for node in ast.walk(head):
+        if isinstance(node, ast.Try):
+            node.body = stmts
+            break
+    if nesting_depth(head) > MAX_NESTING:
+        return None
+    return head
+
+
+def compile_entry(gen: ModuleGen, index: int, filename: str) -> CodeType | None:
+    """The code of :func:`entry_tree` (or None)."""
+    with gc_paused():
+        gen.consts = {}
+        gen.const_values = {}
+        head = entry_tree(gen, index)
+        if head is None:
+            return None
+        tree = ast.Module([head], [])
+        set_locations(tree)
+        try:
+            module_code = compile_tree(tree, filename)
+        except Error:  # (more than CPython's 20 nested blocks with the entry's try)
+            return None
+        finally:
+            del head, tree
+    return next(c for c in module_code.co_consts if isinstance(c, CodeType))
+
+
+def _compiles(fn: ast.FunctionDef) -> bool:
+    """Whether CPython compiles ``fn`` (alone)."""
+    tree = ast.Module([fn], [])
+    set_locations(tree)
+    try:
+        compile_tree(tree, "<entry>")
+    except Error:
+        return False
+    return True
+
+
+def _statements(stmts: list[ast.stmt]):
+    """Every statement in ``stmts``, nested ones included (generated code defines no inner
+    functions, so every ``return`` is the function's)."""
+    todo = list(stmts)
+    while todo:
+        node = todo.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            todo.extend(getattr(node, field, ()))
+
+
+def _unlocated(tree: ast.AST) -> None:
+    """Drop the locations of parsed nodes (:func:`set_locations` gives them their statement's
+    line: a wasm offset)."""
+    for node in ast.walk(tree):
+        for attr in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
+            node.__dict__.pop(attr, None)
+
+
+def _converted(template: str, value: ast.expr) -> ast.expr:
+    """``template`` (an expression of ``X``) with ``value`` for ``X``."""
+    expr = ast.parse(template, mode="eval").body
+    _unlocated(expr)
+    for node in ast.walk(expr):
+        if isinstance(node, ast.NamedExpr) and isinstance(node.value, ast.Name) \
+                and node.value.id == "X":  # fmt: skip
+            node.value = value
+    return expr
+
+
 #: CPython's compiler recurses about this many times per nested statement (with room for the
 #: expressions in it)
 _COMPILER_FRAMES_PER_LEVEL = 8
@@ -283,19 +411,21 @@ def _depth() -> int:
     return n
 
 
-def translate_module(module: Module, config=None,
-                     resume_entries: bool = False) -> tuple[ast.Module, list[str]]:  # fmt: skip
+def translate_module(module: Module, config=None, resume_entries: bool = False,
+                     entries: bool = False) -> tuple[ast.Module, list[str]]:  # fmt: skip
     """Build the ``ast.Module`` for ``module``. Returns it and the defined functions' names.
 
     ``config`` (a :class:`~wasm2py.Config`) selects the variant: with ``count_instructions``
     every straight-line segment adds its number of wasm instructions to ``IC[0]``; with
     ``consume_fuel`` it is charged against ``F[0]`` before it runs (cells the runtime binds to
     the store). ``resume_entries``: each function that can pause is followed by its
-    resume entry (:mod:`.resume`; ahead-of-time files)."""
+    resume entry (:mod:`.resume`; ahead-of-time files). ``entries``: each exported function
+    whose body :func:`entry_tree` inlines is followed by that entry from Python."""
     from .resume import local_names, resume_entry
 
     gen = module_gen(module, config)
     nimp = module.num_imported_funcs
+    exported = {e.index for e in module.exports if e.kind == ExternKind.FUNC} if entries else set()
     body: list[ast.stmt] = []
     names = list(gen.func_names)
     progress = _progress(len(module.codes))
@@ -314,6 +444,10 @@ def translate_module(module: Module, config=None,
             entry = resume_entry(fn, local_names(fn), index, gen.fuel_costs is not None)
             if entry is not None:
                 body.append(entry)
+        if index in exported:
+            head = entry_tree(gen, index)
+            if head is not None and _compiles(head):
+                body.append(head)
     # Float constants without a literal form, defined up front.
     if progress is not None:
         progress.close()
