@@ -134,6 +134,13 @@ class Config:
             the store's epoch deadline has passed (:meth:`Engine.increment_epoch`,
             :meth:`Store.set_epoch_deadline`) and traps with ``TrapCode.INTERRUPT`` if so: a
             way to stop a running call from another thread. Off: no checks are generated.
+        llvm_guard_pages: ``True`` (default): where the host allows it (Linux on x86-64, a
+            guard reservation of 8 GiB of address space per 32-bit memory, see
+            :mod:`wasm2py.runtime.memory`), the LLVM tier's whole-module code accesses 32-bit
+            memories without a bounds check and an out-of-bounds access faults on the
+            reservation, which becomes the same ``Trap`` (:mod:`wasm2py.llvm.guard`).
+            ``False``: explicit bounds checks on every access. Code compiled with fuel
+            metering always has explicit checks.
     """
 
     tier: str = "python"
@@ -160,6 +167,7 @@ class Config:
     compilation_mode: str = "lazy_translation"
     python_shape: str = "auto"
     epoch_interruption: bool = False
+    llvm_guard_pages: bool = True
 
     def features(self) -> Features:
         """The proposals the switches enable."""

@@ -112,7 +112,8 @@ class Engine:
             llvm_code = self.load_llvm(module._module)
         if llvm_code is not None:
             out["llvm"] = (self._llvm_key(module._module, llvm_code.opt_level,
-                                          llvm_code.fuel_costs, llvm_code.epoch),
+                                          llvm_code.fuel_costs, llvm_code.epoch,
+                                          llvm_code.guard),
                            llvm_code.to_bytes())  # fmt: skip
         return out
 
@@ -143,26 +144,29 @@ class Engine:
         config = self.config
         costs = config.fuel_costs if config.consume_fuel else None
         level, epoch = self.llvm_level(decoded), config.epoch_interruption
-        if llvm_code is not None and llvm_code[0] == self._llvm_key(decoded, level, costs, epoch):
-            from .llvm.jit import load_compiled
+        if llvm_code is None:
+            return
+        from .llvm.jit import guard_mode, load_compiled
 
-            compiled = load_compiled(decoded, llvm_code[1], level, costs, epoch)
+        guard = guard_mode(None if config.llvm_guard_pages else False, costs)
+        if llvm_code[0] == self._llvm_key(decoded, level, costs, epoch, guard):
+            compiled = load_compiled(decoded, llvm_code[1], level, costs, epoch, guard)
             fut: Future = Future()
             fut.set_result(compiled)
             with self._lock:
-                self._llvm.setdefault((hashlib.sha256(raw).digest(), level), fut)
+                self._llvm.setdefault((hashlib.sha256(raw).digest(), level, guard), fut)
 
     @staticmethod
-    def _llvm_key(decoded, level: int, costs, epoch: bool) -> str:
+    def _llvm_key(decoded, level: int, costs, epoch: bool, guard: bool) -> str:
         """The key of an LLVM compilation of ``decoded`` with these options on this host (see
         ``jit.cache_key``)."""
         from .llvm.jit import cache_key, host_target_machine
 
-        return cache_key(decoded, level, host_target_machine(level), costs, epoch) or ""
+        return cache_key(decoded, level, host_target_machine(level), costs, epoch, guard) or ""
 
     def has_llvm(self, module) -> bool:
         """Whether :meth:`load_llvm` has the module compiled in memory already."""
-        key = (hashlib.sha256(module.raw).digest(), self.llvm_level(module))
+        key = (hashlib.sha256(module.raw).digest(), self.llvm_level(module), self._guard(None))
         with self._lock:
             fut = self._llvm.get(key)
         return fut is not None and fut.done() and fut.exception() is None
@@ -180,14 +184,29 @@ class Engine:
             return config.llvm_opt_level
         return cold_level(module, config.llvm_opt_level, config.llvm_quick_bytes)
 
+    def _guard(self, guard: bool | None) -> bool:
+        """The guard-page mode of a compile (``guard`` None: ``Config.llvm_guard_pages`` where
+        the host has it; see ``wasm2py.llvm.jit.guard_mode``)."""
+        config = self.config
+        costs = config.fuel_costs if config.consume_fuel else None
+        if guard is None and not config.llvm_guard_pages:
+            guard = False
+        try:
+            from .llvm.jit import guard_mode
+        except ImportError:  # no llvmlite: nothing is compiled anyway
+            return False
+        return guard_mode(guard, costs)
+
     def load_llvm(self, module, opt_level: int | None = None, cache_dir=None,
-                  name: str | None = None, objects=None):  # fmt: skip
+                  name: str | None = None, objects=None, guard: bool | None = None):  # fmt: skip
         """The LLVM tier's compilation of a decoded, validated module (``wasm2py.llvm``),
         made once per engine (concurrent callers wait for the first) and, with
         ``Config.cache``, kept as machine code in the on-disk cache (``cache_dir``: another
         directory of machine code to read and write). With ``Config.llvm_isolated`` LLVM runs
         in a worker process (:mod:`wasm2py.llvm.worker`). ``name``: the module's name for
-        errors; ``objects``: machine code compiled already (``jit.compile_objects``).
+        errors; ``objects``: machine code compiled already (``jit.compile_objects``, with the
+        same ``guard``); ``guard``: False for explicit bounds checks whatever
+        ``Config.llvm_guard_pages`` says (an instance whose memory has no guard reservation).
 
         Raises:
             UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -198,7 +217,8 @@ class Engine:
         # fuel metering is compiled in, with the same costs as the Python tier's code
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         epoch = self.config.epoch_interruption
-        key = (hashlib.sha256(module.raw).digest(), level)
+        guard = self._guard(guard)
+        key = (hashlib.sha256(module.raw).digest(), level, guard)
         with self._lock:
             found = self._llvm.get(key)
             owner = found is None
@@ -215,7 +235,8 @@ class Engine:
                 directory = cache.cache_dir()
             fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs,
                                           isolated=self.config.llvm_isolated, epoch=epoch,
-                                          module_name=name, objects=objects))  # fmt: skip
+                                          module_name=name, objects=objects,
+                                          guard=guard))  # fmt: skip
         except BaseException as e:
             fut.set_exception(e)
             with self._lock:

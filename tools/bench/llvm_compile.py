@@ -118,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def phases(decoded, level: int) -> None:
     """Print the CPU seconds of each phase of each part of ``decoded`` at ``level``, compiled
-    in this process as a worker does, and of starting a compile worker."""
+    in this process as a worker does (guard-page checks where the host has them, as in
+    ``Config()``), and of starting a compile worker."""
     import subprocess
 
     from wasm2py.llvm import jit
@@ -128,7 +129,8 @@ def phases(decoded, level: int) -> None:
     tm = jit.host_target_machine(level)
     for k, part in enumerate(jit.plan_parts(decoded)):
         t0 = time.process_time()
-        text = build_text(decoded, simd_isa=jit.simd_isa(tm), part=part)
+        text = build_text(decoded, simd_isa=jit.simd_isa(tm), part=part,
+                          guard=jit.guard_mode(None), landings=jit.guard_mode(None))
         t1 = time.process_time()
         mod = jit.parse(text, tm)
         t2 = time.process_time()

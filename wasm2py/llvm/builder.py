@@ -106,18 +106,24 @@ class Block(ir.Block):
 
 
 class Function(ir.Function):
-    """``ir.Function`` whose blocks are :class:`Block` s, and whose head is written without
+    """``ir.Function`` whose blocks are :class:`Block` s (with ``frame_pointer`` set: keeps a
+    frame pointer, an attribute llvmlite does not know), and whose head is written without
     llvmlite's layers when nothing in it has attributes (every part of a big module declares
     all the module's functions: their heads were a tenth of the lowering's time)."""
+
+    frame_pointer = False
 
     def descr_prototype(self, buf) -> None:
         if (self.attributes or self.ftype.var_arg or self.section or self.metadata
                 or _has_attrs(self.return_value) or any(_has_attrs(a) for a in self.args)):
-            return super().descr_prototype(buf)
-        parts = ["define" if self.blocks else "declare", self.linkage, self.calling_convention,
-                 str(self.return_value.type)]  # fmt: skip
-        args = ", ".join([f"{a.type} {a.get_reference()}" for a in self.args])
-        buf.append(f"{' '.join([p for p in parts if p])} {self.get_reference()}({args})\n")
+            super().descr_prototype(buf)
+        else:
+            parts = ["define" if self.blocks else "declare", self.linkage,
+                     self.calling_convention, str(self.return_value.type)]  # fmt: skip
+            args = ", ".join([f"{a.type} {a.get_reference()}" for a in self.args])
+            buf.append(f"{' '.join([p for p in parts if p])} {self.get_reference()}({args})\n")
+        if self.frame_pointer:
+            buf[-1] = buf[-1][:-1] + ' "frame-pointer"="all"\n'
 
     def append_basic_block(self, name=""):
         blk = Block(self, name)
@@ -199,7 +205,11 @@ class Builder(ir.IRBuilder):
         instr.allocated_type = typ
         return instr
 
-    def load(self, ptr, name="", align=None, typ=None):
+    def load(self, ptr, name="", align=None, typ=None, volatile=False):
+        if volatile:  # (only the lowering asks for it, always with the type)
+            tail = f", align {align}" if align is not None else ""
+            return self._value(typ, name,
+                               f"load volatile {typ}, {ptr.type} {ptr.get_reference()}{tail}")
         if typ is None:
             if isinstance(ptr, Alloca):
                 typ = ptr.allocated_type
@@ -210,9 +220,9 @@ class Builder(ir.IRBuilder):
         tail = f", align {align}" if align is not None else ""
         return self._value(typ, name, f"load {typ}, {ptr.type} {ptr.get_reference()}{tail}")
 
-    def store(self, value, ptr, align=None):
+    def store(self, value, ptr, align=None, volatile=False):
         tail = f", align {align}" if align is not None else ""
-        return self._void(f"store {value.type} {value.get_reference()}, {ptr.type} "
+        return self._void(f"store {'volatile ' if volatile else ''}{value.type} {value.get_reference()}, {ptr.type} "
                           f"{ptr.get_reference()}{tail}")  # fmt: skip
 
     def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):

@@ -100,6 +100,8 @@ class LLVMInstance:
 
     def __init__(self, store, compiled: CompiledModule, state, owner):
         self.store = store
+        if compiled.guard:
+            compiled = _guarded_code(store, compiled, state.memories)
         self.compiled = compiled
         self.state = state
         m = compiled.module
@@ -463,6 +465,20 @@ def _general_entry(inst: LLVMInstance, ft, cfn, py):
         return tuple(r(slots) for r in readers)
 
     return raw
+
+
+def _guarded_code(store, compiled: CompiledModule, memories) -> CompiledModule:
+    """``compiled`` (guard-page code) if every 32-bit memory of the instance has a guard
+    reservation, else the module compiled with explicit bounds checks (an imported memory made
+    where the reservation was refused): guard-mode code never runs against a memory whose
+    out-of-bounds addresses could be mapped. Makes sure the fault handler is installed (on
+    top, should something have replaced it since)."""
+    if all(mem.guarded or mem.type.is_64 for mem in memories):
+        from .guard import install
+
+        install()
+        return compiled
+    return store.engine.load_llvm(compiled.module, compiled.opt_level, guard=False)
 
 
 def instantiate(store, module, imports=None, opt_level: int | None = None):

@@ -244,6 +244,8 @@ class CompiledModule:
         fuel_costs: the :class:`~wasm2py.config.FuelCosts` the code meters fuel with (None:
             no fuel code).
         epoch: the code checks the store's epoch deadline (``Config.epoch_interruption``).
+        guard: guard-page mode (:mod:`.guard`): the code accesses 32-bit memories without
+            bounds checks, so every such memory of an instance must be ``guarded``.
         machine_code: the machine code (flags and relocatable objects, the format of the
             machine-code cache), to save it elsewhere: :meth:`to_bytes`.
     """
@@ -262,6 +264,7 @@ class CompiledModule:
     long_funcs: frozenset[int] = frozenset()
     fuel_costs: object = None
     epoch: bool = False
+    guard: bool = False
     machine_code: bytes = b""
 
     def to_bytes(self) -> bytes:
@@ -275,9 +278,9 @@ class CompiledModule:
 
 
 def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
-              fuel_costs=None, epoch: bool = False) -> str | None:  # fmt: skip
+              fuel_costs=None, epoch: bool = False, guard: bool = False) -> str | None:  # fmt: skip
     """The object-cache key of a module: its bytes, the optimisation level, the fuel costs (if
-    any), epoch checks, the host target (triple, CPU, features), the LLVM and llvmlite versions
+    any), epoch checks, guard-page mode, the host target (triple, CPU, features), the LLVM and llvmlite versions
     and the source of this tier, of the fuel rule, of the frame costs and of the trap codes
     (compiled code holds their status numbers), so a changed lowering never reuses stale code.
     None when the module has no bytes."""
@@ -286,6 +289,7 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
     h = hashlib.sha256()
     h.update(hashlib.sha256(module.raw).digest())
     hash_compiler(h, opt_level, fuel_costs, tm, epoch)
+    h.update(b":guard\0" if guard else b"\0")
     hash_sources(h)
     return h.hexdigest()
 
@@ -306,7 +310,8 @@ def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
     (and the modules of this package named in ``extra``), the fuel rule, the trap codes and the
     frame costs."""
     here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "builder.py", "simd.py", "suspend.py", "jit.py", *extra):
+    for name in ("abi.py", "lower.py", "builder.py", "simd.py", "suspend.py", "jit.py", "guard.py",
+                 *extra):  # fmt: skip
         h.update((here / name).read_bytes())
     for name in ("fuel.py", "errors.py"):
         h.update((here.parent / name).read_bytes())
@@ -314,12 +319,23 @@ def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
         h.update(path.read_bytes())
 
 
+def guard_mode(guard: bool | None, fuel_costs=None) -> bool:
+    """Whether code is compiled in guard-page mode (:mod:`.guard`): ``guard`` None means when
+    the host has it; never with fuel metering (its counter lives in a register the fault
+    handler cannot write back, and a trap must leave the exact fuel)."""
+    if fuel_costs is not None or guard is False:
+        return False
+    from .guard import available
+
+    return available()
+
+
 def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
                    cache_dir: str | os.PathLike | None = None,
                    fuel_costs=None, isolated: bool = False, epoch: bool = False,
                    module_name: str | None = None,
                    objects: tuple[bytes, list[bytes]] | None = None,
-                   ) -> CompiledModule:  # fmt: skip
+                   guard: bool | None = None) -> CompiledModule:  # fmt: skip
     """Lower, optimise and jit a decoded, validated module for the host.
 
     Args:
@@ -340,8 +356,10 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         epoch: check the store's epoch deadline at function entries and loop headers
             (:mod:`wasm2py.runtime.epoch`).
         objects: ``(flags, objects)`` from :func:`compile_objects` (made earlier, e.g. in the
-            background by tier-up, with the same ``fuel_costs`` and ``epoch``): only loaded
-            (and cached).
+            background by tier-up, with the same ``fuel_costs``, ``epoch`` and ``guard``): only
+            loaded (and cached).
+        guard: guard-page bounds checks (:mod:`.guard`; None: where the host has them, see
+            :func:`guard_mode`; False: explicit checks everywhere).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -349,7 +367,8 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     """
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
-    key = cache_key(module, opt_level, tm, fuel_costs, epoch) if cache_dir is not None else None
+    guard = guard_mode(guard, fuel_costs)
+    key = cache_key(module, opt_level, tm, fuel_costs, epoch, guard) if cache_dir is not None else None
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
     # authenticated like the Python tier's cache: machine code is only ever loaded from a
     # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
@@ -370,19 +389,21 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if isolated or len(parts) > 1:
             from .worker import compile_objects as in_workers
 
-            objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch,
+            objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard,
                                  None if fuel_costs else body_facts(module).pausable)
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
             phase = "parallel" if len(parts) > 1 else "worker"
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
-            text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch)
+            text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch,
+                              guard=guard, landings=_landings())  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
             optimize(mod, tm, opt_level, has_big_functions(module))
             t3 = time.perf_counter()
+            _landing_symbols()
             engine = llvm.create_mcjit_compiler(mod, tm)
             objects = []
             # kept for the cache and for Module.serialize (objects are small next to the IR)
@@ -394,24 +415,26 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if path is not None and objects:
             store_blob(path, _pack_blob(flags, objects))
     return _finish(module, opt_level, engine, flags, objects, timings, text if keep_ir else "",
-                   fuel_costs, epoch)  # fmt: skip
+                   fuel_costs, epoch, guard)  # fmt: skip
 
 
 def load_compiled(module: Module, machine_code: bytes, opt_level: int, fuel_costs=None,
-                  epoch: bool = False) -> CompiledModule:  # fmt: skip
+                  epoch: bool = False, guard: bool = False) -> CompiledModule:  # fmt: skip
     """A :class:`CompiledModule` from machine code :meth:`CompiledModule.to_bytes` returned
-    (the caller vouches for it: it runs as is), for ``module`` compiled with the same options.
+    (the caller vouches for it: it runs as is), for ``module`` compiled with the same options
+    (``guard``: the resolved mode, :attr:`CompiledModule.guard`).
     """
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
     flags, objects = _unpack_blob(machine_code)
     engine = _load_objects(objects, tm)
     return _finish(module, opt_level, engine, flags, objects,
-                   {"load": time.perf_counter() - t0}, "", fuel_costs, epoch)  # fmt: skip
+                   {"load": time.perf_counter() - t0}, "", fuel_costs, epoch, guard)  # fmt: skip
 
 
 def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[bytes],
-            timings: dict, text: str, fuel_costs, epoch: bool) -> CompiledModule:  # fmt: skip
+            timings: dict, text: str, fuel_costs, epoch: bool,
+            guard: bool = False) -> CompiledModule:  # fmt: skip
     nimp = module.num_imported_funcs
     ndef = len(module.funcs)
     table = engine.get_global_value_address(abi.FUNCTABLE)
@@ -425,7 +448,7 @@ def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
         trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,
         long_funcs=frozenset(nimp + k for k, f in enumerate(flags) if f),
-        fuel_costs=fuel_costs, epoch=epoch, machine_code=_pack_blob(flags, objects),
+        fuel_costs=fuel_costs, epoch=epoch, guard=guard, machine_code=_pack_blob(flags, objects),
     )  # fmt: skip
 
 
@@ -459,10 +482,10 @@ def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bo
 
 
 def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
-                    module_name: str | None = None,
-                    epoch: bool = False) -> tuple[bytes, list[bytes]]:  # fmt: skip
+                    module_name: str | None = None, epoch: bool = False,
+                    guard: bool | None = None) -> tuple[bytes, list[bytes]]:  # fmt: skip
     """Compile a decoded, validated module in worker processes (:mod:`.worker`): ``(flags,
-    objects)`` for :func:`compile_module`'s ``objects``.
+    objects)`` for :func:`compile_module`'s ``objects`` (give it the same ``guard``).
 
     Raises:
         UnsupportedFeature, CompileError: as for :func:`compile_module`.
@@ -472,26 +495,46 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     facts = body_facts(module)
     parts = plan_parts(module)
     return facts.long, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
-                                  epoch, None if fuel_costs else facts.pausable)  # fmt: skip
+                                  epoch, guard_mode(guard, fuel_costs),
+                                  None if fuel_costs else facts.pausable)  # fmt: skip
 
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
-                 epoch: bool = False, pausable: frozenset[int] | None = None) -> bytes:
+                 epoch: bool = False, guard: bool = False,
+                 pausable: frozenset[int] | None = None) -> bytes:
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
     :func:`.suspend.pausable_funcs` if known."""
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
-                      batch=batch, epoch=epoch, pausable=pausable)  # fmt: skip
+                      batch=batch, epoch=epoch, guard=guard, landings=_landings(),
+                      pausable=pausable)  # fmt: skip
     mod = parse(text, tm)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
     return tm.emit_object(mod)
 
 
+def _landings() -> bool:
+    """Whether code for this host has landings (see :mod:`.guard`)."""
+    from .guard import available
+
+    return available()
+
+
+def _landing_symbols() -> None:
+    """Before host code is loaded: the helpers its entry wrappers and trampolines call, and
+    the fault handler (see :mod:`.guard`), where guard pages are available."""
+    from .guard import available, install
+
+    if available():
+        install()
+
+
 def _load_objects(objects: list[bytes], tm: llvm.TargetMachine):
     """An execution engine with ``objects`` loaded and linked to each other."""
+    _landing_symbols()
     engine = llvm.create_mcjit_compiler(parse("", tm), tm)
     for obj in objects:
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
@@ -540,10 +583,13 @@ def with_bodies(module: Module) -> Module:
     return module
 
 
-def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None) -> str:
-    """The optimised IR of a module for the host (for reading and debugging)."""
+def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
+                 guard: bool | None = None) -> str:  # fmt: skip
+    """The optimised IR of a module for the host (for reading and debugging; ``guard`` as for
+    :func:`compile_module`)."""
     tm = host_target_machine(opt_level)
-    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
+    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+                           guard=guard_mode(guard, fuel_costs), landings=_landings()),
                 tm)  # fmt: skip
     optimize(mod, tm, opt_level, has_big_functions(module))
     return str(mod)

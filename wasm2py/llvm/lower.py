@@ -37,7 +37,7 @@ from ..fuel import BULK_OPS, segment_costs
 from ..gcpause import gc_paused
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
-from . import abi
+from . import abi, guard
 from .builder import Builder, Function
 from .suspend import Suspender, has_loops, pausable_funcs
 
@@ -52,6 +52,10 @@ PTR = ir.PointerType()
 VOID = ir.VoidType()
 #: the one type of a v128 value outside SIMD instructions (see :mod:`.simd`)
 V128 = ir.VectorType(I64, 2)
+
+_VOLATILE = {"volatile": True}
+_PLAIN: dict = {}
+
 
 class _LLTypes(dict):
     """Value type -> LLVM type; every reference type is an i64 (0: null; a funcref is a record
@@ -380,8 +384,19 @@ class ModuleBuilder:
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
+                 guard: bool = False, landings: bool = False,
                  pausable: frozenset[int] | None = None):  # fmt: skip
         self.decoded = module
+        #: guard-page mode (see :mod:`.guard`): accesses to 32-bit memories have no bounds
+        #: check (an access beyond the size faults on the memory's guard reservation, which
+        #: the instance checks every such memory has) and are volatile (LLVM must neither
+        #: delete nor move an access that may trap)
+        self.guard = guard
+        #: entry wrappers are landings and trampolines mark the host's time: in all code the
+        #: host runs where guard pages exist (``landings``; guard-mode code may be called
+        #: directly from other code of the store, under that code's entry), never in code for
+        #: other targets
+        self.landings = guard or landings
         #: check ``rt[RT_EPOCH]`` at function entries and loop headers (epoch interruption)
         self.epoch = epoch
         #: None: the whole module; else (defined function indices, with the shell: the
@@ -426,6 +441,7 @@ class ModuleBuilder:
             if batch is not None and index not in batch[0]:
                 continue
             f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
+            f.frame_pointer = self.landings  # (the fault handler walks the frames)
             f.scope = _Names(len(f.args))
             f.calling_convention = TAILCC
             if part is None:  # (a batch's functions too: its tables give their addresses)
@@ -539,7 +555,12 @@ class ModuleBuilder:
         cb_type = ir.FunctionType(VOID, [PTR, I32, PTR])
         env = f.args[0]
         cb = b.load(b.gep(env, [c64(abi.ENV_CALLBACK)], source_etype=I64), typ=PTR)
+        if self.landings:  # a fault while Python runs is never a trap
+            landing = b.alloca(ir.ArrayType(I64, guard.LANDING_BYTES // 8))
+            b.call(self.intrinsic(guard.HOST, PTR, [PTR]), [landing])
         b.call(_Callee(cb, cb_type), [env, f.args[1], slots])
+        if self.landings:
+            b.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         vals = [load_slot(b, b.gep(slots, [c32(0), c32(rofs[k])]), t)
                 for k, t in enumerate(ft.results)]  # fmt: skip
         _ret(b, f.function_type.return_type, vals)
@@ -548,8 +569,12 @@ class ModuleBuilder:
     def _entry(self, index: int) -> None:
         ft = self.func_types[index]
         f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
+        f.frame_pointer = self.landings
         b = Builder(f.append_basic_block("entry"))
         ctx, rem, slots = f.args
+        landing = None
+        if self.landings:
+            b, landing = self._landing(f, b, ctx)
         pofs, _ = abi.slot_offsets(ft.params)
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
@@ -558,7 +583,30 @@ class ModuleBuilder:
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
+        if landing is not None:
+            b.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         b.ret_void()
+
+    def _landing(self, f: ir.Function, b: Builder, ctx) -> tuple[Builder, object]:
+        """Make the entry wrapper ``f`` a landing (see :mod:`.guard`): push a
+        ``_setjmp`` buffer; when the fault handler jumps back, pop it, store the out-of-bounds
+        status and return. Returns the builder where the call runs, and the landing."""
+        landing = b.alloca(ir.ArrayType(I64, guard.LANDING_BYTES // 8))
+        fa = b.call(self.intrinsic("llvm.frameaddress.p0", PTR, [I32]), [c32(0)])
+        b.store(fa, b.gep(landing, [c64(guard.LANDING_FRAME // 8)], source_etype=I64))
+        b.call(self.intrinsic(guard.PUSH, VOID, [PTR]), [landing])
+        setjmp = self._intrinsics.get("_setjmp")
+        if setjmp is None:
+            setjmp = self.intrinsic("_setjmp", I32, [PTR])
+            setjmp.attributes.add("returns_twice")
+        r = b.call(setjmp, [landing])
+        run, trapped = f.append_basic_block("run"), f.append_basic_block("trapped")
+        b.cbranch(b.icmp_signed("==", r, c32(0)), run, trapped)
+        t = Builder(trapped)
+        rt = t.load(t.gep(ctx, [c64(abi.CTX_RT)], source_etype=I64), typ=PTR)
+        t.call(self.intrinsic(guard.TRAPPED, VOID, [PTR, PTR]), [landing, rt])
+        t.ret_void()
+        return Builder(run), landing
 
 
 def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
@@ -1800,28 +1848,47 @@ class FunctionLowerer:
         """An address, index or count as an i64 (i32 ones are zero-extended)."""
         return v if v.type == I64 else self.b.zext(v, I64)
 
+    def unchecked(self, k: int) -> bool:
+        """Whether accesses to memory ``k`` rely on its guard reservation instead of a bounds
+        check (guard mode, a 32-bit memory); such accesses are volatile."""
+        return self.mb.guard and not self.mb.memory_types[k].is_64
+
+    def access(self, k: int) -> dict:
+        """Keyword arguments of a load or store of memory ``k``: volatile in guard mode
+        (:meth:`unchecked`), else none (the reference builder of the tests has no such
+        argument)."""
+        return _VOLATILE if self.unchecked(k) else _PLAIN
+
+    def store_fence(self) -> None:
+        """Before a store that may fault (guard mode): a compiler-only fence, so the stores
+        before it stay before it and none is deleted as overwritten later (a fault makes them
+        the last ones: the trap must see them, as after an explicit check's branch)."""
+        self.b.fence("release", "singlethread")
+
     def effective(self, offset: int, nbytes: int, k: int = 0):
         """Pop an address of memory ``k``, bounds-check ``[addr+offset, +nbytes)``, return the
-        pointer."""
+        pointer (in guard mode, no check for a 32-bit memory: see :meth:`unchecked`)."""
         b = self.b
         v = self.pop()
         if not self.memory64(k):
             a = _const_int(v)
             addr = b.zext(v, I64) if a is None else c64(a & 0xFFFFFFFF)
-            # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes), exactly, in
-            # signed 64-bit arithmetic (size <= 2**32, offset + nbytes <= 2**32 + 8); the right
-            # side is loop-invariant, so each access costs one compare. It is made once while
-            # the size it was computed from is the one known (a value in ``known``
-            # dominates the code being lowered, and so does what was computed from it then).
-            size = self.read(self.msz[k])
-            key = ("limit", k, offset + nbytes)
-            hit = self.known.get(key)
-            if hit is not None and hit[0] is size:
-                limit = hit[1]
-            else:
-                limit = b.sub(size, c64(offset + nbytes))
-                self.known[key] = (size, limit)
-            self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
+            if not self.unchecked(k):
+                # addr + offset + nbytes > size  <=>  addr > size - (offset + nbytes),
+                # exactly, in signed 64-bit arithmetic (size <= 2**32, offset + nbytes <=
+                # 2**32 + 8); the right side is loop-invariant, so each access costs one
+                # compare. It is made once while the size it was computed from is the one
+                # known (a value in ``known`` dominates the code being lowered, and so does
+                # what was computed from it then).
+                size = self.read(self.msz[k])
+                key = ("limit", k, offset + nbytes)
+                hit = self.known.get(key)
+                if hit is not None and hit[0] is size:
+                    limit = hit[1]
+                else:
+                    limit = b.sub(size, c64(offset + nbytes))
+                    self.known[key] = (size, limit)
+                self.trap_if(b.icmp_signed(">", addr, limit), TrapCode.MEMORY_OUT_OF_BOUNDS)
         else:
             addr = v
             total = offset + nbytes
@@ -1851,7 +1918,7 @@ class FunctionLowerer:
     def load(self, op, offset: int, k: int = 0) -> None:
         mt, n, ext, rt = _LOAD[op]
         p = self.effective(offset, n, k)
-        v = self.b.load(p, typ=mt, align=1)
+        v = self.b.load(p, typ=mt, align=1, **self.access(k))
         if ext is not None:
             v = getattr(self.b, ext)(v, rt)
         self.push(v)
@@ -1862,7 +1929,9 @@ class FunctionLowerer:
         p = self.effective(offset, n, k)
         if trunc:
             v = self.b.trunc(v, mt)
-        self.b.store(v, p, align=1)
+        if self.unchecked(k):
+            self.store_fence()
+        self.b.store(v, p, align=1, **self.access(k))
 
     # -- tables -----------------------------------------------------------------------------
     def table_changed(self, t: int, start, n) -> None:
@@ -1974,11 +2043,15 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  fuel_costs=None, simd_isa: str = "",
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None,
-                 epoch: bool = False, pausable: frozenset[int] | None = None,
+                 epoch: bool = False, guard: bool = False,
+                 landings: bool = False, pausable: frozenset[int] | None = None,
                  ) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
-    ``epoch`` every function entry and loop header checks the store's epoch deadline.
+    ``epoch`` every function entry and loop header checks the store's epoch deadline; with
+    ``guard``, 32-bit memories are accessed without bounds checks (see :mod:`.guard`); with
+    ``landings`` (implied by ``guard``), entry wrappers and trampolines take part in turning
+    the faults of guard-mode code into traps (all code the host runs where guard pages exist).
 
     ``simd_isa`` (``"x86"``: SSSE3 or later, ``"aarch64"``, or ``""``: portable IR) lets the
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
@@ -1987,7 +2060,8 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
     module's :func:`.suspend.pausable_funcs` when the caller knows them.
     """
-    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, pausable)
+    mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard,
+                       landings, pausable)  # fmt: skip
     mb.simd_isa = simd_isa
     with gc_paused():
         return mb.build()

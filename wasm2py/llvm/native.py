@@ -295,9 +295,27 @@ class NativeRuntime:
         out = []
         for k in range(n):
             ctx, where = tr[2 + 2 * k], tr[3 + 2 * k]
+            if ctx == 0:  # a frame of a guard-page trap: a code address (no wasm offset)
+                hit = self.code_frame(where)
+                if hit is not None:
+                    out.append(self.names.get(hit[0], NO_NAMES).frame(hit[1], None))
+                continue
             index = where >> 32
             out.append(self.names.get(ctx, NO_NAMES).frame(index, where & 0xFFFFFFFF))
         return out
+
+    def code_frame(self, pc: int) -> tuple[int, int] | None:
+        """(context, function index) of the jitted function whose machine code holds ``pc``:
+        the one starting last at or before it (``pc`` is in a wasm function's code, see
+        ``guard.py``)."""
+        best = None
+        for ctx, inst in self.instances.items():
+            records = inst.records
+            for index in inst.jitted:
+                start = records[3 * index + 1]
+                if start <= pc and (best is None or start > best[0]):
+                    best = (start, ctx, index)
+        return None if best is None else best[1:]
 
     def start_unwinding(self, exn) -> None:
         """Set the ``EXCEPTION`` status for the wasm exception ``exn`` (an ExnRef)."""

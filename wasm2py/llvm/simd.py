@@ -197,30 +197,34 @@ class SimdLowerer:
         fl = self.fl
         offset = imm[1]
         if op == "load":
-            self.push(b.load(fl.effective(offset, 16, imm[-1]), typ=V128, align=1))
+            self.push(b.load(fl.effective(offset, 16, imm[-1]), typ=V128, align=1, **fl.access(imm[-1])))
             return
         body = op[4:]  # "8x8_s", "32_splat", "64_zero", "16_lane"
         if body.endswith("_lane"):
             bits = int(body[:-5])
             t = _vec(_INT_OF[bits], 128 // bits)
             v = self.pop(t)
-            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1)
+            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1,
+                       **fl.access(imm[-1]))
             self.push(b.insert_element(v, x, ir.Constant(I32, imm[2])))
             return
         if body.endswith("_splat"):
             bits = int(body[:-6])
-            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1)
+            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1,
+                       **fl.access(imm[-1]))
             self.push(self.splat(x, _vec(_INT_OF[bits], 128 // bits)))
             return
         if body.endswith("_zero"):
             bits = int(body[:-5])
-            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1)
+            x = b.load(fl.effective(offset, bits // 8, imm[-1]), typ=_INT_OF[bits], align=1,
+                       **fl.access(imm[-1]))
             t = _vec(_INT_OF[bits], 128 // bits)
             self.push(b.insert_element(ir.Constant(t, None), x, ir.Constant(I32, 0)))
             return
         kind, _, sign = body.partition("_")
         narrow, n, wide = _LOAD_EXT[kind]
-        x = b.load(fl.effective(offset, 8, imm[-1]), typ=_vec(narrow, n), align=1)
+        x = b.load(fl.effective(offset, 8, imm[-1]), typ=_vec(narrow, n), align=1,
+                   **fl.access(imm[-1]))
         self.push(self.widen(x, sign == "s", wide))
 
     def store(self, op: str, imm) -> None:
@@ -229,12 +233,18 @@ class SimdLowerer:
         offset = imm[1]
         if op == "store":
             v = self.pop()
-            b.store(v, fl.effective(offset, 16, imm[-1]), align=1)
+            p = fl.effective(offset, 16, imm[-1])
+            if fl.unchecked(imm[-1]):
+                fl.store_fence()
+            b.store(v, p, align=1, **fl.access(imm[-1]))
             return
         bits = int(op[5:-5])  # store<bits>_lane
         v = self.pop(_vec(_INT_OF[bits], 128 // bits))
         x = b.extract_element(v, ir.Constant(I32, imm[2]))
-        b.store(x, fl.effective(offset, bits // 8, imm[-1]), align=1)
+        p = fl.effective(offset, bits // 8, imm[-1])
+        if fl.unchecked(imm[-1]):
+            fl.store_fence()
+        b.store(x, p, align=1, **fl.access(imm[-1]))
 
     # -- shuffles ---------------------------------------------------------------------------
     def shuffle(self, lanes: bytes) -> None:

@@ -14,14 +14,25 @@ else maps a larger one and moves the contents there: only then does the base add
 Python code reaches the bytes through :attr:`LinearMemory.view`, which every namespace bound
 with :meth:`LinearMemory.bind` follows; jitted code reloads the base after every call and
 ``memory.grow`` (a view taken before a move keeps the old, no longer used bytes alive).
+
+**Guard reservations** (Linux on x86-64, :data:`GUARD_PAGES`): a 32-bit memory first tries to
+reserve :data:`GUARD_RESERVATION` bytes, which covers every address a wasm access can form
+(a zero-extended i32 address plus a static offset below 2**32 plus the access size). Such a
+memory (:attr:`LinearMemory.guarded`) never moves, and an access beyond its size faults on
+``PROT_NONE`` pages, so the LLVM tier can leave out the bounds check and turn the fault into a
+trap (``wasm2py.llvm.guard``). Their base addresses are listed in :data:`GUARD_REGISTRY`,
+which that signal handler reads. When the system refuses the reservation (``RLIMIT_AS``), the
+memory reserves as described above and is not guarded.
 """
 
 from __future__ import annotations
 
 import ctypes
 import mmap
+import platform
 import struct
 import sys
+import threading
 
 from ..errors import InstantiationError, Trap, TrapCode
 from ..types import MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, Limits, MemoryType
@@ -29,6 +40,25 @@ from ..types import MAX_PAGES, MAX_PAGES_64, PAGE_SIZE, Limits, MemoryType
 #: the most address space one memory reserves (a 64-bit memory may declare up to 2**64 bytes;
 #: beyond its reservation a memory cannot grow, which the spec allows: memory.grow returns -1)
 MAX_RESERVATION = 1 << 34
+
+#: what a guarded 32-bit memory reserves: 2**32 (addresses) + 2**32 (offsets) and a 64 KiB
+#: margin for the access size (at most 16 bytes), all of it beyond the size PROT_NONE
+GUARD_RESERVATION = (1 << 33) + (1 << 16)
+
+#: whether memories make guard reservations: Linux on x86-64 (the only host where the LLVM
+#: tier's fault handler is built and tested; a store that faults there writes nothing)
+GUARD_PAGES = sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+
+#: how many guarded reservations can exist at once: 4096 * 8 GiB is a quarter of x86-64's
+#: 128 TiB of user address space (the rest stays for everything else; later memories reserve
+#: as without guard pages and get code with explicit checks)
+GUARD_SLOTS = 4096
+
+#: base address of each live guarded reservation (0: a free slot), read by the signal handler
+#: of ``wasm2py.llvm.guard`` (without locks: a slot is written whole, as one 64-bit store)
+GUARD_REGISTRY = (ctypes.c_uint64 * GUARD_SLOTS)()
+_guard_lock = threading.Lock()
+_guard_free: list[int] = list(range(GUARD_SLOTS - 1, -1, -1))
 
 _MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)
 _MAP_FIXED_NOREPLACE = 0x100000  # Linux >= 4.17; older kernels take the address as a hint
@@ -63,11 +93,26 @@ class _Mapping:
     """Owns a reserved range of address space; unmapped when nothing uses it any more (the
     views of :class:`LinearMemory` keep it alive through their buffer object)."""
 
-    __slots__ = ("addr", "size", "__weakref__")
+    __slots__ = ("addr", "size", "slot", "__weakref__")
 
     def __init__(self, addr: int, size: int):
         self.addr = addr
         self.size = size
+        self.slot = -1  # its index in GUARD_REGISTRY, if it is a guard reservation
+
+    @classmethod
+    def reserve_guarded(cls) -> _Mapping | None:
+        """A guard reservation (:data:`GUARD_RESERVATION`), listed in :data:`GUARD_REGISTRY`;
+        None if the system or the registry refuses one."""
+        with _guard_lock:
+            if not _guard_free:
+                return None
+            m = cls.reserve(GUARD_RESERVATION)
+            if m is None:
+                return None
+            m.slot = _guard_free.pop()
+            GUARD_REGISTRY[m.slot] = m.addr
+            return m
 
     @classmethod
     def reserve(cls, size: int, hint: int | None = None) -> _Mapping | None:
@@ -87,6 +132,11 @@ class _Mapping:
 
     def __del__(self):
         if _LIBC is not None and self.size:
+            if self.slot >= 0:
+                with _guard_lock:
+                    GUARD_REGISTRY[self.slot] = 0
+                    _guard_free.append(self.slot)
+                self.slot = -1
             _LIBC.munmap(self.addr, self.size)
             self.size = 0
 
@@ -146,13 +196,15 @@ class LinearMemory:
             for a 64-bit memory), bounded by the address space reserved (see
             :data:`MAX_RESERVATION`).
         view: a byte ``memoryview`` of exactly the current size (replaced on growth).
+        guarded: the memory has a guard reservation (see the module docstring): its base never
+            moves and every address a 32-bit access can form lies inside the reservation.
 
     Raises:
         InstantiationError: not even the initial size could be mapped.
     """
 
     __slots__ = ("type", "pages", "max_pages", "_map", "_full", "view", "_bindings",
-                 "store_limits", "__weakref__")  # fmt: skip
+                 "store_limits", "guarded", "__weakref__")  # fmt: skip
 
     def __init__(self, type: MemoryType, store_limits=None):
         """``store_limits``: the :class:`~wasm2py.runtime.limits.StoreLimits` of the owning
@@ -173,11 +225,17 @@ class LinearMemory:
         # (namespace dict, key) pairs whose value must follow ``view`` when it is replaced.
         self._bindings: list[tuple[dict, str, bool]] = []
         need = self.pages * PAGE_SIZE
+        self.guarded = False
         if _LIBC is None:
             self._map = None
             self._full = self._plain_mmap(need)
         else:
-            self._map = self._reserve(need)
+            self._map = None
+            if GUARD_PAGES and not type.is_64:
+                self._map = _Mapping.reserve_guarded()
+                self.guarded = self._map is not None
+            if self._map is None:
+                self._map = self._reserve(need)
             if self._map is None or not self._map.commit(0, need):
                 raise InstantiationError(f"cannot map a memory of {self.pages} pages")
             self._full = _buffer(self._map, self._map.size)
