@@ -52,8 +52,10 @@ MODULE = r"""(module
              (i64.trunc_sat_f32_u (local.get 2)))))"""
 
 
+@pytest.mark.parametrize("part", [None, (range(2, 3), False)], ids=["whole", "part"])
 @pytest.mark.parametrize("fuel", [None, FuelCosts()], ids=["plain", "fuel"])
-def test_the_fast_builder_writes_llvmlites_text(monkeypatch, fuel):
+def test_the_fast_builder_writes_llvmlites_text(monkeypatch, fuel, part):
+    # (a part declares the other functions: function heads without bodies)
     module = decode_module(wat(MODULE))
     validate_module(module)
     texts = []
@@ -61,6 +63,7 @@ def test_the_fast_builder_writes_llvmlites_text(monkeypatch, fuel):
     for builder, function in ((ir.IRBuilder, ir.Function), (lower.Builder, lower.Function)):
         monkeypatch.setattr(lower, "Builder", builder)
         monkeypatch.setattr(lower, "Function", function)
-        texts.append(str(lower.build_module(module, fuel_costs=fuel, simd_isa="x86")))
+        texts.append(str(lower.build_module(module, fuel_costs=fuel, simd_isa="x86", part=part)))
+    assert ("declare tailcc i32 @" in texts[0]) == (part is not None)
     assert "getelementptr" in texts[0] and "fcmp" in texts[0] and "br i1" in texts[0]
     assert texts[1] == texts[0]

@@ -134,7 +134,7 @@ def phases(decoded, level: int) -> None:
         t1 = time.process_time()
         mod = jit.parse(text, tm)
         t2 = time.process_time()
-        jit.optimize(mod, tm, level)
+        jit.optimize(mod, tm, level, jit.has_big_functions(decoded, part[0]))
         t3 = time.process_time()
         tm.emit_object(mod)
         t4 = time.process_time()

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def phases(module, level: int, batch) -> dict[str, float]:
-    from wasm2py.llvm.jit import host_target_machine, optimize, parse, simd_isa
+    from wasm2py.llvm.jit import has_big_functions, host_target_machine, optimize, parse, simd_isa
     from wasm2py.llvm.lower import build_module
 
     tm = host_target_machine(level)
@@ -31,7 +31,7 @@ def phases(module, level: int, batch) -> dict[str, float]:
     t1 = time.process_time()
     mod = parse(text, tm)
     t2 = time.process_time()
-    optimize(mod, tm, level)
+    optimize(mod, tm, level, has_big_functions(module, batch[0]))
     t3 = time.process_time()
     tm.emit_object(mod)
     t4 = time.process_time()

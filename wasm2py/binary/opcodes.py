@@ -263,6 +263,17 @@ class Op(enum.IntEnum):
     TABLE_FILL = 0xFC11
 
 
+class OpCode:
+    """The members of :class:`Op` as plain ints (``OpCode.LOCAL_GET == Op.LOCAL_GET``), for
+    loops over every instruction: reading ``Op.LOCAL_GET`` goes through the enum's machinery,
+    about seven times as slow as reading a class attribute (180 vs 26 ns), and a chain of
+    comparisons per instruction adds up."""
+
+
+for _member in Op:
+    setattr(OpCode, _member.name, int(_member))
+del _member
+
 SIMD_BASE = 0xFD000
 
 

@@ -49,6 +49,15 @@ def _init() -> None:
 #: checks no one reads) and saves the code generator a little.
 QUICK = -1
 QUICK_PASSES = ("sroa", "simplify_cfg", "dead_code_elimination")
+#: the quick pipeline for code with a function of more than :data:`BIG_FUNCTION_BYTES`:
+#: simplifycfg also before SROA. After SROA alone, simplifycfg takes time superlinear in such
+#: a function's blocks and phis (an interpreter's loop, every local a phi at its header:
+#: duktape's bytecode executor, 78 KB, 1.4 of its 3 CPU s); on the blocks of the lowering,
+#: before its allocas become phis, it is cheap (0.4 s), and the second round after SROA then
+#: has little left to do. Smaller code keeps the one round (the first costs ~10% of the
+#: quick passes of the 475 KiB module of tools/bench/llvm_compile.py).
+QUICK_BIG_PASSES = ("simplify_cfg", "sroa", "simplify_cfg", "dead_code_elimination")
+BIG_FUNCTION_BYTES = 16_384
 
 
 def code_bytes(raw: bytes) -> int:
@@ -73,10 +82,64 @@ def has_tail_calls(module: Module, funcs=None) -> bool:
     Such code cannot get the quick pipeline: LLVM's fast instruction selector makes a
     ``tail call`` an ordinary call, so the native stack would grow with every tail call
     (the 3.0 spec's ``return_call*.wast`` run out of it)."""
-    module = with_bodies(module)
     nimp = module.num_imported_funcs
-    codes = module.codes if funcs is None else [module.codes[i - nimp] for i in funcs]
-    return any(ins.op in _TAIL_CALLS for code in codes for ins in code.body)
+    last = _LAST_FACTS[0]
+    if funcs is not None and (last is None or last[0] is not module):
+        # (a tier-up unit's few functions: not worth a pass over the whole module)
+        codes = with_bodies(module).codes
+        return any(ins.op in _TAIL_CALLS for i in funcs for ins in codes[i - nimp].body)
+    tails = body_facts(module).tail_calls
+    return any(tails) if funcs is None else any(tails[i - nimp] for i in funcs)
+
+
+@dataclass(frozen=True)
+class BodyFacts:
+    """What compiling a module needs to know of every function body, found in one pass
+    (:func:`body_facts`): decoding the bodies is most of the cost, and a cold compile asked
+    for each fact with a pass of its own (four decodes of every body in the parent)."""
+
+    #: per defined function: its instruction count (:func:`plan_parts`)
+    sizes: tuple[int, ...]
+    #: per defined function: it may run for long (:func:`runs_long`)
+    long: bytes
+    #: per defined function: it makes a tail call (:func:`has_tail_calls`)
+    tail_calls: tuple[bool, ...]
+    #: the functions with suspend code (without fuel metering: :func:`.suspend.pausable_funcs`),
+    #: told to the compile workers, which would decode every body again to find them
+    pausable: frozenset[int]
+
+
+#: (module, its BodyFacts) of the last call of body_facts
+_LAST_FACTS: list = [None]
+
+
+def body_facts(module: Module) -> BodyFacts:
+    """The :class:`BodyFacts` of a decoded module (of the same module object as the last call:
+    remembered)."""
+    last = _LAST_FACTS[0]
+    if last is not None and last[0] is module:
+        return last[1]
+    from .suspend import pausable_funcs
+
+    decoded = with_bodies(module)
+    sizes, long, tails = [], [], []
+
+    def bodies():
+        for code in decoded.codes:
+            body = code.body
+            ops = {ins.op for ins in body}
+            sizes.append(len(body))
+            long.append(not ops.isdisjoint(_LONG))
+            tails.append(not ops.isdisjoint(_TAIL_CALLS))
+            yield body
+
+    scan = bodies()
+    pausable = pausable_funcs(decoded, bodies=scan)
+    for _ in scan:  # (pausable_funcs may know the module already and not read them)
+        pass
+    facts = BodyFacts(tuple(sizes), bytes(long), tuple(tails), pausable)
+    _LAST_FACTS[0] = (module, facts)
+    return facts
 
 
 def cold_level(module: Module, opt_level: int, quick_bytes: int | None) -> int:
@@ -116,13 +179,22 @@ def target_machine(triple: str, opt_level: int = 2, cpu: str = "", features: str
     return tm
 
 
-def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int) -> None:
+def has_big_functions(module: Module, funcs=None) -> bool:
+    """Whether any of ``funcs`` (defined function indices; default all) has a body of more
+    than :data:`BIG_FUNCTION_BYTES` (read from the code section's sizes: nothing decoded)."""
+    nimp = module.num_imported_funcs
+    codes = module.codes if funcs is None else [module.codes[i - nimp] for i in funcs]
+    return any(code.end - code.start > BIG_FUNCTION_BYTES for code in codes)
+
+
+def optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, opt_level: int,
+             big: bool = False) -> None:  # fmt: skip
     """Run LLVM's default ``O<opt_level>`` pipeline (new pass manager) over ``mod``, or the
-    :data:`QUICK` one."""
+    :data:`QUICK` one (``big``: the module has big functions, :func:`has_big_functions`)."""
     if opt_level == QUICK:
         pb = llvm.create_pass_builder(tm, llvm.create_pipeline_tuning_options(speed_level=1))
         mpm = llvm.create_new_module_pass_manager()
-        for name in QUICK_PASSES:
+        for name in QUICK_BIG_PASSES if big else QUICK_PASSES:
             getattr(mpm, f"add_{name}_pass")()
         mpm.run(mod, pb)
         return
@@ -310,14 +382,15 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if cached is None and path is not None:
             store_blob(path, _pack_blob(flags, objects))
     else:
-        module = with_bodies(module)
-        flags = bytes(runs_long(code.body) for code in module.codes)
+        flags = body_facts(module).long
         parts = plan_parts(module)
+        module = with_bodies(module)
         text = ""
         if isolated or len(parts) > 1:
             from .worker import compile_objects as in_workers
 
-            objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard)
+            objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard,
+                                 None if fuel_costs else body_facts(module).pausable)
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
             phase = "parallel" if len(parts) > 1 else "worker"
@@ -328,7 +401,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
-            optimize(mod, tm, opt_level)
+            optimize(mod, tm, opt_level, has_big_functions(module))
             t3 = time.perf_counter()
             _landing_symbols()
             engine = llvm.create_mcjit_compiler(mod, tm)
@@ -392,7 +465,7 @@ def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bo
     first with the shell (trampolines, entries, address tables). One part (the whole module)
     when it is small or there is one core."""
     nimp = module.num_imported_funcs
-    sizes = [len(code.body) for code in module.codes]
+    sizes = body_facts(module).sizes
     total = sum(sizes)
     cores = cores if cores is not None else (os.cpu_count() or 1)
     n = max(1, min(cores, MAX_PARTS, total // PART_INSTRUCTIONS))
@@ -419,22 +492,27 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     """
     from .worker import compile_objects as in_workers
 
-    module = with_bodies(module)
-    flags = bytes(runs_long(code.body) for code in module.codes)
-    return flags, in_workers(module, opt_level, fuel_costs, plan_parts(module), module_name,
-                             epoch, guard_mode(guard, fuel_costs))  # fmt: skip
+    facts = body_facts(module)
+    parts = plan_parts(module)
+    return facts.long, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
+                                  epoch, guard_mode(guard, fuel_costs),
+                                  None if fuel_costs else facts.pausable)  # fmt: skip
 
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
-                 epoch: bool = False, guard: bool = False) -> bytes:
+                 epoch: bool = False, guard: bool = False,
+                 pausable: frozenset[int] | None = None) -> bytes:
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
-    ``(functions, with trampolines)``, see :mod:`.units`)."""
+    ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
+    :func:`.suspend.pausable_funcs` if known."""
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
-                      batch=batch, epoch=epoch, guard=guard, landings=_landings())  # fmt: skip
+                      batch=batch, epoch=epoch, guard=guard, landings=_landings(),
+                      pausable=pausable)  # fmt: skip
     mod = parse(text, tm)
-    optimize(mod, tm, opt_level)
+    funcs = batch[0] if batch is not None else part[0] if part is not None else None
+    optimize(mod, tm, opt_level, has_big_functions(module, funcs))
     return tm.emit_object(mod)
 
 
@@ -513,7 +591,7 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                            guard=guard_mode(guard, fuel_costs), landings=_landings()),
                 tm)  # fmt: skip
-    optimize(mod, tm, opt_level)
+    optimize(mod, tm, opt_level, has_big_functions(module))
     return str(mod)
 
 
@@ -523,5 +601,5 @@ def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2
     tm = target_machine(triple, opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
                 tm)  # fmt: skip
-    optimize(mod, tm, opt_level)
+    optimize(mod, tm, opt_level, has_big_functions(module))
     return tm.emit_object(mod)

@@ -25,10 +25,13 @@ bounds-checked against the current size; every trap stores a status and returns 
 
 from __future__ import annotations
 
+import functools
+
 from llvmlite import ir
 
 from ..binary.module import Module
 from ..binary.opcodes import SIMD_BASE, SIMD_NAMES, CatchKind, Op
+from ..binary.opcodes import OpCode as O
 from ..errors import TrapCode, UnsupportedFeature
 from ..fuel import BULK_OPS, segment_costs
 from ..gcpause import gc_paused
@@ -133,96 +136,103 @@ def zero(t: ir.Type) -> ir.Constant:
 
 # -- instruction tables -----------------------------------------------------------------------
 
-_IBIN = {Op.I32_ADD: "add", Op.I32_SUB: "sub", Op.I32_MUL: "mul", Op.I32_AND: "and_",
-         Op.I32_OR: "or_", Op.I32_XOR: "xor",
-         Op.I64_ADD: "add", Op.I64_SUB: "sub", Op.I64_MUL: "mul", Op.I64_AND: "and_",
-         Op.I64_OR: "or_", Op.I64_XOR: "xor"}  # fmt: skip
-_ISHIFT = {Op.I32_SHL: ("shl", 31), Op.I32_SHR_S: ("ashr", 31), Op.I32_SHR_U: ("lshr", 31),
-           Op.I64_SHL: ("shl", 63), Op.I64_SHR_S: ("ashr", 63), Op.I64_SHR_U: ("lshr", 63)}  # fmt: skip
-_IROT = {Op.I32_ROTL: ("fshl", I32), Op.I32_ROTR: ("fshr", I32),
-         Op.I64_ROTL: ("fshl", I64), Op.I64_ROTR: ("fshr", I64)}  # fmt: skip
-_IDIV = {Op.I32_DIV_S: (I32, True, False), Op.I32_DIV_U: (I32, False, False),
-         Op.I32_REM_S: (I32, True, True), Op.I32_REM_U: (I32, False, True),
-         Op.I64_DIV_S: (I64, True, False), Op.I64_DIV_U: (I64, False, False),
-         Op.I64_REM_S: (I64, True, True), Op.I64_REM_U: (I64, False, True)}  # fmt: skip
+_IBIN = {O.I32_ADD: "add", O.I32_SUB: "sub", O.I32_MUL: "mul", O.I32_AND: "and_",
+         O.I32_OR: "or_", O.I32_XOR: "xor",
+         O.I64_ADD: "add", O.I64_SUB: "sub", O.I64_MUL: "mul", O.I64_AND: "and_",
+         O.I64_OR: "or_", O.I64_XOR: "xor"}  # fmt: skip
+_ISHIFT = {O.I32_SHL: ("shl", 31), O.I32_SHR_S: ("ashr", 31), O.I32_SHR_U: ("lshr", 31),
+           O.I64_SHL: ("shl", 63), O.I64_SHR_S: ("ashr", 63), O.I64_SHR_U: ("lshr", 63)}  # fmt: skip
+_IROT = {O.I32_ROTL: ("fshl", I32), O.I32_ROTR: ("fshr", I32),
+         O.I64_ROTL: ("fshl", I64), O.I64_ROTR: ("fshr", I64)}  # fmt: skip
+_IDIV = {O.I32_DIV_S: (I32, True, False), O.I32_DIV_U: (I32, False, False),
+         O.I32_REM_S: (I32, True, True), O.I32_REM_U: (I32, False, True),
+         O.I64_DIV_S: (I64, True, False), O.I64_DIV_U: (I64, False, False),
+         O.I64_REM_S: (I64, True, True), O.I64_REM_U: (I64, False, True)}  # fmt: skip
 _ICMP = {}
-for _base, _t in ((Op.I32_EQ, I32), (Op.I64_EQ, I64)):
+for _base, _t in ((O.I32_EQ, I32), (O.I64_EQ, I64)):
     for _k, (_op, _signed) in enumerate([("==", False), ("!=", False), ("<", True), ("<", False),
                                           (">", True), (">", False), ("<=", True), ("<=", False),
                                           (">=", True), (">=", False)]):  # fmt: skip
         _ICMP[_base + _k] = (_op, _signed)
 _FCMP = {}
-for _base in (Op.F32_EQ, Op.F64_EQ):
+for _base in (O.F32_EQ, O.F64_EQ):
     for _k, _op in enumerate(["==", "!=", "<", ">", "<=", ">="]):
         _FCMP[_base + _k] = _op
-_IUN = {Op.I32_CLZ: ("llvm.ctlz", I32), Op.I32_CTZ: ("llvm.cttz", I32),
-        Op.I32_POPCNT: ("llvm.ctpop", I32), Op.I64_CLZ: ("llvm.ctlz", I64),
-        Op.I64_CTZ: ("llvm.cttz", I64), Op.I64_POPCNT: ("llvm.ctpop", I64)}  # fmt: skip
-_FBIN = {Op.F32_ADD: "fadd", Op.F32_SUB: "fsub", Op.F32_MUL: "fmul", Op.F32_DIV: "fdiv",
-         Op.F64_ADD: "fadd", Op.F64_SUB: "fsub", Op.F64_MUL: "fmul", Op.F64_DIV: "fdiv"}  # fmt: skip
-_FBIN_INTR = {Op.F32_MIN: ("llvm.minimum", F32), Op.F32_MAX: ("llvm.maximum", F32),
-              Op.F32_COPYSIGN: ("llvm.copysign", F32), Op.F64_MIN: ("llvm.minimum", F64),
-              Op.F64_MAX: ("llvm.maximum", F64), Op.F64_COPYSIGN: ("llvm.copysign", F64)}  # fmt: skip
-_FUN = {Op.F32_ABS: ("llvm.fabs", F32), Op.F32_CEIL: ("llvm.ceil", F32),
-        Op.F32_FLOOR: ("llvm.floor", F32), Op.F32_TRUNC: ("llvm.trunc", F32),
-        Op.F32_NEAREST: ("llvm.roundeven", F32), Op.F32_SQRT: ("llvm.sqrt", F32),
-        Op.F64_ABS: ("llvm.fabs", F64), Op.F64_CEIL: ("llvm.ceil", F64),
-        Op.F64_FLOOR: ("llvm.floor", F64), Op.F64_TRUNC: ("llvm.trunc", F64),
-        Op.F64_NEAREST: ("llvm.roundeven", F64), Op.F64_SQRT: ("llvm.sqrt", F64)}  # fmt: skip
+_IUN = {O.I32_CLZ: ("llvm.ctlz", I32), O.I32_CTZ: ("llvm.cttz", I32),
+        O.I32_POPCNT: ("llvm.ctpop", I32), O.I64_CLZ: ("llvm.ctlz", I64),
+        O.I64_CTZ: ("llvm.cttz", I64), O.I64_POPCNT: ("llvm.ctpop", I64)}  # fmt: skip
+_FBIN = {O.F32_ADD: "fadd", O.F32_SUB: "fsub", O.F32_MUL: "fmul", O.F32_DIV: "fdiv",
+         O.F64_ADD: "fadd", O.F64_SUB: "fsub", O.F64_MUL: "fmul", O.F64_DIV: "fdiv"}  # fmt: skip
+#: instructions whose first pop is a condition (:meth:`FunctionLowerer.cond`): a comparison
+#: right before one pushes its i1 as it is (see :meth:`FunctionLowerer.push_bool`)
+_COND_NEXT = frozenset((O.BR_IF, O.IF, O.SELECT, O.SELECT_T))
+#: instructions that pop their float operands for any NaN (float arithmetic and comparisons):
+#: an arithmetic result right before one is pushed unchecked (see ``_FBIN`` in ``op``)
+_NAN_ANY_NEXT = frozenset((*_FCMP, O.F32_ADD, O.F32_SUB, O.F32_MUL, O.F32_DIV,
+                           O.F64_ADD, O.F64_SUB, O.F64_MUL, O.F64_DIV))  # fmt: skip
+_FBIN_INTR = {O.F32_MIN: ("llvm.minimum", F32), O.F32_MAX: ("llvm.maximum", F32),
+              O.F32_COPYSIGN: ("llvm.copysign", F32), O.F64_MIN: ("llvm.minimum", F64),
+              O.F64_MAX: ("llvm.maximum", F64), O.F64_COPYSIGN: ("llvm.copysign", F64)}  # fmt: skip
+_FUN = {O.F32_ABS: ("llvm.fabs", F32), O.F32_CEIL: ("llvm.ceil", F32),
+        O.F32_FLOOR: ("llvm.floor", F32), O.F32_TRUNC: ("llvm.trunc", F32),
+        O.F32_NEAREST: ("llvm.roundeven", F32), O.F32_SQRT: ("llvm.sqrt", F32),
+        O.F64_ABS: ("llvm.fabs", F64), O.F64_CEIL: ("llvm.ceil", F64),
+        O.F64_FLOOR: ("llvm.floor", F64), O.F64_TRUNC: ("llvm.trunc", F64),
+        O.F64_NEAREST: ("llvm.roundeven", F64), O.F64_SQRT: ("llvm.sqrt", F64)}  # fmt: skip
 # trapping float -> int: op -> (int type, signed, float type)
-_TRUNC = {Op.I32_TRUNC_F32_S: (I32, True, F32), Op.I32_TRUNC_F32_U: (I32, False, F32),
-          Op.I32_TRUNC_F64_S: (I32, True, F64), Op.I32_TRUNC_F64_U: (I32, False, F64),
-          Op.I64_TRUNC_F32_S: (I64, True, F32), Op.I64_TRUNC_F32_U: (I64, False, F32),
-          Op.I64_TRUNC_F64_S: (I64, True, F64), Op.I64_TRUNC_F64_U: (I64, False, F64)}  # fmt: skip
-_TRUNC_SAT = {Op.I32_TRUNC_SAT_F32_S: (I32, True, F32), Op.I32_TRUNC_SAT_F32_U: (I32, False, F32),
-              Op.I32_TRUNC_SAT_F64_S: (I32, True, F64), Op.I32_TRUNC_SAT_F64_U: (I32, False, F64),
-              Op.I64_TRUNC_SAT_F32_S: (I64, True, F32), Op.I64_TRUNC_SAT_F32_U: (I64, False, F32),
-              Op.I64_TRUNC_SAT_F64_S: (I64, True, F64),
-              Op.I64_TRUNC_SAT_F64_U: (I64, False, F64)}  # fmt: skip
+_TRUNC = {O.I32_TRUNC_F32_S: (I32, True, F32), O.I32_TRUNC_F32_U: (I32, False, F32),
+          O.I32_TRUNC_F64_S: (I32, True, F64), O.I32_TRUNC_F64_U: (I32, False, F64),
+          O.I64_TRUNC_F32_S: (I64, True, F32), O.I64_TRUNC_F32_U: (I64, False, F32),
+          O.I64_TRUNC_F64_S: (I64, True, F64), O.I64_TRUNC_F64_U: (I64, False, F64)}  # fmt: skip
+_TRUNC_SAT = {O.I32_TRUNC_SAT_F32_S: (I32, True, F32), O.I32_TRUNC_SAT_F32_U: (I32, False, F32),
+              O.I32_TRUNC_SAT_F64_S: (I32, True, F64), O.I32_TRUNC_SAT_F64_U: (I32, False, F64),
+              O.I64_TRUNC_SAT_F32_S: (I64, True, F32), O.I64_TRUNC_SAT_F32_U: (I64, False, F32),
+              O.I64_TRUNC_SAT_F64_S: (I64, True, F64),
+              O.I64_TRUNC_SAT_F64_U: (I64, False, F64)}  # fmt: skip
 # simple casts: op -> (builder method, target type)
-_CAST = {Op.I32_WRAP_I64: ("trunc", I32), Op.I64_EXTEND_I32_S: ("sext", I64),
-         Op.I64_EXTEND_I32_U: ("zext", I64),
-         Op.F32_CONVERT_I32_S: ("sitofp", F32), Op.F32_CONVERT_I32_U: ("uitofp", F32),
-         Op.F32_CONVERT_I64_S: ("sitofp", F32), Op.F32_CONVERT_I64_U: ("uitofp", F32),
-         Op.F64_CONVERT_I32_S: ("sitofp", F64), Op.F64_CONVERT_I32_U: ("uitofp", F64),
-         Op.F64_CONVERT_I64_S: ("sitofp", F64), Op.F64_CONVERT_I64_U: ("uitofp", F64),
-         Op.F32_DEMOTE_F64: ("fptrunc", F32), Op.F64_PROMOTE_F32: ("fpext", F64),
-         Op.I32_REINTERPRET_F32: ("bitcast", I32), Op.I64_REINTERPRET_F64: ("bitcast", I64),
-         Op.F32_REINTERPRET_I32: ("bitcast", F32),
-         Op.F64_REINTERPRET_I64: ("bitcast", F64)}  # fmt: skip
+_CAST = {O.I32_WRAP_I64: ("trunc", I32), O.I64_EXTEND_I32_S: ("sext", I64),
+         O.I64_EXTEND_I32_U: ("zext", I64),
+         O.F32_CONVERT_I32_S: ("sitofp", F32), O.F32_CONVERT_I32_U: ("uitofp", F32),
+         O.F32_CONVERT_I64_S: ("sitofp", F32), O.F32_CONVERT_I64_U: ("uitofp", F32),
+         O.F64_CONVERT_I32_S: ("sitofp", F64), O.F64_CONVERT_I32_U: ("uitofp", F64),
+         O.F64_CONVERT_I64_S: ("sitofp", F64), O.F64_CONVERT_I64_U: ("uitofp", F64),
+         O.F32_DEMOTE_F64: ("fptrunc", F32), O.F64_PROMOTE_F32: ("fpext", F64),
+         O.I32_REINTERPRET_F32: ("bitcast", I32), O.I64_REINTERPRET_F64: ("bitcast", I64),
+         O.F32_REINTERPRET_I32: ("bitcast", F32),
+         O.F64_REINTERPRET_I64: ("bitcast", F64)}  # fmt: skip
 # sign extension in place: op -> (narrow type, full type)
-_SEXT = {Op.I32_EXTEND8_S: (I8, I32), Op.I32_EXTEND16_S: (I16, I32), Op.I64_EXTEND8_S: (I8, I64),
-         Op.I64_EXTEND16_S: (I16, I64), Op.I64_EXTEND32_S: (I32, I64)}  # fmt: skip
+_SEXT = {O.I32_EXTEND8_S: (I8, I32), O.I32_EXTEND16_S: (I16, I32), O.I64_EXTEND8_S: (I8, I64),
+         O.I64_EXTEND16_S: (I16, I64), O.I64_EXTEND32_S: (I32, I64)}  # fmt: skip
 # loads: op -> (memory type, bytes, extension or None, result type)
-_LOAD = {Op.I32_LOAD: (I32, 4, None, I32), Op.I64_LOAD: (I64, 8, None, I64),
-         Op.F32_LOAD: (F32, 4, None, F32), Op.F64_LOAD: (F64, 8, None, F64),
-         Op.I32_LOAD8_S: (I8, 1, "sext", I32), Op.I32_LOAD8_U: (I8, 1, "zext", I32),
-         Op.I32_LOAD16_S: (I16, 2, "sext", I32), Op.I32_LOAD16_U: (I16, 2, "zext", I32),
-         Op.I64_LOAD8_S: (I8, 1, "sext", I64), Op.I64_LOAD8_U: (I8, 1, "zext", I64),
-         Op.I64_LOAD16_S: (I16, 2, "sext", I64), Op.I64_LOAD16_U: (I16, 2, "zext", I64),
-         Op.I64_LOAD32_S: (I32, 4, "sext", I64), Op.I64_LOAD32_U: (I32, 4, "zext", I64)}  # fmt: skip
+_LOAD = {O.I32_LOAD: (I32, 4, None, I32), O.I64_LOAD: (I64, 8, None, I64),
+         O.F32_LOAD: (F32, 4, None, F32), O.F64_LOAD: (F64, 8, None, F64),
+         O.I32_LOAD8_S: (I8, 1, "sext", I32), O.I32_LOAD8_U: (I8, 1, "zext", I32),
+         O.I32_LOAD16_S: (I16, 2, "sext", I32), O.I32_LOAD16_U: (I16, 2, "zext", I32),
+         O.I64_LOAD8_S: (I8, 1, "sext", I64), O.I64_LOAD8_U: (I8, 1, "zext", I64),
+         O.I64_LOAD16_S: (I16, 2, "sext", I64), O.I64_LOAD16_U: (I16, 2, "zext", I64),
+         O.I64_LOAD32_S: (I32, 4, "sext", I64), O.I64_LOAD32_U: (I32, 4, "zext", I64)}  # fmt: skip
 # stores: op -> (memory type, bytes, truncate?)
-_STORE = {Op.I32_STORE: (I32, 4, False), Op.I64_STORE: (I64, 8, False),
-          Op.F32_STORE: (F32, 4, False), Op.F64_STORE: (F64, 8, False),
-          Op.I32_STORE8: (I8, 1, True), Op.I32_STORE16: (I16, 2, True),
-          Op.I64_STORE8: (I8, 1, True), Op.I64_STORE16: (I16, 2, True),
-          Op.I64_STORE32: (I32, 4, True)}  # fmt: skip
+_STORE = {O.I32_STORE: (I32, 4, False), O.I64_STORE: (I64, 8, False),
+          O.F32_STORE: (F32, 4, False), O.F64_STORE: (F64, 8, False),
+          O.I32_STORE8: (I8, 1, True), O.I32_STORE16: (I16, 2, True),
+          O.I64_STORE8: (I8, 1, True), O.I64_STORE16: (I16, 2, True),
+          O.I64_STORE32: (I32, 4, True)}  # fmt: skip
 
-_CALLS = frozenset({Op.CALL, Op.CALL_INDIRECT, Op.CALL_REF, Op.RETURN_CALL,
-                    Op.RETURN_CALL_INDIRECT, Op.RETURN_CALL_REF, Op.THROW})  # fmt: skip
+_CALLS = frozenset({O.CALL, O.CALL_INDIRECT, O.CALL_REF, O.RETURN_CALL,
+                    O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF, O.THROW})  # fmt: skip
 _SIMD_MEMORY = frozenset(op for op, n in SIMD_NAMES.items()
                          if n.startswith(("v128.load", "v128.store")))  # fmt: skip
 _MEMORY_OPS = frozenset(_LOAD) | frozenset(_STORE) | {
-    Op.MEMORY_SIZE, Op.MEMORY_GROW, Op.MEMORY_FILL, Op.MEMORY_COPY, Op.MEMORY_INIT}
+    O.MEMORY_SIZE, O.MEMORY_GROW, O.MEMORY_FILL, O.MEMORY_COPY, O.MEMORY_INIT}
 _MEMORY_OPS |= _SIMD_MEMORY
 
 
 #: the scalar float instructions whose result the lowering checks with the NaN rule
 #: (``FunctionLowerer.canonical_nan``): arithmetic, ``sqrt``, rounding, ``min``/``max``,
 #: ``demote``/``promote`` (not the bitwise ``abs``/``neg``/``copysign``)
-_NAN_CHECKED = (frozenset(_FBIN) | (frozenset(_FUN) - {Op.F32_ABS, Op.F64_ABS})
-                | {Op.F32_MIN, Op.F32_MAX, Op.F64_MIN, Op.F64_MAX, Op.F32_DEMOTE_F64,
-                   Op.F64_PROMOTE_F32})  # fmt: skip
+_NAN_CHECKED = (frozenset(_FBIN) | (frozenset(_FUN) - {O.F32_ABS, O.F64_ABS})
+                | {O.F32_MIN, O.F32_MAX, O.F64_MIN, O.F64_MAX, O.F32_DEMOTE_F64,
+                   O.F64_PROMOTE_F32})  # fmt: skip
 _FLOATS = frozenset((ValType.F32, ValType.F64))
 
 
@@ -245,16 +255,16 @@ def raw_float_locals(body, nparams: int, local_types) -> frozenset[int]:
     prev = None
     for ins in body:
         op = ins.op
-        if op == Op.LOCAL_SET or op == Op.LOCAL_TEE:
+        if op == O.LOCAL_SET or op == O.LOCAL_TEE:
             k = ins.imm
             if k >= nparams and local_types[k] in _FLOATS:
                 src = sources.setdefault(k, set())
                 if prev is not None and prev.op in _NAN_CHECKED:
                     pass
-                elif prev is not None and (prev.op == Op.F32_CONST or prev.op == Op.F64_CONST):
-                    if _is_nan_bits(prev.imm, prev.op == Op.F32_CONST):
+                elif prev is not None and (prev.op == O.F32_CONST or prev.op == O.F64_CONST):
+                    if _is_nan_bits(prev.imm, prev.op == O.F32_CONST):
                         src.add(None)
-                elif prev is not None and (prev.op == Op.LOCAL_GET or prev.op == Op.LOCAL_TEE):
+                elif prev is not None and (prev.op == O.LOCAL_GET or prev.op == O.LOCAL_TEE):
                     src.add(prev.imm)
                 else:
                     src.add(None)
@@ -272,11 +282,11 @@ def memories_used(body) -> set[int]:
     out = set()
     for op, imm, _ in body:
         if op in _MEMORY_OPS:
-            if op == Op.MEMORY_SIZE or op == Op.MEMORY_GROW or op == Op.MEMORY_FILL:
+            if op == O.MEMORY_SIZE or op == O.MEMORY_GROW or op == O.MEMORY_FILL:
                 out.add(imm)
-            elif op == Op.MEMORY_COPY:
+            elif op == O.MEMORY_COPY:
                 out.update(imm)
-            elif op == Op.MEMORY_INIT:
+            elif op == O.MEMORY_INIT:
                 out.add(imm[1])
             else:
                 out.add(imm[-1])  # a memarg: (align, offset, [lane,] memory)
@@ -305,12 +315,31 @@ def _float_bound(x: float, t: ir.Type) -> ir.Constant:
     return f64_bits(struct.unpack("<Q", struct.pack("<d", x))[0])
 
 
+@functools.cache
+def _trunc_bounds(bits: int, signed: bool, f32: bool) -> tuple[str, ir.Constant, ir.Constant]:
+    """``(op, lo, hi)``: a float ``x`` converts to a ``bits``-wide integer without overflow
+    iff ``x op lo`` and ``x < hi`` (ordered compares: both false for a NaN)."""
+    ft = F32 if f32 else F64
+    if signed:
+        hi = 1 << (bits - 1)
+        lo = -hi - 1
+        if _exact_in(lo, ft):
+            return ">", _float_bound(float(lo), ft), _float_bound(float(hi), ft)
+        return ">=", _float_bound(float(-hi), ft), _float_bound(float(hi), ft)
+    return ">", _float_bound(-1.0, ft), _float_bound(float(1 << bits), ft)
+
+
 def _exact_in(x: int, t: ir.Type) -> bool:
     import struct
 
     if t is F32:
         return struct.unpack("<f", struct.pack("<f", float(x)))[0] == x
     return float(x) == x
+
+
+#: the names of unnamed values, ``.N`` (made once: formatting them was a twentieth of the
+#: lowering)
+_NUMBERED: list[str] = []
 
 
 class _Names:
@@ -327,8 +356,12 @@ class _Names:
 
     def register(self, name: str, deduplicate: bool = False) -> str:
         if not name:
-            self._next += 1
-            return f".{self._next}"  # (no name given here has this form)
+            n = self._next = self._next + 1
+            try:
+                return _NUMBERED[n]  # (no name given here has this form)
+            except IndexError:
+                _NUMBERED.extend([f".{k}" for k in range(len(_NUMBERED), 2 * n)])
+                return _NUMBERED[n]
         n = self._used.get(name)
         if n is None:
             self._used[name] = 0
@@ -351,7 +384,8 @@ class ModuleBuilder:
     def __init__(self, module: Module, triple: str = "", datalayout: str = "", fuel_costs=None,
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
-                 guard: bool = False, landings: bool = False):  # fmt: skip
+                 guard: bool = False, landings: bool = False,
+                 pausable: frozenset[int] | None = None):  # fmt: skip
         self.decoded = module
         #: guard-page mode (see :mod:`.guard`): accesses to 32-bit memories have no bounds
         #: check (an access beyond the size faults on the memory's guard reservation, which
@@ -391,12 +425,14 @@ class ModuleBuilder:
         self.simd_isa = ""  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
         self._unlikely = None
+        self._likely = None
         self.memory_types = module.memory_types()
         self.tag_types = module.tag_type_indices()
         #: the module declares non-final types: call_indirect checks subtyping on a mismatch
         self.subtyping = any(not final for final, _ in module.subtypes)
         #: the functions with suspend code (see .suspend)
-        self.pausable = pausable_funcs(module, fuel_costs is not None)
+        self.pausable = pausable if pausable is not None else pausable_funcs(
+            module, fuel_costs is not None)
         #: a tier-up unit's functions with loops get on-stack replacement points at their
         #: loop headers (see :meth:`.suspend.Suspender.loop_point`)
         self.osr = batch is not None and not batch[1]
@@ -422,20 +458,34 @@ class ModuleBuilder:
                 [ir.MetaDataString(self.ir, "branch_weights"), c32(1), c32(1 << 20)])
         return md
 
+    @property
+    def likely(self):
+        """The branch weights of a branch whose *false* edge goes to a trap (``!prof``)."""
+        md = self._likely
+        if md is None:
+            md = self._likely = self.ir.add_metadata(
+                [ir.MetaDataString(self.ir, "branch_weights"), c32(1 << 20), c32(1)])
+        return md
+
     def recorder(self) -> ir.Function:
-        """``void record(ctx, rt, index << 32 | offset)``: append a frame to the trap trace
-        (``abi.RT_TRACE``). One cold function per LLVM module rather than its ~15
-        instructions in every trap and propagate block (a sixth of all the IR otherwise)."""
+        """``void record(ctx, rt, index << 32, offset)``: append a frame (the function's
+        index, the i32 wasm offset) to the trap trace (``abi.RT_TRACE``). One cold function
+        per LLVM module rather than its ~15 instructions in every trap and propagate block (a
+        sixth of all the IR otherwise); it makes the frame word itself, which the blocks
+        did (two instructions fewer in each). A trap block stores its status before the call
+        (not in a function of its own: as a store there, LLVM sinks the status into one
+        block for all trap codes, and the sieve kernel's loop at ``O2`` stays as fast)."""
         fn = self._intrinsics.get(_RECORDER)
         if fn is not None:
             return fn
         fn = self._intrinsics[_RECORDER] = Function(
-            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64]), _RECORDER)
+            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64, I32]), _RECORDER)
         fn.linkage = "internal"
         fn.attributes.add("cold")
         fn.attributes.add("noinline")
-        ctx, rt, where = fn.args
+        ctx, rt, frame, offset = fn.args
         b = Builder(fn.append_basic_block("entry"))
+        where = b.or_(frame, b.zext(offset, I64))
         trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
         n = b.load(trace, typ=I64)
         k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
@@ -669,9 +719,7 @@ class FunctionLowerer:
         self.fn: ir.Function = mb.funcs[index]
         self.local_types = list(self.ftype.params) + list(local_types)
         self.body = body
-        #: what this function's frame takes from the depth left to its callees (the same
-        #: frame cost as in the Python tier: see wasm2py.validate.frames)
-        self.frame_words = frame_words(mb.decoded, self.ftype, local_types, body)
+        self._declared = local_types
         self.layout = mb.layout
         entry = self.fn.append_basic_block("entry")
         self.ab = Builder(entry)  # allocas and cached context loads
@@ -709,6 +757,13 @@ class FunctionLowerer:
         #: its loop headers are resume points for on-stack replacement (see .suspend)
         self.osr = mb.osr and has_loops(body)
         self.susp = Suspender(self) if self.pauses or self.osr else None
+
+    @functools.cached_property
+    def frame_words(self) -> int:
+        """What this function's frame takes from the depth left to its callees (the same
+        frame cost as in the Python tier: see wasm2py.validate.frames); only functions that
+        make calls need it, so it is found on first use (a walk over the body)."""
+        return frame_words(self.mb.decoded, self.ftype, self._declared, self.body)
 
     # -- helpers ----------------------------------------------------------------------------
     def read(self, alloca):
@@ -765,7 +820,7 @@ class FunctionLowerer:
 
     def trap_block(self, code: TrapCode) -> ir.Block:
         """The block that stores trap ``code`` and returns (one per code and function; its
-        phi ``offset`` receives the wasm offset of each branch's instruction)."""
+        phi ``offset`` receives :meth:`where` of each branch's instruction)."""
         bb = self._traps.get(code)
         if bb is None:
             bb = self.fn.append_basic_block(f"trap_{code.name.lower()}")
@@ -774,20 +829,20 @@ class FunctionLowerer:
             rt = self.rt()
             self.fuel_out(b)
             b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
-            self.record_frame(b, bb.offset)
+            b.call(self.mb.recorder(), [self.ctx, rt, c64(self.index << 32), bb.offset])
             self._ret_undef(b)
             self._traps[code] = bb
         return bb
 
-    def record_frame(self, b: ir.IRBuilder, offset) -> None:
-        """Append this function and ``offset`` to the trap trace (see ``abi.RT_TRACE``)."""
-        where = b.or_(c64(self.index << 32), b.zext(offset, I64))
-        b.call(self.mb.recorder(), [self.ctx, self.rt(), where])
+    def where(self, offset: int | None = None) -> ir.Constant:
+        """A wasm offset (default: the instruction being lowered's) for the trap trace (see
+        ``abi.RT_TRACE``): what trap and propagate blocks receive."""
+        return c32(self.offset if offset is None else offset)
 
     def _to_trap(self, code: TrapCode) -> ir.Block:
         """The trap block of ``code``, told that the current block branches to it."""
         bb = self.trap_block(code)
-        bb.offset.add_incoming(c32(self.offset), self.b.block)
+        bb.offset.add_incoming(self.where(), self.b.block)
         return bb
 
     def _ret_undef(self, b: ir.IRBuilder) -> None:
@@ -804,6 +859,14 @@ class FunctionLowerer:
         br.set_metadata("prof", self.mb.unlikely)
         self.b.position_at_end(ok)
 
+    def trap_unless(self, cond, code: TrapCode) -> None:
+        """Branch to the trap block of ``code`` unless ``cond`` (an i1) holds (no negation to
+        make)."""
+        ok = self.fn.append_basic_block()
+        br = self.b.cbranch(cond, ok, self._to_trap(code))
+        br.set_metadata("prof", self.mb.likely)
+        self.b.position_at_end(ok)
+
     def propagate_block(self) -> ir.Block:
         """The block that records this frame in the trap trace and returns (the status set by
         a callee, or by this function's ``throw``, stays for the caller to see)."""
@@ -811,7 +874,8 @@ class FunctionLowerer:
             self._propagate = self.fn.append_basic_block("propagate")
             pb = Builder(self._propagate)
             self._propagate.offset = pb.phi(I32, "offset")
-            self.record_frame(pb, self._propagate.offset)
+            pb.call(self.mb.recorder(), [self.ctx, self.rt(), c64(self.index << 32),
+                                         self._propagate.offset])  # fmt: skip
             self._ret_undef(pb)
         return self._propagate
 
@@ -828,7 +892,7 @@ class FunctionLowerer:
             br.set_metadata("prof", self.mb.unlikely)
             self.b.position_at_end(failed)
             self.susp.divert(st)  # a pause spills this frame
-            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            prop.offset.add_incoming(self.where(), self.b.block)
             if self.handlers:
                 self.b.cbranch(self.b.icmp_unsigned("==", st, c64(abi.EXCEPTION)),
                                self.handlers[-1], prop)  # fmt: skip
@@ -837,7 +901,7 @@ class FunctionLowerer:
             self.b.position_at_end(ok)
             return
         if not self.handlers:
-            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            prop.offset.add_incoming(self.where(), self.b.block)
             br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), prop, ok)
             br.set_metadata("prof", self.mb.unlikely)
             self.b.position_at_end(ok)
@@ -846,7 +910,7 @@ class FunctionLowerer:
         br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), failed, ok)
         br.set_metadata("prof", self.mb.unlikely)
         self.b.position_at_end(failed)
-        prop.offset.add_incoming(c32(self.offset), failed)
+        prop.offset.add_incoming(self.where(), failed)
         self.b.cbranch(self.b.icmp_unsigned("==", st, c64(abi.EXCEPTION)), self.handlers[-1],
                        prop)  # fmt: skip
         self.b.position_at_end(ok)
@@ -857,7 +921,7 @@ class FunctionLowerer:
             self.b.branch(self.handlers[-1])
         else:
             prop = self.propagate_block()
-            prop.offset.add_incoming(c32(self.offset), self.b.block)
+            prop.offset.add_incoming(self.where(), self.b.block)
             self.b.branch(prop)
 
     def intr(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -922,7 +986,13 @@ class FunctionLowerer:
         return self.stack.pop()
 
     def push_bool(self, c) -> None:
-        """Push an i1 as wasm's i32 0/1, remembering the i1 for :meth:`cond`."""
+        """Push an i1 as wasm's i32 0/1, remembering the i1 for :meth:`cond`; the i1 itself
+        when the next instruction pops it as a condition (an extension nothing would use: a
+        comparison is mostly a branch's)."""
+        if self.next_op in _COND_NEXT:
+            self._bools[id(c)] = (c, c)
+            self.push(c)
+            return
         z = self.b.zext(c, I32)
         self._bools[id(z)] = (z, c)
         self.push(z)
@@ -956,7 +1026,7 @@ class FunctionLowerer:
     def lower(self) -> None:
         body = self.body
         ops = {ins.op for ins in body}
-        if Op.BR_TABLE in ops and any(ins.op == Op.BR_TABLE and len(ins.imm[0]) > HUGE_BR_TABLE
+        if O.BR_TABLE in ops and any(ins.op == O.BR_TABLE and len(ins.imm[0]) > HUGE_BR_TABLE
                                       for ins in body):  # fmt: skip
             self.fn.attributes.add("optnone")
             self.fn.attributes.add("noinline")  # (LLVM requires it with optnone)
@@ -1006,23 +1076,27 @@ class FunctionLowerer:
         func.slots = [self.ab.alloca(LL[t]) for t in func.results]
         self.ctl.append(func)
         skip = 0
+        self.next_op = None
+        last = len(body) - 1
+        ctl = self.ctl
+        lower_op = self.op
         for pos, ins in enumerate(body):
             op = ins.op
-            frame = self.ctl[-1]
-            if frame.unreachable:
-                if op == Op.BLOCK or op == Op.LOOP or op == Op.IF or op == Op.TRY_TABLE:
+            if ctl[-1].unreachable:
+                if op == O.BLOCK or op == O.LOOP or op == O.IF or op == O.TRY_TABLE:
                     skip += 1
                     continue
-                if op == Op.END:
+                if op == O.END:
                     if skip:
                         skip -= 1
                         continue
-                elif op == Op.ELSE:
+                elif op == O.ELSE:
                     if skip:
                         continue
                 else:
                     continue
             self.offset = ins.offset
+            self.next_op = body[pos + 1].op if pos < last else None
             if segs:
                 cost = segs.get(pos)
                 if cost is not None:
@@ -1036,14 +1110,14 @@ class FunctionLowerer:
                     self.susp.fuel_point(2, ins.offset)
                 self.charge_bulk(costs.bulk_per_64)
             try:
-                self.op(ins)
+                lower_op(ins)
             except UnsupportedFeature:
                 raise
             except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
                 raise UnsupportedFeature(
                     f"LLVM tier cannot lower {Op(op).name if op in Op._value2member_map_ else op}"
                     f": {e}", self.index, ins.offset) from e
-            if not self.ctl:
+            if not ctl:
                 break
 
     def op(self, ins) -> None:  # noqa: C901 - one case per instruction group
@@ -1059,26 +1133,26 @@ class FunctionLowerer:
             x = self.pop()
             pyop, signed = _ICMP[op]
             self.push_bool(b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y))
-        elif op == Op.LOCAL_GET:
+        elif op == O.LOCAL_GET:
             self.push(self.get_local(imm))
-        elif op == Op.LOCAL_SET:
+        elif op == O.LOCAL_SET:
             self.set_local(imm, self.pop())
-        elif op == Op.LOCAL_TEE:
+        elif op == O.LOCAL_TEE:
             self.set_local(imm, self.stack[-1])
-        elif op == Op.I32_CONST:
+        elif op == O.I32_CONST:
             self.push(c32(imm))
-        elif op == Op.I64_CONST:
+        elif op == O.I64_CONST:
             self.push(c64(imm))
-        elif op == Op.F32_CONST or op == Op.F64_CONST:
-            v = f32_bits(imm) if op == Op.F32_CONST else f64_bits(imm)
-            if not _is_nan_bits(imm, op == Op.F32_CONST):
+        elif op == O.F32_CONST or op == O.F64_CONST:
+            v = f32_bits(imm) if op == O.F32_CONST else f64_bits(imm)
+            if not _is_nan_bits(imm, op == O.F32_CONST):
                 self._nan_raw[id(v)] = (v, v)  # (checked as it is: for set_local)
             self.push(v)
         elif op in _LOAD:
             self.load(op, imm[1], imm[2])
         elif op in _STORE:
             self.store(op, imm[1], imm[2])
-        elif op == Op.BR_IF:
+        elif op == O.BR_IF:
             cond = self.cond(self.pop())
             cont = self.fn.append_basic_block()
             target = self.ctl[-1 - imm]
@@ -1094,16 +1168,16 @@ class FunctionLowerer:
                 b.position_at_end(taken)
                 self.branch(imm, keep=True)
             b.position_at_end(cont)
-        elif op == Op.BR:
+        elif op == O.BR:
             self.branch(imm)
             self.set_unreachable()
-        elif op == Op.BLOCK or op == Op.LOOP or op == Op.IF:
+        elif op == O.BLOCK or op == O.LOOP or op == O.IF:
             self.begin(op, imm)
-        elif op == Op.ELSE:
+        elif op == O.ELSE:
             self.do_else()
-        elif op == Op.END:
+        elif op == O.END:
             self.end()
-        elif op == Op.CALL:
+        elif op == O.CALL:
             self.call(imm)
         elif op in _IDIV:
             self.divrem(op)
@@ -1127,13 +1201,15 @@ class FunctionLowerer:
                 self.push(b.call(self.intr(f"{name}.{t}", t, [t]), [x]))
             else:
                 self.push(b.call(self.intr(f"{name}.{t}", t, [t, I1]), [x, ir.Constant(I1, 0)]))
-        elif op == Op.I32_EQZ or op == Op.I64_EQZ:
+        elif op == O.I32_EQZ or op == O.I64_EQZ:
             x = self.pop()
             self.push_bool(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)))
         elif op in _FBIN:
             y = self.pop_nan_any()
             x = self.pop_nan_any()
-            self.push(self.canonical_nan(getattr(b, _FBIN[op])(x, y)))
+            r = getattr(b, _FBIN[op])(x, y)
+            # (the next instruction takes any NaN: no check to make, and for LLVM to delete)
+            self.push(r if self.next_op in _NAN_ANY_NEXT else self.canonical_nan(r))
         elif op in _FCMP:
             y = self.pop_nan_any()
             x = self.pop_nan_any()
@@ -1147,7 +1223,7 @@ class FunctionLowerer:
             else:
                 r = b.call(self.intr(f"{name}.{_fname(t)}", t, [t]), [self.pop_nan_any()])
                 self.push(self.canonical_nan(r))
-        elif op == Op.F32_NEG or op == Op.F64_NEG:
+        elif op == O.F32_NEG or op == O.F64_NEG:
             self.push(b.fneg(self.pop()))
         elif op in _FBIN_INTR:
             name, t = _FBIN_INTR[op]
@@ -1159,7 +1235,7 @@ class FunctionLowerer:
                 y = self.pop_nan_any()
                 x = self.pop_nan_any()
                 self.push(self.canonical_nan(self.min_max(x, y, name == "llvm.minimum")))
-        elif op == Op.F32_DEMOTE_F64 or op == Op.F64_PROMOTE_F32:
+        elif op == O.F32_DEMOTE_F64 or op == O.F64_PROMOTE_F32:
             name, t = _CAST[op]
             self.push(self.canonical_nan(getattr(b, name)(self.pop_nan_any(), t)))
         elif op in _CAST:
@@ -1174,49 +1250,49 @@ class FunctionLowerer:
             it, signed, ft = _TRUNC_SAT[op]
             name = f"llvm.fpto{'s' if signed else 'u'}i.sat.{it}.{_fname(ft)}"
             self.push(b.call(self.intr(name, it, [ft]), [self.pop_nan_any()]))
-        elif op == Op.DROP:
+        elif op == O.DROP:
             self.pop()
-        elif op == Op.SELECT or op == Op.SELECT_T:
+        elif op == O.SELECT or op == O.SELECT_T:
             c = self.pop()
             y = self.pop()
             x = self.pop()
             self.push(b.select(self.cond(c), x, y))
-        elif op == Op.GLOBAL_GET:
+        elif op == O.GLOBAL_GET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
             # align 8: cells are 8-byte aligned, a v128 (16 bytes) too
             self.push(b.load(p, typ=LL[self.mb.global_types[imm].valtype], align=8))
-        elif op == Op.GLOBAL_SET:
+        elif op == O.GLOBAL_SET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
             b.store(self.pop(), p, align=8)
-        elif op == Op.BR_TABLE:
+        elif op == O.BR_TABLE:
             self.br_table(*imm)
-        elif op == Op.RETURN:
+        elif op == O.RETURN:
             self.ret(self.popn(len(self.ftype.results)))
             self.set_unreachable()
-        elif op == Op.UNREACHABLE:
+        elif op == O.UNREACHABLE:
             b.branch(self._to_trap(TrapCode.UNREACHABLE))
             self.set_unreachable()
-        elif op == Op.NOP:
+        elif op == O.NOP:
             pass
-        elif op == Op.CALL_INDIRECT:
+        elif op == O.CALL_INDIRECT:
             self.call_indirect(*imm)
-        elif op == Op.MEMORY_SIZE:
+        elif op == O.MEMORY_SIZE:
             pages = b.lshr(self.read(self.msz[imm]), c64(16))
             self.push(pages if self.memory64(imm) else b.trunc(pages, I32))
-        elif op == Op.MEMORY_GROW:
+        elif op == O.MEMORY_GROW:
             grow = self.ctx_load(abi.CTX_MEM_GROW, PTR)
             fty = ir.FunctionType(I64, [PTR, I32, I64])
             r = self._call_ptr(grow, fty, [self.ctx, c32(imm), self.to64(self.pop())])
             self.push(r if self.memory64(imm) else b.trunc(r, I32))
             self.reload_memsize()
-        elif op == Op.MEMORY_FILL:
+        elif op == O.MEMORY_FILL:
             n = self.to64(self.pop())
             val = b.trunc(self.pop(), I8)
             d = self.to64(self.pop())
             self.mem_check(d, n, imm)
             b.call(self.intr("llvm.memset.p0.i64", VOID, [PTR, I8, I64, I1]),
                    [self.mem_ptr(d, imm), val, n, ir.Constant(I1, 0)])  # fmt: skip
-        elif op == Op.MEMORY_COPY:
+        elif op == O.MEMORY_COPY:
             dk, sk = imm
             n = self.to64(self.pop())
             s = self.to64(self.pop())
@@ -1225,7 +1301,7 @@ class FunctionLowerer:
             self.mem_check(d, n, dk)
             b.call(self.intr("llvm.memmove.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
                    [self.mem_ptr(d, dk), self.mem_ptr(s, sk), n, ir.Constant(I1, 0)])  # fmt: skip
-        elif op == Op.MEMORY_INIT:
+        elif op == O.MEMORY_INIT:
             seg, k = imm
             n = b.zext(self.pop(), I64)
             s = b.zext(self.pop(), I64)
@@ -1237,46 +1313,46 @@ class FunctionLowerer:
             src = b.gep(self.ctx_load(pslot, PTR), [s], source_etype=I8)
             b.call(self.intr("llvm.memcpy.p0.p0.i64", VOID, [PTR, PTR, I64, I1]),
                    [self.mem_ptr(d, k), src, n, ir.Constant(I1, 0)])  # fmt: skip
-        elif op == Op.DATA_DROP:
+        elif op == O.DATA_DROP:
             _, lslot = self.layout.data_slots(imm)
             b.store(c64(0), b.gep(self.ctx, [c64(lslot)], source_etype=I64))
-        elif op == Op.ELEM_DROP:
+        elif op == O.ELEM_DROP:
             _, lslot = self.layout.elem_slots(imm)
             b.store(c64(0), b.gep(self.ctx, [c64(lslot)], source_etype=I64))
-        elif op == Op.REF_NULL:
+        elif op == O.REF_NULL:
             self.push(c64(0))
-        elif op == Op.REF_IS_NULL:
+        elif op == O.REF_IS_NULL:
             self.push(b.zext(b.icmp_unsigned("==", self.pop(), c64(0)), I32))
-        elif op == Op.REF_FUNC:
+        elif op == O.REF_FUNC:
             base = self.ctx_load(abi.CTX_FUNCREFS, I64)
             self.push(b.add(base, c64(abi.REC_SIZE * imm)))
-        elif op == Op.TABLE_GET:
+        elif op == O.TABLE_GET:
             i = self.to64(self.pop())
             self.push(b.load(self.table_entry(imm, i), typ=I64))
-        elif op == Op.TABLE_SET:
+        elif op == O.TABLE_SET:
             v = self.pop()
             i = self.to64(self.pop())
             b.store(v, self.table_entry(imm, i))
             self.table_changed(imm, i, c64(1))
-        elif op == Op.TABLE_SIZE:
+        elif op == O.TABLE_SIZE:
             desc = self.ctx_load(self.layout.table_slot(imm), PTR)
             size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
             self.push(size if self.table64(imm) else b.trunc(size, I32))
-        elif op == Op.TABLE_GROW:
+        elif op == O.TABLE_GROW:
             delta = self.to64(self.pop())
             init = self.pop()
             grow = self.ctx_load(abi.CTX_TABLE_GROW, PTR)
             fty = ir.FunctionType(I64, [PTR, I32, I64, I64])
             r = self._call_ptr(grow, fty, [self.ctx, c32(imm), init, delta])
             self.push(r if self.table64(imm) else b.trunc(r, I32))
-        elif op == Op.TABLE_FILL:
+        elif op == O.TABLE_FILL:
             n = self.to64(self.pop())
             v = self.pop()
             i = self.to64(self.pop())
             entries = self.table_range(imm, i, n)
             self.fill_loop(entries, i, n, v)
             self.table_changed(imm, i, n)
-        elif op == Op.TABLE_COPY:
+        elif op == O.TABLE_COPY:
             dt, st = imm
             n = self.to64(self.pop())
             s = self.to64(self.pop())
@@ -1287,7 +1363,7 @@ class FunctionLowerer:
                    [b.gep(dst, [d], source_etype=I64), b.gep(src, [s], source_etype=I64),
                     b.mul(n, c64(8)), ir.Constant(I1, 0)])  # fmt: skip
             self.table_changed(dt, d, n)
-        elif op == Op.TABLE_INIT:
+        elif op == O.TABLE_INIT:
             seg, t = imm
             n = b.zext(self.pop(), I64)
             s = b.zext(self.pop(), I64)
@@ -1301,22 +1377,22 @@ class FunctionLowerer:
                    [b.gep(dst, [d], source_etype=I64), src, b.mul(n, c64(8)),
                     ir.Constant(I1, 0)])  # fmt: skip
             self.table_changed(t, d, n)
-        elif op == Op.RETURN_CALL:
+        elif op == O.RETURN_CALL:
             self.call(imm, tail=True)
-        elif op == Op.RETURN_CALL_INDIRECT:
+        elif op == O.RETURN_CALL_INDIRECT:
             self.call_indirect(*imm, tail=True)
-        elif op == Op.CALL_REF or op == Op.RETURN_CALL_REF:
-            self.call_ref(imm, tail=op == Op.RETURN_CALL_REF)
-        elif op == Op.REF_AS_NON_NULL:
+        elif op == O.CALL_REF or op == O.RETURN_CALL_REF:
+            self.call_ref(imm, tail=op == O.RETURN_CALL_REF)
+        elif op == O.REF_AS_NON_NULL:
             v = self.stack[-1]
             self.trap_if(b.icmp_unsigned("==", v, c64(0)), TrapCode.NULL_REFERENCE)
-        elif op == Op.BR_ON_NULL or op == Op.BR_ON_NON_NULL:
-            self.br_on_null(imm, op == Op.BR_ON_NULL)
-        elif op == Op.THROW:
+        elif op == O.BR_ON_NULL or op == O.BR_ON_NON_NULL:
+            self.br_on_null(imm, op == O.BR_ON_NULL)
+        elif op == O.THROW:
             self.throw(imm)
-        elif op == Op.THROW_REF:
+        elif op == O.THROW_REF:
             self.throw_ref()
-        elif op == Op.TRY_TABLE:
+        elif op == O.TRY_TABLE:
             self.try_table(*imm)
         elif op >= SIMD_BASE:
             from .simd import lower_simd  # (imports this module)
@@ -1440,14 +1516,14 @@ class FunctionLowerer:
     def begin(self, op, imm) -> None:
         b = self.b
         params, results = self.block_type(imm)
-        if op == Op.IF:
+        if op == O.IF:
             cond = self.cond(self.pop())
-        frame = Ctl("block" if op == Op.BLOCK else "loop" if op == Op.LOOP else "if",
+        frame = Ctl("block" if op == O.BLOCK else "loop" if op == O.LOOP else "if",
                     params, results, len(self.stack) - len(params))  # fmt: skip
         if self.susp is not None:
             self.susp.keep(frame.height)
             frame.below = self.stack[: frame.height]
-        if op == Op.LOOP:
+        if op == O.LOOP:
             frame.slots = [self.ab.alloca(LL[t]) for t in params]
             frame.header = self.fn.append_basic_block("loop")
             for v, slot in zip(self.popn(len(params)), frame.slots):
@@ -1466,7 +1542,7 @@ class FunctionLowerer:
         else:
             frame.slots = [self.ab.alloca(LL[t]) for t in results]
             frame.end = self.fn.append_basic_block("end")
-            if op == Op.IF:
+            if op == O.IF:
                 then = self.fn.append_basic_block("then")
                 frame.else_bb = self.fn.append_basic_block("else")
                 frame.if_params = self.stack[len(self.stack) - len(params):] if params else []
@@ -1619,7 +1695,7 @@ class FunctionLowerer:
         want = self.ctx_load(self.layout.type_slot(typeidx), I64)
         same = b.icmp_unsigned("==", tid, want)
         if not self.mb.subtyping:
-            self.trap_if(b.not_(same), TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
+            self.trap_unless(same, TrapCode.INDIRECT_CALL_TYPE_MISMATCH)
         else:
             # the callee's type may be a declared subtype: ask the runtime (rare)
             slow = self.fn.append_basic_block("subtype")
@@ -1755,7 +1831,7 @@ class FunctionLowerer:
             self.unwind()  # to the try_table around this one, or out of the function
         b.position_at_end(here)
         self.known = known
-        self.begin(Op.BLOCK, bt)
+        self.begin(O.BLOCK, bt)
         self.ctl[-1].kind = "try"
         self.handlers.append(dispatch)
 
@@ -1932,20 +2008,18 @@ class FunctionLowerer:
     def trunc(self, it: ir.IntType, signed: bool, ft: ir.Type) -> None:
         b = self.b
         x = self.pop_nan_any()
-        self.trap_if(b.fcmp_unordered("uno", x, x), TrapCode.INVALID_CONVERSION_TO_INTEGER)
-        n = it.width
-        if signed:
-            hi = 1 << (n - 1)
-            lo = -hi - 1
-            if _exact_in(lo, ft):
-                lo_ok = b.fcmp_ordered(">", x, _float_bound(float(lo), ft))
-            else:
-                lo_ok = b.fcmp_ordered(">=", x, _float_bound(float(-hi), ft))
-        else:
-            hi = 1 << n
-            lo_ok = b.fcmp_ordered(">", x, _float_bound(-1.0, ft))
-        hi_ok = b.fcmp_ordered("<", x, _float_bound(float(hi), ft))
-        self.trap_if(b.not_(b.and_(lo_ok, hi_ok)), TrapCode.INTEGER_OVERFLOW)
+        op, lo, hi = _trunc_bounds(it.width, signed, ft is F32)
+        ok = b.and_(b.fcmp_ordered(op, x, lo), b.fcmp_ordered("<", x, hi))
+        # one test on the way through; which trap it is (a NaN, else an overflow) is found
+        # off it
+        cont = self.fn.append_basic_block()
+        bad = self.fn.append_basic_block()
+        b.cbranch(ok, cont, bad).set_metadata("prof", self.mb.likely)
+        b.position_at_end(bad)
+        nan = b.fcmp_unordered("uno", x, x)
+        b.cbranch(nan, self._to_trap(TrapCode.INVALID_CONVERSION_TO_INTEGER),
+                  self._to_trap(TrapCode.INTEGER_OVERFLOW))  # fmt: skip
+        b.position_at_end(cont)
         self.push(b.fptosi(x, it) if signed else b.fptoui(x, it))
 
 
@@ -1970,7 +2044,8 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None,
                  epoch: bool = False, guard: bool = False,
-                 landings: bool = False) -> ir.Module:  # fmt: skip
+                 landings: bool = False, pausable: frozenset[int] | None = None,
+                 ) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline; with
@@ -1982,10 +2057,11 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     few SIMD instructions LLVM has no generic form for (``i8x16.swizzle``) use the target's own
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
-    its flag is set, the trampolines); see :class:`ModuleBuilder`.
+    its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
+    module's :func:`.suspend.pausable_funcs` when the caller knows them.
     """
     mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard,
-                       landings)  # fmt: skip
+                       landings, pausable)  # fmt: skip
     mb.simd_isa = simd_isa
     with gc_paused():
         return mb.build()
@@ -2011,7 +2087,12 @@ def _dismantle(irmod: ir.Module) -> None:
             for blk in blocks:
                 blk.instructions = []
                 blk.terminator = None
+                phi = blk.__dict__.pop("offset", None)  # (a trap block and its phi)
+                if phi is not None:
+                    phi.incomings = []
             g.blocks = []
+        if isinstance(g, ir.Function):
+            g.args = ()  # (each argument refers to its function)
     irmod.globals.clear()
 
 

@@ -69,6 +69,9 @@ class Job:
     epoch: bool = False
     #: guard-page mode (see ``jit.guard_mode``; resolved by the parent)
     guard: bool = False
+    #: the module's functions with suspend code (:func:`.suspend.pausable_funcs`), when the
+    #: parent knows them: else the worker decodes every body of the module to find them
+    pausable: frozenset | None = None
 
     def header(self) -> bytes:
         costs = None
@@ -82,9 +85,10 @@ class Job:
             funcs = {"range": [f.start, f.stop]}
         else:
             funcs = {"list": sorted(f)}
+        pausable = sorted(self.pausable) if self.pausable is not None else None
         return json.dumps({"level": self.opt_level, "costs": costs, "funcs": funcs,
-                           "shell": self.shell, "unit": self.unit,
-                           "epoch": self.epoch, "guard": self.guard}).encode()  # fmt: skip
+                           "shell": self.shell, "unit": self.unit, "epoch": self.epoch,
+                           "guard": self.guard, "pausable": pausable}).encode()  # fmt: skip
 
 
 class WorkerDied(Exception):
@@ -263,10 +267,11 @@ def pool() -> Pool:
 
 
 def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str | None = None,
-                    epoch: bool = False, guard: bool = False) -> list[bytes]:  # fmt: skip
+                    epoch: bool = False, guard: bool = False,
+                    pausable: frozenset | None = None) -> list[bytes]:  # fmt: skip
     """The objects of a decoded, validated ``module`` (with its ``raw`` bytes), compiled in
     workers: one per part (``parts`` from :func:`.jit.plan_parts`; one part is compiled as a
-    whole module).
+    whole module; ``pausable``: see :class:`Job`).
 
     Raises:
         CompileError: a worker died (LLVM crashed): names the function that fails alone, when
@@ -275,9 +280,10 @@ def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str 
     """
     wasm = module.raw
     if len(parts) == 1:
-        jobs = [Job(wasm, opt_level, fuel_costs, epoch=epoch, guard=guard)]
+        jobs = [Job(wasm, opt_level, fuel_costs, epoch=epoch, guard=guard, pausable=pausable)]
     else:
-        jobs = [Job(wasm, opt_level, fuel_costs, funcs, shell, epoch=epoch, guard=guard)
+        jobs = [Job(wasm, opt_level, fuel_costs, funcs, shell, epoch=epoch, guard=guard,
+                    pausable=pausable)
                 for funcs, shell in parts]  # fmt: skip
     try:
         return pool().run_all(jobs)
@@ -377,8 +383,12 @@ def serve() -> int:
                 part = (frozenset(funcs["list"]), header["shell"])
             if header.get("unit"):
                 part, batch = None, (frozenset(part[0]), header["shell"])
+            pausable = header.get("pausable")
+            if pausable is not None:
+                pausable = frozenset(pausable)
             status, payload = b"O", compile_part(module, header["level"], fuel, part, batch,
-                                                 header["epoch"], header.get("guard", False))  # fmt: skip
+                                                 header["epoch"], header.get("guard", False),
+                                                 pausable)  # fmt: skip
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
         except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError
