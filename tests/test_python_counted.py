@@ -346,3 +346,18 @@ def test_stretches_away_from_wrap_arounds_use_plain_sums():
         assert ex.f32(_arg(s, "i32"), _arg(n, "i32")) & _M64 == want32(s, n), (s, n)
     for s, n in ((2**32 - 1050, 2**32 + 30), (0, 50), (2**32 + 5, 2**32 + 40)):
         assert ex.f64(s, n) & _M64 == want64(s, n), (s, n)
+
+
+def test_a_loop_that_is_only_its_latch():
+    """``do i++; while (i < n)``: the whole body is the latch, so the ``for`` has nothing of
+    its own to run (this failed to compile once: an empty ``for`` body). By the definition the
+    loop leaves ``i`` at ``max(n, 1)`` for ``n`` below 2**32 - 1, and ``n`` wraps an i32."""
+    src = wat("""(module (func (export "count") (param $n i32) (result i32) (local $i i32)
+      (loop $l local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+      local.get $i))""")
+    for config in (wasm2py.Config(cache=False), wasm2py.Config(cache=False, tier="auto")):
+        engine = wasm2py.Engine(config)
+        store = wasm2py.Store(engine)
+        ex = wasm2py.Instance(store, wasm2py.Module(engine, src)).exports
+        for n in (0, 1, 2, 7, 8, 9, 100, 1000):
+            assert ex.count(n) == max(n, 1)

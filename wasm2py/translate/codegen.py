@@ -787,6 +787,8 @@ class FuncGen:
         """A counted loop's end: the ``for`` arm that runs when a stretch is exhausted steps
         and tests as the wasm latch does, continuing the ``while`` when the loop goes on."""
         cl, loop, fr = frame.counted  # type: ignore[misc]
+        if not fr.body:  # the latch was the whole loop
+            fr.body.append(self.pass_stmt())
         x = f"l{cl.iv}"
         t = I32 if cl.bits == 32 else I64
         b = _const(cl.bound) if isinstance(cl.bound, int) else _name(f"l{cl.bound[1]}")
