@@ -765,23 +765,20 @@ class FuncGen:
         return _call("range", _name(f"l{y}"), _const(-1), _const(step - top))
 
     def step_local(self, y: str, bits: int, k) -> None:
-        """``y += k`` modulo ``2**bits`` (``k``: an int, canonical, or ``("local", i)``), in
-        the forms the translator gives a local plus a constant or a local (a comparison, not
-        a mask: see :meth:`canon`)."""
+        """``y += k`` modulo ``2**bits`` (``k``: an int, canonical, or ``("local", i)``), as
+        :meth:`assign_value` wraps a local plus a constant or a local."""
+        t = I32 if bits == 32 else I64
         top = 1 << bits
         if isinstance(k, tuple):
-            self.assign(y, _bin(_name(y), ast.Add(), _name(f"l{k[1]}")))
-            self.emit(ast.If(_cmp(_name(y), ast.GtE(), _const(top)),
-                             [ast.AugAssign(_sname(y), ast.Sub(), _const(top))], []))  # fmt: skip
+            v = V(_bin(_name(y), ast.Add(), _name(f"l{k[1]}")), t, norm=False)
+            v.wrap = ("", "+", None)
         elif k < top >> 1:
-            self.assign(y, ast.IfExp(_cmp(_name(y), ast.Lt(), _const(top - k)),
-                                     _bin(_name(y), ast.Add(), _const(k)),
-                                     _bin(_name(y), ast.Sub(), _const(top - k))))  # fmt: skip
-        else:
-            d = top - k
-            self.assign(y, ast.IfExp(_cmp(_name(y), ast.GtE(), _const(d)),
-                                     _bin(_name(y), ast.Sub(), _const(d)),
-                                     _bin(_name(y), ast.Add(), _const(k))))  # fmt: skip
+            v = V(_bin(_name(y), ast.Add(), _const(k)), t, norm=False)
+            v.wrap = (y, "+", k)
+        else:  # a step of 2**N - d: y - d
+            v = V(_bin(_name(y), ast.Sub(), _const(top - k)), t, norm=False)
+            v.wrap = (y, "-", top - k)
+        self.assign_value(y, v)
 
     def close_counted(self, frame: Frame) -> None:
         """A counted loop's end: the ``for`` arm that runs when a stretch is exhausted steps
