@@ -153,6 +153,50 @@ def arg(l0, d, fuel):  # fuel passed in and returned with the result
         raise
 
 
+def deferred(l0, d):  # cell, with subtractions deferred to the next write of F[0] or merge
+    if d >= MAXD:
+        DEEP(d)
+    fuel = F[0]
+    try:
+        if fuel < 5:
+            out_of_fuel(F, fuel, 5)
+        if not 2 <= l0 < 2147483648:
+            if fuel < 9:
+                out_of_fuel(F, fuel - 5, 4)
+            F[0] = fuel - 9
+            return l0
+        if fuel < 8:
+            out_of_fuel(F, fuel - 5, 3)
+        fuel -= 8
+        l1 = 0
+        while True:
+            if fuel < 18:
+                out_of_fuel(F, fuel, 18)
+            F[0] = fuel - 18
+            s0 = deferred(l0 - 1 if l0 >= 1 else l0 + 4294967295, d + 128)
+            fuel = F[0]
+            l1 = s0 + l1
+            if l1 > 4294967295:
+                l1 -= 4294967296
+            l2 = l0 > 3
+            l3 = l0 - 2 if l0 >= 2 else l0 + 4294967294
+            l0 = l3
+            if l2:
+                continue
+            break
+        if fuel < 3:
+            out_of_fuel(F, fuel, 3)
+        F[0] = fuel - 3
+        rv = l3 + l1
+        if rv > 4294967295:
+            rv -= 4294967296
+        return rv
+    except BaseException:
+        if fuel < F[0]:
+            F[0] = fuel
+        raise
+
+
 def nochecks(l0, d):  # the cell scheme without the checks (subtractions and F[0] traffic only)
     if d >= MAXD:
         DEEP(d)
@@ -209,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
           f"best of {args.repeat}; time / unmetered time")  # fmt: skip
     for start in (10**15, 2**30 - 1):
         runs = {"plain": lambda: plain(n, 0), "cell": lambda: cell(n, 0),
+                "deferred": lambda: deferred(n, 0),
                 "arg": lambda s=start: arg(n, 0, s)[0], "nochecks": lambda: nochecks(n, 0)}  # fmt: skip
         best = dict.fromkeys(runs, float("inf"))
         for _ in range(args.repeat):

@@ -37,6 +37,10 @@ M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 MASK = {I32: M32, I64: M64}
 SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
+#: the largest int CPython 3.11 compares in its specialised fast path (one 30-bit digit): a
+#: test against a constant above it (``x > 0xFFFFFFFF``) always takes the generic path, so
+#: hot tests of values that are usually small first compare with this
+SMALL = 0x3FFFFFFF
 MAX_EXPR_DEPTH = 24
 #: a counted loop's stretch shorter than this runs as the plain loop (see FuncGen.short_path)
 SHORT = 8
@@ -434,15 +438,18 @@ class FuncGen:
 
     def assign_value(self, target: str, v: V) -> None:
         """``target = v`` (canonical). The sum or difference of two canonical values is off by
-        at most ``2**N``: ``l2 = l2 + l3`` then ``if l2 > MASK: l2 -= 2**N`` is cheaper than a
-        mask (see :meth:`wrap_const`)."""
+        at most ``2**N``: ``l2 = l2 + l3`` then ``if l2 > SMALL and l2 > MASK: l2 -= 2**N`` is
+        cheaper than a mask (see :meth:`wrap_const`); the first test, specialised by CPython,
+        settles the common case of a small sum (``l2 > MASK`` alone never is)."""
         if v.norm or v.wrap is None or v.wrap[2] is not None:
             self.assign(target, self.canon(v))
             return
         self.assign(target, v.e)
         if v.wrap[1] == "+":
-            fix = ast.If(_cmp(_name(target), ast.Gt(), _const(MASK[v.t])),
-                         [ast.AugAssign(_sname(target), ast.Sub(), _const(MASK[v.t] + 1))], [])
+            test = ast.BoolOp(ast.And(), [_cmp(_name(target), ast.Gt(), _const(SMALL)),
+                                          _cmp(_name(target), ast.Gt(), _const(MASK[v.t]))])
+            fix = ast.If(test, [ast.AugAssign(_sname(target), ast.Sub(), _const(MASK[v.t] + 1))],
+                         [])  # fmt: skip
         else:
             fix = ast.If(_cmp(_name(target), ast.Lt(), _const(0)),
                          [ast.AugAssign(_sname(target), ast.Add(), _const(MASK[v.t] + 1))], [])
@@ -1839,6 +1846,9 @@ class FuncGen:
         """A signed comparison of a value with a non-negative constant ``c`` as a chained
         comparison of the unsigned value, without flipping the sign bit (which makes a big
         int): ``x >s c`` is ``c < x < 2**(N-1)``, ``x <s c`` is ``not c <= x < 2**(N-1)``.
+        When ``x`` is a local and ``c`` small, the test against ``2**(N-1)`` (never
+        specialised by CPython) is reached only for ``x`` above :data:`SMALL`:
+        ``c < x and (x <= SMALL or x < 2**(N-1))``, ``x <= c or x > SMALL and x >= 2**(N-1)``.
         None when the constant is negative."""
         if a.const is not None:  # c OP x -> x OP' c
             a, b = b, a
@@ -1848,6 +1858,16 @@ class FuncGen:
             return None
         x = self.canon(a)
         low = {">": ast.Lt(), "<=": ast.Lt(), ">=": ast.LtE(), "<": ast.LtE()}[py]
+        if isinstance(x, ast.Name) and c <= SMALL:
+            big = [_cmp(_name(x.id), ast.Gt(), _const(SMALL)),
+                   _cmp(_name(x.id), ast.GtE(), _const(half))]
+            if py in (">", ">="):
+                small = [_cmp(_name(x.id), ast.LtE(), _const(SMALL)),
+                         _cmp(_name(x.id), ast.Lt(), _const(half))]
+                return ast.BoolOp(ast.And(), [ast.Compare(_const(c), [low], [x]),
+                                              ast.BoolOp(ast.Or(), small)])  # fmt: skip
+            below = ast.LtE() if py == "<=" else ast.Lt()
+            return ast.BoolOp(ast.Or(), [_cmp(x, below, _const(c)), ast.BoolOp(ast.And(), big)])
         chain = ast.Compare(_const(c), [low, ast.Lt()], [x, _const(half)])
         return chain if py in (">", ">=") else ast.UnaryOp(ast.Not(), chain)
 
