@@ -42,6 +42,18 @@ SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
 #: hot tests of values that are usually small first compare with this
 SMALL = 0x3FFFFFFF
 MAX_EXPR_DEPTH = 24
+#: with fuel, the instructions before which a charge may stay pending in the local ``fuel``
+#: (see FuncGen.start_segment): they cannot raise, do not read the store's fuel, and do not
+#: lead to where paths meet (a ``block`` is entered by falling in). ``call`` and ``return`` write ``F[0] = fuel - K`` themselves,
+#: ``br_if`` lowers the local on its taken way only. Every other instruction lowers the local
+#: first (a trap's handler writes the local back to the store, so it must be exact there).
+FUEL_EXACT_NOT_NEEDED = frozenset({
+    Op.NOP, Op.BLOCK, Op.DROP, Op.SELECT, Op.SELECT_T, Op.LOCAL_GET, Op.LOCAL_SET, Op.LOCAL_TEE,
+    Op.GLOBAL_GET, Op.GLOBAL_SET, Op.I32_CONST, Op.I64_CONST, Op.F32_CONST, Op.F64_CONST,
+    *range(Op.I32_EQZ, Op.I64_GE_U + 1), *range(Op.I32_CLZ, Op.I32_MUL + 1),
+    *range(Op.I32_AND, Op.I64_MUL + 1), *range(Op.I64_AND, Op.I64_ROTR + 1),
+    Op.I32_WRAP_I64, Op.I64_EXTEND_I32_S, Op.I64_EXTEND_I32_U,
+    *range(Op.I32_EXTEND8_S, Op.I64_EXTEND32_S + 1), Op.CALL, Op.RETURN, Op.BR_IF})
 #: a counted loop's stretch shorter than this runs as the plain loop (see FuncGen.short_path)
 SHORT = 8
 
@@ -306,6 +318,16 @@ class FuncGen:
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
         self.seg_pos = 0
+        #: with fuel: what the segment checks have charged but the local ``fuel`` does not
+        #: show yet (see :meth:`start_segment`): None when the local is exact, else the
+        #: constant (filled in when the segment closes) to take from it
+        self.fuel_pend: ast.Constant | None = None
+        #: with fuel: the charge carried into the running segment from the one before it
+        self.seg_carry = 0
+        #: the constants that take the running segment's carry plus cost
+        self.seg_totals: list[ast.Constant] = []
+        #: the statements that lower the local by it, in their lists (dropped if it is 0)
+        self.seg_flushes: list[tuple[ast.stmt, list]] = []
         #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
@@ -344,11 +366,21 @@ class FuncGen:
     def assign(self, target: str, e: ast.expr) -> None:
         self.emit(ast.Assign([_sname(target)], e))
 
-    def start_segment(self, pos: int) -> None:
+    def start_segment(self, pos: int, carry: bool = False) -> None:
         """Start a straight-line segment before ``body[pos]``. With counting on, it adds its
         length to ``IC[0]``; with fuel on, it checks ``F[0]`` covers its cost (else
-        ``out_of_fuel``, a suspension point) and takes it. The cost constants are filled in
-        when the segment closes (the rule is stated on its own in :mod:`wasm2py.fuel`)."""
+        ``out_of_fuel``, a suspension point). The cost constants are filled in when the
+        segment closes (the rule is stated on its own in :mod:`wasm2py.fuel`).
+
+        The check charges the segment, but the local ``fuel`` is only lowered where its
+        value is needed (:meth:`flush_fuel`: before an instruction that may raise or read the
+        store's fuel, or a branch to where paths meet) or written out (``F[0] = fuel - K`` at
+        calls and returns): a segment of plain arithmetic ending in a return or a call costs
+        no subtraction of its own. ``carry``: the segment is reached only by falling out of
+        the one before (after a ``br_if``), which may leave its charge pending; the check
+        then covers both (``fuel < P + cost``, and ``out_of_fuel`` gets the exact local
+        ``fuel - P``), so it stops at the same place with the same fuel as one check per
+        segment, each taken at once."""
         if not self.counting and self.fuel is None:
             return
         self.close_segment()
@@ -361,14 +393,24 @@ class FuncGen:
         else:
             # The fuel lives in the local ``fuel`` (cheaper than the store's cell); it is
             # written back to F[0] around calls, at returns, and when an exception leaves.
-            n1, n2, n3 = _const(0), _const(0), _const(0)
+            # Elsewhere every path into a segment has lowered the local first (a path that
+            # ended without, at a return or a trap, is dead here).
+            prior = self.fuel_pend.value if carry and self.fuel_pend is not None else 0
+            self.seg_carry = prior
+            n1, n2 = _const(0), _const(0)
+            exact = _bin(_name("fuel"), ast.Sub(), _const(prior)) if prior else _name("fuel")
             check = ast.If(_cmp(_name("fuel"), ast.Lt(), n1),
-                           [ast.Expr(_call("out_of_fuel", _name("F"), _name("fuel"), n2))],
+                           [ast.Expr(_call("out_of_fuel", _name("F"), exact, n2))],
                            [])  # fmt: skip
             self.emit(check)
             check.operands = self.operands_here()  # type: ignore[attr-defined]
-            self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), n3))
-            self.seg = ([n1, n2, n3], check, self.out)
+            #: a resumed frame re-runs the check with the exact fuel: the resume entry adds
+            #: the charge carried in (see .resume)
+            check.fuel_carry = prior  # type: ignore[attr-defined]
+            self.fuel_pend = _const(prior)
+            self.seg = ([n2], check, self.out)
+            self.seg_totals = [n1, self.fuel_pend]
+            self.seg_flushes = []
         self.seg_n = 0
 
     def close_segment(self) -> None:
@@ -378,16 +420,44 @@ class FuncGen:
         self.seg = None
         if self.seg_n and self.fuel is not None:
             self.fuel_segments[self.seg_pos] = self.seg_n
+        if self.fuel is not None:
+            for c in self.seg_totals:
+                c.value = self.seg_carry + self.seg_n
+            if not self.seg_carry + self.seg_n:  # nothing to take: no ``fuel -= 0``
+                for st, where in self.seg_flushes:
+                    if isinstance(st, ast.Assign):  # F[0] = fuel - 0
+                        st.value = _name("fuel")
+                    elif len(where) > 1:
+                        where.remove(st)
+                    else:
+                        where[0] = self.pass_stmt()
         if self.seg_n:
             for c in consts:
                 c.value = self.seg_n
         else:
             for k, st in enumerate(where):
                 if st is stmt:
-                    del where[k : k + 2 if self.fuel is not None else k + 1]
+                    del where[k]
                     if not where:
                         where.append(self.pass_stmt())
                     break
+
+    def flush_fuel(self, keep: bool = False) -> None:
+        """With fuel: lower the local ``fuel`` by what the segment checks charged and it does
+        not show yet (``fuel -= K``). ``keep``: on one way out only (a taken branch), the
+        code that follows still owes it."""
+        pend = self.fuel_pend
+        if pend is None:
+            return
+        k = _const(0)
+        if self.seg is not None:
+            self.seg_totals.append(k)
+        else:
+            k.value = pend.value
+        self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), k))
+        self.seg_flushes.append((self.out[-1], self.out))
+        if not keep:
+            self.fuel_pend = None
 
     def charge_bulk(self) -> None:
         """Fuel for a bulk instruction: its count operand (top of stack) in units of 64."""
@@ -406,19 +476,33 @@ class FuncGen:
         self.sync_fuel_in()
 
     def sync_fuel_out(self) -> None:
-        """Before code that reads or charges the store's fuel: write the local back."""
+        """Before code that reads or charges the store's fuel: write the exact fuel back
+        (``F[0] = fuel``, or ``F[0] = fuel - K`` while a charge is pending: the local keeps
+        it, which only a reload (:meth:`sync_fuel_in`) or a return follows)."""
         if self.fuel is not None:
             last = self.out[-1] if self.out and not self.branchy else None
-            if getattr(last, "fuel_reload", False):
+            if getattr(last, "fuel_reload", False) and self.fuel_pend is None:
                 return  # F[0] was just read into the local: nothing to write back
-            self.emit(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel")))
+            value: ast.expr = _name("fuel")
+            pend = self.fuel_pend
+            if pend is not None:
+                k = _const(0)
+                if self.seg is not None:
+                    self.seg_totals.append(k)
+                else:
+                    k.value = pend.value
+                value = _bin(value, ast.Sub(), k)
+            self.emit(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], value))
+            if pend is not None:
+                self.seg_flushes.append((self.out[-1], self.out))
 
     def sync_fuel_in(self) -> None:
-        """After such code: reload the local."""
+        """After such code: reload the local (exact again)."""
         if self.fuel is not None:
             reload = ast.Assign([_sname("fuel")], _sub0(_name("F")))
             reload.fuel_reload = True  # type: ignore[attr-defined]
             self.emit(reload)
+            self.fuel_pend = None
 
     # -- stack discipline -------------------------------------------------------------------
     def push(self, v: V) -> None:
@@ -585,6 +669,9 @@ class FuncGen:
             self.pos = pos
             if op != Op.END and op != Op.ELSE:
                 self.seg_n += 1 if fuel is None else fuel.cost(op)
+            if fuel is not None and self.fuel_pend is not None and op not in FUEL_EXACT_NOT_NEEDED \
+                    and not frame.unreachable and not (op == Op.END and frame.kind == "func"):
+                self.flush_fuel()  # (the function's end returns: F[0] = fuel - K)
             handler = dispatch.get(op)
             if handler is None:
                 raise UnsupportedFeature(
@@ -1078,12 +1165,14 @@ class FuncGen:
         saved_out, saved_branchy = self.out, self.branchy
         self.out = node.body
         self.branchy = False
+        if frame.kind != "func":  # (a return writes F[0] = fuel - K itself)
+            self.flush_fuel(keep=True)  # paths meet at the target: the local is exact there
         self.branch(ins.imm, vals, site)
         if not node.body:
             node.body.append(self.pass_stmt())
         self.out = saved_out
         self.branchy = saved_branchy or self.arm_sets_brk(frame)
-        self.start_segment(self.index_of(ins) + 1)
+        self.start_segment(self.index_of(ins) + 1, carry=True)
 
     def arm_sets_brk(self, frame: Frame) -> bool:
         """Did the branch just emitted leave ``brk`` set without leaving the current list?"""
