@@ -44,9 +44,10 @@ SMALL = 0x3FFFFFFF
 MAX_EXPR_DEPTH = 24
 #: with fuel, the instructions before which a charge may stay pending in the local ``fuel``
 #: (see FuncGen.start_segment): they cannot raise, do not read the store's fuel, and do not
-#: lead to where paths meet (a ``block`` is entered by falling in). ``call`` and ``return`` write ``F[0] = fuel - K`` themselves,
-#: ``br_if`` lowers the local on its taken way only. Every other instruction lowers the local
-#: first (a trap's handler writes the local back to the store, so it must be exact there).
+#: lead to where paths meet (a ``block`` is entered by falling in). ``call`` and ``return``
+#: write ``F[0] = fuel - K`` themselves, ``br_if`` lowers the local on its taken way only.
+#: Every other instruction lowers the local first (a trap's handler writes the local back to
+#: the store, so it must be exact there).
 FUEL_EXACT_NOT_NEEDED = frozenset({
     Op.NOP, Op.BLOCK, Op.DROP, Op.SELECT, Op.SELECT_T, Op.LOCAL_GET, Op.LOCAL_SET, Op.LOCAL_TEE,
     Op.GLOBAL_GET, Op.GLOBAL_SET, Op.I32_CONST, Op.I64_CONST, Op.F32_CONST, Op.F64_CONST,
@@ -306,7 +307,8 @@ class FuncGen:
         #: instruction counting: each straight-line segment adds its length to ``IC[0]``
         self.cur_op = -1  # opcode being translated (statements record it for AOT comments)
         self.counting = getattr(mod, "count_instructions", False)
-        #: fuel metering: each segment first checks and then takes its cost from ``F[0]``
+        #: fuel metering: each segment first checks its cost against the local ``fuel`` (a
+        #: copy of ``F[0]``), which is lowered where that is needed (see start_segment)
         self.fuel = getattr(mod, "fuel_costs", None)
         #: tier="auto": every call and loop iteration calls ``HOT<index>()``, the function's
         #: own counter (a C-level iterator's ``__next__``, ~12 ns; see wasm2py.tierup) that
