@@ -330,6 +330,9 @@ class FuncGen:
         self.seg_totals: list[ast.Constant] = []
         #: the statements that lower the local by it, in their lists (dropped if it is 0)
         self.seg_flushes: list[tuple[ast.stmt, list]] = []
+        #: with fuel: the local equals F[0] here (read back after a call, or just written, in
+        #: the running segment): writing it again would change nothing
+        self.fuel_synced = False
         #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
@@ -387,6 +390,7 @@ class FuncGen:
             return
         self.close_segment()
         self.seg_pos = pos
+        self.fuel_synced = False
         if self.counting:
             n = _const(0)
             stmt = ast.AugAssign(ast.Subscript(_name("IC"), _const(0), _STORE), ast.Add(), n)
@@ -458,6 +462,7 @@ class FuncGen:
             k.value = pend.value
         self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), k))
         self.seg_flushes.append((self.out[-1], self.out))
+        self.fuel_synced = False
         if not keep:
             self.fuel_pend = None
 
@@ -482,9 +487,8 @@ class FuncGen:
         (``F[0] = fuel``, or ``F[0] = fuel - K`` while a charge is pending: the local keeps
         it, which only a reload (:meth:`sync_fuel_in`) or a return follows)."""
         if self.fuel is not None:
-            last = self.out[-1] if self.out and not self.branchy else None
-            if getattr(last, "fuel_reload", False) and self.fuel_pend is None:
-                return  # F[0] was just read into the local: nothing to write back
+            if self.fuel_synced and self.fuel_pend is None:
+                return  # F[0] was read into the local (or written) since: nothing to write
             value: ast.expr = _name("fuel")
             pend = self.fuel_pend
             if pend is not None:
@@ -497,14 +501,15 @@ class FuncGen:
             self.emit(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], value))
             if pend is not None:
                 self.seg_flushes.append((self.out[-1], self.out))
+            else:
+                self.fuel_synced = True
 
     def sync_fuel_in(self) -> None:
         """After such code: reload the local (exact again)."""
         if self.fuel is not None:
-            reload = ast.Assign([_sname("fuel")], _sub0(_name("F")))
-            reload.fuel_reload = True  # type: ignore[attr-defined]
-            self.emit(reload)
+            self.emit(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
             self.fuel_pend = None
+            self.fuel_synced = True
 
     # -- stack discipline -------------------------------------------------------------------
     def push(self, v: V) -> None:
