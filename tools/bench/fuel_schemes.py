@@ -1,12 +1,17 @@
 """What exact fuel metering can cost in the Python tier: ``fib`` as the translator writes it,
-metered four ways, against the unmetered function (issue 20's fuel target: <= 1.1x).
+metered several ways, against the unmetered function (issue 20's fuel target: <= 1.1x).
 
-The four versions are hand copies of ``kernels/fib.c`` as the Python tier translates it (plain,
+The versions are hand copies of ``kernels/fib.c`` as the Python tier translates it (plain,
 and with ``Config(consume_fuel=True)``): the code is the generated code, with the helpers it
 calls stubbed (none of them runs: the fuel never runs out). Variants:
 
-* ``cell``: today's scheme: the fuel in a local, checked and charged per segment, written to the
-  store's cell ``F[0]`` before calls and returns and read back after calls;
+* ``cell``: the scheme until issue 20's branch pycalls2: the fuel in a local, checked and
+  charged per segment, written to the store's cell ``F[0]`` before calls and returns and read
+  back after calls;
+* ``deferred``: what the translator writes since: the same checks, each segment's charge taken
+  from the local only where it is seen (``F[0] = fuel - K`` at calls and returns, ``fuel -= K``
+  where paths meet or something may trap), and a ``br_if``'s fallthrough checked together with
+  the segment before it;
 * ``arg``: the fuel passed to the callee as an argument and returned with its result (no
   ``F[0]`` traffic; the calling convention would change for every function);
 * ``nochecks``: ``cell`` without the checks (the per-segment subtractions and the ``F[0]``
@@ -153,22 +158,24 @@ def arg(l0, d, fuel):  # fuel passed in and returned with the result
         raise
 
 
-def deferred(l0, d):  # cell, with subtractions deferred to the next write of F[0] or merge
+def deferred(l0, d):  # cell as generated since issue 20: charges taken where they are seen
     if d >= MAXD:
         DEEP(d)
     fuel = F[0]
     try:
         if fuel < 5:
             out_of_fuel(F, fuel, 5)
-        if not 2 <= l0 < 2147483648:
-            if fuel < 9:
+        if 2 <= l0 < 2147483648:
+            fuel -= 5  # (the br_if's taken way: paths meet at the block's end)
+        else:
+            if fuel < 9:  # the fallthrough's check covers the 5 carried in
                 out_of_fuel(F, fuel - 5, 4)
             F[0] = fuel - 9
             return l0
-        if fuel < 8:
-            out_of_fuel(F, fuel - 5, 3)
-        fuel -= 8
+        if fuel < 3:
+            out_of_fuel(F, fuel, 3)
         l1 = 0
+        fuel -= 3
         while True:
             if fuel < 18:
                 out_of_fuel(F, fuel, 18)
