@@ -1,12 +1,17 @@
 """What exact fuel metering can cost in the Python tier: ``fib`` as the translator writes it,
-metered four ways, against the unmetered function (issue 20's fuel target: <= 1.1x).
+metered several ways, against the unmetered function (issue 20's fuel target: <= 1.1x).
 
-The four versions are hand copies of ``kernels/fib.c`` as the Python tier translates it (plain,
+The versions are hand copies of ``kernels/fib.c`` as the Python tier translates it (plain,
 and with ``Config(consume_fuel=True)``): the code is the generated code, with the helpers it
 calls stubbed (none of them runs: the fuel never runs out). Variants:
 
-* ``cell``: today's scheme: the fuel in a local, checked and charged per segment, written to the
-  store's cell ``F[0]`` before calls and returns and read back after calls;
+* ``cell``: the scheme until issue 20's branch pycalls2: the fuel in a local, checked and
+  charged per segment, written to the store's cell ``F[0]`` before calls and returns and read
+  back after calls;
+* ``deferred``: what the translator writes since: the same checks, each segment's charge taken
+  from the local only where it is seen (``F[0] = fuel - K`` at calls and returns, ``fuel -= K``
+  where paths meet or something may trap), and a ``br_if``'s fallthrough checked together with
+  the segment before it;
 * ``arg``: the fuel passed to the callee as an argument and returned with its result (no
   ``F[0]`` traffic; the calling convention would change for every function);
 * ``nochecks``: ``cell`` without the checks (the per-segment subtractions and the ``F[0]``
@@ -153,6 +158,52 @@ def arg(l0, d, fuel):  # fuel passed in and returned with the result
         raise
 
 
+def deferred(l0, d):  # cell as generated since issue 20: charges taken where they are seen
+    if d >= MAXD:
+        DEEP(d)
+    fuel = F[0]
+    try:
+        if fuel < 5:
+            out_of_fuel(F, fuel, 5)
+        if 2 <= l0 < 2147483648:
+            fuel -= 5  # (the br_if's taken way: paths meet at the block's end)
+        else:
+            if fuel < 9:  # the fallthrough's check covers the 5 carried in
+                out_of_fuel(F, fuel - 5, 4)
+            F[0] = fuel - 9
+            return l0
+        if fuel < 3:
+            out_of_fuel(F, fuel, 3)
+        l1 = 0
+        fuel -= 3
+        while True:
+            if fuel < 18:
+                out_of_fuel(F, fuel, 18)
+            F[0] = fuel - 18
+            s0 = deferred(l0 - 1 if l0 >= 1 else l0 + 4294967295, d + 128)
+            fuel = F[0]
+            l1 = s0 + l1
+            if l1 > 4294967295:
+                l1 -= 4294967296
+            l2 = l0 > 3
+            l3 = l0 - 2 if l0 >= 2 else l0 + 4294967294
+            l0 = l3
+            if l2:
+                continue
+            break
+        if fuel < 3:
+            out_of_fuel(F, fuel, 3)
+        F[0] = fuel - 3
+        rv = l3 + l1
+        if rv > 4294967295:
+            rv -= 4294967296
+        return rv
+    except BaseException:
+        if fuel < F[0]:
+            F[0] = fuel
+        raise
+
+
 def nochecks(l0, d):  # the cell scheme without the checks (subtractions and F[0] traffic only)
     if d >= MAXD:
         DEEP(d)
@@ -209,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
           f"best of {args.repeat}; time / unmetered time")  # fmt: skip
     for start in (10**15, 2**30 - 1):
         runs = {"plain": lambda: plain(n, 0), "cell": lambda: cell(n, 0),
+                "deferred": lambda: deferred(n, 0),
                 "arg": lambda s=start: arg(n, 0, s)[0], "nochecks": lambda: nochecks(n, 0)}  # fmt: skip
         best = dict.fromkeys(runs, float("inf"))
         for _ in range(args.repeat):

@@ -37,7 +37,28 @@ M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 MASK = {I32: M32, I64: M64}
 SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
+#: the largest int CPython 3.11 compares in its specialised fast path (one 30-bit digit): a
+#: test against a constant above it (``x < 0x80000000``) always takes the generic path, so
+#: a signed comparison with a small constant first compares with this (see
+#: FuncGen.signed_cmp_const)
+SMALL = 0x3FFFFFFF
 MAX_EXPR_DEPTH = 24
+#: with fuel, the instructions before which a charge may stay pending in the local ``fuel``
+#: (see FuncGen.start_segment): they cannot raise, do not read the store's fuel, and do not
+#: lead to where paths meet (a ``block`` is entered by falling in). ``call`` and ``return``
+#: write ``F[0] = fuel - K`` themselves, ``br_if`` lowers the local on its taken way only.
+#: Every other instruction lowers the local first (a trap's handler writes the local back to
+#: the store, so it must be exact there).
+FUEL_EXACT_NOT_NEEDED = frozenset({
+    Op.NOP, Op.BLOCK, Op.DROP, Op.SELECT, Op.SELECT_T, Op.LOCAL_GET, Op.LOCAL_SET, Op.LOCAL_TEE,
+    Op.GLOBAL_GET, Op.GLOBAL_SET, Op.I32_CONST, Op.I64_CONST, Op.F32_CONST, Op.F64_CONST,
+    *range(Op.I32_EQZ, Op.I64_GE_U + 1), *range(Op.I32_CLZ, Op.I32_MUL + 1),
+    *range(Op.I32_AND, Op.I64_MUL + 1), *range(Op.I64_AND, Op.I64_ROTR + 1),
+    Op.I32_WRAP_I64, Op.I64_EXTEND_I32_S, Op.I64_EXTEND_I32_U,
+    *range(Op.I32_EXTEND8_S, Op.I64_EXTEND32_S + 1), *range(Op.F64_EQ, Op.F64_GE + 1),
+    Op.F64_ADD, Op.F64_SUB, Op.F64_MUL, Op.F64_CONVERT_I32_S, Op.F64_CONVERT_I32_U,
+    Op.CALL, Op.RETURN, Op.BR_IF})  # fmt: skip
+#: (f64 arithmetic gives inf or NaN where it overflows or is undefined: it never raises)
 #: a counted loop's stretch shorter than this runs as the plain loop (see FuncGen.short_path)
 SHORT = 8
 
@@ -290,7 +311,8 @@ class FuncGen:
         #: instruction counting: each straight-line segment adds its length to ``IC[0]``
         self.cur_op = -1  # opcode being translated (statements record it for AOT comments)
         self.counting = getattr(mod, "count_instructions", False)
-        #: fuel metering: each segment first checks and then takes its cost from ``F[0]``
+        #: fuel metering: each segment first checks its cost against the local ``fuel`` (a
+        #: copy of ``F[0]``), which is lowered where that is needed (see start_segment)
         self.fuel = getattr(mod, "fuel_costs", None)
         #: tier="auto": every call and loop iteration calls ``HOT<index>()``, the function's
         #: own counter (a C-level iterator's ``__next__``, ~12 ns; see wasm2py.tierup) that
@@ -302,6 +324,19 @@ class FuncGen:
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
         self.seg_pos = 0
+        #: with fuel: what the segment checks have charged but the local ``fuel`` does not
+        #: show yet (see :meth:`start_segment`): None when the local is exact, else the
+        #: constant (filled in when the segment closes) to take from it
+        self.fuel_pend: ast.Constant | None = None
+        #: with fuel: the charge carried into the running segment from the one before it
+        self.seg_carry = 0
+        #: the constants that take the running segment's carry plus cost
+        self.seg_totals: list[ast.Constant] = []
+        #: the statements that lower the local by it, in their lists (dropped if it is 0)
+        self.seg_flushes: list[tuple[ast.stmt, list]] = []
+        #: with fuel: the local equals F[0] here (read back after a call, or just written, in
+        #: the running segment): writing it again would change nothing
+        self.fuel_synced = False
         #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
@@ -340,15 +375,26 @@ class FuncGen:
     def assign(self, target: str, e: ast.expr) -> None:
         self.emit(ast.Assign([_sname(target)], e))
 
-    def start_segment(self, pos: int) -> None:
+    def start_segment(self, pos: int, carry: bool = False) -> None:
         """Start a straight-line segment before ``body[pos]``. With counting on, it adds its
         length to ``IC[0]``; with fuel on, it checks ``F[0]`` covers its cost (else
-        ``out_of_fuel``, a suspension point) and takes it. The cost constants are filled in
-        when the segment closes (the rule is stated on its own in :mod:`wasm2py.fuel`)."""
+        ``out_of_fuel``, a suspension point). The cost constants are filled in when the
+        segment closes (the rule is stated on its own in :mod:`wasm2py.fuel`).
+
+        The check charges the segment, but the local ``fuel`` is only lowered where its
+        value is needed (:meth:`flush_fuel`: before an instruction that may raise or read the
+        store's fuel, or a branch to where paths meet) or written out (``F[0] = fuel - K`` at
+        calls and returns): a segment of plain arithmetic ending in a return or a call costs
+        no subtraction of its own. ``carry``: the segment is reached only by falling out of
+        the one before (after a ``br_if``), which may leave its charge pending; the check
+        then covers both (``fuel < P + cost``, and ``out_of_fuel`` gets the exact local
+        ``fuel - P``), so it stops at the same place with the same fuel as one check per
+        segment, each taken at once."""
         if not self.counting and self.fuel is None:
             return
         self.close_segment()
         self.seg_pos = pos
+        self.fuel_synced = False
         if self.counting:
             n = _const(0)
             stmt = ast.AugAssign(ast.Subscript(_name("IC"), _const(0), _STORE), ast.Add(), n)
@@ -357,14 +403,24 @@ class FuncGen:
         else:
             # The fuel lives in the local ``fuel`` (cheaper than the store's cell); it is
             # written back to F[0] around calls, at returns, and when an exception leaves.
-            n1, n2, n3 = _const(0), _const(0), _const(0)
+            # Elsewhere every path into a segment has lowered the local first (a path that
+            # ended without, at a return or a trap, is dead here).
+            prior = self.fuel_pend.value if carry and self.fuel_pend is not None else 0
+            self.seg_carry = prior
+            n1, n2 = _const(0), _const(0)
+            exact = _bin(_name("fuel"), ast.Sub(), _const(prior)) if prior else _name("fuel")
             check = ast.If(_cmp(_name("fuel"), ast.Lt(), n1),
-                           [ast.Expr(_call("out_of_fuel", _name("F"), _name("fuel"), n2))],
+                           [ast.Expr(_call("out_of_fuel", _name("F"), exact, n2))],
                            [])  # fmt: skip
             self.emit(check)
             check.operands = self.operands_here()  # type: ignore[attr-defined]
-            self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), n3))
-            self.seg = ([n1, n2, n3], check, self.out)
+            #: a resumed frame re-runs the check with the exact fuel: the resume entry adds
+            #: the charge carried in (see .resume)
+            check.fuel_carry = prior  # type: ignore[attr-defined]
+            self.fuel_pend = _const(prior)
+            self.seg = ([n2], check, self.out)
+            self.seg_totals = [n1, self.fuel_pend]
+            self.seg_flushes = []
         self.seg_n = 0
 
     def close_segment(self) -> None:
@@ -374,16 +430,45 @@ class FuncGen:
         self.seg = None
         if self.seg_n and self.fuel is not None:
             self.fuel_segments[self.seg_pos] = self.seg_n
+        if self.fuel is not None:
+            for c in self.seg_totals:
+                c.value = self.seg_carry + self.seg_n
+            if not self.seg_carry + self.seg_n:  # nothing to take: no ``fuel -= 0``
+                for st, where in self.seg_flushes:
+                    if isinstance(st, ast.Assign):  # F[0] = fuel - 0
+                        st.value = _name("fuel")
+                    elif len(where) > 1:
+                        where.remove(st)
+                    else:
+                        where[0] = self.pass_stmt()
         if self.seg_n:
             for c in consts:
                 c.value = self.seg_n
         else:
             for k, st in enumerate(where):
                 if st is stmt:
-                    del where[k : k + 2 if self.fuel is not None else k + 1]
+                    del where[k]
                     if not where:
                         where.append(self.pass_stmt())
                     break
+
+    def flush_fuel(self, keep: bool = False) -> None:
+        """With fuel: lower the local ``fuel`` by what the segment checks charged and it does
+        not show yet (``fuel -= K``). ``keep``: on one way out only (a taken branch), the
+        code that follows still owes it."""
+        pend = self.fuel_pend
+        if pend is None:
+            return
+        k = _const(0)
+        if self.seg is not None:
+            self.seg_totals.append(k)
+        else:
+            k.value = pend.value
+        self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), k))
+        self.seg_flushes.append((self.out[-1], self.out))
+        self.fuel_synced = False
+        if not keep:
+            self.fuel_pend = None
 
     def charge_bulk(self) -> None:
         """Fuel for a bulk instruction: its count operand (top of stack) in units of 64."""
@@ -402,19 +487,33 @@ class FuncGen:
         self.sync_fuel_in()
 
     def sync_fuel_out(self) -> None:
-        """Before code that reads or charges the store's fuel: write the local back."""
+        """Before code that reads or charges the store's fuel: write the exact fuel back
+        (``F[0] = fuel``, or ``F[0] = fuel - K`` while a charge is pending: the local keeps
+        it, which only a reload (:meth:`sync_fuel_in`) or a return follows)."""
         if self.fuel is not None:
-            last = self.out[-1] if self.out and not self.branchy else None
-            if getattr(last, "fuel_reload", False):
-                return  # F[0] was just read into the local: nothing to write back
-            self.emit(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel")))
+            if self.fuel_synced and self.fuel_pend is None:
+                return  # F[0] was read into the local (or written) since: nothing to write
+            value: ast.expr = _name("fuel")
+            pend = self.fuel_pend
+            if pend is not None:
+                k = _const(0)
+                if self.seg is not None:
+                    self.seg_totals.append(k)
+                else:
+                    k.value = pend.value
+                value = _bin(value, ast.Sub(), k)
+            self.emit(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], value))
+            if pend is not None:
+                self.seg_flushes.append((self.out[-1], self.out))
+            else:
+                self.fuel_synced = True
 
     def sync_fuel_in(self) -> None:
-        """After such code: reload the local."""
+        """After such code: reload the local (exact again)."""
         if self.fuel is not None:
-            reload = ast.Assign([_sname("fuel")], _sub0(_name("F")))
-            reload.fuel_reload = True  # type: ignore[attr-defined]
-            self.emit(reload)
+            self.emit(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
+            self.fuel_pend = None
+            self.fuel_synced = True
 
     # -- stack discipline -------------------------------------------------------------------
     def push(self, v: V) -> None:
@@ -435,7 +534,9 @@ class FuncGen:
     def assign_value(self, target: str, v: V) -> None:
         """``target = v`` (canonical). The sum or difference of two canonical values is off by
         at most ``2**N``: ``l2 = l2 + l3`` then ``if l2 > MASK: l2 -= 2**N`` is cheaper than a
-        mask (see :meth:`wrap_const`)."""
+        mask (see :meth:`wrap_const`). (Testing ``l2 > SMALL`` first, which CPython
+        specialises, saves ~1 ns on a small sum but costs ~9 ns on a large one, as in
+        hashes: not done.)"""
         if v.norm or v.wrap is None or v.wrap[2] is not None:
             self.assign(target, self.canon(v))
             return
@@ -578,6 +679,9 @@ class FuncGen:
             self.pos = pos
             if op != Op.END and op != Op.ELSE:
                 self.seg_n += 1 if fuel is None else fuel.cost(op)
+            if fuel is not None and self.fuel_pend is not None and op not in FUEL_EXACT_NOT_NEEDED \
+                    and not frame.unreachable and not (op == Op.END and frame.kind == "func"):
+                self.flush_fuel()  # (the function's end returns: F[0] = fuel - K)
             handler = dispatch.get(op)
             if handler is None:
                 raise UnsupportedFeature(
@@ -1071,12 +1175,14 @@ class FuncGen:
         saved_out, saved_branchy = self.out, self.branchy
         self.out = node.body
         self.branchy = False
+        if frame.kind != "func":  # (a return writes F[0] = fuel - K itself)
+            self.flush_fuel(keep=True)  # paths meet at the target: the local is exact there
         self.branch(ins.imm, vals, site)
         if not node.body:
             node.body.append(self.pass_stmt())
         self.out = saved_out
         self.branchy = saved_branchy or self.arm_sets_brk(frame)
-        self.start_segment(self.index_of(ins) + 1)
+        self.start_segment(self.index_of(ins) + 1, carry=True)
 
     def arm_sets_brk(self, frame: Frame) -> bool:
         """Did the branch just emitted leave ``brk`` set without leaving the current list?"""
@@ -1839,6 +1945,9 @@ class FuncGen:
         """A signed comparison of a value with a non-negative constant ``c`` as a chained
         comparison of the unsigned value, without flipping the sign bit (which makes a big
         int): ``x >s c`` is ``c < x < 2**(N-1)``, ``x <s c`` is ``not c <= x < 2**(N-1)``.
+        When ``x`` is a local and ``c`` small, the test against ``2**(N-1)`` (never
+        specialised by CPython) is reached only for ``x`` above :data:`SMALL`:
+        ``c < x and (x <= SMALL or x < 2**(N-1))``, ``x <= c or x > SMALL and x >= 2**(N-1)``.
         None when the constant is negative."""
         if a.const is not None:  # c OP x -> x OP' c
             a, b = b, a
@@ -1848,6 +1957,16 @@ class FuncGen:
             return None
         x = self.canon(a)
         low = {">": ast.Lt(), "<=": ast.Lt(), ">=": ast.LtE(), "<": ast.LtE()}[py]
+        if isinstance(x, ast.Name) and c <= SMALL:
+            big = [_cmp(_name(x.id), ast.Gt(), _const(SMALL)),
+                   _cmp(_name(x.id), ast.GtE(), _const(half))]
+            if py in (">", ">="):
+                small = [_cmp(_name(x.id), ast.LtE(), _const(SMALL)),
+                         _cmp(_name(x.id), ast.Lt(), _const(half))]
+                return ast.BoolOp(ast.And(), [ast.Compare(_const(c), [low], [x]),
+                                              ast.BoolOp(ast.Or(), small)])  # fmt: skip
+            below = ast.LtE() if py == "<=" else ast.Lt()
+            return ast.BoolOp(ast.Or(), [_cmp(x, below, _const(c)), ast.BoolOp(ast.And(), big)])
         chain = ast.Compare(_const(c), [low, ast.Lt()], [x, _const(half)])
         return chain if py in (">", ">=") else ast.UnaryOp(ast.Not(), chain)
 

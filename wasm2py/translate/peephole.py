@@ -63,7 +63,10 @@ def _is_reset(st: ast.stmt, k: int) -> bool:
 
 
 def _is_plain(st: ast.stmt) -> bool:
-    """An assignment to a local other than ``brk`` (what a branch writes before it jumps)."""
+    """An assignment to a local other than ``brk`` (what a branch writes before it jumps:
+    its values, and with fuel ``fuel -= K``)."""
+    if isinstance(st, ast.AugAssign):
+        return isinstance(st.target, ast.Name) and st.target.id != "brk"
     return (isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) and t.id != "brk"
                                                for t in st.targets))  # fmt: skip
 

@@ -169,8 +169,15 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
                 inner = _at(ast.If(_in_range(k, k + 1), [clear, _at(resumed, line)], []), line)
                 out.append(_at(ast.If(_name("rw"), [inner], [st]), line))
             else:
+                again = [clear]
+                carry = getattr(st, "fuel_carry", 0)
+                if carry:
+                    # the check covers a charge carried in from the segment before, which the
+                    # local holds on top of the exact fuel (see codegen.FuncGen.start_segment)
+                    again.append(_at(ast.AugAssign(ast.Name("fuel", _STORE), ast.Add(),
+                                                   ast.Constant(carry)), line))  # fmt: skip
                 out.append(_at(ast.If(ast.BoolOp(ast.And(), [_name("rw"), _in_range(k, k + 1)]),
-                                      [clear], []), line))  # fmt: skip
+                                      again, []), line))  # fmt: skip
                 run.append(st)  # the check (or charge) runs again, with the new fuel
             continue
         if isinstance(st, ast.If):
