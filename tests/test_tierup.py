@@ -331,3 +331,25 @@ def test_a_resumable_call_pauses_and_resumes_in_a_big_function():
     assert isinstance(done, wasm2py.Finished) and done.results == 4 * BIG_SUM // 5
     assert inst.function_tiers()[BIG] == "llvm"
     assert inst.exports.call_big(4, 3) == 4 * BIG_SUM // 3 and calls == [3, 3]
+
+
+def test_a_big_function_with_tail_calls_starts_in_the_python_tier():
+    # (its unit would need the full pipeline, too slow to wait for at a first call)
+    from wasm2py.tierup import EAGER_BYTES
+
+    src = BIG_WAT.replace("local.get $acc local.get $d call $h i32.div_u)",
+                          "local.get $acc local.get $d return_call $div)").replace(
+        '(func (export "call_big")',
+        '(func $div (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u)\n'
+        '  (func (export "call_big")')  # fmt: skip
+    store = store_for(tier_up_threshold=10**9)
+    module = Module(store.engine, wat(src))
+    code = module._module.codes[BIG - 1]
+    assert code.end - code.start > EAGER_BYTES
+    inst = Instance(store, module, {"env": {"host": abs}})
+    assert inst.exports.big(3, 7) == 3 * BIG_SUM // 7
+    assert inst.function_tiers()[BIG] == "python" and inst._state.slots.translated(BIG)
+    assert inst._tierup.units == [] and inst._tierup.error is None
+    with pytest.raises(wasm2py.Trap) as err:
+        inst.exports.big(1, 0)
+    assert err.value.code is wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO

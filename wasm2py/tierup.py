@@ -160,8 +160,9 @@ class TierUp:
     def _first_call(self, index: int, slots, func):
         """What the slot (and ``Func.raw``) of big function ``index`` holds until its first
         call: that call compiles the function alone (at :data:`LEVEL`, in a worker, the caller
-        waiting), attaches it and runs it jitted. If the compile fails, the slot gets the
-        function's *translate me* stub back and the call runs in the Python tier."""
+        waiting), attaches it and runs it jitted. If the compile fails (or the function makes
+        tail calls), the slot gets the function's *translate me* stub back and the call runs in
+        the Python tier."""
 
         def first(*args):
             self._jit_now(index, slots, func, first)
@@ -170,12 +171,17 @@ class TierUp:
         return first
 
     def _jit_now(self, index: int, slots, func, first) -> None:
+        from .llvm.jit import has_tail_calls
+
         with self._eager_lock:
             if func.pyraw is not first:
                 return  # (done by an earlier call, on another thread)
             inst = self.instance()
             jitted = self._jitted()
-            if index not in jitted and inst is not None and not self._whole:
+            # (a unit with tail calls gets the full pipeline, see _compile: too slow to wait
+            # for, so such a function starts in the Python tier, counted as any other)
+            if index not in jitted and inst is not None and not self._whole \
+                    and not has_tail_calls(self.module, (index,)):  # fmt: skip
                 with self._cond:
                     self._seen.add(index)
                 try:
