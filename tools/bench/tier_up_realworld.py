@@ -39,7 +39,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-wasmtime", action="store_true")
     args = ap.parse_args(argv)
     base = os.environ.get("PYTHONPATH", "")
-    # (this checkout by default, whatever wasm2py is installed)
+    # (this checkout by default, whatever wasm2py is installed; and never the one in the
+    # working directory, which ``python -c`` and ``-m`` would put first on sys.path)
+    os.environ["PYTHONSAFEPATH"] = "1"
     paths = {"": (args.wasm2py or str(ROOT)) + os.pathsep + base}
     if args.against:
         paths[" (against)"] = args.against + os.pathsep + base
