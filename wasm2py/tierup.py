@@ -57,14 +57,16 @@ from .runtime.resumable import moves_frames, pass_through
 #: events of a hot function between two checks whether compiled units are waiting
 POLL = 1_000
 #: at most this many bytes of function bodies in one batch (unless one function has more;
-#: about 2.5 bytes per instruction, and LLVM's -O2 costs ~0.3 CPU s per 1,000 instructions)
+#: about 2.5 bytes per instruction; at :data:`LEVEL` a unit costs ~15 CPU ms per KB, so a
+#: batch is ready in a tenth of a second on an idle core)
 BATCH_BYTES = 8_000
 #: the pipeline of every unit (unless it has tail calls: see ``TierUp._compile``): no IR
 #: pass and LLVM's fast code generator (level 0). Hot code is compiled once, cheaply: on
-#: duktape's cold ``bench.js`` run the units took 1.9 CPU s at this level against 10.6 at
-#: ``O2`` (``QUICK`` for units of more than 12 KB), and their code runs faster than the quick
-#: pipeline's (``wasm2py.llvm.jit.QUICK``: after SROA, the fast register allocator spills
-#: every phi of every join; warm run 0.74 CPU s against 1.49), 1.2x wasmtime's CPU there
+#: duktape's cold ``bench.js`` run the units took 3.2 CPU s at this level (1.2 of them the
+#: 78 KB executor) against 10.6 at ``O2`` (``QUICK`` for units of more than 12 KB), and
+#: their code runs faster than the quick pipeline's (``wasm2py.llvm.jit.QUICK``: after SROA
+#: the fast register allocator spills every phi on every edge; warm run, every function at
+#: one level or the other, 0.74 CPU s against 1.49)
 LEVEL = 0
 #: functions with more bytes of code than this are never run in the Python tier: their first
 #: call compiles them (alone, in a worker, while the caller waits) and runs them jitted. Big
