@@ -1,6 +1,7 @@
 """Interpreters from Debian source packages (``tools/realworld``): Duktape's JavaScript
 interpreter ``duk`` and TinyScheme, built to ``wasm32-wasi`` and natively. A short script in
-each runs in both tiers, and its output must be the native build's.
+each runs in both tiers and in ``tier="auto"`` (the big executors jitted at their first
+call, other functions as they get hot, mid-run), and its output must be the native build's.
 
 These programs are what the Python tier's translation has to take in stride: a bytecode
 executor with a ``switch`` of a few hundred cases, a Scheme evaluator's big dispatch functions;
@@ -72,15 +73,17 @@ def _workdir(name: str, tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("tier", ["python", "llvm"])
+@pytest.mark.parametrize("tier", ["python", "llvm", "auto"])
 @pytest.mark.parametrize("name", list(CASES))
 def test_interpreters_match_their_native_build(built, name, tier, tmp_path):
-    if tier == "llvm":
+    if tier != "python":
         pytest.importorskip("llvmlite", reason="llvmlite is not installed")
     wasm_path, native_path = built[name]
     cwd = _workdir(name, tmp_path)
     expected = native(name, native_path, cwd)
     assert expected.count(b"\n") >= 2
-    # (the LLVM tier compiles the whole interpreter: unoptimised, to keep the test short)
-    config = wasm2py.Config(tier=tier, cache=False, llvm_opt_level=0)
+    if tier == "auto":  # (a low threshold: units attach while the short script runs)
+        config = wasm2py.Config(tier=tier, cache=False, tier_up_threshold=100)
+    else:  # (the LLVM tier compiles the whole interpreter: unoptimised, to keep it short)
+        config = wasm2py.Config(tier=tier, cache=False, llvm_opt_level=0)
     assert wasm(name, wasm_path, cwd, config) == expected

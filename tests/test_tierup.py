@@ -245,3 +245,111 @@ def test_functions_of_a_failed_instantiation_run_from_a_shared_table():
     with pytest.raises(wasm2py.Trap):
         Instance(store, failing, {"m": {"tab": owner.exports["tab"]}})
     assert owner.exports["call"](7) == 42
+
+
+# $big has more code than tierup.EAGER_BYTES: a loop over REPS additions (acc += r % 50 + 1),
+# n times, then acc / host(d)
+REPS = 2_600
+ADDS = "\n      ".join(f"local.get $acc i32.const {r % 50 + 1} i32.add local.set $acc"
+                      for r in range(REPS))  # fmt: skip
+BIG_WAT = """(module
+  (import "env" "host" (func $h (param i32) (result i32)))
+  (func $big (export "big") (param $n i32) (param $d i32) (result i32) (local $acc i32)
+    block $out loop $l
+      local.get $n i32.eqz br_if $out
+      ADDS
+      local.get $n i32.const 1 i32.sub local.set $n
+      br $l
+    end end
+    local.get $acc local.get $d call $h i32.div_u)
+  (func (export "call_big") (param i32 i32) (result i32) local.get 0 local.get 1 call $big))
+""".replace("ADDS", ADDS)
+BIG, CALL_BIG = 1, 2
+BIG_SUM = sum(r % 50 + 1 for r in range(REPS))  # one iteration's additions
+
+
+def big_instance(host=lambda d: d, **config):
+    from wasm2py.tierup import EAGER_BYTES
+
+    store = store_for(tier_up_threshold=10**9, **config)
+    module = Module(store.engine, wat(BIG_WAT))
+    code = module._module.codes[BIG - 1]
+    assert code.end - code.start > EAGER_BYTES  # (else this tests nothing)
+    return Instance(store, module, {"env": {"host": host}})
+
+
+@pytest.mark.parametrize("via", ["big", "call_big"])
+def test_big_functions_run_jitted_from_their_first_call(via):
+    inst = big_instance()
+    assert inst.tier == "python"
+    # the embedder calls it, or a Python-tier caller does
+    assert inst.exports[via](3, 7) == 3 * BIG_SUM // 7
+    assert inst.function_tiers()[BIG] == "llvm"
+    assert not inst._state.slots.translated(BIG)  # never ran in the Python tier
+    assert [sorted(u.funcs) for u in inst._tierup.units] == [[], [BIG]]
+    assert inst.exports.call_big(5, 1) == 5 * BIG_SUM and inst.exports.big(0, 1) == 0
+    with pytest.raises(wasm2py.Trap) as err:
+        inst.exports.call_big(2, 0)
+    assert err.value.code is wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
+    assert [i for i, _, _ in err.value.frames] == [BIG, CALL_BIG]
+    assert inst._tierup.error is None
+
+
+def test_a_big_function_that_fails_to_compile_runs_in_the_python_tier(monkeypatch):
+    from wasm2py.llvm import units as U
+
+    def failing(*a, **kw):
+        raise wasm2py.CompileError("no")
+
+    monkeypatch.setattr(U, "compile_unit", failing)
+    inst = big_instance()
+    assert inst.exports.call_big(3, 7) == 3 * BIG_SUM // 7
+    assert inst.function_tiers()[BIG] == "python" and inst._state.slots.translated(BIG)
+    assert isinstance(inst._tierup.error, wasm2py.CompileError)
+    assert inst.exports.big(2, 2) == BIG_SUM
+
+
+def test_a_resumable_call_pauses_and_resumes_in_a_big_function():
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def host(d):
+        calls.append(d)
+        if len(calls) == 1:
+            raise Stop
+        return d
+
+    inst = big_instance(host)
+    # its first call: compiled, then run in the Python tier (a resumable call needs Python
+    # frames where jitted ones cannot pause)
+    paused = inst.exports.call_big.call_resumable(4, 3)
+    assert isinstance(paused, wasm2py.HostTrap) and isinstance(paused.host_error, Stop)
+    assert paused.depth == 2  # $big and call_big
+    done = paused.resume(5)  # host(3) "returned" 5
+    assert isinstance(done, wasm2py.Finished) and done.results == 4 * BIG_SUM // 5
+    assert inst.function_tiers()[BIG] == "llvm"
+    assert inst.exports.call_big(4, 3) == 4 * BIG_SUM // 3 and calls == [3, 3]
+
+
+def test_a_big_function_with_tail_calls_starts_in_the_python_tier():
+    # (its unit would need the full pipeline, too slow to wait for at a first call)
+    from wasm2py.tierup import EAGER_BYTES
+
+    src = BIG_WAT.replace("local.get $acc local.get $d call $h i32.div_u)",
+                          "local.get $acc local.get $d return_call $div)").replace(
+        '(func (export "call_big")',
+        '(func $div (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u)\n'
+        '  (func (export "call_big")')  # fmt: skip
+    store = store_for(tier_up_threshold=10**9)
+    module = Module(store.engine, wat(src))
+    code = module._module.codes[BIG - 1]
+    assert code.end - code.start > EAGER_BYTES
+    inst = Instance(store, module, {"env": {"host": abs}})
+    assert inst.exports.big(3, 7) == 3 * BIG_SUM // 7
+    assert inst.function_tiers()[BIG] == "python" and inst._state.slots.translated(BIG)
+    assert inst._tierup.units == [] and inst._tierup.error is None
+    with pytest.raises(wasm2py.Trap) as err:
+        inst.exports.big(1, 0)
+    assert err.value.code is wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO

@@ -53,8 +53,9 @@ class Config:
             ``"llvm"`` (LLVM IR jitted with llvmlite when the module is compiled; needs the
             ``llvm`` extra) or ``"auto"`` (start in the Python tier; once a function has made
             ``tier_up_threshold`` calls and loop iterations, it is compiled by LLVM in a
-            child process, with other hot functions, and later calls run jitted; see
-            :mod:`wasm2py.tierup`).
+            child process, with other hot functions, at LLVM's cheapest level, and later
+            calls run jitted; a function of more than 16 KB is compiled at its first call
+            instead; see :mod:`wasm2py.tierup`).
             Instances of every tier share memories, tables and globals. Resumable calls
             (:meth:`Func.call_resumable`) run in the tier of the code they call: jitted
             functions that can reach a host function (or, with fuel, all of them) get
@@ -65,7 +66,7 @@ class Config:
             Default 2,000: a few milliseconds of Python-tier execution, so code that runs
             briefly never pays for a compile (see :mod:`wasm2py.tierup`).
         tier_up_batch: for ``tier="auto"``: at most this many hot functions are compiled
-            together as one unit (calls between them are direct; LLVM may inline them).
+            together as one unit (calls between them are direct).
         tier_up_workers: for ``tier="auto"``: how many units an instance compiles at a time
             (each in a worker process; default 2, so a big function does not hold back the
             small hot ones).

@@ -14,9 +14,7 @@ gets its counter when its Python-tier code is bound (``Slots.on_bind``). The sta
    ``Config.tier_up_batch`` queued functions at a time (at most :data:`BATCH_BYTES` of code,
    unless one function alone is bigger), adds the small functions they call directly that
    are not jitted yet (:data:`SMALL_BYTES`), and has them compiled as one compilation unit
-   (:mod:`wasm2py.llvm.units`; LLVM's full pipeline at ``Config.llvm_opt_level``, or the
-   quick one for a unit bigger than :data:`QUICK_BYTES`: ``wasm2py.llvm.jit.QUICK``) in a
-   worker process
+   (:mod:`wasm2py.llvm.units`; at LLVM's cheapest level, :data:`LEVEL`) in a worker process
    (:mod:`wasm2py.llvm.worker`: on another core, without the GIL; a crash inside LLVM only
    ends the worker). The first unit of an instance is the *shell* (the module's
    trampolines). Calls between the functions of a unit are direct; calls to other functions
@@ -26,6 +24,9 @@ gets its counter when its Python-tier code is bound (``Slots.on_bind``). The sta
    and attaches them (``Instance._add_unit``): from then on the embedder, tables, jitted
    code and Python-tier callers (for functions with loops or calls: see
    :class:`wasm2py.llvm.instance.LLVMInstance`) call the jitted functions.
+
+A function with more than :data:`EAGER_BYTES` of code skips the Python tier: its first call
+compiles it as a unit of its own while the caller waits (``TierUp._first_call``).
 
 Machine code is cached per unit (``Config.cache``), and the units a module had compiled are
 listed in a manifest: a later run loads them at instantiation, so it starts native where the
@@ -49,17 +50,30 @@ import threading
 import time
 import weakref
 from itertools import chain, repeat
+from types import CodeType
 
-from .runtime.resumable import moves_frames
+from .runtime.resumable import moves_frames, pass_through
 
 #: events of a hot function between two checks whether compiled units are waiting
 POLL = 1_000
 #: at most this many bytes of function bodies in one batch (unless one function has more;
-#: about 2.5 bytes per instruction, and LLVM's -O2 costs ~0.3 CPU s per 1,000 instructions)
+#: about 2.5 bytes per instruction; at :data:`LEVEL` a unit costs ~15 CPU ms per KB, so a
+#: batch is ready in a tenth of a second on an idle core)
 BATCH_BYTES = 8_000
-#: a unit with more bytes of code than this (one big function) is compiled with the quick
-#: pipeline (``wasm2py.llvm.jit.QUICK``): LLVM's full one takes ~1 CPU s per 2,500 bytes there
-QUICK_BYTES = 12_000
+#: the pipeline of every unit (unless it has tail calls: see ``TierUp._compile``): no IR
+#: pass and LLVM's fast code generator (level 0). Hot code is compiled once, cheaply: on
+#: duktape's cold ``bench.js`` run the units took 3.2 CPU s at this level (1.2 of them the
+#: 78 KB executor) against 10.6 at ``O2`` (``QUICK`` for units of more than 12 KB), and
+#: their code runs faster than the quick pipeline's (``wasm2py.llvm.jit.QUICK``: after SROA
+#: the fast register allocator spills every phi on every edge; warm run, every function at
+#: one level or the other, 0.74 CPU s against 1.49)
+LEVEL = 0
+#: functions with more bytes of code than this are never run in the Python tier: their first
+#: call compiles them (alone, in a worker, while the caller waits) and runs them jitted. Big
+#: functions are interpreters' dispatch loops, hot from their first call; translating one to
+#: Python costs about what compiling it costs (duktape's 78 KB executor: 1.0 CPU s against
+#: 1.2), and running it there until its compile arrives costs seconds more
+EAGER_BYTES = 16_384
 #: direct callees up to this size join their caller's batch (see ``TierUp._with_callees``)
 SMALL_BYTES = 300
 
@@ -121,6 +135,74 @@ class TierUp:
         for index, fn in enumerate(slots.python):
             if fn is not None:  # bound before (eager translation, the start function)
                 self._counter(index)
+        self._eager_lock = threading.Lock()
+        self._big(state)
+
+    # -- big functions: jitted at their first call --------------------------------------------
+    def _big(self, state) -> None:
+        """Point the slots of the big functions not bound or jitted yet at their
+        :meth:`_first_call` (see :data:`EAGER_BYTES`)."""
+        m = self.module
+        nimp = m.num_imported_funcs
+        slots = state.slots
+        jitted = self._jitted()
+        for k, code in enumerate(m.codes):
+            index = nimp + k
+            if code.end - code.start <= EAGER_BYTES or slots.python[index] is not None \
+                    or index in jitted:  # fmt: skip
+                continue
+            first = self._first_call(index, slots, state.funcs[index])
+            slots.set(index, first)
+            state.funcs[index].raw = first
+
+    def _jitted(self) -> set[int]:
+        inst = self.instance()
+        return inst._llvm.jitted if inst is not None and inst._llvm is not None else set()
+
+    def _first_call(self, index: int, slots, func):
+        """What the slot (and ``Func.raw``) of big function ``index`` holds until its first
+        call: that call compiles the function alone (at :data:`LEVEL`, in a worker, the caller
+        waiting), attaches it and runs it jitted. If the compile fails (or the function makes
+        tail calls), the slot gets the function's *translate me* stub back and the call runs in
+        the Python tier."""
+
+        def first(*args):
+            self._jit_now(index, slots, func, first)
+            return func.pyraw(*args)
+
+        return first
+
+    def _jit_now(self, index: int, slots, func, first) -> None:
+        from .llvm.jit import has_tail_calls
+
+        with self._eager_lock:
+            if func.pyraw is not first:
+                return  # (done by an earlier call, on another thread)
+            inst = self.instance()
+            jitted = self._jitted()
+            # (a unit with tail calls gets the full pipeline, see _compile: too slow to wait
+            # for, so such a function starts in the Python tier, counted as any other)
+            if index not in jitted and inst is not None and not self._whole \
+                    and not has_tail_calls(self.module, (index,)):  # fmt: skip
+                with self._cond:
+                    self._seen.add(index)
+                try:
+                    self._ensure_shell()
+                    unit = self._compile([index])
+                    self.attach_ready()  # (the shell, at least)
+                    inst._add_unit(unit)
+                    self.units.append(unit)
+                except Exception as e:  # noqa: BLE001 - it runs in the Python tier then
+                    self.error = e
+            if index in self._jitted():
+                # jitted: Python-tier callers too, even if it neither loops nor calls (the
+                # slot keeps only such functions in the Python tier: see LLVMInstance)
+                if func.pyraw is first:
+                    slots.set(index, func.raw)
+            else:
+                stub = slots.stub(index)
+                slots.set(index, stub)
+                func.raw = stub
 
     # -- counting (on the thread running the code) -------------------------------------------
     def _counter(self, index: int) -> None:
@@ -264,7 +346,7 @@ class TierUp:
         extra: list[int] = []
         for index in batch:
             code = codes[index - nimp]
-            if code.end - code.start > QUICK_BYTES:
+            if code.end - code.start > EAGER_BYTES:
                 continue  # (decoding it here would cost more than it finds)
             for ins in code.body:
                 if ins.op != Op.CALL or ins.imm < nimp or ins.imm in chosen:
@@ -286,14 +368,11 @@ class TierUp:
                     self._ready.insert(0, self._shell)
 
     def _compile(self, funcs, shell: bool = False):
-        from .llvm.jit import QUICK, has_tail_calls
+        from .llvm.jit import has_tail_calls
         from .llvm.units import record_unit
 
-        codes = self.module.codes
-        nimp = self.module.num_imported_funcs
-        size = sum(codes[i - nimp].end - codes[i - nimp].start for i in funcs)
         # (tail calls need the full pipeline's instruction selector: see has_tail_calls)
-        level = QUICK if size > QUICK_BYTES and not has_tail_calls(self.module, funcs) else None
+        level = None if has_tail_calls(self.module, funcs) else LEVEL
         unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level)
         config = self.engine.config
         if config.cache:
@@ -349,3 +428,6 @@ class TierUp:
 
 
 moves_frames(TierUp._osr.__code__)
+# (the frame of a big function's first call may sit between the wasm frames of a paused call)
+pass_through(next(c for c in TierUp._first_call.__code__.co_consts
+                  if isinstance(c, CodeType) and c.co_name == "first"))  # fmt: skip
