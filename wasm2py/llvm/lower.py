@@ -73,6 +73,9 @@ LL = _LLTypes({ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64
 #: the calling convention of every function with the wasm signature (tail calls are guaranteed
 #: in it: see :mod:`.abi`)
 TAILCC = "tailcc"
+#: the convention of a function's body when the module makes no tail calls (see
+#: ``ModuleBuilder.bodies``)
+FASTCC = "fastcc"
 
 
 #: integer constants made so far, shared (they are immutable; each keeps its formatted text)
@@ -218,6 +221,7 @@ _STORE = {O.I32_STORE: (I32, 4, False), O.I64_STORE: (I64, 8, False),
           O.I64_STORE8: (I8, 1, True), O.I64_STORE16: (I16, 2, True),
           O.I64_STORE32: (I32, 4, True)}  # fmt: skip
 
+_TAIL_CALLS = frozenset({O.RETURN_CALL, O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF})
 _CALLS = frozenset({O.CALL, O.CALL_INDIRECT, O.CALL_REF, O.RETURN_CALL,
                     O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF, O.THROW})  # fmt: skip
 _SIMD_MEMORY = frozenset(op for op, n in SIMD_NAMES.items()
@@ -448,6 +452,25 @@ class ModuleBuilder:
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
+        #: function index -> its body, a ``fastcc`` function that direct calls of this LLVM
+        #: module call; ``funcs[index]`` is then a ``tailcc`` function that calls it, the one
+        #: whose address tables, trampolines, entries and other code get. Only in a module
+        #: without tail calls compiled in one piece (a ``return_call`` must reach a ``tailcc``
+        #: function, or the stack grows; a part cannot see the other parts' bodies): on
+        #: x86-64, ``tailcc`` makes every callee pop 8 bytes (``ret $8``, ``sub rsp, 8`` after
+        #: each call: the stack stays 16-byte aligned for tail calls), which cost fib 1.2x
+        #: wasmtime against 1.0x with ``fastcc``.
+        self.bodies: dict[int, Function] = {}
+        whole = part is None or all(self.nimp + k in part[0] for k in range(len(module.funcs)))
+        if batch is None and whole and not any(
+                ins.op in _TAIL_CALLS for code in module.codes for ins in code.body):
+            for index, f in self.funcs.items():
+                fb = Function(self.ir, f.function_type, abi.func_name(index) + ".body")
+                fb.frame_pointer = self.landings
+                fb.scope = _Names(len(fb.args))
+                fb.calling_convention = FASTCC
+                fb.linkage = "internal"
+                self.bodies[index] = fb
 
     @property
     def unlikely(self):
@@ -527,6 +550,8 @@ class ModuleBuilder:
             for k, code in enumerate(m.codes):
                 if defined is None or self.nimp + k in defined:
                     FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
+                    if self.nimp + k in self.bodies:
+                        self._forward(self.nimp + k)
         if not shell:
             if self.batch is not None:
                 self._functable()
@@ -552,6 +577,17 @@ class ModuleBuilder:
         g.global_constant = True
 
     # -- glue functions ---------------------------------------------------------------------
+    def _forward(self, index: int) -> None:
+        """The ``tailcc`` function of ``index`` that calls its ``fastcc`` body (see
+        :attr:`bodies`)."""
+        f = self.funcs[index]
+        b = Builder(f.append_basic_block("entry"))
+        r = b.call(self.bodies[index], list(f.args), cconv=FASTCC)
+        if f.function_type.return_type is VOID:
+            b.ret_void()
+        else:
+            b.ret(r)
+
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
         f = Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
         f.calling_convention = TAILCC
@@ -588,7 +624,11 @@ class ModuleBuilder:
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
-        r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
+        body = self.bodies.get(index)
+        if body is not None:
+            r = b.call(body, [ctx, rem, *args], cconv=FASTCC)
+        else:
+            r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
@@ -725,7 +765,7 @@ class FunctionLowerer:
         self.mb = mb
         self.index = index
         self.ftype: FuncType = mb.func_types[index]
-        self.fn: ir.Function = mb.funcs[index]
+        self.fn: ir.Function = mb.bodies.get(index) or mb.funcs[index]
         self.local_types = list(self.ftype.params) + list(local_types)
         self.body = body
         self._declared = local_types
@@ -1683,6 +1723,8 @@ class FunctionLowerer:
             fn = self.ctx_load(fslot, PTR)
             env = self.ctx_load(eslot, PTR)
             r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
+        elif funcidx in self.mb.bodies:  # (the module makes no tail calls)
+            r = self.b.call(self.mb.bodies[funcidx], [self.ctx, rem, *args], cconv=FASTCC)
         elif funcidx in self.mb.funcs:
             r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args], cconv=TAILCC,
                             tail="tail" if tail else False)  # fmt: skip
