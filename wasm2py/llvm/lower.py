@@ -441,6 +441,18 @@ class ModuleBuilder:
         #: a tier-up unit's functions with loops get on-stack replacement points at their
         #: loop headers (see :meth:`.suspend.Suspender.loop_point`)
         self.osr = batch is not None and not batch[1]
+        #: function index -> its body, a ``fastcc`` function that direct calls of this LLVM
+        #: module call; ``funcs[index]`` is then a ``tailcc`` function that calls it, the one
+        #: whose address tables, trampolines, entries and other code get. Only in a module
+        #: without tail calls compiled in one piece (a ``return_call`` must reach a ``tailcc``
+        #: function, or the stack grows; a part cannot see the other parts' bodies): on
+        #: x86-64, ``tailcc`` makes every callee pop 8 bytes (``ret $8``, ``sub rsp, 8`` after
+        #: each call: the stack stays 16-byte aligned for tail calls), which cost fib 1.2x
+        #: wasmtime against 1.0x with ``fastcc``.
+        self.bodies: dict[int, Function] = {}
+        whole = part is None or all(self.nimp + k in part[0] for k in range(len(module.funcs)))
+        fast = batch is None and whole and not any(
+            ins.op in _TAIL_CALLS for code in module.codes for ins in code.body)
         for k in range(len(module.funcs)):
             index = self.nimp + k
             if batch is not None and index not in batch[0]:
@@ -452,19 +464,10 @@ class ModuleBuilder:
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
-        #: function index -> its body, a ``fastcc`` function that direct calls of this LLVM
-        #: module call; ``funcs[index]`` is then a ``tailcc`` function that calls it, the one
-        #: whose address tables, trampolines, entries and other code get. Only in a module
-        #: without tail calls compiled in one piece (a ``return_call`` must reach a ``tailcc``
-        #: function, or the stack grows; a part cannot see the other parts' bodies): on
-        #: x86-64, ``tailcc`` makes every callee pop 8 bytes (``ret $8``, ``sub rsp, 8`` after
-        #: each call: the stack stays 16-byte aligned for tail calls), which cost fib 1.2x
-        #: wasmtime against 1.0x with ``fastcc``.
-        self.bodies: dict[int, Function] = {}
-        whole = part is None or all(self.nimp + k in part[0] for k in range(len(module.funcs)))
-        if batch is None and whole and not any(
-                ins.op in _TAIL_CALLS for code in module.codes for ins in code.body):
-            for index, f in self.funcs.items():
+            if fast:
+                # made right after its tailcc function, so that its code follows that
+                # function's in memory (a pc maps to the function starting last before it:
+                # NativeRuntime.code_frame)
                 fb = Function(self.ir, f.function_type, abi.func_name(index) + ".body")
                 fb.frame_pointer = self.landings
                 fb.scope = _Names(len(fb.args))
