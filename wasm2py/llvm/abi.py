@@ -210,6 +210,9 @@ def trampoline_name(typeidx: int) -> str:
 
 
 FUNCTABLE = "functable"
+#: the address of each function's ``fastcc`` body by index, like FUNCTABLE (null: none), in
+#: modules that have them (see ``lower.ModuleBuilder.bodies``)
+BODYTABLE = "bodytable"
 TRAMPTABLE = "tramptable"
 
 

@@ -578,6 +578,11 @@ class ModuleBuilder:
         g = ir.GlobalVariable(self.ir, arr, abi.FUNCTABLE)
         g.initializer = ir.Constant(arr, [self.funcs[i] for i in sorted(self.funcs)])
         g.global_constant = True
+        if self.bodies:  # (for NativeRuntime.code_frame)
+            g = ir.GlobalVariable(self.ir, arr, abi.BODYTABLE)
+            g.initializer = ir.Constant(arr, [self.bodies.get(i, ir.Constant(PTR, None))
+                                              for i in sorted(self.funcs)])  # fmt: skip
+            g.global_constant = True
 
     # -- glue functions ---------------------------------------------------------------------
     def _forward(self, index: int) -> None:
