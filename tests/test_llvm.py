@@ -814,3 +814,50 @@ def test_modules_with_more_code_than_llvm_quick_bytes_get_the_quick_pipeline():
         assert len(engine._llvm) == 1
     with pytest.raises(wasm2py.ConfigError):
         wasm2py.Config(llvm_quick_bytes=-1)
+
+
+SELECT_LOOP_WAT = """(module
+  (memory (export "mem") 1)
+  ;; the larger child of a binary heap in memory, as heapsort's sift-down picks it: a select
+  ;; on two loaded values in a loop (clang emits this select for C's `if (a < b) child++`)
+  (func (export "walk") (param $i i32) (param $end i32) (result i32) (local $c i32)
+    (block $done (loop $l
+      (local.set $c (i32.add (i32.shl (local.get $i) (i32.const 1)) (i32.const 1)))
+      (br_if $done (i32.ge_s (local.get $c) (local.get $end)))
+      (local.set $i (select
+        (i32.add (local.get $c) (i32.const 1)) (local.get $c)
+        (i32.lt_s (i32.load (i32.shl (local.get $c) (i32.const 2)))
+                  (i32.load offset=4 (i32.shl (local.get $c) (i32.const 2))))))
+      (br $l)))
+    (local.get $i)))"""
+
+
+def test_wasm_select_stays_a_conditional_move():
+    # A wasm select is lowered to an `!unpredictable` select, which LLVM's x86 back end keeps
+    # as a cmov; without the mark its cmov conversion made this loop's select a branch, taken
+    # half the time on random data (heapsort in tools/bench/kernels/sort.c: 1.17x wasmtime).
+    import platform
+
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm import jit
+    from wasm2py.llvm.lower import build_text
+
+    module = decode_module(wat(SELECT_LOOP_WAT))
+    text = build_text(module)
+    assert text.count("!unpredictable") == 1
+    ir_text = jit.optimized_ir(module, 2)
+    assert "!unpredictable" in ir_text.split("define internal tailcc i32 @w0")[1]
+    if platform.machine() in ("x86_64", "AMD64"):
+        import llvmlite.binding as llvm
+
+        tm = jit.host_target_machine(2)
+        asm = tm.emit_assembly(llvm.parse_assembly(ir_text))
+        body = asm.split("\nw0:")[1].split(".Lfunc_end")[0]
+        assert "cmov" in body, body
+    # (and it picks what the select says: the child with the larger value)
+    store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(tier="llvm", cache=False)))
+    ex = L.instantiate(store, wasm2py.Module(store.engine, wat(SELECT_LOOP_WAT))).exports
+    assert ex["walk"](0, 1) == 0  # no child: the root itself
+    assert ex["walk"](0, 3) == 1  # children 1 and 2 hold 0 and 0: not a < b
+    ex["mem"].write(struct.pack("<3i", 7, 5, 9), 0)
+    assert ex["walk"](0, 3) == 2  # 5 < 9

@@ -308,6 +308,36 @@ def test_a_guard_trap_has_the_backtrace():
         assert inst.exports.outer(0) == 3
 
 
+INDIRECT_FRAMES = wat("""
+(module
+  (memory 1)
+  (table 2 funcref)
+  (elem (i32.const 0) $inner $middle)
+  (type $t (func (param i32) (result i32)))
+  (func $inner (param i32) (result i32) (i32.load (local.get 0)))
+  (func $middle (param i32) (result i32)
+    (i32.add (call_indirect (type $t) (local.get 0) (i32.const 0)) (i32.const 1)))
+  (func (export "outer") (param i32) (result i32)
+    (i32.mul (call_indirect (type $t) (local.get 0) (i32.const 1)) (i32.const 3))))
+""")
+
+
+def test_a_guard_trap_through_call_indirect_has_each_frame_once():
+    # A call through a table reaches a function's tailcc function, which (in a module without
+    # tail calls) calls its fastcc body: two native frames for one wasm frame, of which the
+    # backtrace must name one (at O0 nothing is inlined, so both are there).
+    for guarded in (True, False):
+        store = Store(Engine(Config(tier="llvm", cache=False, llvm_guard_pages=guarded,
+                                    llvm_opt_level=0)))  # fmt: skip
+        inst = Instance(store, Module(store.engine, INDIRECT_FRAMES))
+        assert inst._llvm.compiled.guard is guarded
+        assert inst._llvm.compiled.bodies  # (the form this test is about)
+        with pytest.raises(Trap) as e:
+            inst.exports.outer(PAGE)
+        assert [name for _, name, _ in e.value.frames] == ["inner", "middle", "outer"]
+        assert inst.exports.outer(0) == 3
+
+
 TRY = wat("""
 (module
   (memory 1)

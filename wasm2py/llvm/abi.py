@@ -16,7 +16,9 @@ Every function, defined or imported, has the native signature::
     result tailcc fn(ptr env, i32 rem, param0, ..., paramN-1)
 
 in LLVM's ``tailcc`` calling convention, which guarantees that a call in tail position marked
-``tail`` reuses the caller's frame: ``return_call`` & co. run in constant native stack.
+``tail`` reuses the caller's frame: ``return_call`` & co. run in constant native stack. (Inside
+one LLVM module without tail calls, direct calls go to a ``fastcc`` copy of the signature, the
+function's body, which its ``tailcc`` function calls: see ``lower.ModuleBuilder.bodies``.)
 
 ``env`` is the callee's context (a host function's *environment*, see below, starts with the
 ``rt`` pointer too), ``rem`` the call depth left (the call traps with ``CALL_STACK_EXHAUSTED``
@@ -208,6 +210,9 @@ def trampoline_name(typeidx: int) -> str:
 
 
 FUNCTABLE = "functable"
+#: the address of each function's ``fastcc`` body by index, like FUNCTABLE (null: none), in
+#: modules that have them (see ``lower.ModuleBuilder.bodies``)
+BODYTABLE = "bodytable"
 TRAMPTABLE = "tramptable"
 
 

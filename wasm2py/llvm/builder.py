@@ -60,6 +60,18 @@ class Fast:
         return f"<Fast {self._text!r}>"
 
 
+class FastSelect(Fast):
+    """A ``select``: llvmlite writes a space before the comma of its metadata."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        if not self.metadata:
+            return self._text
+        return self._text + " " + "".join(f", !{k} {v.get_reference()}"
+                                          for k, v in self.metadata.items())  # fmt: skip
+
+
 class Alloca(Fast):
     """An ``alloca`` of one ``allocated_type`` (what :meth:`Builder.load` reads without being
     told the type)."""
@@ -306,7 +318,7 @@ class Builder(ir.IRBuilder):
             return super().select(cond, lhs, rhs, name, flags)
         return self._value(lhs.type, name, f"select  {cond.type} {cond.get_reference()}, "
                                            f"{lhs.type} {lhs.get_reference()}, {rhs.type} "
-                                           f"{rhs.get_reference()}")  # fmt: skip
+                                           f"{rhs.get_reference()}", FastSelect)  # fmt: skip
 
     # -- arithmetic and casts -------------------------------------------------------------
     add = _binop("add")

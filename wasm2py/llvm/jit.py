@@ -257,6 +257,10 @@ class CompiledModule:
     trampolines: list[int]
     entries: dict[int, int]
     engine: object = None
+    #: native address of the ``fastcc`` body of a defined function that has one (see
+    #: ``lower.ModuleBuilder.bodies``): code from ``funcs[i]`` up to it is the ``tailcc``
+    #: function calling it
+    bodies: dict[int, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     ir_text: str = ""
     #: defined functions with a loop or a call (see ``LLVMInstance``: the others stay in the
@@ -440,13 +444,18 @@ def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[
     table = engine.get_global_value_address(abi.FUNCTABLE)
     addrs = (ctypes.c_void_p * max(ndef, 1)).from_address(table) if ndef else []
     funcs = {nimp + k: addrs[k] for k in range(ndef)}
+    table = engine.get_global_value_address(abi.BODYTABLE) if ndef else 0
+    bodies = {}
+    if table:  # (0: the module has no fastcc bodies, see lower.ModuleBuilder.bodies)
+        baddrs = (ctypes.c_void_p * ndef).from_address(table)
+        bodies = {nimp + k: baddrs[k] for k in range(ndef) if baddrs[k]}
     ntypes = len(module.types)
     tt = engine.get_global_value_address(abi.TRAMPTABLE)
     tramps = list((ctypes.c_void_p * ntypes).from_address(tt)) if ntypes else []
     entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
-        trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,
+        bodies=bodies, trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,
         long_funcs=frozenset(nimp + k for k, f in enumerate(flags) if f),
         fuel_costs=fuel_costs, epoch=epoch, guard=guard, machine_code=_pack_blob(flags, objects),
     )  # fmt: skip

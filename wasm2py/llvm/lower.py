@@ -73,6 +73,9 @@ LL = _LLTypes({ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64
 #: the calling convention of every function with the wasm signature (tail calls are guaranteed
 #: in it: see :mod:`.abi`)
 TAILCC = "tailcc"
+#: the convention of a function's body when the module makes no tail calls (see
+#: ``ModuleBuilder.bodies``)
+FASTCC = "fastcc"
 
 
 #: integer constants made so far, shared (they are immutable; each keeps its formatted text)
@@ -218,6 +221,7 @@ _STORE = {O.I32_STORE: (I32, 4, False), O.I64_STORE: (I64, 8, False),
           O.I64_STORE8: (I8, 1, True), O.I64_STORE16: (I16, 2, True),
           O.I64_STORE32: (I32, 4, True)}  # fmt: skip
 
+_TAIL_CALLS = frozenset({O.RETURN_CALL, O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF})
 _CALLS = frozenset({O.CALL, O.CALL_INDIRECT, O.CALL_REF, O.RETURN_CALL,
                     O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF, O.THROW})  # fmt: skip
 _SIMD_MEMORY = frozenset(op for op, n in SIMD_NAMES.items()
@@ -426,6 +430,7 @@ class ModuleBuilder:
         self._intrinsics: dict[str, ir.Function] = {}
         self._unlikely = None
         self._likely = None
+        self._unpredictable = None
         self.memory_types = module.memory_types()
         self.tag_types = module.tag_type_indices()
         #: the module declares non-final types: call_indirect checks subtyping on a mismatch
@@ -436,6 +441,18 @@ class ModuleBuilder:
         #: a tier-up unit's functions with loops get on-stack replacement points at their
         #: loop headers (see :meth:`.suspend.Suspender.loop_point`)
         self.osr = batch is not None and not batch[1]
+        #: function index -> its body, a ``fastcc`` function that direct calls of this LLVM
+        #: module call; ``funcs[index]`` is then a ``tailcc`` function that calls it, the one
+        #: whose address tables, trampolines, entries and other code get. Only in a module
+        #: without tail calls compiled in one piece (a ``return_call`` must reach a ``tailcc``
+        #: function, or the stack grows; a part cannot see the other parts' bodies): on
+        #: x86-64, ``tailcc`` makes every callee pop 8 bytes (``ret $8``, ``sub rsp, 8`` after
+        #: each call: the stack stays 16-byte aligned for tail calls), which cost fib 1.2x
+        #: wasmtime against 1.0x with ``fastcc``.
+        self.bodies: dict[int, Function] = {}
+        whole = part is None or all(self.nimp + k in part[0] for k in range(len(module.funcs)))
+        fast = batch is None and whole and not any(
+            ins.op in _TAIL_CALLS for code in module.codes for ins in code.body)
         for k in range(len(module.funcs)):
             index = self.nimp + k
             if batch is not None and index not in batch[0]:
@@ -447,6 +464,16 @@ class ModuleBuilder:
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
+            if fast:
+                # made right after its tailcc function, so that its code follows that
+                # function's in memory (a pc maps to the function starting last before it:
+                # NativeRuntime.code_frame)
+                fb = Function(self.ir, f.function_type, abi.func_name(index) + ".body")
+                fb.frame_pointer = self.landings
+                fb.scope = _Names(len(fb.args))
+                fb.calling_convention = FASTCC
+                fb.linkage = "internal"
+                self.bodies[index] = fb
 
     @property
     def unlikely(self):
@@ -465,6 +492,14 @@ class ModuleBuilder:
         if md is None:
             md = self._likely = self.ir.add_metadata(
                 [ir.MetaDataString(self.ir, "branch_weights"), c32(1 << 20), c32(1)])
+        return md
+
+    @property
+    def unpredictable(self):
+        """``!unpredictable`` for the ``select`` of a wasm ``select`` (made once per module)."""
+        md = self._unpredictable
+        if md is None:
+            md = self._unpredictable = self.ir.add_metadata([])
         return md
 
     def recorder(self) -> ir.Function:
@@ -518,6 +553,8 @@ class ModuleBuilder:
             for k, code in enumerate(m.codes):
                 if defined is None or self.nimp + k in defined:
                     FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
+                    if self.nimp + k in self.bodies:
+                        self._forward(self.nimp + k)
         if not shell:
             if self.batch is not None:
                 self._functable()
@@ -541,8 +578,24 @@ class ModuleBuilder:
         g = ir.GlobalVariable(self.ir, arr, abi.FUNCTABLE)
         g.initializer = ir.Constant(arr, [self.funcs[i] for i in sorted(self.funcs)])
         g.global_constant = True
+        if self.bodies:  # (for NativeRuntime.code_frame)
+            g = ir.GlobalVariable(self.ir, arr, abi.BODYTABLE)
+            g.initializer = ir.Constant(arr, [self.bodies.get(i, ir.Constant(PTR, None))
+                                              for i in sorted(self.funcs)])  # fmt: skip
+            g.global_constant = True
 
     # -- glue functions ---------------------------------------------------------------------
+    def _forward(self, index: int) -> None:
+        """The ``tailcc`` function of ``index`` that calls its ``fastcc`` body (see
+        :attr:`bodies`)."""
+        f = self.funcs[index]
+        b = Builder(f.append_basic_block("entry"))
+        r = b.call(self.bodies[index], list(f.args), cconv=FASTCC)
+        if f.function_type.return_type is VOID:
+            b.ret_void()
+        else:
+            b.ret(r)
+
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
         f = Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
         f.calling_convention = TAILCC
@@ -579,7 +632,11 @@ class ModuleBuilder:
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
-        r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
+        body = self.bodies.get(index)
+        if body is not None:
+            r = b.call(body, [ctx, rem, *args], cconv=FASTCC)
+        else:
+            r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
@@ -716,7 +773,7 @@ class FunctionLowerer:
         self.mb = mb
         self.index = index
         self.ftype: FuncType = mb.func_types[index]
-        self.fn: ir.Function = mb.funcs[index]
+        self.fn: ir.Function = mb.bodies.get(index) or mb.funcs[index]
         self.local_types = list(self.ftype.params) + list(local_types)
         self.body = body
         self._declared = local_types
@@ -1256,7 +1313,13 @@ class FunctionLowerer:
             c = self.pop()
             y = self.pop()
             x = self.pop()
-            self.push(b.select(self.cond(c), x, y))
+            # a conditional move, as the producer chose (clang emits a wasm select where it
+            # judged a branch worse) and as Cranelift makes it: without the mark LLVM's x86
+            # back end turns a select in a loop back into a branch (heapsort's choice of the
+            # larger child: a branch mispredicted half the time, sort 1.17x wasmtime)
+            r = b.select(self.cond(c), x, y)
+            r.set_metadata("unpredictable", self.mb.unpredictable)
+            self.push(r)
         elif op == O.GLOBAL_GET:
             p = self.ctx_load(self.layout.global_slot(imm), PTR)
             # align 8: cells are 8-byte aligned, a v128 (16 bytes) too
@@ -1668,6 +1731,8 @@ class FunctionLowerer:
             fn = self.ctx_load(fslot, PTR)
             env = self.ctx_load(eslot, PTR)
             r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
+        elif funcidx in self.mb.bodies:  # (the module makes no tail calls)
+            r = self.b.call(self.mb.bodies[funcidx], [self.ctx, rem, *args], cconv=FASTCC)
         elif funcidx in self.mb.funcs:
             r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args], cconv=TAILCC,
                             tail="tail" if tail else False)  # fmt: skip
@@ -1931,7 +1996,42 @@ class FunctionLowerer:
             v = self.b.trunc(v, mt)
         if self.unchecked(k):
             self.store_fence()
-        self.b.store(v, p, align=1, **self.access(k))
+        raw = self._nan_raw.get(id(v))
+        if raw is not None and raw[0] is v and raw[1] is not v:
+            self.store_canonical(raw[1], p, k)
+        else:
+            self.b.store(v, p, align=1, **self.access(k))
+
+    def store_canonical(self, r, p, k: int) -> None:
+        """Store float arithmetic result ``r`` under the NaN rule (see :meth:`canonical_nan`):
+        ``r`` itself, then, if its bits are a NaN's, the canonical NaN's bits over it (a
+        never-taken branch, the check made on the integer bits).
+
+        Why not a store of the checked value: in a loop whose stores wait for a long
+        computation (nbody: a square root and a division per pair of bodies), every check
+        waits with them in the FP scheduler, which fills up and bounds how many iterations
+        overlap; an ``fcmp uno`` + ``select`` costs two FP operations per store (nbody at ``O2``:
+        1.45x wasmtime), a ``ucomisd`` + branch as much, a move to an integer register and
+        an integer compare one (1.16x; without any check: 0.96x). Nothing runs between the
+        two stores, so no load can see ``r``'s bits; in guard mode a fault can only come from
+        the first one (the second writes the same bytes)."""
+        b = self.b
+        if r.type == F64:
+            it, mag, inf, canon = I64, (1 << 63) - 1, 0x7FF0000000000000, abi.CANON_NAN_F64
+        else:
+            it, mag, inf, canon = I32, (1 << 31) - 1, 0x7F800000, abi.CANON_NAN_F32
+        b.store(r, p, align=1, **self.access(k))
+        # a NaN: exponent all ones and a payload, i.e. |bits| > the bits of infinity
+        bits = b.and_(b.bitcast(r, it), ir.Constant(it, mag))
+        fix = self.fn.append_basic_block("nan_store")
+        cont = self.fn.append_basic_block()
+        br = b.cbranch(b.icmp_unsigned(">", bits, ir.Constant(it, inf)), fix, cont)
+        br.set_metadata("prof", self.mb.unlikely)
+        b.position_at_end(fix)
+        # (an integer constant: nothing kept in a register for it, and no NaN for LLVM to fold)
+        b.store(ir.Constant(it, canon), p, align=1, **self.access(k))
+        b.branch(cont)
+        b.position_at_end(cont)
 
     # -- tables -----------------------------------------------------------------------------
     def table_changed(self, t: int, start, n) -> None:

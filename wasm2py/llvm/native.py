@@ -293,29 +293,44 @@ class NativeRuntime:
         n = min(tr[0], abi.TRACE_FRAMES)
         tr[0] = 0
         out = []
+        prev = None
         for k in range(n):
             ctx, where = tr[2 + 2 * k], tr[3 + 2 * k]
             if ctx == 0:  # a frame of a guard-page trap: a code address (no wasm offset)
                 hit = self.code_frame(where)
+                if hit is not None and hit[2] and prev == (hit[0], hit[1], False):
+                    # the tailcc function that called the frame below, its body: not a frame
+                    # of its own (when LLVM inlined the body into it, no body frame is below)
+                    prev = None
+                    continue
+                prev = hit
                 if hit is not None:
                     out.append(self.names.get(hit[0], NO_NAMES).frame(hit[1], None))
                 continue
+            prev = None
             index = where >> 32
             out.append(self.names.get(ctx, NO_NAMES).frame(index, where & 0xFFFFFFFF))
         return out
 
-    def code_frame(self, pc: int) -> tuple[int, int] | None:
-        """(context, function index) of the jitted function whose machine code holds ``pc``:
-        the one starting last at or before it (``pc`` is in a wasm function's code, see
-        ``guard.py``)."""
+    def code_frame(self, pc: int) -> tuple[int, int, bool] | None:
+        """(context, function index, whether ``pc`` is in the ``tailcc`` function that calls
+        the function's ``fastcc`` body rather than in the body) of the jitted function whose
+        machine code holds ``pc``: the one starting last at or before it (``pc`` is in a wasm
+        function's code, see ``guard.py``; a body follows its ``tailcc`` function)."""
         best = None
         for ctx, inst in self.instances.items():
             records = inst.records
             for index in inst.jitted:
                 start = records[3 * index + 1]
                 if start <= pc and (best is None or start > best[0]):
-                    best = (start, ctx, index)
-        return None if best is None else best[1:]
+                    best = (start, ctx, index, inst)
+        if best is None:
+            return None
+        _, ctx, index, inst = best
+        body = inst.compiled.bodies.get(index)
+        # (a function repointed at a tier-up unit's code has no body)
+        wrapper = body is not None and best[0] == inst.compiled.funcs.get(index) and pc < body
+        return ctx, index, wrapper
 
     def start_unwinding(self, exn) -> None:
         """Set the ``EXCEPTION`` status for the wasm exception ``exn`` (an ExnRef)."""
