@@ -390,14 +390,16 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             from .worker import compile_objects as in_workers
 
             objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard,
-                                 None if fuel_costs else body_facts(module).pausable)
+                                 None if fuel_costs else body_facts(module).pausable,
+                                 has_tail_calls(module))  # fmt: skip
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
             phase = "parallel" if len(parts) > 1 else "worker"
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
             text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch,
-                              guard=guard, landings=_landings())  # fmt: skip
+                              guard=guard, landings=_landings(),
+                              quick=opt_level == QUICK)  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -496,24 +498,48 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     parts = plan_parts(module)
     return facts.long, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
                                   epoch, guard_mode(guard, fuel_costs),
-                                  None if fuel_costs else facts.pausable)  # fmt: skip
+                                  None if fuel_costs else facts.pausable,
+                                  any(facts.tail_calls))  # fmt: skip
 
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
-                 pausable: frozenset[int] | None = None) -> bytes:
+                 pausable: frozenset[int] | None = None,
+                 tail_calls: bool | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known."""
+    :func:`.suspend.pausable_funcs`, ``tail_calls``: whether the module (the unit) makes tail
+    calls (:func:`has_tail_calls`), if known."""
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
-                      pausable=pausable)  # fmt: skip
+                      pausable=pausable, tail_calls=tail_calls,
+                      quick=opt_level == QUICK)  # fmt: skip
     mod = parse(text, tm)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
     return tm.emit_object(mod)
+
+
+_RECORDER_ENGINE: list = []
+_RECORDER_LOCK = threading.Lock()
+
+
+def recorder_address() -> int:
+    """The address of the process's trap-trace recorder (``abi.RT_RECORD``), jitted on first
+    use (its engine lives as long as the process)."""
+    with _RECORDER_LOCK:
+        if not _RECORDER_ENGINE:
+            from .lower import recorder_text
+
+            _init()
+            mod = llvm.parse_assembly(recorder_text())
+            mod.verify()
+            engine = llvm.create_mcjit_compiler(mod, host_target_machine(2))
+            engine.finalize_object()
+            _RECORDER_ENGINE.append((engine, engine.get_function_address(abi.RECORDER)))
+        return _RECORDER_ENGINE[0][1]
 
 
 def _landings() -> bool:
@@ -589,7 +615,8 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
     :func:`compile_module`)."""
     tm = host_target_machine(opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
-                           guard=guard_mode(guard, fuel_costs), landings=_landings()),
+                           guard=guard_mode(guard, fuel_costs), landings=_landings(),
+                           quick=opt_level == QUICK),
                 tm)  # fmt: skip
     optimize(mod, tm, opt_level, has_big_functions(module))
     return str(mod)

@@ -70,9 +70,39 @@ class _LLTypes(dict):
 
 LL = _LLTypes({ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64: F64,
                ValType.V128: V128})  # fmt: skip
-#: the calling convention of every function with the wasm signature (tail calls are guaranteed
-#: in it: see :mod:`.abi`)
+#: the calling convention of functions with the wasm signature in code that makes tail calls
+#: (they are guaranteed in it), and of the others' signatures that pass values on the stack
+#: (see :func:`call_conv` and :mod:`.abi`)
 TAILCC = "tailcc"
+_FLOAT_TYPES = frozenset((ValType.F32, ValType.F64, ValType.V128))
+
+
+def in_registers(ft: FuncType) -> bool:
+    """Whether every argument of the native signature of ``ft`` (``env``, ``rem``, the
+    parameters) travels in a register and its result (at most one) in a register, on x86-64
+    (six integer and eight vector registers) and AArch64 (eight of each): then the C calling
+    convention and ``tailcc`` pass and return the values of ``ft`` in the same registers and
+    keep the same registers, and differ only in who pops arguments from the stack, where there
+    are none (see :func:`call_conv`)."""
+    if len(ft.results) > 1:
+        return False
+    floats = sum(1 for t in ft.params if t in _FLOAT_TYPES)
+    return 2 + len(ft.params) - floats <= 6 and floats <= 8
+
+
+def call_conv(ft: FuncType, tail_calls: bool) -> str:
+    """The calling convention of a function of type ``ft`` (``""``: LLVM's default, the C
+    one) in code compiled together that makes tail calls (``tail_calls``) or not.
+
+    Code with tail calls uses :data:`TAILCC` throughout: LLVM guarantees a tail call only
+    between ``tailcc`` functions. Other code uses the C convention where :func:`in_registers`
+    holds, because LLVM's fast instruction selector (the quick pipeline's) handles only C
+    arguments and neither ``tailcc`` calls nor returns: each went to SelectionDAG, a third of
+    the quick code generator's time. Functions compiled apart (other modules, tier-up units,
+    host trampolines) call each other through funcref records without knowing which
+    convention the callee has: for such types the two are the same at the machine level, and
+    types that pass values on the stack keep ``tailcc`` everywhere."""
+    return TAILCC if tail_calls or not in_registers(ft) else ""
 
 
 #: integer constants made so far, shared (they are immutable; each keeps its formatted text)
@@ -301,6 +331,33 @@ BIG_FRAME_LOCALS = 256
 HUGE_BR_TABLE = 1000
 #: the trap trace's recording function of every LLVM module (``ModuleBuilder.recorder``)
 _RECORDER = "w2p_record_frame"
+#: its type: ``void record(ctx, rt, index << 32, offset)``
+_RECORDER_TYPE = ir.FunctionType(VOID, [PTR, PTR, I64, I32])
+
+
+def _recorder_body(fn: ir.Function) -> None:
+    """The body of a trap-trace recorder (see :meth:`ModuleBuilder.recorder`)."""
+    ctx, rt, frame, offset = fn.args
+    b = Builder(fn.append_basic_block("entry"))
+    where = b.or_(frame, b.zext(offset, I64))
+    trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
+    n = b.load(trace, typ=I64)
+    k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
+    slot = b.add(c64(2), b.mul(k, c64(2)))
+    b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
+    b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
+    b.store(b.add(n, c64(1)), trace)
+    b.ret_void()
+
+
+def recorder_text() -> str:
+    """The IR text of a module defining the recorder ``abi.RECORDER`` that the quick
+    pipeline's code calls through ``rt[RT_RECORD]`` (jitted once per process:
+    ``jit.recorder_address``)."""
+    irmod = ir.Module(name="recorder")
+    fn = Function(irmod, _RECORDER_TYPE, abi.RECORDER)
+    _recorder_body(fn)
+    return str(irmod)
 
 
 def _fname(t: ir.Type) -> str:
@@ -385,8 +442,16 @@ class ModuleBuilder:
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
                  guard: bool = False, landings: bool = False,
-                 pausable: frozenset[int] | None = None):  # fmt: skip
+                 pausable: frozenset[int] | None = None, tail_calls: bool = True,
+                 quick: bool = False):  # fmt: skip
         self.decoded = module
+        #: the code gets the quick pipeline (``jit.QUICK``): no pass deletes or moves a store,
+        #: and the code generator is the fast instruction selector (see :meth:`FunctionLowerer.
+        #: store_fence`, :meth:`FunctionLowerer.rotate`)
+        self.quick = quick
+        #: the code compiled together (the module, all its parts, or the unit) makes tail
+        #: calls: every function is ``tailcc`` (see :func:`call_conv`)
+        self.tail_calls = tail_calls
         #: guard-page mode (see :mod:`.guard`): accesses to 32-bit memories have no bounds
         #: check (an access beyond the size faults on the memory's guard reservation, which
         #: the instance checks every such memory has) and are volatile (LLVM must neither
@@ -443,7 +508,7 @@ class ModuleBuilder:
             f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
             f.frame_pointer = self.landings  # (the fault handler walks the frames)
             f.scope = _Names(len(f.args))
-            f.calling_convention = TAILCC
+            f.calling_convention = call_conv(self.func_types[index], tail_calls)
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
@@ -478,23 +543,31 @@ class ModuleBuilder:
         fn = self._intrinsics.get(_RECORDER)
         if fn is not None:
             return fn
-        fn = self._intrinsics[_RECORDER] = Function(
-            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64, I32]), _RECORDER)
+        fn = self._intrinsics[_RECORDER] = Function(self.ir, _RECORDER_TYPE, _RECORDER)
         fn.linkage = "internal"
         fn.attributes.add("cold")
         fn.attributes.add("noinline")
-        ctx, rt, frame, offset = fn.args
-        b = Builder(fn.append_basic_block("entry"))
-        where = b.or_(frame, b.zext(offset, I64))
-        trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
-        n = b.load(trace, typ=I64)
-        k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
-        slot = b.add(c64(2), b.mul(k, c64(2)))
-        b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
-        b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
-        b.store(b.add(n, c64(1)), trace)
-        b.ret_void()
+        _recorder_body(fn)
         return fn
+
+    def call_own(self, b: Builder, ctx, index: int, args: list, tail: bool = False,
+                 funcrefs=None):  # fmt: skip
+        """Call function ``index`` of this code with ``args``: directly; in quick code through
+        its funcref record (which holds it, for this context: see ``LLVMInstance``; ``funcrefs``:
+        the context's ``CTX_FUNCREFS`` if loaded already), because
+        under the JIT's large code model the fast instruction selector makes no call of a
+        function by name (each went to SelectionDAG), and the quick pipeline inlines nothing
+        anyway."""
+        if not self.quick:
+            return b.call(self.funcs[index], args, tail="tail" if tail else False)
+        ft = self.func_types[index]
+        if funcrefs is None:
+            funcrefs = ctx_slot(b, ctx, abi.CTX_FUNCREFS, I64)
+        base = b.inttoptr(funcrefs, PTR)
+        rec = c64(abi.REC_SIZE // 8 * index + abi.REC_FN)
+        fn = b.load(b.gep(base, [rec], source_etype=I64), typ=PTR)
+        cconv = TAILCC if tail else call_conv(ft, False)
+        return b.call(_Callee(fn, signature(ft)), args, cconv=cconv, tail="tail" if tail else False)
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         fn = self._intrinsics.get(name)
@@ -545,7 +618,7 @@ class ModuleBuilder:
     # -- glue functions ---------------------------------------------------------------------
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
         f = Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
-        f.calling_convention = TAILCC
+        f.calling_convention = call_conv(ft, self.tail_calls)
         b = Builder(f.append_basic_block("entry"))
         pofs, np_ = abi.slot_offsets(ft.params)
         rofs, nr = abi.slot_offsets(ft.results)
@@ -579,7 +652,7 @@ class ModuleBuilder:
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
-        r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
+        r = self.call_own(b, ctx, index, [ctx, rem, *args])
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
@@ -607,6 +680,11 @@ class ModuleBuilder:
         t.call(self.intrinsic(guard.TRAPPED, VOID, [PTR, PTR]), [landing, rt])
         t.ret_void()
         return Builder(run), landing
+
+
+def ctx_slot(b: Builder, ctx, slot: int, typ=I64):
+    """Load slot ``slot`` of the context ``ctx``."""
+    return b.load(b.gep(ctx, [c64(slot)], source_etype=I64), typ=typ)
 
 
 def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
@@ -829,10 +907,24 @@ class FunctionLowerer:
             rt = self.rt()
             self.fuel_out(b)
             b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
-            b.call(self.mb.recorder(), [self.ctx, rt, c64(self.index << 32), bb.offset])
+            self.record(b, rt, bb.offset)
             self._ret_undef(b)
             self._traps[code] = bb
         return bb
+
+    def record(self, b: Builder, rt, offset) -> None:
+        """Record this frame (at wasm offset ``offset``, an i32) in the trap trace: a call of
+        the module's recorder (:meth:`ModuleBuilder.recorder`); in quick code, of the
+        process's, through ``rt[RT_RECORD]``: under the JIT's large code model the fast
+        instruction selector makes no call of a function by name, and each of these (a
+        trap block or two per function) went to SelectionDAG, a quarter of the quick code
+        generator's time."""
+        args = [self.ctx, rt, c64(self.index << 32), offset]
+        if not self.mb.quick:
+            b.call(self.mb.recorder(), args)
+            return
+        fn = b.load(b.gep(rt, [c64(abi.RT_RECORD)], source_etype=I64), typ=PTR)
+        b.call(_Callee(fn, _RECORDER_TYPE), args)
 
     def where(self, offset: int | None = None) -> ir.Constant:
         """A wasm offset (default: the instruction being lowered's) for the trap trace (see
@@ -874,8 +966,7 @@ class FunctionLowerer:
             self._propagate = self.fn.append_basic_block("propagate")
             pb = Builder(self._propagate)
             self._propagate.offset = pb.phi(I32, "offset")
-            pb.call(self.mb.recorder(), [self.ctx, self.rt(), c64(self.index << 32),
-                                         self._propagate.offset])  # fmt: skip
+            self.record(pb, self.rt(), self._propagate.offset)
             self._ret_undef(pb)
         return self._propagate
 
@@ -1193,7 +1284,7 @@ class FunctionLowerer:
             name, t = _IROT[op]
             y = self.pop()
             x = self.pop()
-            self.push(b.call(self.intr(f"llvm.{name}.{t}", t, [t, t, t]), [x, x, y]))
+            self.push(self.rotate(name, t, x, y))
         elif op in _IUN:
             name, t = _IUN[op]
             x = self.pop()
@@ -1628,9 +1719,16 @@ class FunctionLowerer:
 
     # -- calls ------------------------------------------------------------------------------
     def _call_ptr(self, fnptr, fty: ir.FunctionType, args, cconv=None, tail=False):
-        """Call through a pointer (``cconv``: :data:`TAILCC` for wasm functions, else the C
-        convention of the runtime's callbacks)."""
+        """Call through a pointer (``cconv``: the C convention of the runtime's callbacks by
+        default; for wasm functions see :meth:`_call_wasm_ptr`)."""
         return self.b.call(_Callee(fnptr, fty), args, cconv=cconv, tail="tail" if tail else False)
+
+    def _call_wasm_ptr(self, fnptr, ft: FuncType, args, tail: bool):
+        """Call a wasm function (or a trampoline) of type ``ft`` through a pointer: a tail call
+        in :data:`TAILCC` (guaranteed), another in the convention of code without tail calls
+        (either is right for a callee of either: see :func:`call_conv`)."""
+        cconv = TAILCC if tail else call_conv(ft, False)
+        return self._call_ptr(fnptr, signature(ft), args, cconv, tail)
 
     def after_call(self) -> None:
         self.fuel_in()
@@ -1667,20 +1765,19 @@ class FunctionLowerer:
             fslot, eslot = self.layout.import_slots(funcidx)
             fn = self.ctx_load(fslot, PTR)
             env = self.ctx_load(eslot, PTR)
-            r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
+            r = self._call_wasm_ptr(fn, ft, [env, rem, *args], tail)
         elif funcidx in self.mb.funcs:
-            r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args], cconv=TAILCC,
-                            tail="tail" if tail else False)  # fmt: skip
+            refs = self.ctx_load(abi.CTX_FUNCREFS, I64) if self.mb.quick else None
+            r = self.mb.call_own(self.b, self.ctx, funcidx, [self.ctx, rem, *args], tail, refs)
         else:
             # another compilation unit's (or the Python tier's) function: through its record,
-            # read at each call (a later unit may repoint it at jitted code); records hold
-            # tailcc functions (jitted ones, or the type's trampoline), so a tail call through
-            # one reuses the frame too
+            # read at each call (a later unit may repoint it at jitted code); a tail call
+            # through one reuses the frame too (see _call_wasm_ptr)
             b = self.b
             rec = b.add(self.ctx_load(abi.CTX_FUNCREFS, I64), c64(abi.REC_SIZE * funcidx))
             fn = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_FN)), PTR), typ=PTR)
             env = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_ENV)), PTR), typ=PTR)
-            r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
+            r = self._call_wasm_ptr(fn, ft, [env, rem, *args], tail)
         self.finish_call(r, ft, tail)
 
     def call_indirect(self, typeidx: int, table: int, tail: bool = False) -> None:
@@ -1716,7 +1813,7 @@ class FunctionLowerer:
         env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
         self.fuel_out(b)
         rem = self.rem if tail else b.sub(self.rem, c32(self.frame_words))
-        r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
+        r = self._call_wasm_ptr(fn, ft, [env, rem, *args], tail)
         self.finish_call(r, ft, tail)
 
     def call_ref(self, typeidx: int, tail: bool = False) -> None:
@@ -1859,11 +1956,33 @@ class FunctionLowerer:
         argument)."""
         return _VOLATILE if self.unchecked(k) else _PLAIN
 
+    def rotate(self, name: str, t: ir.IntType, x, y):
+        """``rotl`` (``name`` ``fshl``) or ``rotr`` (``fshr``) of ``x`` by ``y``: LLVM's funnel
+        shift; for the quick pipeline two shifts and an or (the fast instruction selector has
+        no funnel shift: each went to SelectionDAG), ``x << (y & m) | x >> (-y & m)`` with
+        ``m`` the width minus one (both amounts in range; either may be 0)."""
+        b = self.b
+        if not self.mb.quick:
+            return b.call(self.intr(f"llvm.{name}.{t}", t, [t, t, t]), [x, x, y])
+        m = ir.Constant(t, t.width - 1)
+        k = _const_int(y)
+        if k is not None:
+            n, back = ir.Constant(t, k & (t.width - 1)), ir.Constant(t, -k & (t.width - 1))
+        else:
+            n, back = b.and_(y, m), b.and_(b.sub(ir.Constant(t, 0), y), m)
+        if name == "fshr":
+            n, back = back, n
+        return b.or_(b.shl(x, n), b.lshr(x, back))
+
     def store_fence(self) -> None:
         """Before a store that may fault (guard mode): a compiler-only fence, so the stores
         before it stay before it and none is deleted as overwritten later (a fault makes them
-        the last ones: the trap must see them, as after an explicit check's branch)."""
-        self.b.fence("release", "singlethread")
+        the last ones: the trap must see them, as after an explicit check's branch). Not for
+        the quick pipeline: none of its passes (SROA, simplifycfg, DCE) deletes a store or
+        moves one past another, nor does its code generator, and the fast instruction
+        selector has no fence: each sent the rest of its block to SelectionDAG."""
+        if not self.mb.quick:
+            self.b.fence("release", "singlethread")
 
     def effective(self, offset: int, nbytes: int, k: int = 0):
         """Pop an address of memory ``k``, bounds-check ``[addr+offset, +nbytes)``, return the
@@ -2020,7 +2139,15 @@ class FunctionLowerer:
         b.cbranch(nan, self._to_trap(TrapCode.INVALID_CONVERSION_TO_INTEGER),
                   self._to_trap(TrapCode.INTEGER_OVERFLOW))  # fmt: skip
         b.position_at_end(cont)
-        self.push(b.fptosi(x, it) if signed else b.fptoui(x, it))
+        if signed:
+            self.push(b.fptosi(x, it))
+        elif it is I32:
+            # in range, so the i64 conversion is exact: what x86-64 makes of an fptoui to i32
+            # anyway, and the fast instruction selector has no fptoui (it sent the rest of the
+            # block to SelectionDAG)
+            self.push(b.trunc(b.fptosi(x, I64), I32))
+        else:
+            self.push(b.fptoui(x, it))
 
 
 class _Callee:
@@ -2045,7 +2172,7 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  batch: tuple[frozenset, bool] | None = None,
                  epoch: bool = False, guard: bool = False,
                  landings: bool = False, pausable: frozenset[int] | None = None,
-                 ) -> ir.Module:  # fmt: skip
+                 tail_calls: bool | None = None, quick: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline; with
@@ -2058,10 +2185,17 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
     its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
-    module's :func:`.suspend.pausable_funcs` when the caller knows them.
+    module's :func:`.suspend.pausable_funcs` when the caller knows them. ``tail_calls``:
+    whether the code compiled together (the whole module, whatever the part; the unit's
+    functions) makes tail calls (see :func:`call_conv`), when the caller knows it. ``quick``:
+    for the quick pipeline (``jit.QUICK``; see :class:`ModuleBuilder`).
     """
+    if tail_calls is None:
+        from .jit import has_tail_calls
+
+        tail_calls = has_tail_calls(module, batch[0] if batch is not None else None)
     mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard,
-                       landings, pausable)  # fmt: skip
+                       landings, pausable, tail_calls, quick)  # fmt: skip
     mb.simd_isa = simd_isa
     with gc_paused():
         return mb.build()
