@@ -390,8 +390,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             from .worker import compile_objects as in_workers
 
             objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard,
-                                 None if fuel_costs else body_facts(module).pausable,
-                                 has_tail_calls(module))  # fmt: skip
+                                 None if fuel_costs else body_facts(module).pausable)
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
             phase = "parallel" if len(parts) > 1 else "worker"
@@ -498,24 +497,20 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     parts = plan_parts(module)
     return facts.long, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
                                   epoch, guard_mode(guard, fuel_costs),
-                                  None if fuel_costs else facts.pausable,
-                                  any(facts.tail_calls))  # fmt: skip
+                                  None if fuel_costs else facts.pausable)  # fmt: skip
 
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
-                 pausable: frozenset[int] | None = None,
-                 tail_calls: bool | None = None) -> bytes:  # fmt: skip
+                 pausable: frozenset[int] | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs`, ``tail_calls``: whether the module (the unit) makes tail
-    calls (:func:`has_tail_calls`), if known."""
+    :func:`.suspend.pausable_funcs` if known."""
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
-                      pausable=pausable, tail_calls=tail_calls,
-                      quick=opt_level == QUICK)  # fmt: skip
+                      pausable=pausable, quick=opt_level == QUICK)  # fmt: skip
     mod = parse(text, tm)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))

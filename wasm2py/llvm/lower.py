@@ -70,39 +70,9 @@ class _LLTypes(dict):
 
 LL = _LLTypes({ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64: F64,
                ValType.V128: V128})  # fmt: skip
-#: the calling convention of functions with the wasm signature in code that makes tail calls
-#: (they are guaranteed in it), and of the others' signatures that pass values on the stack
-#: (see :func:`call_conv` and :mod:`.abi`)
+#: the calling convention of every function with the wasm signature (tail calls are guaranteed
+#: in it: see :mod:`.abi`)
 TAILCC = "tailcc"
-_FLOAT_TYPES = frozenset((ValType.F32, ValType.F64, ValType.V128))
-
-
-def in_registers(ft: FuncType) -> bool:
-    """Whether every argument of the native signature of ``ft`` (``env``, ``rem``, the
-    parameters) travels in a register and its result (at most one) in a register, on x86-64
-    (six integer and eight vector registers) and AArch64 (eight of each): then the C calling
-    convention and ``tailcc`` pass and return the values of ``ft`` in the same registers and
-    keep the same registers, and differ only in who pops arguments from the stack, where there
-    are none (see :func:`call_conv`)."""
-    if len(ft.results) > 1:
-        return False
-    floats = sum(1 for t in ft.params if t in _FLOAT_TYPES)
-    return 2 + len(ft.params) - floats <= 6 and floats <= 8
-
-
-def call_conv(ft: FuncType, tail_calls: bool) -> str:
-    """The calling convention of a function of type ``ft`` (``""``: LLVM's default, the C
-    one) in code compiled together that makes tail calls (``tail_calls``) or not.
-
-    Code with tail calls uses :data:`TAILCC` throughout: LLVM guarantees a tail call only
-    between ``tailcc`` functions. Other code uses the C convention where :func:`in_registers`
-    holds, because LLVM's fast instruction selector (the quick pipeline's) handles only C
-    arguments and neither ``tailcc`` calls nor returns: each went to SelectionDAG, a third of
-    the quick code generator's time. Functions compiled apart (other modules, tier-up units,
-    host trampolines) call each other through funcref records without knowing which
-    convention the callee has: for such types the two are the same at the machine level, and
-    types that pass values on the stack keep ``tailcc`` everywhere."""
-    return TAILCC if tail_calls or not in_registers(ft) else ""
 
 
 #: integer constants made so far, shared (they are immutable; each keeps its formatted text)
@@ -442,16 +412,12 @@ class ModuleBuilder:
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
                  guard: bool = False, landings: bool = False,
-                 pausable: frozenset[int] | None = None, tail_calls: bool = True,
-                 quick: bool = False):  # fmt: skip
+                 pausable: frozenset[int] | None = None, quick: bool = False):  # fmt: skip
         self.decoded = module
         #: the code gets the quick pipeline (``jit.QUICK``): no pass deletes or moves a store,
         #: and the code generator is the fast instruction selector (see :meth:`FunctionLowerer.
-        #: store_fence`, :meth:`FunctionLowerer.rotate`)
+        #: store_fence`, :meth:`FunctionLowerer.rotate`, :meth:`FunctionLowerer.record`)
         self.quick = quick
-        #: the code compiled together (the module, all its parts, or the unit) makes tail
-        #: calls: every function is ``tailcc`` (see :func:`call_conv`)
-        self.tail_calls = tail_calls
         #: guard-page mode (see :mod:`.guard`): accesses to 32-bit memories have no bounds
         #: check (an access beyond the size faults on the memory's guard reservation, which
         #: the instance checks every such memory has) and are volatile (LLVM must neither
@@ -508,7 +474,7 @@ class ModuleBuilder:
             f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
             f.frame_pointer = self.landings  # (the fault handler walks the frames)
             f.scope = _Names(len(f.args))
-            f.calling_convention = call_conv(self.func_types[index], tail_calls)
+            f.calling_convention = TAILCC
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
@@ -549,25 +515,6 @@ class ModuleBuilder:
         fn.attributes.add("noinline")
         _recorder_body(fn)
         return fn
-
-    def call_own(self, b: Builder, ctx, index: int, args: list, tail: bool = False,
-                 funcrefs=None):  # fmt: skip
-        """Call function ``index`` of this code with ``args``: directly; in quick code through
-        its funcref record (which holds it, for this context: see ``LLVMInstance``; ``funcrefs``:
-        the context's ``CTX_FUNCREFS`` if loaded already), because
-        under the JIT's large code model the fast instruction selector makes no call of a
-        function by name (each went to SelectionDAG), and the quick pipeline inlines nothing
-        anyway."""
-        if not self.quick:
-            return b.call(self.funcs[index], args, tail="tail" if tail else False)
-        ft = self.func_types[index]
-        if funcrefs is None:
-            funcrefs = ctx_slot(b, ctx, abi.CTX_FUNCREFS, I64)
-        base = b.inttoptr(funcrefs, PTR)
-        rec = c64(abi.REC_SIZE // 8 * index + abi.REC_FN)
-        fn = b.load(b.gep(base, [rec], source_etype=I64), typ=PTR)
-        cconv = TAILCC if tail else call_conv(ft, False)
-        return b.call(_Callee(fn, signature(ft)), args, cconv=cconv, tail="tail" if tail else False)
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         fn = self._intrinsics.get(name)
@@ -618,7 +565,7 @@ class ModuleBuilder:
     # -- glue functions ---------------------------------------------------------------------
     def _trampoline(self, typeidx: int, ft: FuncType) -> ir.Function:
         f = Function(self.ir, signature(ft), abi.trampoline_name(typeidx))
-        f.calling_convention = call_conv(ft, self.tail_calls)
+        f.calling_convention = TAILCC
         b = Builder(f.append_basic_block("entry"))
         pofs, np_ = abi.slot_offsets(ft.params)
         rofs, nr = abi.slot_offsets(ft.results)
@@ -652,7 +599,7 @@ class ModuleBuilder:
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
-        r = self.call_own(b, ctx, index, [ctx, rem, *args])
+        r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
@@ -680,11 +627,6 @@ class ModuleBuilder:
         t.call(self.intrinsic(guard.TRAPPED, VOID, [PTR, PTR]), [landing, rt])
         t.ret_void()
         return Builder(run), landing
-
-
-def ctx_slot(b: Builder, ctx, slot: int, typ=I64):
-    """Load slot ``slot`` of the context ``ctx``."""
-    return b.load(b.gep(ctx, [c64(slot)], source_etype=I64), typ=typ)
 
 
 def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
@@ -807,6 +749,8 @@ class FunctionLowerer:
         self.rem = self.fn.args[1]
         self._cache: dict = {}
         self._traps: dict[TrapCode, ir.Block] = {}
+        #: quick code: the one block returning an undefined value (see :meth:`_ret_undef`)
+        self._exit: ir.Block | None = None
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
         self.msz: dict[int, object] = {}  # memory index -> alloca caching its byte size
@@ -917,8 +861,7 @@ class FunctionLowerer:
         the module's recorder (:meth:`ModuleBuilder.recorder`); in quick code, of the
         process's, through ``rt[RT_RECORD]``: under the JIT's large code model the fast
         instruction selector makes no call of a function by name, and each of these (a
-        trap block or two per function) went to SelectionDAG, a quarter of the quick code
-        generator's time."""
+        trap block or two per function) went to SelectionDAG (see :meth:`_ret_undef`)."""
         args = [self.ctx, rt, c64(self.index << 32), offset]
         if not self.mb.quick:
             b.call(self.mb.recorder(), args)
@@ -938,6 +881,21 @@ class FunctionLowerer:
         return bb
 
     def _ret_undef(self, b: ir.IRBuilder) -> None:
+        """End ``b``'s block with a return of an undefined value (a trap or a pause: the
+        caller looks at the status). In quick code, a branch to one block per function that
+        returns: the fast instruction selector makes no ``tailcc`` return, and a block
+        ending in one went to SelectionDAG whole (every trap and propagate block: a quarter
+        of the quick code generator's time, with the calls of the recorder, see
+        :meth:`record`)."""
+        if self.mb.quick:
+            if self._exit is None:
+                self._exit = self.fn.append_basic_block("exit")
+                self._ret_value(Builder(self._exit))
+            b.branch(self._exit)
+        else:
+            self._ret_value(b)
+
+    def _ret_value(self, b: ir.IRBuilder) -> None:
         rt = self.fn.function_type.return_type
         if rt is VOID:
             b.ret_void()
@@ -1719,16 +1677,9 @@ class FunctionLowerer:
 
     # -- calls ------------------------------------------------------------------------------
     def _call_ptr(self, fnptr, fty: ir.FunctionType, args, cconv=None, tail=False):
-        """Call through a pointer (``cconv``: the C convention of the runtime's callbacks by
-        default; for wasm functions see :meth:`_call_wasm_ptr`)."""
+        """Call through a pointer (``cconv``: :data:`TAILCC` for wasm functions, else the C
+        convention of the runtime's callbacks)."""
         return self.b.call(_Callee(fnptr, fty), args, cconv=cconv, tail="tail" if tail else False)
-
-    def _call_wasm_ptr(self, fnptr, ft: FuncType, args, tail: bool):
-        """Call a wasm function (or a trampoline) of type ``ft`` through a pointer: a tail call
-        in :data:`TAILCC` (guaranteed), another in the convention of code without tail calls
-        (either is right for a callee of either: see :func:`call_conv`)."""
-        cconv = TAILCC if tail else call_conv(ft, False)
-        return self._call_ptr(fnptr, signature(ft), args, cconv, tail)
 
     def after_call(self) -> None:
         self.fuel_in()
@@ -1765,19 +1716,20 @@ class FunctionLowerer:
             fslot, eslot = self.layout.import_slots(funcidx)
             fn = self.ctx_load(fslot, PTR)
             env = self.ctx_load(eslot, PTR)
-            r = self._call_wasm_ptr(fn, ft, [env, rem, *args], tail)
+            r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
         elif funcidx in self.mb.funcs:
-            refs = self.ctx_load(abi.CTX_FUNCREFS, I64) if self.mb.quick else None
-            r = self.mb.call_own(self.b, self.ctx, funcidx, [self.ctx, rem, *args], tail, refs)
+            r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args], cconv=TAILCC,
+                            tail="tail" if tail else False)  # fmt: skip
         else:
             # another compilation unit's (or the Python tier's) function: through its record,
-            # read at each call (a later unit may repoint it at jitted code); a tail call
-            # through one reuses the frame too (see _call_wasm_ptr)
+            # read at each call (a later unit may repoint it at jitted code); records hold
+            # tailcc functions (jitted ones, or the type's trampoline), so a tail call through
+            # one reuses the frame too
             b = self.b
             rec = b.add(self.ctx_load(abi.CTX_FUNCREFS, I64), c64(abi.REC_SIZE * funcidx))
             fn = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_FN)), PTR), typ=PTR)
             env = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_ENV)), PTR), typ=PTR)
-            r = self._call_wasm_ptr(fn, ft, [env, rem, *args], tail)
+            r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
         self.finish_call(r, ft, tail)
 
     def call_indirect(self, typeidx: int, table: int, tail: bool = False) -> None:
@@ -1813,7 +1765,7 @@ class FunctionLowerer:
         env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
         self.fuel_out(b)
         rem = self.rem if tail else b.sub(self.rem, c32(self.frame_words))
-        r = self._call_wasm_ptr(fn, ft, [env, rem, *args], tail)
+        r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
         self.finish_call(r, ft, tail)
 
     def call_ref(self, typeidx: int, tail: bool = False) -> None:
@@ -2172,7 +2124,7 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  batch: tuple[frozenset, bool] | None = None,
                  epoch: bool = False, guard: bool = False,
                  landings: bool = False, pausable: frozenset[int] | None = None,
-                 tail_calls: bool | None = None, quick: bool = False) -> ir.Module:  # fmt: skip
+                 quick: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline; with
@@ -2185,17 +2137,11 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
     its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
-    module's :func:`.suspend.pausable_funcs` when the caller knows them. ``tail_calls``:
-    whether the code compiled together (the whole module, whatever the part; the unit's
-    functions) makes tail calls (see :func:`call_conv`), when the caller knows it. ``quick``:
-    for the quick pipeline (``jit.QUICK``; see :class:`ModuleBuilder`).
+    module's :func:`.suspend.pausable_funcs` when the caller knows them. ``quick``: for the
+    quick pipeline (``jit.QUICK``; see :class:`ModuleBuilder`).
     """
-    if tail_calls is None:
-        from .jit import has_tail_calls
-
-        tail_calls = has_tail_calls(module, batch[0] if batch is not None else None)
     mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard,
-                       landings, pausable, tail_calls, quick)  # fmt: skip
+                       landings, pausable, quick)  # fmt: skip
     mb.simd_isa = simd_isa
     with gc_paused():
         return mb.build()
