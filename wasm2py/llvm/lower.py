@@ -455,6 +455,8 @@ class ModuleBuilder:
         self.funcs: dict[int, ir.Function] = {}
         self.simd_isa = ""  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
+        #: the entry bodies by type index (:meth:`_typed_entry`)
+        self._typed_entries: dict[int, ir.Function] = {}
         self._unlikely = None
         self._likely = None
         self.memory_types = module.memory_types()
@@ -587,11 +589,30 @@ class ModuleBuilder:
         return f
 
     def _entry(self, index: int) -> None:
-        ft = self.func_types[index]
+        """The entry wrapper ``void entry_<index>(ctx, rem, slots)`` of function ``index``: a
+        call of its type's (:meth:`_typed_entry`) with the function's address. One body per
+        type, not per function: the entries were a twelfth of a big module's IR, and with
+        their landings (five calls of helpers by name) a fifth of its quick code generation."""
         f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
-        f.frame_pointer = self.landings
         b = Builder(f.append_basic_block("entry"))
-        ctx, rem, slots = f.args
+        b.call(self._typed_entry(self.type_indices[index]), [*f.args, self.funcs[index]],
+               tail=True)  # fmt: skip
+        b.ret_void()
+
+    def _typed_entry(self, typeidx: int) -> ir.Function:
+        """``void entry(ctx, rem, slots, fn)`` for the functions of type ``typeidx``: reads
+        the arguments from the slots, calls ``fn``, writes the results to the slots (made once
+        per type and LLVM module; a landing where guard pages are, see :meth:`_landing`)."""
+        f = self._typed_entries.get(typeidx)
+        if f is not None:
+            return f
+        ft = self.decoded.types[typeidx]
+        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR, PTR]), f"entry_t{typeidx}")
+        f.linkage = "internal"
+        f.frame_pointer = self.landings
+        self._typed_entries[typeidx] = f
+        b = Builder(f.append_basic_block("entry"))
+        ctx, rem, slots, fn = f.args
         landing = None
         if self.landings:
             b, landing = self._landing(f, b, ctx)
@@ -599,13 +620,14 @@ class ModuleBuilder:
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
-        r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
+        r = b.call(_Callee(fn, signature(ft)), [ctx, rem, *args], cconv=TAILCC)
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
         if landing is not None:
             b.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         b.ret_void()
+        return f
 
     def _landing(self, f: ir.Function, b: Builder, ctx) -> tuple[Builder, object]:
         """Make the entry wrapper ``f`` a landing (see :mod:`.guard`): push a
