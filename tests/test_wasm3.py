@@ -76,6 +76,68 @@ def test_tail_calls_are_not_compiled_with_the_quick_pipeline():
     assert ex.even(10**6) == 1
 
 
+# B makes no tail calls (with Config(llvm_quick_bytes=0) it gets the quick pipeline), A does
+# (it keeps the full one): they call each other through imports and a shared table, plainly and
+# by tail calls, with arguments in registers ($tsq) and on the stack ($tmany: nine integer
+# arguments with env and rem); every calling convention must agree across the two
+MIXED_B = """(module
+  (type $tsq (func (param i64 f64) (result f64)))
+  (table (export "tab") 2 funcref)
+  (func $sq (export "sq") (param i64 f64) (result f64)
+    (f64.add (f64.convert_i64_s (local.get 0)) (f64.mul (local.get 1) (local.get 1))))
+  (func (export "many") (param i32 i32 i32 i32 i32 i32 i32) (result i32)
+    (i32.add (local.get 0) (i32.add (i32.mul (local.get 1) (i32.const 2))
+    (i32.add (i32.mul (local.get 2) (i32.const 3)) (i32.add (i32.mul (local.get 3) (i32.const 4))
+    (i32.add (i32.mul (local.get 4) (i32.const 5)) (i32.add (i32.mul (local.get 5) (i32.const 6))
+      (i32.mul (local.get 6) (i32.const 7)))))))))
+  (func (export "via_table") (param i64 f64) (result f64)
+    (call_indirect (type $tsq) (local.get 0) (local.get 1) (i32.const 1)))
+  (elem (i32.const 0) $sq))"""
+
+MIXED_A = """(module
+  (type $tsq (func (param i64 f64) (result f64)))
+  (type $tmany (func (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "b" "sq" (func $sq (type $tsq)))
+  (import "b" "many" (func $many (type $tmany)))
+  (import "b" "tab" (table 2 funcref))
+  (func $down (export "down") (param i64 f64) (result f64)
+    (if (result f64) (i64.eqz (local.get 0))
+      (then (return_call_indirect (type $tsq) (i64.const 3) (local.get 1) (i32.const 0)))
+      (else (return_call $down (i64.sub (local.get 0) (i64.const 1)) (local.get 1)))))
+  (func (export "direct") (param i64 f64) (result f64) (return_call $sq (local.get 0) (local.get 1)))
+  (func (export "plain") (param i64 f64) (result f64)
+    (call_indirect (type $tsq) (local.get 0) (local.get 1) (i32.const 0)))
+  (func (export "many_tail") (param i32) (result i32)
+    (return_call $many (local.get 0) (i32.const 1) (i32.const 1) (i32.const 1) (i32.const 1)
+                       (i32.const 1) (i32.const 1)))
+  (func (export "many_plain") (param i32) (result i32)
+    (call $many (local.get 0) (i32.const 1) (i32.const 1) (i32.const 1) (i32.const 1)
+                (i32.const 1) (i32.const 1)))
+  (func $twice (param i64 f64) (result f64)
+    (f64.add (f64.convert_i64_s (i64.mul (local.get 0) (i64.const 2))) (local.get 1)))
+  (elem (table 0) (i32.const 1) func $twice))"""
+
+
+@pytest.mark.parametrize("tier,quick", [("python", None), ("llvm", None), ("llvm", 0)])
+def test_calls_between_code_with_and_without_tail_calls(tier, quick):
+    """Calls in both directions between a module that makes tail calls and one that does not
+    (``quick`` 0: every module not making tail calls gets the quick pipeline), by import, table
+    and tail call, with arguments in registers and on the stack. Expected values by hand:
+    sq(i, x) = i + x*x, many(a..g) = a + 2b + ... + 7g, twice(i, x) = 2i + x; down(n, x) tail-calls
+    itself n times, then sq(3, x) through the table (constant stack: 10**6 frames)."""
+    engine = Engine(Config(tier=tier, cache=False, llvm_quick_bytes=quick))
+    store = Store(engine)
+    b = wasm2py.Instance(store, wasm2py.Module(engine, wat(MIXED_B))).exports
+    a = wasm2py.Instance(store, wasm2py.Module(engine, wat(MIXED_A)),
+                         {"b": {"sq": b.sq, "many": b.many, "tab": b.tab}}).exports
+    assert a.direct(5, 2.0) == 9.0
+    assert a.plain(4, 0.5) == 4.25
+    assert a.down(10**6, 1.5) == 5.25
+    assert a.many_tail(10) == 10 + 2 + 3 + 4 + 5 + 6 + 7
+    assert a.many_plain(-1) == -1 + 27
+    assert b.via_table(7, 0.25) == 14.25
+
+
 @pytest.mark.parametrize("tier", ("python", "llvm"))
 def test_tail_calls_with_fuel(tier):
     """Fuel is charged per executed segment across tail calls: even(n) runs the segment of the

@@ -130,7 +130,8 @@ def phases(decoded, level: int) -> None:
     for k, part in enumerate(jit.plan_parts(decoded)):
         t0 = time.process_time()
         text = build_text(decoded, simd_isa=jit.simd_isa(tm), part=part,
-                          guard=jit.guard_mode(None), landings=jit.guard_mode(None))
+                          guard=jit.guard_mode(None), landings=jit.guard_mode(None),
+                          quick=level == jit.QUICK)
         t1 = time.process_time()
         mod = jit.parse(text, tm)
         t2 = time.process_time()

@@ -79,7 +79,10 @@ RT_EXN_TAG = 8
 RT_RESUME = 9
 RT_SUSPEND_CB = 10
 RT_RESUMABLE = 11
-RT_SLOTS = 12
+#: the address of the process's trap-trace recorder ``void record(ctx, rt, index << 32,
+#: offset)`` (:data:`RECORDER`), which code compiled with the quick pipeline calls
+RT_RECORD = 12
+RT_SLOTS = 13
 #: the positive canonical NaNs (the NaN rule: see ``README.md``, "NaN results")
 CANON_NAN_F32 = 0x7FC00000
 CANON_NAN_F64 = 0x7FF8000000000000
@@ -213,6 +216,8 @@ FUNCTABLE = "functable"
 #: the address of each function's ``fastcc`` body by index, like FUNCTABLE (null: none), in
 #: modules that have them (see ``lower.ModuleBuilder.bodies``)
 BODYTABLE = "bodytable"
+#: the trap-trace recorder jitted once per process (see :data:`RT_RECORD`)
+RECORDER = "wasm2py_record_frame"
 TRAMPTABLE = "tramptable"
 
 

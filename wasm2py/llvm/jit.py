@@ -401,7 +401,8 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
             text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch,
-                              guard=guard, landings=_landings())  # fmt: skip
+                              guard=guard, landings=_landings(),
+                              quick=opt_level == QUICK)  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -510,7 +511,7 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
-                 pausable: frozenset[int] | None = None) -> bytes:
+                 pausable: frozenset[int] | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
@@ -518,11 +519,31 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
-                      pausable=pausable)  # fmt: skip
+                      pausable=pausable, quick=opt_level == QUICK)  # fmt: skip
     mod = parse(text, tm)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
     return tm.emit_object(mod)
+
+
+_RECORDER_ENGINE: list = []
+_RECORDER_LOCK = threading.Lock()
+
+
+def recorder_address() -> int:
+    """The address of the process's trap-trace recorder (``abi.RT_RECORD``), jitted on first
+    use (its engine lives as long as the process)."""
+    with _RECORDER_LOCK:
+        if not _RECORDER_ENGINE:
+            from .lower import recorder_text
+
+            _init()
+            mod = llvm.parse_assembly(recorder_text())
+            mod.verify()
+            engine = llvm.create_mcjit_compiler(mod, host_target_machine(2))
+            engine.finalize_object()
+            _RECORDER_ENGINE.append((engine, engine.get_function_address(abi.RECORDER)))
+        return _RECORDER_ENGINE[0][1]
 
 
 def _landings() -> bool:
@@ -598,7 +619,8 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
     :func:`compile_module`)."""
     tm = host_target_machine(opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
-                           guard=guard_mode(guard, fuel_costs), landings=_landings()),
+                           guard=guard_mode(guard, fuel_costs), landings=_landings(),
+                           quick=opt_level == QUICK),
                 tm)  # fmt: skip
     optimize(mod, tm, opt_level, has_big_functions(module))
     return str(mod)

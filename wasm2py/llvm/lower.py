@@ -305,6 +305,33 @@ BIG_FRAME_LOCALS = 256
 HUGE_BR_TABLE = 1000
 #: the trap trace's recording function of every LLVM module (``ModuleBuilder.recorder``)
 _RECORDER = "w2p_record_frame"
+#: its type: ``void record(ctx, rt, index << 32, offset)``
+_RECORDER_TYPE = ir.FunctionType(VOID, [PTR, PTR, I64, I32])
+
+
+def _recorder_body(fn: ir.Function) -> None:
+    """The body of a trap-trace recorder (see :meth:`ModuleBuilder.recorder`)."""
+    ctx, rt, frame, offset = fn.args
+    b = Builder(fn.append_basic_block("entry"))
+    where = b.or_(frame, b.zext(offset, I64))
+    trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
+    n = b.load(trace, typ=I64)
+    k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
+    slot = b.add(c64(2), b.mul(k, c64(2)))
+    b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
+    b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
+    b.store(b.add(n, c64(1)), trace)
+    b.ret_void()
+
+
+def recorder_text() -> str:
+    """The IR text of a module defining the recorder ``abi.RECORDER`` that the quick
+    pipeline's code calls through ``rt[RT_RECORD]`` (jitted once per process:
+    ``jit.recorder_address``)."""
+    irmod = ir.Module(name="recorder")
+    fn = Function(irmod, _RECORDER_TYPE, abi.RECORDER)
+    _recorder_body(fn)
+    return str(irmod)
 
 
 def _fname(t: ir.Type) -> str:
@@ -389,8 +416,12 @@ class ModuleBuilder:
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
                  guard: bool = False, landings: bool = False,
-                 pausable: frozenset[int] | None = None):  # fmt: skip
+                 pausable: frozenset[int] | None = None, quick: bool = False):  # fmt: skip
         self.decoded = module
+        #: the code gets the quick pipeline (``jit.QUICK``), whose code generator is the fast
+        #: instruction selector (see :meth:`FunctionLowerer.rotate`,
+        #: :meth:`FunctionLowerer.record`, :meth:`FunctionLowerer._ret_undef`)
+        self.quick = quick
         #: guard-page mode (see :mod:`.guard`): accesses to 32-bit memories have no bounds
         #: check (an access beyond the size faults on the memory's guard reservation, which
         #: the instance checks every such memory has) and are volatile (LLVM must neither
@@ -428,6 +459,8 @@ class ModuleBuilder:
         self.funcs: dict[int, ir.Function] = {}
         self.simd_isa = ""  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
+        #: the entry bodies by type index (:meth:`_typed_entry`)
+        self._typed_entries: dict[int, ir.Function] = {}
         self._unlikely = None
         self._likely = None
         self._unpredictable = None
@@ -513,22 +546,11 @@ class ModuleBuilder:
         fn = self._intrinsics.get(_RECORDER)
         if fn is not None:
             return fn
-        fn = self._intrinsics[_RECORDER] = Function(
-            self.ir, ir.FunctionType(VOID, [PTR, PTR, I64, I32]), _RECORDER)
+        fn = self._intrinsics[_RECORDER] = Function(self.ir, _RECORDER_TYPE, _RECORDER)
         fn.linkage = "internal"
         fn.attributes.add("cold")
         fn.attributes.add("noinline")
-        ctx, rt, frame, offset = fn.args
-        b = Builder(fn.append_basic_block("entry"))
-        where = b.or_(frame, b.zext(offset, I64))
-        trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
-        n = b.load(trace, typ=I64)
-        k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
-        slot = b.add(c64(2), b.mul(k, c64(2)))
-        b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
-        b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
-        b.store(b.add(n, c64(1)), trace)
-        b.ret_void()
+        _recorder_body(fn)
         return fn
 
     def intrinsic(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
@@ -620,11 +642,32 @@ class ModuleBuilder:
         return f
 
     def _entry(self, index: int) -> None:
-        ft = self.func_types[index]
+        """The entry wrapper ``void entry_<index>(ctx, rem, slots)`` of function ``index``: a
+        call of its type's (:meth:`_typed_entry`) with the function's address. One body per
+        type, not per function: the entries were 7% of the IR of the part that has them (part
+        0 of the 475 KiB module of ``tools/bench/llvm_compile.py``: 187,000 -> 174,000 lines),
+        and each made five calls by name, which the quick code generator hands to
+        SelectionDAG one by one."""
         f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
-        f.frame_pointer = self.landings
         b = Builder(f.append_basic_block("entry"))
-        ctx, rem, slots = f.args
+        b.call(self._typed_entry(self.type_indices[index]), [*f.args, self.funcs[index]],
+               tail=True)  # fmt: skip
+        b.ret_void()
+
+    def _typed_entry(self, typeidx: int) -> ir.Function:
+        """``void entry(ctx, rem, slots, fn)`` for the functions of type ``typeidx``: reads
+        the arguments from the slots, calls ``fn``, writes the results to the slots (made once
+        per type and LLVM module; a landing where guard pages are, see :meth:`_landing`)."""
+        f = self._typed_entries.get(typeidx)
+        if f is not None:
+            return f
+        ft = self.decoded.types[typeidx]
+        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR, PTR]), f"entry_t{typeidx}")
+        f.linkage = "internal"
+        f.frame_pointer = self.landings
+        self._typed_entries[typeidx] = f
+        b = Builder(f.append_basic_block("entry"))
+        ctx, rem, slots, fn = f.args
         landing = None
         if self.landings:
             b, landing = self._landing(f, b, ctx)
@@ -632,17 +675,14 @@ class ModuleBuilder:
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
-        body = self.bodies.get(index)
-        if body is not None:
-            r = b.call(body, [ctx, rem, *args], cconv=FASTCC)
-        else:
-            r = b.call(self.funcs[index], [ctx, rem, *args], cconv=TAILCC)
+        r = b.call(_Callee(fn, signature(ft)), [ctx, rem, *args], cconv=TAILCC)
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
         if landing is not None:
             b.call(self.intrinsic(guard.POP, VOID, [PTR]), [landing])
         b.ret_void()
+        return f
 
     def _landing(self, f: ir.Function, b: Builder, ctx) -> tuple[Builder, object]:
         """Make the entry wrapper ``f`` a landing (see :mod:`.guard`): push a
@@ -786,6 +826,8 @@ class FunctionLowerer:
         self.rem = self.fn.args[1]
         self._cache: dict = {}
         self._traps: dict[TrapCode, ir.Block] = {}
+        #: quick code: the one block returning an undefined value (see :meth:`_ret_undef`)
+        self._exit: ir.Block | None = None
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
         self.msz: dict[int, object] = {}  # memory index -> alloca caching its byte size
@@ -886,10 +928,23 @@ class FunctionLowerer:
             rt = self.rt()
             self.fuel_out(b)
             b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
-            b.call(self.mb.recorder(), [self.ctx, rt, c64(self.index << 32), bb.offset])
+            self.record(b, rt, bb.offset)
             self._ret_undef(b)
             self._traps[code] = bb
         return bb
+
+    def record(self, b: Builder, rt, offset) -> None:
+        """Record this frame (at wasm offset ``offset``, an i32) in the trap trace: a call of
+        the module's recorder (:meth:`ModuleBuilder.recorder`); in quick code, of the
+        process's, through ``rt[RT_RECORD]``: under the JIT's large code model the fast
+        instruction selector makes no call of a function by name, and each of these (a
+        trap block or two per function) went to SelectionDAG (see :meth:`_ret_undef`)."""
+        args = [self.ctx, rt, c64(self.index << 32), offset]
+        if not self.mb.quick:
+            b.call(self.mb.recorder(), args)
+            return
+        fn = b.load(b.gep(rt, [c64(abi.RT_RECORD)], source_etype=I64), typ=PTR)
+        b.call(_Callee(fn, _RECORDER_TYPE), args)
 
     def where(self, offset: int | None = None) -> ir.Constant:
         """A wasm offset (default: the instruction being lowered's) for the trap trace (see
@@ -903,6 +958,20 @@ class FunctionLowerer:
         return bb
 
     def _ret_undef(self, b: ir.IRBuilder) -> None:
+        """End ``b``'s block with a return of an undefined value (a trap or a pause: the
+        caller looks at the status). In quick code, a branch to one block per function that
+        returns: the fast instruction selector makes no ``tailcc`` return, and a block
+        ending in one went to SelectionDAG whole (every trap and propagate block; see
+        :meth:`record` for their other call)."""
+        if self.mb.quick:
+            if self._exit is None:
+                self._exit = self.fn.append_basic_block("exit")
+                self._ret_value(Builder(self._exit))
+            b.branch(self._exit)
+        else:
+            self._ret_value(b)
+
+    def _ret_value(self, b: ir.IRBuilder) -> None:
         rt = self.fn.function_type.return_type
         if rt is VOID:
             b.ret_void()
@@ -931,8 +1000,7 @@ class FunctionLowerer:
             self._propagate = self.fn.append_basic_block("propagate")
             pb = Builder(self._propagate)
             self._propagate.offset = pb.phi(I32, "offset")
-            pb.call(self.mb.recorder(), [self.ctx, self.rt(), c64(self.index << 32),
-                                         self._propagate.offset])  # fmt: skip
+            self.record(pb, self.rt(), self._propagate.offset)
             self._ret_undef(pb)
         return self._propagate
 
@@ -1250,7 +1318,7 @@ class FunctionLowerer:
             name, t = _IROT[op]
             y = self.pop()
             x = self.pop()
-            self.push(b.call(self.intr(f"llvm.{name}.{t}", t, [t, t, t]), [x, x, y]))
+            self.push(self.rotate(name, t, x, y))
         elif op in _IUN:
             name, t = _IUN[op]
             x = self.pop()
@@ -1924,10 +1992,33 @@ class FunctionLowerer:
         argument)."""
         return _VOLATILE if self.unchecked(k) else _PLAIN
 
+    def rotate(self, name: str, t: ir.IntType, x, y):
+        """``rotl`` (``name`` ``fshl``) or ``rotr`` (``fshr``) of ``x`` by ``y``: LLVM's funnel
+        shift; for the quick pipeline two shifts and an or (the fast instruction selector has
+        no funnel shift: each went to SelectionDAG), ``x << (y & m) | x >> (-y & m)`` with
+        ``m`` the width minus one (both amounts in range; either may be 0)."""
+        b = self.b
+        if not self.mb.quick:
+            return b.call(self.intr(f"llvm.{name}.{t}", t, [t, t, t]), [x, x, y])
+        m = ir.Constant(t, t.width - 1)
+        k = _const_int(y)
+        if k is not None:
+            n, back = ir.Constant(t, k & (t.width - 1)), ir.Constant(t, -k & (t.width - 1))
+        else:
+            n, back = b.and_(y, m), b.and_(b.sub(ir.Constant(t, 0), y), m)
+        if name == "fshr":
+            n, back = back, n
+        return b.or_(b.shl(x, n), b.lshr(x, back))
+
     def store_fence(self) -> None:
         """Before a store that may fault (guard mode): a compiler-only fence, so the stores
         before it stay before it and none is deleted as overwritten later (a fault makes them
-        the last ones: the trap must see them, as after an explicit check's branch)."""
+        the last ones: the trap must see them, as after an explicit check's branch). Quick
+        code keeps it too, although none of the quick passes deletes or moves a store: the
+        fast instruction selector has no fence and hands the rest of the block to
+        SelectionDAG, whose code for those blocks is faster (without the fences, quick code
+        generation took ~0.02 CPU s less per part of the 475 KiB module, and the memloops
+        kernel at ``--opt -1`` ran 15-20% slower: ``tools/bench/llvm_kernels.py``)."""
         self.b.fence("release", "singlethread")
 
     def effective(self, offset: int, nbytes: int, k: int = 0):
@@ -2120,7 +2211,15 @@ class FunctionLowerer:
         b.cbranch(nan, self._to_trap(TrapCode.INVALID_CONVERSION_TO_INTEGER),
                   self._to_trap(TrapCode.INTEGER_OVERFLOW))  # fmt: skip
         b.position_at_end(cont)
-        self.push(b.fptosi(x, it) if signed else b.fptoui(x, it))
+        if signed:
+            self.push(b.fptosi(x, it))
+        elif it is I32:
+            # in range, so the i64 conversion is exact: what x86-64 makes of an fptoui to i32
+            # anyway, and the fast instruction selector has no fptoui (it sent the rest of the
+            # block to SelectionDAG)
+            self.push(b.trunc(b.fptosi(x, I64), I32))
+        else:
+            self.push(b.fptoui(x, it))
 
 
 class _Callee:
@@ -2145,7 +2244,7 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  batch: tuple[frozenset, bool] | None = None,
                  epoch: bool = False, guard: bool = False,
                  landings: bool = False, pausable: frozenset[int] | None = None,
-                 ) -> ir.Module:  # fmt: skip
+                 quick: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline; with
@@ -2158,10 +2257,11 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
     its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
-    module's :func:`.suspend.pausable_funcs` when the caller knows them.
+    module's :func:`.suspend.pausable_funcs` when the caller knows them. ``quick``: for the
+    quick pipeline (``jit.QUICK``; see :class:`ModuleBuilder`).
     """
     mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard,
-                       landings, pausable)  # fmt: skip
+                       landings, pausable, quick)  # fmt: skip
     mb.simd_isa = simd_isa
     with gc_paused():
         return mb.build()

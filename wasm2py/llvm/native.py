@@ -172,6 +172,9 @@ class NativeRuntime:
         self.rt[abi.RT_TRACE] = ctypes.addressof(self.trace)
         self.rt[abi.RT_NAN_F32] = abi.CANON_NAN_F32
         self.rt[abi.RT_NAN_F64] = abi.CANON_NAN_F64
+        from .jit import recorder_address
+
+        self.rt[abi.RT_RECORD] = recorder_address()
         #: context address -> function names of its module (for backtraces)
         self.names: dict[int, FrameNames] = {}
         self.pending: BaseException | None = None
