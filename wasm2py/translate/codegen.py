@@ -310,9 +310,10 @@ class FuncGen:
         self.skip: set[int] = set()
         #: the counted loops translated: (description, ``while``, ``for``)
         self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
-        #: counted loops (see :mod:`.counted`) only where no check sits at every iteration,
-        #: and not where one more Python block per loop could pass Python's limit of 20
-        self.count_loops = (self.fuel is None and not self.counting and not self.epoch
+        #: counted loops (see :mod:`.counted`) only where no check of its own sits at every
+        #: iteration (fuel's are the segments' checks, which stay in the ``for``'s body), and
+        #: not where one more Python block per loop could pass Python's limit of 20
+        self.count_loops = (not self.counting and not self.epoch
                             and self.info.max_loop_depth <= 9)  # fmt: skip
 
     # -- emission ----------------------------------------------------------------------------
@@ -572,6 +573,10 @@ class FuncGen:
                 if op != Op.END and op != Op.ELSE:
                     continue
             if pos in self.skip:
+                if fuel is not None:
+                    # a counted loop's latch (or a secondary's step): the ``for`` does it,
+                    # and its cost is the segment's, as in the plain loop
+                    self.seg_n += fuel.cost(op)
                 continue
             self.lineno = ins.offset
             self.cur_op = op
@@ -746,9 +751,10 @@ class FuncGen:
 
     def counter_hidden(self, cl: CountedLoop) -> bool:
         """Whether the ``for`` of a counted loop takes its one secondary's values alone (the
-        counter is set where the loop stops; not with ``HOT``: moving a frame takes its
-        locals at the loop header)."""
-        return cl.counter_unseen and len(cl.secondaries) == 1 and not self.hot
+        counter is set where the loop stops; not with ``HOT``, nor where a frame can pause in
+        the body, a call or a fuel check: moving or pausing a frame takes its locals there)."""
+        return (cl.counter_unseen and len(cl.secondaries) == 1 and not self.hot
+                and not cl.calls and self.fuel is None)  # fmt: skip
 
     @staticmethod
     def secondary_range(y: int, bits: int, step) -> ast.expr:
@@ -828,6 +834,7 @@ class FuncGen:
         plain = ast.While(_const(True), [*copy.deepcopy(fr.body), *latch, ast.Break()], [])
         short = ast.If(test, [plain, ast.Break()], [])
         short.lineno = plain.lineno = fr.lineno  # type: ignore[attr-defined]
+        short.resume_copy = True  # type: ignore[attr-defined]  # (see resume._rewind)
         loop.body.insert(0, short)
 
     def fast_stretches(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
@@ -850,6 +857,7 @@ class FuncGen:
                 ast.Compare(_const(plain.low), [ast.LtE(), ast.Lt()], [x, _const(plain.high)]))
         choose = ast.If(test, [fast], [fr])
         choose.lineno = fast.lineno = fr.lineno  # type: ignore[attr-defined]
+        fast.resume_copy = True  # type: ignore[attr-defined]  # (see resume._rewind)
         loop.body[loop.body.index(fr)] = choose
 
     def loop_counter(self, ins, frame: Frame) -> ast.stmt:
