@@ -6,6 +6,8 @@ downward steps and the loop left early by a branch out."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 import wasm2py
@@ -503,3 +505,77 @@ def test_fuel_runs_out_inside_a_stretch():
         r = r.resume()
         assert r.results & _M32 == want
         assert f - left + 10**6 - store.get_fuel() == sum(costs), f
+
+
+# A counted loop whose body is one segment runs prepaid stretches under fuel (see
+# FuncGen.prepaid_stretches): ``fill(s, n)`` stores 1 byte per iteration at ``i * 4096``
+# for i = s, s+1, ... while i < n (a do-while), so an ``i`` of 16 or more traps (1 page).
+# Fuel: the entry's 3 (2 + the ``loop``), 12 per iteration (5 for the store, 7 for the
+# latch), the exit's 1.
+FILL = """(module (memory 1)
+  (func (export "fill") (param $s i32) (param $n i32) (result i32) (local $i i32)
+    (local.set $i (local.get $s))
+    (loop $l
+      (i32.store8 (i32.mul (local.get $i) (i32.const 4096)) (local.get $i))
+      local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (local.get $i))
+  ;; the same with a secondary $p stepped by 2**30, whose range ends the stretch every 4
+  ;; iterations (where it wraps around); 16 per iteration (+ 4 for the step), exit 3
+  (func (export "fill2") (param $s i32) (param $n i32) (result i32) (local $i i32) (local $p i32)
+    (local.set $i (local.get $s))
+    (loop $l
+      (i32.store8 (i32.mul (local.get $i) (i32.const 4096)) (local.get $p))
+      (local.set $p (i32.add (local.get $p) (i32.const 0x40000000)))
+      local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (i32.add (local.get $i) (local.get $p))))"""
+
+
+def simulate_fill(s: int, n: int, fuel: int, secondary: bool = False):
+    """``(outcome, fuel left)`` of ``fill(s, n)`` (``fill2`` with ``secondary``) with
+    ``fuel`` by the definition: outcome ``("fuel", i)`` if the fuel runs out before iteration
+    ``i`` (None: before the entry or the exit), ``("trap", i)`` if iteration ``i``'s store is
+    out of bounds, ``("done", result)``."""
+    per, last = (16, 3) if secondary else (12, 1)
+    if fuel < 3:
+        return ("fuel", None), fuel
+    fuel -= 3
+    i = p = 0
+    i = s
+    while True:
+        if fuel < per:
+            return ("fuel", i), fuel
+        fuel -= per
+        if i * 4096 >= 65536:
+            return ("trap", i), fuel
+        p = (p + 2**30) & _M32
+        i += 1
+        if not i < n:
+            break
+    if fuel < last:
+        return ("fuel", None), fuel
+    return ("done", (i + p) & _M32 if secondary else i), fuel - last
+
+
+def test_prepaid_stretches_keep_fuel_exact():
+    from wasm2py.aot import compile
+
+    src = compile(wat(FILL), fuel=True)
+    assert "q2 = range(l2," in src and "in zip(q2, range(l3," in src
+    engine = wasm2py.Engine(wasm2py.Config(cache=False, consume_fuel=True))
+    store = wasm2py.Store(engine)
+    ex = wasm2py.Instance(store, wasm2py.Module(engine, wat(FILL))).exports
+    for (s, n), secondary in itertools.product(((0, 12), (3, 4), (0, 40), (10, 30)),
+                                               (False, True)):  # fmt: skip
+        fill = ex.fill2 if secondary else ex.fill
+        for f in range(0, 3 + 16 * 17 + 3):
+            (kind, i), left = simulate_fill(s, n, f, secondary)
+            store.set_fuel(f)
+            if kind == "done":
+                assert fill(s, n) & _M32 == i
+            else:
+                with pytest.raises(wasm2py.Trap) as e:
+                    fill(s, n)
+                want = (wasm2py.TrapCode.OUT_OF_FUEL if kind == "fuel"
+                        else wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
+                assert e.value.code == want, (s, n, f)
+            assert store.get_fuel() == left, (s, n, f)

@@ -41,6 +41,10 @@ MAX_EXPR_DEPTH = 24
 #: a counted loop's stretch shorter than this runs as the plain loop (see FuncGen.short_path)
 SHORT = 8
 
+#: statements that leave a prepaid ``for``'s body other than by an exception, or that nest
+#: loops or handlers in it (see FuncGen.prepaid_stretches)
+_LEAVES = (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.While, ast.For, ast.Try)
+
 _LOAD = ast.Load()
 _STORE = ast.Store()
 _EMPTY: frozenset = frozenset()
@@ -859,6 +863,91 @@ class FuncGen:
         choose.lineno = fast.lineno = fr.lineno  # type: ignore[attr-defined]
         fast.resume_copy = True  # type: ignore[attr-defined]  # (see resume._rewind)
         loop.body[loop.body.index(fr)] = choose
+
+    def prepaid_stretches(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
+        """With fuel, a counted loop whose body is one segment (its check, its charge of ``C``
+        for the body and the latch, then statements that neither branch nor pause) runs its
+        stretches prepaid where the fuel allows::
+
+            if fuel >= C:
+                q2 = range(l2, STOP, 1)[:fuel // C]      # the iterations the fuel covers
+                fuel -= len(q2) * C
+                for l2 in q2:
+                    try:
+                        ...body without the check...
+                    except BaseException:                 # a trap: give back what was not run
+                        fuel += (len(q2) - 1 - q2.index(l2)) * C
+                        raise
+                else:
+                    ...the latch (with secondaries, whose ranges may end the stretch first,
+                    after giving back what was not run)...
+            else:
+                ...the metered ``for``...
+
+        Each iteration takes ``C`` as its check would have, so the fuel is the same after every
+        iteration and at a trap. When the fuel covers fewer iterations than the stretch, the
+        latch continues the ``while`` with less than ``C`` left, and the metered ``for`` pauses
+        (or traps) at the same check with the same fuel as the plain loop. Nothing in a prepaid
+        ``for`` can pause, so resume entries go to the metered one. Not with ``HOT``: moving
+        a frame to jitted code hands the fuel over at a loop header. Made after
+        :meth:`fast_stretches` (each of its ``for`` statements is prepaid)."""
+        if self.fuel is None or self.hot or self.info.max_loop_depth > 8:
+            return
+        for k, st in enumerate(loop.body):
+            if st is fr:
+                loop.body[k] = self._prepaid(cl, fr)
+            elif isinstance(st, ast.If) and len(st.orelse) == 1 and st.orelse[0] is fr:
+                st.body = [self._prepaid(cl, f) for f in st.body]
+                st.orelse = [self._prepaid(cl, fr)]
+
+    def _prepaid(self, cl: CountedLoop, f: ast.stmt) -> ast.stmt:
+        """``f``, a counted loop's ``for``, with a prepaid copy in front when its body is one
+        segment (see :meth:`prepaid_stretches`); else ``f`` itself."""
+        from .resume import point_kind
+
+        body = f.body if isinstance(f, ast.For) else []
+        if (len(body) < 3 or point_kind(body[0]) != "fuel" or not isinstance(body[1], ast.AugAssign)
+                or not isinstance(body[1].value, ast.Constant)):  # fmt: skip
+            return f
+        for st in body[2:]:
+            for node in ast.walk(st):
+                if isinstance(node, _LEAVES) or (isinstance(node, ast.stmt) and point_kind(node)):
+                    return f
+        assert isinstance(f, ast.For)
+        cost = body[1].value.value
+        q = f"q{cl.iv}"
+        it = copy.deepcopy(f.iter)
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "zip":
+            counter, it.args[0] = it.args[0], _name(q)
+        else:
+            counter, it = it, _name(q)
+
+        def times_cost(e: ast.expr) -> ast.expr:
+            return e if cost == 1 else _bin(e, ast.Mult(), _const(cost))
+
+        covered = _bin(_name("fuel"), ast.FloorDiv(), _const(cost)) if cost != 1 else _name("fuel")
+        if cl.bits == 64:  # (len() of a range longer than 2**63 overflows)
+            covered = _call("min", covered, _const(1 << 62))
+        take = ast.Assign([_sname(q)], ast.Subscript(counter, ast.Slice(None, covered, None), _LOAD))
+        charge = ast.AugAssign(_sname("fuel"), ast.Sub(), times_cost(_call("len", _name(q))))
+        index = ast.Call(ast.Attribute(_name(q), "index", _LOAD), [_name(f"l{cl.iv}")], [])
+        unrun = _bin(_bin(_call("len", _name(q)), ast.Sub(), _const(1)), ast.Sub(), index)
+        refund = ast.AugAssign(_sname("fuel"), ast.Add(), times_cost(unrun))
+        handler = ast.ExceptHandler(_name("BaseException"), None, [refund, ast.Raise(None, None)])
+        tr = ast.Try(copy.deepcopy(body[2:]), [handler], [], [])
+        latch = copy.deepcopy(f.orelse)
+        if isinstance(it, ast.Call):
+            # a secondary's range may end the ``zip`` first (where it would wrap around):
+            # give back the iterations of ``q`` not run (at least one ran: every range
+            # starts with its local's value)
+            latch.insert(0, copy.deepcopy(refund))
+            latch[0].lineno = f.lineno  # type: ignore[attr-defined]
+        run = ast.For(copy.deepcopy(f.target), it, [tr], latch)
+        prepaid = ast.If(_cmp(_name("fuel"), ast.GtE(), _const(cost)), [take, charge, run], [f])
+        for st in (take, charge, tr, run, refund, handler, prepaid):
+            st.lineno = f.lineno  # type: ignore[attr-defined]
+        handler.body[1].lineno = f.lineno  # type: ignore[attr-defined]
+        return prepaid
 
     def loop_counter(self, ins, frame: Frame) -> ast.stmt:
         """tier="auto": the loop header's ``HOT<index>()``. Once the function runs jitted it
@@ -2122,10 +2211,11 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         depth = nesting_depth(fn)
         if depth <= MAX_NESTING:
             fold_skips(fn)
-            if depth + 2 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 2 at most)
+            if depth + 4 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 4 at most)
                 for counted in gen.counted_loops:
                     gen.short_path(*counted)
                     gen.fast_stretches(*counted)
+                    gen.prepaid_stretches(*counted)
                 depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
