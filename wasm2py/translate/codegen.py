@@ -830,8 +830,14 @@ class FuncGen:
             span: ast.expr = _const(SHORT * k)
         else:
             span = _bin(_const(SHORT), ast.Mult(), _name(f"l{cl.step[1]}"))
-        test = (_cmp(_bin(stop, ast.Sub(), x), ast.Lt(), span) if cl.up else
-                _cmp(_bin(x, ast.Sub(), stop), ast.Lt(), span))  # fmt: skip
+        dist = _bin(stop, ast.Sub(), x) if cl.up else _bin(x, ast.Sub(), stop)
+        if cl.rel == "ne":
+            # a bound behind the counter is reached across the wrap-around, far away (e.g.
+            # ``while (n-- != 0)``: a step down to the bound 2**32 - 1); with the other
+            # relations the loop then stops at once
+            test: ast.expr = ast.Compare(_const(0), [ast.LtE(), ast.Lt()], [dist, span])
+        else:
+            test = _cmp(dist, ast.Lt(), span)
         latch = copy.deepcopy(fr.orelse)
         if self.counter_hidden(cl):
             latch = latch[1:]  # (the counter is stepped at every iteration here)
