@@ -579,3 +579,21 @@ def test_prepaid_stretches_keep_fuel_exact():
                         else wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
                 assert e.value.code == want, (s, n, f)
             assert store.get_fuel() == left, (s, n, f)
+
+
+def test_a_count_down_to_the_wrap_around_is_not_taken_for_short():
+    """``do acc += n; while (n-- != 0)``: the latch steps ``n`` down and compares it with
+    2**32 - 1, a bound *above* the counter that the loop reaches across the wrap-around. The
+    short path (the plain loop for stretches under 8 steps) must not take the distance
+    ``n - (2**32 - 1)``, always negative, for short: only a distance in [0, 8) is. By the
+    definition the loop adds n + (n - 1) + ... + 0."""
+    src = """(module (func (export "tri") (param $n i32) (result i32) (local $acc i32)
+      (loop $l
+        (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+        local.get $n i32.const 1 i32.sub local.tee $n i32.const -1 i32.ne br_if $l)
+      local.get $acc))"""
+    assert "if 0 <= l0 - 4294967295 < 8:" in _translated(src)
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(src))).exports
+    for n in (0, 1, 7, 8, 100, 5000):
+        assert ex.tri(n) & _M32 == n * (n + 1) // 2 & _M32
