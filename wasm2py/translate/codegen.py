@@ -2217,12 +2217,15 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         depth = nesting_depth(fn)
         if depth <= MAX_NESTING:
             fold_skips(fn)
-            if depth + 4 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 4 at most)
+            if depth + 2 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 2 at most)
                 for counted in gen.counted_loops:
                     gen.short_path(*counted)
                     gen.fast_stretches(*counted)
-                    gen.prepaid_stretches(*counted)
                 depth = nesting_depth(fn)
+                if gen.fuel is not None and depth + 2 * len(gen.counted_loops) <= MAX_NESTING:
+                    for counted in gen.counted_loops:
+                        gen.prepaid_stretches(*counted)  # (each adds 2 at most)
+                    depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
