@@ -6,6 +6,8 @@ downward steps and the loop left early by a branch out."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 import wasm2py
@@ -361,3 +363,237 @@ def test_a_loop_that_is_only_its_latch():
         ex = wasm2py.Instance(store, wasm2py.Module(engine, src)).exports
         for n in (0, 1, 2, 7, 8, 9, 100, 1000):
             assert ex.count(n) == max(n, 1)
+
+
+# -- calls and fuel inside a counted loop -----------------------------------------------------
+# The loop below calls a wasm function and a host function at every iteration, steps a
+# secondary local ``$j`` and sums ``i + 20`` (so the translation also makes its short path
+# and its copy with plain sums), and counts with ``ne``, so that it can run across the
+# wrap-around of ``i``. Fuel by the rule of wasm2py.fuel, 1 per instruction (``end`` free),
+# charged per straight-line segment: the entry's 3 (2 + the ``loop``), at every iteration
+# the loop body's 27 (9 + 7 + 4 + the latch's 7), then the callee's 3, and the exit's 3.
+CALLS = """(module
+  (import "env" "h" (func $h (param i32) (result i32)))
+  (func $g (param i32) (result i32) (i32.mul (local.get 0) (i32.const 3)))
+  (func (export "run") (param $s i32) (param $n i32) (result i32)
+    (local $i i32) (local $acc i32) (local $j i32)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i32.add (i32.mul (local.get $acc) (i32.const 31))
+                               (call $g (i32.add (local.get $i) (i32.const 20)))))
+      (local.set $acc (i32.xor (local.get $acc)
+                               (call $h (i32.add (local.get $i) (local.get $j)))))
+      (local.set $j (i32.add (local.get $j) (i32.const 2)))
+      local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.ne br_if $l)
+    (i32.add (local.get $acc) (local.get $j))))"""
+
+
+def host_h(x: int) -> int:
+    """The host function of :data:`CALLS` (on the unsigned value)."""
+    return (x * 7 + 1) & _M32
+
+
+def simulate_calls(s: int, n: int) -> tuple[int, list[tuple[str, int]]]:
+    """What ``run(s, n)`` of :data:`CALLS` returns, by the wasm definition, and the events of
+    its run in order: ``("fuel", cost)`` for each segment's charge, ``("host", arg)`` for each
+    call of the host function."""
+    i, acc, j = s & _M32, 0, 0
+    events = [("fuel", 3)]
+    while True:
+        events += [("fuel", 27), ("fuel", 3)]
+        acc = (acc * 31 + 3 * ((i + 20) & _M32)) & _M32
+        events.append(("host", (i + j) & _M32))
+        acc ^= host_h((i + j) & _M32)
+        j = (j + 2) & _M32
+        i = (i + 1) & _M32
+        if i == n & _M32:
+            break
+    events.append(("fuel", 3))
+    return (acc + j) & _M32, events
+
+
+#: (start, bound): a long loop, short ones (the short path), one iteration, across the
+#: wrap-around of the counter, and a start inside the stretch of plain sums
+CALL_RUNS = [(0, 50), (0, 3), (7, 8), (2**32 - 5, 3), (2**32 - 30, 40), (1000, 1200)]
+
+
+def _calls_instance(fuel: bool):
+    engine = wasm2py.Engine(wasm2py.Config(cache=False, consume_fuel=fuel))
+    store = wasm2py.Store(engine)
+    imports = {"env": {"h": lambda x: _signed(host_h(x & _M32), 32)}}
+    return store, wasm2py.Instance(store, wasm2py.Module(engine, wat(CALLS)), imports).exports
+
+
+def test_a_counted_loop_may_call_functions():
+    from wasm2py.aot import compile
+
+    for fuel in (False, True):
+        src = compile(wat(CALLS), fuel=fuel)
+        assert "for l2, l4 in zip(range(l2," in src, fuel  # counted, with the secondary
+        store, ex = _calls_instance(fuel)
+        for s, n in CALL_RUNS:
+            want, events = simulate_calls(s, n)
+            if fuel:
+                store.set_fuel(10**9)
+            assert ex.run(_arg(s, "i32"), _arg(n, "i32")) & _M32 == want, (s, n)
+            if fuel:
+                assert 10**9 - store.get_fuel() == sum(c for k, c in events if k == "fuel")
+
+
+class _Pause(Exception):
+    """Raised by the host function to pause the call (carries the argument)."""
+
+
+def test_pause_and_resume_at_every_point_inside_a_counted_loop():
+    """Each piece gets exactly the fuel of its next segment, and the host function pauses at
+    every call: the call pauses at every fuel check and every host call, in the order of the
+    simulation, and resumes to the simulated result."""
+    engine = wasm2py.Engine(wasm2py.Config(cache=False, consume_fuel=True))
+    store = wasm2py.Store(engine)
+
+    def h(x):
+        raise _Pause(x & _M32)
+
+    ex = wasm2py.Instance(store, wasm2py.Module(engine, wat(CALLS)), {"env": {"h": h}}).exports
+    for s, n in CALL_RUNS:
+        want, events = simulate_calls(s, n)
+        seen = []
+        store.set_fuel(0)
+        r = ex.run.call_resumable(_arg(s, "i32"), _arg(n, "i32"))
+        while not isinstance(r, wasm2py.Finished):
+            if isinstance(r, wasm2py.OutOfFuel):
+                assert store.get_fuel() == 0
+                seen.append(("fuel", r.required_fuel))
+                store.set_fuel(r.required_fuel)
+                r = r.resume()
+            else:
+                x = r.host_error.args[0]
+                seen.append(("host", x))
+                r = r.resume(_signed(host_h(x), 32))
+        assert seen == events, (s, n)
+        assert r.results & _M32 == want, (s, n)
+        assert store.get_fuel() == 0
+
+
+def test_fuel_runs_out_inside_a_stretch():
+    """With ``f`` fuel the call stops at the first segment whose cost exceeds what is left,
+    with exactly that left; a plain call traps there, a resumable one pauses and finishes
+    with more fuel."""
+    store, ex = _calls_instance(True)
+    s, n = 1000, 1200
+    want, events = simulate_calls(s, n)
+    costs = [c for k, c in events if k == "fuel"]
+    for f in (0, 2, 3, 29, 30, 33, 61, 62, 63, 64, 1000, 3000, 5999, sum(costs) - 3,
+              sum(costs) - 1):  # fmt: skip
+        left = f
+        for c in costs:
+            if left < c:
+                break
+            left -= c
+        else:
+            raise AssertionError("every f above runs out")
+        store.set_fuel(f)
+        with pytest.raises(wasm2py.Trap) as e:
+            ex.run(s, n)
+        assert e.value.code == wasm2py.TrapCode.OUT_OF_FUEL
+        assert store.get_fuel() == left, f
+        store.set_fuel(f)
+        r = ex.run.call_resumable(s, n)
+        assert isinstance(r, wasm2py.OutOfFuel) and r.required_fuel == c
+        assert store.get_fuel() == left
+        store.set_fuel(10**6)
+        r = r.resume()
+        assert r.results & _M32 == want
+        assert f - left + 10**6 - store.get_fuel() == sum(costs), f
+
+
+# A counted loop whose body is one segment runs prepaid stretches under fuel (see
+# FuncGen.prepaid_stretches): ``fill(s, n)`` stores 1 byte per iteration at ``i * 4096``
+# for i = s, s+1, ... while i < n (a do-while), so an ``i`` of 16 or more traps (1 page).
+# Fuel: the entry's 3 (2 + the ``loop``), 12 per iteration (5 for the store, 7 for the
+# latch), the exit's 1.
+FILL = """(module (memory 1)
+  (func (export "fill") (param $s i32) (param $n i32) (result i32) (local $i i32)
+    (local.set $i (local.get $s))
+    (loop $l
+      (i32.store8 (i32.mul (local.get $i) (i32.const 4096)) (local.get $i))
+      local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (local.get $i))
+  ;; the same with a secondary $p stepped by 2**30, whose range ends the stretch every 4
+  ;; iterations (where it wraps around); 16 per iteration (+ 4 for the step), exit 3
+  (func (export "fill2") (param $s i32) (param $n i32) (result i32) (local $i i32) (local $p i32)
+    (local.set $i (local.get $s))
+    (loop $l
+      (i32.store8 (i32.mul (local.get $i) (i32.const 4096)) (local.get $p))
+      (local.set $p (i32.add (local.get $p) (i32.const 0x40000000)))
+      local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (i32.add (local.get $i) (local.get $p))))"""
+
+
+def simulate_fill(s: int, n: int, fuel: int, secondary: bool = False):
+    """``(outcome, fuel left)`` of ``fill(s, n)`` (``fill2`` with ``secondary``) with
+    ``fuel`` by the definition: outcome ``("fuel", i)`` if the fuel runs out before iteration
+    ``i`` (None: before the entry or the exit), ``("trap", i)`` if iteration ``i``'s store is
+    out of bounds, ``("done", result)``."""
+    per, last = (16, 3) if secondary else (12, 1)
+    if fuel < 3:
+        return ("fuel", None), fuel
+    fuel -= 3
+    i = p = 0
+    i = s
+    while True:
+        if fuel < per:
+            return ("fuel", i), fuel
+        fuel -= per
+        if i * 4096 >= 65536:
+            return ("trap", i), fuel
+        p = (p + 2**30) & _M32
+        i += 1
+        if not i < n:
+            break
+    if fuel < last:
+        return ("fuel", None), fuel
+    return ("done", (i + p) & _M32 if secondary else i), fuel - last
+
+
+def test_prepaid_stretches_keep_fuel_exact():
+    from wasm2py.aot import compile
+
+    src = compile(wat(FILL), fuel=True)
+    assert "q2 = range(l2," in src and "in zip(q2, range(l3," in src
+    engine = wasm2py.Engine(wasm2py.Config(cache=False, consume_fuel=True))
+    store = wasm2py.Store(engine)
+    ex = wasm2py.Instance(store, wasm2py.Module(engine, wat(FILL))).exports
+    for (s, n), secondary in itertools.product(((0, 12), (3, 4), (0, 40), (10, 30)),
+                                               (False, True)):  # fmt: skip
+        fill = ex.fill2 if secondary else ex.fill
+        for f in range(0, 3 + 16 * 17 + 3):
+            (kind, i), left = simulate_fill(s, n, f, secondary)
+            store.set_fuel(f)
+            if kind == "done":
+                assert fill(s, n) & _M32 == i
+            else:
+                with pytest.raises(wasm2py.Trap) as e:
+                    fill(s, n)
+                want = (wasm2py.TrapCode.OUT_OF_FUEL if kind == "fuel"
+                        else wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
+                assert e.value.code == want, (s, n, f)
+            assert store.get_fuel() == left, (s, n, f)
+
+
+def test_a_count_down_to_the_wrap_around_is_not_taken_for_short():
+    """``do acc += n; while (n-- != 0)``: the latch steps ``n`` down and compares it with
+    2**32 - 1, a bound *above* the counter that the loop reaches across the wrap-around. The
+    short path (the plain loop for stretches under 8 steps) must not take the distance
+    ``n - (2**32 - 1)``, always negative, for short: only a distance in [0, 8) is. By the
+    definition the loop adds n + (n - 1) + ... + 0."""
+    src = """(module (func (export "tri") (param $n i32) (result i32) (local $acc i32)
+      (loop $l
+        (local.set $acc (i32.add (local.get $acc) (local.get $n)))
+        local.get $n i32.const 1 i32.sub local.tee $n i32.const -1 i32.ne br_if $l)
+      local.get $acc))"""
+    assert "if 0 <= l0 - 4294967295 < 8:" in _translated(src)
+    engine = wasm2py.Engine(wasm2py.Config(cache=False))
+    ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(src))).exports
+    for n in (0, 1, 7, 8, 100, 5000):
+        assert ex.tri(n) & _M32 == n * (n + 1) // 2 & _M32

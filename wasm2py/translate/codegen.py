@@ -62,6 +62,10 @@ FUEL_EXACT_NOT_NEEDED = frozenset({
 #: a counted loop's stretch shorter than this runs as the plain loop (see FuncGen.short_path)
 SHORT = 8
 
+#: statements that leave a prepaid ``for``'s body other than by an exception, or that nest
+#: loops or handlers in it (see FuncGen.prepaid_stretches)
+_LEAVES = (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.While, ast.For, ast.Try)
+
 _LOAD = ast.Load()
 _STORE = ast.Store()
 _EMPTY: frozenset = frozenset()
@@ -345,9 +349,10 @@ class FuncGen:
         self.skip: set[int] = set()
         #: the counted loops translated: (description, ``while``, ``for``)
         self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
-        #: counted loops (see :mod:`.counted`) only where no check sits at every iteration,
-        #: and not where one more Python block per loop could pass Python's limit of 20
-        self.count_loops = (self.fuel is None and not self.counting and not self.epoch
+        #: counted loops (see :mod:`.counted`) only where no check of its own sits at every
+        #: iteration (fuel's are the segments' checks, which stay in the ``for``'s body), and
+        #: not where one more Python block per loop could pass Python's limit of 20
+        self.count_loops = (not self.counting and not self.epoch
                             and self.info.max_loop_depth <= 9)  # fmt: skip
 
     # -- emission ----------------------------------------------------------------------------
@@ -673,6 +678,10 @@ class FuncGen:
                 if op != Op.END and op != Op.ELSE:
                     continue
             if pos in self.skip:
+                if fuel is not None:
+                    # a counted loop's latch (or a secondary's step): the ``for`` does it,
+                    # and its cost is the segment's, as in the plain loop
+                    self.seg_n += fuel.cost(op)
                 continue
             self.lineno = ins.offset
             self.cur_op = op
@@ -850,9 +859,10 @@ class FuncGen:
 
     def counter_hidden(self, cl: CountedLoop) -> bool:
         """Whether the ``for`` of a counted loop takes its one secondary's values alone (the
-        counter is set where the loop stops; not with ``HOT``: moving a frame takes its
-        locals at the loop header)."""
-        return cl.counter_unseen and len(cl.secondaries) == 1 and not self.hot
+        counter is set where the loop stops; not with ``HOT``, nor where a frame can pause in
+        the body, a call or a fuel check: moving or pausing a frame takes its locals there)."""
+        return (cl.counter_unseen and len(cl.secondaries) == 1 and not self.hot
+                and not cl.calls and self.fuel is None)  # fmt: skip
 
     @staticmethod
     def secondary_range(y: int, bits: int, step) -> ast.expr:
@@ -924,14 +934,21 @@ class FuncGen:
             span: ast.expr = _const(SHORT * k)
         else:
             span = _bin(_const(SHORT), ast.Mult(), _name(f"l{cl.step[1]}"))
-        test = (_cmp(_bin(stop, ast.Sub(), x), ast.Lt(), span) if cl.up else
-                _cmp(_bin(x, ast.Sub(), stop), ast.Lt(), span))  # fmt: skip
+        dist = _bin(stop, ast.Sub(), x) if cl.up else _bin(x, ast.Sub(), stop)
+        if cl.rel == "ne":
+            # a bound behind the counter is reached across the wrap-around, far away (e.g.
+            # ``while (n-- != 0)``: a step down to the bound 2**32 - 1); with the other
+            # relations the loop then stops at once
+            test: ast.expr = ast.Compare(_const(0), [ast.LtE(), ast.Lt()], [dist, span])
+        else:
+            test = _cmp(dist, ast.Lt(), span)
         latch = copy.deepcopy(fr.orelse)
         if self.counter_hidden(cl):
             latch = latch[1:]  # (the counter is stepped at every iteration here)
         plain = ast.While(_const(True), [*copy.deepcopy(fr.body), *latch, ast.Break()], [])
         short = ast.If(test, [plain, ast.Break()], [])
         short.lineno = plain.lineno = fr.lineno  # type: ignore[attr-defined]
+        short.resume_copy = True  # type: ignore[attr-defined]  # (see resume._rewind)
         loop.body.insert(0, short)
 
     def fast_stretches(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
@@ -954,7 +971,93 @@ class FuncGen:
                 ast.Compare(_const(plain.low), [ast.LtE(), ast.Lt()], [x, _const(plain.high)]))
         choose = ast.If(test, [fast], [fr])
         choose.lineno = fast.lineno = fr.lineno  # type: ignore[attr-defined]
+        fast.resume_copy = True  # type: ignore[attr-defined]  # (see resume._rewind)
         loop.body[loop.body.index(fr)] = choose
+
+    def prepaid_stretches(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
+        """With fuel, a counted loop whose body is one segment (its check, its charge of ``C``
+        for the body and the latch, then statements that neither branch nor pause) runs its
+        stretches prepaid where the fuel allows::
+
+            if fuel >= C:
+                q2 = range(l2, STOP, 1)[:fuel // C]      # the iterations the fuel covers
+                fuel -= len(q2) * C
+                for l2 in q2:
+                    try:
+                        ...body without the check...
+                    except BaseException:                 # a trap: give back what was not run
+                        fuel += (len(q2) - 1 - q2.index(l2)) * C
+                        raise
+                else:
+                    ...the latch (with secondaries, whose ranges may end the stretch first,
+                    after giving back what was not run)...
+            else:
+                ...the metered ``for``...
+
+        Each iteration takes ``C`` as its check would have, so the fuel is the same after every
+        iteration and at a trap. When the fuel covers fewer iterations than the stretch, the
+        latch continues the ``while`` with less than ``C`` left, and the metered ``for`` pauses
+        (or traps) at the same check with the same fuel as the plain loop. Nothing in a prepaid
+        ``for`` can pause, so resume entries go to the metered one. Not with ``HOT``: moving
+        a frame to jitted code hands the fuel over at a loop header. Made after
+        :meth:`fast_stretches` (each of its ``for`` statements is prepaid)."""
+        if self.fuel is None or self.hot or self.info.max_loop_depth > 8:
+            return
+        for k, st in enumerate(loop.body):
+            if st is fr:
+                loop.body[k] = self._prepaid(cl, fr)
+            elif isinstance(st, ast.If) and len(st.orelse) == 1 and st.orelse[0] is fr:
+                st.body = [self._prepaid(cl, f) for f in st.body]
+                st.orelse = [self._prepaid(cl, fr)]
+
+    def _prepaid(self, cl: CountedLoop, f: ast.stmt) -> ast.stmt:
+        """``f``, a counted loop's ``for``, with a prepaid copy in front when its body is one
+        segment (see :meth:`prepaid_stretches`); else ``f`` itself."""
+        from .resume import point_kind
+
+        body = f.body if isinstance(f, ast.For) else []
+        if (len(body) < 3 or point_kind(body[0]) != "fuel" or not isinstance(body[1], ast.AugAssign)
+                or not isinstance(body[1].value, ast.Constant)):  # fmt: skip
+            return f
+        for st in body[2:]:
+            for node in ast.walk(st):
+                if isinstance(node, _LEAVES) or (isinstance(node, ast.stmt) and point_kind(node)):
+                    return f
+        assert isinstance(f, ast.For)
+        cost = body[1].value.value
+        q = f"q{cl.iv}"
+        it = copy.deepcopy(f.iter)
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "zip":
+            counter, it.args[0] = it.args[0], _name(q)
+        else:
+            counter, it = it, _name(q)
+
+        def times_cost(e: ast.expr) -> ast.expr:
+            return e if cost == 1 else _bin(e, ast.Mult(), _const(cost))
+
+        covered = _bin(_name("fuel"), ast.FloorDiv(), _const(cost)) if cost != 1 else _name("fuel")
+        if cl.bits == 64:  # (len() of a range longer than 2**63 overflows)
+            covered = _call("min", covered, _const(1 << 62))
+        take = ast.Assign([_sname(q)], ast.Subscript(counter, ast.Slice(None, covered, None), _LOAD))
+        charge = ast.AugAssign(_sname("fuel"), ast.Sub(), times_cost(_call("len", _name(q))))
+        index = ast.Call(ast.Attribute(_name(q), "index", _LOAD), [_name(f"l{cl.iv}")], [])
+        unrun = _bin(_bin(_call("len", _name(q)), ast.Sub(), _const(1)), ast.Sub(), index)
+        refund = ast.AugAssign(_sname("fuel"), ast.Add(), times_cost(unrun))
+        handler = ast.ExceptHandler(_name("BaseException"), None, [refund, ast.Raise(None, None)])
+        tr = ast.Try(copy.deepcopy(body[2:]), [handler], [], [])
+        latch = copy.deepcopy(f.orelse)
+        if isinstance(it, ast.Call):
+            # a secondary's range may end the ``zip`` first (where it would wrap around):
+            # give back the iterations of ``q`` not run (at least one ran: every range
+            # starts with its local's value)
+            latch.insert(0, copy.deepcopy(refund))
+            latch[0].lineno = f.lineno  # type: ignore[attr-defined]
+        run = ast.For(copy.deepcopy(f.target), it, [tr], latch)
+        prepaid = ast.If(_cmp(_name("fuel"), ast.GtE(), _const(cost)), [take, charge, run], [f])
+        for st in (take, charge, tr, run, refund, handler, prepaid):
+            st.lineno = f.lineno  # type: ignore[attr-defined]
+        handler.body[1].lineno = f.lineno  # type: ignore[attr-defined]
+        return prepaid
 
     def loop_counter(self, ins, frame: Frame) -> ast.stmt:
         """tier="auto": the loop header's ``HOT<index>()``. Once the function runs jitted it
@@ -2238,6 +2341,10 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                     gen.short_path(*counted)
                     gen.fast_stretches(*counted)
                 depth = nesting_depth(fn)
+                if gen.fuel is not None and depth + 2 * len(gen.counted_loops) <= MAX_NESTING:
+                    for counted in gen.counted_loops:
+                        gen.prepaid_stretches(*counted)  # (each adds 2 at most)
+                    depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn

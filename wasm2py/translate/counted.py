@@ -30,9 +30,14 @@ runs with the value the wasm loop gives it, and the local holds the wasm value a
 loop. Branches out of the body are ``break``\\ s of the ``for``, which skip the ``else`` and
 reach the ``break`` of the ``while``.
 
-Only loops that cannot pause are counted (no calls in the body; not with fuel, instruction
-counting or epoch interruption, whose checks sit at every iteration): a ``for`` has no place
-where a resume entry could re-enter it.
+The body may call functions, and with fuel its segments' checks stay where they are (the
+latch's instructions are charged in the segment that holds them, as the plain loop charges
+them): a frame may pause inside a ``for``. Its wasm locals are exact there (the ``for`` gives
+the counter and the secondaries their wasm values at every iteration), and a resume entry
+(:mod:`.resume`) re-enters the ``for`` from them: ``range(i, STOP, 1)`` started from the
+restored counter begins with the iteration that paused. Not counted: loops with a
+``try_table`` inside (it opens Python ``try`` statements with their own branches), and with
+instruction counting or epoch interruption, whose checks sit at every loop iteration.
 """
 
 from __future__ import annotations
@@ -55,10 +60,12 @@ _FLIP = {"ne": "ne", "lt_s": "gt_s", "lt_u": "gt_u", "gt_s": "lt_s", "gt_u": "lt
 #: the relations a stretch can follow, by direction of the step
 _UP = ("lt_u", "le_u", "lt_s", "le_s", "ne")
 _DOWN = ("gt_u", "ge_u", "gt_s", "ge_s", "ne")
-#: instructions after which a loop is not counted: they can pause (a resume entry could not
-#: re-enter a ``for``) or open Python ``try`` statements with their own branches
-_REFUSE = frozenset((Op.CALL, Op.CALL_INDIRECT, Op.CALL_REF, Op.RETURN_CALL,
-                     Op.RETURN_CALL_INDIRECT, Op.RETURN_CALL_REF, Op.TRY_TABLE))  # fmt: skip
+#: instructions after which a loop is not counted: tail calls (they leave the function through
+#: the tail-call trampoline) and ``try_table`` (Python ``try`` statements with their own branches)
+_REFUSE = frozenset((Op.RETURN_CALL, Op.RETURN_CALL_INDIRECT, Op.RETURN_CALL_REF,
+                     Op.TRY_TABLE))  # fmt: skip
+#: calls: a frame can pause at them (see the module docstring)
+_CALLS = frozenset((Op.CALL, Op.CALL_INDIRECT, Op.CALL_REF))
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,8 @@ class CountedLoop:
     #: with one secondary, the ``for`` may take only that one's values, and the counter's
     #: only where the loop stops
     counter_unseen: bool = False
+    #: the body calls a function (a frame may pause there)
+    calls: bool = False
 
     @property
     def up(self) -> bool:
@@ -179,17 +188,19 @@ def find_counted(body: list, c) -> CountedLoop | None:
         if isinstance(x, tuple):
             fixed.add(x[1])
     written: dict[int, int] = {}  # local -> how many writes in the body
+    calls = False
     for k in range(c.start + 1, start):
         ins = body[k]
         op = ins.op
         if op in _REFUSE or ((op == Op.LOCAL_SET or op == Op.LOCAL_TEE) and ins.imm in fixed):
             return None
+        calls = calls or op in _CALLS
         if op == Op.LOCAL_SET or op == Op.LOCAL_TEE:
             written[ins.imm] = written.get(ins.imm, 0) + 1
     secondaries, skip = _secondaries(body, c.start, start, written, iv)
     unseen = not any(body[k].op == Op.LOCAL_GET and body[k].imm == iv
                      for k in range(c.start + 1, start)) and not _exits(c)  # fmt: skip
-    return CountedLoop(iv, bits, step, rel, bound, start, secondaries, skip, unseen)
+    return CountedLoop(iv, bits, step, rel, bound, start, secondaries, skip, unseen, calls)
 
 
 def _exits(c) -> bool:

@@ -23,7 +23,11 @@ numbers and one range test says whether ``RP`` lies under it:
 * a run of statements holding no point is skipped: ``if not rw: <run>``;
 * an ``if`` holding points takes the arm holding ``RP`` while rewinding (``if (lo <= RP < mid)
   if rw else <test>:``); an arm without points runs only once rewinding is over;
-* a loop holding points is entered; while rewinding to a point elsewhere it breaks at once;
+* a loop holding points is entered; while rewinding to a point elsewhere it breaks at once.
+  A counted loop's ``for`` (:mod:`.counted`) is entered as it is: its ``range`` starts from
+  the restored counter, so its first iteration is the one that paused (the copies that
+  :meth:`.codegen.FuncGen.short_path` and ``fast_stretches`` make of it are skipped: rewinding
+  reaches the original from the same locals);
 * a ``try`` holding points is entered (its handlers hold no point: they only branch);
 * at the resume point ``RP`` itself rewinding ends: a call becomes ``R()`` (which returns the
   callee's results, or raises what the callee raised); a fuel check or bulk charge runs again.
@@ -145,6 +149,12 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
             run.clear()
 
     for st in stmts:
+        if getattr(st, "resume_copy", False):
+            # A copy of statements that follow (a counted loop's short path or its stretches
+            # with plain sums, see codegen.FuncGen.short_path): its points are the original's,
+            # which rewinding reaches instead from the same locals.
+            run.append(st)
+            continue
         kind = point_kind(st)
         line = getattr(st, "lineno", 1)
         if kind is not None:
@@ -200,14 +210,14 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
                 st.orelse = [_at(ast.If(_not_rw(), st.orelse, []), getattr(st.orelse[0], "lineno", 1))]
             out.append(st)
             continue
-        if isinstance(st, ast.While | ast.Try):
+        if isinstance(st, ast.While | ast.For | ast.Try):
             lo = len(keys)
             body = _rewind(st.body, keys, label, ops)
             if len(keys) == lo:
                 run.append(st)
                 continue
             flush()
-            if isinstance(st, ast.While):
+            if not isinstance(st, ast.Try):
                 leave = ast.If(ast.BoolOp(ast.And(), [_name("rw"), ast.UnaryOp(
                     ast.Not(), _in_range(lo, len(keys)))]), [_at(ast.Break(), line)], [])  # fmt: skip
                 body = [_at(leave, line), *body]
