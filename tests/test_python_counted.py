@@ -581,6 +581,64 @@ def test_prepaid_stretches_keep_fuel_exact():
             assert store.get_fuel() == left, (s, n, f)
 
 
+# The same loop with a statement that cannot raise before the store: the segment's charge is
+# taken just before the store (FuncGen.flush_fuel), not right after the check, and the loop
+# still runs prepaid. Fuel: entry 3, 16 per iteration (4 for the sum, 5 for the store, 7 for
+# the latch), exit 3.
+FILL3 = """(module (memory 1)
+  (func (export "fill3") (param $s i32) (param $n i32) (result i32) (local $i i32) (local $acc i32)
+    (local.set $i (local.get $s))
+    (loop $l
+      (local.set $acc (i32.add (local.get $acc) (local.get $i)))
+      (i32.store8 (i32.mul (local.get $i) (i32.const 4096)) (local.get $i))
+      local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (i32.add (local.get $acc) (local.get $i))))"""
+
+
+def simulate_fill3(s: int, n: int, fuel: int):
+    """``(outcome, fuel left)`` of ``fill3(s, n)`` by the definition, as :func:`simulate_fill`."""
+    if fuel < 3:
+        return ("fuel", None), fuel
+    fuel -= 3
+    i, acc = s, 0
+    while True:
+        if fuel < 16:
+            return ("fuel", i), fuel
+        fuel -= 16
+        acc += i
+        if i * 4096 >= 65536:
+            return ("trap", i), fuel
+        i += 1
+        if not i < n:
+            break
+    if fuel < 3:
+        return ("fuel", None), fuel
+    return ("done", (acc + i) & _M32), fuel - 3
+
+
+def test_prepaid_stretches_with_the_charge_after_the_first_statements():
+    from wasm2py.aot import compile
+
+    src = compile(wat(FILL3), fuel=True)
+    assert "q2 = range(l2," in src
+    engine = wasm2py.Engine(wasm2py.Config(cache=False, consume_fuel=True))
+    store = wasm2py.Store(engine)
+    fill3 = wasm2py.Instance(store, wasm2py.Module(engine, wat(FILL3))).exports.fill3
+    for s, n in ((0, 12), (3, 4), (0, 40), (10, 30)):
+        for f in range(0, 3 + 16 * 17 + 3):
+            (kind, v), left = simulate_fill3(s, n, f)
+            store.set_fuel(f)
+            if kind == "done":
+                assert fill3(s, n) & _M32 == v
+            else:
+                with pytest.raises(wasm2py.Trap) as e:
+                    fill3(s, n)
+                want = (wasm2py.TrapCode.OUT_OF_FUEL if kind == "fuel"
+                        else wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
+                assert e.value.code == want, (s, n, f)
+            assert store.get_fuel() == left, (s, n, f)
+
+
 def test_a_count_down_to_the_wrap_around_is_not_taken_for_short():
     """``do acc += n; while (n-- != 0)``: the latch steps ``n`` down and compares it with
     2**32 - 1, a bound *above* the counter that the loop reaches across the wrap-around. The

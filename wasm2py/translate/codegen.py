@@ -66,6 +66,13 @@ SHORT = 8
 #: loops or handlers in it (see FuncGen.prepaid_stretches)
 _LEAVES = (ast.Break, ast.Continue, ast.Return, ast.Raise, ast.While, ast.For, ast.Try)
 
+
+def _is_charge(st: ast.stmt) -> bool:
+    """Whether ``st`` is a segment's charge ``fuel -= C`` (see FuncGen.flush_fuel)."""
+    return (isinstance(st, ast.AugAssign) and isinstance(st.op, ast.Sub)
+            and isinstance(st.target, ast.Name) and st.target.id == "fuel"
+            and isinstance(st.value, ast.Constant))  # fmt: skip
+
 _LOAD = ast.Load()
 _STORE = ast.Store()
 _EMPTY: frozenset = frozenset()
@@ -976,7 +983,7 @@ class FuncGen:
 
     def prepaid_stretches(self, cl: CountedLoop, loop: ast.While, fr: ast.For) -> None:
         """With fuel, a counted loop whose body is one segment (its check, its charge of ``C``
-        for the body and the latch, then statements that neither branch nor pause) runs its
+        for the body and the latch, statements that neither branch nor pause) runs its
         stretches prepaid where the fuel allows::
 
             if fuel >= C:
@@ -1016,15 +1023,27 @@ class FuncGen:
         from .resume import point_kind
 
         body = f.body if isinstance(f, ast.For) else []
-        if (len(body) < 3 or point_kind(body[0]) != "fuel" or not isinstance(body[1], ast.AugAssign)
-                or not isinstance(body[1].value, ast.Constant)):  # fmt: skip
+        if len(body) < 2 or point_kind(body[0]) != "fuel":
             return f
-        for st in body[2:]:
+        # the segment's charge, ``fuel -= C``: right after the check, or later, before the
+        # first instruction that needs the exact fuel (FuncGen.flush_fuel); what comes
+        # before it cannot raise, so taking C up front changes nothing observable
+        charges = [k for k, st in enumerate(body) if k and _is_charge(st)]
+        if len(charges) != 1:
+            return f
+        k = charges[0]
+        cost = body[k].value.value  # type: ignore[attr-defined]
+        check = body[0].test  # type: ignore[attr-defined]
+        if not (isinstance(check, ast.Compare) and isinstance(check.comparators[0], ast.Constant)
+                and check.comparators[0].value == cost):  # fmt: skip
+            return f  # (a check that covers a charge carried in as well)
+        rest = body[1:k] + body[k + 1:]
+        for st in rest:
             for node in ast.walk(st):
-                if isinstance(node, _LEAVES) or (isinstance(node, ast.stmt) and point_kind(node)):
+                if isinstance(node, _LEAVES) or (isinstance(node, ast.stmt) and point_kind(node)) \
+                        or (isinstance(node, ast.Name) and node.id == "fuel"):  # fmt: skip
                     return f
         assert isinstance(f, ast.For)
-        cost = body[1].value.value
         q = f"q{cl.iv}"
         it = copy.deepcopy(f.iter)
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "zip":
@@ -1044,7 +1063,7 @@ class FuncGen:
         unrun = _bin(_bin(_call("len", _name(q)), ast.Sub(), _const(1)), ast.Sub(), index)
         refund = ast.AugAssign(_sname("fuel"), ast.Add(), times_cost(unrun))
         handler = ast.ExceptHandler(_name("BaseException"), None, [refund, ast.Raise(None, None)])
-        tr = ast.Try(copy.deepcopy(body[2:]), [handler], [], [])
+        tr = ast.Try(copy.deepcopy(rest), [handler], [], [])
         latch = copy.deepcopy(f.orelse)
         if isinstance(it, ast.Call):
             # a secondary's range may end the ``zip`` first (where it would wrap around):
