@@ -36,7 +36,7 @@ from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType
 from .codegen import translate_function
 from .flat import MAX_NESTING, nesting_depth
-from .nodes import FIELDS, fields
+from .nodes import FIELDS, LEAVES, LOCATED, fields
 
 _IDENT = re.compile(r"[^0-9A-Za-z_]")
 
@@ -484,11 +484,13 @@ def set_locations(tree: ast.AST) -> None:
     """Give every node a location: statements keep the wasm offset set as their ``lineno``,
     everything else inherits its statement's line, at column 0. (Hot for large modules: works
     on the nodes' ``__dict__`` directly, with the fields of each node class looked up once
-    (:mod:`.nodes`). The end positions are left unset: the compiler then takes the start's,
-    which is what they would be set to, so the line table is the same.)"""
+    (:mod:`.nodes`), and locates names and constants without queueing them. The end
+    positions are left unset: the compiler then takes the start's, which is what they would
+    be set to, so the line table is the same.)"""
     AST = ast.AST
     cache = FIELDS
-    located = _LOCATED
+    located = LOCATED
+    leaves = LEAVES
     todo = [(tree, 1)]
     pop = todo.pop
     push = todo.append
@@ -504,17 +506,18 @@ def set_locations(tree: ast.AST) -> None:
             value = d.get(name)
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, AST):
+                    if item.__class__ in leaves:
+                        v = item.__dict__
+                        v["lineno"] = v.get("lineno") or line
+                        v["col_offset"] = 0
+                    elif isinstance(item, AST):
                         push((item, line))
+            elif value.__class__ in leaves:
+                v = value.__dict__
+                v["lineno"] = v.get("lineno") or line
+                v["col_offset"] = 0
             elif isinstance(value, AST):
                 push((value, line))
-
-
-#: the node classes with a location (statements, expressions, handlers, arguments...)
-_LOCATED = frozenset(
-    cls for cls in (getattr(ast, n) for n in dir(ast))
-    if isinstance(cls, type) and issubclass(cls, ast.AST) and "lineno" in cls._attributes
-)  # fmt: skip
 
 
 def module_gen(module: Module, config=None) -> ModuleGen:

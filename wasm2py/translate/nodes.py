@@ -12,18 +12,31 @@ from __future__ import annotations
 
 import ast
 
-#: fields never holding a node that has a location or children
-_SKIPPED = frozenset({"ctx", "op", "ops"})
-#: node class -> the fields worth following
-FIELDS: dict[type, tuple[str, ...]] = {}
+#: fields that never hold a node with a location or children: operators, contexts, names,
+#: flags (``Constant.value`` too: a Python value)
+_SKIPPED = frozenset({"ctx", "op", "ops", "id", "kind", "attr", "arg", "name", "module", "level",
+                      "conversion", "is_async", "simple", "type_comment"})  # fmt: skip
+#: node class -> the fields worth following (filled by :func:`fields`)
+FIELDS: dict[type, tuple[str, ...]] = {ast.Constant: ()}
 
 
 def fields(cls: type) -> tuple[str, ...]:
-    """The fields of node class ``cls`` that may hold located nodes (cached)."""
+    """The fields of node class ``cls`` that may hold located nodes (cached in
+    :data:`FIELDS`)."""
     names = FIELDS.get(cls)
     if names is None:
         names = FIELDS[cls] = tuple(f for f in cls._fields if f not in _SKIPPED)  # type: ignore[attr-defined]
     return names
+
+
+#: the node classes with a location (statements, expressions, handlers, arguments...)
+LOCATED = frozenset(
+    cls for cls in (getattr(ast, n) for n in dir(ast))
+    if isinstance(cls, type) and issubclass(cls, ast.AST) and "lineno" in cls._attributes
+)  # fmt: skip
+#: the located node classes without located nodes under them (names, constants...): walks
+#: take them in without queueing them
+LEAVES = frozenset(cls for cls in LOCATED if not fields(cls))
 
 
 def nodes(tree: ast.AST) -> list[ast.AST]:
@@ -36,18 +49,21 @@ def nodes(tree: ast.AST) -> list[ast.AST]:
     pop = todo.pop
     push = todo.append
     cache = FIELDS
+    leaves = LEAVES
     while todo:
         node = pop()
         add(node)
-        cls = node.__class__
-        names = cache.get(cls) or fields(cls)
         d = node.__dict__
-        for name in names:
+        for name in cache.get(node.__class__) or fields(node.__class__):
             value = d.get(name)
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, AST):
+                    if item.__class__ in leaves:
+                        add(item)
+                    elif isinstance(item, AST):
                         push(item)
+            elif value.__class__ in leaves:
+                add(value)
             elif isinstance(value, AST):
                 push(value)
     return out
