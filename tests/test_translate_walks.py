@@ -17,7 +17,7 @@ import pytest
 import wasm2py
 from wasm2py.translate.codegen import translate_function
 from wasm2py.translate.module import compile_tree, module_gen, set_locations
-from wasm2py.translate.nodes import LOCATED, nodes
+from wasm2py.translate.nodes import LOCATED, clone, nodes
 from wasm2py.translate.peephole import _Counts
 
 from .wat import wat
@@ -154,3 +154,36 @@ def test_translated_functions_still_run(options):
     assert ex.sum(10) == 285
     assert ex.sum(100) == 328350
     assert ex.sum(5000) == -1  # select: n >= 1000 gives -1
+
+
+def _shape(x, seen: dict) -> object:
+    """``x`` as plain data: every node's class and attributes (the translator's own too), each
+    node or list met again named by the order it was first met (so sharing shows)."""
+    if isinstance(x, (ast.AST, list)):
+        if id(x) in seen:
+            return ("again", seen[id(x)])
+        seen[id(x)] = len(seen)
+        if isinstance(x, list):
+            return [_shape(v, seen) for v in x]
+        return (type(x).__name__, sorted((k, _shape(v, seen)) for k, v in vars(x).items()))
+    if isinstance(x, tuple):  # (codegen notes operands, nodes included, in tuples)
+        return ("tuple", [_shape(v, seen) for v in x])
+    return x
+
+
+@pytest.mark.parametrize("options", _OPTIONS)
+def test_clone_is_a_deepcopy(options):
+    for fn in _trees(**options):
+        set_locations(fn)
+        fn.body[0].wasm_op = "marker"  # an attribute of the translator's own
+        shared = fn.body[0]
+        fn.body.append(shared)  # a node met twice
+        ours, ref = clone(fn), copy.deepcopy(fn)
+        assert _shape(ours, {}) == _shape(ref, {}) == _shape(fn, {})
+        assert ours.body[0] is ours.body[-1] and ours.body[0] is not shared
+        mine = set(map(id, nodes(ours)))
+        assert not mine & set(map(id, nodes(fn)))  # nothing of the original in the copy
+    arms = [ast.Pass()]
+    pair = [ast.If(ast.Name("a", ast.Load()), arms, []), ast.If(ast.Name("b", ast.Load()), arms, [])]
+    copied = clone(pair)
+    assert copied[0].body is copied[1].body and copied[0].body is not arms

@@ -107,6 +107,9 @@ def _clone(value, memo: dict):
         for k, v in value.__dict__.items():
             d[k] = v if isinstance(v, _SHARED) else _clone(v, memo)
         return new
-    if cls is tuple and all(isinstance(v, _SHARED) for v in value):
+    if cls is tuple:  # (e.g. the operands codegen notes on an assignment: nodes in tuples)
+        items = tuple(v if isinstance(v, _SHARED) else _clone(v, memo) for v in value)
+        return value if all(a is b for a, b in zip(items, value)) else items
+    if isinstance(value, _SHARED):
         return value
-    return copy.deepcopy(value)
+    return copy.deepcopy(value, memo)  # (the same memo: what it shares stays shared)
