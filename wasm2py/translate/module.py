@@ -36,6 +36,7 @@ from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType
 from .codegen import translate_function
 from .flat import MAX_NESTING, nesting_depth
+from .nodes import FIELDS, LEAVES, LOCATED, fields
 
 _IDENT = re.compile(r"[^0-9A-Za-z_]")
 
@@ -481,31 +482,40 @@ def _progress(total: int):
 
 def set_locations(tree: ast.AST) -> None:
     """Give every node a location: statements keep the wasm offset set as their ``lineno``,
-    everything else inherits its statement's line. (Hot for large modules: works on the nodes'
-    ``__dict__`` directly, with the fields of each node class looked up once.)"""
+    everything else inherits its statement's line, at column 0. (Hot for large modules: works
+    on the nodes' ``__dict__`` directly, with the fields of each node class looked up once
+    (:mod:`.nodes`), and locates names and constants without queueing them. The end
+    positions are left unset: the compiler then takes the start's, which is what they would
+    be set to, so the line table is the same.)"""
     AST = ast.AST
-    fields_of: dict[type, tuple[tuple[str, ...], bool]] = {}
+    cache = FIELDS
+    located = LOCATED
+    leaves = LEAVES
     todo = [(tree, 1)]
     pop = todo.pop
     push = todo.append
     while todo:
         node, line = pop()
         cls = node.__class__
-        info = fields_of.get(cls)
-        if info is None:
-            info = fields_of[cls] = (cls._fields, "lineno" in cls._attributes)
-        fields, located = info
         d = node.__dict__
-        if located:
+        if cls in located:
             line = d.get("lineno") or line
-            d["lineno"] = d["end_lineno"] = line
-            d["col_offset"] = d["end_col_offset"] = 0
-        for name in fields:
+            d["lineno"] = line
+            d["col_offset"] = 0
+        for name in cache.get(cls) or fields(cls):
             value = d.get(name)
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, AST):
+                    if item.__class__ in leaves:
+                        v = item.__dict__
+                        v["lineno"] = v.get("lineno") or line
+                        v["col_offset"] = 0
+                    elif isinstance(item, AST):
                         push((item, line))
+            elif value.__class__ in leaves:
+                v = value.__dict__
+                v["lineno"] = v.get("lineno") or line
+                v["col_offset"] = 0
             elif isinstance(value, AST):
                 push((value, line))
 

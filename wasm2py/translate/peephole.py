@@ -38,6 +38,8 @@ from __future__ import annotations
 
 import ast
 
+from .nodes import nodes
+
 
 def _is_brk_set(st: ast.stmt, k: int | None = None) -> bool:
     return (isinstance(st, ast.Assign) and len(st.targets) == 1
@@ -94,17 +96,20 @@ class _Counts:
     def __init__(self, fn: ast.FunctionDef):
         self.sets: dict[int, int] = {}
         self.names = 0
-        for node in ast.walk(fn):
-            if isinstance(node, ast.Name) and node.id == "brk":
-                self.names += 1
-            elif isinstance(node, ast.Assign) and _is_brk_set(node):
+        Name, Assign = ast.Name, ast.Assign
+        for node in nodes(fn):
+            cls = node.__class__
+            if cls is Name:
+                if node.id == "brk":  # type: ignore[attr-defined]
+                    self.names += 1
+            elif cls is Assign and _is_brk_set(node):  # type: ignore[arg-type]
                 k = node.value.value  # type: ignore[attr-defined]
                 self.sets[k] = self.sets.get(k, 0) + 1
-            elif (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-                  and node.targets[0].id == "brk"):  # fmt: skip
+            elif (cls is Assign and isinstance(node.targets[0], Name)  # type: ignore[attr-defined]
+                  and node.targets[0].id == "brk"):  # type: ignore[attr-defined]  # fmt: skip
                 # a br_table's lookup, ``brk = (K1, K2, ...)[i] if i < n else K0``: every
                 # constant in it counts as a branch (too many only keep a fold from happening)
-                for c in ast.walk(node.value):
+                for c in nodes(node.value):  # type: ignore[attr-defined]
                     if isinstance(c, ast.Constant):
                         for k in c.value if isinstance(c.value, tuple) else (c.value,):
                             self.sets[k] = self.sets.get(k, 0) + 1
