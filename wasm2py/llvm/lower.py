@@ -38,7 +38,7 @@ from ..gcpause import gc_paused
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi, guard
-from .builder import Builder, Function
+from .builder import Builder, Function, Names
 from .suspend import Suspender, has_loops, pausable_funcs
 
 I1 = ir.IntType(1)
@@ -368,47 +368,6 @@ def _exact_in(x: int, t: ir.Type) -> bool:
     return float(x) == x
 
 
-#: the names of unnamed values, ``.N`` (made once: formatting them was a twentieth of the
-#: lowering)
-_NUMBERED: list[str] = []
-
-
-class _Names:
-    """The names of a function's values (``ir.Function.scope``): what llvmlite's own scope
-    does (unique names; ``deduplicate`` appends ``.N``), but an unnamed value gets the next
-    number at once, where llvmlite's tries ``.1``, ``.2``... (a sixth of the lowering's time
-    went to naming). ``start``: the numbers the function's arguments took already."""
-
-    __slots__ = ("_used", "_next")
-
-    def __init__(self, start: int):
-        self._used: dict[str, int] = {}
-        self._next = start
-
-    def register(self, name: str, deduplicate: bool = False) -> str:
-        if not name:
-            n = self._next = self._next + 1
-            try:
-                return _NUMBERED[n]  # (no name given here has this form)
-            except IndexError:
-                _NUMBERED.extend([f".{k}" for k in range(len(_NUMBERED), 2 * n)])
-                return _NUMBERED[n]
-        n = self._used.get(name)
-        if n is None:
-            self._used[name] = 0
-            return name
-        if not deduplicate:
-            raise NameError(f"duplicate name {name!r}")
-        while True:
-            n += 1
-            unique = f"{name}.{n}"
-            if unique not in self._used:
-                break
-        self._used[name] = n
-        self._used[unique] = 0
-        return unique
-
-
 class ModuleBuilder:
     """Holds the ``ir.Module`` being built and the declarations shared by all functions."""
 
@@ -492,7 +451,7 @@ class ModuleBuilder:
                 continue
             f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
             f.frame_pointer = self.landings  # (the fault handler walks the frames)
-            f.scope = _Names(len(f.args))
+            f.scope = Names(len(f.args))
             f.calling_convention = TAILCC
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
@@ -503,7 +462,7 @@ class ModuleBuilder:
                 # NativeRuntime.code_frame)
                 fb = Function(self.ir, f.function_type, abi.func_name(index) + ".body")
                 fb.frame_pointer = self.landings
-                fb.scope = _Names(len(fb.args))
+                fb.scope = Names(len(fb.args))
                 fb.calling_convention = FASTCC
                 fb.linkage = "internal"
                 self.bodies[index] = fb
