@@ -78,26 +78,40 @@ TAILCC = "tailcc"
 FASTCC = "fastcc"
 
 
-#: integer constants made so far, shared (they are immutable; each keeps its formatted text)
-_CONSTS: dict[tuple, ir.Constant] = {}
+#: integer constants made so far by width, shared (they are immutable; each keeps its
+#: formatted text), keyed by their unsigned value
+_CONSTS: dict[int, dict[int, ir.Constant]] = {32: {}, 64: {}}
+_C32 = _CONSTS[32]
+_C64 = _CONSTS[64]
 
 
-def _int_const(bits: int, ty: ir.Type, v: int) -> ir.Constant:
-    key = (bits, v & ((1 << bits) - 1))
-    c = _CONSTS.get(key)
-    if c is None:
-        if len(_CONSTS) > 8192:
-            _CONSTS.clear()
-        c = _CONSTS[key] = ir.Constant(ty, key[1])
+def _new_const(cache: dict, ty: ir.IntType, u: int) -> ir.Constant:
+    if len(cache) > 8192:
+        cache.clear()
+    c = cache[u] = ir.Constant(ty, u)
     return c
 
 
+def _int_const(bits: int, ty: ir.Type, v: int) -> ir.Constant:
+    """The shared ``iN`` constant of ``v`` (``bits`` 32 or 64, modulo ``2**bits``)."""
+    u = v & ((1 << bits) - 1)
+    cache = _CONSTS[bits]
+    c = cache.get(u)
+    return _new_const(cache, ty, u) if c is None else c
+
+
 def c32(v: int) -> ir.Constant:
-    return _int_const(32, I32, v)
+    """The shared i32 constant of ``v`` (modulo ``2**32``)."""
+    u = v & 0xFFFFFFFF  # (one dict per width: no key tuple, no call of _int_const)
+    c = _C32.get(u)
+    return _new_const(_C32, I32, u) if c is None else c
 
 
 def c64(v: int) -> ir.Constant:
-    return _int_const(64, I64, v)
+    """The shared i64 constant of ``v`` (modulo ``2**64``)."""
+    u = v & 0xFFFFFFFFFFFFFFFF
+    c = _C64.get(u)
+    return _new_const(_C64, I64, u) if c is None else c
 
 
 def _const_int(v) -> int | None:
