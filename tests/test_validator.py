@@ -30,8 +30,8 @@ from wasm2py.binary.opcodes import Op, opcode_name
 from wasm2py.errors import DecodeError, UnsupportedFeature, ValidationError
 from wasm2py.features import Features
 from wasm2py.types import FuncType, Limits, MemoryType, ValType
-from wasm2py.validate.validator import _BINARY as _BINARY_SIGS
-from wasm2py.validate.validator import _UNARY as _UNARY_SIGS
+from wasm2py.validate.sigs import BINARY as _BINARY_SIGS
+from wasm2py.validate.sigs import UNARY as _UNARY_SIGS
 from wasm2py.validate.validator import validate_module as _validate_module
 from wasm2py.wast.wast import spec_dir
 

@@ -26,6 +26,56 @@ _SIMPLE = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*$")
 _TAILS = frozenset(("tail", "musttail", "notail"))
 
 
+#: the names and references of unnamed values, ``(".N", '%".N"')`` (made once: formatting
+#: them was a twentieth of the lowering)
+_NUMBERED: list[tuple[str, str]] = []
+
+
+def _numbered(n: int) -> tuple[str, str]:
+    """The name and reference of unnamed value ``n`` (growing :data:`_NUMBERED` to hold it)."""
+    _NUMBERED.extend([(f".{k}", f'%".{k}"') for k in range(len(_NUMBERED), 2 * n + 64)])
+    return _NUMBERED[n]
+
+
+class Names:
+    """The names of a function's values (``ir.Function.scope``): what llvmlite's own scope
+    does (unique names; ``deduplicate`` appends ``.N``), but an unnamed value gets the next
+    number at once, where llvmlite's tries ``.1``, ``.2``... (a sixth of the lowering's time
+    went to naming; :meth:`Builder._value` takes the next number itself). ``start``: the
+    numbers the function's arguments took already."""
+
+    __slots__ = ("_used", "next")
+
+    def __init__(self, start: int):
+        self._used: dict[str, int] = {}
+        #: the number of the last unnamed value
+        self.next = start
+
+    def register(self, name: str, deduplicate: bool = False) -> str:
+        """A unique name for a value asked to be called ``name`` (``""``: the next number);
+        ``deduplicate``: append ``.N`` to a name taken already, else raise ``NameError``."""
+        if not name:
+            n = self.next = self.next + 1
+            try:
+                return _NUMBERED[n][0]  # (no name given here has this form)
+            except IndexError:
+                return _numbered(n)[0]
+        n = self._used.get(name)
+        if n is None:
+            self._used[name] = 0
+            return name
+        if not deduplicate:
+            raise NameError(f"duplicate name {name!r}")
+        while True:
+            n += 1
+            unique = f"{name}.{n}"
+            if unique not in self._used:
+                break
+        self._used[name] = n
+        self._used[unique] = 0
+        return unique
+
+
 class Fast:
     """An instruction whose text is written when it is made (a value of ``type`` named
     ``name`` unless it is void or a terminator). Quacks like an ``llvmlite.ir`` instruction
@@ -102,10 +152,15 @@ class Block(ir.Block):
     def __init__(self, parent, name=""):  # (llvmlite's checks and name probing skipped)
         self.parent = parent
         self.type = _LABEL
-        self.scope = parent.scope
-        self._name = name = self.scope.register(name, deduplicate=True)
-        self._ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
-        self._label = name if _SIMPLE.match(name) else self._ref[1:]
+        self.scope = scope = parent.scope
+        if not name and type(scope) is Names:  # (most blocks: ".N", a simple label)
+            n = scope.next = scope.next + 1
+            name, self._ref = _NUMBERED[n] if n < len(_NUMBERED) else _numbered(n)
+            self._name = self._label = name
+        else:
+            self._name = name = scope.register(name, deduplicate=True)
+            self._ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
+            self._label = name if _SIMPLE.match(name) else self._ref[1:]
         self.instructions = []
         self.terminator = None
 
@@ -114,7 +169,9 @@ class Block(ir.Block):
 
     def descr(self, buf) -> None:
         buf.append(self._label + ":\n")
-        buf += [f"  {i}\n" for i in self.instructions]
+        # (a plain Fast's text read directly: no call of __str__ per instruction)
+        buf += [f"  {i._text}\n" if type(i) is Fast and not i.metadata else f"  {i}\n"
+                for i in self.instructions]  # fmt: skip
 
 
 class Function(ir.Function):
@@ -157,10 +214,13 @@ def _has_attrs(value) -> bool:
 
 def _binop(opname: str):
     def method(self, lhs, rhs, name="", flags=()):
-        if flags or lhs.type != rhs.type:
+        t = lhs.type
+        # (``is`` first: llvmlite's type ``==`` is a Python method, and types mostly are
+        # the same objects)
+        if flags or (rhs.type is not t and rhs.type != t):
             return getattr(ir.IRBuilder, _SLOW[opname])(self, lhs, rhs, name, flags)
-        return self._value(lhs.type, name, f"{opname} {lhs.type} {lhs.get_reference()}, "
-                                            f"{rhs.get_reference()}")  # fmt: skip
+        return self._value(t, name, f"{opname} {t} {lhs.get_reference()}, "
+                                    f"{rhs.get_reference()}")  # fmt: skip
 
     method.__name__ = _SLOW[opname]
     return method
@@ -168,7 +228,7 @@ def _binop(opname: str):
 
 def _castop(opname: str):
     def method(self, val, typ, name=""):
-        if val.type == typ:
+        if val.type is typ or val.type == typ:
             return val
         return self._value(typ, name, f"{opname} {val.type} {val.get_reference()} to {typ}")
 
@@ -187,8 +247,16 @@ class Builder(ir.IRBuilder):
 
     def _value(self, typ, name: str, text: str, kind=Fast) -> Fast:
         block = self._block
-        name = block.scope.register(name, deduplicate=True)
-        ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
+        scope = block.scope
+        if not name and type(scope) is Names:  # (most values: no call, no formatting)
+            n = scope.next = scope.next + 1
+            try:
+                name, ref = _NUMBERED[n]
+            except IndexError:
+                name, ref = _numbered(n)
+        else:
+            name = scope.register(name, deduplicate=True)
+            ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
         instr = kind(block, typ, name, ref, f"{ref} = {text}")
         block.instructions.insert(self._anchor, instr)
         self._anchor += 1
@@ -197,7 +265,12 @@ class Builder(ir.IRBuilder):
     def _void(self, text: str) -> Fast:
         block = self._block
         # (llvmlite names void instructions too, unprinted: so do we, for the same text)
-        name = block.scope.register("", deduplicate=True)
+        scope = block.scope
+        if type(scope) is Names:
+            n = scope.next = scope.next + 1
+            name = _NUMBERED[n][0] if n < len(_NUMBERED) else _numbered(n)[0]
+        else:
+            name = scope.register("", deduplicate=True)
         instr = Fast(block, _VOID, name, "", text)
         block.instructions.insert(self._anchor, instr)
         self._anchor += 1

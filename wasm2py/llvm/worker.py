@@ -37,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import CompileError, UnsupportedFeature
@@ -242,6 +241,10 @@ class Pool:
         is raised once all are done)."""
         if len(jobs) == 1:
             return [self.run(jobs[0])]
+        # (imported here: a worker process, which imports this module too, never needs it,
+        # and with logging it is a tenth of a worker's imports)
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=len(jobs)) as ex:
             futures = [ex.submit(self.run, j) for j in jobs]
             return [f.result() for f in futures]

@@ -23,13 +23,13 @@ from ..binary.module import Module
 from ..binary.opcodes import Op
 from ..runtime.callstack import FRAME_MIN_WORDS
 from ..types import FuncType, ValType
+from .sigs import BINARY, LOADS, STORES, UNARY
 from .simd_types import SIMD_SIGS
-from .validator import _BINARY, _LOADS, _STORES, _UNARY
 
 #: a frame's fixed part (return address, saved registers, Python's frame header...), in words
 FRAME_OVERHEAD_WORDS = 8
 
-# (pops, pushes) of the instructions with a fixed effect that are not in the validator's tables
+# (pops, pushes) of the instructions with a fixed effect that are not in the tables of .sigs
 _FIXED: dict[int, tuple[int, int]] = {
     Op.NOP: (0, 0), Op.DROP: (1, 0), Op.SELECT: (3, 1), Op.SELECT_T: (3, 1),
     Op.LOCAL_GET: (0, 1), Op.LOCAL_SET: (1, 0), Op.LOCAL_TEE: (1, 1),
@@ -44,10 +44,10 @@ _FIXED: dict[int, tuple[int, int]] = {
     Op.REF_AS_NON_NULL: (1, 1), Op.BR_ON_NULL: (1, 1), Op.BR_ON_NON_NULL: (1, 0),
 }  # fmt: skip
 _EFFECT: dict[int, tuple[int, int]] = {int(op): e for op, e in _FIXED.items()}
-_EFFECT.update({op: (2, 1) for op in _BINARY})
-_EFFECT.update({op: (1, 1) for op in _UNARY})
-_EFFECT.update({op: (1, 1) for op in _LOADS})
-_EFFECT.update({op: (2, 0) for op in _STORES})
+_EFFECT.update({op: (2, 1) for op in BINARY})
+_EFFECT.update({op: (1, 1) for op in UNARY})
+_EFFECT.update({op: (1, 1) for op in LOADS})
+_EFFECT.update({op: (2, 0) for op in STORES})
 _EFFECT.update({op: (len(p), len(r)) for op, (p, r) in SIMD_SIGS.items()})
 
 _BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
