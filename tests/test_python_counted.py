@@ -6,6 +6,7 @@ downward steps and the loop left early by a branch out."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 
 import pytest
@@ -567,18 +568,24 @@ def test_prepaid_stretches_keep_fuel_exact():
     for (s, n), secondary in itertools.product(((0, 12), (3, 4), (0, 40), (10, 30)),
                                                (False, True)):  # fmt: skip
         fill = ex.fill2 if secondary else ex.fill
-        for f in range(0, 3 + 16 * 17 + 3):
-            (kind, i), left = simulate_fill(s, n, f, secondary)
-            store.set_fuel(f)
-            if kind == "done":
-                assert fill(s, n) & _M32 == i
-            else:
-                with pytest.raises(wasm2py.Trap) as e:
-                    fill(s, n)
-                want = (wasm2py.TrapCode.OUT_OF_FUEL if kind == "fuel"
-                        else wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
-                assert e.value.code == want, (s, n, f)
-            assert store.get_fuel() == left, (s, n, f)
+        check_fill(store, fill, s, n, functools.partial(simulate_fill, s, n, secondary=secondary))
+
+
+def check_fill(store, fill, s: int, n: int, simulate) -> None:
+    """``fill(s, n)`` at every fuel up to 3 + 16 * 17 + 3 gives what ``simulate(fuel)`` says:
+    the result, or the trap (out of fuel or out of bounds), and the fuel left."""
+    for f in range(0, 3 + 16 * 17 + 3):
+        (kind, v), left = simulate(f)
+        store.set_fuel(f)
+        if kind == "done":
+            assert fill(s, n) & _M32 == v
+        else:
+            with pytest.raises(wasm2py.Trap) as e:
+                fill(s, n)
+            want = (wasm2py.TrapCode.OUT_OF_FUEL if kind == "fuel"
+                    else wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
+            assert e.value.code == want, (s, n, f)
+        assert store.get_fuel() == left, (s, n, f)
 
 
 # The same loop with a statement that cannot raise before the store: the segment's charge is
@@ -625,18 +632,7 @@ def test_prepaid_stretches_with_the_charge_after_the_first_statements():
     store = wasm2py.Store(engine)
     fill3 = wasm2py.Instance(store, wasm2py.Module(engine, wat(FILL3))).exports.fill3
     for s, n in ((0, 12), (3, 4), (0, 40), (10, 30)):
-        for f in range(0, 3 + 16 * 17 + 3):
-            (kind, v), left = simulate_fill3(s, n, f)
-            store.set_fuel(f)
-            if kind == "done":
-                assert fill3(s, n) & _M32 == v
-            else:
-                with pytest.raises(wasm2py.Trap) as e:
-                    fill3(s, n)
-                want = (wasm2py.TrapCode.OUT_OF_FUEL if kind == "fuel"
-                        else wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
-                assert e.value.code == want, (s, n, f)
-            assert store.get_fuel() == left, (s, n, f)
+        check_fill(store, fill3, s, n, functools.partial(simulate_fill3, s, n))
 
 
 def test_a_count_down_to_the_wrap_around_is_not_taken_for_short():
