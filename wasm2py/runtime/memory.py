@@ -57,7 +57,9 @@ GUARD_SLOTS = 4096
 #: base address of each live guarded reservation (0: a free slot), read by the signal handler
 #: of ``wasm2py.llvm.guard`` (without locks: a slot is written whole, as one 64-bit store)
 GUARD_REGISTRY = (ctypes.c_uint64 * GUARD_SLOTS)()
-_guard_lock = threading.Lock()
+#: re-entrant: the cyclic collector may run ``_Mapping.__del__`` (which takes it) inside
+#: ``reserve_guarded`` (which holds it) on the same thread, at any allocation
+_guard_lock = threading.RLock()
 _guard_free: list[int] = list(range(GUARD_SLOTS - 1, -1, -1))
 
 _MAP_NORESERVE = getattr(mmap, "MAP_NORESERVE", 0x4000)
