@@ -1038,6 +1038,8 @@ class FuncGen:
                 and check.comparators[0].value == cost):  # fmt: skip
             return f  # (a check that covers a charge carried in as well)
         rest = body[1:k] + body[k + 1:]
+        if not rest:
+            return f  # (nothing but the latch: a ``try`` needs a body)
         for st in rest:
             for node in ast.walk(st):
                 if isinstance(node, _LEAVES) or (isinstance(node, ast.stmt) and point_kind(node)) \
