@@ -60,8 +60,8 @@ POLL = 1_000
 #: about 2.5 bytes per instruction; at :data:`LEVEL` a unit costs ~15 CPU ms per KB, so a
 #: batch is ready in a tenth of a second on an idle core)
 BATCH_BYTES = 8_000
-#: the pipeline of every unit (unless it has tail calls: see ``TierUp._compile``): no IR
-#: pass and LLVM's fast code generator (level 0). Hot code is compiled once, cheaply: on
+#: the pipeline of every unit (unless it has tail calls or big frames: see
+#: ``TierUp._compile``): no IR pass and LLVM's fast code generator (level 0). Hot code is compiled once, cheaply: on
 #: duktape's cold ``bench.js`` run the units took 3.2 CPU s at this level (1.2 of them the
 #: 78 KB executor) against 10.6 at ``O2`` (``QUICK`` for units of more than 12 KB), and
 #: their code runs faster than the quick pipeline's (``wasm2py.llvm.jit.QUICK``: after SROA
