@@ -207,6 +207,35 @@ def test_a_second_run_starts_with_the_units_of_the_first(tmp_path, monkeypatch):
     assert second.exports.fib(20) == _fib(20)
 
 
+def test_cached_units_of_another_compile_policy_are_not_loaded(tmp_path, monkeypatch):
+    # The manifest's key covers the compiler, not tierup.py's choice of level per unit: a
+    # unit cached under an older policy (here: level 0, where the policy now says the quick
+    # pipeline) is compiled anew when hot instead of being loaded.
+    from wasm2py import tierup
+
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    data = wat(CHAIN)
+
+    def run():
+        engine = Engine(Config(tier="auto", tier_up_threshold=300))
+        return Instance(Store(engine), Module(engine, data), {"env": {"host": abs}})
+
+    first = run()
+    first.exports.fib(12)
+    assert first._tierup.wait(120)
+    first._tierup.attach_ready()
+    assert first.function_tiers()[FIB] == "llvm"
+    monkeypatch.setattr(tierup.TierUp, "_level", lambda self, funcs: QUICK if funcs else tierup.LEVEL)
+    second = run()
+    assert second.function_tiers()[FIB] == "python"
+    assert second.exports.fib(20) == _fib(20)
+    assert second._tierup.wait(120)
+    second._tierup.attach_ready()
+    assert second.function_tiers()[FIB] == "llvm"
+    third = run()  # the unit compiled under the new policy is loaded
+    assert third.function_tiers()[FIB] == "llvm" and third.exports.fib(20) == _fib(20)
+
+
 def test_a_unit_that_fails_to_compile_leaves_its_functions_in_python(monkeypatch):
     from wasm2py.llvm import units as U
 

@@ -380,14 +380,19 @@ class TierUp:
         nimp = self.module.num_imported_funcs
         return any(len(codes[i - nimp].locals) > BIG_FRAME_LOCALS for i in funcs if i >= nimp)
 
-    def _compile(self, funcs, shell: bool = False):
+    def _level(self, funcs) -> int | None:
+        """The LLVM level a unit of ``funcs`` is compiled at (None: ``Config.llvm_opt_level``)."""
         from .llvm.jit import QUICK, has_tail_calls
-        from .llvm.units import record_unit
 
         # (tail calls need the full pipeline's instruction selector: see has_tail_calls)
-        level = None if has_tail_calls(self.module, funcs) else LEVEL
-        if level == LEVEL and self._big_frames(funcs):
-            level = QUICK
+        if has_tail_calls(self.module, funcs):
+            return None
+        return QUICK if self._big_frames(funcs) else LEVEL
+
+    def _compile(self, funcs, shell: bool = False):
+        from .llvm.units import record_unit
+
+        level = self._level(funcs)
         unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level)
         config = self.engine.config
         if config.cache:
@@ -411,6 +416,18 @@ class TierUp:
             costs = config.fuel_costs if config.consume_fuel else None
             listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs,
                                   config.epoch_interruption)  # fmt: skip
+            if not listed or listed[0][1]:
+                return
+            # A unit listed at another level than this version's policy would choose was
+            # compiled under an older policy (the manifest's key covers the compiler, not
+            # tierup.py): it is compiled anew when its functions are hot again.
+            default = self.engine.config.llvm_opt_level
+
+            def policy(funcs) -> int:
+                level = self._level(funcs)
+                return default if level is None else level
+
+            listed = [(level, f) for level, f in listed if level == policy(f)]
             if not listed or listed[0][1]:
                 return
             units = [self.engine.load_unit(self.module, f, not f, self.name, cached_only=True,
