@@ -236,6 +236,25 @@ def test_cached_units_of_another_compile_policy_are_not_loaded(tmp_path, monkeyp
     assert third.function_tiers()[FIB] == "llvm" and third.exports.fib(20) == _fib(20)
 
 
+def test_idle_compile_threads_end_and_hot_functions_start_them_again(monkeypatch):
+    from wasm2py import tierup
+
+    monkeypatch.setattr(tierup, "IDLE_SECONDS", 0.5)
+    store = store_for(tier_up_threshold=50)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": abs}})
+    up = inst._tierup
+    assert inst.exports.fib(10) == 55
+    assert up.wait(120) and up._threads
+    deadline = time.monotonic() + 30
+    while up._threads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not up._threads  # the instance is alive, its idle thread is gone
+    assert inst.exports.sum(100) == 338350  # $sum and $sq get hot: a thread compiles them
+    assert up.wait(120)
+    up.attach_ready()
+    assert inst.function_tiers()[SUM] == "llvm"
+
+
 def test_a_unit_that_fails_to_compile_leaves_its_functions_in_python(monkeypatch):
     from wasm2py.llvm import units as U
 

@@ -61,7 +61,7 @@ POLL = 1_000
 #: batch is ready in a tenth of a second on an idle core)
 BATCH_BYTES = 8_000
 #: the pipeline of every unit (unless it has tail calls or big frames: see
-#: ``TierUp._compile``): no IR pass and LLVM's fast code generator (level 0). Hot code is compiled once, cheaply: on
+#: ``TierUp._level``): no IR pass and LLVM's fast code generator (level 0). Hot code is compiled once, cheaply: on
 #: duktape's cold ``bench.js`` run the units took 3.2 CPU s at this level (1.2 of them the
 #: 78 KB executor) against 10.6 at ``O2`` (``QUICK`` for units of more than 12 KB), and
 #: their code runs faster than the quick pipeline's (``wasm2py.llvm.jit.QUICK``: after SROA
@@ -74,6 +74,8 @@ LEVEL = 0
 #: Python costs about what compiling it costs (duktape's 78 KB executor: 1.0 CPU s against
 #: 1.2), and running it there until its compile arrives costs seconds more
 EAGER_BYTES = 16_384
+#: a compile thread with nothing queued for this many seconds ends (see ``TierUp._serve``)
+IDLE_SECONDS = 2.0
 #: direct callees up to this size join their caller's batch (see ``TierUp._with_callees``)
 SMALL_BYTES = 300
 
@@ -288,12 +290,18 @@ class TierUp:
 
     # -- compiling (background threads) ------------------------------------------------------
     def _serve(self) -> None:
+        me = threading.current_thread()
         while True:
             with self._cond:
+                idle = 0.0
                 while not self._queue:
-                    if self.instance() is None:
+                    # An idle thread ends (a hot function starts another): a program with
+                    # many live instances does not keep a compile thread for each.
+                    if self.instance() is None or idle >= IDLE_SECONDS:
+                        self._threads.remove(me)
                         return
-                    self._cond.wait(1.0)
+                    self._cond.wait(0.5)
+                    idle += 0.5
                 batch = self._take()
                 self._inflight += 1
             try:
