@@ -128,6 +128,8 @@ class TierUp:
         self._seen: set[int] = set()
         self._whole = False
         self._inflight = 0
+        self._pausable_lock = threading.Lock()
+        self._pausable_funcs: frozenset | None = None
         slots = state.slots
         self.ns["OSR"] = self._osr
         self._start_cached()
@@ -388,7 +390,8 @@ class TierUp:
         level = None if has_tail_calls(self.module, funcs) else LEVEL
         if level == LEVEL and self._big_frames(funcs):
             level = QUICK
-        unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level)
+        unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level,
+                                     pausable=self._pausable())  # fmt: skip
         config = self.engine.config
         if config.cache:
             from .cache import cache_dir
@@ -397,6 +400,21 @@ class TierUp:
             record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level,
                         config.epoch_interruption)  # fmt: skip
         return unit
+
+    def _pausable(self) -> frozenset | None:
+        """The module's functions with suspend code (:func:`wasm2py.llvm.suspend.pausable_funcs`),
+        found once here and told to the workers with every unit: each worker process would
+        otherwise decode every body of the module to find them (sqlite3: 0.28 CPU s per
+        worker). None with fuel metering (then every function has suspend code, which the
+        worker knows without a pass)."""
+        if self.engine.config.consume_fuel:
+            return None
+        with self._pausable_lock:
+            if self._pausable_funcs is None:
+                from .llvm.jit import body_facts
+
+                self._pausable_funcs = body_facts(self.module).pausable
+            return self._pausable_funcs
 
     def _start_cached(self) -> None:
         """Attach the units earlier runs compiled for this module (see ``units.cached_units``),
