@@ -186,36 +186,70 @@ class Worker:
 
 class Pool:
     """Warm workers: :meth:`run` takes an idle one (or starts one), and keeps it afterwards
-    (up to ``max_idle``). Thread-safe."""
+    (up to ``max_idle``). At most ``max_workers`` worker processes exist at a time: a job
+    waits for a busy one beyond that (starting a worker costs a few hundred CPU
+    milliseconds, and more processes than cores compile nothing sooner; ``tier="auto"``
+    has background compiles and a big function's first call asking at once). Thread-safe."""
 
-    def __init__(self, max_idle: int = 2):
+    def __init__(self, max_idle: int = 2, max_workers: int | None = None):
         self.max_idle = max_idle
+        #: (None: no bound)
+        self.max_workers = None if max_workers is None else max(1, max_idle, max_workers)
         self._idle: list[Worker] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        #: worker processes started and not closed (idle or busy)
+        self._live = 0
 
     def prestart(self) -> None:
         """Start a worker now if none is idle (it warms up while the caller works)."""
         with self._lock:
-            if self._idle:
+            if self._idle or not self._room():
                 return
-        w = Worker()
-        self._release(w)
+            self._live += 1
+        self._release(self._start())
+
+    def _room(self) -> bool:
+        """Whether another worker may start (under the lock)."""
+        return self.max_workers is None or self._live < self.max_workers
+
+    def _start(self) -> Worker:
+        try:
+            return Worker()
+        except BaseException:
+            self._drop(None)
+            raise
 
     def _acquire(self) -> Worker:
         with self._lock:
-            while self._idle:
-                w = self._idle.pop()
-                if w.alive:
-                    return w
-                w.close()
-        return Worker()
+            while True:
+                while self._idle:
+                    w = self._idle.pop()
+                    if w.alive:
+                        return w
+                    w.close()
+                    self._live -= 1
+                if self._room():
+                    self._live += 1
+                    break
+                self._lock.wait()
+        return self._start()
 
     def _release(self, w: Worker) -> None:
         with self._lock:
             if w.alive and w.jobs < MAX_JOBS and len(self._idle) < self.max_idle:
                 self._idle.append(w)
+                self._lock.notify()
                 return
-        w.close()
+        self._drop(w)
+
+    def _drop(self, w: Worker | None) -> None:
+        """Close ``w`` (None: a worker that failed to start) and let a waiting job start
+        another."""
+        if w is not None:
+            w.close()
+        with self._lock:
+            self._live -= 1
+            self._lock.notify()
 
     def run(self, job: Job) -> bytes:
         """Compile ``job`` in a worker (see :meth:`Worker.compile`)."""
@@ -227,7 +261,7 @@ class Pool:
         try:
             obj = w.compile(job)
         except WorkerDied:
-            w.close()
+            self._drop(w)
             raise
         except BaseException:
             self._release(w)
@@ -254,7 +288,7 @@ class Pool:
         with self._lock:
             idle, self._idle = self._idle, []
         for w in idle:
-            w.close()
+            self._drop(w)
 
 
 _POOL: Pool | None = None
@@ -265,7 +299,8 @@ def pool() -> Pool:
     global _POOL
     with _LOCK:
         if _POOL is None:
-            _POOL = Pool(max_idle=max(1, min(2, os.cpu_count() or 1)))
+            cores = os.cpu_count() or 1
+            _POOL = Pool(max_idle=max(1, min(2, cores)), max_workers=max(2, cores))
         return _POOL
 
 
