@@ -123,3 +123,45 @@ def test_a_batch_of_functions_compiles_into_objects_that_link():
     compiled = jit.compile_module(module._module, objects=(flags, objs))
     inst = L.instantiate(store, compiled)
     assert inst.exports.a(4) == 41 and inst.exports.c(1) == (1 * 10 + 1) * 10 + 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; ELF objects")
+def test_workers_are_forked_from_one_process_that_reaps_them():
+    import os
+    import signal
+
+    def parent_of(pid: int) -> int:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+
+    a, b = worker.Worker(), worker.Worker()
+    forker = a.proc.forker
+    try:
+        assert isinstance(a.proc, worker.Forked) and b.proc.forker is forker
+        assert parent_of(a.proc.pid) == parent_of(b.proc.pid) == forker.proc.pid
+        # a forked worker compiles as a worker of its own does
+        store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(tier="python", cache=False)))
+        module = wasm2py.Module(store.engine, wat(BAD))
+        assert a.compile(worker.Job(module._module.raw, funcs=(0,), shell=True))[:4] == \
+            b"\x7fELF"  # fmt: skip
+        b.proc.kill()
+        with pytest.raises(worker.WorkerDied, match="SIGKILL"):
+            b.compile(worker.Job(wat("(module)")))
+    finally:
+        a.close()
+    assert a.proc.returncode == -signal.SIGKILL
+    # the forker ends with its socket, killing and waiting for the workers it still has
+    # (their CPU time then counts as this process's children's)
+    c = worker.Worker()
+    assert c.proc.forker is forker
+    forker.close()
+    assert forker.proc.returncode == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(c.proc.pid, 0)
+    c.close()
+    # the next worker gets a new forker
+    d = worker.Worker()
+    try:
+        assert d.proc.forker is not forker
+    finally:
+        d.close()
