@@ -6,7 +6,9 @@ Code translated for the ``auto`` tier calls ``HOT<index>()`` at every entry of f
 ``index`` and at the top of every loop iteration in it. ``HOT<index>`` is the ``__next__`` of a
 C-level iterator chain (``itertools.chain.from_iterable`` over ``itertools.repeat`` runs), so
 counting costs one C call (~12 ns) and no Python code runs until a run is exhausted. A function
-gets its counter when its Python-tier code is bound (``Slots.on_bind``). The stages:
+gets its counter when its Python-tier code is bound (``Slots.on_bind``). That code is translated
+without the optional rewrites that only make it faster (``ModuleGen.quick``): it runs until it is
+hot, and translation is a third of a cold run. The stages:
 
 1. ``Config.tier_up_threshold`` events of one function in the Python tier make it *hot*: it
    is queued;
