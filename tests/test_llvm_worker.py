@@ -165,3 +165,44 @@ def test_workers_are_forked_from_one_process_that_reaps_them():
         assert d.proc.forker is not forker
     finally:
         d.close()
+
+
+def test_a_worker_is_sent_a_module_once_for_consecutive_jobs():
+    # units of one module go to a worker as a header and SAME instead of the module's bytes
+    # again; a failed job does not count as the worker having a module
+    import io
+
+    data = wat("""(module
+      (func $a (export "a") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+      (func $b (export "b") (param i32) (result i32) local.get 0 i32.const 2 i32.mul))""")
+    w = worker.Worker()
+    sent = []
+    real = w.proc.stdin
+
+    class Spy(io.RawIOBase):
+        def write(self, b):
+            sent.append(bytes(b))
+            return real.write(b)
+
+        def flush(self):
+            real.flush()
+
+    w.proc.stdin = Spy()
+    try:
+        first = w.compile(worker.Job(data, funcs=(0,), shell=True, unit=True))
+        second = w.compile(worker.Job(data, funcs=(1,), shell=False, unit=True))
+        assert first[:4] == second[:4] == b"\x7fELF"
+        assert sum(data in s for s in sent) == 1
+        assert sum(s == worker.struct.pack("<Q", worker.SAME) for s in sent) == 1
+        bad = b"\0asm\1\0\0\0\1\5"
+        with pytest.raises(wasm2py.CompileError, match="DecodeError"):
+            w.compile(worker.Job(bad))
+        with pytest.raises(wasm2py.CompileError, match="DecodeError"):
+            w.compile(worker.Job(bad))
+        assert sum(bad in s for s in sent) == 2  # (no module kept: sent again)
+        sent.clear()
+        w.compile(worker.Job(data, funcs=(1,), shell=False, unit=True))
+        assert sum(data in s for s in sent) == 1
+    finally:
+        w.proc.stdin = real
+        w.close()

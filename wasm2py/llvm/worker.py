@@ -18,8 +18,9 @@ object load. Independent jobs run in parallel workers (the parts of a big module
 Workers are forked from a :class:`Forker`, a process that imported llvmlite and the compiler
 once: a fork costs milliseconds where a fresh interpreter's start and imports cost ~0.2 CPU s,
 and ``tier="auto"`` runs two workers (and replaces any that crash). Where ``fork`` or passing
-file descriptors is not available, or the environment changed since the forker started,
-workers are started as processes of their own.
+file descriptors is not available, or the environment changed since the forker started (its
+``PYTHON*``, ``WASM2PY*``, ``LLVM*`` or ``LD_*`` variables), workers are started as processes
+of their own.
 
 A worker never outlives its parent for long: it is killed at exit (``atexit``) and exits when
 its pipe closes (the parent died), at the latest when the job at hand is done; the forker
@@ -27,7 +28,8 @@ exits when its socket closes, killing and waiting for its workers (so their CPU 
 accounted to the parent's children, as a worker's of its own would be).
 
 Protocol (``python -m wasm2py.llvm.worker serve``): each request is a u32 length and a JSON
-header, then a u64 length and the module's bytes; each answer a status byte (``O`` object,
+header, then a u64 length and the module's bytes (or the length :data:`SAME` alone: the module
+of the worker's previous job, which tier-up's units of one module all are); each answer a status byte (``O`` object,
 ``U`` unsupported feature, ``E`` other error), the job's CPU seconds (f64), a u64 length and
 the object or the message.
 """
@@ -54,6 +56,8 @@ _CHILDREN: set[subprocess.Popen] = set()
 _LOCK = threading.Lock()
 #: jobs a worker does before it is replaced (see ``Worker.jobs``)
 MAX_JOBS = 500
+#: the module length that stands for the previous job's module (see the protocol above)
+SAME = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,8 @@ class Worker:
         self.jobs = 0
         #: CPU seconds the worker spent on its last job
         self.last_cpu = 0.0
+        #: the module bytes of the last job sent (not sent again: see :data:`SAME`)
+        self._last_wasm: bytes | None = None
 
     @property
     def alive(self) -> bool:
@@ -147,8 +153,12 @@ class Worker:
             self._err.truncate()
             out = self.proc.stdin
             out.write(struct.pack("<I", len(header)) + header)
-            out.write(struct.pack("<Q", len(job.wasm)))
-            out.write(job.wasm)
+            if job.wasm is self._last_wasm:
+                out.write(struct.pack("<Q", SAME))
+            else:
+                self._last_wasm = None  # (until the worker has the new one)
+                out.write(struct.pack("<Q", len(job.wasm)))
+                out.write(job.wasm)
             out.flush()
             head = self._read(17)
             status = head[:1]
@@ -157,6 +167,7 @@ class Worker:
         except (OSError, EOFError):
             raise WorkerDied(self._death()) from None
         if status == b"O":
+            self._last_wasm = job.wasm  # (decoded and kept there)
             return payload
         message = payload.decode(errors="replace")
         if status == b"U":
@@ -316,7 +327,14 @@ def _forker(env: dict[str, str]) -> Forker | None:
             except OSError:
                 return None
         forker = _FORKER[0]
-    return forker if forker.env == env else None
+    return forker if _relevant(forker.env) == _relevant(env) else None
+
+
+def _relevant(env: dict[str, str]) -> dict[str, str]:
+    """The variables of an environment that a worker's Python, llvmlite or wasm2py read (a
+    test runner's ``PYTEST_CURRENT_TEST`` changes at every test: not a reason to start
+    workers afresh)."""
+    return {k: v for k, v in env.items() if k.startswith(("PYTHON", "WASM2PY", "LLVM", "LD_"))}
 
 
 class Pool:
@@ -592,11 +610,14 @@ def serve() -> int:
             return 0
         header = json.loads(inp.read(struct.unpack("<I", raw)[0]))
         size = struct.unpack("<Q", inp.read(8))[0]
-        wasm = inp.read(size)
+        wasm = inp.read(size) if size != SAME else None
         cpu = time.process_time()
         try:
-            key = hashlib.sha256(wasm).digest()
-            module = modules.get(key)
+            if wasm is None:
+                module = next(iter(modules.values()))
+            else:
+                key = hashlib.sha256(wasm).digest()
+                module = modules.get(key)
             if module is None:
                 module = decode_module(wasm, check_bodies=False)  # validated by the parent
                 modules.clear()  # one module at a time is what jobs come in
