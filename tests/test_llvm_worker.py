@@ -206,3 +206,25 @@ def test_a_worker_is_sent_a_module_once_for_consecutive_jobs():
     finally:
         w.proc.stdin = real
         w.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forks this process")
+def test_a_child_forked_from_the_parent_does_not_keep_its_forker_alive():
+    import os
+    import signal
+    import time
+
+    a = worker.Worker()
+    forker = a.proc.forker
+    child = os.fork()
+    if child == 0:  # (the parent's forker is not ours: dropped, its socket closed)
+        os._exit(3 if worker._FORKER else (time.sleep(60) or 0))
+    try:
+        a.close()
+        t = time.monotonic()
+        forker.close()  # ends at once: no copy of its socket is left open in the child
+        assert forker.proc.returncode == 0 and time.monotonic() - t < 4
+    finally:
+        os.kill(child, signal.SIGKILL)
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == -signal.SIGKILL  # (it did not exit with 3)

@@ -251,8 +251,6 @@ class Forker:
 
     def __init__(self, env: dict[str, str]):
         self.env = env
-        #: (a forked child of this process must not share the socket: it starts its own)
-        self.owner = os.getpid()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
@@ -317,8 +315,6 @@ def _forker(env: dict[str, str]) -> Forker | None:
             and hasattr(socket, "SOCK_SEQPACKET")):  # fmt: skip
         return None
     with _LOCK:
-        if _FORKER and _FORKER[0].owner != os.getpid():
-            _FORKER.clear()  # (inherited through a fork: the parent's)
         if _FORKER and not _FORKER[0].alive:
             _FORKER.pop().close()
         if not _FORKER:
@@ -328,6 +324,22 @@ def _forker(env: dict[str, str]) -> Forker | None:
                 return None
         forker = _FORKER[0]
     return forker if _relevant(forker.env) == _relevant(env) else None
+
+
+def _forget_forker() -> None:
+    """In a child forked from this process: drop the parent's forker, closing the inherited
+    copy of its socket (the forker only sees its socket close, and ends, once every copy is
+    closed)."""
+    for forker in _FORKER:
+        try:
+            forker.sock.close()
+        except OSError:
+            pass
+    _FORKER.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_forker)
 
 
 def _relevant(env: dict[str, str]) -> dict[str, str]:
