@@ -6,7 +6,9 @@ Code translated for the ``auto`` tier calls ``HOT<index>()`` at every entry of f
 ``index`` and at the top of every loop iteration in it. ``HOT<index>`` is the ``__next__`` of a
 C-level iterator chain (``itertools.chain.from_iterable`` over ``itertools.repeat`` runs), so
 counting costs one C call (~12 ns) and no Python code runs until a run is exhausted. A function
-gets its counter when its Python-tier code is bound (``Slots.on_bind``). The stages:
+gets its counter when its Python-tier code is bound (``Slots.on_bind``). That code is translated
+without the optional rewrites that only make it faster (``ModuleGen.quick``): it runs until it is
+hot, and translation is a third of a cold run. The stages:
 
 1. ``Config.tier_up_threshold`` events of one function in the Python tier make it *hot*: it
    is queued;
@@ -130,6 +132,8 @@ class TierUp:
         self._seen: set[int] = set()
         self._whole = False
         self._inflight = 0
+        self._pausable_lock = threading.Lock()
+        self._pausable_funcs: frozenset | None = None
         slots = state.slots
         self.ns["OSR"] = self._osr
         self._start_cached()
@@ -401,7 +405,8 @@ class TierUp:
         from .llvm.units import record_unit
 
         level = self._level(funcs)
-        unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level)
+        unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level,
+                                     pausable=self._pausable())  # fmt: skip
         config = self.engine.config
         if config.cache:
             from .cache import cache_dir
@@ -410,6 +415,21 @@ class TierUp:
             record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level,
                         config.epoch_interruption)  # fmt: skip
         return unit
+
+    def _pausable(self) -> frozenset | None:
+        """The module's functions with suspend code (:func:`wasm2py.llvm.suspend.pausable_funcs`),
+        found once here and told to the workers with every unit: each worker process would
+        otherwise decode every body of the module to find them (sqlite3: 0.28 CPU s per
+        worker). None with fuel metering (then every function has suspend code, which the
+        worker knows without a pass)."""
+        if self.engine.config.consume_fuel:
+            return None
+        with self._pausable_lock:
+            if self._pausable_funcs is None:
+                from .llvm.jit import body_facts
+
+                self._pausable_funcs = body_facts(self.module).pausable
+            return self._pausable_funcs
 
     def _start_cached(self) -> None:
         """Attach the units earlier runs compiled for this module (see ``units.cached_units``),
