@@ -355,6 +355,7 @@ def test_auto_compiles_hot_functions_in_a_child_process_and_switches():
     # `work` makes 1 + 100 events per call: hot in the first run(50) (5050 events); `run`
     # (1 + 50 per call) only in the 20th call
     assert inst.exports.run(50) == 50 * 5050
+    assert inst._tierup.wait(120)  # (`work` alone in a unit: see `again` below)
     while inst.tier == "python" and time.monotonic() < deadline:
         assert inst.exports.run(50) == 50 * 5050
     # (two units compile at a time, so which lands first depends on the machine's load)
@@ -368,6 +369,10 @@ def test_auto_compiles_hot_functions_in_a_child_process_and_switches():
     # a second instance of the module tiers up without compiling again: the engine has the
     # units (the same machine code)
     again = Instance(store, module, {"env": {"where": lambda i: None}})
+    # (`work`'s unit lands before `run` gets hot, as in the first instance: on a loaded
+    # machine the two could otherwise form one batch, a unit the engine does not have)
+    assert again.exports.run(50) == 50 * 5050
+    assert again._tierup.wait(120)
     while again.tier != "llvm" and time.monotonic() < deadline:
         again.exports.run(50)
     assert again.tier == "llvm"
