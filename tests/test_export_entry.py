@@ -135,7 +135,7 @@ def _bodies(config=None, h=lambda x: x * 2):
 
 def _inlined(f) -> bool:
     # white box: an inlined entry runs as generated code (its file is the module's wasm://...)
-    return type(f).__call__.__code__.co_filename.startswith("wasm://")
+    return f.func.__code__.co_filename.startswith("wasm://")
 
 
 def test_entries_inline_small_bodies_and_call_large_ones(monkeypatch):
@@ -261,5 +261,5 @@ def test_ahead_of_time_files_carry_the_inlined_entries(tmp_path):
         assert (index, name) == (4, "boom") and BODIES[offset] == 0x00  # the unreachable
         with pytest.raises(SignatureError):
             ex.leaf(1)
-    assert type(ex.leaf).__call__.__code__.co_filename == str(out)
-    assert type(ex.boom).__call__.__code__.co_name == "f4__entry"
+    assert ex.leaf.func.__code__.co_filename == str(out)
+    assert ex.boom.func.__code__.co_name == "f4__entry"

@@ -295,18 +295,22 @@ def entry_tree(gen: ModuleGen, index: int) -> ast.FunctionDef | None:
         return None
     fn = translate_function(gen, index, ftype, code.locals, body, gen.func_names[index])
     leaf = not any(ins.op in _CALLS for ins in body)
-    name = entry.entry_name(index)
-    head = ast.parse(entry.source(ftype, name, entry.inline_prefix(index), True, leaf)).body[0]
-    _unlocated(head)  # the skeleton's lines are the function's first
-    head.lineno = fn.lineno
     stmts = fn.body
     if stmts and ast.unparse(stmts[0]) == _DEPTH_TEST:
         stmts = stmts[1:]  # (the entry's fast test compares the depth with MAXD)
-    convert = entry.SIGNED_RESULT.get(ftype.results[0]) if ftype.results else None
-    if convert is not None:
+    reads_depth = any(isinstance(node, ast.Name) and node.id == "d"
+                      for st in stmts for node in ast.walk(st))  # fmt: skip
+    name = entry.entry_name(index)
+    head = ast.parse(entry.source(ftype, name, entry.inline_prefix(index), True, leaf,
+                                  reads_depth)).body[0]  # fmt: skip
+    _unlocated(head)  # the skeleton's lines are the function's first
+    head.lineno = fn.lineno
+    result = ftype.results[0] if ftype.results else None
+    if result in entry.SIGNED_RESULT:
         for node in _statements(stmts):
             if isinstance(node, ast.Return) and node.value is not None:
-                node.value = _converted(convert, node.value)
+                local = node.value.id if isinstance(node.value, ast.Name) else None
+                node.value = _converted(entry.signed_result(result, local), node.value)
     for node in ast.walk(head):
         if isinstance(node, ast.Try):
             node.body = stmts
@@ -366,7 +370,8 @@ def _unlocated(tree: ast.AST) -> None:
 
 
 def _converted(template: str, value: ast.expr) -> ast.expr:
-    """``template`` (an expression of ``X``) with ``value`` for ``X``."""
+    """``template`` (an expression of ``X``, or of a local, see
+    :func:`~wasm2py.runtime.entry.signed_result`) with ``value`` for ``X``."""
     expr = ast.parse(template, mode="eval").body
     _unlocated(expr)
     for node in ast.walk(expr):
