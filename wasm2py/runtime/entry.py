@@ -74,13 +74,24 @@ _MISSING = object()
 STUBS = (STUB_CODE, TAIL_STUB_CODE)
 
 
-def signed_result(t: ValType, local: str | None = None) -> str | None:
+def signed_result(t: ValType, local: str | None = None, wrapped: bool = False) -> str | None:
     """The template (an expression of ``X``) converting an i32/i64 result of type ``t`` for
     the embedder (None for other types); ``local``: the result is that plain local, read
-    twice instead of being saved (one store less)."""
+    twice instead of being saved (one store less); ``wrapped``: the local holds a sum of two
+    canonical values (an int) not wrapped yet (below ``2 * 2**N``: the translator's
+    ``if l > MASK: l -= 2**N`` is left out, and with it a compare CPython 3.11 cannot
+    specialise), which a small sum needs no wrapping for."""
     if t not in _RET or local is None:
         return SIGNED_RESULT.get(t)
-    return f"(+{local} if {local} <= {_FAST_MAX:#x} else {_RET[t]}({local}))"
+    x = local
+    if not wrapped:
+        return f"(+{x} if {x} <= {_FAST_MAX:#x} else {_RET[t]}({x}))"
+    # a sum is an int (no ``+``: never a bool); below 2 * 2**N, wrapped it is below 2**N
+    # (signed: minus 2**N from 2**(N-1) on)
+    fast = f"{x} if {x} <= {_FAST_MAX:#x}"
+    bits = 32 if t is ValType.I32 else 64
+    return (f"({fast} else {_RET[t]}({x}) if {x} < {1 << bits:#x} else {x} - {1 << bits:#x} "
+            f"if {x} < {3 << (bits - 1):#x} else {x} - {2 << bits:#x})")
 
 
 def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = False,
@@ -179,6 +190,8 @@ def helpers(generic) -> dict:
     return {"E_generic": generic, "E_missing": _MISSING, "E_to_embedder": to_embedder,
             "E_leave": leave, "E_deep": DEEP, "E_getframe": _getframe,
             "E_ret_i32": TO_EXTERNAL[ValType.I32], "E_ret_i64": TO_EXTERNAL[ValType.I64]}
+
+
 
 
 def own_names(func, prefix: str) -> dict:

@@ -33,7 +33,7 @@ from ..runtime import entry
 from ..runtime.entry import inlinable
 from ..runtime.instance import display_names
 from ..runtime.values import f32_from_bits, f64_from_bits
-from ..types import FuncType
+from ..types import FuncType, ValType
 from .codegen import translate_function
 from .flat import MAX_NESTING, nesting_depth
 from .nodes import FIELDS, LEAVES, LOCATED, fields
@@ -307,10 +307,7 @@ def entry_tree(gen: ModuleGen, index: int) -> ast.FunctionDef | None:
     head.lineno = fn.lineno
     result = ftype.results[0] if ftype.results else None
     if result in entry.SIGNED_RESULT:
-        for node in _statements(stmts):
-            if isinstance(node, ast.Return) and node.value is not None:
-                local = node.value.id if isinstance(node.value, ast.Name) else None
-                node.value = _converted(entry.signed_result(result, local), node.value)
+        stmts = _converted_returns(stmts, result)
     for node in ast.walk(head):
         if isinstance(node, ast.Try):
             node.body = stmts
@@ -367,6 +364,34 @@ def _unlocated(tree: ast.AST) -> None:
     for node in ast.walk(tree):
         for attr in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
             node.__dict__.pop(attr, None)
+
+
+def _converted_returns(stmts: list[ast.stmt], t: ValType) -> list[ast.stmt]:
+    """``stmts`` (and the statements nested in them, changed in place) with each ``return``
+    converting its i32/i64 value of type ``t`` for the embedder (see
+    :func:`~wasm2py.runtime.entry.signed_result`). A local returned right after its wrap
+    (``if l > MASK: l -= 2**N``, the canonical form of a sum: see
+    ``FuncGen.assign_value``) is returned unwrapped: the conversion wraps it where needed."""
+    mask = 0xFFFFFFFF if t is ValType.I32 else 0xFFFFFFFFFFFFFFFF
+    out: list[ast.stmt] = []
+    for node in stmts:
+        for field in ("body", "orelse", "finalbody"):
+            if getattr(node, field, None):
+                setattr(node, field, _converted_returns(getattr(node, field), t))
+        for handler in getattr(node, "handlers", ()):
+            handler.body = _converted_returns(handler.body, t)
+        for case in getattr(node, "cases", ()):
+            case.body = _converted_returns(case.body, t)
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = node.value
+            local = value.id if isinstance(value, ast.Name) else None
+            wrapped = (local is not None and out
+                       and ast.unparse(out[-1]) == f"if {local} > {mask}:\n    {local} -= {mask + 1}")
+            if wrapped:
+                out.pop()
+            node.value = _converted(entry.signed_result(t, local, bool(wrapped)), value)
+        out.append(node)
+    return out
 
 
 def _converted(template: str, value: ast.expr) -> ast.expr:
