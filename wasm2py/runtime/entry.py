@@ -113,7 +113,8 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     names = [f"l{i}" for i in range(len(params))]
     ints = [n for n, t in zip(names, params, strict=True) if t in SIGNED_RESULT]
     func, store = f"{prefix}self", f"{prefix}store"
-    lines = [f"def {name}({''.join(n + '=None, ' for n in names)}*more):"]
+    # (positional-only: keywords are refused, as by the generic path)
+    lines = [f"def {name}({''.join(n + '=None, ' for n in names)}{'/, ' if names else ''}*more):"]
     # One test for the common case (ints in the fast range, none missing, none extra): the
     # class tests first (comparing a str would raise), then plain compares, which CPython
     # specialises (a chained ``0 <= a <= top`` costs more than two). A missing i32/i64
