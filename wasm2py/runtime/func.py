@@ -327,7 +327,10 @@ def _no_target(*args: Any) -> Any:
 
 def _retarget(func: Func, fn: Callable) -> None:
     """Make ``fn`` what calling ``func`` calls, with the caller's arguments (see :mod:`.entry`)."""
-    partial.__setstate__(func, (fn, (), None, None))
+    _set_partial(func, (fn, (), None, None))
+
+
+_set_partial = partial.__setstate__  # type: ignore[attr-defined]  # (not in typeshed)
 
 
 entry(Func._call.__code__)
