@@ -1,8 +1,9 @@
 """Each exported function's own entry (``wasm2py.runtime.entry``): its one-test fast path for
-small ints, the fall-backs that must behave as the generic ``Func.__call__`` (the API docs: i32/i64
-arguments accept signed or unsigned ints, a value out of range is an ``OverflowError``, a wrong
-kind a ``TypeError``, a wrong count a ``SignatureError``), and small bodies inlined into it, which
-must trap, meter fuel and count call depth as the function itself would."""
+small ints, the fall-backs that must behave as the generic path, ``Func._call`` (the API
+docs: i32/i64 arguments accept signed or unsigned ints, a value out of range is an
+``OverflowError``, a wrong kind a ``TypeError``, a wrong count a ``SignatureError``), and small
+bodies inlined into it, which must trap, meter fuel and count call depth as the function itself
+would."""
 
 from __future__ import annotations
 

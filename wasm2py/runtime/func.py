@@ -210,7 +210,8 @@ class Func(partial):
     def _wasm(cls, store, type: DefType | FuncType, raw: Callable, index: int | None,
               name: str | None, instance):  # fmt: skip
         """A function defined by wasm code, of defined type ``type`` (internal; a plain
-        FuncType stands for its canonical defined type), whose first :meth:`_first_call`, which gives the function its own entry (see :mod:`.entry`)."""
+        FuncType stands for its canonical defined type). Its calls run :meth:`_first_call`
+        until it has its own entry (see :mod:`.entry`)."""
         if isinstance(type, FuncType):
             type = deftype_of(type)
         self = cls.__new__(cls)

@@ -385,8 +385,9 @@ def _converted_returns(stmts: list[ast.stmt], t: ValType) -> list[ast.stmt]:
         if isinstance(node, ast.Return) and node.value is not None:
             value = node.value
             local = value.id if isinstance(value, ast.Name) else None
-            wrapped = (local is not None and out
-                       and ast.unparse(out[-1]) == f"if {local} > {mask}:\n    {local} -= {mask + 1}")
+            wrap = f"if {local} > {mask}:\n    {local} -= {mask + 1}"
+            wrapped = (local is not None and out and isinstance(out[-1], ast.If)
+                       and ast.unparse(out[-1]) == wrap)  # fmt: skip
             if wrapped:
                 out.pop()
             node.value = _converted(entry.signed_result(t, local, bool(wrapped)), value)
