@@ -302,6 +302,8 @@ def test_a_returned_sum_reads_signed_at_every_edge():
     ex.add(0, 0)  # (translates)
     ex.add(0, 0)  # (makes the entry)
     assert _inlined(ex.add)
+    # white box: the sum is returned unwrapped, its conversion wraps (3 * 2**31 is its bound)
+    assert 0x180000000 in ex.add.func.__code__.co_consts
     for a in EDGES32:
         for b in EDGES32:
             got = ex.add(a, b)
@@ -405,3 +407,30 @@ def test_a_tier_move_brings_back_the_first_call():
     assert f(6, 7) == 42 and f(6, 7) == 42  # the new entry calls the new raw
     assert f(-1, 1) == -1  # arguments converted for it as for any raw
     assert type(f) is wasm2py.Func and not _inlined(f)
+
+
+def test_a_sum_after_a_call_and_many_parameters():
+    text = wat("""
+    (module
+      (import "env" "h" (func $h (param i32) (result i32)))
+      (func (export "triple") (param i32) (result i32)
+        local.get 0 call $h local.get 0 i32.add)
+      (func (export "nine") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+        local.get 0 local.get 1 i32.add local.get 2 i32.add local.get 3 i32.add
+        local.get 4 i32.add local.get 5 i32.add local.get 6 i32.add local.get 7 i32.add
+        local.get 8 i32.add))""")
+    engine = Engine()
+    ex = Instance(Store(engine), Module(engine, text), {"env": {"h": lambda x: 2 * x}}).exports
+    for _ in range(3):
+        # h doubles (the host sees the signed value); 3 * 0x7FFFFFFF = 0x17FFFFFFD wraps to
+        # 0x7FFFFFFD; 3 * -0x40000000 = -0xC0000000 wraps to 0x40000000
+        assert ex.triple(5) == 15
+        assert ex.triple(0x7FFFFFFF) == 0x7FFFFFFD
+        assert ex.triple(-0x40000000) == 0x40000000
+        # more parameters than an entry takes: the generic path, bound as the target
+        assert ex.nine(*range(1, 10)) == 45
+        assert ex.nine(0xFFFFFFFF, *[0] * 7, 2) == 1
+        with pytest.raises(SignatureError):
+            ex.nine(1)
+    assert _inlined(ex.triple) and not _inlined(ex.nine)
+    assert 0x180000000 in ex.triple.func.__code__.co_consts  # (returned unwrapped, as above)
