@@ -385,14 +385,26 @@ def _converted_returns(stmts: list[ast.stmt], t: ValType) -> list[ast.stmt]:
         if isinstance(node, ast.Return) and node.value is not None:
             value = node.value
             local = value.id if isinstance(value, ast.Name) else None
-            wrap = f"if {local} > {mask}:\n    {local} -= {mask + 1}"
-            wrapped = (local is not None and out and isinstance(out[-1], ast.If)
-                       and ast.unparse(out[-1]) == wrap)  # fmt: skip
+            wrapped = local is not None and out and _is_wrap(out[-1], local, mask)
             if wrapped:
                 out.pop()
             node.value = _converted(entry.signed_result(t, local, bool(wrapped)), value)
         out.append(node)
     return out
+
+
+def _is_wrap(st: ast.stmt, local: str, mask: int) -> bool:
+    """Whether ``st`` is ``if <local> > <mask>: <local> -= <mask + 1>``."""
+    if not isinstance(st, ast.If) or st.orelse or len(st.body) != 1:
+        return False
+    test, fix = st.test, st.body[0]
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == local and len(test.ops) == 1 and isinstance(test.ops[0], ast.Gt)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == mask and isinstance(fix, ast.AugAssign)
+            and isinstance(fix.op, ast.Sub) and isinstance(fix.target, ast.Name)
+            and fix.target.id == local and isinstance(fix.value, ast.Constant)
+            and fix.value.value == mask + 1)  # fmt: skip
 
 
 def _converted(template: str, value: ast.expr) -> ast.expr:
