@@ -1,12 +1,15 @@
 """Each exported function's own entry (``wasm2py.runtime.entry``): its one-test fast path for
-small ints, the fall-backs that must behave as the generic ``Func.__call__`` (the API docs: i32/i64
-arguments accept signed or unsigned ints, a value out of range is an ``OverflowError``, a wrong
-kind a ``TypeError``, a wrong count a ``SignatureError``), and small bodies inlined into it, which
-must trap, meter fuel and count call depth as the function itself would."""
+small ints, the fall-backs that must behave as the generic path, ``Func._call`` (the API
+docs: i32/i64 arguments accept signed or unsigned ints, a value out of range is an
+``OverflowError``, a wrong kind a ``TypeError``, a wrong count a ``SignatureError``), and small
+bodies inlined into it, which must trap, meter fuel and count call depth as the function itself
+would."""
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import pickle
 
 import pytest
 
@@ -135,7 +138,7 @@ def _bodies(config=None, h=lambda x: x * 2):
 
 def _inlined(f) -> bool:
     # white box: an inlined entry runs as generated code (its file is the module's wasm://...)
-    return type(f).__call__.__code__.co_filename.startswith("wasm://")
+    return f.func.__code__.co_filename.startswith("wasm://")
 
 
 def test_entries_inline_small_bodies_and_call_large_ones(monkeypatch):
@@ -261,5 +264,173 @@ def test_ahead_of_time_files_carry_the_inlined_entries(tmp_path):
         assert (index, name) == (4, "boom") and BODIES[offset] == 0x00  # the unreachable
         with pytest.raises(SignatureError):
             ex.leaf(1)
-    assert type(ex.leaf).__call__.__code__.co_filename == str(out)
-    assert type(ex.boom).__call__.__code__.co_name == "f4__entry"
+    assert ex.leaf.func.__code__.co_filename == str(out)
+    assert ex.boom.func.__code__.co_name == "f4__entry"
+
+
+# -- the call path: Func is a functools.partial whose target is the entry -------------------
+
+ADDS = wat("""
+(module
+  (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)
+  (func (export "add64") (param i64 i64) (result i64) local.get 0 local.get 1 i64.add)
+  (func (export "div") (param i32 i32) (result i32) local.get 0 local.get 1 i32.div_u)
+)""")
+
+
+def _adds(config=None):
+    engine = Engine(config or Config())
+    store = Store(engine)
+    return store, Instance(store, Module(engine, ADDS), {}).exports
+
+
+def _signed_sum(a: int, b: int, bits: int) -> int:
+    """i32.add / i64.add of the two's-complement values of ``a`` and ``b``, read signed (the
+    spec: the sum modulo 2**bits)."""
+    s = (a + b) % (1 << bits)
+    return s - (1 << bits) if s >= 1 << (bits - 1) else s
+
+
+# each branch of the returned sum's conversion (below 2**30, up to 2**32, up to 3 * 2**31,
+# beyond), both signs of arguments, both ends of both ranges
+EDGES32 = [0, 1, 2, 0x3FFFFFFF, 0x40000000, 0x7FFFFFFF, 0x80000000, 0xA0000000, 0xC0000000,
+           0xFFFFFFFE, 0xFFFFFFFF, -1, -2, -0x40000000, -0x7FFFFFFF, -0x80000000]
+
+
+def test_a_returned_sum_reads_signed_at_every_edge():
+    _, ex = _adds()
+    ex.add(0, 0)  # (translates)
+    ex.add(0, 0)  # (makes the entry)
+    assert _inlined(ex.add)
+    # white box: the sum is returned unwrapped, its conversion wraps (3 * 2**31 is its bound)
+    assert 0x180000000 in ex.add.func.__code__.co_consts
+    for a in EDGES32:
+        for b in EDGES32:
+            got = ex.add(a, b)
+            assert got == _signed_sum(a, b, 32) and type(got) is int, (a, b)
+    # by hand: 2**31 - 1 + 1 wraps to -2**31; 0xA0000000 * 2 = 0x140000000 -> 0x40000000
+    assert ex.add(0x7FFFFFFF, 1) == -0x80000000
+    assert ex.add(0xA0000000, 0xA0000000) == 0x40000000
+    assert ex.add(0xC0000000, 0xC0000000) == -0x80000000  # 0x180000000 -> 0x80000000
+    assert ex.add(0xFFFFFFFF, 0xFFFFFFFF) == -2
+    assert ex.add(0x3FFFFFFF, 1) == 0x40000000
+    edges64 = [0, 1, 0x3FFFFFFF, 0x40000000, (1 << 63) - 1, 1 << 63, 0xA000000000000000,
+               0xC000000000000000, (1 << 64) - 1, -1, -(1 << 63)]
+    for a in edges64:
+        for b in edges64:
+            assert ex.add64(a, b) == _signed_sum(a, b, 64), (a, b)
+    assert ex.add64((1 << 63) - 1, 1) == -(1 << 63)
+    assert ex.add64(0xA000000000000000, 0xA000000000000000) == 1 << 62
+
+
+def test_the_entry_rejects_what_the_generic_path_rejects():
+    _, ex = _adds()
+    ex.add(0, 0)
+    ex.add(0, 0)
+    assert _inlined(ex.add)
+    for bad in ((0x100000000, 0), (0, 0x100000000), (-0x80000001, 0), (0, -0x80000001)):
+        with pytest.raises(ValueRangeError):
+            ex.add(*bad)
+    for bad in ((1.0, 2), (1, 2.0), ("1", 2), (None, 1), (1, None)):
+        with pytest.raises(ArgumentError):
+            ex.add(*bad)
+    assert ex.add(True, True) == 2 and type(ex.add(True, False)) is int
+    for args in ((), (1,), (1, 2, 3)):
+        with pytest.raises(SignatureError) as e:
+            ex.add(*args)
+        assert "'add'" in str(e.value)  # named as the generic path names it
+    with pytest.raises(TypeError):
+        ex.add(1, l1=2)  # keywords are not part of the API: refused, as by Func(...)
+    with pytest.raises(Trap) as t:
+        ex.div(1, 0)
+    assert t.value.code == TrapCode.INTEGER_DIVIDE_BY_ZERO
+    assert ex.div(0xFFFFFFFF, 2) == 0x7FFFFFFF  # unsigned division, read signed
+
+
+def test_func_keeps_its_api_on_the_partial_call_path():
+    store, ex = _adds(Config(consume_fuel=True))
+    store.set_fuel(1000)
+    f = ex.add
+    assert f(2, 3) == 5 and f(2, 3) == 5
+    assert _inlined(f)
+    assert type(f) is wasm2py.Func and isinstance(f, wasm2py.Func)
+    assert repr(f) == "<wasm2py.Func function 'add' [i32 i32] -> [i32]>"
+    assert f.type == FuncType([wasm2py.ValType.I32] * 2, [wasm2py.ValType.I32])
+    done = f.call_resumable(0x7FFFFFFF, 1)
+    assert isinstance(done, wasm2py.Finished) and done.results == -0x80000000
+    before = store.get_fuel()
+    assert f(1, 1) == 2
+    assert before - store.get_fuel() == 3  # local.get, local.get, i32.add
+    # a Func is a function reference with an identity: copies are the same Func (as for
+    # Python functions), pickling refuses clearly, a class attribute is not bound
+    assert copy.copy(f) is f and copy.deepcopy(f) is f
+    with pytest.raises(TypeError, match="cannot pickle"):
+        pickle.dumps(f)
+
+    class Holder:
+        g = f
+
+    assert Holder().g is f and Holder.g(4, 5) == 9
+
+
+def test_a_func_made_without_init_refuses_calls():
+    with pytest.raises(TypeError, match="not set up"):
+        wasm2py.Func.__new__(wasm2py.Func)(1)
+
+
+def test_host_functions_take_the_generic_path():
+    store = Store(Engine())
+    seen = []
+
+    def h(a, b):
+        seen.append((a, b))
+        return a - b
+
+    i32 = wasm2py.ValType.I32
+    f = wasm2py.Func(store, FuncType([i32, i32], [i32]), h)
+    assert f(5, 7) == -2 and seen == [(5, 7)]
+    assert f(0xFFFFFFFF, 1) == -2 and seen[-1] == (-1, 1)  # the host sees signed values
+    with pytest.raises(SignatureError):
+        f(1)
+    with pytest.raises(ZeroDivisionError):
+        wasm2py.Func(store, FuncType([], []), lambda: 1 // 0)()
+
+
+def test_a_tier_move_brings_back_the_first_call():
+    _, ex = _adds()
+    f = ex.add
+    assert f(1, 2) == 3 and f(1, 2) == 3
+    entry = f.func
+    assert _inlined(f)
+    f.set_raw(lambda a, b, d: (a * b) & 0xFFFFFFFF)  # another back end's raw (internal form)
+    assert f.func is not entry and not _inlined(f)
+    assert f(6, 7) == 42 and f(6, 7) == 42  # the new entry calls the new raw
+    assert f(-1, 1) == -1  # arguments converted for it as for any raw
+    assert type(f) is wasm2py.Func and not _inlined(f)
+
+
+def test_a_sum_after_a_call_and_many_parameters():
+    text = wat("""
+    (module
+      (import "env" "h" (func $h (param i32) (result i32)))
+      (func (export "triple") (param i32) (result i32)
+        local.get 0 call $h local.get 0 i32.add)
+      (func (export "nine") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
+        local.get 0 local.get 1 i32.add local.get 2 i32.add local.get 3 i32.add
+        local.get 4 i32.add local.get 5 i32.add local.get 6 i32.add local.get 7 i32.add
+        local.get 8 i32.add))""")
+    engine = Engine()
+    ex = Instance(Store(engine), Module(engine, text), {"env": {"h": lambda x: 2 * x}}).exports
+    for _ in range(3):
+        # h doubles (the host sees the signed value); 3 * 0x7FFFFFFF = 0x17FFFFFFD wraps to
+        # 0x7FFFFFFD; 3 * -0x40000000 = -0xC0000000 wraps to 0x40000000
+        assert ex.triple(5) == 15
+        assert ex.triple(0x7FFFFFFF) == 0x7FFFFFFD
+        assert ex.triple(-0x40000000) == 0x40000000
+        # more parameters than an entry takes: the generic path, bound as the target
+        assert ex.nine(*range(1, 10)) == 45
+        assert ex.nine(0xFFFFFFFF, *[0] * 7, 2) == 1
+        with pytest.raises(SignatureError):
+            ex.nine(1)
+    assert _inlined(ex.triple) and not _inlined(ex.nine)
+    assert 0x180000000 in ex.triple.func.__code__.co_consts  # (returned unwrapped, as above)

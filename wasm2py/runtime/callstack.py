@@ -19,8 +19,9 @@ raising ``RecursionError``. So it is raised only while it is needed, lazily:
   as a *shallow* bound (:func:`shallow_bound`: :data:`SHALLOW_FRAMES` frames, well within the
   default limit); a call that reaches it calls ``DEEP(d)`` (:func:`deeper`), which traps if the
   real limit is reached and otherwise raises Python's limit for the thread's outermost running
-  wasm call (its *owner*: the outermost ``Func.__call__`` or resumable call on the stack) and
-  lifts the instance's ``MAXD`` to the real limit, so deeper calls pay nothing more.
+  wasm call (its *owner*: the outermost entry from Python, see :mod:`.entry`, or resumable
+  call on the stack) and lifts the instance's ``MAXD`` to the real limit, so deeper calls pay
+  nothing more.
 * When the owner returns (or raises), it calls :func:`leave`: the limit and every lifted
   ``MAXD`` go back. Calls that stay shallow (almost all) never touch the limit; code outside
   wasm calls, and host functions called from shallow wasm code, run under the program's own
@@ -148,7 +149,8 @@ _ENTRY_CODES: weakref.WeakSet = weakref.WeakSet()
 
 
 def entry(code) -> None:
-    """Frames running ``code`` enter wasm from Python (``Func.__call__``, resumable calls)."""
+    """Frames running ``code`` enter wasm from Python (``Func._call``, the entries of
+    :mod:`.entry`, resumable calls)."""
     _ENTRY_CODES.add(code)
 
 

@@ -1,16 +1,15 @@
-"""Entries from Python: each exported function's own ``__call__``, generated for it.
+"""Entries from Python: each exported function's own entry, generated for it.
 
-The generic :meth:`Func.__call__ <wasm2py.runtime.func.Func.__call__>` takes ``*args``, runs a
+The generic path, :meth:`Func._call <wasm2py.runtime.func.Func._call>`, takes ``*args``, runs a
 converter per argument and per result and then calls the raw function: about six Python calls
 around the one that matters. A wasm function's :class:`~wasm2py.runtime.func.Func` instead gets,
-at its first call from Python, a class of its own (a subclass of ``Func``, so ``isinstance``,
-``.type`` and every method stay) whose ``__call__`` is generated for it:
+at its first call from Python, an *entry* of its own, a plain Python function generated for it:
 
 * parameters by position; i32/i64 ints in the common range (``0 <= a < 2**30``, where CPython's
   compares are specialised) pass one inline test; other ints of the type's signed or unsigned
   range are masked inline, anything else goes through the generic converters (``TO_INTERNAL``),
   so other types and their errors are exactly those of the generic path; a wrong argument
-  count, or a call at the call-depth bound, falls back to the generic ``__call__``;
+  count, or a call at the call-depth bound, falls back to the generic path;
 * then the *body*: for a small function of the Python tier, the function's own translated body,
   inlined (its ``return``\\ s convert the result inline), so the call costs one Python frame;
   otherwise a call of ``Func.raw`` and the result conversion;
@@ -18,9 +17,20 @@ at its first call from Python, a class of its own (a subclass of ``Func``, so ``
   (:func:`~.trap.to_embedder`), and on the way out the call-depth bookkeeping of an outermost
   entry (:func:`~.callstack.leave`).
 
+**How a call reaches it.** ``Func`` derives from :class:`functools.partial`, whose call slot is
+written in C: calling a ``Func`` calls the partial's *target* (``Func.func``) with the caller's
+arguments and nothing added. A class with a ``__call__`` written in Python would cost CPython a
+look-up of ``__call__`` and a call with ``self`` prepended on every call (``slot_tp_call``);
+through the partial, the call goes straight to the entry (on 3.12 and later even without
+building an argument tuple: the subclass inherits the partial's vectorcall). So the entry takes
+no ``self``: it reads its ``Func`` and store from its globals (:func:`own_names`). A wasm
+function's target starts as its *first call* (:func:`first_call`), which makes the entry
+(:func:`specialise`) once the function is translated; :meth:`Func.set_raw
+<wasm2py.runtime.func.Func.set_raw>` puts the first call back.
+
 The inlined body is valid while ``Func.raw`` is the Python-tier function it was made from: a
-back end that moves the function (``tier="auto"``) sets ``raw`` with ``Func.set_raw``, which
-puts the function back in its first class, so that its next call makes its entry anew.
+back end that moves the function (``tier="auto"``) sets ``raw`` with ``Func.set_raw``, so that
+the function's next call makes its entry anew.
 
 The source is made here for both kinds of body; the Python-tier translator splices a function's
 statements in place of :data:`BODY` (the runtime never imports the translator: the code comes
@@ -32,8 +42,7 @@ instance namespace as globals, which get the names it reads beside those of the 
 from __future__ import annotations
 
 from sys import _getframe
-from types import CodeType, FunctionType
-from typing import TypeVar
+from types import CodeType, FunctionType, MethodType
 
 from ..types import FuncType, ValType
 from .callstack import DEEP, entry, leave
@@ -44,12 +53,14 @@ from .values import TO_EXTERNAL, TO_INTERNAL
 #: i32/i64 arguments at most this pass the inline test (larger ones, negative ones and other
 #: kinds take the converters): CPython 3.11 specialises compares of ints below 2**30 only
 _FAST_MAX = 0x3FFFFFFF
+#: the converters of i32/i64 results above the fast range (names in an entry's globals)
+_RET = {ValType.I32: "E_ret_i32", ValType.I64: "E_ret_i64"}
 #: inline conversion of an i32/i64 result ``X`` to the signed value the embedder gets: below
 #: 2**30 a specialised compare and ``+`` (an int, not the bool a comparison leaves), above it
-#: the generic converter
+#: the generic converter (the translator gives a plain local its own template:
+#: :func:`signed_result`)
 SIGNED_RESULT: dict[object, str] = {
-    ValType.I32: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_ret_i32(E_r))",
-    ValType.I64: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_ret_i64(E_r))"}
+    t: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else {fn}(E_r))" for t, fn in _RET.items()}
 #: the ints an i32/i64 argument may be (signed or unsigned)
 _ARG_RANGE: dict[object, tuple[int, int]] = {ValType.I32: (-0x80000000, 0xFFFFFFFF),
                                              ValType.I64: (-(1 << 63), (1 << 64) - 1)}
@@ -63,43 +74,70 @@ _MISSING = object()
 STUBS = (STUB_CODE, TAIL_STUB_CODE)
 
 
-def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = False) -> str:
+def signed_result(t: ValType, local: str | None = None, wrapped: bool = False) -> str | None:
+    """The template (an expression of ``X``) converting an i32/i64 result of type ``t`` for
+    the embedder (None for other types); ``local``: the result is that plain local, read
+    twice instead of being saved (one store less); ``wrapped``: the local holds a sum of two
+    canonical values (an int) not wrapped yet (below ``2 * 2**N``: the translator's
+    ``if l > MASK: l -= 2**N`` is left out, and with it a compare CPython 3.11 cannot
+    specialise), which a small sum needs no wrapping for."""
+    if t not in _RET or local is None:
+        return SIGNED_RESULT.get(t)
+    x = local
+    if not wrapped:
+        return f"(+{x} if {x} <= {_FAST_MAX:#x} else {_RET[t]}({x}))"
+    # a sum is an int (no ``+``: never a bool); below 2 * 2**N, wrapped it is below 2**N
+    # (signed: minus 2**N from 2**(N-1) on)
+    fast = f"{x} if {x} <= {_FAST_MAX:#x}"
+    bits = 32 if t is ValType.I32 else 64
+    return (f"({fast} else {_RET[t]}({x}) if {x} < {1 << bits:#x} else {x} - {1 << bits:#x} "
+            f"if {x} < {3 << (bits - 1):#x} else {x} - {2 << bits:#x})")
+
+
+def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = False,
+           reads_depth: bool = True) -> str:  # fmt: skip
     """The source of an entry for a function of type ``ftype``, named ``name`` (a backtrace
-    reads the function index from an inlined body's frame). It runs with globals holding
-    :func:`helpers` and, under names starting with ``prefix``, those of :func:`own_names`.
+    reads the function index from an inlined body's frame). It takes the call's arguments
+    (no ``self``: see the module docstring) and runs with globals holding :func:`helpers` and,
+    under names starting with ``prefix``, those of :func:`own_names`.
     ``inline``: the body is the statement :data:`BODY`, to be replaced by the function's
     statements (its parameters ``l<i>`` and call depth ``d`` are set), whose ``return``\\ s
     give the embedder's value (see :data:`SIGNED_RESULT`), and the fast test compares the
     depth with ``MAXD`` (so the body's own test, ``DEEP(d)`` at ``MAXD``, can be left out: at
-    or above it the generic path runs); else a call of ``self.raw``. (The parameters' defaults
-    are given when the code is bound: ``_MISSING``.) ``leaf``: the inlined body calls no
-    function, so below ``MAXD`` it never makes room for deep calls (see :mod:`.callstack`) and
-    needs no :func:`~.callstack.leave` on its way out."""
+    or above it the generic path runs); else a call of the ``Func``'s ``raw``. (The
+    parameters' defaults are given when the code is bound: ``_MISSING``.) ``leaf``: the
+    inlined body calls no function, so below ``MAXD`` it never makes room for deep calls (see
+    :mod:`.callstack`) and needs no :func:`~.callstack.leave` on its way out.
+    ``reads_depth``: the inlined body reads ``d`` (else the test does not keep it)."""
     params = list(ftype.params)
     names = [f"l{i}" for i in range(len(params))]
     ints = [n for n, t in zip(names, params, strict=True) if t in SIGNED_RESULT]
-    lines = [f"def {name}(self, {''.join(n + '=None, ' for n in names)}*more):"]
+    func, store = f"{prefix}self", f"{prefix}store"
+    # (positional-only: keywords are refused, as by the generic path)
+    lines = [f"def {name}({''.join(n + '=None, ' for n in names)}{'/, ' if names else ''}*more):"]
     # One test for the common case (ints in the fast range, none missing, none extra): the
     # class tests first (comparing a str would raise), then plain compares, which CPython
     # specialises (a chained ``0 <= a <= top`` costs more than two). A missing i32/i64
     # argument fails its class test, so only another last parameter needs its own test for
     # ``E_missing``.
-    deep = ["(d := self.store.depth) >= MAXD"] if inline else []
+    depth = f"(d := {store}.depth)" if reads_depth else f"{store}.depth"
+    deep = [f"{depth} >= MAXD"] if inline else []
     slow = ["more", *deep]
     if names and params[-1] not in SIGNED_RESULT:
         slow.append(f"{names[-1]} is E_missing")
     if ints:  # one chain of ``is`` (each class is loaded once)
         slow.append(f"not {' is '.join(n + '.__class__' for n in ints)} is int")
     slow += [f"{n} < 0 or {n} > {_FAST_MAX:#x}" for n in ints]
-    generic = (f"return E_generic(self, *[a for a in ({', '.join(names)}{',' if names else ''}) "
-               f"if a is not E_missing], *more)")
+    generic = (f"return E_generic({func}, *[a for a in ({', '.join(names)}"
+               f"{',' if names else ''}) if a is not E_missing], *more)")
     lines.append(f"    if {' or '.join(slow)}:")
     if ints:
-        fallback = ["more", *(["d >= MAXD"] if inline else []), f"{names[-1]} is E_missing"]
+        fallback = ["more", *([f"{'d' if reads_depth else depth} >= MAXD"] if inline else []),
+                    f"{names[-1]} is E_missing"]  # fmt: skip
         lines.append(f"        if {' or '.join(fallback)}:")
         lines.append(f"            {generic}")
         # an int in the type's signed or unsigned range is masked inline; anything else goes
-        # through the generic converter (other kinds and errors as in Func.__call__)
+        # through the generic converter (other kinds and errors as in Func._call)
         for i, (n, t) in enumerate(zip(names, params)):
             if t in SIGNED_RESULT:
                 low, top = _ARG_RANGE[t]
@@ -110,12 +148,12 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     lines += [f"    {n} = {prefix}conv{i}({n})" for i, (n, t) in enumerate(zip(names, params))
               if t not in SIGNED_RESULT and t is not ValType.EXTERNREF]  # fmt: skip
     if not inline:
-        lines.append("    d = self.store.depth")
+        lines.append(f"    d = {store}.depth")
     lines.append("    try:")
     if inline:
         lines.append(f"        {BODY}")
     else:
-        call = f"self.raw({''.join(n + ', ' for n in names)}d)"
+        call = f"{func}.raw({''.join(n + ', ' for n in names)}d)"
         results = list(ftype.results)
         if not results:
             lines.append(f"        {call}")
@@ -148,18 +186,21 @@ def inline_prefix(index: int) -> str:
     return f"E{index}_"
 
 
-def helpers(base: type) -> dict:
-    """The names every entry reads (``base``: ``Func``, whose ``__call__`` is the fall-back)."""
-    return {"E_generic": base.__call__, "E_missing": _MISSING, "E_to_embedder": to_embedder,
+def helpers(generic) -> dict:
+    """The names every entry reads (``generic``: ``Func._call``, the fall-back)."""
+    return {"E_generic": generic, "E_missing": _MISSING, "E_to_embedder": to_embedder,
             "E_leave": leave, "E_deep": DEEP, "E_getframe": _getframe,
             "E_ret_i32": TO_EXTERNAL[ValType.I32], "E_ret_i64": TO_EXTERNAL[ValType.I64]}
 
 
+
+
 def own_names(func, prefix: str) -> dict:
-    """The names an entry of ``func`` reads beside :func:`helpers`: the converters of its
-    parameters and results."""
+    """The names an entry of ``func`` reads beside :func:`helpers`: the ``Func`` itself, its
+    store, and the converters of its parameters and results."""
     ftype = func.type
-    names: dict = {f"{prefix}rconv": [TO_EXTERNAL[t] for t in ftype.results]}
+    names: dict = {f"{prefix}self": func, f"{prefix}store": func.store,
+                   f"{prefix}rconv": [TO_EXTERNAL[t] for t in ftype.results]}
     for i, t in enumerate(ftype.params):
         names[f"{prefix}conv{i}"] = TO_INTERNAL[t]
     return names
@@ -178,7 +219,7 @@ _CALL_CODES: dict[FuncType, CodeType] = {}
 def _call_code(ftype: FuncType) -> CodeType:
     code = _CALL_CODES.get(ftype)
     if code is None:
-        module = compile(source(ftype, "__call__", "E_", False), f"<wasm2py entry {ftype}>",
+        module = compile(source(ftype, "entry", "E_", False), f"<wasm2py entry {ftype}>",
                          "exec")  # fmt: skip
         code = _CALL_CODES[ftype] = next(c for c in module.co_consts if isinstance(c, CodeType))
     return code
@@ -196,66 +237,37 @@ def _code_of(func):
     return slots.source.entry(func.index)
 
 
-def specialise(func, base: type) -> type:
-    """Give ``func`` (a wasm function's ``Func``, whose ``raw`` is bound) a subclass of ``base``
-    (``Func``) of its own whose ``__call__`` is its entry, and return that class. Signatures
-    with more than :data:`MAX_PARAMS` parameters keep the generic ``__call__``."""
+def specialise(func, generic):
+    """The entry of ``func`` (a wasm function's ``Func``, whose ``raw`` is bound; ``generic``:
+    ``Func._call``): a function of its own, or for signatures with more than
+    :data:`MAX_PARAMS` parameters the generic path bound to ``func``."""
     ftype = func.type
-    generic = base.__call__
     if len(ftype.params) > MAX_PARAMS:
-        cls = base
+        return MethodType(generic, func)
+    code = _code_of(func)
+    if code is not None:
+        ns = func.raw.__globals__
+        prefix = inline_prefix(func.index)
+        for k, v in helpers(generic).items():
+            ns.setdefault(k, v)
     else:
-        code = _code_of(func)
-        if code is not None:
-            ns = func.raw.__globals__
-            prefix = inline_prefix(func.index)
-            for k, v in helpers(base).items():
-                ns.setdefault(k, v)
-        else:
-            code = _call_code(ftype)
-            ns = helpers(base)
-            prefix = "E_"
-        ns.update(own_names(func, prefix))
-        call = FunctionType(code, ns, code.co_name, (_MISSING,) * len(ftype.params))
-        call.__doc__ = generic.__doc__
-        entry(call.__code__)  # an outermost wasm entry, as the generic one (see .callstack)
-        cls = type(base.__name__, (base,), {"__slots__": (), "__call__": call,
-                                            "_entry_made": True, "__module__": base.__module__,
-                                            "__qualname__": base.__qualname__})  # fmt: skip
-    func.__class__ = cls
-    return cls
+        code = _call_code(ftype)
+        ns = helpers(generic)
+        prefix = "E_"
+    ns.update(own_names(func, prefix))
+    call = FunctionType(code, ns, code.co_name, (_MISSING,) * len(ftype.params))
+    call.__doc__ = f"entry from Python of {func!r}"
+    entry(call.__code__)  # an outermost wasm entry, as the generic one (see .callstack)
+    return call
 
 
-#: base -> the class its wasm functions start with
-_FIRST: dict[type, type] = {}
-#: the class given to :func:`first_class` (``Func``)
-_F = TypeVar("_F")
-
-
-def public_class(cls: type) -> type:
-    """``Func`` (the base given to :func:`first_class`) of a class this module made."""
-    while getattr(cls, "_entry_made", False) and "_entry_made" in cls.__dict__:
-        cls = cls.__mro__[1]
-    return cls
-
-
-def first_class(base: type[_F]) -> type[_F]:
-    """The subclass of ``base`` (``Func``) that wasm functions start with: its ``__call__``
-    runs the generic one while the function is not translated yet (the call translates it),
-    and otherwise gives the function its own entry (:func:`specialise`) and runs that."""
-    cls = _FIRST.get(base)
-    if cls is None:
-        generic = base.__call__
-
-        def __call__(self, *args):
-            if getattr(self.raw, "__code__", None) in STUBS:
-                return generic(self, *args)
-            return specialise(self, base).__call__(self, *args)
-
-        # (not an entry of .callstack: the call it makes is, and must own a raise it causes)
-        __call__.__doc__ = generic.__doc__
-        cls = _FIRST[base] = type(base.__name__, (base,), {
-            "__slots__": (), "__call__": __call__, "_entry_made": True,
-            "__module__": base.__module__,
-            "__qualname__": base.__qualname__})  # fmt: skip
-    return cls
+def first_call(func, generic, retarget):
+    """What a wasm function's ``Func`` runs when called before it has its entry: while the
+    function is not translated yet, the generic path (the call translates it); otherwise it
+    gives the function its entry (:func:`specialise`, made ``func``'s target with
+    ``retarget(func, entry)``) and runs that."""
+    if getattr(func.raw, "__code__", None) in STUBS:
+        return None
+    call = specialise(func, generic)
+    retarget(func, call)
+    return call

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from functools import partial
 from sys import _getframe
 from typing import TYPE_CHECKING, Any
 
@@ -21,8 +22,7 @@ from ..deftypes import DefType, deftype_of
 from ..errors import ArgumentError, SignatureError, Trap, TrapCode
 from ..types import FuncType
 from .callstack import DEEP, entry, leave
-from .entry import first_class
-from .entry import public_class as _base_of
+from .entry import first_call
 from .exceptions import WasmException
 from .trap import HostError, to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -135,7 +135,7 @@ def make_host_raw(fn: Callable, ftype: FuncType, store, caller: Caller | None,
     return raw
 
 
-class Func:
+class Func(partial):
     """A function: call it like a Python function.
 
     ``Func(store, functype, callable, access_caller=None)`` makes a host function. If
@@ -149,10 +149,20 @@ class Func:
     Raises (when called):
         Trap: the wasm code trapped.
         Exception: whatever a host function raised propagates unchanged.
+
+    (A ``Func`` is a :class:`functools.partial` underneath, so that a call costs CPython no
+    Python-level ``__call__``: see :mod:`wasm2py.runtime.entry`. Its ``func``, ``args`` and
+    ``keywords`` are internal; a ``Func`` cannot be pickled, and copying gives the same
+    ``Func``, as for Python functions.)
     """
 
+    # (no __weakref__: the partial has its own)
     __slots__ = ("store", "type", "type_id", "raw", "pyraw", "tailraw", "name", "index", "host",
-                 "instance", "_pconv", "_rconv", "_caller", "__weakref__")  # fmt: skip
+                 "instance", "_pconv", "_rconv", "_caller")  # fmt: skip
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Func:
+        # (the partial's target is set by __init__ or _wasm)
+        return partial.__new__(cls, _no_target)
 
     def __init__(self, store: Store, type: FuncType, fn: Callable,
                  access_caller: bool | None = None) -> None:  # fmt: skip
@@ -169,6 +179,7 @@ class Func:
         self.instance = None
         self._caller = Caller(None, store) if access_caller else None
         self.raw = self.pyraw = self.tailraw = make_host_raw(fn, type, store, self._caller, self)
+        _retarget(self, self._call)
 
     def raw_for(self, instance) -> Callable:
         """The raw callable to use for direct calls from ``instance``'s code: host functions
@@ -199,12 +210,11 @@ class Func:
     def _wasm(cls, store, type: DefType | FuncType, raw: Callable, index: int | None,
               name: str | None, instance):  # fmt: skip
         """A function defined by wasm code, of defined type ``type`` (internal; a plain
-        FuncType stands for its canonical defined type): an instance of the subclass whose
-        ``__call__`` gives the function its own entry at its first call (see :mod:`.entry`)."""
+        FuncType stands for its canonical defined type). Its calls run :meth:`_first_call`
+        until it has its own entry (see :mod:`.entry`)."""
         if isinstance(type, FuncType):
             type = deftype_of(type)
-        sub = first_class(cls)
-        self = sub.__new__(sub)
+        self = cls.__new__(cls)
         self._setup(store, type.comp, type)
         #: ``raw`` is what the embedder's calls and jitted code use, ``pyraw`` what calls from
         #: Python-tier code use (they differ once the LLVM tier runs the function but calling
@@ -217,6 +227,7 @@ class Func:
         self.index = index
         self.name = name
         self.instance = instance
+        _retarget(self, self._first_call)
         return self
 
     def set_raw(self, raw: Callable) -> None:
@@ -225,9 +236,16 @@ class Func:
         until now, is made anew at its next call."""
         self.raw = raw
         if self.host is None:
-            self.__class__ = first_class(_base_of(type(self)))
+            _retarget(self, self._first_call)
 
-    def __call__(self, *args: Any) -> Any:
+    def _first_call(self, *args: Any) -> Any:
+        """A wasm function's calls until it has its own entry (see :func:`.entry.first_call`)."""
+        call = first_call(self, Func._call, _retarget)
+        return (self._call if call is None else call)(*args)
+
+    def _call(self, *args: Any) -> Any:
+        """The generic path of a call (host functions; wasm functions while not translated,
+        and where their entry falls back: see :mod:`.entry`)."""
         pconv = self._pconv
         if len(args) != len(pconv):
             raise SignatureError(
@@ -289,5 +307,31 @@ class Func:
     def __repr__(self) -> str:
         return f"<wasm2py.Func {self._label()} {self.type}>"
 
+    def __get__(self, obj: Any, objtype: Any = None) -> Func:
+        # a class attribute, as any object without __get__ (partial binds on Python 3.14)
+        return self
 
-entry(Func.__call__.__code__)
+    def __reduce__(self):
+        raise TypeError(f"cannot pickle {self!r} (a paused call pickles the functions it "
+                        f"refers to by index: see wasm2py.runtime.snapshot)")
+
+    def __copy__(self) -> Func:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> Func:
+        return self
+
+
+def _no_target(*args: Any) -> Any:
+    raise TypeError("this Func was not set up (made without Func(...))")
+
+
+def _retarget(func: Func, fn: Callable) -> None:
+    """Make ``fn`` what calling ``func`` calls, with the caller's arguments (see :mod:`.entry`)."""
+    _set_partial(func, (fn, (), None, None))
+
+
+_set_partial = partial.__setstate__  # type: ignore[attr-defined]  # (not in typeshed)
+
+
+entry(Func._call.__code__)

@@ -33,7 +33,7 @@ from ..runtime import entry
 from ..runtime.entry import inlinable
 from ..runtime.instance import display_names
 from ..runtime.values import f32_from_bits, f64_from_bits
-from ..types import FuncType
+from ..types import FuncType, ValType
 from .codegen import translate_function
 from .flat import MAX_NESTING, nesting_depth
 from .nodes import FIELDS, LEAVES, LOCATED, fields
@@ -301,18 +301,19 @@ def entry_tree(gen: ModuleGen, index: int) -> ast.FunctionDef | None:
         return None
     fn = translate_function(gen, index, ftype, code.locals, body, gen.func_names[index])
     leaf = not any(ins.op in _CALLS for ins in body)
-    name = entry.entry_name(index)
-    head = ast.parse(entry.source(ftype, name, entry.inline_prefix(index), True, leaf)).body[0]
-    _unlocated(head)  # the skeleton's lines are the function's first
-    head.lineno = fn.lineno
     stmts = fn.body
     if stmts and ast.unparse(stmts[0]) == _DEPTH_TEST:
         stmts = stmts[1:]  # (the entry's fast test compares the depth with MAXD)
-    convert = entry.SIGNED_RESULT.get(ftype.results[0]) if ftype.results else None
-    if convert is not None:
-        for node in _statements(stmts):
-            if isinstance(node, ast.Return) and node.value is not None:
-                node.value = _converted(convert, node.value)
+    reads_depth = any(isinstance(node, ast.Name) and node.id == "d"
+                      for st in stmts for node in ast.walk(st))  # fmt: skip
+    name = entry.entry_name(index)
+    head = ast.parse(entry.source(ftype, name, entry.inline_prefix(index), True, leaf,
+                                  reads_depth)).body[0]  # fmt: skip
+    _unlocated(head)  # the skeleton's lines are the function's first
+    head.lineno = fn.lineno
+    result = ftype.results[0] if ftype.results else None
+    if result in entry.SIGNED_RESULT:
+        stmts = _converted_returns(stmts, result)
     for node in ast.walk(head):
         if isinstance(node, ast.Try):
             node.body = stmts
@@ -371,8 +372,50 @@ def _unlocated(tree: ast.AST) -> None:
             node.__dict__.pop(attr, None)
 
 
+def _converted_returns(stmts: list[ast.stmt], t: ValType) -> list[ast.stmt]:
+    """``stmts`` (and the statements nested in them, changed in place) with each ``return``
+    converting its i32/i64 value of type ``t`` for the embedder (see
+    :func:`~wasm2py.runtime.entry.signed_result`). A local returned right after its wrap
+    (``if l > MASK: l -= 2**N``, the canonical form of a sum: see
+    ``FuncGen.assign_value``) is returned unwrapped: the conversion wraps it where needed."""
+    mask = 0xFFFFFFFF if t is ValType.I32 else 0xFFFFFFFFFFFFFFFF
+    out: list[ast.stmt] = []
+    for node in stmts:
+        for field in ("body", "orelse", "finalbody"):
+            if getattr(node, field, None):
+                setattr(node, field, _converted_returns(getattr(node, field), t))
+        for handler in getattr(node, "handlers", ()):
+            handler.body = _converted_returns(handler.body, t)
+        for case in getattr(node, "cases", ()):
+            case.body = _converted_returns(case.body, t)
+        if isinstance(node, ast.Return) and node.value is not None:
+            value = node.value
+            local = value.id if isinstance(value, ast.Name) else None
+            wrapped = local is not None and out and _is_wrap(out[-1], local, mask)
+            if wrapped:
+                out.pop()
+            node.value = _converted(entry.signed_result(t, local, bool(wrapped)), value)
+        out.append(node)
+    return out
+
+
+def _is_wrap(st: ast.stmt, local: str, mask: int) -> bool:
+    """Whether ``st`` is ``if <local> > <mask>: <local> -= <mask + 1>``."""
+    if not isinstance(st, ast.If) or st.orelse or len(st.body) != 1:
+        return False
+    test, fix = st.test, st.body[0]
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == local and len(test.ops) == 1 and isinstance(test.ops[0], ast.Gt)
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == mask and isinstance(fix, ast.AugAssign)
+            and isinstance(fix.op, ast.Sub) and isinstance(fix.target, ast.Name)
+            and fix.target.id == local and isinstance(fix.value, ast.Constant)
+            and fix.value.value == mask + 1)  # fmt: skip
+
+
 def _converted(template: str, value: ast.expr) -> ast.expr:
-    """``template`` (an expression of ``X``) with ``value`` for ``X``."""
+    """``template`` (an expression of ``X``, or of a local, see
+    :func:`~wasm2py.runtime.entry.signed_result`) with ``value`` for ``X``."""
     expr = ast.parse(template, mode="eval").body
     _unlocated(expr)
     for node in ast.walk(expr):
