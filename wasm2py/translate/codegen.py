@@ -1048,8 +1048,18 @@ class FuncGen:
         assert isinstance(f, ast.For)
         q = f"q{cl.iv}"
         it = clone(f.iter)
+        target = clone(f.target)
+        hidden = False
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "zip":
             counter, it.args[0] = it.args[0], _name(q)
+            if cl.counter_unseen and len(it.args) == 2:
+                # the body reads only the secondary: the ``for`` takes its values alone, as
+                # many as ``q`` has (counter_hidden), and the latch sets the counter
+                hidden = True
+                m = f"m{cl.iv}"
+                target = target.elts[1]  # type: ignore[attr-defined]
+                it = ast.NamedExpr(_sname(m), ast.Subscript(it.args[1], ast.Slice(
+                    None, _call("len", _name(q)), None), _LOAD))  # fmt: skip
         else:
             counter, it = it, _name(q)
 
@@ -1061,19 +1071,30 @@ class FuncGen:
             covered = _call("min", covered, _const(1 << 62))
         take = ast.Assign([_sname(q)], ast.Subscript(counter, ast.Slice(None, covered, None), _LOAD))
         charge = ast.AugAssign(_sname("fuel"), ast.Sub(), times_cost(_call("len", _name(q))))
-        index = ast.Call(ast.Attribute(_name(q), "index", _LOAD), [_name(f"l{cl.iv}")], [])
+        ran = _name(m if hidden else q)  # the values the ``for`` takes
+        index = ast.Call(ast.Attribute(ran, "index", _LOAD),
+                         [_name(target.id if hidden else f"l{cl.iv}")], [])  # type: ignore[attr-defined]
         unrun = _bin(_bin(_call("len", _name(q)), ast.Sub(), _const(1)), ast.Sub(), index)
         refund = ast.AugAssign(_sname("fuel"), ast.Add(), times_cost(unrun))
         handler = ast.ExceptHandler(_name("BaseException"), None, [refund, ast.Raise(None, None)])
         tr = ast.Try(clone(rest), [handler], [], [])
         latch = clone(f.orelse)
-        if isinstance(it, ast.Call):
+        if hidden:
+            # the secondary's range may end first (where it would wrap around): give back
+            # the iterations of ``q`` not run; the counter's value in the last one run
+            unrun = _bin(_call("len", _name(q)), ast.Sub(), _call("len", _name(m)))
+            last = _bin(_call("len", _name(m)), ast.Sub(), _const(1))
+            latch[:0] = [ast.AugAssign(_sname("fuel"), ast.Add(), times_cost(unrun)),
+                         ast.Assign([_sname(f"l{cl.iv}")],
+                                    ast.Subscript(_name(q), last, _LOAD))]  # fmt: skip
+        elif isinstance(it, ast.Call):
             # a secondary's range may end the ``zip`` first (where it would wrap around):
             # give back the iterations of ``q`` not run (at least one ran: every range
             # starts with its local's value)
             latch.insert(0, clone(refund))
-            latch[0].lineno = f.lineno  # type: ignore[attr-defined]
-        run = ast.For(clone(f.target), it, [tr], latch)
+        for st in latch[:2 if hidden else 1]:
+            st.lineno = f.lineno  # type: ignore[attr-defined]
+        run = ast.For(target, it, [tr], latch)
         prepaid = ast.If(_cmp(_name("fuel"), ast.GtE(), _const(cost)), [take, charge, run], [f])
         for st in (take, charge, tr, run, refund, handler, prepaid):
             st.lineno = f.lineno  # type: ignore[attr-defined]
@@ -2362,12 +2383,19 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         depth = nesting_depth(fn)
         if depth <= MAX_NESTING:
             fold_skips(fn)
-            if depth + 2 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 2 at most)
+            n = len(gen.counted_loops)
+            if depth + 2 * n <= MAX_NESTING:  # (each adds 2 at most)
+                # Prepaid stretches are made with each loop's other copies where the budget
+                # allows (2 more each): inner loops come first, so the copies an enclosing
+                # loop makes of its body (short path, plain sums) hold them prepaid too
+                prepay = gen.fuel is not None and depth + 4 * n <= MAX_NESTING
                 for counted in gen.counted_loops:
                     gen.short_path(*counted)
                     gen.fast_stretches(*counted)
+                    if prepay:
+                        gen.prepaid_stretches(*counted)
                 depth = nesting_depth(fn)
-                if gen.fuel is not None and depth + 2 * len(gen.counted_loops) <= MAX_NESTING:
+                if gen.fuel is not None and not prepay and depth + 2 * n <= MAX_NESTING:
                     for counted in gen.counted_loops:
                         gen.prepaid_stretches(*counted)  # (each adds 2 at most)
                     depth = nesting_depth(fn)
