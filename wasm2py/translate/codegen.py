@@ -73,6 +73,12 @@ def _is_charge(st: ast.stmt) -> bool:
             and isinstance(st.target, ast.Name) and st.target.id == "fuel"
             and isinstance(st.value, ast.Constant))  # fmt: skip
 
+def _sets_brk(st: ast.stmt) -> bool:
+    """Whether ``st`` is ``brk = N`` (a branch's flag, see FuncGen.branch)."""
+    return (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)
+            and st.targets[0].id == "brk")  # fmt: skip
+
+
 _LOAD = ast.Load()
 _STORE = ast.Store()
 _EMPTY: frozenset = frozenset()
@@ -159,7 +165,8 @@ class Frame:
     """A control frame during translation."""
 
     __slots__ = ("c", "kind", "height", "params", "results", "entry_out", "below",
-                 "unreachable", "reached", "ifnode", "then_live", "counted")  # fmt: skip
+                 "unreachable", "reached", "ifnode", "then_live", "counted",
+                 "taken_charge")  # fmt: skip
 
     def __init__(self, c: Construct, kind, height, params, results, entry_out, below):
         self.c = c
@@ -175,6 +182,9 @@ class Frame:
         self.then_live = False
         #: a counted loop (see :mod:`.counted`): (its description, the ``while``, the ``for``)
         self.counted: tuple[CountedLoop, ast.While, ast.For] | None = None
+        #: with fuel, a block reached by a ``br_if`` whose taken way only lowers the local
+        #: (``fuel -= K``): (that statement, its list, ``K``), see :meth:`FuncGen.op_end`
+        self.taken_charge: tuple[ast.stmt, list, ast.Constant] | None = None
 
 
 _BINOPS = {"+": ast.Add(), "-": ast.Sub(), "*": ast.Mult(), "&": ast.BitAnd(), "|": ast.BitOr(),
@@ -1213,6 +1223,19 @@ class FuncGen:
                                     for i, t in enumerate(frame.results)]  # fmt: skip
         if not reachable:
             parent.unreachable = True
+        elif self.fuel is not None and not live and frame.taken_charge and len(c.sites) == 1:
+            # Only the one br_if's taken way comes here, and it only lowered the local: it
+            # leaves the charge pending instead, and this segment's check covers both (as
+            # a br_if's fallthrough does, see start_segment)
+            stmt, where, k = frame.taken_charge
+            if stmt in where:
+                where.remove(stmt)
+                if not where:
+                    where.append(self.pass_stmt())
+                self.fuel_pend = _const(k.value)
+                self.start_segment(self.index_of(ins) + 1, carry=True)
+            else:
+                self.start_segment(self.index_of(ins) + 1)
         elif self.counting or self.fuel is not None:
             self.start_segment(self.index_of(ins) + 1)
 
@@ -1322,7 +1345,11 @@ class FuncGen:
         self.branchy = False
         if frame.kind != "func":  # (a return writes F[0] = fuel - K itself)
             self.flush_fuel(keep=True)  # paths meet at the target: the local is exact there
+        flushed = node.body[-1] if node.body else None
         self.branch(ins.imm, vals, site)
+        if (frame.kind == "block" and flushed is not None and node.body[0] is flushed
+                and _is_charge(flushed) and all(_sets_brk(st) for st in node.body[1:])):  # fmt: skip
+            frame.taken_charge = (flushed, node.body, flushed.value)  # type: ignore[attr-defined]
         if not node.body:
             node.body.append(self.pass_stmt())
         self.out = saved_out
