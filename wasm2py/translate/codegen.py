@@ -431,9 +431,12 @@ class FuncGen:
             self.seg_carry = prior
             n1, n2 = _const(0), _const(0)
             exact = _bin(_name("fuel"), ast.Sub(), _const(prior)) if prior else _name("fuel")
+            # (out_of_fuel gives the fuel the cell has once filled from the bank, or stops)
+            refill: ast.expr = _call("out_of_fuel", _name("F"), exact, n2)
+            if prior:
+                refill = _bin(refill, ast.Add(), _const(prior))
             check = ast.If(_cmp(_name("fuel"), ast.Lt(), n1),
-                           [ast.Expr(_call("out_of_fuel", _name("F"), exact, n2))],
-                           [])  # fmt: skip
+                           [ast.Assign([_sname("fuel")], refill)], [])  # fmt: skip
             self.emit(check)
             check.operands = self.operands_here()  # type: ignore[attr-defined]
             #: a resumed frame re-runs the check with the exact fuel: the resume entry adds
@@ -529,6 +532,14 @@ class FuncGen:
                 self.seg_flushes.append((self.out[-1], self.out))
             else:
                 self.fuel_synced = True
+
+    def fuel_out(self) -> None:
+        """Before a call, once the exact fuel is in ``F[0]``: ``fuel = FUEL_OUT`` (the callee
+        may fill the cell from the bank, see :mod:`wasm2py.runtime.fuelcell`; the local is
+        read back after the call, and an exception out of the call must leave the cell as
+        the callee left it)."""
+        if self.fuel is not None:
+            self.emit(ast.Assign([_sname("fuel")], _name("FUEL_OUT")))
 
     def sync_fuel_in(self) -> None:
         """After such code: reload the local (exact again)."""
@@ -1541,6 +1552,7 @@ class FuncGen:
         h = len(self.stack)
         if not results:
             self.sync_fuel_out()
+            self.fuel_out()
             self.emit(ast.Expr(call))
             self.out[-1].operands = self.operands_here()  # type: ignore[attr-defined]
             self.sync_fuel_in()
@@ -1548,6 +1560,7 @@ class FuncGen:
         names = [f"s{h + i}" for i in range(len(results))]
         self.before_stmt(writes=frozenset(names))
         self.sync_fuel_out()
+        self.fuel_out()
         if len(names) == 1:
             self.assign(names[0], call)
         else:

@@ -64,8 +64,13 @@ def _is_fuel_check(st: ast.stmt) -> bool:
     if not isinstance(st, ast.If) or not st.body:
         return False
     first = st.body[0]
-    return (isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
-            and isinstance(first.value.func, ast.Name) and first.value.func.id == "out_of_fuel")  # fmt: skip
+    if not isinstance(first, ast.Assign):
+        return False
+    refill = first.value  # ``out_of_fuel(F, fuel, K)``, ``+ P`` with a charge carried in
+    if isinstance(refill, ast.BinOp):
+        refill = refill.left
+    return (isinstance(refill, ast.Call) and isinstance(refill.func, ast.Name)
+            and refill.func.id == "out_of_fuel")  # fmt: skip
 
 
 def _is_bulk_charge(st: ast.stmt) -> bool:
