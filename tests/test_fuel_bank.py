@@ -11,8 +11,20 @@ from __future__ import annotations
 
 import pytest
 
-from wasm2py import (Config, Engine, Finished, Func, FuncType, Instance, Module, OutOfFuel, Store,
-                     Trap, TrapCode, ValType)  # fmt: skip
+from wasm2py import (
+    Config,
+    Engine,
+    Finished,
+    Func,
+    FuncType,
+    Instance,
+    Module,
+    OutOfFuel,
+    Store,
+    Trap,
+    TrapCode,
+    ValType,
+)
 from wasm2py.runtime import fuelcell
 
 from .test_fuel_carry import WAT, divide_segments, fib_segments, run_model, total
@@ -113,6 +125,6 @@ def test_fuel_a_host_function_sets_before_it_raises_stays(monkeypatch, cell):
     func = Func(store, FuncType([ValType.I32], []), h)
     inst = Instance(store, Module(store.engine, HOST), {"env": {"h": func}})
     store.set_fuel(100)
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError):
         inst.exports.run()
     assert store.get_fuel() == 12345

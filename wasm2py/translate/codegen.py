@@ -73,6 +73,12 @@ def _is_charge(st: ast.stmt) -> bool:
             and isinstance(st.target, ast.Name) and st.target.id == "fuel"
             and isinstance(st.value, ast.Constant))  # fmt: skip
 
+def _moves_names(st: ast.stmt) -> bool:
+    """Whether ``st`` only copies names or constants to names (``l3 = s1``): it cannot raise."""
+    return (isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets)
+            and isinstance(st.value, ast.Name | ast.Constant))  # fmt: skip
+
+
 def _sets_brk(st: ast.stmt) -> bool:
     """Whether ``st`` is ``brk = N`` (a branch's flag, see FuncGen.branch)."""
     return (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)
@@ -358,6 +364,8 @@ class FuncGen:
         #: with fuel: the local equals F[0] here (read back after a call, or just written, in
         #: the running segment): writing it again would change nothing
         self.fuel_synced = False
+        #: with fuel: the last reload of the local after a call (``fuel = F[0]``)
+        self.fuel_reload: ast.stmt | None = None
         #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
@@ -539,12 +547,22 @@ class FuncGen:
         read back after the call, and an exception out of the call must leave the cell as
         the callee left it)."""
         if self.fuel is not None:
+            out = self.out
+            k = len(out) - 1
+            while k >= 0 and out[k] is not self.fuel_reload and _moves_names(out[k]):
+                k -= 1
+            if k >= 0 and out[k] is self.fuel_reload:
+                # the call before's reload would be overwritten unread (nothing in between
+                # can raise: the local still holds FUEL_OUT, F[0] the exact fuel)
+                del out[k]
+                return
             self.emit(ast.Assign([_sname("fuel")], _name("FUEL_OUT")))
 
     def sync_fuel_in(self) -> None:
         """After such code: reload the local (exact again)."""
         if self.fuel is not None:
             self.emit(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
+            self.fuel_reload = self.out[-1]
             self.fuel_pend = None
             self.fuel_synced = True
 

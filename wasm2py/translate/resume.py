@@ -135,13 +135,15 @@ def _label_split(test) -> int | None:
     return None
 
 
-def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = None) -> list:
+def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = None,
+            fuel: bool = False) -> list:
     """``stmts`` transformed to rewind (see the module docstring), numbering the points it
     holds from ``len(keys)`` on and appending their keys; ``stmts`` itself if it holds none.
 
     ``label``: in a flat function (:mod:`.flat`), the least dispatch label the statements can
     run under (for those of a basic block, its label), which rewinding sets ``L`` to: a
-    ``try_table``'s handler picks its clauses by the label of the block that raised."""
+    ``try_table``'s handler picks its clauses by the label of the block that raised.
+    ``fuel``: the function meters fuel (its local holds ``FUEL_OUT`` while a call runs)."""
     start = len(keys)
     out: list = []
     run: list = []
@@ -181,7 +183,10 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
                            else ast.Expr(call))  # fmt: skip
                 # (the resumed call keeps the line: a later pause in the callee names it)
                 resumed.wasm_op = getattr(st, "wasm_op", None)  # type: ignore[attr-defined]
-                inner = _at(ast.If(_in_range(k, k + 1), [clear, _at(resumed, line)], []), line)
+                again = [clear]
+                if fuel:  # (as before the call: see codegen.FuncGen.fuel_out)
+                    again.append(_at(ast.Assign([ast.Name("fuel", _STORE)], _name("FUEL_OUT")), line))
+                inner = _at(ast.If(_in_range(k, k + 1), [*again, _at(resumed, line)], []), line)
                 out.append(_at(ast.If(_name("rw"), [inner], [st]), line))
             else:
                 again = [clear]
@@ -198,9 +203,9 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
         if isinstance(st, ast.If):
             lo = len(keys)
             split = _label_split(st.test) if label is not None else None
-            body = _rewind(st.body, keys, label, ops)
+            body = _rewind(st.body, keys, label, ops, fuel)
             mid = len(keys)
-            orelse = (_rewind(st.orelse, keys, label if split is None else split, ops)
+            orelse = (_rewind(st.orelse, keys, label if split is None else split, ops, fuel)
                       if st.orelse else st.orelse)  # fmt: skip
             if len(keys) == lo:
                 run.append(st)
@@ -217,7 +222,7 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
             continue
         if isinstance(st, ast.While | ast.For | ast.Try):
             lo = len(keys)
-            body = _rewind(st.body, keys, label, ops)
+            body = _rewind(st.body, keys, label, ops, fuel)
             if len(keys) == lo:
                 run.append(st)
                 continue
@@ -294,7 +299,7 @@ def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.Func
     main = fn.body[getattr(fn, "prologue_len", 0):]
     keys: list[int] = []
     ops: dict = {}
-    body = _rewind(main, keys, 0 if "L" in names else None, ops)
+    body = _rewind(main, keys, 0 if "L" in names else None, ops, fuel)
     if not keys:
         return None
     restore: list[ast.stmt] = [_operand_types(ops)]
