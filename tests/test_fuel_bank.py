@@ -128,3 +128,65 @@ def test_fuel_a_host_function_sets_before_it_raises_stays(monkeypatch, cell):
     with pytest.raises(RuntimeError):
         inst.exports.run()
     assert store.get_fuel() == 12345
+
+
+# Two calls in a row (the local is not read back between them): ``two(x)`` is
+# ``div(inc(x))``, 3 fuel each (``two``: local.get, call, call; ``inc``: local.get, i32.const,
+# i32.add; ``div``: i32.const, local.get, i32.div_u), ``div`` trapping on 0 after its charge.
+TWO = """(module
+  (func $inc (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func $div (param i32) (result i32) (i32.div_u (i32.const 100) (local.get 0)))
+  (func (export "two") (param i32) (result i32) (call $div (call $inc (local.get 0)))))"""
+
+
+def two_model(x: int, fuel: int):
+    """(outcome, fuel left): ``("fuel", cost)`` at the first segment not covered, ``("trap",
+    None)`` or ``("done", result)``."""
+    for cost in (3, 3, 3):
+        if fuel < cost:
+            return ("fuel", cost), fuel
+        fuel -= cost
+    y = (x + 1) & 0xFFFFFFFF
+    return (("trap", None) if y == 0 else ("done", 100 // y)), fuel
+
+
+@pytest.mark.parametrize("cell", [2, 5, 40])
+@pytest.mark.parametrize("x", [3, 0xFFFFFFFF])
+def test_calls_in_a_row_stop_pause_and_trap_exactly_with_the_fuel_banked(monkeypatch, cell, x):
+    monkeypatch.setattr(fuelcell, "CELL_MAX", cell)
+    store = Store(Engine(Config(consume_fuel=True, cache=False)))
+    two = Instance(store, Module(store.engine, TWO), {}).exports.two
+    for fuel in range(12):
+        (kind, v), left = two_model(x, fuel)
+        store.set_fuel(fuel)
+        if kind == "done":
+            assert two(x) == v
+        else:
+            with pytest.raises(Trap) as info:
+                two(x)
+            want = TrapCode.OUT_OF_FUEL if kind == "fuel" else TrapCode.INTEGER_DIVIDE_BY_ZERO
+            assert info.value.code is want
+        assert store.get_fuel() == left, fuel
+        # resumable: pauses where the plain call stops, then goes on with more fuel
+        store.set_fuel(fuel)
+        try:
+            r = two.call_resumable(x)
+        except Trap as e:
+            assert kind == "trap" and e.code is TrapCode.INTEGER_DIVIDE_BY_ZERO
+            assert store.get_fuel() == left
+            continue
+        if kind == "fuel":
+            assert isinstance(r, OutOfFuel) and r.required_fuel == v
+            assert store.get_fuel() == left
+            store.set_fuel(left + 100)
+            if x == 0xFFFFFFFF:
+                with pytest.raises(Trap):
+                    r.resume()
+                assert fuel + 100 - store.get_fuel() == 9
+                continue
+            r = r.resume()
+            assert isinstance(r, Finished) and r.results == 25
+            assert fuel + 100 - store.get_fuel() == 9
+        else:
+            assert kind == "done" and isinstance(r, Finished) and r.results == v
+            assert store.get_fuel() == left
