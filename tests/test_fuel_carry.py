@@ -224,3 +224,16 @@ def test_the_model_reads_the_text_right():
     store.instructions = 0
     assert inst.exports.divide(9, 2) == 4
     assert store.instructions == total(divide_segments(9, 2))
+
+
+def test_a_block_reached_only_by_the_taken_way_takes_the_charge_carried():
+    """``fib``'s block is left by its ``br_if`` only (its fallthrough returns): the taken way
+    leaves segment A's 5 pending and segment C's check covers both, as a fallthrough after a
+    ``br_if`` does (the tests above hold its fuel exact)."""
+    from wasm2py.aot import compile
+
+    from .wat import wat
+
+    src = compile(wat(WAT), fuel=True)
+    fib = src[src.index("def f0_fib"):src.index("def ", src.index("def f0_fib") + 1)]
+    assert "out_of_fuel(F, fuel - 5, 3)" in fib and "fuel -= 5" not in fib

@@ -635,6 +635,131 @@ def test_prepaid_stretches_with_the_charge_after_the_first_statements():
         check_fill(store, fill3, s, n, functools.partial(simulate_fill3, s, n))
 
 
+# A prepaid loop whose body reads only its secondary: the ``for`` takes the secondary's values
+# alone and the latch sets the counter from the prepaid range. ``fill4(s, n)`` stores at
+# ``p & 0x1F000`` for p = s * 4096, stepped by 2**30 + 4096 (its range ends the stretch where
+# it wraps around, every 4 iterations or so), while the counter i = 0, 1, ... is below n; the
+# store traps once bit 16 of p is set. Fuel: the entry's 5 (4 + the ``loop``), 16 per
+# iteration (5 for the store, 4 for the step, 7 for the latch), the exit's 3.
+FILL4 = """(module (memory 1)
+  (func (export "fill4") (param $s i32) (param $n i32) (result i32) (local $i i32) (local $p i32)
+    (local.set $p (i32.mul (local.get $s) (i32.const 4096)))
+    (loop $l
+      (i32.store8 (i32.and (local.get $p) (i32.const 0x1F000)) (local.get $p))
+      (local.set $p (i32.add (local.get $p) (i32.const 0x40001000)))
+      local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $l)
+    (i32.add (local.get $i) (local.get $p))))"""
+
+
+def simulate_fill4(s: int, n: int, fuel: int):
+    """``(outcome, fuel left)`` of ``fill4(s, n)`` by the definition, as :func:`simulate_fill`
+    (the iteration named by the counter ``i``)."""
+    if fuel < 5:
+        return ("fuel", None), fuel
+    fuel -= 5
+    i, p = 0, s * 4096 & _M32
+    while True:
+        if fuel < 16:
+            return ("fuel", i), fuel
+        fuel -= 16
+        if p & 0x1F000 >= 65536:
+            return ("trap", i), fuel
+        p = (p + 0x40001000) & _M32
+        i += 1
+        if not i < n:
+            break
+    if fuel < 3:
+        return ("fuel", None), fuel
+    return ("done", (i + p) & _M32), fuel - 3
+
+
+def test_prepaid_stretches_of_the_secondary_alone():
+    from wasm2py.aot import compile
+
+    src = compile(wat(FILL4), fuel=True)
+    assert "q2 = range(l2," in src and "for l3 in (m2 := range(l3," in src
+    engine = wasm2py.Engine(wasm2py.Config(cache=False, consume_fuel=True))
+    store = wasm2py.Store(engine)
+    fill4 = wasm2py.Instance(store, wasm2py.Module(engine, wat(FILL4))).exports.fill4
+    for s, n in ((0, 12), (3, 4), (0, 40), (10, 30), (2, 3)):
+        check_fill(store, fill4, s, n, functools.partial(simulate_fill4, s, n))
+
+
+# Nested counted loops: the inner loop's prepaid stretches are made before the outer loop
+# copies its body (its short path, the plain loop run when few iterations are left), so
+# every copy of the inner ``for`` has its prepaid form. ``grid(n, m)`` stores at
+# ``i * 4096 + j`` for i < n, j < m (do-whiles); an i of 16 or more traps. Fuel: the entry's
+# 1 (the outer ``loop``), 3 per outer iteration before the inner loop (``j = 0`` and the
+# inner ``loop``), 14 per inner iteration (7 for the store, 7 for the latch), 7 for the outer
+# latch, the exit's 1.
+GRID = """(module (memory 1)
+  (func (export "grid") (param $n i32) (param $m i32) (result i32) (local $i i32) (local $j i32)
+    (loop $outer
+      (local.set $j (i32.const 0))
+      (loop $inner
+        (i32.store8 (i32.add (i32.mul (local.get $i) (i32.const 4096)) (local.get $j))
+                    (local.get $j))
+        local.get $j i32.const 1 i32.add local.tee $j local.get $m i32.lt_u br_if $inner)
+      local.get $i i32.const 1 i32.add local.tee $i local.get $n i32.lt_u br_if $outer)
+    (local.get $i)))"""
+
+
+def simulate_grid(n: int, m: int, fuel: int):
+    """``(outcome, fuel left)`` of ``grid(n, m)`` by the definition: ``("fuel", None)``,
+    ``("trap", None)`` or ``("done", result)``."""
+    segments = [1]
+    i = 0
+    while True:
+        segments.append(3)
+        j = 0
+        while True:
+            segments.append(14)
+            if i * 4096 + j >= 65536:
+                segments.append("trap")
+                break
+            j += 1
+            if not j < m:
+                break
+        if segments[-1] == "trap":
+            break
+        segments.append(7)
+        i += 1
+        if not i < n:
+            segments.append(1)
+            break
+    for c in segments:
+        if c == "trap":
+            return ("trap", None), fuel
+        if fuel < c:
+            return ("fuel", None), fuel
+        fuel -= c
+    return ("done", i), fuel
+
+
+def test_prepaid_stretches_in_the_copies_of_an_enclosing_loop():
+    from wasm2py.aot import compile
+
+    src = compile(wat(GRID), fuel=True)
+    metered = src.count("for l3 in range(l3,")
+    assert metered >= 2 and src.count("q3 = range(l3,") == metered
+    engine = wasm2py.Engine(wasm2py.Config(cache=False, consume_fuel=True))
+    store = wasm2py.Store(engine)
+    grid = wasm2py.Instance(store, wasm2py.Module(engine, wat(GRID))).exports.grid
+    for n, m in ((2, 5), (3, 9), (12, 2), (17, 1)):
+        for f in range(0, 1 + n * (3 + 14 * m + 7) + 3):
+            (kind, v), left = simulate_grid(n, m, f)
+            store.set_fuel(f)
+            if kind == "done":
+                assert grid(n, m) == v
+            else:
+                with pytest.raises(wasm2py.Trap) as e:
+                    grid(n, m)
+                want = (wasm2py.TrapCode.OUT_OF_FUEL if kind == "fuel"
+                        else wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
+                assert e.value.code == want, (n, m, f)
+            assert store.get_fuel() == left, (n, m, f)
+
+
 def test_a_count_down_to_the_wrap_around_is_not_taken_for_short():
     """``do acc += n; while (n-- != 0)``: the latch steps ``n`` down and compares it with
     2**32 - 1, a bound *above* the counter that the loop reaches across the wrap-around. The

@@ -18,7 +18,9 @@ calls stubbed (none of them runs: the fuel never runs out). Variants:
   traffic only): a floor for any scheme that keeps charging per segment.
 
 Each runs with fuel above 2**30 (``10**15``: CPython's int compares and subtractions are not
-specialised for such ints) and below it. CPU time, variants in turns, best of ``--repeat``.
+specialised for such ints) and below it. (Since issue 20's branch pyfuel the store's cell holds
+at most 2**30 - 1, the rest banked, so generated code always runs as in the second row; it also
+sets its local to ``FUEL_OUT`` while a call runs, one store more per call than ``deferred``.) CPU time, variants in turns, best of ``--repeat``.
 
 Usage::
 

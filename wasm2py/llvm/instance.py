@@ -18,6 +18,7 @@ from ..deftypes import close_valtype, module_deftypes, type_id_sub
 from ..errors import Error
 from ..externs import Memory
 from ..runtime.exceptions import ExnRef
+from ..runtime.fuelcell import put
 from ..runtime.resumable import pass_through
 from ..runtime.trap import MODULE_NAMES, FrameNames
 from ..types import ValType
@@ -26,7 +27,6 @@ from .jit import CompiledModule
 from .native import (
     CATCH,
     ENTRY,
-    FUEL_CAP,
     MEMORY_GROW,
     TABLE_GROW,
     TABLE_SYNC,
@@ -431,7 +431,6 @@ def _general_entry(inst: LLVMInstance, ft, cfn, py):
     fuel_on = rt.fuel_on
     to_native = rt.fuel_to_native
     cell = rt.fuel_cell
-    cap = FUEL_CAP
     slot = abi.RT_FUEL
     nparams = len(writers)
     nres = len(readers)
@@ -448,10 +447,10 @@ def _general_entry(inst: LLVMInstance, ft, cfn, py):
             cfn(ctx_addr, maxd - a[nparams], slots_addr)
         else:
             f = cell[0]
-            if f <= cap and not rt.fuel_extra:
+            if not cell[1] and not rt.fuel_extra:  # (the cell's fuel is at most CELL_MAX)
                 status[slot] = f
                 cfn(ctx_addr, maxd - a[nparams], slots_addr)
-                cell[0] = status[slot] + rt.fuel_extra  # a host function may have set more
+                put(cell, status[slot] + rt.fuel_extra)  # a host function may have set more
             else:
                 to_native()
                 cfn(ctx_addr, maxd - a[nparams], slots_addr)

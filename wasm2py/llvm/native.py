@@ -17,6 +17,7 @@ from types import CodeType
 
 from ..errors import LinkError, Trap
 from ..runtime.exceptions import WasmException
+from ..runtime.fuelcell import put, total
 from ..runtime.func import Func
 from ..runtime.globals import GlobalInstance
 from ..runtime.resumable import (
@@ -195,7 +196,7 @@ class NativeRuntime:
         #: the thread whose stack limit ``rt`` holds (0: none yet)
         self.thread = 0
         #: fuel metering (``Config.consume_fuel``): while jitted code runs, the fuel left is
-        #: ``rt[RT_FUEL] + fuel_extra`` and ``store.fuel[0]`` is stale; entries and callbacks
+        #: ``rt[RT_FUEL] + fuel_extra`` and ``store.fuel`` is stale; entries and callbacks
         #: move it between the two (see :meth:`fuel_to_native`, :meth:`fuel_to_store`)
         self.fuel_on = bool(store.config.consume_fuel)
         self.fuel_cell: list = store.fuel
@@ -243,7 +244,7 @@ class NativeRuntime:
     def fuel_to_native(self) -> None:
         """Entering jitted code: the store's fuel goes to ``rt[RT_FUEL]`` (the part above
         :data:`FUEL_CAP`, which no call can use up, waits in ``fuel_extra``)."""
-        f = self.fuel_cell[0]
+        f = total(self.fuel_cell)
         if f > FUEL_CAP:
             self.fuel_extra = f - FUEL_CAP
             f = FUEL_CAP
@@ -253,8 +254,8 @@ class NativeRuntime:
 
     def fuel_to_store(self) -> None:
         """Leaving jitted code (return, trap, or a call into Python): the fuel goes back to
-        ``store.fuel[0]``, where host functions and the Python tier read and change it."""
-        self.fuel_cell[0] = self.rt[abi.RT_FUEL] + self.fuel_extra
+        ``store.fuel``, where host functions and the Python tier read and change it."""
+        put(self.fuel_cell, self.rt[abi.RT_FUEL] + self.fuel_extra)
 
     def raise_status(self) -> None:
         """Turn the trap status into the exception (and clear it)."""

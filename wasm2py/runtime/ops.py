@@ -13,7 +13,7 @@ import struct
 from ..deftypes import type_id_sub
 from ..errors import Trap, TrapCode
 from ..types import PAGE_SIZE
-from . import numeric, simd
+from . import fuelcell, numeric, simd
 from .exceptions import ExnRef, WasmException, throw, throw_ref
 from .tailcall import TailCall, trampoline
 from .trap import MEMORY_HELPERS, FuelExhausted
@@ -28,18 +28,30 @@ def unreachable() -> Trap:
     return Trap(TrapCode.UNREACHABLE)
 
 
-def out_of_fuel(fuel_cell: list, fuel: int, required: int) -> None:
-    """Called by a segment whose cost the fuel (``fuel``, the function's local copy) does not
-    cover: the local is written back to the store, then the call stops."""
-    fuel_cell[0] = fuel
-    raise FuelExhausted(required)
+def out_of_fuel(fuel_cell: list, fuel: int, required: int) -> int:
+    """Called by a segment whose cost the cell's fuel (``fuel``, the function's local copy of
+    ``fuel_cell[0]``) does not cover. If the bank (``fuel_cell[1]``, see
+    :mod:`.fuelcell`) makes up for it, the cell is filled from it and the new fuel returned for
+    the local; else the local is written back to the store, and the call stops."""
+    bank = fuel_cell[1]
+    if fuel + bank < required:
+        fuel_cell[0] = fuel
+        raise FuelExhausted(required)
+    take = max(min(bank, fuelcell.CELL_MAX - fuel), required - fuel)
+    fuel_cell[1] = bank - take
+    fuel_cell[0] = fuel = fuel + take
+    return fuel
 
 
 def charge_fuel(fuel: list, amount: int) -> None:
     """Charge a bulk instruction's variable cost (a suspension point like a segment check)."""
     if fuel[0] < amount:
-        raise FuelExhausted(amount, bulk=True)
-    fuel[0] -= amount
+        left = fuel[0] + fuel[1]
+        if left < amount:
+            raise FuelExhausted(amount, bulk=True)
+        fuelcell.put(fuel, left - amount)
+    else:
+        fuel[0] -= amount
 
 
 def interrupted() -> Trap:
@@ -255,4 +267,5 @@ def base_namespace() -> dict:
     ns["ExnRef"] = ExnRef
     ns.update(simd.HELPERS)  # the v128 helpers, by instruction name (i32x4_add, ...)
     ns["PAGE_SIZE"] = PAGE_SIZE
+    ns["FUEL_OUT"] = fuelcell.FUEL_OUT
     return ns

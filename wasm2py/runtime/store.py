@@ -8,6 +8,7 @@ from ..config import Config
 from ..errors import ConfigError, Error
 from .callstack import stack_budget
 from .epoch import EpochState
+from .fuelcell import put
 from .limits import StoreLimits
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ class Store:
         self.host_nesting = 0
         #: executed-instruction counter cell (used when ``Config.count_instructions`` is on)
         self.counter = [0]
-        #: remaining fuel (a cell generated code reads and charges directly)
-        self.fuel = [0]
+        #: remaining fuel: ``[cell, bank]``, the sum (a cell generated code reads and
+        #: charges directly, see :mod:`wasm2py.runtime.fuelcell`)
+        self.fuel = [0, 0]
         #: the LLVM tier's native runtime of this store (``wasm2py.llvm.native``), set when the
         #: store first runs jitted code; it also encodes references for native global cells
         self.native = None
@@ -82,7 +84,7 @@ class Store:
         self._check_fuel()
         if not isinstance(fuel, int) or fuel < 0:
             raise ConfigError("fuel must be a non-negative int")
-        self.fuel[0] = fuel
+        put(self.fuel, fuel)
 
     def get_fuel(self) -> int:
         """The fuel left.
@@ -91,7 +93,7 @@ class Store:
             Error: fuel metering is not enabled.
         """
         self._check_fuel()
-        return self.fuel[0]
+        return self.fuel[0] + self.fuel[1]
 
     def consume_fuel(self, amount: int) -> None:
         """Take ``amount`` fuel (for host functions that want to charge for their work).
@@ -100,11 +102,12 @@ class Store:
             Trap: OUT_OF_FUEL if not enough is left (nothing is taken then).
         """
         self._check_fuel()
-        if amount > self.fuel[0]:
+        left = self.fuel[0] + self.fuel[1]
+        if amount > left:
             from ..errors import Trap, TrapCode
 
             raise Trap(TrapCode.OUT_OF_FUEL)
-        self.fuel[0] -= amount
+        put(self.fuel, left - amount)
 
     def _check_fuel(self) -> None:
         if not self.config.consume_fuel:

@@ -73,6 +73,18 @@ def _is_charge(st: ast.stmt) -> bool:
             and isinstance(st.target, ast.Name) and st.target.id == "fuel"
             and isinstance(st.value, ast.Constant))  # fmt: skip
 
+def _moves_names(st: ast.stmt) -> bool:
+    """Whether ``st`` only copies names or constants to names (``l3 = s1``): it cannot raise."""
+    return (isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets)
+            and isinstance(st.value, ast.Name | ast.Constant))  # fmt: skip
+
+
+def _sets_brk(st: ast.stmt) -> bool:
+    """Whether ``st`` is ``brk = N`` (a branch's flag, see FuncGen.branch)."""
+    return (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)
+            and st.targets[0].id == "brk")  # fmt: skip
+
+
 _LOAD = ast.Load()
 _STORE = ast.Store()
 _EMPTY: frozenset = frozenset()
@@ -159,7 +171,8 @@ class Frame:
     """A control frame during translation."""
 
     __slots__ = ("c", "kind", "height", "params", "results", "entry_out", "below",
-                 "unreachable", "reached", "ifnode", "then_live", "counted")  # fmt: skip
+                 "unreachable", "reached", "ifnode", "then_live", "counted",
+                 "taken_charge")  # fmt: skip
 
     def __init__(self, c: Construct, kind, height, params, results, entry_out, below):
         self.c = c
@@ -175,6 +188,9 @@ class Frame:
         self.then_live = False
         #: a counted loop (see :mod:`.counted`): (its description, the ``while``, the ``for``)
         self.counted: tuple[CountedLoop, ast.While, ast.For] | None = None
+        #: with fuel, a block reached by a ``br_if`` whose taken way only lowers the local
+        #: (``fuel -= K``): (that statement, its list, ``K``), see :meth:`FuncGen.op_end`
+        self.taken_charge: tuple[ast.stmt, list, ast.Constant] | None = None
 
 
 _BINOPS = {"+": ast.Add(), "-": ast.Sub(), "*": ast.Mult(), "&": ast.BitAnd(), "|": ast.BitOr(),
@@ -348,6 +364,8 @@ class FuncGen:
         #: with fuel: the local equals F[0] here (read back after a call, or just written, in
         #: the running segment): writing it again would change nothing
         self.fuel_synced = False
+        #: with fuel: the last reload of the local after a call (``fuel = F[0]``)
+        self.fuel_reload: ast.stmt | None = None
         #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
@@ -421,9 +439,12 @@ class FuncGen:
             self.seg_carry = prior
             n1, n2 = _const(0), _const(0)
             exact = _bin(_name("fuel"), ast.Sub(), _const(prior)) if prior else _name("fuel")
+            # (out_of_fuel gives the fuel the cell has once filled from the bank, or stops)
+            refill: ast.expr = _call("out_of_fuel", _name("F"), exact, n2)
+            if prior:
+                refill = _bin(refill, ast.Add(), _const(prior))
             check = ast.If(_cmp(_name("fuel"), ast.Lt(), n1),
-                           [ast.Expr(_call("out_of_fuel", _name("F"), exact, n2))],
-                           [])  # fmt: skip
+                           [ast.Assign([_sname("fuel")], refill)], [])  # fmt: skip
             self.emit(check)
             check.operands = self.operands_here()  # type: ignore[attr-defined]
             #: a resumed frame re-runs the check with the exact fuel: the resume entry adds
@@ -520,10 +541,28 @@ class FuncGen:
             else:
                 self.fuel_synced = True
 
+    def fuel_out(self) -> None:
+        """Before a call, once the exact fuel is in ``F[0]``: ``fuel = FUEL_OUT`` (the callee
+        may fill the cell from the bank, see :mod:`wasm2py.runtime.fuelcell`; the local is
+        read back after the call, and an exception out of the call must leave the cell as
+        the callee left it)."""
+        if self.fuel is not None:
+            out = self.out
+            k = len(out) - 1
+            while k >= 0 and out[k] is not self.fuel_reload and _moves_names(out[k]):
+                k -= 1
+            if k >= 0 and out[k] is self.fuel_reload:
+                # the call before's reload would be overwritten unread (nothing in between
+                # can raise: the local still holds FUEL_OUT, F[0] the exact fuel)
+                del out[k]
+                return
+            self.emit(ast.Assign([_sname("fuel")], _name("FUEL_OUT")))
+
     def sync_fuel_in(self) -> None:
         """After such code: reload the local (exact again)."""
         if self.fuel is not None:
             self.emit(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
+            self.fuel_reload = self.out[-1]
             self.fuel_pend = None
             self.fuel_synced = True
 
@@ -1048,8 +1087,18 @@ class FuncGen:
         assert isinstance(f, ast.For)
         q = f"q{cl.iv}"
         it = clone(f.iter)
+        target = clone(f.target)
+        hidden = False
         if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "zip":
             counter, it.args[0] = it.args[0], _name(q)
+            if cl.counter_unseen and len(it.args) == 2:
+                # the body reads only the secondary: the ``for`` takes its values alone, as
+                # many as ``q`` has (counter_hidden), and the latch sets the counter
+                hidden = True
+                m = f"m{cl.iv}"
+                target = target.elts[1]  # type: ignore[attr-defined]
+                it = ast.NamedExpr(_sname(m), ast.Subscript(it.args[1], ast.Slice(
+                    None, _call("len", _name(q)), None), _LOAD))  # fmt: skip
         else:
             counter, it = it, _name(q)
 
@@ -1061,19 +1110,30 @@ class FuncGen:
             covered = _call("min", covered, _const(1 << 62))
         take = ast.Assign([_sname(q)], ast.Subscript(counter, ast.Slice(None, covered, None), _LOAD))
         charge = ast.AugAssign(_sname("fuel"), ast.Sub(), times_cost(_call("len", _name(q))))
-        index = ast.Call(ast.Attribute(_name(q), "index", _LOAD), [_name(f"l{cl.iv}")], [])
+        ran = _name(m if hidden else q)  # the values the ``for`` takes
+        index = ast.Call(ast.Attribute(ran, "index", _LOAD),
+                         [_name(target.id if hidden else f"l{cl.iv}")], [])  # type: ignore[attr-defined]
         unrun = _bin(_bin(_call("len", _name(q)), ast.Sub(), _const(1)), ast.Sub(), index)
         refund = ast.AugAssign(_sname("fuel"), ast.Add(), times_cost(unrun))
         handler = ast.ExceptHandler(_name("BaseException"), None, [refund, ast.Raise(None, None)])
         tr = ast.Try(clone(rest), [handler], [], [])
         latch = clone(f.orelse)
-        if isinstance(it, ast.Call):
+        if hidden:
+            # the secondary's range may end first (where it would wrap around): give back
+            # the iterations of ``q`` not run; the counter's value in the last one run
+            unrun = _bin(_call("len", _name(q)), ast.Sub(), _call("len", _name(m)))
+            last = _bin(_call("len", _name(m)), ast.Sub(), _const(1))
+            latch[:0] = [ast.AugAssign(_sname("fuel"), ast.Add(), times_cost(unrun)),
+                         ast.Assign([_sname(f"l{cl.iv}")],
+                                    ast.Subscript(_name(q), last, _LOAD))]  # fmt: skip
+        elif isinstance(it, ast.Call):
             # a secondary's range may end the ``zip`` first (where it would wrap around):
             # give back the iterations of ``q`` not run (at least one ran: every range
             # starts with its local's value)
             latch.insert(0, clone(refund))
-            latch[0].lineno = f.lineno  # type: ignore[attr-defined]
-        run = ast.For(clone(f.target), it, [tr], latch)
+        for st in latch[:2 if hidden else 1]:
+            st.lineno = f.lineno  # type: ignore[attr-defined]
+        run = ast.For(target, it, [tr], latch)
         prepaid = ast.If(_cmp(_name("fuel"), ast.GtE(), _const(cost)), [take, charge, run], [f])
         for st in (take, charge, tr, run, refund, handler, prepaid):
             st.lineno = f.lineno  # type: ignore[attr-defined]
@@ -1192,6 +1252,19 @@ class FuncGen:
                                     for i, t in enumerate(frame.results)]  # fmt: skip
         if not reachable:
             parent.unreachable = True
+        elif self.fuel is not None and not live and frame.taken_charge and len(c.sites) == 1:
+            # Only the one br_if's taken way comes here, and it only lowered the local: it
+            # leaves the charge pending instead, and this segment's check covers both (as
+            # a br_if's fallthrough does, see start_segment)
+            stmt, where, k = frame.taken_charge
+            if stmt in where:
+                where.remove(stmt)
+                if not where:
+                    where.append(self.pass_stmt())
+                self.fuel_pend = _const(k.value)
+                self.start_segment(self.index_of(ins) + 1, carry=True)
+            else:
+                self.start_segment(self.index_of(ins) + 1)
         elif self.counting or self.fuel is not None:
             self.start_segment(self.index_of(ins) + 1)
 
@@ -1301,7 +1374,11 @@ class FuncGen:
         self.branchy = False
         if frame.kind != "func":  # (a return writes F[0] = fuel - K itself)
             self.flush_fuel(keep=True)  # paths meet at the target: the local is exact there
+        flushed = node.body[-1] if node.body else None
         self.branch(ins.imm, vals, site)
+        if (frame.kind == "block" and flushed is not None and node.body[0] is flushed
+                and _is_charge(flushed) and all(_sets_brk(st) for st in node.body[1:])):  # fmt: skip
+            frame.taken_charge = (flushed, node.body, flushed.value)  # type: ignore[attr-defined]
         if not node.body:
             node.body.append(self.pass_stmt())
         self.out = saved_out
@@ -1493,6 +1570,7 @@ class FuncGen:
         h = len(self.stack)
         if not results:
             self.sync_fuel_out()
+            self.fuel_out()
             self.emit(ast.Expr(call))
             self.out[-1].operands = self.operands_here()  # type: ignore[attr-defined]
             self.sync_fuel_in()
@@ -1500,6 +1578,7 @@ class FuncGen:
         names = [f"s{h + i}" for i in range(len(results))]
         self.before_stmt(writes=frozenset(names))
         self.sync_fuel_out()
+        self.fuel_out()
         if len(names) == 1:
             self.assign(names[0], call)
         else:
@@ -2367,12 +2446,19 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
             return fn
         if depth <= MAX_NESTING:
             fold_skips(fn)
-            if depth + 2 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 2 at most)
+            n = len(gen.counted_loops)
+            if depth + 2 * n <= MAX_NESTING:  # (each adds 2 at most)
+                # Prepaid stretches are made with each loop's other copies where the budget
+                # allows (2 more each): inner loops come first, so the copies an enclosing
+                # loop makes of its body (short path, plain sums) hold them prepaid too
+                prepay = gen.fuel is not None and depth + 4 * n <= MAX_NESTING
                 for counted in gen.counted_loops:
                     gen.short_path(*counted)
                     gen.fast_stretches(*counted)
+                    if prepay:
+                        gen.prepaid_stretches(*counted)
                 depth = nesting_depth(fn)
-                if gen.fuel is not None and depth + 2 * len(gen.counted_loops) <= MAX_NESTING:
+                if gen.fuel is not None and not prepay and depth + 2 * n <= MAX_NESTING:
                     for counted in gen.counted_loops:
                         gen.prepaid_stretches(*counted)  # (each adds 2 at most)
                     depth = nesting_depth(fn)

@@ -64,8 +64,13 @@ def _is_fuel_check(st: ast.stmt) -> bool:
     if not isinstance(st, ast.If) or not st.body:
         return False
     first = st.body[0]
-    return (isinstance(first, ast.Expr) and isinstance(first.value, ast.Call)
-            and isinstance(first.value.func, ast.Name) and first.value.func.id == "out_of_fuel")  # fmt: skip
+    if not isinstance(first, ast.Assign):
+        return False
+    refill = first.value  # ``out_of_fuel(F, fuel, K)``, ``+ P`` with a charge carried in
+    if isinstance(refill, ast.BinOp):
+        refill = refill.left
+    return (isinstance(refill, ast.Call) and isinstance(refill.func, ast.Name)
+            and refill.func.id == "out_of_fuel")  # fmt: skip
 
 
 def _is_bulk_charge(st: ast.stmt) -> bool:
@@ -130,13 +135,15 @@ def _label_split(test) -> int | None:
     return None
 
 
-def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = None) -> list:
+def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = None,
+            fuel: bool = False) -> list:
     """``stmts`` transformed to rewind (see the module docstring), numbering the points it
     holds from ``len(keys)`` on and appending their keys; ``stmts`` itself if it holds none.
 
     ``label``: in a flat function (:mod:`.flat`), the least dispatch label the statements can
     run under (for those of a basic block, its label), which rewinding sets ``L`` to: a
-    ``try_table``'s handler picks its clauses by the label of the block that raised."""
+    ``try_table``'s handler picks its clauses by the label of the block that raised.
+    ``fuel``: the function meters fuel (its local holds ``FUEL_OUT`` while a call runs)."""
     start = len(keys)
     out: list = []
     run: list = []
@@ -176,7 +183,10 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
                            else ast.Expr(call))  # fmt: skip
                 # (the resumed call keeps the line: a later pause in the callee names it)
                 resumed.wasm_op = getattr(st, "wasm_op", None)  # type: ignore[attr-defined]
-                inner = _at(ast.If(_in_range(k, k + 1), [clear, _at(resumed, line)], []), line)
+                again = [clear]
+                if fuel:  # (as before the call: see codegen.FuncGen.fuel_out)
+                    again.append(_at(ast.Assign([ast.Name("fuel", _STORE)], _name("FUEL_OUT")), line))
+                inner = _at(ast.If(_in_range(k, k + 1), [*again, _at(resumed, line)], []), line)
                 out.append(_at(ast.If(_name("rw"), [inner], [st]), line))
             else:
                 again = [clear]
@@ -193,9 +203,9 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
         if isinstance(st, ast.If):
             lo = len(keys)
             split = _label_split(st.test) if label is not None else None
-            body = _rewind(st.body, keys, label, ops)
+            body = _rewind(st.body, keys, label, ops, fuel)
             mid = len(keys)
-            orelse = (_rewind(st.orelse, keys, label if split is None else split, ops)
+            orelse = (_rewind(st.orelse, keys, label if split is None else split, ops, fuel)
                       if st.orelse else st.orelse)  # fmt: skip
             if len(keys) == lo:
                 run.append(st)
@@ -212,7 +222,7 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
             continue
         if isinstance(st, ast.While | ast.For | ast.Try):
             lo = len(keys)
-            body = _rewind(st.body, keys, label, ops)
+            body = _rewind(st.body, keys, label, ops, fuel)
             if len(keys) == lo:
                 run.append(st)
                 continue
@@ -289,7 +299,7 @@ def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.Func
     main = fn.body[getattr(fn, "prologue_len", 0):]
     keys: list[int] = []
     ops: dict = {}
-    body = _rewind(main, keys, 0 if "L" in names else None, ops)
+    body = _rewind(main, keys, 0 if "L" in names else None, ops, fuel)
     if not keys:
         return None
     restore: list[ast.stmt] = [_operand_types(ops)]
