@@ -286,3 +286,30 @@ def test_import_hook_loads_wasm_from_sys_path(tmp_path, monkeypatch, isolated_ca
     finally:
         wasm2py.uninstall_import_hook()
         sys.modules.pop("hooked_demo", None)
+
+
+def test_writes_list_the_cache_directory_only_when_the_cap_may_be_passed(tmp_path, monkeypatch):
+    # A cold run writes an entry per function or unit: listing a big cache directory at each
+    # write cost more than the write. The process counts what it writes instead, and the cap
+    # still holds after every write.
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("WASM2PY_CACHE_MAX_BYTES", raising=False)
+    listings = []
+    real = cache._files
+    monkeypatch.setattr(cache, "_files", lambda: listings.append(1) or real())
+
+    def size() -> int:
+        return sum(f.stat().st_size for f in tmp_path.glob("*.w2p"))
+
+    for i in range(50):
+        cache._store_tagged(tmp_path / f"e{i}.w2p", b"TEST", bytes(1000))
+    assert len(listings) == 1  # the first write only: 50 KB is far below the 1 GiB cap
+    one = size() // 50
+    monkeypatch.setenv("WASM2PY_CACHE_MAX_BYTES", str(60 * one))
+    for i in range(50, 100):
+        cache._store_tagged(tmp_path / f"e{i}.w2p", b"TEST", bytes(1000))
+        assert size() <= 60 * one
+    assert (tmp_path / "e99.w2p").exists() and not (tmp_path / "e0.w2p").exists()
+    # listed when the running total passed the cap, not at each write: the first trim
+    # leaves room for 6 writes (down to 90% of the cap)
+    assert 1 < len(listings) < 20

@@ -18,11 +18,14 @@ Location: ``$WASM2PY_CACHE_DIR``, else the platform's user cache directory
 macOS, ``%LOCALAPPDATA%\\wasm2py\\Cache`` on Windows).
 
 Size: the cache holds the Python tier's entries (validated marks ``*.w2p`` and function logs
-``*.w2pf``) and the LLVM tier's machine code (``llvm-*.o``). After every write (for a function
-log: its first append in a process, then every :data:`TRIM_EVERY` bytes appended), if together
-they exceed the cap (``$WASM2PY_CACHE_MAX_BYTES``, default :data:`DEFAULT_MAX_BYTES`; ``0`` or
-less: no cap), the least recently used files are removed until they take at most 90% of it (a
-hit, or reading a function log, refreshes a file's modification time).
+``*.w2pf``) and the LLVM tier's machine code (``llvm-*.o``). When a write makes them exceed the
+cap (``$WASM2PY_CACHE_MAX_BYTES``, default :data:`DEFAULT_MAX_BYTES`; ``0`` or less: no cap),
+the least recently used files are removed until they take at most 90% of it (a hit, or reading
+a function log, refreshes a file's modification time). A process lists the directory at its
+first write there and then keeps a running total of what it wrote (listing again when the
+total passes the cap, or after :data:`TRIM_EVERY` bytes, to see other processes' writes): a
+cold run writes an entry per function or LLVM unit, and listing a big cache at each write
+cost more than the write.
 ``wasm2py cache`` shows the cache, ``wasm2py cache trim`` trims it, ``wasm2py cache clear``
 empties it.
 
@@ -41,6 +44,7 @@ import hmac
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -56,9 +60,13 @@ DEFAULT_MAX_BYTES = 1 << 30
 #: after trimming, the cache takes at most this share of the cap (so a full cache is not
 #: trimmed again at every write)
 TRIM_TO = 0.9
-#: a function log checks the cap after its first append and then after this many bytes
-#: (appends come one function at a time: checking at each would list the directory each time)
+#: the cache directory is listed again after this many bytes written by this process (see
+#: the module doc; between listings the process counts what it writes)
 TRIM_EVERY = 1 << 20
+#: per cache directory: [bytes in it as last listed plus those written since, bytes written
+#: since] (see :func:`_written`)
+_TOTALS: dict[Path, list[int]] = {}
+_TOTALS_LOCK = threading.Lock()
 
 
 def _user_dir(kind: str) -> Path:
@@ -186,8 +194,6 @@ class FunctionLog:
 
     def __init__(self, key: str):
         self.path = cache_dir() / (key + _LOG_SUFFIX)
-        #: bytes appended since the cap was last checked (None: not yet checked)
-        self._unchecked: int | None = None
 
     def read(self) -> dict[int, bytes]:
         """Every function's payload (the last one written wins)."""
@@ -229,12 +235,7 @@ class FunctionLog:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "ab") as f:
                 f.write(head + tag + payload)
-            unchecked = self._unchecked
-            if unchecked is None or unchecked + len(payload) >= TRIM_EVERY:
-                self._unchecked = 0
-                trim(keep=self.path)
-            else:
-                self._unchecked = unchecked + len(payload)
+            _written(self.path, len(head) + len(tag) + len(payload))
         except OSError:
             pass
 
@@ -302,7 +303,7 @@ def _store_tagged(path: Path, magic: bytes, payload: bytes) -> None:
                 os.unlink(tmp)
             raise
         if path.parent == cache_dir():
-            trim(keep=path)
+            _written(path, len(sealed))
     except OSError:
         pass
 
@@ -389,13 +390,16 @@ def trim(limit: int | None = None, keep: Path | None = None) -> int:
     """Remove least recently used files until the cache takes at most ``TRIM_TO`` of
     ``limit`` (default: :func:`max_bytes`), if it takes more than ``limit``; ``keep`` (the file
     just written) goes last. Returns how many files were removed."""
+    return _trim(limit, keep)[0]
+
+
+def _trim(limit: int | None, keep: Path | None) -> tuple[int, int]:
+    """:func:`trim`, and the bytes the cache takes afterwards."""
     cap = max_bytes() if limit is None else limit
-    if cap <= 0:
-        return 0
     files = _files()
     total = sum(st.st_size for _, st, _ in files)
-    if total <= cap:
-        return 0
+    if cap <= 0 or total <= cap:
+        return 0, total
     files.sort(key=lambda e: (e[0] == keep, e[1].st_mtime))
     n = 0
     for f, st, _ in files:
@@ -404,7 +408,27 @@ def trim(limit: int | None = None, keep: Path | None = None) -> int:
         _discard(f)
         total -= st.st_size
         n += 1
-    return n
+    return n, total
+
+
+def _written(path: Path, nbytes: int) -> None:
+    """Keep the cap after ``nbytes`` were written to ``path``, a file of the cache directory
+    (see the module doc): the directory is listed, and trimmed if need be, only when this
+    process's running total passes the cap, at its first write there, or every
+    :data:`TRIM_EVERY` bytes."""
+    cap = max_bytes()
+    if cap <= 0:
+        return
+    directory = path.parent
+    with _TOTALS_LOCK:
+        seen = _TOTALS.get(directory)
+        if seen is not None and seen[0] + nbytes <= cap and seen[1] + nbytes < TRIM_EVERY:
+            seen[0] += nbytes  # (a file written anew counts twice: the estimate errs high)
+            seen[1] += nbytes
+            return
+    total = _trim(None, path)[1]
+    with _TOTALS_LOCK:
+        _TOTALS[directory] = [total, 0]
 
 
 def clear() -> int:
