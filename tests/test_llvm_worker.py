@@ -123,3 +123,108 @@ def test_a_batch_of_functions_compiles_into_objects_that_link():
     compiled = jit.compile_module(module._module, objects=(flags, objs))
     inst = L.instantiate(store, compiled)
     assert inst.exports.a(4) == 41 and inst.exports.c(1) == (1 * 10 + 1) * 10 + 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc; ELF objects")
+def test_workers_are_forked_from_one_process_that_reaps_them():
+    import os
+    import signal
+
+    def parent_of(pid: int) -> int:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+
+    a, b = worker.Worker(), worker.Worker()
+    forker = a.proc.forker
+    try:
+        assert isinstance(a.proc, worker.Forked) and b.proc.forker is forker
+        assert parent_of(a.proc.pid) == parent_of(b.proc.pid) == forker.proc.pid
+        # a forked worker compiles as a worker of its own does
+        store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(tier="python", cache=False)))
+        module = wasm2py.Module(store.engine, wat(BAD))
+        assert a.compile(worker.Job(module._module.raw, funcs=(0,), shell=True))[:4] == \
+            b"\x7fELF"  # fmt: skip
+        b.proc.kill()
+        with pytest.raises(worker.WorkerDied, match="SIGKILL"):
+            b.compile(worker.Job(wat("(module)")))
+    finally:
+        a.close()
+    assert a.proc.returncode == -signal.SIGKILL
+    # the forker ends with its socket, killing and waiting for the workers it still has
+    # (their CPU time then counts as this process's children's)
+    c = worker.Worker()
+    assert c.proc.forker is forker
+    forker.close()
+    assert forker.proc.returncode == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(c.proc.pid, 0)
+    c.close()
+    # the next worker gets a new forker
+    d = worker.Worker()
+    try:
+        assert d.proc.forker is not forker
+    finally:
+        d.close()
+
+
+def test_a_worker_is_sent_a_module_once_for_consecutive_jobs():
+    # units of one module go to a worker as a header and SAME instead of the module's bytes
+    # again; a failed job does not count as the worker having a module
+    import io
+
+    data = wat("""(module
+      (func $a (export "a") (param i32) (result i32) local.get 0 i32.const 1 i32.add)
+      (func $b (export "b") (param i32) (result i32) local.get 0 i32.const 2 i32.mul))""")
+    w = worker.Worker()
+    sent = []
+    real = w.proc.stdin
+
+    class Spy(io.RawIOBase):
+        def write(self, b):
+            sent.append(bytes(b))
+            return real.write(b)
+
+        def flush(self):
+            real.flush()
+
+    w.proc.stdin = Spy()
+    try:
+        first = w.compile(worker.Job(data, funcs=(0,), shell=True, unit=True))
+        second = w.compile(worker.Job(data, funcs=(1,), shell=False, unit=True))
+        assert first[:4] == second[:4] == b"\x7fELF"
+        assert sum(data in s for s in sent) == 1
+        assert sum(s == worker.struct.pack("<Q", worker.SAME) for s in sent) == 1
+        bad = b"\0asm\1\0\0\0\1\5"
+        with pytest.raises(wasm2py.CompileError, match="DecodeError"):
+            w.compile(worker.Job(bad))
+        with pytest.raises(wasm2py.CompileError, match="DecodeError"):
+            w.compile(worker.Job(bad))
+        assert sum(bad in s for s in sent) == 2  # (no module kept: sent again)
+        sent.clear()
+        w.compile(worker.Job(data, funcs=(1,), shell=False, unit=True))
+        assert sum(data in s for s in sent) == 1
+    finally:
+        w.proc.stdin = real
+        w.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forks this process")
+def test_a_child_forked_from_the_parent_does_not_keep_its_forker_alive():
+    import os
+    import signal
+    import time
+
+    a = worker.Worker()
+    forker = a.proc.forker
+    child = os.fork()
+    if child == 0:  # (the parent's forker is not ours: dropped, its socket closed)
+        os._exit(3 if worker._FORKER else (time.sleep(60) or 0))
+    try:
+        a.close()
+        t = time.monotonic()
+        forker.close()  # ends at once: no copy of its socket is left open in the child
+        assert forker.proc.returncode == 0 and time.monotonic() - t < 4
+    finally:
+        os.kill(child, signal.SIGKILL)
+        _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == -signal.SIGKILL  # (it did not exit with 3)

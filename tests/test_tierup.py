@@ -207,6 +207,54 @@ def test_a_second_run_starts_with_the_units_of_the_first(tmp_path, monkeypatch):
     assert second.exports.fib(20) == _fib(20)
 
 
+def test_cached_units_of_another_compile_policy_are_not_loaded(tmp_path, monkeypatch):
+    # The manifest's key covers the compiler, not tierup.py's choice of level per unit: a
+    # unit cached under an older policy (here: level 0, where the policy now says the quick
+    # pipeline) is compiled anew when hot instead of being loaded.
+    from wasm2py import tierup
+
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    data = wat(CHAIN)
+
+    def run():
+        engine = Engine(Config(tier="auto", tier_up_threshold=300))
+        return Instance(Store(engine), Module(engine, data), {"env": {"host": abs}})
+
+    first = run()
+    first.exports.fib(12)
+    assert first._tierup.wait(120)
+    first._tierup.attach_ready()
+    assert first.function_tiers()[FIB] == "llvm"
+    monkeypatch.setattr(tierup.TierUp, "_level", lambda self, funcs: QUICK if funcs else tierup.LEVEL)
+    second = run()
+    assert second.function_tiers()[FIB] == "python"
+    assert second.exports.fib(20) == _fib(20)
+    assert second._tierup.wait(120)
+    second._tierup.attach_ready()
+    assert second.function_tiers()[FIB] == "llvm"
+    third = run()  # the unit compiled under the new policy is loaded
+    assert third.function_tiers()[FIB] == "llvm" and third.exports.fib(20) == _fib(20)
+
+
+def test_idle_compile_threads_end_and_hot_functions_start_them_again(monkeypatch):
+    from wasm2py import tierup
+
+    monkeypatch.setattr(tierup, "IDLE_SECONDS", 0.5)
+    store = store_for(tier_up_threshold=50)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": abs}})
+    up = inst._tierup
+    assert inst.exports.fib(10) == 55
+    assert up.wait(120) and up._threads
+    deadline = time.monotonic() + 30
+    while up._threads and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not up._threads  # the instance is alive, its idle thread is gone
+    assert inst.exports.sum(100) == 338350  # $sum and $sq get hot: a thread compiles them
+    assert up.wait(120)
+    up.attach_ready()
+    assert inst.function_tiers()[SUM] == "llvm"
+
+
 def test_a_unit_that_fails_to_compile_leaves_its_functions_in_python(monkeypatch):
     from wasm2py.llvm import units as U
 
@@ -353,3 +401,61 @@ def test_a_big_function_with_tail_calls_starts_in_the_python_tier():
     with pytest.raises(wasm2py.Trap) as err:
         inst.exports.big(1, 0)
     assert err.value.code is wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
+
+
+# a counted loop (the Python tier's stretches), a br_if that skips the rest of its block and a
+# br_table over nested blocks (the peephole's two rewrites)
+REWRITTEN = """(module
+  (func $tri (export "tri") (param i32) (result i32) (local i32 i32)
+    block $out loop $l
+      local.get 1 local.get 0 i32.ge_u br_if $out
+      local.get 2 local.get 1 i32.add local.set 2
+      local.get 1 i32.const 1 i32.add local.set 1
+      br $l
+    end end
+    local.get 2)
+  (func $pick (export "pick") (param i32) (result i32) (local i32)
+    block $d block $c block $b block $a
+      local.get 0 br_table $a $b $c $d
+    end i32.const 10 local.set 1 br $d
+    end i32.const 20 local.set 1
+        local.get 0 i32.const 1 i32.eq br_if $d
+        i32.const 21 local.set 1 br $d
+    end i32.const 30 local.set 1
+    end local.get 1))"""
+
+
+def test_the_auto_tier_translates_without_the_optional_rewrites(monkeypatch):
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.translate import peephole
+    from wasm2py.translate.module import ModuleGen, compile_function
+
+    data = wat(REWRITTEN)
+    m = decode_module(data)
+    # the same functions translated for tier="auto" (quick) and without ``quick``
+    quick, full = ModuleGen(m, hot=True), ModuleGen(m, hot=True)
+    full.quick = False
+    assert quick.quick and not ModuleGen(m).quick
+    seen = []
+    for name in ("fold_skips", "group_resets"):
+        real = getattr(peephole, name)
+        monkeypatch.setattr(peephole, name,
+                            lambda *a, _real=real, _name=name: seen.append(_name) or _real(*a))
+    for index in (0, 1):
+        compile_function(quick, index, "x")
+    assert seen == []
+    for index in (0, 1):
+        compile_function(full, index, "x")
+    assert seen == ["fold_skips", "group_resets"] * 2
+    # and it computes what the Python tier computes: tri(n) = 0 + 1 + ... + (n - 1); pick:
+    # br_table index 0 -> $a's end sets 10; 1 -> $b's end sets 20 and br_if 1 == 1 leaves;
+    # 2 -> $c's end sets 30; anything else -> $d, the local still 0
+    expected_tri = {0: 0, 1: 0, 5: 10, 100: 4950}
+    expected_pick = {0: 10, 1: 20, 2: 30, 3: 0, 99: 0}
+    for tier in ("python", "auto"):
+        config = Config(tier=tier, cache=False, tier_up_threshold=1_000_000)
+        inst = Instance(Store(Engine(config)), Module(Engine(config), data))
+        assert {n: inst.exports.tri(n) for n in expected_tri} == expected_tri
+        assert {n: inst.exports.pick(n) for n in expected_pick} == expected_pick
+        if tier == "auto":
+            assert inst.tier == "python"  # (never hot: the quick translation ran it all)

@@ -173,7 +173,7 @@ class Engine:
 
     def llvm_level(self, module) -> int:
         """The pipeline :meth:`load_llvm` compiles a decoded module with by default:
-        ``Config.llvm_opt_level``, or the quick one for a module with more code than
+        ``Config.llvm_opt_level``, or a cheap one (level 0, or quick) for a module with more code than
         ``Config.llvm_quick_bytes`` (see ``wasm2py.llvm.jit.cold_level``)."""
         config = self.config
         if config.llvm_quick_bytes is None or not module.raw:
@@ -245,13 +245,16 @@ class Engine:
         return fut.result()
 
     def load_unit(self, module, funcs, shell: bool = False, name: str | None = None,
-                  cached_only: bool = False, opt_level: int | None = None):  # fmt: skip
+                  cached_only: bool = False, opt_level: int | None = None,
+                  pausable: frozenset | None = None):  # fmt: skip
         """A compilation unit of some functions of a decoded, validated module
         (:mod:`wasm2py.llvm.units`; ``shell``: the trampolines), compiled in a worker process
         with this engine's options, loaded once per engine and, with ``Config.cache``, kept
         in the machine-code cache. ``cached_only``: only load it from memory or the cache
         (None if it is in neither). ``opt_level``: instead of ``Config.llvm_opt_level``
-        (e.g. ``wasm2py.llvm.jit.QUICK``).
+        (e.g. ``wasm2py.llvm.jit.QUICK``). ``pausable``: the module's
+        :func:`wasm2py.llvm.suspend.pausable_funcs`, if the caller knows them (else the
+        worker finds them: a pass over every body of the module).
 
         Raises:
             UnsupportedFeature, CompileError: as for :meth:`load_llvm`.
@@ -271,7 +274,7 @@ class Engine:
         if cached_only and directory is None:
             return None
         unit = compile_unit(module, funcs, shell, level, costs, True, directory, name,
-                            cached_only, epoch)  # fmt: skip
+                            cached_only, epoch, pausable)  # fmt: skip
         if unit is not None:
             with self._lock:
                 unit = self._units.setdefault(key, unit)

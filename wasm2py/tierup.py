@@ -6,7 +6,9 @@ Code translated for the ``auto`` tier calls ``HOT<index>()`` at every entry of f
 ``index`` and at the top of every loop iteration in it. ``HOT<index>`` is the ``__next__`` of a
 C-level iterator chain (``itertools.chain.from_iterable`` over ``itertools.repeat`` runs), so
 counting costs one C call (~12 ns) and no Python code runs until a run is exhausted. A function
-gets its counter when its Python-tier code is bound (``Slots.on_bind``). The stages:
+gets its counter when its Python-tier code is bound (``Slots.on_bind``). That code is translated
+without the optional rewrites that only make it faster (``ModuleGen.quick``): it runs until it is
+hot, and translation is a third of a cold run. The stages:
 
 1. ``Config.tier_up_threshold`` events of one function in the Python tier make it *hot*: it
    is queued;
@@ -61,7 +63,7 @@ POLL = 1_000
 #: batch is ready in a tenth of a second on an idle core)
 BATCH_BYTES = 8_000
 #: the pipeline of every unit (unless it has tail calls or big frames: see
-#: ``TierUp._compile``): no IR pass and LLVM's fast code generator (level 0). Hot code is compiled once, cheaply: on
+#: ``TierUp._level``): no IR pass and LLVM's fast code generator (level 0). Hot code is compiled once, cheaply: on
 #: duktape's cold ``bench.js`` run the units took 3.2 CPU s at this level (1.2 of them the
 #: 78 KB executor) against 10.6 at ``O2`` (``QUICK`` for units of more than 12 KB), and
 #: their code runs faster than the quick pipeline's (``wasm2py.llvm.jit.QUICK``: after SROA
@@ -74,6 +76,8 @@ LEVEL = 0
 #: Python costs about what compiling it costs (duktape's 78 KB executor: 1.0 CPU s against
 #: 1.2), and running it there until its compile arrives costs seconds more
 EAGER_BYTES = 16_384
+#: a compile thread with nothing queued for this many seconds ends (see ``TierUp._serve``)
+IDLE_SECONDS = 2.0
 #: direct callees up to this size join their caller's batch (see ``TierUp._with_callees``)
 SMALL_BYTES = 300
 
@@ -128,6 +132,8 @@ class TierUp:
         self._seen: set[int] = set()
         self._whole = False
         self._inflight = 0
+        self._pausable_lock = threading.Lock()
+        self._pausable_funcs: frozenset | None = None
         slots = state.slots
         self.ns["OSR"] = self._osr
         self._start_cached()
@@ -288,12 +294,18 @@ class TierUp:
 
     # -- compiling (background threads) ------------------------------------------------------
     def _serve(self) -> None:
+        me = threading.current_thread()
         while True:
             with self._cond:
+                idle = 0.0
                 while not self._queue:
-                    if self.instance() is None:
+                    # An idle thread ends (a hot function starts another): a program with
+                    # many live instances does not keep a compile thread for each.
+                    if self.instance() is None or idle >= IDLE_SECONDS:
+                        self._threads.remove(me)
                         return
-                    self._cond.wait(1.0)
+                    self._cond.wait(0.5)
+                    idle += 0.5
                 batch = self._take()
                 self._inflight += 1
             try:
@@ -367,15 +379,22 @@ class TierUp:
                 with self._cond:
                     self._ready.insert(0, self._shell)
 
-    def _compile(self, funcs, shell: bool = False):
+    def _level(self, funcs) -> int | None:
+        """The LLVM level a unit of ``funcs`` is compiled at (None: ``Config.llvm_opt_level``)."""
         from .llvm.jit import QUICK, big_frames, has_tail_calls
+
+        # (tail calls need the full pipeline's instruction selector: see has_tail_calls;
+        # big frames the quick pipeline's SROA: see big_frames)
+        if has_tail_calls(self.module, funcs):
+            return None
+        return QUICK if big_frames(self.module, funcs) else LEVEL
+
+    def _compile(self, funcs, shell: bool = False):
         from .llvm.units import record_unit
 
-        # (tail calls need the full pipeline's instruction selector: see has_tail_calls)
-        level = None if has_tail_calls(self.module, funcs) else LEVEL
-        if level == LEVEL and big_frames(self.module, funcs):
-            level = QUICK
-        unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level)
+        level = self._level(funcs)
+        unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level,
+                                     pausable=self._pausable())  # fmt: skip
         config = self.engine.config
         if config.cache:
             from .cache import cache_dir
@@ -384,6 +403,21 @@ class TierUp:
             record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level,
                         config.epoch_interruption)  # fmt: skip
         return unit
+
+    def _pausable(self) -> frozenset | None:
+        """The module's functions with suspend code (:func:`wasm2py.llvm.suspend.pausable_funcs`),
+        found once here and told to the workers with every unit: each worker process would
+        otherwise decode every body of the module to find them (sqlite3: 0.28 CPU s per
+        worker). None with fuel metering (then every function has suspend code, which the
+        worker knows without a pass)."""
+        if self.engine.config.consume_fuel:
+            return None
+        with self._pausable_lock:
+            if self._pausable_funcs is None:
+                from .llvm.jit import body_facts
+
+                self._pausable_funcs = body_facts(self.module).pausable
+            return self._pausable_funcs
 
     def _start_cached(self) -> None:
         """Attach the units earlier runs compiled for this module (see ``units.cached_units``),
@@ -398,6 +432,18 @@ class TierUp:
             costs = config.fuel_costs if config.consume_fuel else None
             listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs,
                                   config.epoch_interruption)  # fmt: skip
+            if not listed or listed[0][1]:
+                return
+            # A unit listed at another level than this version's policy would choose was
+            # compiled under an older policy (the manifest's key covers the compiler, not
+            # tierup.py): it is compiled anew when its functions are hot again.
+            default = self.engine.config.llvm_opt_level
+
+            def policy(funcs) -> int:
+                level = self._level(funcs)
+                return default if level is None else level
+
+            listed = [(level, f) for level, f in listed if level == policy(f)]
             if not listed or listed[0][1]:
                 return
             units = [self.engine.load_unit(self.module, f, not f, self.name, cached_only=True,

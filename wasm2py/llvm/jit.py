@@ -4,6 +4,7 @@ file for another target (e.g. AArch64)."""
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import os
 import threading
@@ -187,15 +188,22 @@ def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
     fast code generator)."""
     _init()
     target = llvm.Target.from_default_triple()
-    features = llvm.get_host_cpu_features().flatten()
+    cpu, features = _host_cpu()
     tm = target.create_target_machine(
-        cpu=llvm.get_host_cpu_name(),
+        cpu=cpu,
         features=features,
         opt=min(max(opt_level, 0), 3),
         jit=True,
     )
     tm._wasm2py_features = features  # (llvmlite cannot read them back; see simd_isa)
     return tm
+
+
+@functools.cache
+def _host_cpu() -> tuple[str, str]:
+    """The host CPU's name and features (asked once: a target machine is made for every
+    unit compiled or loaded, and flattening the features took most of a millisecond)."""
+    return llvm.get_host_cpu_name(), llvm.get_host_cpu_features().flatten()
 
 
 def target_machine(triple: str, opt_level: int = 2, cpu: str = "", features: str = ""):
@@ -332,8 +340,7 @@ def hash_compiler(h, opt_level: int, fuel_costs, tm: llvm.TargetMachine, epoch: 
     checks, optimisation level, host target (triple, CPU, features), LLVM and llvmlite versions."""
     h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
     h.update(b":epoch\0" if epoch else b"\0")
-    for part in (str(opt_level), tm.triple, llvm.get_host_cpu_name(),
-                 llvm.get_host_cpu_features().flatten(), str(llvm.llvm_version_info),
+    for part in (str(opt_level), tm.triple, *_host_cpu(), str(llvm.llvm_version_info),
                  llvmlite.__version__):  # fmt: skip
         h.update(part.encode() + b"\0")
 

@@ -142,11 +142,12 @@ def _unpack(blob: bytes) -> tuple[bytes, bytes]:
 def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
                  fuel_costs=None, isolated: bool = True, cache_dir=None,
                  module_name: str | None = None, cached_only: bool = False,
-                 epoch: bool = False) -> Unit | None:  # fmt: skip
+                 epoch: bool = False, pausable: frozenset | None = None) -> Unit | None:  # fmt: skip
     """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
     the decoded, validated ``module``, which has its ``raw`` bytes) and load it
     (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
-    (``Config.epoch_interruption``).
+    (``Config.epoch_interruption``); ``pausable``: the module's
+    :func:`.suspend.pausable_funcs` if known (see :class:`.worker.Job`).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -174,7 +175,8 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     if isolated:
         from .worker import Job, WorkerDied, pool
 
-        job = Job(module.raw, opt_level, fuel_costs, funcs, shell, unit=True, epoch=epoch)
+        job = Job(module.raw, opt_level, fuel_costs, funcs, shell, unit=True, epoch=epoch,
+                  pausable=pausable)
         try:
             obj, cpu = pool().run_timed(job)
         except WorkerDied as e:
@@ -186,7 +188,8 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
             raise CompileError(e.reason, module_name or module.names.module, index,
                                name) from None  # fmt: skip
     else:
-        obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell), epoch)
+        obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell), epoch,
+                           pausable=pausable)
         cpu = time.process_time() - c0
     if path is not None:
         store_blob(path, _pack(flags, obj))

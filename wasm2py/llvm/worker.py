@@ -15,11 +15,21 @@ for ``tier="llvm"``), later compiles reuse it, so a small module pays only the p
 object load. Independent jobs run in parallel workers (the parts of a big module,
 :func:`.jit.plan_parts`; tier-up compiles in the background for ``tier="auto"``).
 
+Workers are forked from a :class:`Forker`, a process that imported llvmlite and the compiler
+once: a fork costs milliseconds where a fresh interpreter's start and imports cost ~0.2 CPU s,
+and ``tier="auto"`` runs two workers (and replaces any that crash). Where ``fork`` or passing
+file descriptors is not available, or the environment changed since the forker started (its
+``PYTHON*``, ``WASM2PY*``, ``LLVM*`` or ``LD_*`` variables), workers are started as processes
+of their own.
+
 A worker never outlives its parent for long: it is killed at exit (``atexit``) and exits when
-its pipe closes (the parent died), at the latest when the job at hand is done.
+its pipe closes (the parent died), at the latest when the job at hand is done; the forker
+exits when its socket closes, killing and waiting for its workers (so their CPU time is
+accounted to the parent's children, as a worker's of its own would be).
 
 Protocol (``python -m wasm2py.llvm.worker serve``): each request is a u32 length and a JSON
-header, then a u64 length and the module's bytes; each answer a status byte (``O`` object,
+header, then a u64 length and the module's bytes (or the length :data:`SAME` alone: the module
+of the worker's previous job, which tier-up's units of one module all are); each answer a status byte (``O`` object,
 ``U`` unsupported feature, ``E`` other error), the job's CPU seconds (f64), a u64 length and
 the object or the message.
 """
@@ -31,6 +41,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import struct
 import subprocess
 import sys
@@ -45,6 +56,8 @@ _CHILDREN: set[subprocess.Popen] = set()
 _LOCK = threading.Lock()
 #: jobs a worker does before it is replaced (see ``Worker.jobs``)
 MAX_JOBS = 500
+#: the module length that stands for the previous job's module (see the protocol above)
+SAME = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -102,14 +115,15 @@ class Worker:
     """One compile worker process (see the module doc); one job at a time."""
 
     def __init__(self):
-        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = dict(os.environ)
-        env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+        env = _worker_env()
         self._err = tempfile.TemporaryFile()
-        # a session of its own: a terminal's Ctrl-C goes to the parent, which ends the worker
-        self.proc = subprocess.Popen([sys.executable, "-m", "wasm2py.llvm.worker", "serve"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._err, env=env, start_new_session=True)  # fmt: skip
+        forker = _forker(env)
+        self.proc = forker.spawn(self._err) if forker is not None else None
+        if self.proc is None:
+            # a session of its own: a terminal's Ctrl-C goes to the parent, which ends it
+            self.proc = subprocess.Popen([sys.executable, "-m", "wasm2py.llvm.worker", "serve"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self._err, env=env, start_new_session=True)  # fmt: skip
         with _LOCK:
             _CHILDREN.add(self.proc)
         #: jobs done (a worker is replaced after MAX_JOBS: LLVM's context keeps some of what
@@ -117,6 +131,8 @@ class Worker:
         self.jobs = 0
         #: CPU seconds the worker spent on its last job
         self.last_cpu = 0.0
+        #: the module bytes of the last job sent (not sent again: see :data:`SAME`)
+        self._last_wasm: bytes | None = None
 
     @property
     def alive(self) -> bool:
@@ -137,8 +153,12 @@ class Worker:
             self._err.truncate()
             out = self.proc.stdin
             out.write(struct.pack("<I", len(header)) + header)
-            out.write(struct.pack("<Q", len(job.wasm)))
-            out.write(job.wasm)
+            if job.wasm is self._last_wasm:
+                out.write(struct.pack("<Q", SAME))
+            else:
+                self._last_wasm = None  # (until the worker has the new one)
+                out.write(struct.pack("<Q", len(job.wasm)))
+                out.write(job.wasm)
             out.flush()
             head = self._read(17)
             status = head[:1]
@@ -147,6 +167,7 @@ class Worker:
         except (OSError, EOFError):
             raise WorkerDied(self._death()) from None
         if status == b"O":
+            self._last_wasm = job.wasm  # (decoded and kept there)
             return payload
         message = payload.decode(errors="replace")
         if status == b"U":
@@ -184,38 +205,216 @@ class Worker:
                 pass
 
 
+def _worker_env() -> dict[str, str]:
+    """The environment of a worker: this one, with this package first on the path."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+class Forked:
+    """A worker forked by a :class:`Forker`: what :class:`Worker` uses of a ``Popen``."""
+
+    def __init__(self, forker: Forker, pid: int, stdin, stdout):
+        self.forker = forker
+        self.pid = pid
+        self.stdin = stdin
+        self.stdout = stdout
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self.forker.wait(self.pid, block=False)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        """Wait for the worker's end (it is being killed: no timeout needed)."""
+        if self.returncode is None:
+            self.returncode = self.forker.wait(self.pid, block=True)
+        return self.returncode
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class Forker:
+    """The process workers are forked from (see the module doc): ``python -m
+    wasm2py.llvm.worker fork`` with one end of a socket pair, on which each request is one
+    message: ``F`` with three descriptors (the worker's job pipe, answer pipe and standard
+    error) answered by the worker's pid, or ``W``/``P`` and a pid (wait for its end; ``P``:
+    only poll) answered by its exit code as ``Popen.returncode`` gives it (-1000: still
+    running). Thread-safe."""
+
+    def __init__(self, env: dict[str, str]):
+        self.env = env
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "wasm2py.llvm.worker", "fork", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(),), env=env, start_new_session=True)  # fmt: skip
+        finally:
+            theirs.close()
+        self.sock = ours
+        self._lock = threading.Lock()
+
+    def spawn(self, err) -> Forked | None:
+        """A new worker writing its standard error to the file ``err`` (None if the forker
+        is gone)."""
+        job_r, job_w = os.pipe()
+        ans_r, ans_w = os.pipe()
+        try:
+            with self._lock:
+                socket.send_fds(self.sock, [b"F"], [job_r, ans_w, err.fileno()])
+                pid = struct.unpack("<i", self.sock.recv(16))[0]
+        except (OSError, struct.error):
+            for fd in (job_r, job_w, ans_r, ans_w):
+                os.close(fd)
+            return None
+        os.close(job_r)
+        os.close(ans_w)
+        return Forked(self, pid, os.fdopen(job_w, "wb"), os.fdopen(ans_r, "rb"))
+
+    def wait(self, pid: int, block: bool) -> int | None:
+        """Worker ``pid``'s exit code (as ``Popen.returncode``), None if it still runs."""
+        try:
+            with self._lock:
+                self.sock.send((b"W" if block else b"P") + struct.pack("<i", pid))
+                rc = struct.unpack("<i", self.sock.recv(16))[0]
+        except (OSError, struct.error):
+            return -signal.SIGKILL  # (the forker is gone: it killed its workers)
+        return None if rc == -1000 else rc
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def close(self) -> None:
+        """End the forker: it kills and waits for its workers, then exits."""
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            _kill(self.proc)
+
+
+_FORKER: list[Forker] = []
+
+
+def _forker(env: dict[str, str]) -> Forker | None:
+    """The process's forker (started now if need be), None where workers cannot be forked
+    or the environment differs from the forker's (e.g. a test's ``PYTHONPATH``)."""
+    if not (hasattr(os, "fork") and hasattr(socket, "send_fds")
+            and hasattr(socket, "SOCK_SEQPACKET")):  # fmt: skip
+        return None
+    with _LOCK:
+        if _FORKER and not _FORKER[0].alive:
+            _FORKER.pop().close()
+        if not _FORKER:
+            try:
+                _FORKER.append(Forker(env))
+            except OSError:
+                return None
+        forker = _FORKER[0]
+    return forker if _relevant(forker.env) == _relevant(env) else None
+
+
+def _forget_forker() -> None:
+    """In a child forked from this process: drop the parent's forker, closing the inherited
+    copy of its socket (the forker only sees its socket close, and ends, once every copy is
+    closed)."""
+    for forker in _FORKER:
+        try:
+            forker.sock.close()
+        except OSError:
+            pass
+    _FORKER.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_forker)
+
+
+def _relevant(env: dict[str, str]) -> dict[str, str]:
+    """The variables of an environment that a worker's Python, llvmlite or wasm2py read (a
+    test runner's ``PYTEST_CURRENT_TEST`` changes at every test: not a reason to start
+    workers afresh)."""
+    return {k: v for k, v in env.items() if k.startswith(("PYTHON", "WASM2PY", "LLVM", "LD_"))}
+
+
 class Pool:
     """Warm workers: :meth:`run` takes an idle one (or starts one), and keeps it afterwards
-    (up to ``max_idle``). Thread-safe."""
+    (up to ``max_idle``). At most ``max_workers`` worker processes exist at a time: a job
+    waits for a busy one beyond that (starting a worker costs a few hundred CPU
+    milliseconds, and more processes than cores compile nothing sooner; ``tier="auto"``
+    has background compiles and a big function's first call asking at once). Thread-safe."""
 
-    def __init__(self, max_idle: int = 2):
+    def __init__(self, max_idle: int = 2, max_workers: int | None = None):
         self.max_idle = max_idle
+        #: (None: no bound)
+        self.max_workers = None if max_workers is None else max(1, max_idle, max_workers)
         self._idle: list[Worker] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
+        #: worker processes started and not closed (idle or busy)
+        self._live = 0
 
     def prestart(self) -> None:
         """Start a worker now if none is idle (it warms up while the caller works)."""
         with self._lock:
-            if self._idle:
+            if self._idle or not self._room():
                 return
-        w = Worker()
-        self._release(w)
+            self._live += 1
+        self._release(self._start())
+
+    def _room(self) -> bool:
+        """Whether another worker may start (under the lock)."""
+        return self.max_workers is None or self._live < self.max_workers
+
+    def _start(self) -> Worker:
+        try:
+            return Worker()
+        except BaseException:
+            self._drop(None)
+            raise
 
     def _acquire(self) -> Worker:
         with self._lock:
-            while self._idle:
-                w = self._idle.pop()
-                if w.alive:
-                    return w
-                w.close()
-        return Worker()
+            while True:
+                while self._idle:
+                    w = self._idle.pop()
+                    if w.alive:
+                        return w
+                    w.close()
+                    self._live -= 1
+                if self._room():
+                    self._live += 1
+                    break
+                self._lock.wait()
+        return self._start()
 
     def _release(self, w: Worker) -> None:
         with self._lock:
             if w.alive and w.jobs < MAX_JOBS and len(self._idle) < self.max_idle:
                 self._idle.append(w)
+                self._lock.notify()
                 return
-        w.close()
+        self._drop(w)
+
+    def _drop(self, w: Worker | None) -> None:
+        """Close ``w`` (None: a worker that failed to start) and let a waiting job start
+        another."""
+        if w is not None:
+            w.close()
+        with self._lock:
+            self._live -= 1
+            self._lock.notify()
 
     def run(self, job: Job) -> bytes:
         """Compile ``job`` in a worker (see :meth:`Worker.compile`)."""
@@ -227,7 +426,7 @@ class Pool:
         try:
             obj = w.compile(job)
         except WorkerDied:
-            w.close()
+            self._drop(w)
             raise
         except BaseException:
             self._release(w)
@@ -254,7 +453,7 @@ class Pool:
         with self._lock:
             idle, self._idle = self._idle, []
         for w in idle:
-            w.close()
+            self._drop(w)
 
 
 _POOL: Pool | None = None
@@ -265,7 +464,8 @@ def pool() -> Pool:
     global _POOL
     with _LOCK:
         if _POOL is None:
-            _POOL = Pool(max_idle=max(1, min(2, os.cpu_count() or 1)))
+            cores = os.cpu_count() or 1
+            _POOL = Pool(max_idle=max(1, min(2, cores)), max_workers=max(2, cores))
         return _POOL
 
 
@@ -325,8 +525,11 @@ def _culprit(wasm: bytes, opt_level: int, fuel_costs, module, epoch: bool) -> in
 def _kill_children() -> None:
     with _LOCK:
         children = list(_CHILDREN)
+        forkers = list(_FORKER)
     for proc in children:
         _kill(proc)
+    for forker in forkers:
+        forker.close()
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -344,6 +547,62 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 # -- the worker process ---------------------------------------------------------------------
+def fork_server(fd: int) -> int:
+    """The forker's loop (see :class:`Forker`), until its socket closes (the parent exited
+    or died): then it kills its workers, waits for them and ends."""
+    from ..binary import decoder  # noqa: F401 - what every worker needs, imported once
+    from .jit import _init, compile_part  # noqa: F401
+
+    _init()
+    sock = socket.socket(fileno=fd)
+    children: set[int] = set()
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 16, 3)
+        except OSError:
+            break
+        if not msg:
+            break
+        if msg[:1] == b"F":
+            pid = os.fork()
+            if pid == 0:
+                code = 1
+                try:
+                    sock.close()
+                    os.setsid()  # (its own group: the parent kills it with killpg)
+                    for target, fd_ in zip((0, 1, 2), fds):
+                        os.dup2(fd_, target)
+                        os.close(fd_)
+                    code = serve()
+                finally:
+                    os._exit(code)
+            for fd_ in fds:
+                os.close(fd_)
+            children.add(pid)
+            sock.send(struct.pack("<i", pid))
+        else:
+            pid = struct.unpack("<i", msg[1:5])[0]
+            rc = -1000
+            if pid in children:
+                try:
+                    done, status = os.waitpid(pid, 0 if msg[:1] == b"W" else os.WNOHANG)
+                except ChildProcessError:
+                    done, status = pid, 0
+                if done:
+                    children.discard(pid)
+                    rc = os.waitstatus_to_exitcode(status)
+            else:
+                rc = -signal.SIGKILL  # (waited for before)
+            sock.send(struct.pack("<i", rc))
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+    return 0
+
+
 def serve() -> int:
     """The worker's loop: read a job, write its object, until the pipe closes (the parent
     exited or died: then this process ends too)."""
@@ -363,11 +622,14 @@ def serve() -> int:
             return 0
         header = json.loads(inp.read(struct.unpack("<I", raw)[0]))
         size = struct.unpack("<Q", inp.read(8))[0]
-        wasm = inp.read(size)
+        wasm = inp.read(size) if size != SAME else None
         cpu = time.process_time()
         try:
-            key = hashlib.sha256(wasm).digest()
-            module = modules.get(key)
+            if wasm is None:
+                module = next(iter(modules.values()))
+            else:
+                key = hashlib.sha256(wasm).digest()
+                module = modules.get(key)
             if module is None:
                 module = decode_module(wasm, check_bodies=False)  # validated by the parent
                 modules.clear()  # one module at a time is what jobs come in
@@ -404,4 +666,6 @@ def serve() -> int:
 if __name__ == "__main__":
     if sys.argv[1:] == ["serve"]:
         sys.exit(serve())
-    sys.exit("usage: python -m wasm2py.llvm.worker serve")
+    if len(sys.argv) == 3 and sys.argv[1] == "fork":
+        sys.exit(fork_server(int(sys.argv[2])))
+    sys.exit("usage: python -m wasm2py.llvm.worker serve | fork FD")

@@ -2348,7 +2348,8 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
 
     ``mod`` provides ``types``, ``func_types``, ``global_types``, ``table_types``,
     ``float_const(value) -> name`` and ``f32_value``/``f64_value`` (bits -> float); its
-    ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape.
+    ``shape`` (``"auto"``, the default, or ``"flat"``) can force the flat shape; its ``quick``
+    (default False) skips the rewrites that only make the structured shape faster.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
     from .peephole import fold_skips, group_resets
@@ -2360,6 +2361,10 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         fn = gen.run()
         # ``brk`` guards nest too: only the finished tree tells
         depth = nesting_depth(fn)
+        if depth <= MAX_NESTING and getattr(mod, "quick", False):
+            # (the rewrites below only make the code faster: see ``ModuleGen.quick``)
+            fn.shape = "structured"  # type: ignore[attr-defined]
+            return fn
         if depth <= MAX_NESTING:
             fold_skips(fn)
             if depth + 2 * len(gen.counted_loops) <= MAX_NESTING:  # (each adds 2 at most)

@@ -66,6 +66,12 @@ class ModuleGen:
         self.epoch = epoch
         #: count calls and loop iterations towards tier-up (``Config(tier="auto")``)
         self.hot = hot
+        #: translate without the optional rewrites (:mod:`.peephole`, the counted loops'
+        #: stretches: see ``translate_function``): with tier-up, a function runs in the Python
+        #: tier only until it is hot (a few thousand calls or loop iterations), then jitted,
+        #: so what those rewrites save at run time is less than they cost (a fifth of the
+        #: translation, which is a third of a real program's cold run)
+        self.quick = hot
         #: FuelCosts when fuel metering is on, else None
         self.fuel_costs = fuel_costs
         self.types = module.types
