@@ -43,7 +43,7 @@ def cpu() -> tuple[float, float]:
     compile workers are ended first: a child's time only counts once it has been waited for)."""
     worker = sys.modules.get("wasm2py.llvm.worker")
     if worker is not None:
-        worker.pool().shutdown()
+        worker.end_all()  # (the forker too: forked workers' CPU counts once it ends)
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime, kids.ru_utime + kids.ru_stime
