@@ -792,15 +792,24 @@ def test_code_bytes_reads_the_code_section_size():
     assert code_bytes(wat("(module)")) == 0
 
 
-def test_modules_with_more_code_than_llvm_quick_bytes_get_the_quick_pipeline():
+def test_modules_with_more_code_than_llvm_quick_bytes_get_a_cheap_level():
+    """Level 0 (no IR pass, the fast code generator); the quick pipeline when a function has
+    more than BIG_FRAME_LOCALS locals (level 0 would give it a native frame as big as its
+    wasm frame: see jit.big_frames)."""
     from wasm2py.llvm.jit import QUICK, code_bytes
+    from wasm2py.llvm.lower import BIG_FRAME_LOCALS
 
     data = wat(QUICK_WAT)
     size = code_bytes(data)
-    cases = [({"llvm_quick_bytes": size - 1}, QUICK), ({"llvm_quick_bytes": size}, 2),
+    # the same functions and one more with BIG_FRAME_LOCALS + 1 locals (never called)
+    big = wat(QUICK_WAT[:-1] + f"\n  (func (local {'i32 ' * (BIG_FRAME_LOCALS + 1)})))")
+    cases = [({"llvm_quick_bytes": size - 1}, 0), ({"llvm_quick_bytes": size}, 2),
              ({"llvm_quick_bytes": None}, 2),
-             ({"llvm_quick_bytes": 0, "llvm_opt_level": 0}, 0)]  # (O0 is cheaper still)
-    for options, level in cases:
+             ({"llvm_quick_bytes": 0, "llvm_opt_level": 0}, 0),  # (O0 asked for: kept)
+             ({"llvm_quick_bytes": 0, "llvm_opt_level": 3}, 0)]  # fmt: skip
+    cases = [(data, *c) for c in cases] + [(big, {"llvm_quick_bytes": 0}, QUICK),
+                                           (big, {"llvm_quick_bytes": None}, 2)]  # fmt: skip
+    for data, options, level in cases:
         engine = wasm2py.Engine(wasm2py.Config(tier="llvm", cache=False, **options))
         module = wasm2py.Module(engine, data)
         assert module._llvm.opt_level == level, options

@@ -80,12 +80,12 @@ def test_guard_mode_is_used_and_memory_is_guarded():
 @pytest.mark.parametrize("quick", [None, 0], ids=["full", "quick"])
 @pytest.mark.parametrize("guarded", [True, False])
 def test_loads_and_stores_at_and_across_the_bound(guarded, quick):
-    """(``quick`` 0: the quick pipeline, whose guard-mode stores have no fences, and whose
-    traps record the frame through ``rt[RT_RECORD]``)"""
+    """(``quick`` 0: level 0, the fast code generator, whose traps record the frame through
+    ``rt[RT_RECORD]``)"""
     _, inst = make(Config(tier="llvm", cache=False, llvm_guard_pages=guarded,
                           llvm_quick_bytes=quick))  # fmt: skip
     assert inst._llvm.compiled.guard is guarded
-    assert (inst._llvm.compiled.opt_level == -1) is (quick == 0)
+    assert (inst._llvm.compiled.opt_level == 0) is (quick == 0)
     e = inst.exports
     assert e.load8(PAGE - 1) == 0 and e.load32(PAGE - 4) == 0 and e.v128_load(PAGE - 16) == 0
     assert e.load64_off(8) == 0  # 8 + 65520 + 8 ends exactly at 65536

@@ -228,3 +228,29 @@ def test_a_child_forked_from_the_parent_does_not_keep_its_forker_alive():
         os.kill(child, signal.SIGKILL)
         _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == -signal.SIGKILL  # (it did not exit with 3)
+
+
+def test_end_all_counts_forked_workers_cpu_in_this_processs_children():
+    """A forked worker is the forker's child: its CPU time reaches this process's
+    RUSAGE_CHILDREN only once the forker has waited for it and this process for the forker.
+    end_all does both (the measuring tools read the children's CPU after it)."""
+    import resource
+
+    def children() -> float:
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
+    data = wat('(module (func (export "f") (param i32) (result i32) '
+               "local.get 0 i32.const 3 i32.mul))")  # fmt: skip
+    worker.end_all()
+    before = children()
+    _, job_cpu = worker.pool().run_timed(worker.Job(data))
+    assert job_cpu > 0
+    forked = bool(worker._FORKER)  # (no forker where fork or fd passing is missing)
+    worker.end_all()
+    assert not worker._FORKER and not worker.pool()._idle
+    # the worker's job (its own report of its CPU) is in, and with a forker, the forker's
+    # imports too: more than the job alone
+    assert children() - before >= job_cpu
+    if forked:
+        assert children() - before > job_cpu

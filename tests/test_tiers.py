@@ -294,8 +294,8 @@ def test_resumable_calls_on_jitted_instances_run_in_the_python_tier():
 
 @pytest.mark.parametrize("quick", [None, 0], ids=["full", "quick"])
 def test_traps_in_jitted_code_carry_a_wasm_backtrace(quick):
-    """(``quick`` 0: the quick pipeline, whose trap and propagate blocks record their frame
-    through ``rt[RT_RECORD]`` and return through one exit block)"""
+    """(``quick`` 0: level 0, the fast code generator, whose trap and propagate blocks record
+    their frame through ``rt[RT_RECORD]`` and return through one exit block)"""
     store = store_for("llvm", llvm_quick_bytes=quick)
     inst = Instance(store, Module(store.engine, wat("""(module
       (func $inner (param i32) (result i32) local.get 0 i32.const 0 i32.div_u)
@@ -303,7 +303,7 @@ def test_traps_in_jitted_code_carry_a_wasm_backtrace(quick):
       (func (export "outer") (param i32) (result i32) local.get 0 call $middle))""")))
     with pytest.raises(wasm2py.Trap) as e:
         inst.exports.outer(1)
-    assert inst._llvm.compiled.opt_level == (-1 if quick == 0 else 2)
+    assert inst._llvm.compiled.opt_level == (0 if quick == 0 else 2)
     assert e.value.code == wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
     assert [(i, n) for i, n, _ in e.value.frames] == [(0, "inner"), (1, "middle"), (2, "outer")]
     offsets = [off for _, _, off in e.value.frames]

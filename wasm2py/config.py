@@ -73,11 +73,12 @@ class Config:
         llvm_opt_level: LLVM optimisation level for the LLVM tier (0-3, default 2).
         llvm_quick_bytes: for whole-module compiles (``tier="llvm"``,
             ``wasm2py.llvm.instantiate``): a module with more bytes of function bodies
-            than this (default 64 KiB) is compiled with LLVM's quick pipeline
-            (``wasm2py.llvm.jit.QUICK``: a few passes and the fast code generator: a fraction
-            of the CPU of ``O2``, for code that runs 2-5x slower) instead of
-            ``llvm_opt_level`` (when that is 1 or more). None: every module at
-            ``llvm_opt_level``, whatever its size.
+            than this (default 64 KiB) is compiled at LLVM's level 0 (no IR pass, the fast
+            code generator: a fraction of the CPU of ``O2``, for code that runs 2-5x slower;
+            the quick pipeline ``wasm2py.llvm.jit.QUICK`` if a function has more than
+            ``wasm2py.llvm.lower.BIG_FRAME_LOCALS`` locals, see
+            ``wasm2py.llvm.jit.cold_level``) instead of ``llvm_opt_level`` (when that is 1
+            or more). None: every module at ``llvm_opt_level``, whatever its size.
         llvm_isolated: compile LLVM-tier code in a worker process (default True), so that a
             crash inside LLVM (an assertion on code it cannot handle) is a
             :class:`~wasm2py.errors.CompileError` instead of the end of this process. The

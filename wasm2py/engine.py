@@ -173,8 +173,8 @@ class Engine:
 
     def llvm_level(self, module) -> int:
         """The pipeline :meth:`load_llvm` compiles a decoded module with by default:
-        ``Config.llvm_opt_level``, or the quick one for a module with more code than
-        ``Config.llvm_quick_bytes`` (see ``wasm2py.llvm.jit.cold_level``)."""
+        ``Config.llvm_opt_level``, or a cheap one (level 0, or quick) for a module with more
+        code than ``Config.llvm_quick_bytes`` (see ``wasm2py.llvm.jit.cold_level``)."""
         config = self.config
         if config.llvm_quick_bytes is None or not module.raw:
             return config.llvm_opt_level

@@ -379,27 +379,15 @@ class TierUp:
                 with self._cond:
                     self._ready.insert(0, self._shell)
 
-    def _big_frames(self, funcs) -> bool:
-        """Whether a function of ``funcs`` has more locals than ``lower.BIG_FRAME_LOCALS``.
-        At :data:`LEVEL` every local keeps its own native stack slot, so such a function's
-        native frame is as big as its wasm frame: deep recursion through it would run out of
-        the thread's native stack before the wasm stack bound (``Config.max_wasm_stack``)
-        that every tier applies identically (``tests/test_stack_limits.py``). The quick
-        pipeline (SROA) keeps locals in registers, as ``O2`` code does."""
-        from .llvm.lower import BIG_FRAME_LOCALS
-
-        codes = self.module.codes
-        nimp = self.module.num_imported_funcs
-        return any(len(codes[i - nimp].locals) > BIG_FRAME_LOCALS for i in funcs if i >= nimp)
-
     def _level(self, funcs) -> int | None:
         """The LLVM level a unit of ``funcs`` is compiled at (None: ``Config.llvm_opt_level``)."""
-        from .llvm.jit import QUICK, has_tail_calls
+        from .llvm.jit import QUICK, big_frames, has_tail_calls
 
-        # (tail calls need the full pipeline's instruction selector: see has_tail_calls)
+        # (tail calls need the full pipeline's instruction selector: see has_tail_calls;
+        # big frames the quick pipeline's SROA: see big_frames)
         if has_tail_calls(self.module, funcs):
             return None
-        return QUICK if self._big_frames(funcs) else LEVEL
+        return QUICK if big_frames(self.module, funcs) else LEVEL
 
     def _compile(self, funcs, shell: bool = False):
         from .llvm.units import record_unit

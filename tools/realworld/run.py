@@ -46,7 +46,7 @@ def cpu() -> float:
 
     worker = sys.modules.get("wasm2py.llvm.worker")
     if worker is not None:
-        worker.pool().shutdown()
+        worker.end_all()  # (the forker too: forked workers' CPU counts once it ends)
     own = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime

@@ -35,7 +35,7 @@ def cpu() -> float:
     first: a child's time is only counted once it has been waited for)."""
     worker = sys.modules.get("wasm2py.llvm.worker")
     if worker is not None:
-        worker.pool().shutdown()
+        worker.end_all()  # (the forker too: forked workers' CPU counts once it ends)
     own = time.process_time()
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own + kids.ru_utime + kids.ru_stime

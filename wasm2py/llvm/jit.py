@@ -143,15 +143,44 @@ def body_facts(module: Module) -> BodyFacts:
     return facts
 
 
+def fast_isel(opt_level: int) -> bool:
+    """Whether code compiled at ``opt_level`` goes through LLVM's fast instruction selector
+    (:data:`QUICK` and level 0), so the lowering avoids what that selector hands to
+    SelectionDAG (``lower.ModuleBuilder.quick``)."""
+    return opt_level <= 0
+
+
+def big_frames(module: Module, funcs=None) -> bool:
+    """Whether a function of ``funcs`` (defined function indices; default all) has more
+    locals than ``lower.BIG_FRAME_LOCALS``. At level 0 every local keeps its own native stack
+    slot, so such a function's native frame is as big as its wasm frame: deep recursion
+    through it would run out of the thread's native stack before the wasm stack bound
+    (``Config.max_wasm_stack``) that every tier applies identically
+    (``tests/test_stack_limits.py``). :data:`QUICK`'s SROA keeps locals in registers, as
+    ``O2`` code does."""
+    from .lower import BIG_FRAME_LOCALS
+
+    codes = module.codes
+    nimp = module.num_imported_funcs
+    if funcs is None:
+        return any(len(code.locals) > BIG_FRAME_LOCALS for code in codes)
+    return any(len(codes[i - nimp].locals) > BIG_FRAME_LOCALS for i in funcs if i >= nimp)
+
+
 def cold_level(module: Module, opt_level: int, quick_bytes: int | None) -> int:
-    """The pipeline a whole-module compile uses (``tier="llvm"``): :data:`QUICK` when the
-    module has more than ``quick_bytes`` of code (None: never), ``opt_level`` asks for more
-    than the cheapest level and the module makes no tail calls (:func:`has_tail_calls`), else
-    ``opt_level``. At ``O2`` LLVM takes ~65 CPU s per MB of wasm code, the quick pipeline
-    about a tenth of that (``tools/bench/llvm_compile.py``)."""
+    """The pipeline a whole-module compile uses (``tier="llvm"``): when the module has more
+    than ``quick_bytes`` of code (None: never), ``opt_level`` asks for more than the cheapest
+    level and the module makes no tail calls (:func:`has_tail_calls`), level 0 (no IR pass,
+    the fast code generator; :data:`QUICK` if a function has big frames, see
+    :func:`big_frames`), else ``opt_level``. At ``O2`` LLVM takes ~65 CPU s per MB of wasm
+    code, the cheap levels about a tenth of that (``tools/bench/llvm_compile.py``); level 0
+    skips the quick passes (~0.2 CPU s per part of that tool's 475 KiB module), and its code
+    ran as fast or faster (see ``wasm2py.tierup.LEVEL``)."""
     if quick_bytes is None or opt_level < 1 or code_bytes(module.raw) <= quick_bytes:
         return opt_level
-    return opt_level if has_tail_calls(module) else QUICK
+    if has_tail_calls(module):
+        return opt_level
+    return QUICK if big_frames(module) else 0
 
 
 def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
@@ -409,7 +438,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         else:
             text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch,
                               guard=guard, landings=_landings(),
-                              quick=opt_level == QUICK)  # fmt: skip
+                              quick=fast_isel(opt_level))  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -526,7 +555,7 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
-                      pausable=pausable, quick=opt_level == QUICK)  # fmt: skip
+                      pausable=pausable, quick=fast_isel(opt_level))  # fmt: skip
     mod = parse(text, tm)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
@@ -627,7 +656,7 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
     tm = host_target_machine(opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                            guard=guard_mode(guard, fuel_costs), landings=_landings(),
-                           quick=opt_level == QUICK),
+                           quick=fast_isel(opt_level)),
                 tm)  # fmt: skip
     optimize(mod, tm, opt_level, has_big_functions(module))
     return str(mod)

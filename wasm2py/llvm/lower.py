@@ -836,7 +836,8 @@ class FunctionLowerer:
         """What this function's frame takes from the depth left to its callees (the same
         frame cost as in the Python tier: see wasm2py.validate.frames); only functions that
         make calls need it, so it is found on first use (a walk over the body)."""
-        return frame_words(self.mb.decoded, self.ftype, self._declared, self.body)
+        return frame_words(self.mb.decoded, self.ftype, self._declared, self.body,
+                           self.mb.func_types)  # fmt: skip
 
     # -- helpers ----------------------------------------------------------------------------
     def read(self, alloca):
@@ -896,7 +897,15 @@ class FunctionLowerer:
 
     def trap_block(self, code: TrapCode) -> ir.Block:
         """The block that stores trap ``code`` and returns (one per code and function; its
-        phi ``offset`` receives :meth:`where` of each branch's instruction)."""
+        phi ``offset`` receives :meth:`where` of each branch's instruction). In quick code
+        it stores the status and branches to the :meth:`propagate_block` with its offset,
+        which records the frame and returns: a whole trap block per code and function
+        (~1,700 per part of the 475 KiB module of ``tools/bench/llvm_compile.py``, seven IR
+        lines each) was ~7% of the IR the quick lowering, LLVM's parser and its code
+        generator go through. (One trap block per function, its status a phi, would be less
+        IR again, but the fast register allocator then writes a status to the stack on
+        every checked path, the hot one included: the ``calls`` kernel at ``--opt 0`` ran
+        1.21x -> 1.43x wasmtime.)"""
         bb = self._traps.get(code)
         if bb is None:
             bb = self.fn.append_basic_block(f"trap_{code.name.lower()}")
@@ -904,11 +913,27 @@ class FunctionLowerer:
             bb.offset = b.phi(I32, "offset")
             rt = self.rt()
             self.fuel_out(b)
-            b.store(c64(abi.TRAP_STATUS[code]), b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64))
-            self.record(b, rt, bb.offset)
-            self._ret_undef(b)
+            b.store(c64(abi.TRAP_STATUS[code]), self.status_slot())
+            if self.mb.quick:
+                prop = self.propagate_block()
+                prop.offset.add_incoming(bb.offset, bb)
+                b.branch(prop)
+            else:
+                self.record(b, rt, bb.offset)
+                self._ret_undef(b)
             self._traps[code] = bb
         return bb
+
+    def status_slot(self):
+        """The address of the status, ``rt[RT_TRAP]``: the runtime struct's address itself
+        (slot 0; a ``getelementptr`` of 0 after every call was ~1% of the IR lines)."""
+        if abi.RT_TRAP == 0:
+            return self.rt()
+        p = self._cache.get("status")
+        if p is None:
+            p = self._cache["status"] = self.ab.gep(self.rt(), [c64(abi.RT_TRAP)],
+                                                    source_etype=I64)  # fmt: skip
+        return p
 
     def record(self, b: Builder, rt, offset) -> None:
         """Record this frame (at wasm offset ``offset``, an i32) in the trap trace: a call of
@@ -985,8 +1010,7 @@ class FunctionLowerer:
         """After a call: return at once if the callee trapped, or unwind to the innermost
         ``try_table`` around the call if it threw a wasm exception."""
         prop = self.propagate_block()
-        rt = self.rt()
-        st = self.b.load(self.b.gep(rt, [c64(abi.RT_TRAP)], source_etype=I64), typ=I64)
+        st = self.b.load(self.status_slot(), typ=I64)
         ok = self.fn.append_basic_block()
         if self.susp is not None and self.susp.site is not None:
             failed = self.fn.append_basic_block("failed")

@@ -459,6 +459,18 @@ class Pool:
 _POOL: Pool | None = None
 
 
+def end_all() -> None:
+    """End every idle worker and the forker (which waits for its workers): for measuring,
+    since a process's CPU time counts in its parent's children's (``RUSAGE_CHILDREN``) only
+    once the parent has waited for it, and a forked worker's only once its forker has
+    ended. The next compile starts a forker again."""
+    pool().shutdown()
+    with _LOCK:
+        forkers, _FORKER[:] = list(_FORKER), []
+    for forker in forkers:
+        forker.close()
+
+
 def pool() -> Pool:
     """The process's pool of compile workers."""
     global _POOL

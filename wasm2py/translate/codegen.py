@@ -326,7 +326,7 @@ class FuncGen:
         self.local_types = list(ftype.params) + list(local_types)
         self.body = body
         #: what this function's frame adds to the call depth of its callees
-        self.frame_words = frame_words(mod.module, ftype, local_types, body)
+        self.frame_words = frame_words(mod.module, ftype, local_types, body, mod.func_types)
         self.name = name
         self.info = info if info is not None else analyze(body)
         self.pos = 0  # the position of the instruction being translated

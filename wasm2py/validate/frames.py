@@ -58,10 +58,12 @@ _CALL, _CALL_INDIRECT = int(Op.CALL), int(Op.CALL_INDIRECT)
 _CALL_REF, _TRY_TABLE = int(Op.CALL_REF), int(Op.TRY_TABLE)
 
 
-def frame_words(module: Module, ftype: FuncType, local_types, body: list) -> int:
-    """The cost of a frame of a function (its type, declared locals and body), in words."""
+def frame_words(module: Module, ftype: FuncType, local_types, body: list,
+                ftypes: list | None = None) -> int:  # fmt: skip
+    """The cost of a frame of a function (its type, declared locals and body), in words
+    (``ftypes``: see :func:`max_operand_height`)."""
     slots = sum(2 if t is ValType.V128 else 1 for t in (*ftype.params, *local_types))
-    words = FRAME_OVERHEAD_WORDS + slots + max_operand_height(module, body)
+    words = FRAME_OVERHEAD_WORDS + slots + max_operand_height(module, body, ftypes)
     return max(words, FRAME_MIN_WORDS)
 
 
@@ -74,10 +76,11 @@ def _block_arity(module: Module, bt) -> tuple[int, int]:
     return len(t.params), len(t.results)
 
 
-def max_operand_height(module: Module, body: list) -> int:
-    """The highest the operand stack gets in the reachable code of a (valid) body."""
+def max_operand_height(module: Module, body: list, ftypes: list | None = None) -> int:
+    """The highest the operand stack gets in the reachable code of a (valid) body
+    (``ftypes``: the module's ``func_types()`` if the caller has them; else they are made
+    when the body has a call, a list of every function's type per body)."""
     types = module.types
-    ftypes = None
     height = top = 0
     # per open construct: [height below its params, params, results, unreachable]
     frames: list[list] = [[0, 0, 0, False]]

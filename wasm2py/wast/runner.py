@@ -192,8 +192,9 @@ class ScriptRunner:
         #: "flat": the Python tier gives every function its fallback shape (see
         #: wasm2py.translate.flat), which must not change any result either
         shape = "flat" if "flat" in variants else "auto"
-        #: "quick": the LLVM tier compiles every module with its quick pipeline (as it does
-        #: big modules: Config.llvm_quick_bytes), which must not change any result either
+        #: "quick": the LLVM tier compiles every module at the cheap level it gives big
+        #: modules (Config.llvm_quick_bytes: level 0, or the quick pipeline for functions
+        #: with big frames), which must not change any result either
         extra = {"llvm_quick_bytes": 0} if "quick" in variants else {}
         if metered:
             config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False, **features)
