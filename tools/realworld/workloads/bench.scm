@@ -7,7 +7,9 @@
 (display "tail calls: ") (display (count-up 0 20000 0)) (newline)
 
 (define seed 42)
-(define (rand) (set! seed (modulo (+ (* seed 1103515245) 12345) 2147483648)) seed)
+; (every product stays below 2**31, modulo's own e * b included: TinyScheme's integers are C
+; longs, 32 bits in wasm32 and 64 natively, and overflow is undefined in C)
+(define (rand) (set! seed (modulo (+ (* seed 1105) 12345) 32768)) seed)
 (define (make-list-of n) (if (= n 0) '() (cons (modulo (rand) 1000) (make-list-of (- n 1)))))
 (define (insert x sorted)
   (cond ((null? sorted) (list x)) ((<= x (car sorted)) (cons x sorted))
