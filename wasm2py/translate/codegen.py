@@ -106,6 +106,49 @@ def _sub0(e: ast.expr) -> ast.Subscript:
     return ast.Subscript(e, _const(0), _LOAD)
 
 
+#: unsigned loads through ``struct`` (``LU16(M, a)[0]``) and the width of their results
+_LOAD_BITS = {"LU8": 8, "LU16": 16, "LU32": 32, "LU64": 64}
+
+
+def _bits(e: ast.expr) -> int | None:
+    """A width ``b`` such that ``0 <= e < 2**b`` is certain from the form of ``e`` alone
+    (unsigned loads, a byte of a memory view, ``x & c``, shifts right, compares, choices), or
+    None. Lets a store or a sign extension leave out a mask its value already fits."""
+    cls = e.__class__
+    if cls is ast.Constant:
+        v = e.value
+        return v.bit_length() if v.__class__ is int and v >= 0 else None
+    if cls is ast.Compare:
+        return 1
+    if cls is ast.Subscript:
+        base = e.value
+        if base.__class__ is ast.Name:  # M[a], M1[a]: a byte of a memory's byte view
+            n = base.id
+            return 8 if n[0] == "M" and (len(n) == 1 or n[1:].isdigit()) else None
+        if base.__class__ is ast.Call and base.func.__class__ is ast.Name:  # LU16(M, a)[0]
+            return _LOAD_BITS.get(base.func.id)
+        return None
+    if cls is ast.BinOp:
+        op = e.op.__class__
+        left = _bits(e.left)
+        if op is ast.RShift:
+            k = e.right
+            if left is not None and k.__class__ is ast.Constant and k.value.__class__ is int:
+                return max(left - k.value, 0)
+            return left
+        right = _bits(e.right)
+        if op is ast.BitAnd:  # x & c with c >= 0 is in [0, c] whatever x is
+            known = [b for b in (left, right) if b is not None]
+            return min(known) if known else None
+        if op in (ast.BitOr, ast.BitXor) and left is not None and right is not None:
+            return max(left, right)
+        return None
+    if cls is ast.IfExp:
+        a, b = _bits(e.body), _bits(e.orelse)
+        return max(a, b) if a is not None and b is not None else None
+    return None
+
+
 def _canonical_nan(e: ast.expr) -> ast.expr:
     """``e``, or NAN if it is a NaN: ``(nan_t if (nan_t := e) == nan_t else NAN)``."""
     t = ast.NamedExpr(ast.Name("nan_t", _STORE), e)
@@ -1828,6 +1871,8 @@ class FuncGen:
             ve = self.canon(val)
         elif val.const is not None:
             ve = _const(val.const & mask)
+        elif (b := _bits(val.e)) is not None and b <= mask.bit_length():
+            ve = val.e  # already fits (a narrower load, x & 255, ...)
         else:
             ve = _bin(val.e, ast.BitAnd(), _const(mask))
         if fn == "PU8" and not (addr.impure and val.impure):
@@ -2210,8 +2255,11 @@ class FuncGen:
                 Op.I64_EXTEND32_S: (I64, M32, 0x80000000)}  # fmt: skip
         t, m, s = spec[ins.op]
         a = self.pop()
-        e = _bin(_bin(_bin(a.e, ast.BitAnd(), _const(m)), ast.BitXor(), _const(s)), ast.Sub(),
-                 _const(s))  # fmt: skip
+        b = MASK[a.t].bit_length() if a.norm else _bits(a.e)
+        # (a canonical i32, a byte load...: no mask, which for 32 bits takes the slow path of
+        # CPython's big ints)
+        x = a.e if b is not None and b <= m.bit_length() else _bin(a.e, ast.BitAnd(), _const(m))
+        e = _bin(_bin(x, ast.BitXor(), _const(s)), ast.Sub(), _const(s))
         self.push(self.combine(e, t, a, norm=False))
 
     def op_f64_convert_u32(self, ins) -> None:
