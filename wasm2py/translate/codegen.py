@@ -149,6 +149,34 @@ def _bits(e: ast.expr) -> int | None:
     return None
 
 
+def _small_sum(e: ast.expr) -> bool:
+    """Whether ``e`` is certainly ``>= 0`` and most likely below ``2**32``, from its form: a
+    sum of canonical locals and slots, constants, unsigned loads, ``x & y``, ``x >> c``, and
+    ``x * c``/``x << c`` with a small ``c`` (addresses: ``base + i * 40``). A hash (``h * 31``,
+    ``h << 5``) grows past the mask: a large multiplier or shift is not taken."""
+    cls = e.__class__
+    if cls is ast.Name:
+        n = e.id
+        return n[0] in "ls" and n[1:].isdigit()
+    if cls is ast.Constant or cls is ast.Subscript:
+        return _bits(e) is not None
+    if cls is ast.BinOp:
+        op = e.op.__class__
+        if op is ast.Add or op is ast.BitOr:
+            return _small_sum(e.left) and _small_sum(e.right)
+        if op is ast.BitAnd:
+            return _small_sum(e.left) or _small_sum(e.right)
+        if op is ast.RShift:
+            return _small_sum(e.left)
+        if op is ast.Mult or op is ast.LShift:
+            c = e.right if e.right.__class__ is ast.Constant else e.left
+            x = e.left if c is e.right else e.right
+            limit = 4096 if op is ast.Mult else 8
+            return (c.__class__ is ast.Constant and c.value.__class__ is int
+                    and 0 <= c.value <= limit and _small_sum(x))  # fmt: skip
+    return False
+
+
 def _canonical_nan(e: ast.expr) -> ast.expr:
     """``e``, or NAN if it is a NaN: ``(nan_t if (nan_t := e) == nan_t else NAN)``."""
     t = ast.NamedExpr(ast.Name("nan_t", _STORE), e)
@@ -592,8 +620,19 @@ class FuncGen:
         mask (see :meth:`wrap_const`). (Testing ``l2 > SMALL`` first, which CPython
         specialises, saves ~1 ns on a small sum but costs ~9 ns on a large one, as in
         hashes: not done.)"""
-        if v.norm or v.wrap is None or v.wrap[2] is not None:
+        if v.norm or v.wrap is not None and v.wrap[2] is not None:
             self.assign(target, self.canon(v))
+            return
+        if v.wrap is None:
+            if v.t is not I32 or not _small_sum(v.e):
+                self.assign(target, self.canon(v))
+                return
+            # ``l8 = l3 + x * 40`` then ``if l8 > MASK: l8 &= MASK``: a compare CPython does
+            # quickly where the mask of a small sum takes its big-int path (an address
+            # computation hardly ever wraps)
+            self.assign(target, v.e)
+            self.emit(ast.If(_cmp(_name(target), ast.Gt(), _const(M32)),
+                             [ast.AugAssign(_sname(target), ast.BitAnd(), _const(M32))], []))
             return
         self.assign(target, v.e)
         if v.wrap[1] == "+":
