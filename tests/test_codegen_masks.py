@@ -1,0 +1,94 @@
+"""Masks the Python tier leaves out or writes as a statement (codegen's ``_bits`` and
+``_small_sum``): the values stay those of the wasm definition, worked out by hand here, and
+the generated code has the shape the change is for."""
+
+from __future__ import annotations
+
+import ast
+
+import wasm2py
+from wasm2py.binary.decoder import decode_module
+from wasm2py.translate.module import translate_module
+from wasm2py.validate.validator import validate_module
+
+from .wat import wat
+
+
+def _exports(text: str):
+    return wasm2py.Instance(wasm2py.Store(), wasm2py.Module(wat(text)), {}).exports
+
+
+def _source(text: str, name: str) -> str:
+    """The generated Python of the function whose def name ends with ``name``."""
+    module = decode_module(wat(text))
+    validate_module(module)
+    tree, _ = translate_module(module)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name.endswith(name):
+            return ast.unparse(node)
+    raise AssertionError(f"no function {name}")
+
+
+COPY16 = """(module (memory 1)
+  (func $copy16 (export "copy16") (param $from i32) (param $to i32)
+    (i32.store16 (local.get $to) (i32.load16_u (local.get $from))))
+  (func $copy8 (export "copy8") (param $from i32) (param $to i32)
+    (i32.store8 (local.get $to) (i32.and (i32.load (local.get $from)) (i32.const 0x7f))))
+  (func (export "load32") (param i32) (result i32) (i32.load (local.get 0)))
+  (func (export "store32") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"""
+
+
+def test_narrow_stores_of_values_that_fit_have_no_mask():
+    src = _source(COPY16, "copy16")
+    assert "PU16(M, l1, LU16(M, l0)[0])" in src, src
+    assert "& 255" not in _source(COPY16, "copy8").split("M[l1] =")[1]
+    ex = _exports(COPY16)
+    ex.store32(0, 0x12345678)
+    ex.store32(8, -1)
+    ex.copy16(0, 8)  # the low half 0x5678 over 0xffff: 0xffff5678
+    assert ex.load32(8) == 0xFFFF5678 - 2**32
+    ex.copy8(0, 8)  # 0x78 & 0x7f = 0x78 into the lowest byte: 0xffff5678
+    assert ex.load32(8) == 0xFFFF5678 - 2**32
+    ex.store32(0, 0xFF)
+    ex.copy8(0, 9)  # 0xff & 0x7f = 0x7f into byte 9: 0xffff7f78
+    assert ex.load32(8) == 0xFFFF7F78 - 2**32
+
+
+EXTEND = """(module
+  (func $ext (export "ext") (param i32) (result i64) (i64.extend_i32_s (local.get 0))))"""
+
+
+def test_sign_extension_of_a_canonical_i32_has_no_mask():
+    src = _source(EXTEND, "ext")
+    assert "4294967295" not in src, src
+    ex = _exports(EXTEND)
+    assert ex.ext(0) == 0
+    assert ex.ext(0x7FFFFFFF) == 0x7FFFFFFF
+    assert ex.ext(-(2**31)) == -(2**31)  # 0x80000000
+    assert ex.ext(-1) == -1  # 0xffffffff
+
+
+SUMS = """(module (memory 1)
+  (func $addr (export "addr") (param $base i32) (param $i i32) (result i32) (local $p i32)
+    (local.set $p (i32.add (local.get $base) (i32.mul (local.get $i) (i32.const 40))))
+    (local.get $p))
+  (func $next (export "next") (result i32) (local $p i32)
+    (local.set $p (i32.add (i32.load (i32.const 0)) (i32.const 4)))
+    (local.get $p))
+  (func (export "store32") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"""
+
+
+def test_sums_of_non_negative_terms_wrap_by_a_statement():
+    src = _source(SUMS, "addr")
+    assert "if l2 > 4294967295:" in src and "l2 &= 4294967295" in src, src
+    assert "if l0 > 4294967295:" in _source(SUMS, "next")
+    ex = _exports(SUMS)
+    assert ex.addr(100, 3) == 220
+    assert ex.addr(-16, 1) == 24  # 0xfffffff0 + 40 wraps to 0x18
+    # (2**31 - 1) * 40 = 20 * 2**32 - 40: -40 modulo 2**32
+    assert ex.addr(0, 0x7FFFFFFF) == -40
+    assert ex.addr(-1, -1) == -41  # 0xffffffff + 0xffffffff * 40 = 41 * 2**32 - 41
+    ex.store32(0, -2)  # 0xfffffffe + 4 wraps to 2
+    assert ex.next() == 2
+    ex.store32(0, 7)
+    assert ex.next() == 11
