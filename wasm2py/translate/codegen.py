@@ -149,6 +149,19 @@ def _bits(e: ast.expr) -> int | None:
     return None
 
 
+def _wraps_by_test(e: ast.expr) -> bool:
+    """Whether a non-canonical i32 ``e`` is better wrapped by a test than by ``& MASK`` (see
+    :func:`_small_sum`). ``x + c`` of a name keeps the mask: that is an i64 counter wrapped to
+    i32 (an i32 local's ``x + c`` wraps by a choice), whose ``x + c & MASK`` counted loops
+    turn into a plain sum where it cannot wrap (``_PlainSums``)."""
+    if e.__class__ is not ast.BinOp:
+        return False
+    if e.op.__class__ is ast.Add and e.left.__class__ is ast.Name \
+            and e.right.__class__ is ast.Constant:  # fmt: skip
+        return False
+    return _small_sum(e)
+
+
 def _small_sum(e: ast.expr) -> bool:
     """Whether ``e`` is certainly ``>= 0`` and most likely below ``2**32``, from its form: a
     sum of canonical locals and slots, constants, unsigned loads, ``x & y``, ``x >> c``, and
@@ -612,6 +625,11 @@ class FuncGen:
             return v.e
         if v.wrap is not None and v.wrap[2] is not None:
             return self.wrap_const(v)
+        if v.t is I32 and _wraps_by_test(v.e):
+            # ``ma if (ma := a + b) < 2**32 else ma & MASK``: see assign_value
+            first = ast.NamedExpr(_sname("ma"), v.e)
+            return ast.IfExp(_cmp(first, ast.Lt(), _const(M32 + 1)), _name("ma"),
+                             _bin(_name("ma"), ast.BitAnd(), _const(M32)))  # fmt: skip
         return _bin(v.e, ast.BitAnd(), _const(MASK[v.t]))
 
     def assign_value(self, target: str, v: V) -> None:
@@ -624,7 +642,7 @@ class FuncGen:
             self.assign(target, self.canon(v))
             return
         if v.wrap is None:
-            if v.t is not I32 or not _small_sum(v.e):
+            if v.t is not I32 or not _wraps_by_test(v.e):
                 self.assign(target, self.canon(v))
                 return
             # ``l8 = l3 + x * 40`` then ``if l8 > MASK: l8 &= MASK``: a compare CPython does
