@@ -92,3 +92,38 @@ def test_sums_of_non_negative_terms_wrap_by_a_statement():
     assert ex.next() == 2
     ex.store32(0, 7)
     assert ex.next() == 11
+
+
+DIFFS = """(module (memory 1)
+  (func $low (export "low") (param $p i32) (result i32) (local $r i32)
+    (local.set $r (i32.sub (i32.load8_u (local.get $p)) (i32.const 3)))
+    (local.get $r))
+  (func $both (export "both") (param $a i32) (param $b i32) (result i32) (local $r i32)
+    (local.set $r (i32.sub (i32.add (local.get $a) (i32.mul (local.get $b) (i32.const 8)))
+                           (i32.const 16)))
+    (local.get $r))
+  (func $switch (export "switch") (param $p i32) (result i32)
+    (block $default (block $c1 (block $c0
+      (br_table $c0 $c1 $default (i32.sub (i32.load8_u (local.get $p)) (i32.const 3))))
+      (return (i32.const 10)))
+      (return (i32.const 11)))
+    (i32.const 12))
+  (func (export "store8") (param i32 i32) (i32.store8 (local.get 0) (local.get 1))))"""
+
+
+def test_differences_wrap_by_a_statement():
+    assert "if l1 < 0:" in _source(DIFFS, "low")  # a byte minus 3 is above -2**32
+    assert "if not 0 <= l2 <= 4294967295:" in _source(DIFFS, "both")
+    assert "brt += 4294967296" in _source(DIFFS, "switch")
+    ex = _exports(DIFFS)
+    ex.store8(0, 1)
+    ex.store8(1, 200)
+    assert ex.low(0) == -2  # 1 - 3 = 0xfffffffe
+    assert ex.low(1) == 197
+    assert ex.both(100, 2) == 100
+    assert ex.both(0, 1) == -8
+    # 0xffffffff + 0x7fffffff * 8 - 16 = 2**34 + 2**32 - 25: -25 modulo 2**32
+    assert ex.both(-1, 0x7FFFFFFF) == -25
+    for byte, label in ((3, 10), (4, 11), (5, 12), (200, 12), (2, 12), (0, 12)):
+        ex.store8(2, byte)  # byte - 3: 0 and 1 are cases, the rest (below 3: wrapped) default
+        assert ex.switch(2) == label, byte
