@@ -127,3 +127,20 @@ def test_differences_wrap_by_a_statement():
     for byte, label in ((3, 10), (4, 11), (5, 12), (200, 12), (2, 12), (0, 12)):
         ex.store8(2, byte)  # byte - 3: 0 and 1 are cases, the rest (below 3: wrapped) default
         assert ex.switch(2) == label, byte
+
+
+SUB64 = """(module (memory 1)
+  (func $sub64 (export "sub64") (result i64) (local $r i64)
+    (local.set $r (i64.sub (i64.load (i32.const 0)) (i64.load (i32.const 8))))
+    (local.get $r))
+  (func (export "store64") (param i32 i64) (i64.store (local.get 0) (local.get 1))))"""
+
+
+def test_i64_difference_of_loads_wraps_by_a_statement():
+    assert "if l0 < 0:" in _source(SUB64, "sub64")
+    ex = _exports(SUB64)
+    for a, b, want in ((7, 5, 2), (5, 7, -2), (0, -(2**63), -(2**63)), (-1, 1, -2),
+                       (-(2**63), 1, 2**63 - 1)):  # fmt: skip
+        ex.store64(0, a)
+        ex.store64(8, b)
+        assert ex.sub64() == want, (a, b)

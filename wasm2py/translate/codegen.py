@@ -36,6 +36,7 @@ FUNCREF, EXTERNREF = ValType.FUNCREF, ValType.EXTERNREF
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 MASK = {I32: M32, I64: M64}
+_BITS = {I32: 32, I64: 64}
 SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
 #: the largest int CPython 3.11 compares in its specialised fast path (one 30-bit digit): a
 #: test against a constant above it (``x < 0x80000000``) always takes the generic path, so
@@ -110,14 +111,14 @@ def _sub0(e: ast.expr) -> ast.Subscript:
 _LOAD_BITS = {"LU8": 8, "LU16": 16, "LU32": 32, "LU64": 64}
 
 
-def _bits(e: ast.expr, narrow: frozenset = _EMPTY) -> int | None:
+def _bits(e: ast.expr, narrow: dict | None = None) -> int | None:
     """A width ``b`` such that ``0 <= e < 2**b`` is certain from the form of ``e`` alone
     (unsigned loads, a byte of a memory view, ``x & c``, shifts right, compares, choices, the
-    names in ``narrow``: i32 locals), or None. Lets a store or a sign extension leave out a
+    names in ``narrow``: integer locals, by their width), or None. Lets a store or a sign extension leave out a
     mask its value already fits."""
     cls = e.__class__
     if cls is ast.Name:
-        return 32 if e.id in narrow else None
+        return narrow.get(e.id) if narrow else None
     if cls is ast.Constant:
         v = e.value
         return v.bit_length() if v.__class__ is int and v >= 0 else None
@@ -127,7 +128,12 @@ def _bits(e: ast.expr, narrow: frozenset = _EMPTY) -> int | None:
         base = e.value
         if base.__class__ is ast.Name:  # M[a], M1[a]: a byte of a memory's byte view
             n = base.id
-            return 8 if n[0] == "M" and (len(n) == 1 or n[1:].isdigit()) else None
+            if n[0] != "M":
+                return None
+            head, u, width = n[1:].partition("u")  # Mu64[i], M1u64[i]: an unsigned typed view
+            if u:
+                return int(width) if width.isdigit() and (not head or head.isdigit()) else None
+            return 8 if len(n) == 1 or n[1:].isdigit() else None
         if base.__class__ is ast.Call and base.func.__class__ is ast.Name:  # LU16(M, a)[0]
             return _LOAD_BITS.get(base.func.id)
         return None
@@ -152,11 +158,11 @@ def _bits(e: ast.expr, narrow: frozenset = _EMPTY) -> int | None:
     return None
 
 
-def _wrap_test(e: ast.expr, narrow: frozenset) -> str | None:
-    """How a non-canonical i32 ``e`` is wrapped more cheaply than by ``& MASK``, whose 32-bit
-    mask takes the big-int path of CPython 3.11 (~18 ns against ~4 for a compare): ``"sum"``
-    when ``e >= 0`` (:func:`_small_sum`; test ``e > MASK``), ``"low"`` for the difference of
-    two values in ``[0, 2**32)`` (``-2**32 < e < 2**32``; test ``e < 0``, add ``2**32``),
+def _wrap_test(e: ast.expr, narrow: dict, n: int) -> str | None:
+    """How a non-canonical ``n``-bit ``e`` is wrapped more cheaply than by ``& MASK``, which
+    takes the big-int path of CPython 3.11 (~18 ns against ~4 for a compare): ``"sum"`` when
+    ``e >= 0`` (:func:`_small_sum`; test ``e > MASK``), ``"low"`` for the difference of two
+    values in ``[0, 2**n)`` (``-2**n < e < 2**n``; test ``e < 0``, add ``2**n``),
     ``"both"`` for another difference of non-negative terms (test ``0 <= e <= MASK``), None:
     the mask. ``x + c`` of a name keeps the mask: that is an i64 counter wrapped to i32 (an
     i32 local's ``x + c`` wraps by a choice), whose ``x + c & MASK`` counted loops turn into
@@ -168,9 +174,12 @@ def _wrap_test(e: ast.expr, narrow: frozenset) -> str | None:
         if not (_small_sum(e.left) and _small_sum(e.right)):
             return None
         a, b = _bits(e.left, narrow), _bits(e.right, narrow)
-        return "low" if a is not None and b is not None and a <= 32 and b <= 32 else "both"
+        return "low" if a is not None and b is not None and a <= n and b <= n else "both"
     if op is ast.Add and e.left.__class__ is ast.Name and e.right.__class__ is ast.Constant:
         return None
+    if n == 64:  # i64 values are often "negative" (near 2**64): only sums of narrower terms
+        a, b = _bits(e.left, narrow), _bits(e.right, narrow)
+        return "sum" if a is not None and b is not None and a < 64 and b < 64 else None
     return "sum" if _small_sum(e) else None
 
 
@@ -405,8 +414,8 @@ class FuncGen:
         self.index = index
         self.ftype = ftype
         self.local_types = list(ftype.params) + list(local_types)
-        #: the names of the i32 locals (values in [0, 2**32): see _bits)
-        self.i32_names = frozenset(f"l{i}" for i, t in enumerate(self.local_types) if t is I32)
+        #: the integer locals' names and widths (values in [0, 2**width): see _bits)
+        self.int_bits = {f"l{i}": _BITS[t] for i, t in enumerate(self.local_types) if t in _BITS}
         self.body = body
         #: what this function's frame adds to the call depth of its callees
         self.frame_words = frame_words(mod.module, ftype, local_types, body)
@@ -640,16 +649,17 @@ class FuncGen:
             return v.e
         if v.wrap is not None and v.wrap[2] is not None:
             return self.wrap_const(v)
-        kind = _wrap_test(v.e, self.i32_names) if v.t is I32 else None
+        kind = _wrap_test(v.e, self.int_bits, _BITS[v.t]) if v.t in _BITS else None
+        m = MASK.get(v.t)
         if kind == "sum":
             # ``ma if (ma := a + b) < 2**32 else ma & MASK``: see assign_value
             first = ast.NamedExpr(_sname("ma"), v.e)
-            return ast.IfExp(_cmp(first, ast.Lt(), _const(M32 + 1)), _name("ma"),
-                             _bin(_name("ma"), ast.BitAnd(), _const(M32)))  # fmt: skip
+            return ast.IfExp(_cmp(first, ast.Lt(), _const(m + 1)), _name("ma"),
+                             _bin(_name("ma"), ast.BitAnd(), _const(m)))  # fmt: skip
         if kind == "low":
             first = ast.NamedExpr(_sname("ma"), v.e)
             return ast.IfExp(_cmp(first, ast.GtE(), _const(0)), _name("ma"),
-                             _bin(_name("ma"), ast.Add(), _const(M32 + 1)))  # fmt: skip
+                             _bin(_name("ma"), ast.Add(), _const(m + 1)))  # fmt: skip
         return _bin(v.e, ast.BitAnd(), _const(MASK[v.t]))
 
     def assign_value(self, target: str, v: V) -> None:
@@ -662,21 +672,22 @@ class FuncGen:
             self.assign(target, self.canon(v))
             return
         if v.wrap is None:
-            kind = _wrap_test(v.e, self.i32_names) if v.t is I32 else None
+            kind = _wrap_test(v.e, self.int_bits, _BITS[v.t]) if v.t in _BITS else None
             if kind is None:
                 self.assign(target, self.canon(v))
                 return
             # ``l8 = l3 + x * 40`` then ``if l8 > MASK: l8 &= MASK``: compares CPython does
             # quickly where the mask takes its big-int path (addresses hardly ever wrap)
             self.assign(target, v.e)
-            t, mask = _name(target), [ast.AugAssign(_sname(target), ast.BitAnd(), _const(M32))]
+            m = MASK[v.t]
+            t, mask = _name(target), [ast.AugAssign(_sname(target), ast.BitAnd(), _const(m))]
             if kind == "sum":
-                self.emit(ast.If(_cmp(t, ast.Gt(), _const(M32)), mask, []))
+                self.emit(ast.If(_cmp(t, ast.Gt(), _const(m)), mask, []))
             elif kind == "low":
                 self.emit(ast.If(_cmp(t, ast.Lt(), _const(0)),
-                                 [ast.AugAssign(_sname(target), ast.Add(), _const(M32 + 1))], []))
+                                 [ast.AugAssign(_sname(target), ast.Add(), _const(m + 1))], []))
             else:
-                test = ast.Compare(_const(0), [ast.LtE(), ast.LtE()], [t, _const(M32)])
+                test = ast.Compare(_const(0), [ast.LtE(), ast.LtE()], [t, _const(m)])
                 self.emit(ast.If(ast.UnaryOp(ast.Not(), test), mask, []))
             return
         self.assign(target, v.e)
@@ -1955,7 +1966,7 @@ class FuncGen:
             ve = self.canon(val)
         elif val.const is not None:
             ve = _const(val.const & mask)
-        elif (b := _bits(val.e, self.i32_names)) is not None and b <= mask.bit_length():
+        elif (b := _bits(val.e, self.int_bits)) is not None and b <= mask.bit_length():
             ve = val.e  # already fits (a narrower load, x & 255, ...)
         else:
             ve = _bin(val.e, ast.BitAnd(), _const(mask))
@@ -2339,7 +2350,7 @@ class FuncGen:
                 Op.I64_EXTEND32_S: (I64, M32, 0x80000000)}  # fmt: skip
         t, m, s = spec[ins.op]
         a = self.pop()
-        b = MASK[a.t].bit_length() if a.norm else _bits(a.e, self.i32_names)
+        b = MASK[a.t].bit_length() if a.norm else _bits(a.e, self.int_bits)
         # (a canonical i32, a byte load...: no mask, which for 32 bits takes the slow path of
         # CPython's big ints)
         x = a.e if b is not None and b <= m.bit_length() else _bin(a.e, ast.BitAnd(), _const(m))
