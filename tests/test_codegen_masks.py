@@ -144,3 +144,34 @@ def test_i64_difference_of_loads_wraps_by_a_statement():
         ex.store64(0, a)
         ex.store64(8, b)
         assert ex.sub64() == want, (a, b)
+
+
+SHR_S = """(module
+  (func $shr3 (export "shr3") (param i32) (result i32) (i32.shr_s (local.get 0) (i32.const 3)))
+  (func (export "shr35") (param i32) (result i32) (i32.shr_s (local.get 0) (i32.const 35)))
+  (func (export "shr31") (param i32) (result i32) (i32.shr_s (local.get 0) (i32.const 31)))
+  (func (export "shr_sum") (param i32 i32) (result i32)
+    (i32.shr_s (i32.add (local.get 0) (local.get 1)) (i32.const 4)))
+  (func (export "shr64") (param i64) (result i64) (i64.shr_s (local.get 0) (i64.const 3)))
+  (func (export "shr64_63") (param i64) (result i64) (i64.shr_s (local.get 0) (i64.const 63))))"""
+
+
+def test_arithmetic_shift_by_a_constant_ors_in_the_sign():
+    assert "l0 >> 3 if l0 < 2147483648 else l0 >> 3 | 3758096384" in _source(SHR_S, "shr3")
+    ex = _exports(SHR_S)
+    # signed values shifted with the sign copied in (floor division by 2**k)
+    assert ex.shr3(1000) == 125
+    assert ex.shr3(-1000) == -125
+    assert ex.shr3(-1) == -1
+    assert ex.shr3(-(2**31)) == -(2**28)  # 0x80000000 -> 0xf0000000
+    assert ex.shr3(-9) == -2  # floor(-9 / 8)
+    assert ex.shr35(-(2**31)) == -(2**28)  # the count is taken modulo 32
+    assert ex.shr31(2**31 - 1) == 0
+    assert ex.shr31(-(2**31)) == -1
+    assert ex.shr_sum(-1, -1) == -1  # 0xfffffffe >> 4 (signed): -2 // 16 = -1
+    assert ex.shr_sum(2**31 - 1, 1) == -(2**27)  # the sum wraps to 0x80000000
+    assert ex.shr_sum(100, 60) == 10
+    assert ex.shr64(-1000) == -125
+    assert ex.shr64(2**63 - 1) == 2**60 - 1
+    assert ex.shr64_63(-(2**63)) == -1
+    assert ex.shr64_63(2**63 - 1) == 0
