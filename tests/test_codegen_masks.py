@@ -175,3 +175,31 @@ def test_arithmetic_shift_by_a_constant_ors_in_the_sign():
     assert ex.shr64(2**63 - 1) == 2**60 - 1
     assert ex.shr64_63(-(2**63)) == -1
     assert ex.shr64_63(2**63 - 1) == 0
+
+
+SIGNED = """(module (memory 1)
+  (func $s8 (export "s8") (param i32) (result i32) (local $r i32)
+    (local.set $r (i32.load8_s (local.get 0))) (local.get $r))
+  (func (export "s16") (param i32) (result i32) (i32.load16_s (local.get 0)))
+  (func (export "s8_64") (param i32) (result i64) (i64.load8_s (local.get 0)))
+  (func (export "ext8") (param i32) (result i32) (i32.extend8_s (local.get 0)))
+  (func (export "ext32") (param i32) (result i64) (i64.extend_i32_s (local.get 0)))
+  (func (export "store16") (param i32 i32) (i32.store16 (local.get 0) (local.get 1))))"""
+
+
+def test_sign_extensions_or_in_the_high_bits():
+    assert "l1 = ma if (ma := M[l0]) < 128 else ma | 4294967040" in _source(SIGNED, "s8")
+    ex = _exports(SIGNED)
+    ex.store16(0, 0x807F)  # bytes 0x7f, 0x80
+    assert ex.s8(0) == 0x7F
+    assert ex.s8(1) == -128
+    assert ex.s16(0) == 0x807F - 2**16
+    ex.store16(2, 0x7FFF)
+    assert ex.s16(2) == 0x7FFF
+    assert ex.s8_64(1) == -128
+    assert ex.s8_64(0) == 0x7F
+    assert ex.ext8(0x17F) == 0x7F
+    assert ex.ext8(0x180) == -128
+    assert ex.ext8(-1) == -1
+    assert ex.ext32(-5) == -5
+    assert ex.ext32(2**31 - 1) == 2**31 - 1

@@ -651,6 +651,14 @@ class FuncGen:
             return self.wrap_const(v)
         kind = _wrap_test(v.e, self.int_bits, _BITS[v.t]) if v.t in _BITS else None
         m = MASK.get(v.t)
+        if kind is None and m is not None and (ext := self.sign_extended(v.e)) is not None:
+            # a sign extension ``(x ^ 128) - 128`` of an 8-bit x: ``x if x < 128 else x |
+            # 0xffffff00``, twice as fast as the signed value masked
+            x, c = ext
+            first, use = (x, x) if isinstance(x, ast.Name) else \
+                (ast.NamedExpr(_sname("ma"), x), _name("ma"))  # fmt: skip
+            return ast.IfExp(_cmp(first, ast.Lt(), _const(c)), use,
+                             _bin(use, ast.BitOr(), _const(m ^ (2 * c - 1))))  # fmt: skip
         if kind == "sum":
             # ``ma if (ma := a + b) < 2**32 else ma & MASK``: see assign_value
             first = ast.NamedExpr(_sname("ma"), v.e)
@@ -661,6 +669,20 @@ class FuncGen:
             return ast.IfExp(_cmp(first, ast.GtE(), _const(0)), _name("ma"),
                              _bin(_name("ma"), ast.Add(), _const(m + 1)))  # fmt: skip
         return _bin(v.e, ast.BitAnd(), _const(MASK[v.t]))
+
+    def sign_extended(self, e: ast.expr) -> tuple[ast.expr, int] | None:
+        """``(x, c)`` when ``e`` is ``(x ^ c) - c`` (a sign extension: loads, ``extend8_s``...)
+        with ``0 <= x < 2 * c`` certain (see _bits), else None."""
+        if not (e.__class__ is ast.BinOp and e.op.__class__ is ast.Sub
+                and e.left.__class__ is ast.BinOp and e.left.op.__class__ is ast.BitXor):  # fmt: skip
+            return None
+        c, c2 = e.right, e.left.right
+        if not (c.__class__ is ast.Constant and c2.__class__ is ast.Constant
+                and c.value == c2.value and c.value.__class__ is int and c.value > 0
+                and c.value & (c.value - 1) == 0):  # fmt: skip
+            return None
+        b = _bits(e.left.left, self.int_bits)
+        return (e.left.left, c.value) if b is not None and b <= c.value.bit_length() else None
 
     def assign_value(self, target: str, v: V) -> None:
         """``target = v`` (canonical). The sum or difference of two canonical values is off by
