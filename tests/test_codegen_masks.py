@@ -203,3 +203,19 @@ def test_sign_extensions_or_in_the_high_bits():
     assert ex.ext8(-1) == -1
     assert ex.ext32(-5) == -5
     assert ex.ext32(2**31 - 1) == 2**31 - 1
+
+
+NARROW = """(module (memory 1)
+  (func $narrow (export "narrow") (param i32) (result i32)
+    (i32.load (i32.add (i32.shl (i32.and (local.get 0) (i32.const 127)) (i32.const 2))
+                       (i32.const 1024))))
+  (func (export "store32") (param i32 i32) (i32.store (local.get 0) (local.get 1))))"""
+
+
+def test_sums_of_narrow_terms_need_no_wrap():
+    # (x & 127) << 2 is below 2**9, plus 1024 below 2**12: never wraps
+    assert "LU32(M, ((l0 & 127) << 2) + 1024)[0]" in _source(NARROW, "narrow")
+    ex = _exports(NARROW)
+    ex.store32(1024 + 4 * 5, 77)
+    assert ex.narrow(5) == 77
+    assert ex.narrow(-123) == 77  # 0xffffff85 & 127 = 5

@@ -146,6 +146,13 @@ def _bits(e: ast.expr, narrow: dict | None = None) -> int | None:
                 return max(left - k.value, 0)
             return left
         right = _bits(e.right, narrow)
+        if op is ast.Add and left is not None and right is not None:
+            return max(left, right) + 1
+        if op is ast.LShift or op is ast.Mult:  # by a constant
+            c = e.right.value if e.right.__class__ is ast.Constant else None
+            if left is None or c.__class__ is not int or c < 0:
+                return None
+            return left + (c if op is ast.LShift else c.bit_length())
         if op is ast.BitAnd:  # x & c with c >= 0 is in [0, c] whatever x is
             known = [b for b in (left, right) if b is not None]
             return min(known) if known else None
@@ -649,6 +656,8 @@ class FuncGen:
             return v.e
         if v.wrap is not None and v.wrap[2] is not None:
             return self.wrap_const(v)
+        if v.t in _BITS and (b := _bits(v.e, self.int_bits)) is not None and b <= _BITS[v.t]:
+            return v.e  # canonical already (``((x & 127) << 2) + 11232``)
         kind = _wrap_test(v.e, self.int_bits, _BITS[v.t]) if v.t in _BITS else None
         m = MASK.get(v.t)
         if kind is None and m is not None and (ext := self.sign_extended(v.e)) is not None:
@@ -695,7 +704,7 @@ class FuncGen:
             return
         if v.wrap is None:
             kind = _wrap_test(v.e, self.int_bits, _BITS[v.t]) if v.t in _BITS else None
-            if kind is None:
+            if kind is None or (b := _bits(v.e, self.int_bits)) is not None and b <= _BITS[v.t]:
                 self.assign(target, self.canon(v))
                 return
             # ``l8 = l3 + x * 40`` then ``if l8 > MASK: l8 &= MASK``: compares CPython does
