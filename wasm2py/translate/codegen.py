@@ -36,6 +36,7 @@ FUNCREF, EXTERNREF = ValType.FUNCREF, ValType.EXTERNREF
 M32 = 0xFFFFFFFF
 M64 = 0xFFFFFFFFFFFFFFFF
 MASK = {I32: M32, I64: M64}
+_BITS = {I32: 32, I64: 64}
 SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
 #: the largest int CPython 3.11 compares in its specialised fast path (one 30-bit digit): a
 #: test against a constant above it (``x < 0x80000000``) always takes the generic path, so
@@ -116,6 +117,118 @@ def _cmp(a: ast.expr, op: ast.cmpop, b: ast.expr) -> ast.Compare:
 
 def _sub0(e: ast.expr) -> ast.Subscript:
     return ast.Subscript(e, _const(0), _LOAD)
+
+
+#: unsigned loads through ``struct`` (``LU16(M, a)[0]``) and the width of their results
+_LOAD_BITS = {"LU8": 8, "LU16": 16, "LU32": 32, "LU64": 64}
+
+
+def _bits(e: ast.expr, narrow: dict | None = None) -> int | None:
+    """A width ``b`` such that ``0 <= e < 2**b`` is certain from the form of ``e`` alone
+    (unsigned loads, a byte of a memory view, ``x & c``, shifts right, compares, choices, the
+    names in ``narrow``: integer locals, by their width), or None. Lets a store or a sign extension leave out a
+    mask its value already fits."""
+    cls = e.__class__
+    if cls is ast.Name:
+        return narrow.get(e.id) if narrow else None
+    if cls is ast.Constant:
+        v = e.value
+        return v.bit_length() if v.__class__ is int and v >= 0 else None
+    if cls is ast.Compare:
+        return 1
+    if cls is ast.Subscript:
+        base = e.value
+        if base.__class__ is ast.Name:  # M[a], M1[a]: a byte of a memory's byte view
+            n = base.id
+            if n[0] != "M":
+                return None
+            head, u, width = n[1:].partition("u")  # Mu64[i], M1u64[i]: an unsigned typed view
+            if u:
+                return int(width) if width.isdigit() and (not head or head.isdigit()) else None
+            return 8 if len(n) == 1 or n[1:].isdigit() else None
+        if base.__class__ is ast.Call and base.func.__class__ is ast.Name:  # LU16(M, a)[0]
+            return _LOAD_BITS.get(base.func.id)
+        return None
+    if cls is ast.BinOp:
+        op = e.op.__class__
+        left = _bits(e.left, narrow)
+        if op is ast.RShift:
+            k = e.right
+            if left is not None and k.__class__ is ast.Constant and k.value.__class__ is int:
+                return max(left - k.value, 0)
+            return left
+        right = _bits(e.right, narrow)
+        if op is ast.Add and left is not None and right is not None:
+            return max(left, right) + 1
+        if op is ast.LShift or op is ast.Mult:  # by a constant
+            c = e.right.value if e.right.__class__ is ast.Constant else None
+            if left is None or c.__class__ is not int or c < 0:
+                return None
+            return left + (c if op is ast.LShift else c.bit_length())
+        if op is ast.BitAnd:  # x & c with c >= 0 is in [0, c] whatever x is
+            known = [b for b in (left, right) if b is not None]
+            return min(known) if known else None
+        if op in (ast.BitOr, ast.BitXor) and left is not None and right is not None:
+            return max(left, right)
+        return None
+    if cls is ast.IfExp:
+        a, b = _bits(e.body, narrow), _bits(e.orelse, narrow)
+        return max(a, b) if a is not None and b is not None else None
+    return None
+
+
+def _wrap_test(e: ast.expr, narrow: dict, n: int) -> str | None:
+    """How a non-canonical ``n``-bit ``e`` is wrapped more cheaply than by ``& MASK``, which
+    takes the big-int path of CPython 3.11 (~18 ns against ~4 for a compare): ``"sum"`` when
+    ``e >= 0`` (:func:`_small_sum`; test ``e > MASK``), ``"low"`` for the difference of two
+    values in ``[0, 2**n)`` (``-2**n < e < 2**n``; test ``e < 0``, add ``2**n``),
+    ``"both"`` for another difference of non-negative terms (test ``0 <= e <= MASK``), None:
+    the mask. ``x + c`` of a name keeps the mask: that is an i64 counter wrapped to i32 (an
+    i32 local's ``x + c`` wraps by a choice), whose ``x + c & MASK`` counted loops turn into
+    a plain sum where it cannot wrap (``_PlainSums``)."""
+    if e.__class__ is not ast.BinOp:
+        return None
+    op = e.op.__class__
+    if op is ast.Sub:
+        if not (_small_sum(e.left) and _small_sum(e.right)):
+            return None
+        a, b = _bits(e.left, narrow), _bits(e.right, narrow)
+        return "low" if a is not None and b is not None and a <= n and b <= n else "both"
+    if op is ast.Add and e.left.__class__ is ast.Name and e.right.__class__ is ast.Constant:
+        return None
+    if n == 64:  # i64 values are often "negative" (near 2**64): only sums of narrower terms
+        a, b = _bits(e.left, narrow), _bits(e.right, narrow)
+        return "sum" if a is not None and b is not None and a < 64 and b < 64 else None
+    return "sum" if _small_sum(e) else None
+
+
+def _small_sum(e: ast.expr) -> bool:
+    """Whether ``e`` is certainly ``>= 0`` and most likely below ``2**32``, from its form: a
+    sum of canonical locals and slots, constants, unsigned loads, ``x & y``, ``x >> c``, and
+    ``x * c``/``x << c`` with a small ``c`` (addresses: ``base + i * 40``). A hash (``h * 31``,
+    ``h << 5``) grows past the mask: a large multiplier or shift is not taken."""
+    cls = e.__class__
+    if cls is ast.Name:
+        n = e.id
+        return n[0] in "ls" and n[1:].isdigit()
+    if cls is ast.Constant or cls is ast.Subscript:
+        return _bits(e) is not None
+    if cls is ast.BinOp:
+        op = e.op.__class__
+        if op is ast.Add or op is ast.BitOr:
+            return _small_sum(e.left) and _small_sum(e.right)
+        if op is ast.BitAnd:
+            return _small_sum(e.left) or _small_sum(e.right)
+        if op is ast.RShift:
+            return _small_sum(e.left)
+        if op is ast.Mult or op is ast.LShift:
+            c, x = e.right, e.left
+            if op is ast.Mult and c.__class__ is not ast.Constant:
+                c, x = x, c
+            limit = 4096 if op is ast.Mult else 8
+            return (c.__class__ is ast.Constant and c.value.__class__ is int
+                    and 0 <= c.value <= limit and _small_sum(x))  # fmt: skip
+    return False
 
 
 def _canonical_nan(e: ast.expr) -> ast.expr:
@@ -324,6 +437,8 @@ class FuncGen:
         self.index = index
         self.ftype = ftype
         self.local_types = list(ftype.params) + list(local_types)
+        #: the integer locals' names and widths (values in [0, 2**width): see _bits)
+        self.int_bits = {f"l{i}": _BITS[t] for i, t in enumerate(self.local_types) if t in _BITS}
         self.body = body
         #: what this function's frame adds to the call depth of its callees
         self.frame_words = frame_words(mod.module, ftype, local_types, body, mod.func_types)
@@ -580,7 +695,42 @@ class FuncGen:
             return v.e
         if v.wrap is not None and v.wrap[2] is not None:
             return self.wrap_const(v)
+        if v.t in _BITS and (b := _bits(v.e, self.int_bits)) is not None and b <= _BITS[v.t]:
+            return v.e  # canonical already (``((x & 127) << 2) + 11232``)
+        kind = _wrap_test(v.e, self.int_bits, _BITS[v.t]) if v.t in _BITS else None
+        m = MASK.get(v.t)
+        if kind is None and m is not None and (ext := self.sign_extended(v.e)) is not None:
+            # a sign extension ``(x ^ 128) - 128`` of an 8-bit x: ``x if x < 128 else x |
+            # 0xffffff00``, twice as fast as the signed value masked
+            x, c = ext
+            first, use = (x, x) if isinstance(x, ast.Name) else \
+                (ast.NamedExpr(_sname("ma"), x), _name("ma"))  # fmt: skip
+            return ast.IfExp(_cmp(first, ast.Lt(), _const(c)), use,
+                             _bin(use, ast.BitOr(), _const(m ^ (2 * c - 1))))  # fmt: skip
+        if kind == "sum":
+            # ``ma if (ma := a + b) < 2**32 else ma & MASK``: see assign_value
+            first = ast.NamedExpr(_sname("ma"), v.e)
+            return ast.IfExp(_cmp(first, ast.Lt(), _const(m + 1)), _name("ma"),
+                             _bin(_name("ma"), ast.BitAnd(), _const(m)))  # fmt: skip
+        if kind == "low":
+            first = ast.NamedExpr(_sname("ma"), v.e)
+            return ast.IfExp(_cmp(first, ast.GtE(), _const(0)), _name("ma"),
+                             _bin(_name("ma"), ast.Add(), _const(m + 1)))  # fmt: skip
         return _bin(v.e, ast.BitAnd(), _const(MASK[v.t]))
+
+    def sign_extended(self, e: ast.expr) -> tuple[ast.expr, int] | None:
+        """``(x, c)`` when ``e`` is ``(x ^ c) - c`` (a sign extension: loads, ``extend8_s``...)
+        with ``0 <= x < 2 * c`` certain (see _bits), else None."""
+        if not (e.__class__ is ast.BinOp and e.op.__class__ is ast.Sub
+                and e.left.__class__ is ast.BinOp and e.left.op.__class__ is ast.BitXor):  # fmt: skip
+            return None
+        c, c2 = e.right, e.left.right
+        if not (c.__class__ is ast.Constant and c2.__class__ is ast.Constant
+                and c.value == c2.value and c.value.__class__ is int and c.value > 0
+                and c.value & (c.value - 1) == 0):  # fmt: skip
+            return None
+        b = _bits(e.left.left, self.int_bits)
+        return (e.left.left, c.value) if b is not None and b <= c.value.bit_length() else None
 
     def assign_value(self, target: str, v: V) -> None:
         """``target = v`` (canonical). The sum or difference of two canonical values is off by
@@ -588,8 +738,27 @@ class FuncGen:
         mask (see :meth:`wrap_const`). (Testing ``l2 > SMALL`` first, which CPython
         specialises, saves ~1 ns on a small sum but costs ~9 ns on a large one, as in
         hashes: not done.)"""
-        if v.norm or v.wrap is None or v.wrap[2] is not None:
+        if v.norm or v.wrap is not None and v.wrap[2] is not None:
             self.assign(target, self.canon(v))
+            return
+        if v.wrap is None:
+            kind = _wrap_test(v.e, self.int_bits, _BITS[v.t]) if v.t in _BITS else None
+            if kind is None or (b := _bits(v.e, self.int_bits)) is not None and b <= _BITS[v.t]:
+                self.assign(target, self.canon(v))
+                return
+            # ``l8 = l3 + x * 40`` then ``if l8 > MASK: l8 &= MASK``: compares CPython does
+            # quickly where the mask takes its big-int path (addresses hardly ever wrap)
+            self.assign(target, v.e)
+            m = MASK[v.t]
+            t, mask = _name(target), [ast.AugAssign(_sname(target), ast.BitAnd(), _const(m))]
+            if kind == "sum":
+                self.emit(ast.If(_cmp(t, ast.Gt(), _const(m)), mask, []))
+            elif kind == "low":
+                self.emit(ast.If(_cmp(t, ast.Lt(), _const(0)),
+                                 [ast.AugAssign(_sname(target), ast.Add(), _const(m + 1))], []))
+            else:
+                test = ast.Compare(_const(0), [ast.LtE(), ast.LtE()], [t, _const(m)])
+                self.emit(ast.If(ast.UnaryOp(ast.Not(), test), mask, []))
             return
         self.assign(target, v.e)
         if v.wrap[1] == "+":
@@ -1408,7 +1577,7 @@ class FuncGen:
             return
         # Evaluate the index once.
         if not (isinstance(idx.e, ast.Name) or idx.const is not None):
-            self.assign("brt", self.canon(idx))
+            self.assign_value("brt", idx)
             ie = _name("brt")
         else:
             ie = self.canon(idx)
@@ -1907,6 +2076,8 @@ class FuncGen:
             ve = self.canon(val)
         elif val.const is not None:
             ve = _const(val.const & mask)
+        elif (b := _bits(val.e, self.int_bits)) is not None and b <= mask.bit_length():
+            ve = val.e  # already fits (a narrower load, x & 255, ...)
         else:
             ve = _bin(val.e, ast.BitAnd(), _const(mask))
         if fn == "PU8" and not (addr.impure and val.impure):
@@ -2105,6 +2276,17 @@ class FuncGen:
         b = self.pop()
         a = self.pop()
         s = SIGN[t]
+        if b.const is not None and (k := b.const & (MASK[t].bit_length() - 1)):
+            # by a constant: ``x >> 3 if x < 2**31 else x >> 3 | 0xe0000000`` (the sign's copies
+            # or'ed in), canonical, ~3x cheaper than through the signed value and a mask
+            x = self.canon(a)
+            first, use = (x, x) if isinstance(x, ast.Name) else \
+                (ast.NamedExpr(_sname("ma"), x), _name("ma"))  # fmt: skip
+            high = MASK[t] ^ (MASK[t] >> k)
+            e = ast.IfExp(_cmp(first, ast.Lt(), _const(s)), _bin(use, ast.RShift(), _const(k)),
+                          _bin(_bin(use, ast.RShift(), _const(k)), ast.BitOr(), _const(high)))
+            self.push(self.combine(e, t, a, b))
+            return
         signed = _bin(_bin(self.canon(a), ast.BitXor(), _const(s)), ast.Sub(), _const(s))
         e = _bin(signed, ast.RShift(), self.shift_amount(b, t))
         self.push(self.combine(e, t, a, b, norm=False))
@@ -2289,8 +2471,11 @@ class FuncGen:
                 Op.I64_EXTEND32_S: (I64, M32, 0x80000000)}  # fmt: skip
         t, m, s = spec[ins.op]
         a = self.pop()
-        e = _bin(_bin(_bin(a.e, ast.BitAnd(), _const(m)), ast.BitXor(), _const(s)), ast.Sub(),
-                 _const(s))  # fmt: skip
+        b = MASK[a.t].bit_length() if a.norm else _bits(a.e, self.int_bits)
+        # (a canonical i32, a byte load...: no mask, which for 32 bits takes the slow path of
+        # CPython's big ints)
+        x = a.e if b is not None and b <= m.bit_length() else _bin(a.e, ast.BitAnd(), _const(m))
+        e = _bin(_bin(x, ast.BitXor(), _const(s)), ast.Sub(), _const(s))
         self.push(self.combine(e, t, a, norm=False))
 
     def op_f64_convert_u32(self, ins) -> None:
