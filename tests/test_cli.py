@@ -653,3 +653,21 @@ def test_progress_line_on_a_terminal_only():
     with Progress("compiling", stream=pipe, delay=0.0, interval=0.01):
         time.sleep(0.05)
     assert pipe.getvalue() == ""
+
+
+def test_translate_prints_the_generated_code_and_names_bad_files(capsys, tmp_path):
+    from wasm2py.translate.__main__ import main as translate_main
+
+    good = tmp_path / "m.wasm"
+    good.write_bytes(wat('(module (func (export "f") (param i32) (result i32) local.get 0))'))
+    assert translate_main([str(good)]) == 0
+    assert "def " in capsys.readouterr().out
+    bad = tmp_path / "bad.wasm"
+    bad.write_bytes(b"garbage")
+    for path in (bad, tmp_path / "missing.wasm"):
+        assert translate_main([str(path)]) == 1
+        err = capsys.readouterr().err
+        assert str(path) in err and "Traceback" not in err
+    with pytest.raises(SystemExit):
+        translate_main(["--help"])
+    assert "MODULE.wasm" in capsys.readouterr().out
