@@ -344,8 +344,6 @@ def split_loop_checks(fn: ast.FunctionDef) -> None:
         first = loop.body[0]
         fast = _drop_checks(copy.deepcopy(loop.body))
         test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()], [ast.Constant(max(needs))])
-        split = ast.If(test, fast or [ast.Pass()], loop.body)
-        for node in ast.walk(split):
-            if "lineno" in node._attributes and "lineno" not in node.__dict__:
-                ast.copy_location(node, first)
-        loop.body = [split]
+        # (located at the first statement's wasm offset; the rest is located with the whole
+        # function, statements under it inheriting their own statement's offset)
+        loop.body = [ast.copy_location(ast.If(test, fast or [ast.Pass()], loop.body), first)]
