@@ -163,3 +163,100 @@ def test_the_iteration_is_split_at_what_its_checks_ask_for():
     assert "if fuel >= 14:" in walk
     fast = walk[walk.index("if fuel >= 14:") : walk.index("else:", walk.index("if fuel >= 14:"))]
     assert "out_of_fuel" not in fast and "fuel -= 4" in fast and "fuel -= 10" in fast
+
+
+#: a sieve: the outer loop's rare arm (a prime) holds a call and a nested loop, the
+#: statements after that arm a segment check (taken into both arms of the first copy)
+SIEVE = """
+(module
+  (memory 1)
+  (func $square (param i32) (result i32) local.get 0 local.get 0 i32.mul)
+  (func (export "sieve") (param $n i32) (result i32) (local $i i32) (local $j i32) (local $count i32)
+    i32.const 2
+    local.set $i
+    loop $outer
+      local.get $i
+      i32.load8_u
+      i32.eqz
+      if
+        local.get $count
+        i32.const 1
+        i32.add
+        local.set $count
+        local.get $i
+        call $square
+        local.set $j
+        block $done
+          loop $inner
+            local.get $j
+            local.get $n
+            i32.gt_u
+            br_if $done
+            local.get $j
+            i32.const 1
+            i32.store8
+            local.get $j
+            local.get $i
+            i32.add
+            local.set $j
+            br $inner
+          end
+        end
+      end
+      local.get $i
+      i32.const 1
+      i32.add
+      local.tee $i
+      local.get $n
+      i32.le_u
+      br_if $outer
+    end
+    local.get $count)
+)
+"""
+
+
+def sieve_runs(shape: str, n: int):
+    """For every starting fuel up to past the total: the outcome of a plain call (result or
+    trap code, fuel left), and of a resumable call given just what each pause asks for (the
+    pauses' (required, fuel left), result, total used)."""
+    store = Store(Engine(Config(consume_fuel=True, python_shape=shape, cache=False)))
+    sieve = Instance(store, Module(store.engine, SIEVE), {}).exports.sieve
+    store.set_fuel(10**6)
+    sieve(n)
+    need = 10**6 - store.get_fuel()
+    out = []
+    for fuel in range(need + 2):
+        store.set_fuel(fuel)
+        try:
+            plain = sieve(n)
+        except Trap as e:
+            plain = e.code
+        left = store.get_fuel()
+        store.set_fuel(fuel)
+        r, pauses, given = sieve.call_resumable(n), [], 0
+        while isinstance(r, OutOfFuel):
+            pauses.append((r.required_fuel, store.get_fuel()))
+            given += r.required_fuel
+            store.set_fuel(store.get_fuel() + r.required_fuel)
+            r = r.resume()
+        assert isinstance(r, Finished)
+        out.append((plain, left, tuple(pauses), r.results, fuel + given - store.get_fuel()))
+    return need, out
+
+
+def test_a_split_loop_with_a_call_and_a_loop_in_one_arm_meters_as_the_flat_shape(cell):
+    """The flat shape (:mod:`wasm2py.translate.flat`) splits nothing: every stop, pause and
+    the fuel of every run must be the same in both shapes, and a paused run must use what a
+    run in one piece uses."""
+    n = 30
+    need, auto = sieve_runs("auto", n)
+    assert sieve_runs("flat", n) == (need, auto)
+    assert auto[-1][0] == 10  # the primes up to 30
+    assert all(used == need for *_, used in auto)
+    from wasm2py.aot import compile
+
+    from .wat import wat
+
+    src = compile(wat(SIEVE), fuel=True)
+    assert "if fuel >= " in src[src.index("def f1_sieve") :]
