@@ -2463,10 +2463,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                         gen.prepaid_stretches(*counted)  # (each adds 2 at most)
                     depth = nesting_depth(fn)
             if gen.fuel is not None and depth < MAX_NESTING:
-                split = split_loop_checks(fn)
-                if split and nesting_depth(fn) > MAX_NESTING:
-                    for loop, body in split:  # (put back: an outer loop's copy holds the inner)
-                        loop.body = body
+                split_loop_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]

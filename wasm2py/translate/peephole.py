@@ -37,7 +37,6 @@ changes nothing; reaching a case costs a test per level instead of two per block
 from __future__ import annotations
 
 import ast
-import copy
 
 from .nodes import nodes
 
@@ -232,6 +231,10 @@ def _wrap(part: list[ast.stmt], body: list[ast.stmt]) -> ast.If:
     return node
 
 
+class _NoSplit(Exception):
+    """The loop body is not one :func:`split_loop_checks` handles."""
+
+
 def _need(st: ast.stmt) -> int | None:
     """``K`` if ``st`` is a segment's fuel check ``if fuel < K: fuel = out_of_fuel(...)``."""
     from .resume import _is_fuel_check
@@ -259,38 +262,16 @@ def _touches_fuel(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Name) and n.id in ("fuel", "F") for n in ast.walk(node))
 
 
-def _opaque(st: ast.stmt) -> bool:
-    """Whether the fuel after ``st`` is unknown from the fuel before it: a loop, a call, a
-    ``try``, or any other use of the fuel than a check or a charge (``st`` not one of those)."""
+def _walk_checks(stmts: list[ast.stmt], offset: int | None, needs: list[int]) -> int | None:
+    """Walk one iteration's statements from ``offset`` (the fuel charged since the loop's
+    head, negated); append to ``needs`` what each check needs at the head (``K - offset``);
+    return the offset after ``stmts`` (the least over the paths through them), None when no
+    path comes out of them (each ends in a ``break``, ``continue`` or ``raise``)."""
     from .resume import point_kind
 
-    if _need(st) is not None or _charge(st) is not None:
-        return False
-    if isinstance(st, ast.If):
-        return _touches_fuel(st.test) or any(map(_opaque, st.body)) or any(map(_opaque, st.orelse))
-    return (not isinstance(st, ast.Assign | ast.AugAssign | ast.Expr | ast.Pass | ast.Break
-                           | ast.Continue | ast.Raise)
-            or point_kind(st) is not None or _touches_fuel(st))  # fmt: skip
-
-
-#: :func:`_fast`'s offset where no path comes out of the statements
-_DEAD = "dead"
-#: ... where the fuel after them is unknown (an opaque statement ran)
-_UNKNOWN = "unknown"
-
-
-def _fast(stmts: list[ast.stmt], offset, needs: list[int]) -> tuple[list[ast.stmt], object]:
-    """One iteration's statements without the checks that a known fuel covers, and the offset
-    after them. ``offset``: the fuel charged since the loop's head, negated (an int), or
-    :data:`_UNKNOWN` once an opaque statement ran (checks are then kept as they are). Each
-    check dropped appends what it needs at the head (``K - offset``) to ``needs``. An ``if``
-    with an arm the fuel after which is unknown takes the statements after it into both arms
-    (when none of those is opaque), so that the other arm can drop their checks."""
-    out: list[ast.stmt] = []
-    for i, st in enumerate(stmts):
-        if offset == _UNKNOWN:
-            out.extend(stmts[i:])
-            return out, _UNKNOWN
+    for st in stmts:
+        if offset is None:  # (unreachable statements: none is generated)
+            raise _NoSplit
         k = _need(st)
         if k is not None:
             needs.append(k - offset)
@@ -298,42 +279,41 @@ def _fast(stmts: list[ast.stmt], offset, needs: list[int]) -> tuple[list[ast.stm
         k = _charge(st)
         if k is not None:
             offset -= k
-            out.append(st)
             continue
-        if isinstance(st, ast.Break | ast.Continue | ast.Raise) and not _touches_fuel(st):
-            out.append(st)
-            return out, _DEAD
-        if isinstance(st, ast.If) and not _touches_fuel(st.test):
-            rest = stmts[i + 1:]
-            body, after_body = _fast(st.body, offset, needs)
-            orelse, after_else = _fast(st.orelse, offset, needs)
-            if _UNKNOWN in (after_body, after_else) and rest and not any(map(_opaque, rest)):
-                # (the statements after it go into both arms: copies of the same statements,
-                # so the same resume points)
-                body, after_body = _fast(body + copy.deepcopy(rest), after_body, needs) \
-                    if after_body != _DEAD else (body, after_body)
-                orelse, after_else = _fast(orelse + copy.deepcopy(rest), after_else, needs) \
-                    if after_else != _DEAD else (orelse, after_else)
-                st.body, st.orelse = body or [ast.copy_location(ast.Pass(), st)], orelse
-                out.append(st)
-                ends = [a for a in (after_body, after_else) if a != _DEAD]
-                return out, (_UNKNOWN if _UNKNOWN in ends else min(ends) if ends else _DEAD)
-            st.body, st.orelse = body or [ast.copy_location(ast.Pass(), st)], orelse
-            out.append(st)
-            ends = [a for a in (after_body, after_else) if a != _DEAD]
-            offset = _UNKNOWN if _UNKNOWN in ends else min(ends) if ends else _DEAD
-            if offset == _DEAD:
-                return out, _DEAD  # (statements after it are never reached)
+        if isinstance(st, ast.If):
+            if _touches_fuel(st.test):
+                raise _NoSplit
+            arms = [_walk_checks(st.body, offset, needs), _walk_checks(st.orelse, offset, needs)]
+            arms = [a for a in arms if a is not None]
+            offset = min(arms) if arms else None
             continue
+        if isinstance(st, ast.Break | ast.Continue | ast.Raise):
+            if _touches_fuel(st):
+                raise _NoSplit
+            offset = None
+            continue
+        if (not isinstance(st, ast.Assign | ast.AugAssign | ast.Expr | ast.Pass)
+                or point_kind(st) is not None or _touches_fuel(st)):  # fmt: skip
+            raise _NoSplit
+    return offset
+
+
+def _drop_checks(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    out = []
+    for st in stmts:
+        if _need(st) is not None:
+            continue
+        if isinstance(st, ast.If):
+            st.body = _drop_checks(st.body) or [ast.copy_location(ast.Pass(), st)]
+            st.orelse = _drop_checks(st.orelse)
         out.append(st)
-        if _opaque(st):
-            offset = _UNKNOWN
-    return out, offset
+    return out
 
 
-def split_loop_checks(fn: ast.FunctionDef) -> list:
+def split_loop_checks(fn: ast.FunctionDef) -> None:
     """A loop iteration that checks fuel more than once (a ``br_if`` leaving the loop between
-    two segments, as in ``while (i < N && |z| <= 4)``) is made two copies chosen at the head::
+    two segments, as in ``while (i < N && |z| <= 4)``) and holds no call, nested loop or other
+    fuel traffic is made two copies chosen at the head::
 
         while True:                      while True:
             if fuel < 34: ...                if fuel >= 44:
@@ -343,32 +323,27 @@ def split_loop_checks(fn: ast.FunctionDef) -> list:
             B
             fuel -= 44; continue
 
-    ``44``: the most fuel any check dropped asks for, counted from the head (its ``K`` plus
-    what the iteration charged before it, the most over the paths to it). With that much in
-    the local none of them can find it short, so the first copy runs exactly what the second
-    would: the same statements, charges, traps and fuel. With less (the cell about to be
-    refilled from the bank, or the fuel running out) the second copy stops, pauses and refills
-    where it always did. Checks after a loop, a call or other fuel traffic (where the fuel
-    is not known from the head's) stay in the first copy too; an ``if`` with such an arm
-    (a nested loop) takes the statements after it into both of its arms, so that the other
-    arm drops theirs. The first copy's resume points are copies of the second's
-    (``checks_split``: :mod:`.resume` rewinds into the second). One test per iteration instead
-    of two or more, on the paths that hold no loop or call.
+    ``44``: the most fuel any check of the iteration asks for, counted from the head (its
+    ``K`` plus what the iteration charged before it). With that much in the local no check
+    can find it short, so the first copy runs exactly what the second would: the same
+    statements, charges, traps and fuel. With less (the cell about to be refilled from the
+    bank, or the fuel running out) the second copy stops, pauses and refills where it always
+    did. The first copy holds no resume point (:mod:`.resume` takes the second while
+    rewinding). One test per iteration instead of two or more."""
+    import copy
 
-    Returns the ``(loop, body)`` pairs it changed, with each loop's body before, for the caller
-    to put back should the function now nest too deep."""
-    changed = []
-    # (inner loops first: an outer loop's copy then holds them split)
-    for loop in reversed([n for n in ast.walk(fn) if isinstance(n, ast.While | ast.For)]):
+    loops = [n for n in ast.walk(fn) if isinstance(n, ast.While | ast.For)]
+    for loop in loops:
         needs: list[int] = []
-        fast, _ = _fast(copy.deepcopy(loop.body), 0, needs)
+        try:
+            _walk_checks(loop.body, 0, needs)
+        except _NoSplit:
+            continue
         if len(needs) < 2:
             continue
+        first = loop.body[0]
+        fast = _drop_checks(copy.deepcopy(loop.body))
         test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()], [ast.Constant(max(needs))])
         # (located at the first statement's wasm offset; the rest is located with the whole
         # function, statements under it inheriting their own statement's offset)
-        split = ast.copy_location(ast.If(test, fast or [ast.Pass()], loop.body), loop.body[0])
-        split.checks_split = True  # type: ignore[attr-defined]
-        changed.append((loop, loop.body))
-        loop.body = [split]
-    return changed
+        loop.body = [ast.copy_location(ast.If(test, fast or [ast.Pass()], loop.body), first)]

@@ -200,20 +200,6 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
                                       again, []), line))  # fmt: skip
                 run.append(st)  # the check (or charge) runs again, with the new fuel
             continue
-        if isinstance(st, ast.If) and getattr(st, "checks_split", False):
-            # A loop's iteration in two copies (codegen's split_loop_checks): the first has no
-            # checks that the second has, its other points are copies of the second's (the same
-            # keys, the same locals), so rewinding takes the second
-            lo = len(keys)
-            orelse = _rewind(st.orelse, keys, label, ops, fuel)
-            if len(keys) == lo:
-                run.append(st)
-                continue
-            flush()
-            st.test = _at(ast.IfExp(_name("rw"), ast.Constant(False), st.test), line)
-            st.orelse = orelse
-            out.append(st)
-            continue
         if isinstance(st, ast.If):
             lo = len(keys)
             split = _label_split(st.test) if label is not None else None
