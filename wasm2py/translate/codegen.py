@@ -2616,7 +2616,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     (default False) skips the rewrites that only make the structured shape faster.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import fold_skips, group_resets
+    from .peephole import fold_skips, group_resets, split_loop_checks
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
@@ -2647,6 +2647,9 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                     for counted in gen.counted_loops:
                         gen.prepaid_stretches(*counted)  # (each adds 2 at most)
                     depth = nesting_depth(fn)
+            if gen.fuel is not None and depth < MAX_NESTING:
+                split_loop_checks(fn)  # (adds 1 at most)
+                depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn

@@ -229,3 +229,121 @@ def _wrap(part: list[ast.stmt], body: list[ast.stmt]) -> ast.If:
     node.lineno = part[0].lineno
     node.wasm_op = None  # type: ignore[attr-defined]  # (the first statement in it has the comment)
     return node
+
+
+class _NoSplit(Exception):
+    """The loop body is not one :func:`split_loop_checks` handles."""
+
+
+def _need(st: ast.stmt) -> int | None:
+    """``K`` if ``st`` is a segment's fuel check ``if fuel < K: fuel = out_of_fuel(...)``."""
+    from .resume import _is_fuel_check
+
+    if not (isinstance(st, ast.If) and not st.orelse and len(st.body) == 1 and _is_fuel_check(st)):
+        return None
+    t = st.test
+    if (isinstance(t, ast.Compare) and isinstance(t.left, ast.Name) and t.left.id == "fuel"
+            and len(t.ops) == 1 and isinstance(t.ops[0], ast.Lt)
+            and isinstance(t.comparators[0], ast.Constant) and type(t.comparators[0].value) is int):  # fmt: skip
+        return t.comparators[0].value
+    return None
+
+
+def _charge(st: ast.stmt) -> int | None:
+    """``k`` if ``st`` is a charge ``fuel -= k``."""
+    if (isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name) and st.target.id == "fuel"
+            and isinstance(st.op, ast.Sub) and isinstance(st.value, ast.Constant)
+            and type(st.value.value) is int and st.value.value >= 0):  # fmt: skip
+        return st.value.value
+    return None
+
+
+def _touches_fuel(node: ast.AST) -> bool:
+    return any(isinstance(n, ast.Name) and n.id in ("fuel", "F") for n in ast.walk(node))
+
+
+def _walk_checks(stmts: list[ast.stmt], offset: int | None, needs: list[int]) -> int | None:
+    """Walk one iteration's statements from ``offset`` (the fuel charged since the loop's
+    head, negated); append to ``needs`` what each check needs at the head (``K - offset``);
+    return the offset after ``stmts`` (the least over the paths through them), None when no
+    path comes out of them (each ends in a ``break``, ``continue`` or ``raise``)."""
+    from .resume import point_kind
+
+    for st in stmts:
+        if offset is None:  # (unreachable statements: none is generated)
+            raise _NoSplit
+        k = _need(st)
+        if k is not None:
+            needs.append(k - offset)
+            continue
+        k = _charge(st)
+        if k is not None:
+            offset -= k
+            continue
+        if isinstance(st, ast.If):
+            if _touches_fuel(st.test):
+                raise _NoSplit
+            arms = [_walk_checks(st.body, offset, needs), _walk_checks(st.orelse, offset, needs)]
+            arms = [a for a in arms if a is not None]
+            offset = min(arms) if arms else None
+            continue
+        if isinstance(st, ast.Break | ast.Continue | ast.Raise):
+            if _touches_fuel(st):
+                raise _NoSplit
+            offset = None
+            continue
+        if (not isinstance(st, ast.Assign | ast.AugAssign | ast.Expr | ast.Pass)
+                or point_kind(st) is not None or _touches_fuel(st)):  # fmt: skip
+            raise _NoSplit
+    return offset
+
+
+def _drop_checks(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    out = []
+    for st in stmts:
+        if _need(st) is not None:
+            continue
+        if isinstance(st, ast.If):
+            st.body = _drop_checks(st.body) or [ast.copy_location(ast.Pass(), st)]
+            st.orelse = _drop_checks(st.orelse)
+        out.append(st)
+    return out
+
+
+def split_loop_checks(fn: ast.FunctionDef) -> None:
+    """A loop iteration that checks fuel more than once (a ``br_if`` leaving the loop between
+    two segments, as in ``while (i < N && |z| <= 4)``) and holds no call, nested loop or other
+    fuel traffic is made two copies chosen at the head::
+
+        while True:                      while True:
+            if fuel < 34: ...                if fuel >= 44:
+            A                                    A; B   (no checks; the same charges)
+            if X: fuel -= 34; break   ->     else:
+            if fuel < 44: ...                    the iteration as it was
+            B
+            fuel -= 44; continue
+
+    ``44``: the most fuel any check of the iteration asks for, counted from the head (its
+    ``K`` plus what the iteration charged before it). With that much in the local no check
+    can find it short, so the first copy runs exactly what the second would: the same
+    statements, charges, traps and fuel. With less (the cell about to be refilled from the
+    bank, or the fuel running out) the second copy stops, pauses and refills where it always
+    did. The first copy holds no resume point (:mod:`.resume` takes the second while
+    rewinding). One test per iteration instead of two or more."""
+    import copy
+
+    loops = [n for n in ast.walk(fn) if isinstance(n, ast.While | ast.For)]
+    for loop in loops:
+        needs: list[int] = []
+        try:
+            _walk_checks(loop.body, 0, needs)
+        except _NoSplit:
+            continue
+        if len(needs) < 2:
+            continue
+        first = loop.body[0]
+        fast = _drop_checks(copy.deepcopy(loop.body))
+        test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()], [ast.Constant(max(needs))])
+        # (located at the first statement's wasm offset; the rest is located with the whole
+        # function, statements under it inheriting their own statement's offset)
+        loop.body = [ast.copy_location(ast.If(test, fast or [ast.Pass()], loop.body), first)]
