@@ -836,7 +836,8 @@ class FunctionLowerer:
         """What this function's frame takes from the depth left to its callees (the same
         frame cost as in the Python tier: see wasm2py.validate.frames); only functions that
         make calls need it, so it is found on first use (a walk over the body)."""
-        return frame_words(self.mb.decoded, self.ftype, self._declared, self.body)
+        return frame_words(self.mb.decoded, self.ftype, self._declared, self.body,
+                           self.mb.func_types)  # fmt: skip
 
     # -- helpers ----------------------------------------------------------------------------
     def read(self, alloca):

@@ -58,10 +58,12 @@ _CALL, _CALL_INDIRECT = int(Op.CALL), int(Op.CALL_INDIRECT)
 _CALL_REF, _TRY_TABLE = int(Op.CALL_REF), int(Op.TRY_TABLE)
 
 
-def frame_words(module: Module, ftype: FuncType, local_types, body: list) -> int:
-    """The cost of a frame of a function (its type, declared locals and body), in words."""
+def frame_words(module: Module, ftype: FuncType, local_types, body: list,
+                func_types: list[FuncType] | None = None) -> int:  # fmt: skip
+    """The cost of a frame of a function (its type, declared locals and body), in words.
+    ``func_types``: ``module.func_types()``, when the caller has it."""
     slots = sum(2 if t is ValType.V128 else 1 for t in (*ftype.params, *local_types))
-    words = FRAME_OVERHEAD_WORDS + slots + max_operand_height(module, body)
+    words = FRAME_OVERHEAD_WORDS + slots + max_operand_height(module, body, func_types)
     return max(words, FRAME_MIN_WORDS)
 
 
@@ -74,10 +76,14 @@ def _block_arity(module: Module, bt) -> tuple[int, int]:
     return len(t.params), len(t.results)
 
 
-def max_operand_height(module: Module, body: list) -> int:
-    """The highest the operand stack gets in the reachable code of a (valid) body."""
+def max_operand_height(module: Module, body: list,
+                       func_types: list[FuncType] | None = None) -> int:  # fmt: skip
+    """The highest the operand stack gets in the reachable code of a (valid) body.
+    ``func_types``: ``module.func_types()``, when the caller has it (else built at the first
+    ``call``: a list of every function's type, which costs more than the rest for a small
+    function of a large module)."""
     types = module.types
-    ftypes = None
+    ftypes = func_types
     height = top = 0
     # per open construct: [height below its params, params, results, unreachable]
     frames: list[list] = [[0, 0, 0, False]]
