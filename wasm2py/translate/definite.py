@@ -25,6 +25,10 @@ _TRY_TABLE, _BR_TABLE = int(Op.TRY_TABLE), int(Op.BR_TABLE)
 
 #: the instructions that branch to one label
 _BRANCHES = frozenset(op for op, kind in IMM.items() if kind is Imm.LABEL)
+#: the instructions :func:`written_first` looks at (the others are passed over with one set
+#: lookup)
+_RELEVANT = frozenset({_LOCAL_GET, _LOCAL_SET, _LOCAL_TEE, _BLOCK, _LOOP, _IF, _TRY_TABLE, _END,
+                       _BR_TABLE} | {int(op) for op in _BRANCHES})  # fmt: skip
 
 
 def written_first(body: list, nparams: int) -> set[int]:
@@ -39,8 +43,11 @@ def written_first(body: list, nparams: int) -> set[int]:
         if depth < len(kinds) and kinds[-1 - depth] != _LOOP:
             pending.add(len(kinds) - 1 - depth)
 
+    relevant = _RELEVANT
     for ins in body:
         op = ins.op
+        if op not in relevant:
+            continue
         if op == _LOCAL_GET or op == _LOCAL_SET or op == _LOCAL_TEE:
             i = ins.imm
             if i >= nparams and i not in seen:
