@@ -151,7 +151,7 @@ def _no_translation(monkeypatch):
     """Make translating a function fail (so a test sees what came from the cache)."""
     from wasm2py.translate import module as tm
 
-    def refuse(*args):
+    def refuse(*args, **kw):
         raise AssertionError("translated again")
 
     monkeypatch.setattr(tm, "compile_function", refuse)

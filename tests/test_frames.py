@@ -109,9 +109,9 @@ def test_resume_entries_are_made_at_a_first_pause_and_kept_in_the_disk_cache(tmp
     made = []
     real = tm.compile_function
 
-    def spy(gen, index, filename, *, resume=False):
+    def spy(gen, index, filename, *, resume=False, body=None):
         made.append((index, resume))
-        return real(gen, index, filename, resume=resume)
+        return real(gen, index, filename, resume=resume, body=body)
 
     def run():
         store = Store(Engine(Config(consume_fuel=True)))

@@ -174,6 +174,26 @@ def test_lazy_mode_defers_body_validation_to_the_first_call():
         inst.exports.bad()  # and again: nothing half-made was kept
 
 
+def test_lazy_mode_decodes_a_body_once_for_validation_and_translation(monkeypatch):
+    # the translator takes the instructions the validator decoded (bodies are decoded anew at
+    # each use: see wasm2py.binary.module.Code.body)
+    from wasm2py.binary import decoder
+
+    decoded = []
+    real = decoder.decode_body
+
+    def counting(data, pos, *args, **kw):
+        decoded.append(pos)
+        return real(data, pos, *args, **kw)
+
+    m = load(compilation_mode="lazy")
+    monkeypatch.setattr(decoder, "decode_body", counting)
+    inst = instance(m)
+    assert inst.exports.direct(4) == 7  # (4 + 3)
+    assert translated(m) == {4, 3}
+    assert len(decoded) == 2 and len(set(decoded)) == 2  # direct and helper, once each
+
+
 def test_lazy_mode_defers_malformed_bodies_but_not_malformed_sections():
     good = wat('(module (func (export "f") (result i32) i32.const 5) (func (export "g") nop))')
     k = good.rindex(b"\x03\x00\x01\x0b")  # g's body: its nop becomes an illegal opcode

@@ -240,9 +240,25 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
 _MANIFEST_LOCK = threading.Lock()
 
 
+#: (module bytes, their SHA-256 digest) of the last :func:`_raw_digest`: a tier-up run records
+#: unit after unit of one module, and hashing sqlite3's bytes again for each was ~2% of its
+#: cold run (``py-spy`` on ``wasm2py run --tier auto``)
+_LAST_RAW_DIGEST: list = [None]
+
+
+def _raw_digest(raw: bytes) -> bytes:
+    """``sha256(raw).digest()``, remembered for the last ``raw`` object."""
+    last = _LAST_RAW_DIGEST[0]
+    if last is not None and last[0] is raw:
+        return last[1]
+    digest = hashlib.sha256(raw).digest()
+    _LAST_RAW_DIGEST[0] = (raw, digest)
+    return digest
+
+
 def _manifest_path(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool) -> Path:
     tm = host_target_machine(opt_level)
-    h = hashlib.sha256(hashlib.sha256(module.raw).digest())
+    h = hashlib.sha256(_raw_digest(module.raw))
     h.update(compiler_digest(opt_level, fuel_costs, tm, epoch))
     return Path(cache_dir) / f"llvm-units-{h.hexdigest()}.txt"
 

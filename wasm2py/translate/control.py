@@ -25,6 +25,10 @@ from ..binary.opcodes import Op
 _BLOCK, _LOOP, _IF, _ELSE, _END = Op.BLOCK, Op.LOOP, Op.IF, Op.ELSE, Op.END
 _BR, _BR_IF, _BR_TABLE, _NOP = Op.BR, Op.BR_IF, Op.BR_TABLE, Op.NOP
 _TRY_TABLE, _BR_ON_NULL, _BR_ON_NON_NULL = Op.TRY_TABLE, Op.BR_ON_NULL, Op.BR_ON_NON_NULL
+#: the instructions :func:`analyze` looks at (the others, most of a body, are passed over with
+#: one set lookup instead of a dozen comparisons)
+_CONTROL = frozenset(int(op) for op in (_BLOCK, _LOOP, _IF, _TRY_TABLE, _ELSE, _END, _BR, _BR_IF,
+                                        _BR_ON_NULL, _BR_ON_NON_NULL, _BR_TABLE))  # fmt: skip
 
 
 class Construct:
@@ -121,8 +125,11 @@ def analyze(body: list) -> ControlInfo:
     info = ControlInfo(body)
     stack = [info.func]
     constructs: list[Construct] = []
+    control = _CONTROL
     for i, ins in enumerate(body):
         op = ins.op
+        if op not in control:
+            continue
         if op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
             kind = ("block" if op == _BLOCK else "loop" if op == _LOOP else "if" if op == _IF
                     else "try")  # fmt: skip

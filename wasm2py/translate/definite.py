@@ -17,8 +17,18 @@ from __future__ import annotations
 
 from ..binary.opcodes import IMM, Imm, Op
 
+# (plain ints: reading ``Op.X`` costs ~70 ns in CPython 3.11, where ``EnumType`` has a
+# ``__getattr__``, and this runs once per instruction of every function translated)
+_LOCAL_GET, _LOCAL_SET, _LOCAL_TEE = int(Op.LOCAL_GET), int(Op.LOCAL_SET), int(Op.LOCAL_TEE)
+_BLOCK, _LOOP, _IF, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.END)
+_TRY_TABLE, _BR_TABLE = int(Op.TRY_TABLE), int(Op.BR_TABLE)
+
 #: the instructions that branch to one label
 _BRANCHES = frozenset(op for op, kind in IMM.items() if kind is Imm.LABEL)
+#: the instructions :func:`written_first` looks at (the others are passed over with one set
+#: lookup)
+_RELEVANT = frozenset({_LOCAL_GET, _LOCAL_SET, _LOCAL_TEE, _BLOCK, _LOOP, _IF, _TRY_TABLE, _END,
+                       _BR_TABLE} | {int(op) for op in _BRANCHES})  # fmt: skip
 
 
 def written_first(body: list, nparams: int) -> set[int]:
@@ -30,33 +40,36 @@ def written_first(body: list, nparams: int) -> set[int]:
     out: set[int] = set()
 
     def branch(depth: int) -> None:
-        if depth < len(kinds) and kinds[-1 - depth] != Op.LOOP:
+        if depth < len(kinds) and kinds[-1 - depth] != _LOOP:
             pending.add(len(kinds) - 1 - depth)
 
+    relevant = _RELEVANT
     for ins in body:
         op = ins.op
-        if op == Op.LOCAL_GET or op == Op.LOCAL_SET or op == Op.LOCAL_TEE:
+        if op not in relevant:
+            continue
+        if op == _LOCAL_GET or op == _LOCAL_SET or op == _LOCAL_TEE:
             i = ins.imm
             if i >= nparams and i not in seen:
                 seen.add(i)
-                if op != Op.LOCAL_GET and not pending and not in_arm:
+                if op != _LOCAL_GET and not pending and not in_arm:
                     out.add(i)
-        elif op == Op.BLOCK or op == Op.LOOP:
+        elif op == _BLOCK or op == _LOOP:
             kinds.append(op)
-        elif op == Op.IF:
+        elif op == _IF:
             kinds.append(op)
             in_arm += 1
-        elif op == Op.TRY_TABLE:
+        elif op == _TRY_TABLE:
             kinds.append(op)
             pending.add(len(kinds) - 1)
-        elif op == Op.END:
+        elif op == _END:
             if kinds:
                 pending.discard(len(kinds) - 1)
-                if kinds.pop() == Op.IF:
+                if kinds.pop() == _IF:
                     in_arm -= 1
         elif op in _BRANCHES:
             branch(ins.imm)
-        elif op == Op.BR_TABLE:
+        elif op == _BR_TABLE:
             labels, default = ins.imm
             for depth in (*labels, default):
                 branch(depth)

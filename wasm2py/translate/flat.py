@@ -275,15 +275,29 @@ def _ends(stmts: list[ast.stmt]) -> bool:
     return False
 
 
+#: node class -> its fields that nest statements (``body``, ``orelse``, ``handlers``), in
+#: that order; empty for simple statements (filled as classes are met)
+_NESTING: dict[type, tuple[str, ...]] = {}
+
+
 def nesting_depth(fn: ast.FunctionDef) -> int:
-    """How deeply statements nest in ``fn`` (its body's statements: 1; iteratively)."""
+    """How deeply statements nest in ``fn`` (its body's statements: 1; iteratively). (Run on
+    every translated function, up to three times: the fields that can nest statements are
+    looked up once per node class, not tried on every statement.)"""
     deepest = 0
     todo = [(fn.body, 1)]
+    nesting = _NESTING
     while todo:
         stmts, depth = todo.pop()
-        deepest = max(deepest, depth)
+        if depth > deepest:
+            deepest = depth
         for st in stmts:
-            for attr in ("body", "orelse", "handlers"):
+            cls = st.__class__
+            attrs = nesting.get(cls)
+            if attrs is None:
+                attrs = nesting[cls] = tuple(a for a in ("body", "orelse", "handlers")
+                                             if a in getattr(cls, "_fields", ()))  # fmt: skip
+            for attr in attrs:
                 inner = getattr(st, attr, None)
                 if inner:
                     todo.append((inner, depth + 1))

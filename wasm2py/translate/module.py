@@ -167,9 +167,9 @@ class ModuleCode:
             if payload is not None:
                 code, consts, resume = marshal.loads(payload)
             else:
-                if self.validator is not None:
-                    self.validator.check(index)
-                code, consts, resume = compile_function(self.gen, index, self.filename)
+                body = self.validator.check(index) if self.validator is not None else None
+                code, consts, resume = compile_function(self.gen, index, self.filename,
+                                                        body=body)  # fmt: skip
                 if self.log is not None:
                     self.log.append(index, marshal.dumps((code, consts, resume)))
             if resume is not None:
@@ -240,20 +240,23 @@ class ModuleCode:
             progress.close()
 
 
-def compile_function(gen: ModuleGen, index: int, filename: str, *,
-                     resume: bool = False) -> tuple[CodeType, dict, CodeType | None]:  # fmt: skip
+def compile_function(gen: ModuleGen, index: int, filename: str, *, resume: bool = False,
+                     body: list | None = None) -> tuple[CodeType, dict, CodeType | None]:  # fmt: skip
     """Translate defined function ``index`` of ``gen.module`` and compile it: its code object
     (``co_filename`` ``filename``, wasm offsets as line numbers), the constants it reads and,
     with ``resume``, the code of its resume entry (:mod:`.resume`, compiled from the same
-    translation; else None)."""
+    translation; else None). ``body``: the function's instructions if already decoded (else
+    decoded here)."""
     from .resume import resume_entry
 
     module = gen.module
     code = module.codes[index - module.num_imported_funcs]
+    if body is None:
+        body = code.body
     with gc_paused():
         gen.consts = {}
         gen.const_values = {}
-        fn = translate_function(gen, index, gen.func_types[index], code.locals, code.body,
+        fn = translate_function(gen, index, gen.func_types[index], code.locals, body,
                                 gen.func_names[index])  # fmt: skip
         tree = ast.Module([fn], [])
         set_locations(tree)

@@ -1088,16 +1088,20 @@ class FunctionValidator:
         self._ctx = _module_context(module, features)
         self._nimp = len(self._ctx.funcs) - len(module.funcs)
 
-    def check(self, func_index: int) -> None:
+    def check(self, func_index: int) -> list:
         """Decode and type-check the body of function ``func_index`` (a defined function).
+        Returns the decoded instructions (a translator that comes next need not decode them
+        again: bodies are decoded anew at each use, see :attr:`~wasm2py.binary.module.Code.body`).
 
         Raises:
             DecodeError: the body is malformed.
             ValidationError: the body is invalid.
         """
         code = self.module.codes[func_index - self._nimp]
+        body = code.body
         _validate_function(self._ctx, func_index, self._ctx.funcs[func_index], code,
-                           code.locals, code.body)  # fmt: skip
+                           code.locals, body)  # fmt: skip
+        return body
 
 
 def _module_context(module: Module, features: Features | None) -> _Ctx:
