@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import sys
 import time
 from pathlib import Path
@@ -190,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n2. per kernel: ns per executed wasm instruction; fuel on/off (target <= 1.1x)")
     print(format_table(["kernel", "n", "plain s", "instructions", "ns/instr", "fuel s",
                         "fuel/plain", "check"], rows, {1, 2, 3, 4, 5, 6}))  # fmt: skip
+    ratios = [float(r[6]) for r in rows]
+    print(f"geomean fuel/plain: {math.prod(ratios) ** (1 / len(ratios)):.3f}")
 
     _, inst = instance(build_kernel("calls"))
     wasm_add = inst.exports["add"]
