@@ -434,3 +434,21 @@ def test_a_sum_after_a_call_and_many_parameters():
             ex.nine(1)
     assert _inlined(ex.triple) and not _inlined(ex.nine)
     assert 0x180000000 in ex.triple.func.__code__.co_consts  # (returned unwrapped, as above)
+
+
+def test_inspect_signature_shows_the_wasm_type():
+    # inspect.signature (help, IDEs) found no signature on the partial-based Func: the wasm
+    # type gives one, positional-only as calls are
+    import inspect
+
+    store = wasm2py.Store(wasm2py.Engine())
+    inst = wasm2py.Instance(store, wasm2py.Module(store.engine, wat(
+        """(module (func (export "add") (param i32 i64) (result i32) local.get 0)
+                   (func (export "none"))
+                   (func (export "two") (param f64) (result i32 f32)
+                     i32.const 0 f32.const 0))""")))  # fmt: skip
+    assert str(inspect.signature(inst.exports.add)) == "(p0: 'i32', p1: 'i64', /) -> 'i32'"
+    assert str(inspect.signature(inst.exports.none)) == "() -> None"
+    assert str(inspect.signature(inst.exports.two)) == "(p0: 'f64', /) -> 'tuple[i32, f32]'"
+    assert inst.exports.add(5, 6) == 5  # (the same after the entry is made)
+    assert str(inspect.signature(inst.exports.add)) == "(p0: 'i32', p1: 'i64', /) -> 'i32'"

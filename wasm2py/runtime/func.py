@@ -307,6 +307,24 @@ class Func(partial):
     def __repr__(self) -> str:
         return f"<wasm2py.Func {self._label()} {self.type}>"
 
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """What ``inspect.signature`` and ``help`` show: a positional-only parameter per wasm
+        parameter (``p0``, ``p1``, ...), annotated with its value type, and the result type
+        (None without results, a tuple of them for several)."""
+        ftype = self.type
+        params = [inspect.Parameter(f"p{i}", inspect.Parameter.POSITIONAL_ONLY,
+                                    annotation=str(t))
+                  for i, t in enumerate(ftype.params)]  # fmt: skip
+        results = [str(t) for t in ftype.results]
+        if not results:
+            ret: Any = None
+        elif len(results) == 1:
+            ret = results[0]
+        else:
+            ret = f"tuple[{', '.join(results)}]"
+        return inspect.Signature(params, return_annotation=ret)
+
     def __get__(self, obj: Any, objtype: Any = None) -> Func:
         # a class attribute, as any object without __get__ (partial binds on Python 3.14)
         return self
