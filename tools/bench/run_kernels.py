@@ -109,10 +109,20 @@ def time_call(fn, arg, repeat: int, before=None) -> tuple[float, object]:
 def time_pair(fa, fb, arg, repeat: int) -> tuple[float, float, object, object]:
     """Best CPU time of ``fa(arg)`` and of ``fb(arg)``, timed in turns (a, b, a, b, ...), and
     their (last) results."""
-    best = [float("inf"), float("inf")]
-    results: list[object] = [None, None]
+    (ta, ra), (tb, rb) = time_turns([(fa, None), (fb, None)], arg, repeat)
+    return ta, tb, ra, rb
+
+
+def time_turns(variants, arg, repeat: int) -> list[tuple[float, object]]:
+    """Best CPU time of each ``fn(arg)`` of ``variants`` (``(fn, before)`` pairs: ``before()``,
+    e.g. refilling fuel, runs untimed ahead of each call), timed in turns so that load from
+    elsewhere hits them alike, and its (last) result."""
+    best = [float("inf")] * len(variants)
+    results: list[object] = [None] * len(variants)
     for _ in range(repeat):
-        for k, f in enumerate((fa, fb)):
+        for k, (f, before) in enumerate(variants):
+            if before is not None:
+                before()
             gc_was_enabled = gc.isenabled()
             gc.disable()
             try:
@@ -123,7 +133,7 @@ def time_pair(fa, fb, arg, repeat: int) -> tuple[float, float, object, object]:
                 if gc_was_enabled:
                     gc.enable()
             best[k] = min(best[k], dt)
-    return best[0], best[1], results[0], results[1]
+    return list(zip(best, results))
 
 
 def bench_kernel(name: str, n: int, repeat: int, native: int | float | None,
