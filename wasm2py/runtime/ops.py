@@ -46,7 +46,7 @@ def out_of_fuel(fuel_cell: list, fuel: int, required: int) -> int:
 def charge_fuel(fuel: list, amount: int) -> None:
     """Charge a bulk instruction's variable cost (a suspension point like a segment check)."""
     if fuel[0] < amount:
-        left = fuel[0] + fuel[1]
+        left = fuelcell.total(fuel)
         if left < amount:
             raise FuelExhausted(amount, bulk=True)
         fuelcell.put(fuel, left - amount)

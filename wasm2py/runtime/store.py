@@ -8,7 +8,7 @@ from ..config import Config
 from ..errors import ConfigError, Error
 from .callstack import stack_budget
 from .epoch import EpochState
-from .fuelcell import put
+from .fuelcell import put, total
 from .limits import StoreLimits
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class Store:
             Error: fuel metering is not enabled.
         """
         self._check_fuel()
-        return self.fuel[0] + self.fuel[1]
+        return total(self.fuel)
 
     def consume_fuel(self, amount: int) -> None:
         """Take ``amount`` fuel (for host functions that want to charge for their work).
@@ -102,7 +102,7 @@ class Store:
             Trap: OUT_OF_FUEL if not enough is left (nothing is taken then).
         """
         self._check_fuel()
-        left = self.fuel[0] + self.fuel[1]
+        left = total(self.fuel)
         if amount > left:
             from ..errors import Trap, TrapCode
 
