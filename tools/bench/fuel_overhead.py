@@ -17,7 +17,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from functools import partial
 from pathlib import Path
@@ -27,7 +26,7 @@ if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importabl
 
 import wasm2py
 from tools.bench.build import KERNELS, build_kernel
-from tools.bench.run_kernels import time_turns
+from tools.bench.run_kernels import geomean, time_turns
 
 PLENTY = 10**15
 
@@ -69,8 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         rx.append(tr / tp)
         print(f"{name:<9} {n:>7} {tp:8.3f} {tf:8.3f} {tf / tp:6.2f}x {tr:8.3f} {tr / tp:7.3f}x "
               f"{tb:8.3f} {tb / tp:6.2f}x")  # fmt: skip
-    geo = lambda xs: math.exp(sum(map(math.log, xs)) / len(xs))  # noqa: E731
-    print(f"geomean: fuel {geo(fx):.3f}x, resumable {geo(rx):.3f}x")
+    print(f"geomean: fuel {geomean(fx):.3f}x, resumable {geomean(rx):.3f}x")
     return 0
 
 

@@ -20,7 +20,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import math
 import subprocess
 import sys
 import time
@@ -32,7 +31,7 @@ if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importabl
 
 import wasm2py
 from tools.bench.build import KERNELS, build_kernel, build_native, native_missing
-from tools.bench.run_kernels import format_table, time_call, time_pair, use_cpu_clock
+from tools.bench.run_kernels import format_table, geomean, time_call, time_pair, use_cpu_clock
 from wasm2py.binary.decoder import decode_module
 from wasm2py.validate.validator import validate_module
 
@@ -143,11 +142,6 @@ def call_overhead(number: int = 200_000) -> dict[str, float]:
     k = max(number // 20, 1000)
     out["wasmtime-py"] = min(timeit.repeat(lambda: wadd(wstore, 1, 2), number=k, repeat=5)) / k
     return out
-
-
-def geomean(xs: list[float]) -> float:
-    xs = [x for x in xs if x > 0]
-    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import sys
 import time
 from pathlib import Path
@@ -37,7 +36,7 @@ if __package__ in (None, ""):  # run as a script: make ``tools.bench`` importabl
 
 import wasm2py
 from tools.bench.build import KERNELS, ToolMissing, build_kernel, clang_missing, run_native
-from tools.bench.run_kernels import format_table, time_pair
+from tools.bench.run_kernels import format_table, geomean, time_pair
 
 PLENTY = 10**15
 
@@ -192,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(["kernel", "n", "plain s", "instructions", "ns/instr", "fuel s",
                         "fuel/plain", "check"], rows, {1, 2, 3, 4, 5, 6}))  # fmt: skip
     ratios = [float(r[6]) for r in rows]
-    print(f"geomean fuel/plain: {math.prod(ratios) ** (1 / len(ratios)):.3f}")
+    print(f"geomean fuel/plain: {geomean(ratios):.3f}")
 
     _, inst = instance(build_kernel("calls"))
     wasm_add = inst.exports["add"]

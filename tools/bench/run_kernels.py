@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -104,6 +105,12 @@ def time_call(fn, arg, repeat: int, before=None) -> tuple[float, object]:
                 gc.enable()
         best = min(best, dt)
     return best, result
+
+
+def geomean(xs: list[float]) -> float:
+    """The geometric mean of the positive values of ``xs`` (nan if there is none)."""
+    xs = [x for x in xs if x > 0]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
 
 
 def time_pair(fa, fb, arg, repeat: int) -> tuple[float, float, object, object]:
