@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import ast
 
-from .nodes import nodes
+from .nodes import clone, nodes
 
 
 def _is_brk_set(st: ast.stmt, k: int | None = None) -> bool:
@@ -259,7 +259,7 @@ def _charge(st: ast.stmt) -> int | None:
 
 
 def _touches_fuel(node: ast.AST) -> bool:
-    return any(isinstance(n, ast.Name) and n.id in ("fuel", "F") for n in ast.walk(node))
+    return any(isinstance(n, ast.Name) and n.id in ("fuel", "F") for n in nodes(node))
 
 
 def _walk_checks(stmts: list[ast.stmt], offset: int | None, needs: list[int]) -> int | None:
@@ -330,9 +330,7 @@ def split_loop_checks(fn: ast.FunctionDef) -> None:
     bank, or the fuel running out) the second copy stops, pauses and refills where it always
     did. The first copy holds no resume point (:mod:`.resume` takes the second while
     rewinding). One test per iteration instead of two or more."""
-    import copy
-
-    loops = [n for n in ast.walk(fn) if isinstance(n, ast.While | ast.For)]
+    loops = [n for n in nodes(fn) if isinstance(n, ast.While | ast.For)]
     for loop in loops:
         needs: list[int] = []
         try:
@@ -342,7 +340,7 @@ def split_loop_checks(fn: ast.FunctionDef) -> None:
         if len(needs) < 2:
             continue
         first = loop.body[0]
-        fast = _drop_checks(copy.deepcopy(loop.body))
+        fast = _drop_checks(clone(loop.body))
         test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()], [ast.Constant(max(needs))])
         # (located at the first statement's wasm offset; the rest is located with the whole
         # function, statements under it inheriting their own statement's offset)
