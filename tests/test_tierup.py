@@ -459,3 +459,42 @@ def test_the_auto_tier_translates_without_the_optional_rewrites(monkeypatch):
         assert {n: inst.exports.pick(n) for n in expected_pick} == expected_pick
         if tier == "auto":
             assert inst.tier == "python"  # (never hot: the quick translation ran it all)
+
+
+def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
+    """The validator hands every body to the LLVM tiers' scan (``jit.FactsScan``): the
+    facts are there without another decode of the bodies, and equal those of a decode."""
+    from wasm2py.binary import module as binmod
+    from wasm2py.llvm import jit
+
+    engine = Engine(Config(tier="auto", cache=False))
+    m = Module(engine, wat(CHAIN))._module
+
+    def no_decode(self):
+        raise AssertionError("a body was decoded again")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(binmod.Code, "body", property(no_decode))
+        facts = jit.body_facts(m)
+    # by hand from CHAIN: $sum loops and calls $sq; $fib calls itself; $via calls through
+    # the table; $host calls $div and the import (index 0, not a defined function); outer
+    # calls $host; only $host and outer can reach the host (the private table holds $sq and
+    # $div, which cannot)
+    assert facts.long == bytes([0, 0, 1, 1, 1, 1, 1])
+    assert facts.callees == ((), (), (SQ,), (FIB,), (), (DIV,), (HOST,))
+    assert facts.pausable == {HOST, OUTER}
+    assert not any(facts.tail_calls)
+    jit._LAST_FACTS[0] = None
+    assert jit.body_facts(m) == facts  # (decoded: the same facts)
+
+
+def test_the_manifest_lists_each_unit_once_in_the_order_compiled(tmp_path):
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm.units import cached_units, record_unit
+
+    m = decode_module(wat(CHAIN))
+    for funcs, level in (((), 0), ((SUM, SQ), 0), ((FIB,), QUICK), ((SQ, SUM), 0)):
+        record_unit(m, tmp_path, 2, None, funcs, level)
+    assert cached_units(m, tmp_path, 2, None) == [(0, frozenset()), (0, {SUM, SQ}),
+                                                 (QUICK, {FIB})]  # fmt: skip
+    assert cached_units(m, tmp_path, 1, None) == []  # (other options: another manifest)

@@ -93,14 +93,18 @@ def _key_file() -> Path:
     return (Path(env) if env else _user_dir("config")) / "cache.key"
 
 
-_SECRETS: dict[Path, bytes] = {}
+_SECRETS: dict[tuple, bytes] = {}
 
 
 def _secret() -> bytes:
-    path = _key_file()
-    key = _SECRETS.get(path)
+    # (by the variables the key file's place depends on: every record written or read asks,
+    # and finding the path was most of a cold run's cost of the cache's HMACs)
+    env = os.environ
+    where = (env.get("WASM2PY_CONFIG_DIR"), env.get("XDG_CONFIG_HOME"), env.get("HOME"),
+             env.get("LOCALAPPDATA"))  # fmt: skip
+    key = _SECRETS.get(where)
     if key is None:
-        key = _SECRETS[path] = _read_or_make_secret(path)
+        key = _SECRETS[where] = _read_or_make_secret(_key_file())
     return key
 
 
@@ -182,7 +186,8 @@ def mark_validated(wasm: bytes, features=None) -> None:
 
 class FunctionLog:
     """An append-only file of per-function payloads (the Python tier's compiled functions of
-    one module and configuration, ``key``: see :func:`entry_key`).
+    one module and configuration, ``key``: see :func:`entry_key`; or, at ``path``, any
+    records keyed by a u32, e.g. the LLVM tier's units of a module: ``wasm2py.llvm.units``).
 
     A record is ``magic, function index (u32), length (u32), HMAC-SHA256, payload``, written
     with one ``write`` in append mode, so processes that translate the same module at the same
@@ -192,8 +197,8 @@ class FunctionLog:
 
     _RECORD = b"W2F1"
 
-    def __init__(self, key: str):
-        self.path = cache_dir() / (key + _LOG_SUFFIX)
+    def __init__(self, key: str, path: Path | None = None):
+        self.path = cache_dir() / (key + _LOG_SUFFIX) if path is None else path
 
     def read(self) -> dict[int, bytes]:
         """Every function's payload (the last one written wins)."""

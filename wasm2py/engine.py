@@ -81,7 +81,10 @@ class Engine:
                 # checks the module-level rules now
                 validator = FunctionValidator(module, features)
         elif not known:
-            validate_module(module, features)
+            scan = _facts_scan(module, config)
+            validate_module(module, features, on_body=None if scan is None else scan.add)
+            if scan is not None:
+                scan.finish()
             if config.cache:
                 cache.mark_validated(wasm, features)
         log = cache.FunctionLog(key) if config.cache else None
@@ -166,6 +169,10 @@ class Engine:
 
     def has_llvm(self, module) -> bool:
         """Whether :meth:`load_llvm` has the module compiled in memory already."""
+        if not self._llvm:
+            # (the usual answer, for tier-up's first hot function: without the key, whose
+            # level needs a fact of every body of the module)
+            return False
         key = (hashlib.sha256(module.raw).digest(), self.llvm_level(module), self._guard(None))
         with self._lock:
             fut = self._llvm.get(key)
@@ -246,26 +253,26 @@ class Engine:
 
     def load_unit(self, module, funcs, shell: bool = False, name: str | None = None,
                   cached_only: bool = False, opt_level: int | None = None,
-                  pausable: frozenset | None = None):  # fmt: skip
+                  facts=None):  # fmt: skip
         """A compilation unit of some functions of a decoded, validated module
         (:mod:`wasm2py.llvm.units`; ``shell``: the trampolines), compiled in a worker process
         with this engine's options, loaded once per engine and, with ``Config.cache``, kept
         in the machine-code cache. ``cached_only``: only load it from memory or the cache
         (None if it is in neither). ``opt_level``: instead of ``Config.llvm_opt_level``
-        (e.g. ``wasm2py.llvm.jit.QUICK``). ``pausable``: the module's
-        :func:`wasm2py.llvm.suspend.pausable_funcs`, if the caller knows them (else the
-        worker finds them: a pass over every body of the module).
+        (e.g. ``wasm2py.llvm.jit.QUICK``). ``facts``: the module's
+        :func:`wasm2py.llvm.jit.body_facts`, if the caller has them (else the bodies of
+        ``funcs`` are decoded here, and the worker finds the module's pausable functions: a
+        pass over every body of the module).
 
         Raises:
             UnsupportedFeature, CompileError: as for :meth:`load_llvm`.
         """
-        from .llvm.jit import host_target_machine
         from .llvm.units import compile_unit, unit_key
 
         level = self.config.llvm_opt_level if opt_level is None else opt_level
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         epoch = self.config.epoch_interruption
-        key = unit_key(module, funcs, shell, level, costs, host_target_machine(level), epoch)
+        key = unit_key(module, funcs, shell, level, costs, epoch=epoch)
         with self._lock:
             unit = self._units.get(key)
         if unit is not None:
@@ -274,8 +281,21 @@ class Engine:
         if cached_only and directory is None:
             return None
         unit = compile_unit(module, funcs, shell, level, costs, True, directory, name,
-                            cached_only, epoch, pausable)  # fmt: skip
+                            cached_only, epoch, facts)  # fmt: skip
         if unit is not None:
             with self._lock:
                 unit = self._units.setdefault(key, unit)
         return unit
+
+
+def _facts_scan(module, config: Config):
+    """What the validator of a cold load hands every body to for the LLVM tiers
+    (``wasm2py.llvm.jit.FactsScan``: the facts a compile needs of every body, without a
+    decode of the whole module of their own); None for the Python tier or without llvmlite."""
+    if config.tier == "python" or not module.raw:
+        return None
+    try:
+        from .llvm.jit import FactsScan
+    except ImportError:  # no llvmlite: nothing is compiled anyway
+        return None
+    return FactsScan(module)

@@ -132,8 +132,8 @@ class TierUp:
         self._seen: set[int] = set()
         self._whole = False
         self._inflight = 0
-        self._pausable_lock = threading.Lock()
-        self._pausable_funcs: frozenset | None = None
+        self._facts_lock = threading.Lock()
+        self._body_facts = None
         slots = state.slots
         self.ns["OSR"] = self._osr
         self._start_cached()
@@ -349,24 +349,20 @@ class TierUp:
         jitted nor queued: compiled with their callers, they are called (and inlined) natively
         instead of through a callback into the Python tier, the costliest crossing (several
         microseconds) while a program moves over."""
-        from .binary.opcodes import Op
-
         m = self.module
         nimp = m.num_imported_funcs
         codes = m.codes
+        callees = self._facts().callees
         chosen = set(batch)
         extra: list[int] = []
         for index in batch:
-            code = codes[index - nimp]
-            if code.end - code.start > EAGER_BYTES:
-                continue  # (decoding it here would cost more than it finds)
-            for ins in code.body:
-                if ins.op != Op.CALL or ins.imm < nimp or ins.imm in chosen:
+            for callee in callees[index - nimp]:
+                if callee in chosen:
                     continue
-                callee = codes[ins.imm - nimp]
-                if callee.end - callee.start <= SMALL_BYTES and len(extra) < self.batch:
-                    chosen.add(ins.imm)
-                    extra.append(ins.imm)
+                code = codes[callee - nimp]
+                if code.end - code.start <= SMALL_BYTES and len(extra) < self.batch:
+                    chosen.add(callee)
+                    extra.append(callee)
         with self._cond:
             extra = [i for i in extra if i not in self._seen]
             self._seen.update(extra)
@@ -394,7 +390,7 @@ class TierUp:
 
         level = self._level(funcs)
         unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level,
-                                     pausable=self._pausable())  # fmt: skip
+                                     facts=self._facts())  # fmt: skip
         config = self.engine.config
         if config.cache:
             from .cache import cache_dir
@@ -404,20 +400,18 @@ class TierUp:
                         config.epoch_interruption)  # fmt: skip
         return unit
 
-    def _pausable(self) -> frozenset | None:
-        """The module's functions with suspend code (:func:`wasm2py.llvm.suspend.pausable_funcs`),
-        found once here and told to the workers with every unit: each worker process would
-        otherwise decode every body of the module to find them (sqlite3: 0.28 CPU s per
-        worker). None with fuel metering (then every function has suspend code, which the
-        worker knows without a pass)."""
-        if self.engine.config.consume_fuel:
-            return None
-        with self._pausable_lock:
-            if self._pausable_funcs is None:
+    def _facts(self):
+        """The module's :class:`wasm2py.llvm.jit.BodyFacts` (its functions' direct callees,
+        which have suspend code...), found once here, from the validator's pass over the
+        bodies in a cold run (``Engine.load``), and told to the workers with every unit:
+        each worker process would otherwise decode every body of the module to find its
+        pausable functions (sqlite3: 0.28 CPU s per worker)."""
+        with self._facts_lock:
+            if self._body_facts is None:
                 from .llvm.jit import body_facts
 
-                self._pausable_funcs = body_facts(self.module).pausable
-            return self._pausable_funcs
+                self._body_facts = body_facts(self.module)
+            return self._body_facts
 
     def _start_cached(self) -> None:
         """Attach the units earlier runs compiled for this module (see ``units.cached_units``),

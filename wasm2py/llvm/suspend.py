@@ -71,21 +71,23 @@ _INDIRECT = frozenset({O.CALL_INDIRECT, O.RETURN_CALL_INDIRECT, O.CALL_REF,
 _DIRECT = frozenset({O.CALL, O.RETURN_CALL})
 
 
-def pausable_funcs(module, fuel: bool = False, bodies=None) -> frozenset[int]:
+def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
     """The defined functions that may reach a host call: directly, through other such
     functions, or through ``call_indirect``/``call_ref`` when a function reference may lead
     to one (:func:`_open_to_host_funcs`, or a referenced function that is itself pausable);
     with fuel metering, all of them. Only these get suspend code, which costs LLVM about as
-    much again as the function itself. ``bodies``: an iterable of the defined functions'
-    bodies in order, to scan instead of decoding them from ``module``."""
+    much again as the function itself."""
     nimp = module.num_imported_funcs
     if fuel:
         return frozenset(range(nimp, nimp + len(module.codes)))
     last = _LAST_PAUSABLE[0]
     if last is not None and last[0] is module:
         return last[1]
-    found = _pausable(module, (code.body for code in module.codes) if bodies is None else bodies)
-    _LAST_PAUSABLE[0] = (module, found)
+    scan = CallScan(module)
+    for code in module.codes:
+        scan.add(code.body)
+    found = scan.pausable()
+    remember_pausable(module, found)
     return found
 
 
@@ -95,40 +97,70 @@ def pausable_funcs(module, fuel: bool = False, bodies=None) -> frozenset[int]:
 _LAST_PAUSABLE: list = [None]
 
 
-def _pausable(module, bodies) -> frozenset[int]:
-    nimp = module.num_imported_funcs
-    callers: dict[int, set[int]] = defaultdict(set)
-    found: set[int] = set()
-    indirect: set[int] = set()  # functions calling through a table or a reference
-    refs = _referenced_funcs(module)
-    for k, body in enumerate(bodies):
-        index = nimp + k
+def remember_pausable(module, found: frozenset[int]) -> None:
+    """Make ``found`` what :func:`pausable_funcs` gives for ``module`` (without fuel): the
+    pausable functions a :class:`CallScan` of its bodies found."""
+    _LAST_PAUSABLE[0] = (module, found)
+
+
+class CallScan:
+    """:func:`pausable_funcs` fed one body at a time (:meth:`add`, in the order of the
+    defined functions): whoever decodes every body anyway (the validator, see
+    ``wasm2py.llvm.jit.FactsScan``) finds them without another decode of the module."""
+
+    def __init__(self, module):
+        self.module = module
+        self.nimp = module.num_imported_funcs
+        self.index = self.nimp
+        self.callers: dict[int, set[int]] = defaultdict(set)
+        self.found: set[int] = set()
+        self.indirect: set[int] = set()  # functions calling through a table or a reference
+        self.refs = _referenced_funcs(module)
+        #: per function scanned: the defined functions it calls with ``call``, in the order
+        #: of their first call
+        self.callees: list[tuple[int, ...]] = []
+
+    def add(self, body) -> None:
+        """Scan the body of the next defined function."""
+        index = self.index
+        self.index += 1
+        nimp = self.nimp
+        callers = self.callers
+        mine: dict[int, None] = {}
         for ins in body:
             op = ins.op
             if op in _DIRECT:
                 if ins.imm < nimp:
-                    found.add(index)
+                    self.found.add(index)
                 else:
                     callers[ins.imm].add(index)
+                    if op == O.CALL:
+                        mine[ins.imm] = None
             elif op in _INDIRECT:
-                indirect.add(index)
+                self.indirect.add(index)
             elif op == O.REF_FUNC:
-                refs.add(ins.imm)
-    if _open_to_host_funcs(module) or any(i < nimp for i in refs):
-        found |= indirect
-        indirect = set()
-    work = list(found)
-    while work:
-        f = work.pop()
-        if indirect and f in refs:  # a pausable function may be called indirectly
-            work.extend(indirect - found)
+                self.refs.add(ins.imm)
+        self.callees.append(tuple(mine))
+
+    def pausable(self) -> frozenset[int]:
+        """The pausable functions of the bodies scanned (all of the module's, by then)."""
+        module, nimp = self.module, self.nimp
+        found, indirect, refs = set(self.found), set(self.indirect), self.refs
+        if _open_to_host_funcs(module) or any(i < nimp for i in refs):
             found |= indirect
             indirect = set()
-        for caller in callers.get(f, ()):
-            if caller not in found:
-                found.add(caller)
-                work.append(caller)
-    return frozenset(found)
+        work = list(found)
+        while work:
+            f = work.pop()
+            if indirect and f in refs:  # a pausable function may be called indirectly
+                work.extend(indirect - found)
+                found |= indirect
+                indirect = set()
+            for caller in self.callers.get(f, ()):
+                if caller not in found:
+                    found.add(caller)
+                    work.append(caller)
+        return frozenset(found)
 
 
 def has_loops(body) -> bool:

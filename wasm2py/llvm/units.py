@@ -23,12 +23,13 @@ import ctypes
 import hashlib
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..binary.module import Module
 from ..binary.reader import read_u32
-from ..cache import load_blob, store_blob
+from ..cache import FunctionLog, load_blob, store_blob
 from . import abi
 from .jit import (
     _load_objects,
@@ -101,17 +102,19 @@ def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool) -> bytes:
 _COMPILER: dict[tuple, bytes] = {}
 
 
-def compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool = False) -> bytes:
+def compiler_digest(opt_level: int, fuel_costs, epoch: bool = False) -> bytes:
     """The options (epoch checks included) and the compiler (host target, LLVM, the
-    lowering's source) in a digest."""
+    lowering's source) in a digest (made once per options: a target machine and the
+    sources' bytes for every unit compiled and recorded cost a millisecond each time)."""
     key = (opt_level, fuel_costs.key() if fuel_costs is not None else None, epoch)
     d = _COMPILER.get(key)
     if d is None:
+        tm = host_target_machine(opt_level)
         d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm, epoch)
     return d
 
 
-def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs, tm,
+def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs,
              epoch: bool = False) -> str:  # fmt: skip
     """The machine-code cache key of the unit of ``funcs`` (and the trampolines if
     ``shell``): the functions' indices, offsets and body bytes, the module's interface
@@ -119,7 +122,7 @@ def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs, tm,
     its resume points by wasm offset, which a frame record carries, so the same body at
     another place in another module needs code of its own.)"""
     h = hashlib.sha256(interface_digest(module))
-    h.update(compiler_digest(opt_level, fuel_costs, tm, epoch))
+    h.update(compiler_digest(opt_level, fuel_costs, epoch))
     h.update(b"shell" if shell else b"funcs")
     raw = module.raw
     nimp = module.num_imported_funcs
@@ -142,12 +145,12 @@ def _unpack(blob: bytes) -> tuple[bytes, bytes]:
 def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
                  fuel_costs=None, isolated: bool = True, cache_dir=None,
                  module_name: str | None = None, cached_only: bool = False,
-                 epoch: bool = False, pausable: frozenset | None = None) -> Unit | None:  # fmt: skip
+                 epoch: bool = False, facts=None) -> Unit | None:  # fmt: skip
     """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
     the decoded, validated ``module``, which has its ``raw`` bytes) and load it
     (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
-    (``Config.epoch_interruption``); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known (see :class:`.worker.Job`).
+    (``Config.epoch_interruption``); ``facts``: the module's :func:`.jit.body_facts` if
+    known (its pausable functions go to the worker: see :class:`.worker.Job`).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -159,7 +162,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     tm = host_target_machine(opt_level)
     path = None
     if cache_dir is not None and module.raw:
-        key = unit_key(module, funcs, shell, opt_level, fuel_costs, tm, epoch)
+        key = unit_key(module, funcs, shell, opt_level, fuel_costs, epoch)
         path = Path(cache_dir) / f"llvm-unit-{key}.o"
         blob = load_blob(path)
         if blob is not None:
@@ -171,7 +174,11 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
         return None
     nimp = module.num_imported_funcs
     order = sorted(funcs)
-    flags = bytes(runs_long(module.codes[i - nimp].body) for i in order)
+    if facts is not None:
+        flags = bytes(facts.long[i - nimp] for i in order)
+    else:
+        flags = bytes(runs_long(module.codes[i - nimp].body) for i in order)
+    pausable = facts.pausable if facts is not None and fuel_costs is None else None
     if isolated:
         from .worker import Job, WorkerDied, pool
 
@@ -237,8 +244,6 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
 
 
 # -- the manifest: which units a module had compiled ------------------------------------------
-_MANIFEST_LOCK = threading.Lock()
-
 
 #: (module bytes, their SHA-256 digest) of the last :func:`_raw_digest`: a tier-up run records
 #: unit after unit of one module, and hashing sqlite3's bytes again for each was ~2% of its
@@ -256,11 +261,14 @@ def _raw_digest(raw: bytes) -> bytes:
     return digest
 
 
-def _manifest_path(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool) -> Path:
-    tm = host_target_machine(opt_level)
+def _manifest(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool) -> FunctionLog:
+    """The module's manifest: an append-only log (:class:`~wasm2py.cache.FunctionLog`) of one
+    record per unit (``level:functions``, keyed by its CRC-32: a unit recorded twice is
+    read once), so recording a unit writes one record instead of rewriting and resealing the
+    whole list."""
     h = hashlib.sha256(_raw_digest(module.raw))
-    h.update(compiler_digest(opt_level, fuel_costs, tm, epoch))
-    return Path(cache_dir) / f"llvm-units-{h.hexdigest()}.txt"
+    h.update(compiler_digest(opt_level, fuel_costs, epoch))
+    return FunctionLog("", Path(cache_dir) / f"llvm-units-{h.hexdigest()}.log")
 
 
 def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
@@ -270,12 +278,9 @@ def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
     compiled at: ``opt_level``, or :data:`.jit.QUICK` for big functions)."""
     if cache_dir is None or not module.raw:
         return []
-    blob = load_blob(_manifest_path(module, cache_dir, opt_level, fuel_costs, epoch))
-    if not blob:
-        return []
     units = []
-    for line in blob.decode().splitlines():
-        level, _, funcs = line.partition(":")
+    for record in _manifest(module, cache_dir, opt_level, fuel_costs, epoch).read().values():
+        level, _, funcs = record.decode().partition(":")
         units.append((int(level), frozenset(int(x) for x in funcs.split())))
     return units
 
@@ -287,10 +292,5 @@ def record_unit(module: Module, cache_dir, opt_level: int, fuel_costs, funcs,
     if cache_dir is None or not module.raw:
         return
     level = opt_level if level is None else level
-    with _MANIFEST_LOCK:
-        path = _manifest_path(module, cache_dir, opt_level, fuel_costs, epoch)
-        blob = load_blob(path) or b""
-        line = f"{level}:" + " ".join(str(i) for i in sorted(funcs)) + "\n"
-        if line.encode() in blob.splitlines(keepends=True):
-            return
-        store_blob(path, blob + line.encode())
+    record = (f"{level}:" + " ".join(str(i) for i in sorted(funcs))).encode()
+    _manifest(module, cache_dir, opt_level, fuel_costs, epoch).append(zlib.crc32(record), record)

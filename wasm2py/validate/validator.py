@@ -1030,7 +1030,7 @@ def _check_types(module: Module, feats: Features) -> list[DefType]:
 
 
 def validate_module(module: Module, features: Features | None = None,
-                    bodies: bool = True) -> None:  # fmt: skip
+                    bodies: bool = True, on_body=None) -> None:  # fmt: skip
     """Validate a decoded module (Wasm 3.0 without the GC instructions; ``features`` switches
     proposals off, default: all on).
 
@@ -1042,6 +1042,8 @@ def validate_module(module: Module, features: Features | None = None,
         features: the enabled proposals (default: all).
         bodies: also decode and type-check every function body. False: only the module-level
             rules (then check each body with :class:`FunctionValidator` before running it).
+        on_body: called with each valid body's instructions, in order, while it is decoded
+            (whoever needs a fact of every body saves a decode of its own).
 
     Raises:
         DecodeError: a function body is malformed.
@@ -1067,6 +1069,8 @@ def validate_module(module: Module, features: Features | None = None,
             if pending is None:
                 try:
                     _validate_function(ctx, nimp + i, ctx.funcs[nimp + i], code, declared, body)
+                    if on_body is not None:
+                        on_body(body)
                 except ValidationError as e:
                     pending = e  # the remaining bodies are still decoded: malformed wins
             del body
