@@ -484,6 +484,7 @@ def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
     assert facts.callees == ((), (), (SQ,), (FIB,), (), (DIV,), (HOST,))
     assert facts.pausable == {HOST, OUTER}
     assert not any(facts.tail_calls)
+    assert facts.loops == bytes([0, 0, 1, 0, 0, 0, 0])
     jit._LAST_FACTS[0] = None
     assert jit.body_facts(m) == facts  # (decoded: the same facts)
 
@@ -498,3 +499,30 @@ def test_the_manifest_lists_each_unit_once_in_the_order_compiled(tmp_path):
     assert cached_units(m, tmp_path, 2, None) == [(0, frozenset()), (0, {SUM, SQ}),
                                                  (QUICK, {FIB})]  # fmt: skip
     assert cached_units(m, tmp_path, 1, None) == []  # (other options: another manifest)
+
+
+MIXED = """(module
+  (global $g (mut i32) (i32.const 0))
+  (func $mix (param i32 i64) (result i64)
+    local.get 1 local.get 0 i64.extend_i32_u i64.xor)
+  (func $keep (param i32) local.get 0 global.set $g)
+  (func $neg (result i32) i32.const -2)
+  (func (export "caller") (param i32 i64) (result i64)
+    local.get 0 call $keep
+    local.get 0 local.get 1 call $mix call $neg i64.extend_i32_u i64.add)
+  (func (export "g") (result i32) global.get $g))
+"""
+
+
+def test_integer_values_cross_from_jitted_code_into_the_python_tier_unchanged():
+    """Jitted caller (3) -> Python-tier $mix (i32, i64 -> i64), $keep (no result) and $neg
+    (no parameter): the high bits of every value survive both ways (by hand:
+    0xFFFFFFFFFFFFFFFF xor 0x80000000 = 0xFFFFFFFF7FFFFFFF, plus 0xFFFFFFFE wraps to
+    0x7FFFFFFD)."""
+    store = store_for(tier_up_threshold=10**9)
+    inst = Instance(store, Module(store.engine, wat(MIXED)))
+    jit(inst, [3], level=0)
+    assert inst.function_tiers() == {0: "python", 1: "python", 2: "python", 3: "llvm", 4: "python"}
+    got = inst.exports.caller(0x80000000, -1)
+    assert got & (2**64 - 1) == 0x7FFFFFFD
+    assert inst.exports.g() & 0xFFFFFFFF == 0x80000000

@@ -271,11 +271,12 @@ class TierUp:
     def _movable(self, unit) -> None:
         """Running Python frames of ``unit``'s functions with loops move into their jitted
         code at their next loop header (see the module docstring)."""
-        from .llvm.suspend import osr_funcs
-
         go = self._go
-        for index in osr_funcs(self.module, unit.funcs):
-            self.ns[f"HOT{index}"] = go
+        loops = self._facts().loops
+        nimp = self.module.num_imported_funcs
+        for index in unit.funcs:
+            if loops[index - nimp]:
+                self.ns[f"HOT{index}"] = go
 
     def _go(self) -> bool:
         """The loop headers' ``HOT<index>`` once the function runs jitted: whether its frame

@@ -371,7 +371,8 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     simple = all(t is ValType.I32 or t is ValType.I64 for t in ft.params)
 
     if nres == 1:
-        r0 = readers[0]
+        # (an integer result as it is: the entry wrapper zero-extends an i32 into its slot)
+        r0 = None if ft.results[0] in (ValType.I32, ValType.I64) else readers[0]
     # two copies of the hot path: all-integer arguments go into the slots with one slice
     # assignment instead of a converter call each
     if simple:
@@ -386,7 +387,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
             if status[0]:
                 rt.raise_status()
             if nres == 1:
-                return r0(slots[0])
+                return slots[0] if r0 is None else r0(slots[0])
             if nres == 0:
                 return None
             return tuple(r(slots[k]) for k, r in enumerate(readers))
@@ -404,7 +405,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
             if status[0]:
                 rt.raise_status()
             if nres == 1:
-                return r0(slots[0])
+                return slots[0] if r0 is None else r0(slots[0])
             if nres == 0:
                 return None
             return tuple(r(slots[k]) for k, r in enumerate(readers))

@@ -111,6 +111,9 @@ class BodyFacts:
     #: per defined function: the defined functions it calls directly (``call``), in the order
     #: of their first call (tier-up adds small ones to a hot function's unit)
     callees: tuple[tuple[int, ...], ...] = ()
+    #: per defined function: it has a loop (in a tier-up unit, a Python frame of it can
+    #: move into its jitted code at a loop header: see ``TierUp._movable``)
+    loops: bytes = b""
 
 
 #: (module, its BodyFacts) of the last call of body_facts
@@ -143,6 +146,7 @@ class FactsScan:
         self.sizes: list[int] = []
         self.long: list[bool] = []
         self.tails: list[bool] = []
+        self.loops: list[bool] = []
         self.calls = CallScan(module)
 
     def add(self, body) -> None:
@@ -151,6 +155,7 @@ class FactsScan:
         self.sizes.append(len(body))
         self.long.append(not ops.isdisjoint(_LONG))
         self.tails.append(not ops.isdisjoint(_TAIL_CALLS))
+        self.loops.append(Op.LOOP in ops)
         self.calls.add(body)
 
     def finish(self) -> BodyFacts:
@@ -161,7 +166,7 @@ class FactsScan:
         pausable = self.calls.pausable()
         remember_pausable(self.module, pausable)
         facts = BodyFacts(tuple(self.sizes), bytes(self.long), tuple(self.tails), pausable,
-                          tuple(self.calls.callees))  # fmt: skip
+                          tuple(self.calls.callees), bytes(self.loops))  # fmt: skip
         _LAST_FACTS[0] = (self.module, facts)
         return facts
 

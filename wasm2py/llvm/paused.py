@@ -229,7 +229,7 @@ def _nothing():
 def move_in(inst, index: int, offset: int, depth: int, frame: dict, operands: tuple,
             codes: str):  # fmt: skip
     """On-stack replacement: continue a Python-tier frame of ``inst``'s function ``index`` (a
-    function of a tier-up unit: see :func:`.suspend.osr_funcs`) in jitted code at the header of
+    function of a tier-up unit: see ``TierUp._movable``) in jitted code at the header of
     the loop at ``offset``, before the iteration's fuel is charged; its results, or raises.
     ``frame``: the Python frame's variables (``l<k>``: the wasm locals; one not set yet is
     0), ``operands``: its operands there, of types ``codes`` (``type_codes`` characters)."""

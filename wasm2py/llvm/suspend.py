@@ -169,13 +169,6 @@ def has_loops(body) -> bool:
     return any(ins.op == O.LOOP for ins in body)
 
 
-def osr_funcs(module, funcs) -> frozenset[int]:
-    """The functions of ``funcs`` (of a tier-up unit of ``module``) that a Python-tier frame can
-    move into at a loop header (:func:`has_loops`)."""
-    nimp = module.num_imported_funcs
-    return frozenset(i for i in funcs if has_loops(module.codes[i - nimp].body))
-
-
 def _referenced_funcs(module) -> set[int]:
     """The functions named by ``ref.func`` in element segments and global initialisers (the
     ones a table or a reference can hold, with those named in function bodies)."""
