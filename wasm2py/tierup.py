@@ -14,9 +14,11 @@ hot, and translation is a third of a cold run. The stages:
    is queued;
 2. a background thread (``Config.tier_up_workers`` of them) takes up to
    ``Config.tier_up_batch`` queued functions at a time (at most :data:`BATCH_BYTES` of code,
-   unless one function alone is bigger), adds the small functions they call directly that
-   are not jitted yet (:data:`SMALL_BYTES`), and has them compiled as one compilation unit
-   (:mod:`wasm2py.llvm.units`; at LLVM's cheapest level, :data:`LEVEL`) in a worker process
+   unless one function alone is bigger) and has them compiled as one compilation unit
+   (only those: adding the small functions they call, to spare jitted code crossings into
+   the Python tier, compiled more than the crossings cost; cold runs of ``bench.lua``,
+   ``bench.js``, ``bench.scm`` and sqlite3's in-memory SQL were 0.06-0.18 CPU s faster
+   without; :mod:`wasm2py.llvm.units`; at LLVM's cheapest level, :data:`LEVEL`) in a worker process
    (:mod:`wasm2py.llvm.worker`: on another core, without the GIL; a crash inside LLVM only
    ends the worker). The first unit of an instance is the *shell* (the module's
    trampolines). Calls between the functions of a unit are direct; calls to other functions
@@ -78,8 +80,6 @@ LEVEL = 0
 EAGER_BYTES = 16_384
 #: a compile thread with nothing queued for this many seconds ends (see ``TierUp._serve``)
 IDLE_SECONDS = 2.0
-#: direct callees up to this size join their caller's batch (see ``TierUp._with_callees``)
-SMALL_BYTES = 300
 
 
 def count_nothing(state) -> None:
@@ -311,7 +311,6 @@ class TierUp:
                 self._inflight += 1
             try:
                 self._ensure_shell()
-                batch = self._with_callees(batch)
                 units = [self._compile(batch)]
             except Exception as e:  # noqa: BLE001 - try the functions one by one
                 self.error = e
@@ -344,30 +343,6 @@ class TierUp:
         taken = set(batch)
         self._queue = [i for i in self._queue if i not in taken]
         return batch
-
-    def _with_callees(self, batch: list[int]) -> list[int]:
-        """``batch`` and the small functions its functions call directly that are neither
-        jitted nor queued: compiled with their callers, they are called (and inlined) natively
-        instead of through a callback into the Python tier, the costliest crossing (several
-        microseconds) while a program moves over."""
-        m = self.module
-        nimp = m.num_imported_funcs
-        codes = m.codes
-        callees = self._facts().callees
-        chosen = set(batch)
-        extra: list[int] = []
-        for index in batch:
-            for callee in callees[index - nimp]:
-                if callee in chosen:
-                    continue
-                code = codes[callee - nimp]
-                if code.end - code.start <= SMALL_BYTES and len(extra) < self.batch:
-                    chosen.add(callee)
-                    extra.append(callee)
-        with self._cond:
-            extra = [i for i in extra if i not in self._seen]
-            self._seen.update(extra)
-        return batch + extra
 
     def _ensure_shell(self) -> None:
         with self._shell_lock:
@@ -402,7 +377,7 @@ class TierUp:
         return unit
 
     def _facts(self):
-        """The module's :class:`wasm2py.llvm.jit.BodyFacts` (its functions' direct callees,
+        """The module's :class:`wasm2py.llvm.jit.BodyFacts` (which functions have loops,
         which have suspend code...), found once here, from the validator's pass over the
         bodies in a cold run (``Engine.load``), and told to the workers with every unit:
         each worker process would otherwise decode every body of the module to find its

@@ -108,9 +108,6 @@ class BodyFacts:
     #: the functions with suspend code (without fuel metering: :func:`.suspend.pausable_funcs`),
     #: told to the compile workers, which would decode every body again to find them
     pausable: frozenset[int]
-    #: per defined function: the defined functions it calls directly (``call``), in the order
-    #: of their first call (tier-up adds small ones to a hot function's unit)
-    callees: tuple[tuple[int, ...], ...] = ()
     #: per defined function: it has a loop (in a tier-up unit, a Python frame of it can
     #: move into its jitted code at a loop header: see ``TierUp._movable``)
     loops: bytes = b""
@@ -166,7 +163,7 @@ class FactsScan:
         pausable = self.calls.pausable()
         remember_pausable(self.module, pausable)
         facts = BodyFacts(tuple(self.sizes), bytes(self.long), tuple(self.tails), pausable,
-                          tuple(self.calls.callees), bytes(self.loops))  # fmt: skip
+                          bytes(self.loops))  # fmt: skip
         _LAST_FACTS[0] = (self.module, facts)
         return facts
 

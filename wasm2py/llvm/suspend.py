@@ -116,9 +116,6 @@ class CallScan:
         self.found: set[int] = set()
         self.indirect: set[int] = set()  # functions calling through a table or a reference
         self.refs = _referenced_funcs(module)
-        #: per function scanned: the defined functions it calls with ``call``, in the order
-        #: of their first call
-        self.callees: list[tuple[int, ...]] = []
 
     def add(self, body) -> None:
         """Scan the body of the next defined function."""
@@ -126,7 +123,6 @@ class CallScan:
         self.index += 1
         nimp = self.nimp
         callers = self.callers
-        mine: dict[int, None] = {}
         for ins in body:
             op = ins.op
             if op in _DIRECT:
@@ -134,13 +130,10 @@ class CallScan:
                     self.found.add(index)
                 else:
                     callers[ins.imm].add(index)
-                    if op == O.CALL:
-                        mine[ins.imm] = None
             elif op in _INDIRECT:
                 self.indirect.add(index)
             elif op == O.REF_FUNC:
                 self.refs.add(ins.imm)
-        self.callees.append(tuple(mine))
 
     def pausable(self) -> frozenset[int]:
         """The pausable functions of the bodies scanned (all of the module's, by then)."""
