@@ -420,8 +420,6 @@ class NativeRuntime:
     def callback(self, f: Func, caller=None):
         """The ctypes callback that runs ``f`` for jitted code (exceptions become a status)."""
         ft = f.type
-        readers = slot_readers(ft.params, self)
-        writers = slot_writers(ft.results, self)
         n = max(abi.slot_offsets(ft.params)[1], abi.slot_offsets(ft.results)[1], 1)
         if f.host is not None:
             raw = f.raw_for(caller) if caller is not None else f.raw
@@ -433,7 +431,6 @@ class NativeRuntime:
         maxd = self.max_depth - 1
         rt = self.rt
         arr = U64 * n
-        single = len(writers) == 1
         fuel_on = self.fuel_on
         to_store = self.fuel_to_store
         to_native = self.fuel_to_native
@@ -478,6 +475,10 @@ class NativeRuntime:
                         failed(e)
 
             return CALLBACK(cb)
+
+        readers = slot_readers(ft.params, self)
+        writers = slot_writers(ft.results, self)
+        single = len(writers) == 1
 
         def cb(env, rem, slots):
             if fuel_on:
