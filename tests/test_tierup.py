@@ -208,10 +208,12 @@ def test_a_second_run_starts_with_the_units_of_the_first(tmp_path, monkeypatch):
 
 
 def test_cached_units_of_another_compile_policy_are_not_loaded(tmp_path, monkeypatch):
-    # The manifest's key covers the compiler, not tierup.py's choice of level per unit: a
-    # unit cached under an older policy (here: level 0, where the policy now says the quick
-    # pipeline) is compiled anew when hot instead of being loaded.
+    # The manifest's key covers tierup.py, whose policy chose the units (which functions, at
+    # which level): after a change of policy (here: level 0 where the quick pipeline was, and
+    # another source), the units of the old one are not loaded; the functions are compiled
+    # anew when hot, and the next run loads those.
     from wasm2py import tierup
+    from wasm2py.llvm import units
 
     monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
     data = wat(CHAIN)
@@ -226,6 +228,7 @@ def test_cached_units_of_another_compile_policy_are_not_loaded(tmp_path, monkeyp
     first._tierup.attach_ready()
     assert first.function_tiers()[FIB] == "llvm"
     monkeypatch.setattr(tierup.TierUp, "_level", lambda self, funcs: QUICK if funcs else tierup.LEVEL)
+    monkeypatch.setattr(units, "policy_digest", lambda: b"another tierup.py")
     second = run()
     assert second.function_tiers()[FIB] == "python"
     assert second.exports.fib(20) == _fib(20)
@@ -234,6 +237,7 @@ def test_cached_units_of_another_compile_policy_are_not_loaded(tmp_path, monkeyp
     assert second.function_tiers()[FIB] == "llvm"
     third = run()  # the unit compiled under the new policy is loaded
     assert third.function_tiers()[FIB] == "llvm" and third.exports.fib(20) == _fib(20)
+    assert all(u.seconds.keys() == {"load"} for u in third._tierup.units)
 
 
 def test_idle_compile_threads_end_and_hot_functions_start_them_again(monkeypatch):

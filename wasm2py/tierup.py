@@ -402,18 +402,8 @@ class TierUp:
             costs = config.fuel_costs if config.consume_fuel else None
             listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs,
                                   config.epoch_interruption)  # fmt: skip
-            if not listed or listed[0][1]:
-                return
-            # A unit listed at another level than this version's policy would choose was
-            # compiled under an older policy (the manifest's key covers the compiler, not
-            # tierup.py): it is compiled anew when its functions are hot again.
-            default = self.engine.config.llvm_opt_level
-
-            def policy(funcs) -> int:
-                level = self._level(funcs)
-                return default if level is None else level
-
-            listed = [(level, f) for level, f in listed if level == policy(f)]
+            # (units of an older policy, e.g. another level for the same functions, are not
+            # listed: the manifest's key covers this file's source, see units._manifest)
             if not listed or listed[0][1]:
                 return
             units = [self.engine.load_unit(self.module, f, not f, self.name, cached_only=True,

@@ -20,6 +20,7 @@ instantiation and starts native where the previous run ended (:func:`cached_unit
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import threading
 import time
@@ -268,7 +269,18 @@ def _manifest(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool
     whole list."""
     h = hashlib.sha256(_raw_digest(module.raw))
     h.update(compiler_digest(opt_level, fuel_costs, epoch))
+    h.update(policy_digest())
     return FunctionLog("", Path(cache_dir) / f"llvm-units-{h.hexdigest()}.log")
+
+
+@functools.cache
+def policy_digest() -> bytes:
+    """A digest of ``wasm2py/tierup.py``, whose policy chose the units a manifest lists (which
+    functions go together, at which level): a manifest of another policy is another file, so
+    a run never loads units the policy in force would not make (checking each listed unit's
+    level against the policy instead decoded its bodies at every start: 0.09 of the 0.27 CPU s
+    a warm ``bench.lua`` run spent loading its units, under cProfile)."""
+    return hashlib.sha256((Path(__file__).resolve().parent.parent / "tierup.py").read_bytes()).digest()
 
 
 def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
