@@ -5,6 +5,10 @@ in the worker process) and again with the cache of that run (*warm*), against wa
 Cranelift compile + run in process) on the same ``.wasm``. CPU seconds, children included;
 output and exit status checked against wasmtime's (else the native build's).
 
+wasm2py runs as an installed copy does, from bytecode compiled beforehand
+(``tools.realworld.run.installed_env``); ``--source`` runs it as the environment has it
+(with ``PYTHONDONTWRITEBYTECODE`` set, every run then compiles wasm2py's sources too).
+
     python tools/bench/tier_up_realworld.py [LABEL ...] [--wasm2py PATH] [--against PATH]
 
 ``LABEL``: cases by label (``bench.lua``, ``bench.scm``, ``bench.js``, ``in-memory SQL``...;
@@ -27,6 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tools.realworld import run as realworld_run  # noqa: E402
 from tools.realworld.build import BIN  # noqa: E402
 from tools.realworld.run import cases, run_native, run_wasm2py, run_wasmtime  # noqa: E402
 
@@ -37,7 +42,9 @@ def main(argv=None) -> int:
     ap.add_argument("--wasm2py", help="checkout of wasm2py to run (default: this one)")
     ap.add_argument("--against", help="checkout of wasm2py to run too, alternating")
     ap.add_argument("--no-wasmtime", action="store_true")
+    ap.add_argument("--source", action="store_true", help="no bytecode compiled first")
     args = ap.parse_args(argv)
+    realworld_run.SOURCE_ONLY = args.source
     base = os.environ.get("PYTHONPATH", "")
     # (this checkout by default, whatever wasm2py is installed; and never the one in the
     # working directory, which ``python -c`` and ``-m`` would put first on sys.path)
