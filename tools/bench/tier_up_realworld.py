@@ -6,7 +6,7 @@ Cranelift compile + run in process) on the same ``.wasm``. CPU seconds, children
 output and exit status checked against wasmtime's (else the native build's).
 
 wasm2py runs as an installed copy does, from bytecode compiled beforehand
-(``tools.realworld.run.installed_env``); ``--source`` runs it as the environment has it
+(``tools.bytecode.installed_env``); ``--source`` runs it as the environment has it
 (with ``PYTHONDONTWRITEBYTECODE`` set, every run then compiles wasm2py's sources too).
 
     python tools/bench/tier_up_realworld.py [LABEL ...] [--wasm2py PATH] [--against PATH]

@@ -36,6 +36,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tools.bytecode import installed_env  # noqa: E402
 from tools.realworld.build import BIN, PROGRAMS, count_lines, fetch  # noqa: E402
 
 
@@ -138,35 +139,7 @@ def run_native(case: Case):
         shutil.rmtree(d)
 
 
-#: where ``installed_env`` keeps the bytecode of the wasm2py sources it runs
-PYCACHE = ROOT / ".cache" / "pycache"
-_compiled: set[str] = set()
-
-
-def installed_env() -> dict[str, str]:
-    """The environment for a measured ``wasm2py run``: as an installed package runs, with the
-    bytecode of wasm2py's sources compiled beforehand (into ``PYCACHE``, outside the tree).
-    With ``PYTHONDONTWRITEBYTECODE`` set, as in some sandboxes, every run would compile
-    wasm2py's ~100 modules again: 0.15-0.3 CPU s that no installed copy pays. ``--source``
-    (``SOURCE_ONLY``) keeps the environment as it is, to measure that case too."""
-    env = dict(os.environ)
-    if SOURCE_ONLY:
-        return env
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
-    key = env.get("PYTHONPATH", "")
-    if key not in _compiled:
-        # (the package that ``PYTHONPATH`` selects, as the measured runs import it)
-        where = subprocess.run(
-            [sys.executable, "-c", "import os, wasm2py; print(os.path.dirname(wasm2py.__file__))"],
-            env=env, capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
-        subprocess.run([sys.executable, "-m", "compileall", "-q", "-j", "0", where], env=env,
-                       check=True, stdout=subprocess.DEVNULL)  # fmt: skip
-        _compiled.add(key)
-    return env
-
-
-#: ``installed_env`` leaves the environment alone (``--source``)
+#: run wasm2py as the environment has it, without ``installed_env`` (``--source``)
 SOURCE_ONLY = False
 
 
@@ -179,7 +152,8 @@ def run_wasm2py(case: Case, tier: str, cache_dir: str):
         cmd = [*CLI, "run", "--tier", tier, "--dir", f"{d}::/work", "--dir",
                f"{WORKLOADS}::/workloads", *dirs, BIN / f"{case.program}.wasm", "--",
                *_argv(case, "/work", "/workloads")]  # fmt: skip
-        env = {**installed_env(), "WASM2PY_CACHE_DIR": cache_dir}
+        env = {**(dict(os.environ) if SOURCE_ONLY else installed_env()),
+               "WASM2PY_CACHE_DIR": cache_dir}
         t = cpu()
         p = subprocess.run(list(map(str, cmd)), input=_stdin(case), capture_output=True, env=env)
         return cpu() - t, p.returncode, p.stdout, _snapshot(d), p.stderr
