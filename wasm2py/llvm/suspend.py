@@ -97,6 +97,10 @@ _LAST_PAUSABLE: list = [None]
 
 def _pausable(module, bodies) -> frozenset[int]:
     nimp = module.num_imported_funcs
+    if not nimp and not _open_to_host_funcs(module):
+        # no host function to call, directly or through a reference: nothing pauses (and
+        # no body needs a look: the scan below was ~0.02 CPU s per 100,000 instructions)
+        return frozenset()
     callers: dict[int, set[int]] = defaultdict(set)
     found: set[int] = set()
     indirect: set[int] = set()  # functions calling through a table or a reference
