@@ -771,10 +771,8 @@ class FunctionLowerer:
         self.rem = self.fn.args[1]
         self._cache: dict = {}
         self._traps: dict[TrapCode, ir.Block] = {}
-        #: quick code: the one block that returns (see :meth:`_to_exit`)
+        #: quick code: the one block returning an undefined value (see :meth:`_ret_undef`)
         self._exit: ir.Block | None = None
-        #: quick code: the phi of the result ``_exit`` returns (see :meth:`_to_exit`)
-        self._exit_phi = None
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
         self.msz: dict[int, object] = {}  # memory index -> alloca caching its byte size
@@ -939,29 +937,12 @@ class FunctionLowerer:
         ending in one went to SelectionDAG whole (every trap and propagate block; see
         :meth:`record` for their other call)."""
         if self.mb.quick:
-            rt = self.fn.function_type.return_type
-            self._to_exit(b, [] if rt is VOID else [ir.Constant(rt, ir.Undefined)])
+            if self._exit is None:
+                self._exit = self.fn.append_basic_block("exit")
+                self._ret_value(Builder(self._exit))
+            b.branch(self._exit)
         else:
             self._ret_value(b)
-
-    def _to_exit(self, b: ir.IRBuilder, vals: list) -> None:
-        """Quick code: end ``b``'s block with a branch to the function's one returning block
-        (``exit``), which returns ``vals`` (none, or the single result: a phi of what every
-        block branching there returns). The fast instruction selector makes no ``tailcc``
-        return: a block ending in one went to SelectionDAG whole (each ``return``, each
-        branch to the function's label and its end: ~850 blocks of the ~1,600 handed to
-        SelectionDAG per part of the 475 KiB module of ``tools/bench/llvm_compile.py``)."""
-        if self._exit is None:
-            self._exit = self.fn.append_basic_block("exit")
-            x = Builder(self._exit)
-            if vals:
-                self._exit_phi = x.phi(vals[0].type)
-                x.ret(self._exit_phi)
-            else:
-                x.ret_void()
-        if vals:
-            self._exit_phi.add_incoming(vals[0], b.block)
-        b.branch(self._exit)
 
     def _ret_value(self, b: ir.IRBuilder) -> None:
         rt = self.fn.function_type.return_type
@@ -1713,10 +1694,7 @@ class FunctionLowerer:
 
     def ret(self, vals: list) -> None:
         self.fuel_out(self.b)
-        if self.mb.quick and len(vals) < 2:
-            self._to_exit(self.b, vals)
-        else:
-            _ret(self.b, self.fn.function_type.return_type, vals)
+        _ret(self.b, self.fn.function_type.return_type, vals)
 
     # -- epoch interruption -----------------------------------------------------------------
     def epoch_check(self) -> None:
