@@ -76,7 +76,7 @@ class Config:
             than this (default 64 KiB) is compiled at LLVM's level 0 (no IR pass, the fast
             code generator: a fraction of the CPU of ``O2``, for code that runs 2-5x slower;
             the quick pipeline ``wasm2py.llvm.jit.QUICK`` if a function has more than
-            ``wasm2py.llvm.lower.BIG_FRAME_LOCALS`` locals, see
+            ``wasm2py.llvm.abi.BIG_FRAME_LOCALS`` locals, see
             ``wasm2py.llvm.jit.cold_level``) instead of ``llvm_opt_level`` (when that is 1
             or more). None: every module at ``llvm_opt_level``, whatever its size.
         llvm_isolated: compile LLVM-tier code in a worker process (default True), so that a

@@ -218,6 +218,9 @@ FUNCTABLE = "functable"
 BODYTABLE = "bodytable"
 #: the trap-trace recorder jitted once per process (see :data:`RT_RECORD`)
 RECORDER = "wasm2py_record_frame"
+#: functions with more locals than this check the native stack even when they make no calls
+#: (``lower``), and code with such a function is not compiled at level 0 (``jit.big_frames``)
+BIG_FRAME_LOCALS = 256
 TRAMPTABLE = "tramptable"
 
 

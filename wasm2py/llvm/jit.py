@@ -19,7 +19,6 @@ from ..binary.module import Module
 from ..binary.opcodes import Op
 from ..cache import load_blob, store_blob
 from . import abi
-from .lower import build_text
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 
@@ -36,6 +35,10 @@ def _init() -> None:
         llvm.initialize_native_asmprinter()
         llvm.initialize_all_targets()
         llvm.initialize_all_asmprinters()
+        # the parser otherwise walks every instruction of a parsed module to strip debug
+        # information of an old version (``UpgradeDebugInfo``): our IR has none, and the walk
+        # was ~5% of parsing a part of a big module (0.18 -> 0.17 CPU s)
+        llvm.set_option("", "-disable-auto-upgrade-debug-info")
         _initialized = True
 
 
@@ -177,19 +180,17 @@ def fast_isel(opt_level: int) -> bool:
 
 def big_frames(module: Module, funcs=None) -> bool:
     """Whether a function of ``funcs`` (defined function indices; default all) has more
-    locals than ``lower.BIG_FRAME_LOCALS``. At level 0 every local keeps its own native stack
+    locals than ``abi.BIG_FRAME_LOCALS``. At level 0 every local keeps its own native stack
     slot, so such a function's native frame is as big as its wasm frame: deep recursion
     through it would run out of the thread's native stack before the wasm stack bound
     (``Config.max_wasm_stack``) that every tier applies identically
     (``tests/test_stack_limits.py``). :data:`QUICK`'s SROA keeps locals in registers, as
     ``O2`` code does."""
-    from .lower import BIG_FRAME_LOCALS
-
     codes = module.codes
     nimp = module.num_imported_funcs
     if funcs is None:
-        return any(len(code.locals) > BIG_FRAME_LOCALS for code in codes)
-    return any(len(codes[i - nimp].locals) > BIG_FRAME_LOCALS for i in funcs if i >= nimp)
+        return any(len(code.locals) > abi.BIG_FRAME_LOCALS for code in codes)
+    return any(len(codes[i - nimp].locals) > abi.BIG_FRAME_LOCALS for i in funcs if i >= nimp)
 
 
 def cold_level(module: Module, opt_level: int, quick_bytes: int | None) -> int:
@@ -375,7 +376,8 @@ def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
     (and the modules of this package named in ``extra``), the fuel rule, the trap codes and the
     frame costs."""
     here = Path(__file__).resolve().parent
-    for name in ("abi.py", "lower.py", "builder.py", "simd.py", "suspend.py", "jit.py", "guard.py",
+    for name in ("abi.py", "lower.py", "builder.py", "recorder.py", "simd.py", "suspend.py",
+                 "jit.py", "guard.py",
                  *extra):  # fmt: skip
         h.update((here / name).read_bytes())
     for name in ("fuel.py", "errors.py"):
@@ -461,6 +463,8 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             phase = "parallel" if len(parts) > 1 else "worker"
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
+            from .lower import build_text
+
             text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch,
                               guard=guard, landings=_landings(),
                               quick=fast_isel(opt_level))  # fmt: skip
@@ -577,6 +581,8 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
     :func:`.suspend.pausable_funcs` if known."""
+    from .lower import build_text
+
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
@@ -596,7 +602,7 @@ def recorder_address() -> int:
     use (its engine lives as long as the process)."""
     with _RECORDER_LOCK:
         if not _RECORDER_ENGINE:
-            from .lower import recorder_text
+            from .recorder import recorder_text
 
             _init()
             mod = llvm.parse_assembly(recorder_text())
@@ -678,6 +684,8 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
                  guard: bool | None = None) -> str:  # fmt: skip
     """The optimised IR of a module for the host (for reading and debugging; ``guard`` as for
     :func:`compile_module`)."""
+    from .lower import build_text
+
     tm = host_target_machine(opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                            guard=guard_mode(guard, fuel_costs), landings=_landings(),
@@ -690,6 +698,8 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
 def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2,
                 fuel_costs=None) -> bytes:  # fmt: skip
     """Compile a module to a relocatable object file for ``triple`` (ELF for Linux triples)."""
+    from .lower import build_text
+
     tm = target_machine(triple, opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
                 tm)  # fmt: skip

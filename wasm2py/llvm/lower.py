@@ -38,7 +38,11 @@ from ..gcpause import gc_paused
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi, guard
+from .abi import BIG_FRAME_LOCALS
 from .builder import Builder, Function, Names
+from .recorder import NAME as _RECORDER
+from .recorder import TYPE as _RECORDER_TYPE
+from .recorder import body as _recorder_body
 from .suspend import Suspender, has_loops, pausable_funcs
 
 I1 = ir.IntType(1)
@@ -310,45 +314,12 @@ def memories_used(body) -> set[int]:
             else:
                 out.add(imm[-1])  # a memarg: (align, offset, [lane,] memory)
     return out
-#: functions with more locals than this check the native stack even when they make no calls
-BIG_FRAME_LOCALS = 256
 #: a function with a ``br_table`` of more labels than this is not optimised by LLVM
 #: (``optnone``): SimplifyCFG takes time quadratic in the cases of such a switch (a
 #: 5,000-case one: ~16 CPU s at ``O2`` instead of ~0.2 s for the whole compile; see
 #: ``tests/test_stress.py``). Its code is slower (locals stay in memory), but such functions
 #: are parsers' action tables and dispatchers, not loops.
 HUGE_BR_TABLE = 1000
-#: the trap trace's recording function of every LLVM module (``ModuleBuilder.recorder``)
-_RECORDER = "w2p_record_frame"
-#: its type: ``void record(ctx, rt, index << 32, offset)``
-_RECORDER_TYPE = ir.FunctionType(VOID, [PTR, PTR, I64, I32])
-
-
-def _recorder_body(fn: ir.Function) -> None:
-    """The body of a trap-trace recorder (see :meth:`ModuleBuilder.recorder`)."""
-    ctx, rt, frame, offset = fn.args
-    b = Builder(fn.append_basic_block("entry"))
-    where = b.or_(frame, b.zext(offset, I64))
-    trace = b.load(b.gep(rt, [c64(abi.RT_TRACE)], source_etype=I64), typ=PTR)
-    n = b.load(trace, typ=I64)
-    k = b.select(b.icmp_unsigned("<", n, c64(abi.TRACE_FRAMES)), n, c64(abi.TRACE_FRAMES))
-    slot = b.add(c64(2), b.mul(k, c64(2)))
-    b.store(b.ptrtoint(ctx, I64), b.gep(trace, [slot], source_etype=I64))
-    b.store(where, b.gep(trace, [b.add(slot, c64(1))], source_etype=I64))
-    b.store(b.add(n, c64(1)), trace)
-    b.ret_void()
-
-
-def recorder_text() -> str:
-    """The IR text of a module defining the recorder ``abi.RECORDER`` that the quick
-    pipeline's code calls through ``rt[RT_RECORD]`` (jitted once per process:
-    ``jit.recorder_address``)."""
-    irmod = ir.Module(name="recorder")
-    fn = Function(irmod, _RECORDER_TYPE, abi.RECORDER)
-    _recorder_body(fn)
-    return str(irmod)
-
-
 def _fname(t: ir.Type) -> str:
     return "f32" if t is F32 else "f64" if t is F64 else str(t)
 

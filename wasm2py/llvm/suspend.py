@@ -83,6 +83,10 @@ def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
     last = _LAST_PAUSABLE[0]
     if last is not None and last[0] is module:
         return last[1]
+    if not nimp and not _open_to_host_funcs(module):
+        # no host function to call, directly or through a reference: nothing pauses (and
+        # no body needs a look: the scan below was ~0.02 CPU s per 100,000 instructions)
+        return frozenset()
     scan = CallScan(module)
     for code in module.codes:
         scan.add(code.body)
