@@ -74,11 +74,6 @@ def _is_charge(st: ast.stmt) -> bool:
             and isinstance(st.target, ast.Name) and st.target.id == "fuel"
             and isinstance(st.value, ast.Constant))  # fmt: skip
 
-def _moves_names(st: ast.stmt) -> bool:
-    """Whether ``st`` only copies names or constants to names (``l3 = s1``): it cannot raise."""
-    return (isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets)
-            and isinstance(st.value, ast.Name | ast.Constant))  # fmt: skip
-
 
 def _sets_brk(st: ast.stmt) -> bool:
     """Whether ``st`` is ``brk = N`` (a branch's flag, see FuncGen.branch)."""
@@ -480,11 +475,6 @@ class FuncGen:
         self.seg_totals: list[ast.Constant] = []
         #: the statements that lower the local by it, in their lists (dropped if it is 0)
         self.seg_flushes: list[tuple[ast.stmt, list]] = []
-        #: with fuel: the local equals F[0] here (read back after a call, or just written, in
-        #: the running segment): writing it again would change nothing
-        self.fuel_synced = False
-        #: with fuel: the last reload of the local after a call (``fuel = F[0]``)
-        self.fuel_reload: ast.stmt | None = None
         #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
@@ -543,7 +533,6 @@ class FuncGen:
             return
         self.close_segment()
         self.seg_pos = pos
-        self.fuel_synced = False
         if self.counting:
             n = _const(0)
             stmt = ast.AugAssign(ast.Subscript(_name("IC"), _const(0), _STORE), ast.Add(), n)
@@ -587,9 +576,7 @@ class FuncGen:
                 c.value = self.seg_carry + self.seg_n
             if not self.seg_carry + self.seg_n:  # nothing to take: no ``fuel -= 0``
                 for st, where in self.seg_flushes:
-                    if isinstance(st, ast.Assign):  # F[0] = fuel - 0
-                        st.value = _name("fuel")
-                    elif len(where) > 1:
+                    if len(where) > 1:
                         where.remove(st)
                     else:
                         where[0] = self.pass_stmt()
@@ -618,7 +605,6 @@ class FuncGen:
             k.value = pend.value
         self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), k))
         self.seg_flushes.append((self.out[-1], self.out))
-        self.fuel_synced = False
         if not keep:
             self.fuel_pend = None
 
@@ -636,54 +622,13 @@ class FuncGen:
         self.sync_fuel_out()
         self.emit(ast.Expr(_call("charge_fuel", _name("F"), amount)))
         self.out[-1].operands = self.operands_here()  # type: ignore[attr-defined]
-        self.sync_fuel_in()
 
     def sync_fuel_out(self) -> None:
-        """Before code that reads or charges the store's fuel: write the exact fuel back
-        (``F[0] = fuel``, or ``F[0] = fuel - K`` while a charge is pending: the local keeps
-        it, which only a reload (:meth:`sync_fuel_in`) or a return follows)."""
+        """Before code that reads or charges the store's fuel, or leaves the function (a call,
+        a return, a throw, a bulk charge): take the charge still pending (``fuel -= K``), so
+        that the cell is exact there."""
         if self.fuel is not None:
-            if self.fuel_synced and self.fuel_pend is None:
-                return  # F[0] was read into the local (or written) since: nothing to write
-            value: ast.expr = _name("fuel")
-            pend = self.fuel_pend
-            if pend is not None:
-                k = _const(0)
-                if self.seg is not None:
-                    self.seg_totals.append(k)
-                else:
-                    k.value = pend.value
-                value = _bin(value, ast.Sub(), k)
-            self.emit(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], value))
-            if pend is not None:
-                self.seg_flushes.append((self.out[-1], self.out))
-            else:
-                self.fuel_synced = True
-
-    def fuel_out(self) -> None:
-        """Before a call, once the exact fuel is in ``F[0]``: ``fuel = FUEL_OUT`` (the callee
-        may fill the cell from the bank, see :mod:`wasm2py.runtime.fuelcell`; the local is
-        read back after the call, and an exception out of the call must leave the cell as
-        the callee left it)."""
-        if self.fuel is not None:
-            out = self.out
-            k = len(out) - 1
-            while k >= 0 and out[k] is not self.fuel_reload and _moves_names(out[k]):
-                k -= 1
-            if k >= 0 and out[k] is self.fuel_reload:
-                # the call before's reload would be overwritten unread (nothing in between
-                # can raise: the local still holds FUEL_OUT, F[0] the exact fuel)
-                del out[k]
-                return
-            self.emit(ast.Assign([_sname("fuel")], _name("FUEL_OUT")))
-
-    def sync_fuel_in(self) -> None:
-        """After such code: reload the local (exact again)."""
-        if self.fuel is not None:
-            self.emit(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
-            self.fuel_reload = self.out[-1]
-            self.fuel_pend = None
-            self.fuel_synced = True
+            self.flush_fuel()
 
     # -- stack discipline -------------------------------------------------------------------
     def push(self, v: V) -> None:
@@ -869,7 +814,9 @@ class FuncGen:
         if self.hot:
             prologue.append(ast.Expr(_call(f"HOT{self.index}")))
         if self.fuel is not None:
-            prologue.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
+            # the store's fuel cell, which the function charges in place (see
+            # wasm2py.runtime.fuelcell; module.compile_tree makes it a free variable)
+            prologue.append(ast.Nonlocal(["fuel"]))
         for st in prologue:
             st.lineno = self.lineno
         body = self.body
@@ -922,7 +869,7 @@ class FuncGen:
         fn = ast.FunctionDef(
             name=self.name,
             args=ast.arguments([], args, None, [], [], None, []),
-            body=prologue + self.wrap_body(self.assemble(root.entry_out)),
+            body=prologue + self.assemble(root.entry_out),
             decorator_list=[],
             returns=None,
             type_params=[],
@@ -936,20 +883,6 @@ class FuncGen:
     def assemble(self, body: list[ast.stmt]) -> list[ast.stmt]:
         """The function's statements after the prologue, from what the instructions emitted."""
         return body or [self.pass_stmt()]
-
-    def wrap_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
-        """With fuel, an exception leaving the function writes the fuel it used back. (A caller
-        that sees the exception go by holds an older, larger value: keep the smaller.) In
-        CPython 3.11 an unused ``try`` costs nothing."""
-        if self.fuel is None:
-            return body
-        sync = ast.If(_cmp(_name("fuel"), ast.Lt(), _sub0(_name("F"))),
-                      [ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel"))],
-                      [])  # fmt: skip
-        handler = ast.ExceptHandler(_name("BaseException"), None, [sync, ast.Raise(None, None)])
-        tr = ast.Try(body, [handler], [], [])
-        tr.lineno = body[0].lineno if hasattr(body[0], "lineno") else self.lineno
-        return [tr]
 
     # -- control ------------------------------------------------------------------------------
     def block_type(self, imm) -> tuple[tuple, tuple]:
@@ -1324,8 +1257,6 @@ class FuncGen:
         if not own or any(f.kind == "try" for f in self.ctrl):
             return ast.Expr(hot)
         move: list[ast.stmt] = []
-        if self.fuel is not None:  # (the store's fuel: what jitted code takes)
-            move.append(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel")))
         move.append(ast.Return(_call("OSR", _const(self.index), _const(ins.offset), _name("d"),
                                      _call("locals"), ast.Tuple(list(exprs), ast.Load()),
                                      _const(codes))))  # fmt: skip
@@ -1743,21 +1674,17 @@ class FuncGen:
         h = len(self.stack)
         if not results:
             self.sync_fuel_out()
-            self.fuel_out()
             self.emit(ast.Expr(call))
             self.out[-1].operands = self.operands_here()  # type: ignore[attr-defined]
-            self.sync_fuel_in()
             return
         names = [f"s{h + i}" for i in range(len(results))]
         self.before_stmt(writes=frozenset(names))
         self.sync_fuel_out()
-        self.fuel_out()
         if len(names) == 1:
             self.assign(names[0], call)
         else:
             self.emit(ast.Assign([ast.Tuple([_sname(n) for n in names], _STORE)], call))
         self.out[-1].operands = self.operands_here(results)  # type: ignore[attr-defined]
-        self.sync_fuel_in()
         for i, t in enumerate(results):
             self.stack.append(self.slot_value(h + i, t))
 
@@ -1906,10 +1833,6 @@ class FuncGen:
         (translated at its place, before its frame is entered): the first clause whose tag
         matches branches to its label; if none does, ``on_miss`` runs."""
         handler_body: list[ast.stmt] = []
-        if self.fuel is not None:
-            # the callee that raised wrote the fuel it used back to the store (wrap_body): the
-            # local still holds what this function had before the call
-            handler_body.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
         saved_out, saved_branchy = self.out, self.branchy
         chain = handler_body
         exn = ast.Attribute(_name("xe"), "exn", _LOAD)
