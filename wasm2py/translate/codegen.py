@@ -44,12 +44,12 @@ SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
 #: FuncGen.signed_cmp_const)
 SMALL = 0x3FFFFFFF
 MAX_EXPR_DEPTH = 24
-#: with fuel, the instructions before which a charge may stay pending in the local ``fuel``
+#: with fuel, the instructions before which a charge may stay pending in the cell ``fuel``
 #: (see FuncGen.start_segment): they cannot raise, do not read the store's fuel, and do not
 #: lead to where paths meet (a ``block`` is entered by falling in). ``call`` and ``return``
-#: write ``F[0] = fuel - K`` themselves, ``br_if`` lowers the local on its taken way only.
-#: Every other instruction lowers the local first (a trap's handler writes the local back to
-#: the store, so it must be exact there).
+#: take it themselves (``fuel -= K`` just before), ``br_if`` on its taken way only. Every
+#: other instruction takes it first (the cell is the store's fuel: it must be exact wherever
+#: a trap or anything else can see it).
 FUEL_EXACT_NOT_NEEDED = frozenset({
     Op.NOP, Op.BLOCK, Op.DROP, Op.SELECT, Op.SELECT_T, Op.LOCAL_GET, Op.LOCAL_SET, Op.LOCAL_TEE,
     Op.GLOBAL_GET, Op.GLOBAL_SET, Op.I32_CONST, Op.I64_CONST, Op.F32_CONST, Op.F64_CONST,
@@ -452,8 +452,9 @@ class FuncGen:
         #: instruction counting: each straight-line segment adds its length to ``IC[0]``
         self.cur_op = -1  # opcode being translated (statements record it for AOT comments)
         self.counting = getattr(mod, "count_instructions", False)
-        #: fuel metering: each segment first checks its cost against the local ``fuel`` (a
-        #: copy of ``F[0]``), which is lowered where that is needed (see start_segment)
+        #: fuel metering: each segment first checks its cost against ``fuel`` (the store's
+        #: fuel cell, a free variable: see wasm2py.runtime.fuelcell), which is lowered where
+        #: that is needed (see start_segment)
         self.fuel = getattr(mod, "fuel_costs", None)
         #: tier="auto": every call and loop iteration calls ``HOT<index>()``, the function's
         #: own counter (a C-level iterator's ``__next__``, ~12 ns; see wasm2py.tierup) that
@@ -465,15 +466,15 @@ class FuncGen:
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
         self.seg_pos = 0
-        #: with fuel: what the segment checks have charged but the local ``fuel`` does not
-        #: show yet (see :meth:`start_segment`): None when the local is exact, else the
+        #: with fuel: what the segment checks have charged but the cell ``fuel`` does not
+        #: show yet (see :meth:`start_segment`): None when the cell is exact, else the
         #: constant (filled in when the segment closes) to take from it
         self.fuel_pend: ast.Constant | None = None
         #: with fuel: the charge carried into the running segment from the one before it
         self.seg_carry = 0
         #: the constants that take the running segment's carry plus cost
         self.seg_totals: list[ast.Constant] = []
-        #: the statements that lower the local by it, in their lists (dropped if it is 0)
+        #: the statements that lower the cell by it, in their lists (dropped if it is 0)
         self.seg_flushes: list[tuple[ast.stmt, list]] = []
         #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
         self.tail_calls = False
@@ -516,15 +517,14 @@ class FuncGen:
 
     def start_segment(self, pos: int, carry: bool = False) -> None:
         """Start a straight-line segment before ``body[pos]``. With counting on, it adds its
-        length to ``IC[0]``; with fuel on, it checks ``F[0]`` covers its cost (else
+        length to ``IC[0]``; with fuel on, it checks ``fuel`` covers its cost (else
         ``out_of_fuel``, a suspension point). The cost constants are filled in when the
         segment closes (the rule is stated on its own in :mod:`wasm2py.fuel`).
 
-        The check charges the segment, but the local ``fuel`` is only lowered where its
+        The check charges the segment, but the cell ``fuel`` is only lowered where its
         value is needed (:meth:`flush_fuel`: before an instruction that may raise or read the
-        store's fuel, or a branch to where paths meet) or written out (``F[0] = fuel - K`` at
-        calls and returns): a segment of plain arithmetic ending in a return or a call costs
-        no subtraction of its own. ``carry``: the segment is reached only by falling out of
+        store's fuel, a call, a return, or a branch to where paths meet): a segment of plain
+        arithmetic costs one subtraction, however many instructions it has. ``carry``: the segment is reached only by falling out of
         the one before (after a ``br_if``), which may leave its charge pending; the check
         then covers both (``fuel < P + cost``, and ``out_of_fuel`` gets the exact local
         ``fuel - P``), so it stops at the same place with the same fuel as one check per
@@ -539,10 +539,9 @@ class FuncGen:
             self.emit(stmt)
             self.seg = ([n], stmt, self.out)
         else:
-            # The fuel lives in the local ``fuel`` (cheaper than the store's cell); it is
-            # written back to F[0] around calls, at returns, and when an exception leaves.
-            # Elsewhere every path into a segment has lowered the local first (a path that
-            # ended without, at a return or a trap, is dead here).
+            # ``fuel`` is the store's cell itself (a free variable, see runtime.fuelcell): a
+            # call passes nothing and nothing is written back. Every path into a segment has
+            # lowered it first (a path that ended without, at a return or a trap, is dead here).
             prior = self.fuel_pend.value if carry and self.fuel_pend is not None else 0
             self.seg_carry = prior
             n1, n2 = _const(0), _const(0)
@@ -592,7 +591,7 @@ class FuncGen:
                     break
 
     def flush_fuel(self, keep: bool = False) -> None:
-        """With fuel: lower the local ``fuel`` by what the segment checks charged and it does
+        """With fuel: lower the cell ``fuel`` by what the segment checks charged and it does
         not show yet (``fuel -= K``). ``keep``: on one way out only (a taken branch), the
         code that follows still owes it."""
         pend = self.fuel_pend
@@ -856,7 +855,7 @@ class FuncGen:
                 self.seg_n += 1 if fuel is None else fuel.cost(op)
             if fuel is not None and self.fuel_pend is not None and op not in FUEL_EXACT_NOT_NEEDED \
                     and not frame.unreachable and not (op == _END and frame.kind == "func"):
-                self.flush_fuel()  # (the function's end returns: F[0] = fuel - K)
+                self.flush_fuel()  # (the function's end returns: it takes the charge then)
             handler = dispatch.get(op)
             if handler is None:
                 raise UnsupportedFeature(
@@ -1476,8 +1475,8 @@ class FuncGen:
         saved_out, saved_branchy = self.out, self.branchy
         self.out = node.body
         self.branchy = False
-        if frame.kind != "func":  # (a return writes F[0] = fuel - K itself)
-            self.flush_fuel(keep=True)  # paths meet at the target: the local is exact there
+        if frame.kind != "func":  # (a return takes the charge itself)
+            self.flush_fuel(keep=True)  # paths meet at the target: the cell is exact there
         flushed = node.body[-1] if node.body else None
         self.branch(ins.imm, vals, site)
         if (frame.kind == "block" and flushed is not None and node.body[0] is flushed
