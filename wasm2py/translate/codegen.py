@@ -300,7 +300,7 @@ class Frame:
         self.then_live = False
         #: a counted loop (see :mod:`.counted`): (its description, the ``while``, the ``for``)
         self.counted: tuple[CountedLoop, ast.While, ast.For] | None = None
-        #: with fuel, a block reached by a ``br_if`` whose taken way only lowers the local
+        #: with fuel, a block reached by a ``br_if`` whose taken way only lowers the cell
         #: (``fuel -= K``): (that statement, its list, ``K``), see :meth:`FuncGen.op_end`
         self.taken_charge: tuple[ast.stmt, list, ast.Constant] | None = None
 
@@ -1356,7 +1356,7 @@ class FuncGen:
         if not reachable:
             parent.unreachable = True
         elif self.fuel is not None and not live and frame.taken_charge and len(c.sites) == 1:
-            # Only the one br_if's taken way comes here, and it only lowered the local: it
+            # Only the one br_if's taken way comes here, and it only lowered the cell: it
             # leaves the charge pending instead, and this segment's check covers both (as
             # a br_if's fallthrough does, see start_segment)
             stmt, where, k = frame.taken_charge

@@ -324,7 +324,7 @@ def split_loop_checks(fn: ast.FunctionDef) -> None:
             fuel -= 44; continue
 
     ``44``: the most fuel any check of the iteration asks for, counted from the head (its
-    ``K`` plus what the iteration charged before it). With that much in the local no check
+    ``K`` plus what the iteration charged before it). With that much in the cell no check
     can find it short, so the first copy runs exactly what the second would: the same
     statements, charges, traps and fuel. With less (the cell about to be refilled from the
     bank, or the fuel running out) the second copy stops, pauses and refills where it always
