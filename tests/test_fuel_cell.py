@@ -80,3 +80,42 @@ def test_the_cell_holds_what_the_bank_does_not(monkeypatch):
     assert user.exports.twice(5) == 7
     assert store.get_fuel() == 11
     assert fuelcell.cell(store.fuel) <= 4
+
+
+def test_entry_checks_split_and_exact_at_every_fuel():
+    """fib's first statements (the entry segment's check, then the check of whichever way its
+    br_if goes: 5, then 5 + 4 or 5 + 3) run unchecked when the cell holds 9
+    (``peephole.split_entry_checks``); every stop and pause is still where the segment model
+    of tests/test_fuel_carry.py puts it, and a paused call resumed with the fuel it asks for
+    ends with fib's value and the model's fuel."""
+    import ast
+
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.translate.module import translate_module
+
+    from .test_fuel_carry import WAT, fib_segments, run_model, total
+
+    tree = translate_module(decode_module(wat(WAT)), Config(consume_fuel=True))[0]
+    fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+    assert "if fuel >= 9:" in ast.unparse(fn)
+    engine = Engine(Config(consume_fuel=True))
+    store = Store(engine)
+    fib = Instance(store, Module(engine, wat(WAT)), {}).exports.fib
+    n = 6
+    need = total(fib_segments(n))
+    for fuel in range(need + 2):
+        result, left, required = run_model(fib_segments(n), fuel)
+        store.set_fuel(fuel)
+        r = fib.call_resumable(n)
+        assert store.get_fuel() == left, fuel
+        if required is None:
+            assert r.results == result == 8
+            continue
+        assert r.required_fuel == required
+        # resumed with what each pause asks for added: it uses fib's fuel in all
+        given = fuel
+        while not hasattr(r, "results"):
+            given += r.required_fuel
+            store.set_fuel(store.get_fuel() + r.required_fuel)
+            r = r.resume()
+        assert r.results == 8 and given - store.get_fuel() == need, fuel

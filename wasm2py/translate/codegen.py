@@ -2542,7 +2542,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     (default False) skips the rewrites that only make the structured shape faster.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import fold_skips, group_resets, split_loop_checks
+    from .peephole import fold_skips, group_resets, split_entry_checks, split_loop_checks
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
@@ -2575,6 +2575,9 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                     depth = nesting_depth(fn)
             if gen.fuel is not None and depth < MAX_NESTING:
                 split_loop_checks(fn)  # (adds 1 at most)
+                depth = nesting_depth(fn)
+            if gen.fuel is not None and depth < MAX_NESTING:
+                split_entry_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
