@@ -15,7 +15,8 @@ calls stubbed (none of them runs: the fuel never runs out). Variants:
 * ``closure``: what the translator writes since: the checks and charges of ``deferred``, taken
   on the store's cell itself, which every function has as its free variable ``fuel`` (a
   closure cell, see ``wasm2py.runtime.fuelcell``): no load at entry, no store before a call
-  or reload after it, nothing written back at returns or when an exception leaves;
+  or reload after it, nothing written back at returns or when an exception leaves; and the
+  checks before the loop made by one test when the cell covers them all;
 * ``arg``: the fuel passed to the callee as an argument and returned with its result (no
   ``F[0]`` traffic; the calling convention would change for every function);
 * ``nochecks``: ``cell`` without the checks (the per-segment subtractions and the ``F[0]``
@@ -256,17 +257,24 @@ def _closure_scheme():
         nonlocal fuel
         if d >= MAXD:
             DEEP(d)
-        if fuel < 5:
-            fuel = out_of_fuel(F, fuel, 5)
-        if not 2 <= l0 < 2147483648:
-            if fuel < 9:
-                fuel = out_of_fuel(F, fuel - 5, 4) + 5
-            fuel -= 9
-            return l0
-        if fuel < 8:
-            fuel = out_of_fuel(F, fuel - 5, 3) + 5
-        l1 = 0
-        fuel -= 8
+        if fuel >= 9:  # (the entry's checks split off: peephole.split_entry_checks)
+            if not 2 <= l0 < 2147483648:
+                fuel -= 9
+                return l0
+            l1 = 0
+            fuel -= 8
+        else:
+            if fuel < 5:
+                fuel = out_of_fuel(F, fuel, 5)
+            if not 2 <= l0 < 2147483648:
+                if fuel < 9:
+                    fuel = out_of_fuel(F, fuel - 5, 4) + 5
+                fuel -= 9
+                return l0
+            if fuel < 8:
+                fuel = out_of_fuel(F, fuel - 5, 3) + 5
+            l1 = 0
+            fuel -= 8
         while True:
             if fuel < 18:
                 fuel = out_of_fuel(F, fuel, 18)
