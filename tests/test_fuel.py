@@ -117,7 +117,7 @@ def test_fuel_api_needs_fuel_enabled_and_no_fuel_code_otherwise():
     decoded = decode_module(LOOP)
     plain = ast.unparse(translate_module(decoded, Config())[0])
     metered = ast.unparse(translate_module(decoded, Config(consume_fuel=True))[0])
-    assert "F[0]" not in plain and "F[0]" in metered
+    assert "fuel" not in plain and "out_of_fuel" in metered
     with pytest.raises(ValueError):
         Config(consume_fuel=True, count_instructions=True)
     fuel_store = Store(Engine(Config(consume_fuel=True)))

@@ -57,7 +57,7 @@ def test_fib_stops_where_the_segments_say_with_the_fuel_banked(small_cell, shape
             assert info.value.code is TrapCode.OUT_OF_FUEL
         assert store.get_fuel() == left, fuel
         # the cell never holds more than its limit (or than a segment that needs more)
-        assert store.fuel[0] <= max(small_cell, 18)
+        assert fuelcell.cell(store.fuel) <= max(small_cell, 18)
 
 
 def test_fib_pauses_and_resumes_exactly_with_the_fuel_banked(small_cell):
@@ -97,9 +97,9 @@ def test_a_trap_leaves_the_exact_fuel_with_the_fuel_banked(small_cell, args):
 def test_get_set_and_consume_see_cell_and_bank_as_one():
     store = Store(Engine(Config(consume_fuel=True)))
     store.set_fuel(10**15)
-    assert store.get_fuel() == 10**15 and store.fuel[0] <= fuelcell.CELL_MAX
+    assert store.get_fuel() == 10**15 and fuelcell.cell(store.fuel) <= fuelcell.CELL_MAX
     store.consume_fuel(10**15 - 5)
-    assert store.get_fuel() == 5 and store.fuel == [5, 0]
+    assert store.get_fuel() == 5 and (fuelcell.cell(store.fuel), store.fuel[1]) == (5, 0)
     with pytest.raises(Trap):
         store.consume_fuel(6)
     assert store.get_fuel() == 5

@@ -30,11 +30,11 @@ the call, the callee's own segments during it.
 
 Both tiers must agree on this exactly, so that they stop at the same instruction with the same
 fuel left. (How a tier takes a charge is its own affair as long as nothing can tell: the Python
-tier checks each segment on entry but lowers its local copy of the fuel only where the value is
-seen, see :meth:`wasm2py.translate.codegen.FuncGen.start_segment`; its copy is of the store's
-cell, which holds at most 2**30 - 1 and is filled from a bank by a check that finds it short,
-see :mod:`wasm2py.runtime.fuelcell`; a loop iteration with several checks and no call runs in a
-copy without them when the local covers them all, see
+tier checks each segment on entry but lowers the fuel only where the value is seen, see
+:meth:`wasm2py.translate.codegen.FuncGen.start_segment`; it charges the store's cell in place,
+which holds at most 2**30 - 1 and is filled from a bank by a check that finds it short, see
+:mod:`wasm2py.runtime.fuelcell`; a loop iteration with several checks and no call runs in a
+copy without them when the cell covers them all, see
 :func:`wasm2py.translate.peephole.split_loop_checks`.) The Python tier's code generator (:mod:`wasm2py.translate.codegen`) places its checks
 while it lowers control flow; :func:`segment_costs` states the same rule on its own (the LLVM tier
 uses it), and ``tests/test_llvm_fuel.py`` checks that the two agree on every function of the spec

@@ -8,10 +8,15 @@ calls stubbed (none of them runs: the fuel never runs out). Variants:
 * ``cell``: the scheme until issue 20's branch pycalls2: the fuel in a local, checked and
   charged per segment, written to the store's cell ``F[0]`` before calls and returns and read
   back after calls;
-* ``deferred``: what the translator writes since: the same checks, each segment's charge taken
-  from the local only where it is seen (``F[0] = fuel - K`` at calls and returns, ``fuel -= K``
-  where paths meet or something may trap), and a ``br_if``'s fallthrough checked together with
-  the segment before it;
+* ``deferred``: what the translator wrote from then until issue 20's branch pyfuel3: the same
+  checks, each segment's charge taken from the local only where it is seen (``F[0] = fuel - K``
+  at calls and returns, ``fuel -= K`` where paths meet or something may trap), and a
+  ``br_if``'s fallthrough checked together with the segment before it;
+* ``closure``: what the translator writes since: the checks and charges of ``deferred``, taken
+  on the store's cell itself, which every function has as its free variable ``fuel`` (a
+  closure cell, see ``wasm2py.runtime.fuelcell``): no load at entry, no store before a call
+  or reload after it, nothing written back at returns or when an exception leaves; and the
+  checks before the loop made by one test when the cell covers them all;
 * ``arg``: the fuel passed to the callee as an argument and returned with its result (no
   ``F[0]`` traffic; the calling convention would change for every function);
 * ``nochecks``: ``cell`` without the checks (the per-segment subtractions and the ``F[0]``
@@ -244,6 +249,64 @@ def nochecks(l0, d):  # the cell scheme without the checks (subtractions and F[0
         raise
 
 
+def _closure_scheme():
+    """``closure`` and the function that sets its cell (the store's fuel)."""
+    fuel = 0
+
+    def closure(l0, d):  # generated since pyfuel3: the cell charged in place
+        nonlocal fuel
+        if d >= MAXD:
+            DEEP(d)
+        if fuel >= 9:  # (the entry's checks split off: peephole.split_entry_checks)
+            if not 2 <= l0 < 2147483648:
+                fuel -= 9
+                return l0
+            l1 = 0
+            fuel -= 8
+        else:
+            if fuel < 5:
+                fuel = out_of_fuel(F, fuel, 5)
+            if not 2 <= l0 < 2147483648:
+                if fuel < 9:
+                    fuel = out_of_fuel(F, fuel - 5, 4) + 5
+                fuel -= 9
+                return l0
+            if fuel < 8:
+                fuel = out_of_fuel(F, fuel - 5, 3) + 5
+            l1 = 0
+            fuel -= 8
+        while True:
+            if fuel < 18:
+                fuel = out_of_fuel(F, fuel, 18)
+            fuel -= 18
+            s0 = closure(l0 - 1 if l0 >= 1 else l0 + 4294967295, d + 128)
+            l1 = s0 + l1
+            if l1 > 4294967295:
+                l1 -= 4294967296
+            l2 = l0 > 3
+            l3 = l0 - 2 if l0 >= 2 else l0 + 4294967294
+            l0 = l3
+            if l2:
+                continue
+            break
+        if fuel < 3:
+            fuel = out_of_fuel(F, fuel, 3)
+        fuel -= 3
+        rv = l3 + l1
+        if rv > 4294967295:
+            rv -= 4294967296
+        return rv
+
+    def set_fuel(value: int) -> None:
+        nonlocal fuel
+        fuel = value
+
+    return closure, set_fuel
+
+
+closure, set_closure_fuel = _closure_scheme()
+
+
 def fib(n: int) -> int:
     """fib(n) by iteration (what every variant must return)."""
     a, b = 0, 1
@@ -262,12 +325,13 @@ def main(argv: list[str] | None = None) -> int:
           f"best of {args.repeat}; time / unmetered time")  # fmt: skip
     for start in (10**15, 2**30 - 1):
         runs = {"plain": lambda: plain(n, 0), "cell": lambda: cell(n, 0),
-                "deferred": lambda: deferred(n, 0),
+                "deferred": lambda: deferred(n, 0), "closure": lambda: closure(n, 0),
                 "arg": lambda s=start: arg(n, 0, s)[0], "nochecks": lambda: nochecks(n, 0)}  # fmt: skip
         best = dict.fromkeys(runs, float("inf"))
         for _ in range(args.repeat):
             for k, f in runs.items():
                 F[0] = start
+                set_closure_fuel(start)
                 gc.disable()
                 t = time.process_time()
                 r = f()

@@ -431,7 +431,8 @@ def _general_entry(inst: LLVMInstance, ft, cfn, py):
     enter = rt.enter
     fuel_on = rt.fuel_on
     to_native = rt.fuel_to_native
-    cell = rt.fuel_cell
+    fuel = rt.fuel_cell
+    cell = fuel[0]  # (the store's fuel cell, see runtime.fuelcell)
     slot = abi.RT_FUEL
     nparams = len(writers)
     nres = len(readers)
@@ -447,11 +448,10 @@ def _general_entry(inst: LLVMInstance, ft, cfn, py):
         if not fuel_on:
             cfn(ctx_addr, maxd - a[nparams], slots_addr)
         else:
-            f = cell[0]
-            if not cell[1] and not rt.fuel_extra:  # (the cell's fuel is at most CELL_MAX)
-                status[slot] = f
+            if not fuel[1] and not rt.fuel_extra:  # (the cell's fuel is at most CELL_MAX)
+                status[slot] = cell.cell_contents
                 cfn(ctx_addr, maxd - a[nparams], slots_addr)
-                put(cell, status[slot] + rt.fuel_extra)  # a host function may have set more
+                put(fuel, status[slot] + rt.fuel_extra)  # a host function may have set more
             else:
                 to_native()
                 cfn(ctx_addr, maxd - a[nparams], slots_addr)

@@ -42,10 +42,11 @@ instance namespace as globals, which get the names it reads beside those of the 
 from __future__ import annotations
 
 from sys import _getframe
-from types import CodeType, FunctionType, MethodType
+from types import CodeType, MethodType
 
 from ..types import FuncType, ValType
 from .callstack import DEEP, entry, leave
+from .fuelcell import bind
 from .slots import STUB_CODE, TAIL_STUB_CODE
 from .trap import to_embedder
 from .values import TO_EXTERNAL, TO_INTERNAL
@@ -255,7 +256,7 @@ def specialise(func, generic):
         ns = helpers(generic)
         prefix = "E_"
     ns.update(own_names(func, prefix))
-    call = FunctionType(code, ns, code.co_name, (_MISSING,) * len(ftype.params))
+    call = bind(code, ns, None, (_MISSING,) * len(ftype.params))
     call.__doc__ = f"entry from Python of {func!r}"
     entry(call.__code__)  # an outermost wasm entry, as the generic one (see .callstack)
     return call

@@ -29,29 +29,31 @@ def unreachable() -> Trap:
 
 
 def out_of_fuel(fuel_cell: list, fuel: int, required: int) -> int:
-    """Called by a segment whose cost the cell's fuel (``fuel``, the function's local copy of
-    ``fuel_cell[0]``) does not cover. If the bank (``fuel_cell[1]``, see
-    :mod:`.fuelcell`) makes up for it, the cell is filled from it and the new fuel returned for
-    the local; else the local is written back to the store, and the call stops."""
+    """Called by a segment whose cost the cell's fuel does not cover (``fuel``: what the cell
+    holds once the charges the function still owes are taken, see
+    :mod:`.fuelcell`). If the bank (``fuel_cell[1]``) makes up for it, the cell is filled from
+    it and the new fuel returned (the caller stores it, its owed charges added back); else the
+    cell is made exact (``fuel``), and the call stops."""
     bank = fuel_cell[1]
     if fuel + bank < required:
-        fuel_cell[0] = fuel
+        fuel_cell[0].cell_contents = fuel
         raise FuelExhausted(required)
     take = max(min(bank, fuelcell.CELL_MAX - fuel), required - fuel)
     fuel_cell[1] = bank - take
-    fuel_cell[0] = fuel = fuel + take
+    fuel_cell[0].cell_contents = fuel = fuel + take
     return fuel
 
 
 def charge_fuel(fuel: list, amount: int) -> None:
     """Charge a bulk instruction's variable cost (a suspension point like a segment check)."""
-    if fuel[0] < amount:
+    cell = fuel[0]
+    if cell.cell_contents < amount:
         left = fuelcell.total(fuel)
         if left < amount:
             raise FuelExhausted(amount, bulk=True)
         fuelcell.put(fuel, left - amount)
     else:
-        fuel[0] -= amount
+        cell.cell_contents -= amount
 
 
 def interrupted() -> Trap:
@@ -267,5 +269,4 @@ def base_namespace() -> dict:
     ns["ExnRef"] = ExnRef
     ns.update(simd.HELPERS)  # the v128 helpers, by instruction name (i32x4_add, ...)
     ns["PAGE_SIZE"] = PAGE_SIZE
-    ns["FUEL_OUT"] = fuelcell.FUEL_OUT
     return ns

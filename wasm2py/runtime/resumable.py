@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import re
 import sys
-import types
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Error, SignatureError
 from .callstack import DEEP, entry, leave
+from .fuelcell import bind
 from .slots import STUB_CODE, TAIL_STUB_CODE
 from .tailcall import TRAMPOLINE_CODE, finish
 from .trap import FuelExhausted, HostError, to_embedder, wasm_line
@@ -288,7 +288,7 @@ def _raising(exc: BaseException):
 def _entry(rec: FrameRecord):
     """The resume entry of a record's function, bound to its instance."""
     ns = rec.namespace
-    return types.FunctionType(ns["__wasm2py__"].source.resume(rec.func_index), ns)
+    return bind(ns["__wasm2py__"].source.resume(rec.func_index), ns)
 
 
 def _trampoline(frames: list[FrameRecord], host_raw):

@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import threading
 import weakref
-from types import CodeType, FunctionType
+from types import CodeType
 from typing import Protocol
 
+from .fuelcell import bind
 from .tailcall import trampoline
 
 
@@ -197,7 +198,7 @@ class Slots:
                 ns.setdefault(k, v)
             if self.on_bind is not None:
                 self.on_bind(index)
-            tail = FunctionType(code, ns, code.co_name)
+            tail = bind(code, ns)
             # a function that makes tail calls is its tail variant, run by a trampoline
             # everywhere but in tail calls (see .tailcall)
             fn = trampoline(tail) if "TailCall" in code.co_names else tail

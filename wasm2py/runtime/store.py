@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import Config
 from ..errors import ConfigError, Error
+from . import fuelcell
 from .callstack import stack_budget
 from .epoch import EpochState
 from .fuelcell import put, total
@@ -42,9 +43,9 @@ class Store:
         self.host_nesting = 0
         #: executed-instruction counter cell (used when ``Config.count_instructions`` is on)
         self.counter = [0]
-        #: remaining fuel: ``[cell, bank]``, the sum (a cell generated code reads and
-        #: charges directly, see :mod:`wasm2py.runtime.fuelcell`)
-        self.fuel = [0, 0]
+        #: remaining fuel: ``[cell, bank]``, the sum (a closure cell that generated code reads
+        #: and charges directly, see :mod:`wasm2py.runtime.fuelcell`)
+        self.fuel = fuelcell.new()
         #: the LLVM tier's native runtime of this store (``wasm2py.llvm.native``), set when the
         #: store first runs jitted code; it also encodes references for native global cells
         self.native = None

@@ -26,7 +26,7 @@ from ..runtime.entry import entry_name
 from ..runtime.instance import display_name
 from ..runtime.resumable import resume_name
 from ..types import FuncType, GlobalType, MemoryType, RefType, TableType, ValType, valtype_code
-from .module import translate_module
+from .module import FUEL_SCOPE, fuel_scope, translate_module
 
 
 class _Unparser(ast._Unparser):  # type: ignore[name-defined]
@@ -155,6 +155,11 @@ def generate_source(module: Module, source_name: str = "module.wasm", fuel: bool
             defs.append(node)
     # constants come before the functions
     consts = [n for n in tree.body[:first_def] if not isinstance(n, ast.FunctionDef)]
+    if fuel:
+        # metered code charges the store's fuel cell, its free variable ``fuel``: the
+        # functions are defined in a scope that has one (see module.fuel_scope), and the
+        # runtime binds them to the store's cell
+        defs = [fuel_scope(defs), ast.parse(f"{FUEL_SCOPE}()").body[0]]
     unparser = _Unparser()
     body = unparser.visit(ast.Module(consts + defs, []))
     imports = [(i.module, i.name, ExternKind(i.kind).name.lower(),

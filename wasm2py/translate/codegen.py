@@ -44,12 +44,12 @@ SIGN = {I32: 0x80000000, I64: 0x8000000000000000}
 #: FuncGen.signed_cmp_const)
 SMALL = 0x3FFFFFFF
 MAX_EXPR_DEPTH = 24
-#: with fuel, the instructions before which a charge may stay pending in the local ``fuel``
+#: with fuel, the instructions before which a charge may stay pending in the cell ``fuel``
 #: (see FuncGen.start_segment): they cannot raise, do not read the store's fuel, and do not
 #: lead to where paths meet (a ``block`` is entered by falling in). ``call`` and ``return``
-#: write ``F[0] = fuel - K`` themselves, ``br_if`` lowers the local on its taken way only.
-#: Every other instruction lowers the local first (a trap's handler writes the local back to
-#: the store, so it must be exact there).
+#: take it themselves (``fuel -= K`` just before), ``br_if`` on its taken way only. Every
+#: other instruction takes it first (the cell is the store's fuel: it must be exact wherever
+#: a trap or anything else can see it).
 FUEL_EXACT_NOT_NEEDED = frozenset({
     Op.NOP, Op.BLOCK, Op.DROP, Op.SELECT, Op.SELECT_T, Op.LOCAL_GET, Op.LOCAL_SET, Op.LOCAL_TEE,
     Op.GLOBAL_GET, Op.GLOBAL_SET, Op.I32_CONST, Op.I64_CONST, Op.F32_CONST, Op.F64_CONST,
@@ -73,11 +73,6 @@ def _is_charge(st: ast.stmt) -> bool:
     return (isinstance(st, ast.AugAssign) and isinstance(st.op, ast.Sub)
             and isinstance(st.target, ast.Name) and st.target.id == "fuel"
             and isinstance(st.value, ast.Constant))  # fmt: skip
-
-def _moves_names(st: ast.stmt) -> bool:
-    """Whether ``st`` only copies names or constants to names (``l3 = s1``): it cannot raise."""
-    return (isinstance(st, ast.Assign) and all(isinstance(t, ast.Name) for t in st.targets)
-            and isinstance(st.value, ast.Name | ast.Constant))  # fmt: skip
 
 
 def _sets_brk(st: ast.stmt) -> bool:
@@ -305,7 +300,7 @@ class Frame:
         self.then_live = False
         #: a counted loop (see :mod:`.counted`): (its description, the ``while``, the ``for``)
         self.counted: tuple[CountedLoop, ast.While, ast.For] | None = None
-        #: with fuel, a block reached by a ``br_if`` whose taken way only lowers the local
+        #: with fuel, a block reached by a ``br_if`` whose taken way only lowers the cell
         #: (``fuel -= K``): (that statement, its list, ``K``), see :meth:`FuncGen.op_end`
         self.taken_charge: tuple[ast.stmt, list, ast.Constant] | None = None
 
@@ -457,8 +452,9 @@ class FuncGen:
         #: instruction counting: each straight-line segment adds its length to ``IC[0]``
         self.cur_op = -1  # opcode being translated (statements record it for AOT comments)
         self.counting = getattr(mod, "count_instructions", False)
-        #: fuel metering: each segment first checks its cost against the local ``fuel`` (a
-        #: copy of ``F[0]``), which is lowered where that is needed (see start_segment)
+        #: fuel metering: each segment first checks its cost against ``fuel`` (the store's
+        #: fuel cell, a free variable: see wasm2py.runtime.fuelcell), which is lowered where
+        #: that is needed (see start_segment)
         self.fuel = getattr(mod, "fuel_costs", None)
         #: tier="auto": every call and loop iteration calls ``HOT<index>()``, the function's
         #: own counter (a C-level iterator's ``__next__``, ~12 ns; see wasm2py.tierup) that
@@ -470,21 +466,16 @@ class FuncGen:
         self.seg: tuple[list[ast.Constant], ast.stmt, list] | None = None
         self.seg_n = 0
         self.seg_pos = 0
-        #: with fuel: what the segment checks have charged but the local ``fuel`` does not
-        #: show yet (see :meth:`start_segment`): None when the local is exact, else the
+        #: with fuel: what the segment checks have charged but the cell ``fuel`` does not
+        #: show yet (see :meth:`start_segment`): None when the cell is exact, else the
         #: constant (filled in when the segment closes) to take from it
         self.fuel_pend: ast.Constant | None = None
         #: with fuel: the charge carried into the running segment from the one before it
         self.seg_carry = 0
         #: the constants that take the running segment's carry plus cost
         self.seg_totals: list[ast.Constant] = []
-        #: the statements that lower the local by it, in their lists (dropped if it is 0)
+        #: the statements that lower the cell by it, in their lists (dropped if it is 0)
         self.seg_flushes: list[tuple[ast.stmt, list]] = []
-        #: with fuel: the local equals F[0] here (read back after a call, or just written, in
-        #: the running segment): writing it again would change nothing
-        self.fuel_synced = False
-        #: with fuel: the last reload of the local after a call (``fuel = F[0]``)
-        self.fuel_reload: ast.stmt | None = None
         #: the function makes tail calls: it is a tail variant (see wasm2py.runtime.tailcall)
         self.tail_calls = False
         #: with fuel: {position: cost} of the segments emitted (see wasm2py.fuel.segment_costs)
@@ -526,15 +517,14 @@ class FuncGen:
 
     def start_segment(self, pos: int, carry: bool = False) -> None:
         """Start a straight-line segment before ``body[pos]``. With counting on, it adds its
-        length to ``IC[0]``; with fuel on, it checks ``F[0]`` covers its cost (else
+        length to ``IC[0]``; with fuel on, it checks ``fuel`` covers its cost (else
         ``out_of_fuel``, a suspension point). The cost constants are filled in when the
         segment closes (the rule is stated on its own in :mod:`wasm2py.fuel`).
 
-        The check charges the segment, but the local ``fuel`` is only lowered where its
+        The check charges the segment, but the cell ``fuel`` is only lowered where its
         value is needed (:meth:`flush_fuel`: before an instruction that may raise or read the
-        store's fuel, or a branch to where paths meet) or written out (``F[0] = fuel - K`` at
-        calls and returns): a segment of plain arithmetic ending in a return or a call costs
-        no subtraction of its own. ``carry``: the segment is reached only by falling out of
+        store's fuel, a call, a return, or a branch to where paths meet): a segment of plain
+        arithmetic costs one subtraction, however many instructions it has. ``carry``: the segment is reached only by falling out of
         the one before (after a ``br_if``), which may leave its charge pending; the check
         then covers both (``fuel < P + cost``, and ``out_of_fuel`` gets the exact local
         ``fuel - P``), so it stops at the same place with the same fuel as one check per
@@ -543,17 +533,15 @@ class FuncGen:
             return
         self.close_segment()
         self.seg_pos = pos
-        self.fuel_synced = False
         if self.counting:
             n = _const(0)
             stmt = ast.AugAssign(ast.Subscript(_name("IC"), _const(0), _STORE), ast.Add(), n)
             self.emit(stmt)
             self.seg = ([n], stmt, self.out)
         else:
-            # The fuel lives in the local ``fuel`` (cheaper than the store's cell); it is
-            # written back to F[0] around calls, at returns, and when an exception leaves.
-            # Elsewhere every path into a segment has lowered the local first (a path that
-            # ended without, at a return or a trap, is dead here).
+            # ``fuel`` is the store's cell itself (a free variable, see runtime.fuelcell): a
+            # call passes nothing and nothing is written back. Every path into a segment has
+            # lowered it first (a path that ended without, at a return or a trap, is dead here).
             prior = self.fuel_pend.value if carry and self.fuel_pend is not None else 0
             self.seg_carry = prior
             n1, n2 = _const(0), _const(0)
@@ -587,9 +575,7 @@ class FuncGen:
                 c.value = self.seg_carry + self.seg_n
             if not self.seg_carry + self.seg_n:  # nothing to take: no ``fuel -= 0``
                 for st, where in self.seg_flushes:
-                    if isinstance(st, ast.Assign):  # F[0] = fuel - 0
-                        st.value = _name("fuel")
-                    elif len(where) > 1:
+                    if len(where) > 1:
                         where.remove(st)
                     else:
                         where[0] = self.pass_stmt()
@@ -605,7 +591,7 @@ class FuncGen:
                     break
 
     def flush_fuel(self, keep: bool = False) -> None:
-        """With fuel: lower the local ``fuel`` by what the segment checks charged and it does
+        """With fuel: lower the cell ``fuel`` by what the segment checks charged and it does
         not show yet (``fuel -= K``). ``keep``: on one way out only (a taken branch), the
         code that follows still owes it."""
         pend = self.fuel_pend
@@ -618,7 +604,6 @@ class FuncGen:
             k.value = pend.value
         self.emit(ast.AugAssign(_sname("fuel"), ast.Sub(), k))
         self.seg_flushes.append((self.out[-1], self.out))
-        self.fuel_synced = False
         if not keep:
             self.fuel_pend = None
 
@@ -636,54 +621,13 @@ class FuncGen:
         self.sync_fuel_out()
         self.emit(ast.Expr(_call("charge_fuel", _name("F"), amount)))
         self.out[-1].operands = self.operands_here()  # type: ignore[attr-defined]
-        self.sync_fuel_in()
 
     def sync_fuel_out(self) -> None:
-        """Before code that reads or charges the store's fuel: write the exact fuel back
-        (``F[0] = fuel``, or ``F[0] = fuel - K`` while a charge is pending: the local keeps
-        it, which only a reload (:meth:`sync_fuel_in`) or a return follows)."""
+        """Before code that reads or charges the store's fuel, or leaves the function (a call,
+        a return, a throw, a bulk charge): take the charge still pending (``fuel -= K``), so
+        that the cell is exact there."""
         if self.fuel is not None:
-            if self.fuel_synced and self.fuel_pend is None:
-                return  # F[0] was read into the local (or written) since: nothing to write
-            value: ast.expr = _name("fuel")
-            pend = self.fuel_pend
-            if pend is not None:
-                k = _const(0)
-                if self.seg is not None:
-                    self.seg_totals.append(k)
-                else:
-                    k.value = pend.value
-                value = _bin(value, ast.Sub(), k)
-            self.emit(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], value))
-            if pend is not None:
-                self.seg_flushes.append((self.out[-1], self.out))
-            else:
-                self.fuel_synced = True
-
-    def fuel_out(self) -> None:
-        """Before a call, once the exact fuel is in ``F[0]``: ``fuel = FUEL_OUT`` (the callee
-        may fill the cell from the bank, see :mod:`wasm2py.runtime.fuelcell`; the local is
-        read back after the call, and an exception out of the call must leave the cell as
-        the callee left it)."""
-        if self.fuel is not None:
-            out = self.out
-            k = len(out) - 1
-            while k >= 0 and out[k] is not self.fuel_reload and _moves_names(out[k]):
-                k -= 1
-            if k >= 0 and out[k] is self.fuel_reload:
-                # the call before's reload would be overwritten unread (nothing in between
-                # can raise: the local still holds FUEL_OUT, F[0] the exact fuel)
-                del out[k]
-                return
-            self.emit(ast.Assign([_sname("fuel")], _name("FUEL_OUT")))
-
-    def sync_fuel_in(self) -> None:
-        """After such code: reload the local (exact again)."""
-        if self.fuel is not None:
-            self.emit(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
-            self.fuel_reload = self.out[-1]
-            self.fuel_pend = None
-            self.fuel_synced = True
+            self.flush_fuel()
 
     # -- stack discipline -------------------------------------------------------------------
     def push(self, v: V) -> None:
@@ -869,7 +813,9 @@ class FuncGen:
         if self.hot:
             prologue.append(ast.Expr(_call(f"HOT{self.index}")))
         if self.fuel is not None:
-            prologue.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
+            # the store's fuel cell, which the function charges in place (see
+            # wasm2py.runtime.fuelcell; module.compile_tree makes it a free variable)
+            prologue.append(ast.Nonlocal(["fuel"]))
         for st in prologue:
             st.lineno = self.lineno
         body = self.body
@@ -909,7 +855,7 @@ class FuncGen:
                 self.seg_n += 1 if fuel is None else fuel.cost(op)
             if fuel is not None and self.fuel_pend is not None and op not in FUEL_EXACT_NOT_NEEDED \
                     and not frame.unreachable and not (op == _END and frame.kind == "func"):
-                self.flush_fuel()  # (the function's end returns: F[0] = fuel - K)
+                self.flush_fuel()  # (the function's end returns: it takes the charge then)
             handler = dispatch.get(op)
             if handler is None:
                 raise UnsupportedFeature(
@@ -922,7 +868,7 @@ class FuncGen:
         fn = ast.FunctionDef(
             name=self.name,
             args=ast.arguments([], args, None, [], [], None, []),
-            body=prologue + self.wrap_body(self.assemble(root.entry_out)),
+            body=prologue + self.assemble(root.entry_out),
             decorator_list=[],
             returns=None,
             type_params=[],
@@ -936,20 +882,6 @@ class FuncGen:
     def assemble(self, body: list[ast.stmt]) -> list[ast.stmt]:
         """The function's statements after the prologue, from what the instructions emitted."""
         return body or [self.pass_stmt()]
-
-    def wrap_body(self, body: list[ast.stmt]) -> list[ast.stmt]:
-        """With fuel, an exception leaving the function writes the fuel it used back. (A caller
-        that sees the exception go by holds an older, larger value: keep the smaller.) In
-        CPython 3.11 an unused ``try`` costs nothing."""
-        if self.fuel is None:
-            return body
-        sync = ast.If(_cmp(_name("fuel"), ast.Lt(), _sub0(_name("F"))),
-                      [ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel"))],
-                      [])  # fmt: skip
-        handler = ast.ExceptHandler(_name("BaseException"), None, [sync, ast.Raise(None, None)])
-        tr = ast.Try(body, [handler], [], [])
-        tr.lineno = body[0].lineno if hasattr(body[0], "lineno") else self.lineno
-        return [tr]
 
     # -- control ------------------------------------------------------------------------------
     def block_type(self, imm) -> tuple[tuple, tuple]:
@@ -1324,8 +1256,6 @@ class FuncGen:
         if not own or any(f.kind == "try" for f in self.ctrl):
             return ast.Expr(hot)
         move: list[ast.stmt] = []
-        if self.fuel is not None:  # (the store's fuel: what jitted code takes)
-            move.append(ast.Assign([ast.Subscript(_name("F"), _const(0), _STORE)], _name("fuel")))
         move.append(ast.Return(_call("OSR", _const(self.index), _const(ins.offset), _name("d"),
                                      _call("locals"), ast.Tuple(list(exprs), ast.Load()),
                                      _const(codes))))  # fmt: skip
@@ -1426,7 +1356,7 @@ class FuncGen:
         if not reachable:
             parent.unreachable = True
         elif self.fuel is not None and not live and frame.taken_charge and len(c.sites) == 1:
-            # Only the one br_if's taken way comes here, and it only lowered the local: it
+            # Only the one br_if's taken way comes here, and it only lowered the cell: it
             # leaves the charge pending instead, and this segment's check covers both (as
             # a br_if's fallthrough does, see start_segment)
             stmt, where, k = frame.taken_charge
@@ -1545,8 +1475,8 @@ class FuncGen:
         saved_out, saved_branchy = self.out, self.branchy
         self.out = node.body
         self.branchy = False
-        if frame.kind != "func":  # (a return writes F[0] = fuel - K itself)
-            self.flush_fuel(keep=True)  # paths meet at the target: the local is exact there
+        if frame.kind != "func":  # (a return takes the charge itself)
+            self.flush_fuel(keep=True)  # paths meet at the target: the cell is exact there
         flushed = node.body[-1] if node.body else None
         self.branch(ins.imm, vals, site)
         if (frame.kind == "block" and flushed is not None and node.body[0] is flushed
@@ -1743,21 +1673,17 @@ class FuncGen:
         h = len(self.stack)
         if not results:
             self.sync_fuel_out()
-            self.fuel_out()
             self.emit(ast.Expr(call))
             self.out[-1].operands = self.operands_here()  # type: ignore[attr-defined]
-            self.sync_fuel_in()
             return
         names = [f"s{h + i}" for i in range(len(results))]
         self.before_stmt(writes=frozenset(names))
         self.sync_fuel_out()
-        self.fuel_out()
         if len(names) == 1:
             self.assign(names[0], call)
         else:
             self.emit(ast.Assign([ast.Tuple([_sname(n) for n in names], _STORE)], call))
         self.out[-1].operands = self.operands_here(results)  # type: ignore[attr-defined]
-        self.sync_fuel_in()
         for i, t in enumerate(results):
             self.stack.append(self.slot_value(h + i, t))
 
@@ -1906,10 +1832,6 @@ class FuncGen:
         (translated at its place, before its frame is entered): the first clause whose tag
         matches branches to its label; if none does, ``on_miss`` runs."""
         handler_body: list[ast.stmt] = []
-        if self.fuel is not None:
-            # the callee that raised wrote the fuel it used back to the store (wrap_body): the
-            # local still holds what this function had before the call
-            handler_body.append(ast.Assign([_sname("fuel")], _sub0(_name("F"))))
         saved_out, saved_branchy = self.out, self.branchy
         chain = handler_body
         exn = ast.Attribute(_name("xe"), "exn", _LOAD)
@@ -2620,7 +2542,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     (default False) skips the rewrites that only make the structured shape faster.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import fold_skips, group_resets, split_loop_checks
+    from .peephole import fold_skips, group_resets, split_entry_checks, split_loop_checks
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
@@ -2653,6 +2575,9 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                     depth = nesting_depth(fn)
             if gen.fuel is not None and depth < MAX_NESTING:
                 split_loop_checks(fn)  # (adds 1 at most)
+                depth = nesting_depth(fn)
+            if gen.fuel is not None and depth < MAX_NESTING:
+                split_entry_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]

@@ -260,15 +260,13 @@ def compile_function(gen: ModuleGen, index: int, filename: str, *, resume: bool 
                                 gen.func_names[index])  # fmt: skip
         tree = ast.Module([fn], [])
         set_locations(tree)
-        module_code = compile_tree(tree, filename)
-        fcode = next(c for c in module_code.co_consts if isinstance(c, CodeType))
+        fcode = function_code(compile_tree(tree, filename))
         rcode = None
         if resume:
             entry = resume_entry(fn, fcode.co_varnames, index, gen.fuel_costs is not None)
             if entry is None:  # a frame paused where the translation has no pause point
                 raise Error(f"function {index} has no pause point to resume at")
-            resume_code = compile_tree(ast.Module([entry], []), filename)
-            rcode = next(c for c in resume_code.co_consts if isinstance(c, CodeType))
+            rcode = function_code(compile_tree(ast.Module([entry], []), filename))
             del entry
         del fn, tree  # freed while the collector is paused: it would scan them all
     return fcode, dict(gen.const_values), rcode
@@ -321,6 +319,9 @@ def entry_tree(gen: ModuleGen, index: int) -> ast.FunctionDef | None:
         if isinstance(node, ast.Try):
             node.body = stmts
             break
+    if metered(fn):  # (the declaration first: the entry's own statements come before the body)
+        node.body = [st for st in stmts if not isinstance(st, ast.Nonlocal)]
+        head.body.insert(0, ast.Nonlocal(["fuel"]))
     if nesting_depth(head) > MAX_NESTING:
         return None
     return head
@@ -342,7 +343,7 @@ def compile_entry(gen: ModuleGen, index: int, filename: str) -> CodeType | None:
             return None
         finally:
             del head, tree
-    return next(c for c in module_code.co_consts if isinstance(c, CodeType))
+    return function_code(module_code)
 
 
 def _compiles(fn: ast.FunctionDef) -> bool:
@@ -433,15 +434,55 @@ def _converted(template: str, value: ast.expr) -> ast.expr:
 _COMPILER_FRAMES_PER_LEVEL = 8
 
 
+#: the function that metered code is compiled in (see :func:`fuel_scope`)
+FUEL_SCOPE = "fuel_scope"
+
+
+def fuel_scope(stmts: list[ast.stmt]) -> ast.FunctionDef:
+    """``def fuel_scope(): fuel = 0`` followed by ``stmts``: the functions among them that
+    declare ``nonlocal fuel`` (metered code, see :mod:`wasm2py.runtime.fuelcell`) compile with
+    ``fuel`` as their only free variable, which the runtime binds to the store's cell. (The
+    functions' names are global in the scope: calls between them, and a run of the scope,
+    use the module's globals as elsewhere.)"""
+    init = ast.Assign([ast.Name("fuel", ast.Store())], ast.Constant(0))
+    names = [st.name for st in stmts if isinstance(st, ast.FunctionDef)]
+    head: list[ast.stmt] = [ast.Global(names)] if names else []
+    line = getattr(stmts[0], "lineno", 1) if stmts else 1
+    fn = ast.FunctionDef(FUEL_SCOPE, ast.arguments([], [], None, [], [], None, []),
+                         [*head, init, *stmts], [], None, type_params=[])  # fmt: skip
+    for node in (fn, *head, init, *ast.walk(init)):
+        node.lineno, node.col_offset = line, 0
+        node.end_lineno, node.end_col_offset = line, 0
+    return fn
+
+
+def metered(fn: ast.stmt) -> bool:
+    """Whether ``fn`` is a function of metered code (it declares ``nonlocal fuel``)."""
+    return isinstance(fn, ast.FunctionDef) and any(
+        isinstance(st, ast.Nonlocal) and "fuel" in st.names for st in fn.body[:8])
+
+
+def function_code(module_code: CodeType) -> CodeType:
+    """The code of the (first) function that :func:`compile_tree` compiled."""
+    code = next(c for c in module_code.co_consts if isinstance(c, CodeType))
+    if code.co_name == FUEL_SCOPE:
+        code = next(c for c in code.co_consts if isinstance(c, CodeType))
+    return code
+
+
 def compile_tree(tree: ast.Module, filename: str) -> CodeType:
-    """``compile`` generated code. Its statements nest at most :data:`.flat.MAX_NESTING`
-    deep, which the compiler accepts however deep the Python stack already is (a function can
-    be first called deep in a recursion): the recursion limit is raised for the duration.
+    """``compile`` generated code (its functions of metered code in a :func:`fuel_scope`).
+    Its statements nest at most :data:`.flat.MAX_NESTING` deep, which the compiler accepts
+    however deep the Python stack already is (a function can be first called deep in a
+    recursion): the recursion limit is raised for the duration.
 
     Raises:
         Error: the compiler refused the code anyway (a bug of the translator).
     """
     from .flat import MAX_NESTING
+
+    if any(metered(st) for st in tree.body):
+        tree = ast.Module([fuel_scope(tree.body)], [])
 
     limit = sys.getrecursionlimit()
     need = _depth() + MAX_NESTING * _COMPILER_FRAMES_PER_LEVEL
@@ -470,8 +511,8 @@ def translate_module(module: Module, config=None, resume_entries: bool = False,
 
     ``config`` (a :class:`~wasm2py.Config`) selects the variant: with ``count_instructions``
     every straight-line segment adds its number of wasm instructions to ``IC[0]``; with
-    ``consume_fuel`` it is charged against ``F[0]`` before it runs (cells the runtime binds to
-    the store). ``resume_entries``: each function that can pause is followed by its
+    ``consume_fuel`` it is charged against ``fuel`` before it runs (the store's fuel cell, which
+    the runtime binds each function to: such a tree compiles in a :func:`fuel_scope`). ``resume_entries``: each function that can pause is followed by its
     resume entry (:mod:`.resume`; ahead-of-time files). ``entries``: each exported function
     whose body :func:`entry_tree` inlines is followed by that entry from Python."""
     from .resume import local_names, resume_entry

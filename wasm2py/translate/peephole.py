@@ -262,11 +262,13 @@ def _touches_fuel(node: ast.AST) -> bool:
     return any(isinstance(n, ast.Name) and n.id in ("fuel", "F") for n in nodes(node))
 
 
-def _walk_checks(stmts: list[ast.stmt], offset: int | None, needs: list[int]) -> int | None:
+def _walk_checks(stmts: list[ast.stmt], offset: int | None, needs: list[int],
+                 ends=(ast.Break, ast.Continue, ast.Raise)) -> int | None:  # fmt: skip
     """Walk one iteration's statements from ``offset`` (the fuel charged since the loop's
     head, negated); append to ``needs`` what each check needs at the head (``K - offset``);
     return the offset after ``stmts`` (the least over the paths through them), None when no
-    path comes out of them (each ends in a ``break``, ``continue`` or ``raise``)."""
+    path comes out of them (each ends in one of ``ends``: a ``break``, ``continue`` or
+    ``raise``)."""
     from .resume import point_kind
 
     for st in stmts:
@@ -283,11 +285,12 @@ def _walk_checks(stmts: list[ast.stmt], offset: int | None, needs: list[int]) ->
         if isinstance(st, ast.If):
             if _touches_fuel(st.test):
                 raise _NoSplit
-            arms = [_walk_checks(st.body, offset, needs), _walk_checks(st.orelse, offset, needs)]
+            arms = [_walk_checks(st.body, offset, needs, ends),
+                    _walk_checks(st.orelse, offset, needs, ends)]
             arms = [a for a in arms if a is not None]
             offset = min(arms) if arms else None
             continue
-        if isinstance(st, ast.Break | ast.Continue | ast.Raise):
+        if isinstance(st, ends):
             if _touches_fuel(st):
                 raise _NoSplit
             offset = None
@@ -324,7 +327,7 @@ def split_loop_checks(fn: ast.FunctionDef) -> None:
             fuel -= 44; continue
 
     ``44``: the most fuel any check of the iteration asks for, counted from the head (its
-    ``K`` plus what the iteration charged before it). With that much in the local no check
+    ``K`` plus what the iteration charged before it). With that much in the cell no check
     can find it short, so the first copy runs exactly what the second would: the same
     statements, charges, traps and fuel. With less (the cell about to be refilled from the
     bank, or the fuel running out) the second copy stops, pauses and refills where it always
@@ -345,3 +348,42 @@ def split_loop_checks(fn: ast.FunctionDef) -> None:
         # (located at the first statement's wasm offset; the rest is located with the whole
         # function, statements under it inheriting their own statement's offset)
         loop.body = [ast.copy_location(ast.If(test, fast or [ast.Pass()], loop.body), first)]
+
+
+def split_entry_checks(fn: ast.FunctionDef) -> None:
+    """The statements a function starts with (after its prologue), up to the first loop, call
+    or other fuel traffic, made two copies as :func:`split_loop_checks` makes an iteration's
+    when they check fuel more than once (fib: the entry segment's check, then the one of
+    whichever way its ``br_if`` goes)::
+
+        if fuel < 5: ...                 if fuel >= 9:
+        if X:                                (the same, no checks)
+            if fuel < 9: ...     ->      else:
+            fuel -= 9; return x              (as it was)
+        if fuel < 8: ...                 ...the rest
+        fuel -= 8
+        ...the rest
+
+    ``9``: the most any of the checks asks for, counted from the entry. Both copies end where
+    the rest starts (or return), with the same charges; the second holds the resume points."""
+    start = getattr(fn, "prologue_len", 0)
+    body = fn.body
+    needs: list[int] = []
+    offset: int | None = 0
+    end = start
+    while end < len(body) and offset is not None:
+        here: list[int] = []
+        try:
+            after = _walk_checks([body[end]], offset, here, (ast.Return, ast.Raise))
+        except _NoSplit:
+            break
+        needs += here
+        offset = after
+        end += 1
+    if len(needs) < 2 or end == start:
+        return
+    prefix = body[start:end]
+    fast = _drop_checks(clone(prefix))
+    test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()], [ast.Constant(max(needs))])
+    split = ast.copy_location(ast.If(test, fast or [ast.Pass()], prefix), prefix[0])
+    fn.body = body[:start] + [split] + body[end:]

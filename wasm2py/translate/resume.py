@@ -8,9 +8,9 @@ same translation as its code, that continues it from a record (compiled when the
 pauses, or with every function in ahead-of-time files)::
 
     def f7__resume(RP, RL, RS, R, d):
+        nonlocal fuel               # (with fuel: the store's fuel cell, see runtime.fuelcell)
         l0, l1, l2 = RL             # the wasm locals
         s0, s1 = RS                 # the operand-stack slots
-        fuel = F[0]                 # (with fuel: the store's, which may have grown meanwhile)
         rw = True
         RP = (412, 433, 469).index(RP)   # the resume point -> its number in this function
         ...the body, rewinding to point RP...
@@ -143,7 +143,7 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
     ``label``: in a flat function (:mod:`.flat`), the least dispatch label the statements can
     run under (for those of a basic block, its label), which rewinding sets ``L`` to: a
     ``try_table``'s handler picks its clauses by the label of the block that raised.
-    ``fuel``: the function meters fuel (its local holds ``FUEL_OUT`` while a call runs)."""
+    ``fuel``: the function meters fuel."""
     start = len(keys)
     out: list = []
     run: list = []
@@ -184,8 +184,6 @@ def _rewind(stmts: list, keys: list[int], label: int | None, ops: dict | None = 
                 # (the resumed call keeps the line: a later pause in the callee names it)
                 resumed.wasm_op = getattr(st, "wasm_op", None)  # type: ignore[attr-defined]
                 again = [clear]
-                if fuel:  # (as before the call: see codegen.FuncGen.fuel_out)
-                    again.append(_at(ast.Assign([ast.Name("fuel", _STORE)], _name("FUEL_OUT")), line))
                 inner = _at(ast.If(_in_range(k, k + 1), [*again, _at(resumed, line)], []), line)
                 out.append(_at(ast.If(_name("rw"), [inner], [st]), line))
             else:
@@ -303,6 +301,8 @@ def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.Func
     if not keys:
         return None
     restore: list[ast.stmt] = [_operand_types(ops)]
+    if fuel:  # (the store's fuel cell: see wasm2py.runtime.fuelcell)
+        restore.insert(0, ast.Nonlocal(["fuel"]))
     for prefix, n, src in (("l", nlocals, "RL"), ("s", nslots, "RS")):
         if n:
             targets = ast.Tuple([ast.Name(f"{prefix}{i}", _STORE) for i in range(n)], _STORE)
@@ -310,9 +310,6 @@ def resume_entry(fn: ast.FunctionDef, names, index: int, fuel: bool) -> ast.Func
     restore.append(_operand_values(ops))
     if "brk" in names:
         restore.append(ast.Assign([ast.Name("brk", _STORE)], ast.Constant(0)))  # (0 at points)
-    if fuel:
-        restore.append(ast.Assign([ast.Name("fuel", _STORE)],
-                                  ast.Subscript(_name("F"), ast.Constant(0), _LOAD)))  # fmt: skip
     restore.append(ast.Assign([ast.Name("rw", _STORE)], ast.Constant(True)))
     lookup = ast.Call(ast.Attribute(ast.Constant(tuple(keys)), "index", _LOAD), [_name("RP")], [])
     restore.append(ast.Assign([ast.Name("RP", _STORE)], lookup))
