@@ -804,9 +804,12 @@ class FunctionLowerer:
         self._exit: ir.Block | None = None
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
-        self.msz: dict[int, object] = {}  # memory index -> alloca caching its byte size
+        #: memory index -> alloca caching its byte size (quick code: its context slot's
+        #: address, see :meth:`reload_memsize`)
+        self.msz: dict[int, object] = {}
         #: memory index -> alloca caching its base address (reloaded with the size: a memory
-        #: that had to move to grow has a new one, see wasm2py.runtime.memory)
+        #: that had to move to grow has a new one, see wasm2py.runtime.memory; quick code:
+        #: its context slot's address)
         self.mbase: dict[int, object] = {}
         #: id(checked value) -> (checked value, the float result before its NaN check)
         self._nan_raw: dict[int, tuple] = {}
@@ -840,11 +843,20 @@ class FunctionLowerer:
                            self.mb.func_types)  # fmt: skip
 
     # -- helpers ----------------------------------------------------------------------------
-    def read(self, alloca):
-        """The value of a local's (or a memory size's or base's) alloca (see :attr:`known`)."""
-        v = self.known.get(id(alloca))
+    def mem_size(self, k: int):
+        """The byte size of memory ``k`` (see :attr:`known` and :attr:`msz`)."""
+        p = self.msz[k]
+        v = self.known.get(id(p))
         if v is None:
-            v = self.known[id(alloca)] = self.b.load(alloca)
+            v = self.known[id(p)] = self.b.load(p, typ=I64)
+        return v
+
+    def mem_base(self, k: int):
+        """The base address of memory ``k`` (see :attr:`known` and :attr:`mbase`)."""
+        p = self.mbase[k]
+        v = self.known.get(id(p))
+        if v is None:
+            v = self.known[id(p)] = self.b.load(p, typ=PTR)
         return v
 
     def write(self, v, alloca) -> None:
@@ -859,6 +871,9 @@ class FunctionLowerer:
         alloca = self.locals[k]
         v = self.known.get(id(alloca))  # (read, inlined: local.get is a fifth of all code)
         if v is None:
+            if k in self._untouched:  # (read first: it needs its zero, see _zero_locals)
+                self._untouched.discard(k)
+                self._zeroed.append(k)
             v = self.known[id(alloca)] = self.b.load(alloca)
         if k not in self.raw_locals:
             return v
@@ -872,6 +887,10 @@ class FunctionLowerer:
     def set_local(self, k: int, v) -> None:
         """Store ``v`` into local ``k`` (the unchecked float of an arithmetic result for a
         local of :attr:`raw_locals`)."""
+        if k in self._untouched:
+            self._untouched.discard(k)
+            if len(self.ctl) != 1:  # (see _zero_locals)
+                self._zeroed.append(k)
         if k not in self.raw_locals:
             self.write(v, self.locals[k])
             return
@@ -1158,17 +1177,27 @@ class FunctionLowerer:
         # locals
         self.raw_locals = raw_float_locals(body, len(self.ftype.params), self.local_types)
         self.locals = []
+        nparams = len(self.ftype.params)
         for k, t in enumerate(self.local_types):
             a = self.ab.alloca(LL[t], name=f"l{k}")
             self.locals.append(a)
-            if k < len(self.ftype.params):
+            if k < nparams:
                 self.ab.store(self.fn.args[2 + k], a)
-            else:
+            elif self.susp is not None:  # (a spill reads every local)
                 self.ab.store(zero(LL[t]), a)
+        #: the declared locals no local.get or local.set has reached yet, and those that
+        #: need their initial zero (see :meth:`_zero_locals`)
+        self._untouched = set(range(nparams, len(self.local_types))) if self.susp is None \
+            else set()  # fmt: skip
+        self._zeroed: list[int] = []
         if ops & _MEMORY_OPS:
             ab = self.ab
             for k in sorted(memories_used(body)):
                 base_slot, size_slot = self.layout.memory_slots(k)
+                if self.mb.quick:  # (see reload_memsize)
+                    self.msz[k] = ab.gep(self.ctx, [c64(size_slot)], source_etype=I64)
+                    self.mbase[k] = ab.gep(self.ctx, [c64(base_slot)], source_etype=I64)
+                    continue
                 self.msz[k] = ab.alloca(I64, name=f"msz{k}")
                 size = ab.load(ab.gep(self.ctx, [c64(size_slot)], source_etype=I64), typ=I64)
                 ab.store(size, self.msz[k])
@@ -1518,7 +1547,7 @@ class FunctionLowerer:
     def _op_memory_size(self, ins) -> None:  # memory.size
         b = self.b
         imm = ins.imm
-        pages = b.lshr(self.read(self.msz[imm]), c64(16))
+        pages = b.lshr(self.mem_size(imm), c64(16))
         self.stack.append(pages if self.memory64(imm) else b.trunc(pages, I32))
 
     def _op_memory_grow(self, ins) -> None:  # memory.grow
@@ -1921,8 +1950,22 @@ class FunctionLowerer:
             for t in frame.results:
                 self.push(ir.Constant(LL[t], ir.Undefined))
 
+    def _zero_locals(self) -> None:
+        """Store the initial zero of each declared local that needs it, last in the entry
+        block: one whose first access (in the order of the body) was a ``local.get``, or a
+        ``local.set``/``local.tee`` inside a block. A local set first at the body's own level
+        needs none: that set runs before everything after it (no branch can skip an
+        instruction outside all blocks), so no read sees the zero; a local never accessed
+        needs none either. (The quick pipeline has no pass to delete dead stores: these were
+        3.6% of the IR of the benchmark module.) Functions with suspend code zero all their
+        locals when they are made: a spill reads them all."""
+        ab = self.ab
+        for k in self._zeroed:
+            ab.store(zero(LL[self.local_types[k]]), self.locals[k])
+
     def _finish(self) -> None:
         if self.susp is None:
+            self._zero_locals()
             self.ab.branch(self.start)
         else:
             self.susp.finish()
@@ -1943,6 +1986,20 @@ class FunctionLowerer:
         self.reload_memsize()
 
     def reload_memsize(self) -> None:
+        """After a call or ``memory.grow``: the memories' sizes and bases may have changed.
+        Quick code reads them from their context slots (:attr:`msz` and :attr:`mbase` are
+        the slots' addresses), which the runtime keeps current: it only forgets the values
+        it knows, and a later access loads them again. Copies in allocas, reloaded here,
+        are for optimised code, where they become registers (a load from the context is
+        made again after every store); in quick code, which no pass improves, the reload
+        after each call (six IR lines per memory) was ~4% of the IR of the benchmark
+        module, and the copies' set-up in the entry block more again."""
+        if self.mb.quick:
+            known = self.known
+            for k, msz in self.msz.items():
+                known.pop(id(msz), None)
+                known.pop(id(self.mbase[k]), None)
+            return
         for k, msz in self.msz.items():
             base_slot, size_slot = self.layout.memory_slots(k)
             self.write(self.ctx_load(size_slot, I64, cached=False), msz)
@@ -2210,7 +2267,7 @@ class FunctionLowerer:
                 # compare. It is made once while the size it was computed from is the one
                 # known (a value in ``known`` dominates the code being lowered, and so does
                 # what was computed from it then).
-                size = self.read(self.msz[k])
+                size = self.mem_size(k)
                 key = ("limit", k, offset + nbytes)
                 hit = self.known.get(key)
                 if hit is not None and hit[0] is size:
@@ -2226,11 +2283,11 @@ class FunctionLowerer:
                 self.trap_if(ir.Constant(I1, 1), TrapCode.MEMORY_OUT_OF_BOUNDS)
                 total = 0
             # an unsigned address: out of bounds when the limit is negative or it is above
-            limit = b.sub(self.read(self.msz[k]), c64(total))
+            limit = b.sub(self.mem_size(k), c64(total))
             oob = b.or_(b.icmp_signed("<", limit, c64(0)), b.icmp_unsigned(">", addr, limit))
             self.trap_if(oob, TrapCode.MEMORY_OUT_OF_BOUNDS)
         ea = b.add(addr, c64(offset)) if offset else addr
-        return b.gep(self.read(self.mbase[k]), [ea], source_etype=I8)
+        return b.gep(self.mem_base(k), [ea], source_etype=I8)
 
     def range_check(self, start, n, size, code: TrapCode) -> None:
         """Trap with ``code`` unless ``[start, start+n)`` lies within ``[0, size)`` (i64
@@ -2240,10 +2297,10 @@ class FunctionLowerer:
                      code)  # fmt: skip
 
     def mem_check(self, start, n, k: int = 0) -> None:
-        self.range_check(start, n, self.read(self.msz[k]), TrapCode.MEMORY_OUT_OF_BOUNDS)
+        self.range_check(start, n, self.mem_size(k), TrapCode.MEMORY_OUT_OF_BOUNDS)
 
     def mem_ptr(self, ea, k: int = 0):
-        return self.b.gep(self.read(self.mbase[k]), [ea], source_etype=I8)
+        return self.b.gep(self.mem_base(k), [ea], source_etype=I8)
 
     def load(self, op, offset: int, k: int = 0) -> None:
         mt, n, ext, rt = _LOAD[op]
