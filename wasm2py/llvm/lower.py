@@ -121,14 +121,28 @@ def _const_int(v) -> int | None:
     return None
 
 
+#: float constants made so far, shared like the integer ones: (bits, is f32) -> constant
+_FCONSTS: dict[tuple[int, bool], ir.Constant] = {}
+
+
 def f32_bits(bits: int) -> ir.Constant:
     """An f32 constant with an exact bit pattern (NaN payloads included)."""
-    return c32(bits).bitcast(F32)
+    c = _FCONSTS.get((bits, True))
+    if c is None:
+        if len(_FCONSTS) > 8192:
+            _FCONSTS.clear()
+        c = _FCONSTS[bits, True] = c32(bits).bitcast(F32)
+    return c
 
 
 def f64_bits(bits: int) -> ir.Constant:
     """An f64 constant with an exact bit pattern."""
-    return c64(bits).bitcast(F64)
+    c = _FCONSTS.get((bits, False))
+    if c is None:
+        if len(_FCONSTS) > 8192:
+            _FCONSTS.clear()
+        c = _FCONSTS[bits, False] = c64(bits).bitcast(F64)
+    return c
 
 
 def ret_type(results) -> ir.Type:
@@ -841,6 +855,14 @@ class FunctionLowerer:
         make calls need it, so it is found on first use (a walk over the body)."""
         return frame_words(self.mb.decoded, self.ftype, self._declared, self.body,
                            self.mb.func_types)  # fmt: skip
+
+    def callee_rem(self):
+        """The depth left that a call passes on (``rem`` minus this frame's cost), computed
+        once, in the entry block (it was a ``sub`` at every call)."""
+        v = self._cache.get("callee_rem")
+        if v is None:
+            v = self._cache["callee_rem"] = self.ab.sub(self.rem, c32(self.frame_words))
+        return v
 
     # -- helpers ----------------------------------------------------------------------------
     def mem_size(self, k: int):
@@ -2023,7 +2045,7 @@ class FunctionLowerer:
         """``call`` (or ``return_call``: a tail call, at the same depth, frame reused)."""
         ft = self.mb.func_types[funcidx]
         args = self.popn(len(ft.params))
-        rem = self.rem if tail else self.b.sub(self.rem, c32(self.frame_words))
+        rem = self.rem if tail else self.callee_rem()
         self.fuel_out(self.b)
         if funcidx < self.mb.nimp:
             fslot, eslot = self.layout.import_slots(funcidx)
@@ -2079,7 +2101,7 @@ class FunctionLowerer:
         fn = b.load(b.gep(recp, [c64(abi.REC_FN)], source_etype=I64), typ=PTR)
         env = b.load(b.gep(recp, [c64(abi.REC_ENV)], source_etype=I64), typ=PTR)
         self.fuel_out(b)
-        rem = self.rem if tail else b.sub(self.rem, c32(self.frame_words))
+        rem = self.rem if tail else self.callee_rem()
         r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
         self.finish_call(r, ft, tail)
 
@@ -2286,7 +2308,11 @@ class FunctionLowerer:
             limit = b.sub(self.mem_size(k), c64(total))
             oob = b.or_(b.icmp_signed("<", limit, c64(0)), b.icmp_unsigned(">", addr, limit))
             self.trap_if(oob, TrapCode.MEMORY_OUT_OF_BOUNDS)
-        ea = b.add(addr, c64(offset)) if offset else addr
+        if offset:
+            a = _const_int(addr)  # (a constant address: the sum is one too)
+            ea = b.add(addr, c64(offset)) if a is None else c64(a + offset)
+        else:
+            ea = addr
         return b.gep(self.mem_base(k), [ea], source_etype=I8)
 
     def range_check(self, start, n, size, code: TrapCode) -> None:
