@@ -1058,13 +1058,14 @@ class FunctionLowerer:
             br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), failed, ok)
             br.set_metadata("prof", self.mb.unlikely)
             self.b.position_at_end(failed)
-            self.susp.divert(st)  # a pause spills this frame
-            prop.offset.add_incoming(self.where(), self.b.block)
             if self.handlers:
+                self.susp.divert(st)  # a pause spills this frame
+                prop.offset.add_incoming(self.where(), self.b.block)
                 self.b.cbranch(self.b.icmp_unsigned("==", st, c64(abi.EXCEPTION)),
                                self.handlers[-1], prop)  # fmt: skip
             else:
-                self.b.branch(prop)
+                prop.offset.add_incoming(self.where(), failed)
+                self.susp.divert(st, prop)
             self.b.position_at_end(ok)
             return
         if not self.handlers:

@@ -273,7 +273,9 @@ class Suspender:
         b.branch(cont)
         rb = fl.fn.append_basic_block("resume")
         b.position_at_end(rb)
-        p = b.inttoptr(self.buf, ir.PointerType())
+        live = fl.stack
+        # (nothing to read when the point has no results and no operands)
+        p = b.inttoptr(self.buf, ir.PointerType()) if results or live else None
         off = RESUME_HEAD + self.lwords  # (the dispatch block restored the locals)
 
         def word(k):
@@ -283,7 +285,6 @@ class Suspender:
         for t in results:
             rvals.append(load_slot(b, word(off), t))
             off += width(t)
-        live = fl.stack
         h = min(fl.ctl[-1].height, len(live))
         svals = []
         for k, v in enumerate(live):
@@ -367,19 +368,34 @@ class Suspender:
         self._spill(sb, required)
         b.position_at_end(ok)
 
-    def divert(self, st) -> None:
+    def divert(self, st, other=None) -> None:
         """On the failure path of the status check after the current call site: a
-        ``SUSPEND`` status spills the frame and returns (the builder continues on the other
-        failures' path)."""
+        ``SUSPEND`` status spills the frame and returns; other failures go to block
+        ``other`` (None: a new block, where the builder continues). A point with no
+        results and no operands has nothing of its own to write: it goes straight to the
+        shared spill block (its own block, a branch there, was two IR lines per call
+        site; so was a block of other failures that only branched on)."""
         from .lower import c64
 
         fl = self.fl
         b = fl.b
-        spill = fl.fn.append_basic_block("spill")
-        other = fl.fn.append_basic_block("failed")
+        key, live, results = self.site
+        if live or results:
+            spill = fl.fn.append_basic_block("spill")
+            self._spill(type(b)(spill), c64(0))
+        else:
+            self.site = None
+            spill = self._spill_tail()
+            n = SPILL_HEAD + self.lwords
+            buf = self._buffer(n)
+            for phi, v in zip(spill.phis, (buf, c64(n), c64(key), c64(0), c64(0), c64(0))):
+                phi.add_incoming(v, b.block)
+        made = other is None
+        if made:
+            other = fl.fn.append_basic_block("failed")
         b.cbranch(b.icmp_unsigned("==", st, c64(abi.SUSPEND)), spill, other)
-        self._spill(type(b)(spill), c64(0))
-        b.position_at_end(other)
+        if made:
+            b.position_at_end(other)
 
     def _spill(self, sb, required) -> None:
         """Spill the frame at the current point (:attr:`site`) and return: this point's part
