@@ -144,9 +144,11 @@ class NanCompare(Fast):
 
 class Alloca(Fast):
     """An ``alloca`` of one ``allocated_type`` (what :meth:`Builder.load` reads without being
-    told the type)."""
+    told the type), with the text of a load from it and the parts of a store's text around
+    the value's reference, written once (locals are a third of all loads and stores, and
+    formatting an llvmlite type calls its ``__str__``)."""
 
-    __slots__ = ("allocated_type",)
+    __slots__ = ("allocated_type", "load_text", "store_head", "store_tail")
 
 
 class Phi(Fast):
@@ -192,7 +194,8 @@ class Block(ir.Block):
         buf.append(self._label + ":\n")
         # (a plain Fast's text read directly: no call of __str__ per instruction; unused NaN
         # checks left out)
-        buf += [f"  {i._text}\n" if type(i) is Fast and not i.metadata else f"  {i}\n"
+        buf += [f"  {i}\n" if type(i) is str else
+                f"  {i._text}\n" if type(i) is Fast and not i.metadata else f"  {i}\n"
                 for i in self.instructions if type(i) not in _CHECKS or _live(i)]  # fmt: skip
 
 
@@ -336,11 +339,17 @@ class Builder(ir.IRBuilder):
     def alloca(self, typ, size=None, name=""):
         if size is not None:
             return super().alloca(typ, size, name)
-        instr = self._value(typ.as_pointer(), name, f"alloca {typ}", Alloca)
+        pt = typ.as_pointer()
+        instr = self._value(pt, name, f"alloca {typ}", Alloca)
         instr.allocated_type = typ
+        instr.load_text = f"load {typ}, {pt} {instr._ref}"
+        instr.store_head = f"store {typ} "
+        instr.store_tail = f", {pt} {instr._ref}"
         return instr
 
     def load(self, ptr, name="", align=None, typ=None, volatile=False):
+        if type(ptr) is Alloca and typ is None and align is None and not volatile:
+            return self._value(ptr.allocated_type, name, ptr.load_text)
         if volatile:  # (only the lowering asks for it, always with the type)
             tail = f", align {align}" if align is not None else ""
             return self._value(typ, name,
@@ -355,10 +364,23 @@ class Builder(ir.IRBuilder):
         tail = f", align {align}" if align is not None else ""
         return self._value(typ, name, f"load {typ}, {ptr.type} {ptr.get_reference()}{tail}")
 
-    def store(self, value, ptr, align=None, volatile=False):
-        tail = f", align {align}" if align is not None else ""
-        return self._void(f"store {'volatile ' if volatile else ''}{value.type} {value.get_reference()}, {ptr.type} "
-                          f"{ptr.get_reference()}{tail}")  # fmt: skip
+    def store(self, value, ptr, align=None, volatile=False) -> None:
+        # (the text itself goes into the block: a store is nobody's operand, and has no
+        # metadata; it takes a number, as llvmlite's void instructions do)
+        if type(ptr) is Alloca and align is None and not volatile:
+            text = ptr.store_head + value.get_reference() + ptr.store_tail
+        else:
+            tail = f", align {align}" if align is not None else ""
+            text = (f"store {'volatile ' if volatile else ''}{value.type} "
+                    f"{value.get_reference()}, {ptr.type} {ptr.get_reference()}{tail}")
+        block = self._block
+        scope = block.scope
+        if type(scope) is Names:
+            scope.next += 1
+        else:
+            scope.register("", deduplicate=True)
+        block.instructions.insert(self._anchor, text)
+        self._anchor += 1
 
     def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):
         if source_etype is None:

@@ -818,6 +818,7 @@ class FunctionLowerer:
         self._exit: ir.Block | None = None
         self._propagate: ir.Block | None = None
         self.offset = 0  # wasm offset of the instruction being lowered (for trap traces)
+        self.pos = 0  # its index in the body
         #: memory index -> alloca caching its byte size (quick code: its context slot's
         #: address, see :meth:`reload_memsize`)
         self.msz: dict[int, object] = {}
@@ -886,19 +887,10 @@ class FunctionLowerer:
         self.b.store(v, alloca)
         self.known[id(alloca)] = v
 
-    def get_local(self, k: int):
-        """The value of local ``k``: as stored, or for a local of :attr:`raw_locals` its
-        NaN-checked form (made once while the raw value is the one known; consumers that
-        take any NaN use the raw value, see :meth:`pop_nan_any`)."""
-        alloca = self.locals[k]
-        v = self.known.get(id(alloca))  # (read, inlined: local.get is a fifth of all code)
-        if v is None:
-            if k in self._untouched:  # (read first: it needs its zero, see _zero_locals)
-                self._untouched.discard(k)
-                self._zeroed.append(k)
-            v = self.known[id(alloca)] = self.b.load(alloca)
-        if k not in self.raw_locals:
-            return v
+    def canonical_local(self, k: int, v):
+        """The NaN-checked form of value ``v`` of local ``k`` of :attr:`raw_locals` (made
+        once while ``v`` is the one known; consumers that take any NaN use the raw value, see
+        :meth:`pop_nan_any`)."""
         hit = self.known.get(("canon", k))
         if hit is not None and hit[0] is v:
             return hit[1]
@@ -914,7 +906,9 @@ class FunctionLowerer:
             if len(self.ctl) != 1:  # (see _zero_locals)
                 self._zeroed.append(k)
         if k not in self.raw_locals:
-            self.write(v, self.locals[k])
+            alloca = self.locals[k]  # (write, inlined)
+            self.b.store(v, alloca)
+            self.known[id(alloca)] = v
             return
         raw = self._nan_raw.get(id(v))
         if raw is None or raw[0] is not v:  # (raw_float_locals promised an arithmetic result)
@@ -1152,11 +1146,16 @@ class FunctionLowerer:
     def pop(self):
         return self.stack.pop()
 
+    def next_op(self):
+        """The opcode of the instruction after the one being lowered (None after the last)."""
+        pos = self.pos + 1
+        return self.body[pos].op if pos < len(self.body) else None
+
     def push_bool(self, c) -> None:
         """Push an i1 as wasm's i32 0/1, remembering the i1 for :meth:`cond`; the i1 itself
         when the next instruction pops it as a condition (an extension nothing would use: a
         comparison is mostly a branch's)."""
-        if self.next_op in _COND_NEXT:
+        if self.next_op() in _COND_NEXT:
             self._bools[id(c)] = (c, c)
             self.push(c)
             return
@@ -1253,8 +1252,6 @@ class FunctionLowerer:
         func.slots = [self.ab.alloca(LL[t]) for t in func.results]
         self.ctl.append(func)
         skip = 0
-        self.next_op = None
-        last = len(body) - 1
         ctl = self.ctl
         handlers = _HANDLERS
         other = FunctionLowerer.op_other
@@ -1274,7 +1271,7 @@ class FunctionLowerer:
                 else:
                     continue
             self.offset = ins.offset
-            self.next_op = body[pos + 1].op if pos < last else None
+            self.pos = pos
             if segs:
                 cost = segs.get(pos)
                 if cost is not None:
@@ -1330,9 +1327,19 @@ class FunctionLowerer:
         pyop, signed = _ICMP[op]
         self.push_bool(b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y))
 
-    def _op_local_get(self, ins) -> None:  # local.get
-        imm = ins.imm
-        self.stack.append(self.get_local(imm))
+    def _op_local_get(self, ins) -> None:  # local.get (a fifth of all instructions)
+        """Push the value of the local: as stored (what a store put there or a load read,
+        while it dominates: see :attr:`known`), or for a local of :attr:`raw_locals` its
+        NaN-checked form (:meth:`canonical_local`)."""
+        k = ins.imm
+        alloca = self.locals[k]
+        v = self.known.get(id(alloca))
+        if v is None:
+            if k in self._untouched:  # (read first: it needs its zero, see _zero_locals)
+                self._untouched.discard(k)
+                self._zeroed.append(k)
+            v = self.known[id(alloca)] = self.b.load(alloca)
+        self.stack.append(v if k not in self.raw_locals else self.canonical_local(k, v))
 
     def _op_local_set(self, ins) -> None:  # local.set
         imm = ins.imm
@@ -1451,7 +1458,7 @@ class FunctionLowerer:
         x = self.pop_nan_any()
         r = getattr(b, _FBIN[op])(x, y)
         # (the next instruction takes any NaN: no check to make, and for LLVM to delete)
-        self.stack.append(r if self.next_op in _NAN_ANY_NEXT else self.canonical_nan(r))
+        self.stack.append(r if self.next_op() in _NAN_ANY_NEXT else self.canonical_nan(r))
 
     def _op_fcmp(self, ins) -> None:  # the ops of _FCMP
         op = ins.op
