@@ -1237,15 +1237,17 @@ class FunctionLowerer:
             bulk = costs.bulk_per_64 != 0
             self.fuel = self.ab.alloca(I64, name="fuel")
             self.ab.store(self.ab.load(self.rt_slot(self.ab, abi.RT_FUEL), typ=I64), self.fuel)
-        # call depth, and the native stack for functions that call or have big frames
-        self.trap_if(self.b.icmp_signed("<", self.rem, c32(0)), TrapCode.CALL_STACK_EXHAUSTED)
+        # call depth, and the native stack for functions that call or have big frames (one
+        # branch for both)
+        exhausted = self.b.icmp_signed("<", self.rem, c32(0))
         if ops & _CALLS or len(self.local_types) > BIG_FRAME_LOCALS:
             fa = self.b.call(self.intr("llvm.frameaddress.p0", PTR, [I32]), [c32(0)])
             limit = self.b.load(
                 self.b.gep(self.rt(), [c64(abi.RT_STACK_LIMIT)], source_etype=I64), typ=I64
             )
             low = self.b.icmp_unsigned("<", self.b.ptrtoint(fa, I64), limit)
-            self.trap_if(low, TrapCode.CALL_STACK_EXHAUSTED)
+            exhausted = self.b.or_(exhausted, low)
+        self.trap_if(exhausted, TrapCode.CALL_STACK_EXHAUSTED)
         self.epoch_check()
         func = Ctl("func", (), self.ftype.results, 0)
         func.end = self.fn.append_basic_block("return")
@@ -1996,7 +1998,11 @@ class FunctionLowerer:
     def _finish(self) -> None:
         if self.susp is None:
             self._zero_locals()
-            self.ab.branch(self.start)
+            # the entry block's code goes first in the start block, which becomes the entry
+            # (nothing else branches to it): a block and a branch fewer per function
+            entry = self.fn.blocks.pop(0)
+            assert entry is self.ab.block and self.fn.blocks[0] is self.start
+            self.start.instructions[0:0] = entry.instructions
         else:
             self.susp.finish()
         # Blocks with no terminator (fresh "dead" blocks) are unreachable.
