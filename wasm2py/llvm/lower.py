@@ -694,6 +694,12 @@ class ModuleBuilder:
         return Builder(run), landing
 
 
+def word(b: ir.IRBuilder, p, k: int):
+    """The address of 64-bit word ``k`` of the words at ``p`` (``p`` itself for word 0: a
+    ``getelementptr`` of 0 is one IR line more for nothing)."""
+    return p if k == 0 else b.gep(p, [c64(k)], source_etype=I64)
+
+
 def store_slot(b: ir.IRBuilder, v, p, t: ValType) -> None:
     """Store value ``v`` of type ``t`` into the slot(s) at ``p``."""
     if t is ValType.V128:
@@ -922,7 +928,7 @@ class FunctionLowerer:
         if cached and key in self._cache:
             return self._cache[key]
         b = self.ab if cached else self.b
-        v = b.load(b.gep(self.ctx, [c64(slot)], source_etype=I64), typ=typ)
+        v = b.load(word(b, self.ctx, slot), typ=typ)
         if cached:
             self._cache[key] = v
         return v
@@ -2412,7 +2418,7 @@ class FunctionLowerer:
         desc = self.ctx_load(self.layout.table_slot(t), PTR)
         size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
         self.trap_if(b.icmp_unsigned(">=", i, size), TrapCode.TABLE_OUT_OF_BOUNDS)
-        entries = b.load(b.gep(desc, [c64(abi.TAB_ENTRIES)], source_etype=I64), typ=PTR)
+        entries = b.load(word(b, desc, abi.TAB_ENTRIES), typ=PTR)
         return b.gep(entries, [i], source_etype=I64)
 
     def table_range(self, t: int, start, n):
@@ -2421,7 +2427,7 @@ class FunctionLowerer:
         desc = self.ctx_load(self.layout.table_slot(t), PTR)
         size = b.load(b.gep(desc, [c64(abi.TAB_SIZE)], source_etype=I64), typ=I64)
         self.range_check(start, n, size, TrapCode.TABLE_OUT_OF_BOUNDS)
-        return b.load(b.gep(desc, [c64(abi.TAB_ENTRIES)], source_etype=I64), typ=PTR)
+        return b.load(word(b, desc, abi.TAB_ENTRIES), typ=PTR)
 
     def fill_loop(self, entries, start, n, v) -> None:
         b = self.b
