@@ -146,9 +146,16 @@ class Alloca(Fast):
     """An ``alloca`` of one ``allocated_type`` (what :meth:`Builder.load` reads without being
     told the type), with the text of a load from it and the parts of a store's text around
     the value's reference, written once (locals are a third of all loads and stores, and
-    formatting an llvmlite type calls its ``__str__``)."""
+    formatting an llvmlite type calls its ``__str__``). Printed, with the stores into it,
+    only if something reads it or takes its address (:attr:`used`, as for a
+    :class:`NanCheck`): a local whose every read found its value known (``known`` in the
+    lowering) needs no memory at all, and the quick pipeline has no pass to delete it."""
 
-    __slots__ = ("allocated_type", "load_text", "store_head", "store_tail")
+    __slots__ = ("allocated_type", "load_text", "store_head", "store_tail", "used")
+
+    def get_reference(self) -> str:
+        self.used = True
+        return self._ref
 
 
 class Phi(Fast):
@@ -193,18 +200,27 @@ class Block(ir.Block):
     def descr(self, buf) -> None:
         buf.append(self._label + ":\n")
         # (a plain Fast's text read directly: no call of __str__ per instruction; unused NaN
-        # checks left out)
+        # checks and allocas left out, with the stores into such allocas)
         buf += [f"  {i}\n" if type(i) is str else
-                f"  {i._text}\n" if type(i) is Fast and not i.metadata else f"  {i}\n"
-                for i in self.instructions if type(i) not in _CHECKS or _live(i)]  # fmt: skip
+                f"  {i._text}\n" if type(i) is Fast and not i.metadata else
+                f"  {i[1]}\n" if type(i) is tuple else f"  {i}\n"
+                for i in self.instructions if type(i) not in _LAZY or _live(i)]  # fmt: skip
 
 
-_CHECKS = (NanCheck, NanCompare)
+#: what is printed only if used (see :func:`_live`): a store into an alloca is kept as the
+#: pair (alloca, text)
+_LAZY = frozenset((NanCheck, NanCompare, Alloca, tuple))
+#: what records its uses in ``used``
+_USES = (NanCheck, Alloca)
 
 
 def _live(i) -> bool:
-    """Whether the :class:`NanCheck` or :class:`NanCompare` ``i`` is printed."""
-    return i.used if type(i) is NanCheck else i.check.used
+    """Whether the :class:`NanCheck`, :class:`NanCompare`, :class:`Alloca` or store into an
+    alloca ``i`` is printed."""
+    t = type(i)
+    if t is tuple:
+        return i[0].used
+    return i.check.used if t is NanCompare else i.used
 
 
 class Function(ir.Function):
@@ -298,7 +314,7 @@ class Builder(ir.IRBuilder):
     def _insert(self, instr) -> None:
         # an llvmlite instruction (printed later): its operands are used (see NanCheck)
         for op in instr.operands:
-            if type(op) is NanCheck:
+            if type(op) in _USES:
                 op.used = True
         super()._insert(instr)
 
@@ -345,10 +361,12 @@ class Builder(ir.IRBuilder):
         instr.load_text = f"load {typ}, {pt} {instr._ref}"
         instr.store_head = f"store {typ} "
         instr.store_tail = f", {pt} {instr._ref}"
+        instr.used = False
         return instr
 
     def load(self, ptr, name="", align=None, typ=None, volatile=False):
         if type(ptr) is Alloca and typ is None and align is None and not volatile:
+            ptr.used = True
             return self._value(ptr.allocated_type, name, ptr.load_text)
         if volatile:  # (only the lowering asks for it, always with the type)
             tail = f", align {align}" if align is not None else ""
@@ -368,7 +386,8 @@ class Builder(ir.IRBuilder):
         # (the text itself goes into the block: a store is nobody's operand, and has no
         # metadata; it takes a number, as llvmlite's void instructions do)
         if type(ptr) is Alloca and align is None and not volatile:
-            text = ptr.store_head + value.get_reference() + ptr.store_tail
+            # (with its alloca: printed only if that is, see Alloca)
+            text = (ptr, ptr.store_head + value.get_reference() + ptr.store_tail)
         else:
             tail = f", align {align}" if align is not None else ""
             text = (f"store {'volatile ' if volatile else ''}{value.type} "
