@@ -346,7 +346,7 @@ class Builder(ir.IRBuilder):
         return instr
 
     def _terminate(self, text: str) -> Fast:
-        assert not self._block.is_terminated
+        assert self._block.terminator is None
         instr = self._void(text)
         self._block.terminator = instr
         return instr

@@ -266,7 +266,6 @@ _MEMORY_OPS |= _SIMD_MEMORY
 _NAN_CHECKED = (frozenset(_FBIN) | (frozenset(_FUN) - {O.F32_ABS, O.F64_ABS})
                 | {O.F32_MIN, O.F32_MAX, O.F64_MIN, O.F64_MAX, O.F32_DEMOTE_F64,
                    O.F64_PROMOTE_F32})  # fmt: skip
-_FLOATS = frozenset((ValType.F32, ValType.F64))
 
 
 def _is_nan_bits(bits: int, f32: bool) -> bool:
@@ -290,7 +289,8 @@ def raw_float_locals(body, nparams: int, local_types) -> frozenset[int]:
         op = ins.op
         if op == O.LOCAL_SET or op == O.LOCAL_TEE:
             k = ins.imm
-            if k >= nparams and local_types[k] in _FLOATS:
+            t = local_types[k]  # (is: hashing a ValType calls Python code)
+            if k >= nparams and (t is ValType.F32 or t is ValType.F64):
                 src = sources.setdefault(k, set())
                 if prev is not None and prev.op in _NAN_CHECKED:
                     pass
@@ -2013,7 +2013,7 @@ class FunctionLowerer:
             self.susp.finish()
         # Blocks with no terminator (fresh "dead" blocks) are unreachable.
         for bb in self.fn.blocks:
-            if not bb.is_terminated:
+            if bb.terminator is None:
                 Builder(bb).unreachable()
 
     # -- calls ------------------------------------------------------------------------------
