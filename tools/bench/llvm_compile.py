@@ -134,7 +134,7 @@ def phases(decoded, level: int) -> None:
         t0 = time.process_time()
         text = build_text(decoded, simd_isa=jit.simd_isa(tm), part=part,
                           guard=jit.guard_mode(None), landings=jit.guard_mode(None),
-                          quick=level == jit.QUICK)
+                          quick=jit.fast_isel(level))
         t1 = time.process_time()
         mod = jit.parse(text, tm)
         t2 = time.process_time()
