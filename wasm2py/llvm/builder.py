@@ -4,8 +4,10 @@ explicit element type, ``select``, ``alloca``, ``phi``, calls, returns) are :cla
 that write their IR text once, when they are made, instead of llvmlite's instruction objects,
 which format it through several layers of ``str.format`` when the module is printed (with the
 objects' construction, about half of a cold compile's CPU at the quick pipeline); the blocks of
-a :class:`Function` are :class:`Block` s, made and printed the same way. The text is exactly
-what llvmlite writes for the same calls (``tests/test_llvm_builder.py`` compares the two);
+a :class:`Function` are :class:`Block` s, made and printed the same way, and a store is only
+its text (with its alloca's, see :class:`Alloca`). The text is exactly what llvmlite writes for
+the same calls, less the NaN checks and allocas nothing uses (:class:`NanCheck`,
+:class:`Alloca`; ``tests/test_llvm_builder.py`` compares the two);
 every other instruction, and every call this builder does not recognise (vector compares,
 flags, typed-pointer loads, switches), goes to llvmlite's own methods, so both kinds mix freely
 in a block.

@@ -1100,7 +1100,7 @@ class FunctionLowerer:
         the positive canonical NaN. Returns ``r`` checked; consumers for which any NaN will do
         (arithmetic, comparisons, float->int conversions) take ``r`` itself through
         :meth:`pop_nan_any`, so an arithmetic expression is checked once, where its value
-        leaves the arithmetic (unused checks are deleted by LLVM)."""
+        leaves the arithmetic (unused checks are left out of the text: see ``builder.NanCheck``)."""
         c = self.b.nan_check(r, self.canon_nan(r.type))
         self._nan_raw[id(c)] = (c, r)
         return c
