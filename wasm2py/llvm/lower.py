@@ -2009,6 +2009,7 @@ class FunctionLowerer:
             entry = self.fn.blocks.pop(0)
             assert entry is self.ab.block and self.fn.blocks[0] is self.start
             self.start.instructions[0:0] = entry.instructions
+            entry.instructions = []  # (a block and its instructions: see _dismantle)
         else:
             self.susp.finish()
         # Blocks with no terminator (fresh "dead" blocks) are unreachable.
@@ -2653,7 +2654,8 @@ def _dismantle(irmod: ir.Module) -> None:
                     phi.incomings = []
             g.blocks = []
         if isinstance(g, ir.Function):
-            g.args = ()  # (each argument refers to its function)
+            g.args = ()  # (each argument refers to its function, and so does its return
+            g.return_value = None  # value: a collection after the build walked them all)
     irmod.globals.clear()
 
 
