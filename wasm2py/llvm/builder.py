@@ -200,13 +200,14 @@ class Block(ir.Block):
         return self._ref
 
     def descr(self, buf) -> None:
-        buf.append(self._label + ":\n")
         # (a plain Fast's text read directly: no call of __str__ per instruction; unused NaN
-        # checks and allocas left out, with the stores into such allocas)
-        buf += [f"  {i}\n" if type(i) is str else
-                f"  {i._text}\n" if type(i) is Fast and not i.metadata else
-                f"  {i[1]}\n" if type(i) is tuple else f"  {i}\n"
-                for i in self.instructions if type(i) not in _LAZY or _live(i)]  # fmt: skip
+        # checks and allocas left out, with the stores into such allocas; one join per block)
+        texts = [i if type(i) is str else
+                 i._text if type(i) is Fast and not i.metadata else
+                 i[1] if type(i) is tuple else str(i)
+                 for i in self.instructions if type(i) not in _LAZY or _live(i)]  # fmt: skip
+        buf.append(f"{self._label}:\n  " + "\n  ".join(texts) + "\n" if texts else
+                   f"{self._label}:\n")  # fmt: skip
 
 
 #: what is printed only if used (see :func:`_live`): a store into an alloca is kept as the

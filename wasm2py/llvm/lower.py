@@ -1220,7 +1220,8 @@ class FunctionLowerer:
         self._zeroed: list[int] = []
         if ops & _MEMORY_OPS:
             ab = self.ab
-            for k in sorted(memories_used(body)):
+            # (one memory, the usual case: no walk over the body to find which)
+            for k in [0] if len(self.mb.memory_types) == 1 else sorted(memories_used(body)):
                 base_slot, size_slot = self.layout.memory_slots(k)
                 if self.mb.quick:  # (see reload_memsize)
                     self.msz[k] = ab.gep(self.ctx, [c64(size_slot)], source_etype=I64)
