@@ -529,3 +529,26 @@ def test_a_pause_between_calls_that_cannot_pause(tier):
     inst = Instance(store, Module(store.engine, PURE_CALLS), {"env": {"ask": raising}})
     r, seen = run(inst.exports.g, lambda n: 7, 5)
     assert r.results == 68 and seen == [1]
+
+
+VOID_ASK = wat("""(module (import "env" "note" (func $note (param i32)))
+  (func (export "v") (param i32) (result i32) (local i32)
+    (call $note (local.get 0))
+    (local.set 1 (i32.mul (local.get 0) (i32.const 3)))
+    (call $note (local.get 1))
+    (i32.add (local.get 1) (i32.const 1))))""")
+
+
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_pauses_at_calls_with_nothing_to_restore_but_locals(tier):
+    """v(5): two pauses at void host calls with an empty operand stack (in the LLVM tier,
+    resumes join the code after the call directly); the local set between them survives:
+    3 * 5 + 1 = 16."""
+    store = Store(Engine(Config(tier=tier, cache=False)))
+    inst = Instance(store, Module(store.engine, VOID_ASK), {"env": {"note": raising}})
+    r = inst.exports.v.call_resumable(5)
+    seen = []
+    while isinstance(r, HostTrap):
+        seen.append(r.depth)
+        r = r.resume()  # (the host function returns nothing)
+    assert r.results == 16 and seen == [1, 1]

@@ -259,11 +259,14 @@ class Suspender:
         for k in range(height):
             st[k] = fl.b.load(self.home(k, st[k].type))
 
-    def _resume_block(self, results, cont_name: str):
+    def _resume_block(self, results, cont_name: str, direct: bool = False):
         """End the current block with a branch to a new join block; make the resume block
         that restores the frame (and loads ``results``) and joins there. Returns (the block
         before, the resume block, the loaded results); the builder is at the join block, the
-        operands of the innermost block are phis, those below it reloaded from their homes."""
+        operands of the innermost block are phis, those below it reloaded from their homes.
+        ``direct``: when there is nothing to load (no results, no operands), the join block
+        is the resume point itself (a resume block that only branched there was two IR
+        lines per call site)."""
         from .lower import c64, load_slot
 
         fl = self.fl
@@ -271,9 +274,12 @@ class Suspender:
         pre = b.block
         cont = fl.fn.append_basic_block(cont_name)
         b.branch(cont)
+        live = fl.stack
+        if direct and not results and not live:
+            b.position_at_end(cont)
+            return pre, cont, [], None, 0
         rb = fl.fn.append_basic_block("resume")
         b.position_at_end(rb)
-        live = fl.stack
         # (nothing to read when the point has no results and no operands)
         p = b.inttoptr(self.buf, ir.PointerType()) if results or live else None
         off = RESUME_HEAD + self.lwords  # (the dispatch block restored the locals)
@@ -321,7 +327,7 @@ class Suspender:
         fl = self.fl
         vals = _unpack(fl.b, r, len(ft.results))
         key = fl.offset * 4  # resumable.KIND_CODES["call"] == 0
-        _, rb, rvals, merge, h = self._resume_block(ft.results, "resumed")
+        _, rb, rvals, merge, h = self._resume_block(ft.results, "resumed", direct=True)
         vals = [merge(v, w) for v, w in zip(vals, rvals)]
         self._rest(h)
         self.sites.append((key, rb))
