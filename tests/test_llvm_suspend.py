@@ -498,3 +498,57 @@ def test_an_operand_below_a_loop_with_a_paused_call_inside(tier):
     inst = Instance(store, Module(store.engine, src), {"env": {"ask": raising}})
     r, seen = run(inst.exports.f, lambda n: 10 * (n + 1), 4)
     assert r.results == 112 and seen == [1, 1, 1, 1]
+
+
+PURE_CALLS = wat("""(module (import "env" "ask" (func $ask (param i32) (result i32)))
+  (func $sq (param i32) (result i32) (i32.mul (local.get 0) (local.get 0)))
+  (func (export "g") (param i32) (result i32)
+    (i32.add (i32.add (call $sq (local.get 0)) (call $ask (local.get 0)))
+             (call $sq (i32.add (local.get 0) (i32.const 1))))))""")
+
+
+def test_only_calls_that_can_pause_get_resume_points():
+    """g (pausable: it calls the import) calls $sq twice, which reaches no host call and so
+    cannot pause: only the call of ask is a resume point (one resume block, one spill)."""
+    import re
+
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm.lower import build_text
+
+    text = build_text(decode_module(PURE_CALLS))
+    labels = [ln[:-1] for ln in text.splitlines() if ln.endswith(":")]
+    assert [ln for ln in labels if re.fullmatch(r"resume(\.\d+)?", ln)] == ["resume"]
+    assert [ln for ln in labels if re.fullmatch(r"spill(\.\d+)?", ln)] == ["spill"]
+
+
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_a_pause_between_calls_that_cannot_pause(tier):
+    """g(5) = sq(5) + ask(5) + sq(6): answered 7, 25 + 7 + 36 = 68 (sq's first result, an
+    operand below the paused call, survives the pause)."""
+    store = Store(Engine(Config(tier=tier, cache=False)))
+    inst = Instance(store, Module(store.engine, PURE_CALLS), {"env": {"ask": raising}})
+    r, seen = run(inst.exports.g, lambda n: 7, 5)
+    assert r.results == 68 and seen == [1]
+
+
+VOID_ASK = wat("""(module (import "env" "note" (func $note (param i32)))
+  (func (export "v") (param i32) (result i32) (local i32)
+    (call $note (local.get 0))
+    (local.set 1 (i32.mul (local.get 0) (i32.const 3)))
+    (call $note (local.get 1))
+    (i32.add (local.get 1) (i32.const 1))))""")
+
+
+@pytest.mark.parametrize("tier", ["python", "llvm"])
+def test_pauses_at_calls_with_nothing_to_restore_but_locals(tier):
+    """v(5): two pauses at void host calls with an empty operand stack (in the LLVM tier,
+    resumes join the code after the call directly); the local set between them survives:
+    3 * 5 + 1 = 16."""
+    store = Store(Engine(Config(tier=tier, cache=False)))
+    inst = Instance(store, Module(store.engine, VOID_ASK), {"env": {"note": raising}})
+    r = inst.exports.v.call_resumable(5)
+    seen = []
+    while isinstance(r, HostTrap):
+        seen.append(r.depth)
+        r = r.resume()  # (the host function returns nothing)
+    assert r.results == 16 and seen == [1, 1]

@@ -4,8 +4,10 @@ explicit element type, ``select``, ``alloca``, ``phi``, calls, returns) are :cla
 that write their IR text once, when they are made, instead of llvmlite's instruction objects,
 which format it through several layers of ``str.format`` when the module is printed (with the
 objects' construction, about half of a cold compile's CPU at the quick pipeline); the blocks of
-a :class:`Function` are :class:`Block` s, made and printed the same way. The text is exactly
-what llvmlite writes for the same calls (``tests/test_llvm_builder.py`` compares the two);
+a :class:`Function` are :class:`Block` s, made and printed the same way, and a store is only
+its text (with its alloca's, see :class:`Alloca`). The text is exactly what llvmlite writes for
+the same calls, less the NaN checks and allocas nothing uses (:class:`NanCheck`,
+:class:`Alloca`; ``tests/test_llvm_builder.py`` compares the two);
 every other instruction, and every call this builder does not recognise (vector compares,
 flags, typed-pointer loads, switches), goes to llvmlite's own methods, so both kinds mix freely
 in a block.
@@ -122,11 +124,40 @@ class FastSelect(Fast):
                                           for k, v in self.metadata.items())  # fmt: skip
 
 
+class NanCheck(FastSelect):
+    """The ``select`` of a NaN check (:meth:`Builder.nan_check`): printed only if something
+    took its value (:attr:`used`, set by :meth:`get_reference`, which every user calls while
+    the lowering runs). Most checks go unused (the value is stored as it is, or taken by
+    arithmetic that treats all NaNs alike), and the quick pipeline has no pass that would
+    delete them: 4% of the IR lines of the benchmark module were such checks."""
+
+    __slots__ = ("used",)
+
+    def get_reference(self) -> str:
+        self.used = True
+        return self._ref
+
+
+class NanCompare(Fast):
+    """The ``fcmp uno`` of a :class:`NanCheck` (``check``): printed only with it."""
+
+    __slots__ = ("check",)
+
+
 class Alloca(Fast):
     """An ``alloca`` of one ``allocated_type`` (what :meth:`Builder.load` reads without being
-    told the type)."""
+    told the type), with the text of a load from it and the parts of a store's text around
+    the value's reference, written once (locals are a third of all loads and stores, and
+    formatting an llvmlite type calls its ``__str__``). Printed, with the stores into it,
+    only if something reads it or takes its address (:attr:`used`, as for a
+    :class:`NanCheck`): a local whose every read found its value known (``known`` in the
+    lowering) needs no memory at all, and the quick pipeline has no pass to delete it."""
 
-    __slots__ = ("allocated_type",)
+    __slots__ = ("allocated_type", "load_text", "store_head", "store_tail", "used")
+
+    def get_reference(self) -> str:
+        self.used = True
+        return self._ref
 
 
 class Phi(Fast):
@@ -136,6 +167,7 @@ class Phi(Fast):
     __slots__ = ("incomings",)
 
     def add_incoming(self, value, block) -> None:
+        value.get_reference()  # (a use: see NanCheck)
         self.incomings.append((value, block))
 
     def __str__(self) -> str:
@@ -168,10 +200,30 @@ class Block(ir.Block):
         return self._ref
 
     def descr(self, buf) -> None:
-        buf.append(self._label + ":\n")
-        # (a plain Fast's text read directly: no call of __str__ per instruction)
-        buf += [f"  {i._text}\n" if type(i) is Fast and not i.metadata else f"  {i}\n"
-                for i in self.instructions]  # fmt: skip
+        # (a plain Fast's text read directly: no call of __str__ per instruction; unused NaN
+        # checks and allocas left out, with the stores into such allocas; one join per block)
+        texts = [i if type(i) is str else
+                 i._text if type(i) is Fast and not i.metadata else
+                 i[1] if type(i) is tuple else str(i)
+                 for i in self.instructions if type(i) not in _LAZY or _live(i)]  # fmt: skip
+        buf.append(f"{self._label}:\n  " + "\n  ".join(texts) + "\n" if texts else
+                   f"{self._label}:\n")  # fmt: skip
+
+
+#: what is printed only if used (see :func:`_live`): a store into an alloca is kept as the
+#: pair (alloca, text)
+_LAZY = frozenset((NanCheck, NanCompare, Alloca, tuple))
+#: what records its uses in ``used``
+_USES = (NanCheck, Alloca)
+
+
+def _live(i) -> bool:
+    """Whether the :class:`NanCheck`, :class:`NanCompare`, :class:`Alloca` or store into an
+    alloca ``i`` is printed."""
+    t = type(i)
+    if t is tuple:
+        return i[0].used
+    return i.check.used if t is NanCompare else i.used
 
 
 class Function(ir.Function):
@@ -262,6 +314,26 @@ class Builder(ir.IRBuilder):
         self._anchor += 1
         return instr
 
+    def _insert(self, instr) -> None:
+        # an llvmlite instruction (printed later): its operands are used (see NanCheck)
+        for op in instr.operands:
+            if type(op) in _USES:
+                op.used = True
+        super()._insert(instr)
+
+    def nan_check(self, r, nan) -> NanCheck:
+        """``select(fcmp uno r, r; nan; r)``, the NaN rule's check of float ``r`` (the two
+        instructions are left out of the text unless the select's value is used: see
+        :class:`NanCheck`)."""
+        ref = r.get_reference()
+        t = r.type
+        cmp = self._value(_I1, "", f"fcmp uno {t} {ref}, {ref}", NanCompare)
+        c = self._value(t, "", f"select  i1 {cmp._ref}, {t} {nan.get_reference()}, {t} {ref}",
+                        NanCheck)  # fmt: skip
+        c.used = False
+        cmp.check = c
+        return c
+
     def _void(self, text: str) -> Fast:
         block = self._block
         # (llvmlite names void instructions too, unprinted: so do we, for the same text)
@@ -277,7 +349,7 @@ class Builder(ir.IRBuilder):
         return instr
 
     def _terminate(self, text: str) -> Fast:
-        assert not self._block.is_terminated
+        assert self._block.terminator is None
         instr = self._void(text)
         self._block.terminator = instr
         return instr
@@ -286,11 +358,19 @@ class Builder(ir.IRBuilder):
     def alloca(self, typ, size=None, name=""):
         if size is not None:
             return super().alloca(typ, size, name)
-        instr = self._value(typ.as_pointer(), name, f"alloca {typ}", Alloca)
+        pt = typ.as_pointer()
+        instr = self._value(pt, name, f"alloca {typ}", Alloca)
         instr.allocated_type = typ
+        instr.load_text = f"load {typ}, {pt} {instr._ref}"
+        instr.store_head = f"store {typ} "
+        instr.store_tail = f", {pt} {instr._ref}"
+        instr.used = False
         return instr
 
     def load(self, ptr, name="", align=None, typ=None, volatile=False):
+        if type(ptr) is Alloca and typ is None and align is None and not volatile:
+            ptr.used = True
+            return self._value(ptr.allocated_type, name, ptr.load_text)
         if volatile:  # (only the lowering asks for it, always with the type)
             tail = f", align {align}" if align is not None else ""
             return self._value(typ, name,
@@ -305,10 +385,24 @@ class Builder(ir.IRBuilder):
         tail = f", align {align}" if align is not None else ""
         return self._value(typ, name, f"load {typ}, {ptr.type} {ptr.get_reference()}{tail}")
 
-    def store(self, value, ptr, align=None, volatile=False):
-        tail = f", align {align}" if align is not None else ""
-        return self._void(f"store {'volatile ' if volatile else ''}{value.type} {value.get_reference()}, {ptr.type} "
-                          f"{ptr.get_reference()}{tail}")  # fmt: skip
+    def store(self, value, ptr, align=None, volatile=False) -> None:
+        # (the text itself goes into the block: a store is nobody's operand, and has no
+        # metadata; it takes a number, as llvmlite's void instructions do)
+        if type(ptr) is Alloca and align is None and not volatile:
+            # (with its alloca: printed only if that is, see Alloca)
+            text = (ptr, ptr.store_head + value.get_reference() + ptr.store_tail)
+        else:
+            tail = f", align {align}" if align is not None else ""
+            text = (f"store {'volatile ' if volatile else ''}{value.type} "
+                    f"{value.get_reference()}, {ptr.type} {ptr.get_reference()}{tail}")
+        block = self._block
+        scope = block.scope
+        if type(scope) is Names:
+            scope.next += 1
+        else:
+            scope.register("", deduplicate=True)
+        block.instructions.insert(self._anchor, text)
+        self._anchor += 1
 
     def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):
         if source_etype is None:

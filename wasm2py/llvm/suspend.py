@@ -281,11 +281,14 @@ class Suspender:
         for k in range(height):
             st[k] = fl.b.load(self.home(k, st[k].type))
 
-    def _resume_block(self, results, cont_name: str):
+    def _resume_block(self, results, cont_name: str, direct: bool = False):
         """End the current block with a branch to a new join block; make the resume block
         that restores the frame (and loads ``results``) and joins there. Returns (the block
         before, the resume block, the loaded results); the builder is at the join block, the
-        operands of the innermost block are phis, those below it reloaded from their homes."""
+        operands of the innermost block are phis, those below it reloaded from their homes.
+        ``direct``: when there is nothing to load (no results, no operands), the join block
+        is the resume point itself (a resume block that only branched there was two IR
+        lines per call site)."""
         from .lower import c64, load_slot
 
         fl = self.fl
@@ -293,9 +296,14 @@ class Suspender:
         pre = b.block
         cont = fl.fn.append_basic_block(cont_name)
         b.branch(cont)
+        live = fl.stack
+        if direct and not results and not live:
+            b.position_at_end(cont)
+            return pre, cont, [], None, 0
         rb = fl.fn.append_basic_block("resume")
         b.position_at_end(rb)
-        p = b.inttoptr(self.buf, ir.PointerType())
+        # (nothing to read when the point has no results and no operands)
+        p = b.inttoptr(self.buf, ir.PointerType()) if results or live else None
         off = RESUME_HEAD + self.lwords  # (the dispatch block restored the locals)
 
         def word(k):
@@ -305,7 +313,6 @@ class Suspender:
         for t in results:
             rvals.append(load_slot(b, word(off), t))
             off += width(t)
-        live = fl.stack
         h = min(fl.ctl[-1].height, len(live))
         svals = []
         for k, v in enumerate(live):
@@ -342,7 +349,7 @@ class Suspender:
         fl = self.fl
         vals = _unpack(fl.b, r, len(ft.results))
         key = fl.offset * 4  # resumable.KIND_CODES["call"] == 0
-        _, rb, rvals, merge, h = self._resume_block(ft.results, "resumed")
+        _, rb, rvals, merge, h = self._resume_block(ft.results, "resumed", direct=True)
         vals = [merge(v, w) for v, w in zip(vals, rvals)]
         self._rest(h)
         self.sites.append((key, rb))
@@ -389,19 +396,34 @@ class Suspender:
         self._spill(sb, required)
         b.position_at_end(ok)
 
-    def divert(self, st) -> None:
+    def divert(self, st, other=None) -> None:
         """On the failure path of the status check after the current call site: a
-        ``SUSPEND`` status spills the frame and returns (the builder continues on the other
-        failures' path)."""
+        ``SUSPEND`` status spills the frame and returns; other failures go to block
+        ``other`` (None: a new block, where the builder continues). A point with no
+        results and no operands has nothing of its own to write: it goes straight to the
+        shared spill block (its own block, a branch there, was two IR lines per call
+        site; so was a block of other failures that only branched on)."""
         from .lower import c64
 
         fl = self.fl
         b = fl.b
-        spill = fl.fn.append_basic_block("spill")
-        other = fl.fn.append_basic_block("failed")
+        key, live, results = self.site
+        if live or results:
+            spill = fl.fn.append_basic_block("spill")
+            self._spill(type(b)(spill), c64(0))
+        else:
+            self.site = None
+            spill = self._spill_tail()
+            n = SPILL_HEAD + self.lwords
+            buf = self._buffer(n)
+            for phi, v in zip(spill.phis, (buf, c64(n), c64(key), c64(0), c64(0), c64(0))):
+                phi.add_incoming(v, b.block)
+        made = other is None
+        if made:
+            other = fl.fn.append_basic_block("failed")
         b.cbranch(b.icmp_unsigned("==", st, c64(abi.SUSPEND)), spill, other)
-        self._spill(type(b)(spill), c64(0))
-        b.position_at_end(other)
+        if made:
+            b.position_at_end(other)
 
     def _spill(self, sb, required) -> None:
         """Spill the frame at the current point (:attr:`site`) and return: this point's part
