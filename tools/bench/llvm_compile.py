@@ -17,6 +17,9 @@ optimisation level (default: the engine's default level):
   the level used, phase by phase (lowering and printing the IR, LLVM's parsing and checking,
   its passes, its code generator), and the CPU of starting one compile worker.
 
+The compile workers run from bytecode compiled beforehand, as an installed copy's do
+(:mod:`tools.bytecode`); ``--source`` leaves the environment as it is.
+
 Usage::
 
     python tools/bench/llvm_compile.py [--functions N] [--opt 0 1 2 3] [--full] [--phases]
@@ -36,6 +39,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tools.bigmodule.generate import build  # noqa: E402
+from tools.bytecode import installed_env  # noqa: E402
 
 
 def cpu() -> tuple[float, float]:
@@ -71,7 +75,13 @@ def main(argv: list[str] | None = None) -> int:
                     "modules get the quick pipeline")  # fmt: skip
     ap.add_argument("--phases", action="store_true",
                     help="also each part's phases, compiled in this process")  # fmt: skip
+    ap.add_argument("--source", action="store_true", help="no bytecode compiled first")
     args = ap.parse_args(argv)
+    if not args.source:
+        # the compile workers' process starts as an installed copy's would (tools.bytecode)
+        env = installed_env()
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ.update(env)
     data = build(args.functions).read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["WASM2PY_CACHE_DIR"] = tmp  # before wasm2py reads it
