@@ -89,6 +89,25 @@ def _is_site(st: ast.stmt, k: int) -> bool:
             and _is_brk_set(st.body[-1], k) and all(_is_plain(p) for p in st.body[:-1]))  # fmt: skip
 
 
+def fold_at_end(stmts: list[ast.stmt], k: int) -> bool:
+    """:func:`fold_skips` for one block while it is translated, where its end is reached
+    (``stmts``: the list the block's statements went to, ``k``: its id) and the caller knows
+    that one ``brk = K`` is all the function has: if ``stmts`` ends with that branch's site
+    and the guard after it, fold them (``if C: PRE else: BODY``) and return True; the
+    block's end then needs no reset either (``brk`` is never K). The same rewrite as the
+    whole-function pass, for the quick translation (see ``ModuleGen.quick``), which skips
+    that pass: done here it costs a few tests per block instead of walks of the finished
+    function, and the statements it drops are never located, compiled or freed."""
+    if len(stmts) < 2:
+        return False
+    site, guard = stmts[-2], stmts[-1]
+    if not (_is_guard(guard) and guard.body and _is_site(site, k)):  # type: ignore[attr-defined]
+        return False
+    del stmts[-1]
+    _fold(site, guard)  # type: ignore[arg-type]
+    return True
+
+
 class _Counts:
     """How many ``brk = K`` statements there are for each K, and ``brk`` names in all (one
     walk of the function; kept up to date as branches are folded)."""
