@@ -533,14 +533,16 @@ class FuncGen:
         self.skip: set[int] = set()
         #: the counted loops translated: (description, ``while``, ``for``)
         self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
-        #: counted loops (see :mod:`.counted`) only where no check of its own sits at every
-        #: iteration (fuel's are the segments' checks, which stay in the ``for``'s body), and
-        #: not where one more Python block per loop could pass Python's limit of 20
         #: ``brk = K`` statements emitted, by K (see :meth:`fold_end`)
         self.brk_sets: dict[int, int] = {}
+        #: how many of them :meth:`fold_end` folded away
+        self.brk_folds = 0
         #: fold a block's one ``brk`` branch and its guard where the block ends (the quick
         #: translation's share of :func:`.peephole.fold_skips`, see :meth:`fold_end`)
         self.fold_ends = getattr(mod, "quick", False) and not self.counting and self.fuel is None
+        #: counted loops (see :mod:`.counted`) only where no check of its own sits at every
+        #: iteration (fuel's are the segments' checks, which stay in the ``for``'s body), and
+        #: not where one more Python block per loop could pass Python's limit of 20
         self.count_loops = (not self.counting and not self.epoch
                             and self.info.max_loop_depth <= 9)  # fmt: skip
 
@@ -909,8 +911,10 @@ class FuncGen:
             for k in range(0, len(names), 64):
                 chunk = names[k : k + 64]
                 prologue.append(ast.Assign([_sname(n) for n in chunk], _const(default)))
+        brk_init = None
         if self.info.uses_brk:
-            prologue.append(ast.Assign([_sname("brk")], _const(0)))
+            brk_init = ast.Assign([_sname("brk")], _const(0))
+            prologue.append(brk_init)
         if self.hot:
             prologue.append(ast.Expr(_call(f"HOT{self.index}")))
         if self.fuel is not None:
@@ -964,6 +968,8 @@ class FuncGen:
             handler(self, ins)
             if not self.ctrl:
                 break
+        if self.brk_folds and self.brk_folds == sum(self.brk_sets.values()):
+            prologue.remove(brk_init)  # every ``brk = K`` was folded: nothing reads ``brk``
         fn = ast.FunctionDef(
             name=self.name,
             args=ast.arguments([], args, None, [], [], None, []),
@@ -1574,8 +1580,10 @@ class FuncGen:
         counting (whose segments keep references into statement lists): if one branch
         sets ``brk`` to ``c``'s id and the statements end with it and its guard, fold them
         (:func:`.peephole.fold_at_end`); then no reset is needed."""
-        return (self.fold_ends and self.brk_sets.get(c.id) == 1
-                and fold_at_end(self.out, c.id))  # fmt: skip
+        if self.fold_ends and self.brk_sets.get(c.id) == 1 and fold_at_end(self.out, c.id):
+            self.brk_folds += 1
+            return True
+        return False
 
     def op_br(self, ins) -> None:
         frame = self.ctrl[-1 - ins.imm]
