@@ -90,7 +90,7 @@ def _sources(quick: bool) -> list[str]:
 def test_quick_translation_folds_a_blocks_only_brk_branch():
     skip, pre, two, inner, nested = _sources(quick=True)
     assert "brk" not in skip and "brk" not in pre  # (the prologue's brk = 0 went too)
-    assert "if not l0 == 0:" in skip and "else:" in pre
+    assert "if l0 != 0:" in skip and "else:" in pre  # (not l0 == 0, made plain)
     assert two.count("brk = 1") == 2 and "if brk == 1:" in two
     assert "brk = 1" in inner and "brk = 2" in inner
     assert inner == _sources(quick=False)[3]  # (what fold_skips leaves too)
@@ -127,3 +127,16 @@ def test_folded_code_computes_the_same(tier):
         assert {x: f(x) for x in cases} == cases, name
     if tier == "auto":
         assert inst.tier == "python"  # (never hot: the quick translation ran it all)
+
+
+@pytest.mark.parametrize("test", ["a == b", "a != b", "a < b", "a >= b", "not a", "a",
+                                  "a is b", "a in (b, 1)", "a not in (b,)", "a < b < 2"])
+def test_negation_is_exact(test):
+    from wasm2py.translate.peephole import _negation
+
+    neg = ast.Expression(_negation(ast.parse(test, mode="eval").body))
+    neg = compile(ast.fix_missing_locations(neg), "<neg>", "eval")
+    nan = float("nan")
+    for a in (0, 1, 2, -1, 0.5, nan, float("inf")):
+        for b in (0, 1, 2, 0.5, nan, a):
+            assert bool(eval(neg, {"a": a, "b": b})) == (not eval(test, {"a": a, "b": b}))
