@@ -61,17 +61,32 @@ _WAT = """(module
         (local.set 1 (i32.const 3)))
       (br_if $outer (i32.eq (local.get 0) (i32.const 1)))
       (local.set 1 (i32.add (local.get 1) (i32.const 10))))
+    (local.get 1))
+  ;; dead: block $a's branch is folded; the br_if out of $k sits after a return (dead code,
+  ;; not emitted), but the if and $inner it would leave still get guards and $k a reset,
+  ;; which read brk: its initialisation must stay
+  (func (export "dead") (param i32) (result i32) (local i32)
+    (block $a
+      (br_if $a (local.get 0))
+      (local.set 1 (i32.const 1)))
+    (block $k
+      (block $inner
+        (if (i32.eq (local.get 0) (i32.const 7))
+          (then (return (i32.const 5)) (br_if $k (local.get 0)))))
+      (local.set 1 (i32.add (local.get 1) (i32.const 10))))
     (local.get 1)))"""
 
 # by hand: skip(x) = 7 + x (mod 2**32) unless x == 0 (then 7); pre(x) = 100 if x else 200;
 # two(1) = 0, two(2) = 5, else 9; inner(1) = 0 (leaves both blocks), inner(2) = 3 + 10,
-# else 4 + 10; nested(2) = 0 + 10 (skips the inner set), nested(1) = 3 (leaves), else 3 + 10
+# else 4 + 10; nested(2) = 0 + 10 (skips the inner set), nested(1) = 3 (leaves), else 3 + 10;
+# dead(0) = 1 + 10, dead(7) = 5 (returns), else 0 + 10
 EXPECTED = {
     "skip": {0: 7, 5: 12, 0xFFFFFFFF: 6},
     "pre": {0: 200, 3: 100},
     "two": {1: 0, 2: 5, 3: 9},
     "inner": {1: 0, 2: 13, 3: 14},
     "nested": {1: 3, 2: 10, 3: 13},
+    "dead": {0: 11, 1: 10, 7: 5},
 }
 
 
@@ -88,13 +103,14 @@ def _sources(quick: bool) -> list[str]:
 
 
 def test_quick_translation_folds_a_blocks_only_brk_branch():
-    skip, pre, two, inner, nested = _sources(quick=True)
-    assert "brk" not in skip and "brk" not in pre  # (the prologue's brk = 0 went too)
+    skip, pre, two, inner, nested, dead = _sources(quick=True)
+    for src in (skip, pre, nested):  # (only the prologue's brk = 0 is left)
+        assert src.count("brk") == 1 and "    brk = 0\n    HOT" in src
     assert "if l0 != 0:" in skip and "else:" in pre  # (not l0 == 0, made plain)
     assert two.count("brk = 1") == 2 and "if brk == 1:" in two
     assert "brk = 1" in inner and "brk = 2" in inner
     assert inner == _sources(quick=False)[3]  # (what fold_skips leaves too)
-    assert "brk" not in nested
+    assert "if not l0:" in dead and "if not brk:" in dead and "    brk = 0\n" in dead
 
 
 def test_full_translation_is_unchanged_by_the_fold():

@@ -535,8 +535,6 @@ class FuncGen:
         self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
         #: ``brk = K`` statements emitted, by K (see :meth:`fold_end`)
         self.brk_sets: dict[int, int] = {}
-        #: how many of them :meth:`fold_end` folded away
-        self.brk_folds = 0
         #: fold a block's one ``brk`` branch and its guard where the block ends (the quick
         #: translation's share of :func:`.peephole.fold_skips`, see :meth:`fold_end`)
         self.fold_ends = getattr(mod, "quick", False) and not self.counting and self.fuel is None
@@ -911,10 +909,8 @@ class FuncGen:
             for k in range(0, len(names), 64):
                 chunk = names[k : k + 64]
                 prologue.append(ast.Assign([_sname(n) for n in chunk], _const(default)))
-        brk_init = None
         if self.info.uses_brk:
-            brk_init = ast.Assign([_sname("brk")], _const(0))
-            prologue.append(brk_init)
+            prologue.append(ast.Assign([_sname("brk")], _const(0)))
         if self.hot:
             prologue.append(ast.Expr(_call(f"HOT{self.index}")))
         if self.fuel is not None:
@@ -968,8 +964,6 @@ class FuncGen:
             handler(self, ins)
             if not self.ctrl:
                 break
-        if self.brk_folds and self.brk_folds == sum(self.brk_sets.values()):
-            prologue.remove(brk_init)  # every ``brk = K`` was folded: nothing reads ``brk``
         fn = ast.FunctionDef(
             name=self.name,
             args=ast.arguments([], args, None, [], [], None, []),
@@ -1579,11 +1573,12 @@ class FuncGen:
         """At the end of guarded construct ``c``, in the quick translation without fuel or
         counting (whose segments keep references into statement lists): if one branch
         sets ``brk`` to ``c``'s id and the statements end with it and its guard, fold them
-        (:func:`.peephole.fold_at_end`); then no reset is needed."""
-        if self.fold_ends and self.brk_sets.get(c.id) == 1 and fold_at_end(self.out, c.id):
-            self.brk_folds += 1
-            return True
-        return False
+        (:func:`.peephole.fold_at_end`); then no reset is needed. (The prologue's
+        ``brk = 0`` stays even when every ``brk = K`` is folded: a branch in dead code is
+        not emitted, but the guards after the constructs it would leave are, and read
+        ``brk``.)"""
+        return (self.fold_ends and self.brk_sets.get(c.id) == 1
+                and fold_at_end(self.out, c.id))  # fmt: skip
 
     def op_br(self, ins) -> None:
         frame = self.ctrl[-1 - ins.imm]
