@@ -671,3 +671,23 @@ def test_translate_prints_the_generated_code_and_names_bad_files(capsys, tmp_pat
     with pytest.raises(SystemExit):
         translate_main(["--help"])
     assert "MODULE.wasm" in capsys.readouterr().out
+
+
+def test_run_freezes_the_startup_objects_while_the_program_runs_only():
+    import gc
+
+    from wasm2py.cli.run import _startup_frozen
+
+    assert gc.get_freeze_count() == 0
+    with _startup_frozen():
+        assert gc.get_freeze_count() > 0  # (the objects that exist now)
+    assert gc.get_freeze_count() == 0  # given back to the collector at the end
+    # something else froze objects first: left as it was
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        with _startup_frozen():
+            pass
+        assert gc.get_freeze_count() == before
+    finally:
+        gc.unfreeze()

@@ -30,6 +30,7 @@ from .control import Construct, analyze
 from .counted import CountedLoop, find_counted
 from .definite import written_first
 from .nodes import clone
+from .peephole import fold_at_end
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 FUNCREF, EXTERNREF = ValType.FUNCREF, ValType.EXTERNREF
@@ -90,32 +91,71 @@ _STORE = ast.Store()
 _EMPTY: frozenset = frozenset()
 
 
+# The node builders below fill each node's ``__dict__`` directly: the same node as
+# ``ast.Name(n, ctx)`` and so on, at three quarters of the cost (the constructor matches its
+# arguments with ``_fields`` and sets each through ``setattr``). A translated function builds
+# a node per one or two bytes of wasm, most of them through these.
+_NEW = ast.AST.__new__
+_Name, _Constant, _Call, _BinOp, _Compare, _Subscript = (
+    ast.Name, ast.Constant, ast.Call, ast.BinOp, ast.Compare, ast.Subscript)
+
+
 def _name(n: str) -> ast.Name:
-    return ast.Name(n, _LOAD)
+    node = _NEW(_Name)
+    d = node.__dict__
+    d["id"] = n
+    d["ctx"] = _LOAD
+    return node
 
 
 def _sname(n: str) -> ast.Name:
-    return ast.Name(n, _STORE)
+    node = _NEW(_Name)
+    d = node.__dict__
+    d["id"] = n
+    d["ctx"] = _STORE
+    return node
 
 
 def _const(v) -> ast.Constant:
-    return ast.Constant(v)
+    node = _NEW(_Constant)
+    node.__dict__["value"] = v
+    return node
 
 
 def _call(fn: str, *args: ast.expr) -> ast.Call:
-    return ast.Call(_name(fn), list(args), [])
+    node = _NEW(_Call)
+    d = node.__dict__
+    d["func"] = _name(fn)
+    d["args"] = list(args)
+    d["keywords"] = []
+    return node
 
 
 def _bin(a: ast.expr, op: ast.operator, b: ast.expr) -> ast.BinOp:
-    return ast.BinOp(a, op, b)
+    node = _NEW(_BinOp)
+    d = node.__dict__
+    d["left"] = a
+    d["op"] = op
+    d["right"] = b
+    return node
 
 
 def _cmp(a: ast.expr, op: ast.cmpop, b: ast.expr) -> ast.Compare:
-    return ast.Compare(a, [op], [b])
+    node = _NEW(_Compare)
+    d = node.__dict__
+    d["left"] = a
+    d["ops"] = [op]
+    d["comparators"] = [b]
+    return node
 
 
 def _sub0(e: ast.expr) -> ast.Subscript:
-    return ast.Subscript(e, _const(0), _LOAD)
+    node = _NEW(_Subscript)
+    d = node.__dict__
+    d["value"] = e
+    d["slice"] = _const(0)
+    d["ctx"] = _LOAD
+    return node
 
 
 #: unsigned loads through ``struct`` (``LU16(M, a)[0]``) and the width of their results
@@ -484,6 +524,11 @@ class FuncGen:
         self.skip: set[int] = set()
         #: the counted loops translated: (description, ``while``, ``for``)
         self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
+        #: ``brk = K`` statements emitted, by K (see :meth:`fold_end`)
+        self.brk_sets: dict[int, int] = {}
+        #: fold a block's one ``brk`` branch and its guard where the block ends (the quick
+        #: translation's share of :func:`.peephole.fold_skips`, see :meth:`fold_end`)
+        self.fold_ends = getattr(mod, "quick", False) and not self.counting and self.fuel is None
         #: counted loops (see :mod:`.counted`) only where no check of its own sits at every
         #: iteration (fuel's are the segments' checks, which stay in the ``for``'s body), and
         #: not where one more Python block per loop could pass Python's limit of 20
@@ -1337,7 +1382,7 @@ class FuncGen:
             if frame.kind in ("if", "try") and frame.ifnode is not None:
                 if not frame.ifnode.body:
                     frame.ifnode.body.append(self.pass_stmt())
-            if c.guarded:
+            if c.guarded and not self.fold_end(c):
                 self.emit(ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
                                  [ast.Assign([_sname("brk")], _const(0))], []))  # fmt: skip
             if c.leaks:
@@ -1441,13 +1486,29 @@ class FuncGen:
         elif p is None:
             if not c.guarded or self.info.tail(site + 1, c):
                 return  # nothing but ends in between: falling through is the jump
-            self.emit(ast.Assign([_sname("brk")], _const(c.id)))
+            self.set_brk(c)
             return
         elif self.info.tail(p.end + 1, c):
             self.emit(ast.Break())
             return
-        self.emit(ast.Assign([_sname("brk")], _const(c.id)))
+        self.set_brk(c)
         self.emit(ast.Break())
+
+    def set_brk(self, c: Construct) -> None:
+        """``brk = <c.id>`` (counted per target: see :meth:`fold_end`)."""
+        self.brk_sets[c.id] = self.brk_sets.get(c.id, 0) + 1
+        self.emit(ast.Assign([_sname("brk")], _const(c.id)))
+
+    def fold_end(self, c: Construct) -> bool:
+        """At the end of guarded construct ``c``, in the quick translation without fuel or
+        counting (whose segments keep references into statement lists): if one branch
+        sets ``brk`` to ``c``'s id and the statements end with it and its guard, fold them
+        (:func:`.peephole.fold_at_end`); then no reset is needed. (The prologue's
+        ``brk = 0`` stays even when every ``brk = K`` is folded: a branch in dead code is
+        not emitted, but the guards after the constructs it would leave are, and read
+        ``brk``.)"""
+        return (self.fold_ends and self.brk_sets.get(c.id) == 1
+                and fold_at_end(self.out, c.id))  # fmt: skip
 
     def op_br(self, ins) -> None:
         frame = self.ctrl[-1 - ins.imm]

@@ -73,20 +73,62 @@ def _is_plain(st: ast.stmt) -> bool:
                                                for t in st.targets))  # fmt: skip
 
 
-def _fold(site: ast.If, guard: ast.If) -> None:
-    """``if C: PRE; brk = K`` followed by ``if not brk: BODY`` -> ``if C: PRE else: BODY``."""
+def _fold(site: ast.If, guard: ast.If, plain_not: bool = True) -> None:
+    """``if C: PRE; brk = K`` followed by ``if not brk: BODY`` -> ``if C: PRE else: BODY``
+    (``if not C: BODY`` without ``PRE``; ``plain_not=False``: ``C`` negated by
+    :func:`_negation`)."""
     pre = site.body[:-1]
     if pre:
         site.body = pre
         site.orelse = guard.body
     else:
-        site.test = ast.UnaryOp(ast.Not(), site.test)
+        site.test = ast.UnaryOp(ast.Not(), site.test) if plain_not else _negation(site.test)
         site.body = guard.body
+
+
+#: comparison operators whose negation is exact for every value compared (not ``<`` and the
+#: like: both false for a NaN)
+_NEGATED = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+            ast.In: ast.NotIn, ast.NotIn: ast.In}  # fmt: skip
+
+
+def _negation(test: ast.expr) -> ast.expr:
+    """An ``if`` test true exactly when ``test`` is false: ``a != b`` for ``a == b`` (and
+    the other exact pairs of :data:`_NEGATED`), ``x`` for ``not x`` (an ``if`` reads only
+    truth), else ``not test``."""
+    cls = test.__class__
+    if cls is ast.Compare and len(test.ops) == 1:  # type: ignore[attr-defined]
+        neg = _NEGATED.get(test.ops[0].__class__)  # type: ignore[attr-defined]
+        if neg is not None:
+            return ast.Compare(test.left, [neg()], test.comparators)  # type: ignore[attr-defined]
+    elif cls is ast.UnaryOp and test.op.__class__ is ast.Not:  # type: ignore[attr-defined]
+        return test.operand  # type: ignore[attr-defined]
+    return ast.UnaryOp(ast.Not(), test)
 
 
 def _is_site(st: ast.stmt, k: int) -> bool:
     return (isinstance(st, ast.If) and not st.orelse and bool(st.body)
             and _is_brk_set(st.body[-1], k) and all(_is_plain(p) for p in st.body[:-1]))  # fmt: skip
+
+
+def fold_at_end(stmts: list[ast.stmt], k: int) -> bool:
+    """:func:`fold_skips` for one block while it is translated, where its end is reached
+    (``stmts``: the list the block's statements went to, ``k``: its id) and the caller knows
+    that one ``brk = K`` is all the function has: if ``stmts`` ends with that branch's site
+    and the guard after it, fold them (``if C: PRE else: BODY``, or ``if not C: BODY`` with
+    ``not C`` made plain where that is exact: ``a != b``) and return True; the
+    block's end then needs no reset either (``brk`` is never K). The same rewrite as the
+    whole-function pass, for the quick translation (see ``ModuleGen.quick``), which skips
+    that pass: done here it costs a few tests per block instead of walks of the finished
+    function, and the statements it drops are never located, compiled or freed."""
+    if len(stmts) < 2:
+        return False
+    site, guard = stmts[-2], stmts[-1]
+    if not (_is_guard(guard) and guard.body and _is_site(site, k)):  # type: ignore[attr-defined]
+        return False
+    del stmts[-1]
+    _fold(site, guard, plain_not=False)  # type: ignore[arg-type]
+    return True
 
 
 class _Counts:

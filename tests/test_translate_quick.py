@@ -1,0 +1,158 @@
+"""The quick translation (``tier="auto"``, ``ModuleGen.quick``) folds a block's only ``brk``
+branch where the block ends (``FuncGen.fold_end``, :func:`wasm2py.translate.peephole.fold_at_end`):
+the same rewrite as :func:`~wasm2py.translate.peephole.fold_skips`, which the quick translation
+does not run. These check which blocks it folds, and that the folded code computes what the
+full translation and the LLVM tier compute (expected values worked out by hand from the wat).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from wasm2py import Config, Engine, Instance, Module, Store
+from wasm2py.binary.decoder import decode_module
+from wasm2py.translate.codegen import translate_function
+from wasm2py.translate.module import ModuleGen, set_locations
+
+from .wat import wat
+
+_WAT = """(module
+  ;; skip: a br_if that skips the rest of its block (folded: no brk left at all)
+  (func (export "skip") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.const 7))
+    (block
+      (br_if 0 (i32.eqz (local.get 0)))
+      (local.set 1 (i32.add (local.get 1) (local.get 0))))
+    (local.get 1))
+  ;; pre: the branch carries a value (written to its slot before it jumps: if x: s = 100
+  ;; else: s = 200)
+  (func (export "pre") (param i32) (result i32)
+    (block (result i32)
+      (br_if 0 (i32.const 100) (local.get 0))
+      (drop)
+      (i32.const 200)))
+  ;; two: two branches to one block (not folded: brk stays)
+  (func (export "two") (param i32) (result i32) (local i32)
+    (block
+      (br_if 0 (i32.eq (local.get 0) (i32.const 1)))
+      (local.set 1 (i32.const 5))
+      (br_if 0 (i32.eq (local.get 0) (i32.const 2)))
+      (local.set 1 (i32.const 9)))
+    (local.get 1))
+  ;; inner: a branch out of both blocks comes first, so the inner block's branch sits in
+  ;; its guard, not at the level where the inner block ends: neither is folded (nor by
+  ;; fold_skips)
+  (func (export "inner") (param i32) (result i32) (local i32)
+    (block $outer
+      (block $inner
+        (br_if $outer (i32.eq (local.get 0) (i32.const 1)))
+        (local.set 1 (i32.const 3))
+        (br_if $inner (i32.eq (local.get 0) (i32.const 2)))
+        (local.set 1 (i32.const 4)))
+      (local.set 1 (i32.add (local.get 1) (i32.const 10))))
+    (local.get 1))
+  ;; nested: each block's branch is at its own level: both folded
+  (func (export "nested") (param i32) (result i32) (local i32)
+    (block $outer
+      (block $inner
+        (br_if $inner (i32.eq (local.get 0) (i32.const 2)))
+        (local.set 1 (i32.const 3)))
+      (br_if $outer (i32.eq (local.get 0) (i32.const 1)))
+      (local.set 1 (i32.add (local.get 1) (i32.const 10))))
+    (local.get 1))
+  ;; dead: block $a's branch is folded; the br_if out of $k sits after a return (dead code,
+  ;; not emitted), but the if and $inner it would leave still get guards and $k a reset,
+  ;; which read brk: its initialisation must stay
+  (func (export "dead") (param i32) (result i32) (local i32)
+    (block $a
+      (br_if $a (local.get 0))
+      (local.set 1 (i32.const 1)))
+    (block $k
+      (block $inner
+        (if (i32.eq (local.get 0) (i32.const 7))
+          (then (return (i32.const 5)) (br_if $k (local.get 0)))))
+      (local.set 1 (i32.add (local.get 1) (i32.const 10))))
+    (local.get 1)))"""
+
+# by hand: skip(x) = 7 + x (mod 2**32) unless x == 0 (then 7); pre(x) = 100 if x else 200;
+# two(1) = 0, two(2) = 5, else 9; inner(1) = 0 (leaves both blocks), inner(2) = 3 + 10,
+# else 4 + 10; nested(2) = 0 + 10 (skips the inner set), nested(1) = 3 (leaves), else 3 + 10;
+# dead(0) = 1 + 10, dead(7) = 5 (returns), else 0 + 10
+EXPECTED = {
+    "skip": {0: 7, 5: 12, 0xFFFFFFFF: 6},
+    "pre": {0: 200, 3: 100},
+    "two": {1: 0, 2: 5, 3: 9},
+    "inner": {1: 0, 2: 13, 3: 14},
+    "nested": {1: 3, 2: 10, 3: 13},
+    "dead": {0: 11, 1: 10, 7: 5},
+}
+
+
+def _sources(quick: bool) -> list[str]:
+    m = decode_module(wat(_WAT))
+    gen = ModuleGen(m, hot=True)
+    gen.quick = quick
+    out = []
+    for i, code in enumerate(m.codes):
+        fn = translate_function(gen, i, gen.func_types[i], code.locals, code.body, f"f{i}")
+        set_locations(fn)  # (ast.unparse reads statements' lines)
+        out.append(ast.unparse(fn))
+    return out
+
+
+def test_quick_translation_folds_a_blocks_only_brk_branch():
+    skip, pre, two, inner, nested, dead = _sources(quick=True)
+    for src in (skip, pre, nested):  # (only the prologue's brk = 0 is left)
+        assert src.count("brk") == 1 and "    brk = 0\n    HOT" in src
+    assert "if l0 != 0:" in skip and "else:" in pre  # (not l0 == 0, made plain)
+    assert two.count("brk = 1") == 2 and "if brk == 1:" in two
+    assert "brk = 1" in inner and "brk = 2" in inner
+    assert inner == _sources(quick=False)[3]  # (what fold_skips leaves too)
+    assert "if not l0:" in dead and "if not brk:" in dead and "    brk = 0\n" in dead
+
+
+def test_full_translation_is_unchanged_by_the_fold():
+    # fold_skips (the full translation's pass) runs on code without the quick fold: the
+    # translation it starts from still has every brk branch before it runs
+    from wasm2py.translate import peephole
+
+    seen = []
+    real = peephole.fold_skips
+
+    def spy(fn):
+        set_locations(fn)
+        seen.append(ast.unparse(fn).count("brk"))
+        return real(fn)
+
+    peephole.fold_skips = spy
+    try:
+        _sources(quick=False)
+    finally:
+        peephole.fold_skips = real
+    assert seen and seen[0] > 0  # skip: its brk = 0, brk = 1, guard and reset are there
+
+
+@pytest.mark.parametrize("tier", ["auto", "python", "llvm"])
+def test_folded_code_computes_the_same(tier):
+    config = Config(tier=tier, cache=False, tier_up_threshold=1_000_000)
+    inst = Instance(Store(Engine(config)), Module(Engine(config), wat(_WAT)))
+    for name, cases in EXPECTED.items():
+        f = getattr(inst.exports, name)
+        assert {x: f(x) for x in cases} == cases, name
+    if tier == "auto":
+        assert inst.tier == "python"  # (never hot: the quick translation ran it all)
+
+
+@pytest.mark.parametrize("test", ["a == b", "a != b", "a < b", "a >= b", "not a", "a",
+                                  "a is b", "a in (b, 1)", "a not in (b,)", "a < b < 2"])
+def test_negation_is_exact(test):
+    from wasm2py.translate.peephole import _negation
+
+    neg = ast.Expression(_negation(ast.parse(test, mode="eval").body))
+    neg = compile(ast.fix_missing_locations(neg), "<neg>", "eval")
+    nan = float("nan")
+    for a in (0, 1, 2, -1, 0.5, nan, float("inf")):
+        for b in (0, 1, 2, 0.5, nan, a):
+            assert bool(eval(neg, {"a": a, "b": b})) == (not eval(test, {"a": a, "b": b}))
