@@ -473,7 +473,8 @@ class _Analysis:
             return (0, 1, None, tuple((k, v, f, t) for k, v, t, f in cond))
         if a[2] is not None:
             k, ver, off = a[2]
-            return (0, 1, None, ((k, ver, _shift((0, 0), -off), None),))
+            nonzero = (1 - off, a[1] - off) if a[1] >= 1 else None
+            return (0, 1, None, ((k, ver, (-off, -off), nonzero),))
         return (0, 1, None, None)
 
     def loop(self, pos: int, ins, st: _State | None, stack: list, ctrl: list):
@@ -605,9 +606,10 @@ def _facts(t, op: str, signed: bool, lo: int, hi: int):
         return ((lo + 1, top) if lo < top else None), (0, hi)
     if op == ">=":
         return (lo, top), ((0, hi - 1) if hi >= 1 else None)
+    nonzero = (1, top) if hi == 0 else None  # (x != 0 is x >= 1)
     if op == "==":
-        return (lo, hi), None
-    return None, (lo, hi)  # !=
+        return (lo, hi), nonzero
+    return nonzero, (lo, hi)  # !=
 
 
 def _match_ends(body: list) -> dict[int, int]:
