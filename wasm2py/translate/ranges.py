@@ -65,6 +65,29 @@ _LOAD_BITS = {0x2D: 8, 0x2F: 16, 0x31: 8, 0x33: 16, 0x35: 32}
 #: i32.and/i64.and, i32.rem_u/i64.rem_u, i32.shr_u/i64.shr_u
 _AND, _REM_U, _SHR_U = {0x71: _I32, 0x83: _I64}, {0x70: _I32, 0x82: _I64}, {0x76: _I32, 0x88: _I64}
 _WRAP, _EXTEND_U, _EXTEND_S = 0xA7, 0xAD, 0xAC
+# what the walk does per opcode: a kind (an object tested by identity) or, for the
+# instructions whose results it knows nothing of, their (pops, pushes)
+(_K_GET, _K_SET, _K_TEE, _K_CONST, _K_ARITH, _K_CMP, _K_EQZ, _K_BR_IF, _K_BLOCK, _K_ELSE, _K_END,
+ _K_LOOP, _K_BR, _K_BR_TABLE, _K_ENDS, _K_CALL, _K_SELECT, _K_BR_ON, _K_AND, _K_REM_U, _K_SHR_U,
+ _K_LOAD, _K_CONV) = (object() for _ in range(23))
+_KIND: dict[int, object] = dict(_EFFECT)
+_KIND[_REF_EQ] = (2, 1)
+_KIND.update({_LOCAL_GET: _K_GET, _LOCAL_SET: _K_SET, _LOCAL_TEE: _K_TEE, _I32_CONST: _K_CONST,
+              _I64_CONST: _K_CONST, _BR_IF: _K_BR_IF, _BLOCK: _K_BLOCK, _IF: _K_BLOCK,
+              _TRY_TABLE: _K_BLOCK, _ELSE: _K_ELSE, _END: _K_END, _LOOP: _K_LOOP, _BR: _K_BR,
+              _BR_TABLE: _K_BR_TABLE, _CALL: _K_CALL, _CALL_INDIRECT: _K_CALL,
+              _CALL_REF: _K_CALL, _SELECT: _K_SELECT, _SELECT_T: _K_SELECT,
+              _BR_ON_NULL: _K_BR_ON, _BR_ON_NON_NULL: _K_BR_ON,
+              _WRAP: _K_CONV, _EXTEND_U: _K_CONV, _EXTEND_S: _K_CONV})  # fmt: skip
+_KIND.update({op: _K_ENDS for op in _ENDS if op != _BR and op != _BR_TABLE})
+_KIND.update({op: _K_ARITH for op in _ARITH})
+_KIND.update({op: _K_CMP for op in _CMP})
+_KIND.update({op: _K_EQZ for op in _EQZ})
+_KIND.update({op: _K_AND for op in _AND})
+_KIND.update({op: _K_REM_U for op in _REM_U})
+_KIND.update({op: _K_SHR_U for op in _SHR_U})
+_KIND.update({op: _K_LOAD for op in _LOAD_BITS})
+_CONST_MASK = {_I32_CONST: 0xFFFFFFFF, _I64_CONST: 0xFFFFFFFFFFFFFFFF}
 #: abstract steps per instruction of the body before the analysis gives up
 BUDGET = 12
 
@@ -110,6 +133,8 @@ class _Analysis:
         self.module = module
         self.func_types = func_types
         self.types = local_types
+        #: per local: the largest value of its type (None: not an integer)
+        self.tops = [_TOP.get(t) for t in local_types]
         self.body = body
         self.next_ver = len(local_types)
         #: version -> (older version, offset): the newer value is the older plus the offset
@@ -118,6 +143,7 @@ class _Analysis:
         self.steps = BUDGET * len(body) + 200
         self.record = True
         self.ends = _match_ends(body)
+        self.writes: dict[int, set[int]] = {}
 
     def fresh(self) -> int:
         self.next_ver += 1
@@ -157,7 +183,7 @@ class _Analysis:
             off = self.offset(out.ver[k], ver)
             if off is None:
                 continue
-            cur = out.iv.get(k) or (0, _TOP[self.types[k]])
+            cur = out.iv.get(k) or (0, self.tops[k])
             lo, hi = max(bound[0] + off, cur[0]), min(bound[1] + off, cur[1])
             if lo > hi:
                 return None
@@ -181,10 +207,10 @@ class _Analysis:
 
     # -- the walk -------------------------------------------------------------------------
     def run(self, nparams: int) -> dict[int, tuple]:
-        types = self.types
-        st = _State(list(range(len(types))), {}, {})
-        for k in range(nparams, len(types)):
-            if types[k] in _TOP:
+        tops = self.tops
+        st = _State(list(range(len(tops))), {}, {})
+        for k in range(nparams, len(tops)):
+            if tops[k] is not None:
                 st.iv[k] = (0, 0)  # declared locals start at zero
         root = _Label(_BLOCK, 0, 0, 0)
         self.walk(0, len(self.body), st, [], [root])
@@ -194,64 +220,75 @@ class _Analysis:
         """Analyse ``body[pos:end]`` from state ``st``; returns the state and stack at ``end``
         (the end of a loop's body: its ``end`` instruction is not run)."""
         body = self.body
-        types = self.types
+        tops = self.tops
         out = self.out
+        kinds = _KIND
         skip = 0  # nesting of constructs entered in unreachable code
+        steps = self.steps
+        if steps < end - pos:
+            raise GiveUp
+        self.steps = steps - (end - pos)
         while pos < end:
             ins = body[pos]
             op = ins.op
-            self.steps -= 1
-            if self.steps < 0:
+            kind = kinds.get(op)
+            if kind is None:
                 raise GiveUp
             if st is None:  # unreachable: up to the else/end of the innermost construct
-                if op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
+                if kind is _K_BLOCK or kind is _K_LOOP:
                     skip += 1
                     pos += 1
                     continue
                 if skip:
-                    if op == _END:
+                    if kind is _K_END:
                         skip -= 1
                     pos += 1
                     continue
-                if op != _END and op != _ELSE:
+                if kind is not _K_END and kind is not _K_ELSE:
                     pos += 1
                     continue
-            if op == _LOCAL_GET:
+            if kind.__class__ is tuple:  # (pops, pushes): nothing known of the results
+                pops, pushes = kind
+                if pops:
+                    if pops > len(stack):
+                        raise GiveUp
+                    del stack[-pops:]
+                if pushes:
+                    stack.extend([None] * pushes)
+            elif kind is _K_GET:
                 k = ins.imm
-                t = types[k]
-                if t in _TOP:
-                    lo, hi = st.iv.get(k) or (0, _TOP[t])
+                top = tops[k]
+                if top is not None:
+                    lo, hi = st.iv.get(k) or (0, top)
                     stack.append((lo, hi, (k, st.ver[k], 0), st.cnd.get(k)))
                 else:
                     stack.append(None)
-            elif op == _LOCAL_SET or op == _LOCAL_TEE:
+            elif kind is _K_SET:
+                self.set_local(st, ins.imm, stack.pop())
+            elif kind is _K_TEE:
                 k = ins.imm
-                v = stack[-1] if op == _LOCAL_TEE else stack.pop()
+                v = stack[-1]
                 self.set_local(st, k, v)
-                if op == _LOCAL_TEE and v is not None:  # (now also that version of the local)
+                if v is not None:  # (now also that version of the local)
                     stack[-1] = (v[0], v[1], (k, st.ver[k], 0), v[3])
-            elif op == _I32_CONST:
-                c = ins.imm & 0xFFFFFFFF
+            elif kind is _K_CONST:
+                c = ins.imm & _CONST_MASK[op]
                 stack.append((c, c, None, None))
-            elif op == _I64_CONST:
-                c = ins.imm & 0xFFFFFFFFFFFFFFFF
-                stack.append((c, c, None, None))
-            elif op in _ARITH:
+            elif kind is _K_ARITH:
                 t, py = _ARITH[op]
                 b = stack.pop()
                 a = stack.pop()
                 stack.append(self.arith(pos, t, py, a, b))
-            elif op in _CMP:
+            elif kind is _K_CMP:
                 t, py, signed = _CMP[op]
                 b = stack.pop()
                 a = stack.pop()
                 if signed and self.record and a is not None and b is not None:
                     out[pos] = (a[0], a[1], b[0], b[1])
                 stack.append(self.compare(t, py, signed, a, b))
-            elif op in _EQZ:
-                a = stack.pop()
-                stack.append(self.eqz(a))
-            elif op == _BR_IF:
+            elif kind is _K_EQZ:
+                stack.append(self.eqz(stack.pop()))
+            elif kind is _K_BR_IF:
                 c = stack.pop()
                 label = ctrl[-1 - ins.imm]
                 cond = _truth(c)
@@ -259,14 +296,14 @@ class _Analysis:
                 self.into(label, taken)
                 if cond is not None:
                     st = self.refine(st, cond, False)
-            elif op == _BLOCK or op == _IF or op == _TRY_TABLE:
+            elif kind is _K_BLOCK:
                 c = stack.pop() if op == _IF else None
                 bt = ins.imm[0] if op == _TRY_TABLE else ins.imm
                 params, results = _block_arity(self.module, bt)
                 label = _Label(op, len(stack) - params, results, results)
                 ctrl.append(label)
-                for _ in range(params):
-                    stack[-1 - _] = None
+                for i in range(params):
+                    stack[-1 - i] = None
                 if op == _TRY_TABLE:
                     self.catches(ins.imm, ctrl)
                 elif op == _IF:
@@ -276,7 +313,7 @@ class _Analysis:
                                      stack[label.height:])  # fmt: skip
                     if cond is not None:
                         st = self.refine(st, cond, True)
-            elif op == _ELSE:
+            elif kind is _K_ELSE:
                 label = ctrl[-1]
                 results, else_st, params = label.results
                 self.into(label, st)
@@ -285,7 +322,7 @@ class _Analysis:
                 del stack[label.height:]
                 stack.extend(params)
                 skip = 0
-            elif op == _END:
+            elif kind is _K_END:
                 if not ctrl:
                     raise GiveUp
                 label = ctrl.pop()
@@ -299,61 +336,57 @@ class _Analysis:
                 del stack[label.height:]
                 stack.extend([None] * label.results)
                 skip = 0
-            elif op == _LOOP:
+            elif kind is _K_LOOP:
                 pos, st = self.loop(pos, ins, st, stack, ctrl)
                 continue
-            elif op == _BR:
+            elif kind is _K_BR:
                 self.into(ctrl[-1 - ins.imm], st)
                 st = None
-            elif op == _BR_TABLE:
+            elif kind is _K_BR_TABLE:
                 stack.pop()
                 labels, default = ins.imm
                 for depth in {*labels, default}:
                     self.into(ctrl[-1 - depth], st)
                 st = None
-            elif op in _ENDS:  # return, unreachable, throws, tail calls
+            elif kind is _K_ENDS:  # return, unreachable, throws, tail calls
                 st = None
                 del stack[ctrl[-1].height:]
-            elif op == _CALL:
-                ft = self.func_types[ins.imm]
-                self.call(stack, len(ft.params), len(ft.results))
-            elif op == _CALL_INDIRECT:
-                ft = self.module.types[ins.imm[0]]
-                self.call(stack, len(ft.params) + 1, len(ft.results))
-            elif op == _CALL_REF:
-                ft = self.module.types[ins.imm]
-                self.call(stack, len(ft.params) + 1, len(ft.results))
-            elif op == _SELECT or op == _SELECT_T:
+            elif kind is _K_CALL:
+                if op == _CALL:
+                    ft = self.func_types[ins.imm]
+                    self.call(stack, len(ft.params), len(ft.results))
+                else:  # call_indirect, call_ref: the callee is an operand too
+                    ft = self.module.types[ins.imm[0] if op == _CALL_INDIRECT else ins.imm]
+                    self.call(stack, len(ft.params) + 1, len(ft.results))
+            elif kind is _K_SELECT:
                 stack.pop()
                 b = stack.pop()
                 a = stack.pop()
                 stack.append(None if a is None or b is None else
                              (min(a[0], b[0]), max(a[1], b[1]), None, None))  # fmt: skip
-            elif op == _BR_ON_NULL or op == _BR_ON_NON_NULL:
+            elif kind is _K_BR_ON:
                 self.into(ctrl[-1 - ins.imm], st)
                 stack.pop()
                 if op == _BR_ON_NULL:
                     stack.append(None)
             else:
-                self.simple(op, stack)
+                self.bounded(op, kind, stack)
             pos += 1
         return st, stack
 
-    def simple(self, op: int, stack: list) -> None:
-        """An instruction with a fixed effect on the stack."""
-        if op in _AND:
+    def bounded(self, op: int, kind, stack: list) -> None:
+        """An instruction whose result has a known bound."""
+        if kind is _K_AND:
             b = stack.pop()
             a = stack.pop()
             hi = min(x[1] for x in (a, b) if x is not None) if a or b else _TOP[_AND[op]]
             stack.append((0, hi, None, None))
-            return
-        if op in _REM_U:
+        elif kind is _K_REM_U:
             b = stack.pop()
             stack.pop()
             hi = _TOP[_REM_U[op]] if b is None or b[1] == 0 else b[1] - 1
             stack.append((0, hi, None, None))
-            return
-        if op in _SHR_U:
+        elif kind is _K_SHR_U:
             b = stack.pop()
             a = stack.pop()
             if a is not None and b is not None and b[0] == b[1]:
@@ -361,29 +394,15 @@ class _Analysis:
                 stack.append((a[0] >> k, a[1] >> k, None, None))
             else:
                 stack.append(None)
-            return
-        if op in _LOAD_BITS:
+        elif kind is _K_LOAD:
             stack.pop()
             stack.append((0, (1 << _LOAD_BITS[op]) - 1, None, None))
-            return
-        if op == _WRAP or op == _EXTEND_U or op == _EXTEND_S:
+        else:  # wrap, extend: the same value where it fits
             a = stack.pop()
             if a is not None and (a[1] <= 0x7FFFFFFF or op != _EXTEND_S and a[1] <= 0xFFFFFFFF):
                 stack.append((a[0], a[1], None, None))
             else:
                 stack.append(None)
-            return
-        effect = _EFFECT.get(op)
-        if effect is None:
-            if op != _REF_EQ:
-                raise GiveUp
-            effect = (2, 1)
-        pops, pushes = effect
-        if pops:
-            if pops > len(stack):
-                raise GiveUp
-            del stack[-pops:]
-        stack.extend([None] * pushes)
 
     def call(self, stack: list, pops: int, pushes: int) -> None:
         if pops:
@@ -407,10 +426,11 @@ class _Analysis:
         st.ver[k] = ver
         st.iv.pop(k, None)
         st.cnd.pop(k, None)
-        if v is None or self.types[k] not in _TOP:
+        top = self.tops[k]
+        if v is None or top is None:
             return
         lo, hi, sym, cond = v
-        if lo > 0 or hi < _TOP[self.types[k]]:
+        if lo > 0 or hi < top:
             st.iv[k] = (lo, hi)
         if sym is not None:
             self.rel[ver] = (sym[1], sym[2])
@@ -494,7 +514,9 @@ class _Analysis:
         for k in written:
             head.ver[k] = self.fresh()
         final = None
-        for attempt in range(2):
+        if not self.knows(head, written):
+            final = head  # (nothing the back edges could break)
+        for attempt in range(0 if final is not None else 2):
             label = _Label(_LOOP, height, params, results)
             inner = stack[:height] + [None] * params
             self.walk(pos + 1, end, head.copy(), inner, ctrl + [label])
@@ -506,6 +528,9 @@ class _Analysis:
                 break
             if attempt == 0:
                 head = self.widen(head, back, written)
+                if not self.knows(head, written):
+                    final = head  # (the loop's locals unknown, the others as they came in)
+                    break
         if final is None:  # every local the loop writes unknown at its head: always true
             final = entry.copy()
             for k in written:
@@ -525,8 +550,18 @@ class _Analysis:
         return end + 1, st
 
     def written(self, pos: int, end: int) -> set[int]:
-        return {ins.imm for ins in self.body[pos:end]
-                if ins.op == _LOCAL_SET or ins.op == _LOCAL_TEE}  # fmt: skip
+        """The locals the loop at ``pos`` writes."""
+        out = self.writes.get(pos)
+        if out is None:
+            out = self.writes[pos] = {ins.imm for ins in self.body[pos:end]
+                                      if ins.op == _LOCAL_SET or ins.op == _LOCAL_TEE}  # fmt: skip
+        return out
+
+    @staticmethod
+    def knows(st: _State, written) -> bool:
+        """Whether ``st`` has facts about a local in ``written``."""
+        iv, cnd = st.iv, st.cnd
+        return any(k in iv or k in cnd for k in written)
 
     @staticmethod
     def covers(head: _State, back: _State, written) -> bool:
@@ -549,8 +584,8 @@ class _Analysis:
                 del out.iv[k]
                 continue
             nlo = lo if b[0] >= lo else 0
-            nhi = hi if b[1] <= hi else _TOP[self.types[k]]
-            if nlo == 0 and nhi == _TOP[self.types[k]]:
+            nhi = hi if b[1] <= hi else self.tops[k]
+            if nlo == 0 and nhi == self.tops[k]:
                 del out.iv[k]
             else:
                 out.iv[k] = (nlo, nhi)
