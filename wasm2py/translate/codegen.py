@@ -2654,7 +2654,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     (default False) skips the rewrites that only make the structured shape faster.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import fold_skips, group_resets, split_loop_checks
+    from .peephole import fill_loops, fold_skips, group_resets, split_loop_checks
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
@@ -2688,6 +2688,8 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
             if gen.fuel is not None and depth < MAX_NESTING:
                 split_loop_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
+            if gen.counted_loops and depth < MAX_NESTING:
+                fill_loops(fn)  # (adds 1 at most)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn
