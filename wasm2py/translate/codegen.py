@@ -503,7 +503,7 @@ class FuncGen:
         #: operands the guards before them bound (see :mod:`.ranges`): where the form emitted
         #: cannot wrap, it is left plain (not in the quick translation)
         self.ranges = {} if getattr(mod, "quick", False) else operand_ranges(
-            mod.module, mod.func_types, ftype.params, local_types, body)
+            mod.module, mod.func_types, ftype.params, local_types, body, self.info)
 
     # -- emission ----------------------------------------------------------------------------
     def emit(self, stmt: ast.stmt) -> None:

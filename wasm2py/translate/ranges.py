@@ -18,10 +18,10 @@ What it tracks, per program point:
   local) what they tell about the compared local when true or false.
 
 Branches (``br_if``, ``if``) refine the local on each way out; paths meet with the hull of their
-intervals. A ``loop``'s head must hold for every iteration: the body is analysed from the
-entry's facts, then from those widened where the back edges broke them (a moved bound goes to
-the end of the type's range), and if that does not hold either, with every local the loop
-writes unknown (always sound). Only the last pass, whose head facts hold, records results.
+intervals. A ``loop``'s head must hold for every iteration: the locals the loop writes keep
+only their lower bound from the entry (a counter stepping down under a guard), and a first
+pass over the body checks that its back edges keep that; if they do not, those locals are
+unknown at the head (always sound). Only the last pass, whose head facts hold, records results.
 Anything unexpected (an opcode not modelled, a body costing too many steps) gives up: no facts.
 
 Results: for each ``add``/``sub``/``mul`` and signed comparison whose operands are both known,
@@ -129,7 +129,7 @@ class _State:
 
 
 class _Analysis:
-    def __init__(self, module, func_types, local_types, body):
+    def __init__(self, module, func_types, local_types, body, info=None):
         self.module = module
         self.func_types = func_types
         self.types = local_types
@@ -142,7 +142,8 @@ class _Analysis:
         self.out: dict[int, tuple] = {}
         self.steps = BUDGET * len(body) + 200
         self.record = True
-        self.ends = _match_ends(body)
+        self.ends = (_match_ends(body) if info is None else
+                     {k: c.end for k, c in info.by_start.items() if c.kind == "loop"})  # fmt: skip
         self.writes: dict[int, set[int]] = {}
 
     def fresh(self) -> int:
@@ -510,36 +511,30 @@ class _Analysis:
         saved_record = self.record
         self.record = False
         outer = [label.state for label in ctrl]
+        # The head's guess: what the loop writes keeps its lower bound (a counter stepping
+        # down under a guard, clang's ``n -= 2`` while ``n > 3``), nothing else; one pass
+        # checks that the back edges keep it, else the loop's locals are unknown there.
         head = entry.copy()
+        tops = self.tops
+        guess = False
         for k in written:
             head.ver[k] = self.fresh()
-        final = None
-        if not self.knows(head, written):
-            final = head  # (nothing the back edges could break)
-        for attempt in range(0 if final is not None else 2):
+            head.cnd.pop(k, None)
+            iv = head.iv.pop(k, None)
+            if iv is not None and iv[0] > 0:
+                head.iv[k] = (iv[0], tops[k])
+                guess = True
+        if guess:
             label = _Label(_LOOP, height, params, results)
             inner = stack[:height] + [None] * params
             self.walk(pos + 1, end, head.copy(), inner, ctrl + [label])
             for lbl, s in zip(ctrl, outer):  # (a speculative pass: undo its branches out)
                 lbl.state = s
             back = label.state
-            if back is None or self.covers(head, back, written):
-                final = head
-                break
-            if attempt == 0:
-                head = self.widen(head, back, written)
-                if not self.knows(head, written):
-                    final = head  # (the loop's locals unknown, the others as they came in)
-                    break
-        if final is None:  # every local the loop writes unknown at its head: always true
-            final = entry.copy()
-            for k in written:
-                final.ver[k] = self.fresh()
-                final.iv.pop(k, None)
-                final.cnd.pop(k, None)
-            # (conditions in other locals may name what the loop overwrites: drop them all)
-            final.cnd = {k: c for k, c in final.cnd.items()
-                         if not any(f[0] in written for f in c)}  # fmt: skip
+            if back is not None and not self.covers(head, back, written):
+                for k in written:
+                    head.iv.pop(k, None)
+        final = head
         self.record = saved_record
         label = _Label(_LOOP, height, params, results)
         del stack[height:]
@@ -558,12 +553,6 @@ class _Analysis:
         return out
 
     @staticmethod
-    def knows(st: _State, written) -> bool:
-        """Whether ``st`` has facts about a local in ``written``."""
-        iv, cnd = st.iv, st.cnd
-        return any(k in iv or k in cnd for k in written)
-
-    @staticmethod
     def covers(head: _State, back: _State, written) -> bool:
         """Whether ``head``'s facts hold for the state ``back`` branching to it."""
         for k, (lo, hi) in head.iv.items():
@@ -574,25 +563,6 @@ class _Analysis:
             if back.cnd.get(k) != c:
                 return False
         return True
-
-    def widen(self, head: _State, back: _State, written) -> _State:
-        """``head`` with the bounds ``back`` passes moved to the end of the local's range."""
-        out = head.copy()
-        for k, (lo, hi) in head.iv.items():
-            b = back.iv.get(k)
-            if b is None:
-                del out.iv[k]
-                continue
-            nlo = lo if b[0] >= lo else 0
-            nhi = hi if b[1] <= hi else self.tops[k]
-            if nlo == 0 and nhi == self.tops[k]:
-                del out.iv[k]
-            else:
-                out.iv[k] = (nlo, nhi)
-        out.cnd = {k: c for k, c in head.cnd.items() if back.cnd.get(k) == c}
-        for k in written:
-            out.ver[k] = self.fresh()
-        return out
 
 
 _SWAP = {"==": "==", "!=": "!=", "<": ">", ">": "<", "<=": ">=", ">=": "<="}
@@ -662,13 +632,14 @@ def _match_ends(body: list) -> dict[int, int]:
     return ends
 
 
-def operand_ranges(module, func_types, params, local_types, body) -> dict[int, tuple]:
+def operand_ranges(module, func_types, params, local_types, body, info=None) -> dict[int, tuple]:
     """{instruction position: (lo_a, hi_a, lo_b, hi_b)} for the ``add``/``sub``/``mul`` and
     signed comparisons of ``body`` whose two operands are known to lie in those intervals
     (unsigned), for a function with parameter types ``params`` and declared locals
-    ``local_types``; empty when the analysis gives up."""
+    ``local_types``; empty when the analysis gives up. ``info``: the body's
+    :func:`.control.analyze` if at hand (its constructs give the loops' ends)."""
     types = list(params) + list(local_types)
     try:
-        return _Analysis(module, func_types, types, body).run(len(params))
+        return _Analysis(module, func_types, types, body, info).run(len(params))
     except (GiveUp, IndexError):
         return {}
