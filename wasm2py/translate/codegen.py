@@ -1402,20 +1402,7 @@ class FuncGen:
                 self.close_counted(frame)
                 self.emit(ast.Break())
             elif live:
-                last = self.out[-1] if self.out else None
-                if (not self.branchy and last.__class__ is ast.If and not last.orelse
-                        and len(last.body) == 1 and last.body[0].__class__ is ast.Continue):  # fmt: skip
-                    # the latch ``if c: continue`` then ``break`` is ``if not c: break``: one
-                    # jump less per iteration
-                    test = last.test
-                    last.test = test.operand if (test.__class__ is ast.UnaryOp
-                                                 and test.op.__class__ is ast.Not) \
-                        else ast.UnaryOp(ast.Not(), test)  # fmt: skip
-                    brk = ast.Break()
-                    brk.lineno = last.body[0].lineno
-                    last.body = [brk]
-                else:
-                    self.emit(ast.Break())
+                self.emit(ast.Break())
             self.out = frame.entry_out
             self.branchy = False
             if c.passthrough:
