@@ -31,6 +31,7 @@ from .counted import CountedLoop, find_counted
 from .definite import written_first
 from .nodes import clone
 from .peephole import fold_at_end
+from .ranges import operand_ranges
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
 FUNCREF, EXTERNREF = ValType.FUNCREF, ValType.EXTERNREF
@@ -534,6 +535,11 @@ class FuncGen:
         #: not where one more Python block per loop could pass Python's limit of 20
         self.count_loops = (not self.counting and not self.epoch
                             and self.info.max_loop_depth <= 9)  # fmt: skip
+        #: {position: operand intervals} of the add/sub/mul and signed comparisons whose
+        #: operands the guards before them bound (see :mod:`.ranges`): where the form emitted
+        #: cannot wrap, it is left plain (not in the quick translation)
+        self.ranges = {} if getattr(mod, "quick", False) else operand_ranges(
+            mod.module, mod.func_types, ftype.params, local_types, body, self.info)
 
     # -- emission ----------------------------------------------------------------------------
     def emit(self, stmt: ast.stmt) -> None:
@@ -2198,8 +2204,13 @@ class FuncGen:
             r = {"+": a.const + b.const, "-": a.const - b.const, "*": a.const * b.const}[py]
             self.push(self.const_v(r & MASK[t], t))
             return
+        # the operands' intervals where .ranges knows them: then a form that stays within
+        # [0, 2**N) is exact without a wrap
+        r = self.ranges.get(self.pos)
         if py == "+" and a.const is not None:
             a, b = b, a
+            if r is not None:
+                r = (r[2], r[3], r[0], r[1])
         if py in "+-" and b.const is not None:
             # x + c with c "negative" is x - (2**N - c): small ints stay small (no big int
             # to allocate); x + 0 is x
@@ -2210,12 +2221,19 @@ class FuncGen:
             if c >= SIGN[t]:
                 py, c = ("-" if py == "+" else "+"), MASK[t] + 1 - c
             e = _bin(a.e, _BINOPS[py], _const(c))
+            if r is not None and (r[1] + c <= MASK[t] if py == "+" else r[0] >= c):
+                self.push(self.combine(e, t, a, b, norm=a.norm))
+                return
             v = self.combine(e, t, a, b, norm=False)
             if a.norm and isinstance(a.e, ast.Name):
                 v.wrap = (a.e.id, py, c)
             self.push(v)
             return
         e = _bin(a.e, _BINOPS[py], b.e)
+        if r is not None and (r[1] + r[3] <= MASK[t] if py == "+" else r[0] >= r[3]
+                              if py == "-" else r[1] * r[3] <= MASK[t]):  # fmt: skip
+            self.push(self.combine(e, t, a, b, norm=a.norm and b.norm))
+            return
         v = self.combine(e, t, a, b, norm=False)
         if py != "*" and a.norm and b.norm and isinstance(a.e, ast.Name | ast.Constant) \
                 and isinstance(b.e, ast.Name | ast.Constant):  # fmt: skip
@@ -2282,6 +2300,9 @@ class FuncGen:
         t, py, signed = _INT_CMP[ins.op]
         b = self.pop()
         a = self.pop()
+        if signed and (r := self.ranges.get(self.pos)) is not None \
+                and r[1] < SIGN[t] and r[3] < SIGN[t]:  # fmt: skip
+            signed = False  # both non-negative (see .ranges): as unsigned
         ea = self.canon(a)
         eb = self.canon(b)
         if signed and (a.const is None) != (b.const is None):
@@ -2603,7 +2624,13 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
     (default False) skips the rewrites that only make the structured shape faster.
     """
     from .flat import MAX_LOOPS, MAX_NESTING, FlatGen, nesting_depth
-    from .peephole import fold_skips, group_resets, split_entry_checks, split_loop_checks
+    from .peephole import (
+        fill_loops,
+        fold_skips,
+        group_resets,
+        split_entry_checks,
+        split_loop_checks,
+    )
 
     info = analyze(body)
     if (getattr(mod, "shape", "auto") != "flat"
@@ -2640,6 +2667,8 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
             if gen.fuel is not None and depth < MAX_NESTING:
                 split_entry_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
+            if gen.counted_loops and depth < MAX_NESTING:
+                fill_loops(fn)  # (adds 1 at most)
             group_resets(fn, MAX_NESTING - depth)
             fn.shape = "structured"  # type: ignore[attr-defined]
             return fn

@@ -429,3 +429,103 @@ def split_entry_checks(fn: ast.FunctionDef) -> None:
     test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()], [ast.Constant(max(needs))])
     split = ast.copy_location(ast.If(test, fast or [ast.Pass()], prefix), prefix[0])
     fn.body = body[:start] + [split] + body[end:]
+
+
+#: the store helpers of a ``for`` that :func:`fill_loops` rewrites, by their width in bytes
+_FILL_WIDTHS = {"PU16": 2, "PU32": 4, "PU64": 8}
+
+
+def _fill_store(st: ast.stmt, x: str) -> tuple[str, int, int] | None:
+    """``(view, offset, width)`` when ``st`` stores zero at ``x + offset`` of a memory's byte
+    view (``PU64(M, x + 1024, 0)``, ``M[x] = 0``), else None."""
+    if st.__class__ is ast.Expr and st.value.__class__ is ast.Call:
+        call = st.value
+        width = _FILL_WIDTHS.get(getattr(call.func, "id", ""))
+        if width is None or len(call.args) != 3 or call.keywords:
+            return None
+        view, addr, value = call.args
+    elif st.__class__ is ast.Assign and len(st.targets) == 1 \
+            and st.targets[0].__class__ is ast.Subscript:  # fmt: skip
+        width, view, addr, value = 1, st.targets[0].value, st.targets[0].slice, st.value
+    else:
+        return None
+    if not (view.__class__ is ast.Name and view.id[0] == "M" and (view.id[1:].isdigit()
+                                                                 or len(view.id) == 1)
+            and value.__class__ is ast.Constant and value.value == 0
+            and value.value.__class__ is int):  # fmt: skip
+        return None
+    if addr.__class__ is ast.Name and addr.id == x:
+        return view.id, 0, width
+    if (addr.__class__ is ast.BinOp and addr.op.__class__ is ast.Add
+            and addr.left.__class__ is ast.Name and addr.left.id == x
+            and addr.right.__class__ is ast.Constant and addr.right.value.__class__ is int
+            and addr.right.value >= 0):  # fmt: skip
+        return view.id, addr.right.value, width
+    return None
+
+
+def fill_loops(fn: ast.FunctionDef) -> None:
+    """A counted loop that only zeroes memory, ``for x in range(a, b, W): PU64(M, x + K, 0)``
+    (``W`` the store's width, so the stores are contiguous: a C ``memset`` of zero), fills
+    the bytes with one slice assignment when they all lie inside the memory::
+
+        fz = range(a, b, W)
+        if fz and fz[-1] + (K + W) <= len(M):
+            M[fz[0] + K:fz[-1] + (K + W)] = bytes(len(fz) * W)
+            x = fz[-1]
+            fz = ()
+        for x in fz:          # (nothing left to do: x and the else as after the loop)
+            PU64(M, x + K, 0)
+        else:
+            ...
+
+    Otherwise (a store out of bounds traps after the ones before it) the loop runs as it
+    was. ``x`` is left as the loop leaves it (its last value), and the ``else`` runs as after
+    a loop without ``break``."""
+    todo = [fn.body]
+    while todo:
+        stmts = todo.pop()
+        i = 0
+        while i < len(stmts):
+            st = stmts[i]
+            for attr in ("body", "orelse", "handlers", "finalbody"):
+                inner = getattr(st, attr, None)
+                if inner:
+                    todo.append(inner)
+            if st.__class__ is ast.ExceptHandler:
+                i += 1
+                continue
+            found = None
+            if (st.__class__ is ast.For and st.target.__class__ is ast.Name
+                    and len(st.body) == 1 and st.iter.__class__ is ast.Call
+                    and getattr(st.iter.func, "id", None) == "range"
+                    and len(st.iter.args) in (2, 3) and not st.iter.keywords):  # fmt: skip
+                found = _fill_store(st.body[0], st.target.id)
+            if found is not None:
+                view, k, w = found
+                args = st.iter.args
+                step = args[2] if len(args) == 3 else ast.Constant(1)
+                if step.__class__ is ast.Constant and step.value == w:
+                    stmts[i:i] = _fill_head(st, view, k, w)
+                    st.iter = ast.Name("fz", ast.Load())
+                    i += 2
+            i += 1
+
+
+def _fill_head(loop: ast.For, view: str, k: int, w: int) -> list[ast.stmt]:
+    x = loop.target.id
+    head = ast.parse(
+        f"fz = RANGE\n"
+        f"if fz and fz[-1] + {k + w} <= len({view}):\n"
+        f"    {view}[fz[0] + {k}:fz[-1] + {k + w}] = bytes(len(fz) * {w})\n"
+        f"    {x} = fz[-1]\n"
+        f"    fz = ()\n").body  # fmt: skip
+    head[0].value = loop.iter
+    for st in head:
+        for node in nodes(st):  # (the parser's locations out: the loop's line for all)
+            d = node.__dict__
+            for a in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
+                d.pop(a, None)
+            if isinstance(node, ast.stmt):
+                node.lineno = loop.lineno  # type: ignore[attr-defined]
+    return head
