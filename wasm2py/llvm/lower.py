@@ -2259,28 +2259,25 @@ class FunctionLowerer:
 
     def store_canonical(self, r, p, k: int) -> None:
         """Store float arithmetic result ``r`` under the NaN rule (see :meth:`canonical_nan`):
-        ``r`` itself, then, if its bits are a NaN's, the canonical NaN's bits over it (a
-        never-taken branch, the check made on the integer bits).
+        ``r`` itself, then, if it is a NaN (``fcmp uno``), the canonical NaN's bits over it (a
+        never-taken branch).
 
         Why not a store of the checked value: in a loop whose stores wait for a long
-        computation (nbody: a square root and a division per pair of bodies), every check
-        waits with them in the FP scheduler, which fills up and bounds how many iterations
-        overlap; an ``fcmp uno`` + ``select`` costs two FP operations per store (nbody at ``O2``:
-        1.45x wasmtime), a ``ucomisd`` + branch as much, a move to an integer register and
-        an integer compare one (1.16x; without any check: 0.96x). Nothing runs between the
-        two stores, so no load can see ``r``'s bits; in guard mode a fault can only come from
-        the first one (the second writes the same bytes)."""
+        computation (nbody: a square root and a division per pair of bodies), the check
+        would delay every store and what loads it back. The branch adds two instructions per
+        store (x86: ``ucomisd`` + ``jp``): nbody at ``O2`` ran 1.28x wasmtime's CPU time, where
+        a store of the integer bits or the canonical NaN's (a ``select``: ``cmov``) took 1.88x
+        and a branch on the integer bits (move to an integer register, mask, compare, branch:
+        one instruction more) 1.53x; without any check 0.98x (rocketlake, ``tools/bench/llvm_kernels.py --opt 2 --cpu
+        --kernel nbody``). Nothing runs between the two stores, so no load can see ``r``'s bits;
+        in guard mode a fault can only come from the first one (the second writes the same
+        bytes)."""
         b = self.b
-        if r.type == F64:
-            it, mag, inf, canon = I64, (1 << 63) - 1, 0x7FF0000000000000, abi.CANON_NAN_F64
-        else:
-            it, mag, inf, canon = I32, (1 << 31) - 1, 0x7F800000, abi.CANON_NAN_F32
+        it, canon = (I64, abi.CANON_NAN_F64) if r.type == F64 else (I32, abi.CANON_NAN_F32)
         b.store(r, p, align=1, **self.access(k))
-        # a NaN: exponent all ones and a payload, i.e. |bits| > the bits of infinity
-        bits = b.and_(b.bitcast(r, it), ir.Constant(it, mag))
         fix = self.fn.append_basic_block("nan_store")
         cont = self.fn.append_basic_block()
-        br = b.cbranch(b.icmp_unsigned(">", bits, ir.Constant(it, inf)), fix, cont)
+        br = b.cbranch(b.fcmp_unordered("uno", r, r), fix, cont)
         br.set_metadata("prof", self.mb.unlikely)
         b.position_at_end(fix)
         # (an integer constant: nothing kept in a register for it, and no NaN for LLVM to fold)
