@@ -327,9 +327,10 @@ def test_aarch64_code_replaces_nan_results():
 
 
 # -- results stored to memory ----------------------------------------------------------------
-# The LLVM tier stores an arithmetic result as it is and then, if its bits are a NaN's, the
-# canonical NaN over it (lower.FunctionLowerer.store_canonical): memory must hold exactly the
-# rule's bits, with guard pages (volatile accesses) and with explicit bounds checks.
+# The LLVM tier stores an arithmetic result as it is and then, if it is a NaN, the canonical NaN
+# over it (lower.FunctionLowerer.store_canonical; the check is ``fcmp uno`` or, on the CPUs of
+# jit.nan_bits, the integer bits): memory must hold exactly the rule's bits, with guard pages
+# (volatile accesses) and with explicit bounds checks, in both forms.
 STORE_BINARY = ["add", "sub", "mul", "div", "min", "max"]
 STORE_UNARY = ["sqrt", "nearest"]
 
@@ -352,15 +353,21 @@ def _store_module() -> bytes:
     return wat("(module " + "\n".join(fs) + ")")
 
 
-STORE_TIERS = ["python", "llvm", "llvm-explicit-checks"]
+STORE_TIERS = ["python", "llvm", "llvm-explicit-checks", "llvm-bits", "llvm-bits-explicit-checks"]
 
 
 @pytest.mark.parametrize("tier", STORE_TIERS)
-def test_stored_results_follow_the_nan_rule(tier):
-    if tier == "llvm-explicit-checks":
-        config = wasm2py.Config(tier="llvm", cache=False, llvm_guard_pages=False)
+def test_stored_results_follow_the_nan_rule(tier, monkeypatch):
+    from wasm2py.llvm import jit
+
+    # each form of the check, whatever the host's (compiled in this process, so that the
+    # patched choice applies)
+    monkeypatch.setattr(jit, "nan_bits", lambda tm: "bits" in tier)
+    options = {"cache": False, "llvm_isolated": False}
+    if tier.endswith("explicit-checks"):
+        config = wasm2py.Config(tier="llvm", llvm_guard_pages=False, **options)
     else:
-        config = wasm2py.Config(tier=tier, cache=False)
+        config = wasm2py.Config(tier=tier.split("-")[0], **options)
     engine = wasm2py.Engine(config)
     store = wasm2py.Store(engine)
     ex = wasm2py.Instance(store, wasm2py.Module(engine, _store_module())).exports
@@ -394,16 +401,25 @@ def test_stored_results_follow_the_nan_rule(tier):
     assert not bad, bad[:10]
 
 
+@pytest.mark.parametrize("nan_bits", [False, True])
 @pytest.mark.parametrize("guard", [True, False])
-def test_stored_results_take_the_store_then_fix_form(guard):
+def test_stored_results_take_the_store_then_fix_form(guard, nan_bits):
     # every float store of the module above stores an arithmetic result: each must be lowered
     # as the raw store plus the never-taken fix-up store of the canonical bits (an integer
-    # constant), none as a store of a selected value
+    # constant), none as a store of a selected value; the branch tests the stored value
+    # itself (fcmp uno) or its integer bits
     from wasm2py.binary.decoder import decode_module
     from wasm2py.llvm.lower import build_text
 
-    text = build_text(decode_module(_store_module()), guard=guard)
+    text = build_text(decode_module(_store_module()), guard=guard, nan_bits=nan_bits)
     stores = len(STORE_BINARY) + len(STORE_UNARY)
     assert text.count("nan_store:") == 2 * stores + 2
+    uno = text.count("fcmp uno")
+    ugt = text.count("icmp ugt i64 %") + text.count("icmp ugt i32 %")
+    if nan_bits:
+        assert ugt >= 2 * stores + 2
+    else:
+        # (min/max compare their operands with fcmp uno too: at least one per store)
+        assert uno >= 2 * stores + 2 and ugt == 0
     assert text.count(f"i64 {CANON[64]}, ptr") == stores + 1
     assert text.count(f"i32 {CANON[32]}, ptr") == stores + 1

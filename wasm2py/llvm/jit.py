@@ -222,6 +222,7 @@ def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
         jit=True,
     )
     tm._wasm2py_features = features  # (llvmlite cannot read them back; see simd_isa)
+    tm._wasm2py_cpu = cpu  # (nor the CPU: see nan_bits)
     return tm
 
 
@@ -239,6 +240,7 @@ def target_machine(triple: str, opt_level: int = 2, cpu: str = "", features: str
     tm = target.create_target_machine(cpu=cpu, features=features, opt=min(opt_level, 3),
                                       reloc="pic")  # fmt: skip
     tm._wasm2py_features = features
+    tm._wasm2py_cpu = cpu
     return tm
 
 
@@ -281,6 +283,14 @@ def simd_isa(tm: llvm.TargetMachine) -> str:
         if "+ssse3" in features.split(","):
             return "x86"
     return ""
+
+
+def nan_bits(tm: llvm.TargetMachine) -> bool:
+    """Whether the NaN check after a float store (``lower.FunctionLowerer.store_canonical``)
+    tests the stored value's integer bits (AMD Zen CPUs: ``fcmp uno`` adds an operation to
+    their FP scheduler, which nbody's stores fill) rather than ``fcmp uno`` (everywhere
+    else: one instruction fewer, and Intel has no separate FP scheduler)."""
+    return getattr(tm, "_wasm2py_cpu", "").startswith("znver")
 
 
 def parse(text: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
@@ -465,7 +475,8 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         else:
             from .lower import build_text
 
-            text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), epoch=epoch,
+            text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+                              nan_bits=nan_bits(tm), epoch=epoch,
                               guard=guard, landings=_landings(),
                               quick=fast_isel(opt_level))  # fmt: skip
             t1 = time.perf_counter()
@@ -584,7 +595,8 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     from .lower import build_text
 
     tm = host_target_machine(opt_level)
-    text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm), part=part,
+    text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+                      nan_bits=nan_bits(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
                       pausable=pausable, quick=fast_isel(opt_level))  # fmt: skip
     mod = parse(text, tm)
@@ -688,6 +700,7 @@ def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,
 
     tm = host_target_machine(opt_level)
     mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+                           nan_bits=nan_bits(tm),
                            guard=guard_mode(guard, fuel_costs), landings=_landings(),
                            quick=fast_isel(opt_level)),
                 tm)  # fmt: skip
@@ -701,7 +714,8 @@ def emit_object(module: Module, triple: str = AARCH64_TRIPLE, opt_level: int = 2
     from .lower import build_text
 
     tm = target_machine(triple, opt_level)
-    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm)),
+    mod = parse(build_text(with_bodies(module), fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+                           nan_bits=nan_bits(tm)),
                 tm)  # fmt: skip
     optimize(mod, tm, opt_level, has_big_functions(module))
     return tm.emit_object(mod)

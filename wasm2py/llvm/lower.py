@@ -417,6 +417,7 @@ class ModuleBuilder:
         self.table_types = module.table_types()
         self.funcs: dict[int, ir.Function] = {}
         self.simd_isa = ""  # see build_module
+        self.nan_bits = False  # see build_module
         self._intrinsics: dict[str, ir.Function] = {}
         #: the entry bodies by type index (:meth:`_typed_entry`)
         self._typed_entries: dict[int, ir.Function] = {}
@@ -2348,28 +2349,35 @@ class FunctionLowerer:
 
     def store_canonical(self, r, p, k: int) -> None:
         """Store float arithmetic result ``r`` under the NaN rule (see :meth:`canonical_nan`):
-        ``r`` itself, then, if its bits are a NaN's, the canonical NaN's bits over it (a
-        never-taken branch, the check made on the integer bits).
+        ``r`` itself, then, if it is a NaN, the canonical NaN's bits (an integer constant) over
+        it: a never-taken branch on ``fcmp uno``, or, with ``ModuleBuilder.nan_bits`` (see
+        :func:`.jit.nan_bits`), on the integer bits (``|bits| > bits(inf)``).
 
         Why not a store of the checked value: in a loop whose stores wait for a long
-        computation (nbody: a square root and a division per pair of bodies), every check
-        waits with them in the FP scheduler, which fills up and bounds how many iterations
-        overlap; an ``fcmp uno`` + ``select`` costs two FP operations per store (nbody at ``O2``:
-        1.45x wasmtime), a ``ucomisd`` + branch as much, a move to an integer register and
-        an integer compare one (1.16x; without any check: 0.96x). Nothing runs between the
-        two stores, so no load can see ``r``'s bits; in guard mode a fault can only come from
-        the first one (the second writes the same bytes)."""
+        computation (nbody: a square root and a division per pair of bodies), the check
+        would delay every store and what loads it back. Which branch costs less depends on
+        the CPU: on an Intel Rocket Lake (``--opt 2``) nbody ran 1.28x wasmtime's CPU time with
+        ``fcmp uno`` (``ucomisd`` + ``jp``), 1.53x with the integer bits (one more instruction)
+        and 1.88x storing a select of the bits; on the machine of an earlier session (an AMD
+        Zen, whose FP scheduler the checks filled) the integer bits took 1.16x and ``ucomisd``
+        1.44x (see ``README.md``, "The NaN rule"). Nothing runs between the two stores, so no
+        load can see ``r``'s bits; in guard mode a fault can only come from the first one (the
+        second writes the same bytes)."""
         b = self.b
         if r.type == F64:
             it, mag, inf, canon = I64, (1 << 63) - 1, 0x7FF0000000000000, abi.CANON_NAN_F64
         else:
             it, mag, inf, canon = I32, (1 << 31) - 1, 0x7F800000, abi.CANON_NAN_F32
         b.store(r, p, align=1, **self.access(k))
-        # a NaN: exponent all ones and a payload, i.e. |bits| > the bits of infinity
-        bits = b.and_(b.bitcast(r, it), ir.Constant(it, mag))
+        if self.mb.nan_bits:
+            # a NaN: exponent all ones and a payload, i.e. |bits| > the bits of infinity
+            bits = b.and_(b.bitcast(r, it), ir.Constant(it, mag))
+            nan = b.icmp_unsigned(">", bits, ir.Constant(it, inf))
+        else:
+            nan = b.fcmp_unordered("uno", r, r)
         fix = self.fn.append_basic_block("nan_store")
         cont = self.fn.append_basic_block()
-        br = b.cbranch(b.icmp_unsigned(">", bits, ir.Constant(it, inf)), fix, cont)
+        br = b.cbranch(nan, fix, cont)
         br.set_metadata("prof", self.mb.unlikely)
         b.position_at_end(fix)
         # (an integer constant: nothing kept in a register for it, and no NaN for LLVM to fold)
@@ -2578,7 +2586,7 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  batch: tuple[frozenset, bool] | None = None,
                  epoch: bool = False, guard: bool = False,
                  landings: bool = False, pausable: frozenset[int] | None = None,
-                 quick: bool = False) -> ir.Module:  # fmt: skip
+                 quick: bool = False, nan_bits: bool = False) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline; with
@@ -2592,11 +2600,13 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
     its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
     module's :func:`.suspend.pausable_funcs` when the caller knows them. ``quick``: for the
-    quick pipeline (``jit.QUICK``; see :class:`ModuleBuilder`).
+    quick pipeline (``jit.QUICK``; see :class:`ModuleBuilder`). ``nan_bits``: a stored float
+    result's NaN check tests its integer bits (see :func:`.jit.nan_bits`).
     """
     mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard,
                        landings, pausable, quick)  # fmt: skip
     mb.simd_isa = simd_isa
+    mb.nan_bits = nan_bits
     with gc_paused():
         return mb.build()
 
