@@ -51,7 +51,7 @@ _WAT = """(module
         (local.set 1 (i32.const 3))
         (br_if $inner (i32.eq (local.get 0) (i32.const 2)))
         (local.set 1 (i32.const 4)))
-      (local.set 1 (i32.add (local.get 1) (i32.const 10))))
+      (local.set 1 (i32.add (local.get 1) (local.get 0))))
     (local.get 1))
   ;; nested: each block's branch is at its own level: both folded
   (func (export "nested") (param i32) (result i32) (local i32)
@@ -77,14 +77,16 @@ _WAT = """(module
     (local.get 1)))"""
 
 # by hand: skip(x) = 7 + x (mod 2**32) unless x == 0 (then 7); pre(x) = 100 if x else 200;
-# two(1) = 0, two(2) = 5, else 9; inner(1) = 0 (leaves both blocks), inner(2) = 3 + 10,
-# else 4 + 10; nested(2) = 0 + 10 (skips the inner set), nested(1) = 3 (leaves), else 3 + 10;
+# two(1) = 0, two(2) = 5, else 9; inner(1) = 0 (leaves both blocks), inner(2) = 3 + 2,
+# else 4 + x (mod 2**32; an operand without bounds, so that the full translation's range
+# facts leave the add as the quick translation does); nested(2) = 0 + 10 (skips the inner
+# set), nested(1) = 3 (leaves), else 3 + 10;
 # dead(0) = 1 + 10, dead(7) = 5 (returns), else 0 + 10
 EXPECTED = {
     "skip": {0: 7, 5: 12, 0xFFFFFFFF: 6},
     "pre": {0: 200, 3: 100},
     "two": {1: 0, 2: 5, 3: 9},
-    "inner": {1: 0, 2: 13, 3: 14},
+    "inner": {1: 0, 2: 5, 3: 7, 0xFFFFFFFF: 3},
     "nested": {1: 3, 2: 10, 3: 13},
     "dead": {0: 11, 1: 10, 7: 5},
 }
