@@ -481,7 +481,12 @@ def fill_loops(fn: ast.FunctionDef) -> None:
 
     Otherwise (a store out of bounds traps after the ones before it) the loop runs as it
     was. ``x`` is left as the loop leaves it (its last value), and the ``else`` runs as after
-    a loop without ``break``."""
+    a loop without ``break``.
+
+    With fuel, the same store in a prepaid stretch (``CodeGen._prepaid``: ``q0 = range(a, b,
+    W)[:fuel // C]``, ``fuel -= len(q0) * C``, then ``for x in q0: try: <store> except
+    ...``) fills ``q0``'s stores the same way: its iterations are paid for already, and with
+    every store in bounds none of them traps, so the fuel is exactly as after the loop."""
     todo = [fn.body]
     while todo:
         stmts = todo.pop()
@@ -497,30 +502,58 @@ def fill_loops(fn: ast.FunctionDef) -> None:
                 continue
             found = None
             if (st.__class__ is ast.For and st.target.__class__ is ast.Name
-                    and len(st.body) == 1 and st.iter.__class__ is ast.Call
-                    and getattr(st.iter.func, "id", None) == "range"
-                    and len(st.iter.args) in (2, 3) and not st.iter.keywords):  # fmt: skip
+                    and len(st.body) == 1 and _is_range(st.iter)):  # fmt: skip
                 found = _fill_store(st.body[0], st.target.id)
-            if found is not None:
-                view, k, w = found
-                args = st.iter.args
-                step = args[2] if len(args) == 3 else ast.Constant(1)
-                if step.__class__ is ast.Constant and step.value == w:
-                    stmts[i:i] = _fill_head(st, view, k, w)
+                if found is not None and _range_step(st.iter) == found[2]:
+                    stmts[i:i] = _fill_head(st, *found, "fz", st.iter)
                     st.iter = ast.Name("fz", ast.Load())
                     i += 2
+            elif (st.__class__ is ast.For and st.target.__class__ is ast.Name
+                    and st.iter.__class__ is ast.Name and i >= 2
+                    and len(st.body) == 1 and st.body[0].__class__ is ast.Try
+                    and len(st.body[0].body) == 1):  # fmt: skip
+                # a prepaid stretch: ``q = range(...)[:fuel // C]``, its charge, this ``for``
+                q = st.iter.id
+                take = stmts[i - 2]
+                found = _fill_store(st.body[0].body[0], st.target.id)
+                if (found is not None and take.__class__ is ast.Assign
+                        and len(take.targets) == 1 and getattr(take.targets[0], "id", None) == q
+                        and take.value.__class__ is ast.Subscript
+                        and _is_range(take.value.value)
+                        and _range_step(take.value.value) == found[2]
+                        and not any(n.__class__ is ast.Name and n.id == q
+                                    for e in st.orelse for n in ast.walk(e))):  # fmt: skip
+                    stmts[i:i] = _fill_head(st, *found, q, None)
+                    i += 1
             i += 1
 
 
-def _fill_head(loop: ast.For, view: str, k: int, w: int) -> list[ast.stmt]:
+def _is_range(e: ast.expr) -> bool:
+    return (e.__class__ is ast.Call and getattr(e.func, "id", None) == "range"
+            and len(e.args) in (2, 3) and not e.keywords)  # fmt: skip
+
+
+def _range_step(e: ast.Call) -> object:
+    """The step of ``range(...)`` when it is a constant, else None."""
+    step = e.args[2] if len(e.args) == 3 else ast.Constant(1)
+    return step.value if step.__class__ is ast.Constant else None
+
+
+def _fill_head(loop: ast.For, view: str, k: int, w: int, fz: str,
+               rng: ast.expr | None) -> list[ast.stmt]:
+    """The fill in front of ``loop``, which runs over ``fz``; with ``rng``, ``fz = rng``
+    first."""
     x = loop.target.id
     head = ast.parse(
         f"fz = RANGE\n"
-        f"if fz and fz[-1] + {k + w} <= len({view}):\n"
-        f"    {view}[fz[0] + {k}:fz[-1] + {k + w}] = bytes(len(fz) * {w})\n"
-        f"    {x} = fz[-1]\n"
-        f"    fz = ()\n").body  # fmt: skip
-    head[0].value = loop.iter
+        f"if {fz} and {fz}[-1] + {k + w} <= len({view}):\n"
+        f"    {view}[{fz}[0] + {k}:{fz}[-1] + {k + w}] = bytes(len({fz}) * {w})\n"
+        f"    {x} = {fz}[-1]\n"
+        f"    {fz} = ()\n").body  # fmt: skip
+    if rng is None:
+        del head[0]
+    else:
+        head[0].value = rng
     for st in head:
         for node in nodes(st):  # (the parser's locations out: the loop's line for all)
             d = node.__dict__
