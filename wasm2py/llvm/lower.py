@@ -846,18 +846,16 @@ class FunctionLowerer:
     # -- helpers ----------------------------------------------------------------------------
     def mem_size(self, k: int):
         """The byte size of memory ``k`` (see :attr:`known` and :attr:`msz`)."""
-        p = self.msz[k]
-        v = self.known.get(id(p))
-        if v is None:
-            v = self.known[id(p)] = self.b.load(p, typ=I64)
-        return v
+        return self._known_load(self.msz[k], I64)
 
     def mem_base(self, k: int):
         """The base address of memory ``k`` (see :attr:`known` and :attr:`mbase`)."""
-        p = self.mbase[k]
+        return self._known_load(self.mbase[k], PTR)
+
+    def _known_load(self, p, typ):
         v = self.known.get(id(p))
         if v is None:
-            v = self.known[id(p)] = self.b.load(p, typ=PTR)
+            v = self.known[id(p)] = self.b.load(p, typ=typ)
         return v
 
     def write(self, v, alloca) -> None:
