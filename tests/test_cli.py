@@ -563,6 +563,20 @@ def test_cache_counts_trims_and_clears_machine_code(capsys, files, tmp_path, mon
     assert status == 2 and "trim" in err
 
 
+def test_cache_clear_and_trim_take_the_tier_up_manifests(capsys, tmp_path):
+    """A module's tier-up manifest (``llvm-units-*.log``, ``.txt`` from older versions) is the
+    cache's too: ``clear`` removes it and ``trim`` may evict it (they were never removed)."""
+    cache = tmp_path / "cache"
+    cache.mkdir(exist_ok=True)
+    for name in ("llvm-units-1.log", "llvm-units-2.txt"):
+        (cache / name).write_bytes(b"x" * 100)
+    status, out, _ = run_main(capsys, "cache", "trim", "--max-size", "150")
+    assert status == 0 and "removed 1 entries" in out
+    assert len(list(cache.glob("llvm-units-*"))) == 1
+    status, out, _ = run_main(capsys, "cache", "clear")
+    assert status == 0 and "removed 1 entries" in out and not list(cache.iterdir())
+
+
 def test_cache_cap_evicts_least_recently_used(tmp_path, monkeypatch):
     """Writes beyond the cap remove the oldest entries (validated marks and function logs
     alike): the cache never grows without bound."""

@@ -54,6 +54,9 @@ _SUFFIX = ".w2p"
 _LOG_SUFFIX = ".w2pf"
 #: the LLVM tier's machine code: ``llvm-<key>.o`` (see ``wasm2py.llvm.jit``)
 _LLVM_GLOB = "llvm-*.o"
+#: the LLVM tier's tier-up manifests (``wasm2py.llvm.units``: ``.log``, and ``.txt`` of older
+#: versions), which clear, trim and info count with its machine code
+_MANIFEST_GLOB = "llvm-units-*"
 
 #: the default size cap of the cache directory: 1 GiB
 DEFAULT_MAX_BYTES = 1 << 30
@@ -369,7 +372,8 @@ def _files() -> list[tuple[Path, os.stat_result, str]]:
     if not directory.is_dir():
         return []
     out = []
-    patterns = (("python", "*" + _SUFFIX), ("python", "*" + _LOG_SUFFIX), ("llvm", _LLVM_GLOB))
+    patterns = (("python", "*" + _SUFFIX), ("python", "*" + _LOG_SUFFIX), ("llvm", _LLVM_GLOB),
+                ("llvm", _MANIFEST_GLOB))  # fmt: skip
     for kind, pattern in patterns:
         for f in directory.glob(pattern):
             try:
