@@ -514,8 +514,9 @@ def translate_module(module: Module, config=None, resume_entries: bool = False,
     ``config`` (a :class:`~wasm2py.Config`) selects the variant: with ``count_instructions``
     every straight-line segment adds its number of wasm instructions to ``IC[0]``; with
     ``consume_fuel`` it is charged against ``fuel`` before it runs (the store's fuel cell, which
-    the runtime binds each function to: such a tree compiles in a :func:`fuel_scope`). ``resume_entries``: each function that can pause is followed by its
-    resume entry (:mod:`.resume`; ahead-of-time files). ``entries``: each exported function
+    the runtime binds each function to: such a tree compiles in a :func:`fuel_scope`).
+    ``resume_entries``: each function that can pause is followed by its resume entry
+    (:mod:`.resume`; ahead-of-time files). ``entries``: each exported function
     whose body :func:`entry_tree` inlines is followed by that entry from Python."""
     from .resume import local_names, resume_entry
 
