@@ -210,7 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         ])  # fmt: skip
     headers = ["kernel", "n", "llvm compile ms", "(optimize)", "wasmtime compile ms", "llvm s",
                "wasmtime s", "gcc -O2 s", "llvm/wasmtime", "llvm/native", "check"]  # fmt: skip
-    print(f"LLVM tier at -O{args.opt}; compute times best of {args.repeat}")
+    import llvmlite.binding as llvm
+
+    # (the ratios depend on the CPU: e.g. the NaN check's form, see wasm2py.llvm.jit.nan_bits)
+    print(f"LLVM tier at -O{args.opt}; compute times best of {args.repeat}; host CPU "
+          f"{llvm.get_host_cpu_name()}")  # fmt: skip
     print(format_table(headers, rows, right=set(range(1, 10))))
     print(f"geomean llvm/wasmtime: {geomean(ratios_wt):.2f}   "
           f"geomean llvm/native: {geomean(ratios_native):.2f}")  # fmt: skip
