@@ -132,20 +132,20 @@ _FCONSTS: dict[tuple[int, bool], ir.Constant] = {}
 def f32_bits(bits: int) -> ir.Constant:
     """An f32 constant with an exact bit pattern (NaN payloads included)."""
     c = _FCONSTS.get((bits, True))
-    if c is None:
-        if len(_FCONSTS) > 8192:
-            _FCONSTS.clear()
-        c = _FCONSTS[bits, True] = c32(bits).bitcast(F32)
-    return c
+    return _float_bits(bits, True) if c is None else c
 
 
 def f64_bits(bits: int) -> ir.Constant:
     """An f64 constant with an exact bit pattern."""
     c = _FCONSTS.get((bits, False))
-    if c is None:
-        if len(_FCONSTS) > 8192:
-            _FCONSTS.clear()
-        c = _FCONSTS[bits, False] = c64(bits).bitcast(F64)
+    return _float_bits(bits, False) if c is None else c
+
+
+def _float_bits(bits: int, f32: bool) -> ir.Constant:
+    """Make the float constant of ``bits`` and keep it in :data:`_FCONSTS`."""
+    if len(_FCONSTS) > 8192:
+        _FCONSTS.clear()
+    c = _FCONSTS[bits, f32] = c32(bits).bitcast(F32) if f32 else c64(bits).bitcast(F64)
     return c
 
 

@@ -36,7 +36,7 @@ from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType, ValType
 from .codegen import translate_function
 from .flat import MAX_NESTING, nesting_depth
-from .nodes import FIELDS, LEAVES, LOCATED, fields
+from .nodes import FIELDS, LEAVES, LOCATED, fields, unlocated
 
 _IDENT = re.compile(r"[^0-9A-Za-z_]")
 
@@ -312,7 +312,7 @@ def entry_tree(gen: ModuleGen, index: int) -> ast.FunctionDef | None:
     name = entry.entry_name(index)
     head = ast.parse(entry.source(ftype, name, entry.inline_prefix(index), True, leaf,
                                   reads_depth)).body[0]  # fmt: skip
-    _unlocated(head)  # the skeleton's lines are the function's first
+    unlocated(head)  # the skeleton's lines are the function's first
     head.lineno = fn.lineno
     result = ftype.results[0] if ftype.results else None
     if result in entry.SIGNED_RESULT:
@@ -370,14 +370,6 @@ def _statements(stmts: list[ast.stmt]):
             todo.extend(getattr(node, field, ()))
 
 
-def _unlocated(tree: ast.AST) -> None:
-    """Drop the locations of parsed nodes (:func:`set_locations` gives them their statement's
-    line: a wasm offset)."""
-    for node in ast.walk(tree):
-        for attr in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
-            node.__dict__.pop(attr, None)
-
-
 def _converted_returns(stmts: list[ast.stmt], t: ValType) -> list[ast.stmt]:
     """``stmts`` (and the statements nested in them, changed in place) with each ``return``
     converting its i32/i64 value of type ``t`` for the embedder (see
@@ -423,7 +415,7 @@ def _converted(template: str, value: ast.expr) -> ast.expr:
     """``template`` (an expression of ``X``, or of a local, see
     :func:`~wasm2py.runtime.entry.signed_result`) with ``value`` for ``X``."""
     expr = ast.parse(template, mode="eval").body
-    _unlocated(expr)
+    unlocated(expr)
     for node in ast.walk(expr):
         if isinstance(node, ast.NamedExpr) and isinstance(node.value, ast.Name) \
                 and node.value.id == "X":  # fmt: skip

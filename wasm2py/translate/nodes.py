@@ -74,6 +74,19 @@ def nodes(tree: ast.AST) -> list[ast.AST]:
     return out
 
 
+#: the location attributes of a parsed node
+_LOCATION = ("lineno", "end_lineno", "col_offset", "end_col_offset")
+
+
+def unlocated(tree: ast.AST) -> None:
+    """Drop the locations of parsed nodes (the translator gives them their statement's line:
+    a wasm offset, see ``module.set_locations``)."""
+    for node in nodes(tree):
+        d = node.__dict__
+        for attr in _LOCATION:
+            d.pop(attr, None)
+
+
 #: attribute values a copy can share (immutable)
 _SHARED = (int, float, complex, str, bytes, type(None), Enum)
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import ast
 
-from .nodes import clone, nodes
+from .nodes import clone, nodes, unlocated
 
 
 def _is_brk_set(st: ast.stmt, k: int | None = None) -> bool:
@@ -522,7 +522,7 @@ def fill_loops(fn: ast.FunctionDef) -> None:
                         and _is_range(take.value.value)
                         and _range_step(take.value.value) == found[2]
                         and not any(n.__class__ is ast.Name and n.id == q
-                                    for e in st.orelse for n in ast.walk(e))):  # fmt: skip
+                                    for e in st.orelse for n in nodes(e))):  # fmt: skip
                     stmts[i:i] = _fill_head(st, *found, q, None)
                     i += 1
             i += 1
@@ -554,11 +554,9 @@ def _fill_head(loop: ast.For, view: str, k: int, w: int, fz: str,
         del head[0]
     else:
         head[0].value = rng
-    for st in head:
-        for node in nodes(st):  # (the parser's locations out: the loop's line for all)
-            d = node.__dict__
-            for a in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
-                d.pop(a, None)
+    for st in head:  # (the parser's locations out: the loop's line for all)
+        unlocated(st)
+        for node in nodes(st):
             if isinstance(node, ast.stmt):
                 node.lineno = loop.lineno  # type: ignore[attr-defined]
     return head
