@@ -140,12 +140,13 @@ def phases(decoded, level: int) -> None:
 
     decoded = jit.with_bodies(decoded)
     tm = jit.host_target_machine(level)
-    pausable = jit.body_facts(decoded).pausable  # (found by the parent, told to the workers)
+    facts = jit.body_facts(decoded)  # (found by the parent, told to the workers)
     for k, part in enumerate(jit.plan_parts(decoded)):
         t0 = time.process_time()
         text = build_text(decoded, simd_isa=jit.simd_isa(tm), part=part,
                           guard=jit.guard_mode(None), landings=jit.guard_mode(None),
-                          quick=jit.fast_isel(level), pausable=pausable)
+                          quick=jit.fast_isel(level), pausable=facts.pausable,
+                          tail_calls=any(facts.tail_calls))
         t1 = time.process_time()
         mod = jit.parse(text, tm)
         t2 = time.process_time()

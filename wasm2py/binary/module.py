@@ -271,6 +271,33 @@ class Module:
         imported = [i.type for i in self.imports if i.kind == ExternKind.GLOBAL]
         return imported + [g.type for g in self.globals]  # type: ignore[operator]
 
+    def func_refs(self) -> set[int]:
+        """C.refs: the functions a ``ref.func`` in a function body may name, i.e. those
+        named anywhere in the module outside function bodies and the start function
+        (exports, segments, initializers): the only functions whose reference wasm code can
+        take."""
+        from .opcodes import Op
+
+        ref_func = int(Op.REF_FUNC)
+        refs: set[int] = set()
+        exprs: list[tuple[Instr, ...]] = [g.init for g in self.globals]
+        exprs.extend(e for e in self.table_inits if e is not None)
+        for e in self.elems:
+            exprs.extend(e.items)
+            if e.offset is not None:
+                exprs.append(e.offset)
+        for d in self.datas:
+            if d.offset is not None:
+                exprs.append(d.offset)
+        for expr in exprs:
+            for op, imm, _off in expr:
+                if op == ref_func:
+                    refs.add(imm)
+        for ex in self.exports:
+            if ex.kind == ExternKind.FUNC:
+                refs.add(ex.index)
+        return refs
+
     def func_name(self, index: int) -> str | None:
         """The name-section name of a function, if any."""
         return self.names.functions.get(index)

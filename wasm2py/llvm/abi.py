@@ -16,8 +16,8 @@ Every function, defined or imported, has the native signature::
     result tailcc fn(ptr env, i32 rem, param0, ..., paramN-1)
 
 in LLVM's ``tailcc`` calling convention, which guarantees that a call in tail position marked
-``tail`` reuses the caller's frame: ``return_call`` & co. run in constant native stack. (Inside
-one LLVM module without tail calls, direct calls go to a ``fastcc`` copy of the signature, the
+``tail`` reuses the caller's frame: ``return_call`` & co. run in constant native stack. (In a
+module without tail calls, direct calls go to a C-convention copy of the signature, the
 function's body, which its ``tailcc`` function calls: see ``lower.ModuleBuilder.bodies``.)
 
 ``env`` is the callee's context (a host function's *environment*, see below, starts with the
@@ -124,7 +124,10 @@ CTX_CATCH = 8
 #: ``i32 sub(i64 type_id, i64 type_id)``: whether a defined type is a subtype of another (for
 #: ``call_indirect`` in modules with non-final types)
 CTX_TYPE_SUB = 9
-_CTX_FIXED = 10
+#: the address of the module's :data:`BODYTABLE` (0: the code has no bodies), through which
+#: code of the fast instruction selector makes its direct calls (see ``lower.FunctionLowerer.call``)
+CTX_BODIES = 10
+_CTX_FIXED = 11
 
 
 class Layout:
@@ -213,8 +216,8 @@ def trampoline_name(typeidx: int) -> str:
 
 
 FUNCTABLE = "functable"
-#: the address of each function's ``fastcc`` body by index, like FUNCTABLE (null: none), in
-#: modules that have them (see ``lower.ModuleBuilder.bodies``)
+#: the address of each function's body by index, like FUNCTABLE, in modules that have them
+#: (see ``lower.ModuleBuilder.bodies``)
 BODYTABLE = "bodytable"
 #: the trap-trace recorder jitted once per process (see :data:`RT_RECORD`)
 RECORDER = "wasm2py_record_frame"

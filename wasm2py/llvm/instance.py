@@ -135,6 +135,7 @@ class LLVMInstance:
         self.records = records
         rec_base = ctypes.addressof(records)
         ctx[abi.CTX_FUNCREFS] = rec_base
+        ctx[abi.CTX_BODIES] = compiled.body_table
         # -- functions: imports are called through their own records (a direct native call
         # for jitted functions of this store, a trampoline into Python otherwise)
         nimp = m.num_imported_funcs

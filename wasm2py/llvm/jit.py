@@ -330,10 +330,13 @@ class CompiledModule:
     trampolines: list[int]
     entries: dict[int, int]
     engine: object = None
-    #: native address of the ``fastcc`` body of a defined function that has one (see
+    #: native address of the body of a defined function that has one (see
     #: ``lower.ModuleBuilder.bodies``): code from ``funcs[i]`` up to it is the ``tailcc``
     #: function calling it
     bodies: dict[int, int] = field(default_factory=dict)
+    #: native address of the table of the bodies (``abi.BODYTABLE``; 0: none), which each
+    #: instance's context holds (``abi.CTX_BODIES``)
+    body_table: int = 0
     timings: dict[str, float] = field(default_factory=dict)
     ir_text: str = ""
     #: defined functions with a loop or a call (see ``LLVMInstance``: the others stay in the
@@ -459,7 +462,8 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if cached is None and path is not None:
             store_blob(path, _pack_blob(flags, objects))
     else:
-        flags = body_facts(module).long
+        facts = body_facts(module)
+        flags = facts.long
         parts = plan_parts(module)
         module = with_bodies(module)
         text = ""
@@ -467,7 +471,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             from .worker import compile_objects as in_workers
 
             objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard,
-                                 None if fuel_costs else body_facts(module).pausable)
+                                 None if fuel_costs else facts.pausable, any(facts.tail_calls))
             t1 = time.perf_counter()
             engine = _load_objects(objects, tm)
             phase = "parallel" if len(parts) > 1 else "worker"
@@ -478,7 +482,8 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                               nan_bits=nan_bits(tm), epoch=epoch,
                               guard=guard, landings=_landings(),
-                              quick=fast_isel(opt_level))  # fmt: skip
+                              quick=fast_isel(opt_level),
+                              tail_calls=any(facts.tail_calls))  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
             t2 = time.perf_counter()
@@ -523,7 +528,7 @@ def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[
     funcs = {nimp + k: addrs[k] for k in range(ndef)}
     table = engine.get_global_value_address(abi.BODYTABLE) if ndef else 0
     bodies = {}
-    if table:  # (0: the module has no fastcc bodies, see lower.ModuleBuilder.bodies)
+    if table:  # (0: the module has no bodies, see lower.ModuleBuilder.bodies)
         baddrs = (ctypes.c_void_p * ndef).from_address(table)
         bodies = {nimp + k: baddrs[k] for k in range(ndef) if baddrs[k]}
     ntypes = len(module.types)
@@ -532,7 +537,7 @@ def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[
     entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
-        bodies=bodies, trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,
+        bodies=bodies, body_table=table, trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,
         long_funcs=frozenset(nimp + k for k, f in enumerate(flags) if f),
         fuel_costs=fuel_costs, epoch=epoch, guard=guard, machine_code=_pack_blob(flags, objects),
     )  # fmt: skip
@@ -582,23 +587,27 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     parts = plan_parts(module)
     return facts.long, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
                                   epoch, guard_mode(guard, fuel_costs),
-                                  None if fuel_costs else facts.pausable)  # fmt: skip
+                                  None if fuel_costs else facts.pausable,
+                                  any(facts.tail_calls))  # fmt: skip
 
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
-                 pausable: frozenset[int] | None = None) -> bytes:  # fmt: skip
+                 pausable: frozenset[int] | None = None,
+                 tail_calls: bool | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known."""
+    :func:`.suspend.pausable_funcs` if known; ``tail_calls``: whether the module makes tail
+    calls, if known (:func:`has_tail_calls`; else the lowering scans every body)."""
     from .lower import build_text
 
     tm = host_target_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                       nan_bits=nan_bits(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
-                      pausable=pausable, quick=fast_isel(opt_level))  # fmt: skip
+                      pausable=pausable, quick=fast_isel(opt_level),
+                      tail_calls=tail_calls)  # fmt: skip
     mod = parse(text, tm)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))

@@ -77,9 +77,6 @@ LL = _LLTypes({ValType.I32: I32, ValType.I64: I64, ValType.F32: F32, ValType.F64
 #: the calling convention of every function with the wasm signature (tail calls are guaranteed
 #: in it: see :mod:`.abi`)
 TAILCC = "tailcc"
-#: the convention of a function's body when the module makes no tail calls (see
-#: ``ModuleBuilder.bodies``)
-FASTCC = "fastcc"
 
 
 #: integer constants made so far by width, shared (they are immutable; each keeps its
@@ -375,7 +372,8 @@ class ModuleBuilder:
                  part: tuple[range, bool] | None = None,
                  batch: tuple[frozenset, bool] | None = None, epoch: bool = False,
                  guard: bool = False, landings: bool = False,
-                 pausable: frozenset[int] | None = None, quick: bool = False):  # fmt: skip
+                 pausable: frozenset[int] | None = None, quick: bool = False,
+                 tail_calls: bool | None = None):  # fmt: skip
         self.decoded = module
         #: the code gets the quick pipeline (``jit.QUICK``), whose code generator is the fast
         #: instruction selector (see :meth:`FunctionLowerer.rotate`,
@@ -434,39 +432,64 @@ class ModuleBuilder:
         #: a tier-up unit's functions with loops get on-stack replacement points at their
         #: loop headers (see :meth:`.suspend.Suspender.loop_point`)
         self.osr = batch is not None and not batch[1]
-        #: function index -> its body, a ``fastcc`` function that direct calls of this LLVM
-        #: module call; ``funcs[index]`` is then a ``tailcc`` function that calls it, the one
-        #: whose address tables, trampolines, entries and other code get. Only in a module
-        #: without tail calls compiled in one piece (a ``return_call`` must reach a ``tailcc``
-        #: function, or the stack grows; a part cannot see the other parts' bodies): on
-        #: x86-64, ``tailcc`` makes every callee pop 8 bytes (``ret $8``, ``sub rsp, 8`` after
-        #: each call: the stack stays 16-byte aligned for tail calls), which cost fib 1.2x
-        #: wasmtime against 1.0x with ``fastcc``.
+        #: function index -> its body, a function of the C convention that direct calls
+        #: and entry wrappers call (on x86-64 ``fastcc`` is the same convention, but LLVM's
+        #: fast instruction selector lowers the arguments of C functions only). In a module
+        #: without tail calls (``tail_calls``; a ``return_call`` must reach a ``tailcc``
+        #: function, or the stack grows), compiled whole or in parts, not in a tier-up unit.
+        #: There, ``funcs[index]`` (what records and tables hold) is a ``tailcc`` function
+        #: that calls the body only for a function whose reference wasm code can take (in
+        #: :attr:`refs`: any code of the store may call it through its record); any other
+        #: function is its body alone, which is then its ``funcs[index]`` as well (no funcref
+        #: of it exists, so no code calls its record). On x86-64, ``tailcc`` makes every
+        #: callee pop 8 bytes (``ret $8``, ``sub rsp, 8`` after each call: the stack stays
+        #: 16-byte aligned for tail calls), which cost fib 1.2x wasmtime against 1.0x
+        #: without; LLVM's fast instruction selector makes no ``tailcc`` call nor return
+        #: (each sent its block to SelectionDAG: ~2,200 blocks per part of the 475 KiB module
+        #: of ``tools/bench/llvm_compile.py``), and each ``tailcc`` function calling a body
+        #: is one function more for the code generator (~0.2 ms each at level 0).
         self.bodies: dict[int, Function] = {}
-        whole = part is None or all(self.nimp + k in part[0] for k in range(len(module.funcs)))
-        fast = batch is None and whole and not any(
-            ins.op in _TAIL_CALLS for code in module.codes for ins in code.body)
+        if tail_calls is None and batch is None:
+            tail_calls = any(ins.op in _TAIL_CALLS for code in module.codes for ins in code.body)
+        #: every defined function has a body (see :attr:`bodies`)
+        self.fast = batch is None and not tail_calls
+        #: the functions whose reference wasm code can take (``Module.func_refs``)
+        self.refs = module.func_refs() if self.fast else frozenset()
+        fast, refs = self.fast, self.refs
         for k in range(len(module.funcs)):
             index = self.nimp + k
             if batch is not None and index not in batch[0]:
                 continue
+            here = part is None or index in part[0]
             f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
             f.frame_pointer = self.landings  # (the fault handler walks the frames)
             f.scope = Names(len(f.args))
-            f.calling_convention = TAILCC
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
-            if fast:
-                # made right after its tailcc function, so that its code follows that
-                # function's in memory (a pc maps to the function starting last before it:
-                # NativeRuntime.code_frame)
-                fb = Function(self.ir, f.function_type, abi.func_name(index) + ".body")
-                fb.frame_pointer = self.landings
-                fb.scope = Names(len(fb.args))
-                fb.calling_convention = FASTCC
-                fb.linkage = "internal"
-                self.bodies[index] = fb
+            if not fast or index in refs:
+                f.calling_convention = TAILCC
+                if fast and here:
+                    # made right after its tailcc function, so that its code follows that
+                    # function's in memory (a pc maps to the function starting last before
+                    # it: NativeRuntime.code_frame)
+                    fb = Function(self.ir, f.function_type, abi.func_name(index) + ".body")
+                    fb.frame_pointer = self.landings
+                    fb.scope = Names(len(fb.args))
+                    if part is None:
+                        fb.linkage = "internal"
+                    self.bodies[index] = fb
+            else:
+                self.bodies[index] = f
+
+    def body(self, index: int) -> Function:
+        """The body of defined function ``index`` (see :attr:`bodies`; the body of another
+        part's function in :attr:`refs` is declared when first named)."""
+        fb = self.bodies.get(index)
+        if fb is None:
+            fb = self.bodies[index] = Function(self.ir, self.funcs[index].function_type,
+                                               abi.func_name(index) + ".body")  # fmt: skip
+        return fb
 
     @property
     def unlikely(self):
@@ -535,7 +558,7 @@ class ModuleBuilder:
             for k, code in enumerate(m.codes):
                 if defined is None or self.nimp + k in defined:
                     FunctionLowerer(self, self.nimp + k, code.locals, code.body).lower()
-                    if self.nimp + k in self.bodies:
+                    if self.nimp + k in self.refs:
                         self._forward(self.nimp + k)
         if not shell:
             if self.batch is not None:
@@ -560,19 +583,17 @@ class ModuleBuilder:
         g = ir.GlobalVariable(self.ir, arr, abi.FUNCTABLE)
         g.initializer = ir.Constant(arr, [self.funcs[i] for i in sorted(self.funcs)])
         g.global_constant = True
-        if self.bodies:  # (for NativeRuntime.code_frame)
+        if self.fast:  # (for NativeRuntime.code_frame, and quick code's direct calls)
             g = ir.GlobalVariable(self.ir, arr, abi.BODYTABLE)
-            g.initializer = ir.Constant(arr, [self.bodies.get(i, ir.Constant(PTR, None))
-                                              for i in sorted(self.funcs)])  # fmt: skip
+            g.initializer = ir.Constant(arr, [self.body(i) for i in sorted(self.funcs)])
             g.global_constant = True
 
     # -- glue functions ---------------------------------------------------------------------
     def _forward(self, index: int) -> None:
-        """The ``tailcc`` function of ``index`` that calls its ``fastcc`` body (see
-        :attr:`bodies`)."""
+        """The ``tailcc`` function of ``index`` that calls its body (see :attr:`bodies`)."""
         f = self.funcs[index]
         b = Builder(f.append_basic_block("entry"))
-        r = b.call(self.bodies[index], list(f.args), cconv=FASTCC)
+        r = b.call(self.bodies[index], list(f.args))
         if f.function_type.return_type is VOID:
             b.ret_void()
         else:
@@ -610,8 +631,8 @@ class ModuleBuilder:
         SelectionDAG one by one."""
         f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
         b = Builder(f.append_basic_block("entry"))
-        b.call(self._typed_entry(self.type_indices[index]), [*f.args, self.funcs[index]],
-               tail=True)  # fmt: skip
+        fn = self.body(index) if self.fast else self.funcs[index]
+        b.call(self._typed_entry(self.type_indices[index]), [*f.args, fn], tail=True)
         b.ret_void()
 
     def _typed_entry(self, typeidx: int) -> ir.Function:
@@ -635,7 +656,9 @@ class ModuleBuilder:
         rofs, _ = abi.slot_offsets(ft.results)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
-        r = b.call(_Callee(fn, signature(ft)), [ctx, rem, *args], cconv=TAILCC)
+        # (a module with bodies: the function's body, see bodies)
+        r = b.call(_Callee(fn, signature(ft)), [ctx, rem, *args],
+                   cconv=None if self.fast else TAILCC)  # fmt: skip
         vals = _unpack(b, r, len(ft.results))
         for k, (v, t) in enumerate(zip(vals, ft.results)):
             store_slot(b, v, b.gep(slots, [c64(rofs[k])], source_etype=I64), t)
@@ -2045,8 +2068,17 @@ class FunctionLowerer:
             fn = self.ctx_load(fslot, PTR)
             env = self.ctx_load(eslot, PTR)
             r = self._call_ptr(fn, signature(ft), [env, rem, *args], TAILCC, tail)
-        elif funcidx in self.mb.bodies:  # (the module makes no tail calls)
-            r = self.b.call(self.mb.bodies[funcidx], [self.ctx, rem, *args], cconv=FASTCC)
+        elif self.mb.fast and self.mb.quick:
+            # the body's address from the module's table of them (CTX_BODIES): under the
+            # JIT's large code model a function's address is a 64-bit constant, which the
+            # fast instruction selector does not make, so a call by name sent its block to
+            # SelectionDAG (~760 per part of the 475 KiB module)
+            b = self.b
+            table = self.ctx_load(abi.CTX_BODIES, PTR)
+            fn = b.load(word(b, table, funcidx - self.mb.nimp), typ=PTR)
+            r = self._call_ptr(fn, signature(ft), [self.ctx, rem, *args])
+        elif self.mb.fast:  # (the module makes no tail calls)
+            r = self.b.call(self.mb.body(funcidx), [self.ctx, rem, *args])
         elif funcidx in self.mb.funcs:
             r = self.b.call(self.mb.funcs[funcidx], [self.ctx, rem, *args], cconv=TAILCC,
                             tail="tail" if tail else False)  # fmt: skip
@@ -2584,7 +2616,8 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
                  batch: tuple[frozenset, bool] | None = None,
                  epoch: bool = False, guard: bool = False,
                  landings: bool = False, pausable: frozenset[int] | None = None,
-                 quick: bool = False, nan_bits: bool = False) -> ir.Module:  # fmt: skip
+                 quick: bool = False, nan_bits: bool = False,
+                 tail_calls: bool | None = None) -> ir.Module:  # fmt: skip
     """The LLVM IR of a whole (validated) module; with ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`) every function meters fuel like the Python tier; with
     ``epoch`` every function entry and loop header checks the store's epoch deadline; with
@@ -2599,10 +2632,12 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
     module's :func:`.suspend.pausable_funcs` when the caller knows them. ``quick``: for the
     quick pipeline (``jit.QUICK``; see :class:`ModuleBuilder`). ``nan_bits``: a stored float
-    result's NaN check tests its integer bits (see :func:`.jit.nan_bits`).
+    result's NaN check tests its integer bits (see :func:`.jit.nan_bits`). ``tail_calls``:
+    whether the module makes tail calls, when the caller knows (see
+    :attr:`ModuleBuilder.bodies`; else every body is scanned).
     """
     mb = ModuleBuilder(module, triple, datalayout, fuel_costs, part, batch, epoch, guard,
-                       landings, pausable, quick)  # fmt: skip
+                       landings, pausable, quick, tail_calls)  # fmt: skip
     mb.simd_isa = simd_isa
     mb.nan_bits = nan_bits
     with gc_paused():

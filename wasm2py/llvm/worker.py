@@ -84,6 +84,9 @@ class Job:
     #: the module's functions with suspend code (:func:`.suspend.pausable_funcs`), when the
     #: parent knows them: else the worker decodes every body of the module to find them
     pausable: frozenset | None = None
+    #: whether the module makes tail calls (``jit.has_tail_calls``), when the parent knows:
+    #: else the worker decodes every body of the module to find out
+    tail_calls: bool | None = None
 
     def header(self) -> bytes:
         costs = None
@@ -100,7 +103,8 @@ class Job:
         pausable = sorted(self.pausable) if self.pausable is not None else None
         return json.dumps({"level": self.opt_level, "costs": costs, "funcs": funcs,
                            "shell": self.shell, "unit": self.unit, "epoch": self.epoch,
-                           "guard": self.guard, "pausable": pausable}).encode()  # fmt: skip
+                           "guard": self.guard, "pausable": pausable,
+                           "tails": self.tail_calls}).encode()  # fmt: skip
 
 
 class WorkerDied(Exception):
@@ -483,10 +487,11 @@ def pool() -> Pool:
 
 def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str | None = None,
                     epoch: bool = False, guard: bool = False,
-                    pausable: frozenset | None = None) -> list[bytes]:  # fmt: skip
+                    pausable: frozenset | None = None,
+                    tail_calls: bool | None = None) -> list[bytes]:  # fmt: skip
     """The objects of a decoded, validated ``module`` (with its ``raw`` bytes), compiled in
     workers: one per part (``parts`` from :func:`.jit.plan_parts`; one part is compiled as a
-    whole module; ``pausable``: see :class:`Job`).
+    whole module; ``pausable``, ``tail_calls``: see :class:`Job`).
 
     Raises:
         CompileError: a worker died (LLVM crashed): names the function that fails alone, when
@@ -495,10 +500,11 @@ def compile_objects(module, opt_level: int, fuel_costs, parts, module_name: str 
     """
     wasm = module.raw
     if len(parts) == 1:
-        jobs = [Job(wasm, opt_level, fuel_costs, epoch=epoch, guard=guard, pausable=pausable)]
+        jobs = [Job(wasm, opt_level, fuel_costs, epoch=epoch, guard=guard, pausable=pausable,
+                    tail_calls=tail_calls)]  # fmt: skip
     else:
         jobs = [Job(wasm, opt_level, fuel_costs, funcs, shell, epoch=epoch, guard=guard,
-                    pausable=pausable)
+                    pausable=pausable, tail_calls=tail_calls)
                 for funcs, shell in parts]  # fmt: skip
     try:
         return pool().run_all(jobs)
@@ -665,7 +671,7 @@ def serve() -> int:
                 pausable = frozenset(pausable)
             status, payload = b"O", compile_part(module, header["level"], fuel, part, batch,
                                                  header["epoch"], header.get("guard", False),
-                                                 pausable)  # fmt: skip
+                                                 pausable, header.get("tails"))  # fmt: skip
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
         except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError

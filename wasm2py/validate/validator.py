@@ -933,29 +933,6 @@ def _const_expr(ctx: _Ctx, expr: tuple[Instr, ...], expected, what: str) -> None
         )
 
 
-def _collect_refs(module: Module) -> set[int]:
-    """C.refs: the functions a ``ref.func`` in a function body may name, i.e. those referenced
-    anywhere in the module outside function bodies and the start function."""
-    refs: set[int] = set()
-    exprs: list[tuple[Instr, ...]] = [g.init for g in module.globals]
-    exprs.extend(e for e in module.table_inits if e is not None)
-    for e in module.elems:
-        exprs.extend(e.items)
-        if e.offset is not None:
-            exprs.append(e.offset)
-    for d in module.datas:
-        if d.offset is not None:
-            exprs.append(d.offset)
-    for expr in exprs:
-        for op, imm, _off in expr:
-            if op == _REF_FUNC:
-                refs.add(imm)
-    for ex in module.exports:
-        if ex.kind == ExternKind.FUNC:
-            refs.add(ex.index)
-    return refs
-
-
 def _check_type_refs(t, limit: int, what: str) -> None:
     """A module-relative value type may only name types below ``limit``."""
     if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= limit:
@@ -1166,7 +1143,7 @@ def _module_context(module: Module, features: Features | None) -> _Ctx:
     for tidx in module.tags:
         ctx.tags.append(tag_params(tidx, f"tag {len(ctx.tags)}"))
 
-    ctx.refs = _collect_refs(module)
+    ctx.refs = module.func_refs()
 
     n_imported_tables = len(ctx.tables)
     for tt in module.tables:
