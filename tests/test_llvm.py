@@ -724,10 +724,13 @@ SPLIT = """(module
     (call_indirect (type $ii) (local.get 1) (local.get 0))))"""
 
 
-def test_big_modules_compile_in_parallel_parts(monkeypatch, tmp_path):
+@pytest.mark.parametrize("level", [2, 0])
+def test_big_modules_compile_in_parallel_parts(monkeypatch, tmp_path, level):
     # Parts are compiled in child processes and linked when loaded: same behaviour as one
     # module (calls across parts, recursion, tables, trap backtraces, the cache), checked on a
-    # small module split into a part per function.
+    # small module split into a part per function. The module makes no tail calls, so every
+    # function has a C-convention body, which direct calls across parts reach by name (O2) or
+    # through the module's table of bodies (level 0: lower.ModuleBuilder.bodies).
     from wasm2py.llvm import jit
 
     monkeypatch.setattr(jit, "PART_INSTRUCTIONS", 1)
@@ -735,11 +738,16 @@ def test_big_modules_compile_in_parallel_parts(monkeypatch, tmp_path):
     store = wasm2py.Store()
     mod = wasm2py.Module(store.engine, wat(SPLIT))
     assert len(jit.plan_parts(jit.with_bodies(mod._module))) == 5
-    split = L.compile_module(mod._module, cache_dir=tmp_path)
+    split = L.compile_module(mod._module, level, cache_dir=tmp_path)
     assert set(split.timings) == {"parallel", "link"}
-    again = L.compile_module(mod._module, cache_dir=tmp_path)  # the five objects, cached
+    again = L.compile_module(mod._module, level, cache_dir=tmp_path)  # the five objects, cached
     assert set(again.timings) == {"load"}
     for cm in (split, again):
+        assert cm.body_table and set(cm.bodies) == set(range(5))
+        # $add2 (1) is named nowhere outside the code, so no record of it can be called: its
+        # body is its only function; the others' records hold a tailcc function
+        assert [cm.funcs[i] == cm.bodies[i] for i in range(5)] == [False, True, False, False,
+                                                                   False]  # fmt: skip
         ll = L.instantiate(store, cm).exports
         assert ll.fib(20) == 6765
         assert ll.indirect(0, 21) == 42
@@ -747,6 +755,35 @@ def test_big_modules_compile_in_parallel_parts(monkeypatch, tmp_path):
             ll.indirect(1, 5)
         assert e.value.code == wasm2py.TrapCode.INTEGER_DIVIDE_BY_ZERO
         assert [name for _, name, _ in e.value.frames] == ["fails", "indirect"]
+
+
+def test_tailcc_functions_only_where_a_record_may_be_called():
+    # A module without tail calls: every function's code is a C-convention body (what LLVM's
+    # fast instruction selector can call and return from); only functions whose reference
+    # wasm code can take (exported: fib, indirect; in a segment: twice, fails) get the tailcc
+    # function that records hold, which calls the body. Direct calls of quick code go
+    # through the context's table of bodies (a call by name is a 64-bit constant under the
+    # JIT's large code model, which that selector does not make); O2 code calls by name.
+    import re
+
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm.lower import build_text
+
+    module = decode_module(wat(SPLIT))
+    assert module.func_refs() == {0, 2, 3, 4}
+    for quick in (False, True):
+        text = build_text(module, quick=quick)
+        heads = re.findall(r'^define internal (tailcc )?i32 @"(w[^"]+)"', text, re.M)
+        assert heads == [("tailcc ", "w0"), ("", "w0.body"), ("", "w1"), ("tailcc ", "w2"),
+                         ("", "w2.body"), ("tailcc ", "w3"), ("", "w3.body"),
+                         ("tailcc ", "w4"), ("", "w4.body")]  # fmt: skip
+        named = re.findall(r'call (?:tailcc )?i32 @"(w[^"]+)"', text)
+        forwards = ["w0.body", "w2.body", "w3.body", "w4.body"]
+        # fib calls itself and add2, add2 calls fib: by name at O2
+        assert named == (forwards if quick else ["w0.body", "w0.body", "w1", "w0.body",
+                                                  *forwards[1:]])  # fmt: skip
+        # the one tailcc call left: call_indirect, through a record
+        assert len(re.findall(r"call tailcc", text)) == 1
 
 
 def test_min_max_of_a_signalling_nan_and_minus_zero_is_quiet():

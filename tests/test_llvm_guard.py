@@ -329,7 +329,7 @@ INDIRECT_FRAMES = wat("""
 
 def test_a_guard_trap_through_call_indirect_has_each_frame_once():
     # A call through a table reaches a function's tailcc function, which (in a module without
-    # tail calls) calls its fastcc body: two native frames for one wasm frame, of which the
+    # tail calls) calls its body: two native frames for one wasm frame, of which the
     # backtrace must name one (at O0 nothing is inlined, so both are there).
     for guarded in (True, False):
         store = Store(Engine(Config(tier="llvm", cache=False, llvm_guard_pages=guarded,

@@ -66,7 +66,7 @@ def test_a_huge_br_table_is_compiled_without_llvm_optimiser():
     from wasm2py.llvm.lower import HUGE_BR_TABLE, build_module
 
     def head(st):
-        # (the function's code: its fastcc body in a module without tail calls, see
+        # (the function's code: its body in a module without tail calls, see
         # ModuleBuilder.bodies, else its tailcc function)
         ir = str(build_module(decode_module(st.wasm)))
         heads = [line for line in ir.splitlines() if line.startswith("define ")]

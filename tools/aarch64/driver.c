@@ -26,6 +26,7 @@ typedef void (*entry_fn)(u64 *ctx, i32 rem, u64 *slots);
 extern const entry_fn w2p_entries[];   /* entry wrapper of each defined function */
 extern void *const *const w2p_functable;   /* native function of each defined function */
 extern void *const *const w2p_tramptable;  /* host trampoline of each type */
+extern void *const *const w2p_bodytable;   /* body of each defined function (null: none) */
 
 /* -- system calls ---------------------------------------------------------------------------- */
 static long sys6(long n, long a, long b, long c, long d, long e, long f) {
@@ -364,6 +365,7 @@ static void setup(u64 sp) {
     if (nimp > MAX_IMPORTS) fail("too many imported functions");
     records = reserve(nfuncs * W2P_REC_WORDS * 8);
     ctx[W2P_CTX_FUNCREFS] = (u64)records;
+    ctx[W2P_CTX_BODIES] = (u64)w2p_bodytable;
     for (u64 k = 0; k < nimp; k++) {
         u64 typeidx = next(), tid = next(), fslot = next(), eslot = next();
         imp_params[k] = next();

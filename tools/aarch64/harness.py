@@ -559,7 +559,7 @@ def build(case: Case, decoded, workdir: Path, tc: Toolchain | None = None) -> Bu
 
 def glue_object(decoded) -> bytes:
     """An AArch64 object with ``w2p_entries`` (the entry wrapper of each defined function, in
-    order) and pointers to the module's function and trampoline tables, under the names
+    order) and pointers to the module's function, trampoline and body tables, under the names
     :mod:`wasm2py.llvm.abi` gives them."""
     from llvmlite import ir
 
@@ -577,8 +577,11 @@ def glue_object(decoded) -> bytes:
     g = ir.GlobalVariable(m, arr, "w2p_entries")
     g.initializer = ir.Constant(arr, entries)
     g.global_constant = True
-    for name, target in (("w2p_functable", abi.FUNCTABLE), ("w2p_tramptable", abi.TRAMPTABLE)):
+    for name, target in (("w2p_functable", abi.FUNCTABLE), ("w2p_tramptable", abi.TRAMPTABLE),
+                         ("w2p_bodytable", abi.BODYTABLE)):  # fmt: skip
         table = ir.GlobalVariable(m, ir.ArrayType(ptr, 0), target)
+        if target == abi.BODYTABLE:  # (null: a module with tail calls has no bodies)
+            table.linkage = "extern_weak"
         p = ir.GlobalVariable(m, ptr, name)
         p.initializer = table
         p.global_constant = True

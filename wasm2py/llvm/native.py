@@ -318,7 +318,7 @@ class NativeRuntime:
 
     def code_frame(self, pc: int) -> tuple[int, int, bool] | None:
         """(context, function index, whether ``pc`` is in the ``tailcc`` function that calls
-        the function's ``fastcc`` body rather than in the body) of the jitted function whose
+        the function's body rather than in the body) of the jitted function whose
         machine code holds ``pc``: the one starting last at or before it (``pc`` is in a wasm
         function's code, see ``guard.py``; a body follows its ``tailcc`` function)."""
         best = None
