@@ -786,6 +786,43 @@ def test_tailcc_functions_only_where_a_record_may_be_called():
         assert len(re.findall(r"call tailcc", text)) == 1
 
 
+def test_fast_isel_selects_the_calls_and_returns_of_bodies(tmp_path):
+    # At level 0 LLVM's fast instruction selector hands a block it cannot select to
+    # SelectionDAG (much slower to compile), and says so with -pass-remarks-missed=sdagisel
+    # (in a child: the option is process-wide). The bodies' arguments, returns and direct
+    # calls are all selected; what is left in the wasm functions is the tailcc functions of
+    # the functions in C.refs and call_indirect's tailcc call through a record (in $indirect).
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "split.wasm"
+    path.write_bytes(wat(SPLIT))
+    script = f"""if True:
+        import llvmlite.binding as llvm
+        from wasm2py.binary.decoder import decode_module
+        from wasm2py.llvm import jit
+        from wasm2py.llvm.lower import build_text
+        jit._init()
+        llvm.set_option("", "-pass-remarks-missed=sdagisel")
+        tm = jit.host_target_machine(0)
+        module = decode_module(open({str(path)!r}, "rb").read())
+        tm.emit_object(jit.parse(build_text(module, quick=True), tm))
+    """
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=120, check=True)  # fmt: skip
+    missed: dict[str, list[str]] = {}
+    for line in proc.stderr.splitlines():
+        m = re.search(r"FastISel (.*) \(in function: (w\d+(?:\.body)?)\)$", line)
+        if m:
+            missed.setdefault(m.group(2), []).append(m.group(1))
+    assert set(missed) == {"w0", "w2", "w3", "w4", "w4.body"}
+    assert len(missed["w4.body"]) == 1 and "call tailcc" in missed["w4.body"][0]
+
+
 def test_min_max_of_a_signalling_nan_and_minus_zero_is_quiet():
     # the spec: min/max with a NaN operand give an arithmetic NaN (quiet bit set). The LLVM
     # tier once returned x + y for it, which LLVM folds to x when y is -0: the signalling NaN
