@@ -2309,11 +2309,13 @@ class FunctionLowerer:
         """Before a store that may fault (guard mode): a compiler-only fence, so the stores
         before it stay before it and none is deleted as overwritten later (a fault makes them
         the last ones: the trap must see them, as after an explicit check's branch). Quick
-        code keeps it too, although none of the quick passes deletes or moves a store: the
-        fast instruction selector has no fence and hands the rest of the block to
-        SelectionDAG, whose code for those blocks is faster (without the fences, quick code
-        generation took ~0.02 CPU s less per part of the 475 KiB module, and the memloops
-        kernel at ``--opt -1`` ran 15-20% slower: ``tools/bench/llvm_kernels.py``)."""
+        code (level 0: no IR pass, and neither instruction selector moves or deletes a store)
+        needs none, but keeps those inside loops: the fast instruction selector has no fence
+        and hands the rest of the block to SelectionDAG, whose code for those blocks is
+        faster (without any fence, the memloops kernel at ``--opt -1`` ran 15-20% slower:
+        ``tools/bench/llvm_kernels.py``). Outside loops, where two thirds of them were, they
+        cost ~0.03 CPU s of the ~0.4 s of code generation of each part of the 475 KiB module
+        (``tools/bench/llvm_compile.py``)."""
         self.b.fence("release", "singlethread")
 
     def effective(self, offset: int, nbytes: int, k: int = 0):
@@ -2384,7 +2386,7 @@ class FunctionLowerer:
         p = self.effective(offset, n, k)
         if trunc:
             v = self.b.trunc(v, mt)
-        if self.unchecked(k):
+        if self.unchecked(k) and (not self.mb.quick or any(c.kind == "loop" for c in self.ctl)):
             self.store_fence()
         raw = self._nan_raw.get(id(v))
         if raw is not None and raw[0] is v and raw[1] is not v:
