@@ -311,7 +311,8 @@ class CompiledModule:
         layout: the context layout.
         funcs: native address of every defined function (by function index).
         trampolines: native address of the host trampoline of every type index.
-        entries: native address of the Python entry wrapper of every defined function.
+        entries: native address of the Python entry of every defined function (its type's:
+            :func:`.abi.entry_name`, called with the function's address in its slots).
         timings: seconds spent in each phase (``lower``, ``parse``, ``optimize``, ``codegen``;
             or ``load`` for machine code read from the cache).
         fuel_costs: the :class:`~wasm2py.config.FuelCosts` the code meters fuel with (None:
@@ -529,7 +530,9 @@ def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[
     ntypes = len(module.types)
     tt = engine.get_global_value_address(abi.TRAMPTABLE)
     tramps = list((ctypes.c_void_p * ntypes).from_address(tt)) if ntypes else []
-    entries = {i: engine.get_function_address(abi.entry_name(i)) for i in abi.entry_funcs(module)}
+    types = module.func_type_indices()
+    entries = {i: engine.get_function_address(abi.entry_name(types[i]))
+               for i in abi.entry_funcs(module)}  # fmt: skip
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
         bodies=bodies, trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,

@@ -536,7 +536,7 @@ class ModuleBuilder:
             for index in sorted(defined):
                 code = m.codes[index - self.nimp]
                 FunctionLowerer(self, index, code.locals, code.body).lower()
-                self._entry(index)
+                self._typed_entry(self.type_indices[index])
         else:
             defined, shell = self.part if self.part is not None else (None, True)
             for k, code in enumerate(m.codes):
@@ -551,8 +551,8 @@ class ModuleBuilder:
         tramps = [self._trampoline(i, t) if isinstance(t, FuncType) else ir.Constant(PTR, None)
                   for i, t in enumerate(m.types)]  # fmt: skip
         if self.batch is None:
-            for index in abi.entry_funcs(m):
-                self._entry(index)
+            for t in sorted({self.type_indices[i] for i in abi.entry_funcs(m)}):
+                self._typed_entry(t)
         self._functable()
         arr = ir.ArrayType(PTR, len(tramps))
         g = ir.GlobalVariable(self.ir, arr, abi.TRAMPTABLE)
@@ -608,38 +608,27 @@ class ModuleBuilder:
         _ret(b, f.function_type.return_type, vals)
         return f
 
-    def _entry(self, index: int) -> None:
-        """The entry wrapper ``void entry_<index>(ctx, rem, slots)`` of function ``index``: a
-        call of its type's (:meth:`_typed_entry`) with the function's address. One body per
-        type, not per function: the entries were 7% of the IR of the part that has them (part
-        0 of the 475 KiB module of ``tools/bench/llvm_compile.py``: 187,000 -> 174,000 lines),
-        and each made five calls by name, which the quick code generator hands to
-        SelectionDAG one by one."""
-        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
-        b = Builder(f.append_basic_block("entry"))
-        b.call(self._typed_entry(self.type_indices[index]), [*f.args, self.funcs[index]],
-               tail=True)  # fmt: skip
-        b.ret_void()
-
     def _typed_entry(self, typeidx: int) -> ir.Function:
-        """``void entry(ctx, rem, slots, fn)`` for the functions of type ``typeidx``: reads
-        the arguments from the slots, calls ``fn``, writes the results to the slots (made once
-        per type and LLVM module; a landing where guard pages are, see :meth:`_landing`)."""
+        """The Python entry ``void entry(ctx, rem, slots)`` of the functions of type
+        ``typeidx`` (:func:`.abi.entry_name`): reads the arguments from the slots, calls the
+        function whose address follows them (:func:`.abi.entry_slots`), writes the results
+        to the slots (made once per type and LLVM module; a landing where guard pages are,
+        see :meth:`_landing`)."""
         f = self._typed_entries.get(typeidx)
         if f is not None:
             return f
         ft = self.decoded.types[typeidx]
-        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR, PTR]), f"entry_t{typeidx}")
-        f.linkage = "internal"
+        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(typeidx))
         f.frame_pointer = self.landings
         self._typed_entries[typeidx] = f
         b = Builder(f.append_basic_block("entry"))
-        ctx, rem, slots, fn = f.args
+        ctx, rem, slots = f.args
         landing = None
         if self.landings:
             b, landing = self._landing(f, b, ctx)
         pofs, _ = abi.slot_offsets(ft.params)
         rofs, _ = abi.slot_offsets(ft.results)
+        fn = b.load(word(b, slots, abi.entry_slots(ft)), typ=PTR)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
         r = b.call(_Callee(fn, signature(ft)), [ctx, rem, *args], cconv=TAILCC)

@@ -48,7 +48,8 @@ class Unit:
 
     Attributes:
         funcs: native address of each of its functions (by function index).
-        entries: native address of each function's Python entry wrapper.
+        entries: native address of each function's Python entry (its type's, see
+            :func:`.abi.entry_name`).
         long_funcs: its functions with a loop or a call.
         trampolines: the host trampoline of every type index (the shell unit), else None.
         seconds: how the unit was made: ``compile`` (CPU seconds of the compile, in the worker
@@ -229,6 +230,7 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
         tm = host_target_machine()
     engine = _load_objects([obj], tm)
     order = sorted(funcs)
+    types = module.func_type_indices()
     table = engine.get_global_value_address(abi.FUNCTABLE)
     addrs = (ctypes.c_void_p * max(len(order), 1)).from_address(table) if order else []
     tramps = None
@@ -238,7 +240,7 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
         tramps = list((ctypes.c_void_p * ntypes).from_address(tt)) if ntypes else []
     return Unit(
         funcs={index: addrs[k] for k, index in enumerate(order)},
-        entries={i: engine.get_function_address(abi.entry_name(i)) for i in order},
+        entries={i: engine.get_function_address(abi.entry_name(types[i])) for i in order},
         long_funcs=frozenset(i for i, f in zip(order, flags) if f),
         trampolines=tramps, engine=engine,
     )  # fmt: skip
