@@ -335,12 +335,14 @@ def memories_used(body) -> set[int]:
 #: are parsers' action tables and dispatchers, not loops.
 HUGE_BR_TABLE = 1000
 #: quick code (level 0) lowers a ``br_table`` of at most this many runs of equal targets as a
-#: binary search of compares and branches, which the fast instruction selector makes; a
-#: ``switch`` hands its whole block to SelectionDAG (the 283 switches of part 0 of the 475 KiB
-#: module of ``tools/bench/llvm_compile.py``, 7-14 labels each, cost ~0.08 CPU s of its
-#: ~0.47 s of code generation). Bigger tables keep their jump table: a search is
-#: log2(runs) compares per branch.
-QUICK_SWITCH_RUNS = 32
+#: binary search of compares and branches, which the fast instruction selector makes, and a
+#: bigger one as a ``switch`` alone in a block: the fast selector has no switch and hands its
+#: whole block to SelectionDAG, which was the cost (the 283 switches of part 0 of the 475 KiB
+#: module of ``tools/bench/llvm_compile.py``, 8-15 runs each: ~0.08 CPU s of its ~0.5 s of
+#: code generation, ~0.03 s with the switch alone, none as searches). A search is slower than
+#: the switch's jump table when the index is unpredictable (at level 0, 8 runs: 1.3x the time
+#: of a dispatch; 32 runs: 1.9x), so only small tables are searched.
+QUICK_SEARCH_RUNS = 4
 def _fname(t: ir.Type) -> str:
     return "f32" if t is F32 else "f64" if t is F64 else str(t)
 
@@ -1846,29 +1848,37 @@ class FunctionLowerer:
         targets = [edge(d) for d in labels]
         dflt = edge(default)
         b.position_at_end(here)
-        if self.mb.quick:
-            # runs of equal targets: (first index, target); the default covers the rest
-            runs = [(k, bb) for k, bb in enumerate(targets) if k == 0 or bb is not targets[k - 1]]
-            if not targets or targets[-1] is not dflt:
-                runs.append((len(targets), dflt))
-            if len(runs) <= QUICK_SWITCH_RUNS:
-                blocks = self.fn.blocks
-                n = len(blocks)
-                new: list[ir.Block] = []
-                self._search(idx, runs, new)
-                if new:  # the search's blocks follow ``here``, depth first (fewer jumps)
-                    del blocks[n:]
-                    k = len(blocks) - 1
-                    while blocks[k] is not here:
-                        k -= 1
-                    blocks[k + 1 : k + 1] = new
-                self.set_unreachable()
-                return
-        sw = b.switch(idx, dflt)
+        if not self.mb.quick:
+            self._switch(idx, targets, dflt)
+            self.set_unreachable()
+            return
+        # quick code: none of it goes to SelectionDAG but a switch (see QUICK_SEARCH_RUNS)
+        runs = [(k, bb) for k, bb in enumerate(targets) if k == 0 or bb is not targets[k - 1]]
+        if not targets or targets[-1] is not dflt:
+            runs.append((len(targets), dflt))  # (the default covers the rest)
+        blocks = self.fn.blocks
+        n = len(blocks)
+        new: list[ir.Block] = []
+        if len(runs) <= QUICK_SEARCH_RUNS:
+            self._search(idx, runs, new)
+        else:
+            new.append(self.fn.append_basic_block("brt"))
+            b.branch(new[0])
+            b.position_at_end(new[0])
+            self._switch(idx, targets, dflt)
+        if new:  # the new blocks follow ``here``, depth first (fewer jumps)
+            del blocks[n:]
+            k = len(blocks) - 1
+            while blocks[k] is not here:
+                k -= 1
+            blocks[k + 1 : k + 1] = new
+        self.set_unreachable()
+
+    def _switch(self, idx, targets: list, dflt) -> None:
+        sw = self.b.switch(idx, dflt)
         for k, bb in enumerate(targets):
             if bb is not dflt:
                 sw.add_case(c32(k), bb)
-        self.set_unreachable()
 
     def _search(self, idx, runs, new: list) -> None:
         """Branch on ``idx`` by a binary search over ``runs``: ascending ``(first index,
