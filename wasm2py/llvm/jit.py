@@ -485,7 +485,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             optimize(mod, tm, opt_level, has_big_functions(module))
             t3 = time.perf_counter()
             _landing_symbols()
-            engine = llvm.create_mcjit_compiler(mod, tm)
+            engine = new_engine(mod, tm)
             objects = []
             # kept for the cache and for Module.serialize (objects are small next to the IR)
             engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
@@ -619,7 +619,7 @@ def recorder_address() -> int:
             _init()
             mod = llvm.parse_assembly(recorder_text())
             mod.verify()
-            engine = llvm.create_mcjit_compiler(mod, host_target_machine(2))
+            engine = new_engine(mod, host_target_machine(2))
             engine.finalize_object()
             _RECORDER_ENGINE.append((engine, engine.get_function_address(abi.RECORDER)))
         return _RECORDER_ENGINE[0][1]
@@ -641,10 +641,31 @@ def _landing_symbols() -> None:
         install()
 
 
+def new_engine(mod: llvm.ModuleRef, tm: llvm.TargetMachine):
+    """An MCJIT execution engine for ``mod`` (which it owns), generating code with ``tm``.
+
+    The engine owns ``tm`` too: LLVM's ``EngineBuilder::create`` takes it, and disposing of
+    the engine deletes it. A target machine given to a second engine is therefore freed when
+    the first engine goes, and the second one (and any later disposal of it) then works on
+    freed memory: that is how a script loading objects into three engines in turn with one
+    target machine crashed. So each engine needs a target machine of its own, and one that
+    an engine already owns is refused here. Don't use ``tm`` for anything else once the
+    engine may be gone (as long as the engine lives, ``tm`` stays valid).
+
+    Raises:
+        ValueError: ``tm`` belongs to an engine already.
+    """
+    if tm._owned:  # (llvmlite's flag: set by create_mcjit_compiler)
+        raise ValueError("this target machine belongs to an execution engine already: "
+                         "make one per engine (host_target_machine)")  # fmt: skip
+    return llvm.create_mcjit_compiler(mod, tm)
+
+
 def _load_objects(objects: list[bytes], tm: llvm.TargetMachine):
-    """An execution engine with ``objects`` loaded and linked to each other."""
+    """An execution engine with ``objects`` loaded and linked to each other (it owns ``tm``:
+    see :func:`new_engine`)."""
     _landing_symbols()
-    engine = llvm.create_mcjit_compiler(parse("", tm), tm)
+    engine = new_engine(parse("", tm), tm)
     for obj in objects:
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
     engine.finalize_object()
