@@ -159,6 +159,21 @@ SCENARIOS = {
             threading.Thread(target=lambda: hostloop(2**31 - 1), daemon=True).start()
         time.sleep(0.3)
     """,
+    # the interpreter exits while tier-up's background threads lower, compile (in this
+    # process: llvm_isolated=False) and load units
+    "exit_compiling": """
+        body = "(local.set 1 (i32.add (local.get 1) (i32.mul (local.get 0) (i32.const 7))))"
+        funcs = "".join(f'''(func (export "f{i}") (param i32) (result i32) (local i32)
+            (loop $l {body * 50} (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+            (local.get 1))''' for i in range(24))
+        eng = wasm2py.Engine(wasm2py.Config(tier="auto", cache=False, tier_up_threshold=0,
+                                            llvm_isolated=False, tier_up_batch=2))
+        inst = wasm2py.Instance(wasm2py.Store(eng), wasm2py.Module(eng, wasm2py.wat2wasm(
+            f"(module {funcs})")))
+        for i in range(24):
+            assert inst.exports[f"f{i}"](2) == 50 * 7 * (2 + 1)
+        time.sleep(0.05)
+    """,
     # what the measuring script did with private functions, with a target machine per engine:
     # the same objects loaded into three engines in turn, each dropped with its code
     "objects_reloaded": """
