@@ -453,7 +453,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     if cached is not None or objects is not None:
         # no need to decode the bodies again: the flags (has loops or calls) are stored too
         flags, objects = _unpack_blob(cached) if cached is not None else objects
-        engine = _load_objects(objects, tm)
+        engine = _load_objects(objects)
         timings = {"load": time.perf_counter() - t0}
         text = ""
         if cached is None and path is not None:
@@ -469,7 +469,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard,
                                  None if fuel_costs else body_facts(module).pausable)
             t1 = time.perf_counter()
-            engine = _load_objects(objects, tm)
+            engine = _load_objects(objects)
             phase = "parallel" if len(parts) > 1 else "worker"
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
@@ -506,9 +506,8 @@ def load_compiled(module: Module, machine_code: bytes, opt_level: int, fuel_cost
     (``guard``: the resolved mode, :attr:`CompiledModule.guard`).
     """
     t0 = time.perf_counter()
-    tm = host_target_machine(opt_level)
     flags, objects = _unpack_blob(machine_code)
-    engine = _load_objects(objects, tm)
+    engine = _load_objects(objects)
     return _finish(module, opt_level, engine, flags, objects,
                    {"load": time.perf_counter() - t0}, "", fuel_costs, epoch, guard)  # fmt: skip
 
@@ -661,10 +660,12 @@ def new_engine(mod: llvm.ModuleRef, tm: llvm.TargetMachine):
     return llvm.create_mcjit_compiler(mod, tm)
 
 
-def _load_objects(objects: list[bytes], tm: llvm.TargetMachine):
-    """An execution engine with ``objects`` loaded and linked to each other (it owns ``tm``:
-    see :func:`new_engine`)."""
+def _load_objects(objects: list[bytes]):
+    """An execution engine with ``objects`` (for the host) loaded and linked to each other, on
+    a target machine of its own (see :func:`new_engine`; loading generates no code, so the
+    target machine's level does not matter)."""
     _landing_symbols()
+    tm = host_target_machine()
     engine = new_engine(parse("", tm), tm)
     for obj in objects:
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))

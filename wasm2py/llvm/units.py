@@ -160,7 +160,6 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     funcs = frozenset(funcs)
     t0 = time.perf_counter()
     c0 = time.process_time()
-    tm = host_target_machine(opt_level)
     path = None
     if cache_dir is not None and module.raw:
         key = unit_key(module, funcs, shell, opt_level, fuel_costs, epoch)
@@ -168,7 +167,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
         blob = load_blob(path)
         if blob is not None:
             flags, obj = _unpack(blob)
-            unit = load_unit(module, funcs, shell, flags, obj, tm)
+            unit = load_unit(module, funcs, shell, flags, obj)
             unit.seconds = {"load": time.perf_counter() - t0}
             return unit
     if cached_only:
@@ -201,7 +200,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
         cpu = time.process_time() - c0
     if path is not None:
         store_blob(path, _pack(flags, obj))
-    unit = load_unit(module, funcs, shell, flags, obj, tm)
+    unit = load_unit(module, funcs, shell, flags, obj)
     unit.seconds = {"compile": cpu, "wall": time.perf_counter() - t0}
     return unit
 
@@ -222,12 +221,9 @@ def _culprit(module: Module, order: list[int], opt_level: int, fuel_costs,
     return None
 
 
-def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: bytes,
-              tm=None) -> Unit:  # fmt: skip
+def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: bytes) -> Unit:
     """Load a unit's object (from :func:`compile_unit`) into an engine of its own."""
-    if tm is None:
-        tm = host_target_machine()
-    engine = _load_objects([obj], tm)
+    engine = _load_objects([obj])
     order = sorted(funcs)
     table = engine.get_global_value_address(abi.FUNCTABLE)
     addrs = (ctypes.c_void_p * max(len(order), 1)).from_address(table) if order else []
