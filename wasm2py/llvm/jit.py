@@ -606,11 +606,13 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
-                 pausable: frozenset[int] | None = None) -> bytes:  # fmt: skip
+                 pausable: frozenset[int] | None = None, tag: str | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known."""
+    :func:`.suspend.pausable_funcs` if known; ``tag``: the symbols the object defines for
+    the loader (entries, trampolines, tables) are named ``<name>.<tag>`` (see
+    :func:`tag_symbols`)."""
     from .lower import build_text
 
     tm = _emit_machine(opt_level)
@@ -619,9 +621,23 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
                       pausable=pausable, quick=fast_isel(opt_level))  # fmt: skip
     mod = parse(text, tm)
+    if tag is not None:
+        tag_symbols(mod, tag)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
     return tm.emit_object(mod)
+
+
+def tag_symbols(mod: llvm.ModuleRef, tag: str) -> None:
+    """Rename every definition ``mod`` exports (external linkage: entries, trampolines, the
+    address tables) to ``<name>.<tag>``, so that objects of different compilation units can
+    be loaded into one execution engine (:class:`.units.UnitEngine`): their names would
+    collide otherwise (every unit has a ``functable``), and a later object's definition
+    silently replaces an earlier one's in the engine's symbol table."""
+    for values in (mod.functions, mod.global_variables):
+        for v in values:
+            if not v.is_declaration and v.linkage == llvm.Linkage.external:
+                v.name = f"{v.name}.{tag}"
 
 
 _RECORDER_ENGINE: list = []

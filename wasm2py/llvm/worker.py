@@ -84,6 +84,8 @@ class Job:
     #: the module's functions with suspend code (:func:`.suspend.pausable_funcs`), when the
     #: parent knows them: else the worker decodes every body of the module to find them
     pausable: frozenset | None = None
+    #: the suffix of the names the object defines (see :func:`.jit.tag_symbols`), or None
+    tag: str | None = None
 
     def header(self) -> bytes:
         costs = None
@@ -100,7 +102,8 @@ class Job:
         pausable = sorted(self.pausable) if self.pausable is not None else None
         return json.dumps({"level": self.opt_level, "costs": costs, "funcs": funcs,
                            "shell": self.shell, "unit": self.unit, "epoch": self.epoch,
-                           "guard": self.guard, "pausable": pausable}).encode()  # fmt: skip
+                           "guard": self.guard, "pausable": pausable,
+                           "tag": self.tag}).encode()  # fmt: skip
 
 
 class WorkerDied(Exception):
@@ -665,7 +668,7 @@ def serve() -> int:
                 pausable = frozenset(pausable)
             status, payload = b"O", compile_part(module, header["level"], fuel, part, batch,
                                                  header["epoch"], header.get("guard", False),
-                                                 pausable)  # fmt: skip
+                                                 pausable, header.get("tag"))  # fmt: skip
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
         except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError
