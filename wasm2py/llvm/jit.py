@@ -156,7 +156,7 @@ class FactsScan:
         self.long.append(not ops.isdisjoint(_LONG))
         self.tails.append(not ops.isdisjoint(_TAIL_CALLS))
         self.loops.append(Op.LOOP in ops)
-        self.calls.add(body)
+        self.calls.add(body, ops)
 
     def finish(self) -> BodyFacts:
         """The facts of every body (all added by now), remembered for :func:`body_facts` and
