@@ -9,7 +9,8 @@ starts as a trampoline into the Python tier; when a later unit jits the callee, 
 repoints it (:meth:`~.instance.LLVMInstance.add_unit`), so units never need relinking.
 
 Each unit's object is compiled in a worker process (``Config.llvm_isolated``, :mod:`.worker`)
-or in this process, loaded with MCJIT into an engine of its own, and kept in the machine-code
+or in this process, loaded with MCJIT (into the :class:`UnitEngine` of the wasm2py ``Engine``,
+its definitions named with a tag of the unit's own), and kept in the machine-code
 cache under a key made of the functions' bodies and indices, the module's *interface* (every
 section except code, data and custom sections, plus the data segment count: what the lowering
 of a body reads), the options and the compiler (:func:`unit_key`). A per-module *manifest*
