@@ -214,6 +214,9 @@ def test_a_child_forked_from_the_parent_does_not_keep_its_forker_alive():
     import signal
     import time
 
+    # (a forker left by an earlier test under another environment, e.g. another
+    # WASM2PY_CACHE_DIR, is not used for this one: start one under this environment)
+    worker.end_all()
     a = worker.Worker()
     forker = a.proc.forker
     child = os.fork()
