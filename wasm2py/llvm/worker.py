@@ -40,6 +40,7 @@ import atexit
 import hashlib
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -227,9 +228,26 @@ class Forked:
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
-        if self.returncode is None:
+        """The exit code (as ``Popen.poll``), None while the worker runs. The forker is asked
+        only once the worker's answer pipe has hung up (the worker's end closes when it
+        exits): :class:`Pool` checks an idle worker before and after every job, and a
+        round trip to the forker took a median 0.1 ms and up to 20 ms of wall time on a
+        loaded machine, time the code waiting for that unit keeps running in the Python
+        tier."""
+        if self.returncode is None and self._hung_up():
             self.returncode = self.forker.wait(self.pid, block=False)
         return self.returncode
+
+    def _hung_up(self) -> bool:
+        """Whether the answer pipe reports a hang-up or an error (or is closed here)."""
+        try:
+            fd = self.stdout.fileno()
+        except ValueError:
+            return True
+        p = select.poll()
+        p.register(fd, select.POLLHUP | select.POLLERR)
+        return any(ev & (select.POLLHUP | select.POLLERR | select.POLLNVAL)
+                   for _, ev in p.poll(0))  # fmt: skip
 
     def wait(self, timeout: float | None = None) -> int | None:
         """Wait for the worker's end (it is being killed: no timeout needed)."""
