@@ -532,10 +532,10 @@ def test_integer_values_cross_from_jitted_code_into_the_python_tier_unchanged():
 
 # two modules with the same function indices and types, different code (a unit of each
 # defines `functable` and `entry_0`/`entry_1`)
-TWINS = ["""(module
-  (func $f (export "f") (param i32) (result i32) local.get 0 i32.const %d i32.mul)
-  (func (export "g") (param i32) (result i32) local.get 0 call $f i32.const %d i32.add))
-""" % (k, k) for k in (3, 5)]  # fmt: skip
+TWINS = [f"""(module
+  (func $f (export "f") (param i32) (result i32) local.get 0 i32.const {k} i32.mul)
+  (func (export "g") (param i32) (result i32) local.get 0 call $f i32.const {k} i32.add))
+""" for k in (3, 5)]  # fmt: skip
 
 
 def test_units_of_an_engine_share_one_execution_engine_without_name_clashes(tmp_path,
@@ -550,7 +550,7 @@ def test_units_of_an_engine_share_one_execution_engine_without_name_clashes(tmp_
     for _ in range(2):  # compiled, then from the cache
         store = Store(Engine(Config(tier="auto", tier_up_threshold=10**9)))
         got = []
-        for k, text in zip((3, 5), TWINS):
+        for text in TWINS:
             for units in ([[0, 1]], [[0], [1]]):
                 inst = Instance(store, Module(store.engine, wat(text)))
                 jit(inst, *units, level=0)
