@@ -156,7 +156,7 @@ class FactsScan:
         self.long.append(not ops.isdisjoint(_LONG))
         self.tails.append(not ops.isdisjoint(_TAIL_CALLS))
         self.loops.append(Op.LOOP in ops)
-        self.calls.add(body)
+        self.calls.add(body, ops)
 
     def finish(self) -> BodyFacts:
         """The facts of every body (all added by now), remembered for :func:`body_facts` and
@@ -223,6 +223,25 @@ def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
     )
     tm._wasm2py_features = features  # (llvmlite cannot read them back; see simd_isa)
     tm._wasm2py_cpu = cpu  # (nor the CPU: see nan_bits)
+    return tm
+
+
+_EMIT_MACHINES = threading.local()
+
+
+def _emit_machine(opt_level: int) -> llvm.TargetMachine:
+    """This thread's target machine for emitting objects at ``opt_level`` (:func:`compile_part`),
+    made once: a new one per compile also builds its subtarget anew at the first emission,
+    ~1 CPU ms of each tier-up unit's ~5 (a unit of one small function: 2.1 ms to emit with a
+    fresh machine, 1.4 with a used one, plus 0.35 ms to make it). Per thread: emitting is
+    not documented as thread-safe, and an engine takes ownership of the machine it is given
+    (so loading never uses these)."""
+    machines = getattr(_EMIT_MACHINES, "by_level", None)
+    if machines is None:
+        machines = _EMIT_MACHINES.by_level = {}
+    tm = machines.get(opt_level)
+    if tm is None:
+        tm = machines[opt_level] = host_target_machine(opt_level)
     return tm
 
 
@@ -586,22 +605,38 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
-                 pausable: frozenset[int] | None = None) -> bytes:  # fmt: skip
+                 pausable: frozenset[int] | None = None, tag: str | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known."""
+    :func:`.suspend.pausable_funcs` if known; ``tag``: the symbols the object defines for
+    the loader (entries, trampolines, tables) are named ``<name>.<tag>`` (see
+    :func:`tag_symbols`)."""
     from .lower import build_text
 
-    tm = host_target_machine(opt_level)
+    tm = _emit_machine(opt_level)
     text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                       nan_bits=nan_bits(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
                       pausable=pausable, quick=fast_isel(opt_level))  # fmt: skip
     mod = parse(text, tm)
+    if tag is not None:
+        tag_symbols(mod, tag)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
     return tm.emit_object(mod)
+
+
+def tag_symbols(mod: llvm.ModuleRef, tag: str) -> None:
+    """Rename every definition ``mod`` exports (external linkage: entries, trampolines, the
+    address tables) to ``<name>.<tag>``, so that objects of different compilation units can
+    be loaded into one execution engine (:class:`.units.UnitEngine`): their names would
+    collide otherwise (every unit has a ``functable``), and a later object's definition
+    silently replaces an earlier one's in the engine's symbol table."""
+    for values in (mod.functions, mod.global_variables):
+        for v in values:
+            if not v.is_declaration and v.linkage == llvm.Linkage.external:
+                v.name = f"{v.name}.{tag}"
 
 
 _RECORDER_ENGINE: list = []
