@@ -530,7 +530,7 @@ class ModuleBuilder:
         return fn
 
     def build(self) -> ir.Module:
-        """Lower every function, the trampolines, the entry wrappers and the tables of
+        """Lower every function, the trampolines, the types' entries and the tables of
         function addresses."""
         m = self.decoded
         if self.batch is not None:
@@ -1971,7 +1971,10 @@ class FunctionLowerer:
             # Falling off a loop's end just continues with its results.
             self.ctl.pop()
             if frame.unreachable:
+                # never reached (only falling off a loop reaches its end): as after a block
+                # no branch reaches, the stack holds the results, as validation has it
                 del self.stack[frame.height:]
+                self.stack += [ir.Constant(LL[t], ir.Undefined) for t in frame.results]
                 self.set_unreachable()
             elif self.susp is not None:
                 self.susp.reload(frame.height)
