@@ -944,3 +944,48 @@ def test_wasm_select_stays_a_conditional_move():
     assert ex["walk"](0, 3) == 1  # children 1 and 2 hold 0 and 0: not a < b
     ex["mem"].write(struct.pack("<3i", 7, 5, 9), 0)
     assert ex["walk"](0, 3) == 2  # 5 < 9
+
+
+def _br_table_module(labels: list[int], default: int) -> str:
+    """``f(x)``: a ``br_table`` over ``labels`` (depths) and ``default`` out of
+    ``max + 1`` nested blocks; leaving block ``d`` returns ``100 + d``."""
+    n = max([*labels, default]) + 1
+    inner = f"(br_table {' '.join(map(str, labels))} {default} (local.get 0))"
+    for d in range(n):
+        inner = f"(block {inner}) (return (i32.const {100 + d}))"
+    return f'(module (func (export "f") (param i32) (result i32) {inner} (i32.const -1)))'
+
+
+@pytest.mark.parametrize("labels, default", [
+    ([], 0),  # the default only
+    ([0], 1),
+    ([1, 1, 0], 1),  # a run of equal targets
+    ([2, 1, 0, 0], 3),  # 4 runs: the most a search takes
+    ([0, 0, 1, 1, 1, 2, 0, 3], 2),  # runs of equal targets, the default among them
+    ([2, 1, 0, 1, 2, 3, 3], 3),  # the last run is the default's
+    (list(range(40)), 40),
+])  # fmt: skip
+def test_br_table_at_level_0(labels, default):
+    # Level 0 lowers small br_tables as a binary search of unsigned compares (the fast
+    # instruction selector has no switch: lower.QUICK_SEARCH_RUNS), bigger ones as a switch
+    # alone in its block. The expected target is the br_table rule itself: labels[x] if
+    # x < len(labels), else the default, x unsigned.
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm import lower
+
+    text = _br_table_module(labels, default)
+    runs = len([k for k in range(len(labels)) if k == 0 or labels[k] != labels[k - 1]])
+    runs += not labels or labels[-1] != default
+    ir_text = lower.build_text(decode_module(wat(text)), quick=True)
+    switch = runs > lower.QUICK_SEARCH_RUNS
+    assert ir_text.count("switch") == switch
+    if switch:  # (alone in its block: the line before it is its block's label)
+        lines = ir_text.splitlines()
+        k = next(k for k, line in enumerate(lines) if "switch" in line)
+        assert lines[k - 1].endswith(":"), lines[k - 1]
+    store = wasm2py.Store()
+    mod = wasm2py.Module(store.engine, wat(text))
+    f = L.instantiate(store, L.compile_module(mod._module, opt_level=0)).exports["f"]
+    for x in [*range(len(labels) + 3), 0x7FFFFFFF, 0x80000000, 0xFFFFFFFE, 0xFFFFFFFF]:
+        want = 100 + (labels[x] if x < len(labels) else default)
+        assert f(x - (1 << 32) if x >= 1 << 31 else x) == want, x

@@ -558,30 +558,50 @@ def build(case: Case, decoded, workdir: Path, tc: Toolchain | None = None) -> Bu
 
 
 def glue_object(decoded) -> bytes:
-    """An AArch64 object with ``w2p_entries`` (the entry wrapper of each defined function, in
-    order) and pointers to the module's function, trampoline and body tables, under the names
-    :mod:`wasm2py.llvm.abi` gives them."""
+    """An AArch64 object with ``w2p_entries`` (an entry wrapper of each defined function, in
+    order: it puts the function's address where its type's entry reads it, see
+    :func:`wasm2py.llvm.abi.entry_slots`, and calls that entry; the function's body in a
+    module without tail calls, see ``lower.ModuleBuilder.bodies``) and pointers to the
+    module's function, trampoline and body tables, under the names :mod:`wasm2py.llvm.abi`
+    gives them."""
     from llvmlite import ir
 
     from wasm2py.llvm import AARCH64_TRIPLE, abi
-    from wasm2py.llvm.jit import parse, target_machine
+    from wasm2py.llvm.jit import has_tail_calls, parse, target_machine
 
     m = ir.Module("glue")
     ptr = ir.PointerType()
+    i64 = ir.IntType(64)
     entry_type = ir.FunctionType(ir.VoidType(), [ptr, ir.IntType(32), ptr])
     nimp = decoded.num_imported_funcs
     indices = abi.entry_funcs(decoded)
     assert indices == list(range(nimp, nimp + len(decoded.funcs))), "an entry per function"
-    entries = [ir.Function(m, entry_type, abi.entry_name(i)) for i in indices]
+    functable = ir.GlobalVariable(m, ir.ArrayType(ptr, 0), abi.FUNCTABLE)
+    tramptable = ir.GlobalVariable(m, ir.ArrayType(ptr, 0), abi.TRAMPTABLE)
+    bodytable = ir.GlobalVariable(m, ir.ArrayType(ptr, 0), abi.BODYTABLE)
+    bodytable.linkage = "extern_weak"  # (null: a module with tail calls has no bodies)
+    called = functable if has_tail_calls(decoded) else bodytable
+    types = decoded.func_type_indices()
+    typed: dict[int, ir.Function] = {}
+    entries = []
+    for i in indices:
+        t = types[i]
+        if t not in typed:
+            typed[t] = ir.Function(m, entry_type, abi.entry_name(t))
+        f = ir.Function(m, entry_type, f"w2p_entry_{i}")
+        b = ir.IRBuilder(f.append_basic_block())
+        fn = b.load(b.gep(called, [ir.Constant(i64, 0), ir.Constant(i64, i - nimp)]), typ=ptr)
+        slot = ir.Constant(i64, abi.entry_slots(decoded.types[t]))
+        b.store(fn, b.gep(f.args[2], [slot], source_etype=i64))
+        b.call(typed[t], f.args)
+        b.ret_void()
+        entries.append(f)
     arr = ir.ArrayType(ptr, len(entries))
     g = ir.GlobalVariable(m, arr, "w2p_entries")
     g.initializer = ir.Constant(arr, entries)
     g.global_constant = True
-    for name, target in (("w2p_functable", abi.FUNCTABLE), ("w2p_tramptable", abi.TRAMPTABLE),
-                         ("w2p_bodytable", abi.BODYTABLE)):  # fmt: skip
-        table = ir.GlobalVariable(m, ir.ArrayType(ptr, 0), target)
-        if target == abi.BODYTABLE:  # (null: a module with tail calls has no bodies)
-            table.linkage = "extern_weak"
+    for name, table in (("w2p_functable", functable), ("w2p_tramptable", tramptable),
+                        ("w2p_bodytable", bodytable)):  # fmt: skip
         p = ir.GlobalVariable(m, ptr, name)
         p.initializer = table
         p.global_constant = True

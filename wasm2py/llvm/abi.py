@@ -200,9 +200,20 @@ def slot_offsets(types) -> tuple[list[int], int]:
     return offs, n
 
 
-def entry_name(funcidx: int) -> str:
-    """Symbol of the Python-callable entry wrapper of function ``funcidx``."""
-    return f"entry_{funcidx}"
+def entry_name(typeidx: int) -> str:
+    """Symbol of the Python-callable entry of the functions of type ``typeidx``:
+    ``void entry(ctx, rem, slots)`` reads the arguments from the slots, calls the function
+    whose address is in slot :func:`entry_slots`, and writes the results to the slots."""
+    return f"entry_t{typeidx}"
+
+
+def entry_slots(ft) -> int:
+    """Value slots of an entry's slot array for functions of type ``ft`` (its parameters or
+    its results, whichever take more; at least one): the slot after them holds the address of
+    the function to call (an entry per type, not per function: each such wrapper was a
+    separate function for LLVM to compile, and its call with a constant address went to
+    SelectionDAG at level 0)."""
+    return max(slot_offsets(ft.params)[1], slot_offsets(ft.results)[1], 1)
 
 
 def func_name(funcidx: int) -> str:
@@ -228,7 +239,8 @@ TRAMPTABLE = "tramptable"
 
 
 def entry_funcs(module: Module) -> list[int]:
-    """Functions that get a Python entry wrapper: all defined ones, because Python-tier code
+    """Functions with a Python entry (their type's, :func:`entry_name`): all defined ones,
+    because Python-tier code
     calls any function through its namespace slot ``f<i>``, which the LLVM tier rebinds to the
     entry (that is how ``tier="auto"`` moves running code over at call boundaries)."""
     nimp = module.num_imported_funcs

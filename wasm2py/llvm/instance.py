@@ -124,8 +124,9 @@ class LLVMInstance:
         rt.names[ctx_addr] = MODULE_NAMES.get(state.slots.source.filename, FrameNames())
         rt.instances[ctx_addr] = self
         state.ns["__llvm__"] = self  # (paused frames of the Python tier move over: place)
-        #: entry wrapper addresses of the jitted functions, and what resumes their frames
-        self.entry_addrs: dict[int, int] = {}
+        #: (entry address, function address) of each jitted function (see _entry_raw), and
+        #: what resumes their frames
+        self.entry_addrs: dict[int, tuple[int, int]] = {}
         self._resume_entries: dict[int, tuple] = {}
         ctx[abi.CTX_RT] = rt.addr
         for i, d in enumerate(module_deftypes(m)):
@@ -260,7 +261,10 @@ class LLVMInstance:
         # translated on first use
         for index in range(nimp, len(funcs)):
             if index in compiled.funcs:
-                self._switch(index, compiled.entries[index], index in compiled.long_funcs)
+                # (the type's entry calls the function's body where it has one)
+                self._switch(index, compiled.entries[index],
+                             compiled.bodies.get(index, compiled.funcs[index]),
+                             index in compiled.long_funcs)  # fmt: skip
 
     @functools.cached_property
     def pausable(self) -> frozenset[int]:
@@ -291,12 +295,12 @@ class LLVMInstance:
             r = self._resume_entries[index] = resume_entry(self, index)
         return r
 
-    def _switch(self, index: int, entry: int, long: bool) -> None:
+    def _switch(self, index: int, entry: int, fn: int, long: bool) -> None:
         slots = self.state.slots
         f = self.state.funcs[index]
         py = slots.python[index] or slots.stub(index)
-        self.entry_addrs[index] = entry
-        f.set_raw(_entry_raw(self, index, py, entry))
+        self.entry_addrs[index] = (entry, fn)
+        f.set_raw(_entry_raw(self, index, py, entry, fn))
         if long:
             slots.set(index, f.raw)
         self.jitted.add(index)
@@ -317,7 +321,7 @@ class LLVMInstance:
             base = 3 * index
             records[base + 2] = ctx_addr
             records[base + 1] = addr
-            self._switch(index, unit.entries[index], index in unit.long_funcs)
+            self._switch(index, unit.entries[index], addr, index in unit.long_funcs)
 
     def bind_import(self, k: int, value) -> None:
         """Make jitted code call ``value`` (a :class:`~wasm2py.Func` of the import's type) for
@@ -347,9 +351,10 @@ class LLVMInstance:
         return f"<wasm2py.llvm.LLVMInstance of {len(self.state.funcs)} functions>"
 
 
-def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
+def _entry_raw(inst: LLVMInstance, index: int, py, entry: int, fn: int):
     """The raw callable (``raw(*args, depth)``) of defined function ``index``: enters jitted
-    code through the function's entry wrapper (at native address ``entry``), or calls ``py``
+    code through its type's entry (at native address ``entry``; the function's own, ``fn``,
+    goes into the slot after the values once, see :func:`.abi.entry_slots`), or calls ``py``
     (its Python-tier raw) while a resumable call runs in the store (only Python frames can be
     suspended)."""
     rt: NativeRuntime = inst.rt
@@ -357,11 +362,12 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     ft = inst.state.funcs[index].type  # closed: typed references name DefTypes
     cfn = ENTRY(entry)
     if rt.fuel_on or ValType.V128 in ft.params or ValType.V128 in ft.results:
-        return _general_entry(inst, ft, cfn, py)
+        return _general_entry(inst, ft, cfn, fn, py)
     writers = [_to_slot(t, rt) for t in ft.params]
     readers = [_to_internal(t, rt) for t in ft.results]
-    n = max(len(writers), len(readers), 1)
-    slots = (U64 * n)()
+    n = abi.entry_slots(ft)
+    slots = (U64 * (n + 1))()
+    slots[n] = fn
     slots_addr = ctypes.addressof(slots)
     ctx_addr = inst.ctx_addr
     maxd = rt.max_depth - 1  # rem = budget - 1 - depth: trap when depth >= budget
@@ -414,7 +420,7 @@ def _entry_raw(inst: LLVMInstance, index: int, py, entry: int):
     return raw
 
 
-def _general_entry(inst: LLVMInstance, ft, cfn, py):
+def _general_entry(inst: LLVMInstance, ft, cfn, fn: int, py):
     """:func:`_entry_raw` for a store with fuel metering or a type with v128 values (two slots
     each, see :func:`.abi.slot_offsets`). With fuel, the store's fuel goes into the native
     counter before the call and back after it (also when it traps); the moves are
@@ -424,7 +430,9 @@ def _general_entry(inst: LLVMInstance, ft, cfn, py):
     store = inst.store
     writers = slot_writers(ft.params, rt)
     readers = slot_readers(ft.results, rt)
-    slots = (U64 * max(abi.slot_offsets(ft.params)[1], abi.slot_offsets(ft.results)[1], 1))()
+    n = abi.entry_slots(ft)
+    slots = (U64 * (n + 1))()
+    slots[n] = fn
     slots_addr = ctypes.addressof(slots)
     ctx_addr = inst.ctx_addr
     maxd = rt.max_depth - 1

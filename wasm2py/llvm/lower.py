@@ -331,6 +331,15 @@ def memories_used(body) -> set[int]:
 #: ``tests/test_stress.py``). Its code is slower (locals stay in memory), but such functions
 #: are parsers' action tables and dispatchers, not loops.
 HUGE_BR_TABLE = 1000
+#: quick code (level 0) lowers a ``br_table`` of at most this many runs of equal targets as a
+#: binary search of compares and branches, which the fast instruction selector makes, and a
+#: bigger one as a ``switch`` alone in a block: the fast selector has no switch and hands its
+#: whole block to SelectionDAG, which was the cost (the 283 switches of part 0 of the 475 KiB
+#: module of ``tools/bench/llvm_compile.py``, 8-15 runs each: ~0.08 CPU s of its ~0.5 s of
+#: code generation, ~0.03 s with the switch alone, none as searches). A search is slower than
+#: the switch's jump table when the index is unpredictable (at level 0, 8 runs: 1.3x the time
+#: of a dispatch; 32 runs: 1.9x), so only small tables are searched.
+QUICK_SEARCH_RUNS = 4
 def _fname(t: ir.Type) -> str:
     return "f32" if t is F32 else "f64" if t is F64 else str(t)
 
@@ -544,7 +553,7 @@ class ModuleBuilder:
         return fn
 
     def build(self) -> ir.Module:
-        """Lower every function, the trampolines, the entry wrappers and the tables of
+        """Lower every function, the trampolines, the types' entries and the tables of
         function addresses."""
         m = self.decoded
         if self.batch is not None:
@@ -552,7 +561,7 @@ class ModuleBuilder:
             for index in sorted(defined):
                 code = m.codes[index - self.nimp]
                 FunctionLowerer(self, index, code.locals, code.body).lower()
-                self._entry(index)
+                self._typed_entry(self.type_indices[index])
         else:
             defined, shell = self.part if self.part is not None else (None, True)
             for k, code in enumerate(m.codes):
@@ -567,8 +576,8 @@ class ModuleBuilder:
         tramps = [self._trampoline(i, t) if isinstance(t, FuncType) else ir.Constant(PTR, None)
                   for i, t in enumerate(m.types)]  # fmt: skip
         if self.batch is None:
-            for index in abi.entry_funcs(m):
-                self._entry(index)
+            for t in sorted({self.type_indices[i] for i in abi.entry_funcs(m)}):
+                self._typed_entry(t)
         self._functable()
         arr = ir.ArrayType(PTR, len(tramps))
         g = ir.GlobalVariable(self.ir, arr, abi.TRAMPTABLE)
@@ -622,38 +631,27 @@ class ModuleBuilder:
         _ret(b, f.function_type.return_type, vals)
         return f
 
-    def _entry(self, index: int) -> None:
-        """The entry wrapper ``void entry_<index>(ctx, rem, slots)`` of function ``index``: a
-        call of its type's (:meth:`_typed_entry`) with the function's address. One body per
-        type, not per function: the entries were 7% of the IR of the part that has them (part
-        0 of the 475 KiB module of ``tools/bench/llvm_compile.py``: 187,000 -> 174,000 lines),
-        and each made five calls by name, which the quick code generator hands to
-        SelectionDAG one by one."""
-        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(index))
-        b = Builder(f.append_basic_block("entry"))
-        fn = self.body(index) if self.fast else self.funcs[index]
-        b.call(self._typed_entry(self.type_indices[index]), [*f.args, fn], tail=True)
-        b.ret_void()
-
     def _typed_entry(self, typeidx: int) -> ir.Function:
-        """``void entry(ctx, rem, slots, fn)`` for the functions of type ``typeidx``: reads
-        the arguments from the slots, calls ``fn``, writes the results to the slots (made once
-        per type and LLVM module; a landing where guard pages are, see :meth:`_landing`)."""
+        """The Python entry ``void entry(ctx, rem, slots)`` of the functions of type
+        ``typeidx`` (:func:`.abi.entry_name`): reads the arguments from the slots, calls the
+        function whose address follows them (:func:`.abi.entry_slots`), writes the results
+        to the slots (made once per type and LLVM module; a landing where guard pages are,
+        see :meth:`_landing`)."""
         f = self._typed_entries.get(typeidx)
         if f is not None:
             return f
         ft = self.decoded.types[typeidx]
-        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR, PTR]), f"entry_t{typeidx}")
-        f.linkage = "internal"
+        f = Function(self.ir, ir.FunctionType(VOID, [PTR, I32, PTR]), abi.entry_name(typeidx))
         f.frame_pointer = self.landings
         self._typed_entries[typeidx] = f
         b = Builder(f.append_basic_block("entry"))
-        ctx, rem, slots, fn = f.args
+        ctx, rem, slots = f.args
         landing = None
         if self.landings:
             b, landing = self._landing(f, b, ctx)
         pofs, _ = abi.slot_offsets(ft.params)
         rofs, _ = abi.slot_offsets(ft.results)
+        fn = b.load(word(b, slots, abi.entry_slots(ft)), typ=PTR)
         args = [load_slot(b, b.gep(slots, [c64(pofs[k])], source_etype=I64), t)
                 for k, t in enumerate(ft.params)]  # fmt: skip
         # (a module with bodies: the function's body, see bodies)
@@ -1873,11 +1871,59 @@ class FunctionLowerer:
         targets = [edge(d) for d in labels]
         dflt = edge(default)
         b.position_at_end(here)
-        sw = b.switch(idx, dflt)
+        if not self.mb.quick:
+            self._switch(idx, targets, dflt)
+            self.set_unreachable()
+            return
+        # quick code: none of it goes to SelectionDAG but a switch (see QUICK_SEARCH_RUNS)
+        runs = [(k, bb) for k, bb in enumerate(targets) if k == 0 or bb is not targets[k - 1]]
+        if not targets or targets[-1] is not dflt:
+            runs.append((len(targets), dflt))  # (the default covers the rest)
+        blocks = self.fn.blocks
+        n = len(blocks)
+        new: list[ir.Block] = []
+        if len(runs) <= QUICK_SEARCH_RUNS:
+            self._search(idx, runs, new)
+        else:
+            new.append(self.fn.append_basic_block("brt"))
+            b.branch(new[0])
+            b.position_at_end(new[0])
+            self._switch(idx, targets, dflt)
+        if new:  # the new blocks follow ``here``, depth first (fewer jumps)
+            del blocks[n:]
+            k = len(blocks) - 1
+            while blocks[k] is not here:
+                k -= 1
+            blocks[k + 1 : k + 1] = new
+        self.set_unreachable()
+
+    def _switch(self, idx, targets: list, dflt) -> None:
+        sw = self.b.switch(idx, dflt)
         for k, bb in enumerate(targets):
             if bb is not dflt:
                 sw.add_case(c32(k), bb)
-        self.set_unreachable()
+
+    def _search(self, idx, runs, new: list) -> None:
+        """Branch on ``idx`` by a binary search over ``runs``: ascending ``(first index,
+        target)``, each up to the next one's first index, the last one unbounded; ``idx`` is
+        known to be at least the first one's (unsigned compares). The blocks it makes are
+        appended to the function, and to ``new`` in the order they are filled."""
+        b = self.b
+        while len(runs) > 1:
+            mid = len(runs) // 2
+            lo = runs[0][1] if mid == 1 else self.fn.append_basic_block("brt")
+            hi = runs[mid][1] if len(runs) - mid == 1 else self.fn.append_basic_block("brt")
+            b.cbranch(b.icmp_unsigned("<", idx, c32(runs[mid][0])), lo, hi)
+            if mid > 1:
+                new.append(lo)
+                b.position_at_end(lo)
+                self._search(idx, runs[:mid], new)
+            if len(runs) - mid == 1:
+                return
+            new.append(hi)
+            b.position_at_end(hi)
+            runs = runs[mid:]
+        b.branch(runs[0][1])
 
     def begin(self, op, imm) -> None:
         b = self.b
@@ -1948,7 +1994,10 @@ class FunctionLowerer:
             # Falling off a loop's end just continues with its results.
             self.ctl.pop()
             if frame.unreachable:
+                # never reached (only falling off a loop reaches its end): as after a block
+                # no branch reaches, the stack holds the results, as validation has it
                 del self.stack[frame.height:]
+                self.stack += [ir.Constant(LL[t], ir.Undefined) for t in frame.results]
                 self.set_unreachable()
             elif self.susp is not None:
                 self.susp.reload(frame.height)
@@ -2294,11 +2343,13 @@ class FunctionLowerer:
         """Before a store that may fault (guard mode): a compiler-only fence, so the stores
         before it stay before it and none is deleted as overwritten later (a fault makes them
         the last ones: the trap must see them, as after an explicit check's branch). Quick
-        code keeps it too, although none of the quick passes deletes or moves a store: the
-        fast instruction selector has no fence and hands the rest of the block to
-        SelectionDAG, whose code for those blocks is faster (without the fences, quick code
-        generation took ~0.02 CPU s less per part of the 475 KiB module, and the memloops
-        kernel at ``--opt -1`` ran 15-20% slower: ``tools/bench/llvm_kernels.py``)."""
+        code (level 0: no IR pass, and neither instruction selector moves or deletes a store)
+        needs none, but keeps those inside loops: the fast instruction selector has no fence
+        and hands the rest of the block to SelectionDAG, whose code for those blocks is
+        faster (without any fence, the memloops kernel at ``--opt -1`` ran 15-20% slower:
+        ``tools/bench/llvm_kernels.py``). Outside loops, where two thirds of them were, they
+        cost ~0.03 CPU s of the ~0.4 s of code generation of each part of the 475 KiB module
+        (``tools/bench/llvm_compile.py``)."""
         self.b.fence("release", "singlethread")
 
     def effective(self, offset: int, nbytes: int, k: int = 0):
@@ -2369,7 +2420,7 @@ class FunctionLowerer:
         p = self.effective(offset, n, k)
         if trunc:
             v = self.b.trunc(v, mt)
-        if self.unchecked(k):
+        if self.unchecked(k) and (not self.mb.quick or any(c.kind == "loop" for c in self.ctl)):
             self.store_fence()
         raw = self._nan_raw.get(id(v))
         if raw is not None and raw[0] is v and raw[1] is not v:

@@ -128,8 +128,10 @@ def resume_entry(inst, index: int):
     """(entry, slots, result readers) of defined function ``index`` of ``inst`` (an
     :class:`~.instance.LLVMInstance`), to resume its frames through."""
     ft = inst.state.funcs[index].type
-    entry = inst.entry_addrs[index]
-    slots = (U64 * max(abi.slot_offsets(ft.params)[1], abi.slot_offsets(ft.results)[1], 1))()
+    entry, fn = inst.entry_addrs[index]
+    n = abi.entry_slots(ft)
+    slots = (U64 * (n + 1))()
+    slots[n] = fn
     return ENTRY(entry), slots, slot_readers(ft.results, inst.rt)
 
 
