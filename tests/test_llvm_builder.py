@@ -61,6 +61,15 @@ class _Reference(ir.IRBuilder):
     def nan_check(self, r, nan):
         return self.select(self.fcmp_unordered("uno", r, r), nan, r)
 
+    def load_alloca(self, ptr):
+        return self.load(ptr)
+
+    def store_alloca(self, value, ptr):
+        self.store(value, ptr)
+
+    def int_binop(self, name, head, lhs, rhs):
+        return getattr(self, name)(lhs, rhs)
+
 
 def _without_unused_checks(text: str) -> str:
     """``text`` without the NaN checks (``select`` of an ``fcmp uno``) whose value nothing

@@ -210,6 +210,8 @@ class Block(ir.Block):
                    f"{self._label}:\n")  # fmt: skip
 
 
+_new_block = object.__new__
+
 #: what is printed only if used (see :func:`_live`): a store into an alloca is kept as the
 #: pair (alloca, text)
 _LAZY = frozenset((NanCheck, NanCompare, Alloca, tuple))
@@ -247,7 +249,19 @@ class Function(ir.Function):
             buf[-1] = buf[-1][:-1] + ' "frame-pointer"="all"\n'
 
     def append_basic_block(self, name=""):
-        blk = Block(self, name)
+        scope = self.scope
+        if name or type(scope) is not Names:
+            blk = Block(self, name)
+        else:  # (most blocks: Block.__init__'s unnamed case, without the call)
+            blk = _new_block(Block)
+            blk.parent = self
+            blk.type = _LABEL
+            blk.scope = scope
+            n = scope.next = scope.next + 1
+            name, blk._ref = _NUMBERED[n] if n < len(_NUMBERED) else _numbered(n)
+            blk._name = blk._label = name
+            blk.instructions = []
+            blk.terminator = None
         self.blocks.append(blk)
         return blk
 
@@ -309,8 +323,11 @@ class Builder(ir.IRBuilder):
         else:
             name = scope.register(name, deduplicate=True)
             ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
-        instr = kind(block, typ, name, ref, f"{ref} = {text}")
-        block.instructions.insert(self._anchor, instr)
+        text = f"{ref} = {text}"
+        instr = kind(block, typ, name, ref, text)
+        # (a plain value's text itself goes into the block: nothing changes it after this, so
+        # printing needs no look at the object)
+        block.instructions.insert(self._anchor, text if kind is Fast else instr)
         self._anchor += 1
         return instr
 
@@ -349,9 +366,18 @@ class Builder(ir.IRBuilder):
         return instr
 
     def _terminate(self, text: str) -> Fast:
-        assert self._block.terminator is None
-        instr = self._void(text)
-        self._block.terminator = instr
+        # (_void's work, inlined: a block's end is a sixth of the instructions)
+        block = self._block
+        assert block.terminator is None
+        scope = block.scope
+        if type(scope) is Names:
+            n = scope.next = scope.next + 1
+            name = _NUMBERED[n][0] if n < len(_NUMBERED) else _numbered(n)[0]
+        else:
+            name = scope.register("", deduplicate=True)
+        instr = block.terminator = Fast(block, _VOID, name, "", text)
+        block.instructions.insert(self._anchor, instr)
+        self._anchor += 1
         return instr
 
     # -- memory ---------------------------------------------------------------------------
@@ -402,6 +428,31 @@ class Builder(ir.IRBuilder):
         else:
             scope.register("", deduplicate=True)
         block.instructions.insert(self._anchor, text)
+        self._anchor += 1
+
+    def load_alloca(self, ptr: Alloca):
+        """:meth:`load` from ``ptr``, an :class:`Alloca` (a local: the common case, without
+        load's tests)."""
+        ptr.used = True
+        return self._value(ptr.allocated_type, "", ptr.load_text)
+
+    def int_binop(self, name: str, head: str, lhs, rhs):
+        """The integer binop ``name`` (``"add"``, ``"and_"``...) of two values of the same
+        type, ``head`` its text up to the operands (``"add i32 "``), written without the
+        tests of ``add`` etc."""
+        return self._value(lhs.type, "", head + lhs.get_reference() + ", " + rhs.get_reference())
+
+    def store_alloca(self, value, ptr: Alloca) -> None:
+        """:meth:`store` of ``value`` into ``ptr``, an :class:`Alloca` (a local: the common
+        case, without store's tests)."""
+        block = self._block
+        scope = block.scope
+        if type(scope) is Names:
+            scope.next += 1
+        else:
+            scope.register("", deduplicate=True)
+        block.instructions.insert(self._anchor, (ptr, ptr.store_head + value.get_reference()
+                                                 + ptr.store_tail))  # fmt: skip
         self._anchor += 1
 
     def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):

@@ -175,6 +175,9 @@ _IBIN = {O.I32_ADD: "add", O.I32_SUB: "sub", O.I32_MUL: "mul", O.I32_AND: "and_"
          O.I32_OR: "or_", O.I32_XOR: "xor",
          O.I64_ADD: "add", O.I64_SUB: "sub", O.I64_MUL: "mul", O.I64_AND: "and_",
          O.I64_OR: "or_", O.I64_XOR: "xor"}  # fmt: skip
+#: the head of each _IBIN instruction's text (Builder's binops write the same)
+_IBIN_TEXT = {op: f"{name.rstrip('_')} {'i32' if op <= O.I32_XOR else 'i64'} "
+              for op, name in _IBIN.items()}  # fmt: skip
 _ISHIFT = {O.I32_SHL: ("shl", 31), O.I32_SHR_S: ("ashr", 31), O.I32_SHR_U: ("lshr", 31),
            O.I64_SHL: ("shl", 63), O.I64_SHR_S: ("ashr", 63), O.I64_SHR_U: ("lshr", 63)}  # fmt: skip
 _IROT = {O.I32_ROTL: ("fshl", I32), O.I32_ROTR: ("fshr", I32),
@@ -883,7 +886,7 @@ class FunctionLowerer:
                 self._zeroed.append(k)
         if k not in self.raw_locals:
             alloca = self.locals[k]  # (write, inlined)
-            self.b.store(v, alloca)
+            self.b.store_alloca(v, alloca)
             self.known[id(alloca)] = v
             return
         raw = self._nan_raw.get(id(v))
@@ -1292,11 +1295,10 @@ class FunctionLowerer:
     # operand, on the lowering's hottest path)
 
     def _op_ibin(self, ins) -> None:  # the ops of _IBIN
-        op = ins.op
-        b = self.b
         y = self.stack.pop()
         x = self.stack.pop()
-        self.stack.append(getattr(b, _IBIN[op])(x, y))
+        op = ins.op
+        self.stack.append(self.b.int_binop(_IBIN[op], _IBIN_TEXT[op], x, y))
 
     def _op_icmp(self, ins) -> None:  # the ops of _ICMP
         op = ins.op
@@ -1317,7 +1319,7 @@ class FunctionLowerer:
             if k in self._untouched:  # (read first: it needs its zero, see _zero_locals)
                 self._untouched.discard(k)
                 self._zeroed.append(k)
-            v = self.known[id(alloca)] = self.b.load(alloca)
+            v = self.known[id(alloca)] = self.b.load_alloca(alloca)
         self.stack.append(v if k not in self.raw_locals else self.canonical_local(k, v))
 
     def _op_local_set(self, ins) -> None:  # local.set
