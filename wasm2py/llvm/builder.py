@@ -15,6 +15,7 @@ in a block.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from llvmlite import ir
@@ -211,6 +212,11 @@ class Block(ir.Block):
 
 
 _new_block = object.__new__
+#: id(type) -> (the type, its pointer type, and the texts of an alloca of it, of a load from
+#: such an alloca up to its name and of a store into one around the value; see
+#: Builder.alloca): formatting them, and making the pointer type, took most of the time of
+#: the allocas of locals (17 per function of the benchmark module)
+_ALLOCA_TEXTS: dict[int, tuple] = {}
 
 #: what is printed only if used (see :func:`_live`): a store into an alloca is kept as the
 #: pair (alloca, text)
@@ -228,13 +234,62 @@ def _live(i) -> bool:
     return i.check.used if t is NanCompare else i.used
 
 
+class Argument(ir.Argument):
+    """An argument of a :class:`Function`, numbered by its position (``%".1"``... as
+    llvmlite's scope names them), whose attributes are made on first use (:func:`_has_attrs`
+    tells an argument nobody asked for attributes at once)."""
+
+    def __init__(self, parent, typ, n: int):  # (llvmlite's naming and checks skipped)
+        self.parent = parent
+        self.type = typ
+        self._name, self._ref = _NUMBERED[n] if n < len(_NUMBERED) else _numbered(n)
+
+    @functools.cached_property
+    def attributes(self):
+        return ir.values.ArgumentAttributes()
+
+    def get_reference(self) -> str:
+        return self._ref
+
+
+class ReturnValue(ir.values.ReturnValue):
+    """A :class:`Function`'s return value, its attributes made on first use."""
+
+    def __init__(self, parent, typ):
+        self.parent = parent
+        self.type = typ
+        self._name = ""
+
+    attributes = Argument.attributes
+
+
 class Function(ir.Function):
     """``ir.Function`` whose blocks are :class:`Block` s (with ``frame_pointer`` set: keeps a
     frame pointer, an attribute llvmlite does not know), and whose head is written without
     llvmlite's layers when nothing in it has attributes (every part of a big module declares
-    all the module's functions: their heads were a tenth of the lowering's time)."""
+    all the module's functions: their heads were a tenth of the lowering's time). Its values
+    are named by a :class:`Names` scope; it is made without llvmlite's naming of its
+    arguments (a tenth of making one, which a part of a big module does for every function
+    of the module and its entry)."""
 
     frame_pointer = False
+
+    def __init__(self, module, ftype, name):  # (what ir.Function.__init__ does, cheaper)
+        self.parent = module
+        self.type = ftype.as_pointer()
+        self._name = module.scope.register(name)
+        self.linkage = ""
+        self.storage_class = ""
+        self.section = ""
+        self.metadata = {}
+        self.ftype = ftype
+        self.blocks = []
+        self.attributes = ir.values.FunctionAttributes()
+        self.args = tuple([Argument(self, t, k) for k, t in enumerate(ftype.args, 1)])
+        self.scope = Names(len(self.args) + 1)  # (llvmlite's return value takes a number)
+        self.return_value = ReturnValue(self, ftype.return_type)
+        module.add_global(self)
+        self.calling_convention = ""
 
     def descr_prototype(self, buf) -> None:
         if (self.attributes or self.ftype.var_arg or self.section or self.metadata
@@ -243,8 +298,11 @@ class Function(ir.Function):
         else:
             parts = ["define" if self.blocks else "declare", self.linkage,
                      self.calling_convention, str(self.return_value.type)]  # fmt: skip
-            args = ", ".join([f"{a.type} {a.get_reference()}" for a in self.args])
-            buf.append(f"{' '.join([p for p in parts if p])} {self.get_reference()}({args})\n")
+            args = _ARGS_TEXT.get(id(self.ftype))
+            if args is None or args[0] is not self.ftype:
+                args = _ARGS_TEXT[id(self.ftype)] = (self.ftype, ", ".join(
+                    [f"{a.type} {a.get_reference()}" for a in self.args]))
+            buf.append(f"{' '.join([p for p in parts if p])} {self.get_reference()}({args[1]})\n")
         if self.frame_pointer:
             buf[-1] = buf[-1][:-1] + ' "frame-pointer"="all"\n'
 
@@ -271,8 +329,14 @@ class Function(ir.Function):
         return blk
 
 
+#: id(function type) -> (it, the text of the arguments of a :class:`Function` of it)
+_ARGS_TEXT: dict[int, tuple] = {}
+
+
 def _has_attrs(value) -> bool:
     """Whether an argument or return value of a function has attributes to print."""
+    if type(value) in (Argument, ReturnValue) and "attributes" not in value.__dict__:
+        return False
     a = value.attributes
     return bool(a) or bool(getattr(a, "align", 0) or getattr(a, "dereferenceable", 0)
                            or getattr(a, "dereferenceable_or_null", 0))  # fmt: skip
@@ -384,12 +448,17 @@ class Builder(ir.IRBuilder):
     def alloca(self, typ, size=None, name=""):
         if size is not None:
             return super().alloca(typ, size, name)
-        pt = typ.as_pointer()
-        instr = self._value(pt, name, f"alloca {typ}", Alloca)
+        texts = _ALLOCA_TEXTS.get(id(typ))
+        if texts is None or texts[0] is not typ:
+            pt = typ.as_pointer()
+            texts = _ALLOCA_TEXTS[id(typ)] = (typ, pt, f"alloca {typ}", f"load {typ}, {pt} ",
+                                              f"store {typ} ", f", {pt} ")  # fmt: skip
+        _, pt, text, load, head, tail = texts
+        instr = self._value(pt, name, text, Alloca)
         instr.allocated_type = typ
-        instr.load_text = f"load {typ}, {pt} {instr._ref}"
-        instr.store_head = f"store {typ} "
-        instr.store_tail = f", {pt} {instr._ref}"
+        instr.load_text = load + instr._ref
+        instr.store_head = head
+        instr.store_tail = tail + instr._ref
         instr.used = False
         return instr
 

@@ -157,8 +157,18 @@ def ret_type(results) -> ir.Type:
 
 
 def signature(ft: FuncType) -> ir.FunctionType:
-    """The native signature of a function of wasm type ``ft`` (see :mod:`.abi`)."""
-    return ir.FunctionType(ret_type(ft.results), [PTR, I32] + [LL[t] for t in ft.params])
+    """The native signature of a function of wasm type ``ft`` (see :mod:`.abi`; one object
+    per type, made once)."""
+    sig = _SIGNATURES.get(ft)
+    if sig is None:
+        if len(_SIGNATURES) > 4096:
+            _SIGNATURES.clear()
+        sig = _SIGNATURES[ft] = ir.FunctionType(ret_type(ft.results),
+                                                [PTR, I32] + [LL[t] for t in ft.params])
+    return sig
+
+
+_SIGNATURES: dict[FuncType, ir.FunctionType] = {}
 
 
 def zero(t: ir.Type) -> ir.Constant:
@@ -455,7 +465,7 @@ class ModuleBuilder:
                 continue
             f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
             f.frame_pointer = self.landings  # (the fault handler walks the frames)
-            f.scope = Names(len(f.args))
+            f.scope = Names(len(f.args))  # (as a builder.Function has: for llvmlite's too)
             f.calling_convention = TAILCC
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
