@@ -70,6 +70,9 @@ class _Reference(ir.IRBuilder):
     def int_binop(self, name, head, lhs, rhs):
         return getattr(self, name)(lhs, rhs)
 
+    def int_compare(self, cmpop, signed, head, lhs, rhs):
+        return (self.icmp_signed if signed else self.icmp_unsigned)(cmpop, lhs, rhs)
+
 
 def _without_unused_checks(text: str) -> str:
     """``text`` without the NaN checks (``select`` of an ``fcmp uno``) whose value nothing

@@ -204,9 +204,11 @@ class Block(ir.Block):
         # (a plain Fast's text read directly: no call of __str__ per instruction; unused NaN
         # checks and allocas left out, with the stores into such allocas; one join per block)
         texts = [i if type(i) is str else
-                 i._text if type(i) is Fast and not i.metadata else
-                 i[1] if type(i) is tuple else str(i)
-                 for i in self.instructions if type(i) not in _LAZY or _live(i)]  # fmt: skip
+                 i[1] if type(i) is tuple else
+                 i._text if type(i) is Fast and not i.metadata else str(i)
+                 for i in self.instructions
+                 if type(i) is str or (i[0].used if type(i) is tuple else
+                                       type(i) not in _LAZY or _live(i))]  # fmt: skip
         buf.append(f"{self._label}:\n  " + "\n  ".join(texts) + "\n" if texts else
                    f"{self._label}:\n")  # fmt: skip
 
@@ -511,6 +513,11 @@ class Builder(ir.IRBuilder):
         tests of ``add`` etc."""
         return self._value(lhs.type, "", head + lhs.get_reference() + ", " + rhs.get_reference())
 
+    def int_compare(self, cmpop: str, signed: bool, head: str, lhs, rhs):
+        """``icmp_signed`` (``signed``) or ``icmp_unsigned`` of two integers, ``head`` its text
+        up to the operands (``"icmp slt i32 "``)."""
+        return self._value(_I1, "", head + lhs.get_reference() + ", " + rhs.get_reference())
+
     def store_alloca(self, value, ptr: Alloca) -> None:
         """:meth:`store` of ``value`` into ``ptr``, an :class:`Alloca` (a local: the common
         case, without store's tests)."""
@@ -541,8 +548,9 @@ class Builder(ir.IRBuilder):
         return self._terminate(f"br label {target.get_reference()}")
 
     def cbranch(self, cond, truebr, falsebr):
-        return self._terminate(f"br {cond.type} {cond.get_reference()}, label "
-                               f"{truebr.get_reference()}, label {falsebr.get_reference()}")
+        return self._terminate(f"br {'i1' if cond.type is _I1 else cond.type} "
+                               f"{cond.get_reference()}, label {truebr.get_reference()}, label "
+                               f"{falsebr.get_reference()}")  # fmt: skip
 
     def ret(self, value):
         return self._terminate(f"ret {value.type} {value.get_reference()}")

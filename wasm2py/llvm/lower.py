@@ -201,7 +201,10 @@ for _base, _t in ((O.I32_EQ, I32), (O.I64_EQ, I64)):
     for _k, (_op, _signed) in enumerate([("==", False), ("!=", False), ("<", True), ("<", False),
                                           (">", True), (">", False), ("<=", True), ("<=", False),
                                           (">=", True), (">=", False)]):  # fmt: skip
-        _ICMP[_base + _k] = (_op, _signed)
+        # (with the head of its text: see Builder.int_compare)
+        _ICMP[_base + _k] = (_op, _signed, "icmp {}{} {} ".format(
+            "s" if _signed else "u" if _op not in ("==", "!=") else "",
+            {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}[_op], _t))
 _FCMP = {}
 for _base in (O.F32_EQ, O.F64_EQ):
     for _k, _op in enumerate(["==", "!=", "<", ">", "<=", ">="]):
@@ -1312,11 +1315,10 @@ class FunctionLowerer:
 
     def _op_icmp(self, ins) -> None:  # the ops of _ICMP
         op = ins.op
-        b = self.b
         y = self.stack.pop()
         x = self.stack.pop()
-        pyop, signed = _ICMP[op]
-        self.push_bool(b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y))
+        pyop, signed, head = _ICMP[op]
+        self.push_bool(self.b.int_compare(pyop, signed, head, x, y))
 
     def _op_local_get(self, ins) -> None:  # local.get (a fifth of all instructions)
         """Push the value of the local: as stored (what a store put there or a load read,
