@@ -22,6 +22,7 @@ from llvmlite import ir
 
 _CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
 _I1 = ir.IntType(1)
+_I32 = ir.IntType(32)
 _VOID = ir.VoidType()
 _LABEL = ir.LabelType()
 #: names LLVM reads without quotes (llvmlite's rule for block labels)
@@ -139,6 +140,18 @@ class NanCheck(FastSelect):
         return self._ref
 
 
+class Lazy(Fast):
+    """A value printed only if something took it (:attr:`used`, as for a :class:`NanCheck`):
+    the i32 extension of a comparison's i1 (:meth:`Builder.bool_i32`), which is left unused
+    when the i1 itself is what the consumers take (a branch, ``and`` of two comparisons)."""
+
+    __slots__ = ("used",)
+
+    def get_reference(self) -> str:
+        self.used = True
+        return self._ref
+
+
 class NanCompare(Fast):
     """The ``fcmp uno`` of a :class:`NanCheck` (``check``): printed only with it."""
 
@@ -222,9 +235,9 @@ _ALLOCA_TEXTS: dict[int, tuple] = {}
 
 #: what is printed only if used (see :func:`_live`): a store into an alloca is kept as the
 #: pair (alloca, text)
-_LAZY = frozenset((NanCheck, NanCompare, Alloca, tuple))
+_LAZY = frozenset((NanCheck, NanCompare, Alloca, Lazy, tuple))
 #: what records its uses in ``used``
-_USES = (NanCheck, Alloca)
+_USES = (NanCheck, Alloca, Lazy)
 
 
 def _live(i) -> bool:
@@ -512,6 +525,12 @@ class Builder(ir.IRBuilder):
         type, ``head`` its text up to the operands (``"add i32 "``), written without the
         tests of ``add`` etc."""
         return self._value(lhs.type, "", head + lhs.get_reference() + ", " + rhs.get_reference())
+
+    def bool_i32(self, c):
+        """``zext i1 c to i32``, printed only if used (:class:`Lazy`)."""
+        z = self._value(_I32, "", f"zext i1 {c.get_reference()} to i32", Lazy)
+        z.used = False
+        return z
 
     def int_compare(self, cmpop: str, signed: bool, head: str, lhs, rhs):
         """``icmp_signed`` (``signed``) or ``icmp_unsigned`` of two integers, ``head`` its text

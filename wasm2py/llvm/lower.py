@@ -188,6 +188,9 @@ _IBIN = {O.I32_ADD: "add", O.I32_SUB: "sub", O.I32_MUL: "mul", O.I32_AND: "and_"
 #: the head of each _IBIN instruction's text (Builder's binops write the same)
 _IBIN_TEXT = {op: f"{name.rstrip('_')} {'i32' if op <= O.I32_XOR else 'i64'} "
               for op, name in _IBIN.items()}  # fmt: skip
+#: the head of the text of an i32 and/or/xor done on i1s (FunctionLowerer._op_ibin)
+_BOOL_TEXT = {O.I32_AND: "and i1 ", O.I32_OR: "or i1 ", O.I32_XOR: "xor i1 "}
+_TRUE = ir.Constant(I1, 1)
 _ISHIFT = {O.I32_SHL: ("shl", 31), O.I32_SHR_S: ("ashr", 31), O.I32_SHR_U: ("lshr", 31),
            O.I64_SHL: ("shl", 63), O.I64_SHR_S: ("ashr", 63), O.I64_SHR_U: ("lshr", 63)}  # fmt: skip
 _IROT = {O.I32_ROTL: ("fshl", I32), O.I32_ROTR: ("fshr", I32),
@@ -1151,7 +1154,7 @@ class FunctionLowerer:
             self._bools[id(c)] = (c, c)
             self.push(c)
             return
-        z = self.b.zext(c, I32)
+        z = self.b.bool_i32(c)
         self._bools[id(z)] = (z, c)
         self.push(z)
 
@@ -1311,6 +1314,16 @@ class FunctionLowerer:
         y = self.stack.pop()
         x = self.stack.pop()
         op = ins.op
+        if op in _BOOL_TEXT:
+            # and/or/xor of two 0/1s (comparisons' results): of their i1s, a 0/1 again, so
+            # neither operand's extension is needed (see push_bool) nor, before a branch,
+            # a compare of the result with 0
+            bools = self._bools
+            hx = bools.get(id(x))
+            hy = bools.get(id(y))
+            if hx is not None and hy is not None and hx[0] is x and hy[0] is y:
+                self.push_bool(self.b.int_binop(_IBIN[op], _BOOL_TEXT[op], hx[1], hy[1]))
+                return
         self.stack.append(self.b.int_binop(_IBIN[op], _IBIN_TEXT[op], x, y))
 
     def _op_icmp(self, ins) -> None:  # the ops of _ICMP
@@ -1442,6 +1455,10 @@ class FunctionLowerer:
     def _op_eqz(self, ins) -> None:  # i32.eqz, i64.eqz
         b = self.b
         x = self.stack.pop()
+        hit = self._bools.get(id(x))
+        if hit is not None and hit[0] is x:  # a 0/1: the negation of its i1 (see push_bool)
+            self.push_bool(b.int_binop("xor", "xor i1 ", hit[1], _TRUE))
+            return
         self.push_bool(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)))
 
     def _op_fbin(self, ins) -> None:  # the ops of _FBIN
