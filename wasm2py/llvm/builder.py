@@ -28,6 +28,9 @@ _LABEL = ir.LabelType()
 #: names LLVM reads without quotes (llvmlite's rule for block labels)
 _SIMPLE = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*$")
 _TAILS = frozenset(("tail", "musttail", "notail"))
+#: block name asked for -> whether it is simple (:data:`_SIMPLE`), for the names the lowering
+#: gives again and again ("end", "loop"...)
+_SIMPLE_NAMES: dict[str, bool] = {}
 
 
 #: the names and references of unnamed values, ``(".N", '%".N"')`` (made once: formatting
@@ -204,9 +207,18 @@ class Block(ir.Block):
             name, self._ref = _NUMBERED[n] if n < len(_NUMBERED) else _numbered(n)
             self._name = self._label = name
         else:
+            simple = _SIMPLE_NAMES.get(name)
+            if simple is None:  # (".N" added to a simple name leaves it simple)
+                if len(_SIMPLE_NAMES) > 1024:
+                    _SIMPLE_NAMES.clear()
+                simple = _SIMPLE_NAMES[name] = bool(_SIMPLE.match(name))
             self._name = name = scope.register(name, deduplicate=True)
-            self._ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
-            self._label = name if _SIMPLE.match(name) else self._ref[1:]
+            if simple:
+                self._ref = f'%"{name}"'
+                self._label = name
+            else:
+                self._ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
+                self._label = name if _SIMPLE.match(name) else self._ref[1:]
         self.instructions = []
         self.terminator = None
 

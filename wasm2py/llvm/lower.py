@@ -191,6 +191,7 @@ _IBIN_TEXT = {op: f"{name.rstrip('_')} {'i32' if op <= O.I32_XOR else 'i64'} "
 #: the head of the text of an i32 and/or/xor done on i1s (FunctionLowerer._op_ibin)
 _BOOL_TEXT = {O.I32_AND: "and i1 ", O.I32_OR: "or i1 ", O.I32_XOR: "xor i1 "}
 _TRUE = ir.Constant(I1, 1)
+_NO_TYPES = ((), ())
 _ISHIFT = {O.I32_SHL: ("shl", 31), O.I32_SHR_S: ("ashr", 31), O.I32_SHR_U: ("lshr", 31),
            O.I64_SHL: ("shl", 63), O.I64_SHR_S: ("ashr", 63), O.I64_SHR_U: ("lshr", 63)}  # fmt: skip
 _IROT = {O.I32_ROTL: ("fshl", I32), O.I32_ROTR: ("fshr", I32),
@@ -766,9 +767,9 @@ class Ctl:
         self.height = height  # stack height below the params
         self.end: ir.Block | None = None
         self.header: ir.Block | None = None
-        self.slots: list = []  # allocas: results (block/if/func) or params (loop)
+        self.slots: list | tuple = ()  # allocas: results (block/if/func) or params (loop)
         self.else_bb: ir.Block | None = None
-        self.if_params: list = []
+        self.if_params: list | tuple = ()
         self.unreachable = False
         self.reached = False
         self.has_else = False
@@ -1889,7 +1890,7 @@ class FunctionLowerer:
 
     def begin(self, op, imm) -> None:
         b = self.b
-        params, results = self.block_type(imm)
+        params, results = self.block_type(imm) if imm is not None else _NO_TYPES
         if op == O.IF:
             cond = self.cond(self.pop())
         frame = Ctl("block" if op == O.BLOCK else "loop" if op == O.LOOP else "if",
@@ -1914,7 +1915,8 @@ class FunctionLowerer:
                 self.push(b.load(slot))
             frame.end = None
         else:
-            frame.slots = [self.ab.alloca(LL[t]) for t in results]
+            if results:
+                frame.slots = [self.ab.alloca(LL[t]) for t in results]
             frame.end = self.fn.append_basic_block("end")
             if op == O.IF:
                 then = self.fn.append_basic_block("then")
