@@ -103,15 +103,11 @@ class Fast:
         return self._ref
 
     def set_metadata(self, name: str, node) -> None:
-        if self.metadata is None:
-            self.metadata = {}
-        self.metadata[name] = node
+        # (written into the text at once: branch weights on a sixth of the branches)
+        self._text += f", !{name} {node.get_reference()}"
 
     def __str__(self) -> str:
-        if not self.metadata:
-            return self._text
-        return self._text + "".join(f", !{k} {v.get_reference()}"
-                                    for k, v in self.metadata.items())  # fmt: skip
+        return self._text
 
     def __repr__(self) -> str:
         return f"<Fast {self._text!r}>"
@@ -121,6 +117,11 @@ class FastSelect(Fast):
     """A ``select``: llvmlite writes a space before the comma of its metadata."""
 
     __slots__ = ()
+
+    def set_metadata(self, name: str, node) -> None:
+        if self.metadata is None:
+            self.metadata = {}
+        self.metadata[name] = node
 
     def __str__(self) -> str:
         if not self.metadata:
@@ -182,6 +183,8 @@ class Phi(Fast):
     written when printed."""
 
     __slots__ = ("incomings",)
+
+    set_metadata = FastSelect.set_metadata  # (printed after the incomings)
 
     def add_incoming(self, value, block) -> None:
         value.get_reference()  # (a use: see NanCheck)
