@@ -113,6 +113,20 @@ class Fast:
         return f"<Fast {self._text!r}>"
 
 
+class Operand:
+    """A constant operand given as its type and text (``"123"``), for llvmlite's builder and
+    this one alike (``type``, ``get_reference()``)."""
+
+    __slots__ = ("type", "_ref")
+
+    def __init__(self, typ, ref: str):
+        self.type = typ
+        self._ref = ref
+
+    def get_reference(self) -> str:
+        return self._ref
+
+
 class FastSelect(Fast):
     """A ``select``: llvmlite writes a space before the comma of its metadata."""
 
