@@ -273,7 +273,6 @@ _STORE = {O.I32_STORE: (I32, 4, False), O.I64_STORE: (I64, 8, False),
           O.I64_STORE8: (I8, 1, True), O.I64_STORE16: (I16, 2, True),
           O.I64_STORE32: (I32, 4, True)}  # fmt: skip
 
-_BR_TABLE = int(O.BR_TABLE)
 _TAIL_CALLS = frozenset({O.RETURN_CALL, O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF})
 _CALLS = frozenset({O.CALL, O.CALL_INDIRECT, O.CALL_REF, O.RETURN_CALL,
                     O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF, O.THROW})  # fmt: skip
@@ -1190,10 +1189,6 @@ class FunctionLowerer:
     def lower(self) -> None:
         body = self.body
         ops = {ins.op for ins in body}
-        if O.BR_TABLE in ops and any(len(ins.imm[0]) > HUGE_BR_TABLE for ins in body
-                                      if ins.op == _BR_TABLE):  # fmt: skip
-            self.fn.attributes.add("optnone")
-            self.fn.attributes.add("noinline")  # (LLVM requires it with optnone)
         # locals
         self.raw_locals = raw_float_locals(body, len(self.ftype.params), self.local_types)
         self.locals = []
@@ -1569,6 +1564,9 @@ class FunctionLowerer:
 
     def _op_br_table(self, ins) -> None:  # br.table
         imm = ins.imm
+        if len(imm[0]) > HUGE_BR_TABLE:  # (attributes are printed with the function)
+            self.fn.attributes.add("optnone")
+            self.fn.attributes.add("noinline")  # (LLVM requires it with optnone)
         self.br_table(*imm)
 
     def _op_return(self, ins) -> None:  # return
