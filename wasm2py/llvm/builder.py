@@ -402,7 +402,10 @@ def _binop(opname: str):
 
 def _castop(opname: str):
     def method(self, val, typ, name=""):
-        if val.type is typ or val.type == typ:
+        vt = val.type
+        # (integers compared by width: llvmlite's type == formats both types)
+        if vt is typ or (typ.width == vt.width if type(vt) is ir.IntType is type(typ)
+                         else vt == typ):  # fmt: skip
             return val
         return self._value(typ, name, f"{opname} {val.type} {val.get_reference()} to {typ}")
 

@@ -1354,8 +1354,9 @@ class FunctionLowerer:
         self.set_local(imm, self.stack[-1])
 
     def _op_i32_const(self, ins) -> None:  # i32.const
-        imm = ins.imm
-        self.stack.append(c32(imm))
+        u = ins.imm & 0xFFFFFFFF  # (c32, inlined)
+        c = _C32.get(u)
+        self.stack.append(_new_const(_C32, I32, u) if c is None else c)
 
     def _op_i64_const(self, ins) -> None:  # i64.const
         imm = ins.imm
