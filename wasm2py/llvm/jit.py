@@ -587,11 +587,14 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
-                 pausable: frozenset[int] | None = None) -> bytes:  # fmt: skip
+                 pausable: frozenset[int] | None = None,
+                 spare: list | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known."""
+    :func:`.suspend.pausable_funcs` if known. ``spare``: a list the LLVM module goes into
+    instead of being destroyed here, for the caller to drop when it likes (a compile worker:
+    at its next job, or never if it ends first; see ``worker.serve``)."""
     from .lower import build_text
 
     tm = host_target_machine(opt_level)
@@ -602,6 +605,8 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     mod = parse(text, tm)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
+    if spare is not None:
+        spare.append(mod)
     return tm.emit_object(mod)
 
 
