@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import hashlib
 import os
 import threading
@@ -592,13 +593,13 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known. ``spare``: a list the LLVM module goes into
-    instead of being destroyed here, for the caller to drop when it likes (a compile worker:
-    at its next job, or never if it ends first; see ``worker.serve``)."""
+    :func:`.suspend.pausable_funcs` if known. ``spare``: a list the IR (Python's and LLVM's)
+    goes into instead of being freed here, for the caller to :func:`drop` when it likes (a
+    compile worker: at its next job, or never if it ends first; see ``worker.serve``)."""
     from .lower import build_text
 
     tm = host_target_machine(opt_level)
-    text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+    text = build_text(module, spare, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                       nan_bits=nan_bits(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
                       pausable=pausable, quick=fast_isel(opt_level))  # fmt: skip
@@ -608,6 +609,23 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     if spare is not None:
         spare.append(mod)
     return tm.emit_object(mod)
+
+
+def drop(spare: list) -> None:
+    """Free what :func:`compile_part` put in ``spare`` (the lowering's IR, dismantled: it is
+    full of reference cycles; LLVM's modules) and empty it; the objects that ``build_text``
+    froze are the collector's again (``gc.unfreeze``)."""
+    from llvmlite import ir
+
+    from .lower import dismantle
+
+    if not spare:
+        return
+    for x in spare:
+        if isinstance(x, ir.Module):
+            dismantle(x)
+    spare.clear()
+    gc.unfreeze()
 
 
 _RECORDER_ENGINE: list = []
