@@ -214,6 +214,9 @@ def test_a_child_forked_from_the_parent_does_not_keep_its_forker_alive():
     import signal
     import time
 
+    # (a forker left by an earlier test under another environment, e.g. another
+    # WASM2PY_CACHE_DIR, is not used for this one: start one under this environment)
+    worker.end_all()
     a = worker.Worker()
     forker = a.proc.forker
     child = os.fork()
@@ -256,7 +259,34 @@ def test_end_all_counts_forked_workers_cpu_in_this_processs_children():
         assert children() - before > job_cpu
 
 
-def test_a_jobs_ir_can_be_kept_for_later(tmp_path):
+@pytest.mark.skipif(sys.platform != "linux", reason="forks workers")
+def test_an_idle_forked_worker_is_alive_without_asking_its_forker(monkeypatch):
+    import signal
+    import time
+
+    worker.end_all()  # (a forker of this test's environment: see the test above)
+    w = worker.Worker()
+    try:
+        assert isinstance(w.proc, worker.Forked)
+        asked = []
+        real = w.proc.forker.wait
+
+        def wait(pid, block):
+            asked.append(block)
+            return real(pid, block)
+
+        monkeypatch.setattr(w.proc.forker, "wait", wait)
+        assert w.alive and w.alive and asked == []
+        w.proc.kill()
+        deadline = time.monotonic() + 10
+        while w.alive and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not w.alive and w.proc.returncode == -signal.SIGKILL and asked
+    finally:
+        w.close()
+
+
+def test_a_jobs_ir_can_be_kept_for_later():
     # a worker keeps a job's IR (the lowering's and LLVM's module) until its next job
     # (jit.compile_part's spare, worker.serve): the object is the same, the kept IR is freed
     # by jit.drop, and the objects build_text froze meanwhile are the collector's again

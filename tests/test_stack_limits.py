@@ -183,3 +183,132 @@ def test_runaway_recursion_of_big_frames_stays_small_in_memory():
     """)], capture_output=True, text=True, timeout=600)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.split() == ["CALL_STACK_EXHAUSTED", "True"]
+
+
+# -- the operand stack: the frame cost's model and the LLVM lowering's agree ------------------
+
+
+def _lowering_heights(module) -> dict[int, tuple[int, bool]]:
+    """For every defined function of ``module``: the highest operand stack of the LLVM
+    lowering's symbolic stack (its length after each instruction it lowers), and whether it
+    skipped code that validation types as reachable: an instruction other than ``else``/``end``
+    right after the end of a construct that no path reaches (a loop whose body never falls
+    off its end, a block whose body ends in ``unreachable`` and that no branch targets). The
+    lowering emits nothing for such code, which never runs; the frame cost still counts its
+    operands (:func:`wasm2py.validate.frames.max_operand_height`, the spec's typing)."""
+    from wasm2py.binary.opcodes import Op
+    from wasm2py.llvm import lower
+
+    found: dict[int, list] = {}
+    handlers = dict(lower._HANDLERS)
+    other = lower.FunctionLowerer.op_other
+
+    def watch(handler):
+        def run(self, ins):
+            handler(self, ins)
+            if not self.ctl:
+                return
+            seen = found.setdefault(self.index, [0, False])
+            seen[0] = max(seen[0], len(self.stack))
+            if ins.op == Op.END and self.ctl[-1].unreachable:
+                after = self.body[self.pos + 1].op if self.pos + 1 < len(self.body) else None
+                if after not in (Op.END, Op.ELSE):
+                    seen[1] = True
+
+        return run
+
+    try:
+        for op, handler in handlers.items():
+            lower._HANDLERS[op] = watch(handler)
+        lower.FunctionLowerer.op_other = watch(other)
+        lower.build_module(module, simd_isa="x86")
+    finally:
+        lower._HANDLERS.update(handlers)
+        lower.FunctionLowerer.op_other = other
+    return {index: (top, skipped) for index, (top, skipped) in found.items()}
+
+
+def test_frame_costs_operand_heights_agree_with_the_llvm_lowering_on_the_spec_suite():
+    """The frame cost counts the highest operand stack of a body as validation types it
+    (:func:`~wasm2py.validate.frames.max_operand_height`); the LLVM lowering keeps the operand
+    stack as a list of values. Over every function of the spec modules (both suites, SIMD
+    included) the two reach the same height, except where the lowering skips typed code after
+    a construct whose end nothing reaches; and the lowering never holds more operands than the
+    frame counts (else a frame would cost less than what its code keeps)."""
+    pytest.importorskip("llvmlite")
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.errors import UnsupportedFeature
+    from wasm2py.validate.frames import max_operand_height
+    from wasm2py.validate.validator import validate_module
+    from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files, load_script
+
+    try:
+        files = [*list_wast_files(include_simd=True),
+                 *list_wast_files(include_simd=True, suite="3.0")]  # fmt: skip
+    except SpecSuiteMissing:
+        pytest.skip("spec suite missing")
+    checked = skipped_code = 0
+    seen = set()
+    for f in files:
+        script = load_script(f)
+        for cmd in script.commands:
+            name = cmd.get("filename") or cmd.get("binary_filename")
+            if cmd.get("type") != "module" or not name:
+                continue
+            try:
+                data = script.module_bytes(name)
+                if data in seen:
+                    continue
+                seen.add(data)
+                m = decode_module(data)
+                validate_module(m)
+            except Exception:  # noqa: BLE001, S112 - not a module this check is about
+                continue
+            try:
+                heights = _lowering_heights(m)
+            except UnsupportedFeature:
+                continue
+            nimp = m.num_imported_funcs
+            for index, (top, skipped) in heights.items():
+                want = max_operand_height(m, m.codes[index - nimp].body)
+                assert top <= want, (f.name, name, index, top, want)
+                if skipped:
+                    skipped_code += 1
+                else:
+                    assert top == want, (f.name, name, index, top, want)
+                checked += 1
+    assert checked > 5_000
+    assert skipped_code > 0  # (the suite has such functions: the exemption is exercised)
+
+
+# A big frame whose highest operand stack (as validation types it) lies in code that never runs:
+# after a loop whose end no path reaches, in an arm no call takes. ``$r`` of REC with 300 f64
+# locals, then (if n == -1, never) an endless loop followed by 20 constants.
+DEAD_HIGH = wat(f"""
+(module
+  (func $r (export "r") (param i32) (result i32) (local {" f64" * 300})
+    local.get 0 i32.eqz
+    if (result i32) i32.const 0
+    else local.get 0 i32.const 1 i32.sub call $r i32.const 1 i32.add end
+    local.get 0 i32.const -1 i32.eq
+    if
+      loop $l br $l end
+      {"i32.const 7 " * 20}
+      {"drop " * 20}
+    end))
+""")
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_operands_of_code_that_never_runs_count_in_every_tier(tier):
+    # The frame: 8 * (1 + 300 + 21) + 64 = 2,640 bytes. Highest operand stack 21: the if/else's
+    # result stays below the second if, whose arm pushes 20 constants after the loop (validation
+    # types that code: the loop's end gives the arm's stack back). Budget 1 MiB.
+    frame = 8 * (1 + 300 + 21) + 64
+    n = _deepest(frame, 1 << 20)
+    assert n == 397
+    r = _r(Config(tier=tier, max_wasm_stack=1 << 20), DEAD_HIGH)
+    assert r(n) == n
+    with pytest.raises(Trap) as e:
+        r(n + 1)
+    assert e.value.code is TrapCode.CALL_STACK_EXHAUSTED

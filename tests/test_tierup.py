@@ -528,3 +528,60 @@ def test_integer_values_cross_from_jitted_code_into_the_python_tier_unchanged():
     got = inst.exports.caller(0x80000000, -1)
     assert got & (2**64 - 1) == 0x7FFFFFFD
     assert inst.exports.g() & 0xFFFFFFFF == 0x80000000
+
+
+# two modules with the same function indices and types, different code (a unit of each
+# defines `functable` and `entry_0`/`entry_1`)
+TWINS = [f"""(module
+  (func $f (export "f") (param i32) (result i32) local.get 0 i32.const {k} i32.mul)
+  (func (export "g") (param i32) (result i32) local.get 0 call $f i32.const {k} i32.add))
+""" for k in (3, 5)]  # fmt: skip
+
+
+def test_units_of_an_engine_share_one_execution_engine_without_name_clashes(tmp_path,
+                                                                           monkeypatch):  # fmt: skip
+    """Units of two modules with the same function indices (and one function in two units
+    of one module) go into one engine; each unit calls its own code: by hand, g(x) = 3x + 3
+    in the first module, 5x + 5 in the second. A second engine loads them from the cache,
+    with the names they were compiled with."""
+    from wasm2py.llvm.units import UnitEngine
+
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    for _ in range(2):  # compiled, then from the cache
+        store = Store(Engine(Config(tier="auto", tier_up_threshold=10**9)))
+        got = []
+        for text in TWINS:
+            for units in ([[0, 1]], [[0], [1]]):
+                inst = Instance(store, Module(store.engine, wat(text)))
+                jit(inst, *units, level=0)
+                assert inst.tier == "llvm"
+                got.append((inst.exports.g(7), inst.exports.f(-1) & 0xFFFFFFFF))
+        assert got == [(24, 2**32 - 3)] * 2 + [(40, 2**32 - 5)] * 2
+        engines = {id(u.engine) for u in store.engine._units.values()}
+        assert len(engines) == 1 and isinstance(store.engine._unit_engine, UnitEngine)
+        # 3 units per module and one shell: the shell is made of the module's interface
+        # (types, imports, exports...), the same in both
+        assert len(store.engine._units) == 1 + 2 * 3
+
+
+def test_a_tagged_unit_object_defines_only_tagged_names():
+    import llvmlite.binding as llvm
+
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm import jit as J
+
+    m = decode_module(wat(CHAIN))
+    for batch in ((frozenset((SUM, SQ)), False), (frozenset(), True)):
+        obj = J.compile_part(m, 0, None, None, batch, tag="t1")
+        engine = llvm.create_mcjit_compiler(J.parse("", J.host_target_machine()),
+                                            J.host_target_machine())  # fmt: skip
+        engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+        engine.finalize_object()
+        assert engine.get_global_value_address("functable.t1")
+        assert not engine.get_global_value_address("functable")
+        if batch[1]:
+            assert engine.get_global_value_address("tramptable.t1")
+            assert engine.get_function_address("tramp_0.t1")
+        else:
+            assert engine.get_function_address(f"entry_{SUM}.t1")
+            assert not engine.get_function_address(f"entry_{SUM}")

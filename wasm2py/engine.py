@@ -32,6 +32,8 @@ class Engine:
         self._llvm: dict[tuple, Future] = {}
         #: compilation units loaded (``tier="auto"``), by cache key: shared by the instances
         self._units: dict[str, object] = {}
+        #: the execution engine those units are loaded into (``wasm2py.llvm.units.UnitEngine``)
+        self._unit_engine = None
         self._lock = threading.Lock()
         if self.config.tier == "llvm" and self.config.llvm_isolated:
             try:
@@ -267,7 +269,7 @@ class Engine:
         Raises:
             UnsupportedFeature, CompileError: as for :meth:`load_llvm`.
         """
-        from .llvm.units import compile_unit, unit_key
+        from .llvm.units import UnitEngine, compile_unit, unit_key
 
         level = self.config.llvm_opt_level if opt_level is None else opt_level
         costs = self.config.fuel_costs if self.config.consume_fuel else None
@@ -280,8 +282,12 @@ class Engine:
         directory = cache.cache_dir() if self.config.cache else None
         if cached_only and directory is None:
             return None
+        with self._lock:
+            if self._unit_engine is None:
+                self._unit_engine = UnitEngine()
+            into = self._unit_engine
         unit = compile_unit(module, funcs, shell, level, costs, True, directory, name,
-                            cached_only, epoch, facts)  # fmt: skip
+                            cached_only, epoch, facts, into)  # fmt: skip
         if unit is not None:
             with self._lock:
                 unit = self._units.setdefault(key, unit)

@@ -298,7 +298,7 @@ def install() -> None:
     e.g. by ``faulthandler.enable()``, becomes the one it chains to)."""
     import llvmlite.binding as llvm
 
-    from .jit import _init, host_target_machine
+    from .jit import _init, host_target_machine, new_engine
 
     with _lock:
         lib = _state.get("libc")
@@ -316,7 +316,7 @@ def install() -> None:
                        ctypes.addressof(dfl))  # fmt: skip
             mod = llvm.parse_assembly(text)
             mod.verify()
-            engine = llvm.create_mcjit_compiler(mod, host_target_machine(2))
+            engine = new_engine(mod, host_target_machine(2))
             engine.finalize_object()
             for name in (PUSH, POP, HOST, TRAPPED):
                 llvm.add_symbol(name, engine.get_function_address(name))

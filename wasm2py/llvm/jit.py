@@ -157,7 +157,7 @@ class FactsScan:
         self.long.append(not ops.isdisjoint(_LONG))
         self.tails.append(not ops.isdisjoint(_TAIL_CALLS))
         self.loops.append(Op.LOOP in ops)
-        self.calls.add(body)
+        self.calls.add(body, ops)
 
     def finish(self) -> BodyFacts:
         """The facts of every body (all added by now), remembered for :func:`body_facts` and
@@ -224,6 +224,25 @@ def host_target_machine(opt_level: int = 2) -> llvm.TargetMachine:
     )
     tm._wasm2py_features = features  # (llvmlite cannot read them back; see simd_isa)
     tm._wasm2py_cpu = cpu  # (nor the CPU: see nan_bits)
+    return tm
+
+
+_EMIT_MACHINES = threading.local()
+
+
+def _emit_machine(opt_level: int) -> llvm.TargetMachine:
+    """This thread's target machine for emitting objects at ``opt_level`` (:func:`compile_part`),
+    made once: a new one per compile also builds its subtarget anew at the first emission,
+    ~1 CPU ms of each tier-up unit's ~5 (a unit of one small function: 2.1 ms to emit with a
+    fresh machine, 1.4 with a used one, plus 0.35 ms to make it). Per thread: emitting is
+    not documented as thread-safe, and an engine takes ownership of the machine it is given
+    (so loading never uses these)."""
+    machines = getattr(_EMIT_MACHINES, "by_level", None)
+    if machines is None:
+        machines = _EMIT_MACHINES.by_level = {}
+    tm = machines.get(opt_level)
+    if tm is None:
+        tm = machines[opt_level] = host_target_machine(opt_level)
     return tm
 
 
@@ -454,7 +473,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     if cached is not None or objects is not None:
         # no need to decode the bodies again: the flags (has loops or calls) are stored too
         flags, objects = _unpack_blob(cached) if cached is not None else objects
-        engine = _load_objects(objects, tm)
+        engine = _load_objects(objects)
         timings = {"load": time.perf_counter() - t0}
         text = ""
         if cached is None and path is not None:
@@ -470,7 +489,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard,
                                  None if fuel_costs else body_facts(module).pausable)
             t1 = time.perf_counter()
-            engine = _load_objects(objects, tm)
+            engine = _load_objects(objects)
             phase = "parallel" if len(parts) > 1 else "worker"
             timings = {phase: t1 - t0, "link": time.perf_counter() - t1}
         else:
@@ -486,7 +505,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             optimize(mod, tm, opt_level, has_big_functions(module))
             t3 = time.perf_counter()
             _landing_symbols()
-            engine = llvm.create_mcjit_compiler(mod, tm)
+            engine = new_engine(mod, tm)
             objects = []
             # kept for the cache and for Module.serialize (objects are small next to the IR)
             engine.set_object_cache(lambda _mod, buf: objects.append(bytes(buf)), None)
@@ -507,9 +526,8 @@ def load_compiled(module: Module, machine_code: bytes, opt_level: int, fuel_cost
     (``guard``: the resolved mode, :attr:`CompiledModule.guard`).
     """
     t0 = time.perf_counter()
-    tm = host_target_machine(opt_level)
     flags, objects = _unpack_blob(machine_code)
-    engine = _load_objects(objects, tm)
+    engine = _load_objects(objects)
     return _finish(module, opt_level, engine, flags, objects,
                    {"load": time.perf_counter() - t0}, "", fuel_costs, epoch, guard)  # fmt: skip
 
@@ -588,27 +606,43 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
 
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
-                 pausable: frozenset[int] | None = None,
+                 pausable: frozenset[int] | None = None, tag: str | None = None,
                  spare: list | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known. ``spare``: a list the IR (Python's and LLVM's)
-    goes into instead of being freed here, for the caller to :func:`drop` when it likes (a
-    compile worker: at its next job, or never if it ends first; see ``worker.serve``)."""
+    :func:`.suspend.pausable_funcs` if known; ``tag``: the symbols the object defines for
+    the loader (entries, trampolines, tables) are named ``<name>.<tag>`` (see
+    :func:`tag_symbols`). ``spare``: a list the IR (Python's and LLVM's) goes into instead
+    of being freed here, for the caller to :func:`drop` when it likes (a compile worker: at
+    its next job, or never if it ends first; see ``worker.serve``)."""
     from .lower import build_text
 
-    tm = host_target_machine(opt_level)
+    tm = _emit_machine(opt_level)
     text = build_text(module, spare, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                       nan_bits=nan_bits(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
                       pausable=pausable, quick=fast_isel(opt_level))  # fmt: skip
     mod = parse(text, tm)
+    if tag is not None:
+        tag_symbols(mod, tag)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
     if spare is not None:
         spare.append(mod)
     return tm.emit_object(mod)
+
+
+def tag_symbols(mod: llvm.ModuleRef, tag: str) -> None:
+    """Rename every definition ``mod`` exports (external linkage: entries, trampolines, the
+    address tables) to ``<name>.<tag>``, so that objects of different compilation units can
+    be loaded into one execution engine (:class:`.units.UnitEngine`): their names would
+    collide otherwise (every unit has a ``functable``), and a later object's definition
+    silently replaces an earlier one's in the engine's symbol table."""
+    for values in (mod.functions, mod.global_variables):
+        for v in values:
+            if not v.is_declaration and v.linkage == llvm.Linkage.external:
+                v.name = f"{v.name}.{tag}"
 
 
 def drop(spare: list) -> None:
@@ -642,7 +676,7 @@ def recorder_address() -> int:
             _init()
             mod = llvm.parse_assembly(recorder_text())
             mod.verify()
-            engine = llvm.create_mcjit_compiler(mod, host_target_machine(2))
+            engine = new_engine(mod, host_target_machine(2))
             engine.finalize_object()
             _RECORDER_ENGINE.append((engine, engine.get_function_address(abi.RECORDER)))
         return _RECORDER_ENGINE[0][1]
@@ -664,10 +698,33 @@ def _landing_symbols() -> None:
         install()
 
 
-def _load_objects(objects: list[bytes], tm: llvm.TargetMachine):
-    """An execution engine with ``objects`` loaded and linked to each other."""
+def new_engine(mod: llvm.ModuleRef, tm: llvm.TargetMachine):
+    """An MCJIT execution engine for ``mod`` (which it owns), generating code with ``tm``.
+
+    The engine owns ``tm`` too: LLVM's ``EngineBuilder::create`` takes it, and disposing of
+    the engine deletes it. A target machine given to a second engine is therefore freed when
+    the first engine goes, and the second one (and any later disposal of it) then works on
+    freed memory: that is how a script loading objects into three engines in turn with one
+    target machine crashed. So each engine needs a target machine of its own, and one that
+    an engine already owns is refused here. Don't use ``tm`` for anything else once the
+    engine may be gone (as long as the engine lives, ``tm`` stays valid).
+
+    Raises:
+        ValueError: ``tm`` belongs to an engine already.
+    """
+    if tm._owned:  # (llvmlite's flag: set by create_mcjit_compiler)
+        raise ValueError("this target machine belongs to an execution engine already: "
+                         "make one per engine (host_target_machine)")  # fmt: skip
+    return llvm.create_mcjit_compiler(mod, tm)
+
+
+def _load_objects(objects: list[bytes]):
+    """An execution engine with ``objects`` (for the host) loaded and linked to each other, on
+    a target machine of its own (see :func:`new_engine`; loading generates no code, so the
+    target machine's level does not matter)."""
     _landing_symbols()
-    engine = llvm.create_mcjit_compiler(parse("", tm), tm)
+    tm = host_target_machine()
+    engine = new_engine(parse("", tm), tm)
     for obj in objects:
         engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
     engine.finalize_object()

@@ -1960,7 +1960,10 @@ class FunctionLowerer:
             # Falling off a loop's end just continues with its results.
             self.ctl.pop()
             if frame.unreachable:
+                # never reached (only falling off a loop reaches its end): as after a block
+                # no branch reaches, the stack holds the results, as validation has it
                 del self.stack[frame.height:]
+                self.stack += [ir.Constant(LL[t], ir.Undefined) for t in frame.results]
                 self.set_unreachable()
             elif self.susp is not None:
                 self.susp.reload(frame.height)

@@ -9,7 +9,8 @@ starts as a trampoline into the Python tier; when a later unit jits the callee, 
 repoints it (:meth:`~.instance.LLVMInstance.add_unit`), so units never need relinking.
 
 Each unit's object is compiled in a worker process (``Config.llvm_isolated``, :mod:`.worker`)
-or in this process, loaded with MCJIT into an engine of its own, and kept in the machine-code
+or in this process, loaded with MCJIT (into the :class:`UnitEngine` of the wasm2py ``Engine``,
+its definitions named with a tag of the unit's own), and kept in the machine-code
 cache under a key made of the functions' bodies and indices, the module's *interface* (every
 section except code, data and custom sections, plus the data segment count: what the lowering
 of a body reads), the options and the compiler (:func:`unit_key`). A per-module *manifest*
@@ -28,16 +29,21 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import llvmlite.binding as llvm
+
 from ..binary.module import Module
 from ..binary.reader import read_u32
 from ..cache import FunctionLog, load_blob, store_blob
 from . import abi
 from .jit import (
+    _landing_symbols,
     _load_objects,
     compile_part,
     hash_compiler,
     hash_sources,
     host_target_machine,
+    new_engine,
+    parse,
     runs_long,
 )
 
@@ -143,15 +149,46 @@ def _unpack(blob: bytes) -> tuple[bytes, bytes]:
     return blob[4 : 4 + n], blob[4 + n :]
 
 
+class UnitEngine:
+    """One MCJIT execution engine that units are loaded into, one after the other (an
+    engine of its own per unit cost ~1.6 CPU ms each: a target machine, an empty module
+    compiled at the first lookup, a memory manager; adding an object to this one costs
+    ~0.05 ms). The units' objects name what they define with a tag of their own
+    (:func:`.jit.tag_symbols`), so they do not collide. The code stays as long as the
+    engine: :class:`wasm2py.Engine` keeps one for the units it loads (it keeps the units
+    too). Thread-safe."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._engine = None
+
+    def load(self, obj: bytes, names) -> list[int]:
+        """Load ``obj`` and return the addresses of ``names`` (``(kind, name)`` pairs:
+        ``"g"`` a global variable, ``"f"`` a function), resolved before any other object is
+        added."""
+        with self._lock:
+            engine = self._engine
+            if engine is None:
+                _landing_symbols()
+                tm = host_target_machine(0)
+                engine = self._engine = new_engine(parse("", tm), tm)
+            engine.add_object_file(llvm.ObjectFileRef.from_data(obj))
+            engine.finalize_object()
+            return [engine.get_global_value_address(n) if kind == "g"
+                    else engine.get_function_address(n) for kind, n in names]  # fmt: skip
+
+
 def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
                  fuel_costs=None, isolated: bool = True, cache_dir=None,
                  module_name: str | None = None, cached_only: bool = False,
-                 epoch: bool = False, facts=None) -> Unit | None:  # fmt: skip
+                 epoch: bool = False, facts=None,
+                 into: UnitEngine | None = None) -> Unit | None:  # fmt: skip
     """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
     the decoded, validated ``module``, which has its ``raw`` bytes) and load it
     (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
     (``Config.epoch_interruption``); ``facts``: the module's :func:`.jit.body_facts` if
-    known (its pausable functions go to the worker: see :class:`.worker.Job`).
+    known (its pausable functions go to the worker: see :class:`.worker.Job`); ``into``:
+    load it into that engine (else into one of its own).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -160,15 +197,19 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     funcs = frozenset(funcs)
     t0 = time.perf_counter()
     c0 = time.process_time()
-    tm = host_target_machine(opt_level)
     path = None
-    if cache_dir is not None and module.raw:
+    # (the object's names carry a tag made of its cache key: a unit loaded from the cache
+    # has the names it was compiled with)
+    tag = None
+    if module.raw:
         key = unit_key(module, funcs, shell, opt_level, fuel_costs, epoch)
+        tag = key[:TAG_CHARS]
+    if cache_dir is not None and module.raw:
         path = Path(cache_dir) / f"llvm-unit-{key}.o"
         blob = load_blob(path)
         if blob is not None:
             flags, obj = _unpack(blob)
-            unit = load_unit(module, funcs, shell, flags, obj, tm)
+            unit = load_unit(module, funcs, shell, flags, obj, tag=tag, into=into)
             unit.seconds = {"load": time.perf_counter() - t0}
             return unit
     if cached_only:
@@ -184,7 +225,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
         from .worker import Job, WorkerDied, pool
 
         job = Job(module.raw, opt_level, fuel_costs, funcs, shell, unit=True, epoch=epoch,
-                  pausable=pausable)
+                  pausable=pausable, tag=tag)
         try:
             obj, cpu = pool().run_timed(job)
         except WorkerDied as e:
@@ -197,11 +238,11 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
                                name) from None  # fmt: skip
     else:
         obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell), epoch,
-                           pausable=pausable)
+                           pausable=pausable, tag=tag)
         cpu = time.process_time() - c0
     if path is not None:
         store_blob(path, _pack(flags, obj))
-    unit = load_unit(module, funcs, shell, flags, obj, tm)
+    unit = load_unit(module, funcs, shell, flags, obj, tag=tag, into=into)
     unit.seconds = {"compile": cpu, "wall": time.perf_counter() - t0}
     return unit
 
@@ -222,23 +263,40 @@ def _culprit(module: Module, order: list[int], opt_level: int, fuel_costs,
     return None
 
 
+#: hex digits of a unit's cache key in the names its object defines (see
+#: :func:`.jit.tag_symbols`; 80 bits: units with the same tag would share names)
+TAG_CHARS = 20
+
+
 def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: bytes,
-              tm=None) -> Unit:  # fmt: skip
-    """Load a unit's object (from :func:`compile_unit`) into an engine of its own."""
-    if tm is None:
-        tm = host_target_machine()
-    engine = _load_objects([obj], tm)
+              tag: str | None = None, into: UnitEngine | None = None) -> Unit:  # fmt: skip
+    """Load a unit's object (from :func:`compile_unit`; ``tag``: the tag of its names, see
+    :func:`.jit.tag_symbols`) into ``into`` (objects with a tag only), else into an engine
+    of its own."""
     order = sorted(funcs)
-    table = engine.get_global_value_address(abi.FUNCTABLE)
+    suffix = "" if tag is None else "." + tag
+    names = [("g", abi.FUNCTABLE + suffix)]
+    if shell:
+        names.append(("g", abi.TRAMPTABLE + suffix))
+    names += [("f", abi.entry_name(i) + suffix) for i in order]
+    if into is not None and tag is not None:
+        addresses = into.load(obj, names)
+        engine = into
+    else:
+        engine = _load_objects([obj])
+        addresses = [engine.get_global_value_address(n) if kind == "g"
+                     else engine.get_function_address(n) for kind, n in names]  # fmt: skip
+    table = addresses[0]
     addrs = (ctypes.c_void_p * max(len(order), 1)).from_address(table) if order else []
     tramps = None
     if shell:
         ntypes = len(module.types)
-        tt = engine.get_global_value_address(abi.TRAMPTABLE)
+        tt = addresses[1]
         tramps = list((ctypes.c_void_p * ntypes).from_address(tt)) if ntypes else []
+    entries = addresses[2 if shell else 1 :]
     return Unit(
         funcs={index: addrs[k] for k, index in enumerate(order)},
-        entries={i: engine.get_function_address(abi.entry_name(i)) for i in order},
+        entries=dict(zip(order, entries)),
         long_funcs=frozenset(i for i, f in zip(order, flags) if f),
         trampolines=tramps, engine=engine,
     )  # fmt: skip

@@ -14,7 +14,11 @@ the function alone (:func:`frame_words`), so both tiers trap at exactly the same
   ones by their size as well.
 
 The operand height is measured over the reachable code (as the translators see it: code after
-``br``, ``br_table``, ``return`` and ``unreachable`` is skipped to the matching ``else``/``end``).
+``br``, ``br_table``, ``return`` and ``unreachable`` is skipped to the matching ``else``/``end``),
+at each instruction as validation types it. Code after the end of a construct that nothing
+reaches (a loop that never falls off its end, a block whose body ends unreachably and that no
+branch targets) counts too: the spec types it like any other code, although it never runs
+(the LLVM lowering emits nothing for it; ``tests/test_stack_limits.py`` compares the two).
 """
 
 from __future__ import annotations
