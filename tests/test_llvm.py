@@ -225,6 +225,47 @@ def test_control_flow():
         assert outcome(py.exports[name], args) == outcome(ll.exports[name], args), name
 
 
+BOOLS = """(module
+  (func (export "and") (param i32 i32) (result i32)
+    (i32.and (i32.lt_s (local.get 0) (i32.const 5)) (i32.ge_u (local.get 1) (i32.const 2))))
+  (func (export "or_eqz_branch") (param i32 i32) (result i32)
+    (if (result i32) (i32.eqz (i32.or (i32.lt_s (local.get 0) (i32.const 5))
+                                      (i32.eq (local.get 1) (i32.const 3))))
+      (then (i32.const 10)) (else (i32.const 20))))
+  (func (export "xor") (param i32 i32) (result i32)
+    (i32.xor (i32.ne (local.get 0) (local.get 1)) (i32.gt_s (local.get 0) (i32.const 0))))
+  (func (export "not") (param i32) (result i32) (i32.eqz (i32.lt_s (local.get 0) (i32.const 5))))
+  (func (export "and_mixed") (param i32 i32) (result i32)
+    (i32.and (i32.lt_s (local.get 0) (i32.const 5)) (local.get 1)))
+  (func (export "trunc_guard") (param f64) (result i32)
+    (block $out (result i32)
+      (br_if $out (i32.const -1)
+        (i32.eqz (i32.and (f64.lt (local.get 0) (f64.const 4294967296))
+                          (f64.ge (local.get 0) (f64.const 0)))))
+      (drop)
+      (i32.trunc_f64_u (local.get 0)))))"""
+
+
+def test_and_or_xor_and_eqz_of_comparisons():
+    # the LLVM tier computes these on the comparisons' i1s (FunctionLowerer._op_ibin, _op_eqz);
+    # the expected values are worked out by hand
+    py, ll = both(BOOLS)
+    cases = [
+        ("and", (4, 2), 1), ("and", (4, 1), 0), ("and", (5, 9), 0), ("and", (-7, 0xFFFFFFFF), 1),
+        ("or_eqz_branch", (9, 4), 10), ("or_eqz_branch", (1, 4), 20),
+        ("or_eqz_branch", (9, 3), 20),
+        ("xor", (1, 2), 0), ("xor", (1, 1), 1), ("xor", (-1, 2), 1), ("xor", (0, 0), 0),
+        ("not", (4,), 0), ("not", (5,), 1), ("not", (-3,), 0),
+        ("and_mixed", (1, 3), 1), ("and_mixed", (1, 2), 0), ("and_mixed", (7, 3), 0),
+        ("trunc_guard", (7.9,), 7), ("trunc_guard", (-0.5,), 0xFFFFFFFF),
+        ("trunc_guard", (4294967296.0,), 0xFFFFFFFF), ("trunc_guard", (float("nan"),), 0xFFFFFFFF),
+    ]  # fmt: skip
+    for name, args, want in cases:
+        want = want - (1 << 32) if want >= 1 << 31 else want  # (results are signed)
+        assert ll.exports[name](*args) == want, (name, args)
+        assert py.exports[name](*args) == want, (name, args)
+
+
 # -- memory -------------------------------------------------------------------------------
 
 MEMORY = """(module

@@ -284,3 +284,27 @@ def test_an_idle_forked_worker_is_alive_without_asking_its_forker(monkeypatch):
         assert not w.alive and w.proc.returncode == -signal.SIGKILL and asked
     finally:
         w.close()
+
+
+def test_a_jobs_ir_can_be_kept_for_later():
+    # a worker keeps a job's IR (the lowering's and LLVM's module) until its next job
+    # (jit.compile_part's spare, worker.serve): the object is the same, the kept IR is freed
+    # by jit.drop, and the objects build_text froze meanwhile are the collector's again
+    import gc
+
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm import jit
+
+    module = decode_module(wat("""(module
+      (func (export "f") (param i32) (result i32)
+        (if (result i32) (i32.lt_s (local.get 0) (i32.const 3))
+          (then (i32.const 1)) (else (i32.mul (local.get 0) (i32.const 7))))))"""))
+    plain = jit.compile_part(module, 0, None, None)
+    spare: list = []
+    try:
+        kept = jit.compile_part(module, 0, None, None, spare=spare)
+        assert kept == plain
+        assert len(spare) == 2 and gc.get_freeze_count() > 0
+    finally:
+        jit.drop(spare)
+    assert spare == [] and gc.get_freeze_count() == 0

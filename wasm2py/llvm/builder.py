@@ -15,17 +15,22 @@ in a block.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from llvmlite import ir
 
 _CMP = {">": "gt", "<": "lt", "==": "eq", "!=": "ne", ">=": "ge", "<=": "le"}
 _I1 = ir.IntType(1)
+_I32 = ir.IntType(32)
 _VOID = ir.VoidType()
 _LABEL = ir.LabelType()
 #: names LLVM reads without quotes (llvmlite's rule for block labels)
 _SIMPLE = re.compile(r"[-a-zA-Z$._][-a-zA-Z$._0-9]*$")
 _TAILS = frozenset(("tail", "musttail", "notail"))
+#: block name asked for -> whether it is simple (:data:`_SIMPLE`), for the names the lowering
+#: gives again and again ("end", "loop"...)
+_SIMPLE_NAMES: dict[str, bool] = {}
 
 
 #: the names and references of unnamed values, ``(".N", '%".N"')`` (made once: formatting
@@ -98,24 +103,39 @@ class Fast:
         return self._ref
 
     def set_metadata(self, name: str, node) -> None:
-        if self.metadata is None:
-            self.metadata = {}
-        self.metadata[name] = node
+        # (written into the text at once: branch weights on a sixth of the branches)
+        self._text += f", !{name} {node.get_reference()}"
 
     def __str__(self) -> str:
-        if not self.metadata:
-            return self._text
-        return self._text + "".join(f", !{k} {v.get_reference()}"
-                                    for k, v in self.metadata.items())  # fmt: skip
+        return self._text
 
     def __repr__(self) -> str:
         return f"<Fast {self._text!r}>"
+
+
+class Operand:
+    """A constant operand given as its type and text (``"123"``), for llvmlite's builder and
+    this one alike (``type``, ``get_reference()``)."""
+
+    __slots__ = ("type", "_ref")
+
+    def __init__(self, typ, ref: str):
+        self.type = typ
+        self._ref = ref
+
+    def get_reference(self) -> str:
+        return self._ref
 
 
 class FastSelect(Fast):
     """A ``select``: llvmlite writes a space before the comma of its metadata."""
 
     __slots__ = ()
+
+    def set_metadata(self, name: str, node) -> None:
+        if self.metadata is None:
+            self.metadata = {}
+        self.metadata[name] = node
 
     def __str__(self) -> str:
         if not self.metadata:
@@ -130,6 +150,18 @@ class NanCheck(FastSelect):
     the lowering runs). Most checks go unused (the value is stored as it is, or taken by
     arithmetic that treats all NaNs alike), and the quick pipeline has no pass that would
     delete them: 4% of the IR lines of the benchmark module were such checks."""
+
+    __slots__ = ("used",)
+
+    def get_reference(self) -> str:
+        self.used = True
+        return self._ref
+
+
+class Lazy(Fast):
+    """A value printed only if something took it (:attr:`used`, as for a :class:`NanCheck`):
+    the i32 extension of a comparison's i1 (:meth:`Builder.bool_i32`), which is left unused
+    when the i1 itself is what the consumers take (a branch, ``and`` of two comparisons)."""
 
     __slots__ = ("used",)
 
@@ -166,6 +198,8 @@ class Phi(Fast):
 
     __slots__ = ("incomings",)
 
+    set_metadata = FastSelect.set_metadata  # (printed after the incomings)
+
     def add_incoming(self, value, block) -> None:
         value.get_reference()  # (a use: see NanCheck)
         self.incomings.append((value, block))
@@ -190,9 +224,18 @@ class Block(ir.Block):
             name, self._ref = _NUMBERED[n] if n < len(_NUMBERED) else _numbered(n)
             self._name = self._label = name
         else:
+            simple = _SIMPLE_NAMES.get(name)
+            if simple is None:  # (".N" added to a simple name leaves it simple)
+                if len(_SIMPLE_NAMES) > 1024:
+                    _SIMPLE_NAMES.clear()
+                simple = _SIMPLE_NAMES[name] = bool(_SIMPLE.match(name))
             self._name = name = scope.register(name, deduplicate=True)
-            self._ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
-            self._label = name if _SIMPLE.match(name) else self._ref[1:]
+            if simple:
+                self._ref = f'%"{name}"'
+                self._label = name
+            else:
+                self._ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
+                self._label = name if _SIMPLE.match(name) else self._ref[1:]
         self.instructions = []
         self.terminator = None
 
@@ -203,18 +246,27 @@ class Block(ir.Block):
         # (a plain Fast's text read directly: no call of __str__ per instruction; unused NaN
         # checks and allocas left out, with the stores into such allocas; one join per block)
         texts = [i if type(i) is str else
-                 i._text if type(i) is Fast and not i.metadata else
-                 i[1] if type(i) is tuple else str(i)
-                 for i in self.instructions if type(i) not in _LAZY or _live(i)]  # fmt: skip
+                 i[1] if type(i) is tuple else
+                 i._text if type(i) is Fast and not i.metadata else str(i)
+                 for i in self.instructions
+                 if type(i) is str or (i[0].used if type(i) is tuple else
+                                       type(i) not in _LAZY or _live(i))]  # fmt: skip
         buf.append(f"{self._label}:\n  " + "\n  ".join(texts) + "\n" if texts else
                    f"{self._label}:\n")  # fmt: skip
 
 
+_new_block = object.__new__
+#: id(type) -> (the type, its pointer type, and the texts of an alloca of it, of a load from
+#: such an alloca up to its name and of a store into one around the value; see
+#: Builder.alloca): formatting them, and making the pointer type, took most of the time of
+#: the allocas of locals (17 per function of the benchmark module)
+_ALLOCA_TEXTS: dict[int, tuple] = {}
+
 #: what is printed only if used (see :func:`_live`): a store into an alloca is kept as the
 #: pair (alloca, text)
-_LAZY = frozenset((NanCheck, NanCompare, Alloca, tuple))
+_LAZY = frozenset((NanCheck, NanCompare, Alloca, Lazy, tuple))
 #: what records its uses in ``used``
-_USES = (NanCheck, Alloca)
+_USES = (NanCheck, Alloca, Lazy)
 
 
 def _live(i) -> bool:
@@ -226,13 +278,62 @@ def _live(i) -> bool:
     return i.check.used if t is NanCompare else i.used
 
 
+class Argument(ir.Argument):
+    """An argument of a :class:`Function`, numbered by its position (``%".1"``... as
+    llvmlite's scope names them), whose attributes are made on first use (:func:`_has_attrs`
+    tells an argument nobody asked for attributes at once)."""
+
+    def __init__(self, parent, typ, n: int):  # (llvmlite's naming and checks skipped)
+        self.parent = parent
+        self.type = typ
+        self._name, self._ref = _NUMBERED[n] if n < len(_NUMBERED) else _numbered(n)
+
+    @functools.cached_property
+    def attributes(self):
+        return ir.values.ArgumentAttributes()
+
+    def get_reference(self) -> str:
+        return self._ref
+
+
+class ReturnValue(ir.values.ReturnValue):
+    """A :class:`Function`'s return value, its attributes made on first use."""
+
+    def __init__(self, parent, typ):
+        self.parent = parent
+        self.type = typ
+        self._name = ""
+
+    attributes = Argument.attributes
+
+
 class Function(ir.Function):
     """``ir.Function`` whose blocks are :class:`Block` s (with ``frame_pointer`` set: keeps a
     frame pointer, an attribute llvmlite does not know), and whose head is written without
     llvmlite's layers when nothing in it has attributes (every part of a big module declares
-    all the module's functions: their heads were a tenth of the lowering's time)."""
+    all the module's functions: their heads were a tenth of the lowering's time). Its values
+    are named by a :class:`Names` scope; it is made without llvmlite's naming of its
+    arguments (a tenth of making one, which a part of a big module does for every function
+    of the module and its entry)."""
 
     frame_pointer = False
+
+    def __init__(self, module, ftype, name):  # (what ir.Function.__init__ does, cheaper)
+        self.parent = module
+        self.type = ftype.as_pointer()
+        self._name = module.scope.register(name)
+        self.linkage = ""
+        self.storage_class = ""
+        self.section = ""
+        self.metadata = {}
+        self.ftype = ftype
+        self.blocks = []
+        self.attributes = ir.values.FunctionAttributes()
+        self.args = tuple([Argument(self, t, k) for k, t in enumerate(ftype.args, 1)])
+        self.scope = Names(len(self.args) + 1)  # (llvmlite's return value takes a number)
+        self.return_value = ReturnValue(self, ftype.return_type)
+        module.add_global(self)
+        self.calling_convention = ""
 
     def descr_prototype(self, buf) -> None:
         if (self.attributes or self.ftype.var_arg or self.section or self.metadata
@@ -241,13 +342,28 @@ class Function(ir.Function):
         else:
             parts = ["define" if self.blocks else "declare", self.linkage,
                      self.calling_convention, str(self.return_value.type)]  # fmt: skip
-            args = ", ".join([f"{a.type} {a.get_reference()}" for a in self.args])
-            buf.append(f"{' '.join([p for p in parts if p])} {self.get_reference()}({args})\n")
+            args = _ARGS_TEXT.get(id(self.ftype))
+            if args is None or args[0] is not self.ftype:
+                args = _ARGS_TEXT[id(self.ftype)] = (self.ftype, ", ".join(
+                    [f"{a.type} {a.get_reference()}" for a in self.args]))
+            buf.append(f"{' '.join([p for p in parts if p])} {self.get_reference()}({args[1]})\n")
         if self.frame_pointer:
             buf[-1] = buf[-1][:-1] + ' "frame-pointer"="all"\n'
 
     def append_basic_block(self, name=""):
-        blk = Block(self, name)
+        scope = self.scope
+        if name or type(scope) is not Names:
+            blk = Block(self, name)
+        else:  # (most blocks: Block.__init__'s unnamed case, without the call)
+            blk = _new_block(Block)
+            blk.parent = self
+            blk.type = _LABEL
+            blk.scope = scope
+            n = scope.next = scope.next + 1
+            name, blk._ref = _NUMBERED[n] if n < len(_NUMBERED) else _numbered(n)
+            blk._name = blk._label = name
+            blk.instructions = []
+            blk.terminator = None
         self.blocks.append(blk)
         return blk
 
@@ -257,8 +373,14 @@ class Function(ir.Function):
         return blk
 
 
+#: id(function type) -> (it, the text of the arguments of a :class:`Function` of it)
+_ARGS_TEXT: dict[int, tuple] = {}
+
+
 def _has_attrs(value) -> bool:
     """Whether an argument or return value of a function has attributes to print."""
+    if type(value) in (Argument, ReturnValue) and "attributes" not in value.__dict__:
+        return False
     a = value.attributes
     return bool(a) or bool(getattr(a, "align", 0) or getattr(a, "dereferenceable", 0)
                            or getattr(a, "dereferenceable_or_null", 0))  # fmt: skip
@@ -280,7 +402,10 @@ def _binop(opname: str):
 
 def _castop(opname: str):
     def method(self, val, typ, name=""):
-        if val.type is typ or val.type == typ:
+        vt = val.type
+        # (integers compared by width: llvmlite's type == formats both types)
+        if vt is typ or (typ.width == vt.width if type(vt) is ir.IntType is type(typ)
+                         else vt == typ):  # fmt: skip
             return val
         return self._value(typ, name, f"{opname} {val.type} {val.get_reference()} to {typ}")
 
@@ -309,8 +434,11 @@ class Builder(ir.IRBuilder):
         else:
             name = scope.register(name, deduplicate=True)
             ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
-        instr = kind(block, typ, name, ref, f"{ref} = {text}")
-        block.instructions.insert(self._anchor, instr)
+        text = f"{ref} = {text}"
+        instr = kind(block, typ, name, ref, text)
+        # (a plain value's text itself goes into the block: nothing changes it after this, so
+        # printing needs no look at the object)
+        block.instructions.insert(self._anchor, text if kind is Fast else instr)
         self._anchor += 1
         return instr
 
@@ -349,21 +477,35 @@ class Builder(ir.IRBuilder):
         return instr
 
     def _terminate(self, text: str) -> Fast:
-        assert self._block.terminator is None
-        instr = self._void(text)
-        self._block.terminator = instr
+        # (_void's work, inlined: a block's end is a sixth of the instructions)
+        block = self._block
+        assert block.terminator is None
+        scope = block.scope
+        if type(scope) is Names:
+            n = scope.next = scope.next + 1
+            name = _NUMBERED[n][0] if n < len(_NUMBERED) else _numbered(n)[0]
+        else:
+            name = scope.register("", deduplicate=True)
+        instr = block.terminator = Fast(block, _VOID, name, "", text)
+        block.instructions.insert(self._anchor, instr)
+        self._anchor += 1
         return instr
 
     # -- memory ---------------------------------------------------------------------------
     def alloca(self, typ, size=None, name=""):
         if size is not None:
             return super().alloca(typ, size, name)
-        pt = typ.as_pointer()
-        instr = self._value(pt, name, f"alloca {typ}", Alloca)
+        texts = _ALLOCA_TEXTS.get(id(typ))
+        if texts is None or texts[0] is not typ:
+            pt = typ.as_pointer()
+            texts = _ALLOCA_TEXTS[id(typ)] = (typ, pt, f"alloca {typ}", f"load {typ}, {pt} ",
+                                              f"store {typ} ", f", {pt} ")  # fmt: skip
+        _, pt, text, load, head, tail = texts
+        instr = self._value(pt, name, text, Alloca)
         instr.allocated_type = typ
-        instr.load_text = f"load {typ}, {pt} {instr._ref}"
-        instr.store_head = f"store {typ} "
-        instr.store_tail = f", {pt} {instr._ref}"
+        instr.load_text = load + instr._ref
+        instr.store_head = head
+        instr.store_tail = tail + instr._ref
         instr.used = False
         return instr
 
@@ -404,6 +546,42 @@ class Builder(ir.IRBuilder):
         block.instructions.insert(self._anchor, text)
         self._anchor += 1
 
+    def load_alloca(self, ptr: Alloca):
+        """:meth:`load` from ``ptr``, an :class:`Alloca` (a local: the common case, without
+        load's tests)."""
+        ptr.used = True
+        return self._value(ptr.allocated_type, "", ptr.load_text)
+
+    def int_binop(self, name: str, head: str, lhs, rhs):
+        """The integer binop ``name`` (``"add"``, ``"and_"``...) of two values of the same
+        type, ``head`` its text up to the operands (``"add i32 "``), written without the
+        tests of ``add`` etc."""
+        return self._value(lhs.type, "", head + lhs.get_reference() + ", " + rhs.get_reference())
+
+    def bool_i32(self, c):
+        """``zext i1 c to i32``, printed only if used (:class:`Lazy`)."""
+        z = self._value(_I32, "", f"zext i1 {c.get_reference()} to i32", Lazy)
+        z.used = False
+        return z
+
+    def int_compare(self, cmpop: str, signed: bool, head: str, lhs, rhs):
+        """``icmp_signed`` (``signed``) or ``icmp_unsigned`` of two integers, ``head`` its text
+        up to the operands (``"icmp slt i32 "``)."""
+        return self._value(_I1, "", head + lhs.get_reference() + ", " + rhs.get_reference())
+
+    def store_alloca(self, value, ptr: Alloca) -> None:
+        """:meth:`store` of ``value`` into ``ptr``, an :class:`Alloca` (a local: the common
+        case, without store's tests)."""
+        block = self._block
+        scope = block.scope
+        if type(scope) is Names:
+            scope.next += 1
+        else:
+            scope.register("", deduplicate=True)
+        block.instructions.insert(self._anchor, (ptr, ptr.store_head + value.get_reference()
+                                                 + ptr.store_tail))  # fmt: skip
+        self._anchor += 1
+
     def gep(self, ptr, indices, inbounds=False, name="", source_etype=None):
         if source_etype is None:
             return super().gep(ptr, indices, inbounds, name, source_etype)
@@ -421,8 +599,9 @@ class Builder(ir.IRBuilder):
         return self._terminate(f"br label {target.get_reference()}")
 
     def cbranch(self, cond, truebr, falsebr):
-        return self._terminate(f"br {cond.type} {cond.get_reference()}, label "
-                               f"{truebr.get_reference()}, label {falsebr.get_reference()}")
+        return self._terminate(f"br {'i1' if cond.type is _I1 else cond.type} "
+                               f"{cond.get_reference()}, label {truebr.get_reference()}, label "
+                               f"{falsebr.get_reference()}")  # fmt: skip
 
     def ret(self, value):
         return self._terminate(f"ret {value.type} {value.get_reference()}")

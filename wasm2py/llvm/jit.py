@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import hashlib
 import os
 import threading
@@ -615,18 +616,22 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
 def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
                  epoch: bool = False, guard: bool = False,
                  pausable: frozenset[int] | None = None, tag: str | None = None,
-                 tail_calls: bool | None = None) -> bytes:  # fmt: skip
+                 tail_calls: bool | None = None,
+                 spare: list | None = None) -> bytes:  # fmt: skip
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
     :func:`.suspend.pausable_funcs` if known; ``tag``: the symbols the object defines for
     the loader (entries, trampolines, tables) are named ``<name>.<tag>`` (see
     :func:`tag_symbols`); ``tail_calls``: whether the module makes tail calls, if known
-    (:func:`has_tail_calls`; else the lowering scans every body)."""
+    (:func:`has_tail_calls`; else the lowering scans every body). ``spare``: a list the IR
+    (Python's and LLVM's) goes into instead of being freed here, for the caller to
+    :func:`drop` when it likes (a compile worker: at its next job, or never if it ends
+    first; see ``worker.serve``)."""
     from .lower import build_text
 
     tm = _emit_machine(opt_level)
-    text = build_text(module, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
+    text = build_text(module, spare, fuel_costs=fuel_costs, simd_isa=simd_isa(tm),
                       nan_bits=nan_bits(tm), part=part,
                       batch=batch, epoch=epoch, guard=guard, landings=_landings(),
                       pausable=pausable, quick=fast_isel(opt_level),
@@ -636,6 +641,8 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
         tag_symbols(mod, tag)
     funcs = batch[0] if batch is not None else part[0] if part is not None else None
     optimize(mod, tm, opt_level, has_big_functions(module, funcs))
+    if spare is not None:
+        spare.append(mod)
     return tm.emit_object(mod)
 
 
@@ -649,6 +656,23 @@ def tag_symbols(mod: llvm.ModuleRef, tag: str) -> None:
         for v in values:
             if not v.is_declaration and v.linkage == llvm.Linkage.external:
                 v.name = f"{v.name}.{tag}"
+
+
+def drop(spare: list) -> None:
+    """Free what :func:`compile_part` put in ``spare`` (the lowering's IR, dismantled: it is
+    full of reference cycles; LLVM's modules) and empty it; the objects that ``build_text``
+    froze are the collector's again (``gc.unfreeze``)."""
+    from llvmlite import ir
+
+    from .lower import dismantle
+
+    if not spare:
+        return
+    for x in spare:
+        if isinstance(x, ir.Module):
+            dismantle(x)
+    spare.clear()
+    gc.unfreeze()
 
 
 _RECORDER_ENGINE: list = []

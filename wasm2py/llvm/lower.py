@@ -26,6 +26,7 @@ bounds-checked against the current size; every trap stores a status and returns 
 from __future__ import annotations
 
 import functools
+import gc
 
 from llvmlite import ir
 
@@ -39,7 +40,7 @@ from ..types import FuncType, ValType
 from ..validate.frames import frame_words
 from . import abi, guard
 from .abi import BIG_FRAME_LOCALS
-from .builder import Builder, Function, Names
+from .builder import Builder, Function, Names, Operand
 from .recorder import NAME as _RECORDER
 from .recorder import TYPE as _RECORDER_TYPE
 from .recorder import body as _recorder_body
@@ -154,8 +155,18 @@ def ret_type(results) -> ir.Type:
 
 
 def signature(ft: FuncType) -> ir.FunctionType:
-    """The native signature of a function of wasm type ``ft`` (see :mod:`.abi`)."""
-    return ir.FunctionType(ret_type(ft.results), [PTR, I32] + [LL[t] for t in ft.params])
+    """The native signature of a function of wasm type ``ft`` (see :mod:`.abi`; one object
+    per type, made once)."""
+    sig = _SIGNATURES.get(ft)
+    if sig is None:
+        if len(_SIGNATURES) > 4096:
+            _SIGNATURES.clear()
+        sig = _SIGNATURES[ft] = ir.FunctionType(ret_type(ft.results),
+                                                [PTR, I32] + [LL[t] for t in ft.params])
+    return sig
+
+
+_SIGNATURES: dict[FuncType, ir.FunctionType] = {}
 
 
 def zero(t: ir.Type) -> ir.Constant:
@@ -172,6 +183,13 @@ _IBIN = {O.I32_ADD: "add", O.I32_SUB: "sub", O.I32_MUL: "mul", O.I32_AND: "and_"
          O.I32_OR: "or_", O.I32_XOR: "xor",
          O.I64_ADD: "add", O.I64_SUB: "sub", O.I64_MUL: "mul", O.I64_AND: "and_",
          O.I64_OR: "or_", O.I64_XOR: "xor"}  # fmt: skip
+#: the head of each _IBIN instruction's text (Builder's binops write the same)
+_IBIN_TEXT = {op: f"{name.rstrip('_')} {'i32' if op <= O.I32_XOR else 'i64'} "
+              for op, name in _IBIN.items()}  # fmt: skip
+#: the head of the text of an i32 and/or/xor done on i1s (FunctionLowerer._op_ibin)
+_BOOL_TEXT = {O.I32_AND: "and i1 ", O.I32_OR: "or i1 ", O.I32_XOR: "xor i1 "}
+_TRUE = ir.Constant(I1, 1)
+_NO_TYPES = ((), ())
 _ISHIFT = {O.I32_SHL: ("shl", 31), O.I32_SHR_S: ("ashr", 31), O.I32_SHR_U: ("lshr", 31),
            O.I64_SHL: ("shl", 63), O.I64_SHR_S: ("ashr", 63), O.I64_SHR_U: ("lshr", 63)}  # fmt: skip
 _IROT = {O.I32_ROTL: ("fshl", I32), O.I32_ROTR: ("fshr", I32),
@@ -185,7 +203,10 @@ for _base, _t in ((O.I32_EQ, I32), (O.I64_EQ, I64)):
     for _k, (_op, _signed) in enumerate([("==", False), ("!=", False), ("<", True), ("<", False),
                                           (">", True), (">", False), ("<=", True), ("<=", False),
                                           (">=", True), (">=", False)]):  # fmt: skip
-        _ICMP[_base + _k] = (_op, _signed)
+        # (with the head of its text: see Builder.int_compare)
+        _ICMP[_base + _k] = (_op, _signed, "icmp {}{} {} ".format(
+            "s" if _signed else "u" if _op not in ("==", "!=") else "",
+            {"==": "eq", "!=": "ne", "<": "lt", ">": "gt", "<=": "le", ">=": "ge"}[_op], _t))
 _FCMP = {}
 for _base in (O.F32_EQ, O.F64_EQ):
     for _k, _op in enumerate(["==", "!=", "<", ">", "<=", ">="]):
@@ -250,7 +271,6 @@ _STORE = {O.I32_STORE: (I32, 4, False), O.I64_STORE: (I64, 8, False),
           O.I64_STORE8: (I8, 1, True), O.I64_STORE16: (I16, 2, True),
           O.I64_STORE32: (I32, 4, True)}  # fmt: skip
 
-_BR_TABLE = int(O.BR_TABLE)
 _TAIL_CALLS = frozenset({O.RETURN_CALL, O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF})
 _CALLS = frozenset({O.CALL, O.CALL_INDIRECT, O.CALL_REF, O.RETURN_CALL,
                     O.RETURN_CALL_INDIRECT, O.RETURN_CALL_REF, O.THROW})  # fmt: skip
@@ -472,7 +492,7 @@ class ModuleBuilder:
             here = part is None or index in part[0]
             f = Function(self.ir, signature(self.func_types[index]), abi.func_name(index))
             f.frame_pointer = self.landings  # (the fault handler walks the frames)
-            f.scope = Names(len(f.args))
+            f.scope = Names(len(f.args))  # (as a builder.Function has: for llvmlite's too)
             if part is None:  # (a batch's functions too: its tables give their addresses)
                 f.linkage = "internal"
             self.funcs[index] = f
@@ -768,9 +788,9 @@ class Ctl:
         self.height = height  # stack height below the params
         self.end: ir.Block | None = None
         self.header: ir.Block | None = None
-        self.slots: list = []  # allocas: results (block/if/func) or params (loop)
+        self.slots: list | tuple = ()  # allocas: results (block/if/func) or params (loop)
         self.else_bb: ir.Block | None = None
-        self.if_params: list = []
+        self.if_params: list | tuple = ()
         self.unreachable = False
         self.reached = False
         self.has_else = False
@@ -904,7 +924,7 @@ class FunctionLowerer:
                 self._zeroed.append(k)
         if k not in self.raw_locals:
             alloca = self.locals[k]  # (write, inlined)
-            self.b.store(v, alloca)
+            self.b.store_alloca(v, alloca)
             self.known[id(alloca)] = v
             return
         raw = self._nan_raw.get(id(v))
@@ -980,10 +1000,12 @@ class FunctionLowerer:
         fn = b.load(b.gep(rt, [c64(abi.RT_RECORD)], source_etype=I64), typ=PTR)
         b.call(_Callee(fn, _RECORDER_TYPE), args)
 
-    def where(self, offset: int | None = None) -> ir.Constant:
+    def where(self, offset: int | None = None) -> Operand:
         """A wasm offset (default: the instruction being lowered's) for the trap trace (see
-        ``abi.RT_TRACE``): what trap and propagate blocks receive."""
-        return c32(self.offset if offset is None else offset)
+        ``abi.RT_TRACE``): what trap and propagate blocks receive, an i32 constant (as an
+        :class:`~.builder.Operand`: nearly every offset is a new constant, and making an
+        ``ir.Constant`` and its text took ~2% of the lowering)."""
+        return Operand(I32, str(self.offset if offset is None else offset))
 
     def _to_trap(self, code: TrapCode) -> ir.Block:
         """The trap block of ``code``, told that the current block branches to it."""
@@ -1156,7 +1178,7 @@ class FunctionLowerer:
             self._bools[id(c)] = (c, c)
             self.push(c)
             return
-        z = self.b.zext(c, I32)
+        z = self.b.bool_i32(c)
         self._bools[id(z)] = (z, c)
         self.push(z)
 
@@ -1189,10 +1211,6 @@ class FunctionLowerer:
     def lower(self) -> None:
         body = self.body
         ops = {ins.op for ins in body}
-        if O.BR_TABLE in ops and any(len(ins.imm[0]) > HUGE_BR_TABLE for ins in body
-                                      if ins.op == _BR_TABLE):  # fmt: skip
-            self.fn.attributes.add("optnone")
-            self.fn.attributes.add("noinline")  # (LLVM requires it with optnone)
         # locals
         self.raw_locals = raw_float_locals(body, len(self.ftype.params), self.local_types)
         self.locals = []
@@ -1313,19 +1331,27 @@ class FunctionLowerer:
     # operand, on the lowering's hottest path)
 
     def _op_ibin(self, ins) -> None:  # the ops of _IBIN
-        op = ins.op
-        b = self.b
         y = self.stack.pop()
         x = self.stack.pop()
-        self.stack.append(getattr(b, _IBIN[op])(x, y))
+        op = ins.op
+        if op in _BOOL_TEXT:
+            # and/or/xor of two 0/1s (comparisons' results): of their i1s, a 0/1 again, so
+            # neither operand's extension is needed (see push_bool) nor, before a branch,
+            # a compare of the result with 0
+            bools = self._bools
+            hx = bools.get(id(x))
+            hy = bools.get(id(y))
+            if hx is not None and hy is not None and hx[0] is x and hy[0] is y:
+                self.push_bool(self.b.int_binop(_IBIN[op], _BOOL_TEXT[op], hx[1], hy[1]))
+                return
+        self.stack.append(self.b.int_binop(_IBIN[op], _IBIN_TEXT[op], x, y))
 
     def _op_icmp(self, ins) -> None:  # the ops of _ICMP
         op = ins.op
-        b = self.b
         y = self.stack.pop()
         x = self.stack.pop()
-        pyop, signed = _ICMP[op]
-        self.push_bool(b.icmp_signed(pyop, x, y) if signed else b.icmp_unsigned(pyop, x, y))
+        pyop, signed, head = _ICMP[op]
+        self.push_bool(self.b.int_compare(pyop, signed, head, x, y))
 
     def _op_local_get(self, ins) -> None:  # local.get (a fifth of all instructions)
         """Push the value of the local: as stored (what a store put there or a load read,
@@ -1338,7 +1364,7 @@ class FunctionLowerer:
             if k in self._untouched:  # (read first: it needs its zero, see _zero_locals)
                 self._untouched.discard(k)
                 self._zeroed.append(k)
-            v = self.known[id(alloca)] = self.b.load(alloca)
+            v = self.known[id(alloca)] = self.b.load_alloca(alloca)
         self.stack.append(v if k not in self.raw_locals else self.canonical_local(k, v))
 
     def _op_local_set(self, ins) -> None:  # local.set
@@ -1350,8 +1376,9 @@ class FunctionLowerer:
         self.set_local(imm, self.stack[-1])
 
     def _op_i32_const(self, ins) -> None:  # i32.const
-        imm = ins.imm
-        self.stack.append(c32(imm))
+        u = ins.imm & 0xFFFFFFFF  # (c32, inlined)
+        c = _C32.get(u)
+        self.stack.append(_new_const(_C32, I32, u) if c is None else c)
 
     def _op_i64_const(self, ins) -> None:  # i64.const
         imm = ins.imm
@@ -1449,6 +1476,10 @@ class FunctionLowerer:
     def _op_eqz(self, ins) -> None:  # i32.eqz, i64.eqz
         b = self.b
         x = self.stack.pop()
+        hit = self._bools.get(id(x))
+        if hit is not None and hit[0] is x:  # a 0/1: the negation of its i1 (see push_bool)
+            self.push_bool(b.int_binop("xor", "xor i1 ", hit[1], _TRUE))
+            return
         self.push_bool(b.icmp_unsigned("==", x, ir.Constant(x.type, 0)))
 
     def _op_fbin(self, ins) -> None:  # the ops of _FBIN
@@ -1556,6 +1587,9 @@ class FunctionLowerer:
 
     def _op_br_table(self, ins) -> None:  # br.table
         imm = ins.imm
+        if len(imm[0]) > HUGE_BR_TABLE:  # (attributes are printed with the function)
+            self.fn.attributes.add("optnone")
+            self.fn.attributes.add("noinline")  # (LLVM requires it with optnone)
         self.br_table(*imm)
 
     def _op_return(self, ins) -> None:  # return
@@ -1927,7 +1961,7 @@ class FunctionLowerer:
 
     def begin(self, op, imm) -> None:
         b = self.b
-        params, results = self.block_type(imm)
+        params, results = self.block_type(imm) if imm is not None else _NO_TYPES
         if op == O.IF:
             cond = self.cond(self.pop())
         frame = Ctl("block" if op == O.BLOCK else "loop" if op == O.LOOP else "if",
@@ -1952,7 +1986,8 @@ class FunctionLowerer:
                 self.push(b.load(slot))
             frame.end = None
         else:
-            frame.slots = [self.ab.alloca(LL[t]) for t in results]
+            if results:
+                frame.slots = [self.ab.alloca(LL[t]) for t in results]
             frame.end = self.fn.append_basic_block("end")
             if op == O.IF:
                 then = self.fn.append_basic_block("then")
@@ -2052,7 +2087,7 @@ class FunctionLowerer:
             entry = self.fn.blocks.pop(0)
             assert entry is self.ab.block and self.fn.blocks[0] is self.start
             self.start.instructions[0:0] = entry.instructions
-            entry.instructions = []  # (a block and its instructions: see _dismantle)
+            entry.instructions = []  # (a block and its instructions: see dismantle)
         else:
             self.susp.finish()
         # Blocks with no terminator (fresh "dead" blocks) are unreachable.
@@ -2695,16 +2730,25 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
         return mb.build()
 
 
-def build_text(module: Module, **options) -> str:
-    """The IR text of :func:`build_module` (same ``options``), built and printed at once."""
+def build_text(module: Module, spare: list | None = None, **options) -> str:
+    """The IR text of :func:`build_module` (same ``options``), built and printed at once
+    (``spare``: a list the IR goes into, for the caller to :func:`dismantle` when it likes,
+    instead of being dismantled here, and every object of the process is frozen
+    (``gc.freeze``): the collection that follows the build would walk the whole IR, ~0.027
+    CPU s per part of the 475 KiB module of tools/bench/llvm_compile.py; for a compile worker,
+    see ``jit.compile_part``)."""
     with gc_paused():
         irmod = build_module(module, **options)
         text = str(irmod)
-        _dismantle(irmod)
+        if spare is None:
+            dismantle(irmod)
+        else:
+            spare.append(irmod)
+            gc.freeze()
         return text
 
 
-def _dismantle(irmod: ir.Module) -> None:
+def dismantle(irmod: ir.Module) -> None:
     """Break the reference cycles of a module's IR (a block and its instructions, a function
     and its blocks, the module and its functions) so that reference counting frees it at once:
     left to the cycle collector, freeing it walks all of it (0.2-0.3 CPU s per part of the

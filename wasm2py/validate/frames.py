@@ -54,6 +54,9 @@ _EFFECT.update({op: (1, 1) for op in LOADS})
 _EFFECT.update({op: (2, 0) for op in STORES})
 _EFFECT.update({op: (len(p), len(r)) for op, (p, r) in SIMD_SIGS.items()})
 
+#: the height change of each instruction with a fixed effect
+_DELTA: dict[int, int] = {op: pushes - pops for op, (pops, pushes) in _EFFECT.items()}
+
 _BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
 _ENDS_CODE = frozenset({int(Op.BR), int(Op.BR_TABLE), int(Op.RETURN), int(Op.UNREACHABLE),
                         int(Op.RETURN_CALL), int(Op.RETURN_CALL_INDIRECT),
@@ -88,10 +91,11 @@ def max_operand_height(module: Module, body: list, ftypes: list | None = None) -
     height = top = 0
     # per open construct: [height below its params, params, results, unreachable]
     frames: list[list] = [[0, 0, 0, False]]
+    frame = frames[-1]
     skip = 0
+    delta = _DELTA.get
     for ins in body:
         op = ins.op
-        frame = frames[-1]
         if frame[3]:
             if op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
                 skip += 1
@@ -102,15 +106,19 @@ def max_operand_height(module: Module, body: list, ftypes: list | None = None) -
                 continue
             if op != _END and op != _ELSE:
                 continue
-        effect = _EFFECT.get(op)
-        if effect is not None:
-            height += effect[1] - effect[0]
-        elif op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
+        d = delta(op)
+        if d is not None:  # (most instructions: one lookup, and a compare if it pushes)
+            height += d
+            if d > 0 and height > top:
+                top = height
+            continue
+        if op == _BLOCK or op == _LOOP or op == _IF or op == _TRY_TABLE:
             if op == _IF:
                 height -= 1
             bt = ins.imm[0] if op == _TRY_TABLE else ins.imm
             params, results = _block_arity(module, bt)
-            frames.append([height - params, params, results, False])
+            frame = [height - params, params, results, False]
+            frames.append(frame)
         elif op == _ELSE:
             height = frame[0] + frame[1]
             frame[3] = False
@@ -119,6 +127,7 @@ def max_operand_height(module: Module, body: list, ftypes: list | None = None) -
             height = frame[0] + frame[2]
             if not frames:
                 break
+            frame = frames[-1]
         elif op == _CALL:
             if ftypes is None:
                 ftypes = module.func_types()
