@@ -8,7 +8,6 @@ take runtime objects (memory views, element lists) and canonical values, and rai
 from __future__ import annotations
 
 import builtins
-import itertools
 import struct
 
 from ..deftypes import type_id_sub
@@ -265,7 +264,6 @@ def base_namespace() -> dict:
               table_copy, table_init, throw, throw_ref, tail_target, ref_tail_target,
               trampoline):  # fmt: skip
         ns[f.__name__] = f
-    ns["REPEAT"] = itertools.repeat  # (prepaid loop iterations, see translate.peephole.prepay_loops)
     ns["TailCall"] = TailCall
     ns["WasmException"] = WasmException
     ns["ExnRef"] = ExnRef
