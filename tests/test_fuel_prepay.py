@@ -29,7 +29,7 @@ from .wat import wat
 #: to the end of the one page (reading on traps)
 LONG = 100
 NEAR = 70
-TEXT = bytes((k % 7) + 1 for k in range(LONG))
+TEXT = bytes(42 if k == 80 else (k % 7) + 1 for k in range(LONG))  # (a 42 for ``find``)
 EDGE = bytes(2 * ((k % 5) + 1) for k in range(NEAR))  # (even: ``mix`` takes its dearer way)
 
 
@@ -129,6 +129,32 @@ WAT = f"""
       end
     end
     local.get $acc)
+  (func (export "find") (param $p i32) (param $c i32) (result i32)
+    loop $top
+      local.get $p
+      i32.load8_u
+      local.get $c
+      i32.eq
+      if                  ;; found: return from inside the loop
+        local.get $p
+        i32.const 1000
+        i32.add
+        return
+      end
+      local.get $p
+      i32.load8_u
+      i32.eqz
+      if                  ;; the string's end: return another way
+        i32.const -1
+        return
+      end
+      local.get $p
+      i32.const 1
+      i32.add
+      local.set $p
+      br $top
+    end
+    unreachable)
 )
 """
 
@@ -152,6 +178,12 @@ def walk_segments(p: int):
         p += 1
     yield 1
     return acc
+
+
+#: how far past what a call needs the starting fuels go: a stretch is left (by a ``break``, a
+#: ``return``, or at a trap) only when the cell held more than a stretch's test asks for
+#: (at most 6 + 31 * 27 here) when it began
+PAST = 1000
 
 
 @pytest.fixture(params=[None, 7, 40, 500])
@@ -179,6 +211,8 @@ def test_the_loops_run_prepaid():
     walk = src[src.index("def f0_walk") : src.index("def f0__resume")]
     assert "if fuel >= 448:" in walk and "fuel -= 448" in walk
     assert "for pr in (434, 420, " in walk and "fuel += pr + 10" in walk
+    find = src[src.index("def f2_find") : src.index("def f2__resume")]
+    assert "fuel += pr + 5\n" in find and "fuel += pr + 3\n" in find  # (before each return)
     mix = src[src.index("def f1_mix") : src.index("def f1__resume")]
     assert "for pr in (" in mix
     assert "fuel += pr - 6" in mix  # (the dear exit: 10 + 23 against 27 for an iteration)
@@ -208,7 +242,7 @@ def test_walk_stops_and_traps_where_the_segments_say(cell, shape, p):
     store, inst = make(shape)
     walk = inst.exports.walk
     need = total(walk_segments(p))
-    for fuel in range(need + 2):
+    for fuel in range(need + PAST):
         result, left, required = run_model(walk_segments(p), fuel)
         store.set_fuel(fuel)
         if required is not None:
@@ -236,12 +270,13 @@ def test_walk_pauses_where_the_segments_say_and_resumes_exactly(cell, p):
     walk = inst.exports.walk
     need = total(walk_segments(p))
     expected = run_model(walk_segments(p), 10**9)[0]
-    for fuel in range(0, need + 1, 3):
+    for fuel in range(0, need + PAST, 3):
         _, left, required = run_model(walk_segments(p), fuel)
         store.set_fuel(fuel)
         r = walk.call_resumable(p)
         if required is None:
             assert isinstance(r, Finished) and r.results == expected
+            assert store.get_fuel() == left
             continue
         assert isinstance(r, OutOfFuel)
         assert r.required_fuel == required
@@ -285,7 +320,7 @@ def test_mix_meters_as_the_flat_shape_and_the_llvm_tier(cell, args):
         pass
     need = 10**6 - store.get_fuel()
     assert need > 3 * 448  # (several stretches, whatever an iteration costs)
-    fuels = range(need + 2)
+    fuels = range(need + PAST)
     got = outcomes(store, inst.exports.mix, args, fuels)
     assert got == outcomes(flat[0], flat[1].exports.mix, args, fuels)
     assert got == outcomes(llvm[0], llvm[1].exports.mix, args, fuels)
@@ -300,9 +335,11 @@ def test_mix_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, args):
     store.set_fuel(10**6)
     expected = mix(*args)
     need = 10**6 - store.get_fuel()
-    for fuel in range(0, need + 1, 5):
+    for fuel in range(0, need + PAST, 5):
         store.set_fuel(fuel)
         r, given = mix.call_resumable(*args), 0
+        if isinstance(r, Finished):
+            assert r.results == expected and store.get_fuel() == fuel - need
         while isinstance(r, OutOfFuel):
             given += r.required_fuel
             store.set_fuel(store.get_fuel() + r.required_fuel)
@@ -325,3 +362,53 @@ def test_a_trap_in_a_stretch_names_the_instruction_the_flat_shape_names(cell):
             got.append((name, str(info.value), store.get_fuel()))
     assert got[:2] == got[2:]
     assert got[0][2] == 10**6 - total(walk_segments(65536 - NEAR))  # (A of the 71st charged)
+
+
+def find_segments(p: int, c: int):
+    """The segments ``find(p, c)`` executes (read off its text: the loop's 1, then per byte
+    A = 5 up to the first ``if``, 4 more to return when it matches, B = 4 up to the second
+    ``if``, 2 more to return at the zero, 5 to go round); its result, or None where it traps
+    (reading past the page, in A)."""
+    memory = {16 + k: b for k, b in enumerate(TEXT)} | {
+        65536 - NEAR + k: b for k, b in enumerate(EDGE)
+    }
+    yield 1
+    while True:
+        yield 5
+        if p >= 65536:
+            return None
+        if memory.get(p, 0) == c:
+            yield 4
+            return p + 1000
+        yield 4
+        if memory.get(p, 0) == 0:
+            yield 2
+            return -1
+        yield 5
+        p += 1
+
+
+#: (p, c) for ``find``: the 42, 80 bytes in; the string's end, 50 bytes in; the page's end
+FIND_ARGS = [(16, 42), (16 + 50, 9), (65536 - NEAR, 9)]
+
+
+@pytest.mark.parametrize("args", FIND_ARGS)
+def test_a_return_in_a_stretch_leaves_the_fuel_the_segments_say(cell, args):
+    store, inst = make()
+    find = inst.exports.find
+    need = total(find_segments(*args))
+    assert need > 448  # (more than a stretch: 14 an iteration)
+    for fuel in range(need + PAST):
+        result, left, required = run_model(find_segments(*args), fuel)
+        store.set_fuel(fuel)
+        if required is not None:
+            with pytest.raises(Trap) as info:
+                find(*args)
+            assert info.value.code is TrapCode.OUT_OF_FUEL
+        elif result is None:
+            with pytest.raises(Trap) as info:
+                find(*args)
+            assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
+        else:
+            assert find(*args) == result
+        assert store.get_fuel() == left, (fuel, required)

@@ -442,7 +442,7 @@ class _Prepay:
     def walk(self, stmts: list[ast.stmt], charged: int) -> tuple[list[ast.stmt], int | None]:
         """``stmts`` (from a point where the iteration charged ``charged``) without checks and
         charges, every statement that may raise in a ``try`` that gives back what it must, a
-        ``break`` preceded by the same, and paths that meet made to agree on what they
+        ``break`` or ``return`` preceded by the same, and paths that meet made to agree on what they
         charged (the ones that charged less give back the difference); and what the paths
         that come out of them charged (None if none does)."""
         out: list[ast.stmt] = []
@@ -497,7 +497,9 @@ class _Prepay:
                 out.append(st)
                 at = None
                 continue
-            if isinstance(st, ast.Break):
+            if isinstance(st, ast.Break | ast.Return):
+                # (the value a ``return`` computes may raise: with the fuel already exact, as
+                # where the loop without prepaying computes it)
                 flush()
                 if self.cost is not None:
                     out.append(ast.copy_location(self.give_back(at), st))
@@ -571,8 +573,8 @@ def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
     for, counted from the head: then each of the 32 starts with at least N as the loop without
     prepaying would hold it, so no check of theirs finds it short. A point of an iteration
     that charged ``c`` so far has the exact fuel ``fuel + pr + (C - c)`` (``pr``, the ``for``
-    variable: what the iterations not started were charged), which a ``break``, and a ``try``
-    around whatever may raise, set before leaving; a path to the next iteration that charged
+    variable: what the iterations not started were charged), which a ``break`` or ``return``,
+    and a ``try`` around whatever may raise, set before leaving; a path to the next iteration that charged
     less than ``C`` gives the difference back. With less in the cell (about to be refilled from
     the bank, or the fuel running out) the second copy runs the iteration, which stops, pauses
     or refills where it always did, and holds the resume points (:mod:`.resume` takes it while
@@ -584,7 +586,7 @@ def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
             continue
         needs: list[int] = []
         try:
-            _walk_checks(loop.body, 0, needs)
+            _walk_checks(loop.body, 0, needs, (ast.Break, ast.Continue, ast.Raise, ast.Return))
             probe = _Prepay(None, "pr")
             _, end = probe.walk(clone(loop.body), 0)
             if end is not None:
