@@ -442,16 +442,17 @@ class _Prepay:
     def walk(self, stmts: list[ast.stmt], charged: int) -> tuple[list[ast.stmt], int | None]:
         """``stmts`` (from a point where the iteration charged ``charged``) without checks and
         charges, every statement that may raise in a ``try`` that gives back what it must, a
-        ``break`` or ``return`` preceded by the same, and paths that meet made to agree on what they
-        charged (the ones that charged less give back the difference); and what the paths
-        that come out of them charged (None if none does)."""
+        ``break`` or ``return`` preceded by the same, and paths that meet made to agree on
+        what they charged (the ones that charged less give back the difference); and what the
+        paths that come out of them charged (None if none does). A probe (no ``cost`` yet)
+        changes nothing and only collects what each path to the next iteration charged."""
         out: list[ast.stmt] = []
         at: int | None = charged
         run: list[ast.stmt] = []  # statements of one try: all at the same charge, ``at``
 
         def flush() -> None:
             if run:
-                if any(map(_may_raise, run)) and self.cost is not None:
+                if self.cost is not None and any(map(_may_raise, run)):
                     assert at is not None
                     handler = ast.ExceptHandler(ast.Name("BaseException", ast.Load()), None,
                                                 [self.give_back(at), ast.Raise(None, None)])  # fmt: skip
@@ -471,7 +472,7 @@ class _Prepay:
                 at += k
                 continue
             if isinstance(st, ast.If):
-                if _may_raise(st.test):
+                if self.cost is not None and _may_raise(st.test):
                     # (evaluated alone: a try around the whole ``if`` would also catch what its
                     # arms raise, and give back a second time)
                     run.append(ast.copy_location(ast.Assign([ast.Name("ft", ast.Store())],
@@ -482,6 +483,8 @@ class _Prepay:
                 orelse, e = self.walk(st.orelse, at)
                 arms = [a for a in (b, e) if a is not None]
                 at = max(arms) if arms else None
+                if self.cost is None:
+                    continue  # (a probe: ``stmts`` stay as they are)
                 for arm, a in ((body, b), (orelse, e)):
                     if a is not None and at is not None and a < at:
                         arm.append(self.refund(at - a, st))
@@ -587,8 +590,8 @@ def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
         needs: list[int] = []
         try:
             _walk_checks(loop.body, 0, needs, (ast.Break, ast.Continue, ast.Raise, ast.Return))
-            probe = _Prepay(None, "pr")
-            _, end = probe.walk(clone(loop.body), 0)
+            probe = _Prepay(None, "pr")  # (which changes nothing: on the loop's own body)
+            _, end = probe.walk(loop.body, 0)
             if end is not None:
                 probe.ends.append(end)
             if not needs or not probe.ends or max(probe.ends) <= 0:
