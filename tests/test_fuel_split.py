@@ -150,9 +150,12 @@ def test_walk_pauses_where_the_segments_say_and_resumes_exactly(cell, p):
 
 
 def test_the_iteration_is_split_at_what_its_checks_ask_for():
-    """The loop's head chooses the unchecked copy with A + B = 14 in the local (A is charged
-    before its load, which may trap; B's check then asks for 10 after those 4), and that copy
-    has no check but the same charges."""
+    """The loop's head chooses the unchecked copy when each of its iterations can start with
+    A + B = 14 in the cell (A is charged before its load, which may trap; B's check then asks
+    for 10 after those 4). That copy runs 32 iterations prepaid
+    (:func:`wasm2py.translate.peephole.prepay_loops`), at 14 each (the cost of an iteration
+    that goes on), with no check and no charge; the exit gives back what the iterations not
+    run and the skipped segment B (10) were charged."""
     from wasm2py.aot import compile
 
     from .wat import wat
@@ -160,9 +163,12 @@ def test_the_iteration_is_split_at_what_its_checks_ask_for():
     src = compile(wat(WAT), fuel=True)
     walk = src[src.index("def f0_walk") :]
     walk = walk[: walk.index("\ndef ")] if "\ndef " in walk else walk
-    assert "if fuel >= 14:" in walk
-    fast = walk[walk.index("if fuel >= 14:") : walk.index("else:", walk.index("if fuel >= 14:"))]
-    assert "out_of_fuel" not in fast and "fuel -= 4" in fast and "fuel -= 10" in fast
+    head = "if fuel >= 448:"  # 14 + 31 * 14: 32 iterations of 14, each starting with 14
+    assert head in walk
+    fast = walk[walk.index(head) : walk.index("    else:\n", walk.index(head))]
+    assert "out_of_fuel" not in fast and "fuel -= 4\n" not in fast and "fuel -= 10" not in fast
+    assert "fuel -= 448" in fast and "for pr in (434, 420," in fast
+    assert "fuel += pr + 10" in fast  # leaving after A: B (10) given back too
 
 
 #: a sieve: the outer loop's rare arm (a prime) holds a call and a nested loop (not split:
@@ -260,5 +266,7 @@ def test_a_split_loop_with_a_call_and_a_loop_in_one_arm_meters_as_the_flat_shape
     from .wat import wat
 
     src = compile(wat(SIEVE), fuel=True)
-    # the nested loop: A (4) ends at its br_if, B's check asks for 8 more
-    assert "if fuel >= 12:" in src[src.index("def f1_sieve") : src.index("def f1__resume")]
+    # the nested loop: A (4) ends at its br_if, B's check asks for 8 more; it runs stretches
+    # of 32 prepaid iterations of 12 (peephole.prepay_loops) when the cell holds 12 + 31 * 12
+    sieve = src[src.index("def f1_sieve") : src.index("def f1__resume")]
+    assert "if fuel >= 384:" in sieve and "fuel -= 384" in sieve

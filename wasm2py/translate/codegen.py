@@ -2628,6 +2628,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         fill_loops,
         fold_skips,
         group_resets,
+        prepay_loops,
         split_entry_checks,
         split_loop_checks,
     )
@@ -2661,6 +2662,9 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                     for counted in gen.counted_loops:
                         gen.prepaid_stretches(*counted)  # (each adds 2 at most)
                     depth = nesting_depth(fn)
+            if gen.fuel is not None and not gen.hot and depth + 3 <= MAX_NESTING:
+                prepay_loops(fn, MAX_LOOPS)  # (adds 3 at most)
+                depth = nesting_depth(fn)
             if gen.fuel is not None and depth < MAX_NESTING:
                 split_loop_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)

@@ -392,6 +392,231 @@ def split_loop_checks(fn: ast.FunctionDef) -> None:
         loop.body = [ast.copy_location(ast.If(test, fast or [ast.Pass()], loop.body), first)]
 
 
+#: operators that cannot raise on the ints and floats generated code computes with
+#: (``<<`` and ``>>`` only by a constant: a negative count raises)
+_SAFE_OPS = (ast.Add, ast.Sub, ast.Mult, ast.BitAnd, ast.BitOr, ast.BitXor)
+_SAFE_NODES = (ast.Name, ast.Constant, ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp,
+               ast.NamedExpr, ast.Tuple, ast.Assign, ast.Pass)  # fmt: skip
+
+
+def _may_raise(node: ast.AST) -> bool:
+    """Whether evaluating ``node`` may raise (a memory access, a helper call, a division...);
+    conservative: only names, constants and arithmetic that cannot fail say no."""
+    for n in nodes(node):
+        if isinstance(n, ast.BinOp | ast.AugAssign):
+            op = n.op
+            if isinstance(op, _SAFE_OPS):
+                continue
+            right = n.right if isinstance(n, ast.BinOp) else n.value
+            if isinstance(op, ast.LShift | ast.RShift) and isinstance(right, ast.Constant) \
+                    and type(right.value) is int and 0 <= right.value <= 64:  # fmt: skip
+                continue
+            return True
+        if not isinstance(n, _SAFE_NODES):
+            return True
+    return False
+
+
+class _Prepay:
+    """One iteration of a loop :func:`prepay_loops` rewrites, without its checks and charges:
+    ``cost`` (C) what the iteration is charged at each ``continue``; ``left`` the name of the
+    ``for`` variable of the stretch, what the iterations not yet started were charged."""
+
+    def __init__(self, cost: int | None, left: str):
+        self.cost = cost
+        self.left = left
+        self.ends: list[int] = []  # what each path to the next iteration charged
+
+    def give_back(self, charged: int) -> ast.stmt:
+        """``fuel += pr + (C - charged)``: the exact fuel (as the loop without prepaying would
+        hold it) at a point where the iteration charged ``charged`` (``pr``: what the
+        iterations of the stretch not yet started were charged)."""
+        c = self.cost
+        assert c is not None
+        amount: ast.expr = ast.Name(self.left, ast.Load())
+        if c != charged:
+            amount = ast.BinOp(amount, ast.Add() if c > charged else ast.Sub(),
+                               ast.Constant(abs(c - charged)))  # fmt: skip
+        return ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(), amount)
+
+    def walk(self, stmts: list[ast.stmt], charged: int) -> tuple[list[ast.stmt], int | None]:
+        """``stmts`` (from a point where the iteration charged ``charged``) without checks and
+        charges, every statement that may raise in a ``try`` that gives back what it must, a
+        ``break`` or ``return`` preceded by the same, and paths that meet made to agree on
+        what they charged (the ones that charged less give back the difference); and what the
+        paths that come out of them charged (None if none does). A probe (no ``cost`` yet)
+        changes nothing and only collects what each path to the next iteration charged."""
+        out: list[ast.stmt] = []
+        at: int | None = charged
+        run: list[ast.stmt] = []  # statements of one try: all at the same charge, ``at``
+
+        def flush() -> None:
+            if run:
+                if self.cost is not None and any(map(_may_raise, run)):
+                    assert at is not None
+                    handler = ast.ExceptHandler(ast.Name("BaseException", ast.Load()), None,
+                                                [self.give_back(at), ast.Raise(None, None)])  # fmt: skip
+                    out.append(ast.copy_location(ast.Try(list(run), [handler], [], []), run[0]))
+                else:
+                    out.extend(run)
+                run.clear()
+
+        for st in stmts:
+            if at is None:
+                raise _NoSplit  # (unreachable statements: none is generated)
+            if _need(st) is not None:
+                continue
+            k = _charge(st)
+            if k is not None:
+                flush()
+                at += k
+                continue
+            if isinstance(st, ast.If):
+                if self.cost is not None and _may_raise(st.test):
+                    # (evaluated alone: a try around the whole ``if`` would also catch what its
+                    # arms raise, and give back a second time)
+                    run.append(ast.copy_location(ast.Assign([ast.Name("ft", ast.Store())],
+                                                             st.test), st))  # fmt: skip
+                    st.test = ast.Name("ft", ast.Load())
+                flush()
+                body, b = self.walk(st.body, at)
+                orelse, e = self.walk(st.orelse, at)
+                arms = [a for a in (b, e) if a is not None]
+                at = max(arms) if arms else None
+                if self.cost is None:
+                    continue  # (a probe: ``stmts`` stay as they are)
+                for arm, a in ((body, b), (orelse, e)):
+                    if a is not None and at is not None and a < at:
+                        arm.append(self.refund(at - a, st))
+                st.body = body or [ast.copy_location(ast.Pass(), st)]
+                st.orelse = orelse
+                out.append(st)
+                continue
+            if isinstance(st, ast.Continue):
+                flush()
+                self.ends.append(at)
+                if self.cost is not None and at < self.cost:
+                    out.append(self.refund(self.cost - at, st))
+                out.append(st)
+                at = None
+                continue
+            if isinstance(st, ast.Break | ast.Return):
+                # (the value a ``return`` computes may raise: with the fuel already exact, as
+                # where the loop without prepaying computes it)
+                flush()
+                if self.cost is not None:
+                    out.append(ast.copy_location(self.give_back(at), st))
+                out.append(st)
+                at = None
+                continue
+            run.append(st)
+            if isinstance(st, ast.Raise):
+                flush()
+                at = None
+        flush()
+        return out, at
+
+    @staticmethod
+    def refund(amount: int, where: ast.stmt) -> ast.stmt:
+        return ast.copy_location(ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(),
+                                               ast.Constant(amount)), where)  # fmt: skip
+
+
+def _blocks(fn: ast.FunctionDef) -> list[tuple[ast.While, int]]:
+    """Every ``while True`` of ``fn`` with the number of loops and ``try`` blocks around it."""
+    out = []
+    todo: list[tuple[list[ast.stmt], int]] = [(fn.body, 0)]
+    while todo:
+        stmts, depth = todo.pop()
+        for st in stmts:
+            inner = depth + isinstance(st, ast.While | ast.For | ast.Try)
+            if isinstance(st, ast.While) and isinstance(st.test, ast.Constant) \
+                    and st.test.value is True and not st.orelse:  # fmt: skip
+                out.append((st, depth))
+            for attr in ("body", "orelse", "finalbody"):
+                sub = getattr(st, attr, None)
+                if sub:
+                    todo.append((sub, inner))
+            for h in getattr(st, "handlers", ()):
+                todo.append((h.body, inner))
+    return out
+
+
+#: how many iterations :func:`prepay_loops` prepays at a time
+PREPAID = 32
+
+
+def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
+    """A ``while True`` whose iterations hold no call, nested loop or other fuel traffic (as
+    :func:`split_loop_checks` takes them) runs, while the cell holds enough, stretches of
+    :data:`PREPAID` (32) iterations charged up front, with no check and no charge in them::
+
+        while True:                         while True:
+            if fuel < 13: ...                   if fuel >= 416:             (13 + 31 * 13)
+            l3 = l3 + 1                             fuel -= 416             (32 * 13)
+            fuel -= 13                              for pr in (403, 390, ..., 13, 0):
+            l9 = LU32(M, l4)[0]     ->                  l3 = l3 + 1
+            if l9 < l6: continue                        try:
+            break                                           l9 = LU32(M, l4)[0]
+                                                        except BaseException:
+                                                            fuel += pr
+                                                            raise
+                                                        if l9 < l6:
+                                                            continue
+                                                        fuel += pr
+                                                        break
+                                                    else:
+                                                        continue
+                                                    break
+                                                else:
+                                                    the iteration as it was
+
+    Each iteration is charged ``C`` (13): the most any path to the next one charges. The
+    head's test asks for ``N + 31 * C``, ``N`` the most fuel any check of the iteration asks
+    for, counted from the head: then each of the 32 starts with at least N as the loop without
+    prepaying would hold it, so no check of theirs finds it short. A point of an iteration
+    that charged ``c`` so far has the exact fuel ``fuel + pr + (C - c)`` (``pr``, the ``for``
+    variable: what the iterations not started were charged), which a ``break`` or ``return``,
+    and a ``try`` around whatever may raise, set before leaving; a path to the next iteration that charged
+    less than ``C`` gives the difference back. With less in the cell (about to be refilled from
+    the bank, or the fuel running out) the second copy runs the iteration, which stops, pauses
+    or refills where it always did, and holds the resume points (:mod:`.resume` takes it while
+    rewinding). One ``for`` step per iteration instead of a test and a charge per segment; a
+    stretch costs one test and one charge, and leaving it one more. ``max_blocks``: the most
+    loops and ``try`` blocks that may nest (the rewrite adds two)."""
+    for loop, depth in _blocks(fn):
+        if depth + 3 > max_blocks:
+            continue
+        needs: list[int] = []
+        try:
+            _walk_checks(loop.body, 0, needs, (ast.Break, ast.Continue, ast.Raise, ast.Return))
+            probe = _Prepay(None, "pr")  # (which changes nothing: on the loop's own body)
+            _, end = probe.walk(loop.body, 0)
+            if end is not None:
+                probe.ends.append(end)
+            if not needs or not probe.ends or max(probe.ends) <= 0:
+                continue
+            pre = _Prepay(max(probe.ends), "pr")
+            fast, end = pre.walk(clone(loop.body), 0)
+        except _NoSplit:
+            continue
+        cost, need = pre.cost, max(needs)
+        assert cost is not None
+        first = loop.body[0]
+        if end is not None and end < cost:
+            fast.append(pre.refund(cost - end, loop.body[-1]))
+        charge = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Sub(),
+                               ast.Constant(cost * PREPAID))  # fmt: skip
+        left = ast.Constant(tuple(range(cost * (PREPAID - 1), -1, -cost)))
+        run = ast.For(ast.Name("pr", ast.Store()), left, fast or [ast.Pass()], [ast.Continue()])
+        test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()],
+                           [ast.Constant(need + cost * (PREPAID - 1))])  # fmt: skip
+        split = ast.If(test, [charge, run, ast.Break()], loop.body)
+        for st in (charge, run, run.orelse[0], split.body[-1], split):
+            ast.copy_location(st, first)
+        loop.body = [split]
+
+
 def split_entry_checks(fn: ast.FunctionDef) -> None:
     """The statements a function starts with (after its prologue), up to the first loop, call
     or other fuel traffic, made two copies as :func:`split_loop_checks` makes an iteration's

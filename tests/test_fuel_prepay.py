@@ -1,0 +1,414 @@
+"""Fuel stays exact in loops whose iterations the Python tier runs in prepaid stretches
+(:func:`wasm2py.translate.peephole.prepay_loops`): 32 iterations charged up front, no check or
+charge in them, the difference given back where an iteration leaves the loop, raises, or goes
+on having charged less than the most an iteration charges.
+
+``walk`` is the loop of ``test_fuel_split`` over a string long enough for several stretches:
+its figures come from the segments read off the ``.wat`` by the rule of :mod:`wasm2py.fuel`
+(:func:`walk_segments`, the model of that file). ``mix`` has the shapes a stretch has to give
+fuel back for (ways round the loop of different cost, one of them an early ``br_if`` to the
+head, an exit that costs more than an iteration, a trap in the dearer way round); its figures are compared with those of the flat
+shape, which prepays nothing, and of the LLVM tier. Every starting fuel from 0 to past what a
+call needs is tried, with the cell's default size and with cells that empty within a stretch
+(:mod:`wasm2py.runtime.fuelcell`): a plain call stops, traps or returns with the same fuel
+left, and a resumable call pauses where the checks are and finishes with what a call in one
+piece uses.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from wasm2py import Config, Engine, Finished, Instance, Module, OutOfFuel, Store, Trap, TrapCode
+from wasm2py.runtime import fuelcell
+
+from .test_fuel_carry import run_model, total
+from .wat import wat
+
+#: a string of LONG non-zero bytes at 16 (then a zero), and NEAR non-zero bytes that run up
+#: to the end of the one page (reading on traps)
+LONG = 100
+NEAR = 70
+TEXT = bytes(42 if k == 80 else (k % 7) + 1 for k in range(LONG))  # (a 42 for ``find``)
+EDGE = bytes(2 * ((k % 5) + 1) for k in range(NEAR))  # (even: ``mix`` takes its dearer way)
+
+
+def _data(at: int, data: bytes) -> str:
+    return f'(data (i32.const {at}) "' + "".join(f"\\{b:02x}" for b in data) + '")'
+
+
+WAT = f"""
+(module
+  (memory (export "mem") 1)
+  {_data(16, TEXT)}
+  {_data(65536 - NEAR, EDGE)}
+  (func (export "walk") (param $p i32) (result i32) (local $acc i32)
+    block $done           ;; segment P (2): block, loop
+      loop $top           ;; segment A (4): local.get .. br_if
+        local.get $p
+        i32.load8_u
+        i32.eqz
+        br_if $done
+        local.get $acc    ;; segment B (10): local.get .. br
+        local.get $p
+        i32.load8_u
+        i32.add
+        local.set $acc
+        local.get $p
+        i32.const 1
+        i32.add
+        local.set $p
+        br $top
+      end
+    end
+    local.get $acc)       ;; segment E (1)
+  (func (export "mix") (param $p i32) (param $n i32) (result i32) (local $acc i32) (local $x i32)
+    block $done
+      loop $top
+        local.get $p
+        i32.load8_u
+        local.set $x
+        local.get $p
+        i32.const 1
+        i32.add
+        local.set $p
+        local.get $x
+        i32.eqz
+        if                ;; a zero: leave, with more work than an iteration
+          local.get $acc
+          i32.const 1000
+          i32.add
+          i32.const 3
+          i32.mul
+          local.set $acc
+          local.get $acc
+          i32.const 7
+          i32.xor
+          local.set $acc
+          local.get $acc
+          i32.const 5
+          i32.rotl
+          local.set $acc
+          local.get $acc
+          i32.const 9
+          i32.rotr
+          local.set $acc
+          local.get $acc
+          i32.const 11
+          i32.xor
+          local.set $acc
+          br $done
+        end
+        local.get $x
+        i32.const 1
+        i32.and
+        if                ;; odd: the cheaper way round; a 5 goes round at once
+          local.get $acc
+          local.get $x
+          i32.add
+          local.set $acc
+          local.get $x
+          i32.const 5
+          i32.eq
+          br_if $top
+        else              ;; even: dearer, and reads the next byte (traps at the page end)
+          local.get $acc
+          i32.const 1
+          i32.sub
+          local.set $acc
+          local.get $acc
+          local.get $p
+          i32.load8_u
+          i32.add
+          local.set $acc
+        end
+        local.get $acc    ;; on while the sum is below $n (no counted loop: a ``while True``)
+        local.get $n
+        i32.lt_u
+        br_if $top
+      end
+    end
+    local.get $acc)
+  (func (export "find") (param $p i32) (param $c i32) (result i32)
+    loop $top
+      local.get $p
+      i32.load8_u
+      local.get $c
+      i32.eq
+      if                  ;; found: return from inside the loop
+        local.get $p
+        i32.const 1000
+        i32.add
+        return
+      end
+      local.get $p
+      i32.load8_u
+      i32.eqz
+      if                  ;; the string's end: return another way
+        i32.const -1
+        return
+      end
+      local.get $p
+      i32.const 1
+      i32.add
+      local.set $p
+      br $top
+    end
+    unreachable)
+)
+"""
+
+
+def walk_segments(p: int):
+    """The segments ``walk(p)`` executes; returns its result, or None where it traps (reading
+    past the page, in segment A)."""
+    memory = {16 + k: b for k, b in enumerate(TEXT)} | {
+        65536 - NEAR + k: b for k, b in enumerate(EDGE)
+    }
+    yield 2
+    acc = 0
+    while True:
+        yield 4
+        if p >= 65536:
+            return None
+        if memory.get(p, 0) == 0:
+            break
+        yield 10
+        acc += memory[p]
+        p += 1
+    yield 1
+    return acc
+
+
+#: how far past what a call needs the starting fuels go: a stretch is left (by a ``break``, a
+#: ``return``, or at a trap) only when the cell held more than a stretch's test asks for
+#: (at most 6 + 31 * 27 here) when it began
+PAST = 1000
+
+
+@pytest.fixture(params=[None, 7, 40, 500])
+def cell(request, monkeypatch):
+    """The cell's limit: the default; one below what an iteration costs; one that an
+    iteration or two empties; one that covers a stretch of ``walk`` (448) and then needs the
+    bank again."""
+    if request.param is not None:
+        monkeypatch.setattr(fuelcell, "CELL_MAX", request.param)
+    return request.param
+
+
+def make(shape: str = "auto", tier: str = "python"):
+    config = Config(consume_fuel=True, python_shape=shape, tier=tier, cache=False)
+    store = Store(Engine(config))
+    return store, Instance(store, Module(store.engine, wat(WAT)), {})
+
+
+def test_the_loops_run_prepaid():
+    """Both loops get a prepaid copy: ``walk``'s iterations go on at A + B = 14, and each of
+    the 32 of a stretch must start with 14 as the loop without it would hold the cell."""
+    from wasm2py.aot import compile
+
+    src = compile(wat(WAT), fuel=True)
+    walk = src[src.index("def f0_walk") : src.index("def f0__resume")]
+    assert "if fuel >= 448:" in walk and "fuel -= 448" in walk
+    assert "for pr in (434, 420, " in walk and "fuel += pr + 10" in walk
+    find = src[src.index("def f2_find") : src.index("def f2__resume")]
+    assert "fuel += pr + 5\n" in find and "fuel += pr + 3\n" in find  # (before each return)
+    mix = src[src.index("def f1_mix") : src.index("def f1__resume")]
+    assert "for pr in (" in mix
+    assert "fuel += pr - 6" in mix  # (the dear exit: 10 + 23 against 27 for an iteration)
+
+
+def test_the_model_reads_the_text_right():
+    """The model's segment costs add up to what a counting instance counts."""
+    store = Store(Engine(Config(count_instructions=True, cache=False)))
+    inst = Instance(store, Module(store.engine, wat(WAT)), {})
+    for p in (16, 16 + LONG - 3, 16 + LONG):
+        store.instructions = 0
+        result, _, required = run_model(walk_segments(p), 10**9)
+        assert required is None and inst.exports.walk(p) == result
+        assert store.instructions == total(walk_segments(p))
+    assert run_model(walk_segments(16), 10**9)[0] == sum(TEXT)
+
+
+#: where ``walk`` starts: the whole string (several stretches and a short one), its last 40
+#: bytes (one stretch and a bit), the bytes up to the page end (a trap after 70 iterations:
+#: in the third stretch when the cell is large)
+STARTS = [16, 16 + LONG - 40, 65536 - NEAR]
+
+
+@pytest.mark.parametrize("shape", ["auto", "flat"])
+@pytest.mark.parametrize("p", STARTS)
+def test_walk_stops_and_traps_where_the_segments_say(cell, shape, p):
+    store, inst = make(shape)
+    walk = inst.exports.walk
+    need = total(walk_segments(p))
+    for fuel in range(need + PAST):
+        result, left, required = run_model(walk_segments(p), fuel)
+        store.set_fuel(fuel)
+        if required is not None:
+            with pytest.raises(Trap) as info:
+                walk(p)
+            assert info.value.code is TrapCode.OUT_OF_FUEL
+        elif result is None:
+            with pytest.raises(Trap) as info:
+                walk(p)
+            assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
+        else:
+            assert walk(p) == result
+        assert store.get_fuel() == left, (fuel, required)
+    store.set_fuel(need + 10**6)  # (plenty: the trap or the result with exactly 10**6 left)
+    try:
+        walk(p)
+    except Trap as e:
+        assert e.code is TrapCode.MEMORY_OUT_OF_BOUNDS
+    assert store.get_fuel() == 10**6
+
+
+@pytest.mark.parametrize("p", STARTS[:2])
+def test_walk_pauses_where_the_segments_say_and_resumes_exactly(cell, p):
+    store, inst = make()
+    walk = inst.exports.walk
+    need = total(walk_segments(p))
+    expected = run_model(walk_segments(p), 10**9)[0]
+    for fuel in range(0, need + PAST, 3):
+        _, left, required = run_model(walk_segments(p), fuel)
+        store.set_fuel(fuel)
+        r = walk.call_resumable(p)
+        if required is None:
+            assert isinstance(r, Finished) and r.results == expected
+            assert store.get_fuel() == left
+            continue
+        assert isinstance(r, OutOfFuel)
+        assert r.required_fuel == required
+        assert store.get_fuel() == left
+        given = 0
+        while isinstance(r, OutOfFuel):
+            given += r.required_fuel
+            store.set_fuel(store.get_fuel() + r.required_fuel)
+            r = r.resume()
+        assert isinstance(r, Finished) and r.results == expected
+        assert fuel + given - store.get_fuel() == need
+
+
+def outcomes(store, mix, args, fuels):
+    """For each starting fuel: the result or trap code of ``mix(*args)``, and the fuel left."""
+    out = []
+    for fuel in fuels:
+        store.set_fuel(fuel)
+        try:
+            r = mix(*args)
+        except Trap as e:
+            r = e.code
+        out.append((r, store.get_fuel()))
+    return out
+
+
+#: (p, n) for ``mix``: to the string's zero (the dear exit), until the sum reaches 300 (the
+#: ``br_if`` at the loop's end), the bytes at the page end (a trap in the dearer way round)
+MIX_ARGS = [(16, 10**6), (16, 300), (65536 - NEAR, 10**6)]
+
+
+@pytest.mark.parametrize("args", MIX_ARGS)
+def test_mix_meters_as_the_flat_shape_and_the_llvm_tier(cell, args):
+    pytest.importorskip("llvmlite")
+    auto, flat, llvm = make("auto"), make("flat"), make(tier="llvm")
+    store, inst = auto
+    store.set_fuel(10**6)
+    try:
+        inst.exports.mix(*args)
+    except Trap:
+        pass
+    need = 10**6 - store.get_fuel()
+    assert need > 3 * 448  # (several stretches, whatever an iteration costs)
+    fuels = range(need + PAST)
+    got = outcomes(store, inst.exports.mix, args, fuels)
+    assert got == outcomes(flat[0], flat[1].exports.mix, args, fuels)
+    assert got == outcomes(llvm[0], llvm[1].exports.mix, args, fuels)
+    kinds = {r for r, _ in got}
+    assert TrapCode.OUT_OF_FUEL in kinds and len(kinds) == 2
+
+
+@pytest.mark.parametrize("args", MIX_ARGS[:2])
+def test_mix_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, args):
+    store, inst = make()
+    mix = inst.exports.mix
+    store.set_fuel(10**6)
+    expected = mix(*args)
+    need = 10**6 - store.get_fuel()
+    for fuel in range(0, need + PAST, 5):
+        store.set_fuel(fuel)
+        r, given = mix.call_resumable(*args), 0
+        if isinstance(r, Finished):
+            assert r.results == expected and store.get_fuel() == fuel - need
+        while isinstance(r, OutOfFuel):
+            given += r.required_fuel
+            store.set_fuel(store.get_fuel() + r.required_fuel)
+            r = r.resume()
+        assert isinstance(r, Finished) and r.results == expected
+        assert fuel + given - store.get_fuel() == need
+
+
+def test_a_trap_in_a_stretch_names_the_instruction_the_flat_shape_names(cell):
+    """The ``try`` that gives the fuel back re-raises the trap as it came: its backtrace names
+    the same load, and the fuel left is the same."""
+    got = []
+    for shape in ("auto", "flat"):
+        store, inst = make(shape)
+        for name, args in (("walk", (65536 - NEAR,)), ("mix", (65536 - NEAR, 10**6))):
+            store.set_fuel(10**6)
+            with pytest.raises(Trap) as info:
+                getattr(inst.exports, name)(*args)
+            assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
+            got.append((name, str(info.value), store.get_fuel()))
+    assert got[:2] == got[2:]
+    assert got[0][2] == 10**6 - total(walk_segments(65536 - NEAR))  # (A of the 71st charged)
+
+
+def find_segments(p: int, c: int):
+    """The segments ``find(p, c)`` executes (read off its text: the loop's 1, then per byte
+    A = 5 up to the first ``if``, 4 more to return when it matches, B = 4 up to the second
+    ``if``, 2 more to return at the zero, 5 to go round); its result, or None where it traps
+    (reading past the page, in A)."""
+    memory = {16 + k: b for k, b in enumerate(TEXT)} | {
+        65536 - NEAR + k: b for k, b in enumerate(EDGE)
+    }
+    yield 1
+    while True:
+        yield 5
+        if p >= 65536:
+            return None
+        if memory.get(p, 0) == c:
+            yield 4
+            return p + 1000
+        yield 4
+        if memory.get(p, 0) == 0:
+            yield 2
+            return -1
+        yield 5
+        p += 1
+
+
+#: (p, c) for ``find``: the 42, 80 bytes in; the string's end, 50 bytes in; the page's end
+FIND_ARGS = [(16, 42), (16 + 50, 9), (65536 - NEAR, 9)]
+
+
+@pytest.mark.parametrize("args", FIND_ARGS)
+def test_a_return_in_a_stretch_leaves_the_fuel_the_segments_say(cell, args):
+    store, inst = make()
+    find = inst.exports.find
+    need = total(find_segments(*args))
+    assert need > 448  # (more than a stretch: 14 an iteration)
+    for fuel in range(need + PAST):
+        result, left, required = run_model(find_segments(*args), fuel)
+        store.set_fuel(fuel)
+        if required is not None:
+            with pytest.raises(Trap) as info:
+                find(*args)
+            assert info.value.code is TrapCode.OUT_OF_FUEL
+        elif result is None:
+            with pytest.raises(Trap) as info:
+                find(*args)
+            assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
+        else:
+            assert find(*args) == result
+        assert store.get_fuel() == left, (fuel, required)
