@@ -131,6 +131,32 @@ def test_constants_and_float_identities_keep_nan_rules():
     assert ll.exports.k64() == py.exports.k64()
 
 
+@pytest.mark.parametrize("level", [0, 2])
+def test_f64_constants_keep_their_bits(level):
+    # (f64 constants are written as LLVM's hexadecimal literals: their exact bits, a
+    # signalling NaN's payload and a negative zero's sign included; the bits are IEEE 754's
+    # fields, worked by hand: sign, 11 exponent bits, 52 mantissa bits)
+    text = """(module
+      (func (export "snan") (result i64) (i64.reinterpret_f64 (f64.const -nan:0x1234)))
+      (func (export "qnan") (result i64) (i64.reinterpret_f64 (f64.const nan:0x8000000000001)))
+      (func (export "negz") (result i64) (i64.reinterpret_f64 (f64.const -0)))
+      (func (export "tiny") (result i64) (i64.reinterpret_f64 (f64.const 0x1p-1074)))
+      (func (export "half") (param f64) (result f64) (f64.mul (local.get 0) (f64.const 0.5))))"""
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm import lower
+
+    ir_text = lower.build_text(decode_module(wat(text)), quick=level == 0)
+    assert ", 0x3FE0000000000000" in ir_text and "to double)" not in ir_text
+    store = wasm2py.Store()
+    mod = wasm2py.Module(store.engine, wat(text))
+    ex = L.instantiate(store, L.compile_module(mod._module, opt_level=level)).exports
+    assert ex["snan"]() == 0xFFF0000000001234 - (1 << 64)  # (i64 results are signed)
+    assert ex["qnan"]() == 0x7FF8000000000001
+    assert ex["negz"]() == 0x8000000000000000 - (1 << 64)
+    assert ex["tiny"]() == 1
+    assert ex["half"](3.0) == 1.5
+
+
 @pytest.mark.parametrize("t", ["f32", "f64"])
 @pytest.mark.parametrize("expr", [
     "(T.mul (local.get 0) (T.const 1))", "(T.mul (T.const -1) (local.get 0))",

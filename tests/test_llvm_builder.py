@@ -114,6 +114,12 @@ def _without_unused_checks(text: str) -> str:
     return "".join(out)
 
 
+def _unquoted(text: str) -> str:
+    """``text`` with the quotes of local names LLVM reads without them (``%"x.1"`` is ``%x.1``:
+    a letter, ``-$._``, then digits too) taken off."""
+    return re.sub(r'%"([-a-zA-Z$._][-a-zA-Z$._0-9]*)"', r"%\1", text)
+
+
 @pytest.mark.parametrize("part", [None, (range(2, 3), False)], ids=["whole", "part"])
 @pytest.mark.parametrize("fuel", [None, FuelCosts()], ids=["plain", "fuel"])
 def test_the_fast_builder_writes_llvmlites_text(monkeypatch, fuel, part):
@@ -140,4 +146,7 @@ def test_the_fast_builder_writes_llvmlites_text(monkeypatch, fuel, part):
     assert re.search(r'(?m)^  %"[^"]+" = and i1 ', reference)
     assert re.search(r'(?m)^  %"[^"]+" = call double @"llvm\.sqrt\.f64"', reference)
     assert len(re.findall(r'(?m)^  %"[^"]+" = select  i1 %"[^"]+", double', reference)) == 2
-    assert texts[1] == reference
+    # (the fast builder writes simple local names without quotes, as LLVM reads them too; the
+    # texts are compared in one notation, llvmlite's own helpers keep theirs)
+    assert re.search(r"(?m)^  %\.[0-9]+ = ", texts[1]) and re.search(r"label %\.[0-9]+", texts[1])
+    assert _unquoted(texts[1]) == _unquoted(reference)

@@ -33,14 +33,15 @@ _TAILS = frozenset(("tail", "musttail", "notail"))
 _SIMPLE_NAMES: dict[str, bool] = {}
 
 
-#: the names and references of unnamed values, ``(".N", '%".N"')`` (made once: formatting
-#: them was a twentieth of the lowering)
+#: the names and references of unnamed values, ``(".N", "%.N")`` (made once: formatting
+#: them was a twentieth of the lowering; unquoted, as LLVM reads a simple name: three in four
+#: references are these, and the quotes were ~5% of the text LLVM parses)
 _NUMBERED: list[tuple[str, str]] = []
 
 
 def _numbered(n: int) -> tuple[str, str]:
     """The name and reference of unnamed value ``n`` (growing :data:`_NUMBERED` to hold it)."""
-    _NUMBERED.extend([(f".{k}", f'%".{k}"') for k in range(len(_NUMBERED), 2 * n + 64)])
+    _NUMBERED.extend([(f".{k}", f"%.{k}") for k in range(len(_NUMBERED), 2 * n + 64)])
     return _NUMBERED[n]
 
 
@@ -231,7 +232,7 @@ class Block(ir.Block):
                 simple = _SIMPLE_NAMES[name] = bool(_SIMPLE.match(name))
             self._name = name = scope.register(name, deduplicate=True)
             if simple:
-                self._ref = f'%"{name}"'
+                self._ref = f"%{name}"
                 self._label = name
             else:
                 self._ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
@@ -432,8 +433,16 @@ class Builder(ir.IRBuilder):
             except IndexError:
                 name, ref = _numbered(n)
         else:
+            simple = _SIMPLE_NAMES.get(name)
+            if simple is None:  # (".N" added to a simple name leaves it simple)
+                if len(_SIMPLE_NAMES) > 1024:
+                    _SIMPLE_NAMES.clear()
+                simple = _SIMPLE_NAMES[name] = bool(_SIMPLE.match(name))
             name = scope.register(name, deduplicate=True)
-            ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
+            if simple:
+                ref = f"%{name}"
+            else:
+                ref = f'%"{name}"' if '"' not in name and "\\" not in name else _quoted(name)
         text = f"{ref} = {text}"
         instr = kind(block, typ, name, ref, text)
         # (a plain value's text itself goes into the block: nothing changes it after this, so
