@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from concurrent.futures import Future
+from typing import TYPE_CHECKING
 
 from . import cache
 from .config import Config
 from .runtime.epoch import EpochClock
+
+if TYPE_CHECKING:  # (the LLVM tier is imported only when used)
+    from .llvm.units import UnitEngine
 
 
 class Engine:
@@ -33,7 +37,7 @@ class Engine:
         #: compilation units loaded (``tier="auto"``), by cache key: shared by the instances
         self._units: dict[str, object] = {}
         #: the execution engine those units are loaded into (``wasm2py.llvm.units.UnitEngine``)
-        self._unit_engine = None
+        self._unit_engine: UnitEngine | None = None
         self._lock = threading.Lock()
         if self.config.tier == "llvm" and self.config.llvm_isolated:
             try:
