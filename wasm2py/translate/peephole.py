@@ -617,6 +617,242 @@ def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
         loop.body = [split]
 
 
+def _loop_jumps(stmts: list[ast.stmt]) -> bool:
+    """Whether ``stmts`` hold a ``break`` or ``continue`` of the loop they are in (not one of
+    a loop nested in them)."""
+    todo = list(stmts)
+    while todo:
+        st = todo.pop()
+        if isinstance(st, ast.Break | ast.Continue):
+            return True
+        if isinstance(st, ast.While | ast.For):
+            todo.extend(st.orelse)  # (the ``else`` of a nested loop is outside it)
+            continue
+        for attr in ("body", "orelse", "finalbody"):
+            todo.extend(getattr(st, attr, ()))
+        for h in getattr(st, "handlers", ()):
+            todo.extend(h.body)
+    return False
+
+
+def _walks(stmts: list[ast.stmt]) -> bool:
+    """Whether :func:`_walk_checks` takes ``stmts`` (no call, nested loop, ``try``...)."""
+    try:
+        _walk_checks(stmts, 0, [], (ast.Break, ast.Continue, ast.Raise, ast.Return))
+    except _NoSplit:
+        return False
+    return True
+
+
+def _barriers(stmts: list[ast.stmt]) -> list[list[tuple[list[ast.stmt], int, str]]]:
+    """The places a *barrier* may be put in ``stmts``, the deepest first: paths ``[(stmts, i,
+    arm), ...]`` down ``if`` statements to an arm (``"body"`` or ``"orelse"``)
+    :func:`_walk_checks` does not take (it holds a nested loop, a call...), each step in the
+    arm of the step before."""
+    for i, st in enumerate(stmts):
+        if isinstance(st, ast.If) and not _touches_fuel(st.test):
+            for arm in ("body", "orelse"):
+                sub = getattr(st, arm)
+                if sub and not _walks(sub):
+                    here = [(stmts, i, arm)]
+                    return [here + deeper for deeper in _barriers(sub)] + [here]
+    return []
+
+
+def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> None:
+    """A counted ``for`` loop (over a ``zip`` or ``range``, see ``codegen.FuncGen``) whose
+    iterations check fuel more than once, or branch to a nested loop or call (a *barrier*: an
+    arm of an ``if`` at the top of the body), runs stretches of :data:`PREPAID` iterations
+    charged up front after each checked one, as :func:`prepay_loops` does for ``while
+    True``::
+
+        for V in zip(...):              for V in (pz0 := zip(...)):
+            if fuel < 7: ...                the iteration as it was
+            fuel -= 7                       if fuel >= N + 31 * C:
+            if X:                               fuel -= 32 * C
+                ...nested loop...   ->          pf = 32 * C
+            if fuel < 19: ...                   for pf, V in zip((31 * C, ..., C, 0), pz0):
+            T                                       if X:
+            fuel -= 19                                  fuel += pf + (C - 7)
+        else:                                           ...nested loop... (as it was)
+            E                                           if fuel < 19: ...; T; fuel -= 19
+                                                        break
+                                                    T
+                                                else:
+                                                    fuel += pf
+                                        else:
+                                            E
+
+    The stretch takes its iterations from the loop's own iterator, ``pz0``, after the ``pr``
+    tuple: when the tuple runs out, ``zip`` takes nothing from ``pz0``, and the next
+    iteration is the loop's; when ``pz0`` runs out, ``pf`` holds what the iterations not
+    started were charged (``32 * C`` if none started), which the ``else`` gives back, and
+    the loop's next step finds ``pz0`` empty and runs ``E`` as it would have. A barrier arm
+    first makes the fuel exact (``fuel + pf + C - c``, as a ``break`` of
+    :func:`prepay_loops`), then runs the rest of the iteration as it was (checks, charges,
+    resume points) and leaves the stretch. The stretch is a copy of the loop's statements for
+    :mod:`.resume` (``resume_copy``): rewinding runs the checked iteration, whose ``V`` is
+    the one the locals restore. Loops with a ``break`` of their own, or a ``continue`` in the
+    barrier arm or after it, are left as they are. ``max_blocks``: as for
+    :func:`prepay_loops`; ``max_nesting``: how deeply statements may nest (the stretch puts
+    the body's statements 3 levels deeper: an ``if``, a ``for`` and a ``try``)."""
+    names = {n.id for n in nodes(fn) if isinstance(n, ast.Name)}
+    made = 0
+    for loop, depth, level in _fors(fn):
+        levels, blocks = _depths(loop.body)
+        # (the stretch's ``for`` and a ``try`` around what it runs; the statements 3 deeper)
+        if depth + 3 + blocks > max_blocks or level + 3 + levels > max_nesting:
+            continue
+        it = loop.iter
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+                and it.func.id in ("zip", "range")):  # fmt: skip
+            continue
+        body = loop.body
+        barrier = None
+        for path in _barriers(body):
+            # the stretch's copy: the barrier arm made a ``break`` (which gives back what the
+            # loop without prepaying would hold), the arm and what follows it put in front of
+            # that ``break`` later
+            mark = ast.copy_location(ast.Break(), path[-1][0][path[-1][1]])
+            mark.barrier = True  # type: ignore[attr-defined]
+            shape = clone(body)
+            at = shape
+            for _, i, arm in path[:-1]:
+                at = getattr(at[i], arm)
+            setattr(at[path[-1][1]], path[-1][2], [mark])
+            stmts, i, arm = path[-1]
+            tail = [st for stmts_, j, _ in reversed(path) for st in stmts_[j + 1:]]
+            if (_walks(shape) and not _loop_jumps(getattr(stmts[i], arm))
+                    and not _loop_jumps(tail)):  # fmt: skip
+                barrier = (getattr(stmts[i], arm), tail)
+                break
+        if barrier is None:
+            if _barriers(body) or not _walks(body):
+                continue
+            shape = clone(body)
+        if any(isinstance(n, ast.Break) and not getattr(n, "barrier", False)
+               for n in _top_jumps(shape)):  # fmt: skip
+            continue
+        needs: list[int] = []
+        try:
+            _walk_checks(shape, 0, needs, (ast.Break, ast.Continue, ast.Raise, ast.Return))
+            if barrier is None and len(needs) < 2:
+                continue  # (one segment: the counted loop's own stretches take it)
+            probe = _Prepay(None, "pf")
+            _, end = probe.walk(shape, 0)
+            if end is not None:
+                probe.ends.append(end)
+            if not needs or not probe.ends or max(probe.ends) <= 0:
+                continue
+            pre = _Prepay(max(probe.ends), "pf")
+            fast, end = pre.walk(clone(shape), 0)
+        except _NoSplit:
+            continue
+        cost, need = pre.cost, max(needs)
+        assert cost is not None
+        if end is not None and end < cost:
+            fast.append(pre.refund(cost - end, body[-1]))
+        if barrier is not None:
+            _fill_barrier(fast, *barrier)
+        while f"pz{made}" in names:
+            made += 1
+        q = f"pz{made}"
+        made += 1
+        first = body[0]
+        loop.iter = ast.NamedExpr(ast.Name(q, ast.Store()), it)
+        if it.func.id == "range":  # (an iterator, which the stretch goes on taking from)
+            loop.iter.value = ast.Call(ast.Name("iter", ast.Load()), [it], [])
+        target = ast.Tuple([ast.Name("pf", ast.Store()), clone(loop.target)], ast.Store())
+        left = ast.Constant(tuple(range(cost * (PREPAID - 1), -1, -cost)))
+        pairs = ast.Call(ast.Name("zip", ast.Load()), [left, ast.Name(q, ast.Load())], [])
+        back = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(), ast.Name("pf", ast.Load()))
+        run = ast.For(target, pairs, fast or [ast.Pass()], [back])
+        charge = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Sub(),
+                               ast.Constant(cost * PREPAID))  # fmt: skip
+        preset = ast.Assign([ast.Name("pf", ast.Store())], ast.Constant(cost * PREPAID))
+        test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()],
+                           [ast.Constant(need + cost * (PREPAID - 1))])  # fmt: skip
+        stretch = ast.If(test, [charge, preset, run], [])
+        stretch.resume_copy = True  # type: ignore[attr-defined]  # (see resume._rewind)
+        for st in (charge, preset, run, back, stretch):
+            ast.copy_location(st, first)
+        loop.body = [*body, stretch]
+
+
+def _top_jumps(stmts: list[ast.stmt]):
+    """The ``break`` and ``continue`` statements of the loop ``stmts`` are in."""
+    todo = list(stmts)
+    while todo:
+        st = todo.pop()
+        if isinstance(st, ast.Break | ast.Continue):
+            yield st
+        if isinstance(st, ast.While | ast.For):
+            todo.extend(st.orelse)
+            continue
+        for attr in ("body", "orelse", "finalbody"):
+            todo.extend(getattr(st, attr, ()))
+        for h in getattr(st, "handlers", ()):
+            todo.extend(h.body)
+
+
+def _fill_barrier(stmts: list[ast.stmt], arm: list[ast.stmt], tail: list[ast.stmt]) -> bool:
+    """Put copies of the barrier ``arm`` and of the ``tail`` that follows it in front of the
+    marked ``break`` in ``stmts`` (after what it gives back); True once done."""
+    for st in stmts:
+        if isinstance(st, ast.If):
+            for sub in (st.body, st.orelse):
+                for k, x in enumerate(sub):
+                    if getattr(x, "barrier", False):
+                        sub[k:k] = [*clone(arm), *clone(tail)]
+                        return True
+                if _fill_barrier(sub, arm, tail):
+                    return True
+        elif isinstance(st, ast.Try):
+            if _fill_barrier(st.body, arm, tail):
+                return True
+    return False
+
+
+def _fors(fn: ast.FunctionDef) -> list[tuple[ast.For, int, int]]:
+    """Every ``for`` loop of ``fn`` with the number of loops and ``try`` blocks around it and
+    how deeply it nests (the function body's statements: 1), outer loops first."""
+    out = []
+    todo: list[tuple[list[ast.stmt], int, int]] = [(fn.body, 0, 1)]
+    while todo:
+        stmts, depth, level = todo.pop(0)
+        for st in stmts:
+            inner = depth + isinstance(st, ast.While | ast.For | ast.Try)
+            if isinstance(st, ast.For):
+                out.append((st, depth, level))
+            for attr in ("body", "orelse", "finalbody"):
+                sub = getattr(st, attr, None)
+                if sub:
+                    todo.append((sub, inner, level + 1))
+            for h in getattr(st, "handlers", ()):
+                todo.append((h.body, inner, level + 1))
+    return out
+
+
+def _depths(stmts: list[ast.stmt]) -> tuple[int, int]:
+    """How deeply ``stmts`` nest (themselves: 1) and how many loops and ``try`` blocks nest
+    in them."""
+    levels = blocks = 0
+    todo = [(stmts, 1, 0)]
+    while todo:
+        sts, level, depth = todo.pop()
+        levels = max(levels, level)
+        blocks = max(blocks, depth)
+        for st in sts:
+            inner = depth + isinstance(st, ast.While | ast.For | ast.Try)
+            for attr in ("body", "orelse", "finalbody"):
+                sub = getattr(st, attr, None)
+                if sub:
+                    todo.append((sub, level + 1, inner))
+            for h in getattr(st, "handlers", ()):
+                todo.append((h.body, level + 1, inner))
+    return levels, blocks
+
+
 def split_entry_checks(fn: ast.FunctionDef) -> None:
     """The statements a function starts with (after its prologue), up to the first loop, call
     or other fuel traffic, made two copies as :func:`split_loop_checks` makes an iteration's
