@@ -422,10 +422,40 @@ class _Prepay:
     ``cost`` (C) what the iteration is charged at each ``continue``; ``left`` the name of the
     ``for`` variable of the stretch, what the iterations not yet started were charged."""
 
-    def __init__(self, cost: int | None, left: str):
+    def __init__(self, cost: int | None, left: str, floor: int | None = None):
         self.cost = cost
         self.left = left
+        #: (:func:`prepay_for_loops`) the least the cell holds as an iteration starts, for its
+        #: checks and the next iterations' to pass (``N - C``); None: paths that charge more
+        #: than ``C`` are not taken (the dearest path's charge is ``C``)
+        self.floor = floor
         self.ends: list[int] = []  # what each path to the next iteration charged
+
+    def _surcharge(self, amount: int, at: int, rest: list[ast.stmt] | None,
+                   where: ast.stmt) -> list[ast.stmt]:  # fmt: skip
+        """The end of a path that charged ``amount`` more than the others, which then go on at
+        charge ``at``: ``fuel -= amount``, and if that leaves the cell below the floor, the
+        fuel made exact, ``rest`` (the rest of the iteration as it was, checked; None at the
+        end of an iteration) run and the stretch left."""
+        take = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Sub(), ast.Constant(amount))
+        leave: list[ast.stmt] = [self.give_back(at) if rest is not None else
+                                 ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(),
+                                               ast.Name(self.left, ast.Load()))]  # fmt: skip
+        leave += [*clone(rest or []), ast.Break()]
+        low = ast.Compare(ast.Name("fuel", ast.Load()), [ast.Lt()], [ast.Constant(self.floor)])
+        out = [take, ast.If(low, leave, [])]
+        for st in out:
+            ast.copy_location(st, where)
+        for st in leave:
+            if not hasattr(st, "lineno"):
+                ast.copy_location(st, where)
+        return out
+
+    @staticmethod
+    def _may_leave(rest: list[ast.stmt]) -> bool:
+        """Whether ``rest`` can run checked before a stretch is left (no ``break`` or
+        ``continue`` of the loop, no barrier's mark)."""
+        return not _loop_jumps(rest) and not any(getattr(n, "barrier", False) for st in rest for n in nodes(st))
 
     def give_back(self, charged: int) -> ast.stmt:
         """``fuel += pr + (C - charged)``: the exact fuel (as the loop without prepaying would
@@ -439,14 +469,19 @@ class _Prepay:
                                ast.Constant(abs(c - charged)))  # fmt: skip
         return ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(), amount)
 
-    def walk(self, stmts: list[ast.stmt], charged: int) -> tuple[list[ast.stmt], int | None]:
+    def walk(self, stmts: list[ast.stmt], charged: int,
+             after: list[ast.stmt] | None = None) -> tuple[list[ast.stmt], int | None]:  # fmt: skip
         """``stmts`` (from a point where the iteration charged ``charged``) without checks and
         charges, every statement that may raise in a ``try`` that gives back what it must, a
         ``break`` or ``return`` preceded by the same, and paths that meet made to agree on
         what they charged (the ones that charged less give back the difference); and what the
         paths that come out of them charged (None if none does). A probe (no ``cost`` yet)
-        changes nothing and only collects what each path to the next iteration charged."""
+        changes nothing and only collects what each path to the next iteration charged.
+        With a ``floor``, paths that meet go on at the least charge, and the dearer ones take
+        the difference from the cell (:meth:`_surcharge`; ``after``: the statements of the
+        iteration that follow ``stmts``, as they are)."""
         out: list[ast.stmt] = []
+        after = after or []
         at: int | None = charged
         run: list[ast.stmt] = []  # statements of one try: all at the same charge, ``at``
 
@@ -461,7 +496,7 @@ class _Prepay:
                     out.extend(run)
                 run.clear()
 
-        for st in stmts:
+        for idx, st in enumerate(stmts):
             if at is None:
                 raise _NoSplit  # (unreachable statements: none is generated)
             if _need(st) is not None:
@@ -479,15 +514,21 @@ class _Prepay:
                                                              st.test), st))  # fmt: skip
                     st.test = ast.Name("ft", ast.Load())
                 flush()
-                body, b = self.walk(st.body, at)
-                orelse, e = self.walk(st.orelse, at)
+                rest = [*stmts[idx + 1:], *after]
+                if self.floor is not None:
+                    rest = clone(rest)  # (as they are: the walk changes the statements)
+                body, b = self.walk(st.body, at, rest)
+                orelse, e = self.walk(st.orelse, at, rest)
                 arms = [a for a in (b, e) if a is not None]
-                at = max(arms) if arms else None
+                low = self.floor is not None and self._may_leave(rest)
+                at = (min(arms) if low else max(arms)) if arms else None
                 if self.cost is None:
                     continue  # (a probe: ``stmts`` stay as they are)
                 for arm, a in ((body, b), (orelse, e)):
                     if a is not None and at is not None and a < at:
                         arm.append(self.refund(at - a, st))
+                    elif a is not None and at is not None and a > at:
+                        arm.extend(self._surcharge(a - at, at, rest, st))
                 st.body = body or [ast.copy_location(ast.Pass(), st)]
                 st.orelse = orelse
                 out.append(st)
@@ -497,6 +538,8 @@ class _Prepay:
                 self.ends.append(at)
                 if self.cost is not None and at < self.cost:
                     out.append(self.refund(self.cost - at, st))
+                elif self.cost is not None and at > self.cost:
+                    out.extend(self._surcharge(at - self.cost, at, None, st))
                 out.append(st)
                 at = None
                 continue
@@ -738,33 +781,42 @@ def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> 
             _walk_checks(shape, 0, needs, (ast.Break, ast.Continue, ast.Raise, ast.Return))
             if barrier is None and len(needs) < 2:
                 continue  # (one segment: the counted loop's own stretches take it)
-            probe = _Prepay(None, "pf")
+            probe = _Prepay(None, "pf", 0)
             _, end = probe.walk(shape, 0)
             if end is not None:
                 probe.ends.append(end)
-            if not needs or not probe.ends or max(probe.ends) <= 0:
+            if not needs or not probe.ends or min(probe.ends) <= 0:
                 continue
-            pre = _Prepay(max(probe.ends), "pf")
+            cost, need = min(probe.ends), max(needs)
+            pre = _Prepay(cost, "pf", need - cost)
             fast, end = pre.walk(clone(shape), 0)
         except _NoSplit:
             continue
-        cost, need = pre.cost, max(needs)
-        assert cost is not None
-        if end is not None and end < cost:
-            fast.append(pre.refund(cost - end, body[-1]))
+        if end is not None and end > cost:
+            fast.extend(pre._surcharge(end - cost, end, None, body[-1]))
         if barrier is not None:
             _fill_barrier(fast, *barrier)
-        while f"pz{made}" in names:
+        # the loop's iterators, named: a ``zip``'s each (a stretch's ``zip`` takes from them
+        # after the ``pf`` tuple; one ``zip`` of them all would build a tuple per step)
+        sources = it.args if it.func.id == "zip" else [it]
+        while any(f"pz{made}_{k}" in names for k in range(len(sources))):
             made += 1
-        q = f"pz{made}"
+        qs = [f"pz{made}_{k}" for k in range(len(sources))]
         made += 1
+        named = [ast.NamedExpr(ast.Name(q, ast.Store()),
+                               ast.Call(ast.Name("iter", ast.Load()), [a], []))
+                 for q, a in zip(qs, sources, strict=True)]  # fmt: skip
+        loop.iter = ast.Call(ast.Name("zip", ast.Load()), named, []) if it.func.id == "zip" \
+            else named[0]  # fmt: skip
+        targets = (loop.target.elts if it.func.id == "zip" and isinstance(loop.target, ast.Tuple)
+                   else [loop.target])  # fmt: skip
+        if len(targets) != len(qs):
+            raise AssertionError("a counted loop's zip has one target per range")
+        target = ast.Tuple([ast.Name("pf", ast.Store()), *clone(targets)], ast.Store())
         first = body[0]
-        loop.iter = ast.NamedExpr(ast.Name(q, ast.Store()), it)
-        if it.func.id == "range":  # (an iterator, which the stretch goes on taking from)
-            loop.iter.value = ast.Call(ast.Name("iter", ast.Load()), [it], [])
-        target = ast.Tuple([ast.Name("pf", ast.Store()), clone(loop.target)], ast.Store())
         left = ast.Constant(tuple(range(cost * (PREPAID - 1), -1, -cost)))
-        pairs = ast.Call(ast.Name("zip", ast.Load()), [left, ast.Name(q, ast.Load())], [])
+        pairs = ast.Call(ast.Name("zip", ast.Load()),
+                         [left, *(ast.Name(q, ast.Load()) for q in qs)], [])  # fmt: skip
         back = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(), ast.Name("pf", ast.Load()))
         run = ast.For(target, pairs, fast or [ast.Pass()], [back])
         charge = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Sub(),
