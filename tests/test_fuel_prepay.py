@@ -31,9 +31,13 @@ LONG = 100
 NEAR = 70
 TEXT = bytes(42 if k == 80 else (k % 7) + 1 for k in range(LONG))  # (a 42 for ``find``)
 EDGE = bytes(2 * ((k % 5) + 1) for k in range(NEAR))  # (even: ``mix`` takes its dearer way)
-#: ``sift``'s bytes: a zero every 7 (3 of them before 20, each a nested loop), a 99 at 180
+#: ``sift``'s bytes: up to 150, a zero every 5 (4 of them before 20, each a nested loop), a
+#: 99 at 150 and at 183. With fuel enough, stretches run bytes 20 to 51, 53 to 84, 86 to
+#: 117 and 119 to 150 (the last a 99, after zeros) from the start; and from 151, 152 to 183
+#: (the last a 99, with no zero before it)
 SIFT_AT = 4096
-SIFT = bytes(0 if k % 7 == 3 else (99 if k == 180 else (k % 5) + 1) for k in range(200))
+SIFT = bytes(99 if k in (150, 183) else 0 if k % 5 == 3 and k < 150 else (k % 3) + 1
+             for k in range(200))  # fmt: skip
 
 
 def _data(at: int, data: bytes) -> str:
@@ -167,6 +171,37 @@ WAT = f"""
       i32.add
       i32.load8_u
       local.tee $x
+      i32.const 99
+      i32.eq
+      if                  ;; a 99: return from inside the loop, dearer than an iteration
+        local.get $acc
+        i32.const 3
+        i32.mul
+        i32.const 1000
+        i32.add
+        i32.const 7
+        i32.xor
+        i32.const 3
+        i32.mul
+        i32.const 1000
+        i32.add
+        i32.const 7
+        i32.xor
+        i32.const 3
+        i32.mul
+        i32.const 1000
+        i32.add
+        i32.const 7
+        i32.xor
+        i32.const 3
+        i32.mul
+        i32.const 1000
+        i32.add
+        i32.const 7
+        i32.xor
+        return
+      end
+      local.get $x
       i32.eqz
       if
         local.get $acc
@@ -193,13 +228,6 @@ WAT = f"""
             br_if $in
           end
         end
-      end
-      local.get $x
-      i32.const 99
-      i32.eq
-      if                  ;; a 99: return from inside the loop
-        local.get $acc
-        return
       end
       local.get $acc
       local.get $x
@@ -473,33 +501,39 @@ def test_a_return_in_a_stretch_leaves_the_fuel_the_segments_say(cell, args):
         assert store.get_fuel() == left, (fuel, required)
 
 
-# ``sift``: a counted loop run in stretches by ``prepay_for_loops``. Its way round is 22 (7 to
-# the test of the byte, 4 to the test of the 99, 11 to the end); a zero byte charges 8 more
-# and, before 20, runs a nested loop (the barrier); the most any check asks for from the head
-# is 7 + 8 + 4 + 11 = 30, so a stretch needs 30 + 31 * 22 = 712 in the cell and keeps at least
-# 30 - 22 = 8 there at each iteration's start (a zero byte takes its 8 and checks that).
+# ``sift``: a counted loop run in stretches by ``prepay_for_loops``. Its way round is 22 (8 to
+# the test of the 99, 3 to the test of a zero, 11 to the end); a zero byte charges 11 instead
+# of 3 (8 more) and, before 20, runs a nested loop (the barrier); the 99's ``return`` charges
+# 26 after its test. The most any check asks for from the head is 8 + 26 = 34, so a stretch
+# needs 34 + 31 * 22 = 716 in the cell and keeps at least 34 - 22 = 12 there as each
+# iteration starts (a zero byte, after taking its 8, checks that).
 
-#: (p, n) for ``sift``: to the 99 (a ``return`` in a stretch, after three nested loops and
-#: many zero bytes), to the 150th byte (the loop runs out: in a stretch with the default
-#: cell), the bytes at the page end (no zero; a trap in the third stretch)
-SIFT_ARGS = [(SIFT_AT, 10**6), (SIFT_AT, 150), (65536 - NEAR, 10**6)]
+#: (p, n) for ``sift``: to the 99 at 150 (a ``return`` in a stretch, after four nested loops
+#: and many zero bytes, each of which the floor checks), from 151 to the 99 at 183 (a
+#: ``return`` as the last iteration of a stretch with no zero: the stretch's own test must
+#: leave enough), to the 140th byte (the loop runs out in a stretch), to the 53rd (it runs out
+#: as a stretch starts: none of it runs), the bytes at the page end (no zero; a trap in the
+#: third stretch)
+SIFT_ARGS = [(SIFT_AT, 10**6), (SIFT_AT + 151, 10**6), (SIFT_AT, 140), (SIFT_AT, 53),
+             (65536 - NEAR, 10**6)]  # fmt: skip
 
 
 def test_the_counted_loop_runs_prepaid_stretches():
     """The figures of the comment above, read in the text: the charge and test of a stretch,
-    the floor a zero byte checks after taking its 8, what a trap in the load of the byte
-    (charged 7 of 22), the nested loop (charged 15), the floor's exit (15 after the 8 taken:
-    the rest of the iteration then runs checked) and the ``return`` (13) give back."""
+    the floor a zero byte checks after taking its 8, and what is given back by a trap in the
+    load of the byte (charged 8 of 22), the ``return`` (34), the nested loop (19), the floor's
+    exit (11, once the 8 are taken: the rest of the iteration then runs checked) and the range
+    running out (the iterations not started)."""
     from wasm2py.aot import compile
 
     src = compile(wat(WAT), fuel=True)
     sift = src[src.index("def f3_sift") : src.index("def f3__resume")]
-    assert "if fuel >= 712:" in sift and "fuel -= 704" in sift and "pf = 704" in sift
+    assert "if fuel >= 716:" in sift and "fuel -= 704" in sift and "pf = 704" in sift
     assert "for pf, l2 in zip((682, 660, " in sift and ", 22, 0), pz0_0):" in sift
-    assert "fuel -= 8\n" in sift and "if fuel < 8:" in sift
-    assert sift.count("fuel += pf + 15\n") == 2  # (the trap's and the floor's)
-    assert "fuel += pf + 7\n" in sift and "fuel += pf + 9\n" in sift
-    assert "else:\n" + " " * 24 + "fuel += pf\n" in sift  # (the range ran out)
+    assert "fuel -= 8\n" in sift and "if fuel < 12:" in sift
+    for back in ("pf + 14", "pf - 12", "pf + 3", "pf + 11"):
+        assert sift.count(f"fuel += {back}\n") == 1
+    assert "else:\n" + " " * 24 + "fuel += pf\n" in sift
 
 
 def sift_need(inst, store, args):
@@ -520,7 +554,7 @@ def test_sift_meters_as_the_flat_shape_and_the_llvm_tier(cell, args):
     auto, flat, llvm = make("auto"), make("flat"), make(tier="llvm")
     store, inst = auto
     need = sift_need(inst, store, args)
-    assert need > 2 * 704  # (two stretches at least, whatever an iteration costs)
+    assert need > 704  # (a stretch at least, whatever an iteration costs)
     fuels = range(need + PAST)
     sift = inst.exports.sift
     got = outcomes(store, sift, args, fuels)
@@ -533,22 +567,25 @@ def test_sift_meters_as_the_flat_shape_and_the_llvm_tier(cell, args):
 def test_sift_returns_what_the_bytes_say():
     """The result, worked from the bytes: 100 and the sum of 0..i-1 (the nested loop, which
     runs once at 0 too) for each zero byte at i (its nested loop only before 20), plus every
-    byte; up to the 99 (returned without it) or the n-th byte."""
+    byte; up to a 99 (returned without it, through ``(acc * 3 + 1000) ^ 7`` four times) or the
+    n-th byte."""
 
-    def model(n: int) -> int:
+    def model(p: int, n: int) -> int:
         acc = 0
-        for i, x in enumerate(SIFT[:n]):
+        for i, x in enumerate(SIFT[p - SIFT_AT : p - SIFT_AT + n]):
+            if x == 99:
+                for _ in range(4):
+                    acc = ((acc * 3 + 1000) % 2**32) ^ 7
+                return acc
             if x == 0:
                 acc += 100 + (sum(range(i)) if i < 20 else 0)
-            if x == 99:
-                return acc
             acc += x
         return acc
 
     store, inst = make()
     store.set_fuel(10**6)
-    for args in SIFT_ARGS[:2]:
-        assert inst.exports.sift(*args) == model(args[1])
+    for args in SIFT_ARGS[:4]:
+        assert inst.exports.sift(*args) == model(*args)
 
 
 @pytest.mark.parametrize("args", SIFT_ARGS[:2])
