@@ -705,40 +705,54 @@ def _barriers(stmts: list[ast.stmt]) -> list[list[tuple[list[ast.stmt], int, str
 def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> None:
     """A counted ``for`` loop (over a ``zip`` or ``range``, see ``codegen.FuncGen``) whose
     iterations check fuel more than once, or branch to a nested loop or call (a *barrier*: an
-    arm of an ``if`` at the top of the body), runs stretches of :data:`PREPAID` iterations
-    charged up front after each checked one, as :func:`prepay_loops` does for ``while
-    True``::
+    arm of an ``if``, reached down ``if`` arms from the top of the body), runs stretches of
+    :data:`PREPAID` iterations charged up front after each checked one, as
+    :func:`prepay_loops` does for ``while True`` (sieve's loop; ``C`` 26, ``N`` 37)::
 
-        for V in zip(...):              for V in (pz0 := zip(...)):
+        for a, b in zip(R, S):          for a, b in zip((pz0_0 := iter(R)), (pz0_1 := iter(S))):
             if fuel < 7: ...                the iteration as it was
             fuel -= 7                       if fuel >= N + 31 * C:
             if X:                               fuel -= 32 * C
-                ...nested loop...   ->          pf = 32 * C
-            if fuel < 19: ...                   for pf, V in zip((31 * C, ..., C, 0), pz0):
-            T                                       if X:
-            fuel -= 19                                  fuel += pf + (C - 7)
-        else:                                           ...nested loop... (as it was)
-            E                                           if fuel < 19: ...; T; fuel -= 19
-                                                        break
+                if fuel < 11: ...               pf = 32 * C
+                A                               for pf, a, b in zip((31 * C, ..., C, 0), pz0_0, pz0_1):
+                if Y:                               if X:
+                    fuel -= 11      ->                  A
+                else:                                   if Y:
+                    ...nested loop...                       pass
+            if fuel < 19: ...                           else:
+            T                                               fuel += pf + (C - 7)
+            fuel -= 19                                      ...nested loop..., T (as they were)
+        else:                                               break
+            E                                           fuel -= 11
+                                                        if fuel < N - C:
+                                                            fuel += pf + (C - 7)
+                                                            T (as it was: checked)
+                                                            break
                                                     T
                                                 else:
                                                     fuel += pf
                                         else:
                                             E
 
-    The stretch takes its iterations from the loop's own iterator, ``pz0``, after the ``pr``
-    tuple: when the tuple runs out, ``zip`` takes nothing from ``pz0``, and the next
-    iteration is the loop's; when ``pz0`` runs out, ``pf`` holds what the iterations not
-    started were charged (``32 * C`` if none started), which the ``else`` gives back, and
-    the loop's next step finds ``pz0`` empty and runs ``E`` as it would have. A barrier arm
-    first makes the fuel exact (``fuel + pf + C - c``, as a ``break`` of
-    :func:`prepay_loops`), then runs the rest of the iteration as it was (checks, charges,
-    resume points) and leaves the stretch. The stretch is a copy of the loop's statements for
-    :mod:`.resume` (``resume_copy``): rewinding runs the checked iteration, whose ``V`` is
-    the one the locals restore. Loops with a ``break`` of their own, or a ``continue`` in the
-    barrier arm or after it, are left as they are. ``max_blocks``: as for
-    :func:`prepay_loops`; ``max_nesting``: how deeply statements may nest (the stretch puts
-    the body's statements 3 levels deeper: an ``if``, a ``for`` and a ``try``)."""
+    The stretch takes its iterations from the loop's own iterators after the ``pf`` tuple:
+    when the tuple runs out, ``zip`` takes nothing from them, and the next iteration is the
+    loop's; when one runs out, ``pf`` holds what the iterations not started were charged
+    (``32 * C`` if none started), which the ``else`` gives back, and the loop's next step
+    finds it empty and runs ``E`` as it would have. ``C`` is the *least* any path to the next
+    iteration charges, ``N`` the most any check asks for from the head. Where paths meet, the
+    dearer ones take the difference from the cell, and the cell must then still hold ``N -
+    C`` (what it held after the stretch's charge): with that, each iteration starts with at
+    least ``N`` as the loop without prepaying would hold it, so no check of the iteration
+    finds it short. If it does not, the fuel is made exact (``fuel + pf + C - c``, ``c`` what
+    the cheaper paths charged), the rest of the iteration runs as it was and the stretch is
+    left. A barrier arm makes the fuel exact too, runs itself and the rest of the iteration
+    as they were (checks, charges, resume points) and leaves the stretch. Traps, ``return``
+    and paths that charge less than ``C`` give back as in :func:`prepay_loops`. The stretch is
+    a copy of the loop's statements for :mod:`.resume` (``resume_copy``): rewinding runs the
+    checked iteration, whose ``V`` the locals restore. Loops with a ``break`` of their own,
+    or a ``continue`` in the barrier arm or after it, are left as they are. ``max_blocks``: as
+    for :func:`prepay_loops`; ``max_nesting``: how deeply statements may nest (the stretch
+    puts the body's statements 3 levels deeper: an ``if``, a ``for`` and a ``try``)."""
     names = {n.id for n in nodes(fn) if isinstance(n, ast.Name)}
     made = 0
     for loop, depth, level in _fors(fn):
