@@ -515,7 +515,7 @@ class _Prepay:
                     st.test = ast.Name("ft", ast.Load())
                 flush()
                 rest = [*stmts[idx + 1:], *after]
-                if self.floor is not None:
+                if self.floor is not None and self.cost is not None:
                     rest = clone(rest)  # (as they are: the walk changes the statements)
                 body, b = self.walk(st.body, at, rest)
                 orelse, e = self.walk(st.orelse, at, rest)
@@ -753,7 +753,7 @@ def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> 
     or a ``continue`` in the barrier arm or after it, are left as they are. ``max_blocks``: as
     for :func:`prepay_loops`; ``max_nesting``: how deeply statements may nest (the stretch
     puts the body's statements 3 levels deeper: an ``if``, a ``for`` and a ``try``)."""
-    names = {n.id for n in nodes(fn) if isinstance(n, ast.Name)}
+    names: set[str] | None = None  # (the function's names: taken once a loop is rewritten)
     made = 0
     for loop, depth, level in _fors(fn):
         levels, blocks = _depths(loop.body)
@@ -766,27 +766,30 @@ def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> 
             continue
         body = loop.body
         barrier = None
-        for path in _barriers(body):
+        paths = _barriers(body)
+        for path in paths:
+            stmts, i, arm = path[-1]
+            site, inner = stmts[i], getattr(stmts[i], arm)
+            tail = [st for stmts_, j, _ in reversed(path) for st in stmts_[j + 1:]]
+            if _loop_jumps(inner) or _loop_jumps(tail):
+                continue
             # the stretch's copy: the barrier arm made a ``break`` (which gives back what the
             # loop without prepaying would hold), the arm and what follows it put in front of
-            # that ``break`` later
-            mark = ast.copy_location(ast.Break(), path[-1][0][path[-1][1]])
+            # that ``break`` later (the mark is put in place for the test and the copy)
+            mark = ast.copy_location(ast.Break(), site)
             mark.barrier = True  # type: ignore[attr-defined]
-            shape = clone(body)
-            at = shape
-            for _, i, arm in path[:-1]:
-                at = getattr(at[i], arm)
-            setattr(at[path[-1][1]], path[-1][2], [mark])
-            stmts, i, arm = path[-1]
-            tail = [st for stmts_, j, _ in reversed(path) for st in stmts_[j + 1:]]
-            if (_walks(shape) and not _loop_jumps(getattr(stmts[i], arm))
-                    and not _loop_jumps(tail)):  # fmt: skip
-                barrier = (getattr(stmts[i], arm), tail)
+            setattr(site, arm, [mark])
+            try:
+                if _walks(body):
+                    barrier, shape = (inner, tail), clone(body)
+            finally:
+                setattr(site, arm, inner)
+            if barrier is not None:
                 break
         if barrier is None:
-            if _barriers(body) or not _walks(body):
+            if paths or not _walks(body):
                 continue
-            shape = clone(body)
+            shape = body  # (copied once it is known to be rewritten)
         if any(isinstance(n, ast.Break) and not getattr(n, "barrier", False)
                for n in _top_jumps(shape)):  # fmt: skip
             continue
@@ -803,7 +806,7 @@ def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> 
                 continue
             cost, need = min(probe.ends), max(needs)
             pre = _Prepay(cost, "pf", need - cost)
-            fast, end = pre.walk(clone(shape), 0)
+            fast, end = pre.walk(clone(shape) if shape is body else shape, 0)
         except _NoSplit:
             continue
         if end is not None and end > cost:
@@ -813,6 +816,8 @@ def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> 
         # the loop's iterators, named: a ``zip``'s each (a stretch's ``zip`` takes from them
         # after the ``pf`` tuple; one ``zip`` of them all would build a tuple per step)
         sources = it.args if it.func.id == "zip" else [it]
+        if names is None:
+            names = {n.id for n in nodes(fn) if isinstance(n, ast.Name)}
         while any(f"pz{made}_{k}" in names for k in range(len(sources))):
             made += 1
         qs = [f"pz{made}_{k}" for k in range(len(sources))]
