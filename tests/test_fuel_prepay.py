@@ -31,6 +31,13 @@ LONG = 100
 NEAR = 70
 TEXT = bytes(42 if k == 80 else (k % 7) + 1 for k in range(LONG))  # (a 42 for ``find``)
 EDGE = bytes(2 * ((k % 5) + 1) for k in range(NEAR))  # (even: ``mix`` takes its dearer way)
+#: ``sift``'s bytes: up to 150, a zero every 5 (4 of them before 20, each a nested loop), a
+#: 99 at 150 and at 183. With fuel enough, stretches run bytes 20 to 51, 53 to 84, 86 to
+#: 117 and 119 to 150 (the last a 99, after zeros) from the start; and from 151, 152 to 183
+#: (the last a 99, with no zero before it)
+SIFT_AT = 4096
+SIFT = bytes(99 if k in (150, 183) else 0 if k % 5 == 3 and k < 150 else (k % 3) + 1
+             for k in range(200))  # fmt: skip
 
 
 def _data(at: int, data: bytes) -> str:
@@ -42,6 +49,7 @@ WAT = f"""
   (memory (export "mem") 1)
   {_data(16, TEXT)}
   {_data(65536 - NEAR, EDGE)}
+  {_data(SIFT_AT, SIFT)}
   (func (export "walk") (param $p i32) (result i32) (local $acc i32)
     block $done           ;; segment P (2): block, loop
       loop $top           ;; segment A (4): local.get .. br_if
@@ -155,6 +163,85 @@ WAT = f"""
       br $top
     end
     unreachable)
+  (func (export "sift") (param $p i32) (param $n i32) (result i32)
+    (local $i i32) (local $acc i32) (local $j i32) (local $x i32)
+    loop $top             ;; a counted loop (a Python ``for``), whose zero bytes are dearer
+      local.get $p
+      local.get $i
+      i32.add
+      i32.load8_u
+      local.tee $x
+      i32.const 99
+      i32.eq
+      if                  ;; a 99: return from inside the loop, dearer than an iteration
+        local.get $acc
+        i32.const 3
+        i32.mul
+        i32.const 1000
+        i32.add
+        i32.const 7
+        i32.xor
+        i32.const 3
+        i32.mul
+        i32.const 1000
+        i32.add
+        i32.const 7
+        i32.xor
+        i32.const 3
+        i32.mul
+        i32.const 1000
+        i32.add
+        i32.const 7
+        i32.xor
+        i32.const 3
+        i32.mul
+        i32.const 1000
+        i32.add
+        i32.const 7
+        i32.xor
+        return
+      end
+      local.get $x
+      i32.eqz
+      if
+        local.get $acc
+        i32.const 100
+        i32.add
+        local.set $acc
+        local.get $i
+        i32.const 20
+        i32.lt_u
+        if                ;; early on, a nested loop: the stretch is left for it
+          i32.const 0
+          local.set $j
+          loop $in
+            local.get $acc
+            local.get $j
+            i32.add
+            local.set $acc
+            local.get $j
+            i32.const 1
+            i32.add
+            local.tee $j
+            local.get $i
+            i32.lt_u
+            br_if $in
+          end
+        end
+      end
+      local.get $acc
+      local.get $x
+      i32.add
+      local.set $acc
+      local.get $i
+      i32.const 1
+      i32.add
+      local.tee $i
+      local.get $n
+      i32.ne
+      br_if $top
+    end
+    local.get $acc)
 )
 """
 
@@ -350,17 +437,19 @@ def test_mix_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, args):
 
 def test_a_trap_in_a_stretch_names_the_instruction_the_flat_shape_names(cell):
     """The ``try`` that gives the fuel back re-raises the trap as it came: its backtrace names
-    the same load, and the fuel left is the same."""
+    the same load, and the fuel left is the same (``sift``'s: in a stretch of a counted
+    loop)."""
     got = []
     for shape in ("auto", "flat"):
         store, inst = make(shape)
-        for name, args in (("walk", (65536 - NEAR,)), ("mix", (65536 - NEAR, 10**6))):
+        for name, args in (("walk", (65536 - NEAR,)), ("mix", (65536 - NEAR, 10**6)),
+                           ("sift", (65536 - NEAR, 10**6))):  # fmt: skip
             store.set_fuel(10**6)
             with pytest.raises(Trap) as info:
                 getattr(inst.exports, name)(*args)
             assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
             got.append((name, str(info.value), store.get_fuel()))
-    assert got[:2] == got[2:]
+    assert got[:3] == got[3:]
     assert got[0][2] == 10**6 - total(walk_segments(65536 - NEAR))  # (A of the 71st charged)
 
 
@@ -412,3 +501,110 @@ def test_a_return_in_a_stretch_leaves_the_fuel_the_segments_say(cell, args):
         else:
             assert find(*args) == result
         assert store.get_fuel() == left, (fuel, required)
+
+
+# ``sift``: a counted loop run in stretches by ``prepay_for_loops``. Its way round is 22 (8 to
+# the test of the 99, 3 to the test of a zero, 11 to the end); a zero byte charges 11 instead
+# of 3 (8 more) and, before 20, runs a nested loop (the barrier); the 99's ``return`` charges
+# 26 after its test. The most any check asks for from the head is 8 + 26 = 34, so a stretch
+# needs 34 + 31 * 22 = 716 in the cell and keeps at least 34 - 22 = 12 there as each
+# iteration starts (a zero byte, after taking its 8, checks that).
+
+#: (p, n) for ``sift``: to the 99 at 150 (a ``return`` in a stretch, after four nested loops
+#: and many zero bytes, each of which the floor checks), from 151 to the 99 at 183 (a
+#: ``return`` as the last iteration of a stretch with no zero: the stretch's own test must
+#: leave enough), to the 140th byte (the loop runs out in a stretch), to the 53rd (it runs out
+#: as a stretch starts: none of it runs), the bytes at the page end (no zero; a trap in the
+#: third stretch)
+SIFT_ARGS = [(SIFT_AT, 10**6), (SIFT_AT + 151, 10**6), (SIFT_AT, 140), (SIFT_AT, 53),
+             (65536 - NEAR, 10**6)]  # fmt: skip
+
+
+def test_the_counted_loop_runs_prepaid_stretches():
+    """The figures of the comment above, read in the text: the charge and test of a stretch,
+    the floor a zero byte checks after taking its 8, and what is given back by a trap in the
+    load of the byte (charged 8 of 22), the ``return`` (34), the nested loop (19), the floor's
+    exit (11, once the 8 are taken: the rest of the iteration then runs checked) and the range
+    running out (the iterations not started)."""
+    from wasm2py.aot import compile
+
+    src = compile(wat(WAT), fuel=True)
+    sift = src[src.index("def f3_sift") : src.index("def f3__resume")]
+    assert "if fuel >= 716:" in sift and "fuel -= 704" in sift and "pf = 704" in sift
+    assert "for pf, l2 in zip((682, 660, " in sift and ", 22, 0), pz0_0):" in sift
+    assert "fuel -= 8\n" in sift and "if fuel < 12:" in sift
+    for back in ("pf + 14", "pf - 12", "pf + 3", "pf + 11"):
+        assert sift.count(f"fuel += {back}\n") == 1
+    assert "else:\n" + " " * 24 + "fuel += pf\n" in sift
+
+
+def sift_need(inst, store, args):
+    store.set_fuel(10**6)
+    try:
+        inst.exports.sift(*args)
+    except Trap:
+        pass
+    return 10**6 - store.get_fuel()
+
+
+@pytest.mark.parametrize("args", SIFT_ARGS)
+def test_sift_meters_as_the_flat_shape_and_the_llvm_tier(cell, args):
+    """Every starting fuel up to well past what the call needs: the same result or trap, and
+    the same fuel left, in stretches left by each way out (the barrier, the floor, the
+    ``return``, the trap, the range's end) and by the fuel running out."""
+    pytest.importorskip("llvmlite")
+    auto, flat, llvm = make("auto"), make("flat"), make(tier="llvm")
+    store, inst = auto
+    need = sift_need(inst, store, args)
+    assert need > 704  # (a stretch at least, whatever an iteration costs)
+    fuels = range(need + PAST)
+    sift = inst.exports.sift
+    got = outcomes(store, sift, args, fuels)
+    assert got == outcomes(flat[0], flat[1].exports.sift, args, fuels)
+    assert got == outcomes(llvm[0], llvm[1].exports.sift, args, fuels)
+    kinds = {r for r, _ in got}
+    assert TrapCode.OUT_OF_FUEL in kinds and len(kinds) == 2
+
+
+def test_sift_returns_what_the_bytes_say():
+    """The result, worked from the bytes: 100 and the sum of 0..i-1 (the nested loop, which
+    runs once at 0 too) for each zero byte at i (its nested loop only before 20), plus every
+    byte; up to a 99 (returned without it, through ``(acc * 3 + 1000) ^ 7`` four times) or the
+    n-th byte."""
+
+    def model(p: int, n: int) -> int:
+        acc = 0
+        for i, x in enumerate(SIFT[p - SIFT_AT : p - SIFT_AT + n]):
+            if x == 99:
+                for _ in range(4):
+                    acc = ((acc * 3 + 1000) % 2**32) ^ 7
+                return acc
+            if x == 0:
+                acc += 100 + (sum(range(i)) if i < 20 else 0)
+            acc += x
+        return acc
+
+    store, inst = make()
+    store.set_fuel(10**6)
+    for args in SIFT_ARGS[:4]:
+        assert inst.exports.sift(*args) == model(*args)
+
+
+@pytest.mark.parametrize("args", SIFT_ARGS[:2])
+def test_sift_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, args):
+    store, inst = make()
+    sift = inst.exports.sift
+    store.set_fuel(10**6)
+    expected = sift(*args)
+    need = 10**6 - store.get_fuel()
+    for fuel in range(0, need + PAST, 5):
+        store.set_fuel(fuel)
+        r, given = sift.call_resumable(*args), 0
+        if isinstance(r, Finished):
+            assert r.results == expected and store.get_fuel() == fuel - need
+        while isinstance(r, OutOfFuel):
+            given += r.required_fuel
+            store.set_fuel(store.get_fuel() + r.required_fuel)
+            r = r.resume()
+        assert isinstance(r, Finished) and r.results == expected
+        assert fuel + given - store.get_fuel() == need

@@ -37,7 +37,9 @@ which holds at most 2**30 - 1 and is filled from a bank by a check that finds it
 copy without them when the cell covers them all, see
 :func:`wasm2py.translate.peephole.split_loop_checks`, and iterations of a loop without calls or
 nested loops run in stretches of 32 charged up front, see
-:func:`wasm2py.translate.peephole.prepay_loops`.) The Python tier's code generator (:mod:`wasm2py.translate.codegen`) places its checks
+:func:`wasm2py.translate.peephole.prepay_loops`, as do counted ``for`` loops whose nested loops
+or calls sit in a branch, see :func:`wasm2py.translate.peephole.prepay_for_loops`.) The Python
+tier's code generator (:mod:`wasm2py.translate.codegen`) places its checks
 while it lowers control flow; :func:`segment_costs` states the same rule on its own (the LLVM tier
 uses it), and ``tests/test_llvm_fuel.py`` checks that the two agree on every function of the spec
 suite (the generator records its segments in ``FuncGen.fuel_segments``).

@@ -2628,6 +2628,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         fill_loops,
         fold_skips,
         group_resets,
+        prepay_for_loops,
         prepay_loops,
         split_entry_checks,
         split_loop_checks,
@@ -2664,6 +2665,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                     depth = nesting_depth(fn)
             if gen.fuel is not None and not gen.hot and depth + 3 <= MAX_NESTING:
                 prepay_loops(fn, MAX_LOOPS)  # (adds 3 at most)
+                prepay_for_loops(fn, MAX_LOOPS, MAX_NESTING - 2)  # (leaves 2 for the passes below)
                 depth = nesting_depth(fn)
             if gen.fuel is not None and depth < MAX_NESTING:
                 split_loop_checks(fn)  # (adds 1 at most)

@@ -422,10 +422,40 @@ class _Prepay:
     ``cost`` (C) what the iteration is charged at each ``continue``; ``left`` the name of the
     ``for`` variable of the stretch, what the iterations not yet started were charged."""
 
-    def __init__(self, cost: int | None, left: str):
+    def __init__(self, cost: int | None, left: str, floor: int | None = None):
         self.cost = cost
         self.left = left
+        #: (:func:`prepay_for_loops`) the least the cell holds as an iteration starts, for its
+        #: checks and the next iterations' to pass (``N - C``); None: paths that charge more
+        #: than ``C`` are not taken (the dearest path's charge is ``C``)
+        self.floor = floor
         self.ends: list[int] = []  # what each path to the next iteration charged
+
+    def _surcharge(self, amount: int, at: int, rest: list[ast.stmt] | None,
+                   where: ast.stmt) -> list[ast.stmt]:  # fmt: skip
+        """The end of a path that charged ``amount`` more than the others, which then go on at
+        charge ``at``: ``fuel -= amount``, and if that leaves the cell below the floor, the
+        fuel made exact, ``rest`` (the rest of the iteration as it was, checked; None at the
+        end of an iteration) run and the stretch left."""
+        take = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Sub(), ast.Constant(amount))
+        leave: list[ast.stmt] = [self.give_back(at) if rest is not None else
+                                 ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(),
+                                               ast.Name(self.left, ast.Load()))]  # fmt: skip
+        leave += [*clone(rest or []), ast.Break()]
+        low = ast.Compare(ast.Name("fuel", ast.Load()), [ast.Lt()], [ast.Constant(self.floor)])
+        out = [take, ast.If(low, leave, [])]
+        for st in out:
+            ast.copy_location(st, where)
+        for st in leave:
+            if not hasattr(st, "lineno"):
+                ast.copy_location(st, where)
+        return out
+
+    @staticmethod
+    def _may_leave(rest: list[ast.stmt]) -> bool:
+        """Whether ``rest`` can run checked before a stretch is left (no ``break`` or
+        ``continue`` of the loop, no barrier's mark)."""
+        return not _loop_jumps(rest) and not any(getattr(n, "barrier", False) for st in rest for n in nodes(st))
 
     def give_back(self, charged: int) -> ast.stmt:
         """``fuel += pr + (C - charged)``: the exact fuel (as the loop without prepaying would
@@ -439,14 +469,19 @@ class _Prepay:
                                ast.Constant(abs(c - charged)))  # fmt: skip
         return ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(), amount)
 
-    def walk(self, stmts: list[ast.stmt], charged: int) -> tuple[list[ast.stmt], int | None]:
+    def walk(self, stmts: list[ast.stmt], charged: int,
+             after: list[ast.stmt] | None = None) -> tuple[list[ast.stmt], int | None]:  # fmt: skip
         """``stmts`` (from a point where the iteration charged ``charged``) without checks and
         charges, every statement that may raise in a ``try`` that gives back what it must, a
         ``break`` or ``return`` preceded by the same, and paths that meet made to agree on
         what they charged (the ones that charged less give back the difference); and what the
         paths that come out of them charged (None if none does). A probe (no ``cost`` yet)
-        changes nothing and only collects what each path to the next iteration charged."""
+        changes nothing and only collects what each path to the next iteration charged.
+        With a ``floor``, paths that meet go on at the least charge, and the dearer ones take
+        the difference from the cell (:meth:`_surcharge`; ``after``: the statements of the
+        iteration that follow ``stmts``, as they are)."""
         out: list[ast.stmt] = []
+        after = after or []
         at: int | None = charged
         run: list[ast.stmt] = []  # statements of one try: all at the same charge, ``at``
 
@@ -461,7 +496,7 @@ class _Prepay:
                     out.extend(run)
                 run.clear()
 
-        for st in stmts:
+        for idx, st in enumerate(stmts):
             if at is None:
                 raise _NoSplit  # (unreachable statements: none is generated)
             if _need(st) is not None:
@@ -479,15 +514,21 @@ class _Prepay:
                                                              st.test), st))  # fmt: skip
                     st.test = ast.Name("ft", ast.Load())
                 flush()
-                body, b = self.walk(st.body, at)
-                orelse, e = self.walk(st.orelse, at)
+                rest = [*stmts[idx + 1:], *after]
+                if self.floor is not None and self.cost is not None:
+                    rest = clone(rest)  # (as they are: the walk changes the statements)
+                body, b = self.walk(st.body, at, rest)
+                orelse, e = self.walk(st.orelse, at, rest)
                 arms = [a for a in (b, e) if a is not None]
-                at = max(arms) if arms else None
+                low = self.floor is not None and self._may_leave(rest)
+                at = (min(arms) if low else max(arms)) if arms else None
                 if self.cost is None:
                     continue  # (a probe: ``stmts`` stay as they are)
                 for arm, a in ((body, b), (orelse, e)):
                     if a is not None and at is not None and a < at:
                         arm.append(self.refund(at - a, st))
+                    elif a is not None and at is not None and a > at:
+                        arm.extend(self._surcharge(a - at, at, rest, st))
                 st.body = body or [ast.copy_location(ast.Pass(), st)]
                 st.orelse = orelse
                 out.append(st)
@@ -497,6 +538,8 @@ class _Prepay:
                 self.ends.append(at)
                 if self.cost is not None and at < self.cost:
                     out.append(self.refund(self.cost - at, st))
+                elif self.cost is not None and at > self.cost:
+                    out.extend(self._surcharge(at - self.cost, at, None, st))
                 out.append(st)
                 at = None
                 continue
@@ -615,6 +658,270 @@ def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
         for st in (charge, run, run.orelse[0], split.body[-1], split):
             ast.copy_location(st, first)
         loop.body = [split]
+
+
+def _loop_jumps(stmts: list[ast.stmt]) -> bool:
+    """Whether ``stmts`` hold a ``break`` or ``continue`` of the loop they are in (not one of
+    a loop nested in them)."""
+    todo = list(stmts)
+    while todo:
+        st = todo.pop()
+        if isinstance(st, ast.Break | ast.Continue):
+            return True
+        if isinstance(st, ast.While | ast.For):
+            todo.extend(st.orelse)  # (the ``else`` of a nested loop is outside it)
+            continue
+        for attr in ("body", "orelse", "finalbody"):
+            todo.extend(getattr(st, attr, ()))
+        for h in getattr(st, "handlers", ()):
+            todo.extend(h.body)
+    return False
+
+
+def _walks(stmts: list[ast.stmt]) -> bool:
+    """Whether :func:`_walk_checks` takes ``stmts`` (no call, nested loop, ``try``...)."""
+    try:
+        _walk_checks(stmts, 0, [], (ast.Break, ast.Continue, ast.Raise, ast.Return))
+    except _NoSplit:
+        return False
+    return True
+
+
+def _barriers(stmts: list[ast.stmt]) -> list[list[tuple[list[ast.stmt], int, str]]]:
+    """The places a *barrier* may be put in ``stmts``, the deepest first: paths ``[(stmts, i,
+    arm), ...]`` down ``if`` statements to an arm (``"body"`` or ``"orelse"``)
+    :func:`_walk_checks` does not take (it holds a nested loop, a call...), each step in the
+    arm of the step before."""
+    for i, st in enumerate(stmts):
+        if isinstance(st, ast.If) and not _touches_fuel(st.test):
+            for arm in ("body", "orelse"):
+                sub = getattr(st, arm)
+                if sub and not _walks(sub):
+                    here = [(stmts, i, arm)]
+                    return [here + deeper for deeper in _barriers(sub)] + [here]
+    return []
+
+
+def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> None:
+    """A counted ``for`` loop (over a ``zip`` or ``range``, see ``codegen.FuncGen``) whose
+    iterations check fuel more than once, or branch to a nested loop or call (a *barrier*: an
+    arm of an ``if``, reached down ``if`` arms from the top of the body), runs stretches of
+    :data:`PREPAID` iterations charged up front after each checked one, as
+    :func:`prepay_loops` does for ``while True`` (sieve's loop; ``C`` 26, ``N`` 37)::
+
+        for a, b in zip(R, S):          for a, b in zip((pz0_0 := iter(R)), (pz0_1 := iter(S))):
+            if fuel < 7: ...                the iteration as it was
+            fuel -= 7                       if fuel >= N + 31 * C:
+            if X:                               fuel -= 32 * C
+                if fuel < 11: ...               pf = 32 * C
+                A                               for pf, a, b in zip((31 * C, ..., C, 0), pz0_0, pz0_1):
+                if Y:                               if X:
+                    fuel -= 11      ->                  A
+                else:                                   if Y:
+                    ...nested loop...                       pass
+            if fuel < 19: ...                           else:
+            T                                               fuel += pf + (C - 7)
+            fuel -= 19                                      ...nested loop..., T (as they were)
+        else:                                               break
+            E                                           fuel -= 11
+                                                        if fuel < N - C:
+                                                            fuel += pf + (C - 7)
+                                                            T (as it was: checked)
+                                                            break
+                                                    T
+                                                else:
+                                                    fuel += pf
+                                        else:
+                                            E
+
+    The stretch takes its iterations from the loop's own iterators after the ``pf`` tuple:
+    when the tuple runs out, ``zip`` takes nothing from them, and the next iteration is the
+    loop's; when one runs out, ``pf`` holds what the iterations not started were charged
+    (``32 * C`` if none started), which the ``else`` gives back, and the loop's next step
+    finds it empty and runs ``E`` as it would have. ``C`` is the *least* any path to the next
+    iteration charges, ``N`` the most any check asks for from the head. Where paths meet, the
+    dearer ones take the difference from the cell, and the cell must then still hold ``N -
+    C`` (what it held after the stretch's charge): with that, each iteration starts with at
+    least ``N`` as the loop without prepaying would hold it, so no check of the iteration
+    finds it short. If it does not, the fuel is made exact (``fuel + pf + C - c``, ``c`` what
+    the cheaper paths charged), the rest of the iteration runs as it was and the stretch is
+    left. A barrier arm makes the fuel exact too, runs itself and the rest of the iteration
+    as they were (checks, charges, resume points) and leaves the stretch. Traps, ``return``
+    and paths that charge less than ``C`` give back as in :func:`prepay_loops`. The stretch is
+    a copy of the loop's statements for :mod:`.resume` (``resume_copy``): rewinding runs the
+    checked iteration, whose ``V`` the locals restore. Loops with a ``break`` of their own,
+    or a ``continue`` in the barrier arm or after it, are left as they are. ``max_blocks``: as
+    for :func:`prepay_loops`; ``max_nesting``: how deeply statements may nest (the stretch
+    puts the body's statements 3 levels deeper: an ``if``, a ``for`` and a ``try``)."""
+    names: set[str] | None = None  # (the function's names: taken once a loop is rewritten)
+    made = 0
+    for loop, depth, level in _fors(fn):
+        levels, blocks = _depths(loop.body)
+        # (the stretch's ``for`` and a ``try`` around what it runs; the statements 3 deeper)
+        if depth + 3 + blocks > max_blocks or level + 3 + levels > max_nesting:
+            continue
+        it = loop.iter
+        if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name)
+                and it.func.id in ("zip", "range")):  # fmt: skip
+            continue
+        body = loop.body
+        barrier = None
+        paths = _barriers(body)
+        for path in paths:
+            stmts, i, arm = path[-1]
+            site, inner = stmts[i], getattr(stmts[i], arm)
+            tail = [st for stmts_, j, _ in reversed(path) for st in stmts_[j + 1:]]
+            if _loop_jumps(inner) or _loop_jumps(tail):
+                continue
+            # the stretch's copy: the barrier arm made a ``break`` (which gives back what the
+            # loop without prepaying would hold), the arm and what follows it put in front of
+            # that ``break`` later (the mark is put in place for the test and the copy)
+            mark = ast.copy_location(ast.Break(), site)
+            mark.barrier = True  # type: ignore[attr-defined]
+            setattr(site, arm, [mark])
+            try:
+                if _walks(body):
+                    barrier, shape = (inner, tail), clone(body)
+            finally:
+                setattr(site, arm, inner)
+            if barrier is not None:
+                break
+        if barrier is None:
+            if paths or not _walks(body):
+                continue
+            shape = body  # (copied once it is known to be rewritten)
+        if any(isinstance(n, ast.Break) and not getattr(n, "barrier", False)
+               for n in _top_jumps(shape)):  # fmt: skip
+            continue
+        needs: list[int] = []
+        try:
+            _walk_checks(shape, 0, needs, (ast.Break, ast.Continue, ast.Raise, ast.Return))
+            if barrier is None and len(needs) < 2:
+                continue  # (one segment: the counted loop's own stretches take it)
+            probe = _Prepay(None, "pf", 0)
+            _, end = probe.walk(shape, 0)
+            if end is not None:
+                probe.ends.append(end)
+            if not needs or not probe.ends or min(probe.ends) <= 0:
+                continue
+            cost, need = min(probe.ends), max(needs)
+            pre = _Prepay(cost, "pf", need - cost)
+            fast, end = pre.walk(clone(shape) if shape is body else shape, 0)
+        except _NoSplit:
+            continue
+        if end is not None and end > cost:
+            fast.extend(pre._surcharge(end - cost, end, None, body[-1]))
+        if barrier is not None:
+            _fill_barrier(fast, *barrier)
+        # the loop's iterators, named: a ``zip``'s each (a stretch's ``zip`` takes from them
+        # after the ``pf`` tuple; one ``zip`` of them all would build a tuple per step)
+        sources = it.args if it.func.id == "zip" else [it]
+        if names is None:
+            names = {n.id for n in nodes(fn) if isinstance(n, ast.Name)}
+        while any(f"pz{made}_{k}" in names for k in range(len(sources))):
+            made += 1
+        qs = [f"pz{made}_{k}" for k in range(len(sources))]
+        made += 1
+        named = [ast.NamedExpr(ast.Name(q, ast.Store()),
+                               ast.Call(ast.Name("iter", ast.Load()), [a], []))
+                 for q, a in zip(qs, sources, strict=True)]  # fmt: skip
+        loop.iter = ast.Call(ast.Name("zip", ast.Load()), named, []) if it.func.id == "zip" \
+            else named[0]  # fmt: skip
+        targets = (loop.target.elts if it.func.id == "zip" and isinstance(loop.target, ast.Tuple)
+                   else [loop.target])  # fmt: skip
+        if len(targets) != len(qs):
+            raise AssertionError("a counted loop's zip has one target per range")
+        target = ast.Tuple([ast.Name("pf", ast.Store()), *clone(targets)], ast.Store())
+        first = body[0]
+        left = ast.Constant(tuple(range(cost * (PREPAID - 1), -1, -cost)))
+        pairs = ast.Call(ast.Name("zip", ast.Load()),
+                         [left, *(ast.Name(q, ast.Load()) for q in qs)], [])  # fmt: skip
+        back = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Add(), ast.Name("pf", ast.Load()))
+        run = ast.For(target, pairs, fast or [ast.Pass()], [back])
+        charge = ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Sub(),
+                               ast.Constant(cost * PREPAID))  # fmt: skip
+        preset = ast.Assign([ast.Name("pf", ast.Store())], ast.Constant(cost * PREPAID))
+        test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()],
+                           [ast.Constant(need + cost * (PREPAID - 1))])  # fmt: skip
+        stretch = ast.If(test, [charge, preset, run], [])
+        stretch.resume_copy = True  # type: ignore[attr-defined]  # (see resume._rewind)
+        for st in (charge, preset, run, back, stretch):
+            ast.copy_location(st, first)
+        loop.body = [*body, stretch]
+
+
+def _top_jumps(stmts: list[ast.stmt]):
+    """The ``break`` and ``continue`` statements of the loop ``stmts`` are in."""
+    todo = list(stmts)
+    while todo:
+        st = todo.pop()
+        if isinstance(st, ast.Break | ast.Continue):
+            yield st
+        if isinstance(st, ast.While | ast.For):
+            todo.extend(st.orelse)
+            continue
+        for attr in ("body", "orelse", "finalbody"):
+            todo.extend(getattr(st, attr, ()))
+        for h in getattr(st, "handlers", ()):
+            todo.extend(h.body)
+
+
+def _fill_barrier(stmts: list[ast.stmt], arm: list[ast.stmt], tail: list[ast.stmt]) -> bool:
+    """Put copies of the barrier ``arm`` and of the ``tail`` that follows it in front of the
+    marked ``break`` in ``stmts`` (after what it gives back); True once done."""
+    for st in stmts:
+        if isinstance(st, ast.If):
+            for sub in (st.body, st.orelse):
+                for k, x in enumerate(sub):
+                    if getattr(x, "barrier", False):
+                        sub[k:k] = [*clone(arm), *clone(tail)]
+                        return True
+                if _fill_barrier(sub, arm, tail):
+                    return True
+        elif isinstance(st, ast.Try):
+            if _fill_barrier(st.body, arm, tail):
+                return True
+    return False
+
+
+def _fors(fn: ast.FunctionDef) -> list[tuple[ast.For, int, int]]:
+    """Every ``for`` loop of ``fn`` with the number of loops and ``try`` blocks around it and
+    how deeply it nests (the function body's statements: 1), outer loops first."""
+    out = []
+    todo: list[tuple[list[ast.stmt], int, int]] = [(fn.body, 0, 1)]
+    while todo:
+        stmts, depth, level = todo.pop(0)
+        for st in stmts:
+            inner = depth + isinstance(st, ast.While | ast.For | ast.Try)
+            if isinstance(st, ast.For):
+                out.append((st, depth, level))
+            for attr in ("body", "orelse", "finalbody"):
+                sub = getattr(st, attr, None)
+                if sub:
+                    todo.append((sub, inner, level + 1))
+            for h in getattr(st, "handlers", ()):
+                todo.append((h.body, inner, level + 1))
+    return out
+
+
+def _depths(stmts: list[ast.stmt]) -> tuple[int, int]:
+    """How deeply ``stmts`` nest (themselves: 1) and how many loops and ``try`` blocks nest
+    in them."""
+    levels = blocks = 0
+    todo = [(stmts, 1, 0)]
+    while todo:
+        sts, level, depth = todo.pop()
+        levels = max(levels, level)
+        blocks = max(blocks, depth)
+        for st in sts:
+            inner = depth + isinstance(st, ast.While | ast.For | ast.Try)
+            for attr in ("body", "orelse", "finalbody"):
+                sub = getattr(st, attr, None)
+                if sub:
+                    todo.append((sub, level + 1, inner))
+            for h in getattr(st, "handlers", ()):
+                todo.append((h.body, level + 1, inner))
+    return levels, blocks
 
 
 def split_entry_checks(fn: ast.FunctionDef) -> None:
