@@ -23,6 +23,8 @@ from wasm2py import Config, Engine, Finished, Instance, Module, OutOfFuel, Store
 from wasm2py.runtime import fuelcell
 
 from .test_fuel_carry import run_model, total
+from .test_fuel_split import WALK
+from .test_fuel_split import walk_segments as split_walk_segments
 from .wat import wat
 
 #: a string of LONG non-zero bytes at 16 (then a zero), and NEAR non-zero bytes that run up
@@ -50,27 +52,7 @@ WAT = f"""
   {_data(16, TEXT)}
   {_data(65536 - NEAR, EDGE)}
   {_data(SIFT_AT, SIFT)}
-  (func (export "walk") (param $p i32) (result i32) (local $acc i32)
-    block $done           ;; segment P (2): block, loop
-      loop $top           ;; segment A (4): local.get .. br_if
-        local.get $p
-        i32.load8_u
-        i32.eqz
-        br_if $done
-        local.get $acc    ;; segment B (10): local.get .. br
-        local.get $p
-        i32.load8_u
-        i32.add
-        local.set $acc
-        local.get $p
-        i32.const 1
-        i32.add
-        local.set $p
-        br $top
-      end
-    end
-    local.get $acc)       ;; segment E (1)
-  (func (export "mix") (param $p i32) (param $n i32) (result i32) (local $acc i32) (local $x i32)
+{WALK}  (func (export "mix") (param $p i32) (param $n i32) (result i32) (local $acc i32) (local $x i32)
     block $done
       loop $top
         local.get $p
@@ -246,25 +228,13 @@ WAT = f"""
 """
 
 
+#: the bytes ``walk`` reads (address -> byte)
+MEMORY = {16 + k: b for k, b in enumerate(TEXT)} | {65536 - NEAR + k: b for k, b in enumerate(EDGE)}
+
+
 def walk_segments(p: int):
-    """The segments ``walk(p)`` executes; returns its result, or None where it traps (reading
-    past the page, in segment A)."""
-    memory = {16 + k: b for k, b in enumerate(TEXT)} | {
-        65536 - NEAR + k: b for k, b in enumerate(EDGE)
-    }
-    yield 2
-    acc = 0
-    while True:
-        yield 4
-        if p >= 65536:
-            return None
-        if memory.get(p, 0) == 0:
-            break
-        yield 10
-        acc += memory[p]
-        p += 1
-    yield 1
-    return acc
+    """The segments ``walk(p)`` executes over :data:`MEMORY` (see ``test_fuel_split``)."""
+    return split_walk_segments(p, MEMORY)
 
 
 #: how far past what a call needs the starting fuels go: a stretch is left (by a ``break``, a

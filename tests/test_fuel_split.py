@@ -23,11 +23,8 @@ from wasm2py.runtime import fuelcell
 
 from .test_fuel_carry import run_model, total
 
-WAT = """
-(module
-  (memory (export "mem") 1)
-  (data (i32.const 16) "\\03\\01\\04\\01\\05")
-  (data (i32.const 65533) "\\07\\08\\09")
+#: ``walk``, which the module of ``test_fuel_prepay`` has too (with other data)
+WALK = """\
   (func (export "walk") (param $p i32) (result i32) (local $acc i32)
     block $done           ;; segment P (2): block, loop
       loop $top           ;; segment A (4): local.get .. br_if
@@ -48,25 +45,32 @@ WAT = """
       end
     end
     local.get $acc)       ;; segment E (1)
-)
+"""
+
+WAT = f"""
+(module
+  (memory (export "mem") 1)
+  (data (i32.const 16) "\\03\\01\\04\\01\\05")
+  (data (i32.const 65533) "\\07\\08\\09")
+{WALK})
 """
 
 MEMORY = {16: 3, 17: 1, 18: 4, 19: 1, 20: 5, 65533: 7, 65534: 8, 65535: 9}
 
 
-def walk_segments(p: int):
-    """The segments ``walk(p)`` executes; returns its result, or None where it traps (reading
-    past the 64 KiB page, in segment A)."""
+def walk_segments(p: int, memory: dict[int, int] = MEMORY):
+    """The segments ``walk(p)`` executes over ``memory`` (address -> non-zero byte); returns
+    its result, or None where it traps (reading past the 64 KiB page, in segment A)."""
     yield 2
     acc = 0
     while True:
         yield 4
         if p >= 65536:
             return None
-        if MEMORY.get(p, 0) == 0:
+        if memory.get(p, 0) == 0:
             break
         yield 10
-        acc += MEMORY[p]
+        acc += memory[p]
         p += 1
     yield 1
     return acc
