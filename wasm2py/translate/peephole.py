@@ -662,20 +662,8 @@ def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
 
 def _loop_jumps(stmts: list[ast.stmt]) -> bool:
     """Whether ``stmts`` hold a ``break`` or ``continue`` of the loop they are in (not one of
-    a loop nested in them)."""
-    todo = list(stmts)
-    while todo:
-        st = todo.pop()
-        if isinstance(st, ast.Break | ast.Continue):
-            return True
-        if isinstance(st, ast.While | ast.For):
-            todo.extend(st.orelse)  # (the ``else`` of a nested loop is outside it)
-            continue
-        for attr in ("body", "orelse", "finalbody"):
-            todo.extend(getattr(st, attr, ()))
-        for h in getattr(st, "handlers", ()):
-            todo.extend(h.body)
-    return False
+    a loop nested in them: see :func:`_top_jumps`)."""
+    return next(_top_jumps(stmts), None) is not None
 
 
 def _walks(stmts: list[ast.stmt]) -> bool:
@@ -858,7 +846,7 @@ def _top_jumps(stmts: list[ast.stmt]):
         if isinstance(st, ast.Break | ast.Continue):
             yield st
         if isinstance(st, ast.While | ast.For):
-            todo.extend(st.orelse)
+            todo.extend(st.orelse)  # (the ``else`` of a nested loop is outside it)
             continue
         for attr in ("body", "orelse", "finalbody"):
             todo.extend(getattr(st, attr, ()))
