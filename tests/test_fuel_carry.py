@@ -130,6 +130,26 @@ def total(segments) -> int:
         return spent
 
 
+def check_stops(store, func, args, segments, fuels, trap: TrapCode) -> None:
+    """For each starting fuel in ``fuels``, a call ``func(*args)`` stops with ``OUT_OF_FUEL``
+    at the first of ``segments(*args)`` the fuel does not cover, traps with ``trap`` where the
+    model does (its result None), or returns the model's result; and leaves the model's fuel."""
+    for fuel in fuels:
+        result, left, required = run_model(segments(*args), fuel)
+        store.set_fuel(fuel)
+        if required is not None:
+            with pytest.raises(Trap) as info:
+                func(*args)
+            assert info.value.code is TrapCode.OUT_OF_FUEL
+        elif result is None:
+            with pytest.raises(Trap) as info:
+                func(*args)
+            assert info.value.code is trap
+        else:
+            assert func(*args) == result
+        assert store.get_fuel() == left, (fuel, required)
+
+
 SHAPES = ["auto", "flat"]
 
 
@@ -196,20 +216,8 @@ def test_a_trap_after_a_carried_charge_leaves_the_exact_fuel(shape, args):
     store, inst = make(shape)
     divide = inst.exports.divide
     need = total(divide_segments(*args))
-    for fuel in range(need + 2):
-        result, left, required = run_model(divide_segments(*args), fuel)
-        store.set_fuel(fuel)
-        if required is not None:
-            with pytest.raises(Trap) as info:
-                divide(*args)
-            assert info.value.code is TrapCode.OUT_OF_FUEL
-        elif result is None:
-            with pytest.raises(Trap) as info:
-                divide(*args)
-            assert info.value.code is TrapCode.INTEGER_DIVIDE_BY_ZERO
-        else:
-            assert divide(*args) == result
-        assert store.get_fuel() == left, fuel
+    check_stops(store, divide, args, divide_segments, range(need + 2),
+                TrapCode.INTEGER_DIVIDE_BY_ZERO)  # fmt: skip
 
 
 def test_the_model_reads_the_text_right():

@@ -22,7 +22,7 @@ import pytest
 from wasm2py import Config, Engine, Finished, Instance, Module, OutOfFuel, Store, Trap, TrapCode
 from wasm2py.runtime import fuelcell
 
-from .test_fuel_carry import run_model, total
+from .test_fuel_carry import check_stops, run_model, total
 from .test_fuel_split import WALK
 from .test_fuel_split import walk_segments as split_walk_segments
 from .wat import wat
@@ -299,20 +299,7 @@ def test_walk_stops_and_traps_where_the_segments_say(cell, shape, p):
     store, inst = make(shape)
     walk = inst.exports.walk
     need = total(walk_segments(p))
-    for fuel in range(need + PAST):
-        result, left, required = run_model(walk_segments(p), fuel)
-        store.set_fuel(fuel)
-        if required is not None:
-            with pytest.raises(Trap) as info:
-                walk(p)
-            assert info.value.code is TrapCode.OUT_OF_FUEL
-        elif result is None:
-            with pytest.raises(Trap) as info:
-                walk(p)
-            assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
-        else:
-            assert walk(p) == result
-        assert store.get_fuel() == left, (fuel, required)
+    check_stops(store, walk, (p,), walk_segments, range(need + PAST), TrapCode.MEMORY_OUT_OF_BOUNDS)
     store.set_fuel(need + 10**6)  # (plenty: the trap or the result with exactly 10**6 left)
     try:
         walk(p)
@@ -457,20 +444,8 @@ def test_a_return_in_a_stretch_leaves_the_fuel_the_segments_say(cell, args):
     find = inst.exports.find
     need = total(find_segments(*args))
     assert need > 448  # (more than a stretch: 14 an iteration)
-    for fuel in range(need + PAST):
-        result, left, required = run_model(find_segments(*args), fuel)
-        store.set_fuel(fuel)
-        if required is not None:
-            with pytest.raises(Trap) as info:
-                find(*args)
-            assert info.value.code is TrapCode.OUT_OF_FUEL
-        elif result is None:
-            with pytest.raises(Trap) as info:
-                find(*args)
-            assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
-        else:
-            assert find(*args) == result
-        assert store.get_fuel() == left, (fuel, required)
+    check_stops(store, find, args, find_segments, range(need + PAST),
+                TrapCode.MEMORY_OUT_OF_BOUNDS)  # fmt: skip
 
 
 # ``sift``: a counted loop run in stretches by ``prepay_for_loops``. Its way round is 22 (8 to

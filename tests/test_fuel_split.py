@@ -21,7 +21,7 @@ import pytest
 from wasm2py import Config, Engine, Finished, Instance, Module, OutOfFuel, Store, Trap, TrapCode
 from wasm2py.runtime import fuelcell
 
-from .test_fuel_carry import run_model, total
+from .test_fuel_carry import check_stops, run_model, total
 
 #: ``walk``, which the module of ``test_fuel_prepay`` has too (with other data)
 WALK = """\
@@ -112,20 +112,7 @@ def test_walk_stops_and_traps_where_the_segments_say(cell, shape, p):
     store, inst = make(shape)
     walk = inst.exports.walk
     need = total(walk_segments(p))
-    for fuel in range(need + 2):
-        result, left, required = run_model(walk_segments(p), fuel)
-        store.set_fuel(fuel)
-        if required is not None:
-            with pytest.raises(Trap) as info:
-                walk(p)
-            assert info.value.code is TrapCode.OUT_OF_FUEL
-        elif result is None:
-            with pytest.raises(Trap) as info:
-                walk(p)
-            assert info.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
-        else:
-            assert walk(p) == result
-        assert store.get_fuel() == left, (fuel, required)
+    check_stops(store, walk, (p,), walk_segments, range(need + 2), TrapCode.MEMORY_OUT_OF_BOUNDS)
 
 
 @pytest.mark.parametrize("p", [16, 20])
