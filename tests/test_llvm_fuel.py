@@ -338,12 +338,12 @@ def test_fuel_beyond_64_bits():
 def test_segment_rule_matches_the_python_tier_on_the_spec_suite():
     """``wasm2py.fuel.segment_costs`` against the segments the Python tier's generator emits,
     in both of its shapes (structured, and the flat fallback)."""
-    from wasm2py.binary.decoder import decode_module
     from wasm2py.translate.codegen import FuncGen
     from wasm2py.translate.flat import FlatGen
     from wasm2py.translate.module import ModuleGen
-    from wasm2py.validate.validator import validate_module
-    from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files, load_script
+    from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files
+
+    from .spec_modules import valid_modules
 
     try:
         files = list_wast_files(include_simd=False)
@@ -352,27 +352,17 @@ def test_segment_rule_matches_the_python_tier_on_the_spec_suite():
     costs = FuelCosts(instruction=2, per_opcode=((Op.NOP, 5), (Op.BR_IF, 3), (Op.LOOP, 0),
                                                   (Op.BLOCK, 0), (Op.END, 7)))  # fmt: skip
     checked = 0
-    for f in files:
-        script = load_script(f)
-        for cmd in script.commands:
-            name = cmd.get("filename") or cmd.get("binary_filename")
-            if cmd.get("type") != "module" or not name:
-                continue
-            try:
-                m = decode_module(script.module_bytes(name))
-                validate_module(m)
-            except Exception:  # noqa: BLE001 - not a module this check is about
-                continue
-            gen = ModuleGen(m, False, costs)
-            for k, code in enumerate(m.codes):
-                index = m.num_imported_funcs + k
-                body = code.body
-                expected = segment_costs(body, costs)
-                for shape in (FuncGen, FlatGen):
-                    g = shape(gen, index, gen.func_types[index], code.locals, body, "f")
-                    g.run()
-                    assert g.fuel_segments == expected, (f.name, index, shape.__name__)
-                checked += 1
+    for f, _, _, m in valid_modules(files):
+        gen = ModuleGen(m, False, costs)
+        for k, code in enumerate(m.codes):
+            index = m.num_imported_funcs + k
+            body = code.body
+            expected = segment_costs(body, costs)
+            for shape in (FuncGen, FlatGen):
+                g = shape(gen, index, gen.func_types[index], code.locals, body, "f")
+                g.run()
+                assert g.fuel_segments == expected, (f.name, index, shape.__name__)
+            checked += 1
     assert checked > 1000
 
 

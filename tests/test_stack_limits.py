@@ -236,11 +236,11 @@ def test_frame_costs_operand_heights_agree_with_the_llvm_lowering_on_the_spec_su
     a construct whose end nothing reaches; and the lowering never holds more operands than the
     frame counts (else a frame would cost less than what its code keeps)."""
     pytest.importorskip("llvmlite")
-    from wasm2py.binary.decoder import decode_module
     from wasm2py.errors import UnsupportedFeature
     from wasm2py.validate.frames import max_operand_height
-    from wasm2py.validate.validator import validate_module
-    from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files, load_script
+    from wasm2py.wast.wast import SpecSuiteMissing, list_wast_files
+
+    from .spec_modules import valid_modules
 
     try:
         files = [*list_wast_files(include_simd=True),
@@ -249,34 +249,23 @@ def test_frame_costs_operand_heights_agree_with_the_llvm_lowering_on_the_spec_su
         pytest.skip("spec suite missing")
     checked = skipped_code = 0
     seen = set()
-    for f in files:
-        script = load_script(f)
-        for cmd in script.commands:
-            name = cmd.get("filename") or cmd.get("binary_filename")
-            if cmd.get("type") != "module" or not name:
-                continue
-            try:
-                data = script.module_bytes(name)
-                if data in seen:
-                    continue
-                seen.add(data)
-                m = decode_module(data)
-                validate_module(m)
-            except Exception:  # noqa: BLE001, S112 - not a module this check is about
-                continue
-            try:
-                heights = _lowering_heights(m)
-            except UnsupportedFeature:
-                continue
-            nimp = m.num_imported_funcs
-            for index, (top, skipped) in heights.items():
-                want = max_operand_height(m, m.codes[index - nimp].body)
-                assert top <= want, (f.name, name, index, top, want)
-                if skipped:
-                    skipped_code += 1
-                else:
-                    assert top == want, (f.name, name, index, top, want)
-                checked += 1
+    for f, name, data, m in valid_modules(files):
+        if data in seen:
+            continue
+        seen.add(data)
+        try:
+            heights = _lowering_heights(m)
+        except UnsupportedFeature:
+            continue
+        nimp = m.num_imported_funcs
+        for index, (top, skipped) in heights.items():
+            want = max_operand_height(m, m.codes[index - nimp].body)
+            assert top <= want, (f.name, name, index, top, want)
+            if skipped:
+                skipped_code += 1
+            else:
+                assert top == want, (f.name, name, index, top, want)
+            checked += 1
     assert checked > 5_000
     assert skipped_code > 0  # (the suite has such functions: the exemption is exercised)
 
