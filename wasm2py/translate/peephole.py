@@ -567,22 +567,9 @@ class _Prepay:
 
 def _blocks(fn: ast.FunctionDef) -> list[tuple[ast.While, int]]:
     """Every ``while True`` of ``fn`` with the number of loops and ``try`` blocks around it."""
-    out = []
-    todo: list[tuple[list[ast.stmt], int]] = [(fn.body, 0)]
-    while todo:
-        stmts, depth = todo.pop()
-        for st in stmts:
-            inner = depth + isinstance(st, ast.While | ast.For | ast.Try)
-            if isinstance(st, ast.While) and isinstance(st.test, ast.Constant) \
-                    and st.test.value is True and not st.orelse:  # fmt: skip
-                out.append((st, depth))
-            for attr in ("body", "orelse", "finalbody"):
-                sub = getattr(st, attr, None)
-                if sub:
-                    todo.append((sub, inner))
-            for h in getattr(st, "handlers", ()):
-                todo.append((h.body, inner))
-    return out
+    return [(st, depth) for st, depth, _ in _loops(fn)
+            if isinstance(st, ast.While) and isinstance(st.test, ast.Constant)
+            and st.test.value is True and not st.orelse]  # fmt: skip
 
 
 #: how many iterations :func:`prepay_loops` prepays at a time
@@ -875,13 +862,19 @@ def _fill_barrier(stmts: list[ast.stmt], arm: list[ast.stmt], tail: list[ast.stm
 def _fors(fn: ast.FunctionDef) -> list[tuple[ast.For, int, int]]:
     """Every ``for`` loop of ``fn`` with the number of loops and ``try`` blocks around it and
     how deeply it nests (the function body's statements: 1), outer loops first."""
+    return [(st, depth, level) for st, depth, level in _loops(fn) if isinstance(st, ast.For)]
+
+
+def _loops(fn: ast.FunctionDef) -> list[tuple[ast.While | ast.For, int, int]]:
+    """Every loop of ``fn`` with the number of loops and ``try`` blocks around it and how
+    deeply it nests (the function body's statements: 1), outer loops first."""
     out = []
     todo: list[tuple[list[ast.stmt], int, int]] = [(fn.body, 0, 1)]
     while todo:
         stmts, depth, level = todo.pop(0)
         for st in stmts:
             inner = depth + isinstance(st, ast.While | ast.For | ast.Try)
-            if isinstance(st, ast.For):
+            if isinstance(st, ast.While | ast.For):
                 out.append((st, depth, level))
             for attr in ("body", "orelse", "finalbody"):
                 sub = getattr(st, attr, None)
