@@ -11,7 +11,12 @@ without the optional rewrites that only make it faster (``ModuleGen.quick``): it
 hot, and translation is a third of a cold run. The stages:
 
 1. ``Config.tier_up_threshold`` events of one function in the Python tier make it *hot*: it
-   is queued;
+   is queued (the same count for every function: a Python-tier event costs ~0.2-4 us whatever
+   the function's size, and the hot functions of an interpreter keep running long after they
+   get hot: thresholds that grow with the size, or a sampling profiler's Python-tier time
+   against the compile's cost, cost duktape's cold ``bench.js`` 0.3-1.0 CPU s more and saved
+   lua's ``bench.lua`` at most 0.06; hottest-first batches were flat. Per function, see
+   ``tools/bench/tier_up_trace.py``);
 2. a background thread (``Config.tier_up_workers`` of them) takes up to
    ``Config.tier_up_batch`` queued functions at a time (at most :data:`BATCH_BYTES` of code,
    unless one function alone is bigger) and has them compiled as one compilation unit
