@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import pickle
+import sys
 
 import pytest
 
@@ -17,6 +18,7 @@ import wasm2py
 import wasm2py.translate.module
 from wasm2py import Config, Engine, Instance, Module, Store, Trap, TrapCode
 from wasm2py.errors import ArgumentError, SignatureError, ValueRangeError
+from wasm2py.runtime.func import _retarget
 from wasm2py.types import FuncType
 
 from .wat import wat
@@ -371,6 +373,28 @@ def test_func_keeps_its_api_on_the_partial_call_path():
         g = f
 
     assert Holder().g is f and Holder.g(4, 5) == 9
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="a CPython type flag")
+def test_calls_take_the_partials_vectorcall():
+    # CPython 3.12 and later inherit the flag; on 3.11 wasm2py sets it (runtime.func)
+    assert wasm2py.Func.__flags__ & (1 << 11)  # Py_TPFLAGS_HAVE_VECTORCALL
+    _, ex = _adds()
+    f = ex.add
+    assert f(1, 2) == 3 and f(1, 2) == 3 and _inlined(f)
+    with pytest.raises(TypeError):
+        f(1, b=2)  # keywords reach the entry, which refuses them
+    with pytest.raises(SignatureError):
+        f(1, 2, 3)
+
+    class Target:  # a callable without a vectorcall of its own: the partial's still calls it
+        def __call__(self, *args, **kwargs):
+            return args, kwargs
+
+    _retarget(f, Target())
+    assert f(1, 2) == ((1, 2), {}) and f(x=1) == ((), {"x": 1})
+    f.set_raw(f.raw)  # back to the first call, which makes the entry anew
+    assert f(2, 3) == 5 and f(2, 3) == 5 and _inlined(f)
 
 
 def test_a_func_made_without_init_refuses_calls():
