@@ -325,6 +325,43 @@ def test_a_returned_sum_reads_signed_at_every_edge():
     assert ex.add64(0xA000000000000000, 0xA000000000000000) == 1 << 62
 
 
+IDS = wat("""
+(module
+  (func (export "id32") (param i32) (result i32) local.get 0)
+  (func (export "xor32") (param i32 i32) (result i32) local.get 0 local.get 1 i32.xor)
+  (func (export "id64") (param i64) (result i64) local.get 0)
+  (func (export "xor64") (param i64 i64) (result i64) local.get 0 local.get 1 i64.xor)
+)""")
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_results_and_arguments_convert_at_every_edge(monkeypatch, inline):
+    # a returned parameter (a plain local) and a returned expression, in inlined entries and
+    # in entries that call the function; an argument's canonical value is itself when
+    # unsigned, plus 2**N when negative; a result reads signed: minus 2**N from 2**(N-1) on
+    if not inline:
+        monkeypatch.setattr(wasm2py.translate.module, "INLINE_ENTRY_BYTES", 0)
+    engine = Engine()
+    ex = Instance(Store(engine), Module(engine, IDS), {}).exports
+    for f in ex.values():  # the first call translates, the second makes the entry
+        f(*[0] * len(f.type.params))
+        f(*[0] * len(f.type.params))
+        assert _inlined(f) is inline
+    for bits, ident, xor in ((32, ex.id32, ex.xor32), (64, ex.id64, ex.xor64)):
+        half, full = 1 << (bits - 1), 1 << bits
+        for v in (0, 1, 0x3FFFFFFF, 0x40000000, half - 1, half, half + 1, full - 1,
+                  -1, -0x40000000, -0x40000001, -half):  # fmt: skip
+            signed = v - full if v >= half else v
+            assert ident(v) == signed and type(ident(v)) is int, (bits, v)
+            assert xor(v, 0) == signed and xor(0, v) == signed, (bits, v)
+            assert xor(v, -1) == -1 - signed, (bits, v)  # all bits flipped: ~signed
+        for bad in (full, -half - 1):
+            with pytest.raises(ValueRangeError):
+                ident(bad)
+            with pytest.raises(ValueRangeError):
+                xor(0, bad)
+
+
 def test_the_entry_rejects_what_the_generic_path_rejects():
     _, ex = _adds()
     ex.add(0, 0)
@@ -395,6 +432,13 @@ def test_calls_take_the_partials_vectorcall():
     assert f(1, 2) == ((1, 2), {}) and f(x=1) == ((), {"x": 1})
     f.set_raw(f.raw)  # back to the first call, which makes the entry anew
     assert f(2, 3) == 5 and f(2, 3) == 5 and _inlined(f)
+
+
+def test_export_names_are_interned(ex):
+    # as the names in code are: CPython 3.11 finds ``exports.sub`` in about half the time
+    assert list(ex) == ["sub", "sub64", "second", "scale", "neg", "seven", "pick"]
+    assert all(name is sys.intern(name) for name in ex)
+    assert ex.sub is ex["sub"] and ex.sub(5, 3) == 2
 
 
 def test_a_func_made_without_init_refuses_calls():
