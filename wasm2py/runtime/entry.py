@@ -54,14 +54,16 @@ from .values import TO_EXTERNAL, TO_INTERNAL
 #: i32/i64 arguments at most this pass the inline test (larger ones, negative ones and other
 #: kinds take the converters): CPython 3.11 specialises compares of ints below 2**30 only
 _FAST_MAX = 0x3FFFFFFF
-#: the converters of i32/i64 results above the fast range (names in an entry's globals)
-_RET = {ValType.I32: "E_ret_i32", ValType.I64: "E_ret_i64"}
+#: the width of i32/i64 values
+_BITS = {ValType.I32: 32, ValType.I64: 64}
 #: inline conversion of an i32/i64 result ``X`` to the signed value the embedder gets: below
 #: 2**30 a specialised compare and ``+`` (an int, not the bool a comparison leaves), above it
-#: the generic converter (the translator gives a plain local its own template:
+#: compares with 2**(N-1) and a subtraction of 2**N, inline too (a call of a converter costs
+#: more than the rest of the entry) (the translator gives a plain local its own template:
 #: :func:`signed_result`)
 SIGNED_RESULT: dict[object, str] = {
-    t: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else {fn}(E_r))" for t, fn in _RET.items()}
+    t: f"(+E_r if (E_r := X) <= {_FAST_MAX:#x} else E_r if E_r < {1 << (bits - 1):#x} "
+       f"else E_r - {1 << bits:#x})" for t, bits in _BITS.items()}  # fmt: skip
 #: the ints an i32/i64 argument may be (signed or unsigned)
 _ARG_RANGE: dict[object, tuple[int, int]] = {ValType.I32: (-0x80000000, 0xFFFFFFFF),
                                              ValType.I64: (-(1 << 63), (1 << 64) - 1)}
@@ -82,17 +84,17 @@ def signed_result(t: ValType, local: str | None = None, wrapped: bool = False) -
     canonical values (an int) not wrapped yet (below ``2 * 2**N``: the translator's
     ``if l > MASK: l -= 2**N`` is left out, and with it a compare CPython 3.11 cannot
     specialise), which a small sum needs no wrapping for."""
-    if t not in _RET or local is None:
+    if t not in _BITS or local is None:
         return SIGNED_RESULT.get(t)
     x = local
+    bits = _BITS[t]
+    half, full = 1 << (bits - 1), 1 << bits
     if not wrapped:
-        return f"(+{x} if {x} <= {_FAST_MAX:#x} else {_RET[t]}({x}))"
-    # a sum is an int (no ``+``: never a bool); below 2 * 2**N, wrapped it is below 2**N
-    # (signed: minus 2**N from 2**(N-1) on)
-    fast = f"{x} if {x} <= {_FAST_MAX:#x}"
-    bits = 32 if t is ValType.I32 else 64
-    return (f"({fast} else {_RET[t]}({x}) if {x} < {1 << bits:#x} else {x} - {1 << bits:#x} "
-            f"if {x} < {3 << (bits - 1):#x} else {x} - {2 << bits:#x})")
+        return f"(+{x} if {x} <= {_FAST_MAX:#x} else {x} if {x} < {half:#x} else {x} - {full:#x})"
+    # a sum is an int (no ``+``: never a bool) below 2 * 2**N: below 2**(N-1) it is its signed
+    # value, below 3 * 2**(N-1) that minus 2**N (wrapped or not), above minus 2 * 2**N
+    return (f"({x} if {x} <= {_FAST_MAX:#x} or {x} < {half:#x} else {x} - {full:#x} "
+            f"if {x} < {3 * half:#x} else {x} - {2 * full:#x})")
 
 
 def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = False,
@@ -137,13 +139,18 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
                     f"{names[-1]} is E_missing"]  # fmt: skip
         lines.append(f"        if {' or '.join(fallback)}:")
         lines.append(f"            {generic}")
-        # an int in the type's signed or unsigned range is masked inline; anything else goes
-        # through the generic converter (other kinds and errors as in Func._call)
+        # an int in the type's signed or unsigned range is converted inline (an unsigned one
+        # is its own canonical value, a negative one gains 2**N: an addition, cheaper than a
+        # mask of a negative int); anything else goes through the generic converter (other
+        # kinds and errors as in Func._call)
         for i, (n, t) in enumerate(zip(names, params)):
             if t in SIGNED_RESULT:
                 low, top = _ARG_RANGE[t]
-                lines.append(f"        {n} = {n} & {top:#x} if {n}.__class__ is int and "
-                             f"{low:#x} <= {n} <= {top:#x} else {prefix}conv{i}({n})")
+                lines.append(f"        if {n}.__class__ is not int or not {low:#x} <= {n} <= "
+                             f"{top:#x}:")  # fmt: skip
+                lines.append(f"            {n} = {prefix}conv{i}({n})")
+                lines.append(f"        elif {n} < 0:")
+                lines.append(f"            {n} += {top + 1:#x}")
     else:
         lines.append(f"        {generic}")
     lines += [f"    {n} = {prefix}conv{i}({n})" for i, (n, t) in enumerate(zip(names, params))
@@ -190,8 +197,7 @@ def inline_prefix(index: int) -> str:
 def helpers(generic) -> dict:
     """The names every entry reads (``generic``: ``Func._call``, the fall-back)."""
     return {"E_generic": generic, "E_missing": _MISSING, "E_to_embedder": to_embedder,
-            "E_leave": leave, "E_deep": DEEP, "E_getframe": _getframe,
-            "E_ret_i32": TO_EXTERNAL[ValType.I32], "E_ret_i64": TO_EXTERNAL[ValType.I64]}
+            "E_leave": leave, "E_deep": DEEP, "E_getframe": _getframe}
 
 
 
