@@ -141,16 +141,18 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
         lines.append(f"            {generic}")
         # an int in the type's signed or unsigned range is converted inline (an unsigned one
         # is its own canonical value, a negative one gains 2**N: an addition, cheaper than a
-        # mask of a negative int); anything else goes through the generic converter (other
-        # kinds and errors as in Func._call)
+        # mask of a negative int; two compares each); anything else goes through the generic
+        # converter (other kinds, and errors, as in Func._call)
         for i, (n, t) in enumerate(zip(names, params)):
             if t in SIGNED_RESULT:
                 low, top = _ARG_RANGE[t]
-                lines.append(f"        if {n}.__class__ is not int or not {low:#x} <= {n} <= "
-                             f"{top:#x}:")  # fmt: skip
+                lines.append(f"        if {n}.__class__ is not int:")
                 lines.append(f"            {n} = {prefix}conv{i}({n})")
                 lines.append(f"        elif {n} < 0:")
-                lines.append(f"            {n} += {top + 1:#x}")
+                lines.append(f"            {n} = {n} + {top + 1:#x} if {n} >= {low:#x} "
+                             f"else {prefix}conv{i}({n})")  # fmt: skip
+                lines.append(f"        elif {n} > {top:#x}:")
+                lines.append(f"            {n} = {prefix}conv{i}({n})  # (out of range: raises)")
     else:
         lines.append(f"        {generic}")
     lines += [f"    {n} = {prefix}conv{i}({n})" for i, (n, t) in enumerate(zip(names, params))
