@@ -119,18 +119,20 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
     # (positional-only: keywords are refused, as by the generic path)
     lines = [f"def {name}({''.join(n + '=None, ' for n in names)}{'/, ' if names else ''}*more):"]
     # One test for the common case (ints in the fast range, none missing, none extra): the
-    # class tests first (comparing a str would raise), then plain compares, which CPython
-    # specialises (a chained ``0 <= a <= top`` costs more than two). A missing i32/i64
+    # depth first (so that ``d`` is always set), the class tests before the compares
+    # (comparing a str would raise), plain compares, which CPython specialises (a chained
+    # ``0 <= a <= top`` costs more than two), extra arguments last. A missing i32/i64
     # argument fails its class test, so only another last parameter needs its own test for
     # ``E_missing``.
     depth = f"(d := {store}.depth)" if reads_depth else f"{store}.depth"
     deep = [f"{depth} >= MAXD"] if inline else []
-    slow = ["more", *deep]
+    slow = list(deep)
     if names and params[-1] not in SIGNED_RESULT:
         slow.append(f"{names[-1]} is E_missing")
     if ints:  # one chain of ``is`` (each class is loaded once)
         slow.append(f"not {' is '.join(n + '.__class__' for n in ints)} is int")
     slow += [f"{n} < 0 or {n} > {_FAST_MAX:#x}" for n in ints]
+    slow.append("more")  # (last: ~3 ns less than first on CPython 3.11, measured)
     generic = (f"return E_generic({func}, *[a for a in ({', '.join(names)}"
                f"{',' if names else ''}) if a is not E_missing], *more)")
     lines.append(f"    if {' or '.join(slow)}:")
