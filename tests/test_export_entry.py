@@ -111,6 +111,28 @@ def test_mixed_signatures(ex):
         ex.pick(0, marker, 0x100000000)
 
 
+def test_f64_arguments_as_the_generic_converter_takes_them(ex):
+    # a float passes as it is (inline); anything else goes through the converter
+    import math
+
+    class F(float):
+        pass
+
+    for _ in range(2):  # (the first call translates, the next ones run the entry)
+        assert ex.neg(2.5) == -2.5
+        assert math.copysign(1.0, ex.neg(0.0)) == -1.0 and ex.neg(-0.0) == 0.0
+        assert math.isnan(ex.neg(math.nan)) and ex.neg(-math.inf) == math.inf
+        for arg, want in ((2, -2.0), (True, -1.0), (F(1.5), -1.5)):
+            got = ex.neg(arg)
+            assert got == want and type(got) is float, arg
+        assert ex.scale(3, F(0.5)) == 1.5
+        for bad in ("1.0", None, [1.0]):
+            with pytest.raises(ArgumentError):
+                ex.neg(bad)
+        with pytest.raises(ArgumentError):
+            ex.scale(1, "2")
+
+
 # -- each export's own entry: small Python-tier bodies inlined, the rest called ---------------
 
 BODIES = wat("""

@@ -157,8 +157,12 @@ def source(ftype: FuncType, name: str, prefix: str, inline: bool, leaf: bool = F
                 lines.append(f"            {n} = {prefix}conv{i}({n})  # (out of range: raises)")
     else:
         lines.append(f"        {generic}")
-    lines += [f"    {n} = {prefix}conv{i}({n})" for i, (n, t) in enumerate(zip(names, params))
-              if t not in SIGNED_RESULT and t is not ValType.EXTERNREF]  # fmt: skip
+    for i, (n, t) in enumerate(zip(names, params)):
+        if t is ValType.F64:  # a float is its own value (the converter's first test, inline)
+            lines.append(f"    if {n}.__class__ is not float:")
+            lines.append(f"        {n} = {prefix}conv{i}({n})")
+        elif t not in SIGNED_RESULT and t is not ValType.EXTERNREF:
+            lines.append(f"    {n} = {prefix}conv{i}({n})")
     if not inline:
         lines.append(f"    d = {store}.depth")
     lines.append("    try:")
