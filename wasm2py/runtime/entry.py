@@ -7,8 +7,9 @@ at its first call from Python, an *entry* of its own, a plain Python function ge
 
 * parameters by position; i32/i64 ints in the common range (``0 <= a < 2**30``, where CPython's
   compares are specialised) pass one inline test; other ints of the type's signed or unsigned
-  range are masked inline, anything else goes through the generic converters (``TO_INTERNAL``),
-  so other types and their errors are exactly those of the generic path; a wrong argument
+  range are converted inline, as are f64 floats, anything else goes through the generic
+  converters (``TO_INTERNAL``), so other types and their errors are exactly those of the
+  generic path; a wrong argument
   count, or a call at the call-depth bound, falls back to the generic path;
 * then the *body*: for a small function of the Python tier, the function's own translated body,
   inlined (its ``return``\\ s convert the result inline), so the call costs one Python frame;
@@ -21,8 +22,9 @@ at its first call from Python, an *entry* of its own, a plain Python function ge
 written in C: calling a ``Func`` calls the partial's *target* (``Func.func``) with the caller's
 arguments and nothing added. A class with a ``__call__`` written in Python would cost CPython a
 look-up of ``__call__`` and a call with ``self`` prepended on every call (``slot_tp_call``);
-through the partial, the call goes straight to the entry (on 3.12 and later even without
-building an argument tuple: the subclass inherits the partial's vectorcall). So the entry takes
+through the partial, the call goes straight to the entry, without building an argument tuple:
+the subclass takes the partial's vectorcall (inherited on 3.12 and later, set on 3.11 by
+``wasm2py.runtime.func._inherit_vectorcall``). So the entry takes
 no ``self``: it reads its ``Func`` and store from its globals (:func:`own_names`). A wasm
 function's target starts as its *first call* (:func:`first_call`), which makes the entry
 (:func:`specialise`) once the function is translated; :meth:`Func.set_raw
