@@ -9,8 +9,8 @@ at its first call from Python, an *entry* of its own, a plain Python function ge
   compares are specialised) pass one inline test; other ints of the type's signed or unsigned
   range are converted inline, as are f64 floats, anything else goes through the generic
   converters (``TO_INTERNAL``), so other types and their errors are exactly those of the
-  generic path; a wrong argument
-  count, or a call at the call-depth bound, falls back to the generic path;
+  generic path; a wrong argument count, or a call at the call-depth bound, falls back to the
+  generic path;
 * then the *body*: for a small function of the Python tier, the function's own translated body,
   inlined (its ``return``\\ s convert the result inline), so the call costs one Python frame;
   otherwise a call of ``Func.raw`` and the result conversion;
