@@ -156,6 +156,19 @@ class Code:
         self.locals  # noqa: B018 - finds where the instructions start
         return decode_body(self._data, self._at, self.end, self._has_data_count, self._features)
 
+    @property
+    def triples(self) -> list[tuple[int, object, int]]:
+        """The instructions as :attr:`body` has them, but as plain ``(op, imm, offset)``
+        tuples (decoded anew unless given), for whoever only unpacks them: cheaper to make
+        (the validator decodes every body of a module)."""
+        if self._body is not None:
+            return self._body
+        from .decoder import decode_body
+
+        self.locals  # noqa: B018 - finds where the instructions start
+        return decode_body(self._data, self._at, self.end, self._has_data_count, self._features,
+                           plain=True)  # fmt: skip
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, Code):
             return NotImplemented

@@ -1019,8 +1019,9 @@ def validate_module(module: Module, features: Features | None = None,
         features: the enabled proposals (default: all).
         bodies: also decode and type-check every function body. False: only the module-level
             rules (then check each body with :class:`FunctionValidator` before running it).
-        on_body: called with each valid body's instructions, in order, while it is decoded
-            (whoever needs a fact of every body saves a decode of its own).
+        on_body: called with each valid body's instructions (plain ``(op, imm, offset)``
+            tuples, see :attr:`~wasm2py.binary.module.Code.triples`), in order, while it is
+            decoded (whoever needs a fact of every body saves a decode of its own).
 
     Raises:
         DecodeError: a function body is malformed.
@@ -1042,7 +1043,7 @@ def validate_module(module: Module, features: Features | None = None,
     nimp = len(ctx.funcs) - len(module.funcs) if ctx is not None else 0
     with gc_paused():  # (one small tuple per instruction, none of them in a cycle)
         for i, code in enumerate(module.codes):
-            declared, body = code.locals, code.body
+            declared, body = code.locals, code.triples
             if pending is None:
                 try:
                     _validate_function(ctx, nimp + i, ctx.funcs[nimp + i], code, declared, body)
