@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from typing import TYPE_CHECKING
 
@@ -166,7 +165,7 @@ class Engine:
             fut: Future = Future()
             fut.set_result(compiled)
             with self._lock:
-                self._llvm.setdefault((hashlib.sha256(raw).digest(), level, guard), fut)
+                self._llvm.setdefault((cache.wasm_digest(raw), level, guard), fut)
 
     @staticmethod
     def _llvm_key(decoded, level: int, costs, epoch: bool, guard: bool) -> str:
@@ -182,7 +181,7 @@ class Engine:
             # (the usual answer, for tier-up's first hot function: without the key, whose
             # level needs a fact of every body of the module)
             return False
-        key = (hashlib.sha256(module.raw).digest(), self.llvm_level(module), self._guard(None))
+        key = (cache.wasm_digest(module.raw), self.llvm_level(module), self._guard(None))
         with self._lock:
             fut = self._llvm.get(key)
         return fut is not None and fut.done() and fut.exception() is None
@@ -236,7 +235,7 @@ class Engine:
         guard = self._guard(guard)
         from concurrent.futures import Future
 
-        key = (hashlib.sha256(module.raw).digest(), level, guard)
+        key = (cache.wasm_digest(module.raw), level, guard)
         with self._lock:
             found = self._llvm.get(key)
             owner = found is None
