@@ -976,6 +976,23 @@ class TestCode:
         # Unbalanced: one end short.
         malformed(one_func(b"\x03\x40" * depth + b"\x0b" * depth))
 
+    def test_two_byte_immediates_decode_as_the_leb128_readers_do(self):
+        # (the decoder reads two-byte indices and i32 constants inline: every such encoding
+        # must give what read_u32 / read_s32, tested above, give)
+        for b1 in range(0x80, 0x100):
+            for b2 in range(0x80):
+                for op, read in ((Op.LOCAL_GET, read_u32), (Op.CALL, read_u32),
+                                 (Op.I32_CONST, read_s32)):  # fmt: skip
+                    data = bytes([op, b1, b2, 0x0B])
+                    instrs, pos = decode_instrs(data, 0, plain=True)
+                    assert instrs == [(op, read(data, 1)[0], 0), (Op.END, None, 3)]
+                    assert pos == 4
+        assert decode_instrs(b"\x41\x80\x40\x0b", 0)[0][0].imm == -8192
+        assert decode_instrs(b"\x41\xff\x3f\x0b", 0)[0][0].imm == 8191
+        assert decode_instrs(b"\x10\xff\x7f\x0b", 0)[0][0].imm == 16383
+        with pytest.raises(DecodeError, match="unexpected end"):
+            decode_instrs(b"\x10\xff", 0)
+
     def test_decode_instrs_directly(self):
         instrs, pos = decode_instrs(b"\x00\x41\x01\x0b\xff", 1)
         assert ops_imms(instrs) == [(Op.I32_CONST, 1), (Op.END, None)]

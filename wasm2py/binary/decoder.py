@@ -446,6 +446,9 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
                 if v < 0x80:
                     append((b, v, pos))
                     pos += 2
+                elif data[pos + 2] < 0x80:  # two bytes (function indices, mostly)
+                    append((b, (v & 0x7F) | (data[pos + 2] << 7), pos))
+                    pos += 3
                 else:
                     v, p = read_u32(data, pos + 1)
                     append((b, v, pos))
@@ -458,6 +461,10 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
                 elif v < 0x80:
                     append((b, v - 0x80, pos))
                     pos += 2
+                elif data[pos + 2] < 0x80:  # two bytes: bit 13 is the sign
+                    v = (v & 0x7F) | (data[pos + 2] << 7)
+                    append((b, v - 0x4000 if v & 0x2000 else v, pos))
+                    pos += 3
                 else:
                     v, p = read_s32(data, pos + 1)
                     append((b, v, pos))

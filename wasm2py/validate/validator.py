@@ -503,6 +503,11 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                         del stack[-1]
                     else:
                         pop(stack, frame, i32, op)
+                if imm is None:  # [] -> []: most blocks (push_frame's work, inline)
+                    height = len(stack)
+                    frame = [op, (), (), height, False, (), None]
+                    ctrl.append(frame)
+                    continue
                 if isinstance(imm, int) and imm >= ntypes:
                     raise ValidationError(f"unknown type {imm}")
                 frame = push_frame(op, imm)
