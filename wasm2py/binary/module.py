@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..gcpause import gc_paused
 from ..types import FuncType, GlobalType, MemoryType, RefType, TableType, ValType
 
 
@@ -154,7 +155,9 @@ class Code:
         from .decoder import decode_body
 
         self.locals  # noqa: B018 - finds where the instructions start
-        return decode_body(self._data, self._at, self.end, self._has_data_count, self._features)
+        with gc_paused():  # (see gcpause: a tuple or two per instruction, none in a cycle)
+            return decode_body(self._data, self._at, self.end, self._has_data_count,
+                               self._features)  # fmt: skip
 
     @property
     def triples(self) -> list[tuple[int, object, int]]:
