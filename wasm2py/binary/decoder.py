@@ -4,7 +4,8 @@
 Entry point: :func:`decode_module`. Every section is decoded; function bodies are
 only framed (their byte ranges), and decoded on demand into lists of
 :class:`~wasm2py.binary.module.Instr` (:func:`decode_locals`, :func:`decode_body`; validation
-decodes every body once). Malformed input always
+decodes every body once, to plain ``(op, imm, offset)`` tuples: ``Code.triples``). Malformed
+input always
 raises :class:`~wasm2py.errors.DecodeError` with the byte offset of the problem; the messages
 follow the wording of the spec's reference interpreter (``assert_malformed`` in the spec tests).
 

@@ -100,10 +100,12 @@ class Code:
     The decoder frames bodies without decoding them (:func:`~wasm2py.binary.decoder.
     decode_module`): ``locals`` is decoded on first use and kept, ``body`` is decoded from the
     module bytes *each time* it is read (instruction lists are large; whoever needs one keeps
-    it while working on it), so a decoded module costs little more memory than its bytes.
+    it while working on it), so a decoded module costs little more memory than its bytes;
+    ``triples`` likewise, as plain tuples (for the validator and other readers that only
+    unpack instructions: a plain tuple is cheaper to make, and to unpack, than an Instr).
     ``Code(locals, body, start, end)`` makes a body from instructions already in hand.
 
-    Raises (when ``locals`` or ``body`` is read):
+    Raises (when ``locals``, ``body`` or ``triples`` is read):
         DecodeError: the body is malformed.
     """
 
