@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from . import cache
@@ -12,6 +10,8 @@ from .config import Config
 from .runtime.epoch import EpochClock
 
 if TYPE_CHECKING:  # (the LLVM tier is imported only when used)
+    from concurrent.futures import Future  # (~5 ms with logging: only the LLVM tier's)
+
     from .llvm.units import UnitEngine
 
 
@@ -159,11 +159,13 @@ class Engine:
 
         guard = guard_mode(None if config.llvm_guard_pages else False, costs)
         if llvm_code[0] == self._llvm_key(decoded, level, costs, epoch, guard):
+            from concurrent.futures import Future
+
             compiled = load_compiled(decoded, llvm_code[1], level, costs, epoch, guard)
             fut: Future = Future()
             fut.set_result(compiled)
             with self._lock:
-                self._llvm.setdefault((hashlib.sha256(raw).digest(), level, guard), fut)
+                self._llvm.setdefault((cache.wasm_digest(raw), level, guard), fut)
 
     @staticmethod
     def _llvm_key(decoded, level: int, costs, epoch: bool, guard: bool) -> str:
@@ -179,7 +181,7 @@ class Engine:
             # (the usual answer, for tier-up's first hot function: without the key, whose
             # level needs a fact of every body of the module)
             return False
-        key = (hashlib.sha256(module.raw).digest(), self.llvm_level(module), self._guard(None))
+        key = (cache.wasm_digest(module.raw), self.llvm_level(module), self._guard(None))
         with self._lock:
             fut = self._llvm.get(key)
         return fut is not None and fut.done() and fut.exception() is None
@@ -231,7 +233,9 @@ class Engine:
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         epoch = self.config.epoch_interruption
         guard = self._guard(guard)
-        key = (hashlib.sha256(module.raw).digest(), level, guard)
+        from concurrent.futures import Future
+
+        key = (cache.wasm_digest(module.raw), level, guard)
         with self._lock:
             found = self._llvm.get(key)
             owner = found is None

@@ -129,7 +129,7 @@ def body_facts(module: Module) -> BodyFacts:
         return last[1]
     scan = FactsScan(module)
     for code in with_bodies(module).codes:
-        scan.add(code.body)
+        scan.add(code.triples)
     return scan.finish()
 
 
@@ -151,8 +151,9 @@ class FactsScan:
         self.calls = CallScan(module)
 
     def add(self, body) -> None:
-        """Scan the body of the next defined function."""
-        ops = {ins.op for ins in body}
+        """Scan the body of the next defined function (its instructions, as ``(op, imm,
+        offset)`` tuples or :class:`~wasm2py.binary.module.Instr`)."""
+        ops = {op for op, _, _ in body}
         self.sizes.append(len(body))
         self.long.append(not ops.isdisjoint(_LONG))
         self.tails.append(not ops.isdisjoint(_TAIL_CALLS))

@@ -91,7 +91,7 @@ def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
         return frozenset()
     scan = CallScan(module)
     for code in module.codes:
-        scan.add(code.body)
+        scan.add(code.triples)
     found = scan.pausable()
     remember_pausable(module, found)
     return found
@@ -124,28 +124,28 @@ class CallScan:
         self.refs = _referenced_funcs(module)
 
     def add(self, body, ops=None) -> None:
-        """Scan the body of the next defined function (``ops``: the set of its opcodes, if
-        the caller has it: a body without calls or ``ref.func`` needs no walk, and a load
-        of sqlite3 spent ~8% of its time in this loop)."""
+        """Scan the body of the next defined function (its instructions, as ``(op, imm,
+        offset)`` tuples or :class:`~wasm2py.binary.module.Instr`; ``ops``: the set of its
+        opcodes, if the caller has it: a body without calls or ``ref.func`` needs no walk,
+        and a load of sqlite3 spent ~8% of its time in this loop)."""
         index = self.index
         self.index += 1
         if ops is not None and ops.isdisjoint(_SCANNED):
             return
         nimp = self.nimp
         callers = self.callers
-        for ins in body:
-            op = ins.op
+        for op, imm, _ in body:
             if op not in _SCANNED:
                 continue
             if op in _DIRECT:
-                if ins.imm < nimp:
+                if imm < nimp:
                     self.found.add(index)
                 else:
-                    callers[ins.imm].add(index)
+                    callers[imm].add(index)
             elif op in _INDIRECT:
                 self.indirect.add(index)
             elif op == O.REF_FUNC:
-                self.refs.add(ins.imm)
+                self.refs.add(imm)
 
     def pausable(self) -> frozenset[int]:
         """The pausable functions of the bodies scanned (all of the module's, by then)."""
