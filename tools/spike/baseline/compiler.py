@@ -180,7 +180,8 @@ class Compiler:
             self.trap_stub[code] = len(c)
             c += b"\x49\xc7\x04\x24" + _pk(code)
             c += b"\x49\x8b\x64\x24" + bytes((8 * CTX_LAND,))
-            c += b"\x31\xc0\xe9" + _pk(after - (len(c) + 5))
+            c += b"\x31\xc0\xe9"
+            c += _pk(after - (len(c) + 4))
 
     def compile_all(self, indices=None):
         """Compile the defined functions ``indices`` (module function indices; default all
@@ -659,8 +660,7 @@ class Compiler:
         c = self.code
         if lab.kind == "func":
             if not dead:
-                self.flush()
-                self._return()
+                self._return()  # the result goes to rax from wherever it is
             return
         if not dead:
             self.flush()
@@ -764,9 +764,10 @@ class Code:
         self.args = (ctypes.c_uint64 * 64)()
         self.entry = ctypes.CFUNCTYPE(ctypes.c_uint64, ctypes.c_void_p, ctypes.c_void_p,
                                       ctypes.c_void_p)(self.base + comp.entry)
-        # the native stack limit: 256 KB below the current stack pointer, roughly
-        probe = ctypes.c_int()
-        self.ctx[CTX_LIMIT] = ctypes.addressof(probe) - (256 << 10)
+        # the native stack limit: the main thread's stack top less 4 MB (of the usual 8)
+        with open("/proc/self/maps") as f:
+            top = next(int(line.split()[0].split("-")[1], 16) for line in f if "[stack]" in line)
+        self.ctx[CTX_LIMIT] = top - (4 << 20)
 
     def set_memory(self, base: int, size: int):
         self.ctx[CTX_MEMBASE] = base
