@@ -52,7 +52,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--llvm", action="store_true", help="also time tier=llvm at level 0 and O2")
     ap.add_argument("--n", type=str, default="", help="k=n overrides")
+    ap.add_argument("--no-python", action="store_true", help="skip the Python tier (big n)")
+    ap.add_argument("--no-bounds", action="store_true",
+                    help="omit bounds checks (timing what guard pages would save)")
     args = ap.parse_args()
+    Compiler.bounds_checks = not args.no_bounds
     over = dict(kv.split("=") for kv in args.n.split(",") if kv)
     rows = []
     for name in args.kernels.split(","):
@@ -95,12 +99,13 @@ def main() -> int:
         code.set_memory(mstate.address(), mstate.size_bytes)
         py = instance(data, "python")
         n = int(over.get(name, KERNELS[name].n))
-        t_py, r_py = best(lambda: py.exports.run(n), args.repeat)
+        t_py, r_py = best(lambda: py.exports.run(n), 1 if args.no_python else args.repeat) \
+            if not args.no_python else (float("nan"), None)
         t_bl, r_bl = best(lambda: code.call(run_fi, n), args.repeat)
         r_bl_s = ctypes.c_int64(r_bl).value
         same_mem = mem.read() == py.memory().read()
 
-        ok = r_bl_s == r_py
+        ok = r_bl_s == r_py if not args.no_python else None
         row = {"kernel": name, "n": n, "bytes": nbytes, "instrs": comp.ninstrs,
                "code": len(comp.code), "decode_ms": t_dec * 1e3, "emit_ms": t_emit * 1e3,
                "us_per_instr": t_emit / comp.ninstrs * 1e6, "ms_per_kb": t_emit / nbytes * 1024e3,
