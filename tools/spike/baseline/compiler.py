@@ -216,6 +216,8 @@ class Compiler:
         nparams = len(ft.params)
         nlocals = nparams + len(code.locals)
         self.nloc = nlocals
+        self.pins = self._choose_pins(body, nlocals) if self.pin_locals else {}
+        self.K = len(self.pins)
         c = self.code
         start = len(c)
         self.maxh = 0
@@ -226,20 +228,22 @@ class Compiler:
         # cmp rsp, [r12 + 8*LIMIT]; jb stack trap
         c += b"\x49\x3b\x64\x24" + bytes((8 * CTX_LIMIT,))
         self._jcc_trap(CC_B, T_STACK)
+        for j, p in enumerate(self.pins.values()):  # the pinned registers are callee-saved
+            c += bytes((0x48 | (4 if p >= 8 else 0), 0x89)) + modrm_rbp(p, -8 * (j + 1))
         for i in range(nparams):
-            # mov rax, [rsi - 8i]; mov [rbp - 8(i+1)], rax
+            # mov rax, [rsi - 8i]; mov local, rax
             c += b"\x48\x8b\x46" + bytes(((-8 * i) & 0xFF,)) if i < 16 else b"\x48\x8b\x86" + _pk(-8 * i)
-            c += b"\x48\x89" + modrm_rbp(0, -8 * (i + 1))
+            c += self.lop(b"\x89", 0, True, i)
         if nlocals > nparams:
             c += b"\x31\xc0"
             for i in range(nparams, nlocals):
-                c += b"\x48\x89" + modrm_rbp(0, -8 * (i + 1))
+                c += self.lop(b"\x89", 0, True, i)
         self.st = []  # compile-time operand stack: (kind, value)
         self.dead = False
         self.nres = len(ft.results)
         self.labels = [Label("func", 0, self.nres, self.nres, 0)]
         self._body(body)
-        frame = 8 * (nlocals + self.maxh + 1)
+        frame = 8 * (self.K + nlocals + self.maxh + 1)
         frame = (frame + 15) & ~15
         c[frame_fix:frame_fix + 4] = _pk(frame)
         self.offsets[fi] = start
@@ -247,7 +251,40 @@ class Compiler:
 
     # -- operand stack helpers ---------------------------------------------------------------
     def slot(self, k: int) -> int:
-        return -8 * (self.nloc + k + 1)
+        return -8 * (self.K + self.nloc + k + 1)
+
+    #: registers that may hold locals for a whole function (saved and restored by it)
+    PIN_REGS = (3, 15, 7, 8, 9, 10, 11)  # rbx r15 rdi r8 r9 r10 r11
+    pin_locals = True
+
+    def _choose_pins(self, body, nlocals: int) -> dict[int, int]:
+        """The most used locals (uses weighted by 8 per enclosing loop) -> registers."""
+        uses = [0] * nlocals
+        stack = []
+        depth = 0
+        for ins in body:
+            op = ins[0]
+            if op == O_LOCAL_GET or op == O_LOCAL_SET or op == O_LOCAL_TEE:
+                uses[ins[1]] += 8 ** min(depth, 4)
+            elif op == O_LOOP:
+                stack.append(True)
+                depth += 1
+            elif op == O_BLOCK or op == O_IF:
+                stack.append(False)
+            elif op == O_END and stack:
+                if stack.pop():
+                    depth -= 1
+        best = sorted((i for i in range(nlocals) if uses[i]), key=lambda i: -uses[i])
+        return {i: r for i, r in zip(best, self.PIN_REGS)}
+
+    def lop(self, opc: bytes, reg: int, w: bool, i: int) -> bytes:
+        """``opc`` with ``reg`` in the ModRM reg field and local ``i`` as r/m (its frame slot
+        or its pinned register)."""
+        p = self.pins.get(i)
+        if p is None:
+            return (b"\x48" if w else b"") + opc + modrm_rbp(reg, -8 * (self.K + i + 1))
+        rex = 0x40 | (8 if w else 0) | (1 if p >= 8 else 0)
+        return (bytes((rex,)) if rex != 0x40 else b"") + opc + bytes((0xC0 | reg << 3 | (p & 7),))
 
     def _store_slot(self, k: int, ent) -> None:
         """Write operand ``k`` (described by ``ent``) to its slot."""
@@ -261,7 +298,7 @@ class Compiler:
                 c += b"\x48\xba" + _pq(v)
                 c += b"\x48\x89" + modrm_rbp(2, d)
         elif kind == L:
-            c += b"\x48\x8b" + modrm_rbp(2, -8 * (v + 1))
+            c += self.lop(b"\x8b", 2, True, v)
             c += b"\x48\x89" + modrm_rbp(2, d)
         elif kind == R:
             c += b"\x48\x89" + modrm_rbp(0, d)
@@ -312,7 +349,7 @@ class Compiler:
             else:
                 c += bytes((0x48, 0xB8 + reg)) + _pq(v)  # movabs
         elif kind == L:
-            c += (b"\x48\x8b" if w64 else b"\x8b") + modrm_rbp(reg, -8 * (v + 1))
+            c += self.lop(b"\x8b", reg, w64, v)
         elif kind == R:
             if reg != 0:
                 c += bytes((0x48, 0x89, 0xC0 | reg))  # mov reg, rax
@@ -380,6 +417,8 @@ class Compiler:
         c = self.code
         if self.nres:
             self.pop_to(0)
+        for j, p in enumerate(self.pins.values()):
+            c += bytes((0x48 | (4 if p >= 8 else 0), 0x8B)) + modrm_rbp(p, -8 * (j + 1))
         c += b"\xc9\xc3"  # leave; ret
 
     # -- the body --------------------------------------------------------------------------
@@ -443,8 +482,10 @@ class Compiler:
                     k = len(st) - 1
                     st.pop()
                     self.pop_to(0, w)
-                    d = -8 * (v + 1) if kind == L else self.slot(k)
-                    c += rex + bytes((opc,)) + modrm_rbp(0, d)
+                    if kind == L:
+                        c += self.lop(bytes((opc,)), 0, w, v)
+                    else:
+                        c += rex + bytes((opc,)) + modrm_rbp(0, self.slot(k))
                 else:
                     self.pop_to(1, w)
                     self.pop_to(0, w)
@@ -465,8 +506,10 @@ class Compiler:
                     k = len(st) - 1
                     st.pop()
                     self.pop_to(0, w)
-                    d = -8 * (v + 1) if kind == L else self.slot(k)
-                    c += rex + b"\x3b" + modrm_rbp(0, d)
+                    if kind == L:
+                        c += self.lop(b"\x3b", 0, w, v)
+                    else:
+                        c += rex + b"\x3b" + modrm_rbp(0, self.slot(k))
                 else:
                     self.pop_to(1, w)
                     self.pop_to(0, w)
@@ -475,14 +518,13 @@ class Compiler:
             elif op == O_LOCAL_SET or op == O_LOCAL_TEE:
                 self.flush_local(imm)
                 kind, v = st[-1]
-                d = -8 * (imm + 1)
                 if kind == C and -(1 << 31) <= v < (1 << 31):
-                    c += b"\x48\xc7" + modrm_rbp(0, d) + _pk(v)
+                    c += self.lop(b"\xc7", 0, True, imm) + _pk(v)
                     if op == O_LOCAL_SET:
                         st.pop()
                 else:
                     self.pop_to(0)
-                    c += b"\x48\x89" + modrm_rbp(0, d)
+                    c += self.lop(b"\x89", 0, True, imm)
                     if op == O_LOCAL_TEE:
                         self.push(R)
             elif op == O_BR_IF:

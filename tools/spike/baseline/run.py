@@ -52,11 +52,13 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--llvm", action="store_true", help="also time tier=llvm at level 0 and O2")
     ap.add_argument("--n", type=str, default="", help="k=n overrides")
+    ap.add_argument("--no-pins", action="store_true", help="every local in its frame slot")
     ap.add_argument("--no-python", action="store_true", help="skip the Python tier (big n)")
     ap.add_argument("--no-bounds", action="store_true",
                     help="omit bounds checks (timing what guard pages would save)")
     args = ap.parse_args()
     Compiler.bounds_checks = not args.no_bounds
+    Compiler.pin_locals = not args.no_pins
     over = dict(kv.split("=") for kv in args.n.split(",") if kv)
     rows = []
     for name in args.kernels.split(","):
