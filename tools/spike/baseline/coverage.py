@@ -51,7 +51,9 @@ def main() -> int:
     ap.add_argument("trace")
     ap.add_argument("wasm")
     ap.add_argument("--emit", action="store_true")
+    ap.add_argument("--no-pins", action="store_true")
     args = ap.parse_args()
+    Compiler.pin_locals = not args.no_pins
     d = json.loads(Path(args.trace).read_text())
     called = sorted(int(k) for k in d["cold"]["funcs"])
     events = {int(k): v for k, v in d["counts"].items()}
