@@ -151,6 +151,9 @@ class Compiler:
     number of wasm instructions compiled.
     """
 
+    #: True: instructions outside the subset get placeholder code of a plausible size and the
+    #: right stack effect (emit-cost measurements only: such code must never run)
+    stub_unsupported = False
     #: False: no bounds check (what guard pages would allow; timing only in this spike)
     bounds_checks = True
 
@@ -446,7 +449,7 @@ class Compiler:
                 depth -= 1
             elif op == O_ELSE and depth == 0:
                 return ins
-            elif op not in SUPPORTED:
+            elif op not in SUPPORTED and not self.stub_unsupported:
                 raise Unsupported(op)
         raise AssertionError("body without end")
 
@@ -460,7 +463,11 @@ class Compiler:
         while ins is not None:
             op, imm = ins[0], ins[1]
             if op not in supported:
-                raise Unsupported(op)
+                if not self.stub_unsupported:
+                    raise Unsupported(op)
+                nxt = self._stub(op, imm, it)
+                ins = nxt if nxt is not None else next(it, None)
+                continue
             nxt = None
             if op == O_LOCAL_GET:
                 self.push(L, imm)
@@ -779,7 +786,9 @@ class Compiler:
     # -- calls -------------------------------------------------------------------------------
     def _call(self, fi: int):
         if fi < self.nimp:
-            raise Unsupported("call of an import")
+            if not self.stub_unsupported:
+                raise Unsupported("call of an import")
+            return self._stub_call(self.ftypes[fi], 0)
         ft = self.ftypes[fi]
         if len(ft.results) > 1:
             raise Unsupported("multi-value call")
@@ -794,6 +803,77 @@ class Compiler:
         del self.st[sp - n:]
         if ft.results:
             self.push(R)
+
+
+def _stub(self, op, imm, it):
+    """Placeholder code for an instruction outside the subset (see ``stub_unsupported``)."""
+    name = Op(op).name
+    c = self.code
+    if name == "BR_TABLE":
+        self.pop_to(0, False)
+        self.flush()
+        labels, default = imm
+        c += b"\x3d" + _pk(len(labels)) + b"\x0f\x83\0\0\0\0\x48\x8d\x0d\0\0\0\0\xff\x24\xc1"
+        for depth in set(labels) | {default}:
+            self._branch(self.labels[-1 - depth])
+        return self._dead(it)
+    if name == "CALL_INDIRECT":
+        self.pop_to(0, False)
+        return self._stub_call(self.m.types[imm[0]], 1)
+    if name == "MEMORY_GROW":
+        self.flush()
+        c += b"\x8b\x7d\xf8\x41\xff\x54\x24\x18\x4c\x8b\x74\x24\x18"
+        self.st.pop()
+        self.push(R)
+        return None
+    if name in ("F32_CONST", "F64_CONST"):  # raw bits, as a signed 64-bit constant
+        self.push(C, imm - (1 << 64) if imm >= 1 << 63 else imm)
+        return None
+    if name in ("F32_LOAD", "F64_LOAD"):
+        self._addr(imm, 8)
+        c += b"\x49\x8b\x84\x05" + _pk(imm[1])
+        self.push(R)
+        return None
+    if name in ("F32_STORE", "F64_STORE"):
+        self.pop_to(1)
+        self._addr(imm, 8)
+        c += b"\x49\x89\x8c\x05" + _pk(imm[1])
+        return None
+    if name.startswith(("F32_", "F64_")) and name[4:] in (
+            "ADD", "SUB", "MUL", "DIV", "MIN", "MAX", "COPYSIGN", "EQ", "NE", "LT", "GT", "LE", "GE"):
+        self.pop_to(1)
+        self.pop_to(0)
+        # movq xmm0, rax; movq xmm1, rcx; op xmm0, xmm1; movq rax, xmm0 (+ a NaN check)
+        c += b"\x66\x48\x0f\x6e\xc0\x66\x48\x0f\x6e\xc9\xf2\x0f\x58\xc1\x66\x48\x0f\x7e\xc0"
+        c += b"\x66\x0f\x2e\xc0\x0f\x8a\0\0\0\0"
+        self.push(R)
+        return None
+    if name.startswith(("F32_", "F64_", "I32_TRUNC", "I64_TRUNC", "I32_REINTERPRET",
+                        "I64_REINTERPRET")):
+        self.pop_to(0)
+        c += b"\x66\x48\x0f\x6e\xc0\xf2\x0f\x51\xc0\x66\x48\x0f\x7e\xc0"
+        self.push(R)
+        return None
+    raise Unsupported(op)
+
+
+def _stub_call(self, ft, extra: int):
+    """Placeholder for an indirect or host call: index/args flushed, ``call [mem]``."""
+    n = len(ft.params)
+    self.flush()
+    c = self.code
+    sp = len(self.st)
+    first = self.slot(sp - n) if n else self.slot(sp)
+    c += b"\x48\x8d" + modrm_rbp(6, first)
+    c += b"\x41\xff\x54\x24\x28\x49\x83\x3c\x24\x00\x0f\x85\0\0\0\0"
+    del self.st[sp - n:]
+    if ft.results:
+        self.push(R)
+    return None
+
+
+Compiler._stub = _stub
+Compiler._stub_call = _stub_call
 
 
 class Code:
