@@ -466,10 +466,10 @@ def test_the_auto_tier_translates_without_the_optional_rewrites(monkeypatch):
 
 
 def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
-    """The validator hands every body to the LLVM tiers' scan (``jit.FactsScan``): the
+    """The validator hands every body to the LLVM tiers' scan (``facts.FactsScan``): the
     facts are there without another decode of the bodies, and equal those of a decode."""
     from wasm2py.binary import module as binmod
-    from wasm2py.llvm import jit
+    from wasm2py.llvm import facts as llvm_facts
 
     engine = Engine(Config(tier="auto", cache=False))
     m = Module(engine, wat(CHAIN))._module
@@ -479,7 +479,7 @@ def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
 
     with monkeypatch.context() as mp:
         mp.setattr(binmod.Code, "body", property(no_decode))
-        facts = jit.body_facts(m)
+        facts = llvm_facts.body_facts(m)
     # by hand from CHAIN: $sum loops and calls $sq; $fib calls itself; $via calls through
     # the table; $host calls $div and the import; outer calls $host; only $host and outer
     # can reach the host (the private table holds $sq and $div, which cannot)
@@ -487,8 +487,8 @@ def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
     assert facts.pausable == {HOST, OUTER}
     assert not any(facts.tail_calls)
     assert facts.loops == bytes([0, 0, 1, 0, 0, 0, 0])
-    jit._LAST_FACTS[0] = None
-    assert jit.body_facts(m) == facts  # (decoded: the same facts)
+    llvm_facts._LAST_FACTS[0] = None
+    assert llvm_facts.body_facts(m) == facts  # (decoded: the same facts)
 
 
 def test_the_manifest_lists_each_unit_once_in_the_order_compiled(tmp_path):

@@ -184,7 +184,7 @@ class TierUp:
         return first
 
     def _jit_now(self, index: int, slots, func, first) -> None:
-        from .llvm.jit import has_tail_calls
+        from .llvm.facts import has_tail_calls
 
         with self._eager_lock:
             if func.pyraw is not first:
@@ -358,7 +358,8 @@ class TierUp:
 
     def _level(self, funcs) -> int | None:
         """The LLVM level a unit of ``funcs`` is compiled at (None: ``Config.llvm_opt_level``)."""
-        from .llvm.jit import QUICK, big_frames, has_tail_calls
+        from .llvm.facts import has_tail_calls
+        from .llvm.jit import QUICK, big_frames
 
         # (tail calls need the full pipeline's instruction selector: see has_tail_calls;
         # big frames the quick pipeline's SROA: see big_frames)
@@ -382,14 +383,14 @@ class TierUp:
         return unit
 
     def _facts(self):
-        """The module's :class:`wasm2py.llvm.jit.BodyFacts` (which functions have loops,
+        """The module's :class:`wasm2py.llvm.facts.BodyFacts` (which functions have loops,
         which have suspend code...), found once here, from the validator's pass over the
         bodies in a cold run (``Engine.load``), and told to the workers with every unit:
         each worker process would otherwise decode every body of the module to find its
         pausable functions (sqlite3: 0.28 CPU s per worker)."""
         with self._facts_lock:
             if self._body_facts is None:
-                from .llvm.jit import body_facts
+                from .llvm.facts import body_facts
 
                 self._body_facts = body_facts(self.module)
             return self._body_facts

@@ -268,8 +268,8 @@ class LLVMInstance:
 
     @functools.cached_property
     def pausable(self) -> frozenset[int]:
-        """The defined functions whose jitted code can suspend (see :func:`.suspend.pausable_funcs`)."""
-        from .suspend import pausable_funcs
+        """The defined functions whose jitted code can suspend (see :func:`.facts.pausable_funcs`)."""
+        from .facts import pausable_funcs
 
         return pausable_funcs(self.module, self.compiled.fuel_costs is not None)
 

@@ -35,6 +35,7 @@ from ..binary.module import Module
 from ..binary.reader import read_u32
 from ..cache import FunctionLog, load_blob, store_blob
 from . import abi
+from .facts import runs_long
 from .jit import (
     _landing_symbols,
     _load_objects,
@@ -44,7 +45,6 @@ from .jit import (
     host_target_machine,
     new_engine,
     parse,
-    runs_long,
 )
 
 
@@ -187,7 +187,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
     the decoded, validated ``module``, which has its ``raw`` bytes) and load it
     (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
-    (``Config.epoch_interruption``); ``facts``: the module's :func:`.jit.body_facts` if
+    (``Config.epoch_interruption``); ``facts``: the module's :func:`.facts.body_facts` if
     known (its pausable functions go to the worker: see :class:`.worker.Job`); ``into``:
     load it into that engine (else into one of its own).
 
