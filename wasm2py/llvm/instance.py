@@ -107,6 +107,7 @@ class LLVMInstance:
         m = compiled.module
         self.module = m
         rt = runtime_for(store)
+        rt.arm()
         self.rt = rt
         if compiled.fuel_costs is not None and not rt.fuel_on:
             raise Error("the module was compiled with fuel metering: instantiate it in a store "
