@@ -34,6 +34,13 @@ hot, and translation is a third of a cold run. The stages:
    code and Python-tier callers (for functions with loops or calls: see
    :class:`wasm2py.llvm.instance.LLVMInstance`) call the jitted functions.
 
+Nothing of LLVM is loaded in the main process before it is needed: the validator's scan of a
+cold load (which functions loop, which can pause) is :mod:`wasm2py.llvm.facts`, the store's
+native runtime arms its trap recorder and suspend callback before its first jitted code
+(``NativeRuntime.arm``), and a module with no cached units says so without the compiler's
+digest (``units.cached_units``). A run that never gets hot never imports ``llvmlite.binding``
+(lua's start-up: ~35 CPU ms of ~0.23 s); the first hot function's compile thread loads it.
+
 A function with more than :data:`EAGER_BYTES` of code skips the Python tier: its first call
 compiles it as a unit of its own while the caller waits (``TierUp._first_call``).
 
