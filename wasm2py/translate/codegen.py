@@ -2630,6 +2630,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         group_resets,
         prepay_for_loops,
         prepay_loops,
+        rotate_entry_loop,
         split_entry_checks,
         split_loop_checks,
     )
@@ -2671,6 +2672,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                 split_loop_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
             if gen.fuel is not None and depth < MAX_NESTING:
+                rotate_entry_loop(fn, MAX_NESTING - 1)  # (leaves 1 for the split)
                 split_entry_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
             if gen.counted_loops and depth < MAX_NESTING:
