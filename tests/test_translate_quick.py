@@ -74,6 +74,38 @@ _WAT = """(module
         (if (i32.eq (local.get 0) (i32.const 7))
           (then (return (i32.const 5)) (br_if $k (local.get 0)))))
       (local.set 1 (i32.add (local.get 1) (i32.const 10))))
+    (local.get 1))
+  ;; arms: the if's only arm ends with brk = 1 in both ways through it (the br_if's site
+  ;; and its else), so what follows the if is its else, and no guard is left; the block's
+  ;; end, which no other branch passes, resets brk without a test
+  (func (export "arms") (param i32) (result i32) (local i32)
+    (block $b
+      (if (i32.lt_u (local.get 0) (i32.const 10))
+        (then
+          (br_if $b (i32.eq (local.get 0) (i32.const 5)))
+          (local.set 1 (i32.const 3))
+          (br $b)))
+      (local.set 1 (i32.const 4)))
+    (local.get 1))
+  ;; half: one way through the if's arm falls through without brk set: the guard stays
+  (func (export "half") (param i32) (result i32) (local i32)
+    (block $b
+      (if (i32.lt_u (local.get 0) (i32.const 10))
+        (then
+          (br_if $b (i32.eq (local.get 0) (i32.const 5)))
+          (local.set 1 (i32.const 3))))
+      (local.set 1 (i32.add (local.get 1) (i32.const 4))))
+    (local.get 1))
+  ;; loop: a branch out of a loop sets brk and breaks (its if ends with the break, not
+  ;; with brk = K): the check after the loop reads brk, and what follows it is guarded
+  (func (export "loop") (param i32) (result i32) (local i32)
+    (block $b
+      (loop $l
+        (br_if $b (i32.eq (local.get 0) (i32.const 3)))
+        (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br_if $l (i32.ne (local.get 0) (i32.const 0))))
+      (local.set 1 (i32.add (local.get 1) (i32.const 100))))
     (local.get 1)))"""
 
 # by hand: skip(x) = 7 + x (mod 2**32) unless x == 0 (then 7); pre(x) = 100 if x else 200;
@@ -81,7 +113,12 @@ _WAT = """(module
 # else 4 + x (mod 2**32; an operand without bounds, so that the full translation's range
 # facts leave the add as the quick translation does); nested(2) = 0 + 10 (skips the inner
 # set), nested(1) = 3 (leaves), else 3 + 10;
-# dead(0) = 1 + 10, dead(7) = 5 (returns), else 0 + 10
+# dead(0) = 1 + 10, dead(7) = 5 (returns), else 0 + 10;
+# arms(5) = 0 (leaves at the br_if), arms(x < 10) = 3, else 4;
+# half(5) = 0, half(x < 10) = 3 + 4, else 0 + 4;
+# loop(x): counts down from x, leaving when it reaches 3 (no +100) or 0 (+100): loop(0) =
+# 2**32 iterations would be needed, not tested; loop(1) = 1 + 100, loop(2) = 2 + 100,
+# loop(3) = 0, loop(5) = 2 (5, 4 counted)
 EXPECTED = {
     "skip": {0: 7, 5: 12, 0xFFFFFFFF: 6},
     "pre": {0: 200, 3: 100},
@@ -89,6 +126,9 @@ EXPECTED = {
     "inner": {1: 0, 2: 5, 3: 7, 0xFFFFFFFF: 3},
     "nested": {1: 3, 2: 10, 3: 13},
     "dead": {0: 11, 1: 10, 7: 5},
+    "arms": {5: 0, 3: 3, 0: 3, 10: 4, 20: 4},
+    "half": {5: 0, 3: 7, 10: 4, 20: 4},
+    "loop": {1: 101, 2: 102, 3: 0, 5: 2},
 }
 
 
@@ -105,14 +145,35 @@ def _sources(quick: bool) -> list[str]:
 
 
 def test_quick_translation_folds_a_blocks_only_brk_branch():
-    skip, pre, two, inner, nested, dead = _sources(quick=True)
+    skip, pre, two, inner, nested, dead, *_ = _sources(quick=True)
     for src in (skip, pre, nested):  # (only the prologue's brk = 0 is left)
         assert src.count("brk") == 1 and "    brk = 0\n    HOT" in src
     assert "if l0 != 0:" in skip and "else:" in pre  # (not l0 == 0, made plain)
-    assert two.count("brk = 1") == 2 and "if brk == 1:" in two
-    assert "brk = 1" in inner and "brk = 2" in inner
-    assert inner == _sources(quick=False)[3]  # (what fold_skips leaves too)
+    assert "if l0 != 1:" in nested and "if l0 != 2:" in nested
     assert "if not l0:" in dead and "if not brk:" in dead and "    brk = 0\n" in dead
+
+
+def test_quick_translation_makes_a_guard_after_a_branch_its_else():
+    _, _, two, inner, _, _, arms, half, loop = _sources(quick=True)
+    # two: the code after each br_if is its else; nothing tests brk, and the block's end
+    # (no other branch passes it) resets it without a test
+    assert two.count("brk = 1") == 2 and two.count("else:") == 2
+    assert "if brk" not in two and "if not brk" not in two
+    assert two.endswith("    brk = 0\n    return l1")
+    # inner: the outer branch passes the inner block's end: that reset tests, the
+    # outer one does not; what follows the inner end is guarded
+    assert "if brk == 2:\n        brk = 0\n    if not brk:" in inner
+    assert inner.endswith("    brk = 0\n    return l1") and "if brk == 1" not in inner
+    # arms: the code after the if is its else (its arm ends with brk = 1 both ways)
+    assert "if not brk" not in arms and "if brk" not in arms
+    assert "    else:\n        l1 = 4\n    brk = 0\n" in arms
+    # half: one way through the arm falls through: the guard stays
+    assert "if not brk:" in half
+    # loop: the branch out of the loop breaks; after the loop, brk is read
+    assert "brk = 1\n" in loop and "break" in loop and "if not brk:" in loop
+    # the full translation keeps its guards (fold_skips works on them)
+    full = _sources(quick=False)
+    assert "if not brk:" in full[3] and "if brk == 1:" in full[3]
 
 
 def test_full_translation_is_unchanged_by_the_fold():

@@ -83,6 +83,22 @@ def _sets_brk(st: ast.stmt) -> bool:
             and st.targets[0].id == "brk")  # fmt: skip
 
 
+def _ends_set_brk(stmts: list[ast.stmt]) -> bool:
+    """Whether every way through ``stmts`` that reaches its end runs ``brk = K`` last (K a
+    constant other than 0: a branch to a block), directly or in both arms of an ``if``."""
+    while stmts:
+        st = stmts[-1]
+        cls = st.__class__
+        if cls is ast.Assign:
+            t, v = st.targets[0], st.value  # type: ignore[attr-defined]
+            return (t.__class__ is ast.Name and t.id == "brk" and v.__class__ is ast.Constant
+                    and v.value != 0)  # fmt: skip
+        if cls is not ast.If or not st.orelse or not _ends_set_brk(st.body):  # type: ignore[attr-defined]
+            return False
+        stmts = st.orelse  # type: ignore[attr-defined]
+    return False
+
+
 # (plain ints for the loop over the instructions: reading ``Op.X`` costs ~70 ns in CPython
 # 3.11, where ``EnumType`` has a ``__getattr__``)
 _BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
@@ -556,8 +572,19 @@ class FuncGen:
         return st
 
     def open_guard(self) -> None:
-        """``brk`` may be set here: what follows runs only if it is not."""
+        """``brk`` may be set here: what follows runs only if it is not. In the quick
+        translation (see :meth:`fold_end`), right after ``if C: ...; brk = K`` (or an ``if``
+        whose arms all end so) that is its ``else``: ``brk`` is 0 before any statement but a
+        block's reset or a loop's pending check runs, so it is set after the ``if`` exactly
+        when its body ran to its end (a ``break``, ``continue`` or ``return`` in it does not
+        come here); the ``if not brk:`` test would cost 3 nodes to translate and a test to
+        run."""
         self.branchy = False
+        last = self.out[-1] if self.fold_ends and self.out else None
+        if (last.__class__ is ast.If and not last.orelse  # type: ignore[union-attr]
+                and _ends_set_brk(last.body)):  # type: ignore[union-attr]  # fmt: skip
+            self.out = last.orelse  # type: ignore[union-attr]
+            return
         guard = ast.If(ast.UnaryOp(ast.Not(), _name("brk")), [], [])
         guard.lineno = self.lineno
         self.out.append(guard)
@@ -1389,8 +1416,12 @@ class FuncGen:
                 if not frame.ifnode.body:
                     frame.ifnode.body.append(self.pass_stmt())
             if c.guarded and not self.fold_end(c):
-                self.emit(ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
-                                 [ast.Assign([_sname("brk")], _const(0))], []))  # fmt: skip
+                if self.fold_ends and not c.leaks:
+                    # (no branch passes this end: ``brk`` is 0 or this block's id here)
+                    self.emit(ast.Assign([_sname("brk")], _const(0)))
+                else:
+                    self.emit(ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
+                                     [ast.Assign([_sname("brk")], _const(0))], []))  # fmt: skip
             if c.leaks:
                 self.branchy = True
         then_live = frame.kind == "if" and frame.then_live
