@@ -1,7 +1,9 @@
 """The quick translation (``tier="auto"``, ``ModuleGen.quick``) folds a block's only ``brk``
 branch where the block ends (``FuncGen.fold_end``, :func:`wasm2py.translate.peephole.fold_at_end`):
 the same rewrite as :func:`~wasm2py.translate.peephole.fold_skips`, which the quick translation
-does not run. These check which blocks it folds, and that the folded code computes what the
+does not run. It also puts what follows a branch's ``if`` in that ``if``'s ``else`` instead of
+a guard (``FuncGen.open_guard``), resets ``brk`` without a test where no other branch passes a
+block's end, and drops the ``brk = K`` that nothing reads (``FuncGen.drop_unread``). These check which blocks it folds, and that the folded code computes what the
 full translation and the LLVM tier compute (expected values worked out by hand from the wat).
 """
 
@@ -33,7 +35,7 @@ _WAT = """(module
       (br_if 0 (i32.const 100) (local.get 0))
       (drop)
       (i32.const 200)))
-  ;; two: two branches to one block (not folded: brk stays)
+  ;; two: two branches to one block (not folded; each one's else holds what follows it)
   (func (export "two") (param i32) (result i32) (local i32)
     (block
       (br_if 0 (i32.eq (local.get 0) (i32.const 1)))
@@ -42,7 +44,7 @@ _WAT = """(module
       (local.set 1 (i32.const 9)))
     (local.get 1))
   ;; inner: a branch out of both blocks comes first, so the inner block's branch sits in
-  ;; its guard, not at the level where the inner block ends: neither is folded (nor by
+  ;; its else, not at the level where the inner block ends: neither is folded (nor by
   ;; fold_skips)
   (func (export "inner") (param i32) (result i32) (local i32)
     (block $outer
@@ -146,8 +148,8 @@ def _sources(quick: bool) -> list[str]:
 
 def test_quick_translation_folds_a_blocks_only_brk_branch():
     skip, pre, two, inner, nested, dead, *_ = _sources(quick=True)
-    for src in (skip, pre, nested):  # (only the prologue's brk = 0 is left)
-        assert src.count("brk") == 1 and "    brk = 0\n    HOT" in src
+    for src in (skip, pre, nested):  # (nothing reads brk: not even the prologue sets it)
+        assert "brk" not in src
     assert "if l0 != 0:" in skip and "else:" in pre  # (not l0 == 0, made plain)
     assert "if l0 != 1:" in nested and "if l0 != 2:" in nested
     assert "if not l0:" in dead and "if not brk:" in dead and "    brk = 0\n" in dead
@@ -155,18 +157,15 @@ def test_quick_translation_folds_a_blocks_only_brk_branch():
 
 def test_quick_translation_makes_a_guard_after_a_branch_its_else():
     _, _, two, inner, _, _, arms, half, loop = _sources(quick=True)
-    # two: the code after each br_if is its else; nothing tests brk, and the block's end
-    # (no other branch passes it) resets it without a test
-    assert two.count("brk = 1") == 2 and two.count("else:") == 2
-    assert "if brk" not in two and "if not brk" not in two
-    assert two.endswith("    brk = 0\n    return l1")
+    # two: the code after each br_if is its else; then nothing reads brk, so it is never
+    # set (and the block's end needs no reset)
+    assert two.count("else:") == 2 and "brk" not in two
     # inner: the outer branch passes the inner block's end: that reset tests, the
     # outer one does not; what follows the inner end is guarded
     assert "if brk == 2:\n        brk = 0\n    if not brk:" in inner
     assert inner.endswith("    brk = 0\n    return l1") and "if brk == 1" not in inner
     # arms: the code after the if is its else (its arm ends with brk = 1 both ways)
-    assert "if not brk" not in arms and "if brk" not in arms
-    assert "    else:\n        l1 = 4\n    brk = 0\n" in arms
+    assert "brk" not in arms and "    else:\n        l1 = 4\n    return l1" in arms
     # half: one way through the arm falls through: the guard stays
     assert "if not brk:" in half
     # loop: the branch out of the loop breaks; after the loop, brk is read

@@ -543,6 +543,13 @@ class FuncGen:
         self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
         #: ``brk = K`` statements emitted, by K (see :meth:`fold_end`)
         self.brk_sets: dict[int, int] = {}
+        #: the quick translation (see :meth:`drop_unread`): statements emitted so far that
+        #: read ``brk`` (guards, tested resets, loops' pending checks), and per block id the
+        #: count when its first ``brk = K`` was emitted, then each one with its list
+        self.brk_reads = 0
+        self.brk_at: dict[int, list] = {}
+        #: block ids whose ``brk = K`` a ``br_table`` sets (kept: it may read them from a tuple)
+        self.brk_kept: set[int] = set()
         #: fold a block's one ``brk`` branch and its guard where the block ends (the quick
         #: translation's share of :func:`.peephole.fold_skips`, see :meth:`fold_end`)
         self.fold_ends = getattr(mod, "quick", False) and not self.counting and self.fuel is None
@@ -585,6 +592,7 @@ class FuncGen:
                 and _ends_set_brk(last.body)):  # type: ignore[union-attr]  # fmt: skip
             self.out = last.orelse  # type: ignore[union-attr]
             return
+        self.brk_reads += 1
         guard = ast.If(ast.UnaryOp(ast.Not(), _name("brk")), [], [])
         guard.lineno = self.lineno
         self.out.append(guard)
@@ -886,8 +894,10 @@ class FuncGen:
             for k in range(0, len(names), 64):
                 chunk = names[k : k + 64]
                 prologue.append(ast.Assign([_sname(n) for n in chunk], _const(default)))
+        brk0 = None
         if self.info.uses_brk:
-            prologue.append(ast.Assign([_sname("brk")], _const(0)))
+            brk0 = ast.Assign([_sname("brk")], _const(0))
+            prologue.append(brk0)
         if self.hot:
             prologue.append(ast.Expr(_call(f"HOT{self.index}")))
         if self.fuel is not None:
@@ -943,6 +953,8 @@ class FuncGen:
             handler(self, ins)
             if not self.ctrl:
                 break
+        if brk0 is not None and self.fold_ends and not self.brk_reads:
+            prologue.remove(brk0)  # (nothing reads ``brk``: see drop_unread)
         fn = ast.FunctionDef(
             name=self.name,
             args=ast.arguments([], args, None, [], [], None, []),
@@ -1418,8 +1430,10 @@ class FuncGen:
             if c.guarded and not self.fold_end(c):
                 if self.fold_ends and not c.leaks:
                     # (no branch passes this end: ``brk`` is 0 or this block's id here)
-                    self.emit(ast.Assign([_sname("brk")], _const(0)))
+                    if not self.drop_unread(c):
+                        self.emit(ast.Assign([_sname("brk")], _const(0)))
                 else:
+                    self.brk_reads += 1
                     self.emit(ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
                                      [ast.Assign([_sname("brk")], _const(0))], []))  # fmt: skip
             if c.leaks:
@@ -1472,6 +1486,7 @@ class FuncGen:
                     _cmp(_name("brk"), ast.In(), ast.Tuple([_const(x) for x in outer], _LOAD)))
             body.append(ast.If(test, [ast.Break()], []))
         if body:
+            self.brk_reads += 1
             self.emit(ast.If(_name("brk"), body, []))
         self.branchy = True
 
@@ -1534,7 +1549,29 @@ class FuncGen:
     def set_brk(self, c: Construct) -> None:
         """``brk = <c.id>`` (counted per target: see :meth:`fold_end`)."""
         self.brk_sets[c.id] = self.brk_sets.get(c.id, 0) + 1
-        self.emit(ast.Assign([_sname("brk")], _const(c.id)))
+        st = ast.Assign([_sname("brk")], _const(c.id))
+        self.emit(st)
+        if self.fold_ends:
+            at = self.brk_at.get(c.id)
+            if at is None:
+                at = self.brk_at[c.id] = [self.brk_reads]
+            at.append((st, self.out))
+
+    def drop_unread(self, c: Construct) -> bool:
+        """At the end of block ``c``, which no other branch passes, in the quick translation:
+        if nothing has read ``brk`` since the first ``brk = <c.id>`` (the code after each of
+        them went to its ``if``'s ``else``: see :meth:`open_guard`), drop them all and
+        return True: the block's end needs no reset either. (Only what lies between the first
+        one and the end can read them: a loop around one and not around the end is left by a
+        ``break`` right after it, and the end resets.)"""
+        at = self.brk_at.get(c.id)
+        if at is None or at[0] != self.brk_reads or c.id in self.brk_kept:
+            return False
+        for st, where in at[1:]:
+            where.remove(st)
+            if not where:
+                where.append(self.pass_stmt())
+        return True
 
     def fold_end(self, c: Construct) -> bool:
         """At the end of guarded construct ``c``, in the quick translation without fuel or
@@ -1622,6 +1659,7 @@ class FuncGen:
             self.out = []
             self.branchy = False
             self.branch(depth, vals, site)
+            self.brk_kept.add(self.ctrl[-1 - depth].c.id)
             sets_brk = sets_brk or self.arm_sets_brk(self.ctrl[-1 - depth])
             body = self.out or [self.pass_stmt()]
             self.out, self.branchy = saved, saved_branchy
