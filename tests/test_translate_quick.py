@@ -158,14 +158,17 @@ def test_quick_translation_folds_a_blocks_only_brk_branch():
 def test_quick_translation_makes_a_guard_after_a_branch_its_else():
     _, _, two, inner, _, _, arms, half, loop = _sources(quick=True)
     # two: the code after each br_if is its else; then nothing reads brk, so it is never
-    # set (and the block's end needs no reset)
-    assert two.count("else:") == 2 and "brk" not in two
+    # set (and the block's end needs no reset), and each if with nothing but its else left
+    # tests the negation (exact for ==)
+    assert "brk" not in two
+    assert "    if l0 != 1:\n        l1 = 5\n        if l0 != 2:\n            l1 = 9\n    return" in two
     # inner: the outer branch passes the inner block's end: that reset tests, the
     # outer one does not; what follows the inner end is guarded
     assert "if brk == 2:\n        brk = 0\n    if not brk:" in inner
     assert inner.endswith("    brk = 0\n    return l1") and "if brk == 1" not in inner
     # arms: the code after the if is its else (its arm ends with brk = 1 both ways)
     assert "brk" not in arms and "    else:\n        l1 = 4\n    return l1" in arms
+    assert "        if l0 != 5:\n            l1 = 3\n" in arms
     # half: one way through the arm falls through: the guard stays
     assert "if not brk:" in half
     # loop: the branch out of the loop breaks; after the loop, brk is read
@@ -210,9 +213,9 @@ def test_folded_code_computes_the_same(tier):
 @pytest.mark.parametrize("test", ["a == b", "a != b", "a < b", "a >= b", "not a", "a",
                                   "a is b", "a in (b, 1)", "a not in (b,)", "a < b < 2"])
 def test_negation_is_exact(test):
-    from wasm2py.translate.peephole import _negation
+    from wasm2py.translate.peephole import negation
 
-    neg = ast.Expression(_negation(ast.parse(test, mode="eval").body))
+    neg = ast.Expression(negation(ast.parse(test, mode="eval").body))
     neg = compile(ast.fix_missing_locations(neg), "<neg>", "eval")
     nan = float("nan")
     for a in (0, 1, 2, -1, 0.5, nan, float("inf")):

@@ -30,7 +30,7 @@ from .control import Construct, analyze
 from .counted import CountedLoop, find_counted
 from .definite import written_first
 from .nodes import clone
-from .peephole import fold_at_end
+from .peephole import fold_at_end, negation
 from .ranges import operand_ranges
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
@@ -550,6 +550,8 @@ class FuncGen:
         self.brk_at: dict[int, list] = {}
         #: block ids whose ``brk = K`` a ``br_table`` sets (kept: it may read them from a tuple)
         self.brk_kept: set[int] = set()
+        #: the ``if`` of the ``br_if`` being translated (its body gets the branch)
+        self.site_if: ast.If | None = None
         #: fold a block's one ``brk`` branch and its guard where the block ends (the quick
         #: translation's share of :func:`.peephole.fold_skips`, see :meth:`fold_end`)
         self.fold_ends = getattr(mod, "quick", False) and not self.counting and self.fuel is None
@@ -1555,7 +1557,8 @@ class FuncGen:
             at = self.brk_at.get(c.id)
             if at is None:
                 at = self.brk_at[c.id] = [self.brk_reads]
-            at.append((st, self.out))
+            site = self.site_if
+            at.append((st, self.out, site if site is not None and site.body is self.out else None))
 
     def drop_unread(self, c: Construct) -> bool:
         """At the end of block ``c``, which no other branch passes, in the quick translation:
@@ -1567,9 +1570,15 @@ class FuncGen:
         at = self.brk_at.get(c.id)
         if at is None or at[0] != self.brk_reads or c.id in self.brk_kept:
             return False
-        for st, where in at[1:]:
+        for st, where, site in at[1:]:
             where.remove(st)
-            if not where:
+            if where:
+                continue
+            if site is not None and site.body is where and site.orelse:
+                # ``if C: pass else: BODY`` -> ``if not C: BODY`` (``a != b`` for ``a == b``)
+                site.test = negation(site.test)
+                site.body, site.orelse = site.orelse, where
+            else:
                 where.append(self.pass_stmt())
         return True
 
@@ -1613,7 +1622,9 @@ class FuncGen:
         if frame.kind != "func":  # (a return takes the charge itself)
             self.flush_fuel(keep=True)  # paths meet at the target: the cell is exact there
         flushed = node.body[-1] if node.body else None
+        self.site_if = node
         self.branch(ins.imm, vals, site)
+        self.site_if = None
         if (frame.kind == "block" and flushed is not None and node.body[0] is flushed
                 and _is_charge(flushed) and all(_sets_brk(st) for st in node.body[1:])):  # fmt: skip
             frame.taken_charge = (flushed, node.body, flushed.value)  # type: ignore[attr-defined]

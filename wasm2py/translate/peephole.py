@@ -76,13 +76,13 @@ def _is_plain(st: ast.stmt) -> bool:
 def _fold(site: ast.If, guard: ast.If, plain_not: bool = True) -> None:
     """``if C: PRE; brk = K`` followed by ``if not brk: BODY`` -> ``if C: PRE else: BODY``
     (``if not C: BODY`` without ``PRE``; ``plain_not=False``: ``C`` negated by
-    :func:`_negation`)."""
+    :func:`negation`)."""
     pre = site.body[:-1]
     if pre:
         site.body = pre
         site.orelse = guard.body
     else:
-        site.test = ast.UnaryOp(ast.Not(), site.test) if plain_not else _negation(site.test)
+        site.test = ast.UnaryOp(ast.Not(), site.test) if plain_not else negation(site.test)
         site.body = guard.body
 
 
@@ -92,7 +92,7 @@ _NEGATED = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: 
             ast.In: ast.NotIn, ast.NotIn: ast.In}  # fmt: skip
 
 
-def _negation(test: ast.expr) -> ast.expr:
+def negation(test: ast.expr) -> ast.expr:
     """An ``if`` test true exactly when ``test`` is false: ``a != b`` for ``a == b`` (and
     the other exact pairs of :data:`_NEGATED`), ``x`` for ``not x`` (an ``if`` reads only
     truth), else ``not test``."""
@@ -131,7 +131,7 @@ def fold_at_end(stmts: list[ast.stmt], k: int) -> bool:
     if pre:
         site.body = pre  # type: ignore[union-attr]
     else:
-        site.test = _negation(site.test)  # type: ignore[union-attr]
+        site.test = negation(site.test)  # type: ignore[union-attr]
         site.body, site.orelse = site.orelse, []  # type: ignore[union-attr]
     return True
 
