@@ -108,7 +108,18 @@ _WAT = """(module
         (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
         (br_if $l (i32.ne (local.get 0) (i32.const 0))))
       (local.set 1 (i32.add (local.get 1) (i32.const 100))))
-    (local.get 1)))"""
+    (local.get 1))
+  ;; table (the spec's br_table.wast nested-br_if-value-cond): a br_table's arms with one
+  ;; target share a statement list, so its one brk = 2 sits in two ifs: the inner block's
+  ;; end is not folded (it was once: table(2) then skipped the add and left s0 unset)
+  (func (export "table") (param i32) (result i32)
+    (block (result i32)
+      (i32.add
+        (i32.const 1)
+        (block (result i32)
+          (drop (i32.const 2))
+          (drop (br_if 0 (i32.const 4) (br_table 0 1 0 (i32.const 8) (local.get 0))))
+          (i32.const 16))))))"""
 
 # by hand: skip(x) = 7 + x (mod 2**32) unless x == 0 (then 7); pre(x) = 100 if x else 200;
 # two(1) = 0, two(2) = 5, else 9; inner(1) = 0 (leaves both blocks), inner(2) = 3 + 2,
@@ -120,7 +131,9 @@ _WAT = """(module
 # half(5) = 0, half(x < 10) = 3 + 4, else 0 + 4;
 # loop(x): counts down from x, leaving when it reaches 3 (no +100) or 0 (+100): loop(0) =
 # 2**32 iterations would be needed, not tested; loop(1) = 1 + 100, loop(2) = 2 + 100,
-# loop(3) = 0, loop(5) = 2 (5, 4 counted)
+# loop(3) = 0, loop(5) = 2 (5, 4 counted);
+# table(x): the br_table sends 8 to the inner block (x = 0, or x >= 2: the default), whose
+# result is added to 1: 9; or to the outer block (x = 1): 8 (the br_if is never reached)
 EXPECTED = {
     "skip": {0: 7, 5: 12, 0xFFFFFFFF: 6},
     "pre": {0: 200, 3: 100},
@@ -131,6 +144,7 @@ EXPECTED = {
     "arms": {5: 0, 3: 3, 0: 3, 10: 4, 20: 4},
     "half": {5: 0, 3: 7, 10: 4, 20: 4},
     "loop": {1: 101, 2: 102, 3: 0, 5: 2},
+    "table": {0: 9, 1: 8, 2: 9, 3: 9, 0xFFF0BDC0: 9},
 }
 
 
@@ -156,7 +170,7 @@ def test_quick_translation_folds_a_blocks_only_brk_branch():
 
 
 def test_quick_translation_makes_a_guard_after_a_branch_its_else():
-    _, _, two, inner, _, _, arms, half, loop = _sources(quick=True)
+    _, _, two, inner, _, _, arms, half, loop, _ = _sources(quick=True)
     # two: the code after each br_if is its else; then nothing reads brk, so it is never
     # set (and the block's end needs no reset), and each if with nothing but its else left
     # tests the negation (exact for ==)

@@ -548,7 +548,8 @@ class FuncGen:
         #: count when its first ``brk = K`` was emitted, then each one with its list
         self.brk_reads = 0
         self.brk_at: dict[int, list] = {}
-        #: block ids whose ``brk = K`` a ``br_table`` sets (kept: it may read them from a tuple)
+        #: block ids whose ``brk = K`` a ``br_table`` sets (kept, never folded: its arms share
+        #: statement lists, or it reads the values from a tuple)
         self.brk_kept: set[int] = set()
         #: the ``if`` of the ``br_if`` being translated (its body gets the branch)
         self.site_if: ast.If | None = None
@@ -1585,12 +1586,12 @@ class FuncGen:
     def fold_end(self, c: Construct) -> bool:
         """At the end of guarded construct ``c``, in the quick translation without fuel or
         counting (whose segments keep references into statement lists): if one branch
-        sets ``brk`` to ``c``'s id and the statements end with it and its guard, fold them
-        (:func:`.peephole.fold_at_end`); then no reset is needed. (The prologue's
-        ``brk = 0`` stays even when every ``brk = K`` is folded: a branch in dead code is
-        not emitted, but the guards after the constructs it would leave are, and read
-        ``brk``.)"""
-        return (self.fold_ends and self.brk_sets.get(c.id) == 1
+        (not a ``br_table``'s) sets ``brk`` to ``c``'s id and the statements end with it,
+        the rest of the block in its ``else``, fold them (:func:`.peephole.fold_at_end`);
+        then no reset is needed. (The prologue's ``brk = 0`` stays while anything reads
+        ``brk``, even when every ``brk = K`` is folded: a branch in dead code is not
+        emitted, but the guards after the constructs it would leave are.)"""
+        return (self.fold_ends and self.brk_sets.get(c.id) == 1 and c.id not in self.brk_kept
                 and fold_at_end(self.out, c.id))  # fmt: skip
 
     def op_br(self, ins) -> None:
