@@ -2,8 +2,9 @@
 branch where the block ends (``FuncGen.fold_end``, :func:`wasm2py.translate.peephole.fold_at_end`):
 the same rewrite as :func:`~wasm2py.translate.peephole.fold_skips`, which the quick translation
 does not run. It also puts what follows a branch's ``if`` in that ``if``'s ``else`` instead of
-a guard (``FuncGen.open_guard``), resets ``brk`` without a test where no other branch passes a
-block's end, and drops the ``brk = K`` that nothing reads (``FuncGen.drop_unread``). These check which blocks it folds, and that the folded code computes what the
+a guard (``FuncGen.open_guard``), puts a guard after a block's reset in the reset, resets
+``brk`` without a test where no other branch passes a block's end, and drops the ``brk = K``
+that nothing reads (``FuncGen.drop_unread``). These check which blocks it folds, and that the folded code computes what the
 full translation and the LLVM tier compute (expected values worked out by hand from the wat).
 """
 
@@ -176,9 +177,10 @@ def test_quick_translation_makes_a_guard_after_a_branch_its_else():
     # tests the negation (exact for ==)
     assert "brk" not in two
     assert "    if l0 != 1:\n        l1 = 5\n        if l0 != 2:\n            l1 = 9\n    return" in two
-    # inner: the outer branch passes the inner block's end: that reset tests, the
-    # outer one does not; what follows the inner end is guarded
-    assert "if brk == 2:\n        brk = 0\n    if not brk:" in inner
+    # inner: the outer branch passes the inner block's end: that reset tests, and holds
+    # what follows the inner end (``if brk == 2: brk = 0`` and ``if not brk:`` in one);
+    # the outer one does not test
+    assert "    if brk in (0, 2):\n        brk = 0\n        l1 = l1 + l0\n" in inner
     assert inner.endswith("    brk = 0\n    return l1") and "if brk == 1" not in inner
     # arms: the code after the if is its else (its arm ends with brk = 1 both ways)
     assert "brk" not in arms and "    else:\n        l1 = 4\n    return l1" in arms

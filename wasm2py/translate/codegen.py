@@ -99,6 +99,18 @@ def _ends_set_brk(stmts: list[ast.stmt]) -> bool:
     return False
 
 
+def _tests_brk(st: ast.If) -> bool:
+    """Whether ``if`` statement ``st`` tests ``brk`` (a guard, a block's reset, a loop's
+    pending check: the statements that run while a branch is on its way)."""
+    t = st.test
+    cls = t.__class__
+    if cls is ast.UnaryOp:
+        t = t.operand  # type: ignore[attr-defined]
+    elif cls is ast.Compare:
+        t = t.left  # type: ignore[attr-defined]
+    return t.__class__ is ast.Name and t.id == "brk"  # type: ignore[attr-defined]
+
+
 # (plain ints for the loop over the instructions: reading ``Op.X`` costs ~70 ns in CPython
 # 3.11, where ``EnumType`` has a ``__getattr__``)
 _BLOCK, _LOOP, _IF, _ELSE, _END = int(Op.BLOCK), int(Op.LOOP), int(Op.IF), int(Op.ELSE), int(Op.END)
@@ -553,6 +565,8 @@ class FuncGen:
         self.brk_kept: set[int] = set()
         #: the ``if`` of the ``br_if`` being translated (its body gets the branch)
         self.site_if: ast.If | None = None
+        #: the quick translation: the last ``if brk == K: brk = 0`` emitted (see open_guard)
+        self.last_reset: ast.If | None = None
         #: fold a block's one ``brk`` branch and its guard where the block ends (the quick
         #: translation's share of :func:`.peephole.fold_skips`, see :meth:`fold_end`)
         self.fold_ends = getattr(mod, "quick", False) and not self.counting and self.fuel is None
@@ -591,10 +605,17 @@ class FuncGen:
         run."""
         self.branchy = False
         last = self.out[-1] if self.fold_ends and self.out else None
-        if (last.__class__ is ast.If and not last.orelse  # type: ignore[union-attr]
-                and _ends_set_brk(last.body)):  # type: ignore[union-attr]  # fmt: skip
-            self.out = last.orelse  # type: ignore[union-attr]
-            return
+        if last.__class__ is ast.If and not last.orelse:  # type: ignore[union-attr]
+            if last is self.last_reset:
+                # ``if brk == K: brk = 0`` and the guard after it: ``if brk in (0, K):
+                # brk = 0; ...``, 3 nodes and a test less
+                last.test = _cmp(_name("brk"), ast.In(),  # type: ignore[union-attr]
+                                 _const((0, last.test.comparators[0].value)))  # type: ignore[union-attr]  # fmt: skip
+                self.out = last.body  # type: ignore[union-attr]
+                return
+            if _ends_set_brk(last.body) and not _tests_brk(last):  # type: ignore[union-attr, arg-type]
+                self.out = last.orelse  # type: ignore[union-attr]
+                return
         self.brk_reads += 1
         guard = ast.If(ast.UnaryOp(ast.Not(), _name("brk")), [], [])
         guard.lineno = self.lineno
@@ -1437,8 +1458,11 @@ class FuncGen:
                         self.emit(ast.Assign([_sname("brk")], _const(0)))
                 else:
                     self.brk_reads += 1
-                    self.emit(ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
-                                     [ast.Assign([_sname("brk")], _const(0))], []))  # fmt: skip
+                    reset = ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
+                                   [ast.Assign([_sname("brk")], _const(0))], [])  # fmt: skip
+                    self.emit(reset)
+                    if self.fold_ends:
+                        self.last_reset = reset  # (see open_guard)
             if c.leaks:
                 self.branchy = True
         then_live = frame.kind == "if" and frame.then_live
