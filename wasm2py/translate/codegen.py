@@ -1596,7 +1596,10 @@ class FuncGen:
         if at is None or at[0] != self.brk_reads or c.id in self.brk_kept:
             return False
         for st, where, site in at[1:]:
-            where.remove(st)
+            i = len(where) - 1
+            while where[i] is not st:  # (last or nearly: list.remove compares from the start)
+                i -= 1
+            del where[i]
             if where:
                 continue
             if site is not None and site.body is where and site.orelse:
