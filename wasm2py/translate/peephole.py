@@ -76,13 +76,13 @@ def _is_plain(st: ast.stmt) -> bool:
 def _fold(site: ast.If, guard: ast.If, plain_not: bool = True) -> None:
     """``if C: PRE; brk = K`` followed by ``if not brk: BODY`` -> ``if C: PRE else: BODY``
     (``if not C: BODY`` without ``PRE``; ``plain_not=False``: ``C`` negated by
-    :func:`_negation`)."""
+    :func:`negation`)."""
     pre = site.body[:-1]
     if pre:
         site.body = pre
         site.orelse = guard.body
     else:
-        site.test = ast.UnaryOp(ast.Not(), site.test) if plain_not else _negation(site.test)
+        site.test = ast.UnaryOp(ast.Not(), site.test) if plain_not else negation(site.test)
         site.body = guard.body
 
 
@@ -92,7 +92,7 @@ _NEGATED = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: 
             ast.In: ast.NotIn, ast.NotIn: ast.In}  # fmt: skip
 
 
-def _negation(test: ast.expr) -> ast.expr:
+def negation(test: ast.expr) -> ast.expr:
     """An ``if`` test true exactly when ``test`` is false: ``a != b`` for ``a == b`` (and
     the other exact pairs of :data:`_NEGATED`), ``x`` for ``not x`` (an ``if`` reads only
     truth), else ``not test``."""
@@ -114,20 +114,25 @@ def _is_site(st: ast.stmt, k: int) -> bool:
 def fold_at_end(stmts: list[ast.stmt], k: int) -> bool:
     """:func:`fold_skips` for one block while it is translated, where its end is reached
     (``stmts``: the list the block's statements went to, ``k``: its id) and the caller knows
-    that one ``brk = K`` is all the function has: if ``stmts`` ends with that branch's site
-    and the guard after it, fold them (``if C: PRE else: BODY``, or ``if not C: BODY`` with
-    ``not C`` made plain where that is exact: ``a != b``) and return True; the
-    block's end then needs no reset either (``brk`` is never K). The same rewrite as the
-    whole-function pass, for the quick translation (see ``ModuleGen.quick``), which skips
-    that pass: done here it costs a few tests per block instead of walks of the finished
-    function, and the statements it drops are never located, compiled or freed."""
-    if len(stmts) < 2:
+    that one ``brk = K`` is all the function has: if ``stmts`` ends with that branch's site,
+    whose ``else`` is the rest of the block (the quick translation puts the guard after a
+    site there: ``FuncGen.open_guard``), fold them (``if C: PRE else: BODY``, or
+    ``if not C: BODY`` with ``not C`` made plain where that is exact: ``a != b``) and return
+    True; the block's end then needs no reset either (``brk`` is never K). The same rewrite
+    as the whole-function pass, for the quick translation (see ``ModuleGen.quick``), which
+    skips that pass: done here it costs a few tests per block instead of walks of the
+    finished function, and the statements it drops are never located, compiled or freed."""
+    site = stmts[-1] if stmts else None
+    if not (site.__class__ is ast.If and site.orelse and site.body  # type: ignore[union-attr]
+            and _is_brk_set(site.body[-1], k)  # type: ignore[union-attr]
+            and all(_is_plain(p) for p in site.body[:-1])):  # type: ignore[union-attr]  # fmt: skip
         return False
-    site, guard = stmts[-2], stmts[-1]
-    if not (_is_guard(guard) and guard.body and _is_site(site, k)):  # type: ignore[attr-defined]
-        return False
-    del stmts[-1]
-    _fold(site, guard, plain_not=False)  # type: ignore[arg-type]
+    pre = site.body[:-1]  # type: ignore[union-attr]
+    if pre:
+        site.body = pre  # type: ignore[union-attr]
+    else:
+        site.test = negation(site.test)  # type: ignore[union-attr]
+        site.body, site.orelse = site.orelse, []  # type: ignore[union-attr]
     return True
 
 
