@@ -588,8 +588,13 @@ def _kill(proc: subprocess.Popen) -> None:
 def fork_server(fd: int) -> int:
     """The forker's loop (see :class:`Forker`), until its socket closes (the parent exited
     or died): then it kills its workers, waits for them and ends."""
-    from ..binary import decoder  # noqa: F401 - what every worker needs, imported once
+    # What every worker needs, imported once here rather than in each worker: the lowering is
+    # imported by ``compile_part`` (and ``drop``) only when called, and was ~0.055 CPU s of
+    # every forked worker's first job
+    from ..binary import decoder  # noqa: F401
+    from ..config import FuelCosts  # noqa: F401
     from .jit import _init, compile_part  # noqa: F401
+    from .lower import build_text  # noqa: F401
 
     _init()
     sock = socket.socket(fileno=fd)
