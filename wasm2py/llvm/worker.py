@@ -37,6 +37,8 @@ the object or the message.
 from __future__ import annotations
 
 import atexit
+import functools
+import gc
 import hashlib
 import json
 import os
@@ -277,10 +279,14 @@ class Forker:
         self.env = env
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "wasm2py.llvm.worker", "fork", str(theirs.fileno())],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),), env=env, start_new_session=True)  # fmt: skip
+            if _may_fork_here():
+                self.proc = _fork_forker(ours, theirs)
+            else:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "wasm2py.llvm.worker", "fork", str(theirs.fileno())],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env,
+                    start_new_session=True)  # fmt: skip
         finally:
             theirs.close()
         self.sock = ours
@@ -330,6 +336,110 @@ class Forker:
 
 
 _FORKER: list[Forker] = []
+
+
+def _may_fork_here() -> bool:
+    """Whether the forker can be a fork of this process rather than a new interpreter: on
+    Linux, while this process runs one thread (no other thread can hold a lock the fork would
+    copy held: Python's, the allocator's, LLVM's), and if the variables a new interpreter
+    would read (see :func:`_relevant`) are still those this process started with (else a
+    worker must see them, e.g. another ``PYTHONPATH``)."""
+    return (sys.platform == "linux" and threading.active_count() == 1
+            and _relevant(_initial_env()) == _relevant(dict(os.environ)))  # fmt: skip
+
+
+@functools.cache
+def _initial_env() -> dict[str, str]:
+    """The environment this process started with (``/proc/self/environ``; empty if
+    unreadable)."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            data = f.read()
+    except OSError:
+        return {}
+    env = {}
+    for item in data.split(b"\0"):
+        key, eq, value = item.partition(b"=")
+        if eq:
+            env[os.fsdecode(key)] = os.fsdecode(value)
+    return env
+
+
+class _Child:
+    """A forker forked from this process (:func:`_fork_forker`): what :class:`Forker` and
+    :func:`_kill` use of a ``Popen``."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"forker {self.pid}", timeout)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return self.returncode
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _fork_forker(ours: socket.socket, theirs: socket.socket) -> _Child:
+    """The forker as a fork of this process (see :func:`_may_fork_here`): it has the modules
+    this process imported (wasm2py, llvmlite, LLVM initialized), where a new interpreter
+    spent ~0.13 CPU s starting and importing them. The cyclic garbage is collected here first
+    (the fork then inherits none: a file object collected in a worker would close a
+    descriptor of the worker's); the child detaches itself from this process's session,
+    descriptors and standard streams, freezes what it inherited (its collections never walk
+    this process's objects, nor copy their pages) and serves (:func:`fork_server`)."""
+    gc.collect()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            ours.close()
+            os.setsid()  # (its own group: the parent kills it with killpg)
+            fd = theirs.detach()
+            null = os.open(os.devnull, os.O_RDWR)
+            for target in (0, 1, 2):
+                os.dup2(null, target)
+            os.closerange(3, fd)
+            os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
+            # fresh streams: the inherited ones may hold this process's buffered input or
+            # output (never flushed or read here: this process ends with os._exit)
+            sys.stdin = open(0, closefd=False)  # noqa: SIM115
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            gc.freeze()
+            code = fork_server(fd, imported=False)
+        finally:
+            os._exit(code)
+    return _Child(pid)
+
+
+def start_forker() -> None:
+    """Start the process's forker now if it can be forked from this process (one thread
+    running, see :func:`_may_fork_here`) and none runs yet: ``tier="auto"`` calls this on
+    the thread running the code, before it starts its compile threads (after which the
+    forker would be a new interpreter)."""
+    if _may_fork_here():
+        _forker(_worker_env())
 
 
 def _forker(env: dict[str, str]) -> Forker | None:
@@ -585,18 +695,25 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 # -- the worker process ---------------------------------------------------------------------
-def fork_server(fd: int) -> int:
-    """The forker's loop (see :class:`Forker`), until its socket closes (the parent exited
-    or died): then it kills its workers, waits for them and ends."""
-    # What every worker needs, imported once here rather than in each worker: the lowering is
-    # imported by ``compile_part`` (and ``drop``) only when called, and was ~0.055 CPU s of
-    # every forked worker's first job
+def _prepare() -> None:
+    """Import what every worker needs and initialize LLVM, once in the forker rather than in
+    each worker: the lowering is imported by ``compile_part`` (and ``drop``) only when
+    called, and was ~0.055 CPU s of every forked worker's first job."""
     from ..binary import decoder  # noqa: F401
     from ..config import FuelCosts  # noqa: F401
-    from .jit import _init, compile_part  # noqa: F401
+    from .jit import _init
     from .lower import build_text  # noqa: F401
 
     _init()
+
+
+def fork_server(fd: int, imported: bool = True) -> int:
+    """The forker's loop (see :class:`Forker`), until its socket closes (the parent exited
+    or died): then it kills its workers, waits for them and ends. ``imported``: prepare
+    (:func:`_prepare`) at once; else at the first worker's fork (a forker forked from its
+    parent at ``tier="auto"``'s first hot function may never be asked for one)."""
+    if imported:
+        _prepare()
     sock = socket.socket(fileno=fd)
     children: set[int] = set()
     while True:
@@ -607,6 +724,9 @@ def fork_server(fd: int) -> int:
         if not msg:
             break
         if msg[:1] == b"F":
+            if not imported:
+                _prepare()
+                imported = True
             pid = os.fork()
             if pid == 0:
                 code = 1
