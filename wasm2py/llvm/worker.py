@@ -63,6 +63,10 @@ _LOCK = threading.Lock()
 MAX_JOBS = 500
 #: the module length that stands for the previous job's module (see the protocol above)
 SAME = (1 << 64) - 1
+#: a worker frees the IR of its last jobs once they compiled this many bytes of function
+#: bodies (see ``serve``: tier-up units of up to 8 KB each, ~0.2 MB of the worker's memory
+#: per KB; a part of a big module is more than this alone, and is freed at the next job)
+KEEP_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -781,17 +785,22 @@ def serve() -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     modules: dict[bytes, object] = {}
-    # The last job's IR (the lowering's and LLVM's module), freed when the next job comes:
-    # freeing it took ~0.065 CPU s per part of the 475 KiB module of
-    # tools/bench/llvm_compile.py (0.04 destroying LLVM's module, 0.025 dismantling the
-    # lowering's), which a worker that ends first never spends; destroying LLVM's module gave
-    # back only ~5 of the worker's ~120 MB (the memory stays in the process's heap anyway).
+    # The IR of the last jobs (the lowering's and LLVM's modules), freed once it is of
+    # KEEP_BYTES of function bodies or more, when the next job comes: freeing it took ~0.065
+    # CPU s per part of the 475 KiB module of tools/bench/llvm_compile.py (0.04 destroying
+    # LLVM's module, 0.025 dismantling the lowering's), and ~1 ms per tier-up unit (~0.05 CPU
+    # s of a cold lua bench.lua's two workers), which a worker that ends first never spends;
+    # destroying LLVM's module gave back only ~5 of the worker's ~120 MB (the memory stays in
+    # the process's heap anyway).
     spare: list = []
+    kept = 0  # (bytes of function bodies whose IR is in spare)
     while True:
         raw = inp.read(4)
         if len(raw) < 4:
-            return 0  # (with the last job's IR: _exit frees nothing)
-        drop(spare)
+            return 0  # (with the last jobs' IR: _exit frees nothing)
+        if kept >= KEEP_BYTES:
+            drop(spare)
+            kept = 0
         header = json.loads(inp.read(struct.unpack("<I", raw)[0]))
         size = struct.unpack("<Q", inp.read(8))[0]
         wasm = inp.read(size) if size != SAME else None
@@ -827,6 +836,8 @@ def serve() -> int:
                                                  header["epoch"], header.get("guard", False),
                                                  pausable, header.get("tag"),
                                                  header.get("tails"), spare)  # fmt: skip
+            funcs = batch[0] if batch is not None else part[0] if part is not None else None
+            kept += _body_bytes(module, funcs)
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
         except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError
@@ -834,6 +845,16 @@ def serve() -> int:
         cpu = time.process_time() - cpu
         out.write(status + struct.pack("<dQ", cpu, len(payload)) + payload)
         out.flush()
+
+
+def _body_bytes(module, funcs) -> int:
+    """The bytes of code of ``funcs`` (defined function indices; None: all) of ``module``."""
+    nimp = module.num_imported_funcs
+    codes = module.codes
+    if funcs is None:
+        return sum(c.end - c.start for c in codes)
+    return sum(codes[i - nimp].end - codes[i - nimp].start for i in funcs
+               if 0 <= i - nimp < len(codes))  # fmt: skip
 
 
 def _exit(code: int) -> None:
