@@ -413,7 +413,11 @@ def _fork_forker(ours: socket.socket, theirs: socket.socket) -> _Child:
     (the fork then inherits none: a file object collected in a worker would close a
     descriptor of the worker's); the child detaches itself from this process's session,
     descriptors and standard streams, freezes what it inherited (its collections never walk
-    this process's objects, nor copy their pages) and serves (:func:`fork_server`)."""
+    this process's objects, nor copy their pages) and serves (:func:`fork_server`). LLVM's
+    binding is imported here first: this process loads the compiled code with it anyway, and
+    the fork then has it too (``tier="auto"`` imports it only once something is hot)."""
+    from . import jit  # noqa: F401
+
     gc.collect()
     pid = os.fork()
     if pid == 0:
