@@ -286,6 +286,77 @@ def test_an_idle_forked_worker_is_alive_without_asking_its_forker(monkeypatch):
         w.close()
 
 
+ZYGOTE = r"""
+import os, select, subprocess, sys, threading
+from wasm2py.llvm import worker
+from wasm2py.binary.decoder import decode_module
+
+def parent_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+data = open(sys.argv[1], "rb").read()
+job = worker.Job(data, funcs=(0,), shell=True)
+sys.stdout.write("before|")  # (buffered: written once, by this process)
+first = sys.stdin.buffer.read(1).decode()  # (the rest of a block now sits in its buffer)
+r, w = os.pipe()
+worker.start_forker()
+forker = worker._FORKER[0]
+a = worker.Worker()
+os.close(w)
+eof = select.select([r], [], [], 10)[0] and os.read(r, 1) == b""
+print("forked here", isinstance(forker.proc, worker._Child), parent_of(forker.proc.pid) == os.getpid(),
+      a.proc.forker is forker, "pipe EOF", eof, sep="|")
+forked_obj = a.compile(job)
+a.close()
+worker.end_all()
+print("forker ended", forker.proc.returncode, sep="|")
+# with another thread running, or another PYTHONPATH, the forker is a new interpreter
+stop = threading.Event()
+t = threading.Thread(target=stop.wait)
+t.start()
+b = worker.Worker()
+print("thread", isinstance(b.proc.forker.proc, subprocess.Popen), sep="|")
+fresh_obj = b.compile(job)
+b.close()
+worker.end_all()
+stop.set()
+t.join()
+os.environ["PYTHONPATH"] = os.environ.get("PYTHONPATH", "") + os.pathsep + "/nonexistent"
+worker.start_forker()
+print("env", worker._FORKER == [], sep="|")
+c = worker.Worker()
+print("env", isinstance(c.proc.forker.proc, subprocess.Popen), sep="|")
+c.close()
+worker.end_all()
+print("same object", forked_obj == fresh_obj, forked_obj[:4] == b"\x7fELF", sep="|")
+print("stdin", first + sys.stdin.buffer.read().decode(), sep="|", end="|")
+sys.stdout.write("after")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forks this process")
+def test_the_forker_is_a_fork_of_this_process_while_it_runs_one_thread(tmp_path):
+    # (in a process of its own: a known environment, one thread, its own streams)
+    mod = tmp_path / "m.wasm"
+    mod.write_bytes(wat(BAD))
+    stdin = "x" * 100_000
+    proc = subprocess.run([sys.executable, "-c", ZYGOTE, str(mod)], input=stdin,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.split("\n")
+    # a fork of this process, not keeping its descriptors (the pipe's write end) open
+    assert lines[0] == "before|forked here|True|True|True|pipe EOF|True", proc.stdout
+    assert lines[1] == "forker ended|0"
+    assert lines[2] == "thread|True"
+    assert lines[3:5] == ["env|True", "env|True"]  # (start_forker started none either)
+    # the same object from a worker of either forker
+    assert lines[5] == "same object|True|True"
+    # the forked processes neither read this process's buffered input nor wrote its
+    # buffered output again
+    assert lines[6] == "stdin|" + stdin + "|after"
+
+
 def test_a_jobs_ir_can_be_kept_for_later():
     # a worker keeps a job's IR (the lowering's and LLVM's module) until its next job
     # (jit.compile_part's spare, worker.serve): the object is the same, the kept IR is freed

@@ -248,6 +248,10 @@ class TierUp:
             return
         if inst._llvm is not None and index in inst._llvm.jitted:
             return
+        if not self._threads and self.engine.config.llvm_isolated:
+            from .llvm.worker import start_forker
+
+            start_forker()  # (a fork of this process while no compile thread runs)
         with self._cond:
             if index in self._seen:
                 return

@@ -17,10 +17,12 @@ object load. Independent jobs run in parallel workers (the parts of a big module
 
 Workers are forked from a :class:`Forker`, a process that imported llvmlite and the compiler
 once: a fork costs milliseconds where a fresh interpreter's start and imports cost ~0.2 CPU s,
-and ``tier="auto"`` runs two workers (and replaces any that crash). Where ``fork`` or passing
-file descriptors is not available, or the environment changed since the forker started (its
-``PYTHON*``, ``WASM2PY*``, ``LLVM*`` or ``LD_*`` variables), workers are started as processes
-of their own.
+and ``tier="auto"`` runs two workers (and replaces any that crash). On Linux the forker is
+itself a fork of this process when it can be (one thread running, the environment it started
+with: :func:`_fork_forker`), which saves the forker's own start and imports (~0.13 CPU s);
+else it is a new interpreter. Where ``fork`` or passing file descriptors is not available, or
+the environment changed since the forker started (its ``PYTHON*``, ``WASM2PY*``, ``LLVM*`` or
+``LD_*`` variables), workers are started as processes of their own.
 
 A worker never outlives its parent for long: it is killed at exit (``atexit``) and exits when
 its pipe closes (the parent died), at the latest when the job at hand is done; the forker
@@ -37,6 +39,8 @@ the object or the message.
 from __future__ import annotations
 
 import atexit
+import functools
+import gc
 import hashlib
 import json
 import os
@@ -59,6 +63,10 @@ _LOCK = threading.Lock()
 MAX_JOBS = 500
 #: the module length that stands for the previous job's module (see the protocol above)
 SAME = (1 << 64) - 1
+#: a worker frees the IR of its last jobs once they compiled this many bytes of function
+#: bodies (see ``serve``: tier-up units of up to 8 KB each, ~0.2 MB of the worker's memory
+#: per KB; a part of a big module is more than this alone, and is freed at the next job)
+KEEP_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -277,10 +285,14 @@ class Forker:
         self.env = env
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "wasm2py.llvm.worker", "fork", str(theirs.fileno())],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                pass_fds=(theirs.fileno(),), env=env, start_new_session=True)  # fmt: skip
+            if _may_fork_here():
+                self.proc = _fork_forker(ours, theirs)
+            else:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "wasm2py.llvm.worker", "fork", str(theirs.fileno())],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),), env=env,
+                    start_new_session=True)  # fmt: skip
         finally:
             theirs.close()
         self.sock = ours
@@ -330,6 +342,114 @@ class Forker:
 
 
 _FORKER: list[Forker] = []
+
+
+def _may_fork_here() -> bool:
+    """Whether the forker can be a fork of this process rather than a new interpreter: on
+    Linux, while this process runs one thread (no other thread can hold a lock the fork would
+    copy held: Python's, the allocator's, LLVM's), and if the variables a new interpreter
+    would read (see :func:`_relevant`) are still those this process started with (else a
+    worker must see them, e.g. another ``PYTHONPATH``)."""
+    return (sys.platform == "linux" and threading.active_count() == 1
+            and _relevant(_initial_env()) == _relevant(dict(os.environ)))  # fmt: skip
+
+
+@functools.cache
+def _initial_env() -> dict[str, str]:
+    """The environment this process started with (``/proc/self/environ``; empty if
+    unreadable)."""
+    try:
+        with open("/proc/self/environ", "rb") as f:
+            data = f.read()
+    except OSError:
+        return {}
+    env = {}
+    for item in data.split(b"\0"):
+        key, eq, value = item.partition(b"=")
+        if eq:
+            env[os.fsdecode(key)] = os.fsdecode(value)
+    return env
+
+
+class _Child:
+    """A forker forked from this process (:func:`_fork_forker`): what :class:`Forker` and
+    :func:`_kill` use of a ``Popen``."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if pid:
+                self.returncode = os.waitstatus_to_exitcode(status)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.0005
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"forker {self.pid}", timeout)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+        return self.returncode
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def _fork_forker(ours: socket.socket, theirs: socket.socket) -> _Child:
+    """The forker as a fork of this process (see :func:`_may_fork_here`): it has the modules
+    this process imported (wasm2py, llvmlite, LLVM initialized), where a new interpreter
+    spent ~0.13 CPU s starting and importing them. The cyclic garbage is collected here first
+    (the fork then inherits none: a file object collected in a worker would close a
+    descriptor of the worker's); the child detaches itself from this process's session,
+    descriptors and standard streams, freezes what it inherited (its collections never walk
+    this process's objects, nor copy their pages) and serves (:func:`fork_server`). LLVM's
+    binding is imported here first: this process loads the compiled code with it anyway, and
+    the fork then has it too (``tier="auto"`` imports it only once something is hot)."""
+    from . import jit  # noqa: F401
+
+    gc.collect()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            ours.close()
+            os.setsid()  # (its own group: the parent kills it with killpg)
+            fd = theirs.detach()
+            null = os.open(os.devnull, os.O_RDWR)
+            for target in (0, 1, 2):
+                os.dup2(null, target)
+            os.closerange(3, fd)
+            os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
+            # fresh streams: the inherited ones may hold this process's buffered input or
+            # output (never flushed or read here: this process ends with os._exit)
+            sys.stdin = open(0, closefd=False)  # noqa: SIM115
+            sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+            gc.freeze()
+            code = fork_server(fd, imported=False)
+        finally:
+            os._exit(code)
+    return _Child(pid)
+
+
+def start_forker() -> None:
+    """Start the process's forker now if it can be forked from this process (one thread
+    running, see :func:`_may_fork_here`) and none runs yet: ``tier="auto"`` calls this on
+    the thread running the code, before it starts its compile threads (after which the
+    forker would be a new interpreter)."""
+    if _may_fork_here():
+        _forker(_worker_env())
 
 
 def _forker(env: dict[str, str]) -> Forker | None:
@@ -585,13 +705,25 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 # -- the worker process ---------------------------------------------------------------------
-def fork_server(fd: int) -> int:
-    """The forker's loop (see :class:`Forker`), until its socket closes (the parent exited
-    or died): then it kills its workers, waits for them and ends."""
-    from ..binary import decoder  # noqa: F401 - what every worker needs, imported once
-    from .jit import _init, compile_part  # noqa: F401
+def _prepare() -> None:
+    """Import what every worker needs and initialize LLVM, once in the forker rather than in
+    each worker: the lowering is imported by ``compile_part`` (and ``drop``) only when
+    called, and was ~0.055 CPU s of every forked worker's first job."""
+    from ..binary import decoder  # noqa: F401
+    from ..config import FuelCosts  # noqa: F401
+    from .jit import _init
+    from .lower import build_text  # noqa: F401
 
     _init()
+
+
+def fork_server(fd: int, imported: bool = True) -> int:
+    """The forker's loop (see :class:`Forker`), until its socket closes (the parent exited
+    or died): then it kills its workers, waits for them and ends. ``imported``: prepare
+    (:func:`_prepare`) at once; else at the first worker's fork (a forker forked from its
+    parent at ``tier="auto"``'s first hot function may never be asked for one)."""
+    if imported:
+        _prepare()
     sock = socket.socket(fileno=fd)
     children: set[int] = set()
     while True:
@@ -602,6 +734,9 @@ def fork_server(fd: int) -> int:
         if not msg:
             break
         if msg[:1] == b"F":
+            if not imported:
+                _prepare()
+                imported = True
             pid = os.fork()
             if pid == 0:
                 code = 1
@@ -654,17 +789,22 @@ def serve() -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     modules: dict[bytes, object] = {}
-    # The last job's IR (the lowering's and LLVM's module), freed when the next job comes:
-    # freeing it took ~0.065 CPU s per part of the 475 KiB module of
-    # tools/bench/llvm_compile.py (0.04 destroying LLVM's module, 0.025 dismantling the
-    # lowering's), which a worker that ends first never spends; destroying LLVM's module gave
-    # back only ~5 of the worker's ~120 MB (the memory stays in the process's heap anyway).
+    # The IR of the last jobs (the lowering's and LLVM's modules), freed once it is of
+    # KEEP_BYTES of function bodies or more, when the next job comes: freeing it took ~0.065
+    # CPU s per part of the 475 KiB module of tools/bench/llvm_compile.py (0.04 destroying
+    # LLVM's module, 0.025 dismantling the lowering's), and ~1 ms per tier-up unit (~0.05 CPU
+    # s of a cold lua bench.lua's two workers), which a worker that ends first never spends;
+    # destroying LLVM's module gave back only ~5 of the worker's ~120 MB (the memory stays in
+    # the process's heap anyway).
     spare: list = []
+    kept = 0  # (bytes of function bodies whose IR is in spare)
     while True:
         raw = inp.read(4)
         if len(raw) < 4:
-            return 0  # (with the last job's IR: _exit frees nothing)
-        drop(spare)
+            return 0  # (with the last jobs' IR: _exit frees nothing)
+        if kept >= KEEP_BYTES:
+            drop(spare)
+            kept = 0
         header = json.loads(inp.read(struct.unpack("<I", raw)[0]))
         size = struct.unpack("<Q", inp.read(8))[0]
         wasm = inp.read(size) if size != SAME else None
@@ -700,6 +840,8 @@ def serve() -> int:
                                                  header["epoch"], header.get("guard", False),
                                                  pausable, header.get("tag"),
                                                  header.get("tails"), spare)  # fmt: skip
+            funcs = batch[0] if batch is not None else part[0] if part is not None else None
+            kept += _body_bytes(module, funcs)
         except UnsupportedFeature as e:
             status, payload = b"U", str(e).encode()
         except Exception as e:  # noqa: BLE001 - reported to the parent as a CompileError
@@ -707,6 +849,16 @@ def serve() -> int:
         cpu = time.process_time() - cpu
         out.write(status + struct.pack("<dQ", cpu, len(payload)) + payload)
         out.flush()
+
+
+def _body_bytes(module, funcs) -> int:
+    """The bytes of code of ``funcs`` (defined function indices; None: all) of ``module``."""
+    nimp = module.num_imported_funcs
+    codes = module.codes
+    if funcs is None:
+        return sum(c.end - c.start for c in codes)
+    return sum(codes[i - nimp].end - codes[i - nimp].start for i in funcs
+               if 0 <= i - nimp < len(codes))  # fmt: skip
 
 
 def _exit(code: int) -> None:
