@@ -88,14 +88,14 @@ class Job:
     unit: bool = False
     #: compile epoch checks (``Config.epoch_interruption``)
     epoch: bool = False
-    #: guard-page mode (see ``jit.guard_mode``; resolved by the parent)
+    #: guard-page mode (see ``guard.guard_mode``; resolved by the parent)
     guard: bool = False
-    #: the module's functions with suspend code (:func:`.suspend.pausable_funcs`), when the
+    #: the module's functions with suspend code (:func:`.facts.pausable_funcs`), when the
     #: parent knows them: else the worker decodes every body of the module to find them
     pausable: frozenset | None = None
     #: the suffix of the names the object defines (see :func:`.jit.tag_symbols`), or None
     tag: str | None = None
-    #: whether the module makes tail calls (``jit.has_tail_calls``), when the parent knows:
+    #: whether the module makes tail calls (``facts.has_tail_calls``), when the parent knows:
     #: else the worker decodes every body of the module to find out
     tail_calls: bool | None = None
 
