@@ -52,7 +52,7 @@ from collections import defaultdict
 
 from llvmlite import ir
 
-from ..binary.module import ExternKind
+from ..binary.module import BodySummary, ExternKind
 from ..binary.opcodes import OpCode as O
 from ..errors import TrapCode
 from ..types import ValType
@@ -69,8 +69,10 @@ CODE_TYPES = (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128, 
 _INDIRECT = frozenset({O.CALL_INDIRECT, O.RETURN_CALL_INDIRECT, O.CALL_REF,
                        O.RETURN_CALL_REF})  # fmt: skip
 _DIRECT = frozenset({O.CALL, O.RETURN_CALL})
-#: the instructions :class:`CallScan` looks at
+#: the instructions whose immediates a BodySummary gives (calls, ``ref.func``) or that it notes
 _SCANNED = _INDIRECT | _DIRECT | {O.REF_FUNC}
+#: the opcodes a BodySummary says whether a body has
+_SUMMARIZED = _SCANNED | {O.LOOP}
 
 
 def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
@@ -91,7 +93,7 @@ def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
         return frozenset()
     scan = CallScan(module)
     for code in module.codes:
-        scan.add(code.triples)
+        scan.add(summarize(code.triples))
     found = scan.pausable()
     remember_pausable(module, found)
     return found
@@ -123,29 +125,21 @@ class CallScan:
         self.indirect: set[int] = set()  # functions calling through a table or a reference
         self.refs = _referenced_funcs(module)
 
-    def add(self, body, ops=None) -> None:
-        """Scan the body of the next defined function (its instructions, as ``(op, imm,
-        offset)`` tuples or :class:`~wasm2py.binary.module.Instr`; ``ops``: the set of its
-        opcodes, if the caller has it: a body without calls or ``ref.func`` needs no walk,
-        and a load of sqlite3 spent ~8% of its time in this loop)."""
+    def add(self, summary) -> None:
+        """Take in the body of the next defined function: its
+        :class:`~wasm2py.validate.validator.BodySummary` (see :func:`summarize`)."""
         index = self.index
         self.index += 1
-        if ops is not None and ops.isdisjoint(_SCANNED):
-            return
         nimp = self.nimp
         callers = self.callers
-        for op, imm, _ in body:
-            if op not in _SCANNED:
-                continue
-            if op in _DIRECT:
-                if imm < nimp:
-                    self.found.add(index)
-                else:
-                    callers[imm].add(index)
-            elif op in _INDIRECT:
-                self.indirect.add(index)
-            elif op == O.REF_FUNC:
-                self.refs.add(imm)
+        for callee in summary.callees:
+            if callee < nimp:
+                self.found.add(index)
+            else:
+                callers[callee].add(index)
+        if not summary.ops.isdisjoint(_INDIRECT):
+            self.indirect.add(index)
+        self.refs.update(summary.refs)
 
     def pausable(self) -> frozenset[int]:
         """The pausable functions of the bodies scanned (all of the module's, by then)."""
@@ -166,6 +160,23 @@ class CallScan:
                     found.add(caller)
                     work.append(caller)
         return frozenset(found)
+
+
+def summarize(body):
+    """The :class:`~wasm2py.validate.validator.BodySummary` of a body in hand (instructions as
+    ``(op, imm, offset)`` tuples or :class:`~wasm2py.binary.module.Instr`), as the validator
+    gives it of a valid body it decodes (for whoever has not validated the module: the
+    compile workers, a module restored from the disk cache)."""
+    ops = {op for op, _, _ in body}
+    wanted = ops & _SUMMARIZED
+    callees, refs = [], []
+    if wanted and wanted != {O.LOOP}:
+        for op, imm, _ in body:
+            if op in _DIRECT:
+                callees.append(imm)
+            elif op == O.REF_FUNC:
+                refs.append(imm)
+    return BodySummary(len(body), wanted, callees, refs)
 
 
 def has_loops(body) -> bool:

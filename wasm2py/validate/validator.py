@@ -25,7 +25,8 @@ Features` are refused with a message naming their ``Config`` switch.
 
 from __future__ import annotations
 
-from ..binary.module import Code, ExternKind, Instr, Module, SegmentMode
+from ..binary.decoder import _MISSING, _block_type, _decode_slow, _memarg, _tables
+from ..binary.module import BodySummary, Code, ExternKind, Instr, Module, SegmentMode
 from ..binary.opcodes import (
     SIMD_BASE,
     SIMD_NATURAL_ALIGN,
@@ -33,8 +34,9 @@ from ..binary.opcodes import (
     Op,
     opcode_name,
 )
+from ..binary.reader import read_s32, read_u32
 from ..deftypes import DefType, canonicalize, matches
-from ..errors import UnsupportedFeature, ValidationError
+from ..errors import DecodeError, UnsupportedFeature, ValidationError
 from ..features import ALL, Features, disabled
 from ..gcpause import gc_paused
 from ..types import (
@@ -133,6 +135,10 @@ _FUNC = -1
 #: the first opcode in the BINARY and UNARY tables (i32.eqz): the control, variable, memory
 #: and constant instructions before it are a third to half of real code
 _NUMERIC_FIRST = min(min(BINARY), min(UNARY))
+
+#: the decoder's instruction class of every one-byte opcode (with every proposal on), which
+#: picks the hot paths of _validate_function for instructions in hand too
+_CLASSES = _tables(None).fast
 
 _MEM_FIRST = int(Op.I32_LOAD)
 _LOAD_LAST = int(Op.I64_LOAD32_U)
@@ -292,9 +298,15 @@ def _min_addr(a64: bool, b64: bool) -> ValType:
 
 
 def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code,
-                       declared: tuple, body: list) -> None:  # fmt: skip
+                       declared: tuple, body: list | None) -> BodySummary:  # fmt: skip
     """Type-check one function body (the spec's validation algorithm, iteratively);
-    ``declared`` and ``body`` are ``code``'s locals and instructions."""
+    ``declared`` and ``body`` are ``code``'s locals and instructions, or ``body`` None: decode
+    them from the module bytes on the way (``code`` must be framed: see
+    :meth:`~wasm2py.binary.module.Code.framing`).
+
+    Without ``body``, the errors may differ from the canonical ones (a malformed instruction
+    after an invalid one is reported as the invalid one, and offsets may be off):
+    :func:`_check_body` gets those from the two passes."""
     params, results = sig
     close = ctx.close
     for t in declared:
@@ -371,41 +383,114 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
         stack.extend(bp)
         return f
 
+    # The instructions: from ``body`` (k: the next one), or decoded from the module bytes as
+    # the loop goes (``raw``; pos: the next opcode), the hot classes inline as
+    # ``decode_instrs`` decodes them (no tuple per instruction, one loop instead of two).
+    k = 0
+    nbody = 0 if body is None else len(body)
+    if body is None:
+        raw, pos, end, dtables, has_data_count = code.framing()
+        fast = dtables.fast
+        blocktype1 = dtables.blocktype1
+        missing = _MISSING
+    else:
+        raw = None
+        classes = _CLASSES
+    # What the LLVM tier's facts scan wants of the body (see BodySummary).
+    marks: set = set()
+    callees: list = []
+    refs: list = []
     try:
-        for op, imm, off in body:  # noqa: B007 (off locates errors after the loop)
-            # The two most frequent instructions first, then the signature tables.
-            if op == _LOCAL_GET:
-                if imm >= nlocals:
-                    raise ValidationError(f"unknown local {imm}")
-                if uninit and imm in uninit:
-                    raise ValidationError(f"uninitialized local {imm}")
-                stack.append(locals_[imm])
-                continue
-            if op == _I32_CONST:
+        while True:
+            # The instruction's class (see decode_instrs) decides both how its immediate is
+            # decoded and the hot paths: numeric instructions (through the signature tables),
+            # local.get and i32.const (the two most frequent instructions) end here.
+            if raw is None:
+                if k == nbody:
+                    break
+                op, imm, off = body[k]
+                f = classes[op] if op < 256 else 7
+            else:
+                off = pos
+                op = raw[pos]
+                f = fast[op]
+            k += 1
+            if f == 0:  # no immediate
+                if raw is not None:
+                    imm = None
+                    pos += 1
+                if op >= _NUMERIC_FIRST:  # (what is below needs no look-up in the tables)
+                    sig2 = bin_get(op)
+                    if sig2 is not None:
+                        t, r = sig2
+                        if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is t:
+                            del stack[-1]
+                            stack[-1] = r
+                        else:
+                            pop(stack, frame, t, op)
+                            pop(stack, frame, t, op)
+                            stack.append(r)
+                        continue
+                    sig1 = un_get(op)
+                    if sig1 is not None:
+                        t, r = sig1
+                        if len(stack) > height and stack[-1] is t:
+                            stack[-1] = r
+                        else:
+                            pop(stack, frame, t, op)
+                            stack.append(r)
+                        continue
+            elif f == 1:  # one u32 index
+                if raw is not None:
+                    v = raw[pos + 1]
+                    if v < 0x80:
+                        imm = v
+                        pos += 2
+                    elif raw[pos + 2] < 0x80:
+                        imm = (v & 0x7F) | (raw[pos + 2] << 7)
+                        pos += 3
+                    else:
+                        imm, pos = read_u32(raw, pos + 1)
+                if op == _LOCAL_GET:
+                    if imm >= nlocals:
+                        raise ValidationError(f"unknown local {imm}")
+                    if uninit and imm in uninit:
+                        raise ValidationError(f"uninitialized local {imm}")
+                    stack.append(locals_[imm])
+                    continue
+            elif f == 2:  # i32.const (its value is not needed here, only its encoding)
+                if raw is not None:
+                    if raw[pos + 1] < 0x80:
+                        pos += 2
+                    elif raw[pos + 2] < 0x80:
+                        pos += 3
+                    else:
+                        pos = read_s32(raw, pos + 1)[1]
                 stack.append(i32)
                 continue
-            if op >= _NUMERIC_FIRST:  # (what is below needs no look-up in the tables)
-                sig2 = bin_get(op)
-                if sig2 is not None:
-                    t, r = sig2
-                    if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is t:
-                        del stack[-1]
-                        stack[-1] = r
-                    else:
-                        pop(stack, frame, t, op)
-                        pop(stack, frame, t, op)
-                        stack.append(r)
-                    continue
-                sig1 = un_get(op)
-                if sig1 is not None:
-                    t, r = sig1
-                    if len(stack) > height and stack[-1] is t:
-                        stack[-1] = r
-                    else:
-                        pop(stack, frame, t, op)
-                        stack.append(r)
-                    continue
-
+            elif raw is None:
+                pass
+            elif f == 3:  # memarg
+                imm = raw[pos + 1]
+                v = raw[pos + 2]
+                if imm < 32 and v < 0x80:
+                    imm = (imm, v, 0)
+                    pos += 3
+                else:
+                    imm, pos = _memarg(raw, pos + 1, dtables.feats)
+            elif f == 4 or f == 6:  # end, else
+                imm = None
+                pos += 1
+            elif f == 5:  # block, loop, if
+                imm = blocktype1.get(raw[pos + 1], missing)
+                if imm is missing:
+                    imm, pos = _block_type(raw, pos + 1, dtables)
+                else:
+                    pos += 2
+            elif f == 7 or f == 9:
+                op, imm, pos = _decode_slow(op, raw, pos, has_data_count, dtables)
+            else:
+                raise DecodeError("illegal opcode", pos)
             if op == _LOCAL_SET:
                 if imm >= nlocals:
                     raise ValidationError(f"unknown local {imm}")
@@ -498,7 +583,9 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     pop_vals(stack, frame, lt, op)
                     stack.extend(lt)
             elif op == _BLOCK or op == _LOOP or op == _IF:
-                if op == _IF:
+                if op == _LOOP:
+                    marks.add(op)
+                elif op == _IF:
                     if len(stack) > height and stack[-1] is i32:
                         del stack[-1]
                     else:
@@ -521,6 +608,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             elif op == _CALL:
                 if imm >= nfuncs:
                     raise ValidationError(f"unknown function {imm}")
+                marks.add(op)
+                callees.append(imm)
                 fp, fr = funcs[imm]
                 if fp:
                     pop_vals(stack, frame, fp, op)
@@ -593,6 +682,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 del stack[height:]
                 frame[4] = True
             elif op == _CALL_INDIRECT or op == _RETURN_CALL_INDIRECT:
+                marks.add(op)
                 tidx, table = imm
                 if table >= ntables:
                     raise ValidationError(f"unknown table {table}")
@@ -641,6 +731,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     raise ValidationError(f"unknown function {imm}")
                 if imm not in ctx.refs:
                     raise ValidationError(f"undeclared function reference {imm}")
+                marks.add(op)
+                refs.append(imm)
                 stack.append(RefType(False, ctx.deftypes[ctx.func_types[imm]])
                              if typed_refs else FUNCREF)  # fmt: skip
             elif op == _TABLE_GET or op == _TABLE_SET:
@@ -722,6 +814,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             elif op == _RETURN_CALL:
                 if imm >= nfuncs:
                     raise ValidationError(f"unknown function {imm}")
+                marks.add(op)
+                callees.append(imm)
                 fp, fr = funcs[imm]
                 if fp:
                     pop_vals(stack, frame, fp, op)
@@ -729,6 +823,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 del stack[height:]
                 frame[4] = True
             elif op == _CALL_REF or op == _RETURN_CALL_REF:
+                marks.add(op)
                 fp, fr = ctx.func_type(imm)
                 pop(stack, frame, RefType(True, ctx.deftypes[imm]), op)
                 if fp:
@@ -800,6 +895,10 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 height = frame[3]
             elif op >= SIMD_BASE:
                 _simd(stack, frame, op, imm, mems64)
+            elif op in UNARY:  # prefixed (0xfc): the saturating truncations
+                t, r = UNARY[op]
+                pop(stack, frame, t, op)
+                stack.append(r)
             elif op == _REF_EQ:
                 raise UnsupportedFeature("ref.eq: the GC proposal's instructions are not "
                                          "implemented")  # fmt: skip
@@ -811,8 +910,12 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
         raise
     if not finished:
         raise ValidationError("function body must end with an `end`", func_index, code.end)
-    if body[-1][2] != off:
-        raise ValidationError("operators remaining after end of function", func_index, off)
+    if raw is None:
+        if k != nbody:
+            raise ValidationError("operators remaining after end of function", func_index, off)
+    elif pos != end:
+        raise DecodeError("section size mismatch", min(pos, end))
+    return BodySummary(k, marks, callees, refs)
 
 
 def _pop3(stack: list, frame: list, op: int, t3, t2, t1) -> None:
@@ -1051,19 +1154,35 @@ def validate_module(module: Module, features: Features | None = None,
     if not bodies:
         return
     nimp = len(ctx.funcs) - len(module.funcs) if ctx is not None else 0
-    with gc_paused():  # (one small tuple per instruction, none of them in a cycle)
+    with gc_paused():  # (small objects per instruction, none of them in a cycle)
         for i, code in enumerate(module.codes):
-            declared, body = code.locals, code.triples
             if pending is None:
                 try:
-                    _validate_function(ctx, nimp + i, ctx.funcs[nimp + i], code, declared, body)
+                    summary = _check_body(ctx, nimp + i, code)
                     if on_body is not None:
-                        on_body(body)
+                        on_body(summary)
                 except ValidationError as e:
                     pending = e  # the remaining bodies are still decoded: malformed wins
-            del body
+            else:
+                code.locals, code.triples  # noqa: B018 (DecodeError if malformed)
     if pending is not None:
         raise pending
+
+
+def _check_body(ctx: _Ctx, func_index: int, code: Code) -> BodySummary:
+    """Decode and type-check one body: in one pass over its bytes (:func:`_validate_function`
+    without a body) and, if that finds anything wrong, again in two (decoded first, then
+    checked), which raises the error the specification's order gives (malformed before
+    invalid, at the offending instruction)."""
+    declared = code.locals
+    if code.framing() is not None:
+        try:
+            return _validate_function(ctx, func_index, ctx.funcs[func_index], code, declared,
+                                      None)  # fmt: skip
+        except (ValidationError, DecodeError, UnsupportedFeature, IndexError):
+            pass
+    return _validate_function(ctx, func_index, ctx.funcs[func_index], code, declared,
+                              code.triples)  # fmt: skip
 
 
 class FunctionValidator:
