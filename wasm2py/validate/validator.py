@@ -1157,32 +1157,41 @@ def validate_module(module: Module, features: Features | None = None,
     with gc_paused():  # (small objects per instruction, none of them in a cycle)
         for i, code in enumerate(module.codes):
             if pending is None:
-                try:
-                    summary = _check_body(ctx, nimp + i, code)
-                    if on_body is not None:
-                        on_body(summary)
-                except ValidationError as e:
-                    pending = e  # the remaining bodies are still decoded: malformed wins
+                # (if invalid, the remaining bodies are still decoded: malformed wins)
+                summary, pending = _check_body(ctx, nimp + i, code)
+                if pending is None and on_body is not None:
+                    on_body(summary)
             else:
                 code.locals, code.triples  # noqa: B018 (DecodeError if malformed)
     if pending is not None:
         raise pending
 
 
-def _check_body(ctx: _Ctx, func_index: int, code: Code) -> BodySummary:
+def _check_body(ctx: _Ctx, func_index: int,
+                code: Code) -> tuple[BodySummary | None, ValidationError | None]:  # fmt: skip
     """Decode and type-check one body: in one pass over its bytes (:func:`_validate_function`
     without a body) and, if that finds anything wrong, again in two (decoded first, then
-    checked), which raises the error the specification's order gives (malformed before
-    invalid, at the offending instruction)."""
+    checked), which gives the error the specification's order gives (malformed before
+    invalid, at the offending instruction). Returns the body's summary, or the
+    ValidationError of an invalid body.
+
+    Raises:
+        DecodeError: the body is malformed.
+        UnsupportedFeature: it has a GC instruction (found by the decoder).
+    """
     declared = code.locals
     if code.framing() is not None:
         try:
             return _validate_function(ctx, func_index, ctx.funcs[func_index], code, declared,
-                                      None)  # fmt: skip
-        except (ValidationError, DecodeError, UnsupportedFeature, IndexError):
+                                      None), None  # fmt: skip
+        except (ValidationError, DecodeError, IndexError):  # (UnsupportedFeature included)
             pass
-    return _validate_function(ctx, func_index, ctx.funcs[func_index], code, declared,
-                              code.triples)  # fmt: skip
+    body = code.triples
+    try:
+        return _validate_function(ctx, func_index, ctx.funcs[func_index], code, declared,
+                                  body), None  # fmt: skip
+    except ValidationError as e:
+        return None, e
 
 
 class FunctionValidator:
