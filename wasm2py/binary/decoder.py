@@ -3,9 +3,10 @@
 
 Entry point: :func:`decode_module`. Every section is decoded; function bodies are
 only framed (their byte ranges), and decoded on demand into lists of
-:class:`~wasm2py.binary.module.Instr` (:func:`decode_locals`, :func:`decode_body`; validation
-decodes every body once, to plain ``(op, imm, offset)`` tuples: ``Code.triples``). Malformed
-input always
+:class:`~wasm2py.binary.module.Instr` (:func:`decode_locals`, :func:`decode_body`; or as plain
+``(op, imm, offset)`` tuples: ``Code.triples``). Validation decodes every body once, in its
+own loop (``validate.validator._validate_function``, whose inline decoding of the frequent
+instruction classes must stay as strict as :func:`decode_instrs`). Malformed input always
 raises :class:`~wasm2py.errors.DecodeError` with the byte offset of the problem; the messages
 follow the wording of the spec's reference interpreter (``assert_malformed`` in the spec tests).
 
@@ -394,6 +395,7 @@ def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool,
     raise AssertionError(f"unhandled immediate kind {kind}")  # pragma: no cover
 
 
+# (the validator's loop decodes the classes above inline, as this loop does: keep them alike)
 def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
                   feats: Features | None = None, plain: bool = False) -> tuple[list, int]:  # fmt: skip
     """Decode the instruction sequence starting at ``data[pos]`` up to and including the ``end``

@@ -154,7 +154,7 @@ class FactsScan:
 
     def add(self, summary) -> None:
         """Take in the body of the next defined function: its
-        :class:`~wasm2py.validate.validator.BodySummary` (from the validator, or
+        :class:`~wasm2py.binary.module.BodySummary` (from the validator, or
         ``suspend.summarize``)."""
         ops = summary.ops
         self.sizes.append(summary.size)

@@ -127,7 +127,7 @@ class CallScan:
 
     def add(self, summary) -> None:
         """Take in the body of the next defined function: its
-        :class:`~wasm2py.validate.validator.BodySummary` (see :func:`summarize`)."""
+        :class:`~wasm2py.binary.module.BodySummary` (see :func:`summarize`)."""
         index = self.index
         self.index += 1
         nimp = self.nimp
@@ -163,7 +163,7 @@ class CallScan:
 
 
 def summarize(body):
-    """The :class:`~wasm2py.validate.validator.BodySummary` of a body in hand (instructions as
+    """The :class:`~wasm2py.binary.module.BodySummary` of a body in hand (instructions as
     ``(op, imm, offset)`` tuples or :class:`~wasm2py.binary.module.Instr`), as the validator
     gives it of a valid body it decodes (for whoever has not validated the module: the
     compile workers, a module restored from the disk cache)."""

@@ -1124,17 +1124,17 @@ def validate_module(module: Module, features: Features | None = None,
     """Validate a decoded module (Wasm 3.0 without the GC instructions; ``features`` switches
     proposals off, default: all on).
 
-    Function bodies are decoded here (see :class:`~wasm2py.binary.module.Code`), one at a time,
-    so validating a large module needs little more memory than its bytes. A malformed body
-    is reported before anything invalid, as if the module had been decoded completely first.
+    Function bodies are decoded here (see :class:`~wasm2py.binary.module.Code`), one at a time
+    and in the same pass as their type check (no instruction list is made), so validating a
+    large module needs little more memory than its bytes. A malformed body is reported before
+    anything invalid, as if the module had been decoded completely first.
 
     Args:
         features: the enabled proposals (default: all).
         bodies: also decode and type-check every function body. False: only the module-level
             rules (then check each body with :class:`FunctionValidator` before running it).
-        on_body: called with each valid body's instructions (plain ``(op, imm, offset)``
-            tuples, see :attr:`~wasm2py.binary.module.Code.triples`), in order, while it is
-            decoded (whoever needs a fact of every body saves a decode of its own).
+        on_body: called with the :class:`~wasm2py.binary.module.BodySummary` of each valid
+            body, in order (whoever needs a fact of every body saves a decode of its own).
 
     Raises:
         DecodeError: a function body is malformed.
