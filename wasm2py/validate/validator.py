@@ -458,6 +458,27 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                         raise ValidationError(f"uninitialized local {imm}")
                     stack.append(locals_[imm])
                     continue
+                elif op == _LOCAL_SET:
+                    if imm >= nlocals:
+                        raise ValidationError(f"unknown local {imm}")
+                    t = locals_[imm]
+                    if len(stack) > height and stack[-1] is t:
+                        del stack[-1]
+                    else:
+                        pop(stack, frame, t, op)
+                    if uninit and imm in uninit:
+                        set_local(imm)
+                    continue
+                elif op == _LOCAL_TEE:
+                    if imm >= nlocals:
+                        raise ValidationError(f"unknown local {imm}")
+                    t = locals_[imm]
+                    if not (len(stack) > height and stack[-1] is t):
+                        pop(stack, frame, t, op)
+                        stack.append(t)
+                    if uninit and imm in uninit:
+                        set_local(imm)
+                    continue
             elif f == 2:  # i32.const (its value is not needed here, only its encoding)
                 if raw is not None:
                     if raw[pos + 1] < 0x80:
@@ -468,49 +489,15 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                         pos = read_s32(raw, pos + 1)[1]
                 stack.append(i32)
                 continue
-            elif raw is None:
-                pass
-            elif f == 3:  # memarg
-                imm = raw[pos + 1]
-                v = raw[pos + 2]
-                if imm < 32 and v < 0x80:
-                    imm = (imm, v, 0)
-                    pos += 3
-                else:
-                    imm, pos = _memarg(raw, pos + 1, dtables.feats)
-            elif f == 4 or f == 6:  # end, else
-                imm = None
-                pos += 1
-            elif f == 5:  # block, loop, if
-                imm = blocktype1.get(raw[pos + 1], missing)
-                if imm is missing:
-                    imm, pos = _block_type(raw, pos + 1, dtables)
-                else:
-                    pos += 2
-            elif f == 7 or f == 9:
-                op, imm, pos = _decode_slow(op, raw, pos, has_data_count, dtables)
-            else:
-                raise DecodeError("illegal opcode", pos)
-            if op == _LOCAL_SET:
-                if imm >= nlocals:
-                    raise ValidationError(f"unknown local {imm}")
-                t = locals_[imm]
-                if len(stack) > height and stack[-1] is t:
-                    del stack[-1]
-                else:
-                    pop(stack, frame, t, op)
-                if uninit and imm in uninit:
-                    set_local(imm)
-            elif op == _LOCAL_TEE:
-                if imm >= nlocals:
-                    raise ValidationError(f"unknown local {imm}")
-                t = locals_[imm]
-                if not (len(stack) > height and stack[-1] is t):
-                    pop(stack, frame, t, op)
-                    stack.append(t)
-                if uninit and imm in uninit:
-                    set_local(imm)
-            elif _MEM_FIRST <= op <= _MEM_LAST:
+            elif f == 3:  # loads and stores
+                if raw is not None:
+                    imm = raw[pos + 1]
+                    v = raw[pos + 2]
+                    if imm < 32 and v < 0x80:
+                        imm = (imm, v, 0)
+                        pos += 3
+                    else:
+                        imm, pos = _memarg(raw, pos + 1, dtables.feats)
                 mem = imm[2]
                 if mem >= nmems:
                     raise ValidationError(f"unknown memory {mem}")
@@ -535,7 +522,11 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     else:
                         pop(stack, frame, t, op)
                         pop(stack, frame, at, op)
-            elif op == _END or op == _ELSE:
+                continue
+            elif f == 4 or f == 6:  # end, else
+                if raw is not None:
+                    imm = None
+                    pos += 1
                 res = frame[2]
                 n = len(res)
                 if not (
@@ -570,19 +561,14 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 stack.extend(res)
                 frame = ctrl[-1]
                 height = frame[3]
-            elif op == _BR_IF:
-                if imm >= len(ctrl):
-                    raise ValidationError(f"unknown label {imm}")
-                if len(stack) > height and stack[-1] is i32:
-                    del stack[-1]
-                else:
-                    pop(stack, frame, i32, op)
-                lt = ctrl[-1 - imm][5]
-                n = len(lt)
-                if n and not (len(stack) - n >= height and tuple(stack[-n:]) == lt):
-                    pop_vals(stack, frame, lt, op)
-                    stack.extend(lt)
-            elif op == _BLOCK or op == _LOOP or op == _IF:
+                continue
+            elif f == 5:  # block, loop, if
+                if raw is not None:
+                    imm = blocktype1.get(raw[pos + 1], missing)
+                    if imm is missing:
+                        imm, pos = _block_type(raw, pos + 1, dtables)
+                    else:
+                        pos += 2
                 if op == _LOOP:
                     marks.add(op)
                 elif op == _IF:
@@ -599,6 +585,25 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     raise ValidationError(f"unknown type {imm}")
                 frame = push_frame(op, imm)
                 height = frame[3]
+                continue
+            elif raw is None:
+                pass
+            elif f == 7 or f == 9:
+                op, imm, pos = _decode_slow(op, raw, pos, has_data_count, dtables)
+            else:
+                raise DecodeError("illegal opcode", pos)
+            if op == _BR_IF:
+                if imm >= len(ctrl):
+                    raise ValidationError(f"unknown label {imm}")
+                if len(stack) > height and stack[-1] is i32:
+                    del stack[-1]
+                else:
+                    pop(stack, frame, i32, op)
+                lt = ctrl[-1 - imm][5]
+                n = len(lt)
+                if n and not (len(stack) - n >= height and tuple(stack[-n:]) == lt):
+                    pop_vals(stack, frame, lt, op)
+                    stack.extend(lt)
             elif op == _BR:
                 if imm >= len(ctrl):
                     raise ValidationError(f"unknown label {imm}")
