@@ -309,15 +309,17 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
     :func:`_check_body` gets those from the two passes."""
     params, results = sig
     close = ctx.close
-    for t in declared:
-        if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= len(ctx.types):
-            raise ValidationError(f"unknown type {t.heap} (local of function {func_index})",
-                                  func_index, code.start)  # fmt: skip
-    declared = tuple(close(t) for t in declared)
+    # Non-defaultable locals (non-null references) not set yet: must be set before a read.
+    uninit = set()
+    if not all(type(t) is ValType for t in declared):  # (else: nothing to close, no such local)
+        for t in declared:
+            if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= len(ctx.types):
+                raise ValidationError(f"unknown type {t.heap} (local of function {func_index})",
+                                      func_index, code.start)  # fmt: skip
+        declared = tuple(close(t) for t in declared)
+        uninit = {len(params) + k for k, t in enumerate(declared) if not t.defaultable}
     locals_ = params + declared
     nlocals = len(locals_)
-    # Non-defaultable locals (non-null references) not set yet: must be set before a read.
-    uninit = {len(params) + k for k, t in enumerate(declared) if not t.defaultable}
 
     # Hot names as locals.
     bin_get = BINARY.get
@@ -410,8 +412,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     break
                 op, imm, off = body[k]
                 f = classes[op] if op < 256 else 7
-            else:
-                off = pos
+            else:  # (no ``off``: errors are found again from the instructions, see _check_body)
                 op = raw[pos]
                 f = fast[op]
             k += 1
