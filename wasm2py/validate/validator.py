@@ -146,6 +146,9 @@ _MEM_LAST = int(Op.I64_STORE32)
 
 
 # -- operand-stack helpers (the slow paths of the main loop) ------------------------------------
+
+#: below the operands of each control frame on the operand stack (see _validate_function)
+_BOTTOM = object()
 #
 # A control frame is a list [kind, params, results, height, unreachable, label_types, inits]
 # (inits: the non-defaultable locals the frame set, forgotten at its end; None if none); the
@@ -341,10 +344,13 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
     typed_refs = ctx.feats.function_references
     i32 = I32
 
-    stack: list = []
-    frame: list = [_FUNC, (), results, 0, False, results, None]
+    # Every frame's operands sit above a _BOTTOM (two for the function's), which no type
+    # ``is``: the fast paths compare the top one or two entries without a look at the height.
+    bottom = _BOTTOM
+    stack: list = [bottom, bottom]
+    frame: list = [_FUNC, (), results, 2, False, results, None]
     ctrl: list = [frame]
-    height = 0
+    height = 2
     off = code.start
     finished = False
 
@@ -379,6 +385,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
         bp, br = block_sig(imm)
         if bp:
             pop_vals(stack, ctrl[-1], bp, op)
+        stack.append(bottom)
         h = len(stack)
         f = [op, bp, br, h, False, bp if op == _LOOP else br, None]
         ctrl.append(f)
@@ -424,7 +431,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     sig2 = bin_get(op)
                     if sig2 is not None:
                         t, r = sig2
-                        if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is t:
+                        if stack[-1] is t and stack[-2] is t:
                             del stack[-1]
                             stack[-1] = r
                         else:
@@ -435,7 +442,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     sig1 = un_get(op)
                     if sig1 is not None:
                         t, r = sig1
-                        if len(stack) > height and stack[-1] is t:
+                        if stack[-1] is t:
                             stack[-1] = r
                         else:
                             pop(stack, frame, t, op)
@@ -463,7 +470,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     if imm >= nlocals:
                         raise ValidationError(f"unknown local {imm}")
                     t = locals_[imm]
-                    if len(stack) > height and stack[-1] is t:
+                    if stack[-1] is t:
                         del stack[-1]
                     else:
                         pop(stack, frame, t, op)
@@ -474,7 +481,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     if imm >= nlocals:
                         raise ValidationError(f"unknown local {imm}")
                     t = locals_[imm]
-                    if not (len(stack) > height and stack[-1] is t):
+                    if stack[-1] is not t:
                         pop(stack, frame, t, op)
                         stack.append(t)
                     if uninit and imm in uninit:
@@ -509,7 +516,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     natural, t = loads[op]
                     if imm[0] > natural:
                         raise ValidationError("alignment must not be larger than natural")
-                    if len(stack) > height and stack[-1] is at:
+                    if stack[-1] is at:
                         stack[-1] = t
                     else:
                         pop(stack, frame, at, op)
@@ -518,7 +525,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     natural, t = stores[op]
                     if imm[0] > natural:
                         raise ValidationError("alignment must not be larger than natural")
-                    if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is at:
+                    if stack[-1] is t and stack[-2] is at:
                         del stack[-2:]
                     else:
                         pop(stack, frame, t, op)
@@ -559,6 +566,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 if not ctrl:
                     finished = True
                     break
+                del stack[-1]  # the frame's _BOTTOM
                 stack.extend(res)
                 frame = ctrl[-1]
                 height = frame[3]
@@ -573,11 +581,12 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 if op == _LOOP:
                     marks.add(op)
                 elif op == _IF:
-                    if len(stack) > height and stack[-1] is i32:
+                    if stack[-1] is i32:
                         del stack[-1]
                     else:
                         pop(stack, frame, i32, op)
                 if imm is None:  # [] -> []: most blocks (push_frame's work, inline)
+                    stack.append(bottom)
                     height = len(stack)
                     frame = [op, (), (), height, False, (), None]
                     ctrl.append(frame)
@@ -596,7 +605,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             if op == _BR_IF:
                 if imm >= len(ctrl):
                     raise ValidationError(f"unknown label {imm}")
-                if len(stack) > height and stack[-1] is i32:
+                if stack[-1] is i32:
                     del stack[-1]
                 else:
                     pop(stack, frame, i32, op)
@@ -637,7 +646,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             elif op == _F64_CONST:
                 stack.append(F64)
             elif op == _DROP:
-                if len(stack) > height:
+                if stack[-1] is not bottom:
                     del stack[-1]
                 else:
                     _pop_any(stack, frame, op)
