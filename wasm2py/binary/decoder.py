@@ -154,13 +154,21 @@ class _Tables:
 
 
 _TABLES: dict[Features, _Tables] = {}
+#: (features, their tables) of the last call of _tables: the features of one module's bodies
+#: are the same object, and a Features hashes at Python speed (~1 us, a few times per body)
+#: (one tuple: read in one step, whatever other threads do)
+_LAST_TABLES: list = [(object(), None)]
 
 
 def _tables(feats: Features | None) -> _Tables:
-    feats = ALL if feats is None else feats
-    t = _TABLES.get(feats)
+    last = _LAST_TABLES[0]
+    if feats is last[0]:
+        return last[1]
+    key = ALL if feats is None else feats
+    t = _TABLES.get(key)
     if t is None:
-        t = _TABLES[feats] = _Tables(feats)
+        t = _TABLES[key] = _Tables(key)
+    _LAST_TABLES[0] = (feats, t)
     return t
 
 

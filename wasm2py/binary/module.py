@@ -177,13 +177,11 @@ class Code:
     def framing(self) -> tuple | None:
         """What decoding the instructions from the module bytes takes, for a reader that does it
         as it goes (the validator): ``(data, position of the first instruction, end,
-        decoding tables, has_data_count)``; None for a body made from instructions in hand."""
+        features, has_data_count)``; None for a body made from instructions in hand."""
         if self._data is None:
             return None
-        from .decoder import _tables
-
         self.locals  # noqa: B018 - finds where the instructions start
-        return self._data, self._at, self.end, _tables(self._features), self._has_data_count
+        return self._data, self._at, self.end, self._features, self._has_data_count
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Code):

@@ -301,10 +301,11 @@ def _min_addr(a64: bool, b64: bool) -> ValType:
 
 
 def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code,
-                       declared: tuple, body: list | None) -> BodySummary:  # fmt: skip
+                       declared: tuple, body: list | None,
+                       framing: tuple | None = None) -> BodySummary:  # fmt: skip
     """Type-check one function body (the spec's validation algorithm, iteratively);
     ``declared`` and ``body`` are ``code``'s locals and instructions, or ``body`` None: decode
-    them from the module bytes on the way (``code`` must be framed: see
+    them from the module bytes on the way (``framing``: ``code.framing()``, see
     :meth:`~wasm2py.binary.module.Code.framing`).
 
     Without ``body``, the errors may differ from the canonical ones (a malformed instruction
@@ -398,7 +399,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
     k = 0
     nbody = 0 if body is None else len(body)
     if body is None:
-        raw, pos, end, dtables, has_data_count = code.framing()
+        raw, pos, end, dtables, has_data_count = framing
+        dtables = _tables(dtables)  # (the features' decoding tables)
         fast = dtables.fast
         blocktype1 = dtables.blocktype1
         missing = _MISSING
@@ -1195,10 +1197,11 @@ def _check_body(ctx: _Ctx, func_index: int,
         UnsupportedFeature: it has a GC instruction (found by the decoder).
     """
     declared = code.locals
-    if code.framing() is not None:
+    framing = code.framing()
+    if framing is not None:
         try:
             return _validate_function(ctx, func_index, ctx.funcs[func_index], code, declared,
-                                      None), None  # fmt: skip
+                                      None, framing), None  # fmt: skip
         except (ValidationError, DecodeError, IndexError):  # (UnsupportedFeature included)
             pass
     body = code.triples
