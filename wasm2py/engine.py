@@ -270,7 +270,7 @@ class Engine:
         in the machine-code cache. ``cached_only``: only load it from memory or the cache
         (None if it is in neither). ``opt_level``: instead of ``Config.llvm_opt_level``
         (e.g. ``wasm2py.llvm.jit.QUICK``). ``facts``: the module's
-        :func:`wasm2py.llvm.jit.body_facts`, if the caller has them (else the bodies of
+        :func:`wasm2py.llvm.facts.body_facts`, if the caller has them (else the bodies of
         ``funcs`` are decoded here, and the worker finds the module's pausable functions: a
         pass over every body of the module).
 
@@ -304,12 +304,12 @@ class Engine:
 
 def _facts_scan(module, config: Config):
     """What the validator of a cold load hands every body to for the LLVM tiers
-    (``wasm2py.llvm.jit.FactsScan``: the facts a compile needs of every body, without a
+    (``wasm2py.llvm.facts.FactsScan``: the facts a compile needs of every body, without a
     decode of the whole module of their own); None for the Python tier or without llvmlite."""
     if config.tier == "python" or not module.raw:
         return None
     try:
-        from .llvm.jit import FactsScan
+        from .llvm.facts import FactsScan
     except ImportError:  # no llvmlite: nothing is compiled anyway
         return None
     return FactsScan(module)

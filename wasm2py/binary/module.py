@@ -197,9 +197,9 @@ class Code:
 
 class BodySummary:
     """What ``validate_module`` hands its ``on_body`` of each valid function body: the facts
-    the LLVM tier's scan wants (``wasm2py.llvm.jit.FactsScan``), collected by the validator
+    the LLVM tier's scan wants (``wasm2py.llvm.facts.FactsScan``), collected by the validator
     as it goes, so that nobody walks the instructions again (sqlite3: ~40 ms a cold load);
-    ``wasm2py.llvm.suspend.summarize`` makes one of a body in hand."""
+    ``wasm2py.llvm.facts.summarize`` makes one of a body in hand."""
 
     __slots__ = ("size", "ops", "callees", "refs")
 
