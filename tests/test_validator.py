@@ -385,21 +385,79 @@ def test_error_names_function_offset_and_types():
     assert "in function 2" in str(err)
 
 
-def test_bodies_reach_on_body_as_plain_tuples_in_order():
+def test_bodies_reach_on_body_as_summaries_in_order():
     from wasm2py.text import as_binary
 
-    wasm = as_binary("""(module (memory 1)
-        (func (param i32) (result i32) local.get 0 i32.eqz)
-        (func (param i32) local.get 0 i32.const 7 i32.store offset=4))""")
-    m = _decode_module(wasm)
+    wasm = as_binary("""(module
+        (import "m" "f" (func $imp))
+        (table 1 funcref) (elem declare func $b)
+        (func $a (param i32) (result i32) local.get 0 i32.eqz)
+        (func $b (param i32)
+          (loop $l (call $imp) (call $b (i32.const 1)) (br_if $l (local.get 0)))
+          (call_indirect (i32.const 2))
+          (drop (ref.func $b))
+          (return_call $b (i32.const 3))))""")
+    m = _decode_module(wasm, check_bodies=False)
     seen: list = []
     _validate_module(m, on_body=seen.append)
-    assert seen == [[tuple(i) for i in code.body] for code in m.codes]
-    assert all(type(t) is tuple for b in seen for t in b)
-    (eqz,) = (t for t in seen[0] if t[0] == 0x45)
-    assert wasm[eqz[2]] == 0x45  # the offset of the instruction in the module bytes
-    (store,) = (t for t in seen[1] if t[0] == 0x36)
-    assert store[1] == (2, 4, 0) and wasm[store[2]] == 0x36  # align 2**2, offset 4, memory 0
+    a, b = seen
+    # $a: local.get, i32.eqz, end
+    assert (a.size, a.ops, a.callees, a.refs) == (3, set(), [], [])
+    # $b: loop, call, i32.const, call, local.get, br_if, end, i32.const, call_indirect,
+    # ref.func, drop, i32.const, return_call, end
+    assert b.size == 14
+    assert b.ops == {Op.LOOP, Op.CALL, Op.CALL_INDIRECT, Op.REF_FUNC, Op.RETURN_CALL}
+    assert b.callees == [0, 2, 2]  # the import, then $b twice (function indices)
+    assert b.refs == [2]
+
+
+def test_a_valid_body_is_decoded_once_an_invalid_one_again_for_its_error(monkeypatch):
+    """A valid body is checked straight from the module bytes (no instruction list); an
+    invalid one is decoded to instructions again, for the error at the offending
+    instruction."""
+    from wasm2py.text import as_binary
+
+    wasm = as_binary("(module (func (param i32) (result i32) local.get 0 i32.const 300 i32.add))")
+    decoded = []
+    triples = Code.triples.fget
+    monkeypatch.setattr(Code, "triples", property(lambda c: decoded.append(c) or triples(c)))
+    _validate_module(_decode_module(wasm, check_bodies=False))
+    assert decoded == []
+    bad = as_binary("(module (func (param i64) (result i32) local.get 0 i32.const 300 i32.add))")
+    with pytest.raises(ValidationError) as info:
+        _validate_module(_decode_module(bad, check_bodies=False))
+    assert len(decoded) == 1
+    assert bad[info.value.offset] == 0x6A and "expected i32, found i64" in info.value.reason
+
+
+def _one_body_module(body: bytes) -> bytes:
+    """A module of one function of type [] -> [] whose code entry is ``body`` (locals included),
+    encoded by hand."""
+    code = bytes([len(body)]) + body
+    return (b"\0asm\1\0\0\0" + bytes([1, 4, 1, 0x60, 0, 0]) + bytes([3, 2, 1, 0])
+            + bytes([10, len(code) + 1, 1]) + code)  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "error", "reason"), [
+    # i32.const -1 in five bytes (valid), then in six: too long
+    (bytes([0, 0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x1A, 0x0B]), None, None),
+    (bytes([0, 0x41, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0x1A, 0x0B]), DecodeError, "too long"),
+    # a byte after the final end
+    (bytes([0, 0x01, 0x0B, 0x01]), DecodeError, "section size mismatch"),
+    # an invalid instruction (drop of nothing) before a malformed one (0xff): malformed wins
+    (bytes([0, 0x1A, 0xFF, 0x0B]), DecodeError, "illegal opcode"),
+    # drop of nothing, in a well-formed body
+    (bytes([0, 0x1A, 0x0B]), ValidationError, "type mismatch"),
+])  # fmt: skip
+def test_one_pass_rejects_as_the_decoder_and_validator_do(body, error, reason):
+    wasm = _one_body_module(body)
+    module = _decode_module(wasm, check_bodies=False)
+    if error is None:
+        _validate_module(module)
+        return
+    with pytest.raises(error) as info:
+        _validate_module(module)
+    assert type(info.value) is error and reason in str(info.value)
 
 
 @pytest.mark.parametrize(("code", "opcode", "reason"), [

@@ -3,9 +3,10 @@
 
 Entry point: :func:`decode_module`. Every section is decoded; function bodies are
 only framed (their byte ranges), and decoded on demand into lists of
-:class:`~wasm2py.binary.module.Instr` (:func:`decode_locals`, :func:`decode_body`; validation
-decodes every body once, to plain ``(op, imm, offset)`` tuples: ``Code.triples``). Malformed
-input always
+:class:`~wasm2py.binary.module.Instr` (:func:`decode_locals`, :func:`decode_body`; or as plain
+``(op, imm, offset)`` tuples: ``Code.triples``). Validation decodes every body once, in its
+own loop (``validate.validator._validate_function``, whose inline decoding of the frequent
+instruction classes must stay as strict as :func:`decode_instrs`). Malformed input always
 raises :class:`~wasm2py.errors.DecodeError` with the byte offset of the problem; the messages
 follow the wording of the spec's reference interpreter (``assert_malformed`` in the spec tests).
 
@@ -153,13 +154,21 @@ class _Tables:
 
 
 _TABLES: dict[Features, _Tables] = {}
+#: (features, their tables) of the last call of _tables: the features of one module's bodies
+#: are the same object, and a Features hashes at Python speed (~1 us, a few times per body)
+#: (one tuple: read in one step, whatever other threads do)
+_LAST_TABLES: list = [(object(), None)]
 
 
 def _tables(feats: Features | None) -> _Tables:
-    feats = ALL if feats is None else feats
-    t = _TABLES.get(feats)
+    last = _LAST_TABLES[0]
+    if feats is last[0]:
+        return last[1]
+    key = ALL if feats is None else feats
+    t = _TABLES.get(key)
     if t is None:
-        t = _TABLES[feats] = _Tables(feats)
+        t = _TABLES[key] = _Tables(key)
+    _LAST_TABLES[0] = (feats, t)
     return t
 
 
@@ -394,6 +403,7 @@ def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool,
     raise AssertionError(f"unhandled immediate kind {kind}")  # pragma: no cover
 
 
+# (the validator's loop decodes the classes above inline, as this loop does: keep them alike)
 def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
                   feats: Features | None = None, plain: bool = False) -> tuple[list, int]:  # fmt: skip
     """Decode the instruction sequence starting at ``data[pos]`` up to and including the ``end``

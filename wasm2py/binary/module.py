@@ -174,6 +174,15 @@ class Code:
         return decode_body(self._data, self._at, self.end, self._has_data_count, self._features,
                            plain=True)  # fmt: skip
 
+    def framing(self) -> tuple | None:
+        """What decoding the instructions from the module bytes takes, for a reader that does it
+        as it goes (the validator): ``(data, position of the first instruction, end,
+        features, has_data_count)``; None for a body made from instructions in hand."""
+        if self._data is None:
+            return None
+        self.locals  # noqa: B018 - finds where the instructions start
+        return self._data, self._at, self.end, self._features, self._has_data_count
+
     def __eq__(self, other) -> bool:
         if not isinstance(other, Code):
             return NotImplemented
@@ -184,6 +193,26 @@ class Code:
 
     def __repr__(self) -> str:
         return f"Code(start={self.start}, end={self.end})"
+
+
+class BodySummary:
+    """What ``validate_module`` hands its ``on_body`` of each valid function body: the facts
+    the LLVM tier's scan wants (``wasm2py.llvm.facts.FactsScan``), collected by the validator
+    as it goes, so that nobody walks the instructions again (sqlite3: ~40 ms a cold load);
+    ``wasm2py.llvm.facts.summarize`` makes one of a body in hand."""
+
+    __slots__ = ("size", "ops", "callees", "refs")
+
+    def __init__(self, size: int, ops: set[int], callees: list[int], refs: list[int]):
+        #: the number of instructions, the final ``end`` included
+        self.size = size
+        #: which of ``loop``, ``call``, ``call_indirect``, ``call_ref``, ``ref.func`` and the
+        #: ``return_call`` instructions the body has (it has none of the others here)
+        self.ops = ops
+        #: the functions named by its ``call`` and ``return_call`` instructions, in order
+        self.callees = callees
+        #: the functions named by its ``ref.func`` instructions, in order
+        self.refs = refs
 
 
 @dataclass(slots=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ..binary.module import ExternKind, Module
+from ..binary.module import BodySummary, ExternKind, Module
 from ..binary.opcodes import Op
 from ..binary.opcodes import OpCode as O
 from ..types import ValType
@@ -68,16 +68,16 @@ def body_facts(module: Module) -> BodyFacts:
         return last[1]
     scan = FactsScan(module)
     for code in with_bodies(module).codes:
-        scan.add(code.triples)
+        scan.add(summarize(code.triples))
     return scan.finish()
 
 
 class FactsScan:
     """:func:`body_facts` fed one body at a time (:meth:`add`, in the order of the defined
     functions), by whoever decodes them all anyway: the validator of a cold load
-    (``Engine.load`` for the LLVM tiers) hands each body here, which saves the facts a decode
-    of every body of the module of their own (sqlite3: 0.31 CPU s, 0.06 as a scan of bodies
-    in hand)."""
+    (``Engine.load`` for the LLVM tiers) hands the summary of each body here, which saves the
+    facts a decode of every body of the module of their own (sqlite3: 0.31 CPU s), or a walk
+    over its instructions (0.04)."""
 
     def __init__(self, module: Module):
         self.module = module
@@ -87,15 +87,15 @@ class FactsScan:
         self.loops: list[bool] = []
         self.calls = CallScan(module)
 
-    def add(self, body) -> None:
-        """Scan the body of the next defined function (its instructions, as ``(op, imm,
-        offset)`` tuples or :class:`~wasm2py.binary.module.Instr`)."""
-        ops = {op for op, _, _ in body}
-        self.sizes.append(len(body))
+    def add(self, summary: BodySummary) -> None:
+        """Take in the body of the next defined function: its
+        :class:`~wasm2py.binary.module.BodySummary` (from the validator, or :func:`summarize`)."""
+        ops = summary.ops
+        self.sizes.append(summary.size)
         self.long.append(not ops.isdisjoint(_LONG))
         self.tails.append(not ops.isdisjoint(_TAIL_CALLS))
         self.loops.append(Op.LOOP in ops)
-        self.calls.add(body, ops)
+        self.calls.add(summary)
 
     def finish(self) -> BodyFacts:
         """The facts of every body (all added by now), remembered for :func:`body_facts` and
@@ -130,8 +130,9 @@ def with_bodies(module: Module) -> Module:
 _INDIRECT = frozenset({O.CALL_INDIRECT, O.RETURN_CALL_INDIRECT, O.CALL_REF,
                        O.RETURN_CALL_REF})  # fmt: skip
 _DIRECT = frozenset({O.CALL, O.RETURN_CALL})
-#: the instructions :class:`CallScan` looks at
-_SCANNED = _INDIRECT | _DIRECT | {O.REF_FUNC}
+#: the opcodes a BodySummary says whether a body has (for the calls and ``ref.func``, it
+#: also gives their immediates)
+_SUMMARIZED = _INDIRECT | _DIRECT | {O.REF_FUNC, O.LOOP}
 
 
 def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
@@ -152,7 +153,7 @@ def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
         return frozenset()
     scan = CallScan(module)
     for code in module.codes:
-        scan.add(code.triples)
+        scan.add(summarize(code.triples))
     found = scan.pausable()
     remember_pausable(module, found)
     return found
@@ -184,29 +185,21 @@ class CallScan:
         self.indirect: set[int] = set()  # functions calling through a table or a reference
         self.refs = _referenced_funcs(module)
 
-    def add(self, body, ops=None) -> None:
-        """Scan the body of the next defined function (its instructions, as ``(op, imm,
-        offset)`` tuples or :class:`~wasm2py.binary.module.Instr`; ``ops``: the set of its
-        opcodes, if the caller has it: a body without calls or ``ref.func`` needs no walk,
-        and a load of sqlite3 spent ~8% of its time in this loop)."""
+    def add(self, summary: BodySummary) -> None:
+        """Take in the body of the next defined function: its
+        :class:`~wasm2py.binary.module.BodySummary` (see :func:`summarize`)."""
         index = self.index
         self.index += 1
-        if ops is not None and ops.isdisjoint(_SCANNED):
-            return
         nimp = self.nimp
         callers = self.callers
-        for op, imm, _ in body:
-            if op not in _SCANNED:
-                continue
-            if op in _DIRECT:
-                if imm < nimp:
-                    self.found.add(index)
-                else:
-                    callers[imm].add(index)
-            elif op in _INDIRECT:
-                self.indirect.add(index)
-            elif op == O.REF_FUNC:
-                self.refs.add(imm)
+        for callee in summary.callees:
+            if callee < nimp:
+                self.found.add(index)
+            else:
+                callers[callee].add(index)
+        if not summary.ops.isdisjoint(_INDIRECT):
+            self.indirect.add(index)
+        self.refs.update(summary.refs)
 
     def pausable(self) -> frozenset[int]:
         """The pausable functions of the bodies scanned (all of the module's, by then)."""
@@ -227,6 +220,23 @@ class CallScan:
                     found.add(caller)
                     work.append(caller)
         return frozenset(found)
+
+
+def summarize(body) -> BodySummary:
+    """The :class:`~wasm2py.binary.module.BodySummary` of a body in hand (instructions as
+    ``(op, imm, offset)`` tuples or :class:`~wasm2py.binary.module.Instr`), as the validator
+    gives it of a valid body it checks (for whoever has not validated the module: the compile
+    workers, a module restored from the disk cache)."""
+    ops = {op for op, _, _ in body}
+    wanted = ops & _SUMMARIZED
+    callees, refs = [], []
+    if wanted and wanted != {O.LOOP}:
+        for op, imm, _ in body:
+            if op in _DIRECT:
+                callees.append(imm)
+            elif op == O.REF_FUNC:
+                refs.append(imm)
+    return BodySummary(len(body), wanted, callees, refs)
 
 
 def has_loops(body) -> bool:

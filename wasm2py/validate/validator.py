@@ -25,7 +25,8 @@ Features` are refused with a message naming their ``Config`` switch.
 
 from __future__ import annotations
 
-from ..binary.module import Code, ExternKind, Instr, Module, SegmentMode
+from ..binary.decoder import _MISSING, _block_type, _decode_slow, _memarg, _tables
+from ..binary.module import BodySummary, Code, ExternKind, Instr, Module, SegmentMode
 from ..binary.opcodes import (
     SIMD_BASE,
     SIMD_NATURAL_ALIGN,
@@ -33,8 +34,9 @@ from ..binary.opcodes import (
     Op,
     opcode_name,
 )
+from ..binary.reader import read_s32, read_u32
 from ..deftypes import DefType, canonicalize, matches
-from ..errors import UnsupportedFeature, ValidationError
+from ..errors import DecodeError, UnsupportedFeature, ValidationError
 from ..features import ALL, Features, disabled
 from ..gcpause import gc_paused
 from ..types import (
@@ -134,12 +136,19 @@ _FUNC = -1
 #: and constant instructions before it are a third to half of real code
 _NUMERIC_FIRST = min(min(BINARY), min(UNARY))
 
+#: the decoder's instruction class of every one-byte opcode (with every proposal on), which
+#: picks the hot paths of _validate_function for instructions in hand too
+_CLASSES = _tables(None).fast
+
 _MEM_FIRST = int(Op.I32_LOAD)
 _LOAD_LAST = int(Op.I64_LOAD32_U)
 _MEM_LAST = int(Op.I64_STORE32)
 
 
 # -- operand-stack helpers (the slow paths of the main loop) ------------------------------------
+
+#: below the operands of each control frame on the operand stack (see _validate_function)
+_BOTTOM = object()
 #
 # A control frame is a list [kind, params, results, height, unreachable, label_types, inits]
 # (inits: the non-defaultable locals the frame set, forgotten at its end; None if none); the
@@ -292,20 +301,29 @@ def _min_addr(a64: bool, b64: bool) -> ValType:
 
 
 def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], code: Code,
-                       declared: tuple, body: list) -> None:  # fmt: skip
+                       declared: tuple, body: list | None,
+                       framing: tuple | None = None) -> BodySummary:  # fmt: skip
     """Type-check one function body (the spec's validation algorithm, iteratively);
-    ``declared`` and ``body`` are ``code``'s locals and instructions."""
+    ``declared`` and ``body`` are ``code``'s locals and instructions, or ``body`` None: decode
+    them from the module bytes on the way (``framing``: ``code.framing()``, see
+    :meth:`~wasm2py.binary.module.Code.framing`).
+
+    Without ``body``, the errors may differ from the canonical ones (a malformed instruction
+    after an invalid one is reported as the invalid one, and offsets may be off):
+    :func:`_check_body` gets those from the two passes."""
     params, results = sig
     close = ctx.close
-    for t in declared:
-        if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= len(ctx.types):
-            raise ValidationError(f"unknown type {t.heap} (local of function {func_index})",
-                                  func_index, code.start)  # fmt: skip
-    declared = tuple(close(t) for t in declared)
+    # Non-defaultable locals (non-null references) not set yet: must be set before a read.
+    uninit = set()
+    if not all(type(t) is ValType for t in declared):  # (else: nothing to close, no such local)
+        for t in declared:
+            if isinstance(t, RefType) and isinstance(t.heap, int) and t.heap >= len(ctx.types):
+                raise ValidationError(f"unknown type {t.heap} (local of function {func_index})",
+                                      func_index, code.start)  # fmt: skip
+        declared = tuple(close(t) for t in declared)
+        uninit = {len(params) + k for k, t in enumerate(declared) if not t.defaultable}
     locals_ = params + declared
     nlocals = len(locals_)
-    # Non-defaultable locals (non-null references) not set yet: must be set before a read.
-    uninit = {len(params) + k for k, t in enumerate(declared) if not t.defaultable}
 
     # Hot names as locals.
     bin_get = BINARY.get
@@ -327,10 +345,13 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
     typed_refs = ctx.feats.function_references
     i32 = I32
 
-    stack: list = []
-    frame: list = [_FUNC, (), results, 0, False, results, None]
+    # Every frame's operands sit above a _BOTTOM (two for the function's), which no type
+    # ``is``: the fast paths compare the top one or two entries without a look at the height.
+    bottom = _BOTTOM
+    stack: list = [bottom, bottom]
+    frame: list = [_FUNC, (), results, 2, False, results, None]
     ctrl: list = [frame]
-    height = 0
+    height = 2
     off = code.start
     finished = False
 
@@ -365,67 +386,128 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
         bp, br = block_sig(imm)
         if bp:
             pop_vals(stack, ctrl[-1], bp, op)
+        stack.append(bottom)
         h = len(stack)
         f = [op, bp, br, h, False, bp if op == _LOOP else br, None]
         ctrl.append(f)
         stack.extend(bp)
         return f
 
+    # The instructions: from ``body`` (k: the next one), or decoded from the module bytes as
+    # the loop goes (``raw``; pos: the next opcode), the hot classes inline as
+    # ``decode_instrs`` decodes them (no tuple per instruction, one loop instead of two).
+    k = 0
+    nbody = 0 if body is None else len(body)
+    if body is None:
+        raw, pos, end, dtables, has_data_count = framing
+        dtables = _tables(dtables)  # (the features' decoding tables)
+        fast = dtables.fast
+        blocktype1 = dtables.blocktype1
+        missing = _MISSING
+    else:
+        raw = None
+        classes = _CLASSES
+    # What the LLVM tier's facts scan wants of the body (see BodySummary).
+    marks: set = set()
+    callees: list = []
+    refs: list = []
     try:
-        for op, imm, off in body:  # noqa: B007 (off locates errors after the loop)
-            # The two most frequent instructions first, then the signature tables.
-            if op == _LOCAL_GET:
-                if imm >= nlocals:
-                    raise ValidationError(f"unknown local {imm}")
-                if uninit and imm in uninit:
-                    raise ValidationError(f"uninitialized local {imm}")
-                stack.append(locals_[imm])
-                continue
-            if op == _I32_CONST:
+        while True:
+            # The instruction's class (see decode_instrs) decides both how its immediate is
+            # decoded and the hot paths: numeric instructions (through the signature tables),
+            # local.get and i32.const (the two most frequent instructions) end here.
+            if raw is None:
+                if k == nbody:
+                    break
+                op, imm, off = body[k]
+                f = classes[op] if op < 256 else 7
+            else:  # (no ``off``: errors are found again from the instructions, see _check_body)
+                op = raw[pos]
+                f = fast[op]
+            k += 1
+            if f == 0:  # no immediate
+                if raw is not None:
+                    imm = None
+                    pos += 1
+                if op >= _NUMERIC_FIRST:  # (what is below needs no look-up in the tables)
+                    sig2 = bin_get(op)
+                    if sig2 is not None:
+                        t, r = sig2
+                        if stack[-1] is t and stack[-2] is t:
+                            del stack[-1]
+                            stack[-1] = r
+                        else:
+                            pop(stack, frame, t, op)
+                            pop(stack, frame, t, op)
+                            stack.append(r)
+                        continue
+                    sig1 = un_get(op)
+                    if sig1 is not None:
+                        t, r = sig1
+                        if stack[-1] is t:
+                            stack[-1] = r
+                        else:
+                            pop(stack, frame, t, op)
+                            stack.append(r)
+                        continue
+            elif f == 1:  # one u32 index
+                if raw is not None:
+                    v = raw[pos + 1]
+                    if v < 0x80:
+                        imm = v
+                        pos += 2
+                    elif raw[pos + 2] < 0x80:
+                        imm = (v & 0x7F) | (raw[pos + 2] << 7)
+                        pos += 3
+                    else:
+                        imm, pos = read_u32(raw, pos + 1)
+                if op == _LOCAL_GET:
+                    if imm >= nlocals:
+                        raise ValidationError(f"unknown local {imm}")
+                    if uninit and imm in uninit:
+                        raise ValidationError(f"uninitialized local {imm}")
+                    stack.append(locals_[imm])
+                    continue
+                elif op == _LOCAL_SET:
+                    if imm >= nlocals:
+                        raise ValidationError(f"unknown local {imm}")
+                    t = locals_[imm]
+                    if stack[-1] is t:
+                        del stack[-1]
+                    else:
+                        pop(stack, frame, t, op)
+                    if uninit and imm in uninit:
+                        set_local(imm)
+                    continue
+                elif op == _LOCAL_TEE:
+                    if imm >= nlocals:
+                        raise ValidationError(f"unknown local {imm}")
+                    t = locals_[imm]
+                    if stack[-1] is not t:
+                        pop(stack, frame, t, op)
+                        stack.append(t)
+                    if uninit and imm in uninit:
+                        set_local(imm)
+                    continue
+            elif f == 2:  # i32.const (its value is not needed here, only its encoding)
+                if raw is not None:
+                    if raw[pos + 1] < 0x80:
+                        pos += 2
+                    elif raw[pos + 2] < 0x80:
+                        pos += 3
+                    else:
+                        pos = read_s32(raw, pos + 1)[1]
                 stack.append(i32)
                 continue
-            if op >= _NUMERIC_FIRST:  # (what is below needs no look-up in the tables)
-                sig2 = bin_get(op)
-                if sig2 is not None:
-                    t, r = sig2
-                    if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is t:
-                        del stack[-1]
-                        stack[-1] = r
+            elif f == 3:  # loads and stores
+                if raw is not None:
+                    imm = raw[pos + 1]
+                    v = raw[pos + 2]
+                    if imm < 32 and v < 0x80:
+                        imm = (imm, v, 0)
+                        pos += 3
                     else:
-                        pop(stack, frame, t, op)
-                        pop(stack, frame, t, op)
-                        stack.append(r)
-                    continue
-                sig1 = un_get(op)
-                if sig1 is not None:
-                    t, r = sig1
-                    if len(stack) > height and stack[-1] is t:
-                        stack[-1] = r
-                    else:
-                        pop(stack, frame, t, op)
-                        stack.append(r)
-                    continue
-
-            if op == _LOCAL_SET:
-                if imm >= nlocals:
-                    raise ValidationError(f"unknown local {imm}")
-                t = locals_[imm]
-                if len(stack) > height and stack[-1] is t:
-                    del stack[-1]
-                else:
-                    pop(stack, frame, t, op)
-                if uninit and imm in uninit:
-                    set_local(imm)
-            elif op == _LOCAL_TEE:
-                if imm >= nlocals:
-                    raise ValidationError(f"unknown local {imm}")
-                t = locals_[imm]
-                if not (len(stack) > height and stack[-1] is t):
-                    pop(stack, frame, t, op)
-                    stack.append(t)
-                if uninit and imm in uninit:
-                    set_local(imm)
-            elif _MEM_FIRST <= op <= _MEM_LAST:
+                        imm, pos = _memarg(raw, pos + 1, dtables.feats)
                 mem = imm[2]
                 if mem >= nmems:
                     raise ValidationError(f"unknown memory {mem}")
@@ -436,7 +518,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     natural, t = loads[op]
                     if imm[0] > natural:
                         raise ValidationError("alignment must not be larger than natural")
-                    if len(stack) > height and stack[-1] is at:
+                    if stack[-1] is at:
                         stack[-1] = t
                     else:
                         pop(stack, frame, at, op)
@@ -445,12 +527,16 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     natural, t = stores[op]
                     if imm[0] > natural:
                         raise ValidationError("alignment must not be larger than natural")
-                    if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is at:
+                    if stack[-1] is t and stack[-2] is at:
                         del stack[-2:]
                     else:
                         pop(stack, frame, t, op)
                         pop(stack, frame, at, op)
-            elif op == _END or op == _ELSE:
+                continue
+            elif f == 4 or f == 6:  # end, else
+                if raw is not None:
+                    imm = None
+                    pos += 1
                 res = frame[2]
                 n = len(res)
                 if not (
@@ -482,28 +568,27 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 if not ctrl:
                     finished = True
                     break
+                del stack[-1]  # the frame's _BOTTOM
                 stack.extend(res)
                 frame = ctrl[-1]
                 height = frame[3]
-            elif op == _BR_IF:
-                if imm >= len(ctrl):
-                    raise ValidationError(f"unknown label {imm}")
-                if len(stack) > height and stack[-1] is i32:
-                    del stack[-1]
-                else:
-                    pop(stack, frame, i32, op)
-                lt = ctrl[-1 - imm][5]
-                n = len(lt)
-                if n and not (len(stack) - n >= height and tuple(stack[-n:]) == lt):
-                    pop_vals(stack, frame, lt, op)
-                    stack.extend(lt)
-            elif op == _BLOCK or op == _LOOP or op == _IF:
-                if op == _IF:
-                    if len(stack) > height and stack[-1] is i32:
+                continue
+            elif f == 5:  # block, loop, if
+                if raw is not None:
+                    imm = blocktype1.get(raw[pos + 1], missing)
+                    if imm is missing:
+                        imm, pos = _block_type(raw, pos + 1, dtables)
+                    else:
+                        pos += 2
+                if op == _LOOP:
+                    marks.add(op)
+                elif op == _IF:
+                    if stack[-1] is i32:
                         del stack[-1]
                     else:
                         pop(stack, frame, i32, op)
                 if imm is None:  # [] -> []: most blocks (push_frame's work, inline)
+                    stack.append(bottom)
                     height = len(stack)
                     frame = [op, (), (), height, False, (), None]
                     ctrl.append(frame)
@@ -512,6 +597,25 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     raise ValidationError(f"unknown type {imm}")
                 frame = push_frame(op, imm)
                 height = frame[3]
+                continue
+            elif raw is None:
+                pass
+            elif f == 7 or f == 9:
+                op, imm, pos = _decode_slow(op, raw, pos, has_data_count, dtables)
+            else:
+                raise DecodeError("illegal opcode", pos)
+            if op == _BR_IF:
+                if imm >= len(ctrl):
+                    raise ValidationError(f"unknown label {imm}")
+                if stack[-1] is i32:
+                    del stack[-1]
+                else:
+                    pop(stack, frame, i32, op)
+                lt = ctrl[-1 - imm][5]
+                n = len(lt)
+                if n and not (len(stack) - n >= height and tuple(stack[-n:]) == lt):
+                    pop_vals(stack, frame, lt, op)
+                    stack.extend(lt)
             elif op == _BR:
                 if imm >= len(ctrl):
                     raise ValidationError(f"unknown label {imm}")
@@ -521,6 +625,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             elif op == _CALL:
                 if imm >= nfuncs:
                     raise ValidationError(f"unknown function {imm}")
+                marks.add(op)
+                callees.append(imm)
                 fp, fr = funcs[imm]
                 if fp:
                     pop_vals(stack, frame, fp, op)
@@ -542,7 +648,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             elif op == _F64_CONST:
                 stack.append(F64)
             elif op == _DROP:
-                if len(stack) > height:
+                if stack[-1] is not bottom:
                     del stack[-1]
                 else:
                     _pop_any(stack, frame, op)
@@ -593,6 +699,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 del stack[height:]
                 frame[4] = True
             elif op == _CALL_INDIRECT or op == _RETURN_CALL_INDIRECT:
+                marks.add(op)
                 tidx, table = imm
                 if table >= ntables:
                     raise ValidationError(f"unknown table {table}")
@@ -641,6 +748,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                     raise ValidationError(f"unknown function {imm}")
                 if imm not in ctx.refs:
                     raise ValidationError(f"undeclared function reference {imm}")
+                marks.add(op)
+                refs.append(imm)
                 stack.append(RefType(False, ctx.deftypes[ctx.func_types[imm]])
                              if typed_refs else FUNCREF)  # fmt: skip
             elif op == _TABLE_GET or op == _TABLE_SET:
@@ -722,6 +831,8 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             elif op == _RETURN_CALL:
                 if imm >= nfuncs:
                     raise ValidationError(f"unknown function {imm}")
+                marks.add(op)
+                callees.append(imm)
                 fp, fr = funcs[imm]
                 if fp:
                     pop_vals(stack, frame, fp, op)
@@ -729,6 +840,7 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 del stack[height:]
                 frame[4] = True
             elif op == _CALL_REF or op == _RETURN_CALL_REF:
+                marks.add(op)
                 fp, fr = ctx.func_type(imm)
                 pop(stack, frame, RefType(True, ctx.deftypes[imm]), op)
                 if fp:
@@ -800,6 +912,10 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                 height = frame[3]
             elif op >= SIMD_BASE:
                 _simd(stack, frame, op, imm, mems64)
+            elif op in UNARY:  # prefixed (0xfc): the saturating truncations
+                t, r = UNARY[op]
+                pop(stack, frame, t, op)
+                stack.append(r)
             elif op == _REF_EQ:
                 raise UnsupportedFeature("ref.eq: the GC proposal's instructions are not "
                                          "implemented")  # fmt: skip
@@ -811,8 +927,12 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
         raise
     if not finished:
         raise ValidationError("function body must end with an `end`", func_index, code.end)
-    if body[-1][2] != off:
-        raise ValidationError("operators remaining after end of function", func_index, off)
+    if raw is None:
+        if k != nbody:
+            raise ValidationError("operators remaining after end of function", func_index, off)
+    elif pos != end:
+        raise DecodeError("section size mismatch", min(pos, end))
+    return BodySummary(k, marks, callees, refs)
 
 
 def _pop3(stack: list, frame: list, op: int, t3, t2, t1) -> None:
@@ -1021,17 +1141,17 @@ def validate_module(module: Module, features: Features | None = None,
     """Validate a decoded module (Wasm 3.0 without the GC instructions; ``features`` switches
     proposals off, default: all on).
 
-    Function bodies are decoded here (see :class:`~wasm2py.binary.module.Code`), one at a time,
-    so validating a large module needs little more memory than its bytes. A malformed body
-    is reported before anything invalid, as if the module had been decoded completely first.
+    Function bodies are decoded here (see :class:`~wasm2py.binary.module.Code`), one at a time
+    and in the same pass as their type check (no instruction list is made), so validating a
+    large module needs little more memory than its bytes. A malformed body is reported before
+    anything invalid, as if the module had been decoded completely first.
 
     Args:
         features: the enabled proposals (default: all).
         bodies: also decode and type-check every function body. False: only the module-level
             rules (then check each body with :class:`FunctionValidator` before running it).
-        on_body: called with each valid body's instructions (plain ``(op, imm, offset)``
-            tuples, see :attr:`~wasm2py.binary.module.Code.triples`), in order, while it is
-            decoded (whoever needs a fact of every body saves a decode of its own).
+        on_body: called with the :class:`~wasm2py.binary.module.BodySummary` of each valid
+            body, in order (whoever needs a fact of every body saves a decode of its own).
 
     Raises:
         DecodeError: a function body is malformed.
@@ -1051,19 +1171,45 @@ def validate_module(module: Module, features: Features | None = None,
     if not bodies:
         return
     nimp = len(ctx.funcs) - len(module.funcs) if ctx is not None else 0
-    with gc_paused():  # (one small tuple per instruction, none of them in a cycle)
+    with gc_paused():  # (small objects per instruction, none of them in a cycle)
         for i, code in enumerate(module.codes):
-            declared, body = code.locals, code.triples
             if pending is None:
-                try:
-                    _validate_function(ctx, nimp + i, ctx.funcs[nimp + i], code, declared, body)
-                    if on_body is not None:
-                        on_body(body)
-                except ValidationError as e:
-                    pending = e  # the remaining bodies are still decoded: malformed wins
-            del body
+                # (if invalid, the remaining bodies are still decoded: malformed wins)
+                summary, pending = _check_body(ctx, nimp + i, code)
+                if pending is None and on_body is not None:
+                    on_body(summary)
+            else:
+                code.locals, code.triples  # noqa: B018 (DecodeError if malformed)
     if pending is not None:
         raise pending
+
+
+def _check_body(ctx: _Ctx, func_index: int,
+                code: Code) -> tuple[BodySummary | None, ValidationError | None]:  # fmt: skip
+    """Decode and type-check one body: in one pass over its bytes (:func:`_validate_function`
+    without a body) and, if that finds anything wrong, again in two (decoded first, then
+    checked), which gives the error the specification's order gives (malformed before
+    invalid, at the offending instruction). Returns the body's summary, or the
+    ValidationError of an invalid body.
+
+    Raises:
+        DecodeError: the body is malformed.
+        UnsupportedFeature: it has a GC instruction (found by the decoder).
+    """
+    declared = code.locals
+    framing = code.framing()
+    if framing is not None:
+        try:
+            return _validate_function(ctx, func_index, ctx.funcs[func_index], code, declared,
+                                      None, framing), None  # fmt: skip
+        except (ValidationError, DecodeError, IndexError):  # (UnsupportedFeature included)
+            pass
+    body = code.triples
+    try:
+        return _validate_function(ctx, func_index, ctx.funcs[func_index], code, declared,
+                                  body), None  # fmt: skip
+    except ValidationError as e:
+        return None, e
 
 
 class FunctionValidator:
