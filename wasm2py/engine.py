@@ -259,7 +259,7 @@ class Engine:
 
     def load_unit(self, module, funcs, shell: bool = False, name: str | None = None,
                   cached_only: bool = False, opt_level: int | None = None,
-                  facts=None):  # fmt: skip
+                  facts=None, guard: bool | None = None):  # fmt: skip
         """A compilation unit of some functions of a decoded, validated module
         (:mod:`wasm2py.llvm.units`; ``shell``: the trampolines), compiled in a worker process
         with this engine's options, loaded once per engine and, with ``Config.cache``, kept
@@ -268,7 +268,9 @@ class Engine:
         (e.g. ``wasm2py.llvm.jit.QUICK``). ``facts``: the module's
         :func:`wasm2py.llvm.jit.body_facts`, if the caller has them (else the bodies of
         ``funcs`` are decoded here, and the worker finds the module's pausable functions: a
-        pass over every body of the module).
+        pass over every body of the module). ``guard``: guard-page mode (None: as for
+        :meth:`load_llvm`; False: explicit bounds checks, for an instance with a memory that
+        has no guard reservation).
 
         Raises:
             UnsupportedFeature, CompileError: as for :meth:`load_llvm`.
@@ -278,7 +280,8 @@ class Engine:
         level = self.config.llvm_opt_level if opt_level is None else opt_level
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         epoch = self.config.epoch_interruption
-        key = unit_key(module, funcs, shell, level, costs, epoch=epoch)
+        guard = self._guard(guard)
+        key = unit_key(module, funcs, shell, level, costs, epoch=epoch, guard=guard)
         with self._lock:
             unit = self._units.get(key)
         if unit is not None:
@@ -291,7 +294,7 @@ class Engine:
                 self._unit_engine = UnitEngine()
             into = self._unit_engine
         unit = compile_unit(module, funcs, shell, level, costs, True, directory, name,
-                            cached_only, epoch, facts, into)  # fmt: skip
+                            cached_only, epoch, facts, into, guard)  # fmt: skip
         if unit is not None:
             with self._lock:
                 unit = self._units.setdefault(key, unit)

@@ -19,7 +19,7 @@ import llvmlite.binding as llvm
 from ..binary.module import Module
 from ..binary.opcodes import Op
 from ..cache import load_blob, store_blob
-from . import abi
+from . import abi, perfmap
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 
@@ -557,6 +557,7 @@ def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[
     types = module.func_type_indices()
     entries = {i: engine.get_function_address(abi.entry_name(types[i]))
                for i in abi.entry_funcs(module)}  # fmt: skip
+    perfmap.record(engine, objects, module)
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
         bodies=bodies, body_table=table, trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,

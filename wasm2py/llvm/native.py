@@ -328,6 +328,9 @@ class NativeRuntime:
                 start = records[3 * index + 1]
                 if start <= pc and (best is None or start > best[0]):
                     best = (start, ctx, index, inst)
+            for start, index in inst.other_code.items():
+                if start <= pc and (best is None or start > best[0]):
+                    best = (start, ctx, index, inst)
         if best is None:
             return None
         _, ctx, index, inst = best
