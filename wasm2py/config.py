@@ -138,7 +138,7 @@ class Config:
             way to stop a running call from another thread. Off: no checks are generated.
         llvm_guard_pages: ``True`` (default): where the host allows it (Linux on x86-64, a
             guard reservation of 8 GiB of address space per 32-bit memory, see
-            :mod:`wasm2py.runtime.memory`), the LLVM tier's whole-module code accesses 32-bit
+            :mod:`wasm2py.runtime.memory`), the LLVM tier's code (whole modules and tier-up units) accesses 32-bit
             memories without a bounds check and an out-of-bounds access faults on the
             reservation, which becomes the same ``Trap`` (:mod:`wasm2py.llvm.guard`).
             ``False``: explicit bounds checks on every access. Code compiled with fuel
