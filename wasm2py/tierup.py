@@ -107,6 +107,9 @@ class TierUp:
         moved: how many Python frames moved into jitted code at a loop header.
         units: the units attached, with their functions and how they were made
             (``Unit.seconds``), in order.
+        guard: whether its units are guard-page code (no bounds checks on 32-bit memories,
+            ``wasm2py.llvm.guard``): the engine's mode, where every 32-bit memory of the
+            instance has a guard reservation.
     """
 
     def __init__(self, instance, state):
