@@ -122,7 +122,7 @@ class Engine:
         if llvm_code is not None:
             out["llvm"] = (self._llvm_key(module._module, llvm_code.opt_level,
                                           llvm_code.fuel_costs, llvm_code.epoch,
-                                          llvm_code.guard),
+                                          llvm_code.guard, self.config.llvm_resumable),
                            llvm_code.to_bytes())  # fmt: skip
         return out
 
@@ -158,20 +158,24 @@ class Engine:
         from .llvm.jit import guard_mode, load_compiled
 
         guard = guard_mode(None if config.llvm_guard_pages else False, costs)
-        if llvm_code[0] == self._llvm_key(decoded, level, costs, epoch, guard):
+        if llvm_code[0] == self._llvm_key(decoded, level, costs, epoch, guard,
+                                          config.llvm_resumable):  # fmt: skip
             compiled = load_compiled(decoded, llvm_code[1], level, costs, epoch, guard)
+            compiled.resumable = config.llvm_resumable
             fut: Future = Future()
             fut.set_result(compiled)
             with self._lock:
                 self._llvm.setdefault((hashlib.sha256(raw).digest(), level, guard), fut)
 
     @staticmethod
-    def _llvm_key(decoded, level: int, costs, epoch: bool, guard: bool) -> str:
+    def _llvm_key(decoded, level: int, costs, epoch: bool, guard: bool,
+                  resumable: bool) -> str:  # fmt: skip
         """The key of an LLVM compilation of ``decoded`` with these options on this host (see
         ``jit.cache_key``)."""
         from .llvm.jit import cache_key, host_target_machine
 
-        return cache_key(decoded, level, host_target_machine(level), costs, epoch, guard) or ""
+        return cache_key(decoded, level, host_target_machine(level), costs, epoch, guard,
+                         resumable) or ""  # fmt: skip
 
     def has_llvm(self, module) -> bool:
         """Whether :meth:`load_llvm` has the module compiled in memory already."""
@@ -249,7 +253,8 @@ class Engine:
             fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs,
                                           isolated=self.config.llvm_isolated, epoch=epoch,
                                           module_name=name, objects=objects,
-                                          guard=guard))  # fmt: skip
+                                          guard=guard,
+                                          resumable=self.config.llvm_resumable))  # fmt: skip
         except BaseException as e:
             fut.set_exception(e)
             with self._lock:
@@ -281,7 +286,9 @@ class Engine:
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         epoch = self.config.epoch_interruption
         guard = self._guard(guard)
-        key = unit_key(module, funcs, shell, level, costs, epoch=epoch, guard=guard)
+        resumable = self.config.llvm_resumable
+        key = unit_key(module, funcs, shell, level, costs, epoch=epoch, guard=guard,
+                       resumable=resumable)  # fmt: skip
         with self._lock:
             unit = self._units.get(key)
         if unit is not None:
@@ -294,7 +301,7 @@ class Engine:
                 self._unit_engine = UnitEngine()
             into = self._unit_engine
         unit = compile_unit(module, funcs, shell, level, costs, True, directory, name,
-                            cached_only, epoch, facts, into, guard)  # fmt: skip
+                            cached_only, epoch, facts, into, guard, resumable)  # fmt: skip
         if unit is not None:
             with self._lock:
                 unit = self._units.setdefault(key, unit)

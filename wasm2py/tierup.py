@@ -380,7 +380,8 @@ class TierUp:
 
             costs = config.fuel_costs if config.consume_fuel else None
             record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level,
-                        config.epoch_interruption, self.guard)  # fmt: skip
+                        config.epoch_interruption, self.guard,
+                        config.llvm_resumable)  # fmt: skip
         return unit
 
     def _facts(self):
@@ -408,7 +409,8 @@ class TierUp:
 
             costs = config.fuel_costs if config.consume_fuel else None
             listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs,
-                                  config.epoch_interruption, self.guard)  # fmt: skip
+                                  config.epoch_interruption, self.guard,
+                                  config.llvm_resumable)  # fmt: skip
             # (units of an older policy, e.g. another level for the same functions, are not
             # listed: the manifest's key covers this file's source, see units._manifest)
             if not listed or listed[0][1]:

@@ -114,6 +114,8 @@ class LLVMInstance:
         if store.epoch is not None and not compiled.epoch:
             raise Error("the store interrupts code at its epoch deadline, but the module was "
                         "compiled without epoch checks (compile_module(..., epoch=True))")  # fmt: skip
+        if not compiled.resumable:  # (resumable calls in the store: in the Python tier)
+            rt.suspending = False
         layout = compiled.layout
         ctx = (U64 * layout.size)()
         self.ctx = ctx
@@ -329,6 +331,8 @@ class LLVMInstance:
 
             install()
             self._guard_ready = True
+        if not unit.resumable:  # (resumable calls in the store: in the Python tier)
+            self.rt.suspending = False
         self.keep.append(unit)
         records = self.records
         ctx_addr = self.ctx_addr

@@ -209,7 +209,7 @@ class NativeRuntime:
         #: calls run in the Python tier); the records spilled since a pause began (innermost
         #: first); the instances by context address
         self.store = store
-        self.suspending = True
+        self.suspending = bool(store.config.llvm_resumable)
         self.rt[abi.RT_RESUMABLE] = store.resumable
         self.spilled: list = []
         #: the words of the paused jitted frames still held somewhere (by their NativeFrame):

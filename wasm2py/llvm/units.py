@@ -71,6 +71,8 @@ class Unit:
     engine: object = None
     seconds: dict[str, float] = field(default_factory=dict)
     guard: bool = False
+    #: its functions that can reach an import have suspend code (see ``jit.compile_module``)
+    resumable: bool = True
 
 
 _IFACE_LOCK = threading.Lock()
@@ -103,9 +105,10 @@ def interface_digest(module: Module) -> bytes:
     return digest
 
 
-def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool, guard: bool) -> bytes:
+def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool, guard: bool,
+                     resumable: bool) -> bytes:  # fmt: skip
     h = hashlib.sha256()
-    hash_compiler(h, opt_level, fuel_costs, tm, epoch)
+    hash_compiler(h, opt_level, fuel_costs, tm, epoch, resumable)
     h.update(b"guard" if guard else b"checks")
     hash_sources(h, ("units.py",))  # (what the whole module's cache key reads, and this)
     return h.digest()
@@ -114,27 +117,31 @@ def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool, guard: bool) -
 _COMPILER: dict[tuple, bytes] = {}
 
 
-def compiler_digest(opt_level: int, fuel_costs, epoch: bool = False, guard: bool = False) -> bytes:
-    """The options (epoch checks and guard-page mode included) and the compiler (host target, LLVM, the
+def compiler_digest(opt_level: int, fuel_costs, epoch: bool = False, guard: bool = False,
+                    resumable: bool = True) -> bytes:  # fmt: skip
+    """The options (epoch checks, guard-page mode and suspend code included) and the compiler (host target, LLVM, the
     lowering's source) in a digest (made once per options: a target machine and the
     sources' bytes for every unit compiled and recorded cost a millisecond each time)."""
-    key = (opt_level, fuel_costs.key() if fuel_costs is not None else None, epoch, guard)
+    key = (opt_level, fuel_costs.key() if fuel_costs is not None else None, epoch, guard,
+           resumable)
     d = _COMPILER.get(key)
     if d is None:
         tm = host_target_machine(opt_level)
-        d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm, epoch, guard)
+        d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm, epoch, guard,
+                                                     resumable)  # fmt: skip
     return d
 
 
 def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs,
-             epoch: bool = False, guard: bool = False) -> str:  # fmt: skip
+             epoch: bool = False, guard: bool = False,
+             resumable: bool = True) -> str:  # fmt: skip
     """The machine-code cache key of the unit of ``funcs`` (and the trampolines if
     ``shell``): the functions' indices, offsets and body bytes, the module's interface
     (:func:`interface_digest`), the options and the compiler. (The offsets: jitted code keys
     its resume points by wasm offset, which a frame record carries, so the same body at
     another place in another module needs code of its own.)"""
     h = hashlib.sha256(interface_digest(module))
-    h.update(compiler_digest(opt_level, fuel_costs, epoch, guard))
+    h.update(compiler_digest(opt_level, fuel_costs, epoch, guard, resumable))
     h.update(b"shell" if shell else b"funcs")
     raw = module.raw
     nimp = module.num_imported_funcs
@@ -187,14 +194,16 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
                  fuel_costs=None, isolated: bool = True, cache_dir=None,
                  module_name: str | None = None, cached_only: bool = False,
                  epoch: bool = False, facts=None,
-                 into: UnitEngine | None = None, guard: bool = False) -> Unit | None:  # fmt: skip
+                 into: UnitEngine | None = None, guard: bool = False,
+                 resumable: bool = True) -> Unit | None:  # fmt: skip
     """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
     the decoded, validated ``module``, which has its ``raw`` bytes) and load it
     (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
     (``Config.epoch_interruption``); ``facts``: the module's :func:`.jit.body_facts` if
     known (its pausable functions go to the worker: see :class:`.worker.Job`); ``into``:
     load it into that engine (else into one of its own); ``guard``: guard-page mode (no bounds
-    checks on 32-bit memories: see :class:`Unit`).
+    checks on 32-bit memories: see :class:`Unit`); ``resumable``: with suspend code (see
+    ``jit.compile_module``).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -208,7 +217,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     # has the names it was compiled with)
     tag = None
     if module.raw:
-        key = unit_key(module, funcs, shell, opt_level, fuel_costs, epoch, guard)
+        key = unit_key(module, funcs, shell, opt_level, fuel_costs, epoch, guard, resumable)
         tag = key[:TAG_CHARS]
     if cache_dir is not None and module.raw:
         path = Path(cache_dir) / f"llvm-unit-{key}.o"
@@ -217,6 +226,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
             flags, obj = _unpack(blob)
             unit = load_unit(module, funcs, shell, flags, obj, tag=tag, into=into, guard=guard)
             unit.seconds = {"load": time.perf_counter() - t0}
+            unit.resumable = resumable
             return unit
     if cached_only:
         return None
@@ -227,6 +237,8 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     else:
         flags = bytes(runs_long(module.codes[i - nimp].body) for i in order)
     pausable = facts.pausable if facts is not None and fuel_costs is None else None
+    if not resumable:
+        pausable = frozenset()
     if isolated:
         from .worker import Job, WorkerDied, pool
 
@@ -250,6 +262,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
         store_blob(path, _pack(flags, obj))
     unit = load_unit(module, funcs, shell, flags, obj, tag=tag, into=into, guard=guard)
     unit.seconds = {"compile": cpu, "wall": time.perf_counter() - t0}
+    unit.resumable = resumable
     return unit
 
 
@@ -335,13 +348,13 @@ def _raw_digest(raw: bytes) -> bytes:
 
 
 def _manifest(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool,
-              guard: bool) -> FunctionLog:  # fmt: skip
+              guard: bool, resumable: bool) -> FunctionLog:  # fmt: skip
     """The module's manifest: an append-only log (:class:`~wasm2py.cache.FunctionLog`) of one
     record per unit (``level:functions``, keyed by its CRC-32: a unit recorded twice is
     read once), so recording a unit writes one record instead of rewriting and resealing the
     whole list."""
     h = hashlib.sha256(_raw_digest(module.raw))
-    h.update(compiler_digest(opt_level, fuel_costs, epoch, guard))
+    h.update(compiler_digest(opt_level, fuel_costs, epoch, guard, resumable))
     h.update(policy_digest())
     return FunctionLog("", Path(cache_dir) / f"llvm-units-{h.hexdigest()}.log")
 
@@ -357,14 +370,16 @@ def policy_digest() -> bytes:
 
 
 def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
-                 epoch: bool = False, guard: bool = False) -> list[tuple]:  # fmt: skip
+                 epoch: bool = False, guard: bool = False,
+                 resumable: bool = True) -> list[tuple]:  # fmt: skip
     """The units compiled for this module (same options) in earlier runs, in the order they
     were compiled (the shell unit first): ``(level, functions)`` pairs (the level a unit was
     compiled at: ``opt_level``, or :data:`.jit.QUICK` for big functions)."""
     if cache_dir is None or not module.raw:
         return []
     units = []
-    for record in _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard).read().values():
+    for record in _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard,
+                            resumable).read().values():
         level, _, funcs = record.decode().partition(":")
         units.append((int(level), frozenset(int(x) for x in funcs.split())))
     return units
@@ -372,11 +387,11 @@ def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
 
 def record_unit(module: Module, cache_dir, opt_level: int, fuel_costs, funcs,
                 level: int | None = None, epoch: bool = False,
-                guard: bool = False) -> None:  # fmt: skip
+                guard: bool = False, resumable: bool = True) -> None:  # fmt: skip
     """Add the unit of ``funcs`` (compiled at ``level``, default ``opt_level``) to the
     module's manifest (see :func:`cached_units`)."""
     if cache_dir is None or not module.raw:
         return
     level = opt_level if level is None else level
     record = (f"{level}:" + " ".join(str(i) for i in sorted(funcs))).encode()
-    _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard).append(zlib.crc32(record), record)
+    _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard, resumable).append(zlib.crc32(record), record)
