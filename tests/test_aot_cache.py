@@ -46,6 +46,21 @@ def _import_file(path: Path, name: str):
     return module
 
 
+def test_wasm_digest_is_sha256_remembered_only_for_immutable_bytes():
+    import hashlib
+
+    data = bytes(range(256)) * 3
+    assert cache.wasm_digest(data) == hashlib.sha256(data).digest()
+    assert cache.wasm_digest(data) == hashlib.sha256(data).digest()  # (remembered)
+    other = b"\x00asm\x01\x00\x00\x00"
+    assert cache.wasm_digest(other) == hashlib.sha256(other).digest()
+    buf = bytearray(data)
+    assert cache.wasm_digest(buf) == hashlib.sha256(data).digest()
+    buf[0] ^= 1  # a mutable buffer changed in place gets the digest of its new contents
+    assert cache.wasm_digest(buf) == hashlib.sha256(bytes(buf)).digest()
+    assert cache.wasm_digest(buf) != hashlib.sha256(data).digest()
+
+
 def test_aot_module_behaves_like_the_in_memory_one(tmp_path):
     out = tmp_path / "nt.py"
     wasm2py.compile(NAN_AND_TABLES, out, name="nt.wasm")

@@ -775,6 +775,28 @@ class TestCode:
         assert m.raw[code.start : code.end] == decls + b"\x0b"
         assert m.body(0) == code.body  # decoded anew each time (see Code)
 
+    def test_triples_are_the_body_as_plain_tuples(self):
+        # local.get 0; i32.const 127 (0xff 0x00: 0x7f, then a last byte with the sign bit
+        # clear); drop; block; end; i32.trunc_sat_f32_s (0xfc 0x00); drop; end: the code of
+        # test_offsets
+        code = b"\x20\x00\x41\xff\x00\x1a\x02\x40\x0b\xfc\x00\x1a\x0b"
+        m = decode_module(one_func(code, local_decls=vec([b"\x01\x7f"])))
+        (c,) = m.codes
+        start = m.raw.index(code)
+        triples = c.triples
+        assert all(type(t) is tuple for t in triples)  # plain tuples, not Instr
+        assert [(op, imm, off - start) for op, imm, off in triples] == [
+            (0x20, 0, 0), (0x41, 127, 2), (0x1A, None, 5), (0x02, None, 6), (0x0B, None, 8),
+            (0xFC00, None, 9), (0x1A, None, 11), (0x0B, None, 12)]  # fmt: skip
+        assert [tuple(i) for i in c.body] == triples
+        assert all(type(i) is Instr for i in c.body)
+        # malformed bodies are refused the same way (a byte after the final end)
+        bad = _decode_module(one_func(b"\x20\x00\x0b\x01", local_decls=vec([b"\x01\x7f"])),
+                             WASM2, check_bodies=False).codes[0]  # fmt: skip
+        for read in (lambda: bad.body, lambda: bad.triples):
+            with pytest.raises(DecodeError, match="section size mismatch"):
+                read()
+
     def test_too_many_locals(self):
         decls = vec([b"\xff\xff\xff\xff\x0f\x7f", b"\x02\x7e"])
         malformed(one_func(b"\x0b", local_decls=decls), "too many locals")
@@ -954,10 +976,31 @@ class TestCode:
         # Unbalanced: one end short.
         malformed(one_func(b"\x03\x40" * depth + b"\x0b" * depth))
 
+    def test_two_byte_immediates_decode_as_the_leb128_readers_do(self):
+        # (the decoder reads two-byte indices and i32 constants inline: every such encoding
+        # must give what read_u32 / read_s32, tested above, give)
+        for b1 in range(0x80, 0x100):
+            for b2 in range(0x80):
+                for op, read in ((Op.LOCAL_GET, read_u32), (Op.CALL, read_u32),
+                                 (Op.I32_CONST, read_s32)):  # fmt: skip
+                    data = bytes([op, b1, b2, 0x0B])
+                    instrs, pos = decode_instrs(data, 0, plain=True)
+                    assert instrs == [(op, read(data, 1)[0], 0), (Op.END, None, 3)]
+                    assert pos == 4
+        assert decode_instrs(b"\x41\x80\x40\x0b", 0)[0][0].imm == -8192
+        assert decode_instrs(b"\x41\xff\x3f\x0b", 0)[0][0].imm == 8191
+        assert decode_instrs(b"\x10\xff\x7f\x0b", 0)[0][0].imm == 16383
+        with pytest.raises(DecodeError, match="unexpected end"):
+            decode_instrs(b"\x10\xff", 0)
+
     def test_decode_instrs_directly(self):
         instrs, pos = decode_instrs(b"\x00\x41\x01\x0b\xff", 1)
         assert ops_imms(instrs) == [(Op.I32_CONST, 1), (Op.END, None)]
         assert pos == 4
+        assert all(type(i) is Instr for i in instrs)
+        plain, pos = decode_instrs(b"\x00\x41\x01\x0b\xff", 1, plain=True)
+        assert plain == [(Op.I32_CONST, 1, 1), (Op.END, None, 3)] and pos == 4
+        assert all(type(i) is tuple for i in plain)
         with pytest.raises(DecodeError, match="data count section required"):
             decode_instrs(b"\xfc\x09\x00\x0b", 0, has_data_count=False)
 

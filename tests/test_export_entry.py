@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import pickle
+import sys
 
 import pytest
 
@@ -17,6 +18,7 @@ import wasm2py
 import wasm2py.translate.module
 from wasm2py import Config, Engine, Instance, Module, Store, Trap, TrapCode
 from wasm2py.errors import ArgumentError, SignatureError, ValueRangeError
+from wasm2py.runtime.func import _retarget
 from wasm2py.types import FuncType
 
 from .wat import wat
@@ -107,6 +109,28 @@ def test_mixed_signatures(ex):
     assert ex.pick(-1, None, -1) is None
     with pytest.raises(ValueRangeError):
         ex.pick(0, marker, 0x100000000)
+
+
+def test_f64_arguments_as_the_generic_converter_takes_them(ex):
+    # a float passes as it is (inline); anything else goes through the converter
+    import math
+
+    class F(float):
+        pass
+
+    for _ in range(2):  # (the first call translates, the next ones run the entry)
+        assert ex.neg(2.5) == -2.5
+        assert math.copysign(1.0, ex.neg(0.0)) == -1.0 and ex.neg(-0.0) == 0.0
+        assert math.isnan(ex.neg(math.nan)) and ex.neg(-math.inf) == math.inf
+        for arg, want in ((2, -2.0), (True, -1.0), (F(1.5), -1.5)):
+            got = ex.neg(arg)
+            assert got == want and type(got) is float, arg
+        assert ex.scale(3, F(0.5)) == 1.5
+        for bad in ("1.0", None, [1.0]):
+            with pytest.raises(ArgumentError):
+                ex.neg(bad)
+        with pytest.raises(ArgumentError):
+            ex.scale(1, "2")
 
 
 # -- each export's own entry: small Python-tier bodies inlined, the rest called ---------------
@@ -323,6 +347,43 @@ def test_a_returned_sum_reads_signed_at_every_edge():
     assert ex.add64(0xA000000000000000, 0xA000000000000000) == 1 << 62
 
 
+IDS = wat("""
+(module
+  (func (export "id32") (param i32) (result i32) local.get 0)
+  (func (export "xor32") (param i32 i32) (result i32) local.get 0 local.get 1 i32.xor)
+  (func (export "id64") (param i64) (result i64) local.get 0)
+  (func (export "xor64") (param i64 i64) (result i64) local.get 0 local.get 1 i64.xor)
+)""")
+
+
+@pytest.mark.parametrize("inline", [True, False])
+def test_results_and_arguments_convert_at_every_edge(monkeypatch, inline):
+    # a returned parameter (a plain local) and a returned expression, in inlined entries and
+    # in entries that call the function; an argument's canonical value is itself when
+    # unsigned, plus 2**N when negative; a result reads signed: minus 2**N from 2**(N-1) on
+    if not inline:
+        monkeypatch.setattr(wasm2py.translate.module, "INLINE_ENTRY_BYTES", 0)
+    engine = Engine()
+    ex = Instance(Store(engine), Module(engine, IDS), {}).exports
+    for f in ex.values():  # the first call translates, the second makes the entry
+        f(*[0] * len(f.type.params))
+        f(*[0] * len(f.type.params))
+        assert _inlined(f) is inline
+    for bits, ident, xor in ((32, ex.id32, ex.xor32), (64, ex.id64, ex.xor64)):
+        half, full = 1 << (bits - 1), 1 << bits
+        for v in (0, 1, 0x3FFFFFFF, 0x40000000, half - 1, half, half + 1, full - 1,
+                  -1, -0x40000000, -0x40000001, -half):  # fmt: skip
+            signed = v - full if v >= half else v
+            assert ident(v) == signed and type(ident(v)) is int, (bits, v)
+            assert xor(v, 0) == signed and xor(0, v) == signed, (bits, v)
+            assert xor(v, -1) == -1 - signed, (bits, v)  # all bits flipped: ~signed
+        for bad in (full, -half - 1):
+            with pytest.raises(ValueRangeError):
+                ident(bad)
+            with pytest.raises(ValueRangeError):
+                xor(0, bad)
+
+
 def test_the_entry_rejects_what_the_generic_path_rejects():
     _, ex = _adds()
     ex.add(0, 0)
@@ -371,6 +432,35 @@ def test_func_keeps_its_api_on_the_partial_call_path():
         g = f
 
     assert Holder().g is f and Holder.g(4, 5) == 9
+
+
+@pytest.mark.skipif(sys.implementation.name != "cpython", reason="a CPython type flag")
+def test_calls_take_the_partials_vectorcall():
+    # CPython 3.12 and later inherit the flag; on 3.11 wasm2py sets it (runtime.func)
+    assert wasm2py.Func.__flags__ & (1 << 11)  # Py_TPFLAGS_HAVE_VECTORCALL
+    _, ex = _adds()
+    f = ex.add
+    assert f(1, 2) == 3 and f(1, 2) == 3 and _inlined(f)
+    with pytest.raises(TypeError):
+        f(1, b=2)  # keywords reach the entry, which refuses them
+    with pytest.raises(SignatureError):
+        f(1, 2, 3)
+
+    class Target:  # a callable without a vectorcall of its own: the partial's still calls it
+        def __call__(self, *args, **kwargs):
+            return args, kwargs
+
+    _retarget(f, Target())
+    assert f(1, 2) == ((1, 2), {}) and f(x=1) == ((), {"x": 1})
+    f.set_raw(f.raw)  # back to the first call, which makes the entry anew
+    assert f(2, 3) == 5 and f(2, 3) == 5 and _inlined(f)
+
+
+def test_export_names_are_interned(ex):
+    # as the names in code are: CPython 3.11 finds ``exports.sub`` in about half the time
+    assert list(ex) == ["sub", "sub64", "second", "scale", "neg", "seven", "pick"]
+    assert all(name is sys.intern(name) for name in ex)
+    assert ex.sub is ex["sub"] and ex.sub(5, 3) == 2
 
 
 def test_a_func_made_without_init_refuses_calls():

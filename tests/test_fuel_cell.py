@@ -84,10 +84,11 @@ def test_the_cell_holds_what_the_bank_does_not(monkeypatch):
 
 def test_entry_checks_split_and_exact_at_every_fuel():
     """fib's first statements (the entry segment's check, then the check of whichever way its
-    br_if goes: 5, then 5 + 4 or 5 + 3) run unchecked when the cell holds 9
-    (``peephole.split_entry_checks``); every stop and pause is still where the segment model
-    of tests/test_fuel_carry.py puts it, and a paused call resumed with the fuel it asks for
-    ends with fib's value and the model's fuel."""
+    br_if goes: 5, then 5 + 4 or 5 + 3) and the first check of its loop (segment D, 18, moved
+    before the loop by ``peephole.rotate_entry_loop``: 5 + 3 + 18) run unchecked when the cell
+    holds 26 (``peephole.split_entry_checks``), charging C and D at once (3 + 5 + 18); every
+    stop and pause is still where the segment model of tests/test_fuel_carry.py puts it, and a
+    paused call resumed with the fuel it asks for ends with fib's value and the model's fuel."""
     import ast
 
     from wasm2py.binary.decoder import decode_module
@@ -97,7 +98,8 @@ def test_entry_checks_split_and_exact_at_every_fuel():
 
     tree = translate_module(decode_module(wat(WAT)), Config(consume_fuel=True))[0]
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
-    assert "if fuel >= 9:" in ast.unparse(fn)
+    text = ast.unparse(fn)
+    assert "if fuel >= 26:" in text and "fuel -= 26" in text
     engine = Engine(Config(consume_fuel=True))
     store = Store(engine)
     fib = Instance(store, Module(engine, wat(WAT)), {}).exports.fib

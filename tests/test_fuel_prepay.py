@@ -1,5 +1,5 @@
 """Fuel stays exact in loops whose iterations the Python tier runs in prepaid stretches
-(:func:`wasm2py.translate.peephole.prepay_loops`): 32 iterations charged up front, no check or
+(:func:`wasm2py.translate.peephole.prepay_loops`): 32 iterations (set so here) charged up front, no check or
 charge in them, the difference given back where an iteration leaves the loop, raises, or goes
 on having charged less than the most an iteration charges.
 
@@ -241,6 +241,17 @@ def walk_segments(p: int):
 #: ``return``, or at a trap) only when the cell held more than a stretch's test asks for
 #: (at most 6 + 31 * 27 here) when it began
 PAST = 1000
+
+
+@pytest.fixture(autouse=True)
+def stretches_of_32(monkeypatch):
+    """Stretches of 32 iterations (``peephole.PREPAID``, which the passes read as they run;
+    the default is longer): this file's data and hand-worked figures are laid out for 32, which
+    keeps the loops short enough to try every fuel (``tests/test_fuel_stretch.py`` runs the
+    default's)."""
+    from wasm2py.translate import peephole
+
+    monkeypatch.setattr(peephole, "PREPAID", 32)
 
 
 @pytest.fixture(params=[None, 7, 40, 500])

@@ -80,6 +80,17 @@ def walk_segments(p: int, memory: dict[int, int] = MEMORY):
 STARTS = [16, 20, 21, 65533]
 
 
+@pytest.fixture(autouse=True)
+def stretches_of_32(monkeypatch):
+    """Stretches of 32 iterations (``peephole.PREPAID``, which the passes read as they run;
+    the default is longer): this file's data and hand-worked figures are laid out for 32, which
+    keeps the loops short enough to try every fuel (``tests/test_fuel_stretch.py`` runs the
+    default's)."""
+    from wasm2py.translate import peephole
+
+    monkeypatch.setattr(peephole, "PREPAID", 32)
+
+
 @pytest.fixture(params=[None, 7, 40])
 def cell(request, monkeypatch):
     """The cell's limit: the default, one below what an iteration costs (every iteration

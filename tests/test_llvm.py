@@ -798,13 +798,13 @@ def test_big_modules_compile_in_parallel_parts(monkeypatch, tmp_path, level):
     # small module split into a part per function. The module makes no tail calls, so every
     # function has a C-convention body, which direct calls across parts reach by name (O2) or
     # through the module's table of bodies (level 0: lower.ModuleBuilder.bodies).
-    from wasm2py.llvm import jit
+    from wasm2py.llvm import facts, jit
 
     monkeypatch.setattr(jit, "PART_INSTRUCTIONS", 1)
     monkeypatch.setattr(jit.os, "cpu_count", lambda: 5)
     store = wasm2py.Store()
     mod = wasm2py.Module(store.engine, wat(SPLIT))
-    assert len(jit.plan_parts(jit.with_bodies(mod._module))) == 5
+    assert len(jit.plan_parts(facts.with_bodies(mod._module))) == 5
     split = L.compile_module(mod._module, level, cache_dir=tmp_path)
     assert set(split.timings) == {"parallel", "link"}
     again = L.compile_module(mod._module, level, cache_dir=tmp_path)  # the five objects, cached

@@ -405,7 +405,7 @@ def test_a_nan_local_of_a_jitted_frame_moves_as_local_get_reads_it(to):
 
 def _pausable(text: str) -> set[int]:
     from wasm2py.binary.decoder import decode_module
-    from wasm2py.llvm.suspend import pausable_funcs
+    from wasm2py.llvm.facts import pausable_funcs
 
     return set(pausable_funcs(decode_module(wat(text))))
 

@@ -109,7 +109,7 @@ def test_worker_errors_are_typed():
 def test_a_batch_of_functions_compiles_into_objects_that_link():
     # two jobs: functions {0, 2} with the shell, function {1} alone; loaded together they make
     # the module (the per-function batches of a background compile work the same way)
-    from wasm2py.llvm import jit
+    from wasm2py.llvm import facts, jit
 
     data = wat("""(module
       (func $a (export "a") (param i32) (result i32) local.get 0 call $b i32.const 1 i32.add)
@@ -119,7 +119,7 @@ def test_a_batch_of_functions_compiles_into_objects_that_link():
     module = wasm2py.Module(store.engine, data)
     objs = worker.pool().run_all([worker.Job(data, funcs=frozenset({0, 2}), shell=True),
                                   worker.Job(data, funcs=(1,), shell=False)])  # fmt: skip
-    flags = bytes(jit.runs_long(c.body) for c in jit.with_bodies(module._module).codes)
+    flags = bytes(facts.runs_long(c.body) for c in facts.with_bodies(module._module).codes)
     compiled = jit.compile_module(module._module, objects=(flags, objs))
     inst = L.instantiate(store, compiled)
     assert inst.exports.a(4) == 41 and inst.exports.c(1) == (1 * 10 + 1) * 10 + 1

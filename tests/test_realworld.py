@@ -87,3 +87,62 @@ def test_interpreters_match_their_native_build(built, name, tier, tmp_path):
     else:  # (the LLVM tier compiles the whole interpreter: unoptimised, to keep it short)
         config = wasm2py.Config(tier=tier, cache=False, llvm_opt_level=0)
     assert wasm(name, wasm_path, cwd, config) == expected
+
+
+def _sql_rows(script: str) -> bytes:
+    """What ``sqlite3 -batch`` prints for ``script``, from Python's own SQLite (another build
+    of the library, through another driver): each row's columns joined with ``|``."""
+    import sqlite3
+
+    db, out, stmt = sqlite3.connect(":memory:"), [], ""
+    for line in script.splitlines(keepends=True):
+        stmt += line
+        if sqlite3.complete_statement(stmt):
+            for row in db.execute(stmt):
+                out.append("|".join("" if v is None else str(v) for v in row))
+            stmt = ""
+    return "".join(f"{line}\n" for line in out).encode()
+
+
+def _heavy_expected(label: str):
+    """Lines the heavy workloads must print, worked out here rather than taken from a run."""
+    import json
+
+    if label == "heavy.lua":
+        # fib(30); sum over i = 1..100000 of (7i - i)
+        return [b"fib(30) =\t832040", b"gmatch sum:\t%d" % (6 * 100_000 * 100_001 // 2)]
+    if label == "heavy.js":
+        objs = [{"id": i, "name": f"n{i}", "tags": [i % 3, i % 5]} for i in range(3000)]
+        return [b"fib(25) = 75025", b"regexp sum: %d" % (6 * 20_000 * 20_001 // 2),
+                b"objects: %d" % sum((i % 17) ** 2 + (i % 29) ** 2 for i in range(30_000)),
+                b"json: %d n2999" % len(json.dumps(objs, separators=(",", ":")))]  # fmt: skip
+    if label == "heavy.scm":
+        total = 59_999 * 60_000 // 2
+        assert total < 2**31  # (TinyScheme's integers are 32-bit longs in wasm32)
+        words = "the quick brown fox jumps over lazy dog end".split()
+        tally = " ".join(f"({w} . {900 if w == 'the' else 300})" for w in words)
+        return [b"fib(20) = 6765", b"tail calls: %d" % total, b"closure: 50001",
+                f"tally: ({tally})".encode()]  # fmt: skip
+    return None
+
+
+@pytest.mark.parametrize("label", ["heavy.lua", "heavy.js", "heavy.scm", "in-memory SQL, heavy"])
+def test_heavy_workloads_compute_what_they_say(label):
+    """The compute-heavy workloads of ``tools/bench/tier_up_realworld.py --heavy``, run by the
+    native builds, print what was worked out independently (the benchmark then checks the
+    wasm runs against wasmtime's output)."""
+    from tools.realworld.run import WORKLOADS, heavy_cases, run_native
+
+    if shutil.which("apt-get") is None:
+        pytest.fail("building the programs needs a Debian system (apt-get source), see README")
+    case = next(c for c in heavy_cases() if c.label == label)
+    rw.build(case.program)
+    _, status, out, _ = run_native(case)
+    assert status == 0
+    expected = _heavy_expected(label)
+    if expected is None:  # the SQL workload: as Python's SQLite runs it
+        assert out == _sql_rows((WORKLOADS / "heavy.sql").read_text())
+    else:
+        lines = out.splitlines()
+        for line in expected:
+            assert line in lines

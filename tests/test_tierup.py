@@ -466,10 +466,10 @@ def test_the_auto_tier_translates_without_the_optional_rewrites(monkeypatch):
 
 
 def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
-    """The validator hands every body to the LLVM tiers' scan (``jit.FactsScan``): the
+    """The validator hands every body to the LLVM tiers' scan (``facts.FactsScan``): the
     facts are there without another decode of the bodies, and equal those of a decode."""
     from wasm2py.binary import module as binmod
-    from wasm2py.llvm import jit
+    from wasm2py.llvm import facts as llvm_facts
 
     engine = Engine(Config(tier="auto", cache=False))
     m = Module(engine, wat(CHAIN))._module
@@ -479,7 +479,7 @@ def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
 
     with monkeypatch.context() as mp:
         mp.setattr(binmod.Code, "body", property(no_decode))
-        facts = jit.body_facts(m)
+        facts = llvm_facts.body_facts(m)
     # by hand from CHAIN: $sum loops and calls $sq; $fib calls itself; $via calls through
     # the table; $host calls $div and the import; outer calls $host; only $host and outer
     # can reach the host (the private table holds $sq and $div, which cannot)
@@ -487,8 +487,8 @@ def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
     assert facts.pausable == {HOST, OUTER}
     assert not any(facts.tail_calls)
     assert facts.loops == bytes([0, 0, 1, 0, 0, 0, 0])
-    jit._LAST_FACTS[0] = None
-    assert jit.body_facts(m) == facts  # (decoded: the same facts)
+    llvm_facts._LAST_FACTS[0] = None
+    assert llvm_facts.body_facts(m) == facts  # (decoded: the same facts)
 
 
 def test_the_manifest_lists_each_unit_once_in_the_order_compiled(tmp_path):
@@ -587,3 +587,73 @@ def test_a_tagged_unit_object_defines_only_tagged_names():
             entry = abi.entry_name(m.func_type_indices()[SUM])  # (SUM's type's entry)
             assert engine.get_function_address(f"{entry}.t1")
             assert not engine.get_function_address(entry)
+
+
+COLD_RUN = r"""
+import json, sys
+import wasm2py
+from wasm2py import Config, Engine, Instance, Module, Store
+from wasm2py.llvm import abi
+
+LLVM = ("llvmlite.binding", "llvmlite.ir", "wasm2py.llvm.jit", "wasm2py.llvm.suspend")
+engine = Engine(Config(tier="auto", tier_up_threshold=300))
+store = Store(engine)
+inst = Instance(store, Module(engine, bytes.fromhex(sys.argv[1])), {"env": {"host": abs}})
+out = {"sum": inst.exports.sum(10)}  # 11 iterations and 10 calls: never hot
+out["cold"] = [m for m in LLVM if m in sys.modules]
+out["cold_rt"] = [store.native.rt[abi.RT_RECORD], store.native.rt[abi.RT_SUSPEND_CB]]
+inst.exports.fib(12)  # 465 calls of $fib: hot
+assert inst._tierup.wait(120)
+inst._tierup.attach_ready()
+out["tiers"] = [inst.function_tiers()[i] for i in (4, 3)]  # $fib, $sum
+out["hot"] = [m for m in LLVM if m in sys.modules]
+out["hot_rt"] = [store.native.rt[abi.RT_RECORD], store.native.rt[abi.RT_SUSPEND_CB]]
+print(json.dumps(out))
+"""
+
+
+def test_a_cold_run_loads_llvm_only_once_a_function_is_hot(tmp_path):
+    """A ``tier="auto"`` instance of a module with no cached units loads none of LLVM (its
+    bindings, the lowering, the trap-trace recorder that ``rt`` points jitted code at) until
+    a function gets hot; then its unit runs jitted, with the recorder and the suspend
+    callback in place. (A fresh process: this one has LLVM loaded already.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "WASM2PY_CACHE_DIR": str(tmp_path)}
+    p = subprocess.run([sys.executable, "-c", COLD_RUN, wat(CHAIN).hex()], env=env,
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert p.returncode == 0, p.stderr[-3000:]
+    out = json.loads(p.stdout)
+    assert out["sum"] == 385  # 1 + 4 + ... + 100
+    assert out["cold"] == [] and out["cold_rt"] == [0, 0]
+    assert (FIB, SUM) == (4, 3) and out["tiers"] == ["llvm", "python"]
+    assert "llvmlite.binding" in out["hot"] and all(out["hot_rt"])
+
+
+def test_a_module_without_cached_units_is_told_without_the_compilers_digest(tmp_path,
+                                                                             monkeypatch):  # fmt: skip
+    """``cached_units`` of a module that never had a unit recorded (whatever the options)
+    answers without a manifest key, whose compiler digest needs LLVM; once a unit is
+    recorded, its manifest is read as before."""
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm import units
+
+    m = decode_module(wat(CHAIN))
+    real = units.compiler_digest
+
+    def no_digest(*args, **kwargs):
+        raise AssertionError("the compiler's digest was computed")
+
+    monkeypatch.setattr(units, "compiler_digest", no_digest)
+    assert units.cached_units(m, tmp_path, 2, None) == []
+    monkeypatch.setattr(units, "compiler_digest", real)
+    units.record_unit(m, tmp_path, 1, None, (), 0)  # (a unit of other options)
+    units.record_unit(m, tmp_path, 2, None, (FIB,), 0)
+    assert units.cached_units(m, tmp_path, 2, None) == [(0, frozenset({FIB}))]
+    assert units.cached_units(m, tmp_path, 1, None) == [(0, frozenset())]
+    other = decode_module(wat(MIXED))
+    monkeypatch.setattr(units, "compiler_digest", no_digest)
+    assert units.cached_units(other, tmp_path, 2, None) == []

@@ -385,6 +385,42 @@ def test_error_names_function_offset_and_types():
     assert "in function 2" in str(err)
 
 
+def test_bodies_reach_on_body_as_plain_tuples_in_order():
+    from wasm2py.text import as_binary
+
+    wasm = as_binary("""(module (memory 1)
+        (func (param i32) (result i32) local.get 0 i32.eqz)
+        (func (param i32) local.get 0 i32.const 7 i32.store offset=4))""")
+    m = _decode_module(wasm)
+    seen: list = []
+    _validate_module(m, on_body=seen.append)
+    assert seen == [[tuple(i) for i in code.body] for code in m.codes]
+    assert all(type(t) is tuple for b in seen for t in b)
+    (eqz,) = (t for t in seen[0] if t[0] == 0x45)
+    assert wasm[eqz[2]] == 0x45  # the offset of the instruction in the module bytes
+    (store,) = (t for t in seen[1] if t[0] == 0x36)
+    assert store[1] == (2, 4, 0) and wasm[store[2]] == 0x36  # align 2**2, offset 4, memory 0
+
+
+@pytest.mark.parametrize(("code", "opcode", "reason"), [
+    ("i64.const 0 i32.eqz drop", 0x45, "expected i32, found i64 (i32.eqz)"),  # first table op
+    ("i64.const 0 local.set 0", 0x21, "expected i32, found i64 (local.set)"),  # below it
+    ("i32.const 0 i32.const 1 i64.store", 0x37, "expected i64, found i32 (i64.store)"),
+    ("f32.const 0 br_if 0", 0x0D, "expected i32, found f32 (br_if)"),
+    ("i32.const 0 i64.const 1 i32.add drop", 0x6A, "expected i32, found i64 (i32.add)"),
+])  # fmt: skip
+def test_errors_name_the_function_and_offset_of_the_instruction(code, opcode, reason):
+    from wasm2py.text import as_binary
+
+    wasm = as_binary(f"(module (memory 1) (func) (func (local i32) {code}))")
+    with pytest.raises(ValidationError) as info:
+        _validate_module(_decode_module(wasm))
+    err = info.value
+    assert err.func_index == 1
+    assert wasm[err.offset] == opcode
+    assert reason in err.reason
+
+
 @needs_wasm_tools
 def test_module_level_errors_have_no_function():
     err = check_invalid("(module (memory 1) (memory 1))", "multiple memories")

@@ -67,7 +67,7 @@ def test_tail_calls_are_not_compiled_with_the_quick_pipeline():
     """A module bigger than Config.llvm_quick_bytes (0 here) that makes tail calls keeps the
     full pipeline (the fast instruction selector does not reuse frames), so deep mutual tail
     recursion still runs in constant stack."""
-    from wasm2py.llvm.jit import has_tail_calls
+    from wasm2py.llvm.facts import has_tail_calls
 
     engine = Engine(Config(tier="llvm", cache=False, llvm_quick_bytes=0))
     module = wasm2py.Module(engine, wat(EVEN_ODD))

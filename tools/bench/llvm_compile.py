@@ -135,12 +135,13 @@ def phases(decoded, level: int) -> None:
     ``Config()``), and of starting a compile worker."""
     import subprocess
 
+    from wasm2py.llvm import facts as body_facts_of
     from wasm2py.llvm import jit
     from wasm2py.llvm.lower import build_text
 
-    decoded = jit.with_bodies(decoded)
+    decoded = body_facts_of.with_bodies(decoded)
     tm = jit.host_target_machine(level)
-    facts = jit.body_facts(decoded)  # (found by the parent, told to the workers)
+    facts = body_facts_of.body_facts(decoded)  # (found by the parent, told to the workers)
     for k, part in enumerate(jit.plan_parts(decoded)):
         t0 = time.process_time()
         text = build_text(decoded, simd_isa=jit.simd_isa(tm), part=part,

@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="with the shell: trampolines and the entry wrappers of every function")  # fmt: skip
     args = ap.parse_args(argv)
     from wasm2py.binary.decoder import decode_module
-    from wasm2py.llvm.jit import with_bodies
+    from wasm2py.llvm.facts import with_bodies
     from wasm2py.validate.validator import validate_module
 
     m = decode_module(build(args.module_functions).read_bytes())

@@ -21,11 +21,23 @@ with an empty private cache unless it says "warm":
 * ``first call cold`` / ``warm``: ``Module()``, ``Instance()`` and the first call, which
   translates the functions it runs (cold) or finds them in the cache (warm).
 
+``--programs [NAME...]`` measures the real programs of ``tools/realworld`` instead (built by its
+``build.py``; default lua, sqlite3, duk and tinyscheme), one row each, best of ``--repeat``
+runs: decode, validate, a cold ``Module()`` with ``--tier`` (default ``auto``, which also
+scans every body for the LLVM tier) and ``start``: a cold ``wasm2py run --tier auto`` process
+up to its first wasm instruction (the CPU of the whole process: interpreter, imports,
+``Module()``, instantiation; the program's ``_start`` is not run). ``--against PATH``: also
+measure the wasm2py checkout at PATH, alternating with this one, for before/after figures.
+
+wasm2py runs from bytecode compiled beforehand, as an installed copy does
+(``tools.bytecode.installed_env``).
+
 Usage::
 
     python tools/bench/load_speed.py [--functions N] [--wasm PATH [--invoke NAME ARG...]]
     python tools/bench/load_speed.py --wasm python.wasm --dir Lib::/usr/local/lib/python3.11 \
         --wasi -S -c "print(6*7)"
+    python tools/bench/load_speed.py --programs [lua sqlite3 ...] [--against PATH] [--repeat N]
 """
 
 from __future__ import annotations
@@ -41,6 +53,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
+
+from tools.bytecode import installed_env  # noqa: E402
+
+#: the real programs measured by ``--programs`` without names
+PROGRAMS = ("lua", "sqlite3", "duk", "tinyscheme")
 
 CHILD = r"""
 import json, os, resource, sys, time
@@ -69,9 +86,11 @@ elif what == "wasmtime":
     wasmtime.Module(wasmtime.Engine(), data)
 elif what in ("module", "first"):
     import wasm2py
+    config = wasm2py.Config(**({"tier": invoke["tier"]} if isinstance(invoke, dict)
+                               and "tier" in invoke else {}))
     t0 = time.process_time()
-    m = wasm2py.Module(wasm2py.Engine(), data)
-    if what == "first" and "argv" in invoke:
+    m = wasm2py.Module(wasm2py.Engine(config), data)
+    if what == "first" and isinstance(invoke, dict) and "argv" in invoke:
         import io
         from wasm2py.wasi import WasiConfig, run
         stdout = io.BytesIO()
@@ -88,11 +107,61 @@ print(json.dumps(out))
 """
 
 
-def child(path: Path, what: str, cache: str, invoke=None) -> dict:
-    env = {**os.environ, "WASM2PY_CACHE_DIR": cache, "PYTHONPATH": str(ROOT)}
-    p = subprocess.run([sys.executable, "-c", CHILD, str(path), what, json.dumps(invoke)],
-                       env=env, capture_output=True, text=True, check=True)  # fmt: skip
+#: ``wasm2py run --tier auto PATH`` (argv[1]) stopped at its first wasm instruction: the entry
+#: point is called by ``wasi.call_entry``, replaced here by a report of the process's CPU
+START = r"""
+import json, os, resource, sys
+import wasm2py.wasi
+
+def entry(instance, name):
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"cpu": r.ru_utime + r.ru_stime}))
+    sys.stdout.flush()
+    os._exit(0)
+
+wasm2py.wasi.call_entry = entry
+from wasm2py.cli import main
+sys.argv = ["wasm2py", "run", "--tier", "auto", sys.argv[1]]
+sys.exit(main())
+"""
+
+
+def child(path: Path, what: str, cache: str, invoke=None, tree: Path = ROOT) -> dict:
+    env = {**installed_env({**os.environ, "PYTHONPATH": str(tree)}), "WASM2PY_CACHE_DIR": cache,
+           "PYTHONSAFEPATH": "1"}  # (never a wasm2py in the working directory)  # fmt: skip
+    if what == "start":
+        argv = [sys.executable, "-c", START, str(path)]
+    else:
+        argv = [sys.executable, "-c", CHILD, str(path), what, json.dumps(invoke)]
+    p = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if p.returncode:
+        raise RuntimeError(f"{what} of {path} failed ({tree}):\n{p.stderr[-2000:]}")
     return json.loads(p.stdout)
+
+
+def programs(names: list[str], trees: list[Path], repeat: int, tier: str) -> None:
+    """Print the ``--programs`` table: per program and checkout, the best of ``repeat``
+    fresh processes (each with an empty cache) for every column, checkouts alternating."""
+    from tools.realworld.build import BIN
+
+    cols = ("decode", "validate", f"Module() {tier}", "start")
+    print(f"CPU seconds, best of {repeat}; Module(): cold, tier {tier!r}; start: `wasm2py run "
+          f"--tier auto` up to the first wasm instruction, whole process")  # fmt: skip
+    print(f"{'program':<12} {'KiB':>6}  {'checkout':<28} " + " ".join(f"{c:>15}" for c in cols))
+    for name in names:
+        path = BIN / f"{name}.wasm"
+        best: dict[Path, dict[str, float]] = {t: {} for t in trees}
+        for _ in range(repeat):
+            for tree in trees:
+                for col, what in zip(cols, ("decode", "validate", "module", "start")):
+                    with tempfile.TemporaryDirectory() as tmp:
+                        cpu = child(path, what, tmp, {"tier": tier}, tree)["cpu"]
+                    got = best[tree]
+                    got[col] = min(got.get(col, cpu), cpu)
+        for tree in trees:
+            cells = " ".join(f"{best[tree][c]:>15.3f}" for c in cols)
+            print(f"{name:<12} {path.stat().st_size / 1024:>6,.0f}  {str(tree)[-28:]:<28} {cells}",
+                  flush=True)  # fmt: skip
 
 
 def measure(path: Path, invoke=None) -> list[tuple[str, str]]:
@@ -142,7 +211,17 @@ def main(argv: list[str] | None = None) -> int:
                     help="(last) the first call runs the module as a WASI command with the arguments after it")
     ap.add_argument("--dir", action="append", default=[], metavar="HOST::GUEST",
                     help="a directory to preopen for --wasi")  # fmt: skip
+    ap.add_argument("--programs", nargs="*", metavar="NAME",
+                    help=f"the real programs of tools/realworld (default {' '.join(PROGRAMS)})")  # fmt: skip
+    ap.add_argument("--against", type=Path, metavar="PATH",
+                    help="--programs: also measure the wasm2py checkout at PATH, alternating")  # fmt: skip
+    ap.add_argument("--repeat", type=int, default=3, help="--programs: best of N runs")
+    ap.add_argument("--tier", default="auto", help="--programs: the tier of Module()")
     args = ap.parse_args(argv)
+    if args.programs is not None:
+        trees = [ROOT] + ([args.against.resolve()] if args.against else [])
+        programs(args.programs or list(PROGRAMS), trees, args.repeat, args.tier)
+        return 0
     if args.wasm is None:
         from tools.bigmodule.generate import build
 

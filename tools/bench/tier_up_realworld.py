@@ -9,10 +9,12 @@ wasm2py runs as an installed copy does, from bytecode compiled beforehand
 (``tools.bytecode.installed_env``); ``--source`` runs it as the environment has it
 (with ``PYTHONDONTWRITEBYTECODE`` set, every run then compiles wasm2py's sources too).
 
-    python tools/bench/tier_up_realworld.py [LABEL ...] [--wasm2py PATH] [--against PATH]
+    python tools/bench/tier_up_realworld.py [LABEL ...] [--heavy] [--wasm2py PATH] [--against PATH]
 
 ``LABEL``: cases by label (``bench.lua``, ``bench.scm``, ``bench.js``, ``in-memory SQL``...;
-default all built); ``--wasm2py PATH``: run the wasm2py checkout at PATH instead (e.g. an
+default all built); ``--heavy``: the compute-heavy cases instead (``tools.realworld.run.heavy_cases``:
+``heavy.lua``, ``heavy.js``, ``heavy.scm``, ``in-memory SQL, heavy``; ~0.5 s each natively,
+where the default ones run in ~0.01 s and measure mostly warming up); ``--wasm2py PATH``: run the wasm2py checkout at PATH instead (e.g. an
 older commit, for before/after figures); ``--against PATH``: also run the checkout at PATH,
 alternating with this one case by case (cold and warm of one, then of the other), so that
 both see the same load; its rows are marked ``(against)``.
@@ -33,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from tools.realworld import run as realworld_run  # noqa: E402
 from tools.realworld.build import BIN  # noqa: E402
-from tools.realworld.run import cases, run_native, run_wasm2py, run_wasmtime  # noqa: E402
+from tools.realworld.run import cases, heavy_cases, run_native, run_wasm2py, run_wasmtime  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -41,6 +43,7 @@ def main(argv=None) -> int:
     ap.add_argument("labels", nargs="*")
     ap.add_argument("--wasm2py", help="checkout of wasm2py to run (default: this one)")
     ap.add_argument("--against", help="checkout of wasm2py to run too, alternating")
+    ap.add_argument("--heavy", action="store_true", help="the compute-heavy cases")
     ap.add_argument("--no-wasmtime", action="store_true")
     ap.add_argument("--source", action="store_true", help="no bytecode compiled first")
     args = ap.parse_args(argv)
@@ -53,7 +56,7 @@ def main(argv=None) -> int:
     if args.against:
         paths[" (against)"] = args.against + os.pathsep + base
     rows, ratios = [], {}
-    for case in cases():
+    for case in heavy_cases() if args.heavy else cases():
         if args.labels and case.label not in args.labels:
             continue
         if not (BIN / f"{case.program}.wasm").exists():

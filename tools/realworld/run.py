@@ -104,6 +104,18 @@ def cases() -> list[Case]:
     ]
 
 
+def heavy_cases() -> list[Case]:
+    """Compute-heavy runs of the programs (each ~0.4-0.6 CPU s natively, against ~0.01 s for
+    the workloads of :func:`cases`): the work of ``bench.lua``, ``bench.js``, ``bench.scm`` and
+    ``memory.sql``, scaled up (``tools/bench/tier_up_realworld.py --heavy``)."""
+    return [
+        Case("lua", "heavy.lua", ["{workloads}/heavy.lua"]),
+        Case("sqlite3", "in-memory SQL, heavy", ["-batch"], WORKLOADS / "heavy.sql"),
+        Case("duk", "heavy.js", ["{workloads}/heavy.js"]),
+        Case("tinyscheme", "heavy.scm", ["{workloads}/heavy.scm"], in_source=True),
+    ]
+
+
 def source_dir(case: Case) -> str | None:
     """The package's source directory, for ``in_source`` cases."""
     return str(fetch(PROGRAMS[case.program].package)) if case.in_source else None

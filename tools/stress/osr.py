@@ -20,7 +20,7 @@ if __package__ in (None, ""):
 
 import wasm2py
 from tools.bench.build import KERNELS, build_kernel
-from wasm2py.llvm.suspend import has_loops
+from wasm2py.llvm.facts import has_loops
 
 FUEL = 10**12
 

@@ -4,7 +4,8 @@
 Entry point: :func:`decode_module`. Every section is decoded; function bodies are
 only framed (their byte ranges), and decoded on demand into lists of
 :class:`~wasm2py.binary.module.Instr` (:func:`decode_locals`, :func:`decode_body`; validation
-decodes every body once). Malformed input always
+decodes every body once, to plain ``(op, imm, offset)`` tuples: ``Code.triples``). Malformed
+input always
 raises :class:`~wasm2py.errors.DecodeError` with the byte offset of the problem; the messages
 follow the wording of the spec's reference interpreter (``assert_malformed`` in the spec tests).
 
@@ -14,6 +15,8 @@ validator.
 """
 
 from __future__ import annotations
+
+from itertools import repeat
 
 from ..errors import DecodeError, UnsupportedFeature
 from ..features import ALL, Features
@@ -392,7 +395,7 @@ def _decode_slow(b: int, data: bytes, at: int, has_data_count: bool,
 
 
 def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
-                  feats: Features | None = None) -> tuple[list[Instr], int]:  # fmt: skip
+                  feats: Features | None = None, plain: bool = False) -> tuple[list, int]:  # fmt: skip
     """Decode the instruction sequence starting at ``data[pos]`` up to and including the ``end``
     that closes it (the function's or the constant expression's final ``end``).
 
@@ -410,6 +413,9 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
             ``data.drop`` are malformed without one.
         feats: the enabled proposals (default: all); instructions of the others are
             malformed.
+        plain: give each instruction as a plain ``(op, imm, offset)`` tuple rather than an
+            :class:`~wasm2py.binary.module.Instr` (for whoever only unpacks them, such as the
+            validator: making the plain tuple costs ~0.1 us less per instruction).
 
     Returns:
         The instructions (each with the module offset of its opcode, the final ``end``
@@ -418,10 +424,9 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
     Raises:
         DecodeError: malformed instructions, or the data ends first.
     """
-    out: list[Instr] = []
+    # (plain tuples here, made Instrs at the end if asked: one loop for both)
+    out: list = []
     append = out.append
-    new = tuple.__new__
-    I = Instr  # local alias: cheaper than a global lookup per instruction
     tables = _tables(feats)
     fast = tables.fast
     blocktype1 = tables.blocktype1
@@ -435,44 +440,51 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
             b = data[pos]
             f = fast[b]
             if f == 0:  # _F_NONE
-                append(new(I, (b, None, pos)))
+                append((b, None, pos))
                 pos += 1
             elif f == 1:  # _F_IDX
                 v = data[pos + 1]
                 if v < 0x80:
-                    append(new(I, (b, v, pos)))
+                    append((b, v, pos))
                     pos += 2
+                elif data[pos + 2] < 0x80:  # two bytes (function indices, mostly)
+                    append((b, (v & 0x7F) | (data[pos + 2] << 7), pos))
+                    pos += 3
                 else:
                     v, p = read_u32(data, pos + 1)
-                    append(new(I, (b, v, pos)))
+                    append((b, v, pos))
                     pos = p
             elif f == 2:  # _F_I32
                 v = data[pos + 1]
                 if v < 0x40:
-                    append(new(I, (b, v, pos)))
+                    append((b, v, pos))
                     pos += 2
                 elif v < 0x80:
-                    append(new(I, (b, v - 0x80, pos)))
+                    append((b, v - 0x80, pos))
                     pos += 2
+                elif data[pos + 2] < 0x80:  # two bytes: bit 13 is the sign
+                    v = (v & 0x7F) | (data[pos + 2] << 7)
+                    append((b, v - 0x4000 if v & 0x2000 else v, pos))
+                    pos += 3
                 else:
                     v, p = read_s32(data, pos + 1)
-                    append(new(I, (b, v, pos)))
+                    append((b, v, pos))
                     pos = p
             elif f == 3:  # _F_MEMARG
                 align = data[pos + 1]
                 offset = data[pos + 2]
                 if align < 32 and offset < 0x80:
-                    append(new(I, (b, (align, offset, 0), pos)))
+                    append((b, (align, offset, 0), pos))
                     pos += 3
                 else:
                     m, p = _memarg(data, pos + 1, tables.feats)
-                    append(new(I, (b, m, pos)))
+                    append((b, m, pos))
                     pos = p
             elif f == 4:  # _F_END
-                append(new(I, (_END, None, pos)))
+                append((_END, None, pos))
                 pos += 1
                 if not stack:
-                    return out, pos
+                    return (out if plain else list(map(tuple.__new__, repeat(Instr), out))), pos
                 pop()
             elif f == 5:  # _F_BLOCK
                 bt = blocktype1.get(data[pos + 1], missing)
@@ -480,22 +492,22 @@ def decode_instrs(data: bytes, pos: int, has_data_count: bool = True,
                     bt, p = _block_type(data, pos + 1, tables)
                 else:
                     p = pos + 2
-                append(new(I, (b, bt, pos)))
+                append((b, bt, pos))
                 push(b == _IF)
                 pos = p
             elif f == 6:  # _F_ELSE
                 if not stack or not stack[-1]:
                     raise DecodeError("END opcode expected", pos)
                 stack[-1] = False
-                append(new(I, (b, None, pos)))
+                append((b, None, pos))
                 pos += 1
             elif f == 7:  # _F_SLOW
                 op, imm, p = _decode_slow(b, data, pos, has_data_count, tables)
-                append(new(I, (op, imm, pos)))
+                append((op, imm, pos))
                 pos = p
             elif f == 9:  # _F_TRY
                 op, imm, p = _decode_slow(b, data, pos, has_data_count, tables)
-                append(new(I, (op, imm, pos)))
+                append((op, imm, pos))
                 push(False)
                 pos = p
             else:
@@ -736,16 +748,16 @@ def decode_locals(data: bytes, start: int, end: int,
 
 
 def decode_body(data: bytes, pos: int, end: int, has_data_count: bool = True,
-                features: Features | None = None) -> list[Instr]:  # fmt: skip
+                features: Features | None = None, plain: bool = False) -> list[Instr]:  # fmt: skip
     """The instructions of a function body from ``data[pos]`` (after its locals) to its final
     ``end``, which must be the last byte before ``end`` (``features``: the enabled proposals,
-    default all).
+    default all; ``plain``: as plain tuples, see :func:`decode_instrs`).
 
     Raises:
         DecodeError: malformed instructions, or a body that runs past ``end`` (a missing final
             ``end``) or stops short of it (trailing bytes).
     """
-    body, p = decode_instrs(data, pos, has_data_count, features)
+    body, p = decode_instrs(data, pos, has_data_count, features, plain)
     # The body may run past its declared size (a missing final ``end``) or stop short of it
     # (trailing bytes after the final ``end``); both are a size mismatch, as in the spec.
     if p != end:
@@ -950,7 +962,7 @@ def decode_module(data: bytes | bytearray | memoryview, features: Features | Non
             m = _decode_module(data, _tables(features))
             if check_bodies:
                 for code in m.codes:
-                    code.body  # noqa: B018 - decoded to check it, then dropped
+                    code.triples  # noqa: B018 - decoded to check it, then dropped
             return m
         except IndexError:  # pragma: no cover - every read is guarded; this is a safety net
             raise DecodeError("unexpected end", len(data)) from None

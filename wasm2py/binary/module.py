@@ -10,6 +10,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from ..gcpause import gc_paused
 from ..types import FuncType, GlobalType, MemoryType, RefType, TableType, ValType
 
 
@@ -99,10 +100,12 @@ class Code:
     The decoder frames bodies without decoding them (:func:`~wasm2py.binary.decoder.
     decode_module`): ``locals`` is decoded on first use and kept, ``body`` is decoded from the
     module bytes *each time* it is read (instruction lists are large; whoever needs one keeps
-    it while working on it), so a decoded module costs little more memory than its bytes.
+    it while working on it), so a decoded module costs little more memory than its bytes;
+    ``triples`` likewise, as plain tuples (for the validator and other readers that only
+    unpack instructions: a plain tuple is cheaper to make, and to unpack, than an Instr).
     ``Code(locals, body, start, end)`` makes a body from instructions already in hand.
 
-    Raises (when ``locals`` or ``body`` is read):
+    Raises (when ``locals``, ``body`` or ``triples`` is read):
         DecodeError: the body is malformed.
     """
 
@@ -154,7 +157,22 @@ class Code:
         from .decoder import decode_body
 
         self.locals  # noqa: B018 - finds where the instructions start
-        return decode_body(self._data, self._at, self.end, self._has_data_count, self._features)
+        with gc_paused():  # (see gcpause: a tuple or two per instruction, none in a cycle)
+            return decode_body(self._data, self._at, self.end, self._has_data_count,
+                               self._features)  # fmt: skip
+
+    @property
+    def triples(self) -> list[tuple[int, object, int]]:
+        """The instructions as :attr:`body` has them, but as plain ``(op, imm, offset)``
+        tuples (decoded anew unless given), for whoever only unpacks them: cheaper to make
+        (the validator decodes every body of a module)."""
+        if self._body is not None:
+            return self._body
+        from .decoder import decode_body
+
+        self.locals  # noqa: B018 - finds where the instructions start
+        return decode_body(self._data, self._at, self.end, self._has_data_count, self._features,
+                           plain=True)  # fmt: skip
 
     def __eq__(self, other) -> bool:
         if not isinstance(other, Code):

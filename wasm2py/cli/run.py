@@ -278,7 +278,7 @@ def cmd_run(args) -> int:
     # (a cold LLVM compile of a big module takes seconds: say so on a terminal)
     with Progress(f"wasm2py: compiling {args.module} ({engine.config.tier} tier)"):
         module = load_module(args.module, engine)
-    from ..dylink.section import LEGACY_SECTION, SECTION
+    from ..dylink import LEGACY_SECTION, SECTION
     from ..wasi import is_wasi
 
     if args.preload or args.lib_path or any(name in (SECTION, LEGACY_SECTION)

@@ -24,6 +24,11 @@ from __future__ import annotations
 
 import importlib
 
+#: name of the custom section that makes a module dynamically linked (and of its legacy
+#: predecessor); here so that ``wasm2py run`` can look for it without importing the format
+SECTION = "dylink.0"
+LEGACY_SECTION = "dylink"
+
 _EXPORTS = {
     "DylinkInfo": "section", "SymbolFlags": "section", "dylink_info": "section",
     "DynamicLinker": "linker", "Library": "linker", "GLOBAL_BASE": "linker",

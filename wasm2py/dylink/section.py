@@ -24,10 +24,7 @@ from dataclasses import dataclass
 
 from ..binary.reader import Reader
 from ..errors import DecodeError, DylinkError
-
-#: name of the custom section (and of its legacy predecessor)
-SECTION = "dylink.0"
-LEGACY_SECTION = "dylink"
+from . import LEGACY_SECTION, SECTION  # noqa: F401 (the names, also this module's)
 
 MEM_INFO = 1
 NEEDED = 2

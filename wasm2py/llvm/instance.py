@@ -107,6 +107,7 @@ class LLVMInstance:
         m = compiled.module
         self.module = m
         rt = runtime_for(store)
+        rt.arm()
         self.rt = rt
         if compiled.fuel_costs is not None and not rt.fuel_on:
             raise Error("the module was compiled with fuel metering: instantiate it in a store "
@@ -274,8 +275,8 @@ class LLVMInstance:
 
     @functools.cached_property
     def pausable(self) -> frozenset[int]:
-        """The defined functions whose jitted code can suspend (see :func:`.suspend.pausable_funcs`)."""
-        from .suspend import pausable_funcs
+        """The defined functions whose jitted code can suspend (see :func:`.facts.pausable_funcs`)."""
+        from .facts import pausable_funcs
 
         return pausable_funcs(self.module, self.compiled.fuel_costs is not None)
 

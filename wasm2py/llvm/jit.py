@@ -17,9 +17,9 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from ..binary.module import Module
-from ..binary.opcodes import Op
 from ..cache import load_blob, store_blob
 from . import abi, perfmap
+from .facts import body_facts, has_tail_calls, with_bodies
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 
@@ -77,99 +77,6 @@ def code_bytes(raw: bytes) -> int:
             return size
         pos = start + size
     return 0
-
-
-_TAIL_CALLS = frozenset((Op.RETURN_CALL, Op.RETURN_CALL_INDIRECT, Op.RETURN_CALL_REF))
-
-
-def has_tail_calls(module: Module, funcs=None) -> bool:
-    """Whether any of ``funcs`` (defined function indices; default all) makes a tail call.
-    Such code cannot get the quick pipeline: LLVM's fast instruction selector makes a
-    ``tail call`` an ordinary call, so the native stack would grow with every tail call
-    (the 3.0 spec's ``return_call*.wast`` run out of it)."""
-    nimp = module.num_imported_funcs
-    last = _LAST_FACTS[0]
-    if funcs is not None and (last is None or last[0] is not module):
-        # (a tier-up unit's few functions: not worth a pass over the whole module)
-        codes = with_bodies(module).codes
-        return any(ins.op in _TAIL_CALLS for i in funcs for ins in codes[i - nimp].body)
-    tails = body_facts(module).tail_calls
-    return any(tails) if funcs is None else any(tails[i - nimp] for i in funcs)
-
-
-@dataclass(frozen=True)
-class BodyFacts:
-    """What compiling a module needs to know of every function body, found in one pass
-    (:func:`body_facts`): decoding the bodies is most of the cost, and a cold compile asked
-    for each fact with a pass of its own (four decodes of every body in the parent)."""
-
-    #: per defined function: its instruction count (:func:`plan_parts`)
-    sizes: tuple[int, ...]
-    #: per defined function: it may run for long (:func:`runs_long`)
-    long: bytes
-    #: per defined function: it makes a tail call (:func:`has_tail_calls`)
-    tail_calls: tuple[bool, ...]
-    #: the functions with suspend code (without fuel metering: :func:`.suspend.pausable_funcs`),
-    #: told to the compile workers, which would decode every body again to find them
-    pausable: frozenset[int]
-    #: per defined function: it has a loop (in a tier-up unit, a Python frame of it can
-    #: move into its jitted code at a loop header: see ``TierUp._movable``)
-    loops: bytes = b""
-
-
-#: (module, its BodyFacts) of the last call of body_facts
-_LAST_FACTS: list = [None]
-
-
-def body_facts(module: Module) -> BodyFacts:
-    """The :class:`BodyFacts` of a decoded module (of the same module object as the last call,
-    or as a :class:`FactsScan` that finished: remembered)."""
-    last = _LAST_FACTS[0]
-    if last is not None and last[0] is module:
-        return last[1]
-    scan = FactsScan(module)
-    for code in with_bodies(module).codes:
-        scan.add(code.body)
-    return scan.finish()
-
-
-class FactsScan:
-    """:func:`body_facts` fed one body at a time (:meth:`add`, in the order of the defined
-    functions), by whoever decodes them all anyway: the validator of a cold load
-    (``Engine.load`` for the LLVM tiers) hands each body here, which saves the facts a decode
-    of every body of the module of their own (sqlite3: 0.31 CPU s, 0.06 as a scan of bodies
-    in hand)."""
-
-    def __init__(self, module: Module):
-        from .suspend import CallScan
-
-        self.module = module
-        self.sizes: list[int] = []
-        self.long: list[bool] = []
-        self.tails: list[bool] = []
-        self.loops: list[bool] = []
-        self.calls = CallScan(module)
-
-    def add(self, body) -> None:
-        """Scan the body of the next defined function."""
-        ops = {ins.op for ins in body}
-        self.sizes.append(len(body))
-        self.long.append(not ops.isdisjoint(_LONG))
-        self.tails.append(not ops.isdisjoint(_TAIL_CALLS))
-        self.loops.append(Op.LOOP in ops)
-        self.calls.add(body, ops)
-
-    def finish(self) -> BodyFacts:
-        """The facts of every body (all added by now), remembered for :func:`body_facts` and
-        ``suspend.pausable_funcs``."""
-        from .suspend import remember_pausable
-
-        pausable = self.calls.pausable()
-        remember_pausable(self.module, pausable)
-        facts = BodyFacts(tuple(self.sizes), bytes(self.long), tuple(self.tails), pausable,
-                          bytes(self.loops))  # fmt: skip
-        _LAST_FACTS[0] = (self.module, facts)
-        return facts
 
 
 def fast_isel(opt_level: int) -> bool:
@@ -641,7 +548,7 @@ def compile_part(module: Module, opt_level: int, fuel_costs, part, batch=None,
     """The relocatable object of one part of a module (see :func:`plan_parts`), or of the
     whole module (``part=None``), or of a compilation unit of some functions (``batch``:
     ``(functions, with trampolines)``, see :mod:`.units`); ``pausable``: the module's
-    :func:`.suspend.pausable_funcs` if known; ``tag``: the symbols the object defines for
+    :func:`.facts.pausable_funcs` if known; ``tag``: the symbols the object defines for
     the loader (entries, trampolines, tables) are named ``<name>.<tag>`` (see
     :func:`tag_symbols`); ``tail_calls``: whether the module makes tail calls, if known
     (:func:`has_tail_calls`; else the lowering scans every body). ``spare``: a list the IR
@@ -709,7 +616,9 @@ def recorder_address() -> int:
             _init()
             mod = llvm.parse_assembly(recorder_text())
             mod.verify()
-            engine = new_engine(mod, host_target_machine(2))
+            # (level 0: it runs only at traps; 4 CPU ms to jit instead of 7, in every process
+            # that runs jitted code)
+            engine = new_engine(mod, host_target_machine(0))
             engine.finalize_object()
             _RECORDER_ENGINE.append((engine, engine.get_function_address(abi.RECORDER)))
         return _RECORDER_ENGINE[0][1]
@@ -784,25 +693,6 @@ def _unpack_blob(blob: bytes) -> tuple[bytes, list[bytes]]:
         objects.append(blob[pos + 8 : pos + 8 + size])
         pos += 8 + size
     return flags, objects
-
-
-_LONG = frozenset((Op.LOOP, Op.CALL, Op.CALL_INDIRECT))
-
-
-def runs_long(body) -> bool:
-    """Whether a function body may run for long (it has a loop or makes calls)."""
-    return any(ins.op in _LONG for ins in body)
-
-
-def with_bodies(module: Module) -> Module:
-    """``module`` with its function bodies (a decoded module restored from the Python tier's
-    disk cache has none: decode its bytes again; they were validated when first loaded).
-    """
-    if len(module.codes) != len(module.funcs) and module.raw:
-        from ..binary.decoder import decode_module
-
-        module = decode_module(module.raw)
-    return module
 
 
 def optimized_ir(module: Module, opt_level: int = 2, fuel_costs=None,

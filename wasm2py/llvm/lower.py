@@ -41,10 +41,11 @@ from ..validate.frames import frame_words
 from . import abi, guard
 from .abi import BIG_FRAME_LOCALS
 from .builder import Builder, Function, Names, Operand
+from .facts import has_loops, pausable_funcs
 from .recorder import NAME as _RECORDER
 from .recorder import TYPE as _RECORDER_TYPE
 from .recorder import body as _recorder_body
-from .suspend import Suspender, has_loops, pausable_funcs
+from .suspend import Suspender
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -2735,7 +2736,7 @@ def build_module(module: Module, triple: str = "", datalayout: str = "",
     instruction; see :func:`.jit.simd_isa`. ``part``: build only these functions (and, if its
     flag is set, the shell); ``batch``: a compilation unit of these functions only (and, if
     its flag is set, the trampolines); see :class:`ModuleBuilder`. ``pausable``: the
-    module's :func:`.suspend.pausable_funcs` when the caller knows them. ``quick``: for the
+    module's :func:`.facts.pausable_funcs` when the caller knows them. ``quick``: for the
     quick pipeline (``jit.QUICK``; see :class:`ModuleBuilder`). ``nan_bits``: a stored float
     result's NaN check tests its integer bits (see :func:`.jit.nan_bits`). ``tail_calls``:
     whether the module makes tail calls, when the caller knows (see

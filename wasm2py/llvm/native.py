@@ -173,9 +173,6 @@ class NativeRuntime:
         self.rt[abi.RT_TRACE] = ctypes.addressof(self.trace)
         self.rt[abi.RT_NAN_F32] = abi.CANON_NAN_F32
         self.rt[abi.RT_NAN_F64] = abi.CANON_NAN_F64
-        from .jit import recorder_address
-
-        self.rt[abi.RT_RECORD] = recorder_address()
         #: context address -> function names of its module (for backtraces)
         self.names: dict[int, FrameNames] = {}
         self.pending: BaseException | None = None
@@ -216,10 +213,25 @@ class NativeRuntime:
         #: externref handles among them stay live (collect_externs)
         self.paused_words: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.instances: dict[int, object] = {}
+        self._suspend_cb = None
+
+    def arm(self) -> None:
+        """Before the store's first jitted code: ``rt``'s trap-trace recorder and suspend
+        callback, which only jitted code calls. Not at creation: a ``tier="auto"`` store
+        makes its runtime at once (mutable globals keep their values in native cells), and a
+        run that never gets hot would pay for LLVM (the recorder is jitted: with
+        ``llvmlite.binding``'s import, ~30 CPU ms) for nothing."""
+        if self._suspend_cb is not None:
+            return
+        from .jit import recorder_address
         from .paused import suspend_callback
 
-        self._suspend_cb = suspend_callback(self)
-        self.rt[abi.RT_SUSPEND_CB] = ctypes.cast(self._suspend_cb, ctypes.c_void_p).value
+        with _RT_LOCK:
+            if self._suspend_cb is None:
+                self.rt[abi.RT_RECORD] = recorder_address()
+                cb = suspend_callback(self)
+                self.rt[abi.RT_SUSPEND_CB] = ctypes.cast(cb, ctypes.c_void_p).value
+                self._suspend_cb = cb
 
     def set_resumable(self, n: int) -> None:
         """``n`` resumable calls are running in the store (see ``abi.RT_RESUMABLE``)."""
@@ -505,6 +517,7 @@ class NativeRuntime:
         """Native address of a host trampoline for type ``ft`` (compiled once per type)."""
         addr = self._tramps.get(ft)
         if addr is None:
+            self.arm()
             from ..binary.module import Module
             from .jit import compile_module
 

@@ -4,8 +4,8 @@ a frame (the function's index, the i32 wasm offset) to the trap trace (``abi.RT_
 Every LLVM module of optimised code has one (``lower.ModuleBuilder.recorder``); quick code
 calls the process's, jitted once (:func:`.jit.recorder_address`), through
 ``rt[RT_RECORD]``. Its own module, not the lowering's: the parent process jits the process's
-recorder for every store, and importing the lowering there cost ~0.025 CPU s (a compile
-worker lowers, the parent only loads objects).
+recorder before a store's first jitted code (``native.NativeRuntime.arm``), and importing the
+lowering there cost ~0.025 CPU s (a compile worker lowers, the parent only loads objects).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 Asyncify idea, compiled in only where a pause can happen).
 
 **Which functions.** A call pauses when a host function raises (or, with fuel, a check fails).
-:func:`pausable_funcs` finds the functions that can reach such a call: those calling an import,
+:func:`.facts.pausable_funcs` finds the functions that can reach such a call: those calling an import,
 and their callers, transitively; ``call_indirect``/``call_ref`` count when a host function can
 get into a table or reference (the module imports or exports a table, takes references from
 the host...) or a function a reference can name is itself pausable. Only these functions get
@@ -48,12 +48,8 @@ into SSA values and phis: nothing is left of them where nothing pauses.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from llvmlite import ir
 
-from ..binary.module import ExternKind
-from ..binary.opcodes import OpCode as O
 from ..errors import TrapCode
 from ..types import ValType
 from . import abi
@@ -66,158 +62,6 @@ CODE_I32, CODE_I64, CODE_F32, CODE_F64, CODE_V128, CODE_FUNCREF, CODE_REF = rang
 #: buffer type code -> the type its value is read and written as
 CODE_TYPES = (ValType.I32, ValType.I64, ValType.F32, ValType.F64, ValType.V128, ValType.FUNCREF,
               ValType.EXTERNREF)  # fmt: skip
-_INDIRECT = frozenset({O.CALL_INDIRECT, O.RETURN_CALL_INDIRECT, O.CALL_REF,
-                       O.RETURN_CALL_REF})  # fmt: skip
-_DIRECT = frozenset({O.CALL, O.RETURN_CALL})
-#: the instructions :class:`CallScan` looks at
-_SCANNED = _INDIRECT | _DIRECT | {O.REF_FUNC}
-
-
-def pausable_funcs(module, fuel: bool = False) -> frozenset[int]:
-    """The defined functions that may reach a host call: directly, through other such
-    functions, or through ``call_indirect``/``call_ref`` when a function reference may lead
-    to one (:func:`_open_to_host_funcs`, or a referenced function that is itself pausable);
-    with fuel metering, all of them. Only these get suspend code, which costs LLVM about as
-    much again as the function itself."""
-    nimp = module.num_imported_funcs
-    if fuel:
-        return frozenset(range(nimp, nimp + len(module.codes)))
-    last = _LAST_PAUSABLE[0]
-    if last is not None and last[0] is module:
-        return last[1]
-    if not nimp and not _open_to_host_funcs(module):
-        # no host function to call, directly or through a reference: nothing pauses (and
-        # no body needs a look: the scan below was ~0.02 CPU s per 100,000 instructions)
-        return frozenset()
-    scan = CallScan(module)
-    for code in module.codes:
-        scan.add(code.body)
-    found = scan.pausable()
-    remember_pausable(module, found)
-    return found
-
-
-#: (module, its pausable functions) of the last call: a worker compiles unit after unit of the
-#: same decoded module, and the scan decodes every body again (~0.1 CPU s per 100,000
-#: instructions, per unit)
-_LAST_PAUSABLE: list = [None]
-
-
-def remember_pausable(module, found: frozenset[int]) -> None:
-    """Make ``found`` what :func:`pausable_funcs` gives for ``module`` (without fuel): the
-    pausable functions a :class:`CallScan` of its bodies found."""
-    _LAST_PAUSABLE[0] = (module, found)
-
-
-class CallScan:
-    """:func:`pausable_funcs` fed one body at a time (:meth:`add`, in the order of the
-    defined functions): whoever decodes every body anyway (the validator, see
-    ``wasm2py.llvm.jit.FactsScan``) finds them without another decode of the module."""
-
-    def __init__(self, module):
-        self.module = module
-        self.nimp = module.num_imported_funcs
-        self.index = self.nimp
-        self.callers: dict[int, set[int]] = defaultdict(set)
-        self.found: set[int] = set()
-        self.indirect: set[int] = set()  # functions calling through a table or a reference
-        self.refs = _referenced_funcs(module)
-
-    def add(self, body, ops=None) -> None:
-        """Scan the body of the next defined function (``ops``: the set of its opcodes, if
-        the caller has it: a body without calls or ``ref.func`` needs no walk, and a load
-        of sqlite3 spent ~8% of its time in this loop)."""
-        index = self.index
-        self.index += 1
-        if ops is not None and ops.isdisjoint(_SCANNED):
-            return
-        nimp = self.nimp
-        callers = self.callers
-        for ins in body:
-            op = ins.op
-            if op not in _SCANNED:
-                continue
-            if op in _DIRECT:
-                if ins.imm < nimp:
-                    self.found.add(index)
-                else:
-                    callers[ins.imm].add(index)
-            elif op in _INDIRECT:
-                self.indirect.add(index)
-            elif op == O.REF_FUNC:
-                self.refs.add(ins.imm)
-
-    def pausable(self) -> frozenset[int]:
-        """The pausable functions of the bodies scanned (all of the module's, by then)."""
-        module, nimp = self.module, self.nimp
-        found, indirect, refs = set(self.found), set(self.indirect), self.refs
-        if _open_to_host_funcs(module) or any(i < nimp for i in refs):
-            found |= indirect
-            indirect = set()
-        work = list(found)
-        while work:
-            f = work.pop()
-            if indirect and f in refs:  # a pausable function may be called indirectly
-                work.extend(indirect - found)
-                found |= indirect
-                indirect = set()
-            for caller in self.callers.get(f, ()):
-                if caller not in found:
-                    found.add(caller)
-                    work.append(caller)
-        return frozenset(found)
-
-
-def has_loops(body) -> bool:
-    """Whether a function body has a loop (in a tier-up unit, its loop headers are resume
-    points for on-stack replacement: see :meth:`Suspender.loop_point`)."""
-    return any(ins.op == O.LOOP for ins in body)
-
-
-def _referenced_funcs(module) -> set[int]:
-    """The functions named by ``ref.func`` in element segments and global initialisers (the
-    ones a table or a reference can hold, with those named in function bodies)."""
-    out = set()
-    for expr in [g.init for g in module.globals] + [e for seg in module.elems for e in seg.items]:
-        out.update(ins.imm for ins in expr if ins.op == O.REF_FUNC)
-    return out
-
-
-def _carries_funcs(t) -> bool:
-    """Whether values of type ``t`` may be function references."""
-    if isinstance(t, ValType):
-        return t.is_ref and t is not ValType.EXTERNREF and t is not ValType.NULLEXTERNREF
-    return True  # (a typed reference: conservatively)
-
-
-def _open_to_host_funcs(module) -> bool:
-    """Whether a function reference from outside the module (a host function's) can reach its
-    ``call_indirect``/``call_ref``: through an imported or exported table, a reference-typed
-    global the host sets, an exported function's reference parameter, an imported function's
-    reference result, or an exception's reference payload."""
-    types = module.types
-    ftypes = module.func_types()
-    for imp in module.imports:
-        kind = imp.kind
-        if kind == ExternKind.TABLE:
-            return True
-        if kind == ExternKind.GLOBAL and _carries_funcs(imp.type.valtype):
-            return True
-        if kind == ExternKind.FUNC and any(map(_carries_funcs, types[imp.type].results)):
-            return True
-    for exp in module.exports:
-        kind = exp.kind
-        if kind == ExternKind.TABLE:
-            return True
-        if kind == ExternKind.GLOBAL:
-            gt = module.global_types()[exp.index]
-            if gt.mutable and _carries_funcs(gt.valtype):
-                return True
-        if kind == ExternKind.FUNC and any(map(_carries_funcs, ftypes[exp.index].params)):
-            return True
-    return any(any(map(_carries_funcs, types[t].params)) for t in module.tag_type_indices())
-
-
 def value_code(t: ValType) -> int:
     """A wasm value type's buffer code."""
     if t in CODE_TYPES[:CODE_FUNCREF]:

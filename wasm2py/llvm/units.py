@@ -29,23 +29,15 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import llvmlite.binding as llvm
-
 from ..binary.module import Module
 from ..binary.reader import read_u32
-from ..cache import FunctionLog, load_blob, store_blob
+from ..cache import FunctionLog, load_blob, store_blob, wasm_digest
 from . import abi, perfmap
-from .jit import (
-    _landing_symbols,
-    _load_objects,
-    compile_part,
-    hash_compiler,
-    hash_sources,
-    host_target_machine,
-    new_engine,
-    parse,
-    runs_long,
-)
+from .facts import runs_long
+
+# (LLVM itself, ``.jit`` and ``llvmlite.binding``, is imported where a unit is keyed, compiled
+# or loaded: a ``tier="auto"`` instance looks for cached units at instantiation, and a module
+# with none never needs LLVM until something is hot; see :func:`has_units`)
 
 
 @dataclass
@@ -107,6 +99,8 @@ def interface_digest(module: Module) -> bytes:
 
 def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool, guard: bool,
                      resumable: bool) -> bytes:  # fmt: skip
+    from .jit import hash_compiler, hash_sources
+
     h = hashlib.sha256()
     hash_compiler(h, opt_level, fuel_costs, tm, epoch, resumable)
     h.update(b"guard" if guard else b"checks")
@@ -119,13 +113,15 @@ _COMPILER: dict[tuple, bytes] = {}
 
 def compiler_digest(opt_level: int, fuel_costs, epoch: bool = False, guard: bool = False,
                     resumable: bool = True) -> bytes:  # fmt: skip
-    """The options (epoch checks, guard-page mode and suspend code included) and the compiler (host target, LLVM, the
-    lowering's source) in a digest (made once per options: a target machine and the
+    """The options (epoch checks, guard-page mode and suspend code included) and the compiler
+    (host target, LLVM, the lowering's source) in a digest (made once per options: a target machine and the
     sources' bytes for every unit compiled and recorded cost a millisecond each time)."""
     key = (opt_level, fuel_costs.key() if fuel_costs is not None else None, epoch, guard,
            resumable)
     d = _COMPILER.get(key)
     if d is None:
+        from .jit import host_target_machine
+
         tm = host_target_machine(opt_level)
         d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm, epoch, guard,
                                                      resumable)  # fmt: skip
@@ -178,6 +174,10 @@ class UnitEngine:
         """Load ``obj`` and return the addresses of ``names`` (``(kind, name)`` pairs:
         ``"g"`` a global variable, ``"f"`` a function), resolved before any other object is
         added."""
+        import llvmlite.binding as llvm
+
+        from .jit import _landing_symbols, host_target_machine, new_engine, parse
+
         with self._lock:
             engine = self._engine
             if engine is None:
@@ -199,7 +199,7 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
     the decoded, validated ``module``, which has its ``raw`` bytes) and load it
     (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
-    (``Config.epoch_interruption``); ``facts``: the module's :func:`.jit.body_facts` if
+    (``Config.epoch_interruption``); ``facts``: the module's :func:`.facts.body_facts` if
     known (its pausable functions go to the worker: see :class:`.worker.Job`); ``into``:
     load it into that engine (else into one of its own); ``guard``: guard-page mode (no bounds
     checks on 32-bit memories: see :class:`Unit`); ``resumable``: with suspend code (see
@@ -255,6 +255,8 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
             raise CompileError(e.reason, module_name or module.names.module, index,
                                name) from None  # fmt: skip
     else:
+        from .jit import compile_part
+
         obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell), epoch, guard,
                            pausable=pausable, tag=tag)
         cpu = time.process_time() - c0
@@ -304,6 +306,8 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
         addresses = into.load(obj, names)
         engine = into
     else:
+        from .jit import _load_objects
+
         engine = _load_objects([obj])
         addresses = [engine.get_global_value_address(n) if kind == "g"
                      else engine.get_function_address(n) for kind, n in names]  # fmt: skip
@@ -331,21 +335,6 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
 
 # -- the manifest: which units a module had compiled ------------------------------------------
 
-#: (module bytes, their SHA-256 digest) of the last :func:`_raw_digest`: a tier-up run records
-#: unit after unit of one module, and hashing sqlite3's bytes again for each was ~2% of its
-#: cold run (``py-spy`` on ``wasm2py run --tier auto``)
-_LAST_RAW_DIGEST: list = [None]
-
-
-def _raw_digest(raw: bytes) -> bytes:
-    """``sha256(raw).digest()``, remembered for the last ``raw`` object."""
-    last = _LAST_RAW_DIGEST[0]
-    if last is not None and last[0] is raw:
-        return last[1]
-    digest = hashlib.sha256(raw).digest()
-    _LAST_RAW_DIGEST[0] = (raw, digest)
-    return digest
-
 
 def _manifest(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool,
               guard: bool, resumable: bool) -> FunctionLog:  # fmt: skip
@@ -353,10 +342,20 @@ def _manifest(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool
     record per unit (``level:functions``, keyed by its CRC-32: a unit recorded twice is
     read once), so recording a unit writes one record instead of rewriting and resealing the
     whole list."""
-    h = hashlib.sha256(_raw_digest(module.raw))
+    h = hashlib.sha256(wasm_digest(module.raw))
     h.update(compiler_digest(opt_level, fuel_costs, epoch, guard, resumable))
     h.update(policy_digest())
     return FunctionLog("", Path(cache_dir) / f"llvm-units-{h.hexdigest()}.log")
+
+
+def _mark(module: Module, cache_dir) -> Path:
+    """The module's mark: an empty file that :func:`record_unit` makes next to a manifest of
+    the module (whatever the options). Without it the module has no cached units, which
+    :func:`cached_units` then knows without a manifest's key: that key needs the compiler's
+    digest (``llvmlite.binding``, a target machine, the lowering's sources: ~25 CPU ms the
+    first time in a process), so a cold ``tier="auto"`` instance loads no LLVM at
+    instantiation."""
+    return Path(cache_dir) / f"llvm-units-{wasm_digest(module.raw).hex()}.mark"
 
 
 @functools.cache
@@ -375,7 +374,7 @@ def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
     """The units compiled for this module (same options) in earlier runs, in the order they
     were compiled (the shell unit first): ``(level, functions)`` pairs (the level a unit was
     compiled at: ``opt_level``, or :data:`.jit.QUICK` for big functions)."""
-    if cache_dir is None or not module.raw:
+    if cache_dir is None or not module.raw or not _mark(module, cache_dir).exists():
         return []
     units = []
     for record in _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard,
@@ -394,4 +393,8 @@ def record_unit(module: Module, cache_dir, opt_level: int, fuel_costs, funcs,
         return
     level = opt_level if level is None else level
     record = (f"{level}:" + " ".join(str(i) for i in sorted(funcs))).encode()
-    _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard, resumable).append(zlib.crc32(record), record)
+    _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard, resumable).append(
+        zlib.crc32(record), record)
+    mark = _mark(module, cache_dir)
+    if not mark.exists():
+        mark.touch()

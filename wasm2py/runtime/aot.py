@@ -33,9 +33,10 @@ from ..types import (
 )
 
 #: bumped whenever generated files would need different runtime support
-AOT_FORMAT = 7  # 2: table helpers take the table object; 3: DEEP(d), frame costs, NAN;
+AOT_FORMAT = 8  # 2: table helpers take the table object; 3: DEEP(d), frame costs, NAN;
 #: 4: Wasm 3.0 metadata; 5: resume entries, _FUEL; 6: entries take no self (see .entry);
-#: 7: metered functions charge the store's fuel cell, their free variable (see .fuelcell)
+#: 7: metered functions charge the store's fuel cell, their free variable (see .fuelcell);
+#: 8: entries convert i32/i64 results inline (no E_ret_i32/E_ret_i64 helpers)
 
 
 def check_format(fmt: int, version: str, name: str) -> None:

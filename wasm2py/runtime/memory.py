@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import ctypes
 import mmap
-import platform
+import os
 import struct
 import sys
 import threading
@@ -47,7 +47,9 @@ GUARD_RESERVATION = (1 << 33) + (1 << 16)
 
 #: whether memories make guard reservations: Linux on x86-64 (the only host where the LLVM
 #: tier's fault handler is built and tested; a store that faults there writes nothing)
-GUARD_PAGES = sys.platform.startswith("linux") and platform.machine() in ("x86_64", "AMD64")
+#: (``os.uname().machine`` is what ``platform.machine()`` gives there, without importing
+#: ``platform`` into every run)
+GUARD_PAGES = sys.platform.startswith("linux") and os.uname().machine in ("x86_64", "AMD64")
 
 #: how many guarded reservations can exist at once: 4096 * 8 GiB is a quarter of x86-64's
 #: 128 TiB of user address space (the rest stays for everything else; later memories reserve

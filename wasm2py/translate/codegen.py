@@ -30,7 +30,7 @@ from .control import Construct, analyze
 from .counted import CountedLoop, find_counted
 from .definite import written_first
 from .nodes import clone
-from .peephole import fold_at_end
+from .peephole import fold_at_end, negation
 from .ranges import operand_ranges
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
@@ -81,6 +81,34 @@ def _sets_brk(st: ast.stmt) -> bool:
     """Whether ``st`` is ``brk = N`` (a branch's flag, see FuncGen.branch)."""
     return (isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)
             and st.targets[0].id == "brk")  # fmt: skip
+
+
+def _ends_set_brk(stmts: list[ast.stmt]) -> bool:
+    """Whether every way through ``stmts`` that reaches its end runs ``brk = K`` last (K a
+    constant other than 0: a branch to a block), directly or in both arms of an ``if``."""
+    while stmts:
+        st = stmts[-1]
+        cls = st.__class__
+        if cls is ast.Assign:
+            t, v = st.targets[0], st.value  # type: ignore[attr-defined]
+            return (t.__class__ is ast.Name and t.id == "brk" and v.__class__ is ast.Constant
+                    and v.value != 0)  # fmt: skip
+        if cls is not ast.If or not st.orelse or not _ends_set_brk(st.body):  # type: ignore[attr-defined]
+            return False
+        stmts = st.orelse  # type: ignore[attr-defined]
+    return False
+
+
+def _tests_brk(st: ast.If) -> bool:
+    """Whether ``if`` statement ``st`` tests ``brk`` (a guard, a block's reset, a loop's
+    pending check: the statements that run while a branch is on its way)."""
+    t = st.test
+    cls = t.__class__
+    if cls is ast.UnaryOp:
+        t = t.operand  # type: ignore[attr-defined]
+    elif cls is ast.Compare:
+        t = t.left  # type: ignore[attr-defined]
+    return t.__class__ is ast.Name and t.id == "brk"  # type: ignore[attr-defined]
 
 
 # (plain ints for the loop over the instructions: reading ``Op.X`` costs ~70 ns in CPython
@@ -527,6 +555,18 @@ class FuncGen:
         self.counted_loops: list[tuple[CountedLoop, ast.While, ast.For]] = []
         #: ``brk = K`` statements emitted, by K (see :meth:`fold_end`)
         self.brk_sets: dict[int, int] = {}
+        #: the quick translation (see :meth:`drop_unread`): statements emitted so far that
+        #: read ``brk`` (guards, tested resets, loops' pending checks), and per block id the
+        #: count when its first ``brk = K`` was emitted, then each one with its list
+        self.brk_reads = 0
+        self.brk_at: dict[int, list] = {}
+        #: block ids whose ``brk = K`` a ``br_table`` sets (kept, never folded: its arms share
+        #: statement lists, or it reads the values from a tuple)
+        self.brk_kept: set[int] = set()
+        #: the ``if`` of the ``br_if`` being translated (its body gets the branch)
+        self.site_if: ast.If | None = None
+        #: the quick translation: the last ``if brk == K: brk = 0`` emitted (see open_guard)
+        self.last_reset: ast.If | None = None
         #: fold a block's one ``brk`` branch and its guard where the block ends (the quick
         #: translation's share of :func:`.peephole.fold_skips`, see :meth:`fold_end`)
         self.fold_ends = getattr(mod, "quick", False) and not self.counting and self.fuel is None
@@ -556,8 +596,27 @@ class FuncGen:
         return st
 
     def open_guard(self) -> None:
-        """``brk`` may be set here: what follows runs only if it is not."""
+        """``brk`` may be set here: what follows runs only if it is not. In the quick
+        translation (see :meth:`fold_end`), right after ``if C: ...; brk = K`` (or an ``if``
+        whose arms all end so) that is its ``else``: ``brk`` is 0 before any statement but a
+        block's reset or a loop's pending check runs, so it is set after the ``if`` exactly
+        when its body ran to its end (a ``break``, ``continue`` or ``return`` in it does not
+        come here); the ``if not brk:`` test would cost 3 nodes to translate and a test to
+        run."""
         self.branchy = False
+        last = self.out[-1] if self.fold_ends and self.out else None
+        if last.__class__ is ast.If and not last.orelse:  # type: ignore[union-attr]
+            if last is self.last_reset:
+                # ``if brk == K: brk = 0`` and the guard after it: ``if brk in (0, K):
+                # brk = 0; ...``, 3 nodes and a test less
+                last.test = _cmp(_name("brk"), ast.In(),  # type: ignore[union-attr]
+                                 _const((0, last.test.comparators[0].value)))  # type: ignore[union-attr]  # fmt: skip
+                self.out = last.body  # type: ignore[union-attr]
+                return
+            if _ends_set_brk(last.body) and not _tests_brk(last):  # type: ignore[union-attr, arg-type]
+                self.out = last.orelse  # type: ignore[union-attr]
+                return
+        self.brk_reads += 1
         guard = ast.If(ast.UnaryOp(ast.Not(), _name("brk")), [], [])
         guard.lineno = self.lineno
         self.out.append(guard)
@@ -859,8 +918,10 @@ class FuncGen:
             for k in range(0, len(names), 64):
                 chunk = names[k : k + 64]
                 prologue.append(ast.Assign([_sname(n) for n in chunk], _const(default)))
+        brk0 = None
         if self.info.uses_brk:
-            prologue.append(ast.Assign([_sname("brk")], _const(0)))
+            brk0 = ast.Assign([_sname("brk")], _const(0))
+            prologue.append(brk0)
         if self.hot:
             prologue.append(ast.Expr(_call(f"HOT{self.index}")))
         if self.fuel is not None:
@@ -916,6 +977,8 @@ class FuncGen:
             handler(self, ins)
             if not self.ctrl:
                 break
+        if brk0 is not None and self.fold_ends and not self.brk_reads:
+            prologue.remove(brk0)  # (nothing reads ``brk``: see drop_unread)
         fn = ast.FunctionDef(
             name=self.name,
             args=ast.arguments([], args, None, [], [], None, []),
@@ -1389,8 +1452,17 @@ class FuncGen:
                 if not frame.ifnode.body:
                     frame.ifnode.body.append(self.pass_stmt())
             if c.guarded and not self.fold_end(c):
-                self.emit(ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
-                                 [ast.Assign([_sname("brk")], _const(0))], []))  # fmt: skip
+                if self.fold_ends and not c.leaks:
+                    # (no branch passes this end: ``brk`` is 0 or this block's id here)
+                    if not self.drop_unread(c):
+                        self.emit(ast.Assign([_sname("brk")], _const(0)))
+                else:
+                    self.brk_reads += 1
+                    reset = ast.If(_cmp(_name("brk"), ast.Eq(), _const(c.id)),
+                                   [ast.Assign([_sname("brk")], _const(0))], [])  # fmt: skip
+                    self.emit(reset)
+                    if self.fold_ends:
+                        self.last_reset = reset  # (see open_guard)
             if c.leaks:
                 self.branchy = True
         then_live = frame.kind == "if" and frame.then_live
@@ -1441,6 +1513,7 @@ class FuncGen:
                     _cmp(_name("brk"), ast.In(), ast.Tuple([_const(x) for x in outer], _LOAD)))
             body.append(ast.If(test, [ast.Break()], []))
         if body:
+            self.brk_reads += 1
             self.emit(ast.If(_name("brk"), body, []))
         self.branchy = True
 
@@ -1503,17 +1576,49 @@ class FuncGen:
     def set_brk(self, c: Construct) -> None:
         """``brk = <c.id>`` (counted per target: see :meth:`fold_end`)."""
         self.brk_sets[c.id] = self.brk_sets.get(c.id, 0) + 1
-        self.emit(ast.Assign([_sname("brk")], _const(c.id)))
+        st = ast.Assign([_sname("brk")], _const(c.id))
+        self.emit(st)
+        if self.fold_ends:
+            at = self.brk_at.get(c.id)
+            if at is None:
+                at = self.brk_at[c.id] = [self.brk_reads]
+            site = self.site_if
+            at.append((st, self.out, site if site is not None and site.body is self.out else None))
+
+    def drop_unread(self, c: Construct) -> bool:
+        """At the end of block ``c``, which no other branch passes, in the quick translation:
+        if nothing has read ``brk`` since the first ``brk = <c.id>`` (the code after each of
+        them went to its ``if``'s ``else``: see :meth:`open_guard`), drop them all and
+        return True: the block's end needs no reset either. (Only what lies between the first
+        one and the end can read them: a loop around one and not around the end is left by a
+        ``break`` right after it, and the end resets.)"""
+        at = self.brk_at.get(c.id)
+        if at is None or at[0] != self.brk_reads or c.id in self.brk_kept:
+            return False
+        for st, where, site in at[1:]:
+            i = len(where) - 1
+            while where[i] is not st:  # (last or nearly: list.remove compares from the start)
+                i -= 1
+            del where[i]
+            if where:
+                continue
+            if site is not None and site.body is where and site.orelse:
+                # ``if C: pass else: BODY`` -> ``if not C: BODY`` (``a != b`` for ``a == b``)
+                site.test = negation(site.test)
+                site.body, site.orelse = site.orelse, where
+            else:
+                where.append(self.pass_stmt())
+        return True
 
     def fold_end(self, c: Construct) -> bool:
         """At the end of guarded construct ``c``, in the quick translation without fuel or
         counting (whose segments keep references into statement lists): if one branch
-        sets ``brk`` to ``c``'s id and the statements end with it and its guard, fold them
-        (:func:`.peephole.fold_at_end`); then no reset is needed. (The prologue's
-        ``brk = 0`` stays even when every ``brk = K`` is folded: a branch in dead code is
-        not emitted, but the guards after the constructs it would leave are, and read
-        ``brk``.)"""
-        return (self.fold_ends and self.brk_sets.get(c.id) == 1
+        (not a ``br_table``'s) sets ``brk`` to ``c``'s id and the statements end with it,
+        the rest of the block in its ``else``, fold them (:func:`.peephole.fold_at_end`);
+        then no reset is needed. (The prologue's ``brk = 0`` stays while anything reads
+        ``brk``, even when every ``brk = K`` is folded: a branch in dead code is not
+        emitted, but the guards after the constructs it would leave are.)"""
+        return (self.fold_ends and self.brk_sets.get(c.id) == 1 and c.id not in self.brk_kept
                 and fold_at_end(self.out, c.id))  # fmt: skip
 
     def op_br(self, ins) -> None:
@@ -1545,7 +1650,9 @@ class FuncGen:
         if frame.kind != "func":  # (a return takes the charge itself)
             self.flush_fuel(keep=True)  # paths meet at the target: the cell is exact there
         flushed = node.body[-1] if node.body else None
+        self.site_if = node
         self.branch(ins.imm, vals, site)
+        self.site_if = None
         if (frame.kind == "block" and flushed is not None and node.body[0] is flushed
                 and _is_charge(flushed) and all(_sets_brk(st) for st in node.body[1:])):  # fmt: skip
             frame.taken_charge = (flushed, node.body, flushed.value)  # type: ignore[attr-defined]
@@ -1591,6 +1698,7 @@ class FuncGen:
             self.out = []
             self.branchy = False
             self.branch(depth, vals, site)
+            self.brk_kept.add(self.ctrl[-1 - depth].c.id)
             sets_brk = sets_brk or self.arm_sets_brk(self.ctrl[-1 - depth])
             body = self.out or [self.pass_stmt()]
             self.out, self.branchy = saved, saved_branchy
@@ -2630,6 +2738,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
         group_resets,
         prepay_for_loops,
         prepay_loops,
+        rotate_entry_loop,
         split_entry_checks,
         split_loop_checks,
     )
@@ -2671,6 +2780,7 @@ def translate_function(mod, index: int, ftype: FuncType, local_types, body, name
                 split_loop_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
             if gen.fuel is not None and depth < MAX_NESTING:
+                rotate_entry_loop(fn, MAX_NESTING - 1)  # (leaves 1 for the split)
                 split_entry_checks(fn)  # (adds 1 at most)
                 depth = nesting_depth(fn)
             if gen.counted_loops and depth < MAX_NESTING:

@@ -76,13 +76,13 @@ def _is_plain(st: ast.stmt) -> bool:
 def _fold(site: ast.If, guard: ast.If, plain_not: bool = True) -> None:
     """``if C: PRE; brk = K`` followed by ``if not brk: BODY`` -> ``if C: PRE else: BODY``
     (``if not C: BODY`` without ``PRE``; ``plain_not=False``: ``C`` negated by
-    :func:`_negation`)."""
+    :func:`negation`)."""
     pre = site.body[:-1]
     if pre:
         site.body = pre
         site.orelse = guard.body
     else:
-        site.test = ast.UnaryOp(ast.Not(), site.test) if plain_not else _negation(site.test)
+        site.test = ast.UnaryOp(ast.Not(), site.test) if plain_not else negation(site.test)
         site.body = guard.body
 
 
@@ -92,7 +92,7 @@ _NEGATED = {ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.Is: ast.IsNot, ast.IsNot: 
             ast.In: ast.NotIn, ast.NotIn: ast.In}  # fmt: skip
 
 
-def _negation(test: ast.expr) -> ast.expr:
+def negation(test: ast.expr) -> ast.expr:
     """An ``if`` test true exactly when ``test`` is false: ``a != b`` for ``a == b`` (and
     the other exact pairs of :data:`_NEGATED`), ``x`` for ``not x`` (an ``if`` reads only
     truth), else ``not test``."""
@@ -114,20 +114,25 @@ def _is_site(st: ast.stmt, k: int) -> bool:
 def fold_at_end(stmts: list[ast.stmt], k: int) -> bool:
     """:func:`fold_skips` for one block while it is translated, where its end is reached
     (``stmts``: the list the block's statements went to, ``k``: its id) and the caller knows
-    that one ``brk = K`` is all the function has: if ``stmts`` ends with that branch's site
-    and the guard after it, fold them (``if C: PRE else: BODY``, or ``if not C: BODY`` with
-    ``not C`` made plain where that is exact: ``a != b``) and return True; the
-    block's end then needs no reset either (``brk`` is never K). The same rewrite as the
-    whole-function pass, for the quick translation (see ``ModuleGen.quick``), which skips
-    that pass: done here it costs a few tests per block instead of walks of the finished
-    function, and the statements it drops are never located, compiled or freed."""
-    if len(stmts) < 2:
+    that one ``brk = K`` is all the function has: if ``stmts`` ends with that branch's site,
+    whose ``else`` is the rest of the block (the quick translation puts the guard after a
+    site there: ``FuncGen.open_guard``), fold them (``if C: PRE else: BODY``, or
+    ``if not C: BODY`` with ``not C`` made plain where that is exact: ``a != b``) and return
+    True; the block's end then needs no reset either (``brk`` is never K). The same rewrite
+    as the whole-function pass, for the quick translation (see ``ModuleGen.quick``), which
+    skips that pass: done here it costs a few tests per block instead of walks of the
+    finished function, and the statements it drops are never located, compiled or freed."""
+    site = stmts[-1] if stmts else None
+    if not (site.__class__ is ast.If and site.orelse and site.body  # type: ignore[union-attr]
+            and _is_brk_set(site.body[-1], k)  # type: ignore[union-attr]
+            and all(_is_plain(p) for p in site.body[:-1])):  # type: ignore[union-attr]  # fmt: skip
         return False
-    site, guard = stmts[-2], stmts[-1]
-    if not (_is_guard(guard) and guard.body and _is_site(site, k)):  # type: ignore[attr-defined]
-        return False
-    del stmts[-1]
-    _fold(site, guard, plain_not=False)  # type: ignore[arg-type]
+    pre = site.body[:-1]  # type: ignore[union-attr]
+    if pre:
+        site.body = pre  # type: ignore[union-attr]
+    else:
+        site.test = negation(site.test)  # type: ignore[union-attr]
+        site.body, site.orelse = site.orelse, []  # type: ignore[union-attr]
     return True
 
 
@@ -572,19 +577,24 @@ def _blocks(fn: ast.FunctionDef) -> list[tuple[ast.While, int]]:
             and st.test.value is True and not st.orelse]  # fmt: skip
 
 
-#: how many iterations :func:`prepay_loops` prepays at a time
-PREPAID = 32
+#: how many iterations :func:`prepay_loops` and :func:`prepay_for_loops` prepay at a time. A
+#: stretch costs a test, a charge and setting up its ``for`` (and a ``for`` loop's, a checked
+#: iteration before each): at 32 that was 0.04 of sieve's fuel/plain (1.12 -> 1.08 at 128;
+#: 256 gained nothing more), while a stretch left early gives back what it did not run at the
+#: same cost whatever its length. (The passes read it when they run: the hand-worked tests lay
+#: their data out for 32 and set it so.)
+PREPAID = 128
 
 
 def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
     """A ``while True`` whose iterations hold no call, nested loop or other fuel traffic (as
     :func:`split_loop_checks` takes them) runs, while the cell holds enough, stretches of
-    :data:`PREPAID` (32) iterations charged up front, with no check and no charge in them::
+    :data:`PREPAID` (P = 128) iterations charged up front, with no check and no charge in them::
 
         while True:                         while True:
-            if fuel < 13: ...                   if fuel >= 416:             (13 + 31 * 13)
-            l3 = l3 + 1                             fuel -= 416             (32 * 13)
-            fuel -= 13                              for pr in (403, 390, ..., 13, 0):
+            if fuel < 13: ...                   if fuel >= 1664:            (13 + 127 * 13)
+            l3 = l3 + 1                             fuel -= 1664            (128 * 13)
+            fuel -= 13                              for pr in (1651, 1638, ..., 13, 0):
             l9 = LU32(M, l4)[0]     ->                  l3 = l3 + 1
             if l9 < l6: continue                        try:
             break                                           l9 = LU32(M, l4)[0]
@@ -602,8 +612,8 @@ def prepay_loops(fn: ast.FunctionDef, max_blocks: int) -> None:
                                                     the iteration as it was
 
     Each iteration is charged ``C`` (13): the most any path to the next one charges. The
-    head's test asks for ``N + 31 * C``, ``N`` the most fuel any check of the iteration asks
-    for, counted from the head: then each of the 32 starts with at least N as the loop without
+    head's test asks for ``N + (P - 1) * C``, ``N`` the most fuel any check of the iteration asks
+    for, counted from the head: then each of the P starts with at least N as the loop without
     prepaying would hold it, so no check of theirs finds it short. A point of an iteration
     that charged ``c`` so far has the exact fuel ``fuel + pr + (C - c)`` (``pr``, the ``for``
     variable: what the iterations not started were charged), which a ``break`` or ``return``,
@@ -686,10 +696,10 @@ def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> 
 
         for a, b in zip(R, S):          for a, b in zip((pz0_0 := iter(R)), (pz0_1 := iter(S))):
             if fuel < 7: ...                the iteration as it was
-            fuel -= 7                       if fuel >= N + 31 * C:
-            if X:                               fuel -= 32 * C
-                if fuel < 11: ...               pf = 32 * C
-                A                               for pf, a, b in zip((31 * C, ..., C, 0), pz0_0, pz0_1):
+            fuel -= 7                       if fuel >= N + (P - 1) * C:
+            if X:                               fuel -= P * C
+                if fuel < 11: ...               pf = P * C
+                A                               for pf, a, b in zip(((P - 1) * C, ..., C, 0), pz0_0, pz0_1):
                 if Y:                               if X:
                     fuel -= 11      ->                  A
                 else:                                   if Y:
@@ -712,7 +722,7 @@ def prepay_for_loops(fn: ast.FunctionDef, max_blocks: int, max_nesting: int) -> 
     The stretch takes its iterations from the loop's own iterators after the ``pf`` tuple:
     when the tuple runs out, ``zip`` takes nothing from them, and the next iteration is the
     loop's; when one runs out, ``pf`` holds what the iterations not started were charged
-    (``32 * C`` if none started), which the ``else`` gives back, and the loop's next step
+    (``P * C`` if none started), which the ``else`` gives back, and the loop's next step
     finds it empty and runs ``E`` as it would have. ``C`` is the *least* any path to the next
     iteration charges, ``N`` the most any check asks for from the head. Where paths meet, the
     dearer ones take the difference from the cell, and the cell must then still hold ``N -
@@ -905,6 +915,120 @@ def _depths(stmts: list[ast.stmt]) -> tuple[int, int]:
     return levels, blocks
 
 
+def _continues(stmts: list[ast.stmt], level: int, out: list) -> bool:
+    """Append ``(statement list, index, nesting level)`` of every ``continue`` of the loop
+    whose body is ``stmts`` (nesting at ``level``) to ``out``; whether the body may fall off its
+    end (an implicit ``continue``). Raises :class:`_NoSplit` for one inside a ``try`` (a check
+    put before it would run under the handler) or under a statement not generated."""
+    for k, st in enumerate(stmts):
+        if isinstance(st, ast.Continue):
+            out.append((stmts, k, level))
+            return False
+        if isinstance(st, ast.Break | ast.Return | ast.Raise):
+            return False
+        if isinstance(st, ast.If):
+            falls = _continues(st.body, level + 1, out)
+            falls = _continues(st.orelse, level + 1, out) or falls
+            if not falls:
+                return False
+        elif isinstance(st, ast.While | ast.For):
+            # (a ``continue`` in the body is the nested loop's; its ``else`` is this loop's)
+            _continues(st.orelse, level + 1, out)
+        elif isinstance(st, ast.Try):
+            if _loop_jumps([st]):
+                raise _NoSplit
+        elif not isinstance(st, ast.Assign | ast.AugAssign | ast.Expr | ast.Pass):
+            raise _NoSplit
+    return True
+
+
+def rotate_entry_loop(fn: ast.FunctionDef, max_nesting: int) -> None:
+    """The first ``while True`` of a function, when every path that does not return before
+    it reaches it and the entry checks fuel before it (as :func:`split_entry_checks` takes the
+    statements before it), checks its segment at the back edges instead of at its head, so
+    that the entry's split also covers the first iteration's check (fib)::
+
+        if fuel < 5: ...                 if fuel < 5: ...
+        ...                              ...
+        fuel -= 8                        fuel -= 8
+        while True:                      if fuel < 18: ...       (the head's check and
+            if fuel < 18: ...    ->      fuel -= 18               charge, once)
+            fuel -= 18                   while True:
+            A                                A
+            if X: continue                   if X:
+            break                                if fuel < 18: ...
+                                                 fuel -= 18
+                                                 continue
+                                             break
+
+    Each ``continue`` of the loop (and its end, if the body may fall off it) gets a copy of
+    the check and of the charge right after it, so the same check and charge run at the same
+    moments as before: before the loop and after each iteration that goes on. The statements
+    before the loop then end with the check; :func:`split_entry_checks` (run next) makes them
+    one test ``if fuel >= 26:`` whose fast copy charges 8 + 18 at once
+    (:func:`_merge_charges`). The copies are resume points with the head's key: rewinding
+    takes the first, before the loop, which charges and enters it as the back edge would
+    (from the same restored locals). ``max_nesting``: how deeply statements may nest."""
+    body = fn.body
+    start = getattr(fn, "prologue_len", 0)
+    needs: list[int] = []
+    offset: int | None = 0
+    at = start
+    while at < len(body) and not isinstance(body[at], ast.While):
+        try:
+            offset = _walk_checks([body[at]], offset, needs, (ast.Return, ast.Raise))
+        except _NoSplit:
+            return
+        if offset is None:
+            return
+        at += 1
+    if at == len(body) or not needs:
+        return
+    loop = body[at]
+    if not (isinstance(loop.test, ast.Constant) and loop.test.value is True) or loop.orelse:
+        return
+    check = loop.body[0]
+    if _need(check) is None or getattr(check, "fuel_carry", 0) or len(loop.body) < 2:
+        return
+    head = [check]
+    if _charge(loop.body[1]) is not None:
+        head.append(loop.body[1])
+    rest = loop.body[len(head):]
+    sites: list = []
+    try:
+        falls = _continues(rest, 2, sites)
+    except _NoSplit:
+        return
+    if falls:
+        rest.append(ast.copy_location(ast.Continue(), rest[-1]))
+        sites.append((rest, len(rest) - 1, 2))
+    if not sites or max(level for _, _, level in sites) + 1 > max_nesting:
+        return
+    # (back to front: an index stays valid while statements go in after it)
+    for stmts, k, _ in reversed(sites):
+        stmts[k:k] = clone(head)
+    loop.body = rest
+    body[at:at] = head
+
+
+def _merge_charges(stmts: list[ast.stmt]) -> list[ast.stmt]:
+    """``stmts`` with each run of adjacent charges (``fuel -= a; fuel -= b``) made one
+    (``fuel -= a + b``), in the arms of ``if`` statements too: nothing runs between them, so
+    the fuel is the same wherever anything can look at it."""
+    out: list[ast.stmt] = []
+    for st in stmts:
+        k = _charge(st)
+        if k is not None and out and (j := _charge(out[-1])) is not None:
+            out[-1] = ast.copy_location(ast.AugAssign(ast.Name("fuel", ast.Store()), ast.Sub(),
+                                                      ast.Constant(j + k)), out[-1])  # fmt: skip
+            continue
+        if isinstance(st, ast.If):
+            st.body = _merge_charges(st.body)
+            st.orelse = _merge_charges(st.orelse)
+        out.append(st)
+    return out
+
+
 def split_entry_checks(fn: ast.FunctionDef) -> None:
     """The statements a function starts with (after its prologue), up to the first loop, call
     or other fuel traffic, made two copies as :func:`split_loop_checks` makes an iteration's
@@ -938,7 +1062,7 @@ def split_entry_checks(fn: ast.FunctionDef) -> None:
     if len(needs) < 2 or end == start:
         return
     prefix = body[start:end]
-    fast = _drop_checks(clone(prefix))
+    fast = _merge_charges(_drop_checks(clone(prefix)))
     test = ast.Compare(ast.Name("fuel", ast.Load()), [ast.GtE()], [ast.Constant(max(needs))])
     split = ast.copy_location(ast.If(test, fast or [ast.Pass()], prefix), prefix[0])
     fn.body = body[:start] + [split] + body[end:]

@@ -130,6 +130,10 @@ _I64_ADD, _I64_SUB, _I64_MUL = int(Op.I64_ADD), int(Op.I64_SUB), int(Op.I64_MUL)
 # Frame kind of the function's outermost frame (its label types are the function results).
 _FUNC = -1
 
+#: the first opcode in the BINARY and UNARY tables (i32.eqz): the control, variable, memory
+#: and constant instructions before it are a third to half of real code
+_NUMERIC_FIRST = min(min(BINARY), min(UNARY))
+
 _MEM_FIRST = int(Op.I32_LOAD)
 _LOAD_LAST = int(Op.I64_LOAD32_U)
 _MEM_LAST = int(Op.I64_STORE32)
@@ -380,26 +384,27 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
             if op == _I32_CONST:
                 stack.append(i32)
                 continue
-            sig2 = bin_get(op)
-            if sig2 is not None:
-                t, r = sig2
-                if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is t:
-                    del stack[-1]
-                    stack[-1] = r
-                else:
-                    pop(stack, frame, t, op)
-                    pop(stack, frame, t, op)
-                    stack.append(r)
-                continue
-            sig1 = un_get(op)
-            if sig1 is not None:
-                t, r = sig1
-                if len(stack) > height and stack[-1] is t:
-                    stack[-1] = r
-                else:
-                    pop(stack, frame, t, op)
-                    stack.append(r)
-                continue
+            if op >= _NUMERIC_FIRST:  # (what is below needs no look-up in the tables)
+                sig2 = bin_get(op)
+                if sig2 is not None:
+                    t, r = sig2
+                    if len(stack) - 2 >= height and stack[-1] is t and stack[-2] is t:
+                        del stack[-1]
+                        stack[-1] = r
+                    else:
+                        pop(stack, frame, t, op)
+                        pop(stack, frame, t, op)
+                        stack.append(r)
+                    continue
+                sig1 = un_get(op)
+                if sig1 is not None:
+                    t, r = sig1
+                    if len(stack) > height and stack[-1] is t:
+                        stack[-1] = r
+                    else:
+                        pop(stack, frame, t, op)
+                        stack.append(r)
+                    continue
 
             if op == _LOCAL_SET:
                 if imm >= nlocals:
@@ -498,6 +503,11 @@ def _validate_function(ctx: _Ctx, func_index: int, sig: tuple[tuple, tuple], cod
                         del stack[-1]
                     else:
                         pop(stack, frame, i32, op)
+                if imm is None:  # [] -> []: most blocks (push_frame's work, inline)
+                    height = len(stack)
+                    frame = [op, (), (), height, False, (), None]
+                    ctrl.append(frame)
+                    continue
                 if isinstance(imm, int) and imm >= ntypes:
                     raise ValidationError(f"unknown type {imm}")
                 frame = push_frame(op, imm)
@@ -1019,8 +1029,9 @@ def validate_module(module: Module, features: Features | None = None,
         features: the enabled proposals (default: all).
         bodies: also decode and type-check every function body. False: only the module-level
             rules (then check each body with :class:`FunctionValidator` before running it).
-        on_body: called with each valid body's instructions, in order, while it is decoded
-            (whoever needs a fact of every body saves a decode of its own).
+        on_body: called with each valid body's instructions (plain ``(op, imm, offset)``
+            tuples, see :attr:`~wasm2py.binary.module.Code.triples`), in order, while it is
+            decoded (whoever needs a fact of every body saves a decode of its own).
 
     Raises:
         DecodeError: a function body is malformed.
@@ -1042,7 +1053,7 @@ def validate_module(module: Module, features: Features | None = None,
     nimp = len(ctx.funcs) - len(module.funcs) if ctx is not None else 0
     with gc_paused():  # (one small tuple per instruction, none of them in a cycle)
         for i, code in enumerate(module.codes):
-            declared, body = code.locals, code.body
+            declared, body = code.locals, code.triples
             if pending is None:
                 try:
                     _validate_function(ctx, nimp + i, ctx.funcs[nimp + i], code, declared, body)
