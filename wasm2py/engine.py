@@ -155,7 +155,8 @@ class Engine:
         level, epoch = self.llvm_level(decoded), config.epoch_interruption
         if llvm_code is None:
             return
-        from .llvm.jit import guard_mode, load_compiled
+        from .llvm.guard import guard_mode
+        from .llvm.jit import load_compiled
 
         guard = guard_mode(None if config.llvm_guard_pages else False, costs)
         if llvm_code[0] == self._llvm_key(decoded, level, costs, epoch, guard,
@@ -205,13 +206,13 @@ class Engine:
 
     def _guard(self, guard: bool | None) -> bool:
         """The guard-page mode of a compile (``guard`` None: ``Config.llvm_guard_pages`` where
-        the host has it; see ``wasm2py.llvm.jit.guard_mode``)."""
+        the host has it; see ``wasm2py.llvm.guard.guard_mode``)."""
         config = self.config
         costs = config.fuel_costs if config.consume_fuel else None
         if guard is None and not config.llvm_guard_pages:
             guard = False
         try:
-            from .llvm.jit import guard_mode
+            from .llvm.guard import guard_mode  # (no LLVM: a cold tier="auto" instance asks)
         except ImportError:  # no llvmlite: nothing is compiled anyway
             return False
         return guard_mode(guard, costs)

@@ -20,6 +20,7 @@ from ..binary.module import Module
 from ..cache import load_blob, store_blob
 from . import abi, perfmap
 from .facts import body_facts, has_tail_calls, with_bodies
+from .guard import guard_mode
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 
@@ -332,17 +333,6 @@ def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
         h.update((here.parent / name).read_bytes())
     for path in sorted((here.parent / "validate").glob("*.py")):  # frame costs
         h.update(path.read_bytes())
-
-
-def guard_mode(guard: bool | None, fuel_costs=None) -> bool:
-    """Whether code is compiled in guard-page mode (:mod:`.guard`): ``guard`` None means when
-    the host has it; never with fuel metering (its counter lives in a register the fault
-    handler cannot write back, and a trap must leave the exact fuel)."""
-    if fuel_costs is not None or guard is False:
-        return False
-    from .guard import available
-
-    return available()
 
 
 def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
