@@ -52,10 +52,12 @@ def test_nothing_is_written_without_the_variable(monkeypatch):
 
 @pytest.mark.parametrize("tier", ["llvm", "auto"])
 def test_the_map_names_each_jitted_function_at_its_address(monkeypatch, tier):
-    """The start of each wasm function in the map is the address its record holds (what
+    """(With the map switched on.) The start of each wasm function in the map is the address its record holds (what
     jitted callers call), named after the name section; the code is no longer than the
     distance to the next function's start."""
-    monkeypatch.setenv("WASM2PY_PERF_MAP", "1")
+    # (not the environment itself: workers are forked from a process that has this process's
+    # environment, and a changed one makes later workers processes of their own)
+    monkeypatch.setattr(perfmap, "enabled", lambda: True)
     path = f"/tmp/perf-{os.getpid()}.map"
     before = _size(path)
     store = Store(Engine(Config(tier=tier, cache=False, tier_up_threshold=10**9)))
@@ -77,3 +79,12 @@ def test_the_map_names_each_jitted_function_at_its_address(monkeypatch, tier):
     for addr, size in lines.values():
         later = [s for s in starts if s > addr]
         assert not later or addr + size <= later[0]
+
+
+def test_the_variable_switches_the_map_on(monkeypatch):
+    # (no worker starts here, so the changed environment reaches none: see above)
+    for value, on in (("1", True), ("yes", True), ("0", False), ("", False)):
+        monkeypatch.setenv("WASM2PY_PERF_MAP", value)
+        assert perfmap.enabled() is on
+    monkeypatch.delenv("WASM2PY_PERF_MAP")
+    assert not perfmap.enabled()
