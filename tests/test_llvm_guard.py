@@ -17,7 +17,7 @@ import threading
 import pytest
 
 from wasm2py import Config, Engine, HostTrap, Instance, Memory, MemoryType, Module, Store, Trap
-from wasm2py.errors import TrapCode
+from wasm2py.errors import Error, TrapCode
 from wasm2py.runtime import memory as memmod
 from wasm2py.types import Limits
 
@@ -409,3 +409,103 @@ def test_a_collection_inside_a_guard_reservation_does_not_deadlock():
     if r.stdout == "refused\n":
         pytest.skip("this system refuses guard reservations")
     assert r.stdout == "reserved True\n", r.stderr
+
+
+# -- tier-up units (tier="auto") ------------------------------------------------------------
+
+
+def _auto(prog: bytes, imports=None, **config):
+    store = Store(Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9, **config)))
+    inst = Instance(store, Module(store.engine, prog), imports or {})
+    return inst, inst._tierup
+
+
+def _units(inst, tu, *units) -> list:
+    """Compile ``units`` (lists of function indices) as tier-up does and attach them."""
+    inst._attach_units(tu._compile([], shell=True))
+    out = []
+    for funcs in units:
+        unit = tu._compile(funcs)
+        inst._add_unit(unit)
+        out.append(unit)
+    return out
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_tier_up_units_are_guard_code_where_the_memories_are_guarded(guarded):
+    """Hot functions compiled unit by unit get guard-page code too (without bounds checks:
+    the accesses of a dispatch loop ran 1.6x as long with them); every out-of-bounds access
+    still traps before it changes anything, as the explicit check does (expected values:
+    see test_loads_and_stores_at_and_across_the_bound)."""
+    inst, tu = _auto(PROG, {"env": {"host": lambda x: x}}, llvm_guard_pages=guarded)
+    assert tu.guard is guarded
+    ndef = len(inst.module._module.funcs)
+    (unit,) = _units(inst, tu, range(1, 1 + ndef))
+    assert unit.guard is guarded and inst.tier == "llvm"
+    e = inst.exports
+    assert e.load8(PAGE - 1) == 0 and e.load64_off(8) == 0 and e.v128_load(PAGE - 16) == 0
+    oob(e.load8, PAGE)
+    oob(e.load32, PAGE - 3)
+    oob(e.load64_off, 9)
+    oob(e.load32, 0xFFFFFFFF)
+    oob(e.drop_load, PAGE - 7)
+    oob(e.store64, PAGE - 4, -1)
+    assert e.g.value == 1 and bytes(e.mem.read(PAGE - 8, PAGE)) == bytes(8)
+    oob(e.store64_loop, PAGE - 4, -1)
+    assert e.g.value == 3 and bytes(e.mem.read(PAGE - 8, PAGE)) == bytes(8)
+    oob(e.store_twice, PAGE)
+    assert bytes(e.mem.read(0, 4)) == bytes(4)
+    oob(e.fill, PAGE - 2, 3)
+    # a trap in the host's callee: the host sees it (and answers 4), then a load at 4
+    e.store64(PAGE - 8, 0x0102030405060708)
+    assert e.g.value == 2 and e.load8(PAGE - 1) == 1 and e.add(2, 3) == 5
+    assert e.grow(1) == 1 and e.load8(PAGE) == 0  # the memory grew in place
+    oob(e.load8, 2 * PAGE)
+
+
+@pytest.mark.parametrize("split", [[[0], [1], [2]], [[0, 1, 2]], [[0], [2], [0, 1, 2]]],
+                         ids=["apart", "together", "copy"])
+def test_a_guard_trap_in_tier_up_units_has_the_backtrace(split):
+    """inner <- middle <- outer, in units of their own, in one unit, or with a later unit
+    holding a second copy of inner (called directly by that unit's middle; inner's record
+    keeps pointing at the first unit's copy): each frame named once, innermost first."""
+    inst, tu = _auto(FRAMES)
+    assert tu.guard
+    _units(inst, tu, *split)
+    with pytest.raises(Trap) as e:
+        inst.exports.outer(PAGE)
+    assert e.value.code is TrapCode.MEMORY_OUT_OF_BOUNDS
+    assert [name for _, name, _ in e.value.frames] == ["inner", "middle", "outer"]
+    assert inst.exports.outer(0) == 3
+
+
+def test_units_for_an_unguarded_memory_keep_explicit_checks(monkeypatch):
+    """An instance with a memory that has no guard reservation gets units with explicit
+    checks, and refuses a guard-page unit."""
+    store = Store(Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9)))
+    monkeypatch.setattr(memmod._Mapping, "reserve_guarded", classmethod(lambda cls: None))
+    mem = Memory(store, MemoryType(Limits(1, 2)))
+    monkeypatch.undo()
+    module = Module(store.engine, IMPORTER)
+    inst = Instance(store, module, {"env": {"mem": mem}})
+    tu = inst._tierup
+    assert not tu.guard
+    (unit,) = _units(inst, tu, [0])
+    assert not unit.guard
+    mem.write(b"\x01\x02\x03\x04", PAGE - 4)
+    assert inst.exports.load32(PAGE - 4) == 0x04030201
+    oob(inst.exports.load32, PAGE - 2)
+    other = Instance(store, module, {"env": {"mem": mem}})
+    other._attach_units(other._tierup._compile([], shell=True))
+    guarded_unit = store.engine.load_unit(module._module, [0], guard=True)
+    assert guarded_unit.guard
+    with pytest.raises(Error, match="guarded memories"):
+        other._add_unit(guarded_unit)
+
+
+def test_unit_cache_keys_differ_between_modes():
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.llvm.units import unit_key
+
+    m = decode_module(PROG)
+    assert unit_key(m, [1], False, 0, None, guard=True) != unit_key(m, [1], False, 0, None)

@@ -138,11 +138,16 @@ class Config:
             way to stop a running call from another thread. Off: no checks are generated.
         llvm_guard_pages: ``True`` (default): where the host allows it (Linux on x86-64, a
             guard reservation of 8 GiB of address space per 32-bit memory, see
-            :mod:`wasm2py.runtime.memory`), the LLVM tier's whole-module code accesses 32-bit
-            memories without a bounds check and an out-of-bounds access faults on the
-            reservation, which becomes the same ``Trap`` (:mod:`wasm2py.llvm.guard`).
-            ``False``: explicit bounds checks on every access. Code compiled with fuel
-            metering always has explicit checks.
+            :mod:`wasm2py.runtime.memory`), the LLVM tier's code (whole modules and tier-up
+            units) accesses 32-bit memories without a bounds check and an out-of-bounds access
+            faults on the reservation, which becomes the same ``Trap``
+            (:mod:`wasm2py.llvm.guard`). ``False``: explicit bounds checks on every access.
+            Code compiled with fuel metering always has explicit checks.
+        llvm_resumable: ``True`` (default): jitted functions that can reach an import get
+            suspend code, so that resumable calls (``Func.call_resumable``) run jitted.
+            ``False``: no suspend code (smaller, faster code and cheaper compiles: Duktape's
+            bytecode executor is a quarter of the machine code); resumable calls then run in
+            the Python tier. ``wasm2py run`` makes no resumable calls and uses ``False``.
     """
 
     tier: str = "python"
@@ -170,6 +175,7 @@ class Config:
     python_shape: str = "auto"
     epoch_interruption: bool = False
     llvm_guard_pages: bool = True
+    llvm_resumable: bool = True
 
     def features(self) -> Features:
         """The proposals the switches enable."""

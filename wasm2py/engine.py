@@ -122,7 +122,7 @@ class Engine:
         if llvm_code is not None:
             out["llvm"] = (self._llvm_key(module._module, llvm_code.opt_level,
                                           llvm_code.fuel_costs, llvm_code.epoch,
-                                          llvm_code.guard),
+                                          llvm_code.guard, self.config.llvm_resumable),
                            llvm_code.to_bytes())  # fmt: skip
         return out
 
@@ -155,25 +155,30 @@ class Engine:
         level, epoch = self.llvm_level(decoded), config.epoch_interruption
         if llvm_code is None:
             return
-        from .llvm.jit import guard_mode, load_compiled
+        from .llvm.guard import guard_mode
+        from .llvm.jit import load_compiled
 
         guard = guard_mode(None if config.llvm_guard_pages else False, costs)
-        if llvm_code[0] == self._llvm_key(decoded, level, costs, epoch, guard):
+        if llvm_code[0] == self._llvm_key(decoded, level, costs, epoch, guard,
+                                          config.llvm_resumable):  # fmt: skip
             from concurrent.futures import Future
 
             compiled = load_compiled(decoded, llvm_code[1], level, costs, epoch, guard)
+            compiled.resumable = config.llvm_resumable
             fut: Future = Future()
             fut.set_result(compiled)
             with self._lock:
                 self._llvm.setdefault((cache.wasm_digest(raw), level, guard), fut)
 
     @staticmethod
-    def _llvm_key(decoded, level: int, costs, epoch: bool, guard: bool) -> str:
+    def _llvm_key(decoded, level: int, costs, epoch: bool, guard: bool,
+                  resumable: bool) -> str:  # fmt: skip
         """The key of an LLVM compilation of ``decoded`` with these options on this host (see
         ``jit.cache_key``)."""
         from .llvm.jit import cache_key, host_target_machine
 
-        return cache_key(decoded, level, host_target_machine(level), costs, epoch, guard) or ""
+        return cache_key(decoded, level, host_target_machine(level), costs, epoch, guard,
+                         resumable) or ""  # fmt: skip
 
     def has_llvm(self, module) -> bool:
         """Whether :meth:`load_llvm` has the module compiled in memory already."""
@@ -201,13 +206,13 @@ class Engine:
 
     def _guard(self, guard: bool | None) -> bool:
         """The guard-page mode of a compile (``guard`` None: ``Config.llvm_guard_pages`` where
-        the host has it; see ``wasm2py.llvm.jit.guard_mode``)."""
+        the host has it; see ``wasm2py.llvm.guard.guard_mode``)."""
         config = self.config
         costs = config.fuel_costs if config.consume_fuel else None
         if guard is None and not config.llvm_guard_pages:
             guard = False
         try:
-            from .llvm.jit import guard_mode
+            from .llvm.guard import guard_mode  # (no LLVM: a cold tier="auto" instance asks)
         except ImportError:  # no llvmlite: nothing is compiled anyway
             return False
         return guard_mode(guard, costs)
@@ -253,7 +258,8 @@ class Engine:
             fut.set_result(compile_module(module, level, cache_dir=directory, fuel_costs=costs,
                                           isolated=self.config.llvm_isolated, epoch=epoch,
                                           module_name=name, objects=objects,
-                                          guard=guard))  # fmt: skip
+                                          guard=guard,
+                                          resumable=self.config.llvm_resumable))  # fmt: skip
         except BaseException as e:
             fut.set_exception(e)
             with self._lock:
@@ -263,7 +269,7 @@ class Engine:
 
     def load_unit(self, module, funcs, shell: bool = False, name: str | None = None,
                   cached_only: bool = False, opt_level: int | None = None,
-                  facts=None):  # fmt: skip
+                  facts=None, guard: bool | None = None):  # fmt: skip
         """A compilation unit of some functions of a decoded, validated module
         (:mod:`wasm2py.llvm.units`; ``shell``: the trampolines), compiled in a worker process
         with this engine's options, loaded once per engine and, with ``Config.cache``, kept
@@ -272,7 +278,9 @@ class Engine:
         (e.g. ``wasm2py.llvm.jit.QUICK``). ``facts``: the module's
         :func:`wasm2py.llvm.facts.body_facts`, if the caller has them (else the bodies of
         ``funcs`` are decoded here, and the worker finds the module's pausable functions: a
-        pass over every body of the module).
+        pass over every body of the module). ``guard``: guard-page mode (None: as for
+        :meth:`load_llvm`; False: explicit bounds checks, for an instance with a memory that
+        has no guard reservation).
 
         Raises:
             UnsupportedFeature, CompileError: as for :meth:`load_llvm`.
@@ -282,7 +290,10 @@ class Engine:
         level = self.config.llvm_opt_level if opt_level is None else opt_level
         costs = self.config.fuel_costs if self.config.consume_fuel else None
         epoch = self.config.epoch_interruption
-        key = unit_key(module, funcs, shell, level, costs, epoch=epoch)
+        guard = self._guard(guard)
+        resumable = self.config.llvm_resumable
+        key = unit_key(module, funcs, shell, level, costs, epoch=epoch, guard=guard,
+                       resumable=resumable)  # fmt: skip
         with self._lock:
             unit = self._units.get(key)
         if unit is not None:
@@ -295,7 +306,7 @@ class Engine:
                 self._unit_engine = UnitEngine()
             into = self._unit_engine
         unit = compile_unit(module, funcs, shell, level, costs, True, directory, name,
-                            cached_only, epoch, facts, into)  # fmt: skip
+                            cached_only, epoch, facts, into, guard, resumable)  # fmt: skip
         if unit is not None:
             with self._lock:
                 unit = self._units.setdefault(key, unit)

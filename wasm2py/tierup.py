@@ -119,6 +119,9 @@ class TierUp:
         moved: how many Python frames moved into jitted code at a loop header.
         units: the units attached, with their functions and how they were made
             (``Unit.seconds``), in order.
+        guard: whether its units are guard-page code (no bounds checks on 32-bit memories,
+            ``wasm2py.llvm.guard``): the engine's mode, where every 32-bit memory of the
+            instance has a guard reservation.
     """
 
     def __init__(self, instance, state):
@@ -146,6 +149,10 @@ class TierUp:
         self._inflight = 0
         self._facts_lock = threading.Lock()
         self._body_facts = None
+        # guard-page code (no bounds checks: see wasm2py.llvm.guard) only if every 32-bit
+        # memory of the instance has a guard reservation
+        self.guard = self.engine._guard(None) and all(
+            mem.guarded or mem.type.is_64 for mem in state.memories)  # fmt: skip
         slots = state.slots
         self.ns["OSR"] = self._osr
         self._start_cached()
@@ -383,14 +390,15 @@ class TierUp:
 
         level = self._level(funcs)
         unit = self.engine.load_unit(self.module, funcs, shell, self.name, opt_level=level,
-                                     facts=self._facts())  # fmt: skip
+                                     facts=self._facts(), guard=self.guard)  # fmt: skip
         config = self.engine.config
         if config.cache:
             from .cache import cache_dir
 
             costs = config.fuel_costs if config.consume_fuel else None
             record_unit(self.module, cache_dir(), config.llvm_opt_level, costs, funcs, level,
-                        config.epoch_interruption)  # fmt: skip
+                        config.epoch_interruption, self.guard,
+                        config.llvm_resumable)  # fmt: skip
         return unit
 
     def _facts(self):
@@ -418,13 +426,14 @@ class TierUp:
 
             costs = config.fuel_costs if config.consume_fuel else None
             listed = cached_units(self.module, cache_dir(), config.llvm_opt_level, costs,
-                                  config.epoch_interruption)  # fmt: skip
+                                  config.epoch_interruption, self.guard,
+                                  config.llvm_resumable)  # fmt: skip
             # (units of an older policy, e.g. another level for the same functions, are not
             # listed: the manifest's key covers this file's source, see units._manifest)
             if not listed or listed[0][1]:
                 return
             units = [self.engine.load_unit(self.module, f, not f, self.name, cached_only=True,
-                                           opt_level=level)
+                                           opt_level=level, guard=self.guard)
                      for level, f in listed]  # fmt: skip
         except Exception as e:  # noqa: BLE001 - start in the Python tier then
             self.error = e

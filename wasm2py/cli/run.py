@@ -114,7 +114,8 @@ def _format(v, t: AnyValType | None = None) -> str:
 
 
 def _engine(args) -> tuple[Engine, int | None]:
-    options = {}
+    # (a run makes plain calls only: jitted code needs no suspend code, see Config)
+    options = {"llvm_resumable": False}
     if args.tier is not None:
         options["tier"] = args.tier
     if args.fuel is not None:

@@ -90,6 +90,16 @@ _lock = threading.Lock()
 _state: dict = {}
 
 
+def guard_mode(guard: bool | None, fuel_costs=None) -> bool:
+    """Whether code is compiled in guard-page mode (this module): ``guard`` None means when
+    the host has it; never with fuel metering (its counter lives in a register the fault
+    handler cannot write back, and a trap must leave the exact fuel). Here, not in ``.jit``:
+    a cold ``tier="auto"`` instance asks without loading LLVM."""
+    if fuel_costs is not None or guard is False:
+        return False
+    return available()
+
+
 @functools.cache
 def available() -> bool:
     """Whether guard-page checks can be used in this process (Linux on x86-64 with glibc).

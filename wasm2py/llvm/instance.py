@@ -115,6 +115,8 @@ class LLVMInstance:
         if store.epoch is not None and not compiled.epoch:
             raise Error("the store interrupts code at its epoch deadline, but the module was "
                         "compiled without epoch checks (compile_module(..., epoch=True))")  # fmt: skip
+        if not compiled.resumable:  # (resumable calls in the store: in the Python tier)
+            rt.suspending = False
         layout = compiled.layout
         ctx = (U64 * layout.size)()
         self.ctx = ctx
@@ -128,6 +130,10 @@ class LLVMInstance:
         #: (entry address, function address) of each jitted function (see _entry_raw), and
         #: what resumes their frames
         self.entry_addrs: dict[int, tuple[int, int]] = {}
+        #: code of a function besides the code its record points at (by address): copies
+        #: in later units (see add_unit), for NativeRuntime.code_frame
+        self.other_code: dict[int, int] = {}
+        self._guard_ready = False
         self._resume_entries: dict[int, tuple] = {}
         ctx[abi.CTX_RT] = rt.addr
         for i, d in enumerate(module_deftypes(m)):
@@ -312,12 +318,29 @@ class LLVMInstance:
         their machine code, and their entries replace them for the embedder and, for
         functions with loops or calls, in their slots (Python-tier callers). Call it on the
         thread running the instance's code (the record's two words change one after the
-        other)."""
+        other).
+
+        Raises:
+            Error: ``unit`` is guard-page code (``Unit.guard``) and a 32-bit memory of the
+                instance has no guard reservation.
+        """
+        if unit.guard and not self._guard_ready:
+            if not all(mem.guarded or mem.type.is_64 for mem in self.state.memories):
+                raise Error("guard-page code needs guarded memories: load the unit with "
+                            "guard=False for this instance")  # fmt: skip
+            from .guard import install
+
+            install()
+            self._guard_ready = True
+        if not unit.resumable:  # (resumable calls in the store: in the Python tier)
+            self.rt.suspending = False
         self.keep.append(unit)
         records = self.records
         ctx_addr = self.ctx_addr
         for index, addr in unit.funcs.items():
             if index in self.jitted:
+                # (its copy in this unit runs when the unit's own functions call it directly)
+                self.other_code[addr] = index
                 continue
             base = 3 * index
             records[base + 2] = ctx_addr

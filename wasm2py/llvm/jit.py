@@ -18,8 +18,9 @@ import llvmlite.binding as llvm
 
 from ..binary.module import Module
 from ..cache import load_blob, store_blob
-from . import abi
+from . import abi, perfmap
 from .facts import body_facts, has_tail_calls, with_bodies
+from .guard import guard_mode
 
 AARCH64_TRIPLE = "aarch64-unknown-linux-gnu"
 
@@ -274,6 +275,8 @@ class CompiledModule:
     epoch: bool = False
     guard: bool = False
     machine_code: bytes = b""
+    #: the functions that can reach an import have suspend code (see :func:`compile_module`)
+    resumable: bool = True
 
     def to_bytes(self) -> bytes:
         """The machine code, to load again with :func:`load_compiled` (same host, compiler
@@ -286,7 +289,8 @@ class CompiledModule:
 
 
 def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
-              fuel_costs=None, epoch: bool = False, guard: bool = False) -> str | None:  # fmt: skip
+              fuel_costs=None, epoch: bool = False, guard: bool = False,
+              resumable: bool = True) -> str | None:  # fmt: skip
     """The object-cache key of a module: its bytes, the optimisation level, the fuel costs (if
     any), epoch checks, guard-page mode, the host target (triple, CPU, features), the LLVM and llvmlite versions
     and the source of this tier, of the fuel rule, of the frame costs and of the trap codes
@@ -296,17 +300,21 @@ def cache_key(module: Module, opt_level: int, tm: llvm.TargetMachine,
         return None
     h = hashlib.sha256()
     h.update(hashlib.sha256(module.raw).digest())
-    hash_compiler(h, opt_level, fuel_costs, tm, epoch)
+    hash_compiler(h, opt_level, fuel_costs, tm, epoch, resumable)
     h.update(b":guard\0" if guard else b"\0")
     hash_sources(h)
     return h.hexdigest()
 
 
-def hash_compiler(h, opt_level: int, fuel_costs, tm: llvm.TargetMachine, epoch: bool) -> None:
+def hash_compiler(h, opt_level: int, fuel_costs, tm: llvm.TargetMachine, epoch: bool,
+                  resumable: bool = True) -> None:  # fmt: skip
     """Feed ``h`` the options and the compiler that machine code depends on: fuel costs, epoch
-    checks, optimisation level, host target (triple, CPU, features), LLVM and llvmlite versions."""
+    checks, suspend code (``resumable``), optimisation level, host target (triple, CPU,
+    features), LLVM and llvmlite versions."""
     h.update(b"fuel:" + fuel_costs.key() if fuel_costs is not None else b"nofuel")
     h.update(b":epoch\0" if epoch else b"\0")
+    if not resumable:  # (code with suspend code keeps the keys it had before the option)
+        h.update(b":nosuspend\0")
     for part in (str(opt_level), tm.triple, *_host_cpu(), str(llvm.llvm_version_info),
                  llvmlite.__version__):  # fmt: skip
         h.update(part.encode() + b"\0")
@@ -327,23 +335,12 @@ def hash_sources(h, extra: tuple[str, ...] = ()) -> None:
         h.update(path.read_bytes())
 
 
-def guard_mode(guard: bool | None, fuel_costs=None) -> bool:
-    """Whether code is compiled in guard-page mode (:mod:`.guard`): ``guard`` None means when
-    the host has it; never with fuel metering (its counter lives in a register the fault
-    handler cannot write back, and a trap must leave the exact fuel)."""
-    if fuel_costs is not None or guard is False:
-        return False
-    from .guard import available
-
-    return available()
-
-
 def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
                    cache_dir: str | os.PathLike | None = None,
                    fuel_costs=None, isolated: bool = False, epoch: bool = False,
                    module_name: str | None = None,
                    objects: tuple[bytes, list[bytes]] | None = None,
-                   guard: bool | None = None) -> CompiledModule:  # fmt: skip
+                   guard: bool | None = None, resumable: bool = True) -> CompiledModule:  # fmt: skip
     """Lower, optimise and jit a decoded, validated module for the host.
 
     Args:
@@ -368,6 +365,10 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
             loaded (and cached).
         guard: guard-page bounds checks (:mod:`.guard`; None: where the host has them, see
             :func:`guard_mode`; False: explicit checks everywhere).
+        resumable: give the functions that can reach an import suspend code, so that
+            resumable calls run jitted (``Config.llvm_resumable``); False: none (a store
+            whose code has none runs resumable calls in the Python tier,
+            ``NativeRuntime.suspending``).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -376,7 +377,8 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
     t0 = time.perf_counter()
     tm = host_target_machine(opt_level)
     guard = guard_mode(guard, fuel_costs)
-    key = cache_key(module, opt_level, tm, fuel_costs, epoch, guard) if cache_dir is not None else None
+    key = cache_key(module, opt_level, tm, fuel_costs, epoch, guard,
+                    resumable) if cache_dir is not None else None  # fmt: skip
     path = Path(cache_dir) / f"llvm-{key}.o" if key is not None else None
     # authenticated like the Python tier's cache: machine code is only ever loaded from a
     # file this user's wasm2py wrote (see wasm2py.cache.store_blob)
@@ -398,8 +400,9 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
         if isolated or len(parts) > 1:
             from .worker import compile_objects as in_workers
 
+            pausable = frozenset() if not resumable else None if fuel_costs else facts.pausable
             objects = in_workers(module, opt_level, fuel_costs, parts, module_name, epoch, guard,
-                                 None if fuel_costs else facts.pausable, any(facts.tail_calls))
+                                 pausable, any(facts.tail_calls))
             t1 = time.perf_counter()
             engine = _load_objects(objects)
             phase = "parallel" if len(parts) > 1 else "worker"
@@ -411,6 +414,7 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
                               nan_bits=nan_bits(tm), epoch=epoch,
                               guard=guard, landings=_landings(),
                               quick=fast_isel(opt_level),
+                              pausable=None if resumable else frozenset(),
                               tail_calls=any(facts.tail_calls))  # fmt: skip
             t1 = time.perf_counter()
             mod = parse(text, tm)
@@ -428,8 +432,10 @@ def compile_module(module: Module, opt_level: int = 2, keep_ir: bool = False,
                        "codegen": t4 - t3}  # fmt: skip
         if path is not None and objects:
             store_blob(path, _pack_blob(flags, objects))
-    return _finish(module, opt_level, engine, flags, objects, timings, text if keep_ir else "",
-                   fuel_costs, epoch, guard)  # fmt: skip
+    compiled = _finish(module, opt_level, engine, flags, objects, timings,
+                       text if keep_ir else "", fuel_costs, epoch, guard)  # fmt: skip
+    compiled.resumable = resumable
+    return compiled
 
 
 def load_compiled(module: Module, machine_code: bytes, opt_level: int, fuel_costs=None,
@@ -464,6 +470,7 @@ def _finish(module: Module, opt_level: int, engine, flags: bytes, objects: list[
     types = module.func_type_indices()
     entries = {i: engine.get_function_address(abi.entry_name(types[i]))
                for i in abi.entry_funcs(module)}  # fmt: skip
+    perfmap.record(engine, objects, module)
     return CompiledModule(
         module=module, opt_level=opt_level, layout=abi.Layout(module), funcs=funcs,
         bodies=bodies, body_table=table, trampolines=tramps, entries=entries, engine=engine, timings=timings, ir_text=text,
@@ -503,9 +510,11 @@ def plan_parts(module: Module, cores: int | None = None) -> list[tuple[range, bo
 
 def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
                     module_name: str | None = None, epoch: bool = False,
-                    guard: bool | None = None) -> tuple[bytes, list[bytes]]:  # fmt: skip
+                    guard: bool | None = None,
+                    resumable: bool = True) -> tuple[bytes, list[bytes]]:  # fmt: skip
     """Compile a decoded, validated module in worker processes (:mod:`.worker`): ``(flags,
-    objects)`` for :func:`compile_module`'s ``objects`` (give it the same ``guard``).
+    objects)`` for :func:`compile_module`'s ``objects`` (give it the same ``guard`` and
+    ``resumable``).
 
     Raises:
         UnsupportedFeature, CompileError: as for :func:`compile_module`.
@@ -516,6 +525,7 @@ def compile_objects(module: Module, opt_level: int = 2, fuel_costs=None,
     parts = plan_parts(module)
     return facts.long, in_workers(with_bodies(module), opt_level, fuel_costs, parts, module_name,
                                   epoch, guard_mode(guard, fuel_costs),
+                                  frozenset() if not resumable else
                                   None if fuel_costs else facts.pausable,
                                   any(facts.tail_calls))  # fmt: skip
 

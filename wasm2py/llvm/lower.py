@@ -851,6 +851,14 @@ class FunctionLowerer:
         #: that had to move to grow has a new one, see wasm2py.runtime.memory; quick code:
         #: its context slot's address)
         self.mbase: dict[int, object] = {}
+        #: memory index -> its base address, loaded once on entry, for the memories accessed
+        #: without bounds checks (:meth:`unchecked`): a guarded memory never moves (its
+        #: reservation covers its maximum), so neither a call nor ``memory.grow`` changes the
+        #: base. Level 0 reloaded it from the context at every access after a call, loop
+        #: header or join (a load of the slot's address from the frame, then of the base: two
+        #: dependent loads before each access of an interpreter's dispatch loop); O2 code
+        #: reloaded it after every call.
+        self.fixed_base: dict[int, object] = {}
         #: id(checked value) -> (checked value, the float result before its NaN check)
         self._nan_raw: dict[int, tuple] = {}
         #: id(i32 0/1) -> (it, the i1 it extends) (see :meth:`push_bool`)
@@ -896,8 +904,10 @@ class FunctionLowerer:
         return self._known_load(self.msz[k], I64)
 
     def mem_base(self, k: int):
-        """The base address of memory ``k`` (see :attr:`known` and :attr:`mbase`)."""
-        return self._known_load(self.mbase[k], PTR)
+        """The base address of memory ``k`` (see :attr:`fixed_base`, :attr:`known` and
+        :attr:`mbase`)."""
+        v = self.fixed_base.get(k)
+        return v if v is not None else self._known_load(self.mbase[k], PTR)
 
     def _known_load(self, p, typ):
         v = self.known.get(id(p))
@@ -1238,6 +1248,9 @@ class FunctionLowerer:
             # (one memory, the usual case: no walk over the body to find which)
             for k in [0] if len(self.mb.memory_types) == 1 else sorted(memories_used(body)):
                 base_slot, size_slot = self.layout.memory_slots(k)
+                if self.unchecked(k):
+                    self.fixed_base[k] = ab.load(ab.gep(self.ctx, [c64(base_slot)],
+                                                        source_etype=I64), typ=PTR)  # fmt: skip
                 if self.mb.quick:  # (see reload_memsize)
                     self.msz[k] = ab.gep(self.ctx, [c64(size_slot)], source_etype=I64)
                     self.mbase[k] = ab.gep(self.ctx, [c64(base_slot)], source_etype=I64)
@@ -2130,7 +2143,8 @@ class FunctionLowerer:
         for k, msz in self.msz.items():
             base_slot, size_slot = self.layout.memory_slots(k)
             self.write(self.ctx_load(size_slot, I64, cached=False), msz)
-            self.write(self.ctx_load(base_slot, PTR, cached=False), self.mbase[k])
+            if k not in self.fixed_base:
+                self.write(self.ctx_load(base_slot, PTR, cached=False), self.mbase[k])
 
     def finish_call(self, r, ft: FuncType, tail: bool, can_pause: bool = True) -> None:
         """After a call: a tail call returns its result as is; else check, reload, push

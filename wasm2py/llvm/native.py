@@ -206,7 +206,7 @@ class NativeRuntime:
         #: calls run in the Python tier); the records spilled since a pause began (innermost
         #: first); the instances by context address
         self.store = store
-        self.suspending = True
+        self.suspending = bool(store.config.llvm_resumable)
         self.rt[abi.RT_RESUMABLE] = store.resumable
         self.spilled: list = []
         #: the words of the paused jitted frames still held somewhere (by their NativeFrame):
@@ -338,6 +338,9 @@ class NativeRuntime:
             records = inst.records
             for index in inst.jitted:
                 start = records[3 * index + 1]
+                if start <= pc and (best is None or start > best[0]):
+                    best = (start, ctx, index, inst)
+            for start, index in inst.other_code.items():
                 if start <= pc and (best is None or start > best[0]):
                     best = (start, ctx, index, inst)
         if best is None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from ..binary.module import Module
 from ..binary.reader import read_u32
 from ..cache import FunctionLog, load_blob, store_blob, wasm_digest
-from . import abi
+from . import abi, perfmap
 from .facts import runs_long
 
 # (LLVM itself, ``.jit`` and ``llvmlite.binding``, is imported where a unit is keyed, compiled
@@ -52,6 +52,8 @@ class Unit:
         trampolines: the host trampoline of every type index (the shell unit), else None.
         seconds: how the unit was made: ``compile`` (CPU seconds of the compile, in the worker
             or here) or ``load`` (seconds to load it from the cache).
+        guard: guard-page mode (:mod:`.guard`): its code accesses 32-bit memories without
+            bounds checks, so it runs only against guarded memories (``LLVMInstance.add_unit``).
     """
 
     funcs: dict[int, int]
@@ -60,6 +62,9 @@ class Unit:
     trampolines: list[int] | None = None
     engine: object = None
     seconds: dict[str, float] = field(default_factory=dict)
+    guard: bool = False
+    #: its functions that can reach an import have suspend code (see ``jit.compile_module``)
+    resumable: bool = True
 
 
 _IFACE_LOCK = threading.Lock()
@@ -92,11 +97,13 @@ def interface_digest(module: Module) -> bytes:
     return digest
 
 
-def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool) -> bytes:
+def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool, guard: bool,
+                     resumable: bool) -> bytes:  # fmt: skip
     from .jit import hash_compiler, hash_sources
 
     h = hashlib.sha256()
-    hash_compiler(h, opt_level, fuel_costs, tm, epoch)
+    hash_compiler(h, opt_level, fuel_costs, tm, epoch, resumable)
+    h.update(b"guard" if guard else b"checks")
     hash_sources(h, ("units.py",))  # (what the whole module's cache key reads, and this)
     return h.digest()
 
@@ -104,29 +111,33 @@ def _compiler_digest(opt_level: int, fuel_costs, tm, epoch: bool) -> bytes:
 _COMPILER: dict[tuple, bytes] = {}
 
 
-def compiler_digest(opt_level: int, fuel_costs, epoch: bool = False) -> bytes:
-    """The options (epoch checks included) and the compiler (host target, LLVM, the
-    lowering's source) in a digest (made once per options: a target machine and the
+def compiler_digest(opt_level: int, fuel_costs, epoch: bool = False, guard: bool = False,
+                    resumable: bool = True) -> bytes:  # fmt: skip
+    """The options (epoch checks, guard-page mode and suspend code included) and the compiler
+    (host target, LLVM, the lowering's source) in a digest (made once per options: a target machine and the
     sources' bytes for every unit compiled and recorded cost a millisecond each time)."""
-    key = (opt_level, fuel_costs.key() if fuel_costs is not None else None, epoch)
+    key = (opt_level, fuel_costs.key() if fuel_costs is not None else None, epoch, guard,
+           resumable)
     d = _COMPILER.get(key)
     if d is None:
         from .jit import host_target_machine
 
         tm = host_target_machine(opt_level)
-        d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm, epoch)
+        d = _COMPILER[key] = _compiler_digest(opt_level, fuel_costs, tm, epoch, guard,
+                                                     resumable)  # fmt: skip
     return d
 
 
 def unit_key(module: Module, funcs, shell: bool, opt_level: int, fuel_costs,
-             epoch: bool = False) -> str:  # fmt: skip
+             epoch: bool = False, guard: bool = False,
+             resumable: bool = True) -> str:  # fmt: skip
     """The machine-code cache key of the unit of ``funcs`` (and the trampolines if
     ``shell``): the functions' indices, offsets and body bytes, the module's interface
     (:func:`interface_digest`), the options and the compiler. (The offsets: jitted code keys
     its resume points by wasm offset, which a frame record carries, so the same body at
     another place in another module needs code of its own.)"""
     h = hashlib.sha256(interface_digest(module))
-    h.update(compiler_digest(opt_level, fuel_costs, epoch))
+    h.update(compiler_digest(opt_level, fuel_costs, epoch, guard, resumable))
     h.update(b"shell" if shell else b"funcs")
     raw = module.raw
     nimp = module.num_imported_funcs
@@ -183,13 +194,16 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
                  fuel_costs=None, isolated: bool = True, cache_dir=None,
                  module_name: str | None = None, cached_only: bool = False,
                  epoch: bool = False, facts=None,
-                 into: UnitEngine | None = None) -> Unit | None:  # fmt: skip
+                 into: UnitEngine | None = None, guard: bool = False,
+                 resumable: bool = True) -> Unit | None:  # fmt: skip
     """Compile (or load from ``cache_dir``) the unit of ``funcs`` (defined function indices of
     the decoded, validated ``module``, which has its ``raw`` bytes) and load it
     (``cached_only``: None when it is not in the cache); ``epoch``: with epoch checks
     (``Config.epoch_interruption``); ``facts``: the module's :func:`.facts.body_facts` if
     known (its pausable functions go to the worker: see :class:`.worker.Job`); ``into``:
-    load it into that engine (else into one of its own).
+    load it into that engine (else into one of its own); ``guard``: guard-page mode (no bounds
+    checks on 32-bit memories: see :class:`Unit`); ``resumable``: with suspend code (see
+    ``jit.compile_module``).
 
     Raises:
         UnsupportedFeature: the module uses something the LLVM tier does not implement.
@@ -203,15 +217,16 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     # has the names it was compiled with)
     tag = None
     if module.raw:
-        key = unit_key(module, funcs, shell, opt_level, fuel_costs, epoch)
+        key = unit_key(module, funcs, shell, opt_level, fuel_costs, epoch, guard, resumable)
         tag = key[:TAG_CHARS]
     if cache_dir is not None and module.raw:
         path = Path(cache_dir) / f"llvm-unit-{key}.o"
         blob = load_blob(path)
         if blob is not None:
             flags, obj = _unpack(blob)
-            unit = load_unit(module, funcs, shell, flags, obj, tag=tag, into=into)
+            unit = load_unit(module, funcs, shell, flags, obj, tag=tag, into=into, guard=guard)
             unit.seconds = {"load": time.perf_counter() - t0}
+            unit.resumable = resumable
             return unit
     if cached_only:
         return None
@@ -222,17 +237,19 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     else:
         flags = bytes(runs_long(module.codes[i - nimp].body) for i in order)
     pausable = facts.pausable if facts is not None and fuel_costs is None else None
+    if not resumable:
+        pausable = frozenset()
     if isolated:
         from .worker import Job, WorkerDied, pool
 
         job = Job(module.raw, opt_level, fuel_costs, funcs, shell, unit=True, epoch=epoch,
-                  pausable=pausable, tag=tag)
+                  pausable=pausable, tag=tag, guard=guard)
         try:
             obj, cpu = pool().run_timed(job)
         except WorkerDied as e:
             from ..errors import CompileError
 
-            index = _culprit(module, order, opt_level, fuel_costs, epoch) if len(order) > 1 else (
+            index = _culprit(module, order, opt_level, fuel_costs, epoch, guard) if len(order) > 1 else (
                 order[0] if order else None)  # fmt: skip
             name = module.func_name(index) if index is not None else None
             raise CompileError(e.reason, module_name or module.names.module, index,
@@ -240,25 +257,26 @@ def compile_unit(module: Module, funcs, shell: bool = False, opt_level: int = 2,
     else:
         from .jit import compile_part
 
-        obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell), epoch,
+        obj = compile_part(module, opt_level, fuel_costs, None, (funcs, shell), epoch, guard,
                            pausable=pausable, tag=tag)
         cpu = time.process_time() - c0
     if path is not None:
         store_blob(path, _pack(flags, obj))
-    unit = load_unit(module, funcs, shell, flags, obj, tag=tag, into=into)
+    unit = load_unit(module, funcs, shell, flags, obj, tag=tag, into=into, guard=guard)
     unit.seconds = {"compile": cpu, "wall": time.perf_counter() - t0}
+    unit.resumable = resumable
     return unit
 
 
 def _culprit(module: Module, order: list[int], opt_level: int, fuel_costs,
-             epoch: bool) -> int | None:  # fmt: skip
+             epoch: bool, guard: bool) -> int | None:  # fmt: skip
     """The function of a unit whose compile alone kills a worker (one unit per function)."""
     from .worker import Job, WorkerDied, pool
 
     for index in order:
         try:
             pool().run(Job(module.raw, opt_level, fuel_costs, frozenset((index,)), False,
-                           unit=True, epoch=epoch))  # fmt: skip
+                           unit=True, epoch=epoch, guard=guard))  # fmt: skip
         except WorkerDied:
             return index
         except Exception:  # noqa: BLE001, S112 - not the crash we look for
@@ -272,7 +290,8 @@ TAG_CHARS = 20
 
 
 def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: bytes,
-              tag: str | None = None, into: UnitEngine | None = None) -> Unit:  # fmt: skip
+              tag: str | None = None, into: UnitEngine | None = None,
+              guard: bool = False) -> Unit:  # fmt: skip
     """Load a unit's object (from :func:`compile_unit`; ``tag``: the tag of its names, see
     :func:`.jit.tag_symbols`) into ``into`` (objects with a tag only), else into an engine
     of its own."""
@@ -292,6 +311,12 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
         engine = _load_objects([obj])
         addresses = [engine.get_global_value_address(n) if kind == "g"
                      else engine.get_function_address(n) for kind, n in names]  # fmt: skip
+    if perfmap.enabled():
+        if into is not None:
+            with into._lock:
+                perfmap.record(into._engine, [obj], module)
+        else:
+            perfmap.record(engine, [obj], module)
     table = addresses[0]
     addrs = (ctypes.c_void_p * max(len(order), 1)).from_address(table) if order else []
     tramps = None
@@ -304,20 +329,21 @@ def load_unit(module: Module, funcs: frozenset, shell: bool, flags: bytes, obj: 
         funcs={index: addrs[k] for k, index in enumerate(order)},
         entries=dict(zip(order, entries)),
         long_funcs=frozenset(i for i, f in zip(order, flags) if f),
-        trampolines=tramps, engine=engine,
+        trampolines=tramps, engine=engine, guard=guard,
     )  # fmt: skip
 
 
 # -- the manifest: which units a module had compiled ------------------------------------------
 
 
-def _manifest(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool) -> FunctionLog:
+def _manifest(module: Module, cache_dir, opt_level: int, fuel_costs, epoch: bool,
+              guard: bool, resumable: bool) -> FunctionLog:  # fmt: skip
     """The module's manifest: an append-only log (:class:`~wasm2py.cache.FunctionLog`) of one
     record per unit (``level:functions``, keyed by its CRC-32: a unit recorded twice is
     read once), so recording a unit writes one record instead of rewriting and resealing the
     whole list."""
     h = hashlib.sha256(wasm_digest(module.raw))
-    h.update(compiler_digest(opt_level, fuel_costs, epoch))
+    h.update(compiler_digest(opt_level, fuel_costs, epoch, guard, resumable))
     h.update(policy_digest())
     return FunctionLog("", Path(cache_dir) / f"llvm-units-{h.hexdigest()}.log")
 
@@ -343,28 +369,32 @@ def policy_digest() -> bytes:
 
 
 def cached_units(module: Module, cache_dir, opt_level: int, fuel_costs,
-                 epoch: bool = False) -> list[tuple]:  # fmt: skip
+                 epoch: bool = False, guard: bool = False,
+                 resumable: bool = True) -> list[tuple]:  # fmt: skip
     """The units compiled for this module (same options) in earlier runs, in the order they
     were compiled (the shell unit first): ``(level, functions)`` pairs (the level a unit was
     compiled at: ``opt_level``, or :data:`.jit.QUICK` for big functions)."""
     if cache_dir is None or not module.raw or not _mark(module, cache_dir).exists():
         return []
     units = []
-    for record in _manifest(module, cache_dir, opt_level, fuel_costs, epoch).read().values():
+    for record in _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard,
+                            resumable).read().values():
         level, _, funcs = record.decode().partition(":")
         units.append((int(level), frozenset(int(x) for x in funcs.split())))
     return units
 
 
 def record_unit(module: Module, cache_dir, opt_level: int, fuel_costs, funcs,
-                level: int | None = None, epoch: bool = False) -> None:  # fmt: skip
+                level: int | None = None, epoch: bool = False,
+                guard: bool = False, resumable: bool = True) -> None:  # fmt: skip
     """Add the unit of ``funcs`` (compiled at ``level``, default ``opt_level``) to the
     module's manifest (see :func:`cached_units`)."""
     if cache_dir is None or not module.raw:
         return
     level = opt_level if level is None else level
     record = (f"{level}:" + " ".join(str(i) for i in sorted(funcs))).encode()
-    _manifest(module, cache_dir, opt_level, fuel_costs, epoch).append(zlib.crc32(record), record)
+    _manifest(module, cache_dir, opt_level, fuel_costs, epoch, guard, resumable).append(
+        zlib.crc32(record), record)
     mark = _mark(module, cache_dir)
     if not mark.exists():
         mark.touch()
