@@ -134,6 +134,9 @@ def test_workers_are_forked_from_one_process_that_reaps_them():
         with open(f"/proc/{pid}/stat") as f:
             return int(f.read().rsplit(")", 1)[1].split()[1])
 
+    # (a forker an earlier test started under another environment, e.g. its own
+    # ``WASM2PY_*`` variables, serves only workers of that environment: start afresh)
+    worker.end_all()
     a, b = worker.Worker(), worker.Worker()
     forker = a.proc.forker
     try:
