@@ -4,8 +4,10 @@ call boundaries, and resumable calls on jitted instances (they run in the Python
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -406,8 +408,12 @@ def test_exiting_during_a_tier_up_compile_leaves_nothing_running(tmp_path):
     wasm.write_bytes(wat(f"(module {funcs})"))
     script = tmp_path / "exit.py"
     script.write_text(EXIT_SCRIPT)
+    # (this checkout's wasm2py, whatever the environment has installed)
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get(
+        "PYTHONPATH")])))  # fmt: skip
     proc = subprocess.run([sys.executable, str(script), str(wasm)], capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+                          text=True, timeout=120, env=env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     pids = [int(p) for p in proc.stdout.split()]
     assert pids, "the compile did not start"
