@@ -1018,6 +1018,23 @@ class FunctionLowerer:
         bb.offset.add_incoming(self.where(), self.b.block)
         return bb
 
+    def _cold_edge(self, target: ir.Block) -> ir.Block:
+        """What a conditional branch from the current block to ``target`` (a trap or the
+        propagate block: an ``offset`` phi) goes to: in quick code, a block of its own that
+        branches on, whose offset is the phi's incoming value. The fast instruction selector
+        writes a phi's incoming values at the end of each predecessor, whichever way it
+        branches, and the fast register allocator stores them to the phi's stack slot: two
+        instructions on the hot path of every check (after every call, at every function's
+        stack check and every explicit bounds check); in the edge block they run only on
+        the way out. Optimised code needs none (LLVM splits the edge or sinks the copy)."""
+        if not self.mb.quick:
+            target.offset.add_incoming(self.where(), self.b.block)
+            return target
+        edge = self.fn.append_basic_block()
+        Builder(edge).branch(target)
+        target.offset.add_incoming(self.where(), edge)
+        return edge
+
     def _ret_undef(self, b: ir.IRBuilder) -> None:
         """End ``b``'s block with a return of an undefined value (a trap or a pause: the
         caller looks at the status). In quick code, a branch to one block per function that
@@ -1042,7 +1059,7 @@ class FunctionLowerer:
     def trap_if(self, cond, code: TrapCode) -> None:
         """Branch to the trap block of ``code`` when ``cond`` (an i1) holds."""
         ok = self.fn.append_basic_block()
-        br = self.b.cbranch(cond, self._to_trap(code), ok)
+        br = self.b.cbranch(cond, self._cold_edge(self.trap_block(code)), ok)
         br.set_metadata("prof", self.mb.unlikely)
         self.b.position_at_end(ok)
 
@@ -1050,7 +1067,7 @@ class FunctionLowerer:
         """Branch to the trap block of ``code`` unless ``cond`` (an i1) holds (no negation to
         make)."""
         ok = self.fn.append_basic_block()
-        br = self.b.cbranch(cond, ok, self._to_trap(code))
+        br = self.b.cbranch(cond, ok, self._cold_edge(self.trap_block(code)))
         br.set_metadata("prof", self.mb.likely)
         self.b.position_at_end(ok)
 
@@ -1087,8 +1104,8 @@ class FunctionLowerer:
             self.b.position_at_end(ok)
             return
         if not self.handlers:
-            prop.offset.add_incoming(self.where(), self.b.block)
-            br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), prop, ok)
+            br = self.b.cbranch(self.b.icmp_unsigned("!=", st, c64(0)), self._cold_edge(prop),
+                                ok)  # fmt: skip
             br.set_metadata("prof", self.mb.unlikely)
             self.b.position_at_end(ok)
             return
@@ -1261,14 +1278,25 @@ class FunctionLowerer:
         # call depth, and the native stack for functions that call or have big frames (one
         # branch for both)
         exhausted = self.b.icmp_signed("<", self.rem, c32(0))
+        split = None
         if ops & _CALLS or len(self.local_types) > BIG_FRAME_LOCALS:
+            if self.mb.quick:
+                # two branches: the fast instruction selector makes each compare and branch
+                # a `cmp` and `jcc`, where their `or` took a `setcc` each, the `or` and a
+                # `test`
+                self.trap_if(exhausted, TrapCode.CALL_STACK_EXHAUSTED)
+                split = self.b.block
             fa = self.b.call(self.intr("llvm.frameaddress.p0", PTR, [I32]), [c32(0)])
             limit = self.b.load(
                 self.b.gep(self.rt(), [c64(abi.RT_STACK_LIMIT)], source_etype=I64), typ=I64
             )
             low = self.b.icmp_unsigned("<", self.b.ptrtoint(fa, I64), limit)
-            exhausted = self.b.or_(exhausted, low)
+            exhausted = low if self.mb.quick else self.b.or_(exhausted, low)
         self.trap_if(exhausted, TrapCode.CALL_STACK_EXHAUSTED)
+        if split is not None:  # (the code goes on right after the first check: no `jmp`)
+            blocks = self.fn.blocks
+            blocks.remove(self.b.block)
+            blocks.insert(blocks.index(split) + 1, self.b.block)
         self.epoch_check()
         func = Ctl("func", (), self.ftype.results, 0)
         func.end = self.fn.append_basic_block("return")
