@@ -1393,7 +1393,14 @@ class FunctionLowerer:
         k = ins.imm
         alloca = self.locals[k]
         v = self.known.get(id(alloca))
-        if v is None:
+        if v is not None and self.mb.quick and getattr(v, "parent", None) is not None \
+                and v.parent is not self.b.block:  # fmt: skip
+            # quick code loads the local again in another block (after a call, a check...):
+            # the fast register allocator keeps a value used in another block in a stack
+            # slot, a store where it is made and a load where it is used (fib at level 0:
+            # two stores fewer per call); constants and arguments are used as they are
+            v = self.known[id(alloca)] = self.b.load_alloca(alloca)
+        elif v is None:
             if k in self._untouched:  # (read first: it needs its zero, see _zero_locals)
                 self._untouched.discard(k)
                 self._zeroed.append(k)
