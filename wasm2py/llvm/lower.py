@@ -1029,7 +1029,8 @@ class FunctionLowerer:
         the way out. Optimised code needs none (LLVM splits the edge or sinks the copy).
         Only the call path has them (the stack check and the status check after a call):
         an edge block per bounds check or other trap made tier-up units' IR ~15% longer
-        (sqlite3's, explicit checks) and their compile ~5% slower."""
+        (sqlite3's, explicit checks) and their compile ~4% slower (for warm real programs
+        ~2-5% faster: see the report of branch ``l0call``)."""
         if not self.mb.quick:
             target.offset.add_incoming(self.where(), self.b.block)
             return target
@@ -1283,25 +1284,14 @@ class FunctionLowerer:
         # call depth, and the native stack for functions that call or have big frames (one
         # branch for both)
         exhausted = self.b.icmp_signed("<", self.rem, c32(0))
-        split = None
         if ops & _CALLS or len(self.local_types) > BIG_FRAME_LOCALS:
-            if self.mb.quick:
-                # two branches: the fast instruction selector makes each compare and branch
-                # a `cmp` and `jcc`, where their `or` took a `setcc` each, the `or` and a
-                # `test`
-                self.trap_if(exhausted, TrapCode.CALL_STACK_EXHAUSTED, edge=True)
-                split = self.b.block
             fa = self.b.call(self.intr("llvm.frameaddress.p0", PTR, [I32]), [c32(0)])
             limit = self.b.load(
                 self.b.gep(self.rt(), [c64(abi.RT_STACK_LIMIT)], source_etype=I64), typ=I64
             )
             low = self.b.icmp_unsigned("<", self.b.ptrtoint(fa, I64), limit)
-            exhausted = low if self.mb.quick else self.b.or_(exhausted, low)
+            exhausted = self.b.or_(exhausted, low)
         self.trap_if(exhausted, TrapCode.CALL_STACK_EXHAUSTED, edge=True)
-        if split is not None:  # (the code goes on right after the first check: no `jmp`)
-            blocks = self.fn.blocks
-            blocks.remove(self.b.block)
-            blocks.insert(blocks.index(split) + 1, self.b.block)
         self.epoch_check()
         func = Ctl("func", (), self.ftype.results, 0)
         func.end = self.fn.append_basic_block("return")
@@ -1398,14 +1388,7 @@ class FunctionLowerer:
         k = ins.imm
         alloca = self.locals[k]
         v = self.known.get(id(alloca))
-        if v is not None and self.mb.quick and getattr(v, "parent", None) is not None \
-                and v.parent is not self.b.block:  # fmt: skip
-            # quick code loads the local again in another block (after a call, a check...):
-            # the fast register allocator keeps a value used in another block in a stack
-            # slot, a store where it is made and a load where it is used (fib at level 0:
-            # two stores fewer per call); constants and arguments are used as they are
-            v = self.known[id(alloca)] = self.b.load_alloca(alloca)
-        elif v is None:
+        if v is None:
             if k in self._untouched:  # (read first: it needs its zero, see _zero_locals)
                 self._untouched.discard(k)
                 self._zeroed.append(k)
@@ -2149,7 +2132,15 @@ class FunctionLowerer:
     def after_call(self) -> None:
         self.fuel_in()
         self.check_status()
-        self.reload_memsize()
+        if self.mb.quick:
+            # quick code forgets every value it knows (locals, memories' sizes and bases):
+            # the code after the status check is a block of its own, and the fast register
+            # allocator keeps a value used in another block in a stack slot (a store where
+            # it is made, a load where it is used), where loading the local again costs the
+            # load alone (fib at level 0: a store fewer per call)
+            self.known = {}
+        else:
+            self.reload_memsize()
 
     def reload_memsize(self) -> None:
         """After a call or ``memory.grow``: the memories' sizes and bases may have changed.
