@@ -119,21 +119,23 @@ def test_quick_code_reaches_the_call_paths_exits_through_edges_of_their_own():
     from wasm2py.llvm import lower
 
     text = lower.build_text(decode_module(wat(TRAPS)), quick=True)
-    terminators: dict[str, str] = {}
-    phis = []
-    label = None
-    for line in text.splitlines():
-        m = re.match(r"^([\w.]+):", line)
-        if m:
-            label = m.group(1)
-        elif line.startswith("  ") and label is not None:
-            terminators[label] = line.strip()  # (the block's last line is its terminator)
-            if label.startswith(("propagate", "trap_call_stack")) and " = phi " in line:
-                phis.append(line)
-    assert len(phis) >= 6  # (three functions that call, each with both blocks)
-    checked = 0
-    for line in phis:
-        for pred in re.findall(r"\[[^,\]]+, %([\w.]+)\]", line):
-            assert terminators[pred].startswith("br label"), (line, terminators[pred])
-            checked += 1
-    assert checked >= 5  # (the stack checks and the calls' status checks at least)
+    checked = phis = 0
+    for func in text.split("\ndefine ")[1:]:  # (block names are per function)
+        terminators: dict[str, str] = {}
+        wanted = []
+        label = None
+        for line in func.splitlines():
+            m = re.match(r"^([\w.]+):", line)
+            if m:
+                label = m.group(1)
+            elif line.startswith("  ") and label is not None:
+                terminators[label] = line.strip()  # (a block's last line: its terminator)
+                if label.startswith(("propagate", "trap_call_stack")) and " = phi " in line:
+                    wanted.append(line)
+        phis += len(wanted)
+        for line in wanted:
+            for pred in re.findall(r"\[[^,\]]+, %([\w.]+)\]", line):
+                assert terminators[pred].startswith("br label"), (line, terminators[pred])
+                checked += 1
+    assert phis >= 6  # (three functions that call, each with both blocks)
+    assert checked >= 8  # (the stack checks and the four calls' status checks at least)
