@@ -236,7 +236,7 @@ def _seed():
     data = wat(_SEED_WAT)
     m = decode_module(data)
     V.validate_module(m)  # (a valid module: each mutant starts from a valid body)
-    return data, [(k, data[c.start:c.end], c.framing()[3:]) for k, c in enumerate(m.codes)]
+    return data, [(k, data[c.start : c.end], c.framing()[3:]) for k, c in enumerate(m.codes)]
 
 
 # Opcodes of (or next to) the classes the one pass decodes inline: blocks and their ends,
@@ -277,7 +277,7 @@ def _mutate(body: bytes, mutation) -> bytes:
     elif kind == "insert":
         b.insert(i, arg)
     elif kind == "delete":
-        del b[i:i + arg]
+        del b[i : i + arg]
     elif kind == "truncate":
         del b[i:]
     else:
@@ -285,7 +285,7 @@ def _mutate(body: bytes, mutation) -> bytes:
         # the nearest byte from i on that ends a LEB128 number (all bytes below 0x80 do)
         j = next((j for j in range(i, len(b)) if b[j] < 0x80), None)
         if j is not None:
-            b[j:j + 1] = bytes([b[j] | 0x80, *[0x80 | pad] * n, pad])
+            b[j : j + 1] = bytes([b[j] | 0x80, *[0x80 | pad] * n, pad])
     return bytes(b)
 
 
