@@ -333,7 +333,15 @@ def test_the_seed_bodies_cover_the_inline_classes():
     large offsets, the constants, block types of each form, br_table."""
     data, bodies = _seed()
     m = decode_module(data)
-    ops = {op for c in m.codes for op, _, _ in c.triples}
-    assert {0x20, 0x21, 0x22, 0x23, 0x24, 0x28, 0x30, 0x3A, 0x3E, 0x38, 0x3F, 0x40, 0x41, 0x42, 0x43,
-            0x44, 0x02, 0x03, 0x04, 0x05, 0x0E, 0x10, 0x11, 0x12, 0xD2} <= ops  # fmt: skip
+    instrs = [(op, imm) for c in m.codes for op, imm, _ in c.triples]
+    ops = {op for op, _ in instrs}
+    assert {0x20, 0x21, 0x22, 0x23, 0x24, 0x28, 0x30, 0x3A, 0x3E, 0x38, 0x3F, 0x40, 0x41, 0x42,
+            0x43, 0x44, 0x02, 0x03, 0x04, 0x05, 0x0E, 0x10, 0x11, 0x12, 0xD2} <= ops  # fmt: skip
     assert len(bodies) == 4
+    # local.get 139 / local.set 141 (two LEB128 bytes); f32.store $m1 offset=8 (a memory index,
+    # flag bit 6); i64.load8_s offset=70000 (a three-byte offset); blocks typed by nothing, by
+    # a value type and by a type index (a block with a parameter)
+    assert (0x20, 139) in instrs and (0x21, 141) in instrs
+    assert (0x38, (2, 8, 1)) in instrs and (0x30, (0, 70000, 0)) in instrs
+    blocktypes = {type(imm).__name__ for op, imm in instrs if op in (0x02, 0x03, 0x04)}
+    assert {"NoneType", "ValType", "int"} <= blocktypes, blocktypes
