@@ -12,7 +12,7 @@ facts, without any error path noticing. These tests compare the two, with
   once) and on the real programs when built: the outcome of ``validate_module`` (accept or
   the error's type, reason, function and offset) and the ``BodySummary`` of each body; and,
   per body, the one pass on its own (without the retry) against the old path: same verdict,
-  same summary;
+  same summary (and the LLVM tier's ``summarize`` of the decoded body agrees);
 - on mutants of valid bodies (hypothesis): bytes flipped, inserted, deleted, truncated,
   LEB128 immediates lengthened, opcodes swapped for neighbours of the inline classes.
 """
@@ -88,6 +88,8 @@ def _old_path_alone(ctx, index: int, code: Code):
 def _check_bodies(data: bytes, where) -> int:
     """Each body of ``data`` through the one pass alone and the old path alone: both accept
     with the same summary, or both reject. Returns the number of bodies compared."""
+    from wasm2py.llvm.facts import summarize
+
     try:
         m = decode_module(data, check_bodies=False)
         ctx = V._module_context(m, None)
@@ -99,6 +101,9 @@ def _check_bodies(data: bytes, where) -> int:
         b = _old_path_alone(ctx, nimp + i, code)
         if isinstance(a, tuple) or isinstance(b, tuple):
             assert a == b, (where, nimp + i, a, b)
+            # and the LLVM tier's own scan of the decoded instructions (what the compile
+            # workers use) finds the same facts
+            assert _summary(summarize(code.triples)) == a, (where, nimp + i)
     return len(m.codes)
 
 
