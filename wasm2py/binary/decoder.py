@@ -6,8 +6,9 @@ only framed (their byte ranges), and decoded on demand into lists of
 :class:`~wasm2py.binary.module.Instr` (:func:`decode_locals`, :func:`decode_body`; or as plain
 ``(op, imm, offset)`` tuples: ``Code.triples``). Validation decodes every body once, in its
 own loop (``validate.validator._validate_function``, whose inline decoding of the frequent
-instruction classes must stay as strict as :func:`decode_instrs`). Malformed input always
-raises :class:`~wasm2py.errors.DecodeError` with the byte offset of the problem; the messages
+instruction classes must stay as strict as :func:`decode_instrs`:
+``tests/test_validator_diff.py`` compares the two on the spec corpus and on mutated bodies).
+Malformed input always raises :class:`~wasm2py.errors.DecodeError` with the byte offset of the problem; the messages
 follow the wording of the spec's reference interpreter (``assert_malformed`` in the spec tests).
 
 The decoder only checks what the binary grammar requires (plus a few implementation limits,
