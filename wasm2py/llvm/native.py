@@ -214,9 +214,10 @@ class NativeRuntime:
         self.paused_words: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.instances: dict[int, object] = {}
         self._suspend_cb = None
-        #: environment address -> (Func, caller) of the crossings not made yet, and the
-        #: callback that makes them (see :meth:`defer_crossing`)
+        #: environment address -> (Func, caller) of the deferred crossings, and -> the
+        #: callbacks made for them so far; the callback that makes them (see defer_crossing)
         self._deferred: dict[int, tuple] = {}
+        self._made: dict[int, object] = {}
         self._first_cb = CALLBACK(self._first_crossing)
         self._first_addr = ctypes.cast(self._first_cb, ctypes.c_void_p).value
 
@@ -454,13 +455,14 @@ class NativeRuntime:
         """Jitted code calls a deferred function the first time (see :meth:`defer_crossing`):
         make its callback, point the environment at it, and run this call through it."""
         try:
-            f, caller = self._deferred.pop(env)
-            cb = self.callback(f, caller)
-            self.keep.append(cb)
-            (U64 * 2).from_address(env)[abi.ENV_CALLBACK] = ctypes.cast(cb, ctypes.c_void_p).value
+            cb = self._made.get(env)
+            if cb is None:  # (setdefault: the callback of a racing first call is dropped)
+                cb = self._made.setdefault(env, self.callback(*self._deferred[env]))
+                words = (U64 * 2).from_address(env)
+                words[abi.ENV_CALLBACK] = ctypes.cast(cb, ctypes.c_void_p).value
             run = cb.run
         except BaseException as e:  # noqa: BLE001 - never out of a ctypes callback
-            self.pending = e
+            self.pending = e  # (re-raised unchanged at the boundary; deferred still)
             self.rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
             return
         run(env, rem, slots)  # (it reports what leaves f as a status itself)
