@@ -40,9 +40,8 @@ compare the tag uid with the context's and clear the status when one matches.
 
 Host functions and Python-tier functions are called through a per-type *trampoline* generated
 in the module (``tramp_<type>``): it spills the arguments into a slot array on its stack and
-calls the ctypes callback stored in its environment ``[rt, callback]`` (until the first call,
-the runtime's first-crossing callback, which makes the function's own and stores it there: see
-:meth:`.native.NativeRuntime.defer_crossing`); the callback writes the results back into the slots (f32 as its bit pattern in the low 32 bits, f64 as its bits). Entry
+calls the ctypes callback stored in its environment ``[rt, callback]``; the callback writes the
+results back into the slots (f32 as its bit pattern in the low 32 bits, f64 as its bits). Entry
 wrappers take their arguments and return their results the same way. A v128 is the LLVM type
 ``<2 x i64>`` and takes two consecutive slots, low 64 bits first (:func:`slot_offsets`).
 """
