@@ -530,6 +530,57 @@ def test_integer_values_cross_from_jitted_code_into_the_python_tier_unchanged():
     assert inst.exports.g() & 0xFFFFFFFF == 0x80000000
 
 
+def test_callbacks_into_the_python_tier_are_made_at_the_first_crossing(monkeypatch):
+    """Attaching makes no ctypes callback for the functions left in the Python tier (nor
+    for the host import): jitted code's first call of one makes it, for that function
+    only. Values by hand: sum(5) = 1 + 4 + 9 + 16 + 25 = 55; host(10) = 1000 // 10 +
+    (10 + 1) = 111, host(4) = 250 + 5 = 255."""
+    from wasm2py.llvm.native import NativeRuntime
+
+    made = []
+    callback = NativeRuntime.callback
+
+    def counted(self, f, caller=None):
+        made.append(f)
+        return callback(self, f, caller)
+
+    monkeypatch.setattr(NativeRuntime, "callback", counted)
+    store = store_for(tier_up_threshold=10**9)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": lambda x: x + 1}})
+    jit(inst, [SUM], [HOST])
+    funcs = inst._state.funcs
+    assert made == []
+    assert inst.exports.sum(5) == 55 and inst.exports.sum(5) == 55
+    assert made == [funcs[SQ]]  # once, at the first crossing
+    assert inst.exports.host(10) == 111 and inst.exports.host(4) == 255
+    assert made == [funcs[SQ], funcs[DIV], funcs[0]]
+    assert inst.exports.fib(10) == 55  # (jitted code calling jitted code: no crossing)
+    assert len(made) == 3
+
+
+def test_a_failed_first_crossing_raises_and_the_next_call_makes_it(monkeypatch):
+    """An error while the first crossing makes its callback leaves to the embedder
+    unchanged, like a host exception, and the function stays deferred: the next call makes
+    its callback and runs (sum(5) = 55 by hand)."""
+    from wasm2py.llvm.native import NativeRuntime
+
+    class Boom(Exception):
+        pass
+
+    def failing(self, f, caller=None):
+        raise Boom
+
+    store = store_for(tier_up_threshold=10**9)
+    inst = Instance(store, Module(store.engine, wat(CHAIN)), {"env": {"host": abs}})
+    jit(inst, [SUM])
+    with monkeypatch.context() as m:
+        m.setattr(NativeRuntime, "callback", failing)
+        with pytest.raises(Boom):
+            inst.exports.sum(5)
+    assert inst.exports.sum(5) == 55
+    assert inst.exports.sum(0) == 0  # (no crossing: the loop ends at once)
+
+
 # two modules with the same function indices and types, different code (a unit of each
 # defines `functable` and `entry_0`/`entry_1`)
 TWINS = [f"""(module

@@ -154,6 +154,10 @@ class LLVMInstance:
         #: unit by unit: see add_unit)
         self.jitted: set[int] = set()
         type_indices = m.func_type_indices()
+        # the environments of the functions not jitted (two words each, by index)
+        envs = (U64 * (2 * max(len(funcs), 1)))()
+        self.keep.append(envs)
+        env_base = ctypes.addressof(envs)
         for index in range(nimp, len(funcs)):
             base = 3 * index
             records[base] = funcs[index].type_id
@@ -162,12 +166,13 @@ class LLVMInstance:
                 records[base + 2] = ctx_addr
             else:
                 # not jitted (yet): the record calls the Python tier through the type's
-                # trampoline until a unit with the function is added
-                cb = rt.callback(funcs[index])
-                env = (U64 * 2)(rt.addr, ctypes.cast(cb, ctypes.c_void_p).value)
-                self.keep.extend((cb, env))
+                # trampoline until a unit with the function is added; its callback is made
+                # at the first call (most functions of a tier-up instance are never called
+                # from jitted code)
+                env = env_base + 16 * index
+                rt.defer_crossing(env, funcs[index])
                 records[base + 1] = compiled.trampolines[type_indices[index]]
-                records[base + 2] = ctypes.addressof(env)
+                records[base + 2] = env
             rt.register_record(rec_base + 24 * index, funcs[index], prefer=True)
         # -- memories
         memories = state.memories

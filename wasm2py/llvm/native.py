@@ -214,6 +214,12 @@ class NativeRuntime:
         self.paused_words: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.instances: dict[int, object] = {}
         self._suspend_cb = None
+        #: environment address -> (Func, caller) of the deferred crossings, and -> the
+        #: callbacks made for them so far; the callback that makes them (see defer_crossing)
+        self._deferred: dict[int, tuple] = {}
+        self._made: dict[int, object] = {}
+        self._first_cb = CALLBACK(self._first_crossing)
+        self._first_addr = ctypes.cast(self._first_cb, ctypes.c_void_p).value
 
     def arm(self) -> None:
         """Before the store's first jitted code: ``rt``'s trap-trace recorder and suspend
@@ -418,13 +424,14 @@ class NativeRuntime:
 
     def foreign_record(self, f: Func, caller=None, tramp: int | None = None) -> int:
         """A record for a function that is not jitted in this store (host or Python tier):
-        its entry is the trampoline of its type, its environment ``[rt, callback]``."""
+        its entry is the trampoline of its type, its environment ``[rt, callback]`` (see
+        :meth:`defer_crossing`)."""
         if tramp is None:
             tramp = self.trampoline(f.type)
-        cb = self.callback(f, caller)
-        env = (U64 * 2)(self.addr, ctypes.cast(cb, ctypes.c_void_p).value)
+        env = (U64 * 2)()
+        self.defer_crossing(ctypes.addressof(env), f, caller)
         rec = (U64 * 3)(f.type_id, tramp, ctypes.addressof(env))
-        self.keep.extend((cb, env, rec))
+        self.keep.extend((env, rec))
         addr = ctypes.addressof(rec)
         if caller is None:
             self.register_record(addr, f)
@@ -432,8 +439,43 @@ class NativeRuntime:
             self.funcs_by_record[addr] = f
         return addr
 
+    def defer_crossing(self, env: int, f: Func, caller=None) -> None:
+        """Make the environment at ``env`` (two words, kept alive by the caller) one whose
+        trampoline runs ``f`` (``caller``: see :meth:`callback`). Its callback word points at
+        the runtime's one first-crossing callback until jitted code first calls ``f``: that
+        call makes ``f``'s own callback and points the word at it. So an instance pays for
+        the crossings jitted code makes, not for every function it has (a tier-up instance
+        of sqlite3: ~1,700 functions not jitted, of which its units call a few dozen)."""
+        words = (U64 * 2).from_address(env)
+        self._deferred[env] = (f, caller)
+        words[abi.ENV_RT] = self.addr
+        words[abi.ENV_CALLBACK] = self._first_addr
+
+    def _first_crossing(self, env: int, rem: int, slots: int) -> None:
+        """Jitted code calls a deferred function the first time (see :meth:`defer_crossing`):
+        make its callback, point the environment at it, and run this call through it."""
+        try:
+            cb = self._made.get(env)
+            if cb is None:  # (setdefault: the callback of a racing first call is dropped)
+                cb = self._made.setdefault(env, self.callback(*self._deferred[env]))
+                words = (U64 * 2).from_address(env)
+                words[abi.ENV_CALLBACK] = ctypes.cast(cb, ctypes.c_void_p).value
+            run = cb.run
+        except BaseException as e:  # noqa: BLE001 - never out of a ctypes callback
+            self.pending = e  # (re-raised unchanged at the boundary; deferred still)
+            self.rt[abi.RT_TRAP] = abi.HOST_EXCEPTION
+            return
+        run(env, rem, slots)  # (it reports what leaves f as a status itself)
+
     def callback(self, f: Func, caller=None):
-        """The ctypes callback that runs ``f`` for jitted code (exceptions become a status)."""
+        """The ctypes callback that runs ``f`` for jitted code (exceptions become a status;
+        its Python function is its ``run``)."""
+        cb = CALLBACK(run := self._crossing(f, caller))
+        cb.run = run
+        return cb
+
+    def _crossing(self, f: Func, caller=None):
+        """The Python function of :meth:`callback`."""
         ft = f.type
         n = max(abi.slot_offsets(ft.params)[1], abi.slot_offsets(ft.results)[1], 1)
         if f.host is not None:
@@ -489,7 +531,7 @@ class NativeRuntime:
                     except BaseException as e:  # noqa: BLE001 - see failed
                         failed(e)
 
-            return CALLBACK(cb)
+            return cb
 
         readers = slot_readers(ft.params, self)
         writers = slot_writers(ft.results, self)
@@ -511,7 +553,7 @@ class NativeRuntime:
             if fuel_on:
                 to_native()
 
-        return CALLBACK(cb)
+        return cb
 
     def trampoline(self, ft: FuncType) -> int:
         """Native address of a host trampoline for type ``ft`` (compiled once per type)."""
