@@ -150,6 +150,28 @@ def check_stops(store, func, args, segments, fuels, trap: TrapCode) -> None:
         assert store.get_fuel() == left, (fuel, required)
 
 
+def check_resumes(store, func, args, segments, fuels) -> None:
+    """For each starting fuel in ``fuels``, a resumable call ``func.call_resumable(*args)``
+    pauses at the first of ``segments(*args)`` the fuel does not cover (asking for that
+    segment's cost, leaving the model's fuel) or finishes; resumed with just what each pause
+    asks for, it finishes with the results of a call in one piece, having used what that
+    needs."""
+    need = total(segments(*args))
+    expected = run_model(segments(*args), 10**9)[0]
+    for fuel in fuels:
+        _, left, required = run_model(segments(*args), fuel)
+        store.set_fuel(fuel)
+        r, given = func.call_resumable(*args), 0
+        assert store.get_fuel() == left
+        assert (r.required_fuel if isinstance(r, OutOfFuel) else None) == required
+        while isinstance(r, OutOfFuel):
+            given += r.required_fuel
+            store.set_fuel(store.get_fuel() + r.required_fuel)
+            r = r.resume()
+        assert isinstance(r, Finished) and r.results == expected
+        assert fuel + given - store.get_fuel() == need
+
+
 SHAPES = ["auto", "flat"]
 
 

@@ -22,9 +22,10 @@ import pytest
 from wasm2py import Config, Engine, Finished, Instance, Module, OutOfFuel, Store, Trap, TrapCode
 from wasm2py.runtime import fuelcell
 
-from .test_fuel_carry import check_stops, run_model, total
-from .test_fuel_split import WALK
+from .test_fuel_carry import check_resumes, check_stops, run_model, total
+from .test_fuel_split import WALK, stretches_of_32  # noqa: F401 (autouse: PREPAID 32 here too)
 from .test_fuel_split import walk_segments as split_walk_segments
+from .wat import data_segment as _data
 from .wat import wat
 
 #: a string of LONG non-zero bytes at 16 (then a zero), and NEAR non-zero bytes that run up
@@ -40,10 +41,6 @@ EDGE = bytes(2 * ((k % 5) + 1) for k in range(NEAR))  # (even: ``mix`` takes its
 SIFT_AT = 4096
 SIFT = bytes(99 if k in (150, 183) else 0 if k % 5 == 3 and k < 150 else (k % 3) + 1
              for k in range(200))  # fmt: skip
-
-
-def _data(at: int, data: bytes) -> str:
-    return f'(data (i32.const {at}) "' + "".join(f"\\{b:02x}" for b in data) + '")'
 
 
 WAT = f"""
@@ -243,17 +240,6 @@ def walk_segments(p: int):
 PAST = 1000
 
 
-@pytest.fixture(autouse=True)
-def stretches_of_32(monkeypatch):
-    """Stretches of 32 iterations (``peephole.PREPAID``, which the passes read as they run;
-    the default is longer): this file's data and hand-worked figures are laid out for 32, which
-    keeps the loops short enough to try every fuel (``tests/test_fuel_stretch.py`` runs the
-    default's)."""
-    from wasm2py.translate import peephole
-
-    monkeypatch.setattr(peephole, "PREPAID", 32)
-
-
 @pytest.fixture(params=[None, 7, 40, 500])
 def cell(request, monkeypatch):
     """The cell's limit: the default; one below what an iteration costs; one that an
@@ -322,27 +308,8 @@ def test_walk_stops_and_traps_where_the_segments_say(cell, shape, p):
 @pytest.mark.parametrize("p", STARTS[:2])
 def test_walk_pauses_where_the_segments_say_and_resumes_exactly(cell, p):
     store, inst = make()
-    walk = inst.exports.walk
     need = total(walk_segments(p))
-    expected = run_model(walk_segments(p), 10**9)[0]
-    for fuel in range(0, need + PAST, 3):
-        _, left, required = run_model(walk_segments(p), fuel)
-        store.set_fuel(fuel)
-        r = walk.call_resumable(p)
-        if required is None:
-            assert isinstance(r, Finished) and r.results == expected
-            assert store.get_fuel() == left
-            continue
-        assert isinstance(r, OutOfFuel)
-        assert r.required_fuel == required
-        assert store.get_fuel() == left
-        given = 0
-        while isinstance(r, OutOfFuel):
-            given += r.required_fuel
-            store.set_fuel(store.get_fuel() + r.required_fuel)
-            r = r.resume()
-        assert isinstance(r, Finished) and r.results == expected
-        assert fuel + given - store.get_fuel() == need
+    check_resumes(store, inst.exports.walk, (p,), walk_segments, range(0, need + PAST, 3))
 
 
 def outcomes(store, mix, args, fuels):

@@ -21,7 +21,7 @@ import pytest
 from wasm2py import Config, Engine, Finished, Instance, Module, OutOfFuel, Store, Trap, TrapCode
 from wasm2py.runtime import fuelcell
 
-from .test_fuel_carry import check_stops, run_model, total
+from .test_fuel_carry import check_resumes, check_stops, run_model, total
 
 #: ``walk``, which the module of ``test_fuel_prepay`` has too (with other data)
 WALK = """\
@@ -129,26 +129,8 @@ def test_walk_stops_and_traps_where_the_segments_say(cell, shape, p):
 @pytest.mark.parametrize("p", [16, 20])
 def test_walk_pauses_where_the_segments_say_and_resumes_exactly(cell, p):
     store, inst = make()
-    walk = inst.exports.walk
     need = total(walk_segments(p))
-    expected = run_model(walk_segments(p), 10**9)[0]
-    for fuel in range(need + 1):
-        _, left, required = run_model(walk_segments(p), fuel)
-        store.set_fuel(fuel)
-        r = walk.call_resumable(p)
-        if required is None:
-            assert isinstance(r, Finished) and r.results == expected
-            continue
-        assert isinstance(r, OutOfFuel)
-        assert r.required_fuel == required
-        assert store.get_fuel() == left
-        given = 0
-        while isinstance(r, OutOfFuel):
-            given += r.required_fuel
-            store.set_fuel(store.get_fuel() + r.required_fuel)
-            r = r.resume()
-        assert isinstance(r, Finished) and r.results == expected
-        assert fuel + given - store.get_fuel() == need
+    check_resumes(store, inst.exports.walk, (p,), walk_segments, range(need + 1))
 
 
 def test_the_iteration_is_split_at_what_its_checks_ask_for():

@@ -19,23 +19,20 @@ from __future__ import annotations
 
 import pytest
 
-from wasm2py import Config, Engine, Finished, Instance, Module, OutOfFuel, Store, Trap, TrapCode
+from wasm2py import Config, Engine, Instance, Module, Store, Trap, TrapCode
 from wasm2py.runtime import fuelcell
 from wasm2py.translate import peephole
 
-from .test_fuel_carry import check_stops, run_model, total
+from .test_fuel_carry import check_resumes, check_stops, total
 from .test_fuel_split import WALK
 from .test_fuel_split import walk_segments as split_walk_segments
+from .wat import data_segment as _data
 from .wat import wat
 
 #: LONG non-zero bytes at 16 (then zeros), and LONG non-zero bytes up to the end of the page
 LONG = 300
 TEXT = bytes((k % 7) + 1 for k in range(LONG))
 MEMORY = {16 + k: b for k, b in enumerate(TEXT)} | {65536 - LONG + k: b for k, b in enumerate(TEXT)}
-
-
-def _data(at: int, data: bytes) -> str:
-    return f'(data (i32.const {at}) "' + "".join(f"\\{b:02x}" for b in data) + '")'
 
 
 # ``spin(n)``: its entry (3: local.get, i32.eqz, if), the ``if``'s arm (2: i32.const, return),
@@ -173,21 +170,8 @@ def test_walk_stops_and_traps_where_the_segments_say(cell, shape, p):
 @pytest.mark.parametrize("p", STARTS[:2])
 def test_walk_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, p):
     store, inst = make()
-    walk = inst.exports.walk
     need = total(walk_segments(p))
-    expected = run_model(walk_segments(p), 10**9)[0]
-    for fuel in range(0, need + PAST, 7):
-        _, left, required = run_model(walk_segments(p), fuel)
-        store.set_fuel(fuel)
-        r, given = walk.call_resumable(p), 0
-        assert store.get_fuel() == left
-        assert (r.required_fuel if isinstance(r, OutOfFuel) else None) == required
-        while isinstance(r, OutOfFuel):
-            given += r.required_fuel
-            store.set_fuel(store.get_fuel() + r.required_fuel)
-            r = r.resume()
-        assert isinstance(r, Finished) and r.results == expected
-        assert fuel + given - store.get_fuel() == need
+    check_resumes(store, inst.exports.walk, (p,), walk_segments, range(0, need + PAST, 7))
 
 
 def test_the_entry_covers_the_first_check_of_the_loop():
@@ -236,18 +220,5 @@ def test_spin_meters_as_the_llvm_tier(n):
 @pytest.mark.parametrize("n", [1, 7, 40])
 def test_spin_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, n):
     store, inst = make()
-    spin = inst.exports.spin
     need = total(spin_segments(n))
-    expected = run_model(spin_segments(n), 10**9)[0]
-    for fuel in range(need + 20):
-        _, left, required = run_model(spin_segments(n), fuel)
-        store.set_fuel(fuel)
-        r, given = spin.call_resumable(n), 0
-        assert store.get_fuel() == left
-        assert (r.required_fuel if isinstance(r, OutOfFuel) else None) == required
-        while isinstance(r, OutOfFuel):
-            given += r.required_fuel
-            store.set_fuel(store.get_fuel() + r.required_fuel)
-            r = r.resume()
-        assert isinstance(r, Finished) and r.results == expected
-        assert fuel + given - store.get_fuel() == need
+    check_resumes(store, inst.exports.spin, (n,), spin_segments, range(need + 20))

@@ -18,3 +18,8 @@ def wat(text: str) -> bytes:
     if proc.returncode:
         raise ValueError(proc.stderr.decode())
     return proc.stdout
+
+
+def data_segment(at: int, data: bytes) -> str:
+    """The text of an active data segment writing ``data`` at address ``at`` of memory 0."""
+    return f'(data (i32.const {at}) "' + "".join(f"\\{b:02x}" for b in data) + '")'
