@@ -228,7 +228,19 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-class Forked:
+class _ByPid:
+    """What a ``Popen``-like process known by its pid shares: :meth:`kill`."""
+
+    pid: int
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass  # gone already
+
+
+class Forked(_ByPid):
     """A worker forked by a :class:`Forker`: what :class:`Worker` uses of a ``Popen``."""
 
     def __init__(self, forker: Forker, pid: int, stdin, stdout):
@@ -265,12 +277,6 @@ class Forked:
         if self.returncode is None:
             self.returncode = self.forker.wait(self.pid, block=True)
         return self.returncode
-
-    def kill(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 class Forker:
@@ -371,7 +377,7 @@ def _initial_env() -> dict[str, str]:
     return env
 
 
-class _Child:
+class _Child(_ByPid):
     """A forker forked from this process (:func:`_fork_forker`): what :class:`Forker` and
     :func:`_kill` use of a ``Popen``."""
 
@@ -398,12 +404,6 @@ class _Child:
             time.sleep(delay)
             delay = min(delay * 2, 0.05)
         return self.returncode
-
-    def kill(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
 
 
 def _fork_forker(ours: socket.socket, theirs: socket.socket) -> _Child:
