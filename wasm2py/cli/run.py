@@ -35,6 +35,7 @@ import dataclasses
 import gc
 import os
 import sys
+from typing import Any
 
 from .. import Config, Engine, Instance, Store
 from ..config import TIERS
@@ -115,7 +116,7 @@ def _format(v, t: AnyValType | None = None) -> str:
 
 def _engine(args) -> tuple[Engine, int | None]:
     # (a run makes plain calls only: jitted code needs no suspend code, see Config)
-    options = {"llvm_resumable": False}
+    options: dict[str, Any] = {"llvm_resumable": False}
     if args.tier is not None:
         options["tier"] = args.tier
     if args.fuel is not None:
