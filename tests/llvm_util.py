@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import wasm2py
 from wasm2py.runtime.values import f32_to_bits, f64_to_bits
@@ -117,3 +118,14 @@ def edges(t: ValType) -> list:
     if t is ValType.F32:
         return f32_edges()
     return f64_edges()
+
+
+def in_small_thread(run, stack: int = 384 * 1024) -> None:
+    """Run ``run()`` on a new thread whose stack is ``stack`` bytes, and wait for it."""
+    old = threading.stack_size(stack)
+    try:
+        t = threading.Thread(target=run)
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old)

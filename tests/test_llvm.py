@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 import struct
-import threading
 
 import pytest
 
@@ -21,7 +20,7 @@ from wasm2py import Caller  # noqa: E402
 from wasm2py import llvm as L  # noqa: E402
 from wasm2py.types import FuncType, ValType  # noqa: E402
 
-from .llvm_util import edges, fresh_store, outcome, same  # noqa: E402
+from .llvm_util import edges, fresh_store, in_small_thread, outcome, same  # noqa: E402
 from .wat import wat  # noqa: E402
 
 I32, I64, F32, F64 = ValType.I32, ValType.I64, ValType.F32, ValType.F64
@@ -518,13 +517,7 @@ def test_recursion_in_a_small_thread_stack_traps_instead_of_crashing():
         except wasm2py.Trap as e:
             results.append(e.code)
 
-    old = threading.stack_size(384 * 1024)
-    try:
-        t = threading.Thread(target=run)
-        t.start()
-        t.join()
-    finally:
-        threading.stack_size(old)
+    in_small_thread(run)
     assert results == [wasm2py.TrapCode.CALL_STACK_EXHAUSTED, 100]
 
 

@@ -5,7 +5,6 @@ branches, agree with the Python tier."""
 from __future__ import annotations
 
 import re
-import threading
 
 import pytest
 
@@ -14,7 +13,7 @@ pytest.importorskip("llvmlite")
 import wasm2py  # noqa: E402
 from wasm2py import llvm as L  # noqa: E402
 
-from .llvm_util import outcome  # noqa: E402
+from .llvm_util import in_small_thread, outcome  # noqa: E402
 from .wat import wat  # noqa: E402
 
 RECURSION = """(module
@@ -74,13 +73,7 @@ def test_native_stack_check_at_level_0_traps_in_a_small_thread_stack():
             except wasm2py.Trap as e:
                 results.append(e.code)
 
-    old = threading.stack_size(384 * 1024)
-    try:
-        t = threading.Thread(target=run)
-        t.start()
-        t.join()
-    finally:
-        threading.stack_size(old)
+    in_small_thread(run)
     # (384 KiB hold far fewer than the wasm bound's frames: the native check trapped)
     assert results == [wasm2py.TrapCode.CALL_STACK_EXHAUSTED, 100]
 
