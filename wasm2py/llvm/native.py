@@ -448,6 +448,7 @@ class NativeRuntime:
         of sqlite3: ~1,700 functions not jitted, of which its units call a few dozen)."""
         words = (U64 * 2).from_address(env)
         self._deferred[env] = (f, caller)
+        self._made.pop(env, None)  # (an earlier environment at this address is gone)
         words[abi.ENV_RT] = self.addr
         words[abi.ENV_CALLBACK] = self._first_addr
 
@@ -685,6 +686,8 @@ def mirror_of(rt: NativeRuntime, table: TableInstance) -> TableMirror:
 
 
 native_raiser(NativeRuntime.raise_status.__code__)
-for _code in NativeRuntime.callback.__code__.co_consts:
-    if isinstance(_code, CodeType) and _code.co_name == "raw":
-        pass_through(_code)  # (between a callback and the Python-tier frames it runs)
+_RAWS = [c for c in NativeRuntime._crossing.__code__.co_consts
+         if isinstance(c, CodeType) and c.co_name == "raw"]  # fmt: skip
+if len(_RAWS) != 1:  # (a paused call would lose the frames a crossing runs: fail loudly)
+    raise ImportError("NativeRuntime._crossing must define one nested function 'raw'")
+pass_through(_RAWS[0])  # (between a callback and the Python-tier frames it runs)
