@@ -350,16 +350,16 @@ def test_mix_meters_as_the_flat_shape_and_the_llvm_tier(cell, args):
     assert TrapCode.OUT_OF_FUEL in kinds and len(kinds) == 2
 
 
-@pytest.mark.parametrize("args", MIX_ARGS[:2])
-def test_mix_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, args):
-    store, inst = make()
-    mix = inst.exports.mix
+def resumes_as_one_call(store, func, args) -> None:
+    """From every fifth starting fuel up to ``PAST`` beyond what ``func(*args)`` uses in one
+    piece, a resumable call, resumed with just what each pause asks for, finishes with that
+    call's results, having used just as much."""
     store.set_fuel(10**6)
-    expected = mix(*args)
+    expected = func(*args)
     need = 10**6 - store.get_fuel()
     for fuel in range(0, need + PAST, 5):
         store.set_fuel(fuel)
-        r, given = mix.call_resumable(*args), 0
+        r, given = func.call_resumable(*args), 0
         if isinstance(r, Finished):
             assert r.results == expected and store.get_fuel() == fuel - need
         while isinstance(r, OutOfFuel):
@@ -368,6 +368,12 @@ def test_mix_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, args):
             r = r.resume()
         assert isinstance(r, Finished) and r.results == expected
         assert fuel + given - store.get_fuel() == need
+
+
+@pytest.mark.parametrize("args", MIX_ARGS[:2])
+def test_mix_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, args):
+    store, inst = make()
+    resumes_as_one_call(store, inst.exports.mix, args)
 
 
 def test_a_trap_in_a_stretch_names_the_instruction_the_flat_shape_names(cell):
@@ -516,18 +522,4 @@ def test_sift_returns_what_the_bytes_say():
 @pytest.mark.parametrize("args", SIFT_ARGS[:2])
 def test_sift_pauses_and_resumes_with_what_a_call_in_one_piece_uses(cell, args):
     store, inst = make()
-    sift = inst.exports.sift
-    store.set_fuel(10**6)
-    expected = sift(*args)
-    need = 10**6 - store.get_fuel()
-    for fuel in range(0, need + PAST, 5):
-        store.set_fuel(fuel)
-        r, given = sift.call_resumable(*args), 0
-        if isinstance(r, Finished):
-            assert r.results == expected and store.get_fuel() == fuel - need
-        while isinstance(r, OutOfFuel):
-            given += r.required_fuel
-            store.set_fuel(store.get_fuel() + r.required_fuel)
-            r = r.resume()
-        assert isinstance(r, Finished) and r.results == expected
-        assert fuel + given - store.get_fuel() == need
+    resumes_as_one_call(store, inst.exports.sift, args)

@@ -14,15 +14,8 @@ import wasm2py  # noqa: E402
 from wasm2py import llvm as L  # noqa: E402
 
 from .llvm_util import in_small_thread, outcome  # noqa: E402
+from .test_llvm import RECURSION  # noqa: E402
 from .wat import wat  # noqa: E402
-
-RECURSION = """(module
-  (func $down (export "down") (param i32) (result i32)
-    (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 0))
-      (else (i32.add (i32.const 1) (call $down (i32.sub (local.get 0) (i32.const 1)))))))
-  (func $inf (export "inf") (param i64) (result i64)
-    (i64.add (call $inf (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
-)"""
 
 # $outer calls $mid twice (the second call traps when $mid's divisor is 0), $mid calls $inner,
 # which divides: the trap's frames carry the offsets of the division and of both calls
