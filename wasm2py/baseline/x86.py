@@ -3,7 +3,7 @@
 Registers are numbers: the general-purpose ones ``RAX``..``R15`` (0..15) and the SSE ones
 ``XMM0``..``XMM15`` (also 0..15; an instruction's name says which file an operand is in).
 Memory operands are ``[base + disp]`` with any base register (``rsp``/``r12`` need a SIB
-byte, ``rbp``/``r13`` always a displacement) or ``[base + index + disp]`` (scale 1).
+byte, ``rbp``/``r13`` always a displacement) or ``[base + index*scale + disp]``.
 
 Each function returns the encoding of one instruction; :class:`Asm` collects them in a
 buffer and resolves jumps to :class:`Label` s (rel32 fix-ups). ``w=True`` is the 64-bit
@@ -69,12 +69,15 @@ def _mem(reg: int, base: int, disp: int) -> bytes:
     return bytes((0x80 | r | b,)) + sib + _i32(disp)
 
 
-def _memx(reg: int, base: int, index: int, disp: int) -> bytes:
-    """ModRM + SIB (+displacement) of ``[base + index + disp]``."""
-    if index & 7 == 4 and not index & 8:
+_SCALE = {1: 0x00, 2: 0x40, 4: 0x80, 8: 0xC0}
+
+
+def _memx(reg: int, base: int, index: int, disp: int, scale: int = 1) -> bytes:
+    """ModRM + SIB (+displacement) of ``[base + index*scale + disp]``."""
+    if index == 4:
         raise ValueError("rsp cannot be an index")
     r = (reg & 7) << 3
-    sib = bytes(((index & 7) << 3 | (base & 7),))
+    sib = bytes((_SCALE[scale] | (index & 7) << 3 | (base & 7),))
     if disp == 0 and base & 7 != 5:
         return bytes((r | 4,)) + sib
     if fits8(disp):
@@ -90,9 +93,10 @@ def rm(opc: bytes, reg: int, base: int, disp: int = 0, w: bool = False, pre: byt
 
 
 def rmx(opc: bytes, reg: int, base: int, index: int, disp: int = 0, w: bool = False,
-        pre: bytes = b"", byte: bool = False) -> bytes:
-    """Like :func:`rm` with ``[base + index + disp]`` as r/m."""
-    return pre + _rex(w, reg, index, base, byte and 4 <= reg < 8) + opc + _memx(reg, base, index, disp)
+        pre: bytes = b"", byte: bool = False, scale: int = 1) -> bytes:
+    """Like :func:`rm` with ``[base + index*scale + disp]`` as r/m."""
+    return (pre + _rex(w, reg, index, base, byte and 4 <= reg < 8) + opc
+            + _memx(reg, base, index, disp, scale))
 
 
 def rr(opc: bytes, reg: int, rmreg: int, w: bool = False, pre: bytes = b"",
