@@ -609,8 +609,6 @@ class FuncEmitter:
             for v in (*t.params, *t.results):
                 if v not in _NUM:
                     raise Unsupported(f"a {v} block value")
-            if len(t.results) > 1:
-                raise Unsupported("multiple results")
             return len(t.params), len(t.results)
         if bt not in _NUM:
             raise Unsupported(f"a {bt} block value")
