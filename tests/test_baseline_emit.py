@@ -149,7 +149,7 @@ def test_unary(pins):
     calls = []
     for t, r, ops in UNARY:
         edges = I32_EDGES if t == "i32" else I64_EDGES
-        for k, op in enumerate(ops):
+        for op in ops:
             name = f"{t}_{r}_{op.replace(' ', '_')}"
             funcs.append((name, f"(param {t})", f"(result {r})", f"local.get 0 {op}"))
             funcs.append((name + "_r", f"(param {t})", f"(result {r})",
