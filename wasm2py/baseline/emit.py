@@ -361,18 +361,21 @@ class FuncEmitter:
         uses = [0] * nloc
         loops: list[bool] = []
         depth = 0
-        for ins in body:
-            op = ins.op
-            if op in _LOCAL_OPS:
-                uses[ins.imm] += 8 ** min(depth, 4)
+        weight = 1
+        local_get, local_set, local_tee = O.LOCAL_GET, O.LOCAL_SET, O.LOCAL_TEE
+        for op, imm, _ in body:
+            if op == local_get or op == local_set or op == local_tee:
+                uses[imm] += weight
             elif op == O.LOOP:
                 loops.append(True)
                 depth += 1
+                weight = 8 ** min(depth, 4)
             elif op == O.BLOCK or op == O.IF:
                 loops.append(False)
             elif op == O.END and loops:
                 if loops.pop():
                     depth -= 1
+                    weight = 8 ** min(depth, 4)
         best = sorted((i for i in range(nloc) if uses[i]), key=lambda i: -uses[i])
         return dict(zip(best, regs))
 
@@ -619,8 +622,7 @@ class FuncEmitter:
         ctl = self.ctl
         skip = 0
         dead = False
-        for ins in body:
-            op = ins.op
+        for op, imm, offset in body:
             if dead:
                 # unreachable code up to the else/end of the construct it is in
                 if op == O.BLOCK or op == O.LOOP or op == O.IF:
@@ -635,7 +637,7 @@ class FuncEmitter:
                         continue
                 else:
                     continue
-            self.offset = ins.offset
+            self.offset = offset
             if op == O.END:
                 self._end(dead)
                 dead = False
@@ -649,9 +651,9 @@ class FuncEmitter:
             h = handlers.get(op)
             if h is None:
                 name = Op(op).name if op in Op._value2member_map_ else hex(op)
-                raise Unsupported(f"{name.lower()} at {ins.offset:#x}")
+                raise Unsupported(f"{name.lower()} at {offset:#x}")
             self.op = op
-            dead = bool(h(self, ins.imm))
+            dead = bool(h(self, imm))
 
     def _else(self, dead: bool) -> None:
         ctl = self.ctl[-1]
@@ -1214,40 +1216,42 @@ def compile_functions(module: Module, indices, layout: abi.Layout) -> Blob:
     one blob (see the package docstring). A function it cannot compile is left out and named
     in ``refused``; calls to it go through its funcref record."""
     mi = _ModuleInfo(module, layout)
-    want = [i for i in dict.fromkeys(indices)]
+    want = list(dict.fromkeys(indices))
+    blob_funcs = set(want)
     refused: dict[int, str] = {}
-    while True:
-        blob_funcs = {i for i in want if i not in refused}
-        done: dict[int, FuncEmitter] = {}
-        again = False
-        for index in want:
-            if index in refused:
-                continue
-            fe = FuncEmitter(mi, index, blob_funcs)
-            try:
-                fe.emit()
-            except Unsupported as e:
-                refused[index] = str(e) or type(e).__name__
-                again = True
-                continue
-            done[index] = fe
-        if not again or not any(fe.calls for fe in done.values()):
-            break
-        # a function called directly was refused after its callers were emitted: emit the
-        # callers again, calling it through its record (rare; refusals are found in one pass
-        # each, so this ends)
-        if not any(callee in refused for fe in done.values() for callee, _ in fe.calls):
-            break
+    done: dict[int, FuncEmitter] = {}
+    for index in want:
+        fe = FuncEmitter(mi, index, blob_funcs)
+        try:
+            fe.emit()
+        except Unsupported as e:
+            refused[index] = str(e) or type(e).__name__
+            continue
+        done[index] = fe
     code = bytearray()
     funcs: dict[int, int] = {}
     for index, fe in done.items():
         code += b"\xcc" * (-len(code) % 16)
         funcs[index] = len(code)
         code += fe.code
+    # a direct call of a function refused after its callers were emitted goes to a thunk
+    # that jumps through the callee's record (the caller passed its own context, the
+    # instance's: the thunk takes the record's environment instead)
+    thunks: dict[int, int] = {}
     for index, fe in done.items():
         base = funcs[index]
         for callee, pos in fe.calls:
+            target = funcs.get(callee)
+            if target is None:
+                target = thunks.get(callee)
+                if target is None:
+                    code += b"\xcc" * (-len(code) % 16)
+                    target = thunks[callee] = len(code)
+                    rec = abi.REC_SIZE * callee
+                    code += X.mov_load(R11, _CTX, 8 * abi.CTX_FUNCREFS)
+                    code += X.mov_load(RDI, R11, rec + 8 * abi.REC_ENV)
+                    code += X.rm(b"\xff", 4, R11, rec + 8 * abi.REC_FN)  # jmp [r11 + ..]
             p = base + pos
-            code[p : p + 4] = _i32(funcs[callee] - (p + 4))
+            code[p : p + 4] = _i32(target - (p + 4))
     long_funcs = frozenset(i for i, fe in done.items() if fe.long)
     return Blob(bytes(code), funcs, long_funcs, refused)
