@@ -458,9 +458,15 @@ def test_traps_and_backtraces_match_llvm(case, code):
 def test_call_depth_traps_like_the_other_tiers():
     inst, blob = baseline_instance(TRAPS)
     ref = python_instance(TRAPS)
+    store = wasm2py.Store(wasm2py.Engine(wasm2py.Config(tier="llvm", llvm_opt_level=0,
+                                                        llvm_isolated=False, cache=False)))
+    llvm = wasm2py.Instance(store, wasm2py.Module(store.engine, wasm2py.wat2wasm(TRAPS)), {})
     with pytest.raises(wasm2py.Trap) as e:
         inst.exports["rec"](0)
     assert e.value.code is TrapCode.CALL_STACK_EXHAUSTED
+    with pytest.raises(wasm2py.Trap) as want:
+        llvm.exports["rec"](0)
+    assert e.value.frames == want.value.frames and len(e.value.frames) > 10
     with pytest.raises(wasm2py.Trap) as e:
         inst.exports["count"]()
     assert e.value.code is TrapCode.CALL_STACK_EXHAUSTED
@@ -494,3 +500,53 @@ def test_call_to_a_refused_function_goes_through_its_record():
     assert set(blob.refused) == {0} and set(blob.funcs) == {1}
     assert inst.exports["a"](1.25) == 2.5
     assert blob.long_funcs == frozenset({1})
+
+
+REENTER = """(module
+  (import "env" "host" (func $host (param i32) (result i32)))
+  (memory 1)
+  (func $leaf (export "leaf") (param i32) (result i32)
+    local.get 0 i32.const 3 i32.eq if unreachable end
+    local.get 0 i32.const 1 i32.add)
+  (func (export "outer") (param i32) (result i32)
+    (local i32 i64)
+    i64.const 0x1234567890 local.set 2
+    local.get 0 i32.const 100 i32.store
+    local.get 0 call $host local.set 1
+    ;; the memory may have grown (and moved) during the host call
+    local.get 1 local.get 0 i32.load i32.add local.get 2 i32.wrap_i64 i32.add
+    memory.size i32.add)
+)"""
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guarded", "movable"])
+def test_host_calls_reentering_baseline_code(guard):
+    # the host function reaches the instance through a cell filled after instantiation
+    cell = {}
+
+    def host(x):
+        if x == 4:
+            raise ValueError("from the host")
+        if x == 6:  # the memory grows (and may move) under the caller's feet
+            cell["inst"].exports["memory"].grow(3)
+        return cell["leaf"](x) + cell["leaf"](x + 10)
+
+    src = REENTER.replace("(memory 1)", '(memory (export "memory") 1)')
+    # (without a guard reservation a memory may move to grow)
+    inst, blob = baseline_instance(src, {"env": {"host": host}}, llvm_guard_pages=guard)
+    assert not blob.refused
+    ref = python_instance(src, {"env": {"host": host}})
+    for x in (0, 1, 7, 6):
+        cell.update(leaf=ref.exports["leaf"], inst=ref)
+        want = ref.exports["outer"](x)
+        cell.update(leaf=inst.exports["leaf"], inst=inst)
+        assert inst.exports["outer"](x) == want
+    assert inst.exports["memory"].size == ref.exports["memory"].size == 4
+    # a trap in baseline code called by the host, called by baseline code
+    with pytest.raises(wasm2py.Trap) as e:
+        inst.exports["outer"](3)
+    assert e.value.code is TrapCode.UNREACHABLE
+    # a Python exception in the host passes through baseline frames unchanged
+    with pytest.raises(ValueError, match="from the host"):
+        inst.exports["outer"](4)
+    assert inst.exports["outer"](0) == ref.exports["outer"](0)
