@@ -51,9 +51,13 @@ def _shapes(t: str, op: str, result: str, consts) -> list[tuple[str, str, str]]:
          f"local.get 0 local.get 1 local.get 1 local.set 0 {t}.{op}"),
         # the left operand a constant
         ("cl", f"(param {t} {t})", f"{t}.const 5 local.get 1 {t}.{op} local.get 0 drop"),
+        # the left operand computed (kept in rax under the local)
+        ("rl", f"(param {t} {t})", f"local.get 0 {t}.const 0 {t}.or local.get 1 {t}.{op}"),
     ]
     for k, v in enumerate(consts):
         out.append((f"c{k}", f"(param {t} {t})", f"local.get 0 {t}.const {v} {t}.{op}"))
+        out.append((f"rc{k}", f"(param {t} {t})",
+                    f"local.get 0 {t}.const 0 {t}.xor {t}.const {v} {t}.{op}"))
     return out
 
 
@@ -93,7 +97,7 @@ def _binary_case(t: str, ops: list[str], edges, pins) -> None:
             name = f"{op}_{shape}"
             funcs.append((name, params, res, body))
             for a in edges:
-                for b in (edges if shape in ("ll", "ss") else small):
+                for b in (edges if shape in ("ll", "ss", "rl") else small):
                     calls.append((name, (a, b)))
         if op in CMP:
             # the flags consumed by if, br_if and select
@@ -193,10 +197,17 @@ def test_loads_and_stores(pins):
                           f"local.get 0 local.get 1 {op} offset={off} "
                           f"i32.const 0 i64.load i32.const 8 i64.load i64.xor"))
             calls += [(name, (a, v)) for a in ADDRS for v in edges[:6]]
-        # a constant value and a computed one
+        # a constant value; a computed address with a local or a constant value
         funcs.append((op + "_c", "(param i32)", "(result i64)",
                       f"local.get 0 {t}.const -2 {op} i32.const 0 i64.load"))
-        calls += [(op + "_c", (a,)) for a in ADDRS]
+        funcs.append((op + "_rl", f"(param i32 {t})", "(result i64)",
+                      f"local.get 0 i32.const 1 i32.sub local.get 1 {op} offset=1 "
+                      f"i32.const 0 i64.load"))
+        funcs.append((op + "_rc", "(param i32)", "(result i64)",
+                      f"local.get 0 i32.const 1 i32.sub {t}.const -3 {op} offset=1 "
+                      f"i32.const 0 i64.load"))
+        calls += [(op + "_c", (a,)) for a in ADDRS] + [(op + "_rc", (a,)) for a in ADDRS]
+        calls += [(op + "_rl", (a, v)) for a in ADDRS for v in edges[:6]]
     # float stores keep every bit (NaN payloads included)
     funcs.append(("f32_store", "(param i32 i32)", "(result i32)",
                   "local.get 0 local.get 1 f32.reinterpret_i32 f32.store local.get 0 i32.load"))

@@ -226,6 +226,9 @@ _SEXT = {
     O.I64_EXTEND8_S: (8, True), O.I64_EXTEND16_S: (16, True),
 }  # fmt: skip
 _CALLS = {O.CALL, O.CALL_INDIRECT, O.MEMORY_GROW}
+#: handlers that pop a local or constant on top without touching rax, then the operand below
+#: from rax (see FuncEmitter.push)
+_HOLDS = frozenset({*_ALU, *_CMP, *_SHIFT, *_STORE, O.I32_MUL, O.I64_MUL})
 _MEMORY = set(_LOAD) | set(_STORE) | {O.MEMORY_SIZE, O.MEMORY_GROW}
 _LOCAL_OPS = (O.LOCAL_GET, O.LOCAL_SET, O.LOCAL_TEE)
 
@@ -247,6 +250,8 @@ class FuncEmitter:
         #: (label, status or 0, offset) of the trap and propagate stubs
         self._stubs: dict[tuple[int, int], X.Label] = {}
         self.offset = 0  # wasm offset of the instruction being emitted
+        #: the index of an operand in rax below a local or constant on top (see push)
+        self.held: int | None = None
         self.op = 0  # its opcode (handlers serve families of opcodes)
         self.long = False
 
@@ -415,14 +420,28 @@ class FuncEmitter:
 
     def push(self, kind: int, v=None) -> None:
         st = self.st
+        if self.held is not None:
+            self.spill_held()
         if st:
             top = st[-1]
             if top[0] >= R:  # only the top may live in rax / the flags
-                self._store_slot(len(st) - 1, top)
-                st[-1] = (S, None)
+                if top[0] == R and (kind == L or kind == C):
+                    # (a local or a constant costs no code: rax keeps the operand below,
+                    # for the next instruction if it is one of _HOLDS)
+                    self.held = len(st) - 1
+                else:
+                    self._store_slot(len(st) - 1, top)
+                    st[-1] = (S, None)
         st.append((kind, v))
         if len(st) > self.maxh:
             self.maxh = len(st)
+
+    def spill_held(self) -> None:
+        """The operand in rax below the top (see :meth:`push`) to its slot."""
+        k = self.held
+        self.held = None
+        self.code += X.mov_store(RBP, self.slot(k), RAX)
+        self.st[k] = (S, None)
 
     def push_r(self) -> None:
         """The new top operand is in ``rax``."""
@@ -638,6 +657,11 @@ class FuncEmitter:
                 else:
                     continue
             self.offset = offset
+            if self.held is not None:
+                if op in _HOLDS:
+                    self.held = None  # (the handler pops both: the top, then rax's)
+                else:
+                    self.spill_held()
             if op == O.END:
                 self._end(dead)
                 dead = False
