@@ -561,3 +561,46 @@ def test_host_calls_reentering_baseline_code(guard):
     with pytest.raises(ValueError, match="from the host"):
         inst.exports["outer"](4)
     assert inst.exports["outer"](0) == ref.exports["outer"](0)
+
+
+def test_locals_in_clobbered_registers_survive_calls(pins):
+    # more busy locals than callee-saved registers, in a loop that calls: some live in
+    # registers a call clobbers (saved around each call); the arguments read them too
+    src = """(module
+      (type $t (func (param i64 i64 i64 i64 i64 i64 i64) (result i64)))
+      (table 1 funcref) (elem (i32.const 0) $mix)
+      (memory 1)
+      (func $mix (param i64 i64 i64 i64 i64 i64 i64) (result i64)
+        local.get 0 local.get 1 i64.const 3 i64.mul i64.add local.get 2 i64.const 5 i64.mul
+        i64.add local.get 3 i64.const 7 i64.mul i64.add local.get 4 i64.const 11 i64.mul i64.add
+        local.get 5 i64.const 13 i64.mul i64.add local.get 6 i64.const 17 i64.mul i64.add)
+      (func (export "run") (param $n i32) (result i64)
+        (local $i i32) (local $a i64) (local $b i64) (local $c i64) (local $d i64) (local $e i64)
+        (local $f i64) (local $k i32)
+        (loop $l
+          i32.const 0 local.set $k
+          (loop $inner  ;; (uses weigh more in here: the busiest locals get registers)
+            local.get $a local.get $b i64.add local.set $a
+            local.get $b local.get $c i64.xor local.set $b
+            local.get $c local.get $d i64.sub local.set $c
+            local.get $d local.get $e i64.add local.set $d
+            local.get $e local.get $f i64.or local.set $e
+            local.get $i i64.extend_i32_u local.get $f i64.add local.set $f
+            local.get $k i32.const 1 i32.add local.tee $k i32.const 3 i32.lt_u br_if $inner)
+          local.get $a local.get $b local.get $c local.get $d local.get $e local.get $f
+          local.get $i i64.extend_i32_u call $mix
+          local.get $a local.get $b local.get $c local.get $d local.get $e local.get $f
+          i64.const 1 i32.const 0 call_indirect (type $t)
+          i64.add local.get $a i64.add local.set $a
+          local.get $i i32.const 1 i32.add local.tee $i
+          i32.const 1 memory.grow drop
+          local.get $n i32.lt_u br_if $l)
+        local.get $a local.get $b i64.add local.get $c i64.add local.get $d i64.add
+        local.get $e i64.add local.get $f i64.add))"""
+    calls = [("run", (n,)) for n in (1, 2, 7)]
+    assert _compare(src, calls) == len(calls)
+    if pins:  # (the case this test is for)
+        m = decode_module(wasm2py.wat2wasm(src))
+        fe = emit.FuncEmitter(emit._ModuleInfo(m, Layout(m)), 1, {0, 1})
+        fe.emit()
+        assert len(fe.volatile) >= 3

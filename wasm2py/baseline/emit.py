@@ -21,8 +21,9 @@ so itself. f32/f64 values are bit patterns (the low 32 bits for f32) in the same
 **Registers.** ``r15`` the context, ``r14`` memory 0's base and ``r13`` its byte size (in
 functions that access memory; reloaded after every call and ``memory.grow``); scratch
 ``rax, rcx, rdx``; the most used locals live in the remaining callee-saved registers
-(``rbx, r12``, and ``r13, r14`` if unused), and in functions that make no calls in
-``rsi, rdi, r8-r11`` too.
+(``rbx, r12``, and ``r13, r14`` if unused), then in ``rsi, rdi, r8-r11`` (saved to their
+slots before each call and reloaded after it, so only for locals used more than twice as
+often as the function calls).
 
 **Traps.** A failed check jumps to a stub at the end of the function that puts the wasm
 offset in ``esi`` and the status in ``rt[RT_TRAP]``, then appends ``(ctx, index << 32 |
@@ -226,6 +227,9 @@ _SEXT = {
     O.I64_EXTEND8_S: (8, True), O.I64_EXTEND16_S: (16, True),
 }  # fmt: skip
 _CALLS = {O.CALL, O.CALL_INDIRECT, O.MEMORY_GROW}
+#: registers for pinned locals that calls clobber (none is used by a template but for
+#: arguments, and those are set after save_volatile)
+_VOLATILE = (RSI, RDI, R8, R9, R10, R11)
 #: handlers that pop a local or constant on top without touching rax, then the operand below
 #: from rax (see FuncEmitter.push)
 _HOLDS = frozenset({*_ALU, *_CMP, *_SHIFT, *_STORE, O.I32_MUL, O.I64_MUL})
@@ -280,13 +284,13 @@ class FuncEmitter:
         if self.uses_mem and (mi.nmem != 1 or mi.mem64):
             raise Unsupported("memory other than one 32-bit memory")
         # registers: pinned locals
-        free = [RBX, R12]
+        saved = [RBX, R12]
         if not self.uses_mem:
-            free += [R13, R14]
-        saved = list(free)
-        if not calls:
-            free += [RSI, RDI, R8, R9, R10, R11]
-        self.pins = self._choose_pins(body, nloc, free) if self.pin_locals else {}
+            saved += [R13, R14]
+        self.pins = self._choose_pins(body, nloc, saved, _VOLATILE) if self.pin_locals else {}
+        #: the pinned locals in registers a call clobbers (saved to their slots around calls)
+        self.volatile = [(i, r) for i, r in self.pins.items() if r in _VOLATILE]
+        self.all_pins = self.pins
         # the frame: [rbp-8] r15, [rbp-16] the callees' rem, then the callee-saved registers
         self.saved = [r for r in saved if r in self.pins.values()]
         if self.uses_mem:
@@ -359,11 +363,14 @@ class FuncEmitter:
         c += X.mov_load(R15, RBP, -8) + X.LEAVE + X.ret_n(self.ret_pop)
 
     @staticmethod
-    def _choose_pins(body, nloc: int, regs: list[int]) -> dict[int, int]:
-        """The most used locals (uses weighted by 8 per enclosing loop, up to 4) -> registers."""
-        if not regs or not nloc:
+    def _choose_pins(body, nloc: int, saved: list[int], volatile) -> dict[int, int]:
+        """The most used locals (uses weighted by 8 per enclosing loop, up to 4) -> registers:
+        ``saved`` ones first, then ``volatile`` ones (which cost a store and a load at each
+        call) for locals used more than twice as often as the function calls."""
+        if not nloc:
             return {}
         uses = [0] * nloc
+        calls = 0
         loops: list[bool] = []
         depth = 0
         weight = 1
@@ -371,6 +378,8 @@ class FuncEmitter:
         for op, imm, _ in body:
             if op == local_get or op == local_set or op == local_tee:
                 uses[imm] += weight
+            elif op in _CALLS:
+                calls += weight
             elif op == O.LOOP:
                 loops.append(True)
                 depth += 1
@@ -382,7 +391,27 @@ class FuncEmitter:
                     depth -= 1
                     weight = 8 ** min(depth, 4)
         best = sorted((i for i in range(nloc) if uses[i]), key=lambda i: -uses[i])
-        return dict(zip(best, regs))
+        pins = dict(zip(best, saved))
+        rest = [i for i in best[len(pins) :] if uses[i] > 2 * calls]
+        pins.update(zip(rest, volatile))
+        return pins
+
+    def save_volatile(self) -> None:
+        """Before a call: the locals pinned in registers the callee may clobber go to their
+        slots, and are read from there until :meth:`restore_volatile`."""
+        if self.volatile:
+            c = self.code
+            for i, r in self.volatile:
+                c += X.mov_store(RBP, self.local_disp(i), r)
+            self.pins = {i: r for i, r in self.all_pins.items() if r not in _VOLATILE}
+
+    def restore_volatile(self) -> None:
+        """After a call: the locals :meth:`save_volatile` saved back to their registers."""
+        if self.volatile:
+            c = self.code
+            for i, r in self.volatile:
+                c += X.mov_load(r, RBP, self.local_disp(i))
+            self.pins = self.all_pins
 
     # -- slots and operands -----------------------------------------------------------------
     def local_disp(self, i: int) -> int:
@@ -1036,10 +1065,12 @@ def _memory_grow(fe: FuncEmitter, imm) -> None:
     if imm != 0:
         raise Unsupported("multiple memories")
     c = fe.code
+    fe.save_volatile()
     fe.pop_u32(RDX)  # i64 delta
     c += X.mov_rr(RDI, _CTX) + X.mov_imm(RSI, 0, False)
     c += X.call_m(_CTX, 8 * abi.CTX_MEM_GROW)  # i64 grow(ctx, i32 memory, i64 delta), C ABI
     fe.reload_memory()
+    fe.restore_volatile()
     fe.push(R)
 
 
@@ -1178,6 +1209,7 @@ def _after_call(fe: FuncEmitter, ft: FuncType, area: int) -> None:
     fe.check_status()
     if fe.uses_mem:
         fe.reload_memory()
+    fe.restore_volatile()
     if ft.results:
         t = ft.results[0]
         if t in _FLOAT:
@@ -1191,6 +1223,7 @@ def _call(fe: FuncEmitter, imm) -> None:
     mi = fe.mi
     ft = mi.ftypes[imm]
     c = fe.code
+    fe.save_volatile()
     area = _call_args(fe, ft)
     if imm < mi.nimp:
         fslot, eslot = mi.layout.import_slots(imm)
@@ -1216,6 +1249,7 @@ def _call_indirect(fe: FuncEmitter, imm) -> None:
         raise Unsupported("table64")
     ft = mi.module.types[typeidx]
     c = fe.code
+    fe.save_volatile()
     fe.pop_u32(RAX)  # the index
     c += X.mov_load(R11, _CTX, 8 * mi.layout.table_slot(table))  # [entries, size, max]
     c += X.alu_rm(X.CMP, RAX, R11, 8 * abi.TAB_SIZE)
