@@ -401,13 +401,17 @@ def test_calls_in_all_directions():
     assert log_b == log_p and log_b
 
 
-def test_calls_between_baseline_and_llvm():
-    # run $double, $many and "indirect" as LLVM code: baseline "many" calls LLVM $many
-    # through its record, LLVM "indirect" calls baseline $neg through the table, baseline
-    # "indirect64" calls LLVM $double the same way
-    # (indices: 0, 1 the imports, 2 $double, 3 $neg, 4 $uses_float, 5 $many, 6 "many",
-    # 7 "host", 8 "indirect", ...)
-    llvm = {2, 5, 8}
+# (indices: 0, 1 the imports, 2 $double, 3 $neg, 4 $uses_float, 5 $many, 6 "many",
+# 7 "host", 8 "indirect", 9 "indirect64", ...)
+@pytest.mark.parametrize("llvm", [
+    # baseline "many" calls LLVM $many (stack arguments) through its record, LLVM "indirect"
+    # calls baseline $neg through the table, baseline "indirect64" calls LLVM $double
+    {2, 5, 8},
+    # LLVM "many" calls baseline $many (stack arguments), LLVM "indirect64" calls the
+    # tables' functions, baseline "indirect" calls LLVM $double and $neg
+    {3, 6, 9, 2},
+])  # fmt: skip
+def test_calls_between_baseline_and_llvm(llvm):
     log_b: list = []
     inst, blob = baseline_instance(CALLS, _host_imports(log_b), llvm=llvm)
     ref = python_instance(CALLS, _host_imports([]))

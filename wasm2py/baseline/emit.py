@@ -32,18 +32,35 @@ a set status sends the caller the same way (the call's offset). Offsets are thos
 tier records: the instruction's, 0 for the entry's stack check.
 
 **Extending it** (float arithmetic lives in another module): :data:`HANDLERS` maps an opcode
-to ``handler(fe, imm) -> bool`` (True: the code after it is unreachable); a handler uses
-:class:`FuncEmitter`'s operand-stack interface:
+to ``handler(fe, imm) -> bool`` (True: the code after it is unreachable); ``fe.op`` is the
+opcode (one handler may serve a family); an unsupported case raises :class:`Unsupported`
+(the function then stays in another tier: never emit code whose result could be wrong). A
+handler uses :class:`FuncEmitter`'s operand-stack interface:
 
-* ``fe.code`` (a ``bytearray``) to append machine code to; ``fe.asm`` for labels and jumps;
-* ``fe.pop_to(reg, w64)``: pop the top operand into a general register;
-* ``fe.pop_to_xmm(x, f64)``: pop the top operand (a float's bits) into ``xmm`` ``x``;
-* ``fe.push_r()``: the result is in ``rax``; ``fe.push_xmm(x, f64)``: in ``xmm`` ``x``;
-  ``fe.push_flags(cc)``: an i32 boolean that is condition code ``cc`` of the flags;
-* ``fe.trap_if(cc, TrapCode.X)``: trap (at the current instruction) when ``cc`` holds;
-* ``fe.load_rt(reg)``: ``reg = rt`` (the canonical NaNs are at ``[rt + 8*RT_NAN_F32]``
-  and ``[rt + 8*RT_NAN_F64]``);
-* scratch registers are ``rax, rcx, rdx`` and ``xmm0-xmm7``; nothing else may be written.
+* ``fe.code`` (a ``bytearray``) to append machine code to (:mod:`.x86` encodes it);
+  ``fe.asm`` for labels and jumps (``fe.asm.jcc(cc, label)``, ``fe.asm.bind(label)``);
+* ``fe.pop_to(reg, w64)``: pop the top operand into a general register (``w64=False``:
+  an i32/f32, whose register's upper half may then be anything); ``fe.st[-1][0]`` is the
+  top's kind, if a template wants a constant (``C``: ``fe.st[-1][1]`` is its bits) apart;
+* ``fe.pop_to_xmm(x, f64)``: pop the top operand (a float's bits) into ``xmm`` ``x``
+  (from its slot directly when it is in one);
+* ``fe.push_r()``: the result is in ``rax`` (an f32 in ``eax``); ``fe.push_xmm(x, f64)``:
+  in ``xmm`` ``x``; ``fe.push_flags(cc)``: an i32 boolean that is condition code ``cc`` of
+  the flags (nothing may then change the flags before the next instruction consumes it;
+  a float compare whose truth needs two flags, e.g. ``ucomisd`` equality with ``PF``,
+  makes its 0/1 in ``eax`` and pushes ``R``);
+* ``fe.trap_if(cc, TrapCode.X)``: trap (recorded at the current instruction's offset, as
+  the LLVM tier does) when ``cc`` holds; ``fe.trap(code)``: unconditionally;
+* ``fe.load_rt(reg)``: ``reg = rt``; the canonical NaNs (the NaN rule of the LLVM tier's
+  README) are at ``[rt + 8*abi.RT_NAN_F32]`` (low 32 bits) and ``[rt + 8*abi.RT_NAN_F64]``;
+* a template that calls out (a C helper) calls ``fe.save_volatile()`` first and
+  ``fe.restore_volatile()`` after: locals may be pinned in ``rsi, rdi, r8-r11``;
+* scratch registers are ``rax, rcx, rdx`` and ``xmm0-xmm7``; nothing else may be written
+  (``rbx, rsi, rdi, r8-r14`` may hold locals and the memory; ``r15`` is the context).
+
+Before a handler runs, the operand stack holds at most one value in a register (``rax``) or
+the flags, always the top (an operand in ``rax`` under a local or constant on top is written
+to its slot first, unless the opcode is in :data:`_HOLDS`).
 """
 
 from __future__ import annotations
