@@ -247,6 +247,12 @@ _CALLS = {O.CALL, O.CALL_INDIRECT, O.MEMORY_GROW}
 #: registers for pinned locals that calls clobber (none is used by a template but for
 #: arguments, and those are set after save_volatile)
 _VOLATILE = (RSI, RDI, R8, R9, R10, R11)
+_JCC = [bytes((0x0F, 0x80 | cc)) for cc in range(16)]
+_STATUS = abi.TRAP_STATUS
+#: mov rcx, [r15] (rt); cmp qword [rcx + 8*RT_TRAP], 0
+_CHECK_STATUS = X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.alu_mi(X.CMP, RCX, 8 * abi.RT_TRAP, 0)
+#: mov rcx, [r15] (rt); mov qword [rcx + 8*RT_TRAP], imm32 (the status follows)
+_SET_STATUS = X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.mov_store_imm(RCX, 8 * abi.RT_TRAP, 0)[:-4]
 #: handlers that pop a local or constant on top without touching rax, then the operand below
 #: from rax (see FuncEmitter.push)
 _HOLDS = frozenset({*_ALU, *_CMP, *_SHIFT, *_STORE, O.I32_MUL, O.I64_MUL})
@@ -268,8 +274,9 @@ class FuncEmitter:
         self.code = self.asm.code
         #: (callee index, rel32 position) of direct calls within the blob
         self.calls: list[tuple[int, int]] = []
-        #: (label, status or 0, offset) of the trap and propagate stubs
-        self._stubs: dict[tuple[int, int], X.Label] = {}
+        #: (status or 0, offset) of the trap and propagate stubs -> rel32 positions of the
+        #: jumps to it
+        self._stubs: dict[tuple[int, int], list[int]] = {}
         self.offset = 0  # wasm offset of the instruction being emitted
         #: the index of an operand in rax below a local or constant on top (see push)
         self.held: int | None = None
@@ -581,49 +588,40 @@ class FuncEmitter:
             X.mov_load(_MSIZE, _CTX, 8 * abi.CTX_MEM_SIZE)  # fmt: skip
 
     # -- traps ------------------------------------------------------------------------------
-    def _stub(self, status: int, offset: int) -> X.Label:
-        key = (status, offset)
-        lab = self._stubs.get(key)
-        if lab is None:
-            lab = self._stubs[key] = X.Label()
-        return lab
+    def _site(self, jump: bytes, status: int) -> None:
+        """Append ``jump`` (a jcc/jmp opcode) with a rel32 to the stub of ``(status, this
+        offset)``, fixed up in :meth:`_emit_stubs`."""
+        c = self.code
+        c += jump
+        c += b"\0\0\0\0"
+        key = (status, self.offset)
+        sites = self._stubs.get(key)
+        if sites is None:
+            self._stubs[key] = [len(c) - 4]
+        else:
+            sites.append(len(c) - 4)
 
     def trap_if(self, cc: int, code: TrapCode) -> None:
         """Trap with ``code`` (at the current instruction) when ``cc`` holds."""
-        self.asm.jcc(cc, self._stub(abi.TRAP_STATUS[code], self.offset))
+        self._site(_JCC[cc], _STATUS[code])
 
     def trap(self, code: TrapCode) -> None:
-        self.asm.jmp(self._stub(abi.TRAP_STATUS[code], self.offset))
+        self._site(b"\xe9", _STATUS[code])
 
     def check_status(self) -> None:
         """After a call: return (recording this frame) if the callee left a status."""
-        c = self.code
-        self.load_rt(RCX)
-        c += X.alu_mi(X.CMP, RCX, 8 * abi.RT_TRAP, 0)
-        self.asm.jcc(X.CC_NE, self._stub(0, self.offset))
+        self.code += _CHECK_STATUS
+        self._site(_JCC[X.CC_NE], 0)
 
     def _emit_stubs(self) -> None:
+        """The trap paths: per site ``mov esi, offset`` and a jump to its status's block,
+        which stores the status and goes on to the block that appends ``(ctx, index << 32 |
+        offset)`` to the trap trace (see ``llvm/recorder.py``) and leaves by the exit."""
         if not self._stubs:
             return
         a = self.asm
         c = self.code
-        status_labels: dict[int, X.Label] = {}
-        record = X.Label()
-        for (status, offset), lab in self._stubs.items():
-            a.bind(lab)
-            c += X.mov_imm(RSI, offset, False)
-            if status:
-                sl = status_labels.setdefault(status, X.Label())
-                a.jmp(sl)
-            else:
-                a.jmp(record)
-        for status, sl in status_labels.items():
-            a.bind(sl)
-            self.load_rt(RCX)
-            c += X.mov_store_imm(RCX, 8 * abi.RT_TRAP, status)
-            a.jmp(record)
-        # append (ctx, index << 32 | offset) to the trap trace (see llvm/recorder.py)
-        a.bind(record)
+        record = len(c)
         self.load_rt(RCX)
         c += X.mov_load(RCX, RCX, 8 * abi.RT_TRACE)  # the trace
         c += X.mov_load(RAX, RCX, 0)  # n
@@ -635,6 +633,19 @@ class FuncEmitter:
         c += X.mov_store(RDX, 24, RDI)  # trace[3 + 2k] = index << 32 | offset
         c += X.alu_ri(X.ADD, RAX, 1) + X.mov_store(RCX, 0, RAX)
         a.jmp(self.exit)
+        blocks = {0: record}
+        pack = _i32
+        for status, _ in self._stubs:
+            if status not in blocks:
+                blocks[status] = len(c)
+                c += _SET_STATUS + pack(status)
+                c += b"\xe9" + pack(record - (len(c) + 5))
+        for (status, offset), sites in self._stubs.items():
+            pos = len(c)
+            for f in sites:
+                c[f : f + 4] = pack(pos - (f + 4))
+            c += b"\xbe" + struct.pack("<I", offset)  # mov esi, offset
+            c += b"\xe9" + pack(blocks[status] - (pos + 10))
 
     # -- control flow -----------------------------------------------------------------------
     def _copy_for_branch(self, ctl: _Ctl) -> None:
