@@ -247,6 +247,10 @@ _CALLS = {O.CALL, O.CALL_INDIRECT, O.MEMORY_GROW}
 #: registers for pinned locals that calls clobber (none is used by a template but for
 #: arguments, and those are set after save_volatile)
 _VOLATILE = (RSI, RDI, R8, R9, R10, R11)
+# (plain ints: comparing with an IntEnum member looked up on its class is slower)
+_END, _ELSE, _LOOP, _BLOCK, _IF = int(O.END), int(O.ELSE), int(O.LOOP), int(O.BLOCK), int(O.IF)
+_LOCAL_SET, _LOCAL_TEE, _I64_EQZ, _I64_MUL = (int(O.LOCAL_SET), int(O.LOCAL_TEE), int(O.I64_EQZ),
+                                              int(O.I64_MUL))
 _JCC = [bytes((0x0F, 0x80 | cc)) for cc in range(16)]
 _STATUS = abi.TRAP_STATUS
 #: mov rcx, [r15] (rt); cmp qword [rcx + 8*RT_TRAP], 0
@@ -398,19 +402,20 @@ class FuncEmitter:
         loops: list[bool] = []
         depth = 0
         weight = 1
-        local_get, local_set, local_tee = O.LOCAL_GET, O.LOCAL_SET, O.LOCAL_TEE
+        local_get, local_set, local_tee = int(O.LOCAL_GET), int(O.LOCAL_SET), int(O.LOCAL_TEE)
+        call_ops = frozenset(map(int, _CALLS))
         for op, imm, _ in body:
             if op == local_get or op == local_set or op == local_tee:
                 uses[imm] += weight
-            elif op in _CALLS:
+            elif op in call_ops:
                 calls += weight
-            elif op == O.LOOP:
+            elif op == _LOOP:
                 loops.append(True)
                 depth += 1
                 weight = 8 ** min(depth, 4)
-            elif op == O.BLOCK or op == O.IF:
+            elif op == _BLOCK or op == _IF:
                 loops.append(False)
-            elif op == O.END and loops:
+            elif op == _END and loops:
                 if loops.pop():
                     depth -= 1
                     weight = 8 ** min(depth, 4)
@@ -701,14 +706,14 @@ class FuncEmitter:
         for op, imm, offset in body:
             if dead:
                 # unreachable code up to the else/end of the construct it is in
-                if op == O.BLOCK or op == O.LOOP or op == O.IF:
+                if op == _BLOCK or op == _LOOP or op == _IF:
                     skip += 1
                     continue
-                if op == O.END:
+                if op == _END:
                     if skip:
                         skip -= 1
                         continue
-                elif op == O.ELSE:
+                elif op == _ELSE:
                     if skip:
                         continue
                 else:
@@ -719,13 +724,13 @@ class FuncEmitter:
                     self.held = None  # (the handler pops both: the top, then rax's)
                 else:
                     self.spill_held()
-            if op == O.END:
+            if op == _END:
                 self._end(dead)
                 dead = False
                 if not ctl:
                     return
                 continue
-            if op == O.ELSE:
+            if op == _ELSE:
                 self._else(dead)
                 dead = False
                 continue
@@ -797,7 +802,7 @@ class FuncEmitter:
 def _handler(*ops):
     def deco(fn):
         for op in ops:
-            HANDLERS[op] = fn
+            HANDLERS[int(op)] = fn
         return fn
 
     return deco
@@ -836,12 +841,12 @@ def _local_set(fe: FuncEmitter, imm) -> None:
     c = fe.code
     if kind == C and X.fits32(v):
         c += fe.lop(b"\xc7", 0, True, imm) + _i32(v)
-        if fe.op == O.LOCAL_SET:
+        if fe.op == _LOCAL_SET:
             st.pop()
         return
     fe.pop_to(RAX)
     c += fe.lop(b"\x89", RAX, True, imm)
-    if fe.op == O.LOCAL_TEE:
+    if fe.op == _LOCAL_TEE:
         fe.push(R)
 
 
@@ -908,7 +913,7 @@ def _cmp(fe: FuncEmitter, imm) -> None:
 
 @_handler(O.I32_EQZ, O.I64_EQZ)
 def _eqz(fe: FuncEmitter, imm) -> None:
-    w = fe.op == O.I64_EQZ
+    w = fe.op == _I64_EQZ
     fe.pop_to(RAX, w)
     fe.code += X.test_rr(RAX, RAX, w)
     fe.push(F, X.CC_E)
@@ -916,7 +921,7 @@ def _eqz(fe: FuncEmitter, imm) -> None:
 
 @_handler(O.I32_MUL, O.I64_MUL)
 def _mul(fe: FuncEmitter, imm) -> None:
-    w = fe.op == O.I64_MUL
+    w = fe.op == _I64_MUL
     st = fe.st
     kind, v = st[-1]
     if kind == C and (not w or X.fits32(v)):
@@ -1106,7 +1111,7 @@ def _memory_grow(fe: FuncEmitter, imm) -> None:
 def _block(fe: FuncEmitter, imm) -> None:
     np_, nr = fe.block_type(imm)
     fe.flush()
-    if fe.op == O.LOOP:
+    if fe.op == _LOOP:
         ctl = _Ctl("loop", len(fe.st) - np_, np_, nr)
         ctl.head = X.Label()
         fe.asm.bind(ctl.head)
