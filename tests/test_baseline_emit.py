@@ -608,3 +608,23 @@ def test_locals_in_clobbered_registers_survive_calls(pins):
         fe = emit.FuncEmitter(emit._ModuleInfo(m, Layout(m)), 1, {0, 1})
         fe.emit()
         assert len(fe.volatile) >= 3
+
+
+def test_parameters_move_to_their_registers_at_once():
+    # a leaf function whose busiest parameters are pinned so that two swap registers (r8 and
+    # r9: the prologue's moves form a cycle) and others come from the stack and xmm registers
+    src = """(module
+      (func (export "f") (param i32 i32 i32 i32 i64 i64 f64 i32) (result i64)
+        local.get 0 local.get 0 local.get 0 local.get 0 i32.add i32.add i32.add
+        local.get 1 local.get 1 local.get 1 i32.add i32.add i32.const 100 i32.mul i32.add
+        local.get 3 local.get 3 i32.add i32.const 10000 i32.mul i32.add
+        local.get 2 i32.const 1000000 i32.mul i32.add
+        i64.extend_i32_u local.get 4 i64.add local.get 5 i64.const 3 i64.mul i64.add
+        local.get 6 i64.reinterpret_f64 i64.add local.get 7 i64.extend_i32_s i64.add))"""
+    m = decode_module(wasm2py.wat2wasm(src))
+    fe = emit.FuncEmitter(emit._ModuleInfo(m, Layout(m)), 0, {0})
+    fe.emit()
+    assert fe.pins[3] == emit.R8 and fe.pins[2] == emit.R9  # (sources r9 and r8)
+    calls = [("f", (a, b, c, d, e, f, g, h)) for a, b, c, d in ((1, 2, 3, 4), (-1, 7, 0, 9))
+             for e, f, g, h in ((5, 6, 1.5, -7), (-(1 << 63), 1 << 40, -0.0, 1 << 31 - 1))]
+    assert _compare(src, calls) == len(calls)

@@ -124,6 +124,23 @@ _FLAGS = _cpu_flags()
 _BITCOUNT = {0xBD: "abm" in _FLAGS, 0xBC: "bmi1" in _FLAGS, 0xB8: "popcnt" in _FLAGS}
 
 
+def _parallel_moves(c: bytearray, moves: dict[int, int]) -> None:
+    """Append ``mov dst, src`` for every ``dst: src`` of ``moves`` as if all happened at once
+    (a move waits while its destination is another's source; a cycle goes through rax)."""
+    while moves:
+        ready = [d for d in moves if d not in moves.values()]
+        if ready:
+            for d in ready:
+                c += X.mov_rr(d, moves.pop(d))
+            continue
+        # a cycle: free one destination by copying its value to rax
+        d = next(iter(moves))
+        c += X.mov_rr(RAX, d)
+        for k, v in moves.items():
+            if v == d:
+                moves[k] = RAX
+
+
 def stack_area(nstack: int) -> int:
     """Bytes a ``tailcc`` callee with ``nstack`` 8-byte stack arguments pops on return: the
     arguments padded so that they and the return address take a multiple of 16 (at least 8:
@@ -335,23 +352,7 @@ class FuncEmitter:
         c += X.mov_store(RBP, -8, R15) + X.mov_rr(R15, RDI)
         for j, r in enumerate(self.saved):
             c += X.mov_store(RBP, -8 * (3 + j), r)
-        # parameters to their slots
-        locs, nstack = arg_locations(ft.params)
-        self.ret_pop = stack_area(nstack)
-        for i, (kind, where) in enumerate(locs):
-            d = self.local_disp(i)
-            t = ft.params[i]
-            if kind == "r":
-                c += X.mov_store(RBP, d, where)
-            elif kind == "x":
-                c += X.movsd_store(RBP, d, where) if t is ValType.F64 else \
-                    X.movss_store(RBP, d, where)  # fmt: skip
-            else:
-                c += X.mov_load(RAX, RBP, 16 + 8 * where) + X.mov_store(RBP, d, RAX)
-        for i in range(len(ft.params), nloc):
-            if i not in self.pins:
-                c += X.mov_store_imm(RBP, self.local_disp(i), 0)
-        # depth and native stack (the LLVM tier's checks, at offset 0)
+        # depth and native stack (the LLVM tier's checks, at offset 0), while rsi is rem
         c += X.test_rr(RSI, RSI, False)
         self.trap_if(X.CC_S, TrapCode.CALL_STACK_EXHAUSTED)
         if calls or nloc > abi.BIG_FRAME_LOCALS:
@@ -361,11 +362,36 @@ class FuncEmitter:
         if calls:
             fw = frame_words(m, ft, code.locals, body, mi.ftypes)
             c += X.alu_ri(X.SUB, RSI, fw, False) + X.mov_store(RBP, self.rem_disp, RSI, False)
-        for i, r in self.pins.items():
-            if i < len(ft.params):
-                c += X.mov_load(r, RBP, self.local_disp(i))
+        # parameters to their slots or registers
+        locs, nstack = arg_locations(ft.params)
+        self.ret_pop = stack_area(nstack)
+        pins = self.pins
+        moves: dict[int, int] = {}  # register -> register
+        late = bytearray()  # (after those: they write registers that may be sources)
+        for i, (kind, where) in enumerate(locs):
+            d = self.local_disp(i)
+            t = ft.params[i]
+            p = pins.get(i)
+            if kind == "r":
+                if p is None:
+                    c += X.mov_store(RBP, d, where)
+                elif p != where:
+                    moves[p] = where
+            elif kind == "x":
+                f64 = t is ValType.F64
+                if p is None:
+                    c += X.movsd_store(RBP, d, where) if f64 else X.movss_store(RBP, d, where)
+                else:
+                    late += X.movq_rx(p, where) if f64 else X.movd_rx(p, where)
+            elif p is None:
+                c += X.mov_load(RAX, RBP, 16 + 8 * where) + X.mov_store(RBP, d, RAX)
             else:
-                c += X.mov_imm(r, 0, False)
+                late += X.mov_load(p, RBP, 16 + 8 * where)
+        _parallel_moves(c, moves)
+        c += late
+        for i in range(len(ft.params), nloc):
+            p = pins.get(i)
+            c += X.mov_store_imm(RBP, self.local_disp(i), 0) if p is None else X.mov_imm(p, 0, False)
         if self.uses_mem:
             self.reload_memory()
         # the body
@@ -393,6 +419,7 @@ class FuncEmitter:
     @staticmethod
     def _choose_pins(body, nloc: int, saved: list[int], volatile) -> dict[int, int]:
         """The most used locals (uses weighted by 8 per enclosing loop, up to 4) -> registers:
+        in a function that makes no calls ``volatile`` ones first (nothing to save), else
         ``saved`` ones first, then ``volatile`` ones (which cost a store and a load at each
         call) for locals used more than twice as often as the function calls."""
         if not nloc:
@@ -420,6 +447,8 @@ class FuncEmitter:
                     depth -= 1
                     weight = 8 ** min(depth, 4)
         best = sorted((i for i in range(nloc) if uses[i]), key=lambda i: -uses[i])
+        if not calls:
+            return dict(zip(best, (*volatile, *saved)))
         pins = dict(zip(best, saved))
         rest = [i for i in best[len(pins) :] if uses[i] > 2 * calls]
         pins.update(zip(rest, volatile))
@@ -672,7 +701,7 @@ class FuncEmitter:
         self._copy_for_branch(ctl)
         self.asm.jmp(ctl.head if ctl.kind == "loop" else ctl.end)
 
-    def _return(self) -> None:
+    def _return(self, jump: bool = True) -> None:
         """Return the top operand(s) (not popped)."""
         if self.nres:
             t = self.ft.results[0]
@@ -681,7 +710,8 @@ class FuncEmitter:
                 self.code += X.movq_xr(0, RAX)
             elif t is ValType.F32:
                 self.code += X.movd_xr(0, RAX)
-        self.asm.jmp(self.exit)
+        if jump:
+            self.asm.jmp(self.exit)
 
     def block_type(self, bt) -> tuple[int, int]:
         if bt is None:
@@ -757,7 +787,7 @@ class FuncEmitter:
         ctl = self.ctl.pop()
         if ctl.kind == "func":
             if not dead:
-                self._return()
+                self._return(jump=False)  # (the exit follows)
             return
         if not dead:
             self.flush()
