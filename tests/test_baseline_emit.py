@@ -53,6 +53,12 @@ def _shapes(t: str, op: str, result: str, consts) -> list[tuple[str, str, str]]:
         ("cl", f"(param {t} {t})", f"{t}.const 5 local.get 1 {t}.{op} local.get 0 drop"),
         # the left operand computed (kept in rax under the local)
         ("rl", f"(param {t} {t})", f"local.get 0 {t}.const 0 {t}.or local.get 1 {t}.{op}"),
+        # the right operand computed (in rax), the left a local, a slot or a constant
+        ("lr", f"(param {t} {t})", f"local.get 0 local.get 1 {t}.const 0 {t}.or {t}.{op}"),
+        ("sr", f"(param {t} {t})", f"block (result {t}) local.get 0 end "
+                                   f"local.get 1 {t}.const 0 {t}.or {t}.{op}"),
+        ("cr", f"(param {t} {t})", f"{t}.const -7 local.get 1 {t}.const 0 {t}.or {t}.{op} "
+                                   f"local.get 0 drop"),
     ]
     for k, v in enumerate(consts):
         out.append((f"c{k}", f"(param {t} {t})", f"local.get 0 {t}.const {v} {t}.{op}"))
@@ -97,7 +103,7 @@ def _binary_case(t: str, ops: list[str], edges, pins) -> None:
             name = f"{op}_{shape}"
             funcs.append((name, params, res, body))
             for a in edges:
-                for b in (edges if shape in ("ll", "ss", "rl") else small):
+                for b in (edges if shape in ("ll", "ss", "rl", "lr", "sr") else small):
                     calls.append((name, (a, b)))
         if op in CMP:
             # the flags consumed by if, br_if and select

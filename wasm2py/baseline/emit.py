@@ -903,11 +903,41 @@ def _alu(fe: FuncEmitter, imm) -> None:
             c += fe.lop(bytes((8 * op + 3,)), RAX, w, v)
         else:
             c += X.alu_rm(op, RAX, RBP, fe.slot(k), w)
+    elif kind == R and _left_in_place(fe, w):
+        # the right operand in rax: rax = left op rax (sub: -rax + left)
+        if op == X.SUB:
+            c += X.neg(RAX, w)
+            op = X.ADD
+        _op_left(fe, w, bytes((8 * op + 3,)), op, X.alu_ri)
     else:
         fe.pop_to(RCX, w)
         fe.pop_to(RAX, w)
         c += X.alu_rr(op, RAX, RCX, w)
     fe.push(R)
+
+
+def _left_in_place(fe: FuncEmitter, w: bool) -> bool:
+    """Whether the operand under the top (which is in rax) can be an instruction's memory,
+    register or immediate operand (then the top is popped, rax keeping it)."""
+    kind, v = fe.st[-2]
+    if kind == S or kind == L or (kind == C and (not w or X.fits32(v))):
+        fe.st.pop()
+        return True
+    return False
+
+
+def _op_left(fe: FuncEmitter, w: bool, opc: bytes, digit: int, imm_form) -> None:
+    """``rax = rax op left`` with the (popped) operand under it as ``opc``'s r/m operand or,
+    a constant, through ``imm_form(digit, rax, value, w)``."""
+    st = fe.st
+    k = len(st) - 1
+    kind, v = st.pop()
+    if kind == C:
+        fe.code += imm_form(digit, RAX, v if w else _s32(v), w)
+    elif kind == L:
+        fe.code += fe.lop(opc, RAX, w, v)
+    else:
+        fe.code += X.rm(opc, RAX, RBP, fe.slot(k), w)
 
 
 def _s32(v: int) -> int:
@@ -934,11 +964,21 @@ def _cmp(fe: FuncEmitter, imm) -> None:
             c += fe.lop(b"\x3b", RAX, w, v)
         else:
             c += X.alu_rm(X.CMP, RAX, RBP, fe.slot(k), w)
+    elif kind == R and _left_in_place(fe, w):
+        # rax (the right operand) against the left one: the condition reversed
+        _op_left(fe, w, b"\x3b", X.CMP, X.alu_ri)
+        cc = _SWAPPED[cc]
     else:
         fe.pop_to(RCX, w)
         fe.pop_to(RAX, w)
         c += X.alu_rr(X.CMP, RAX, RCX, w)
     fe.push(F, cc)
+
+
+#: the condition of ``b op a`` that holds when ``a op b`` does
+_SWAPPED = {X.CC_E: X.CC_E, X.CC_NE: X.CC_NE, X.CC_L: X.CC_G, X.CC_G: X.CC_L,
+            X.CC_LE: X.CC_GE, X.CC_GE: X.CC_LE, X.CC_B: X.CC_A, X.CC_A: X.CC_B,
+            X.CC_BE: X.CC_AE, X.CC_AE: X.CC_BE}  # fmt: skip
 
 
 @_handler(O.I32_EQZ, O.I64_EQZ)
@@ -958,6 +998,8 @@ def _mul(fe: FuncEmitter, imm) -> None:
         st.pop()
         fe.pop_to(RAX, w)
         fe.code += X.imul_rri(RAX, RAX, v if w else _s32(v), w)
+    elif kind == R and _left_in_place(fe, w):
+        _op_left(fe, w, b"\x0f\xaf", 0, lambda _d, r, v, w: X.imul_rri(r, r, v, w))
     else:
         fe.pop_to(RCX, w)
         fe.pop_to(RAX, w)
