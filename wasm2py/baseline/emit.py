@@ -32,7 +32,7 @@ a set status sends the caller the same way (the call's offset). Offsets are thos
 tier records: the instruction's, 0 for the entry's stack check.
 
 **Extending it** (float arithmetic lives in another module): :data:`HANDLERS` maps an opcode
-to ``handler(fe, imm) -> bool`` (True: the code after it is unreachable); ``fe.op`` is the
+(an ``int``; :func:`handler` is the decorator that registers) to ``fn(fe, imm) -> bool`` (True: the code after it is unreachable); ``fe.op`` is the
 opcode (one handler may serve a family); an unsupported case raises :class:`Unsupported`
 (the function then stays in another tier: never emit code whose result could be wrong). A
 handler uses :class:`FuncEmitter`'s operand-stack interface:
@@ -829,7 +829,9 @@ class FuncEmitter:
 # -- handlers ----------------------------------------------------------------------------------
 
 
-def _handler(*ops):
+def handler(*ops):
+    """Decorator: ``fn`` emits the opcodes ``ops`` (see :data:`HANDLERS`)."""
+
     def deco(fn):
         for op in ops:
             HANDLERS[int(op)] = fn
@@ -838,32 +840,32 @@ def _handler(*ops):
     return deco
 
 
-@_handler(O.NOP)
+@handler(O.NOP)
 def _nop(fe: FuncEmitter, imm) -> None:
     pass
 
 
-@_handler(O.LOCAL_GET)
+@handler(O.LOCAL_GET)
 def _local_get(fe: FuncEmitter, imm) -> None:
     fe.push(L, imm)
 
 
-@_handler(O.I32_CONST, O.I64_CONST)
+@handler(O.I32_CONST, O.I64_CONST)
 def _const(fe: FuncEmitter, imm) -> None:
     fe.push(C, imm)
 
 
-@_handler(O.F32_CONST)
+@handler(O.F32_CONST)
 def _f32_const(fe: FuncEmitter, imm) -> None:
     fe.push(C, imm - (1 << 32) if imm >= 1 << 31 else imm)
 
 
-@_handler(O.F64_CONST)
+@handler(O.F64_CONST)
 def _f64_const(fe: FuncEmitter, imm) -> None:
     fe.push(C, imm - (1 << 64) if imm >= 1 << 63 else imm)
 
 
-@_handler(O.LOCAL_SET, O.LOCAL_TEE)
+@handler(O.LOCAL_SET, O.LOCAL_TEE)
 def _local_set(fe: FuncEmitter, imm) -> None:
     st = fe.st
     fe.flush_local(imm)
@@ -880,12 +882,12 @@ def _local_set(fe: FuncEmitter, imm) -> None:
         fe.push(R)
 
 
-@_handler(O.DROP)
+@handler(O.DROP)
 def _drop(fe: FuncEmitter, imm) -> None:
     fe.st.pop()
 
 
-@_handler(*_ALU)
+@handler(*_ALU)
 def _alu(fe: FuncEmitter, imm) -> None:
     op, w = _ALU[fe.op]
     st = fe.st
@@ -946,7 +948,7 @@ def _s32(v: int) -> int:
     return v - (1 << 32) if v >= 1 << 31 else v
 
 
-@_handler(*_CMP)
+@handler(*_CMP)
 def _cmp(fe: FuncEmitter, imm) -> None:
     cc, w = _CMP[fe.op]
     st = fe.st
@@ -981,7 +983,7 @@ _SWAPPED = {X.CC_E: X.CC_E, X.CC_NE: X.CC_NE, X.CC_L: X.CC_G, X.CC_G: X.CC_L,
             X.CC_BE: X.CC_AE, X.CC_AE: X.CC_BE}  # fmt: skip
 
 
-@_handler(O.I32_EQZ, O.I64_EQZ)
+@handler(O.I32_EQZ, O.I64_EQZ)
 def _eqz(fe: FuncEmitter, imm) -> None:
     w = fe.op == _I64_EQZ
     fe.pop_to(RAX, w)
@@ -989,7 +991,7 @@ def _eqz(fe: FuncEmitter, imm) -> None:
     fe.push(F, X.CC_E)
 
 
-@_handler(O.I32_MUL, O.I64_MUL)
+@handler(O.I32_MUL, O.I64_MUL)
 def _mul(fe: FuncEmitter, imm) -> None:
     w = fe.op == _I64_MUL
     st = fe.st
@@ -1007,7 +1009,7 @@ def _mul(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(*_SHIFT)
+@handler(*_SHIFT)
 def _shift(fe: FuncEmitter, imm) -> None:
     op, w = _SHIFT[fe.op]
     st = fe.st
@@ -1023,7 +1025,7 @@ def _shift(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(*_DIV)
+@handler(*_DIV)
 def _divrem(fe: FuncEmitter, imm) -> None:
     signed, rem, w = _DIV[fe.op]
     c = fe.code
@@ -1061,7 +1063,7 @@ def _divrem(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(*_BITS)
+@handler(*_BITS)
 def _bits(fe: FuncEmitter, imm) -> None:
     kind, w = _BITS[fe.op]
     if not _BITCOUNT[kind]:
@@ -1071,27 +1073,27 @@ def _bits(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(O.I32_WRAP_I64, O.I32_REINTERPRET_F32, O.F32_REINTERPRET_I32, O.I64_REINTERPRET_F64,
+@handler(O.I32_WRAP_I64, O.I32_REINTERPRET_F32, O.F32_REINTERPRET_I32, O.I64_REINTERPRET_F64,
           O.F64_REINTERPRET_I64)  # fmt: skip
 def _noop_cast(fe: FuncEmitter, imm) -> None:
     # the same bits (an i32's upper half is anything: see the module docstring)
     pass
 
 
-@_handler(O.I64_EXTEND_I32_U)
+@handler(O.I64_EXTEND_I32_U)
 def _extend_u(fe: FuncEmitter, imm) -> None:
     fe.pop_u32(RAX)
     fe.push(R)
 
 
-@_handler(O.I64_EXTEND_I32_S, O.I64_EXTEND32_S)
+@handler(O.I64_EXTEND_I32_S, O.I64_EXTEND32_S)
 def _extend_s(fe: FuncEmitter, imm) -> None:
     fe.pop_to(RAX)
     fe.code += X.movsxd(RAX, RAX)
     fe.push(R)
 
 
-@_handler(*_SEXT)
+@handler(*_SEXT)
 def _sext(fe: FuncEmitter, imm) -> None:
     bits, w = _SEXT[fe.op]
     fe.pop_to(RAX)
@@ -1099,7 +1101,7 @@ def _sext(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(O.SELECT, O.SELECT_T)
+@handler(O.SELECT, O.SELECT_T)
 def _select(fe: FuncEmitter, imm) -> None:
     if imm is not None and any(t not in _NUM for t in imm):
         raise Unsupported("select of references")
@@ -1119,7 +1121,7 @@ def _select(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(O.GLOBAL_GET)
+@handler(O.GLOBAL_GET)
 def _global_get(fe: FuncEmitter, imm) -> None:
     t = fe.mi.gtypes[imm].valtype
     if t not in _NUM:
@@ -1130,7 +1132,7 @@ def _global_get(fe: FuncEmitter, imm) -> None:
     c += X.mov_load(RAX, RAX, 0, t in _WIDE)
 
 
-@_handler(O.GLOBAL_SET)
+@handler(O.GLOBAL_SET)
 def _global_set(fe: FuncEmitter, imm) -> None:
     t = fe.mi.gtypes[imm].valtype
     if t not in _NUM:
@@ -1141,7 +1143,7 @@ def _global_set(fe: FuncEmitter, imm) -> None:
     c += X.mov_store(RDX, 0, RAX, t in _WIDE)
 
 
-@_handler(*_LOAD)
+@handler(*_LOAD)
 def _load(fe: FuncEmitter, imm) -> None:
     size, opc, w = _LOAD[fe.op]
     disp = fe.address(imm, size)
@@ -1149,7 +1151,7 @@ def _load(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(*_STORE)
+@handler(*_STORE)
 def _store(fe: FuncEmitter, imm) -> None:
     size, pre, opc, w = _STORE[fe.op]
     fe.pop_to(RCX, w)
@@ -1157,7 +1159,7 @@ def _store(fe: FuncEmitter, imm) -> None:
     fe.code += X.rmx(opc, RCX, _MBASE, RAX, disp, w, pre=pre, byte=size == 1)
 
 
-@_handler(O.MEMORY_SIZE)
+@handler(O.MEMORY_SIZE)
 def _memory_size(fe: FuncEmitter, imm) -> None:
     if imm != 0:
         raise Unsupported("multiple memories")
@@ -1165,7 +1167,7 @@ def _memory_size(fe: FuncEmitter, imm) -> None:
     fe.code += X.mov_rr(RAX, _MSIZE) + X.shift_ri(X.SHR, RAX, 16)
 
 
-@_handler(O.MEMORY_GROW)
+@handler(O.MEMORY_GROW)
 def _memory_grow(fe: FuncEmitter, imm) -> None:
     if imm != 0:
         raise Unsupported("multiple memories")
@@ -1179,7 +1181,7 @@ def _memory_grow(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(O.BLOCK, O.LOOP)
+@handler(O.BLOCK, O.LOOP)
 def _block(fe: FuncEmitter, imm) -> None:
     np_, nr = fe.block_type(imm)
     fe.flush()
@@ -1192,7 +1194,7 @@ def _block(fe: FuncEmitter, imm) -> None:
     fe.ctl.append(ctl)
 
 
-@_handler(O.IF)
+@handler(O.IF)
 def _if(fe: FuncEmitter, imm) -> None:
     np_, nr = fe.block_type(imm)
     if np_:
@@ -1206,14 +1208,14 @@ def _if(fe: FuncEmitter, imm) -> None:
     fe.ctl.append(ctl)
 
 
-@_handler(O.BR)
+@handler(O.BR)
 def _br(fe: FuncEmitter, imm) -> bool:
     fe.flush()
     fe.branch(fe.ctl[-1 - imm])
     return True
 
 
-@_handler(O.BR_IF)
+@handler(O.BR_IF)
 def _br_if(fe: FuncEmitter, imm) -> None:
     ctl = fe.ctl[-1 - imm]
     cc = fe.pop_cond()
@@ -1229,7 +1231,7 @@ def _br_if(fe: FuncEmitter, imm) -> None:
         a.jcc(cc, ctl.head if ctl.kind == "loop" else ctl.end)
 
 
-@_handler(O.BR_TABLE)
+@handler(O.BR_TABLE)
 def _br_table(fe: FuncEmitter, imm) -> bool:
     depths, default = imm
     fe.pop_u32(RAX)
@@ -1258,14 +1260,14 @@ def _br_table(fe: FuncEmitter, imm) -> bool:
     return True
 
 
-@_handler(O.RETURN)
+@handler(O.RETURN)
 def _return(fe: FuncEmitter, imm) -> bool:
     fe.flush()
     fe._return()
     return True
 
 
-@_handler(O.UNREACHABLE)
+@handler(O.UNREACHABLE)
 def _unreachable(fe: FuncEmitter, imm) -> bool:
     fe.trap(TrapCode.UNREACHABLE)
     return True
@@ -1323,7 +1325,7 @@ def _after_call(fe: FuncEmitter, ft: FuncType, area: int) -> None:
             fe.push(R)
 
 
-@_handler(O.CALL)
+@handler(O.CALL)
 def _call(fe: FuncEmitter, imm) -> None:
     mi = fe.mi
     ft = mi.ftypes[imm]
@@ -1344,7 +1346,7 @@ def _call(fe: FuncEmitter, imm) -> None:
     _after_call(fe, ft, area)
 
 
-@_handler(O.CALL_INDIRECT)
+@handler(O.CALL_INDIRECT)
 def _call_indirect(fe: FuncEmitter, imm) -> None:
     typeidx, table = imm
     mi = fe.mi
