@@ -65,6 +65,7 @@ to its slot first, unless the opcode is in :data:`_HOLDS`).
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -148,7 +149,8 @@ def stack_area(nstack: int) -> int:
     return ((8 * nstack + 8 + 15) & ~15) - 8
 
 
-def arg_locations(params) -> tuple[list[tuple[str, int]], int]:
+@functools.lru_cache(maxsize=1024)
+def arg_locations(params: tuple) -> tuple[list[tuple[str, int]], int]:
     """Where each parameter of a native signature ``(env, rem, params...)`` is passed:
     ``("r", reg)``, ``("x", xmm)`` or ``("s", stack index)``; and the stack argument count."""
     locs = []
