@@ -634,3 +634,11 @@ def test_parameters_move_to_their_registers_at_once():
     calls = [("f", (a, b, c, d, e, f, g, h)) for a, b, c, d in ((1, 2, 3, 4), (-1, 7, 0, 9))
              for e, f, g, h in ((5, 6, 1.5, -7), (-(1 << 63), 1 << 40, -0.0, 1 << 31 - 1))]
     assert _compare(src, calls) == len(calls)
+
+
+def test_huge_frames_are_refused_early():
+    src = "(module (func (local i64 i64) (local %s) ) (func (result i32) i32.const 1))" % (
+        " ".join(["i32"] * 20000))
+    m = decode_module(wasm2py.wat2wasm(src))
+    blob = emit.compile_functions(m, [0, 1], Layout(m))
+    assert blob.refused == {0: "20002 locals"} and set(blob.funcs) == {1}

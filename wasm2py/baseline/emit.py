@@ -263,6 +263,10 @@ _SEXT = {
     O.I64_EXTEND8_S: (8, True), O.I64_EXTEND16_S: (16, True),
 }  # fmt: skip
 _CALLS = {O.CALL, O.CALL_INDIRECT, O.MEMORY_GROW}
+#: the biggest frame compiled (functions that make no calls do not check the native stack:
+#: their frame must fit in the margin kept below the lowest checked one, native.STACK_MARGIN)
+_MAX_FRAME = 1 << 17
+_MAX_LOCALS = _MAX_FRAME // 8
 #: registers for pinned locals that calls clobber (none is used by a template but for
 #: arguments, and those are set after save_volatile)
 _VOLATILE = (RSI, RDI, R8, R9, R10, R11)
@@ -324,6 +328,8 @@ class FuncEmitter:
         self.nres = len(ft.results)
         self.local_types = local_types
         nloc = self.nloc = len(local_types)
+        if nloc > _MAX_LOCALS:  # (the frame would be over the limit below anyway)
+            raise Unsupported(f"{nloc} locals")
         ops = {ins.op for ins in body}
         calls = bool(ops & _CALLS)
         self.uses_mem = bool(ops & _MEMORY)
@@ -407,7 +413,7 @@ class FuncEmitter:
         self._emit_stubs()
         frame = 8 * (self.nfixed + nloc + self.maxh) + self.out_area
         frame = (frame + 15) & ~15
-        if frame >= 1 << 17:  # (leaf functions do not check the stack: see STACK_MARGIN)
+        if frame >= _MAX_FRAME:
             raise Unsupported("frame over 128 KiB")
         c[frame_fix : frame_fix + 4] = _i32(frame)
         self.frame = frame
