@@ -637,8 +637,8 @@ def test_parameters_move_to_their_registers_at_once():
 
 
 def test_huge_frames_are_refused_early():
-    src = "(module (func (local i64 i64) (local %s) ) (func (result i32) i32.const 1))" % (
-        " ".join(["i32"] * 20000))
+    many = " ".join(["i32"] * 20000)
+    src = f"(module (func (local i64 i64) (local {many})) (func (result i32) i32.const 1))"
     m = decode_module(wasm2py.wat2wasm(src))
     blob = emit.compile_functions(m, [0, 1], Layout(m))
     assert blob.refused == {0: "20002 locals"} and set(blob.funcs) == {1}
