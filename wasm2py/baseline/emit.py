@@ -884,6 +884,14 @@ def _local_set(fe: FuncEmitter, imm) -> None:
         if fe.op == _LOCAL_SET:
             st.pop()
         return
+    p = fe.pins.get(imm)
+    if p is not None:
+        # straight into its register; a tee leaves the local itself on the stack (as good as
+        # rax to read, and never spilled: a later set of the local flushes it first)
+        fe.pop_to(p)
+        if fe.op == _LOCAL_TEE:
+            fe.push(L, imm)
+        return
     fe.pop_to(RAX)
     c += fe.lop(b"\x89", RAX, True, imm)
     if fe.op == _LOCAL_TEE:
