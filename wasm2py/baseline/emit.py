@@ -284,7 +284,6 @@ _SET_STATUS = X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.mov_store_imm(RCX, 8 * a
 #: from rax (see FuncEmitter.push)
 _HOLDS = frozenset({*_ALU, *_CMP, *_SHIFT, *_STORE, O.I32_MUL, O.I64_MUL})
 _MEMORY = set(_LOAD) | set(_STORE) | {O.MEMORY_SIZE, O.MEMORY_GROW}
-_LOCAL_OPS = (O.LOCAL_GET, O.LOCAL_SET, O.LOCAL_TEE)
 
 
 class FuncEmitter:
