@@ -642,3 +642,12 @@ def test_huge_frames_are_refused_early():
     m = decode_module(wasm2py.wat2wasm(src))
     blob = emit.compile_functions(m, [0, 1], Layout(m))
     assert blob.refused == {0: "20002 locals"} and set(blob.funcs) == {1}
+
+
+def test_indices_must_be_defined_functions():
+    src = '(module (import "env" "f" (func)) (func))'
+    m = decode_module(wasm2py.wat2wasm(src))
+    for bad in (0, 2, -1):
+        with pytest.raises(ValueError):
+            emit.compile_functions(m, [bad], Layout(m))
+    assert set(emit.compile_functions(m, [1], Layout(m)).funcs) == {1}
