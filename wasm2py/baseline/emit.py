@@ -306,6 +306,9 @@ class FuncEmitter:
         self.offset = 0  # wasm offset of the instruction being emitted
         #: the index of an operand in rax below a local or constant on top (see push)
         self.held: int | None = None
+        #: the operand in rax is known to have a zero upper half (a handler that made it
+        #: with a 32-bit instruction says so after its push)
+        self.rclean = False
         self.op = 0  # its opcode (handlers serve families of opcodes)
         self.long = False
 
@@ -527,6 +530,8 @@ class FuncEmitter:
                     self._store_slot(len(st) - 1, top)
                     st[-1] = (S, None)
         st.append((kind, v))
+        if kind == R:
+            self.rclean = False
         if len(st) > self.maxh:
             self.maxh = len(st)
 
@@ -594,7 +599,7 @@ class FuncEmitter:
 
     def pop_u32(self, reg: int) -> None:
         """Pop an i32 into ``reg``, zero-extended to 64 bits."""
-        if self.pop_to(reg, False) == R:
+        if self.pop_to(reg, False) == R and not self.rclean:
             self.code += X.mov_rr(reg, reg, False)
 
     def pop_to_xmm(self, x: int, f64: bool) -> None:
@@ -931,6 +936,7 @@ def _alu(fe: FuncEmitter, imm) -> None:
         fe.pop_to(RAX, w)
         c += X.alu_rr(op, RAX, RCX, w)
     fe.push(R)
+    fe.rclean = not w  # (a 32-bit op zero-extends)
 
 
 def _left_in_place(fe: FuncEmitter, w: bool) -> bool:
@@ -1022,6 +1028,7 @@ def _mul(fe: FuncEmitter, imm) -> None:
         fe.pop_to(RAX, w)
         fe.code += X.imul_rr(RAX, RCX, w)
     fe.push(R)
+    fe.rclean = not w
 
 
 @handler(*_SHIFT)
@@ -1038,6 +1045,7 @@ def _shift(fe: FuncEmitter, imm) -> None:
         fe.pop_to(RAX, w)
         fe.code += X.shift_cl(op, RAX, w)
     fe.push(R)
+    fe.rclean = not w
 
 
 @handler(*_DIV)
@@ -1099,6 +1107,7 @@ def _noop_cast(fe: FuncEmitter, imm) -> None:
 def _extend_u(fe: FuncEmitter, imm) -> None:
     fe.pop_u32(RAX)
     fe.push(R)
+    fe.rclean = True
 
 
 @handler(O.I64_EXTEND_I32_S, O.I64_EXTEND32_S)
@@ -1145,6 +1154,7 @@ def _global_get(fe: FuncEmitter, imm) -> None:
     c = fe.code
     c += X.mov_load(RAX, _CTX, 8 * fe.mi.layout.global_slot(imm))
     c += X.mov_load(RAX, RAX, 0, t in _WIDE)
+    fe.rclean = t not in _WIDE
 
 
 @handler(O.GLOBAL_SET)
@@ -1164,6 +1174,7 @@ def _load(fe: FuncEmitter, imm) -> None:
     disp = fe.address(imm, size)
     fe.code += X.rmx(opc, RAX, _MBASE, RAX, disp, w)
     fe.push(R)
+    fe.rclean = not w  # (a 32-bit load or movzx zero-extends)
 
 
 @handler(*_STORE)
@@ -1180,6 +1191,7 @@ def _memory_size(fe: FuncEmitter, imm) -> None:
         raise Unsupported("multiple memories")
     fe.push(R)
     fe.code += X.mov_rr(RAX, _MSIZE) + X.shift_ri(X.SHR, RAX, 16)
+    fe.rclean = True  # (at most 2**16)
 
 
 @handler(O.MEMORY_GROW)
