@@ -226,7 +226,8 @@ def test_loads_and_stores(pins):
     funcs.append(("f64_store", "(param i32 i64)", "(result i64)",
                   "local.get 0 local.get 1 f64.reinterpret_i64 f64.store local.get 0 i64.load"))
     calls += [("f32_store", (8, v)) for v in (0x7FA00001, -0x7FFFFF, 0x7F800000)]
-    calls += [("f64_store", (8, v)) for v in (0x7FF4000000000001, -1, 0x8000000000000000 - (1 << 64))]
+    calls += [("f64_store", (8, v))
+              for v in (0x7FF4000000000001, -1, 0x8000000000000000 - (1 << 64))]
     # memory.grow: accesses that trapped before are in bounds after
     calls += [("i32.load_0", (65536,)), ("size", ()), ("grow", (1,)), ("size", ()),
               ("i32.load_0", (65536,)), ("i64.store_0", (131064, 5)), ("i64.store_0", (131065, 5)),

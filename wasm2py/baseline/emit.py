@@ -11,12 +11,15 @@ the target's slots.
 
 **Lazy operands.** The compile-time stack (:attr:`FuncEmitter.st`) holds what each operand
 *is*: in its slot (``S``), a constant (``C``), an unchanged local (``L``), in ``rax``
-(``R``, the top only) or in the flags as a condition code (``F``, the top only). Templates
-take their right operand as an immediate or a memory/register operand, and a compare
-followed by ``br_if``/``if``/``select`` is ``cmp; jcc``. Everything is flushed to the slots
-at control-flow joins. An i32 in a register or slot may have any upper 32 bits: every
-consumer that needs it zero-extended (addresses, ``i64.extend_i32_u``, table indices) does
-so itself. f32/f64 values are bit patterns (the low 32 bits for f32) in the same places.
+(``R``: the top, or the one under a local or constant on top while the next instruction
+takes it from there, see :data:`_HOLDS`) or in the flags as a condition code (``F``, the
+top only). Templates take either operand as an immediate or a memory/register operand
+(with the right one in rax: the left one in place, a compare's condition reversed), and a
+compare followed by ``br_if``/``if``/``select`` is ``cmp; jcc``. Everything is flushed to
+the slots at control-flow joins. An i32 in a register or slot may have any upper 32 bits:
+every consumer that needs it zero-extended (addresses, ``i64.extend_i32_u``, table indices)
+does so itself, unless the emitter knows a 32-bit instruction made it (``rclean``). f32/f64
+values are bit patterns (the low 32 bits for f32) in the same places.
 
 **Registers.** ``r15`` the context, ``r14`` memory 0's base and ``r13`` its byte size (in
 functions that access memory; reloaded after every call and ``memory.grow``); scratch
@@ -32,8 +35,9 @@ a set status sends the caller the same way (the call's offset). Offsets are thos
 tier records: the instruction's, 0 for the entry's stack check.
 
 **Extending it** (float arithmetic lives in another module): :data:`HANDLERS` maps an opcode
-(an ``int``; :func:`handler` is the decorator that registers) to ``fn(fe, imm) -> bool`` (True: the code after it is unreachable); ``fe.op`` is the
-opcode (one handler may serve a family); an unsupported case raises :class:`Unsupported`
+(an ``int``; :func:`handler` is the decorator that registers) to ``fn(fe, imm) -> bool``
+(True: the code after it is unreachable); ``fe.op`` is the opcode (one handler may serve
+a family); an unsupported case raises :class:`Unsupported`
 (the function then stays in another tier: never emit code whose result could be wrong). A
 handler uses :class:`FuncEmitter`'s operand-stack interface:
 
@@ -401,7 +405,10 @@ class FuncEmitter:
         c += late
         for i in range(len(ft.params), nloc):
             p = pins.get(i)
-            c += X.mov_store_imm(RBP, self.local_disp(i), 0) if p is None else X.mov_imm(p, 0, False)
+            if p is None:
+                c += X.mov_store_imm(RBP, self.local_disp(i), 0)
+            else:
+                c += X.mov_imm(p, 0, False)
         if self.uses_mem:
             self.reload_memory()
         # the body
