@@ -181,8 +181,8 @@ class Instance:
         trampoline unit, ``units`` :class:`~wasm2py.llvm.units.Unit` s of its functions (more
         come with :meth:`_add_unit`). The other functions stay in the Python tier."""
         from .llvm import abi
+        from .llvm.compiled import CompiledModule
         from .llvm.instance import LLVMInstance
-        from .llvm.jit import CompiledModule
 
         m = self.module._module
         costs = self.store.config.fuel_costs if self.store.config.consume_fuel else None

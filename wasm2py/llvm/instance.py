@@ -23,7 +23,7 @@ from ..runtime.resumable import pass_through
 from ..runtime.trap import MODULE_NAMES, FrameNames
 from ..types import ValType
 from . import abi
-from .jit import CompiledModule
+from .compiled import CompiledModule
 from .native import (
     CATCH,
     ENTRY,
@@ -42,7 +42,6 @@ from .native import (
     slot_readers,
     slot_writers,
 )
-from .paused import from_python, native_record, resume_entry
 
 
 class _SizeHook(dict):
@@ -292,18 +291,24 @@ class LLVMInstance:
             return rec
         if rec.func_index not in self.pausable:  # (no suspend code to resume it with)
             return rec
+        from .paused import from_python
+
         return from_python(self, rec)
 
     def native_record(self, index: int, offset: int, kind: str, depth: int, locals_, stack,
                       portable: tuple):  # fmt: skip
         """A frame record that resumes in jitted code of this instance, from wasm values (see
         :func:`.paused.native_record`)."""
+        from .paused import native_record
+
         return native_record(self, index, offset, kind, depth, locals_, stack, portable)
 
     def resume_entry(self, index: int) -> tuple:
         """What resumes frames of function ``index`` (see :func:`.paused.resume_entry`)."""
         r = self._resume_entries.get(index)
         if r is None:
+            from .paused import resume_entry  # (its suspend code's layout: llvmlite.ir)
+
             r = self._resume_entries[index] = resume_entry(self, index)
         return r
 
