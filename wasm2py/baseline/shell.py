@@ -29,7 +29,7 @@ from __future__ import annotations
 from ..llvm import abi
 from ..types import FuncType, ValType
 from . import x86
-from .x86 import R8, R9, R11, RAX, RBX, RCX, RDI, RDX, RSI, RSP
+from .x86 import R8, R9, R11, RAX, RBX, RCX, RDI, RDX, RSP
 
 #: integer-class argument registers after ``env`` (rdi) and ``rem`` (rsi)
 _INT_REGS = (RDX, RCX, R8, R9)
@@ -98,7 +98,7 @@ def entry(ft: FuncType) -> bytes:
     a += x86.push(RBX)
     a += x86.mov_rr(RBX, RDX)  # slots, kept across the call (rbx is callee-saved)
     a += x86.alu_ri(x86.SUB, RSP, area)
-    for k, (kind, where, reg) in enumerate(places):
+    for k, (_, where, reg) in enumerate(places):
         if where == "s":
             a += x86.mov_load(RAX, RBX, 8 * k)
             a += x86.mov_store(RSP, 8 * reg, RAX)

@@ -97,7 +97,7 @@ class LLVMInstance:
         compiled: the :class:`CompiledModule`; state: the shared instance state.
     """
 
-    def __init__(self, store, compiled: CompiledModule, state, owner):
+    def __init__(self, store, compiled: CompiledModule, state, owner, arm: bool = True):
         self.store = store
         if compiled.guard:
             compiled = _guarded_code(store, compiled, state.memories)
@@ -106,7 +106,8 @@ class LLVMInstance:
         m = compiled.module
         self.module = m
         rt = runtime_for(store)
-        rt.arm()
+        if arm:  # (not for the baseline tier's shell: its code records trap frames itself)
+            rt.arm()
         self.rt = rt
         if compiled.fuel_costs is not None and not rt.fuel_on:
             raise Error("the module was compiled with fuel metering: instantiate it in a store "
@@ -150,8 +151,9 @@ class LLVMInstance:
         for k in range(nimp):
             self.bind_import(k, funcs[k])
         #: defined functions running jitted (all of them, unless the instance is jitted
-        #: unit by unit: see add_unit)
+        #: unit by unit: see add_unit), and those of them whose code is the baseline tier's
         self.jitted: set[int] = set()
+        self.baseline: set[int] = set()
         type_indices = m.func_type_indices()
         # the environments of the functions not jitted (two words each, by index)
         envs = (U64 * (2 * max(len(funcs), 1)))()
@@ -344,6 +346,9 @@ class LLVMInstance:
             self._guard_ready = True
         if not unit.resumable:  # (resumable calls in the store: in the Python tier)
             self.rt.suspending = False
+        baseline = unit.tier == "baseline"
+        if not baseline:  # (LLVM code calls the trap-trace recorder; baseline code does not)
+            self.rt.arm()
         self.keep.append(unit)
         records = self.records
         ctx_addr = self.ctx_addr
@@ -356,6 +361,8 @@ class LLVMInstance:
             records[base + 2] = ctx_addr
             records[base + 1] = addr
             self._switch(index, unit.entries[index], addr, index in unit.long_funcs)
+            if baseline:
+                self.baseline.add(index)
 
     def bind_import(self, k: int, value) -> None:
         """Make jitted code call ``value`` (a :class:`~wasm2py.Func` of the import's type) for

@@ -1,0 +1,76 @@
+"""Baseline machine code as :class:`wasm2py.llvm.units.Unit` s, which an instance attaches as
+it attaches LLVM units (``LLVMInstance.add_unit``): the module's shell (:class:`ShellCode`:
+its types' entries and trampolines) and blobs of compiled functions (:func:`function_unit`).
+
+Their units have ``resumable=False`` (baseline frames cannot pause: with a resumable call
+running, their functions run in the Python tier) and ``tier="baseline"``; ``engine`` is the
+:class:`~.code.CodeMemory` holding the code, which lives as long as the unit (an instance
+keeps its units).
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import sys
+
+from ..llvm.units import Unit
+from .code import CodeMemory
+from .shell import Shell
+
+
+@functools.cache
+def available() -> bool:
+    """Whether baseline code can run here: x86-64 Linux, and executable memory can be had
+    (checked once, by placing and running a function that returns 42)."""
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    try:
+        import ctypes
+
+        mem = CodeMemory()
+        addr = mem.place(b"\xb8\x2a\x00\x00\x00\xc3")  # mov eax, 42; ret
+        ok = ctypes.CFUNCTYPE(ctypes.c_int)(addr)() == 42
+        mem.free()
+        return ok
+    except (OSError, AttributeError):
+        return False
+
+
+class ShellCode:
+    """A module's shell placed in executable memory: :attr:`unit` (a :class:`Unit` with
+    ``trampolines``, by type index, 0 for types without functions) and the entry of each
+    type (:meth:`entry`). ``refused``: the function types it has no code for (see
+    :func:`.shell.refusal`), with why."""
+
+    __slots__ = ("memory", "unit", "type_entries", "refused")
+
+    def __init__(self, types) -> None:
+        shell = Shell(types)
+        self.refused = shell.refused
+        self.memory = CodeMemory()
+        base = self.memory.place(shell.code) if shell.code else 0
+        self.type_entries = {i: base + off for i, off in shell.entries.items()}
+        tramps = [base + shell.trampolines[i] if i in shell.trampolines else 0
+                  for i in range(len(types))]  # fmt: skip
+        self.unit = Unit(funcs={}, entries={}, long_funcs=frozenset(), trampolines=tramps,
+                         engine=self.memory, resumable=False, tier="baseline")  # fmt: skip
+
+    def entry(self, typeidx: int) -> int:
+        """The native address of the entry of functions of type ``typeidx``."""
+        return self.type_entries[typeidx]
+
+
+def function_unit(module, blob, shell: ShellCode, memory: CodeMemory | None = None) -> Unit:
+    """The :class:`Unit` of ``blob`` (from :func:`.emit.compile_functions` for ``module``),
+    its code placed in ``memory`` (default: memory of its own); entries from ``shell``."""
+    memory = memory if memory is not None else CodeMemory()
+    base = memory.place(blob.code) if blob.code else 0
+    types = module.func_type_indices()
+    funcs = {i: base + off for i, off in blob.funcs.items()}
+    return Unit(funcs=funcs, entries={i: shell.entry(types[i]) for i in funcs},
+                long_funcs=frozenset(blob.long_funcs) & funcs.keys(), engine=memory,
+                resumable=False, tier="baseline")  # fmt: skip
+
+
+__all__ = ["ShellCode", "available", "function_unit"]
