@@ -258,11 +258,14 @@ class TierUp:
             from .baseline.code import CodeMemory
 
             self._code = CodeMemory()
+        c0 = time.process_time()
         blob = compile_functions(self.module, funcs, inst._llvm.compiled.layout)
         self.refused.update(blob.refused)
         if not blob.funcs:
             return None
-        return function_unit(self.module, blob, self.baseline, self._code)
+        unit = function_unit(self.module, blob, self.baseline, self._code)
+        unit.seconds = {"compile": time.process_time() - c0}
+        return unit
 
     # -- big functions: jitted at their first call --------------------------------------------
     def _big(self, state) -> None:
