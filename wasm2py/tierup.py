@@ -178,11 +178,11 @@ class TierUp:
         baseline tier (see ``Config.baseline``), else None."""
         if not config.baseline or config.consume_fuel or config.epoch_interruption:
             return None
-        from .baseline.unit import ShellCode, available
+        from .baseline.unit import available, shell_for
 
         if not available():
             return None
-        shell = ShellCode(self.module.types)
+        shell = shell_for(self.module.types)
         if shell.refused:  # (every record of the instance needs its type's trampoline)
             return None
         return shell

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import platform
 import sys
+import threading
 
 from ..llvm.units import Unit
 from .code import CodeMemory
@@ -61,6 +62,24 @@ class ShellCode:
         return self.type_entries[typeidx]
 
 
+_SHELLS: dict[tuple, ShellCode] = {}
+_SHELLS_LOCK = threading.Lock()
+
+
+def shell_for(types) -> ShellCode:
+    """The :class:`ShellCode` of a module whose type section is ``types``, made once per
+    process for the same types (every instance of a module, and modules of the same types,
+    share it; the code depends on the types only)."""
+    key = tuple(types)
+    with _SHELLS_LOCK:
+        shell = _SHELLS.get(key)
+        if shell is None:
+            if len(_SHELLS) >= 64:  # (instances using an evicted one keep its memory alive)
+                _SHELLS.clear()
+            shell = _SHELLS[key] = ShellCode(key)
+        return shell
+
+
 def function_unit(module, blob, shell: ShellCode, memory: CodeMemory | None = None) -> Unit:
     """The :class:`Unit` of ``blob`` (from :func:`.emit.compile_functions` for ``module``),
     its code placed in ``memory`` (default: memory of its own); entries from ``shell``."""
@@ -73,4 +92,4 @@ def function_unit(module, blob, shell: ShellCode, memory: CodeMemory | None = No
                 resumable=False, tier="baseline")  # fmt: skip
 
 
-__all__ = ["ShellCode", "available", "function_unit"]
+__all__ = ["ShellCode", "available", "function_unit", "shell_for"]

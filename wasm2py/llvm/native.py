@@ -582,11 +582,11 @@ class NativeRuntime:
     def _baseline_trampoline(self, ft: FuncType) -> int | None:
         """The baseline tier's trampoline for type ``ft`` (no LLVM loaded), or None where it
         has none (see :func:`wasm2py.baseline.shell.refusal`)."""
-        from ..baseline.unit import ShellCode, available
+        from ..baseline.unit import available, shell_for
 
         if not available():
             return None
-        shell = ShellCode([ft])
+        shell = shell_for([ft])
         if shell.refused:
             return None
         self.keep.append(shell)
