@@ -214,8 +214,7 @@ class TierUp:
 
     def _baseline_now(self, index: int, slots, func, first) -> None:
         """Compile function ``index`` with the baseline tier, attach it and point its slot
-        at its entry (a function without loops or calls: at its *translate me* stub, for
-        Python-tier callers, see ``LLVMInstance``). If the baseline refuses it, it runs in
+        at its entry. If the baseline refuses it, it runs in
         the Python tier and tiers up as without the baseline (a big one: compiled by LLVM at
         once, see :meth:`_jit_now`)."""
         with self._eager_lock:
@@ -232,8 +231,11 @@ class TierUp:
                     self.error = e
                     self.refused[index] = f"{type(e).__name__}: {e}"
             if index in self._jitted():
-                if func.pyraw is first:  # (the entry is in the slot if it loops or calls)
-                    slots.set(index, slots.stub(index))
+                # its entry for Python-tier callers too, even if it neither loops nor calls
+                # (their first call would translate it: the translation costs more than the
+                # entry's crossings save, in code where most callers are baseline code)
+                if func.pyraw is first:
+                    slots.set(index, func.raw)
                 return
             code = self.module.codes[index - self.module.num_imported_funcs]
             if code.end - code.start > EAGER_BYTES:
