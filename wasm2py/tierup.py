@@ -168,6 +168,12 @@ class TierUp:
                 self._counter(index)
         self._eager_lock = threading.Lock()
         if self.baseline is not None:
+            self._code_cache = None
+            if config.cache and self.module.raw:
+                from .baseline.unit import CodeCache
+
+                self._code_cache = CodeCache(self.module.raw)
+                self._start_baseline_cached(state)
             self._first_calls(state)
         else:
             self._big(state)
@@ -186,6 +192,35 @@ class TierUp:
         if shell.refused:  # (every record of the instance needs its type's trampoline)
             return None
         return shell
+
+    def _start_baseline_cached(self, state) -> None:
+        """Attach the baseline code earlier runs compiled for this module (see
+        ``baseline.unit.CodeCache``), at instantiation: those functions run native from their
+        first call, and call one another without crossing into Python to be compiled."""
+        from .baseline.code import CodeMemory
+        from .baseline.unit import cached_unit
+
+        inst = self.instance()
+        try:
+            jitted = self._jitted()
+            records = {i: r for i, r in self._code_cache.read().items() if i not in jitted}
+            if not records:
+                return
+            self._code = CodeMemory()
+            unit = cached_unit(self.module, records, self.baseline, self._code)
+            if inst._llvm is None:
+                inst._attach_units(self.baseline.unit)
+                self.units.append(self.baseline.unit)
+            inst._add_unit(unit)
+        except Exception as e:  # noqa: BLE001 - compiled at their first calls then
+            self.error = e
+            return
+        unit.seconds = {"load": 0.0}
+        self.units.append(unit)
+        slots = state.slots
+        funcs = state.funcs
+        for index in unit.funcs:  # (Python-tier callers too: see _baseline_now)
+            slots.set(index, funcs[index].raw)
 
     def _first_calls(self, state) -> None:
         """Point the slots of the defined functions not bound or jitted yet at their
@@ -265,6 +300,8 @@ class TierUp:
         self.refused.update(blob.refused)
         if not blob.funcs:
             return None
+        if self._code_cache is not None:
+            self._code_cache.add(blob)
         unit = function_unit(self.module, blob, self.baseline, self._code)
         unit.seconds = {"compile": time.process_time() - c0}
         return unit

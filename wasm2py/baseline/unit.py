@@ -11,9 +11,11 @@ keeps its units).
 from __future__ import annotations
 
 import functools
+import hashlib
 import platform
 import sys
 import threading
+from pathlib import Path
 
 from ..llvm.units import Unit
 from .code import CodeMemory
@@ -92,4 +94,74 @@ def function_unit(module, blob, shell: ShellCode, memory: CodeMemory | None = No
                 resumable=False, tier="baseline")  # fmt: skip
 
 
-__all__ = ["ShellCode", "available", "function_unit", "shell_for"]
+@functools.cache
+def compiler_digest() -> bytes:
+    """A digest of what decides the baseline's code besides the module: the package's sources
+    and the CPU's feature flags (the emitter uses ``lzcnt``, ``tzcnt`` and ``popcnt`` where
+    the CPU has them)."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    try:
+        with open("/proc/cpuinfo") as f:
+            h.update(next((line for line in f if line.startswith("flags")), "").encode())
+    except OSError:
+        pass
+    return h.digest()
+
+
+class CodeCache:
+    """The baseline code of one module's functions kept in the on-disk cache
+    (``Config.cache``): a :class:`~wasm2py.cache.FunctionLog` of one record per function
+    (its code, position-independent, the offset of its native function in it and whether
+    it is long), keyed by the module's bytes and :func:`compiler_digest`. A later run places
+    the functions an earlier one compiled at instantiation, without emitting them again."""
+
+    def __init__(self, wasm: bytes) -> None:
+        from ..cache import FunctionLog, entry_key
+
+        self.log = FunctionLog(entry_key(wasm, b"baseline:" + compiler_digest()))
+
+    def read(self) -> dict[int, tuple[bytes, int, bool]]:
+        """``index -> (code, offset of the function, long)`` of every function recorded."""
+        out = {}
+        for index, payload in self.log.read().items():
+            off = int.from_bytes(payload[:4], "little")
+            out[index] = (payload[5:], off, bool(payload[4]))
+        return out
+
+    def add(self, blob) -> None:
+        """Record the functions of ``blob`` (a blob of one function: its code whole)."""
+        if len(blob.funcs) != 1:
+            return  # (the code of several functions is one piece: not recorded)
+        (index, off), = blob.funcs.items()
+        self.log.append(index, off.to_bytes(4, "little") + bytes((index in blob.long_funcs,))
+                        + blob.code)  # fmt: skip
+
+
+def cached_unit(module, records: dict[int, tuple[bytes, int, bool]], shell: ShellCode,
+                memory: CodeMemory) -> Unit | None:
+    """One :class:`Unit` of the functions ``records`` (from :meth:`CodeCache.read`), their
+    code placed in ``memory`` one after the other (each 16-byte aligned)."""
+    if not records:
+        return None
+    code = bytearray()
+    funcs = {}
+    long_funcs = set()
+    for index, (c, off, long) in records.items():
+        code += b"\xcc" * (-len(code) % 16)
+        funcs[index] = len(code) + off
+        code += c
+        if long:
+            long_funcs.add(index)
+    base = memory.place(bytes(code))
+    types = module.func_type_indices()
+    funcs = {i: base + off for i, off in funcs.items()}
+    return Unit(funcs=funcs, entries={i: shell.entry(types[i]) for i in funcs},
+                long_funcs=frozenset(long_funcs), engine=memory, resumable=False,
+                tier="baseline")  # fmt: skip
+
+
+__all__ = ["CodeCache", "ShellCode", "available", "cached_unit", "compiler_digest",
+           "function_unit", "shell_for"]
