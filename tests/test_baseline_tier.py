@@ -389,6 +389,30 @@ def test_cached_llvm_units_win_over_baseline_code(tmp_path, monkeypatch):
     assert tiers["fib"] == "llvm" and tiers["loop"] == "baseline"
 
 
+def test_baseline_code_is_cached_and_placed_at_instantiation_by_later_runs(tmp_path,
+                                                                            monkeypatch):  # fmt: skip
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    imports = {"env": {"ask": lambda k: 2 * k}}
+    engine = Engine(Config(tier="auto"))
+    inst = Instance(Store(engine), Module(engine, PROG), imports)
+    assert inst.exports.fib(10) == 55 and inst.exports.loop(4) == 12
+    assert tiers_by_name(inst)["fib"] == tiers_by_name(inst)["loop"] == "baseline"
+    assert tiers_by_name(inst)["sq"] == "python"
+
+    import wasm2py.baseline.emit as emit
+
+    def no_emit(*args):
+        raise AssertionError("emitted again")
+
+    monkeypatch.setattr(emit, "compile_functions", no_emit)
+    engine = Engine(Config(tier="auto"))
+    inst = Instance(Store(engine), Module(engine, PROG), imports)
+    tiers = tiers_by_name(inst)  # before any call
+    assert tiers["fib"] == tiers["loop"] == "baseline" and tiers["sq"] == "python"
+    assert inst.exports.fib(20) == 6765 and inst.exports.loop(5) == 20
+    assert inst._tierup.error is None
+
+
 # -- real programs -------------------------------------------------------------------------
 
 BIN = ROOT / ".cache" / "realworld" / "bin"

@@ -256,7 +256,9 @@ class TierUp:
             if func.pyraw is not first:
                 return  # (done by an earlier call, on another thread)
             inst = self.instance()
-            if inst is not None and not self._whole and index not in self._jitted():
+            code = self.module.codes[index - self.module.num_imported_funcs]
+            if inst is not None and not self._whole and index not in self._jitted() \
+                    and not self._big_frame(index, code):  # fmt: skip
                 try:
                     unit = self._compile_baseline(inst, [index])
                     if unit is not None:
@@ -272,7 +274,6 @@ class TierUp:
                 if func.pyraw is first:
                     slots.set(index, func.raw)
                 return
-            code = self.module.codes[index - self.module.num_imported_funcs]
             if code.end - code.start > EAGER_BYTES:
                 big = self._first_call(index, slots, func)
                 slots.set(index, big)
@@ -281,6 +282,22 @@ class TierUp:
             stub = slots.stub(index)
             slots.set(index, stub)
             func.raw = stub
+
+    def _big_frame(self, index: int, code) -> bool:
+        """Whether function ``index`` has more locals than ``abi.BIG_FRAME_LOCALS`` (then
+        it is not compiled with the baseline, see :attr:`refused`): a baseline frame keeps
+        every local in its own 8 bytes of the native stack, so such frames would exhaust the
+        thread's stack long before the wasm stack budget (``Config.max_wasm_stack``) that
+        bounds them in the other tiers. (No function of the real programs of
+        ``tools/realworld`` has more than 65.)"""
+        from .llvm.abi import BIG_FRAME_LOCALS
+
+        m = self.module
+        n = len(code.locals) + len(m.types[m.funcs[index - m.num_imported_funcs]].params)
+        if n <= BIG_FRAME_LOCALS:
+            return False
+        self.refused[index] = f"big frame: {n} locals"
+        return True
 
     def _compile_baseline(self, inst, funcs):
         """The baseline unit of ``funcs`` (None if it refused them all; why: :attr:`refused`),

@@ -82,14 +82,19 @@ def shell_for(types) -> ShellCode:
         return shell
 
 
+def _entries(module, funcs, shell: ShellCode) -> dict[int, int]:
+    """The entry of each of ``funcs`` (defined function indices): its type's."""
+    types, nimp = module.funcs, module.num_imported_funcs
+    return {i: shell.entry(types[i - nimp]) for i in funcs}
+
+
 def function_unit(module, blob, shell: ShellCode, memory: CodeMemory | None = None) -> Unit:
     """The :class:`Unit` of ``blob`` (from :func:`.emit.compile_functions` for ``module``),
     its code placed in ``memory`` (default: memory of its own); entries from ``shell``."""
     memory = memory if memory is not None else CodeMemory()
     base = memory.place(blob.code) if blob.code else 0
-    types = module.func_type_indices()
     funcs = {i: base + off for i, off in blob.funcs.items()}
-    return Unit(funcs=funcs, entries={i: shell.entry(types[i]) for i in funcs},
+    return Unit(funcs=funcs, entries=_entries(module, funcs, shell),
                 long_funcs=frozenset(blob.long_funcs) & funcs.keys(), engine=memory,
                 resumable=False, tier="baseline")  # fmt: skip
 
@@ -156,9 +161,8 @@ def cached_unit(module, records: dict[int, tuple[bytes, int, bool]], shell: Shel
         if long:
             long_funcs.add(index)
     base = memory.place(bytes(code))
-    types = module.func_type_indices()
     funcs = {i: base + off for i, off in funcs.items()}
-    return Unit(funcs=funcs, entries={i: shell.entry(types[i]) for i in funcs},
+    return Unit(funcs=funcs, entries=_entries(module, funcs, shell),
                 long_funcs=frozenset(long_funcs), engine=memory, resumable=False,
                 tier="baseline")  # fmt: skip
 
