@@ -44,6 +44,21 @@ digest (``units.cached_units``). A run that never gets hot never imports ``llvml
 A function with more than :data:`EAGER_BYTES` of code skips the Python tier: its first call
 compiles it as a unit of its own while the caller waits (``TierUp._first_call``).
 
+**The baseline tier** (``Config.baseline``, x86-64 Linux; not in stores with fuel metering or
+epoch interruption, nor for modules with a function type its shell cannot call): every
+defined function's first call compiles it alone with :mod:`wasm2py.baseline` (one pass, ~1 ms
+per KB) while the caller waits, and it runs as machine code from then on
+(``TierUp._first_call_baseline``): its record, its entry for the embedder and for Python-tier
+callers. Its instance is attached (``Instance._attach_units``) with the baseline's shell at
+the first such call, without loading LLVM. Functions the baseline refuses (floats it does not
+do yet, SIMD, exceptions, tail calls..., or more than ``abi.BIG_FRAME_LOCALS`` locals: see
+:attr:`TierUp.refused`) run in the Python tier and tier up to LLVM as described above; big
+ones go to LLVM at their first call. Baseline functions have no counters: they do not tier up
+to LLVM (their code is about as fast as LLVM's level 0). LLVM units cached by earlier runs
+attach first and win; baseline code is cached too (``baseline.unit.CodeCache``) and placed at
+instantiation by later runs. LLVM units beside baseline code are compiled with explicit
+bounds checks (baseline entries push no guard-page landings).
+
 Machine code is cached per unit (``Config.cache``), and the units a module had compiled are
 listed in a manifest: a later run loads them at instantiation, so it starts native where the
 previous run ended. If the engine already holds a whole-module compile
@@ -118,7 +133,9 @@ class TierUp:
         error: the last exception a compile raised (those functions stay in Python).
         moved: how many Python frames moved into jitted code at a loop header.
         units: the units attached, with their functions and how they were made
-            (``Unit.seconds``), in order.
+            (``Unit.seconds``), in order (baseline units too: ``Unit.tier``).
+        baseline: the baseline tier's shell of the module (None: the baseline is not used).
+        refused: the functions the baseline did not compile (index -> why).
         guard: whether its units are guard-page code (no bounds checks on 32-bit memories,
             ``wasm2py.llvm.guard``): the engine's mode, where every 32-bit memory of the
             instance has a guard reservation.
