@@ -634,3 +634,20 @@ def test_parameters_move_to_their_registers_at_once():
     calls = [("f", (a, b, c, d, e, f, g, h)) for a, b, c, d in ((1, 2, 3, 4), (-1, 7, 0, 9))
              for e, f, g, h in ((5, 6, 1.5, -7), (-(1 << 63), 1 << 40, -0.0, 1 << 31 - 1))]
     assert _compare(src, calls) == len(calls)
+
+
+def test_huge_frames_are_refused_early():
+    many = " ".join(["i32"] * 20000)
+    src = f"(module (func (local i64 i64) (local {many})) (func (result i32) i32.const 1))"
+    m = decode_module(wasm2py.wat2wasm(src))
+    blob = emit.compile_functions(m, [0, 1], Layout(m))
+    assert blob.refused == {0: "20002 locals"} and set(blob.funcs) == {1}
+
+
+def test_indices_must_be_defined_functions():
+    src = '(module (import "env" "f" (func)) (func))'
+    m = decode_module(wasm2py.wat2wasm(src))
+    for bad in (0, 2, -1):
+        with pytest.raises(ValueError):
+            emit.compile_functions(m, [bad], Layout(m))
+    assert set(emit.compile_functions(m, [1], Layout(m)).funcs) == {1}

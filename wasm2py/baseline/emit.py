@@ -32,7 +32,7 @@ a set status sends the caller the same way (the call's offset). Offsets are thos
 tier records: the instruction's, 0 for the entry's stack check.
 
 **Extending it** (float arithmetic lives in another module): :data:`HANDLERS` maps an opcode
-to ``handler(fe, imm) -> bool`` (True: the code after it is unreachable); ``fe.op`` is the
+(an ``int``; :func:`handler` is the decorator that registers) to ``fn(fe, imm) -> bool`` (True: the code after it is unreachable); ``fe.op`` is the
 opcode (one handler may serve a family); an unsupported case raises :class:`Unsupported`
 (the function then stays in another tier: never emit code whose result could be wrong). A
 handler uses :class:`FuncEmitter`'s operand-stack interface:
@@ -65,6 +65,7 @@ to its slot first, unless the opcode is in :data:`_HOLDS`).
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -148,7 +149,8 @@ def stack_area(nstack: int) -> int:
     return ((8 * nstack + 8 + 15) & ~15) - 8
 
 
-def arg_locations(params) -> tuple[list[tuple[str, int]], int]:
+@functools.lru_cache(maxsize=1024)
+def arg_locations(params: tuple) -> tuple[list[tuple[str, int]], int]:
     """Where each parameter of a native signature ``(env, rem, params...)`` is passed:
     ``("r", reg)``, ``("x", xmm)`` or ``("s", stack index)``; and the stack argument count."""
     locs = []
@@ -261,6 +263,10 @@ _SEXT = {
     O.I64_EXTEND8_S: (8, True), O.I64_EXTEND16_S: (16, True),
 }  # fmt: skip
 _CALLS = {O.CALL, O.CALL_INDIRECT, O.MEMORY_GROW}
+#: the biggest frame compiled (functions that make no calls do not check the native stack:
+#: their frame must fit in the margin kept below the lowest checked one, native.STACK_MARGIN)
+_MAX_FRAME = 1 << 17
+_MAX_LOCALS = _MAX_FRAME // 8
 #: registers for pinned locals that calls clobber (none is used by a template but for
 #: arguments, and those are set after save_volatile)
 _VOLATILE = (RSI, RDI, R8, R9, R10, R11)
@@ -278,7 +284,6 @@ _SET_STATUS = X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.mov_store_imm(RCX, 8 * a
 #: from rax (see FuncEmitter.push)
 _HOLDS = frozenset({*_ALU, *_CMP, *_SHIFT, *_STORE, O.I32_MUL, O.I64_MUL})
 _MEMORY = set(_LOAD) | set(_STORE) | {O.MEMORY_SIZE, O.MEMORY_GROW}
-_LOCAL_OPS = (O.LOCAL_GET, O.LOCAL_SET, O.LOCAL_TEE)
 
 
 class FuncEmitter:
@@ -322,6 +327,8 @@ class FuncEmitter:
         self.nres = len(ft.results)
         self.local_types = local_types
         nloc = self.nloc = len(local_types)
+        if nloc > _MAX_LOCALS:  # (the frame would be over the limit below anyway)
+            raise Unsupported(f"{nloc} locals")
         ops = {ins.op for ins in body}
         calls = bool(ops & _CALLS)
         self.uses_mem = bool(ops & _MEMORY)
@@ -405,7 +412,7 @@ class FuncEmitter:
         self._emit_stubs()
         frame = 8 * (self.nfixed + nloc + self.maxh) + self.out_area
         frame = (frame + 15) & ~15
-        if frame >= 1 << 17:  # (leaf functions do not check the stack: see STACK_MARGIN)
+        if frame >= _MAX_FRAME:
             raise Unsupported("frame over 128 KiB")
         c[frame_fix : frame_fix + 4] = _i32(frame)
         self.frame = frame
@@ -829,7 +836,9 @@ class FuncEmitter:
 # -- handlers ----------------------------------------------------------------------------------
 
 
-def _handler(*ops):
+def handler(*ops):
+    """Decorator: ``fn`` emits the opcodes ``ops`` (see :data:`HANDLERS`)."""
+
     def deco(fn):
         for op in ops:
             HANDLERS[int(op)] = fn
@@ -838,32 +847,32 @@ def _handler(*ops):
     return deco
 
 
-@_handler(O.NOP)
+@handler(O.NOP)
 def _nop(fe: FuncEmitter, imm) -> None:
     pass
 
 
-@_handler(O.LOCAL_GET)
+@handler(O.LOCAL_GET)
 def _local_get(fe: FuncEmitter, imm) -> None:
     fe.push(L, imm)
 
 
-@_handler(O.I32_CONST, O.I64_CONST)
+@handler(O.I32_CONST, O.I64_CONST)
 def _const(fe: FuncEmitter, imm) -> None:
     fe.push(C, imm)
 
 
-@_handler(O.F32_CONST)
+@handler(O.F32_CONST)
 def _f32_const(fe: FuncEmitter, imm) -> None:
     fe.push(C, imm - (1 << 32) if imm >= 1 << 31 else imm)
 
 
-@_handler(O.F64_CONST)
+@handler(O.F64_CONST)
 def _f64_const(fe: FuncEmitter, imm) -> None:
     fe.push(C, imm - (1 << 64) if imm >= 1 << 63 else imm)
 
 
-@_handler(O.LOCAL_SET, O.LOCAL_TEE)
+@handler(O.LOCAL_SET, O.LOCAL_TEE)
 def _local_set(fe: FuncEmitter, imm) -> None:
     st = fe.st
     fe.flush_local(imm)
@@ -874,18 +883,26 @@ def _local_set(fe: FuncEmitter, imm) -> None:
         if fe.op == _LOCAL_SET:
             st.pop()
         return
+    p = fe.pins.get(imm)
+    if p is not None:
+        # straight into its register; a tee leaves the local itself on the stack (as good as
+        # rax to read, and never spilled: a later set of the local flushes it first)
+        fe.pop_to(p)
+        if fe.op == _LOCAL_TEE:
+            fe.push(L, imm)
+        return
     fe.pop_to(RAX)
     c += fe.lop(b"\x89", RAX, True, imm)
     if fe.op == _LOCAL_TEE:
         fe.push(R)
 
 
-@_handler(O.DROP)
+@handler(O.DROP)
 def _drop(fe: FuncEmitter, imm) -> None:
     fe.st.pop()
 
 
-@_handler(*_ALU)
+@handler(*_ALU)
 def _alu(fe: FuncEmitter, imm) -> None:
     op, w = _ALU[fe.op]
     st = fe.st
@@ -946,7 +963,7 @@ def _s32(v: int) -> int:
     return v - (1 << 32) if v >= 1 << 31 else v
 
 
-@_handler(*_CMP)
+@handler(*_CMP)
 def _cmp(fe: FuncEmitter, imm) -> None:
     cc, w = _CMP[fe.op]
     st = fe.st
@@ -981,7 +998,7 @@ _SWAPPED = {X.CC_E: X.CC_E, X.CC_NE: X.CC_NE, X.CC_L: X.CC_G, X.CC_G: X.CC_L,
             X.CC_BE: X.CC_AE, X.CC_AE: X.CC_BE}  # fmt: skip
 
 
-@_handler(O.I32_EQZ, O.I64_EQZ)
+@handler(O.I32_EQZ, O.I64_EQZ)
 def _eqz(fe: FuncEmitter, imm) -> None:
     w = fe.op == _I64_EQZ
     fe.pop_to(RAX, w)
@@ -989,7 +1006,7 @@ def _eqz(fe: FuncEmitter, imm) -> None:
     fe.push(F, X.CC_E)
 
 
-@_handler(O.I32_MUL, O.I64_MUL)
+@handler(O.I32_MUL, O.I64_MUL)
 def _mul(fe: FuncEmitter, imm) -> None:
     w = fe.op == _I64_MUL
     st = fe.st
@@ -1007,7 +1024,7 @@ def _mul(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(*_SHIFT)
+@handler(*_SHIFT)
 def _shift(fe: FuncEmitter, imm) -> None:
     op, w = _SHIFT[fe.op]
     st = fe.st
@@ -1023,7 +1040,7 @@ def _shift(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(*_DIV)
+@handler(*_DIV)
 def _divrem(fe: FuncEmitter, imm) -> None:
     signed, rem, w = _DIV[fe.op]
     c = fe.code
@@ -1061,7 +1078,7 @@ def _divrem(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(*_BITS)
+@handler(*_BITS)
 def _bits(fe: FuncEmitter, imm) -> None:
     kind, w = _BITS[fe.op]
     if not _BITCOUNT[kind]:
@@ -1071,27 +1088,27 @@ def _bits(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(O.I32_WRAP_I64, O.I32_REINTERPRET_F32, O.F32_REINTERPRET_I32, O.I64_REINTERPRET_F64,
+@handler(O.I32_WRAP_I64, O.I32_REINTERPRET_F32, O.F32_REINTERPRET_I32, O.I64_REINTERPRET_F64,
           O.F64_REINTERPRET_I64)  # fmt: skip
 def _noop_cast(fe: FuncEmitter, imm) -> None:
     # the same bits (an i32's upper half is anything: see the module docstring)
     pass
 
 
-@_handler(O.I64_EXTEND_I32_U)
+@handler(O.I64_EXTEND_I32_U)
 def _extend_u(fe: FuncEmitter, imm) -> None:
     fe.pop_u32(RAX)
     fe.push(R)
 
 
-@_handler(O.I64_EXTEND_I32_S, O.I64_EXTEND32_S)
+@handler(O.I64_EXTEND_I32_S, O.I64_EXTEND32_S)
 def _extend_s(fe: FuncEmitter, imm) -> None:
     fe.pop_to(RAX)
     fe.code += X.movsxd(RAX, RAX)
     fe.push(R)
 
 
-@_handler(*_SEXT)
+@handler(*_SEXT)
 def _sext(fe: FuncEmitter, imm) -> None:
     bits, w = _SEXT[fe.op]
     fe.pop_to(RAX)
@@ -1099,7 +1116,7 @@ def _sext(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(O.SELECT, O.SELECT_T)
+@handler(O.SELECT, O.SELECT_T)
 def _select(fe: FuncEmitter, imm) -> None:
     if imm is not None and any(t not in _NUM for t in imm):
         raise Unsupported("select of references")
@@ -1119,7 +1136,7 @@ def _select(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(O.GLOBAL_GET)
+@handler(O.GLOBAL_GET)
 def _global_get(fe: FuncEmitter, imm) -> None:
     t = fe.mi.gtypes[imm].valtype
     if t not in _NUM:
@@ -1130,7 +1147,7 @@ def _global_get(fe: FuncEmitter, imm) -> None:
     c += X.mov_load(RAX, RAX, 0, t in _WIDE)
 
 
-@_handler(O.GLOBAL_SET)
+@handler(O.GLOBAL_SET)
 def _global_set(fe: FuncEmitter, imm) -> None:
     t = fe.mi.gtypes[imm].valtype
     if t not in _NUM:
@@ -1141,7 +1158,7 @@ def _global_set(fe: FuncEmitter, imm) -> None:
     c += X.mov_store(RDX, 0, RAX, t in _WIDE)
 
 
-@_handler(*_LOAD)
+@handler(*_LOAD)
 def _load(fe: FuncEmitter, imm) -> None:
     size, opc, w = _LOAD[fe.op]
     disp = fe.address(imm, size)
@@ -1149,7 +1166,7 @@ def _load(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(*_STORE)
+@handler(*_STORE)
 def _store(fe: FuncEmitter, imm) -> None:
     size, pre, opc, w = _STORE[fe.op]
     fe.pop_to(RCX, w)
@@ -1157,7 +1174,7 @@ def _store(fe: FuncEmitter, imm) -> None:
     fe.code += X.rmx(opc, RCX, _MBASE, RAX, disp, w, pre=pre, byte=size == 1)
 
 
-@_handler(O.MEMORY_SIZE)
+@handler(O.MEMORY_SIZE)
 def _memory_size(fe: FuncEmitter, imm) -> None:
     if imm != 0:
         raise Unsupported("multiple memories")
@@ -1165,7 +1182,7 @@ def _memory_size(fe: FuncEmitter, imm) -> None:
     fe.code += X.mov_rr(RAX, _MSIZE) + X.shift_ri(X.SHR, RAX, 16)
 
 
-@_handler(O.MEMORY_GROW)
+@handler(O.MEMORY_GROW)
 def _memory_grow(fe: FuncEmitter, imm) -> None:
     if imm != 0:
         raise Unsupported("multiple memories")
@@ -1179,7 +1196,7 @@ def _memory_grow(fe: FuncEmitter, imm) -> None:
     fe.push(R)
 
 
-@_handler(O.BLOCK, O.LOOP)
+@handler(O.BLOCK, O.LOOP)
 def _block(fe: FuncEmitter, imm) -> None:
     np_, nr = fe.block_type(imm)
     fe.flush()
@@ -1192,7 +1209,7 @@ def _block(fe: FuncEmitter, imm) -> None:
     fe.ctl.append(ctl)
 
 
-@_handler(O.IF)
+@handler(O.IF)
 def _if(fe: FuncEmitter, imm) -> None:
     np_, nr = fe.block_type(imm)
     if np_:
@@ -1206,14 +1223,14 @@ def _if(fe: FuncEmitter, imm) -> None:
     fe.ctl.append(ctl)
 
 
-@_handler(O.BR)
+@handler(O.BR)
 def _br(fe: FuncEmitter, imm) -> bool:
     fe.flush()
     fe.branch(fe.ctl[-1 - imm])
     return True
 
 
-@_handler(O.BR_IF)
+@handler(O.BR_IF)
 def _br_if(fe: FuncEmitter, imm) -> None:
     ctl = fe.ctl[-1 - imm]
     cc = fe.pop_cond()
@@ -1229,7 +1246,7 @@ def _br_if(fe: FuncEmitter, imm) -> None:
         a.jcc(cc, ctl.head if ctl.kind == "loop" else ctl.end)
 
 
-@_handler(O.BR_TABLE)
+@handler(O.BR_TABLE)
 def _br_table(fe: FuncEmitter, imm) -> bool:
     depths, default = imm
     fe.pop_u32(RAX)
@@ -1258,14 +1275,14 @@ def _br_table(fe: FuncEmitter, imm) -> bool:
     return True
 
 
-@_handler(O.RETURN)
+@handler(O.RETURN)
 def _return(fe: FuncEmitter, imm) -> bool:
     fe.flush()
     fe._return()
     return True
 
 
-@_handler(O.UNREACHABLE)
+@handler(O.UNREACHABLE)
 def _unreachable(fe: FuncEmitter, imm) -> bool:
     fe.trap(TrapCode.UNREACHABLE)
     return True
@@ -1323,7 +1340,7 @@ def _after_call(fe: FuncEmitter, ft: FuncType, area: int) -> None:
             fe.push(R)
 
 
-@_handler(O.CALL)
+@handler(O.CALL)
 def _call(fe: FuncEmitter, imm) -> None:
     mi = fe.mi
     ft = mi.ftypes[imm]
@@ -1344,7 +1361,7 @@ def _call(fe: FuncEmitter, imm) -> None:
     _after_call(fe, ft, area)
 
 
-@_handler(O.CALL_INDIRECT)
+@handler(O.CALL_INDIRECT)
 def _call_indirect(fe: FuncEmitter, imm) -> None:
     typeidx, table = imm
     mi = fe.mi
@@ -1377,18 +1394,30 @@ def _call_indirect(fe: FuncEmitter, imm) -> None:
 def compile_functions(module: Module, indices, layout: abi.Layout) -> Blob:
     """Compile the defined functions ``indices`` of ``module`` (decoded and validated) into
     one blob (see the package docstring). A function it cannot compile is left out and named
-    in ``refused``; calls to it go through its funcref record."""
+    in ``refused``; calls to it go through its funcref record.
+
+    Raises:
+        ValueError: an index is not a defined function's.
+    """
     mi = _ModuleInfo(module, layout)
     want = list(dict.fromkeys(indices))
     blob_funcs = set(want)
     refused: dict[int, str] = {}
     done: dict[int, FuncEmitter] = {}
+    ndefined = len(module.codes)
     for index in want:
+        if not 0 <= index - mi.nimp < ndefined:
+            raise ValueError(f"function {index} is not a defined function of the module")
         fe = FuncEmitter(mi, index, blob_funcs)
         try:
             fe.emit()
         except Unsupported as e:
             refused[index] = str(e) or type(e).__name__
+            continue
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError) as e:
+            # (an emitter bug on some input: the function stays in another tier, as the
+            # LLVM tier does with its lowering's; the tests require no such refusal)
+            refused[index] = f"internal error: {type(e).__name__}: {e}"
             continue
         done[index] = fe
     code = bytearray()
