@@ -189,7 +189,7 @@ class TierUp:
             if config.cache and self.module.raw:
                 from .baseline.unit import CodeCache
 
-                self._code_cache = CodeCache(self.module.raw)
+                self._code_cache = CodeCache.of(self.module.raw)
                 self._start_baseline_cached(state)
             self._first_calls(state)
         else:

@@ -10,11 +10,13 @@ keeps its units).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import platform
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 from ..llvm.units import Unit
@@ -123,13 +125,35 @@ class CodeCache:
     it is long), keyed by the module's bytes and :func:`compiler_digest`. A later run places
     the functions an earlier one compiled at instantiation, without emitting them again."""
 
+    #: records are written in batches of this many (and the rest at exit)
+    BATCH = 64
+
     def __init__(self, wasm: bytes) -> None:
         from ..cache import FunctionLog, entry_key
 
         self.log = FunctionLog(entry_key(wasm, b"baseline:" + compiler_digest()))
+        self._pending: list[tuple[int, bytes]] = []
+        self._lock = threading.Lock()
+        _PENDING.add(self)
+
+    @classmethod
+    def of(cls, wasm: bytes) -> CodeCache:
+        """The module's code cache (one per module, cache directory and process: the
+        records one instance has not written yet are read by the next)."""
+        from ..cache import cache_dir, wasm_digest
+
+        key = (wasm_digest(wasm), cache_dir())  # (the directory may change: tests do)
+        with _SHELLS_LOCK:
+            cache = _CACHES.get(key)
+            if cache is None:
+                if len(_CACHES) >= 64:
+                    _CACHES.clear()
+                cache = _CACHES[key] = cls(wasm)
+            return cache
 
     def read(self) -> dict[int, tuple[bytes, int, bool]]:
         """``index -> (code, offset of the function, long)`` of every function recorded."""
+        self.flush()
         out = {}
         for index, payload in self.log.read().items():
             off = int.from_bytes(payload[:4], "little")
@@ -141,8 +165,29 @@ class CodeCache:
         if len(blob.funcs) != 1:
             return  # (the code of several functions is one piece: not recorded)
         (index, off), = blob.funcs.items()
-        self.log.append(index, off.to_bytes(4, "little") + bytes((index in blob.long_funcs,))
-                        + blob.code)  # fmt: skip
+        record = off.to_bytes(4, "little") + bytes((index in blob.long_funcs,)) + blob.code
+        with self._lock:
+            self._pending.append((index, record))
+            if len(self._pending) < self.BATCH:
+                return
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the records not written yet (one write: a file per record costs ~0.1 ms)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        self.log.extend(pending)
+
+
+_CACHES: dict[tuple, CodeCache] = {}
+#: the code caches with records to write at exit
+_PENDING: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for cache in list(_PENDING):
+        cache.flush()
 
 
 def cached_unit(module, records: dict[int, tuple[bytes, int, bool]], shell: ShellCode,
