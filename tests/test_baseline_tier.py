@@ -138,6 +138,8 @@ inst = wasm2py.Instance(store, wasm2py.Module(engine, wasm), {{"env": {{"ask": l
 print(inst.exports.fib(20), inst.exports.loop(10), inst.tier)
 print(sorted(set(inst.function_tiers().values())))
 print([m for m in sys.modules if m.startswith("llvmlite")])
+from wasm2py.llvm import abi
+print(store.native.rt[abi.RT_RECORD], store.native.rt[abi.RT_SUSPEND_CB])
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split("\n")  # fmt: skip
@@ -145,6 +147,7 @@ print([m for m in sys.modules if m.startswith("llvmlite")])
     assert out[0] == "6765 135 mixed"
     assert out[1] == "['baseline', 'python']"
     assert out[2] == "[]"  # no LLVM loaded
+    assert out[3] == "0 0"  # the store's native runtime not armed (NativeRuntime.arm)
 
 
 def test_function_tiers_say_baseline_for_called_functions():
@@ -356,14 +359,16 @@ def test_a_refused_function_stays_in_python_and_tiers_up_to_llvm():
     assert inst.exports.both(4) == 8 + 12
     tiers = tiers_by_name(inst)
     assert tiers["plain"] == "baseline" and tiers["vec"] == "python"
-    assert "vec" in inst.module._module.func_name(next(iter(inst._tierup.refused))) or \
-        any(inst.module._module.func_name(i) == "vec" for i in inst._tierup.refused)  # fmt: skip
+    m = inst.module._module
+    assert [m.func_name(i) for i in inst._tierup.refused] == ["vec"]
     for x in range(50):
         assert inst.exports.both(x) == 5 * x
     assert inst._tierup.wait(120)
     inst._tierup.attach_ready()
     assert tiers_by_name(inst)["vec"] == "llvm"
     assert inst.exports.both(100) == 500
+    rt = inst.store.native.rt  # (LLVM code came: the runtime is armed for it)
+    assert rt[abi.RT_RECORD] != 0 and rt[abi.RT_SUSPEND_CB] != 0
 
 
 def test_cached_llvm_units_win_over_baseline_code(tmp_path, monkeypatch):
