@@ -418,6 +418,29 @@ def test_baseline_code_is_cached_and_placed_at_instantiation_by_later_runs(tmp_p
     assert inst._tierup.error is None
 
 
+def test_refusals_are_cached_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    engine = Engine(Config(tier="auto"))
+    inst = Instance(Store(engine), Module(engine, SIMD))
+    assert inst.exports.both(3) == 15
+    m = inst.module._module
+    assert [m.func_name(i) for i in inst._tierup.refused] == ["vec"]
+    why = dict(inst._tierup.refused)
+
+    import wasm2py.baseline.emit as emit
+
+    def no_emit(*args):
+        raise AssertionError("emitted again")
+
+    monkeypatch.setattr(emit, "compile_functions", no_emit)
+    engine = Engine(Config(tier="auto"))
+    inst = Instance(Store(engine), Module(engine, SIMD))
+    assert inst._tierup.refused == why  # (known before any call)
+    assert inst.exports.both(4) == 20
+    assert tiers_by_name(inst) == {"plain": "baseline", "vec": "python", "both": "baseline"}
+    assert inst._tierup.error is None
+
+
 # -- real programs -------------------------------------------------------------------------
 
 BIN = ROOT / ".cache" / "realworld" / "bin"

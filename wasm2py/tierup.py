@@ -220,7 +220,9 @@ class TierUp:
         inst = self.instance()
         try:
             jitted = self._jitted()
-            records = {i: r for i, r in self._code_cache.read().items() if i not in jitted}
+            records, refused = self._code_cache.read()
+            self.refused.update((i, why) for i, why in refused.items() if i not in jitted)
+            records = {i: r for i, r in records.items() if i not in jitted}
             if not records:
                 return
             self._code = CodeMemory()
@@ -247,8 +249,17 @@ class TierUp:
         jitted = self._jitted()
         python = slots.python
         funcs = state.funcs
+        codes = self.module.codes
+        refused = self.refused  # (known from the code cache: no first call tries them again)
         for index in range(nimp, len(python)):
             if python[index] is not None or index in jitted:
+                continue
+            if index in refused:
+                code = codes[index - nimp]
+                if code.end - code.start > EAGER_BYTES:  # (else: the stub, in Python)
+                    big = self._first_call(index, slots, funcs[index])
+                    slots.set(index, big)
+                    funcs[index].raw = big
                 continue
             first = self._first_call_baseline(index, slots, funcs[index])
             slots.set(index, first)
@@ -332,10 +343,10 @@ class TierUp:
         c0 = time.process_time()
         blob = compile_functions(self.module, funcs, inst._llvm.compiled.layout)
         self.refused.update(blob.refused)
-        if not blob.funcs:
-            return None
         if self._code_cache is not None:
             self._code_cache.add(blob)
+        if not blob.funcs:
+            return None
         unit = function_unit(self.module, blob, self.baseline, self._code)
         unit.seconds = {"compile": time.process_time() - c0}
         return unit

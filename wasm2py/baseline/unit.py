@@ -122,8 +122,10 @@ class CodeCache:
     """The baseline code of one module's functions kept in the on-disk cache
     (``Config.cache``): a :class:`~wasm2py.cache.FunctionLog` of one record per function
     (its code, position-independent, the offset of its native function in it and whether
-    it is long), keyed by the module's bytes and :func:`compiler_digest`. A later run places
-    the functions an earlier one compiled at instantiation, without emitting them again."""
+    it is long; or why the baseline refused it), keyed by the module's bytes and
+    :func:`compiler_digest`. A later run places the functions an earlier one compiled at
+    instantiation, and leaves those it refused in the Python tier, without emitting them
+    again."""
 
     #: records are written in batches of this many (and the rest at exit)
     BATCH = 64
@@ -151,23 +153,31 @@ class CodeCache:
                 cache = _CACHES[key] = cls(wasm)
             return cache
 
-    def read(self) -> dict[int, tuple[bytes, int, bool]]:
-        """``index -> (code, offset of the function, long)`` of every function recorded."""
+    def read(self) -> tuple[dict[int, tuple[bytes, int, bool]], dict[int, str]]:
+        """``index -> (code, offset of the function, long)`` of every function recorded, and
+        ``index -> why`` of every function the baseline refused."""
         self.flush()
-        out = {}
+        out, refused = {}, {}
         for index, payload in self.log.read().items():
-            off = int.from_bytes(payload[:4], "little")
-            out[index] = (payload[5:], off, bool(payload[4]))
-        return out
+            flags = payload[4]
+            if flags & _REFUSED:
+                refused[index] = payload[5:].decode(errors="replace")
+            else:
+                out[index] = (payload[5:], int.from_bytes(payload[:4], "little"),
+                              bool(flags & _LONG))  # fmt: skip
+        return out, refused
 
     def add(self, blob) -> None:
-        """Record the functions of ``blob`` (a blob of one function: its code whole)."""
-        if len(blob.funcs) != 1:
-            return  # (the code of several functions is one piece: not recorded)
-        (index, off), = blob.funcs.items()
-        record = off.to_bytes(4, "little") + bytes((index in blob.long_funcs,)) + blob.code
+        """Record the functions of ``blob`` (a blob of one function: its code whole) and
+        those it refused (so later runs do not emit them again to find out)."""
+        records = [(i, bytes(4) + bytes((_REFUSED,)) + why.encode())
+                   for i, why in blob.refused.items()]  # fmt: skip
+        if len(blob.funcs) == 1:  # (the code of several functions is one piece: not recorded)
+            (index, off), = blob.funcs.items()
+            flags = _LONG if index in blob.long_funcs else 0
+            records.append((index, off.to_bytes(4, "little") + bytes((flags,)) + blob.code))
         with self._lock:
-            self._pending.append((index, record))
+            self._pending.extend(records)
             if len(self._pending) < self.BATCH:
                 return
         self.flush()
@@ -179,6 +189,8 @@ class CodeCache:
         self.log.extend(pending)
 
 
+#: the flags of a record (after the offset of the function in its code)
+_LONG, _REFUSED = 1, 2
 _CACHES: dict[tuple, CodeCache] = {}
 #: the code caches with records to write at exit
 _PENDING: weakref.WeakSet = weakref.WeakSet()
