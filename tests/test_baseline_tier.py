@@ -599,3 +599,18 @@ def test_shell_refuses_what_it_cannot_call():
     assert refusal(FuncType([ValType.I32], [ValType.I32, ValType.I32])) == "several results"
     assert refusal(FuncType([ValType.V128], [])) == "v128"
     assert refusal(FuncType([ValType.F64] * 20, [ValType.EXTERNREF])) is None
+
+
+def test_a_shell_kept_in_the_cache_is_the_shell_made():
+    from wasm2py.baseline.shell import Shell, signature
+
+    types = [*_types(3), FuncType([ValType.V128], []), FuncType([], [ValType.I32] * 2)]
+    shell = Shell(types)
+    back = Shell.from_bytes(shell.to_bytes())
+    assert (back.code, back.entries, back.trampolines, back.refused) == \
+        (shell.code, shell.entries, shell.trampolines, shell.refused)  # fmt: skip
+    assert set(back.refused) == {len(types) - 2, len(types) - 1}
+    # the key tells apart what makes different code, and only that
+    i32 = FuncType([ValType.I32], [ValType.I64])
+    assert signature([i32]) == signature([FuncType([ValType.I32], [ValType.FUNCREF])])
+    assert signature([i32]) != signature([FuncType([ValType.I64], [ValType.I64])])

@@ -205,7 +205,7 @@ class TierUp:
 
         if not available():
             return None
-        shell = shell_for(self.module.types)
+        shell = shell_for(self.module.types, config.cache)
         if shell.refused:  # (every record of the instance needs its type's trampoline)
             return None
         return shell

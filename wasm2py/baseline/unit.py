@@ -13,7 +13,7 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
-import platform
+import os
 import sys
 import threading
 import weakref
@@ -21,14 +21,14 @@ from pathlib import Path
 
 from ..llvm.units import Unit
 from .code import CodeMemory
-from .shell import Shell
+from .shell import Shell, signature
 
 
 @functools.cache
 def available() -> bool:
     """Whether baseline code can run here: x86-64 Linux, and executable memory can be had
     (checked once, by placing and running a function that returns 42)."""
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+    if sys.platform != "linux" or os.uname().machine != "x86_64":
         return False
     try:
         import ctypes
@@ -50,8 +50,8 @@ class ShellCode:
 
     __slots__ = ("memory", "unit", "type_entries", "refused")
 
-    def __init__(self, types) -> None:
-        shell = Shell(types)
+    def __init__(self, types, shell: Shell | None = None) -> None:
+        shell = Shell(types) if shell is None else shell
         self.refused = shell.refused
         self.memory = CodeMemory()
         base = self.memory.place(shell.code) if shell.code else 0
@@ -70,18 +70,37 @@ _SHELLS: dict[tuple, ShellCode] = {}
 _SHELLS_LOCK = threading.Lock()
 
 
-def shell_for(types) -> ShellCode:
+def shell_for(types, cache: bool = False) -> ShellCode:
     """The :class:`ShellCode` of a module whose type section is ``types``, made once per
     process for the same types (every instance of a module, and modules of the same types,
-    share it; the code depends on the types only)."""
+    share it; the code depends on the types only); ``cache``: kept in the disk cache too
+    (sqlite3's 73 types: ~5 ms to make)."""
     key = tuple(types)
     with _SHELLS_LOCK:
         shell = _SHELLS.get(key)
         if shell is None:
             if len(_SHELLS) >= 64:  # (instances using an evicted one keep its memory alive)
                 _SHELLS.clear()
-            shell = _SHELLS[key] = ShellCode(key)
+            shell = _SHELLS[key] = ShellCode(key, _cached_shell(key) if cache else None)
         return shell
+
+
+def _cached_shell(types) -> Shell:
+    """The shell of ``types`` from the disk cache, made and stored there if absent."""
+    from ..cache import cache_dir, load_blob, store_blob
+
+    h = hashlib.sha256(compiler_digest())
+    h.update(signature(types))
+    path = cache_dir() / f"baseline-shell-{h.hexdigest()}.bin"
+    data = load_blob(path)
+    if data is not None:
+        try:
+            return Shell.from_bytes(data)
+        except (ValueError, TypeError, KeyError):
+            pass  # (made by another layout: made again)
+    shell = Shell(types)
+    store_blob(path, shell.to_bytes())
+    return shell
 
 
 def _entries(module, funcs, shell: ShellCode) -> dict[int, int]:
