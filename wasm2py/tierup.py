@@ -171,6 +171,7 @@ class TierUp:
         self.baseline = self._baseline_shell(config)
         self.refused: dict[int, str] = {}
         self._code = None
+        self._code_cache = None
         # guard-page code (no bounds checks: see wasm2py.llvm.guard) only if every 32-bit
         # memory of the instance has a guard reservation (not beside baseline code: its
         # entries push no landings for LLVM code to fault into)
@@ -185,7 +186,6 @@ class TierUp:
                 self._counter(index)
         self._eager_lock = threading.Lock()
         if self.baseline is not None:
-            self._code_cache = None
             if config.cache and self.module.raw:
                 from .baseline.unit import CodeCache
 
@@ -218,6 +218,7 @@ class TierUp:
         from .baseline.unit import cached_unit
 
         inst = self.instance()
+        t0 = time.perf_counter()
         try:
             jitted = self._jitted()
             records, refused = self._code_cache.read()
@@ -234,7 +235,7 @@ class TierUp:
         except Exception as e:  # noqa: BLE001 - compiled at their first calls then
             self.error = e
             return
-        unit.seconds = {"load": 0.0}
+        unit.seconds = {"load": time.perf_counter() - t0}
         self.units.append(unit)
         slots = state.slots
         funcs = state.funcs
@@ -277,9 +278,8 @@ class TierUp:
 
     def _baseline_now(self, index: int, slots, func, first) -> None:
         """Compile function ``index`` with the baseline tier, attach it and point its slot
-        at its entry. If the baseline refuses it, it runs in
-        the Python tier and tiers up as without the baseline (a big one: compiled by LLVM at
-        once, see :meth:`_jit_now`)."""
+        at its entry. If the baseline refuses it, it runs in the Python tier and tiers up as
+        without the baseline (a big one: compiled by LLVM at once, see :meth:`_jit_now`)."""
         with self._eager_lock:
             if func.pyraw is not first:
                 return  # (done by an earlier call, on another thread)
