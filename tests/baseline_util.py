@@ -48,13 +48,17 @@ def to_baseline(inst: wasm2py.Instance, indices=None, llvm=()) -> Blob:
         inst._add_unit(lu)
         keep.append(lu)
     if blob.funcs:
-        # (an LLVM unit of the same functions, for its entries alone)
-        eu = compile_unit(m, frozenset(blob.funcs), opt_level=0, isolated=False,
+        # (an LLVM unit of a function of each type, for its type's entry alone)
+        ftypes = m.func_types()
+        rep: dict = {}
+        for i in blob.funcs:
+            rep.setdefault(ftypes[i], i)
+        eu = compile_unit(m, frozenset(rep.values()), opt_level=0, isolated=False,
                           resumable=False)  # fmt: skip
         mem = CodeMemory()
         base = mem.place(blob.code)
         funcs = {i: base + off for i, off in blob.funcs.items()}
-        unit = Unit(funcs=funcs, entries={i: eu.entries[i] for i in funcs},
+        unit = Unit(funcs=funcs, entries={i: eu.entries[rep[ftypes[i]]] for i in funcs},
                     long_funcs=blob.long_funcs, engine=(mem, eu), resumable=False)  # fmt: skip
         inst._add_unit(unit)
         keep.append(unit)

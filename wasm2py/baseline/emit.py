@@ -233,6 +233,9 @@ _LOCAL_OPS = (O.LOCAL_GET, O.LOCAL_SET, O.LOCAL_TEE)
 class FuncEmitter:
     """Emits one function (see the module docstring; :func:`compile_functions` drives it)."""
 
+    #: keep the most used locals in registers (False: every local in its slot; for tests)
+    pin_locals = True
+
     def __init__(self, mi: _ModuleInfo, index: int, blob_funcs: set[int]):
         self.mi = mi
         self.index = index
@@ -278,7 +281,7 @@ class FuncEmitter:
         saved = list(free)
         if not calls:
             free += [RSI, RDI, R8, R9, R10, R11]
-        self.pins = self._choose_pins(body, nloc, free)
+        self.pins = self._choose_pins(body, nloc, free) if self.pin_locals else {}
         # the frame: [rbp-8] r15, [rbp-16] the callees' rem, then the callee-saved registers
         self.saved = [r for r in saved if r in self.pins.values()]
         if self.uses_mem:
@@ -1125,6 +1128,11 @@ def _call_args(fe: FuncEmitter, ft: FuncType) -> int:
     if nstack and 8 * nstack > fe.out_area:
         fe.out_area = 8 * nstack
     c = fe.code
+    st = fe.st
+    if not ft.params and st and st[-1][0] >= R:
+        # (with arguments the top is one of them: only the top can be in rax or the flags)
+        fe._store_slot(len(st) - 1, st[-1])
+        st[-1] = (S, None)
     # the top first: only the top operand may be in rax or the flags
     for i in range(len(ft.params) - 1, -1, -1):
         kind, where = locs[i]
