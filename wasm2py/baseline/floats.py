@@ -11,8 +11,8 @@ without it).
 **The NaN rule** (``wasm2py/llvm/README.md``, "NaN results"): a NaN result of ``add``..``div``,
 ``sqrt``, ``min``/``max``, rounding, ``promote`` and ``demote`` is the positive canonical NaN
 (``abi.CANON_NAN_F32``/``CANON_NAN_F64``, what the LLVM tier loads from ``rt``; here an
-immediate, as nothing folds it). Each such result is tested (``ucomis x, x``: parity set iff
-unordered) and replaced when it is a NaN; ``abs``, ``neg`` and ``copysign`` are bit operations on
+immediate, as nothing folds it). Each such result is tested on its integer bits as it moves to
+``rax`` (:func:`_push_canonical`) and replaced when it is a NaN; ``abs``, ``neg`` and ``copysign`` are bit operations on
 the integer registers and keep every bit, NaN payloads included.
 
 **Float -> integer.** Trapping truncations test as the LLVM tier does: a NaN traps with
@@ -31,7 +31,7 @@ from ..errors import TrapCode
 from ..llvm import abi
 from . import x86 as X
 from .emit import _FLAGS, HANDLERS, FuncEmitter, S, Unsupported
-from .x86 import RAX, RBP, RCX
+from .x86 import RAX, RBP, RCX, RDX
 
 #: SSE4.1 (``roundss``/``roundsd``)
 HAS_SSE41 = "sse4_1" in _FLAGS
@@ -104,13 +104,24 @@ def _load_const(fe: FuncEmitter, x: int, bits: int, f64: bool) -> None:
     fe.code += X.mov_imm(RAX, bits, f64) + (X.movq_xr(x, RAX) if f64 else X.movd_xr(x, RAX))
 
 
-def _canonical(fe: FuncEmitter, x: int, f64: bool) -> None:
-    """The NaN rule: a NaN in ``xmm x`` becomes the canonical NaN."""
+def _push_canonical(fe: FuncEmitter, x: int, f64: bool) -> None:
+    """Push the float in ``xmm x`` as the result, a NaN replaced by the canonical NaN.
+
+    The test is made on the integer bits on their way to ``rax`` (``|bits| > bits(inf)``):
+    no floating-point operation is added (``ucomis`` + ``jp`` on the xmm value: nbody 11%
+    slower)."""
+    fe.push_r()
     a = fe.asm
+    c = fe.code
     ok = X.Label()
-    fe.code += ucomis(x, x, f64)
-    a.jcc(X.CC_NP, ok)
-    _load_const(fe, x, abi.CANON_NAN_F64 if f64 else abi.CANON_NAN_F32, f64)
+    if f64:
+        c += X.movq_rx(RAX, x) + X.mov_rr(RCX, RAX) + X.alu_rr(X.ADD, RCX, RCX)
+        c += X.mov_imm(RDX, 0x7FF0000000000000 << 1) + X.alu_rr(X.CMP, RCX, RDX)
+    else:
+        c += X.movd_rx(RAX, x) + X.mov_rr(RCX, RAX, False) + X.alu_rr(X.ADD, RCX, RCX, False)
+        c += X.alu_ri(X.CMP, RCX, -(1 << 24), False)  # 0x7f800000 << 1
+    a.jcc(X.CC_BE, ok)
+    c += X.mov_imm(RAX, abi.CANON_NAN_F64 if f64 else abi.CANON_NAN_F32, f64)
     a.bind(ok)
 
 
@@ -146,8 +157,7 @@ def _arith(fe: FuncEmitter, imm) -> None:
         fe.pop_to_xmm(1, f64)
         fe.pop_to_xmm(0, f64)
         fe.code += sse(opc, 0, 1, f64)
-    _canonical(fe, 0, f64)
-    fe.push_xmm(0, f64)
+    _push_canonical(fe, 0, f64)
 
 
 _ROUND = {
@@ -165,8 +175,7 @@ def _round(fe: FuncEmitter, imm) -> None:
         raise Unsupported("the CPU lacks SSE4.1 (roundss/roundsd)")
     fe.pop_to_xmm(0, f64)
     fe.code += rounds(0, 0, mode, f64)
-    _canonical(fe, 0, f64)
-    fe.push_xmm(0, f64)
+    _push_canonical(fe, 0, f64)
 
 
 @_handler(O.F32_SQRT, O.F64_SQRT)
@@ -174,8 +183,7 @@ def _sqrt(fe: FuncEmitter, imm) -> None:
     f64 = fe.op == O.F64_SQRT
     fe.pop_to_xmm(0, f64)
     fe.code += sse(b"\x0f\x51", 0, 0, f64)
-    _canonical(fe, 0, f64)  # (x86's NaN for sqrt(-1) is negative)
-    fe.push_xmm(0, f64)
+    _push_canonical(fe, 0, f64)  # (x86's NaN for sqrt(-1) is negative)
 
 
 @_handler(O.F32_MIN, O.F32_MAX, O.F64_MIN, O.F64_MAX)
@@ -277,8 +285,7 @@ def _promote_demote(fe: FuncEmitter, imm) -> None:
     to64 = fe.op == O.F64_PROMOTE_F32
     fe.pop_to_xmm(0, not to64)
     fe.code += sse(b"\x0f\x5a", 0, 0, not to64)  # cvtss2sd / cvtsd2ss
-    _canonical(fe, 0, to64)
-    fe.push_xmm(0, to64)
+    _push_canonical(fe, 0, to64)
 
 
 # opcode -> (source 64-bit, source unsigned, result f64)
