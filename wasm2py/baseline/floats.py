@@ -30,7 +30,7 @@ from ..binary.opcodes import Op as O
 from ..errors import TrapCode
 from ..llvm import abi
 from . import x86 as X
-from .emit import _FLAGS, HANDLERS, FuncEmitter, S, Unsupported
+from .emit import _FLAGS, HANDLERS, FuncEmitter, R, S, Unsupported
 from .x86 import RAX, RBP, RCX, RDX
 
 #: SSE4.1 (``roundss``/``roundsd``)
@@ -123,6 +123,39 @@ def _push_canonical(fe: FuncEmitter, x: int, f64: bool) -> None:
     a.jcc(X.CC_BE, ok)
     c += X.mov_imm(RAX, abi.CANON_NAN_F64 if f64 else abi.CANON_NAN_F32, f64)
     a.bind(ok)
+    _remember(fe, x, f64)
+
+
+def _remember(fe: FuncEmitter, x: int, f64: bool) -> None:
+    """The top operand (in ``rax``) was just pushed from ``xmm x``: while no code follows, a
+    float consumer may take it from there (:func:`_pop_x`)."""
+    fe.float_top = (len(fe.code), len(fe.st), f64, x)
+
+
+def _pop_x(fe: FuncEmitter, want: int, f64: bool) -> int:
+    """Pop the top float operand into an xmm register for a consumer that treats every NaN
+    alike (arithmetic, comparisons, conversions); returns the register: ``want``, or the one
+    the operand was computed in if this module pushed it and no code has been emitted since
+    (then ``rax`` and that register hold the same value, but for a NaN that ``rax`` holds
+    canonical: the move back is saved)."""
+    t = getattr(fe, "float_top", None)
+    st = fe.st
+    if t is not None and t[0] == len(fe.code) and t[1] == len(st) and t[2] == f64 and \
+            st[-1][0] == R:  # fmt: skip
+        st.pop()
+        fe.float_top = None
+        return t[3]
+    fe.pop_to_xmm(want, f64)
+    return want
+
+
+def _pop2(fe: FuncEmitter, f64: bool) -> tuple[int, int]:
+    """Pop two float operands (NaN-agnostic consumer) into xmm registers: ``(a, b)``, ``b``
+    the top."""
+    b = _pop_x(fe, 1, f64)
+    a = 0 if b else 1
+    fe.pop_to_xmm(a, f64)
+    return a, b
 
 
 def _handler(*ops):
@@ -153,11 +186,11 @@ def _arith(fe: FuncEmitter, imm) -> None:
         st.pop()
         fe.pop_to_xmm(0, f64)
         fe.code += sse_m(opc, 0, RBP, fe.slot(k), f64)
+        x = 0
     else:
-        fe.pop_to_xmm(1, f64)
-        fe.pop_to_xmm(0, f64)
-        fe.code += sse(opc, 0, 1, f64)
-    _push_canonical(fe, 0, f64)
+        x, b = _pop2(fe, f64)
+        fe.code += sse(opc, x, b, f64)
+    _push_canonical(fe, x, f64)
 
 
 _ROUND = {
@@ -173,17 +206,17 @@ def _round(fe: FuncEmitter, imm) -> None:
     mode, f64 = _ROUND[fe.op]
     if not HAS_SSE41:
         raise Unsupported("the CPU lacks SSE4.1 (roundss/roundsd)")
-    fe.pop_to_xmm(0, f64)
-    fe.code += rounds(0, 0, mode, f64)
-    _push_canonical(fe, 0, f64)
+    x = _pop_x(fe, 0, f64)
+    fe.code += rounds(x, x, mode, f64)
+    _push_canonical(fe, x, f64)
 
 
 @_handler(O.F32_SQRT, O.F64_SQRT)
 def _sqrt(fe: FuncEmitter, imm) -> None:
     f64 = fe.op == O.F64_SQRT
-    fe.pop_to_xmm(0, f64)
-    fe.code += sse(b"\x0f\x51", 0, 0, f64)
-    _push_canonical(fe, 0, f64)  # (x86's NaN for sqrt(-1) is negative)
+    x = _pop_x(fe, 0, f64)
+    fe.code += sse(b"\x0f\x51", x, x, f64)
+    _push_canonical(fe, x, f64)  # (x86's NaN for sqrt(-1) is negative)
 
 
 @_handler(O.F32_MIN, O.F32_MAX, O.F64_MIN, O.F64_MAX)
@@ -193,22 +226,22 @@ def _min_max(fe: FuncEmitter, imm) -> None:
     is_min = op in (O.F32_MIN, O.F64_MIN)
     a = fe.asm
     c = fe.code
-    fe.pop_to_xmm(1, f64)
-    fe.pop_to_xmm(0, f64)
+    x, y = _pop2(fe, f64)
     nan, ne, done = X.Label(), X.Label(), X.Label()
-    c += ucomis(0, 1, f64)
+    c += ucomis(x, y, f64)
     a.jcc(X.CC_P, nan)  # a NaN operand: the canonical NaN (the NaN rule)
     a.jcc(X.CC_NE, ne)
     # equal: the same value but for the signs of zeros; min: -0 if either is, max: +0
-    c += bitwise(0x56 if is_min else 0x54, 0, 1)
+    c += bitwise(0x56 if is_min else 0x54, x, y)
     a.jmp(done)
     a.bind(ne)
-    c += sse(b"\x0f\x5d" if is_min else b"\x0f\x5f", 0, 1, f64)
+    c += sse(b"\x0f\x5d" if is_min else b"\x0f\x5f", x, y, f64)
     a.jmp(done)
     a.bind(nan)
-    _load_const(fe, 0, abi.CANON_NAN_F64 if f64 else abi.CANON_NAN_F32, f64)
+    _load_const(fe, x, abi.CANON_NAN_F64 if f64 else abi.CANON_NAN_F32, f64)
     a.bind(done)
-    fe.push_xmm(0, f64)
+    fe.push_xmm(x, f64)
+    _remember(fe, x, f64)
 
 
 # -- bit operations ------------------------------------------------------------------------------
@@ -258,9 +291,8 @@ _FCMP = {
 @_handler(*_FCMP)
 def _fcmp(fe: FuncEmitter, imm) -> None:
     cc, swap, f64 = _FCMP[fe.op]
-    fe.pop_to_xmm(1, f64)  # b
-    fe.pop_to_xmm(0, f64)  # a
-    fe.code += ucomis(1, 0, f64) if swap else ucomis(0, 1, f64)
+    x, y = _pop2(fe, f64)
+    fe.code += ucomis(y, x, f64) if swap else ucomis(x, y, f64)
     fe.push_flags(cc)
 
 
@@ -269,12 +301,11 @@ def _feq(fe: FuncEmitter, imm) -> None:
     # equal is ZF = 1 and PF = 0, no one condition code: cmpsd's mask instead
     op = fe.op
     f64 = op in (O.F64_EQ, O.F64_NE)
-    fe.pop_to_xmm(1, f64)
-    fe.pop_to_xmm(0, f64)
+    x, y = _pop2(fe, f64)
     fe.push_r()
     c = fe.code
-    c += cmps(0, 1, 0 if op in (O.F32_EQ, O.F64_EQ) else 4, f64)
-    c += X.movd_rx(RAX, 0) + X.alu_ri(X.AND, RAX, 1, False)
+    c += cmps(x, y, 0 if op in (O.F32_EQ, O.F64_EQ) else 4, f64)
+    c += X.movd_rx(RAX, x) + X.alu_ri(X.AND, RAX, 1, False)
 
 
 # -- conversions -------------------------------------------------------------------------------
@@ -283,9 +314,9 @@ def _feq(fe: FuncEmitter, imm) -> None:
 @_handler(O.F64_PROMOTE_F32, O.F32_DEMOTE_F64)
 def _promote_demote(fe: FuncEmitter, imm) -> None:
     to64 = fe.op == O.F64_PROMOTE_F32
-    fe.pop_to_xmm(0, not to64)
-    fe.code += sse(b"\x0f\x5a", 0, 0, not to64)  # cvtss2sd / cvtsd2ss
-    _push_canonical(fe, 0, to64)
+    x = _pop_x(fe, 0, not to64)
+    fe.code += sse(b"\x0f\x5a", x, x, not to64)  # cvtss2sd / cvtsd2ss
+    _push_canonical(fe, x, to64)
 
 
 # opcode -> (source 64-bit, source unsigned, result f64)
@@ -355,9 +386,11 @@ def _trunc(fe: FuncEmitter, imm) -> None:
     lo, lo_ok, hi = _BOUNDS[bits, signed]
     a = fe.asm
     c = fe.code
-    fe.pop_to_xmm(0, f64)
+    x = _pop_x(fe, 0, f64)
     if not f64:
-        c += sse(b"\x0f\x5a", 0, 0, False)  # cvtss2sd: exact, so the f64 bounds serve
+        c += sse(b"\x0f\x5a", 0, x, False)  # cvtss2sd: exact, so the f64 bounds serve
+    elif x:
+        c += X.movaps_rr(0, x)
     fe.push_r()
     if sat:
         zero, low, high, done = X.Label(), X.Label(), X.Label(), X.Label()
