@@ -107,12 +107,16 @@ def _load_const(fe: FuncEmitter, x: int, bits: int, f64: bool) -> None:
 def _push_canonical(fe: FuncEmitter, x: int, f64: bool) -> None:
     """Push the float in ``xmm x`` as the result, a NaN replaced by the canonical NaN.
 
-    The test is made on the integer bits on their way to ``rax`` (``|bits| > bits(inf)``):
-    no floating-point operation is added (``ucomis`` + ``jp`` on the xmm value: nbody 11%
-    slower)."""
+    The result moves to ``rax`` and is tested there on its integer bits (``|bits| >
+    bits(inf)``), a branch over the replacement: no floating-point operation is added, and
+    the branch keeps the test off the value's path (nbody, ``tools/baseline/float_kernels.py``:
+    ``ucomis`` + ``jp`` in the xmm register 54.8 ms, this 52.0, a ``cmov`` instead of the
+    branch 71.6). If the next instruction is a float instruction that takes the result as an
+    operand, the move and the test are taken back (:func:`_pop_x`)."""
     fe.push_r()
     a = fe.asm
     c = fe.code
+    start = len(c)
     ok = X.Label()
     if f64:
         c += X.movq_rx(RAX, x) + X.mov_rr(RCX, RAX) + X.alu_rr(X.ADD, RCX, RCX)
@@ -123,27 +127,31 @@ def _push_canonical(fe: FuncEmitter, x: int, f64: bool) -> None:
     a.jcc(X.CC_BE, ok)
     c += X.mov_imm(RAX, abi.CANON_NAN_F64 if f64 else abi.CANON_NAN_F32, f64)
     a.bind(ok)
-    _remember(fe, x, f64)
+    _remember(fe, x, f64, start)
 
 
-def _remember(fe: FuncEmitter, x: int, f64: bool) -> None:
-    """The top operand (in ``rax``) was just pushed from ``xmm x``: while no code follows, a
-    float consumer may take it from there (:func:`_pop_x`)."""
-    fe.float_top = (len(fe.code), len(fe.st), f64, x)
+def _remember(fe: FuncEmitter, x: int, f64: bool, start: int) -> None:
+    """The top operand was just pushed from ``xmm x`` by the code from ``start`` on (moving it
+    to ``rax``; self-contained: no label outside it refers into it): while no other code
+    follows, a float consumer may take the operand from ``xmm x`` and drop that code
+    (:func:`_pop_x`)."""
+    fe.float_top = (len(fe.code), len(fe.st), f64, x, start)
 
 
 def _pop_x(fe: FuncEmitter, want: int, f64: bool) -> int:
     """Pop the top float operand into an xmm register for a consumer that treats every NaN
-    alike (arithmetic, comparisons, conversions); returns the register: ``want``, or the one
-    the operand was computed in if this module pushed it and no code has been emitted since
-    (then ``rax`` and that register hold the same value, but for a NaN that ``rax`` holds
-    canonical: the move back is saved)."""
+    alike (arithmetic, comparisons, conversions); returns the register: ``want``, or, if this
+    module pushed the operand and no code has been emitted since, the register it was
+    computed in (its move to ``rax`` and NaN test are dropped: nothing has read ``rax``, and
+    this consumer does not need the canonical NaN)."""
     t = getattr(fe, "float_top", None)
     st = fe.st
-    if t is not None and t[0] == len(fe.code) and t[1] == len(st) and t[2] == f64 and \
+    c = fe.code
+    if t is not None and t[0] == len(c) and t[1] == len(st) and t[2] == f64 and \
             st[-1][0] == R:  # fmt: skip
         st.pop()
         fe.float_top = None
+        del c[t[4] :]
         return t[3]
     fe.pop_to_xmm(want, f64)
     return want
@@ -240,8 +248,10 @@ def _min_max(fe: FuncEmitter, imm) -> None:
     a.bind(nan)
     _load_const(fe, x, abi.CANON_NAN_F64 if f64 else abi.CANON_NAN_F32, f64)
     a.bind(done)
-    fe.push_xmm(x, f64)
-    _remember(fe, x, f64)
+    fe.push_r()
+    start = len(c)
+    c += X.movq_rx(RAX, x) if f64 else X.movd_rx(RAX, x)
+    _remember(fe, x, f64, start)
 
 
 # -- bit operations ------------------------------------------------------------------------------
