@@ -20,6 +20,8 @@ import numpy as np
 import pytest
 
 import wasm2py
+from wasm2py.baseline import floats as FL
+from wasm2py.baseline import x86 as X
 from wasm2py.errors import TrapCode
 
 from .baseline_util import baseline_instance, python_instance
@@ -140,6 +142,42 @@ def _outcome(fn, *args):
         return fn(*args)
     except wasm2py.Trap as e:
         return ("trap", e.code)
+
+
+# -- encodings (against GNU objdump, as tests/test_baseline_x86.py) -------------------------
+ENCODINGS = [
+    (FL.sse(b"\x0f\x58", 0, 1, True), "addsd xmm0,xmm1"),
+    (FL.sse(b"\x0f\x5e", X.XMM9, X.XMM2, False), "divss xmm9,xmm2"),
+    (FL.sse(b"\x0f\x51", 1, X.XMM12, True), "sqrtsd xmm1,xmm12"),
+    (FL.sse(b"\x0f\x5a", 0, 1, False), "cvtss2sd xmm0,xmm1"),
+    (FL.sse(b"\x0f\x5a", 0, 0, True), "cvtsd2ss xmm0,xmm0"),
+    (FL.sse(b"\x0f\x5d", 1, 0, True), "minsd xmm1,xmm0"),
+    (FL.sse_m(b"\x0f\x59", 0, X.RBP, -0xC8, True), "mulsd xmm0,QWORD PTR [rbp-0xc8]"),
+    (FL.sse_m(b"\x0f\x5c", 3, X.R12, 8, False), "subss xmm3,DWORD PTR [r12+0x8]"),
+    (FL.ucomis(0, 1, True), "ucomisd xmm0,xmm1"),
+    (FL.ucomis(X.XMM10, 1, False), "ucomiss xmm10,xmm1"),
+    (FL.cmps(0, 1, 4, True), "cmpneqsd xmm0,xmm1"),
+    (FL.cmps(1, 0, 0, False), "cmpeqss xmm1,xmm0"),
+    (FL.rounds(0, 0, 1, True), "roundsd xmm0,xmm0,0x9"),
+    (FL.rounds(1, X.XMM8, 2, False), "roundss xmm1,xmm8,0xa"),
+    (FL.bitwise(0x56, 0, 1), "orps xmm0,xmm1"),
+    (FL.bitwise(0x54, 1, 0), "andps xmm1,xmm0"),
+    (FL.bitwise(0x57, 0, 0), "xorps xmm0,xmm0"),
+    (FL.cvtsi2s(0, X.RAX, True, True), "cvtsi2sd xmm0,rax"),
+    (FL.cvtsi2s(0, X.RCX, False, False), "cvtsi2ss xmm0,ecx"),
+    (FL.cvtsi2s(X.XMM9, X.R9, True, False), "cvtsi2ss xmm9,r9"),
+    (FL.cvtts2si(X.RAX, 0, True, True), "cvttsd2si rax,xmm0"),
+    (FL.cvtts2si(X.RAX, 1, False, False), "cvttss2si eax,xmm1"),
+    (FL.bt(7, X.RAX, 63), "btc rax,0x3f"),
+    (FL.bt(6, X.R10, 31, False), "btr r10d,0x1f"),
+]  # fmt: skip
+
+
+def test_encodings(tmp_path):
+    from .test_baseline_x86 import disassemble
+
+    got = disassemble(b"".join(code for code, _ in ENCODINGS), tmp_path)
+    assert got == [text for _, text in ENCODINGS]
 
 
 # -- arithmetic -----------------------------------------------------------------------------

@@ -12,8 +12,10 @@ without it).
 ``sqrt``, ``min``/``max``, rounding, ``promote`` and ``demote`` is the positive canonical NaN
 (``abi.CANON_NAN_F32``/``CANON_NAN_F64``, what the LLVM tier loads from ``rt``; here an
 immediate, as nothing folds it). Each such result is tested on its integer bits as it moves to
-``rax`` (:func:`_push_canonical`) and replaced when it is a NaN; ``abs``, ``neg`` and ``copysign`` are bit operations on
-the integer registers and keep every bit, NaN payloads included.
+``rax`` (:func:`_push_canonical`) and replaced when it is a NaN; a float instruction right
+after it takes the unchecked value from its xmm register instead (:func:`_pop_x`). ``abs``,
+``neg`` and ``copysign`` are bit operations on the integer registers and keep every bit, NaN
+payloads included.
 
 **Float -> integer.** Trapping truncations test as the LLVM tier does: a NaN traps with
 ``INVALID_CONVERSION_TO_INTEGER``, a value outside ``(lo, hi)`` with ``INTEGER_OVERFLOW`` (the
@@ -109,10 +111,12 @@ def _push_canonical(fe: FuncEmitter, x: int, f64: bool) -> None:
 
     The result moves to ``rax`` and is tested there on its integer bits (``|bits| >
     bits(inf)``), a branch over the replacement: no floating-point operation is added, and
-    the branch keeps the test off the value's path (nbody, ``tools/baseline/float_kernels.py``:
-    ``ucomis`` + ``jp`` in the xmm register 54.8 ms, this 52.0, a ``cmov`` instead of the
-    branch 71.6). If the next instruction is a float instruction that takes the result as an
-    operand, the move and the test are taken back (:func:`_pop_x`)."""
+    the branch keeps the test off the value's path. (nbody, ``tools/baseline/float_kernels.py``,
+    with every result tested: ``ucomis`` + ``jp`` in the xmm register 54.8 ms, this 52.0, a
+    ``cmov`` instead of the branch 71.6: the spilled value waits for it.) If the next
+    instruction is a float instruction that takes the result as an operand, the move and the
+    test are taken back (:func:`_pop_x`): the test is made where a value leaves float
+    arithmetic, as in the LLVM tier."""
     fe.push_r()
     a = fe.asm
     c = fe.code
