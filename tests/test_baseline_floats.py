@@ -442,6 +442,16 @@ _CHAINS = {
                        "(i32.wrap_i64 (i64.reinterpret_f64 (f64.add (local.get 0) (local.get 1)))))))",
     "bits_of_sum": "(f64.reinterpret_i64 (i64.add (i64.const 0) (i64.reinterpret_f64 "
                    "(f64.add (local.get 0) (local.get 1)))))",
+    # a result spilled by the push of a local or a constant (floats._pop2)
+    "mul_add_local": "(f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 0))",
+    "div_sub_const": "(f64.sub (f64.div (local.get 0) (local.get 1)) (f64.const 2.5))",
+    "sub_min_local": "(f64.min (f64.sub (local.get 0) (local.get 1)) (local.get 1))",
+    "f32_const": "(f64.promote_f32 (f32.mul (f32.demote_f64 (f64.add (local.get 0) "
+                 "(local.get 1))) (f32.const -3)))",
+    "spilled_twice": "(f64.add (f64.mul (local.get 0) (local.get 1)) "
+                     "(f64.sub (local.get 1) (local.get 0)))",
+    "spill_kept": "(f64.add (f64.mul (local.get 0) (local.get 0)) (select (local.get 1) "
+                  "(f64.const 1) (i32.const 1)))",
 }  # fmt: skip
 _CHAINS_I = {
     "lt_mul": "(f64.lt (local.get 0) (f64.mul (local.get 1) (local.get 1)))",
@@ -450,6 +460,9 @@ _CHAINS_I = {
                  "(then (i32.const 7)) (else (i32.const 9)))",
     "trunc_sat_mul": "(i32.wrap_i64 (i64.trunc_sat_f64_s (f64.mul (local.get 0) (local.get 1))))",
     "trunc_u_add": "(i32.trunc_f64_u (f64.add (local.get 0) (local.get 1)))",
+    "le_add_const": "(f64.le (f64.add (local.get 0) (local.get 1)) (f64.const 4))",
+    "gt_mul_local_br_if": "(block (result i32) (drop (br_if 0 (i32.const 7) (f64.gt "
+                          "(f64.mul (local.get 0) (local.get 1)) (local.get 1)))) (i32.const 9))",
 }  # fmt: skip
 
 

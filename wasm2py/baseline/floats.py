@@ -32,7 +32,7 @@ from ..binary.opcodes import Op as O
 from ..errors import TrapCode
 from ..llvm import abi
 from . import x86 as X
-from .emit import _FLAGS, HANDLERS, FuncEmitter, R, S, Unsupported
+from .emit import _FLAGS, HANDLERS, C, FuncEmitter, L, R, S, Unsupported
 from .x86 import RAX, RBP, RCX, RDX
 
 #: SSE4.1 (``roundss``/``roundsd``)
@@ -163,7 +163,23 @@ def _pop_x(fe: FuncEmitter, want: int, f64: bool) -> int:
 
 def _pop2(fe: FuncEmitter, f64: bool) -> tuple[int, int]:
     """Pop two float operands (NaN-agnostic consumer) into xmm registers: ``(a, b)``, ``b``
-    the top."""
+    the top. Besides :func:`_pop_x`'s case for ``b``: if ``a`` is this module's result
+    spilled to its slot only because a local or a constant was pushed on it (``x * y + z``),
+    and nothing else has happened since, ``a`` is taken from its xmm register and its move
+    to ``rax``, NaN test and spill are taken back."""
+    t = getattr(fe, "float_top", None)
+    st = fe.st
+    c = fe.code
+    if t is not None and t[2] == f64 and len(st) == t[1] + 1 and st[-2] == (S, None) and \
+            st[-1][0] in (L, C) and c[t[0] :] == X.mov_store(RBP, fe.slot(t[1] - 1), RAX):
+        # (the push of the local/constant emitted nothing but the spill)  # fmt: skip
+        fe.float_top = None
+        del c[t[4] :]
+        a = t[3]
+        b = 1 - a
+        fe.pop_to_xmm(b, f64)  # (through rax: xmm a stays)
+        st.pop()
+        return a, b
     b = _pop_x(fe, 1, f64)
     a = 0 if b else 1
     fe.pop_to_xmm(a, f64)
