@@ -493,3 +493,16 @@ def test_chains(name):
         if got != want:
             bad.append((hex(a), hex(b), got, want))
     assert not bad, bad[:10]
+
+
+def test_rounding_refused_without_sse41(monkeypatch):
+    """On a CPU without SSE4.1 a function using ceil/floor/trunc/nearest stays in another tier
+    (the others still compile)."""
+    monkeypatch.setattr(FL, "HAS_SSE41", False)
+    text = """(module
+      (func (export "floor") (param f64) (result f64) (f64.floor (local.get 0)))
+      (func (export "add") (param f64) (result f64) (f64.add (local.get 0) (local.get 0))))"""
+    inst, blob = baseline_instance(text)
+    assert list(blob.refused) == [0] and "SSE4.1" in blob.refused[0]
+    assert list(blob.funcs) == [1]
+    assert inst.exports.floor(-1.5) == -2.0 and inst.exports.add(1.25) == 2.5
