@@ -139,7 +139,16 @@ def _remember(fe: FuncEmitter, x: int, f64: bool, start: int) -> None:
     to ``rax``; self-contained: no label outside it refers into it): while no other code
     follows, a float consumer may take the operand from ``xmm x`` and drop that code
     (:func:`_pop_x`)."""
-    fe.float_top = (len(fe.code), len(fe.st), f64, x, start)
+    ctl = fe.ctl[-1]
+    fe.float_top = (len(fe.code), len(fe.st), f64, x, start, ctl, ctl.kind, len(fe.ctl))
+
+
+def _taken_back(fe: FuncEmitter, t) -> bool:
+    """Whether the code remembered in ``t`` (:func:`_remember`) is still in the construct it
+    was emitted in: then no label has been bound since (a block's end, a loop's head or an
+    else would put a join after it, where the code cannot be taken back)."""
+    ctl = fe.ctl
+    return ctl[-1] is t[5] and ctl[-1].kind == t[6] and len(ctl) == t[7]
 
 
 def _pop_x(fe: FuncEmitter, want: int, f64: bool) -> int:
@@ -152,7 +161,7 @@ def _pop_x(fe: FuncEmitter, want: int, f64: bool) -> int:
     st = fe.st
     c = fe.code
     if t is not None and t[0] == len(c) and t[1] == len(st) and t[2] == f64 and \
-            st[-1][0] == R:  # fmt: skip
+            st[-1][0] == R and _taken_back(fe, t):  # fmt: skip
         st.pop()
         fe.float_top = None
         del c[t[4] :]
@@ -171,7 +180,8 @@ def _pop2(fe: FuncEmitter, f64: bool) -> tuple[int, int]:
     st = fe.st
     c = fe.code
     if t is not None and t[2] == f64 and len(st) == t[1] + 1 and st[-2] == (S, None) and \
-            st[-1][0] in (L, C) and c[t[0] :] == X.mov_store(RBP, fe.slot(t[1] - 1), RAX):
+            st[-1][0] in (L, C) and c[t[0] :] == X.mov_store(RBP, fe.slot(t[1] - 1), RAX) \
+            and _taken_back(fe, t):
         # (the push of the local/constant emitted nothing but the spill)  # fmt: skip
         fe.float_top = None
         del c[t[4] :]
