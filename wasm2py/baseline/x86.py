@@ -12,6 +12,7 @@ operand size (REX.W), else 32-bit (which zero-extends into the upper half of a r
 
 from __future__ import annotations
 
+import functools
 import struct
 
 RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI = range(8)
@@ -28,6 +29,10 @@ CC_S, CC_NS, CC_P, CC_NP, CC_L, CC_GE, CC_LE, CC_G = range(8, 16)
 ADD, OR, ADC, SBB, AND, SUB, XOR, CMP = range(8)
 #: shift and rotate ``/digit`` s (0xC1 by an immediate, 0xD3 by ``cl``)
 ROL, ROR, SHL, SHR, SAR = 0, 1, 4, 5, 7
+
+#: encodings are pure functions of small ints: remembered (the emitter asks for the same
+#: frame-slot and register forms over and over; ~1 us to encode, ~0.1 us to look up)
+_memo = functools.lru_cache(maxsize=1 << 14)
 
 _i8 = struct.Struct("<b").pack
 _i32 = struct.Struct("<i").pack
@@ -85,6 +90,7 @@ def _memx(reg: int, base: int, index: int, disp: int, scale: int = 1) -> bytes:
     return bytes((0x84 | r,)) + sib + _i32(disp)
 
 
+@_memo
 def rm(opc: bytes, reg: int, base: int, disp: int = 0, w: bool = False, pre: bytes = b"",
        byte: bool = False) -> bytes:
     """``[pre] [REX] opc ModRM`` with ``reg`` in the reg field and ``[base + disp]`` as r/m
@@ -92,6 +98,7 @@ def rm(opc: bytes, reg: int, base: int, disp: int = 0, w: bool = False, pre: byt
     return pre + _rex(w, reg, 0, base, byte and 4 <= reg < 8) + opc + _mem(reg, base, disp)
 
 
+@_memo
 def rmx(opc: bytes, reg: int, base: int, index: int, disp: int = 0, w: bool = False,
         pre: bytes = b"", byte: bool = False, scale: int = 1) -> bytes:
     """Like :func:`rm` with ``[base + index*scale + disp]`` as r/m."""
@@ -99,6 +106,7 @@ def rmx(opc: bytes, reg: int, base: int, index: int, disp: int = 0, w: bool = Fa
             + _memx(reg, base, index, disp, scale))
 
 
+@_memo
 def rr(opc: bytes, reg: int, rmreg: int, w: bool = False, pre: bytes = b"",
        byte: bool = False) -> bytes:
     """``[pre] [REX] opc ModRM`` with two registers (``reg`` field, ``rmreg`` r/m field)."""
@@ -109,21 +117,25 @@ def rr(opc: bytes, reg: int, rmreg: int, w: bool = False, pre: bytes = b"",
 # -- moves -----------------------------------------------------------------------------------
 
 
+@_memo
 def mov_rr(dst: int, src: int, w: bool = True) -> bytes:
     """``mov dst, src``."""
     return rr(b"\x89", src, dst, w)
 
 
+@_memo
 def mov_load(dst: int, base: int, disp: int = 0, w: bool = True) -> bytes:
     """``mov dst, [base + disp]``."""
     return rm(b"\x8b", dst, base, disp, w)
 
 
+@_memo
 def mov_store(base: int, disp: int, src: int, w: bool = True) -> bytes:
     """``mov [base + disp], src``."""
     return rm(b"\x89", src, base, disp, w)
 
 
+@_memo
 def mov_store_imm(base: int, disp: int, v: int, w: bool = True) -> bytes:
     """``mov qword/dword [base + disp], imm32`` (a qword's ``v`` must fit a sign-extended
     imm32; a dword takes ``v``'s low 32 bits)."""
@@ -134,6 +146,7 @@ def mov_store_imm(base: int, disp: int, v: int, w: bool = True) -> bytes:
     return rm(b"\xc7", 0, base, disp, w) + _i32(v)
 
 
+@_memo
 def mov_imm(dst: int, v: int, w: bool = True) -> bytes:
     """``dst = v`` in the shortest form that leaves the flags alone (no ``xor``; ``w=False``:
     the low 32 bits, zero-extended)."""
@@ -150,26 +163,31 @@ def mov_imm(dst: int, v: int, w: bool = True) -> bytes:
     return _rex(True, 0, 0, dst) + bytes((0xB8 | (dst & 7),)) + _i64(v)
 
 
+@_memo
 def lea(dst: int, base: int, disp: int, w: bool = True) -> bytes:
     """``lea dst, [base + disp]``."""
     return rm(b"\x8d", dst, base, disp, w)
 
 
+@_memo
 def movzx8(dst: int, src: int) -> bytes:
     """``movzx dst32, src8``."""
     return rr(b"\x0f\xb6", dst, src, False, byte=True)
 
 
+@_memo
 def movsxd(dst: int, src: int) -> bytes:
     """``movsxd dst64, src32``."""
     return rr(b"\x63", dst, src, True)
 
 
+@_memo
 def cmov(cc: int, dst: int, src: int, w: bool = True) -> bytes:
     """``cmovcc dst, src``."""
     return rr(bytes((0x0F, 0x40 | cc)), dst, src, w)
 
 
+@_memo
 def setcc(cc: int, dst: int) -> bytes:
     """``setcc dst8``."""
     return rr(bytes((0x0F, 0x90 | cc)), 0, dst, False, byte=True)
@@ -186,11 +204,13 @@ def pop(reg: int) -> bytes:
 # -- arithmetic ------------------------------------------------------------------------------
 
 
+@_memo
 def alu_rr(op: int, dst: int, src: int, w: bool = True) -> bytes:
     """``op dst, src`` (``op``: ``ADD``..``CMP``)."""
     return rr(bytes((8 * op + 1,)), src, dst, w)
 
 
+@_memo
 def alu_ri(op: int, dst: int, v: int, w: bool = True) -> bytes:
     """``op dst, imm`` (``v`` a signed 32-bit value)."""
     if fits8(v):
@@ -198,11 +218,13 @@ def alu_ri(op: int, dst: int, v: int, w: bool = True) -> bytes:
     return rr(b"\x81", op, dst, w) + _i32(v)
 
 
+@_memo
 def alu_rm(op: int, dst: int, base: int, disp: int, w: bool = True) -> bytes:
     """``op dst, [base + disp]``."""
     return rm(bytes((8 * op + 3,)), dst, base, disp, w)
 
 
+@_memo
 def alu_mi(op: int, base: int, disp: int, v: int, w: bool = True) -> bytes:
     """``op [base + disp], imm`` (``v`` a signed 32-bit value)."""
     if fits8(v):
@@ -210,25 +232,30 @@ def alu_mi(op: int, base: int, disp: int, v: int, w: bool = True) -> bytes:
     return rm(b"\x81", op, base, disp, w) + _i32(v)
 
 
+@_memo
 def test_rr(a: int, b: int, w: bool = True) -> bytes:
     return rr(b"\x85", b, a, w)
 
 
+@_memo
 def imul_rr(dst: int, src: int, w: bool = True) -> bytes:
     """``imul dst, src``."""
     return rr(b"\x0f\xaf", dst, src, w)
 
 
+@_memo
 def imul_rri(dst: int, src: int, v: int, w: bool = True) -> bytes:
     """``imul dst, src, imm32``."""
     return rr(b"\x69", dst, src, w) + _i32(v)
 
 
+@_memo
 def shift_ri(op: int, dst: int, n: int, w: bool = True) -> bytes:
     """``op dst, n`` (``op``: ``ROL``..``SAR``)."""
     return rr(b"\xc1", op, dst, w) + bytes((n & 0xFF,))
 
 
+@_memo
 def shift_cl(op: int, dst: int, w: bool = True) -> bytes:
     """``op dst, cl``."""
     return rr(b"\xd3", op, dst, w)
@@ -253,11 +280,13 @@ def cdq(w: bool = True) -> bytes:
     return b"\x48\x99" if w else b"\x99"
 
 
+@_memo
 def bitcount(kind: int, dst: int, src: int, w: bool = True) -> bytes:
     """``lzcnt`` (0xBD), ``tzcnt`` (0xBC) or ``popcnt`` (0xB8) ``dst, src``."""
     return rr(bytes((0x0F, kind)), dst, src, w, pre=b"\xf3")
 
 
+@_memo
 def movsx(dst: int, src: int, bits: int, w: bool) -> bytes:
     """``movsx dst, src8/src16``."""
     return rr(b"\x0f\xbe" if bits == 8 else b"\x0f\xbf", dst, src, w, byte=bits == 8)
@@ -266,41 +295,49 @@ def movsx(dst: int, src: int, bits: int, w: bool) -> bytes:
 # -- SSE -------------------------------------------------------------------------------------
 
 
+@_memo
 def movq_xr(x: int, r: int) -> bytes:
     """``movq xmm, r64``."""
     return rr(b"\x0f\x6e", x, r, True, pre=b"\x66")
 
 
+@_memo
 def movq_rx(r: int, x: int) -> bytes:
     """``movq r64, xmm``."""
     return rr(b"\x0f\x7e", x, r, True, pre=b"\x66")
 
 
+@_memo
 def movd_xr(x: int, r: int) -> bytes:
     """``movd xmm, r32``."""
     return rr(b"\x0f\x6e", x, r, False, pre=b"\x66")
 
 
+@_memo
 def movd_rx(r: int, x: int) -> bytes:
     """``movd r32, xmm``."""
     return rr(b"\x0f\x7e", x, r, False, pre=b"\x66")
 
 
+@_memo
 def movsd_load(x: int, base: int, disp: int = 0) -> bytes:
     """``movsd xmm, [base + disp]`` (``movq``: the upper half zeroed)."""
     return rm(b"\x0f\x10", x, base, disp, pre=b"\xf2")
 
 
+@_memo
 def movsd_store(base: int, disp: int, x: int) -> bytes:
     """``movsd [base + disp], xmm``."""
     return rm(b"\x0f\x11", x, base, disp, pre=b"\xf2")
 
 
+@_memo
 def movss_load(x: int, base: int, disp: int = 0) -> bytes:
     """``movss xmm, [base + disp]``."""
     return rm(b"\x0f\x10", x, base, disp, pre=b"\xf3")
 
 
+@_memo
 def movss_store(base: int, disp: int, x: int) -> bytes:
     """``movss [base + disp], xmm``."""
     return rm(b"\x0f\x11", x, base, disp, pre=b"\xf3")
@@ -314,6 +351,7 @@ def movaps_rr(dst: int, src: int) -> bytes:
 # -- control ---------------------------------------------------------------------------------
 
 
+@_memo
 def call_m(base: int, disp: int) -> bytes:
     """``call [base + disp]``."""
     return rm(b"\xff", 2, base, disp)
