@@ -316,17 +316,17 @@ def test_pauses_alternating_tiers_use_the_fuel_of_a_plain_run(start):
 def test_a_paused_python_frame_continues_jitted_once_its_instance_is(monkeypatch):
     """A call paused in the Python tier whose instance then moves to the LLVM tier (as tier-up
     does, at a call boundary) continues in jitted code: f(3) = 100 + 15 + 4."""
-    from wasm2py.llvm import instance as llvm_instance
+    from wasm2py.llvm import paused as llvm_paused  # (LLVMInstance.place imports it lazily)
 
     moved = []
-    real = llvm_instance.from_python
+    real = llvm_paused.from_python
 
     def spy(inst, rec):
         out = real(inst, rec)
         moved.append(out.native is not None)
         return out
 
-    monkeypatch.setattr(llvm_instance, "from_python", spy)
+    monkeypatch.setattr(llvm_paused, "from_python", spy)
     store, inst = cross("python", False)
     p = inst.exports.f.call_resumable(3)
     assert p._frames[0].native is None

@@ -32,6 +32,7 @@ if missing.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import glob
 import os
 import shutil
@@ -231,6 +232,15 @@ def count_lines(name: str) -> int:
 
 def build(name: str, force: bool = False) -> tuple[Path, Path]:
     """Build ``name``; returns ``(wasm path, native path)``."""
+    BIN.mkdir(parents=True, exist_ok=True)
+    # (one build per program at a time: parallel test workers may all want the same one, and
+    # a half-written binary must not look built)
+    with open(BIN / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(name, force)
+
+
+def _build(name: str, force: bool) -> tuple[Path, Path]:
     prog = PROGRAMS[name]
     wasm, native = BIN / f"{name}.wasm", BIN / f"{name}.native"
     if wasm.exists() and native.exists() and not force:
