@@ -26,7 +26,18 @@ functions that access memory; reloaded after every call and ``memory.grow``); sc
 ``rax, rcx, rdx``; the most used locals live in the remaining callee-saved registers
 (``rbx, r12``, and ``r13, r14`` if unused), then in ``rsi, rdi, r8-r11`` (saved to their
 slots before each call and reloaded after it, so only for locals used more than twice as
-often as the function calls).
+often as the function calls). With fuel metering ``r12`` holds the fuel left instead of a
+local (see *Fuel*).
+
+**Fuel and epochs** (``compile_functions(..., fuel_costs, epoch)``). The segments of
+:func:`wasm2py.fuel.segment_costs`, each charged where it starts (``sub r12, cost; jb stub``:
+at every segment start the operands are in their slots, so the flags and ``rdx`` are free);
+the stub adds the cost back and traps with ``OUT_OF_FUEL`` at the segment's first instruction,
+as the LLVM tier does. ``r12`` is loaded from ``rt[RT_FUEL]`` in the prologue (before the
+first trap), stored there before each call and on every exit (the epilogue, which traps leave
+through too) and reloaded after each call (the callee, a host function or the Python tier may
+have changed it). Epoch checks (``rt[RT_EPOCH]`` non-zero: ``INTERRUPT``) follow the entry's
+stack checks and start every loop iteration at the header.
 
 **Traps.** A failed check jumps to a stub at the end of the function that puts the wasm
 offset in ``esi`` and the status in ``rt[RT_TRAP]``, then appends ``(ctx, index << 32 |
