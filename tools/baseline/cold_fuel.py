@@ -1,5 +1,6 @@
-"""Real programs cold with fuel: ``wasm2py run --fuel N`` in fresh cache directories, CPU time
-of the whole run (children included: LLVM tier-up workers), trees alternated.
+"""Real programs cold with fuel: ``wasm2py run --tier auto --fuel N`` in fresh cache
+directories (LLVM compiles in threads, not worker processes, so that all of it is counted),
+CPU time of the whole run, trees alternated.
 
     python tools/baseline/cold_fuel.py [--repeat 3] [--fuel N] [--no-fuel-too] TREE...
 
@@ -26,9 +27,22 @@ CASES = {
 }
 
 
+#: ``wasm2py run`` with LLVM compiles in threads of the process (``llvm_isolated=False``): the
+#: CPU time of worker processes, which the run does not wait for, would not be counted
+_IN_PROCESS = """
+import dataclasses
+import sys
+import wasm2py
+import wasm2py.cli.run as R
+R.Engine = lambda config: wasm2py.Engine(dataclasses.replace(config, llvm_isolated=False))
+from wasm2py.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def run(tree: str, case: str, fuel: int | None) -> tuple[float, bytes]:
     argv, stdin = CASES[case]
-    cmd = [sys.executable, "-m", "wasm2py", "run", str(BIN / argv[0])]
+    cmd = [sys.executable, "-c", _IN_PROCESS, "run", "--tier", "auto", str(BIN / argv[0])]
     if fuel is not None:
         cmd += ["--fuel", str(fuel)]
     cmd += argv[1:]
@@ -36,7 +50,9 @@ def run(tree: str, case: str, fuel: int | None) -> tuple[float, bytes]:
         env = dict(os.environ, PYTHONPATH=tree, WASM2PY_CACHE_DIR=cache)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with open(stdin, "rb") if stdin else open(os.devnull, "rb") as f:
-            out = subprocess.run(cmd, env=env, stdin=f, capture_output=True, check=True).stdout
+            # (cwd: not a tree, whose wasm2py "python -c" would import first)
+            out = subprocess.run(cmd, env=env, stdin=f, capture_output=True, check=True,
+                                 cwd=cache).stdout  # fmt: skip
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return cpu, out

@@ -298,6 +298,9 @@ _JCC = [bytes((0x0F, 0x80 | cc)) for cc in range(16)]
 _STATUS = abi.TRAP_STATUS
 #: mov rcx, [r15] (rt); cmp qword [rcx + 8*RT_TRAP], 0
 _CHECK_STATUS = X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.alu_mi(X.CMP, RCX, 8 * abi.RT_TRAP, 0)
+#: the same, reloading the fuel left on the way: mov r12, [rcx + 8*RT_FUEL]
+_CHECK_STATUS_FUEL = (X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.mov_load(_FUEL, RCX, 8 * abi.RT_FUEL)
+                      + X.alu_mi(X.CMP, RCX, 8 * abi.RT_TRAP, 0))
 #: mov rcx, [r15] (rt); mov qword [rcx + 8*RT_TRAP], imm32 (the status follows)
 _SET_STATUS = X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.mov_store_imm(RCX, 8 * abi.RT_TRAP, 0)[:-4]
 #: handlers that pop a local or constant on top without touching rax, then the operand below
@@ -727,9 +730,10 @@ class FuncEmitter:
             self.offset = offset
             self.trap(TrapCode.OUT_OF_FUEL)
 
-    def check_status(self) -> None:
-        """After a call: return (recording this frame) if the callee left a status."""
-        self.code += _CHECK_STATUS
+    def check_status(self, fuel: bool = False) -> None:
+        """After a call: return (recording this frame) if the callee left a status; ``fuel``:
+        first reload the fuel left into r12 (what the callee left, also when it trapped)."""
+        self.code += _CHECK_STATUS_FUEL if fuel else _CHECK_STATUS
         self._site(_JCC[X.CC_NE], 0)
 
     def _emit_stubs(self) -> None:
@@ -1425,9 +1429,7 @@ def _call_args(fe: FuncEmitter, ft: FuncType) -> int:
 def _after_call(fe: FuncEmitter, ft: FuncType, area: int) -> None:
     c = fe.code
     c += X.alu_ri(X.SUB, RSP, area)  # (the tailcc callee popped its stack arguments)
-    if fe.mi.fuel_costs is not None:  # (what the callee left; also when it trapped)
-        c += X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.mov_load(_FUEL, RCX, 8 * abi.RT_FUEL)
-    fe.check_status()
+    fe.check_status(fe.mi.fuel_costs is not None)
     if fe.uses_mem:
         fe.reload_memory()
     fe.restore_volatile()
