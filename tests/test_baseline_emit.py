@@ -360,8 +360,9 @@ CALLS = """(module
   (memory 1)
   (func $double (export "double") (param i32) (result i32) local.get 0 i32.const 2 i32.mul)
   (func $neg (param i64) (result i64) i64.const 0 local.get 0 i64.sub)
-  ;; refused (float arithmetic): runs in the Python tier
+  ;; refused (ref.null): runs in the Python tier
   (func $uses_float (export "uses_float") (param i32) (result i32)
+    ref.null func ref.is_null drop
     local.get 0 f64.convert_i32_s f64.const 0.5 f64.mul i32.trunc_f64_s)
   (func $many (param i64 i64 i64 i64 i64 i64 i64 i64 i32) (result i64)
     local.get 0 local.get 1 i64.const 3 i64.mul i64.add local.get 2 i64.const 5 i64.mul i64.add
@@ -507,14 +508,14 @@ def test_call_depth_traps_like_the_other_tiers():
 def test_refusals_are_typed_and_named():
     src = """(module
       (func (result i32 i32) i32.const 1 i32.const 2)
-      (func (param f32) (result f32) local.get 0 local.get 0 f32.add)
+      (func (param f32) (result i32) ref.null func ref.is_null)
       (func (param externref))
       (func (result i32) i32.const 1))"""
     m = decode_module(wasm2py.wat2wasm(src))
     blob = emit.compile_functions(m, [0, 1, 2, 3], Layout(m))
     assert set(blob.funcs) == {3}
     assert blob.refused[0] == "multiple results"
-    assert blob.refused[1].startswith("f32_add at 0x")
+    assert blob.refused[1].startswith("ref_null at 0x")
     assert "externref" in blob.refused[2]
     assert blob.long_funcs == frozenset()
 
@@ -522,7 +523,8 @@ def test_refusals_are_typed_and_named():
 def test_call_to_a_refused_function_goes_through_its_record():
     # $a calls $b directly; $b is refused: $a must not call into the blob for it
     src = """(module
-      (func $b (export "b") (param f64) (result f64) local.get 0 local.get 0 f64.add)
+      (func $b (export "b") (param f64) (result f64)
+        ref.null func ref.is_null drop local.get 0 local.get 0 f64.add)
       (func (export "a") (param f64) (result f64) local.get 0 call $b))"""
     inst, blob = baseline_instance(src)
     assert set(blob.refused) == {0} and set(blob.funcs) == {1}

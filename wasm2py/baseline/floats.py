@@ -1,7 +1,7 @@
 """The baseline emitter's float instructions: f32/f64 arithmetic, comparisons and conversions
 (every scalar float instruction of Wasm 2.0; loads, stores, constants, ``select`` and
 ``reinterpret`` move bits and live in :mod:`.emit`). Importing the module registers its
-handlers in :data:`emit.HANDLERS` (``emit`` imports it last).
+handlers in :data:`emit.HANDLERS` (with ``emit.handler``; ``emit`` imports it last).
 
 Operands come and go through the emitter's interface (``pop_to_xmm``/``push_xmm``, scratch
 ``rax, rcx, rdx, xmm0-xmm7``). Arithmetic is SSE2 scalar code; ``ceil``/``floor``/``trunc``/
@@ -32,7 +32,7 @@ from ..binary.opcodes import Op as O
 from ..errors import TrapCode
 from ..llvm import abi
 from . import x86 as X
-from .emit import _FLAGS, HANDLERS, C, FuncEmitter, L, R, S, Unsupported
+from .emit import _FLAGS, C, FuncEmitter, L, R, S, Unsupported, handler
 from .x86 import RAX, RBP, RCX, RDX
 
 #: SSE4.1 (``roundss``/``roundsd``)
@@ -196,15 +196,6 @@ def _pop2(fe: FuncEmitter, f64: bool) -> tuple[int, int]:
     return a, b
 
 
-def _handler(*ops):
-    def deco(fn):
-        for op in ops:
-            HANDLERS[op] = fn
-        return fn
-
-    return deco
-
-
 # -- arithmetic --------------------------------------------------------------------------------
 
 _ARITH = {
@@ -215,7 +206,7 @@ _ARITH = {
 }  # fmt: skip
 
 
-@_handler(*_ARITH)
+@handler(*_ARITH)
 def _arith(fe: FuncEmitter, imm) -> None:
     opc, f64 = _ARITH[fe.op]
     st = fe.st
@@ -239,7 +230,7 @@ _ROUND = {
 }  # fmt: skip
 
 
-@_handler(*_ROUND)
+@handler(*_ROUND)
 def _round(fe: FuncEmitter, imm) -> None:
     mode, f64 = _ROUND[fe.op]
     if not HAS_SSE41:
@@ -249,7 +240,7 @@ def _round(fe: FuncEmitter, imm) -> None:
     _push_canonical(fe, x, f64)
 
 
-@_handler(O.F32_SQRT, O.F64_SQRT)
+@handler(O.F32_SQRT, O.F64_SQRT)
 def _sqrt(fe: FuncEmitter, imm) -> None:
     f64 = fe.op == O.F64_SQRT
     x = _pop_x(fe, 0, f64)
@@ -257,7 +248,7 @@ def _sqrt(fe: FuncEmitter, imm) -> None:
     _push_canonical(fe, x, f64)  # (x86's NaN for sqrt(-1) is negative)
 
 
-@_handler(O.F32_MIN, O.F32_MAX, O.F64_MIN, O.F64_MAX)
+@handler(O.F32_MIN, O.F32_MAX, O.F64_MIN, O.F64_MAX)
 def _min_max(fe: FuncEmitter, imm) -> None:
     op = fe.op
     f64 = op in (O.F64_MIN, O.F64_MAX)
@@ -287,7 +278,7 @@ def _min_max(fe: FuncEmitter, imm) -> None:
 # -- bit operations ------------------------------------------------------------------------------
 
 
-@_handler(O.F32_ABS, O.F32_NEG, O.F64_ABS, O.F64_NEG)
+@handler(O.F32_ABS, O.F32_NEG, O.F64_ABS, O.F64_NEG)
 def _abs_neg(fe: FuncEmitter, imm) -> None:
     op = fe.op
     f64 = op in (O.F64_ABS, O.F64_NEG)
@@ -301,7 +292,7 @@ def _abs_neg(fe: FuncEmitter, imm) -> None:
     fe.push_r()
 
 
-@_handler(O.F32_COPYSIGN, O.F64_COPYSIGN)
+@handler(O.F32_COPYSIGN, O.F64_COPYSIGN)
 def _copysign(fe: FuncEmitter, imm) -> None:
     f64 = fe.op == O.F64_COPYSIGN
     c = fe.code
@@ -328,7 +319,7 @@ _FCMP = {
 }  # fmt: skip
 
 
-@_handler(*_FCMP)
+@handler(*_FCMP)
 def _fcmp(fe: FuncEmitter, imm) -> None:
     cc, swap, f64 = _FCMP[fe.op]
     x, y = _pop2(fe, f64)
@@ -336,7 +327,7 @@ def _fcmp(fe: FuncEmitter, imm) -> None:
     fe.push_flags(cc)
 
 
-@_handler(O.F32_EQ, O.F32_NE, O.F64_EQ, O.F64_NE)
+@handler(O.F32_EQ, O.F32_NE, O.F64_EQ, O.F64_NE)
 def _feq(fe: FuncEmitter, imm) -> None:
     # equal is ZF = 1 and PF = 0, no one condition code: cmpsd's mask instead
     op = fe.op
@@ -351,7 +342,7 @@ def _feq(fe: FuncEmitter, imm) -> None:
 # -- conversions -------------------------------------------------------------------------------
 
 
-@_handler(O.F64_PROMOTE_F32, O.F32_DEMOTE_F64)
+@handler(O.F64_PROMOTE_F32, O.F32_DEMOTE_F64)
 def _promote_demote(fe: FuncEmitter, imm) -> None:
     to64 = fe.op == O.F64_PROMOTE_F32
     x = _pop_x(fe, 0, not to64)
@@ -368,7 +359,7 @@ _CONVERT = {
 }  # fmt: skip
 
 
-@_handler(*_CONVERT)
+@handler(*_CONVERT)
 def _convert(fe: FuncEmitter, imm) -> None:
     w, unsigned, f64 = _CONVERT[fe.op]
     c = fe.code
@@ -419,7 +410,7 @@ _TRUNC_SAT = {
 }  # fmt: skip
 
 
-@_handler(*_TRUNC, *_TRUNC_SAT)
+@handler(*_TRUNC, *_TRUNC_SAT)
 def _trunc(fe: FuncEmitter, imm) -> None:
     sat = fe.op in _TRUNC_SAT
     bits, signed, f64 = (_TRUNC_SAT if sat else _TRUNC)[fe.op]

@@ -223,11 +223,9 @@ def _flush_all() -> None:
 
 
 def cached_unit(module, records: dict[int, tuple[bytes, int, bool]], shell: ShellCode,
-                memory: CodeMemory) -> Unit | None:
-    """One :class:`Unit` of the functions ``records`` (from :meth:`CodeCache.read`), their
-    code placed in ``memory`` one after the other (each 16-byte aligned)."""
-    if not records:
-        return None
+                memory: CodeMemory) -> Unit:
+    """One :class:`Unit` of the functions ``records`` (from :meth:`CodeCache.read`, at least
+    one), their code placed in ``memory`` one after the other (each 16-byte aligned)."""
     code = bytearray()
     funcs = {}
     long_funcs = set()
