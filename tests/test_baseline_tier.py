@@ -107,15 +107,22 @@ def test_config_baseline_is_a_bool_on_by_default_here():
             Config(baseline=bad)
 
 
-def test_stores_with_fuel_or_epochs_keep_the_python_tier_first():
-    for extra in ({"consume_fuel": True}, {"epoch_interruption": True}):
+def test_stores_with_fuel_or_epochs_run_baseline_code():
+    """(Fuel and epochs in detail: ``tests/test_baseline_fuel.py``.)"""
+    used = {}
+    for extra in ({"consume_fuel": True}, {"epoch_interruption": True},
+                  {"consume_fuel": True, "baseline": False}):  # fmt: skip
         store, inst = make(**extra)
         if extra.get("consume_fuel"):
             store.set_fuel(10**9)
         if extra.get("epoch_interruption"):
             store.set_epoch_deadline(1000)
         assert inst.exports.fib(15) == 610
-        assert set(inst.function_tiers().values()) == {"python"}
+        want = "baseline" if extra.get("baseline", True) else "python"
+        assert inst.function_tiers()[1] == want  # fib (the others are not called)
+        if extra.get("consume_fuel"):
+            used[want] = 10**9 - store.get_fuel()
+    assert used["baseline"] == used["python"] > 0
 
 
 def test_baseline_false_keeps_the_python_tier_first():

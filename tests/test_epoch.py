@@ -15,13 +15,18 @@ from wasm2py import Config, Engine, Instance, Module, Store, Trap, TrapCode
 from .wat import wat
 
 #: "python-flat": the Python tier with every function in the flat shape (its loops are jumps
-#: back to a header block, which must check the deadline as ``while RUN`` does)
-TIERS = ["python", "python-flat", "llvm", "auto"]
+#: back to a header block, which must check the deadline as ``while RUN`` does); "auto": the
+#: Python tier tiering up to LLVM; "baseline": ``tier="auto"`` with the baseline tier (every
+#: function compiled to machine code at its first call)
+TIERS = ["python", "python-flat", "llvm", "auto", "baseline"]
 
 
 def tier_config(tier: str, **kw) -> Config:
     if tier == "python-flat":
         return Config(python_shape="flat", epoch_interruption=True, cache=False, **kw)
+    if tier in ("auto", "baseline"):
+        return Config(tier="auto", baseline=tier == "baseline", epoch_interruption=True,
+                      cache=False, **kw)  # fmt: skip
     return Config(tier=tier, epoch_interruption=True, cache=False, **kw)
 
 SPIN = wat("""(module
@@ -99,6 +104,8 @@ def test_watchdog_interrupts_a_call_that_never_returns(tier, export, args):
         assert inst.tier == "llvm"
     elif tier == "auto":
         assert all(inst.function_tiers()[i] == "llvm" for i in WARM)
+    elif tier == "baseline":  # (the interrupted function ran as baseline code)
+        assert inst.function_tiers()[{"spin": 1, "rec": 3}[export]] == "baseline"
     # the deadline stays passed: calls trap at their first check until it is moved
     with pytest.raises(Trap) as again:
         inst.exports.add(1, 2)
@@ -130,6 +137,8 @@ def test_deadline_counts_increments_exactly(tier):
         assert info.value.code is TrapCode.INTERRUPT
         # the host call that reached the deadline finished, the loop did not go round again
         assert inst.exports.n.value == k
+    if tier == "baseline":
+        assert inst.function_tiers()[2] == "baseline"
 
 
 @pytest.mark.parametrize("tier", TIERS)

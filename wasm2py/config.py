@@ -163,9 +163,10 @@ class Config:
             millisecond per KB of wasm, code about as fast as LLVM's level 0), which runs it
             from then on; only the functions it refuses run in the Python tier (and tier up
             to LLVM when hot, as without it). Default: ``True`` on x86-64 Linux (used where
-            executable memory can be had). Ignored in stores with ``consume_fuel`` or
-            ``epoch_interruption``, and for modules with a function type it cannot call (a
-            v128 value or several results): those run as with ``False``. Baseline frames
+            executable memory can be had). Its code meters fuel and checks the epoch like the
+            other tiers' (same charges, same trap points). Ignored for modules with a function
+            type it cannot call (a v128 value or several results): those run as with
+            ``False``. Baseline frames
             cannot pause: resumable calls run in the Python tier.
     """
 

@@ -44,8 +44,8 @@ digest (``units.cached_units``). A run that never gets hot never imports ``llvml
 A function with more than :data:`EAGER_BYTES` of code skips the Python tier: its first call
 compiles it as a unit of its own while the caller waits (``TierUp._first_call``).
 
-**The baseline tier** (``Config.baseline``, x86-64 Linux; not in stores with fuel metering or
-epoch interruption, nor for modules with a function type its shell cannot call): every
+**The baseline tier** (``Config.baseline``, x86-64 Linux; not for modules with a function
+type its shell cannot call; with fuel metering and epoch checks as the other tiers): every
 defined function's first call compiles it alone with :mod:`wasm2py.baseline` (one pass, ~1 ms
 per KB) while the caller waits, and it runs as machine code from then on
 (``TierUp._first_call_baseline``): its record, its entry for the embedder and for Python-tier
@@ -169,6 +169,9 @@ class TierUp:
         #: the baseline tier's shell of the module (``Config.baseline``; None: not used),
         #: the functions it refused (index -> why), its code memory
         self.baseline = self._baseline_shell(config)
+        #: what the baseline's code meters: the fuel costs (None: no fuel) and epoch checks
+        self._bl_fuel = config.fuel_costs if config.consume_fuel else None
+        self._bl_epoch = bool(config.epoch_interruption)
         self.refused: dict[int, str] = {}
         self._code = None
         self._code_cache = None
@@ -189,7 +192,8 @@ class TierUp:
             if config.cache and self.module.raw:
                 from .baseline.unit import CodeCache
 
-                self._code_cache = CodeCache.of(self.module.raw)
+                self._code_cache = CodeCache.of(self.module.raw,
+                                                self._variant())  # fmt: skip
                 self._start_baseline_cached(state)
             self._first_calls(state)
         else:
@@ -199,7 +203,7 @@ class TierUp:
     def _baseline_shell(self, config):
         """The module's :class:`wasm2py.baseline.unit.ShellCode` if its functions run in the
         baseline tier (see ``Config.baseline``), else None."""
-        if not config.baseline or config.consume_fuel or config.epoch_interruption:
+        if not config.baseline:
             return None
         from .baseline.unit import available, shell_for
 
@@ -209,6 +213,12 @@ class TierUp:
         if shell.refused:  # (every record of the instance needs its type's trampoline)
             return None
         return shell
+
+    def _variant(self) -> bytes:
+        """What the baseline code of this store depends on besides the module and the
+        compiler (its code cache key): fuel costs and epoch checks."""
+        fuel = b"-" if self._bl_fuel is None else self._bl_fuel.key()
+        return b"fuel=" + fuel + b";epoch=" + (b"1" if self._bl_epoch else b"0")
 
     def _start_baseline_cached(self, state) -> None:
         """Attach the baseline code earlier runs compiled for this module (see
@@ -341,7 +351,8 @@ class TierUp:
 
             self._code = CodeMemory()
         c0 = time.process_time()
-        blob = compile_functions(self.module, funcs, inst._llvm.compiled.layout)
+        blob = compile_functions(self.module, funcs, inst._llvm.compiled.layout,
+                                 self._bl_fuel, self._bl_epoch)  # fmt: skip
         self.refused.update(blob.refused)
         if self._code_cache is not None:
             self._code_cache.add(blob)

@@ -52,7 +52,13 @@ no funcref can name (``lower.ModuleBuilder.bodies``), nor that compile's entries
 A direct call of a function of ``indices`` that was refused goes to a thunk in the blob that
 jumps through the callee's record.
 
-Not compiled in the baseline (``refused``), for now: fuel metering and epoch checks (such
-stores do not use it), multiple results, SIMD, exceptions, tail calls, GC and typed
+Fuel and epochs (``compile_functions(..., fuel_costs, epoch)``): the segment rule of
+:mod:`wasm2py.fuel`, each segment charged from ``r12`` (the fuel left, loaded from
+``rt[RT_FUEL]`` in the prologue, stored back before each call and on every exit, reloaded after
+each call), the trap ``OUT_OF_FUEL`` at the segment's first instruction with the fuel untouched;
+``rt[RT_EPOCH]`` checked at entry and at each loop header (``INTERRUPT``), as in the LLVM tier.
+
+Not compiled in the baseline (``refused``), for now: bulk instructions (so no bulk fuel charge),
+multiple results, SIMD, exceptions, tail calls, GC and typed
 references, multiple memories, memory64.
 """

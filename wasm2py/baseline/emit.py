@@ -26,7 +26,18 @@ functions that access memory; reloaded after every call and ``memory.grow``); sc
 ``rax, rcx, rdx``; the most used locals live in the remaining callee-saved registers
 (``rbx, r12``, and ``r13, r14`` if unused), then in ``rsi, rdi, r8-r11`` (saved to their
 slots before each call and reloaded after it, so only for locals used more than twice as
-often as the function calls).
+often as the function calls). With fuel metering ``r12`` holds the fuel left instead of a
+local (see *Fuel*).
+
+**Fuel and epochs** (``compile_functions(..., fuel_costs, epoch)``). The segments of
+:func:`wasm2py.fuel.segment_costs`, each charged where it starts (``sub r12, cost; jb stub``:
+at every segment start the operands are in their slots, so the flags and ``rdx`` are free);
+the stub adds the cost back and traps with ``OUT_OF_FUEL`` at the segment's first instruction,
+as the LLVM tier does. ``r12`` is loaded from ``rt[RT_FUEL]`` in the prologue (before the
+first trap), stored there before each call and on every exit (the epilogue, which traps leave
+through too) and reloaded after each call (the callee, a host function or the Python tier may
+have changed it). Epoch checks (``rt[RT_EPOCH]`` non-zero: ``INTERRUPT``) follow the entry's
+stack checks and start every loop iteration at the header.
 
 **Traps.** A failed check jumps to a stub at the end of the function that puts the wasm
 offset in ``esi`` and the status in ``rt[RT_TRAP]``, then appends ``(ctx, index << 32 |
@@ -77,6 +88,7 @@ from dataclasses import dataclass, field
 from ..binary.module import Module
 from ..binary.opcodes import Op
 from ..errors import TrapCode
+from ..fuel import segment_costs
 from ..llvm import abi
 from ..types import FuncType, ValType
 from ..validate.frames import frame_words
@@ -96,6 +108,8 @@ _INT_ARGS = (RDX, RCX, R8, R9)  # after env (rdi) and rem (rsi)
 _CTX = R15
 _MBASE = R14
 _MSIZE = R13
+#: the fuel left, while a function of a metered store runs (``rt[RT_FUEL]`` at calls and exits)
+_FUEL = R12
 
 
 class Unsupported(Exception):
@@ -194,9 +208,11 @@ class _Ctl:
 class _ModuleInfo:
     """What every function of a module needs (made once per :func:`compile_functions`)."""
 
-    def __init__(self, module: Module, layout: abi.Layout):
+    def __init__(self, module: Module, layout: abi.Layout, fuel_costs=None, epoch: bool = False):
         self.module = module
         self.layout = layout
+        self.fuel_costs = fuel_costs
+        self.epoch = epoch
         self.nimp = module.num_imported_funcs
         self.ftypes = module.func_types()
         self.gtypes = module.global_types()
@@ -282,6 +298,9 @@ _JCC = [bytes((0x0F, 0x80 | cc)) for cc in range(16)]
 _STATUS = abi.TRAP_STATUS
 #: mov rcx, [r15] (rt); cmp qword [rcx + 8*RT_TRAP], 0
 _CHECK_STATUS = X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.alu_mi(X.CMP, RCX, 8 * abi.RT_TRAP, 0)
+#: the same, reloading the fuel left on the way: mov r12, [rcx + 8*RT_FUEL]
+_CHECK_STATUS_FUEL = (X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.mov_load(_FUEL, RCX, 8 * abi.RT_FUEL)
+                      + X.alu_mi(X.CMP, RCX, 8 * abi.RT_TRAP, 0))
 #: mov rcx, [r15] (rt); mov qword [rcx + 8*RT_TRAP], imm32 (the status follows)
 _SET_STATUS = X.mov_load(RCX, _CTX, 8 * abi.CTX_RT) + X.mov_store_imm(RCX, 8 * abi.RT_TRAP, 0)[:-4]
 #: handlers that pop a local or constant on top without touching rax, then the operand below
@@ -343,7 +362,8 @@ class FuncEmitter:
         if self.uses_mem and (mi.nmem != 1 or mi.mem64):
             raise Unsupported("memory other than one 32-bit memory")
         # registers: pinned locals
-        saved = [RBX, R12]
+        fuel = mi.fuel_costs is not None
+        saved = [RBX] if fuel else [RBX, R12]
         if not self.uses_mem:
             saved += [R13, R14]
         self.pins = self._choose_pins(body, nloc, saved, _VOLATILE) if self.pin_locals else {}
@@ -354,6 +374,13 @@ class FuncEmitter:
         self.saved = [r for r in saved if r in self.pins.values()]
         if self.uses_mem:
             self.saved += [R13, R14]
+        #: fuel metering: the fuel segments (position in the body -> cost); the fuel left
+        #: lives in r12 while the function runs (see :data:`_FUEL`)
+        self.segs: dict[int, int] = {}
+        self.fuel_sites: list[tuple[int, int, int]] = []  # (rel32 position, offset, cost)
+        if fuel:
+            self.segs = segment_costs(body, mi.fuel_costs)
+            self.saved.append(_FUEL)
         self.rem_disp = -16
         self.nfixed = 2 + len(self.saved)
         self.maxh = 0
@@ -366,6 +393,8 @@ class FuncEmitter:
         c += X.mov_store(RBP, -8, R15) + X.mov_rr(R15, RDI)
         for j, r in enumerate(self.saved):
             c += X.mov_store(RBP, -8 * (3 + j), r)
+        if fuel:  # (before the first trap: every exit writes it back)
+            c += X.mov_load(RAX, R15, 8 * abi.CTX_RT) + X.mov_load(_FUEL, RAX, 8 * abi.RT_FUEL)
         # depth and native stack (the LLVM tier's checks, at offset 0), while rsi is rem
         c += X.test_rr(RSI, RSI, False)
         self.trap_if(X.CC_S, TrapCode.CALL_STACK_EXHAUSTED)
@@ -373,6 +402,8 @@ class FuncEmitter:
             c += X.mov_load(RAX, R15, 8 * abi.CTX_RT)
             c += X.rm(b"\x3b", RSP, RAX, 8 * abi.RT_STACK_LIMIT, True)  # cmp rsp, [rax+..]
             self.trap_if(X.CC_B, TrapCode.CALL_STACK_EXHAUSTED)
+        if mi.epoch:
+            self.epoch_check(RAX)
         if calls:
             fw = frame_words(m, ft, code.locals, body, mi.ftypes)
             c += X.alu_ri(X.SUB, RSI, fw, False) + X.mov_store(RBP, self.rem_disp, RSI, False)
@@ -419,6 +450,7 @@ class FuncEmitter:
         # the exit: restore and return (the result is in rax / xmm0 already)
         a.bind(self.exit)
         self._epilogue()
+        self._emit_fuel_stubs()
         self._emit_stubs()
         frame = 8 * (self.nfixed + nloc + self.maxh) + self.out_area
         frame = (frame + 15) & ~15
@@ -429,6 +461,8 @@ class FuncEmitter:
 
     def _epilogue(self) -> None:
         c = self.code
+        if self.mi.fuel_costs is not None:  # the fuel left back to rt
+            c += X.mov_load(RCX, R15, 8 * abi.CTX_RT) + X.mov_store(RCX, 8 * abi.RT_FUEL, _FUEL)
         for j, r in enumerate(self.saved):
             c += X.mov_load(r, RBP, -8 * (3 + j))
         c += X.mov_load(R15, RBP, -8) + X.LEAVE + X.ret_n(self.ret_pop)
@@ -661,9 +695,45 @@ class FuncEmitter:
     def trap(self, code: TrapCode) -> None:
         self._site(b"\xe9", _STATUS[code])
 
-    def check_status(self) -> None:
-        """After a call: return (recording this frame) if the callee left a status."""
-        self.code += _CHECK_STATUS
+    def epoch_check(self, reg: int) -> None:
+        """Trap with ``INTERRUPT`` (at the current offset) if ``rt[RT_EPOCH]`` is set
+        (``reg``: a free scratch register). A plain load: x86 loads are atomic, and the code
+        is not reordered by anyone, so another thread's store is seen at the next check."""
+        self.code += X.mov_load(reg, _CTX, 8 * abi.CTX_RT) + X.alu_mi(X.CMP, reg,
+                                                                      8 * abi.RT_EPOCH, 0)
+        self.trap_if(X.CC_NE, TrapCode.INTERRUPT)
+
+    def charge(self, cost: int) -> None:
+        """Take ``cost`` from the fuel (r12) at the current instruction, or trap with
+        ``OUT_OF_FUEL`` leaving the fuel as it was (the stub adds the cost back): the
+        segment rule of :mod:`wasm2py.fuel`, as the LLVM tier charges."""
+        c = self.code
+        if cost < 1 << 31:
+            c += X.alu_ri(X.SUB, _FUEL, cost)
+        elif cost < 1 << 64:
+            c += X.mov_imm(RDX, cost) + X.alu_rr(X.SUB, _FUEL, RDX)
+        else:
+            raise Unsupported(f"a fuel segment of cost {cost}")
+        c += _JCC[X.CC_B] + b"\0\0\0\0"  # (borrow: fuel < cost, unsigned)
+        self.fuel_sites.append((len(c) - 4, self.offset, cost))
+
+    def _emit_fuel_stubs(self) -> None:
+        """Per charge: give the cost back (rdx still holds a big one), then the trap stub
+        of ``OUT_OF_FUEL`` at its offset."""
+        c = self.code
+        for pos, offset, cost in self.fuel_sites:
+            c[pos : pos + 4] = _i32(len(c) - (pos + 4))
+            if cost < 1 << 31:
+                c += X.alu_ri(X.ADD, _FUEL, cost)
+            else:
+                c += X.alu_rr(X.ADD, _FUEL, RDX)
+            self.offset = offset
+            self.trap(TrapCode.OUT_OF_FUEL)
+
+    def check_status(self, fuel: bool = False) -> None:
+        """After a call: return (recording this frame) if the callee left a status; ``fuel``:
+        first reload the fuel left into r12 (what the callee left, also when it trapped)."""
+        self.code += _CHECK_STATUS_FUEL if fuel else _CHECK_STATUS
         self._site(_JCC[X.CC_NE], 0)
 
     def _emit_stubs(self) -> None:
@@ -752,7 +822,8 @@ class FuncEmitter:
         ctl = self.ctl
         skip = 0
         dead = False
-        for op, imm, offset in body:
+        segs = self.segs
+        for pos, (op, imm, offset) in enumerate(body):
             if dead:
                 # unreachable code up to the else/end of the construct it is in
                 if op == _BLOCK or op == _LOOP or op == _IF:
@@ -773,6 +844,13 @@ class FuncEmitter:
                     self.held = None  # (the handler pops both: the top, then rax's)
                 else:
                     self.spill_held()
+            if segs:
+                cost = segs.get(pos)
+                if cost is not None:
+                    # (a segment starts at the body's start or after a loop header, if,
+                    # else, end or br_if: the operands are all in their slots there, so the
+                    # flags and rdx are free)
+                    self.charge(cost)
             if op == _END:
                 self._end(dead)
                 dead = False
@@ -1223,6 +1301,8 @@ def _block(fe: FuncEmitter, imm) -> None:
         ctl = _Ctl("loop", len(fe.st) - np_, np_, nr)
         ctl.head = X.Label()
         fe.asm.bind(ctl.head)
+        if fe.mi.epoch:  # (each iteration, as the LLVM tier checks at its loop headers)
+            fe.epoch_check(RCX)
     else:
         ctl = _Ctl("block", len(fe.st) - np_, np_, nr)
     fe.ctl.append(ctl)
@@ -1325,6 +1405,8 @@ def _call_args(fe: FuncEmitter, ft: FuncType) -> int:
         fe.out_area = 8 * nstack
     c = fe.code
     st = fe.st
+    if fe.mi.fuel_costs is not None:  # the callee (or host code) takes it from rt
+        c += X.mov_load(RDX, _CTX, 8 * abi.CTX_RT) + X.mov_store(RDX, 8 * abi.RT_FUEL, _FUEL)
     if not ft.params and st and st[-1][0] >= R:
         # (with arguments the top is one of them: only the top can be in rax or the flags)
         fe._store_slot(len(st) - 1, st[-1])
@@ -1347,7 +1429,7 @@ def _call_args(fe: FuncEmitter, ft: FuncType) -> int:
 def _after_call(fe: FuncEmitter, ft: FuncType, area: int) -> None:
     c = fe.code
     c += X.alu_ri(X.SUB, RSP, area)  # (the tailcc callee popped its stack arguments)
-    fe.check_status()
+    fe.check_status(fe.mi.fuel_costs is not None)
     if fe.uses_mem:
         fe.reload_memory()
     fe.restore_volatile()
@@ -1410,15 +1492,19 @@ def _call_indirect(fe: FuncEmitter, imm) -> None:
 # -- the driver ------------------------------------------------------------------------------
 
 
-def compile_functions(module: Module, indices, layout: abi.Layout) -> Blob:
+def compile_functions(module: Module, indices, layout: abi.Layout, fuel_costs=None,
+                      epoch: bool = False) -> Blob:
     """Compile the defined functions ``indices`` of ``module`` (decoded and validated) into
     one blob (see the package docstring). A function it cannot compile is left out and named
-    in ``refused``; calls to it go through its funcref record.
+    in ``refused``; calls to it go through its funcref record. ``fuel_costs`` (a
+    :class:`~wasm2py.config.FuelCosts`): meter fuel (the segment rule of :mod:`wasm2py.fuel`,
+    the fuel in ``rt[RT_FUEL]`` at calls and exits); ``epoch``: check ``rt[RT_EPOCH]`` at
+    function entries and loop headers (trap ``INTERRUPT``), as the LLVM tier does.
 
     Raises:
         ValueError: an index is not a defined function's.
     """
-    mi = _ModuleInfo(module, layout)
+    mi = _ModuleInfo(module, layout, fuel_costs, epoch)
     want = list(dict.fromkeys(indices))
     blob_funcs = set(want)
     refused: dict[int, str] = {}

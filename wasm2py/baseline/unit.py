@@ -149,27 +149,28 @@ class CodeCache:
     #: records are written in batches of this many (and the rest at exit)
     BATCH = 64
 
-    def __init__(self, wasm: bytes) -> None:
+    def __init__(self, wasm: bytes, variant: bytes = b"") -> None:
         from ..cache import FunctionLog, entry_key
 
-        self.log = FunctionLog(entry_key(wasm, b"baseline:" + compiler_digest()))
+        self.log = FunctionLog(entry_key(wasm, b"baseline:" + compiler_digest() + variant))
         self._pending: list[tuple[int, bytes]] = []
         self._lock = threading.Lock()
         _PENDING.add(self)
 
     @classmethod
-    def of(cls, wasm: bytes) -> CodeCache:
-        """The module's code cache (one per module, cache directory and process: the
-        records one instance has not written yet are read by the next)."""
+    def of(cls, wasm: bytes, variant: bytes = b"") -> CodeCache:
+        """The module's code cache (one per module, ``variant``, cache directory and
+        process: the records one instance has not written yet are read by the next);
+        ``variant``: what else the code depends on (fuel costs, epoch checks)."""
         from ..cache import cache_dir, wasm_digest
 
-        key = (wasm_digest(wasm), cache_dir())  # (the directory may change: tests do)
+        key = (wasm_digest(wasm), variant, cache_dir())  # (the directory may change: tests do)
         with _SHELLS_LOCK:
             cache = _CACHES.get(key)
             if cache is None:
                 if len(_CACHES) >= 64:
                     _CACHES.clear()
-                cache = _CACHES[key] = cls(wasm)
+                cache = _CACHES[key] = cls(wasm, variant)
             return cache
 
     def read(self) -> tuple[dict[int, tuple[bytes, int, bool]], dict[int, str]]:

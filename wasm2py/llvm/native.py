@@ -221,9 +221,7 @@ class NativeRuntime:
         #: foreign records get the baseline tier's trampolines (``tier="auto"`` stores whose
         #: instances run baseline code: no LLVM loaded for them; see :meth:`trampoline`)
         config = store.config
-        self._baseline_tramps = (config.tier == "auto" and config.baseline
-                                 and not config.consume_fuel
-                                 and not config.epoch_interruption)  # fmt: skip
+        self._baseline_tramps = config.tier == "auto" and config.baseline
         self._first_cb = CALLBACK(self._first_crossing)
         self._first_addr = ctypes.cast(self._first_cb, ctypes.c_void_p).value
 

@@ -16,9 +16,9 @@ behind ``wasm2py wast`` and the project's spec testsuite (``spectests/``).
 #: Python tier's fallback shape (a dispatch loop over basic blocks) instead of the structured one.
 #: ``"baseline"`` is ``tier="auto"`` with the baseline tier on (``Config.baseline``) and LLVM
 #: tier-up out of reach: every function runs as baseline machine code unless the baseline
-#: refuses it (then in the Python tier).
+#: refuses it (then in the Python tier); ``"baseline-metered"`` the same with fuel metering.
 TIERS: tuple[str, ...] = ("python", "python-fuel", "llvm", "llvm-metered", "llvm-fuel",
-                          "python-flat", "python-flat-fuel", "baseline")
+                          "python-flat", "python-flat-fuel", "baseline", "baseline-metered")
 
 #: The two checks: the full run of a script, and the rejection-only check.
 CHECK_RUN = "run"

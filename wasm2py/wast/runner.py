@@ -197,8 +197,11 @@ class ScriptRunner:
         #: with big frames), which must not change any result either
         extra = {"llvm_quick_bytes": 0} if "quick" in variants else {}
         if base_tier == "baseline":
+            # ("baseline-metered": its code charges fuel; a plain budget, as llvm-metered:
+            # baseline frames cannot pause, so a resumable "-fuel" run would test the Python
+            # tier only)
             config = self.w.Config(tier="auto", baseline=True, tier_up_threshold=1 << 62,
-                                   cache=False, **features)  # fmt: skip
+                                   cache=False, consume_fuel=metered, **features)  # fmt: skip
         elif metered:
             config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False, **features)
         elif self.fuel_mode:
