@@ -415,7 +415,7 @@ def test_a_collection_inside_a_guard_reservation_does_not_deadlock():
 
 
 def _auto(prog: bytes, imports=None, **config):
-    store = Store(Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9, **config)))
+    store = Store(Engine(Config(tier="auto", baseline=False, cache=False, tier_up_threshold=10**9, **config)))
     inst = Instance(store, Module(store.engine, prog), imports or {})
     return inst, inst._tierup
 
@@ -482,7 +482,7 @@ def test_a_guard_trap_in_tier_up_units_has_the_backtrace(split):
 def test_units_for_an_unguarded_memory_keep_explicit_checks(monkeypatch):
     """An instance with a memory that has no guard reservation gets units with explicit
     checks, and refuses a guard-page unit."""
-    store = Store(Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9)))
+    store = Store(Engine(Config(tier="auto", baseline=False, cache=False, tier_up_threshold=10**9)))
     monkeypatch.setattr(memmod._Mapping, "reserve_guarded", classmethod(lambda cls: None))
     mem = Memory(store, MemoryType(Limits(1, 2)))
     monkeypatch.undo()

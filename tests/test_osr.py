@@ -80,7 +80,7 @@ def instance(fuel: bool = False, ask=lambda x: x) -> Instance:
     configuration, so the units compile once)."""
     engine = _ENGINES.get(fuel)
     if engine is None:
-        engine = _ENGINES[fuel] = Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9,
+        engine = _ENGINES[fuel] = Engine(Config(tier="auto", baseline=False, cache=False, tier_up_threshold=10**9,
                                                 consume_fuel=fuel))  # fmt: skip
     store = Store(engine)
     return Instance(store, Module(engine, wat(PROG)), {"env": {"ask": ask}})
@@ -212,7 +212,7 @@ def test_the_same_body_elsewhere_in_another_module_gets_its_own_code():
         local.get $k local.get $n i32.lt_u br_if $l
       end
       local.get $k)"""
-    engine = Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9))
+    engine = Engine(Config(tier="auto", baseline=False, cache=False, tier_up_threshold=10**9))
     for pad in ("", "i32.const 2 drop i32.const 3 drop"):
         src = f'(module (func (export "f") i32.const 1 drop {pad}) {loop})'
         inst = Instance(Store(engine), Module(engine, wat(src)), {})
@@ -236,7 +236,7 @@ def test_a_local_not_set_yet_moves_as_zero_whatever_its_type():
           (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))
         end
         local.get $s))""")
-    engine = Engine(Config(tier="auto", cache=False, tier_up_threshold=10**9))
+    engine = Engine(Config(tier="auto", baseline=False, cache=False, tier_up_threshold=10**9))
     inst = Instance(Store(engine), Module(engine, src), {})
     assert inst.exports.v(1) == 1
     move_at(inst, 0, 2)  # the entry, then the first loop header

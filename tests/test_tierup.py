@@ -49,7 +49,7 @@ def _fib(n: int) -> int:
 
 
 def store_for(**config) -> Store:
-    return Store(Engine(Config(tier="auto", cache=False, **config)))
+    return Store(Engine(Config(tier="auto", baseline=False, cache=False, **config)))
 
 
 def jit(inst, *units, level=None) -> None:
@@ -191,7 +191,7 @@ def test_a_second_run_starts_with_the_units_of_the_first(tmp_path, monkeypatch):
     data = wat(CHAIN)
 
     def run():
-        engine = Engine(Config(tier="auto", tier_up_threshold=300))
+        engine = Engine(Config(tier="auto", baseline=False, tier_up_threshold=300))
         inst = Instance(Store(engine), Module(engine, data), {"env": {"host": abs}})
         return inst
 
@@ -219,7 +219,7 @@ def test_cached_units_of_another_compile_policy_are_not_loaded(tmp_path, monkeyp
     data = wat(CHAIN)
 
     def run():
-        engine = Engine(Config(tier="auto", tier_up_threshold=300))
+        engine = Engine(Config(tier="auto", baseline=False, tier_up_threshold=300))
         return Instance(Store(engine), Module(engine, data), {"env": {"host": abs}})
 
     first = run()
@@ -457,7 +457,7 @@ def test_the_auto_tier_translates_without_the_optional_rewrites(monkeypatch):
     expected_tri = {0: 0, 1: 0, 5: 10, 100: 4950}
     expected_pick = {0: 10, 1: 20, 2: 30, 3: 0, 99: 0}
     for tier in ("python", "auto"):
-        config = Config(tier=tier, cache=False, tier_up_threshold=1_000_000)
+        config = Config(tier=tier, cache=False, tier_up_threshold=1_000_000, baseline=False)
         inst = Instance(Store(Engine(config)), Module(Engine(config), data))
         assert {n: inst.exports.tri(n) for n in expected_tri} == expected_tri
         assert {n: inst.exports.pick(n) for n in expected_pick} == expected_pick
@@ -471,7 +471,7 @@ def test_a_cold_load_finds_the_body_facts_in_the_validators_pass(monkeypatch):
     from wasm2py.binary import module as binmod
     from wasm2py.llvm import facts as llvm_facts
 
-    engine = Engine(Config(tier="auto", cache=False))
+    engine = Engine(Config(tier="auto", baseline=False, cache=False))
     m = Module(engine, wat(CHAIN))._module
 
     def no_decode(self):
@@ -599,7 +599,7 @@ def test_units_of_an_engine_share_one_execution_engine_without_name_clashes(tmp_
 
     monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
     for _ in range(2):  # compiled, then from the cache
-        store = Store(Engine(Config(tier="auto", tier_up_threshold=10**9)))
+        store = Store(Engine(Config(tier="auto", baseline=False, tier_up_threshold=10**9)))
         got = []
         for text in TWINS:
             for units in ([[0, 1]], [[0], [1]]):
@@ -647,7 +647,7 @@ from wasm2py import Config, Engine, Instance, Module, Store
 from wasm2py.llvm import abi
 
 LLVM = ("llvmlite.binding", "llvmlite.ir", "wasm2py.llvm.jit", "wasm2py.llvm.suspend")
-engine = Engine(Config(tier="auto", tier_up_threshold=300))
+engine = Engine(Config(tier="auto", baseline=False, tier_up_threshold=300))
 store = Store(engine)
 inst = Instance(store, Module(engine, bytes.fromhex(sys.argv[1])), {"env": {"host": abs}})
 out = {"sum": inst.exports.sum(10)}  # 11 iterations and 10 calls: never hot

@@ -17,6 +17,15 @@ COMPILATION_MODES = ("lazy_translation", "lazy", "eager")
 PYTHON_SHAPES = ("auto", "flat")
 
 
+def _baseline_host() -> bool:
+    """The default of :attr:`Config.baseline`: whether the host is x86-64 Linux (whether
+    executable memory can be had is found at first use, ``wasm2py.baseline.unit.available``)."""
+    import platform
+    import sys
+
+    return sys.platform == "linux" and platform.machine() in ("x86_64", "AMD64")
+
+
 @dataclass(frozen=True, slots=True)
 class FuelCosts:
     """What executing code costs in fuel (as in wasmi: 1 per instruction by default).
@@ -148,6 +157,15 @@ class Config:
             ``False``: no suspend code (smaller, faster code and cheaper compiles: Duktape's
             bytecode executor is a quarter of the machine code); resumable calls then run in
             the Python tier. ``wasm2py run`` makes no resumable calls and uses ``False``.
+        baseline: for ``tier="auto"``: a defined function's first call compiles it to x86-64
+            machine code with the baseline tier (:mod:`wasm2py.baseline`: one pass, about a
+            millisecond per KB of wasm, code about as fast as LLVM's level 0), which runs it
+            from then on; only the functions it refuses run in the Python tier (and tier up
+            to LLVM when hot, as without it). Default: ``True`` on x86-64 Linux (used where
+            executable memory can be had). Ignored in stores with ``consume_fuel`` or
+            ``epoch_interruption``, and for modules with a function type it cannot call (a
+            v128 value or several results): those run as with ``False``. Baseline frames
+            cannot pause: resumable calls run in the Python tier.
     """
 
     tier: str = "python"
@@ -176,6 +194,7 @@ class Config:
     epoch_interruption: bool = False
     llvm_guard_pages: bool = True
     llvm_resumable: bool = True
+    baseline: bool = field(default_factory=_baseline_host)
 
     def features(self) -> Features:
         """The proposals the switches enable."""
@@ -215,6 +234,8 @@ class Config:
         if self.compilation_mode == "lazy" and self.tier != "python":
             raise ConfigError("compilation_mode='lazy' needs tier='python' (the LLVM tier "
                              "validates every function when it compiles them)")  # fmt: skip
+        if not isinstance(self.baseline, bool):
+            raise ConfigError("baseline must be a bool")
         if self.python_shape not in PYTHON_SHAPES:
             raise ConfigError(f"unknown python_shape {self.python_shape!r}; expected one of "
                              f"{', '.join(PYTHON_SHAPES)}")  # fmt: skip

@@ -102,8 +102,9 @@ class Instance:
     def _setup(self, store, module, imports, llvm_compiled) -> None:
         self.store = store
         self.module = module
-        #: the tier running this instance's code now: "python", "llvm", or "mixed" (with
-        #: ``tier="auto"``: some functions jitted, see :meth:`function_tiers`)
+        #: the tier running this instance's code now: "python" (no function runs native),
+        #: "llvm" or "baseline" (every defined function runs native, in that tier), or "mixed"
+        #: (with ``tier="auto"``: anything else, see :meth:`function_tiers`)
         self.tier = "python"
         #: the LLVM tier's side of the instance once (some of) its code runs jitted
         self._llvm: Any = None
@@ -181,8 +182,8 @@ class Instance:
         trampoline unit, ``units`` :class:`~wasm2py.llvm.units.Unit` s of its functions (more
         come with :meth:`_add_unit`). The other functions stay in the Python tier."""
         from .llvm import abi
+        from .llvm.compiled import CompiledModule
         from .llvm.instance import LLVMInstance
-        from .llvm.jit import CompiledModule
 
         m = self.module._module
         costs = self.store.config.fuel_costs if self.store.config.consume_fuel else None
@@ -191,23 +192,32 @@ class Instance:
                                   trampolines=shell.trampolines, entries={}, engine=shell,
                                   fuel_costs=costs,
                                   epoch=self.store.config.epoch_interruption)  # fmt: skip
-        self._llvm = LLVMInstance(self.store, compiled, self._state, self)
+        self._llvm = LLVMInstance(self.store, compiled, self._state, self,
+                                  arm=shell.tier != "baseline")  # fmt: skip
         for unit in units:
             self._add_unit(unit)
 
     def _add_unit(self, unit) -> None:
         """Run the functions of ``unit`` jitted from now on (see :meth:`_attach_units`)."""
-        self._llvm.add_unit(unit)
-        n = len(self._llvm.jitted)
-        self.tier = "llvm" if n == len(self.module._module.funcs) else "mixed" if n else "python"
+        llvm = self._llvm
+        llvm.add_unit(unit)
+        n = len(llvm.jitted)
+        nb = len(llvm.baseline)
+        if n < len(self.module._module.funcs):
+            self.tier = "mixed" if n else "python"
+        else:
+            self.tier = "baseline" if nb == n else "llvm" if not nb else "mixed"
 
     def function_tiers(self) -> dict[int, str]:
-        """Where each defined function runs now, by function index: ``"llvm"`` (jitted) or
+        """Where each defined function runs now, by function index: ``"llvm"`` (jitted by
+        LLVM), ``"baseline"`` (machine code of the baseline tier, :mod:`wasm2py.baseline`) or
         ``"python"``."""
         m = self.module._module
-        jitted = self._llvm.jitted if self._llvm is not None else ()
+        llvm = self._llvm
+        jitted = llvm.jitted if llvm is not None else ()
+        baseline = llvm.baseline if llvm is not None else ()
         nimp = m.num_imported_funcs
-        return {i: "llvm" if i in jitted else "python"
+        return {i: "baseline" if i in baseline else "llvm" if i in jitted else "python"
                 for i in range(nimp, nimp + len(m.funcs))}  # fmt: skip
 
     def _rebind_import(self, index: int, func: Func) -> None:

@@ -149,9 +149,15 @@ class TierUp:
         self._inflight = 0
         self._facts_lock = threading.Lock()
         self._body_facts = None
+        #: the baseline tier's shell of the module (``Config.baseline``; None: not used),
+        #: the functions it refused (index -> why), its code memory
+        self.baseline = self._baseline_shell(config)
+        self.refused: dict[int, str] = {}
+        self._code = None
         # guard-page code (no bounds checks: see wasm2py.llvm.guard) only if every 32-bit
-        # memory of the instance has a guard reservation
-        self.guard = self.engine._guard(None) and all(
+        # memory of the instance has a guard reservation (not beside baseline code: its
+        # entries push no landings for LLVM code to fault into)
+        self.guard = self.baseline is None and self.engine._guard(None) and all(
             mem.guarded or mem.type.is_64 for mem in state.memories)  # fmt: skip
         slots = state.slots
         self.ns["OSR"] = self._osr
@@ -161,7 +167,144 @@ class TierUp:
             if fn is not None:  # bound before (eager translation, the start function)
                 self._counter(index)
         self._eager_lock = threading.Lock()
-        self._big(state)
+        if self.baseline is not None:
+            self._code_cache = None
+            if config.cache and self.module.raw:
+                from .baseline.unit import CodeCache
+
+                self._code_cache = CodeCache(self.module.raw)
+                self._start_baseline_cached(state)
+            self._first_calls(state)
+        else:
+            self._big(state)
+
+    # -- the baseline tier: every function compiled at its first call ---------------------
+    def _baseline_shell(self, config):
+        """The module's :class:`wasm2py.baseline.unit.ShellCode` if its functions run in the
+        baseline tier (see ``Config.baseline``), else None."""
+        if not config.baseline or config.consume_fuel or config.epoch_interruption:
+            return None
+        from .baseline.unit import available, shell_for
+
+        if not available():
+            return None
+        shell = shell_for(self.module.types)
+        if shell.refused:  # (every record of the instance needs its type's trampoline)
+            return None
+        return shell
+
+    def _start_baseline_cached(self, state) -> None:
+        """Attach the baseline code earlier runs compiled for this module (see
+        ``baseline.unit.CodeCache``), at instantiation: those functions run native from their
+        first call, and call one another without crossing into Python to be compiled."""
+        from .baseline.code import CodeMemory
+        from .baseline.unit import cached_unit
+
+        inst = self.instance()
+        try:
+            jitted = self._jitted()
+            records = {i: r for i, r in self._code_cache.read().items() if i not in jitted}
+            if not records:
+                return
+            self._code = CodeMemory()
+            unit = cached_unit(self.module, records, self.baseline, self._code)
+            if inst._llvm is None:
+                inst._attach_units(self.baseline.unit)
+                self.units.append(self.baseline.unit)
+            inst._add_unit(unit)
+        except Exception as e:  # noqa: BLE001 - compiled at their first calls then
+            self.error = e
+            return
+        unit.seconds = {"load": 0.0}
+        self.units.append(unit)
+        slots = state.slots
+        funcs = state.funcs
+        for index in unit.funcs:  # (Python-tier callers too: see _baseline_now)
+            slots.set(index, funcs[index].raw)
+
+    def _first_calls(self, state) -> None:
+        """Point the slots of the defined functions not bound or jitted yet at their
+        :meth:`_first_call_baseline`."""
+        nimp = self.module.num_imported_funcs
+        slots = state.slots
+        jitted = self._jitted()
+        python = slots.python
+        funcs = state.funcs
+        for index in range(nimp, len(python)):
+            if python[index] is not None or index in jitted:
+                continue
+            first = self._first_call_baseline(index, slots, funcs[index])
+            slots.set(index, first)
+            funcs[index].raw = first
+
+    def _first_call_baseline(self, index: int, slots, func):
+        """What the slot (and ``Func.raw``) of function ``index`` holds until its first call:
+        that call compiles it with the baseline tier and runs it there (:meth:`_baseline_now`)."""
+
+        def first(*args):
+            self._baseline_now(index, slots, func, first)
+            return func.pyraw(*args)
+
+        return first
+
+    def _baseline_now(self, index: int, slots, func, first) -> None:
+        """Compile function ``index`` with the baseline tier, attach it and point its slot
+        at its entry. If the baseline refuses it, it runs in
+        the Python tier and tiers up as without the baseline (a big one: compiled by LLVM at
+        once, see :meth:`_jit_now`)."""
+        with self._eager_lock:
+            if func.pyraw is not first:
+                return  # (done by an earlier call, on another thread)
+            inst = self.instance()
+            if inst is not None and not self._whole and index not in self._jitted():
+                try:
+                    unit = self._compile_baseline(inst, [index])
+                    if unit is not None:
+                        inst._add_unit(unit)
+                        self.units.append(unit)
+                except Exception as e:  # noqa: BLE001 - it runs in the Python tier then
+                    self.error = e
+                    self.refused[index] = f"{type(e).__name__}: {e}"
+            if index in self._jitted():
+                # its entry for Python-tier callers too, even if it neither loops nor calls
+                # (their first call would translate it: the translation costs more than the
+                # entry's crossings save, in code where most callers are baseline code)
+                if func.pyraw is first:
+                    slots.set(index, func.raw)
+                return
+            code = self.module.codes[index - self.module.num_imported_funcs]
+            if code.end - code.start > EAGER_BYTES:
+                big = self._first_call(index, slots, func)
+                slots.set(index, big)
+                func.raw = big
+                return
+            stub = slots.stub(index)
+            slots.set(index, stub)
+            func.raw = stub
+
+    def _compile_baseline(self, inst, funcs):
+        """The baseline unit of ``funcs`` (None if it refused them all; why: :attr:`refused`),
+        with the baseline's shell attached to ``inst`` first if nothing is."""
+        from .baseline.emit import compile_functions
+        from .baseline.unit import function_unit
+
+        if inst._llvm is None:
+            inst._attach_units(self.baseline.unit)
+            self.units.append(self.baseline.unit)
+        if self._code is None:
+            from .baseline.code import CodeMemory
+
+            self._code = CodeMemory()
+        c0 = time.process_time()
+        blob = compile_functions(self.module, funcs, inst._llvm.compiled.layout)
+        self.refused.update(blob.refused)
+        if not blob.funcs:
+            return None
+        if self._code_cache is not None:
+            self._code_cache.add(blob)
+        unit = function_unit(self.module, blob, self.baseline, self._code)
+        unit.seconds = {"compile": time.process_time() - c0}
+        return unit
 
     # -- big functions: jitted at their first call --------------------------------------------
     def _big(self, state) -> None:
@@ -462,6 +605,7 @@ class TierUp:
 
 
 moves_frames(TierUp._osr.__code__)
-# (the frame of a big function's first call may sit between the wasm frames of a paused call)
-pass_through(next(c for c in TierUp._first_call.__code__.co_consts
-                  if isinstance(c, CodeType) and c.co_name == "first"))  # fmt: skip
+# (the frame of a function's first call may sit between the wasm frames of a paused call)
+for _method in (TierUp._first_call, TierUp._first_call_baseline):
+    pass_through(next(c for c in _method.__code__.co_consts
+                      if isinstance(c, CodeType) and c.co_name == "first"))  # fmt: skip

@@ -1,7 +1,9 @@
 """Where a cold ``tier="auto"`` run of a real program (``tools/realworld``) spends its tier-up:
 for every function that got jitted, its size, when it was queued and when its unit was
 attached (CPU seconds of the main process), how many events (calls + loop iterations) it
-made in the Python tier after it was queued, and what its unit cost to compile; with
+made in the Python tier after it was queued, and what its unit cost to compile (baseline
+units, ``Config.baseline``, apart: the functions compiled at their first call, and those the
+baseline refused, with why); with
 ``--count``, also how many events it makes in the whole run (a second run that stays in the
 Python tier and only counts), and a summary of the compile CPU spent on functions that made
 few events in all (those that cannot pay their compile back).
@@ -80,9 +82,10 @@ def child() -> int:
 
     def _add_unit(self, unit):
         t = time.process_time()
-        for index in unit.funcs:
+        for index in unit.funcs if unit.tier != "baseline" else ():
             rec(index)["landed"] = t
-        units.append({"at": t, "funcs": sorted(unit.funcs), "seconds": dict(unit.seconds)})
+        units.append({"at": t, "funcs": sorted(unit.funcs), "seconds": dict(unit.seconds),
+                      "tier": unit.tier})  # fmt: skip
         return add_unit(self, unit)
 
     tierup.TierUp._counter = _counter
@@ -90,13 +93,26 @@ def child() -> int:
     instance_mod.Instance._add_unit = _add_unit
     if counting:
         tierup.EAGER_BYTES = 1 << 62  # (nothing is jitted: every function counts)
+        tierup.TierUp._baseline_shell = lambda self, config: None
+    refused: dict[int, str] = {}
+    init = tierup.TierUp.__init__
+
+    def __init__(self, instance, state):
+        init(self, instance, state)
+        seen["module"] = self.module
+        seen["refused"] = self.refused  # (filled in as functions are first called)
+
+    tierup.TierUp.__init__ = __init__
 
     def dump():
         from wasm2py.llvm import worker
 
         worker.end_all()
         module = seen.get("module")
+        sizes = {}
         if module is not None:
+            nimp = module.num_imported_funcs
+            sizes = {i + nimp: c.end - c.start for i, c in enumerate(module.codes)}
             nimp = module.num_imported_funcs
             for index, r in funcs.items():
                 if index >= nimp:
@@ -104,7 +120,9 @@ def child() -> int:
                     r["size"] = code.end - code.start
         own = resource.getrusage(resource.RUSAGE_SELF)
         kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-        trace = {"funcs": funcs, "units": units, "counts": counts,
+        refused.update(seen.get("refused", {}))
+        trace_sizes = {str(i): n for i, n in sizes.items()}
+        trace = {"funcs": funcs, "units": units, "counts": counts, "refused": refused, "sizes": trace_sizes,
                  "self": own.ru_utime + own.ru_stime, "children": kids.ru_utime + kids.ru_stime}  # fmt: skip
         Path(os.environ[OUT]).write_text(json.dumps(trace))
 
@@ -140,7 +158,30 @@ def traced(case, count: bool) -> dict:
     return trace
 
 
+def report_baseline(trace: dict) -> None:
+    """The baseline's part of a run: what it compiled, and what it refused and why."""
+    units = [u for u in trace["units"] if u.get("tier") == "baseline"]
+    trace["units"] = [u for u in trace["units"] if u.get("tier") != "baseline"]
+    refused = {int(k): v for k, v in trace.get("refused", {}).items()}
+    if not units and not refused:
+        return
+    sizes = trace.get("sizes", {})
+    nfuncs = sum(len(u["funcs"]) for u in units)
+    print(f"baseline: {nfuncs} functions in {len(units)} units, "
+          f"{sum(sizes.get(str(i), 0) for u in units for i in u['funcs'])} bytes, "
+          f"compiled in {sum(u['seconds'].get('compile', 0.0) for u in units):.3f} CPU s; "
+          f"{len(refused)} refused:")  # fmt: skip
+    why: dict[str, list[int]] = {}
+    for i, reason in refused.items():
+        why.setdefault(reason.split(" at ")[0], []).append(i)
+    for reason, idx in sorted(why.items(), key=lambda kv: -len(kv[1])):
+        print(f"  {len(idx):4}  {sum(sizes.get(str(i), 0) for i in idx):7} bytes  {reason}: "
+              + " ".join(f"f{i}" for i in sorted(idx)[:12]) + (" ..." if len(idx) > 12 else ""))
+    print()
+
+
 def report(trace: dict, counts: dict | None) -> None:
+    report_baseline(trace)
     funcs, units = trace["funcs"], trace["units"]
     start = min((r["bound"] for r in funcs.values()), default=0.0)
     compiled = {}

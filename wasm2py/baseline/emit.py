@@ -1330,3 +1330,7 @@ def compile_functions(module: Module, indices, layout: abi.Layout) -> Blob:
             code[p : p + 4] = _i32(target - (p + 4))
     long_funcs = frozenset(i for i, fe in done.items() if fe.long)
     return Blob(bytes(code), funcs, long_funcs, refused)
+
+
+# the float instructions register their handlers (last: the module imports this one's names)
+from . import floats as _floats  # noqa: E402, F401

@@ -18,13 +18,17 @@ Raises ``ImportError`` on import when ``llvmlite`` is not installed.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
-import llvmlite  # noqa: F401 - fail early with a clear ImportError
+# fail early with a clear ImportError, without importing llvmlite: an instance running in the
+# baseline tier uses this package's instance machinery and never loads LLVM
+if importlib.util.find_spec("llvmlite") is None:
+    raise ImportError("the LLVM tier needs llvmlite: pip install llvmlite")
 
 #: the public names and the modules they are read from on first use (lazily: a compile worker,
 #: :mod:`.worker`, imports only what compiling needs, not the instance machinery)
 _EXPORTS = {"LLVMInstance": "instance", "instantiate": "instance", "AARCH64_TRIPLE": "jit",
-            "CompiledModule": "jit", "cache_key": "jit", "compile_module": "jit",
+            "CompiledModule": "compiled", "cache_key": "jit", "compile_module": "jit",
             "emit_object": "jit", "optimized_ir": "jit"}  # fmt: skip
 
 __all__ = sorted(_EXPORTS)

@@ -23,7 +23,7 @@ from ..runtime.resumable import pass_through
 from ..runtime.trap import MODULE_NAMES, FrameNames
 from ..types import ValType
 from . import abi
-from .jit import CompiledModule
+from .compiled import CompiledModule
 from .native import (
     CATCH,
     ENTRY,
@@ -42,7 +42,6 @@ from .native import (
     slot_readers,
     slot_writers,
 )
-from .paused import from_python, native_record, resume_entry
 
 
 class _SizeHook(dict):
@@ -98,7 +97,7 @@ class LLVMInstance:
         compiled: the :class:`CompiledModule`; state: the shared instance state.
     """
 
-    def __init__(self, store, compiled: CompiledModule, state, owner):
+    def __init__(self, store, compiled: CompiledModule, state, owner, arm: bool = True):
         self.store = store
         if compiled.guard:
             compiled = _guarded_code(store, compiled, state.memories)
@@ -107,7 +106,8 @@ class LLVMInstance:
         m = compiled.module
         self.module = m
         rt = runtime_for(store)
-        rt.arm()
+        if arm:  # (not for the baseline tier's shell: its code records trap frames itself)
+            rt.arm()
         self.rt = rt
         if compiled.fuel_costs is not None and not rt.fuel_on:
             raise Error("the module was compiled with fuel metering: instantiate it in a store "
@@ -151,8 +151,9 @@ class LLVMInstance:
         for k in range(nimp):
             self.bind_import(k, funcs[k])
         #: defined functions running jitted (all of them, unless the instance is jitted
-        #: unit by unit: see add_unit)
+        #: unit by unit: see add_unit), and those of them whose code is the baseline tier's
         self.jitted: set[int] = set()
+        self.baseline: set[int] = set()
         type_indices = m.func_type_indices()
         # the environments of the functions not jitted (two words each, by index)
         envs = (U64 * (2 * max(len(funcs), 1)))()
@@ -292,18 +293,24 @@ class LLVMInstance:
             return rec
         if rec.func_index not in self.pausable:  # (no suspend code to resume it with)
             return rec
+        from .paused import from_python
+
         return from_python(self, rec)
 
     def native_record(self, index: int, offset: int, kind: str, depth: int, locals_, stack,
                       portable: tuple):  # fmt: skip
         """A frame record that resumes in jitted code of this instance, from wasm values (see
         :func:`.paused.native_record`)."""
+        from .paused import native_record
+
         return native_record(self, index, offset, kind, depth, locals_, stack, portable)
 
     def resume_entry(self, index: int) -> tuple:
         """What resumes frames of function ``index`` (see :func:`.paused.resume_entry`)."""
         r = self._resume_entries.get(index)
         if r is None:
+            from .paused import resume_entry  # (its suspend code's layout: llvmlite.ir)
+
             r = self._resume_entries[index] = resume_entry(self, index)
         return r
 
@@ -339,6 +346,9 @@ class LLVMInstance:
             self._guard_ready = True
         if not unit.resumable:  # (resumable calls in the store: in the Python tier)
             self.rt.suspending = False
+        baseline = unit.tier == "baseline"
+        if not baseline:  # (LLVM code calls the trap-trace recorder; baseline code does not)
+            self.rt.arm()
         self.keep.append(unit)
         records = self.records
         ctx_addr = self.ctx_addr
@@ -351,6 +361,8 @@ class LLVMInstance:
             records[base + 2] = ctx_addr
             records[base + 1] = addr
             self._switch(index, unit.entries[index], addr, index in unit.long_funcs)
+            if baseline:
+                self.baseline.add(index)
 
     def bind_import(self, k: int, value) -> None:
         """Make jitted code call ``value`` (a :class:`~wasm2py.Func` of the import's type) for

@@ -218,6 +218,12 @@ class NativeRuntime:
         #: callbacks made for them so far; the callback that makes them (see defer_crossing)
         self._deferred: dict[int, tuple] = {}
         self._made: dict[int, object] = {}
+        #: foreign records get the baseline tier's trampolines (``tier="auto"`` stores whose
+        #: instances run baseline code: no LLVM loaded for them; see :meth:`trampoline`)
+        config = store.config
+        self._baseline_tramps = (config.tier == "auto" and config.baseline
+                                 and not config.consume_fuel
+                                 and not config.epoch_interruption)  # fmt: skip
         self._first_cb = CALLBACK(self._first_crossing)
         self._first_addr = ctypes.cast(self._first_cb, ctypes.c_void_p).value
 
@@ -559,6 +565,8 @@ class NativeRuntime:
     def trampoline(self, ft: FuncType) -> int:
         """Native address of a host trampoline for type ``ft`` (compiled once per type)."""
         addr = self._tramps.get(ft)
+        if addr is None and self._baseline_tramps:
+            addr = self._baseline_trampoline(ft)
         if addr is None:
             self.arm()
             from ..binary.module import Module
@@ -568,6 +576,21 @@ class NativeRuntime:
             cm = compile_module(m, opt_level=1)
             self.keep.append(cm)
             addr = self._tramps[ft] = cm.trampolines[0]
+        return addr
+
+
+    def _baseline_trampoline(self, ft: FuncType) -> int | None:
+        """The baseline tier's trampoline for type ``ft`` (no LLVM loaded), or None where it
+        has none (see :func:`wasm2py.baseline.shell.refusal`)."""
+        from ..baseline.unit import available, shell_for
+
+        if not available():
+            return None
+        shell = shell_for([ft])
+        if shell.refused:
+            return None
+        self.keep.append(shell)
+        addr = self._tramps[ft] = shell.unit.trampolines[0]
         return addr
 
 

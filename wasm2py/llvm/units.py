@@ -54,6 +54,8 @@ class Unit:
             or here) or ``load`` (seconds to load it from the cache).
         guard: guard-page mode (:mod:`.guard`): its code accesses 32-bit memories without
             bounds checks, so it runs only against guarded memories (``LLVMInstance.add_unit``).
+        tier: ``"llvm"``, or ``"baseline"`` for machine code of the baseline tier
+            (:mod:`wasm2py.baseline.unit`: same ABI, no LLVM loaded).
     """
 
     funcs: dict[int, int]
@@ -65,6 +67,7 @@ class Unit:
     guard: bool = False
     #: its functions that can reach an import have suspend code (see ``jit.compile_module``)
     resumable: bool = True
+    tier: str = "llvm"
 
 
 _IFACE_LOCK = threading.Lock()

@@ -14,8 +14,11 @@ behind ``wasm2py wast`` and the project's spec testsuite (``spectests/``).
 #: pause and resume natively: see ``wasm2py.llvm.suspend``); ``"<tier>-metered"`` runs with fuel
 #: metering on and a budget no script exhausts; ``"python-flat..."`` gives every function the
 #: Python tier's fallback shape (a dispatch loop over basic blocks) instead of the structured one.
+#: ``"baseline"`` is ``tier="auto"`` with the baseline tier on (``Config.baseline``) and LLVM
+#: tier-up out of reach: every function runs as baseline machine code unless the baseline
+#: refuses it (then in the Python tier).
 TIERS: tuple[str, ...] = ("python", "python-fuel", "llvm", "llvm-metered", "llvm-fuel",
-                          "python-flat", "python-flat-fuel")
+                          "python-flat", "python-flat-fuel", "baseline")
 
 #: The two checks: the full run of a script, and the rejection-only check.
 CHECK_RUN = "run"

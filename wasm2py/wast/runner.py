@@ -196,7 +196,10 @@ class ScriptRunner:
         #: modules (Config.llvm_quick_bytes: level 0, or the quick pipeline for functions
         #: with big frames), which must not change any result either
         extra = {"llvm_quick_bytes": 0} if "quick" in variants else {}
-        if metered:
+        if base_tier == "baseline":
+            config = self.w.Config(tier="auto", baseline=True, tier_up_threshold=1 << 62,
+                                   cache=False, **features)  # fmt: skip
+        elif metered:
             config = self.w.Config(tier=base_tier, consume_fuel=True, cache=False, **features)
         elif self.fuel_mode:
             # (the default depth limit: a resume re-enters only the innermost paused frame, so
