@@ -278,9 +278,8 @@ class TierUp:
                 slots.set(index, big)
                 func.raw = big
                 return
-            stub = slots.stub(index)
-            slots.set(index, stub)
-            func.raw = stub
+            slots.reset(index)
+            func.raw = func.pyraw
 
     def _compile_baseline(self, inst, funcs):
         """The baseline unit of ``funcs`` (None if it refused them all; why: :attr:`refused`),
@@ -368,9 +367,8 @@ class TierUp:
                 if func.pyraw is first:
                     slots.set(index, func.raw)
             else:
-                stub = slots.stub(index)
-                slots.set(index, stub)
-                func.raw = stub
+                slots.reset(index)
+                func.raw = func.pyraw
 
     # -- counting (on the thread running the code) -------------------------------------------
     def _counter(self, index: int) -> None:
