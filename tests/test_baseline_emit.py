@@ -53,6 +53,12 @@ def _shapes(t: str, op: str, result: str, consts) -> list[tuple[str, str, str]]:
         ("cl", f"(param {t} {t})", f"{t}.const 5 local.get 1 {t}.{op} local.get 0 drop"),
         # the left operand computed (kept in rax under the local)
         ("rl", f"(param {t} {t})", f"local.get 0 {t}.const 0 {t}.or local.get 1 {t}.{op}"),
+        # the right operand computed (in rax), the left a local, a slot or a constant
+        ("lr", f"(param {t} {t})", f"local.get 0 local.get 1 {t}.const 0 {t}.or {t}.{op}"),
+        ("sr", f"(param {t} {t})", f"block (result {t}) local.get 0 end "
+                                   f"local.get 1 {t}.const 0 {t}.or {t}.{op}"),
+        ("cr", f"(param {t} {t})", f"{t}.const -7 local.get 1 {t}.const 0 {t}.or {t}.{op} "
+                                   f"local.get 0 drop"),
     ]
     for k, v in enumerate(consts):
         out.append((f"c{k}", f"(param {t} {t})", f"local.get 0 {t}.const {v} {t}.{op}"))
@@ -97,7 +103,7 @@ def _binary_case(t: str, ops: list[str], edges, pins) -> None:
             name = f"{op}_{shape}"
             funcs.append((name, params, res, body))
             for a in edges:
-                for b in (edges if shape in ("ll", "ss", "rl") else small):
+                for b in (edges if shape in ("ll", "ss", "rl", "lr", "sr") else small):
                     calls.append((name, (a, b)))
         if op in CMP:
             # the flags consumed by if, br_if and select
@@ -608,3 +614,40 @@ def test_locals_in_clobbered_registers_survive_calls(pins):
         fe = emit.FuncEmitter(emit._ModuleInfo(m, Layout(m)), 1, {0, 1})
         fe.emit()
         assert len(fe.volatile) >= 3
+
+
+def test_parameters_move_to_their_registers_at_once():
+    # a leaf function whose busiest parameters are pinned so that two swap registers (r8 and
+    # r9: the prologue's moves form a cycle) and others come from the stack and xmm registers
+    src = """(module
+      (func (export "f") (param i32 i32 i32 i32 i64 i64 f64 i32) (result i64)
+        local.get 0 local.get 0 local.get 0 local.get 0 i32.add i32.add i32.add
+        local.get 1 local.get 1 local.get 1 i32.add i32.add i32.const 100 i32.mul i32.add
+        local.get 3 local.get 3 i32.add i32.const 10000 i32.mul i32.add
+        local.get 2 i32.const 1000000 i32.mul i32.add
+        i64.extend_i32_u local.get 4 i64.add local.get 5 i64.const 3 i64.mul i64.add
+        local.get 6 i64.reinterpret_f64 i64.add local.get 7 i64.extend_i32_s i64.add))"""
+    m = decode_module(wasm2py.wat2wasm(src))
+    fe = emit.FuncEmitter(emit._ModuleInfo(m, Layout(m)), 0, {0})
+    fe.emit()
+    assert fe.pins[3] == emit.R8 and fe.pins[2] == emit.R9  # (sources r9 and r8)
+    calls = [("f", (a, b, c, d, e, f, g, h)) for a, b, c, d in ((1, 2, 3, 4), (-1, 7, 0, 9))
+             for e, f, g, h in ((5, 6, 1.5, -7), (-(1 << 63), 1 << 40, -0.0, 1 << 31 - 1))]
+    assert _compare(src, calls) == len(calls)
+
+
+def test_huge_frames_are_refused_early():
+    many = " ".join(["i32"] * 20000)
+    src = f"(module (func (local i64 i64) (local {many})) (func (result i32) i32.const 1))"
+    m = decode_module(wasm2py.wat2wasm(src))
+    blob = emit.compile_functions(m, [0, 1], Layout(m))
+    assert blob.refused == {0: "20002 locals"} and set(blob.funcs) == {1}
+
+
+def test_indices_must_be_defined_functions():
+    src = '(module (import "env" "f" (func)) (func))'
+    m = decode_module(wasm2py.wat2wasm(src))
+    for bad in (0, 2, -1):
+        with pytest.raises(ValueError):
+            emit.compile_functions(m, [bad], Layout(m))
+    assert set(emit.compile_functions(m, [1], Layout(m)).funcs) == {1}

@@ -144,3 +144,22 @@ def test_code_is_never_writable_and_executable():
                 break
     assert perms[2] == "x" and perms[1] == "-"
     mem.free()
+
+
+def test_fallback_pages_when_memfd_cannot_run(monkeypatch):
+    # (where a memfd cannot be mapped executable: fresh pages per placement, made
+    # read-execute before anything runs them)
+    from wasm2py.baseline import code
+
+    monkeypatch.setattr(code, "_dual", False)
+    mem = CodeMemory()
+    a = mem.place(X.mov_imm(X.RAX, 5) + X.RET)
+    b = mem.place(X.mov_imm(X.RAX, 6) + X.RET)
+    assert ctypes.CFUNCTYPE(ctypes.c_int64)(a)() == 5
+    assert ctypes.CFUNCTYPE(ctypes.c_int64)(b)() == 6
+    assert not mem._chunks and len(mem._pages) == 2
+    with open("/proc/self/maps") as f:
+        perms = [line.split()[1] for line in f
+                 if int(line.split("-")[0], 16) <= a < int(line.split()[0].split("-")[1], 16)]
+    assert perms == ["r-xp"]
+    mem.free()

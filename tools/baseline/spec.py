@@ -1,8 +1,9 @@
 """Run the spec suite's scripts with every function compiled by the baseline emitter.
 
-``PYTHONPATH=. python tools/baseline/spec.py [-q] [--no-pins] [FILES...]`` (default: every non-SIMD
-script of the 2.0 suite). Each module is instantiated with ``tier="auto"`` (tier-up off);
-right after instantiation its defined functions are swapped to baseline code by
+``PYTHONPATH=. python tools/baseline/spec.py [-q] [--no-pins] [--suite 3.0] [FILES...]``
+(default: every non-SIMD script of the 2.0 suite). Each module is instantiated with
+``tier="auto"`` (tier-up off); right after instantiation its defined functions are swapped
+to baseline code by
 ``tests/baseline_util.to_baseline`` (the functions the emitter refuses stay in the Python
 tier). Prints the usual summary, then how many functions ran as baseline code and why the
 others were refused. Known failures of the ``auto`` tier apply.
@@ -75,16 +76,17 @@ def main(argv=None) -> int:
     ap.add_argument("files", nargs="*")
     ap.add_argument("-q", "--quiet", action="store_true")
     ap.add_argument("--no-pins", action="store_true", help="every local in its frame slot")
+    ap.add_argument("--suite", choices=("2.0", "3.0"), default="2.0")
     args = ap.parse_args(argv)
     if args.no_pins:
         from wasm2py.baseline.emit import FuncEmitter
 
         FuncEmitter.pin_locals = False
-    files = resolve_wast_files(args.files, suite="2.0") if args.files else \
-        list_wast_files(suite="2.0")  # fmt: skip
+    files = resolve_wast_files(args.files, suite=args.suite) if args.files else \
+        list_wast_files(suite=args.suite)  # fmt: skip
     summaries = []
     for f in files:
-        s = run_file(f)
+        s = run_file(f, args.suite)
         summaries.append(s)
         print(f"{'ok' if s.ok else 'FAIL':4} {s.file} ({s.seconds:.1f}s)", file=sys.stderr,
               flush=True)  # fmt: skip

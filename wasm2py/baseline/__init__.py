@@ -39,10 +39,18 @@ A native function (x86-64, what LLVM's ``tailcc`` gives for these signatures; ch
 against LLVM's own code): integer-class arguments (``env``, ``rem``, i32, i64, refs) in
 ``rdi, rsi, rdx, rcx, r8, r9``, f32/f64 in ``xmm0-7``, the rest on the stack, popped by the
 callee; result in ``eax``/``rax``/``xmm0``; ``rbx, rbp, r12-r15`` preserved; ``rsp``
-16-byte aligned at each call. It traps with ``CALL_STACK_EXHAUSTED`` when ``rem < 0`` or
-``rsp`` is below ``rt[RT_STACK_LIMIT]``, and passes ``rem - 1`` to its callees (the depth
-rule of :mod:`wasm2py.runtime.callstack`; the LLVM tier may charge more per frame, never
-less than one).
+16-byte aligned at each call; a callee pops its stack arguments and 8 bytes more (LLVM's
+``retq $8`` for none: :func:`emit.stack_area`). It traps with ``CALL_STACK_EXHAUSTED`` when
+``rem < 0`` or (functions that call, or have more than ``abi.BIG_FRAME_LOCALS`` locals)
+``rsp`` is below ``rt[RT_STACK_LIMIT]``, and passes ``rem`` minus its frame's cost to its
+callees (:func:`wasm2py.validate.frames.frame_words`, the LLVM and Python tiers' rule, so
+calls nest exactly as deep before the trap). The records and import slots it calls through
+must hold such ``tailcc`` functions: unit functions, trampolines, the shell's; not the
+C-convention bodies a whole-module ``tier="llvm"`` compile puts in the records of functions
+no funcref can name (``lower.ModuleBuilder.bodies``), nor that compile's entries.
+
+A direct call of a function of ``indices`` that was refused goes to a thunk in the blob that
+jumps through the callee's record.
 
 Not compiled in the baseline (``refused``), for now: fuel metering and epoch checks (such
 stores do not use it), multiple results, SIMD, exceptions, tail calls, GC and typed
