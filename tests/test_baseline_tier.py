@@ -138,6 +138,8 @@ inst = wasm2py.Instance(store, wasm2py.Module(engine, wasm), {{"env": {{"ask": l
 print(inst.exports.fib(20), inst.exports.loop(10), inst.tier)
 print(sorted(set(inst.function_tiers().values())))
 print([m for m in sys.modules if m.startswith("llvmlite")])
+from wasm2py.llvm import abi
+print(store.native.rt[abi.RT_RECORD], store.native.rt[abi.RT_SUSPEND_CB])
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split("\n")  # fmt: skip
@@ -145,6 +147,7 @@ print([m for m in sys.modules if m.startswith("llvmlite")])
     assert out[0] == "6765 135 mixed"
     assert out[1] == "['baseline', 'python']"
     assert out[2] == "[]"  # no LLVM loaded
+    assert out[3] == "0 0"  # the store's native runtime not armed (NativeRuntime.arm)
 
 
 def test_function_tiers_say_baseline_for_called_functions():
@@ -356,14 +359,16 @@ def test_a_refused_function_stays_in_python_and_tiers_up_to_llvm():
     assert inst.exports.both(4) == 8 + 12
     tiers = tiers_by_name(inst)
     assert tiers["plain"] == "baseline" and tiers["vec"] == "python"
-    assert "vec" in inst.module._module.func_name(next(iter(inst._tierup.refused))) or \
-        any(inst.module._module.func_name(i) == "vec" for i in inst._tierup.refused)  # fmt: skip
+    m = inst.module._module
+    assert [m.func_name(i) for i in inst._tierup.refused] == ["vec"]
     for x in range(50):
         assert inst.exports.both(x) == 5 * x
     assert inst._tierup.wait(120)
     inst._tierup.attach_ready()
     assert tiers_by_name(inst)["vec"] == "llvm"
     assert inst.exports.both(100) == 500
+    rt = inst.store.native.rt  # (LLVM code came: the runtime is armed for it)
+    assert rt[abi.RT_RECORD] != 0 and rt[abi.RT_SUSPEND_CB] != 0
 
 
 def test_cached_llvm_units_win_over_baseline_code(tmp_path, monkeypatch):
@@ -389,52 +394,71 @@ def test_cached_llvm_units_win_over_baseline_code(tmp_path, monkeypatch):
     assert tiers["fib"] == "llvm" and tiers["loop"] == "baseline"
 
 
+def test_baseline_code_is_cached_and_placed_at_instantiation_by_later_runs(tmp_path,
+                                                                            monkeypatch):  # fmt: skip
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    imports = {"env": {"ask": lambda k: 2 * k}}
+    engine = Engine(Config(tier="auto"))
+    inst = Instance(Store(engine), Module(engine, PROG), imports)
+    assert inst.exports.fib(10) == 55 and inst.exports.loop(4) == 12
+    assert tiers_by_name(inst)["fib"] == tiers_by_name(inst)["loop"] == "baseline"
+    assert tiers_by_name(inst)["sq"] == "python"
+
+    import wasm2py.baseline.emit as emit
+
+    def no_emit(*args):
+        raise AssertionError("emitted again")
+
+    monkeypatch.setattr(emit, "compile_functions", no_emit)
+    engine = Engine(Config(tier="auto"))
+    inst = Instance(Store(engine), Module(engine, PROG), imports)
+    tiers = tiers_by_name(inst)  # before any call
+    assert tiers["fib"] == tiers["loop"] == "baseline" and tiers["sq"] == "python"
+    assert inst.exports.fib(20) == 6765 and inst.exports.loop(5) == 20
+    assert inst._tierup.error is None
+
+
 # -- real programs -------------------------------------------------------------------------
 
 BIN = ROOT / ".cache" / "realworld" / "bin"
-LUA = """\
-local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
-local t = {}
-for i = 1, 300 do t[i] = (i * 7919) % 1000 end
-table.sort(t)
-print(fib(18), t[1], t[150], t[300], string.format("%.4f", math.sqrt(2)), #t)
-print(string.rep("ab", 3) .. tostring(12.5), string.upper("wasm"))
-"""
-SQL = """\
-create table t(a integer, b text);
-insert into t values (1, 'one'), (2, 'two'), (3, 'three');
-insert into t select a + 3, b || '+' from t;
-select count(*), sum(a), group_concat(b, ',') from t;
-select a, length(b) from t where a % 2 = 0 order by a desc;
-select printf('%.3f', avg(a) / 7.0) from t;
-"""
+WORKLOADS = ROOT / "tools" / "realworld" / "workloads"
 
 
-def run_wasi(name: str, argv: list[str], stdin: bytes, tier: str, cwd: Path) -> bytes:
-    from wasm2py.wasi import WasiConfig, run
+def run_wasi(name: str, argv: list[str], stdin: bytes, cwd: Path) -> tuple[bytes, dict]:
+    """The program's output, and where its functions ran."""
+    from wasm2py.wasi import Wasi, WasiConfig
+    from wasm2py.wasi.command import call_entry, instantiate
 
-    engine = Engine(Config(tier=tier, cache=False, tier_up_threshold=1 << 62))
+    # (no LLVM tier-up: what the baseline refuses stays in the Python tier)
+    engine = Engine(Config(tier="auto", cache=False, tier_up_threshold=1 << 62))
     module = Module(engine, (BIN / f"{name}.wasm").read_bytes())
     out = io.BytesIO()
-    store = Store(engine)
-    status = run(module, WasiConfig(argv=[name, *argv], preopens={".": cwd}, stdout=out,
-                                    stderr=io.BytesIO(), stdin=io.BytesIO(stdin)), store)  # fmt: skip
-    assert status == 0
-    return out.getvalue()
+    config = WasiConfig(argv=[name, *argv], preopens={".": cwd}, stdout=out,
+                        stderr=io.BytesIO(), stdin=io.BytesIO(stdin))  # fmt: skip
+    with Wasi(config) as wasi:
+        inst = instantiate(Store(engine), module, wasi)
+        assert call_entry(inst) == 0
+    return out.getvalue(), inst.function_tiers()
 
 
 @pytest.mark.parametrize("name", ["lua", "sqlite3"])
 def test_real_programs_agree_with_their_native_build(name, tmp_path):
+    """The workloads of ``tools/realworld`` (``bench.lua``, ``memory.sql``) print what the
+    programs' native builds print, run as baseline code except what the baseline refuses."""
     if not (BIN / f"{name}.wasm").exists():
         pytest.fail(f"{BIN / name}.wasm is missing: python tools/realworld/build.py {name}")
     if name == "lua":
-        (tmp_path / "s.lua").write_text(LUA)
-        argv, stdin = ["s.lua"], b""
+        (tmp_path / "bench.lua").write_bytes((WORKLOADS / "bench.lua").read_bytes())
+        argv, stdin = ["bench.lua"], b""
     else:
-        argv, stdin = ["-batch", ":memory:"], SQL.encode()
+        argv, stdin = ["-batch"], (WORKLOADS / "memory.sql").read_bytes()
     native = subprocess.run([str(BIN / f"{name}.native"), *argv], input=stdin,
                             capture_output=True, check=True, cwd=tmp_path).stdout  # fmt: skip
-    assert run_wasi(name, argv, stdin, "auto", tmp_path) == native
+    assert native.count(b"\n") > 5
+    out, tiers = run_wasi(name, argv, stdin, tmp_path)
+    assert out == native
+    # (a refused function of more than tierup.EAGER_BYTES is compiled by LLVM instead)
+    assert list(tiers.values()).count("baseline") > 100
 
 
 # -- the shell against LLVM's code ---------------------------------------------------------

@@ -135,7 +135,7 @@ def test_jitted_main_calls_slots_added_after_it_started(built):
 
 
 def test_auto_tier_moves_linked_modules_to_jitted_code(built):
-    dl = linker(store_for("auto", tier_up_threshold=0), built)
+    dl = linker(store_for("auto", tier_up_threshold=0, baseline=False), built)
     main = dl.load(built / "main.wasm")
     main.exports._start()
     libb = dl.dlopen("libb.so")

@@ -110,7 +110,7 @@ SCENARIOS = {
     """,
     # tier-up: units jitted while the function runs, then everything but the export dropped
     "tier_up": """
-        eng, store, mod, inst = make("auto", tier_up_threshold=0)
+        eng, store, mod, inst = make("auto", tier_up_threshold=0, baseline=False)
         f = inst.exports["fib"]
         deadline = time.monotonic() + 60
         while inst.function_tiers()[1] != "llvm" and time.monotonic() < deadline:
@@ -167,7 +167,8 @@ SCENARIOS = {
             (loop $l {body * 50} (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
             (local.get 1))''' for i in range(24))
         eng = wasm2py.Engine(wasm2py.Config(tier="auto", cache=False, tier_up_threshold=0,
-                                            llvm_isolated=False, tier_up_batch=2))
+                                            llvm_isolated=False, tier_up_batch=2,
+                                            baseline=False))
         inst = wasm2py.Instance(wasm2py.Store(eng), wasm2py.Module(eng, wasm2py.wat2wasm(
             f"(module {funcs})")))
         for i in range(24):

@@ -170,7 +170,8 @@ def test_flat_functions_in_ahead_of_time_files(tmp_path):
 
 
 def _hot_events(st: gen.Stress, shape: str) -> int:
-    engine = Engine(Config(tier="auto", tier_up_threshold=10**9, cache=False, python_shape=shape))
+    engine = Engine(Config(tier="auto", tier_up_threshold=10**9, cache=False, python_shape=shape,
+                           baseline=False))  # (the Python tier counting)
     inst = Instance(Store(engine), Module(engine, st.wasm))
     events = []
     ns = inst._state.ns

@@ -207,7 +207,7 @@ def _called_from_jitted_code() -> bool:
 
 
 def test_auto_moves_a_running_call_to_jitted_code():
-    store = store_for("auto", tier_up_threshold=500)
+    store = store_for("auto", baseline=False, tier_up_threshold=500)
     module = Module(store.engine, wat(LOOP))
     store.engine.load_llvm(module._module)  # compiled already: the move happens at once
     seen = []
@@ -246,7 +246,7 @@ TAIL = """(module
 def test_tail_call_from_a_python_frame_reaches_jitted_code_after_tier_up():
     # `run` tiers up during its loop and stays a Python frame; its final tail call goes
     # through the tail-call entry, which tier-up repoints like the call slot
-    store = store_for("auto", tier_up_threshold=500)
+    store = store_for("auto", baseline=False, tier_up_threshold=500)
     module = Module(store.engine, wat(TAIL))
     store.engine.load_llvm(module._module)  # compiled already: the move happens at once
     seen = []
@@ -260,7 +260,7 @@ def test_tail_call_from_a_python_frame_reaches_jitted_code_after_tier_up():
 def test_auto_threshold_counts_calls_and_loop_iterations():
     # run(5) makes 1 + 5 + 5 + 500 = 511 counted events: the call of run, its 5 loop
     # iterations, 5 calls of work and their 100 iterations each.
-    store = store_for("auto", tier_up_threshold=600)
+    store = store_for("auto", baseline=False, tier_up_threshold=600)
     module = Module(store.engine, wat(LOOP))
     store.engine.load_llvm(module._module)  # compiled already: tier-up follows the threshold
     inst = Instance(store, module, {"env": {"where": lambda i: None}})
@@ -350,7 +350,7 @@ def test_v128_globals_are_shared_between_tiers():
 
 def test_auto_compiles_hot_functions_in_a_child_process_and_switches():
     # No compile in this process: the child writes machine code, the running code loads it.
-    store = store_for("auto", tier_up_threshold=1000)
+    store = store_for("auto", baseline=False, tier_up_threshold=1000)
     module = Module(store.engine, wat(LOOP))
     inst = Instance(store, module, {"env": {"where": lambda i: None}})
     deadline = time.monotonic() + 120
@@ -386,7 +386,8 @@ import sys, time
 import wasm2py
 from wasm2py.llvm import worker
 data = open(sys.argv[1], "rb").read()
-eng = wasm2py.Engine(wasm2py.Config(tier="auto", tier_up_threshold=0, cache=False))
+eng = wasm2py.Engine(wasm2py.Config(tier="auto", baseline=False, tier_up_threshold=0,
+                                    cache=False))
 inst = wasm2py.Instance(wasm2py.Store(eng), wasm2py.Module(eng, data))
 inst.exports["f0"](1)  # reaches the threshold: the compile starts in a child
 deadline = time.monotonic() + 30
@@ -455,7 +456,7 @@ def test_store_gc_releases_externrefs_jitted_code_no_longer_holds(tier):
     class Obj:
         pass
 
-    store = store_for(tier, tier_up_threshold=0)
+    store = store_for(tier, tier_up_threshold=0, baseline=False)
     inst = Instance(store, Module(store.engine, wat("""(module
       (global $g (export "g") (mut externref) (ref.null extern))
       (table $t (export "t") 2 externref)

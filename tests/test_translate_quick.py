@@ -217,7 +217,7 @@ def test_full_translation_is_unchanged_by_the_fold():
 
 @pytest.mark.parametrize("tier", ["auto", "python", "llvm"])
 def test_folded_code_computes_the_same(tier):
-    config = Config(tier=tier, cache=False, tier_up_threshold=1_000_000)
+    config = Config(tier=tier, cache=False, tier_up_threshold=1_000_000, baseline=False)
     inst = Instance(Store(Engine(config)), Module(Engine(config), wat(_WAT)))
     for name, cases in EXPECTED.items():
         f = getattr(inst.exports, name)

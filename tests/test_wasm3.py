@@ -223,7 +223,7 @@ def test_tail_calls_between_compilation_units_keep_constant_stack():
     """tier="auto" with $even jitted in one unit and $odd in another (or left in the Python
     tier): the return_calls between them go through funcref records, and 10**6 of them must
     still reuse frames. even(n) is 1 exactly when n is even."""
-    engine = Engine(Config(tier="auto", cache=False))
+    engine = Engine(Config(tier="auto", baseline=False, cache=False))
     module = wasm2py.Module(engine, wat(EVEN_ODD))
     for units in ([[0], [1]], [[0]]):  # $even is function 0, $odd function 1
         inst = wasm2py.Instance(Store(engine), module, {})

@@ -254,13 +254,22 @@ class FunctionLog:
 
     def append(self, index: int, payload: bytes) -> None:
         """Add a function's payload (errors are ignored: the cache is an optimisation)."""
-        head = self._RECORD + index.to_bytes(4, "little") + len(payload).to_bytes(4, "little")
-        tag = hmac.new(_secret(), head + payload, hashlib.sha256).digest()
+        self.extend([(index, payload)])
+
+    def extend(self, records) -> None:
+        """Add several ``(index, payload)`` records with one write."""
+        secret = _secret()
+        out = bytearray()
+        for index, payload in records:
+            head = self._RECORD + index.to_bytes(4, "little") + len(payload).to_bytes(4, "little")
+            out += head + hmac.new(secret, head + payload, hashlib.sha256).digest() + payload
+        if not out:
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with open(self.path, "ab") as f:
-                f.write(head + tag + payload)
-            _written(self.path, len(head) + len(tag) + len(payload))
+                f.write(out)
+            _written(self.path, len(out))
         except OSError:
             pass
 

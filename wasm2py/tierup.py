@@ -44,6 +44,21 @@ digest (``units.cached_units``). A run that never gets hot never imports ``llvml
 A function with more than :data:`EAGER_BYTES` of code skips the Python tier: its first call
 compiles it as a unit of its own while the caller waits (``TierUp._first_call``).
 
+**The baseline tier** (``Config.baseline``, x86-64 Linux; not in stores with fuel metering or
+epoch interruption, nor for modules with a function type its shell cannot call): every
+defined function's first call compiles it alone with :mod:`wasm2py.baseline` (one pass, ~1 ms
+per KB) while the caller waits, and it runs as machine code from then on
+(``TierUp._first_call_baseline``): its record, its entry for the embedder and for Python-tier
+callers. Its instance is attached (``Instance._attach_units``) with the baseline's shell at
+the first such call, without loading LLVM. Functions the baseline refuses (floats it does not
+do yet, SIMD, exceptions, tail calls..., or more than ``abi.BIG_FRAME_LOCALS`` locals: see
+:attr:`TierUp.refused`) run in the Python tier and tier up to LLVM as described above; big
+ones go to LLVM at their first call. Baseline functions have no counters: they do not tier up
+to LLVM (their code is about as fast as LLVM's level 0). LLVM units cached by earlier runs
+attach first and win; baseline code is cached too (``baseline.unit.CodeCache``) and placed at
+instantiation by later runs. LLVM units beside baseline code are compiled with explicit
+bounds checks (baseline entries push no guard-page landings).
+
 Machine code is cached per unit (``Config.cache``), and the units a module had compiled are
 listed in a manifest: a later run loads them at instantiation, so it starts native where the
 previous run ended. If the engine already holds a whole-module compile
@@ -118,7 +133,9 @@ class TierUp:
         error: the last exception a compile raised (those functions stay in Python).
         moved: how many Python frames moved into jitted code at a loop header.
         units: the units attached, with their functions and how they were made
-            (``Unit.seconds``), in order.
+            (``Unit.seconds``), in order (baseline units too: ``Unit.tier``).
+        baseline: the baseline tier's shell of the module (None: the baseline is not used).
+        refused: the functions the baseline did not compile (index -> why).
         guard: whether its units are guard-page code (no bounds checks on 32-bit memories,
             ``wasm2py.llvm.guard``): the engine's mode, where every 32-bit memory of the
             instance has a guard reservation.
@@ -172,7 +189,7 @@ class TierUp:
             if config.cache and self.module.raw:
                 from .baseline.unit import CodeCache
 
-                self._code_cache = CodeCache(self.module.raw)
+                self._code_cache = CodeCache.of(self.module.raw)
                 self._start_baseline_cached(state)
             self._first_calls(state)
         else:
@@ -256,7 +273,9 @@ class TierUp:
             if func.pyraw is not first:
                 return  # (done by an earlier call, on another thread)
             inst = self.instance()
-            if inst is not None and not self._whole and index not in self._jitted():
+            code = self.module.codes[index - self.module.num_imported_funcs]
+            if inst is not None and not self._whole and index not in self._jitted() \
+                    and not self._big_frame(index, code):  # fmt: skip
                 try:
                     unit = self._compile_baseline(inst, [index])
                     if unit is not None:
@@ -272,7 +291,6 @@ class TierUp:
                 if func.pyraw is first:
                     slots.set(index, func.raw)
                 return
-            code = self.module.codes[index - self.module.num_imported_funcs]
             if code.end - code.start > EAGER_BYTES:
                 big = self._first_call(index, slots, func)
                 slots.set(index, big)
@@ -280,6 +298,22 @@ class TierUp:
                 return
             slots.reset(index)
             func.raw = func.pyraw
+
+    def _big_frame(self, index: int, code) -> bool:
+        """Whether function ``index`` has more locals than ``abi.BIG_FRAME_LOCALS`` (then
+        it is not compiled with the baseline, see :attr:`refused`): a baseline frame keeps
+        every local in its own 8 bytes of the native stack, so such frames would exhaust the
+        thread's stack long before the wasm stack budget (``Config.max_wasm_stack``) that
+        bounds them in the other tiers. (No function of the real programs of
+        ``tools/realworld`` has more than 65.)"""
+        from .llvm.abi import BIG_FRAME_LOCALS
+
+        m = self.module
+        n = len(code.locals) + len(m.types[m.funcs[index - m.num_imported_funcs]].params)
+        if n <= BIG_FRAME_LOCALS:
+            return False
+        self.refused[index] = f"big frame: {n} locals"
+        return True
 
     def _compile_baseline(self, inst, funcs):
         """The baseline unit of ``funcs`` (None if it refused them all; why: :attr:`refused`),

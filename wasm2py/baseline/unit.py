@@ -10,11 +10,13 @@ keeps its units).
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import platform
 import sys
 import threading
+import weakref
 from pathlib import Path
 
 from ..llvm.units import Unit
@@ -82,14 +84,19 @@ def shell_for(types) -> ShellCode:
         return shell
 
 
+def _entries(module, funcs, shell: ShellCode) -> dict[int, int]:
+    """The entry of each of ``funcs`` (defined function indices): its type's."""
+    types, nimp = module.funcs, module.num_imported_funcs
+    return {i: shell.entry(types[i - nimp]) for i in funcs}
+
+
 def function_unit(module, blob, shell: ShellCode, memory: CodeMemory | None = None) -> Unit:
     """The :class:`Unit` of ``blob`` (from :func:`.emit.compile_functions` for ``module``),
     its code placed in ``memory`` (default: memory of its own); entries from ``shell``."""
     memory = memory if memory is not None else CodeMemory()
     base = memory.place(blob.code) if blob.code else 0
-    types = module.func_type_indices()
     funcs = {i: base + off for i, off in blob.funcs.items()}
-    return Unit(funcs=funcs, entries={i: shell.entry(types[i]) for i in funcs},
+    return Unit(funcs=funcs, entries=_entries(module, funcs, shell),
                 long_funcs=frozenset(blob.long_funcs) & funcs.keys(), engine=memory,
                 resumable=False, tier="baseline")  # fmt: skip
 
@@ -118,13 +125,35 @@ class CodeCache:
     it is long), keyed by the module's bytes and :func:`compiler_digest`. A later run places
     the functions an earlier one compiled at instantiation, without emitting them again."""
 
+    #: records are written in batches of this many (and the rest at exit)
+    BATCH = 64
+
     def __init__(self, wasm: bytes) -> None:
         from ..cache import FunctionLog, entry_key
 
         self.log = FunctionLog(entry_key(wasm, b"baseline:" + compiler_digest()))
+        self._pending: list[tuple[int, bytes]] = []
+        self._lock = threading.Lock()
+        _PENDING.add(self)
+
+    @classmethod
+    def of(cls, wasm: bytes) -> CodeCache:
+        """The module's code cache (one per module, cache directory and process: the
+        records one instance has not written yet are read by the next)."""
+        from ..cache import cache_dir, wasm_digest
+
+        key = (wasm_digest(wasm), cache_dir())  # (the directory may change: tests do)
+        with _SHELLS_LOCK:
+            cache = _CACHES.get(key)
+            if cache is None:
+                if len(_CACHES) >= 64:
+                    _CACHES.clear()
+                cache = _CACHES[key] = cls(wasm)
+            return cache
 
     def read(self) -> dict[int, tuple[bytes, int, bool]]:
         """``index -> (code, offset of the function, long)`` of every function recorded."""
+        self.flush()
         out = {}
         for index, payload in self.log.read().items():
             off = int.from_bytes(payload[:4], "little")
@@ -136,8 +165,29 @@ class CodeCache:
         if len(blob.funcs) != 1:
             return  # (the code of several functions is one piece: not recorded)
         (index, off), = blob.funcs.items()
-        self.log.append(index, off.to_bytes(4, "little") + bytes((index in blob.long_funcs,))
-                        + blob.code)  # fmt: skip
+        record = off.to_bytes(4, "little") + bytes((index in blob.long_funcs,)) + blob.code
+        with self._lock:
+            self._pending.append((index, record))
+            if len(self._pending) < self.BATCH:
+                return
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the records not written yet (one write: a file per record costs ~0.1 ms)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        self.log.extend(pending)
+
+
+_CACHES: dict[tuple, CodeCache] = {}
+#: the code caches with records to write at exit
+_PENDING: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for cache in list(_PENDING):
+        cache.flush()
 
 
 def cached_unit(module, records: dict[int, tuple[bytes, int, bool]], shell: ShellCode,
@@ -156,9 +206,8 @@ def cached_unit(module, records: dict[int, tuple[bytes, int, bool]], shell: Shel
         if long:
             long_funcs.add(index)
     base = memory.place(bytes(code))
-    types = module.func_type_indices()
     funcs = {i: base + off for i, off in funcs.items()}
-    return Unit(funcs=funcs, entries={i: shell.entry(types[i]) for i in funcs},
+    return Unit(funcs=funcs, entries=_entries(module, funcs, shell),
                 long_funcs=frozenset(long_funcs), engine=memory, resumable=False,
                 tier="baseline")  # fmt: skip
 
