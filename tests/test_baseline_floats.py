@@ -442,6 +442,16 @@ _CHAINS = {
                        "(i32.wrap_i64 (i64.reinterpret_f64 (f64.add (local.get 0) (local.get 1)))))))",
     "bits_of_sum": "(f64.reinterpret_i64 (i64.add (i64.const 0) (i64.reinterpret_f64 "
                    "(f64.add (local.get 0) (local.get 1)))))",
+    # a result spilled by the push of a local or a constant (floats._pop2)
+    "mul_add_local": "(f64.add (f64.mul (local.get 0) (local.get 1)) (local.get 0))",
+    "div_sub_const": "(f64.sub (f64.div (local.get 0) (local.get 1)) (f64.const 2.5))",
+    "sub_min_local": "(f64.min (f64.sub (local.get 0) (local.get 1)) (local.get 1))",
+    "f32_const": "(f64.promote_f32 (f32.mul (f32.demote_f64 (f64.add (local.get 0) "
+                 "(local.get 1))) (f32.const -3)))",
+    "spilled_twice": "(f64.add (f64.mul (local.get 0) (local.get 1)) "
+                     "(f64.sub (local.get 1) (local.get 0)))",
+    "spill_kept": "(f64.add (f64.mul (local.get 0) (local.get 0)) (select (local.get 1) "
+                  "(f64.const 1) (i32.const 1)))",
 }  # fmt: skip
 _CHAINS_I = {
     "lt_mul": "(f64.lt (local.get 0) (f64.mul (local.get 1) (local.get 1)))",
@@ -450,6 +460,9 @@ _CHAINS_I = {
                  "(then (i32.const 7)) (else (i32.const 9)))",
     "trunc_sat_mul": "(i32.wrap_i64 (i64.trunc_sat_f64_s (f64.mul (local.get 0) (local.get 1))))",
     "trunc_u_add": "(i32.trunc_f64_u (f64.add (local.get 0) (local.get 1)))",
+    "le_add_const": "(f64.le (f64.add (local.get 0) (local.get 1)) (f64.const 4))",
+    "gt_mul_local_br_if": "(block (result i32) (drop (br_if 0 (i32.const 7) (f64.gt "
+                          "(f64.mul (local.get 0) (local.get 1)) (local.get 1)))) (i32.const 9))",
 }  # fmt: skip
 
 
@@ -480,3 +493,57 @@ def test_chains(name):
         if got != want:
             bad.append((hex(a), hex(b), got, want))
     assert not bad, bad[:10]
+
+
+def test_rounding_refused_without_sse41(monkeypatch):
+    """On a CPU without SSE4.1 a function using ceil/floor/trunc/nearest stays in another tier
+    (the others still compile)."""
+    monkeypatch.setattr(FL, "HAS_SSE41", False)
+    text = """(module
+      (func (export "floor") (param f64) (result f64) (f64.floor (local.get 0)))
+      (func (export "add") (param f64) (result f64) (f64.add (local.get 0) (local.get 0))))"""
+    inst, blob = baseline_instance(text)
+    assert list(blob.refused) == [0] and "SSE4.1" in blob.refused[0]
+    assert list(blob.funcs) == [1]
+    assert inst.exports.floor(-1.5) == -2.0 and inst.exports.add(1.25) == 2.5
+
+
+_JOINS = """(module
+  (func (export "block_end") (param f64 f64 i32) (result f64)
+    ;; the product is spilled at the block's end, where the br_if's value joins it
+    (f64.add
+      (block (result f64)
+        (br_if 0 (local.get 0) (local.get 2))
+        drop
+        (f64.mul (local.get 1) (local.get 1)))
+      (local.get 1)))
+  (func (export "if_else") (param f64 f64 i32) (result f64)
+    (f64.sub
+      (if (result f64) (local.get 2)
+        (then (f64.mul (local.get 0) (local.get 1)))
+        (else (f64.div (local.get 0) (local.get 1))))
+      (f64.const 0.5)))
+  (func (export "empty_block") (param f64 f64 i32) (result f64)
+    (f64.mul (local.get 0) (local.get 1))
+    (block)
+    (local.get 1)
+    (f64.add))
+  (func (export "loop_value") (param f64 f64 i32) (result f64)
+    (f64.mul
+      (loop (result f64)
+        (local.set 0 (f64.add (local.get 0) (local.get 1)))
+        (br_if 0 (i32.gt_s (local.tee 2 (i32.sub (local.get 2) (i32.const 1))) (i32.const 0)))
+        (f64.sqrt (local.get 0)))
+      (local.get 1))))"""
+
+
+@pytest.mark.parametrize("name", ["block_end", "if_else", "empty_block", "loop_value"])
+def test_results_at_joins(name):
+    """A float result that reaches a join (block end, if/else, loop) with other paths' values
+    is read from its slot, not from the register of one path (floats._taken_back)."""
+    inst, blob = baseline_instance(_JOINS)
+    assert not blob.refused, blob.refused
+    bl, py = inst.exports[name], python_instance(_JOINS).exports[name]
+    for a, b, c in itertools.product((10.0, -2.5, float("inf")), (3.0, 0.25), (0, 1, 3)):
+        got, want = bl(a, b, c), py(a, b, c)
+        assert struct.pack("<d", got) == struct.pack("<d", want), (a, b, c, got, want)

@@ -32,7 +32,7 @@ from ..binary.opcodes import Op as O
 from ..errors import TrapCode
 from ..llvm import abi
 from . import x86 as X
-from .emit import _FLAGS, HANDLERS, FuncEmitter, R, S, Unsupported
+from .emit import _FLAGS, HANDLERS, C, FuncEmitter, L, R, S, Unsupported
 from .x86 import RAX, RBP, RCX, RDX
 
 #: SSE4.1 (``roundss``/``roundsd``)
@@ -139,7 +139,16 @@ def _remember(fe: FuncEmitter, x: int, f64: bool, start: int) -> None:
     to ``rax``; self-contained: no label outside it refers into it): while no other code
     follows, a float consumer may take the operand from ``xmm x`` and drop that code
     (:func:`_pop_x`)."""
-    fe.float_top = (len(fe.code), len(fe.st), f64, x, start)
+    ctl = fe.ctl[-1]
+    fe.float_top = (len(fe.code), len(fe.st), f64, x, start, ctl, ctl.kind, len(fe.ctl))
+
+
+def _taken_back(fe: FuncEmitter, t) -> bool:
+    """Whether the code remembered in ``t`` (:func:`_remember`) is still in the construct it
+    was emitted in: then no label has been bound since (a block's end, a loop's head or an
+    else would put a join after it, where the code cannot be taken back)."""
+    ctl = fe.ctl
+    return ctl[-1] is t[5] and ctl[-1].kind == t[6] and len(ctl) == t[7]
 
 
 def _pop_x(fe: FuncEmitter, want: int, f64: bool) -> int:
@@ -152,7 +161,7 @@ def _pop_x(fe: FuncEmitter, want: int, f64: bool) -> int:
     st = fe.st
     c = fe.code
     if t is not None and t[0] == len(c) and t[1] == len(st) and t[2] == f64 and \
-            st[-1][0] == R:  # fmt: skip
+            st[-1][0] == R and _taken_back(fe, t):  # fmt: skip
         st.pop()
         fe.float_top = None
         del c[t[4] :]
@@ -163,7 +172,24 @@ def _pop_x(fe: FuncEmitter, want: int, f64: bool) -> int:
 
 def _pop2(fe: FuncEmitter, f64: bool) -> tuple[int, int]:
     """Pop two float operands (NaN-agnostic consumer) into xmm registers: ``(a, b)``, ``b``
-    the top."""
+    the top. Besides :func:`_pop_x`'s case for ``b``: if ``a`` is this module's result
+    spilled to its slot only because a local or a constant was pushed on it (``x * y + z``),
+    and nothing else has happened since, ``a`` is taken from its xmm register and its move
+    to ``rax``, NaN test and spill are taken back."""
+    t = getattr(fe, "float_top", None)
+    st = fe.st
+    c = fe.code
+    if t is not None and t[2] == f64 and len(st) == t[1] + 1 and st[-2] == (S, None) and \
+            st[-1][0] in (L, C) and c[t[0] :] == X.mov_store(RBP, fe.slot(t[1] - 1), RAX) \
+            and _taken_back(fe, t):
+        # (the push of the local/constant emitted nothing but the spill)  # fmt: skip
+        fe.float_top = None
+        del c[t[4] :]
+        a = t[3]
+        b = 1 - a
+        fe.pop_to_xmm(b, f64)  # (through rax: xmm a stays)
+        st.pop()
+        return a, b
     b = _pop_x(fe, 1, f64)
     a = 0 if b else 1
     fe.pop_to_xmm(a, f64)
