@@ -142,6 +142,17 @@ class Biased(Gen):
         if k == 14:
             return f"(select {self.operand(t, d)} {self.operand(t, d)} {self.cond(d)})"
         if k == 15:
+            v = self.draw(st.integers(0, 3))
+            if v == 2:
+                # two values carried by br_if out of a block (values in slots)
+                return (f"(block (result {t}) (block (result {t} i32) {self.operand(t, d)} "
+                        f"{self.operand('i32', d)} (br_if 0 {self.cond(d)}) (drop) (drop) "
+                        f"{self.operand(t, d)} {self.operand('i32', d)}) (local.set $k1))")  # fmt: skip
+            if v == 3:
+                # a block with a parameter, left by br_if or by its end
+                return (f"(block (result {t}) {self.operand(t, d)} (block (param {t}) "
+                        f"(result {t}) (br_if 0 {self.cond(d)}) (local.set {self.tmp(t)}) "
+                        f"{self.operand(t, d)}))")  # fmt: skip
             if self.chance(4):
                 return (f"(if (result {t}) {self.cond(d)} (then {self.operand(t, d)}) "
                         f"(else {self.operand(t, d)}))")  # fmt: skip
@@ -162,6 +173,13 @@ class Biased(Gen):
             a = f"({t}.const {self.choice(edge)})" if self.chance(4) else self.operand(t, d)
             b = f"({t}.const {self.choice(edge)})" if self.chance(4) else self.operand(t, d)
             return f"({t}.{op} {a} {b})"
+        if k == 18 and self.chance(2):
+            # a loop with a parameter: the value goes round it (a bounded count of its own)
+            n = self.draw(st.integers(0, 5))
+            return (f"(block (result {t}) (local.set $k2 (i32.const 0)) {self.operand(t, d)} "
+                    f"(loop $lp (param {t}) (result {t}) {self.leaf(t)} ({self.plus(t)}) "
+                    f"(br_if $lp (i32.lt_u (local.tee $k2 (i32.add (local.get $k2) "
+                    f"(i32.const 1))) (i32.const {n})))))")  # fmt: skip
         if k == 18:
             # br_table to one of three blocks (many entries), carrying a value; each block's
             # end adds a different constant so the target shows in the result
@@ -184,6 +202,13 @@ class Biased(Gen):
                         f"({t}.add ({t}.mul (local.get {v}) (local.get {v})) "
                         f"({t}.add (local.get {v}) {self.as_int(t, '(local.get $k3)')})))")  # fmt: skip
             return self.as_type(t, self.call_many(d))
+        if k == 20 and self.chance(3):
+            # the host grows the memory under this function (its base and size reloaded
+            # after the call), then an access near the new end
+            c = self.choice([1, 2, 4, 8])
+            return (f"(block (result {t}) (local.set $k3 (call $hgrow {self.operand('i32', d)})) "
+                    f"({self.choice(LOADS_NEAR_END[t])} (i32.sub (i32.mul (memory.size) "
+                    f"(i32.const 65536)) (i32.const {c}))))")  # fmt: skip
         if k == 20:
             c = self.choice([1, 2, 3, 4, 7, 8, 9, 16])
             off = self.choice([0, 0, 4])
@@ -195,7 +220,22 @@ class Biased(Gen):
             n = (f"(i32.and {self.operand('i32', d)} (i32.const 255))" if self.chance(7)
                  else "(i32.const 1000000)")  # fmt: skip
             return self.as_type(t, f"(call $rec {n} {self.operand('i64', d)})")
+        if k == 16 or k == 17:
+            # a long right-nested chain: a deep operand stack (many slots)
+            chain = self.operand(t, d)
+            for _ in range(self.draw(st.integers(3, 16))):
+                chain = f"({self.plus(t)} {self.leaf(t) if self.chance(6) else self.expr(t, 1)} {chain})"
+            return chain
         return self.leaf(t)
+
+    @staticmethod
+    def plus(t: str) -> str:
+        return f"{t}.add" if t in INTS else f"{t}.sub"
+
+    @staticmethod
+    def tmp(t: str) -> str:
+        """A local of type ``t`` that nothing reads as an operand."""
+        return {"i32": "$k1", "i64": "$b", "f32": "$t32", "f64": "$t64"}[t]
 
     def stmt(self, depth: int) -> str:
         # memory.fill as a function of its own (the baseline refuses memory.fill, and a
@@ -207,8 +247,14 @@ class Biased(Gen):
         return e32 if t == "i32" else f"(i64.extend_i32_s {e32})"
 
 
+IMPORTS = '(import "env" "grow" (func $hgrow (param i32) (result i32)))'
+
+
 def biased_modules():
-    return modules(gen=Biased, wasm3=False, extra=EXTRA)
+    """Modules of :class:`Biased` functions (imports first, as the text format wants)."""
+    return modules(gen=Biased, wasm3=False, extra=EXTRA).map(
+        lambda case: (case[0].replace("(module ", f"(module {IMPORTS} ", 1), case[1])
+    )
 
 
 def generated(inst) -> list[int]:
@@ -262,12 +308,35 @@ def compare(py, other, calls, ll=None) -> None:
         assert memory_bytes(ref.exports.mem) == memory_bytes(other.exports.mem)
 
 
+def host_imports() -> tuple[dict, dict]:
+    """(imports, cell): ``env.grow(n)`` grows the memory of ``cell["inst"]`` by ``n & 1``
+    pages, returning the old size in pages or -1 (as ``memory.grow``)."""
+    cell: dict = {}
+
+    def grow(n):
+        mem = cell["inst"].exports.mem
+        try:
+            return mem.grow(n & 1)
+        except Exception:  # noqa: BLE001 - over the maximum (2 pages)
+            return -1
+
+    return {"env": {"grow": grow}}, cell
+
+
+def instance(store, data: bytes, make=None):
+    """An instance of ``data`` in ``store`` (made by ``make(store, module, imports)``, default
+    ``wasm2py.Instance``) with :func:`host_imports` of its own."""
+    imports, cell = host_imports()
+    module = wasm2py.Module(store.engine, data)
+    cell["inst"] = inst = (make or wasm2py.Instance)(store, module, imports)
+    return inst
+
+
 def run_baseline_vs_python(text: str, calls) -> None:
     """Every function as baseline code (the emitter directly) against the Python tier."""
     data = wat(text)
-    py = wasm2py.Instance(*(lambda s: (s, wasm2py.Module(s.engine, data)))(fresh_store()), {})
-    store = auto_store()
-    inst = wasm2py.Instance(store, wasm2py.Module(store.engine, data), {})
+    py = instance(fresh_store(), data)
+    inst = instance(auto_store(), data)
     blob = to_baseline(inst)
     check_refusals(blob.refused, generated(inst))
     compare(py, inst, calls)
@@ -277,9 +346,8 @@ def run_wired_vs_python(text: str, calls) -> None:
     """``tier="auto"`` as users get it (each function compiled at its first call) against
     the Python tier."""
     data = wat(single_results(text))
-    py = wasm2py.Instance(*(lambda s: (s, wasm2py.Module(s.engine, data)))(fresh_store()), {})
-    store = fresh_store(tier="auto", baseline=True, tier_up_threshold=1 << 62)
-    inst = wasm2py.Instance(store, wasm2py.Module(store.engine, data), {})
+    py = instance(fresh_store(), data)
+    inst = instance(fresh_store(tier="auto", baseline=True, tier_up_threshold=1 << 62), data)
     compare(py, inst, calls)
     tiers = inst.function_tiers()
     check_refusals({i: f"left in {tiers[i]}" for i in generated(inst)
@@ -290,12 +358,10 @@ def run_mixed(text: str, calls, tiers: list[int], allowed=ALLOWED_REFUSALS) -> N
     """An instance whose defined functions run as baseline (0), LLVM (1) or Python-tier (2)
     code as ``tiers`` says, against the Python tier and the LLVM tier."""
     data = wat(text)
-    store = auto_store()
-    mod = wasm2py.Module(store.engine, data)
-    py = wasm2py.Instance(fresh_store(), wasm2py.Module(fresh_store().engine, data), {})
-    ll = L.instantiate(fresh_store(), L.compile_module(mod._module))
-    mixed = wasm2py.Instance(store, mod, {})
-    m = mod._module
+    py = instance(fresh_store(), data)
+    ll = instance(fresh_store(), data, lambda s, mod, imp: L.instantiate(s, mod, imp))
+    mixed = instance(auto_store(), data)
+    m = mixed.module._module
     nimp = m.num_imported_funcs
     defined = range(nimp, nimp + len(m.funcs))
     pick = {i: tiers[k % len(tiers)] for k, i in enumerate(defined)}

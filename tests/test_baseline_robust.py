@@ -263,3 +263,15 @@ def test_trap_inside_a_host_call_inside_baseline_code_inside_a_host_call():
     assert inst.exports.trap(4) == 25
     tiers = inst.function_tiers()
     assert [tiers[i] for i in (4, 5, 6)] == ["baseline"] * 3  # ($via, $mid, trap)
+
+
+def test_a_block_type_with_two_results_leaves_the_module_in_the_baseline_tier():
+    # (found by test_baseline_diff: the type of a multi-value block is in the type section,
+    # but no function has it, so no record needs its trampoline)
+    src = """(module
+      (func (export "swap") (param i32 i32) (result i32)
+        (block (result i32 i32) (local.get 1) (local.get 0))
+        (i32.sub)))"""
+    inst = auto(src)
+    assert inst.exports.swap(10, 3) == 3 - 10
+    assert inst.function_tiers() == {0: "baseline"}

@@ -206,7 +206,9 @@ class TierUp:
         if not available():
             return None
         shell = shell_for(self.module.types)
-        if shell.refused:  # (every record of the instance needs its type's trampoline)
+        # (every record of the instance needs its type's trampoline: a type no function has,
+        # e.g. a multi-value block's, needs none)
+        if not shell.refused.keys().isdisjoint(self.module.func_type_indices()):
             return None
         return shell
 
