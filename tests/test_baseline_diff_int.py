@@ -1,6 +1,6 @@
 """Differential test: hypothesis generates valid integer modules; their functions run as
 baseline code and in the Python tier, and every result, trap code, final memory and global
-must agree.
+must agree, with the busiest locals in registers and with every local in its slot.
 
 The modules are text, valid by construction: four functions (each calls only later ones, so
 every call ends; the last two are leaves also reachable through a table with a null slot),
@@ -23,6 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wasm2py.baseline import emit
+
 from .baseline_util import baseline_instance, python_instance
 from .llvm_util import outcome
 
@@ -34,9 +36,11 @@ EXAMPLES = int(EXAMPLES_FROM_ENV or 25)
 
 NFUNCS = 4
 LEAVES = (2, 3)
-PARAMS = "(param $p0 i32) (param $p1 i64) (param $p2 i32) (param $p3 i64)"
+# (six: the last two are passed on the stack)
+PARAMS = "(param $p0 i32) (param $p1 i64) (param $p2 i32) (param $p3 i64) (param $p4 i32) " \
+         "(param $p5 i64)"  # fmt: skip
 LOCALS = "(local $a i32) (local $b i64) (local $c i32) (local $k1 i32) (local $k2 i32)"
-VARS = {"i32": ["$p0", "$p2", "$a", "$c"], "i64": ["$p1", "$p3", "$b"]}
+VARS = {"i32": ["$p0", "$p2", "$p4", "$a", "$c"], "i64": ["$p1", "$p3", "$p5", "$b"]}
 GLOBALS = {"i32": "$g0", "i64": "$g1"}
 CONSTS = {
     "i32": ["0", "1", "-1", "2", "7", "31", "32", "33", "0x7fffffff", "0x80000000", "0xffff",
@@ -77,7 +81,7 @@ class Gen:
         return f"(i32.const {self.pick(ADDRS)})"
 
     def args(self, d: int) -> str:
-        return " ".join(self.expr(t, d) for t in ("i32", "i64", "i32", "i64"))
+        return " ".join(self.expr(t, d) for t in ("i32", "i64", "i32", "i64", "i32", "i64"))
 
     def expr(self, t: str, d: int) -> str:
         o = "i64" if t == "i32" else "i32"
@@ -183,7 +187,7 @@ def modules(draw):
         results[LEAVES[1]] = draw(st.sampled_from(["i32", "i64"]))  # a type mismatch
     g = Gen(draw, results)
     funcs = [g.function(i) for i in range(NFUNCS)]
-    types = " ".join(f"(type $sig_{t} (func (param i32 i64 i32 i64) (result {t})))"
+    types = " ".join(f"(type $sig_{t} (func (param i32 i64 i32 i64 i32 i64) (result {t})))"
                      for t in ("i32", "i64"))  # fmt: skip
     text = f"""(module {types}
       (memory (export "mem") 1 3)
@@ -196,7 +200,9 @@ def modules(draw):
         st.sampled_from([0, 1, -1, 5, 0x7FFFFFFF, -0x80000000, 65536, 12345]),
         st.sampled_from([0, 1, -1, 2**63 - 1, -(2**63), 99]),
         st.sampled_from([0, 3, -7, 65532, 31]),
-        st.sampled_from([0, 2, -1, 1 << 32, 64])), min_size=1, max_size=3))  # fmt: skip
+        st.sampled_from([0, 2, -1, 1 << 32, 64]),
+        st.sampled_from([0, -5, 65535]),
+        st.sampled_from([0, 7, -(2**40)])), min_size=1, max_size=3))  # fmt: skip
     return text, args
 
 
@@ -205,15 +211,22 @@ def modules(draw):
 @given(modules())
 def test_baseline_agrees_with_the_python_tier(case):
     text, calls = case
-    inst, blob = baseline_instance(text)
-    assert not blob.refused, blob.refused
-    ref = python_instance(text)
-    for args in calls:
-        for i in range(NFUNCS):
-            a = outcome(ref.exports[f"f{i}"], args)
-            b = outcome(inst.exports[f"f{i}"], args)
-            assert a == b, (i, args, a, b)
-    for name in ("g0", "g1"):
-        assert inst.exports[name].value == ref.exports[name].value
-    m1, m2 = inst.exports["mem"], ref.exports["mem"]
-    assert bytes(m1.read(0, len(m1.buffer))) == bytes(m2.read(0, len(m2.buffer)))
+    # (with the busiest locals in registers, and with every local in its slot)
+    for pins in (True, False):
+        saved = emit.FuncEmitter.pin_locals
+        emit.FuncEmitter.pin_locals = pins
+        try:
+            inst, blob = baseline_instance(text)
+        finally:
+            emit.FuncEmitter.pin_locals = saved
+        assert not blob.refused, blob.refused
+        ref = python_instance(text)
+        for args in calls:
+            for i in range(NFUNCS):
+                a = outcome(ref.exports[f"f{i}"], args)
+                b = outcome(inst.exports[f"f{i}"], args)
+                assert a == b, (pins, i, args, a, b)
+        for name in ("g0", "g1"):
+            assert inst.exports[name].value == ref.exports[name].value
+        m1, m2 = inst.exports["mem"], ref.exports["mem"]
+        assert bytes(m1.read(0, len(m1.buffer))) == bytes(m2.read(0, len(m2.buffer)))

@@ -68,7 +68,7 @@ def _shapes(t: str, op: str, result: str, consts) -> list[tuple[str, str, str]]:
 
 
 def _module(funcs: list[tuple[str, str, str, str]], extra: str = "") -> str:
-    body = "\n".join(f'(func (export "{n}") {p} {r} {b})' for n, p, r, b in funcs)
+    body = "\n".join(f'(func ${n} (export "{n}") {p} {r} {b})' for n, p, r, b in funcs)
     return f"(module {extra}\n{body})"
 
 
@@ -179,7 +179,8 @@ ADDRS = [0, 1, 3, 8, 65535 - 8, 65535 - 4, 65535 - 1, 65535, 65536, 65537, -1, -
 
 
 def test_loads_and_stores(pins):
-    funcs = [("size", "", "(result i32)", "memory.size"),
+    funcs = [("id", "(param i32)", "(result i32)", "local.get 0"),
+             ("size", "", "(result i32)", "memory.size"),
              ("grow", "(param i32)", "(result i32)", "local.get 0 memory.grow")]
     calls = []
     for op in LOADS:
@@ -194,7 +195,12 @@ def test_loads_and_stores(pins):
         # an address computed from an i64 (upper half of its register non-zero)
         funcs.append((op + "_w", "(param i64)", f"(result {ri})",
                       f"local.get 0 i32.wrap_i64 {op} {conv}"))
-        calls += [(op + "_w", (a | (1 << 40),)) for a in (0, 4, 65532, 65536)]
+        funcs.append((op + "_wr", "(param i64)", f"(result {ri})",
+                      f"local.get 0 i64.const 0 i64.or i32.wrap_i64 {op} {conv}"))
+        funcs.append((op + "_wc", "(param i64)", f"(result {ri})",
+                      f"local.get 0 i64.const 0 i64.or i32.wrap_i64 call $id {op} {conv}"))
+        calls += [(op + s, (a | (1 << 40),)) for a in (0, 4, 65532, 65536)
+                  for s in ("_w", "_wr", "_wc")]
     for t, op in STORES:
         edges = I32_EDGES if t == "i32" else I64_EDGES
         for off in (0, 2, 65535):
@@ -220,7 +226,8 @@ def test_loads_and_stores(pins):
     funcs.append(("f64_store", "(param i32 i64)", "(result i64)",
                   "local.get 0 local.get 1 f64.reinterpret_i64 f64.store local.get 0 i64.load"))
     calls += [("f32_store", (8, v)) for v in (0x7FA00001, -0x7FFFFF, 0x7F800000)]
-    calls += [("f64_store", (8, v)) for v in (0x7FF4000000000001, -1, 0x8000000000000000 - (1 << 64))]
+    calls += [("f64_store", (8, v))
+              for v in (0x7FF4000000000001, -1, 0x8000000000000000 - (1 << 64))]
     # memory.grow: accesses that trapped before are in bounds after
     calls += [("i32.load_0", (65536,)), ("size", ()), ("grow", (1,)), ("size", ()),
               ("i32.load_0", (65536,)), ("i64.store_0", (131064, 5)), ("i64.store_0", (131065, 5)),

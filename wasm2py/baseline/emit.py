@@ -11,12 +11,15 @@ the target's slots.
 
 **Lazy operands.** The compile-time stack (:attr:`FuncEmitter.st`) holds what each operand
 *is*: in its slot (``S``), a constant (``C``), an unchanged local (``L``), in ``rax``
-(``R``, the top only) or in the flags as a condition code (``F``, the top only). Templates
-take their right operand as an immediate or a memory/register operand, and a compare
-followed by ``br_if``/``if``/``select`` is ``cmp; jcc``. Everything is flushed to the slots
-at control-flow joins. An i32 in a register or slot may have any upper 32 bits: every
-consumer that needs it zero-extended (addresses, ``i64.extend_i32_u``, table indices) does
-so itself. f32/f64 values are bit patterns (the low 32 bits for f32) in the same places.
+(``R``: the top, or the one under a local or constant on top while the next instruction
+takes it from there, see :data:`_HOLDS`) or in the flags as a condition code (``F``, the
+top only). Templates take either operand as an immediate or a memory/register operand
+(with the right one in rax: the left one in place, a compare's condition reversed), and a
+compare followed by ``br_if``/``if``/``select`` is ``cmp; jcc``. Everything is flushed to
+the slots at control-flow joins. An i32 in a register or slot may have any upper 32 bits:
+every consumer that needs it zero-extended (addresses, ``i64.extend_i32_u``, table indices)
+does so itself, unless the emitter knows a 32-bit instruction made it (``rclean``). f32/f64
+values are bit patterns (the low 32 bits for f32) in the same places.
 
 **Registers.** ``r15`` the context, ``r14`` memory 0's base and ``r13`` its byte size (in
 functions that access memory; reloaded after every call and ``memory.grow``); scratch
@@ -32,8 +35,9 @@ a set status sends the caller the same way (the call's offset). Offsets are thos
 tier records: the instruction's, 0 for the entry's stack check.
 
 **Extending it** (float arithmetic lives in another module): :data:`HANDLERS` maps an opcode
-(an ``int``; :func:`handler` is the decorator that registers) to ``fn(fe, imm) -> bool`` (True: the code after it is unreachable); ``fe.op`` is the
-opcode (one handler may serve a family); an unsupported case raises :class:`Unsupported`
+(an ``int``; :func:`handler` is the decorator that registers) to ``fn(fe, imm) -> bool``
+(True: the code after it is unreachable); ``fe.op`` is the opcode (one handler may serve
+a family); an unsupported case raises :class:`Unsupported`
 (the function then stays in another tier: never emit code whose result could be wrong). A
 handler uses :class:`FuncEmitter`'s operand-stack interface:
 
@@ -306,6 +310,9 @@ class FuncEmitter:
         self.offset = 0  # wasm offset of the instruction being emitted
         #: the index of an operand in rax below a local or constant on top (see push)
         self.held: int | None = None
+        #: the operand in rax is known to have a zero upper half (a handler that made it
+        #: with a 32-bit instruction says so after its push)
+        self.rclean = False
         self.op = 0  # its opcode (handlers serve families of opcodes)
         self.long = False
 
@@ -398,7 +405,10 @@ class FuncEmitter:
         c += late
         for i in range(len(ft.params), nloc):
             p = pins.get(i)
-            c += X.mov_store_imm(RBP, self.local_disp(i), 0) if p is None else X.mov_imm(p, 0, False)
+            if p is None:
+                c += X.mov_store_imm(RBP, self.local_disp(i), 0)
+            else:
+                c += X.mov_imm(p, 0, False)
         if self.uses_mem:
             self.reload_memory()
         # the body
@@ -527,6 +537,8 @@ class FuncEmitter:
                     self._store_slot(len(st) - 1, top)
                     st[-1] = (S, None)
         st.append((kind, v))
+        if kind == R:
+            self.rclean = False
         if len(st) > self.maxh:
             self.maxh = len(st)
 
@@ -594,7 +606,7 @@ class FuncEmitter:
 
     def pop_u32(self, reg: int) -> None:
         """Pop an i32 into ``reg``, zero-extended to 64 bits."""
-        if self.pop_to(reg, False) == R:
+        if self.pop_to(reg, False) == R and not self.rclean:
             self.code += X.mov_rr(reg, reg, False)
 
     def pop_to_xmm(self, x: int, f64: bool) -> None:
@@ -931,6 +943,7 @@ def _alu(fe: FuncEmitter, imm) -> None:
         fe.pop_to(RAX, w)
         c += X.alu_rr(op, RAX, RCX, w)
     fe.push(R)
+    fe.rclean = not w  # (a 32-bit op zero-extends)
 
 
 def _left_in_place(fe: FuncEmitter, w: bool) -> bool:
@@ -1022,6 +1035,7 @@ def _mul(fe: FuncEmitter, imm) -> None:
         fe.pop_to(RAX, w)
         fe.code += X.imul_rr(RAX, RCX, w)
     fe.push(R)
+    fe.rclean = not w
 
 
 @handler(*_SHIFT)
@@ -1038,6 +1052,7 @@ def _shift(fe: FuncEmitter, imm) -> None:
         fe.pop_to(RAX, w)
         fe.code += X.shift_cl(op, RAX, w)
     fe.push(R)
+    fe.rclean = not w
 
 
 @handler(*_DIV)
@@ -1099,6 +1114,7 @@ def _noop_cast(fe: FuncEmitter, imm) -> None:
 def _extend_u(fe: FuncEmitter, imm) -> None:
     fe.pop_u32(RAX)
     fe.push(R)
+    fe.rclean = True
 
 
 @handler(O.I64_EXTEND_I32_S, O.I64_EXTEND32_S)
@@ -1145,6 +1161,7 @@ def _global_get(fe: FuncEmitter, imm) -> None:
     c = fe.code
     c += X.mov_load(RAX, _CTX, 8 * fe.mi.layout.global_slot(imm))
     c += X.mov_load(RAX, RAX, 0, t in _WIDE)
+    fe.rclean = t not in _WIDE
 
 
 @handler(O.GLOBAL_SET)
@@ -1164,6 +1181,7 @@ def _load(fe: FuncEmitter, imm) -> None:
     disp = fe.address(imm, size)
     fe.code += X.rmx(opc, RAX, _MBASE, RAX, disp, w)
     fe.push(R)
+    fe.rclean = not w  # (a 32-bit load or movzx zero-extends)
 
 
 @handler(*_STORE)
@@ -1180,6 +1198,7 @@ def _memory_size(fe: FuncEmitter, imm) -> None:
         raise Unsupported("multiple memories")
     fe.push(R)
     fe.code += X.mov_rr(RAX, _MSIZE) + X.shift_ri(X.SHR, RAX, 16)
+    fe.rclean = True  # (at most 2**16)
 
 
 @handler(O.MEMORY_GROW)
