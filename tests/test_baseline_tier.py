@@ -418,6 +418,29 @@ def test_baseline_code_is_cached_and_placed_at_instantiation_by_later_runs(tmp_p
     assert inst._tierup.error is None
 
 
+def test_refusals_are_cached_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("WASM2PY_CACHE_DIR", str(tmp_path))
+    engine = Engine(Config(tier="auto"))
+    inst = Instance(Store(engine), Module(engine, SIMD))
+    assert inst.exports.both(3) == 15
+    m = inst.module._module
+    assert [m.func_name(i) for i in inst._tierup.refused] == ["vec"]
+    why = dict(inst._tierup.refused)
+
+    import wasm2py.baseline.emit as emit
+
+    def no_emit(*args):
+        raise AssertionError("emitted again")
+
+    monkeypatch.setattr(emit, "compile_functions", no_emit)
+    engine = Engine(Config(tier="auto"))
+    inst = Instance(Store(engine), Module(engine, SIMD))
+    assert inst._tierup.refused == why  # (known before any call)
+    assert inst.exports.both(4) == 20
+    assert tiers_by_name(inst) == {"plain": "baseline", "vec": "python", "both": "baseline"}
+    assert inst._tierup.error is None
+
+
 # -- real programs -------------------------------------------------------------------------
 
 BIN = ROOT / ".cache" / "realworld" / "bin"
@@ -576,3 +599,18 @@ def test_shell_refuses_what_it_cannot_call():
     assert refusal(FuncType([ValType.I32], [ValType.I32, ValType.I32])) == "several results"
     assert refusal(FuncType([ValType.V128], [])) == "v128"
     assert refusal(FuncType([ValType.F64] * 20, [ValType.EXTERNREF])) is None
+
+
+def test_a_shell_kept_in_the_cache_is_the_shell_made():
+    from wasm2py.baseline.shell import Shell, signature
+
+    types = [*_types(3), FuncType([ValType.V128], []), FuncType([], [ValType.I32] * 2)]
+    shell = Shell(types)
+    back = Shell.from_bytes(shell.to_bytes())
+    assert (back.code, back.entries, back.trampolines, back.refused) == \
+        (shell.code, shell.entries, shell.trampolines, shell.refused)  # fmt: skip
+    assert set(back.refused) == {len(types) - 2, len(types) - 1}
+    # the key tells apart what makes different code, and only that
+    i32 = FuncType([ValType.I32], [ValType.I64])
+    assert signature([i32]) == signature([FuncType([ValType.I32], [ValType.FUNCREF])])
+    assert signature([i32]) != signature([FuncType([ValType.I64], [ValType.I64])])

@@ -171,6 +171,7 @@ class TierUp:
         self.baseline = self._baseline_shell(config)
         self.refused: dict[int, str] = {}
         self._code = None
+        self._code_cache = None
         # guard-page code (no bounds checks: see wasm2py.llvm.guard) only if every 32-bit
         # memory of the instance has a guard reservation (not beside baseline code: its
         # entries push no landings for LLVM code to fault into)
@@ -185,7 +186,6 @@ class TierUp:
                 self._counter(index)
         self._eager_lock = threading.Lock()
         if self.baseline is not None:
-            self._code_cache = None
             if config.cache and self.module.raw:
                 from .baseline.unit import CodeCache
 
@@ -205,7 +205,7 @@ class TierUp:
 
         if not available():
             return None
-        shell = shell_for(self.module.types)
+        shell = shell_for(self.module.types, config.cache)
         # (every record of the instance needs its type's trampoline: a type no function has,
         # e.g. a multi-value block's, needs none)
         if not shell.refused.keys().isdisjoint(self.module.func_type_indices()):
@@ -220,9 +220,12 @@ class TierUp:
         from .baseline.unit import cached_unit
 
         inst = self.instance()
+        t0 = time.perf_counter()
         try:
             jitted = self._jitted()
-            records = {i: r for i, r in self._code_cache.read().items() if i not in jitted}
+            records, refused = self._code_cache.read()
+            self.refused.update((i, why) for i, why in refused.items() if i not in jitted)
+            records = {i: r for i, r in records.items() if i not in jitted}
             if not records:
                 return
             self._code = CodeMemory()
@@ -234,7 +237,7 @@ class TierUp:
         except Exception as e:  # noqa: BLE001 - compiled at their first calls then
             self.error = e
             return
-        unit.seconds = {"load": 0.0}
+        unit.seconds = {"load": time.perf_counter() - t0}
         self.units.append(unit)
         slots = state.slots
         funcs = state.funcs
@@ -249,8 +252,17 @@ class TierUp:
         jitted = self._jitted()
         python = slots.python
         funcs = state.funcs
+        codes = self.module.codes
+        refused = self.refused  # (known from the code cache: no first call tries them again)
         for index in range(nimp, len(python)):
             if python[index] is not None or index in jitted:
+                continue
+            if index in refused:
+                code = codes[index - nimp]
+                if code.end - code.start > EAGER_BYTES:  # (else: the stub, in Python)
+                    big = self._first_call(index, slots, funcs[index])
+                    slots.set(index, big)
+                    funcs[index].raw = big
                 continue
             first = self._first_call_baseline(index, slots, funcs[index])
             slots.set(index, first)
@@ -268,9 +280,8 @@ class TierUp:
 
     def _baseline_now(self, index: int, slots, func, first) -> None:
         """Compile function ``index`` with the baseline tier, attach it and point its slot
-        at its entry. If the baseline refuses it, it runs in
-        the Python tier and tiers up as without the baseline (a big one: compiled by LLVM at
-        once, see :meth:`_jit_now`)."""
+        at its entry. If the baseline refuses it, it runs in the Python tier and tiers up as
+        without the baseline (a big one: compiled by LLVM at once, see :meth:`_jit_now`)."""
         with self._eager_lock:
             if func.pyraw is not first:
                 return  # (done by an earlier call, on another thread)
@@ -333,10 +344,10 @@ class TierUp:
         c0 = time.process_time()
         blob = compile_functions(self.module, funcs, inst._llvm.compiled.layout)
         self.refused.update(blob.refused)
-        if not blob.funcs:
-            return None
         if self._code_cache is not None:
             self._code_cache.add(blob)
+        if not blob.funcs:
+            return None
         unit = function_unit(self.module, blob, self.baseline, self._code)
         unit.seconds = {"compile": time.process_time() - c0}
         return unit

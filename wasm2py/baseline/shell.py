@@ -26,6 +26,8 @@ type's trampoline.
 
 from __future__ import annotations
 
+import json
+
 from ..llvm import abi
 from ..types import FuncType, ValType
 from . import x86
@@ -165,6 +167,20 @@ def trampoline(ft: FuncType) -> bytes:
     return bytes(a.code)
 
 
+def signature(types) -> bytes:
+    """What the shell of a module of type section ``types`` depends on, as bytes (each
+    type's argument and result kinds: the key of a shell kept in the disk cache)."""
+    out = []
+    for ft in types:
+        if not isinstance(ft, FuncType):
+            out.append("-")
+        else:
+            kinds = ["v128" if t is ValType.V128 else _kind(t) for t in ft.params]
+            res = ["v128" if t is ValType.V128 else _kind(t) for t in ft.results]
+            out.append(",".join(kinds) + ">" + ",".join(res))
+    return ";".join(out).encode()
+
+
 class Shell:
     """The shell of one module as code to place: :attr:`code` holds every served type's entry
     and trampoline (:attr:`entries`, :attr:`trampolines`: offsets by type index; the types
@@ -197,5 +213,21 @@ class Shell:
             self.entries[i], self.trampolines[i] = hit
         self.code = bytes(a)
 
+    def to_bytes(self) -> bytes:
+        """The shell as bytes (:meth:`from_bytes` reads them back)."""
+        head = json.dumps([self.entries, self.trampolines, self.refused]).encode()
+        return len(head).to_bytes(4, "little") + head + self.code
 
-__all__ = ["Shell", "entry", "popped", "refusal", "trampoline"]
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Shell:
+        n = int.from_bytes(data[:4], "little")
+        entries, tramps, refused = json.loads(data[4 : 4 + n])
+        self = cls.__new__(cls)
+        self.entries = {int(k): v for k, v in entries.items()}
+        self.trampolines = {int(k): v for k, v in tramps.items()}
+        self.refused = {int(k): v for k, v in refused.items()}
+        self.code = data[4 + n :]
+        return self
+
+
+__all__ = ["Shell", "entry", "popped", "refusal", "signature", "trampoline"]

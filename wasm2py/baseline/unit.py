@@ -13,7 +13,7 @@ from __future__ import annotations
 import atexit
 import functools
 import hashlib
-import platform
+import os
 import sys
 import threading
 import weakref
@@ -21,14 +21,14 @@ from pathlib import Path
 
 from ..llvm.units import Unit
 from .code import CodeMemory
-from .shell import Shell
+from .shell import Shell, signature
 
 
 @functools.cache
 def available() -> bool:
     """Whether baseline code can run here: x86-64 Linux, and executable memory can be had
     (checked once, by placing and running a function that returns 42)."""
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "AMD64"):
+    if sys.platform != "linux" or os.uname().machine != "x86_64":
         return False
     try:
         import ctypes
@@ -50,8 +50,8 @@ class ShellCode:
 
     __slots__ = ("memory", "unit", "type_entries", "refused")
 
-    def __init__(self, types) -> None:
-        shell = Shell(types)
+    def __init__(self, types, shell: Shell | None = None) -> None:
+        shell = Shell(types) if shell is None else shell
         self.refused = shell.refused
         self.memory = CodeMemory()
         base = self.memory.place(shell.code) if shell.code else 0
@@ -70,18 +70,37 @@ _SHELLS: dict[tuple, ShellCode] = {}
 _SHELLS_LOCK = threading.Lock()
 
 
-def shell_for(types) -> ShellCode:
+def shell_for(types, cache: bool = False) -> ShellCode:
     """The :class:`ShellCode` of a module whose type section is ``types``, made once per
     process for the same types (every instance of a module, and modules of the same types,
-    share it; the code depends on the types only)."""
+    share it; the code depends on the types only); ``cache``: kept in the disk cache too
+    (sqlite3's 73 types: ~5 ms to make)."""
     key = tuple(types)
     with _SHELLS_LOCK:
         shell = _SHELLS.get(key)
         if shell is None:
             if len(_SHELLS) >= 64:  # (instances using an evicted one keep its memory alive)
                 _SHELLS.clear()
-            shell = _SHELLS[key] = ShellCode(key)
+            shell = _SHELLS[key] = ShellCode(key, _cached_shell(key) if cache else None)
         return shell
+
+
+def _cached_shell(types) -> Shell:
+    """The shell of ``types`` from the disk cache, made and stored there if absent."""
+    from ..cache import cache_dir, load_blob, store_blob
+
+    h = hashlib.sha256(compiler_digest())
+    h.update(signature(types))
+    path = cache_dir() / f"baseline-shell-{h.hexdigest()}.bin"
+    data = load_blob(path)
+    if data is not None:
+        try:
+            return Shell.from_bytes(data)
+        except (ValueError, TypeError, KeyError):
+            pass  # (made by another layout: made again)
+    shell = Shell(types)
+    store_blob(path, shell.to_bytes())
+    return shell
 
 
 def _entries(module, funcs, shell: ShellCode) -> dict[int, int]:
@@ -122,8 +141,10 @@ class CodeCache:
     """The baseline code of one module's functions kept in the on-disk cache
     (``Config.cache``): a :class:`~wasm2py.cache.FunctionLog` of one record per function
     (its code, position-independent, the offset of its native function in it and whether
-    it is long), keyed by the module's bytes and :func:`compiler_digest`. A later run places
-    the functions an earlier one compiled at instantiation, without emitting them again."""
+    it is long; or why the baseline refused it), keyed by the module's bytes and
+    :func:`compiler_digest`. A later run places the functions an earlier one compiled at
+    instantiation, and leaves those it refused in the Python tier, without emitting them
+    again."""
 
     #: records are written in batches of this many (and the rest at exit)
     BATCH = 64
@@ -151,23 +172,31 @@ class CodeCache:
                 cache = _CACHES[key] = cls(wasm)
             return cache
 
-    def read(self) -> dict[int, tuple[bytes, int, bool]]:
-        """``index -> (code, offset of the function, long)`` of every function recorded."""
+    def read(self) -> tuple[dict[int, tuple[bytes, int, bool]], dict[int, str]]:
+        """``index -> (code, offset of the function, long)`` of every function recorded, and
+        ``index -> why`` of every function the baseline refused."""
         self.flush()
-        out = {}
+        out, refused = {}, {}
         for index, payload in self.log.read().items():
-            off = int.from_bytes(payload[:4], "little")
-            out[index] = (payload[5:], off, bool(payload[4]))
-        return out
+            flags = payload[4]
+            if flags & _REFUSED:
+                refused[index] = payload[5:].decode(errors="replace")
+            else:
+                out[index] = (payload[5:], int.from_bytes(payload[:4], "little"),
+                              bool(flags & _LONG))  # fmt: skip
+        return out, refused
 
     def add(self, blob) -> None:
-        """Record the functions of ``blob`` (a blob of one function: its code whole)."""
-        if len(blob.funcs) != 1:
-            return  # (the code of several functions is one piece: not recorded)
-        (index, off), = blob.funcs.items()
-        record = off.to_bytes(4, "little") + bytes((index in blob.long_funcs,)) + blob.code
+        """Record the functions of ``blob`` (a blob of one function: its code whole) and
+        those it refused (so later runs do not emit them again to find out)."""
+        records = [(i, bytes(4) + bytes((_REFUSED,)) + why.encode())
+                   for i, why in blob.refused.items()]  # fmt: skip
+        if len(blob.funcs) == 1:  # (the code of several functions is one piece: not recorded)
+            (index, off), = blob.funcs.items()
+            flags = _LONG if index in blob.long_funcs else 0
+            records.append((index, off.to_bytes(4, "little") + bytes((flags,)) + blob.code))
         with self._lock:
-            self._pending.append((index, record))
+            self._pending.extend(records)
             if len(self._pending) < self.BATCH:
                 return
         self.flush()
@@ -179,6 +208,8 @@ class CodeCache:
         self.log.extend(pending)
 
 
+#: the flags of a record (after the offset of the function in its code)
+_LONG, _REFUSED = 1, 2
 _CACHES: dict[tuple, CodeCache] = {}
 #: the code caches with records to write at exit
 _PENDING: weakref.WeakSet = weakref.WeakSet()
