@@ -158,7 +158,11 @@ class _Operands(dict):
 
 
 class Gen:
-    """Draws one function body (text format) at a time."""
+    """Draws one function body (text format) at a time. Subclasses may replace
+    :meth:`expr3` (the Wasm 3.0 expressions) and set ``WASM3 = False`` (no statements on the
+    64-bit memory) for modules of :func:`modules` with ``wasm3=False``."""
+
+    WASM3 = True
 
     def __init__(self, draw, results: list[str]):
         self.draw = draw
@@ -355,7 +359,7 @@ class Gen:
     def stmt(self, depth: int) -> str:
         d = depth - 1
         t = self.choice(TYPES)
-        k = self.draw(st.integers(0, 11))
+        k = self.draw(st.integers(0, 11 if self.WASM3 else 8))
         if k == 9:
             op = self.choice(STORES[t])
             return (f"({op} $m64 offset={self.choice([0, 5, 0x100000000])} {self.addr64(d)} "
@@ -417,27 +421,32 @@ class Gen:
 
 
 @st.composite
-def modules(draw):
+def modules(draw, gen=Gen, wasm3: bool = True, extra: str = ""):
+    """(module text, argument tuples of the calls). ``gen``: the :class:`Gen` (sub)class;
+    ``wasm3=False``: one memory and no tags or extended constants (Wasm 2.0 but for what
+    ``gen.expr3`` draws); ``extra``: more module fields (functions ``gen`` may call)."""
     results = [draw(st.sampled_from(TYPES)) for _ in range(NFUNCS)]
     results[LEAVES[1]] = results[LEAVES[0]]  # both table slots share a type...
     if draw(st.booleans()):
         results[LEAVES[1]] = draw(st.sampled_from(TYPES))  # ...or not: a type mismatch
-    g = Gen(draw, results)
+    g = gen(draw, results)
     funcs = [g.function(i) for i in range(NFUNCS)]
     types = " ".join(f"(type $sig_{t} (func {PARAMS.replace('$p0 ', '').replace('$p1 ', '').replace('$p2 ', '').replace('$p3 ', '')} (result {t})))"
                      for t in TYPES)  # fmt: skip
-    text = f"""(module {types}
-      (memory $m0 (export "mem") 1 2)
-      (data (i32.const 0) "\\01\\02\\03\\04\\fe\\ff\\00\\80wasm2py-llvm\\7f\\80\\00\\00")
+    wasm3_fields = """
       (memory $m64 (export "mem64") i64 1 2)
       (data (memory $m64) (i64.const 65528) "\\01\\02\\03\\04\\05\\06\\07\\08")
       (tag $e (param i32)) (tag $e64 (param i64))
+      (global $g4 i32 (i32.sub (i32.mul (i32.const 7) (i32.const 6)) (global.get $g0i)))
+      (global $g5 i64 (i64.add (i64.const 0x100000000) (i64.const -1)))"""
+    text = f"""(module {types}
+      (memory $m0 (export "mem") 1 2)
+      (data (i32.const 0) "\\01\\02\\03\\04\\fe\\ff\\00\\80wasm2py-llvm\\7f\\80\\00\\00")
       (elem declare func {" ".join(f"$f{i}" for i in range(NFUNCS))})
       (global $g0i i32 (i32.const 3))
       (global $g0 (mut i32) (i32.const 7)) (global $g1 (mut i64) (i64.const -9))
       (global $g2 (mut f32) (f32.const 1.5)) (global $g3 (mut f64) (f64.const -0.25))
-      (global $g4 i32 (i32.sub (i32.mul (i32.const 7) (i32.const 6)) (global.get $g0i)))
-      (global $g5 i64 (i64.add (i64.const 0x100000000) (i64.const -1)))
+      {wasm3_fields if wasm3 else ""} {extra}
       (func (export "globals") (result i32 i64 i32 i64) (global.get $g0) (global.get $g1)
         (i32.reinterpret_f32 (global.get $g2)) (i64.reinterpret_f64 (global.get $g3)))
       (table 3 funcref) (elem (i32.const 0) $f{LEAVES[0]} $f{LEAVES[1]})

@@ -210,7 +210,9 @@ class TierUp:
         if not available():
             return None
         shell = shell_for(self.module.types, config.cache)
-        if shell.refused:  # (every record of the instance needs its type's trampoline)
+        # (every record of the instance needs its type's trampoline: a type no function has,
+        # e.g. a multi-value block's, needs none)
+        if not shell.refused.keys().isdisjoint(self.module.func_type_indices()):
             return None
         return shell
 
@@ -317,9 +319,8 @@ class TierUp:
                 slots.set(index, big)
                 func.raw = big
                 return
-            stub = slots.stub(index)
-            slots.set(index, stub)
-            func.raw = stub
+            slots.reset(index)
+            func.raw = func.pyraw
 
     def _big_frame(self, index: int, code) -> bool:
         """Whether function ``index`` has more locals than ``abi.BIG_FRAME_LOCALS`` (then
@@ -424,9 +425,8 @@ class TierUp:
                 if func.pyraw is first:
                     slots.set(index, func.raw)
             else:
-                stub = slots.stub(index)
-                slots.set(index, stub)
-                func.raw = stub
+                slots.reset(index)
+                func.raw = func.pyraw
 
     # -- counting (on the thread running the code) -------------------------------------------
     def _counter(self, index: int) -> None:

@@ -142,6 +142,21 @@ class Slots:
             f = self.funcs[index]
             f.pyraw = f.tailraw = fn
 
+    def reset(self, index: int) -> None:
+        """Point the slot of defined function ``index`` (and ``Func.pyraw``) back at its
+        *translate me* stub, and its tail-call entry (and ``Func.tailraw``) at its tail stub:
+        once bound, its tail calls from Python-tier code run in constant stack again (the
+        plain stub, a valid but nesting tail-call entry, would stay: :meth:`python_function`
+        replaces only the stubs it finds)."""
+        stub, tail = self.stub(index), self.tail_stub(index)
+        name = self.names[index]
+        self.ns[name] = stub
+        self.ns[name + "_t"] = tail
+        if index < len(self.funcs):
+            f = self.funcs[index]
+            f.pyraw = stub
+            f.tailraw = tail
+
     def set_import(self, index: int, fn, tail=None) -> None:
         """Fill the slot of imported function ``index`` with ``fn`` (the raw callable of the
         import) and its tail-call entry ``f<i>_t`` with ``tail`` (default ``fn``; see
