@@ -206,8 +206,10 @@ class _Ctl:
         self.els: X.Label | None = None  # an if's false edge (until its else or end)
 
 
-class _ModuleInfo:
-    """What every function of a module needs (made once per :func:`compile_functions`)."""
+class ModuleInfo:
+    """What every function of a module needs: made once per module (and layout, fuel costs and
+    epoch setting) by a caller that compiles it function by function (see the ``info`` of
+    :func:`compile_functions`), as it costs a pass over the module's index spaces."""
 
     def __init__(self, module: Module, layout: abi.Layout, fuel_costs=None, epoch: bool = False):
         self.module = module
@@ -319,7 +321,7 @@ class FuncEmitter:
     #: read with ``getattr(fe, "float_top", None)``)
     float_top: tuple[Any, ...] | None
 
-    def __init__(self, mi: _ModuleInfo, index: int, blob_funcs: set[int]):
+    def __init__(self, mi: ModuleInfo, index: int, blob_funcs: set[int]):
         self.mi = mi
         self.index = index
         self.blob_funcs = blob_funcs
@@ -1505,18 +1507,27 @@ def _call_indirect(fe: FuncEmitter, imm) -> None:
 
 
 def compile_functions(module: Module, indices, layout: abi.Layout, fuel_costs=None,
-                      epoch: bool = False) -> Blob:
+                      epoch: bool = False, info: ModuleInfo | None = None) -> Blob:
     """Compile the defined functions ``indices`` of ``module`` (decoded and validated) into
     one blob (see the package docstring). A function it cannot compile is left out and named
     in ``refused``; calls to it go through its funcref record. ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`): meter fuel (the segment rule of :mod:`wasm2py.fuel`,
     the fuel in ``rt[RT_FUEL]`` at calls and exits); ``epoch``: check ``rt[RT_EPOCH]`` at
-    function entries and loop headers (trap ``INTERRUPT``), as the LLVM tier does.
+    function entries and loop headers (trap ``INTERRUPT``), as the LLVM tier does. ``info``:
+    ``ModuleInfo(module, layout, fuel_costs, epoch)`` if the caller keeps one (default: made
+    here).
 
     Raises:
-        ValueError: an index is not a defined function's.
+        ValueError: an index is not a defined function's, or ``info`` is another module's
+            or layout's.
     """
-    mi = _ModuleInfo(module, layout, fuel_costs, epoch)
+    if info is None:
+        mi = ModuleInfo(module, layout, fuel_costs, epoch)
+    elif info.module is not module or info.layout is not layout or info.epoch != epoch \
+            or info.fuel_costs != fuel_costs:  # fmt: skip
+        raise ValueError("compile_functions: info is not of this module, layout and metering")
+    else:
+        mi = info
     want = list(dict.fromkeys(indices))
     blob_funcs = set(want)
     refused: dict[int, str] = {}
