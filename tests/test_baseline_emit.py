@@ -620,7 +620,7 @@ def test_locals_in_clobbered_registers_survive_calls(pins):
     assert _compare(src, calls) == len(calls)
     if pins:  # (the case this test is for)
         m = decode_module(wasm2py.wat2wasm(src))
-        fe = emit.FuncEmitter(emit._ModuleInfo(m, Layout(m)), 1, {0, 1})
+        fe = emit.FuncEmitter(emit.ModuleInfo(m, Layout(m)), 1, {0, 1})
         fe.emit()
         assert len(fe.volatile) >= 3
 
@@ -637,7 +637,7 @@ def test_parameters_move_to_their_registers_at_once():
         i64.extend_i32_u local.get 4 i64.add local.get 5 i64.const 3 i64.mul i64.add
         local.get 6 i64.reinterpret_f64 i64.add local.get 7 i64.extend_i32_s i64.add))"""
     m = decode_module(wasm2py.wat2wasm(src))
-    fe = emit.FuncEmitter(emit._ModuleInfo(m, Layout(m)), 0, {0})
+    fe = emit.FuncEmitter(emit.ModuleInfo(m, Layout(m)), 0, {0})
     fe.emit()
     assert fe.pins[3] == emit.R8 and fe.pins[2] == emit.R9  # (sources r9 and r8)
     calls = [("f", (a, b, c, d, e, f, g, h)) for a, b, c, d in ((1, 2, 3, 4), (-1, 7, 0, 9))
@@ -660,3 +660,24 @@ def test_indices_must_be_defined_functions():
         with pytest.raises(ValueError):
             emit.compile_functions(m, [bad], Layout(m))
     assert set(emit.compile_functions(m, [1], Layout(m)).funcs) == {1}
+
+
+def test_module_info_made_once_compiles_as_one_made_per_call():
+    # a caller compiling function by function keeps one ModuleInfo (a pass over the module):
+    # the code is the same as with one made per call; another module's or layout's is refused
+    src = """(module (memory 1) (global $g (mut i32) (i32.const 0))
+      (func $a (param i32) (result i32) local.get 0 global.get $g i32.add i32.load)
+      (func $b (param i32) (result i32) local.get 0 call $a i32.const 1 i32.add))"""
+    m = decode_module(wasm2py.wat2wasm(src))
+    layout = Layout(m)
+    info = emit.ModuleInfo(m, layout)
+    for funcs in ([0], [1], [0, 1]):
+        assert emit.compile_functions(m, funcs, layout, info=info) == \
+            emit.compile_functions(m, funcs, layout)  # fmt: skip
+    other = decode_module(wasm2py.wat2wasm(src))
+    with pytest.raises(ValueError):
+        emit.compile_functions(other, [0], Layout(other), info=info)
+    with pytest.raises(ValueError):
+        emit.compile_functions(m, [0], Layout(m), info=info)
+    with pytest.raises(ValueError):
+        emit.compile_functions(m, [0], layout, epoch=True, info=info)

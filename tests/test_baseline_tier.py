@@ -158,6 +158,25 @@ print(store.native.rt[abi.RT_RECORD], store.native.rt[abi.RT_SUSPEND_CB])
     assert out[3] == "0 0"  # the store's native runtime not armed (NativeRuntime.arm)
 
 
+def test_the_module_info_is_made_once_for_all_first_calls(monkeypatch):
+    # each first call compiles one function: the per-module data is made at the first only
+    from wasm2py.baseline import emit
+
+    made = []
+    real = emit.ModuleInfo.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(args[0])
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(emit.ModuleInfo, "__init__", counting)
+    store, inst = make(ask=lambda k: k)
+    assert inst.exports.fib(10) == 55 and inst.exports.divide(700) == 101  # 700 // 7 + 1
+    tiers = tiers_by_name(inst)
+    assert {tiers[n] for n in ("fib", "divide", "middle", "inner")} == {"baseline"}
+    assert len(made) == 1
+
+
 def test_function_tiers_say_baseline_for_called_functions():
     store, inst = make(ask=lambda k: k)
     before = tiers_by_name(inst)

@@ -172,6 +172,9 @@ class TierUp:
         #: what the baseline's code meters: the fuel costs (None: no fuel) and epoch checks
         self._bl_fuel = config.fuel_costs if config.consume_fuel else None
         self._bl_epoch = bool(config.epoch_interruption)
+        #: the baseline's per-module data (made at its first compile: it compiles function by
+        #: function, and this is a pass over the module)
+        self._bl_info = None
         self.refused: dict[int, str] = {}
         self._code = None
         self._code_cache = None
@@ -341,7 +344,7 @@ class TierUp:
     def _compile_baseline(self, inst, funcs):
         """The baseline unit of ``funcs`` (None if it refused them all; why: :attr:`refused`),
         with the baseline's shell attached to ``inst`` first if nothing is."""
-        from .baseline.emit import compile_functions
+        from .baseline.emit import ModuleInfo, compile_functions
         from .baseline.unit import function_unit
 
         if inst._llvm is None:
@@ -352,8 +355,11 @@ class TierUp:
 
             self._code = CodeMemory()
         c0 = time.process_time()
-        blob = compile_functions(self.module, funcs, inst._llvm.compiled.layout,
-                                 self._bl_fuel, self._bl_epoch)  # fmt: skip
+        layout = inst._llvm.compiled.layout
+        info = self._bl_info
+        if info is None or info.layout is not layout:
+            info = self._bl_info = ModuleInfo(self.module, layout, self._bl_fuel, self._bl_epoch)
+        blob = compile_functions(self.module, funcs, layout, self._bl_fuel, self._bl_epoch, info)
         self.refused.update(blob.refused)
         if self._code_cache is not None:
             self._code_cache.add(blob)

@@ -84,6 +84,7 @@ import functools
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..binary.module import Module
 from ..binary.opcodes import Op
@@ -205,8 +206,10 @@ class _Ctl:
         self.els: X.Label | None = None  # an if's false edge (until its else or end)
 
 
-class _ModuleInfo:
-    """What every function of a module needs (made once per :func:`compile_functions`)."""
+class ModuleInfo:
+    """What every function of a module needs: made once per module (and layout, fuel costs and
+    epoch setting) by a caller that compiles it function by function (see the ``info`` of
+    :func:`compile_functions`), as it costs a pass over the module's index spaces."""
 
     def __init__(self, module: Module, layout: abi.Layout, fuel_costs=None, epoch: bool = False):
         self.module = module
@@ -227,13 +230,13 @@ class _ModuleInfo:
 #: opcode -> ``handler(fe, imm) -> bool`` (True: what follows is unreachable)
 HANDLERS: dict[int, Callable[[FuncEmitter, object], bool | None]] = {}
 
-_ALU = {
+_ALU: dict[int, tuple[int, bool]] = {
     O.I32_ADD: (X.ADD, False), O.I32_SUB: (X.SUB, False), O.I32_AND: (X.AND, False),
     O.I32_OR: (X.OR, False), O.I32_XOR: (X.XOR, False),
     O.I64_ADD: (X.ADD, True), O.I64_SUB: (X.SUB, True), O.I64_AND: (X.AND, True),
     O.I64_OR: (X.OR, True), O.I64_XOR: (X.XOR, True),
 }  # fmt: skip
-_CMP = {
+_CMP: dict[int, tuple[int, bool]] = {
     O.I32_EQ: (X.CC_E, False), O.I32_NE: (X.CC_NE, False), O.I32_LT_S: (X.CC_L, False),
     O.I32_LT_U: (X.CC_B, False), O.I32_GT_S: (X.CC_G, False), O.I32_GT_U: (X.CC_A, False),
     O.I32_LE_S: (X.CC_LE, False), O.I32_LE_U: (X.CC_BE, False),
@@ -243,25 +246,25 @@ _CMP = {
     O.I64_LE_S: (X.CC_LE, True), O.I64_LE_U: (X.CC_BE, True),
     O.I64_GE_S: (X.CC_GE, True), O.I64_GE_U: (X.CC_AE, True),
 }  # fmt: skip
-_SHIFT = {
+_SHIFT: dict[int, tuple[int, bool]] = {
     O.I32_SHL: (X.SHL, False), O.I32_SHR_S: (X.SAR, False), O.I32_SHR_U: (X.SHR, False),
     O.I32_ROTL: (X.ROL, False), O.I32_ROTR: (X.ROR, False),
     O.I64_SHL: (X.SHL, True), O.I64_SHR_S: (X.SAR, True), O.I64_SHR_U: (X.SHR, True),
     O.I64_ROTL: (X.ROL, True), O.I64_ROTR: (X.ROR, True),
 }  # fmt: skip
 # (signed, remainder, 64-bit)
-_DIV = {
+_DIV: dict[int, tuple[bool, bool, bool]] = {
     O.I32_DIV_S: (True, False, False), O.I32_DIV_U: (False, False, False),
     O.I32_REM_S: (True, True, False), O.I32_REM_U: (False, True, False),
     O.I64_DIV_S: (True, False, True), O.I64_DIV_U: (False, False, True),
     O.I64_REM_S: (True, True, True), O.I64_REM_U: (False, True, True),
 }  # fmt: skip
-_BITS = {
+_BITS: dict[int, tuple[int, bool]] = {
     O.I32_CLZ: (0xBD, False), O.I32_CTZ: (0xBC, False), O.I32_POPCNT: (0xB8, False),
     O.I64_CLZ: (0xBD, True), O.I64_CTZ: (0xBC, True), O.I64_POPCNT: (0xB8, True),
 }  # fmt: skip
 # loads: (bytes accessed, opcode, REX.W)
-_LOAD = {
+_LOAD: dict[int, tuple[int, bytes, bool]] = {
     O.I32_LOAD: (4, b"\x8b", False), O.I64_LOAD: (8, b"\x8b", True),
     O.F32_LOAD: (4, b"\x8b", False), O.F64_LOAD: (8, b"\x8b", True),
     O.I32_LOAD8_S: (1, b"\x0f\xbe", False), O.I32_LOAD8_U: (1, b"\x0f\xb6", False),
@@ -271,14 +274,14 @@ _LOAD = {
     O.I64_LOAD32_S: (4, b"\x63", True), O.I64_LOAD32_U: (4, b"\x8b", False),
 }  # fmt: skip
 # stores: (bytes accessed, prefix, opcode, REX.W)
-_STORE = {
+_STORE: dict[int, tuple[int, bytes, bytes, bool]] = {
     O.I32_STORE: (4, b"", b"\x89", False), O.I64_STORE: (8, b"", b"\x89", True),
     O.F32_STORE: (4, b"", b"\x89", False), O.F64_STORE: (8, b"", b"\x89", True),
     O.I32_STORE8: (1, b"", b"\x88", False), O.I32_STORE16: (2, b"\x66", b"\x89", False),
     O.I64_STORE8: (1, b"", b"\x88", False), O.I64_STORE16: (2, b"\x66", b"\x89", False),
     O.I64_STORE32: (4, b"", b"\x89", False),
 }  # fmt: skip
-_SEXT = {
+_SEXT: dict[int, tuple[int, bool]] = {
     O.I32_EXTEND8_S: (8, False), O.I32_EXTEND16_S: (16, False),
     O.I64_EXTEND8_S: (8, True), O.I64_EXTEND16_S: (16, True),
 }  # fmt: skip
@@ -314,8 +317,11 @@ class FuncEmitter:
 
     #: keep the most used locals in registers (False: every local in its slot; for tests)
     pin_locals = True
+    #: a float operand's register copy (set and read by :mod:`.floats`; no value here: it is
+    #: read with ``getattr(fe, "float_top", None)``)
+    float_top: tuple[Any, ...] | None
 
-    def __init__(self, mi: _ModuleInfo, index: int, blob_funcs: set[int]):
+    def __init__(self, mi: ModuleInfo, index: int, blob_funcs: set[int]):
         self.mi = mi
         self.index = index
         self.blob_funcs = blob_funcs
@@ -443,7 +449,9 @@ class FuncEmitter:
         if self.uses_mem:
             self.reload_memory()
         # the body
-        self.st: list[tuple[int, object]] = []
+        #: (kind, value): the value is an int for C, L and F and None for S and R (Any: mypy
+        #: cannot narrow the value on the kind)
+        self.st: list[tuple[int, Any]] = []
         self.ctl = [_Ctl("func", 0, 0, self.nres)]
         self.exit = X.Label()
         self._body(body)
@@ -579,6 +587,7 @@ class FuncEmitter:
     def spill_held(self) -> None:
         """The operand in rax below the top (see :meth:`push`) to its slot."""
         k = self.held
+        assert k is not None  # (callers check)
         self.held = None
         self.code += X.mov_store(RBP, self.slot(k), RAX)
         self.st[k] = (S, None)
@@ -788,7 +797,9 @@ class FuncEmitter:
             self._return()
             return
         self._copy_for_branch(ctl)
-        self.asm.jmp(ctl.head if ctl.kind == "loop" else ctl.end)
+        target = ctl.head if ctl.kind == "loop" else ctl.end
+        assert target is not None  # (a loop's header is set when it is entered)
+        self.asm.jmp(target)
 
     def _return(self, jump: bool = True) -> None:
         """Return the top operand(s) (not popped)."""
@@ -874,6 +885,7 @@ class FuncEmitter:
             self.flush()
             self._copy_for_branch(ctl)
             self.asm.jmp(ctl.end)
+        assert ctl.els is not None  # (validated: an else follows an if)
         self.asm.bind(ctl.els)
         ctl.els = None
         ctl.kind = "else"
@@ -1370,7 +1382,9 @@ def _br_table(fe: FuncEmitter, imm) -> bool:
         a.bind(lab)
         fe.branch(fe.ctl[-1 - d])
     for j, d in enumerate(depths):
-        c[start + 4 * j : start + 4 * j + 4] = _i32(targets[d].pos - start)
+        pos = targets[d].pos
+        assert pos is not None  # (all bound above)
+        c[start + 4 * j : start + 4 * j + 4] = _i32(pos - start)
     return True
 
 
@@ -1493,18 +1507,27 @@ def _call_indirect(fe: FuncEmitter, imm) -> None:
 
 
 def compile_functions(module: Module, indices, layout: abi.Layout, fuel_costs=None,
-                      epoch: bool = False) -> Blob:
+                      epoch: bool = False, info: ModuleInfo | None = None) -> Blob:
     """Compile the defined functions ``indices`` of ``module`` (decoded and validated) into
     one blob (see the package docstring). A function it cannot compile is left out and named
     in ``refused``; calls to it go through its funcref record. ``fuel_costs`` (a
     :class:`~wasm2py.config.FuelCosts`): meter fuel (the segment rule of :mod:`wasm2py.fuel`,
     the fuel in ``rt[RT_FUEL]`` at calls and exits); ``epoch``: check ``rt[RT_EPOCH]`` at
-    function entries and loop headers (trap ``INTERRUPT``), as the LLVM tier does.
+    function entries and loop headers (trap ``INTERRUPT``), as the LLVM tier does. ``info``:
+    ``ModuleInfo(module, layout, fuel_costs, epoch)`` if the caller keeps one (default: made
+    here).
 
     Raises:
-        ValueError: an index is not a defined function's.
+        ValueError: an index is not a defined function's, or ``info`` is another module's
+            or layout's.
     """
-    mi = _ModuleInfo(module, layout, fuel_costs, epoch)
+    if info is None:
+        mi = ModuleInfo(module, layout, fuel_costs, epoch)
+    elif info.module is not module or info.layout is not layout or info.epoch != epoch \
+            or info.fuel_costs != fuel_costs:  # fmt: skip
+        raise ValueError("compile_functions: info is not of this module, layout and metering")
+    else:
+        mi = info
     want = list(dict.fromkeys(indices))
     blob_funcs = set(want)
     refused: dict[int, str] = {}

@@ -198,7 +198,7 @@ def _pop2(fe: FuncEmitter, f64: bool) -> tuple[int, int]:
 
 # -- arithmetic --------------------------------------------------------------------------------
 
-_ARITH = {
+_ARITH: dict[int, tuple[bytes, bool]] = {
     O.F32_ADD: (b"\x0f\x58", False), O.F32_SUB: (b"\x0f\x5c", False),
     O.F32_MUL: (b"\x0f\x59", False), O.F32_DIV: (b"\x0f\x5e", False),
     O.F64_ADD: (b"\x0f\x58", True), O.F64_SUB: (b"\x0f\x5c", True),
@@ -222,7 +222,7 @@ def _arith(fe: FuncEmitter, imm) -> None:
     _push_canonical(fe, x, f64)
 
 
-_ROUND = {
+_ROUND: dict[int, tuple[int, bool]] = {
     O.F32_NEAREST: (0, False), O.F32_FLOOR: (1, False), O.F32_CEIL: (2, False),
     O.F32_TRUNC: (3, False),
     O.F64_NEAREST: (0, True), O.F64_FLOOR: (1, True), O.F64_CEIL: (2, True),
@@ -311,7 +311,7 @@ def _copysign(fe: FuncEmitter, imm) -> None:
 
 # (condition code, operands swapped, f64): after ``ucomis a, b`` "above" (CF = ZF = 0) is
 # ``a > b`` and false when unordered, so lt/le compare the operands the other way round
-_FCMP = {
+_FCMP: dict[int, tuple[int, bool, bool]] = {
     O.F32_LT: (X.CC_A, True, False), O.F32_GT: (X.CC_A, False, False),
     O.F32_LE: (X.CC_AE, True, False), O.F32_GE: (X.CC_AE, False, False),
     O.F64_LT: (X.CC_A, True, True), O.F64_GT: (X.CC_A, False, True),
@@ -351,7 +351,7 @@ def _promote_demote(fe: FuncEmitter, imm) -> None:
 
 
 # opcode -> (source 64-bit, source unsigned, result f64)
-_CONVERT = {
+_CONVERT: dict[int, tuple[bool, bool, bool]] = {
     O.F32_CONVERT_I32_S: (False, False, False), O.F32_CONVERT_I32_U: (False, True, False),
     O.F32_CONVERT_I64_S: (True, False, False), O.F32_CONVERT_I64_U: (True, True, False),
     O.F64_CONVERT_I32_S: (False, False, True), O.F64_CONVERT_I32_U: (False, True, True),
@@ -396,13 +396,13 @@ _BOUNDS = {
     (64, False): (_bits64(-1.0), False, _bits64(2.0**64)),
 }
 # opcode -> (bits, signed, source f64, saturating)
-_TRUNC = {
+_TRUNC: dict[int, tuple[int, bool, bool]] = {
     O.I32_TRUNC_F32_S: (32, True, False), O.I32_TRUNC_F32_U: (32, False, False),
     O.I32_TRUNC_F64_S: (32, True, True), O.I32_TRUNC_F64_U: (32, False, True),
     O.I64_TRUNC_F32_S: (64, True, False), O.I64_TRUNC_F32_U: (64, False, False),
     O.I64_TRUNC_F64_S: (64, True, True), O.I64_TRUNC_F64_U: (64, False, True),
 }  # fmt: skip
-_TRUNC_SAT = {
+_TRUNC_SAT: dict[int, tuple[int, bool, bool]] = {
     O.I32_TRUNC_SAT_F32_S: (32, True, False), O.I32_TRUNC_SAT_F32_U: (32, False, False),
     O.I32_TRUNC_SAT_F64_S: (32, True, True), O.I32_TRUNC_SAT_F64_U: (32, False, True),
     O.I64_TRUNC_SAT_F32_S: (64, True, False), O.I64_TRUNC_SAT_F32_U: (64, False, False),
