@@ -29,7 +29,7 @@ from wasm2py.baseline import emit  # noqa: E402
 from wasm2py.baseline.unit import available  # noqa: E402
 from wasm2py.errors import TrapCode  # noqa: E402
 
-from . import test_baseline_diff as BD  # noqa: E402
+from . import test_baseline_diff_int as BD  # noqa: E402
 from . import test_llvm_diff as LD  # noqa: E402
 from .llvm_util import outcome, same  # noqa: E402
 from .test_fuel import LOOP, count_cost  # noqa: E402
@@ -288,7 +288,7 @@ def test_increment_epoch_stops_a_spinning_baseline_loop(fuel):
 @given(BD.modules(), st.integers(0, 600), st.sampled_from(range(len(LD.FUEL_COSTS))),
        st.booleans())  # fmt: skip
 def test_generated_integer_modules_meter_like_the_python_tier(case, fuel, k, pins):
-    """``tests/test_baseline_diff.py``'s modules (every function compiles), each call from
+    """``tests/test_baseline_diff_int.py``'s modules (every function compiles), each call from
     the same starting fuel: the same outcome and fuel left as the Python tier, with the
     busiest locals in registers and without."""
     text, calls = case
