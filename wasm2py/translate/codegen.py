@@ -612,6 +612,8 @@ class FuncGen:
                 last.test = _cmp(_name("brk"), ast.In(),  # type: ignore[union-attr]
                                  _const((0, last.test.comparators[0].value)))  # type: ignore[union-attr]  # fmt: skip
                 self.out = last.body  # type: ignore[union-attr]
+                # (once: a later guard after this statement is a guard of its own)
+                self.last_reset = None
                 return
             if _ends_set_brk(last.body) and not _tests_brk(last):  # type: ignore[union-attr, arg-type]
                 self.out = last.orelse  # type: ignore[union-attr]
