@@ -33,3 +33,28 @@ def test_dropped_out_of_bounds_load_still_traps():
         assert e.code is wasm2py.TrapCode.MEMORY_OUT_OF_BOUNDS
     else:
         raise AssertionError("expected a trap")
+
+
+def test_branch_out_of_two_loops_whose_outer_end_is_unreachable_leaves_both():
+    # (fuzzer seed 48) ``br 2`` from the inner loop to the block: the translation took it for
+    # a ``break`` of the inner ``while`` followed by nothing but ends, but the outer loop's
+    # end is never reached by falling through (the inner loop never ends), so no ``break``
+    # closed the outer ``while`` and it ran again into the ``unreachable``. The dead branches
+    # make both loops Python loops. By the spec the first iteration leaves the block with
+    # $n = 1 (wasmtime returns 1).
+    text = """(module
+      (func (export "f") (result i32)
+        (local $n i32)
+        (block
+          (loop $outer
+            (local.set $n (i32.add (local.get $n) (i32.const 1)))
+            (if (i32.gt_u (local.get $n) (i32.const 5)) (then unreachable))
+            (loop $inner
+              (br 2)
+              (br_if $inner (i32.const 0))
+              (br $outer))))
+        (local.get $n)))"""
+    for config in (dict(tier="python"), dict(tier="auto", baseline=False, tier_up_threshold=1 << 62)):
+        engine = wasm2py.Engine(wasm2py.Config(cache=False, **config))
+        ex = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, wat(text)), {}).exports
+        assert ex.f() == 1, config

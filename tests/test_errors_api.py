@@ -123,3 +123,35 @@ def test_caller_get_returns_every_kind_of_export():
     assert isinstance(seen["t"], Table) and seen["t"].size == 2
     assert isinstance(seen["g"], Global) and seen["g"].value == 5
     assert seen["nope"] is None
+
+
+_TRAPS = """(module
+  (func (export "div_s") (param i32 i32) (result i32)
+    (i32.add (i32.const 1) (i32.div_s (local.get 0) (local.get 1))))
+  (func (export "rem_u") (param i64 i64) (result i64)
+    (i64.rem_u (local.get 0) (local.get 1)))
+  (func (export "trunc") (param f64) (result i32)
+    (i32.add (i32.trunc_f64_s (local.get 0)) (i32.const 2))))"""
+
+
+@pytest.mark.parametrize("tier", ["python", "auto", "llvm"])
+@pytest.mark.parametrize("name, args, op", [
+    ("div_s", (1, 0), "I32_DIV_S"), ("rem_u", (1, 0), "I64_REM_U"),
+    ("trunc", (1e30,), "I32_TRUNC_F64_S")])  # fmt: skip
+def test_a_trap_is_reported_at_its_instructions_offset(tier, name, args, op):
+    # Frame.offset is the byte offset of the trapping instruction (as wasmtime reports it),
+    # not of the instruction after it or of the one whose statement the Python tier folded
+    # it into. The expected offset is the decoder's offset of that instruction's opcode.
+    from wasm2py.binary.decoder import decode_module
+    from wasm2py.binary.opcodes import Op
+
+    data = wat(_TRAPS)
+    m = decode_module(data)
+    index = [e.index for e in m.exports if e.name == name][0]
+    expected = [ins.offset for ins in m.codes[index].body if ins.op == getattr(Op, op)]
+    engine = wasm2py.Engine(wasm2py.Config(tier=tier, cache=False, baseline=False,
+                                           tier_up_threshold=1 << 62))  # fmt: skip
+    inst = wasm2py.Instance(wasm2py.Store(engine), wasm2py.Module(engine, data), {})
+    with pytest.raises(wasm2py.Trap) as e:
+        getattr(inst.exports, name)(*args)
+    assert [e.value.frames[0].offset] == expected

@@ -237,3 +237,27 @@ def test_negation_is_exact(test):
     for a in (0, 1, 2, -1, 0.5, nan, float("inf")):
         for b in (0, 1, 2, 0.5, nan, a):
             assert bool(eval(neg, {"a": a, "b": b})) == (not eval(test, {"a": a, "b": b}))
+
+
+@pytest.mark.parametrize("tier", ["auto", "python", "llvm"])
+def test_a_second_guard_after_a_reset_is_its_own(tier):
+    # (fuzzer seeds 1412 and 1698) $k's end resets brk and the guard after it is put in the
+    # reset: ``if brk in (0, K): brk = 0; a = 1``. A dead branch to $outer makes $mid leak, so
+    # a second guard follows $mid's end, right after that same statement: it was put in it
+    # once more, testing ``brk in (0, (0, K))``, which is false when $k was branched to, and
+    # both assignments were skipped. By hand (and wasmtime): br $k, then a = 1, then
+    # a = 1 + 10.
+    text = """(module
+      (func (export "f") (result i32)
+        (local $a i32)
+        (block $outer
+          (block $mid
+            (block $k
+              (br $k)
+              (br $outer))
+            (local.set $a (i32.const 1)))
+          (local.set $a (i32.add (local.get $a) (i32.const 10))))
+        (local.get $a)))"""
+    config = Config(tier=tier, cache=False, tier_up_threshold=1_000_000, baseline=False)
+    inst = Instance(Store(Engine(config)), Module(Engine(config), wat(text)))
+    assert inst.exports.f() == 11

@@ -612,6 +612,8 @@ class FuncGen:
                 last.test = _cmp(_name("brk"), ast.In(),  # type: ignore[union-attr]
                                  _const((0, last.test.comparators[0].value)))  # type: ignore[union-attr]  # fmt: skip
                 self.out = last.body  # type: ignore[union-attr]
+                # (once: a later guard after this statement is a guard of its own)
+                self.last_reset = None
                 return
             if _ends_set_brk(last.body) and not _tests_brk(last):  # type: ignore[union-attr, arg-type]
                 self.out = last.orelse  # type: ignore[union-attr]
@@ -2514,8 +2516,11 @@ class FuncGen:
         b = self.pop()
         a = self.pop()
         # ZeroDivisionError is turned into the integer-divide-by-zero trap at the boundary.
-        self.push(self.combine(_bin(self.canon(a), op, self.canon(b)), t, a, b,
-                               impure=b.const is None or b.const == 0))  # fmt: skip
+        e = _bin(self.canon(a), op, self.canon(b))
+        impure = b.const is None or b.const == 0
+        if impure:
+            e.lineno = ins.offset  # (the trap's offset: see op_helper)
+        self.push(self.combine(e, t, a, b, impure=impure))
 
     def op_clz(self, ins) -> None:
         t = I32 if ins.op == Op.I32_CLZ else I64
@@ -2543,6 +2548,11 @@ class FuncGen:
             e = _call(fn, *[_nan_any(v) for v in vals])
         else:
             e = _call(fn, *[self.canon(v) for v in vals])
+        if impure:
+            # (a trapping helper: the trap is reported at this instruction's offset, as the
+            # other tiers and wasmtime report it, not at the offset of the instruction whose
+            # statement the call ends up in)
+            e.lineno = ins.offset
         self.push(self.combine(e, rt, *vals, impure=impure))
 
     def rotate_by_const(self, op) -> None:

@@ -85,7 +85,8 @@ class ControlInfo:
 
     def tail(self, j: int, target: Construct) -> bool:
         """True if execution from instruction ``j`` reaches the end of ``target`` without
-        executing any instruction (only ``end``/``else``/``nop`` in between)."""
+        executing any instruction (only ``end``/``else``/``nop`` in between, and no end of
+        a materialized loop)."""
         body = self.body
         end_owner = self.end_owner
         while True:
@@ -94,6 +95,10 @@ class ControlInfo:
                 c = end_owner.get(j)
                 if c is target or c is None:
                     return c is target
+                if c.materialized:
+                    # Falling off a ``while True:`` body loops again: leaving it takes a
+                    # ``break`` (which op_end emits only where the wasm falls through)
+                    return False
                 j += 1
             elif op == _ELSE:
                 j = self.else_owner[j].end

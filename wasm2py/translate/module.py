@@ -36,7 +36,7 @@ from ..runtime.values import f32_from_bits, f64_from_bits
 from ..types import FuncType, ValType
 from .codegen import translate_function
 from .flat import MAX_NESTING, nesting_depth
-from .nodes import FIELDS, LEAVES, LOCATED, fields, unlocated
+from .nodes import EXPRESSIONS, FIELDS, LEAVES, LOCATED, fields, unlocated
 
 _IDENT = re.compile(r"[^0-9A-Za-z_]")
 
@@ -573,7 +573,10 @@ def _progress(total: int):
 
 def set_locations(tree: ast.AST) -> None:
     """Give every node a location: statements keep the wasm offset set as their ``lineno``,
-    everything else inherits its statement's line, at column 0. (Hot for large modules: works
+    everything else inherits its statement's line, at column 0. An expression whose
+    ``lineno`` is set keeps it (a trapping helper's call: its trap is reported at its own
+    instruction), and its operands still inherit the statement's line (a wasm call folded
+    into them keeps its own offset, which resuming relies on). (Hot for large modules: works
     on the nodes' ``__dict__`` directly, with the fields of each node class looked up once
     (:mod:`.nodes`), and locates names and constants without queueing them. The end
     positions are left unset: the compiler then takes the start's, which is what they would
@@ -581,6 +584,7 @@ def set_locations(tree: ast.AST) -> None:
     AST = ast.AST
     cache = FIELDS
     located = LOCATED
+    expressions = EXPRESSIONS
     leaves = LEAVES
     todo = [(tree, 1)]
     pop = todo.pop
@@ -590,8 +594,12 @@ def set_locations(tree: ast.AST) -> None:
         cls = node.__class__
         d = node.__dict__
         if cls in located:
-            line = d.get("lineno") or line
-            d["lineno"] = line
+            own = d.get("lineno")
+            if own and cls in expressions:
+                d["lineno"] = own
+            else:
+                line = own or line
+                d["lineno"] = line
             d["col_offset"] = 0
         for name in cache.get(cls) or fields(cls):
             value = d.get(name)

@@ -39,6 +39,8 @@ LOCATED = frozenset(
     cls for cls in (getattr(ast, n) for n in dir(ast))
     if isinstance(cls, type) and issubclass(cls, ast.AST) and "lineno" in cls._attributes
 )  # fmt: skip
+#: the located expression classes (see module.set_locations)
+EXPRESSIONS = frozenset(cls for cls in LOCATED if issubclass(cls, ast.expr))
 #: the located node classes without located nodes under them (names, constants...): walks
 #: take them in without queueing them
 LEAVES = frozenset(cls for cls in LOCATED if not fields(cls))
