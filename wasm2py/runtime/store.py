@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 class Store:
     """Holds instances, memories, tables, globals and functions, plus per-context state.
 
+    A store is used by one thread at a time (like wasmtime's ``Store``): its call depth, fuel,
+    trap status and the native tiers' argument buffers are per store, so calls into one store
+    from two threads at once can see each other's values. Threads that run wasm concurrently
+    use a store each (two stores may share an :class:`~wasm2py.Engine` and a
+    :class:`~wasm2py.Module`).
+
     Args:
         engine: the :class:`~wasm2py.Engine` whose configuration applies (default: a new one).
     """
