@@ -336,6 +336,13 @@ class V:
         self.wrap: tuple[str, str, int | None] | None = None
 
 
+def _in_slot(v: V, n: str) -> bool:
+    """``v`` is the canonical value of slot ``n`` (nothing to write there). An unnormalised
+    ``n`` is not: ``i32.wrap_i64`` of an i64 in its slot (a call's result) leaves the slot's
+    expression unmasked, and a label or a spill must still mask it."""
+    return v.norm and v.e.__class__ is ast.Name and v.e.id == n
+
+
 #: one character per value type in :meth:`FuncGen.operands_here` (a reference: ``r`` funcref,
 #: ``x`` any other)
 _TYPE_CODES = {ValType.I32: "i", ValType.I64: "I", ValType.F32: "f", ValType.F64: "F",
@@ -853,7 +860,7 @@ class FuncGen:
         """Write stack entry ``i`` to its slot variable ``s{i}``."""
         v = self.stack[i]
         n = f"s{i}"
-        if isinstance(v.e, ast.Name) and v.e.id == n:
+        if _in_slot(v, n):
             return
         if v.const is not None and not force:
             return
@@ -1406,7 +1413,7 @@ class FuncGen:
         n = len(frame.results)
         base = len(self.stack) - n
         for i in range(base, len(self.stack)):
-            if not (isinstance(self.stack[i].e, ast.Name) and self.stack[i].e.id == f"s{frame.height + i - base}"):
+            if not _in_slot(self.stack[i], f"s{frame.height + i - base}"):
                 break
         else:
             # Already in place; drop anything below them that would be discarded.
@@ -1538,7 +1545,7 @@ class FuncGen:
         exprs = []
         for k, v in enumerate(vals):
             n = f"s{height + k}"
-            if isinstance(v.e, ast.Name) and v.e.id == n:
+            if _in_slot(v, n):
                 continue
             targets.append(n)
             exprs.append(self.canon(v))
