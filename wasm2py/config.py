@@ -166,8 +166,7 @@ class Config:
             executable memory can be had). Its code meters fuel and checks the epoch like the
             other tiers' (same charges, same trap points). Ignored for modules with a function
             type it cannot call (a v128 value or several results): those run as with
-            ``False``. Baseline frames
-            cannot pause: resumable calls run in the Python tier.
+            ``False``. Baseline frames cannot pause: resumable calls run in the Python tier.
     """
 
     tier: str = "python"

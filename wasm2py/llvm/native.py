@@ -576,7 +576,6 @@ class NativeRuntime:
             addr = self._tramps[ft] = cm.trampolines[0]
         return addr
 
-
     def _baseline_trampoline(self, ft: FuncType) -> int | None:
         """The baseline tier's trampoline for type ``ft`` (no LLVM loaded), or None where it
         has none (see :func:`wasm2py.baseline.shell.refusal`)."""
