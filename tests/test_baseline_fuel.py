@@ -31,6 +31,7 @@ from wasm2py.errors import TrapCode  # noqa: E402
 
 from . import test_baseline_diff_int as BD  # noqa: E402
 from . import test_llvm_diff as LD  # noqa: E402
+from . import test_llvm_fuel as LF  # noqa: E402
 from .llvm_util import outcome, same  # noqa: E402
 from .test_fuel import LOOP, count_cost  # noqa: E402
 from .test_fuel_carry import WAT as CARRY  # noqa: E402
@@ -87,14 +88,7 @@ class Trio:
         # (the Python tier's trap offsets differ: it names the instruction before a segment)
         assert a[0][:2] == c[0][:2] and a[1:] == c[1:], (name, args, plenty, a[:2], c[:2])
         used = plenty - a[1]
-        if fuels is None:
-            if used <= 300:
-                fuels = range(used + 2)
-            else:
-                rnd = random.Random(used)
-                fuels = sorted({0, 1, used - 1, used, used + 1,
-                                *(rnd.randrange(used) for _ in range(60))})  # fmt: skip
-        for fuel in fuels:
+        for fuel in LF.fuel_limits(used, 60) if fuels is None else fuels:
             a = self.run("py", name, args, fuel)
             b = self.run("ll", name, args, fuel)
             c = self.run("bl", name, args, fuel)

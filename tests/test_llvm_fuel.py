@@ -40,6 +40,15 @@ COSTS = {
 }  # fmt: skip
 
 
+
+def fuel_limits(used: int, samples: int):
+    """Starting fuels to try for a call that takes ``used``: every one up to ``used + 1`` when
+    that is few, else the edges around ``used`` and ``samples`` random ones below it."""
+    if used <= 300:
+        return range(used + 2)
+    rnd = random.Random(used)
+    return sorted({0, 1, used - 1, used, used + 1, *(rnd.randrange(used) for _ in range(samples))})
+
 class Pair:
     """One store with fuel metering; a module instantiated in both tiers."""
 
@@ -65,14 +74,7 @@ class Pair:
         b = self.run(self.ll, name, args, plenty)
         assert a == b, (name, args, plenty, a[:2], b[:2])
         used = plenty - a[1]
-        if fuels is None:
-            if used <= 300:
-                fuels = range(used + 2)
-            else:
-                rnd = random.Random(used)
-                fuels = sorted({0, 1, used - 1, used, used + 1,
-                                *(rnd.randrange(used) for _ in range(120))})  # fmt: skip
-        for fuel in fuels:
+        for fuel in fuel_limits(used, 120) if fuels is None else fuels:
             a = self.run(self.py, name, args, fuel)
             b = self.run(self.ll, name, args, fuel)
             assert a == b, (name, args, fuel, a[:2], b[:2])

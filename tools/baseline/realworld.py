@@ -28,17 +28,13 @@ from baseline_util import auto_store, to_baseline  # noqa: E402
 import wasm2py  # noqa: E402
 from tools.realworld.build import BIN  # noqa: E402
 from tools.realworld.run import (  # noqa: E402
-    WORKLOADS,
-    _argv,
     _scratch,
     _snapshot,
-    _stdin,
     cases,
     heavy_cases,
     run_native,
-    source_dir,
+    wasi_config,
 )
-from wasm2py.wasi import WasiConfig  # noqa: E402
 from wasm2py.wasi.command import Wasi, call_entry, instantiate  # noqa: E402
 
 
@@ -48,12 +44,7 @@ def run_baseline(case):
     d = _scratch(case)
     try:
         out = io.BytesIO()
-        preopens = {"/work": d, "/workloads": WORKLOADS}
-        if case.in_source:
-            preopens["."] = source_dir(case)
-        config = WasiConfig(argv=[case.program, *_argv(case, "/work", "/workloads")],
-                            preopens=preopens, stdin=io.BytesIO(_stdin(case)), stdout=out,
-                            stderr=io.BytesIO())  # fmt: skip
+        config = wasi_config(case, d, out)
         with Wasi(config) as wasi:
             inst = instantiate(store, module, wasi, None)
             t0 = time.process_time()

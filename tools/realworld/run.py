@@ -227,24 +227,35 @@ def load(program: str, tier: str) -> float:
     return cpu() - t
 
 
+def wasi_config(case: Case, scratch, out):
+    """The WASI configuration of ``case`` run in process: its argv, ``/work`` (the scratch
+    directory), ``/workloads``, its source tree as ``.`` if it needs it, stdin; stdout to
+    ``out``."""
+    import io
+
+    from wasm2py.wasi import WasiConfig
+
+    preopens = {"/work": scratch, "/workloads": WORKLOADS}
+    if case.in_source:
+        preopens["."] = source_dir(case)
+    return WasiConfig(argv=[case.program, *_argv(case, "/work", "/workloads")],
+                      preopens=preopens, stdin=io.BytesIO(_stdin(case)), stdout=out,
+                      stderr=io.BytesIO())  # fmt: skip
+
+
 def run_inprocess(case: Case):
     """The loaded module, instantiated and run with wasm2py.wasi.run (the Python tier translates
     what the run calls for the first time)."""
     import io
 
     import wasm2py
-    from wasm2py.wasi import WasiConfig, run
+    from wasm2py.wasi import run
 
     module = _MODULES[case.program]
     d = _scratch(case)
     try:
         out = io.BytesIO()
-        preopens = {"/work": d, "/workloads": WORKLOADS}
-        if case.in_source:
-            preopens["."] = source_dir(case)
-        config = WasiConfig(argv=[case.program, *_argv(case, "/work", "/workloads")],
-                            preopens=preopens, stdin=io.BytesIO(_stdin(case)), stdout=out,
-                            stderr=io.BytesIO())  # fmt: skip
+        config = wasi_config(case, d, out)
         t = cpu()
         status = run(module, config, wasm2py.Store(module.engine))
         return cpu() - t, status, out.getvalue(), _snapshot(d)
